@@ -1,0 +1,118 @@
+# Atoll top-level Makefile.
+#
+# Every subsystem contributes a fragment (`*.mk` beside its sources) that adds to the
+# variables below; this file owns only the toolchain, the generic rules and the
+# top-level targets.  Everything is built out of tree under $(BUILD).
+#
+#   KERNEL_SRCS   .c/.S files linked into build/atoll.elf (freestanding, -mcmodel=kernel)
+#   KERNEL_LIBS   static libraries linked into atoll.elf (third-party, built freestanding)
+#   UNIT_TESTS    names of host cmocka tests; each NAME sets NAME_SRCS (ASan + UBSan)
+#   FUZZ_TARGETS  names of libFuzzer targets; each NAME sets NAME_SRCS
+#   HOST_TOOLS    paths of host programs under build/tools (each fragment gives the rule)
+#   BENCHES       commands `make bench` runs, one per line of the table
+#   TEST_STEPS    extra phony targets `make test` runs after unit tests (before system)
+
+BUILD      ?= build
+V          ?= 0
+Q          := $(if $(filter 1,$(V)),,@)
+
+include tools/build/config.mk
+include tools/deps/versions.mk
+
+KERNEL_SRCS  :=
+KERNEL_LIBS  :=
+UNIT_TESTS   :=
+FUZZ_TARGETS :=
+HOST_TOOLS   :=
+BENCHES      :=
+TEST_STEPS   :=
+
+FRAGMENTS := $(sort $(wildcard tools/deps/*.mk tools/*/*.mk \
+	boot/*/*.mk hv/*.mk hv/*/*.mk hv/*/*/*.mk drivers/*.mk drivers/*/*.mk \
+	net/*.mk net/*/*.mk guest/*.mk guest/*/*.mk tests/*/*.mk))
+FRAGMENTS := $(filter-out tools/deps/versions.mk tools/build/config.mk,$(FRAGMENTS))
+include $(FRAGMENTS)
+
+.DEFAULT_GOAL := all
+.PHONY: all deps kernel tools iso esp run test test-unit test-system test-long fuzz bench clean help
+
+all: kernel tools guests
+
+help:
+	@echo "make            build the hypervisor, loader, guests and host tools into $(BUILD)/"
+	@echo "make deps       install Debian packages and build third-party libraries"
+	@echo "make iso|esp    bootable images: $(BUILD)/atoll.iso (GRUB) and $(BUILD)/esp.img (UEFI)"
+	@echo "make run        boot the default demo (QEMU/KVM when nested VT-x exists, else Bochs)"
+	@echo "make test       unit tests, brief fuzzing and system scenarios; ends 'N passed, N failed'"
+	@echo "make test-long  slow soak scenarios"
+	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
+	@echo "make bench      benchmarks: our figure, the anchor's, and the ratio"
+	@echo "make clean      remove $(BUILD)/"
+
+# ---- hypervisor image -------------------------------------------------------------------
+KERNEL_OBJS = $(patsubst %,$(BUILD)/k/%.o,$(basename $(KERNEL_SRCS)))
+
+kernel: $(BUILD)/atoll.elf
+
+$(BUILD)/k/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(KCC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/k/%.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	$(Q)$(KCC) $(KASFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/atoll.elf: $(KERNEL_OBJS) $(KERNEL_LIBS) linker.ld
+	@echo "  LD      $@"
+	$(Q)$(KLD) $(KLDFLAGS) -T linker.ld -o $@ $(KERNEL_OBJS) --start-group $(KERNEL_LIBS) --end-group
+	$(Q)grub-file --is-x86-multiboot2 $@ || { echo "error: $@ has no valid Multiboot2 header"; exit 1; }
+
+# ---- host unit tests (cmocka, ASan + UBSan) ---------------------------------------------
+UNIT_BINS = $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
+
+define unit_rule
+$(BUILD)/unit/$(1): $$($(1)_SRCS) | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  HOSTCC  $$@"
+	$(Q)$(HOSTCC) $(HOST_TEST_CFLAGS) $$($(1)_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+test-unit: $(UNIT_BINS)
+	$(Q)tools/build/run-unit-tests $(UNIT_BINS)
+
+# ---- fuzz targets (libFuzzer) -----------------------------------------------------------
+FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 60
+
+define fuzz_rule
+$(BUILD)/fuzz/$(1): $$($(1)_SRCS) | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  FUZZCC  $$@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) $$($(1)_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tools/build/run-fuzzers $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+test-fuzz-brief: $(FUZZ_BINS)
+	$(Q)tools/build/run-fuzzers 10 $(FUZZ_BINS)
+
+# ---- host tools, benchmarks -------------------------------------------------------------
+tools: $(HOST_TOOLS)
+
+bench: all
+	$(Q)tools/build/run-benches $(BENCHES)
+
+# ---- tests ------------------------------------------------------------------------------
+# `make test` runs every step even when one fails, then prints one summary line.
+test: all
+	$(Q)tools/build/run-test-suite $(MAKE) test-unit test-fuzz-brief $(TEST_STEPS) test-system
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KERNEL_OBJS:.o=.d)

@@ -1,0 +1,34 @@
+/*
+ * The guest-facing hypercall ABI.  Shared verbatim by the hypervisor and guest/lib.
+ *
+ *   VMCALL with RAX = number, arguments in RDI, RSI, RDX, R10; result in RAX.
+ *   A result >= 0 is success; a negative result is -HC_E*.  Unknown numbers return
+ *   -HC_ENOSYS and never fault.  Guest addresses are guest-physical.
+ */
+#ifndef ATOLL_HV_CORE_HYPERCALL_ABI_H
+#define ATOLL_HV_CORE_HYPERCALL_ABI_H
+
+#define HC_VERSION         0x0000  /* () -> ABI version (1) */
+#define HC_CONSOLE_WRITE   0x0001  /* (gpa, len) -> bytes written; len <= 4096 */
+#define HC_PARTITION_INFO  0x0002  /* () -> (vcpu count << 32) | partition id */
+#define HC_VCPU_ID         0x0003  /* () -> this vCPU's index in its partition */
+#define HC_EXIT            0x0004  /* (status) -> does not return; ends the partition */
+#define HC_TIME_NS         0x0005  /* () -> nanoseconds since the partition started */
+#define HC_CHANNEL_GRANT   0x0010  /* (gpa, pages, peer partition id) -> grant handle */
+#define HC_CHANNEL_MAP     0x0011  /* (grant handle, gpa) -> 0 */
+#define HC_CHANNEL_NOTIFY  0x0012  /* (grant handle) -> 0; raises the peer's vector */
+#define HC_CHANNEL_REVOKE  0x0013  /* (grant handle) -> 0 */
+
+#define HC_ABI_VERSION 1
+
+#define HC_EPERM   1   /* not allowed for this partition */
+#define HC_ENOENT  2   /* no such object */
+#define HC_EFAULT  14  /* a guest address or length is outside the partition's memory */
+#define HC_EINVAL  22  /* bad argument */
+#define HC_ENOSYS  38  /* unknown hypercall number */
+
+/* CPUID leaf 0x40000000 returns max leaf in EAX and "AtollAtollHv" in EBX, ECX, EDX. */
+#define HV_CPUID_BASE      0x40000000u
+#define HV_CPUID_SIGNATURE "AtollAtollHv"
+
+#endif
