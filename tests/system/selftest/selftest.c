@@ -1,0 +1,254 @@
+/*
+ * Harness self-test kernel (NOT Atoll): a 32-bit Multiboot2 program that prints the lines
+ * the real hypervisor prints in the first boot scenarios, measured the same way (MADT CPU
+ * count, memory map, VMX capability MSRs read on the boot CPU for every CPU line, the
+ * manifest checked against the modules), then ends the emulator by the test-mode exits.
+ * It lets tests/system/run prove its own plumbing before build/atoll.elf exists:
+ *     tests/system/run --selftest
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
+static void putc_serial(char c)
+{
+    while (!(inb(0x3fd) & 0x20))
+        ;
+    outb(0x3f8, (uint8_t)c);
+}
+
+static void puts_serial(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n')
+            putc_serial('\r');
+        putc_serial(*s);
+    }
+}
+
+static void put_uint(uint32_t v)
+{
+    char buf[12];
+    int i = 11;
+    buf[i] = 0;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    puts_serial(&buf[i]);
+}
+
+static void serial_init(void)
+{
+    outb(0x3f9, 0x00);
+    outb(0x3fb, 0x80);
+    outb(0x3f8, 0x01); /* 115200 baud */
+    outb(0x3f9, 0x00);
+    outb(0x3fb, 0x03);
+    outb(0x3fa, 0xc7);
+    outb(0x3fc, 0x03);
+}
+
+static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+
+static bool seq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* ---- Multiboot2 tags ---- */
+struct mb2_tag { uint32_t type, size; };
+struct mb2_module { uint32_t type, size, start, end; char string[]; };
+struct mb2_mmap { uint32_t type, size, entry_size, entry_version; };
+struct mb2_mmap_entry { uint64_t base, length; uint32_t type, reserved; };
+
+static const char *cmdline = "";
+static struct mb2_module *modules[32];
+static int module_count;
+static uint32_t free_mib;
+static const uint8_t *rsdp;
+
+static void parse_tags(uint32_t mbi)
+{
+    uint32_t total = *(uint32_t *)mbi;
+    for (uint32_t off = 8; off + 8 <= total;) {
+        struct mb2_tag *t = (struct mb2_tag *)(mbi + off);
+        if (t->type == 0)
+            break;
+        if (t->type == 1)
+            cmdline = (const char *)t + 8;
+        if (t->type == 3 && module_count < 32)
+            modules[module_count++] = (struct mb2_module *)t;
+        if (t->type == 6) {
+            struct mb2_mmap *m = (struct mb2_mmap *)t;
+            uint64_t bytes = 0;
+            for (uint32_t e = 16; e + m->entry_size <= t->size; e += m->entry_size) {
+                struct mb2_mmap_entry *me = (struct mb2_mmap_entry *)((uint8_t *)t + e);
+                if (me->type == 1)
+                    bytes += me->length;
+            }
+            free_mib = (uint32_t)(bytes >> 20);
+        }
+        if ((t->type == 14 || t->type == 15) && !rsdp)
+            rsdp = (const uint8_t *)t + 8;
+        off += (t->size + 7) & ~7u;
+    }
+}
+
+/* ---- ACPI: count enabled processor entries in the MADT ---- */
+static int madt_cpus(void)
+{
+    if (!rsdp)
+        return 1;
+    const uint8_t *rsdt = (const uint8_t *)*(const uint32_t *)(rsdp + 16);
+    uint32_t len = *(const uint32_t *)(rsdt + 4);
+    for (uint32_t i = 36; i + 4 <= len; i += 4) {
+        const uint8_t *h = (const uint8_t *)*(const uint32_t *)(rsdt + i);
+        if (!seq((const char *)h, "APIC", 4))
+            continue;
+        uint32_t hlen = *(const uint32_t *)(h + 4);
+        int n = 0;
+        for (uint32_t o = 44; o + 2 <= hlen && h[o + 1] >= 2; o += h[o + 1])
+            if (h[o] == 0 && (h[o + 4] & 1))
+                n++;
+        return n ? n : 1;
+    }
+    return 1;
+}
+
+/* ---- results and exits ---- */
+static void finish(bool pass, const char *reason)
+{
+    puts_serial(pass ? "ATOLL RESULT: PASS\n" : "ATOLL RESULT: FAIL ");
+    if (!pass) {
+        puts_serial(reason);
+        puts_serial("\n");
+    }
+    bool test_exit = false;
+    for (const char *p = cmdline; *p; p++)
+        if (seq(p, "test-exit", 9))
+            test_exit = true;
+    if (!test_exit)
+        return;
+    outl(0xf4, pass ? 0 : 1); /* QEMU isa-debug-exit */
+    if (pass)
+        __asm__ volatile("xchg %bx, %bx"); /* Bochs magic break: the -rc file quits */
+    else
+        for (const char *p = "Shutdown"; *p; p++)
+            outb(0x8900, (uint8_t)*p);
+}
+
+static bool module_loaded(const char *name, size_t n)
+{
+    for (int i = 0; i < module_count; i++)
+        if (slen(modules[i]->string) == n && seq(modules[i]->string, name, n))
+            return true;
+    return false;
+}
+
+/* Reports each `image|initrd|identity-key = NAME` whose NAME is not a module. */
+static bool manifest_ok(void)
+{
+    struct mb2_module *cfg = NULL;
+    for (int i = 0; i < module_count; i++)
+        if (slen(modules[i]->string) == 9 && seq(modules[i]->string, "atoll.cfg", 9))
+            cfg = modules[i];
+    if (!cfg) {
+        puts_serial("atoll: manifest 'atoll.cfg' was not loaded\n");
+        return false;
+    }
+    static const char *keys[] = { "image", "initrd", "identity-key" };
+    const char *p = (const char *)cfg->start, *end = (const char *)cfg->end;
+    bool ok = true;
+    for (uint32_t line = 1; p < end; line++) {
+        const char *eol = p;
+        while (eol < end && *eol != '\n')
+            eol++;
+        while (p < eol && (*p == ' ' || *p == '\t'))
+            p++;
+        for (int k = 0; k < 3; k++) {
+            size_t kl = slen(keys[k]);
+            const char *v = p + kl;
+            if (v > eol || !seq(p, keys[k], kl))
+                continue;
+            while (v < eol && (*v == ' ' || *v == '\t' || *v == '='))
+                v++;
+            const char *ve = v;
+            while (ve < eol && *ve != ' ' && *ve != '\t' && *ve != '#' && *ve != '\r')
+                ve++;
+            if (ve > v && !module_loaded(v, (size_t)(ve - v))) {
+                char name[64];
+                size_t n = (size_t)(ve - v) < 63 ? (size_t)(ve - v) : 63;
+                for (size_t i = 0; i < n; i++)
+                    name[i] = v[i];
+                name[n] = 0;
+                puts_serial("atoll.cfg:"); put_uint(line); puts_serial(": ");
+                puts_serial(keys[k]); puts_serial(": module '"); puts_serial(name);
+                puts_serial("' was not loaded\n");
+                ok = false;
+            }
+        }
+        p = eol + 1;
+    }
+    return ok;
+}
+
+static void vmx_lines(int cpus)
+{
+    uint32_t r[4];
+    cpuid(1, r);
+    if (!(r[2] & (1u << 5))) {
+        puts_serial("atoll: no VT-x on this machine; partitions disabled\n");
+        return;
+    }
+    bool ctls2 = (rdmsr(0x482) >> 63) & 1;
+    uint32_t c2 = ctls2 ? (uint32_t)(rdmsr(0x48b) >> 32) : 0;
+    for (int i = 0; i < cpus; i++) {
+        puts_serial("cpu"); put_uint((uint32_t)i);
+        puts_serial(": vmx ept="); puts_serial(c2 & 2 ? "yes" : "no");
+        puts_serial(" ug="); puts_serial(c2 & 0x80 ? "yes" : "no");
+        puts_serial(" vpid="); puts_serial(c2 & 0x20 ? "yes" : "no");
+        puts_serial("\n");
+    }
+}
+
+void selftest_main(uint32_t magic, uint32_t mbi);
+
+void selftest_main(uint32_t magic, uint32_t mbi)
+{
+    serial_init();
+    puts_serial("atoll-selftest: harness self-test kernel (not Atoll)\n");
+    if (magic != 0x36d76289) {
+        finish(false, "not started by a Multiboot2 loader");
+        return;
+    }
+    parse_tags(mbi);
+    int cpus = madt_cpus();
+    puts_serial("atoll 0.1.0: "); put_uint((uint32_t)cpus);
+    puts_serial(" cpus online, "); put_uint(free_mib); puts_serial(" MiB free\n");
+    vmx_lines(cpus);
+    if (!manifest_ok()) {
+        finish(false, "manifest");
+        return;
+    }
+    finish(true, "");
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# mkiso.sh: a GRUB (BIOS) rescue ISO that boots atoll.elf by Multiboot2 with a manifest.
+#
+#   tools/image/mkiso.sh -o OUT.iso -k atoll.elf -m MANIFEST [-c CMDLINE] [-d DIR]...
+#
+# The ISO holds /boot/atoll.elf, /boot/atoll.cfg (the manifest) and every file the manifest
+# names by an `image`, `initrd` or `identity-key` key (hv/core/manifest.md), each loaded by
+# one `module2 /boot/FILE FILE` line. Files are looked up in the -d directories in the order
+# given, then build/guest/tests/, build/guest/linux/ and the manifest's own directory.
+# A file found nowhere is left out with a warning, so that the hypervisor's own check of the
+# manifest against its modules reports it (that is a test case, not a build error).
+set -euo pipefail
+
+usage() {
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    exit "${1:-2}"
+}
+
+out= kernel= manifest= cmdline= dirs=()
+while getopts "o:k:m:c:d:h" opt; do
+    case $opt in
+        o) out=$OPTARG ;;
+        k) kernel=$OPTARG ;;
+        m) manifest=$OPTARG ;;
+        c) cmdline=$OPTARG ;;
+        d) dirs+=("$OPTARG") ;;
+        h) usage 0 ;;
+        *) usage ;;
+    esac
+done
+[ -n "$out" ] && [ -n "$kernel" ] && [ -n "$manifest" ] || usage
+[ -f "$kernel" ] || { echo "mkiso: error: kernel '$kernel' not found" >&2; exit 1; }
+[ -f "$manifest" ] || { echo "mkiso: error: manifest '$manifest' not found" >&2; exit 1; }
+[ -d /usr/lib/grub/i386-pc ] || { echo "mkiso: error: /usr/lib/grub/i386-pc missing (apt-get install grub-pc-bin)" >&2; exit 1; }
+case $cmdline in *$'\n'*|*\"*) echo "mkiso: error: command line may not hold newlines or quotes" >&2; exit 1 ;; esac
+dirs+=(build/guest/tests build/guest/linux "$(dirname "$manifest")")
+
+# Module names the manifest asks for: `image|initrd|identity-key = NAME`, comments removed.
+manifest_modules() {
+    sed -e 's/#.*//' "$1" | tr -d '\r' |
+        sed -n -E 's/^[[:space:]]*(image|initrd|identity-key)[[:space:]]*=[[:space:]]*([^[:space:]]*)[[:space:]]*$/\2/p' |
+        awk '!seen[$0]++'
+}
+
+find_module() {
+    local d
+    for d in "${dirs[@]}"; do
+        [ -f "$d/$1" ] && { echo "$d/$1"; return 0; }
+    done
+    return 1
+}
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/atoll-iso.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/boot/grub"
+cp "$kernel" "$stage/boot/atoll.elf"
+cp "$manifest" "$stage/boot/atoll.cfg"
+
+cfg=$stage/boot/grub/grub.cfg
+{
+    echo "set timeout=0"
+    echo "set default=0"
+    echo "serial --unit=0 --speed=115200"
+    echo "terminal_input serial console"
+    echo "terminal_output serial console"
+    echo "menuentry \"Atoll\" {"
+    echo "    multiboot2 /boot/atoll.elf $cmdline"
+    echo "    module2 /boot/atoll.cfg atoll.cfg"
+} >"$cfg"
+
+while IFS= read -r name; do
+    if ! [[ $name =~ ^[A-Za-z0-9._-]{1,63}$ ]]; then
+        echo "mkiso: warning: '$name' is not a valid module name; left out" >&2
+        continue
+    fi
+    if src=$(find_module "$name"); then
+        cp "$src" "$stage/boot/$name"
+        echo "    module2 /boot/$name $name" >>"$cfg"
+    else
+        echo "mkiso: warning: module '$name' not found in ${dirs[*]}; left out" >&2
+    fi
+done < <(manifest_modules "$manifest")
+
+{
+    echo "    boot"
+    echo "}"
+} >>"$cfg"
+
+mkdir -p "$(dirname "$out")"
+if ! log=$(grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$stage" 2>&1); then
+    echo "$log" >&2
+    echo "mkiso: error: grub-mkrescue failed" >&2
+    rm -f "$out.tmp"
+    exit 1
+fi
+mv "$out.tmp" "$out"
