@@ -1,0 +1,7 @@
+# Host unit tests of the portable modules (cmocka, ASan + UBSan); run by `make test-unit`.
+
+UNIT_TESTS += test_bitmap
+test_bitmap_SRCS := tests/unit/test_bitmap.c hv/lib/bitmap.c
+
+UNIT_TESTS += test_frame_alloc
+test_frame_alloc_SRCS := tests/unit/test_frame_alloc.c hv/mm/frame_alloc.c hv/lib/bitmap.c
