@@ -68,8 +68,8 @@ static void put_number(struct out *o, const struct spec *sp, uint64_t v, bool ne
         prefix = " ";
     else if (sp->alt && base == 16 && n > 0 && !(n == 1 && buf[0] == '0'))
         prefix = upper ? "0X" : "0x";
-    else if (sp->alt && base == 8 && buf[n - 1] != '0')
-        prefix = "0";
+    else if (sp->alt && base == 8 && (n == 0 || buf[n - 1] != '0') && sp->precision <= n)
+        prefix = "0"; /* only when the digits and precision do not already lead with 0 */
     int plen = 0;
     while (prefix[plen])
         plen++;
@@ -185,7 +185,10 @@ int fmt_vprint(fmt_sink sink, void *ctx, const char *fmt, va_list ap_in)
             put_number(&o, &sp, mag, v < 0, 10, false);
             break;
         }
-        case 'u': put_number(&o, &sp, take_unsigned(&ap, sp.length), false, 10, false); break;
+        case 'u':
+            sp.plus = sp.space = false; /* sign flags apply to signed conversions only */
+            put_number(&o, &sp, take_unsigned(&ap, sp.length), false, 10, false);
+            break;
         case 'x': put_number(&o, &sp, take_unsigned(&ap, sp.length), false, 16, false); break;
         case 'X': put_number(&o, &sp, take_unsigned(&ap, sp.length), false, 16, true); break;
         case 'o': put_number(&o, &sp, take_unsigned(&ap, sp.length), false, 8, false); break;
