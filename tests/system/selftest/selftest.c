@@ -4,11 +4,11 @@
  * count, memory map, VMX capability MSRs read on the boot CPU for every CPU line, the
  * manifest checked against the modules), then ends the emulator by the test-mode exits.
  * It lets tests/system/run prove its own plumbing before build/atoll.elf exists:
- *     tests/system/run --selftest
+ *     make test-system-selftest
+ * Two front ends fill struct selftest_boot: selftest_mb2.c (GRUB, 32-bit) and
+ * selftest_efi.c (boot/efi's loader, 64-bit, struct boot_info).
  */
-#include <stdint.h>
-#include <stddef.h>
-#include <stdbool.h>
+#include "tests/system/selftest/selftest.h"
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
@@ -75,54 +75,18 @@ static bool seq(const char *a, const char *b, size_t n)
     return true;
 }
 
-/* ---- Multiboot2 tags ---- */
-struct mb2_tag { uint32_t type, size; };
-struct mb2_module { uint32_t type, size, start, end; char string[]; };
-struct mb2_mmap { uint32_t type, size, entry_size, entry_version; };
-struct mb2_mmap_entry { uint64_t base, length; uint32_t type, reserved; };
-
 static const char *cmdline = "";
-static struct mb2_module *modules[32];
-static int module_count;
-static uint32_t free_mib;
-static const uint8_t *rsdp;
-
-static void parse_tags(uint32_t mbi)
-{
-    uint32_t total = *(uint32_t *)mbi;
-    for (uint32_t off = 8; off + 8 <= total;) {
-        struct mb2_tag *t = (struct mb2_tag *)(mbi + off);
-        if (t->type == 0)
-            break;
-        if (t->type == 1)
-            cmdline = (const char *)t + 8;
-        if (t->type == 3 && module_count < 32)
-            modules[module_count++] = (struct mb2_module *)t;
-        if (t->type == 6) {
-            struct mb2_mmap *m = (struct mb2_mmap *)t;
-            uint64_t bytes = 0;
-            for (uint32_t e = 16; e + m->entry_size <= t->size; e += m->entry_size) {
-                struct mb2_mmap_entry *me = (struct mb2_mmap_entry *)((uint8_t *)t + e);
-                if (me->type == 1)
-                    bytes += me->length;
-            }
-            free_mib = (uint32_t)(bytes >> 20);
-        }
-        if ((t->type == 14 || t->type == 15) && !rsdp)
-            rsdp = (const uint8_t *)t + 8;
-        off += (t->size + 7) & ~7u;
-    }
-}
+static const struct selftest_boot *boot;
 
 /* ---- ACPI: count enabled processor entries in the MADT ---- */
-static int madt_cpus(void)
+static int madt_cpus(const uint8_t *rsdp)
 {
     if (!rsdp)
         return 1;
-    const uint8_t *rsdt = (const uint8_t *)*(const uint32_t *)(rsdp + 16);
+    const uint8_t *rsdt = (const uint8_t *)(uintptr_t)*(const uint32_t *)(rsdp + 16);
     uint32_t len = *(const uint32_t *)(rsdt + 4);
     for (uint32_t i = 36; i + 4 <= len; i += 4) {
-        const uint8_t *h = (const uint8_t *)*(const uint32_t *)(rsdt + i);
+        const uint8_t *h = (const uint8_t *)(uintptr_t)*(const uint32_t *)(rsdt + i);
         if (!seq((const char *)h, "APIC", 4))
             continue;
         uint32_t hlen = *(const uint32_t *)(h + 4);
@@ -159,8 +123,8 @@ static void finish(bool pass, const char *reason)
 
 static bool module_loaded(const char *name, size_t n)
 {
-    for (int i = 0; i < module_count; i++)
-        if (slen(modules[i]->string) == n && seq(modules[i]->string, name, n))
+    for (int i = 0; i < boot->module_count; i++)
+        if (slen(boot->modules[i].name) == n && seq(boot->modules[i].name, name, n))
             return true;
     return false;
 }
@@ -168,16 +132,16 @@ static bool module_loaded(const char *name, size_t n)
 /* Reports each `image|initrd|identity-key = NAME` whose NAME is not a module. */
 static bool manifest_ok(void)
 {
-    struct mb2_module *cfg = NULL;
-    for (int i = 0; i < module_count; i++)
-        if (slen(modules[i]->string) == 9 && seq(modules[i]->string, "atoll.cfg", 9))
-            cfg = modules[i];
+    const struct selftest_module *cfg = NULL;
+    for (int i = 0; i < boot->module_count; i++)
+        if (slen(boot->modules[i].name) == 9 && seq(boot->modules[i].name, "atoll.cfg", 9))
+            cfg = &boot->modules[i];
     if (!cfg) {
         puts_serial("atoll: manifest 'atoll.cfg' was not loaded\n");
         return false;
     }
     static const char *keys[] = { "image", "initrd", "identity-key" };
-    const char *p = (const char *)cfg->start, *end = (const char *)cfg->end;
+    const char *p = cfg->start, *end = cfg->end;
     bool ok = true;
     for (uint32_t line = 1; p < end; line++) {
         const char *eol = p;
@@ -231,20 +195,24 @@ static void vmx_lines(int cpus)
     }
 }
 
-void selftest_main(uint32_t magic, uint32_t mbi);
-
-void selftest_main(uint32_t magic, uint32_t mbi)
+void selftest_console_init(void)
 {
     serial_init();
     puts_serial("atoll-selftest: harness self-test kernel (not Atoll)\n");
-    if (magic != 0x36d76289) {
-        finish(false, "not started by a Multiboot2 loader");
-        return;
-    }
-    parse_tags(mbi);
-    int cpus = madt_cpus();
+}
+
+void selftest_fail(const char *reason)
+{
+    finish(false, reason);
+}
+
+void selftest_run(const struct selftest_boot *b)
+{
+    boot = b;
+    cmdline = b->cmdline;
+    int cpus = madt_cpus(b->rsdp);
     puts_serial("atoll 0.1.0: "); put_uint((uint32_t)cpus);
-    puts_serial(" cpus online, "); put_uint(free_mib); puts_serial(" MiB free\n");
+    puts_serial(" cpus online, "); put_uint(b->free_mib); puts_serial(" MiB free\n");
     vmx_lines(cpus);
     if (!manifest_ok()) {
         finish(false, "manifest");

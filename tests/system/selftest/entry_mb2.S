@@ -1,4 +1,4 @@
-/* Harness self-test kernel: Multiboot2 header and 32-bit entry. Not Atoll. */
+/* Harness self-test kernel (NOT Atoll): Multiboot2 header and 32-bit entry. */
     .section .multiboot2, "a"
     .align 8
 mb2_header:
@@ -17,7 +17,7 @@ _start:
     mov $stack_top, %esp
     push %ebx                        /* multiboot2 info */
     push %eax                        /* magic */
-    call selftest_main
+    call selftest_mb2_main
 1:  hlt
     jmp 1b
 

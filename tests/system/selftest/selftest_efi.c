@@ -1,0 +1,30 @@
+/* Harness self-test kernel (NOT Atoll): the boot/efi front end (64-bit, struct boot_info). */
+#include "tests/system/selftest/selftest.h"
+#include "boot/bootinfo.h"
+
+static struct selftest_boot boot = { .cmdline = "" };
+
+void selftest_efi_main(const struct boot_info *bi);
+
+void selftest_efi_main(const struct boot_info *bi)
+{
+    selftest_console_init();
+    if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
+        selftest_fail("boot_info has a bad magic or version");
+        return;
+    }
+    boot.cmdline = bi->cmdline;
+    boot.rsdp = (const uint8_t *)(uintptr_t)bi->rsdp;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < bi->mem_count && i < BOOTINFO_MAX_MEM; i++)
+        if (bi->mem[i].type == BOOT_MEM_USABLE)
+            bytes += bi->mem[i].length;
+    boot.free_mib = (uint32_t)(bytes >> 20);
+    for (uint32_t i = 0; i < bi->module_count && i < BOOTINFO_MAX_MODS && i < 32; i++) {
+        const struct boot_module *m = &bi->modules[i];
+        boot.modules[boot.module_count++] = (struct selftest_module){
+            m->name, (const char *)(uintptr_t)m->base,
+            (const char *)(uintptr_t)(m->base + m->length) };
+    }
+    selftest_run(&boot);
+}
