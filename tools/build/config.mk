@@ -1,5 +1,7 @@
 # Toolchains and flags shared by every fragment.
 
+ATOLL_VERSION := 0.1.0
+
 GCC_INCLUDE := $(shell gcc -print-file-name=include)
 
 # The bare-metal side: freestanding C11 (gnu11), no libc, no SSE, kernel code model.
@@ -25,4 +27,3 @@ FUZZCC   := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
             -I. -DATOLL_HOST=1 -DATOLL_FUZZ=1 -Wall -Wextra -Werror -Wno-unused-parameter
 
-ATOLL_VERSION := 0.1.0

@@ -1,0 +1,17 @@
+/* The physical CPU's local APIC (xAPIC MMIO through the direct map). */
+#ifndef ATOLL_HV_ARCH_X86_LAPIC_H
+#define ATOLL_HV_ARCH_X86_LAPIC_H
+#include <stdint.h>
+
+void lapic_init(void);                  /* on every CPU */
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+void lapic_send_init(uint32_t apic_id);
+void lapic_send_sipi(uint32_t apic_id, uint8_t page);
+/* One-shot timer interrupt on VEC_LAPIC_TIMER after ns (0 stops it). */
+void lapic_timer_oneshot_ns(uint64_t ns);
+/* Counts of the timer per millisecond, measured against the PIT. */
+void lapic_timer_calibrate(void);
+
+#endif

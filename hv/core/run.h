@@ -1,0 +1,11 @@
+/* After bring-up: check the manifest, start the partitions, then serve until done. */
+#ifndef ATOLL_HV_CORE_RUN_H
+#define ATOLL_HV_CORE_RUN_H
+#include <stdbool.h>
+#include "boot/bootinfo.h"
+#include "hv/core/boot_config.h"
+
+__attribute__((noreturn)) void hv_run(const struct boot_info *bi, const struct boot_config *cfg,
+                                      bool vmx_usable);
+
+#endif

@@ -1,0 +1,24 @@
+/* What this CPU's VT-x can do, read once per CPU from CPUID and the VMX capability MSRs. */
+#ifndef ATOLL_HV_VMX_VMX_CAPS_H
+#define ATOLL_HV_VMX_VMX_CAPS_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vmx_caps {
+    bool vmx;                   /* CPUID.1:ECX.VMX */
+    bool locked_off;            /* IA32_FEATURE_CONTROL locked with VMX outside SMX off */
+    bool ept, unrestricted, vpid;
+    bool ept_2m, ept_1g, ept_wb, invept, invvpid;
+    bool preemption_timer;
+    bool true_ctls;
+    uint32_t vmcs_revision;
+    uint64_t pinbased, procbased, procbased2, exit, entry;  /* allowed 0/1 settings */
+    uint64_t ept_vpid_cap, misc;
+    uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+};
+
+void vmx_caps_read(struct vmx_caps *c);
+/* What a partition needs: VMX, EPT, unrestricted guest and VPID. */
+bool vmx_caps_usable(const struct vmx_caps *c);
+
+#endif
