@@ -1,0 +1,146 @@
+/* The built-in control commands: each decodes its request, calls the hypervisor, encodes. */
+#include "net/control/ctl_commands.h"
+#include <string.h>
+
+static uint16_t cmd_status(void *ctx, const struct ctl_request *req,
+                           struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_hv_status s;
+    memset(&s, 0, sizeof s);
+    uint16_t st = c->ops->status(c->hv, &s);
+    if (st != CTL_OK)
+        return st;
+    s.version[sizeof s.version - 1] = '\0';
+    s.hostname[sizeof s.hostname - 1] = '\0';
+    ctl_put_str(w, CTL_TAG_VERSION, s.version);
+    ctl_put_str(w, CTL_TAG_HOSTNAME, s.hostname);
+    ctl_put_u64(w, CTL_TAG_UPTIME_MS, s.uptime_ms);
+    ctl_put_u64(w, CTL_TAG_MEM_TOTAL, s.mem_total);
+    ctl_put_u64(w, CTL_TAG_MEM_FREE, s.mem_free);
+    ctl_put_u8(w, CTL_TAG_VMX, s.vmx ? 1 : 0);
+    ctl_put_u32(w, CTL_TAG_PARTITIONS, s.partitions);
+    ctl_put_u32(w, CTL_TAG_CONNECTIONS, c->srv->stats.active);
+    ctl_put_u64(w, CTL_TAG_SERVED, c->srv->stats.accepted);
+    return CTL_OK;
+}
+
+static uint16_t cmd_list(void *ctx, const struct ctl_request *req,
+                         struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_partition_info p;
+    for (size_t i = 0; memset(&p, 0, sizeof p), c->ops->partition_at(c->hv, i, &p); i++) {
+        p.name[CTL_NAME_MAX] = '\0';
+        size_t mark = ctl_put_open(w, CTL_TAG_PARTITION);
+        ctl_put_str(w, CTL_TAG_NAME, p.name);
+        ctl_put_u8(w, CTL_TAG_STATE, p.state);
+        ctl_put_u32(w, CTL_TAG_VCPUS, p.vcpus);
+        ctl_put_u64(w, CTL_TAG_MEMORY, p.memory);
+        ctl_put_close(w, mark);
+    }
+    return CTL_OK;
+}
+
+static uint16_t name_arg(const struct ctl_request *req, char name[CTL_NAME_MAX + 1],
+                         const char **msg)
+{
+    struct ctl_tlv t;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_NAME, &t)) {
+        *msg = "missing partition name";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    if (!ctl_tlv_name(&t, name)) {
+        *msg = "bad partition name (1-31 of A-Z a-z 0-9 . _ -)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    return CTL_OK;
+}
+
+typedef uint16_t (*lifecycle_fn)(void *hv, const char *name, uint32_t *op);
+
+static uint16_t lifecycle(struct ctl_commands *c, lifecycle_fn fn, const struct ctl_request *req,
+                          struct ctl_tlv_writer *w, const char **msg)
+{
+    char name[CTL_NAME_MAX + 1];
+    uint32_t op = 0;
+    uint16_t st = name_arg(req, name, msg);
+    if (st == CTL_OK)
+        st = fn(c->hv, name, &op);
+    if (st == CTL_OK && op)
+        ctl_put_u32(w, CTL_TAG_OP_ID, op);
+    return st;
+}
+
+static uint16_t cmd_start(void *ctx, const struct ctl_request *req,
+                          struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    return lifecycle(c, c->ops->start, req, w, msg);
+}
+
+static uint16_t cmd_stop(void *ctx, const struct ctl_request *req,
+                         struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    return lifecycle(c, c->ops->stop, req, w, msg);
+}
+
+static uint16_t cmd_log(void *ctx, const struct ctl_request *req,
+                        struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    uint32_t max = CTL_LOG_DEFAULT_BYTES;
+    struct ctl_tlv t;
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_MAX_BYTES, &t) && !ctl_tlv_u32(&t, &max)) {
+        *msg = "MAX_BYTES must be a u32";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    if (max > CTL_LOG_MAX_BYTES)
+        max = CTL_LOG_MAX_BYTES;
+    size_t n = c->ops->log_tail(c->hv, c->log_buf, max);
+    ctl_put_bytes(w, CTL_TAG_TEXT, c->log_buf, n < max ? n : max);
+    return CTL_OK;
+}
+
+static uint16_t cmd_op_status(void *ctx, const struct ctl_request *req,
+                              struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_tlv t;
+    uint32_t op;
+    if (!c->ops->op_progress)
+        return CTL_ERR_UNSUPPORTED;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_OP_ID, &t) || !ctl_tlv_u32(&t, &op)) {
+        *msg = "missing or bad OP_ID";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    struct ctl_op_progress p;
+    memset(&p, 0, sizeof p);
+    uint16_t st = c->ops->op_progress(c->hv, op, &p);
+    if (st != CTL_OK)
+        return st;
+    p.message[sizeof p.message - 1] = '\0';
+    ctl_put_u64(w, CTL_TAG_DONE, p.done);
+    ctl_put_u64(w, CTL_TAG_TOTAL, p.total);
+    ctl_put_u8(w, CTL_TAG_OP_STATE, p.state);
+    if (p.message[0])
+        ctl_put_str(w, CTL_TAG_MESSAGE, p.message);
+    return CTL_OK;
+}
+
+int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
+                          const struct ctl_hv_ops *ops, void *hv)
+{
+    cmds->ops = ops;
+    cmds->hv = hv;
+    cmds->srv = srv;
+    int rc = 0;
+    rc |= ctl_server_register(srv, CTL_MSG_STATUS, cmd_status, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_LIST, cmd_list, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_START, cmd_start, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_STOP, cmd_stop, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_LOG, cmd_log, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_OP_STATUS, cmd_op_status, cmds);
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * What the control server needs from the hypervisor: a table of operations the kernel
+ * (or a test double) supplies.  Every name passed in has been validated (ctl_name_valid).
+ */
+#ifndef ATOLL_NET_CONTROL_CTL_HV_OPS_H
+#define ATOLL_NET_CONTROL_CTL_HV_OPS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "net/control/ctl_proto.h"
+
+struct ctl_hv_status {
+    char version[32];
+    char hostname[32];
+    uint64_t uptime_ms;
+    uint64_t mem_total, mem_free;
+    uint32_t partitions;
+    bool vmx;
+};
+
+struct ctl_partition_info {
+    char name[CTL_NAME_MAX + 1];
+    uint8_t state;          /* enum ctl_partition_state */
+    uint32_t vcpus;
+    uint64_t memory;
+};
+
+struct ctl_op_progress {
+    uint64_t done, total;
+    uint8_t state;          /* enum ctl_op_state */
+    char message[64];
+};
+
+/* Operations return enum ctl_status values.  start/stop may hand back an operation id
+ * (*op, nonzero) when the work continues after the reply; 0 when already finished. */
+struct ctl_hv_ops {
+    uint16_t (*status)(void *ctx, struct ctl_hv_status *out);
+    /* Fills *out with partition number `index`; returns false past the last one. */
+    bool (*partition_at)(void *ctx, size_t index, struct ctl_partition_info *out);
+    uint16_t (*start)(void *ctx, const char *name, uint32_t *op);
+    uint16_t (*stop)(void *ctx, const char *name, uint32_t *op);
+    /* Copies up to max bytes of the newest log text into buf; returns the count. */
+    size_t (*log_tail)(void *ctx, char *buf, size_t max);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED). */
+    uint16_t (*op_progress)(void *ctx, uint32_t op, struct ctl_op_progress *out);
+};
+
+#endif
