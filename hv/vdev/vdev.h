@@ -13,27 +13,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What a device may ask of its partition.  ctx is the partition's opaque pointer. */
+/* What a device may ask of its partition.  ctx is the partition's opaque pointer.
+ * Callbacks marked optional may be NULL. */
 struct vdev_platform {
     void *ctx;
     /* Guest console output (already per-partition; the platform adds the prefix). */
     void (*console_write)(void *ctx, const char *buf, size_t len);
     /* Monotonic guest time in nanoseconds. */
     uint64_t (*now_ns)(void *ctx);
-    /* Ask for a call to vdev_bus_tick() at or after deadline_ns (0 cancels). */
+    /* Ask for a call to the owner's tick (platform_devices_tick) at or after deadline_ns;
+     * 0 cancels.  Each timer_id has at most one deadline; a new one replaces it. */
     void (*timer_arm)(void *ctx, unsigned timer_id, uint64_t deadline_ns);
-    /* Drive an interrupt line of the partition's interrupt controllers (ISA IRQ / GSI). */
+    /* Drive an interrupt line: ISA IRQ 0-15 (PIC and IOAPIC) or GSI 16-23 (IOAPIC).
+     * level is the logical assertion; edge devices pulse it. */
     void (*irq_set)(void *ctx, unsigned gsi, bool level);
-    /* Deliver a message-signalled / IPI-style interrupt to a vCPU (dest = APIC id). */
-    void (*msi_send)(void *ctx, uint32_t dest_apic_id, uint8_t vector, bool level_trig);
+    /* A message-signalled interrupt in the x86 MSI format (SDM 10.11): address
+     * 0xFEExxxxx with destination in bits 19:12, bit 2 logical destination; data with
+     * vector in bits 7:0, delivery mode in 10:8, bit 15 level-triggered. */
+    void (*msi_send)(void *ctx, uint64_t addr, uint32_t data);
     /* End the partition with this status (debug-exit port, fatal device error). */
     void (*partition_exit)(void *ctx, int status);
     /* Read/write guest-physical memory; false when any byte is outside the partition. */
     bool (*gpa_read)(void *ctx, uint64_t gpa, void *buf, size_t len);
     bool (*gpa_write)(void *ctx, uint64_t gpa, const void *buf, size_t len);
+    /* Optional.  An interrupt, NMI or start-up event became pending for vcpu (index in
+     * the partition): wake it if halted, or make it exit soon if it runs elsewhere. */
+    void (*vcpu_kick)(void *ctx, unsigned vcpu);
+    /* Optional.  INIT (sipi false) or start-up IPI (sipi true, vector = 4 KiB page of the
+     * real-mode entry) addressed to vcpu by another vCPU; the VT-x layer acts on it. */
+    void (*vcpu_startup)(void *ctx, unsigned vcpu, bool sipi, uint8_t vector);
+    /* Optional.  Wall-clock time, seconds since 1970-01-01 UTC (CMOS RTC); when NULL the
+     * RTC starts at a fixed epoch and advances with now_ns. */
+    uint64_t (*wall_clock_s)(void *ctx);
+    /* Optional.  The guest's current TSC; when NULL it is now_ns scaled by tsc_hz. */
+    uint64_t (*guest_tsc)(void *ctx);
     /* Properties the device reports to the guest. */
     unsigned vcpu_count;
     uint64_t ram_bytes;
+    uint64_t tsc_hz;    /* guest TSC frequency (TSC-deadline timer); 0 means 1 GHz */
 };
 
 /* size is 1, 2 or 4 for ports; 1, 2, 4 or 8 for MMIO.  Return false if not claimed. */
@@ -73,13 +90,24 @@ struct vdev_bus {
     struct vdev_bus_stats stats;
 };
 
-/* Registration fails (false) on overlap or when the table is full. */
+/* Empties the bus (no ranges, zero counters). */
+void vdev_bus_init(struct vdev_bus *bus);
+
+/* Registration fails (false) on overlap, an empty or wrapping range, or a full table.
+ * A NULL read or write handler makes that direction unclaimed. */
 bool vdev_bus_add_ports(struct vdev_bus *bus, const struct vdev_port_range *r);
 bool vdev_bus_add_mmio(struct vdev_bus *bus, const struct vdev_mmio_range *r);
 
-/* Dispatch one guest access.  Unclaimed reads yield all-ones; always "handled". */
+/*
+ * Dispatch one guest access to the range holding its first byte; the device checks the
+ * rest.  Unclaimed reads (no range, handler said no, size not 1/2/4) yield all-ones
+ * masked to size; always "handled".  Not thread-safe: the caller serialises all
+ * accesses to one partition's devices (one lock per partition).
+ */
 void vdev_bus_io(struct vdev_bus *bus, uint16_t port, unsigned size, bool write, uint32_t *value);
-/* MMIO dispatch; returns false when no device covers gpa (the caller decides the fate). */
+/* MMIO dispatch; returns false when no device covers gpa (the caller decides the fate).
+ * An access that a device covers but refuses (bad size, crosses the range's end) is
+ * counted as unclaimed: reads yield all-ones, writes are dropped, and it returns true. */
 bool vdev_bus_mmio(struct vdev_bus *bus, uint64_t gpa, unsigned size, bool write, uint64_t *value);
 
 #endif

@@ -1,0 +1,52 @@
+/*
+ * An 8254 programmable interval timer (ports 0x40-0x43) and port 0x61's channel-2 gate
+ * and output bits, as Linux uses them to calibrate the TSC.  Channels run at 1.193182
+ * MHz of platform time (now_ns); modes 0-5 count (2 and 3 are periodic), with lobyte /
+ * hibyte / word access, counter latch and read-back.  Channel 0 pulses IRQ 0 at each
+ * terminal count through irq_set, woken by timer_arm(timer_id).  BCD counting is
+ * accepted but counts in binary.
+ */
+#ifndef ATOLL_HV_VDEV_PIT8254_H
+#define ATOLL_HV_VDEV_PIT8254_H
+
+#include "hv/vdev/vdev.h"
+
+#define PIT8254_HZ 1193182u
+
+struct pit8254_channel {
+    uint32_t count;            /* reload value, 1..0x10000 */
+    uint64_t load_ns;          /* when counting (re)started */
+    uint64_t paused_ticks;     /* ticks counted when the gate stopped a mode 0/4 count */
+    uint16_t latched_count;
+    uint8_t count_latched;     /* access mode of the latched count still to read, 0 none */
+    bool status_latched;
+    uint8_t status;
+    uint8_t rw_mode, read_state, write_state, write_latch;
+    uint8_t mode_bits;         /* as programmed (0-7) */
+    uint8_t mode;              /* effective (6, 7 alias 2, 3) */
+    bool bcd, gate, armed, null_count;
+};
+
+struct pit8254 {
+    const struct vdev_platform *plat;
+    struct pit8254_channel ch[3];
+    uint8_t port61;            /* bit 0 gate 2, bit 1 speaker data */
+    unsigned timer_id, irq;
+    uint64_t irq_next_ns;      /* next IRQ 0 pulse, 0 none */
+    uint64_t irq_pulses;
+};
+
+void pit8254_init(struct pit8254 *p, const struct vdev_platform *plat, unsigned timer_id,
+                  unsigned irq);
+/* Registers 0x40-0x43 and 0x61. */
+bool pit8254_register(struct pit8254 *p, struct vdev_bus *bus);
+/* Raises IRQ 0 if its time has come and re-arms the timer. */
+void pit8254_tick(struct pit8254 *p);
+/* Channel state seen by the guest now. */
+uint16_t pit8254_count(struct pit8254 *p, unsigned ch);
+bool pit8254_out(struct pit8254 *p, unsigned ch);
+
+bool pit8254_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
+bool pit8254_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);
+
+#endif

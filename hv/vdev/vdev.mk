@@ -1,0 +1,15 @@
+# hv/vdev: emulated platform devices (portable; unit-tested on the host).
+
+VDEV_SRCS := hv/vdev/vdev_bus.c hv/vdev/uart8250.c hv/vdev/debug_exit.c hv/vdev/fw_cfg.c \
+             hv/vdev/pic8259.c hv/vdev/pit8254.c
+KERNEL_SRCS += $(VDEV_SRCS)
+
+VDEV_TEST_FAKE := tests/unit/test_vdev_fake.c
+
+UNIT_TESTS += test_vdev_bus test_vdev_uart test_vdev_misc
+test_vdev_bus_SRCS  := tests/unit/test_vdev_bus.c hv/vdev/vdev_bus.c
+test_vdev_uart_SRCS := tests/unit/test_vdev_uart.c $(VDEV_TEST_FAKE) hv/vdev/uart8250.c hv/vdev/vdev_bus.c
+test_vdev_misc_SRCS := tests/unit/test_vdev_misc.c $(VDEV_TEST_FAKE) hv/vdev/debug_exit.c \
+                       hv/vdev/fw_cfg.c hv/vdev/vdev_bus.c
+test_vdev_pic_SRCS  := tests/unit/test_vdev_pic.c $(VDEV_TEST_FAKE) hv/vdev/pic8259.c hv/vdev/vdev_bus.c
+test_vdev_pit_SRCS  := tests/unit/test_vdev_pit.c $(VDEV_TEST_FAKE) hv/vdev/pit8254.c hv/vdev/vdev_bus.c

@@ -1,0 +1,127 @@
+/* The partition's device bus: port and MMIO range tables, dispatch, unclaimed counters. */
+#include "hv/vdev/vdev.h"
+#include "hv/vdev/vdev_util.h"
+
+#include <string.h>
+
+void vdev_bus_init(struct vdev_bus *bus)
+{
+    memset(bus, 0, sizeof(*bus));
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+bool vdev_bus_add_ports(struct vdev_bus *bus, const struct vdev_port_range *r)
+{
+    if (r->count == 0 || (uint32_t)r->base + r->count > 0x10000u)
+        return false;
+    if (bus->port_count >= VDEV_MAX_PORT_RANGES)
+        return false;
+    for (unsigned i = 0; i < bus->port_count; i++) {
+        const struct vdev_port_range *o = &bus->ports[i];
+        if (ranges_overlap(r->base, r->count, o->base, o->count))
+            return false;
+    }
+    bus->ports[bus->port_count++] = *r;
+    return true;
+}
+
+bool vdev_bus_add_mmio(struct vdev_bus *bus, const struct vdev_mmio_range *r)
+{
+    if (r->size == 0 || r->base + r->size < r->base)
+        return false;
+    if (bus->mmio_count >= VDEV_MAX_MMIO_RANGES)
+        return false;
+    for (unsigned i = 0; i < bus->mmio_count; i++) {
+        const struct vdev_mmio_range *o = &bus->mmio[i];
+        if (ranges_overlap(r->base, r->size, o->base, o->size))
+            return false;
+    }
+    bus->mmio[bus->mmio_count++] = *r;
+    return true;
+}
+
+static const struct vdev_port_range *find_port(const struct vdev_bus *bus, uint16_t port)
+{
+    for (unsigned i = 0; i < bus->port_count; i++) {
+        const struct vdev_port_range *r = &bus->ports[i];
+        if (port >= r->base && port - r->base < r->count)
+            return r;
+    }
+    return NULL;
+}
+
+static bool port_dispatch(const struct vdev_port_range *r, uint16_t port, unsigned size,
+                          bool write, uint32_t *value)
+{
+    if (!r)
+        return false;
+    if (write)
+        return r->write && r->write(r->dev, port, size, *value);
+    return r->read && r->read(r->dev, port, size, value);
+}
+
+void vdev_bus_io(struct vdev_bus *bus, uint16_t port, unsigned size, bool write, uint32_t *value)
+{
+    bool valid = size == 1 || size == 2 || size == 4;
+    uint32_t mask = valid ? (uint32_t)vdev_size_mask(size) : 0xffffffffu;
+    if (write)
+        *value &= mask;
+    bool ok = valid && port_dispatch(find_port(bus, port), port, size, write, value);
+    if (!ok) {
+        if (write)
+            bus->stats.unclaimed_port_writes++;
+        else
+            bus->stats.unclaimed_port_reads++;
+        if (!write)
+            *value = mask;
+    }
+    if (!write)
+        *value &= mask;
+}
+
+static const struct vdev_mmio_range *find_mmio(const struct vdev_bus *bus, uint64_t gpa)
+{
+    for (unsigned i = 0; i < bus->mmio_count; i++) {
+        const struct vdev_mmio_range *r = &bus->mmio[i];
+        if (gpa >= r->base && gpa - r->base < r->size)
+            return r;
+    }
+    return NULL;
+}
+
+static bool mmio_dispatch(const struct vdev_mmio_range *r, uint64_t gpa, unsigned size,
+                          bool write, uint64_t *value)
+{
+    uint64_t off = gpa - r->base;
+    if (size > r->size - off)
+        return false;
+    if (write)
+        return r->write && r->write(r->dev, off, size, *value);
+    return r->read && r->read(r->dev, off, size, value);
+}
+
+bool vdev_bus_mmio(struct vdev_bus *bus, uint64_t gpa, unsigned size, bool write, uint64_t *value)
+{
+    const struct vdev_mmio_range *r = find_mmio(bus, gpa);
+    if (!r)
+        return false;
+    bool valid = size == 1 || size == 2 || size == 4 || size == 8;
+    uint64_t mask = valid ? vdev_size_mask(size) : ~0ull;
+    if (write)
+        *value &= mask;
+    if (!valid || !mmio_dispatch(r, gpa, size, write, value)) {
+        if (write) {
+            bus->stats.unclaimed_mmio_writes++;
+        } else {
+            bus->stats.unclaimed_mmio_reads++;
+            *value = mask;
+        }
+    }
+    if (!write)
+        *value &= mask;
+    return true;
+}
