@@ -9,3 +9,6 @@ test_frame_alloc_SRCS := tests/unit/test_frame_alloc.c hv/mm/frame_alloc.c hv/li
 UNIT_TESTS += test_format
 test_format_SRCS := tests/unit/test_format.c hv/lib/format.c
 test_format_CFLAGS := -Wno-format
+
+UNIT_TESTS += test_mb2_parse
+test_mb2_parse_SRCS := tests/unit/test_mb2_parse.c boot/mb2/mb2_parse.c hv/lib/format.c

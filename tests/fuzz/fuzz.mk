@@ -1,0 +1,4 @@
+# libFuzzer targets for the parsers of untrusted input; seeds in tests/fuzz/corpus/NAME/.
+
+FUZZ_TARGETS += fuzz_mb2
+fuzz_mb2_SRCS := tests/fuzz/fuzz_mb2.c boot/mb2/mb2_parse.c hv/lib/format.c
