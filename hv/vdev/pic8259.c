@@ -63,7 +63,10 @@ static void chip_set_line(struct pic8259_chip *c, unsigned line, bool level)
 
 static void update(struct pic8259 *p)
 {
-    chip_set_line(&p->chip[0], 2, chip_pending(&p->chip[1], false) >= 0);
+    bool cascade = chip_pending(&p->chip[1], false) >= 0;
+    chip_set_line(&p->chip[0], 2, cascade);
+    if (!cascade)   /* the slave withdrew its request before INTA */
+        p->chip[0].irr &= (uint8_t)~(1u << 2);
     bool out = chip_pending(&p->chip[0], true) >= 0;
     if (out != p->output) {
         p->output = out;

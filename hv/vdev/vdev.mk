@@ -6,7 +6,7 @@ KERNEL_SRCS += $(VDEV_SRCS)
 
 VDEV_TEST_FAKE := tests/unit/test_vdev_fake.c
 
-UNIT_TESTS += test_vdev_bus test_vdev_uart test_vdev_misc
+UNIT_TESTS += test_vdev_bus test_vdev_uart test_vdev_misc test_vdev_pic test_vdev_pit
 test_vdev_bus_SRCS  := tests/unit/test_vdev_bus.c hv/vdev/vdev_bus.c
 test_vdev_uart_SRCS := tests/unit/test_vdev_uart.c $(VDEV_TEST_FAKE) hv/vdev/uart8250.c hv/vdev/vdev_bus.c
 test_vdev_misc_SRCS := tests/unit/test_vdev_misc.c $(VDEV_TEST_FAKE) hv/vdev/debug_exit.c \
