@@ -84,6 +84,10 @@ static int madt_cpus(const uint8_t *rsdp)
     if (!rsdp)
         return 1;
     const uint8_t *rsdt = (const uint8_t *)(uintptr_t)*(const uint32_t *)(rsdp + 16);
+    if (!seq((const char *)rsdt, "RSDT", 4)) {
+        selftest_note("RSDP points to no RSDT:", (uintptr_t)rsdt);
+        return 1;
+    }
     uint32_t len = *(const uint32_t *)(rsdt + 4);
     for (uint32_t i = 36; i + 4 <= len; i += 4) {
         const uint8_t *h = (const uint8_t *)(uintptr_t)*(const uint32_t *)(rsdt + i);
@@ -199,6 +203,16 @@ void selftest_console_init(void)
 {
     serial_init();
     puts_serial("atoll-selftest: harness self-test kernel (not Atoll)\n");
+}
+
+void selftest_note(const char *text, uint64_t value)
+{
+    puts_serial("atoll-selftest: ");
+    puts_serial(text);
+    puts_serial(" 0x");
+    for (int shift = 60; shift >= 0; shift -= 4)
+        putc_serial("0123456789abcdef"[(value >> shift) & 15]);
+    puts_serial("\n");
 }
 
 void selftest_fail(const char *reason)

@@ -21,6 +21,7 @@ struct selftest_boot {
 
 void selftest_console_init(void);
 void selftest_fail(const char *reason);
+void selftest_note(const char *text, uint64_t value);
 void selftest_run(const struct selftest_boot *b);
 
 #endif
