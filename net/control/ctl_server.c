@@ -175,7 +175,7 @@ static bool recv_step(struct ctl_server *srv, struct ctl_conn *c)
     long n = want ? c->ops->read(c->stream, c->rx + c->rx_len, want) : 0;
     if (n < 0) {
         on_stream_end(srv, c, n);
-        return false;
+        return c->state == CTL_CONN_SEND;
     }
     if (want && n == 0)
         return false;
@@ -213,29 +213,37 @@ static bool send_step(struct ctl_server *srv, struct ctl_conn *c)
     return true;
 }
 
-static void check_deadline(struct ctl_server *srv, struct ctl_conn *c)
+/* True when a stalled message earned a TRUNCATED reply that still has to go out. */
+static bool check_deadline(struct ctl_server *srv, struct ctl_conn *c)
 {
     if (c->state == CTL_CONN_FREE || srv->now_ms < c->deadline_ms)
-        return;
+        return false;
     if (c->state == CTL_CONN_RECV && c->rx_len > 0) {
         if (c->rx_len < CTL_HEADER_SIZE)
             c->hdr.type = 0, c->hdr.request_id = 0;
         reply_error(srv, c, CTL_ERR_TRUNCATED, "timed out inside a message");
-        return;
+        return true;
     }
     conn_close(srv, c);
+    return false;
+}
+
+static void conn_advance(struct ctl_server *srv, struct ctl_conn *c)
+{
+    for (int rounds = 0; rounds < 64 && c->state != CTL_CONN_FREE; rounds++) {
+        bool progress = c->state == CTL_CONN_RECV ? recv_step(srv, c) : send_step(srv, c);
+        if (!progress)
+            break;
+    }
 }
 
 static void conn_poll(struct ctl_server *srv, struct ctl_conn *c)
 {
     if (c->deadline_ms == 0)
         c->deadline_ms = srv->now_ms + srv->cfg.idle_timeout_ms;
-    for (int rounds = 0; rounds < 64 && c->state != CTL_CONN_FREE; rounds++) {
-        bool progress = c->state == CTL_CONN_RECV ? recv_step(srv, c) : send_step(srv, c);
-        if (!progress)
-            break;
-    }
-    check_deadline(srv, c);
+    conn_advance(srv, c);
+    if (check_deadline(srv, c))
+        conn_advance(srv, c);
 }
 
 void ctl_server_poll(struct ctl_server *srv, uint64_t now_ms)

@@ -1,0 +1,137 @@
+/* A stand-in hypervisor behind the control server. */
+#include "tests/net/fake_hv.h"
+#include <string.h>
+#include "hv/lib/format.h"
+
+static void copy_str(char *dst, const char *src, size_t cap)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void add_part(struct fake_hv *hv, const char *name, uint8_t state, uint32_t vcpus,
+                     uint64_t mib)
+{
+    struct ctl_partition_info *p = &hv->parts[hv->count++];
+    copy_str(p->name, name, sizeof p->name);
+    p->state = state;
+    p->vcpus = vcpus;
+    p->memory = mib << 20;
+}
+
+static void log_line(struct fake_hv *hv, const char *what, const char *name)
+{
+    char line[96];
+    int n = fmt_snprintf(line, sizeof line, "[%8llu] %s %s\n", (unsigned long long)hv->now_ms,
+                         what, name);
+    if (n <= 0 || (size_t)n >= sizeof line)
+        return;
+    if (hv->log_len + (size_t)n > sizeof hv->log)
+        hv->log_len = 0;   /* wrap: a test double keeps only the newest lines */
+    memcpy(hv->log + hv->log_len, line, (size_t)n);
+    hv->log_len += (size_t)n;
+}
+
+void fake_hv_init(struct fake_hv *hv)
+{
+    memset(hv, 0, sizeof *hv);
+    add_part(hv, "linux", CTL_PART_RUNNING, 2, 512);
+    add_part(hv, "test-guest", CTL_PART_STOPPED, 1, 64);
+    add_part(hv, "vsp", CTL_PART_RUNNING, 1, 256);
+    hv->next_op = 1;
+    log_line(hv, "boot", "atoll-fake");
+}
+
+static uint16_t fake_status(void *ctx, struct ctl_hv_status *out)
+{
+    struct fake_hv *hv = ctx;
+    copy_str(out->version, "0.1.0-fake", sizeof out->version);
+    copy_str(out->hostname, "fakehost", sizeof out->hostname);
+    out->uptime_ms = hv->now_ms;
+    out->mem_total = 1ull << 30;
+    out->mem_free = (1ull << 30) - (832ull << 20);
+    out->partitions = (uint32_t)hv->count;
+    out->vmx = false;
+    return CTL_OK;
+}
+
+static bool fake_partition_at(void *ctx, size_t index, struct ctl_partition_info *out)
+{
+    struct fake_hv *hv = ctx;
+    if (index >= hv->count)
+        return false;
+    *out = hv->parts[index];
+    return true;
+}
+
+static struct ctl_partition_info *find(struct fake_hv *hv, const char *name)
+{
+    for (size_t i = 0; i < hv->count; i++)
+        if (strcmp(hv->parts[i].name, name) == 0)
+            return &hv->parts[i];
+    return NULL;
+}
+
+static uint32_t new_op(struct fake_hv *hv)
+{
+    if (!hv->op_duration_ms)
+        return 0;
+    uint32_t id = hv->next_op++;
+    hv->ops[id % FAKE_HV_OPS].start_ms = hv->now_ms;
+    hv->ops[id % FAKE_HV_OPS].used = 1;
+    return id;
+}
+
+static uint16_t change(struct fake_hv *hv, const char *name, uint8_t from, uint8_t to,
+                       const char *what, uint32_t *op)
+{
+    struct ctl_partition_info *p = find(hv, name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != from)
+        return CTL_ERR_BAD_STATE;
+    p->state = to;
+    log_line(hv, what, name);
+    *op = new_op(hv);
+    return CTL_OK;
+}
+
+static uint16_t fake_start(void *ctx, const char *name, uint32_t *op)
+{
+    return change(ctx, name, CTL_PART_STOPPED, CTL_PART_RUNNING, "start", op);
+}
+
+static uint16_t fake_stop(void *ctx, const char *name, uint32_t *op)
+{
+    return change(ctx, name, CTL_PART_RUNNING, CTL_PART_STOPPED, "stop", op);
+}
+
+static size_t fake_log_tail(void *ctx, char *buf, size_t max)
+{
+    struct fake_hv *hv = ctx;
+    size_t n = hv->log_len < max ? hv->log_len : max;
+    memcpy(buf, hv->log + hv->log_len - n, n);
+    return n;
+}
+
+static uint16_t fake_op_progress(void *ctx, uint32_t op, struct ctl_op_progress *out)
+{
+    struct fake_hv *hv = ctx;
+    if (op == 0 || op >= hv->next_op || !hv->ops[op % FAKE_HV_OPS].used)
+        return CTL_ERR_NOT_FOUND;
+    uint64_t elapsed = hv->now_ms - hv->ops[op % FAKE_HV_OPS].start_ms;
+    out->total = 1000;
+    out->done = elapsed >= hv->op_duration_ms ? 1000 : elapsed * 1000 / hv->op_duration_ms;
+    out->state = out->done == out->total ? CTL_OP_DONE : CTL_OP_RUNNING;
+    return CTL_OK;
+}
+
+const struct ctl_hv_ops fake_hv_ops = {
+    .status = fake_status,
+    .partition_at = fake_partition_at,
+    .start = fake_start,
+    .stop = fake_stop,
+    .log_tail = fake_log_tail,
+    .op_progress = fake_op_progress,
+};

@@ -1,0 +1,26 @@
+/* A stand-in hypervisor behind the control server: three partitions, a log, timed ops.
+ * Used by the host control daemon, the unit tests and the fuzz target. */
+#ifndef ATOLL_TESTS_NET_FAKE_HV_H
+#define ATOLL_TESTS_NET_FAKE_HV_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "net/control/ctl_hv_ops.h"
+
+#define FAKE_HV_PARTS 4
+#define FAKE_HV_OPS   16
+
+struct fake_hv {
+    struct ctl_partition_info parts[FAKE_HV_PARTS];
+    size_t count;
+    uint64_t now_ms;             /* the caller advances it */
+    uint64_t op_duration_ms;     /* 0: start/stop finish at once */
+    struct { uint64_t start_ms; uint8_t used; } ops[FAKE_HV_OPS];
+    uint32_t next_op;
+    char log[2048];
+    size_t log_len;
+};
+
+void fake_hv_init(struct fake_hv *hv);
+extern const struct ctl_hv_ops fake_hv_ops;
+
+#endif
