@@ -1,0 +1,324 @@
+/*
+ * The metadata log.  Writing: every transaction is one entry whose tail is itself; the
+ * in-place copy of the previous entry is flushed before the next entry is written, so the
+ * newest valid entry alone describes what may be missing in place.  Replay (on open)
+ * follows the specification: the valid entry with the highest sequence number is the head,
+ * its tail starts the active sequence, and every entry of that sequence is applied.
+ */
+#include "hv/storage/vhdx_internal.h"
+
+#include <string.h>
+
+#include "hv/lib/crc32c.h"
+
+struct log_view {
+    const uint8_t *buf; /* the whole log */
+    uint32_t len;
+    const struct guid *guid;
+};
+
+static uint32_t desc_sectors(uint32_t ndesc)
+{
+    return (VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * ndesc + VHDX_LOG_SECTOR - 1) /
+           VHDX_LOG_SECTOR;
+}
+
+static const uint8_t *log_sector(const struct log_view *v, uint32_t pos, uint32_t i)
+{
+    return v->buf + (pos + (uint64_t)i * VHDX_LOG_SECTOR) % v->len;
+}
+
+static uint32_t entry_crc(const struct log_view *v, uint32_t pos, uint32_t sectors)
+{
+    uint32_t c = vhdx_checksum(log_sector(v, pos, 0), VHDX_LOG_SECTOR, VHDX_L_CSUM);
+    for (uint32_t i = 1; i < sectors; i++)
+        c = crc32c(c, log_sector(v, pos, i), VHDX_LOG_SECTOR);
+    return c;
+}
+
+static bool desc_valid(const struct log_view *v, uint32_t pos, const uint8_t *de,
+                       uint64_t seq, uint32_t *data_idx, uint32_t sectors)
+{
+    uint32_t sig = vhdx_le32(de);
+    if (vhdx_le64(de + 24) != seq || vhdx_le64(de + 16) % VHDX_LOG_SECTOR)
+        return false;
+    if (sig == VHDX_SIG_ZERO)
+        return vhdx_le64(de + 8) % VHDX_LOG_SECTOR == 0 && vhdx_le64(de + 8) <= (1ull << 40);
+    if (sig != VHDX_SIG_DESC || *data_idx >= sectors)
+        return false;
+    const uint8_t *ds = log_sector(v, pos, (*data_idx)++);
+    return vhdx_le32(ds) == VHDX_SIG_DATA && vhdx_le32(ds + 4) == (uint32_t)(seq >> 32) &&
+           vhdx_le32(ds + 4092) == (uint32_t)seq;
+}
+
+/* Whether a whole, valid entry of this log starts at pos; *len_out its length. */
+static bool entry_valid(const struct log_view *v, uint32_t pos, uint32_t *len_out)
+{
+    const uint8_t *h = log_sector(v, pos, 0);
+    uint32_t len = vhdx_le32(h + VHDX_L_LEN), tail = vhdx_le32(h + VHDX_L_TAIL);
+    uint32_t ndesc = vhdx_le32(h + VHDX_L_NDESC);
+    uint64_t seq = vhdx_le64(h + VHDX_L_SEQ);
+    if (vhdx_le32(h) != VHDX_SIG_LOGE || len == 0 || len % VHDX_LOG_SECTOR || len > v->len ||
+        tail % VHDX_LOG_SECTOR || tail >= v->len || seq == 0 || ndesc > v->len / 32 ||
+        memcmp(h + VHDX_L_GUID, v->guid->b, 16) != 0)
+        return false;
+    uint32_t sectors = len / VHDX_LOG_SECTOR, dsec = desc_sectors(ndesc);
+    if (dsec > sectors || vhdx_le32(h + VHDX_L_CSUM) != entry_crc(v, pos, sectors))
+        return false;
+    uint32_t data_idx = dsec;
+    for (uint32_t i = 0; i < ndesc; i++) {
+        uint32_t at = VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * i;
+        const uint8_t *de = log_sector(v, pos, at / VHDX_LOG_SECTOR) + at % VHDX_LOG_SECTOR;
+        if (!desc_valid(v, pos, de, seq, &data_idx, sectors))
+            return false;
+    }
+    *len_out = len;
+    return true;
+}
+
+static uint64_t entry_seq(const struct log_view *v, uint32_t pos)
+{
+    return vhdx_le64(log_sector(v, pos, 0) + VHDX_L_SEQ);
+}
+
+/* Finds the head (highest valid sequence number); false when the log holds no entry. */
+static bool find_head(const struct log_view *v, uint32_t *head)
+{
+    bool found = false;
+    uint64_t best = 0;
+    for (uint32_t pos = 0; pos < v->len; pos += VHDX_LOG_SECTOR) {
+        uint32_t len;
+        if (entry_valid(v, pos, &len) && entry_seq(v, pos) > best) {
+            best = entry_seq(v, pos);
+            *head = pos;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* Checks that tail .. head is a run of valid entries with consecutive sequence numbers. */
+static bool sequence_complete(const struct log_view *v, uint32_t tail, uint32_t head,
+                              uint32_t *count)
+{
+    uint32_t pos = tail, len;
+    uint64_t want = 0;
+    for (uint32_t n = 1; n <= v->len / VHDX_LOG_SECTOR; n++) {
+        if (!entry_valid(v, pos, &len))
+            return false;
+        uint64_t seq = entry_seq(v, pos);
+        if (want && seq != want)
+            return false;
+        if (pos == head) {
+            *count = n;
+            return true;
+        }
+        want = seq + 1;
+        pos = (pos + len) % v->len;
+    }
+    return false;
+}
+
+static int check_target(struct vhdx *d, uint64_t off, uint64_t len, struct vhdx_err *err)
+{
+    if (off < VHDX_MIB || vhdx_ranges_overlap(off, len, d->hdr.log_off, d->hdr.log_len) ||
+        off + len < off)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes to offset %llu, inside the "
+                         "header section or the log", d->name, (unsigned long long)off);
+    return VHDX_OK;
+}
+
+static int apply_desc(struct vhdx *d, const struct log_view *v, uint32_t pos,
+                      const uint8_t *de, uint32_t *data_idx, uint8_t *sector,
+                      struct vhdx_err *err)
+{
+    uint64_t off = vhdx_le64(de + 16);
+    if (vhdx_le32(de) == VHDX_SIG_ZERO) {
+        uint64_t len = vhdx_le64(de + 8);
+        int rc = check_target(d, off, len, err);
+        memset(sector, 0, VHDX_LOG_SECTOR);
+        for (uint64_t done = 0; !rc && done < len; done += VHDX_LOG_SECTOR)
+            rc = vhdx_pwrite(d, off + done, sector, VHDX_LOG_SECTOR, err);
+        return rc;
+    }
+    const uint8_t *ds = log_sector(v, pos, (*data_idx)++);
+    memcpy(sector, de + 8, 8);                   /* leading bytes */
+    memcpy(sector + 8, ds + 8, 4084);
+    memcpy(sector + 4092, de + 4, 4);            /* trailing bytes */
+    int rc = check_target(d, off, VHDX_LOG_SECTOR, err);
+    return rc ? rc : vhdx_pwrite(d, off, sector, VHDX_LOG_SECTOR, err);
+}
+
+static int apply_entry(struct vhdx *d, const struct log_view *v, uint32_t pos,
+                       uint64_t *last_off, struct vhdx_err *err)
+{
+    const uint8_t *h = log_sector(v, pos, 0);
+    uint32_t ndesc = vhdx_le32(h + VHDX_L_NDESC), data_idx = desc_sectors(ndesc);
+    uint64_t flushed = vhdx_le64(h + VHDX_L_FLUSHED), last = vhdx_le64(h + VHDX_L_LAST);
+    if (flushed > d->io.size(d->io.ctx))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry expects at least %llu bytes but "
+                         "the file has %llu (truncated?)", d->name, (unsigned long long)flushed,
+                         (unsigned long long)d->io.size(d->io.ctx));
+    if (last > *last_off)
+        *last_off = last;
+    uint8_t sector[VHDX_LOG_SECTOR];
+    for (uint32_t i = 0; i < ndesc; i++) {
+        uint32_t at = VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * i;
+        const uint8_t *de = log_sector(v, pos, at / VHDX_LOG_SECTOR) + at % VHDX_LOG_SECTOR;
+        int rc = apply_desc(d, v, pos, de, &data_idx, sector, err);
+        if (rc)
+            return rc;
+    }
+    return VHDX_OK;
+}
+
+static int replay_sequence(struct vhdx *d, const struct log_view *v, uint32_t tail,
+                           uint32_t count, struct vhdx_err *err)
+{
+    uint64_t last_off = 0;
+    uint32_t pos = tail, len = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        int rc = apply_entry(d, v, pos, &last_off, err);
+        if (rc)
+            return rc;
+        entry_valid(v, pos, &len);
+        pos = (pos + len) % v->len;
+    }
+    if (d->io.size(d->io.ctx) < last_off) {
+        uint64_t size = (last_off + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;
+        if (d->io.resize(d->io.ctx, size) < 0)
+            return vhdx_fail(err, VHDX_E_IO, "%s: cannot extend to %llu bytes", d->name,
+                             (unsigned long long)size);
+    }
+    d->replayed = count;
+    return VHDX_OK;
+}
+
+static int replay_found(struct vhdx *d, const struct log_view *v, uint32_t head,
+                        struct vhdx_err *err)
+{
+    uint32_t tail = vhdx_le32(log_sector(v, head, 0) + VHDX_L_TAIL), count = 0;
+    if (!sequence_complete(v, tail, head, &count))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: the log's active sequence (head at %u, tail "
+                         "at %u) is incomplete", d->name, head, tail);
+    if (d->read_only)
+        return vhdx_fail(err, VHDX_E_READ_ONLY, "%s: the log must be replayed; open the image "
+                         "writable (for example with 'vhdx check')", d->name);
+    d->log_seq = entry_seq(v, head) + 1;
+    int rc = replay_sequence(d, v, tail, count, err);
+    if (!rc)
+        rc = vhdx_sync(d, err);
+    return rc;
+}
+
+/* Applies the active log sequence if there is one, then marks the log empty. */
+int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err)
+{
+    if (guid_is_zero(&d->hdr.log_guid))
+        return VHDX_OK;
+    if (d->hdr.log_len > VHDX_LOG_MAX)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: log of %u bytes is too large to replay",
+                         d->name, d->hdr.log_len);
+    uint8_t *buf = vhdx_alloc(&d->env, d->hdr.log_len);
+    if (!buf)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+    struct log_view v = { buf, d->hdr.log_len, &d->hdr.log_guid };
+    uint32_t head;
+    int rc = vhdx_pread(d, d->hdr.log_off, buf, d->hdr.log_len, err);
+    bool found = !rc && find_head(&v, &head);
+    if (found)
+        rc = replay_found(d, &v, head, err);
+    vhdx_free(&d->env, buf);
+    if (rc || d->read_only)
+        return rc;
+    /* Log now empty: a new FileWriteGuid (the file changed) and a zero LogGuid. */
+    d->env.random_guid(d->env.ctx, &d->hdr.file_write);
+    memset(&d->hdr.log_guid, 0, sizeof(d->hdr.log_guid));
+    return vhdx_update_header(d, err);
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+void vhdx_txn_add(struct vhdx_txn *t, uint64_t off, const uint8_t *data)
+{
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->s[i].off == off)
+            return; /* same sector already carried; data points at the live copy */
+    t->s[t->n].off = off;
+    t->s[t->n].data = data;
+    t->n++;
+}
+
+static void build_entry(struct vhdx *d, const struct vhdx_txn *t, uint8_t *e, uint32_t len)
+{
+    uint32_t dsec = desc_sectors(t->n);
+    uint64_t size = d->io.size(d->io.ctx);
+    memset(e, 0, len);
+    vhdx_put32(e + VHDX_L_SIG, VHDX_SIG_LOGE);
+    vhdx_put32(e + VHDX_L_LEN, len);
+    vhdx_put32(e + VHDX_L_TAIL, d->log_head);
+    vhdx_put64(e + VHDX_L_SEQ, d->log_seq);
+    vhdx_put32(e + VHDX_L_NDESC, t->n);
+    memcpy(e + VHDX_L_GUID, d->hdr.log_guid.b, 16);
+    vhdx_put64(e + VHDX_L_FLUSHED, size);
+    vhdx_put64(e + VHDX_L_LAST, size > d->file_end ? size : d->file_end);
+    for (unsigned i = 0; i < t->n; i++) {
+        uint8_t *de = e + VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * i;
+        uint8_t *ds = e + (uint64_t)(dsec + i) * VHDX_LOG_SECTOR;
+        vhdx_put32(de, VHDX_SIG_DESC);
+        memcpy(de + 4, t->s[i].data + 4092, 4);
+        memcpy(de + 8, t->s[i].data, 8);
+        vhdx_put64(de + 16, t->s[i].off);
+        vhdx_put64(de + 24, d->log_seq);
+        vhdx_put32(ds, VHDX_SIG_DATA);
+        vhdx_put32(ds + 4, (uint32_t)(d->log_seq >> 32));
+        memcpy(ds + 8, t->s[i].data + 8, 4084);
+        vhdx_put32(ds + 4092, (uint32_t)d->log_seq);
+    }
+    uint32_t c = vhdx_checksum(e, VHDX_LOG_SECTOR, VHDX_L_CSUM);
+    c = crc32c(c, e + VHDX_LOG_SECTOR, len - VHDX_LOG_SECTOR);
+    vhdx_put32(e + VHDX_L_CSUM, c);
+}
+
+static int write_circular(struct vhdx *d, const uint8_t *e, uint32_t len, struct vhdx_err *err)
+{
+    uint32_t first = d->hdr.log_len - d->log_head;
+    if (first > len)
+        first = len;
+    int rc = vhdx_pwrite(d, d->hdr.log_off + d->log_head, e, first, err);
+    if (!rc && first < len)
+        rc = vhdx_pwrite(d, d->hdr.log_off, e + first, len - first, err);
+    return rc;
+}
+
+/*
+ * Makes the sectors of t durable through the log, then writes them in place.  Data the
+ * new metadata points at must already be written: the flush before the entry orders it.
+ */
+int vhdx_log_commit(struct vhdx *d, const struct vhdx_txn *t, struct vhdx_err *err)
+{
+    uint32_t len = (desc_sectors(t->n) + t->n) * VHDX_LOG_SECTOR;
+    if (len > d->hdr.log_len / 2)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: log of %u bytes is too small for an "
+                         "update of %u bytes", d->name, d->hdr.log_len, len);
+    uint8_t *e = vhdx_alloc(&d->env, len);
+    if (!e)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+    build_entry(d, t, e, len);
+    int rc = vhdx_sync(d, err);
+    if (!rc)
+        rc = write_circular(d, e, len, err);
+    if (!rc)
+        rc = vhdx_sync(d, err);
+    vhdx_free(&d->env, e);
+    for (unsigned i = 0; !rc && i < t->n; i++)
+        rc = vhdx_pwrite(d, t->s[i].off, t->s[i].data, VHDX_LOG_SECTOR, err);
+    if (rc) {
+        d->broken = true;
+        return rc;
+    }
+    d->apply_pending = true;
+    d->log_head = (d->log_head + len) % d->hdr.log_len;
+    d->log_seq++;
+    return VHDX_OK;
+}

@@ -1,0 +1,290 @@
+/* The metadata region: table, system items, the VHDX parent locator (UTF-16 key/values). */
+#include "hv/storage/vhdx_internal.h"
+
+#include <string.h>
+
+enum { M_PARAMS = 1, M_SIZE = 2, M_ID = 4, M_LSS = 8, M_PSS = 16, M_LOCATOR = 32 };
+
+struct meta_item {
+    const struct guid *id;
+    unsigned bit;
+    uint32_t min_len;
+};
+
+static const struct meta_item known_items[] = {
+    { &vhdx_guid_file_parameters, M_PARAMS, 8 },
+    { &vhdx_guid_disk_size, M_SIZE, 8 },
+    { &vhdx_guid_disk_id, M_ID, 16 },
+    { &vhdx_guid_logical_sector, M_LSS, 4 },
+    { &vhdx_guid_physical_sector, M_PSS, 4 },
+    { &vhdx_guid_parent_locator, M_LOCATOR, 20 },
+};
+
+/* UTF-16LE to ASCII; anything outside ASCII becomes '?'. */
+static void utf16_to_ascii(const uint8_t *p, uint32_t bytes, char *out, size_t out_size)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i + 1 < bytes && n + 1 < out_size; i += 2) {
+        uint16_t c = vhdx_le16(p + i);
+        out[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    out[n] = 0;
+}
+
+static bool key_is(const uint8_t *p, uint32_t bytes, const char *key)
+{
+    size_t n = strlen(key);
+    if (bytes != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (vhdx_le16(p + 2 * i) != (uint8_t)key[i])
+            return false;
+    return true;
+}
+
+static int parse_linkage(struct vhdx *d, const uint8_t *v, uint32_t vlen, struct guid *out,
+                         struct vhdx_err *err)
+{
+    char s[GUID_STR_LEN + 1];
+    utf16_to_ascii(v, vlen, s, sizeof(s));
+    if (vlen > 2 * GUID_STR_LEN || !guid_parse(s, strlen(s), out))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator linkage '%s' is not a GUID",
+                         d->name, s);
+    return VHDX_OK;
+}
+
+static int parse_locator_entry(struct vhdx *d, const uint8_t *loc, uint32_t len,
+                               const uint8_t *e, bool *have_linkage, struct vhdx_err *err)
+{
+    uint32_t ko = vhdx_le32(e), vo = vhdx_le32(e + 4);
+    uint16_t kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
+    if (kl == 0 || vl == 0 || ko > len || kl > len - ko || vo > len || vl > len - vo)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator entry outside the item",
+                         d->name);
+    const uint8_t *k = loc + ko, *v = loc + vo;
+    if (key_is(k, kl, "parent_linkage")) {
+        *have_linkage = true;
+        return parse_linkage(d, v, vl, &d->parent_linkage, err);
+    }
+    if (key_is(k, kl, "parent_linkage2")) {
+        d->has_linkage2 = true;
+        return parse_linkage(d, v, vl, &d->parent_linkage2, err);
+    }
+    if (key_is(k, kl, "relative_path"))
+        utf16_to_ascii(v, vl, d->parent_rel, sizeof(d->parent_rel));
+    else if (key_is(k, kl, "absolute_win32_path"))
+        utf16_to_ascii(v, vl, d->parent_abs, sizeof(d->parent_abs));
+    return VHDX_OK;
+}
+
+static int parse_locator(struct vhdx *d, const uint8_t *loc, uint32_t len, struct vhdx_err *err)
+{
+    struct guid type;
+    memcpy(type.b, loc, 16);
+    if (!guid_eq(&type, &vhdx_guid_locator_type_vhdx))
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: parent is not a VHDX (locator type)",
+                         d->name);
+    uint32_t n = vhdx_le16(loc + 18);
+    if (20 + 12ull * n > len)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator has %u entries, too many",
+                         d->name, n);
+    bool have_linkage = false;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = parse_locator_entry(d, loc, len, loc + 20 + 12 * i, &have_linkage, err);
+        if (rc)
+            return rc;
+    }
+    if (!have_linkage)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator lacks parent_linkage", d->name);
+    if (!d->parent_rel[0] && !d->parent_abs[0])
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator names no path", d->name);
+    return VHDX_OK;
+}
+
+static bool is_pow2(uint32_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+static int parse_item(struct vhdx *d, unsigned bit, const uint8_t *p, uint32_t len,
+                      struct vhdx_err *err)
+{
+    switch (bit) {
+    case M_PARAMS: {
+        d->block_size = vhdx_le32(p);
+        uint32_t flags = vhdx_le32(p + 4);
+        d->leave_allocated = flags & VHDX_FP_LEAVE_ALLOCATED;
+        d->has_parent = flags & VHDX_FP_HAS_PARENT;
+        if (!is_pow2(d->block_size) || d->block_size < VHDX_MIN_BLOCK ||
+            d->block_size > VHDX_MAX_BLOCK)
+            return vhdx_fail(err, VHDX_E_CORRUPT, "%s: block size %u is not a power of two "
+                             "from 1 MiB to 256 MiB", d->name, d->block_size);
+        return VHDX_OK;
+    }
+    case M_SIZE: d->disk_size = vhdx_le64(p); return VHDX_OK;
+    case M_ID: memcpy(d->disk_id.b, p, 16); return VHDX_OK;
+    case M_LSS: d->lss = vhdx_le32(p); return VHDX_OK;
+    case M_PSS: d->pss = vhdx_le32(p); return VHDX_OK;
+    default: return parse_locator(d, p, len, err);
+    }
+}
+
+static int check_values(struct vhdx *d, unsigned seen, struct vhdx_err *err)
+{
+    const unsigned required = M_PARAMS | M_SIZE | M_ID | M_LSS | M_PSS;
+    if ((seen & required) != required)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: a required metadata item is missing "
+                         "(have mask 0x%x of 0x%x)", d->name, seen & required, required);
+    if (d->lss != 512 && d->lss != 4096)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: logical sector size %u (512 or 4096)",
+                         d->name, d->lss);
+    if (d->pss != 512 && d->pss != 4096)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: physical sector size %u (512 or 4096)",
+                         d->name, d->pss);
+    if (d->disk_size == 0 || d->disk_size % d->lss || d->disk_size > VHDX_MAX_DISK_SIZE)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: virtual disk size %llu is invalid", d->name,
+                         (unsigned long long)d->disk_size);
+    if (d->has_parent && !(seen & M_LOCATOR))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: differencing disk without a parent locator",
+                         d->name);
+    return VHDX_OK;
+}
+
+static int parse_entry(struct vhdx *d, const uint8_t *tbl, const uint8_t *e, unsigned *seen,
+                       struct vhdx_err *err)
+{
+    struct guid id;
+    memcpy(id.b, e, 16);
+    uint32_t off = vhdx_le32(e + 16), len = vhdx_le32(e + 20), flags = vhdx_le32(e + 24);
+    char s[GUID_STR_LEN + 1];
+    guid_format(&id, s);
+    if ((len == 0) != (off == 0) || (off && off < VHDX_META_TABLE_SIZE) ||
+        len > VHDX_META_ITEM_MAX || off > d->meta_len || len > d->meta_len - off)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata item %s at %u length %u lies "
+                         "outside the metadata region", d->name, s, off, len);
+    for (size_t i = 0; i < sizeof(known_items) / sizeof(known_items[0]); i++) {
+        const struct meta_item *k = &known_items[i];
+        if (!guid_eq(&id, k->id) || (flags & VHDX_META_IS_USER))
+            continue;
+        if (*seen & k->bit)
+            return vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata item %s appears twice",
+                             d->name, s);
+        if (len < k->min_len)
+            return vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata item %s is %u bytes, "
+                             "too short", d->name, s, len);
+        *seen |= k->bit;
+        return parse_item(d, k->bit, tbl + off, len, err);
+    }
+    if (flags & VHDX_META_IS_REQUIRED)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: unknown required metadata item %s",
+                         d->name, s);
+    return VHDX_OK;
+}
+
+int vhdx_read_metadata(struct vhdx *d, struct vhdx_err *err)
+{
+    /* Items lie anywhere in the region: read it whole (at most a few MiB in practice). */
+    if (d->meta_len > 32 * VHDX_MIB)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: metadata region of %u bytes is too large",
+                         d->name, d->meta_len);
+    uint8_t *tbl = vhdx_alloc(&d->env, d->meta_len);
+    if (!tbl)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+    int rc = vhdx_pread(d, d->meta_off, tbl, d->meta_len, err);
+    unsigned seen = 0;
+    if (!rc && vhdx_le64(tbl) != VHDX_SIG_META)
+        rc = vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata table has no 'metadata' signature",
+                       d->name);
+    uint32_t n = rc ? 0 : vhdx_le16(tbl + 10);
+    if (!rc && n > VHDX_META_MAX)
+        rc = vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata table claims %u entries", d->name, n);
+    for (uint32_t i = 0; !rc && i < n; i++)
+        rc = parse_entry(d, tbl, tbl + 32 + 32 * i, &seen, err);
+    if (!rc)
+        rc = check_values(d, seen, err);
+    vhdx_free(&d->env, tbl);
+    return rc;
+}
+
+/* ---- building a metadata region (create) ------------------------------------------- */
+
+static uint32_t put_utf16(uint8_t *p, const char *s)
+{
+    uint32_t n = 0;
+    for (; s[n]; n++)
+        vhdx_put16(p + 2 * n, (uint8_t)s[n]);
+    return 2 * n;
+}
+
+static void put_entry(uint8_t *tbl, unsigned i, const struct guid *id, uint32_t off,
+                      uint32_t len, uint32_t flags)
+{
+    uint8_t *e = tbl + 32 + 32 * i;
+    memcpy(e, id->b, 16);
+    vhdx_put32(e + 16, off);
+    vhdx_put32(e + 20, len);
+    vhdx_put32(e + 24, flags);
+}
+
+static uint32_t build_locator(uint8_t *loc, const struct guid *linkage, const char *rel,
+                              const char *abs)
+{
+    const char *keys[3] = { "parent_linkage", "relative_path", "absolute_win32_path" };
+    char link[GUID_STR_LEN + 1];
+    guid_format(linkage, link);
+    const char *vals[3] = { link, rel, abs };
+    memcpy(loc, vhdx_guid_locator_type_vhdx.b, 16);
+    uint16_t count = 0;
+    uint32_t pos = 20 + 12 * 3;
+    for (int i = 0; i < 3; i++) {
+        if (!vals[i] || !vals[i][0])
+            continue;
+        uint8_t *e = loc + 20 + 12 * count++;
+        vhdx_put32(e, pos);
+        uint32_t kl = put_utf16(loc + pos, keys[i]);
+        pos += kl;
+        vhdx_put32(e + 4, pos);
+        uint32_t vl = put_utf16(loc + pos, vals[i]);
+        pos += vl;
+        vhdx_put16(e + 8, (uint16_t)kl);
+        vhdx_put16(e + 10, (uint16_t)vl);
+    }
+    vhdx_put16(loc + 18, count);
+    return pos;
+}
+
+/* Lays out the table and items in region (zeroed, region_len bytes); returns bytes used. */
+size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_size,
+                           bool has_parent, uint64_t disk_size, const struct guid *disk_id,
+                           uint32_t lss, uint32_t pss, const struct guid *linkage,
+                           const char *rel_path, const char *abs_path)
+{
+    const uint32_t vd = VHDX_META_IS_VDISK | VHDX_META_IS_REQUIRED, req = VHDX_META_IS_REQUIRED;
+    uint32_t off = VHDX_META_TABLE_SIZE;
+    unsigned n = 0;
+    vhdx_put64(region, VHDX_SIG_META);
+    vhdx_put32(region + off, block_size);
+    vhdx_put32(region + off + 4, has_parent ? VHDX_FP_HAS_PARENT : 0);
+    put_entry(region, n++, &vhdx_guid_file_parameters, off, 8, req);
+    off += 8;
+    vhdx_put64(region + off, disk_size);
+    put_entry(region, n++, &vhdx_guid_disk_size, off, 8, vd);
+    off += 8;
+    memcpy(region + off, disk_id->b, 16);
+    put_entry(region, n++, &vhdx_guid_disk_id, off, 16, vd);
+    off += 16;
+    vhdx_put32(region + off, lss);
+    put_entry(region, n++, &vhdx_guid_logical_sector, off, 4, vd);
+    off += 4;
+    vhdx_put32(region + off, pss);
+    put_entry(region, n++, &vhdx_guid_physical_sector, off, 4, vd);
+    off += 4;
+    if (has_parent) {
+        uint32_t len = build_locator(region + off, linkage, rel_path, abs_path);
+        put_entry(region, n++, &vhdx_guid_parent_locator, off, len, req);
+        off += len;
+    }
+    vhdx_put16(region + 10, (uint16_t)n);
+    (void)region_len;
+    return off;
+}

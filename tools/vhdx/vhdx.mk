@@ -1,0 +1,9 @@
+# The vhdx host tool, built from the same module the hypervisor uses.
+HOST_TOOLS += $(BUILD)/tools/vhdx
+
+VHDX_TOOL_SRCS := tools/vhdx/vhdx_cli.c tools/vhdx/vhdx_file.c $(VHDX_HOST_SRCS)
+
+$(BUILD)/tools/vhdx: $(VHDX_TOOL_SRCS) $(VHDX_HEADERS) tools/vhdx/vhdx_file.h
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(VHDX_TOOL_SRCS)
