@@ -63,5 +63,6 @@ efi-probe-test: $(EFI_LOADER) $(EFI_PROBE)
 # ---- host unit tests of the loader's portable parts ----------------------------------------
 UNIT_TESTS += efi_manifest_scan efi_memory_map efi_elf_plan
 efi_manifest_scan_SRCS := boot/efi/test/manifest_scan_test.c boot/efi/manifest_scan.c
-efi_memory_map_SRCS    := boot/efi/test/memory_map_test.c boot/efi/memory_map.c
+efi_memory_map_SRCS    := boot/efi/test/memory_map_test.c boot/efi/memory_map.c \
+                          boot/efi/identity_map.c
 efi_elf_plan_SRCS      := boot/efi/test/elf_plan_test.c boot/efi/elf_plan.c boot/efi/identity_map.c

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDENTITY_MAP_MAX_TOP (1ull << 40) /* 1 TiB: 512 page-directory pages at most */
+#define IDENTITY_MAP_MAX_TOP (1ull << 40) /* 1 TiB: at most 1024 page directories (4 MiB) */
 
 /* How many 4 KiB pages identity_map_build needs for [0, top), top <= IDENTITY_MAP_MAX_TOP;
  * `five_level` when the CPU runs with CR4.LA57. */
