@@ -1,0 +1,41 @@
+# guest/tests: one Multiboot v1 ELF32 image per test, build/guest/tests/NAME.elf, plus the
+# flat (reset-vector) variant of hello, build/guest/tests/hello.flat.
+#
+#   make guests              build them all (part of `make all`)
+#   make test-guests-qemu    run them under QEMU TCG (no hypervisor) and check result lines
+
+GUEST_TESTS := hello cpuid_msr hypercall timer smp isolation_a isolation_b hostile cpuid_bench
+GUEST_FLAT_TESTS := hello
+
+GUEST_TEST_ELFS  := $(patsubst %,$(GUEST_OUT)/tests/%.elf,$(GUEST_TESTS))
+GUEST_TEST_FLATS := $(patsubst %,$(GUEST_OUT)/tests/%.flat,$(GUEST_FLAT_TESTS))
+
+.PHONY: guests guest-tests test-guests-qemu
+guests: guest-tests
+guest-tests: $(GUEST_TEST_ELFS) $(GUEST_TEST_FLATS)
+
+# The ELF64 keeps symbols for debugging; the ELF32 is what loaders take.
+$(GUEST_OUT)/tests/%.elf64: $(GUEST_OUT)/obj/guest/tests/%.o $(GUEST_LIB_OBJS) guest/lib/guest.ld
+	@mkdir -p $(@D)
+	@echo "  GUESTLD $@"
+	$(Q)$(KLD) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB_OBJS)
+
+$(GUEST_OUT)/tests/%.elf: $(GUEST_OUT)/tests/%.elf64
+	$(Q)objcopy -O elf32-i386 --strip-debug $< $@
+	$(Q)grub-file --is-x86-multiboot $@ || { echo "error: $@ has no valid Multiboot header"; exit 1; }
+
+$(GUEST_OUT)/tests/%.bin: $(GUEST_OUT)/tests/%.elf64
+	$(Q)objcopy -O binary $< $@
+
+$(GUEST_OUT)/tests/%.flat: $(GUEST_OUT)/tests/%.bin guest/lib/flat_reset.S guest/lib/layout.h
+	@echo "  FLAT    $@"
+	$(Q)$(KCC) $(GUEST_ASFLAGS) -DPAYLOAD='"$<"' -c guest/lib/flat_reset.S -o $(GUEST_OUT)/obj/$*.flat.o
+	$(Q)$(KLD) -m elf_x86_64 -nostdlib -Ttext=0xe0000 -e image --oformat binary -o $@ $(GUEST_OUT)/obj/$*.flat.o
+	$(Q)test $$(stat -c %s $@) -eq 131072 || { echo "error: $@ is not 128 KiB"; exit 1; }
+
+.PRECIOUS: $(GUEST_OUT)/tests/%.elf64 $(GUEST_OUT)/tests/%.bin $(GUEST_OUT)/obj/guest/tests/%.o
+
+test-guests-qemu: guest-tests
+	$(Q)guest/tests/run-qemu $(GUEST_OUT)/tests
+
+-include $(patsubst %,$(GUEST_OUT)/obj/guest/tests/%.d,$(GUEST_TESTS))
