@@ -33,7 +33,9 @@ $(GUEST_OUT)/tests/%.flat: $(GUEST_OUT)/tests/%.bin guest/lib/flat_reset.S guest
 	$(Q)$(KLD) -m elf_x86_64 -nostdlib -Ttext=0xe0000 -e image --oformat binary -o $@ $(GUEST_OUT)/obj/$*.flat.o
 	$(Q)test $$(stat -c %s $@) -eq 131072 || { echo "error: $@ is not 128 KiB"; exit 1; }
 
-.PRECIOUS: $(GUEST_OUT)/tests/%.elf64 $(GUEST_OUT)/tests/%.bin $(GUEST_OUT)/obj/guest/tests/%.o
+.SECONDARY: $(patsubst %,$(GUEST_OUT)/obj/guest/tests/%.o,$(GUEST_TESTS)) \
+            $(patsubst %,$(GUEST_OUT)/tests/%.elf64,$(GUEST_TESTS)) \
+            $(patsubst %,$(GUEST_OUT)/tests/%.bin,$(GUEST_FLAT_TESTS))
 
 test-guests-qemu: guest-tests
 	$(Q)guest/tests/run-qemu $(GUEST_OUT)/tests
