@@ -57,6 +57,18 @@ static uint16_t name_arg(const struct ctl_request *req, char name[CTL_NAME_MAX +
     return CTL_OK;
 }
 
+/* msg = a + b + c, cut to fit. */
+static const char *explain(struct ctl_commands *c, const char *a, const char *b, const char *d)
+{
+    size_t n = 0, cap = sizeof c->msg_buf - 1;
+    const char *parts[3] = { a, b, d };
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i]; *p && n < cap; p++)
+            c->msg_buf[n++] = *p;
+    c->msg_buf[n] = '\0';
+    return c->msg_buf;
+}
+
 typedef uint16_t (*lifecycle_fn)(void *hv, const char *name, uint32_t *op);
 
 static uint16_t lifecycle(struct ctl_commands *c, lifecycle_fn fn, const struct ctl_request *req,
@@ -69,6 +81,11 @@ static uint16_t lifecycle(struct ctl_commands *c, lifecycle_fn fn, const struct 
         st = fn(c->hv, name, &op);
     if (st == CTL_OK && op)
         ctl_put_u32(w, CTL_TAG_OP_ID, op);
+    if (st == CTL_ERR_NOT_FOUND)
+        *msg = explain(c, "no partition named '", name, "'");
+    else if (st == CTL_ERR_BAD_STATE)
+        *msg = explain(c, "partition '", name, fn == c->ops->start ? "' is not stopped"
+                                                                   : "' is not running");
     return st;
 }
 

@@ -13,6 +13,7 @@ struct ctl_commands {
     void *hv;
     const struct ctl_server *srv;   /* for connection counters in status */
     char log_buf[CTL_LOG_MAX_BYTES];
+    char msg_buf[96];
 };
 
 /* Registers every built-in handler on srv; cmds must outlive the server.  0 or -1. */

@@ -1,0 +1,224 @@
+/*
+ * atoll-control-hostd: the portable control server (net/control) over POSIX sockets and
+ * BearSSL TLS (net/tls), in front of a fake hypervisor.  It exists so that the protocol,
+ * TLS and key pinning are tested on the host exactly as the kernel will run them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "net/control/ctl_commands.h"
+#include "net/control/ctl_server.h"
+#include "net/tls/tls_conn.h"
+#include "tests/net/fake_hv.h"
+#include "tools/atollctl/host_io.h"
+
+#define PROG "atoll-control-hostd"
+#define MAX_ALLOWED 16
+
+struct host_conn {
+    int fd;
+    bool used;
+    struct tls_conn tls;
+};
+
+static struct tls_identity identity;
+static uint8_t allowed[MAX_ALLOWED][TLS_FP_SIZE];
+static size_t allowed_count;
+static struct host_conn pool[CTL_MAX_CONNECTIONS];
+static struct ctl_server server;
+static struct ctl_commands commands;
+static struct fake_hv hv;
+static volatile sig_atomic_t stop_requested;
+
+/* Milliseconds since the daemon started (the fake host's uptime). */
+static uint64_t now_ms(void)
+{
+    static uint64_t start;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t t = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (!start)
+        start = t - 1;
+    return t - start;
+}
+
+static long map_io(long n)
+{
+    return n >= 0 ? n : n == TLS_IO_EOF ? CTL_IO_EOF : CTL_IO_ERROR;
+}
+
+static long s_read(void *s, void *buf, size_t len)
+{
+    return map_io(tls_conn_read(&((struct host_conn *)s)->tls, buf, len));
+}
+
+static long s_write(void *s, const void *buf, size_t len)
+{
+    return map_io(tls_conn_write(&((struct host_conn *)s)->tls, buf, len));
+}
+
+static int s_flush(void *s)
+{
+    int r = tls_conn_flush(&((struct host_conn *)s)->tls);
+    return r < 0 ? CTL_IO_ERROR : r;
+}
+
+static const uint8_t *s_peer_key(void *s)
+{
+    return tls_conn_peer_key(&((struct host_conn *)s)->tls);
+}
+
+static void s_close(void *s)
+{
+    struct host_conn *c = s;
+    tls_conn_close(&c->tls);
+    close(c->fd);
+    c->fd = -1;
+    c->used = false;
+}
+
+static const struct ctl_stream_ops stream_ops = { s_read, s_write, s_flush, s_peer_key, s_close };
+
+static int listen_on(const char *hostport)
+{
+    char host[256], port[16];
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
+    if (!host_split(hostport, host, sizeof host, port, sizeof port)) {
+        fprintf(stderr, PROG ": bad --listen address '%s' (want HOST:PORT)\n", hostport);
+        return -1;
+    }
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        fprintf(stderr, PROG ": %s: %s\n", hostport, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
+        fprintf(stderr, PROG ": cannot listen on %s: %s\n", hostport, strerror(errno));
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+static void accept_one(int lfd)
+{
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        return;
+    struct host_conn *c = NULL;
+    for (int i = 0; i < CTL_MAX_CONNECTIONS && !c; i++)
+        if (!pool[i].used)
+            c = &pool[i];
+    if (!c) {
+        close(fd);   /* every slot busy: refuse, the server goes on */
+        return;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    c->fd = fd;
+    struct tls_raw_io io = host_socket_io(&c->fd);
+    int rc = tls_conn_server_init(&c->tls, &identity, (const uint8_t(*)[TLS_FP_SIZE])allowed,
+                                  allowed_count, &io, host_entropy, NULL);
+    if (rc != TLS_OK || ctl_server_attach(&server, &stream_ops, c) < 0) {
+        fprintf(stderr, PROG ": connection refused: %s\n", tls_error_text(rc));
+        close(fd);
+        return;
+    }
+    c->used = true;
+}
+
+static void serve(int lfd)
+{
+    struct pollfd pfd[1 + CTL_MAX_CONNECTIONS];
+    while (!stop_requested) {
+        int n = 0;
+        pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+        for (int i = 0; i < CTL_MAX_CONNECTIONS; i++)
+            if (pool[i].used)
+                pfd[n++] = (struct pollfd){ .fd = pool[i].fd, .events = POLLIN };
+        poll(pfd, (nfds_t)n, 20);
+        if (pfd[0].revents & POLLIN)
+            accept_one(lfd);
+        hv.now_ms = now_ms();
+        ctl_server_poll(&server, hv.now_ms);
+    }
+}
+
+static bool add_allowed(const char *fp)
+{
+    if (allowed_count == MAX_ALLOWED || tls_fingerprint_parse(fp, allowed[allowed_count]) != 0) {
+        fprintf(stderr, PROG ": bad --allow fingerprint '%s' (64 hex digits)\n", fp);
+        return false;
+    }
+    allowed_count++;
+    return true;
+}
+
+static void on_signal(int sig) { stop_requested = 1; }
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: " PROG " --listen HOST:PORT --key FILE --allow FINGERPRINT...\n"
+                    "        [--op-ms N] [--idle-ms N] [--message-ms N]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen_addr = NULL, *key = NULL;
+    struct ctl_server_config cfg = { 0 };
+    uint64_t op_ms = 1500;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            return usage();
+        if (!strcmp(a, "--listen")) listen_addr = v;
+        else if (!strcmp(a, "--key")) key = v;
+        else if (!strcmp(a, "--allow")) { if (!add_allowed(v)) return 2; }
+        else if (!strcmp(a, "--op-ms")) op_ms = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--idle-ms")) cfg.idle_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--message-ms")) cfg.message_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
+        else return usage();
+        i++;
+    }
+    if (!listen_addr || !key || !allowed_count)
+        return usage();
+    if (!host_load_identity(PROG, key, &identity))
+        return 1;
+    int lfd = listen_on(listen_addr);
+    if (lfd < 0)
+        return 1;
+    cfg.allowed = (const uint8_t(*)[CTL_FINGERPRINT_SIZE])allowed;
+    cfg.allowed_count = allowed_count;
+    ctl_server_init(&server, &cfg);
+    fake_hv_init(&hv);
+    hv.op_duration_ms = op_ms;
+    hv.now_ms = now_ms();
+    ctl_commands_register(&server, &commands, &fake_hv_ops, &hv);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    char hex[TLS_FP_HEX_SIZE];
+    tls_fingerprint_hex(identity.fingerprint, hex);
+    printf(PROG ": listening on %s, host key %s, %zu client key(s) allowed\n", listen_addr, hex,
+           allowed_count);
+    fflush(stdout);
+    serve(lfd);
+    ctl_server_close_all(&server);
+    printf(PROG ": stopped: accepted %llu, requests %llu, errors %llu, open %u\n",
+           (unsigned long long)server.stats.accepted, (unsigned long long)server.stats.requests,
+           (unsigned long long)server.stats.errors, server.stats.active);
+    close(lfd);
+    tls_identity_wipe(&identity);
+    return 0;
+}

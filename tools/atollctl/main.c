@@ -1,0 +1,352 @@
+/* atollctl: the operator's command-line client for an Atoll host's control server. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "net/control/ctl_codec.h"
+#include "tools/atollctl/client.h"
+#include "tools/atollctl/host_io.h"
+#include "tools/atollctl/progress.h"
+#include "tools/atollctl/render.h"
+
+#define PROG "atollctl"
+
+struct args {
+    struct client_opts opts;
+    bool json, help, force, no_wait;
+    uint32_t bytes;
+    const char *cmd;
+    const char *pos[4];
+    int npos;
+};
+
+struct command {
+    const char *name;
+    const char *synopsis;
+    const char *help;
+    int nargs;
+    bool remote;
+    int (*run)(struct args *a, struct client *c);
+};
+
+static const struct command *find_command(const char *name);
+
+/* ---- local commands ------------------------------------------------------------------ */
+static int cmd_keygen(struct args *a, struct client *c)
+{
+    static struct tls_identity id;
+    char hex[TLS_FP_HEX_SIZE];
+    int rc = tls_identity_generate(&id, host_entropy, NULL);
+    if (rc != TLS_OK) {
+        fprintf(stderr, PROG ": keygen: %s\n", tls_error_text(rc));
+        return EXIT_COMMAND;
+    }
+    if (!host_write_key(PROG, a->pos[0], &id, a->force))
+        return EXIT_COMMAND;
+    tls_fingerprint_hex(id.fingerprint, hex);
+    if (a->json)
+        printf("{\"key\":\"%s\",\"fingerprint\":\"%s\"}\n", a->pos[0], hex);
+    else
+        printf("%s\n", hex);
+    tls_identity_wipe(&id);
+    return EXIT_OK;
+}
+
+static int cmd_fingerprint(struct args *a, struct client *c)
+{
+    static struct tls_identity id;
+    char hex[TLS_FP_HEX_SIZE];
+    if (!host_load_identity(PROG, a->pos[0], &id))
+        return EXIT_COMMAND;
+    tls_fingerprint_hex(id.fingerprint, hex);
+    printf(a->json ? "{\"fingerprint\":\"%s\"}\n" : "%s\n", hex);
+    tls_identity_wipe(&id);
+    return EXIT_OK;
+}
+
+static int cmd_cert(struct args *a, struct client *c)
+{
+    static struct tls_identity id;
+    char pem[2048];
+    if (!host_load_identity(PROG, a->pos[0], &id))
+        return EXIT_COMMAND;
+    if (!tls_identity_cert_pem(&id, pem, sizeof pem))
+        return EXIT_COMMAND;
+    fputs(pem, stdout);
+    tls_identity_wipe(&id);
+    return EXIT_OK;
+}
+
+/* ---- remote commands ----------------------------------------------------------------- */
+static int call(struct client *c, uint16_t type, const void *p, size_t n, struct client_reply *r)
+{
+    int rc = client_call(c, type, p, n, r);
+    return rc == EXIT_OK ? client_report_status(c, r) : rc;
+}
+
+static int cmd_status(struct args *a, struct client *c)
+{
+    struct client_reply r;
+    int rc = call(c, CTL_MSG_STATUS, NULL, 0, &r);
+    if (rc == EXIT_OK)
+        render_status(stdout, r.payload, r.length, a->json);
+    return rc;
+}
+
+static int cmd_list(struct args *a, struct client *c)
+{
+    struct client_reply r;
+    int rc = call(c, CTL_MSG_LIST, NULL, 0, &r);
+    if (rc == EXIT_OK)
+        render_list(stdout, r.payload, r.length, a->json);
+    return rc;
+}
+
+static int cmd_log(struct args *a, struct client *c)
+{
+    uint8_t p[16];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    if (a->bytes)
+        ctl_put_u32(&w, CTL_TAG_MAX_BYTES, a->bytes);
+    int rc = call(c, CTL_MSG_LOG, p, w.len, &r);
+    if (rc == EXIT_OK)
+        render_log(stdout, r.payload, r.length, a->json);
+    return rc;
+}
+
+static int wait_op(struct args *a, struct client *c, uint32_t op, const char *label)
+{
+    uint8_t p[16];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    struct progress bar;
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_u32(&w, CTL_TAG_OP_ID, op);
+    if (!a->json)
+        progress_begin(&bar, stdout, label);
+    for (;;) {
+        int rc = call(c, CTL_MSG_OP_STATUS, p, w.len, &r);
+        if (rc != EXIT_OK)
+            return rc;
+        struct ctl_tlv t;
+        uint64_t done = 0, total = 0;
+        uint8_t st = CTL_OP_RUNNING;
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_DONE, &t)) ctl_tlv_u64(&t, &done);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TOTAL, &t)) ctl_tlv_u64(&t, &total);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_OP_STATE, &t)) ctl_tlv_u8(&t, &st);
+        if (!a->json)
+            progress_update(&bar, done, total);
+        if (st != CTL_OP_RUNNING) {
+            if (a->json)
+                render_op(stdout, op, r.payload, r.length, true);
+            else
+                progress_end(&bar, st == CTL_OP_DONE ? "done" : "failed");
+            return st == CTL_OP_DONE ? EXIT_OK : EXIT_COMMAND;
+        }
+        usleep(100 * 1000);
+    }
+}
+
+static int lifecycle(struct args *a, struct client *c, uint16_t type, const char *verb)
+{
+    uint8_t p[64];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    struct ctl_tlv t;
+    uint32_t op = 0;
+    if (!ctl_name_valid(a->pos[0], strlen(a->pos[0]))) {
+        fprintf(stderr, PROG ": bad partition name '%s' (1-31 of A-Z a-z 0-9 . _ -)\n", a->pos[0]);
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_NAME, a->pos[0]);
+    int rc = call(c, type, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (ctl_tlv_find(r.payload, r.length, CTL_TAG_OP_ID, &t))
+        ctl_tlv_u32(&t, &op);
+    if (op && !a->no_wait) {
+        char label[64];
+        snprintf(label, sizeof label, "%s %s", verb, a->pos[0]);
+        return wait_op(a, c, op, label);
+    }
+    if (a->json)
+        printf("{\"partition\":\"%s\",\"result\":\"%s\",\"op\":%u}\n", a->pos[0], verb, op);
+    else
+        printf("%s %s%s\n", verb, a->pos[0], op ? " (in progress)" : "");
+    return EXIT_OK;
+}
+
+static int cmd_start(struct args *a, struct client *c) { return lifecycle(a, c, CTL_MSG_START, "start"); }
+static int cmd_stop(struct args *a, struct client *c) { return lifecycle(a, c, CTL_MSG_STOP, "stop"); }
+
+static int cmd_wait(struct args *a, struct client *c)
+{
+    char *end;
+    unsigned long op = strtoul(a->pos[0], &end, 10);
+    if (*end || op == 0 || op > UINT32_MAX) {
+        fprintf(stderr, PROG ": bad operation id '%s'\n", a->pos[0]);
+        return EXIT_USAGE;
+    }
+    return wait_op(a, c, (uint32_t)op, a->pos[0]);
+}
+
+static const struct command commands[] = {
+    { "keygen", "keygen FILE [--force]",
+      "Creates a new ECDSA P-256 identity key in FILE (PEM, mode 0600) from the OS entropy\n"
+      "source and prints its fingerprint: give that to the hosts that must allow you.", 1, false,
+      cmd_keygen },
+    { "fingerprint", "fingerprint FILE", "Prints the fingerprint of the key in FILE.", 1, false,
+      cmd_fingerprint },
+    { "cert", "cert FILE",
+      "Prints the self-signed certificate (PEM) that carries FILE's key in TLS.", 1, false, cmd_cert },
+    { "status", "status", "Shows the host: version, uptime, memory, VT-x, partitions.", 0, true,
+      cmd_status },
+    { "list", "list", "Lists partitions: name, state, vCPUs, memory.", 0, true, cmd_list },
+    { "start", "start NAME [--no-wait]",
+      "Starts partition NAME; follows the operation with a progress bar unless --no-wait.", 1,
+      true, cmd_start },
+    { "stop", "stop NAME [--no-wait]", "Stops partition NAME.", 1, true, cmd_stop },
+    { "log", "log [--bytes N]", "Prints the newest N bytes (default 4096) of the host log.", 0,
+      true, cmd_log },
+    { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
+      cmd_wait },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: atollctl [OPTIONS] COMMAND [ARGS]\n\n"
+            "options:\n"
+            "  --host HOST:PORT        control server (default $ATOLL_HOST or 127.0.0.1:%u)\n"
+            "  --key FILE              this client's identity key (default $ATOLL_KEY)\n"
+            "  --server-key SHA256     pin the server's key fingerprint ($ATOLL_SERVER_KEY)\n"
+            "  --json                  machine-readable output\n"
+            "  --timeout SECONDS       network timeout (default 10)\n"
+            "  --help                  this text; 'atollctl COMMAND --help' for one command\n\n"
+            "commands:\n", CTL_DEFAULT_PORT);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-24s\n", commands[i].synopsis);
+    fprintf(out, "\nexit status: 0 ok, 1 command failed, 2 usage, 3 refused, 4 timed out,\n"
+                 "5 unauthenticated, 6 version mismatch, 7 protocol error\n");
+}
+
+static bool take_value(int argc, char **argv, int *i, const char **v)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, PROG ": %s needs a value\n", argv[*i]);
+        return false;
+    }
+    *v = argv[++*i];
+    return true;
+}
+
+static bool parse_number(const char *opt, const char *v, unsigned long max, unsigned long *out)
+{
+    char *end;
+    *out = strtoul(v, &end, 10);
+    if (*end || !*v || *out > max) {
+        fprintf(stderr, PROG ": %s: bad number '%s'\n", opt, v);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_option(struct args *a, int argc, char **argv, int *i)
+{
+    const char *o = argv[*i], *v;
+    unsigned long n;
+    if (!strcmp(o, "--json")) a->json = true;
+    else if (!strcmp(o, "--help") || !strcmp(o, "-h")) a->help = true;
+    else if (!strcmp(o, "--force")) a->force = true;
+    else if (!strcmp(o, "--no-wait")) a->no_wait = true;
+    else if (!strcmp(o, "--host")) return take_value(argc, argv, i, &a->opts.host);
+    else if (!strcmp(o, "--key")) return take_value(argc, argv, i, &a->opts.key_path);
+    else if (!strcmp(o, "--server-key")) return take_value(argc, argv, i, &a->opts.server_key);
+    else if (!strcmp(o, "--timeout")) {
+        if (!take_value(argc, argv, i, &v) || !parse_number(o, v, 3600, &n) || !n)
+            return false;
+        a->opts.timeout_s = (unsigned)n;
+    } else if (!strcmp(o, "--bytes")) {
+        if (!take_value(argc, argv, i, &v) || !parse_number(o, v, UINT32_MAX, &n))
+            return false;
+        a->bytes = (uint32_t)n;
+    } else if (!strcmp(o, "--protocol-version")) {   /* for tests of version mismatch */
+        if (!take_value(argc, argv, i, &v) || !parse_number(o, v, 0xffff, &n))
+            return false;
+        a->opts.protocol_version = (uint16_t)n;
+    } else {
+        fprintf(stderr, PROG ": unknown option %s (see atollctl --help)\n", o);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_args(struct args *a, int argc, char **argv)
+{
+    static char default_host[32];
+    snprintf(default_host, sizeof default_host, "127.0.0.1:%u", CTL_DEFAULT_PORT);
+    a->opts = (struct client_opts){ getenv("ATOLL_HOST"), getenv("ATOLL_KEY"),
+                                    getenv("ATOLL_SERVER_KEY"), 10, CTL_VERSION };
+    if (!a->opts.host)
+        a->opts.host = default_host;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (!parse_option(a, argc, argv, &i))
+                return false;
+        } else if (!a->cmd) {
+            a->cmd = argv[i];
+        } else if (a->npos < 4) {
+            a->pos[a->npos++] = argv[i];
+        } else {
+            fprintf(stderr, PROG ": too many arguments\n");
+            return false;
+        }
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    static struct args a;
+    static struct client c;
+    if (!parse_args(&a, argc, argv))
+        return EXIT_USAGE;
+    if (!a.cmd) {
+        usage(a.help ? stdout : stderr);
+        return a.help ? EXIT_OK : EXIT_USAGE;
+    }
+    const struct command *cmd = find_command(a.cmd);
+    if (!cmd) {
+        fprintf(stderr, PROG ": unknown command '%s' (see atollctl --help)\n", a.cmd);
+        return EXIT_USAGE;
+    }
+    if (a.help) {
+        printf("usage: atollctl [OPTIONS] %s\n\n%s\n", cmd->synopsis, cmd->help);
+        return EXIT_OK;
+    }
+    if (a.npos != cmd->nargs) {
+        fprintf(stderr, PROG ": usage: atollctl %s\n", cmd->synopsis);
+        return EXIT_USAGE;
+    }
+    if (!cmd->remote)
+        return cmd->run(&a, NULL);
+    int rc = client_open(&c, &a.opts);
+    if (rc == EXIT_OK)
+        rc = cmd->run(&a, &c);
+    client_close(&c);
+    return rc;
+}
