@@ -207,7 +207,7 @@ int fmt_vprint(fmt_sink sink, void *ctx, const char *fmt, va_list ap_in)
             if (!s)
                 s = "(null)";
             size_t n = 0;
-            while (s[n] && (sp.precision < 0 || n < (size_t)sp.precision))
+            while ((sp.precision < 0 || n < (size_t)sp.precision) && s[n])
                 n++;
             put_padded(&o, &sp, s, n);
             break;

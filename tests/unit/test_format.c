@@ -79,8 +79,9 @@ static void strings_chars_test(void **state)
     IS("[    (null)]", "[%10s]", null);
     IS("[(nu]", "[%.3s]", null);
     /* precision bounds the read: no NUL needed past it */
-    char unterminated[3] = { 'a', 'b', 'c' };
+    char unterminated[2] = { 'a', 'b' };
     IS("[ab]", "[%.2s]", unterminated);
+    IS("[a]", "[%.1s]", unterminated);
 }
 
 static void pointers_and_unknown_test(void **state)

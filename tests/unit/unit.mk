@@ -12,3 +12,6 @@ test_format_CFLAGS := -Wno-format
 
 UNIT_TESTS += test_mb2_parse
 test_mb2_parse_SRCS := tests/unit/test_mb2_parse.c boot/mb2/mb2_parse.c hv/lib/format.c
+
+UNIT_TESTS += test_manifest
+test_manifest_SRCS := tests/unit/test_manifest.c hv/core/manifest.c hv/lib/format.c
