@@ -11,7 +11,7 @@ KERNEL_SRCS += $(VHDX_CORE_SRCS)
 
 UNIT_TESTS += test_crc32c test_vhdx
 test_crc32c_SRCS := tests/unit/test_crc32c.c hv/lib/crc32c.c hv/lib/guid.c
-test_vhdx_SRCS   := tests/unit/test_vhdx.c tests/unit/vhdx_mem_io.c $(VHDX_HOST_SRCS)
+test_vhdx_SRCS   := tests/unit/test_vhdx.c tests/unit/test_vhdx_mem_io.c $(VHDX_HOST_SRCS)
 
 FUZZ_TARGETS += fuzz_vhdx_open
-fuzz_vhdx_open_SRCS := tests/fuzz/fuzz_vhdx_open.c tests/unit/vhdx_mem_io.c $(VHDX_HOST_SRCS)
+fuzz_vhdx_open_SRCS := tests/fuzz/fuzz_vhdx_open.c tests/unit/test_vhdx_mem_io.c $(VHDX_HOST_SRCS)
