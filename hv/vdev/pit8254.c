@@ -125,10 +125,9 @@ static void pulse_irq(struct pit8254 *p)
 void pit8254_tick(struct pit8254 *p)
 {
     uint64_t t = now(p);
-    if (p->irq_next_ns && t >= p->irq_next_ns)
-        pulse_irq(p);
-    else if (p->irq_next_ns)
-        return;   /* early: the armed deadline still stands */
+    if (!p->irq_next_ns || t < p->irq_next_ns)
+        return;   /* not due: the armed deadline still stands */
+    pulse_irq(p);
     rearm(p, t);
 }
 

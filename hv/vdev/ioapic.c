@@ -1,0 +1,150 @@
+/* I/O APIC: redirection table, edge/level pins, Remote IRR, MSI out. */
+#include "hv/vdev/ioapic.h"
+#include "hv/vdev/vdev_util.h"
+
+#include <string.h>
+
+#define REG_ID       0x00
+#define REG_VERSION  0x01
+#define REG_ARB      0x02
+#define REG_RTE_BASE 0x10
+
+#define OFF_REGSEL   0x00
+#define OFF_WINDOW   0x10
+#define OFF_EOI      0x40
+
+/* Writable bits: vector, delivery mode, destination mode, polarity, trigger, mask, dest. */
+#define RTE_WRITABLE 0xff0000000001afffull
+
+void ioapic_init(struct ioapic *io, const struct vdev_platform *plat, uint64_t base)
+{
+    memset(io, 0, sizeof(*io));
+    io->plat = plat;
+    io->base = base;
+    for (unsigned i = 0; i < IOAPIC_PINS; i++)
+        io->rte[i] = IOAPIC_RTE_MASKED;
+}
+
+static void send(struct ioapic *io, unsigned pin)
+{
+    uint64_t e = io->rte[pin];
+    uint64_t addr = 0xfee00000ull | ((e >> 56) << 12) | (((e >> 11) & 1) << 2);
+    uint32_t data = (uint32_t)(e & 0x7ff) | (e & IOAPIC_RTE_LEVEL ? 0xc000u : 0);
+    io->sent++;
+    if (io->plat->msi_send)
+        io->plat->msi_send(io->plat->ctx, addr, data);
+}
+
+/* Sends what pin owes, if its entry lets it. */
+static void service(struct ioapic *io, unsigned pin)
+{
+    uint64_t e = io->rte[pin];
+    uint32_t bit = 1u << pin;
+    if (e & IOAPIC_RTE_MASKED)
+        return;
+    if (e & IOAPIC_RTE_LEVEL) {
+        if ((io->level & bit) && !(e & IOAPIC_RTE_REMOTE_IRR)) {
+            io->rte[pin] |= IOAPIC_RTE_REMOTE_IRR;
+            send(io, pin);
+        }
+    } else if (io->irr & bit) {
+        io->irr &= ~bit;
+        send(io, pin);
+    }
+}
+
+void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level)
+{
+    if (pin >= IOAPIC_PINS)
+        return;
+    uint32_t bit = 1u << pin;
+    bool was = io->level & bit;
+    if (level) io->level |= bit;
+    else io->level &= ~bit;
+    if (level && !was && !(io->rte[pin] & IOAPIC_RTE_LEVEL))
+        io->irr |= bit;
+    service(io, pin);
+}
+
+void ioapic_eoi(struct ioapic *io, uint8_t vector)
+{
+    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+        uint64_t e = io->rte[pin];
+        if (!(e & IOAPIC_RTE_LEVEL) || (uint8_t)e != vector)
+            continue;
+        io->rte[pin] &= ~IOAPIC_RTE_REMOTE_IRR;
+        service(io, pin);
+    }
+}
+
+static uint32_t read_reg(const struct ioapic *io, uint8_t reg)
+{
+    if (reg == REG_ID || reg == REG_ARB)
+        return (io->id & 0xf) << 24;
+    if (reg == REG_VERSION)
+        return IOAPIC_VERSION | ((IOAPIC_PINS - 1) << 16);
+    unsigned idx = (unsigned)(reg - REG_RTE_BASE) / 2;
+    if (reg < REG_RTE_BASE || idx >= IOAPIC_PINS)
+        return 0xffffffffu;
+    return (uint32_t)(reg & 1 ? io->rte[idx] >> 32 : io->rte[idx]);
+}
+
+static void write_rte(struct ioapic *io, unsigned idx, bool high, uint32_t v)
+{
+    uint64_t e = io->rte[idx];
+    uint64_t ro = e & ~RTE_WRITABLE;
+    uint64_t w = high ? ((uint64_t)v << 32) | (e & 0xffffffffull)
+                      : (e & 0xffffffff00000000ull) | v;
+    e = (w & RTE_WRITABLE) | (ro & IOAPIC_RTE_REMOTE_IRR);
+    if (!(e & IOAPIC_RTE_LEVEL))
+        e &= ~IOAPIC_RTE_REMOTE_IRR;
+    io->rte[idx] = e;
+    service(io, idx);
+}
+
+static void write_reg(struct ioapic *io, uint8_t reg, uint32_t v)
+{
+    if (reg == REG_ID) {
+        io->id = (v >> 24) & 0xf;
+        return;
+    }
+    unsigned idx = (unsigned)(reg - REG_RTE_BASE) / 2;
+    if (reg >= REG_RTE_BASE && idx < IOAPIC_PINS)
+        write_rte(io, idx, reg & 1, v);
+}
+
+/* Registers are 32 bits at offsets 0x00, 0x10, 0x40; narrower reads see their bytes,
+ * other offsets read 0; writes narrower than 32 bits only reach IOREGSEL. */
+bool ioapic_mmio_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
+{
+    struct ioapic *io = dev;
+    uint64_t slot = offset & ~0xfull, byte = offset & 0xf;
+    uint32_t r = 0;
+    if (slot == OFF_REGSEL)
+        r = io->regsel;
+    else if (slot == OFF_WINDOW)
+        r = read_reg(io, io->regsel);
+    *value = byte < 4 ? ((uint64_t)r >> (8 * byte)) & vdev_size_mask(size) : 0;
+    return true;
+}
+
+bool ioapic_mmio_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct ioapic *io = dev;
+    if (offset == OFF_REGSEL)
+        io->regsel = (uint8_t)value;
+    else if (offset == OFF_WINDOW && size >= 4)
+        write_reg(io, io->regsel, (uint32_t)value);
+    else if (offset == OFF_EOI && size >= 4)
+        ioapic_eoi(io, (uint8_t)value);
+    return true;
+}
+
+bool ioapic_register(struct ioapic *io, struct vdev_bus *bus)
+{
+    struct vdev_mmio_range r = {
+        .base = io->base, .size = 0x1000, .read = ioapic_mmio_read,
+        .write = ioapic_mmio_write, .dev = io,
+    };
+    return vdev_bus_add_mmio(bus, &r);
+}

@@ -1,0 +1,371 @@
+/* Wiring of one partition's standard devices and its interrupt fabric. */
+#include "hv/vdev/platform_devices.h"
+
+#include <string.h>
+
+static struct platform_devices *pd_of(void *ctx)
+{
+    return ctx;
+}
+
+static void kick_vcpu(struct platform_devices *pd, unsigned vcpu)
+{
+    if (pd->outer.vcpu_kick)
+        pd->outer.vcpu_kick(pd->outer.ctx, vcpu);
+}
+
+/* ---- the platform the devices see -------------------------------------------------- */
+
+static void inner_console(void *ctx, const char *buf, size_t len)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (pd->outer.console_write)
+        pd->outer.console_write(pd->outer.ctx, buf, len);
+}
+
+static uint64_t inner_now(void *ctx)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    return pd->outer.now_ns ? pd->outer.now_ns(pd->outer.ctx) : 0;
+}
+
+static void inner_timer_arm(void *ctx, unsigned id, uint64_t deadline)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (pd->outer.timer_arm)
+        pd->outer.timer_arm(pd->outer.ctx, id, deadline);
+}
+
+static void inner_irq_set(void *ctx, unsigned gsi, bool level)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (gsi < 16)
+        pic8259_set_irq(&pd->pic, gsi, level);
+    ioapic_set_irq(&pd->ioapic, gsi == 0 ? PLATFORM_PIT_GSI : gsi, level);
+}
+
+static void route(struct platform_devices *pd, struct lapic *from, const struct lapic_ipi *ipi);
+
+static void inner_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if ((addr >> 20) != 0xfee) {
+        pd->stats.bad_msis++;
+        return;
+    }
+    struct lapic_ipi ipi = {
+        .dest = (uint32_t)(addr >> 12) & 0xff,
+        .logical = (addr >> 2) & 1,
+        .vector = (uint8_t)data,
+        .mode = (uint8_t)((data >> 8) & 7),
+        .level_trig = (data >> 15) & 1,
+        .shorthand = LAPIC_SH_NONE,
+        .x2apic_format = false,
+    };
+    route(pd, NULL, &ipi);
+}
+
+static void inner_exit(void *ctx, int status)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (pd->outer.partition_exit)
+        pd->outer.partition_exit(pd->outer.ctx, status);
+}
+
+static bool inner_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    return pd->outer.gpa_read && pd->outer.gpa_read(pd->outer.ctx, gpa, buf, len);
+}
+
+static bool inner_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    return pd->outer.gpa_write && pd->outer.gpa_write(pd->outer.ctx, gpa, buf, len);
+}
+
+static void inner_kick(void *ctx, unsigned vcpu)
+{
+    kick_vcpu(pd_of(ctx), vcpu);
+}
+
+static void inner_startup(void *ctx, unsigned vcpu, bool sipi, uint8_t vector)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (pd->outer.vcpu_startup)
+        pd->outer.vcpu_startup(pd->outer.ctx, vcpu, sipi, vector);
+}
+
+static uint64_t inner_wall(void *ctx)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    return pd->outer.wall_clock_s(pd->outer.ctx);
+}
+
+static uint64_t inner_tsc(void *ctx)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    return pd->outer.guest_tsc(pd->outer.ctx);
+}
+
+static void make_inner(struct platform_devices *pd)
+{
+    pd->inner = (struct vdev_platform){
+        .ctx = pd,
+        .console_write = inner_console,
+        .now_ns = inner_now,
+        .timer_arm = inner_timer_arm,
+        .irq_set = inner_irq_set,
+        .msi_send = inner_msi,
+        .partition_exit = inner_exit,
+        .gpa_read = inner_gpa_read,
+        .gpa_write = inner_gpa_write,
+        .vcpu_kick = inner_kick,
+        .vcpu_startup = inner_startup,
+        .wall_clock_s = pd->outer.wall_clock_s ? inner_wall : NULL,
+        .guest_tsc = pd->outer.guest_tsc ? inner_tsc : NULL,
+        .vcpu_count = pd->outer.vcpu_count,
+        .ram_bytes = pd->outer.ram_bytes,
+        .tsc_hz = pd->outer.tsc_hz,
+    };
+}
+
+/* ---- interrupt routing ------------------------------------------------------------- */
+
+static bool is_target(const struct lapic *l, const struct lapic *from, const struct lapic_ipi *ipi)
+{
+    switch (ipi->shorthand) {
+    case LAPIC_SH_SELF:   return l == from;
+    case LAPIC_SH_ALL:    return true;
+    case LAPIC_SH_OTHERS: return l != from;
+    default:              return lapic_match_dest(l, ipi->dest, ipi->logical, ipi->x2apic_format);
+    }
+}
+
+/* Lowest priority: the matching LAPIC with the lowest TPR (first one on ties). */
+static struct lapic *lowest_priority(struct platform_devices *pd, struct lapic *from,
+                                     const struct lapic_ipi *ipi)
+{
+    struct lapic *best = NULL;
+    for (unsigned i = 0; i < pd->vcpu_count; i++) {
+        struct lapic *l = &pd->lapic[i];
+        if (is_target(l, from, ipi) && (!best || (l->tpr & 0xf0) < (best->tpr & 0xf0)))
+            best = l;
+    }
+    return best;
+}
+
+static void deliver_one(struct platform_devices *pd, struct lapic *l, const struct lapic_ipi *ipi)
+{
+    switch (ipi->mode) {
+    case LAPIC_DM_INIT:
+        pd->stats.init_ipis++;
+        lapic_reset(l);
+        inner_startup(pd, l->index, false, 0);
+        break;
+    case LAPIC_DM_SIPI:
+        pd->stats.sipis++;
+        inner_startup(pd, l->index, true, ipi->vector);
+        break;
+    default:
+        lapic_deliver(l, ipi->mode, ipi->vector, ipi->level_trig);
+        break;
+    }
+}
+
+static void route(struct platform_devices *pd, struct lapic *from, const struct lapic_ipi *ipi)
+{
+    pd->stats.ipis++;
+    if (ipi->mode == LAPIC_DM_LOWEST) {
+        struct lapic *l = lowest_priority(pd, from, ipi);
+        if (l)
+            deliver_one(pd, l, ipi);
+        return;
+    }
+    for (unsigned i = 0; i < pd->vcpu_count; i++)
+        if (is_target(&pd->lapic[i], from, ipi))
+            deliver_one(pd, &pd->lapic[i], ipi);
+}
+
+static void lapic_send_ipi(void *ctx, struct lapic *from, const struct lapic_ipi *ipi)
+{
+    route(pd_of(ctx), from, ipi);
+}
+
+static void lapic_eoi(void *ctx, uint8_t vector)
+{
+    ioapic_eoi(&pd_of(ctx)->ioapic, vector);
+}
+
+static void lapic_kick(void *ctx, struct lapic *l)
+{
+    kick_vcpu(pd_of(ctx), l->index);
+}
+
+static void pic_intr_changed(void *ctx, bool level)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (!level)
+        return;
+    for (unsigned i = 0; i < pd->vcpu_count; i++)
+        if (lapic_accepts_pic(&pd->lapic[i]) || pd->lapic[i].extint_pending)
+            kick_vcpu(pd, i);
+}
+
+/* ---- creation ---------------------------------------------------------------------- */
+
+/* What firmware leaves on the BSP: APIC on, LINT0 ExtINT, LINT1 NMI (virtual wire). */
+static void virtual_wire(struct lapic *l)
+{
+    lapic_mmio_write(l, 0xf0, 4, 0x1ff);
+    lapic_mmio_write(l, 0x350, 4, 0x700);
+    lapic_mmio_write(l, 0x360, 4, 0x400);
+}
+
+static bool register_all(struct platform_devices *pd)
+{
+    return uart8250_register(&pd->uart, pd->bus) &&
+           debug_exit_register(&pd->debug_exit, pd->bus) &&
+           fw_cfg_register(&pd->fw_cfg, pd->bus) &&
+           pic8259_register(&pd->pic, pd->bus) &&
+           pit8254_register(&pd->pit, pd->bus) &&
+           cmos_rtc_register(&pd->rtc, pd->bus) &&
+           ioapic_register(&pd->ioapic, pd->bus);
+}
+
+bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
+                           const struct vdev_platform *plat)
+{
+    memset(pd, 0, sizeof(*pd));
+    if (plat->vcpu_count == 0 || plat->vcpu_count > PLATFORM_MAX_VCPUS)
+        return false;
+    pd->outer = *plat;
+    pd->bus = bus;
+    pd->vcpu_count = plat->vcpu_count;
+    make_inner(pd);
+    uart8250_init(&pd->uart, &pd->inner, UART8250_COM1_BASE, UART8250_COM1_IRQ);
+    debug_exit_init(&pd->debug_exit, &pd->inner, DEBUG_EXIT_PORT);
+    fw_cfg_init(&pd->fw_cfg, &pd->inner);
+    pic8259_init(&pd->pic, pic_intr_changed, pd);
+    pit8254_init(&pd->pit, &pd->inner, PLATFORM_TIMER_PIT, 0);
+    cmos_rtc_init(&pd->rtc, &pd->inner);
+    ioapic_init(&pd->ioapic, &pd->inner, IOAPIC_DEFAULT_BASE);
+    struct lapic_ops ops = {
+        .ctx = pd, .send_ipi = lapic_send_ipi, .eoi = lapic_eoi, .kick = lapic_kick,
+    };
+    for (unsigned i = 0; i < pd->vcpu_count; i++)
+        lapic_init(&pd->lapic[i], &pd->inner, &ops, i, i, PLATFORM_TIMER_LAPIC(i), i == 0);
+    virtual_wire(&pd->lapic[0]);
+    return register_all(pd);
+}
+
+const struct vdev_platform *platform_devices_platform(const struct platform_devices *pd)
+{
+    return &pd->inner;
+}
+
+struct lapic *platform_devices_lapic(struct platform_devices *pd, unsigned vcpu)
+{
+    return vcpu < pd->vcpu_count ? &pd->lapic[vcpu] : NULL;
+}
+
+struct uart8250 *platform_devices_uart(struct platform_devices *pd)
+{
+    return &pd->uart;
+}
+
+/* ---- accesses ---------------------------------------------------------------------- */
+
+void platform_devices_io(struct platform_devices *pd, unsigned vcpu, uint16_t port,
+                         unsigned size, bool write, uint32_t *value)
+{
+    vdev_bus_io(pd->bus, port, size, write, value);
+}
+
+bool platform_devices_mmio(struct platform_devices *pd, unsigned vcpu, uint64_t gpa,
+                           unsigned size, bool write, uint64_t *value)
+{
+    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    uint64_t base = l ? lapic_mmio_base(l) : 0;
+    if (base && gpa >= base && gpa - base < 0x1000) {
+        if (write)
+            lapic_mmio_write(l, gpa - base, size, *value);
+        else
+            lapic_mmio_read(l, gpa - base, size, value);
+        return true;
+    }
+    return vdev_bus_mmio(pd->bus, gpa, size, write, value);
+}
+
+enum vdev_msr_result platform_devices_msr_read(struct platform_devices *pd, unsigned vcpu,
+                                               uint32_t msr, uint64_t *value)
+{
+    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    *value = 0;
+    if (!l)
+        return VDEV_MSR_NOT_MINE;
+    return (enum vdev_msr_result)lapic_msr_read(l, msr, value);
+}
+
+enum vdev_msr_result platform_devices_msr_write(struct platform_devices *pd, unsigned vcpu,
+                                                uint32_t msr, uint64_t value)
+{
+    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    if (!l)
+        return VDEV_MSR_NOT_MINE;
+    return (enum vdev_msr_result)lapic_msr_write(l, msr, value);
+}
+
+/* ---- interrupts for the VT-x layer ------------------------------------------------- */
+
+bool platform_devices_pending(struct platform_devices *pd, unsigned vcpu,
+                              struct platform_intr *out)
+{
+    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    out->source = PLATFORM_INTR_NONE;
+    out->vector = 0;
+    if (!l)
+        return false;
+    if (lapic_accepts_pic(l) || l->extint_pending) {
+        int v = pic8259_peek(&pd->pic);
+        if (v >= 0) {
+            out->source = PLATFORM_INTR_PIC;
+            out->vector = (uint8_t)v;
+            return true;
+        }
+    }
+    int v = lapic_pending_vector(l);
+    if (v < 0)
+        return false;
+    out->source = PLATFORM_INTR_LAPIC;
+    out->vector = (uint8_t)v;
+    return true;
+}
+
+uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
+                             const struct platform_intr *intr)
+{
+    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    if (!l)
+        return intr->vector;
+    if (intr->source == PLATFORM_INTR_PIC) {
+        l->extint_pending = false;
+        return pic8259_ack(&pd->pic);
+    }
+    if (intr->source == PLATFORM_INTR_LAPIC)
+        lapic_accept(l, intr->vector);
+    return intr->vector;
+}
+
+bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu)
+{
+    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    return l && lapic_take_nmi(l);
+}
+
+void platform_devices_tick(struct platform_devices *pd)
+{
+    pit8254_tick(&pd->pit);
+    for (unsigned i = 0; i < pd->vcpu_count; i++)
+        lapic_tick(&pd->lapic[i]);
+}

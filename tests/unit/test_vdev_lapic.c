@@ -1,0 +1,357 @@
+/* lapic: reset state, priorities and EOI, timer modes, IPIs, x2APIC MSR rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "hv/vdev/platform_devices.h"
+#include "tests/unit/test_vdev_fake.h"
+
+struct ctx { struct fake_platform f; struct vdev_bus bus; struct platform_devices pd; };
+
+static int setup(void **state)
+{
+    static struct ctx c;
+    fake_platform_init(&c.f);
+    c.f.plat.vcpu_count = 3;
+    c.f.now_ns = 1000;
+    vdev_bus_init(&c.bus);
+    assert_true(platform_devices_init(&c.pd, &c.bus, &c.f.plat));
+    *state = &c;
+    return 0;
+}
+
+static uint32_t rd(struct ctx *c, unsigned vcpu, unsigned off)
+{
+    uint64_t v = 0;
+    assert_true(platform_devices_mmio(&c->pd, vcpu, 0xfee00000ull + off, 4, false, &v));
+    return (uint32_t)v;
+}
+
+static void wr(struct ctx *c, unsigned vcpu, unsigned off, uint32_t val)
+{
+    uint64_t v = val;
+    assert_true(platform_devices_mmio(&c->pd, vcpu, 0xfee00000ull + off, 4, true, &v));
+}
+
+static int pending(struct ctx *c, unsigned vcpu)
+{
+    struct platform_intr in;
+    if (!platform_devices_pending(&c->pd, vcpu, &in))
+        return -1;
+    return in.source == PLATFORM_INTR_LAPIC ? in.vector : 0x1000 + in.vector;
+}
+
+static void inject(struct ctx *c, unsigned vcpu, int vector)
+{
+    struct platform_intr in = { PLATFORM_INTR_LAPIC, (uint8_t)vector };
+    assert_int_equal(platform_devices_ack(&c->pd, vcpu, &in), vector);
+}
+
+static void enable(struct ctx *c, unsigned vcpu)
+{
+    wr(c, vcpu, 0xf0, 0x1ff);
+}
+
+static void test_reset_state(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(rd(c, 0, 0x20), 0);
+    assert_int_equal(rd(c, 2, 0x20), 2u << 24);
+    assert_int_equal(rd(c, 1, 0x30), LAPIC_VERSION);
+    assert_int_equal(rd(c, 0, 0xf0), 0x1ff);           /* BSP left in virtual wire */
+    assert_int_equal(rd(c, 0, 0x350), 0x700);
+    assert_int_equal(rd(c, 1, 0xf0), 0xff);            /* APs as after reset */
+    assert_int_equal(rd(c, 1, 0x320), 0x10000);
+    assert_int_equal(rd(c, 1, 0xe0), 0xffffffff);
+    uint64_t base;
+    assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x1b, &base), VDEV_MSR_OK);
+    assert_int_equal(base, 0xfee00000ull | APIC_BASE_EN | APIC_BASE_BSP);
+    assert_int_equal(platform_devices_msr_read(&c->pd, 1, 0x1b, &base), VDEV_MSR_OK);
+    assert_int_equal(base, 0xfee00000ull | APIC_BASE_EN);
+    assert_int_equal(platform_devices_msr_read(&c->pd, 1, 0x10, &base), VDEV_MSR_NOT_MINE);
+    assert_int_equal(platform_devices_msr_read(&c->pd, 7, 0x1b, &base), VDEV_MSR_NOT_MINE);
+    wr(c, 1, 0x320, 0x40);                             /* sw-disabled: stays masked */
+    assert_int_equal(rd(c, 1, 0x320), 0x10040);
+}
+
+static void test_priority_and_eoi(void **state)
+{
+    struct ctx *c = *state;
+    wr(c, 0, 0x300, 0x40052);                          /* self IPIs */
+    wr(c, 0, 0x300, 0x40051);
+    wr(c, 0, 0x300, 0x40031);
+    assert_int_equal(rd(c, 0, 0x200 + 0x10 * (0x52 / 32)), (1u << (0x52 % 32)) | (1u << (0x51 % 32)));
+    assert_int_equal(pending(c, 0), 0x52);
+    inject(c, 0, 0x52);
+    assert_int_equal(rd(c, 0, 0xa0), 0x50);            /* PPR */
+    assert_int_equal(pending(c, 0), -1);               /* 0x51 is the same class */
+    wr(c, 0, 0x300, 0x40061);
+    assert_int_equal(pending(c, 0), 0x61);
+    wr(c, 0, 0x80, 0x70);                              /* TPR above it */
+    assert_int_equal(pending(c, 0), -1);
+    wr(c, 0, 0x80, 0x00);
+    inject(c, 0, 0x61);
+    assert_int_equal(rd(c, 0, 0x100 + 0x10 * 3), 1u << 1);   /* ISR bit 0x61 */
+    wr(c, 0, 0xb0, 0);                                 /* EOI 0x61 */
+    assert_int_equal(pending(c, 0), -1);
+    wr(c, 0, 0xb0, 0);                                 /* EOI 0x52 */
+    assert_int_equal(pending(c, 0), 0x51);
+    inject(c, 0, 0x51);
+    wr(c, 0, 0xb0, 0);
+    assert_int_equal(pending(c, 0), 0x31);
+    struct platform_intr bogus = { PLATFORM_INTR_LAPIC, 0x99 };
+    platform_devices_ack(&c->pd, 0, &bogus);           /* not pending: no effect */
+    assert_int_equal(rd(c, 0, 0x100 + 0x10 * (0x99 / 32)), 0);
+    assert_int_equal(lapic_get_cr8(platform_devices_lapic(&c->pd, 0)), 0);
+    lapic_set_cr8(platform_devices_lapic(&c->pd, 0), 4);
+    assert_int_equal(rd(c, 0, 0x80), 0x40);
+    assert_int_equal(pending(c, 0), -1);
+}
+
+static void test_timer_one_shot(void **state)
+{
+    struct ctx *c = *state;
+    struct lapic *l = platform_devices_lapic(&c->pd, 0);
+    wr(c, 0, 0x3e0, 0x0);                              /* divide by 2 */
+    wr(c, 0, 0x320, 0x40);
+    wr(c, 0, 0x380, 1000);
+    assert_int_equal(lapic_timer_deadline(l), 1000 + 2000);
+    assert_int_equal(c->f.timers[PLATFORM_TIMER_LAPIC(0)], 3000);
+    c->f.now_ns = 1500;
+    assert_int_equal(rd(c, 0, 0x390), 750);
+    platform_devices_tick(&c->pd);
+    assert_int_equal(pending(c, 0), -1);
+    c->f.now_ns = 3000;
+    platform_devices_tick(&c->pd);
+    assert_int_equal(pending(c, 0), 0x40);
+    assert_int_equal(rd(c, 0, 0x390), 0);
+    assert_int_equal(lapic_timer_deadline(l), 0);
+    assert_true(c->f.kicks[0] > 0);
+    wr(c, 0, 0x380, 0);                                /* zero stops */
+    assert_int_equal(c->f.timers[PLATFORM_TIMER_LAPIC(0)], 0);
+}
+
+static void test_timer_periodic_and_masked(void **state)
+{
+    struct ctx *c = *state;
+    struct lapic *l = platform_devices_lapic(&c->pd, 0);
+    wr(c, 0, 0x3e0, 0xb);                              /* divide by 1 */
+    wr(c, 0, 0x320, 0x20045);                          /* periodic, vector 0x45 */
+    wr(c, 0, 0x380, 100);
+    c->f.now_ns = 1100;
+    platform_devices_tick(&c->pd);
+    assert_int_equal(pending(c, 0), 0x45);
+    assert_int_equal(lapic_timer_deadline(l), 1200);
+    inject(c, 0, 0x45);
+    wr(c, 0, 0xb0, 0);
+    c->f.now_ns = 1450;                                /* late: one interrupt */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(l->stats.timer_fires, 2);
+    assert_int_equal(lapic_timer_deadline(l), 1500);
+    assert_int_equal(rd(c, 0, 0x390), 50);
+    wr(c, 0, 0x320, 0x30045);                          /* masked: counts, no IRR */
+    inject(c, 0, 0x45);
+    wr(c, 0, 0xb0, 0);
+    c->f.now_ns = 1500;
+    platform_devices_tick(&c->pd);
+    assert_int_equal(pending(c, 0), -1);
+    assert_int_equal(lapic_timer_deadline(l), 1600);
+}
+
+static void test_timer_tsc_deadline(void **state)
+{
+    struct ctx *c = *state;
+    c->f.plat.tsc_hz = 2000000000ull;
+    assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat) == false);  /* ranges taken */
+    vdev_bus_init(&c->bus);
+    assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    struct lapic *l = platform_devices_lapic(&c->pd, 0);
+    uint64_t v;
+    assert_int_equal(platform_devices_msr_write(&c->pd, 0, 0x6e0, 5000), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x6e0, &v), VDEV_MSR_OK);
+    assert_int_equal(v, 0);                            /* not in deadline mode: ignored */
+    wr(c, 0, 0x320, 0x40046);                          /* TSC-deadline, vector 0x46 */
+    wr(c, 0, 0x380, 1234);                             /* initial count ignored */
+    assert_int_equal(rd(c, 0, 0x380), 0);
+    assert_int_equal(platform_devices_msr_write(&c->pd, 0, 0x6e0, 6000), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x6e0, &v), VDEV_MSR_OK);
+    assert_int_equal(v, 6000);
+    assert_int_equal(lapic_timer_deadline(l), 3000);   /* tsc 2000 now, 2 ticks per ns */
+    c->f.now_ns = 3000;
+    platform_devices_tick(&c->pd);
+    assert_int_equal(pending(c, 0), 0x46);
+    assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x6e0, &v), VDEV_MSR_OK);
+    assert_int_equal(v, 0);
+    inject(c, 0, 0x46);
+    wr(c, 0, 0xb0, 0);
+    platform_devices_msr_write(&c->pd, 0, 0x6e0, 10);  /* already passed: fires now */
+    assert_int_equal(pending(c, 0), 0x46);
+    inject(c, 0, 0x46);
+    wr(c, 0, 0xb0, 0);
+
+    c->f.plat.guest_tsc = fake_guest_tsc;              /* the VT-x layer's own TSC */
+    vdev_bus_init(&c->bus);
+    assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    l = platform_devices_lapic(&c->pd, 0);
+    wr(c, 0, 0x320, 0x40046);
+    c->f.tsc = 1000000;
+    platform_devices_msr_write(&c->pd, 0, 0x6e0, 1000000 + 4000);
+    assert_int_equal(lapic_timer_deadline(l), 3000 + 2000);
+    wr(c, 0, 0x320, 0x00046);                          /* leaving deadline mode disarms */
+    assert_int_equal(lapic_timer_deadline(l), 0);
+    platform_devices_msr_read(&c->pd, 0, 0x6e0, &v);
+    assert_int_equal(v, 0);
+}
+
+static void test_ipis_and_startup(void **state)
+{
+    struct ctx *c = *state;
+    enable(c, 1);
+    enable(c, 2);
+    wr(c, 0, 0x310, 1u << 24);
+    wr(c, 0, 0x300, 0x4041);                           /* fixed 0x41 to APIC 1 */
+    assert_int_equal(pending(c, 1), 0x41);
+    assert_int_equal(pending(c, 2), -1);
+    assert_true(c->f.kicks[1] > 0);
+    assert_int_equal(rd(c, 0, 0x300) & (1u << 12), 0);  /* delivery status idle */
+
+    wr(c, 0, 0x300, 0xc4042);                          /* all excluding self */
+    assert_int_equal(pending(c, 0), -1);
+    assert_int_equal(pending(c, 2), 0x42);
+    wr(c, 0, 0x300, 0x84043);                          /* all including self */
+    assert_int_equal(pending(c, 0), 0x43);
+
+    wr(c, 0, 0x310, 2u << 24);
+    wr(c, 0, 0x300, 0x4500);                           /* INIT to APIC 2 */
+    assert_int_equal(pending(c, 2), -1);               /* its LAPIC was reset */
+    assert_int_equal(rd(c, 2, 0xf0), 0xff);
+    wr(c, 0, 0x300, 0x8500);                           /* INIT level de-assert: ignored */
+    wr(c, 0, 0x300, 0x4608);                           /* SIPI, page 8 */
+    assert_int_equal(c->f.startup_count, 2);
+    assert_int_equal(c->f.startups[0].vcpu, 2);
+    assert_false(c->f.startups[0].sipi);
+    assert_true(c->f.startups[1].sipi);
+    assert_int_equal(c->f.startups[1].vector, 8);
+    wr(c, 0, 0x300, 0xc4600);                          /* SIPI to all others */
+    assert_int_equal(c->f.startup_count, 4);
+
+    wr(c, 0, 0x310, 1u << 24);
+    wr(c, 0, 0x300, 0x4400);                           /* NMI */
+    assert_true(platform_devices_take_nmi(&c->pd, 1));
+    assert_false(platform_devices_take_nmi(&c->pd, 1));
+
+    wr(c, 1, 0xd0, 0x02000000);                        /* logical flat: bit 1 */
+    wr(c, 0, 0x310, 0x02000000);
+    wr(c, 0, 0x300, 0x4851);                           /* logical, fixed 0x51 */
+    assert_int_equal(pending(c, 1), 0x51);
+    wr(c, 1, 0xe0, 0x0fffffff);                        /* cluster model */
+    wr(c, 1, 0xd0, 0x31000000);                        /* cluster 3, bit 0 */
+    wr(c, 0, 0x310, 0x31000000);
+    wr(c, 0, 0x300, 0x4862);
+    assert_int_equal(pending(c, 1), 0x62);
+    wr(c, 0, 0x310, 0x21000000);                       /* another cluster */
+    wr(c, 0, 0x300, 0x4873);
+    assert_int_equal(pending(c, 1), 0x62);
+
+    wr(c, 0, 0x300, 0x4005);                           /* illegal vector */
+    wr(c, 0, 0x280, 0);
+    assert_int_equal(rd(c, 0, 0x280), 0x20);
+    wr(c, 0, 0x280, 0);
+    assert_int_equal(rd(c, 0, 0x280), 0);
+}
+
+static void test_x2apic_msr_rules(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v;
+    struct platform_devices *pd = &c->pd;
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x802, &v), VDEV_MSR_GP);  /* xAPIC mode */
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x808, 0), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EXTD), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EN | 1), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, (1ull << 40) | APIC_BASE_EN), VDEV_MSR_GP);
+    for (unsigned i = 1; i < 3; i++)
+        assert_int_equal(platform_devices_msr_write(pd, i, 0x1b,
+                         0xfee00000ull | APIC_BASE_EN | APIC_BASE_EXTD), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x802, &v), VDEV_MSR_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x80d, &v), VDEV_MSR_OK);
+    assert_int_equal(v, 0x2);                          /* cluster 0, bit 1 */
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x803, &v), VDEV_MSR_OK);
+    assert_int_equal(v, LAPIC_VERSION);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x802, 5), VDEV_MSR_GP);   /* RO */
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x80d, 5), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x80b, &v), VDEV_MSR_GP);   /* WO */
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x83f, &v), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x80b, 1), VDEV_MSR_GP);   /* EOI != 0 */
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x828, 1), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x80e, &v), VDEV_MSR_GP);   /* no DFR */
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x831, &v), VDEV_MSR_GP);   /* no ICR2 */
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x800, &v), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x8ff, &v), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x808, 1ull << 32), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x83f, 0x100), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EN), VDEV_MSR_GP);
+
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x80f, 0x1ff), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_write(pd, 2, 0x80f, 0x1ff), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x83f, 0x55), VDEV_MSR_OK);  /* self IPI */
+    assert_int_equal(pending(c, 1), 0x55);
+    inject(c, 1, 0x55);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x80b, 0), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x830, (2ull << 32) | 0x4066), VDEV_MSR_OK);
+    assert_int_equal(pending(c, 2), 0x66);
+    assert_int_equal(platform_devices_msr_read(pd, 1, 0x830, &v), VDEV_MSR_OK);
+    assert_int_equal(v, (2ull << 32) | 0x4066);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x830, (0x4ull << 32) | 0x4877), VDEV_MSR_OK);
+    assert_int_equal(pending(c, 2), 0x77);             /* x2APIC logical: cluster 0, bit 2 */
+
+    v = 0x1234;
+    assert_true(platform_devices_mmio(pd, 1, 0xfee00020, 4, false, &v));  /* page is inert */
+    assert_int_equal(v, 0);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull), VDEV_MSR_OK);  /* disable */
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EN), VDEV_MSR_OK);
+    assert_int_equal(rd(c, 1, 0x20), 1u << 24);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfed00000ull | APIC_BASE_EN), VDEV_MSR_OK);
+    uint64_t id = 0;
+    assert_true(platform_devices_mmio(pd, 1, 0xfed00020, 4, false, &id));  /* moved page */
+    assert_int_equal(id, 1u << 24);
+}
+
+static void test_hostile_mmio(void **state)
+{
+    struct ctx *c = *state;
+    for (uint64_t off = 0; off < 0x1010; off += 3) {
+        for (unsigned size = 0; size <= 9; size++) {
+            uint64_t v = 0xdeadbeefcafef00dull ^ off;
+            platform_devices_mmio(&c->pd, 0, 0xfee00000ull + off, size, false, &v);
+            if (off != 0x300 && off != 0xf0 && off != 0x320)
+                platform_devices_mmio(&c->pd, 0, 0xfee00000ull + off, size, true, &v);
+        }
+    }
+    for (uint32_t msr = 0x7f0; msr < 0x910; msr++) {
+        uint64_t v;
+        platform_devices_msr_read(&c->pd, 2, msr, &v);
+        platform_devices_msr_write(&c->pd, 2, msr, ~0ull);
+    }
+    c->f.now_ns = ~0ull - 1;
+    platform_devices_tick(&c->pd);
+    (void)rd(c, 0, 0x390);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_reset_state, setup),
+        cmocka_unit_test_setup(test_priority_and_eoi, setup),
+        cmocka_unit_test_setup(test_timer_one_shot, setup),
+        cmocka_unit_test_setup(test_timer_periodic_and_masked, setup),
+        cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
+        cmocka_unit_test_setup(test_ipis_and_startup, setup),
+        cmocka_unit_test_setup(test_x2apic_msr_rules, setup),
+        cmocka_unit_test_setup(test_hostile_mmio, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

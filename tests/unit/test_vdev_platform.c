@@ -1,0 +1,214 @@
+/* platform_devices: the whole set from one vdev_platform; PIC ExtINT path; CMOS RTC. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hv/vdev/platform_devices.h"
+#include "tests/unit/test_vdev_fake.h"
+
+struct ctx { struct fake_platform f; struct vdev_bus bus; struct platform_devices pd; };
+
+static int setup(void **state)
+{
+    static struct ctx c;
+    fake_platform_init(&c.f);
+    c.f.plat.vcpu_count = 2;
+    c.f.plat.ram_bytes = 256ull << 20;
+    vdev_bus_init(&c.bus);
+    assert_true(platform_devices_init(&c.pd, &c.bus, &c.f.plat));
+    *state = &c;
+    return 0;
+}
+
+static void out8(struct ctx *c, uint16_t port, uint8_t val)
+{
+    uint32_t v = val;
+    platform_devices_io(&c->pd, 0, port, 1, true, &v);
+}
+
+static uint8_t in8(struct ctx *c, uint16_t port)
+{
+    uint32_t v = 0;
+    platform_devices_io(&c->pd, 0, port, 1, false, &v);
+    return (uint8_t)v;
+}
+
+static void test_refuses_bad_vcpu_counts(void **state)
+{
+    struct ctx *c = *state;
+    c->f.plat.vcpu_count = 0;
+    vdev_bus_init(&c->bus);
+    assert_false(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    c->f.plat.vcpu_count = PLATFORM_MAX_VCPUS + 1;
+    assert_false(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    c->f.plat.vcpu_count = PLATFORM_MAX_VCPUS;
+    assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    assert_non_null(platform_devices_lapic(&c->pd, PLATFORM_MAX_VCPUS - 1));
+    assert_null(platform_devices_lapic(&c->pd, PLATFORM_MAX_VCPUS));
+}
+
+static void test_standard_set_answers(void **state)
+{
+    struct ctx *c = *state;
+    const char *s = "hi\n";
+    for (; *s; s++)
+        out8(c, 0x3f8, (uint8_t)*s);
+    assert_string_equal(c->f.console, "hi\n");
+    uint32_t v = 0x05;
+    platform_devices_io(&c->pd, 0, 0x510, 2, true, &v);
+    assert_int_equal(in8(c, 0x511), 2);
+    out8(c, 0xf4, 0x10);
+    assert_int_equal(c->f.exit_count, 1);
+    assert_int_equal(c->f.exit_status[0], 0x21);
+    assert_int_equal(in8(c, 0x21), 0xff);            /* PIC masked */
+    assert_int_equal(in8(c, 0x1234), 0xff);          /* unclaimed */
+    assert_int_equal(c->bus.stats.unclaimed_port_reads, 1);
+    uint64_t m;
+    assert_false(platform_devices_mmio(&c->pd, 0, 0x100000, 4, false, &m));
+}
+
+static void test_pic_extint_to_bsp(void **state)
+{
+    struct ctx *c = *state;
+    static const uint8_t init[][2] = {
+        { 0x20, 0x11 }, { 0x21, 0x20 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+        { 0xa0, 0x11 }, { 0xa1, 0x28 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
+        { 0x21, 0xfe }, { 0xa1, 0xff },
+    };
+    for (unsigned i = 0; i < sizeof(init) / sizeof(init[0]); i++)
+        out8(c, init[i][0], init[i][1]);
+    out8(c, 0x43, 0x34);
+    out8(c, 0x40, 0x9c);
+    out8(c, 0x40, 0x2e);                              /* 11932: 100 Hz */
+    struct platform_intr in;
+    assert_false(platform_devices_pending(&c->pd, 0, &in));
+    c->f.now_ns = c->f.timers[PLATFORM_TIMER_PIT];
+    platform_devices_tick(&c->pd);
+    assert_true(c->f.kicks[0] > 0);
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(in.source, PLATFORM_INTR_PIC);
+    assert_int_equal(in.vector, 0x20);
+    assert_false(platform_devices_pending(&c->pd, 1, &in));   /* AP: LINT0 masked */
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(platform_devices_ack(&c->pd, 0, &in), 0x20);
+    assert_false(platform_devices_pending(&c->pd, 0, &in));
+    out8(c, 0x20, 0x20);
+
+    uint64_t lint0 = 0x10700;                         /* guest masks LINT0 */
+    platform_devices_mmio(&c->pd, 0, 0xfee00350, 4, true, &lint0);
+    c->f.now_ns = c->f.timers[PLATFORM_TIMER_PIT];
+    platform_devices_tick(&c->pd);
+    assert_false(platform_devices_pending(&c->pd, 0, &in));
+    lint0 = 0x700;
+    platform_devices_mmio(&c->pd, 0, 0xfee00350, 4, true, &lint0);
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(in.vector, 0x20);
+}
+
+static void test_timers_are_separate(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v = 0x1ff;
+    platform_devices_mmio(&c->pd, 1, 0xfee000f0, 4, true, &v);
+    v = 0x3e;
+    platform_devices_mmio(&c->pd, 1, 0xfee00320, 4, true, &v);
+    v = 0xb;
+    platform_devices_mmio(&c->pd, 1, 0xfee003e0, 4, true, &v);
+    v = 500;
+    platform_devices_mmio(&c->pd, 1, 0xfee00380, 4, true, &v);
+    assert_int_equal(c->f.timers[PLATFORM_TIMER_LAPIC(1)], 500);
+    assert_int_equal(c->f.timers[PLATFORM_TIMER_LAPIC(0)], 0);
+    c->f.now_ns = 500;
+    platform_devices_tick(&c->pd);
+    struct platform_intr in;
+    assert_true(platform_devices_pending(&c->pd, 1, &in));
+    assert_int_equal(in.vector, 0x3e);
+    assert_false(platform_devices_pending(&c->pd, 0, &in));
+}
+
+static uint8_t cmos(struct ctx *c, uint8_t idx)
+{
+    out8(c, 0x70, idx);
+    return in8(c, 0x71);
+}
+
+static void test_cmos_rtc(void **state)
+{
+    struct ctx *c = *state;
+    /* 2024-01-01 00:00:00 (fixed epoch) + 1 day 13:14:15 */
+    c->f.now_ns = (86400ull + 13 * 3600 + 14 * 60 + 15) * 1000000000ull;
+    assert_int_equal(cmos(c, 0x00), 0x15);
+    assert_int_equal(cmos(c, 0x02), 0x14);
+    assert_int_equal(cmos(c, 0x04), 0x13);
+    assert_int_equal(cmos(c, 0x07), 0x02);
+    assert_int_equal(cmos(c, 0x08), 0x01);
+    assert_int_equal(cmos(c, 0x09), 0x24);
+    assert_int_equal(cmos(c, 0x32), 0x20);
+    assert_int_equal(cmos(c, 0x06), 0x03);            /* Tuesday */
+    assert_int_equal(cmos(c, 0x0a), 0x26);
+    assert_int_equal(cmos(c, 0x0b), 0x02);
+    assert_int_equal(cmos(c, 0x0d), 0x80);
+    c->f.now_ns += 999900000;                         /* the last 244 us of a second */
+    assert_true(cmos(c, 0x0a) & 0x80);
+    c->f.now_ns -= 999900000;
+
+    out8(c, 0x70, 0x0b);
+    out8(c, 0x71, 0x06);                              /* binary, 24 h */
+    assert_int_equal(cmos(c, 0x04), 13);
+    out8(c, 0x70, 0x0b);
+    out8(c, 0x71, 0x00);                              /* BCD, 12 h */
+    assert_int_equal(cmos(c, 0x04), 0x81);            /* 1 pm */
+    out8(c, 0x70, 0x0b);
+    out8(c, 0x71, 0x02);
+
+    out8(c, 0x70, 0x09);
+    out8(c, 0x71, 0x30);                              /* guest sets year 2030 */
+    assert_int_equal(cmos(c, 0x09), 0x30);
+    assert_int_equal(cmos(c, 0x02), 0x14);
+    c->f.now_ns += 60ull * 1000000000ull;
+    assert_int_equal(cmos(c, 0x02), 0x15);            /* and it keeps running */
+
+    out8(c, 0x70, 0x80 | 0x20);                       /* NMI mask + NVRAM byte */
+    assert_true(cmos_rtc_nmi_masked(&c->pd.rtc));
+    out8(c, 0x71, 0xa5);
+    assert_int_equal(cmos(c, 0x20), 0xa5);
+    assert_false(cmos_rtc_nmi_masked(&c->pd.rtc));
+    assert_int_equal(cmos(c, 0x0c), 0);
+    for (unsigned i = 0; i < 256; i++) {              /* hostile writes everywhere */
+        out8(c, 0x70, (uint8_t)i);
+        out8(c, 0x71, (uint8_t)(i * 37));
+        (void)in8(c, 0x71);
+    }
+    uint32_t w = 0;
+    platform_devices_io(&c->pd, 0, 0x70, 4, false, &w);
+    assert_int_equal(w, 0xffffffff);
+}
+
+static void test_rtc_wall_clock_callback(void **state)
+{
+    struct ctx *c = *state;
+    c->f.plat.wall_clock_s = fake_wall_clock;
+    c->f.wall_s = 951782400;                          /* 2000-02-29 00:00:00 */
+    vdev_bus_init(&c->bus);
+    assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    assert_int_equal(cmos(c, 0x07), 0x29);
+    assert_int_equal(cmos(c, 0x08), 0x02);
+    assert_int_equal(cmos(c, 0x09), 0x00);
+    assert_int_equal(cmos(c, 0x32), 0x20);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_refuses_bad_vcpu_counts, setup),
+        cmocka_unit_test_setup(test_standard_set_answers, setup),
+        cmocka_unit_test_setup(test_pic_extint_to_bsp, setup),
+        cmocka_unit_test_setup(test_timers_are_separate, setup),
+        cmocka_unit_test_setup(test_cmos_rtc, setup),
+        cmocka_unit_test_setup(test_rtc_wall_clock_callback, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
