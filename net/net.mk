@@ -16,7 +16,7 @@ test_tls_conn_LIBS   := -lbearssl
 $(BUILD)/unit/test_ctl_codec $(BUILD)/unit/test_ctl_server $(BUILD)/unit/test_tls_conn: $(NET_HEADERS)
 
 FUZZ_TARGETS += fuzz_control_msg
-fuzz_control_msg_SRCS := tests/fuzz/fuzz_control_msg.c $(NET_CONTROL_SRCS)
+fuzz_control_msg_SRCS := tests/fuzz/fuzz_control_msg.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c hv/lib/format.c
 $(BUILD)/fuzz/fuzz_control_msg: $(NET_HEADERS)
 
 # Freestanding check: every net source compiles with the kernel's flags.  BearSSL headers
