@@ -15,3 +15,6 @@ test_mb2_parse_SRCS := tests/unit/test_mb2_parse.c boot/mb2/mb2_parse.c hv/lib/f
 
 UNIT_TESTS += test_manifest
 test_manifest_SRCS := tests/unit/test_manifest.c hv/core/manifest.c hv/lib/format.c
+
+UNIT_TESTS += test_acpi_tables
+test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.c hv/lib/format.c
