@@ -55,7 +55,9 @@ $(EFI_PROBE): boot/efi/test/probe.c boot/efi/test/probe.ld boot/bootinfo.h
 	$(Q)$(KCC) $(EFI_PROBE_CFLAGS) -Wl,-T,boot/efi/test/probe.ld -Wl,--build-id=none \
 		-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -o $@ boot/efi/test/probe.c
 
-# `make efi-probe-test`: the loader under QEMU+OVMF with the probe and with a missing module.
+# `make efi-probe-test` (part of `make test`): the loader under QEMU+OVMF with the probe
+# kernel, and its one error line for a missing module, a missing manifest, a bad kernel.
+TEST_STEPS += efi-probe-test
 .PHONY: efi-probe-test
 efi-probe-test: $(EFI_LOADER) $(EFI_PROBE)
 	$(Q)boot/efi/test/run-probe $(EFI_LOADER) $(EFI_PROBE)
