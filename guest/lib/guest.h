@@ -13,6 +13,7 @@
 #include "guest/lib/fwcfg.h"
 #include "guest/lib/hypercall.h"
 #include "guest/lib/lapic.h"
+#include "guest/lib/serial.h"
 #include "guest/lib/layout.h"
 #include "guest/lib/rand.h"
 #include "guest/lib/report.h"

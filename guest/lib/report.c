@@ -57,6 +57,15 @@ _Noreturn void guest_exit(unsigned value)
     }
 }
 
+unsigned test_print_result(void)
+{
+    unsigned code = failed ? EXIT_FAIL : (passed == 0 && skipped) ? EXIT_SKIP : EXIT_PASS;
+    static const char *const words[] = { "PASS", "FAIL", "SKIP" };
+    printf("SUMMARY: %u passed, %u failed, %u skipped\n", passed, failed, skipped);
+    printf("TEST RESULT: %s %s\n", words[code], guest_test_name);
+    return code;
+}
+
 _Noreturn void test_finish(void)
 {
     if (__atomic_exchange_n(&finishing, 1, __ATOMIC_ACQ_REL))
@@ -64,9 +73,5 @@ _Noreturn void test_finish(void)
             cli();
             __asm__ volatile("hlt");
         }
-    unsigned code = failed ? EXIT_FAIL : (passed == 0 && skipped) ? EXIT_SKIP : EXIT_PASS;
-    static const char *const words[] = { "PASS", "FAIL", "SKIP" };
-    printf("SUMMARY: %u passed, %u failed, %u skipped\n", passed, failed, skipped);
-    printf("TEST RESULT: %s %s\n", words[code], guest_test_name);
-    guest_exit(code);
+    guest_exit(test_print_result());
 }

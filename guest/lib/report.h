@@ -27,6 +27,9 @@ _Noreturn void report_fatal(const char *fmt, ...) __attribute__((format(printf, 
 
 /* Prints the result line and exits.  Prints only once, even if two CPUs get here. */
 _Noreturn void test_finish(void);
+/* Prints the summary and result lines only; returns the exit value.  For a test that ends
+ * some other way (hostile's triple fault). */
+unsigned test_print_result(void);
 /* Leaves the partition with this debug-exit value; for tests that decide themselves. */
 _Noreturn void guest_exit(unsigned value);
 

@@ -37,6 +37,8 @@ $(GUEST_OUT)/tests/%.flat: $(GUEST_OUT)/tests/%.bin guest/lib/flat_reset.S guest
             $(patsubst %,$(GUEST_OUT)/tests/%.elf64,$(GUEST_TESTS)) \
             $(patsubst %,$(GUEST_OUT)/tests/%.bin,$(GUEST_FLAT_TESTS))
 
+TEST_STEPS += test-guests-qemu
+
 test-guests-qemu: guest-tests
 	$(Q)guest/tests/run-qemu $(GUEST_OUT)/tests
 
