@@ -42,6 +42,7 @@ int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, 
         c->ops = ops;
         c->stream = stream;
         c->close_after_send = false;
+        c->authenticated = false;
         c->deadline_ms = 0;
         c->rx_len = c->tx_len = c->tx_off = 0;
         srv->stats.accepted++;
@@ -237,11 +238,23 @@ static void conn_advance(struct ctl_server *srv, struct ctl_conn *c)
     }
 }
 
+/* Until the stream shows a peer key, a connection gets only the short message timeout:
+ * an unauthenticated peer cannot hold a slot for the idle time. */
+static void note_authentication(struct ctl_server *srv, struct ctl_conn *c)
+{
+    if (c->authenticated || c->state != CTL_CONN_RECV || !c->ops->peer_key(c->stream))
+        return;
+    c->authenticated = true;
+    if (c->rx_len == 0)
+        c->deadline_ms = srv->now_ms + srv->cfg.idle_timeout_ms;
+}
+
 static void conn_poll(struct ctl_server *srv, struct ctl_conn *c)
 {
     if (c->deadline_ms == 0)
-        c->deadline_ms = srv->now_ms + srv->cfg.idle_timeout_ms;
+        c->deadline_ms = srv->now_ms + srv->cfg.message_timeout_ms;
     conn_advance(srv, c);
+    note_authentication(srv, c);
     if (check_deadline(srv, c))
         conn_advance(srv, c);
 }

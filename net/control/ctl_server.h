@@ -51,7 +51,8 @@ struct ctl_server_config {
     const uint8_t (*allowed)[CTL_FINGERPRINT_SIZE]; /* clients allowed in; NULL/0: any */
     size_t allowed_count;
     uint32_t idle_timeout_ms;     /* between requests; 0: 60 s */
-    uint32_t message_timeout_ms;  /* for the rest of a started message or a reply; 0: 5 s */
+    uint32_t message_timeout_ms;  /* for the handshake, the rest of a started message, or a
+                                     reply; 0: 5 s */
 };
 
 enum ctl_conn_state { CTL_CONN_FREE, CTL_CONN_RECV, CTL_CONN_SEND };
@@ -61,6 +62,7 @@ struct ctl_conn {
     const struct ctl_stream_ops *ops;
     void *stream;
     bool close_after_send;
+    bool authenticated;     /* the stream has shown a peer key (TLS handshake done) */
     uint64_t deadline_ms;   /* 0 until the first poll sets it */
     size_t rx_len;          /* bytes of the current request received */
     size_t tx_len, tx_off;

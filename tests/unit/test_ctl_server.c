@@ -263,6 +263,18 @@ static void idle_timeout_closes_quietly(void **state)
     assert_int_equal(f->ms.out_len, 0);
 }
 
+static void unauthenticated_peer_gets_short_timeout(void **state)
+{
+    struct fixture *f = *state;
+    f->ms.fp = NULL;   /* e.g. a TLS handshake that never completes */
+    run(f, 1);
+    ctl_server_poll(&f->srv, 50);
+    assert_false(f->ms.closed);
+    ctl_server_poll(&f->srv, 102);
+    assert_true(f->ms.closed);
+    assert_int_equal(f->ms.out_len, 0);
+}
+
 static void unauthenticated_closes(void **state)
 {
     struct fixture *f = *state;
@@ -348,7 +360,8 @@ int main(void)
         T(status_request), T(list_then_start_errors_keep_connection), T(unknown_type_closes),
         T(garbage_closes), T(oversized_closes_before_payload), T(version_mismatch_closes),
         T(malformed_tlv_closes), T(truncated_by_eof), T(truncated_by_timeout),
-        T(idle_timeout_closes_quietly), T(unauthenticated_closes), T(byte_at_a_time),
+        T(idle_timeout_closes_quietly), T(unauthenticated_peer_gets_short_timeout),
+        T(unauthenticated_closes), T(byte_at_a_time),
         T(registration_and_overflow), T(slots_full_and_fifty_in_a_row),
     };
     return cmocka_run_group_tests_name("ctl_server", tests, NULL, NULL);
