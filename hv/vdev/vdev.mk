@@ -18,3 +18,6 @@ test_vdev_pit_SRCS  := tests/unit/test_vdev_pit.c $(VDEV_TEST_FAKE) hv/vdev/pit8
 test_vdev_lapic_SRCS    := tests/unit/test_vdev_lapic.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
 test_vdev_ioapic_SRCS   := tests/unit/test_vdev_ioapic.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
 test_vdev_platform_SRCS := tests/unit/test_vdev_platform.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
+
+FUZZ_TARGETS += fuzz_vdev_io
+fuzz_vdev_io_SRCS := tests/fuzz/fuzz_vdev_io.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
