@@ -93,7 +93,8 @@ static int check_module_clash(struct parser *ps, const struct tag *t, const stru
         const struct boot_module *o = &ps->out->modules[i];
         if (strcmp(o->name, m->name) == 0)
             return fail_at(ps, t, "module '%s' appears twice", m->name);
-        if (m->length && o->length && m->base < o->base + o->length && o->base < m->base + m->length)
+        bool overlap = m->base < o->base + o->length && o->base < m->base + m->length;
+        if (m->length && o->length && overlap)
             return fail_at(ps, t, "module '%s' overlaps module '%s'", m->name, o->name);
     }
     return 0;
@@ -196,7 +197,8 @@ static int parse_framebuffer(struct parser *ps, const struct tag *t)
         return fail_at(ps, t, "framebuffer pitch %u does not hold a line of width %u",
                        fb.pitch, fb.width);
     if ((uint64_t)fb.pitch * fb.height > UINT64_MAX - fb.base)
-        return fail_at(ps, t, "framebuffer at %#llx wraps the address space", (unsigned long long)fb.base);
+        return fail_at(ps, t, "framebuffer at %#llx wraps the address space",
+                       (unsigned long long)fb.base);
     ps->out->fb = fb;
     return 0;
 }

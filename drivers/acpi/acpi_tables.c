@@ -96,7 +96,8 @@ static int map_table(struct acpi_parser *ap, uint64_t phys, const char *want, st
         return fail(ap, "%s at %#llx: length %u is out of range", sig, ull(phys), len);
     const uint8_t *p = ap->map(ap->ctx, phys, len);
     if (!p)
-        return fail(ap, "%s at %#llx: its %u bytes are not in readable memory", sig, ull(phys), len);
+        return fail(ap, "%s at %#llx: its %u bytes are not in readable memory", sig, ull(phys),
+                    len);
     if (sum(p, len) != 0)
         return fail(ap, "%s at %#llx: checksum is wrong", sig, ull(phys));
     *t = (struct table){ p, len, phys };

@@ -465,8 +465,8 @@ static const struct key_def hypervisor_keys[] = {
     { "exit-when-done", hv_exit_when_done, false }, { "log-level", hv_log_level, false },
     { "net", hv_net, false },                       { "ip", hv_ip, false },
     { "netmask", hv_netmask, false },               { "gateway", hv_gateway, false },
-    { "control-port", hv_control_port, false },     { "control-clients", hv_control_clients, false },
-    { "identity-key", hv_identity_key, false },
+    { "control-port", hv_control_port, false },     { "identity-key", hv_identity_key, false },
+    { "control-clients", hv_control_clients, false },
 };
 
 static const struct key_def partition_keys[] = {
@@ -491,7 +491,8 @@ static int key_value_line(struct parser *ps, struct str line)
     key_s = trim(key_s);
     value = trim(value);
     char key[32];
-    if (!has_eq || key_s.n == 0 || !all_chars(key_s, key_char) || !copy_str(key, sizeof(key), key_s))
+    if (!has_eq || key_s.n == 0 || !all_chars(key_s, key_char) ||
+        !copy_str(key, sizeof(key), key_s))
         return fail(ps, "syntax", "expected 'key = value' (keys are a-z 0-9 -)");
     if (value.n >= 2 && value.p[0] == '"' && value.p[value.n - 1] == '"')
         value = (struct str){ value.p + 1, value.n - 2 };
@@ -661,12 +662,15 @@ static int script_line(struct parser *ps, struct str line)
     if (!eq(next_word(&rest), "on"))
         return rule_syntax(ps);
     struct str name = next_word(&rest);
-    if (name.n == 0 || !copy_str(r->partition, MANIFEST_NAME_LEN, name) || !all_chars(name, name_char))
+    if (name.n == 0 || !copy_str(r->partition, MANIFEST_NAME_LEN, name) ||
+        !all_chars(name, name_char))
         return fail(ps, "script", "'%.*s' is not a partition name", (int)name.n, name.p);
     if (!eq(next_word(&rest), "prints"))
         return rule_syntax(ps);
     rest = trim(rest);
-    if (rest.n == 0 || rest.p[0] != '"' || !split((struct str){ rest.p + 1, rest.n - 1 }, '"', &text, &rest))
+    if (rest.n == 0 || rest.p[0] != '"')
+        return rule_syntax(ps);
+    if (!split((struct str){ rest.p + 1, rest.n - 1 }, '"', &text, &rest))
         return rule_syntax(ps);
     if (text.n == 0 || !copy_str(r->text, MANIFEST_TEXT_LEN, text))
         return fail(ps, "script", "text must be 1 to %d bytes", MANIFEST_TEXT_LEN - 1);
@@ -747,9 +751,11 @@ static int check_roles(struct parser *ps)
         if (!m->partitions[i].vgpu)
             continue;
         if (vsp < 0)
-            return fail_line(ps, ps->vgpu_line[i], "vgpu", "no partition has role = video-service");
+            return fail_line(ps, ps->vgpu_line[i], "vgpu",
+                             "no partition has role = video-service");
         if ((uint32_t)vsp == i)
-            return fail_line(ps, ps->vgpu_line[i], "vgpu", "the video-service partition cannot be a vGPU client");
+            return fail_line(ps, ps->vgpu_line[i], "vgpu",
+                             "the video-service partition cannot be a vGPU client");
     }
     return 0;
 }

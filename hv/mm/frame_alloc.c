@@ -23,7 +23,9 @@ static uint64_t round_down(uint64_t v)
 
 static uint64_t round_up(uint64_t v)
 {
-    return v > UINT64_MAX - (FRAME_SIZE - 1) ? round_down(UINT64_MAX) : round_down(v + FRAME_SIZE - 1);
+    if (v > UINT64_MAX - (FRAME_SIZE - 1))
+        return round_down(UINT64_MAX);
+    return round_down(v + FRAME_SIZE - 1);
 }
 
 /* Usable RAM shrinks inward to whole frames and stops at FRAME_ALLOC_MAX_PHYS. */
