@@ -35,7 +35,8 @@ static UINT64 memory_top(UINTN size, UINTN desc_size)
     for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
         const struct uefi_mem_desc *d = (const void *)(map + off);
         UINT64 end = d->phys_start + (d->pages << 12);
-        if (d->type != UEFI_MEM_RESERVED && d->type != 11 && d->type != 12 && end > top)
+        if (d->type != UEFI_MEM_RESERVED && d->type != UEFI_MEM_MMIO &&
+            d->type != UEFI_MEM_MMIO_PORT && end > top)
             top = end;
     }
     return top < IDENTITY_MAP_MAX_TOP ? top : IDENTITY_MAP_MAX_TOP;

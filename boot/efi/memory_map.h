@@ -30,6 +30,8 @@ enum uefi_mem_type {
     UEFI_MEM_UNUSABLE = 8,
     UEFI_MEM_ACPI_RECLAIM = 9,
     UEFI_MEM_ACPI_NVS = 10,
+    UEFI_MEM_MMIO = 11,
+    UEFI_MEM_MMIO_PORT = 12,
 };
 
 struct uefi_mem_desc {

@@ -66,7 +66,9 @@ add_given() { # FILE-OR-DIR
     local f
     if [ -d "$1" ]; then
         for f in "$1"/*; do
-            [ -f "$f" ] && add_given "$f"
+            if [ -f "$f" ] && [ "$(realpath "$f")" != "$(realpath -m "$out")" ]; then
+                add_given "$f"
+            fi
         done
     elif [ "$(basename "$1")" = BOOTX64.EFI ]; then
         loader=${loader:-$1}
