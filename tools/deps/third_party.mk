@@ -3,7 +3,7 @@
 # which tools/deps/install.sh unpacks into $(TP_SRC)/NAME-VERSION (paths in deps.mk).
 #
 # For other fragments:
-#   THIRD_PARTY_INC_LWIP/_BEARSSL/_LZ4/_ZYDIS  compiler flags (-isystem, and -D where the headers
+#   THIRD_PARTY_INC_LWIP/_BEARSSL/_LZ4/_ZYDIS  compiler flags (-I, and -D where the headers
 #                                              depend on them) to use a library's headers
 #   LIB_LWIP, LIB_BEARSSL, LIB_LZ4, LIB_ZYDIS  the static libraries (add to KERNEL_LIBS to link)
 #   THIRD_PARTY_LIBS                           all four
@@ -20,13 +20,13 @@ LIB_ZYDIS   := $(TP)/libzydis.a
 THIRD_PARTY_LIBS := $(LIB_LWIP) $(LIB_BEARSSL) $(LIB_LZ4) $(LIB_ZYDIS)
 
 # ---- flags -------------------------------------------------------------------------------
-ZYDIS_DEFINES := -DZYAN_NO_LIBC -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD -DZYDIS_MINIMAL_MODE \
+ZYDIS_DEFINES := -DZYAN_NO_LIBC -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD \
                  -DZYDIS_DISABLE_ENCODER -DZYDIS_DISABLE_FORMATTER
 
-THIRD_PARTY_INC_LWIP    := -isystem $(LWIP_DIR)/src/include -Inet/lwip
-THIRD_PARTY_INC_BEARSSL := -isystem $(BEARSSL_DIR)/inc
-THIRD_PARTY_INC_LZ4     := -isystem $(LZ4_DIR)/lib
-THIRD_PARTY_INC_ZYDIS   := -isystem $(ZYDIS_DIR)/include -isystem $(TP_INC) $(ZYDIS_DEFINES)
+THIRD_PARTY_INC_LWIP    := -I$(LWIP_DIR)/src/include -Inet/lwip
+THIRD_PARTY_INC_BEARSSL := -I$(BEARSSL_DIR)/inc
+THIRD_PARTY_INC_LZ4     := -I$(LZ4_DIR)/lib
+THIRD_PARTY_INC_ZYDIS   := -I$(ZYDIS_DIR)/include -I$(TP_INC) $(ZYDIS_DEFINES)
 
 # The kernel's code generation (KCFLAGS) without its warnings: upstream code is not ours
 # to fix, so its warnings are silenced rather than made errors.
