@@ -15,7 +15,7 @@ enum {
 
 struct civil { unsigned year, month, mday, wday, hour, min, sec; };
 
-void cmos_rtc_init(struct cmos_rtc *r, const struct vdev_platform *plat)
+void vrtc_init(struct vrtc *r, const struct vdev_platform *plat)
 {
     memset(r, 0, sizeof(*r));
     r->plat = plat;
@@ -24,21 +24,21 @@ void cmos_rtc_init(struct cmos_rtc *r, const struct vdev_platform *plat)
     r->ram[R_D] = 0x80;
 }
 
-static uint64_t platform_time(const struct cmos_rtc *r)
+static uint64_t platform_time(const struct vrtc *r)
 {
     if (r->plat->wall_clock_s)
         return r->plat->wall_clock_s(r->plat->ctx);
     uint64_t ns = r->plat->now_ns ? r->plat->now_ns(r->plat->ctx) : 0;
-    return CMOS_RTC_FIXED_EPOCH + ns / VDEV_NS_PER_S;
+    return VRTC_FIXED_EPOCH + ns / VDEV_NS_PER_S;
 }
 
-uint64_t cmos_rtc_time(const struct cmos_rtc *r)
+uint64_t vrtc_time(const struct vrtc *r)
 {
     int64_t t = (int64_t)(platform_time(r) & 0x7fffffffffffull) + r->offset_s;
     return t < 0 ? 0 : (uint64_t)t;
 }
 
-bool cmos_rtc_nmi_masked(const struct cmos_rtc *r)
+bool vrtc_nmi_masked(const struct vrtc *r)
 {
     return r->nmi_masked;
 }
@@ -91,17 +91,17 @@ static unsigned from_bcd(uint8_t v)
     return (v >> 4) * 10u + (v & 0xf);
 }
 
-static uint8_t encode(const struct cmos_rtc *r, unsigned v)
+static uint8_t encode(const struct vrtc *r, unsigned v)
 {
     return r->ram[R_B] & B_BIN ? (uint8_t)v : to_bcd(v);
 }
 
-static unsigned decode(const struct cmos_rtc *r, uint8_t v)
+static unsigned decode(const struct vrtc *r, uint8_t v)
 {
     return r->ram[R_B] & B_BIN ? v : from_bcd(v);
 }
 
-static uint8_t encode_hour(const struct cmos_rtc *r, unsigned h)
+static uint8_t encode_hour(const struct vrtc *r, unsigned h)
 {
     if (r->ram[R_B] & B_24H)
         return encode(r, h);
@@ -109,7 +109,7 @@ static uint8_t encode_hour(const struct cmos_rtc *r, unsigned h)
     return (uint8_t)(encode(r, h12) | (h >= 12 ? 0x80 : 0));
 }
 
-static unsigned decode_hour(const struct cmos_rtc *r, uint8_t v)
+static unsigned decode_hour(const struct vrtc *r, uint8_t v)
 {
     if (r->ram[R_B] & B_24H)
         return decode(r, v);
@@ -117,16 +117,16 @@ static unsigned decode_hour(const struct cmos_rtc *r, uint8_t v)
     return (v & 0x80) ? h + 12 : h;
 }
 
-static bool update_in_progress(const struct cmos_rtc *r)
+static bool update_in_progress(const struct vrtc *r)
 {
     if (r->ram[R_B] & B_SET || !r->plat->now_ns)
         return false;
     return r->plat->now_ns(r->plat->ctx) % VDEV_NS_PER_S >= VDEV_NS_PER_S - 244000;
 }
 
-static uint8_t read_time_reg(const struct cmos_rtc *r, uint8_t idx)
+static uint8_t read_time_reg(const struct vrtc *r, uint8_t idx)
 {
-    struct civil c = civil_from_time(cmos_rtc_time(r));
+    struct civil c = civil_from_time(vrtc_time(r));
     switch (idx) {
     case R_SEC:     return encode(r, c.sec);
     case R_MIN:     return encode(r, c.min);
@@ -146,9 +146,9 @@ static bool is_time_reg(uint8_t idx)
 }
 
 /* The guest sets one calendar field: move the clock offset so it reads back. */
-static void write_time_reg(struct cmos_rtc *r, uint8_t idx, uint8_t v)
+static void write_time_reg(struct vrtc *r, uint8_t idx, uint8_t v)
 {
-    struct civil c = civil_from_time(cmos_rtc_time(r));
+    struct civil c = civil_from_time(vrtc_time(r));
     unsigned d = decode(r, v);
     switch (idx) {
     case R_SEC:   c.sec = d % 60; break;
@@ -163,10 +163,10 @@ static void write_time_reg(struct cmos_rtc *r, uint8_t idx, uint8_t v)
     if (c.year < 1970)
         c.year = 1970;
     int64_t want = (int64_t)time_from_civil(&c);
-    r->offset_s += want - (int64_t)cmos_rtc_time(r);
+    r->offset_s += want - (int64_t)vrtc_time(r);
 }
 
-static uint8_t read_data(struct cmos_rtc *r)
+static uint8_t read_data(struct vrtc *r)
 {
     uint8_t idx = r->index;
     if (is_time_reg(idx))
@@ -178,7 +178,7 @@ static uint8_t read_data(struct cmos_rtc *r)
     return r->ram[idx];
 }
 
-static void write_data(struct cmos_rtc *r, uint8_t v)
+static void write_data(struct vrtc *r, uint8_t v)
 {
     uint8_t idx = r->index;
     if (is_time_reg(idx))
@@ -193,7 +193,7 @@ static void write_data(struct cmos_rtc *r, uint8_t v)
 
 static bool rtc_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
 {
-    struct cmos_rtc *r = dev;
+    struct vrtc *r = dev;
     if (size != 1)
         return false;
     *value = port == 0x71 ? read_data(r) : 0xff;   /* the index port is write-only */
@@ -202,7 +202,7 @@ static bool rtc_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
 
 static bool rtc_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
-    struct cmos_rtc *r = dev;
+    struct vrtc *r = dev;
     if (size != 1)
         return false;
     if (port == 0x70) {
@@ -214,7 +214,7 @@ static bool rtc_write(void *dev, uint16_t port, unsigned size, uint32_t value)
     return true;
 }
 
-bool cmos_rtc_register(struct cmos_rtc *r, struct vdev_bus *bus)
+bool vrtc_register(struct vrtc *r, struct vdev_bus *bus)
 {
     struct vdev_port_range p = {
         .base = 0x70, .count = 2, .read = rtc_read, .write = rtc_write, .dev = r,

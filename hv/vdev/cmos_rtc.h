@@ -11,9 +11,9 @@
 
 #include "hv/vdev/vdev.h"
 
-#define CMOS_RTC_FIXED_EPOCH 1704067200ull   /* 2024-01-01 00:00:00 UTC */
+#define VRTC_FIXED_EPOCH 1704067200ull   /* 2024-01-01 00:00:00 UTC */
 
-struct cmos_rtc {
+struct vrtc {
     const struct vdev_platform *plat;
     uint8_t index;
     bool nmi_masked;
@@ -21,10 +21,10 @@ struct cmos_rtc {
     int64_t offset_s;          /* guest-set time minus platform time */
 };
 
-void cmos_rtc_init(struct cmos_rtc *r, const struct vdev_platform *plat);
-bool cmos_rtc_register(struct cmos_rtc *r, struct vdev_bus *bus);
+void vrtc_init(struct vrtc *r, const struct vdev_platform *plat);
+bool vrtc_register(struct vrtc *r, struct vdev_bus *bus);
 /* Seconds since 1970 as the guest's clock reads them now. */
-uint64_t cmos_rtc_time(const struct cmos_rtc *r);
-bool cmos_rtc_nmi_masked(const struct cmos_rtc *r);
+uint64_t vrtc_time(const struct vrtc *r);
+bool vrtc_nmi_masked(const struct vrtc *r);
 
 #endif

@@ -16,35 +16,35 @@
 /* Writable bits: vector, delivery mode, destination mode, polarity, trigger, mask, dest. */
 #define RTE_WRITABLE 0xff0000000001afffull
 
-void ioapic_init(struct ioapic *io, const struct vdev_platform *plat, uint64_t base)
+void vioapic_init(struct vioapic *io, const struct vdev_platform *plat, uint64_t base)
 {
     memset(io, 0, sizeof(*io));
     io->plat = plat;
     io->base = base;
-    for (unsigned i = 0; i < IOAPIC_PINS; i++)
-        io->rte[i] = IOAPIC_RTE_MASKED;
+    for (unsigned i = 0; i < VIOAPIC_PINS; i++)
+        io->rte[i] = VIOAPIC_RTE_MASKED;
 }
 
-static void send(struct ioapic *io, unsigned pin)
+static void send(struct vioapic *io, unsigned pin)
 {
     uint64_t e = io->rte[pin];
     uint64_t addr = 0xfee00000ull | ((e >> 56) << 12) | (((e >> 11) & 1) << 2);
-    uint32_t data = (uint32_t)(e & 0x7ff) | (e & IOAPIC_RTE_LEVEL ? 0xc000u : 0);
+    uint32_t data = (uint32_t)(e & 0x7ff) | (e & VIOAPIC_RTE_LEVEL ? 0xc000u : 0);
     io->sent++;
     if (io->plat->msi_send)
         io->plat->msi_send(io->plat->ctx, addr, data);
 }
 
 /* Sends what pin owes, if its entry lets it. */
-static void service(struct ioapic *io, unsigned pin)
+static void service(struct vioapic *io, unsigned pin)
 {
     uint64_t e = io->rte[pin];
     uint32_t bit = 1u << pin;
-    if (e & IOAPIC_RTE_MASKED)
+    if (e & VIOAPIC_RTE_MASKED)
         return;
-    if (e & IOAPIC_RTE_LEVEL) {
-        if ((io->level & bit) && !(e & IOAPIC_RTE_REMOTE_IRR)) {
-            io->rte[pin] |= IOAPIC_RTE_REMOTE_IRR;
+    if (e & VIOAPIC_RTE_LEVEL) {
+        if ((io->level & bit) && !(e & VIOAPIC_RTE_REMOTE_IRR)) {
+            io->rte[pin] |= VIOAPIC_RTE_REMOTE_IRR;
             send(io, pin);
         }
     } else if (io->irr & bit) {
@@ -53,71 +53,71 @@ static void service(struct ioapic *io, unsigned pin)
     }
 }
 
-void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level)
+void vioapic_set_irq(struct vioapic *io, unsigned pin, bool level)
 {
-    if (pin >= IOAPIC_PINS)
+    if (pin >= VIOAPIC_PINS)
         return;
     uint32_t bit = 1u << pin;
     bool was = io->level & bit;
     if (level) io->level |= bit;
     else io->level &= ~bit;
-    if (level && !was && !(io->rte[pin] & IOAPIC_RTE_LEVEL))
+    if (level && !was && !(io->rte[pin] & VIOAPIC_RTE_LEVEL))
         io->irr |= bit;
     service(io, pin);
 }
 
-void ioapic_eoi(struct ioapic *io, uint8_t vector)
+void vioapic_eoi(struct vioapic *io, uint8_t vector)
 {
-    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+    for (unsigned pin = 0; pin < VIOAPIC_PINS; pin++) {
         uint64_t e = io->rte[pin];
-        if (!(e & IOAPIC_RTE_LEVEL) || (uint8_t)e != vector)
+        if (!(e & VIOAPIC_RTE_LEVEL) || (uint8_t)e != vector)
             continue;
-        io->rte[pin] &= ~IOAPIC_RTE_REMOTE_IRR;
+        io->rte[pin] &= ~VIOAPIC_RTE_REMOTE_IRR;
         service(io, pin);
     }
 }
 
-static uint32_t read_reg(const struct ioapic *io, uint8_t reg)
+static uint32_t read_reg(const struct vioapic *io, uint8_t reg)
 {
     if (reg == REG_ID || reg == REG_ARB)
         return (io->id & 0xf) << 24;
     if (reg == REG_VERSION)
-        return IOAPIC_VERSION | ((IOAPIC_PINS - 1) << 16);
+        return VIOAPIC_VERSION | ((VIOAPIC_PINS - 1) << 16);
     unsigned idx = (unsigned)(reg - REG_RTE_BASE) / 2;
-    if (reg < REG_RTE_BASE || idx >= IOAPIC_PINS)
+    if (reg < REG_RTE_BASE || idx >= VIOAPIC_PINS)
         return 0xffffffffu;
     return (uint32_t)(reg & 1 ? io->rte[idx] >> 32 : io->rte[idx]);
 }
 
-static void write_rte(struct ioapic *io, unsigned idx, bool high, uint32_t v)
+static void write_rte(struct vioapic *io, unsigned idx, bool high, uint32_t v)
 {
     uint64_t e = io->rte[idx];
     uint64_t ro = e & ~RTE_WRITABLE;
     uint64_t w = high ? ((uint64_t)v << 32) | (e & 0xffffffffull)
                       : (e & 0xffffffff00000000ull) | v;
-    e = (w & RTE_WRITABLE) | (ro & IOAPIC_RTE_REMOTE_IRR);
-    if (!(e & IOAPIC_RTE_LEVEL))
-        e &= ~IOAPIC_RTE_REMOTE_IRR;
+    e = (w & RTE_WRITABLE) | (ro & VIOAPIC_RTE_REMOTE_IRR);
+    if (!(e & VIOAPIC_RTE_LEVEL))
+        e &= ~VIOAPIC_RTE_REMOTE_IRR;
     io->rte[idx] = e;
     service(io, idx);
 }
 
-static void write_reg(struct ioapic *io, uint8_t reg, uint32_t v)
+static void write_reg(struct vioapic *io, uint8_t reg, uint32_t v)
 {
     if (reg == REG_ID) {
         io->id = (v >> 24) & 0xf;
         return;
     }
     unsigned idx = (unsigned)(reg - REG_RTE_BASE) / 2;
-    if (reg >= REG_RTE_BASE && idx < IOAPIC_PINS)
+    if (reg >= REG_RTE_BASE && idx < VIOAPIC_PINS)
         write_rte(io, idx, reg & 1, v);
 }
 
 /* Registers are 32 bits at offsets 0x00, 0x10, 0x40; narrower reads see their bytes,
  * other offsets read 0; writes narrower than 32 bits only reach IOREGSEL. */
-bool ioapic_mmio_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
+bool vioapic_mmio_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
 {
-    struct ioapic *io = dev;
+    struct vioapic *io = dev;
     uint64_t slot = offset & ~0xfull, byte = offset & 0xf;
     uint32_t r = 0;
     if (slot == OFF_REGSEL)
@@ -128,23 +128,23 @@ bool ioapic_mmio_read(void *dev, uint64_t offset, unsigned size, uint64_t *value
     return true;
 }
 
-bool ioapic_mmio_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
+bool vioapic_mmio_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 {
-    struct ioapic *io = dev;
+    struct vioapic *io = dev;
     if (offset == OFF_REGSEL)
         io->regsel = (uint8_t)value;
     else if (offset == OFF_WINDOW && size >= 4)
         write_reg(io, io->regsel, (uint32_t)value);
     else if (offset == OFF_EOI && size >= 4)
-        ioapic_eoi(io, (uint8_t)value);
+        vioapic_eoi(io, (uint8_t)value);
     return true;
 }
 
-bool ioapic_register(struct ioapic *io, struct vdev_bus *bus)
+bool vioapic_register(struct vioapic *io, struct vdev_bus *bus)
 {
     struct vdev_mmio_range r = {
-        .base = io->base, .size = 0x1000, .read = ioapic_mmio_read,
-        .write = ioapic_mmio_write, .dev = io,
+        .base = io->base, .size = 0x1000, .read = vioapic_mmio_read,
+        .write = vioapic_mmio_write, .dev = io,
     };
     return vdev_bus_add_mmio(bus, &r);
 }

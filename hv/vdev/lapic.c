@@ -23,25 +23,25 @@ enum {
 #define ESR_RECV_ILLEGAL (1u << 6)
 #define ESR_ILLEGAL_REG  (1u << 7)
 
-static const uint32_t lvt_writable[LAPIC_LVT_COUNT] = {
-    [LAPIC_LVT_TIMER] = 0x000700ff, [LAPIC_LVT_THERMAL] = 0x000107ff,
-    [LAPIC_LVT_PERF] = 0x000107ff, [LAPIC_LVT_LINT0] = 0x0001a7ff,
-    [LAPIC_LVT_LINT1] = 0x0001a7ff, [LAPIC_LVT_ERROR] = 0x000100ff,
+static const uint32_t lvt_writable[VLAPIC_LVT_COUNT] = {
+    [VLAPIC_LVT_TIMER] = 0x000700ff, [VLAPIC_LVT_THERMAL] = 0x000107ff,
+    [VLAPIC_LVT_PERF] = 0x000107ff, [VLAPIC_LVT_LINT0] = 0x0001a7ff,
+    [VLAPIC_LVT_LINT1] = 0x0001a7ff, [VLAPIC_LVT_ERROR] = 0x000100ff,
 };
 
 enum write_result { W_OK, W_GP, W_ILLEGAL };
 
-static uint64_t now(const struct lapic *l)
+static uint64_t now(const struct vlapic *l)
 {
     return l->plat->now_ns ? l->plat->now_ns(l->plat->ctx) : 0;
 }
 
-static uint64_t tsc_hz(const struct lapic *l)
+static uint64_t tsc_hz(const struct vlapic *l)
 {
     return l->plat->tsc_hz ? l->plat->tsc_hz : VDEV_NS_PER_S;
 }
 
-static uint64_t guest_tsc(const struct lapic *l, uint64_t t)
+static uint64_t guest_tsc(const struct vlapic *l, uint64_t t)
 {
     if (l->plat->guest_tsc)
         return l->plat->guest_tsc(l->plat->ctx);
@@ -71,30 +71,30 @@ static int highest_bit(const uint32_t *v)
     return -1;
 }
 
-static void kick(struct lapic *l)
+static void kick(struct vlapic *l)
 {
     if (l->ops.kick)
         l->ops.kick(l->ops.ctx, l);
 }
 
-bool lapic_hw_enabled(const struct lapic *l)
+bool vlapic_hw_enabled(const struct vlapic *l)
 {
-    return (l->apic_base & APIC_BASE_EN) != 0;
+    return (l->apic_base & VLAPIC_BASE_EN) != 0;
 }
 
-bool lapic_x2apic_mode(const struct lapic *l)
+bool vlapic_x2apic_mode(const struct vlapic *l)
 {
-    return lapic_hw_enabled(l) && (l->apic_base & APIC_BASE_EXTD);
+    return vlapic_hw_enabled(l) && (l->apic_base & VLAPIC_BASE_EXTD);
 }
 
-static bool sw_enabled(const struct lapic *l)
+static bool sw_enabled(const struct vlapic *l)
 {
     return (l->svr & SVR_ENABLED) != 0;
 }
 
-static unsigned timer_mode(const struct lapic *l)
+static unsigned timer_mode(const struct vlapic *l)
 {
-    return (l->lvt[LAPIC_LVT_TIMER] >> 17) & 3;
+    return (l->lvt[VLAPIC_LVT_TIMER] >> 17) & 3;
 }
 
 static uint32_t x2apic_ldr(uint32_t id)
@@ -104,20 +104,20 @@ static uint32_t x2apic_ldr(uint32_t id)
 
 /* ---- timer --------------------------------------------------------------------------- */
 
-static uint64_t timer_divisor(const struct lapic *l)
+static uint64_t timer_divisor(const struct vlapic *l)
 {
     unsigned v = (l->dcr & 3) | ((l->dcr >> 1) & 4);
     return v == 7 ? 1 : 2u << v;
 }
 
 /* Bus clocks (1 ns each) of one full count. */
-static uint64_t timer_period_ns(const struct lapic *l)
+static uint64_t timer_period_ns(const struct vlapic *l)
 {
     uint64_t clocks = (uint64_t)l->timer_initial * timer_divisor(l);
-    return vdev_muldiv_up(clocks, VDEV_NS_PER_S, LAPIC_BUS_HZ);
+    return vdev_muldiv_up(clocks, VDEV_NS_PER_S, VLAPIC_BUS_HZ);
 }
 
-static uint64_t tsc_deadline_ns(const struct lapic *l, uint64_t t)
+static uint64_t tsc_deadline_ns(const struct vlapic *l, uint64_t t)
 {
     uint64_t tsc = guest_tsc(l, t);
     if (l->tsc_deadline <= tsc)
@@ -125,68 +125,68 @@ static uint64_t tsc_deadline_ns(const struct lapic *l, uint64_t t)
     return vdev_add_sat(t, vdev_muldiv_up(l->tsc_deadline - tsc, VDEV_NS_PER_S, tsc_hz(l)));
 }
 
-static uint64_t next_expiry(const struct lapic *l, uint64_t t)
+static uint64_t next_expiry(const struct vlapic *l, uint64_t t)
 {
-    if (!lapic_hw_enabled(l))
+    if (!vlapic_hw_enabled(l))
         return 0;
-    if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)
+    if (timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)
         return l->tsc_deadline ? tsc_deadline_ns(l, t) : 0;
     if (!l->timer_running || l->timer_initial == 0)
         return 0;
     uint64_t period = timer_period_ns(l);
-    if (timer_mode(l) != LAPIC_TIMER_PERIODIC || t < l->timer_start_ns)
+    if (timer_mode(l) != VLAPIC_TIMER_PERIODIC || t < l->timer_start_ns)
         return vdev_add_sat(l->timer_start_ns, period);
     uint64_t k = (t - l->timer_start_ns) / period + 1;
     uint64_t span = k > UINT64_MAX / period ? UINT64_MAX : k * period;
     return vdev_add_sat(l->timer_start_ns, span);
 }
 
-static void timer_rearm(struct lapic *l, uint64_t t)
+static void timer_rearm(struct vlapic *l, uint64_t t)
 {
     l->timer_next_ns = next_expiry(l, t);
     if (l->plat->timer_arm)
         l->plat->timer_arm(l->plat->ctx, l->timer_id, l->timer_next_ns);
 }
 
-static void timer_stop(struct lapic *l)
+static void timer_stop(struct vlapic *l)
 {
     l->timer_running = false;
     l->tsc_deadline = 0;
     timer_rearm(l, now(l));
 }
 
-uint64_t lapic_timer_deadline(const struct lapic *l)
+uint64_t vlapic_timer_deadline(const struct vlapic *l)
 {
     return l->timer_next_ns;
 }
 
-uint32_t lapic_timer_current(const struct lapic *l)
+uint32_t vlapic_timer_current(const struct vlapic *l)
 {
-    if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE || !l->timer_running || !l->timer_initial)
+    if (timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE || !l->timer_running || !l->timer_initial)
         return 0;
     uint64_t t = now(l);
     uint64_t elapsed = t > l->timer_start_ns ? t - l->timer_start_ns : 0;
-    uint64_t dec = vdev_muldiv(elapsed, LAPIC_BUS_HZ, VDEV_NS_PER_S) / timer_divisor(l);
-    if (timer_mode(l) == LAPIC_TIMER_PERIODIC)
+    uint64_t dec = vdev_muldiv(elapsed, VLAPIC_BUS_HZ, VDEV_NS_PER_S) / timer_divisor(l);
+    if (timer_mode(l) == VLAPIC_TIMER_PERIODIC)
         return (uint32_t)(l->timer_initial - dec % l->timer_initial);
     return dec >= l->timer_initial ? 0 : (uint32_t)(l->timer_initial - dec);
 }
 
-static void accept_vector(struct lapic *l, uint8_t vector, bool level_trig);
+static void accept_vector(struct vlapic *l, uint8_t vector, bool level_trig);
 
-static void timer_fire(struct lapic *l, uint64_t t)
+static void timer_fire(struct vlapic *l, uint64_t t)
 {
     l->stats.timer_fires++;
-    uint32_t lvt = l->lvt[LAPIC_LVT_TIMER];
+    uint32_t lvt = l->lvt[VLAPIC_LVT_TIMER];
     if (!(lvt & LVT_MASKED))
         accept_vector(l, (uint8_t)lvt, false);
-    if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)
+    if (timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)
         l->tsc_deadline = 0;
-    else if (timer_mode(l) != LAPIC_TIMER_PERIODIC)
+    else if (timer_mode(l) != VLAPIC_TIMER_PERIODIC)
         l->timer_running = false;
 }
 
-void lapic_tick(struct lapic *l)
+void vlapic_tick(struct vlapic *l)
 {
     uint64_t t = now(l);
     if (!l->timer_next_ns || t < l->timer_next_ns)
@@ -195,9 +195,9 @@ void lapic_tick(struct lapic *l)
     timer_rearm(l, t);
 }
 
-static void write_initial_count(struct lapic *l, uint32_t v)
+static void write_initial_count(struct vlapic *l, uint32_t v)
 {
-    if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)
+    if (timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)
         return;
     l->timer_initial = v;
     l->timer_start_ns = now(l);
@@ -205,9 +205,9 @@ static void write_initial_count(struct lapic *l, uint32_t v)
     timer_rearm(l, l->timer_start_ns);
 }
 
-static void write_tsc_deadline(struct lapic *l, uint64_t v)
+static void write_tsc_deadline(struct vlapic *l, uint64_t v)
 {
-    if (timer_mode(l) != LAPIC_TIMER_TSC_DEADLINE)
+    if (timer_mode(l) != VLAPIC_TIMER_TSC_DEADLINE)
         return;
     uint64_t t = now(l);
     l->tsc_deadline = v;
@@ -220,11 +220,11 @@ static void write_tsc_deadline(struct lapic *l, uint64_t v)
 
 /* ---- interrupts ---------------------------------------------------------------------- */
 
-static void raise_error(struct lapic *l, uint32_t bits)
+static void raise_error(struct vlapic *l, uint32_t bits)
 {
     l->stats.errors++;
     l->esr_pending |= bits;
-    uint32_t lvt = l->lvt[LAPIC_LVT_ERROR];
+    uint32_t lvt = l->lvt[VLAPIC_LVT_ERROR];
     if (!(lvt & LVT_MASKED) && (lvt & 0xff) >= 16 && sw_enabled(l)) {
         set_bit(l->irr, lvt & 0xff);
         clear_bit(l->tmr, lvt & 0xff);
@@ -232,9 +232,9 @@ static void raise_error(struct lapic *l, uint32_t bits)
     }
 }
 
-static void accept_vector(struct lapic *l, uint8_t vector, bool level_trig)
+static void accept_vector(struct vlapic *l, uint8_t vector, bool level_trig)
 {
-    if (!lapic_hw_enabled(l) || !sw_enabled(l)) {
+    if (!vlapic_hw_enabled(l) || !sw_enabled(l)) {
         l->stats.dropped++;
         return;
     }
@@ -250,21 +250,21 @@ static void accept_vector(struct lapic *l, uint8_t vector, bool level_trig)
     kick(l);
 }
 
-void lapic_deliver(struct lapic *l, unsigned mode, uint8_t vector, bool level_trig)
+void vlapic_deliver(struct vlapic *l, unsigned mode, uint8_t vector, bool level_trig)
 {
     switch (mode) {
-    case LAPIC_DM_FIXED:
-    case LAPIC_DM_LOWEST:
+    case VLAPIC_DM_FIXED:
+    case VLAPIC_DM_LOWEST:
         accept_vector(l, vector, level_trig);
         break;
-    case LAPIC_DM_NMI:
-        if (!lapic_hw_enabled(l))
+    case VLAPIC_DM_NMI:
+        if (!vlapic_hw_enabled(l))
             break;
         if (l->nmi_pending < 2)   /* one in service, one latched: more are lost */
             l->nmi_pending++;
         kick(l);
         break;
-    case LAPIC_DM_EXTINT:
+    case VLAPIC_DM_EXTINT:
         l->extint_pending = true;
         kick(l);
         break;
@@ -274,24 +274,24 @@ void lapic_deliver(struct lapic *l, unsigned mode, uint8_t vector, bool level_tr
     }
 }
 
-uint8_t lapic_ppr(const struct lapic *l)
+uint8_t vlapic_ppr(const struct vlapic *l)
 {
     int isrv = highest_bit(l->isr);
     uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xf0;
     return (uint8_t)((l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class);
 }
 
-int lapic_pending_vector(struct lapic *l)
+int vlapic_pending_vector(struct vlapic *l)
 {
-    if (!lapic_hw_enabled(l))
+    if (!vlapic_hw_enabled(l))
         return -1;
     int v = highest_bit(l->irr);
-    if (v < 0 || (unsigned)(v & 0xf0) <= (lapic_ppr(l) & 0xf0u))
+    if (v < 0 || (unsigned)(v & 0xf0) <= (vlapic_ppr(l) & 0xf0u))
         return -1;
     return v;
 }
 
-bool lapic_accept(struct lapic *l, uint8_t vector)
+bool vlapic_accept(struct vlapic *l, uint8_t vector)
 {
     if (!test_bit(l->irr, vector))
         return false;
@@ -300,7 +300,7 @@ bool lapic_accept(struct lapic *l, uint8_t vector)
     return true;
 }
 
-bool lapic_take_nmi(struct lapic *l)
+bool vlapic_take_nmi(struct vlapic *l)
 {
     if (!l->nmi_pending)
         return false;
@@ -308,26 +308,26 @@ bool lapic_take_nmi(struct lapic *l)
     return true;
 }
 
-bool lapic_accepts_pic(const struct lapic *l)
+bool vlapic_accepts_pic(const struct vlapic *l)
 {
-    if (!lapic_hw_enabled(l))
+    if (!vlapic_hw_enabled(l))
         return true;
-    uint32_t lint0 = l->lvt[LAPIC_LVT_LINT0];
-    return !(lint0 & LVT_MASKED) && ((lint0 >> 8) & 7) == LAPIC_DM_EXTINT;
+    uint32_t lint0 = l->lvt[VLAPIC_LVT_LINT0];
+    return !(lint0 & LVT_MASKED) && ((lint0 >> 8) & 7) == VLAPIC_DM_EXTINT;
 }
 
-uint8_t lapic_get_cr8(const struct lapic *l)
+uint8_t vlapic_get_cr8(const struct vlapic *l)
 {
     return (uint8_t)((l->tpr >> 4) & 0xf);
 }
 
-void lapic_set_cr8(struct lapic *l, uint8_t cr8)
+void vlapic_set_cr8(struct vlapic *l, uint8_t cr8)
 {
     l->tpr = (uint32_t)(cr8 & 0xf) << 4;
     kick(l);
 }
 
-static void do_eoi(struct lapic *l)
+static void do_eoi(struct vlapic *l)
 {
     int v = highest_bit(l->isr);
     if (v < 0)
@@ -336,18 +336,18 @@ static void do_eoi(struct lapic *l)
     clear_bit(l->isr, (unsigned)v);
     if (test_bit(l->tmr, (unsigned)v) && l->ops.eoi)
         l->ops.eoi(l->ops.ctx, (uint8_t)v);
-    if (lapic_pending_vector(l) >= 0)
+    if (vlapic_pending_vector(l) >= 0)
         kick(l);
 }
 
-bool lapic_match_dest(const struct lapic *l, uint32_t dest, bool logical, bool x2apic_format)
+bool vlapic_match_dest(const struct vlapic *l, uint32_t dest, bool logical, bool x2apic_format)
 {
     uint32_t broadcast = x2apic_format ? 0xffffffffu : 0xffu;
     if (dest == broadcast)
         return true;
     if (!logical)
         return dest == l->id;
-    if (lapic_x2apic_mode(l)) {
+    if (vlapic_x2apic_mode(l)) {
         if (!x2apic_format)
             return false;
         return (dest >> 16) == (l->ldr >> 16) && (dest & l->ldr & 0xffff) != 0;
@@ -358,26 +358,26 @@ bool lapic_match_dest(const struct lapic *l, uint32_t dest, bool logical, bool x
     return (d >> 4) == (ldr >> 4) && (d & ldr & 0xf) != 0;
 }
 
-static void send_icr(struct lapic *l)
+static void send_icr(struct vlapic *l)
 {
-    struct lapic_ipi ipi = {
+    struct vlapic_ipi ipi = {
         .vector = (uint8_t)l->icr_lo,
         .mode = (uint8_t)((l->icr_lo >> 8) & 7),
         .shorthand = (uint8_t)((l->icr_lo >> 18) & 3),
         .logical = (l->icr_lo & ICR_LOGICAL) != 0,
         .level_trig = (l->icr_lo & ICR_LEVEL) != 0,
-        .x2apic_format = lapic_x2apic_mode(l),
+        .x2apic_format = vlapic_x2apic_mode(l),
     };
     ipi.dest = ipi.x2apic_format ? l->icr_hi : l->icr_hi >> 24;
-    if (ipi.mode == LAPIC_DM_INIT && ipi.level_trig && !(l->icr_lo & ICR_ASSERT))
+    if (ipi.mode == VLAPIC_DM_INIT && ipi.level_trig && !(l->icr_lo & ICR_ASSERT))
         return;   /* INIT level de-assert: no effect on this processor family */
-    bool vectored = ipi.mode == LAPIC_DM_FIXED || ipi.mode == LAPIC_DM_LOWEST;
+    bool vectored = ipi.mode == VLAPIC_DM_FIXED || ipi.mode == VLAPIC_DM_LOWEST;
     if (vectored && ipi.vector < 16) {
         raise_error(l, ESR_SEND_ILLEGAL);
         return;
     }
     l->stats.ipis_sent++;
-    if (ipi.shorthand == LAPIC_SH_SELF) {
+    if (ipi.shorthand == VLAPIC_SH_SELF) {
         if (vectored)
             accept_vector(l, ipi.vector, ipi.level_trig);
         return;
@@ -388,15 +388,15 @@ static void send_icr(struct lapic *l)
 
 /* ---- registers ----------------------------------------------------------------------- */
 
-static void reset_registers(struct lapic *l)
+static void reset_registers(struct vlapic *l)
 {
     l->tpr = 0;
-    l->ldr = lapic_x2apic_mode(l) ? x2apic_ldr(l->id) : 0;
+    l->ldr = vlapic_x2apic_mode(l) ? x2apic_ldr(l->id) : 0;
     l->dfr = 0xffffffffu;
     l->svr = 0xff;
     l->esr = l->esr_pending = 0;
     l->icr_lo = l->icr_hi = 0;
-    for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
+    for (unsigned i = 0; i < VLAPIC_LVT_COUNT; i++)
         l->lvt[i] = LVT_MASKED;
     memset(l->irr, 0, sizeof(l->irr));
     memset(l->isr, 0, sizeof(l->isr));
@@ -408,7 +408,7 @@ static void reset_registers(struct lapic *l)
     timer_stop(l);
 }
 
-void lapic_init(struct lapic *l, const struct vdev_platform *plat, const struct lapic_ops *ops,
+void vlapic_init(struct vlapic *l, const struct vdev_platform *plat, const struct vlapic_ops *ops,
                 unsigned index, uint32_t apic_id, unsigned timer_id, bool bsp)
 {
     memset(l, 0, sizeof(*l));
@@ -419,31 +419,31 @@ void lapic_init(struct lapic *l, const struct vdev_platform *plat, const struct 
     l->id = apic_id;
     l->timer_id = timer_id;
     l->phys_bits = 36;
-    l->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_EN | (bsp ? APIC_BASE_BSP : 0);
+    l->apic_base = VLAPIC_DEFAULT_BASE | VLAPIC_BASE_EN | (bsp ? VLAPIC_BASE_BSP : 0);
     reset_registers(l);
 }
 
-void lapic_reset(struct lapic *l)
+void vlapic_reset(struct vlapic *l)
 {
     reset_registers(l);
 }
 
-static bool read_reg(struct lapic *l, unsigned reg, bool x2, uint32_t *v)
+static bool read_reg(struct vlapic *l, unsigned reg, bool x2, uint32_t *v)
 {
     *v = 0;
     if (reg >= REG_ISR && reg < REG_ISR + 8)  { *v = l->isr[reg - REG_ISR]; return true; }
     if (reg >= REG_TMR && reg < REG_TMR + 8)  { *v = l->tmr[reg - REG_TMR]; return true; }
     if (reg >= REG_IRR && reg < REG_IRR + 8)  { *v = l->irr[reg - REG_IRR]; return true; }
-    if (reg >= REG_LVT0 && reg < REG_LVT0 + LAPIC_LVT_COUNT) {
+    if (reg >= REG_LVT0 && reg < REG_LVT0 + VLAPIC_LVT_COUNT) {
         *v = l->lvt[reg - REG_LVT0];
         return true;
     }
     switch (reg) {
     case REG_ID:      *v = x2 ? l->id : l->id << 24; return true;
-    case REG_VERSION: *v = LAPIC_VERSION; return true;
+    case REG_VERSION: *v = VLAPIC_VERSION; return true;
     case REG_TPR:     *v = l->tpr; return true;
     case REG_APR:     return !x2;
-    case REG_PPR:     *v = lapic_ppr(l); return true;
+    case REG_PPR:     *v = vlapic_ppr(l); return true;
     case REG_EOI:     return !x2;
     case REG_RRD:     return !x2;
     case REG_LDR:     *v = l->ldr; return true;
@@ -453,33 +453,33 @@ static bool read_reg(struct lapic *l, unsigned reg, bool x2, uint32_t *v)
     case REG_ICR:     *v = l->icr_lo; return true;
     case REG_ICR2:    *v = l->icr_hi; return !x2;
     case REG_INITIAL: *v = l->timer_initial; return true;
-    case REG_CURRENT: *v = lapic_timer_current(l); return true;
+    case REG_CURRENT: *v = vlapic_timer_current(l); return true;
     case REG_DCR:     *v = l->dcr; return true;
     default:          return false;
     }
 }
 
-static void write_lvt(struct lapic *l, unsigned idx, uint32_t v)
+static void write_lvt(struct vlapic *l, unsigned idx, uint32_t v)
 {
     uint32_t old_mode = timer_mode(l);
     v &= lvt_writable[idx];
     if (!sw_enabled(l))
         v |= LVT_MASKED;
     l->lvt[idx] = v;
-    if (idx == LAPIC_LVT_TIMER && timer_mode(l) != old_mode &&
-        (old_mode == LAPIC_TIMER_TSC_DEADLINE || timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)) {
+    if (idx == VLAPIC_LVT_TIMER && timer_mode(l) != old_mode &&
+        (old_mode == VLAPIC_TIMER_TSC_DEADLINE || timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)) {
         l->timer_initial = 0;   /* switching to or from TSC-deadline disarms */
         timer_stop(l);
-    } else if (idx == LAPIC_LVT_TIMER) {
+    } else if (idx == VLAPIC_LVT_TIMER) {
         timer_rearm(l, now(l));
     }
 }
 
-static void write_svr(struct lapic *l, uint32_t v)
+static void write_svr(struct vlapic *l, uint32_t v)
 {
     l->svr = v & 0x1ff;
     if (!sw_enabled(l))
-        for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
+        for (unsigned i = 0; i < VLAPIC_LVT_COUNT; i++)
             l->lvt[i] |= LVT_MASKED;
 }
 
@@ -489,9 +489,9 @@ static enum write_result write_readonly(bool x2)
 }
 
 /* Registers whose writes are the same in both modes. */
-static enum write_result write_common(struct lapic *l, unsigned reg, uint32_t v)
+static enum write_result write_common(struct vlapic *l, unsigned reg, uint32_t v)
 {
-    if (reg >= REG_LVT0 && reg < REG_LVT0 + LAPIC_LVT_COUNT) {
+    if (reg >= REG_LVT0 && reg < REG_LVT0 + VLAPIC_LVT_COUNT) {
         write_lvt(l, reg - REG_LVT0, v);
         return W_OK;
     }
@@ -510,7 +510,7 @@ static bool is_readonly(unsigned reg)
            reg == REG_RRD || reg == REG_CURRENT || (reg >= REG_ISR && reg < REG_IRR + 8);
 }
 
-static enum write_result write_xapic(struct lapic *l, unsigned reg, uint32_t v)
+static enum write_result write_xapic(struct vlapic *l, unsigned reg, uint32_t v)
 {
     if (is_readonly(reg))
         return write_readonly(false);
@@ -525,7 +525,7 @@ static enum write_result write_xapic(struct lapic *l, unsigned reg, uint32_t v)
     }
 }
 
-static enum write_result write_x2apic(struct lapic *l, unsigned reg, uint64_t v)
+static enum write_result write_x2apic(struct vlapic *l, unsigned reg, uint64_t v)
 {
     if (reg == REG_ICR) {
         l->icr_lo = (uint32_t)v & ICR_WRITABLE;
@@ -562,18 +562,18 @@ static enum write_result write_x2apic(struct lapic *l, unsigned reg, uint64_t v)
     }
 }
 
-uint64_t lapic_mmio_base(const struct lapic *l)
+uint64_t vlapic_mmio_base(const struct vlapic *l)
 {
-    if (!lapic_hw_enabled(l))
+    if (!vlapic_hw_enabled(l))
         return 0;
     return l->apic_base & ~0xfffull & ((1ull << l->phys_bits) - 1);
 }
 
 /* Registers sit at 16-byte strides; bytes 4-15 of each slot read as zero. */
-void lapic_mmio_read(struct lapic *l, uint64_t offset, unsigned size, uint64_t *value)
+void vlapic_mmio_read(struct vlapic *l, uint64_t offset, unsigned size, uint64_t *value)
 {
     *value = 0;
-    if (offset >= 0x1000 || lapic_x2apic_mode(l))
+    if (offset >= 0x1000 || vlapic_x2apic_mode(l))
         return;
     unsigned reg = (unsigned)(offset >> 4), byte = (unsigned)(offset & 0xf);
     uint32_t r;
@@ -586,9 +586,9 @@ void lapic_mmio_read(struct lapic *l, uint64_t offset, unsigned size, uint64_t *
 }
 
 /* Only 32-bit (or 64-bit, low half used) writes at the start of a slot take effect. */
-void lapic_mmio_write(struct lapic *l, uint64_t offset, unsigned size, uint64_t value)
+void vlapic_mmio_write(struct vlapic *l, uint64_t offset, unsigned size, uint64_t value)
 {
-    if (offset >= 0x1000 || lapic_x2apic_mode(l) || (offset & 0xf) || (size != 4 && size != 8))
+    if (offset >= 0x1000 || vlapic_x2apic_mode(l) || (offset & 0xf) || (size != 4 && size != 8))
         return;
     if (write_xapic(l, (unsigned)(offset >> 4), (uint32_t)value) == W_ILLEGAL)
         raise_error(l, ESR_ILLEGAL_REG);
@@ -599,26 +599,26 @@ static bool x2apic_write_only(unsigned reg)
     return reg == REG_EOI || reg == REG_SELF_IPI;
 }
 
-static enum lapic_msr_result read_apic_base(struct lapic *l, uint64_t *value)
+static enum vlapic_msr_result read_apic_base(struct vlapic *l, uint64_t *value)
 {
     *value = l->apic_base;
-    return LAPIC_MSR_OK;
+    return VLAPIC_MSR_OK;
 }
 
-static enum lapic_msr_result write_apic_base(struct lapic *l, uint64_t v)
+static enum vlapic_msr_result write_apic_base(struct vlapic *l, uint64_t v)
 {
     uint64_t reserved = 0x2ffull | ~((1ull << l->phys_bits) - 1);
     if (v & reserved)
-        return LAPIC_MSR_GP;
-    bool en = v & APIC_BASE_EN, extd = v & APIC_BASE_EXTD;
-    bool was_en = lapic_hw_enabled(l), was_x2 = lapic_x2apic_mode(l);
+        return VLAPIC_MSR_GP;
+    bool en = v & VLAPIC_BASE_EN, extd = v & VLAPIC_BASE_EXTD;
+    bool was_en = vlapic_hw_enabled(l), was_x2 = vlapic_x2apic_mode(l);
     if (extd && !en)
-        return LAPIC_MSR_GP;                 /* invalid state */
+        return VLAPIC_MSR_GP;                 /* invalid state */
     if (was_x2 && en && !extd)
-        return LAPIC_MSR_GP;                 /* x2APIC -> xAPIC needs a disable first */
+        return VLAPIC_MSR_GP;                 /* x2APIC -> xAPIC needs a disable first */
     if (!was_en && extd)
-        return LAPIC_MSR_GP;                 /* disabled -> x2APIC needs xAPIC first */
-    l->apic_base = (v & ~APIC_BASE_BSP) | (l->apic_base & APIC_BASE_BSP);
+        return VLAPIC_MSR_GP;                 /* disabled -> x2APIC needs xAPIC first */
+    l->apic_base = (v & ~VLAPIC_BASE_BSP) | (l->apic_base & VLAPIC_BASE_BSP);
     if (!en && was_en) {
         reset_registers(l);
     } else if (extd && !was_x2) {
@@ -627,41 +627,41 @@ static enum lapic_msr_result write_apic_base(struct lapic *l, uint64_t v)
     } else if (en && !was_en) {
         timer_rearm(l, now(l));
     }
-    return LAPIC_MSR_OK;
+    return VLAPIC_MSR_OK;
 }
 
-enum lapic_msr_result lapic_msr_read(struct lapic *l, uint32_t msr, uint64_t *value)
+enum vlapic_msr_result vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *value)
 {
     *value = 0;
-    if (msr == MSR_IA32_APIC_BASE)
+    if (msr == VLAPIC_MSR_APIC_BASE)
         return read_apic_base(l, value);
-    if (msr == MSR_IA32_TSC_DEADLINE) {
-        if (lapic_hw_enabled(l) && timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)
+    if (msr == VLAPIC_MSR_TSC_DEADLINE) {
+        if (vlapic_hw_enabled(l) && timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)
             *value = l->tsc_deadline;
-        return LAPIC_MSR_OK;
+        return VLAPIC_MSR_OK;
     }
-    if (msr < MSR_X2APIC_FIRST || msr > MSR_X2APIC_LAST)
-        return LAPIC_MSR_NOT_MINE;
-    unsigned reg = msr - MSR_X2APIC_FIRST;
+    if (msr < VLAPIC_MSR_X2APIC_FIRST || msr > VLAPIC_MSR_X2APIC_LAST)
+        return VLAPIC_MSR_NOT_MINE;
+    unsigned reg = msr - VLAPIC_MSR_X2APIC_FIRST;
     uint32_t r;
-    if (!lapic_x2apic_mode(l) || x2apic_write_only(reg) || !read_reg(l, reg, true, &r))
-        return LAPIC_MSR_GP;
+    if (!vlapic_x2apic_mode(l) || x2apic_write_only(reg) || !read_reg(l, reg, true, &r))
+        return VLAPIC_MSR_GP;
     *value = reg == REG_ICR ? (uint64_t)l->icr_hi << 32 | r : r;
-    return LAPIC_MSR_OK;
+    return VLAPIC_MSR_OK;
 }
 
-enum lapic_msr_result lapic_msr_write(struct lapic *l, uint32_t msr, uint64_t value)
+enum vlapic_msr_result vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t value)
 {
-    if (msr == MSR_IA32_APIC_BASE)
+    if (msr == VLAPIC_MSR_APIC_BASE)
         return write_apic_base(l, value);
-    if (msr == MSR_IA32_TSC_DEADLINE) {
-        if (lapic_hw_enabled(l))
+    if (msr == VLAPIC_MSR_TSC_DEADLINE) {
+        if (vlapic_hw_enabled(l))
             write_tsc_deadline(l, value);
-        return LAPIC_MSR_OK;
+        return VLAPIC_MSR_OK;
     }
-    if (msr < MSR_X2APIC_FIRST || msr > MSR_X2APIC_LAST)
-        return LAPIC_MSR_NOT_MINE;
-    if (!lapic_x2apic_mode(l))
-        return LAPIC_MSR_GP;
-    return write_x2apic(l, msr - MSR_X2APIC_FIRST, value) == W_OK ? LAPIC_MSR_OK : LAPIC_MSR_GP;
+    if (msr < VLAPIC_MSR_X2APIC_FIRST || msr > VLAPIC_MSR_X2APIC_LAST)
+        return VLAPIC_MSR_NOT_MINE;
+    if (!vlapic_x2apic_mode(l))
+        return VLAPIC_MSR_GP;
+    return write_x2apic(l, msr - VLAPIC_MSR_X2APIC_FIRST, value) == W_OK ? VLAPIC_MSR_OK : VLAPIC_MSR_GP;
 }

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static void chip_reset(struct pic8259_chip *c, uint8_t elcr_mask)
+static void chip_reset(struct vpic_chip *c, uint8_t elcr_mask)
 {
     uint8_t elcr = c->elcr;
     memset(c, 0, sizeof(*c));
@@ -12,7 +12,7 @@ static void chip_reset(struct pic8259_chip *c, uint8_t elcr_mask)
     c->imr = 0xff;
 }
 
-void pic8259_init(struct pic8259 *p, void (*intr_changed)(void *ctx, bool level), void *ctx)
+void vpic_init(struct vpic *p, void (*intr_changed)(void *ctx, bool level), void *ctx)
 {
     memset(p, 0, sizeof(*p));
     chip_reset(&p->chip[0], 0xf8);   /* IRQ 0-2 are always edge */
@@ -22,7 +22,7 @@ void pic8259_init(struct pic8259 *p, void (*intr_changed)(void *ctx, bool level)
 }
 
 /* Priority (0 highest) of the best line in mask, 8 when none. */
-static unsigned priority_of(const struct pic8259_chip *c, uint8_t mask)
+static unsigned priority_of(const struct vpic_chip *c, uint8_t mask)
 {
     if (!mask)
         return 8;
@@ -33,7 +33,7 @@ static unsigned priority_of(const struct pic8259_chip *c, uint8_t mask)
 }
 
 /* The line this chip would interrupt on, or -1. */
-static int chip_pending(const struct pic8259_chip *c, bool master)
+static int chip_pending(const struct vpic_chip *c, bool master)
 {
     unsigned pr = priority_of(c, c->irr & ~c->imr);
     if (pr == 8)
@@ -48,7 +48,7 @@ static int chip_pending(const struct pic8259_chip *c, bool master)
     return -1;
 }
 
-static void chip_set_line(struct pic8259_chip *c, unsigned line, bool level)
+static void chip_set_line(struct vpic_chip *c, unsigned line, bool level)
 {
     uint8_t bit = (uint8_t)(1u << line);
     if (c->elcr & bit) {
@@ -61,7 +61,7 @@ static void chip_set_line(struct pic8259_chip *c, unsigned line, bool level)
     else c->last_level &= (uint8_t)~bit;
 }
 
-static void update(struct pic8259 *p)
+static void update(struct vpic *p)
 {
     bool cascade = chip_pending(&p->chip[1], false) >= 0;
     chip_set_line(&p->chip[0], 2, cascade);
@@ -75,7 +75,7 @@ static void update(struct pic8259 *p)
     }
 }
 
-void pic8259_set_irq(struct pic8259 *p, unsigned irq, bool level)
+void vpic_set_irq(struct vpic *p, unsigned irq, bool level)
 {
     if (irq >= 16 || irq == 2)
         return;
@@ -83,12 +83,12 @@ void pic8259_set_irq(struct pic8259 *p, unsigned irq, bool level)
     update(p);
 }
 
-bool pic8259_output(const struct pic8259 *p)
+bool vpic_output(const struct vpic *p)
 {
     return p->output;
 }
 
-int pic8259_peek(const struct pic8259 *p)
+int vpic_peek(const struct vpic *p)
 {
     int irq = chip_pending(&p->chip[0], true);
     if (irq < 0)
@@ -99,7 +99,7 @@ int pic8259_peek(const struct pic8259 *p)
     return p->chip[1].vector_base + (irq2 < 0 ? 7 : irq2);
 }
 
-static void chip_intack(struct pic8259_chip *c, unsigned line)
+static void chip_intack(struct vpic_chip *c, unsigned line)
 {
     uint8_t bit = (uint8_t)(1u << line);
     if (c->auto_eoi) {
@@ -112,9 +112,9 @@ static void chip_intack(struct pic8259_chip *c, unsigned line)
         c->irr &= (uint8_t)~bit;   /* a level line stays requested while high */
 }
 
-uint8_t pic8259_ack(struct pic8259 *p)
+uint8_t vpic_ack(struct vpic *p)
 {
-    struct pic8259_chip *m = &p->chip[0], *s = &p->chip[1];
+    struct vpic_chip *m = &p->chip[0], *s = &p->chip[1];
     uint8_t vec;
     int irq = chip_pending(m, true);
     if (irq < 0) {
@@ -138,7 +138,7 @@ uint8_t pic8259_ack(struct pic8259 *p)
     return vec;
 }
 
-static void write_icw1(struct pic8259_chip *c, uint8_t v)
+static void write_icw1(struct vpic_chip *c, uint8_t v)
 {
     chip_reset(c, c->elcr_mask);
     c->imr = 0;
@@ -150,7 +150,7 @@ static void write_icw1(struct pic8259_chip *c, uint8_t v)
         c->elcr = c->elcr_mask;   /* LTIM: every maskable line level-triggered */
 }
 
-static void write_ocw3(struct pic8259_chip *c, uint8_t v)
+static void write_ocw3(struct vpic_chip *c, uint8_t v)
 {
     if (v & 0x04)
         c->poll = true;
@@ -160,14 +160,14 @@ static void write_ocw3(struct pic8259_chip *c, uint8_t v)
         c->special_mask = (v >> 5) & 1;
 }
 
-static void eoi_line(struct pic8259_chip *c, unsigned line, bool rotate)
+static void eoi_line(struct vpic_chip *c, unsigned line, bool rotate)
 {
     c->isr &= (uint8_t)~(1u << line);
     if (rotate)
         c->priority_add = (uint8_t)((line + 1) & 7);
 }
 
-static void write_ocw2(struct pic8259_chip *c, uint8_t v)
+static void write_ocw2(struct vpic_chip *c, uint8_t v)
 {
     unsigned cmd = v >> 5, pr;
     switch (cmd) {
@@ -193,7 +193,7 @@ static void write_ocw2(struct pic8259_chip *c, uint8_t v)
     }
 }
 
-static void write_data(struct pic8259_chip *c, uint8_t v)
+static void write_data(struct vpic_chip *c, uint8_t v)
 {
     switch (c->init_state) {
     case 0:
@@ -215,9 +215,9 @@ static void write_data(struct pic8259_chip *c, uint8_t v)
 }
 
 /* Poll command: acknowledge the best request on this chip. */
-static uint8_t poll_read(struct pic8259 *p, unsigned chip)
+static uint8_t poll_read(struct vpic *p, unsigned chip)
 {
-    struct pic8259_chip *c = &p->chip[chip];
+    struct vpic_chip *c = &p->chip[chip];
     c->poll = false;
     int line = chip_pending(c, chip == 0);
     if (line < 0)
@@ -236,12 +236,12 @@ static bool chip_of(uint16_t port, unsigned *chip, unsigned *reg)
     }
 }
 
-static uint8_t read_byte(struct pic8259 *p, uint16_t port)
+static uint8_t read_byte(struct vpic *p, uint16_t port)
 {
     unsigned chip, reg;
     if (!chip_of(port, &chip, &reg))
         return 0xff;
-    struct pic8259_chip *c = &p->chip[chip];
+    struct vpic_chip *c = &p->chip[chip];
     uint8_t v;
     if (reg == 2)
         v = c->elcr;
@@ -255,12 +255,12 @@ static uint8_t read_byte(struct pic8259 *p, uint16_t port)
     return v;
 }
 
-static void write_byte(struct pic8259 *p, uint16_t port, uint8_t v)
+static void write_byte(struct vpic *p, uint16_t port, uint8_t v)
 {
     unsigned chip, reg;
     if (!chip_of(port, &chip, &reg))
         return;
-    struct pic8259_chip *c = &p->chip[chip];
+    struct vpic_chip *c = &p->chip[chip];
     if (reg == 2)
         c->elcr = v & c->elcr_mask;
     else if (reg == 1)
@@ -275,7 +275,7 @@ static void write_byte(struct pic8259 *p, uint16_t port, uint8_t v)
 }
 
 /* Wider accesses reach consecutive ports of the same pair (0x20/0x21, ...). */
-bool pic8259_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
+bool vpic_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
 {
     uint32_t v = 0;
     for (unsigned i = 0; i < size && i < 4; i++) {
@@ -286,20 +286,20 @@ bool pic8259_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
     return true;
 }
 
-bool pic8259_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
+bool vpic_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
     for (unsigned i = 0; i < size && i < 2; i++)
         write_byte(dev, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)));
     return true;
 }
 
-bool pic8259_register(struct pic8259 *p, struct vdev_bus *bus)
+bool vpic_register(struct vpic *p, struct vdev_bus *bus)
 {
     static const uint16_t bases[3] = { 0x20, 0xa0, 0x4d0 };
     for (unsigned i = 0; i < 3; i++) {
         struct vdev_port_range r = {
-            .base = bases[i], .count = 2, .read = pic8259_port_read,
-            .write = pic8259_port_write, .dev = p,
+            .base = bases[i], .count = 2, .read = vpic_port_read,
+            .write = vpic_port_write, .dev = p,
         };
         if (!vdev_bus_add_ports(bus, &r))
             return false;

@@ -2,8 +2,8 @@
  * A pair of cascaded 8259A interrupt controllers (master 0x20/0x21, slave 0xa0/0xa1
  * on the master's IRQ 2) with the ELCR edge/level registers at 0x4d0/0x4d1.
  * All lines are masked after reset; ICW1 clears the mask as on the real part.
- * The INTR output goes to the LAPIC's LINT0 (ExtINT): pic8259_output() says whether it
- * is raised, pic8259_peek() which vector an INTA would return, pic8259_ack() performs
+ * The INTR output goes to the LAPIC's LINT0 (ExtINT): vpic_output() says whether it
+ * is raised, vpic_peek() which vector an INTA would return, vpic_ack() performs
  * that INTA.
  */
 #ifndef ATOLL_HV_VDEV_PIC8259_H
@@ -11,7 +11,7 @@
 
 #include "hv/vdev/vdev.h"
 
-struct pic8259_chip {
+struct vpic_chip {
     uint8_t irr, isr, imr;
     uint8_t last_level;      /* input line levels, for edge detection */
     uint8_t elcr, elcr_mask;
@@ -22,8 +22,8 @@ struct pic8259_chip {
     bool special_mask, special_fully_nested, poll, read_isr;
 };
 
-struct pic8259 {
-    struct pic8259_chip chip[2];   /* 0 master, 1 slave */
+struct vpic {
+    struct vpic_chip chip[2];   /* 0 master, 1 slave */
     bool output;
     /* Called when the INTR output rises (may be NULL). */
     void (*intr_changed)(void *ctx, bool level);
@@ -31,18 +31,18 @@ struct pic8259 {
     uint64_t spurious;
 };
 
-void pic8259_init(struct pic8259 *p, void (*intr_changed)(void *ctx, bool level), void *ctx);
+void vpic_init(struct vpic *p, void (*intr_changed)(void *ctx, bool level), void *ctx);
 /* Registers 0x20-0x21, 0xa0-0xa1 and 0x4d0-0x4d1. */
-bool pic8259_register(struct pic8259 *p, struct vdev_bus *bus);
+bool vpic_register(struct vpic *p, struct vdev_bus *bus);
 /* Drive ISA line irq (0-15). */
-void pic8259_set_irq(struct pic8259 *p, unsigned irq, bool level);
-bool pic8259_output(const struct pic8259 *p);
+void vpic_set_irq(struct vpic *p, unsigned irq, bool level);
+bool vpic_output(const struct vpic *p);
 /* The vector an INTA would return now, or -1 when the output is low. */
-int pic8259_peek(const struct pic8259 *p);
+int vpic_peek(const struct vpic *p);
 /* INTA: acknowledge and return the vector (spurious IRQ 7/15 vector when none). */
-uint8_t pic8259_ack(struct pic8259 *p);
+uint8_t vpic_ack(struct vpic *p);
 
-bool pic8259_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
-bool pic8259_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);
+bool vpic_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
+bool vpic_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);
 
 #endif

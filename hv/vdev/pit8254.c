@@ -6,17 +6,17 @@
 
 enum { RW_LATCH = 0, RW_LSB = 1, RW_MSB = 2, RW_WORD0 = 3, RW_WORD1 = 4 };
 
-static uint64_t now(const struct pit8254 *p)
+static uint64_t now(const struct vpit *p)
 {
     return p->plat->now_ns ? p->plat->now_ns(p->plat->ctx) : 0;
 }
 
 static uint64_t ticks_to_ns(uint64_t ticks)
 {
-    return vdev_muldiv_up(ticks, VDEV_NS_PER_S, PIT8254_HZ);
+    return vdev_muldiv_up(ticks, VDEV_NS_PER_S, VPIT_HZ);
 }
 
-void pit8254_init(struct pit8254 *p, const struct vdev_platform *plat, unsigned timer_id,
+void vpit_init(struct vpit *p, const struct vdev_platform *plat, unsigned timer_id,
                   unsigned irq)
 {
     memset(p, 0, sizeof(*p));
@@ -24,25 +24,25 @@ void pit8254_init(struct pit8254 *p, const struct vdev_platform *plat, unsigned 
     p->timer_id = timer_id;
     p->irq = irq;
     for (unsigned i = 0; i < 3; i++) {
-        struct pit8254_channel *c = &p->ch[i];
+        struct vpit_channel *c = &p->ch[i];
         c->count = 0x10000;
         c->gate = i != 2;
         c->rw_mode = c->read_state = c->write_state = RW_WORD0;
     }
 }
 
-static bool gate_pauses(const struct pit8254_channel *c)
+static bool gate_pauses(const struct vpit_channel *c)
 {
     return !c->gate && (c->mode == 0 || c->mode == 4);
 }
 
-static bool gate_holds(const struct pit8254_channel *c)
+static bool gate_holds(const struct vpit_channel *c)
 {
     return !c->gate && (c->mode == 2 || c->mode == 3);
 }
 
 /* Input clocks counted since the count was loaded. */
-static uint64_t elapsed_ticks(const struct pit8254_channel *c, uint64_t t)
+static uint64_t elapsed_ticks(const struct vpit_channel *c, uint64_t t)
 {
     if (!c->armed || gate_holds(c))
         return 0;
@@ -50,10 +50,10 @@ static uint64_t elapsed_ticks(const struct pit8254_channel *c, uint64_t t)
         return c->paused_ticks;
     if (t <= c->load_ns)
         return 0;
-    return vdev_muldiv(t - c->load_ns, PIT8254_HZ, VDEV_NS_PER_S);
+    return vdev_muldiv(t - c->load_ns, VPIT_HZ, VDEV_NS_PER_S);
 }
 
-static uint16_t channel_count(const struct pit8254_channel *c, uint64_t t)
+static uint16_t channel_count(const struct vpit_channel *c, uint64_t t)
 {
     if (!c->armed)
         return (uint16_t)c->count;
@@ -65,7 +65,7 @@ static uint16_t channel_count(const struct pit8254_channel *c, uint64_t t)
     }
 }
 
-static bool channel_out(const struct pit8254_channel *c, uint64_t t)
+static bool channel_out(const struct vpit_channel *c, uint64_t t)
 {
     if (!c->armed)
         return c->mode != 0;
@@ -80,18 +80,18 @@ static bool channel_out(const struct pit8254_channel *c, uint64_t t)
     }
 }
 
-uint16_t pit8254_count(struct pit8254 *p, unsigned ch)
+uint16_t vpit_count(struct vpit *p, unsigned ch)
 {
     return ch < 3 ? channel_count(&p->ch[ch], now(p)) : 0;
 }
 
-bool pit8254_out(struct pit8254 *p, unsigned ch)
+bool vpit_out(struct vpit *p, unsigned ch)
 {
     return ch < 3 && channel_out(&p->ch[ch], now(p));
 }
 
 /* When channel 0 next reaches a terminal count after time t (0: never). */
-static uint64_t next_terminal_ns(const struct pit8254_channel *c, uint64_t t)
+static uint64_t next_terminal_ns(const struct vpit_channel *c, uint64_t t)
 {
     if (!c->armed || !c->gate)
         return 0;
@@ -106,14 +106,14 @@ static uint64_t next_terminal_ns(const struct pit8254_channel *c, uint64_t t)
     return vdev_add_sat(c->load_ns, ticks_to_ns(ticks));
 }
 
-static void rearm(struct pit8254 *p, uint64_t t)
+static void rearm(struct vpit *p, uint64_t t)
 {
     p->irq_next_ns = next_terminal_ns(&p->ch[0], t);
     if (p->plat->timer_arm)
         p->plat->timer_arm(p->plat->ctx, p->timer_id, p->irq_next_ns);
 }
 
-static void pulse_irq(struct pit8254 *p)
+static void pulse_irq(struct vpit *p)
 {
     p->irq_pulses++;
     if (p->plat->irq_set) {
@@ -122,7 +122,7 @@ static void pulse_irq(struct pit8254 *p)
     }
 }
 
-void pit8254_tick(struct pit8254 *p)
+void vpit_tick(struct vpit *p)
 {
     uint64_t t = now(p);
     if (!p->irq_next_ns || t < p->irq_next_ns)
@@ -131,9 +131,9 @@ void pit8254_tick(struct pit8254 *p)
     rearm(p, t);
 }
 
-static void load_count(struct pit8254 *p, unsigned ch, uint32_t v)
+static void load_count(struct vpit *p, unsigned ch, uint32_t v)
 {
-    struct pit8254_channel *c = &p->ch[ch];
+    struct vpit_channel *c = &p->ch[ch];
     uint64_t t = now(p);
     c->count = v ? v : 0x10000;
     c->load_ns = t;
@@ -144,18 +144,18 @@ static void load_count(struct pit8254 *p, unsigned ch, uint32_t v)
         rearm(p, t);
 }
 
-static void latch_count(struct pit8254 *p, unsigned ch)
+static void latch_count(struct vpit *p, unsigned ch)
 {
-    struct pit8254_channel *c = &p->ch[ch];
+    struct vpit_channel *c = &p->ch[ch];
     if (c->count_latched)
         return;
     c->latched_count = channel_count(c, now(p));
     c->count_latched = c->rw_mode;
 }
 
-static void latch_status(struct pit8254 *p, unsigned ch)
+static void latch_status(struct vpit *p, unsigned ch)
 {
-    struct pit8254_channel *c = &p->ch[ch];
+    struct vpit_channel *c = &p->ch[ch];
     if (c->status_latched)
         return;
     c->status = (uint8_t)((channel_out(c, now(p)) ? 0x80 : 0) | (c->null_count ? 0x40 : 0) |
@@ -164,7 +164,7 @@ static void latch_status(struct pit8254 *p, unsigned ch)
     c->status_latched = true;
 }
 
-static void read_back(struct pit8254 *p, uint8_t v)
+static void read_back(struct vpit *p, uint8_t v)
 {
     for (unsigned ch = 0; ch < 3; ch++) {
         if (!(v & (2u << ch)))
@@ -176,7 +176,7 @@ static void read_back(struct pit8254 *p, uint8_t v)
     }
 }
 
-static void write_control(struct pit8254 *p, uint8_t v)
+static void write_control(struct vpit *p, uint8_t v)
 {
     unsigned ch = v >> 6;
     if (ch == 3) {
@@ -188,7 +188,7 @@ static void write_control(struct pit8254 *p, uint8_t v)
         latch_count(p, ch);
         return;
     }
-    struct pit8254_channel *c = &p->ch[ch];
+    struct vpit_channel *c = &p->ch[ch];
     c->rw_mode = c->read_state = c->write_state = (uint8_t)(access == 3 ? RW_WORD0 : access);
     c->mode_bits = (v >> 1) & 7;
     c->mode = c->mode_bits > 5 ? c->mode_bits - 4 : c->mode_bits;
@@ -201,9 +201,9 @@ static void write_control(struct pit8254 *p, uint8_t v)
         rearm(p, now(p));
 }
 
-static void write_counter(struct pit8254 *p, unsigned ch, uint8_t v)
+static void write_counter(struct vpit *p, unsigned ch, uint8_t v)
 {
-    struct pit8254_channel *c = &p->ch[ch];
+    struct vpit_channel *c = &p->ch[ch];
     switch (c->write_state) {
     case RW_LSB: load_count(p, ch, v); break;
     case RW_MSB: load_count(p, ch, (uint32_t)v << 8); break;
@@ -215,7 +215,7 @@ static void write_counter(struct pit8254 *p, unsigned ch, uint8_t v)
     }
 }
 
-static uint8_t read_latched(struct pit8254_channel *c)
+static uint8_t read_latched(struct vpit_channel *c)
 {
     uint8_t v;
     switch (c->count_latched) {
@@ -227,9 +227,9 @@ static uint8_t read_latched(struct pit8254_channel *c)
     return v;
 }
 
-static uint8_t read_counter(struct pit8254 *p, unsigned ch)
+static uint8_t read_counter(struct vpit *p, unsigned ch)
 {
-    struct pit8254_channel *c = &p->ch[ch];
+    struct vpit_channel *c = &p->ch[ch];
     if (c->status_latched) {
         c->status_latched = false;
         return c->status;
@@ -245,9 +245,9 @@ static uint8_t read_counter(struct pit8254 *p, unsigned ch)
     }
 }
 
-static void set_gate2(struct pit8254 *p, bool gate)
+static void set_gate2(struct vpit *p, bool gate)
 {
-    struct pit8254_channel *c = &p->ch[2];
+    struct vpit_channel *c = &p->ch[2];
     uint64_t t = now(p);
     if (gate == c->gate)
         return;
@@ -266,7 +266,7 @@ static void set_gate2(struct pit8254 *p, bool gate)
     }
 }
 
-static uint8_t read_port61(struct pit8254 *p)
+static uint8_t read_port61(struct vpit *p)
 {
     uint64_t t = now(p);
     uint8_t v = p->port61 & 3;
@@ -277,7 +277,7 @@ static uint8_t read_port61(struct pit8254 *p)
     return v;
 }
 
-static uint8_t read_byte(struct pit8254 *p, uint16_t port)
+static uint8_t read_byte(struct vpit *p, uint16_t port)
 {
     if (port >= 0x40 && port <= 0x42)
         return read_counter(p, port - 0x40);
@@ -286,7 +286,7 @@ static uint8_t read_byte(struct pit8254 *p, uint16_t port)
     return 0xff;   /* the control word is write-only */
 }
 
-static void write_byte(struct pit8254 *p, uint16_t port, uint8_t v)
+static void write_byte(struct vpit *p, uint16_t port, uint8_t v)
 {
     if (port >= 0x40 && port <= 0x42) {
         write_counter(p, port - 0x40, v);
@@ -299,7 +299,7 @@ static void write_byte(struct pit8254 *p, uint16_t port, uint8_t v)
 }
 
 /* Ports are byte-wide; a wider access touches consecutive ports of the same range. */
-bool pit8254_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
+bool vpit_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
 {
     uint16_t last = port == 0x61 ? 0x61 : 0x43;
     uint32_t v = 0;
@@ -311,7 +311,7 @@ bool pit8254_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
     return true;
 }
 
-bool pit8254_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
+bool vpit_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
     uint16_t last = port == 0x61 ? 0x61 : 0x43;
     for (unsigned i = 0; i < size && i < 4 && port + i <= last; i++)
@@ -319,11 +319,11 @@ bool pit8254_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
     return true;
 }
 
-bool pit8254_register(struct pit8254 *p, struct vdev_bus *bus)
+bool vpit_register(struct vpit *p, struct vdev_bus *bus)
 {
     struct vdev_port_range timer = {
-        .base = 0x40, .count = 4, .read = pit8254_port_read,
-        .write = pit8254_port_write, .dev = p,
+        .base = 0x40, .count = 4, .read = vpit_port_read,
+        .write = vpit_port_write, .dev = p,
     };
     struct vdev_port_range speaker = timer;
     speaker.base = 0x61;

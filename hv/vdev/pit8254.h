@@ -11,9 +11,9 @@
 
 #include "hv/vdev/vdev.h"
 
-#define PIT8254_HZ 1193182u
+#define VPIT_HZ 1193182u
 
-struct pit8254_channel {
+struct vpit_channel {
     uint32_t count;            /* reload value, 1..0x10000 */
     uint64_t load_ns;          /* when counting (re)started */
     uint64_t paused_ticks;     /* ticks counted when the gate stopped a mode 0/4 count */
@@ -27,26 +27,26 @@ struct pit8254_channel {
     bool bcd, gate, armed, null_count;
 };
 
-struct pit8254 {
+struct vpit {
     const struct vdev_platform *plat;
-    struct pit8254_channel ch[3];
+    struct vpit_channel ch[3];
     uint8_t port61;            /* bit 0 gate 2, bit 1 speaker data */
     unsigned timer_id, irq;
     uint64_t irq_next_ns;      /* next IRQ 0 pulse, 0 none */
     uint64_t irq_pulses;
 };
 
-void pit8254_init(struct pit8254 *p, const struct vdev_platform *plat, unsigned timer_id,
+void vpit_init(struct vpit *p, const struct vdev_platform *plat, unsigned timer_id,
                   unsigned irq);
 /* Registers 0x40-0x43 and 0x61. */
-bool pit8254_register(struct pit8254 *p, struct vdev_bus *bus);
+bool vpit_register(struct vpit *p, struct vdev_bus *bus);
 /* Raises IRQ 0 if its time has come and re-arms the timer. */
-void pit8254_tick(struct pit8254 *p);
+void vpit_tick(struct vpit *p);
 /* Channel state seen by the guest now. */
-uint16_t pit8254_count(struct pit8254 *p, unsigned ch);
-bool pit8254_out(struct pit8254 *p, unsigned ch);
+uint16_t vpit_count(struct vpit *p, unsigned ch);
+bool vpit_out(struct vpit *p, unsigned ch);
 
-bool pit8254_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
-bool pit8254_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);
+bool vpit_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
+bool vpit_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);
 
 #endif

@@ -40,11 +40,11 @@ static void inner_irq_set(void *ctx, unsigned gsi, bool level)
 {
     struct platform_devices *pd = pd_of(ctx);
     if (gsi < 16)
-        pic8259_set_irq(&pd->pic, gsi, level);
-    ioapic_set_irq(&pd->ioapic, gsi == 0 ? PLATFORM_PIT_GSI : gsi, level);
+        vpic_set_irq(&pd->pic, gsi, level);
+    vioapic_set_irq(&pd->ioapic, gsi == 0 ? PLATFORM_PIT_GSI : gsi, level);
 }
 
-static void route(struct platform_devices *pd, struct lapic *from, const struct lapic_ipi *ipi);
+static void route(struct platform_devices *pd, struct vlapic *from, const struct vlapic_ipi *ipi);
 
 static void inner_msi(void *ctx, uint64_t addr, uint32_t data)
 {
@@ -53,13 +53,13 @@ static void inner_msi(void *ctx, uint64_t addr, uint32_t data)
         pd->stats.bad_msis++;
         return;
     }
-    struct lapic_ipi ipi = {
+    struct vlapic_ipi ipi = {
         .dest = (uint32_t)(addr >> 12) & 0xff,
         .logical = (addr >> 2) & 1,
         .vector = (uint8_t)data,
         .mode = (uint8_t)((data >> 8) & 7),
         .level_trig = (data >> 15) & 1,
-        .shorthand = LAPIC_SH_NONE,
+        .shorthand = VLAPIC_SH_NONE,
         .x2apic_format = false,
     };
     route(pd, NULL, &ipi);
@@ -132,52 +132,52 @@ static void make_inner(struct platform_devices *pd)
 
 /* ---- interrupt routing ------------------------------------------------------------- */
 
-static bool is_target(const struct lapic *l, const struct lapic *from, const struct lapic_ipi *ipi)
+static bool is_target(const struct vlapic *l, const struct vlapic *from, const struct vlapic_ipi *ipi)
 {
     switch (ipi->shorthand) {
-    case LAPIC_SH_SELF:   return l == from;
-    case LAPIC_SH_ALL:    return true;
-    case LAPIC_SH_OTHERS: return l != from;
-    default:              return lapic_match_dest(l, ipi->dest, ipi->logical, ipi->x2apic_format);
+    case VLAPIC_SH_SELF:   return l == from;
+    case VLAPIC_SH_ALL:    return true;
+    case VLAPIC_SH_OTHERS: return l != from;
+    default:              return vlapic_match_dest(l, ipi->dest, ipi->logical, ipi->x2apic_format);
     }
 }
 
 /* Lowest priority: the matching LAPIC with the lowest TPR (first one on ties). */
-static struct lapic *lowest_priority(struct platform_devices *pd, struct lapic *from,
-                                     const struct lapic_ipi *ipi)
+static struct vlapic *lowest_priority(struct platform_devices *pd, struct vlapic *from,
+                                     const struct vlapic_ipi *ipi)
 {
-    struct lapic *best = NULL;
+    struct vlapic *best = NULL;
     for (unsigned i = 0; i < pd->vcpu_count; i++) {
-        struct lapic *l = &pd->lapic[i];
+        struct vlapic *l = &pd->lapic[i];
         if (is_target(l, from, ipi) && (!best || (l->tpr & 0xf0) < (best->tpr & 0xf0)))
             best = l;
     }
     return best;
 }
 
-static void deliver_one(struct platform_devices *pd, struct lapic *l, const struct lapic_ipi *ipi)
+static void deliver_one(struct platform_devices *pd, struct vlapic *l, const struct vlapic_ipi *ipi)
 {
     switch (ipi->mode) {
-    case LAPIC_DM_INIT:
+    case VLAPIC_DM_INIT:
         pd->stats.init_ipis++;
-        lapic_reset(l);
+        vlapic_reset(l);
         inner_startup(pd, l->index, false, 0);
         break;
-    case LAPIC_DM_SIPI:
+    case VLAPIC_DM_SIPI:
         pd->stats.sipis++;
         inner_startup(pd, l->index, true, ipi->vector);
         break;
     default:
-        lapic_deliver(l, ipi->mode, ipi->vector, ipi->level_trig);
+        vlapic_deliver(l, ipi->mode, ipi->vector, ipi->level_trig);
         break;
     }
 }
 
-static void route(struct platform_devices *pd, struct lapic *from, const struct lapic_ipi *ipi)
+static void route(struct platform_devices *pd, struct vlapic *from, const struct vlapic_ipi *ipi)
 {
     pd->stats.ipis++;
-    if (ipi->mode == LAPIC_DM_LOWEST) {
-        struct lapic *l = lowest_priority(pd, from, ipi);
+    if (ipi->mode == VLAPIC_DM_LOWEST) {
+        struct vlapic *l = lowest_priority(pd, from, ipi);
         if (l)
             deliver_one(pd, l, ipi);
         return;
@@ -187,17 +187,17 @@ static void route(struct platform_devices *pd, struct lapic *from, const struct 
             deliver_one(pd, &pd->lapic[i], ipi);
 }
 
-static void lapic_send_ipi(void *ctx, struct lapic *from, const struct lapic_ipi *ipi)
+static void on_lapic_ipi(void *ctx, struct vlapic *from, const struct vlapic_ipi *ipi)
 {
     route(pd_of(ctx), from, ipi);
 }
 
-static void lapic_eoi(void *ctx, uint8_t vector)
+static void on_lapic_eoi(void *ctx, uint8_t vector)
 {
-    ioapic_eoi(&pd_of(ctx)->ioapic, vector);
+    vioapic_eoi(&pd_of(ctx)->ioapic, vector);
 }
 
-static void lapic_kick(void *ctx, struct lapic *l)
+static void on_lapic_kick(void *ctx, struct vlapic *l)
 {
     kick_vcpu(pd_of(ctx), l->index);
 }
@@ -208,29 +208,29 @@ static void pic_intr_changed(void *ctx, bool level)
     if (!level)
         return;
     for (unsigned i = 0; i < pd->vcpu_count; i++)
-        if (lapic_accepts_pic(&pd->lapic[i]) || pd->lapic[i].extint_pending)
+        if (vlapic_accepts_pic(&pd->lapic[i]) || pd->lapic[i].extint_pending)
             kick_vcpu(pd, i);
 }
 
 /* ---- creation ---------------------------------------------------------------------- */
 
 /* What firmware leaves on the BSP: APIC on, LINT0 ExtINT, LINT1 NMI (virtual wire). */
-static void virtual_wire(struct lapic *l)
+static void virtual_wire(struct vlapic *l)
 {
-    lapic_mmio_write(l, 0xf0, 4, 0x1ff);
-    lapic_mmio_write(l, 0x350, 4, 0x700);
-    lapic_mmio_write(l, 0x360, 4, 0x400);
+    vlapic_mmio_write(l, 0xf0, 4, 0x1ff);
+    vlapic_mmio_write(l, 0x350, 4, 0x700);
+    vlapic_mmio_write(l, 0x360, 4, 0x400);
 }
 
 static bool register_all(struct platform_devices *pd)
 {
-    return uart8250_register(&pd->uart, pd->bus) &&
+    return vuart_register(&pd->uart, pd->bus) &&
            debug_exit_register(&pd->debug_exit, pd->bus) &&
            fw_cfg_register(&pd->fw_cfg, pd->bus) &&
-           pic8259_register(&pd->pic, pd->bus) &&
-           pit8254_register(&pd->pit, pd->bus) &&
-           cmos_rtc_register(&pd->rtc, pd->bus) &&
-           ioapic_register(&pd->ioapic, pd->bus);
+           vpic_register(&pd->pic, pd->bus) &&
+           vpit_register(&pd->pit, pd->bus) &&
+           vrtc_register(&pd->rtc, pd->bus) &&
+           vioapic_register(&pd->ioapic, pd->bus);
 }
 
 bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
@@ -243,18 +243,18 @@ bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
     pd->bus = bus;
     pd->vcpu_count = plat->vcpu_count;
     make_inner(pd);
-    uart8250_init(&pd->uart, &pd->inner, UART8250_COM1_BASE, UART8250_COM1_IRQ);
+    vuart_init(&pd->uart, &pd->inner, VUART_COM1_BASE, VUART_COM1_IRQ);
     debug_exit_init(&pd->debug_exit, &pd->inner, DEBUG_EXIT_PORT);
     fw_cfg_init(&pd->fw_cfg, &pd->inner);
-    pic8259_init(&pd->pic, pic_intr_changed, pd);
-    pit8254_init(&pd->pit, &pd->inner, PLATFORM_TIMER_PIT, 0);
-    cmos_rtc_init(&pd->rtc, &pd->inner);
-    ioapic_init(&pd->ioapic, &pd->inner, IOAPIC_DEFAULT_BASE);
-    struct lapic_ops ops = {
-        .ctx = pd, .send_ipi = lapic_send_ipi, .eoi = lapic_eoi, .kick = lapic_kick,
+    vpic_init(&pd->pic, pic_intr_changed, pd);
+    vpit_init(&pd->pit, &pd->inner, PLATFORM_TIMER_PIT, 0);
+    vrtc_init(&pd->rtc, &pd->inner);
+    vioapic_init(&pd->ioapic, &pd->inner, VIOAPIC_DEFAULT_BASE);
+    struct vlapic_ops ops = {
+        .ctx = pd, .send_ipi = on_lapic_ipi, .eoi = on_lapic_eoi, .kick = on_lapic_kick,
     };
     for (unsigned i = 0; i < pd->vcpu_count; i++)
-        lapic_init(&pd->lapic[i], &pd->inner, &ops, i, i, PLATFORM_TIMER_LAPIC(i), i == 0);
+        vlapic_init(&pd->lapic[i], &pd->inner, &ops, i, i, PLATFORM_TIMER_LAPIC(i), i == 0);
     virtual_wire(&pd->lapic[0]);
     return register_all(pd);
 }
@@ -264,12 +264,12 @@ const struct vdev_platform *platform_devices_platform(const struct platform_devi
     return &pd->inner;
 }
 
-struct lapic *platform_devices_lapic(struct platform_devices *pd, unsigned vcpu)
+struct vlapic *platform_devices_lapic(struct platform_devices *pd, unsigned vcpu)
 {
     return vcpu < pd->vcpu_count ? &pd->lapic[vcpu] : NULL;
 }
 
-struct uart8250 *platform_devices_uart(struct platform_devices *pd)
+struct vuart *platform_devices_uart(struct platform_devices *pd)
 {
     return &pd->uart;
 }
@@ -285,13 +285,13 @@ void platform_devices_io(struct platform_devices *pd, unsigned vcpu, uint16_t po
 bool platform_devices_mmio(struct platform_devices *pd, unsigned vcpu, uint64_t gpa,
                            unsigned size, bool write, uint64_t *value)
 {
-    struct lapic *l = platform_devices_lapic(pd, vcpu);
-    uint64_t base = l ? lapic_mmio_base(l) : 0;
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
+    uint64_t base = l ? vlapic_mmio_base(l) : 0;
     if (base && gpa >= base && gpa - base < 0x1000) {
         if (write)
-            lapic_mmio_write(l, gpa - base, size, *value);
+            vlapic_mmio_write(l, gpa - base, size, *value);
         else
-            lapic_mmio_read(l, gpa - base, size, value);
+            vlapic_mmio_read(l, gpa - base, size, value);
         return true;
     }
     return vdev_bus_mmio(pd->bus, gpa, size, write, value);
@@ -300,20 +300,20 @@ bool platform_devices_mmio(struct platform_devices *pd, unsigned vcpu, uint64_t 
 enum vdev_msr_result platform_devices_msr_read(struct platform_devices *pd, unsigned vcpu,
                                                uint32_t msr, uint64_t *value)
 {
-    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
     *value = 0;
     if (!l)
         return VDEV_MSR_NOT_MINE;
-    return (enum vdev_msr_result)lapic_msr_read(l, msr, value);
+    return (enum vdev_msr_result)vlapic_msr_read(l, msr, value);
 }
 
 enum vdev_msr_result platform_devices_msr_write(struct platform_devices *pd, unsigned vcpu,
                                                 uint32_t msr, uint64_t value)
 {
-    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
     if (!l)
         return VDEV_MSR_NOT_MINE;
-    return (enum vdev_msr_result)lapic_msr_write(l, msr, value);
+    return (enum vdev_msr_result)vlapic_msr_write(l, msr, value);
 }
 
 /* ---- interrupts for the VT-x layer ------------------------------------------------- */
@@ -321,20 +321,20 @@ enum vdev_msr_result platform_devices_msr_write(struct platform_devices *pd, uns
 bool platform_devices_pending(struct platform_devices *pd, unsigned vcpu,
                               struct platform_intr *out)
 {
-    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
     out->source = PLATFORM_INTR_NONE;
     out->vector = 0;
     if (!l)
         return false;
-    if (lapic_accepts_pic(l) || l->extint_pending) {
-        int v = pic8259_peek(&pd->pic);
+    if (vlapic_accepts_pic(l) || l->extint_pending) {
+        int v = vpic_peek(&pd->pic);
         if (v >= 0) {
             out->source = PLATFORM_INTR_PIC;
             out->vector = (uint8_t)v;
             return true;
         }
     }
-    int v = lapic_pending_vector(l);
+    int v = vlapic_pending_vector(l);
     if (v < 0)
         return false;
     out->source = PLATFORM_INTR_LAPIC;
@@ -345,27 +345,27 @@ bool platform_devices_pending(struct platform_devices *pd, unsigned vcpu,
 uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
                              const struct platform_intr *intr)
 {
-    struct lapic *l = platform_devices_lapic(pd, vcpu);
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
     if (!l)
         return intr->vector;
     if (intr->source == PLATFORM_INTR_PIC) {
         l->extint_pending = false;
-        return pic8259_ack(&pd->pic);
+        return vpic_ack(&pd->pic);
     }
     if (intr->source == PLATFORM_INTR_LAPIC)
-        lapic_accept(l, intr->vector);
+        vlapic_accept(l, intr->vector);
     return intr->vector;
 }
 
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu)
 {
-    struct lapic *l = platform_devices_lapic(pd, vcpu);
-    return l && lapic_take_nmi(l);
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
+    return l && vlapic_take_nmi(l);
 }
 
 void platform_devices_tick(struct platform_devices *pd)
 {
-    pit8254_tick(&pd->pit);
+    vpit_tick(&pd->pit);
     for (unsigned i = 0; i < pd->vcpu_count; i++)
-        lapic_tick(&pd->lapic[i]);
+        vlapic_tick(&pd->lapic[i]);
 }

@@ -57,14 +57,14 @@ struct platform_devices {
     struct vdev_platform inner;   /* what the devices see */
     struct vdev_bus *bus;
     unsigned vcpu_count;
-    struct uart8250 uart;
+    struct vuart uart;
     struct debug_exit debug_exit;
     struct fw_cfg fw_cfg;
-    struct pic8259 pic;
-    struct pit8254 pit;
-    struct cmos_rtc rtc;
-    struct ioapic ioapic;
-    struct lapic lapic[PLATFORM_MAX_VCPUS];
+    struct vpic pic;
+    struct vpit pit;
+    struct vrtc rtc;
+    struct vioapic ioapic;
+    struct vlapic lapic[PLATFORM_MAX_VCPUS];
     struct platform_stats stats;
 };
 
@@ -75,8 +75,8 @@ bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
 /* The platform to hand to any further device of this partition. */
 const struct vdev_platform *platform_devices_platform(const struct platform_devices *pd);
 
-struct lapic *platform_devices_lapic(struct platform_devices *pd, unsigned vcpu);
-struct uart8250 *platform_devices_uart(struct platform_devices *pd);
+struct vlapic *platform_devices_lapic(struct platform_devices *pd, unsigned vcpu);
+struct vuart *platform_devices_uart(struct platform_devices *pd);
 
 /* Port access from vcpu (same as vdev_bus_io on the partition's bus). */
 void platform_devices_io(struct platform_devices *pd, unsigned vcpu, uint16_t port,

@@ -39,7 +39,7 @@ enum {
 #define MSR_RI    0x40
 #define MSR_DCD   0x80
 
-void uart8250_init(struct uart8250 *u, const struct vdev_platform *plat, uint16_t base,
+void vuart_init(struct vuart *u, const struct vdev_platform *plat, uint16_t base,
                    unsigned irq)
 {
     memset(u, 0, sizeof(*u));
@@ -50,21 +50,21 @@ void uart8250_init(struct uart8250 *u, const struct vdev_platform *plat, uint16_
     u->msr = MSR_CTS | MSR_DSR | MSR_DCD;
 }
 
-bool uart8250_register(struct uart8250 *u, struct vdev_bus *bus)
+bool vuart_register(struct vuart *u, struct vdev_bus *bus)
 {
     struct vdev_port_range r = {
-        .base = u->base, .count = 8, .read = uart8250_port_read,
-        .write = uart8250_port_write, .dev = u,
+        .base = u->base, .count = 8, .read = vuart_port_read,
+        .write = vuart_port_write, .dev = u,
     };
     return vdev_bus_add_ports(bus, &r);
 }
 
-uint16_t uart8250_divisor(const struct uart8250 *u)
+uint16_t vuart_divisor(const struct vuart *u)
 {
     return u->divisor;
 }
 
-static uint8_t modem_lines(const struct uart8250 *u)
+static uint8_t modem_lines(const struct vuart *u)
 {
     if (!(u->mcr & MCR_LOOP))
         return MSR_CTS | MSR_DSR | MSR_DCD;
@@ -77,7 +77,7 @@ static uint8_t modem_lines(const struct uart8250 *u)
 }
 
 /* Recomputes the modem status and its delta bits after MCR changes. */
-static void update_msr(struct uart8250 *u)
+static void update_msr(struct vuart *u)
 {
     uint8_t now = modem_lines(u), old = u->msr & 0xf0;
     uint8_t d = u->msr & MSR_DELTAS;
@@ -88,7 +88,7 @@ static void update_msr(struct uart8250 *u)
     u->msr = now | d;
 }
 
-static uint8_t interrupt_id(const struct uart8250 *u)
+static uint8_t interrupt_id(const struct vuart *u)
 {
     if ((u->ier & IER_RLSI) && (u->lsr_err & LSR_ERRS))
         return IIR_RLSI;
@@ -101,7 +101,7 @@ static uint8_t interrupt_id(const struct uart8250 *u)
     return IIR_NONE;
 }
 
-static void update_irq(struct uart8250 *u)
+static void update_irq(struct vuart *u)
 {
     bool level = interrupt_id(u) != IIR_NONE;
     if (level == u->irq_level)
@@ -111,26 +111,26 @@ static void update_irq(struct uart8250 *u)
         u->plat->irq_set(u->plat->ctx, u->irq, level);
 }
 
-static bool rx_push(struct uart8250 *u, uint8_t b)
+static bool rx_push(struct vuart *u, uint8_t b)
 {
-    if (u->rx_count == UART8250_RX_QUEUE)
+    if (u->rx_count == VUART_RX_QUEUE)
         return false;
-    u->rx[(u->rx_head + u->rx_count) % UART8250_RX_QUEUE] = b;
+    u->rx[(u->rx_head + u->rx_count) % VUART_RX_QUEUE] = b;
     u->rx_count++;
     return true;
 }
 
-static uint8_t rx_pop(struct uart8250 *u)
+static uint8_t rx_pop(struct vuart *u)
 {
     if (!u->rx_count)
         return 0;
     uint8_t b = u->rx[u->rx_head];
-    u->rx_head = (u->rx_head + 1) % UART8250_RX_QUEUE;
+    u->rx_head = (u->rx_head + 1) % VUART_RX_QUEUE;
     u->rx_count--;
     return b;
 }
 
-size_t uart8250_input(struct uart8250 *u, const void *buf, size_t len)
+size_t vuart_input(struct vuart *u, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     size_t n = 0;
@@ -140,7 +140,7 @@ size_t uart8250_input(struct uart8250 *u, const void *buf, size_t len)
     return n;
 }
 
-static void transmit(struct uart8250 *u, uint8_t b)
+static void transmit(struct vuart *u, uint8_t b)
 {
     if (u->mcr & MCR_LOOP) {
         if (!rx_push(u, b)) {
@@ -155,7 +155,7 @@ static void transmit(struct uart8250 *u, uint8_t b)
     u->thr_pending = true;
 }
 
-static void write_ier(struct uart8250 *u, uint8_t v)
+static void write_ier(struct vuart *u, uint8_t v)
 {
     uint8_t changed = (u->ier ^ v) & 0x0f;
     u->ier = v & 0x0f;
@@ -164,7 +164,7 @@ static void write_ier(struct uart8250 *u, uint8_t v)
         u->thr_pending = (u->ier & IER_THRI) != 0;
 }
 
-static void write_fcr(struct uart8250 *u, uint8_t v)
+static void write_fcr(struct vuart *u, uint8_t v)
 {
     if (v & 0x02) {
         u->rx_head = 0;
@@ -173,7 +173,7 @@ static void write_fcr(struct uart8250 *u, uint8_t v)
     u->fcr = v & 0xc9;   /* enable, DMA mode, trigger level; reset bits self-clear */
 }
 
-static void write_reg(struct uart8250 *u, unsigned reg, uint8_t v)
+static void write_reg(struct vuart *u, unsigned reg, uint8_t v)
 {
     bool dlab = (u->lcr & LCR_DLAB) != 0;
     switch (reg) {
@@ -195,7 +195,7 @@ static void write_reg(struct uart8250 *u, unsigned reg, uint8_t v)
     update_irq(u);
 }
 
-static uint8_t read_iir(struct uart8250 *u)
+static uint8_t read_iir(struct vuart *u)
 {
     uint8_t id = interrupt_id(u);
     if (id == IIR_THRI)
@@ -203,7 +203,7 @@ static uint8_t read_iir(struct uart8250 *u)
     return (uint8_t)(id | ((u->fcr & 0x01) ? IIR_FIFO : 0));
 }
 
-static uint8_t read_lsr(struct uart8250 *u)
+static uint8_t read_lsr(struct vuart *u)
 {
     uint8_t v = (uint8_t)(LSR_THRE | LSR_TEMT | u->lsr_err);
     if (u->rx_count)
@@ -212,7 +212,7 @@ static uint8_t read_lsr(struct uart8250 *u)
     return v;
 }
 
-static uint8_t read_reg(struct uart8250 *u, unsigned reg)
+static uint8_t read_reg(struct vuart *u, unsigned reg)
 {
     bool dlab = (u->lcr & LCR_DLAB) != 0;
     uint8_t v = 0;
@@ -232,9 +232,9 @@ static uint8_t read_reg(struct uart8250 *u, unsigned reg)
 
 /* Wider accesses touch consecutive registers, low byte first; bytes past the UART read
  * as 0xff and are not written. */
-bool uart8250_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
+bool vuart_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
 {
-    struct uart8250 *u = dev;
+    struct vuart *u = dev;
     uint32_t v = 0;
     for (unsigned i = 0; i < size && i < 4; i++) {
         unsigned reg = (unsigned)(port - u->base) + i;
@@ -245,9 +245,9 @@ bool uart8250_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value
     return true;
 }
 
-bool uart8250_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
+bool vuart_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
-    struct uart8250 *u = dev;
+    struct vuart *u = dev;
     for (unsigned i = 0; i < size && i < 4; i++) {
         unsigned reg = (unsigned)(port - u->base) + i;
         if (reg < 8)

@@ -35,9 +35,9 @@ static uint64_t pick_gpa(struct input *in, const struct platform_devices *pd, un
     uint8_t sel = (uint8_t)take(in, 1);
     uint64_t off = take(in, 2) & 0x1fff;
     if (sel < 110)
-        return lapic_mmio_base(&pd->lapic[vcpu]) + (off & 0xfff);
+        return vlapic_mmio_base(&pd->lapic[vcpu]) + (off & 0xfff);
     if (sel < 220)
-        return IOAPIC_DEFAULT_BASE + off;
+        return VIOAPIC_DEFAULT_BASE + off;
     return take(in, 8);
 }
 
@@ -45,11 +45,11 @@ static uint32_t pick_msr(struct input *in)
 {
     uint8_t sel = (uint8_t)take(in, 1);
     if (sel < 16)
-        return MSR_IA32_APIC_BASE;
+        return VLAPIC_MSR_APIC_BASE;
     if (sel < 32)
-        return MSR_IA32_TSC_DEADLINE;
+        return VLAPIC_MSR_TSC_DEADLINE;
     if (sel < 240)
-        return MSR_X2APIC_FIRST + (uint32_t)take(in, 1);
+        return VLAPIC_MSR_X2APIC_FIRST + (uint32_t)take(in, 1);
     return (uint32_t)take(in, 4);
 }
 
@@ -85,7 +85,7 @@ static void step(struct fake_platform *f, struct platform_devices *pd, struct in
     case 6: f->now_ns += take(in, 3) << (take(in, 1) & 31); platform_devices_tick(pd); break;
     case 7: pd->inner.irq_set(pd->inner.ctx, (unsigned)take(in, 1) % 32, take(in, 1) & 1); break;
     case 8: pd->inner.msi_send(pd->inner.ctx, 0xfee00000ull | (take(in, 2) << 2), (uint32_t)take(in, 2)); break;
-    case 9: { uint8_t b[8]; memcpy(b, &mv, sizeof(b)); uart8250_input(&pd->uart, b, size % 9); break; }
+    case 9: { uint8_t b[8]; memcpy(b, &mv, sizeof(b)); vuart_input(&pd->uart, b, size % 9); break; }
     case 10: (void)platform_devices_take_nmi(pd, vcpu); check_interrupts(pd, vcpu, true); break;
     default: check_interrupts(pd, vcpu, false); break;
     }

@@ -34,11 +34,11 @@ static void test_registers_and_msi_format(void **state)
 {
     struct fake_platform f;
     struct vdev_bus bus;
-    struct ioapic io;
+    struct vioapic io;
     fake_platform_init(&f);
     vdev_bus_init(&bus);
-    ioapic_init(&io, &f.plat, IOAPIC_DEFAULT_BASE);
-    assert_true(ioapic_register(&io, &bus));
+    vioapic_init(&io, &f.plat, VIOAPIC_DEFAULT_BASE);
+    assert_true(vioapic_register(&io, &bus));
 
     assert_int_equal(io_read(&bus, 0x01), 0x00170020);
     io_write(&bus, 0x00, 0x0f000000 | 0xabcdef);
@@ -48,15 +48,15 @@ static void test_registers_and_msi_format(void **state)
     assert_int_equal(io_read(&bus, 0x40), 0xffffffff);         /* past the table */
 
     set_rte(&bus, 3, (5ull << 56) | 0x0931);                   /* logical, lowest-prio, vector 0x31 */
-    ioapic_set_irq(&io, 3, true);
+    vioapic_set_irq(&io, 3, true);
     assert_int_equal(f.msi_count, 1);
     assert_int_equal(f.msis[0].addr, 0xfee05004ull);
     assert_int_equal(f.msis[0].data, 0x0131);             /* dest mode lives in the address */
-    ioapic_set_irq(&io, 3, true);                              /* no edge: nothing */
+    vioapic_set_irq(&io, 3, true);                              /* no edge: nothing */
     assert_int_equal(f.msi_count, 1);
 
     set_rte(&bus, 7, 0x10000 | 0x8000 | 0x47);                 /* masked level */
-    ioapic_set_irq(&io, 7, true);
+    vioapic_set_irq(&io, 7, true);
     assert_int_equal(f.msi_count, 1);
     set_rte(&bus, 7, 0x8000 | 0x47);                           /* unmask: sent */
     assert_int_equal(f.msi_count, 2);
@@ -70,8 +70,8 @@ static void test_registers_and_msi_format(void **state)
     assert_int_equal(f.msi_count, 3);                          /* still asserted: resent */
 
     set_rte(&bus, 9, 0x10000 | 0x59);                          /* masked edge is kept */
-    ioapic_set_irq(&io, 9, true);
-    ioapic_set_irq(&io, 9, false);
+    vioapic_set_irq(&io, 9, true);
+    vioapic_set_irq(&io, 9, false);
     set_rte(&bus, 9, 0x59);
     assert_int_equal(f.msi_count, 4);
 
@@ -81,8 +81,8 @@ static void test_registers_and_msi_format(void **state)
             vdev_bus_mmio(&bus, 0xfec00000 + off, size, false, &x);
             vdev_bus_mmio(&bus, 0xfec00000 + off, size, off != 0, &x);
         }
-    ioapic_set_irq(&io, 24, true);
-    ioapic_set_irq(&io, 1000, true);
+    vioapic_set_irq(&io, 24, true);
+    vioapic_set_irq(&io, 1000, true);
 }
 
 struct ctx { struct fake_platform f; struct vdev_bus bus; struct platform_devices pd; };
@@ -100,7 +100,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int lapic_pending(struct ctx *c, unsigned vcpu)
+static int vlapic_pending(struct ctx *c, unsigned vcpu)
 {
     struct platform_intr in;
     if (!platform_devices_pending(&c->pd, vcpu, &in) || in.source != PLATFORM_INTR_LAPIC)
@@ -122,8 +122,8 @@ static void test_uart_irq_routed_to_lapic(void **state)
     set_rte(&c->bus, 4, (1ull << 56) | 0x34);        /* edge, physical APIC 1 */
     uint32_t v = 0x02;
     vdev_bus_io(&c->bus, 0x3f9, 1, true, &v);        /* UART IER: THRI */
-    assert_int_equal(lapic_pending(c, 1), 0x34);
-    assert_int_equal(lapic_pending(c, 0), -1);
+    assert_int_equal(vlapic_pending(c, 1), 0x34);
+    assert_int_equal(vlapic_pending(c, 0), -1);
     assert_true(c->f.kicks[1] > 0);
 }
 
@@ -133,20 +133,20 @@ static void test_level_remote_irr(void **state)
     const struct vdev_platform *p = platform_devices_platform(&c->pd);
     set_rte(&c->bus, 19, 0x8000 | 0x49);             /* level, APIC 0 */
     p->irq_set(p->ctx, 19, true);
-    assert_int_equal(lapic_pending(c, 0), 0x49);
+    assert_int_equal(vlapic_pending(c, 0), 0x49);
     assert_true(io_read(&c->bus, 0x10 + 38) & 0x4000);
     struct platform_intr in = { PLATFORM_INTR_LAPIC, 0x49 };
     platform_devices_ack(&c->pd, 0, &in);
     p->irq_set(p->ctx, 19, true);                    /* still asserted: no resend yet */
-    assert_int_equal(lapic_pending(c, 0), -1);
+    assert_int_equal(vlapic_pending(c, 0), -1);
     uint64_t zero = 0;
     platform_devices_mmio(&c->pd, 0, 0xfee000b0, 4, true, &zero);   /* EOI: TMR set */
-    assert_int_equal(lapic_pending(c, 0), 0x49);     /* resent: line still high */
+    assert_int_equal(vlapic_pending(c, 0), 0x49);     /* resent: line still high */
     eoi(c, 0, 0x49);
-    assert_int_equal(lapic_pending(c, 0), 0x49);
+    assert_int_equal(vlapic_pending(c, 0), 0x49);
     p->irq_set(p->ctx, 19, false);                   /* device deasserts */
     eoi(c, 0, 0x49);
-    assert_int_equal(lapic_pending(c, 0), -1);
+    assert_int_equal(vlapic_pending(c, 0), -1);
     assert_false(io_read(&c->bus, 0x10 + 38) & 0x4000);
 }
 
@@ -160,11 +160,11 @@ static void test_logical_and_pit_pin(void **state)
     set_rte(&c->bus, 5, (3ull << 56) | 0x800 | 0x55);   /* logical flat, both CPUs */
     const struct vdev_platform *p = platform_devices_platform(&c->pd);
     p->irq_set(p->ctx, 5, true);
-    assert_int_equal(lapic_pending(c, 0), 0x55);
-    assert_int_equal(lapic_pending(c, 1), 0x55);
+    assert_int_equal(vlapic_pending(c, 0), 0x55);
+    assert_int_equal(vlapic_pending(c, 1), 0x55);
     set_rte(&c->bus, 6, (3ull << 56) | 0x900 | 0x66);   /* lowest priority: one CPU */
     p->irq_set(p->ctx, 6, true);
-    assert_true((lapic_pending(c, 0) == 0x66) != (lapic_pending(c, 1) == 0x66));
+    assert_true((vlapic_pending(c, 0) == 0x66) != (vlapic_pending(c, 1) == 0x66));
 
     set_rte(&c->bus, PLATFORM_PIT_GSI, 0x30);          /* PIT lands on pin 2 */
     uint32_t w = 0x34;

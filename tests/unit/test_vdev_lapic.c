@@ -59,7 +59,7 @@ static void test_reset_state(void **state)
     struct ctx *c = *state;
     assert_int_equal(rd(c, 0, 0x20), 0);
     assert_int_equal(rd(c, 2, 0x20), 2u << 24);
-    assert_int_equal(rd(c, 1, 0x30), LAPIC_VERSION);
+    assert_int_equal(rd(c, 1, 0x30), VLAPIC_VERSION);
     assert_int_equal(rd(c, 0, 0xf0), 0x1ff);           /* BSP left in virtual wire */
     assert_int_equal(rd(c, 0, 0x350), 0x700);
     assert_int_equal(rd(c, 1, 0xf0), 0xff);            /* APs as after reset */
@@ -67,9 +67,9 @@ static void test_reset_state(void **state)
     assert_int_equal(rd(c, 1, 0xe0), 0xffffffff);
     uint64_t base;
     assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x1b, &base), VDEV_MSR_OK);
-    assert_int_equal(base, 0xfee00000ull | APIC_BASE_EN | APIC_BASE_BSP);
+    assert_int_equal(base, 0xfee00000ull | VLAPIC_BASE_EN | VLAPIC_BASE_BSP);
     assert_int_equal(platform_devices_msr_read(&c->pd, 1, 0x1b, &base), VDEV_MSR_OK);
-    assert_int_equal(base, 0xfee00000ull | APIC_BASE_EN);
+    assert_int_equal(base, 0xfee00000ull | VLAPIC_BASE_EN);
     assert_int_equal(platform_devices_msr_read(&c->pd, 1, 0x10, &base), VDEV_MSR_NOT_MINE);
     assert_int_equal(platform_devices_msr_read(&c->pd, 7, 0x1b, &base), VDEV_MSR_NOT_MINE);
     wr(c, 1, 0x320, 0x40);                             /* sw-disabled: stays masked */
@@ -104,8 +104,8 @@ static void test_priority_and_eoi(void **state)
     struct platform_intr bogus = { PLATFORM_INTR_LAPIC, 0x99 };
     platform_devices_ack(&c->pd, 0, &bogus);           /* not pending: no effect */
     assert_int_equal(rd(c, 0, 0x100 + 0x10 * (0x99 / 32)), 0);
-    assert_int_equal(lapic_get_cr8(platform_devices_lapic(&c->pd, 0)), 0);
-    lapic_set_cr8(platform_devices_lapic(&c->pd, 0), 4);
+    assert_int_equal(vlapic_get_cr8(platform_devices_lapic(&c->pd, 0)), 0);
+    vlapic_set_cr8(platform_devices_lapic(&c->pd, 0), 4);
     assert_int_equal(rd(c, 0, 0x80), 0x40);
     assert_int_equal(pending(c, 0), -1);
 }
@@ -113,11 +113,11 @@ static void test_priority_and_eoi(void **state)
 static void test_timer_one_shot(void **state)
 {
     struct ctx *c = *state;
-    struct lapic *l = platform_devices_lapic(&c->pd, 0);
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
     wr(c, 0, 0x3e0, 0x0);                              /* divide by 2 */
     wr(c, 0, 0x320, 0x40);
     wr(c, 0, 0x380, 1000);
-    assert_int_equal(lapic_timer_deadline(l), 1000 + 2000);
+    assert_int_equal(vlapic_timer_deadline(l), 1000 + 2000);
     assert_int_equal(c->f.timers[PLATFORM_TIMER_LAPIC(0)], 3000);
     c->f.now_ns = 1500;
     assert_int_equal(rd(c, 0, 0x390), 750);
@@ -127,7 +127,7 @@ static void test_timer_one_shot(void **state)
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), 0x40);
     assert_int_equal(rd(c, 0, 0x390), 0);
-    assert_int_equal(lapic_timer_deadline(l), 0);
+    assert_int_equal(vlapic_timer_deadline(l), 0);
     assert_true(c->f.kicks[0] > 0);
     wr(c, 0, 0x380, 0);                                /* zero stops */
     assert_int_equal(c->f.timers[PLATFORM_TIMER_LAPIC(0)], 0);
@@ -136,20 +136,20 @@ static void test_timer_one_shot(void **state)
 static void test_timer_periodic_and_masked(void **state)
 {
     struct ctx *c = *state;
-    struct lapic *l = platform_devices_lapic(&c->pd, 0);
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
     wr(c, 0, 0x3e0, 0xb);                              /* divide by 1 */
     wr(c, 0, 0x320, 0x20045);                          /* periodic, vector 0x45 */
     wr(c, 0, 0x380, 100);
     c->f.now_ns = 1100;
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), 0x45);
-    assert_int_equal(lapic_timer_deadline(l), 1200);
+    assert_int_equal(vlapic_timer_deadline(l), 1200);
     inject(c, 0, 0x45);
     wr(c, 0, 0xb0, 0);
     c->f.now_ns = 1450;                                /* late: one interrupt */
     platform_devices_tick(&c->pd);
     assert_int_equal(l->stats.timer_fires, 2);
-    assert_int_equal(lapic_timer_deadline(l), 1500);
+    assert_int_equal(vlapic_timer_deadline(l), 1500);
     assert_int_equal(rd(c, 0, 0x390), 50);
     wr(c, 0, 0x320, 0x30045);                          /* masked: counts, no IRR */
     inject(c, 0, 0x45);
@@ -157,7 +157,7 @@ static void test_timer_periodic_and_masked(void **state)
     c->f.now_ns = 1500;
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), -1);
-    assert_int_equal(lapic_timer_deadline(l), 1600);
+    assert_int_equal(vlapic_timer_deadline(l), 1600);
 }
 
 static void test_timer_tsc_deadline(void **state)
@@ -167,7 +167,7 @@ static void test_timer_tsc_deadline(void **state)
     assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat) == false);  /* ranges taken */
     vdev_bus_init(&c->bus);
     assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
-    struct lapic *l = platform_devices_lapic(&c->pd, 0);
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
     uint64_t v;
     assert_int_equal(platform_devices_msr_write(&c->pd, 0, 0x6e0, 5000), VDEV_MSR_OK);
     assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x6e0, &v), VDEV_MSR_OK);
@@ -178,7 +178,7 @@ static void test_timer_tsc_deadline(void **state)
     assert_int_equal(platform_devices_msr_write(&c->pd, 0, 0x6e0, 6000), VDEV_MSR_OK);
     assert_int_equal(platform_devices_msr_read(&c->pd, 0, 0x6e0, &v), VDEV_MSR_OK);
     assert_int_equal(v, 6000);
-    assert_int_equal(lapic_timer_deadline(l), 3000);   /* tsc 2000 now, 2 ticks per ns */
+    assert_int_equal(vlapic_timer_deadline(l), 3000);   /* tsc 2000 now, 2 ticks per ns */
     c->f.now_ns = 3000;
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), 0x46);
@@ -198,9 +198,9 @@ static void test_timer_tsc_deadline(void **state)
     wr(c, 0, 0x320, 0x40046);
     c->f.tsc = 1000000;
     platform_devices_msr_write(&c->pd, 0, 0x6e0, 1000000 + 4000);
-    assert_int_equal(lapic_timer_deadline(l), 3000 + 2000);
+    assert_int_equal(vlapic_timer_deadline(l), 3000 + 2000);
     wr(c, 0, 0x320, 0x00046);                          /* leaving deadline mode disarms */
-    assert_int_equal(lapic_timer_deadline(l), 0);
+    assert_int_equal(vlapic_timer_deadline(l), 0);
     platform_devices_msr_read(&c->pd, 0, 0x6e0, &v);
     assert_int_equal(v, 0);
 }
@@ -269,18 +269,18 @@ static void test_x2apic_msr_rules(void **state)
     struct platform_devices *pd = &c->pd;
     assert_int_equal(platform_devices_msr_read(pd, 1, 0x802, &v), VDEV_MSR_GP);  /* xAPIC mode */
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x808, 0), VDEV_MSR_GP);
-    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EXTD), VDEV_MSR_GP);
-    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EN | 1), VDEV_MSR_GP);
-    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, (1ull << 40) | APIC_BASE_EN), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | VLAPIC_BASE_EXTD), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | VLAPIC_BASE_EN | 1), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, (1ull << 40) | VLAPIC_BASE_EN), VDEV_MSR_GP);
     for (unsigned i = 1; i < 3; i++)
         assert_int_equal(platform_devices_msr_write(pd, i, 0x1b,
-                         0xfee00000ull | APIC_BASE_EN | APIC_BASE_EXTD), VDEV_MSR_OK);
+                         0xfee00000ull | VLAPIC_BASE_EN | VLAPIC_BASE_EXTD), VDEV_MSR_OK);
     assert_int_equal(platform_devices_msr_read(pd, 1, 0x802, &v), VDEV_MSR_OK);
     assert_int_equal(v, 1);
     assert_int_equal(platform_devices_msr_read(pd, 1, 0x80d, &v), VDEV_MSR_OK);
     assert_int_equal(v, 0x2);                          /* cluster 0, bit 1 */
     assert_int_equal(platform_devices_msr_read(pd, 1, 0x803, &v), VDEV_MSR_OK);
-    assert_int_equal(v, LAPIC_VERSION);
+    assert_int_equal(v, VLAPIC_VERSION);
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x802, 5), VDEV_MSR_GP);   /* RO */
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x80d, 5), VDEV_MSR_GP);
     assert_int_equal(platform_devices_msr_read(pd, 1, 0x80b, &v), VDEV_MSR_GP);   /* WO */
@@ -293,7 +293,7 @@ static void test_x2apic_msr_rules(void **state)
     assert_int_equal(platform_devices_msr_read(pd, 1, 0x8ff, &v), VDEV_MSR_GP);
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x808, 1ull << 32), VDEV_MSR_GP);
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x83f, 0x100), VDEV_MSR_GP);
-    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EN), VDEV_MSR_GP);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | VLAPIC_BASE_EN), VDEV_MSR_GP);
 
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x80f, 0x1ff), VDEV_MSR_OK);
     assert_int_equal(platform_devices_msr_write(pd, 2, 0x80f, 0x1ff), VDEV_MSR_OK);
@@ -312,9 +312,9 @@ static void test_x2apic_msr_rules(void **state)
     assert_true(platform_devices_mmio(pd, 1, 0xfee00020, 4, false, &v));  /* page is inert */
     assert_int_equal(v, 0);
     assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull), VDEV_MSR_OK);  /* disable */
-    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | APIC_BASE_EN), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfee00000ull | VLAPIC_BASE_EN), VDEV_MSR_OK);
     assert_int_equal(rd(c, 1, 0x20), 1u << 24);
-    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfed00000ull | APIC_BASE_EN), VDEV_MSR_OK);
+    assert_int_equal(platform_devices_msr_write(pd, 1, 0x1b, 0xfed00000ull | VLAPIC_BASE_EN), VDEV_MSR_OK);
     uint64_t id = 0;
     assert_true(platform_devices_mmio(pd, 1, 0xfed00020, 4, false, &id));  /* moved page */
     assert_int_equal(id, 1u << 24);

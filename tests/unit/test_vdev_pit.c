@@ -8,7 +8,7 @@
 #include "hv/vdev/pit8254.h"
 #include "tests/unit/test_vdev_fake.h"
 
-struct ctx { struct fake_platform f; struct vdev_bus bus; struct pit8254 pit; };
+struct ctx { struct fake_platform f; struct vdev_bus bus; struct vpit pit; };
 
 static int setup(void **state)
 {
@@ -16,8 +16,8 @@ static int setup(void **state)
     fake_platform_init(&c.f);
     c.f.now_ns = 1000000;
     vdev_bus_init(&c.bus);
-    pit8254_init(&c.pit, &c.f.plat, 0, 0);
-    assert_true(pit8254_register(&c.pit, &c.bus));
+    vpit_init(&c.pit, &c.f.plat, 0, 0);
+    assert_true(vpit_register(&c.pit, &c.bus));
     *state = &c;
     return 0;
 }
@@ -44,7 +44,7 @@ static uint16_t read16(struct ctx *c, uint16_t port)
 /* ns for n PIT input clocks */
 static uint64_t ticks(uint64_t n)
 {
-    return n * 1000000000ull / PIT8254_HZ;
+    return n * 1000000000ull / VPIT_HZ;
 }
 
 static void test_mode2_counts_and_interrupts(void **state)
@@ -64,16 +64,16 @@ static void test_mode2_counts_and_interrupts(void **state)
     assert_int_equal(read16(c, 0x40), 1193 - 600);   /* live again */
 
     c->f.now_ns = c->f.timers[0];
-    pit8254_tick(&c->pit);
+    vpit_tick(&c->pit);
     assert_int_equal(c->f.irq_rises[0], 1);
     assert_false(c->f.irq_level[0]);                  /* a pulse */
     assert_true(c->f.timers[0] > c->f.now_ns);
     c->f.now_ns = t0 + ticks(1193 * 10) + 5;          /* late: coalesced */
-    pit8254_tick(&c->pit);
+    vpit_tick(&c->pit);
     assert_int_equal(c->f.irq_rises[0], 2);
     assert_true(c->f.timers[0] > c->f.now_ns);
     c->f.now_ns = c->f.timers[0] - 10;                /* early: nothing */
-    pit8254_tick(&c->pit);
+    vpit_tick(&c->pit);
     assert_int_equal(c->f.irq_rises[0], 2);
 }
 
@@ -84,13 +84,13 @@ static void test_mode3_square_wave(void **state)
     out8(c, 0x40, 0x00);
     out8(c, 0x40, 0x01);               /* 256 */
     uint64_t t0 = c->f.now_ns;
-    assert_true(pit8254_out(&c->pit, 0));
+    assert_true(vpit_out(&c->pit, 0));
     c->f.now_ns = t0 + ticks(10) + 1;
-    assert_int_equal(pit8254_count(&c->pit, 0), 256 - 20);   /* counts by two */
+    assert_int_equal(vpit_count(&c->pit, 0), 256 - 20);   /* counts by two */
     c->f.now_ns = t0 + ticks(130) + 1;
-    assert_false(pit8254_out(&c->pit, 0));                    /* second half low */
+    assert_false(vpit_out(&c->pit, 0));                    /* second half low */
     c->f.now_ns = t0 + ticks(256 + 5) + 1;
-    assert_true(pit8254_out(&c->pit, 0));
+    assert_true(vpit_out(&c->pit, 0));
     out8(c, 0x43, 0xe2);               /* read-back status of ch0 only */
     uint8_t st = in8(c, 0x40);
     assert_int_equal(st & 0x3f, 0x36);
@@ -121,10 +121,10 @@ static void test_mode0_calibration_like_linux(void **state)
     c->f.now_ns = t1 + ticks(4) + 1;
     out8(c, 0x61, 0x00);
     c->f.now_ns += ticks(1000);
-    assert_int_equal(pit8254_count(&c->pit, 2), 16 - 4);
+    assert_int_equal(vpit_count(&c->pit, 2), 16 - 4);
     out8(c, 0x61, 0x01);
     c->f.now_ns += ticks(2) + 1;
-    assert_int_equal(pit8254_count(&c->pit, 2), 16 - 6);
+    assert_int_equal(vpit_count(&c->pit, 2), 16 - 6);
 }
 
 static void test_mode0_one_shot_irq(void **state)
@@ -136,11 +136,11 @@ static void test_mode0_one_shot_irq(void **state)
     uint64_t deadline = c->f.timers[0];
     assert_true(deadline > c->f.now_ns + ticks(65535));
     c->f.now_ns = deadline;
-    pit8254_tick(&c->pit);
+    vpit_tick(&c->pit);
     assert_int_equal(c->f.irq_rises[0], 1);
     assert_int_equal(c->f.timers[0], 0);                 /* fires once */
     c->f.now_ns += 1000000000;
-    pit8254_tick(&c->pit);
+    vpit_tick(&c->pit);
     assert_int_equal(c->f.irq_rises[0], 1);
 }
 
@@ -162,10 +162,10 @@ static void test_byte_modes_and_hostile(void **state)
         out8(c, (uint16_t)(0x40 + (v % 3)), (uint8_t)(v * 13));
         c->f.now_ns += v * 997;
         (void)in8(c, (uint16_t)(0x40 + (v % 3)));
-        pit8254_tick(&c->pit);
+        vpit_tick(&c->pit);
     }
     c->f.now_ns = ~0ull - 5;
-    pit8254_tick(&c->pit);
+    vpit_tick(&c->pit);
     (void)in8(c, 0x40);
     uint32_t w = 0xffffffff;
     vdev_bus_io(&c->bus, 0x42, 4, true, &w);

@@ -172,10 +172,10 @@ static void test_cmos_rtc(void **state)
     assert_int_equal(cmos(c, 0x02), 0x15);            /* and it keeps running */
 
     out8(c, 0x70, 0x80 | 0x20);                       /* NMI mask + NVRAM byte */
-    assert_true(cmos_rtc_nmi_masked(&c->pd.rtc));
+    assert_true(vrtc_nmi_masked(&c->pd.rtc));
     out8(c, 0x71, 0xa5);
     assert_int_equal(cmos(c, 0x20), 0xa5);
-    assert_false(cmos_rtc_nmi_masked(&c->pd.rtc));
+    assert_false(vrtc_nmi_masked(&c->pd.rtc));
     assert_int_equal(cmos(c, 0x0c), 0);
     for (unsigned i = 0; i < 256; i++) {              /* hostile writes everywhere */
         out8(c, 0x70, (uint8_t)i);

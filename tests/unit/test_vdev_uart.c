@@ -9,15 +9,15 @@
 #include "hv/vdev/uart8250.h"
 #include "tests/unit/test_vdev_fake.h"
 
-struct ctx { struct fake_platform f; struct vdev_bus bus; struct uart8250 u; };
+struct ctx { struct fake_platform f; struct vdev_bus bus; struct vuart u; };
 
 static int setup(void **state)
 {
     static struct ctx c;
     fake_platform_init(&c.f);
     vdev_bus_init(&c.bus);
-    uart8250_init(&c.u, &c.f.plat, UART8250_COM1_BASE, UART8250_COM1_IRQ);
-    assert_true(uart8250_register(&c.u, &c.bus));
+    vuart_init(&c.u, &c.f.plat, VUART_COM1_BASE, VUART_COM1_IRQ);
+    assert_true(vuart_register(&c.u, &c.bus));
     *state = &c;
     return 0;
 }
@@ -54,14 +54,14 @@ static void test_divisor_latch(void **state)
     out8(c, 3, 0x83);              /* DLAB, 8N1 */
     out8(c, 0, 0x01);
     out8(c, 1, 0x00);
-    assert_int_equal(uart8250_divisor(&c->u), 1);
+    assert_int_equal(vuart_divisor(&c->u), 1);
     assert_int_equal(in8(c, 0), 0x01);
     assert_int_equal(in8(c, 1), 0x00);
     out8(c, 3, 0x03);
     assert_int_equal(in8(c, 3), 0x03);
     out8(c, 1, 0x0f);              /* now IER, not DLM */
     assert_int_equal(in8(c, 1), 0x0f);
-    assert_int_equal(uart8250_divisor(&c->u), 1);
+    assert_int_equal(vuart_divisor(&c->u), 1);
     assert_int_equal(c->f.console_len, 0);      /* DLL writes are not output */
     out8(c, 7, 0x5a);
     assert_int_equal(in8(c, 7), 0x5a);
@@ -79,7 +79,7 @@ static void test_loopback_like_linux_autoconfig(void **state)
     assert_true(in8(c, 5) & 0x01);
     assert_int_equal(in8(c, 0), 'x');
     assert_false(in8(c, 5) & 0x01);
-    for (unsigned i = 0; i < UART8250_RX_QUEUE + 1; i++)
+    for (unsigned i = 0; i < VUART_RX_QUEUE + 1; i++)
         out8(c, 0, (uint8_t)i);
     assert_true(in8(c, 5) & 0x02);              /* overrun reported once */
     assert_false(in8(c, 5) & 0x02);
@@ -114,7 +114,7 @@ static void test_receive_interrupt(void **state)
     struct ctx *c = *state;
     out8(c, 1, 0x01);                           /* RX data interrupt */
     assert_false(c->f.irq_level[4]);
-    assert_int_equal(uart8250_input(&c->u, "ok", 2), 2);
+    assert_int_equal(vuart_input(&c->u, "ok", 2), 2);
     assert_true(c->f.irq_level[4]);
     assert_int_equal(in8(c, 2) & 0x0f, 0x04);
     assert_int_equal(in8(c, 0), 'o');
@@ -124,7 +124,7 @@ static void test_receive_interrupt(void **state)
     assert_int_equal(in8(c, 0), 0);             /* empty reads 0 */
     char big[300];
     memset(big, 'z', sizeof(big));
-    assert_int_equal(uart8250_input(&c->u, big, sizeof(big)), UART8250_RX_QUEUE);
+    assert_int_equal(vuart_input(&c->u, big, sizeof(big)), VUART_RX_QUEUE);
 }
 
 static void test_wide_and_hostile_accesses(void **state)
