@@ -18,6 +18,9 @@ versions_mk=$deps_dir/versions.mk
 packages_txt=$deps_dir/packages.txt
 src_list=/etc/apt/sources.list.d/atoll-src.sources
 
+# Another apt-get (or a second make in this tree) may hold the dpkg lock: wait for it.
+apt_wait=(-o DPkg::Lock::Timeout=300)
+
 say()  { echo "atoll deps: $*"; }
 die()  { echo "atoll deps: error: $*" >&2; exit 1; }
 
@@ -93,8 +96,8 @@ install_packages() {
         fi
         say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq || die "apt-get update failed"
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        apt-get update -qq "${apt_wait[@]}" || die "apt-get update failed"
+        apt-get install -y -qq --no-install-recommends "${apt_wait[@]}" "${missing[@]}" \
             || die "apt-get could not install: ${missing[*]}"
         query_packages
         [ ${#missing[@]} -eq 0 ] || die "still missing after apt-get: ${missing[*]}"
@@ -161,7 +164,7 @@ Signed-By: $key}"
     fi
     say "adding $src_list ($uri $suite)"
     printf '%s\n' "$entry" > "$src_list"
-    apt-get update -qq -o Dir::Etc::sourcelist="$src_list" -o Dir::Etc::sourceparts=- \
+    apt-get update -qq "${apt_wait[@]}" -o Dir::Etc::sourcelist="$src_list" -o Dir::Etc::sourceparts=- \
         -o APT::Get::List-Cleanup=0 || die "apt-get update of $src_list failed"
     have_source_index "$first" || die "the mirror $uri offers no source package $first"
 }

@@ -80,8 +80,8 @@ $(ZYDIS_OBJS):   TP_FLAGS := $(TP_FLAGS_ZYDIS)
 # ---- rules ---------------------------------------------------------------------------------
 # Objects and archives are written under a temporary name and renamed, so two makes
 # running in one tree never leave a torn file behind.
-$(TP_OBJ)/%.o: $(TP_SRC)/%.c tools/deps/third_party.mk tools/deps/versions.mk \
-               tools/build/config.mk | $(DEPS_STAMP)
+$(TP_OBJ)/%.o: $(TP_SRC)/%.c $(wildcard $(TP_SHIM)/*.h) tools/deps/third_party.mk \
+               tools/deps/versions.mk tools/build/config.mk | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  TPCC    $(patsubst $(TP_SRC)/%,%,$<)"
 	$(Q)$(KCC) $(TP_CFLAGS) $(TP_FLAGS) -MMD -MP -MT $@ -MF $@.d.$$$$ -c $< -o $@.$$$$ \
