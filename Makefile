@@ -27,11 +27,13 @@ HOST_TOOLS   :=
 BENCHES      :=
 TEST_STEPS   :=
 
-FRAGMENTS := $(sort $(wildcard tools/deps/*.mk tools/*/*.mk \
+# tools/deps first: the others use the third-party paths it defines.
+DEPS_FRAGMENTS := $(filter-out tools/deps/versions.mk,$(sort $(wildcard tools/deps/*.mk)))
+FRAGMENTS := $(sort $(wildcard tools/*/*.mk \
 	boot/*/*.mk hv/*.mk hv/*/*.mk hv/*/*/*.mk drivers/*.mk drivers/*/*.mk \
 	net/*.mk net/*/*.mk guest/*.mk guest/*/*.mk tests/*/*.mk))
-FRAGMENTS := $(filter-out tools/deps/versions.mk tools/build/config.mk,$(FRAGMENTS))
-include $(FRAGMENTS)
+FRAGMENTS := $(filter-out tools/deps/%.mk tools/build/config.mk,$(FRAGMENTS))
+include $(DEPS_FRAGMENTS) $(FRAGMENTS)
 
 .DEFAULT_GOAL := all
 .PHONY: all deps kernel tools iso esp run test test-unit test-system test-long fuzz bench clean help

@@ -9,6 +9,7 @@ KERNEL_SRCS += \
 	hv/mm/frame_alloc.c hv/mm/kmem.c \
 	hv/lib/string.c hv/lib/format.c hv/lib/bitmap.c \
 	hv/core/main.c hv/core/console.c hv/core/boot_config.c hv/core/run.c \
+	drivers/acpi/acpi_tables.c \
 	 \
 	hv/vmx/vmx_caps.c \
 	drivers/uart/uart8250.c

@@ -18,6 +18,8 @@
 #include "hv/core/console.h"
 #include "hv/core/machine.h"
 #include "hv/core/run.h"
+#include "hv/core/sched.h"
+#include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmx_caps.h"
 
@@ -28,6 +30,7 @@ extern char __kernel_phys_start[], __kernel_phys_end[];
 static struct boot_info mb2_info;
 static struct vmx_caps caps[MAX_CPUS];
 static volatile unsigned caps_done;
+static volatile bool go, vmx_go;
 
 static const struct boot_info *take_boot_info(uint32_t loader, uint32_t info_phys)
 {
@@ -63,12 +66,22 @@ static void probe_vmx(void)
     __atomic_fetch_add(&caps_done, 1, __ATOMIC_RELEASE);
 }
 
+static void enter_scheduler(bool boot_cpu)
+{
+    if (vmx_go && !virt_cpu_enable()) {
+        kprintf("atoll: cpu%u: VMX could not be enabled; it runs no vCPU\n", this_cpu()->index);
+        this_cpu()->vmx_ok = false;
+    }
+    sched_cpu_init();
+}
+
 static void ap_main(void)
 {
     probe_vmx();
-    irq_enable();
-    for (;;)
-        cpu_halt();
+    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+        cpu_relax();
+    enter_scheduler(false);
+    sched_loop(false);
 }
 
 static const char *yes_no(bool b) { return b ? "yes" : "no"; }
@@ -113,6 +126,7 @@ void hv_main(uint32_t loader, uint32_t info_phys)
             loader == BOOT_LOADER_EFI ? "UEFI" : "Multiboot2");
 
     idt_init();
+    legacy_pic_disable();
     paging_init(top_of_memory(bi));
     bi = loader == BOOT_LOADER_EFI ? phys_to_virt(info_phys) : bi;
     const char *err = kmem_init(bi, info_phys);
@@ -137,5 +151,8 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     kprintf("atoll %s: %u cpus online, %lu MiB free\n", ATOLL_VERSION, cpu_count,
             kmem_free_bytes() >> 20);
     bool vmx = report_vmx();
+    vmx_go = vmx;
+    __atomic_store_n(&go, true, __ATOMIC_RELEASE);
+    enter_scheduler(true);
     hv_run(bi, &cfg, vmx);
 }

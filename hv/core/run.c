@@ -1,10 +1,99 @@
+/*
+ * After bring-up: the manifest is read and checked as a whole, then every partition is
+ * created, and only when all of them could be are they started.  Services (network,
+ * control) start either way; the boot CPU then joins the scheduler.
+ */
 #include "hv/core/run.h"
 
-#include "hv/arch/x86/cpu.h"
+#include <string.h>
 #include "hv/core/console.h"
 #include "hv/core/machine.h"
+#include "hv/core/manifest.h"
+#include "hv/core/partition_create.h"
+#include "hv/core/sched.h"
+#include "hv/core/services.h"
+#include "hv/mm/kmem.h"
+
+static struct manifest manifest;
+static char err[256];
+
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->module_count && i < BOOTINFO_MAX_MODS; i++)
+        if (!strncmp(bi->modules[i].name, name, BOOTINFO_NAME_LEN))
+            return &bi->modules[i];
+    return NULL;
+}
+
+static bool read_manifest(const struct boot_info *bi, const char *file)
+{
+    const struct boot_module *m = find_module(bi, file);
+    if (!m) {
+        kprintf("atoll: manifest '%s' was not loaded; no partition starts\n", file);
+        return false;
+    }
+    if (manifest_parse(&manifest, phys_to_virt(m->base), m->length, file, err, sizeof(err)) ||
+        manifest_check_modules(&manifest, bi->modules, bi->module_count, file, err, sizeof(err)) ||
+        manifest_check_memory(&manifest, kmem_free_bytes(), file, err, sizeof(err))) {
+        kprintf("%s\n", err);
+        kprintf("atoll: manifest rejected; no partition starts\n");
+        return false;
+    }
+    return true;
+}
+
+static enum partition_boot boot_of(enum manifest_boot b)
+{
+    switch (b) {
+    case BOOT_FLAT: return PARTITION_BOOT_FLAT;
+    case BOOT_MULTIBOOT: return PARTITION_BOOT_MULTIBOOT;
+    case BOOT_LINUX: return PARTITION_BOOT_LINUX;
+    default: return PARTITION_BOOT_ELF64;
+    }
+}
+
+static bool create_partitions(const struct boot_info *bi)
+{
+    struct partition *created[MANIFEST_MAX_PARTITIONS];
+    unsigned n = 0;
+    for (uint32_t i = 0; i < manifest.partition_count; i++) {
+        const struct manifest_partition *mp = &manifest.partitions[i];
+        const struct boot_module *image = find_module(bi, mp->image);
+        const struct boot_module *initrd = mp->initrd[0] ? find_module(bi, mp->initrd) : NULL;
+        struct partition_spec spec = {
+            .name = mp->name, .memory = mp->memory, .vcpus = mp->vcpus,
+            .cpu_mask = mp->cpus_any ? 0 : mp->cpus[0],
+            .boot = boot_of(mp->boot),
+            .image = phys_to_virt(image->base), .image_len = image->length,
+            .image_name = mp->image,
+            .initrd = initrd ? phys_to_virt(initrd->base) : NULL,
+            .initrd_len = initrd ? initrd->length : 0,
+            .cmdline = mp->cmdline,
+        };
+        struct partition *p = partition_create(&spec, err, sizeof(err));
+        if (!p) {
+            kprintf("atoll: %s\n", err);
+            for (unsigned k = 0; k < n; k++)
+                partition_kill(created[k], "another partition could not be created");
+            return false;
+        }
+        created[n++] = p;
+    }
+    for (unsigned k = 0; k < n; k++)
+        if (manifest.partitions[k].autostart)
+            partition_start(created[k]);
+    return true;
+}
 
 void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_usable)
 {
-    machine_finish(true, NULL);
+    bool ok = read_manifest(bi, cfg->manifest);
+    if (ok && cfg->test_exit == false && manifest.hv.exit_when_done)
+        machine_set_test_exit(true);
+    if (ok && vmx_usable)
+        ok = create_partitions(bi);
+    if (!ok && machine_test_exit())
+        machine_finish(false, "manifest");
+    services_start(ok ? &manifest.hv : NULL, bi);
+    sched_loop(true);
 }

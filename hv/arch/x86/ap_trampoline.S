@@ -34,11 +34,20 @@ tr_long_mode:
     movl %eax, %ds
     movl %eax, %es
     movl %eax, %ss
-    movq tr_stack(%rip), %rsp
-    movq tr_percpu(%rip), %rdi
+    /* Take the next per-CPU block: several APs may arrive at once after a broadcast. */
+    movl $1, %eax
+    lock xaddl %eax, tr_counter(%rip)
+    cmpl tr_slots(%rip), %eax
+    jae 3f
+    leaq tr_table(%rip), %rbx
+    movq (%rbx,%rax,8), %rdi
+    movq 16(%rdi), %rsp             /* struct percpu.stack_top */
     movq tr_entry(%rip), %rax
     xorl %ebp, %ebp
     jmp *%rax
+3:  cli                             /* more CPUs than blocks: this one stays off */
+    hlt
+    jmp 3b
 
     .balign 16
 tr_gdt:
@@ -55,19 +64,21 @@ tr_far_ptr:
     .word 0x08
     .balign 8
 tr_cr3:     .quad 0
-tr_stack:   .quad 0
-tr_percpu:  .quad 0
 tr_entry:   .quad 0
+tr_counter: .long 0
+tr_slots:   .long 0
+tr_table:   .fill 64, 8, 0
     .globl ap_trampoline_end
 ap_trampoline_end:
 
     .globl tr_off_gdt, tr_off_gdt_ptr, tr_off_far_ptr, tr_off_long_mode
-    .globl tr_off_cr3, tr_off_stack, tr_off_percpu, tr_off_entry
+    .globl tr_off_cr3, tr_off_entry, tr_off_counter, tr_off_slots, tr_off_table
     .set tr_off_gdt, tr_gdt - ap_trampoline
     .set tr_off_gdt_ptr, tr_gdt_ptr - ap_trampoline
     .set tr_off_far_ptr, tr_far_ptr - ap_trampoline
     .set tr_off_long_mode, tr_long_mode - ap_trampoline
     .set tr_off_cr3, tr_cr3 - ap_trampoline
-    .set tr_off_stack, tr_stack - ap_trampoline
-    .set tr_off_percpu, tr_percpu - ap_trampoline
+    .set tr_off_counter, tr_counter - ap_trampoline
+    .set tr_off_slots, tr_slots - ap_trampoline
+    .set tr_off_table, tr_table - ap_trampoline
     .set tr_off_entry, tr_entry - ap_trampoline

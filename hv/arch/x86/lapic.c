@@ -55,6 +55,10 @@ void lapic_send_ipi(uint32_t apic_id, uint8_t vector) { send_icr(apic_id, ICR_AS
 void lapic_send_init(uint32_t apic_id) { send_icr(apic_id, ICR_ASSERT | ICR_LEVEL | (5u << 8)); }
 void lapic_send_sipi(uint32_t apic_id, uint8_t page) { send_icr(apic_id, ICR_ASSERT | (6u << 8) | page); }
 
+#define ICR_ALL_BUT_SELF (3u << 18)
+void lapic_broadcast_init(void) { send_icr(0, ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_LEVEL | (5u << 8)); }
+void lapic_broadcast_sipi(uint8_t page) { send_icr(0, ICR_ALL_BUT_SELF | ICR_ASSERT | (6u << 8) | page); }
+
 void lapic_timer_calibrate(void)
 {
     wr(LAPIC_TIMER_DIV, 0x3);       /* divide by 16 */

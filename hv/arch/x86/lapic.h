@@ -9,6 +9,8 @@ void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
+void lapic_broadcast_init(void);           /* to all CPUs but this one */
+void lapic_broadcast_sipi(uint8_t page);
 /* One-shot timer interrupt on VEC_LAPIC_TIMER after ns (0 stops it). */
 void lapic_timer_oneshot_ns(uint64_t ns);
 /* Counts of the timer per millisecond, measured against the PIT. */

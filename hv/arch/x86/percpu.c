@@ -38,6 +38,13 @@ struct percpu *percpu_create(unsigned index, uint32_t apic_id)
     return p;
 }
 
+void percpu_destroy(struct percpu *p)
+{
+    if (cpus[p->index] == p)
+        cpus[p->index] = NULL;
+    kmem_free_pages(p, (sizeof(struct percpu) + 4095) / 4096);
+}
+
 void percpu_install(struct percpu *p)
 {
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr = {

@@ -47,6 +47,7 @@ extern unsigned cpu_count;
 
 /* Allocate and initialise the block for CPU index (apic_id as the MADT says). */
 struct percpu *percpu_create(unsigned index, uint32_t apic_id);
+void percpu_destroy(struct percpu *p);
 /* Load GDT, TSS, IDT and GS for the calling CPU. */
 void percpu_install(struct percpu *p);
 

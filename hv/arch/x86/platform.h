@@ -13,6 +13,7 @@ struct platform_info {
     uint16_t pm1a_control;      /* ACPI PM1a control block port, 0 if none */
 };
 
+void legacy_pic_disable(void);
 void platform_discover(const struct boot_info *bi, struct platform_info *out);
 
 #endif

@@ -1,0 +1,57 @@
+#include "hv/core/hypercall.h"
+
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/hypercall_abi.h"
+#include "hv/core/partition.h"
+
+#define CONSOLE_WRITE_MAX 4096
+
+static int64_t console_write_hc(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+    struct partition *p = v->part;
+    if (len > CONSOLE_WRITE_MAX)
+        return -HC_EINVAL;
+    if (!guest_mem_contains(&p->mem, gpa, len))
+        return -HC_EFAULT;
+    char buf[256];
+    for (uint64_t done = 0; done < len; ) {
+        uint64_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+        guest_mem_read(&p->mem, gpa + done, buf, n);
+        uint64_t f = spin_lock_irqsave(&p->lock);
+        p->platform.console_write(p, buf, n);
+        spin_unlock_irqrestore(&p->lock, f);
+        done += n;
+    }
+    return (int64_t)len;
+}
+
+void hypercall_dispatch(struct vcpu *v)
+{
+    uint64_t nr = v->gpr[RAX], a0 = v->gpr[RDI], a1 = v->gpr[RSI];
+    int64_t result;
+    switch (nr) {
+    case HC_VERSION:
+        result = HC_ABI_VERSION;
+        break;
+    case HC_CONSOLE_WRITE:
+        result = console_write_hc(v, a0, a1);
+        break;
+    case HC_PARTITION_INFO:
+        result = (int64_t)(((uint64_t)v->part->vcpu_count << 32) | v->part->id);
+        break;
+    case HC_VCPU_ID:
+        result = v->index;
+        break;
+    case HC_EXIT:
+        partition_exit(v->part, (int)a0);
+        result = 0;
+        break;
+    case HC_TIME_NS:
+        result = (int64_t)(time_ns() - v->part->start_ns);
+        break;
+    default:
+        result = -HC_ENOSYS;
+        break;
+    }
+    v->gpr[RAX] = (uint64_t)result;
+}

@@ -1,0 +1,45 @@
+/*
+ * Loading a partition's image into its memory and choosing its first instruction.
+ * Portable: images are hostile input, so every loader checks every offset and length, and
+ * writes guest memory only through the callback (which refuses anything outside RAM).
+ */
+#ifndef ATOLL_HV_CORE_LOADER_H
+#define ATOLL_HV_CORE_LOADER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hv/core/virt.h"
+
+struct guest_image_target {
+    void *ctx;
+    bool (*write)(void *ctx, uint64_t gpa, const void *buf, size_t len);
+    bool (*zero)(void *ctx, uint64_t gpa, size_t len);
+    uint64_t ram_bytes;
+    unsigned vcpus;
+};
+
+struct loader_input {
+    const uint8_t *image;
+    size_t image_len;
+    const char *image_name;
+    const uint8_t *initrd;       /* linux only; NULL when none */
+    size_t initrd_len;
+    const char *cmdline;
+};
+
+/* Each returns 0 and fills *start, or -1 with a one-line reason in err. */
+int load_flat(const struct guest_image_target *t, const struct loader_input *in,
+              struct vcpu_start *start, char *err, size_t err_size);
+int load_multiboot(const struct guest_image_target *t, const struct loader_input *in,
+                   struct vcpu_start *start, char *err, size_t err_size);
+int load_elf64(const struct guest_image_target *t, const struct loader_input *in,
+               struct vcpu_start *start, char *err, size_t err_size);
+
+/* Guest-physical layout the loaders share (all below 640 KiB). */
+#define LOADER_PAGE_TABLES   0x70000ull   /* 6 pages: identity map of the low 4 GiB */
+#define LOADER_GDT           0x6f000ull
+#define LOADER_CMDLINE       0x6e000ull
+#define LOADER_BOOT_INFO     0x6d000ull   /* Multiboot info + memory map */
+#define LOADER_LOW_RAM_END   0x9fc00ull
+
+#endif

@@ -1,0 +1,33 @@
+#include "hv/core/loader_common.h"
+
+bool loader_write_gdt(const struct guest_image_target *t, struct vcpu_start *st)
+{
+    static const uint64_t gdt[4] = {
+        0, 0x00af9a000000ffffull, 0x00cf92000000ffffull, 0x00cf9a000000ffffull,
+    };
+    st->gdt_base = LOADER_GDT;
+    st->gdt_limit = sizeof(gdt) - 1;
+    return t->write(t->ctx, LOADER_GDT, gdt, sizeof(gdt));
+}
+
+bool loader_write_identity_map(const struct guest_image_target *t, uint64_t *cr3)
+{
+    uint64_t page[512];
+    for (int i = 0; i < 512; i++)
+        page[i] = 0;
+    page[0] = (LOADER_PAGE_TABLES + 0x1000) | 3;
+    if (!t->write(t->ctx, LOADER_PAGE_TABLES, page, sizeof(page)))
+        return false;
+    for (int i = 0; i < 4; i++)
+        page[i] = (LOADER_PAGE_TABLES + 0x2000 + 0x1000ull * (uint64_t)i) | 3;
+    if (!t->write(t->ctx, LOADER_PAGE_TABLES + 0x1000, page, sizeof(page)))
+        return false;
+    for (uint64_t pd = 0; pd < 4; pd++) {
+        for (uint64_t i = 0; i < 512; i++)
+            page[i] = ((pd << 30) + (i << 21)) | 0x83;
+        if (!t->write(t->ctx, LOADER_PAGE_TABLES + 0x2000 + pd * 0x1000, page, sizeof(page)))
+            return false;
+    }
+    *cr3 = LOADER_PAGE_TABLES;
+    return true;
+}

@@ -1,0 +1,217 @@
+#include "hv/core/partition.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
+#include "hv/core/loader.h"
+#include "hv/core/partition_create.h"
+#include "hv/core/platform_glue.h"
+#include "hv/core/sched.h"
+#include "hv/core/virt.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+
+#define MAX_PARTITIONS 16
+
+struct partition *partitions[MAX_PARTITIONS];
+unsigned partition_count;
+
+static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
+    [EXIT_CPUID] = "cpuid", [EXIT_IO] = "io", [EXIT_MSR] = "msr", [EXIT_EPT] = "ept",
+    [EXIT_MMIO] = "mmio", [EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "vmcall", [EXIT_CR] = "cr",
+    [EXIT_XSETBV] = "xsetbv", [EXIT_EXTINT] = "extint", [EXIT_INTR_WINDOW] = "irqwin",
+    [EXIT_PREEMPT] = "preempt", [EXIT_EXCEPTION] = "exception", [EXIT_INIT_SIPI] = "init",
+    [EXIT_TRIPLE_FAULT] = "triple", [EXIT_OTHER] = "other",
+};
+
+const char *exit_kind_name(enum exit_kind k)
+{
+    return k < EXIT_KIND_COUNT ? exit_kind_names[k] : "?";
+}
+
+static void print_exit_counts(struct partition *p)
+{
+    for (unsigned i = 0; i < p->vcpu_count; i++) {
+        struct vcpu *v = p->vcpus[i];
+        char line[320];
+        size_t n = (size_t)fmt_snprintf(line, sizeof(line), "atoll: %s vcpu%u exits: total=%lu",
+                                        p->name, i, v->exits_total);
+        for (unsigned k = 0; k < EXIT_KIND_COUNT && n < sizeof(line); k++)
+            if (v->exits[k])
+                n += (size_t)fmt_snprintf(line + n, sizeof(line) - n, " %s=%lu",
+                                          exit_kind_names[k], v->exits[k]);
+        kprintf("%s\n", line);
+    }
+}
+
+/* Marks the partition dead once; returns false when it already was. */
+static bool end_once(struct partition *p)
+{
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool first = p->state != PART_DEAD;
+    p->state = PART_DEAD;
+    spin_unlock_irqrestore(&p->lock, f);
+    if (first)
+        for (unsigned i = 0; i < p->vcpu_count; i++)
+            sched_wake(p->vcpus[i]);
+    return first;
+}
+
+void partition_kill(struct partition *p, const char *fmt, ...)
+{
+    char reason[160];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    if (!end_once(p))
+        return;
+    strlcpy(p->end_reason, reason, sizeof(p->end_reason));
+    kprintf("atoll: partition %s killed: %s\n", p->name, reason);
+}
+
+void partition_exit(struct partition *p, int status)
+{
+    if (!end_once(p))
+        return;
+    p->exit_status = status;
+    p->has_exit_status = true;
+    kprintf("[%s] EXIT: STATUS=%d\n", p->name, status);
+}
+
+/* The last vCPU to leave frees the partition's memory (scrubbed) and devices. */
+void partition_release_vcpu(struct vcpu *v)
+{
+    struct partition *p = v->part;
+    virt_vcpu_destroy(v);
+    v->state = VCPU_STOPPED;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool last = ++p->released == p->vcpu_count;
+    spin_unlock_irqrestore(&p->lock, f);
+    if (!last)
+        return;
+    print_exit_counts(p);
+    virt_partition_destroy(p);
+    partition_devices_destroy(p);
+    guest_mem_free(&p->mem);
+    p->finished = true;
+}
+
+bool all_partitions_ended(void)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (!partitions[i]->finished)
+            return false;
+    return true;
+}
+
+/* ---- creation ----------------------------------------------------------------------- */
+
+static bool target_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    return guest_mem_write(ctx, gpa, buf, len);
+}
+
+static bool target_zero(void *ctx, uint64_t gpa, size_t len)
+{
+    struct guest_mem *m = ctx;
+    if (!guest_mem_contains(m, gpa, len))
+        return false;
+    while (len) {
+        size_t n = GUEST_PAGE_SIZE - (gpa & (GUEST_PAGE_SIZE - 1));
+        if (n > len)
+            n = len;
+        memset(guest_mem_ptr(m, gpa), 0, n);
+        gpa += n, len -= n;
+    }
+    return true;
+}
+
+static int load_image(struct partition *p, const struct partition_spec *spec,
+                      struct vcpu_start *st, char *err, size_t err_size)
+{
+    struct guest_image_target t = { &p->mem, target_write, target_zero, p->mem.size,
+                                    p->vcpu_count };
+    struct loader_input in = { spec->image, spec->image_len, spec->image_name,
+                               spec->initrd, spec->initrd_len, spec->cmdline };
+    switch (spec->boot) {
+    case PARTITION_BOOT_FLAT: return load_flat(&t, &in, st, err, err_size);
+    case PARTITION_BOOT_MULTIBOOT: return load_multiboot(&t, &in, st, err, err_size);
+    case PARTITION_BOOT_ELF64: return load_elf64(&t, &in, st, err, err_size);
+    default:
+        fmt_snprintf(err, err_size, "%s: this boot method is not supported yet", spec->image_name);
+        return -1;
+    }
+}
+
+static struct partition *fail(struct partition *p, char *err, size_t err_size, const char *what)
+{
+    if (what)
+        fmt_snprintf(err, err_size, "partition %s: %s", p->name, what);
+    for (unsigned i = 0; i < p->vcpu_count; i++)
+        if (p->vcpus[i]) {
+            virt_vcpu_destroy(p->vcpus[i]);
+            kfree(p->vcpus[i]);
+        }
+    virt_partition_destroy(p);
+    partition_devices_destroy(p);
+    guest_mem_free(&p->mem);
+    kfree(p);
+    return NULL;
+}
+
+struct partition *partition_create(const struct partition_spec *spec, char *err, size_t err_size)
+{
+    if (partition_count >= MAX_PARTITIONS) {
+        fmt_snprintf(err, err_size, "partition %s: too many partitions (at most %d)",
+                     spec->name, MAX_PARTITIONS);
+        return NULL;
+    }
+    struct partition *p = kmalloc(sizeof(*p));
+    if (!p) {
+        fmt_snprintf(err, err_size, "partition %s: out of memory", spec->name);
+        return NULL;
+    }
+    strlcpy(p->name, spec->name, sizeof(p->name));
+    p->id = partition_count + 1;
+    p->vcpu_count = spec->vcpus;
+    p->state = PART_CREATED;
+    if (spec->memory > (3ull << 30))
+        return fail(p, err, err_size, "memory above 3 GiB is not supported yet");
+    if (!guest_mem_alloc(&p->mem, spec->memory))
+        return fail(p, err, err_size, "not enough free memory");
+    if (!virt_partition_init(p))
+        return fail(p, err, err_size, "cannot set up its page tables");
+    p->start_ns = time_ns();
+    if (!partition_devices_init(p))
+        return fail(p, err, err_size, "cannot create its devices");
+    struct vcpu_start st;
+    if (load_image(p, spec, &st, err, err_size) != 0)
+        return fail(p, err, err_size, NULL);
+    for (unsigned i = 0; i < p->vcpu_count; i++) {
+        struct vcpu *v = kmalloc(sizeof(*v));
+        if (!v)
+            return fail(p, err, err_size, "out of memory for its vCPUs");
+        p->vcpus[i] = v;
+        v->part = p;
+        v->index = i;
+        v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+        if (!virt_vcpu_init(v, &st))
+            return fail(p, err, err_size, "cannot set up its vCPUs");
+    }
+    for (unsigned i = 0; i < p->vcpu_count; i++)
+        if (!sched_add(p->vcpus[i], spec->cpu_mask))
+            return fail(p, err, err_size, "no usable CPU in its affinity");
+    partitions[partition_count++] = p;
+    return p;
+}
+
+void partition_start(struct partition *p)
+{
+    p->start_ns = time_ns();
+    p->state = PART_RUNNING;
+    kprintf("atoll: partition %s started: %lu MiB, %u vcpu%s\n", p->name, p->mem.size >> 20,
+            p->vcpu_count, p->vcpu_count == 1 ? "" : "s");
+    sched_wake(p->vcpus[0]);
+}

@@ -1,0 +1,51 @@
+/* A partition: isolated memory, vCPUs, and the devices it sees. */
+#ifndef ATOLL_HV_CORE_PARTITION_H
+#define ATOLL_HV_CORE_PARTITION_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/core/guest_mem.h"
+#include "hv/core/spinlock.h"
+#include "hv/core/vcpu.h"
+#include "hv/vdev/vdev.h"
+
+#define PARTITION_MAX_VCPUS 64
+#define PARTITION_NAME_LEN  32
+#define PARTITION_MAX_TIMERS 65      /* PLATFORM_TIMER_COUNT */
+
+enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
+
+struct platform_devices;
+
+struct partition {
+    char name[PARTITION_NAME_LEN];
+    unsigned id;
+    volatile enum partition_state state;
+    spinlock_t lock;                /* devices and partition state */
+    struct guest_mem mem;
+    void *arch;                     /* vendor state (EPT) */
+    unsigned vcpu_count;
+    struct vcpu *vcpus[PARTITION_MAX_VCPUS];
+    struct vdev_bus bus;
+    struct vdev_platform platform;
+    struct platform_devices *devices;
+    uint64_t timer_deadline[PARTITION_MAX_TIMERS];  /* ns, 0 = off */
+    uint64_t start_ns;
+    int exit_status;
+    bool has_exit_status;
+    char end_reason[160];
+    bool console_at_line_start;
+    unsigned released;              /* vCPUs that have left their CPUs after the end */
+    volatile bool finished;         /* everything released */
+};
+
+extern struct partition *partitions[];
+extern unsigned partition_count;
+
+/* Ends the partition: one line saying why, exit counters, memory scrubbed and freed.
+ * Safe to call from any of its vCPUs; only the first call acts. */
+void partition_kill(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Normal end with a status (debug-exit port, HC_EXIT). */
+void partition_exit(struct partition *p, int status);
+bool all_partitions_ended(void);
+
+#endif

@@ -1,0 +1,31 @@
+/* Creating and starting partitions from what the manifest says. */
+#ifndef ATOLL_HV_CORE_PARTITION_CREATE_H
+#define ATOLL_HV_CORE_PARTITION_CREATE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "hv/core/partition.h"
+
+enum partition_boot { PARTITION_BOOT_FLAT, PARTITION_BOOT_MULTIBOOT, PARTITION_BOOT_ELF64,
+                      PARTITION_BOOT_LINUX };
+
+struct partition_spec {
+    const char *name;
+    uint64_t memory;
+    unsigned vcpus;
+    uint64_t cpu_mask;          /* 0: any CPU */
+    enum partition_boot boot;
+    const uint8_t *image;
+    size_t image_len;
+    const char *image_name;
+    const uint8_t *initrd;
+    size_t initrd_len;
+    const char *cmdline;
+};
+
+/* NULL with one line in err when anything is wrong; nothing is left allocated then.
+ * Called on the boot CPU before scheduling starts. */
+struct partition *partition_create(const struct partition_spec *spec, char *err, size_t err_size);
+void partition_start(struct partition *p);
+void partition_release_vcpu(struct vcpu *v);
+
+#endif

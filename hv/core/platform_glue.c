@@ -1,0 +1,202 @@
+#include "hv/core/platform_glue.h"
+
+#include <string.h>
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
+#include "hv/lib/format.h"
+#include "hv/core/sched.h"
+#include "hv/core/virt.h"
+#include "hv/mm/kmem.h"
+#include "hv/vdev/platform_devices.h"
+
+/* ---- callbacks the devices see ------------------------------------------------------ */
+
+static void console_out(void *ctx, const char *buf, size_t len)
+{
+    struct partition *p = ctx;
+    char line[192];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p->console_at_line_start) {
+            n += (size_t)fmt_snprintf(line + n, sizeof(line) - n, "[%s] ", p->name);
+            p->console_at_line_start = false;
+        }
+        if (buf[i] != '\r')
+            line[n++] = buf[i];
+        if (buf[i] == '\n')
+            p->console_at_line_start = true;
+        if (n >= sizeof(line) - 40 || buf[i] == '\n') {
+            console_write(line, n);
+            n = 0;
+        }
+    }
+    if (n)
+        console_write(line, n);
+}
+
+static uint64_t now(void *ctx)
+{
+    struct partition *p = ctx;
+    return time_ns() - p->start_ns;
+}
+
+static void timer_arm(void *ctx, unsigned id, uint64_t deadline)
+{
+    struct partition *p = ctx;
+    if (id < PARTITION_MAX_TIMERS)
+        p->timer_deadline[id] = deadline;
+}
+
+static void exit_partition(void *ctx, int status)
+{
+    partition_exit(ctx, status);
+}
+
+static bool gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    return guest_mem_read(&((struct partition *)ctx)->mem, gpa, buf, len);
+}
+
+static bool gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    return guest_mem_write(&((struct partition *)ctx)->mem, gpa, buf, len);
+}
+
+static void kick(void *ctx, unsigned index)
+{
+    struct partition *p = ctx;
+    if (index < p->vcpu_count)
+        sched_wake(p->vcpus[index]);
+}
+
+static void startup(void *ctx, unsigned index, bool sipi, uint8_t vector)
+{
+    struct partition *p = ctx;
+    if (index >= p->vcpu_count)
+        return;
+    struct vcpu *v = p->vcpus[index];
+    if (!sipi) {
+        if (v->state != VCPU_STOPPED && index != 0)
+            v->state = VCPU_WAIT_SIPI;
+        return;
+    }
+    if (v->state == VCPU_WAIT_SIPI) {
+        virt_vcpu_sipi(v, vector);
+        sched_wake(v);
+    }
+}
+
+static uint64_t guest_tsc(void *ctx)
+{
+    return rdtsc();
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+bool partition_devices_init(struct partition *p)
+{
+    vdev_bus_init(&p->bus);
+    p->platform = (struct vdev_platform){
+        .ctx = p, .console_write = console_out, .now_ns = now, .timer_arm = timer_arm,
+        .partition_exit = exit_partition, .gpa_read = gpa_read, .gpa_write = gpa_write,
+        .vcpu_kick = kick, .vcpu_startup = startup, .guest_tsc = guest_tsc,
+        .vcpu_count = p->vcpu_count, .ram_bytes = p->mem.size, .tsc_hz = tsc_hz(),
+    };
+    p->console_at_line_start = true;
+    p->devices = kmalloc(sizeof(struct platform_devices));
+    return p->devices && platform_devices_init(p->devices, &p->bus, &p->platform);
+}
+
+void partition_devices_destroy(struct partition *p)
+{
+    kfree(p->devices);
+    p->devices = NULL;
+}
+
+/* ---- what exits call ------------------------------------------------------------------ */
+
+void partition_io(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *value)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    platform_devices_io(p->devices, v->index, port, size, write, value);
+    spin_unlock_irqrestore(&p->lock, f);
+}
+
+bool partition_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *value)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool ok = platform_devices_mmio(p->devices, v->index, gpa, size, write, value);
+    spin_unlock_irqrestore(&p->lock, f);
+    return ok;
+}
+
+int partition_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    enum vdev_msr_result r = write ? platform_devices_msr_write(p->devices, v->index, msr, *value)
+                                   : platform_devices_msr_read(p->devices, v->index, msr, value);
+    spin_unlock_irqrestore(&p->lock, f);
+    return r == VDEV_MSR_OK ? 0 : r == VDEV_MSR_GP ? 1 : 2;
+}
+
+int partition_pending_vector(struct vcpu *v)
+{
+    struct partition *p = v->part;
+    struct platform_intr intr;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool any = platform_devices_pending(p->devices, v->index, &intr);
+    spin_unlock_irqrestore(&p->lock, f);
+    return any ? intr.vector : -1;
+}
+
+void partition_ack_vector(struct vcpu *v, uint8_t vector)
+{
+    struct partition *p = v->part;
+    struct platform_intr intr;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    if (platform_devices_pending(p->devices, v->index, &intr) && intr.vector == vector)
+        platform_devices_ack(p->devices, v->index, &intr);
+    spin_unlock_irqrestore(&p->lock, f);
+}
+
+void partition_set_tpr(struct vcpu *v, uint64_t cr8)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    vlapic_set_cr8(platform_devices_lapic(p->devices, v->index), (uint8_t)cr8);
+    spin_unlock_irqrestore(&p->lock, f);
+}
+
+uint64_t partition_get_tpr(struct vcpu *v)
+{
+    return vlapic_get_cr8(platform_devices_lapic(v->part->devices, v->index));
+}
+
+uint64_t partition_next_deadline(struct partition *p)
+{
+    uint64_t best = 0;
+    for (unsigned i = 0; i < PARTITION_MAX_TIMERS; i++) {
+        uint64_t d = p->timer_deadline[i];
+        if (d && (!best || d < best))
+            best = d;
+    }
+    return best ? best + p->start_ns : 0;
+}
+
+void partition_run_timers(struct partition *p, uint64_t now_ns)
+{
+    uint64_t next = partition_next_deadline(p);
+    if (!next || next > now_ns || p->state != PART_RUNNING)
+        return;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    platform_devices_tick(p->devices);
+    spin_unlock_irqrestore(&p->lock, f);
+}
+
+bool partition_write_fault(struct vcpu *v, uint64_t gpa)
+{
+    return false;
+}

@@ -1,0 +1,152 @@
+#include "hv/core/sched.h"
+
+#include "hv/core/services.h"
+
+#include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/idt.h"
+#include "hv/arch/x86/lapic.h"
+#include "hv/arch/x86/percpu.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
+#include "hv/core/machine.h"
+#include "hv/core/partition.h"
+#include "hv/core/partition_create.h"
+#include "hv/core/platform_glue.h"
+#include "hv/core/virt.h"
+#include "hv/mm/kmem.h"
+
+#define RUNQ_MAX 64
+
+struct runqueue {
+    spinlock_t lock;
+    struct vcpu *vcpus[RUNQ_MAX];
+    unsigned count;
+    unsigned next;
+};
+
+static struct runqueue runqueues[MAX_CPUS];
+
+static void on_kick(struct trap_frame *f) { lapic_eoi(); }
+static void on_timer(struct trap_frame *f) { lapic_eoi(); }
+
+void sched_cpu_init(void)
+{
+    if (this_cpu()->index == 0) {
+        idt_set_handler(VEC_IPI_KICK, on_kick);
+        idt_set_handler(VEC_LAPIC_TIMER, on_timer);
+    }
+}
+
+bool sched_add(struct vcpu *v, uint64_t cpu_mask)
+{
+    int best = -1;
+    for (unsigned c = 0; c < cpu_count; c++) {
+        if ((cpu_mask && !(cpu_mask & (1ull << c))) || !cpus[c] || !cpus[c]->vmx_ok)
+            continue;
+        if (best < 0 || runqueues[c].count < runqueues[best].count)
+            best = (int)c;
+    }
+    if (best < 0 || runqueues[best].count >= RUNQ_MAX)
+        return false;
+    struct runqueue *rq = &runqueues[best];
+    uint64_t f = spin_lock_irqsave(&rq->lock);
+    rq->vcpus[rq->count++] = v;
+    v->pcpu = (unsigned)best;
+    spin_unlock_irqrestore(&rq->lock, f);
+    return true;
+}
+
+void sched_wake(struct vcpu *v)
+{
+    if (v->state == VCPU_HALTED)
+        v->state = VCPU_RUNNABLE;
+    virt_vcpu_kick(v);
+    if (v->pcpu != this_cpu()->index && cpus[v->pcpu])
+        lapic_send_ipi(cpus[v->pcpu]->apic_id, VEC_IPI_KICK);
+}
+
+/* Removes stopped vCPUs of dead partitions from the queue, releasing them here. */
+static void reap(struct runqueue *rq)
+{
+    for (unsigned i = 0; i < rq->count; ) {
+        struct vcpu *v = rq->vcpus[i];
+        if (v->part->state != PART_DEAD) {
+            i++;
+            continue;
+        }
+        uint64_t f = spin_lock_irqsave(&rq->lock);
+        rq->vcpus[i] = rq->vcpus[--rq->count];
+        spin_unlock_irqrestore(&rq->lock, f);
+        partition_release_vcpu(v);
+    }
+}
+
+static struct vcpu *pick(struct runqueue *rq)
+{
+    for (unsigned n = 0; n < rq->count; n++) {
+        struct vcpu *v = rq->vcpus[(rq->next + n) % rq->count];
+        if (v->state == VCPU_HALTED && partition_pending_vector(v) >= 0)
+            v->state = VCPU_RUNNABLE;
+        if (v->state == VCPU_RUNNABLE) {
+            rq->next = (rq->next + n + 1) % rq->count;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static void run_due_timers(struct runqueue *rq, uint64_t *next)
+{
+    uint64_t now = time_ns();
+    *next = 0;
+    for (unsigned i = 0; i < rq->count; i++) {
+        struct partition *p = rq->vcpus[i]->part;
+        partition_run_timers(p, now);
+        uint64_t d = partition_next_deadline(p);
+        if (d && (!*next || d < *next))
+            *next = d;
+    }
+}
+
+static void idle(uint64_t next_deadline, uint64_t max_wait)
+{
+    uint64_t now = time_ns();
+    uint64_t wait = next_deadline > now ? next_deadline - now : 0;
+    if (!next_deadline || wait > max_wait)
+        wait = max_wait;
+    irq_disable();
+    lapic_timer_oneshot_ns(wait ? wait : 1000);
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    irq_enable();
+}
+
+static void report_all_ended(void)
+{
+    static bool reported;
+    if (machine_test_exit())
+        machine_finish(true, NULL);
+    if (!reported && partition_count)
+        kprintf("atoll: every partition has ended\n");
+    reported = true;
+}
+
+void sched_loop(bool boot_cpu)
+{
+    struct runqueue *rq = &runqueues[this_cpu()->index];
+    irq_enable();
+    for (;;) {
+        reap(rq);
+        if (boot_cpu && all_partitions_ended())
+            report_all_ended();
+        bool serving = boot_cpu && services_poll();
+        uint64_t next;
+        run_due_timers(rq, &next);
+        struct vcpu *v = pick(rq);
+        if (!v) {
+            idle(next, serving ? 2000000ull : 50000000ull);
+            continue;
+        }
+        if (virt_vcpu_run(v, SCHED_SLICE_NS) == RUN_STOPPED && v->part->state != PART_DEAD)
+            v->state = VCPU_STOPPED;
+    }
+}

@@ -1,0 +1,22 @@
+/*
+ * Scheduling vCPUs on physical CPUs: each vCPU belongs to one CPU's run queue; a CPU
+ * runs its runnable vCPUs round-robin in time slices (VMX preemption timer), sleeps when
+ * all are halted, and wakes for device timers or a kick from another CPU.
+ */
+#ifndef ATOLL_HV_CORE_SCHED_H
+#define ATOLL_HV_CORE_SCHED_H
+#include <stdbool.h>
+#include "hv/core/vcpu.h"
+
+#define SCHED_SLICE_NS 10000000ull
+
+/* Picks a CPU allowed by the mask (bit i = CPU i; 0 = any) with the fewest vCPUs. */
+bool sched_add(struct vcpu *v, uint64_t cpu_mask);
+/* An interrupt or start-up is pending for v: make it runnable and get its CPU's attention. */
+void sched_wake(struct vcpu *v);
+/* This CPU's scheduling loop; the boot CPU also watches for the end of all work. */
+__attribute__((noreturn)) void sched_loop(bool boot_cpu);
+/* Per CPU, once, before sched_loop. */
+void sched_cpu_init(void);
+
+#endif

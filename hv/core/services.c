@@ -1,0 +1,25 @@
+#include "hv/core/services.h"
+
+
+static bool started;
+
+/* Weak: the network service is linked only when its fragment adds it. */
+__attribute__((weak)) void net_service_start(const struct manifest_hypervisor *hv,
+                                             const struct boot_info *bi);
+__attribute__((weak)) void net_service_poll(void);
+
+void services_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
+{
+    static const struct manifest_hypervisor defaults = { .control_port = 7400 };
+    if (net_service_start) {
+        net_service_start(hv ? hv : &defaults, bi);
+        started = true;
+    }
+}
+
+bool services_poll(void)
+{
+    if (started && net_service_poll)
+        net_service_poll();
+    return started;
+}

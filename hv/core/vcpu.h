@@ -1,0 +1,50 @@
+/* A virtual CPU, vendor-neutral.  hv/vmx (or a later SVM backend) keeps its own state
+ * behind `arch`. */
+#ifndef ATOLL_HV_CORE_VCPU_H
+#define ATOLL_HV_CORE_VCPU_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct partition;
+
+/* General registers by x86 encoding number; [4] (RSP) lives in the VMCS between exits. */
+enum gpr { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+enum vcpu_state {
+    VCPU_WAIT_SIPI,         /* an AP before its partition's BSP starts it */
+    VCPU_RUNNABLE,
+    VCPU_HALTED,            /* HLT: sleeps until an interrupt is pending */
+    VCPU_STOPPED,           /* its partition ended */
+};
+
+/* Vendor-neutral exit kinds, counted per vCPU. */
+enum exit_kind {
+    EXIT_CPUID, EXIT_IO, EXIT_MSR, EXIT_EPT, EXIT_MMIO, EXIT_HLT, EXIT_HYPERCALL, EXIT_CR,
+    EXIT_XSETBV, EXIT_EXTINT, EXIT_INTR_WINDOW, EXIT_PREEMPT, EXIT_EXCEPTION, EXIT_INIT_SIPI,
+    EXIT_TRIPLE_FAULT, EXIT_OTHER, EXIT_KIND_COUNT,
+};
+
+struct vcpu {
+    struct partition *part;
+    unsigned index;                 /* within the partition; also its APIC id */
+    unsigned pcpu;                  /* physical CPU it runs on */
+    uint64_t gpr[16];
+    volatile enum vcpu_state state;
+    uint8_t sipi_vector;
+    volatile bool sipi_pending;     /* enter real mode at sipi_vector << 12 */
+    volatile bool kick;             /* something changed: re-evaluate before entry */
+    void *arch;                     /* vendor state (struct vmx_vcpu) */
+    uint64_t exits[EXIT_KIND_COUNT];
+    uint64_t exits_total;
+    uint64_t slice_ns;
+};
+
+static inline void vcpu_count_exit(struct vcpu *v, enum exit_kind k)
+{
+    v->exits[k]++;
+    v->exits_total++;
+}
+
+const char *exit_kind_name(enum exit_kind k);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * The one interface between the vendor-neutral core and a hardware virtualisation backend
+ * (hv/vmx today; an AMD SVM backend would implement the same functions).
+ */
+#ifndef ATOLL_HV_CORE_VIRT_H
+#define ATOLL_HV_CORE_VIRT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct partition;
+struct vcpu;
+
+/* Initial processor state a loader asks for. */
+enum vcpu_start_mode {
+    START_REAL_MODE,        /* CS:IP = f000:fff0 style reset or cs/ip given */
+    START_PROTECTED_32,     /* flat 32-bit, paging off (Multiboot v1) */
+    START_LONG_64,          /* 64-bit with the loader's page tables at cr3 */
+};
+
+struct vcpu_start {
+    enum vcpu_start_mode mode;
+    uint64_t rip, rsp, cr3;
+    uint16_t cs_selector;   /* real mode: CS selector (base = selector << 4) */
+    uint64_t gdt_base;      /* protected/long: the loader's GDT in guest memory */
+    uint16_t gdt_limit;
+    uint64_t rax, rbx, rsi, rdi;
+};
+
+/* Per physical CPU: enable the extension (VMXON).  Returns false with a line logged. */
+bool virt_cpu_enable(void);
+bool virt_partition_init(struct partition *p);
+void virt_partition_destroy(struct partition *p);
+bool virt_vcpu_init(struct vcpu *v, const struct vcpu_start *start);
+void virt_vcpu_destroy(struct vcpu *v);
+/* Puts an AP into the state SIPI with this vector gives. */
+void virt_vcpu_sipi(struct vcpu *v, uint8_t vector);
+
+/* Why virt_vcpu_run returned to the scheduler. */
+enum run_result {
+    RUN_YIELD,              /* time slice over or a kick: pick again */
+    RUN_HALTED,             /* guest executed HLT with nothing pending */
+    RUN_STOPPED,            /* partition ended */
+};
+/* Runs the vCPU on this CPU, handling exits, for up to slice_ns. */
+enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns);
+
+/* The guest's paging and code-segment state, for walking its page tables. */
+struct guest_paging {
+    uint64_t cr0, cr3, cr4, efer;
+    uint64_t cs_base;
+    bool cs_long;           /* 64-bit code segment */
+    bool cs_32;             /* 32-bit default operand size (D bit) */
+};
+void virt_get_paging(struct vcpu *v, struct guest_paging *pg);
+
+/* Interrupts for a vCPU are pending (from a device or IPI): make sure it notices. */
+void virt_vcpu_kick(struct vcpu *v);
+
+#endif

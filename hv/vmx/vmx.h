@@ -1,0 +1,62 @@
+/* VT-x backend internals shared by the files of hv/vmx. */
+#ifndef ATOLL_HV_VMX_VMX_H
+#define ATOLL_HV_VMX_VMX_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/core/vcpu.h"
+#include "hv/vmx/ept.h"
+#include "hv/vmx/vmx_caps.h"
+
+struct vmx_cpu {
+    struct vmx_caps caps;
+    void *vmxon_region;
+    struct vcpu *loaded;            /* whose VMCS is current on this CPU */
+};
+
+struct vmx_partition {
+    struct ept ept;
+    uint8_t *io_bitmaps;            /* 2 pages: ports 0-0x7fff, 0x8000-0xffff */
+    uint8_t *msr_bitmap;            /* 1 page */
+};
+
+struct vmx_vcpu {
+    void *vmcs;
+    uint64_t vmcs_phys;
+    bool launched;
+    uint16_t vpid;
+    uint32_t entry_intr_info;       /* event to inject at the next entry, 0 if none */
+    uint32_t entry_intr_error;
+    uint32_t entry_instr_len;
+    uint64_t cr0_shadow, cr4_shadow;
+    uint8_t *xsave_area;            /* guest FPU/SSE state while another vCPU runs here */
+    uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_tsc_aux;
+    uint64_t xcr0;
+    uint64_t tsc_deadline;
+    unsigned host_cpu;              /* 1 + index of the CPU whose host state is in the VMCS */
+};
+
+static inline struct vmx_vcpu *vmx_of(struct vcpu *v) { return v->arch; }
+struct vmx_cpu *vmx_this_cpu(void);
+
+/* vmx_entry.S: enters the guest with gpr[]; returns 0 after a VM exit, 1 if the entry
+ * instruction itself failed (VM-instruction error in the VMCS). */
+int vmx_enter(uint64_t *gpr, int launched);
+extern char vmx_exit_point[];
+
+/* vmx_exit.c */
+enum exit_action { EXIT_RESUME, EXIT_TO_SCHEDULER, EXIT_HALT, EXIT_STOP };
+enum exit_action vmx_handle_exit(struct vcpu *v);
+
+/* vmx_event.c */
+void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+void vmx_requeue_idt_vectoring(struct vcpu *v);
+void vmx_inject_pending(struct vcpu *v);
+bool vmx_interrupt_pending(struct vcpu *v);
+
+/* vmx_guest_state.c */
+uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);
+void vmx_skip_instruction(void);
+bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value);
+bool vmx_set_guest_cr4(struct vcpu *v, uint64_t value);
+
+#endif

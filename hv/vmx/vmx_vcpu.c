@@ -1,0 +1,414 @@
+/* VMCS life cycle and the run loop of one vCPU on this physical CPU. */
+#include <string.h>
+#include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/percpu.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
+#include "hv/core/partition.h"
+#include "hv/core/platform_glue.h"
+#include "hv/core/virt.h"
+#include "hv/mm/kmem.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+
+#define CR0_PE (1ull << 0)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE (1ull << 5)
+#define CR4_VMXE (1ull << 13)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+
+static uint16_t next_vpid = 1;
+
+/* ---- per partition: EPT, I/O and MSR bitmaps ------------------------------------- */
+
+static void msr_passthrough(uint8_t *bitmap, uint32_t msr)
+{
+    unsigned base = msr >= 0xc0000000u ? 1024 : 0;
+    uint32_t bit = msr & 0x1fff;
+    bitmap[base + bit / 8] &= ~(1u << (bit % 8));           /* reads */
+    bitmap[2048 + base + bit / 8] &= ~(1u << (bit % 8));    /* writes */
+}
+
+bool virt_partition_init(struct partition *p)
+{
+    struct vmx_partition *x = kmalloc(sizeof(*x));
+    if (!x)
+        return false;
+    p->arch = x;
+    x->io_bitmaps = kmem_alloc_pages(2);
+    x->msr_bitmap = kmem_alloc_pages(1);
+    if (!x->io_bitmaps || !x->msr_bitmap ||
+        !ept_build(&x->ept, &p->mem, vmx_this_cpu()->caps.ept_2m))
+        return false;
+    memset(x->io_bitmaps, 0xff, 8192);
+    memset(x->msr_bitmap, 0xff, 4096);
+    static const uint32_t passthrough[] = {
+        MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+        MSR_FMASK, MSR_TSC_AUX, MSR_IA32_PAT, 0x174, 0x175, 0x176, /* SYSENTER_* */
+    };
+    for (size_t i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
+        msr_passthrough(x->msr_bitmap, passthrough[i]);
+    return true;
+}
+
+void virt_partition_destroy(struct partition *p)
+{
+    struct vmx_partition *x = p->arch;
+    if (!x)
+        return;
+    ept_destroy(&x->ept);
+    kmem_free_pages(x->io_bitmaps, 2);
+    kmem_free_pages(x->msr_bitmap, 1);
+    kfree(x);
+    p->arch = NULL;
+}
+
+/* ---- VMCS contents ---------------------------------------------------------------- */
+
+static bool setup_controls(struct vcpu *v)
+{
+    const struct vmx_caps *c = &vmx_this_cpu()->caps;
+    struct vmx_partition *xp = v->part->arch;
+    uint32_t pin = vmx_adjust_controls(c->pinbased, PIN_EXTINT_EXIT | PIN_NMI_EXIT |
+                                       (c->preemption_timer ? PIN_PREEMPTION_TIMER : 0));
+    uint32_t proc = vmx_adjust_controls(c->procbased, PROC_HLT_EXIT | PROC_USE_IO_BITMAPS |
+                                        PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_MWAIT_EXIT |
+                                        PROC_MONITOR_EXIT | PROC_RDPMC_EXIT |
+                                        PROC_CR8_LOAD_EXIT | PROC_CR8_STORE_EXIT);
+    proc &= ~(PROC_CR3_LOAD_EXIT | PROC_CR3_STORE_EXIT) | (uint32_t)c->procbased;
+    uint32_t proc2 = vmx_adjust_controls(c->procbased2, PROC2_EPT | PROC2_VPID |
+                                         PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID |
+                                         PROC2_XSAVES);
+    uint32_t exit = vmx_adjust_controls(c->exit, EXIT_HOST_LONG_MODE | EXIT_SAVE_EFER |
+                                        EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT);
+    uint32_t entry = vmx_adjust_controls(c->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT);
+    entry &= ~ENTRY_GUEST_LONG_MODE;
+    bool ok = vmcs_write32(VMCS32_PIN_CONTROLS, pin);
+    ok &= vmcs_write32(VMCS32_PROC_CONTROLS, proc);
+    ok &= vmcs_write32(VMCS32_PROC_CONTROLS2, proc2);
+    ok &= vmcs_write32(VMCS32_EXIT_CONTROLS, exit);
+    ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, entry);
+    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, 1u << 18);     /* #MC */
+    ok &= vmcs_write32(VMCS32_PF_ERROR_MASK, 0);
+    ok &= vmcs_write32(VMCS32_PF_ERROR_MATCH, 0);
+    ok &= vmcs_write32(VMCS32_CR3_TARGET_COUNT, 0);
+    ok &= vmcs_write32(VMCS32_EXIT_MSR_STORE_COUNT, 0);
+    ok &= vmcs_write32(VMCS32_EXIT_MSR_LOAD_COUNT, 0);
+    ok &= vmcs_write32(VMCS32_ENTRY_MSR_LOAD_COUNT, 0);
+    ok &= vmcs_write32(VMCS32_ENTRY_INTR_INFO, 0);
+    ok &= vmcs_write64(VMCS64_IO_BITMAP_A, virt_to_phys(xp->io_bitmaps));
+    ok &= vmcs_write64(VMCS64_IO_BITMAP_B, virt_to_phys(xp->io_bitmaps + 4096));
+    ok &= vmcs_write64(VMCS64_MSR_BITMAP, virt_to_phys(xp->msr_bitmap));
+    ok &= vmcs_write64(VMCS64_EPT_POINTER, xp->ept.eptp);
+    ok &= vmcs_write16(VMCS16_VPID, vmx_of(v)->vpid);
+    ok &= vmcs_write64(VMCS64_VMCS_LINK_POINTER, ~0ull);
+    ok &= vmcs_writen(VMCSN_CR0_MASK, CR0_NE | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
+                                      ~c->cr0_fixed1);
+    ok &= vmcs_writen(VMCSN_CR4_MASK, CR4_VMXE | c->cr4_fixed0 | ~c->cr4_fixed1);
+    return ok;
+}
+
+static bool setup_host_state(void)
+{
+    struct percpu *p = this_cpu();
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr, idtr;
+    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+    bool ok = vmcs_writen(VMCSN_HOST_CR0, read_cr0());
+    ok &= vmcs_writen(VMCSN_HOST_CR3, read_cr3());
+    ok &= vmcs_writen(VMCSN_HOST_CR4, read_cr4());
+    ok &= vmcs_write16(VMCS16_HOST_CS_SEL, GDT_KERNEL_CS);
+    ok &= vmcs_write16(VMCS16_HOST_SS_SEL, GDT_KERNEL_DS);
+    ok &= vmcs_write16(VMCS16_HOST_DS_SEL, GDT_KERNEL_DS);
+    ok &= vmcs_write16(VMCS16_HOST_ES_SEL, GDT_KERNEL_DS);
+    ok &= vmcs_write16(VMCS16_HOST_FS_SEL, 0);
+    ok &= vmcs_write16(VMCS16_HOST_GS_SEL, 0);
+    ok &= vmcs_write16(VMCS16_HOST_TR_SEL, GDT_TSS);
+    ok &= vmcs_writen(VMCSN_HOST_FS_BASE, 0);
+    ok &= vmcs_writen(VMCSN_HOST_GS_BASE, (uint64_t)p);
+    ok &= vmcs_writen(VMCSN_HOST_TR_BASE, (uint64_t)&p->tss);
+    ok &= vmcs_writen(VMCSN_HOST_GDTR_BASE, gdtr.base);
+    ok &= vmcs_writen(VMCSN_HOST_IDTR_BASE, idtr.base);
+    ok &= vmcs_write32(VMCS32_HOST_SYSENTER_CS, 0);
+    ok &= vmcs_writen(VMCSN_HOST_SYSENTER_ESP, 0);
+    ok &= vmcs_writen(VMCSN_HOST_SYSENTER_EIP, 0);
+    ok &= vmcs_write64(VMCS64_HOST_EFER, rdmsr(MSR_EFER));
+    ok &= vmcs_write64(VMCS64_HOST_PAT, rdmsr(MSR_IA32_PAT));
+    ok &= vmcs_writen(VMCSN_HOST_RIP, (uint64_t)vmx_exit_point);
+    return ok;
+}
+
+struct segment { uint16_t sel; uint64_t base; uint32_t limit, ar; };
+
+static bool write_segment(unsigned index, const struct segment *s)
+{
+    /* ES CS SS DS FS GS LDTR TR are consecutive in each field group. */
+    bool ok = vmcs_write16((enum vmcs16)(VMCS16_GUEST_ES_SEL + 2 * index), s->sel);
+    ok &= vmcs_writen((enum vmcsn)(VMCSN_GUEST_ES_BASE + 2 * index), s->base);
+    ok &= vmcs_write32((enum vmcs32)(VMCS32_GUEST_ES_LIMIT + 2 * index), s->limit);
+    ok &= vmcs_write32((enum vmcs32)(VMCS32_GUEST_ES_AR + 2 * index), s->ar);
+    return ok;
+}
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
+
+static bool setup_guest_segments(const struct vcpu_start *st)
+{
+    struct segment code, data;
+    switch (st->mode) {
+    case START_REAL_MODE:
+        code = (struct segment){ st->cs_selector, (uint64_t)st->cs_selector << 4, 0xffff, 0x9b };
+        data = (struct segment){ 0, 0, 0xffff, 0x93 };
+        break;
+    case START_PROTECTED_32:
+        code = (struct segment){ 0x08, 0, 0xffffffff, 0xc09b };
+        data = (struct segment){ 0x10, 0, 0xffffffff, 0xc093 };
+        break;
+    default:
+        code = (struct segment){ 0x08, 0, 0xffffffff, 0xa09b };
+        data = (struct segment){ 0x10, 0, 0xffffffff, 0xc093 };
+        break;
+    }
+    bool ok = write_segment(SEG_CS, &code);
+    for (unsigned s = SEG_ES; s <= SEG_GS; s++)
+        if (s != SEG_CS)
+            ok &= write_segment(s, &data);
+    ok &= write_segment(SEG_LDTR, &(struct segment){ 0, 0, 0xffff, 0x82 });
+    ok &= write_segment(SEG_TR, &(struct segment){ 0, 0, 0xffff, 0x8b });
+    ok &= vmcs_writen(VMCSN_GUEST_GDTR_BASE, st->gdt_base);
+    ok &= vmcs_write32(VMCS32_GUEST_GDTR_LIMIT, st->mode == START_REAL_MODE ? 0xffff : st->gdt_limit);
+    ok &= vmcs_writen(VMCSN_GUEST_IDTR_BASE, 0);
+    ok &= vmcs_write32(VMCS32_GUEST_IDTR_LIMIT, 0xffff);
+    return ok;
+}
+
+static bool setup_guest_state(struct vcpu *v, const struct vcpu_start *st)
+{
+    bool ok = setup_guest_segments(st);
+    uint64_t cr0 = CR0_ET | CR0_NE, cr4 = 0, efer = 0;
+    if (st->mode != START_REAL_MODE)
+        cr0 |= CR0_PE;
+    if (st->mode == START_LONG_64) {
+        cr0 |= CR0_PG | CR0_WP;
+        cr4 |= CR4_PAE;
+        efer |= EFER_LME | EFER_LMA;
+    }
+    ok &= vmcs_write64(VMCS64_GUEST_EFER, efer);
+    ok &= vmcs_writen(VMCSN_GUEST_CR0, 0);
+    ok &= vmcs_writen(VMCSN_GUEST_CR4, 0);
+    ok &= vmx_set_guest_cr4(v, cr4);
+    ok &= vmx_set_guest_cr0(v, cr0);
+    if (st->mode == START_LONG_64)
+        ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS,
+                           vmcs_read32(VMCS32_ENTRY_CONTROLS) | ENTRY_GUEST_LONG_MODE);
+    ok &= vmcs_writen(VMCSN_GUEST_CR3, st->cr3);
+    ok &= vmcs_writen(VMCSN_GUEST_DR7, 0x400);
+    ok &= vmcs_writen(VMCSN_GUEST_RSP, st->rsp);
+    ok &= vmcs_writen(VMCSN_GUEST_RIP, st->rip);
+    ok &= vmcs_writen(VMCSN_GUEST_RFLAGS, 0x2);
+    ok &= vmcs_writen(VMCSN_GUEST_PENDING_DBG, 0);
+    ok &= vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY, 0);
+    ok &= vmcs_write32(VMCS32_GUEST_ACTIVITY_STATE, 0);
+    ok &= vmcs_write32(VMCS32_GUEST_SYSENTER_CS, 0);
+    ok &= vmcs_writen(VMCSN_GUEST_SYSENTER_ESP, 0);
+    ok &= vmcs_writen(VMCSN_GUEST_SYSENTER_EIP, 0);
+    ok &= vmcs_write64(VMCS64_GUEST_DEBUGCTL, 0);
+    ok &= vmcs_write64(VMCS64_GUEST_PAT, 0x0007040600070406ull);
+    memset(v->gpr, 0, sizeof(v->gpr));
+    v->gpr[RAX] = st->rax;
+    v->gpr[RBX] = st->rbx;
+    v->gpr[RSI] = st->rsi;
+    v->gpr[RDI] = st->rdi;
+    if (st->mode == START_REAL_MODE)
+        v->gpr[RDX] = 0x600;        /* family 6 at reset, as hardware reports */
+    return ok;
+}
+
+static void make_current(struct vcpu *v);
+
+bool virt_vcpu_init(struct vcpu *v, const struct vcpu_start *st)
+{
+    struct vmx_vcpu *x = kmalloc(sizeof(*x));
+    if (!x)
+        return false;
+    v->arch = x;
+    x->vmcs = kmem_alloc_pages(1);
+    x->xsave_area = kmem_alloc_pages(1);
+    if (!x->vmcs || !x->xsave_area)
+        return false;
+    *(uint32_t *)x->vmcs = vmx_this_cpu()->caps.vmcs_revision;
+    x->vmcs_phys = virt_to_phys(x->vmcs);
+    x->vpid = __atomic_fetch_add(&next_vpid, 1, __ATOMIC_RELAXED);
+    x->xcr0 = 1;
+    if (!vmcs_clear(x->vmcs_phys))
+        return false;
+    make_current(v);
+    bool ok = setup_controls(v) && setup_guest_state(v, st);
+    /* Set up on the boot CPU, run on its own: leave the VMCS inactive. */
+    vmcs_clear(x->vmcs_phys);
+    vmx_this_cpu()->loaded = NULL;
+    x->host_cpu = 0;
+    return ok;
+}
+
+void virt_vcpu_destroy(struct vcpu *v)
+{
+    struct vmx_vcpu *x = v->arch;
+    if (!x)
+        return;
+    struct vmx_cpu *c = vmx_this_cpu();
+    if (c && c->loaded == v) {
+        vmcs_clear(x->vmcs_phys);
+        c->loaded = NULL;
+    }
+    kmem_free_pages(x->vmcs, 1);
+    kmem_free_pages(x->xsave_area, 1);
+    kfree(x);
+    v->arch = NULL;
+}
+
+void virt_vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+    v->sipi_vector = vector;
+    v->sipi_pending = true;
+    v->state = VCPU_RUNNABLE;
+}
+
+/* ---- switching vCPUs on this CPU ------------------------------------------------- */
+
+static bool has_xsave(void) { return read_cr4() & (1ull << 18); }
+
+static void save_guest_context(struct vcpu *v)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    if (has_xsave())
+        __asm__ volatile("xsave64 %0" : "=m"(*(uint8_t(*)[4096])x->xsave_area) : "a"(~0u), "d"(~0u));
+    else
+        __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])x->xsave_area));
+    x->msr_star = rdmsr(MSR_STAR);
+    x->msr_lstar = rdmsr(MSR_LSTAR);
+    x->msr_cstar = rdmsr(MSR_CSTAR);
+    x->msr_fmask = rdmsr(MSR_FMASK);
+    x->msr_kernel_gs = rdmsr(MSR_KERNEL_GS_BASE);
+    x->msr_tsc_aux = rdmsr(MSR_TSC_AUX);
+}
+
+static void restore_guest_context(struct vcpu *v, bool first_time)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    if (has_xsave()) {
+        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)x->xcr0), "d"((uint32_t)(x->xcr0 >> 32)));
+        if (first_time)
+            __asm__ volatile("fninit");
+        else
+            __asm__ volatile("xrstor64 %0" : : "m"(*(uint8_t(*)[4096])x->xsave_area), "a"(~0u), "d"(~0u));
+    } else if (first_time) {
+        __asm__ volatile("fninit");
+    } else {
+        __asm__ volatile("fxrstor64 %0" : : "m"(*(uint8_t(*)[512])x->xsave_area));
+    }
+    wrmsr(MSR_STAR, x->msr_star);
+    wrmsr(MSR_LSTAR, x->msr_lstar);
+    wrmsr(MSR_CSTAR, x->msr_cstar);
+    wrmsr(MSR_FMASK, x->msr_fmask);
+    wrmsr(MSR_KERNEL_GS_BASE, x->msr_kernel_gs);
+    wrmsr(MSR_TSC_AUX, x->msr_tsc_aux);
+}
+
+static void make_current(struct vcpu *v)
+{
+    struct vmx_cpu *c = vmx_this_cpu();
+    struct vmx_vcpu *x = vmx_of(v);
+    if (c->loaded == v)
+        return;
+    if (c->loaded && c->loaded->arch)
+        save_guest_context(c->loaded);
+    restore_guest_context(v, !x->launched);
+    vmcs_load(x->vmcs_phys);
+    c->loaded = v;
+    if (x->host_cpu != this_cpu()->index + 1) {
+        setup_host_state();
+        x->host_cpu = this_cpu()->index + 1;
+    }
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+static uint32_t preemption_ticks(uint64_t ns)
+{
+    unsigned rate = vmx_this_cpu()->caps.misc & 0x1f;
+    uint64_t tsc = ns / 1000 * (tsc_hz() / 1000000);
+    uint64_t ticks = tsc >> rate;
+    return ticks > 0xffffffffu ? 0xffffffffu : (ticks ? (uint32_t)ticks : 1);
+}
+
+static void report_entry_failure(struct vcpu *v, int rc)
+{
+    uint32_t reason = vmcs_read32(VMCS32_EXIT_REASON);
+    if (rc)
+        partition_kill(v->part, "vcpu%u: VM entry failed (vm-instruction error %u)", v->index,
+                       vmcs_read32(VMCS32_VM_INSTR_ERROR));
+    else
+        partition_kill(v->part, "vcpu%u: VM entry failed: %s (exit reason %u, qualification %#lx)",
+                       v->index, (reason & 0xffff) == 33 ? "invalid guest state" :
+                       (reason & 0xffff) == 34 ? "MSR loading" : "machine check",
+                       reason & 0xffff, vmcs_readn(VMCSN_EXIT_QUALIFICATION));
+}
+
+enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    uint64_t end = time_ns() + slice_ns;
+    make_current(v);
+    if (v->sipi_pending) {
+        struct vcpu_start st = { .mode = START_REAL_MODE, .cs_selector = (uint16_t)(v->sipi_vector << 8) };
+        setup_guest_state(v, &st);
+        v->sipi_pending = false;
+    }
+    for (;;) {
+        if (v->part->state == PART_DEAD || v->state == VCPU_STOPPED)
+            return RUN_STOPPED;
+        uint64_t now = time_ns();
+        partition_run_timers(v->part, now);
+        vmx_inject_pending(v);
+        uint64_t until = partition_next_deadline(v->part);
+        if (!until || until > end)
+            until = end;
+        vmcs_write32(VMCS32_PREEMPTION_TIMER, preemption_ticks(until > now ? until - now : 0));
+        v->kick = false;
+        irq_disable();
+        int rc = vmx_enter(v->gpr, x->launched);
+        uint32_t reason = vmcs_read32(VMCS32_EXIT_REASON);
+        if (rc || (reason & (1u << 31))) {
+            irq_enable();
+            report_entry_failure(v, rc);
+            return RUN_STOPPED;
+        }
+        x->launched = true;
+        vmx_requeue_idt_vectoring(v);
+        __asm__ volatile("sti; nop; cli" ::: "memory");    /* host interrupts run here */
+        irq_enable();
+        switch (vmx_handle_exit(v)) {
+        case EXIT_RESUME:
+            break;
+        case EXIT_TO_SCHEDULER:
+            return RUN_YIELD;
+        case EXIT_HALT:
+            return RUN_HALTED;
+        case EXIT_STOP:
+            return RUN_STOPPED;
+        }
+        if (v->kick && time_ns() >= end)
+            return RUN_YIELD;
+        if (time_ns() >= end)
+            return RUN_YIELD;
+    }
+}
+
+void virt_vcpu_kick(struct vcpu *v)
+{
+    v->kick = true;
+}
