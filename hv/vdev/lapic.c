@@ -148,6 +148,18 @@ static void timer_rearm(struct vlapic *l, uint64_t t)
         l->plat->timer_arm(l->plat->ctx, l->timer_id, l->timer_next_ns);
 }
 
+/* After a periodic interrupt the next one is at least VLAPIC_MIN_PERIOD_NS away, so a
+ * tiny initial count cannot make the partition's timer fire continuously. */
+static void timer_rearm_after_fire(struct vlapic *l, uint64_t t)
+{
+    l->timer_next_ns = next_expiry(l, t);
+    if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && l->timer_next_ns &&
+        l->timer_next_ns - t < VLAPIC_MIN_PERIOD_NS)
+        l->timer_next_ns = vdev_add_sat(t, VLAPIC_MIN_PERIOD_NS);
+    if (l->plat->timer_arm)
+        l->plat->timer_arm(l->plat->ctx, l->timer_id, l->timer_next_ns);
+}
+
 static void timer_stop(struct vlapic *l)
 {
     l->timer_running = false;
@@ -192,7 +204,7 @@ void vlapic_tick(struct vlapic *l)
     if (!l->timer_next_ns || t < l->timer_next_ns)
         return;   /* not due: the armed deadline still stands */
     timer_fire(l, t);
-    timer_rearm(l, t);
+    timer_rearm_after_fire(l, t);
 }
 
 static void write_initial_count(struct vlapic *l, uint32_t v)

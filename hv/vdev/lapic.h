@@ -17,6 +17,7 @@
 
 #define VLAPIC_DEFAULT_BASE  0xfee00000ull
 #define VLAPIC_BUS_HZ        1000000000ull
+#define VLAPIC_MIN_PERIOD_NS 50000ull   /* periodic interrupts at most every 50 us */
 #define VLAPIC_VERSION       0x00050014u   /* version 0x14, 6 LVT entries */
 
 #define VLAPIC_MSR_APIC_BASE    0x1b

@@ -129,6 +129,11 @@ void vpit_tick(struct vpit *p)
         return;   /* not due: the armed deadline still stands */
     pulse_irq(p);
     rearm(p, t);
+    if (p->irq_next_ns && p->irq_next_ns - t < VPIT_MIN_PERIOD_NS) {
+        p->irq_next_ns = vdev_add_sat(t, VPIT_MIN_PERIOD_NS);   /* tiny counts: no storm */
+        if (p->plat->timer_arm)
+            p->plat->timer_arm(p->plat->ctx, p->timer_id, p->irq_next_ns);
+    }
 }
 
 static void load_count(struct vpit *p, unsigned ch, uint32_t v)

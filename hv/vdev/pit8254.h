@@ -12,6 +12,7 @@
 #include "hv/vdev/vdev.h"
 
 #define VPIT_HZ 1193182u
+#define VPIT_MIN_PERIOD_NS 50000ull   /* IRQ 0 at most every 50 us */
 
 struct vpit_channel {
     uint32_t count;            /* reload value, 1..0x10000 */

@@ -139,25 +139,30 @@ static void test_timer_periodic_and_masked(void **state)
     struct vlapic *l = platform_devices_lapic(&c->pd, 0);
     wr(c, 0, 0x3e0, 0xb);                              /* divide by 1 */
     wr(c, 0, 0x320, 0x20045);                          /* periodic, vector 0x45 */
-    wr(c, 0, 0x380, 100);
-    c->f.now_ns = 1100;
+    wr(c, 0, 0x380, 100000);                           /* 100 us */
+    c->f.now_ns = 101000;
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), 0x45);
-    assert_int_equal(vlapic_timer_deadline(l), 1200);
+    assert_int_equal(vlapic_timer_deadline(l), 201000);
     inject(c, 0, 0x45);
     wr(c, 0, 0xb0, 0);
-    c->f.now_ns = 1450;                                /* late: one interrupt */
+    c->f.now_ns = 451000;                              /* late: one interrupt */
     platform_devices_tick(&c->pd);
     assert_int_equal(l->stats.timer_fires, 2);
-    assert_int_equal(vlapic_timer_deadline(l), 1500);
-    assert_int_equal(rd(c, 0, 0x390), 50);
+    assert_int_equal(vlapic_timer_deadline(l), 501000);
+    assert_int_equal(rd(c, 0, 0x390), 50000);
     wr(c, 0, 0x320, 0x30045);                          /* masked: counts, no IRR */
     inject(c, 0, 0x45);
     wr(c, 0, 0xb0, 0);
-    c->f.now_ns = 1500;
+    c->f.now_ns = 501000;
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), -1);
-    assert_int_equal(vlapic_timer_deadline(l), 1600);
+    assert_int_equal(vlapic_timer_deadline(l), 601000);
+
+    wr(c, 0, 0x380, 1);                                /* 1 ns period: clamped */
+    c->f.now_ns += 1;
+    platform_devices_tick(&c->pd);
+    assert_true(vlapic_timer_deadline(l) >= c->f.now_ns + VLAPIC_MIN_PERIOD_NS);
 }
 
 static void test_timer_tsc_deadline(void **state)

@@ -147,6 +147,12 @@ static void test_mode0_one_shot_irq(void **state)
 static void test_byte_modes_and_hostile(void **state)
 {
     struct ctx *c = *state;
+    out8(c, 0x43, 0x14);              /* ch0, LSB, mode 2, count 2: clamped IRQ rate */
+    out8(c, 0x40, 2);
+    c->f.now_ns = c->f.timers[0];
+    vpit_tick(&c->pit);
+    assert_int_equal(c->f.irq_rises[0], 1);
+    assert_true(c->f.timers[0] >= c->f.now_ns + VPIT_MIN_PERIOD_NS);
     out8(c, 0x43, 0x54);              /* ch1, LSB only, mode 2 */
     out8(c, 0x41, 100);
     c->f.now_ns += ticks(10) + 1;
