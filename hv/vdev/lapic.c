@@ -489,7 +489,7 @@ static void write_lvt(struct vlapic *l, unsigned idx, uint32_t v)
 
 static void write_svr(struct vlapic *l, uint32_t v)
 {
-    l->svr = v & 0x1ff;
+    l->svr = v & 0x3ff;   /* vector, APIC enable, focus checking */
     if (!sw_enabled(l))
         for (unsigned i = 0; i < VLAPIC_LVT_COUNT; i++)
             l->lvt[i] |= LVT_MASKED;
