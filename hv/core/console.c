@@ -3,6 +3,7 @@
 #include "drivers/uart/uart8250.h"
 #include "hv/core/spinlock.h"
 #include "hv/lib/format.h"
+#include "net/kernel/log_ring.h"
 
 #define CONSOLE_PORT 0x3f8
 
@@ -17,6 +18,7 @@ static void serial_sink(void *ctx, const char *s, size_t n)
 {
     (void)ctx;
     serial8250_write(CONSOLE_PORT, s, n);
+    log_ring_write(s, n);
 }
 
 void console_write(const char *s, size_t n)

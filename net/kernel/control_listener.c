@@ -1,0 +1,87 @@
+#include "net/kernel/control_listener.h"
+
+#include "lwip/tcp.h"
+#include "net/kernel/tls_session.h"
+
+static struct ctl_server *server;
+static const struct tls_identity *identity;
+static const uint8_t (*allowed_keys)[TLS_FP_SIZE];
+static size_t allowed_count;
+static unsigned open_sessions;
+
+static long map_io(long n)
+{
+    return n >= 0 ? n : n == TLS_IO_EOF ? CTL_IO_EOF : CTL_IO_ERROR;
+}
+
+static long s_read(void *s, void *buf, size_t len)
+{
+    return map_io(tls_conn_read(&((struct tls_session *)s)->tls, buf, len));
+}
+
+static long s_write(void *s, const void *buf, size_t len)
+{
+    return map_io(tls_conn_write(&((struct tls_session *)s)->tls, buf, len));
+}
+
+static int s_flush(void *s)
+{
+    int r = tls_conn_flush(&((struct tls_session *)s)->tls);
+    return r < 0 ? CTL_IO_ERROR : r;
+}
+
+static const uint8_t *s_peer_key(void *s)
+{
+    return tls_conn_peer_key(&((struct tls_session *)s)->tls);
+}
+
+static void s_close(void *s)
+{
+    tls_session_free(s);
+    open_sessions--;
+}
+
+static const struct ctl_stream_ops stream_ops = { s_read, s_write, s_flush, s_peer_key, s_close };
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    if (err != ERR_OK || !pcb)
+        return ERR_VAL;
+    if (open_sessions >= CTL_MAX_CONNECTIONS) {
+        tcp_abort(pcb);             /* every slot busy: refused, the server goes on */
+        return ERR_ABRT;
+    }
+    struct tls_session *s = tls_session_accept(pcb, identity, allowed_keys, allowed_count);
+    if (!s)
+        return ERR_ABRT;
+    if (ctl_server_attach(server, &stream_ops, s) < 0) {
+        tcp_arg(pcb, NULL);
+        tcp_abort(pcb);
+        s->tcp.pcb = NULL;
+        tls_session_free(s);
+        return ERR_ABRT;
+    }
+    open_sessions++;
+    return ERR_OK;
+}
+
+bool control_listener_start(struct ctl_server *srv, const struct tls_identity *id,
+                            const uint8_t (*allowed)[TLS_FP_SIZE], size_t count, uint16_t port)
+{
+    server = srv;
+    identity = id;
+    allowed_keys = allowed;
+    allowed_count = count;
+    struct tcp_pcb *pcb = tcp_new();
+    if (!pcb)
+        return false;
+    if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
+        tcp_close(pcb);
+        return false;
+    }
+    struct tcp_pcb *lpcb = tcp_listen(pcb);
+    if (!lpcb)
+        return false;
+    tcp_accept(lpcb, on_accept);
+    return true;
+}

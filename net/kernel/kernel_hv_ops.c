@@ -1,0 +1,42 @@
+#include "net/kernel/kernel_hv_ops.h"
+
+#include <string.h>
+
+#include "hv/arch/x86/percpu.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/mm/kmem.h"
+#include "net/kernel/kernel_partitions.h"
+#include "net/kernel/log_ring.h"
+
+static char hostname[32] = "atoll";
+
+void kernel_hv_set_hostname(const char *name)
+{
+    strlcpy(hostname, name, sizeof(hostname));
+}
+
+static uint16_t hv_status(void *ctx, struct ctl_hv_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    strlcpy(out->version, ATOLL_VERSION, sizeof(out->version));
+    strlcpy(out->hostname, hostname, sizeof(out->hostname));
+    out->uptime_ms = time_ns() / 1000000;
+    out->mem_total = kmem_total_bytes();
+    out->mem_free = kmem_free_bytes();
+    out->partitions = kernel_partition_count();
+    out->vmx = this_cpu()->vmx_ok;
+    return CTL_OK;
+}
+
+static size_t hv_log_tail(void *ctx, char *buf, size_t max)
+{
+    return log_ring_tail(buf, max);
+}
+
+const struct ctl_hv_ops kernel_hv_ops = {
+    .status = hv_status,
+    .partition_at = kernel_partition_at,
+    .start = kernel_partition_start,
+    .stop = kernel_partition_stop,
+    .log_tail = hv_log_tail,
+};

@@ -1,0 +1,66 @@
+#include "net/kernel/kernel_partitions.h"
+
+#include <string.h>
+
+#include "hv/core/partition.h"
+#include "hv/core/partition_create.h"
+
+uint32_t kernel_partition_count(void)
+{
+    return partition_count;
+}
+
+static uint8_t state_of(const struct partition *p)
+{
+    switch (p->state) {
+    case PART_CREATED: return CTL_PART_STOPPED;
+    case PART_RUNNING: return CTL_PART_RUNNING;
+    default:           return p->finished ? CTL_PART_STOPPED : CTL_PART_STOPPING;
+    }
+}
+
+bool kernel_partition_at(void *ctx, size_t index, struct ctl_partition_info *out)
+{
+    if (index >= partition_count || !partitions[index])
+        return false;
+    const struct partition *p = partitions[index];
+    memset(out, 0, sizeof(*out));
+    strlcpy(out->name, p->name, sizeof(out->name));
+    out->state = state_of(p);
+    out->vcpus = p->vcpu_count;
+    out->memory = p->mem.size;
+    return true;
+}
+
+static struct partition *find(const char *name)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i] && !strcmp(partitions[i]->name, name))
+            return partitions[i];
+    return NULL;
+}
+
+/* A partition that has ended cannot start again: its memory is gone. */
+uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op)
+{
+    struct partition *p = find(name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != PART_CREATED)
+        return CTL_ERR_BAD_STATE;
+    partition_start(p);
+    *op = 0;
+    return CTL_OK;
+}
+
+uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
+{
+    struct partition *p = find(name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != PART_RUNNING)
+        return CTL_ERR_BAD_STATE;
+    partition_kill(p, "stopped by the control server");
+    *op = 0;
+    return CTL_OK;
+}

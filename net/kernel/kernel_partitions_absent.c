@@ -1,0 +1,19 @@
+/* Stands in for kernel_partitions.c in a kernel built without partitions. */
+#include "net/kernel/kernel_partitions.h"
+
+uint32_t kernel_partition_count(void) { return 0; }
+
+bool kernel_partition_at(void *ctx, size_t index, struct ctl_partition_info *out)
+{
+    return false;
+}
+
+uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op)
+{
+    return CTL_ERR_NOT_FOUND;
+}
+
+uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
+{
+    return CTL_ERR_NOT_FOUND;
+}

@@ -1,0 +1,43 @@
+/*
+ * hv_run for the network-only test kernel (make net-only-kernel): reads the manifest,
+ * starts the network service and polls it forever.  It stands in for the kernel's own
+ * run loop so the network service can be tested on its own.
+ */
+#include <string.h>
+
+#include "hv/arch/x86/cpu.h"
+#include "hv/core/console.h"
+#include "hv/core/machine.h"
+#include "hv/core/manifest.h"
+#include "hv/core/run.h"
+#include "hv/mm/kmem.h"
+#include "net/kernel/net_service.h"
+
+static struct manifest manifest;
+
+static const struct boot_module *module_named(const struct boot_info *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->module_count && i < BOOTINFO_MAX_MODS; i++)
+        if (!strncmp(bi->modules[i].name, name, BOOTINFO_NAME_LEN))
+            return &bi->modules[i];
+    return NULL;
+}
+
+void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_usable)
+{
+    char err[MANIFEST_ERR_LEN];
+    const struct boot_module *m = module_named(bi, cfg->manifest);
+    if (!m)
+        machine_fatal("no manifest module");
+    if (manifest_parse(&manifest, phys_to_virt(m->base), m->length, cfg->manifest, err,
+                       sizeof(err)) != 0) {
+        kprintf("%s\n", err);
+        machine_fatal("bad manifest");
+    }
+    kprintf("atoll: network-only kernel (tests/net/net_only_run.c)\n");
+    net_service_start(&manifest.hv, bi);
+    for (;;) {
+        net_service_poll();
+        cpu_relax();
+    }
+}
