@@ -129,6 +129,9 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     legacy_pic_disable();
     paging_init(top_of_memory(bi));
     bi = loader == BOOT_LOADER_EFI ? phys_to_virt(info_phys) : bi;
+    /* Before any allocation: GRUB's copy of the RSDP lies in memory the map calls free. */
+    struct platform_info plat;
+    platform_discover(bi, &plat);
     const char *err = kmem_init(bi, info_phys);
     if (err)
         panic("memory: %s", err);
@@ -138,8 +141,6 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     percpu_install(bsp);
     cpu_count = 1;
 
-    struct platform_info plat;
-    platform_discover(bi, &plat);
     tsc_calibrate();
     lapic_init();
     bsp->apic_id = lapic_id();

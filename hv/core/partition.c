@@ -45,13 +45,11 @@ static void print_exit_counts(struct partition *p)
     }
 }
 
-/* Marks the partition dead once; returns false when it already was. */
+/* Marks the partition dead once; returns false when it already was.  Lock-free: devices
+ * call it with the partition's lock held. */
 static bool end_once(struct partition *p)
 {
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    bool first = p->state != PART_DEAD;
-    p->state = PART_DEAD;
-    spin_unlock_irqrestore(&p->lock, f);
+    bool first = __atomic_exchange_n(&p->state, PART_DEAD, __ATOMIC_ACQ_REL) != PART_DEAD;
     if (first)
         for (unsigned i = 0; i < p->vcpu_count; i++)
             sched_wake(p->vcpus[i]);
