@@ -95,6 +95,10 @@ void bootinfo_init(uint32_t magic, uint32_t info_addr)
     }
     if (boot.ram_size == 0)
         boot.ram_size = boot_ram_end();
+    if (!boot.fwcfg) {
+        uint64_t cpus = cmdline_u64("cpus", 1);
+        boot.cpus = cpus >= 1 && cpus <= MAX_CPUS ? (unsigned)cpus : 1;
+    }
 }
 
 uint64_t boot_ram_end(void)

@@ -1,7 +1,8 @@
 /*
  * What the guest learns about its partition at boot: RAM ranges (Multiboot memory map, else
  * mem_lower/mem_upper, else fw_cfg's RAM size), RAM size and CPU count (fw_cfg), and the
- * command line (Multiboot; a flat image has none).
+ * command line (Multiboot; a flat image has none).  Without fw_cfg (bare Bochs), `cpus=N` on
+ * the command line gives the CPU count.
  */
 #ifndef ATOLL_GUEST_BOOTINFO_H
 #define ATOLL_GUEST_BOOTINFO_H
@@ -20,7 +21,7 @@ struct boot_facts {
     bool multiboot;                 /* entered by a Multiboot loader (else: flat image) */
     bool fwcfg;                     /* fw_cfg answered */
     uint64_t ram_size;              /* bytes; fw_cfg key 0x03, else top of the RAM ranges */
-    unsigned cpus;                  /* fw_cfg key 0x05, else 1 */
+    unsigned cpus;                  /* fw_cfg key 0x05, else cmdline cpus=N, else 1 */
     unsigned nranges;
     struct ram_range ranges[BOOT_MAX_RAM_RANGES];
     char cmdline[BOOT_CMDLINE_MAX];

@@ -76,7 +76,7 @@ void test_main(void)
         irq_set_handler((uint8_t)(BSP_IPI_VECTOR + cpu), on_ap_ipi);
     lapic_enable(mode);
     bsp_id = lapic_id();
-    printf("smp: %u CPUs (fw_cfg), %s, BSP APIC id %u\n", boot.cpus,
+    printf("smp: %u CPUs, %s, BSP APIC id %u\n", boot.cpus,
            mode == LAPIC_X2APIC ? "x2APIC" : "xAPIC", bsp_id);
     if (n < 2) {
         report_skip("SMP needs at least 2 vCPUs, the partition has %u", boot.cpus);
