@@ -92,6 +92,20 @@ build_page_tables:
     ret
 
     .code64
+    /* ELF64 entry (boot = elf64): already in long mode on the loader's identity map. */
+    .globl _start64
+_start64:
+    cli
+    cld
+    movq $boot_stack_top, %rsp
+    movl $0, boot_magic(%rip)
+    movl $0, boot_info_addr(%rip)
+    lgdt gdt_ptr(%rip)
+    pushq $SEL_CODE64
+    leaq long_entry(%rip), %rax
+    pushq %rax
+    lretq
+
 long_entry:
     movw $SEL_DATA, %ax
     movw %ax, %ds

@@ -12,13 +12,19 @@ GUEST_TEST_FLATS := $(patsubst %,$(GUEST_OUT)/tests/%.flat,$(GUEST_FLAT_TESTS))
 
 .PHONY: guests guest-tests test-guests-qemu
 guests: guest-tests
-guest-tests: $(GUEST_TEST_ELFS) $(GUEST_TEST_FLATS)
+guest-tests: $(GUEST_TEST_ELFS) $(GUEST_TEST_FLATS) $(GUEST_OUT)/tests/hello.x64
 
 # The ELF64 keeps symbols for debugging; the ELF32 is what loaders take.
 $(GUEST_OUT)/tests/%.elf64: $(GUEST_OUT)/obj/guest/tests/%.o $(GUEST_LIB_OBJS) guest/lib/guest.ld
 	@mkdir -p $(@D)
 	@echo "  GUESTLD $@"
 	$(Q)$(KLD) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB_OBJS)
+
+# The same program entered in 64-bit mode, for `boot = elf64`.
+$(GUEST_OUT)/tests/%.x64: $(GUEST_OUT)/obj/guest/tests/%.o $(GUEST_LIB_OBJS) guest/lib/guest.ld
+	@mkdir -p $(@D)
+	@echo "  GUESTLD $@"
+	$(Q)$(KLD) $(GUEST_LDFLAGS) -e _start64 -o $@ $< $(GUEST_LIB_OBJS)
 
 $(GUEST_OUT)/tests/%.elf: $(GUEST_OUT)/tests/%.elf64
 	$(Q)objcopy -O elf32-i386 --strip-debug $< $@

@@ -40,6 +40,7 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
 #define LOADER_GDT           0x6f000ull
 #define LOADER_CMDLINE       0x6e000ull
 #define LOADER_BOOT_INFO     0x6d000ull   /* Multiboot info + memory map */
+#define LOADER_STACK_TOP     0x6d000ull   /* ELF64: a small stack below the boot info */
 #define LOADER_LOW_RAM_END   0x9fc00ull
 
 #endif

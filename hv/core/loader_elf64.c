@@ -49,7 +49,7 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
     }
     if (!loaded)
         return loader_fail(err, err_size, "%s: no loadable segment", in->image_name);
-    *st = (struct vcpu_start){ .mode = START_LONG_64, .rip = eh.entry };
+    *st = (struct vcpu_start){ .mode = START_LONG_64, .rip = eh.entry, .rsp = LOADER_STACK_TOP };
     if (!loader_write_gdt(t, st) || !loader_write_identity_map(t, &st->cr3))
         return loader_fail(err, err_size, "%s: cannot write the start-up page tables", in->image_name);
     return 0;

@@ -89,6 +89,8 @@ void partition_release_vcpu(struct vcpu *v)
     spin_unlock_irqrestore(&p->lock, f);
     if (!last)
         return;
+    if (p->console_len)
+        partition_console_flush(p);
     print_exit_counts(p);
     virt_partition_destroy(p);
     partition_devices_destroy(p);

@@ -33,7 +33,8 @@ struct partition {
     int exit_status;
     bool has_exit_status;
     char end_reason[160];
-    bool console_at_line_start;
+    char console_line[160];         /* guest console output not yet ended by a newline */
+    unsigned console_len;
     unsigned released;              /* vCPUs that have left their CPUs after the end */
     volatile bool finished;         /* everything released */
 };

@@ -11,27 +11,25 @@
 
 /* ---- callbacks the devices see ------------------------------------------------------ */
 
+/* Whole lines, each prefixed with the partition's name, so partitions never interleave
+ * within a line; a line longer than the buffer is cut into several. */
 static void console_out(void *ctx, const char *buf, size_t len)
 {
     struct partition *p = ctx;
-    char line[192];
-    size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (p->console_at_line_start) {
-            n += (size_t)fmt_snprintf(line + n, sizeof(line) - n, "[%s] ", p->name);
-            p->console_at_line_start = false;
-        }
-        if (buf[i] != '\r')
-            line[n++] = buf[i];
-        if (buf[i] == '\n')
-            p->console_at_line_start = true;
-        if (n >= sizeof(line) - 40 || buf[i] == '\n') {
-            console_write(line, n);
-            n = 0;
-        }
+        if (buf[i] == '\r')
+            continue;
+        if (buf[i] != '\n')
+            p->console_line[p->console_len++] = buf[i];
+        if (buf[i] == '\n' || p->console_len == sizeof(p->console_line))
+            partition_console_flush(p);
     }
-    if (n)
-        console_write(line, n);
+}
+
+void partition_console_flush(struct partition *p)
+{
+    kprintf("[%s] %.*s\n", p->name, (int)p->console_len, p->console_line);
+    p->console_len = 0;
 }
 
 static uint64_t now(void *ctx)
@@ -102,7 +100,6 @@ bool partition_devices_init(struct partition *p)
         .vcpu_kick = kick, .vcpu_startup = startup, .guest_tsc = guest_tsc,
         .vcpu_count = p->vcpu_count, .ram_bytes = p->mem.size, .tsc_hz = tsc_hz(),
     };
-    p->console_at_line_start = true;
     p->devices = kmalloc(sizeof(struct platform_devices));
     return p->devices && platform_devices_init(p->devices, &p->bus, &p->platform);
 }

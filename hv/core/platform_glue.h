@@ -10,6 +10,8 @@
 #include "hv/core/partition.h"
 
 bool partition_devices_init(struct partition *p);
+/* Prints what the guest wrote since its last newline. */
+void partition_console_flush(struct partition *p);
 void partition_devices_destroy(struct partition *p);
 
 void partition_io(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *value);
