@@ -1,0 +1,45 @@
+/*
+ * The ACPI tables a partition's guest reads (Linux needs them to find its CPUs and the
+ * IOAPIC): RSDP, XSDT, FADT (+ FACS), MADT and a DSDT, built into one buffer that is
+ * copied to guest memory at a chosen guest-physical base.  Portable.
+ *
+ * The FADT is either hardware-reduced (no PM blocks, no legacy PIC in the MADT flags) or
+ * classic with a PM1a event/control block at pm1_base and no PM timer; neither has SMI_CMD,
+ * so the guest finds the platform already in ACPI mode.  No HPET, no MCFG.
+ */
+#ifndef ATOLL_HV_CORE_ACPI_BUILD_H
+#define ATOLL_HV_CORE_ACPI_BUILD_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ACPI_BUILD_SIZE      0x2000u    /* bytes of guest memory the tables occupy */
+#define ACPI_BUILD_MAX_VCPUS 255u       /* xAPIC MADT entries carry 8-bit APIC IDs */
+
+struct acpi_platform {
+    unsigned vcpus;             /* vCPU i has APIC ID i and ACPI processor UID i */
+    uint32_t lapic_base;
+    uint32_t ioapic_base;
+    uint8_t ioapic_id;
+    uint32_t ioapic_gsi_base;
+    uint32_t pit_gsi;           /* ISA IRQ 0 reaches the IOAPIC at this GSI */
+    bool hw_reduced;
+    uint16_t pm1_base;          /* classic only: PM1a_EVT at pm1_base (4), PM1a_CNT at +4 (2) */
+    uint16_t sci_irq;           /* classic only */
+};
+
+/* Offsets inside the buffer. */
+#define ACPI_OFF_RSDP  0x000u
+#define ACPI_OFF_XSDT  0x040u
+#define ACPI_OFF_FADT  0x100u
+#define ACPI_OFF_FACS  0x240u
+#define ACPI_OFF_MADT  0x280u
+#define ACPI_OFF_DSDT  0x1000u
+
+/*
+ * Fills buf (ACPI_BUILD_SIZE bytes) with tables that will live at guest-physical base
+ * (16-byte aligned, below 4 GiB); the RSDP is at base.  False when p->vcpus is 0 or above
+ * ACPI_BUILD_MAX_VCPUS, or base is unusable.
+ */
+bool acpi_build(uint8_t *buf, uint64_t base, const struct acpi_platform *p);
+
+#endif

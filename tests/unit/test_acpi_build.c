@@ -1,0 +1,168 @@
+/* The partition's ACPI tables: checksums, and what the hypervisor's own ACPI parser
+ * (drivers/acpi, which reads real firmware) finds in them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "drivers/acpi/acpi_tables.h"
+#include "hv/core/acpi_build.h"
+
+#define BASE 0xe0000ull
+
+static uint8_t tables[ACPI_BUILD_SIZE];
+
+static const void *map(void *ctx, uint64_t phys, uint64_t len)
+{
+    (void)ctx;
+    if (phys < BASE || phys - BASE > ACPI_BUILD_SIZE || len > ACPI_BUILD_SIZE - (phys - BASE))
+        return NULL;
+    return tables + (phys - BASE);
+}
+
+static struct acpi_platform platform(unsigned vcpus, bool hw_reduced)
+{
+    return (struct acpi_platform){
+        .vcpus = vcpus, .lapic_base = 0xfee00000u, .ioapic_base = 0xfec00000u,
+        .ioapic_id = 0, .ioapic_gsi_base = 0, .pit_gsi = 2, .hw_reduced = hw_reduced,
+        .pm1_base = 0x600, .sci_irq = 9,
+    };
+}
+
+static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+    uint8_t s = 0;
+    while (len--)
+        s = (uint8_t)(s + *p++);
+    return s;
+}
+
+static void parse(struct acpi_info *info)
+{
+    char err[160] = "";
+    int rc = acpi_parse(BASE, map, NULL, info, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("acpi_parse: %s", err);
+}
+
+static void test_checksums_and_signatures(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(4, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    assert_memory_equal(tables + ACPI_OFF_RSDP, "RSD PTR ", 8);
+    assert_int_equal(sum(tables + ACPI_OFF_RSDP, 20), 0);
+    assert_int_equal(sum(tables + ACPI_OFF_RSDP, 36), 0);
+    static const struct { uint32_t off; const char *sig; } t[] = {
+        { ACPI_OFF_XSDT, "XSDT" }, { ACPI_OFF_FADT, "FACP" }, { ACPI_OFF_MADT, "APIC" },
+        { ACPI_OFF_DSDT, "DSDT" },
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        const uint8_t *h = tables + t[i].off;
+        assert_memory_equal(h, t[i].sig, 4);
+        assert_in_range(le32(h + 4), 36, ACPI_BUILD_SIZE - t[i].off);
+        assert_int_equal(sum(h, le32(h + 4)), 0);
+    }
+    assert_int_equal(le32(tables + ACPI_OFF_FADT + 4), 276);
+    assert_memory_equal(tables + ACPI_OFF_FACS, "FACS", 4);
+}
+
+static void test_classic_platform(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(2, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    struct acpi_info info;
+    parse(&info);
+    assert_int_equal(info.revision, 2);
+    assert_true(info.via_xsdt);
+    assert_true(info.have_madt);
+    assert_int_equal(info.lapic_address, 0xfee00000u);
+    assert_int_equal(info.madt_flags & 1, 1);
+    assert_int_equal(info.cpu_count, 2);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(info.cpus[i].apic_id, i);
+        assert_true(info.cpus[i].enabled);
+    }
+    assert_int_equal(info.ioapic_count, 1);
+    assert_int_equal(info.ioapics[0].address, 0xfec00000u);
+    assert_int_equal(info.ioapics[0].gsi_base, 0);
+    assert_int_equal(info.override_count, 1);
+    assert_int_equal(info.overrides[0].source, 0);
+    assert_int_equal(info.overrides[0].gsi, 2);
+    assert_true(info.have_fadt);
+    assert_int_equal(info.fadt.dsdt, BASE + ACPI_OFF_DSDT);
+    assert_int_equal(info.fadt.facs, BASE + ACPI_OFF_FACS);
+    assert_int_equal(info.fadt.sci_irq, 9);
+    assert_int_equal(info.fadt.smi_cmd, 0);
+    assert_int_equal(info.fadt.pm1a_control.address, 0x604);
+    assert_int_equal(info.fadt.pm_timer.address, 0);
+    assert_int_equal(info.fadt.flags & ACPI_FADT_HW_REDUCED, 0);
+    assert_false(info.have_hpet);
+}
+
+static void test_hw_reduced_platform(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, true);
+    assert_true(acpi_build(tables, BASE, &p));
+    struct acpi_info info;
+    parse(&info);
+    assert_int_equal(info.cpu_count, 1);
+    assert_int_equal(info.madt_flags & 1, 0);
+    assert_true(info.fadt.flags & ACPI_FADT_HW_REDUCED);
+    assert_int_equal(info.fadt.pm1a_control.address, 0);
+    assert_int_equal(info.fadt.facs, 0);
+}
+
+static void test_most_vcpus(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(ACPI_BUILD_MAX_VCPUS, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    struct acpi_info info;
+    parse(&info);
+    assert_int_equal(info.cpu_count, ACPI_BUILD_MAX_VCPUS);
+    assert_int_equal(info.cpus[ACPI_BUILD_MAX_VCPUS - 1].apic_id, ACPI_BUILD_MAX_VCPUS - 1);
+    assert_true(ACPI_OFF_MADT + le32(tables + ACPI_OFF_MADT + 4) <= ACPI_OFF_DSDT);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(0, false);
+    assert_false(acpi_build(tables, BASE, &p));
+    p.vcpus = ACPI_BUILD_MAX_VCPUS + 1;
+    assert_false(acpi_build(tables, BASE, &p));
+    p.vcpus = 1;
+    assert_false(acpi_build(tables, BASE + 8, &p));
+    assert_false(acpi_build(tables, 0xfffff000ull, &p));
+}
+
+static void test_dsdt_has_s5(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    const uint8_t *aml = tables + ACPI_OFF_DSDT + 36;
+    assert_int_equal(aml[0], 0x08);
+    assert_memory_equal(aml + 1, "_S5_", 4);
+    assert_int_equal(aml[5], 0x12);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checksums_and_signatures),
+        cmocka_unit_test(test_classic_platform),
+        cmocka_unit_test(test_hw_reduced_platform),
+        cmocka_unit_test(test_most_vcpus),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_dsdt_has_s5),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
