@@ -1,0 +1,319 @@
+/*
+ * Block layer core: per-class bounded FIFOs, weighted round-robin dispatch (deficit
+ * counting in sectors, so a class of big requests cannot starve one of small ones), a
+ * throttle hook consulted before each dispatch, and completion callbacks run from poll.
+ */
+#include "hv/storage/block.h"
+
+#include <string.h>
+
+void *(*block_phys_map)(uint64_t phys);
+uint64_t (*block_clock_ns)(void);
+
+static struct block_device *devices;
+
+static const uint32_t default_weight[BLOCK_CLASSES] = { 64, 32, 16, 8 };
+static const uint32_t default_limit[BLOCK_CLASSES] = { 64, 32, 32, 16 };
+
+void block_device_init(struct block_device *d)
+{
+    for (unsigned c = 0; c < BLOCK_CLASSES; c++) {
+        memset(&d->q[c], 0, sizeof(d->q[c]));
+        d->q[c].weight = default_weight[c];
+        d->q[c].limit = default_limit[c];
+    }
+    d->rr = 0;
+    d->inflight = 0;
+    d->throttle = NULL;
+    d->completed = d->errors = 0;
+    if (!d->max_sectors)
+        d->max_sectors = 128;
+}
+
+void block_register(struct block_device *d)
+{
+    struct block_device **p = &devices;
+    while (*p)
+        p = &(*p)->next_dev;
+    d->next_dev = NULL;
+    *p = d;
+}
+
+struct block_device *block_find(const char *name)
+{
+    for (struct block_device *d = devices; d; d = d->next_dev)
+        if (!strcmp(d->name, name))
+            return d;
+    return NULL;
+}
+
+struct block_device *block_first(void) { return devices; }
+
+void block_set_weight(struct block_device *d, enum block_class cls, uint32_t weight)
+{
+    if ((unsigned)cls < BLOCK_CLASSES)
+        d->q[cls].weight = weight ? weight : 1;
+}
+
+void block_set_limit(struct block_device *d, enum block_class cls, uint32_t limit)
+{
+    if ((unsigned)cls < BLOCK_CLASSES)
+        d->q[cls].limit = limit ? limit : 1;
+}
+
+void block_set_throttle(struct block_device *d, block_throttle_fn fn, void *ctx)
+{
+    d->throttle = fn;
+    d->throttle_ctx = ctx;
+}
+
+static int check_request(const struct block_device *d, const struct block_request *r)
+{
+    if ((unsigned)r->cls >= BLOCK_CLASSES || !r->done)
+        return BLOCK_E_INVALID;
+    switch (r->op) {
+    case BLOCK_FLUSH:
+        return BLOCK_OK;
+    case BLOCK_READ:
+    case BLOCK_WRITE:
+        if (!r->buf && (!r->pages || !r->page_count || r->page_offset >= 4096))
+            return BLOCK_E_INVALID;
+        if (!r->buf && r->page_offset + (uint64_t)r->count * d->sector_size >
+                       (uint64_t)r->page_count * 4096)
+            return BLOCK_E_INVALID;
+        /* fall through */
+    case BLOCK_TRIM:
+        if (!r->count || r->count > d->max_sectors)
+            return BLOCK_E_INVALID;
+        if (r->lba >= d->sectors || r->count > d->sectors - r->lba)
+            return BLOCK_E_RANGE;
+        return BLOCK_OK;
+    }
+    return BLOCK_E_INVALID;
+}
+
+int block_submit(struct block_device *d, struct block_request *r)
+{
+    int err = check_request(d, r);
+    if (err)
+        return err;
+    struct block_class_queue *q = &d->q[r->cls];
+    if (q->queued >= q->limit)
+        return BLOCK_E_BUSY;
+    r->next = NULL;
+    r->status = BLOCK_OK;
+    r->submit_ns = block_clock_ns ? block_clock_ns() : 0;
+    if (q->tail)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+    q->queued++;
+    return BLOCK_OK;
+}
+
+static uint32_t cost_of(const struct block_request *r)
+{
+    return (r->op == BLOCK_READ || r->op == BLOCK_WRITE) ? r->count : 1;
+}
+
+static bool class_ready(struct block_device *d, unsigned c)
+{
+    const struct block_request *r = d->q[c].head;
+    return r && (!d->throttle || d->throttle(d->throttle_ctx, (enum block_class)c, r));
+}
+
+/* Starts the head of class c if the driver takes it; false when the hardware is full. */
+static bool start_head(struct block_device *d, unsigned c)
+{
+    struct block_class_queue *q = &d->q[c];
+    struct block_request *r = q->head;
+    if (!d->ops->start(d, r))
+        return false;
+    q->head = r->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->queued--;
+    q->credit -= cost_of(r);
+    q->dispatched++;
+    q->sectors += cost_of(r);
+    d->inflight++;
+    return true;
+}
+
+/*
+ * Deficit round-robin: the class whose turn it is spends its credit; when its credit runs
+ * out (or it has nothing ready) the turn passes and the next class gets its weight added.
+ */
+static void dispatch(struct block_device *d)
+{
+    unsigned idle_turns = 0;
+    while (idle_turns < BLOCK_CLASSES) {
+        unsigned c = d->rr;
+        struct block_class_queue *q = &d->q[c];
+        if (class_ready(d, c) && q->credit > 0) {
+            if (!start_head(d, c))
+                return;
+            idle_turns = 0;
+            continue;
+        }
+        if (!class_ready(d, c))
+            q->credit = 0;       /* an idle class banks no credit */
+        else
+            idle_turns = 0;
+        d->rr = (c + 1) % BLOCK_CLASSES;
+        if (class_ready(d, d->rr))
+            d->q[d->rr].credit += d->q[d->rr].weight;
+        else
+            idle_turns++;
+    }
+}
+
+uint32_t block_poll(struct block_device *d)
+{
+    if (d->inflight)
+        d->ops->poll(d);
+    dispatch(d);
+    uint32_t n = d->inflight;
+    for (unsigned c = 0; c < BLOCK_CLASSES; c++)
+        n += d->q[c].queued;
+    return n;
+}
+
+void block_complete(struct block_device *d, struct block_request *r, int status)
+{
+    if (d->inflight)
+        d->inflight--;
+    d->completed++;
+    if (status)
+        d->errors++;
+    r->status = status;
+    r->done(r, status);
+}
+
+static void copy_pages(const struct block_request *r, size_t off, void *flat, size_t len,
+                       bool out)
+{
+    uint8_t *p = flat;
+    size_t pos = r->page_offset + off;
+    while (len) {
+        size_t page = pos / 4096, in_page = pos % 4096;
+        size_t n = 4096 - in_page < len ? 4096 - in_page : len;
+        uint8_t *va = (uint8_t *)block_phys_map(r->pages[page]) + in_page;
+        if (out)
+            memcpy(p, va, n);
+        else
+            memcpy(va, p, n);
+        p += n;
+        pos += n;
+        len -= n;
+    }
+}
+
+void block_req_copy_out(const struct block_request *r, size_t off, void *dst, size_t len)
+{
+    if (r->buf)
+        memcpy(dst, (const uint8_t *)r->buf + off, len);
+    else
+        copy_pages(r, off, dst, len, true);
+}
+
+void block_req_copy_in(const struct block_request *r, size_t off, const void *src, size_t len)
+{
+    if (r->buf)
+        memcpy((uint8_t *)r->buf + off, src, len);
+    else
+        copy_pages(r, off, (void *)src, len, false);
+}
+
+static void sync_done(struct block_request *r, int status)
+{
+    *(volatile int *)r->ctx = status;
+}
+
+static int sync_one(struct block_device *d, enum block_op op, uint64_t lba, uint32_t count,
+                    void *buf)
+{
+    volatile int result = 1;
+    struct block_request r = {
+        .op = op, .cls = BLOCK_CLASS_BACKGROUND, .lba = lba, .count = count, .buf = buf,
+        .done = sync_done, .ctx = (void *)&result,
+    };
+    int err;
+    while ((err = block_submit(d, &r)) == BLOCK_E_BUSY)
+        block_poll(d);
+    if (err)
+        return err;
+    while (result == 1)
+        block_poll(d);
+    return result;
+}
+
+int block_rw_sync(struct block_device *d, enum block_op op, uint64_t lba, uint32_t count,
+                  void *buf)
+{
+    if (op == BLOCK_FLUSH)
+        return sync_one(d, op, 0, 0, NULL);
+    uint8_t *p = buf;
+    while (count) {
+        uint32_t n = count < d->max_sectors ? count : d->max_sectors;
+        int err = sync_one(d, op, lba, n, p);
+        if (err)
+            return err;
+        lba += n;
+        count -= n;
+        if (p)
+            p += (size_t)n * d->sector_size;
+    }
+    return BLOCK_OK;
+}
+
+const char *block_status_name(int status)
+{
+    switch (status) {
+    case BLOCK_OK: return "ok";
+    case BLOCK_E_IO: return "I/O error";
+    case BLOCK_E_RANGE: return "LBA out of range";
+    case BLOCK_E_BUSY: return "queue full";
+    case BLOCK_E_INVALID: return "invalid request";
+    case BLOCK_E_TIMEOUT: return "device timeout";
+    case BLOCK_E_UNSUPPORTED: return "unsupported";
+    default: return "unknown error";
+    }
+}
+
+static int window_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
+{
+    struct block_window *w = ctx;
+    if (lba >= w->sectors || count > w->sectors - lba)
+        return BLOCK_E_RANGE;
+    return block_rw_sync(w->dev, BLOCK_READ, w->start + lba, count, buf);
+}
+
+static int window_write(void *ctx, uint64_t lba, uint32_t count, const void *buf)
+{
+    struct block_window *w = ctx;
+    if (lba >= w->sectors || count > w->sectors - lba)
+        return BLOCK_E_RANGE;
+    return block_rw_sync(w->dev, BLOCK_WRITE, w->start + lba, count, (void *)buf);
+}
+
+static int window_flush(void *ctx)
+{
+    struct block_window *w = ctx;
+    return block_rw_sync(w->dev, BLOCK_FLUSH, 0, 0, NULL);
+}
+
+void block_io_window(struct block_io *io, struct block_window *w, struct block_device *d,
+                     uint64_t start, uint64_t sectors)
+{
+    w->dev = d;
+    w->start = start;
+    w->sectors = sectors;
+    io->ctx = w;
+    io->sector_size = d->sector_size;
+    io->sectors = sectors;
+    io->read = window_read;
+    io->write = window_write;
+    io->flush = window_flush;
+}
