@@ -187,7 +187,7 @@ int fat_alloc_chain(struct fat_vol *v, uint32_t n, bool zero, uint32_t *first, u
     uint32_t prev = 0;
     *first = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t c;
+        uint32_t c = 0;
         int rc = find_free(v, &c);
         if (!rc && zero)
             rc = fat_zero_cluster(v, c);

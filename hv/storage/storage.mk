@@ -1,0 +1,40 @@
+# Storage below VHDX: the block layer, GPT, the FAT32 pool, the ATA and NVMe drivers and
+# the kernel's storage service; their unit tests, fuzz targets and host interop checks.
+# (PCI config access comes from drivers/pci/pci.c, which the network fragment links.)
+
+BLOCK_SRCS := hv/storage/block.c
+GPT_SRCS   := hv/storage/gpt.c hv/lib/guid.c
+FAT32_SRCS := hv/storage/fat32.c hv/storage/fat32_dir.c hv/storage/fat32_file.c \
+	hv/storage/fat32_ops.c
+
+KERNEL_SRCS += $(BLOCK_SRCS) hv/storage/gpt.c $(FAT32_SRCS) \
+	$(wildcard drivers/ata/ata.c drivers/nvme/nvme.c hv/storage/pool_service.c \
+	hv/storage/pool_selftest.c hv/storage/pool_vhdx.c)
+
+UNIT_TESTS += $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_block.c tests/unit/test_gpt.c)) test_fat32
+test_block_SRCS := tests/unit/test_block.c $(BLOCK_SRCS)
+test_gpt_SRCS   := tests/unit/test_gpt.c tests/unit/test_block_mem.c $(GPT_SRCS) $(BLOCK_SRCS) \
+	hv/lib/format.c
+test_fat32_SRCS := tests/unit/test_fat32.c tests/unit/test_block_mem.c $(FAT32_SRCS) \
+	$(BLOCK_SRCS) hv/lib/format.c
+
+FUZZ_TARGETS += $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_gpt.c tests/fuzz/fuzz_fat32.c))
+fuzz_gpt_SRCS   := tests/fuzz/fuzz_gpt.c tests/unit/test_block_mem.c $(GPT_SRCS) $(BLOCK_SRCS) \
+	hv/lib/format.c
+fuzz_fat32_SRCS := tests/fuzz/fuzz_fat32.c tests/unit/test_block_mem.c $(FAT32_SRCS) \
+	$(BLOCK_SRCS) hv/lib/format.c
+
+# Host interop: our FAT32 code writes an image, fsck.fat and mtools judge it.
+POOL_TOOL := $(BUILD)/storage/pool-tool
+HOST_TOOLS += $(if $(wildcard tests/storage/pool-tool.c),$(POOL_TOOL))
+$(POOL_TOOL): tests/storage/pool-tool.c tests/unit/test_block_mem.c $(FAT32_SRCS) $(GPT_SRCS) \
+		$(BLOCK_SRCS) hv/lib/format.c $(wildcard hv/storage/fat32*.h hv/storage/gpt.h hv/storage/block.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/storage/pool-tool.c tests/unit/test_block_mem.c \
+		$(FAT32_SRCS) $(GPT_SRCS) $(BLOCK_SRCS) hv/lib/format.c
+
+TEST_STEPS += $(if $(wildcard tests/storage/pool-interop),test-pool-host)
+.PHONY: test-pool-host
+test-pool-host: $(POOL_TOOL)
+	$(Q)tests/storage/pool-interop $(POOL_TOOL) $(BUILD)/storage/pool-interop
