@@ -434,7 +434,7 @@ int fat_dir_add(struct fat_vol *v, uint32_t dir, const char *name, size_t len, u
     bool exact = make_short(name, len, sn);
     if (!exact && (rc = make_alias(v, dir, sn)))
         return rc;
-    uint32_t lfn = exact ? 0 : (uint32_t)((len + LFN_CHARS - 1) / LFN_CHARS), start;
+    uint32_t lfn = exact ? 0 : (uint32_t)((len + LFN_CHARS - 1) / LFN_CHARS), start = 0;
     uint8_t sum = short_checksum(sn);
     for (uint32_t i = 0; i < lfn; i++)
         fill_lfn(ents + i * DIRENT_SIZE, name, len, (int)(lfn - i), i == 0, sum);
