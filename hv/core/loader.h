@@ -34,6 +34,10 @@ int load_multiboot(const struct guest_image_target *t, const struct loader_input
                    struct vcpu_start *start, char *err, size_t err_size);
 int load_elf64(const struct guest_image_target *t, const struct loader_input *in,
                struct vcpu_start *start, char *err, size_t err_size);
+/* Linux: a bzImage (64-bit boot protocol) or an uncompressed vmlinux (PVH entry), with the
+ * partition's ACPI tables at LOADER_ACPI_TABLES (hv/core/loader_linux.c). */
+int load_linux(const struct guest_image_target *t, const struct loader_input *in,
+               struct vcpu_start *start, char *err, size_t err_size);
 
 /* Guest-physical layout the loaders share (all below 640 KiB). */
 #define LOADER_PAGE_TABLES   0x70000ull   /* 6 pages: identity map of the low 4 GiB */
@@ -42,5 +46,6 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
 #define LOADER_BOOT_INFO     0x6d000ull   /* Multiboot info + memory map */
 #define LOADER_STACK_TOP     0x6d000ull   /* ELF64: a small stack below the boot info */
 #define LOADER_LOW_RAM_END   0x9fc00ull
+#define LOADER_ACPI_TABLES   0xe0000ull   /* Linux: in the reserved 0xe0000-0xfffff range */
 
 #endif

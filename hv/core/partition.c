@@ -139,6 +139,7 @@ static int load_image(struct partition *p, const struct partition_spec *spec,
     case PARTITION_BOOT_FLAT: return load_flat(&t, &in, st, err, err_size);
     case PARTITION_BOOT_MULTIBOOT: return load_multiboot(&t, &in, st, err, err_size);
     case PARTITION_BOOT_ELF64: return load_elf64(&t, &in, st, err, err_size);
+    case PARTITION_BOOT_LINUX: return load_linux(&t, &in, st, err, err_size);
     default:
         fmt_snprintf(err, err_size, "%s: this boot method is not supported yet", spec->image_name);
         return -1;
