@@ -221,7 +221,7 @@ fetch_sources() {
 # ---- main --------------------------------------------------------------------------------
 main() {
     local do_packages=0 src_dir=""
-    [ $# -eq 0 ] && set -- --packages --sources build/third_party/src
+    [ $# -eq 0 ] && set -- --packages --sources "$deps_dir/../../build/third_party/src"
     while [ $# -gt 0 ]; do
         case $1 in
             --packages) do_packages=1; shift ;;
