@@ -1,0 +1,16 @@
+# hv/vdev virtio: PCI host bridge, virtio-pci modern transport, virtio-blk (portable;
+# unit-tested on the host, fuzzed).  Wiring into partitions is hv/core's.
+
+VIRTIO_SRCS := hv/vdev/pci_host.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c \
+               hv/vdev/virtio_blk.c hv/vdev/vblk_ram.c
+KERNEL_SRCS += $(VIRTIO_SRCS)
+
+VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) tests/unit/test_virtio_guest.c tests/unit/test_vdev_fake.c \
+                    hv/vdev/vdev_bus.c hv/lib/format.c
+
+UNIT_TESTS += test_virtio_pci test_virtio_blk
+test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c $(VIRTIO_TEST_SRCS)
+test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c $(VIRTIO_TEST_SRCS)
+
+FUZZ_TARGETS += fuzz_virtio_blk
+fuzz_virtio_blk_SRCS := tests/fuzz/fuzz_virtio_blk.c $(VIRTIO_TEST_SRCS)

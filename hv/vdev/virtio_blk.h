@@ -1,0 +1,145 @@
+/*
+ * virtio-blk (virtio spec 5.2) on the modern PCI transport: read, write, flush, discard
+ * and get-id on one request queue, served by a backend (struct vblk_backend: a VHDX, a
+ * raw file, RAM).
+ *
+ * Every request is checked before the backend sees it: header, direction of every
+ * buffer, zero-length or out-of-RAM segments, sector range and alignment.  A bad request
+ * completes with VIRTIO_BLK_S_IOERR (or UNSUPP for an unknown type) and one log line; a
+ * request whose status byte cannot be written, or a broken ring, puts the device in
+ * NEEDS_RESET.  A request is reported done (status OK, used length covering its data)
+ * only when every byte of it was transferred.
+ *
+ * Completion may be asynchronous: a backend op returns VBLK_PENDING and later calls
+ * vblk_io_complete() under the partition's lock.  A request still pending when the
+ * driver resets the device is dropped silently at completion, and its data helpers
+ * refuse to touch guest memory from the moment of the reset.
+ */
+#ifndef ATOLL_HV_VDEV_VIRTIO_BLK_H
+#define ATOLL_HV_VDEV_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv/vdev/pci_host.h"
+#include "hv/vdev/vdev.h"
+#include "hv/vdev/virtio_pci.h"
+#include "hv/vdev/virtqueue.h"
+
+#define VIRTIO_ID_BLOCK 2
+
+#define VIRTIO_BLK_F_SEG_MAX  (1ull << 2)
+#define VIRTIO_BLK_F_RO       (1ull << 5)
+#define VIRTIO_BLK_F_BLK_SIZE (1ull << 6)
+#define VIRTIO_BLK_F_FLUSH    (1ull << 9)
+#define VIRTIO_BLK_F_MQ       (1ull << 12)
+#define VIRTIO_BLK_F_DISCARD  (1ull << 13)
+
+#define VIRTIO_BLK_T_IN      0
+#define VIRTIO_BLK_T_OUT     1
+#define VIRTIO_BLK_T_FLUSH   4
+#define VIRTIO_BLK_T_GET_ID  8
+#define VIRTIO_BLK_T_DISCARD 11
+
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES   20
+#define VIRTIO_BLK_SEG_MAX    (VIRTQ_MAX_SEGS - 2)
+#define VIRTIO_BLK_MAX_DISCARD_SECTORS 0x400000u     /* 2 GiB per discard */
+#define VIRTIO_BLK_CONFIG_LEN 0x3c
+#define VIRTIO_BLK_MAX_REQUEST (64u << 20)
+
+#ifndef VIRTIO_BLK_POOL
+#define VIRTIO_BLK_POOL 4           /* devices that virtio_blk_attach can hand out */
+#endif
+
+/* Result of a backend operation; OK, IOERR and UNSUPP are the status byte values. */
+enum vblk_status { VBLK_OK = 0, VBLK_IOERR = 1, VBLK_UNSUPP = 2, VBLK_PENDING = 3 };
+
+struct virtio_blk;
+
+/* One backend operation: byte offset and length on the disk (aligned to its sector). */
+struct vblk_io {
+    uint64_t offset, length;
+    /* the device's own */
+    struct virtio_blk *dev;
+    uint32_t reset_count;
+    bool copy_failed;
+};
+
+/*
+ * The disk behind a device.  read moves data to the guest with vblk_io_to_guest, write
+ * takes it with vblk_io_from_guest (in any pieces and order).  Each returns the final
+ * status, or VBLK_PENDING and calls vblk_io_complete later (under the partition lock).
+ * write NULL: read-only disk.  flush NULL: nothing to flush.  discard NULL: no discard.
+ */
+struct vblk_backend {
+    enum vblk_status (*read)(void *ctx, struct vblk_io *io);
+    enum vblk_status (*write)(void *ctx, struct vblk_io *io);
+    enum vblk_status (*flush)(void *ctx, struct vblk_io *io);
+    enum vblk_status (*discard)(void *ctx, struct vblk_io *io);
+    uint64_t (*capacity)(void *ctx);        /* bytes, a multiple of sector_size */
+    uint32_t (*sector_size)(void *ctx);     /* 512 or 4096 */
+};
+
+struct vblk_req {
+    struct vblk_io io;
+    bool busy;
+    uint8_t type;
+    uint16_t queue;
+    uint32_t written;               /* device-writable data bytes on success */
+    struct virtq_chain chain;
+};
+
+struct virtio_blk_stats {
+    uint64_t reads, writes, flushes, discards, get_ids;
+    uint64_t bytes_read, bytes_written;
+    uint64_t ioerr, unsupp, stale_completions;
+};
+
+struct virtio_blk {
+    struct virtio_pci vp;
+    struct virtio_device_ops ops;
+    const struct vblk_backend *backend;
+    void *backend_ctx;
+    uint64_t capacity;              /* bytes */
+    uint32_t sector_size;
+    char serial[VIRTIO_BLK_ID_BYTES];
+    struct vblk_req req[VIRTQ_MAX_SIZE];
+    unsigned inflight;
+    bool in_notify, irq_pending, stalled;
+    struct virtio_blk_stats stats;
+    bool in_use;
+};
+
+/* Puts a virtio-blk function (1AF4:1042) in slot of host, served by backend.  False
+ * when the slot is taken, the backend is incomplete (read, capacity, sector_size) or
+ * reports a sector size other than 512 or 4096. */
+bool virtio_blk_init(struct virtio_blk *b, struct pci_host *host, unsigned slot,
+                     const struct vdev_platform *plat, const struct vblk_backend *backend,
+                     void *backend_ctx);
+/* Same, with storage from a static pool of VIRTIO_BLK_POOL; NULL when refused. */
+struct virtio_blk *virtio_blk_attach(struct pci_host *host, unsigned slot,
+                                     const struct vdev_platform *plat,
+                                     const struct vblk_backend *backend, void *backend_ctx);
+/* Gives a pool device back; only once virtio_blk_inflight() is 0. */
+void virtio_blk_detach(struct virtio_blk *b);
+
+/* The get-id string (up to 20 bytes; default "atoll-vblk-SS"). */
+void virtio_blk_set_serial(struct virtio_blk *b, const char *serial);
+/* Re-reads the backend's capacity and tells the driver (configuration interrupt). */
+void virtio_blk_capacity_changed(struct virtio_blk *b);
+unsigned virtio_blk_inflight(const struct virtio_blk *b);
+
+/* Backend side of a request. */
+void vblk_io_complete(struct vblk_io *io, enum vblk_status status);
+/* Data of a read request to the guest, pos bytes into it; false when refused (the
+ * request will then fail whatever the backend reports). */
+bool vblk_io_to_guest(struct vblk_io *io, uint64_t pos, const void *buf, size_t len);
+/* Data of a write request from the guest. */
+bool vblk_io_from_guest(struct vblk_io *io, uint64_t pos, void *buf, size_t len);
+
+#endif

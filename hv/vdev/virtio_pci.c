@@ -1,0 +1,504 @@
+/* virtio 1.x modern PCI transport: capabilities, common config, status, ISR, notify. */
+#include "hv/vdev/virtio_pci.h"
+#include "hv/lib/format.h"
+
+#include <string.h>
+
+#define TRANSPORT_FEATURES (VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX)
+#define LOG_LINES_PER_S 10
+#define NS_PER_S 1000000000ull
+#define PCICFG_DATA 16u             /* pci_cfg_data, from the capability's start */
+
+static uint64_t offered(const struct virtio_pci *vp)
+{
+    return vp->ops->features | TRANSPORT_FEATURES;
+}
+
+uint64_t virtio_pci_features(const struct virtio_pci *vp)
+{
+    return vp->driver_features & offered(vp);
+}
+
+bool virtio_pci_driver_ok(const struct virtio_pci *vp)
+{
+    return vp->status & VIRTIO_STATUS_DRIVER_OK;
+}
+
+bool virtio_pci_broken(const struct virtio_pci *vp)
+{
+    return vp->status & VIRTIO_STATUS_NEEDS_RESET;
+}
+
+struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned q)
+{
+    return q < vp->ops->num_queues ? &vp->queues[q] : NULL;
+}
+
+static struct virtq *selected(struct virtio_pci *vp)
+{
+    return virtio_pci_queue(vp, vp->queue_select);
+}
+
+/* ---- logging ----------------------------------------------------------------------- */
+
+static void log_sink(void *ctx, const char *s, size_t n)
+{
+    const struct vdev_platform *p = ctx;
+    if (p->console_write)
+        p->console_write(p->ctx, s, n);
+}
+
+static bool log_allowed(struct virtio_pci *vp)
+{
+    const struct vdev_platform *p = vp->plat;
+    uint64_t now = p->now_ns ? p->now_ns(p->ctx) : 0;
+    if (now - vp->log_window_ns >= NS_PER_S || now < vp->log_window_ns) {
+        vp->log_window_ns = now;
+        vp->log_lines = 0;
+    }
+    if (vp->log_lines >= LOG_LINES_PER_S) {
+        vp->stats.log_dropped++;
+        return false;
+    }
+    vp->log_lines++;
+    return true;
+}
+
+static void vlog(struct virtio_pci *vp, const char *fmt, va_list ap)
+{
+    if (!log_allowed(vp))
+        return;
+    char line[160];
+    int n = fmt_snprintf(line, sizeof(line), "%s 00:%02x.0: ", vp->ops->name, vp->fn->slot);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        n = 0;
+    fmt_vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    log_sink((void *)vp->plat, line, len);
+}
+
+void virtio_pci_log(struct virtio_pci *vp, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(vp, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- interrupts ---------------------------------------------------------------------- */
+
+static void interrupt_driver(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector)
+{
+    if (pci_function_msix_enabled(vp->fn)) {
+        pci_function_msix_notify(vp->fn, vector);
+        return;
+    }
+    vp->isr |= isr_bit;
+    pci_function_set_intx(vp->fn, true);
+}
+
+void virtio_pci_queue_interrupt(struct virtio_pci *vp, unsigned q)
+{
+    struct virtq *vq = virtio_pci_queue(vp, q);
+    if (!vq || !virtq_should_interrupt(vq, vp->plat))
+        return;
+    vp->stats.queue_irqs++;
+    interrupt_driver(vp, 1, vq->msix_vector);
+}
+
+static void config_interrupt(struct virtio_pci *vp)
+{
+    vp->stats.config_irqs++;
+    interrupt_driver(vp, 2, vp->config_msix);
+}
+
+void virtio_pci_config_changed(struct virtio_pci *vp)
+{
+    vp->config_generation++;
+    if (virtio_pci_driver_ok(vp))
+        config_interrupt(vp);
+}
+
+void virtio_pci_needs_reset(struct virtio_pci *vp, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(vp, fmt, ap);
+    va_end(ap);
+    if (virtio_pci_broken(vp))
+        return;
+    vp->stats.needs_reset++;
+    vp->status |= VIRTIO_STATUS_NEEDS_RESET;
+    if (virtio_pci_driver_ok(vp))
+        config_interrupt(vp);
+}
+
+/* ---- status ------------------------------------------------------------------------ */
+
+static void device_reset(struct virtio_pci *vp)
+{
+    vp->stats.resets++;
+    vp->reset_count++;
+    vp->status = 0;
+    vp->dfselect = vp->gfselect = 0;
+    vp->driver_features = 0;
+    vp->config_msix = PCI_MSIX_NO_VECTOR;
+    vp->queue_select = 0;
+    vp->isr = 0;
+    pci_function_set_intx(vp->fn, false);
+    for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
+        virtq_reset(&vp->queues[q], vp->ops->queue_max);
+    if (vp->ops->reset)
+        vp->ops->reset(vp->dev);
+}
+
+static bool features_acceptable(const struct virtio_pci *vp)
+{
+    uint64_t f = vp->driver_features;
+    return (f & VIRTIO_F_VERSION_1) && !(f & ~offered(vp));
+}
+
+static void driver_ok(struct virtio_pci *vp)
+{
+    uint64_t f = virtio_pci_features(vp);
+    for (unsigned q = 0; q < vp->ops->num_queues; q++) {
+        vp->queues[q].event_idx = f & VIRTIO_F_EVENT_IDX;
+        vp->queues[q].indirect = f & VIRTIO_F_INDIRECT_DESC;
+    }
+}
+
+static void write_status(struct virtio_pci *vp, uint8_t v)
+{
+    if (v == 0)
+        return device_reset(vp);
+    uint8_t old = vp->status, set = (uint8_t)(v & ~old & ~VIRTIO_STATUS_NEEDS_RESET);
+    if (old & ~v & ~VIRTIO_STATUS_NEEDS_RESET)
+        virtio_pci_log(vp, "driver cleared status bits %#x (ignored)", old & ~v);
+    if ((set & VIRTIO_STATUS_FEATURES_OK) && !features_acceptable(vp)) {
+        virtio_pci_log(vp, "features %#llx refused (VERSION_1 missing or not offered)",
+                       (unsigned long long)vp->driver_features);
+        set &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+    }
+    bool features_ok = (old | set) & VIRTIO_STATUS_FEATURES_OK;
+    if ((set & VIRTIO_STATUS_DRIVER_OK) && !features_ok) {
+        virtio_pci_log(vp, "DRIVER_OK before FEATURES_OK (ignored)");
+        set &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
+    }
+    vp->status = old | set;
+    if (set & VIRTIO_STATUS_DRIVER_OK)
+        driver_ok(vp);
+}
+
+/* ---- common configuration ------------------------------------------------------------ */
+
+static void put(uint8_t *img, unsigned off, unsigned size, uint64_t v)
+{
+    for (unsigned i = 0; i < size; i++)
+        img[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t device_features_word(const struct virtio_pci *vp)
+{
+    return vp->dfselect < 2 ? (uint32_t)(offered(vp) >> (32 * vp->dfselect)) : 0;
+}
+
+static void common_image(struct virtio_pci *vp, uint8_t *img)
+{
+    memset(img, 0, VIRTIO_PCI_COMMON_LEN);
+    put(img, VIRTIO_COMMON_DFSELECT, 4, vp->dfselect);
+    put(img, VIRTIO_COMMON_DF, 4, device_features_word(vp));
+    put(img, VIRTIO_COMMON_GFSELECT, 4, vp->gfselect);
+    put(img, VIRTIO_COMMON_GF, 4, vp->gfselect < 2 ? vp->driver_features >> (32 * vp->gfselect) : 0);
+    put(img, VIRTIO_COMMON_MSIX, 2, vp->config_msix);
+    put(img, VIRTIO_COMMON_NUMQ, 2, vp->ops->num_queues);
+    put(img, VIRTIO_COMMON_STATUS, 1, vp->status);
+    put(img, VIRTIO_COMMON_CFGGEN, 1, vp->config_generation);
+    put(img, VIRTIO_COMMON_Q_SELECT, 2, vp->queue_select);
+    struct virtq *q = selected(vp);
+    if (!q)
+        return;
+    put(img, VIRTIO_COMMON_Q_SIZE, 2, q->size);
+    put(img, VIRTIO_COMMON_Q_MSIX, 2, q->msix_vector);
+    put(img, VIRTIO_COMMON_Q_ENABLE, 2, q->enabled);
+    put(img, VIRTIO_COMMON_Q_NOFF, 2, vp->queue_select);
+    put(img, VIRTIO_COMMON_Q_DESCLO, 8, q->desc);
+    put(img, VIRTIO_COMMON_Q_AVAILLO, 8, q->avail);
+    put(img, VIRTIO_COMMON_Q_USEDLO, 8, q->used);
+}
+
+static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
+{
+    uint8_t img[VIRTIO_PCI_COMMON_LEN];
+    uint64_t v = 0;
+    common_image(vp, img);
+    for (unsigned i = 0; i < size && off + i < VIRTIO_PCI_COMMON_LEN; i++)
+        v |= (uint64_t)img[off + i] << (8 * i);
+    return v;
+}
+
+static uint16_t checked_vector(const struct virtio_pci *vp, uint64_t v)
+{
+    return v < vp->fn->desc.msix_vectors ? (uint16_t)v : PCI_MSIX_NO_VECTOR;
+}
+
+static void set_half(uint64_t *reg, unsigned off, unsigned size, uint64_t v)
+{
+    if (size == 8)
+        *reg = v;
+    else if (off % 8 == 0)
+        *reg = (*reg & 0xffffffff00000000ull) | (uint32_t)v;
+    else
+        *reg = (*reg & 0xffffffffull) | v << 32;
+}
+
+static void enable_queue(struct virtio_pci *vp, struct virtq *q, uint64_t v)
+{
+    if (v != 1)
+        return virtio_pci_log(vp, "queue_enable %llu ignored", (unsigned long long)v);
+    const char *why = virtq_check_layout(q);
+    if (why)
+        return virtio_pci_log(vp, "queue %u not enabled: %s", vp->queue_select, why);
+    q->enabled = true;
+}
+
+static void queue_write(struct virtio_pci *vp, unsigned off, unsigned size, uint64_t v)
+{
+    struct virtq *q = selected(vp);
+    if (!q || q->enabled || virtio_pci_driver_ok(vp))
+        return;
+    switch (off) {
+    case VIRTIO_COMMON_Q_SIZE:
+        if (v && !(v & (v - 1)) && v <= vp->ops->queue_max)
+            q->size = (uint16_t)v;
+        else
+            virtio_pci_log(vp, "queue_size %llu refused", (unsigned long long)v);
+        break;
+    case VIRTIO_COMMON_Q_MSIX:
+        q->msix_vector = checked_vector(vp, v);
+        break;
+    case VIRTIO_COMMON_Q_ENABLE:
+        enable_queue(vp, q, v);
+        break;
+    case VIRTIO_COMMON_Q_DESCLO: case VIRTIO_COMMON_Q_DESCHI:
+        set_half(&q->desc, off, size, v);
+        break;
+    case VIRTIO_COMMON_Q_AVAILLO: case VIRTIO_COMMON_Q_AVAILHI:
+        set_half(&q->avail, off, size, v);
+        break;
+    case VIRTIO_COMMON_Q_USEDLO: case VIRTIO_COMMON_Q_USEDHI:
+        set_half(&q->used, off, size, v);
+        break;
+    }
+}
+
+static void driver_features_write(struct virtio_pci *vp, uint32_t v)
+{
+    if (vp->status & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK) || vp->gfselect > 1)
+        return;
+    unsigned sh = 32 * vp->gfselect;
+    vp->driver_features = (vp->driver_features & ~(0xffffffffull << sh)) | (uint64_t)v << sh;
+}
+
+/* The width each register takes (64-bit addresses also as two 32-bit halves). */
+static bool width_ok(unsigned off, unsigned size)
+{
+    if (off >= VIRTIO_COMMON_Q_DESCLO)
+        return size == 4 || (size == 8 && off % 8 == 0);
+    if (off == VIRTIO_COMMON_STATUS)
+        return size == 1;
+    if (off < VIRTIO_COMMON_MSIX)
+        return size == 4;
+    return size == 2 && off % 2 == 0;
+}
+
+static void common_write(struct virtio_pci *vp, unsigned off, unsigned size, uint64_t v)
+{
+    if (!width_ok(off, size))
+        return virtio_pci_log(vp, "common config write of %u bytes at %#x ignored", size, off);
+    switch (off) {
+    case VIRTIO_COMMON_DFSELECT: vp->dfselect = (uint32_t)v; break;
+    case VIRTIO_COMMON_GFSELECT: vp->gfselect = (uint32_t)v; break;
+    case VIRTIO_COMMON_GF: driver_features_write(vp, (uint32_t)v); break;
+    case VIRTIO_COMMON_MSIX: vp->config_msix = checked_vector(vp, v); break;
+    case VIRTIO_COMMON_STATUS: write_status(vp, (uint8_t)v); break;
+    case VIRTIO_COMMON_Q_SELECT: vp->queue_select = (uint16_t)v; break;
+    default: queue_write(vp, off, size, v); break;
+    }
+}
+
+/* ---- the register BAR -------------------------------------------------------------- */
+
+static uint8_t isr_read(struct virtio_pci *vp)
+{
+    uint8_t v = vp->isr;
+    vp->isr = 0;
+    pci_function_set_intx(vp->fn, false);
+    return v;
+}
+
+static void notify(struct virtio_pci *vp, uint64_t off)
+{
+    unsigned q = (unsigned)(off / VIRTIO_PCI_NOTIFY_MULT);
+    struct virtq *vq = virtio_pci_queue(vp, q);
+    vp->stats.notifies++;
+    if (!vq || !vq->enabled || !virtio_pci_driver_ok(vp) || virtio_pci_broken(vp))
+        return;
+    if (!pci_function_bus_master(vp->fn))
+        return virtio_pci_log(vp, "queue %u notified without bus mastering (ignored)", q);
+    vp->ops->queue_notify(vp->dev, q);
+}
+
+bool virtio_pci_regs_read(void *dev, uint64_t off, unsigned size, uint64_t *value)
+{
+    struct virtio_pci *vp = dev;
+    *value = 0;
+    if (off < VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_LEN) {
+        *value = common_read(vp, (unsigned)off, size);
+    } else if (off == VIRTIO_PCI_ISR_OFF) {
+        *value = isr_read(vp);
+    } else if (off >= VIRTIO_PCI_DEVICE_OFF &&
+               off - VIRTIO_PCI_DEVICE_OFF + size <= vp->ops->config_len && size <= 4) {
+        *value = vp->ops->config_read(vp->dev, (unsigned)(off - VIRTIO_PCI_DEVICE_OFF), size);
+    }
+    return true;
+}
+
+bool virtio_pci_regs_write(void *dev, uint64_t off, unsigned size, uint64_t value)
+{
+    struct virtio_pci *vp = dev;
+    if (off < VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_LEN) {
+        common_write(vp, (unsigned)off, size, value);
+    } else if (off >= VIRTIO_PCI_NOTIFY_OFF &&
+               off < VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * vp->ops->num_queues) {
+        notify(vp, off - VIRTIO_PCI_NOTIFY_OFF);
+    } else if (off >= VIRTIO_PCI_DEVICE_OFF &&
+               off - VIRTIO_PCI_DEVICE_OFF + size <= vp->ops->config_len && size <= 4) {
+        if (vp->ops->config_write)
+            vp->ops->config_write(vp->dev, (unsigned)(off - VIRTIO_PCI_DEVICE_OFF), size,
+                                  (uint32_t)value);
+    }
+    return true;
+}
+
+/* ---- PCI configuration access capability (VIRTIO_PCI_CAP_PCI_CFG) -------------------- */
+
+static bool pcicfg_target(const struct virtio_pci *vp, uint64_t *off, unsigned *len)
+{
+    const uint8_t *c = &vp->fn->cfg[vp->pcicfg_cap];
+    uint32_t o = (uint32_t)(c[8] | c[9] << 8 | c[10] << 16 | (uint32_t)c[11] << 24);
+    uint32_t l = (uint32_t)(c[12] | c[13] << 8 | c[14] << 16 | (uint32_t)c[15] << 24);
+    if (c[4] != VIRTIO_PCI_REGS_BAR || (l != 1 && l != 2 && l != 4) || o % l ||
+        o + l > VIRTIO_PCI_REGS_SIZE)
+        return false;
+    *off = o;
+    *len = l;
+    return true;
+}
+
+static void pcicfg_read(void *dev, unsigned offset, unsigned size, uint32_t *value)
+{
+    struct virtio_pci *vp = dev;
+    uint64_t off, v;
+    unsigned len;
+    if (offset != vp->pcicfg_cap + PCICFG_DATA || !pcicfg_target(vp, &off, &len))
+        return;
+    virtio_pci_regs_read(vp, off, len, &v);
+    *value = (uint32_t)v;
+}
+
+static void pcicfg_write(void *dev, unsigned offset, unsigned size, uint32_t value)
+{
+    struct virtio_pci *vp = dev;
+    uint64_t off;
+    unsigned len;
+    if (offset != vp->pcicfg_cap + PCICFG_DATA || !pcicfg_target(vp, &off, &len))
+        return;
+    virtio_pci_regs_write(vp, off, len, value & (uint32_t)((1ull << (8 * len)) - 1));
+}
+
+/* ---- set-up ---------------------------------------------------------------------------- */
+
+static bool add_virtio_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)
+{
+    uint8_t body[18] = { 0 };
+    uint8_t mask[18] = { 0 };
+    unsigned blen = 14;
+    body[1] = type;
+    body[2] = VIRTIO_PCI_REGS_BAR;
+    if (type == VIRTIO_PCI_CAP_PCI_CFG) {
+        body[2] = 0;
+        off = len = 0;
+        memset(mask + 2, 0xff, 1);
+        memset(mask + 6, 0xff, 12);
+        blen = 18;
+    } else if (type == VIRTIO_PCI_CAP_NOTIFY) {
+        uint32_t mult = VIRTIO_PCI_NOTIFY_MULT;
+        memcpy(body + 14, &mult, 4);
+        blen = 18;
+    }
+    body[0] = (uint8_t)(blen + 2);
+    memcpy(body + 6, &off, 4);
+    memcpy(body + 10, &len, 4);
+    uint8_t at = pci_function_add_cap(vp->fn, PCI_CAP_ID_VENDOR, body, blen, mask);
+    if (type == VIRTIO_PCI_CAP_PCI_CFG)
+        vp->pcicfg_cap = at;
+    return at != 0;
+}
+
+static bool ops_valid(const struct virtio_device_ops *ops)
+{
+    uint16_t m = ops->queue_max;
+    return ops->num_queues >= 1 && ops->num_queues <= VIRTIO_PCI_MAX_QUEUES && m &&
+           !(m & (m - 1)) && m <= VIRTQ_MAX_SIZE && ops->config_len <= 0x1000 &&
+           ops->config_read && ops->queue_notify && ops->name;
+}
+
+static void describe(struct pci_function_desc *d, const struct virtio_device_ops *ops,
+                     struct virtio_pci *vp)
+{
+    *d = (struct pci_function_desc){
+        .vendor = VIRTIO_PCI_VENDOR, .device = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + ops->device_type),
+        .subsys_vendor = VIRTIO_PCI_VENDOR, .subsys_id = 0x1100, .revision = 1,
+        .class_code = 0x01, .subclass = 0x00,
+        .msix_vectors = ops->num_queues + 1, .msix_bar = VIRTIO_PCI_MSIX_BAR,
+        .msix_table_off = 0, .msix_pba_off = 0x800,
+        .dev = vp, .cfg_read = pcicfg_read, .cfg_write = pcicfg_write,
+    };
+    d->bars[VIRTIO_PCI_MSIX_BAR] = (struct pci_bar_desc){ .size = 0x1000 };
+    d->bars[VIRTIO_PCI_REGS_BAR] = (struct pci_bar_desc){
+        .size = VIRTIO_PCI_REGS_SIZE, .is64 = true,
+        .read = virtio_pci_regs_read, .write = virtio_pci_regs_write,
+    };
+}
+
+bool virtio_pci_init(struct virtio_pci *vp, struct pci_host *host, unsigned slot,
+                     const struct vdev_platform *plat, const struct virtio_device_ops *ops,
+                     void *dev)
+{
+    if (!ops_valid(ops))
+        return false;
+    memset(vp, 0, sizeof(*vp));
+    vp->plat = plat;
+    vp->ops = ops;
+    vp->dev = dev;
+    struct pci_function_desc d;
+    describe(&d, ops, vp);
+    vp->fn = pci_host_add_function(host, slot, &d);
+    if (!vp->fn)
+        return false;
+    bool ok = add_virtio_cap(vp, VIRTIO_PCI_CAP_COMMON, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN) &&
+              add_virtio_cap(vp, VIRTIO_PCI_CAP_NOTIFY, VIRTIO_PCI_NOTIFY_OFF,
+                             VIRTIO_PCI_NOTIFY_MULT * ops->num_queues) &&
+              add_virtio_cap(vp, VIRTIO_PCI_CAP_ISR, VIRTIO_PCI_ISR_OFF, 1) &&
+              (!ops->config_len ||
+               add_virtio_cap(vp, VIRTIO_PCI_CAP_DEVICE, VIRTIO_PCI_DEVICE_OFF, ops->config_len)) &&
+              add_virtio_cap(vp, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
+    if (!ok) {
+        vp->fn->present = false;
+        return false;
+    }
+    device_reset(vp);
+    vp->stats.resets = 0;
+    return true;
+}

@@ -1,0 +1,439 @@
+/* virtio-blk: driver sequences as the test guests run them, and every hostile case. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/unit/test_virtio_guest.h"
+
+#define DISK (1u << 20)
+#define OUT_OF_RAM (TG_RAM_SIZE + 0x1000ull)
+
+static struct tguest *ready(uint32_t sector, uint64_t want, bool msix)
+{
+    struct tguest *g = tg_new(DISK, sector, false);
+    tg_enable_pci(g);
+    if (msix)
+        tg_enable_msix(g);
+    uint8_t st = tg_driver_init(g, want, 16, msix);
+    assert_int_equal(st, 0x0f);
+    return g;
+}
+
+static void fill(struct tguest *g, uint64_t gpa, uint32_t len, uint8_t seed)
+{
+    for (uint32_t i = 0; i < len; i++)
+        g->ram[gpa + i] = (uint8_t)(seed + i * 7);
+}
+
+static unsigned lines(const struct tguest *g)
+{
+    unsigned n = 0;
+    for (const char *p = g->f.console; *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+static void write_read_flush_id(void **state)
+{
+    struct tguest *g = ready(512, VIRTIO_BLK_F_FLUSH, true);
+    fill(g, TG_DATA, 4096, 1);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_OUT, 8, TG_DATA, 4096, false), VIRTIO_BLK_S_OK);
+    assert_memory_equal(g->disk_data + 8 * 512, g->ram + TG_DATA, 4096);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 8, TG_DATA + 0x10000, 4096, false), VIRTIO_BLK_S_OK);
+    assert_memory_equal(g->ram + TG_DATA + 0x10000, g->ram + TG_DATA, 4096);
+    uint16_t h;
+    uint32_t len;
+    tg_request(g, 0, VIRTIO_BLK_T_IN, 9, TG_DATA, 512, false);
+    assert_true(tg_used(g, &h, &len));
+    assert_int_equal(len, 513);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), VIRTIO_BLK_S_OK);
+    assert_int_equal(g->disk.flushes, 1);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_GET_ID, 0, TG_DATA, 20, false), VIRTIO_BLK_S_OK);
+    assert_memory_equal(g->ram + TG_DATA, "atoll-vblk-03", 14);
+    /* the last sector of the disk */
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_OUT, DISK / 512 - 1, TG_DATA, 512, false), VIRTIO_BLK_S_OK);
+    /* MSI-X: one queue interrupt per request here */
+    assert_true(g->f.msi_count >= 5);
+    assert_int_equal(g->f.msis[0].data, TG_QUEUE_VEC);
+    assert_int_equal(g->blk.stats.reads, 2);
+    assert_int_equal(g->blk.stats.writes, 2);
+    tg_free(g);
+}
+
+static void indirect_and_event_idx(void **state)
+{
+    struct tguest *g = ready(512, VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX, true);
+    assert_true(g->blk.vp.queues[0].event_idx);
+    fill(g, TG_DATA, 8192, 3);
+    /* used_event = 0xffff: the driver wants no interrupt yet */
+    g->ram[TG_AVAIL + 4 + 2 * 16] = 0xff;
+    g->ram[TG_AVAIL + 4 + 2 * 16 + 1] = 0xff;
+    unsigned before = g->f.msi_count;
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_OUT, 0, TG_DATA, 8192, true), VIRTIO_BLK_S_OK);
+    assert_int_equal(g->f.msi_count, before);
+    /* avail_event written back = next avail index */
+    assert_int_equal(g->ram[TG_USED + 4 + 8 * 16], 1);
+    /* used_event = 1: interrupt when used idx passes 1 */
+    g->ram[TG_AVAIL + 4 + 2 * 16] = 1;
+    g->ram[TG_AVAIL + 4 + 2 * 16 + 1] = 0;
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 0, TG_DATA + 0x8000, 8192, true), VIRTIO_BLK_S_OK);
+    assert_int_equal(g->f.msi_count, before + 1);
+    assert_memory_equal(g->ram + TG_DATA + 0x8000, g->ram + TG_DATA, 8192);
+    /* a batch of 4 at once, split in many segments */
+    for (unsigned s = 0; s < 4; s++) {
+        struct tg_seg segs[10] = { { TG_HDR + 16 * s, 16, 0 } };
+        g->ram[TG_HDR + 16 * s] = VIRTIO_BLK_T_IN;
+        memset(g->ram + TG_HDR + 16 * s + 1, 0, 15);
+        g->ram[TG_HDR + 16 * s + 8] = (uint8_t)s;
+        for (unsigned k = 0; k < 8; k++)
+            segs[1 + k] = (struct tg_seg){ TG_DATA + 0x20000 + 0x2000 * s + 1024 * k + (k & 1) * 0, 512,
+                                           VIRTQ_DESC_F_WRITE };
+        segs[9] = (struct tg_seg){ TG_STATUS + s, 1, VIRTQ_DESC_F_WRITE };
+        tg_put_indirect(g, (uint16_t)s, TG_INDIRECT + 0x200 * s, segs, 10);
+        tg_avail(g, (uint16_t)s);
+    }
+    tg_notify(g);
+    uint16_t h;
+    uint32_t len;
+    for (unsigned s = 0; s < 4; s++) {
+        assert_true(tg_used(g, &h, &len));
+        assert_int_equal(len, 8 * 512 + 1);
+        assert_int_equal(g->ram[TG_STATUS + h], 0);
+    }
+    assert_memory_equal(g->ram + TG_DATA + 0x20000, g->disk_data, 512);
+    tg_free(g);
+}
+
+static void discard_and_4k_sectors(void **state)
+{
+    struct tguest *g = ready(4096, VIRTIO_BLK_F_DISCARD, false);
+    memset(g->disk_data, 0x5a, DISK);
+    uint8_t *range = g->ram + TG_DATA;
+    memset(range, 0, 16);
+    range[0] = 8;               /* sector 8 */
+    range[8] = 16;              /* 16 sectors = 8 KiB */
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_DISCARD, 0, TG_DATA, 16, false), VIRTIO_BLK_S_OK);
+    assert_int_equal(g->disk_data[4096], 0);
+    assert_int_equal(g->disk_data[4096 + 8191], 0);
+    assert_int_equal(g->disk_data[4096 + 8192], 0x5a);
+    range[12] = 1;              /* flags */
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_DISCARD, 0, TG_DATA, 16, false), VIRTIO_BLK_S_UNSUPP);
+    /* 4 KiB sectors: 512-byte I/O and unaligned sectors refused */
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 8, TG_DATA, 512, false), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 1, TG_DATA, 4096, false), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 8, TG_DATA, 4096, false), VIRTIO_BLK_S_OK);
+    assert_int_equal(tg_do(g, 99, 0, 0, 0, false), VIRTIO_BLK_S_UNSUPP);
+    tg_free(g);
+}
+
+static void read_only_disk(void **state)
+{
+    struct tguest *g = tg_new(DISK, 512, true);
+    tg_enable_pci(g);
+    tg_driver_init(g, VIRTIO_BLK_F_RO, 8, false);
+    assert_true(g->features & VIRTIO_BLK_F_RO);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_OUT, 0, TG_DATA, 512, false), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_DISCARD, 0, TG_DATA, 16, false), VIRTIO_BLK_S_UNSUPP);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 0, TG_DATA, 512, false), VIRTIO_BLK_S_OK);
+    tg_free(g);
+}
+
+/* ---- hostile requests that fail alone (IOERR / UNSUPP) --------------------------------- */
+
+static uint8_t chain(struct tguest *g, const struct tg_seg *s, unsigned n, uint32_t type,
+                     uint64_t sector, uint32_t *used_len)
+{
+    g->ram[TG_HDR] = (uint8_t)type;
+    memset(g->ram + TG_HDR + 1, 0, 15);
+    memcpy(g->ram + TG_HDR + 8, &sector, 8);
+    g->ram[TG_STATUS] = 0xAA;
+    tg_put_chain(g, 0, s, n);
+    tg_avail(g, 0);
+    tg_notify(g);
+    uint16_t h;
+    uint32_t len = 0;
+    if (!tg_used(g, &h, &len))
+        return 0xEE;
+    if (used_len)
+        *used_len = len;
+    return g->ram[TG_STATUS];
+}
+
+static void request_errors(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    const struct tg_seg hdr = { TG_HDR, 16, 0 }, st = { TG_STATUS, 1, VIRTQ_DESC_F_WRITE };
+    uint32_t len;
+    memset(g->disk_data, 0x11, DISK);
+    /* data outside guest RAM */
+    struct tg_seg a[] = { hdr, { OUT_OF_RAM, 512, 0 }, st };
+    assert_int_equal(chain(g, a, 3, VIRTIO_BLK_T_OUT, 0, &len), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(len, 1);
+    assert_int_equal(g->disk_data[0], 0x11);
+    /* data that runs off the end of RAM */
+    struct tg_seg b[] = { hdr, { TG_RAM_SIZE - 256, 512, VIRTQ_DESC_F_WRITE }, st };
+    assert_int_equal(chain(g, b, 3, VIRTIO_BLK_T_IN, 0, &len), VIRTIO_BLK_S_IOERR);
+    /* second segment of a read out of RAM: nothing reported done */
+    struct tg_seg c[] = { hdr, { TG_DATA, 512, VIRTQ_DESC_F_WRITE },
+                          { OUT_OF_RAM, 512, VIRTQ_DESC_F_WRITE }, st };
+    assert_int_equal(chain(g, c, 4, VIRTIO_BLK_T_IN, 0, &len), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(len, 1);
+    /* direction mismatches */
+    struct tg_seg d[] = { hdr, { TG_DATA, 512, 0 }, st };
+    assert_int_equal(chain(g, d, 3, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_IOERR);
+    struct tg_seg e[] = { hdr, { TG_DATA, 512, VIRTQ_DESC_F_WRITE }, st };
+    assert_int_equal(chain(g, e, 3, VIRTIO_BLK_T_OUT, 0, NULL), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(g->disk_data[0], 0x11);
+    struct tg_seg f[] = { hdr, st, { TG_DATA, 512, 0 } };       /* readable after writable */
+    assert_int_equal(chain(g, f, 3, VIRTIO_BLK_T_OUT, 0, NULL), VIRTIO_BLK_S_IOERR);
+    /* zero-length data segment */
+    struct tg_seg z[] = { hdr, { TG_DATA, 0, 0 }, { TG_DATA, 512, 0 }, st };
+    assert_int_equal(chain(g, z, 4, VIRTIO_BLK_T_OUT, 0, NULL), VIRTIO_BLK_S_IOERR);
+    /* short header, odd lengths, beyond the disk */
+    struct tg_seg s[] = { { TG_HDR, 8, 0 }, st };
+    assert_int_equal(chain(g, s, 2, VIRTIO_BLK_T_FLUSH, 0, NULL), VIRTIO_BLK_S_IOERR);
+    struct tg_seg o[] = { hdr, { TG_DATA, 100, 0 }, st };
+    assert_int_equal(chain(g, o, 3, VIRTIO_BLK_T_OUT, 0, NULL), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(chain(g, a + 0, 1, VIRTIO_BLK_T_IN, 0, NULL), 0xEE);   /* header only: NEEDS_RESET */
+    tg_free(g);
+    g = ready(512, 0, true);
+    struct tg_seg r[] = { hdr, { TG_DATA, 1024, VIRTQ_DESC_F_WRITE }, st };
+    assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, DISK / 512 - 1, NULL), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, ~0ull, NULL), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, ~0ull / 512, NULL), VIRTIO_BLK_S_IOERR);
+    /* read request with no data */
+    struct tg_seg nd[] = { hdr, st };
+    assert_int_equal(chain(g, nd, 2, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_IOERR);
+    /* flush carrying data */
+    assert_int_equal(chain(g, d, 3, VIRTIO_BLK_T_FLUSH, 0, NULL), VIRTIO_BLK_S_IOERR);
+    /* backend failure */
+    g->disk.fail_next = true;
+    assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_IOERR);
+    /* still healthy, one log line per refusal */
+    assert_int_equal(tg_status(g) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_OK);
+    assert_int_equal(lines(g), 5);
+    assert_true(strstr(g->f.console, "beyond the end of the disk") != NULL);
+    tg_free(g);
+}
+
+/* ---- hostile rings that need a reset ------------------------------------------------- */
+
+static void expect_needs_reset(struct tguest *g, const char *why)
+{
+    if (!strstr(g->f.console, why))
+        print_message("wanted \"%s\", console: %s\n", why, g->f.console);
+    assert_true(tg_status(g) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(strstr(g->f.console, why) != NULL);
+    /* config interrupt (MSI-X vector 0) */
+    assert_true(g->f.msi_count > 0);
+    assert_int_equal(g->f.msis[g->f.msi_count - 1].data, TG_CONFIG_VEC);
+    /* stopped until reset */
+    unsigned used = g->blk.stats.reads;
+    tg_notify(g);
+    assert_int_equal(g->blk.stats.reads, used);
+    /* reset and carry on */
+    assert_int_equal(tg_driver_init(g, VIRTIO_F_INDIRECT_DESC, 16, true), 0x0f);
+    memset(g->f.console, 0, sizeof(g->f.console));
+    g->f.console_len = 0;
+    g->f.now_ns += 1000000000ull;           /* a fresh second for the log limit */
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 0, TG_DATA, 512, false), VIRTIO_BLK_S_OK);
+}
+
+static void ring_errors(void **state)
+{
+    struct tguest *g = ready(512, VIRTIO_F_INDIRECT_DESC, true);
+    /* loop: 0 -> 1 -> 0 */
+    tg_write_desc(g, TG_DESC, 0, TG_HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    tg_write_desc(g, TG_DESC, 1, TG_DATA, 512, VIRTQ_DESC_F_NEXT, 0);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "loops");
+    /* next out of range */
+    tg_write_desc(g, TG_DESC, 0, TG_HDR, 16, VIRTQ_DESC_F_NEXT, 16);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "out of range");
+    /* head out of range */
+    tg_avail(g, 200);
+    tg_notify(g);
+    expect_needs_reset(g, "out of range");
+    /* avail idx jumps past the queue size */
+    tg_set_avail_idx(g, (uint16_t)(g->avail_idx + 17));
+    tg_notify(g);
+    expect_needs_reset(g, "more than the queue size");
+    /* indirect table outside RAM */
+    tg_write_desc(g, TG_DESC, 0, OUT_OF_RAM, 48, VIRTQ_DESC_F_INDIRECT, 0);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "outside guest RAM");
+    /* indirect table longer than the queue */
+    tg_write_desc(g, TG_DESC, 0, TG_INDIRECT, 16 * 17, VIRTQ_DESC_F_INDIRECT, 0);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "indirect table length");
+    /* nested indirect */
+    tg_write_desc(g, TG_INDIRECT, 0, TG_INDIRECT + 0x100, 32, VIRTQ_DESC_F_INDIRECT, 0);
+    tg_write_desc(g, TG_DESC, 0, TG_INDIRECT, 16, VIRTQ_DESC_F_INDIRECT, 0);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "nested indirect");
+    /* indirect with NEXT */
+    tg_write_desc(g, TG_DESC, 0, TG_INDIRECT, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "indirect descriptor with NEXT");
+    /* status byte outside RAM */
+    struct tg_seg s[] = { { TG_HDR, 16, 0 }, { OUT_OF_RAM, 1, VIRTQ_DESC_F_WRITE } };
+    memset(g->ram + TG_HDR, 0, 16);
+    g->ram[TG_HDR] = VIRTIO_BLK_T_FLUSH;
+    tg_put_chain(g, 0, s, 2);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "status byte");
+    /* no writable byte at all */
+    struct tg_seg ns[] = { { TG_HDR, 16, 0 } };
+    tg_put_chain(g, 0, ns, 1);
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "no device-writable status byte");
+    /* chain longer than the queue (all 16 linked and then back) */
+    for (uint16_t i = 0; i < 16; i++)
+        tg_write_desc(g, TG_DESC, i, TG_DATA, 512, VIRTQ_DESC_F_NEXT, (uint16_t)((i + 1) % 16));
+    tg_avail(g, 0);
+    tg_notify(g);
+    expect_needs_reset(g, "longer than the queue");
+    /* used ring outside RAM: a queue programmed there is refused only at use */
+    tg_free(g);
+}
+
+static void indirect_without_feature(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    tg_request(g, 0, VIRTIO_BLK_T_IN, 0, TG_DATA, 512, true);
+    assert_true(tg_status(g) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(strstr(g->f.console, "without VIRTIO_F_INDIRECT_DESC") != NULL);
+    tg_free(g);
+}
+
+static void log_is_rate_limited(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    for (unsigned i = 0; i < 50; i++)
+        assert_int_equal(tg_do(g, 77, 0, 0, 0, false), VIRTIO_BLK_S_UNSUPP);
+    assert_int_equal(lines(g), 10);
+    assert_int_equal(g->blk.vp.stats.log_dropped, 40);
+    g->f.now_ns += 2000000000ull;
+    tg_do(g, 77, 0, 0, 0, false);
+    assert_int_equal(lines(g), 11);
+    tg_free(g);
+}
+
+/* ---- asynchronous completion --------------------------------------------------------- */
+
+static void async_out_of_order(void **state)
+{
+    struct tguest *g = ready(512, VIRTIO_F_EVENT_IDX, true);
+    g->disk.async = true;
+    fill(g, TG_DATA, 2048, 9);
+    for (unsigned s = 0; s < 3; s++)
+        tg_request(g, s, VIRTIO_BLK_T_OUT, s, TG_DATA + 512 * s, 512, false);
+    uint16_t h;
+    uint32_t len;
+    assert_false(tg_used(g, &h, &len));
+    assert_int_equal(virtio_blk_inflight(&g->blk), 3);
+    assert_int_equal(vblk_ram_complete(&g->disk, 1, true), 1);
+    assert_true(tg_used(g, &h, &len));
+    assert_int_equal(h, 8);                         /* slot 2's head */
+    assert_int_equal(vblk_ram_complete(&g->disk, 8, false), 2);
+    assert_true(tg_used(g, &h, &len));
+    assert_int_equal(h, 0);
+    assert_true(tg_used(g, &h, &len));
+    assert_int_equal(h, 4);
+    assert_memory_equal(g->disk_data, g->ram + TG_DATA, 1536);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 0);
+    tg_free(g);
+}
+
+static void async_reset_drops_stale(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    g->disk.async = true;
+    memset(g->disk_data, 0x42, 4096);
+    tg_request(g, 0, VIRTIO_BLK_T_IN, 0, TG_DATA, 4096, false);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 1);
+    /* the driver resets and reuses the memory */
+    tg_common_write(g, VIRTIO_COMMON_STATUS, 1, 0);
+    memset(g->ram + TG_DATA, 0, 4096);
+    assert_int_equal(vblk_ram_complete(&g->disk, 8, false), 1);
+    assert_int_equal(g->ram[TG_DATA], 0);          /* no late write into guest memory */
+    assert_int_equal(g->ram[TG_USED + 2], 0);      /* no used entry */
+    assert_int_equal(g->blk.stats.stale_completions, 1);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 0);
+    tg_free(g);
+}
+
+static void async_slots_exhausted_then_resume(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    g->disk.async = true;
+    /* fill every request slot with reads, then reset: the slots stay busy (stale) */
+    for (unsigned s = 0; s < 16; s++)
+        tg_request(g, s % 4, VIRTIO_BLK_T_IN, 0, TG_DATA, 512, false);
+    tg_common_write(g, VIRTIO_COMMON_STATUS, 1, 0);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 16);
+    for (unsigned i = 16; i < VIRTQ_MAX_SIZE; i++)
+        g->blk.req[i].busy = true;                  /* pretend the rest are in flight too */
+    assert_int_equal(tg_driver_init(g, 0, 16, true), 0x0f);
+    tg_request(g, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
+    uint16_t h;
+    uint32_t len;
+    assert_false(tg_used(g, &h, &len));
+    assert_true(g->blk.stalled);
+    assert_int_equal(vblk_ram_complete(&g->disk, 1, false), 1);     /* frees one slot */
+    assert_int_equal(vblk_ram_complete(&g->disk, 1, true), 1);      /* the flush itself */
+    assert_true(tg_used(g, &h, &len));
+    assert_int_equal(g->ram[TG_STATUS], VIRTIO_BLK_S_OK);
+    for (unsigned i = 16; i < VIRTQ_MAX_SIZE; i++)
+        g->blk.req[i].busy = false;
+    tg_free(g);
+}
+
+static void attach_pool(void **state)
+{
+    struct tguest *g = tg_new(DISK, 512, false);
+    struct virtio_blk *b = virtio_blk_attach(&g->host, 4, &g->f.plat, &vblk_ram_backend, &g->disk);
+    assert_non_null(b);
+    assert_int_equal(tg_cfg_read(g, 4, 0, 4), 0x10421af4);
+    assert_null(virtio_blk_attach(&g->host, 4, &g->f.plat, &vblk_ram_backend, &g->disk));
+    struct vblk_ram bad;
+    vblk_ram_init(&bad, g->disk_data, DISK, 1024);
+    assert_null(virtio_blk_attach(&g->host, 5, &g->f.plat, &vblk_ram_backend, &bad));
+    virtio_blk_set_serial(b, "0123456789abcdefghijKLMN");
+    assert_memory_equal(b->serial, "0123456789abcdefghij", 20);
+    virtio_blk_detach(b);
+    tg_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(write_read_flush_id),
+        cmocka_unit_test(indirect_and_event_idx),
+        cmocka_unit_test(discard_and_4k_sectors),
+        cmocka_unit_test(read_only_disk),
+        cmocka_unit_test(request_errors),
+        cmocka_unit_test(ring_errors),
+        cmocka_unit_test(indirect_without_feature),
+        cmocka_unit_test(log_is_rate_limited),
+        cmocka_unit_test(async_out_of_order),
+        cmocka_unit_test(async_reset_drops_stale),
+        cmocka_unit_test(async_slots_exhausted_then_resume),
+        cmocka_unit_test(attach_pool),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
