@@ -6,6 +6,7 @@
 #
 #   KERNEL_SRCS   .c/.S files linked into build/atoll.elf (freestanding, -mcmodel=kernel)
 #   KERNEL_LIBS   static libraries linked into atoll.elf (third-party, built freestanding)
+#   KERNEL_EXTRA_OBJS  objects built by a fragment's own rule (e.g. data blobs)
 #   UNIT_TESTS    names of host cmocka tests; each NAME sets NAME_SRCS (ASan + UBSan)
 #   FUZZ_TARGETS  names of libFuzzer targets; each NAME sets NAME_SRCS
 #   HOST_TOOLS    paths of host programs under build/tools (each fragment gives the rule)
@@ -21,6 +22,7 @@ include tools/deps/versions.mk
 
 KERNEL_SRCS  :=
 KERNEL_LIBS  :=
+KERNEL_EXTRA_OBJS :=
 UNIT_TESTS   :=
 FUZZ_TARGETS :=
 HOST_TOOLS   :=
@@ -52,7 +54,7 @@ help:
 	@echo "make clean      remove $(BUILD)/"
 
 # ---- hypervisor image -------------------------------------------------------------------
-KERNEL_OBJS = $(patsubst %,$(BUILD)/k/%.o,$(basename $(KERNEL_SRCS)))
+KERNEL_OBJS = $(patsubst %,$(BUILD)/k/%.o,$(basename $(KERNEL_SRCS))) $(KERNEL_EXTRA_OBJS)
 
 kernel: $(BUILD)/atoll.elf
 

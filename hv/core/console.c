@@ -1,5 +1,6 @@
 #include "hv/core/console.h"
 
+#include "drivers/fb/fb_console.h"
 #include "drivers/uart/uart8250.h"
 #include "hv/core/spinlock.h"
 #include "hv/lib/format.h"
@@ -19,6 +20,7 @@ static void serial_sink(void *ctx, const char *s, size_t n)
     (void)ctx;
     serial8250_write(CONSOLE_PORT, s, n);
     log_ring_write(s, n);
+    fb_console_write(s, n);
 }
 
 void console_write(const char *s, size_t n)

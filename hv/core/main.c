@@ -5,6 +5,7 @@
 
 #include "boot/bootinfo.h"
 #include "boot/mb2/mb2_parse.h"
+#include "drivers/fb/fb_console.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/exception.h"
 #include "hv/arch/x86/idt.h"
@@ -129,6 +130,12 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     legacy_pic_disable();
     paging_init(top_of_memory(bi));
     bi = loader == BOOT_LOADER_EFI ? phys_to_virt(info_phys) : bi;
+    if (fb_console_init(&bi->fb)) {
+        unsigned cols, rows;
+        fb_console_size(&cols, &rows);
+        kprintf("atoll: console on the %ux%u framebuffer (%ux%u characters)\n", bi->fb.width,
+                bi->fb.height, cols, rows);
+    }
     /* Before any allocation: GRUB's copy of the RSDP lies in memory the map calls free. */
     struct platform_info plat;
     platform_discover(bi, &plat);
