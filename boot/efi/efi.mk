@@ -40,9 +40,10 @@ ESP_MANIFEST := $(firstword $(wildcard tools/image/default.cfg) boot/efi/test/no
 
 esp: $(BUILD)/esp.img
 
-$(BUILD)/esp.img: $(EFI_LOADER) $(BUILD)/atoll.elf $(ESP_MANIFEST) tools/image/mkesp.sh
+$(BUILD)/esp.img: $(EFI_LOADER) $(BUILD)/atoll.elf $(ESP_MANIFEST) tools/image/mkesp.sh guests
 	@echo "  ESP     $@"
-	$(Q)tools/image/mkesp.sh -o $@ -e $(EFI_LOADER) -k $(BUILD)/atoll.elf -m $(ESP_MANIFEST)
+	$(Q)tools/image/mkesp.sh -o $@ -e $(EFI_LOADER) -k $(BUILD)/atoll.elf -m $(ESP_MANIFEST) \
+		-d $(BUILD)/guest/tests -d $(BUILD)/guest/linux
 
 # ---- the loader's test kernel: prints what it got in boot_info, then ends the emulator ----
 EFI_PROBE     := $(EFI_OUT)/test/probe.elf

@@ -43,6 +43,12 @@ static void print_exit_counts(struct partition *p)
                                           exit_kind_names[k], v->exits[k]);
         kprintf("%s\n", line);
     }
+    const struct vdev_bus_stats *s = &p->bus.stats;
+    if (s->unclaimed_port_reads | s->unclaimed_port_writes | s->unclaimed_mmio_reads |
+        s->unclaimed_mmio_writes)
+        kprintf("atoll: %s unclaimed accesses: port reads=%lu writes=%lu, mmio reads=%lu writes=%lu\n",
+                p->name, s->unclaimed_port_reads, s->unclaimed_port_writes,
+                s->unclaimed_mmio_reads, s->unclaimed_mmio_writes);
 }
 
 /* Marks the partition dead once; returns false when it already was.  Lock-free: devices

@@ -7,9 +7,10 @@ SYSTEM_ARGS ?=
 # `make iso`: the default demo on a GRUB rescue ISO.
 iso: $(BUILD)/atoll.iso
 
-$(BUILD)/atoll.iso: $(BUILD)/atoll.elf tools/image/default.cfg tools/image/mkiso.sh
+$(BUILD)/atoll.iso: $(BUILD)/atoll.elf tools/image/default.cfg tools/image/mkiso.sh guests
 	@echo "  ISO     $@"
-	$(Q)tools/image/mkiso.sh -o $@ -k $(BUILD)/atoll.elf -m tools/image/default.cfg
+	$(Q)tools/image/mkiso.sh -o $@ -k $(BUILD)/atoll.elf -m tools/image/default.cfg \
+		-d $(BUILD)/guest/tests -d $(BUILD)/guest/linux
 
 # `make test-system` boots every short scenario; `make test-long` the `long = yes` ones.
 # Scenarios build their own images, so they need the kernel and the EFI loader (`esp`).
