@@ -1,0 +1,61 @@
+/*
+ * libFuzzer: hostile FAT32 volumes.  The input is a small volume image; it is mounted and
+ * then walked, read, written, extended, truncated, renamed and deleted.  Nothing may crash
+ * or read outside the image, whatever the boot sector, FAT or directories say.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/storage/fat32.h"
+#include "tests/unit/test_block_mem.h"
+
+#define DISK_BYTES (2u << 20)
+
+static bool visit(void *ctx, const char *name, const struct fat_stat *st)
+{
+    (*(unsigned *)ctx)++;
+    return *(unsigned *)ctx > 4096;
+}
+
+static void exercise(struct fat_vol *v)
+{
+    static uint8_t buf[9000];
+    struct fat_file f;
+    unsigned n = 0;
+    fat_list(v, "/", visit, &n);
+    if (fat_open(v, "/POOL.BIN", 0, &f) == FAT_OK && !f.is_dir) {
+        fat_read(&f, 0, buf, sizeof(buf));
+        fat_write(&f, 100, buf, 5000);
+        fat_truncate(&f, 700);
+        fat_close(&f);
+    }
+    if (fat_open(v, "/a long created name.dat", FAT_O_CREATE, &f) == FAT_OK) {
+        fat_write(&f, 3000, buf, 6000);
+        fat_close(&f);
+    }
+    fat_mkdir(v, "/DIR/sub");
+    fat_rename(v, "/DIR", "/moved dir");
+    fat_list(v, "/moved dir", visit, &n);
+    fat_unlink(v, "/POOL.BIN");
+    fat_unlink(v, "/moved dir/sub");
+    fat_sync(v);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t *disk;
+    static struct fat_vol v;
+    struct mem_disk m;
+    struct block_io io;
+    if (!disk)
+        disk = malloc(DISK_BYTES);
+    if (size > DISK_BYTES)
+        size = DISK_BYTES;
+    memset(disk, 0, DISK_BYTES);
+    memcpy(disk, data, size);
+    mem_disk_init(&m, disk, DISK_BYTES, 512, &io);
+    if (fat_mount(&v, &io) == FAT_OK)
+        exercise(&v);
+    return 0;
+}
