@@ -123,21 +123,30 @@ static bool class_ready(struct block_device *d, unsigned c)
     return r && (!d->throttle || d->throttle(d->throttle_ctx, (enum block_class)c, r));
 }
 
-/* Starts the head of class c if the driver takes it; false when the hardware is full. */
+/* Starts the head of class c if the driver takes it; false when the hardware is full.
+ * The driver may complete the request inside start (counted in flight before it is called). */
 static bool start_head(struct block_device *d, unsigned c)
 {
     struct block_class_queue *q = &d->q[c];
     struct block_request *r = q->head;
-    if (!d->ops->start(d, r))
-        return false;
+    uint32_t cost = cost_of(r);
     q->head = r->next;
     if (!q->head)
         q->tail = NULL;
     q->queued--;
-    q->credit -= cost_of(r);
-    q->dispatched++;
-    q->sectors += cost_of(r);
     d->inflight++;
+    if (!d->ops->start(d, r)) {
+        d->inflight--;
+        r->next = q->head;
+        q->head = r;
+        if (!q->tail)
+            q->tail = r;
+        q->queued++;
+        return false;
+    }
+    q->credit -= cost;
+    q->dispatched++;
+    q->sectors += cost;
     return true;
 }
 
