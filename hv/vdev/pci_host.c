@@ -141,13 +141,25 @@ static void msix_deliver_pending(struct pci_function *fn)
     }
 }
 
+static bool intx_asserted(const struct pci_function *fn)
+{
+    return fn->present && fn->intx_level && !(command(fn) & PCI_CMD_INTX_DISABLE) &&
+           !pci_function_msix_enabled(fn);
+}
+
+/* Functions whose pins share a GSI are wire-ORed onto it. */
 static void intx_update(struct pci_function *fn)
 {
-    bool asserted = fn->intx_level && !(command(fn) & PCI_CMD_INTX_DISABLE) &&
-                    !pci_function_msix_enabled(fn);
+    if (fn->slot == HOST_BRIDGE_SLOT)
+        return;
     uint16_t status = (uint16_t)cfg_get(fn, PCI_STATUS, 2);
     status = fn->intx_level ? status | PCI_STATUS_INTX : status & ~PCI_STATUS_INTX;
     cfg_put(fn, PCI_STATUS, 2, status);
+    bool asserted = false;
+    for (unsigned s = 1; s < PCI_SLOTS; s++) {
+        if (PCI_INTX_GSI(s) == PCI_INTX_GSI(fn->slot))
+            asserted |= intx_asserted(&fn->host->fn[s]);
+    }
     const struct vdev_platform *p = fn->host->plat;
     if (p->irq_set)
         p->irq_set(p->ctx, PCI_INTX_GSI(fn->slot), asserted);

@@ -277,6 +277,27 @@ static void intx_and_isr(void **state)
     tg_free(g);
 }
 
+static void intx_lines_are_shared(void **state)
+{
+    struct tguest *g = fresh();
+    struct virtio_blk *other = calloc(1, sizeof(*other));
+    assert_true(virtio_blk_init(other, &g->host, TG_SLOT + 8, &g->f.plat, &vblk_ram_backend, &g->disk));
+    unsigned gsi = PCI_INTX_GSI(TG_SLOT);
+    assert_int_equal(PCI_INTX_GSI(TG_SLOT + 8), gsi);
+    pci_function_set_intx(g->blk.vp.fn, true);
+    pci_function_set_intx(other->vp.fn, true);
+    pci_function_set_intx(g->blk.vp.fn, false);
+    assert_true(g->f.irq_level[gsi]);
+    pci_function_set_intx(other->vp.fn, false);
+    assert_false(g->f.irq_level[gsi]);
+    /* the host bridge has no pin: writing its command register drives nothing */
+    unsigned before = g->f.irq_count;
+    tg_cfg_write(g, 0, PCI_COMMAND, 2, 0);
+    assert_int_equal(g->f.irq_count, before);
+    free(other);
+    tg_free(g);
+}
+
 static void notify_needs_bus_master(void **state)
 {
     struct tguest *g = fresh();
@@ -337,6 +358,7 @@ int main(void)
         cmocka_unit_test(queue_setup_checks),
         cmocka_unit_test(device_config_and_pci_cfg_window),
         cmocka_unit_test(intx_and_isr),
+        cmocka_unit_test(intx_lines_are_shared),
         cmocka_unit_test(notify_needs_bus_master),
         cmocka_unit_test(pool_and_bad_descs),
     };
