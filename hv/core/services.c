@@ -7,10 +7,14 @@ static bool started;
 __attribute__((weak)) void net_service_start(const struct manifest_hypervisor *hv,
                                              const struct boot_info *bi);
 __attribute__((weak)) void net_service_poll(void);
+__attribute__((weak)) void storage_service_start(const struct manifest_hypervisor *hv,
+                                                 const struct boot_info *bi);
 
 void services_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
 {
     static const struct manifest_hypervisor defaults = { .control_port = 7400 };
+    if (storage_service_start)
+        storage_service_start(hv ? hv : &defaults, bi);
     if (net_service_start) {
         net_service_start(hv ? hv : &defaults, bi);
         started = true;

@@ -1,0 +1,28 @@
+/*
+ * The hypervisor's storage service: finds ATA and NVMe disks, finds the pool (the GPT
+ * partition named atoll-pool, or a disk that is one bare FAT32 volume) and mounts it.
+ * Kernel only.  Started from services_start() on the boot CPU.
+ */
+#ifndef ATOLL_HV_STORAGE_POOL_H
+#define ATOLL_HV_STORAGE_POOL_H
+#include "boot/bootinfo.h"
+#include "hv/core/manifest.h"
+#include "hv/storage/fat32.h"
+#include "hv/storage/vhdx.h"
+
+#define POOL_PARTITION_NAME "atoll-pool"
+
+void storage_service_start(const struct manifest_hypervisor *hv, const struct boot_info *bi);
+
+/* The mounted pool, or NULL; the name of the disk it is on. */
+struct fat_vol *pool_volume(void);
+const char *pool_disk_name(void);
+
+/* VHDX images as pool files: the byte-addressed view of an open file, and the platform. */
+void pool_vhdx_io(struct fat_file *f, struct vhdx_io *io);
+const struct vhdx_env *pool_vhdx_env(void);
+
+/* The `storage-selftest` check; prints one PASS or FAIL line. */
+bool pool_selftest(struct fat_vol *v);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * Storage service: drivers probe, each disk is searched for the pool, the first one found
+ * is mounted and announced; `storage-selftest` on the kernel command line runs the check.
+ */
+#include "hv/storage/pool.h"
+
+#include <string.h>
+#include "drivers/ata/ata.h"
+#include "drivers/nvme/nvme.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
+#include "hv/mm/kmem.h"
+#include "hv/storage/gpt.h"
+
+static struct fat_vol pool;
+static struct block_window pool_window;
+static struct block_device *pool_dev;
+
+struct fat_vol *pool_volume(void) { return pool_dev ? &pool : NULL; }
+const char *pool_disk_name(void) { return pool_dev ? pool_dev->name : ""; }
+
+static void *map_phys(uint64_t phys) { return phys_to_virt(phys); }
+
+/* Mounts the pool on d if d has one; prints why not when d looks like it should. */
+static bool try_disk(struct block_device *d)
+{
+    struct block_io whole, io;
+    struct block_window w;
+    struct gpt_part p;
+    char err[96];
+    block_io_window(&whole, &w, d, 0, d->sectors);
+    int rc = gpt_find(&whole, POOL_PARTITION_NAME, NULL, &p, err, sizeof(err));
+    if (rc == GPT_OK) {
+        block_io_window(&io, &pool_window, d, p.first_lba, p.last_lba - p.first_lba + 1);
+    } else if (rc == GPT_E_NONE) {
+        block_io_window(&io, &pool_window, d, 0, d->sectors);
+    } else {
+        kprintf("storage: %s: %s\n", d->name, err);
+        return false;
+    }
+    rc = fat_mount(&pool, &io);
+    if (rc) {
+        kprintf("storage: %s: no pool (%s)\n", d->name, pool.err);
+        return false;
+    }
+    pool_dev = d;
+    return true;
+}
+
+void storage_service_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
+{
+    block_phys_map = map_phys;
+    block_clock_ns = time_ns;
+    uint64_t t0 = time_ns();
+    unsigned disks = ata_probe() + nvme_probe();
+    if (!disks) {
+        kprintf("storage: no disks\n");
+        return;
+    }
+    for (struct block_device *d = block_first(); d && !pool_dev; d = d->next_dev)
+        try_disk(d);
+    if (!pool_dev) {
+        kprintf("storage: no pool found\n");
+        return;
+    }
+    kprintf("storage: pool on %s (%lu MiB, %lu MiB free) in %lu ms\n", pool_dev->name,
+            (unsigned long)(fat_total_bytes(&pool) >> 20),
+            (unsigned long)(fat_free_bytes(&pool) >> 20),
+            (unsigned long)((time_ns() - t0) / 1000000));
+    if (strstr(bi->cmdline, "storage-selftest"))
+        pool_selftest(&pool);
+}
