@@ -25,7 +25,7 @@ void block_device_init(struct block_device *d)
     d->rr = 0;
     d->inflight = 0;
     d->throttle = NULL;
-    d->completed = d->errors = 0;
+    d->completed = d->errors = d->flushes = 0;
     if (!d->max_sectors)
         d->max_sectors = 128;
 }
@@ -109,6 +109,7 @@ int block_submit(struct block_device *d, struct block_request *r)
         q->head = r;
     q->tail = r;
     q->queued++;
+    d->flushes += r->op == BLOCK_FLUSH;
     return BLOCK_OK;
 }
 

@@ -91,7 +91,7 @@ struct block_device {
     uint32_t inflight;
     block_throttle_fn throttle;
     void *throttle_ctx;
-    uint64_t completed, errors;
+    uint64_t completed, errors, flushes;
     struct block_device *next_dev;
 };
 

@@ -129,7 +129,27 @@ static int cluster_at(struct fat_file *f, uint32_t idx, bool allocate, uint32_t 
     return FAT_OK;
 }
 
-/* Reads or writes [off, off + len) inside the chain, a cluster at a time. */
+/*
+ * Whole clusters following c in the chain that also follow it on disk, up to `sectors`
+ * (from byte off, a cluster boundary): one I/O can cover them.  Advances the position.
+ */
+static uint32_t contiguous_sectors(struct fat_file *f, uint32_t c, uint64_t off,
+                                   size_t sectors, bool write)
+{
+    struct fat_vol *v = f->v;
+    uint32_t got = 0;
+    while (sectors - got >= v->sec_per_clus && got < 1024) {
+        uint32_t next;
+        if (cluster_at(f, (uint32_t)(off / v->clus_bytes), write, &next) || next != c + 1)
+            break;
+        c = next;
+        got += v->sec_per_clus;
+        off += v->clus_bytes;
+    }
+    return got;
+}
+
+/* Reads or writes [off, off + len) inside the chain, a cluster (or a run of them) at a time. */
 static int transfer(struct fat_file *f, uint64_t off, uint8_t *buf, size_t len, bool write)
 {
     struct fat_vol *v = f->v;
@@ -154,6 +174,8 @@ static int transfer(struct fat_file *f, uint64_t off, uint8_t *buf, size_t len, 
             uint32_t secs = (uint32_t)((v->clus_bytes - in) / FAT_SECTOR);
             if (secs > len / FAT_SECTOR)
                 secs = (uint32_t)(len / FAT_SECTOR);
+            secs += contiguous_sectors(f, c, off + (uint64_t)secs * FAT_SECTOR,
+                                       len / FAT_SECTOR - secs, write);
             n = (size_t)secs * FAT_SECTOR;
             rc = write ? fat_write_sectors(v, lba, secs, buf) : fat_read_sectors(v, lba, secs, buf);
         }
@@ -288,7 +310,10 @@ int fat_truncate(struct fat_file *f, uint64_t size)
     if (size < f->size)
         return shrink(f, (uint32_t)size);
     if (size > f->size) {
-        int rc = write_zeros(f, f->size, size);
+        uint32_t c;   /* the whole chain at once: one FAT write per FAT sector, not per cluster */
+        int rc = cluster_at(f, (uint32_t)((size - 1) / f->v->clus_bytes), true, &c);
+        if (!rc)
+            rc = write_zeros(f, f->size, size);
         if (rc)
             return rc;
         f->size = (uint32_t)size;

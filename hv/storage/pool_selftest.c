@@ -111,8 +111,10 @@ bool pool_selftest(struct fat_vol *v)
         return false;
     if (fat_sync(v))
         return fail("sync", v->err);
-    kprintf("storage: selftest: %lu MiB free, %lu ms\n", (unsigned long)(fat_free_bytes(v) >> 20),
-            (unsigned long)((time_ns() - t0) / 1000000));
+    const struct block_device *d = block_find(pool_disk_name());
+    kprintf("storage: selftest: %lu MiB free, %lu ms, %lu requests, %lu flushes\n",
+            (unsigned long)(fat_free_bytes(v) >> 20), (unsigned long)((time_ns() - t0) / 1000000),
+            (unsigned long)(d ? d->completed : 0), (unsigned long)(d ? d->flushes : 0));
     kprintf("storage: selftest PASS\n");
     return true;
 }
