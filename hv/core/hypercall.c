@@ -1,6 +1,7 @@
 #include "hv/core/hypercall.h"
 
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/channel.h"
 #include "hv/core/hypercall_abi.h"
 #include "hv/core/partition.h"
 
@@ -45,6 +46,18 @@ void hypercall_dispatch(struct vcpu *v)
     case HC_EXIT:
         partition_exit(v->part, (int)a0);
         result = 0;
+        break;
+    case HC_CHANNEL_GRANT:
+        result = channel_grant(v->part, a0, a1, v->gpr[RDX], v->gpr[R10]);
+        break;
+    case HC_CHANNEL_MAP:
+        result = channel_map(v->part, a0, a1, v->gpr[RDX]);
+        break;
+    case HC_CHANNEL_NOTIFY:
+        result = channel_notify(v->part, a0);
+        break;
+    case HC_CHANNEL_REVOKE:
+        result = channel_revoke(v->part, a0);
         break;
     case HC_TIME_NS:
         result = (int64_t)(time_ns() - v->part->start_ns);

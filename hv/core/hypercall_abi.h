@@ -14,10 +14,13 @@
 #define HC_VCPU_ID         0x0003  /* () -> this vCPU's index in its partition */
 #define HC_EXIT            0x0004  /* (status) -> does not return; ends the partition */
 #define HC_TIME_NS         0x0005  /* () -> nanoseconds since the partition started */
-#define HC_CHANNEL_GRANT   0x0010  /* (gpa, pages, peer partition id) -> grant handle */
-#define HC_CHANNEL_MAP     0x0011  /* (grant handle, gpa) -> 0 */
-#define HC_CHANNEL_NOTIFY  0x0012  /* (grant handle) -> 0; raises the peer's vector */
-#define HC_CHANNEL_REVOKE  0x0013  /* (grant handle) -> 0 */
+/* Channels (hv/core/channel.h): the owner grants pages of its RAM to one peer and names
+ * the vector its doorbell raises on its own vCPU 0; the peer maps them in the channel
+ * window [4 GiB, 8 GiB) and names its own vector; either side rings the other. */
+#define HC_CHANNEL_GRANT   0x0010  /* (gpa, pages, peer partition id, vector) -> handle */
+#define HC_CHANNEL_MAP     0x0011  /* (handle, gpa in the window, vector) -> 0 */
+#define HC_CHANNEL_NOTIFY  0x0012  /* (handle) -> 0; raises the other side's vector */
+#define HC_CHANNEL_REVOKE  0x0013  /* (handle) -> 0; the owner takes the pages back */
 
 #define HC_ABI_VERSION 1
 

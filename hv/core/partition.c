@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/channel.h"
 #include "hv/core/console.h"
 #include "hv/core/loader.h"
 #include "hv/core/partition_create.h"
@@ -98,6 +99,7 @@ void partition_release_vcpu(struct vcpu *v)
     if (p->console_len)
         partition_console_flush(p);
     print_exit_counts(p);
+    channel_partition_gone(p);
     virt_partition_destroy(p);
     partition_devices_destroy(p);
     guest_mem_free(&p->mem);

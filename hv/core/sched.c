@@ -27,12 +27,15 @@ struct runqueue {
 static struct runqueue runqueues[MAX_CPUS];
 
 static void on_kick(struct trap_frame *f) { lapic_eoi(); }
+/* An NMI that arrived while a guest ran is re-raised here; the hypervisor uses none. */
+static void on_nmi(struct trap_frame *f) { }
 static void on_timer(struct trap_frame *f) { lapic_eoi(); }
 
 void sched_cpu_init(void)
 {
     if (this_cpu()->index == 0) {
         idt_set_handler(VEC_IPI_KICK, on_kick);
+        idt_set_handler(2, on_nmi);
         idt_set_handler(VEC_LAPIC_TIMER, on_timer);
     }
 }
@@ -85,6 +88,8 @@ static struct vcpu *pick(struct runqueue *rq)
 {
     for (unsigned n = 0; n < rq->count; n++) {
         struct vcpu *v = rq->vcpus[(rq->next + n) % rq->count];
+        if (v->part->state != PART_RUNNING)
+            continue;
         if (v->state == VCPU_HALTED && partition_pending_vector(v) >= 0)
             v->state = VCPU_RUNNABLE;
         if (v->state == VCPU_RUNNABLE) {

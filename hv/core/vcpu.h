@@ -33,6 +33,8 @@ struct vcpu {
     uint8_t sipi_vector;
     volatile bool sipi_pending;     /* enter real mode at sipi_vector << 12 */
     volatile bool kick;             /* something changed: re-evaluate before entry */
+    volatile bool flush_ept;        /* drop cached guest-physical translations before entry */
+    volatile bool in_guest;         /* between the flush check and the VM exit */
     void *arch;                     /* vendor state (struct vmx_vcpu) */
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t exits_total;

@@ -53,6 +53,13 @@ struct guest_paging {
 };
 void virt_get_paging(struct vcpu *v, struct guest_paging *pg);
 
+/* Channel pages: another partition's frame mapped into p at gpa (outside its RAM). */
+bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+void virt_unmap_foreign(struct partition *p, uint64_t gpa);
+/* Every vCPU of p drops its cached guest-physical translations before it runs again;
+ * returns once none can still use a stale one. */
+void virt_flush_partition(struct partition *p);
+
 /* Interrupts for a vCPU are pending (from a device or IPI): make sure it notices. */
 void virt_vcpu_kick(struct vcpu *v);
 

@@ -122,6 +122,22 @@ bool ept_set_permissions(struct ept *e, uint64_t gpa, uint64_t len, unsigned per
     return true;
 }
 
+bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms)
+{
+    uint64_t *pt = table_for(e, gpa, 0);
+    if (!pt)
+        return false;
+    pt[index_at(gpa, 0)] = (hpa & EPT_ADDR_MASK) | EPT_MEMTYPE_WB | (perms & EPT_RWX);
+    return true;
+}
+
+void ept_unmap_page(struct ept *e, uint64_t gpa)
+{
+    uint64_t *pte = leaf_4k(e, gpa);
+    if (pte)
+        *pte = 0;
+}
+
 uint64_t ept_translate(const struct ept *e, uint64_t gpa)
 {
     const uint64_t *t = e->pml4;

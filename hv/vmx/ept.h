@@ -25,6 +25,10 @@ bool ept_build(struct ept *e, const struct guest_mem *m, bool large_pages);
 void ept_destroy(struct ept *e);
 /* Sets the permissions of every 4 KiB page in [gpa, gpa+len); splits 2 MiB leaves. */
 bool ept_set_permissions(struct ept *e, uint64_t gpa, uint64_t len, unsigned perms);
+/* Maps one 4 KiB page of someone else's memory (a channel grant) at gpa, outside RAM. */
+bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms);
+/* Removes a page that ept_map_page mapped. */
+void ept_unmap_page(struct ept *e, uint64_t gpa);
 /* Host-physical address gpa maps to, or ~0 when not mapped. */
 uint64_t ept_translate(const struct ept *e, uint64_t gpa);
 /* Flushes this EPT's translations on the calling CPU. */

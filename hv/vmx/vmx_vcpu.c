@@ -6,6 +6,7 @@
 #include "hv/core/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
+#include "hv/core/sched.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmcs.h"
@@ -380,7 +381,11 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         vmcs_write32(VMCS32_PREEMPTION_TIMER, preemption_ticks(until > now ? until - now : 0));
         v->kick = false;
         irq_disable();
+        __atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+        if (__atomic_exchange_n(&v->flush_ept, false, __ATOMIC_SEQ_CST))
+            ept_invalidate_local(&((struct vmx_partition *)v->part->arch)->ept);
         int rc = vmx_enter(v->gpr, x->launched);
+        __atomic_store_n(&v->in_guest, false, __ATOMIC_SEQ_CST);
         uint32_t reason = vmcs_read32(VMCS32_EXIT_REASON);
         if (rc || (reason & (1u << 31))) {
             irq_enable();
@@ -411,4 +416,33 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
 void virt_vcpu_kick(struct vcpu *v)
 {
     v->kick = true;
+}
+
+bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
+{
+    struct vmx_partition *x = p->arch;
+    return x && ept_map_page(&x->ept, gpa, hpa, writable ? EPT_RWX : EPT_READ | EPT_EXEC);
+}
+
+void virt_unmap_foreign(struct partition *p, uint64_t gpa)
+{
+    struct vmx_partition *x = p->arch;
+    if (x)
+        ept_unmap_page(&x->ept, gpa);
+}
+
+void virt_flush_partition(struct partition *p)
+{
+    for (unsigned i = 0; i < p->vcpu_count; i++)
+        __atomic_store_n(&p->vcpus[i]->flush_ept, true, __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i < p->vcpu_count; i++) {
+        struct vcpu *v = p->vcpus[i];
+        if (!__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST))
+            continue;
+        sched_wake(v);
+        uint64_t deadline = time_ns() + 1000000000ull;
+        while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
+               __atomic_load_n(&v->flush_ept, __ATOMIC_SEQ_CST) && time_ns() < deadline)
+            cpu_relax();
+    }
 }

@@ -1,0 +1,29 @@
+/*
+ * Channels between partitions: a partition grants some of its pages to one named peer,
+ * the peer maps them at a guest-physical address of its choosing in the channel window
+ * (above its RAM), and either side rings the other's doorbell, which raises the vector the
+ * other side chose on its vCPU 0.  Nothing is shared without a grant; revoking a grant, or
+ * the end of either partition, unmaps it from the peer before the memory can be reused.
+ */
+#ifndef ATOLL_HV_CORE_CHANNEL_H
+#define ATOLL_HV_CORE_CHANNEL_H
+#include <stdint.h>
+#include "hv/core/partition.h"
+
+#define CHANNEL_WINDOW_BASE  0x100000000ull   /* peers map grants in [4 GiB, 8 GiB) */
+#define CHANNEL_WINDOW_END   0x200000000ull
+#define CHANNEL_MAX_PAGES    256
+#define CHANNEL_MAX_GRANTS   64
+
+/* Hypercall bodies: results as the ABI returns them (>= 0, or -HC_E*). */
+int64_t channel_grant(struct partition *owner, uint64_t gpa, uint64_t pages, uint64_t peer_id,
+                      uint64_t vector);
+int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint64_t vector);
+int64_t channel_notify(struct partition *from, uint64_t handle);
+int64_t channel_revoke(struct partition *owner, uint64_t handle);
+
+/* p is ending: its grants are unmapped from their peers, and its mappings forgotten.
+ * Called before p's memory is freed. */
+void channel_partition_gone(struct partition *p);
+
+#endif
