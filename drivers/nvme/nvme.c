@@ -40,6 +40,7 @@
 #define SLOTS       8               /* requests in flight; each has a bounce buffer */
 #define BOUNCE_PAGES 16             /* 64 KiB per request */
 #define PAGE 4096
+#define IO_TIMEOUT_NS 30000000000ull
 
 struct nvme_sqe {
     uint8_t opcode, flags;
@@ -69,6 +70,8 @@ struct nvme_slot {
     struct block_request *r;
     uint8_t *bounce;
     uint64_t *prp_list;
+    uint64_t deadline;
+    bool dead;          /* timed out: the controller may still write its buffer */
 };
 
 struct nvme_ctrl {
@@ -237,7 +240,7 @@ static bool nvme_start(struct block_device *bd, struct block_request *r)
 {
     struct nvme_ctrl *c = bd->driver;
     unsigned i;
-    for (i = 0; i < SLOTS && c->slots[i].r; i++)
+    for (i = 0; i < SLOTS && (c->slots[i].r || c->slots[i].dead); i++)
         ;
     if (i == SLOTS)
         return false;
@@ -262,8 +265,26 @@ static bool nvme_start(struct block_device *bd, struct block_request *r)
         e.cdw11 = 1u << 2;                           /* deallocate */
     }
     s->r = r;
+    s->deadline = time_ns() + IO_TIMEOUT_NS;
     submit(&c->io, &e);
     return true;
+}
+
+/* A command the controller never answers fails; its slot is retired, never reused. */
+static void expire(struct nvme_ctrl *c)
+{
+    uint64_t now = time_ns();
+    for (unsigned i = 0; i < SLOTS; i++) {
+        struct nvme_slot *s = &c->slots[i];
+        if (!s->r || now < s->deadline)
+            continue;
+        struct block_request *r = s->r;
+        s->r = NULL;
+        s->dead = true;
+        kprintf("storage: %s: command %u timed out at LBA %lu\n", c->dev.name, i,
+                (unsigned long)r->lba);
+        block_complete(&c->dev, r, BLOCK_E_TIMEOUT);
+    }
 }
 
 static void nvme_poll(struct block_device *bd)
@@ -272,6 +293,8 @@ static void nvme_poll(struct block_device *bd)
     struct nvme_cqe done;
     while (reap(&c->io, &done)) {
         if (done.cid >= SLOTS || !c->slots[done.cid].r) {
+            if (done.cid < SLOTS)
+                c->slots[done.cid].dead = false;    /* a late answer frees the slot */
             kprintf("storage: %s: completion for unknown command %u\n", bd->name, done.cid);
             continue;
         }
@@ -286,6 +309,7 @@ static void nvme_poll(struct block_device *bd)
                     (unsigned long)r->lba, status);
         block_complete(bd, r, status ? BLOCK_E_IO : BLOCK_OK);
     }
+    expire(c);
 }
 
 static const struct block_driver_ops nvme_ops = { nvme_start, nvme_poll };
