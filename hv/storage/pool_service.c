@@ -30,9 +30,10 @@ static bool try_disk(struct block_device *d)
     char err[96];
     block_io_window(&whole, &w, d, 0, d->sectors);
     int rc = gpt_find(&whole, POOL_PARTITION_NAME, NULL, &p, err, sizeof(err));
+    bool bare = rc == GPT_E_NONE;
     if (rc == GPT_OK) {
         block_io_window(&io, &pool_window, d, p.first_lba, p.last_lba - p.first_lba + 1);
-    } else if (rc == GPT_E_NONE) {
+    } else if (bare) {
         block_io_window(&io, &pool_window, d, 0, d->sectors);
     } else {
         kprintf("storage: %s: %s\n", d->name, err);
@@ -41,6 +42,11 @@ static bool try_disk(struct block_device *d)
     rc = fat_mount(&pool, &io);
     if (rc) {
         kprintf("storage: %s: no pool (%s)\n", d->name, pool.err);
+        return false;
+    }
+    struct fat_stat st;
+    if (bare && fat_stat(&pool, "/EFI", &st) == FAT_OK) {
+        kprintf("storage: %s: a boot volume (has /EFI), not a pool\n", d->name);
         return false;
     }
     pool_dev = d;
