@@ -13,7 +13,6 @@
 #define FADT_SLP_BUTTON    (1u << 5)
 #define FADT_HW_REDUCED    (1u << 20)
 #define BOOT_ARCH_VGA_NOT_PRESENT (1u << 2)
-#define BOOT_ARCH_MSI_NOT_SUPPORTED (1u << 3)
 
 enum { MADT_LAPIC = 0, MADT_IOAPIC = 1, MADT_OVERRIDE = 2, MADT_LAPIC_NMI = 4 };
 
@@ -130,7 +129,7 @@ static void build_dsdt(uint8_t *t)
 {
     static const uint8_t aml[] = {
         0x08, '_', 'S', '5', '_',           /* NameOp "_S5_" */
-        0x12, 0x0a, 0x04,                   /* PackageOp, PkgLength 10, 4 elements */
+        0x12, 0x08, 0x04,                   /* PackageOp, PkgLength 8, 4 elements */
         0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00, /* BytePrefix 5, BytePrefix 5, Zero, Zero */
     };
     sdt_header(t, "DSDT", SDT_HEADER_LEN + (uint32_t)sizeof(aml), 2);

@@ -152,6 +152,9 @@ static void test_dsdt_has_s5(void **state)
     assert_int_equal(aml[0], 0x08);
     assert_memory_equal(aml + 1, "_S5_", 4);
     assert_int_equal(aml[5], 0x12);
+    uint32_t aml_len = le32(tables + ACPI_OFF_DSDT + 4) - 36;
+    assert_int_equal(aml[6], aml_len - 6);      /* PkgLength counts itself to the end */
+    assert_int_equal(aml[7], 4);
 }
 
 int main(void)
