@@ -8,7 +8,9 @@
  *   5, 6, 0xa    zero: no MONITOR/MWAIT, power management or performance counters
  *   7.0          no SGX, Intel PT, WAITPKG; the rest passed through
  *   0xb, 0x1f    one thread per core, cores = vCPUs; x2APIC id = vCPU index
- *   0xd          passed through (XSAVE layout of the real CPU)
+ *   0xd          passed through (XSAVE layout of the real CPU), except subleaf 1: no
+ *                XSAVEC/XSAVES and no supervisor states (IA32_XSS is not virtualised; Linux
+ *                otherwise writes it and finds the compacted size inconsistent)
  *   0x40000000   max hypervisor leaf 0x40000001, "AtollAtollHv"
  *   0x40000001   EAX = hypercall ABI version
  *   0x80000000+  passed through, except no RDTSCP when VT-x cannot enable it
@@ -75,6 +77,12 @@ void cpuid_filter(uint32_t leaf, uint32_t subleaf, unsigned index, unsigned coun
         if (subleaf == 0) {
             out->ebx &= ~((1u << 2) | (1u << 25));
             out->ecx &= ~(1u << 5);
+        }
+        break;
+    case 0xd:
+        if (subleaf == 1) {
+            out->eax &= ~((1u << 1) | (1u << 3));
+            out->ebx = out->ecx = out->edx = 0;
         }
         break;
     case 0xb: case 0x1f:
