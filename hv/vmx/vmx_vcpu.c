@@ -16,6 +16,8 @@
 #define CR0_ET (1ull << 4)
 #define CR0_NE (1ull << 5)
 #define CR0_WP (1ull << 16)
+#define CR0_NW (1ull << 29)
+#define CR0_CD (1ull << 30)
 #define CR0_PG (1ull << 31)
 #define CR4_PAE (1ull << 5)
 #define CR4_VMXE (1ull << 13)
@@ -107,7 +109,9 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write64(VMCS64_EPT_POINTER, xp->ept.eptp);
     ok &= vmcs_write16(VMCS16_VPID, vmx_of(v)->vpid);
     ok &= vmcs_write64(VMCS64_VMCS_LINK_POINTER, ~0ull);
-    ok &= vmcs_writen(VMCSN_CR0_MASK, CR0_NE | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
+    /* CD and NW are host-owned: VM entry keeps the host's (SDM 26.3.2.1), so a guest
+     * must read back the values it wrote from the shadow. */
+    ok &= vmcs_writen(VMCSN_CR0_MASK, CR0_NE | CR0_CD | CR0_NW | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
                                       ~c->cr0_fixed1);
     ok &= vmcs_writen(VMCSN_CR4_MASK, CR4_VMXE | c->cr4_fixed0 | ~c->cr4_fixed1);
     return ok;
