@@ -7,6 +7,7 @@
 #include "hv/core/console.h"
 #include "hv/core/loader.h"
 #include "hv/core/partition_create.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
 #include "hv/core/virt.h"
@@ -100,6 +101,7 @@ void partition_release_vcpu(struct vcpu *v)
         partition_console_flush(p);
     print_exit_counts(p);
     channel_partition_gone(p);
+    partition_disks_detach(p);
     virt_partition_destroy(p);
     partition_devices_destroy(p);
     guest_mem_free(&p->mem);
@@ -164,6 +166,7 @@ static struct partition *fail(struct partition *p, char *err, size_t err_size, c
             kfree(p->vcpus[i]);
         }
     virt_partition_destroy(p);
+    partition_disks_detach(p);
     partition_devices_destroy(p);
     guest_mem_free(&p->mem);
     kfree(p);
@@ -195,6 +198,9 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     p->start_ns = time_ns();
     if (!partition_devices_init(p))
         return fail(p, err, err_size, "cannot create its devices");
+    char why[160];
+    if (!partition_disks_attach(p, spec->disks, spec->disk_count, why, sizeof(why)))
+        return fail(p, err, err_size, why);
     struct vcpu_start st;
     if (load_image(p, spec, &st, err, err_size) != 0)
         return fail(p, err, err_size, NULL);

@@ -15,6 +15,8 @@
 enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
 
 struct platform_devices;
+struct pci_host;
+struct partition_disk;
 
 struct partition {
     char name[PARTITION_NAME_LEN];
@@ -28,6 +30,9 @@ struct partition {
     struct vdev_bus bus;
     struct vdev_platform platform;
     struct platform_devices *devices;
+    struct pci_host *pci;           /* NULL without PCI devices */
+    struct partition_disk *disks[4];
+    unsigned disk_count;
     uint64_t timer_deadline[PARTITION_MAX_TIMERS];  /* ns, 0 = off */
     uint64_t start_ns;
     int exit_status;

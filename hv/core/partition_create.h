@@ -20,6 +20,8 @@ struct partition_spec {
     const uint8_t *initrd;
     size_t initrd_len;
     const char *cmdline;
+    const char (*disks)[128];   /* pool paths of virtio-blk disks */
+    unsigned disk_count;
 };
 
 /* NULL with one line in err when anything is wrong; nothing is left allocated then.

@@ -69,6 +69,7 @@ static bool create_partitions(const struct boot_info *bi)
             .initrd = initrd ? phys_to_virt(initrd->base) : NULL,
             .initrd_len = initrd ? initrd->length : 0,
             .cmdline = mp->cmdline,
+            .disks = mp->disks, .disk_count = mp->disk_count,
         };
         struct partition *p = partition_create(&spec, err, sizeof(err));
         if (!p) {
@@ -90,10 +91,11 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_
     bool ok = read_manifest(bi, cfg->manifest);
     if (ok && cfg->test_exit == false && manifest.hv.exit_when_done)
         machine_set_test_exit(true);
+    /* Services first: partitions' disks live in the storage pool. */
+    services_start(ok ? &manifest.hv : NULL, bi);
     if (ok && vmx_usable)
         ok = create_partitions(bi);
     if (!ok && machine_test_exit())
         machine_finish(false, "manifest");
-    services_start(ok ? &manifest.hv : NULL, bi);
     sched_loop(true);
 }
