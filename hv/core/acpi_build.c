@@ -124,17 +124,190 @@ static void build_madt(uint8_t *t, const struct acpi_platform *p)
     sdt_finish(t);
 }
 
-/* A DSDT whose only object is \_S5 = Package { 5, 5, 0, 0 }. */
-static void build_dsdt(uint8_t *t)
+/* ---- DSDT: a little AML writer ------------------------------------------------------ */
+
+struct aml {
+    uint8_t *p;
+    uint32_t len, cap;
+    bool overflow;
+};
+
+static void aml_put(struct aml *a, const void *src, uint32_t n)
 {
-    static const uint8_t aml[] = {
-        0x08, '_', 'S', '5', '_',           /* NameOp "_S5_" */
-        0x12, 0x08, 0x04,                   /* PackageOp, PkgLength 8, 4 elements */
-        0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00, /* BytePrefix 5, BytePrefix 5, Zero, Zero */
-    };
-    sdt_header(t, "DSDT", SDT_HEADER_LEN + (uint32_t)sizeof(aml), 2);
-    memcpy(t + SDT_HEADER_LEN, aml, sizeof(aml));
+    if (n > a->cap - a->len) {
+        a->overflow = true;
+        return;
+    }
+    memcpy(a->p + a->len, src, n);
+    a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b) { aml_put(a, &b, 1); }
+
+/* An object whose PkgLength covers what follows: open, write the body, close. */
+static uint32_t aml_open(struct aml *a) { return a->len; }
+
+static void aml_close(struct aml *a, uint32_t start)
+{
+    uint32_t body = a->len - start;
+    uint32_t n = body + 1 <= 0x3f ? 1 : body + 2 <= 0xfff ? 2 : 3;
+    uint32_t total = body + n;
+    if (a->overflow || n > a->cap - a->len) {
+        a->overflow = true;
+        return;
+    }
+    memmove(a->p + start + n, a->p + start, body);
+    a->len += n;
+    uint8_t *q = a->p + start;
+    if (n == 1) {
+        q[0] = (uint8_t)total;
+        return;
+    }
+    q[0] = (uint8_t)(((n - 1) << 6) | (total & 0xf));
+    q[1] = (uint8_t)(total >> 4);
+    if (n == 3)
+        q[2] = (uint8_t)(total >> 12);
+}
+
+static void aml_int(struct aml *a, uint64_t v)
+{
+    uint8_t b[9];
+    unsigned n;
+    if (v <= 1) {
+        aml_byte(a, (uint8_t)v);            /* ZeroOp, OneOp */
+        return;
+    }
+    if (v <= 0xff)
+        b[0] = 0x0a, n = 1;
+    else if (v <= 0xffff)
+        b[0] = 0x0b, n = 2;
+    else if (v <= 0xffffffffull)
+        b[0] = 0x0c, n = 4;
+    else
+        b[0] = 0x0e, n = 8;
+    put64(b + 1, v);
+    aml_put(a, b, 1 + n);
+}
+
+static void aml_name(struct aml *a, const char *name)
+{
+    aml_byte(a, 0x08);                      /* NameOp */
+    aml_put(a, name, 4);
+}
+
+/* Name(_S5, Package { 5, 5, 0, 0 }): the S5 sleep type values. */
+static void aml_s5(struct aml *a)
+{
+    aml_name(a, "_S5_");
+    aml_byte(a, 0x12);                      /* PackageOp */
+    uint32_t pkg = aml_open(a);
+    aml_byte(a, 4);
+    aml_int(a, 5), aml_int(a, 5), aml_int(a, 0), aml_int(a, 0);
+    aml_close(a, pkg);
+}
+
+/* An address space descriptor (WordBusNumber/WordIO, DWord and QWord memory): a
+ * producer with fixed minimum and maximum, granularity 0, no translation. */
+static uint32_t address_desc(uint8_t *d, uint8_t type, uint8_t type_flags, unsigned width,
+                             uint64_t min, uint64_t len)
+{
+    uint8_t tag = width == 2 ? 0x88 : width == 4 ? 0x87 : 0x8a;
+    uint16_t body = (uint16_t)(3 + 5 * width);
+    d[0] = tag;
+    put16(d + 1, body);
+    d[3] = type, d[4] = 0x0c, d[5] = type_flags;
+    uint8_t *f = d + 6;
+    uint64_t vals[5] = { 0, min, min + len - 1, 0, len };
+    for (unsigned i = 0; i < 5; i++, f += width) {
+        if (width == 2)
+            put16(f, (uint16_t)vals[i]);
+        else if (width == 4)
+            put32(f, (uint32_t)vals[i]);
+        else
+            put64(f, vals[i]);
+    }
+    return 3u + body;
+}
+
+static uint32_t pci_resources(uint8_t *d, const struct acpi_platform *p)
+{
+    static const uint8_t cf8[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+    uint32_t n = address_desc(d, 2, 0, 2, 0, 1);               /* bus 0 */
+    memcpy(d + n, cf8, sizeof(cf8));
+    n += sizeof(cf8);
+    n += address_desc(d + n, 1, 3, 2, 0, 0xcf8);                /* I/O below 0xcf8 */
+    n += address_desc(d + n, 1, 3, 2, 0xd00, 0x10000 - 0xd00);
+    n += address_desc(d + n, 0, 1, 4, p->pci_mmio32_base, p->pci_mmio32_size);
+    n += address_desc(d + n, 0, 1, 8, p->pci_mmio64_base, p->pci_mmio64_size);
+    d[n++] = 0x79, d[n++] = 0;                                  /* EndTag */
+    return n;
+}
+
+/* Package { address (slot << 16 | 0xffff), pin A, 0 (a GSI, no link device), GSI } per slot. */
+static void aml_prt(struct aml *a, const struct acpi_platform *p)
+{
+    aml_name(a, "_PRT");
+    aml_byte(a, 0x12);
+    uint32_t prt = aml_open(a);
+    aml_byte(a, 31);
+    for (uint32_t slot = 1; slot < 32; slot++) {
+        aml_byte(a, 0x12);
+        uint32_t e = aml_open(a);
+        aml_byte(a, 4);
+        aml_int(a, slot << 16 | 0xffff);
+        aml_int(a, 0), aml_int(a, 0);
+        aml_int(a, p->pci_intx_gsi_base + slot % p->pci_intx_gsi_count);
+        aml_close(a, e);
+    }
+    aml_close(a, prt);
+}
+
+/* Scope(\_SB) { Device(PCI0) { _HID PNP0A03, _UID 0, _BBN 0, _SEG 0, _CRS, _PRT } } */
+static void aml_pci_host(struct aml *a, const struct acpi_platform *p)
+{
+    static const uint8_t pnp0a03[] = { 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+    uint8_t crs[160];       /* 130 bytes of descriptors */
+    aml_byte(a, 0x10);                      /* ScopeOp */
+    uint32_t scope = aml_open(a);
+    aml_put(a, "\\_SB_", 5);
+    aml_byte(a, 0x5b), aml_byte(a, 0x82);   /* DeviceOp */
+    uint32_t dev = aml_open(a);
+    aml_put(a, "PCI0", 4);
+    aml_name(a, "_HID"), aml_put(a, pnp0a03, sizeof(pnp0a03));
+    aml_name(a, "_UID"), aml_int(a, 0);
+    aml_name(a, "_BBN"), aml_int(a, 0);
+    aml_name(a, "_SEG"), aml_int(a, 0);
+    uint32_t crs_len = pci_resources(crs, p);
+    aml_name(a, "_CRS");
+    aml_byte(a, 0x11);                      /* BufferOp */
+    uint32_t buf = aml_open(a);
+    aml_int(a, crs_len);
+    aml_put(a, crs, crs_len);
+    aml_close(a, buf);
+    aml_prt(a, p);
+    aml_close(a, dev);
+    aml_close(a, scope);
+}
+
+static bool build_dsdt(uint8_t *t, const struct acpi_platform *p)
+{
+    struct aml a = { t + SDT_HEADER_LEN, 0, ACPI_BUILD_SIZE - ACPI_OFF_DSDT - SDT_HEADER_LEN, false };
+    aml_s5(&a);
+    if (p->pci_host)
+        aml_pci_host(&a, p);
+    if (a.overflow)
+        return false;
+    sdt_header(t, "DSDT", SDT_HEADER_LEN + a.len, 2);
     sdt_finish(t);
+    return true;
+}
+
+static bool pci_windows_ok(const struct acpi_platform *p)
+{
+    return !p->pci_host ||
+           (p->pci_mmio32_size && p->pci_mmio32_base <= 0xffffffffu - (p->pci_mmio32_size - 1) &&
+            p->pci_mmio64_size && p->pci_mmio64_base <= ~0ull - (p->pci_mmio64_size - 1) &&
+            p->pci_intx_gsi_count);
 }
 
 static void build_xsdt(uint8_t *t, uint64_t base)
@@ -159,7 +332,7 @@ static void build_rsdp(uint8_t *r, uint64_t base)
 bool acpi_build(uint8_t *buf, uint64_t base, const struct acpi_platform *p)
 {
     if (p->vcpus == 0 || p->vcpus > ACPI_BUILD_MAX_VCPUS || (base & 15) ||
-        base > 0xffffffffull - ACPI_BUILD_SIZE)
+        base > 0xffffffffull - ACPI_BUILD_SIZE || !pci_windows_ok(p))
         return false;
     memset(buf, 0, ACPI_BUILD_SIZE);
     build_rsdp(buf + ACPI_OFF_RSDP, base);
@@ -168,6 +341,5 @@ bool acpi_build(uint8_t *buf, uint64_t base, const struct acpi_platform *p)
     if (!p->hw_reduced)
         build_facs(buf + ACPI_OFF_FACS);
     build_madt(buf + ACPI_OFF_MADT, p);
-    build_dsdt(buf + ACPI_OFF_DSDT);
-    return true;
+    return build_dsdt(buf + ACPI_OFF_DSDT, p);
 }

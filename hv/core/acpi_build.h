@@ -5,7 +5,8 @@
  *
  * The FADT is either hardware-reduced (no PM blocks, no legacy PIC in the MADT flags) or
  * classic with a PM1a event/control block at pm1_base and no PM timer; neither has SMI_CMD,
- * so the guest finds the platform already in ACPI mode.  No HPET, no MCFG.
+ * so the guest finds the platform already in ACPI mode.  The DSDT holds \_S5 and, with a
+ * PCI host, its root bridge.  No HPET, no MCFG.
  */
 #ifndef ATOLL_HV_CORE_ACPI_BUILD_H
 #define ATOLL_HV_CORE_ACPI_BUILD_H
@@ -25,6 +26,13 @@ struct acpi_platform {
     bool hw_reduced;
     uint16_t pm1_base;          /* classic only: PM1a_EVT at pm1_base (4), PM1a_CNT at +4 (2) */
     uint16_t sci_irq;           /* classic only */
+    /* A PCI host bridge (config mechanism #1, bus 0): the DSDT then has \_SB.PCI0 with its
+     * I/O and memory windows and a _PRT routing slot s, pin A to GSI intx_gsi_base +
+     * s % intx_gsi_count (Linux scans PCI only through ACPI once ACPI is on). */
+    bool pci_host;
+    uint32_t pci_mmio32_base, pci_mmio32_size;
+    uint64_t pci_mmio64_base, pci_mmio64_size;
+    uint32_t pci_intx_gsi_base, pci_intx_gsi_count;
 };
 
 /* Offsets inside the buffer. */
@@ -38,7 +46,7 @@ struct acpi_platform {
 /*
  * Fills buf (ACPI_BUILD_SIZE bytes) with tables that will live at guest-physical base
  * (16-byte aligned, below 4 GiB); the RSDP is at base.  False when p->vcpus is 0 or above
- * ACPI_BUILD_MAX_VCPUS, or base is unusable.
+ * ACPI_BUILD_MAX_VCPUS, base is unusable, or a PCI window is empty or wraps.
  */
 bool acpi_build(uint8_t *buf, uint64_t base, const struct acpi_platform *p);
 

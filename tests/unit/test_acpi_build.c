@@ -157,6 +157,84 @@ static void test_dsdt_has_s5(void **state)
     assert_int_equal(aml[7], 4);
 }
 
+/* AML PkgLength at p: returns the encoded total, *n gets how many bytes it took. */
+static uint32_t pkg_length(const uint8_t *p, uint32_t *n)
+{
+    *n = 1u + (p[0] >> 6);
+    if (*n == 1)
+        return p[0] & 0x3f;
+    uint32_t v = p[0] & 0xf;
+    for (uint32_t i = 1; i < *n; i++)
+        v |= (uint32_t)p[i] << (4 + 8 * (i - 1));
+    return v;
+}
+
+static const uint8_t *find(const uint8_t *hay, size_t len, const void *needle, size_t n)
+{
+    for (size_t i = 0; i + n <= len; i++)
+        if (!memcmp(hay + i, needle, n))
+            return hay + i;
+    return NULL;
+}
+
+static void test_dsdt_pci_host(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(2, false);
+    p.pci_host = true;
+    p.pci_mmio32_base = 0xe0000000u, p.pci_mmio32_size = 0x10000000u;
+    p.pci_mmio64_base = 0x8000000000ull, p.pci_mmio64_size = 0x1000000000ull;
+    p.pci_intx_gsi_base = 16, p.pci_intx_gsi_count = 8;
+    assert_true(acpi_build(tables, BASE, &p));
+    const uint8_t *dsdt = tables + ACPI_OFF_DSDT;
+    uint32_t len = le32(dsdt + 4), n;
+    assert_int_equal(sum(dsdt, len), 0);
+    const uint8_t *scope = dsdt + 36 + 14;          /* after Name(_S5_, ...) */
+    assert_int_equal(scope[0], 0x10);
+    assert_int_equal(pkg_length(scope + 1, &n), dsdt + len - scope - 1);  /* runs to the end */
+    assert_memory_equal(scope + 1 + n, "\\_SB_", 5);
+    const uint8_t *dev = scope + 1 + n + 5;
+    assert_int_equal(dev[0], 0x5b);
+    assert_int_equal(dev[1], 0x82);
+    assert_int_equal(pkg_length(dev + 2, &n), dsdt + len - dev - 2);
+    assert_memory_equal(dev + 2 + n, "PCI0", 4);
+    static const uint8_t hid[] = { '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+    assert_non_null(find(dsdt, len, hid, sizeof(hid)));
+    /* _CRS: a buffer ending with the end tag, holding the 32-bit window */
+    const uint8_t *crs = find(dsdt, len, "_CRS", 4);
+    assert_non_null(crs);
+    assert_int_equal(crs[4], 0x11);
+    uint32_t buf_len = pkg_length(crs + 5, &n);
+    const uint8_t *buf_end = crs + 5 + buf_len;
+    assert_int_equal(buf_end[-2], 0x79);
+    static const uint8_t win32[] = { 0, 0, 0, 0, 0x00, 0x00, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xef };
+    assert_non_null(find(crs, (size_t)(buf_end - crs), win32, sizeof(win32)));
+    /* _PRT: 31 entries; slot 5 pin A is GSI 21 */
+    const uint8_t *prt = find(dsdt, len, "_PRT", 4);
+    assert_non_null(prt);
+    assert_int_equal(prt[4], 0x12);
+    pkg_length(prt + 5, &n);
+    assert_int_equal(prt[5 + n], 31);
+    static const uint8_t slot5[] = { 0x0c, 0xff, 0xff, 0x05, 0x00, 0x00, 0x00, 0x0a, 21 };
+    assert_non_null(find(prt, (size_t)(dsdt + len - prt), slot5, sizeof(slot5)));
+}
+
+static void test_pci_window_refusals(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, false);
+    p.pci_host = true;
+    p.pci_mmio32_base = 0xf0000000u, p.pci_mmio32_size = 0x20000000u;    /* wraps */
+    p.pci_mmio64_base = 0x8000000000ull, p.pci_mmio64_size = 0x1000000000ull;
+    p.pci_intx_gsi_base = 16, p.pci_intx_gsi_count = 8;
+    assert_false(acpi_build(tables, BASE, &p));
+    p.pci_mmio32_size = 0x1000000u;
+    p.pci_intx_gsi_count = 0;
+    assert_false(acpi_build(tables, BASE, &p));
+    p.pci_intx_gsi_count = 8;
+    assert_true(acpi_build(tables, BASE, &p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +244,8 @@ int main(void)
         cmocka_unit_test(test_most_vcpus),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_dsdt_has_s5),
+        cmocka_unit_test(test_dsdt_pci_host),
+        cmocka_unit_test(test_pci_window_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

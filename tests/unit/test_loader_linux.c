@@ -284,6 +284,26 @@ static void test_other_refusals(void **state)
     assert_non_null(strstr(err, "ACPI"));
 }
 
+static bool ram_has(uint64_t from, uint64_t len, const char *what)
+{
+    for (uint64_t i = from; i + strlen(what) <= from + len; i++)
+        if (!memcmp(ram + i, what, strlen(what)))
+            return true;
+    return false;
+}
+
+static void test_acpi_with_pci_host(void **state)
+{
+    (void)state;
+    memset(ram + LOADER_ACPI_TABLES, 0, 0x2000);
+    assert_true(load_linux_acpi(&target, false));
+    assert_memory_equal(ram + LOADER_ACPI_TABLES, "RSD PTR ", 8);
+    assert_false(ram_has(LOADER_ACPI_TABLES, 0x2000, "PCI0"));
+    assert_true(load_linux_acpi(&target, true));
+    assert_true(ram_has(LOADER_ACPI_TABLES, 0x2000, "PCI0"));
+    assert_true(ram_has(LOADER_ACPI_TABLES, 0x2000, "_PRT"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_pvh),
         cmocka_unit_test(test_pvh_refusals),
         cmocka_unit_test(test_other_refusals),
+        cmocka_unit_test(test_acpi_with_pci_host),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
