@@ -39,3 +39,8 @@ $(LINUX_OUT)/initrd.gz: $(LINUX_INITRD_SRCS) $(LINUX_OUT)/atoll-exit
 TEST_STEPS += test-linux-qemu
 test-linux-qemu: linux-guest
 	$(Q)guest/linux/run-qemu $(LINUX_OUT)
+
+# The Linux demo: Debian's kernel to a busybox shell in a partition (Bochs: about a minute).
+.PHONY: run-linux
+run-linux: kernel linux-guest
+	$(Q)tools/run/atoll-run --no-build --manifest guest/linux/linux-shell.cfg --cpus 1 --memory 640
