@@ -14,7 +14,7 @@ check() {   # check NAME COMMAND...
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-raw=$img
+raw=$(realpath "$img")
 case $img in
 *.vhdx)
     check "qemu-img check" qemu-img check -f vhdx "$img"
