@@ -16,6 +16,7 @@ struct guest_image_target {
     bool (*zero)(void *ctx, uint64_t gpa, size_t len);
     uint64_t ram_bytes;
     unsigned vcpus;
+    bool pci_host;      /* a PCI host bridge (Linux finds it only through ACPI) */
 };
 
 struct loader_input {
@@ -38,10 +39,6 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
  * partition's ACPI tables at LOADER_ACPI_TABLES (hv/core/loader_linux.c). */
 int load_linux(const struct guest_image_target *t, const struct loader_input *in,
                struct vcpu_start *start, char *err, size_t err_size);
-/* Rewrites those ACPI tables once the partition's devices are known: with pci_host, the
- * DSDT describes its PCI host bridge (Linux scans PCI only through ACPI).  False when
- * they cannot be written. */
-bool load_linux_acpi(const struct guest_image_target *t, bool pci_host);
 
 /* Guest-physical layout the loaders share (all below 640 KiB). */
 #define LOADER_PAGE_TABLES   0x70000ull   /* 6 pages: identity map of the low 4 GiB */

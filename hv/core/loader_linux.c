@@ -91,7 +91,7 @@ static void e820_map(uint64_t ram, struct e820_range map[E820_ENTRIES])
     map[3] = (struct e820_range){ MIB, ram - MIB, E820_RAM };
 }
 
-bool load_linux_acpi(const struct guest_image_target *t, bool pci_host)
+static bool write_acpi(const struct guest_image_target *t)
 {
     static uint8_t tables[ACPI_BUILD_SIZE];     /* partitions are built one at a time */
     struct acpi_platform p = {
@@ -99,7 +99,7 @@ bool load_linux_acpi(const struct guest_image_target *t, bool pci_host)
         .ioapic_base = (uint32_t)VIOAPIC_DEFAULT_BASE, .ioapic_id = 0, .ioapic_gsi_base = 0,
         .pit_gsi = PLATFORM_PIT_GSI, .hw_reduced = LINUX_ACPI_HW_REDUCED,
         .pm1_base = 0x600, .sci_irq = 9,
-        .pci_host = pci_host,
+        .pci_host = t->pci_host,
         .pci_mmio32_base = (uint32_t)PCI_MMIO32_BASE, .pci_mmio32_size = (uint32_t)PCI_MMIO32_SIZE,
         .pci_mmio64_base = PCI_MMIO64_BASE, .pci_mmio64_size = PCI_MMIO64_SIZE,
         .pci_intx_gsi_base = PCI_INTX_GSI(0), .pci_intx_gsi_count = 8,
@@ -149,7 +149,7 @@ static int write_common(const struct guest_image_target *t, const struct loader_
     if (write_cmdline(t, in, cmdline_max, lay, err, err_size) != 0 ||
         place_initrd(t, in, lay, err, err_size) != 0)
         return -1;
-    if (!load_linux_acpi(t, false))
+    if (!write_acpi(t))
         return loader_fail(err, err_size, "%s: cannot write the ACPI tables (%u vCPUs)",
                            in->image_name, t->vcpus);
     return 0;

@@ -142,7 +142,7 @@ static int load_image(struct partition *p, const struct partition_spec *spec,
                       struct vcpu_start *st, char *err, size_t err_size)
 {
     struct guest_image_target t = { &p->mem, target_write, target_zero, p->mem.size,
-                                    p->vcpu_count };
+                                    p->vcpu_count, p->pci != NULL };
     struct loader_input in = { spec->image, spec->image_len, spec->image_name,
                                spec->initrd, spec->initrd_len, spec->cmdline };
     switch (spec->boot) {

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(image, data + 1, size - 1);
     static const uint8_t initrd[4096];
     struct guest_image_target t = { NULL, check_write, check_zero,
-                                    (uint64_t)(16 + (knob & 0x3f) * 16) << 20, 1u + (knob >> 6) * 40 };
+                                    (uint64_t)(16 + (knob & 0x3f) * 16) << 20, 1u + (knob >> 6) * 40,
+                                    knob & 2 };
     t.ctx = &t;
     struct loader_input in = { image, size - 1, "fuzz", (knob & 1) ? initrd : NULL,
                                sizeof(initrd), "console=ttyS0 quiet" };

@@ -38,7 +38,7 @@ static bool mem_zero(void *ctx, uint64_t gpa, size_t len)
     return true;
 }
 
-static struct guest_image_target target = { NULL, mem_write, mem_zero, RAM, 2 };
+static struct guest_image_target target = { NULL, mem_write, mem_zero, RAM, 2, false };
 
 static void w16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void w32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -295,11 +295,15 @@ static bool ram_has(uint64_t from, uint64_t len, const char *what)
 static void test_acpi_with_pci_host(void **state)
 {
     (void)state;
+    struct vcpu_start st;
+    struct loader_input in = input(make_bzimage(), "");
     memset(ram + LOADER_ACPI_TABLES, 0, 0x2000);
-    assert_true(load_linux_acpi(&target, false));
+    assert_int_equal(load_linux(&target, &in, &st, err, sizeof(err)), 0);
     assert_memory_equal(ram + LOADER_ACPI_TABLES, "RSD PTR ", 8);
     assert_false(ram_has(LOADER_ACPI_TABLES, 0x2000, "PCI0"));
-    assert_true(load_linux_acpi(&target, true));
+    struct guest_image_target with_pci = target;
+    with_pci.pci_host = true;
+    assert_int_equal(load_linux(&with_pci, &in, &st, err, sizeof(err)), 0);
     assert_true(ram_has(LOADER_ACPI_TABLES, 0x2000, "PCI0"));
     assert_true(ram_has(LOADER_ACPI_TABLES, 0x2000, "_PRT"));
 }
