@@ -22,7 +22,7 @@
 #define LINUX_MIN_RAM          (32 * MIB)
 #define LINUX_MAX_RAM          (3072 * MIB)     /* one e820 RAM range below the PCI hole */
 #define LINUX_CMDLINE_MAX      2048u            /* bytes reserved at LOADER_CMDLINE */
-#define LINUX_ACPI_HW_REDUCED  false
+#define LINUX_ACPI_HW_REDUCED  false    /* classic: Linux drives the PIC and PIT itself */
 
 /* Setup header (offsets into the bzImage and the zero page). */
 #define HDR_SETUP_SECTS     0x1f1
