@@ -9,3 +9,7 @@ KERNEL_SRCS += \
 KERNEL_LIBS += $(LIB_ZYDIS)
 
 build/k/hv/core/mmio.o: KCFLAGS += $(THIRD_PARTY_INC_ZYDIS)
+
+FUZZ_TARGETS += fuzz_loader
+fuzz_loader_SRCS := tests/fuzz/fuzz_loader.c hv/core/loader_flat.c hv/core/loader_multiboot.c \
+	hv/core/loader_elf64.c hv/core/loader_common.c hv/lib/format.c
