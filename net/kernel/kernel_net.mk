@@ -28,15 +28,28 @@ $(NET_KERNEL_OBJS): net/lwip/lwipopts.h net/lwip/arch/cc.h
 # it: every kernel object except hv/core/run.o, with
 # tests/net/net_only_run.c as hv_run (start the service, then poll it forever).
 NET_ONLY_ELF  := $(BUILD)/net/atoll-net-only.elf
-NET_ONLY_SRCS = $(filter-out hv/core/run.c,$(KERNEL_SRCS)) \
-                tests/net/net_only_run.c hv/core/manifest.c
-NET_ONLY_OBJS = $(patsubst %,$(BUILD)/k/%.o,$(basename $(sort $(NET_ONLY_SRCS))))
+NET_ONLY_OBJS = $(filter-out $(BUILD)/k/hv/core/run.o,$(KERNEL_OBJS)) \
+                $(BUILD)/k/tests/net/net_only_run.o
 $(BUILD)/k/tests/net/net_only_run.o: KCFLAGS += $(NET_KERNEL_INC)
 
-$(NET_ONLY_ELF): $(NET_ONLY_OBJS) $(KERNEL_LIBS) linker.ld
+# (KERNEL_OBJS is defined after the fragments: depending on atoll.elf builds them all.)
+$(NET_ONLY_ELF): $(BUILD)/atoll.elf $(BUILD)/k/tests/net/net_only_run.o $(KERNEL_LIBS) linker.ld
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(KLD) $(KLDFLAGS) -T linker.ld -o $@ $(NET_ONLY_OBJS) --start-group $(KERNEL_LIBS) --end-group
 
 .PHONY: net-only-kernel
 net-only-kernel: $(NET_ONLY_ELF)
+
+# `make test-net-kernel`: the service under QEMU (tests/net/run-kernel-net-tests).  It boots
+# the network-only kernel until the kernel's own run loop calls the service; then
+# NET_TEST_KERNEL=$(BUILD)/atoll.elf.
+NET_TEST_KERNEL ?= $(NET_ONLY_ELF)
+TEST_STEPS += test-net-kernel
+.PHONY: test-net-kernel
+test-net-kernel: $(NET_TEST_KERNEL) $(BUILD)/tools/atollctl
+	$(Q)tests/net/run-kernel-net-tests $(NET_TEST_KERNEL) $(BUILD)/tools/atollctl $(BUILD)/net/kernel-test
+
+# `make bench`: bulk TLS vs plain TCP between two Atoll hosts under QEMU.
+BENCHES += tests/net/bench-tls-vs-plain
+bench: $(NET_ONLY_ELF) $(BUILD)/tools/atollctl

@@ -87,7 +87,9 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
     if (!load_identity(hv, bi))
         return;
     const uint8_t (*allowed)[TLS_FP_SIZE] = (const uint8_t(*)[TLS_FP_SIZE])hv->clients;
-    struct ctl_server_config cfg = { .allowed = allowed, .allowed_count = hv->client_count };
+    /* 10 s for a handshake or the rest of a message: TLS on an emulated CPU is slow. */
+    struct ctl_server_config cfg = { .allowed = allowed, .allowed_count = hv->client_count,
+                                     .message_timeout_ms = 10000 };
     ctl_server_init(&server, &cfg);
     ctl_commands_register(&server, &commands, &kernel_hv_ops, NULL);
     uint16_t port = hv->control_port ? hv->control_port : 7400;

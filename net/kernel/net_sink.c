@@ -1,6 +1,7 @@
 #include "net/kernel/net_sink.h"
 
 #include "hv/core/console.h"
+#include "lwip/stats.h"
 #include "net/kernel/net_options.h"
 #include "net/kernel/tls_session.h"
 
@@ -68,7 +69,9 @@ void net_sink_poll(void)
         while ((n = tcp_stream_recv(&plain, scratch, sizeof(scratch))) > 0)
             plain_bytes += (uint64_t)n;
         if (n < 0) {
-            kprintf("net: sink received %lu bytes (plain)\n", (unsigned long)plain_bytes);
+            kprintf("net: sink received %lu bytes (plain), %u link drops, %u TCP drops\n",
+                    (unsigned long)plain_bytes, (unsigned)lwip_stats.link.drop,
+                    (unsigned)lwip_stats.tcp.drop);
             tcp_stream_close(&plain);
             plain_busy = false;
         }

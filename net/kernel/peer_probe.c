@@ -9,6 +9,7 @@
 #include "lwip/ip.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/raw.h"
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "net/control/ctl_codec.h"
 #include "hv/lib/format.h"
@@ -218,6 +219,9 @@ static void bench_line(const char *what, uint64_t bytes, uint64_t ns)
 {
     kprintf("bench: %s %lu bytes in %lu us: %lu KiB/s\n", what, (unsigned long)bytes,
             (unsigned long)(ns / 1000), (unsigned long)(rate(bytes, ns) >> 10));
+    kprintf("bench: so far: %u TCP segments sent, %u retransmitted, %u link drops\n",
+            (unsigned)lwip_stats.tcp.xmit, (unsigned)lwip_stats.mib2.tcpretranssegs,
+            (unsigned)lwip_stats.link.drop);
 }
 
 static void poll_bench_plain(void)
@@ -233,6 +237,10 @@ static void poll_bench_plain(void)
         }
     }
     if (plain.failed || step_timed_out()) {
+        kprintf("bench: plain stalled at %lu of %lu bytes, %lu unacked, %u retransmitted, "
+                "%u link drops\n", (unsigned long)bytes_sent, (unsigned long)bytes_total,
+                (unsigned long)tcp_stream_unacked(&plain), (unsigned)lwip_stats.mib2.tcpretranssegs,
+                (unsigned)lwip_stats.link.drop);
         result(false, "bench plain TCP to", plain.failed ? "connection failed" : "timed out");
         tcp_stream_close(&plain);
         return next_stage(ST_BENCH_TLS);

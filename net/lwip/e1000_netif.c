@@ -4,6 +4,7 @@
 
 #include "lwip/etharp.h"
 #include "lwip/pbuf.h"
+#include "lwip/stats.h"
 #include "netif/ethernet.h"
 
 static err_t link_output(struct netif *netif, struct pbuf *p)
@@ -12,8 +13,10 @@ static err_t link_output(struct netif *netif, struct pbuf *p)
     if (p->tot_len > E1000_FRAME_MAX)
         return ERR_VAL;
     void *buf = e1000_tx_buffer(nic);
-    if (!buf)
-        return ERR_MEM;     /* lwIP's TCP retransmits; the ring drains as the NIC sends */
+    if (!buf) {
+        LINK_STATS_INC(link.drop);
+        return ERR_MEM;
+    }     /* lwIP's TCP retransmits; the ring drains as the NIC sends */
     pbuf_copy_partial(p, buf, p->tot_len, 0);
     e1000_tx_send(nic, p->tot_len);
     return ERR_OK;
@@ -68,6 +71,7 @@ unsigned e1000_netif_poll(struct netif *netif, unsigned budget)
             if (netif->input(p, netif) != ERR_OK)
                 pbuf_free(p);
         } else {
+            LINK_STATS_INC(link.drop);
             nic->stats.rx_dropped++;
         }
         e1000_rx_release(nic);

@@ -50,7 +50,9 @@
 #define LWIP_NETIF_STATUS_CALLBACK 1
 #define LWIP_NETIF_LINK_CALLBACK   1
 
-/* No statistics in the kernel build; debug output stays off (LWIP_DEBUG undefined). */
-#define LWIP_STATS              0
+/* Debug output stays off (LWIP_DEBUG undefined). */
+#define LWIP_STATS              1   /* counters only (bench: retransmissions, drops) */
+#define LWIP_STATS_DISPLAY      0
+#define MIB2_STATS              1   /* for the retransmission count */
 
 #endif

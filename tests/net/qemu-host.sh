@@ -1,0 +1,57 @@
+# Helpers for booting Atoll hosts under QEMU TCG in the kernel network tests (sourced).
+#   make_iso NAME MANIFEST CMDLINE         -> $work/NAME.iso (modules looked up in $work)
+#   boot NAME CPU NETDEV MAC               -> QEMU in the background; console $work/NAME.console
+#   wait_line NAME REGEX SECONDS           -> 0 once a console line matches
+#   stop_all                               -> kills every QEMU these helpers started
+qemu_pids=()
+
+make_iso() {
+    "$root/tools/image/mkiso.sh" -o "$work/$1.iso" -k "$kernel" -m "$2" -c "$3" -d "$work" \
+        >"$work/$1.image.log" 2>&1
+}
+
+boot() {
+    local name=$1 cpu=$2 netdev=$3 mac=$4
+    : >"$work/$name.console"
+    timeout -s KILL 300 qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 256 \
+        -display none -serial "file:$work/$name.console" -monitor none -no-reboot \
+        -cdrom "$work/$name.iso" -boot d -netdev "$netdev" -device "e1000,netdev=n0,mac=$mac" \
+        >"$work/$name.qemu.log" 2>&1 &
+    qemu_pids+=($!)
+}
+
+wait_line() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        tr -d '\r' <"$work/$1.console" | grep -qE "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_all() {
+    local p
+    for p in "${qemu_pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    qemu_pids=()
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Two hosts on a socket netdev: B (10.0.3.2) serves control and the bench sinks, A
+# (10.0.3.1) runs its peer checks against B (net/kernel/peer_probe.h), plus A_EXTRA on its
+# command line.  Keys host-a.pem/host-b.pem are made in $work.  Returns 0 once A has
+# printed its last line (within SECONDS), 1 when B never listened, 2 when A never finished.
+two_hosts() {   # CTL A_EXTRA SECONDS
+    local ctl=$1 extra=$2 secs=$3 afp bfp sport
+    afp=$("$ctl" keygen host-a.pem) && bfp=$("$ctl" keygen host-b.pem) || return 1
+    printf '[hypervisor]\nnet = static\nip = 10.0.3.2\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-b.pem\n' "$afp" >b.cfg
+    printf '[hypervisor]\nnet = static\nip = 10.0.3.1\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-a.pem\n' "$bfp" >a.cfg
+    make_iso b b.cfg "net.sink" && make_iso a a.cfg "net.peer=10.0.3.2 net.peer-key=$bfp $extra" || return 1
+    sport=$(free_port)
+    boot b max "socket,id=n0,listen=127.0.0.1:$sport" 52:54:00:00:03:02
+    wait_line b "^control: listening on port 7400, key fingerprint $bfp" 90 || return 1
+    boot a max "socket,id=n0,connect=127.0.0.1:$sport" 52:54:00:00:03:01
+    wait_line a '^net: peer checks done' "$secs" || return 2
+}
