@@ -40,7 +40,7 @@ ESP_MANIFEST := $(firstword $(wildcard tools/image/default.cfg) boot/efi/test/no
 
 esp: $(BUILD)/esp.img
 
-$(BUILD)/esp.img: $(EFI_LOADER) $(BUILD)/atoll.elf $(ESP_MANIFEST) tools/image/mkesp.sh guests
+$(BUILD)/esp.img: $(EFI_LOADER) $(BUILD)/atoll.elf $(ESP_MANIFEST) tools/image/mkesp.sh guests linux-guest
 	@echo "  ESP     $@"
 	$(Q)tools/image/mkesp.sh -o $@ -e $(EFI_LOADER) -k $(BUILD)/atoll.elf -m $(ESP_MANIFEST) \
 		-d $(BUILD)/guest/tests -d $(BUILD)/guest/linux

@@ -24,6 +24,7 @@
 #ifdef ATOLL_KERNEL
 #include "hv/arch/x86/cpu.h"
 #include "hv/core/partition.h"
+#include "hv/core/virt.h"
 #endif
 
 static void hypervisor_leaf(uint32_t leaf, struct cpuid_result *out)
@@ -110,5 +111,10 @@ static struct cpuid_result host_cpuid(uint32_t leaf, uint32_t subleaf)
 void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out)
 {
     cpuid_filter(leaf, subleaf, v->index, v->part->vcpu_count, host_cpuid, out);
+    if (leaf == 1) {                /* OSXSAVE mirrors the guest's CR4, not the host's */
+        struct guest_paging pg;
+        virt_get_paging(v, &pg);
+        out->ecx = (out->ecx & ~(1u << 27)) | ((pg.cr4 & (1ull << 18)) ? 1u << 27 : 0);
+    }
 }
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "hv/core/acpi_build.h"
 #include "hv/core/loader_common.h"
+#include "hv/vdev/acpi_pm.h"
 #include "hv/vdev/ioapic.h"
 #include "hv/vdev/lapic.h"
 #include "hv/vdev/pci_host.h"
@@ -98,7 +99,7 @@ static bool write_acpi(const struct guest_image_target *t)
         .vcpus = t->vcpus, .lapic_base = (uint32_t)VLAPIC_DEFAULT_BASE,
         .ioapic_base = (uint32_t)VIOAPIC_DEFAULT_BASE, .ioapic_id = 0, .ioapic_gsi_base = 0,
         .pit_gsi = PLATFORM_PIT_GSI, .hw_reduced = LINUX_ACPI_HW_REDUCED,
-        .pm1_base = 0x600, .sci_irq = 9,
+        .pm1_base = ACPI_PM_BASE, .sci_irq = 9,
         .pci_host = t->pci_host,
         .pci_mmio32_base = (uint32_t)PCI_MMIO32_BASE, .pci_mmio32_size = (uint32_t)PCI_MMIO32_SIZE,
         .pci_mmio64_base = PCI_MMIO64_BASE, .pci_mmio64_size = PCI_MMIO64_SIZE,

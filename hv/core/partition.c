@@ -11,6 +11,8 @@
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
 #include "hv/core/virt.h"
+#include "hv/vdev/pci_host.h"
+#include "hv/vdev/platform_devices.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 
@@ -97,8 +99,8 @@ void partition_release_vcpu(struct vcpu *v)
     spin_unlock_irqrestore(&p->lock, f);
     if (!last)
         return;
-    if (p->console_len)
-        partition_console_flush(p);
+    if (p->console_len || p->console_continued)
+        partition_console_flush(p, false);
     print_exit_counts(p);
     channel_partition_gone(p);
     partition_disks_detach(p);
@@ -106,6 +108,17 @@ void partition_release_vcpu(struct vcpu *v)
     partition_devices_destroy(p);
     guest_mem_free(&p->mem);
     p->finished = true;
+}
+
+bool partition_stuck(struct partition *p)
+{
+    for (unsigned i = 0; i < p->vcpu_count; i++) {
+        const struct vcpu *v = p->vcpus[i];
+        if (!(v->state == VCPU_STOPPED || v->state == VCPU_WAIT_SIPI ||
+              (v->state == VCPU_HALTED && v->halted_irqs_off)))
+            return false;
+    }
+    return true;
 }
 
 bool all_partitions_ended(void)
@@ -201,6 +214,10 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     char why[160];
     if (!partition_disks_attach(p, spec->disks, spec->disk_count, why, sizeof(why)))
         return fail(p, err, err_size, why);
+    /* Linux probes PCI through ACPI; give it a host bridge even with nothing behind it. */
+    if (spec->boot == PARTITION_BOOT_LINUX && !p->pci &&
+        !(p->pci = pci_host_create(&p->bus, platform_devices_platform(p->devices))))
+        return fail(p, err, err_size, "no PCI host bridge left");
     struct vcpu_start st;
     if (load_image(p, spec, &st, err, err_size) != 0)
         return fail(p, err, err_size, NULL);

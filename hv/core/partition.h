@@ -17,6 +17,7 @@ enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
 struct platform_devices;
 struct pci_host;
 struct partition_disk;
+struct acpi_pm;
 
 struct partition {
     char name[PARTITION_NAME_LEN];
@@ -30,6 +31,7 @@ struct partition {
     struct vdev_bus bus;
     struct vdev_platform platform;
     struct platform_devices *devices;
+    struct acpi_pm *acpi_pm;        /* PM1 registers the partition's FADT names */
     struct pci_host *pci;           /* NULL without PCI devices */
     struct partition_disk *disks[4];
     unsigned disk_count;
@@ -40,6 +42,8 @@ struct partition {
     char end_reason[160];
     char console_line[160];         /* guest console output not yet ended by a newline */
     unsigned console_len;
+    uint64_t console_last_ns;       /* when the guest last wrote to its console */
+    bool console_continued;         /* part of the current line is already printed */
     unsigned released;              /* vCPUs that have left their CPUs after the end */
     volatile bool finished;         /* everything released */
 };
@@ -53,5 +57,8 @@ void partition_kill(struct partition *p, const char *fmt, ...) __attribute__((fo
 /* Normal end with a status (debug-exit port, HC_EXIT). */
 void partition_exit(struct partition *p, int status);
 bool all_partitions_ended(void);
+/* No vCPU can ever run again: each is halted with interrupts off, waiting for a SIPI that
+ * no running vCPU can send, or stopped. */
+bool partition_stuck(struct partition *p);
 
 #endif

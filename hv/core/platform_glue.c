@@ -7,6 +7,7 @@
 #include "hv/core/sched.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
+#include "hv/vdev/acpi_pm.h"
 #include "hv/vdev/platform_devices.h"
 
 /* ---- callbacks the devices see ------------------------------------------------------ */
@@ -22,13 +23,18 @@ static void console_out(void *ctx, const char *buf, size_t len)
         if (buf[i] != '\n')
             p->console_line[p->console_len++] = buf[i];
         if (buf[i] == '\n' || p->console_len == sizeof(p->console_line))
-            partition_console_flush(p);
+            partition_console_flush(p, false);
     }
+    p->console_last_ns = time_ns();
 }
 
-void partition_console_flush(struct partition *p)
+void partition_console_flush(struct partition *p, bool partial)
 {
-    kprintf("[%s] %.*s\n", p->name, (int)p->console_len, p->console_line);
+    if (p->console_continued)
+        kprintf("%.*s%s", (int)p->console_len, p->console_line, partial ? "" : "\n");
+    else
+        kprintf("[%s] %.*s%s", p->name, (int)p->console_len, p->console_line, partial ? "" : "\n");
+    p->console_continued = partial;
     p->console_len = 0;
 }
 
@@ -101,13 +107,19 @@ bool partition_devices_init(struct partition *p)
         .vcpu_count = p->vcpu_count, .ram_bytes = p->mem.size, .tsc_hz = tsc_hz(),
     };
     p->devices = kmalloc(sizeof(struct platform_devices));
-    return p->devices && platform_devices_init(p->devices, &p->bus, &p->platform);
+    p->acpi_pm = kmalloc(sizeof(struct acpi_pm));
+    if (!p->devices || !p->acpi_pm || !platform_devices_init(p->devices, &p->bus, &p->platform))
+        return false;
+    acpi_pm_init(p->acpi_pm, &p->platform, ACPI_PM_BASE);
+    return acpi_pm_register(p->acpi_pm, &p->bus);
 }
 
 void partition_devices_destroy(struct partition *p)
 {
     kfree(p->devices);
+    kfree(p->acpi_pm);
     p->devices = NULL;
+    p->acpi_pm = NULL;
 }
 
 /* ---- what exits call ------------------------------------------------------------------ */

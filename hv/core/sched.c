@@ -1,5 +1,6 @@
 #include "hv/core/sched.h"
 
+#include "hv/core/console_input.h"
 #include "hv/core/services.h"
 
 #include "hv/arch/x86/cpu.h"
@@ -90,7 +91,7 @@ static struct vcpu *pick(struct runqueue *rq)
         struct vcpu *v = rq->vcpus[(rq->next + n) % rq->count];
         if (v->part->state != PART_RUNNING)
             continue;
-        if (v->state == VCPU_HALTED && partition_pending_vector(v) >= 0)
+        if (v->state == VCPU_HALTED && !v->halted_irqs_off && partition_pending_vector(v) >= 0)
             v->state = VCPU_RUNNABLE;
         if (v->state == VCPU_RUNNABLE) {
             rq->next = (rq->next + n + 1) % rq->count;
@@ -144,6 +145,8 @@ void sched_loop(bool boot_cpu)
         if (boot_cpu && all_partitions_ended())
             report_all_ended();
         bool serving = boot_cpu && services_poll();
+        if (boot_cpu)
+            console_input_poll();
         uint64_t next;
         run_due_timers(rq, &next);
         struct vcpu *v = pick(rq);

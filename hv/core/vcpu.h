@@ -35,6 +35,7 @@ struct vcpu {
     volatile bool kick;             /* something changed: re-evaluate before entry */
     volatile bool flush_ept;        /* drop cached guest-physical translations before entry */
     volatile bool in_guest;         /* between the flush check and the VM exit */
+    bool halted_irqs_off;           /* HLT with RFLAGS.IF clear: only NMI or INIT wakes it */
     void *arch;                     /* vendor state (struct vmx_vcpu) */
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t exits_total;

@@ -103,9 +103,15 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_HLT);
     vmx_skip_instruction();
-    if (vmx_interrupt_pending(v))
+    v->halted_irqs_off = !(vmcs_readn(VMCSN_GUEST_RFLAGS) & (1ull << 9));
+    if (!v->halted_irqs_off && vmx_interrupt_pending(v))
         return EXIT_RESUME;
     v->state = VCPU_HALTED;
+    if (v->halted_irqs_off && partition_stuck(v->part)) {
+        partition_kill(v->part, "every vCPU halted with interrupts disabled (rip %#lx)",
+                       vmcs_readn(VMCSN_GUEST_RIP));
+        return EXIT_STOP;
+    }
     return EXIT_HALT;
 }
 

@@ -7,7 +7,7 @@ SYSTEM_ARGS ?=
 # `make iso`: the default demo on a GRUB rescue ISO.
 iso: $(BUILD)/atoll.iso
 
-$(BUILD)/atoll.iso: $(BUILD)/atoll.elf tools/image/default.cfg tools/image/mkiso.sh guests
+$(BUILD)/atoll.iso: $(BUILD)/atoll.elf tools/image/default.cfg tools/image/mkiso.sh guests linux-guest
 	@echo "  ISO     $@"
 	$(Q)tools/image/mkiso.sh -o $@ -k $(BUILD)/atoll.elf -m tools/image/default.cfg \
 		-d $(BUILD)/guest/tests -d $(BUILD)/guest/linux

@@ -1,0 +1,48 @@
+#include "hv/core/console_input.h"
+
+#include "drivers/uart/uart8250.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/partition.h"
+#include "hv/core/platform_glue.h"
+#include "hv/vdev/platform_devices.h"
+
+#define CONSOLE_PORT 0x3f8
+
+static struct partition *console_owner(void)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i]->state == PART_RUNNING && partitions[i]->devices)
+            return partitions[i];
+    return NULL;
+}
+
+/* A line the guest has not ended for a while (a prompt) is shown as it is. */
+static void flush_quiet_lines(void)
+{
+    uint64_t now = time_ns();
+    for (unsigned i = 0; i < partition_count; i++) {
+        struct partition *p = partitions[i];
+        if (p->state != PART_RUNNING || !p->console_len || now - p->console_last_ns < 50000000ull)
+            continue;
+        uint64_t f = spin_lock_irqsave(&p->lock);
+        if (p->console_len)
+            partition_console_flush(p, true);
+        spin_unlock_irqrestore(&p->lock, f);
+    }
+}
+
+void console_input_poll(void)
+{
+    flush_quiet_lines();
+    char buf[64];
+    unsigned n = 0;
+    int c;
+    while (n < sizeof(buf) && (c = serial8250_read(CONSOLE_PORT)) >= 0)
+        buf[n++] = (char)c;
+    struct partition *p = n ? console_owner() : NULL;
+    if (!p)
+        return;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    vuart_input(platform_devices_uart(p->devices), buf, n);
+    spin_unlock_irqrestore(&p->lock, f);
+}
