@@ -118,6 +118,7 @@ static bool report_vmx(void)
 
 void hv_main(uint32_t loader, uint32_t info_phys)
 {
+    write_cr0(read_cr0() & ~((1ull << 30) | (1ull << 29)));    /* caches on: CD = NW = 0 */
     console_init();
     const struct boot_info *bi = take_boot_info(loader, info_phys);
     struct boot_config cfg;
