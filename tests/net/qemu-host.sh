@@ -29,9 +29,15 @@ wait_line() {
     return 1
 }
 
+# Each pid is a `timeout` whose child is the emulator: killing timeout alone with SIGKILL
+# would orphan QEMU, so the children go first.
 stop_all() {
     local p
-    for p in "${qemu_pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    for p in "${qemu_pids[@]}"; do
+        pkill -KILL -P "$p" 2>/dev/null
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
     qemu_pids=()
 }
 
