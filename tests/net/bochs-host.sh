@@ -1,0 +1,125 @@
+# Helpers for booting Atoll hosts under Bochs, joined by bxhub, in the network tests (sourced;
+# needs $root, $work and $kernel).
+#   make_iso NAME MANIFEST CMDLINE    -> $work/NAME.iso (modules looked up in $work)
+#   start_hub                         -> bxhub on 2 ports from a free UDP base ($hub_base)
+#   boot NAME HUBPORT MAC             -> Bochs in the background on bxhub port HUBPORT (0, 1);
+#                                        console $work/NAME.console, log $work/NAME.bochs.log
+#   wait_line NAME REGEX SECONDS      -> 0 once a console line matches
+#   stop_all                          -> kills every Bochs and bxhub these helpers started
+# Every process runs under `timeout -s KILL`, so none outlives its bound even if this shell
+# is killed itself.
+emu_pids=()
+hub_base=
+
+make_iso() {
+    "$root/tools/image/mkiso.sh" -o "$work/$1.iso" -k "$kernel" -m "$2" -c "$3" -d "$work" \
+        >"$work/$1.image.log" 2>&1
+}
+
+# bxhub takes UDP ports BASE .. BASE+3 for two ports (two per Bochs session).
+free_udp_base() {
+    python3 - <<'EOF'
+import random, socket
+for _ in range(200):
+    base = random.randrange(41000, 59000, 4)
+    socks = []
+    try:
+        for p in range(base, base + 4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+EOF
+}
+
+start_hub() {   # SECONDS
+    hub_base=$(free_udp_base) || return 1
+    [ -n "$hub_base" ] || return 1
+    timeout -s KILL "$1" bxhub -ports=2 -base="$hub_base" >"$work/bxhub.log" 2>&1 </dev/null &
+    emu_pids+=($!)
+}
+
+write_bochsrc() {   # NAME HUBPORT MAC
+    cat >"$work/$1.bochsrc" <<EOF
+display_library: term
+megs: 256
+cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=1
+romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$work/$1.iso, status=inserted
+boot: cdrom
+e1000: enabled=1, mac=$3, ethmod=socket, ethdev=$((hub_base + 2 * $2))
+com1: enabled=1, mode=file, dev=$work/$1.console
+log: $work/$1.bochs.log
+panic: action=fatal
+error: action=report
+info: action=report
+debug: action=ignore
+clock: sync=none, time0=local
+port_e9_hack: enabled=1
+speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+magic_break: enabled=1
+EOF
+    printf 'continue\nquit\n' >"$work/bochs.rc"
+}
+
+boot() {   # NAME HUBPORT MAC [SECONDS]
+    local name=$1
+    write_bochsrc "$name" "$2" "$3"
+    : >"$work/$name.console"
+    rm -f "$work"/*.lock
+    (cd "$work" && TERM=xterm exec timeout -s KILL "${4:-240}" bochs-bin -q -f "$name.bochsrc" \
+        -rc bochs.rc </dev/null >"$work/$name.bochs.out" 2>&1) &
+    emu_pids+=($!)
+}
+
+wait_line() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        tr -d '\r' <"$work/$1.console" | grep -qE "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Each pid is a `timeout` (after exec) whose child is the emulator or hub: killing timeout
+# alone with SIGKILL would orphan that child, so the child goes first and timeout, which
+# exits once its child has, is given a moment to reap it before it is killed too.
+stop_all() {
+    local p i
+    for p in "${emu_pids[@]}"; do
+        pkill -KILL -P "$p" 2>/dev/null
+        for ((i = 0; i < 20; i++)); do
+            [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] || [ ! -e "/proc/$p" ] && break
+            sleep 0.1
+        done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    emu_pids=()
+    rm -f "$work"/*.lock
+} 2>/dev/null   # (bash's "Killed" notices for the timeouts, which re-raise their child's signal)
+
+# Two hosts on bxhub with static addresses: B (10.0.3.2) serves control, A (10.0.3.1) runs
+# its peer checks against B (net/kernel/peer_probe.h).  Keys host-a.pem/host-b.pem are made
+# in $work.  Returns 0 once A has printed its last line (within SECONDS), 1 when B never
+# listened, 2 when A never finished.
+two_hosts() {   # CTL SECONDS
+    local ctl=$1 secs=$2 afp bfp
+    afp=$("$ctl" keygen host-a.pem) && bfp=$("$ctl" keygen host-b.pem) || return 1
+    printf '[hypervisor]\nnet = static\nip = 10.0.3.2\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-b.pem\n' "$afp" >b.cfg
+    printf '[hypervisor]\nnet = static\nip = 10.0.3.1\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-a.pem\n' "$bfp" >a.cfg
+    make_iso b b.cfg "net.sink" && make_iso a a.cfg "net.peer=10.0.3.2 net.peer-key=$bfp" || return 1
+    start_hub $((secs + 120)) || return 1
+    boot b 0 52:54:00:00:03:02 $((secs + 120))
+    wait_line b "^control: listening on port 7400, key fingerprint $bfp" 90 || return 1
+    boot a 1 52:54:00:00:03:01 $((secs + 30))
+    wait_line a '^net: peer checks done' "$secs" || return 2
+}
