@@ -4,11 +4,13 @@
 #   start_hub                         -> bxhub on 2 ports from a free UDP base ($hub_base)
 #   boot NAME HUBPORT MAC             -> Bochs in the background on bxhub port HUBPORT (0, 1);
 #                                        console $work/NAME.console, log $work/NAME.bochs.log
-#   wait_line NAME REGEX SECONDS      -> 0 once a console line matches
+#   wait_line NAME REGEX SECONDS      -> 0 once a console line matches; 1 at the deadline or
+#                                        as soon as that host's Bochs has ended
 #   stop_all                          -> kills every Bochs and bxhub these helpers started
 # Every process runs under `timeout -s KILL`, so none outlives its bound even if this shell
 # is killed itself.
 emu_pids=()
+declare -gA host_pid
 hub_base=
 
 make_iso() {
@@ -78,12 +80,18 @@ boot() {   # NAME HUBPORT MAC [SECONDS]
     (cd "$work" && TERM=xterm exec timeout -s KILL "${4:-240}" bochs-bin -q -f "$name.bochsrc" \
         -rc bochs.rc </dev/null >"$work/$name.bochs.out" 2>&1) &
     emu_pids+=($!)
+    host_pid[$name]=$!
+}
+
+running() {   # PID: a child of this shell that has not yet exited (a zombie has)
+    [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 
 wait_line() {
     local i
     for ((i = 0; i < $3 * 10; i++)); do
         tr -d '\r' <"$work/$1.console" | grep -qE "$2" && return 0
+        running "${host_pid[$1]}" || { echo "  ($1: Bochs ended, see $1.bochs.out)"; return 1; }
         sleep 0.1
     done
     return 1
@@ -97,13 +105,14 @@ stop_all() {
     for p in "${emu_pids[@]}"; do
         pkill -KILL -P "$p" 2>/dev/null
         for ((i = 0; i < 20; i++)); do
-            [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] || [ ! -e "/proc/$p" ] && break
+            running "$p" || break
             sleep 0.1
         done
         kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
     emu_pids=()
+    host_pid=()
     rm -f "$work"/*.lock
 } 2>/dev/null   # (bash's "Killed" notices for the timeouts, which re-raise their child's signal)
 
