@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "net/control/ctl_codec.h"
 #include "net/tls/tls_identity.h"
 
 static bool parse_ip(const char *s, size_t n, uint32_t *out)
@@ -66,6 +67,13 @@ static void word(struct net_options *o, const char *w, size_t n, char *err, size
             ok = tls_fingerprint_parse(hex, o->peer_key) == 0;
         }
         o->peer_key_set = ok;
+    } else if (starts(w, n, "net.peer-start=")) {
+        size_t k = n - 15;
+        ok = k < sizeof(o->peer_start) && ctl_name_valid(w + 15, k);
+        if (ok) {
+            memcpy(o->peer_start, w + 15, k);
+            o->peer_start[k] = 0;
+        }
     } else if (starts(w, n, "net.peer=")) {
         ok = o->peer = parse_ip(w + 9, n - 9, &o->peer_ip);
     } else if (starts(w, n, "net.bench=")) {

@@ -4,6 +4,8 @@
  *   net.peer=A.B.C.D       after start-up, ping this peer and open a TLS session to its
  *                          control port (net.peer-key pins its key)
  *   net.peer-key=HEX       the peer's key fingerprint (64 hex digits)
+ *   net.peer-start=NAME    then drive the peer's partition NAME through the control
+ *                          protocol: list, start, list, stop, list (each step checked)
  *   net.bench=MIB          then send MIB MiB to the peer over plain TCP and over TLS
  *   net.sink               serve the bench sinks (plain TCP 7401, TLS 7402)
  */
@@ -21,6 +23,7 @@ struct net_options {
     uint32_t peer_ip;          /* host byte order */
     bool peer_key_set;
     uint8_t peer_key[32];
+    char peer_start[32];       /* partition to start and stop on the peer; "" for none */
     uint32_t bench_mib;        /* 0: no bench */
     bool sink;
 };

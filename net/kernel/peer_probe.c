@@ -21,7 +21,7 @@
 #define STEP_TIMEOUT_MS  20000
 #define BENCH_CHUNK      4096
 
-enum stage { ST_OFF, ST_WAIT_NET, ST_PING, ST_TLS, ST_BENCH_PLAIN, ST_BENCH_TLS, ST_DONE };
+enum stage { ST_OFF, ST_WAIT_NET, ST_PING, ST_TLS, ST_PARTS, ST_BENCH_PLAIN, ST_BENCH_TLS, ST_DONE };
 
 static struct net_options opt;
 static const struct tls_identity *identity;
@@ -42,8 +42,11 @@ static bool ping_replied;
 /* TLS and bench */
 static struct tls_session *session;
 static struct tcp_stream plain;
-static bool plain_open, request_sent, handshake_timed;
-static uint8_t reply[CTL_HEADER_SIZE + 512];
+static bool plain_open, handshake_timed;
+static uint8_t request[CTL_HEADER_SIZE + CTL_TLV_HEADER_SIZE + CTL_NAME_MAX + 1];
+static size_t request_len, request_off;
+static uint32_t request_id;
+static uint8_t reply[CTL_HEADER_SIZE + 2048];
 static size_t reply_len;
 static uint64_t bytes_total, bytes_sent, t0_ns, handshake_ns;
 static uint64_t rate_plain, rate_tls;     /* bytes per second */
@@ -125,7 +128,7 @@ static void poll_ping(void)
     send_ping();
 }
 
-/* ---- TLS session with the peer's control server -------------------------------------- */
+/* ---- control requests over a TLS session ---------------------------------------------- */
 
 static void end_session(void)
 {
@@ -133,14 +136,11 @@ static void end_session(void)
     session = NULL;
 }
 
-static void tls_fail(const char *what)
+static void queue_request(uint16_t type, const void *payload, size_t len)
 {
-    char d[120];
-    int e = session ? tls_conn_engine_error(&session->tls) : 0;
-    fmt_snprintf(d, sizeof(d), "%s (TLS error %d)", what, e);
-    result(false, "TLS session with", d);
-    end_session();
-    next_stage(opt.bench_mib ? ST_BENCH_PLAIN : ST_DONE);
+    request_len = ctl_message_build(request, sizeof(request), type, ++request_id, payload, len);
+    request_off = 0;
+    reply_len = 0;
 }
 
 static bool reply_complete(void)
@@ -149,63 +149,277 @@ static bool reply_complete(void)
         return false;
     struct ctl_header h;
     ctl_header_decode(reply, &h);
-    return h.length <= sizeof(reply) - CTL_HEADER_SIZE && reply_len >= CTL_HEADER_SIZE + h.length;
+    return reply_len >= CTL_HEADER_SIZE + h.length;
+}
+
+static bool reply_too_large(void)
+{
+    struct ctl_header h;
+    if (reply_len < CTL_HEADER_SIZE)
+        return false;
+    ctl_header_decode(reply, &h);
+    return h.length > sizeof(reply) - CTL_HEADER_SIZE;
+}
+
+/* Sends the queued request and collects its reply: 1 whole, 0 pending, -1 failed (*why). */
+static int exchange(const char **why)
+{
+    while (request_off < request_len) {
+        long w = tls_conn_write(&session->tls, request + request_off, request_len - request_off);
+        if (w < 0)
+            return *why = "handshake or write failed", -1;
+        if (w == 0)
+            return 0;
+        request_off += (size_t)w;
+    }
+    if (tls_conn_flush(&session->tls) < 0)
+        return *why = "flush failed", -1;
+    long r = tls_conn_read(&session->tls, reply + reply_len, sizeof(reply) - reply_len);
+    if (r < 0)
+        return *why = "the peer closed the session", -1;
+    reply_len += (size_t)r;
+    if (reply_too_large())
+        return *why = "reply too large", -1;
+    return reply_complete() ? 1 : 0;
+}
+
+/* The reply's status, or 0xffff when the reply is not to `type`; its payload in *payload. */
+static uint16_t reply_status(uint16_t type, const uint8_t **payload, uint32_t *len)
+{
+    struct ctl_header h;
+    struct ctl_tlv t;
+    uint16_t st = 0xffff;
+    ctl_header_decode(reply, &h);
+    *payload = reply + CTL_HEADER_SIZE;
+    *len = h.length;
+    if (h.type != (type | CTL_REPLY_BIT) || h.request_id != request_id ||
+        !ctl_tlv_valid(*payload, h.length))
+        return 0xffff;
+    if (ctl_tlv_find(*payload, h.length, CTL_TAG_STATUS, &t))
+        ctl_tlv_u16(&t, &st);
+    return st;
+}
+
+static bool connect_control(void)
+{
+    if (!identity || !opt.peer_key_set)
+        return false;
+    session = tls_session_connect(&peer, 7400, identity, opt.peer_key);
+    return session != NULL;
+}
+
+static void parts_begin(void);
+
+/* ---- TLS session with the peer's control server: `status` ------------------------------- */
+
+/* The partition steps go on in the same session when it worked (parts_begin). */
+static void after_status(bool ok)
+{
+    if (!ok || !opt.peer_start[0])
+        end_session();
+    next_stage(opt.peer_start[0] ? ST_PARTS : opt.bench_mib ? ST_BENCH_PLAIN : ST_DONE);
+    parts_begin();
+}
+
+static void tls_fail(const char *what)
+{
+    char d[120];
+    int e = session ? tls_conn_engine_error(&session->tls) : 0;
+    fmt_snprintf(d, sizeof(d), "%s (TLS error %d)", what, e);
+    result(false, "TLS session with", d);
+    after_status(false);
 }
 
 static void check_reply(void)
 {
-    struct ctl_header h;
+    const uint8_t *payload;
+    uint32_t len;
     struct ctl_tlv t;
     char d[160], host[32] = "?", fp[TLS_FP_HEX_SIZE];
-    uint16_t st = 0xffff;
-    ctl_header_decode(reply, &h);
-    const uint8_t *payload = reply + CTL_HEADER_SIZE;
-    if (ctl_tlv_find(payload, h.length, CTL_TAG_STATUS, &t))
-        ctl_tlv_u16(&t, &st);
-    if (ctl_tlv_find(payload, h.length, CTL_TAG_HOSTNAME, &t))
+    uint16_t st = reply_status(CTL_MSG_STATUS, &payload, &len);
+    if (ctl_tlv_find(payload, len, CTL_TAG_HOSTNAME, &t))
         ctl_tlv_text(&t, host, sizeof(host));
     tls_fingerprint_hex(tls_conn_peer_key(&session->tls), fp);
     fmt_snprintf(d, sizeof(d), "%s:%u, %s, peer key %.16s..., status %s (host %s)", peer_text,
                  7400, tls_conn_suite_name(&session->tls), fp, ctl_status_name(st), host);
-    result(h.type == (CTL_MSG_STATUS | CTL_REPLY_BIT) && st == CTL_OK, "TLS session with", d);
-    end_session();
-    next_stage(opt.bench_mib ? ST_BENCH_PLAIN : ST_DONE);
+    result(st == CTL_OK, "TLS session with", d);
+    after_status(st == CTL_OK);
 }
 
 static void poll_tls(void)
 {
+    const char *why = NULL;
     if (!identity || !opt.peer_key_set) {
         result(false, "TLS session with", "needs this host's key and net.peer-key");
         next_stage(ST_DONE);
         return;
     }
     if (!session) {
-        session = tls_session_connect(&peer, 7400, identity, opt.peer_key);
-        request_sent = false;
-        reply_len = 0;
-        if (!session)
+        if (!connect_control())
             return tls_fail("cannot open a connection");
+        queue_request(CTL_MSG_STATUS, NULL, 0);
     }
     if (step_timed_out())
         return tls_fail("timed out");
-    if (!request_sent) {
-        uint8_t msg[CTL_HEADER_SIZE];
-        size_t n = ctl_message_build(msg, sizeof(msg), CTL_MSG_STATUS, 1, NULL, 0);
-        long w = tls_conn_write(&session->tls, msg, n);  /* a 16-byte message fits at once */
-        if (w < 0)
-            return tls_fail("handshake or write failed");
-        request_sent = w == (long)n;
-        return;
-    }
-    int f = tls_conn_flush(&session->tls);
-    if (f < 0)
-        return tls_fail("flush failed");
-    long r = tls_conn_read(&session->tls, reply + reply_len, sizeof(reply) - reply_len);
-    if (r < 0)
-        return tls_fail("the peer closed the session");
-    reply_len += (size_t)r;
-    if (reply_complete())
+    int e = exchange(&why);
+    if (e < 0)
+        return tls_fail(why);
+    if (e > 0)
         check_reply();
+}
+
+/* ---- the peer's partition net.peer-start: list, start, list, stop, list ------------------- */
+
+enum part_step { PS_LIST_BEFORE, PS_START, PS_LIST_STARTED, PS_STOP, PS_LIST_STOPPED, PS_END };
+
+static const struct {
+    const char *label;
+    uint16_t type;
+    uint8_t want;                 /* list steps: the state NAME must show */
+} part_steps[PS_END] = {
+    [PS_LIST_BEFORE]  = { "peer list before start", CTL_MSG_LIST, CTL_PART_STOPPED },
+    [PS_START]        = { "peer start",              CTL_MSG_START, 0 },
+    [PS_LIST_STARTED] = { "peer list after start",  CTL_MSG_LIST, CTL_PART_RUNNING },
+    [PS_STOP]         = { "peer stop",               CTL_MSG_STOP, 0 },
+    [PS_LIST_STOPPED] = { "peer list after stop",   CTL_MSG_LIST, CTL_PART_STOPPED },
+};
+
+#define RELIST_MS 250
+#define HOLD_MS   3000    /* the partition runs this long before `stop`: its guest shows */
+
+static enum part_step part_step;
+static uint32_t relist_at_ms;    /* nonzero: (re)send this step's request then */
+
+static void queue_part_step(void)
+{
+    uint8_t payload[CTL_TLV_HEADER_SIZE + CTL_NAME_MAX + 1];
+    struct ctl_tlv_writer w;
+    ctl_tlv_writer_init(&w, payload, sizeof(payload));
+    if (part_steps[part_step].type != CTL_MSG_LIST)
+        ctl_put_str(&w, CTL_TAG_NAME, opt.peer_start);
+    queue_request(part_steps[part_step].type, payload, w.len);
+}
+
+static void part_result(bool ok, const char *detail)
+{
+    char label[64];
+    fmt_snprintf(label, sizeof(label), "%s%s%s", part_steps[part_step].label,
+                 part_steps[part_step].type == CTL_MSG_LIST ? "" : " ",
+                 part_steps[part_step].type == CTL_MSG_LIST ? "" : opt.peer_start);
+    result(ok, label, detail);
+}
+
+static void parts_end(void)
+{
+    end_session();
+    next_stage(opt.bench_mib ? ST_BENCH_PLAIN : ST_DONE);
+}
+
+static void parts_fail(const char *why)
+{
+    part_result(false, why);
+    parts_end();
+}
+
+/* NAME's record in a `list` reply: its state and memory; false when it is not listed. */
+static bool listed(const uint8_t *payload, uint32_t len, uint8_t *state, uint64_t *memory)
+{
+    struct ctl_tlv_reader r;
+    struct ctl_tlv t, f;
+    char name[CTL_NAME_MAX + 1];
+    ctl_tlv_reader_init(&r, payload, len);
+    while (ctl_tlv_next(&r, &t) == 1) {
+        if (t.tag != CTL_TAG_PARTITION || !ctl_tlv_find(t.value, t.len, CTL_TAG_NAME, &f) ||
+            !ctl_tlv_name(&f, name) || strcmp(name, opt.peer_start))
+            continue;
+        *memory = 0;
+        if (ctl_tlv_find(t.value, t.len, CTL_TAG_MEMORY, &f))
+            ctl_tlv_u64(&f, memory);
+        return ctl_tlv_find(t.value, t.len, CTL_TAG_STATE, &f) && ctl_tlv_u8(&f, state);
+    }
+    return false;
+}
+
+/* A list step: true once judged; false to list again (the partition is changing state). */
+static bool judge_list(const uint8_t *payload, uint32_t len)
+{
+    char d[120];
+    uint8_t state;
+    uint64_t memory;
+    if (!listed(payload, len, &state, &memory)) {
+        fmt_snprintf(d, sizeof(d), "partition %s not listed", opt.peer_start);
+        part_result(false, d);
+        return true;
+    }
+    uint8_t want = part_steps[part_step].want;
+    if (state != want && (state == CTL_PART_STARTING || state == CTL_PART_STOPPING))
+        return false;
+    fmt_snprintf(d, sizeof(d), "%s %s, %lu MiB (want %s)", opt.peer_start,
+                 ctl_partition_state_name(state), (unsigned long)(memory >> 20),
+                 ctl_partition_state_name(want));
+    part_result(state == want, d);
+    return true;
+}
+
+static void judge_part_reply(void)
+{
+    const uint8_t *payload;
+    uint32_t len;
+    struct ctl_tlv t;
+    char d[120], msg[80] = "";
+    uint16_t st = reply_status(part_steps[part_step].type, &payload, &len);
+    if (st != CTL_OK) {
+        if (st != 0xffff && ctl_tlv_find(payload, len, CTL_TAG_MESSAGE, &t))
+            ctl_tlv_text(&t, msg, sizeof(msg));
+        fmt_snprintf(d, sizeof(d), "status %s %s", st == 0xffff ? "(bad reply)" : ctl_status_name(st), msg);
+        return parts_fail(d);
+    }
+    if (part_steps[part_step].type == CTL_MSG_LIST) {
+        if (!judge_list(payload, len)) {
+            relist_at_ms = sys_now() + RELIST_MS;
+            return;
+        }
+    } else {
+        part_result(true, "status ok");
+    }
+    if (++part_step == PS_END)
+        return parts_end();
+    next_stage(ST_PARTS);
+    if (part_step == PS_STOP)
+        relist_at_ms = sys_now() + HOLD_MS;
+    else
+        queue_part_step();
+}
+
+static void parts_begin(void)
+{
+    part_step = PS_LIST_BEFORE;
+    relist_at_ms = 0;
+    if (session)
+        queue_part_step();
+}
+
+static void poll_parts(void)
+{
+    const char *why = NULL;
+    if (!session) {
+        if (!connect_control())
+            return parts_fail("cannot open a TLS session (needs this host's key and net.peer-key)");
+        queue_part_step();
+    }
+    if (step_timed_out())
+        return parts_fail("timed out");
+    if (relist_at_ms) {
+        if ((int32_t)(sys_now() - relist_at_ms) < 0)
+            return;
+        relist_at_ms = 0;
+        queue_part_step();
+    }
+    int e = exchange(&why);
+    if (e < 0)
+        return parts_fail(why);
+    if (e > 0)
+        judge_part_reply();
 }
 
 /* ---- bulk bench: plain TCP, then TLS ------------------------------------------------------ */
@@ -352,6 +566,7 @@ void peer_probe_poll(void)
     switch (stage) {
     case ST_PING:        poll_ping(); break;
     case ST_TLS:         poll_tls(); break;
+    case ST_PARTS:       poll_parts(); break;
     case ST_BENCH_PLAIN: poll_bench_plain(); break;
     case ST_BENCH_TLS:   poll_bench_tls(); break;
     case ST_DONE:

@@ -1,8 +1,10 @@
 /*
  * Host-to-host checks driven from the command line (net_options.h): ICMP echo to the
- * peer, a TLS session to its control server with a `status` request, then optionally the
- * bulk bench (plain TCP, then TLS, to the peer's sinks).  Each step prints one line; the
- * last is `net: peer checks done: N passed, N failed`.
+ * peer, a TLS session to its control server with a `status` request, then optionally (in
+ * the same session) the peer's partition net.peer-start driven by `list`, `start`, `list`,
+ * `stop` (3 s after the start), `list`, then optionally the bulk bench (plain TCP, then
+ * TLS, to the peer's sinks).  Each step prints one line; the last is
+ * `net: peer checks done: N passed, N failed`.
  */
 #ifndef ATOLL_NET_KERNEL_PEER_PROBE_H
 #define ATOLL_NET_KERNEL_PEER_PROBE_H

@@ -1,6 +1,6 @@
 # Helpers for booting Atoll hosts under Bochs, joined by bxhub, in the network tests (sourced;
-# needs $root, $work and $kernel).
-#   make_iso NAME MANIFEST CMDLINE    -> $work/NAME.iso (modules looked up in $work)
+# needs $root, $work and $kernel; $b_kernel and $b_guest for host B's partition, see two_hosts).
+#   make_iso NAME MANIFEST CMDLINE [KERNEL] -> $work/NAME.iso (modules looked up in $work)
 #   start_hub                         -> bxhub on 2 ports from a free UDP base ($hub_base)
 #   boot NAME HUBPORT MAC             -> Bochs in the background on bxhub port HUBPORT (0, 1);
 #                                        console $work/NAME.console, log $work/NAME.bochs.log
@@ -8,13 +8,15 @@
 #                                        as soon as that host's Bochs has ended
 #   stop_all                          -> kills every Bochs and bxhub these helpers started
 # Every process runs under `timeout -s KILL`, so none outlives its bound even if this shell
-# is killed itself.
+# is killed itself.  Bochs keeps its clock no faster than the host's (sync=slowdown): the real hypervisor
+# halts when idle, and with sync=none a halted Bochs skips ahead, so the control server's
+# timeouts ran out before the other host's packets arrived.
 emu_pids=()
 declare -gA host_pid
 hub_base=
 
 make_iso() {
-    "$root/tools/image/mkiso.sh" -o "$work/$1.iso" -k "$kernel" -m "$2" -c "$3" -d "$work" \
+    "$root/tools/image/mkiso.sh" -o "$work/$1.iso" -k "${4:-$kernel}" -m "$2" -c "$3" -d "$work" \
         >"$work/$1.image.log" 2>&1
 }
 
@@ -63,7 +65,7 @@ panic: action=fatal
 error: action=report
 info: action=report
 debug: action=ignore
-clock: sync=none, time0=local
+clock: sync=slowdown, time0=local
 port_e9_hack: enabled=1
 speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
@@ -118,14 +120,22 @@ stop_all() {
 
 # Two hosts on bxhub with static addresses: B (10.0.3.2) serves control, A (10.0.3.1) runs
 # its peer checks against B (net/kernel/peer_probe.h).  Keys host-a.pem/host-b.pem are made
-# in $work.  Returns 0 once A has printed its last line (within SECONDS), 1 when B never
-# listened, 2 when A never finished.
+# in $work.  With $b_kernel and $b_guest set, B boots $b_kernel (the real hypervisor) with a
+# partition `idle` (autostart = no, image $b_guest) and A also starts and stops it through B's
+# control server (net.peer-start=idle).  Returns 0 once A has printed its last line (within
+# SECONDS), 1 when B never listened, 2 when A never finished.
 two_hosts() {   # CTL SECONDS
-    local ctl=$1 secs=$2 afp bfp
+    local ctl=$1 secs=$2 afp bfp a_opts=
     afp=$("$ctl" keygen host-a.pem) && bfp=$("$ctl" keygen host-b.pem) || return 1
     printf '[hypervisor]\nnet = static\nip = 10.0.3.2\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-b.pem\n' "$afp" >b.cfg
     printf '[hypervisor]\nnet = static\nip = 10.0.3.1\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-a.pem\n' "$bfp" >a.cfg
-    make_iso b b.cfg "net.sink" && make_iso a a.cfg "net.peer=10.0.3.2 net.peer-key=$bfp" || return 1
+    if [ -n "${b_kernel:-}" ]; then
+        cp "$b_guest" "$work/" || return 1
+        printf '\n[partition idle]\nmemory = 16M\nimage = %s\nboot = multiboot\ncmdline = passes=1000000\nautostart = no\n' \
+            "$(basename "$b_guest")" >>b.cfg
+        a_opts=" net.peer-start=idle"
+    fi
+    make_iso b b.cfg "net.sink" "${b_kernel:-}" && make_iso a a.cfg "net.peer=10.0.3.2 net.peer-key=$bfp$a_opts" || return 1
     start_hub $((secs + 120)) || return 1
     boot b 0 52:54:00:00:03:02 $((secs + 120))
     wait_line b "^control: listening on port 7400, key fingerprint $bfp" 90 || return 1
