@@ -1,4 +1,5 @@
 #include "boot/mb2/mb2_parse.h"
+#include "hv/lib/le.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,20 +28,6 @@ struct tag {
     uint32_t type;
     uint32_t size;   /* header included */
 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 __attribute__((format(printf, 3, 4)))
 static int fail_at(struct parser *ps, const struct tag *t, const char *fmt, ...)
@@ -105,7 +92,7 @@ static int parse_module(struct parser *ps, const struct tag *t)
     size_t len;
     if (t->size < 17)
         return fail_at(ps, t, "module tag size %u is below 17", t->size);
-    uint32_t start = rd32(ps->base + t->off + 8), end = rd32(ps->base + t->off + 12);
+    uint32_t start = le32(ps->base + t->off + 8), end = le32(ps->base + t->off + 12);
     const char *name = tag_string(ps, t, 16, &len);
     if (!name)
         return fail_at(ps, t, "module name is not NUL-terminated inside its tag");
@@ -142,7 +129,7 @@ static int parse_mmap(struct parser *ps, const struct tag *t)
         return fail_at(ps, t, "second memory-map tag");
     if (t->size < 16)
         return fail_at(ps, t, "memory-map tag size %u is below 16", t->size);
-    uint32_t esize = rd32(ps->base + t->off + 8);
+    uint32_t esize = le32(ps->base + t->off + 8);
     if (esize < MB2_MMAP_ENTRY_MIN || esize % 8)
         return fail_at(ps, t, "memory-map entry size %u (must be a multiple of 8, at least 24)",
                        esize);
@@ -155,7 +142,7 @@ static int parse_mmap(struct parser *ps, const struct tag *t)
     for (size_t i = 0; i < count; i++) {
         const uint8_t *e = ps->base + t->off + 16 + i * esize;
         ps->out->mem[i] = (struct boot_mem_range){
-            .base = rd64(e), .length = rd64(e + 8), .type = mem_type(rd32(e + 16)),
+            .base = le64(e), .length = le64(e + 8), .type = mem_type(le32(e + 16)),
         };
     }
     ps->out->mem_count = (uint32_t)count;
@@ -188,8 +175,8 @@ static int parse_framebuffer(struct parser *ps, const struct tag *t)
     if (t->size < MB2_FB_RGB_SIZE)
         return fail_at(ps, t, "RGB framebuffer tag size %u is below %d", t->size, MB2_FB_RGB_SIZE);
     struct boot_framebuffer fb = {
-        .base = rd64(p + 8), .pitch = rd32(p + 16), .width = rd32(p + 20),
-        .height = rd32(p + 24), .bpp = p[28], .format = fb_format(p + 32, p[28]),
+        .base = le64(p + 8), .pitch = le32(p + 16), .width = le32(p + 20),
+        .height = le32(p + 24), .bpp = p[28], .format = fb_format(p + 32, p[28]),
     };
     if (fb.format == BOOT_FB_NONE)
         return 0;
@@ -233,7 +220,7 @@ static int parse_tags(struct parser *ps)
 {
     size_t off = 8;
     while (off + 8 <= ps->total) {
-        struct tag t = { off, rd32(ps->base + off), rd32(ps->base + off + 4) };
+        struct tag t = { off, le32(ps->base + off), le32(ps->base + off + 4) };
         if (t.size < 8)
             return fail_at(ps, &t, "tag size %u is below 8", t.size);
         if (t.size > ps->total - off)
@@ -261,7 +248,7 @@ int mb2_parse(const void *mbi, size_t avail, uint64_t mbi_phys, struct boot_info
                        (unsigned long long)mbi_phys);
     if (avail < 16)
         return fail_at(&ps, NULL, "information block of %zu bytes is too small", avail);
-    ps.total = rd32(ps.base);
+    ps.total = le32(ps.base);
     if (ps.total < 16)
         return fail_at(&ps, NULL, "total_size %zu is below 16", ps.total);
     if (ps.total > avail)

@@ -1,4 +1,5 @@
 #include "drivers/acpi/acpi_tables.h"
+#include "hv/lib/le.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -39,27 +40,6 @@ static int fail(struct acpi_parser *ap, const char *fmt, ...)
     return -1;
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 static uint8_t sum(const uint8_t *p, size_t n)
 {
     uint8_t s = 0;
@@ -71,7 +51,7 @@ static uint8_t sum(const uint8_t *p, size_t n)
 static struct acpi_gas read_gas(const uint8_t *p)
 {
     return (struct acpi_gas){ .space = p[0], .bit_width = p[1], .bit_offset = p[2],
-                              .access_size = p[3], .address = rd64(p + 4) };
+                              .access_size = p[3], .address = le64(p + 4) };
 }
 
 static unsigned long long ull(uint64_t v)
@@ -91,7 +71,7 @@ static int map_table(struct acpi_parser *ap, uint64_t phys, const char *want, st
             sig[i] = '?';
     if (want && memcmp(hdr, want, 4) != 0)
         return fail(ap, "table at %#llx is '%s', expected '%s'", ull(phys), sig, want);
-    uint32_t len = rd32(hdr + 4);
+    uint32_t len = le32(hdr + 4);
     if (len < SDT_HDR_LEN || len > ACPI_MAX_TABLE_LEN)
         return fail(ap, "%s at %#llx: length %u is out of range", sig, ull(phys), len);
     const uint8_t *p = ap->map(ap->ctx, phys, len);
@@ -135,7 +115,7 @@ static int madt_ioapic(struct acpi_parser *ap, const uint8_t *e)
     if (info->ioapic_count == ACPI_MAX_IOAPICS)
         return fail(ap, "MADT: more than %d IOAPICs", ACPI_MAX_IOAPICS);
     info->ioapics[info->ioapic_count++] = (struct acpi_ioapic){
-        .id = e[2], .address = rd32(e + 4), .gsi_base = rd32(e + 8),
+        .id = e[2], .address = le32(e + 4), .gsi_base = le32(e + 8),
     };
     return 0;
 }
@@ -146,7 +126,7 @@ static int madt_override(struct acpi_parser *ap, const uint8_t *e)
     if (info->override_count == ACPI_MAX_OVERRIDES)
         return fail(ap, "MADT: more than %d interrupt source overrides", ACPI_MAX_OVERRIDES);
     info->overrides[info->override_count++] = (struct acpi_override){
-        .bus = e[2], .source = e[3], .gsi = rd32(e + 4), .flags = rd16(e + 8),
+        .bus = e[2], .source = e[3], .gsi = le32(e + 4), .flags = le16(e + 8),
     };
     return 0;
 }
@@ -168,12 +148,12 @@ static int madt_entry(struct acpi_parser *ap, const uint8_t *e)
     switch (e[0]) {
     case 0:
         if (e[3] != 0xff)   /* 0xff: the CPU is described by an x2APIC entry */
-            add_cpu(ap->out, e[3], e[2], rd32(e + 4), false);
+            add_cpu(ap->out, e[3], e[2], le32(e + 4), false);
         return 0;
     case 1: return madt_ioapic(ap, e);
     case 2: return madt_override(ap, e);
-    case 5: ap->out->lapic_address = rd64(e + 4); return 0;
-    case 9: add_cpu(ap->out, rd32(e + 4), rd32(e + 12), rd32(e + 8), true); return 0;
+    case 5: ap->out->lapic_address = le64(e + 4); return 0;
+    case 9: add_cpu(ap->out, le32(e + 4), le32(e + 12), le32(e + 8), true); return 0;
     default: return 0;
     }
 }
@@ -183,8 +163,8 @@ static int parse_madt(struct acpi_parser *ap, const struct table *t)
     if (t->len < MADT_MIN_LEN)
         return fail(ap, "MADT: length %u is below %d", t->len, MADT_MIN_LEN);
     ap->out->have_madt = true;
-    ap->out->lapic_address = rd32(t->p + 36);
-    ap->out->madt_flags = rd32(t->p + 40);
+    ap->out->lapic_address = le32(t->p + 36);
+    ap->out->madt_flags = le32(t->p + 40);
     for (uint32_t off = MADT_MIN_LEN; off < t->len;) {
         if (t->len - off < 2)
             return fail(ap, "MADT: entry at offset %u is cut off", off);
@@ -210,7 +190,7 @@ static struct acpi_gas fadt_register(const struct table *t, uint32_t x_off, uint
         if (g.address)
             return g;
     }
-    uint32_t port = rd32(t->p + legacy_off);
+    uint32_t port = le32(t->p + legacy_off);
     if (!port)
         return (struct acpi_gas){ 0 };
     return (struct acpi_gas){ .space = ACPI_SPACE_IO, .bit_width = (uint8_t)(legacy_len * 8),
@@ -224,28 +204,28 @@ static int parse_fadt(struct acpi_parser *ap, const struct table *t)
     if (t->len < FADT_MIN_LEN)
         return fail(ap, "FADT: length %u is below %d", t->len, FADT_MIN_LEN);
     ap->out->have_fadt = true;
-    f->facs = rd32(p + 36);
-    f->dsdt = rd32(p + 40);
-    f->sci_irq = rd16(p + 46);
-    f->smi_cmd = rd32(p + 48);
+    f->facs = le32(p + 36);
+    f->dsdt = le32(p + 40);
+    f->sci_irq = le16(p + 46);
+    f->smi_cmd = le32(p + 48);
     f->acpi_enable = p[52];
     f->acpi_disable = p[53];
     f->pm1a_control = fadt_register(t, 172, 64, p[89]);
     f->pm1b_control = fadt_register(t, 184, 68, p[89]);
     f->pm_timer = fadt_register(t, 208, 76, p[91]);
     f->century = p[108];
-    f->boot_arch = rd16(p + 109);
-    f->flags = rd32(p + 112);
+    f->boot_arch = le16(p + 109);
+    f->flags = le32(p + 112);
     f->pm_timer_32bit = f->flags & ACPI_FADT_PM_TIMER_32BIT;
     if (t->len >= 129 && (f->flags & ACPI_FADT_RESET_REG_SUP)) {
         f->reset_supported = true;
         f->reset_reg = read_gas(p + 116);
         f->reset_value = p[128];
     }
-    if (t->len >= 140 && rd64(p + 132))
-        f->facs = rd64(p + 132);
-    if (t->len >= 148 && rd64(p + 140))
-        f->dsdt = rd64(p + 140);
+    if (t->len >= 140 && le64(p + 132))
+        f->facs = le64(p + 132);
+    if (t->len >= 148 && le64(p + 140))
+        f->dsdt = le64(p + 140);
     return 0;
 }
 
@@ -260,10 +240,10 @@ static int parse_hpet(struct acpi_parser *ap, const struct table *t)
         return fail(ap, "HPET: base address %#llx in space %u is not a memory address",
                     ull(base.address), base.space);
     ap->out->have_hpet = true;
-    ap->out->hpet_block_id = rd32(t->p + 36);
+    ap->out->hpet_block_id = le32(t->p + 36);
     ap->out->hpet_address = base.address;
     ap->out->hpet_number = t->p[52];
-    ap->out->hpet_min_tick = rd16(t->p + 53);
+    ap->out->hpet_min_tick = le16(t->p + 53);
     return 0;
 }
 
@@ -297,7 +277,7 @@ static int walk_root(struct acpi_parser *ap, uint64_t phys, bool xsdt)
     if (body / entry > ACPI_MAX_ROOT_ENTRIES)
         return fail(ap, "%s: %u entries, more than %d", sig, body / entry, ACPI_MAX_ROOT_ENTRIES);
     for (uint32_t off = SDT_HDR_LEN; off < root.len; off += entry) {
-        uint64_t child = xsdt ? rd64(root.p + off) : rd32(root.p + off);
+        uint64_t child = xsdt ? le64(root.p + off) : le32(root.p + off);
         if (visit(ap, child))
             return -1;
     }
@@ -315,18 +295,18 @@ static int parse_rsdp(struct acpi_parser *ap, uint64_t phys, uint64_t *root, boo
         return fail(ap, "RSDP at %#llx: checksum is wrong", ull(phys));
     memcpy(ap->out->oem_id, p + 9, 6);
     ap->out->revision = p[15];
-    *root = rd32(p + 16);
+    *root = le32(p + 16);
     *xsdt = false;
     if (p[15] < 2)
         return 0;
     p = ap->map(ap->ctx, phys, RSDP_V2_LEN);
-    uint32_t len = p ? rd32(p + 20) : 0;
+    uint32_t len = p ? le32(p + 20) : 0;
     if (len < RSDP_V2_LEN || len > 4096 || !(p = ap->map(ap->ctx, phys, len)))
         return fail(ap, "RSDP at %#llx: extended length %u is bad or unreadable", ull(phys), len);
     if (sum(p, len) != 0)
         return fail(ap, "RSDP at %#llx: extended checksum is wrong", ull(phys));
-    if (rd64(p + 24)) {
-        *root = rd64(p + 24);
+    if (le64(p + 24)) {
+        *root = le64(p + 24);
         *xsdt = true;
     }
     return 0;

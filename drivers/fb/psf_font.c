@@ -1,12 +1,11 @@
 #include "drivers/fb/psf_font.h"
+#include "hv/lib/le.h"
 
 #include <string.h>
 
 #define PSF1_MAGIC   0x0436
 #define PSF1_MODE512 0x01
 #define PSF2_MAGIC   0x864ab572u
-
-static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
 static bool plausible(const struct psf_font *f, size_t avail)
 {

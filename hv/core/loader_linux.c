@@ -12,6 +12,7 @@
  */
 #include <string.h>
 #include "hv/core/acpi_build.h"
+#include "hv/lib/le.h"
 #include "hv/core/loader_common.h"
 #include "hv/vdev/acpi_pm.h"
 #include "hv/vdev/ioapic.h"
@@ -80,9 +81,6 @@ struct linux_layout {
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
 static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static void e820_map(uint64_t ram, struct e820_range map[E820_ENTRIES])
 {
@@ -163,14 +161,14 @@ static int bzimage_check(const struct guest_image_target *t, const struct loader
                          char *err, size_t err_size)
 {
     const uint8_t *img = in->image;
-    uint16_t version = get16(img + HDR_VERSION);
+    uint16_t version = le16(img + HDR_VERSION);
     if (version < BOOT_PROTO_MIN || !(img[HDR_XLOADFLAGS] & XLF_KERNEL_64) ||
         !(img[HDR_LOADFLAGS] & LOADED_HIGH))
         return loader_fail(err, err_size, "%s: bzImage without the 64-bit boot protocol (version %#x)",
                            in->image_name, version);
-    uint32_t align = get32(img + HDR_KERNEL_ALIGN);
-    uint64_t pref = get64(img + HDR_PREF_ADDRESS);
-    uint64_t need = get32(img + HDR_INIT_SIZE);
+    uint32_t align = le32(img + HDR_KERNEL_ALIGN);
+    uint64_t pref = le64(img + HDR_PREF_ADDRESS);
+    uint64_t need = le32(img + HDR_INIT_SIZE);
     if (need < kernel_len)
         need = kernel_len;
     if (align == 0 || (align & (align - 1)) || align > 0x40000000u)
@@ -186,7 +184,7 @@ static int bzimage_check(const struct guest_image_target *t, const struct loader
                            in->image_name, need, pref);
     *load = pref;
     lay->kernel_end = pref + need;
-    lay->initrd_max = get32(img + HDR_INITRD_ADDR_MAX);
+    lay->initrd_max = le32(img + HDR_INITRD_ADDR_MAX);
     return 0;
 }
 
@@ -206,7 +204,7 @@ static void bzimage_zero_page(uint8_t *bp, const struct loader_input *in, uint64
     put32(bp + HDR_RAMDISK_SIZE, lay->initrd_addr ? (uint32_t)in->initrd_len : 0);
     put32(bp + BP_EXT_RAMDISK_IMG, 0);
     put32(bp + BP_EXT_RAMDISK_SIZE, 0);
-    if (get16(img + HDR_VERSION) >= BOOT_PROTO_RSDP)
+    if (le16(img + HDR_VERSION) >= BOOT_PROTO_RSDP)
         put64(bp + BP_ACPI_RSDP_ADDR, LOADER_ACPI_TABLES);
     struct e820_range map[E820_ENTRIES];
     e820_map(ram, map);
@@ -224,7 +222,7 @@ static int load_bzimage(const struct guest_image_target *t, const struct loader_
 {
     static uint8_t bp[BP_SIZE];                 /* partitions are built one at a time */
     const uint8_t *img = in->image;
-    if (get16(img + HDR_BOOT_FLAG) != 0xaa55)
+    if (le16(img + HDR_BOOT_FLAG) != 0xaa55)
         return loader_fail(err, err_size, "%s: bzImage without the 0xAA55 boot flag", in->image_name);
     uint64_t setup_len = ((uint64_t)(img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4) + 1) * 512;
     if (setup_len >= in->image_len)
@@ -235,7 +233,7 @@ static int load_bzimage(const struct guest_image_target *t, const struct loader_
         return -1;
     if (!t->write(t->ctx, load, img + setup_len, in->image_len - setup_len))
         return loader_fail(err, err_size, "%s: cannot write the kernel", in->image_name);
-    uint32_t cmdline_size = get32(img + HDR_CMDLINE_SIZE);
+    uint32_t cmdline_size = le32(img + HDR_CMDLINE_SIZE);
     if (write_common(t, in, (size_t)cmdline_size + 1, &lay, err, err_size) != 0)
         return -1;
     bzimage_zero_page(bp, in, t->ram_bytes, &lay);
@@ -262,13 +260,13 @@ struct elf_segment {
 static bool elf_segment(const struct loader_input *in, unsigned i, struct elf_segment *s)
 {
     const uint8_t *img = in->image;
-    uint64_t phoff = get64(img + 32);
-    uint16_t phentsize = get16(img + 54);
+    uint64_t phoff = le64(img + 32);
+    uint16_t phentsize = le16(img + 54);
     uint64_t at = phoff + (uint64_t)i * phentsize;
     if (phoff > in->image_len || phentsize < ELF_PHDR_LEN || !range_in(at, ELF_PHDR_LEN, in->image_len))
         return false;
     const uint8_t *ph = img + at;
-    *s = (struct elf_segment){ get32(ph), get64(ph + 8), get64(ph + 24), get64(ph + 32), get64(ph + 40) };
+    *s = (struct elf_segment){ le32(ph), le64(ph + 8), le64(ph + 24), le64(ph + 32), le64(ph + 40) };
     return true;
 }
 
@@ -276,13 +274,13 @@ static bool elf_segment(const struct loader_input *in, unsigned i, struct elf_se
 static uint64_t pvh_entry_in_notes(const uint8_t *n, uint64_t len)
 {
     while (len >= 12) {
-        uint32_t namesz = get32(n), descsz = get32(n + 4), type = get32(n + 8);
+        uint32_t namesz = le32(n), descsz = le32(n + 4), type = le32(n + 8);
         uint64_t name_len = ((uint64_t)namesz + 3) & ~3ull, desc_len = ((uint64_t)descsz + 3) & ~3ull;
         if (name_len > len - 12 || desc_len > len - 12 - name_len)
             return 0;
         const uint8_t *desc = n + 12 + name_len;
         if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && !memcmp(n + 12, "Xen", 4))
-            return descsz == 4 ? get32(desc) : descsz == 8 ? get64(desc) : 0;
+            return descsz == 4 ? le32(desc) : descsz == 8 ? le64(desc) : 0;
         n += 12 + name_len + desc_len;
         len -= 12 + name_len + desc_len;
     }
@@ -292,7 +290,7 @@ static uint64_t pvh_entry_in_notes(const uint8_t *n, uint64_t len)
 static int pvh_load_segments(const struct guest_image_target *t, const struct loader_input *in,
                              uint64_t *entry, struct linux_layout *lay, char *err, size_t err_size)
 {
-    uint16_t phnum = get16(in->image + 56);
+    uint16_t phnum = le16(in->image + 56);
     if (phnum == 0 || phnum > 64)
         return loader_fail(err, err_size, "%s: bad program header table", in->image_name);
     *entry = 0;
@@ -354,7 +352,7 @@ static int load_pvh(const struct guest_image_target *t, const struct loader_inpu
                     struct vcpu_start *st, char *err, size_t err_size)
 {
     const uint8_t *img = in->image;
-    if (in->image_len < ELF_EHDR_LEN || img[4] != 2 || img[5] != 1 || get16(img + 18) != 62)
+    if (in->image_len < ELF_EHDR_LEN || img[4] != 2 || img[5] != 1 || le16(img + 18) != 62)
         return loader_fail(err, err_size, "%s: not an ELF64 x86-64 kernel", in->image_name);
     uint64_t entry;
     struct linux_layout lay = { .initrd_max = 0xffffffffull };

@@ -4,6 +4,7 @@
  * usable area.  A damaged primary falls back to the backup header at the last LBA.
  */
 #include "hv/storage/gpt.h"
+#include "hv/lib/le.h"
 
 #include <string.h>
 #include "hv/lib/format.h"
@@ -20,9 +21,6 @@ struct gpt_header {
     uint64_t entries_lba;
     uint32_t entry_count, entry_size, entries_crc;
 };
-
-static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 uint32_t gpt_crc32(uint32_t crc, const void *data, size_t len)
 {
