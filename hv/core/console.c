@@ -6,7 +6,6 @@
 #include "hv/lib/format.h"
 #include "net/kernel/log_ring.h"
 
-#define CONSOLE_PORT 0x3f8
 
 static spinlock_t console_lock = SPINLOCK_INIT;
 

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#define CONSOLE_PORT 0x3f8         /* COM1: the hypervisor's serial console */
+
 void console_init(void);
 void console_write(const char *s, size_t n);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,11 +2,11 @@
 
 #include "drivers/uart/uart8250.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/vdev/platform_devices.h"
 
-#define CONSOLE_PORT 0x3f8
 
 static struct partition *console_owner(void)
 {

@@ -1,5 +1,20 @@
 #include "hv/core/loader_common.h"
 
+int loader_place_segment(const struct guest_image_target *t, const struct loader_input *in,
+                         unsigned index, uint64_t offset, uint64_t filesz, uint64_t paddr,
+                         uint64_t memsz, char *err, size_t err_size)
+{
+    if (filesz > memsz || !range_in(offset, filesz, in->image_len) ||
+        !range_in(paddr, memsz, t->ram_bytes) || paddr < 0x100000)
+        return loader_fail(err, err_size,
+                           "%s: segment %u does not fit the partition's memory above 1 MiB",
+                           in->image_name, index);
+    if (!t->write(t->ctx, paddr, in->image + offset, filesz) ||
+        !t->zero(t->ctx, paddr + filesz, memsz - filesz))
+        return loader_fail(err, err_size, "%s: cannot load segment %u", in->image_name, index);
+    return 0;
+}
+
 bool loader_write_gdt(const struct guest_image_target *t, struct vcpu_start *st)
 {
     static const uint64_t gdt[4] = {

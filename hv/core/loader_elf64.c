@@ -38,13 +38,8 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
         memcpy(&ph, in->image + at, sizeof(ph));
         if (ph.type != 1 || ph.memsz == 0)
             continue;
-        if (ph.filesz > ph.memsz || !range_in(ph.offset, ph.filesz, in->image_len) ||
-            !range_in(ph.paddr, ph.memsz, t->ram_bytes) || ph.paddr < 0x100000)
-            return loader_fail(err, err_size, "%s: segment %u does not fit the partition's memory above 1 MiB",
-                               in->image_name, i);
-        if (!t->write(t->ctx, ph.paddr, in->image + ph.offset, ph.filesz) ||
-            !t->zero(t->ctx, ph.paddr + ph.filesz, ph.memsz - ph.filesz))
-            return loader_fail(err, err_size, "%s: cannot load segment %u", in->image_name, i);
+        if (loader_place_segment(t, in, i, ph.offset, ph.filesz, ph.paddr, ph.memsz, err, err_size))
+            return -1;
         loaded++;
     }
     if (!loaded)

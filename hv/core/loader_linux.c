@@ -303,13 +303,8 @@ static int pvh_load_segments(const struct guest_image_target *t, const struct lo
             *entry = pvh_entry_in_notes(in->image + s.offset, s.filesz);
         if (s.type != PT_LOAD || s.memsz == 0)
             continue;
-        if (s.filesz > s.memsz || !range_in(s.offset, s.filesz, in->image_len) ||
-            !range_in(s.paddr, s.memsz, t->ram_bytes) || s.paddr < MIB)
-            return loader_fail(err, err_size, "%s: segment %u does not fit the partition's memory above 1 MiB",
-                               in->image_name, i);
-        if (!t->write(t->ctx, s.paddr, in->image + s.offset, s.filesz) ||
-            !t->zero(t->ctx, s.paddr + s.filesz, s.memsz - s.filesz))
-            return loader_fail(err, err_size, "%s: cannot load segment %u", in->image_name, i);
+        if (loader_place_segment(t, in, i, s.offset, s.filesz, s.paddr, s.memsz, err, err_size))
+            return -1;
         if (s.paddr + s.memsz > lay->kernel_end)
             lay->kernel_end = s.paddr + s.memsz;
     }

@@ -62,16 +62,8 @@ static int load_segments(const struct guest_image_target *t, const struct loader
         memcpy(&ph, in->image + at, sizeof(ph));
         if (ph.type != 1 || ph.memsz == 0)
             continue;
-        if (ph.filesz > ph.memsz || !range_in(ph.offset, ph.filesz, in->image_len))
-            return loader_fail(err, err_size, "%s: segment %u has a bad size or offset",
-                               in->image_name, i);
-        if (!range_in(ph.paddr, ph.memsz, t->ram_bytes) || ph.paddr < 0x100000)
-            return loader_fail(err, err_size,
-                               "%s: segment %u at %#x..%#x lies outside the partition's memory above 1 MiB",
-                               in->image_name, i, ph.paddr, ph.paddr + ph.memsz);
-        if (!t->write(t->ctx, ph.paddr, in->image + ph.offset, ph.filesz) ||
-            !t->zero(t->ctx, ph.paddr + ph.filesz, ph.memsz - ph.filesz))
-            return loader_fail(err, err_size, "%s: cannot load segment %u", in->image_name, i);
+        if (loader_place_segment(t, in, i, ph.offset, ph.filesz, ph.paddr, ph.memsz, err, err_size))
+            return -1;
         loaded++;
     }
     if (!loaded)
