@@ -114,16 +114,16 @@ static void run_due_timers(struct runqueue *rq, uint64_t *next)
     }
 }
 
+#define IDLE_MAX_NS           50000000ull
+#define SERVICES_MIN_SLICE_NS 200000ull
+
 static void idle(uint64_t next_deadline, uint64_t max_wait)
 {
     uint64_t now = time_ns();
     uint64_t wait = next_deadline > now ? next_deadline - now : 0;
     if (!next_deadline || wait > max_wait)
         wait = max_wait;
-    irq_disable();
-    lapic_timer_oneshot_ns(wait ? wait : 1000);
-    __asm__ volatile("sti; hlt; cli" ::: "memory");
-    irq_enable();
+    lapic_halt_ns(wait);
 }
 
 static void report_all_ended(void)
@@ -136,6 +136,14 @@ static void report_all_ended(void)
     reported = true;
 }
 
+/* A vCPU on the boot CPU gives the CPU back in time for the services' next poll. */
+static uint64_t slice_for(uint64_t services_wait)
+{
+    if (services_wait >= SCHED_SLICE_NS)
+        return SCHED_SLICE_NS;
+    return services_wait > SERVICES_MIN_SLICE_NS ? services_wait : SERVICES_MIN_SLICE_NS;
+}
+
 void sched_loop(bool boot_cpu)
 {
     struct runqueue *rq = &runqueues[this_cpu()->index];
@@ -144,17 +152,19 @@ void sched_loop(bool boot_cpu)
         reap(rq);
         if (boot_cpu && all_partitions_ended())
             report_all_ended();
-        bool serving = boot_cpu && services_poll();
+        uint64_t services_wait = boot_cpu ? services_poll() : SERVICES_NONE;
         if (boot_cpu)
             console_input_poll();
         uint64_t next;
         run_due_timers(rq, &next);
         struct vcpu *v = pick(rq);
         if (!v) {
-            idle(next, serving ? 2000000ull : 50000000ull);
+            if (services_wait)      /* 0: a service is moving data, poll it again now */
+                idle(next, services_wait < IDLE_MAX_NS ? services_wait : IDLE_MAX_NS);
             continue;
         }
-        if (virt_vcpu_run(v, SCHED_SLICE_NS) == RUN_STOPPED && v->part->state != PART_DEAD)
+        if (virt_vcpu_run(v, slice_for(services_wait)) == RUN_STOPPED &&
+            v->part->state != PART_DEAD)
             v->state = VCPU_STOPPED;
     }
 }

@@ -6,7 +6,7 @@ static bool started;
 /* Weak: the network service is linked only when its fragment adds it. */
 __attribute__((weak)) void net_service_start(const struct manifest_hypervisor *hv,
                                              const struct boot_info *bi);
-__attribute__((weak)) void net_service_poll(void);
+__attribute__((weak)) uint64_t net_service_poll(void);
 __attribute__((weak)) void storage_service_start(const struct manifest_hypervisor *hv,
                                                  const struct boot_info *bi);
 
@@ -21,9 +21,7 @@ void services_start(const struct manifest_hypervisor *hv, const struct boot_info
     }
 }
 
-bool services_poll(void)
+uint64_t services_poll(void)
 {
-    if (started && net_service_poll)
-        net_service_poll();
-    return started;
+    return started && net_service_poll ? net_service_poll() : SERVICES_NONE;
 }

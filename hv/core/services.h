@@ -5,12 +5,15 @@
 #ifndef ATOLL_HV_CORE_SERVICES_H
 #define ATOLL_HV_CORE_SERVICES_H
 #include <stdbool.h>
+#include <stdint.h>
 #include "boot/bootinfo.h"
 #include "hv/core/manifest.h"
 
 /* hv is NULL when the manifest was rejected: services start with their defaults. */
 void services_start(const struct manifest_hypervisor *hv, const struct boot_info *bi);
-/* Called from the boot CPU's scheduler loop; returns whether any service is active. */
-bool services_poll(void);
+#define SERVICES_NONE UINT64_MAX
+/* Called from the boot CPU's scheduler loop.  Returns how long, in ns, the services may
+ * wait for their next poll: 0 while they are moving data, SERVICES_NONE when none runs. */
+uint64_t services_poll(void);
 
 #endif

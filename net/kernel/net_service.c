@@ -21,6 +21,11 @@
 
 #define RX_BUDGET        64
 #define LINK_CHECK_MS    250
+/* How long the caller may halt between polls: closely for a while after the last frame
+ * (a peer's next segment or ACK is due within a round trip), then rarely. */
+#define POLL_BUSY_NS     50000ull
+#define POLL_QUIET_NS    2000000ull
+#define BUSY_WINDOW_NS   20000000ull
 
 static struct e1000 nic;
 static struct netif netif;
@@ -30,6 +35,7 @@ static struct ctl_commands commands;
 static struct net_options options;
 static bool running, control_up, address_shown;
 static uint32_t last_link_check;
+static uint64_t last_traffic_ns;
 
 static void show_address(struct netif *n)
 {
@@ -152,11 +158,12 @@ void net_service_start(const struct manifest_hypervisor *hv, const struct boot_i
     show_address(&netif);
 }
 
-void net_service_poll(void)
+uint64_t net_service_poll(void)
 {
     if (!running)
-        return;
-    e1000_netif_poll(&netif, RX_BUDGET);
+        return UINT64_MAX;
+    uint64_t tx_before = nic.stats.tx_frames;
+    unsigned received = e1000_netif_poll(&netif, RX_BUDGET);
     sys_check_timeouts();
     uint32_t now = sys_now();
     if (now - last_link_check >= LINK_CHECK_MS) {
@@ -167,4 +174,10 @@ void net_service_poll(void)
         ctl_server_poll(&server, time_ns() / 1000000);
     peer_probe_poll();
     net_sink_poll();
+    uint64_t now_ns = time_ns();
+    if (received || nic.stats.tx_frames != tx_before) {
+        last_traffic_ns = now_ns;
+        return 0;
+    }
+    return now_ns - last_traffic_ns < BUSY_WINDOW_NS ? POLL_BUSY_NS : POLL_QUIET_NS;
 }

@@ -4,6 +4,7 @@
  */
 #ifndef ATOLL_NET_KERNEL_NET_SERVICE_H
 #define ATOLL_NET_KERNEL_NET_SERVICE_H
+#include <stdint.h>
 #include "boot/bootinfo.h"
 #include "hv/core/manifest.h"
 
@@ -11,7 +12,10 @@
  * (static or DHCP as the manifest says) and the control server.  Prints what it did, or
  * one line saying why not; never fails the boot. */
 void net_service_start(const struct manifest_hypervisor *hv, const struct boot_info *bi);
-/* Often (every few ms) from the boot CPU's scheduler loop; never blocks, cheap when idle. */
-void net_service_poll(void);
+/* From the boot CPU's scheduler loop; never blocks, cheap when idle.  Returns how long, in
+ * ns, the caller may halt before the next poll: 0 when this poll moved frames (poll again
+ * at once, as a NIC driver under load does), a short wait shortly after traffic, a longer
+ * one when the link has been quiet.  The NIC is polled, so this is its latency. */
+uint64_t net_service_poll(void);
 
 #endif

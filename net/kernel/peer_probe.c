@@ -51,7 +51,7 @@ static size_t reply_len;
 static uint64_t bytes_total, bytes_sent, t0_ns, handshake_ns;
 /* Two emulators on a shared host make one transfer's rate noisy: plain and TLS alternate
  * for BENCH_ROUNDS rounds and the medians are compared. */
-#define BENCH_ROUNDS 3
+#define BENCH_ROUNDS 5
 static uint64_t rates_plain[BENCH_ROUNDS], rates_tls[BENCH_ROUNDS];    /* bytes per second */
 static unsigned bench_round;
 
@@ -554,7 +554,8 @@ static void poll_bench_tls(void)
     uint64_t ns = time_ns() - t0_ns;
     rates_tls[bench_round] = rate(bytes_total, ns);
     bench_line("tls", bytes_total, ns);
-    kprintf("bench: tls handshake %lu us\n", (unsigned long)(handshake_ns / 1000));
+    kprintf("bench: tls handshake %lu us, %s\n", (unsigned long)(handshake_ns / 1000),
+            tls_conn_suite_name(&session->tls));
     end_session();
     if (++bench_round < BENCH_ROUNDS)
         return next_stage(ST_BENCH_PLAIN);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/lapic.h"
 #include "hv/core/console.h"
 #include "hv/core/machine.h"
 #include "hv/core/manifest.h"
@@ -37,7 +38,8 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_
     kprintf("atoll: network-only kernel (tests/net/net_only_run.c)\n");
     net_service_start(&manifest.hv, bi);
     for (;;) {
-        net_service_poll();
-        cpu_relax();
+        uint64_t wait = net_service_poll();
+        if (wait)
+            lapic_halt_ns(wait);
     }
 }

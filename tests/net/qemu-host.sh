@@ -3,6 +3,7 @@
 #   boot NAME CPU NETDEV MAC               -> QEMU in the background; console $work/NAME.console
 #   wait_line NAME REGEX SECONDS           -> 0 once a console line matches
 #   stop_all                               -> kills every QEMU these helpers started
+# NET_PCAP=DIR in the environment makes each host's QEMU write every frame to DIR/NAME.pcap.
 qemu_pids=()
 
 make_iso() {
@@ -16,6 +17,7 @@ boot() {
     timeout -s KILL 300 qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 256 \
         -display none -serial "file:$work/$name.console" -monitor none -no-reboot \
         -cdrom "$work/$name.iso" -boot d -netdev "$netdev" -device "e1000,netdev=n0,mac=$mac" \
+        ${NET_PCAP:+-object "filter-dump,id=d0,netdev=n0,file=$NET_PCAP/$name.pcap"} \
         >"$work/$name.qemu.log" 2>&1 &
     qemu_pids+=($!)
 }
@@ -31,18 +33,21 @@ wait_line() {
 
 # Each pid is a `timeout` whose child is the emulator: killing timeout alone with SIGKILL
 # would orphan QEMU, so the children go first.
+# Bash reports a killed job on the stderr it has when it reaps it, hence the group.
 stop_all() {
     local p
-    for p in "${qemu_pids[@]}"; do
-        pkill -KILL -P "$p" 2>/dev/null
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
+    {
+        for p in "${qemu_pids[@]}"; do
+            pkill -KILL -P "$p"
+            kill -KILL "$p"
+            wait "$p"
+        done
+    } 2>/dev/null
     qemu_pids=()
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+free_port() {   # [udp]
+    python3 -c 'import socket,sys; s=socket.socket(type=socket.SOCK_DGRAM if sys.argv[1:] else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$@"
 }
 
 # Two hosts on a socket netdev: B (10.0.3.2) serves control and the bench sinks, A
@@ -50,14 +55,14 @@ free_port() {
 # command line.  Keys host-a.pem/host-b.pem are made in $work.  Returns 0 once A has
 # printed its last line (within SECONDS), 1 when B never listened, 2 when A never finished.
 two_hosts() {   # CTL A_EXTRA SECONDS
-    local ctl=$1 extra=$2 secs=$3 afp bfp sport
+    local ctl=$1 extra=$2 secs=$3 afp bfp aport bport
     afp=$("$ctl" keygen host-a.pem) && bfp=$("$ctl" keygen host-b.pem) || return 1
     printf '[hypervisor]\nnet = static\nip = 10.0.3.2\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-b.pem\n' "$afp" >b.cfg
     printf '[hypervisor]\nnet = static\nip = 10.0.3.1\nnetmask = 255.255.255.0\ncontrol-clients = %s\nidentity-key = host-a.pem\n' "$bfp" >a.cfg
     make_iso b b.cfg "net.sink" && make_iso a a.cfg "net.peer=10.0.3.2 net.peer-key=$bfp $extra" || return 1
-    sport=$(free_port)
-    boot b max "socket,id=n0,listen=127.0.0.1:$sport" 52:54:00:00:03:02
+    aport=$(free_port udp) && bport=$(free_port udp) || return 1
+    boot b max "socket,id=n0,udp=127.0.0.1:$aport,localaddr=127.0.0.1:$bport" 52:54:00:00:03:02
     wait_line b "^control: listening on port 7400, key fingerprint $bfp" 90 || return 1
-    boot a max "socket,id=n0,connect=127.0.0.1:$sport" 52:54:00:00:03:01
+    boot a max "socket,id=n0,udp=127.0.0.1:$bport,localaddr=127.0.0.1:$aport" 52:54:00:00:03:01
     wait_line a '^net: peer checks done' "$secs" || return 2
 }

@@ -79,3 +79,11 @@ void lapic_timer_oneshot_ns(uint64_t ns)
         ticks = 1;
     wr(LAPIC_TIMER_INIT, ticks > 0xffffffffu ? 0xffffffffu : (uint32_t)ticks);
 }
+
+void lapic_halt_ns(uint64_t ns)
+{
+    irq_disable();
+    lapic_timer_oneshot_ns(ns ? ns : 1000);
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    irq_enable();
+}

@@ -13,6 +13,9 @@ void lapic_broadcast_init(void);           /* to all CPUs but this one */
 void lapic_broadcast_sipi(uint8_t page);
 /* One-shot timer interrupt on VEC_LAPIC_TIMER after ns (0 stops it). */
 void lapic_timer_oneshot_ns(uint64_t ns);
+/* Halts this CPU until an interrupt arrives or ns have passed (at least 1 us); returns
+ * with interrupts enabled. */
+void lapic_halt_ns(uint64_t ns);
 /* Counts of the timer per millisecond, measured against the PIT. */
 void lapic_timer_calibrate(void);
 
