@@ -52,6 +52,7 @@
 
 /* Debug output stays off (LWIP_DEBUG undefined). */
 #define LWIP_STATS              1   /* counters only (bench: retransmissions, drops) */
+#define LWIP_STATS_LARGE        1   /* 32-bit counters: a bench run sends over 65535 segments */
 #define LWIP_STATS_DISPLAY      0
 #define MIB2_STATS              1   /* for the retransmission count */
 
