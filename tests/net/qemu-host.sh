@@ -4,6 +4,9 @@
 #   wait_line NAME REGEX SECONDS           -> 0 once a console line matches
 #   stop_all                               -> kills every QEMU these helpers started
 # NET_PCAP=DIR in the environment makes each host's QEMU write every frame to DIR/NAME.pcap.
+# NET_PIN=1 runs host a's QEMU on core 0 and host b's on core 1 (with two cores or more):
+# unpinned, the scheduler moving four busy threads over two cores makes one transfer's
+# rate vary twofold; pinned, by a few percent.
 qemu_pids=()
 
 make_iso() {
@@ -11,10 +14,15 @@ make_iso() {
         >"$work/$1.image.log" 2>&1
 }
 
+pin_prefix() {
+    [ -n "${NET_PIN:-}" ] && [ "$(nproc)" -ge 2 ] || return 0
+    case $1 in a) echo "taskset -c 0" ;; b) echo "taskset -c 1" ;; esac
+}
+
 boot() {
     local name=$1 cpu=$2 netdev=$3 mac=$4
     : >"$work/$name.console"
-    timeout -s KILL 300 qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 256 \
+    $(pin_prefix "$name") timeout -s KILL 300 qemu-system-x86_64 -machine q35 -accel tcg -cpu "$cpu" -smp 1 -m 256 \
         -display none -serial "file:$work/$name.console" -monitor none -no-reboot \
         -cdrom "$work/$name.iso" -boot d -netdev "$netdev" -device "e1000,netdev=n0,mac=$mac" \
         ${NET_PCAP:+-object "filter-dump,id=d0,netdev=n0,file=$NET_PCAP/$name.pcap"} \
