@@ -5,6 +5,7 @@
 #include "hv/core/console.h"
 #include "hv/lib/format.h"
 #include "hv/core/sched.h"
+#include "hv/core/script_run.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vdev/acpi_pm.h"
@@ -30,6 +31,7 @@ static void console_out(void *ctx, const char *buf, size_t len)
 
 void partition_console_flush(struct partition *p, bool partial)
 {
+    script_run_line(p, p->console_line, p->console_len);
     if (p->console_continued)
         kprintf("%.*s%s", (int)p->console_len, p->console_line, partial ? "" : "\n");
     else

@@ -11,6 +11,7 @@
 #include "hv/core/manifest.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/sched.h"
+#include "hv/core/script_run.h"
 #include "hv/core/services.h"
 #include "hv/mm/kmem.h"
 
@@ -34,7 +35,8 @@ static bool read_manifest(const struct boot_info *bi, const char *file)
     }
     if (manifest_parse(&manifest, phys_to_virt(m->base), m->length, file, err, sizeof(err)) ||
         manifest_check_modules(&manifest, bi->modules, bi->module_count, file, err, sizeof(err)) ||
-        manifest_check_memory(&manifest, kmem_free_bytes(), file, err, sizeof(err))) {
+        manifest_check_memory(&manifest, kmem_free_bytes(), file, err, sizeof(err)) ||
+        script_run_init(&manifest, file, err, sizeof(err))) {
         kprintf("%s\n", err);
         kprintf("atoll: manifest rejected; no partition starts\n");
         return false;

@@ -16,5 +16,8 @@ test_mb2_parse_SRCS := tests/unit/test_mb2_parse.c boot/mb2/mb2_parse.c hv/lib/f
 UNIT_TESTS += test_manifest
 test_manifest_SRCS := tests/unit/test_manifest.c hv/core/manifest.c hv/lib/format.c
 
+UNIT_TESTS += test_script
+test_script_SRCS := tests/unit/test_script.c hv/core/script.c hv/core/manifest.c hv/lib/format.c
+
 UNIT_TESTS += test_acpi_tables
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.c hv/lib/format.c

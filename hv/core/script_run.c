@@ -1,0 +1,76 @@
+#include "hv/core/script_run.h"
+
+#include <string.h>
+
+#include "hv/core/console.h"
+#include "hv/core/partition_create.h"
+#include "hv/core/script.h"
+#include "hv/core/spinlock.h"
+
+static struct script script;
+static const char *manifest_file;
+static spinlock_t lock = SPINLOCK_INIT;
+static uint32_t triggered[MANIFEST_MAX_RULES];      /* each rule runs once: never more */
+static unsigned triggered_count, carried_out;
+
+int script_run_init(const struct manifest *m, const char *file, char *err, size_t err_size)
+{
+    manifest_file = file;
+    return script_init(&script, m, file, err, err_size);
+}
+
+void script_run_line(struct partition *p, const char *text, size_t len)
+{
+    if (!len || script.next >= script.count)
+        return;
+    uint64_t f = spin_lock_irqsave(&lock);
+    triggered_count += script_feed(&script, p->name, text, len, triggered + triggered_count,
+                                   MANIFEST_MAX_RULES - triggered_count);
+    spin_unlock_irqrestore(&lock, f);
+}
+
+static struct partition *find(const char *name)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i] && !strcmp(partitions[i]->name, name))
+            return partitions[i];
+    return NULL;
+}
+
+static void carry_out(uint32_t rule)
+{
+    const struct manifest_rule *r = &script.rules[rule];
+    const char *name = script.targets[rule];
+    struct partition *p = find(name);
+    kprintf("atoll: script %s:%u: %s %s\n", manifest_file, r->line, r->action, name);
+    if (!p) {           /* not created: the manifest was refused before partitions existed */
+        kprintf("atoll: script %s:%u: there is no partition %s\n", manifest_file, r->line, name);
+        return;
+    }
+    switch (script.actions[rule]) {
+    case SCRIPT_START:
+        if (p->state == PART_CREATED)
+            partition_start(p);
+        else
+            kprintf("atoll: script %s:%u: cannot start %s: it has %s\n", manifest_file,
+                    r->line, name, p->state == PART_RUNNING ? "already started" : "ended");
+        break;
+    case SCRIPT_STOP:
+        if (p->state == PART_RUNNING)
+            partition_kill(p, "stopped by the script (%s:%u)", manifest_file, r->line);
+        else
+            kprintf("atoll: script %s:%u: cannot stop %s: it is not running\n", manifest_file,
+                    r->line, name);
+        break;
+    }
+}
+
+void script_run_poll(void)
+{
+    while (carried_out < __atomic_load_n(&triggered_count, __ATOMIC_ACQUIRE)) {
+        uint64_t f = spin_lock_irqsave(&lock);
+        uint32_t rule = triggered[carried_out++];
+        spin_unlock_irqrestore(&lock, f);
+        carry_out(rule);
+    }
+}

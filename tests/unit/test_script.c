@@ -1,0 +1,107 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hv/core/script.h"
+
+static struct manifest m;
+static struct script s;
+static char err[MANIFEST_ERR_LEN];
+
+#define PARTS \
+    "[partition a]\nmemory = 4M\nimage = a.elf\nboot = multiboot\n" \
+    "[partition b]\nmemory = 4M\nimage = b.elf\nboot = multiboot\nautostart = no\n"
+
+static int load(const char *text)
+{
+    err[0] = 0;
+    assert_int_equal(manifest_parse(&m, text, strlen(text), "atoll.cfg", err, sizeof(err)), 0);
+    return script_init(&s, &m, "atoll.cfg", err, sizeof(err));
+}
+
+static unsigned feed(const char *part, const char *line, uint32_t *ran)
+{
+    return script_feed(&s, part, line, strlen(line), ran, MANIFEST_MAX_RULES);
+}
+
+static void rules_run_in_order_once_each(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\n"
+                          "on a prints \"READY\" => start b\n"
+                          "on b prints \"PASS\" => stop a\n"
+                          "on b prints \"PASS\" => stop\n"), 0);
+    uint32_t ran[MANIFEST_MAX_RULES];
+    assert_int_equal(s.actions[0], SCRIPT_START);
+    assert_string_equal(s.targets[0], "b");
+    assert_string_equal(s.targets[1], "a");
+    assert_string_equal(s.targets[2], "b");         /* stop with no argument: its own */
+    assert_int_equal(feed("b", "TEST RESULT: PASS", ran), 0);   /* rule 1 not armed yet */
+    assert_int_equal(feed("a", "not yet", ran), 0);
+    assert_int_equal(feed("b", "READY", ran), 0);               /* wrong partition */
+    assert_int_equal(feed("a", "all READY now", ran), 1);
+    assert_int_equal(ran[0], 0);
+    assert_int_equal(feed("a", "READY", ran), 0);               /* runs once */
+    assert_int_equal(feed("b", "xPASSx", ran), 2);              /* both armed in turn */
+    assert_int_equal(ran[0], 1);
+    assert_int_equal(ran[1], 2);
+    assert_int_equal(feed("b", "PASS", ran), 0);
+}
+
+static void feed_respects_its_bound_and_length(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\n"
+                          "on a prints \"go\" => stop b\n"
+                          "on a prints \"go\" => stop a\n"), 0);
+    uint32_t ran[1];
+    assert_int_equal(script_feed(&s, "a", "gox", 1, ran, 1), 0);  /* "g" only */
+    assert_int_equal(script_feed(&s, "a", "go", 2, ran, 1), 1);
+    assert_int_equal(script_feed(&s, "a", "go", 2, ran, 1), 1);
+    assert_int_equal(ran[0], 1);
+    assert_int_equal(script_feed(&s, "a", "go", 2, ran, 1), 0);
+}
+
+static void actions_not_built_are_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
+                          "on a prints \"READY\" => snapshot a s1\n"), -1);
+    assert_string_equal(err, "atoll.cfg:12: script: 'snapshot' is not available in this "
+                             "build (start and stop are)");
+}
+
+static void targets_are_checked(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => start\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: start needs the name of the partition to start");
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop c\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: stop: no partition is named 'c'");
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => start b a\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: start: no partition is named 'b a'");
+}
+
+static void no_script_runs_nothing(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS), 0);
+    uint32_t ran[4];
+    assert_int_equal(feed("a", "READY", ran), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rules_run_in_order_once_each),
+        cmocka_unit_test(feed_respects_its_bound_and_length),
+        cmocka_unit_test(actions_not_built_are_refused),
+        cmocka_unit_test(targets_are_checked),
+        cmocka_unit_test(no_script_runs_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
