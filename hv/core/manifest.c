@@ -448,6 +448,16 @@ static int part_vgpu(struct parser *ps, const char *key, struct str v)
     return value_bool(ps, key, v, &ps->part->vgpu);
 }
 
+static int part_track_writes(struct parser *ps, const char *key, struct str v)
+{
+    uint64_t n;
+    if (!parse_uint(v, MANIFEST_MAX_TRACK_PAGES, &n) || n == 0 || (n & (n - 1)))
+        return fail(ps, key, "'%.*s' is not a power of two from 1 to %d (pages per group)",
+                    (int)v.n, v.p, MANIFEST_MAX_TRACK_PAGES);
+    ps->part->track_writes = (uint32_t)n;
+    return 0;
+}
+
 static int part_autostart(struct parser *ps, const char *key, struct str v)
 {
     return value_bool(ps, key, v, &ps->part->autostart);
@@ -476,7 +486,7 @@ static const struct key_def partition_keys[] = {
     { "cmdline", part_cmdline, false }, { "console", part_console, false },
     { "disk", part_disk, true },      { "net", part_net, false },
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
-    { "autostart", part_autostart, false },
+    { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

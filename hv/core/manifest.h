@@ -23,6 +23,7 @@
 #define MANIFEST_PATH_LEN        128    /* disk pool paths */
 #define MANIFEST_CMDLINE_LEN     256
 #define MANIFEST_TEXT_LEN        128    /* script match text and action arguments */
+#define MANIFEST_MAX_TRACK_PAGES 512    /* track-writes: pages per group, up to 2 MiB */
 #define MANIFEST_MIN_MEMORY      (1ull << 20)
 #define MANIFEST_MAX_MEMORY      (64ull << 30)
 #define MANIFEST_ERR_LEN         192    /* enough for any message the parser writes */
@@ -65,6 +66,7 @@ struct manifest_partition {
     enum manifest_role role;
     bool vgpu;
     bool autostart;
+    uint32_t track_writes;              /* pages per write-tracking group; 0: off */
 };
 
 struct manifest_rule {

@@ -8,6 +8,7 @@
 #include "hv/core/loader.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/partition_disks.h"
+#include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
 #include "hv/core/virt.h"
@@ -102,6 +103,7 @@ void partition_release_vcpu(struct vcpu *v)
     if (p->console_len || p->console_continued)
         partition_console_flush(p, false);
     print_exit_counts(p);
+    partition_writes_end(p);
     channel_partition_gone(p);
     partition_disks_detach(p);
     virt_partition_destroy(p);
@@ -182,6 +184,7 @@ static struct partition *fail(struct partition *p, char *err, size_t err_size, c
     partition_disks_detach(p);
     partition_devices_destroy(p);
     guest_mem_free(&p->mem);
+    kfree(p->writes);
     kfree(p);
     return NULL;
 }
@@ -232,6 +235,8 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
         if (!virt_vcpu_init(v, &st))
             return fail(p, err, err_size, "cannot set up its vCPUs");
     }
+    if (spec->track_writes && !partition_writes_arm(p, spec->track_writes, err, err_size))
+        return fail(p, err, err_size, NULL);
     for (unsigned i = 0; i < p->vcpu_count; i++)
         if (!sched_add(p->vcpus[i], spec->cpu_mask))
             return fail(p, err, err_size, "no usable CPU in its affinity");

@@ -18,6 +18,7 @@ struct platform_devices;
 struct pci_host;
 struct partition_disk;
 struct acpi_pm;
+struct partition_writes;
 
 struct partition {
     char name[PARTITION_NAME_LEN];
@@ -34,6 +35,7 @@ struct partition {
     struct acpi_pm *acpi_pm;        /* PM1 registers the partition's FADT names */
     struct pci_host *pci;           /* NULL without PCI devices */
     struct partition_disk *disks[4];
+    struct partition_writes *writes;    /* write tracking, when armed */
     unsigned disk_count;
     uint64_t timer_deadline[PARTITION_MAX_TIMERS];  /* ns, 0 = off */
     uint64_t start_ns;

@@ -22,6 +22,7 @@ struct partition_spec {
     const char *cmdline;
     const char (*disks)[128];   /* pool paths of virtio-blk disks */
     unsigned disk_count;
+    uint32_t track_writes;      /* pages per write-tracking group; 0: off */
 };
 
 /* NULL with one line in err when anything is wrong; nothing is left allocated then.

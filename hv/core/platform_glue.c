@@ -4,6 +4,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/console.h"
 #include "hv/lib/format.h"
+#include "hv/core/partition_writes.h"
 #include "hv/core/sched.h"
 #include "hv/core/script_run.h"
 #include "hv/core/virt.h"
@@ -65,7 +66,11 @@ static bool gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 
 static bool gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
-    return guest_mem_write(&((struct partition *)ctx)->mem, gpa, buf, len);
+    struct partition *p = ctx;
+    if (!guest_mem_write(&p->mem, gpa, buf, len))
+        return false;
+    partition_writes_note(p, gpa, len);
+    return true;
 }
 
 static void kick(void *ctx, unsigned index)
@@ -207,7 +212,3 @@ void partition_run_timers(struct partition *p, uint64_t now_ns)
     spin_unlock_irqrestore(&p->lock, f);
 }
 
-bool partition_write_fault(struct vcpu *v, uint64_t gpa)
-{
-    return false;
-}

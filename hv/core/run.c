@@ -72,6 +72,7 @@ static bool create_partitions(const struct boot_info *bi)
             .initrd_len = initrd ? initrd->length : 0,
             .cmdline = mp->cmdline,
             .disks = mp->disks, .disk_count = mp->disk_count,
+            .track_writes = mp->track_writes,
         };
         struct partition *p = partition_create(&spec, err, sizeof(err));
         if (!p) {

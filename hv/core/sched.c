@@ -1,6 +1,7 @@
 #include "hv/core/sched.h"
 
 #include "hv/core/console_input.h"
+#include "hv/core/partition_writes.h"
 #include "hv/core/script_run.h"
 #include "hv/core/services.h"
 
@@ -151,8 +152,10 @@ void sched_loop(bool boot_cpu)
     irq_enable();
     for (;;) {
         reap(rq);
-        if (boot_cpu)
+        if (boot_cpu) {
             script_run_poll();
+            partition_writes_poll();
+        }
         if (boot_cpu && all_partitions_ended())
             report_all_ended();
         uint64_t services_wait = boot_cpu ? services_poll() : SERVICES_NONE;

@@ -56,6 +56,10 @@ void virt_get_paging(struct vcpu *v, struct guest_paging *pg);
 /* Channel pages: another partition's frame mapped into p at gpa (outside its RAM). */
 bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
 void virt_unmap_foreign(struct partition *p, uint64_t gpa);
+/* Write permission of p's RAM in [gpa, gpa+len) (whole 4 KiB pages), for write tracking:
+ * a store to a page made read-only exits to partition_write_fault.  Taking permission
+ * away needs virt_flush_partition before it is certain; giving it back does not. */
+bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
 /* Every vCPU of p drops its cached guest-physical translations before it runs again;
  * returns once none can still use a stale one. */
 void virt_flush_partition(struct partition *p);

@@ -3,6 +3,7 @@
 #define ATOLL_HV_VMX_VMX_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "hv/core/spinlock.h"
 #include "hv/core/vcpu.h"
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"
@@ -15,6 +16,7 @@ struct vmx_cpu {
 
 struct vmx_partition {
     struct ept ept;
+    spinlock_t ept_lock;            /* changes to the EPT from several CPUs at once */
     uint8_t *io_bitmaps;            /* 2 pages: ports 0-0x7fff, 0x8000-0xffff */
     uint8_t *msr_bitmap;            /* 1 page */
 };

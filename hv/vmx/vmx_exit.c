@@ -231,12 +231,14 @@ static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
 static enum exit_action on_rdmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, false); }
 static enum exit_action on_wrmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, true); }
 
+#define EPT_QUAL_WRITE (1ull << 1)        /* exit qualification: the access was a data write */
+
 static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
 {
     uint64_t gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
     if (guest_mem_contains(&v->part->mem, gpa, 1)) {
         vcpu_count_exit(v, EXIT_EPT);
-        if (partition_write_fault(v, gpa))
+        if ((qual & EPT_QUAL_WRITE) && partition_write_fault(v, gpa))
             return EXIT_RESUME;
         partition_kill(v->part, "vcpu%u: unexpected EPT violation at gpa %#lx (qualification %#lx)",
                        v->index, gpa, qual);
@@ -245,7 +247,7 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
     vcpu_count_exit(v, EXIT_MMIO);
     struct mmio_access a = {
         .gpa = gpa,
-        .write = qual & 2,
+        .write = qual & EPT_QUAL_WRITE,
         .rip = vmcs_readn(VMCSN_GUEST_RIP),
         .instr_len = vmcs_read32(VMCS32_EXIT_INSTR_LEN),
     };

@@ -425,14 +425,33 @@ void virt_vcpu_kick(struct vcpu *v)
 bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
 {
     struct vmx_partition *x = p->arch;
-    return x && ept_map_page(&x->ept, gpa, hpa, writable ? EPT_RWX : EPT_READ | EPT_EXEC);
+    if (!x)
+        return false;
+    uint64_t f = spin_lock_irqsave(&x->ept_lock);
+    bool ok = ept_map_page(&x->ept, gpa, hpa, writable ? EPT_RWX : EPT_READ | EPT_EXEC);
+    spin_unlock_irqrestore(&x->ept_lock, f);
+    return ok;
 }
 
 void virt_unmap_foreign(struct partition *p, uint64_t gpa)
 {
     struct vmx_partition *x = p->arch;
-    if (x)
-        ept_unmap_page(&x->ept, gpa);
+    if (!x)
+        return;
+    uint64_t f = spin_lock_irqsave(&x->ept_lock);
+    ept_unmap_page(&x->ept, gpa);
+    spin_unlock_irqrestore(&x->ept_lock, f);
+}
+
+bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable)
+{
+    struct vmx_partition *x = p->arch;
+    if (!x || !guest_mem_contains(&p->mem, gpa, len))
+        return false;
+    uint64_t f = spin_lock_irqsave(&x->ept_lock);
+    bool ok = ept_set_permissions(&x->ept, gpa, len, writable ? EPT_RWX : EPT_READ | EPT_EXEC);
+    spin_unlock_irqrestore(&x->ept_lock, f);
+    return ok;
 }
 
 void virt_flush_partition(struct partition *p)

@@ -144,6 +144,12 @@ static void defaults_test(void **state)
     assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nvcpus=64\ncpus=255\n"), 0);
     assert_int_equal(m.partitions[0].cpus[3], 1ull << 63);
     assert_int_equal(parse("[hypervisor]\nnet = dhcp\n"), 0);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\n"), 0);
+    assert_int_equal(m.partitions[0].track_writes, 0);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\ntrack-writes = 512\n"), 0);
+    assert_int_equal(m.partitions[0].track_writes, 512);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\ntrack-writes = 1\n"), 0);
+    assert_int_equal(m.partitions[0].track_writes, 1);
 }
 
 struct bad_case {
@@ -245,6 +251,9 @@ static const struct bad_case bad_cases[] = {
     { "[hypervisor]\ncontrol-clients = " FP_A "," FP_A "," FP_A "," FP_A "," FP_A "," FP_A ","
       FP_A "," FP_A "," FP_A "\n", "atoll.cfg:2: control-clients: more than 8 clients" },
     { "[hypervisor]\nidentity-key = /key\n", "atoll.cfg:2: identity-key: '/key' is not a file name (1 to 63 of A-Z a-z 0-9 . _ -)" },
+    { PART "track-writes = 0\n", "atoll.cfg:5: track-writes: '0' is not a power of two from 1 to 512 (pages per group)" },
+    { PART "track-writes = 24\n", "atoll.cfg:5: track-writes: '24' is not a power of two from 1 to 512 (pages per group)" },
+    { PART "track-writes = 1024\n", "atoll.cfg:5: track-writes: '1024' is not a power of two from 1 to 512 (pages per group)" },
     /* script */
     { PART "[script]\nwhen a prints \"x\" => stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },
     { PART "[script]\non a says \"x\" => stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },

@@ -19,5 +19,8 @@ test_manifest_SRCS := tests/unit/test_manifest.c hv/core/manifest.c hv/lib/forma
 UNIT_TESTS += test_script
 test_script_SRCS := tests/unit/test_script.c hv/core/script.c hv/core/manifest.c hv/lib/format.c
 
+UNIT_TESTS += test_write_track
+test_write_track_SRCS := tests/unit/test_write_track.c hv/core/write_track.c
+
 UNIT_TESTS += test_acpi_tables
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.c hv/lib/format.c

@@ -1,0 +1,111 @@
+#include "hv/core/partition_writes.h"
+
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/console.h"
+#include "hv/core/platform_glue.h"
+#include "hv/core/spinlock.h"
+#include "hv/core/virt.h"
+#include "hv/core/write_track.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+
+struct partition_writes {
+    spinlock_t lock;                    /* the tracker; taken before the EPT's own lock */
+    struct write_track track;
+    uint32_t group_pages;
+    size_t words;
+    uint64_t last_pass_ns;
+    uint64_t bits[];
+};
+
+bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, size_t err_size)
+{
+    size_t words = write_track_words(p->mem.size, group_pages);
+    struct partition_writes *w = words ? kmalloc(sizeof(*w) + words * sizeof(uint64_t)) : NULL;
+    if (!w) {
+        fmt_snprintf(err, err_size, "partition %s: cannot track writes in groups of %u pages",
+                     p->name, group_pages);
+        return false;
+    }
+    write_track_init(&w->track, p->mem.size, group_pages, w->bits);
+    w->group_pages = group_pages;
+    w->words = words;
+    if (!virt_set_ram_writable(p, 0, p->mem.size, false)) {
+        kfree(w);
+        fmt_snprintf(err, err_size, "partition %s: cannot write-protect its memory", p->name);
+        return false;
+    }
+    virt_flush_partition(p);
+    w->last_pass_ns = time_ns();
+    p->writes = w;
+    return true;
+}
+
+bool partition_write_fault(struct vcpu *v, uint64_t gpa)
+{
+    struct partition_writes *w = v->part->writes;
+    if (!w)
+        return false;
+    uint64_t base, len;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    bool ok = write_track_fault(&w->track, gpa, &base, &len) &&
+              virt_set_ram_writable(v->part, base, len, true);
+    spin_unlock_irqrestore(&w->lock, f);
+    return ok;
+}
+
+void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len)
+{
+    struct partition_writes *w = p->writes;
+    if (!w)
+        return;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    write_track_note(&w->track, gpa, len);
+    spin_unlock_irqrestore(&w->lock, f);
+}
+
+static void protect(void *ctx, uint64_t base, uint64_t len)
+{
+    virt_set_ram_writable(ctx, base, len, false);
+}
+
+uint64_t partition_writes_pass(struct partition *p, uint64_t *out)
+{
+    struct partition_writes *w = p->writes;
+    if (!w)
+        return 0;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    uint64_t n = write_track_harvest(&w->track, out, protect, p);
+    spin_unlock_irqrestore(&w->lock, f);
+    /* A vCPU may still hold a writable translation of a group protected just now; once the
+     * flush returns none does, so whatever the caller copies next is current. */
+    virt_flush_partition(p);
+    w->last_pass_ns = time_ns();
+    return n;
+}
+
+void partition_writes_poll(void)
+{
+    uint64_t now = time_ns();
+    for (unsigned i = 0; i < partition_count; i++) {
+        struct partition *p = partitions[i];
+        if (p && p->writes && p->state == PART_RUNNING &&
+            now - p->writes->last_pass_ns >= PARTITION_WRITES_PASS_MS * 1000000ull)
+            partition_writes_pass(p, NULL);
+    }
+}
+
+void partition_writes_end(struct partition *p)
+{
+    struct partition_writes *w = p->writes;
+    if (!w)
+        return;
+    const struct write_track *t = &w->track;
+    kprintf("atoll: %s writes in groups of %u pages: %lu passes of %u ms handed over %lu "
+            "groups (at most %lu in one), %lu written since; %lu write faults, %lu groups "
+            "written by devices\n", p->name, w->group_pages, t->passes,
+            PARTITION_WRITES_PASS_MS, t->harvested, t->most_in_a_pass, t->written_now,
+            t->faults, t->noted);
+    p->writes = NULL;
+    kfree(w);
+}

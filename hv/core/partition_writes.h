@@ -1,0 +1,31 @@
+/*
+ * Write tracking of a partition's RAM (hv/core/write_track.h) through the vendor's page
+ * tables: arming protects all of it, a write fault opens the group it hit, writes the
+ * hypervisor makes for the guest (device models) are noted, and a pass hands over the
+ * written groups, protects them again and flushes every vCPU's translations.  The
+ * manifest's `track-writes` arms it when the partition is created; a pass then runs every
+ * PARTITION_WRITES_PASS_MS and the partition's end prints what the passes saw.
+ */
+#ifndef ATOLL_HV_CORE_PARTITION_WRITES_H
+#define ATOLL_HV_CORE_PARTITION_WRITES_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hv/core/partition.h"
+
+#define PARTITION_WRITES_PASS_MS 100
+
+/* Before the partition first runs.  False with one line in err. */
+bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, size_t err_size);
+/* One pass: the written groups into out (when not NULL; as many words as
+ * write_track_words says), protected again and certain to fault on their next write when
+ * this returns.  Returns how many groups were written since the last pass. */
+uint64_t partition_writes_pass(struct partition *p, uint64_t *out);
+/* The hypervisor wrote [gpa, gpa+len) of p's RAM on the guest's behalf. */
+void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len);
+/* Boot CPU, from the scheduler loop: the passes that are due. */
+void partition_writes_poll(void);
+/* When the partition is released: prints what the passes saw and frees the tracking. */
+void partition_writes_end(struct partition *p);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * Write tracking over a partition's RAM by page group, driven by write faults.  While
+ * tracking, a group is write-protected until the guest first writes to it: that write
+ * faults once, marks the group written and opens the whole group again, so a guest that
+ * fills a buffer page by page costs one exit per group, not one per page.  A harvest hands
+ * over the written groups and protects them again: what live migration and RAM snapshots
+ * copy on each pass.  Portable: the caller changes the page-table permissions (through
+ * the callbacks) and flushes translations after a harvest, before it copies anything.
+ */
+#ifndef ATOLL_HV_CORE_WRITE_TRACK_H
+#define ATOLL_HV_CORE_WRITE_TRACK_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WRITE_TRACK_MAX_GROUP_PAGES 512u        /* 2 MiB */
+
+struct write_track {
+    uint64_t ram_size;                  /* bytes, a multiple of 4 KiB */
+    unsigned group_shift;               /* log2 of the group size in bytes */
+    uint64_t group_count;
+    uint64_t *written;                  /* one bit per group (the caller's words) */
+    uint64_t written_now;               /* bits set in written */
+    uint64_t faults;                    /* write faults taken */
+    uint64_t noted;                     /* groups marked by writes not from the guest */
+    uint64_t passes;                    /* harvests */
+    uint64_t harvested;                 /* groups handed over, all passes together */
+    uint64_t most_in_a_pass;
+};
+
+/* 64-bit words the written bitmap needs; 0 when the arguments are invalid. */
+size_t write_track_words(uint64_t ram_size, uint32_t group_pages);
+/* group_pages: a power of two from 1 to WRITE_TRACK_MAX_GROUP_PAGES.  words: as many as
+ * write_track_words says, cleared here.  Returns false on invalid arguments. */
+bool write_track_init(struct write_track *t, uint64_t ram_size, uint32_t group_pages,
+                      uint64_t *words);
+/* The guest wrote to gpa, which was protected: marks its group written and returns the
+ * group's range (base, len) for the caller to open.  False when gpa is outside RAM. */
+bool write_track_fault(struct write_track *t, uint64_t gpa, uint64_t *base, uint64_t *len);
+/* Something other than the guest's own stores (a device model, a hypercall) wrote
+ * the range [gpa, gpa + len): marks those groups written, clipped to RAM; opens nothing. */
+void write_track_note(struct write_track *t, uint64_t gpa, uint64_t len);
+/* One pass: every written group is copied into out (when not NULL; the same number of
+ * words), cleared, and protected again through protect(ctx, base, len), once per run of
+ * adjacent groups.  Returns how many groups were handed over. */
+uint64_t write_track_harvest(struct write_track *t, uint64_t *out,
+                             void (*protect)(void *ctx, uint64_t base, uint64_t len),
+                             void *ctx);
+
+#endif
