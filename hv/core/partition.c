@@ -123,6 +123,14 @@ bool partition_stuck(struct partition *p)
     return true;
 }
 
+struct partition *partition_find(const char *name)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i] && !strcmp(partitions[i]->name, name))
+            return partitions[i];
+    return NULL;
+}
+
 bool all_partitions_ended(void)
 {
     for (unsigned i = 0; i < partition_count; i++)

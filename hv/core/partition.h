@@ -59,6 +59,8 @@ void partition_kill(struct partition *p, const char *fmt, ...) __attribute__((fo
 /* Normal end with a status (debug-exit port, HC_EXIT). */
 void partition_exit(struct partition *p, int status);
 bool all_partitions_ended(void);
+/* The partition with this name, or NULL. */
+struct partition *partition_find(const char *name);
 /* No vCPU can ever run again: each is halted with interrupts off, waiting for a SIPI that
  * no running vCPU can send, or stopped. */
 bool partition_stuck(struct partition *p);

@@ -29,19 +29,11 @@ void script_run_line(struct partition *p, const char *text, size_t len)
     spin_unlock_irqrestore(&lock, f);
 }
 
-static struct partition *find(const char *name)
-{
-    for (unsigned i = 0; i < partition_count; i++)
-        if (partitions[i] && !strcmp(partitions[i]->name, name))
-            return partitions[i];
-    return NULL;
-}
-
 static void carry_out(uint32_t rule)
 {
     const struct manifest_rule *r = &script.rules[rule];
     const char *name = script.targets[rule];
-    struct partition *p = find(name);
+    struct partition *p = partition_find(name);
     kprintf("atoll: script %s:%u: %s %s\n", manifest_file, r->line, r->action, name);
     if (!p) {           /* not created: the manifest was refused before partitions existed */
         kprintf("atoll: script %s:%u: there is no partition %s\n", manifest_file, r->line, name);

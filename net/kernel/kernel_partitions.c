@@ -32,18 +32,10 @@ bool kernel_partition_at(void *ctx, size_t index, struct ctl_partition_info *out
     return true;
 }
 
-static struct partition *find(const char *name)
-{
-    for (unsigned i = 0; i < partition_count; i++)
-        if (partitions[i] && !strcmp(partitions[i]->name, name))
-            return partitions[i];
-    return NULL;
-}
-
 /* A partition that has ended cannot start again: its memory is gone. */
 uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op)
 {
-    struct partition *p = find(name);
+    struct partition *p = partition_find(name);
     if (!p)
         return CTL_ERR_NOT_FOUND;
     if (p->state != PART_CREATED)
@@ -55,7 +47,7 @@ uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op)
 
 uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
 {
-    struct partition *p = find(name);
+    struct partition *p = partition_find(name);
     if (!p)
         return CTL_ERR_NOT_FOUND;
     if (p->state != PART_RUNNING)
