@@ -91,6 +91,10 @@ static _Noreturn void unexpected(struct irq_frame *f)
 void isr_dispatch(struct irq_frame *f);
 void isr_dispatch(struct irq_frame *f)
 {
+    if (f->vector == VEC_NMI && irq_handlers[VEC_NMI]) {
+        irq_handlers[VEC_NMI](f);
+        return;
+    }
     if (f->vector < 32) {
         const struct exc_fixup *fx = fixup_find(f->rip);
         if (!fx)

@@ -6,6 +6,7 @@
 #define APIC_BASE_ENABLE (1ull << 11)
 #define APIC_BASE_X2APIC (1ull << 10)
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000ull
+#define ICR_NMI       0x400u
 #define ICR_INIT      0x500u
 #define ICR_STARTUP   0x600u
 #define ICR_LEVEL_ASSERT (1u << 14)
@@ -88,6 +89,11 @@ static void send_icr(uint32_t apic_id, uint32_t low)
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {
     send_icr(apic_id, vector);
+}
+
+void lapic_send_nmi(uint32_t apic_id)
+{
+    send_icr(apic_id, ICR_NMI);
 }
 
 void lapic_send_init(uint32_t apic_id)

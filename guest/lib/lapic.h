@@ -44,6 +44,7 @@ void lapic_eoi(void);
 /* Fixed IPI, INIT and STARTUP to one APIC ID (physical destination). */
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_init(uint32_t apic_id);
+void lapic_send_nmi(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
 
 /* Timer, divide by 1. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define NO_FAULT (-1)
+#define VEC_NMI 2
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14

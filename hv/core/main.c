@@ -111,7 +111,7 @@ static bool report_vmx(void)
         kprintf("atoll: VT-x here lacks %s; partitions disabled\n",
                 c->locked_off ? "permission (VMX locked off by firmware)" :
                 !c->ept ? "EPT" : !c->unrestricted ? "unrestricted guest" :
-                !c->vpid ? "VPID" : "write-back EPT memory");
+                !c->vpid ? "VPID" : !c->ept_wb ? "write-back EPT memory" : "virtual NMIs");
     }
     return all_usable;
 }

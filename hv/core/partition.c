@@ -115,9 +115,9 @@ void partition_release_vcpu(struct vcpu *v)
 bool partition_stuck(struct partition *p)
 {
     for (unsigned i = 0; i < p->vcpu_count; i++) {
-        const struct vcpu *v = p->vcpus[i];
+        struct vcpu *v = p->vcpus[i];
         if (!(v->state == VCPU_STOPPED || v->state == VCPU_WAIT_SIPI ||
-              (v->state == VCPU_HALTED && v->halted_irqs_off)))
+              (v->state == VCPU_HALTED && v->halted_irqs_off && !partition_nmi_pending(v))))
             return false;
     }
     return true;

@@ -168,6 +168,24 @@ int partition_pending_vector(struct vcpu *v)
     return any ? intr.vector : -1;
 }
 
+bool partition_nmi_pending(struct vcpu *v)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool pending = platform_devices_nmi_pending(p->devices, v->index);
+    spin_unlock_irqrestore(&p->lock, f);
+    return pending;
+}
+
+bool partition_take_nmi(struct vcpu *v)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool taken = platform_devices_take_nmi(p->devices, v->index);
+    spin_unlock_irqrestore(&p->lock, f);
+    return taken;
+}
+
 void partition_ack_vector(struct vcpu *v, uint8_t vector)
 {
     struct partition *p = v->part;

@@ -23,6 +23,9 @@ int partition_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
 /* Highest-priority interrupt vector waiting for v, or -1. */
 int partition_pending_vector(struct vcpu *v);
 void partition_ack_vector(struct vcpu *v, uint8_t vector);
+/* An NMI waits for v (its LAPIC got one); take consumes it when the VT-x layer injects. */
+bool partition_nmi_pending(struct vcpu *v);
+bool partition_take_nmi(struct vcpu *v);
 void partition_set_tpr(struct vcpu *v, uint64_t cr8);
 uint64_t partition_get_tpr(struct vcpu *v);
 

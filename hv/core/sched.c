@@ -93,7 +93,8 @@ static struct vcpu *pick(struct runqueue *rq)
         struct vcpu *v = rq->vcpus[(rq->next + n) % rq->count];
         if (v->part->state != PART_RUNNING)
             continue;
-        if (v->state == VCPU_HALTED && !v->halted_irqs_off && partition_pending_vector(v) >= 0)
+        if (v->state == VCPU_HALTED &&
+            ((!v->halted_irqs_off && partition_pending_vector(v) >= 0) || partition_nmi_pending(v)))
             v->state = VCPU_RUNNABLE;
         if (v->state == VCPU_RUNNABLE) {
             rq->next = (rq->next + n + 1) % rq->count;

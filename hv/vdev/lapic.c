@@ -312,6 +312,11 @@ bool vlapic_accept(struct vlapic *l, uint8_t vector)
     return true;
 }
 
+bool vlapic_nmi_pending(const struct vlapic *l)
+{
+    return l->nmi_pending != 0;
+}
+
 bool vlapic_take_nmi(struct vlapic *l)
 {
     if (!l->nmi_pending)

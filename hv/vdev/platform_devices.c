@@ -363,6 +363,12 @@ bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu)
     return l && vlapic_take_nmi(l);
 }
 
+bool platform_devices_nmi_pending(struct platform_devices *pd, unsigned vcpu)
+{
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
+    return l && vlapic_nmi_pending(l);
+}
+
 void platform_devices_tick(struct platform_devices *pd)
 {
     vpit_tick(&pd->pit);

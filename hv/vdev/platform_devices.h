@@ -100,6 +100,8 @@ uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
                              const struct platform_intr *intr);
 /* An NMI is pending for vcpu (consumed). */
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu);
+/* An NMI is pending for vcpu; nothing is consumed. */
+bool platform_devices_nmi_pending(struct platform_devices *pd, unsigned vcpu);
 /* Runs every device timer that is due (PIT, LAPIC timers) and re-arms the rest. */
 void platform_devices_tick(struct platform_devices *pd);
 

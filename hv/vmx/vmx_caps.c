@@ -8,6 +8,8 @@
 #define PROC2_VPID          (1ull << 5)
 #define PROC2_UNRESTRICTED  (1ull << 7)
 #define PIN_PREEMPT_TIMER   (1ull << 6)
+#define PIN_VIRTUAL_NMI     (1ull << 5)
+#define PROC_NMI_WINDOW_EX  (1ull << 22)
 
 static bool allowed1(uint64_t ctl_msr, uint64_t bit) { return (ctl_msr >> 32) & bit; }
 
@@ -32,6 +34,8 @@ void vmx_caps_read(struct vmx_caps *c)
     c->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
     c->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
     c->preemption_timer = allowed1(c->pinbased, PIN_PREEMPT_TIMER);
+    c->virtual_nmis = allowed1(c->pinbased, PIN_VIRTUAL_NMI) &&
+                      allowed1(c->procbased, PROC_NMI_WINDOW_EX);
     if (!allowed1(c->procbased, PROC_SECONDARY))
         return;
     c->procbased2 = rdmsr(MSR_IA32_VMX_PROCBASED2);
@@ -50,5 +54,6 @@ void vmx_caps_read(struct vmx_caps *c)
 
 bool vmx_caps_usable(const struct vmx_caps *c)
 {
-    return c->vmx && !c->locked_off && c->ept && c->unrestricted && c->vpid && c->ept_wb;
+    return c->vmx && !c->locked_off && c->ept && c->unrestricted && c->vpid && c->ept_wb &&
+           c->virtual_nmis;
 }

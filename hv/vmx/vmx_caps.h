@@ -10,6 +10,7 @@ struct vmx_caps {
     bool ept, unrestricted, vpid;
     bool ept_2m, ept_1g, ept_wb, invept, invvpid;
     bool preemption_timer;
+    bool virtual_nmis;          /* virtual NMIs with NMI-window exiting */
     bool true_ctls;
     uint32_t vmcs_revision;
     uint64_t pinbased, procbased, procbased2, exit, entry;  /* allowed 0/1 settings */
@@ -18,7 +19,7 @@ struct vmx_caps {
 };
 
 void vmx_caps_read(struct vmx_caps *c);
-/* What a partition needs: VMX, EPT, unrestricted guest and VPID. */
+/* What a partition needs: VMX, EPT, unrestricted guest, VPID and virtual NMIs. */
 bool vmx_caps_usable(const struct vmx_caps *c);
 
 #endif

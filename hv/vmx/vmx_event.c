@@ -1,5 +1,7 @@
-/* Event injection: re-queued IDT-vectoring events, exceptions we raise, and interrupts
- * from the partition's interrupt controllers, with interrupt-window exiting. */
+/* Event injection: re-queued IDT-vectoring events, exceptions we raise, NMIs and interrupts
+ * from the partition's interrupt controllers, with NMI- and interrupt-window exiting.  NMIs
+ * are virtual NMIs: the processor blocks further ones from delivery until the guest's
+ * IRET, so one waits in the vLAPIC (one in service, one latched) meanwhile. */
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/vmx/vmcs.h"
@@ -37,17 +39,40 @@ static bool guest_interruptible(void)
              (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-static void set_interrupt_window(bool on)
+static bool nmi_allowed(void)
+{
+    return !(vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) &
+             (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
+}
+
+static void set_window(uint32_t control, bool on)
 {
     uint32_t proc = vmcs_read32(VMCS32_PROC_CONTROLS);
-    uint32_t want = on ? proc | PROC_INTR_WINDOW : proc & ~PROC_INTR_WINDOW;
+    uint32_t want = on ? proc | control : proc & ~control;
     if (want != proc)
         vmcs_write32(VMCS32_PROC_CONTROLS, want);
 }
 
+static void set_interrupt_window(bool on) { set_window(PROC_INTR_WINDOW, on); }
+
 bool vmx_interrupt_pending(struct vcpu *v)
 {
-    return vmx_of(v)->entry_intr_info || partition_pending_vector(v) >= 0;
+    return vmx_of(v)->entry_intr_info || partition_pending_vector(v) >= 0 ||
+           partition_nmi_pending(v);
+}
+
+/* An NMI goes first when the guest can take one; otherwise the NMI window is watched. */
+static bool inject_nmi(struct vcpu *v)
+{
+    bool pending = partition_nmi_pending(v);
+    if (pending && nmi_allowed() && partition_take_nmi(v)) {
+        vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
+        set_window(PROC_NMI_WINDOW, partition_nmi_pending(v));
+        set_interrupt_window(partition_pending_vector(v) >= 0);
+        return true;
+    }
+    set_window(PROC_NMI_WINDOW, pending);
+    return false;
 }
 
 void vmx_inject_pending(struct vcpu *v)
@@ -60,8 +85,11 @@ void vmx_inject_pending(struct vcpu *v)
         vmcs_write32(VMCS32_ENTRY_INSTR_LEN, x->entry_instr_len);
         x->entry_intr_info = 0;
         set_interrupt_window(partition_pending_vector(v) >= 0);
+        set_window(PROC_NMI_WINDOW, partition_nmi_pending(v));
         return;
     }
+    if (inject_nmi(v))
+        return;
     int vector = partition_pending_vector(v);
     if (vector < 0) {
         set_interrupt_window(false);

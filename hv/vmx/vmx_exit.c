@@ -86,6 +86,12 @@ static enum exit_action on_interrupt_window(struct vcpu *v, uint64_t qual)
     return EXIT_RESUME;
 }
 
+static enum exit_action on_nmi_window(struct vcpu *v, uint64_t qual)
+{
+    vcpu_count_exit(v, EXIT_INTR_WINDOW);
+    return EXIT_RESUME;
+}
+
 static enum exit_action on_cpuid(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_CPUID);
@@ -104,7 +110,7 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
     vcpu_count_exit(v, EXIT_HLT);
     vmx_skip_instruction();
     v->halted_irqs_off = !(vmcs_readn(VMCSN_GUEST_RFLAGS) & (1ull << 9));
-    if (!v->halted_irqs_off && vmx_interrupt_pending(v))
+    if ((!v->halted_irqs_off && vmx_interrupt_pending(v)) || partition_nmi_pending(v))
         return EXIT_RESUME;
     v->state = VCPU_HALTED;
     if (v->halted_irqs_off && partition_stuck(v->part)) {
@@ -231,11 +237,17 @@ static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
 static enum exit_action on_rdmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, false); }
 static enum exit_action on_wrmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, true); }
 
-#define EPT_QUAL_WRITE (1ull << 1)        /* exit qualification: the access was a data write */
+#define EPT_QUAL_WRITE          (1ull << 1)     /* the access was a data write */
+#define EPT_QUAL_NMI_UNBLOCKED  (1ull << 12)    /* during an IRET that unblocked NMIs */
 
 static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
 {
     uint64_t gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
+    /* The exit interrupted an IRET that had unblocked NMIs: the IRET runs again, so NMIs
+     * must stay blocked until it completes (virtual NMIs, SDM "NMI unblocking due to IRET"). */
+    if (qual & EPT_QUAL_NMI_UNBLOCKED)
+        vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
+                     vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
     if (guest_mem_contains(&v->part->mem, gpa, 1)) {
         vcpu_count_exit(v, EXIT_EPT);
         if ((qual & EPT_QUAL_WRITE) && partition_write_fault(v, gpa))
@@ -319,7 +331,8 @@ static enum exit_action on_init(struct vcpu *v, uint64_t qual)
 
 static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [0] = on_exception_nmi, [1] = on_extint, [2] = on_triple_fault, [3] = on_init,
-    [7] = on_interrupt_window, [10] = on_cpuid, [11] = inject_ud, [12] = on_hlt,
+    [7] = on_interrupt_window, [8] = on_nmi_window, [10] = on_cpuid, [11] = inject_ud,
+    [12] = on_hlt,
     [13] = skip_instruction, [15] = inject_gp, [18] = on_vmcall,
     [19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud, [23] = inject_ud,
     [24] = inject_ud, [25] = inject_ud, [26] = inject_ud, [27] = inject_ud,
