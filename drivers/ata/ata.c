@@ -1,11 +1,15 @@
 /*
- * PIO ATA driver.  One request at a time per channel; a small state machine advanced by
- * poll: after the command is issued, each poll moves every sector whose DRQ is up, and
- * finishes the request when the drive is idle again (or reports an error, or times out).
+ * ATA driver.  One request at a time per channel; a small state machine advanced by poll.
+ * With bus-master DMA (drivers/ata/ata_bmdma.c) a read or write is one DMA command through
+ * the channel's bounce buffer, finished when the controller and the drive are both idle.
+ * Without it (no bus-master controller, or a drive without DMA) each poll moves every
+ * sector whose DRQ is up by PIO.  Either way the request ends when the drive is idle
+ * again, reports an error, or times out.
  */
 #include "drivers/ata/ata.h"
 
 #include <string.h>
+#include "drivers/ata/ata_bmdma.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/console.h"
@@ -33,6 +37,10 @@
 #define CMD_READ_EXT    0x24
 #define CMD_WRITE       0x30
 #define CMD_WRITE_EXT   0x34
+#define CMD_READ_DMA    0xc8
+#define CMD_READ_DMA_EXT 0x25
+#define CMD_WRITE_DMA   0xca
+#define CMD_WRITE_DMA_EXT 0x35
 #define CMD_FLUSH       0xe7
 #define CMD_FLUSH_EXT   0xea
 #define CMD_IDENTIFY    0xec
@@ -45,6 +53,8 @@ struct ata_disk {
     uint16_t io, ctl;
     uint8_t slave;
     bool lba48;
+    bool dma;               /* the drive does DMA and its channel has a bus master */
+    bool cur_dma;           /* cur is moving by DMA */
     struct block_request *cur;
     uint32_t done;          /* sectors moved for cur */
     uint64_t deadline;
@@ -52,6 +62,7 @@ struct ata_disk {
 
 static struct ata_disk disks[4];
 static bool channel_busy[2];   /* master and slave share the channel's registers */
+static struct ata_bmdma bmdma[2];
 
 static void port_in16(uint16_t port, void *dst, size_t words)
 {
@@ -64,6 +75,7 @@ static void port_out16(uint16_t port, const void *src, size_t words)
 }
 
 static bool *busy_of(const struct ata_disk *d) { return &channel_busy[d->io == 0x170]; }
+static struct ata_bmdma *bmdma_of(const struct ata_disk *d) { return &bmdma[d->io == 0x170]; }
 
 static void delay400(const struct ata_disk *d)
 {
@@ -106,6 +118,19 @@ static void issue(struct ata_disk *d, uint8_t cmd, uint64_t lba, uint32_t count)
     delay400(d);
 }
 
+static void start_dma(struct ata_disk *d, struct block_request *r)
+{
+    struct ata_bmdma *b = bmdma_of(d);
+    size_t bytes = (size_t)r->count * 512;
+    bool read = r->op == BLOCK_READ;
+    if (!read)
+        block_req_copy_out(r, 0, b->buf, bytes);
+    ata_bmdma_prepare(b, bytes, read);
+    issue(d, read ? (d->lba48 ? CMD_READ_DMA_EXT : CMD_READ_DMA)
+                  : (d->lba48 ? CMD_WRITE_DMA_EXT : CMD_WRITE_DMA), r->lba, r->count);
+    ata_bmdma_start(b);
+}
+
 static bool ata_start(struct block_device *bd, struct block_request *r)
 {
     struct ata_disk *d = bd->driver;
@@ -121,6 +146,11 @@ static bool ata_start(struct block_device *bd, struct block_request *r)
     d->cur = r;
     d->done = 0;
     d->deadline = time_ns() + ATA_TIMEOUT_NS;
+    d->cur_dma = d->dma && (r->op == BLOCK_READ || r->op == BLOCK_WRITE);
+    if (d->cur_dma) {
+        start_dma(d, r);
+        return true;
+    }
     switch (r->op) {
     case BLOCK_READ:
         issue(d, d->lba48 ? CMD_READ_EXT : CMD_READ, r->lba, r->count);
@@ -142,6 +172,11 @@ static bool ata_start(struct block_device *bd, struct block_request *r)
 static void finish(struct ata_disk *d, int status)
 {
     struct block_request *r = d->cur;
+    if (d->cur_dma) {
+        ata_bmdma_stop(bmdma_of(d));
+        if (status == BLOCK_OK && r->op == BLOCK_READ)
+            block_req_copy_in(r, 0, bmdma_of(d)->buf, (size_t)r->count * 512);
+    }
     d->cur = NULL;
     *busy_of(d) = false;
     if (status) {
@@ -174,9 +209,29 @@ static void move_sector(struct ata_disk *d)
     d->done++;
 }
 
+static void poll_dma(struct ata_disk *d)
+{
+    uint8_t st = inb(d->io + REG_STATUS);
+    int bm = ata_bmdma_state(bmdma_of(d));
+    if (bm < 0 || (!(st & ST_BSY) && (st & (ST_ERR | ST_DF)))) {
+        finish(d, BLOCK_E_IO);
+        return;
+    }
+    if (bm == 0 || (st & (ST_BSY | ST_DRQ))) {
+        if (time_ns() > d->deadline)
+            finish(d, BLOCK_E_TIMEOUT);
+        return;
+    }
+    finish(d, BLOCK_OK);
+}
+
 static void ata_poll(struct block_device *bd)
 {
     struct ata_disk *d = bd->driver;
+    if (d->cur && d->cur_dma) {
+        poll_dma(d);
+        return;
+    }
     while (d->cur) {
         uint8_t st = inb(d->io + REG_STATUS);
         if (st & ST_BSY) {
@@ -262,6 +317,7 @@ static void probe_one(unsigned index, uint16_t io, uint16_t ctl, uint8_t slave)
                                 : (uint64_t)id[60] | (uint64_t)id[61] << 16;
     if (!(id[49] & (1u << 9)) || !sectors)
         return;                        /* no LBA: too old to bother with */
+    d->dma = bmdma_of(d)->port && (id[49] & (1u << 8));
     model_of(id, model);
     fmt_snprintf(d->dev.name, sizeof(d->dev.name), "ata%u", index);
     d->dev.sector_size = 512;
@@ -271,14 +327,16 @@ static void probe_one(unsigned index, uint16_t io, uint16_t ctl, uint8_t slave)
     d->dev.driver = d;
     block_device_init(&d->dev);
     block_register(&d->dev);
-    kprintf("storage: %s: %s, %lu MiB, LBA%s, PIO\n", d->dev.name, model,
-            (unsigned long)(sectors >> 11), d->lba48 ? "48" : "28");
+    kprintf("storage: %s: %s, %lu MiB, LBA%s, %s\n", d->dev.name, model,
+            (unsigned long)(sectors >> 11), d->lba48 ? "48" : "28", d->dma ? "DMA" : "PIO");
 }
 
-unsigned ata_probe(void)
+unsigned ata_probe(bool allow_dma)
 {
     static const uint16_t ports[2][2] = { { 0x1f0, 0x3f6 }, { 0x170, 0x376 } };
     unsigned n = 0;
+    if (allow_dma)
+        ata_bmdma_probe(bmdma);
     for (unsigned ch = 0; ch < 2; ch++) {
         if (inb(ports[ch][0] + REG_STATUS) == 0xff)
             continue;

@@ -1,6 +1,7 @@
 /*
  * Storage service: drivers probe, each disk is searched for the pool, the first one found
- * is mounted and announced; `storage-selftest` on the kernel command line runs the check.
+ * is mounted and announced; `storage-selftest` on the kernel command line runs the check,
+ * and `ata-pio` keeps ATA disks off bus-master DMA.
  */
 #include "hv/storage/pool.h"
 
@@ -58,7 +59,7 @@ void storage_service_start(const struct manifest_hypervisor *hv, const struct bo
     block_phys_map = map_phys;
     block_clock_ns = time_ns;
     uint64_t t0 = time_ns();
-    unsigned disks = ata_probe() + nvme_probe();
+    unsigned disks = ata_probe(!strstr(bi->cmdline, "ata-pio")) + nvme_probe();
     if (!disks) {
         kprintf("storage: no disks\n");
         return;

@@ -8,7 +8,7 @@ FAT32_SRCS := hv/storage/fat32.c hv/storage/fat32_dir.c hv/storage/fat32_file.c 
 	hv/storage/fat32_ops.c
 
 KERNEL_SRCS += $(BLOCK_SRCS) hv/storage/gpt.c $(FAT32_SRCS) \
-	$(wildcard drivers/ata/ata.c drivers/nvme/nvme.c hv/storage/pool_service.c \
+	$(wildcard drivers/ata/ata.c drivers/ata/ata_bmdma.c drivers/nvme/nvme.c hv/storage/pool_service.c \
 	hv/storage/pool_selftest.c hv/storage/pool_vhdx.c)
 
 UNIT_TESTS += $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_block.c tests/unit/test_gpt.c)) test_fat32
