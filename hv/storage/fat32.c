@@ -78,7 +78,7 @@ int fat_barrier(struct fat_vol *v)
 
 static int fat_load(struct fat_vol *v, uint32_t c, uint8_t **entry)
 {
-    uint32_t index = c / (FAT_SECTOR / 4);
+    uint32_t index = c / (v->sector / 4);
     if (index != v->fat_buf_index) {
         int rc = fat_commit(v);
         if (rc)
@@ -89,7 +89,7 @@ static int fat_load(struct fat_vol *v, uint32_t c, uint8_t **entry)
             return rc;
         v->fat_buf_index = index;
     }
-    *entry = v->fat_buf + (c % (FAT_SECTOR / 4)) * 4;
+    *entry = v->fat_buf + (c % (v->sector / 4)) * 4;
     return FAT_OK;
 }
 
@@ -149,10 +149,11 @@ int fat_chain_at(struct fat_vol *v, uint32_t first, uint32_t idx, uint32_t *out)
 
 int fat_zero_cluster(struct fat_vol *v, uint32_t c)
 {
-    static const uint8_t zero[FAT_SECTOR * 8];
+    static const uint8_t zero[FAT_SECTOR_MAX * 8];
     uint64_t s = fat_cluster_sector(v, c);
+    uint32_t per = (uint32_t)sizeof(zero) / v->sector;
     for (uint32_t done = 0; done < v->sec_per_clus;) {
-        uint32_t n = v->sec_per_clus - done < 8 ? v->sec_per_clus - done : 8;
+        uint32_t n = v->sec_per_clus - done < per ? v->sec_per_clus - done : per;
         int rc = fat_write_sectors(v, s + done, n, zero);
         if (rc)
             return rc;
@@ -241,13 +242,14 @@ static int check_boot_sector(struct fat_vol *v, const uint8_t *bs)
     uint32_t total = fat_le16(bs + 19) ? fat_le16(bs + 19) : fat_le32(bs + 32);
     if (bs[510] != 0x55 || bs[511] != 0xaa || fat_le16(bs + 22) != 0 || fat_le32(bs + 36) == 0)
         return fat_fail(v, FAT_E_NOT_FAT32, "fat32: no FAT32 boot sector");
-    if (bps != FAT_SECTOR || bps != v->io.sector_size)
-        return fat_fail(v, FAT_E_NOT_FAT32, "fat32: %u-byte sectors unsupported", bps);
+    if (bps != v->sector)
+        return fat_fail(v, FAT_E_NOT_FAT32, "fat32: the volume's %u-byte sectors are not the "
+                        "disk's %u", bps, v->sector);
     if (!spc || (spc & (spc - 1)) || spc > 128 || !fat_le16(bs + 14) || !bs[16] || bs[16] > 2 ||
         fat_le16(bs + 17) != 0 || fat_le16(bs + 42) != 0)
         return fat_fail(v, FAT_E_CORRUPT, "fat32: boot sector fields out of range");
     v->sec_per_clus = spc;
-    v->clus_bytes = spc * FAT_SECTOR;
+    v->clus_bytes = spc * v->sector;
     v->reserved = fat_le16(bs + 14);
     v->fat_count = bs[16];
     v->fat_sectors = fat_le32(bs + 36);
@@ -260,7 +262,7 @@ static int check_boot_sector(struct fat_vol *v, const uint8_t *bs)
         return fat_fail(v, FAT_E_CORRUPT, "fat32: FATs larger than the volume");
     v->data_start = meta;
     uint64_t clusters = (total - meta) / spc;
-    uint64_t fat_room = (uint64_t)v->fat_sectors * (FAT_SECTOR / 4) - 2;
+    uint64_t fat_room = (uint64_t)v->fat_sectors * (v->sector / 4) - 2;
     if (clusters > fat_room)
         clusters = fat_room;
     if (clusters > 0x0ffffff5u - 2 || clusters < 1)
@@ -275,17 +277,18 @@ static int check_boot_sector(struct fat_vol *v, const uint8_t *bs)
 
 static int count_free(struct fat_vol *v)
 {
-    uint8_t buf[FAT_SECTOR * 8];
-    uint32_t sectors = (uint32_t)(((uint64_t)v->clusters + 2 + 127) / 128);
+    uint8_t buf[FAT_SECTOR_MAX];
+    uint32_t per_sector = v->sector / 4, per_read = sizeof(buf) / v->sector;
+    uint32_t sectors = (uint32_t)(((uint64_t)v->clusters + 2 + per_sector - 1) / per_sector);
     v->free_count = 0;
     v->next_free = 0;
-    for (uint32_t s = 0; s < sectors; s += 8) {
-        uint32_t n = sectors - s < 8 ? sectors - s : 8;
+    for (uint32_t s = 0; s < sectors; s += per_read) {
+        uint32_t n = sectors - s < per_read ? sectors - s : per_read;
         int rc = fat_read_sectors(v, v->reserved + s, n, buf);
         if (rc)
             return rc;
-        for (uint32_t i = 0; i < n * 128; i++) {
-            uint32_t c = s * 128 + i;
+        for (uint32_t i = 0; i < n * per_sector; i++) {
+            uint32_t c = s * per_sector + i;
             if (fat_cluster_valid(v, c) && (fat_le32(buf + 4 * i) & FAT_MASK) == 0) {
                 v->free_count++;
                 if (!v->next_free)
@@ -298,17 +301,17 @@ static int count_free(struct fat_vol *v)
 
 int fat_mount(struct fat_vol *v, const struct block_io *io)
 {
-    uint8_t bs[FAT_SECTOR];
     memset(v, 0, sizeof(*v));
     v->io = *io;
+    v->sector = io->sector_size;
     v->fat_buf_index = UINT32_MAX;
     v->dir_buf_sector = UINT64_MAX;
-    if (io->sector_size != FAT_SECTOR)
+    if (v->sector < FAT_SECTOR_MIN || v->sector > FAT_SECTOR_MAX || (v->sector & (v->sector - 1)))
         return fat_fail(v, FAT_E_NOT_FAT32, "fat32: %u-byte disk sectors unsupported",
                         io->sector_size);
-    int rc = fat_read_sectors(v, 0, 1, bs);
+    int rc = fat_read_sectors(v, 0, 1, v->tmp);
     if (!rc)
-        rc = check_boot_sector(v, bs);
+        rc = check_boot_sector(v, v->tmp);
     if (!rc)
         rc = count_free(v);
     return rc;
@@ -316,7 +319,7 @@ int fat_mount(struct fat_vol *v, const struct block_io *io)
 
 static int write_fsinfo(struct fat_vol *v)
 {
-    uint8_t s[FAT_SECTOR];
+    uint8_t *s = v->tmp;
     if (!v->fsinfo_dirty || !v->fsinfo_sector)
         return FAT_OK;
     int rc = fat_read_sectors(v, v->fsinfo_sector, 1, s);

@@ -17,7 +17,8 @@
 #include "hv/storage/block.h"
 
 #define FAT_NAME_MAX 255
-#define FAT_SECTOR 512
+#define FAT_SECTOR_MIN 512
+#define FAT_SECTOR_MAX 4096
 
 enum fat_status {
     FAT_OK = 0,
@@ -36,6 +37,7 @@ enum fat_status {
 
 struct fat_vol {
     struct block_io io;
+    uint32_t sector;               /* bytes per sector: the disk's, 512 to 4096 */
     uint32_t sec_per_clus, clus_bytes;
     uint32_t reserved, fat_count, fat_sectors;
     uint32_t root_cluster, fsinfo_sector;
@@ -43,12 +45,12 @@ struct fat_vol {
     uint32_t clusters;             /* data clusters: valid numbers are 2 .. clusters + 1 */
     uint32_t free_count, next_free;
     bool fsinfo_dirty;
-    uint8_t fat_buf[FAT_SECTOR];   /* one cached FAT sector, written to every FAT copy */
+    uint8_t fat_buf[FAT_SECTOR_MAX];   /* one cached FAT sector, written to every FAT copy */
     uint32_t fat_buf_index;        /* sector within the FAT; UINT32_MAX when empty */
     bool fat_dirty;
-    uint8_t dir_buf[FAT_SECTOR];   /* one directory sector */
+    uint8_t dir_buf[FAT_SECTOR_MAX];   /* one directory sector */
     uint64_t dir_buf_sector;       /* UINT64_MAX when empty */
-    uint8_t tmp[FAT_SECTOR];       /* partial-sector file I/O */
+    uint8_t tmp[FAT_SECTOR_MAX];       /* partial-sector file I/O and one-off sectors */
     uint32_t (*clock)(void);       /* FAT date << 16 | time; NULL: 2025-01-01 00:00 */
     char err[160];                 /* why the last call failed */
 };
@@ -76,7 +78,8 @@ enum fat_open_flags {
     FAT_O_TRUNC = 1u << 2,
 };
 
-/* Mounts the volume on io (512-byte sectors); v->err says why not. */
+/* Mounts the volume on io (sectors of 512 to 4096 bytes, as the volume says too);
+ * v->err says why not. */
 int fat_mount(struct fat_vol *v, const struct block_io *io);
 /* Writes back the FAT cache and the FSInfo free count, then flushes the disk. */
 int fat_sync(struct fat_vol *v);

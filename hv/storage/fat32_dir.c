@@ -32,8 +32,8 @@ int fat_dir_slot(struct fat_vol *v, uint32_t dir, uint32_t index, struct fat_slo
     if (rc)
         return rc;
     uint32_t in = (uint32_t)(byte % v->clus_bytes);
-    slot->sector = fat_cluster_sector(v, c) + in / FAT_SECTOR;
-    slot->off = in % FAT_SECTOR;
+    slot->sector = fat_cluster_sector(v, c) + in / v->sector;
+    slot->off = in % v->sector;
     return FAT_OK;
 }
 
@@ -408,7 +408,7 @@ static int write_slots(struct fat_vol *v, uint32_t dir, uint32_t start, const ui
         if (!e)
             return FAT_E_IO;
         memcpy(e, ents + (size_t)i * DIRENT_SIZE, DIRENT_SIZE);
-        if (i + 1 == count || slot.off + DIRENT_SIZE == FAT_SECTOR) {
+        if (i + 1 == count || slot.off + DIRENT_SIZE == v->sector) {
             rc = fat_dir_store(v, &slot);
             if (rc)
                 return rc;
@@ -456,7 +456,7 @@ int fat_dir_remove(struct fat_vol *v, uint32_t dir, const struct fat_found *f)
         if (!e)
             return FAT_E_IO;
         e[0] = SLOT_FREE;
-        if (i + 1 == f->slots || slot.off + DIRENT_SIZE == FAT_SECTOR) {
+        if (i + 1 == f->slots || slot.off + DIRENT_SIZE == v->sector) {
             rc = fat_dir_store(v, &slot);
             if (rc)
                 return rc;

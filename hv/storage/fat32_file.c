@@ -158,11 +158,11 @@ static int transfer(struct fat_file *f, uint64_t off, uint8_t *buf, size_t len, 
         int rc = cluster_at(f, (uint32_t)(off / v->clus_bytes), write, &c);
         if (rc)
             return rc;
-        uint64_t lba = fat_cluster_sector(v, c) + in / FAT_SECTOR;
-        uint32_t in_sec = in % FAT_SECTOR;
+        uint64_t lba = fat_cluster_sector(v, c) + in / v->sector;
+        uint32_t in_sec = in % v->sector;
         size_t n;
-        if (in_sec || len < FAT_SECTOR) {
-            n = FAT_SECTOR - in_sec < len ? FAT_SECTOR - in_sec : len;
+        if (in_sec || len < v->sector) {
+            n = v->sector - in_sec < len ? v->sector - in_sec : len;
             rc = fat_read_sectors(v, lba, 1, v->tmp);
             if (!rc && write) {
                 memcpy(v->tmp + in_sec, buf, n);
@@ -171,12 +171,12 @@ static int transfer(struct fat_file *f, uint64_t off, uint8_t *buf, size_t len, 
                 memcpy(buf, v->tmp + in_sec, n);
             }
         } else {
-            uint32_t secs = (uint32_t)((v->clus_bytes - in) / FAT_SECTOR);
-            if (secs > len / FAT_SECTOR)
-                secs = (uint32_t)(len / FAT_SECTOR);
-            secs += contiguous_sectors(f, c, off + (uint64_t)secs * FAT_SECTOR,
-                                       len / FAT_SECTOR - secs, write);
-            n = (size_t)secs * FAT_SECTOR;
+            uint32_t secs = (uint32_t)((v->clus_bytes - in) / v->sector);
+            if (secs > len / v->sector)
+                secs = (uint32_t)(len / v->sector);
+            secs += contiguous_sectors(f, c, off + (uint64_t)secs * v->sector,
+                                       len / v->sector - secs, write);
+            n = (size_t)secs * v->sector;
             rc = write ? fat_write_sectors(v, lba, secs, buf) : fat_read_sectors(v, lba, secs, buf);
         }
         if (rc)

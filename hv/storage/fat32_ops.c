@@ -32,9 +32,9 @@ int fat_stat(struct fat_vol *v, const char *path, struct fat_stat *st)
 /* Writes "." and ".." into the fresh (zeroed) directory cluster c. */
 static int write_dot_entries(struct fat_vol *v, uint32_t c, uint32_t parent)
 {
-    uint8_t s[FAT_SECTOR];
+    uint8_t *s = v->tmp;
     uint32_t now = fat_now(v);
-    memset(s, 0, sizeof(s));
+    memset(s, 0, v->sector);
     for (int i = 0; i < 2; i++) {
         uint8_t *e = s + i * DIRENT_SIZE;
         memset(e, ' ', 11);

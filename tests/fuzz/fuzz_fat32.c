@@ -1,7 +1,9 @@
 /*
  * libFuzzer: hostile FAT32 volumes.  The input is a small volume image; it is mounted and
  * then walked, read, written, extended, truncated, renamed and deleted.  Nothing may crash
- * or read outside the image, whatever the boot sector, FAT or directories say.
+ * or read outside the image, whatever the boot sector, FAT or directories say.  The disk's
+ * sector size is what the boot sector claims (bytes 11-12) when that is 512 to 4096 bytes,
+ * so both small and large sectors are explored.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,7 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size = DISK_BYTES;
     memset(disk, 0, DISK_BYTES);
     memcpy(disk, data, size);
-    mem_disk_init(&m, disk, DISK_BYTES, 512, &io);
+    uint32_t sector = size >= 13 ? (uint32_t)data[11] | (uint32_t)data[12] << 8 : 512;
+    if (sector < 512 || sector > 4096 || (sector & (sector - 1)))
+        sector = 512;
+    mem_disk_init(&m, disk, DISK_BYTES, sector, &io);
     if (fat_mount(&v, &io) == FAT_OK)
         exercise(&v);
     return 0;

@@ -1,5 +1,6 @@
 /* The FAT32 pool on host images made by mkfs.fat: file and directory operations, long
- * names, truncation, fsck.fat on the result, and power cuts at every write of a workload. */
+ * names, truncation, fsck.fat on the result, and power cuts at every write of a workload;
+ * all of it on 512-byte and again on 4096-byte sectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 static uint8_t *pristine;
 static uint64_t img_bytes;
 static char img_path[64];
+static uint32_t sector;         /* of the image and its disk; clusters are 4 KiB either way */
 
 static int make_image(void **state)
 {
@@ -28,12 +30,24 @@ static int make_image(void **state)
         return -1;
     close(fd);
     unlink(img_path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -s 8 -n POOL -C %s %d >/dev/null 2>&1",
-             img_path, IMG_MIB * 1024);
+    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S %u -s %u -n POOL -C %s %d >/dev/null 2>&1",
+             sector, 4096 / sector, img_path, IMG_MIB * 1024);
     if (system(cmd) != 0)
         return -1;
     pristine = mem_disk_load(img_path, &img_bytes);
     return pristine ? 0 : -1;
+}
+
+static int make_image_512(void **state)
+{
+    sector = 512;
+    return make_image(state);
+}
+
+static int make_image_4096(void **state)
+{
+    sector = 4096;
+    return make_image(state);
 }
 
 static int drop_image(void **state)
@@ -55,8 +69,9 @@ static struct fixture *fresh(void)
     struct fixture *fx = calloc(1, sizeof(*fx));
     fx->data = malloc(img_bytes);
     memcpy(fx->data, pristine, img_bytes);
-    mem_disk_init(&fx->m, fx->data, img_bytes, 512, &fx->io);
+    mem_disk_init(&fx->m, fx->data, img_bytes, sector, &fx->io);
     assert_int_equal(fat_mount(&fx->v, &fx->io), FAT_OK);
+    assert_int_equal(fx->v.sector, sector);
     return fx;
 }
 
@@ -329,15 +344,23 @@ static void test_power_cut(void **state)
 
 static void test_hostile(void **state)
 {
-    static uint8_t junk[512 * 64];
+    static uint8_t junk[4096 * 64];
     struct mem_disk m;
     struct block_io io;
     struct fat_vol v;
-    mem_disk_init(&m, junk, sizeof(junk), 512, &io);
+    memset(junk, 0, sizeof(junk));
+    mem_disk_init(&m, junk, 512 * 64, sector, &io);
     assert_int_equal(fat_mount(&v, &io), FAT_E_NOT_FAT32);
-    memcpy(junk, pristine, 512);    /* a boot sector that claims far more than the disk */
+    memcpy(junk, pristine, sector); /* a boot sector that claims far more than the disk */
     assert_int_equal(fat_mount(&v, &io), FAT_E_CORRUPT);
     assert_non_null(strstr(v.err, "larger than its disk"));
+    /* The volume's sector size must be the disk's. */
+    mem_disk_init(&m, pristine, img_bytes, sector == 512 ? 4096 : 512, &io);
+    assert_int_equal(fat_mount(&v, &io), FAT_E_NOT_FAT32);
+    assert_non_null(strstr(v.err, "are not the disk's"));
+    mem_disk_init(&m, junk, sizeof(junk), 2048 + 1024, &io);
+    assert_int_equal(fat_mount(&v, &io), FAT_E_NOT_FAT32);
+    assert_non_null(strstr(v.err, "3072-byte disk sectors unsupported"));
 }
 
 int main(void)
@@ -351,5 +374,6 @@ int main(void)
         cmocka_unit_test(test_power_cut),
         cmocka_unit_test(test_hostile),
     };
-    return cmocka_run_group_tests(tests, make_image, drop_image);
+    return cmocka_run_group_tests_name("512-byte sectors", tests, make_image_512, drop_image) |
+           cmocka_run_group_tests_name("4096-byte sectors", tests, make_image_4096, drop_image);
 }
