@@ -114,6 +114,7 @@ int fat_set(struct fat_vol *v, uint32_t c, uint32_t val)
         return rc;
     fat_put32(e, (fat_le32(e) & ~FAT_MASK) | (val & FAT_MASK));
     v->fat_dirty = true;
+    v->walk_valid = false;          /* a chain may have changed under the cursor */
     return FAT_OK;
 }
 
@@ -131,10 +132,16 @@ int fat_next(struct fat_vol *v, uint32_t c, uint32_t *next)
 
 int fat_chain_at(struct fat_vol *v, uint32_t first, uint32_t idx, uint32_t *out)
 {
-    uint32_t c = first;
+    uint32_t c = first, i = 0;
     if (!fat_cluster_valid(v, c))
         return fat_fail(v, FAT_E_CORRUPT, "fat32: chain starts at bad cluster %#x", c);
-    for (uint32_t i = 0; i < idx; i++) {
+    /* Walks that go forward (a directory slot after slot) resume where the last one ended,
+     * so a long chain costs linear time, not quadratic. */
+    if (v->walk_valid && v->walk_first == first && v->walk_index <= idx) {
+        i = v->walk_index;
+        c = v->walk_cluster;
+    }
+    for (; i < idx; i++) {
         uint32_t n;
         int rc = fat_next(v, c, &n);
         if (rc)
@@ -143,6 +150,10 @@ int fat_chain_at(struct fat_vol *v, uint32_t first, uint32_t idx, uint32_t *out)
             return FAT_E_NOT_FOUND;
         c = n;
     }
+    v->walk_valid = true;
+    v->walk_first = first;
+    v->walk_index = idx;
+    v->walk_cluster = c;
     *out = c;
     return FAT_OK;
 }

@@ -44,6 +44,8 @@ struct fat_vol {
     uint64_t data_start;           /* sector of cluster 2 */
     uint32_t clusters;             /* data clusters: valid numbers are 2 .. clusters + 1 */
     uint32_t free_count, next_free;
+    bool walk_valid;               /* fat_chain_at's cursor: cluster walk_index of the */
+    uint32_t walk_first, walk_index, walk_cluster;  /* chain at walk_first is walk_cluster */
     bool fsinfo_dirty;
     uint8_t fat_buf[FAT_SECTOR_MAX];   /* one cached FAT sector, written to every FAT copy */
     uint32_t fat_buf_index;        /* sector within the FAT; UINT32_MAX when empty */
