@@ -168,13 +168,11 @@ int partition_pending_vector(struct vcpu *v)
     return any ? intr.vector : -1;
 }
 
+/* Without the lock: called before every VM entry, and an NMI that arrives just after the
+ * look is not lost, since its sender kicks the vCPU into another entry. */
 bool partition_nmi_pending(struct vcpu *v)
 {
-    struct partition *p = v->part;
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    bool pending = platform_devices_nmi_pending(p->devices, v->index);
-    spin_unlock_irqrestore(&p->lock, f);
-    return pending;
+    return platform_devices_nmi_pending(v->part->devices, v->index);
 }
 
 bool partition_take_nmi(struct vcpu *v)

@@ -314,7 +314,7 @@ bool vlapic_accept(struct vlapic *l, uint8_t vector)
 
 bool vlapic_nmi_pending(const struct vlapic *l)
 {
-    return l->nmi_pending != 0;
+    return __atomic_load_n(&l->nmi_pending, __ATOMIC_ACQUIRE) != 0;
 }
 
 bool vlapic_take_nmi(struct vlapic *l)

@@ -115,7 +115,7 @@ int vlapic_pending_vector(struct vlapic *l);
 bool vlapic_accept(struct vlapic *l, uint8_t vector);
 /* An NMI is pending (and is consumed by this call). */
 bool vlapic_take_nmi(struct vlapic *l);
-/* An NMI is pending; nothing is consumed. */
+/* An NMI is pending; nothing is consumed.  Safe without the partition's lock. */
 bool vlapic_nmi_pending(const struct vlapic *l);
 /* LINT0 passes the PIC's INTR (hardware-disabled, or LINT0 unmasked in ExtINT mode). */
 bool vlapic_accepts_pic(const struct vlapic *l);

@@ -29,6 +29,7 @@ struct vmx_vcpu {
     uint32_t entry_intr_info;       /* event to inject at the next entry, 0 if none */
     uint32_t entry_intr_error;
     uint32_t entry_instr_len;
+    uint32_t proc_controls;         /* what VMCS32_PROC_CONTROLS holds */
     uint64_t cr0_shadow, cr4_shadow;
     uint8_t *xsave_area;            /* guest FPU/SSE state while another vCPU runs here */
     uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_tsc_aux;

@@ -45,15 +45,18 @@ static bool nmi_allowed(void)
              (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
 }
 
-static void set_window(uint32_t control, bool on)
+/* The processor-based controls are cached: this runs before every entry. */
+static void set_window(struct vcpu *v, uint32_t control, bool on)
 {
-    uint32_t proc = vmcs_read32(VMCS32_PROC_CONTROLS);
-    uint32_t want = on ? proc | control : proc & ~control;
-    if (want != proc)
+    struct vmx_vcpu *x = vmx_of(v);
+    uint32_t want = on ? x->proc_controls | control : x->proc_controls & ~control;
+    if (want != x->proc_controls) {
         vmcs_write32(VMCS32_PROC_CONTROLS, want);
+        x->proc_controls = want;
+    }
 }
 
-static void set_interrupt_window(bool on) { set_window(PROC_INTR_WINDOW, on); }
+static void set_interrupt_window(struct vcpu *v, bool on) { set_window(v, PROC_INTR_WINDOW, on); }
 
 bool vmx_interrupt_pending(struct vcpu *v)
 {
@@ -67,11 +70,11 @@ static bool inject_nmi(struct vcpu *v)
     bool pending = partition_nmi_pending(v);
     if (pending && nmi_allowed() && partition_take_nmi(v)) {
         vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
-        set_window(PROC_NMI_WINDOW, partition_nmi_pending(v));
-        set_interrupt_window(partition_pending_vector(v) >= 0);
+        set_window(v, PROC_NMI_WINDOW, partition_nmi_pending(v));
+        set_interrupt_window(v, partition_pending_vector(v) >= 0);
         return true;
     }
-    set_window(PROC_NMI_WINDOW, pending);
+    set_window(v, PROC_NMI_WINDOW, pending);
     return false;
 }
 
@@ -84,22 +87,22 @@ void vmx_inject_pending(struct vcpu *v)
             vmcs_write32(VMCS32_ENTRY_EXCEPTION_ERROR, x->entry_intr_error);
         vmcs_write32(VMCS32_ENTRY_INSTR_LEN, x->entry_instr_len);
         x->entry_intr_info = 0;
-        set_interrupt_window(partition_pending_vector(v) >= 0);
-        set_window(PROC_NMI_WINDOW, partition_nmi_pending(v));
+        set_interrupt_window(v, partition_pending_vector(v) >= 0);
+        set_window(v, PROC_NMI_WINDOW, partition_nmi_pending(v));
         return;
     }
     if (inject_nmi(v))
         return;
     int vector = partition_pending_vector(v);
     if (vector < 0) {
-        set_interrupt_window(false);
+        set_interrupt_window(v, false);
         return;
     }
     if (!guest_interruptible()) {
-        set_interrupt_window(true);
+        set_interrupt_window(v, true);
         return;
     }
     partition_ack_vector(v, (uint8_t)vector);
     vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vector);
-    set_interrupt_window(partition_pending_vector(v) >= 0);
+    set_interrupt_window(v, partition_pending_vector(v) >= 0);
 }

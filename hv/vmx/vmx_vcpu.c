@@ -93,6 +93,7 @@ static bool setup_controls(struct vcpu *v)
     entry &= ~ENTRY_GUEST_LONG_MODE;
     bool ok = vmcs_write32(VMCS32_PIN_CONTROLS, pin);
     ok &= vmcs_write32(VMCS32_PROC_CONTROLS, proc);
+    vmx_of(v)->proc_controls = proc;
     ok &= vmcs_write32(VMCS32_PROC_CONTROLS2, proc2);
     ok &= vmcs_write32(VMCS32_EXIT_CONTROLS, exit);
     ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, entry);
