@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include "hv/core/hypercall_abi.h"
+#include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/spinlock.h"
 #include "hv/core/virt.h"
@@ -67,6 +68,8 @@ static void unmap_from_peer(struct grant *g)
     for (uint32_t i = 0; i < g->pages; i++)
         virt_unmap_foreign(g->peer, g->peer_gpa + 4096ull * i);
     virt_flush_partition(g->peer);
+    /* What the peer wrote since the owner's last tracking pass must still be handed over. */
+    partition_writes_note(g->owner, g->owner_gpa, 4096ull * g->pages);
     g->mapped = false;
 }
 
@@ -97,6 +100,16 @@ int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint6
     }
     spin_unlock_irqrestore(&lock, f);
     return r;
+}
+
+void channel_shared_ranges(struct partition *owner,
+                           void (*fn)(void *ctx, uint64_t gpa, uint64_t len), void *ctx)
+{
+    uint64_t f = spin_lock_irqsave(&lock);
+    for (unsigned i = 0; i < CHANNEL_MAX_GRANTS; i++)
+        if (grants[i].used && grants[i].mapped && grants[i].owner == owner)
+            fn(ctx, grants[i].owner_gpa, 4096ull * grants[i].pages);
+    spin_unlock_irqrestore(&lock, f);
 }
 
 /* A fixed interrupt to vCPU 0 of p, through its interrupt fabric. */

@@ -22,6 +22,12 @@ int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint6
 int64_t channel_notify(struct partition *from, uint64_t handle);
 int64_t channel_revoke(struct partition *owner, uint64_t handle);
 
+/* For write tracking: fn(ctx, gpa, len) for each range of owner's RAM that a peer has
+ * mapped now.  The peer writes it through its own page tables, which the owner's tracking
+ * does not see; a range is also marked written when it is unmapped. */
+void channel_shared_ranges(struct partition *owner,
+                           void (*fn)(void *ctx, uint64_t gpa, uint64_t len), void *ctx);
+
 /* p is ending: its grants are unmapped from their peers, and its mappings forgotten.
  * Called before p's memory is freed. */
 void channel_partition_gone(struct partition *p);

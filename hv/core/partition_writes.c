@@ -1,6 +1,7 @@
 #include "hv/core/partition_writes.h"
 
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/channel.h"
 #include "hv/core/console.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/spinlock.h"
@@ -10,11 +11,13 @@
 #include "hv/mm/kmem.h"
 
 struct partition_writes {
-    spinlock_t lock;                    /* the tracker; taken before the EPT's own lock */
+    spinlock_t lock;                    /* the tracker: after the channels' lock, before
+                                         * the EPT's */
     struct write_track track;
     uint32_t group_pages;
     size_t words;
     uint64_t last_pass_ns;
+    bool ended;                         /* the partition's page tables are going away */
     uint64_t bits[];
 };
 
@@ -64,6 +67,11 @@ void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len)
     spin_unlock_irqrestore(&w->lock, f);
 }
 
+static void note_shared(void *ctx, uint64_t gpa, uint64_t len)
+{
+    partition_writes_note(ctx, gpa, len);
+}
+
 static void protect(void *ctx, uint64_t base, uint64_t len)
 {
     virt_set_ram_writable(ctx, base, len, false);
@@ -74,13 +82,19 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out)
     struct partition_writes *w = p->writes;
     if (!w)
         return 0;
+    /* Pages a channel peer has mapped: it may have written them, unseen, at any time.
+     * (The channel's lock is taken before this tracker's, as when a grant is unmapped.) */
+    channel_shared_ranges(p, note_shared, p);
     uint64_t f = spin_lock_irqsave(&w->lock);
-    uint64_t n = write_track_harvest(&w->track, out, protect, p);
-    spin_unlock_irqrestore(&w->lock, f);
-    /* A vCPU may still hold a writable translation of a group protected just now; once the
-     * flush returns none does, so whatever the caller copies next is current. */
-    virt_flush_partition(p);
+    uint64_t n = 0;
+    if (!w->ended) {        /* the lock keeps the page tables alive until the pass is done */
+        n = write_track_harvest(&w->track, out, protect, p);
+        /* A vCPU may still hold a writable translation of a group protected just now; once
+         * the flush returns none does, so whatever the caller copies next is current. */
+        virt_flush_partition(p);
+    }
     w->last_pass_ns = time_ns();
+    spin_unlock_irqrestore(&w->lock, f);
     return n;
 }
 
@@ -100,12 +114,15 @@ void partition_writes_end(struct partition *p)
     struct partition_writes *w = p->writes;
     if (!w)
         return;
-    const struct write_track *t = &w->track;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    w->ended = true;
+    struct write_track t = w->track;
+    spin_unlock_irqrestore(&w->lock, f);
     kprintf("atoll: %s writes in groups of %u pages: %lu passes of %u ms handed over %lu "
             "groups (at most %lu in one), %lu written since; %lu write faults, %lu groups "
-            "written by devices\n", p->name, w->group_pages, t->passes,
-            PARTITION_WRITES_PASS_MS, t->harvested, t->most_in_a_pass, t->written_now,
-            t->faults, t->noted);
-    p->writes = NULL;
-    kfree(w);
+            "written by devices or channel peers\n", p->name, w->group_pages, t.passes,
+            PARTITION_WRITES_PASS_MS, t.harvested, t.most_in_a_pass, t.written_now,
+            t.faults, t.noted);
+    /* Not freed: a pass or a channel note on another CPU may still hold the pointer, and
+     * ended partitions stay in the table anyway. */
 }

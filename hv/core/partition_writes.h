@@ -1,8 +1,9 @@
 /*
  * Write tracking of a partition's RAM (hv/core/write_track.h) through the vendor's page
  * tables: arming protects all of it, a write fault opens the group it hit, writes the
- * hypervisor makes for the guest (device models) are noted, and a pass hands over the
- * written groups, protects them again and flushes every vCPU's translations.  The
+ * hypervisor makes for the guest (device models) and pages a channel peer maps are noted,
+ * and a pass hands over the written groups, protects them again and flushes every vCPU's
+ * translations.  The
  * manifest's `track-writes` arms it when the partition is created; a pass then runs every
  * PARTITION_WRITES_PASS_MS and the partition's end prints what the passes saw.
  */
@@ -25,7 +26,8 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out);
 void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len);
 /* Boot CPU, from the scheduler loop: the passes that are due. */
 void partition_writes_poll(void);
-/* When the partition is released: prints what the passes saw and frees the tracking. */
+/* When the partition is released, before its page tables go: no pass runs after this;
+ * prints what the passes saw.  The tracking's memory stays (a few KiB per GiB of RAM). */
 void partition_writes_end(struct partition *p);
 
 #endif
