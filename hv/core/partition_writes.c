@@ -14,8 +14,6 @@ struct partition_writes {
     spinlock_t lock;                    /* the tracker: after the channels' lock, before
                                          * the EPT's */
     struct write_track track;
-    uint32_t group_pages;
-    size_t words;
     uint64_t last_pass_ns;
     bool ended;                         /* the partition's page tables are going away */
     uint64_t bits[];
@@ -31,8 +29,6 @@ bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, 
         return false;
     }
     write_track_init(&w->track, p->mem.size, group_pages, w->bits);
-    w->group_pages = group_pages;
-    w->words = words;
     if (!virt_set_ram_writable(p, 0, p->mem.size, false)) {
         kfree(w);
         fmt_snprintf(err, err_size, "partition %s: cannot write-protect its memory", p->name);
@@ -120,8 +116,8 @@ void partition_writes_end(struct partition *p)
     spin_unlock_irqrestore(&w->lock, f);
     kprintf("atoll: %s writes in groups of %u pages: %lu passes of %u ms handed over %lu "
             "groups (at most %lu in one), %lu written since; %lu write faults, %lu groups "
-            "written by devices or channel peers\n", p->name, w->group_pages, t.passes,
-            PARTITION_WRITES_PASS_MS, t.harvested, t.most_in_a_pass, t.written_now,
+            "written by devices or channel peers\n", p->name, 1u << (t.group_shift - 12),
+            t.passes, PARTITION_WRITES_PASS_MS, t.harvested, t.most_in_a_pass, t.written_now,
             t.faults, t.noted);
     /* Not freed: a pass or a channel note on another CPU may still hold the pointer, and
      * ended partitions stay in the table anyway. */

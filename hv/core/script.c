@@ -6,14 +6,6 @@
 
 static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop" };
 
-static bool partition_defined(const struct manifest *m, const char *name, size_t len)
-{
-    for (uint32_t i = 0; i < m->partition_count; i++)
-        if (strlen(m->partitions[i].name) == len && !memcmp(m->partitions[i].name, name, len))
-            return true;
-    return false;
-}
-
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size)
 {
@@ -37,7 +29,7 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                      "to start", file, r->line);
             return -1;
         }
-        if (!partition_defined(m, target, strlen(target))) {
+        if (!manifest_find_partition(m, target)) {
             fmt_snprintf(err, err_size, "%s:%u: script: %s: no partition is named '%s'", file,
                      r->line, r->action, target);
             return -1;
