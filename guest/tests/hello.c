@@ -1,4 +1,5 @@
-/* The smallest guest: it boots, prints what it learned about its partition, and passes. */
+/* The smallest guest: it boots, prints what it learned about its partition, and passes
+ * (or, with `fail` on its command line, fails on purpose: the test verdict's own test). */
 #include "guest/lib/guest.h"
 
 DEFINE_TEST("hello");
@@ -13,4 +14,6 @@ void test_main(void)
     printf("hello: running under %s\n", atoll_present() ? "Atoll" : "no Atoll hypervisor");
     report(read_cr4() & CR4_PAE && rdmsr(MSR_EFER) & EFER_LMA, "long mode");
     report(boot.ram_size >= 1 << 20, "RAM size known (%lu KiB)", (unsigned long)(boot.ram_size >> 10));
+    if (cmdline_has("fail"))
+        report(false, "failing on purpose (fail on the command line)");
 }

@@ -7,7 +7,7 @@
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_PARTITION, SEC_SCRIPT };
 
-#define MAX_KEYS 16
+#define MAX_KEYS 24
 
 struct parser {
     struct manifest *m;
@@ -458,6 +458,33 @@ static int part_track_writes(struct parser *ps, const char *key, struct str v)
     return 0;
 }
 
+/* `exit`, `exit N`, `killed` or `stopped`. */
+static int part_expect(struct parser *ps, const char *key, struct str v)
+{
+    static const char exit_word[] = "exit";
+    struct manifest_partition *p = ps->part;
+    uint64_t n = 1;
+    if (eq(v, "killed") || eq(v, "stopped")) {
+        p->expect_end = eq(v, "killed") ? END_KILLED : END_STOPPED;
+        return 0;
+    }
+    if (v.n >= sizeof(exit_word) - 1 && !memcmp(v.p, exit_word, sizeof(exit_word) - 1)) {
+        struct str rest = { v.p + sizeof(exit_word) - 1, v.n - (sizeof(exit_word) - 1) };
+        while (rest.n && (rest.p[0] == ' ' || rest.p[0] == '\t')) {
+            rest.p++;
+            rest.n--;
+        }
+        bool spaced = rest.p != v.p + sizeof(exit_word) - 1;
+        if (rest.n == 0 || (spaced && parse_uint(rest, MANIFEST_MAX_EXIT_STATUS, &n))) {
+            p->expect_end = END_EXIT;
+            p->expect_status = (uint32_t)n;
+            return 0;
+        }
+    }
+    return fail(ps, key, "'%.*s' is not one of: exit, exit STATUS (0-%d), killed, stopped",
+                (int)v.n, v.p, MANIFEST_MAX_EXIT_STATUS);
+}
+
 static int part_autostart(struct parser *ps, const char *key, struct str v)
 {
     return value_bool(ps, key, v, &ps->part->autostart);
@@ -487,6 +514,7 @@ static const struct key_def partition_keys[] = {
     { "disk", part_disk, true },      { "net", part_net, false },
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
+    { "expect", part_expect, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -589,6 +617,8 @@ static void partition_defaults(struct manifest_partition *p, uint32_t line)
     p->vcpus = 1;
     p->cpus_any = true;
     p->autostart = true;
+    p->expect_end = END_EXIT;
+    p->expect_status = 1;
 }
 
 static int open_partition(struct parser *ps, struct str name)

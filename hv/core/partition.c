@@ -5,6 +5,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
 #include "hv/core/console.h"
+#include "hv/core/end_verdict.h"
 #include "hv/core/loader.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/partition_disks.h"
@@ -67,17 +68,33 @@ static bool end_once(struct partition *p)
     return first;
 }
 
-void partition_kill(struct partition *p, const char *fmt, ...)
+static void end_with_reason(struct partition *p, enum partition_end how, const char *fmt,
+                            va_list ap)
 {
     char reason[160];
-    va_list ap;
-    va_start(ap, fmt);
     fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
     if (!end_once(p))
         return;
+    p->ended = how;
     strlcpy(p->end_reason, reason, sizeof(p->end_reason));
-    kprintf("atoll: partition %s killed: %s\n", p->name, reason);
+    kprintf("atoll: partition %s %s: %s\n", p->name, how == PART_END_KILLED ? "killed" : "stopped",
+            reason);
+}
+
+void partition_kill(struct partition *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    end_with_reason(p, PART_END_KILLED, fmt, ap);
+    va_end(ap);
+}
+
+void partition_stop(struct partition *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    end_with_reason(p, PART_END_STOPPED, fmt, ap);
+    va_end(ap);
 }
 
 void partition_exit(struct partition *p, int status)
@@ -85,7 +102,7 @@ void partition_exit(struct partition *p, int status)
     if (!end_once(p))
         return;
     p->exit_status = status;
-    p->has_exit_status = true;
+    p->ended = PART_END_EXIT;
     kprintf("[%s] EXIT: STATUS=%d\n", p->name, status);
 }
 
@@ -213,6 +230,8 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     p->id = partition_count + 1;
     p->vcpu_count = spec->vcpus;
     p->state = PART_CREATED;
+    p->expect_end = spec->expect_end;
+    p->expect_status = spec->expect_status;
     if (spec->memory > (3ull << 30))
         return fail(p, err, err_size, "memory above 3 GiB is not supported yet");
     if (!guest_mem_alloc(&p->mem, spec->memory))
@@ -259,4 +278,22 @@ void partition_start(struct partition *p)
     kprintf("atoll: partition %s started: %lu MiB, %u vcpu%s\n", p->name, p->mem.size >> 20,
             p->vcpu_count, p->vcpu_count == 1 ? "" : "s");
     sched_wake(p->vcpus[0]);
+}
+
+bool partition_verdict(char *why, size_t why_size)
+{
+    bool all = true;
+    for (unsigned i = 0; i < partition_count; i++) {
+        const struct partition *p = partitions[i];
+        struct end_record want = { (enum end_kind)p->expect_end, p->expect_status, NULL };
+        struct end_record got = { (enum end_kind)p->ended, p->exit_status, p->end_reason };
+        char line[200];
+        if (end_verdict(p->name, &want, &got, line, sizeof(line)))
+            continue;
+        kprintf("atoll: not as expected: %s\n", line);
+        if (all)
+            strlcpy(why, line, why_size);
+        all = false;
+    }
+    return all;
 }

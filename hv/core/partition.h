@@ -3,6 +3,8 @@
 #define ATOLL_HV_CORE_PARTITION_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include "hv/core/end_verdict.h"
 #include "hv/core/guest_mem.h"
 #include "hv/core/spinlock.h"
 #include "hv/core/vcpu.h"
@@ -13,6 +15,10 @@
 #define PARTITION_MAX_TIMERS 65      /* PLATFORM_TIMER_COUNT */
 
 enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
+/* How a partition ended (or is expected to): its own exit, killed for what it did, or
+ * stopped from outside (the script, the control server). */
+enum partition_end { PART_END_NONE = END_KIND_NONE, PART_END_EXIT = END_KIND_EXIT,
+                     PART_END_KILLED = END_KIND_KILLED, PART_END_STOPPED = END_KIND_STOPPED };
 
 struct platform_devices;
 struct pci_host;
@@ -39,8 +45,10 @@ struct partition {
     unsigned disk_count;
     uint64_t timer_deadline[PARTITION_MAX_TIMERS];  /* ns, 0 = off */
     uint64_t start_ns;
-    int exit_status;
-    bool has_exit_status;
+    int exit_status;                /* with PART_END_EXIT */
+    enum partition_end ended;
+    enum partition_end expect_end;  /* what the manifest expects (the test verdict) */
+    int expect_status;
     char end_reason[160];
     char console_line[160];         /* guest console output not yet ended by a newline */
     unsigned console_len;
@@ -56,8 +64,13 @@ extern unsigned partition_count;
 /* Ends the partition: one line saying why, exit counters, memory scrubbed and freed.
  * Safe to call from any of its vCPUs; only the first call acts. */
 void partition_kill(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ended from outside (the script, the control server), not for anything it did. */
+void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Normal end with a status (debug-exit port, HC_EXIT). */
 void partition_exit(struct partition *p, int status);
+/* Every partition ended as its manifest expects; otherwise false with the first that did
+ * not, and what happened, in why. */
+bool partition_verdict(char *why, size_t why_size);
 bool all_partitions_ended(void);
 /* The partition with this name, or NULL. */
 struct partition *partition_find(const char *name);

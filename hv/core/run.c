@@ -73,6 +73,9 @@ static bool create_partitions(const struct boot_info *bi)
             .cmdline = mp->cmdline,
             .disks = mp->disks, .disk_count = mp->disk_count,
             .track_writes = mp->track_writes,
+            .expect_end = mp->expect_end == END_KILLED ? PART_END_KILLED :
+                          mp->expect_end == END_STOPPED ? PART_END_STOPPED : PART_END_EXIT,
+            .expect_status = (int)mp->expect_status,
         };
         struct partition *p = partition_create(&spec, err, sizeof(err));
         if (!p) {

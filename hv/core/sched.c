@@ -132,8 +132,11 @@ static void idle(uint64_t next_deadline, uint64_t max_wait)
 static void report_all_ended(void)
 {
     static bool reported;
-    if (machine_test_exit())
-        machine_finish(true, NULL);
+    if (machine_test_exit()) {
+        char why[200];
+        bool pass = partition_verdict(why, sizeof(why));
+        machine_finish(pass, pass ? NULL : why);
+    }
     if (!reported && partition_count)
         kprintf("atoll: every partition has ended\n");
     reported = true;

@@ -49,7 +49,7 @@ static void carry_out(uint32_t rule)
         break;
     case SCRIPT_STOP:
         if (p->state == PART_RUNNING)
-            partition_kill(p, "stopped by the script (%s:%u)", manifest_file, r->line);
+            partition_stop(p, "by the script (%s:%u)", manifest_file, r->line);
         else
             kprintf("atoll: script %s:%u: cannot stop %s: it is not running\n", manifest_file,
                     r->line, name);

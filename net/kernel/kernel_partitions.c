@@ -52,7 +52,7 @@ uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
         return CTL_ERR_NOT_FOUND;
     if (p->state != PART_RUNNING)
         return CTL_ERR_BAD_STATE;
-    partition_kill(p, "stopped by the control server");
+    partition_stop(p, "by the control server");
     *op = 0;
     return CTL_OK;
 }

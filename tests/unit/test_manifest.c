@@ -152,6 +152,25 @@ static void defaults_test(void **state)
     assert_int_equal(m.partitions[0].track_writes, 1);
 }
 
+static void expect_test(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\n"), 0);
+    assert_int_equal(m.partitions[0].expect_end, END_EXIT);
+    assert_int_equal(m.partitions[0].expect_status, 1);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nexpect = killed\n"), 0);
+    assert_int_equal(m.partitions[0].expect_end, END_KILLED);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nexpect = stopped\n"), 0);
+    assert_int_equal(m.partitions[0].expect_end, END_STOPPED);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nexpect = exit 3\n"), 0);
+    assert_int_equal(m.partitions[0].expect_end, END_EXIT);
+    assert_int_equal(m.partitions[0].expect_status, 3);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nexpect = exit\n"), 0);
+    assert_int_equal(m.partitions[0].expect_status, 1);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nexpect = exit 511\n"), 0);
+    assert_int_equal(m.partitions[0].expect_status, 511);
+}
+
 struct bad_case {
     const char *text;
     const char *error;
@@ -251,6 +270,10 @@ static const struct bad_case bad_cases[] = {
     { "[hypervisor]\ncontrol-clients = " FP_A "," FP_A "," FP_A "," FP_A "," FP_A "," FP_A ","
       FP_A "," FP_A "," FP_A "\n", "atoll.cfg:2: control-clients: more than 8 clients" },
     { "[hypervisor]\nidentity-key = /key\n", "atoll.cfg:2: identity-key: '/key' is not a file name (1 to 63 of A-Z a-z 0-9 . _ -)" },
+    { PART "expect = exit3\n", "atoll.cfg:5: expect: 'exit3' is not one of: exit, exit STATUS (0-511), killed, stopped" },
+    { PART "expect = exit 512\n", "atoll.cfg:5: expect: 'exit 512' is not one of: exit, exit STATUS (0-511), killed, stopped" },
+    { PART "expect = exit -1\n", "atoll.cfg:5: expect: 'exit -1' is not one of: exit, exit STATUS (0-511), killed, stopped" },
+    { PART "expect = dead\n", "atoll.cfg:5: expect: 'dead' is not one of: exit, exit STATUS (0-511), killed, stopped" },
     { PART "track-writes = 0\n", "atoll.cfg:5: track-writes: '0' is not a power of two from 1 to 512 (pages per group)" },
     { PART "track-writes = 24\n", "atoll.cfg:5: track-writes: '24' is not a power of two from 1 to 512 (pages per group)" },
     { PART "track-writes = 1024\n", "atoll.cfg:5: track-writes: '1024' is not a power of two from 1 to 512 (pages per group)" },
@@ -351,6 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_manifest_test),
         cmocka_unit_test(defaults_test),
+        cmocka_unit_test(expect_test),
         cmocka_unit_test(bad_manifests_test),
         cmocka_unit_test(limits_test),
         cmocka_unit_test(check_modules_test),

@@ -24,3 +24,6 @@ test_write_track_SRCS := tests/unit/test_write_track.c hv/core/write_track.c
 
 UNIT_TESTS += test_acpi_tables
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.c hv/lib/format.c
+
+UNIT_TESTS += test_end_verdict
+test_end_verdict_SRCS := tests/unit/test_end_verdict.c hv/core/end_verdict.c hv/lib/format.c
