@@ -4,7 +4,7 @@
 #include "hv/core/hypercall_abi.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/core/virt.h"
 #include "hv/vdev/platform_devices.h"
 

@@ -9,7 +9,7 @@
 #include "drivers/ata/ata.h"
 #include "drivers/nvme/nvme.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/gpt.h"
 

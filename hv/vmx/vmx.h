@@ -3,7 +3,7 @@
 #define ATOLL_HV_VMX_VMX_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/core/vcpu.h"
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"

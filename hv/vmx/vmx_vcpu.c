@@ -3,7 +3,7 @@
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
