@@ -128,10 +128,13 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     console_setup();
     const struct boot_info *bi = take_boot_info(loader, info_phys);
     struct boot_config cfg;
-    boot_config_from_cmdline(&cfg, bi->cmdline);
+    char cmdline_warning[160];
+    boot_config_from_cmdline(&cfg, bi->cmdline, cmdline_warning, sizeof(cmdline_warning));
     machine_set_test_exit(cfg.test_exit);
     kprintf("atoll %s: starting (%s)\n", ATOLL_VERSION,
             loader == BOOT_LOADER_EFI ? "UEFI" : "Multiboot2");
+    if (cmdline_warning[0])
+        kprintf("atoll: %s\n", cmdline_warning);
 
     idt_init();
     legacy_pic_disable();
