@@ -2,9 +2,12 @@
  * How hard a snapshot compression worker compresses its next block, decided from the
  * depth of the write queue it feeds (the seed's idea): a deep queue means the disk is the
  * bottleneck, so spend CPU to write fewer bytes; an empty queue means the CPU is, so
- * compress less.  One rung of the ladder at a time, with a dead band between the two
- * thresholds so that a queue hovering at one depth does not flip the level every block.
- * Each worker keeps its own policy and asks before every block.  Portable.
+ * compress less.  The queue's depth is cut into one band per rung of the ladder, emptiest
+ * band fastest; a worker takes the rung of the band the depth is in, and keeps its rung
+ * while the depth stays within `hysteresis_pct` of its band, so a queue hovering at a
+ * band's edge does not flip the level every block.  Where the disk and the workers are
+ * matched the queue settles at a depth whose two neighbouring rungs balance them.  Each
+ * worker keeps its own policy and asks before every block.  Portable.
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
 #define ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
@@ -23,11 +26,10 @@ enum snap_level {
 struct snap_policy {
     enum snap_level level;
     enum snap_level lowest, highest;    /* the rungs it may use */
-    unsigned up_pct;                    /* queue fuller than this: one rung harder */
-    unsigned down_pct;                  /* emptier than this: one rung easier */
+    unsigned hysteresis_pct;            /* of the queue's capacity, around the current band */
 };
 
-/* Starts at `start`, free to use the whole ladder, thresholds 75% and 25%. */
+/* Starts at `start`, free to use the whole ladder, hysteresis 5% of the queue. */
 void snap_policy_init(struct snap_policy *p, enum snap_level start);
 /* A policy that never moves: the fixed-level baselines of the bench. */
 void snap_policy_fixed(struct snap_policy *p, enum snap_level level);
