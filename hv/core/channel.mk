@@ -11,3 +11,7 @@ test_hypercall_args_SRCS := tests/unit/test_hypercall_args.c hv/core/hypercall_a
 
 FUZZ_TARGETS += fuzz_hypercall
 fuzz_hypercall_SRCS := tests/fuzz/fuzz_hypercall.c hv/core/hypercall_args.c hv/core/channel_grants.c
+
+UNIT_TESTS += test_channel
+test_channel_SRCS := tests/unit/test_channel.c hv/core/channel.c hv/core/channel_grants.c
+test_channel_CFLAGS := -iquote tests/unit/channel_fakes
