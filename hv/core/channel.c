@@ -1,6 +1,7 @@
 #include "hv/core/channel.h"
 
 #include "hv/core/hypercall_abi.h"
+#include "hv/core/manifest.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/spinlock.h"
@@ -12,6 +13,9 @@
  * devices are freed, so while it is held a grant in the table keeps both sides' alive. */
 static spinlock_t lock = SPINLOCK_INIT;
 static struct channel_grants table;
+
+_Static_assert(CHANNEL_PARTITIONS >= MANIFEST_MAX_PARTITIONS,
+               "every partition a manifest can name has its share of grants");
 
 static struct partition *partition_by_id(uint64_t id)
 {
