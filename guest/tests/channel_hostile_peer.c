@@ -70,6 +70,8 @@ static void bad_maps(void)
     report(r == -HC_EINVAL, "a map with an exception vector for its doorbell is refused (%ld)", r);
     r = map(HOG_WRAP_HANDLE, WINDOW_GPA + 0x10000, PEER_VEC | 0x100000000ull);
     report(r == -HC_EINVAL, "a map with a vector above 255 is refused (%ld)", r);
+    r = map(HOG_WRAP_HANDLE, WINDOW_GPA + (HOG_SHARED_PAGES - 1) * 0x1000ull, PEER_VEC);
+    report(r == -HC_EINVAL, "a map over the last page of another mapping is refused (%ld)", r);
     static const uint64_t handles[] = { 0, 3, 0x10000, 0xffffffffull, 1ull << 63, ~0ull };
     unsigned refused = 0;
     for (unsigned i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)

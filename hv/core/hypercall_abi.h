@@ -18,8 +18,9 @@
  * the vector its doorbell raises on its own vCPU 0; the peer maps them in the channel
  * window [4 GiB, 8 GiB) and names its own vector; either side rings the other. */
 #define HC_CHANNEL_GRANT   0x0010  /* (gpa, pages, peer partition id, vector) -> handle;
-                                      -HC_ENOSPC when this partition's share is in use */
-#define HC_CHANNEL_MAP     0x0011  /* (handle, gpa in the window, vector) -> 0 */
+                                      -HC_ENOSPC when this partition's share is used up */
+#define HC_CHANNEL_MAP     0x0011  /* (handle, gpa, vector) -> 0; all its pages in the
+                                      window, clear of the caller's other mappings */
 #define HC_CHANNEL_NOTIFY  0x0012  /* (handle) -> 0; raises the other side's vector */
 #define HC_CHANNEL_REVOKE  0x0013  /* (handle) -> 0; the owner takes the pages back */
 
