@@ -11,3 +11,6 @@ fuzz_script_SRCS := tests/fuzz/fuzz_script.c hv/core/script.c hv/core/manifest.c
 
 FUZZ_TARGETS += fuzz_acpi
 fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/acpi_tables.c hv/lib/format.c
+
+FUZZ_TARGETS += fuzz_guest_walk
+fuzz_guest_walk_SRCS := tests/fuzz/fuzz_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c

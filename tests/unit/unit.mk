@@ -24,3 +24,6 @@ test_write_track_SRCS := tests/unit/test_write_track.c hv/core/write_track.c
 
 UNIT_TESTS += test_acpi_tables
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.c hv/lib/format.c
+
+UNIT_TESTS += test_guest_walk
+test_guest_walk_SRCS := tests/unit/test_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
