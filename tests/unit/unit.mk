@@ -27,3 +27,6 @@ test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.
 
 UNIT_TESTS += test_guest_walk
 test_guest_walk_SRCS := tests/unit/test_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
+
+UNIT_TESTS += test_msr_policy
+test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/msr_policy.c hv/core/cpuid_policy.c
