@@ -10,6 +10,15 @@ DEFINE_TEST("cpuid_msr");
 #define MSR_NONEXISTENT 0xdead0000u
 #define MSR_KVM_WALL_CLOCK 0x4b564d00u
 #define APIC_BASE_BSP (1ull << 8)
+#define MSR_TSC_ADJUST     0x3bu
+#define MSR_SPEC_CTRL      0x48u
+#define MSR_PRED_CMD       0x49u
+#define MSR_ARCH_CAPS      0x10au
+#define MSR_MCG_CAP        0x179u
+#define MSR_MCG_CTL        0x17bu
+#define MSR_MISC_ENABLE    0x1a0u
+#define MSR_MC0_CTL        0x400u
+#define MISC_FAST_STRINGS  1ull
 
 static void check_signature(bool atoll)
 {
@@ -73,6 +82,58 @@ static void check_msr_policy(void)
     report(wrmsr_safe(MSR_FEATURE_CONTROL, fc | 5) == VEC_GP, "IA32_FEATURE_CONTROL write gets #GP");
 }
 
+/* Every MSR a feature brings #GPs when CPUID hides the feature (issue 19, item 1). */
+static void check_msrs_match_cpuid(void)
+{
+    uint64_t cap = 0, v = 0;
+    if (cpu_has(1, 'd', 14) && rdmsr_safe(MSR_MCG_CAP, &cap) == NO_FAULT) {
+        unsigned banks = cap & 0xff, present = 0;
+        for (uint32_t msr = MSR_MC0_CTL; msr < MSR_MC0_CTL + 4 * 32; msr++)
+            if ((msr - MSR_MC0_CTL) / 4 >= banks && rdmsr_safe(msr, &v) != VEC_GP)
+                present++;
+        report(present == 0, "MCG_CAP %#lx: %u banks; no MSR of a bank past them answers (%u do)",
+               cap, banks, present);
+        report((cap & (1u << 8)) || rdmsr_safe(MSR_MCG_CTL, &v) == VEC_GP,
+               "IA32_MCG_CTL #GPs without MCG_CAP.MCG_CTL_P");
+    } else {
+        report(rdmsr_safe(MSR_MCG_CAP, &v) == VEC_GP, "IA32_MCG_CAP #GPs without CPUID MCA");
+    }
+    bool ibrs = cpu_has(7, 'd', 26), stibp = cpu_has(7, 'd', 27), ssbd = cpu_has(7, 'd', 31);
+    if (!ibrs && !stibp && !ssbd)
+        report(rdmsr_safe(MSR_SPEC_CTRL, &v) == VEC_GP && wrmsr_safe(MSR_SPEC_CTRL, 0) == VEC_GP,
+               "IA32_SPEC_CTRL #GPs (read and write): CPUID shows no IBRS, STIBP or SSBD");
+    else
+        report(wrmsr_safe(MSR_SPEC_CTRL, 0) == NO_FAULT && rdmsr_safe(MSR_SPEC_CTRL, &v) == NO_FAULT
+               && v == 0, "IA32_SPEC_CTRL writes and reads 0: CPUID shows it");
+    if (!ibrs)
+        report(wrmsr_safe(MSR_PRED_CMD, 1) == VEC_GP, "IA32_PRED_CMD #GPs: CPUID shows no IBPB");
+    else
+        report(wrmsr_safe(MSR_PRED_CMD, 1) == NO_FAULT, "IA32_PRED_CMD takes IBPB: CPUID shows it");
+    report(rdmsr_safe(MSR_PRED_CMD, &v) == VEC_GP, "IA32_PRED_CMD read #GPs (write-only)");
+    if (!cpu_has(7, 'd', 29))
+        report(rdmsr_safe(MSR_ARCH_CAPS, &v) == VEC_GP,
+               "IA32_ARCH_CAPABILITIES #GPs: CPUID hides it");
+    if (!cpu_has(7, 'b', 1))
+        report(rdmsr_safe(MSR_TSC_ADJUST, &v) == VEC_GP, "IA32_TSC_ADJUST #GPs: CPUID hides it");
+}
+
+/* IA32_MISC_ENABLE: what software may set reads back; bits it may not, #GP. */
+static void check_misc_enable(void)
+{
+    uint64_t old = 0, flipped = 0, back = 0;
+    bool ok = rdmsr_safe(MSR_MISC_ENABLE, &old) == NO_FAULT;
+    ok = ok && wrmsr_safe(MSR_MISC_ENABLE, old ^ MISC_FAST_STRINGS) == NO_FAULT;
+    ok = ok && rdmsr_safe(MSR_MISC_ENABLE, &flipped) == NO_FAULT;
+    ok = ok && wrmsr_safe(MSR_MISC_ENABLE, old) == NO_FAULT;
+    ok = ok && rdmsr_safe(MSR_MISC_ENABLE, &back) == NO_FAULT;
+    report(ok && flipped == (old ^ MISC_FAST_STRINGS) && back == old,
+           "IA32_MISC_ENABLE fast-strings bit reads back as written (%#lx, %#lx, %#lx)",
+           old, flipped, back);
+    if (!cpu_has(1, 'c', 3))
+        report(wrmsr_safe(MSR_MISC_ENABLE, old | (1ull << 18)) == VEC_GP,
+               "IA32_MISC_ENABLE: enabling MONITOR FSM #GPs (CPUID hides MONITOR)");
+}
+
 void test_main(void)
 {
     bool atoll = atoll_present();
@@ -84,8 +145,11 @@ void test_main(void)
         report_skip("filtered CPUID view (Atoll's; a bare VT-x CPU offers VMX)");
     check_allowed_reads();
     check_allowed_write();
-    if (atoll)
+    if (atoll) {
         check_msr_policy();
-    else
+        check_msrs_match_cpuid();
+        check_misc_enable();
+    } else {
         report_skip("MSR allow-list and #GP checks (Atoll's policy; not under Atoll)");
+    }
 }

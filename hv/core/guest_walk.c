@@ -1,70 +1,132 @@
 #include "hv/core/guest_walk.h"
 
-#define CR0_PG   (1ull << 31)
-#define CR4_PSE  (1ull << 4)
-#define CR4_PAE  (1ull << 5)
-#define EFER_LMA (1ull << 10)
-#define PTE_P    1ull
-#define PTE_PS   (1ull << 7)
+#ifdef ATOLL_KERNEL
+#include "hv/arch/x86/cpu.h"
+#endif
+
+#define CR0_PG    (1ull << 31)
+#define CR4_PSE   (1ull << 4)
+#define CR4_PAE   (1ull << 5)
+#define CR4_LA57  (1ull << 12)
+#define EFER_LMA  (1ull << 10)
+#define EFER_NXE  (1ull << 11)
+#define PTE_P     1ull
+#define PTE_PS    (1ull << 7)
+#define PTE_XD    (1ull << 63)
 #define ADDR_MASK 0x000ffffffffff000ull
 
-static bool read_entry(const struct guest_mem *m, uint64_t gpa, uint64_t *e, bool wide)
+/* Bits hi..lo set; none when hi < lo. */
+static uint64_t bit_range(unsigned hi, unsigned lo)
 {
-    if (wide)
-        return guest_mem_read(m, gpa, e, 8);
-    uint32_t e32;
-    if (!guest_mem_read(m, gpa, &e32, 4))
-        return false;
-    *e = e32;
-    return true;
+    if (hi < lo || lo > 63)
+        return 0;
+    return (~0ull >> (63 - hi)) & ~((1ull << lo) - 1);
+}
+
+static enum guest_walk_result walk_32bit(const struct guest_mem *m, const struct guest_paging *pg,
+                                         const struct guest_walk_cpu *cpu, uint32_t linear,
+                                         uint64_t *gpa)
+{
+    uint32_t pde, pte;
+    if (!guest_mem_read(m, (pg->cr3 & 0xfffff000u) + (linear >> 22) * 4, &pde, 4))
+        return GUEST_WALK_OUTSIDE_RAM;
+    if (!(pde & PTE_P))
+        return GUEST_WALK_NOT_PRESENT;
+    if ((pde & PTE_PS) && (pg->cr4 & CR4_PSE)) {    /* 4 MiB page; PSE-36 above 4 GiB */
+        unsigned width = cpu->maxphyaddr < 40 ? cpu->maxphyaddr : 40;
+        if (pde & ((1u << 21) | bit_range(20, width - 19)))
+            return GUEST_WALK_RESERVED;
+        *gpa = (pde & 0xffc00000u) | ((uint64_t)((pde >> 13) & 0xff) << 32) |
+               (linear & 0x3fffffu);
+        return GUEST_WALK_OK;
+    }
+    if (!guest_mem_read(m, (pde & 0xfffff000u) + ((linear >> 12) & 0x3ff) * 4, &pte, 4))
+        return GUEST_WALK_OUTSIDE_RAM;
+    if (!(pte & PTE_P))
+        return GUEST_WALK_NOT_PRESENT;
+    *gpa = (pte & 0xfffff000u) | (linear & 0xfffu);
+    return GUEST_WALK_OK;
+}
+
+/* From the table at `top` (0 = page table) down; `reserved` holds the bits no entry may set. */
+static enum guest_walk_result walk_levels(const struct guest_mem *m, const struct guest_walk_cpu *cpu,
+                                          uint64_t table, int top, uint64_t reserved,
+                                          uint64_t linear, uint64_t *gpa)
+{
+    for (int level = top; level >= 0; level--) {
+        unsigned shift = 12 + 9 * (unsigned)level;
+        uint64_t e;
+        if (!guest_mem_read(m, table + ((linear >> shift) & 511) * 8, &e, 8))
+            return GUEST_WALK_OUTSIDE_RAM;
+        if (!(e & PTE_P))
+            return GUEST_WALK_NOT_PRESENT;
+        if (e & reserved)
+            return GUEST_WALK_RESERVED;
+        if (level > 0 && (e & PTE_PS)) {
+            /* 2 MiB and (where supported) 1 GiB pages; PS is reserved higher up. */
+            if (level > 2 || (level == 2 && !cpu->pages_1g) || (e & bit_range(shift - 1, 13)))
+                return GUEST_WALK_RESERVED;
+            uint64_t offset = (1ull << shift) - 1;
+            *gpa = (e & ADDR_MASK & ~offset) | (linear & offset);
+            return GUEST_WALK_OK;
+        }
+        table = e & ADDR_MASK;
+    }
+    *gpa = table | (linear & 0xfff);
+    return GUEST_WALK_OK;
+}
+
+static enum guest_walk_result walk_pae(const struct guest_mem *m, const struct guest_paging *pg,
+                                       const struct guest_walk_cpu *cpu, uint32_t linear,
+                                       uint64_t *gpa)
+{
+    uint64_t pdpte;
+    if (!guest_mem_read(m, (pg->cr3 & 0xffffffe0u) + (linear >> 30) * 8, &pdpte, 8))
+        return GUEST_WALK_OUTSIDE_RAM;
+    if (!(pdpte & PTE_P))
+        return GUEST_WALK_NOT_PRESENT;
+    if (pdpte & (bit_range(63, cpu->maxphyaddr) | bit_range(8, 5) | bit_range(2, 1)))
+        return GUEST_WALK_RESERVED;
+    uint64_t reserved = bit_range(62, cpu->maxphyaddr) | ((pg->efer & EFER_NXE) ? 0 : PTE_XD);
+    return walk_levels(m, cpu, pdpte & ADDR_MASK, 1, reserved, linear, gpa);
+}
+
+enum guest_walk_result guest_walk(const struct guest_mem *m, const struct guest_paging *pg,
+                                  const struct guest_walk_cpu *cpu, uint64_t linear,
+                                  uint64_t *gpa)
+{
+    if (!(pg->cr0 & CR0_PG)) {
+        *gpa = linear & 0xffffffffull;
+        return GUEST_WALK_OK;
+    }
+    if (!(pg->cr4 & CR4_PAE))
+        return walk_32bit(m, pg, cpu, (uint32_t)linear, gpa);
+    if (!(pg->efer & EFER_LMA))
+        return walk_pae(m, pg, cpu, (uint32_t)linear, gpa);
+    unsigned width = (pg->cr4 & CR4_LA57) ? 57 : 48;
+    if ((uint64_t)((int64_t)(linear << (64 - width)) >> (64 - width)) != linear)
+        return GUEST_WALK_NON_CANONICAL;
+    uint64_t reserved = bit_range(51, cpu->maxphyaddr) | ((pg->efer & EFER_NXE) ? 0 : PTE_XD);
+    uint64_t root = pg->cr3 & ADDR_MASK & ~bit_range(51, cpu->maxphyaddr);
+    return walk_levels(m, cpu, root, (pg->cr4 & CR4_LA57) ? 4 : 3, reserved, linear, gpa);
+}
+
+/* The guest sees this CPU's physical address width and page sizes (cpuid_policy.c). */
+static struct guest_walk_cpu this_cpu(void)
+{
+#ifdef ATOLL_KERNEL
+    return (struct guest_walk_cpu){ .maxphyaddr = cpuid(0x80000008u, 0).eax & 0xff,
+                                    .pages_1g = (cpuid(0x80000001u, 0).edx >> 26) & 1 };
+#else
+    return (struct guest_walk_cpu){ .maxphyaddr = 52, .pages_1g = true };
+#endif
 }
 
 bool guest_linear_to_phys(const struct guest_mem *m, const struct guest_paging *pg,
                           uint64_t linear, uint64_t *gpa)
 {
-    if (!(pg->cr0 & CR0_PG)) {
-        *gpa = linear & 0xffffffffull;
-        return true;
-    }
-    uint64_t e;
-    if (!(pg->cr4 & CR4_PAE)) {         /* 32-bit paging */
-        linear &= 0xffffffffull;
-        if (!read_entry(m, (pg->cr3 & 0xfffff000ull) + ((linear >> 22) << 2), &e, false) || !(e & PTE_P))
-            return false;
-        if ((e & PTE_PS) && (pg->cr4 & CR4_PSE)) {
-            *gpa = (e & 0xffc00000ull) | (linear & 0x3fffff);
-            return true;
-        }
-        if (!read_entry(m, (e & 0xfffff000ull) + (((linear >> 12) & 0x3ff) << 2), &e, false) || !(e & PTE_P))
-            return false;
-        *gpa = (e & 0xfffff000ull) | (linear & 0xfff);
-        return true;
-    }
-    int levels;
-    uint64_t table;
-    if (pg->efer & EFER_LMA) {
-        levels = 4;
-        table = pg->cr3 & ADDR_MASK;
-    } else {                            /* PAE: the PDPTE first */
-        linear &= 0xffffffffull;
-        if (!read_entry(m, (pg->cr3 & 0xffffffe0ull) + ((linear >> 30) << 3), &e, true) || !(e & PTE_P))
-            return false;
-        levels = 2;
-        table = e & ADDR_MASK;
-    }
-    for (int level = levels - 1; level >= 0; level--) {
-        unsigned shift = 12 + 9 * (unsigned)level;
-        if (!read_entry(m, table + (((linear >> shift) & 511) << 3), &e, true) || !(e & PTE_P))
-            return false;
-        if (level > 0 && level < 3 && (e & PTE_PS)) {
-            uint64_t size = 1ull << shift;
-            *gpa = (e & ADDR_MASK & ~(size - 1)) | (linear & (size - 1));
-            return true;
-        }
-        table = e & ADDR_MASK;
-    }
-    *gpa = table | (linear & 0xfff);
-    return true;
+    struct guest_walk_cpu cpu = this_cpu();
+    return guest_walk(m, pg, &cpu, linear, gpa) == GUEST_WALK_OK;
 }
 
 bool guest_read_linear(const struct guest_mem *m, const struct guest_paging *pg,

@@ -1,12 +1,40 @@
-/* Walking a guest's own page tables: guest-linear to guest-physical addresses. */
+/*
+ * Walking a guest's own page tables: guest-linear to guest-physical addresses, the way the
+ * CPU would (SDM Vol. 3A, chapter 4): no paging, 32-bit (with PSE and PSE-36), PAE, 4-level
+ * and 5-level paging, 4 KiB, 2/4 MiB and 1 GiB pages.  Everything the guest controls is
+ * checked as the CPU checks it: an address that is not canonical, an entry not present, or
+ * one with a reserved bit set ends the walk (where the CPU would raise #PF or #GP), and so
+ * does a table outside the partition's RAM.  The walk reads at most one entry per level, so
+ * tables that point back at themselves cost no more than any others.  Access rights (U/S,
+ * R/W, XD) are not checked: callers read the guest's code and data for emulation only.
+ */
 #ifndef ATOLL_HV_CORE_GUEST_WALK_H
 #define ATOLL_HV_CORE_GUEST_WALK_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "hv/core/guest_mem.h"
 #include "hv/core/virt.h"
 
-/* False when the address is not mapped (or the tables lie outside the partition). */
+enum guest_walk_result {
+    GUEST_WALK_OK,
+    GUEST_WALK_NOT_PRESENT,     /* #PF, P = 0 */
+    GUEST_WALK_RESERVED,        /* #PF with RSVD: a reserved bit set in an entry */
+    GUEST_WALK_NON_CANONICAL,   /* #GP */
+    GUEST_WALK_OUTSIDE_RAM,     /* a table the partition's RAM does not hold */
+};
+
+/* What the guest's CPU supports, as far as the walk depends on it. */
+struct guest_walk_cpu {
+    unsigned maxphyaddr;        /* CPUID.80000008H:EAX[7:0] */
+    bool pages_1g;              /* CPUID.80000001H:EDX[26] */
+};
+
+enum guest_walk_result guest_walk(const struct guest_mem *m, const struct guest_paging *pg,
+                                  const struct guest_walk_cpu *cpu, uint64_t linear,
+                                  uint64_t *gpa);
+
+/* The same with this machine's CPU; false for anything but GUEST_WALK_OK. */
 bool guest_linear_to_phys(const struct guest_mem *m, const struct guest_paging *pg,
                           uint64_t linear, uint64_t *gpa);
 /* Reads len bytes at a guest-linear address, page by page; false if any is unmapped. */

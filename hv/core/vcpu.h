@@ -24,6 +24,12 @@ enum exit_kind {
     EXIT_TRIPLE_FAULT, EXIT_OTHER, EXIT_KIND_COUNT,
 };
 
+/* MSR values a guest sets and reads back (msr_policy.c); all zero until its first MSR exit. */
+struct vcpu_msrs {
+    bool reset_done;
+    uint64_t misc_enable, spec_ctrl, mtrr_def_type, mtrr_fixed[11];
+};
+
 struct vcpu {
     struct partition *part;
     unsigned index;                 /* within the partition; also its APIC id */
@@ -40,6 +46,7 @@ struct vcpu {
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t exits_total;
     uint64_t slice_ns;
+    struct vcpu_msrs msrs;
 };
 
 static inline void vcpu_count_exit(struct vcpu *v, enum exit_kind k)

@@ -7,6 +7,8 @@
 #define EPT_LEAF_2M     (1ull << 7)
 #define EPT_ADDR_MASK   0x000ffffffffff000ull
 #define LEVELS          4
+#define EPT_GPA_LIMIT   (1ull << 48)    /* what a 4-level walk reaches */
+#define EPT_FOREIGN     (1ull << 11)    /* ignored by the CPU: mapped by ept_map_page */
 
 static unsigned index_at(uint64_t gpa, int level) { return (gpa >> (12 + 9 * level)) & 511; }
 
@@ -18,23 +20,34 @@ static uint64_t *new_table(struct ept *e)
     return t;
 }
 
-/* The table at `level` (0 = page table) covering gpa, created on demand. */
+/* The table at `level` (0 = page table) covering gpa, created on demand; when that fails,
+ * the tables this call made are taken out again. */
 static uint64_t *table_for(struct ept *e, uint64_t gpa, int level)
 {
+    uint64_t *made[LEVELS];
+    int count = 0;
     uint64_t *t = e->pml4;
     for (int l = LEVELS - 1; l > level; l--) {
         uint64_t *entry = &t[index_at(gpa, l)];
         if (!(*entry & EPT_RWX)) {
             uint64_t *next = new_table(e);
             if (!next)
-                return NULL;
+                goto undo;
             *entry = virt_to_phys(next) | EPT_RWX;
+            made[count++] = entry;
         } else if (*entry & EPT_LEAF_2M) {
-            return NULL;
+            goto undo;
         }
         t = phys_to_virt(*entry & EPT_ADDR_MASK);
     }
     return t;
+undo:
+    while (count--) {
+        kmem_free_pages(phys_to_virt(*made[count] & EPT_ADDR_MASK), 1);
+        e->table_pages--;
+        *made[count] = 0;
+    }
+    return NULL;
 }
 
 bool ept_build(struct ept *e, const struct guest_mem *m, bool large_pages)
@@ -113,10 +126,16 @@ static uint64_t *leaf_4k(struct ept *e, uint64_t gpa)
 
 bool ept_set_permissions(struct ept *e, uint64_t gpa, uint64_t len, unsigned perms)
 {
-    for (uint64_t a = gpa & ~0xfffull; a < gpa + len; a += 4096) {
-        uint64_t *pte = leaf_4k(e, a);
-        if (!pte)
+    uint64_t end = gpa + len;
+    if (end < gpa || end > EPT_GPA_LIMIT)
+        return false;
+    /* Every leaf split and every page found first: a split keeps the mapping as it was, so
+     * running out of frames or meeting a page not mapped changes nothing. */
+    for (uint64_t a = gpa & ~0xfffull; a < end; a += 4096)
+        if (!leaf_4k(e, a))
             return false;
+    for (uint64_t a = gpa & ~0xfffull; a < end; a += 4096) {
+        uint64_t *pte = leaf_4k(e, a);
         *pte = (*pte & ~(uint64_t)EPT_RWX) | (perms & EPT_RWX);
     }
     return true;
@@ -124,22 +143,38 @@ bool ept_set_permissions(struct ept *e, uint64_t gpa, uint64_t len, unsigned per
 
 bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms)
 {
-    uint64_t *pt = table_for(e, gpa, 0);
-    if (!pt)
+    uint64_t *pt = gpa < EPT_GPA_LIMIT ? table_for(e, gpa, 0) : NULL;
+    if (!pt || pt[index_at(gpa, 0)])        /* never over RAM or another foreign page */
         return false;
-    pt[index_at(gpa, 0)] = (hpa & EPT_ADDR_MASK) | EPT_MEMTYPE_WB | (perms & EPT_RWX);
+    pt[index_at(gpa, 0)] = (hpa & EPT_ADDR_MASK) | EPT_MEMTYPE_WB | (perms & EPT_RWX) |
+                           EPT_FOREIGN;
     return true;
+}
+
+/* The page-table entry for gpa, splitting nothing; NULL under a 2 MiB leaf or no table. */
+static uint64_t *pte_of(const struct ept *e, uint64_t gpa)
+{
+    uint64_t *t = e->pml4;
+    for (int l = LEVELS - 1; l > 0; l--) {
+        uint64_t entry = t[index_at(gpa, l)];
+        if (!(entry & EPT_RWX) || (entry & EPT_LEAF_2M))
+            return NULL;
+        t = phys_to_virt(entry & EPT_ADDR_MASK);
+    }
+    return &t[index_at(gpa, 0)];
 }
 
 void ept_unmap_page(struct ept *e, uint64_t gpa)
 {
-    uint64_t *pte = leaf_4k(e, gpa);
-    if (pte)
+    uint64_t *pte = gpa < EPT_GPA_LIMIT ? pte_of(e, gpa) : NULL;
+    if (pte && (*pte & EPT_FOREIGN))        /* RAM stays mapped */
         *pte = 0;
 }
 
 uint64_t ept_translate(const struct ept *e, uint64_t gpa)
 {
+    if (gpa >= EPT_GPA_LIMIT)
+        return ~0ull;
     const uint64_t *t = e->pml4;
     for (int l = LEVELS - 1; l >= 0; l--) {
         uint64_t entry = t[index_at(gpa, l)];

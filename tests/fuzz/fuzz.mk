@@ -11,3 +11,10 @@ fuzz_script_SRCS := tests/fuzz/fuzz_script.c hv/core/script.c hv/core/manifest.c
 
 FUZZ_TARGETS += fuzz_acpi
 fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/acpi_tables.c hv/lib/format.c
+
+FUZZ_TARGETS += fuzz_guest_walk
+fuzz_guest_walk_SRCS := tests/fuzz/fuzz_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
+
+FUZZ_TARGETS += fuzz_ept
+fuzz_ept_SRCS := tests/fuzz/fuzz_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c
+fuzz_ept_CFLAGS := -iquote tests/unit/fake_kmem

@@ -30,3 +30,17 @@ test_end_verdict_SRCS := tests/unit/test_end_verdict.c hv/core/end_verdict.c hv/
 
 UNIT_TESTS += test_cmdline
 test_cmdline_SRCS := tests/unit/test_cmdline.c hv/lib/cmdline.c hv/core/boot_config.c hv/lib/format.c
+
+UNIT_TESTS += test_guest_walk
+test_guest_walk_SRCS := tests/unit/test_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
+
+UNIT_TESTS += test_msr_policy
+test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/msr_policy.c hv/core/cpuid_policy.c
+
+# hv/vmx/ept.c with a fake frame allocator in place of hv/mm/kmem.h.
+UNIT_TESTS += test_ept
+test_ept_SRCS := tests/unit/test_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c
+test_ept_CFLAGS := -iquote tests/unit/fake_kmem
+
+UNIT_TESTS += test_cpuid_policy
+test_cpuid_policy_SRCS := tests/unit/test_cpuid_policy.c hv/core/cpuid_policy.c
