@@ -23,6 +23,8 @@ void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline)
             cfg->test_exit = true;
         else if (word_is(w, n, "nosmp"))
             cfg->no_smp = true;
+        else if (word_is(w, n, "worker-selftest"))
+            cfg->worker_selftest = true;
         else if (n > 9 && !strncmp(w, "manifest=", 9) && n - 9 < sizeof(cfg->manifest)) {
             memcpy(cfg->manifest, w + 9, n - 9);
             cfg->manifest[n - 9] = 0;

@@ -7,6 +7,7 @@ struct boot_config {
     bool test_exit;         /* `test-exit`: end the emulator when the work is done */
     bool no_smp;            /* `nosmp`: run on the boot CPU only */
     char manifest[64];      /* `manifest=NAME`: module holding the manifest (atoll.cfg) */
+    bool worker_selftest;   /* `worker-selftest`: run CRC work items on the service CPUs */
 };
 
 void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline);
