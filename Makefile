@@ -33,7 +33,7 @@ TEST_STEPS   :=
 DEPS_FRAGMENTS := $(filter-out tools/deps/versions.mk,$(sort $(wildcard tools/deps/*.mk)))
 FRAGMENTS := $(sort $(wildcard tools/*/*.mk \
 	boot/*/*.mk hv/*.mk hv/*/*.mk hv/*/*/*.mk drivers/*.mk drivers/*/*.mk \
-	net/*.mk net/*/*.mk guest/*.mk guest/*/*.mk tests/*/*.mk))
+	net/*.mk net/*/*.mk services/*.mk guest/*.mk guest/*/*.mk tests/*/*.mk))
 FRAGMENTS := $(filter-out tools/deps/%.mk tools/build/config.mk,$(FRAGMENTS))
 include $(DEPS_FRAGMENTS) $(FRAGMENTS)
 

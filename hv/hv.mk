@@ -7,8 +7,8 @@ KERNEL_SRCS += \
 	hv/arch/x86/lapic.c hv/arch/x86/tsc.c hv/arch/x86/smp.c hv/arch/x86/machine.c \
 	hv/arch/x86/platform.c \
 	hv/mm/frame_alloc.c hv/mm/kmem.c \
-	hv/lib/string.c hv/lib/format.c hv/lib/bitmap.c \
-	hv/core/main.c hv/core/console.c hv/core/boot_config.c hv/core/run.c \
+	hv/lib/string.c hv/lib/format.c hv/lib/bitmap.c hv/lib/log_ring.c hv/lib/cmdline.c \
+	hv/core/main.c hv/arch/x86/console.c hv/core/boot_config.c hv/core/run.c \
 	drivers/acpi/acpi_tables.c \
 	 \
 	hv/vmx/vmx_caps.c \

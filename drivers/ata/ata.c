@@ -12,7 +12,7 @@
 #include "drivers/ata/ata_bmdma.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/lib/format.h"
 
 #define REG_DATA     0

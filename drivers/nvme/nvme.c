@@ -10,7 +10,7 @@
 #include "drivers/pci/pci.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 

@@ -1,7 +1,7 @@
 #include "drivers/pci/pci.h"
 
 #include "hv/arch/x86/cpu.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/mm/kmem.h"
 
 #define PCI_CONFIG_ADDRESS 0xcf8

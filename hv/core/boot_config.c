@@ -1,33 +1,46 @@
 #include "hv/core/boot_config.h"
 
 #include <string.h>
+#include "hv/lib/cmdline.h"
+#include "hv/lib/format.h"
 
-static bool word_is(const char *w, size_t n, const char *name)
+/* Words other layers read themselves (the storage pool; net/kernel/net_options.h for net.*). */
+static const char *const other_words[] = { "storage-selftest", "ata-pio" };
+
+static bool known_elsewhere(const struct cmdline_word *w)
 {
-    return strlen(name) == n && !strncmp(w, name, n);
+    if (w->key_len > 4 && !memcmp(w->key, "net.", 4))
+        return true;
+    for (size_t i = 0; i < sizeof(other_words) / sizeof(other_words[0]); i++)
+        if (!w->value && cmdline_key_is(w, other_words[i]))
+            return true;
+    return false;
 }
 
-void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline)
+void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline, char *warn,
+                              size_t warn_size)
 {
     memset(cfg, 0, sizeof(*cfg));
-    strlcpy(cfg->manifest, "atoll.cfg", sizeof(cfg->manifest));
-    const char *p = cmdline;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-        size_t n = (size_t)(p - w);
-        if (word_is(w, n, "test-exit"))
+    warn[0] = 0;
+    memcpy(cfg->manifest, "atoll.cfg", sizeof("atoll.cfg"));
+    struct cmdline_word w;
+    while (cmdline_next(&cmdline, &w)) {
+        bool ok = true;
+        if (!w.value && cmdline_key_is(&w, "test-exit"))
             cfg->test_exit = true;
-        else if (word_is(w, n, "nosmp"))
+        else if (!w.value && cmdline_key_is(&w, "nosmp"))
             cfg->no_smp = true;
-        else if (word_is(w, n, "worker-selftest"))
+        else if (!w.value && cmdline_key_is(&w, "worker-selftest"))
             cfg->worker_selftest = true;
-        else if (n > 9 && !strncmp(w, "manifest=", 9) && n - 9 < sizeof(cfg->manifest)) {
-            memcpy(cfg->manifest, w + 9, n - 9);
-            cfg->manifest[n - 9] = 0;
-        }
+        else if (w.value && cmdline_key_is(&w, "manifest") && w.value_len &&
+                 w.value_len < sizeof(cfg->manifest)) {
+            memcpy(cfg->manifest, w.value, w.value_len);
+            cfg->manifest[w.value_len] = 0;
+        } else
+            ok = known_elsewhere(&w);
+        if (!ok && !warn[0])
+            fmt_snprintf(warn, warn_size, "command line: '%.*s' is not a word Atoll knows "
+                         "(see README: the hypervisor's command line); ignored",
+                         (int)(w.key_len + (w.value ? w.value_len + 1 : 0)), w.key);
     }
 }

@@ -1,7 +1,8 @@
-/* Options on the hypervisor's command line (GRUB's multiboot2 line, or atoll.cmdline). */
+/* The hypervisor's own words on its command line (hv/lib/cmdline.h tokenizes). */
 #ifndef ATOLL_HV_CORE_BOOT_CONFIG_H
 #define ATOLL_HV_CORE_BOOT_CONFIG_H
 #include <stdbool.h>
+#include <stddef.h>
 
 struct boot_config {
     bool test_exit;         /* `test-exit`: end the emulator when the work is done */
@@ -10,6 +11,9 @@ struct boot_config {
     bool worker_selftest;   /* `worker-selftest`: run CRC work items on the service CPUs */
 };
 
-void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline);
+/* Parses the core's words.  A word no layer knows, or a bad manifest= value, is described
+ * in warn (empty when none): it is reported, and the boot goes on. */
+void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline, char *warn,
+                              size_t warn_size);
 
 #endif

@@ -1,25 +1,21 @@
 #include "hv/core/channel.h"
 
-#include <string.h>
 #include "hv/core/hypercall_abi.h"
+#include "hv/core/manifest.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/core/virt.h"
 #include "hv/vdev/platform_devices.h"
 
-struct grant {
-    bool used;
-    struct partition *owner, *peer;
-    uint64_t owner_gpa;
-    uint32_t pages;
-    uint8_t owner_vector, peer_vector;
-    bool mapped;
-    uint64_t peer_gpa;
-};
-
-static struct grant grants[CHANNEL_MAX_GRANTS];
+/* Taken before a partition's lock (doorbells), its write tracker and its EPT lock.  A
+ * partition's end clears its grants under this lock before its memory, page tables and
+ * devices are freed, so while it is held a grant in the table keeps both sides' alive. */
 static spinlock_t lock = SPINLOCK_INIT;
+static struct channel_grants table;
+
+_Static_assert(CHANNEL_PARTITIONS >= MANIFEST_MAX_PARTITIONS,
+               "every partition a manifest can name has its share of grants");
 
 static struct partition *partition_by_id(uint64_t id)
 {
@@ -29,74 +25,50 @@ static struct partition *partition_by_id(uint64_t id)
     return NULL;
 }
 
-/* Handles are 1-based indexes into the table. */
-static struct grant *grant_of(uint64_t handle)
-{
-    if (handle == 0 || handle > CHANNEL_MAX_GRANTS || !grants[handle - 1].used)
-        return NULL;
-    return &grants[handle - 1];
-}
-
-static bool valid_vector(uint64_t v) { return v >= 32 && v <= 255; }
-
 int64_t channel_grant(struct partition *owner, uint64_t gpa, uint64_t pages, uint64_t peer_id,
                       uint64_t vector)
 {
-    struct partition *peer = partition_by_id(peer_id);
-    if (!peer || peer == owner || peer->state == PART_DEAD)
-        return -HC_ENOENT;
-    if ((gpa & 0xfff) || pages == 0 || pages > CHANNEL_MAX_PAGES || !valid_vector(vector))
-        return -HC_EINVAL;
-    if (!guest_mem_contains(&owner->mem, gpa, pages * 4096))
-        return -HC_EFAULT;
     uint64_t f = spin_lock_irqsave(&lock);
-    int64_t handle = -HC_EINVAL;
-    for (unsigned i = 0; i < CHANNEL_MAX_GRANTS; i++) {
-        if (grants[i].used)
-            continue;
-        grants[i] = (struct grant){ .used = true, .owner = owner, .peer = peer, .owner_gpa = gpa,
-                                    .pages = (uint32_t)pages, .owner_vector = (uint8_t)vector };
-        handle = i + 1;
-        break;
-    }
+    /* Read under the lock: a peer that ends after this clears the new grant with its own. */
+    struct partition *peer = partition_by_id(peer_id);
+    bool live = peer && peer->state != PART_DEAD;
+    int64_t r = channel_grants_add(&table, owner->id, owner->mem.size, gpa, pages, peer_id, live,
+                                   vector);
     spin_unlock_irqrestore(&lock, f);
-    return handle;
+    return r;
 }
 
-static void unmap_from_peer(struct grant *g)
+/* Takes g's pages out of the peer's page tables and returns once none of the peer's vCPUs,
+ * running or ending, can still use a translation of them. */
+static void unmap_from_peer(const struct channel_grant *g)
 {
+    struct partition *peer = partition_by_id(g->peer);
     for (uint32_t i = 0; i < g->pages; i++)
-        virt_unmap_foreign(g->peer, g->peer_gpa + 4096ull * i);
-    virt_flush_partition(g->peer);
+        virt_unmap_foreign(peer, g->peer_gpa + CHANNEL_PAGE_SIZE * i);
+    virt_flush_partition(peer);
     /* What the peer wrote since the owner's last tracking pass must still be handed over. */
-    partition_writes_note(g->owner, g->owner_gpa, 4096ull * g->pages);
-    g->mapped = false;
+    partition_writes_note(partition_by_id(g->owner), g->owner_gpa, CHANNEL_PAGE_SIZE * g->pages);
 }
 
 int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint64_t vector)
 {
     uint64_t f = spin_lock_irqsave(&lock);
-    struct grant *g = grant_of(handle);
-    int64_t r = 0;
-    if (!g || g->peer != peer)
-        r = -HC_ENOENT;
-    else if (g->mapped)
-        r = -HC_EPERM;
-    else if ((gpa & 0xfff) || !valid_vector(vector) || gpa < CHANNEL_WINDOW_BASE ||
-             gpa + 4096ull * g->pages > CHANNEL_WINDOW_END)
-        r = -HC_EINVAL;
-    for (uint32_t i = 0; r == 0 && i < g->pages; i++) {
-        uint64_t hpa = guest_mem_hpa(&g->owner->mem, g->owner_gpa + 4096ull * i);
-        if (!hpa || !virt_map_foreign(peer, gpa + 4096ull * i, hpa, true)) {
-            for (uint32_t k = 0; k < i; k++)
-                virt_unmap_foreign(peer, gpa + 4096ull * k);
-            r = -HC_EFAULT;
-        }
-    }
+    struct channel_grant *g = NULL;
+    int64_t r = channel_grants_check_map(&table, peer->id, handle, gpa, vector, &g);
     if (r == 0) {
-        g->mapped = true;
-        g->peer_gpa = gpa;
-        g->peer_vector = (uint8_t)vector;
+        const struct partition *owner = partition_by_id(g->owner);
+        for (uint32_t i = 0; i < g->pages; i++) {
+            uint64_t hpa = guest_mem_hpa(&owner->mem, g->owner_gpa + CHANNEL_PAGE_SIZE * i);
+            if (!hpa || !virt_map_foreign(peer, gpa + CHANNEL_PAGE_SIZE * i, hpa, true)) {
+                for (uint32_t k = 0; k < i; k++)
+                    virt_unmap_foreign(peer, gpa + CHANNEL_PAGE_SIZE * k);
+                virt_flush_partition(peer);     /* another vCPU may have used them already */
+                r = -HC_EFAULT;
+                break;
+            }
+        }
+        if (r == 0)
+            channel_grants_mapped(g, gpa, vector);
     }
     spin_unlock_irqrestore(&lock, f);
     return r;
@@ -105,54 +77,48 @@ int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint6
 void channel_shared_ranges(struct partition *owner,
                            void (*fn)(void *ctx, uint64_t gpa, uint64_t len), void *ctx)
 {
+    if (owner->id == 0 || owner->id > CHANNEL_PARTITIONS)
+        return;
     uint64_t f = spin_lock_irqsave(&lock);
-    for (unsigned i = 0; i < CHANNEL_MAX_GRANTS; i++)
-        if (grants[i].used && grants[i].mapped && grants[i].owner == owner)
-            fn(ctx, grants[i].owner_gpa, 4096ull * grants[i].pages);
+    const struct channel_grant *row = table.slot[owner->id - 1];
+    for (unsigned i = 0; i < CHANNEL_GRANTS_PER_PARTITION; i++)
+        if (row[i].used && row[i].mapped)
+            fn(ctx, row[i].owner_gpa, CHANNEL_PAGE_SIZE * row[i].pages);
     spin_unlock_irqrestore(&lock, f);
 }
 
-/* A fixed interrupt to vCPU 0 of p, through its interrupt fabric. */
+/* A fixed interrupt to vCPU 0 of p, through its interrupt fabric.  Under the channels'
+ * lock, with a grant naming p in the table: p's devices are not freed before it is gone. */
 static void ring(struct partition *p, uint8_t vector)
 {
-    if (p->state != PART_RUNNING || !p->devices)
-        return;
     uint64_t f = spin_lock_irqsave(&p->lock);
-    const struct vdev_platform *plat = platform_devices_platform(p->devices);
-    plat->msi_send(plat->ctx, 0xfee00000ull, vector);
+    if (p->state == PART_RUNNING && p->devices) {
+        const struct vdev_platform *plat = platform_devices_platform(p->devices);
+        plat->msi_send(plat->ctx, 0xfee00000ull, vector);
+    }
     spin_unlock_irqrestore(&p->lock, f);
 }
 
 int64_t channel_notify(struct partition *from, uint64_t handle)
 {
     uint64_t f = spin_lock_irqsave(&lock);
-    struct grant *g = grant_of(handle);
-    struct partition *to = NULL;
+    unsigned to = 0;
     uint8_t vector = 0;
-    if (g && g->owner == from && g->mapped) {
-        to = g->peer;
-        vector = g->peer_vector;
-    } else if (g && g->peer == from && g->mapped) {
-        to = g->owner;
-        vector = g->owner_vector;
-    }
+    int64_t r = channel_grants_other_side(&table, from->id, handle, &to, &vector);
+    struct partition *p = r == 0 ? partition_by_id(to) : NULL;
+    if (p)
+        ring(p, vector);
     spin_unlock_irqrestore(&lock, f);
-    if (!to)
-        return -HC_ENOENT;
-    ring(to, vector);
-    return 0;
+    return r;
 }
 
 int64_t channel_revoke(struct partition *owner, uint64_t handle)
 {
     uint64_t f = spin_lock_irqsave(&lock);
-    struct grant *g = grant_of(handle);
-    int64_t r = (!g || g->owner != owner) ? -HC_ENOENT : 0;
-    if (r == 0) {
-        if (g->mapped)
-            unmap_from_peer(g);
-        memset(g, 0, sizeof(*g));
-    }
+    struct channel_grant was;
+    int64_t r = channel_grants_revoke(&table, owner->id, handle, &was);
+    if (r == 0 && was.mapped)
+        unmap_from_peer(&was);
     spin_unlock_irqrestore(&lock, f);
     return r;
 }
@@ -160,13 +126,15 @@ int64_t channel_revoke(struct partition *owner, uint64_t handle)
 void channel_partition_gone(struct partition *p)
 {
     uint64_t f = spin_lock_irqsave(&lock);
-    for (unsigned i = 0; i < CHANNEL_MAX_GRANTS; i++) {
-        struct grant *g = &grants[i];
-        if (!g->used || (g->owner != p && g->peer != p))
+    struct channel_grant g;
+    while (channel_grants_take_partition(&table, p->id, &g)) {
+        if (!g.mapped)
             continue;
-        if (g->owner == p && g->mapped && g->peer->state != PART_DEAD)
-            unmap_from_peer(g);
-        memset(g, 0, sizeof(*g));
+        if (g.owner == p->id)
+            unmap_from_peer(&g);    /* even from a peer that is ending: see channel_grants.h */
+        else                        /* p's page tables go with it; what it wrote stays noted */
+            partition_writes_note(partition_by_id(g.owner), g.owner_gpa,
+                                  CHANNEL_PAGE_SIZE * g.pages);
     }
     spin_unlock_irqrestore(&lock, f);
 }

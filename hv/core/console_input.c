@@ -2,7 +2,7 @@
 
 #include "drivers/uart/uart8250.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/vdev/platform_devices.h"

@@ -3,6 +3,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
 #include "hv/core/hypercall_abi.h"
+#include "hv/core/hypercall_args.h"
 #include "hv/core/partition.h"
 
 #define CONSOLE_WRITE_MAX 4096
@@ -29,7 +30,12 @@ static int64_t console_write_hc(struct vcpu *v, uint64_t gpa, uint64_t len)
 void hypercall_dispatch(struct vcpu *v)
 {
     uint64_t nr = v->gpr[RAX], a0 = v->gpr[RDI], a1 = v->gpr[RSI];
-    int64_t result;
+    const uint64_t arg[4] = { a0, a1, v->gpr[RDX], v->gpr[R10] };
+    int64_t result = hypercall_check_args(nr, arg, v->part->mem.size);
+    if (result < 0) {
+        v->gpr[RAX] = (uint64_t)result;
+        return;
+    }
     switch (nr) {
     case HC_VERSION:
         result = HC_ABI_VERSION;

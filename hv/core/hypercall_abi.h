@@ -17,8 +17,10 @@
 /* Channels (hv/core/channel.h): the owner grants pages of its RAM to one peer and names
  * the vector its doorbell raises on its own vCPU 0; the peer maps them in the channel
  * window [4 GiB, 8 GiB) and names its own vector; either side rings the other. */
-#define HC_CHANNEL_GRANT   0x0010  /* (gpa, pages, peer partition id, vector) -> handle */
-#define HC_CHANNEL_MAP     0x0011  /* (handle, gpa in the window, vector) -> 0 */
+#define HC_CHANNEL_GRANT   0x0010  /* (gpa, pages, peer partition id, vector) -> handle;
+                                      -HC_ENOSPC when this partition's share is used up */
+#define HC_CHANNEL_MAP     0x0011  /* (handle, gpa, vector) -> 0; all its pages in the
+                                      window, clear of the caller's other mappings */
 #define HC_CHANNEL_NOTIFY  0x0012  /* (handle) -> 0; raises the other side's vector */
 #define HC_CHANNEL_REVOKE  0x0013  /* (handle) -> 0; the owner takes the pages back */
 
@@ -28,6 +30,7 @@
 #define HC_ENOENT  2   /* no such object */
 #define HC_EFAULT  14  /* a guest address or length is outside the partition's memory */
 #define HC_EINVAL  22  /* bad argument */
+#define HC_ENOSPC  28  /* a bounded table is full (e.g. this partition's share of grants) */
 #define HC_ENOSYS  38  /* unknown hypercall number */
 
 /* CPUID leaf 0x40000000 returns max leaf in EAX and "AtollAtollHv" in EBX, ECX, EDX. */

@@ -6,6 +6,7 @@
 #include "boot/bootinfo.h"
 #include "boot/mb2/mb2_parse.h"
 #include "drivers/fb/fb_console.h"
+#include "drivers/uart/uart8250.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/exception.h"
 #include "hv/arch/x86/idt.h"
@@ -16,22 +17,21 @@
 #include "hv/arch/x86/smp.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/boot_config.h"
-#include "hv/core/console.h"
-#include "hv/core/machine.h"
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/machine.h"
 #include "hv/core/run.h"
 #include "hv/core/sched.h"
 #include "hv/core/virt.h"
+#include "hv/lib/log_ring.h"
 #include "hv/mm/kmem.h"
-#include "hv/vmx/vmx_caps.h"
 
 void hv_main(uint32_t loader, uint32_t info_phys);
 
 extern char __kernel_phys_start[], __kernel_phys_end[];
 
 static struct boot_info mb2_info;
-static struct vmx_caps caps[MAX_CPUS];
 static volatile unsigned caps_done;
-static volatile bool go, vmx_go;
+static volatile bool go, virt_go;
 
 static const struct boot_info *take_boot_info(uint32_t loader, uint32_t info_phys)
 {
@@ -59,79 +59,89 @@ static uint64_t top_of_memory(const struct boot_info *bi)
     return top;
 }
 
-static void probe_vmx(void)
+static void probe_virt(void)
 {
     struct percpu *p = this_cpu();
-    vmx_caps_read(&caps[p->index]);
-    p->vmx_ok = vmx_caps_usable(&caps[p->index]);
+    p->virt_ok = virt_cpu_probe(p->index);
     __atomic_fetch_add(&caps_done, 1, __ATOMIC_RELEASE);
 }
 
 static void enter_scheduler(bool boot_cpu)
 {
-    if (vmx_go && !virt_cpu_enable()) {
-        kprintf("atoll: cpu%u: VMX could not be enabled; it runs no vCPU\n", this_cpu()->index);
-        this_cpu()->vmx_ok = false;
+    if (virt_go && !virt_cpu_enable()) {
+        kprintf("atoll: cpu%u: virtualisation could not be enabled; it runs no vCPU\n",
+                this_cpu()->index);
+        this_cpu()->virt_ok = false;
     }
     sched_cpu_init();
 }
 
 static void ap_main(void)
 {
-    probe_vmx();
+    probe_virt();
     while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
         cpu_relax();
     enter_scheduler(false);
     sched_loop(false);
 }
 
-static const char *yes_no(bool b) { return b ? "yes" : "no"; }
-
-/* Prints one line per CPU, or the single no-VT-x line; returns whether partitions can run. */
-static bool report_vmx(void)
+/* Waits for every CPU's probe; returns whether partitions can run. */
+static bool report_virt(void)
 {
     while (__atomic_load_n(&caps_done, __ATOMIC_ACQUIRE) < cpu_count)
         cpu_relax();
-    bool any_vmx = false, all_usable = true;
-    for (unsigned i = 0; i < cpu_count; i++) {
-        any_vmx |= caps[i].vmx;
-        all_usable &= cpus[i]->vmx_ok;
-    }
-    if (!any_vmx) {
-        kprintf("atoll: no VT-x on this machine; partitions disabled\n");
-        return false;
-    }
-    for (unsigned i = 0; i < cpu_count; i++) {
-        const struct vmx_caps *c = &caps[i];
-        kprintf("cpu%u: vmx ept=%s ug=%s vpid=%s\n", i, yes_no(c->ept), yes_no(c->unrestricted),
-                yes_no(c->vpid));
-    }
-    if (!all_usable) {
-        const struct vmx_caps *c = &caps[0];
-        kprintf("atoll: VT-x here lacks %s; partitions disabled\n",
-                c->locked_off ? "permission (VMX locked off by firmware)" :
-                !c->ept ? "EPT" : !c->unrestricted ? "unrestricted guest" :
-                !c->vpid ? "VPID" : !c->ept_wb ? "write-back EPT memory" : "virtual NMIs");
-    }
-    return all_usable;
+    bool usable = virt_report(cpu_count);
+    for (unsigned i = 0; i < cpu_count; i++)
+        usable &= cpus[i]->virt_ok;
+    return usable;
+}
+
+static void serial_sink(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    serial8250_write(CONSOLE_PORT, s, n);
+}
+
+static void log_ring_sink(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    log_ring_write(s, n);
+}
+
+static void fb_sink(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    fb_console_write(s, n);
+}
+
+/* The serial port and the log ring (the control server's `log`) from the first line on. */
+static void console_setup(void)
+{
+    serial8250_init(CONSOLE_PORT, 115200);
+    console_add_sink(serial_sink, NULL);
+    console_add_sink(log_ring_sink, NULL);
 }
 
 void hv_main(uint32_t loader, uint32_t info_phys)
 {
     write_cr0(read_cr0() & ~((1ull << 30) | (1ull << 29)));    /* caches on: CD = NW = 0 */
-    console_init();
+    console_setup();
     const struct boot_info *bi = take_boot_info(loader, info_phys);
     struct boot_config cfg;
-    boot_config_from_cmdline(&cfg, bi->cmdline);
+    char cmdline_warning[160];
+    boot_config_from_cmdline(&cfg, bi->cmdline, cmdline_warning, sizeof(cmdline_warning));
     machine_set_test_exit(cfg.test_exit);
     kprintf("atoll %s: starting (%s)\n", ATOLL_VERSION,
             loader == BOOT_LOADER_EFI ? "UEFI" : "Multiboot2");
+    if (cmdline_warning[0])
+        kprintf("atoll: %s\n", cmdline_warning);
 
     idt_init();
     legacy_pic_disable();
     paging_init(top_of_memory(bi));
     bi = loader == BOOT_LOADER_EFI ? phys_to_virt(info_phys) : bi;
     if (fb_console_init(&bi->fb)) {
+        console_add_sink(fb_sink, NULL);
         unsigned cols, rows;
         fb_console_size(&cols, &rows);
         kprintf("atoll: console on the %ux%u framebuffer (%ux%u characters)\n", bi->fb.width,
@@ -153,15 +163,15 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     lapic_init();
     bsp->apic_id = lapic_id();
     lapic_timer_calibrate();
-    probe_vmx();
+    probe_virt();
     smp_start(plat.apic_ids, plat.cpu_count, ap_main);
     paging_drop_identity();
 
     kprintf("atoll %s: %u cpus online, %lu MiB free\n", ATOLL_VERSION, cpu_count,
             kmem_free_bytes() >> 20);
-    bool vmx = report_vmx();
-    vmx_go = vmx;
+    bool usable = report_virt();
+    virt_go = usable;
     __atomic_store_n(&go, true, __ATOMIC_RELEASE);
     enter_scheduler(true);
-    hv_run(bi, &cfg, vmx);
+    hv_run(bi, &cfg, usable);
 }

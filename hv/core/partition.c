@@ -4,7 +4,7 @@
 #include <string.h>
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/end_verdict.h"
 #include "hv/core/loader.h"
 #include "hv/core/partition_create.h"

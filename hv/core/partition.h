@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include "hv/core/end_verdict.h"
 #include "hv/core/guest_mem.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/core/vcpu.h"
 #include "hv/vdev/vdev.h"
 

@@ -1,7 +1,7 @@
 #include "hv/core/partition_disks.h"
 
 #include <string.h>
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/pool.h"

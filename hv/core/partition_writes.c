@@ -2,9 +2,9 @@
 
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/platform_glue.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/core/virt.h"
 #include "hv/core/write_track.h"
 #include "hv/lib/format.h"

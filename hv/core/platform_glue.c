@@ -2,7 +2,7 @@
 
 #include <string.h>
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/lib/format.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/sched.h"

@@ -6,8 +6,8 @@
 #include "hv/core/run.h"
 
 #include <string.h>
-#include "hv/core/console.h"
-#include "hv/core/machine.h"
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/machine.h"
 #include "hv/core/manifest.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/sched.h"
@@ -93,7 +93,7 @@ static bool create_partitions(const struct boot_info *bi)
     return true;
 }
 
-void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_usable)
+void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool partitions_usable)
 {
     bool ok = read_manifest(bi, cfg->manifest);
     if (ok && cfg->test_exit == false && manifest.hv.exit_when_done)
@@ -101,7 +101,7 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_
     /* Services first: partitions' disks live in the storage pool. */
     services_start(ok ? &manifest.hv : NULL, bi);
     worker_init(ok ? &manifest.hv : NULL);
-    if (ok && vmx_usable)
+    if (ok && partitions_usable)
         ok = create_partitions(bi);
     if (cfg->worker_selftest)
         worker_selftest_start();

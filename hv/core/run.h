@@ -6,6 +6,6 @@
 #include "hv/core/boot_config.h"
 
 __attribute__((noreturn)) void hv_run(const struct boot_info *bi, const struct boot_config *cfg,
-                                      bool vmx_usable);
+                                      bool partitions_usable);
 
 #endif

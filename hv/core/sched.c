@@ -11,8 +11,8 @@
 #include "hv/arch/x86/lapic.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
-#include "hv/core/machine.h"
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/machine.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/platform_glue.h"
@@ -50,7 +50,7 @@ bool sched_add(struct vcpu *v, uint64_t cpu_mask)
     if (!cpu_mask)
         cpu_mask = worker_vcpu_cpus();      /* "any" leaves the service CPUs to workers */
     for (unsigned c = 0; c < cpu_count; c++) {
-        if ((cpu_mask && !(cpu_mask & (1ull << c))) || !cpus[c] || !cpus[c]->vmx_ok)
+        if ((cpu_mask && !(cpu_mask & (1ull << c))) || !cpus[c] || !cpus[c]->virt_ok)
             continue;
         if (best < 0 || runqueues[c].count < runqueues[best].count)
             best = (int)c;

@@ -2,10 +2,10 @@
 
 #include <string.h>
 
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/script.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 
 static struct script script;
 static const char *manifest_file;

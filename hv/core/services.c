@@ -1,27 +1,21 @@
 #include "hv/core/services.h"
 
-
 static bool started;
-
-/* Weak: the network service is linked only when its fragment adds it. */
-__attribute__((weak)) void net_service_start(const struct manifest_hypervisor *hv,
-                                             const struct boot_info *bi);
-__attribute__((weak)) uint64_t net_service_poll(void);
-__attribute__((weak)) void storage_service_start(const struct manifest_hypervisor *hv,
-                                                 const struct boot_info *bi);
 
 void services_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
 {
     static const struct manifest_hypervisor defaults = { .control_port = 7400 };
-    if (storage_service_start)
-        storage_service_start(hv ? hv : &defaults, bi);
-    if (net_service_start) {
-        net_service_start(hv ? hv : &defaults, bi);
-        started = true;
-    }
+    for (unsigned i = 0; i < service_table_count; i++)
+        service_table[i].start(hv ? hv : &defaults, bi);
+    started = true;
 }
 
 uint64_t services_poll(void)
 {
-    return started && net_service_poll ? net_service_poll() : SERVICES_NONE;
+    uint64_t wait = SERVICES_NONE;
+    for (unsigned i = 0; started && i < service_table_count; i++) {
+        uint64_t w = service_table[i].poll ? service_table[i].poll() : SERVICES_NONE;
+        wait = w < wait ? w : wait;
+    }
+    return wait;
 }

@@ -36,7 +36,7 @@ struct vcpu {
     volatile bool flush_ept;        /* drop cached guest-physical translations before entry */
     volatile bool in_guest;         /* between the flush check and the VM exit */
     bool halted_irqs_off;           /* HLT with RFLAGS.IF clear: only NMI or INIT wakes it */
-    void *arch;                     /* vendor state (struct vmx_vcpu) */
+    void *arch;                     /* the backend's own state for this vCPU */
     uint64_t exits[EXIT_KIND_COUNT];
     uint64_t exits_total;
     uint64_t slice_ns;

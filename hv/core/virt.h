@@ -26,6 +26,12 @@ struct vcpu_start {
     uint64_t rax, rbx, rsi, rdi;
 };
 
+/* Per physical CPU, once, on that CPU: reads what its virtualisation extension offers;
+ * true when partitions can run on it. */
+bool virt_cpu_probe(unsigned cpu);
+/* After every CPU probed: one line per CPU with what it offers, or one line for a machine
+ * without the extension, and one line naming what is missing; true when partitions can run. */
+bool virt_report(unsigned count);
 /* Per physical CPU: enable the extension (VMXON).  Returns false with a line logged. */
 bool virt_cpu_enable(void);
 bool virt_partition_init(struct partition *p);

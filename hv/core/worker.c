@@ -4,8 +4,8 @@
 #include "hv/arch/x86/idt.h"
 #include "hv/arch/x86/lapic.h"
 #include "hv/arch/x86/percpu.h"
-#include "hv/core/console.h"
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/spinlock.h"
 
 static spinlock_t lock = SPINLOCK_INIT;
 static struct work_queue queue = { .capacity = WORKER_QUEUE_CAPACITY };

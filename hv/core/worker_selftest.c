@@ -6,7 +6,7 @@
 #include "hv/core/worker.h"
 
 #include "hv/arch/x86/percpu.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/sched.h"
 #include "hv/lib/crc32c.h"
 

@@ -1,7 +1,7 @@
 #include "hv/mm/kmem.h"
 
 #include <string.h>
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/mm/frame_alloc.h"
 
 static struct frame_alloc frames;

@@ -12,7 +12,7 @@
 
 #include <string.h>
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/mm/kmem.h"
 
 #define DIR       "/Atoll Selftest"

@@ -9,7 +9,8 @@
 #include "drivers/ata/ata.h"
 #include "drivers/nvme/nvme.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
+#include "hv/lib/cmdline.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/gpt.h"
 
@@ -59,7 +60,7 @@ void storage_service_start(const struct manifest_hypervisor *hv, const struct bo
     block_phys_map = map_phys;
     block_clock_ns = time_ns;
     uint64_t t0 = time_ns();
-    unsigned disks = ata_probe(!strstr(bi->cmdline, "ata-pio")) + nvme_probe();
+    unsigned disks = ata_probe(!cmdline_has(bi->cmdline, "ata-pio")) + nvme_probe();
     if (!disks) {
         kprintf("storage: no disks\n");
         return;
@@ -74,6 +75,6 @@ void storage_service_start(const struct manifest_hypervisor *hv, const struct bo
             (unsigned long)(fat_total_bytes(&pool) >> 20),
             (unsigned long)(fat_free_bytes(&pool) >> 20),
             (unsigned long)((time_ns() - t0) / 1000000));
-    if (strstr(bi->cmdline, "storage-selftest"))
+    if (cmdline_has(bi->cmdline, "storage-selftest"))
         pool_selftest(&pool);
 }

@@ -38,3 +38,8 @@ TEST_STEPS += $(if $(wildcard tests/storage/pool-interop),test-pool-host)
 .PHONY: test-pool-host
 test-pool-host: $(POOL_TOOL)
 	$(Q)tests/storage/pool-interop $(POOL_TOOL) $(BUILD)/storage/pool-interop
+
+# Per-disk and per-job I/O limits (token buckets).
+KERNEL_SRCS += hv/storage/rate_limit.c
+UNIT_TESTS += test_rate_limit
+test_rate_limit_SRCS := tests/unit/test_rate_limit.c hv/storage/rate_limit.c

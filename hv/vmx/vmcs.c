@@ -1,6 +1,6 @@
 #include "hv/vmx/vmcs.h"
 
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 
 /* VMfailInvalid sets CF, VMfailValid sets ZF. */
 static bool vmx_succeeded(uint8_t cf, uint8_t zf) { return !cf && !zf; }

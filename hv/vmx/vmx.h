@@ -3,7 +3,7 @@
 #define ATOLL_HV_VMX_VMX_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "hv/core/spinlock.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/core/vcpu.h"
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"
@@ -33,6 +33,7 @@ struct vmx_vcpu {
     uint64_t cr0_shadow, cr4_shadow;
     uint8_t *xsave_area;            /* guest FPU/SSE state while another vCPU runs here */
     uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_tsc_aux;
+    uint64_t cr2, dr[4], dr6;       /* no VMCS field holds them: switched with the vCPU */
     uint64_t xcr0;
     uint64_t tsc_deadline;
     unsigned host_cpu;              /* 1 + index of the CPU whose host state is in the VMCS */

@@ -1,7 +1,10 @@
 #include "hv/vmx/vmx_caps.h"
 
 #include <string.h>
+#include "hv/arch/x86/console.h"
 #include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/percpu.h"
+#include "hv/core/virt.h"
 
 #define PROC_SECONDARY      (1ull << 31)
 #define PROC2_EPT           (1ull << 1)
@@ -52,8 +55,48 @@ void vmx_caps_read(struct vmx_caps *c)
     }
 }
 
+const char *vmx_caps_missing(const struct vmx_caps *c)
+{
+    return !c->vmx ? "VT-x" :
+           c->locked_off ? "permission (VMX locked off by firmware)" :
+           !c->ept ? "EPT" : !c->unrestricted ? "unrestricted guest" :
+           !c->vpid ? "VPID" : !c->ept_wb ? "write-back EPT memory" :
+           !c->virtual_nmis ? "virtual NMIs" : NULL;
+}
+
 bool vmx_caps_usable(const struct vmx_caps *c)
 {
-    return c->vmx && !c->locked_off && c->ept && c->unrestricted && c->vpid && c->ept_wb &&
-           c->virtual_nmis;
+    return vmx_caps_missing(c) == NULL;
+}
+
+/* ---- the probe behind virt.h ---------------------------------------------------------- */
+
+static struct vmx_caps caps[MAX_CPUS];
+
+bool virt_cpu_probe(unsigned cpu)
+{
+    vmx_caps_read(&caps[cpu]);
+    return vmx_caps_usable(&caps[cpu]);
+}
+
+static const char *yes_no(bool b) { return b ? "yes" : "no"; }
+
+bool virt_report(unsigned count)
+{
+    bool any_vmx = false;
+    const char *missing = NULL;
+    for (unsigned i = 0; i < count; i++) {
+        any_vmx |= caps[i].vmx;
+        missing = missing ? missing : vmx_caps_missing(&caps[i]);
+    }
+    if (!any_vmx) {
+        kprintf("atoll: no VT-x on this machine; partitions disabled\n");
+        return false;
+    }
+    for (unsigned i = 0; i < count; i++)
+        kprintf("cpu%u: vmx ept=%s ug=%s vpid=%s\n", i, yes_no(caps[i].ept),
+                yes_no(caps[i].unrestricted), yes_no(caps[i].vpid));
+    if (missing)
+        kprintf("atoll: VT-x here lacks %s; partitions disabled\n", missing);
+    return missing == NULL;
 }

@@ -21,5 +21,7 @@ struct vmx_caps {
 void vmx_caps_read(struct vmx_caps *c);
 /* What a partition needs: VMX, EPT, unrestricted guest, VPID and virtual NMIs. */
 bool vmx_caps_usable(const struct vmx_caps *c);
+/* The first thing a partition needs that c lacks, in words; NULL when it lacks nothing. */
+const char *vmx_caps_missing(const struct vmx_caps *c);
 
 #endif

@@ -2,7 +2,7 @@
 #include <string.h>
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/percpu.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmx.h"
@@ -14,7 +14,7 @@
 #define CR4_OSXMMEXCPT       (1ull << 10)
 #define CR4_OSXSAVE          (1ull << 18)
 
-struct vmx_cpu *vmx_this_cpu(void) { return this_cpu()->vmx; }
+struct vmx_cpu *vmx_this_cpu(void) { return this_cpu()->virt; }
 
 static bool enable_feature_control(void)
 {
@@ -65,6 +65,6 @@ bool virt_cpu_enable(void)
     struct { uint64_t a, b; } all = { 0, 0 };
     __asm__ volatile("invept %0, %1" : : "m"(all), "r"(2ull) : "cc", "memory");
     __asm__ volatile("invvpid %0, %1" : : "m"(all), "r"(2ull) : "cc", "memory");
-    p->vmx = c;
+    p->virt = c;
     return true;
 }

@@ -3,7 +3,7 @@
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
@@ -250,6 +250,7 @@ bool virt_vcpu_init(struct vcpu *v, const struct vcpu_start *st)
     x->vmcs_phys = virt_to_phys(x->vmcs);
     x->vpid = __atomic_fetch_add(&next_vpid, 1, __ATOMIC_RELAXED);
     x->xcr0 = 1;
+    x->dr6 = 0xffff0ff0;            /* DR6 at reset (SDM 18.2.3) */
     if (!vmcs_clear(x->vmcs_phys))
         return false;
     make_current(v);
@@ -288,6 +289,26 @@ void virt_vcpu_sipi(struct vcpu *v, uint8_t vector)
 
 static bool has_xsave(void) { return read_cr4() & (1ull << 18); }
 
+static void save_debug_and_cr2(struct vmx_vcpu *x)
+{
+    __asm__ volatile("mov %%cr2, %0" : "=r"(x->cr2));
+    __asm__ volatile("mov %%db0, %0" : "=r"(x->dr[0]));
+    __asm__ volatile("mov %%db1, %0" : "=r"(x->dr[1]));
+    __asm__ volatile("mov %%db2, %0" : "=r"(x->dr[2]));
+    __asm__ volatile("mov %%db3, %0" : "=r"(x->dr[3]));
+    __asm__ volatile("mov %%db6, %0" : "=r"(x->dr6));
+}
+
+static void restore_debug_and_cr2(const struct vmx_vcpu *x)
+{
+    __asm__ volatile("mov %0, %%cr2" : : "r"(x->cr2));
+    __asm__ volatile("mov %0, %%db0" : : "r"(x->dr[0]));
+    __asm__ volatile("mov %0, %%db1" : : "r"(x->dr[1]));
+    __asm__ volatile("mov %0, %%db2" : : "r"(x->dr[2]));
+    __asm__ volatile("mov %0, %%db3" : : "r"(x->dr[3]));
+    __asm__ volatile("mov %0, %%db6" : : "r"(x->dr6));
+}
+
 static void save_guest_context(struct vcpu *v)
 {
     struct vmx_vcpu *x = vmx_of(v);
@@ -301,6 +322,7 @@ static void save_guest_context(struct vcpu *v)
     x->msr_fmask = rdmsr(MSR_FMASK);
     x->msr_kernel_gs = rdmsr(MSR_KERNEL_GS_BASE);
     x->msr_tsc_aux = rdmsr(MSR_TSC_AUX);
+    save_debug_and_cr2(x);
 }
 
 static void restore_guest_context(struct vcpu *v, bool first_time)
@@ -323,6 +345,7 @@ static void restore_guest_context(struct vcpu *v, bool first_time)
     wrmsr(MSR_FMASK, x->msr_fmask);
     wrmsr(MSR_KERNEL_GS_BASE, x->msr_kernel_gs);
     wrmsr(MSR_TSC_AUX, x->msr_tsc_aux);
+    restore_debug_and_cr2(x);
 }
 
 static void make_current(struct vcpu *v)

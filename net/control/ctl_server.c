@@ -64,9 +64,8 @@ static void conn_close(struct ctl_server *srv, struct ctl_conn *c)
 
 bool ctl_server_key_allowed(const struct ctl_server *srv, const uint8_t *fp)
 {
-    if (srv->cfg.allowed_count == 0)
-        return true;
-    if (!fp)
+    /* An empty list allows nobody: the server never relies on the TLS layer's pinning. */
+    if (srv->cfg.allowed_count == 0 || !fp)
         return false;
     for (size_t i = 0; i < srv->cfg.allowed_count; i++)
         if (memcmp(srv->cfg.allowed[i], fp, CTL_FINGERPRINT_SIZE) == 0)

@@ -48,7 +48,7 @@ typedef uint16_t (*ctl_handler_fn)(void *ctx, const struct ctl_request *req,
 #define CTL_MAX_HANDLERS    32
 
 struct ctl_server_config {
-    const uint8_t (*allowed)[CTL_FINGERPRINT_SIZE]; /* clients allowed in; NULL/0: any */
+    const uint8_t (*allowed)[CTL_FINGERPRINT_SIZE]; /* clients allowed in; NULL/0: nobody */
     size_t allowed_count;
     uint32_t idle_timeout_ms;     /* between requests; 0: 60 s */
     uint32_t message_timeout_ms;  /* for the handshake, the rest of a started message, or a

@@ -6,7 +6,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/mm/kmem.h"
 #include "net/kernel/kernel_partitions.h"
-#include "net/kernel/log_ring.h"
+#include "hv/lib/log_ring.h"
 
 static char hostname[32] = "atoll";
 
@@ -24,7 +24,7 @@ static uint16_t hv_status(void *ctx, struct ctl_hv_status *out)
     out->mem_total = kmem_total_bytes();
     out->mem_free = kmem_free_bytes();
     out->partitions = kernel_partition_count();
-    out->vmx = this_cpu()->vmx_ok;
+    out->vmx = this_cpu()->virt_ok;
     return CTL_OK;
 }
 

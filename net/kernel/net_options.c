@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "hv/lib/cmdline.h"
 #include "hv/lib/format.h"
 #include "net/control/ctl_codec.h"
 #include "net/tls/tls_identity.h"
@@ -46,57 +47,47 @@ static bool parse_u32(const char *s, size_t n, uint32_t *out)
     return true;
 }
 
-static bool starts(const char *w, size_t n, const char *prefix)
-{
-    size_t p = strlen(prefix);
-    return n >= p && !strncmp(w, prefix, p);
-}
-
-static void word(struct net_options *o, const char *w, size_t n, char *err, size_t cap)
+static void word(struct net_options *o, const struct cmdline_word *w, char *err, size_t cap)
 {
     char hex[80];
+    const char *v = w->value;
+    size_t k = w->value_len;
     bool ok = true;
-    if (n == 8 && !strncmp(w, "net.sink", 8)) {
+    if (!v && cmdline_key_is(w, "net.sink")) {
         o->sink = true;
-    } else if (starts(w, n, "net.peer-key=")) {
-        size_t k = n - 13;
+    } else if (v && cmdline_key_is(w, "net.peer-key")) {
         ok = k < sizeof(hex);
         if (ok) {
-            memcpy(hex, w + 13, k);
+            memcpy(hex, v, k);
             hex[k] = 0;
             ok = tls_fingerprint_parse(hex, o->peer_key) == 0;
         }
         o->peer_key_set = ok;
-    } else if (starts(w, n, "net.peer-start=")) {
-        size_t k = n - 15;
-        ok = k < sizeof(o->peer_start) && ctl_name_valid(w + 15, k);
+    } else if (v && cmdline_key_is(w, "net.peer-start")) {
+        ok = k < sizeof(o->peer_start) && ctl_name_valid(v, k);
         if (ok) {
-            memcpy(o->peer_start, w + 15, k);
+            memcpy(o->peer_start, v, k);
             o->peer_start[k] = 0;
         }
-    } else if (starts(w, n, "net.peer=")) {
-        ok = o->peer = parse_ip(w + 9, n - 9, &o->peer_ip);
-    } else if (starts(w, n, "net.bench=")) {
-        ok = parse_u32(w + 10, n - 10, &o->bench_mib) && o->bench_mib <= 1024;
+    } else if (v && cmdline_key_is(w, "net.peer")) {
+        ok = o->peer = parse_ip(v, k, &o->peer_ip);
+    } else if (v && cmdline_key_is(w, "net.bench")) {
+        ok = parse_u32(v, k, &o->bench_mib) && o->bench_mib <= 1024;
+    } else if (w->key_len > 4 && !memcmp(w->key, "net.", 4)) {
+        ok = false;             /* net.* is this service's: an unknown one is a mistake */
     } else {
         return;
     }
     if (!ok && !err[0])
-        fmt_snprintf(err, cap, "bad command-line option '%.*s'", (int)n, w);
+        fmt_snprintf(err, cap, "bad command-line option '%.*s'",
+                     (int)(w->key_len + (v ? k + 1 : 0)), w->key);
 }
 
 void net_options_parse(struct net_options *o, const char *cmdline, char *err, size_t cap)
 {
     memset(o, 0, sizeof(*o));
     err[0] = 0;
-    const char *p = cmdline;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-        if (p > w)
-            word(o, w, (size_t)(p - w), err, cap);
-    }
+    struct cmdline_word w;
+    while (cmdline_next(&cmdline, &w))
+        word(o, &w, err, cap);
 }

@@ -4,7 +4,7 @@
 
 #include "drivers/e1000/e1000.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/mm/kmem.h"
 #include "lwip/dhcp.h"
 #include "lwip/init.h"

@@ -1,6 +1,6 @@
 #include "net/kernel/net_sink.h"
 
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "lwip/stats.h"
 #include "net/kernel/net_options.h"
 #include "net/kernel/tls_session.h"

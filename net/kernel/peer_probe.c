@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "lwip/icmp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"

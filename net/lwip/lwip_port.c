@@ -3,7 +3,7 @@
 
 #include "hv/arch/x86/exception.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "lwip/sys.h"
 #include "net/kernel/hw_entropy.h"
 

@@ -7,8 +7,8 @@
 
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/lapic.h"
-#include "hv/core/console.h"
-#include "hv/core/machine.h"
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/machine.h"
 #include "hv/core/manifest.h"
 #include "hv/core/run.h"
 #include "hv/mm/kmem.h"
@@ -24,7 +24,7 @@ static const struct boot_module *module_named(const struct boot_info *bi, const 
     return NULL;
 }
 
-void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_usable)
+void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool partitions_usable)
 {
     char err[MANIFEST_ERR_LEN];
     const struct boot_module *m = module_named(bi, cfg->manifest);

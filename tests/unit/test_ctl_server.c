@@ -289,6 +289,21 @@ static void unauthenticated_closes(void **state)
     expect_closed_with(f, CTL_ERR_UNAUTHENTICATED);
 }
 
+/* No control-clients configured: nobody is let in, whatever key the TLS layer saw. */
+static void no_clients_configured_refuses_everyone(void **state)
+{
+    struct fixture *f = *state;
+    struct ctl_server_config cfg = { NULL, 0, 1000, 100 };
+    ctl_server_init(&f->srv, &cfg);
+    assert_int_equal(ctl_commands_register(&f->srv, &f->cmds, &fake_hv_ops, &f->hv), 0);
+    assert_false(ctl_server_key_allowed(&f->srv, good_fp[0]));
+    assert_false(ctl_server_key_allowed(&f->srv, bad_fp));
+    assert_false(ctl_server_key_allowed(&f->srv, NULL));
+    feed(&f->ms, CTL_MSG_STATUS, 21, NULL, 0);
+    run(f, 1);
+    expect_closed_with(f, CTL_ERR_UNAUTHENTICATED);
+}
+
 static void byte_at_a_time(void **state)
 {
     struct fixture *f = *state;
@@ -361,7 +376,7 @@ int main(void)
         T(garbage_closes), T(oversized_closes_before_payload), T(version_mismatch_closes),
         T(malformed_tlv_closes), T(truncated_by_eof), T(truncated_by_timeout),
         T(idle_timeout_closes_quietly), T(unauthenticated_peer_gets_short_timeout),
-        T(unauthenticated_closes), T(byte_at_a_time),
+        T(unauthenticated_closes), T(no_clients_configured_refuses_everyone), T(byte_at_a_time),
         T(registration_and_overflow), T(slots_full_and_fifty_in_a_row),
     };
     return cmocka_run_group_tests_name("ctl_server", tests, NULL, NULL);

@@ -27,3 +27,6 @@ test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c drivers/acpi/acpi_tables.
 
 UNIT_TESTS += test_end_verdict
 test_end_verdict_SRCS := tests/unit/test_end_verdict.c hv/core/end_verdict.c hv/lib/format.c
+
+UNIT_TESTS += test_cmdline
+test_cmdline_SRCS := tests/unit/test_cmdline.c hv/lib/cmdline.c hv/core/boot_config.c hv/lib/format.c

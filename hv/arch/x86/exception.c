@@ -3,8 +3,8 @@
 #include <stdarg.h>
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/percpu.h"
-#include "hv/core/console.h"
-#include "hv/core/machine.h"
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/machine.h"
 #include "hv/lib/format.h"
 
 static const char *const exception_names[32] = {

@@ -1,7 +1,7 @@
-#include "hv/core/machine.h"
+#include "hv/arch/x86/machine.h"
 
 #include "hv/arch/x86/cpu.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 
 static bool test_exit;
 static volatile int finishing;

@@ -26,10 +26,10 @@ struct percpu {
     uint32_t apic_id;
     uint64_t stack_top;
     volatile bool online;
-    bool vmx_ok;                    /* VMX usable with EPT, unrestricted guest, VPID */
+    bool virt_ok;                   /* partitions can run here (virt_cpu_probe) */
     uint64_t gdt[5] __attribute__((aligned(16)));
     struct tss64 tss __attribute__((aligned(16)));
-    void *vmx;                      /* hv/vmx per-CPU state (VMXON region, current VMCS) */
+    void *virt;                     /* the backend's per-CPU state (VMXON region, current VMCS) */
     void *sched;                    /* hv/core scheduler run queue */
     uint8_t stack[CPU_STACK_SIZE] __attribute__((aligned(16)));
     uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "drivers/acpi/acpi_tables.h"
 #include "hv/arch/x86/cpu.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/mm/kmem.h"
 
 static struct acpi_info acpi;

@@ -7,7 +7,7 @@
 #include "hv/arch/x86/paging.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/mm/kmem.h"
 
 _Static_assert(offsetof(struct percpu, stack_top) == 16, "ap_trampoline.S reads stack_top at 16");

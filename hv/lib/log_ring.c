@@ -1,4 +1,4 @@
-#include "net/kernel/log_ring.h"
+#include "hv/lib/log_ring.h"
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 /* Ticket spinlocks.  The _irqsave forms also keep this CPU's interrupts off while held. */
-#ifndef ATOLL_HV_CORE_SPINLOCK_H
-#define ATOLL_HV_CORE_SPINLOCK_H
+#ifndef ATOLL_HV_ARCH_X86_SPINLOCK_H
+#define ATOLL_HV_ARCH_X86_SPINLOCK_H
 
 #include <stdint.h>
 #include "hv/arch/x86/cpu.h"

@@ -1,6 +1,6 @@
 /* The newest console output, kept for the control server's `log` command. */
-#ifndef ATOLL_NET_KERNEL_LOG_RING_H
-#define ATOLL_NET_KERNEL_LOG_RING_H
+#ifndef ATOLL_HV_LIB_LOG_RING_H
+#define ATOLL_HV_LIB_LOG_RING_H
 #include <stddef.h>
 
 #define LOG_RING_SIZE 16384

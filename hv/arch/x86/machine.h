@@ -1,6 +1,6 @@
 /* Ending the whole machine: the test-mode result line and the emulator exits. */
-#ifndef ATOLL_HV_CORE_MACHINE_H
-#define ATOLL_HV_CORE_MACHINE_H
+#ifndef ATOLL_HV_ARCH_X86_MACHINE_H
+#define ATOLL_HV_ARCH_X86_MACHINE_H
 #include <stdbool.h>
 
 /* With test exit on, machine_finish()/machine_fatal() end the emulator after the line

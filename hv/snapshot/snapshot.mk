@@ -1,0 +1,26 @@
+# RAM snapshots: the portable pipeline (policy, codec, scanner and workers), host-tested.
+SNAPSHOT_SRCS := hv/snapshot/snap_policy.c hv/snapshot/snap_codec.c hv/snapshot/snap_pipeline.c
+
+UNIT_TESTS += test_snap_policy test_snap_codec
+test_snap_policy_SRCS := tests/unit/test_snap_policy.c hv/snapshot/snap_policy.c
+test_snap_codec_SRCS := tests/unit/test_snap_codec.c $(SNAPSHOT_SRCS)
+test_snap_codec_LIBS := -llz4
+
+FUZZ_TARGETS += fuzz_snap_decode
+fuzz_snap_decode_SRCS := tests/fuzz/fuzz_snap_decode.c hv/snapshot/snap_codec.c hv/snapshot/snap_policy.c
+fuzz_snap_decode_LIBS := -llz4
+
+# The pipeline against fixed levels on a simulated disk (make bench).
+SNAPSHOT_BENCH := $(BUILD)/bench/snapshot-bench
+$(SNAPSHOT_BENCH): tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) $(wildcard hv/snapshot/*.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -pthread -o $@ tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) -llz4
+
+BENCHES += $(BUILD)/bench/run-snapshot-bench
+$(BUILD)/bench/run-snapshot-bench: $(SNAPSHOT_BENCH) $(LINUX_GUEST_VMLINUX)
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nexec %s --csv %s %s %s\n' "$(abspath $(SNAPSHOT_BENCH))" "$(abspath $(BUILD)/bench/snapshot.csv)" "$(abspath $(BUILD)/guest/linux/vmlinux)" "$(abspath $(BUILD)/guest/linux/initrd.gz)" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-snapshot-bench
