@@ -12,7 +12,9 @@
  * Order, fairness and bounds are worker_queue.h's: a higher priority first, owners take
  * turns within a priority, at most WORKER_QUEUE_CAPACITY items queued.  An item's
  * function runs with interrupts on and no lock held; it may queue its item again or
- * release it.  Any CPU may submit or cancel.
+ * release it.  Keep an item short (one block, not a whole snapshot): a CPU looks at its
+ * vCPUs and, on the boot CPU, the services only between items.  Any CPU may submit or
+ * cancel.
  */
 #ifndef ATOLL_HV_CORE_WORKER_H
 #define ATOLL_HV_CORE_WORKER_H
