@@ -30,6 +30,8 @@ void boot_config_from_cmdline(struct boot_config *cfg, const char *cmdline, char
             cfg->test_exit = true;
         else if (!w.value && cmdline_key_is(&w, "nosmp"))
             cfg->no_smp = true;
+        else if (!w.value && cmdline_key_is(&w, "worker-selftest"))
+            cfg->worker_selftest = true;
         else if (w.value && cmdline_key_is(&w, "manifest") && w.value_len &&
                  w.value_len < sizeof(cfg->manifest)) {
             memcpy(cfg->manifest, w.value, w.value_len);

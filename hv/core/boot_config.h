@@ -8,6 +8,7 @@ struct boot_config {
     bool test_exit;         /* `test-exit`: end the emulator when the work is done */
     bool no_smp;            /* `nosmp`: run on the boot CPU only */
     char manifest[64];      /* `manifest=NAME`: module holding the manifest (atoll.cfg) */
+    bool worker_selftest;   /* `worker-selftest`: run CRC work items on the service CPUs */
 };
 
 /* Parses the core's words.  A word no layer knows, or a bad manifest= value, is described

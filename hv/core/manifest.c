@@ -334,7 +334,7 @@ static int cpu_number(struct parser *ps, const char *key, struct str s, uint64_t
     return 0;
 }
 
-static int cpu_item(struct parser *ps, const char *key, struct str item)
+static int cpu_item(struct parser *ps, const char *key, struct str item, uint64_t *bits)
 {
     struct str lo_s, hi_s;
     uint64_t lo = 0, hi = 0;
@@ -349,7 +349,7 @@ static int cpu_item(struct parser *ps, const char *key, struct str item)
     if (hi < lo)
         return fail(ps, key, "range %.*s runs backwards", (int)item.n, item.p);
     for (uint64_t c = lo; c <= hi; c++)
-        ps->part->cpus[c / 64] |= 1ull << (c % 64);
+        bits[c / 64] |= 1ull << (c % 64);
     return 0;
 }
 
@@ -362,7 +362,7 @@ static int part_cpus(struct parser *ps, const char *key, struct str v)
         return 0;
     for (bool more = true; more;) {
         more = split(rest, ',', &item, &rest);
-        if (cpu_item(ps, key, item))
+        if (cpu_item(ps, key, item, ps->part->cpus))
             return -1;
     }
     return 0;
@@ -492,6 +492,18 @@ static int part_autostart(struct parser *ps, const char *key, struct str v)
 
 /* ---- keys --------------------------------------------------------------------------- */
 
+static int hv_service_cpus(struct parser *ps, const char *key, struct str v)
+{
+    struct str item, rest = v;
+    memset(ps->m->hv.service_cpus, 0, sizeof(ps->m->hv.service_cpus));
+    for (bool more = v.n > 0; more;) {
+        more = split(rest, ',', &item, &rest);
+        if (cpu_item(ps, key, item, ps->m->hv.service_cpus))
+            return -1;
+    }
+    return 0;
+}
+
 struct key_def {
     const char *name;
     int (*set)(struct parser *ps, const char *key, struct str value);
@@ -504,6 +516,7 @@ static const struct key_def hypervisor_keys[] = {
     { "netmask", hv_netmask, false },               { "gateway", hv_gateway, false },
     { "control-port", hv_control_port, false },     { "identity-key", hv_identity_key, false },
     { "control-clients", hv_control_clients, false },
+    { "service-cpus", hv_service_cpus, false },
 };
 
 static const struct key_def partition_keys[] = {

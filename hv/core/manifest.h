@@ -47,6 +47,7 @@ struct manifest_hypervisor {
     uint8_t clients[MANIFEST_MAX_CLIENTS][32];   /* SHA-256 fingerprints */
     char identity_key[MANIFEST_FILE_LEN];        /* empty: generated */
     uint32_t identity_key_line;
+    uint64_t service_cpus[MANIFEST_MAX_CPUS / 64];   /* CPUs for worker tasks; none: any */
 };
 
 struct manifest_partition {

@@ -13,6 +13,7 @@
 #include "hv/core/sched.h"
 #include "hv/core/script_run.h"
 #include "hv/core/services.h"
+#include "hv/core/worker.h"
 #include "hv/mm/kmem.h"
 
 static struct manifest manifest;
@@ -99,8 +100,11 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
         machine_set_test_exit(true);
     /* Services first: partitions' disks live in the storage pool. */
     services_start(ok ? &manifest.hv : NULL, bi);
+    worker_init(ok ? &manifest.hv : NULL);
     if (ok && partitions_usable)
         ok = create_partitions(bi);
+    if (cfg->worker_selftest)
+        worker_selftest_start();
     if (!ok && machine_test_exit())
         machine_finish(false, "manifest");
     sched_loop(true);

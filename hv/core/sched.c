@@ -4,6 +4,7 @@
 #include "hv/core/partition_writes.h"
 #include "hv/core/script_run.h"
 #include "hv/core/services.h"
+#include "hv/core/worker.h"
 
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/idt.h"
@@ -46,6 +47,8 @@ void sched_cpu_init(void)
 bool sched_add(struct vcpu *v, uint64_t cpu_mask)
 {
     int best = -1;
+    if (!cpu_mask)
+        cpu_mask = worker_vcpu_cpus();      /* "any" leaves the service CPUs to workers */
     for (unsigned c = 0; c < cpu_count; c++) {
         if ((cpu_mask && !(cpu_mask & (1ull << c))) || !cpus[c] || !cpus[c]->virt_ok)
             continue;
@@ -60,6 +63,11 @@ bool sched_add(struct vcpu *v, uint64_t cpu_mask)
     v->pcpu = (unsigned)best;
     spin_unlock_irqrestore(&rq->lock, f);
     return true;
+}
+
+unsigned sched_cpu_vcpus(unsigned cpu)
+{
+    return cpu < MAX_CPUS ? runqueues[cpu].count : 0;
 }
 
 void sched_wake(struct vcpu *v)
@@ -169,6 +177,8 @@ void sched_loop(bool boot_cpu)
         run_due_timers(rq, &next);
         struct vcpu *v = pick(rq);
         if (!v) {
+            if (worker_run_pending())   /* a work item ran: look at the vCPUs again */
+                continue;
             if (services_wait)      /* 0: a service is moving data, poll it again now */
                 idle(next, services_wait < IDLE_MAX_NS ? services_wait : IDLE_MAX_NS);
             continue;

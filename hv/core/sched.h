@@ -12,6 +12,8 @@
 
 /* Picks a CPU allowed by the mask (bit i = CPU i; 0 = any) with the fewest vCPUs. */
 bool sched_add(struct vcpu *v, uint64_t cpu_mask);
+/* How many vCPUs CPU cpu's run queue holds. */
+unsigned sched_cpu_vcpus(unsigned cpu);
 /* An interrupt or start-up is pending for v: make it runnable and get its CPU's attention. */
 void sched_wake(struct vcpu *v);
 /* This CPU's scheduling loop; the boot CPU also watches for the end of all work. */

@@ -1,5 +1,7 @@
 /* CMOS RTC: calendar registers from platform time, status registers, NVRAM. */
 #include "hv/vdev/cmos_rtc.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 #include "hv/vdev/vdev_util.h"
 
 #include <string.h>
@@ -220,4 +222,40 @@ bool vrtc_register(struct vrtc *r, struct vdev_bus *bus)
         .base = 0x70, .count = 2, .read = rtc_read, .write = rtc_write, .dev = r,
     };
     return vdev_bus_add_ports(bus, &p);
+}
+
+/* ---- save and restore --------------------------------------------------------------- */
+
+static const struct state_field vrtc_fields[] = {
+    STATE_U8(struct vrtc, index, 1),
+    STATE_BOOL(struct vrtc, nmi_masked, 1),
+    STATE_BYTES(struct vrtc, ram, 1),
+    STATE_U64(struct vrtc, offset_s, 1),
+};
+
+static const struct state_desc vrtc_desc =
+    STATE_DESC("cmos", STATE_ID('C', 'M', 'O', 'S'), 1, 1, vrtc_fields);
+
+struct state_kind vrtc_state_kind(void)
+{
+    return state_desc_kind(&vrtc_desc);
+}
+
+bool vrtc_save(const struct vrtc *r, struct state_writer *w, uint16_t instance)
+{
+    return state_save(w, &vrtc_desc, instance, r);
+}
+
+int vrtc_restore(struct vrtc *r, const struct state_section *s, char *err, size_t err_size)
+{
+    struct vrtc t = *r;
+    if (state_load(s, &vrtc_desc, &t, err, err_size))
+        return -1;
+    if (t.index > 0x7f || t.ram[R_A] & 0x80) {
+        fmt_snprintf(err, err_size, "state: 'cmos' instance %u: index 0x%x or status A 0x%x "
+                     "out of range", s->instance, t.index, t.ram[R_A]);
+        return -1;
+    }
+    *r = t;
+    return 0;
 }

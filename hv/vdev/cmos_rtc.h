@@ -9,6 +9,7 @@
 #ifndef ATOLL_HV_VDEV_CMOS_RTC_H
 #define ATOLL_HV_VDEV_CMOS_RTC_H
 
+#include "hv/state/state_stream.h"
 #include "hv/vdev/vdev.h"
 
 #define VRTC_FIXED_EPOCH 1704067200ull   /* 2024-01-01 00:00:00 UTC */
@@ -26,5 +27,11 @@ bool vrtc_register(struct vrtc *r, struct vdev_bus *bus);
 /* Seconds since 1970 as the guest's clock reads them now. */
 uint64_t vrtc_time(const struct vrtc *r);
 bool vrtc_nmi_masked(const struct vrtc *r);
+
+/* Save and restore (section 'CMOS', hv/state): index, NMI mask, the RAM bytes and the
+ * guest's clock offset from platform time.  Restore refuses state no RTC can be in. */
+struct state_kind vrtc_state_kind(void);
+bool vrtc_save(const struct vrtc *r, struct state_writer *w, uint16_t instance);
+int vrtc_restore(struct vrtc *r, const struct state_section *s, char *err, size_t err_size);
 
 #endif

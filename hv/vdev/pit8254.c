@@ -1,5 +1,7 @@
 /* 8254 PIT: counters derived from platform time, IRQ 0 from channel 0. */
 #include "hv/vdev/pit8254.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 #include "hv/vdev/vdev_util.h"
 
 #include <string.h>
@@ -334,4 +336,94 @@ bool vpit_register(struct vpit *p, struct vdev_bus *bus)
     speaker.base = 0x61;
     speaker.count = 1;
     return vdev_bus_add_ports(bus, &timer) && vdev_bus_add_ports(bus, &speaker);
+}
+
+/* ---- save and restore --------------------------------------------------------------- */
+
+static const struct state_field vpit_channel_fields[] = {
+    STATE_U32(struct vpit_channel, count, 1),
+    STATE_U64(struct vpit_channel, load_ns, 1),
+    STATE_U64(struct vpit_channel, paused_ticks, 1),
+    STATE_U16(struct vpit_channel, latched_count, 1),
+    STATE_U8(struct vpit_channel, count_latched, 1),
+    STATE_BOOL(struct vpit_channel, status_latched, 1),
+    STATE_U8(struct vpit_channel, status, 1),
+    STATE_U8(struct vpit_channel, rw_mode, 1),
+    STATE_U8(struct vpit_channel, read_state, 1),
+    STATE_U8(struct vpit_channel, write_state, 1),
+    STATE_U8(struct vpit_channel, write_latch, 1),
+    STATE_U8(struct vpit_channel, mode_bits, 1),
+    STATE_U8(struct vpit_channel, mode, 1),
+    STATE_BOOL(struct vpit_channel, bcd, 1),
+    STATE_BOOL(struct vpit_channel, gate, 1),
+    STATE_BOOL(struct vpit_channel, armed, 1),
+    STATE_BOOL(struct vpit_channel, null_count, 1),
+};
+
+static const struct state_field vpit_fields[] = {
+    STATE_STRUCTS(struct vpit, ch, struct vpit_channel, vpit_channel_fields, 1),
+    STATE_U8(struct vpit, port61, 1),
+    STATE_U64(struct vpit, irq_next_ns, 1),
+    STATE_U64(struct vpit, irq_pulses, 1),
+};
+
+static const struct state_desc vpit_desc =
+    STATE_DESC("pit", STATE_ID('P', 'I', 'T', 'C'), 1, 1, vpit_fields);
+
+struct state_kind vpit_state_kind(void)
+{
+    return state_desc_kind(&vpit_desc);
+}
+
+bool vpit_save(const struct vpit *p, struct state_writer *w, uint16_t instance)
+{
+    return state_save(w, &vpit_desc, instance, p);
+}
+
+static bool access_state_ok(uint8_t rw_mode, uint8_t state)
+{
+    return rw_mode == RW_WORD0 ? state == RW_WORD0 || state == RW_WORD1 : state == rw_mode;
+}
+
+/* What write_control, write_counter and the latches can leave in a channel. */
+static const char *channel_invalid(const struct vpit_channel *c, unsigned ch)
+{
+    if (c->count < 1 || c->count > 0x10000)
+        return "count outside 1-0x10000";
+    if (c->mode_bits > 7 || c->mode != (c->mode_bits > 5 ? c->mode_bits - 4 : c->mode_bits))
+        return "mode does not follow the programmed mode bits";
+    if (c->rw_mode < RW_LSB || c->rw_mode > RW_WORD0 ||
+        !access_state_ok(c->rw_mode, c->read_state) ||
+        !access_state_ok(c->rw_mode, c->write_state))
+        return "access mode or byte state out of range";
+    if (c->count_latched > RW_WORD0)
+        return "latched count state out of range";
+    if (ch < 2 && !c->gate)
+        return "gate of channel 0 or 1 low";
+    return NULL;
+}
+
+int vpit_restore(struct vpit *p, const struct state_section *s, char *err, size_t err_size)
+{
+    struct vpit t = *p;
+    if (state_load(s, &vpit_desc, &t, err, err_size))
+        return -1;
+    const char *why = NULL;
+    unsigned bad = 0;
+    for (unsigned ch = 0; ch < 3 && !why; ch++)
+        if ((why = channel_invalid(&t.ch[ch], ch)))
+            bad = ch;
+    if (!why && (t.port61 > 3 || t.ch[2].gate != (t.port61 & 1))) {
+        why = "port 0x61 does not match channel 2's gate";
+        bad = 2;
+    }
+    if (why) {
+        fmt_snprintf(err, err_size, "state: 'pit' instance %u: channel %u: %s", s->instance,
+                     bad, why);
+        return -1;
+    }
+    *p = t;
+    if (p->plat->timer_arm)
+        p->plat->timer_arm(p->plat->ctx, p->timer_id, p->irq_next_ns);
+    return 0;
 }

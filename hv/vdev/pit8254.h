@@ -9,6 +9,7 @@
 #ifndef ATOLL_HV_VDEV_PIT8254_H
 #define ATOLL_HV_VDEV_PIT8254_H
 
+#include "hv/state/state_stream.h"
 #include "hv/vdev/vdev.h"
 
 #define VPIT_HZ 1193182u
@@ -46,6 +47,14 @@ void vpit_tick(struct vpit *p);
 /* Channel state seen by the guest now. */
 uint16_t vpit_count(struct vpit *p, unsigned ch);
 bool vpit_out(struct vpit *p, unsigned ch);
+
+/* Save and restore (section 'PITC', hv/state).  Times are in the partition's guest time
+ * (now_ns), which a checkpoint carries across.  Restore refuses, with one line in err,
+ * state no 8254 can be in, and re-arms the saved IRQ 0 deadline; the device keeps its
+ * platform, timer id and IRQ. */
+struct state_kind vpit_state_kind(void);
+bool vpit_save(const struct vpit *p, struct state_writer *w, uint16_t instance);
+int vpit_restore(struct vpit *p, const struct state_section *s, char *err, size_t err_size);
 
 bool vpit_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
 bool vpit_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);
