@@ -107,11 +107,11 @@ static bool report_vmx(void)
                 yes_no(c->vpid));
     }
     if (!all_usable) {
-        const struct vmx_caps *c = &caps[0];
-        kprintf("atoll: VT-x here lacks %s; partitions disabled\n",
-                c->locked_off ? "permission (VMX locked off by firmware)" :
-                !c->ept ? "EPT" : !c->unrestricted ? "unrestricted guest" :
-                !c->vpid ? "VPID" : !c->ept_wb ? "write-back EPT memory" : "virtual NMIs");
+        unsigned first = 0;
+        while (first + 1 < cpu_count && cpus[first]->vmx_ok)
+            first++;
+        const struct vmx_caps *c = &caps[first];
+        kprintf("atoll: VT-x here lacks %s; partitions disabled\n", vmx_caps_missing(c));
     }
     return all_usable;
 }
