@@ -15,6 +15,7 @@
 #include <string.h>
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/exception.h"
+#include "hv/arch/x86/percpu.h"
 #include "hv/core/xcr0_policy.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmx.h"
@@ -34,11 +35,17 @@ static struct cpuid_result host_cpuid(uint32_t leaf, uint32_t subleaf)
 
 static bool host_xsave(void) { return read_cr4() & CR4_OSXSAVE; }
 
+static int xsetbv_checked(uint64_t value);
+
 void vmx_xstate_probe(struct vmx_cpu *c)
 {
     c->xcr0_offered = host_xsave() ? xcr0_offered(xcr0_cpu_supported(host_cpuid)) : 0;
     c->xsave_size = c->xcr0_offered ? xsave_area_size(c->xcr0_offered, host_cpuid)
                                     : FXSAVE_AREA_SIZE;
+    /* The exception table is what keeps a guest's value from being fatal: it must catch
+     * a refused XSETBV (XCR0 = 0 is always refused, and changes nothing). */
+    if (c->xcr0_offered && this_cpu()->index == 0 && xsetbv_checked(0) != 13)
+        panic("the exception table did not catch a refused XSETBV");
 }
 
 static size_t area_pages(uint32_t size) { return (size + 4095) / 4096; }
