@@ -78,8 +78,7 @@ static bool setup_controls(struct vcpu *v)
     const struct vmx_caps *c = &vmx_this_cpu()->caps;
     struct vmx_partition *xp = v->part->arch;
     uint32_t pin = vmx_adjust_controls(c->pinbased, PIN_EXTINT_EXIT | PIN_NMI_EXIT |
-                                       PIN_VIRTUAL_NMIS |
-                                       (c->preemption_timer ? PIN_PREEMPTION_TIMER : 0));
+                                       PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER);
     uint32_t proc = vmx_adjust_controls(c->procbased, PROC_HLT_EXIT | PROC_USE_IO_BITMAPS |
                                         PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_MWAIT_EXIT |
                                         PROC_MONITOR_EXIT | PROC_RDPMC_EXIT |
