@@ -4,7 +4,11 @@
  * must carry on.  Then a valid XCR0 with every state component offered, whose AVX (and
  * AVX-512) registers must survive the guest being descheduled for a while.
  *
- * Refused (SDM, XSETBV): ECX other than 0; bit 0 clear; a bit CPUID.(EAX=0DH,ECX=0) does
+ * XSETBV at CPL 3 must fault too: under Bochs it exits to the hypervisor before the CPU
+ * checks the privilege level, so the hypervisor must check it (the test drops to ring 3
+ * once, with user segments, a TSS and user pages of its own).
+ *
+ * Refused (SDM, XSETBV): CPL above 0; ECX other than 0; bit 0 clear; a bit CPUID.(EAX=0DH,ECX=0) does
  * not report; AVX (bit 2) without SSE (bit 1); AVX-512 (bits 5-7) not all or none, or
  * without AVX; MPX (bits 3 and 4) not both or neither; AMX (bits 17 and 18) not both or
  * neither.  Values naming a component the CPU lacks are refused as reserved bits.
@@ -138,6 +142,106 @@ static void state_survives(uint64_t xcr0)
     }
 }
 
+/* ---- one XSETBV at CPL 3 ---------------------------------------------------------------- */
+
+struct __attribute__((packed)) tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1, ist[7], reserved2;
+    uint16_t reserved3, iomap_base;
+};
+
+#define SEL_USER_DATA 0x23      /* GDT index 4, RPL 3 */
+#define SEL_USER_CODE 0x2b      /* index 5 */
+#define SEL_TSS       0x30      /* index 6 (two slots) */
+#define VEC_BACK      0x81      /* ring 3 comes back to ring 0 through this gate */
+#define PTE_US        (1ull << 2)
+
+static struct tss64 tss __attribute__((aligned(16)));
+static uint64_t gdt3[8] __attribute__((aligned(16)));
+static uint8_t ring0_stack[8192] __attribute__((aligned(16)));
+static uint8_t ring3_stack[4096] __attribute__((aligned(16)));
+static uint64_t ring0_rsp;
+static volatile uint64_t ring3_vector;
+extern char ring3_back[];
+
+static void back_to_ring0(struct irq_frame *f)
+{
+    ring3_vector = f->r11;
+    f->cs = 0x08;
+    f->ss = 0x10;
+    f->rsp = ring0_rsp;
+    f->rip = (uint64_t)(uintptr_t)ring3_back;
+}
+
+/* User segments, a TSS for the way back, user-accessible pages and a ring-3 gate. */
+static void prepare_ring3(void)
+{
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } gdtr, idtr;
+    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+    memcpy(gdt3, (const void *)(uintptr_t)gdtr.base, 4 * 8);
+    gdt3[4] = 0x00cff2000000ffffull;                /* data, DPL 3 */
+    gdt3[5] = 0x00affa000000ffffull;                /* 64-bit code, DPL 3 */
+    uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+    gdt3[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+              ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+    gdt3[7] = base >> 32;
+    tss.rsp[0] = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack));
+    tss.iomap_base = sizeof(tss);
+    gdtr.base = (uint64_t)(uintptr_t)gdt3;
+    gdtr.limit = sizeof(gdt3) - 1;
+    __asm__ volatile("lgdt %0; ltr %w1" : : "m"(gdtr), "r"(SEL_TSS) : "memory");
+    uint8_t *gate = (uint8_t *)(uintptr_t)idtr.base + 16 * VEC_BACK;
+    gate[5] = 0xee;                                 /* present, DPL 3, interrupt gate */
+    irq_set_handler(VEC_BACK, back_to_ring0);
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(read_cr3() & ~0xfffull);
+    pml4[0] |= PTE_US;
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0x000ffffffffff000ull);
+    for (unsigned i = 0; i < 4; i++) {
+        pdpt[i] |= PTE_US;
+        uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[i] & 0x000ffffffffff000ull);
+        for (unsigned j = 0; j < 512; j++)
+            if (pd[j] & 1)
+                pd[j] |= PTE_US;
+    }
+    write_cr3(read_cr3());
+}
+
+/* XSETBV with a valid value at CPL 3: the vector it raised, or NO_FAULT. */
+static int xsetbv_at_cpl3(uint64_t value)
+{
+    register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT;
+    __asm__ volatile("movq %%rsp, %[saved]\n"
+                     "pushq %[ss]\n"
+                     "pushq %[usp]\n"
+                     "pushfq\n"
+                     "pushq %[cs]\n"
+                     "leaq 3f(%%rip), %%rbx\n"
+                     "pushq %%rbx\n"
+                     "iretq\n"
+                     "3:\n"
+                     SAFE_INSN("xsetbv")
+                     "int %[back]\n"
+                     ".globl ring3_back\n"
+                     "ring3_back:\n"
+                     : "+r"(vec), [saved] "=m"(ring0_rsp)
+                     : "c"(0), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)),
+                       [ss] "i"(SEL_USER_DATA), [cs] "i"(SEL_USER_CODE), [back] "i"(VEC_BACK),
+                       [usp] "r"((uint64_t)(uintptr_t)(ring3_stack + sizeof(ring3_stack)))
+                     : "rbx", "memory", "cc");
+    return (int)ring3_vector;
+}
+
+static void refused_at_cpl3(uint64_t value)
+{
+    uint64_t before = xgetbv0();
+    prepare_ring3();
+    int vec = xsetbv_at_cpl3(value);
+    report(vec == VEC_GP && xgetbv0() == before,
+           "XSETBV XCR0=%#lx at CPL 3: #GP, XCR0 stays %#lx (vector %d, XCR0 %#lx)",
+           value, before, vec, xgetbv0());
+}
+
 void test_main(void)
 {
     if (!(cpuid(1, 0).ecx & (1u << 26))) {
@@ -157,4 +261,5 @@ void test_main(void)
     report(xsetbv_safe(0, X87 | SSE) == NO_FAULT && xgetbv0() == (X87 | SSE),
            "XSETBV x87|SSE accepted");
     bad_values(supported);
+    refused_at_cpl3(full);
 }
