@@ -67,7 +67,8 @@ void virt_unmap_foreign(struct partition *p, uint64_t gpa);
  * away needs virt_flush_partition before it is certain; giving it back does not. */
 bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
 /* Every vCPU of p drops its cached guest-physical translations before it runs again;
- * returns once none can still use a stale one. */
+ * returns once none can still use a stale one, or with p ended (killed) when a vCPU never
+ * came out of guest mode to do so. */
 void virt_flush_partition(struct partition *p);
 
 /* Interrupts for a vCPU are pending (from a device or IPI): make sure it notices. */

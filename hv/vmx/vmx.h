@@ -8,10 +8,15 @@
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"
 
+/* A VMCS is active on at most one CPU, and there only while it is that CPU's current one
+ * (`loaded`): a vCPU that gives up its CPU has its VMCS cleared (VMCLEAR), so no CPU
+ * holds cached VMCS data for a vCPU it is not running. */
 struct vmx_cpu {
     struct vmx_caps caps;
     void *vmxon_region;
-    struct vcpu *loaded;            /* whose VMCS is current on this CPU */
+    struct vcpu *loaded;            /* whose VMCS is current (and active) on this CPU */
+    uint64_t xcr0_offered;          /* XCR0 components guests may enable (xcr0_policy.h) */
+    uint32_t xsave_size;            /* bytes of an XSAVE area holding all of them */
 };
 
 struct vmx_partition {
@@ -31,12 +36,14 @@ struct vmx_vcpu {
     uint32_t entry_instr_len;
     uint32_t proc_controls;         /* what VMCS32_PROC_CONTROLS holds */
     uint64_t cr0_shadow, cr4_shadow;
-    uint8_t *xsave_area;            /* guest FPU/SSE state while another vCPU runs here */
+    uint8_t *xsave_area;            /* its extended state while another vCPU runs here */
+    uint32_t xsave_size;
     uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_tsc_aux;
     uint64_t cr2, dr[4], dr6;       /* no VMCS field holds them: switched with the vCPU */
     uint64_t xcr0;
     uint64_t tsc_deadline;
     unsigned host_cpu;              /* 1 + index of the CPU whose host state is in the VMCS */
+    volatile unsigned active_cpu;   /* 1 + index of the CPU where the VMCS is active, or 0 */
 };
 
 static inline struct vmx_vcpu *vmx_of(struct vcpu *v) { return v->arch; }
@@ -56,6 +63,14 @@ void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
 void vmx_requeue_idt_vectoring(struct vcpu *v);
 void vmx_inject_pending(struct vcpu *v);
 bool vmx_interrupt_pending(struct vcpu *v);
+
+/* vmx_xstate.c: extended state and XCR0 (false: the CPU refused the guest's state) */
+void vmx_xstate_probe(struct vmx_cpu *c);
+bool vmx_xstate_init(struct vmx_vcpu *x);
+void vmx_xstate_free(struct vmx_vcpu *x);
+bool vmx_xstate_save(struct vmx_vcpu *x);
+bool vmx_xstate_restore(struct vmx_vcpu *x);
+bool vmx_xstate_set_xcr0(struct vmx_vcpu *x, uint64_t value);
 
 /* vmx_guest_state.c */
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);

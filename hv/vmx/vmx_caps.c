@@ -1,10 +1,9 @@
 #include "hv/vmx/vmx_caps.h"
 
 #include <string.h>
-#include "hv/arch/x86/console.h"
+#ifdef ATOLL_KERNEL
 #include "hv/arch/x86/cpu.h"
-#include "hv/arch/x86/percpu.h"
-#include "hv/core/virt.h"
+#endif
 
 #define PROC_SECONDARY      (1ull << 31)
 #define PROC2_EPT           (1ull << 1)
@@ -13,8 +12,28 @@
 #define PIN_PREEMPT_TIMER   (1ull << 6)
 #define PIN_VIRTUAL_NMI     (1ull << 5)
 #define PROC_NMI_WINDOW_EX  (1ull << 22)
+#define PIN_EXTINT_EXIT     (1ull << 0)
+#define PIN_NMI_EXIT        (1ull << 3)
+#define PROC_HLT_EXIT       (1ull << 7)
+#define PROC_CR3_EXITS      ((1ull << 15) | (1ull << 16))
+#define PROC_IO_BITMAPS     (1ull << 25)
+#define PROC_MSR_BITMAPS    (1ull << 28)
+#define EXIT_HOST_64        (1ull << 9)
+#define EXIT_PAT            ((1ull << 18) | (1ull << 19))   /* save, load */
+#define EXIT_EFER           ((1ull << 20) | (1ull << 21))
+#define ENTRY_GUEST_64      (1ull << 9)
+#define ENTRY_PAT           (1ull << 14)
+#define ENTRY_EFER          (1ull << 15)
+#define EPT_INVEPT_SINGLE   (1ull << 25)
+#define EPT_INVEPT_ALL      (1ull << 26)
+#define VPID_INVVPID_ALL    (1ull << 42)
 
 static bool allowed1(uint64_t ctl_msr, uint64_t bit) { return (ctl_msr >> 32) & bit; }
+static bool all_allowed1(uint64_t ctl_msr, uint64_t bits) { return ((ctl_msr >> 32) & bits) == bits; }
+/* Controls the hypervisor needs clear must not be forced to 1. */
+static bool allowed0(uint64_t ctl_msr, uint64_t bits) { return !((uint32_t)ctl_msr & bits); }
+
+#ifdef ATOLL_KERNEL
 
 void vmx_caps_read(struct vmx_caps *c)
 {
@@ -55,48 +74,44 @@ void vmx_caps_read(struct vmx_caps *c)
     }
 }
 
+#endif
+
 const char *vmx_caps_missing(const struct vmx_caps *c)
 {
-    return !c->vmx ? "VT-x" :
-           c->locked_off ? "permission (VMX locked off by firmware)" :
-           !c->ept ? "EPT" : !c->unrestricted ? "unrestricted guest" :
-           !c->vpid ? "VPID" : !c->ept_wb ? "write-back EPT memory" :
-           !c->virtual_nmis ? "virtual NMIs" : NULL;
+    if (!c->vmx)
+        return "VT-x";
+    if (c->locked_off)
+        return "permission (VMX locked off by firmware)";
+    if (!c->ept)
+        return "EPT";
+    if (!c->unrestricted)
+        return "unrestricted guest";
+    if (!c->vpid)
+        return "VPID";
+    if (!c->ept_wb)
+        return "write-back EPT memory";
+    if (!(c->ept_vpid_cap & EPT_INVEPT_SINGLE) || !(c->ept_vpid_cap & EPT_INVEPT_ALL) ||
+        !(c->ept_vpid_cap & VPID_INVVPID_ALL))
+        return "INVEPT and INVVPID";
+    if (!c->virtual_nmis)
+        return "virtual NMIs";
+    if (!c->preemption_timer)
+        return "the VMX preemption timer";
+    if (!all_allowed1(c->exit, EXIT_EFER) || !all_allowed1(c->entry, ENTRY_EFER))
+        return "EFER load and save controls";
+    if (!all_allowed1(c->exit, EXIT_PAT) || !all_allowed1(c->entry, ENTRY_PAT))
+        return "PAT load and save controls";
+    if (!allowed1(c->exit, EXIT_HOST_64) || !allowed1(c->entry, ENTRY_GUEST_64))
+        return "64-bit host and guest controls";
+    if (!all_allowed1(c->pinbased, PIN_EXTINT_EXIT | PIN_NMI_EXIT))
+        return "external-interrupt and NMI exiting";
+    if (!all_allowed1(c->procbased, PROC_HLT_EXIT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS) ||
+        !allowed0(c->procbased, PROC_CR3_EXITS))
+        return "HLT exiting, I/O and MSR bitmaps";
+    return NULL;
 }
 
 bool vmx_caps_usable(const struct vmx_caps *c)
 {
     return vmx_caps_missing(c) == NULL;
-}
-
-/* ---- the probe behind virt.h ---------------------------------------------------------- */
-
-static struct vmx_caps caps[MAX_CPUS];
-
-bool virt_cpu_probe(unsigned cpu)
-{
-    vmx_caps_read(&caps[cpu]);
-    return vmx_caps_usable(&caps[cpu]);
-}
-
-static const char *yes_no(bool b) { return b ? "yes" : "no"; }
-
-bool virt_report(unsigned count)
-{
-    bool any_vmx = false;
-    const char *missing = NULL;
-    for (unsigned i = 0; i < count; i++) {
-        any_vmx |= caps[i].vmx;
-        missing = missing ? missing : vmx_caps_missing(&caps[i]);
-    }
-    if (!any_vmx) {
-        kprintf("atoll: no VT-x on this machine; partitions disabled\n");
-        return false;
-    }
-    for (unsigned i = 0; i < count; i++)
-        kprintf("cpu%u: vmx ept=%s ug=%s vpid=%s\n", i, yes_no(caps[i].ept),
-                yes_no(caps[i].unrestricted), yes_no(caps[i].vpid));
-    if (missing)
-        kprintf("atoll: VT-x here lacks %s; partitions disabled\n", missing);
-    return missing == NULL;
 }

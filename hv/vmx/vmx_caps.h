@@ -19,7 +19,13 @@ struct vmx_caps {
 };
 
 void vmx_caps_read(struct vmx_caps *c);
-/* What a partition needs: VMX, EPT, unrestricted guest, VPID and virtual NMIs. */
+/* The first thing a partition needs that this CPU lacks, in words for "VT-x here lacks
+ * ...", or NULL: VMX permitted, EPT (write-back, INVEPT), unrestricted guest, VPID
+ * (INVVPID), virtual NMIs, the preemption timer (nothing else bounds a guest that never
+ * exits), EFER and PAT loaded and saved on entry and exit (else a guest's stay in the
+ * host), 64-bit host, external-interrupt, NMI and HLT exiting, I/O and MSR bitmaps, and
+ * CR3 accesses that need not exit.  Portable: host-tested on the capability values. */
+const char *vmx_caps_missing(const struct vmx_caps *c);
 bool vmx_caps_usable(const struct vmx_caps *c);
 /* The first thing a partition needs that c lacks, in words; NULL when it lacks nothing. */
 const char *vmx_caps_missing(const struct vmx_caps *c);

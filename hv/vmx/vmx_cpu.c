@@ -41,6 +41,7 @@ bool virt_cpu_enable(void)
     struct vmx_cpu *c = kmalloc(sizeof(*c));
     if (!c)
         return false;
+    memset(c, 0, sizeof(*c));
     vmx_caps_read(&c->caps);
     if (!vmx_caps_usable(&c->caps) || !enable_feature_control()) {
         kfree(c);
@@ -53,6 +54,7 @@ bool virt_cpu_enable(void)
     }
     *(uint32_t *)c->vmxon_region = c->caps.vmcs_revision;
     enable_guest_fpu_features();
+    vmx_xstate_probe(c);
     write_cr0((read_cr0() | c->caps.cr0_fixed0) & c->caps.cr0_fixed1);
     write_cr4((read_cr4() | CR4_VMXE | c->caps.cr4_fixed0) & c->caps.cr4_fixed1);
     uint64_t phys = virt_to_phys(c->vmxon_region);

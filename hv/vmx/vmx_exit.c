@@ -10,6 +10,7 @@
 #include "hv/core/msr_policy.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
+#include "hv/core/xcr0_policy.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 
@@ -291,20 +292,38 @@ static enum exit_action on_preemption_timer(struct vcpu *v, uint64_t qual)
     return EXIT_RESUME;     /* the run loop checks the slice and the device timers */
 }
 
+#define CR4_OSXSAVE (1ull << 18)
+#define RFLAGS_VM   (1ull << 17)
+
+static unsigned guest_cpl(void)
+{
+    if (vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_VM)
+        return 3;
+    return (vmcs_read32(VMCS32_GUEST_SS_AR) >> 5) & 3;     /* SS.DPL is the CPL */
+}
+
+/* The SDM's every rule (xcr0_policy.c) before the host's own XSETBV takes the value. */
 static enum exit_action on_xsetbv(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_XSETBV);
     uint64_t value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
-    struct cpuid_regs leaf = cpuid(0xd, 0);
-    uint64_t supported = ((uint64_t)leaf.edx << 32) | leaf.eax;
-    bool ok = (uint32_t)v->gpr[RCX] == 0 && (value & 1) && !(value & ~supported) &&
-              (!(value & 4) || (value & 2)) && ((value & 0xe0) == 0 || (value & 0xe0) == 0xe0);
-    if (!ok) {
+    bool osxsave = vmcs_readn(VMCSN_GUEST_CR4) & CR4_OSXSAVE;
+    switch (xsetbv_check((uint32_t)v->gpr[RCX], value, guest_cpl(), osxsave,
+                         vmx_this_cpu()->xcr0_offered)) {
+    case XSETBV_UD:
+        vmx_queue_exception(v, 6, false, 0);
+        return EXIT_RESUME;
+    case XSETBV_GP:
         vmx_queue_exception(v, 13, true, 0);
         return EXIT_RESUME;
+    case XSETBV_OK:
+        break;
     }
-    vmx_of(v)->xcr0 = value;
-    __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+    if (!vmx_xstate_set_xcr0(vmx_of(v), value)) {
+        partition_kill(v->part, "vcpu%u: the CPU refused XCR0 %#lx that passed every check (rip %#lx)",
+                       v->index, value, vmcs_readn(VMCSN_GUEST_RIP));
+        return EXIT_STOP;
+    }
     vmx_skip_instruction();
     return EXIT_RESUME;
 }

@@ -1,6 +1,7 @@
 /* VMCS life cycle and the run loop of one vCPU on this physical CPU. */
 #include <string.h>
 #include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/ipi_call.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/console.h"
@@ -77,8 +78,7 @@ static bool setup_controls(struct vcpu *v)
     const struct vmx_caps *c = &vmx_this_cpu()->caps;
     struct vmx_partition *xp = v->part->arch;
     uint32_t pin = vmx_adjust_controls(c->pinbased, PIN_EXTINT_EXIT | PIN_NMI_EXIT |
-                                       PIN_VIRTUAL_NMIS |
-                                       (c->preemption_timer ? PIN_PREEMPTION_TIMER : 0));
+                                       PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER);
     uint32_t proc = vmx_adjust_controls(c->procbased, PROC_HLT_EXIT | PROC_USE_IO_BITMAPS |
                                         PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_MWAIT_EXIT |
                                         PROC_MONITOR_EXIT | PROC_RDPMC_EXIT |
@@ -234,46 +234,72 @@ static bool setup_guest_state(struct vcpu *v, const struct vcpu_start *st)
     return ok;
 }
 
-static void make_current(struct vcpu *v);
+/* ---- where a VMCS is active --------------------------------------------------------- */
+
+/* This CPU gives up its current VMCS: the guest's extended state and MSRs are saved, and
+ * VMCLEAR writes the VMCS back to memory and leaves it inactive (launch state clear). */
+static void put_current(bool save_context);
+
+static void vmcs_made_inactive(struct vmx_vcpu *x)
+{
+    x->launched = false;
+    __atomic_store_n(&x->active_cpu, 0, __ATOMIC_RELEASE);
+}
 
 bool virt_vcpu_init(struct vcpu *v, const struct vcpu_start *st)
 {
     struct vmx_vcpu *x = kmalloc(sizeof(*x));
     if (!x)
         return false;
+    memset(x, 0, sizeof(*x));
     v->arch = x;
     x->vmcs = kmem_alloc_pages(1);
-    x->xsave_area = kmem_alloc_pages(1);
-    if (!x->vmcs || !x->xsave_area)
+    if (!x->vmcs || !vmx_xstate_init(x))
         return false;
+    memset(x->vmcs, 0, 4096);
     *(uint32_t *)x->vmcs = vmx_this_cpu()->caps.vmcs_revision;
     x->vmcs_phys = virt_to_phys(x->vmcs);
     x->vpid = __atomic_fetch_add(&next_vpid, 1, __ATOMIC_RELAXED);
-    x->xcr0 = 1;
     x->dr6 = 0xffff0ff0;            /* DR6 at reset (SDM 18.2.3) */
-    if (!vmcs_clear(x->vmcs_phys))
+    /* Set up here (the boot CPU), run on its own CPU: whatever vCPU is current here is
+     * put aside, and the new VMCS is left inactive. */
+    put_current(true);
+    if (!vmcs_clear(x->vmcs_phys) || !vmcs_load(x->vmcs_phys))
         return false;
-    make_current(v);
     bool ok = setup_controls(v) && setup_guest_state(v, st);
-    /* Set up on the boot CPU, run on its own: leave the VMCS inactive. */
     vmcs_clear(x->vmcs_phys);
-    vmx_this_cpu()->loaded = NULL;
+    vmcs_made_inactive(x);
     x->host_cpu = 0;
     return ok;
 }
+
+/* On the CPU where it is active (an IPI from another). */
+static void clear_if_loaded(void *arg)
+{
+    struct vcpu *v = arg;
+    if (vmx_this_cpu()->loaded == v)
+        put_current(false);
+}
+
+#define VMCLEAR_TIMEOUT_NS 1000000000ull
 
 void virt_vcpu_destroy(struct vcpu *v)
 {
     struct vmx_vcpu *x = v->arch;
     if (!x)
         return;
-    struct vmx_cpu *c = vmx_this_cpu();
-    if (c && c->loaded == v) {
-        vmcs_clear(x->vmcs_phys);
-        c->loaded = NULL;
+    unsigned active = __atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE);
+    if (active)
+        ipi_call(active - 1, clear_if_loaded, v, VMCLEAR_TIMEOUT_NS);
+    active = __atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE);
+    if (active) {
+        /* The CPU may still write the VMCS back: its page is never reused. */
+        kprintf("vmx: %s vcpu%u: cpu%u did not clear its VMCS; the page is kept\n",
+                v->part->name, v->index, active - 1);
+    } else if (x->vmcs) {
+        kmem_free_pages(x->vmcs, 1);
     }
-    kmem_free_pages(x->vmcs, 1);
-    kmem_free_pages(x->xsave_area, 1);
+    vmx_xstate_free(x);
     kfree(x);
     v->arch = NULL;
 }
@@ -286,8 +312,6 @@ void virt_vcpu_sipi(struct vcpu *v, uint8_t vector)
 }
 
 /* ---- switching vCPUs on this CPU ------------------------------------------------- */
-
-static bool has_xsave(void) { return read_cr4() & (1ull << 18); }
 
 static void save_debug_and_cr2(struct vmx_vcpu *x)
 {
@@ -309,13 +333,9 @@ static void restore_debug_and_cr2(const struct vmx_vcpu *x)
     __asm__ volatile("mov %0, %%db6" : : "r"(x->dr6));
 }
 
-static void save_guest_context(struct vcpu *v)
+static bool save_guest_context(struct vcpu *v)
 {
     struct vmx_vcpu *x = vmx_of(v);
-    if (has_xsave())
-        __asm__ volatile("xsave64 %0" : "=m"(*(uint8_t(*)[4096])x->xsave_area) : "a"(~0u), "d"(~0u));
-    else
-        __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])x->xsave_area));
     x->msr_star = rdmsr(MSR_STAR);
     x->msr_lstar = rdmsr(MSR_LSTAR);
     x->msr_cstar = rdmsr(MSR_CSTAR);
@@ -323,22 +343,12 @@ static void save_guest_context(struct vcpu *v)
     x->msr_kernel_gs = rdmsr(MSR_KERNEL_GS_BASE);
     x->msr_tsc_aux = rdmsr(MSR_TSC_AUX);
     save_debug_and_cr2(x);
+    return vmx_xstate_save(x);
 }
 
-static void restore_guest_context(struct vcpu *v, bool first_time)
+static bool restore_guest_context(struct vcpu *v)
 {
     struct vmx_vcpu *x = vmx_of(v);
-    if (has_xsave()) {
-        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)x->xcr0), "d"((uint32_t)(x->xcr0 >> 32)));
-        if (first_time)
-            __asm__ volatile("fninit");
-        else
-            __asm__ volatile("xrstor64 %0" : : "m"(*(uint8_t(*)[4096])x->xsave_area), "a"(~0u), "d"(~0u));
-    } else if (first_time) {
-        __asm__ volatile("fninit");
-    } else {
-        __asm__ volatile("fxrstor64 %0" : : "m"(*(uint8_t(*)[512])x->xsave_area));
-    }
     wrmsr(MSR_STAR, x->msr_star);
     wrmsr(MSR_LSTAR, x->msr_lstar);
     wrmsr(MSR_CSTAR, x->msr_cstar);
@@ -346,23 +356,42 @@ static void restore_guest_context(struct vcpu *v, bool first_time)
     wrmsr(MSR_KERNEL_GS_BASE, x->msr_kernel_gs);
     wrmsr(MSR_TSC_AUX, x->msr_tsc_aux);
     restore_debug_and_cr2(x);
+    return vmx_xstate_restore(x);
 }
 
-static void make_current(struct vcpu *v)
+static void put_current(bool save_context)
+{
+    struct vmx_cpu *c = vmx_this_cpu();
+    struct vcpu *old = c->loaded;
+    if (!old)
+        return;
+    struct vmx_vcpu *x = vmx_of(old);
+    if (save_context && !save_guest_context(old))
+        partition_kill(old->part, "vcpu%u: the CPU refused to save its extended state",
+                       old->index);
+    vmcs_clear(x->vmcs_phys);
+    vmcs_made_inactive(x);
+    c->loaded = NULL;
+}
+
+/* Makes v's VMCS current (and its guest context live) on this CPU; false if the CPU
+ * refused the guest's extended state, and then the partition must end. */
+static bool make_current(struct vcpu *v)
 {
     struct vmx_cpu *c = vmx_this_cpu();
     struct vmx_vcpu *x = vmx_of(v);
     if (c->loaded == v)
-        return;
-    if (c->loaded && c->loaded->arch)
-        save_guest_context(c->loaded);
-    restore_guest_context(v, !x->launched);
-    vmcs_load(x->vmcs_phys);
+        return true;
+    put_current(true);
+    if (!restore_guest_context(v) || !vmcs_load(x->vmcs_phys))
+        return false;
+    __atomic_store_n(&x->active_cpu, this_cpu()->index + 1, __ATOMIC_RELEASE);
     c->loaded = v;
     if (x->host_cpu != this_cpu()->index + 1) {
         setup_host_state();
         x->host_cpu = this_cpu()->index + 1;
     }
+    return true;
 }
 
 /* ---- running ---------------------------------------------------------------------- */
@@ -392,7 +421,11 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
 {
     struct vmx_vcpu *x = vmx_of(v);
     uint64_t end = time_ns() + slice_ns;
-    make_current(v);
+    if (!make_current(v)) {
+        partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
+                       v->index, x->xcr0);
+        return RUN_STOPPED;
+    }
     if (v->sipi_pending) {
         struct vcpu_start st = { .mode = START_REAL_MODE, .cs_selector = (uint16_t)(v->sipi_vector << 8) };
         setup_guest_state(v, &st);
@@ -479,6 +512,10 @@ bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool
     return ok;
 }
 
+#define FLUSH_ACK_TIMEOUT_NS 1000000000ull
+
+/* A vCPU still in guest mode is kicked out (its next entry flushes); one that does not
+ * come out within the timeout may keep stale translations, so its partition ends. */
 void virt_flush_partition(struct partition *p)
 {
     for (unsigned i = 0; i < p->vcpu_count; i++)
@@ -488,9 +525,15 @@ void virt_flush_partition(struct partition *p)
         if (!__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST))
             continue;
         sched_wake(v);
-        uint64_t deadline = time_ns() + 1000000000ull;
+        uint64_t deadline = time_ns() + FLUSH_ACK_TIMEOUT_NS;
         while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
-               __atomic_load_n(&v->flush_ept, __ATOMIC_SEQ_CST) && time_ns() < deadline)
+               __atomic_load_n(&v->flush_ept, __ATOMIC_SEQ_CST)) {
+            if (time_ns() >= deadline) {
+                partition_kill(p, "vcpu%u did not leave guest mode to flush its EPT "
+                               "translations within 1 s", v->index);
+                return;
+            }
             cpu_relax();
+        }
     }
 }

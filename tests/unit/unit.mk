@@ -43,4 +43,4 @@ test_ept_SRCS := tests/unit/test_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c
 test_ept_CFLAGS := -iquote tests/unit/fake_kmem
 
 UNIT_TESTS += test_cpuid_policy
-test_cpuid_policy_SRCS := tests/unit/test_cpuid_policy.c hv/core/cpuid_policy.c
+test_cpuid_policy_SRCS := tests/unit/test_cpuid_policy.c hv/core/cpuid_policy.c hv/core/xcr0_policy.c

@@ -42,6 +42,23 @@ static void backtrace_from(uint64_t rbp)
     kprintf_panic("\n");
 }
 
+struct extable_entry { uint64_t insn, resume; };
+extern const struct extable_entry __ex_table_start[], __ex_table_end[];
+
+bool exception_fixup(struct trap_frame *f)
+{
+    /* NMI, #DF and #MC say nothing about the instruction they interrupted. */
+    if (f->vector == 2 || f->vector == 8 || f->vector == 18 || (f->cs & 3))
+        return false;
+    for (const struct extable_entry *e = __ex_table_start; e < __ex_table_end; e++)
+        if (e->insn == f->rip) {
+            f->rip = e->resume;
+            f->r11 = f->vector;
+            return true;
+        }
+    return false;
+}
+
 void exception_fatal(struct trap_frame *f)
 {
     unsigned cpu = current_cpu_index();

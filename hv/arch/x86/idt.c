@@ -2,6 +2,7 @@
 
 #include "hv/arch/x86/boot_layout.h"
 #include "hv/arch/x86/exception.h"
+#include "hv/arch/x86/ipi_call.h"
 #include "hv/arch/x86/percpu.h"
 
 struct idt_gate {
@@ -37,6 +38,7 @@ void idt_init(void)
     set_gate(2, isr_table[2], IST_NMI);
     set_gate(8, isr_table[8], IST_DOUBLE_FAULT);
     set_gate(18, isr_table[18], IST_MACHINE_CHECK);
+    handlers[VEC_IPI_CALL] = ipi_call_handle;
 }
 
 void idt_load(void)
@@ -58,7 +60,7 @@ void trap_dispatch(struct trap_frame *f)
     irq_handler_fn fn = handlers[f->vector & 0xff];
     if (fn)
         fn(f);
-    else if (f->vector < VEC_FIRST_IRQ)
+    else if (f->vector < VEC_FIRST_IRQ && !exception_fixup(f))
         exception_fatal(f);
     else
         exception_unexpected_irq(f);

@@ -1,0 +1,1 @@
+KERNEL_SRCS += hv/arch/x86/ipi_call.c
