@@ -35,7 +35,7 @@ UNIT_TESTS += test_guest_walk
 test_guest_walk_SRCS := tests/unit/test_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
 
 UNIT_TESTS += test_msr_policy
-test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/msr_policy.c hv/core/cpuid_policy.c
+test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/msr_policy.c hv/core/cpuid_policy.c hv/core/xcr0_policy.c
 
 # hv/vmx/ept.c with a fake frame allocator in place of hv/mm/kmem.h.
 UNIT_TESTS += test_ept
