@@ -24,3 +24,13 @@ $(BUILD)/bench/run-snapshot-bench: $(SNAPSHOT_BENCH) $(LINUX_GUEST_VMLINUX)
 	$(Q)chmod +x $@
 
 tools: $(BUILD)/bench/run-snapshot-bench
+
+UNIT_TESTS += test_snap_file
+test_snap_file_SRCS := tests/unit/test_snap_file.c hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) \
+	hv/lib/crc32c.c hv/lib/format.c
+test_snap_file_LIBS := -llz4
+
+FUZZ_TARGETS += fuzz_snap_file
+fuzz_snap_file_SRCS := tests/fuzz/fuzz_snap_file.c hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) \
+	hv/lib/crc32c.c hv/lib/format.c
+fuzz_snap_file_LIBS := -llz4

@@ -1,0 +1,221 @@
+/* The snapshot file: a written file reads back block for block, and every damaged
+ * structure is refused with its own line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hv/lib/crc32c.h"
+#include "hv/snapshot/snap_file.h"
+
+#define BLOCKS 8
+#define FILE_CAP (SNAP_HEADER_BYTES + BLOCKS * (SNAP_RECORD_BYTES + SNAP_BLOCK_SIZE) + 65536)
+
+static uint8_t file[FILE_CAP], ram[BLOCKS * SNAP_BLOCK_SIZE], out[SNAP_ENCODED_MAX];
+static uint8_t buf[SNAP_ENCODED_MAX], back[SNAP_BLOCK_SIZE];
+static uint64_t file_size;
+static void *state;
+static char err[SNAP_ERR_LEN];
+
+static int mem_read(void *ctx, uint64_t off, void *b, size_t len)
+{
+    (void)ctx;
+    if (off > file_size || len > file_size - off)
+        return -1;
+    memcpy(b, file + off, len);
+    return 0;
+}
+
+static int mem_write(void *ctx, uint64_t off, const void *b, size_t len)
+{
+    (void)ctx;
+    if (off > FILE_CAP || len > FILE_CAP - off)
+        return -1;
+    memcpy(file + off, b, len);
+    if (off + len > file_size)
+        file_size = off + len;
+    return 0;
+}
+
+static struct snap_io io(void)
+{
+    return (struct snap_io){ NULL, file_size, mem_read, mem_write };
+}
+
+static void fix_header_crc(void)
+{
+    uint32_t crc = crc32c(0, file, SNAP_HEADER_BYTES - 4);
+    memcpy(file + SNAP_HEADER_BYTES - 4, &crc, 4);
+}
+
+/* A snapshot of ram: blocks written in reverse order, levels varied, block 3 zero. */
+static void write_snapshot(void)
+{
+    for (size_t i = 0; i < sizeof(ram); i++)
+        ram[i] = (uint8_t)("snapshot of some guest memory "[i % 30] + (i / 5000) % 3);
+    memset(ram + 3 * SNAP_BLOCK_SIZE, 0, SNAP_BLOCK_SIZE);
+    memset(ram + 5 * SNAP_BLOCK_SIZE + 4096, 0, 8192);
+    memset(file, 0, sizeof(file));
+    file_size = 0;
+    struct snap_io w_io = io();
+    static struct snap_index_entry index[BLOCKS];
+    struct snap_writer w;
+    snap_writer_init(&w, &w_io, sizeof(ram), "demo", index);
+    for (int i = BLOCKS - 1; i >= 0; i--) {
+        struct snap_encoded e;
+        snap_encode(state, (enum snap_level)(i % SNAP_LEVELS), ram + i * SNAP_BLOCK_SIZE, out, &e);
+        assert_true(snap_writer_block(&w, (uint32_t)i, &e, out));
+    }
+    struct snap_disk_id disk = { "disks/root.vhdx", { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    static const char manifest[] = "[partition demo]\nmemory = 512K\n";
+    assert_true(snap_writer_finish(&w, "STATE", 5, manifest, sizeof(manifest) - 1, &disk, 1,
+                                   1234, crc32c(0, ram, sizeof(ram))));
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    state = aligned_alloc(64, (snap_codec_state_size() + 63) / 64 * 64);
+    return state ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    free(state);
+    return 0;
+}
+
+static void round_trip_test(void **s)
+{
+    (void)s;
+    write_snapshot();
+    struct snap_io r = io();
+    struct snap_header h;
+    assert_int_equal(snap_read_header(&r, &h, err, sizeof(err)), 0);
+    assert_int_equal(h.block_count, BLOCKS);
+    assert_string_equal(h.name, "demo");
+    assert_int_equal(h.guest_tsc, 1234);
+    assert_int_equal(h.state_len, 5);
+    assert_memory_equal(file + h.state_offset, "STATE", 5);
+    uint32_t crc = 0;
+    for (uint32_t i = 0; i < BLOCKS; i++) {
+        assert_int_equal(snap_read_block(&r, &h, i, state, buf, back, err, sizeof(err)), 0);
+        assert_memory_equal(back, ram + i * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE);
+        crc = crc32c(crc, back, SNAP_BLOCK_SIZE);
+    }
+    assert_int_equal(crc, h.ram_crc);
+    struct snap_index_entry e;
+    assert_int_equal(snap_read_entry(&r, &h, 3, &e, err, sizeof(err)), 0);
+    assert_int_equal(e.zero_mask, 0xffff);
+    assert_int_equal(e.len, 0);
+    struct snap_disk_id d;
+    assert_int_equal(snap_read_disk(&r, &h, 0, &d, err, sizeof(err)), 0);
+    assert_string_equal(d.path, "disks/root.vhdx");
+    assert_int_equal(d.data_write_guid[15], 16);
+    assert_int_equal(snap_read_disk(&r, &h, 1, &d, err, sizeof(err)), -1);
+}
+
+static void expect_header_refused(const char *why)
+{
+    struct snap_io r = io();
+    struct snap_header h;
+    assert_int_equal(snap_read_header(&r, &h, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, why));
+}
+
+static void header_refusals_test(void **s)
+{
+    (void)s;
+    write_snapshot();
+    file[0] ^= 1;
+    expect_header_refused("bad magic");
+    write_snapshot();
+    file[200] ^= 1;                                 /* never completed, or damaged */
+    expect_header_refused("header checksum");
+    write_snapshot();
+    file[8] = 2;
+    fix_header_crc();
+    expect_header_refused("format version 2");
+    write_snapshot();
+    file[300] = 1;
+    fix_header_crc();
+    expect_header_refused("reserved header bytes");
+    write_snapshot();
+    file[28] += 1;                                  /* block count */
+    fix_header_crc();
+    expect_header_refused("disagree");
+    write_snapshot();
+    uint64_t far = 1ull << 40;
+    memcpy(file + 48, &far, 8);                     /* state offset past the end */
+    fix_header_crc();
+    expect_header_refused("state");
+    write_snapshot();
+    uint64_t idx;
+    memcpy(&idx, file + 32, 8);
+    memcpy(file + 64, &idx, 8);                     /* manifest on top of the index */
+    fix_header_crc();
+    expect_header_refused("manifest");
+    write_snapshot();
+    file_size = SNAP_HEADER_BYTES + 100;            /* truncated */
+    expect_header_refused("outside the file");
+    file_size = 100;
+    expect_header_refused("shorter than its header");
+}
+
+static void block_refusals_test(void **s)
+{
+    (void)s;
+    write_snapshot();
+    struct snap_io r = io();
+    struct snap_header h;
+    struct snap_index_entry e;
+    assert_int_equal(snap_read_header(&r, &h, err, sizeof(err)), 0);
+    assert_int_equal(snap_read_entry(&r, &h, 1, &e, err, sizeof(err)), 0);
+    file[e.offset + SNAP_RECORD_BYTES + 10] ^= 0x40;        /* data damaged */
+    assert_int_equal(snap_read_block(&r, &h, 1, state, buf, back, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "checksum"));
+    file[e.offset + 4] ^= 1;                                /* record names another block */
+    assert_int_equal(snap_read_block(&r, &h, 1, state, buf, back, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "record does not match"));
+    uint8_t *entry = file + h.index_offset + 2 * SNAP_INDEX_ENTRY_BYTES;
+    entry[18] = SNAP_LEVELS;                                /* an unknown level */
+    assert_int_equal(snap_read_entry(&r, &h, 2, &e, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "inconsistent"));
+    write_snapshot();
+    entry = file + h.index_offset + 2 * SNAP_INDEX_ENTRY_BYTES;
+    uint64_t beyond = h.index_offset;                       /* record inside the index */
+    memcpy(entry, &beyond, 8);
+    assert_int_equal(snap_read_entry(&r, &h, 2, &e, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "outside the block area"));
+    assert_int_equal(snap_read_entry(&r, &h, BLOCKS, &e, err, sizeof(err)), -1);
+}
+
+static void writer_refusals_test(void **s)
+{
+    (void)s;
+    static struct snap_index_entry index[BLOCKS];
+    struct snap_io w_io = io();
+    struct snap_writer w;
+    snap_writer_init(&w, &w_io, SNAP_BLOCK_SIZE + 1, "odd", index);
+    assert_true(w.failed);
+    snap_writer_init(&w, &w_io, sizeof(ram), "demo", index);
+    struct snap_encoded e = { 0xffff, SNAP_STORE, 0, 0 };
+    assert_false(snap_writer_block(&w, BLOCKS, &e, out));
+    assert_true(w.failed);
+    assert_false(snap_writer_finish(&w, NULL, 0, NULL, 0, NULL, 0, 0, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip_test),
+        cmocka_unit_test(header_refusals_test),
+        cmocka_unit_test(block_refusals_test),
+        cmocka_unit_test(writer_refusals_test),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
