@@ -18,7 +18,7 @@ $(SNAPSHOT_BENCH): tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) $(wildcard hv/s
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -pthread -o $@ tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) -llz4
 
 BENCHES += $(BUILD)/bench/run-snapshot-bench
-$(BUILD)/bench/run-snapshot-bench: $(SNAPSHOT_BENCH) $(LINUX_GUEST_VMLINUX)
+$(BUILD)/bench/run-snapshot-bench: $(SNAPSHOT_BENCH) $(BUILD)/guest/linux/vmlinux
 	@mkdir -p $(@D)
 	$(Q)printf '#!/bin/sh\nexec %s --csv %s %s %s\n' "$(abspath $(SNAPSHOT_BENCH))" "$(abspath $(BUILD)/bench/snapshot.csv)" "$(abspath $(BUILD)/guest/linux/vmlinux)" "$(abspath $(BUILD)/guest/linux/initrd.gz)" >$@
 	$(Q)chmod +x $@
