@@ -23,7 +23,7 @@ $(BUILD)/bench/run-snapshot-bench: $(SNAPSHOT_BENCH) $(BUILD)/guest/linux/vmlinu
 	$(Q)printf '#!/bin/sh\nexec %s --csv %s %s %s\n' "$(abspath $(SNAPSHOT_BENCH))" "$(abspath $(BUILD)/bench/snapshot.csv)" "$(abspath $(BUILD)/guest/linux/vmlinux)" "$(abspath $(BUILD)/guest/linux/initrd.gz)" >$@
 	$(Q)chmod +x $@
 
-tools: $(BUILD)/bench/run-snapshot-bench
+bench: $(BUILD)/bench/run-snapshot-bench
 
 UNIT_TESTS += test_snap_file
 test_snap_file_SRCS := tests/unit/test_snap_file.c hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) \
