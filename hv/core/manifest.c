@@ -463,6 +463,16 @@ static int part_autostart(struct parser *ps, const char *key, struct str v)
     return value_bool(ps, key, v, &ps->part->autostart);
 }
 
+static int part_unassigned(struct parser *ps, const char *key, struct str v)
+{
+    static const char *const names[] = { "ignore", "kill" };
+    int i = 0;
+    if (value_enum(ps, key, v, names, 2, &i))
+        return -1;
+    ps->part->unassigned = (enum manifest_unassigned)i;
+    return 0;
+}
+
 /* ---- keys --------------------------------------------------------------------------- */
 
 struct key_def {
@@ -487,6 +497,7 @@ static const struct key_def partition_keys[] = {
     { "disk", part_disk, true },      { "net", part_net, false },
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
+    { "unassigned", part_unassigned, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -33,6 +33,7 @@ enum manifest_net_mode { NET_MODE_NONE, NET_MODE_DHCP, NET_MODE_STATIC };
 enum manifest_boot { BOOT_NONE, BOOT_FLAT, BOOT_MULTIBOOT, BOOT_ELF64, BOOT_LINUX };
 enum manifest_console { CONSOLE_SERIAL, CONSOLE_NONE };
 enum manifest_role { ROLE_GUEST, ROLE_VIDEO_SERVICE };
+enum manifest_unassigned { UNASSIGNED_IGNORE, UNASSIGNED_KILL };   /* accesses outside RAM and devices */
 
 struct manifest_hypervisor {
     bool exit_when_done;
@@ -67,6 +68,7 @@ struct manifest_partition {
     bool vgpu;
     bool autostart;
     uint32_t track_writes;              /* pages per write-tracking group; 0: off */
+    enum manifest_unassigned unassigned;
 };
 
 struct manifest_rule {

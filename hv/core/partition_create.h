@@ -23,6 +23,7 @@ struct partition_spec {
     const char (*disks)[128];   /* pool paths of virtio-blk disks */
     unsigned disk_count;
     uint32_t track_writes;      /* pages per write-tracking group; 0: off */
+    bool unassigned_kill;       /* manifest `unassigned = kill` */
 };
 
 /* NULL with one line in err when anything is wrong; nothing is left allocated then.

@@ -73,6 +73,7 @@ static bool create_partitions(const struct boot_info *bi)
             .cmdline = mp->cmdline,
             .disks = mp->disks, .disk_count = mp->disk_count,
             .track_writes = mp->track_writes,
+            .unassigned_kill = mp->unassigned == UNASSIGNED_KILL,
         };
         struct partition *p = partition_create(&spec, err, sizeof(err));
         if (!p) {
