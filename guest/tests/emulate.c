@@ -3,6 +3,7 @@
  *  - string I/O: REP OUTSB prints a line on the UART, REP INSB reads fw_cfg's signature;
  *  - string MMIO: REP STOS/MOVS to and from device and unassigned pages, forwards and
  *    backwards (DF), one element and a count large enough to span many exits;
+ *  - string operands that cross from one guest page to another mapped elsewhere;
  *  - read-modify-write on a device register (OR, AND, XOR, ADD, SUB) with the flags;
  *  - RSP as the register operand of an MMIO store;
  *  - single-step (TF=1) over CPUID, OUT, HLT and an MMIO store: one #DB, RIP after it;
@@ -11,7 +12,7 @@
  *  - RF in the RFLAGS pushed by an injected #GP (a reserved CR4 bit);
  *  - reads of a guest-physical address outside RAM and every device return all-ones.
  * Command line: `only WORD...` runs just the groups named (rep-io, string-mmio, rmw,
- * rsp, single-step, blocking, rf, unassigned); nothing runs them all.
+ * page-cross, rsp, single-step, blocking, rf, unassigned); nothing runs them all.
  */
 #include <stdarg.h>
 #include "guest/lib/guest.h"
@@ -143,6 +144,57 @@ static void string_mmio(void)
     src = LAPIC_BASE + APIC_VERSION;
     __asm__ volatile("cld; lodsl" : "=a"(loaded), "+S"(src) : : "memory");
     report(loaded == version && src == LAPIC_BASE + APIC_VERSION + 4, "LODSD from the LAPIC");
+}
+
+/* Two consecutive linear 2 MiB pages at ALIAS that the guest's page tables map to distant
+ * physical ones, ALIAS_FIRST then ALIAS_SECOND: an operand that crosses from one to the
+ * other lands in two places that only a page walk per page finds. */
+#define ALIAS           0x40000000ul
+#define ALIAS_FIRST     0x800000ul
+#define ALIAS_SECOND    0x400000ul
+#define PAGE_2M         0x200000ul
+
+static bool alias_pages(void)
+{
+    if (image_end() > ALIAS_SECOND || boot.ram_size < ALIAS_FIRST + PAGE_2M) {
+        report_skip("page-crossing operands: no room (image end %#lx, RAM %lu KiB)", image_end(),
+                    (unsigned long)(boot.ram_size >> 10));
+        return false;
+    }
+    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xffful);
+    uint64_t *pdpt = (uint64_t *)(pml4[0] & ~0xffful);
+    uint64_t *pd = (uint64_t *)(pdpt[0] & ~0xffful);        /* the four PDs are contiguous */
+    pd[ALIAS / PAGE_2M] = ALIAS_FIRST | 0x83;
+    pd[ALIAS / PAGE_2M + 1] = ALIAS_SECOND | 0x83;
+    write_cr3(read_cr3());
+    return true;
+}
+
+static void page_crossing(void)
+{
+    if (!alias_pages())
+        return;
+    volatile uint8_t *first_end = (volatile uint8_t *)(ALIAS_FIRST + PAGE_2M);
+    volatile uint8_t *second = (volatile uint8_t *)ALIAS_SECOND;
+    static const char text[] = "emulate: REP OUTSB read this line across two guest pages\n";
+    const unsigned before = 10;
+    memcpy((void *)(first_end - before), text, before);
+    memcpy((void *)second, text + before, sizeof(text) - 1 - before);
+    const char *p = (const char *)(ALIAS + PAGE_2M - before);
+    uint64_t n = sizeof(text) - 1;
+    __asm__ volatile("cld; rep outsb" : "+S"(p), "+c"(n) : "d"(0x3f8) : "memory");
+    report(n == 0, "REP OUTSB from a buffer crossing two guest pages mapped apart");
+
+    uint32_t version = *lapic_reg(APIC_VERSION);
+    memset((void *)(first_end - 4), 0, 4);
+    memset((void *)second, 0, 4);
+    uintptr_t src = LAPIC_BASE + APIC_VERSION;
+    uintptr_t dst = ALIAS + PAGE_2M - 2;
+    __asm__ volatile("cld; movsl" : "+S"(src), "+D"(dst) : : "memory");
+    uint32_t got = first_end[-2] | first_end[-1] << 8 | (uint32_t)second[0] << 16 |
+                   (uint32_t)second[1] << 24;
+    report(got == version && first_end[-3] == 0 && second[2] == 0,
+           "MOVSD from the LAPIC to a dword split across two guest pages (%#x)", got);
 }
 
 /* ---- read-modify-write ---------------------------------------------------------------- */
@@ -381,6 +433,8 @@ void test_main(void)
         rep_io();
     if (wanted("string-mmio"))
         string_mmio();
+    if (wanted("page-cross"))
+        page_crossing();
     if (wanted("rmw"))
         rmw();
     if (wanted("rsp"))

@@ -28,6 +28,14 @@ enum mmio_cpu_mode mmio_cpu_mode_of(bool pe, bool lma, bool vm86, bool cs_l, boo
     return cs_d ? MMIO_MODE_PROT32 : MMIO_MODE_PROT16;
 }
 
+uint64_t mmio_next_rip(enum mmio_cpu_mode mode, uint64_t rip, unsigned len)
+{
+    rip += len;
+    if (mode == MMIO_MODE_LONG64)
+        return rip;
+    return mode == MMIO_MODE_PROT32 || mode == MMIO_MODE_COMPAT32 ? rip & 0xffffffffull : rip & 0xffff;
+}
+
 static uint64_t size_mask(unsigned bytes)
 {
     return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;

@@ -42,6 +42,10 @@ struct mmio_cpu {
 /* The mode from CR0.PE, EFER.LMA, RFLAGS.VM and the code segment's L and D bits. */
 enum mmio_cpu_mode mmio_cpu_mode_of(bool pe, bool lma, bool vm86, bool cs_l, bool cs_d);
 
+/* RIP after an instruction of len bytes: EIP wraps at 4 GiB in 32-bit code segments and IP
+ * at 64 KiB in 16-bit ones (the upper bits cleared), as the CPU computes it. */
+uint64_t mmio_next_rip(enum mmio_cpu_mode mode, uint64_t rip, unsigned len);
+
 /* What one access did. */
 enum mmio_access_result {
     MMIO_ACCESS_OK,

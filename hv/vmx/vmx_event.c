@@ -2,6 +2,7 @@
  * from the partition's interrupt controllers, with NMI- and interrupt-window exiting.  NMIs
  * are virtual NMIs: the processor blocks further ones from delivery until the guest's
  * IRET, so one waits in the vLAPIC (one in service, one latched) meanwhile. */
+#include "hv/core/mmio.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/vmx/vmcs.h"
@@ -10,6 +11,7 @@
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
 #define DR6_BS (1ull << 14)
 #define PENDING_DBG_B0_3 0xfull
 #define CS_AR_L (1u << 13)
@@ -67,12 +69,12 @@ static void single_step_trap(struct vcpu *v)
 
 void vmx_complete_instruction(struct vcpu *v, uint32_t len)
 {
-    uint64_t rip = vmcs_readn(VMCSN_GUEST_RIP) + len;
     uint32_t cs_ar = vmcs_read32(VMCS32_GUEST_CS_AR);
-    bool long64 = (vmcs_read64(VMCS64_GUEST_EFER) & EFER_LMA) && (cs_ar & CS_AR_L);
-    if (!long64)
-        rip &= (cs_ar & CS_AR_D) ? 0xffffffffull : 0xffffull;
-    vmcs_writen(VMCSN_GUEST_RIP, rip);
+    enum mmio_cpu_mode mode = mmio_cpu_mode_of(vmcs_readn(VMCSN_GUEST_CR0) & 1,
+                                               vmcs_read64(VMCS64_GUEST_EFER) & EFER_LMA,
+                                               vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_VM,
+                                               cs_ar & CS_AR_L, cs_ar & CS_AR_D);
+    vmcs_writen(VMCSN_GUEST_RIP, mmio_next_rip(mode, vmcs_readn(VMCSN_GUEST_RIP), len));
     uint32_t intr = vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY);
     if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
         vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,

@@ -511,6 +511,18 @@ static void test_refused_and_stopped(void **state)
     assert_int_equal(run(&c, DEV, &out), MMIO_STOP);
 }
 
+static void test_next_rip_wraps(void **state)
+{
+    assert_int_equal(mmio_next_rip(MMIO_MODE_LONG64, 0xfffffffffffffffeull, 3), 1);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_LONG64, 0xfffffffeull, 3), 0x100000001ull);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_PROT32, 0xfffffffeull, 3), 1);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_COMPAT32, 0xfffffffeull, 3), 1);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_PROT16, 0xfffe, 3), 1);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_COMPAT16, 0xfffe, 3), 1);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_REAL16, 0xfffe, 2), 0);
+    assert_int_equal(mmio_next_rip(MMIO_MODE_REAL16, 0x1000, 2), 0x1002);
+}
+
 static void test_mode_of(void **state)
 {
     assert_int_equal(mmio_cpu_mode_of(false, false, false, false, false), MMIO_MODE_REAL16);
@@ -539,6 +551,7 @@ int main(void)
         cmocka_unit_test_setup(test_string_address_size, setup),
         cmocka_unit_test_setup(test_single_step_runs_one_iteration, setup),
         cmocka_unit_test_setup(test_refused_and_stopped, setup),
+        cmocka_unit_test_setup(test_next_rip_wraps, setup),
         cmocka_unit_test_setup(test_mode_of, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
