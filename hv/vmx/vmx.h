@@ -55,9 +55,9 @@ enum exit_action vmx_handle_exit(struct vcpu *v);
  * CPU does in the RFLAGS a fault pushes. */
 void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 /* The one way an emulated instruction completes: RIP moves len bytes (wrapping at the code
- * segment's size outside 64-bit mode), STI and MOV SS blocking end, and a guest that
- * single-steps (RFLAGS.TF) gets its #DB trap after it.  len 0: a REP string instruction
- * stopped between iterations. */
+ * segment's size outside 64-bit mode), STI and MOV SS blocking end, RFLAGS.RF clears, and
+ * a guest that single-steps (RFLAGS.TF) gets its #DB trap after it.  len 0: a REP string
+ * instruction stopped between iterations (RF kept). */
 void vmx_complete_instruction(struct vcpu *v, uint32_t len);
 /* vmx_complete_instruction for the exiting instruction (VM-exit instruction length). */
 void vmx_skip_instruction(void);

@@ -79,7 +79,11 @@ void vmx_complete_instruction(struct vcpu *v, uint32_t len)
     if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
         vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
                      intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    if (vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_TF)
+    /* A completed instruction clears RF (an IRET that set it has done its job). */
+    uint64_t rflags = vmcs_readn(VMCSN_GUEST_RFLAGS);
+    if (len && (rflags & RFLAGS_RF))
+        vmcs_writen(VMCSN_GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+    if (rflags & RFLAGS_TF)
         single_step_trap(v);
 }
 
