@@ -170,6 +170,47 @@ static bool alias_pages(void)
     return true;
 }
 
+static volatile unsigned pfs;
+static volatile uint64_t pf_cr2, pf_error, pf_rcx, pf_rdi, pf_rip;
+
+static void on_pf(struct irq_frame *f)
+{
+    pfs++;
+    pf_cr2 = read_cr2();
+    pf_error = f->error;
+    pf_rcx = f->rcx;
+    pf_rdi = f->rdi;
+    pf_rip = f->rip;
+    f->rip += 2;                                    /* past the rep movsb */
+}
+
+/* REP MOVSB from the LAPIC into a buffer whose end runs into an unmapped page: the bytes
+ * before it are copied, then a #PF (write, not present) at the first unmapped byte, on the
+ * instruction, with RCX and RDI saying how far it got. */
+static void page_fault_mid_string(void)
+{
+    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xffful);
+    uint64_t *pdpt = (uint64_t *)(pml4[0] & ~0xffful);
+    uint64_t *pd = (uint64_t *)(pdpt[0] & ~0xffful);
+    uint64_t saved = pd[ALIAS / PAGE_2M + 2];
+    pd[ALIAS / PAGE_2M + 2] = 0;
+    write_cr3(read_cr3());
+    irq_set_handler(VEC_PF, on_pf);
+    pfs = 0;
+    uintptr_t src = LAPIC_BASE + APIC_VERSION, dst = ALIAS + 2 * PAGE_2M - 2, start;
+    uint64_t n = 4;
+    __asm__ volatile("leaq 1f(%%rip), %0\n1: cld; rep movsb"
+                     : "=&r"(start), "+S"(src), "+D"(dst), "+c"(n) : : "memory");
+    irq_set_handler(VEC_PF, 0);
+    pd[ALIAS / PAGE_2M + 2] = saved;
+    write_cr3(read_cr3());
+    uint64_t fault_at = ALIAS + 2 * PAGE_2M;
+    report(pfs == 1 && pf_cr2 == fault_at && (pf_error & 3) == 2 && pf_rcx == 2 &&
+           pf_rdi == fault_at && pf_rip == start + 1,
+           "REP MOVSB into an unmapped page: #PF at %#lx (CR2 %#lx, error %#lx), RCX %lu, RDI %#lx",
+           pf_rip, pf_cr2, pf_error, pf_rcx, pf_rdi);
+}
+
 static void page_crossing(void)
 {
     if (!alias_pages())
@@ -195,6 +236,7 @@ static void page_crossing(void)
                    (uint32_t)second[1] << 24;
     report(got == version && first_end[-3] == 0 && second[2] == 0,
            "MOVSD from the LAPIC to a dword split across two guest pages (%#x)", got);
+    page_fault_mid_string();
 }
 
 /* ---- read-modify-write ---------------------------------------------------------------- */

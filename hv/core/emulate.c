@@ -106,15 +106,12 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
     struct emulation em = { .v = v, .pg = pg, .rip = c->rip };
     const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io };
     enum mmio_result r = mmio_emulate(c, &ops, e, out);
-    if (r == MMIO_AGAIN || (r == MMIO_DONE && v->part->state != PART_DEAD))
+    if (v->part->state != PART_DEAD && (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED))
         return r;
-    if (r == MMIO_UNMAPPED)
-        partition_kill(v->part, "vcpu%u: a string instruction's operand at linear %#lx is not "
-                       "mapped (rip %#lx)", v->index, out->linear, c->rip);
-    else if (r == MMIO_UNSUPPORTED)
+    if (r == MMIO_UNSUPPORTED)
         partition_kill(v->part, "vcpu%u: cannot emulate the %s at %s %#lx (rip %#lx)", v->index,
                        e->string_io ? "string I/O" : "MMIO access",
                        e->string_io ? "port" : "gpa", e->string_io ? c->gpr[RDX] & 0xffff : e->gpa,
                        c->rip);
-    return r == MMIO_DONE ? MMIO_STOP : r;
+    return r == MMIO_UNSUPPORTED ? r : MMIO_STOP;
 }

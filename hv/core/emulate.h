@@ -13,7 +13,8 @@
 #include "hv/core/vcpu.h"
 #include "hv/core/virt.h"
 
-/* Anything other than MMIO_DONE or MMIO_AGAIN has ended the partition, with one line. */
+/* MMIO_DONE, MMIO_AGAIN, MMIO_UNMAPPED (the backend injects the #PF); anything else has
+ * ended the partition, with one line. */
 enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct guest_paging *pg,
                               const struct mmio_exit *e, struct mmio_outcome *out);
 

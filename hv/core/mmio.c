@@ -302,8 +302,10 @@ static enum mmio_result linear_access(const struct mmio_ops *ops, uint64_t linea
                                       bool write, uint64_t *value, struct mmio_outcome *out)
 {
     enum mmio_access_result r = ops->linear(ops->ctx, linear, size, write, value);
-    if (r == MMIO_ACCESS_UNMAPPED)
+    if (r == MMIO_ACCESS_UNMAPPED) {
         out->linear = linear;
+        out->write = write;
+    }
     return access_result(r);
 }
 
@@ -393,6 +395,7 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     struct insn in;
     out->length = 0;
     out->linear = 0;
+    out->write = false;
     if (!decode(c, ops, &in))
         return MMIO_UNSUPPORTED;
     out->length = in.d.length;

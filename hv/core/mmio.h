@@ -78,13 +78,15 @@ enum mmio_result {
     MMIO_DONE,                  /* completed: RIP moves past its `length` bytes */
     MMIO_AGAIN,                 /* REP count left: RIP stays, registers show the progress */
     MMIO_STOP,                  /* the partition ended during an access */
-    MMIO_UNMAPPED,              /* a string operand's guest-linear address is unmapped */
+    MMIO_UNMAPPED,              /* a string operand's guest-linear address is unmapped: the
+                                 * guest takes a #PF there, its registers showing the progress */
     MMIO_UNSUPPORTED,           /* not an instruction form emulated here */
 };
 
 struct mmio_outcome {
     unsigned length;            /* of the decoded instruction */
     uint64_t linear;            /* MMIO_UNMAPPED: the address */
+    bool write;                 /* MMIO_UNMAPPED: and whether the access was a write */
 };
 
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,

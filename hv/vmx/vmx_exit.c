@@ -223,10 +223,13 @@ static enum exit_action emulate(struct vcpu *v, const struct mmio_exit *e)
     struct mmio_outcome out;
     load_emulation_state(v, &c, &pg);
     enum mmio_result r = vcpu_emulate(v, &c, &pg, e, &out);
-    if (r != MMIO_DONE && r != MMIO_AGAIN)
+    if (r != MMIO_DONE && r != MMIO_AGAIN && r != MMIO_UNMAPPED)
         return EXIT_STOP;
     store_emulation_state(v, &c);
-    vmx_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
+    if (r == MMIO_UNMAPPED)
+        vmx_queue_page_fault(v, out.linear, out.write);
+    else
+        vmx_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
     return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
 }
 

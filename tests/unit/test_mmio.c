@@ -86,7 +86,8 @@ static enum mmio_access_result linear(void *ctx, uint64_t lin, unsigned size, bo
         }
         return MMIO_ACCESS_OK;
     }
-    if (lin >= UNMAPPED && lin < UNMAPPED + 0x1000)
+    if ((lin >= UNMAPPED && lin < UNMAPPED + 0x1000) ||
+        (lin >= RAM + RAM_SIZE && lin < RAM + RAM_SIZE + 0x1000))
         return MMIO_ACCESS_UNMAPPED;
     return phys(ctx, lin, size, write, value);
 }
@@ -504,6 +505,20 @@ static void test_refused_and_stopped(void **state)
     c.gpr[RCX] = 4;
     assert_int_equal(run(&c, DEV, &out), MMIO_UNMAPPED);
     assert_int_equal(out.linear, UNMAPPED + 8);
+    assert_false(out.write);
+    assert_int_equal(c.gpr[RCX], 4);
+
+    c = cpu64();                                    /* runs off the end of RAM: #PF there */
+    CODE_BYTES(0xf3, 0xa4);
+    c.gpr[RSI] = DEV;
+    c.gpr[RDI] = RAM + RAM_SIZE - 2;
+    c.gpr[RCX] = 4;
+    assert_int_equal(run(&c, DEV, &out), MMIO_UNMAPPED);
+    assert_int_equal(out.linear, RAM + RAM_SIZE);
+    assert_true(out.write);
+    assert_int_equal(c.gpr[RCX], 2);                /* the two done stay done */
+    assert_int_equal(c.gpr[RDI], RAM + RAM_SIZE);
+    assert_int_equal(c.gpr[RSI], DEV + 2);
 
     c = cpu64();
     f.dev_stops = true;
