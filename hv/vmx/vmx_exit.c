@@ -3,8 +3,8 @@
  * does next.  An exit nobody handles ends only its partition, with the reason,
  * qualification and guest RIP in one line.
  */
-#include "hv/arch/x86/cpu.h"
 #include <string.h>
+#include "hv/arch/x86/cpu.h"
 #include "hv/core/cpuid_policy.h"
 #include "hv/core/emulate.h"
 #include "hv/core/hypercall.h"
@@ -318,11 +318,15 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
         return EXIT_STOP;
     }
     vcpu_count_exit(v, EXIT_MMIO);
-    /* Code or page tables outside RAM: nothing to emulate an instruction against. */
-    if ((qual & EPT_QUAL_FETCH) || ((qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED))) {
+    /* Code, page tables or an event's IDT or stack outside RAM: no instruction at RIP made
+     * the access, so there is nothing to emulate. */
+    bool fetch = qual & EPT_QUAL_FETCH;
+    bool table = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
+    bool event = vmx_of(v)->entry_intr_info;            /* re-queued: it was being delivered */
+    if (fetch || table || event) {
         partition_kill(v->part, "vcpu%u: %s at gpa %#lx, outside its memory (rip %#lx)", v->index,
-                       (qual & EPT_QUAL_FETCH) ? "instruction fetch" : "page-table access", gpa,
-                       vmcs_readn(VMCSN_GUEST_RIP));
+                       fetch ? "instruction fetch" : table ? "page-table access" : "event delivery",
+                       gpa, vmcs_readn(VMCSN_GUEST_RIP));
         return EXIT_STOP;
     }
     return emulate(v, &(struct mmio_exit){ .gpa = gpa });
