@@ -271,6 +271,11 @@ static void rmw(void)
     fl = RMW("addl", one);
     report(*reg == 0x80000000 && (fl & RFLAGS_OF) && !(fl & RFLAGS_CF),
            "ADD from a register overflows: OF (flags %#lx)", fl);
+    __asm__ volatile("incl (%0); notl (%0)" : : "r"(reg) : "memory", "cc");
+    report(*reg == 0x7ffffffe, "INC then NOT of a device register (%#x)", *reg);
+    uint32_t swap = 0x1234;
+    __asm__ volatile("xchgl %0, (%1)" : "+r"(swap) : "r"(reg) : "memory");
+    report(swap == 0x7ffffffe && *reg == 0x1234, "XCHG with a device register (%#x, %#x)", swap, *reg);
     *reg = 0;
 }
 
@@ -351,6 +356,12 @@ static void single_step(void)
     volatile uint32_t *tpr = lapic_reg(APIC_TPR);
     __asm__ volatile(SET_TF "movl $0, (%1)\n1: leaq 1b(%%rip), %0" : "=r"(after) : "r"(tpr) : "memory");
     expect_step("an MMIO store", after, false);
+
+    reset_db();
+    uint32_t lo, hi;
+    __asm__ volatile(SET_TF "rdmsr\n1: leaq 1b(%%rip), %2"
+                     : "=a"(lo), "=d"(hi), "=r"(after) : "c"(0x1bu) : "memory");
+    expect_step("RDMSR", after, false);
 
     /* MOV SS holds the step's #DB until after the next instruction: still one #DB. */
     reset_db();

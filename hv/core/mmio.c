@@ -245,6 +245,59 @@ static enum mmio_result emulate_alu(struct mmio_cpu *c, const struct mmio_ops *o
     return MMIO_DONE;
 }
 
+/* INC, DEC, NOT, NEG of a device register (INC and DEC keep CF; NOT changes no flag). */
+static enum mmio_result emulate_unary(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                      const struct insn *in, uint64_t gpa)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0];
+    if (dst->type != ZYDIS_OPERAND_TYPE_MEMORY)
+        return MMIO_UNSUPPORTED;
+    unsigned size = dst->size / 8;
+    uint64_t value, result, cf = c->rflags & RFLAGS_CF;
+    enum mmio_result r = phys(ops, gpa, size, false, &value);
+    if (r != MMIO_DONE)
+        return r;
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_INC:
+        result = alu(ALU_ADD, value, 1, size, &c->rflags);
+        c->rflags = (c->rflags & ~RFLAGS_CF) | cf;
+        break;
+    case ZYDIS_MNEMONIC_DEC:
+        result = alu(ALU_SUB, value, 1, size, &c->rflags);
+        c->rflags = (c->rflags & ~RFLAGS_CF) | cf;
+        break;
+    case ZYDIS_MNEMONIC_NEG:
+        result = alu(ALU_SUB, 0, value, size, &c->rflags);
+        break;
+    default:                            /* NOT */
+        result = ~value;
+        break;
+    }
+    return phys(ops, gpa, size, true, &result);
+}
+
+/* XCHG of a register with a device register (locked, as XCHG with memory always is). */
+static enum mmio_result emulate_xchg(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                     const struct insn *in, uint64_t gpa)
+{
+    const ZydisDecodedOperand *mem = &in->ops[0], *reg = &in->ops[1];
+    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY) {
+        mem = &in->ops[1];
+        reg = &in->ops[0];
+    }
+    unsigned index, width, shift;
+    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY || reg->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+        !gpr_of(reg->reg.value, &index, &width, &shift) || width != mem->size / 8)
+        return MMIO_UNSUPPORTED;
+    uint64_t old, value = (c->gpr[index] >> shift) & size_mask(width);
+    enum mmio_result r = phys(ops, gpa, width, false, &old);
+    if (r == MMIO_DONE)
+        r = phys(ops, gpa, width, true, &value);
+    if (r == MMIO_DONE)
+        set_gpr(c, index, width, shift, old);
+    return r;
+}
+
 /* ---- string instructions ---------------------------------------------------------------- */
 
 enum string_kind { STR_MOVS, STR_STOS, STR_LODS, STR_INS, STR_OUTS };
@@ -405,10 +458,23 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
             return MMIO_UNSUPPORTED;
         return emulate_string(c, ops, &in, kind, out);
     }
-    if (e->string_io || in.d.operand_count_visible != 2)
+    if (e->string_io)
+        return MMIO_UNSUPPORTED;
+    switch (in.d.mnemonic) {
+    case ZYDIS_MNEMONIC_INC:
+    case ZYDIS_MNEMONIC_DEC:
+    case ZYDIS_MNEMONIC_NOT:
+    case ZYDIS_MNEMONIC_NEG:
+        return in.d.operand_count_visible == 1 ? emulate_unary(c, ops, &in, e->gpa) : MMIO_UNSUPPORTED;
+    default:
+        break;
+    }
+    if (in.d.operand_count_visible != 2)
         return MMIO_UNSUPPORTED;
     enum alu_op op;
     switch (in.d.mnemonic) {
+    case ZYDIS_MNEMONIC_XCHG:
+        return emulate_xchg(c, ops, &in, e->gpa);
     case ZYDIS_MNEMONIC_MOV:
     case ZYDIS_MNEMONIC_MOVZX:
     case ZYDIS_MNEMONIC_MOVSX:

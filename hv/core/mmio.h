@@ -1,7 +1,9 @@
 /*
- * Emulating the instruction that touched an emulated device: a load, store or
- * read-modify-write at an MMIO exit's guest-physical address, or a string instruction
- * (MOVS, STOS, LODS, INS, OUTS, with or without REP) from an MMIO or a string I/O exit.
+ * Emulating the instruction that touched an emulated device: at an MMIO exit's
+ * guest-physical address a load or store (MOV, MOVZX, MOVSX, MOVSXD), a read-modify-write
+ * (ADD, OR, AND, SUB, XOR, INC, DEC, NOT, NEG, XCHG; CMP and TEST only read), with the
+ * arithmetic flags as the CPU sets them; or a string instruction (MOVS, STOS, LODS, INS,
+ * OUTS, with or without REP) from an MMIO or a string I/O exit.
  *
  * Portable: the backend fills struct mmio_cpu from the vCPU (RSP included), supplies the
  * ways to reach instruction bytes, memory and ports in struct mmio_ops, and writes back

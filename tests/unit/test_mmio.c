@@ -332,6 +332,43 @@ static void test_rmw_arith(void **state)
     assert_int_equal(f.last_size, 1);
 }
 
+static void test_rmw_unary_and_xchg(void **state)
+{
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    c.rflags |= CF;
+    set_dev32(0x40, 0xffffffff);
+    CODE_BYTES(0xff, 0x00);                         /* inc dword [rax]: CF kept */
+    assert_int_equal(run(&c, DEV + 0x40, &out), MMIO_DONE);
+    assert_int_equal(dev32(0x40), 0);
+    assert_int_equal(c.rflags & (CF | ZF), CF | ZF);
+
+    c.rflags &= ~CF;
+    CODE_BYTES(0xff, 0x08);                         /* dec dword [rax] */
+    assert_int_equal(run(&c, DEV + 0x40, &out), MMIO_DONE);
+    assert_int_equal(dev32(0x40), 0xffffffff);
+    assert_int_equal(c.rflags & (CF | SF), SF);
+
+    CODE_BYTES(0xf7, 0x10);                         /* not dword [rax] */
+    uint64_t flags = c.rflags;
+    assert_int_equal(run(&c, DEV + 0x40, &out), MMIO_DONE);
+    assert_int_equal(dev32(0x40), 0);
+    assert_int_equal(c.rflags, flags);
+
+    set_dev32(0x40, 5);
+    CODE_BYTES(0xf7, 0x18);                         /* neg dword [rax] */
+    assert_int_equal(run(&c, DEV + 0x40, &out), MMIO_DONE);
+    assert_int_equal(dev32(0x40), 0xfffffffb);
+    assert_int_equal(c.rflags & (CF | SF | ZF), CF | SF);
+
+    c.gpr[RCX] = 0xaaaa0000bbbbbbbbull;
+    set_dev32(0x40, 0x12345678);
+    CODE_BYTES(0x87, 0x08);                         /* xchg [rax], ecx */
+    assert_int_equal(run(&c, DEV + 0x40, &out), MMIO_DONE);
+    assert_int_equal(dev32(0x40), 0xbbbbbbbb);
+    assert_int_equal(c.gpr[RCX], 0x12345678);
+}
+
 /* ---- string forms ----------------------------------------------------------------------------- */
 
 static void test_rep_stos_is_bounded(void **state)
@@ -485,7 +522,7 @@ static void test_refused_and_stopped(void **state)
 {
     struct mmio_cpu c = cpu64();
     struct mmio_outcome out;
-    CODE_BYTES(0x87, 0x08);                         /* xchg [rax], ecx */
+    CODE_BYTES(0x0f, 0xab, 0x08);                   /* bts [rax], ecx */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
     CODE_BYTES(0x0f, 0x11, 0x00);                   /* movups [rax], xmm0 */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
@@ -559,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup(test_mov_load_widths, setup),
         cmocka_unit_test_setup(test_rmw_logic, setup),
         cmocka_unit_test_setup(test_rmw_arith, setup),
+        cmocka_unit_test_setup(test_rmw_unary_and_xchg, setup),
         cmocka_unit_test_setup(test_rep_stos_is_bounded, setup),
         cmocka_unit_test_setup(test_rep_movs_device_to_ram_backwards, setup),
         cmocka_unit_test_setup(test_movs_ram_to_device_and_lods, setup),
