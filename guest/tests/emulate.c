@@ -298,6 +298,8 @@ static void rsp_operand(void)
 static volatile unsigned db_count;
 static volatile uint64_t db_rip, db_dr6;
 
+static volatile uint64_t db_rcx;
+
 static void on_db(struct irq_frame *f)
 {
     uint64_t dr6;
@@ -305,6 +307,7 @@ static void on_db(struct irq_frame *f)
     if (db_count++ == 0) {
         db_rip = f->rip;
         db_dr6 = dr6;
+        db_rcx = f->rcx;
     }
     f->rflags &= ~RFLAGS_TF;
     __asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
@@ -362,6 +365,17 @@ static void single_step(void)
     __asm__ volatile(SET_TF "rdmsr\n1: leaq 1b(%%rip), %2"
                      : "=a"(lo), "=d"(hi), "=r"(after) : "c"(0x1bu) : "memory");
     expect_step("RDMSR", after, false);
+
+    /* A REP string instruction traps after each iteration, on itself until the last. */
+    reset_db();
+    static const char dots[3] = "...";
+    const char *p = dots;
+    uint64_t n = 3, at;
+    __asm__ volatile(SET_TF "1: rep outsb\nleaq 1b(%%rip), %2"
+                     : "+S"(p), "+c"(n), "=r"(at) : "d"(0x80) : "memory");
+    report(db_count == 1 && db_rip == at && db_rcx == 2 && (db_dr6 & DR6_BS),
+           "TF=1 over REP OUTSB: #DB after one iteration, on the instruction (rip %#lx, want %#lx, "
+           "RCX %lu), then it ran to the end (RCX %lu)", db_rip, at, db_rcx, n);
 
     /* MOV SS holds the step's #DB until after the next instruction: still one #DB. */
     reset_db();
