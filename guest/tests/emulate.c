@@ -6,13 +6,14 @@
  *  - string operands that cross from one guest page to another mapped elsewhere;
  *  - read-modify-write on a device register (OR, AND, XOR, ADD, SUB) with the flags;
  *  - RSP as the register operand of an MMIO store;
+ *  - EIP wraps at 4 GiB after an emulated instruction in 32-bit code;
  *  - single-step (TF=1) over CPUID, OUT, HLT and an MMIO store: one #DB, RIP after it;
  *  - STI and MOV SS blocking end after an emulated instruction (an interrupt made pending
  *    by the emulated store is taken before the next instruction);
  *  - RF in the RFLAGS pushed by an injected #GP (a reserved CR4 bit);
  *  - reads of a guest-physical address outside RAM and every device return all-ones.
  * Command line: `only WORD...` runs just the groups named (rep-io, string-mmio, rmw,
- * page-cross, rsp, single-step, blocking, rf, unassigned); nothing runs them all.
+ * page-cross, rip-wrap, rsp, single-step, blocking, rf, unassigned); nothing runs them all.
  */
 #include <stdarg.h>
 #include "guest/lib/guest.h"
@@ -237,6 +238,55 @@ static void page_crossing(void)
     report(got == version && first_end[-3] == 0 && second[2] == 0,
            "MOVSD from the LAPIC to a dword split across two guest pages (%#x)", got);
     page_fault_mid_string();
+}
+
+/* ---- EIP wraps in 32-bit code ---------------------------------------------------------- */
+
+#define WRAP_PAGE_PHYS  0x600000ul          /* RAM mapped at the top 2 MiB of the 4 GiB */
+#define WRAP_PAGE       0xffe00000ul
+
+/* CPUID at 0xfffffffe in a 32-bit code segment (compatibility mode): the next EIP is 0,
+ * where a far return leads back to 64-bit code.  A RIP of 0x100000000 instead fails the
+ * VM entry (RIP above 4 GiB outside 64-bit mode). */
+static void eip_wraps(void)
+{
+    if (image_end() > WRAP_PAGE_PHYS || boot.ram_size < WRAP_PAGE_PHYS + PAGE_2M) {
+        report_skip("EIP wrap: no room");
+        return;
+    }
+    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xffful);
+    uint64_t *pdpt = (uint64_t *)(pml4[0] & ~0xffful);
+    uint64_t *pd = (uint64_t *)(pdpt[0] & ~0xffful);
+    uint64_t saved_pde = pd[WRAP_PAGE / PAGE_2M];
+    pd[WRAP_PAGE / PAGE_2M] = WRAP_PAGE_PHYS | 0x83;
+    write_cr3(read_cr3());
+    volatile uint8_t *low = (volatile uint8_t *)0;
+    uint8_t saved_low;
+    __asm__ volatile("movb (%1), %0" : "=q"(saved_low) : "r"(low));
+    __asm__ volatile("movb $0xcb, (%0)" : : "r"(low) : "memory");           /* lret */
+    volatile uint8_t *top = (volatile uint8_t *)(WRAP_PAGE_PHYS + PAGE_2M - 2);
+    top[0] = 0x0f, top[1] = 0xa2;                                          /* cpuid */
+    static struct __attribute__((packed)) { uint32_t offset; uint16_t selector; } target = {
+        0xfffffffeu, SEL_CODE32,
+    };
+    volatile unsigned returned = 0;
+    bool interrupts = read_rflags() & (1ul << 9);
+    cli();
+    __asm__ volatile("leaq 1f(%%rip), %%rax\n"
+                     "subq $8, %%rsp\n"
+                     "movl %%eax, (%%rsp)\n"
+                     "movl %2, 4(%%rsp)\n"
+                     "xorl %%eax, %%eax\n"
+                     "ljmpl *%1\n"
+                     "1: movl $1, %0"
+                     : "=m"(returned) : "m"(target), "i"(SEL_CODE64)
+                     : "rax", "rbx", "rcx", "rdx", "memory");
+    __asm__ volatile("movb %1, (%0)" : : "r"(low), "q"(saved_low) : "memory");
+    pd[WRAP_PAGE / PAGE_2M] = saved_pde;
+    write_cr3(read_cr3());
+    if (interrupts)
+        sti();
+    report(returned == 1, "CPUID at EIP 0xfffffffe in 32-bit code: EIP wrapped to 0 and ran on");
 }
 
 /* ---- read-modify-write ---------------------------------------------------------------- */
@@ -502,6 +552,8 @@ void test_main(void)
         string_mmio();
     if (wanted("page-cross"))
         page_crossing();
+    if (wanted("rip-wrap"))
+        eip_wraps();
     if (wanted("rmw"))
         rmw();
     if (wanted("rsp"))
