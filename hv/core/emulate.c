@@ -26,7 +26,7 @@ static enum mmio_access_result unassigned(struct emulation *em, uint64_t gpa, bo
     struct vcpu *v = em->v;
     struct partition *p = v->part;
     if (p->unassigned_kill) {
-        partition_kill(p, "vcpu%u: access to unassigned guest-physical %#lx (rip %#lx)",
+        partition_kill(p, "vcpu%u: access outside its memory at gpa %#lx (rip %#lx)",
                        v->index, gpa, em->rip);
         return MMIO_ACCESS_STOP;
     }
