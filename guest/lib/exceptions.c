@@ -91,8 +91,8 @@ static _Noreturn void unexpected(struct irq_frame *f)
 void isr_dispatch(struct irq_frame *f);
 void isr_dispatch(struct irq_frame *f)
 {
-    if (f->vector == VEC_NMI && irq_handlers[VEC_NMI]) {
-        irq_handlers[VEC_NMI](f);
+    if (f->vector < 32 && irq_handlers[f->vector]) {
+        irq_handlers[f->vector](f);
         return;
     }
     if (f->vector < 32) {

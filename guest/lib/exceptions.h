@@ -18,7 +18,8 @@ typedef void (*irq_handler_fn)(struct irq_frame *f);
 void idt_init(void);
 void idt_load(void);
 
-/* Installs fn for vector (32..255, or 2 for NMIs); the handler sends its own EOI. */
+/* Installs fn for vector (NULL removes it); the handler sends its own EOI.  Below 32 a
+ * handler set here is called instead of the .ex_table fixup and the unexpected-exception report. */
 void irq_set_handler(uint8_t vector, irq_handler_fn fn);
 
 /* Loads an empty IDT and faults: the CPU triple-faults.  Never returns. */

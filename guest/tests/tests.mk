@@ -8,6 +8,7 @@ GUEST_TESTS := hello cpuid_msr hypercall timer smp isolation_a isolation_b hosti
 GUEST_TESTS += regs_isolation
 GUEST_TESTS += channel_hostile_owner channel_hostile_peer channel_hostile_toucher
 GUEST_TESTS += xsetbv_hostile spin
+GUEST_TESTS += emulate
 GUEST_FLAT_TESTS := hello
 
 GUEST_TEST_ELFS  := $(patsubst %,$(GUEST_OUT)/tests/%.elf,$(GUEST_TESTS))

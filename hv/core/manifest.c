@@ -490,6 +490,16 @@ static int part_autostart(struct parser *ps, const char *key, struct str v)
     return value_bool(ps, key, v, &ps->part->autostart);
 }
 
+static int part_unassigned(struct parser *ps, const char *key, struct str v)
+{
+    static const char *const names[] = { "ignore", "kill" };
+    int i = 0;
+    if (value_enum(ps, key, v, names, 2, &i))
+        return -1;
+    ps->part->unassigned = (enum manifest_unassigned)i;
+    return 0;
+}
+
 /* ---- keys --------------------------------------------------------------------------- */
 
 static int hv_service_cpus(struct parser *ps, const char *key, struct str v)
@@ -528,6 +538,7 @@ static const struct key_def partition_keys[] = {
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
     { "expect", part_expect, false },
+    { "unassigned", part_unassigned, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -36,6 +36,7 @@ enum manifest_role { ROLE_GUEST, ROLE_VIDEO_SERVICE };
 /* How a partition is expected to end (`expect`): the test verdict compares. */
 enum manifest_end { END_EXIT, END_KILLED, END_STOPPED };
 #define MANIFEST_MAX_EXIT_STATUS 0x1ff     /* (v << 1) | 1 of a byte written to port 0xf4 */
+enum manifest_unassigned { UNASSIGNED_IGNORE, UNASSIGNED_KILL };   /* accesses outside RAM and devices */
 
 struct manifest_hypervisor {
     bool exit_when_done;
@@ -73,6 +74,7 @@ struct manifest_partition {
     uint32_t track_writes;              /* pages per write-tracking group; 0: off */
     enum manifest_end expect_end;       /* default END_EXIT with status 1 */
     uint32_t expect_status;             /* with END_EXIT */
+    enum manifest_unassigned unassigned;
 };
 
 struct manifest_rule {

@@ -227,6 +227,7 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
         return NULL;
     }
     strlcpy(p->name, spec->name, sizeof(p->name));
+    p->unassigned_kill = spec->unassigned_kill;
     p->id = partition_count + 1;
     p->vcpu_count = spec->vcpus;
     p->state = PART_CREATED;

@@ -56,6 +56,7 @@ struct partition {
     bool console_continued;         /* part of the current line is already printed */
     unsigned released;              /* vCPUs that have left their CPUs after the end */
     volatile bool finished;         /* everything released */
+    bool unassigned_kill;           /* an access outside RAM and devices ends it */
 };
 
 extern struct partition *partitions[];

@@ -25,6 +25,7 @@ struct partition_spec {
     uint32_t track_writes;      /* pages per write-tracking group; 0: off */
     enum partition_end expect_end;  /* how the test verdict expects it to end */
     int expect_status;
+    bool unassigned_kill;       /* manifest `unassigned = kill` */
 };
 
 /* NULL with one line in err when anything is wrong; nothing is left allocated then.

@@ -77,6 +77,7 @@ static bool create_partitions(const struct boot_info *bi)
             .expect_end = mp->expect_end == END_KILLED ? PART_END_KILLED :
                           mp->expect_end == END_STOPPED ? PART_END_STOPPED : PART_END_EXIT,
             .expect_status = (int)mp->expect_status,
+            .unassigned_kill = mp->unassigned == UNASSIGNED_KILL,
         };
         struct partition *p = partition_create(&spec, err, sizeof(err));
         if (!p) {

@@ -82,12 +82,20 @@ struct vdev_bus_stats {
     uint64_t unclaimed_mmio_reads, unclaimed_mmio_writes;
 };
 
+/* Unassigned guest-physical ranges already reported, in 4 KiB pages [first, last]. */
+#define VDEV_MAX_UNASSIGNED_RANGES 8
+struct vdev_unassigned_range {
+    uint64_t first, last;
+};
+
 struct vdev_bus {
     struct vdev_port_range ports[VDEV_MAX_PORT_RANGES];
     unsigned port_count;
     struct vdev_mmio_range mmio[VDEV_MAX_MMIO_RANGES];
     unsigned mmio_count;
     struct vdev_bus_stats stats;
+    struct vdev_unassigned_range unassigned[VDEV_MAX_UNASSIGNED_RANGES];
+    unsigned unassigned_count;
 };
 
 /* Empties the bus (no ranges, zero counters). */
@@ -109,5 +117,12 @@ void vdev_bus_io(struct vdev_bus *bus, uint16_t port, unsigned size, bool write,
  * An access that a device covers but refuses (bad size, crosses the range's end) is
  * counted as unclaimed: reads yield all-ones, writes are dropped, and it returns true. */
 bool vdev_bus_mmio(struct vdev_bus *bus, uint64_t gpa, unsigned size, bool write, uint64_t *value);
+
+/* An access outside RAM and every device (the caller read all-ones or dropped a write):
+ * counted as unclaimed.  Whether to report it: once per range of pages (an access within
+ * 16 pages of a reported range extends it), for the first VDEV_MAX_UNASSIGNED_RANGES
+ * ranges; VDEV_UNASSIGNED_LAST_REPORT marks the last one reported. */
+enum vdev_unassigned_report { VDEV_UNASSIGNED_QUIET, VDEV_UNASSIGNED_REPORT, VDEV_UNASSIGNED_LAST_REPORT };
+enum vdev_unassigned_report vdev_bus_unassigned(struct vdev_bus *bus, uint64_t gpa, bool write);
 
 #endif

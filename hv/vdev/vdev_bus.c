@@ -125,3 +125,27 @@ bool vdev_bus_mmio(struct vdev_bus *bus, uint64_t gpa, unsigned size, bool write
         *value &= mask;
     return true;
 }
+
+#define UNASSIGNED_NEAR_PAGES 16
+
+enum vdev_unassigned_report vdev_bus_unassigned(struct vdev_bus *bus, uint64_t gpa, bool write)
+{
+    if (write)
+        bus->stats.unclaimed_mmio_writes++;
+    else
+        bus->stats.unclaimed_mmio_reads++;
+    uint64_t page = gpa >> 12;
+    for (unsigned i = 0; i < bus->unassigned_count; i++) {
+        struct vdev_unassigned_range *r = &bus->unassigned[i];
+        if (page + UNASSIGNED_NEAR_PAGES >= r->first && page <= r->last + UNASSIGNED_NEAR_PAGES) {
+            r->first = page < r->first ? page : r->first;
+            r->last = page > r->last ? page : r->last;
+            return VDEV_UNASSIGNED_QUIET;
+        }
+    }
+    if (bus->unassigned_count == VDEV_MAX_UNASSIGNED_RANGES)
+        return VDEV_UNASSIGNED_QUIET;
+    bus->unassigned[bus->unassigned_count++] = (struct vdev_unassigned_range){ page, page };
+    return bus->unassigned_count == VDEV_MAX_UNASSIGNED_RANGES ? VDEV_UNASSIGNED_LAST_REPORT
+                                                               : VDEV_UNASSIGNED_REPORT;
+}

@@ -59,7 +59,19 @@ enum exit_action { EXIT_RESUME, EXIT_TO_SCHEDULER, EXIT_HALT, EXIT_STOP };
 enum exit_action vmx_handle_exit(struct vcpu *v);
 
 /* vmx_event.c */
+/* Queues a hardware exception for the next entry; a fault-class one sets RFLAGS.RF, as the
+ * CPU does in the RFLAGS a fault pushes. */
 void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+/* The one way an emulated instruction completes: RIP moves len bytes (wrapping at the code
+ * segment's size outside 64-bit mode), STI and MOV SS blocking end, RFLAGS.RF clears, and
+ * a guest that single-steps (RFLAGS.TF) gets its #DB trap after it.  len 0: a REP string
+ * instruction stopped between iterations (RF kept). */
+void vmx_complete_instruction(struct vcpu *v, uint32_t len);
+/* A #PF for a guest-linear address its page tables do not map (error code: not present,
+ * the access's direction, user mode when CPL is 3), CR2 loaded with the address. */
+void vmx_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
+/* vmx_complete_instruction for the exiting instruction (VM-exit instruction length). */
+void vmx_skip_instruction(void);
 void vmx_requeue_idt_vectoring(struct vcpu *v);
 void vmx_inject_pending(struct vcpu *v);
 bool vmx_interrupt_pending(struct vcpu *v);
@@ -74,7 +86,6 @@ bool vmx_xstate_set_xcr0(struct vmx_vcpu *x, uint64_t value);
 
 /* vmx_guest_state.c */
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);
-void vmx_skip_instruction(void);
 bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value);
 bool vmx_set_guest_cr4(struct vcpu *v, uint64_t value);
 

@@ -2,12 +2,29 @@
  * from the partition's interrupt controllers, with NMI- and interrupt-window exiting.  NMIs
  * are virtual NMIs: the processor blocks further ones from delivery until the guest's
  * IRET, so one waits in the vLAPIC (one in service, one latched) meanwhile. */
+#include "hv/core/mmio.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 
+#define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
+#define DR6_BS (1ull << 14)
+#define PENDING_DBG_B0_3 0xfull
+#define CS_AR_L (1u << 13)
+#define CS_AR_D (1u << 14)
+#define EFER_LMA (1ull << 10)
+#define VECTOR_DB 1
+
+/* Fault-class exceptions (SDM Vol. 3, Table 6-1): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP,
+ * #PF, #MF, #AC, #XM, #VE, #CP.  #DB is a fault only for instruction breakpoints, which the
+ * hypervisor never raises; the #DB it raises is the single-step trap. */
+#define FAULT_VECTORS ((1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10) | (1u << 11) | \
+                       (1u << 12) | (1u << 13) | (1u << 14) | (1u << 16) | (1u << 17) | \
+                       (1u << 19) | (1u << 20) | (1u << 21))
 
 void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
@@ -16,6 +33,78 @@ void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
                          (has_error ? INTR_INFO_ERROR_CODE : 0);
     x->entry_intr_error = error;
     x->entry_instr_len = 0;
+    /* Event injection pushes the guest RFLAGS as they are (SDM Vol. 3, "Event Injection"):
+     * RF=1 must be there for a fault, so that its handler's IRET does not re-trigger an
+     * instruction breakpoint on the restarted instruction. */
+    if (vector < 32 && (FAULT_VECTORS & (1u << vector)))
+        vmcs_writen(VMCSN_GUEST_RFLAGS, vmcs_readn(VMCSN_GUEST_RFLAGS) | RFLAGS_RF);
+}
+
+static uint64_t read_dr6(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
+
+static void write_dr6(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%dr6" : : "r"(v));
+}
+
+/* The trap a single-stepping guest owes after an instruction the hypervisor completed: a
+ * #DB with DR6.BS (and any data breakpoint the instruction left pending), delivered before
+ * any interrupt, as the CPU orders traps of the previous instruction before interrupts.
+ * The guest's DR6 is the CPU's (MOV DR does not exit); injecting #DB does not touch it. */
+static void single_step_trap(struct vcpu *v)
+{
+    uint64_t pending = vmcs_readn(VMCSN_GUEST_PENDING_DBG);
+    if (pending)
+        vmcs_writen(VMCSN_GUEST_PENDING_DBG, 0);     /* folded into this #DB */
+    if (vmx_of(v)->entry_intr_info)
+        return;                                     /* an event of the instruction's own */
+    write_dr6(read_dr6() | DR6_BS | (pending & PENDING_DBG_B0_3));
+    vmx_queue_exception(v, VECTOR_DB, false, 0);
+}
+
+void vmx_complete_instruction(struct vcpu *v, uint32_t len)
+{
+    uint32_t cs_ar = vmcs_read32(VMCS32_GUEST_CS_AR);
+    enum mmio_cpu_mode mode = mmio_cpu_mode_of(vmcs_readn(VMCSN_GUEST_CR0) & 1,
+                                               vmcs_read64(VMCS64_GUEST_EFER) & EFER_LMA,
+                                               vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_VM,
+                                               cs_ar & CS_AR_L, cs_ar & CS_AR_D);
+    vmcs_writen(VMCSN_GUEST_RIP, mmio_next_rip(mode, vmcs_readn(VMCSN_GUEST_RIP), len));
+    uint32_t intr = vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
+                     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    /* A completed instruction clears RF (an IRET that set it has done its job). */
+    uint64_t rflags = vmcs_readn(VMCSN_GUEST_RFLAGS);
+    if (len && (rflags & RFLAGS_RF))
+        vmcs_writen(VMCSN_GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+    if (rflags & RFLAGS_TF)
+        single_step_trap(v);
+}
+
+#define PF_ERROR_WRITE (1u << 1)
+#define PF_ERROR_USER  (1u << 2)
+#define SS_AR_DPL(ar)  (((ar) >> 5) & 3)
+#define VECTOR_PF 14
+
+/* The guest's CR2 is the CPU's (no VMCS field holds it) and nothing in the hypervisor
+ * takes a page fault before the entry. */
+void vmx_queue_page_fault(struct vcpu *v, uint64_t linear, bool write)
+{
+    __asm__ volatile("mov %0, %%cr2" : : "r"(linear) : "memory");
+    uint32_t error = (write ? PF_ERROR_WRITE : 0) |
+                     (SS_AR_DPL(vmcs_read32(VMCS32_GUEST_SS_AR)) == 3 ? PF_ERROR_USER : 0);
+    vmx_queue_exception(v, VECTOR_PF, true, error);
+}
+
+void vmx_skip_instruction(void)
+{
+    vmx_complete_instruction(vmx_this_cpu()->loaded, vmcs_read32(VMCS32_EXIT_INSTR_LEN));
 }
 
 /* An event that was being delivered when the exit happened must be delivered again. */

@@ -3,10 +3,11 @@
  * does next.  An exit nobody handles ends only its partition, with the reason,
  * qualification and guest RIP in one line.
  */
+#include <string.h>
 #include "hv/arch/x86/cpu.h"
 #include "hv/core/cpuid_policy.h"
+#include "hv/core/emulate.h"
 #include "hv/core/hypercall.h"
-#include "hv/core/mmio.h"
 #include "hv/core/msr_policy.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
@@ -111,7 +112,8 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
     vcpu_count_exit(v, EXIT_HLT);
     vmx_skip_instruction();
     v->halted_irqs_off = !(vmcs_readn(VMCSN_GUEST_RFLAGS) & (1ull << 9));
-    if ((!v->halted_irqs_off && vmx_interrupt_pending(v)) || partition_nmi_pending(v))
+    if ((!v->halted_irqs_off && vmx_interrupt_pending(v)) || vmx_of(v)->entry_intr_info ||
+        partition_nmi_pending(v))
         return EXIT_RESUME;
     v->state = VCPU_HALTED;
     if (v->halted_irqs_off && partition_stuck(v->part)) {
@@ -178,13 +180,69 @@ static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
     return EXIT_RESUME;
 }
 
+#define RFLAGS_VM (1ull << 17)
+#define CS_AR_L (1u << 13)
+#define CS_AR_D (1u << 14)
+
+/* The vCPU as the instruction emulator sees it: RSP from the VMCS, not the gpr[] slot. */
+static void load_emulation_state(struct vcpu *v, struct mmio_cpu *c, struct guest_paging *pg)
+{
+    static const enum vmcsn bases[6] = {
+        [MMIO_SEG_ES] = VMCSN_GUEST_ES_BASE, [MMIO_SEG_CS] = VMCSN_GUEST_CS_BASE,
+        [MMIO_SEG_SS] = VMCSN_GUEST_SS_BASE, [MMIO_SEG_DS] = VMCSN_GUEST_DS_BASE,
+        [MMIO_SEG_FS] = VMCSN_GUEST_FS_BASE, [MMIO_SEG_GS] = VMCSN_GUEST_GS_BASE,
+    };
+    memcpy(c->gpr, v->gpr, sizeof(c->gpr));
+    c->gpr[RSP] = vmcs_readn(VMCSN_GUEST_RSP);
+    c->rip = vmcs_readn(VMCSN_GUEST_RIP);
+    c->rflags = vmcs_readn(VMCSN_GUEST_RFLAGS);
+    for (unsigned i = 0; i < 6; i++)
+        c->seg_base[i] = vmcs_readn(bases[i]);
+    virt_get_paging(v, pg);
+    uint32_t cs_ar = vmcs_read32(VMCS32_GUEST_CS_AR);
+    c->mode = mmio_cpu_mode_of(pg->cr0 & 1, pg->efer & EFER_LMA, c->rflags & RFLAGS_VM,
+                               cs_ar & CS_AR_L, cs_ar & CS_AR_D);
+}
+
+static void store_emulation_state(struct vcpu *v, const struct mmio_cpu *c)
+{
+    uint64_t rsp = v->gpr[RSP];
+    memcpy(v->gpr, c->gpr, sizeof(v->gpr));
+    v->gpr[RSP] = rsp;
+    if (c->gpr[RSP] != vmcs_readn(VMCSN_GUEST_RSP))
+        vmcs_writen(VMCSN_GUEST_RSP, c->gpr[RSP]);
+    if (c->rflags != vmcs_readn(VMCSN_GUEST_RFLAGS))
+        vmcs_writen(VMCSN_GUEST_RFLAGS, c->rflags);
+}
+
+/* An MMIO access or string I/O, emulated; a REP string instruction with a count left stays
+ * on its RIP and runs again. */
+static enum exit_action emulate(struct vcpu *v, const struct mmio_exit *e)
+{
+    struct mmio_cpu c;
+    struct guest_paging pg;
+    struct mmio_outcome out;
+    load_emulation_state(v, &c, &pg);
+    enum mmio_result r = vcpu_emulate(v, &c, &pg, e, &out);
+    if (r != MMIO_DONE && r != MMIO_AGAIN && r != MMIO_UNMAPPED)
+        return EXIT_STOP;
+    store_emulation_state(v, &c);
+    if (r == MMIO_UNMAPPED)
+        vmx_queue_page_fault(v, out.linear, out.write);
+    else
+        vmx_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
+    return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
+}
+
 static enum exit_action on_io(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_IO);
     unsigned size = (qual & 7) + 1;
     bool in = qual & 8, string = qual & 16;
     uint16_t port = (uint16_t)(qual >> 16);
-    if (string || (size != 1 && size != 2 && size != 4))
+    if (string)
+        return emulate(v, &(struct mmio_exit){ .string_io = true });
+    if (size != 1 && size != 2 && size != 4)
         return unhandled(v, qual);
     uint32_t value = in ? 0 : (uint32_t)v->gpr[RAX];
     partition_io(v, port, size, !in, &value);
@@ -239,6 +297,9 @@ static enum exit_action on_rdmsr(struct vcpu *v, uint64_t qual) { return on_msr(
 static enum exit_action on_wrmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, true); }
 
 #define EPT_QUAL_WRITE          (1ull << 1)     /* the access was a data write */
+#define EPT_QUAL_FETCH          (1ull << 2)     /* an instruction fetch */
+#define EPT_QUAL_LINEAR_VALID   (1ull << 7)     /* a guest-linear address was translated */
+#define EPT_QUAL_TRANSLATED     (1ull << 8)     /* ... and this was its access, not a table's */
 #define EPT_QUAL_NMI_UNBLOCKED  (1ull << 12)    /* during an IRET that unblocked NMIs */
 
 static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
@@ -258,24 +319,18 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
         return EXIT_STOP;
     }
     vcpu_count_exit(v, EXIT_MMIO);
-    struct mmio_access a = {
-        .gpa = gpa,
-        .write = qual & EPT_QUAL_WRITE,
-        .rip = vmcs_readn(VMCSN_GUEST_RIP),
-        .instr_len = vmcs_read32(VMCS32_EXIT_INSTR_LEN),
-    };
-    enum mmio_result r = mmio_emulate(v, &a);
-    if (r == MMIO_DONE) {
-        vmcs_writen(VMCSN_GUEST_RIP, a.rip + a.instr_len);
-        return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
+    /* Code, page tables or an event's IDT or stack outside RAM: no instruction at RIP made
+     * the access, so there is nothing to emulate. */
+    bool fetch = qual & EPT_QUAL_FETCH;
+    bool table = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
+    bool event = vmx_of(v)->entry_intr_info;            /* re-queued: it was being delivered */
+    if (fetch || table || event) {
+        partition_kill(v->part, "vcpu%u: %s at gpa %#lx, outside its memory (rip %#lx)", v->index,
+                       fetch ? "instruction fetch" : table ? "page-table access" : "event delivery",
+                       gpa, vmcs_readn(VMCSN_GUEST_RIP));
+        return EXIT_STOP;
     }
-    if (r == MMIO_NO_DEVICE)
-        partition_kill(v->part, "vcpu%u: access outside its memory at gpa %#lx (rip %#lx)",
-                       v->index, gpa, a.rip);
-    else
-        partition_kill(v->part, "vcpu%u: cannot emulate the MMIO access at gpa %#lx (rip %#lx)",
-                       v->index, gpa, a.rip);
-    return EXIT_STOP;
+    return emulate(v, &(struct mmio_exit){ .gpa = gpa });
 }
 
 static enum exit_action on_ept_misconfig(struct vcpu *v, uint64_t qual)

@@ -19,15 +19,6 @@ uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want)
     return (want | must) & may;
 }
 
-void vmx_skip_instruction(void)
-{
-    vmcs_writen(VMCSN_GUEST_RIP, vmcs_readn(VMCSN_GUEST_RIP) + vmcs_read32(VMCS32_EXIT_INSTR_LEN));
-    uint32_t intr = vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY);
-    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-        vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
-                     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
 /* The guest sees `value` (the read shadow); the CPU runs with the bits VMX requires. */
 bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value)
 {

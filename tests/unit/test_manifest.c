@@ -150,6 +150,9 @@ static void defaults_test(void **state)
     assert_int_equal(m.partitions[0].track_writes, 512);
     assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\ntrack-writes = 1\n"), 0);
     assert_int_equal(m.partitions[0].track_writes, 1);
+    assert_int_equal(m.partitions[0].unassigned, UNASSIGNED_IGNORE);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nunassigned = kill\n"), 0);
+    assert_int_equal(m.partitions[0].unassigned, UNASSIGNED_KILL);
 }
 
 static void expect_test(void **state)
@@ -277,6 +280,7 @@ static const struct bad_case bad_cases[] = {
     { PART "track-writes = 0\n", "atoll.cfg:5: track-writes: '0' is not a power of two from 1 to 512 (pages per group)" },
     { PART "track-writes = 24\n", "atoll.cfg:5: track-writes: '24' is not a power of two from 1 to 512 (pages per group)" },
     { PART "track-writes = 1024\n", "atoll.cfg:5: track-writes: '1024' is not a power of two from 1 to 512 (pages per group)" },
+    { PART "unassigned = panic\n", "atoll.cfg:5: unassigned: 'panic' is not one of: ignore, kill" },
     /* script */
     { PART "[script]\nwhen a prints \"x\" => stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },
     { PART "[script]\non a says \"x\" => stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },

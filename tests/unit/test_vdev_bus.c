@@ -97,6 +97,26 @@ static void test_port_dispatch_and_unclaimed(void **state)
     assert_int_equal(bus.stats.unclaimed_port_reads, 4);
 }
 
+/* Counted every time; reported once per range of nearby pages, for the first 8 ranges. */
+static void test_unassigned_reported_once_per_range(void **state)
+{
+    struct vdev_bus bus;
+    vdev_bus_init(&bus);
+    assert_int_equal(vdev_bus_unassigned(&bus, 0xd0000000, false), VDEV_UNASSIGNED_REPORT);
+    assert_int_equal(vdev_bus_unassigned(&bus, 0xd0000004, true), VDEV_UNASSIGNED_QUIET);
+    assert_int_equal(vdev_bus_unassigned(&bus, 0xd0010000, false), VDEV_UNASSIGNED_QUIET);  /* 16 pages on */
+    assert_int_equal(vdev_bus_unassigned(&bus, 0xd0020000, false), VDEV_UNASSIGNED_QUIET);  /* the range grew */
+    assert_int_equal(vdev_bus_unassigned(&bus, 0xcfff0000, false), VDEV_UNASSIGNED_QUIET);
+    assert_int_equal(vdev_bus_unassigned(&bus, 0xcffdf000, false), VDEV_UNASSIGNED_REPORT); /* 17 below */
+    for (unsigned i = 2; i < 7; i++)
+        assert_int_equal(vdev_bus_unassigned(&bus, (uint64_t)i << 32, false), VDEV_UNASSIGNED_REPORT);
+    assert_int_equal(vdev_bus_unassigned(&bus, 7ull << 32, true), VDEV_UNASSIGNED_LAST_REPORT);
+    assert_int_equal(vdev_bus_unassigned(&bus, 9ull << 32, true), VDEV_UNASSIGNED_QUIET);
+    assert_int_equal(vdev_bus_unassigned(&bus, ~0ull, true), VDEV_UNASSIGNED_QUIET);
+    assert_int_equal(bus.stats.unclaimed_mmio_reads, 10);
+    assert_int_equal(bus.stats.unclaimed_mmio_writes, 4);
+}
+
 static void test_mmio_dispatch(void **state)
 {
     struct vdev_bus bus;
@@ -133,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_port_registration_rules),
         cmocka_unit_test(test_port_dispatch_and_unclaimed),
         cmocka_unit_test(test_mmio_dispatch),
+        cmocka_unit_test(test_unassigned_reported_once_per_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
