@@ -1,6 +1,6 @@
 #include "hv/core/emulate.h"
 
-#include "hv/core/console.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/guest_walk.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_writes.h"
