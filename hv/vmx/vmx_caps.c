@@ -24,6 +24,8 @@
 #define ENTRY_GUEST_64      (1ull << 9)
 #define ENTRY_PAT           (1ull << 14)
 #define ENTRY_EFER          (1ull << 15)
+#define EXIT_SAVE_DEBUG     (1ull << 2)
+#define ENTRY_LOAD_DEBUG    (1ull << 2)
 #define EPT_INVEPT_SINGLE   (1ull << 25)
 #define EPT_INVEPT_ALL      (1ull << 26)
 #define VPID_INVVPID_ALL    (1ull << 42)
@@ -97,6 +99,8 @@ const char *vmx_caps_missing(const struct vmx_caps *c)
         return "virtual NMIs";
     if (!c->preemption_timer)
         return "the VMX preemption timer";
+    if (!allowed1(c->exit, EXIT_SAVE_DEBUG) || !allowed1(c->entry, ENTRY_LOAD_DEBUG))
+        return "debug-control save and load";
     if (!all_allowed1(c->exit, EXIT_EFER) || !all_allowed1(c->entry, ENTRY_EFER))
         return "EFER load and save controls";
     if (!all_allowed1(c->exit, EXIT_PAT) || !all_allowed1(c->entry, ENTRY_PAT))

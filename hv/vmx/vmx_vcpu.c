@@ -87,9 +87,12 @@ static bool setup_controls(struct vcpu *v)
     uint32_t proc2 = vmx_adjust_controls(c->procbased2, PROC2_EPT | PROC2_VPID |
                                          PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID |
                                          PROC2_XSAVES);
+    /* Debug controls: the guest's DR7 and DEBUGCTL live in the VMCS between exits. */
     uint32_t exit = vmx_adjust_controls(c->exit, EXIT_HOST_LONG_MODE | EXIT_SAVE_EFER |
-                                        EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT);
-    uint32_t entry = vmx_adjust_controls(c->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT);
+                                        EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
+                                        EXIT_SAVE_DEBUG);
+    uint32_t entry = vmx_adjust_controls(c->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT |
+                                         ENTRY_LOAD_DEBUG);
     entry &= ~ENTRY_GUEST_LONG_MODE;
     bool ok = vmcs_write32(VMCS32_PIN_CONTROLS, pin);
     ok &= vmcs_write32(VMCS32_PROC_CONTROLS, proc);
