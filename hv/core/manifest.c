@@ -485,6 +485,17 @@ static int part_expect(struct parser *ps, const char *key, struct str v)
                 (int)v.n, v.p, MANIFEST_MAX_EXIT_STATUS);
 }
 
+static int part_on_reset(struct parser *ps, const char *key, struct str v)
+{
+    if (eq(v, "end")) {
+        ps->part->on_reset = ON_RESET_END;
+        return 0;
+    }
+    if (eq(v, "restart"))
+        return fail(ps, key, "'restart' is not available in this build (end is)");
+    return fail(ps, key, "'%.*s' is not one of: end, restart", (int)v.n, v.p);
+}
+
 static int part_autostart(struct parser *ps, const char *key, struct str v)
 {
     return value_bool(ps, key, v, &ps->part->autostart);
@@ -514,7 +525,7 @@ static const struct key_def partition_keys[] = {
     { "disk", part_disk, true },      { "net", part_net, false },
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
-    { "expect", part_expect, false },
+    { "expect", part_expect, false }, { "on-reset", part_on_reset, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -52,6 +52,13 @@ struct vhpet {
     uint64_t interrupts;    /* delivered, for tests and statistics */
 };
 
+/* Legacy replacement is on: timers 0 and 1 own ISA IRQ 0 and 8, and the platform must
+ * keep the PIT and the RTC off those lines (HPET spec 2.3.9.2.2). */
+static inline bool vhpet_legacy_replacement(const struct vhpet *h)
+{
+    return h->config & 2u;
+}
+
 void vhpet_init(struct vhpet *h, const struct vdev_platform *plat, unsigned timer_id,
                 uint64_t base);
 bool vhpet_register(struct vhpet *h, struct vdev_bus *bus);

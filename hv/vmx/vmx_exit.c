@@ -112,7 +112,11 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
     v->halted_irqs_off = !(vmcs_readn(VMCSN_GUEST_RFLAGS) & (1ull << 9));
     if ((!v->halted_irqs_off && vmx_interrupt_pending(v)) || partition_nmi_pending(v))
         return EXIT_RESUME;
-    v->state = VCPU_HALTED;
+    /* An INIT that came meanwhile (wait-for-SIPI) outranks the halt: keep that state. */
+    enum vcpu_state was = VCPU_RUNNABLE;
+    if (!__atomic_compare_exchange_n(&v->state, &was, VCPU_HALTED, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return EXIT_HALT;
     if (v->halted_irqs_off && partition_stuck(v->part)) {
         partition_kill(v->part, "every vCPU halted with interrupts disabled (rip %#lx)",
                        vmcs_readn(VMCSN_GUEST_RIP));
