@@ -1,5 +1,5 @@
 # guest/tests: one Multiboot v1 ELF32 image per test, build/guest/tests/NAME.elf, plus the
-# flat (reset-vector) variant of hello, build/guest/tests/hello.flat.
+# flat (reset-vector), ELF64 and low-memory (linked at 0x8000) variants of some.
 #
 #   make guests              build them all (part of `make all`)
 #   make test-guests-qemu    run them under QEMU TCG (no hypervisor) and check result lines
