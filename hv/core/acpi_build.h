@@ -1,7 +1,8 @@
 /*
- * The ACPI tables a partition's guest reads (Linux needs them to find its CPUs and the
- * IOAPIC): RSDP, XSDT, FADT (+ FACS), MADT and a DSDT, built into one buffer that is
- * copied to guest memory at a chosen guest-physical base.  Portable.
+ * The ACPI tables every partition's guest reads (hv/core/loader_acpi.c places them; Linux
+ * needs them to find its CPUs and the IOAPIC): RSDP, XSDT and RSDT, FADT (+ FACS), MADT,
+ * HPET and a DSDT, built into one buffer that is copied to guest memory at a chosen
+ * guest-physical base.  Portable.
  *
  * The RSDP (revision 2) leads to both an XSDT and an RSDT listing the same tables, so
  * ACPI 1.0 readers find them too.  The FADT is either hardware-reduced (no PM blocks, no

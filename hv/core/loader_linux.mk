@@ -1,5 +1,5 @@
-# Linux guests: the bzImage / PVH loader and the partition's ACPI tables (portable),
-# their unit tests and the loader's fuzz target.
+# Linux guests: the bzImage / PVH loader and the ACPI table builder every loader uses
+# (portable), their unit tests and the loader's fuzz target.
 KERNEL_SRCS += hv/core/loader_linux.c hv/core/acpi_build.c
 
 UNIT_TESTS += test_acpi_build
