@@ -13,6 +13,7 @@
 #define FADT_PWR_BUTTON    (1u << 4)    /* power button is a control method (none here) */
 #define FADT_SLP_BUTTON    (1u << 5)
 #define FADT_TMR_VAL_EXT   (1u << 8)    /* the PM timer is 32 bits wide */
+#define FADT_RESET_REG_SUP (1u << 10)
 #define FADT_HW_REDUCED    (1u << 20)
 #define BOOT_ARCH_VGA_NOT_PRESENT (1u << 2)
 
@@ -85,6 +86,11 @@ static void build_fadt(uint8_t *t, uint64_t base, const struct acpi_platform *p)
         gas_io(t + 208, (uint16_t)(p->pm1_base + 8u), 4);
         flags |= FADT_TMR_VAL_EXT;
         t[108] = 0x32;          /* CMOS century register */
+    }
+    if (p->reset_port) {
+        gas_io(t + 116, p->reset_port, 1);      /* RESET_REG */
+        t[128] = p->reset_value;
+        flags |= FADT_RESET_REG_SUP;
     }
     put16(t + 109, BOOT_ARCH_VGA_NOT_PRESENT);
     put32(t + 112, flags);

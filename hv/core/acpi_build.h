@@ -7,7 +7,8 @@
  * The RSDP (revision 2) leads to both an XSDT and an RSDT listing the same tables, so
  * ACPI 1.0 readers find them too.  The FADT is either hardware-reduced (no PM blocks, no
  * legacy PIC in the MADT flags) or classic with a PM1a event/control block at pm1_base and
- * the 32-bit PM timer at pm1_base + 8 (TMR_VAL_EXT); neither has SMI_CMD, so the guest
+ * the 32-bit PM timer at pm1_base + 8 (TMR_VAL_EXT); either may name a reset register
+ * (RESET_REG_SUP).  Neither has SMI_CMD, so the guest
  * finds the platform already in ACPI mode.  With hpet_base, an HPET table describes the
  * HPET there.  The DSDT holds \_S5 and, with a PCI host, its root bridge.  No MCFG.
  */
@@ -30,6 +31,9 @@ struct acpi_platform {
     uint16_t pm1_base;          /* classic only: PM1a_EVT at pm1_base (4), PM1a_CNT at +4 (2),
                                  * PM_TMR at +8 (4, 32-bit) */
     uint16_t sci_irq;           /* classic only */
+    /* The FADT's RESET_REG: a byte port and the value that resets (0: none). */
+    uint16_t reset_port;
+    uint8_t reset_value;
     /* An HPET (IA-PC HPET 1.0a) at hpet_base (0: none), its GCAP_ID bits 31:0 as the
      * event timer block ID, and the smallest periodic tick it guarantees, in counter ticks. */
     uint64_t hpet_base;

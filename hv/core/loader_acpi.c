@@ -13,6 +13,7 @@
 #include "hv/vdev/lapic.h"
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/platform_devices.h"
+#include "hv/vdev/reset_ctl.h"
 
 #define ACPI_RSDP_LEN   36u
 #define EBDA_RSDP       (LOADER_EBDA + 0x10)    /* after the EBDA's size byte */
@@ -26,6 +27,7 @@ bool loader_write_acpi(const struct guest_image_target *t, uint64_t tables_base)
         .ioapic_base = (uint32_t)VIOAPIC_DEFAULT_BASE, .ioapic_id = 0, .ioapic_gsi_base = 0,
         .pit_gsi = PLATFORM_PIT_GSI, .hw_reduced = false,   /* PIC and PIT are there */
         .pm1_base = ACPI_PM_BASE, .sci_irq = ACPI_SCI_IRQ,
+        .reset_port = RESET_CTL_RCR, .reset_value = 0x06,  /* hard reset, as PCs do */
         .hpet_base = VHPET_DEFAULT_BASE, .hpet_block_id = VHPET_BLOCK_ID,
         .hpet_min_tick = VHPET_MIN_TICK,
         .pci_host = t->pci_host,

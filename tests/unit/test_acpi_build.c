@@ -121,6 +121,23 @@ static void test_pm_timer_fields(void **state)
     assert_int_equal(le32(fadt + 212), 0x608);
 }
 
+static void test_reset_register(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    const uint8_t *fadt = tables + ACPI_OFF_FADT;
+    assert_int_equal(le32(fadt + 112) & (1u << 10), 0);     /* none asked for */
+    p.reset_port = 0xcf9, p.reset_value = 6;
+    assert_true(acpi_build(tables, BASE, &p));
+    assert_true(le32(fadt + 112) & (1u << 10));             /* RESET_REG_SUP */
+    assert_int_equal(fadt[116], 1);                         /* I/O space, 8 bits */
+    assert_int_equal(fadt[117], 8);
+    assert_int_equal(le32(fadt + 120), 0xcf9);
+    assert_int_equal(fadt[128], 6);
+    assert_int_equal(sum(fadt, 276), 0);
+}
+
 static void test_hpet_table(void **state)
 {
     (void)state;
@@ -298,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_classic_platform),
         cmocka_unit_test(test_pm_timer_fields),
         cmocka_unit_test(test_hpet_table),
+        cmocka_unit_test(test_reset_register),
         cmocka_unit_test(test_rsdt_matches_xsdt),
         cmocka_unit_test(test_hw_reduced_platform),
         cmocka_unit_test(test_most_vcpus),

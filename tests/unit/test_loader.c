@@ -183,6 +183,9 @@ static void acpi_found(uint64_t tables)
     assert_int_equal(info.hpet_address, 0xfed00000u);
     assert_int_equal(info.fadt.pm_timer.address, 0x608);
     assert_int_equal(info.fadt.dsdt, tables + 0x1000);
+    assert_true(info.fadt.reset_supported);             /* RESET_REG: 0x06 to port 0xcf9 */
+    assert_int_equal(info.fadt.reset_reg.address, 0xcf9);
+    assert_int_equal(info.fadt.reset_value, 6);
 }
 
 static void test_acpi_for_multiboot(void **state)
