@@ -1,5 +1,5 @@
 # guest/tests: one Multiboot v1 ELF32 image per test, build/guest/tests/NAME.elf, plus the
-# flat (reset-vector) variant of hello, build/guest/tests/hello.flat.
+# flat (reset-vector), ELF64 and low-memory (linked at 0x8000) variants of some.
 #
 #   make guests              build them all (part of `make all`)
 #   make test-guests-qemu    run them under QEMU TCG (no hypervisor) and check result lines
@@ -9,14 +9,21 @@ GUEST_TESTS += regs_isolation
 GUEST_TESTS += channel_hostile_owner channel_hostile_peer channel_hostile_toucher
 GUEST_TESTS += xsetbv_hostile spin
 GUEST_TESTS += emulate
-GUEST_FLAT_TESTS := hello
+GUEST_TESTS += acpi hpet reset hlt_nmi_wake
+# Linked at 0x8000 by guest/lib/guest_low.ld: build/guest/tests/NAME.low.elf.
+GUEST_LOW_TESTS := low_image
+GUEST_FLAT_TESTS := hello acpi
+# Entered in 64-bit mode (`boot = elf64`): build/guest/tests/NAME.x64.
+GUEST_X64_TESTS := hello acpi
 
 GUEST_TEST_ELFS  := $(patsubst %,$(GUEST_OUT)/tests/%.elf,$(GUEST_TESTS))
 GUEST_TEST_FLATS := $(patsubst %,$(GUEST_OUT)/tests/%.flat,$(GUEST_FLAT_TESTS))
+GUEST_TEST_LOWS  := $(patsubst %,$(GUEST_OUT)/tests/%.low.elf,$(GUEST_LOW_TESTS))
 
 .PHONY: guests guest-tests test-guests-qemu
 guests: guest-tests
-guest-tests: $(GUEST_TEST_ELFS) $(GUEST_TEST_FLATS) $(GUEST_OUT)/tests/hello.x64
+guest-tests: $(GUEST_TEST_ELFS) $(GUEST_TEST_FLATS) $(GUEST_TEST_LOWS) \
+             $(patsubst %,$(GUEST_OUT)/tests/%.x64,$(GUEST_X64_TESTS))
 
 # The ELF64 keeps symbols for debugging; the ELF32 is what loaders take.
 $(GUEST_OUT)/tests/%.elf64: $(GUEST_OUT)/obj/guest/tests/%.o $(GUEST_LIB_OBJS) guest/lib/guest.ld
@@ -29,6 +36,11 @@ $(GUEST_OUT)/tests/%.x64: $(GUEST_OUT)/obj/guest/tests/%.o $(GUEST_LIB_OBJS) gue
 	@mkdir -p $(@D)
 	@echo "  GUESTLD $@"
 	$(Q)$(KLD) $(GUEST_LDFLAGS) -e _start64 -o $@ $< $(GUEST_LIB_OBJS)
+
+$(GUEST_OUT)/tests/%.low.elf64: $(GUEST_OUT)/obj/guest/tests/%.o $(GUEST_LIB_OBJS) guest/lib/guest_low.ld
+	@mkdir -p $(@D)
+	@echo "  GUESTLD $@"
+	$(Q)$(KLD) $(filter-out -T guest/lib/guest.ld,$(GUEST_LDFLAGS)) -T guest/lib/guest_low.ld -o $@ $< $(GUEST_LIB_OBJS)
 
 $(GUEST_OUT)/tests/%.elf: $(GUEST_OUT)/tests/%.elf64
 	$(Q)objcopy -O elf32-i386 --strip-debug $< $@
@@ -43,8 +55,9 @@ $(GUEST_OUT)/tests/%.flat: $(GUEST_OUT)/tests/%.bin guest/lib/flat_reset.S guest
 	$(Q)$(KLD) -m elf_x86_64 -nostdlib -Ttext=0xe0000 -e image --oformat binary -o $@ $(GUEST_OUT)/obj/$*.flat.o
 	$(Q)test $$(stat -c %s $@) -eq 131072 || { echo "error: $@ is not 128 KiB"; exit 1; }
 
-.SECONDARY: $(patsubst %,$(GUEST_OUT)/obj/guest/tests/%.o,$(GUEST_TESTS)) \
+.SECONDARY: $(patsubst %,$(GUEST_OUT)/obj/guest/tests/%.o,$(GUEST_TESTS) $(GUEST_LOW_TESTS)) \
             $(patsubst %,$(GUEST_OUT)/tests/%.elf64,$(GUEST_TESTS)) \
+            $(patsubst %,$(GUEST_OUT)/tests/%.low.elf64,$(GUEST_LOW_TESTS)) \
             $(patsubst %,$(GUEST_OUT)/tests/%.bin,$(GUEST_FLAT_TESTS))
 
 TEST_STEPS += test-guests-qemu
@@ -52,4 +65,4 @@ TEST_STEPS += test-guests-qemu
 test-guests-qemu: guest-tests
 	$(Q)guest/tests/run-qemu $(GUEST_OUT)/tests
 
--include $(patsubst %,$(GUEST_OUT)/obj/guest/tests/%.d,$(GUEST_TESTS))
+-include $(patsubst %,$(GUEST_OUT)/obj/guest/tests/%.d,$(GUEST_TESTS) $(GUEST_LOW_TESTS))

@@ -6,11 +6,14 @@
 #define RSDP_LEN       36u
 #define FADT_LEN       276u             /* ACPI 6.x */
 #define FACS_LEN       64u
+#define HPET_LEN       56u
 #define MADT_FLAG_PCAT_COMPAT 1u
 
 #define FADT_WBINVD        (1u << 0)
 #define FADT_PWR_BUTTON    (1u << 4)    /* power button is a control method (none here) */
 #define FADT_SLP_BUTTON    (1u << 5)
+#define FADT_TMR_VAL_EXT   (1u << 8)    /* the PM timer is 32 bits wide */
+#define FADT_RESET_REG_SUP (1u << 10)
 #define FADT_HW_REDUCED    (1u << 20)
 #define BOOT_ARCH_VGA_NOT_PRESENT (1u << 2)
 
@@ -74,11 +77,20 @@ static void build_fadt(uint8_t *t, uint64_t base, const struct acpi_platform *p)
         put16(t + 46, p->sci_irq);
         put32(t + 56, p->pm1_base);
         put32(t + 64, p->pm1_base + 4u);
+        put32(t + 76, p->pm1_base + 8u);        /* PM_TMR_BLK */
         t[88] = 4;              /* PM1_EVT_LEN */
         t[89] = 2;              /* PM1_CNT_LEN */
+        t[91] = 4;              /* PM_TMR_LEN */
         gas_io(t + 148, p->pm1_base, 4);
         gas_io(t + 172, (uint16_t)(p->pm1_base + 4u), 2);
+        gas_io(t + 208, (uint16_t)(p->pm1_base + 8u), 4);
+        flags |= FADT_TMR_VAL_EXT;
         t[108] = 0x32;          /* CMOS century register */
+    }
+    if (p->reset_port) {
+        gas_io(t + 116, p->reset_port, 1);      /* RESET_REG */
+        t[128] = p->reset_value;
+        flags |= FADT_RESET_REG_SUP;
     }
     put16(t + 109, BOOT_ARCH_VGA_NOT_PRESENT);
     put32(t + 112, flags);
@@ -121,6 +133,22 @@ static void build_madt(uint8_t *t, const struct acpi_platform *p)
     sdt_header(t, "APIC", len, 5);
     put32(t + 36, p->lapic_base);
     put32(t + 40, p->hw_reduced ? 0 : MADT_FLAG_PCAT_COMPAT);
+    sdt_finish(t);
+}
+
+/* IA-PC HPET 1.0a, 3.2.4: one event timer block, 4 KiB page protection absent. */
+static void build_hpet(uint8_t *t, const struct acpi_platform *p)
+{
+    sdt_header(t, "HPET", HPET_LEN, 1);
+    put32(t + 36, p->hpet_block_id);
+    t[40] = 0;                  /* GAS: system memory, 64-bit register width */
+    t[41] = 64;
+    t[42] = 0;
+    t[43] = 0;
+    put64(t + 44, p->hpet_base);
+    t[52] = 0;                  /* HPET number */
+    put16(t + 53, p->hpet_min_tick);
+    t[55] = 0;                  /* no page protection */
     sdt_finish(t);
 }
 
@@ -310,11 +338,34 @@ static bool pci_windows_ok(const struct acpi_platform *p)
             p->pci_intx_gsi_count);
 }
 
-static void build_xsdt(uint8_t *t, uint64_t base)
+/* The tables the XSDT and RSDT list; returns how many. */
+static unsigned listed_tables(uint64_t base, const struct acpi_platform *p, uint64_t out[3])
 {
-    sdt_header(t, "XSDT", SDT_HEADER_LEN + 16, 1);
-    put64(t + SDT_HEADER_LEN, base + ACPI_OFF_FADT);
-    put64(t + SDT_HEADER_LEN + 8, base + ACPI_OFF_MADT);
+    unsigned n = 0;
+    out[n++] = base + ACPI_OFF_FADT;
+    out[n++] = base + ACPI_OFF_MADT;
+    if (p->hpet_base)
+        out[n++] = base + ACPI_OFF_HPET;
+    return n;
+}
+
+static void build_xsdt(uint8_t *t, uint64_t base, const struct acpi_platform *p)
+{
+    uint64_t tables[3];
+    unsigned n = listed_tables(base, p, tables);
+    sdt_header(t, "XSDT", SDT_HEADER_LEN + 8 * n, 1);
+    for (unsigned i = 0; i < n; i++)
+        put64(t + SDT_HEADER_LEN + 8 * i, tables[i]);
+    sdt_finish(t);
+}
+
+static void build_rsdt(uint8_t *t, uint64_t base, const struct acpi_platform *p)
+{
+    uint64_t tables[3];
+    unsigned n = listed_tables(base, p, tables);
+    sdt_header(t, "RSDT", SDT_HEADER_LEN + 4 * n, 1);
+    for (unsigned i = 0; i < n; i++)
+        put32(t + SDT_HEADER_LEN + 4 * i, (uint32_t)tables[i]);
     sdt_finish(t);
 }
 
@@ -322,7 +373,8 @@ static void build_rsdp(uint8_t *r, uint64_t base)
 {
     memcpy(r, "RSD PTR ", 8);
     memcpy(r + 9, "ATOLL ", 6);
-    r[15] = 2;                  /* ACPI 2.0+: the XSDT is used */
+    r[15] = 2;                  /* ACPI 2.0+: the XSDT is used, the RSDT for 1.0 readers */
+    put32(r + 16, (uint32_t)(base + ACPI_OFF_RSDT));
     put32(r + 20, RSDP_LEN);
     put64(r + 24, base + ACPI_OFF_XSDT);
     r[8] = checksum(r, 20);
@@ -336,10 +388,13 @@ bool acpi_build(uint8_t *buf, uint64_t base, const struct acpi_platform *p)
         return false;
     memset(buf, 0, ACPI_BUILD_SIZE);
     build_rsdp(buf + ACPI_OFF_RSDP, base);
-    build_xsdt(buf + ACPI_OFF_XSDT, base);
+    build_xsdt(buf + ACPI_OFF_XSDT, base, p);
+    build_rsdt(buf + ACPI_OFF_RSDT, base, p);
     build_fadt(buf + ACPI_OFF_FADT, base, p);
     if (!p->hw_reduced)
         build_facs(buf + ACPI_OFF_FACS);
     build_madt(buf + ACPI_OFF_MADT, p);
+    if (p->hpet_base)
+        build_hpet(buf + ACPI_OFF_HPET, p);
     return build_dsdt(buf + ACPI_OFF_DSDT, p);
 }

@@ -40,13 +40,25 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
 int load_linux(const struct guest_image_target *t, const struct loader_input *in,
                struct vcpu_start *start, char *err, size_t err_size);
 
-/* Guest-physical layout the loaders share (all below 640 KiB). */
-#define LOADER_PAGE_TABLES   0x70000ull   /* 6 pages: identity map of the low 4 GiB */
-#define LOADER_GDT           0x6f000ull
-#define LOADER_CMDLINE       0x6e000ull
+/*
+ * Guest-physical layout the loaders share, below 1 MiB.  Every partition gets ACPI tables
+ * (hv/core/loader_acpi.c), found as firmware leaves them: the RSDP at the start of the
+ * tables, a copy of it in the first KiB of the EBDA, and the EBDA's segment in the BIOS
+ * data area at 0x40E.  An image's segments may go anywhere in RAM except the ranges
+ * listed by loader_reserved_overlap (hv/core/loader_common.h).
+ */
+#define LOADER_BDA_EBDA_PTR  0x40eull     /* BIOS data area: the EBDA's real-mode segment */
+#define LOADER_STACK_BOTTOM  0x6c000ull   /* ELF64: a 4 KiB start-up stack */
+#define LOADER_STACK_TOP     0x6d000ull
 #define LOADER_BOOT_INFO     0x6d000ull   /* Multiboot info + memory map */
-#define LOADER_STACK_TOP     0x6d000ull   /* ELF64: a small stack below the boot info */
+#define LOADER_CMDLINE       0x6e000ull
+#define LOADER_GDT           0x6f000ull
+#define LOADER_PAGE_TABLES   0x70000ull   /* 6 pages: identity map of the low 4 GiB */
+#define LOADER_BOOT_AREA_END 0x76000ull
 #define LOADER_LOW_RAM_END   0x9fc00ull
-#define LOADER_ACPI_TABLES   0xe0000ull   /* Linux: in the reserved 0xe0000-0xfffff range */
+#define LOADER_EBDA          0x9fc00ull   /* 1 KiB, up to the VGA hole at 0xa0000 */
+#define LOADER_ACPI_TABLES   0xe0000ull   /* in the reserved 0xe0000-0xfffff range */
+/* A flat image fills 0xe0000-0xfffff itself: its tables sit in low RAM below the EBDA. */
+#define LOADER_ACPI_TABLES_FLAT 0x9dc00ull
 
 #endif

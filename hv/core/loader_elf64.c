@@ -1,5 +1,6 @@
-/* ELF64 images (our own test guests): segments at their physical addresses, entered in
- * 64-bit mode on an identity map of the low 4 GiB. */
+/* ELF64 images (our own test guests): segments at their physical addresses (low memory
+ * too, outside what the loaders reserve), the partition's ACPI tables, entered in 64-bit
+ * mode on an identity map of the low 4 GiB. */
 #include <string.h>
 #include "hv/core/loader_common.h"
 
@@ -47,5 +48,8 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
     *st = (struct vcpu_start){ .mode = START_LONG_64, .rip = eh.entry, .rsp = LOADER_STACK_TOP };
     if (!loader_write_gdt(t, st) || !loader_write_identity_map(t, &st->cr3))
         return loader_fail(err, err_size, "%s: cannot write the start-up page tables", in->image_name);
+    if (!loader_write_acpi(t, LOADER_ACPI_TABLES))
+        return loader_fail(err, err_size, "%s: cannot write the ACPI tables (%u vCPUs)",
+                           in->image_name, t->vcpus);
     return 0;
 }

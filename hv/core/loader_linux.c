@@ -6,25 +6,19 @@
  * mode, paging off, EBX = hvm_start_info), which skips the kernel's self-decompression.
  *
  * Both get the same guest-physical picture: RAM [0, 0x9fc00) and [1 MiB, end), the
- * reserved BIOS range 0x9fc00-0x100000 holding the ACPI tables at LOADER_ACPI_TABLES, the
+ * reserved BIOS range 0x9fc00-0x100000 holding the ACPI tables at LOADER_ACPI_TABLES (the
+ * same every partition gets, hv/core/loader_acpi.c), the
  * zero page or start info at LOADER_BOOT_INFO, the command line at LOADER_CMDLINE, and
  * the initrd page-aligned at the top of RAM (below the kernel's initrd_addr_max).
  */
 #include <string.h>
-#include "hv/core/acpi_build.h"
 #include "hv/lib/le.h"
 #include "hv/core/loader_common.h"
-#include "hv/vdev/acpi_pm.h"
-#include "hv/vdev/ioapic.h"
-#include "hv/vdev/lapic.h"
-#include "hv/vdev/pci_host.h"
-#include "hv/vdev/platform_devices.h"
 
 #define MIB                    0x100000ull
 #define LINUX_MIN_RAM          (32 * MIB)
 #define LINUX_MAX_RAM          (3072 * MIB)     /* one e820 RAM range below the PCI hole */
 #define LINUX_CMDLINE_MAX      2048u            /* bytes reserved at LOADER_CMDLINE */
-#define LINUX_ACPI_HW_REDUCED  false    /* classic: Linux drives the PIC and PIT itself */
 
 /* Setup header (offsets into the bzImage and the zero page). */
 #define HDR_SETUP_SECTS     0x1f1
@@ -90,23 +84,6 @@ static void e820_map(uint64_t ram, struct e820_range map[E820_ENTRIES])
     map[3] = (struct e820_range){ MIB, ram - MIB, E820_RAM };
 }
 
-static bool write_acpi(const struct guest_image_target *t)
-{
-    static uint8_t tables[ACPI_BUILD_SIZE];     /* partitions are built one at a time */
-    struct acpi_platform p = {
-        .vcpus = t->vcpus, .lapic_base = (uint32_t)VLAPIC_DEFAULT_BASE,
-        .ioapic_base = (uint32_t)VIOAPIC_DEFAULT_BASE, .ioapic_id = 0, .ioapic_gsi_base = 0,
-        .pit_gsi = PLATFORM_PIT_GSI, .hw_reduced = LINUX_ACPI_HW_REDUCED,
-        .pm1_base = ACPI_PM_BASE, .sci_irq = 9,
-        .pci_host = t->pci_host,
-        .pci_mmio32_base = (uint32_t)PCI_MMIO32_BASE, .pci_mmio32_size = (uint32_t)PCI_MMIO32_SIZE,
-        .pci_mmio64_base = PCI_MMIO64_BASE, .pci_mmio64_size = PCI_MMIO64_SIZE,
-        .pci_intx_gsi_base = PCI_INTX_GSI(0), .pci_intx_gsi_count = 8,
-    };
-    return acpi_build(tables, LOADER_ACPI_TABLES, &p) &&
-           t->write(t->ctx, LOADER_ACPI_TABLES, tables, sizeof(tables));
-}
-
 /* The command line (NUL-terminated) at LOADER_CMDLINE; max counts the NUL. */
 static int write_cmdline(const struct guest_image_target *t, const struct loader_input *in,
                          size_t max, struct linux_layout *lay, char *err, size_t err_size)
@@ -148,7 +125,7 @@ static int write_common(const struct guest_image_target *t, const struct loader_
     if (write_cmdline(t, in, cmdline_max, lay, err, err_size) != 0 ||
         place_initrd(t, in, lay, err, err_size) != 0)
         return -1;
-    if (!write_acpi(t))
+    if (!loader_write_acpi(t, LOADER_ACPI_TABLES))
         return loader_fail(err, err_size, "%s: cannot write the ACPI tables (%u vCPUs)",
                            in->image_name, t->vcpus);
     return 0;
@@ -303,6 +280,9 @@ static int pvh_load_segments(const struct guest_image_target *t, const struct lo
             *entry = pvh_entry_in_notes(in->image + s.offset, s.filesz);
         if (s.type != PT_LOAD || s.memsz == 0)
             continue;
+        if (s.paddr < MIB)
+            return loader_fail(err, err_size, "%s: segment %u is below 1 MiB, where no Linux kernel goes",
+                               in->image_name, i);
         if (loader_place_segment(t, in, i, s.offset, s.filesz, s.paddr, s.memsz, err, err_size))
             return -1;
         if (s.paddr + s.memsz > lay->kernel_end)

@@ -1,5 +1,5 @@
-# Linux guests: the bzImage / PVH loader and the partition's ACPI tables (portable),
-# their unit tests and the loader's fuzz target.
+# Linux guests: the bzImage / PVH loader and the ACPI table builder every loader uses
+# (portable), their unit tests and the loader's fuzz target.
 KERNEL_SRCS += hv/core/loader_linux.c hv/core/acpi_build.c
 
 UNIT_TESTS += test_acpi_build
@@ -8,8 +8,8 @@ test_acpi_build_SRCS := tests/unit/test_acpi_build.c hv/core/acpi_build.c \
 
 UNIT_TESTS += test_loader_linux
 test_loader_linux_SRCS := tests/unit/test_loader_linux.c hv/core/loader_linux.c \
-	hv/core/loader_common.c hv/core/acpi_build.c hv/lib/format.c
+	hv/core/loader_common.c hv/core/loader_acpi.c hv/core/acpi_build.c hv/lib/format.c
 
 FUZZ_TARGETS += fuzz_loader_linux
 fuzz_loader_linux_SRCS := tests/fuzz/fuzz_loader_linux.c hv/core/loader_linux.c \
-	hv/core/loader_common.c hv/core/acpi_build.c hv/lib/format.c
+	hv/core/loader_common.c hv/core/loader_acpi.c hv/core/acpi_build.c hv/lib/format.c

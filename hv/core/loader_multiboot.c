@@ -1,7 +1,9 @@
 /*
- * Multiboot (v1) ELF32 kernels: segments at their physical addresses, a Multiboot
- * information block with the memory map and command line, entered in flat 32-bit
- * protected mode with EAX = 0x2BADB002 and EBX = the information block.
+ * Multiboot (v1) ELF32 kernels: segments at their physical addresses (low memory too,
+ * outside what the loaders reserve), a Multiboot information block with the memory map
+ * and command line, the partition's ACPI tables (found by the BIOS-area scan: Multiboot v1
+ * has no field for them), entered in flat 32-bit protected mode with EAX = 0x2BADB002 and
+ * EBX = the information block.
  */
 #include <string.h>
 #include "hv/core/loader_common.h"
@@ -120,6 +122,9 @@ int load_multiboot(const struct guest_image_target *t, const struct loader_input
         return -1;
     if (!write_info(t, in->cmdline))
         return loader_fail(err, err_size, "%s: cannot write the Multiboot information", in->image_name);
+    if (!loader_write_acpi(t, LOADER_ACPI_TABLES))
+        return loader_fail(err, err_size, "%s: cannot write the ACPI tables (%u vCPUs)",
+                           in->image_name, t->vcpus);
     *st = (struct vcpu_start){ .mode = START_PROTECTED_32, .rip = eh.entry,
                                .rax = MB1_BOOT_MAGIC, .rbx = LOADER_BOOT_INFO };
     if (!loader_write_gdt(t, st))

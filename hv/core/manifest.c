@@ -485,6 +485,17 @@ static int part_expect(struct parser *ps, const char *key, struct str v)
                 (int)v.n, v.p, MANIFEST_MAX_EXIT_STATUS);
 }
 
+static int part_on_reset(struct parser *ps, const char *key, struct str v)
+{
+    if (eq(v, "end")) {
+        ps->part->on_reset = ON_RESET_END;
+        return 0;
+    }
+    if (eq(v, "restart"))
+        return fail(ps, key, "'restart' is not available in this build (end is)");
+    return fail(ps, key, "'%.*s' is not one of: end, restart", (int)v.n, v.p);
+}
+
 static int part_autostart(struct parser *ps, const char *key, struct str v)
 {
     return value_bool(ps, key, v, &ps->part->autostart);
@@ -539,6 +550,7 @@ static const struct key_def partition_keys[] = {
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
     { "expect", part_expect, false },
     { "unassigned", part_unassigned, false },
+    { "on-reset", part_on_reset, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -33,6 +33,9 @@ enum manifest_net_mode { NET_MODE_NONE, NET_MODE_DHCP, NET_MODE_STATIC };
 enum manifest_boot { BOOT_NONE, BOOT_FLAT, BOOT_MULTIBOOT, BOOT_ELF64, BOOT_LINUX };
 enum manifest_console { CONSOLE_SERIAL, CONSOLE_NONE };
 enum manifest_role { ROLE_GUEST, ROLE_VIDEO_SERVICE };
+/* What a guest's reset (port 0x92 or 0xCF9) does (`on-reset`): end the partition. */
+enum manifest_on_reset { ON_RESET_END };
+
 /* How a partition is expected to end (`expect`): the test verdict compares. */
 enum manifest_end { END_EXIT, END_KILLED, END_STOPPED };
 #define MANIFEST_MAX_EXIT_STATUS 0x1ff     /* (v << 1) | 1 of a byte written to port 0xf4 */
@@ -75,6 +78,7 @@ struct manifest_partition {
     enum manifest_end expect_end;       /* default END_EXIT with status 1 */
     uint32_t expect_status;             /* with END_EXIT */
     enum manifest_unassigned unassigned;
+    enum manifest_on_reset on_reset;    /* default ON_RESET_END */
 };
 
 struct manifest_rule {

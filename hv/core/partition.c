@@ -137,7 +137,16 @@ bool partition_stuck(struct partition *p)
               (v->state == VCPU_HALTED && v->halted_irqs_off && !partition_nmi_pending(v))))
             return false;
     }
-    return true;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool nmi_source = platform_devices_nmi_source_armed(p->devices);
+    spin_unlock_irqrestore(&p->lock, f);
+    return !nmi_source;
+}
+
+void partition_reset_by_guest(struct partition *p, const char *source)
+{
+    /* on-reset = end, the only choice so far: a restart would rebuild memory and vCPUs. */
+    partition_stop(p, "reset by the guest (%s)", source);
 }
 
 struct partition *partition_find(const char *name)

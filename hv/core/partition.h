@@ -12,7 +12,7 @@
 
 #define PARTITION_MAX_VCPUS 64
 #define PARTITION_NAME_LEN  32
-#define PARTITION_MAX_TIMERS 65      /* PLATFORM_TIMER_COUNT */
+#define PARTITION_MAX_TIMERS 66      /* PLATFORM_TIMER_COUNT */
 
 enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
 /* How a partition ended (or is expected to): its own exit, killed for what it did, or
@@ -76,7 +76,10 @@ bool all_partitions_ended(void);
 /* The partition with this name, or NULL. */
 struct partition *partition_find(const char *name);
 /* No vCPU can ever run again: each is halted with interrupts off, waiting for a SIPI that
- * no running vCPU can send, or stopped. */
+ * no running vCPU can send, or stopped, and no device can send an NMI. */
 bool partition_stuck(struct partition *p);
+/* The guest reset its platform (port 0x92 or 0xCF9; source names it): with on-reset = end
+ * the partition stops, saying why. */
+void partition_reset_by_guest(struct partition *p, const char *source);
 
 #endif

@@ -97,6 +97,11 @@ static void startup(void *ctx, unsigned index, bool sipi, uint8_t vector)
     }
 }
 
+static void guest_reset(void *ctx, const char *source)
+{
+    partition_reset_by_guest(ctx, source);
+}
+
 static uint64_t guest_tsc(void *ctx)
 {
     return rdtsc();
@@ -111,6 +116,7 @@ bool partition_devices_init(struct partition *p)
         .ctx = p, .console_write = console_out, .now_ns = now, .timer_arm = timer_arm,
         .partition_exit = exit_partition, .gpa_read = gpa_read, .gpa_write = gpa_write,
         .vcpu_kick = kick, .vcpu_startup = startup, .guest_tsc = guest_tsc,
+        .guest_reset = guest_reset,
         .vcpu_count = p->vcpu_count, .ram_bytes = p->mem.size, .tsc_hz = tsc_hz(),
     };
     p->devices = kmalloc(sizeof(struct platform_devices));

@@ -3,13 +3,44 @@
 #define PM1_STS 0
 #define PM1_EN  2
 #define PM1_CNT 4
+#define PM_TMR  ACPI_PM_TIMER_OFFSET
+#define PM_REGS_LEN (PM_TMR + 4)
+#define STS_TMR (1u << 0)
+#define NS_PER_S 1000000000ull
 #define CNT_SCI_EN   (1u << 0)
 #define CNT_SLP_EN   (1u << 13)
 #define CNT_SLP_TYP(v) (((v) >> 10) & 7u)
 
+uint64_t acpi_pm_timer_ticks(const struct acpi_pm *pm)
+{
+    uint64_t ns = pm->plat->now_ns ? pm->plat->now_ns(pm->plat->ctx) : 0;
+    return ns / NS_PER_S * ACPI_PM_TIMER_HZ + ns % NS_PER_S * ACPI_PM_TIMER_HZ / NS_PER_S;
+}
+
+/* TMR_STS: set whenever bit 31 of the count has changed since it was last looked at. */
+static void update_timer_status(struct acpi_pm *pm)
+{
+    uint64_t epoch = acpi_pm_timer_ticks(pm) >> 31;
+    if (epoch != pm->timer_msb_epoch)
+        pm->status |= STS_TMR;
+    pm->timer_msb_epoch = epoch;
+}
+
 void acpi_pm_init(struct acpi_pm *pm, const struct vdev_platform *plat, uint16_t base)
 {
     *pm = (struct acpi_pm){ .plat = plat, .base = base, .control = CNT_SCI_EN };
+    pm->timer_msb_epoch = acpi_pm_timer_ticks(pm) >> 31;
+}
+
+/* PM_TMR: read-only; naturally aligned reads of 1, 2 or 4 bytes. */
+static bool timer_read(struct acpi_pm *pm, unsigned off, unsigned size, uint32_t *value)
+{
+    unsigned at = off - PM_TMR;
+    if ((size != 1 && size != 2 && size != 4) || (at & (size - 1)))
+        return false;
+    uint32_t count = (uint32_t)acpi_pm_timer_ticks(pm);
+    *value = size == 4 ? count : (count >> (8 * at)) & (size == 2 ? 0xffffu : 0xffu);
+    return true;
 }
 
 static uint16_t *reg(struct acpi_pm *pm, unsigned off)
@@ -26,9 +57,13 @@ static bool pm_read(void *dev, uint16_t port, unsigned size, uint32_t *value)
 {
     struct acpi_pm *pm = dev;
     unsigned off = port - pm->base;
+    if (off >= PM_TMR)
+        return timer_read(pm, off, size, value);
     uint16_t *r = reg(pm, off & ~1u);
     if (!r || (size != 1 && size != 2) || (size == 2 && (off & 1)))
         return false;
+    if (r == &pm->status)
+        update_timer_status(pm);
     *value = size == 2 ? *r : (uint32_t)(*r >> (8 * (off & 1))) & 0xff;
     return true;
 }
@@ -37,6 +72,8 @@ static bool pm_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
     struct acpi_pm *pm = dev;
     unsigned off = port - pm->base;
+    if (off >= PM_TMR)
+        return true;                            /* the PM timer is read-only */
     uint16_t *r = reg(pm, off & ~1u);
     if (!r || (size != 1 && size != 2) || (size == 2 && (off & 1)))
         return false;
@@ -45,6 +82,7 @@ static bool pm_write(void *dev, uint16_t port, unsigned size, uint32_t value)
                                         ((value & 0xffu) << (8 * (off & 1))));
     if ((off & ~1u) == PM1_STS) {
         uint16_t ones = size == 2 ? (uint16_t)value : (uint16_t)((value & 0xffu) << (8 * (off & 1)));
+        update_timer_status(pm);
         pm->status &= (uint16_t)~ones;          /* write one to clear */
     } else if ((off & ~1u) == PM1_CNT) {
         pm->control = (uint16_t)((v & ~CNT_SLP_EN) | CNT_SCI_EN);
@@ -58,6 +96,6 @@ static bool pm_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 
 bool acpi_pm_register(struct acpi_pm *pm, struct vdev_bus *bus)
 {
-    struct vdev_port_range r = { pm->base, 6, pm_read, pm_write, pm };
+    struct vdev_port_range r = { pm->base, PM_REGS_LEN, pm_read, pm_write, pm };
     return vdev_bus_add_ports(bus, &r);
 }

@@ -511,8 +511,14 @@ bool pci_host_init(struct pci_host *host, struct vdev_bus *bus, const struct vde
     host->plat = plat;
     host->next_bar_addr = PCI_MMIO32_BASE;
     host_bridge_setup(host);
+    /* CONFIG_ADDRESS is a dword at 0xcf8 (a byte at 0xcf9 is the platform's reset
+     * control register), CONFIG_DATA 0xcfc-0xcff. */
+    struct vdev_port_range addr_port = {
+        .base = PCI_CONFIG_ADDR_PORT, .count = 1, .read = cfg_port_read,
+        .write = cfg_port_write, .dev = host,
+    };
     struct vdev_port_range ports = {
-        .base = PCI_CONFIG_ADDR_PORT, .count = 8, .read = cfg_port_read,
+        .base = PCI_CONFIG_DATA_PORT, .count = 4, .read = cfg_port_read,
         .write = cfg_port_write, .dev = host,
     };
     struct vdev_mmio_range w32 = {
@@ -523,7 +529,8 @@ bool pci_host_init(struct pci_host *host, struct vdev_bus *bus, const struct vde
         .base = PCI_MMIO64_BASE, .size = PCI_MMIO64_SIZE, .read = window64_read,
         .write = window64_write, .dev = host,
     };
-    return vdev_bus_add_ports(bus, &ports) && vdev_bus_add_mmio(bus, &w32) &&
+    return vdev_bus_add_ports(bus, &addr_port) && vdev_bus_add_ports(bus, &ports) &&
+           vdev_bus_add_mmio(bus, &w32) &&
            vdev_bus_add_mmio(bus, &w64);
 }
 

@@ -36,12 +36,29 @@ static void inner_timer_arm(void *ctx, unsigned id, uint64_t deadline)
         pd->outer.timer_arm(pd->outer.ctx, id, deadline);
 }
 
-static void inner_irq_set(void *ctx, unsigned gsi, bool level)
+static void drive_line(struct platform_devices *pd, unsigned gsi, bool level)
 {
-    struct platform_devices *pd = pd_of(ctx);
     if (gsi < 16)
         vpic_set_irq(&pd->pic, gsi, level);
     vioapic_set_irq(&pd->ioapic, gsi == 0 ? PLATFORM_PIT_GSI : gsi, level);
+}
+
+/* With the HPET's legacy replacement on, the PIT (IRQ 0) and the RTC (IRQ 8) are cut off. */
+static void inner_irq_set(void *ctx, unsigned gsi, bool level)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if ((gsi == 0 || gsi == 8) && vhpet_legacy_replacement(&pd->hpet))
+        return;
+    drive_line(pd, gsi, level);
+}
+
+/* The HPET's edges on IRQ 0 and 8 start from low, whatever the PIT or RTC left there. */
+static void hpet_irq_set(void *ctx, unsigned gsi, bool level)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (level && (gsi == 0 || gsi == 8))
+        drive_line(pd, gsi, false);
+    drive_line(pd, gsi, level);
 }
 
 static void route(struct platform_devices *pd, struct vlapic *from, const struct vlapic_ipi *ipi);
@@ -108,6 +125,13 @@ static uint64_t inner_tsc(void *ctx)
     return pd->outer.guest_tsc(pd->outer.ctx);
 }
 
+static void inner_reset(void *ctx, const char *source)
+{
+    struct platform_devices *pd = pd_of(ctx);
+    if (pd->outer.guest_reset)
+        pd->outer.guest_reset(pd->outer.ctx, source);
+}
+
 static void make_inner(struct platform_devices *pd)
 {
     pd->inner = (struct vdev_platform){
@@ -124,10 +148,13 @@ static void make_inner(struct platform_devices *pd)
         .vcpu_startup = inner_startup,
         .wall_clock_s = pd->outer.wall_clock_s ? inner_wall : NULL,
         .guest_tsc = pd->outer.guest_tsc ? inner_tsc : NULL,
+        .guest_reset = inner_reset,
         .vcpu_count = pd->outer.vcpu_count,
         .ram_bytes = pd->outer.ram_bytes,
         .tsc_hz = pd->outer.tsc_hz,
     };
+    pd->hpet_plat = pd->inner;
+    pd->hpet_plat.irq_set = hpet_irq_set;
 }
 
 /* ---- interrupt routing ------------------------------------------------------------- */
@@ -230,7 +257,9 @@ static bool register_all(struct platform_devices *pd)
            vpic_register(&pd->pic, pd->bus) &&
            vpit_register(&pd->pit, pd->bus) &&
            vrtc_register(&pd->rtc, pd->bus) &&
-           vioapic_register(&pd->ioapic, pd->bus);
+           vioapic_register(&pd->ioapic, pd->bus) &&
+           vhpet_register(&pd->hpet, pd->bus) &&
+           reset_ctl_register(&pd->reset, pd->bus);
 }
 
 bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
@@ -250,6 +279,8 @@ bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
     vpit_init(&pd->pit, &pd->inner, PLATFORM_TIMER_PIT, 0);
     vrtc_init(&pd->rtc, &pd->inner);
     vioapic_init(&pd->ioapic, &pd->inner, VIOAPIC_DEFAULT_BASE);
+    vhpet_init(&pd->hpet, &pd->hpet_plat, PLATFORM_TIMER_HPET, VHPET_DEFAULT_BASE);
+    reset_ctl_init(&pd->reset, &pd->inner);
     struct vlapic_ops ops = {
         .ctx = pd, .send_ipi = on_lapic_ipi, .eoi = on_lapic_eoi, .kick = on_lapic_kick,
     };
@@ -369,9 +400,28 @@ bool platform_devices_nmi_pending(struct platform_devices *pd, unsigned vcpu)
     return l && vlapic_nmi_pending(l);
 }
 
+#define DELIVERY_MODE(x) (((x) >> 8) & 7u)
+#define DM_NMI           4u
+
+bool platform_devices_nmi_source_armed(const struct platform_devices *pd)
+{
+    for (unsigned pin = 0; pin < VIOAPIC_PINS; pin++) {
+        uint64_t e = pd->ioapic.rte[pin];
+        if (!(e & VIOAPIC_RTE_MASKED) && DELIVERY_MODE(e) == DM_NMI)
+            return true;
+    }
+    for (unsigned i = 0; i < pd->vcpu_count; i++) {
+        uint32_t lint0 = pd->lapic[i].lvt[VLAPIC_LVT_LINT0];
+        if (!(lint0 & (1u << 16)) && DELIVERY_MODE(lint0) == DM_NMI)
+            return true;
+    }
+    return false;
+}
+
 void platform_devices_tick(struct platform_devices *pd)
 {
     vpit_tick(&pd->pit);
+    vhpet_tick(&pd->hpet);
     for (unsigned i = 0; i < pd->vcpu_count; i++)
         vlapic_tick(&pd->lapic[i]);
 }

@@ -1,7 +1,8 @@
 /*
  * The standard PC platform of one partition: UART at 0x3f8 (IRQ 4), debug-exit at 0xf4,
- * fw_cfg at 0x510, PIC pair, PIT (+ port 0x61), CMOS RTC, IOAPIC at 0xFEC00000 and one
- * LAPIC per vCPU (APIC ID = vCPU index).
+ * fw_cfg at 0x510, PIC pair, PIT (+ port 0x61), CMOS RTC, IOAPIC at 0xFEC00000, HPET at
+ * 0xFED00000, the reset ports 0x92 and 0xCF9, and one LAPIC per vCPU (APIC ID = vCPU
+ * index).
  *
  * The caller owns the storage (struct platform_devices, ~30 KiB for 64 vCPUs) and the
  * bus.  platform_devices is the partition's interrupt fabric: devices (also ones added
@@ -22,10 +23,12 @@
 #include "hv/vdev/cmos_rtc.h"
 #include "hv/vdev/debug_exit.h"
 #include "hv/vdev/fw_cfg.h"
+#include "hv/vdev/hpet.h"
 #include "hv/vdev/ioapic.h"
 #include "hv/vdev/lapic.h"
 #include "hv/vdev/pic8259.h"
 #include "hv/vdev/pit8254.h"
+#include "hv/vdev/reset_ctl.h"
 #include "hv/vdev/uart8250.h"
 #include "hv/vdev/vdev.h"
 
@@ -34,7 +37,8 @@
 /* timer_id values passed to the outer timer_arm. */
 #define PLATFORM_TIMER_PIT       0u
 #define PLATFORM_TIMER_LAPIC(i)  (1u + (i))
-#define PLATFORM_TIMER_COUNT     (1u + PLATFORM_MAX_VCPUS)
+#define PLATFORM_TIMER_HPET      (1u + PLATFORM_MAX_VCPUS)
+#define PLATFORM_TIMER_COUNT     (2u + PLATFORM_MAX_VCPUS)
 
 /* GSI of ISA IRQ 0 on the IOAPIC (interrupt source override for the MADT). */
 #define PLATFORM_PIT_GSI 2
@@ -55,6 +59,7 @@ struct platform_stats {
 struct platform_devices {
     struct vdev_platform outer;   /* the partition's callbacks */
     struct vdev_platform inner;   /* what the devices see */
+    struct vdev_platform hpet_plat; /* the HPET's: its lines bypass the legacy-replacement gate */
     struct vdev_bus *bus;
     unsigned vcpu_count;
     struct vuart uart;
@@ -64,6 +69,8 @@ struct platform_devices {
     struct vpit pit;
     struct vrtc rtc;
     struct vioapic ioapic;
+    struct vhpet hpet;
+    struct reset_ctl reset;
     struct vlapic lapic[PLATFORM_MAX_VCPUS];
     struct platform_stats stats;
 };
@@ -102,7 +109,10 @@ uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu);
 /* An NMI is pending for vcpu; nothing is consumed. */
 bool platform_devices_nmi_pending(struct platform_devices *pd, unsigned vcpu);
-/* Runs every device timer that is due (PIT, LAPIC timers) and re-arms the rest. */
+/* A device can still send an NMI on its own: an unmasked IOAPIC entry, or an unmasked
+ * LINT0 (the PIC's line), in delivery mode NMI.  (LINT1 is wired to nothing here.) */
+bool platform_devices_nmi_source_armed(const struct platform_devices *pd);
+/* Runs every device timer that is due (PIT, LAPIC timers, HPET) and re-arms the rest. */
 void platform_devices_tick(struct platform_devices *pd);
 
 #endif

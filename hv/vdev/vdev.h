@@ -47,6 +47,9 @@ struct vdev_platform {
     uint64_t (*wall_clock_s)(void *ctx);
     /* Optional.  The guest's current TSC; when NULL it is now_ns scaled by tsc_hz. */
     uint64_t (*guest_tsc)(void *ctx);
+    /* Optional.  The guest asked for a platform reset (source: "port 0xcf9", ...); when
+     * NULL the request is ignored. */
+    void (*guest_reset)(void *ctx, const char *source);
     /* Properties the device reports to the guest. */
     unsigned vcpu_count;
     uint64_t ram_bytes;

@@ -2,7 +2,8 @@
 
 VDEV_SRCS := hv/vdev/vdev_bus.c hv/vdev/uart8250.c hv/vdev/debug_exit.c hv/vdev/fw_cfg.c \
              hv/vdev/pic8259.c hv/vdev/pit8254.c hv/vdev/cmos_rtc.c hv/vdev/ioapic.c \
-             hv/vdev/lapic.c hv/vdev/platform_devices.c hv/vdev/acpi_pm.c
+             hv/vdev/lapic.c hv/vdev/platform_devices.c hv/vdev/acpi_pm.c hv/vdev/hpet.c \
+             hv/vdev/reset_ctl.c
 KERNEL_SRCS += $(VDEV_SRCS)
 
 VDEV_TEST_FAKE := tests/unit/test_vdev_fake.c
@@ -24,3 +25,12 @@ fuzz_vdev_io_SRCS := tests/fuzz/fuzz_vdev_io.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
 
 UNIT_TESTS += test_vdev_acpi_pm
 test_vdev_acpi_pm_SRCS := tests/unit/test_vdev_acpi_pm.c $(VDEV_TEST_FAKE) hv/vdev/acpi_pm.c hv/vdev/vdev_bus.c
+
+UNIT_TESTS += test_vdev_reset_ctl
+test_vdev_reset_ctl_SRCS := tests/unit/test_vdev_reset_ctl.c $(VDEV_TEST_FAKE) hv/vdev/reset_ctl.c hv/vdev/vdev_bus.c
+
+UNIT_TESTS += test_vdev_hpet
+test_vdev_hpet_SRCS := tests/unit/test_vdev_hpet.c $(VDEV_TEST_FAKE) hv/vdev/hpet.c hv/vdev/vdev_bus.c
+
+FUZZ_TARGETS += fuzz_hpet
+fuzz_hpet_SRCS := tests/fuzz/fuzz_hpet.c $(VDEV_TEST_FAKE) hv/vdev/hpet.c hv/vdev/vdev_bus.c

@@ -115,7 +115,11 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
     if ((!v->halted_irqs_off && vmx_interrupt_pending(v)) || vmx_of(v)->entry_intr_info ||
         partition_nmi_pending(v))
         return EXIT_RESUME;
-    v->state = VCPU_HALTED;
+    /* An INIT that came meanwhile (wait-for-SIPI) outranks the halt: keep that state. */
+    enum vcpu_state was = VCPU_RUNNABLE;
+    if (!__atomic_compare_exchange_n(&v->state, &was, VCPU_HALTED, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return EXIT_HALT;
     if (v->halted_irqs_off && partition_stuck(v->part)) {
         partition_kill(v->part, "every vCPU halted with interrupts disabled (rip %#lx)",
                        vmcs_readn(VMCSN_GUEST_RIP));

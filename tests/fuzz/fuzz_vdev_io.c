@@ -19,7 +19,7 @@ static uint64_t take(struct input *in, unsigned bytes)
 
 static const uint16_t ports[] = {
     0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x70, 0x71,
-    0xf4, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x510, 0x511,
+    0xf4, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x510, 0x511, 0x92, 0xcf9,
 };
 
 static uint16_t pick_port(struct input *in)
@@ -36,8 +36,10 @@ static uint64_t pick_gpa(struct input *in, const struct platform_devices *pd, un
     uint64_t off = take(in, 2) & 0x1fff;
     if (sel < 110)
         return vlapic_mmio_base(&pd->lapic[vcpu]) + (off & 0xfff);
-    if (sel < 220)
+    if (sel < 200)
         return VIOAPIC_DEFAULT_BASE + off;
+    if (sel < 230)
+        return VHPET_DEFAULT_BASE + (off & 0x7ff);
     return take(in, 8);
 }
 

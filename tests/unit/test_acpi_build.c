@@ -100,9 +100,82 @@ static void test_classic_platform(void **state)
     assert_int_equal(info.fadt.sci_irq, 9);
     assert_int_equal(info.fadt.smi_cmd, 0);
     assert_int_equal(info.fadt.pm1a_control.address, 0x604);
-    assert_int_equal(info.fadt.pm_timer.address, 0);
+    assert_int_equal(info.fadt.pm_timer.address, 0x608);
+    assert_true(info.fadt.pm_timer_32bit);
     assert_int_equal(info.fadt.flags & ACPI_FADT_HW_REDUCED, 0);
     assert_false(info.have_hpet);
+}
+
+/* The PM timer block: the 32-bit PM_TMR_BLK, its length and the extended GAS agree. */
+static void test_pm_timer_fields(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    const uint8_t *fadt = tables + ACPI_OFF_FADT;
+    assert_int_equal(le32(fadt + 76), 0x608);
+    assert_int_equal(fadt[91], 4);
+    assert_true(le32(fadt + 112) & (1u << 8));      /* TMR_VAL_EXT */
+    assert_int_equal(fadt[208], 1);                 /* X_PM_TMR_BLK in I/O space, 32 bits */
+    assert_int_equal(fadt[209], 32);
+    assert_int_equal(le32(fadt + 212), 0x608);
+}
+
+static void test_reset_register(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, false);
+    assert_true(acpi_build(tables, BASE, &p));
+    const uint8_t *fadt = tables + ACPI_OFF_FADT;
+    assert_int_equal(le32(fadt + 112) & (1u << 10), 0);     /* none asked for */
+    p.reset_port = 0xcf9, p.reset_value = 6;
+    assert_true(acpi_build(tables, BASE, &p));
+    assert_true(le32(fadt + 112) & (1u << 10));             /* RESET_REG_SUP */
+    assert_int_equal(fadt[116], 1);                         /* I/O space, 8 bits */
+    assert_int_equal(fadt[117], 8);
+    assert_int_equal(le32(fadt + 120), 0xcf9);
+    assert_int_equal(fadt[128], 6);
+    assert_int_equal(sum(fadt, 276), 0);
+}
+
+static void test_hpet_table(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(2, false);
+    p.hpet_base = 0xfed00000u, p.hpet_block_id = 0x8086a201u, p.hpet_min_tick = 100;
+    assert_true(acpi_build(tables, BASE, &p));
+    struct acpi_info info;
+    parse(&info);
+    assert_true(info.have_hpet);
+    assert_int_equal(info.hpet_address, 0xfed00000u);
+    assert_int_equal(info.hpet_block_id, 0x8086a201u);
+    assert_int_equal(info.hpet_min_tick, 100);
+    const uint8_t *h = tables + ACPI_OFF_HPET;
+    assert_int_equal(le32(h + 4), 56);
+    assert_int_equal(sum(h, 56), 0);
+    assert_true(info.have_madt && info.have_fadt);
+}
+
+/* ACPI 1.0 readers follow the RSDT: it lists the same tables as the XSDT. */
+static void test_rsdt_matches_xsdt(void **state)
+{
+    (void)state;
+    struct acpi_platform p = platform(1, false);
+    p.hpet_base = 0xfed00000u;
+    assert_true(acpi_build(tables, BASE, &p));
+    const uint8_t *rsdp = tables + ACPI_OFF_RSDP;
+    assert_int_equal(le32(rsdp + 16), BASE + ACPI_OFF_RSDT);
+    assert_int_equal(sum(rsdp, 20), 0);
+    assert_int_equal(sum(rsdp, 36), 0);
+    const uint8_t *rsdt = tables + ACPI_OFF_RSDT, *xsdt = tables + ACPI_OFF_XSDT;
+    assert_memory_equal(rsdt, "RSDT", 4);
+    assert_int_equal(le32(rsdt + 4), 36 + 3 * 4);
+    assert_int_equal(sum(rsdt, le32(rsdt + 4)), 0);
+    assert_int_equal(le32(xsdt + 4), 36 + 3 * 8);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(le32(rsdt + 36 + 4 * i), le32(xsdt + 36 + 8 * i));
+    assert_true(ACPI_OFF_RSDT + le32(rsdt + 4) <= ACPI_OFF_FADT);
+    assert_true(ACPI_OFF_XSDT + le32(xsdt + 4) <= ACPI_OFF_RSDT);
 }
 
 static void test_hw_reduced_platform(void **state)
@@ -128,7 +201,7 @@ static void test_most_vcpus(void **state)
     parse(&info);
     assert_int_equal(info.cpu_count, ACPI_BUILD_MAX_VCPUS);
     assert_int_equal(info.cpus[ACPI_BUILD_MAX_VCPUS - 1].apic_id, ACPI_BUILD_MAX_VCPUS - 1);
-    assert_true(ACPI_OFF_MADT + le32(tables + ACPI_OFF_MADT + 4) <= ACPI_OFF_DSDT);
+    assert_true(ACPI_OFF_MADT + le32(tables + ACPI_OFF_MADT + 4) <= ACPI_OFF_HPET);
 }
 
 static void test_refusals(void **state)
@@ -240,6 +313,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checksums_and_signatures),
         cmocka_unit_test(test_classic_platform),
+        cmocka_unit_test(test_pm_timer_fields),
+        cmocka_unit_test(test_hpet_table),
+        cmocka_unit_test(test_reset_register),
+        cmocka_unit_test(test_rsdt_matches_xsdt),
         cmocka_unit_test(test_hw_reduced_platform),
         cmocka_unit_test(test_most_vcpus),
         cmocka_unit_test(test_refusals),

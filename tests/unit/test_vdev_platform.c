@@ -200,9 +200,94 @@ static void test_rtc_wall_clock_callback(void **state)
     assert_int_equal(cmos(c, 0x32), 0x20);
 }
 
+static void mmio64(struct ctx *c, uint64_t gpa, bool write, uint64_t *v)
+{
+    assert_true(platform_devices_mmio(&c->pd, 0, gpa, 8, write, v));
+}
+
+static void ioapic_rte(struct ctx *c, unsigned pin, uint32_t lo)
+{
+    uint64_t sel = 0x10 + 2 * pin, hi_sel = sel + 1, zero = 0, v = lo;
+    platform_devices_mmio(&c->pd, 0, 0xfec00000, 4, true, &hi_sel);
+    platform_devices_mmio(&c->pd, 0, 0xfec00010, 4, true, &zero);
+    platform_devices_mmio(&c->pd, 0, 0xfec00000, 4, true, &sel);
+    platform_devices_mmio(&c->pd, 0, 0xfec00010, 4, true, &v);
+}
+
+/* The HPET at 0xfed00000 with legacy replacement: its timer 0 reaches IOAPIC pin 2 (IRQ 0),
+ * and the PIT no longer does. */
+static void test_hpet_legacy_replacement_cuts_off_the_pit(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v = 0;
+    mmio64(c, 0xfed00000, false, &v);
+    assert_int_equal(v >> 32, VHPET_PERIOD_FS);
+    ioapic_rte(c, 2, 0x30);
+    out8(c, 0x43, 0x34);                              /* PIT: 100 Hz */
+    out8(c, 0x40, 0x9c);
+    out8(c, 0x40, 0x2e);
+    uint64_t conf = 3, t0 = 1u << 2, cmp = 1500000;      /* 15 ms: after the PIT's first tick */
+    mmio64(c, 0xfed00010, true, &conf);               /* enable, legacy replacement */
+    mmio64(c, 0xfed00100, true, &t0);
+    mmio64(c, 0xfed00108, true, &cmp);
+    uint64_t sent = c->pd.ioapic.sent;
+    c->f.now_ns = c->f.timers[PLATFORM_TIMER_PIT];    /* the PIT's tick: cut off */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(c->pd.ioapic.sent, sent);
+    c->f.now_ns = c->f.timers[PLATFORM_TIMER_HPET];   /* the HPET's */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(c->pd.ioapic.sent, sent + 1);
+    conf = 1;                                         /* legacy off: the PIT is back */
+    mmio64(c, 0xfed00010, true, &conf);
+    c->f.now_ns = c->f.timers[PLATFORM_TIMER_PIT];
+    platform_devices_tick(&c->pd);
+    c->f.now_ns = c->f.timers[PLATFORM_TIMER_PIT];
+    platform_devices_tick(&c->pd);
+    assert_true(c->pd.ioapic.sent > sent + 1);
+}
+
+static const char *reset_source;
+
+static void on_reset(void *ctx, const char *source)
+{
+    reset_source = source;
+}
+
+static void test_reset_ports_reach_the_partition(void **state)
+{
+    struct ctx *c = *state;
+    c->f.plat.guest_reset = on_reset;
+    vdev_bus_init(&c->bus);
+    assert_true(platform_devices_init(&c->pd, &c->bus, &c->f.plat));
+    reset_source = NULL;
+    out8(c, 0xcf9, 0x06);
+    assert_non_null(reset_source);
+    assert_string_equal(reset_source, "port 0xcf9");
+    reset_source = NULL;
+    out8(c, 0x92, in8(c, 0x92) | 1);
+    assert_string_equal(reset_source, "port 0x92");
+}
+
+/* An NMI a device can still send keeps "every vCPU halted with interrupts off" alive. */
+static void test_nmi_source_armed(void **state)
+{
+    struct ctx *c = *state;
+    assert_false(platform_devices_nmi_source_armed(&c->pd));  /* LINT1 NMI: wired to nothing */
+    ioapic_rte(c, 2, 0x400);                          /* PIT pin, delivery mode NMI */
+    assert_true(platform_devices_nmi_source_armed(&c->pd));
+    ioapic_rte(c, 2, 0x10400);                        /* masked */
+    assert_false(platform_devices_nmi_source_armed(&c->pd));
+    uint64_t lint0 = 0x400;                           /* the BSP's LINT0 as NMI */
+    platform_devices_mmio(&c->pd, 0, 0xfee00350, 4, true, &lint0);
+    assert_true(platform_devices_nmi_source_armed(&c->pd));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_hpet_legacy_replacement_cuts_off_the_pit, setup),
+        cmocka_unit_test_setup(test_reset_ports_reach_the_partition, setup),
+        cmocka_unit_test_setup(test_nmi_source_armed, setup),
         cmocka_unit_test_setup(test_refuses_bad_vcpu_counts, setup),
         cmocka_unit_test_setup(test_standard_set_answers, setup),
         cmocka_unit_test_setup(test_pic_extint_to_bsp, setup),
