@@ -87,8 +87,10 @@ static void startup(void *ctx, unsigned index, bool sipi, uint8_t vector)
         return;
     struct vcpu *v = p->vcpus[index];
     if (!sipi) {
-        if (v->state != VCPU_STOPPED && index != 0)
+        if (v->state != VCPU_STOPPED && index != 0) {
             v->state = VCPU_WAIT_SIPI;
+            sched_wake(v);      /* out of guest mode now, not at the end of its slice */
+        }
         return;
     }
     if (v->state == VCPU_WAIT_SIPI) {

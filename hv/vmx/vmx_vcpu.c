@@ -435,6 +435,8 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         v->sipi_pending = false;
     }
     for (;;) {
+        if (v->state == VCPU_WAIT_SIPI)     /* INIT from another vCPU */
+            return RUN_HALTED;
         if (v->part->state == PART_DEAD || v->state == VCPU_STOPPED)
             return RUN_STOPPED;
         uint64_t now = time_ns();
