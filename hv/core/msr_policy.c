@@ -1,9 +1,11 @@
 /*
  * MSR by MSR (SDM Vol. 4, chapter 2), each present only when the CPUID view shows what
  * brings it:
- *   0x10   IA32_TSC               CPUID.1:EDX.TSC; reads the TSC, writes are dropped
+ *   0x10   IA32_TSC               CPUID.1:EDX.TSC; the host's TSC plus this vCPU's offset;
+ *                                 a write sets the offset and moves TSC_ADJUST as much
  *   0x3a   IA32_FEATURE_CONTROL   reads 1 (locked, VMX and SMX off); writes #GP (locked)
- *   0x3b   IA32_TSC_ADJUST        CPUID.7.0:EBX[1]; reads 0, writes are dropped
+ *   0x3b   IA32_TSC_ADJUST        CPUID.7.0:EBX[1]; 0 at reset; a write moves the TSC by
+ *                                 the difference (the coupling of SDM 18.17.3)
  *   0x48   IA32_SPEC_CTRL         IBRS, STIBP or SSBD (CPUID.7.0:EDX[26,27,31] or AMD's
  *                                 CPUID.80000008H:EBX[14,15,24]); the bits those show read
  *                                 back, others #GP.  Kept per vCPU, not loaded into the CPU
@@ -148,10 +150,10 @@ bool msr_guest_read(const struct msr_guest *g, uint32_t msr, uint64_t *value)
     }
     switch (msr) {
     case MSR_TSC:
-        *value = g->tsc;
+        *value = g->tsc + g->regs->tsc_offset;
         return bit(l1.edx, 4);
     case MSR_FEATURE_CONTROL: *value = 1; return true;
-    case MSR_TSC_ADJUST: *value = 0; return bit(view(g, 7).ebx, 1);
+    case MSR_TSC_ADJUST: *value = g->regs->tsc_adjust; return bit(view(g, 7).ebx, 1);
     case MSR_SPEC_CTRL: *value = g->regs->spec_ctrl; return spec_ctrl_bits(g) != 0;
     case MSR_BIOS_SIGN_ID: *value = 0xffull << 32; return true;
     case MSR_MTRR_CAP: *value = MTRR_CAP_VALUE; return mtrr;
@@ -179,8 +181,21 @@ bool msr_guest_write(const struct msr_guest *g, uint32_t msr, uint64_t value)
         return true;
     }
     switch (msr) {
-    case MSR_TSC: return bit(l1.edx, 4);
-    case MSR_TSC_ADJUST: return bit(view(g, 7).ebx, 1);
+    case MSR_TSC: {
+        if (!bit(l1.edx, 4))
+            return false;
+        uint64_t delta = value - (g->tsc + g->regs->tsc_offset);
+        g->regs->tsc_offset += delta;
+        if (bit(view(g, 7).ebx, 1))
+            g->regs->tsc_adjust += delta;
+        return true;
+    }
+    case MSR_TSC_ADJUST:
+        if (!bit(view(g, 7).ebx, 1))
+            return false;
+        g->regs->tsc_offset += value - g->regs->tsc_adjust;
+        g->regs->tsc_adjust = value;
+        return true;
     case MSR_SPEC_CTRL: {
         uint64_t allowed = spec_ctrl_bits(g);
         if (!allowed || (value & ~allowed))
@@ -229,7 +244,7 @@ bool msr_policy_write(struct vcpu *v, uint32_t msr, uint64_t value)
     int r = partition_msr(v, msr, true, &value);
     if (r != 2)
         return r == 0;
-    struct msr_guest g = { vcpu_view, v, &v->msrs, 0 };
+    struct msr_guest g = { vcpu_view, v, &v->msrs, rdtsc() };
     if (!msr_guest_write(&g, msr, value))
         return false;
     if (msr == MSR_PRED_CMD && value)

@@ -104,9 +104,10 @@ static void guest_reset(void *ctx, const char *source)
     partition_reset_by_guest(ctx, source);
 }
 
-static uint64_t guest_tsc(void *ctx)
+static uint64_t guest_tsc(void *ctx, unsigned vcpu)
 {
-    return rdtsc();
+    struct partition *p = ctx;
+    return rdtsc() + (vcpu < p->vcpu_count ? p->vcpus[vcpu]->msrs.tsc_offset : 0);
 }
 
 /* ---- set-up --------------------------------------------------------------------------- */

@@ -28,6 +28,9 @@ enum exit_kind {
 struct vcpu_msrs {
     bool reset_done;
     uint64_t misc_enable, spec_ctrl, mtrr_def_type, mtrr_fixed[11];
+    /* The guest's TSC is the host's plus tsc_offset (the VMCS TSC offset); a write to
+     * IA32_TSC or IA32_TSC_ADJUST moves both by the same amount (SDM 18.17.3). */
+    uint64_t tsc_offset, tsc_adjust;
 };
 
 struct vcpu {

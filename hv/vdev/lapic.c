@@ -44,7 +44,7 @@ static uint64_t tsc_hz(const struct vlapic *l)
 static uint64_t guest_tsc(const struct vlapic *l, uint64_t t)
 {
     if (l->plat->guest_tsc)
-        return l->plat->guest_tsc(l->plat->ctx);
+        return l->plat->guest_tsc(l->plat->ctx, l->index);
     return vdev_muldiv(t, tsc_hz(l), VDEV_NS_PER_S);
 }
 

@@ -119,10 +119,10 @@ static uint64_t inner_wall(void *ctx)
     return pd->outer.wall_clock_s(pd->outer.ctx);
 }
 
-static uint64_t inner_tsc(void *ctx)
+static uint64_t inner_tsc(void *ctx, unsigned vcpu)
 {
     struct platform_devices *pd = pd_of(ctx);
-    return pd->outer.guest_tsc(pd->outer.ctx);
+    return pd->outer.guest_tsc(pd->outer.ctx, vcpu);
 }
 
 static void inner_reset(void *ctx, const char *source)

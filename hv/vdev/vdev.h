@@ -45,8 +45,9 @@ struct vdev_platform {
     /* Optional.  Wall-clock time, seconds since 1970-01-01 UTC (CMOS RTC); when NULL the
      * RTC starts at a fixed epoch and advances with now_ns. */
     uint64_t (*wall_clock_s)(void *ctx);
-    /* Optional.  The guest's current TSC; when NULL it is now_ns scaled by tsc_hz. */
-    uint64_t (*guest_tsc)(void *ctx);
+    /* Optional.  vCPU `vcpu`'s current TSC (each has its own offset); when NULL it is
+     * now_ns scaled by tsc_hz. */
+    uint64_t (*guest_tsc)(void *ctx, unsigned vcpu);
     /* Optional.  The guest asked for a platform reset (source: "port 0xcf9", ...); when
      * NULL the request is ignored. */
     void (*guest_reset)(void *ctx, const char *source);

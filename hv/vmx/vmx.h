@@ -42,6 +42,7 @@ struct vmx_vcpu {
     uint64_t cr2, dr[4], dr6;       /* no VMCS field holds them: switched with the vCPU */
     uint64_t xcr0;
     uint64_t tsc_deadline;
+    uint64_t tsc_offset;            /* what VMCS64_TSC_OFFSET holds */
     unsigned host_cpu;              /* 1 + index of the CPU whose host state is in the VMCS */
     volatile unsigned active_cpu;   /* 1 + index of the CPU where the VMCS is active, or 0 */
 };

@@ -82,7 +82,8 @@ static bool setup_controls(struct vcpu *v)
     uint32_t proc = vmx_adjust_controls(c->procbased, PROC_HLT_EXIT | PROC_USE_IO_BITMAPS |
                                         PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_MWAIT_EXIT |
                                         PROC_MONITOR_EXIT | PROC_RDPMC_EXIT |
-                                        PROC_CR8_LOAD_EXIT | PROC_CR8_STORE_EXIT);
+                                        PROC_CR8_LOAD_EXIT | PROC_CR8_STORE_EXIT |
+                                        PROC_USE_TSC_OFFSET);
     proc &= ~(PROC_CR3_LOAD_EXIT | PROC_CR3_STORE_EXIT) | (uint32_t)c->procbased;
     uint32_t proc2 = vmx_adjust_controls(c->procbased2, PROC2_EPT | PROC2_VPID |
                                          PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID |
@@ -114,6 +115,7 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write64(VMCS64_EPT_POINTER, xp->ept.eptp);
     ok &= vmcs_write16(VMCS16_VPID, vmx_of(v)->vpid);
     ok &= vmcs_write64(VMCS64_VMCS_LINK_POINTER, ~0ull);
+    ok &= vmcs_write64(VMCS64_TSC_OFFSET, vmx_of(v)->tsc_offset);
     /* CD and NW are host-owned: VM entry keeps the host's (SDM 26.3.2.1), so a guest
      * must read back the values it wrote from the shadow. */
     ok &= vmcs_writen(VMCSN_CR0_MASK, CR0_NE | CR0_CD | CR0_NW | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
@@ -442,6 +444,10 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         uint64_t now = time_ns();
         partition_run_timers(v->part, now);
         vmx_inject_pending(v);
+        if (v->msrs.tsc_offset != x->tsc_offset) {     /* the guest wrote TSC or TSC_ADJUST */
+            x->tsc_offset = v->msrs.tsc_offset;
+            vmcs_write64(VMCS64_TSC_OFFSET, x->tsc_offset);
+        }
         uint64_t until = partition_next_deadline(v->part);
         if (!until || until > end)
             until = end;

@@ -119,6 +119,36 @@ static void tsc_adjust_follows_leaf_7(void **state)
     assert_gp_both_ways(0x3b);
 }
 
+/* SDM 18.17.3: a write to IA32_TSC moves IA32_TSC_ADJUST by the same amount, and a
+ * write to IA32_TSC_ADJUST moves the TSC by the difference. */
+static void tsc_and_adjust_are_coupled(void **state)
+{
+    (void)state;
+    uint64_t v;
+    g.tsc = 1000;                           /* the host's TSC now */
+    assert_true(wr(0x10, 5000));            /* +4000 */
+    assert_true(rd(0x10, &v));
+    assert_int_equal(v, 5000);
+    assert_true(rd(0x3b, &v));
+    assert_int_equal(v, 4000);
+    g.tsc = 2000;                           /* time passes: the guest's TSC with it */
+    assert_true(rd(0x10, &v));
+    assert_int_equal(v, 6000);
+    assert_true(wr(0x3b, 1000));            /* adjust -3000: the TSC follows */
+    assert_true(rd(0x10, &v));
+    assert_int_equal(v, 3000);
+    assert_int_equal(regs.tsc_offset, 1000);
+    assert_true(wr(0x10, 0));               /* backwards, below the host's: wraps as hardware */
+    assert_true(rd(0x3b, &v));
+    assert_int_equal(v, 1000 - 3000);
+    assert_true(rd(0x10, &v));
+    assert_int_equal(v, 0);
+    host_leaf[7].ebx = 0;                   /* without TSC_ADJUST the TSC still takes writes */
+    assert_true(wr(0x10, 7));
+    assert_true(rd(0x10, &v));
+    assert_int_equal(v, 7);
+}
+
 static void feature_control_is_locked(void **state)
 {
     (void)state;
@@ -329,6 +359,7 @@ int main(void)
         T(unknown_msrs_gp, host_with_everything),
         T(tsc, host_with_everything),
         T(tsc_adjust_follows_leaf_7, host_with_everything),
+        T(tsc_and_adjust_are_coupled, host_with_everything),
         T(feature_control_is_locked, host_with_everything),
         T(bios_sign_id, host_with_everything),
         T(machine_check_msrs, host_with_everything),

@@ -73,8 +73,9 @@ uint64_t fake_wall_clock(void *ctx)
     return ((struct fake_platform *)ctx)->wall_s;
 }
 
-uint64_t fake_guest_tsc(void *ctx)
+uint64_t fake_guest_tsc(void *ctx, unsigned vcpu)
 {
+    (void)vcpu;
     return ((struct fake_platform *)ctx)->tsc;
 }
 

@@ -40,6 +40,6 @@ void fake_platform_init(struct fake_platform *f);
 
 /* Callbacks a test may plug into plat.wall_clock_s / plat.guest_tsc. */
 uint64_t fake_wall_clock(void *ctx);
-uint64_t fake_guest_tsc(void *ctx);
+uint64_t fake_guest_tsc(void *ctx, unsigned vcpu);
 
 #endif
