@@ -23,6 +23,10 @@ usage() {
     exit "${1:-2}"
 }
 
+if [ "${1:-}" = --version ]; then
+    echo "mkesp.sh (Atoll) $(sed -n 's/^ATOLL_VERSION := //p' "$(dirname "$0")/../build/config.mk")"
+    exit 0
+fi
 out= kernel= manifest= loader= cmdline= dirs=()
 while getopts "o:k:m:e:c:d:h" opt; do
     case $opt in

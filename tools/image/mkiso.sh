@@ -16,6 +16,10 @@ usage() {
     exit "${1:-2}"
 }
 
+if [ "${1:-}" = --version ]; then
+    echo "mkiso.sh (Atoll) $(sed -n 's/^ATOLL_VERSION := //p' "$(dirname "$0")/../build/config.mk")"
+    exit 0
+fi
 out= kernel= manifest= cmdline= dirs=()
 while getopts "o:k:m:c:d:h" opt; do
     case $opt in
