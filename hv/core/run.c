@@ -100,7 +100,7 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool vmx_
         ok = create_partitions(bi);
     if (!ok && !machine_test_exit())
         kprintf("atoll: nothing will run: fix the manifest (on a Linux host, `atoll check "
-                "MANIFEST` finds every such error without a boot) and boot again\n");
+                "MANIFEST` finds such errors without a boot) and boot again\n");
     if (!ok)
         machine_finish(false, "manifest");
     sched_loop(true);
