@@ -14,5 +14,5 @@ $(BUILD)/tools/atoll: $(ATOLL_CHECK_SRCS) tools/check/check.h hv/core/manifest.h
 
 TEST_STEPS += test-atoll-check
 .PHONY: test-atoll-check
-test-atoll-check: $(BUILD)/tools/atoll guests
+test-atoll-check: $(BUILD)/tools/atoll guests linux-guest
 	$(Q)tools/check/test-atoll-check $(BUILD)/tools/atoll $(BUILD)/check-test
