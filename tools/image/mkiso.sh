@@ -13,9 +13,10 @@
 # manifest against its modules reports it (that is a test case, not a build error).
 set -euo pipefail
 
-usage() {
-    sed -n '2,13s/^# \{0,1\}//p' "$0"
-    exit "${1:-2}"
+usage() {   # [STATUS]: the help on stdout with 0; otherwise one line and a hint on stderr
+    if [ "${1:-2}" = 0 ]; then sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0; fi
+    echo "$(basename "$0"): ${usage_error:-missing or bad arguments}; -h for help" >&2
+    exit 2
 }
 
 if [ "${1:-}" = --version ]; then
