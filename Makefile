@@ -45,12 +45,15 @@ all: kernel tools guests
 help:
 	@echo "make            build the hypervisor, loader, guests and host tools into $(BUILD)/"
 	@echo "make deps       install Debian packages and build third-party libraries"
+	@echo "make tools      host tools into $(BUILD)/tools: atollctl, vhdx, atoll (check)"
 	@echo "make iso|esp    bootable images: $(BUILD)/atoll.iso (GRUB) and $(BUILD)/esp.img (UEFI)"
-	@echo "make run        boot the default demo (QEMU/KVM when nested VT-x exists, else Bochs)"
+	@echo "make run        boot the default demo (QEMU/KVM when nested VT-x exists, else Bochs);"
+	@echo "                tools/run/atoll-run --help for more (--cpus 1 is faster, --net)"
 	@echo "make test       unit tests, brief fuzzing and system scenarios; ends 'N passed, N failed'"
 	@echo "make test-long  slow soak scenarios"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
-	@echo "make bench      benchmarks: our figure, the anchor's, and the ratio"
+	@echo "make bench      benchmarks, repeated: our figure, the anchor's, the ratio, which way is"
+	@echo "                better; also $(BUILD)/bench/results.json and results.csv"
 	@echo "make clean      remove $(BUILD)/"
 
 # ---- hypervisor image -------------------------------------------------------------------

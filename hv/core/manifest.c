@@ -558,6 +558,46 @@ static const struct key_def partition_keys[] = {
 _Static_assert(COUNT(hypervisor_keys) <= MAX_KEYS && COUNT(partition_keys) <= MAX_KEYS,
                "key_line[] too small");
 
+/* Levenshtein distance between two keys (both shorter than 32 bytes). */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    unsigned row[32];
+    size_t n = strlen(b);
+    for (size_t j = 0; j <= n; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; a[i - 1]; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= n; j++) {
+            unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[n];
+}
+
+/* The known key an unknown one most likely meant, or NULL: one it begins (3 bytes or more),
+ * else the nearest by edits (one for keys of up to 4 bytes, two for longer ones). */
+static const char *near_key(const struct key_def *defs, size_t count, const char *key)
+{
+    size_t len = strlen(key);
+    const char *best = NULL;
+    unsigned best_d = len <= 4 ? 2 : 3;
+    for (size_t i = 0; i < count; i++) {
+        if (len >= 3 && strncmp(defs[i].name, key, len) == 0)
+            return defs[i].name;
+        unsigned d = edit_distance(key, defs[i].name);
+        if (d < best_d)
+            best_d = d, best = defs[i].name;
+    }
+    return best;
+}
+
 static int key_value_line(struct parser *ps, struct str line)
 {
     struct str key_s, value;
@@ -583,7 +623,9 @@ static int key_value_line(struct parser *ps, struct str line)
         ps->key_line[i] = ps->line;
         return defs[i].set(ps, key, value);
     }
-    return fail(ps, key, "unknown key in [%s]", is_hv ? "hypervisor" : "partition");
+    const char *near = near_key(defs, count, key);
+    return fail(ps, key, "unknown key in [%s]%s%s%s", is_hv ? "hypervisor" : "partition",
+                near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 }
 
 static uint32_t key_seen(const struct parser *ps, const struct key_def *defs, size_t count,

@@ -106,7 +106,10 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
         ok = create_partitions(bi);
     if (cfg->worker_selftest)
         worker_selftest_start();
-    if (!ok && machine_test_exit())
+    if (!ok && !machine_test_exit())
+        kprintf("atoll: nothing will run: fix the manifest (on a Linux host, `atoll check "
+                "MANIFEST` finds such errors without a boot) and boot again\n");
+    if (!ok)
         machine_finish(false, "manifest");
     sched_loop(true);
 }

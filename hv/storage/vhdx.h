@@ -102,10 +102,17 @@ struct vhdx_create_params {
 };
 
 struct vhdx_check_report {
-    uint32_t errors;
+    uint32_t errors;       /* damaged structures left as found (lost redundancy included) */
+    uint32_t repaired;     /* damaged structures rewritten from their good copy */
     uint32_t blocks_checked;
     uint64_t leaked_bytes; /* file space no structure uses (after a crash); not an error */
     char first_error[256];
+};
+
+struct vhdx_check_opts {
+    bool repair;           /* rewrite a damaged header or region table from its good copy */
+    void (*note)(void *ctx, bool repaired, const char *line); /* each problem, in order */
+    void *ctx;
 };
 
 /* Progress of a merge: called after each block is durable in the parent. */
@@ -130,6 +137,9 @@ struct vhdx *vhdx_parent(const struct vhdx *d);
 int vhdx_layer_extent(struct vhdx *d, uint64_t off, uint64_t len, bool *present,
                       uint64_t *run, struct vhdx_err *err);
 int vhdx_check(struct vhdx *d, struct vhdx_check_report *rep, struct vhdx_err *err);
+/* The same, each problem passed to opts->note; opts->repair needs an image opened writable. */
+int vhdx_check_ex(struct vhdx *d, const struct vhdx_check_opts *opts,
+                  struct vhdx_check_report *rep, struct vhdx_err *err);
 /* Copies every sector the child holds into its parent (opened with VHDX_OPEN_PARENT_RW). */
 int vhdx_merge_into_parent(struct vhdx *child, vhdx_progress_fn progress, void *ctx,
                            struct vhdx_err *err);

@@ -1,4 +1,6 @@
-/* Consistency check: every structure inside the file, valid states, no two overlapping. */
+/* Consistency check: both copies of the header and of the region table (lost redundancy is
+ * damage too, and a good copy can rewrite a bad one), the metadata table, every BAT entry
+ * in a valid state, no two structures overlapping, the log replayed. */
 #include "hv/storage/vhdx_internal.h"
 
 #include <string.h>
@@ -12,17 +14,153 @@ struct extent {
     uint32_t what; /* BAT index, or UINT32_MAX for a fixed region */
 };
 
-static void problem(struct vhdx_check_report *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+struct checker {
+    struct vhdx *d;
+    const struct vhdx_check_opts *opts;
+    struct vhdx_check_report *r;
+};
 
-static void problem(struct vhdx_check_report *r, const char *fmt, ...)
+static void vnote(struct checker *c, bool repaired, const char *fmt, va_list ap)
 {
-    if (r->errors++ == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        fmt_vsnprintf(r->first_error, sizeof(r->first_error), fmt, ap);
-        va_end(ap);
+    char line[256];
+    fmt_vsnprintf(line, sizeof(line), fmt, ap);
+    if (repaired) {
+        c->r->repaired++;
+    } else if (c->r->errors++ == 0) {
+        memcpy(c->r->first_error, line, sizeof(c->r->first_error));
     }
+    if (c->opts && c->opts->note)
+        c->opts->note(c->opts->ctx, repaired, line);
+}
+
+static void problem(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct checker *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vnote(c, false, fmt, ap);
+    va_end(ap);
+}
+
+static void fixed(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fixed(struct checker *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vnote(c, true, fmt, ap);
+    va_end(ap);
+}
+
+static bool repairing(const struct checker *c)
+{
+    return c->opts && c->opts->repair && !c->d->read_only;
+}
+
+/* Writes a good copy over a damaged one; false (and a problem noted) when that fails. */
+static bool rewrite(struct checker *c, uint64_t off, const uint8_t *buf, size_t len)
+{
+    struct vhdx_err err;
+    if (vhdx_pwrite(c->d, off, buf, len, &err) || vhdx_sync(c->d, &err)) {
+        problem(c, "%s", err.msg);
+        return false;
+    }
+    return true;
+}
+
+static const uint64_t header_off[2] = { VHDX_HEADER1_OFF, VHDX_HEADER2_OFF };
+static const uint64_t region_off[2] = { VHDX_REGION1_OFF, VHDX_REGION2_OFF };
+
+static bool header_valid(const uint8_t *b)
+{
+    return vhdx_le32(b + VHDX_H_SIG) == VHDX_SIG_HEAD &&
+           vhdx_le32(b + VHDX_H_CSUM) == vhdx_checksum(b, VHDX_HEADER_SIZE, VHDX_H_CSUM);
+}
+
+static bool region_valid(const uint8_t *b)
+{
+    return vhdx_le32(b) == VHDX_SIG_REGI && vhdx_le32(b + 4) == vhdx_checksum(b, VHDX_REGION_SIZE, 4);
+}
+
+/* The image opened, so one header is good: d->hdr is its content, written again in full
+ * (same sequence number) where the other copy is damaged. */
+static void check_headers(struct checker *c, uint8_t *buf)
+{
+    struct vhdx *d = c->d;
+    struct vhdx_err err;
+    for (int i = 0; i < 2; i++) {
+        if (vhdx_pread(d, header_off[i], buf, VHDX_HEADER_SIZE, &err)) {
+            problem(c, "%s", err.msg);
+            continue;
+        }
+        if (header_valid(buf))
+            continue;
+        if (repairing(c)) {
+            vhdx_encode_header(&d->hdr, buf);
+            if (rewrite(c, header_off[i], buf, VHDX_HEADER_SIZE))
+                fixed(c, "%s: header %d (at %u KiB) had a bad signature or checksum: rewritten "
+                      "from header %d", d->name, i + 1, (unsigned)(header_off[i] / VHDX_KIB), 2 - i);
+        } else {
+            problem(c, "%s: header %d (at %u KiB) has a bad signature or checksum; header %d is "
+                    "the only good copy (redundancy lost; --repair rewrites it)", d->name, i + 1,
+                    (unsigned)(header_off[i] / VHDX_KIB), 2 - i);
+        }
+    }
+}
+
+/* Table 1 is the one in use when it is good (vhdx_read_regions), so it is the source when
+ * the two disagree. */
+static void check_region_tables(struct checker *c, uint8_t *t[2])
+{
+    struct vhdx *d = c->d;
+    struct vhdx_err err;
+    bool ok[2];
+    for (int i = 0; i < 2; i++) {
+        if (vhdx_pread(d, region_off[i], t[i], VHDX_REGION_SIZE, &err)) {
+            problem(c, "%s", err.msg);
+            return;
+        }
+        ok[i] = region_valid(t[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        int good = 1 - i;
+        bool differs = ok[0] && ok[1] && i == 1 && memcmp(t[0], t[1], VHDX_REGION_SIZE) != 0;
+        if ((ok[i] && !differs) || !ok[good])
+            continue;
+        const char *what = differs ? "differs from region table 1" : "has a bad signature or checksum";
+        if (repairing(c)) {
+            if (rewrite(c, region_off[i], t[good], VHDX_REGION_SIZE))
+                fixed(c, "%s: region table %d (at %u KiB) %s: rewritten from table %d", d->name,
+                      i + 1, (unsigned)(region_off[i] / VHDX_KIB), what, good + 1);
+        } else {
+            problem(c, "%s: region table %d (at %u KiB) %s; table %d is the only good copy "
+                    "(redundancy lost; --repair rewrites it)", d->name, i + 1, (unsigned)(region_off[i] / VHDX_KIB),
+                    what, good + 1);
+        }
+    }
+}
+
+static void check_metadata_table(struct checker *c, uint8_t *buf)
+{
+    struct vhdx_err err;
+    if (vhdx_pread(c->d, c->d->meta_off, buf, VHDX_META_TABLE_SIZE, &err))
+        problem(c, "%s", err.msg);
+    else if (vhdx_le64(buf) != VHDX_SIG_META)
+        problem(c, "%s: metadata table at %llu has no 'metadata' signature", c->d->name,
+                (unsigned long long)c->d->meta_off);
+}
+
+static void check_copies(struct checker *c)
+{
+    uint8_t *buf = vhdx_alloc(&c->d->env, 2 * VHDX_REGION_SIZE);
+    if (!buf) {
+        problem(c, "%s: out of memory", c->d->name);
+        return;
+    }
+    uint8_t *tables[2] = { buf, buf + VHDX_REGION_SIZE };
+    check_headers(c, buf);
+    check_region_tables(c, tables);
+    check_metadata_table(c, buf);
+    vhdx_free(&c->d->env, buf);
 }
 
 /* Heap sort by offset: no libc in the hypervisor, and the list can be long. */
@@ -76,8 +214,9 @@ static size_t collect(struct vhdx *d, struct extent *x, struct vhdx_check_report
     return n;
 }
 
-static void check_partial_bitmaps(struct vhdx *d, struct vhdx_check_report *r)
+static void check_partial_bitmaps(struct checker *r)
 {
+    struct vhdx *d = r->d;
     for (uint32_t b = 0; b < d->payload_blocks; b++) {
         unsigned st = VHDX_BAT_STATE(vhdx_bat_get(d, vhdx_payload_index(d, b)));
         if (!vhdx_state_valid(d, st))
@@ -90,9 +229,9 @@ static void check_partial_bitmaps(struct vhdx *d, struct vhdx_check_report *r)
     }
 }
 
-static void check_overlaps(struct vhdx *d, struct extent *x, size_t n,
-                           struct vhdx_check_report *r)
+static void check_overlaps(struct checker *r, struct extent *x, size_t n)
 {
+    struct vhdx *d = r->d;
     uint64_t size = d->io.size(d->io.ctx), used = 0, end = 0;
     sort_extents(x, n);
     for (size_t i = 0; i < n; i++) {
@@ -106,21 +245,29 @@ static void check_overlaps(struct vhdx *d, struct extent *x, size_t n,
         if (x[i].off + x[i].len > end)
             end = x[i].off + x[i].len;
     }
-    r->leaked_bytes = size > used ? size - used : 0;
+    r->r->leaked_bytes = size > used ? size - used : 0;
+}
+
+int vhdx_check_ex(struct vhdx *d, const struct vhdx_check_opts *opts,
+                  struct vhdx_check_report *r, struct vhdx_err *err)
+{
+    ERR_OR_LOCAL(err);
+    memset(r, 0, sizeof(*r));
+    struct checker c = { d, opts, r };
+    struct extent *x = vhdx_alloc(&d->env, sizeof(*x) * ((size_t)d->bat_entries + 4));
+    if (!x)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+    check_copies(&c);
+    size_t n = collect(d, x, r);
+    check_overlaps(&c, x, n);
+    check_partial_bitmaps(&c);
+    if (!guid_is_zero(&d->hdr.log_guid) && !d->file_guid_new && !d->read_only)
+        problem(&c, "%s: log GUID still set after replay", d->name);
+    vhdx_free(&d->env, x);
+    return VHDX_OK;
 }
 
 int vhdx_check(struct vhdx *d, struct vhdx_check_report *r, struct vhdx_err *err)
 {
-    ERR_OR_LOCAL(err);
-    memset(r, 0, sizeof(*r));
-    struct extent *x = vhdx_alloc(&d->env, sizeof(*x) * ((size_t)d->bat_entries + 4));
-    if (!x)
-        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
-    size_t n = collect(d, x, r);
-    check_overlaps(d, x, n, r);
-    check_partial_bitmaps(d, r);
-    if (!guid_is_zero(&d->hdr.log_guid) && !d->file_guid_new && !d->read_only)
-        problem(r, "%s: log GUID still set after replay", d->name);
-    vhdx_free(&d->env, x);
-    return VHDX_OK;
+    return vhdx_check_ex(d, NULL, r, err);
 }

@@ -64,7 +64,7 @@ bool ctl_tlv_u32(const struct ctl_tlv *t, uint32_t *v);
 bool ctl_tlv_u64(const struct ctl_tlv *t, uint64_t *v);
 /* Copies printable ASCII text (no NUL, no control bytes) into out[cap]; false otherwise. */
 bool ctl_tlv_text(const struct ctl_tlv *t, char *out, size_t cap);
-/* A partition name: 1..CTL_NAME_MAX bytes of [A-Za-z0-9._-]. */
+/* A partition name: 1..CTL_NAME_MAX bytes of [a-z0-9_-], as in the manifest. */
 bool ctl_tlv_name(const struct ctl_tlv *t, char out[CTL_NAME_MAX + 1]);
 bool ctl_name_valid(const char *s, size_t n);
 

@@ -51,7 +51,7 @@ static uint16_t name_arg(const struct ctl_request *req, char name[CTL_NAME_MAX +
         return CTL_ERR_BAD_ARGUMENT;
     }
     if (!ctl_tlv_name(&t, name)) {
-        *msg = "bad partition name (1-31 of A-Z a-z 0-9 . _ -)";
+        *msg = "bad partition name (1-31 of a-z 0-9 _ -, as in the manifest)";
         return CTL_ERR_BAD_ARGUMENT;
     }
     return CTL_OK;

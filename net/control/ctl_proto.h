@@ -26,8 +26,8 @@
 #define CTL_MAX_REQUEST_PAYLOAD   4096u
 #define CTL_MAX_REPLY_PAYLOAD     16384u
 #define CTL_REPLY_BIT             0x8000u
-#define CTL_NAME_MAX              31u   /* partition names: [A-Za-z0-9._-], 1..31 bytes */
-#define CTL_DEFAULT_PORT          7070u
+#define CTL_NAME_MAX              31u   /* partition names: [a-z0-9_-], 1..31 bytes (the manifest's rule) */
+#define CTL_DEFAULT_PORT          7400u
 
 /* Request types.  Ranges are reserved for the subsystems that add commands later. */
 enum ctl_msg_type {

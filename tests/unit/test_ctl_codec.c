@@ -103,7 +103,9 @@ static void text_and_names(void **state)
     assert_false(ctl_tlv_text(&t, out, sizeof out));
     t = (struct ctl_tlv){ 1, 8, (const uint8_t *)"12345678" };
     assert_false(ctl_tlv_text(&t, out, sizeof out));   /* no room for NUL */
-    assert_true(ctl_name_valid("vm-1.a_b", 8));
+    assert_true(ctl_name_valid("vm-1_b", 6));
+    assert_false(ctl_name_valid("Vm", 2));      /* the manifest's rule: [a-z0-9_-] */
+    assert_false(ctl_name_valid("a.b", 3));
     assert_false(ctl_name_valid("", 0));
     assert_false(ctl_name_valid("a b", 3));
     assert_false(ctl_name_valid("a/b", 3));

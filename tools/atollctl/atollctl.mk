@@ -1,7 +1,7 @@
 # atollctl (the operator CLI) and atoll-control-hostd (the portable control server over
 # POSIX sockets, with a fake hypervisor, for host tests).  Both link Debian's libbearssl.
 
-ATOLLCTL_SRCS := tools/atollctl/main.c tools/atollctl/client.c tools/atollctl/render.c \
+ATOLLCTL_SRCS := tools/atollctl/main.c tools/atollctl/client.c tools/atollctl/render.c tools/atollctl/report.c \
                  tools/atollctl/progress.c tools/atollctl/host_io.c net/control/ctl_codec.c \
                  $(NET_TLS_SRCS)
 HOSTD_SRCS := tools/atoll-control-hostd/hostd.c tools/atollctl/host_io.c $(NET_CONTROL_SRCS) \

@@ -9,19 +9,20 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include "tools/atollctl/host_io.h"
+#include "tools/atollctl/report.h"
 
 #define PROG "atollctl"
 
 static int connect_error(const struct client *c, int err)
 {
     if (err == ETIMEDOUT) {
-        fprintf(stderr, PROG ": timed out after %us connecting to %s\n", c->opts.timeout_s,
+        report_error("timed out after %us connecting to %s\n", c->opts.timeout_s,
                 c->opts.host);
         return EXIT_TIMEOUT;
     }
-    fprintf(stderr, PROG ": cannot connect to %s: %s%s\n", c->opts.host, strerror(err),
+    report_error("cannot connect to %s: %s%s\n", c->opts.host, strerror(err),
             err == ECONNREFUSED ? " (is the control server running there?)" : "");
-    return EXIT_REFUSED;
+    return EXIT_CONNECT;
 }
 
 static int wait_connected(int fd, unsigned timeout_s)
@@ -63,13 +64,13 @@ static int tcp_connect(struct client *c)
     char host[256], port[16];
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
     if (!host_split(c->opts.host, host, sizeof host, port, sizeof port)) {
-        fprintf(stderr, PROG ": bad --host '%s' (want HOST:PORT)\n", c->opts.host);
+        report_error("bad --host '%s' (want HOST:PORT)\n", c->opts.host);
         return EXIT_USAGE;
     }
     int rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0) {
-        fprintf(stderr, PROG ": cannot resolve %s: %s\n", host, gai_strerror(rc));
-        return EXIT_REFUSED;
+        report_error("cannot resolve %s: %s\n", host, gai_strerror(rc));
+        return EXIT_CONNECT;
     }
     int err = ECONNREFUSED;
     for (struct addrinfo *a = ai; a && (err = try_addr(c, a)) != 0; a = a->ai_next) {
@@ -86,30 +87,30 @@ static int handshake_error(const struct client *c, int r)
     tls_fingerprint_hex(c->id.fingerprint, mine);
     if (c->tls.pin.seen && !c->tls.pin.trusted) {
         if (!c->opts.server_key)
-            fprintf(stderr, PROG ": unauthenticated: server key not pinned; %s presented %s "
+            report_error("unauthenticated: server key not pinned; %s presented %s "
                     "(pass --server-key %s if that is the host you expect)\n",
                     c->opts.host, seen, seen);
         else
-            fprintf(stderr, PROG ": unauthenticated: %s presented key %s, not the pinned "
+            report_error("unauthenticated: %s presented key %s, not the pinned "
                     "--server-key %s\n", c->opts.host, seen, c->opts.server_key);
         return EXIT_UNAUTHENTICATED;
     }
     if (r == TLS_IO_TIMEOUT) {
-        fprintf(stderr, PROG ": timed out after %us in the TLS handshake with %s\n",
+        report_error("timed out after %us in the TLS handshake with %s\n",
                 c->opts.timeout_s, c->opts.host);
         return EXIT_TIMEOUT;
     }
     if (eerr >= BR_ERR_RECV_FATAL_ALERT && eerr < BR_ERR_RECV_FATAL_ALERT + 256) {
-        fprintf(stderr, PROG ": TLS handshake with %s failed: the server sent alert %d\n",
+        report_error("TLS handshake with %s failed: the server sent alert %d\n",
                 c->opts.host, eerr - BR_ERR_RECV_FATAL_ALERT);
         return EXIT_UNAUTHENTICATED;
     }
     if (eerr == BR_ERR_OK || r == TLS_IO_EOF) {
-        fprintf(stderr, PROG ": unauthenticated: %s closed the connection during the TLS "
+        report_error("unauthenticated: %s closed the connection during the TLS "
                 "handshake (is this client's key %s on its allow list?)\n", c->opts.host, mine);
         return EXIT_UNAUTHENTICATED;
     }
-    fprintf(stderr, PROG ": TLS handshake with %s failed (BearSSL error %d)\n", c->opts.host,
+    report_error("TLS handshake with %s failed (BearSSL error %d)\n", c->opts.host,
             eerr);
     return EXIT_PROTOCOL;
 }
@@ -123,18 +124,18 @@ int client_open(struct client *c, const struct client_opts *opts)
     size_t pins = 0;
     if (opts->server_key) {
         if (tls_fingerprint_parse(opts->server_key, c->pin[0]) != 0) {
-            fprintf(stderr, PROG ": bad --server-key '%s' (64 hex digits)\n", opts->server_key);
+            report_error("bad --server-key '%s' (64 hex digits)\n", opts->server_key);
             return EXIT_USAGE;
         }
         pins = 1;
     }
     if (!opts->key_path) {
-        fprintf(stderr, PROG ": no client key: pass --key FILE (create one with "
+        report_error("no client key: pass --key FILE (create one with "
                 "'atollctl keygen FILE')\n");
         return EXIT_USAGE;
     }
     if (!host_load_identity(PROG, opts->key_path, &c->id))
-        return EXIT_USAGE;
+        return EXIT_LOCAL;
     int rc = tcp_connect(c);
     if (rc != EXIT_OK)
         return rc;
@@ -142,7 +143,7 @@ int client_open(struct client *c, const struct client_opts *opts)
     rc = tls_conn_client_init(&c->tls, &c->id, (const uint8_t(*)[TLS_FP_SIZE])c->pin, pins, &io,
                               host_entropy, NULL);
     if (rc != TLS_OK) {
-        fprintf(stderr, PROG ": %s\n", tls_error_text(rc));
+        report_error("%s\n", tls_error_text(rc));
         return EXIT_PROTOCOL;
     }
     int r = tls_conn_handshake(&c->tls);
@@ -152,11 +153,11 @@ int client_open(struct client *c, const struct client_opts *opts)
 static int io_error(const struct client *c, long r, const char *what)
 {
     if (r == TLS_IO_TIMEOUT) {
-        fprintf(stderr, PROG ": timed out after %us %s %s\n", c->opts.timeout_s, what,
+        report_error("timed out after %us %s %s\n", c->opts.timeout_s, what,
                 c->opts.host);
         return EXIT_TIMEOUT;
     }
-    fprintf(stderr, PROG ": connection to %s lost %s (%s)\n", c->opts.host, what,
+    report_error("connection to %s lost %s (%s)\n", c->opts.host, what,
             r == TLS_IO_EOF ? "closed by the server" : "TLS or socket error");
     return EXIT_PROTOCOL;
 }
@@ -187,17 +188,17 @@ static int recv_all(struct client *c, uint8_t *p, size_t n)
 static int check_reply_header(const struct client *c, const struct ctl_header *h, uint16_t type)
 {
     if (h->magic != CTL_MAGIC) {
-        fprintf(stderr, PROG ": %s does not speak the Atoll control protocol\n", c->opts.host);
+        report_error("%s does not speak the Atoll control protocol\n", c->opts.host);
         return EXIT_PROTOCOL;
     }
     if (h->version != CTL_VERSION) {
-        fprintf(stderr, PROG ": version mismatch: %s speaks control protocol v%u, atollctl "
+        report_error("version mismatch: %s speaks control protocol v%u, atollctl "
                 "speaks v%u\n", c->opts.host, h->version, CTL_VERSION);
         return EXIT_VERSION;
     }
     if (h->length > CTL_MAX_REPLY_PAYLOAD || !(h->type & CTL_REPLY_BIT) ||
         ((h->type & ~CTL_REPLY_BIT) != type && (h->type & ~CTL_REPLY_BIT) != 0)) {
-        fprintf(stderr, PROG ": bad reply from %s (type 0x%x, %u bytes)\n", c->opts.host,
+        report_error("bad reply from %s (type 0x%x, %u bytes)\n", c->opts.host,
                 h->type, h->length);
         return EXIT_PROTOCOL;
     }
@@ -213,7 +214,7 @@ static int parse_reply(const struct client *c, const uint8_t *p, uint32_t n,
     r->length = n;
     if (!ctl_tlv_valid(p, n) || !ctl_tlv_find(p, n, CTL_TAG_STATUS, &t) ||
         !ctl_tlv_u16(&t, &r->status)) {
-        fprintf(stderr, PROG ": malformed reply from %s\n", c->opts.host);
+        report_error("malformed reply from %s\n", c->opts.host);
         return EXIT_PROTOCOL;
     }
     if (ctl_tlv_find(p, n, CTL_TAG_MESSAGE, &t) && !ctl_tlv_text(&t, r->message, sizeof r->message))
@@ -228,7 +229,7 @@ int client_call(struct client *c, uint16_t type, const void *payload, size_t len
     uint32_t id = c->next_id++;
     size_t n = ctl_message_build(req, sizeof req, type, id, payload, len);
     if (!n) {
-        fprintf(stderr, PROG ": request too large\n");
+        report_error("request too large\n");
         return EXIT_USAGE;
     }
     req[4] = (uint8_t)(c->opts.protocol_version >> 8);
@@ -254,14 +255,14 @@ int client_report_status(const struct client *c, const struct client_reply *r)
     case CTL_OK:
         return EXIT_OK;
     case CTL_ERR_VERSION:
-        fprintf(stderr, PROG ": version mismatch: %s refused control protocol v%u: %s\n",
+        report_error("version mismatch: %s refused control protocol v%u: %s\n",
                 c->opts.host, c->opts.protocol_version, msg);
         return EXIT_VERSION;
     case CTL_ERR_UNAUTHENTICATED:
-        fprintf(stderr, PROG ": unauthenticated: %s\n", msg);
+        report_error("unauthenticated: %s\n", msg);
         return EXIT_UNAUTHENTICATED;
     default:
-        fprintf(stderr, PROG ": %s: %s\n", ctl_status_name(r->status), msg);
+        report_error("%s: %s\n", ctl_status_name(r->status), msg);
         return CTL_STATUS_CLOSES(r->status) ? EXIT_PROTOCOL : EXIT_COMMAND;
     }
 }

@@ -6,10 +6,12 @@
 #include "net/control/ctl_codec.h"
 #include "net/tls/tls_conn.h"
 
-/* Exit statuses: one per kind of failure, so scripts can tell them apart. */
+/* Exit statuses: one per kind of failure, so scripts can tell them apart (atollctl --help
+ * lists them). EXIT_COMMAND is the server's own refusal (or a failed operation); not
+ * reaching the server at all is EXIT_CONNECT. */
 enum atollctl_exit {
-    EXIT_OK = 0, EXIT_COMMAND = 1, EXIT_USAGE = 2, EXIT_REFUSED = 3, EXIT_TIMEOUT = 4,
-    EXIT_UNAUTHENTICATED = 5, EXIT_VERSION = 6, EXIT_PROTOCOL = 7,
+    EXIT_OK = 0, EXIT_COMMAND = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3, EXIT_TIMEOUT = 4,
+    EXIT_UNAUTHENTICATED = 5, EXIT_VERSION = 6, EXIT_PROTOCOL = 7, EXIT_LOCAL = 8,
 };
 
 struct client_opts {

@@ -1,6 +1,7 @@
 /* Host-side plumbing shared by atollctl and atoll-control-hostd. */
 #include "tools/atollctl/host_io.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,12 +84,29 @@ struct tls_raw_io host_socket_io(int *fd)
     return (struct tls_raw_io){ sock_recv, sock_send, fd };
 }
 
+static void (*error_sink)(const char *line);
+
+void host_io_set_error_sink(void (*sink)(const char *line)) { error_sink = sink; }
+
+static void __attribute__((format(printf, 2, 3))) host_error(const char *prog, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (error_sink)
+        error_sink(line);
+    else
+        fprintf(stderr, "%s: %s\n", prog, line);
+}
+
 bool host_load_identity(const char *prog, const char *path, struct tls_identity *id)
 {
     char buf[4096];
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "%s: cannot open key file %s: %s\n", prog, path, strerror(errno));
+        host_error(prog, "cannot open key file %s: %s", path, strerror(errno));
         return false;
     }
     size_t n = fread(buf, 1, sizeof buf, f);
@@ -96,7 +114,7 @@ bool host_load_identity(const char *prog, const char *path, struct tls_identity 
     int rc = tls_identity_load(id, buf, n);
     memset(buf, 0, sizeof buf);
     if (rc != TLS_OK) {
-        fprintf(stderr, "%s: key file %s: %s\n", prog, path, tls_error_text(rc));
+        host_error(prog, "key file %s: %s", path, tls_error_text(rc));
         return false;
     }
     return true;
@@ -108,7 +126,7 @@ bool host_write_key(const char *prog, const char *path, const struct tls_identit
     size_t n = tls_identity_to_pem(id, pem, sizeof pem);
     int fd = n ? open(path, O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL), 0600) : -1;
     if (fd < 0) {
-        fprintf(stderr, "%s: cannot create %s: %s%s\n", prog, path,
+        host_error(prog, "cannot create %s: %s%s", path,
                 n ? strerror(errno) : "key encoding failed",
                 errno == EEXIST ? " (use --force to replace it)" : "");
         return false;
@@ -117,6 +135,6 @@ bool host_write_key(const char *prog, const char *path, const struct tls_identit
     ok = (close(fd) == 0) && ok;
     memset(pem, 0, sizeof pem);
     if (!ok)
-        fprintf(stderr, "%s: writing %s failed: %s\n", prog, path, strerror(errno));
+        host_error(prog, "writing %s failed: %s", path, strerror(errno));
     return ok;
 }

@@ -17,6 +17,9 @@ bool host_split(const char *hostport, char *host, size_t cap, char *port, size_t
  * receive timeout (SO_RCVTIMEO) as TLS_IO_TIMEOUT; non-blocking ones return 0. */
 struct tls_raw_io host_socket_io(int *fd);
 
+/* Where the key-file errors below go: by default "PROG: LINE" on stderr. */
+void host_io_set_error_sink(void (*sink)(const char *line));
+
 /* Reads a key file and loads it; on failure prints one clear line and returns false. */
 bool host_load_identity(const char *prog, const char *path, struct tls_identity *id);
 /* Writes a new key file (mode 0600, refuses to overwrite unless force). */

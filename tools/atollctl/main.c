@@ -8,6 +8,7 @@
 #include "net/control/ctl_codec.h"
 #include "tools/atollctl/client.h"
 #include "tools/atollctl/host_io.h"
+#include "tools/atollctl/report.h"
 #include "tools/atollctl/progress.h"
 #include "tools/atollctl/render.h"
 
@@ -15,7 +16,7 @@
 
 struct args {
     struct client_opts opts;
-    bool json, help, force, no_wait;
+    bool json, help, version, force, no_wait;
     uint32_t bytes;
     const char *cmd;
     const char *pos[4];
@@ -40,11 +41,11 @@ static int cmd_keygen(struct args *a, struct client *c)
     char hex[TLS_FP_HEX_SIZE];
     int rc = tls_identity_generate(&id, host_entropy, NULL);
     if (rc != TLS_OK) {
-        fprintf(stderr, PROG ": keygen: %s\n", tls_error_text(rc));
-        return EXIT_COMMAND;
+        report_error("keygen: %s\n", tls_error_text(rc));
+        return EXIT_LOCAL;
     }
     if (!host_write_key(PROG, a->pos[0], &id, a->force))
-        return EXIT_COMMAND;
+        return EXIT_LOCAL;
     tls_fingerprint_hex(id.fingerprint, hex);
     if (a->json)
         printf("{\"key\":\"%s\",\"fingerprint\":\"%s\"}\n", a->pos[0], hex);
@@ -59,7 +60,7 @@ static int cmd_fingerprint(struct args *a, struct client *c)
     static struct tls_identity id;
     char hex[TLS_FP_HEX_SIZE];
     if (!host_load_identity(PROG, a->pos[0], &id))
-        return EXIT_COMMAND;
+        return EXIT_LOCAL;
     tls_fingerprint_hex(id.fingerprint, hex);
     printf(a->json ? "{\"fingerprint\":\"%s\"}\n" : "%s\n", hex);
     tls_identity_wipe(&id);
@@ -71,9 +72,9 @@ static int cmd_cert(struct args *a, struct client *c)
     static struct tls_identity id;
     char pem[2048];
     if (!host_load_identity(PROG, a->pos[0], &id))
-        return EXIT_COMMAND;
+        return EXIT_LOCAL;
     if (!tls_identity_cert_pem(&id, pem, sizeof pem))
-        return EXIT_COMMAND;
+        return EXIT_LOCAL;
     fputs(pem, stdout);
     tls_identity_wipe(&id);
     return EXIT_OK;
@@ -159,7 +160,8 @@ static int lifecycle(struct args *a, struct client *c, uint16_t type, const char
     struct ctl_tlv t;
     uint32_t op = 0;
     if (!ctl_name_valid(a->pos[0], strlen(a->pos[0]))) {
-        fprintf(stderr, PROG ": bad partition name '%s' (1-31 of A-Z a-z 0-9 . _ -)\n", a->pos[0]);
+        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n",
+                     a->pos[0]);
         return EXIT_USAGE;
     }
     ctl_tlv_writer_init(&w, p, sizeof p);
@@ -189,7 +191,7 @@ static int cmd_wait(struct args *a, struct client *c)
     char *end;
     unsigned long op = strtoul(a->pos[0], &end, 10);
     if (*end || op == 0 || op > UINT32_MAX) {
-        fprintf(stderr, PROG ": bad operation id '%s'\n", a->pos[0]);
+        report_error("bad operation id '%s'\n", a->pos[0]);
         return EXIT_USAGE;
     }
     return wait_op(a, c, (uint32_t)op, a->pos[0]);
@@ -236,18 +238,31 @@ static void usage(FILE *out)
             "  --server-key SHA256     pin the server's key fingerprint ($ATOLL_SERVER_KEY)\n"
             "  --json                  machine-readable output\n"
             "  --timeout SECONDS       network timeout (default 10)\n"
-            "  --help                  this text; 'atollctl COMMAND --help' for one command\n\n"
+            "  --help                  this text; 'atollctl COMMAND --help' for one command\n"
+            "  --version               the Atoll version\n\n"
             "commands:\n", CTL_DEFAULT_PORT);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-24s\n", commands[i].synopsis);
-    fprintf(out, "\nexit status: 0 ok, 1 command failed, 2 usage, 3 refused, 4 timed out,\n"
-                 "5 unauthenticated, 6 version mismatch, 7 protocol error\n");
+    fprintf(out,
+            "\nexit status (under --json also the \"exit\" and \"kind\" of the error object,\n"
+            "printed on stdout as {\"error\":MESSAGE,\"exit\":N,\"kind\":KIND}):\n"
+            "  0  ok\n"
+            "  1  refused by the server (no such partition, wrong state, ...) or the operation failed\n"
+            "     (refused-by-server)\n"
+            "  2  usage error (usage)\n"
+            "  3  cannot connect: connection refused, unreachable or unknown host (cannot-connect)\n"
+            "  4  timed out (timeout)\n"
+            "  5  unauthenticated: a key not allowed, or the server's key not the pinned one\n"
+            "     (unauthenticated)\n"
+            "  6  control protocol version mismatch (version-mismatch)\n"
+            "  7  protocol error: a malformed reply or a connection lost (protocol)\n"
+            "  8  local failure: a key file that cannot be read or written (local)\n");
 }
 
 static bool take_value(int argc, char **argv, int *i, const char **v)
 {
     if (*i + 1 >= argc) {
-        fprintf(stderr, PROG ": %s needs a value\n", argv[*i]);
+        report_error("%s needs a value\n", argv[*i]);
         return false;
     }
     *v = argv[++*i];
@@ -259,7 +274,7 @@ static bool parse_number(const char *opt, const char *v, unsigned long max, unsi
     char *end;
     *out = strtoul(v, &end, 10);
     if (*end || !*v || *out > max) {
-        fprintf(stderr, PROG ": %s: bad number '%s'\n", opt, v);
+        report_error("%s: bad number '%s'\n", opt, v);
         return false;
     }
     return true;
@@ -271,6 +286,7 @@ static bool parse_option(struct args *a, int argc, char **argv, int *i)
     unsigned long n;
     if (!strcmp(o, "--json")) a->json = true;
     else if (!strcmp(o, "--help") || !strcmp(o, "-h")) a->help = true;
+    else if (!strcmp(o, "--version")) a->version = true;
     else if (!strcmp(o, "--force")) a->force = true;
     else if (!strcmp(o, "--no-wait")) a->no_wait = true;
     else if (!strcmp(o, "--host")) return take_value(argc, argv, i, &a->opts.host);
@@ -289,7 +305,7 @@ static bool parse_option(struct args *a, int argc, char **argv, int *i)
             return false;
         a->opts.protocol_version = (uint16_t)n;
     } else {
-        fprintf(stderr, PROG ": unknown option %s (see atollctl --help)\n", o);
+        report_error("unknown option %s (see atollctl --help)\n", o);
         return false;
     }
     return true;
@@ -312,26 +328,32 @@ static bool parse_args(struct args *a, int argc, char **argv)
         } else if (a->npos < 4) {
             a->pos[a->npos++] = argv[i];
         } else {
-            fprintf(stderr, PROG ": too many arguments\n");
+            report_error("too many arguments\n");
             return false;
         }
     }
     return true;
 }
 
-int main(int argc, char **argv)
+static void host_io_error(const char *line) { report_error("%s", line); }
+
+static int run(int argc, char **argv)
 {
     static struct args a;
     static struct client c;
     if (!parse_args(&a, argc, argv))
         return EXIT_USAGE;
+    if (a.version) {
+        printf(a.json ? "{\"version\":\"%s\"}\n" : "atollctl (Atoll) %s\n", ATOLL_VERSION);
+        return EXIT_OK;
+    }
     if (!a.cmd) {
         usage(a.help ? stdout : stderr);
         return a.help ? EXIT_OK : EXIT_USAGE;
     }
     const struct command *cmd = find_command(a.cmd);
     if (!cmd) {
-        fprintf(stderr, PROG ": unknown command '%s' (see atollctl --help)\n", a.cmd);
+        report_error("unknown command '%s' (see atollctl --help)\n", a.cmd);
         return EXIT_USAGE;
     }
     if (a.help) {
@@ -339,7 +361,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (a.npos != cmd->nargs) {
-        fprintf(stderr, PROG ": usage: atollctl %s\n", cmd->synopsis);
+        report_error("usage: atollctl %s\n", cmd->synopsis);
         return EXIT_USAGE;
     }
     if (!cmd->remote)
@@ -349,4 +371,13 @@ int main(int argc, char **argv)
         rc = cmd->run(&a, &c);
     client_close(&c);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--json"))
+            report_json(true);
+    host_io_set_error_sink(host_io_error);
+    return report_exit(run(argc, argv));
 }

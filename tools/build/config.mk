@@ -22,7 +22,7 @@ HOSTCC   := gcc
 HOST_WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wvla
 HOST_TEST_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer -I. -DATOLL_HOST=1 $(HOST_WARN)
-HOST_TOOL_CFLAGS := -std=gnu11 -g -O2 -I. -DATOLL_HOST=1 $(HOST_WARN)
+HOST_TOOL_CFLAGS := -std=gnu11 -g -O2 -I. -DATOLL_HOST=1 -DATOLL_VERSION='"$(ATOLL_VERSION)"' $(HOST_WARN)
 FUZZCC   := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
             -I. -DATOLL_HOST=1 -DATOLL_FUZZ=1 -Wall -Wextra -Werror -Wno-unused-parameter

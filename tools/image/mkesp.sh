@@ -18,11 +18,16 @@ set -euo pipefail
 
 die() { echo "mkesp: error: $*" >&2; exit 1; }
 warn() { echo "mkesp: warning: $*" >&2; }
-usage() {
-    sed -n '2,17s/^# \{0,1\}//p' "$0"
-    exit "${1:-2}"
+usage() {   # [STATUS]: the help on stdout with 0; otherwise one line and a hint on stderr
+    if [ "${1:-2}" = 0 ]; then sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0; fi
+    echo "$(basename "$0"): ${usage_error:-missing or bad arguments}; -h for help" >&2
+    exit 2
 }
 
+if [ "${1:-}" = --version ]; then
+    echo "mkesp.sh (Atoll) $(sed -n 's/^ATOLL_VERSION := //p' "$(dirname "$0")/../build/config.mk")"
+    exit 0
+fi
 out= kernel= manifest= loader= cmdline= dirs=()
 while getopts "o:k:m:e:c:d:h" opt; do
     case $opt in

@@ -3,7 +3,9 @@
 #
 #   tools/image/mkiso.sh -o OUT.iso -k atoll.elf -m MANIFEST [-c CMDLINE] [-d DIR]...
 #
-# The ISO holds /boot/atoll.elf, /boot/atoll.cfg (the manifest) and every file the manifest
+# The ISO holds /boot/atoll.elf, the manifest under its own name (so that the hypervisor's
+# errors name it: `bad1.cfg:3: ...`; `manifest=NAME` is added to the command line unless it
+# is atoll.cfg, the default, or CMDLINE names one) and every file the manifest
 # names by an `image`, `initrd` or `identity-key` key (hv/core/manifest.md), each loaded by
 # one `module2 /boot/FILE FILE` line. Files are looked up in the -d directories in the order
 # given, then build/guest/tests/, build/guest/linux/ and the manifest's own directory.
@@ -11,11 +13,16 @@
 # manifest against its modules reports it (that is a test case, not a build error).
 set -euo pipefail
 
-usage() {
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
-    exit "${1:-2}"
+usage() {   # [STATUS]: the help on stdout with 0; otherwise one line and a hint on stderr
+    if [ "${1:-2}" = 0 ]; then sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0; fi
+    echo "$(basename "$0"): ${usage_error:-missing or bad arguments}; -h for help" >&2
+    exit 2
 }
 
+if [ "${1:-}" = --version ]; then
+    echo "mkiso.sh (Atoll) $(sed -n 's/^ATOLL_VERSION := //p' "$(dirname "$0")/../build/config.mk")"
+    exit 0
+fi
 out= kernel= manifest= cmdline= dirs=()
 while getopts "o:k:m:c:d:h" opt; do
     case $opt in
@@ -54,7 +61,14 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/atoll-iso.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/boot/grub"
 cp "$kernel" "$stage/boot/atoll.elf"
-cp "$manifest" "$stage/boot/atoll.cfg"
+# The manifest keeps its own name where that is a valid module name.
+mname=$(basename "$manifest")
+[[ $mname =~ ^[A-Za-z0-9._-]{1,63}$ ]] || mname=atoll.cfg
+case " $cmdline " in
+    *" manifest="*) mname=atoll.cfg ;;
+    *) [ "$mname" = atoll.cfg ] || cmdline="manifest=$mname${cmdline:+ $cmdline}" ;;
+esac
+cp "$manifest" "$stage/boot/$mname"
 
 cfg=$stage/boot/grub/grub.cfg
 {
@@ -65,7 +79,7 @@ cfg=$stage/boot/grub/grub.cfg
     echo "terminal_output serial console"
     echo "menuentry \"Atoll\" {"
     echo "    multiboot2 /boot/atoll.elf $cmdline"
-    echo "    module2 /boot/atoll.cfg atoll.cfg"
+    echo "    module2 /boot/$mname $mname"
 } >"$cfg"
 
 while IFS= read -r name; do

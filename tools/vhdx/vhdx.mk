@@ -7,3 +7,9 @@ $(BUILD)/tools/vhdx: $(VHDX_TOOL_SRCS) $(VHDX_HEADERS) tools/vhdx/vhdx_file.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(VHDX_TOOL_SRCS)
+
+# `vhdx check` on each damaged structure, --repair, exit statuses; `create` without --force.
+TEST_STEPS += test-vhdx-check
+.PHONY: test-vhdx-check
+test-vhdx-check: $(BUILD)/tools/vhdx
+	$(Q)tools/vhdx/test-vhdx-check $(BUILD)/tools/vhdx $(BUILD)/storage/check-test

@@ -74,7 +74,7 @@ static int parse_u32(const char *s, uint32_t *out)
 struct geom_opts {
     struct vhdx_create_params p;
     const char *to; /* convert: "vhdx" or "raw" */
-    bool json, progress, read_only;
+    bool json, progress, read_only, repair, force;
     const char *in, *out;
     uint64_t len;
     int fill;
@@ -92,6 +92,8 @@ static int parse_opts(int argc, char **argv, struct geom_opts *o, char **pos, in
         if (!strcmp(a, "--json")) o->json = true;
         else if (!strcmp(a, "--progress")) o->progress = true;
         else if (!strcmp(a, "--read-only")) o->read_only = true;
+        else if (!strcmp(a, "--repair")) o->repair = true;
+        else if (!strcmp(a, "--force")) o->force = true;
         else if (a[0] == '-' && a[1] == '-' && !v)
             return usage_error("option %s needs a value", a);
         else if (!strcmp(a, "--block-size")) bad = parse_u32(v, &o->p.block_size), i++;
@@ -128,10 +130,16 @@ static int parse_opts(int argc, char **argv, struct geom_opts *o, char **pos, in
     if (npos < (min))                                                                     \
         return usage_error("missing arguments%s", "")
 
-static int create_file(const char *path, const struct vhdx_create_params *p,
+/* Creates path; an existing file is replaced only with force (a parent or a disk in use
+ * is lost otherwise). */
+static int create_file(const char *path, const struct vhdx_create_params *p, bool force,
                        struct vhdx_err *err)
 {
     struct vhdx_io io;
+    if (!force && access(path, F_OK) == 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s exists (use --force to replace it)", path);
+        return VHDX_E_IO;
+    }
     int rc = vhdx_file_open(path, true, true, &io);
     if (rc < 0) {
         snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(-rc));
@@ -150,7 +158,7 @@ static int cmd_create(int argc, char **argv)
     struct vhdx_err err;
     if (parse_size(pos[1], &o.p.disk_size))
         return usage_error("bad size '%s'", pos[1]);
-    if (create_file(pos[0], &o.p, &err))
+    if (create_file(pos[0], &o.p, o.force, &err))
         return fail(&err);
     printf("created %s: %s bytes, dynamic\n", pos[0], pos[1]);
     return 0;
@@ -232,29 +240,62 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+/* vhdx check's exit statuses: 0, 1 and 2 as qemu-img check's (clean, check not completed,
+ * damage found); 4 when every damaged structure was repaired (qemu-img check -r says 0). */
+enum { CHECK_CLEAN = 0, CHECK_INCOMPLETE = 1, CHECK_DAMAGED = 2, CHECK_REPAIRED = 4 };
+#define CHECK_LINES_MAX 50
+
+struct check_lines {
+    unsigned shown, hidden;
+};
+
+static void check_note(void *ctx, bool repaired, const char *line)
+{
+    struct check_lines *l = ctx;
+    if (l->shown == CHECK_LINES_MAX) {
+        l->hidden++;
+        return;
+    }
+    l->shown++;
+    printf("%s: %s\n", repaired ? "repaired" : "damaged", line);
+}
+
 static int cmd_check(int argc, char **argv)
 {
     OPTS(1, 1);
     struct vhdx *d;
     struct vhdx_io io;
     struct vhdx_err err;
+    if (o.repair && o.read_only)
+        return usage_error("--repair writes the file%s; it cannot go with --read-only", "");
     unsigned flags = o.read_only ? VHDX_OPEN_READ_ONLY : 0;
-    if (vhdx_host_open(pos[0], flags, &d, &io, &err))
-        return fail(&err);
+    if (vhdx_host_open(pos[0], flags, &d, &io, &err)) {
+        fprintf(stderr, "vhdx check: %s\n", err.msg);
+        return err.code == VHDX_E_IO || err.code == VHDX_E_NOMEM ? CHECK_INCOMPLETE : CHECK_DAMAGED;
+    }
     struct vhdx_check_report r;
     struct vhdx_info info;
+    struct check_lines lines = { 0, 0 };
+    struct vhdx_check_opts opts = { o.repair, check_note, &lines };
     vhdx_get_info(d, &info);
-    int rc = vhdx_check(d, &r, &err);
+    int rc = vhdx_check_ex(d, &opts, &r, &err);
     if (!rc && vhdx_host_close(d, &io, &err))
-        return fail(&err);
-    if (rc)
-        return fail(&err);
-    printf("%s: log %s, %u blocks checked, %" PRIu64 " bytes unused, %u errors%s%s\n", pos[0],
+        rc = 1;
+    if (rc) {
+        fprintf(stderr, "vhdx check: %s\n", err.msg);
+        return CHECK_INCOMPLETE;
+    }
+    if (lines.hidden)
+        printf("... and %u more\n", lines.hidden);
+    printf("%s: log %s, %u blocks checked, %" PRIu64 " bytes unused, %u errors", pos[0],
            info.log_entries_replayed ? "replayed" : "clean", r.blocks_checked, r.leaked_bytes,
-           r.errors, r.errors ? ": " : "", r.first_error);
+           r.errors);
+    if (r.repaired)
+        printf(", %u repaired", r.repaired);
+    printf("\n");
     if (info.log_entries_replayed)
         printf("log entries replayed: %u\n", info.log_entries_replayed);
-    return r.errors ? 1 : 0;
+    return r.errors ? CHECK_DAMAGED : r.repaired ? CHECK_REPAIRED : CHECK_CLEAN;
 }
 
 static int cmd_child(int argc, char **argv)
@@ -281,7 +322,7 @@ static int cmd_child(int argc, char **argv)
     o.p.parent = parent;
     o.p.parent_relative_path = rel;
     o.p.parent_absolute_path = absbuf;
-    int rc = create_file(pos[1], &o.p, &err);
+    int rc = create_file(pos[1], &o.p, o.force, &err);
     vhdx_host_close(parent, &pio, NULL);
     if (rc)
         return fail(&err);
@@ -323,7 +364,7 @@ static int raw_to_vhdx(const char *in, const char *out, struct geom_opts *o)
     struct vhdx *d;
     struct vhdx_io io;
     uint8_t *buf = malloc(COPY_CHUNK);
-    int rc = create_file(out, &o->p, &err) || vhdx_host_open(out, 0, &d, &io, &err);
+    int rc = create_file(out, &o->p, true, &err) || vhdx_host_open(out, 0, &d, &io, &err);
     if (rc) {
         close(fd);
         free(buf);
@@ -552,19 +593,26 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
     { "create", "FILE SIZE [--block-size N] [--sector-size 512|4096] "
-                "[--physical-sector-size 512|4096] [--log-size N]",
-      "Create an empty dynamic VHDX of SIZE bytes (suffixes K M G T).", cmd_create },
+                "[--physical-sector-size 512|4096] [--log-size N] [--force]",
+      "Create an empty dynamic VHDX of SIZE bytes (suffixes K M G T). An existing FILE is "
+      "replaced only with --force.", cmd_create },
     { "info", "FILE [--json]",
       "Print geometry, block counts and the header GUIDs (without opening the parent).",
       cmd_info },
-    { "check", "FILE [--read-only]",
-      "Open the image and its chain (replaying the log), then check every structure. "
-      "Exit status 0 when clean.", cmd_check },
-    { "child", "PARENT CHILD [--block-size N]",
-      "Create CHILD, a differencing disk whose parent_linkage is PARENT's DataWriteGuid.",
+    { "check", "FILE [--read-only | --repair]",
+      "Open the image and its chain (replaying the log), then check every structure: both "
+      "headers, both region tables, the metadata table, every BAT entry, overlaps, the log. "
+      "A damaged copy of a header or region table is damage too (the redundancy is lost); "
+      "--repair rewrites it from the good copy. One line per problem, then a summary.\n"
+      "Exit status (as qemu-img check): 0 clean, 1 the check could not be completed, 2 damage "
+      "found (or left), 4 every damaged structure was repaired.", cmd_check },
+    { "child", "PARENT CHILD [--block-size N] [--force]",
+      "Create CHILD, a differencing disk whose parent_linkage is PARENT's DataWriteGuid. An "
+      "existing CHILD is replaced only with --force.",
       cmd_child },
     { "convert", "IN OUT [--to vhdx|raw] [--block-size N] [--sector-size N]",
-      "Convert a raw image to a dynamic VHDX or back (default: the other format).",
+      "Convert a raw image to a dynamic VHDX or back (default: the other format); OUT is "
+      "replaced.",
       cmd_convert },
     { "merge", "CHILD [--progress]",
       "Copy every sector CHILD holds into its parent. The parent's DataWriteGuid changes, so "
@@ -606,6 +654,10 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("vhdx (Atoll) %s\n", ATOLL_VERSION);
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return cmd_help(0, NULL), argc < 2 ? 2 : 0;
     current = find_command(argv[1]);

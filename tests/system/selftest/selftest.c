@@ -133,15 +133,34 @@ static bool module_loaded(const char *name, size_t n)
     return false;
 }
 
+/* The manifest's module name, as the hypervisor takes it: `manifest=NAME` on the command
+ * line (tools/image/mkiso.sh passes the file's own name), else atoll.cfg. */
+static void manifest_name(char out[64])
+{
+    const char *v = "atoll.cfg";
+    for (const char *p = cmdline; *p; p++)
+        if ((p == cmdline || p[-1] == ' ') && seq(p, "manifest=", 9))
+            v = p + 9;
+    size_t n = 0;
+    while (n < 63 && v[n] && v[n] != ' ')
+        n++;
+    for (size_t i = 0; i < n; i++)
+        out[i] = v[i];
+    out[n] = 0;
+}
+
 /* Reports each `image|initrd|identity-key = NAME` whose NAME is not a module. */
 static bool manifest_ok(void)
 {
     const struct selftest_module *cfg = NULL;
+    char file[64];
+    manifest_name(file);
     for (int i = 0; i < boot->module_count; i++)
-        if (slen(boot->modules[i].name) == 9 && seq(boot->modules[i].name, "atoll.cfg", 9))
+        if (slen(boot->modules[i].name) == slen(file) &&
+            seq(boot->modules[i].name, file, slen(file)))
             cfg = &boot->modules[i];
     if (!cfg) {
-        puts_serial("atoll: manifest 'atoll.cfg' was not loaded\n");
+        puts_serial("atoll: manifest '"); puts_serial(file); puts_serial("' was not loaded\n");
         return false;
     }
     static const char *keys[] = { "image", "initrd", "identity-key" };
@@ -169,7 +188,7 @@ static bool manifest_ok(void)
                 for (size_t i = 0; i < n; i++)
                     name[i] = v[i];
                 name[n] = 0;
-                puts_serial("atoll.cfg:"); put_uint(line); puts_serial(": ");
+                puts_serial(file); puts_serial(":"); put_uint(line); puts_serial(": ");
                 puts_serial(keys[k]); puts_serial(": module '"); puts_serial(name);
                 puts_serial("' was not loaded\n");
                 ok = false;
