@@ -4,7 +4,8 @@ HOST_TOOLS += $(BUILD)/tools/atoll
 
 ATOLL_CHECK_SRCS := tools/check/main.c tools/check/check_manifest.c tools/check/check_hardware.c \
 	hv/core/manifest.c hv/core/script.c hv/core/loader_flat.c hv/core/loader_multiboot.c \
-	hv/core/loader_elf64.c hv/core/loader_linux.c hv/core/loader_common.c hv/core/acpi_build.c \
+	hv/core/loader_elf64.c hv/core/loader_linux.c hv/core/loader_common.c hv/core/loader_acpi.c \
+	hv/core/acpi_build.c \
 	hv/lib/format.c
 
 $(BUILD)/tools/atoll: $(ATOLL_CHECK_SRCS) tools/check/check.h hv/core/manifest.h hv/core/loader.h
