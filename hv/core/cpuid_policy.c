@@ -6,7 +6,9 @@
  *                hypervisor bit set; EDX: no DS, ACPI thermal, TM, PBE
  *   4            cache topology passed through, core counts from the vCPU count
  *   5, 6, 0xa    zero: no MONITOR/MWAIT, power management or performance counters
- *   7.0          no SGX, Intel PT, WAITPKG; the rest passed through, less the features of
+ *   7.0          no SGX, Intel PT, WAITPKG; no PKS (IA32_PKRS is not virtualised: PKU with
+ *                PKRU in the XSAVE area is), CET or UINTR (their state is supervisor XSAVE
+ *                state, which is not offered); the rest passed through, less the features of
  *                state components not offered (AMX always; see xcr0_policy.h); OSPKE
  *                mirrors the guest's CR4.PKE
  *   7.1          no AMX-FP16, AMX-COMPLEX, APX; no AVX-512 BF16 without AVX-512
@@ -166,8 +168,9 @@ void cpuid_filter(uint32_t leaf, uint32_t subleaf, unsigned index, unsigned coun
         break;
     case 7:
         if (subleaf == 0) {
-            out->ebx &= ~((1u << 2) | (1u << 25));
-            out->ecx &= ~(1u << 5);
+            out->ebx &= ~((1u << 2) | (1u << 25));                  /* SGX, Intel PT */
+            out->ecx &= ~((1u << 5) | (1u << 7) | (1u << 31));      /* WAITPKG, CET_SS, PKS */
+            out->edx &= ~((1u << 5) | (1u << 20));                  /* UINTR, CET_IBT */
         }
         hide_unoffered_features(leaf, subleaf, xcr0_offered(xcr0_cpu_supported(host)), out);
         break;

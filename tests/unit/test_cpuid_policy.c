@@ -169,6 +169,10 @@ static void leaf_7_hides_sgx_pt_waitpkg(void **state)
     assert_false((r.ebx >> 2) & 1);                  /* SGX */
     assert_false((r.ebx >> 25) & 1);                 /* Intel PT */
     assert_false((r.ecx >> 5) & 1);                  /* WAITPKG */
+    assert_false((r.ecx >> 31) & 1);                 /* PKS: IA32_PKRS not virtualised */
+    assert_false((r.ecx >> 7) & 1);                  /* CET_SS */
+    assert_false((r.edx >> 20) & 1);                 /* CET_IBT */
+    assert_false((r.edx >> 5) & 1);                  /* UINTR */
 }
 
 int main(void)
