@@ -4,7 +4,7 @@
 #   make guests              build them all (part of `make all`)
 #   make test-guests-qemu    run them under QEMU TCG (no hypervisor) and check result lines
 
-GUEST_TESTS := hello cpuid_msr hypercall timer smp isolation_a isolation_b hostile cpuid_bench virtio_io virtio_bad channel_owner channel_peer write_track nmi
+GUEST_TESTS := hello cpuid_msr hypercall timer smp isolation_a isolation_b hostile cpuid_bench virtio_io virtio_bad channel_owner channel_peer write_track nmi console_flood virtio_flood
 GUEST_FLAT_TESTS := hello
 
 GUEST_TEST_ELFS  := $(patsubst %,$(GUEST_OUT)/tests/%.elf,$(GUEST_TESTS))
