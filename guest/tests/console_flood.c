@@ -4,7 +4,8 @@
  * 64 bytes, far more than a 115200-baud console carries.  The hypervisor may drop what its
  * console buffer cannot hold, but must not make the guest or a partition sharing its CPU
  * (bochs-grub-timer-console-flood: the timer guest) wait for the wire.  After `settle_ms=N`
- * (default 1000) it reports and exits cleanly.
+ * (default 3000: time for the console to get past what it dropped, so that the result
+ * lines are kept) it reports and exits cleanly.
  */
 #include "guest/lib/guest.h"
 #include "hv/lib/format.h"
@@ -31,7 +32,7 @@ void test_main(void)
 {
     unsigned writes = (unsigned)cmdline_u64("writes", 24);
     unsigned uart_kib = (unsigned)cmdline_u64("uart_kib", 8);
-    uint64_t settle_ms = cmdline_u64("settle_ms", 1000);
+    uint64_t settle_ms = cmdline_u64("settle_ms", 3000);
     unsigned accepted = 0;
     for (unsigned w = 0; w < writes; w++) {
         fill(w);

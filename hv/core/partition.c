@@ -76,6 +76,7 @@ void partition_kill(struct partition *p, const char *fmt, ...)
     va_end(ap);
     if (!end_once(p))
         return;
+    partition_console_end(p);
     strlcpy(p->end_reason, reason, sizeof(p->end_reason));
     kprintf("atoll: partition %s killed: %s\n", p->name, reason);
 }
@@ -84,6 +85,7 @@ void partition_exit(struct partition *p, int status)
 {
     if (!end_once(p))
         return;
+    partition_console_end(p);
     p->exit_status = status;
     p->has_exit_status = true;
     kprintf("[%s] EXIT: STATUS=%d\n", p->name, status);
@@ -100,8 +102,7 @@ void partition_release_vcpu(struct vcpu *v)
     spin_unlock_irqrestore(&p->lock, f);
     if (!last)
         return;
-    if (p->console_len || p->console_continued)
-        partition_console_flush(p, false);
+    partition_console_end(p);
     print_exit_counts(p);
     partition_writes_end(p);
     channel_partition_gone(p);

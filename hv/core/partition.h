@@ -3,6 +3,7 @@
 #define ATOLL_HV_CORE_PARTITION_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "hv/core/console_ring.h"
 #include "hv/core/guest_mem.h"
 #include "hv/core/spinlock.h"
 #include "hv/core/vcpu.h"
@@ -10,7 +11,8 @@
 
 #define PARTITION_MAX_VCPUS 64
 #define PARTITION_NAME_LEN  32
-#define PARTITION_MAX_TIMERS 65      /* PLATFORM_TIMER_COUNT */
+#define PARTITION_MAX_TIMERS 66      /* PLATFORM_TIMER_COUNT, then PARTITION_TIMER_DISKS */
+#define PARTITION_TIMER_DISKS 65     /* virtio-blk work left over by a notify */
 
 enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
 
@@ -46,6 +48,8 @@ struct partition {
     unsigned console_len;
     uint64_t console_last_ns;       /* when the guest last wrote to its console */
     bool console_continued;         /* part of the current line is already printed */
+    spinlock_t console_lock;        /* the line above and the ring's consumer side */
+    struct console_ring console_ring;   /* written, not yet printed (partition_console.h) */
     unsigned released;              /* vCPUs that have left their CPUs after the end */
     volatile bool finished;         /* everything released */
 };

@@ -1,5 +1,7 @@
 #include "hv/core/services.h"
 
+#include "hv/core/partition_console.h"
+
 
 static bool started;
 
@@ -23,5 +25,7 @@ void services_start(const struct manifest_hypervisor *hv, const struct boot_info
 
 uint64_t services_poll(void)
 {
-    return started && net_service_poll ? net_service_poll() : SERVICES_NONE;
+    uint64_t console = partition_consoles_poll();
+    uint64_t net = started && net_service_poll ? net_service_poll() : SERVICES_NONE;
+    return console < net ? console : net;
 }

@@ -403,6 +403,148 @@ static void async_slots_exhausted_then_resume(void **state)
     tg_free(g);
 }
 
+/* ---- bounded work per notify ----------------------------------------------------------- */
+
+#define POLL_TIMER 70
+
+/* A read chain at descriptors head, head+1, head+2 (header and status per slot). */
+static void put_read(struct tguest *g, uint16_t head, unsigned slot, uint64_t sector,
+                     uint64_t gpa, uint32_t len)
+{
+    uint64_t hdr = TG_HDR + 16u * slot;
+    memset(g->ram + hdr, 0, 16);
+    g->ram[hdr + 8] = (uint8_t)sector;
+    g->ram[TG_STATUS + slot] = 0xAA;
+    struct tg_seg s[3] = { { hdr, 16, 0 }, { gpa, len, VIRTQ_DESC_F_WRITE },
+                           { TG_STATUS + slot, 1, VIRTQ_DESC_F_WRITE } };
+    tg_put_chain(g, head, s, 3);
+    tg_avail(g, head);
+}
+
+static unsigned used_count(struct tguest *g)
+{
+    unsigned n = 0;
+    uint16_t h;
+    uint32_t len;
+    while (tg_used(g, &h, &len))
+        n++;
+    return n;
+}
+
+/* Five reads of 32 KiB in one notify: the notify moves one budget of bytes, arms the
+ * poll timer, and polls finish the rest. */
+static void notify_work_is_bounded(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    for (unsigned i = 0; i < DISK; i++)
+        g->disk_data[i] = (uint8_t)(i * 13 + (i >> 9));
+    for (unsigned r = 0; r < 5; r++)
+        put_read(g, (uint16_t)(3 * r), r, 64 * r, TG_DATA + 0x8000u * r, 0x8000);
+    g->f.timers[POLL_TIMER] = 0;
+    tg_notify(g);
+    unsigned done = used_count(g);
+    assert_true(done * 0x8000u <= VIRTIO_BLK_BUDGET_BYTES);
+    assert_true(done < 5);
+    assert_true(g->f.timers[POLL_TIMER] != 0);                   /* the rest is not forgotten */
+    unsigned polls = 0;
+    while (virtio_blk_poll(&g->blk) && polls < 100) {
+        polls++;
+        done += used_count(g);
+    }
+    done += used_count(g);
+    assert_int_equal(done, 5);
+    for (unsigned r = 0; r < 5; r++) {
+        assert_int_equal(g->ram[TG_STATUS + r], VIRTIO_BLK_S_OK);
+        assert_memory_equal(g->ram + TG_DATA + 0x8000u * r, g->disk_data + 0x8000u * r, 0x8000);
+    }
+    assert_true(g->blk.stats.budget_stops > 0);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 0);
+    tg_free(g);
+}
+
+/* One 512 KiB read goes to the backend in pieces, one budget per notify or poll, and
+ * completes once, with the whole length. */
+static void large_request_in_pieces(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    const uint32_t len = 512u << 10;
+    for (unsigned i = 0; i < len; i++)
+        g->disk_data[i] = (uint8_t)(i * 7 + (i >> 12));
+    put_read(g, 0, 0, 0, TG_DATA, len);
+    tg_notify(g);
+    uint16_t h;
+    uint32_t used_len;
+    assert_false(tg_used(g, &h, &used_len));                     /* not in one exit */
+    assert_memory_equal(g->ram + TG_DATA, g->disk_data, VIRTIO_BLK_BUDGET_BYTES);
+    assert_int_equal(g->ram[TG_DATA + VIRTIO_BLK_BUDGET_BYTES], 0);
+    unsigned polls = 0;
+    while (!tg_used(g, &h, &used_len) && polls < 100) {
+        assert_true(g->f.timers[POLL_TIMER] != 0);
+        virtio_blk_poll(&g->blk);
+        polls++;
+    }
+    assert_int_equal(polls, len / VIRTIO_BLK_BUDGET_BYTES - 1);
+    assert_int_equal(used_len, len + 1);
+    assert_int_equal(g->ram[TG_STATUS], VIRTIO_BLK_S_OK);
+    assert_memory_equal(g->ram + TG_DATA, g->disk_data, len);
+    assert_int_equal(g->blk.stats.reads, 1);
+    assert_false(virtio_blk_poll(&g->blk));
+    tg_free(g);
+}
+
+/* A reset between two pieces drops the request: no late write, no used entry. */
+static void reset_between_pieces(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    memset(g->disk_data, 0x5a, 256u << 10);
+    put_read(g, 0, 0, 0, TG_DATA, 256u << 10);
+    tg_notify(g);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 1);
+    tg_common_write(g, VIRTIO_COMMON_STATUS, 1, 0);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 0);
+    assert_false(virtio_blk_poll(&g->blk));
+    assert_int_equal(g->ram[TG_DATA + VIRTIO_BLK_BUDGET_BYTES], 0);
+    assert_int_equal(g->ram[TG_USED + 2], 0);
+    tg_free(g);
+}
+
+/* Another vCPU advances avail->idx while the device works (here: from inside the
+ * backend, once per request): one notify still takes at most a budget of requests. */
+static struct tguest *feeder;
+static unsigned feeder_reads;
+
+static enum vblk_status feeding_read(void *ctx, struct vblk_io *io)
+{
+    enum vblk_status st = vblk_ram_backend.read(ctx, io);
+    if (++feeder_reads < 1000)
+        tg_avail(feeder, 0);
+    return st;
+}
+
+static void avail_fed_during_notify(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    static struct vblk_backend feeding;
+    feeding = vblk_ram_backend;
+    feeding.read = feeding_read;
+    g->blk.backend = &feeding;
+    feeder = g;
+    feeder_reads = 0;
+    put_read(g, 0, 0, 0, TG_DATA, 512);
+    tg_notify(g);
+    assert_true(feeder_reads <= VIRTIO_BLK_BUDGET_REQUESTS);
+    assert_true(g->f.timers[POLL_TIMER] != 0);
+    unsigned before = feeder_reads;
+    virtio_blk_poll(&g->blk);                                    /* each poll: one budget too */
+    assert_true(feeder_reads - before <= VIRTIO_BLK_BUDGET_REQUESTS);
+    assert_false(virtio_pci_broken(&g->blk.vp));
+    tg_free(g);
+}
+
 static void attach_pool(void **state)
 {
     struct tguest *g = tg_new(DISK, 512, false);
@@ -433,6 +575,10 @@ int main(void)
         cmocka_unit_test(async_out_of_order),
         cmocka_unit_test(async_reset_drops_stale),
         cmocka_unit_test(async_slots_exhausted_then_resume),
+        cmocka_unit_test(notify_work_is_bounded),
+        cmocka_unit_test(large_request_in_pieces),
+        cmocka_unit_test(reset_between_pieces),
+        cmocka_unit_test(avail_fed_during_notify),
         cmocka_unit_test(attach_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
