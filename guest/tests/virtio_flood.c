@@ -1,7 +1,7 @@
 /*
  * Floods its virtio-blk queue with huge reads: `inflight=N` requests (default 5) of
- * `mib=N` MiB each (default 8, one descriptor into RAM at 16 MiB), kept in the ring until
- * `reads=N` have completed (default 24) and `flood_ms=N` have passed (default 1000): the
+ * `mib=N` MiB each (default 4, one descriptor into RAM at 16 MiB), kept in the ring until
+ * `reads=N` have completed (default 12) and `flood_ms=N` have passed (default 1000): the
  * avail index is advanced again as soon as a request completes, and the queue is
  * notified on every turn of the loop.  A hypervisor that does
  * a notify's whole ring inside the exit holds its CPU for the length of the I/O; the timer
@@ -74,9 +74,9 @@ void test_main(void)
     struct vd d;
     uint64_t capacity;
     unsigned inflight = (unsigned)cmdline_u64("inflight", MAX_INFLIGHT);
-    uint32_t bytes = (uint32_t)cmdline_u64("mib", 8) << 20;
+    uint32_t bytes = (uint32_t)cmdline_u64("mib", 4) << 20;
     uint64_t flood_ms = cmdline_u64("flood_ms", 1000);
-    unsigned reads = (unsigned)cmdline_u64("reads", 24);
+    unsigned reads = (unsigned)cmdline_u64("reads", 12);
     inflight = inflight < 1 ? 1 : inflight > MAX_INFLIGHT ? MAX_INFLIGHT : inflight;
     if (!vd_find(&d)) {
         report_skip("no virtio-blk PCI function (1AF4:1042) on bus 0");
@@ -108,6 +108,8 @@ void test_main(void)
         done += n;
         kick = n > 0;
     }
+    if (kick)
+        vd_w16(doorbell, 0);            /* what the last turn re-posted */
     uint64_t drain_start = rdtsc(), drain_limit = 60000 * (tsc_hz() / 1000);
     while (d.last_used != d.avail_idx && rdtsc() - drain_start < drain_limit &&
            !(vd_status(&d) & VD_S_NEEDS_RESET)) {

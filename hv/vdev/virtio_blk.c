@@ -15,6 +15,7 @@ typedef enum vblk_status (*backend_op)(void *ctx, struct vblk_io *io);
 struct budget {
     unsigned requests;
     uint64_t bytes;
+    uint64_t start_ns;
 };
 
 static void process_queue(struct virtio_blk *b, unsigned qi);
@@ -151,19 +152,34 @@ static void submit(struct virtio_blk *b, struct vblk_req *r, backend_op op)
         finish(b, r, st);
 }
 
-/* The next piece of a read or write, as large as the budget allows (a whole number of
- * sectors: every length and budget here is one). */
-static void submit_piece(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
+static uint64_t now(const struct virtio_blk *b)
 {
-    uint64_t left = r->length - r->done;
-    uint64_t n = left < bg->bytes ? left : bg->bytes;
-    bg->bytes -= n;
-    r->resume = false;
-    r->io.offset = r->offset + r->done;
-    r->io.length = n;
-    enum vblk_status st = r->op(b->backend_ctx, &r->io);
-    if (st != VBLK_PENDING)
+    const struct vdev_platform *p = b->vp.plat;
+    return p->now_ns ? p->now_ns(p->ctx) : 0;
+}
+
+static bool budget_left(const struct virtio_blk *b, const struct budget *bg)
+{
+    return bg->bytes && now(b) - bg->start_ns < VIRTIO_BLK_BUDGET_NS;
+}
+
+/* Pieces of a read or write while the budget lasts, at least one (a whole number of
+ * sectors each: every length, piece and budget here is one). */
+static void submit_pieces(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
+{
+    do {
+        uint64_t n = r->length - r->done;
+        n = n < bg->bytes ? n : bg->bytes;
+        n = n < VIRTIO_BLK_PIECE_BYTES ? n : VIRTIO_BLK_PIECE_BYTES;
+        bg->bytes -= n;
+        r->resume = false;
+        r->io.offset = r->offset + r->done;
+        r->io.length = n;
+        enum vblk_status st = r->op(b->backend_ctx, &r->io);
+        if (st == VBLK_PENDING)
+            return;
         piece_done(b, r, st);
+    } while (r->busy && r->resume && budget_left(b, bg));
 }
 
 static const char *range_error(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
@@ -205,7 +221,7 @@ static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, 
     r->offset = r->io.offset;
     r->length = bytes;
     r->done = 0;
-    submit_piece(b, r, bg);
+    submit_pieces(b, r, bg);
 }
 
 static void do_read(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, struct budget *bg)
@@ -323,14 +339,14 @@ static void arm_poll(struct virtio_blk *b)
     const struct vdev_platform *p = b->vp.plat;
     if (b->poll_timer == VIRTIO_BLK_NO_TIMER || !p->timer_arm)
         return;
-    uint64_t now = p->now_ns ? p->now_ns(p->ctx) : 0;
-    p->timer_arm(p->ctx, b->poll_timer, now ? now : 1);
+    uint64_t t = now(b);
+    p->timer_arm(p->ctx, b->poll_timer, t ? t : 1);
 }
 
 /* Pieces of requests already started come first, oldest slot first. */
 static void resume_requests(struct virtio_blk *b, struct budget *bg)
 {
-    for (unsigned i = 0; i < VIRTQ_MAX_SIZE && bg->bytes; i++) {
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE && budget_left(b, bg); i++) {
         struct vblk_req *r = &b->req[i];
         if (!r->busy || !r->resume)
             continue;
@@ -340,7 +356,21 @@ static void resume_requests(struct virtio_blk *b, struct budget *bg)
             release(b, r);
             continue;
         }
-        submit_piece(b, r, bg);
+        submit_pieces(b, r, bg);
+    }
+}
+
+/* Requests between two pieces (nothing at the backend) of a device that was reset or
+ * broke: dropped, as a completion after a reset is. */
+static void drop_resumable(struct virtio_blk *b)
+{
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++) {
+        struct vblk_req *r = &b->req[i];
+        if (r->busy && r->resume) {
+            r->resume = false;
+            b->stats.stale_completions++;
+            release(b, r);
+        }
     }
 }
 
@@ -356,12 +386,12 @@ static bool resume_left(const struct virtio_blk *b)
 static void process_queue(struct virtio_blk *b, unsigned qi)
 {
     struct virtq *q = virtio_pci_queue(&b->vp, qi);
-    struct budget bg = { VIRTIO_BLK_BUDGET_REQUESTS, VIRTIO_BLK_BUDGET_BYTES };
+    struct budget bg = { VIRTIO_BLK_BUDGET_REQUESTS, VIRTIO_BLK_BUDGET_BYTES, now(b) };
     bool more = false;
     b->in_notify = true;
     resume_requests(b, &bg);
     while (q && q->enabled && !virtio_pci_broken(&b->vp)) {
-        if (!bg.requests || !bg.bytes) {
+        if (!bg.requests || !budget_left(b, &bg)) {
             more = virtq_has_work(q, b->vp.plat);
             break;
         }
@@ -394,8 +424,12 @@ static void process_queue(struct virtio_blk *b, unsigned qi)
 
 bool virtio_blk_poll(struct virtio_blk *b)
 {
-    if (b->in_notify || !virtio_pci_driver_ok(&b->vp) || virtio_pci_broken(&b->vp))
+    if (b->in_notify)
         return false;
+    if (!virtio_pci_driver_ok(&b->vp) || virtio_pci_broken(&b->vp)) {
+        drop_resumable(b);
+        return false;
+    }
     b->stalled = false;
     process_queue(b, 0);
     struct virtq *q = virtio_pci_queue(&b->vp, 0);
@@ -409,9 +443,14 @@ void virtio_blk_set_poll_timer(struct virtio_blk *b, unsigned timer_id)
 
 /* ---- transport callbacks ---------------------------------------------------------------- */
 
+/* With a poll timer the exit only arms it: the work runs when it is due, at the vCPU's
+ * next entry, one budget per poll; without one, one budget now. */
 static void notify_cb(void *dev, unsigned q)
 {
-    process_queue(dev, q);
+    struct virtio_blk *b = dev;
+    if (b->poll_timer != VIRTIO_BLK_NO_TIMER && b->vp.plat->timer_arm)
+        return arm_poll(b);
+    process_queue(b, q);
 }
 
 static void reset_cb(void *dev)
@@ -419,14 +458,7 @@ static void reset_cb(void *dev)
     struct virtio_blk *b = dev;
     b->irq_pending = false;
     b->stalled = false;
-    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++) {
-        struct vblk_req *r = &b->req[i];
-        if (r->busy && r->resume) {     /* between pieces: nothing at the backend */
-            r->resume = false;
-            b->stats.stale_completions++;
-            release(b, r);
-        }
-    }
+    drop_resumable(b);
 }
 
 static void put(uint8_t *img, unsigned off, unsigned size, uint64_t v)

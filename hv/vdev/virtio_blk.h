@@ -14,11 +14,14 @@
  * vblk_io_complete() under the partition's lock.
  *
  * The work one notify (or one poll) does is bounded: at most VIRTIO_BLK_BUDGET_REQUESTS
- * requests taken from the ring and VIRTIO_BLK_BUDGET_BYTES of data moved, a larger read
- * or write going to the backend in pieces across several notifies or polls.  What is left
+ * requests taken from the ring, VIRTIO_BLK_BUDGET_BYTES of data moved and no new piece
+ * once VIRTIO_BLK_BUDGET_NS have passed (a slow disk: Bochs moves 4 KiB in about 0.6 ms);
+ * reads and writes go to the backend in pieces of at most VIRTIO_BLK_PIECE_BYTES, a
+ * large one across several notifies or polls.  What is left
  * (requests in the ring, the rest of a request) is not forgotten: the device arms its
  * poll timer (virtio_blk_set_poll_timer) for now, and its owner calls virtio_blk_poll()
- * when that timer is due, at the vCPU's next entry or the CPU's next scheduling pass.  A
+ * when that timer is due, at the vCPU's next entry or the CPU's next scheduling pass.
+ * With a poll timer, a notify does nothing but arm it, so an exit costs no I/O at all.  A
  * driver that keeps the ring full, from any number of vCPUs, gets a bounded piece of work
  * per exit and per pass, never one exit that lasts as long as it keeps feeding it.  A request still pending when the
  * driver resets the device is dropped silently at completion, and its data helpers
@@ -62,6 +65,8 @@
 #define VIRTIO_BLK_MAX_REQUEST (64u << 20)
 #define VIRTIO_BLK_BUDGET_REQUESTS 8        /* taken from the ring per notify or poll */
 #define VIRTIO_BLK_BUDGET_BYTES (64u << 10) /* data moved per notify or poll */
+#define VIRTIO_BLK_BUDGET_NS   200000ull    /* no new piece after this long */
+#define VIRTIO_BLK_PIECE_BYTES (4u << 10)   /* one backend call (a multiple of 4096) */
 #define VIRTIO_BLK_NO_TIMER    (~0u)
 
 #ifndef VIRTIO_BLK_POOL

@@ -431,8 +431,8 @@ static unsigned used_count(struct tguest *g)
     return n;
 }
 
-/* Five reads of 32 KiB in one notify: the notify moves one budget of bytes, arms the
- * poll timer, and polls finish the rest. */
+/* Five reads of 32 KiB in one notify: the notify arms the poll timer, each poll moves
+ * one budget of bytes and re-arms it, and polls finish the rest. */
 static void notify_work_is_bounded(void **state)
 {
     struct tguest *g = ready(512, 0, true);
@@ -443,6 +443,10 @@ static void notify_work_is_bounded(void **state)
         put_read(g, (uint16_t)(3 * r), r, 64 * r, TG_DATA + 0x8000u * r, 0x8000);
     g->f.timers[POLL_TIMER] = 0;
     tg_notify(g);
+    assert_int_equal(used_count(g), 0);                           /* the exit only arms */
+    assert_true(g->f.timers[POLL_TIMER] != 0);
+    g->f.timers[POLL_TIMER] = 0;
+    assert_true(virtio_blk_poll(&g->blk));
     unsigned done = used_count(g);
     assert_true(done * 0x8000u <= VIRTIO_BLK_BUDGET_BYTES);
     assert_true(done < 5);
@@ -463,8 +467,8 @@ static void notify_work_is_bounded(void **state)
     tg_free(g);
 }
 
-/* One 512 KiB read goes to the backend in pieces, one budget per notify or poll, and
- * completes once, with the whole length. */
+/* One 512 KiB read goes to the backend in pieces, one budget per poll, and completes
+ * once, with the whole length. */
 static void large_request_in_pieces(void **state)
 {
     struct tguest *g = ready(512, 0, true);
@@ -474,9 +478,10 @@ static void large_request_in_pieces(void **state)
         g->disk_data[i] = (uint8_t)(i * 7 + (i >> 12));
     put_read(g, 0, 0, 0, TG_DATA, len);
     tg_notify(g);
+    virtio_blk_poll(&g->blk);
     uint16_t h;
     uint32_t used_len;
-    assert_false(tg_used(g, &h, &used_len));                     /* not in one exit */
+    assert_false(tg_used(g, &h, &used_len));                     /* not in one poll */
     assert_memory_equal(g->ram + TG_DATA, g->disk_data, VIRTIO_BLK_BUDGET_BYTES);
     assert_int_equal(g->ram[TG_DATA + VIRTIO_BLK_BUDGET_BYTES], 0);
     unsigned polls = 0;
@@ -502,6 +507,7 @@ static void reset_between_pieces(void **state)
     memset(g->disk_data, 0x5a, 256u << 10);
     put_read(g, 0, 0, 0, TG_DATA, 256u << 10);
     tg_notify(g);
+    virtio_blk_poll(&g->blk);
     assert_int_equal(virtio_blk_inflight(&g->blk), 1);
     tg_common_write(g, VIRTIO_COMMON_STATUS, 1, 0);
     assert_int_equal(virtio_blk_inflight(&g->blk), 0);
@@ -511,8 +517,48 @@ static void reset_between_pieces(void **state)
     tg_free(g);
 }
 
+/* A slow disk (0.3 ms a piece): one poll stops starting pieces once its time is up. */
+static struct tguest *slow;
+
+static enum vblk_status slow_read(void *ctx, struct vblk_io *io)
+{
+    slow->f.now_ns += 300000;
+    return vblk_ram_backend.read(ctx, io);
+}
+
+static void slow_disk_time_budget(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    static struct vblk_backend slow_backend;
+    slow_backend = vblk_ram_backend;
+    slow_backend.read = slow_read;
+    g->blk.backend = &slow_backend;
+    slow = g;
+    memset(g->disk_data, 0x77, 256u << 10);
+    put_read(g, 0, 0, 0, TG_DATA, 256u << 10);
+    tg_notify(g);
+    uint64_t t0 = g->f.now_ns;
+    virtio_blk_poll(&g->blk);
+    uint64_t took = g->f.now_ns - t0;
+    assert_true(took >= 300000 && took < VIRTIO_BLK_BUDGET_NS + 300000);
+    assert_int_equal(g->ram[TG_DATA + (took / 300000) * VIRTIO_BLK_PIECE_BYTES], 0);
+    unsigned polls = 0;
+    uint16_t h;
+    uint32_t len;
+    while (!tg_used(g, &h, &len) && polls < 1000) {
+        t0 = g->f.now_ns;
+        virtio_blk_poll(&g->blk);
+        assert_true(g->f.now_ns - t0 < VIRTIO_BLK_BUDGET_NS + 300000);
+        polls++;
+    }
+    assert_int_equal(len, (256u << 10) + 1);
+    assert_memory_equal(g->ram + TG_DATA, g->disk_data, 256u << 10);
+    tg_free(g);
+}
+
 /* Another vCPU advances avail->idx while the device works (here: from inside the
- * backend, once per request): one notify still takes at most a budget of requests. */
+ * backend, once per request): one poll still takes at most a budget of requests. */
 static struct tguest *feeder;
 static unsigned feeder_reads;
 
@@ -536,6 +582,7 @@ static void avail_fed_during_notify(void **state)
     feeder_reads = 0;
     put_read(g, 0, 0, 0, TG_DATA, 512);
     tg_notify(g);
+    virtio_blk_poll(&g->blk);
     assert_true(feeder_reads <= VIRTIO_BLK_BUDGET_REQUESTS);
     assert_true(g->f.timers[POLL_TIMER] != 0);
     unsigned before = feeder_reads;
@@ -579,6 +626,7 @@ int main(void)
         cmocka_unit_test(large_request_in_pieces),
         cmocka_unit_test(reset_between_pieces),
         cmocka_unit_test(avail_fed_during_notify),
+        cmocka_unit_test(slow_disk_time_budget),
         cmocka_unit_test(attach_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
