@@ -4,9 +4,10 @@
  * must never fire early, and never later than `late_us=N` (default: the hypervisor's time
  * slice, 10 ms, SCHED_SLICE_NS) plus LATE_TOLERANCE_US after its deadline: a partition
  * sharing this CPU may hold it for one slice, no longer.  Periodic ticks come one per
- * period, missed ones coalesced: no burst (no gap under 9/10 of the period), and neither
- * their mean period nor their longest gap exceeds the period by more than that bound.
- * The times are emulated (Bochs) or real, never host timings of an emulator.
+ * period, and under Atoll missed ones are coalesced: no burst (no gap under 9/10 of the
+ * period; QEMU without Atoll catches up instead).  Neither their mean period nor their
+ * longest gap exceeds the period by more than the bound.  Under Bochs the times are
+ * emulated; under QEMU TCG they are the host's, so run-qemu states a generous bound.
  */
 #include "guest/lib/guest.h"
 
@@ -108,8 +109,12 @@ static void check_periodic(void)
     report(in_time(mean, period_tsc()),
            "%s periodic: mean period %lu TSC (%lu us), armed for %u us",
            mode_name, mean, tsc_to_us(mean), PERIOD_US);
-    report(min >= period_tsc() * 9 / 10,
-           "%s periodic: no burst (shortest gap %lu us)", mode_name, tsc_to_us(min));
+    if (atoll_present())                /* Atoll's policy (hv/vdev/lapic.c); QEMU catches up */
+        report(min >= period_tsc() * 9 / 10,
+               "%s periodic: no burst (shortest gap %lu us)", mode_name, tsc_to_us(min));
+    else
+        report_skip("%s periodic: no burst (shortest gap %lu us; not Atoll)", mode_name,
+                    tsc_to_us(min));
     report(max <= period_tsc() + late_tsc,
            "%s periodic: longest gap %lu us, within %lu us of the period", mode_name,
            tsc_to_us(max), tsc_to_us(late_tsc));
