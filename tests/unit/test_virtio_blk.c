@@ -592,6 +592,42 @@ static void avail_fed_during_notify(void **state)
     tg_free(g);
 }
 
+/* A write in two data segments, larger than a piece and a budget, then read back
+ * through an indirect table: pieces cross segments in both directions. */
+static void pieces_cross_segments(void **state)
+{
+    struct tguest *g = ready(512, VIRTIO_F_INDIRECT_DESC, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    const uint32_t half = 0x9000;                                 /* 36 KiB each */
+    fill(g, TG_DATA, 2 * half, 5);
+    uint64_t hdr = TG_HDR;
+    memset(g->ram + hdr, 0, 16);
+    g->ram[hdr] = VIRTIO_BLK_T_OUT;
+    g->ram[hdr + 8] = 8;
+    g->ram[TG_STATUS] = 0xAA;
+    struct tg_seg s[4] = { { hdr, 16, 0 }, { TG_DATA, half, 0 }, { TG_DATA + half, half, 0 },
+                           { TG_STATUS, 1, VIRTQ_DESC_F_WRITE } };
+    tg_put_chain(g, 0, s, 4);
+    tg_avail(g, 0);
+    tg_notify(g);
+    uint16_t h;
+    uint32_t len;
+    unsigned polls = 0;
+    while (!tg_used(g, &h, &len) && polls++ < 100)
+        virtio_blk_poll(&g->blk);
+    assert_int_equal(g->ram[TG_STATUS], VIRTIO_BLK_S_OK);
+    assert_int_equal(len, 1);
+    assert_memory_equal(g->disk_data + 8 * 512, g->ram + TG_DATA, 2 * half);
+    tg_request(g, 1, VIRTIO_BLK_T_IN, 8, TG_DATA + 0x20000, 2 * half, true);
+    polls = 0;
+    while (!tg_used(g, &h, &len) && polls++ < 100)
+        virtio_blk_poll(&g->blk);
+    assert_int_equal(g->ram[TG_STATUS + 1], VIRTIO_BLK_S_OK);
+    assert_int_equal(len, 2 * half + 1);
+    assert_memory_equal(g->ram + TG_DATA + 0x20000, g->ram + TG_DATA, 2 * half);
+    tg_free(g);
+}
+
 static void attach_pool(void **state)
 {
     struct tguest *g = tg_new(DISK, 512, false);
@@ -627,6 +663,7 @@ int main(void)
         cmocka_unit_test(reset_between_pieces),
         cmocka_unit_test(avail_fed_during_notify),
         cmocka_unit_test(slow_disk_time_budget),
+        cmocka_unit_test(pieces_cross_segments),
         cmocka_unit_test(attach_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
