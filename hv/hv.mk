@@ -12,4 +12,4 @@ KERNEL_SRCS += \
 	drivers/acpi/acpi_tables.c \
 	 \
 	hv/vmx/vmx_caps.c \
-	drivers/uart/uart8250.c
+	drivers/uart/uart8250.c drivers/uart/serial_queue.c

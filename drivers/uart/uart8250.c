@@ -4,6 +4,7 @@
 enum { THR = 0, RBR = 0, DLL = 0, IER = 1, DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5 };
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY  0x20
+#define LSR_TX_IDLE    0x40
 
 void serial8250_init(uint16_t base, uint32_t baud)
 {
@@ -32,6 +33,26 @@ void serial8250_write(uint16_t base, const char *s, size_t n)
             put_byte(base, '\r');
         put_byte(base, s[i]);
     }
+}
+
+bool serial8250_tx_empty(uint16_t base)
+{
+    return inb(base + LSR) & LSR_THR_EMPTY;
+}
+
+bool serial8250_tx_idle(uint16_t base)
+{
+    return inb(base + LSR) & LSR_TX_IDLE;
+}
+
+unsigned serial8250_tx_fifo_depth(uint16_t base)
+{
+    return (inb(base + FCR) & 0xc0) == 0xc0 ? 16 : 1;     /* IIR: a 16550A's FIFOs on */
+}
+
+void serial8250_put_raw(uint16_t base, char c)
+{
+    outb(base + THR, (uint8_t)c);
 }
 
 int serial8250_read(uint16_t base)

@@ -13,6 +13,8 @@
 #define VD_BAR_BASE   0xE0000000u     /* the window Atoll decodes; free in QEMU's PCI hole */
 #define VD_QSIZE      16
 #define VD_NO_VECTOR  0xffff
+#define VD_TIMEOUT_US 30000000u     /* Linux's block request timeout; a VHDX block's first
+                                       write takes 17 s under Bochs */
 
 #define VD_F_INDIRECT  (1ull << 28)
 #define VD_F_EVENT_IDX (1ull << 29)
@@ -281,11 +283,14 @@ static inline void vd_kick(struct vd *d, uint16_t head)
     vd_w16(d->notify + (uintptr_t)d->notify_off * d->notify_mult, 0);
 }
 
-/* 1: a used entry came back (*len set); -1: the device set NEEDS_RESET; 0: timeout. */
+/* 1: a used entry came back (*len set); -1: the device set NEEDS_RESET; 0: timeout.
+ * The ring is looked at once more after the time is up: the vCPU may not have run while
+ * the device worked. */
 static inline int vd_wait(struct vd *d, uint32_t *len, uint64_t timeout_us)
 {
     uint64_t start = rdtsc(), limit = timeout_us * (tsc_hz() / 1000000);
-    while (rdtsc() - start < limit) {
+    for (bool last = false; !last; ) {
+        last = rdtsc() - start >= limit;
         vd_mb();
         uint16_t idx = *(volatile uint16_t *)(VD_USED + 2);
         if (idx != d->last_used) {
@@ -331,7 +336,7 @@ static inline uint8_t vd_rw(struct vd *d, uint32_t type, uint64_t sector, void *
         vd_put_chain(VD_DESC, s, n);
     }
     vd_kick(d, 0);
-    int r = vd_wait(d, NULL, 2000000);
+    int r = vd_wait(d, NULL, VD_TIMEOUT_US);
     return r > 0 ? vd_status_byte : r < 0 ? 0xFF : 0xEE;
 }
 

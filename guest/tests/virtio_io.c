@@ -72,7 +72,7 @@ static bool write_read(struct vd *d, uint64_t sector)
     vd_put_chain(VD_DESC, s, 4);
     vd_kick(d, 0);
     uint32_t len = 0;
-    if (vd_wait(d, &len, 2000000) != 1 || vd_status_byte != 0)
+    if (vd_wait(d, &len, VD_TIMEOUT_US) != 1 || vd_status_byte != 0)
         return false;
     memset(rbuf, 0, sizeof(rbuf));
     if (vd_rw(d, VD_T_IN, sector, rbuf, BUF_BYTES, d->features & VD_F_INDIRECT) != 0)

@@ -81,7 +81,7 @@ int64_t channel_grants_check_map(struct channel_grants *t, unsigned peer, uint64
                                  uint64_t gpa, uint64_t vector, struct channel_grant **out)
 {
     struct channel_grant *g = grant_of(t, handle);
-    if (!g || g->peer != peer)
+    if (!g || g->peer != peer || g->peer_gone)
         return -HC_ENOENT;
     if (g->mapped)
         return -HC_EPERM;
@@ -137,10 +137,15 @@ bool channel_grants_take_partition(struct channel_grants *t, unsigned p,
     for (unsigned o = 0; o < CHANNEL_PARTITIONS; o++)
         for (unsigned i = 0; i < CHANNEL_GRANTS_PER_PARTITION; i++) {
             struct channel_grant *g = &t->slot[o][i];
-            if (!g->used || (g->owner != p && g->peer != p))
+            if (!g->used || (g->owner != p && (g->peer != p || g->peer_gone)))
                 continue;
             *was = *g;
-            memset(g, 0, sizeof(*g));
+            if (g->owner == p) {
+                memset(g, 0, sizeof(*g));
+            } else {
+                g->mapped = false;
+                g->peer_gone = true;
+            }
             return true;
         }
     return false;

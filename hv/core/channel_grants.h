@@ -29,6 +29,7 @@
 struct channel_grant {
     bool used;
     bool mapped;                    /* the peer has it in its page tables */
+    bool peer_gone;                 /* the peer has ended: the owner may only revoke it */
     unsigned owner, peer;           /* partition ids */
     uint64_t owner_gpa;             /* in the owner's RAM */
     uint64_t peer_gpa;              /* in the peer's channel window, while mapped */
@@ -68,11 +69,13 @@ int64_t channel_grants_other_side(const struct channel_grants *t, unsigned from,
 int64_t channel_grants_revoke(struct channel_grants *t, unsigned owner, uint64_t handle,
                               struct channel_grant *was);
 
-/* Partition p has ended: takes the next grant it owns or was granted out of the table,
- * into *was; false when none is left.  When p owned it and it is mapped, the caller must
- * unmap it from the peer, and wait until none of the peer's vCPUs can still use the
- * mapping, before p's memory is freed: whatever state the peer is in, since a peer that
- * is ending may still have vCPUs in guest mode. */
+/* Partition p has ended: the next grant it owns or was granted, into *was (as it was);
+ * false when none is left.  A grant p owned leaves the table: when it was mapped, the
+ * caller must unmap it from the peer, and wait until none of the peer's vCPUs can still
+ * use the mapping, before p's memory is freed: whatever state the peer is in, since a
+ * peer that is ending may still have vCPUs in guest mode.  A grant p was given stays its
+ * owner's (unmapped, peer_gone) until the owner revokes it, so the owner's handle never
+ * changes meaning under it. */
 bool channel_grants_take_partition(struct channel_grants *t, unsigned p,
                                    struct channel_grant *was);
 

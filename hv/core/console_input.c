@@ -22,12 +22,10 @@ static void flush_quiet_lines(void)
     uint64_t now = time_ns();
     for (unsigned i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];
-        if (p->state != PART_RUNNING || !p->console_len || now - p->console_last_ns < 50000000ull)
+        if (p->state != PART_RUNNING || !p->console_len || console_ring_used(&p->console_ring) ||
+            now - p->console_last_ns < 50000000ull)
             continue;
-        uint64_t f = spin_lock_irqsave(&p->lock);
-        if (p->console_len)
-            partition_console_flush(p, true);
-        spin_unlock_irqrestore(&p->lock, f);
+        partition_console_flush(p, true);
     }
 }
 

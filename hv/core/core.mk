@@ -2,7 +2,7 @@
 KERNEL_SRCS += \
 	hv/core/guest_mem.c hv/core/guest_walk.c hv/core/partition.c hv/core/platform_glue.c \
 	hv/core/sched.c hv/core/services.c hv/core/cpuid_policy.c hv/core/msr_policy.c \
-	hv/core/hypercall.c hv/core/channel.c hv/core/partition_disks.c hv/core/console_input.c hv/core/mmio.c hv/core/manifest.c \
+	hv/core/hypercall.c hv/core/channel.c hv/core/partition_disks.c hv/core/console_input.c hv/core/console_ring.c hv/core/partition_console.c hv/core/mmio.c hv/core/manifest.c \
 	hv/core/script.c hv/core/script_run.c hv/core/write_track.c hv/core/partition_writes.c \
 	hv/core/loader_common.c hv/core/loader_flat.c hv/core/loader_multiboot.c hv/core/loader_elf64.c \
 	hv/core/loader_acpi.c \

@@ -6,7 +6,7 @@
 #include "boot/bootinfo.h"
 #include "boot/mb2/mb2_parse.h"
 #include "drivers/fb/fb_console.h"
-#include "drivers/uart/uart8250.h"
+#include "drivers/uart/serial_queue.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/exception.h"
 #include "hv/arch/x86/idt.h"
@@ -96,12 +96,6 @@ static bool report_virt(void)
     return usable;
 }
 
-static void serial_sink(void *ctx, const char *s, size_t n)
-{
-    (void)ctx;
-    serial8250_write(CONSOLE_PORT, s, n);
-}
-
 static void log_ring_sink(void *ctx, const char *s, size_t n)
 {
     (void)ctx;
@@ -114,12 +108,15 @@ static void fb_sink(void *ctx, const char *s, size_t n)
     fb_console_write(s, n);
 }
 
+static const struct console_sink_ops log_ring_ops = { .write = log_ring_sink };
+static const struct console_sink_ops fb_ops = { .write = fb_sink };
+
 /* The serial port and the log ring (the control server's `log`) from the first line on. */
 static void console_setup(void)
 {
-    serial8250_init(CONSOLE_PORT, 115200);
-    console_add_sink(serial_sink, NULL);
-    console_add_sink(log_ring_sink, NULL);
+    serial_queue_init(CONSOLE_PORT);
+    console_add_sink(&serial_queue_sink, NULL);
+    console_add_sink(&log_ring_ops, NULL);
 }
 
 void hv_main(uint32_t loader, uint32_t info_phys)
@@ -141,7 +138,7 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     paging_init(top_of_memory(bi));
     bi = loader == BOOT_LOADER_EFI ? phys_to_virt(info_phys) : bi;
     if (fb_console_init(&bi->fb)) {
-        console_add_sink(fb_sink, NULL);
+        console_add_sink(&fb_ops, NULL);
         unsigned cols, rows;
         fb_console_size(&cols, &rows);
         kprintf("atoll: console on the %ux%u framebuffer (%ux%u characters)\n", bi->fb.width,

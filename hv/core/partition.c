@@ -75,6 +75,7 @@ static void end_with_reason(struct partition *p, enum partition_end how, const c
     fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
     if (!end_once(p))
         return;
+    partition_console_end(p);
     p->ended = how;
     strlcpy(p->end_reason, reason, sizeof(p->end_reason));
     kprintf("atoll: partition %s %s: %s\n", p->name, how == PART_END_KILLED ? "killed" : "stopped",
@@ -101,6 +102,7 @@ void partition_exit(struct partition *p, int status)
 {
     if (!end_once(p))
         return;
+    partition_console_end(p);
     p->exit_status = status;
     p->ended = PART_END_EXIT;
     kprintf("[%s] EXIT: STATUS=%d\n", p->name, status);
@@ -117,8 +119,7 @@ void partition_release_vcpu(struct vcpu *v)
     spin_unlock_irqrestore(&p->lock, f);
     if (!last)
         return;
-    if (p->console_len || p->console_continued)
-        partition_console_flush(p, false);
+    partition_console_end(p);
     print_exit_counts(p);
     partition_writes_end(p);
     channel_partition_gone(p);

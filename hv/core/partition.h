@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "hv/core/end_verdict.h"
+#include "hv/core/console_ring.h"
 #include "hv/core/guest_mem.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/core/vcpu.h"
@@ -12,7 +13,8 @@
 
 #define PARTITION_MAX_VCPUS 64
 #define PARTITION_NAME_LEN  32
-#define PARTITION_MAX_TIMERS 66      /* PLATFORM_TIMER_COUNT */
+#define PARTITION_MAX_TIMERS 67      /* PLATFORM_TIMER_COUNT, then PARTITION_TIMER_DISKS */
+#define PARTITION_TIMER_DISKS 66     /* virtio-blk work left over by a notify */
 
 enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
 /* How a partition ended (or is expected to): its own exit, killed for what it did, or
@@ -54,6 +56,8 @@ struct partition {
     unsigned console_len;
     uint64_t console_last_ns;       /* when the guest last wrote to its console */
     bool console_continued;         /* part of the current line is already printed */
+    spinlock_t console_lock;        /* the line above and the ring's consumer side */
+    struct console_ring console_ring;   /* written, not yet printed (partition_console.h) */
     unsigned released;              /* vCPUs that have left their CPUs after the end */
     volatile bool finished;         /* everything released */
     bool unassigned_kill;           /* an access outside RAM and devices ends it */

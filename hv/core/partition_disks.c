@@ -182,8 +182,20 @@ bool partition_disks_attach(struct partition *p, const char (*paths)[128], unsig
             fmt_snprintf(err, err_size, "disk %s: no virtio-blk device left", paths[i]);
             return false;
         }
+        virtio_blk_set_poll_timer(d->dev, PARTITION_TIMER_DISKS);
     }
     return true;
+}
+
+void partition_disks_poll(struct partition *p, uint64_t now_ns)
+{
+    uint64_t due = p->timer_deadline[PARTITION_TIMER_DISKS];
+    if (!due || due > now_ns)
+        return;
+    p->timer_deadline[PARTITION_TIMER_DISKS] = 0;
+    for (unsigned i = 0; i < p->disk_count; i++)
+        if (p->disks[i]->dev)
+            virtio_blk_poll(p->disks[i]->dev);
 }
 
 void partition_disks_detach(struct partition *p)

@@ -14,6 +14,9 @@
 /* Opens every path and attaches a device per disk; false with one line in err. */
 bool partition_disks_attach(struct partition *p, const char (*paths)[128], unsigned count,
                             char *err, size_t err_size);
+/* Partition's lock held: when PARTITION_TIMER_DISKS is due (now_ns from the partition's
+ * start), each disk does its next budget of the work its last notify left. */
+void partition_disks_poll(struct partition *p, uint64_t now_ns);
 /* Flushes and closes the disks (VHDX: marks the log empty); devices and bridge go back. */
 void partition_disks_detach(struct partition *p);
 

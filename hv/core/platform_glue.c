@@ -4,42 +4,16 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/console.h"
 #include "hv/lib/format.h"
+#include "hv/core/partition_console.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/sched.h"
-#include "hv/core/script_run.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vdev/acpi_pm.h"
 #include "hv/vdev/platform_devices.h"
 
 /* ---- callbacks the devices see ------------------------------------------------------ */
-
-/* Whole lines, each prefixed with the partition's name, so partitions never interleave
- * within a line; a line longer than the buffer is cut into several. */
-static void console_out(void *ctx, const char *buf, size_t len)
-{
-    struct partition *p = ctx;
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == '\r')
-            continue;
-        if (buf[i] != '\n')
-            p->console_line[p->console_len++] = buf[i];
-        if (buf[i] == '\n' || p->console_len == sizeof(p->console_line))
-            partition_console_flush(p, false);
-    }
-    p->console_last_ns = time_ns();
-}
-
-void partition_console_flush(struct partition *p, bool partial)
-{
-    script_run_line(p, p->console_line, p->console_len);
-    if (p->console_continued)
-        kprintf("%.*s%s", (int)p->console_len, p->console_line, partial ? "" : "\n");
-    else
-        kprintf("[%s] %.*s%s", p->name, (int)p->console_len, p->console_line, partial ? "" : "\n");
-    p->console_continued = partial;
-    p->console_len = 0;
-}
 
 static uint64_t now(void *ctx)
 {
@@ -114,9 +88,10 @@ static uint64_t guest_tsc(void *ctx, unsigned vcpu)
 
 bool partition_devices_init(struct partition *p)
 {
+    partition_console_init(p);
     vdev_bus_init(&p->bus);
     p->platform = (struct vdev_platform){
-        .ctx = p, .console_write = console_out, .now_ns = now, .timer_arm = timer_arm,
+        .ctx = p, .console_write = partition_console_write, .now_ns = now, .timer_arm = timer_arm,
         .partition_exit = exit_partition, .gpa_read = gpa_read, .gpa_write = gpa_write,
         .vcpu_kick = kick, .vcpu_startup = startup, .guest_tsc = guest_tsc,
         .guest_reset = guest_reset,
@@ -234,6 +209,11 @@ void partition_run_timers(struct partition *p, uint64_t now_ns)
         return;
     uint64_t f = spin_lock_irqsave(&p->lock);
     platform_devices_tick(p->devices);
+    partition_disks_poll(p, now_ns - p->start_ns);
     spin_unlock_irqrestore(&p->lock, f);
 }
 
+
+_Static_assert(PARTITION_TIMER_DISKS >= PLATFORM_TIMER_COUNT &&
+               PARTITION_TIMER_DISKS < PARTITION_MAX_TIMERS,
+               "the disk poll timer needs a slot of its own after the platform's timers");

@@ -8,11 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/core/partition.h"
+#include "hv/core/partition_console.h"
 
 bool partition_devices_init(struct partition *p);
-/* Prints what the guest wrote since its last newline; partial: the line goes on later
- * (a shell prompt waiting for input). */
-void partition_console_flush(struct partition *p, bool partial);
 void partition_devices_destroy(struct partition *p);
 
 void partition_io(struct vcpu *v, uint16_t port, unsigned size, bool write, uint32_t *value);

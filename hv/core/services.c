@@ -1,5 +1,7 @@
 #include "hv/core/services.h"
 
+#include "hv/core/partition_console.h"
+
 static bool started;
 
 void services_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
@@ -10,9 +12,10 @@ void services_start(const struct manifest_hypervisor *hv, const struct boot_info
     started = true;
 }
 
+/* The partitions' consoles (and the hypervisor console's queue) first, then the table. */
 uint64_t services_poll(void)
 {
-    uint64_t wait = SERVICES_NONE;
+    uint64_t wait = partition_consoles_poll();
     for (unsigned i = 0; started && i < service_table_count; i++) {
         uint64_t w = service_table[i].poll ? service_table[i].poll() : SERVICES_NONE;
         wait = w < wait ? w : wait;

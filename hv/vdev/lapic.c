@@ -148,10 +148,28 @@ static void timer_rearm(struct vlapic *l, uint64_t t)
         l->plat->timer_arm(l->plat->ctx, l->timer_id, l->timer_next_ns);
 }
 
+/*
+ * What a periodic timer owes a guest that did not run when its periods ended (another
+ * partition held the CPU): one interrupt, not a burst.  The SDM's timer counts down and
+ * reloads once per period whatever the CPU does, and a guest counts one tick per
+ * interrupt (Linux accounts lost ticks from the clocksource, not by expecting a catch-up
+ * burst).  So a tick delivered a tenth of a period or more after it was due stands for
+ * every period missed, and the count restarts from its initial value now: the next one
+ * is a whole period away.  A tick on time keeps the period's grid, without drift.
+ */
+static void periodic_coalesce(struct vlapic *l, uint64_t t, uint64_t due)
+{
+    uint64_t period = timer_period_ns(l);
+    if (t - due >= period / 10)
+        l->timer_start_ns = t;
+}
+
 /* After a periodic interrupt the next one is at least VLAPIC_MIN_PERIOD_NS away, so a
  * tiny initial count cannot make the partition's timer fire continuously. */
 static void timer_rearm_after_fire(struct vlapic *l, uint64_t t)
 {
+    if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && l->timer_running && l->timer_initial)
+        periodic_coalesce(l, t, l->timer_next_ns);
     l->timer_next_ns = next_expiry(l, t);
     if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && l->timer_next_ns &&
         l->timer_next_ns - t < VLAPIC_MIN_PERIOD_NS)

@@ -18,5 +18,6 @@ fuzz_virtio_blk_SRCS := tests/fuzz/fuzz_virtio_blk.c $(VIRTIO_TEST_SRCS)
 # The test guests against QEMU's own virtio-blk-pci (proves the guests' driver).
 TEST_STEPS += test-virtio-qemu
 .PHONY: test-virtio-qemu
-test-virtio-qemu: $(GUEST_OUT)/tests/virtio_io.elf $(GUEST_OUT)/tests/virtio_bad.elf
+test-virtio-qemu: $(GUEST_OUT)/tests/virtio_io.elf $(GUEST_OUT)/tests/virtio_bad.elf \
+                  $(GUEST_OUT)/tests/virtio_flood.elf
 	$(Q)guest/tests/run-virtio-qemu $(GUEST_OUT)/tests $(BUILD)/virtio/qemu

@@ -12,7 +12,14 @@ static struct virtio_blk pool[VIRTIO_BLK_POOL];
 
 typedef enum vblk_status (*backend_op)(void *ctx, struct vblk_io *io);
 
+struct budget {
+    unsigned requests;
+    uint64_t bytes;
+    uint64_t start_ns;
+};
+
 static void process_queue(struct virtio_blk *b, unsigned qi);
+static void arm_poll(struct virtio_blk *b);
 
 static struct vblk_req *req_of(struct vblk_io *io)
 {
@@ -71,6 +78,18 @@ static void finish(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st
         virtio_pci_queue_interrupt(&b->vp, r->queue);
 }
 
+/* A read or write goes on with its next piece (at the next budget), or ends here; any
+ * other request ends. */
+static void piece_done(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st)
+{
+    if (st == VBLK_OK && !r->io.copy_failed && r->done + r->io.length < r->length) {
+        r->done += r->io.length;
+        r->resume = true;
+        return;
+    }
+    finish(b, r, st == VBLK_PENDING ? VBLK_IOERR : st);
+}
+
 static void fail(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st,
                  const char *why)
 {
@@ -89,7 +108,9 @@ void vblk_io_complete(struct vblk_io *io, enum vblk_status status)
         b->stats.stale_completions++;
         release(b, r);
     } else {
-        finish(b, r, status == VBLK_PENDING ? VBLK_IOERR : status);
+        piece_done(b, r, status);
+        if (r->resume)
+            arm_poll(b);
     }
     if (b->stalled && !b->in_notify && virtio_pci_driver_ok(&b->vp)) {
         b->stalled = false;
@@ -104,7 +125,7 @@ bool vblk_io_to_guest(struct vblk_io *io, uint64_t pos, const void *buf, size_t 
     struct vblk_req *r = req_of(io);
     bool ok = !stale(r) && r->type == VIRTIO_BLK_T_IN && pos <= io->length &&
               len <= io->length - pos &&
-              virtq_chain_write(&r->chain, io->dev->vp.plat, pos, buf, len);
+              virtq_chain_write(&r->chain, io->dev->vp.plat, r->done + pos, buf, len);
     if (!ok)
         io->copy_failed = true;
     return ok;
@@ -115,7 +136,8 @@ bool vblk_io_from_guest(struct vblk_io *io, uint64_t pos, void *buf, size_t len)
     struct vblk_req *r = req_of(io);
     bool ok = !stale(r) && r->type == VIRTIO_BLK_T_OUT && pos <= io->length &&
               len <= io->length - pos &&
-              virtq_chain_read(&r->chain, io->dev->vp.plat, HEADER_BYTES + pos, buf, len);
+              virtq_chain_read(&r->chain, io->dev->vp.plat, HEADER_BYTES + r->done + pos, buf,
+                               len);
     if (!ok)
         io->copy_failed = true;
     return ok;
@@ -128,6 +150,36 @@ static void submit(struct virtio_blk *b, struct vblk_req *r, backend_op op)
     enum vblk_status st = op(b->backend_ctx, &r->io);
     if (st != VBLK_PENDING)
         finish(b, r, st);
+}
+
+static uint64_t now(const struct virtio_blk *b)
+{
+    const struct vdev_platform *p = b->vp.plat;
+    return p->now_ns ? p->now_ns(p->ctx) : 0;
+}
+
+static bool budget_left(const struct virtio_blk *b, const struct budget *bg)
+{
+    return bg->bytes && now(b) - bg->start_ns < VIRTIO_BLK_BUDGET_NS;
+}
+
+/* Pieces of a read or write while the budget lasts, at least one (a whole number of
+ * sectors each: every length, piece and budget here is one). */
+static void submit_pieces(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
+{
+    do {
+        uint64_t n = r->length - r->done;
+        n = n < bg->bytes ? n : bg->bytes;
+        n = n < VIRTIO_BLK_PIECE_BYTES ? n : VIRTIO_BLK_PIECE_BYTES;
+        bg->bytes -= n;
+        r->resume = false;
+        r->io.offset = r->offset + r->done;
+        r->io.length = n;
+        enum vblk_status st = r->op(b->backend_ctx, &r->io);
+        if (st == VBLK_PENDING)
+            return;
+        piece_done(b, r, st);
+    } while (r->busy && r->resume && budget_left(b, bg));
 }
 
 static const char *range_error(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
@@ -146,7 +198,7 @@ static const char *range_error(const struct virtio_blk *b, uint64_t sector, uint
 }
 
 static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, uint64_t bytes,
-                     backend_op op)
+                     backend_op op, struct budget *bg)
 {
     const char *why = bytes > VIRTIO_BLK_MAX_REQUEST ? "request larger than 64 MiB"
                                                      : range_error(b, sector, bytes);
@@ -163,26 +215,31 @@ static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, 
         b->stats.bytes_written += bytes;
     } else {
         b->stats.discards++;
+        return submit(b, r, op);        /* no data moves: one piece */
     }
-    submit(b, r, op);
+    r->op = op;
+    r->offset = r->io.offset;
+    r->length = bytes;
+    r->done = 0;
+    submit_pieces(b, r, bg);
 }
 
-static void do_read(struct virtio_blk *b, struct vblk_req *r, uint64_t sector)
+static void do_read(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, struct budget *bg)
 {
     const struct virtq_chain *c = &r->chain;
     if (c->out_bytes != HEADER_BYTES)
         return fail(b, r, VBLK_IOERR, "read request carries device-readable data");
-    start_io(b, r, sector, c->in_bytes - 1, b->backend->read);
+    start_io(b, r, sector, c->in_bytes - 1, b->backend->read, bg);
 }
 
-static void do_write(struct virtio_blk *b, struct vblk_req *r, uint64_t sector)
+static void do_write(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, struct budget *bg)
 {
     const struct virtq_chain *c = &r->chain;
     if (!b->backend->write)
         return fail(b, r, VBLK_IOERR, "write to a read-only disk");
     if (c->in_bytes != 1)
         return fail(b, r, VBLK_IOERR, "write request carries device-writable data");
-    start_io(b, r, sector, c->out_bytes - HEADER_BYTES, b->backend->write);
+    start_io(b, r, sector, c->out_bytes - HEADER_BYTES, b->backend->write, bg);
 }
 
 static void do_flush(struct virtio_blk *b, struct vblk_req *r)
@@ -208,7 +265,7 @@ static void do_get_id(struct virtio_blk *b, struct vblk_req *r)
     finish(b, r, VBLK_OK);
 }
 
-static void do_discard(struct virtio_blk *b, struct vblk_req *r)
+static void do_discard(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
 {
     const struct virtq_chain *c = &r->chain;
     uint8_t range[DISCARD_RANGE_BYTES];
@@ -223,10 +280,10 @@ static void do_discard(struct virtio_blk *b, struct vblk_req *r)
         return fail(b, r, VBLK_UNSUPP, "discard flags set");
     if (count > VIRTIO_BLK_MAX_DISCARD_SECTORS)
         return fail(b, r, VBLK_IOERR, "discard larger than max_discard_sectors");
-    start_io(b, r, sector, count * SECTOR, b->backend->discard);
+    start_io(b, r, sector, count * SECTOR, b->backend->discard, bg);
 }
 
-static void dispatch(struct virtio_blk *b, struct vblk_req *r)
+static void dispatch(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
 {
     const struct virtq_chain *c = &r->chain;
     uint8_t hdr[HEADER_BYTES];
@@ -240,29 +297,32 @@ static void dispatch(struct virtio_blk *b, struct vblk_req *r)
     uint64_t sector = le(hdr + 8, 8);
     r->type = (uint8_t)(type <= 0xff ? type : 0xff);
     switch (type) {
-    case VIRTIO_BLK_T_IN: return do_read(b, r, sector);
-    case VIRTIO_BLK_T_OUT: return do_write(b, r, sector);
+    case VIRTIO_BLK_T_IN: return do_read(b, r, sector, bg);
+    case VIRTIO_BLK_T_OUT: return do_write(b, r, sector, bg);
     case VIRTIO_BLK_T_FLUSH: return do_flush(b, r);
     case VIRTIO_BLK_T_GET_ID: return do_get_id(b, r);
-    case VIRTIO_BLK_T_DISCARD: return do_discard(b, r);
+    case VIRTIO_BLK_T_DISCARD: return do_discard(b, r, bg);
     default: return fail(b, r, VBLK_UNSUPP, "unknown request type");
     }
 }
 
-static void start_request(struct virtio_blk *b, struct vblk_req *r, unsigned qi)
+static void start_request(struct virtio_blk *b, struct vblk_req *r, unsigned qi,
+                          struct budget *bg)
 {
     r->busy = true;
     b->inflight++;
     r->queue = (uint16_t)qi;
     r->type = 0xff;
     r->written = 0;
+    r->resume = false;
+    r->length = r->done = 0;
     r->io = (struct vblk_io){ .dev = b, .reset_count = b->vp.reset_count };
     if (r->chain.in_bytes == 0) {
         virtio_pci_needs_reset(&b->vp, "request %u has no device-writable status byte",
                                r->chain.head);
         return release(b, r);
     }
-    dispatch(b, r);
+    dispatch(b, r, bg);
 }
 
 static struct vblk_req *free_req(struct virtio_blk *b)
@@ -274,11 +334,67 @@ static struct vblk_req *free_req(struct virtio_blk *b)
     return NULL;
 }
 
+static void arm_poll(struct virtio_blk *b)
+{
+    const struct vdev_platform *p = b->vp.plat;
+    if (b->poll_timer == VIRTIO_BLK_NO_TIMER || !p->timer_arm)
+        return;
+    uint64_t t = now(b);
+    p->timer_arm(p->ctx, b->poll_timer, t ? t : 1);
+}
+
+/* Pieces of requests already started come first, oldest slot first. */
+static void resume_requests(struct virtio_blk *b, struct budget *bg)
+{
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE && budget_left(b, bg); i++) {
+        struct vblk_req *r = &b->req[i];
+        if (!r->busy || !r->resume)
+            continue;
+        if (stale(r)) {
+            b->stats.stale_completions++;
+            r->resume = false;
+            release(b, r);
+            continue;
+        }
+        submit_pieces(b, r, bg);
+    }
+}
+
+/* Requests between two pieces (nothing at the backend) of a device that was reset or
+ * broke: dropped, as a completion after a reset is. */
+static void drop_resumable(struct virtio_blk *b)
+{
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++) {
+        struct vblk_req *r = &b->req[i];
+        if (r->busy && r->resume) {
+            r->resume = false;
+            b->stats.stale_completions++;
+            release(b, r);
+        }
+    }
+}
+
+static bool resume_left(const struct virtio_blk *b)
+{
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
+        if (b->req[i].busy && b->req[i].resume)
+            return true;
+    return false;
+}
+
+/* One budget of work: pieces left over, then new requests from the ring. */
 static void process_queue(struct virtio_blk *b, unsigned qi)
 {
     struct virtq *q = virtio_pci_queue(&b->vp, qi);
+    struct budget bg = { VIRTIO_BLK_BUDGET_REQUESTS, VIRTIO_BLK_BUDGET_BYTES, now(b) };
+    bool more = false;
     b->in_notify = true;
+    resume_requests(b, &bg);
     while (q && q->enabled && !virtio_pci_broken(&b->vp)) {
+        if (!bg.requests || !budget_left(b, &bg)) {
+            more = virtq_has_work(q, b->vp.plat);
+            break;
+        }
         struct vblk_req *r = free_req(b);
         if (!r) {
             b->stalled = true;
@@ -292,20 +408,49 @@ static void process_queue(struct virtio_blk *b, unsigned qi)
             virtio_pci_needs_reset(&b->vp, "%s", why);
             break;
         }
-        start_request(b, r, qi);
+        bg.requests--;
+        start_request(b, r, qi, &bg);
     }
     b->in_notify = false;
     if (b->irq_pending) {
         b->irq_pending = false;
         virtio_pci_queue_interrupt(&b->vp, qi);
     }
+    if (more || resume_left(b)) {
+        b->stats.budget_stops++;
+        arm_poll(b);
+    }
+}
+
+bool virtio_blk_poll(struct virtio_blk *b)
+{
+    if (b->in_notify)
+        return false;
+    if (!virtio_pci_driver_ok(&b->vp) || virtio_pci_broken(&b->vp)) {
+        drop_resumable(b);
+        return false;
+    }
+    b->stalled = false;
+    process_queue(b, 0);
+    struct virtq *q = virtio_pci_queue(&b->vp, 0);
+    return resume_left(b) || (q && q->enabled && virtq_has_work(q, b->vp.plat));
+}
+
+void virtio_blk_set_poll_timer(struct virtio_blk *b, unsigned timer_id)
+{
+    b->poll_timer = timer_id;
 }
 
 /* ---- transport callbacks ---------------------------------------------------------------- */
 
+/* With a poll timer the exit only arms it: the work runs when it is due, at the vCPU's
+ * next entry, one budget per poll; without one, one budget now. */
 static void notify_cb(void *dev, unsigned q)
 {
-    process_queue(dev, q);
+    struct virtio_blk *b = dev;
+    if (b->poll_timer != VIRTIO_BLK_NO_TIMER && b->vp.plat->timer_arm)
+        return arm_poll(b);
+    process_queue(b, q);
 }
 
 static void reset_cb(void *dev)
@@ -313,6 +458,7 @@ static void reset_cb(void *dev)
     struct virtio_blk *b = dev;
     b->irq_pending = false;
     b->stalled = false;
+    drop_resumable(b);
 }
 
 static void put(uint8_t *img, unsigned off, unsigned size, uint64_t v)
@@ -365,6 +511,7 @@ bool virtio_blk_init(struct virtio_blk *b, struct pci_host *host, unsigned slot,
     b->backend = backend;
     b->backend_ctx = backend_ctx;
     b->sector_size = ss;
+    b->poll_timer = VIRTIO_BLK_NO_TIMER;
     b->capacity = backend->capacity(backend_ctx) / ss * ss;
     fmt_snprintf(b->serial, sizeof(b->serial), "atoll-vblk-%02x", slot);
     b->ops = (struct virtio_device_ops){

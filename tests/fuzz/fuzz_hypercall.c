@@ -37,7 +37,8 @@ static void check_table(const struct channel_grants *t, const bool *alive)
                 continue;
             used++;
             assert(g->owner == o + 1 && g->owner <= PARTS && alive[g->owner]);
-            assert(g->peer >= 1 && g->peer <= PARTS && g->peer != g->owner && alive[g->peer]);
+            assert(g->peer >= 1 && g->peer <= PARTS && g->peer != g->owner &&
+                   (alive[g->peer] || g->peer_gone) && (!g->peer_gone || !g->mapped));
             assert(g->pages >= 1 && g->pages <= CHANNEL_MAX_PAGES);
             assert((g->owner_gpa & 0xfff) == 0 && g->owner_gpa < ram_size[g->owner] &&
                    g->pages <= (ram_size[g->owner] - g->owner_gpa) / 4096);

@@ -176,6 +176,7 @@ static void peer_end_keeps_the_owner_whole(void **state)
     P(2)->state = PART_DEAD;
     channel_partition_gone(P(2));
     assert_int_equal(channel_notify(P(1), (uint64_t)h), -HC_ENOENT);
+    assert_int_equal(channel_revoke(P(1), (uint64_t)h), 0);        /* still the owner's */
     assert_int_equal(channel_revoke(P(1), (uint64_t)h), -HC_ENOENT);
     assert_int_equal(channel_grant(P(1), 0x10000, 1, 2, VEC), -HC_ENOENT);   /* ended */
 }

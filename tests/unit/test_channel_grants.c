@@ -207,8 +207,9 @@ static void revoke_hands_back_what_to_unmap(void **state)
 }
 
 /* The owner's end hands back every mapped grant of its for unmapping, whatever its peer's
- * state (the table does not know it: the caller must unmap from a dying peer too), and
- * takes out the grants it was given; grants between others stay. */
+ * state (the table does not know it: the caller must unmap from a dying peer too); the
+ * grants it was given stay their owners', unmapped, until they revoke them; grants
+ * between others stay as they are. */
 static void partition_end_takes_its_grants(void **state)
 {
     (void)state;
@@ -241,13 +242,17 @@ static void partition_end_takes_its_grants(void **state)
     assert_int_equal(owned_unmapped, 1);
     assert_int_equal(given, 1);
     assert_int_equal(channel_grants_count(t, 1), 0);
-    assert_int_equal(channel_grants_count(t, 2), 1);
+    assert_int_equal(channel_grants_count(t, 2), 2);        /* 17 is still 2's to revoke */
     unsigned to;
     uint8_t vec;
     assert_int_equal(channel_grants_other_side(t, 2, 1, &to, &vec), -HC_ENOENT);
     assert_int_equal(channel_grants_other_side(t, 1, 17, &to, &vec), -HC_ENOENT);
     assert_int_equal(channel_grants_other_side(t, 3, 18, &to, &vec), 0);
     assert_false(channel_grants_take_partition(t, 1, &g));
+    struct channel_grant was;
+    assert_int_equal(channel_grants_revoke(t, 2, 17, &was), 0);
+    assert_false(was.mapped);                               /* nothing left to unmap */
+    assert_int_equal(channel_grants_count(t, 2), 1);
     /* The window ranges the ended owner's grants held are free for others. */
     assert_int_equal(grant(4, 0x1000, 1, 3), 3 * CHANNEL_GRANTS_PER_PARTITION + 1);
     assert_int_equal(map(3, 49, WIN), 0);

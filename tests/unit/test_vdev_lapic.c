@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "hv/vdev/platform_devices.h"
+#include "hv/vdev/vdev_util.h"
 #include "tests/unit/test_vdev_fake.h"
 
 struct ctx { struct fake_platform f; struct vdev_bus bus; struct platform_devices pd; };
@@ -146,23 +147,56 @@ static void test_timer_periodic_and_masked(void **state)
     assert_int_equal(vlapic_timer_deadline(l), 201000);
     inject(c, 0, 0x45);
     wr(c, 0, 0xb0, 0);
-    c->f.now_ns = 451000;                              /* late: one interrupt */
+    c->f.now_ns = 451000;                              /* late: one interrupt, count restarts */
     platform_devices_tick(&c->pd);
     assert_int_equal(l->stats.timer_fires, 2);
-    assert_int_equal(vlapic_timer_deadline(l), 501000);
-    assert_int_equal(rd(c, 0, 0x390), 50000);
+    assert_int_equal(vlapic_timer_deadline(l), 551000);
+    assert_int_equal(rd(c, 0, 0x390), 100000);
     wr(c, 0, 0x320, 0x30045);                          /* masked: counts, no IRR */
     inject(c, 0, 0x45);
     wr(c, 0, 0xb0, 0);
-    c->f.now_ns = 501000;
+    c->f.now_ns = 551000;
     platform_devices_tick(&c->pd);
     assert_int_equal(pending(c, 0), -1);
-    assert_int_equal(vlapic_timer_deadline(l), 601000);
+    assert_int_equal(vlapic_timer_deadline(l), 651000);
 
     wr(c, 0, 0x380, 1);                                /* 1 ns period: clamped */
     c->f.now_ns += 1;
     platform_devices_tick(&c->pd);
     assert_true(vlapic_timer_deadline(l) >= c->f.now_ns + VLAPIC_MIN_PERIOD_NS);
+}
+
+/* A guest descheduled across many periods gets one interrupt when it runs again, then
+ * whole periods: never a burst of the missed ones, never a short gap. */
+static void test_timer_periodic_coalesces_missed_ticks(void **state)
+{
+    struct ctx *c = *state;
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
+    wr(c, 0, 0x3e0, 0xb);                              /* divide by 1 */
+    wr(c, 0, 0x320, 0x20045);                          /* periodic, vector 0x45 */
+    wr(c, 0, 0x380, 1000000);                          /* 1 ms, started at 1000 */
+    c->f.now_ns = 1001000 + 10766000;                  /* 10.766 periods late */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(l->stats.timer_fires, 1);
+    assert_int_equal(pending(c, 0), 0x45);
+    assert_int_equal(vlapic_timer_deadline(l), c->f.now_ns + 1000000);
+    inject(c, 0, 0x45);
+    wr(c, 0, 0xb0, 0);
+    uint64_t last = c->f.now_ns;
+    for (int i = 0; i < 5; i++) {                      /* ticked again and again: still one */
+        c->f.now_ns += 1000;
+        platform_devices_tick(&c->pd);
+    }
+    assert_int_equal(l->stats.timer_fires, 1);
+    assert_int_equal(pending(c, 0), -1);
+    c->f.now_ns = last + 1000000 + 20000;              /* on time (2% late): the grid holds */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(l->stats.timer_fires, 2);
+    assert_int_equal(vlapic_timer_deadline(l), last + 2000000);
+    c->f.now_ns = last + 2000000 + 999999;             /* almost a period late */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(l->stats.timer_fires, 3);
+    assert_true(vlapic_timer_deadline(l) - c->f.now_ns >= 1000000);
 }
 
 static void test_timer_tsc_deadline(void **state)
@@ -325,25 +359,55 @@ static void test_x2apic_msr_rules(void **state)
     assert_int_equal(id, 1u << 24);
 }
 
+/* Every offset, size and x2APIC MSR with junk, then time at its end: the model answers
+ * within the access's width, read-only and other vCPUs' registers keep their values,
+ * MSRs of x2APIC mode fault in xAPIC mode, the deadline does not wrap, and the LAPIC
+ * still delivers. */
 static void test_hostile_mmio(void **state)
 {
     struct ctx *c = *state;
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
     for (uint64_t off = 0; off < 0x1010; off += 3) {
         for (unsigned size = 0; size <= 9; size++) {
             uint64_t v = 0xdeadbeefcafef00dull ^ off;
-            platform_devices_mmio(&c->pd, 0, 0xfee00000ull + off, size, false, &v);
+            bool mine = platform_devices_mmio(&c->pd, 0, 0xfee00000ull + off, size, false, &v);
+            assert_true(mine == (off < 0x1000));
+            if (mine && (size < 8 || (off & 0xf) >= 4))
+                assert_int_equal(v & ~vdev_size_mask(size), 0);
+            if (mine && (off & 0xf) >= 4)
+                assert_int_equal(v, 0);               /* bytes 4-15 of a slot read as zero */
             if (off != 0x300 && off != 0xf0 && off != 0x320)
                 platform_devices_mmio(&c->pd, 0, 0xfee00000ull + off, size, true, &v);
         }
     }
+    assert_int_equal(rd(c, 0, 0x20), 0);               /* ID, version: read-only */
+    assert_int_equal(rd(c, 0, 0x30), VLAPIC_VERSION);
+    assert_int_equal(rd(c, 0, 0xf0), 0x1ff);
+    assert_int_equal(rd(c, 1, 0x20), 1u << 24);        /* the other vCPUs untouched */
+    assert_int_equal(rd(c, 1, 0xf0), 0xff);
+    assert_int_equal(rd(c, 2, 0x320), 0x10000);
     for (uint32_t msr = 0x7f0; msr < 0x910; msr++) {
         uint64_t v;
-        platform_devices_msr_read(&c->pd, 2, msr, &v);
-        platform_devices_msr_write(&c->pd, 2, msr, ~0ull);
+        enum vdev_msr_result want = msr >= 0x800 && msr < 0x900 ? VDEV_MSR_GP : VDEV_MSR_NOT_MINE;
+        assert_int_equal(platform_devices_msr_read(&c->pd, 2, msr, &v), want);
+        assert_int_equal(platform_devices_msr_write(&c->pd, 2, msr, ~0ull), want);
     }
+    assert_int_equal(rd(c, 2, 0x20), 2u << 24);
+    assert_int_equal(rd(c, 2, 0xf0), 0xff);
+    wr(c, 0, 0x3e0, 0xb);                              /* a periodic timer at the end of time */
+    wr(c, 0, 0x320, 0x20047);
+    wr(c, 0, 0x380, 0xffffffff);
     c->f.now_ns = ~0ull - 1;
     platform_devices_tick(&c->pd);
+    assert_int_equal(l->stats.timer_fires, 1);
+    assert_true(vlapic_timer_deadline(l) == 0 || vlapic_timer_deadline(l) >= c->f.now_ns);
     (void)rd(c, 0, 0x390);
+    platform_devices_tick(&c->pd);                     /* saturated, not wrapped: no second */
+    assert_int_equal(l->stats.timer_fires, 1);
+    inject(c, 0, 0x47);
+    wr(c, 0, 0xb0, 0);
+    wr(c, 0, 0x300, 0x40052);                          /* still delivers a self-IPI */
+    assert_int_equal(pending(c, 0), 0x52);
 }
 
 int main(void)
@@ -353,6 +417,7 @@ int main(void)
         cmocka_unit_test_setup(test_priority_and_eoi, setup),
         cmocka_unit_test_setup(test_timer_one_shot, setup),
         cmocka_unit_test_setup(test_timer_periodic_and_masked, setup),
+        cmocka_unit_test_setup(test_timer_periodic_coalesces_missed_ticks, setup),
         cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
         cmocka_unit_test_setup(test_ipis_and_startup, setup),
         cmocka_unit_test_setup(test_x2apic_msr_rules, setup),

@@ -403,6 +403,231 @@ static void async_slots_exhausted_then_resume(void **state)
     tg_free(g);
 }
 
+/* ---- bounded work per notify ----------------------------------------------------------- */
+
+#define POLL_TIMER 70
+
+/* A read chain at descriptors head, head+1, head+2 (header and status per slot). */
+static void put_read(struct tguest *g, uint16_t head, unsigned slot, uint64_t sector,
+                     uint64_t gpa, uint32_t len)
+{
+    uint64_t hdr = TG_HDR + 16u * slot;
+    memset(g->ram + hdr, 0, 16);
+    g->ram[hdr + 8] = (uint8_t)sector;
+    g->ram[TG_STATUS + slot] = 0xAA;
+    struct tg_seg s[3] = { { hdr, 16, 0 }, { gpa, len, VIRTQ_DESC_F_WRITE },
+                           { TG_STATUS + slot, 1, VIRTQ_DESC_F_WRITE } };
+    tg_put_chain(g, head, s, 3);
+    tg_avail(g, head);
+}
+
+static unsigned used_count(struct tguest *g)
+{
+    unsigned n = 0;
+    uint16_t h;
+    uint32_t len;
+    while (tg_used(g, &h, &len))
+        n++;
+    return n;
+}
+
+/* Five reads of 32 KiB in one notify: the notify arms the poll timer, each poll moves
+ * one budget of bytes and re-arms it, and polls finish the rest. */
+static void notify_work_is_bounded(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    for (unsigned i = 0; i < DISK; i++)
+        g->disk_data[i] = (uint8_t)(i * 13 + (i >> 9));
+    for (unsigned r = 0; r < 5; r++)
+        put_read(g, (uint16_t)(3 * r), r, 64 * r, TG_DATA + 0x8000u * r, 0x8000);
+    g->f.timers[POLL_TIMER] = 0;
+    tg_notify(g);
+    assert_int_equal(used_count(g), 0);                           /* the exit only arms */
+    assert_true(g->f.timers[POLL_TIMER] != 0);
+    g->f.timers[POLL_TIMER] = 0;
+    assert_true(virtio_blk_poll(&g->blk));
+    unsigned done = used_count(g);
+    assert_true(done * 0x8000u <= VIRTIO_BLK_BUDGET_BYTES);
+    assert_true(done < 5);
+    assert_true(g->f.timers[POLL_TIMER] != 0);                   /* the rest is not forgotten */
+    unsigned polls = 0;
+    while (virtio_blk_poll(&g->blk) && polls < 100) {
+        polls++;
+        done += used_count(g);
+    }
+    done += used_count(g);
+    assert_int_equal(done, 5);
+    for (unsigned r = 0; r < 5; r++) {
+        assert_int_equal(g->ram[TG_STATUS + r], VIRTIO_BLK_S_OK);
+        assert_memory_equal(g->ram + TG_DATA + 0x8000u * r, g->disk_data + 0x8000u * r, 0x8000);
+    }
+    assert_true(g->blk.stats.budget_stops > 0);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 0);
+    tg_free(g);
+}
+
+/* One 512 KiB read goes to the backend in pieces, one budget per poll, and completes
+ * once, with the whole length. */
+static void large_request_in_pieces(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    const uint32_t len = 512u << 10;
+    for (unsigned i = 0; i < len; i++)
+        g->disk_data[i] = (uint8_t)(i * 7 + (i >> 12));
+    put_read(g, 0, 0, 0, TG_DATA, len);
+    tg_notify(g);
+    virtio_blk_poll(&g->blk);
+    uint16_t h;
+    uint32_t used_len;
+    assert_false(tg_used(g, &h, &used_len));                     /* not in one poll */
+    assert_memory_equal(g->ram + TG_DATA, g->disk_data, VIRTIO_BLK_BUDGET_BYTES);
+    assert_int_equal(g->ram[TG_DATA + VIRTIO_BLK_BUDGET_BYTES], 0);
+    unsigned polls = 0;
+    while (!tg_used(g, &h, &used_len) && polls < 100) {
+        assert_true(g->f.timers[POLL_TIMER] != 0);
+        virtio_blk_poll(&g->blk);
+        polls++;
+    }
+    assert_int_equal(polls, len / VIRTIO_BLK_BUDGET_BYTES - 1);
+    assert_int_equal(used_len, len + 1);
+    assert_int_equal(g->ram[TG_STATUS], VIRTIO_BLK_S_OK);
+    assert_memory_equal(g->ram + TG_DATA, g->disk_data, len);
+    assert_int_equal(g->blk.stats.reads, 1);
+    assert_false(virtio_blk_poll(&g->blk));
+    tg_free(g);
+}
+
+/* A reset between two pieces drops the request: no late write, no used entry. */
+static void reset_between_pieces(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    memset(g->disk_data, 0x5a, 256u << 10);
+    put_read(g, 0, 0, 0, TG_DATA, 256u << 10);
+    tg_notify(g);
+    virtio_blk_poll(&g->blk);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 1);
+    tg_common_write(g, VIRTIO_COMMON_STATUS, 1, 0);
+    assert_int_equal(virtio_blk_inflight(&g->blk), 0);
+    assert_false(virtio_blk_poll(&g->blk));
+    assert_int_equal(g->ram[TG_DATA + VIRTIO_BLK_BUDGET_BYTES], 0);
+    assert_int_equal(g->ram[TG_USED + 2], 0);
+    tg_free(g);
+}
+
+/* A slow disk (0.3 ms a piece): one poll stops starting pieces once its time is up. */
+static struct tguest *slow;
+
+static enum vblk_status slow_read(void *ctx, struct vblk_io *io)
+{
+    slow->f.now_ns += 300000;
+    return vblk_ram_backend.read(ctx, io);
+}
+
+static void slow_disk_time_budget(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    static struct vblk_backend slow_backend;
+    slow_backend = vblk_ram_backend;
+    slow_backend.read = slow_read;
+    g->blk.backend = &slow_backend;
+    slow = g;
+    memset(g->disk_data, 0x77, 256u << 10);
+    put_read(g, 0, 0, 0, TG_DATA, 256u << 10);
+    tg_notify(g);
+    uint64_t t0 = g->f.now_ns;
+    virtio_blk_poll(&g->blk);
+    uint64_t took = g->f.now_ns - t0;
+    assert_true(took >= 300000 && took < VIRTIO_BLK_BUDGET_NS + 300000);
+    assert_int_equal(g->ram[TG_DATA + (took / 300000) * VIRTIO_BLK_PIECE_BYTES], 0);
+    unsigned polls = 0;
+    uint16_t h;
+    uint32_t len;
+    while (!tg_used(g, &h, &len) && polls < 1000) {
+        t0 = g->f.now_ns;
+        virtio_blk_poll(&g->blk);
+        assert_true(g->f.now_ns - t0 < VIRTIO_BLK_BUDGET_NS + 300000);
+        polls++;
+    }
+    assert_int_equal(len, (256u << 10) + 1);
+    assert_memory_equal(g->ram + TG_DATA, g->disk_data, 256u << 10);
+    tg_free(g);
+}
+
+/* Another vCPU advances avail->idx while the device works (here: from inside the
+ * backend, once per request): one poll still takes at most a budget of requests. */
+static struct tguest *feeder;
+static unsigned feeder_reads;
+
+static enum vblk_status feeding_read(void *ctx, struct vblk_io *io)
+{
+    enum vblk_status st = vblk_ram_backend.read(ctx, io);
+    if (++feeder_reads < 1000)
+        tg_avail(feeder, 0);
+    return st;
+}
+
+static void avail_fed_during_notify(void **state)
+{
+    struct tguest *g = ready(512, 0, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    static struct vblk_backend feeding;
+    feeding = vblk_ram_backend;
+    feeding.read = feeding_read;
+    g->blk.backend = &feeding;
+    feeder = g;
+    feeder_reads = 0;
+    put_read(g, 0, 0, 0, TG_DATA, 512);
+    tg_notify(g);
+    virtio_blk_poll(&g->blk);
+    assert_true(feeder_reads <= VIRTIO_BLK_BUDGET_REQUESTS);
+    assert_true(g->f.timers[POLL_TIMER] != 0);
+    unsigned before = feeder_reads;
+    virtio_blk_poll(&g->blk);                                    /* each poll: one budget too */
+    assert_true(feeder_reads - before <= VIRTIO_BLK_BUDGET_REQUESTS);
+    assert_false(virtio_pci_broken(&g->blk.vp));
+    tg_free(g);
+}
+
+/* A write in two data segments, larger than a piece and a budget, then read back
+ * through an indirect table: pieces cross segments in both directions. */
+static void pieces_cross_segments(void **state)
+{
+    struct tguest *g = ready(512, VIRTIO_F_INDIRECT_DESC, true);
+    virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
+    const uint32_t half = 0x9000;                                 /* 36 KiB each */
+    fill(g, TG_DATA, 2 * half, 5);
+    uint64_t hdr = TG_HDR;
+    memset(g->ram + hdr, 0, 16);
+    g->ram[hdr] = VIRTIO_BLK_T_OUT;
+    g->ram[hdr + 8] = 8;
+    g->ram[TG_STATUS] = 0xAA;
+    struct tg_seg s[4] = { { hdr, 16, 0 }, { TG_DATA, half, 0 }, { TG_DATA + half, half, 0 },
+                           { TG_STATUS, 1, VIRTQ_DESC_F_WRITE } };
+    tg_put_chain(g, 0, s, 4);
+    tg_avail(g, 0);
+    tg_notify(g);
+    uint16_t h;
+    uint32_t len;
+    unsigned polls = 0;
+    while (!tg_used(g, &h, &len) && polls++ < 100)
+        virtio_blk_poll(&g->blk);
+    assert_int_equal(g->ram[TG_STATUS], VIRTIO_BLK_S_OK);
+    assert_int_equal(len, 1);
+    assert_memory_equal(g->disk_data + 8 * 512, g->ram + TG_DATA, 2 * half);
+    tg_request(g, 1, VIRTIO_BLK_T_IN, 8, TG_DATA + 0x20000, 2 * half, true);
+    polls = 0;
+    while (!tg_used(g, &h, &len) && polls++ < 100)
+        virtio_blk_poll(&g->blk);
+    assert_int_equal(g->ram[TG_STATUS + 1], VIRTIO_BLK_S_OK);
+    assert_int_equal(len, 2 * half + 1);
+    assert_memory_equal(g->ram + TG_DATA + 0x20000, g->ram + TG_DATA, 2 * half);
+    tg_free(g);
+}
+
 static void attach_pool(void **state)
 {
     struct tguest *g = tg_new(DISK, 512, false);
@@ -433,6 +658,12 @@ int main(void)
         cmocka_unit_test(async_out_of_order),
         cmocka_unit_test(async_reset_drops_stale),
         cmocka_unit_test(async_slots_exhausted_then_resume),
+        cmocka_unit_test(notify_work_is_bounded),
+        cmocka_unit_test(large_request_in_pieces),
+        cmocka_unit_test(reset_between_pieces),
+        cmocka_unit_test(avail_fed_during_notify),
+        cmocka_unit_test(slow_disk_time_budget),
+        cmocka_unit_test(pieces_cross_segments),
         cmocka_unit_test(attach_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

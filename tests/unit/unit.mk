@@ -19,6 +19,9 @@ test_manifest_SRCS := tests/unit/test_manifest.c hv/core/manifest.c hv/lib/forma
 UNIT_TESTS += test_script
 test_script_SRCS := tests/unit/test_script.c hv/core/script.c hv/core/manifest.c hv/lib/format.c
 
+UNIT_TESTS += test_console_ring
+test_console_ring_SRCS := tests/unit/test_console_ring.c hv/core/console_ring.c
+
 UNIT_TESTS += test_write_track
 test_write_track_SRCS := tests/unit/test_write_track.c hv/core/write_track.c
 

@@ -4,7 +4,7 @@
 #include "hv/lib/format.h"
 
 struct console_sink {
-    console_sink_fn write;
+    const struct console_sink_ops *ops;
     void *ctx;
 };
 
@@ -12,12 +12,12 @@ static spinlock_t console_lock = SPINLOCK_INIT;
 static struct console_sink sinks[CONSOLE_MAX_SINKS];
 static unsigned sink_count;
 
-bool console_add_sink(console_sink_fn write, void *ctx)
+bool console_add_sink(const struct console_sink_ops *ops, void *ctx)
 {
     uint64_t flags = spin_lock_irqsave(&console_lock);
     bool room = sink_count < CONSOLE_MAX_SINKS;
     if (room)
-        sinks[sink_count++] = (struct console_sink){ write, ctx };
+        sinks[sink_count++] = (struct console_sink){ ops, ctx };
     spin_unlock_irqrestore(&console_lock, flags);
     return room;
 }
@@ -26,7 +26,7 @@ static void all_sinks(void *ctx, const char *s, size_t n)
 {
     (void)ctx;
     for (unsigned i = 0; i < sink_count; i++)
-        sinks[i].write(sinks[i].ctx, s, n);
+        sinks[i].ops->write(sinks[i].ctx, s, n);
 }
 
 void console_write(const char *s, size_t n)
@@ -53,8 +53,33 @@ int kprintf(const char *fmt, ...)
     return n;
 }
 
+size_t console_backlog(void)
+{
+    size_t most = 0;
+    for (unsigned i = 0; i < sink_count; i++) {
+        size_t b = sinks[i].ops->backlog ? sinks[i].ops->backlog(sinks[i].ctx) : 0;
+        most = b > most ? b : most;
+    }
+    return most;
+}
+
+uint64_t console_poll(void)
+{
+    uint64_t wait = UINT64_MAX;
+    uint64_t flags = spin_lock_irqsave(&console_lock);
+    for (unsigned i = 0; i < sink_count; i++) {
+        uint64_t w = sinks[i].ops->poll ? sinks[i].ops->poll(sinks[i].ctx) : UINT64_MAX;
+        wait = w < wait ? w : wait;
+    }
+    spin_unlock_irqrestore(&console_lock, flags);
+    return wait;
+}
+
 int kprintf_panic(const char *fmt, ...)
 {
+    for (unsigned i = 0; i < sink_count; i++)
+        if (sinks[i].ops->drain)
+            sinks[i].ops->drain(sinks[i].ctx);
     va_list ap;
     va_start(ap, fmt);
     int n = fmt_vprint(all_sinks, NULL, fmt, ap);

@@ -1,0 +1,98 @@
+#include "hv/core/partition_console.h"
+
+#include "hv/arch/x86/tsc.h"
+#include "hv/arch/x86/console.h"
+#include "hv/core/partition.h"
+#include "hv/core/script_run.h"
+
+/* Guest output stops moving on while the serial queue holds this much, so the
+ * hypervisor's own lines (and a partition's last CONSOLE_RING_BYTES) always find room. */
+#define GUEST_BACKLOG_MAX 32768u
+
+void partition_console_init(struct partition *p)
+{
+    console_ring_init(&p->console_ring);
+    p->console_lock = (spinlock_t)SPINLOCK_INIT;
+}
+
+void partition_console_write(void *ctx, const char *buf, size_t len)
+{
+    struct partition *p = ctx;
+    if (p->state == PART_DEAD)
+        return;
+    console_ring_put(&p->console_ring, buf, len);
+    p->console_last_ns = time_ns();
+}
+
+/* Under console_lock. */
+static void print_line(struct partition *p, bool partial)
+{
+    script_run_line(p, p->console_line, p->console_len);
+    if (p->console_continued)
+        kprintf("%.*s%s", (int)p->console_len, p->console_line, partial ? "" : "\n");
+    else
+        kprintf("[%s] %.*s%s", p->name, (int)p->console_len, p->console_line, partial ? "" : "\n");
+    p->console_continued = partial;
+    p->console_len = 0;
+}
+
+/* Whole lines, each prefixed with the partition's name, so partitions never interleave
+ * within a line; a line longer than the buffer is cut into several. */
+static void assemble(struct partition *p, const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\r')
+            continue;
+        if (buf[i] != '\n')
+            p->console_line[p->console_len++] = buf[i];
+        if (buf[i] == '\n' || p->console_len == sizeof(p->console_line))
+            print_line(p, false);
+    }
+}
+
+/* Under console_lock: moves the ring on, all of it or while the serial queue has room. */
+static void drain(struct partition *p, bool all)
+{
+    char buf[128];
+    for (;;) {
+        if (!all && console_backlog() >= GUEST_BACKLOG_MAX)
+            return;
+        uint64_t lost;
+        size_t n = console_ring_take(&p->console_ring, buf, sizeof(buf), &lost);
+        if (lost) {
+            if (p->console_len || p->console_continued)
+                print_line(p, false);
+            kprintf("atoll: %s: %lu console bytes dropped\n", p->name, lost);
+        } else if (!n) {
+            return;
+        }
+        assemble(p, buf, n);
+    }
+}
+
+void partition_console_flush(struct partition *p, bool partial)
+{
+    uint64_t f = spin_lock_irqsave(&p->console_lock);
+    drain(p, true);
+    if (p->console_len || (!partial && p->console_continued))
+        print_line(p, partial);
+    spin_unlock_irqrestore(&p->console_lock, f);
+}
+
+void partition_console_end(struct partition *p)
+{
+    partition_console_flush(p, false);
+}
+
+uint64_t partition_consoles_poll(void)
+{
+    for (unsigned i = 0; i < partition_count; i++) {
+        struct partition *p = partitions[i];
+        if (!p || p->state == PART_CREATED || !console_ring_used(&p->console_ring))
+            continue;
+        uint64_t f = spin_lock_irqsave(&p->console_lock);
+        drain(p, false);
+        spin_unlock_irqrestore(&p->console_lock, f);
+    }
+    return console_poll();
+}
