@@ -16,17 +16,16 @@ static struct partition *console_owner(void)
     return NULL;
 }
 
-/* A line the guest has not ended for a while (a prompt) is shown as it is. */
+/* A line the console's owner (the partition typed to) has not ended for a while is a
+ * prompt: shown as it is.  Other partitions' lines wait for their newline, so a guest
+ * descheduled mid-line never splits it. */
 static void flush_quiet_lines(void)
 {
-    uint64_t now = time_ns();
-    for (unsigned i = 0; i < partition_count; i++) {
-        struct partition *p = partitions[i];
-        if (p->state != PART_RUNNING || !p->console_len || console_ring_used(&p->console_ring) ||
-            now - p->console_last_ns < 50000000ull)
-            continue;
-        partition_console_flush(p, true);
-    }
+    struct partition *p = console_owner();
+    if (!p || !p->console_len || console_ring_used(&p->console_ring) ||
+        time_ns() - p->console_last_ns < 200000000ull)
+        return;
+    partition_console_flush(p, true);
 }
 
 void console_input_poll(void)

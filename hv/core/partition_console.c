@@ -4,6 +4,7 @@
 #include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/script_run.h"
+#include "hv/lib/format.h"
 
 /* Guest output stops moving on while the serial queue holds this much, so the
  * hypervisor's own lines (and a partition's last CONSOLE_RING_BYTES) always find room. */
@@ -27,11 +28,10 @@ void partition_console_write(void *ctx, const char *buf, size_t len)
 /* Under console_lock. */
 static void print_line(struct partition *p, bool partial)
 {
+    char prefix[PARTITION_NAME_LEN + 4];
     script_run_line(p, p->console_line, p->console_len);
-    if (p->console_continued)
-        kprintf("%.*s%s", (int)p->console_len, p->console_line, partial ? "" : "\n");
-    else
-        kprintf("[%s] %.*s%s", p->name, (int)p->console_len, p->console_line, partial ? "" : "\n");
+    fmt_snprintf(prefix, sizeof(prefix), "[%s] ", p->name);
+    console_write_line(p, prefix, p->console_line, p->console_len, partial);
     p->console_continued = partial;
     p->console_len = 0;
 }

@@ -1,6 +1,7 @@
 #include "hv/arch/x86/console.h"
 
 #include "hv/arch/x86/spinlock.h"
+#include <string.h>
 #include "hv/lib/format.h"
 
 struct console_sink {
@@ -11,6 +12,17 @@ struct console_sink {
 static spinlock_t console_lock = SPINLOCK_INIT;
 static struct console_sink sinks[CONSOLE_MAX_SINKS];
 static unsigned sink_count;
+static const void *open_line;           /* whose partial line the console ends with */
+
+/* Console lock held: another source's partial line is ended before anything else. */
+static void close_open_line(const void *owner)
+{
+    if (open_line && open_line != owner) {
+        open_line = NULL;
+        for (unsigned i = 0; i < sink_count; i++)
+            sinks[i].ops->write(sinks[i].ctx, "\n", 1);
+    }
+}
 
 bool console_add_sink(const struct console_sink_ops *ops, void *ctx)
 {
@@ -32,13 +44,34 @@ static void all_sinks(void *ctx, const char *s, size_t n)
 void console_write(const char *s, size_t n)
 {
     uint64_t flags = spin_lock_irqsave(&console_lock);
+    close_open_line(NULL);
     all_sinks(NULL, s, n);
+    spin_unlock_irqrestore(&console_lock, flags);
+}
+
+void console_write_line(const void *owner, const char *prefix, const char *text, size_t len,
+                        bool partial)
+{
+    uint64_t flags = spin_lock_irqsave(&console_lock);
+    bool continuing = open_line && open_line == owner;
+    if (!continuing && !len && !partial) {      /* the end of a line someone else ended */
+        spin_unlock_irqrestore(&console_lock, flags);
+        return;
+    }
+    close_open_line(owner);
+    if (!continuing)
+        all_sinks(NULL, prefix, strlen(prefix));
+    all_sinks(NULL, text, len);
+    if (!partial)
+        all_sinks(NULL, "\n", 1);
+    open_line = partial ? owner : NULL;
     spin_unlock_irqrestore(&console_lock, flags);
 }
 
 int kvprintf(const char *fmt, va_list ap)
 {
     uint64_t flags = spin_lock_irqsave(&console_lock);
+    close_open_line(NULL);
     int n = fmt_vprint(all_sinks, NULL, fmt, ap);
     spin_unlock_irqrestore(&console_lock, flags);
     return n;

@@ -34,6 +34,12 @@ bool console_add_sink(const struct console_sink_ops *ops, void *ctx);
 void console_write(const char *s, size_t n);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kvprintf(const char *fmt, va_list ap);
+/* One line of a source that may leave it open (a guest's prompt): `prefix` and `text`,
+ * ended unless partial.  While a line is open, the same owner's next call continues it
+ * without the prefix; anyone else's output first ends it, so every line on the console
+ * starts with its own prefix. */
+void console_write_line(const void *owner, const char *prefix, const char *text, size_t len,
+                        bool partial);
 /* The most bytes any sink holds queued. */
 size_t console_backlog(void);
 /* Moves the sinks' queues on; ns until the next call is wanted, UINT64_MAX when idle. */
