@@ -54,5 +54,6 @@ void firmware_info_collect(struct boot_info *bi)
     if (bi->rsdp)
         Print(L"" LOADER_PREFIX "acpi rsdp at 0x%lx\n", bi->rsdp);
     else
-        Print(L"" LOADER_PREFIX "no acpi rsdp\n");
+        Print(L"" LOADER_PREFIX "the firmware names no ACPI RSDP; the hypervisor will look "
+              "for one in the BIOS area\n");
 }

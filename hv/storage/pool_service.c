@@ -43,7 +43,7 @@ static bool try_disk(struct block_device *d)
     }
     rc = fat_mount(&pool, &io);
     if (rc) {
-        kprintf("storage: %s: no pool (%s)\n", d->name, pool.err);
+        kprintf("storage: %s: no Atoll pool on this disk (%s)\n", d->name, pool.err);
         return false;
     }
     struct fat_stat st;

@@ -139,7 +139,7 @@ unsigned smp_start(const uint32_t *apic_ids, unsigned count, ap_main_fn ap_main)
         return 0;
     if (count > 1)
         return start_listed(apic_ids, count);
-    kprintf("atoll: the firmware lists %u cpu%s; looking for others by broadcast\n",
-            count, count == 1 ? "" : "s");
+    kprintf("atoll: the firmware's tables name %u cpu%s; asking every CPU to start (INIT-SIPI "
+            "broadcast)\n", count, count == 1 ? "" : "s");
     return start_broadcast();
 }
