@@ -159,6 +159,11 @@ bool partition_nmi_pending(struct vcpu *v)
     return platform_devices_nmi_pending(v->part->devices, v->index);
 }
 
+void partition_nmi_unblocked(struct vcpu *v)
+{
+    platform_devices_nmi_unblocked(v->part->devices, v->index);
+}
+
 bool partition_take_nmi(struct vcpu *v)
 {
     struct partition *p = v->part;

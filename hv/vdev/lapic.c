@@ -290,7 +290,9 @@ void vlapic_deliver(struct vlapic *l, unsigned mode, uint8_t vector, bool level_
     case VLAPIC_DM_NMI:
         if (!vlapic_hw_enabled(l))
             break;
-        if (l->nmi_pending < 2)   /* one in service, one latched: more are lost */
+        /* Before delivery two may arrive (the first is taken, the second latched); while
+         * one is handled, one more is latched and the rest are lost (SDM 6.7.1). */
+        if (l->nmi_pending < (__atomic_load_n(&l->nmi_blocked, __ATOMIC_ACQUIRE) ? 1u : 2u))
             l->nmi_pending++;
         kick(l);
         break;
@@ -340,7 +342,13 @@ bool vlapic_take_nmi(struct vlapic *l)
     if (!l->nmi_pending)
         return false;
     l->nmi_pending--;
+    __atomic_store_n(&l->nmi_blocked, true, __ATOMIC_RELEASE);
     return true;
+}
+
+void vlapic_nmi_unblocked(struct vlapic *l)
+{
+    __atomic_store_n(&l->nmi_blocked, false, __ATOMIC_RELEASE);
 }
 
 bool vlapic_accepts_pic(const struct vlapic *l)
@@ -439,6 +447,7 @@ static void reset_registers(struct vlapic *l)
     l->timer_initial = 0;
     l->dcr = 0;
     l->nmi_pending = 0;
+    l->nmi_blocked = false;
     l->extint_pending = false;
     timer_stop(l);
 }

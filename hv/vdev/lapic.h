@@ -81,7 +81,8 @@ struct vlapic {
     bool timer_running;            /* one-shot/periodic counting */
     uint64_t timer_start_ns, timer_next_ns;
     uint64_t tsc_deadline;
-    unsigned nmi_pending;
+    unsigned nmi_pending;           /* NMIs accepted, not yet injected */
+    bool nmi_blocked;               /* one is being handled (until the guest's IRET) */
     bool extint_pending;           /* an ExtINT message: ask the PIC */
     struct vlapic_stats stats;
 };
@@ -115,6 +116,8 @@ int vlapic_pending_vector(struct vlapic *l);
 bool vlapic_accept(struct vlapic *l, uint8_t vector);
 /* An NMI is pending (and is consumed by this call). */
 bool vlapic_take_nmi(struct vlapic *l);
+/* The backend saw the guest leave its NMI handler (NMI blocking clear). */
+void vlapic_nmi_unblocked(struct vlapic *l);
 /* An NMI is pending; nothing is consumed.  Safe without the partition's lock. */
 bool vlapic_nmi_pending(const struct vlapic *l);
 /* LINT0 passes the PIC's INTR (hardware-disabled, or LINT0 unmasked in ExtINT mode). */

@@ -394,6 +394,13 @@ bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu)
     return l && vlapic_take_nmi(l);
 }
 
+void platform_devices_nmi_unblocked(struct platform_devices *pd, unsigned vcpu)
+{
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
+    if (l)
+        vlapic_nmi_unblocked(l);
+}
+
 bool platform_devices_nmi_pending(struct platform_devices *pd, unsigned vcpu)
 {
     struct vlapic *l = platform_devices_lapic(pd, vcpu);

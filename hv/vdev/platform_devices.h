@@ -107,6 +107,8 @@ uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
                              const struct platform_intr *intr);
 /* An NMI is pending for vcpu (consumed). */
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu);
+/* The vCPU has left its NMI handler: NMIs that arrive now are no longer only latched. */
+void platform_devices_nmi_unblocked(struct platform_devices *pd, unsigned vcpu);
 /* An NMI is pending for vcpu; nothing is consumed. */
 bool platform_devices_nmi_pending(struct platform_devices *pd, unsigned vcpu);
 /* A device can still send an NMI on its own: an unmasked IOAPIC entry, or an unmasked

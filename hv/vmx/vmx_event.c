@@ -156,6 +156,8 @@ bool vmx_interrupt_pending(struct vcpu *v)
 /* An NMI goes first when the guest can take one; otherwise the NMI window is watched. */
 static bool inject_nmi(struct vcpu *v)
 {
+    if (!(vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI))
+        partition_nmi_unblocked(v);
     bool pending = partition_nmi_pending(v);
     if (pending && nmi_allowed() && partition_take_nmi(v)) {
         vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
