@@ -3,6 +3,7 @@
  *   0            the host's vendor; max basic leaf capped at 0x1f
  *   1            EBX: APIC id = vCPU index, logical count = vCPUs; ECX: no VMX, SMX, EST,
  *                TM2, SDBG, PDCM, DS-CPL, MONITOR; x2APIC and TSC-deadline set (emulated);
+ *                EDX.APIC clear while the vCPU's IA32_APIC_BASE.EN is;
  *                hypervisor bit set; EDX: no DS, ACPI thermal, TM, PBE
  *   4            cache topology passed through, core counts from the vCPU count
  *   5, 6, 0xa    zero: no MONITOR/MWAIT, power management or performance counters
@@ -34,6 +35,7 @@
 #ifdef ATOLL_KERNEL
 #include "hv/arch/x86/cpu.h"
 #include "hv/core/partition.h"
+#include "hv/core/platform_glue.h"
 #include "hv/core/virt.h"
 #endif
 
@@ -211,6 +213,8 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_
         struct guest_paging pg;
         virt_get_paging(v, &pg);
         out->ecx = (out->ecx & ~(1u << 27)) | ((pg.cr4 & (1ull << 18)) ? 1u << 27 : 0);
+        if (!partition_apic_enabled(v))             /* IA32_APIC_BASE.EN clear (SDM 10.4.3) */
+            out->edx &= ~(1u << 9);
     } else if (leaf == 7 && subleaf == 0 && (out->ecx & (1u << 3))) {
         struct guest_paging pg;
         virt_get_paging(v, &pg);

@@ -159,6 +159,12 @@ bool partition_nmi_pending(struct vcpu *v)
     return platform_devices_nmi_pending(v->part->devices, v->index);
 }
 
+bool partition_apic_enabled(struct vcpu *v)
+{
+    struct vlapic *l = platform_devices_lapic(v->part->devices, v->index);
+    return l && vlapic_hw_enabled(l);
+}
+
 void partition_nmi_unblocked(struct vcpu *v)
 {
     platform_devices_nmi_unblocked(v->part->devices, v->index);

@@ -24,6 +24,8 @@ void partition_ack_vector(struct vcpu *v, uint8_t vector);
 /* An NMI waits for v (its LAPIC got one); take consumes it when the VT-x layer injects. */
 bool partition_nmi_pending(struct vcpu *v);
 bool partition_take_nmi(struct vcpu *v);
+/* IA32_APIC_BASE.EN of the vCPU's local APIC (CPUID.1:EDX.APIC follows it). */
+bool partition_apic_enabled(struct vcpu *v);
 /* The guest's NMI blocking is clear again (it has left its handler). */
 void partition_nmi_unblocked(struct vcpu *v);
 void partition_set_tpr(struct vcpu *v, uint64_t cr8);
