@@ -13,7 +13,7 @@ GUEST_TESTS += acpi hpet reset hlt_nmi_wake
 GUEST_TESTS += tsc_adjust
 GUEST_TESTS += console_flood virtio_flood
 GUEST_TESTS += channel_flood
-GUEST_TESTS += apic_modes
+GUEST_TESTS += apic_modes ipi_pingpong
 # Linked at 0x8000 by guest/lib/guest_low.ld: build/guest/tests/NAME.low.elf.
 GUEST_LOW_TESTS := low_image
 GUEST_FLAT_TESTS := hello acpi

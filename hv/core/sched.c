@@ -23,6 +23,8 @@
 
 struct runqueue {
     spinlock_t lock;
+    struct vcpu *running;           /* the vCPU in virt_vcpu_run on this CPU, or NULL */
+    volatile bool yield;            /* a vCPU queued here was woken: give the CPU up */
     struct vcpu *vcpus[RUNQ_MAX];
     unsigned count;
     unsigned next;
@@ -77,6 +79,18 @@ void sched_wake(struct vcpu *v)
     virt_vcpu_kick(v);
     if (v->pcpu != this_cpu()->index && cpus[v->pcpu])
         lapic_send_ipi(cpus[v->pcpu]->apic_id, VEC_IPI_KICK);
+    else if (v->pcpu == this_cpu()->index && runqueues[v->pcpu].running &&
+             runqueues[v->pcpu].running != v)
+        runqueues[v->pcpu].yield = true;    /* an IPI to a sibling on this CPU: hand over */
+}
+
+bool sched_should_yield(void)
+{
+    struct runqueue *rq = &runqueues[this_cpu()->index];
+    if (!rq->yield)
+        return false;
+    rq->yield = false;
+    return true;
 }
 
 /* Removes stopped vCPUs of dead partitions from the queue, releasing them here. */
@@ -183,7 +197,11 @@ void sched_loop(bool boot_cpu)
                 idle(next, services_wait < IDLE_MAX_NS ? services_wait : IDLE_MAX_NS);
             continue;
         }
-        if (virt_vcpu_run(v, slice_for(services_wait)) == RUN_STOPPED &&
+        rq->running = v;
+        rq->yield = false;
+        enum run_result r = virt_vcpu_run(v, slice_for(services_wait));
+        rq->running = NULL;
+        if (r == RUN_STOPPED &&
             v->part->state != PART_DEAD)
             v->state = VCPU_STOPPED;
     }

@@ -16,6 +16,10 @@ bool sched_add(struct vcpu *v, uint64_t cpu_mask);
 unsigned sched_cpu_vcpus(unsigned cpu);
 /* An interrupt or start-up is pending for v: make it runnable and get its CPU's attention. */
 void sched_wake(struct vcpu *v);
+/* For the backend's run loop, after an exit: a vCPU queued on this CPU was woken (an IPI
+ * from the running one), so the running vCPU should give the CPU up now rather than at
+ * the end of its slice.  Clears the request. */
+bool sched_should_yield(void);
 /* This CPU's scheduling loop; the boot CPU also watches for the end of all work. */
 __attribute__((noreturn)) void sched_loop(bool boot_cpu);
 /* Per CPU, once, before sched_loop. */

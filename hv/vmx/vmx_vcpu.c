@@ -481,6 +481,8 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         }
         if (v->kick && time_ns() >= end)
             return RUN_YIELD;
+        if (sched_should_yield())
+            return RUN_YIELD;
         if (time_ns() >= end)
             return RUN_YIELD;
     }
