@@ -491,8 +491,10 @@ static int part_on_reset(struct parser *ps, const char *key, struct str v)
         ps->part->on_reset = ON_RESET_END;
         return 0;
     }
-    if (eq(v, "restart"))
-        return fail(ps, key, "'restart' is not available in this build (end is)");
+    if (eq(v, "restart")) {
+        ps->part->on_reset = ON_RESET_RESTART;
+        return 0;
+    }
     return fail(ps, key, "'%.*s' is not one of: end, restart", (int)v.n, v.p);
 }
 

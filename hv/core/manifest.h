@@ -34,7 +34,7 @@ enum manifest_boot { BOOT_NONE, BOOT_FLAT, BOOT_MULTIBOOT, BOOT_ELF64, BOOT_LINU
 enum manifest_console { CONSOLE_SERIAL, CONSOLE_NONE };
 enum manifest_role { ROLE_GUEST, ROLE_VIDEO_SERVICE };
 /* What a guest's reset (port 0x92 or 0xCF9) does (`on-reset`): end the partition. */
-enum manifest_on_reset { ON_RESET_END };
+enum manifest_on_reset { ON_RESET_END, ON_RESET_RESTART };
 
 /* How a partition is expected to end (`expect`): the test verdict compares. */
 enum manifest_end { END_EXIT, END_KILLED, END_STOPPED };

@@ -144,10 +144,31 @@ bool partition_stuck(struct partition *p)
     return !nmi_source;
 }
 
+/* Called by the reset ports with the partition's lock held.  A restart keeps the CMOS
+ * bytes and lets the boot CPU create the partition anew once this one has finished. */
 void partition_reset_by_guest(struct partition *p, const char *source)
 {
-    /* on-reset = end, the only choice so far: a restart would rebuild memory and vCPUs. */
-    partition_stop(p, "reset by the guest (%s)", source);
+    if (!p->restart_on_reset) {
+        partition_stop(p, "reset by the guest (%s)", source);
+        return;
+    }
+    platform_devices_get_nvram(p->devices, p->nvram);
+    p->restart_requested = true;
+    partition_stop(p, "reset by the guest (%s); restarting", source);
+}
+
+void partition_replace(struct partition *old, struct partition *fresh)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i] == old) {
+            partitions[i] = fresh;
+            partitions[--partition_count] = NULL;
+            fresh->id = old->id;
+            break;
+        }
+    for (unsigned i = 0; i < old->vcpu_count; i++)
+        kfree(old->vcpus[i]);
+    kfree(old);
 }
 
 struct partition *partition_find(const char *name)
@@ -161,7 +182,7 @@ struct partition *partition_find(const char *name)
 bool all_partitions_ended(void)
 {
     for (unsigned i = 0; i < partition_count; i++)
-        if (!partitions[i]->finished)
+        if (!partitions[i]->finished || partitions[i]->restart_requested)
             return false;
     return true;
 }
@@ -238,6 +259,8 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     }
     strlcpy(p->name, spec->name, sizeof(p->name));
     p->unassigned_kill = spec->unassigned_kill;
+    p->restart_on_reset = spec->restart_on_reset;
+    p->manifest_index = spec->manifest_index;
     p->id = partition_count + 1;
     p->vcpu_count = spec->vcpus;
     p->state = PART_CREATED;
@@ -252,6 +275,8 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     p->start_ns = time_ns();
     if (!partition_devices_init(p))
         return fail(p, err, err_size, "cannot create its devices");
+    if (spec->nvram)
+        platform_devices_set_nvram(p->devices, spec->nvram);
     char why[160];
     if (!partition_disks_attach(p, spec->disks, spec->disk_count, why, sizeof(why)))
         return fail(p, err, err_size, why);

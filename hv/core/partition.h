@@ -60,6 +60,10 @@ struct partition {
     struct console_ring console_ring;   /* written, not yet printed (partition_console.h) */
     unsigned released;              /* vCPUs that have left their CPUs after the end */
     volatile bool finished;         /* everything released */
+    bool restart_on_reset;          /* manifest on-reset = restart */
+    bool restart_requested;         /* reset by the guest: create it anew once finished */
+    unsigned manifest_index;        /* its [partition] section, for a restart */
+    uint8_t nvram[128];             /* CMOS bytes kept across a restart */
     bool unassigned_kill;           /* an access outside RAM and devices ends it */
 };
 

@@ -26,12 +26,17 @@ struct partition_spec {
     enum partition_end expect_end;  /* how the test verdict expects it to end */
     int expect_status;
     bool unassigned_kill;       /* manifest `unassigned = kill` */
+    bool restart_on_reset;      /* manifest `on-reset = restart` */
+    unsigned manifest_index;
+    const uint8_t *nvram;       /* 128 CMOS bytes to start with (a restart), or NULL */
 };
 
 /* NULL with one line in err when anything is wrong; nothing is left allocated then.
  * Called on the boot CPU before scheduling starts. */
 struct partition *partition_create(const struct partition_spec *spec, char *err, size_t err_size);
 void partition_start(struct partition *p);
+/* old has finished; fresh (just created, the last in the table) takes its place and id. */
+void partition_replace(struct partition *old, struct partition *fresh);
 void partition_release_vcpu(struct vcpu *v);
 
 #endif

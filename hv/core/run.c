@@ -55,30 +55,40 @@ static enum partition_boot boot_of(enum manifest_boot b)
     }
 }
 
-static bool create_partitions(const struct boot_info *bi)
+static const struct boot_info *boot_info;
+
+/* What the manifest's section i says to create (its modules are loaded: checked before). */
+static struct partition_spec spec_of(uint32_t i)
+{
+    const struct manifest_partition *mp = &manifest.partitions[i];
+    const struct boot_module *image = find_module(boot_info, mp->image);
+    const struct boot_module *initrd = mp->initrd[0] ? find_module(boot_info, mp->initrd) : NULL;
+    return (struct partition_spec){
+        .name = mp->name, .memory = mp->memory, .vcpus = mp->vcpus,
+        .cpu_mask = mp->cpus_any ? 0 : mp->cpus[0],
+        .boot = boot_of(mp->boot),
+        .image = phys_to_virt(image->base), .image_len = image->length,
+        .image_name = mp->image,
+        .initrd = initrd ? phys_to_virt(initrd->base) : NULL,
+        .initrd_len = initrd ? initrd->length : 0,
+        .cmdline = mp->cmdline,
+        .disks = mp->disks, .disk_count = mp->disk_count,
+        .track_writes = mp->track_writes,
+        .expect_end = mp->expect_end == END_KILLED ? PART_END_KILLED :
+                      mp->expect_end == END_STOPPED ? PART_END_STOPPED : PART_END_EXIT,
+        .expect_status = (int)mp->expect_status,
+        .unassigned_kill = mp->unassigned == UNASSIGNED_KILL,
+        .restart_on_reset = mp->on_reset == ON_RESET_RESTART,
+        .manifest_index = i,
+    };
+}
+
+static bool create_partitions(void)
 {
     struct partition *created[MANIFEST_MAX_PARTITIONS];
     unsigned n = 0;
     for (uint32_t i = 0; i < manifest.partition_count; i++) {
-        const struct manifest_partition *mp = &manifest.partitions[i];
-        const struct boot_module *image = find_module(bi, mp->image);
-        const struct boot_module *initrd = mp->initrd[0] ? find_module(bi, mp->initrd) : NULL;
-        struct partition_spec spec = {
-            .name = mp->name, .memory = mp->memory, .vcpus = mp->vcpus,
-            .cpu_mask = mp->cpus_any ? 0 : mp->cpus[0],
-            .boot = boot_of(mp->boot),
-            .image = phys_to_virt(image->base), .image_len = image->length,
-            .image_name = mp->image,
-            .initrd = initrd ? phys_to_virt(initrd->base) : NULL,
-            .initrd_len = initrd ? initrd->length : 0,
-            .cmdline = mp->cmdline,
-            .disks = mp->disks, .disk_count = mp->disk_count,
-            .track_writes = mp->track_writes,
-            .expect_end = mp->expect_end == END_KILLED ? PART_END_KILLED :
-                          mp->expect_end == END_STOPPED ? PART_END_STOPPED : PART_END_EXIT,
-            .expect_status = (int)mp->expect_status,
-            .unassigned_kill = mp->unassigned == UNASSIGNED_KILL,
-        };
+        struct partition_spec spec = spec_of(i);
         struct partition *p = partition_create(&spec, err, sizeof(err));
         if (!p) {
             kprintf("atoll: %s\n", err);
@@ -94,6 +104,26 @@ static bool create_partitions(const struct boot_info *bi)
     return true;
 }
 
+void partition_restarts_poll(void)
+{
+    for (unsigned i = 0; i < partition_count; i++) {
+        struct partition *old = partitions[i];
+        if (!old->finished || !old->restart_requested)
+            continue;
+        struct partition_spec spec = spec_of(old->manifest_index);
+        spec.nvram = old->nvram;
+        struct partition *fresh = partition_create(&spec, err, sizeof(err));
+        if (!fresh) {
+            kprintf("atoll: partition %s cannot restart: %s\n", old->name, err);
+            old->restart_requested = false;
+            continue;
+        }
+        partition_replace(old, fresh);
+        kprintf("atoll: partition %s restarts after its reset\n", fresh->name);
+        partition_start(fresh);
+    }
+}
+
 void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool partitions_usable)
 {
     bool ok = read_manifest(bi, cfg->manifest);
@@ -102,8 +132,9 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
     /* Services first: partitions' disks live in the storage pool. */
     services_start(ok ? &manifest.hv : NULL, bi);
     worker_init(ok ? &manifest.hv : NULL);
+    boot_info = bi;
     if (ok && partitions_usable)
-        ok = create_partitions(bi);
+        ok = create_partitions();
     if (cfg->worker_selftest)
         worker_selftest_start();
     if (!ok && !machine_test_exit())

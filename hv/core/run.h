@@ -8,4 +8,8 @@
 __attribute__((noreturn)) void hv_run(const struct boot_info *bi, const struct boot_config *cfg,
                                       bool partitions_usable);
 
+/* From the boot CPU's loop: partitions a guest reset with on-reset = restart, once
+ * finished, are created anew from their manifest section and started. */
+void partition_restarts_poll(void);
+
 #endif

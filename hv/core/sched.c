@@ -2,6 +2,7 @@
 
 #include "hv/core/console_input.h"
 #include "hv/core/partition_writes.h"
+#include "hv/core/run.h"
 #include "hv/core/script_run.h"
 #include "hv/core/services.h"
 #include "hv/core/worker.h"
@@ -181,6 +182,7 @@ void sched_loop(bool boot_cpu)
         if (boot_cpu) {
             script_run_poll();
             partition_writes_poll();
+            partition_restarts_poll();
         }
         if (boot_cpu && all_partitions_ended())
             report_all_ended();

@@ -394,6 +394,19 @@ bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu)
     return l && vlapic_take_nmi(l);
 }
 
+/* Bytes 0x0e and up: the clock's registers and status bytes below reset with the machine. */
+#define NVRAM_FIRST 0x0e
+
+void platform_devices_get_nvram(const struct platform_devices *pd, uint8_t *out)
+{
+    memcpy(out, pd->rtc.ram, sizeof(pd->rtc.ram));
+}
+
+void platform_devices_set_nvram(struct platform_devices *pd, const uint8_t *in)
+{
+    memcpy(pd->rtc.ram + NVRAM_FIRST, in + NVRAM_FIRST, sizeof(pd->rtc.ram) - NVRAM_FIRST);
+}
+
 void platform_devices_nmi_unblocked(struct platform_devices *pd, unsigned vcpu)
 {
     struct vlapic *l = platform_devices_lapic(pd, vcpu);

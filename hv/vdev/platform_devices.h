@@ -107,6 +107,10 @@ uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
                              const struct platform_intr *intr);
 /* An NMI is pending for vcpu (consumed). */
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu);
+/* The CMOS bytes (128; the clock's time bytes are computed, the rest kept) out and in:
+ * what survives a machine reset. */
+void platform_devices_get_nvram(const struct platform_devices *pd, uint8_t *out);
+void platform_devices_set_nvram(struct platform_devices *pd, const uint8_t *in);
 /* The vCPU has left its NMI handler: NMIs that arrive now are no longer only latched. */
 void platform_devices_nmi_unblocked(struct platform_devices *pd, unsigned vcpu);
 /* An NMI is pending for vcpu; nothing is consumed. */

@@ -162,6 +162,8 @@ static void on_reset_test(void **state)
     assert_int_equal(m.partitions[0].on_reset, ON_RESET_END);
     assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\non-reset = end\n"), 0);
     assert_int_equal(m.partitions[0].on_reset, ON_RESET_END);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\non-reset = restart\n"), 0);
+    assert_int_equal(m.partitions[0].on_reset, ON_RESET_RESTART);
 }
 
 static void expect_test(void **state)
@@ -288,7 +290,6 @@ static const struct bad_case bad_cases[] = {
     { "[hypervisor]\ncontrol-clients = " FP_A "," FP_A "," FP_A "," FP_A "," FP_A "," FP_A ","
       FP_A "," FP_A "," FP_A "\n", "atoll.cfg:2: control-clients: more than 8 clients" },
     { "[hypervisor]\nidentity-key = /key\n", "atoll.cfg:2: identity-key: '/key' is not a file name (1 to 63 of A-Z a-z 0-9 . _ -)" },
-    { PART "on-reset = restart\n", "atoll.cfg:5: on-reset: 'restart' is not available in this build (end is)" },
     { PART "on-reset = reboot\n", "atoll.cfg:5: on-reset: 'reboot' is not one of: end, restart" },
     { PART "expect = exit3\n", "atoll.cfg:5: expect: 'exit3' is not one of: exit, exit STATUS (0-511), killed, stopped" },
     { PART "expect = exit 512\n", "atoll.cfg:5: expect: 'exit 512' is not one of: exit, exit STATUS (0-511), killed, stopped" },
