@@ -71,8 +71,8 @@ static void counter_rate(uint64_t cap)
     report(cap & (1u << 15), "legacy replacement capable");
     uint64_t want_hz = 1000000000000000ull / period_fs;
     ticks_per_ms = want_hz / 1000;
-    hpet_write(GEN_CONF, CONF_ENABLE);
     uint64_t hz = tsc_hz();
+    hpet_write(GEN_CONF, CONF_ENABLE);
     uint64_t c0 = hpet_read(MAIN_CNT), t0 = rdtsc();
     wait_ms(50);
     uint64_t c1 = hpet_read(MAIN_CNT), t1 = rdtsc();

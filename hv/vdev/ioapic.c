@@ -61,7 +61,9 @@ void vioapic_set_irq(struct vioapic *io, unsigned pin, bool level)
     bool was = io->level & bit;
     if (level) io->level |= bit;
     else io->level &= ~bit;
-    if (level && !was && !(io->rte[pin] & VIOAPIC_RTE_LEVEL))
+    /* An edge on a masked pin is lost, not kept for the unmask (82093AA datasheet:
+     * "interrupts ... on a masked pin are ignored"); a level is sampled when unmasked. */
+    if (level && !was && !(io->rte[pin] & (VIOAPIC_RTE_LEVEL | VIOAPIC_RTE_MASKED)))
         io->irr |= bit;
     service(io, pin);
 }
