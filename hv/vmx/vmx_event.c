@@ -128,12 +128,6 @@ static bool guest_interruptible(void)
              (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-static bool nmi_allowed(void)
-{
-    return !(vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) &
-             (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
-}
-
 /* The processor-based controls are cached: this runs before every entry. */
 static void set_window(struct vcpu *v, uint32_t control, bool on)
 {
@@ -156,10 +150,13 @@ bool vmx_interrupt_pending(struct vcpu *v)
 /* An NMI goes first when the guest can take one; otherwise the NMI window is watched. */
 static bool inject_nmi(struct vcpu *v)
 {
-    if (!(vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI))
+    uint32_t blocking = vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY);
+    if (!(blocking & INTERRUPTIBILITY_NMI))
         partition_nmi_unblocked(v);
+    bool allowed = !(blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS |
+                                 INTERRUPTIBILITY_NMI));
     bool pending = partition_nmi_pending(v);
-    if (pending && nmi_allowed() && partition_take_nmi(v)) {
+    if (pending && allowed && partition_take_nmi(v)) {
         vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
         set_window(v, PROC_NMI_WINDOW, partition_nmi_pending(v));
         set_interrupt_window(v, partition_pending_vector(v) >= 0);
