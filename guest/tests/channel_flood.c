@@ -7,31 +7,19 @@
  * get its time.  Both report how many doorbells they rang and took, then exit cleanly.
  */
 #include "guest/lib/guest.h"
+#include "guest/lib/channel_window.h"
 
 DEFINE_TEST("channel_flood");
 
 #define VEC        0x43
-#define PEER_GPA   0x100000000ull       /* the channel window */
 
 static uint8_t pages[2][4096] __attribute__((aligned(4096)));
-static uint64_t window_pd[512] __attribute__((aligned(4096)));
 static volatile uint64_t doorbells;
 
 static void on_doorbell(struct irq_frame *f)
 {
     doorbells++;
     lapic_eoi();
-}
-
-/* Maps [4 GiB, 5 GiB) identity with 2 MiB pages in the boot page tables. */
-static void map_window(void)
-{
-    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffull);
-    uint64_t *pdpt = (uint64_t *)(pml4[0] & 0x000ffffffffff000ull);
-    for (unsigned i = 0; i < 512; i++)
-        window_pd[i] = (PEER_GPA + ((uint64_t)i << 21)) | 0x83;
-    pdpt[4] = (uintptr_t)window_pd | 3;
-    write_cr3(read_cr3());
 }
 
 /* Until the deadline: ring, and (the owner) grant and revoke a second page. */
@@ -67,10 +55,10 @@ void test_main(void)
         while (!doorbells && rdtsc() < wait_end)    /* the peer rings once it has mapped */
             pause();
     } else {
-        map_window();
+        channel_window_map();
         handle = (int64_t)cmdline_u64("handle", 1);
         int64_t r;
-        while ((r = hypercall(HC_CHANNEL_MAP, (uint64_t)handle, PEER_GPA, VEC, 0)) == -HC_ENOENT &&
+        while ((r = hypercall(HC_CHANNEL_MAP, (uint64_t)handle, CHANNEL_WINDOW_GPA, VEC, 0)) == -HC_ENOENT &&
                rdtsc() < wait_end)
             udelay(1000);
         report(r == 0, "grant %ld mapped (%ld)", handle, r);

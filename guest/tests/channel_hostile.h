@@ -1,6 +1,8 @@
 /* What the hostile channel guests agree on (tests/system/manifests/channel-hostile.cfg). */
 #ifndef ATOLL_GUEST_TESTS_CHANNEL_HOSTILE_H
 #define ATOLL_GUEST_TESTS_CHANNEL_HOSTILE_H
+
+#include "guest/lib/channel_window.h"
 #include <stdint.h>
 
 #define HOG_ID              1           /* partition ids follow the manifest's order */
@@ -15,7 +17,7 @@
 #define HOG_VEC             0x41
 #define PEER_VEC            0x42
 #define TOUCHER_VEC         0x43
-#define WINDOW_GPA          0x100000000ull  /* CHANNEL_WINDOW_BASE */
+#define WINDOW_GPA          CHANNEL_WINDOW_GPA
 #define WINDOW_END_GPA      0x200000000ull  /* CHANNEL_WINDOW_END */
 
 struct hog_page {

@@ -7,21 +7,10 @@
  * changing under it, which is what reading a freed and scrubbed frame would look like.
  */
 #include "guest/lib/guest.h"
+#include "guest/lib/channel_window.h"
 #include "guest/tests/channel_hostile.h"
 
 DEFINE_TEST("channel_hostile_toucher");
-
-static uint64_t window_pd[512] __attribute__((aligned(4096)));
-
-static void map_window(void)
-{
-    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffull);
-    uint64_t *pdpt = (uint64_t *)(pml4[0] & 0x000ffffffffff000ull);
-    for (unsigned i = 0; i < 512; i++)
-        window_pd[i] = (WINDOW_GPA + ((uint64_t)i << 21)) | 0x83;
-    pdpt[4] = (uintptr_t)window_pd | 3;
-    write_cr3(read_cr3());
-}
 
 void test_main(void)
 {
@@ -29,7 +18,7 @@ void test_main(void)
         report_skip("hostile channels (not under Atoll)");
         return;
     }
-    map_window();
+    channel_window_map();
     uint64_t handle = (uint64_t)hypercall(HC_PARTITION_INFO, 0, 0, 0, 0) & 0xffffffffu;
     int64_t r;
     uint64_t end = rdtsc() + 30000 * (tsc_hz() / 1000);

@@ -3,28 +3,17 @@
  * waits for the owner's doorbell, reads the request, writes a reply and rings back.
  */
 #include "guest/lib/guest.h"
+#include "guest/lib/channel_window.h"
 #include "guest/tests/channel.h"
 
 DEFINE_TEST("channel_peer");
 
-static uint64_t window_pd[512] __attribute__((aligned(4096)));
 static volatile unsigned doorbells;
 
 static void on_doorbell(struct irq_frame *f)
 {
     doorbells++;
     lapic_eoi();
-}
-
-/* Maps [4 GiB, 5 GiB) identity with 2 MiB pages in the boot page tables. */
-static void map_window(void)
-{
-    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffull);
-    uint64_t *pdpt = (uint64_t *)(pml4[0] & 0x000ffffffffff000ull);
-    for (unsigned i = 0; i < 512; i++)
-        window_pd[i] = (CHANNEL_PEER_GPA + ((uint64_t)i << 21)) | 0x83;
-    pdpt[4] = (uintptr_t)window_pd | 3;
-    write_cr3(read_cr3());
 }
 
 void test_main(void)
@@ -35,7 +24,7 @@ void test_main(void)
     }
     irq_set_handler(CHANNEL_PEER_VEC, on_doorbell);
     sti();
-    map_window();
+    channel_window_map();
     int64_t r;
     uint64_t end = rdtsc() + 20000 * (tsc_hz() / 1000);
     while ((r = hypercall(HC_CHANNEL_MAP, CHANNEL_HANDLE, CHANNEL_PEER_GPA, CHANNEL_PEER_VEC, 0)) == -HC_ENOENT &&
