@@ -10,7 +10,7 @@ struct partition;
 /* General registers by x86 encoding number; [4] (RSP) lives in the VMCS between exits. */
 enum gpr { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
-enum vcpu_state {
+enum vcpu_sched_state {
     VCPU_WAIT_SIPI,         /* an AP before its partition's BSP starts it */
     VCPU_RUNNABLE,
     VCPU_HALTED,            /* HLT: sleeps until an interrupt is pending */
@@ -38,7 +38,7 @@ struct vcpu {
     unsigned index;                 /* within the partition; also its APIC id */
     unsigned pcpu;                  /* physical CPU it runs on */
     uint64_t gpr[16];
-    volatile enum vcpu_state state;
+    volatile enum vcpu_sched_state state;
     uint8_t sipi_vector;
     volatile bool sipi_pending;     /* enter real mode at sipi_vector << 12 */
     volatile bool kick;             /* something changed: re-evaluate before entry */

@@ -71,6 +71,16 @@ bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool
  * came out of guest mode to do so. */
 void virt_flush_partition(struct partition *p);
 
+/* State capture (hv/core/vcpu_state.h).  Save reads everything a guest can observe of v
+ * (registers, the allowed MSRs, XSAVE area, TSC offset, the event in flight,
+ * interruptibility, NMI blocking, activity state); only while v is paused, that is on no
+ * CPU and not runnable until resumed.  Restore loads s into a vCPU created by
+ * virt_vcpu_init and not yet run; it refuses (false, one line in err) a state the
+ * hardware cannot enter or that the partition was not offered (XCR0 bits, CR4 bits). */
+struct vcpu_state;
+bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s);
+bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+
 /* Interrupts for a vCPU are pending (from a device or IPI): make sure it notices. */
 void virt_vcpu_kick(struct vcpu *v);
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv/state/state_stream.h"
+
 /* What a device may ask of its partition.  ctx is the partition's opaque pointer.
  * Callbacks marked optional may be NULL. */
 struct vdev_platform {
@@ -77,6 +79,23 @@ struct vdev_mmio_range {
     void *dev;
 };
 
+/*
+ * Reset, save and restore of one device model, registered once on its partition's bus
+ * (vdev_bus_add_state).  save writes the device's sections (one, or one per instance, as
+ * the LAPIC per vCPU) into w; restore takes one section of the device's id, validates it
+ * into a scratch copy and only then takes it (0), or refuses it (-1, one line in err) and
+ * leaves the device as it was.  reset puts the device in its power-on state.
+ */
+struct vdev_state_ops {
+    const char *name;               /* "pit", "lapic", ... for messages */
+    struct state_kind kind;         /* section id and the versions restore reads */
+    void *dev;
+    void (*reset)(void *dev);
+    bool (*save)(void *dev, struct state_writer *w);
+    int (*restore)(void *dev, const struct state_section *s, char *err, size_t err_size);
+};
+#define VDEV_MAX_STATE_OPS 24
+
 #define VDEV_MAX_PORT_RANGES 32
 #define VDEV_MAX_MMIO_RANGES 16
 
@@ -100,6 +119,8 @@ struct vdev_bus {
     struct vdev_bus_stats stats;
     struct vdev_unassigned_range unassigned[VDEV_MAX_UNASSIGNED_RANGES];
     unsigned unassigned_count;
+    struct vdev_state_ops state_ops[VDEV_MAX_STATE_OPS];
+    unsigned state_count;
 };
 
 /* Empties the bus (no ranges, zero counters). */
@@ -121,6 +142,20 @@ void vdev_bus_io(struct vdev_bus *bus, uint16_t port, unsigned size, bool write,
  * An access that a device covers but refuses (bad size, crosses the range's end) is
  * counted as unclaimed: reads yield all-ones, writes are dropped, and it returns true. */
 bool vdev_bus_mmio(struct vdev_bus *bus, uint64_t gpa, unsigned size, bool write, uint64_t *value);
+
+/* Registers a device's state operations; false when its section id is already taken or
+ * the table is full. */
+bool vdev_bus_add_state(struct vdev_bus *bus, const struct vdev_state_ops *ops);
+/* Every registered device to its power-on state, in registration order. */
+void vdev_bus_reset_state(struct vdev_bus *bus);
+/* Every registered device's sections into w; false when the writer failed. */
+bool vdev_bus_save_state(struct vdev_bus *bus, struct state_writer *w);
+/* The kinds of every registered device, for a reader's table; returns how many (<= max). */
+unsigned vdev_bus_state_kinds(const struct vdev_bus *bus, struct state_kind *out, unsigned max);
+/* Hands s to the device registered for its id: 0 taken, -1 refused (err), 1 no device
+ * here has that id (the caller decides: another layer's section, or a refusal). */
+int vdev_bus_restore_section(struct vdev_bus *bus, const struct state_section *s, char *err,
+                             size_t err_size);
 
 /* An access outside RAM and every device (the caller read all-ones or dropped a write):
  * counted as unclaimed.  Whether to report it: once per range of pages (an access within

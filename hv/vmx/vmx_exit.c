@@ -116,7 +116,7 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
         partition_nmi_pending(v))
         return EXIT_RESUME;
     /* An INIT that came meanwhile (wait-for-SIPI) outranks the halt: keep that state. */
-    enum vcpu_state was = VCPU_RUNNABLE;
+    enum vcpu_sched_state was = VCPU_RUNNABLE;
     if (!__atomic_compare_exchange_n(&v->state, &was, VCPU_HALTED, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return EXIT_HALT;
