@@ -243,6 +243,8 @@ static void dispatch(struct block_device *d)
  * (under the lock); returns them linked through next, appended to *tail. */
 static void reap(struct block_device *d, struct block_request ***tail)
 {
+    if (!__atomic_load_n(&d->finished, __ATOMIC_RELAXED))
+        return;                          /* a later push is the next poll's */
     struct block_request *r = __atomic_exchange_n(&d->finished, NULL, __ATOMIC_ACQUIRE);
     struct block_request *fifo = NULL;
     while (r) {                          /* the list is newest first: reverse it */
