@@ -297,6 +297,15 @@ uint32_t block_poll(struct block_device *d)
     return n;
 }
 
+uint32_t block_kick(struct block_device *d)
+{
+    uint64_t t = lock_dev(d);
+    dispatch(d);
+    uint32_t n = outstanding(d);
+    unlock_dev(d, t);
+    return n;
+}
+
 void block_complete(struct block_device *d, struct block_request *r, int status)
 {
     r->status = status;

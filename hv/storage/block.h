@@ -61,7 +61,8 @@ struct block_request {
     uint32_t page_offset;
     block_done_fn done;        /* called once, from block_poll, without the device lock */
     void *ctx;
-    /* owned by the block layer and the driver */
+    /* owned by the block layer; from start() until block_complete() the driver may use
+     * next (to keep its own list) and driver_tag */
     int status;
     uint64_t submit_ns;
     struct block_request *next;
@@ -149,6 +150,10 @@ int block_submit(struct block_device *d, struct block_request *r);
  * returns requests still queued or in flight (after those callbacks, counting what they
  * submitted). */
 uint32_t block_poll(struct block_device *d);
+/* Starts what is queued, as block_poll does, without reaping or running callbacks: for a
+ * submitter that wants its request on the hardware now and leaves completions to whoever
+ * polls (a vCPU that submits, a worker that completes).  Returns what block_poll would. */
+uint32_t block_kick(struct block_device *d);
 /* For drivers, from any context: r has finished with status (its callback runs at the next
  * block_poll).  From start(), r must then be accepted (start returns true). */
 void block_complete(struct block_device *d, struct block_request *r, int status);

@@ -416,6 +416,47 @@ static void test_lock_held_for_driver_only(void **state)
     assert_false(locked);
 }
 
+/* block_kick starts queued work at once and leaves the callbacks to the next poll. */
+static struct block_request *handed;
+static bool handoff_start(struct block_device *d, struct block_request *r)
+{
+    assert_true(locked);
+    if (handed)
+        return false;
+    handed = r;
+    return true;
+}
+static const struct block_driver_ops handoff_ops = { handoff_start, NULL };
+
+static void test_kick(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512];
+    setup(&d);
+    d.ops = &handoff_ops;
+    block_set_lock(&d, &test_lock_ops, NULL);
+    handed = NULL;
+    completions = 0;
+    struct block_request a = { .op = BLOCK_READ, .cls = BLOCK_CLASS_GUEST, .count = 1, .buf = buf,
+                               .done = unlocked_done };
+    struct block_request b = a;
+    assert_int_equal(block_submit(&d, &a), BLOCK_OK);
+    assert_int_equal(block_submit(&d, &b), BLOCK_OK);
+    assert_int_equal(block_kick(&d), 2);     /* a started, b waits for room */
+    assert_ptr_equal(handed, &a);
+    block_complete(&d, &a, BLOCK_OK);        /* the "worker" finishes a */
+    handed = NULL;
+    assert_int_equal(block_kick(&d), 2);     /* b starts; a is not called back here */
+    assert_ptr_equal(handed, &b);
+    assert_int_equal(completions, 0);
+    assert_int_equal(block_poll(&d), 1);     /* a's callback runs, b still out */
+    assert_int_equal(completions, 1);
+    block_complete(&d, &b, BLOCK_OK);
+    assert_int_equal(block_poll(&d), 0);
+    assert_int_equal(completions, 2);
+    assert_false(locked);
+}
+
 /*
  * Threads: submitters on several CPUs, each also polling; the "hardware" is a worker thread
  * that finishes requests in its own time and calls block_complete (driver poll is NULL).
@@ -502,6 +543,7 @@ static void *submitter_main(void *arg)
             slot_busy[i]++;
             issued++;
         }
+        block_kick(&thread_dev);
         block_poll(&thread_dev);
     }
     return NULL;
@@ -549,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_fifo_when_hardware_full),
         cmocka_unit_test(test_complete_from_start),
         cmocka_unit_test(test_lock_held_for_driver_only),
+        cmocka_unit_test(test_kick),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
