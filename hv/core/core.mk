@@ -10,8 +10,6 @@ KERNEL_SRCS += \
 	hv/vmx/vmx_event.c hv/vmx/vmx_guest_state.c hv/vmx/ept.c
 KERNEL_SRCS += hv/core/end_verdict.c
 KERNEL_SRCS += hv/core/emulate.c
-KERNEL_SRCS += hv/core/exit_cr.c hv/core/exit_event.c hv/core/exit_handlers.c hv/core/exit_hlt.c \
-	hv/core/exit_io.c hv/core/exit_mmio.c hv/core/exit_msr.c hv/core/exit_vcpu.c
 KERNEL_LIBS += $(LIB_ZYDIS)
 
 build/k/hv/core/mmio.o: KCFLAGS += $(THIRD_PARTY_INC_ZYDIS)
