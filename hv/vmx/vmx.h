@@ -89,6 +89,8 @@ bool vmx_xstate_set_xcr0(struct vmx_vcpu *x, uint64_t value);
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);
 /* Loads the GUEST_CTL_* parts of ctl, values the rules of hv/core/exit_cr.h accepted. */
 bool vmx_load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *ctl);
+/* The guest's CR0, CR4 and EFER as it reads them. */
+struct guest_ctl vmx_guest_ctl(void);
 /* The CR4 bits a guest may set: what VMX operation allows, less CR4.VMXE. */
 uint64_t vmx_cr4_offered(void);
 /* The rules, then vmx_load_guest_ctl (false: the rules refuse, or a VMWRITE failed). */

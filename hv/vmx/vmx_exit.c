@@ -238,14 +238,13 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
 static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
 {
     static const enum cr_access access[4] = { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
-    struct vmx_vcpu *x = vmx_of(v);
     struct exit_info e = decoded(v, EXIT_IS_CR, qual);
     e.cr.number = qual & 0xf;
     e.cr.access = access[(qual >> 4) & 3];
     e.cr.gpr = (qual >> 8) & 0xf;
     e.cr.value = e.cr.access == CR_LMSW ? (qual >> 16) & 0xffff
                  : e.cr.access == CR_MOV_TO ? read_gpr(v, e.cr.gpr) : 0;
-    e.cr.now = (struct guest_ctl){ x->cr0_shadow, x->cr4_shadow, vmcs_read64(VMCS64_GUEST_EFER) };
+    e.cr.now = vmx_guest_ctl();
     e.cr.cr4_offered = vmx_cr4_offered();
     return decided(v, &e);
 }

@@ -46,6 +46,18 @@ bool vmx_load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *
     return ok;
 }
 
+/* What the guest reads: its own bits from the registers, the bits the hypervisor owns (the
+ * guest/host masks) from the read shadows. */
+struct guest_ctl vmx_guest_ctl(void)
+{
+    uint64_t cr0_mask = vmcs_readn(VMCSN_CR0_MASK), cr4_mask = vmcs_readn(VMCSN_CR4_MASK);
+    return (struct guest_ctl){
+        (vmcs_readn(VMCSN_GUEST_CR0) & ~cr0_mask) | (vmcs_readn(VMCSN_CR0_SHADOW) & cr0_mask),
+        (vmcs_readn(VMCSN_GUEST_CR4) & ~cr4_mask) | (vmcs_readn(VMCSN_CR4_SHADOW) & cr4_mask),
+        vmcs_read64(VMCS64_GUEST_EFER),
+    };
+}
+
 static struct guest_ctl loaded_ctl(void)
 {
     return (struct guest_ctl){ vmcs_readn(VMCSN_GUEST_CR0), vmcs_readn(VMCSN_GUEST_CR4),
