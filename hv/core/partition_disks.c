@@ -214,15 +214,22 @@ static bool throttle(void *ctx, enum block_class cls, const struct block_request
     return true;
 }
 
-/* Under the partition's lock, so a reset or the partition's end cannot race it. */
+/* Under the partition's lock, so a reset or the partition's end cannot race it; a page
+ * per hold, so the partition's exits on other CPUs never wait for a whole piece. */
+#define COPY_CHUNK 4096u
+
 static bool guest_copy(struct partition_disk *d, struct disk_piece *pc, size_t len, bool to_guest)
 {
     struct partition *p = d->part;
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    bool ok = p->state != PART_DEAD &&
-              (to_guest ? vblk_io_to_guest(pc->io, 0, d->bounce, len)
-                        : vblk_io_from_guest(pc->io, 0, d->bounce, len));
-    spin_unlock_irqrestore(&p->lock, f);
+    bool ok = true;
+    for (size_t pos = 0; pos < len && ok; pos += COPY_CHUNK) {
+        size_t n = len - pos < COPY_CHUNK ? len - pos : COPY_CHUNK;
+        uint64_t f = spin_lock_irqsave(&p->lock);
+        ok = p->state != PART_DEAD &&
+             (to_guest ? vblk_io_to_guest(pc->io, pos, d->bounce + pos, n)
+                       : vblk_io_from_guest(pc->io, pos, d->bounce + pos, n));
+        spin_unlock_irqrestore(&p->lock, f);
+    }
     return ok;
 }
 
