@@ -424,6 +424,34 @@ static int part_disk(struct parser *ps, const char *key, struct str v)
     return 0;
 }
 
+/* `iops` and `mbps` limit the disk whose `disk` line is the last one above them. */
+static int disk_limit(struct parser *ps, const char *key, struct str v, uint64_t max,
+                      const char *unit, uint32_t *limits)
+{
+    struct manifest_partition *p = ps->part;
+    uint64_t n;
+    if (p->disk_count == 0)
+        return fail(ps, key, "no disk line above it (it limits the disk declared just before)");
+    if (limits[p->disk_count - 1])
+        return fail(ps, key, "set twice for disk virtio-blk:%s", p->disks[p->disk_count - 1]);
+    if (!parse_uint(v, max, &n) || n == 0)
+        return fail(ps, key, "'%.*s' is not a whole number from 1 to %lu (%s; leave the key out for no limit)",
+                    (int)v.n, v.p, (unsigned long)max, unit);
+    limits[p->disk_count - 1] = (uint32_t)n;
+    return 0;
+}
+
+static int part_iops(struct parser *ps, const char *key, struct str v)
+{
+    return disk_limit(ps, key, v, MANIFEST_MAX_IOPS, "operations per second",
+                      ps->part->disk_iops);
+}
+
+static int part_mbps(struct parser *ps, const char *key, struct str v)
+{
+    return disk_limit(ps, key, v, MANIFEST_MAX_MBPS, "MiB per second", ps->part->disk_mbps);
+}
+
 static int part_net(struct parser *ps, const char *key, struct str v)
 {
     static const char *const names[] = { "none" };
@@ -547,7 +575,8 @@ static const struct key_def partition_keys[] = {
     { "cpus", part_cpus, false },     { "image", part_image, false },
     { "boot", part_boot, false },     { "initrd", part_initrd, false },
     { "cmdline", part_cmdline, false }, { "console", part_console, false },
-    { "disk", part_disk, true },      { "net", part_net, false },
+    { "disk", part_disk, true },      { "iops", part_iops, true },
+    { "mbps", part_mbps, true },      { "net", part_net, false },
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
     { "expect", part_expect, false },

@@ -23,6 +23,8 @@
 #define MANIFEST_PATH_LEN        128    /* disk pool paths */
 #define MANIFEST_CMDLINE_LEN     256
 #define MANIFEST_TEXT_LEN        128    /* script match text and action arguments */
+#define MANIFEST_MAX_IOPS        1000000    /* disk `iops`: operations per second */
+#define MANIFEST_MAX_MBPS        100000     /* disk `mbps`: MiB per second */
 #define MANIFEST_MAX_TRACK_PAGES 512    /* track-writes: pages per group, up to 2 MiB */
 #define MANIFEST_MIN_MEMORY      (1ull << 20)
 #define MANIFEST_MAX_MEMORY      (64ull << 30)
@@ -71,6 +73,8 @@ struct manifest_partition {
     enum manifest_console console;
     uint32_t disk_count;
     char disks[MANIFEST_MAX_DISKS][MANIFEST_PATH_LEN];   /* pool paths of virtio-blk disks */
+    uint32_t disk_iops[MANIFEST_MAX_DISKS];     /* `iops` after the disk's line; 0: no limit */
+    uint32_t disk_mbps[MANIFEST_MAX_DISKS];     /* `mbps` (MiB/s) after it; 0: no limit */
     enum manifest_role role;
     bool vgpu;
     bool autostart;

@@ -278,7 +278,7 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     if (spec->nvram)
         platform_devices_set_nvram(p->devices, spec->nvram);
     char why[160];
-    if (!partition_disks_attach(p, spec->disks, spec->disk_count, why, sizeof(why)))
+    if (!partition_disks_attach(p, spec, why, sizeof(why)))
         return fail(p, err, err_size, why);
     /* Linux probes PCI through ACPI; give it a host bridge even with nothing behind it. */
     if (spec->boot == PARTITION_BOOT_LINUX && !p->pci &&

@@ -22,6 +22,8 @@ struct partition_spec {
     const char *cmdline;
     const char (*disks)[128];   /* pool paths of virtio-blk disks */
     unsigned disk_count;
+    const uint32_t *disk_iops;  /* per disk: operations per second, 0 = no limit; or NULL */
+    const uint32_t *disk_mbps;  /* per disk: MiB per second, 0 = no limit; or NULL */
     uint32_t track_writes;      /* pages per write-tracking group; 0: off */
     enum partition_end expect_end;  /* how the test verdict expects it to end */
     int expect_status;

@@ -1,28 +1,91 @@
 #include "hv/core/partition_disks.h"
 
+#include <stddef.h>
 #include <string.h>
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/idt.h"
+#include "hv/arch/x86/lapic.h"
+#include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/spinlock.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/partition_create.h"
+#include "hv/core/worker.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
+#include "hv/storage/block.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/rate_limit.h"
 #include "hv/vdev/platform_devices.h"
 #include "hv/vdev/virtio_blk.h"
 
 #define BOUNCE_BYTES (64u << 10)
+#define MIB (1ull << 20)
+
+_Static_assert(VIRTIO_BLK_PIECE_BYTES <= BOUNCE_BYTES, "one piece fits the bounce buffer");
+
+/* One piece of a guest request, as a block request on the disk's queue; one per
+ * virtio-blk request slot (a slot has at most one piece at the backend). */
+struct disk_piece {
+    struct block_request br;
+    struct vblk_io *io;
+    struct partition_disk *disk;
+    int status;
+    struct disk_piece *next_done;
+};
 
 struct partition_disk {
     char path[128];
+    struct partition *part;
     struct fat_file file;
-    struct vhdx_io io;
+    struct vhdx_io vio;
     struct vhdx *vhdx;          /* NULL: a raw file */
     uint64_t capacity;
     uint32_t sector;
-    uint8_t *bounce;
     struct virtio_blk *dev;
+    uint8_t *bounce;            /* the running item's: one piece at a time */
+
+    spinlock_t lock;            /* everything below */
+    struct block_device blk;
+    struct block_request *started, *started_tail;  /* the driver's, in order */
+    struct block_request *finished;                 /* done by the item, to complete */
+    int finished_status;
+    struct disk_piece *completed;                   /* to hand to the device */
+    struct work_item work;
+    bool scheduled;             /* work is queued or running: it requeues itself */
+    bool dying;                 /* detach: the item does no more pieces */
+    bool limited;
+    struct rate_limit limit;
+    const struct block_request *granted;    /* the throttle let it go: not charged again */
+    uint64_t retry_ns;          /* a throttled piece may start then (time_ns); 0: none */
+    uint64_t pieces, bytes_read, bytes_written, item_cpus;
+
+    struct disk_piece piece[VIRTQ_MAX_SIZE];
 };
 
-/* The pool is one FAT32 volume for every partition on every CPU. */
-static spinlock_t pool_lock = SPINLOCK_INIT;
+/* ---- the pool's lock ------------------------------------------------------------------
+ * One FAT32 volume for every disk of every partition: FAT and VHDX calls hold it, with
+ * interrupts on; never taken in an exit or under another lock. */
+
+static volatile bool pool_busy;
+
+static bool pool_trylock(void)
+{
+    return !__atomic_exchange_n(&pool_busy, true, __ATOMIC_ACQUIRE);
+}
+
+static void pool_lock(void)
+{
+    while (!pool_trylock())
+        cpu_relax();
+}
+
+static void pool_unlock(void)
+{
+    __atomic_store_n(&pool_busy, false, __ATOMIC_RELEASE);
+}
+
+/* ---- the file ---------------------------------------------------------------------------- */
 
 static int disk_read(struct partition_disk *d, uint64_t off, void *buf, size_t len)
 {
@@ -40,56 +103,298 @@ static int disk_write(struct partition_disk *d, uint64_t off, const void *buf, s
     return fat_write(&d->file, off, buf, len) == (long)len ? 0 : -1;
 }
 
-static enum vblk_status backend_read(void *ctx, struct vblk_io *io)
+static int disk_flush(struct partition_disk *d)
+{
+    struct vhdx_err err;
+    return d->vhdx ? vhdx_flush(d->vhdx, &err) : fat_flush(&d->file);
+}
+
+static int disk_trim(struct partition_disk *d, uint64_t off, uint64_t len)
+{
+    struct vhdx_err err;
+    return d->vhdx ? vhdx_trim(d->vhdx, off, len, &err) : 0;
+}
+
+/* ---- waking the partition's CPUs ------------------------------------------------------ */
+
+/* The disk timer is armed for now: the CPUs of the partition's vCPUs look at it at
+ * their next pass or entry; an IPI makes that now (no vCPU changes state). */
+static void kick_timers(struct partition *p)
+{
+    uint64_t sent = 0;
+    unsigned me = this_cpu()->index;
+    for (unsigned i = 0; i < p->vcpu_count; i++) {
+        unsigned c = p->vcpus[i]->pcpu;
+        if (c == me || c >= 64 || (sent & (1ull << c)) || !cpus[c])
+            continue;
+        sent |= 1ull << c;
+        lapic_send_ipi(cpus[c]->apic_id, VEC_IPI_KICK);
+    }
+}
+
+/* Partition's lock held: a throttled piece gets the disk timer at its time. */
+static void arm_retry(struct partition_disk *d)
+{
+    struct partition *p = d->part;
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    uint64_t at = d->retry_ns;
+    d->retry_ns = 0;
+    spin_unlock_irqrestore(&d->lock, f);
+    if (!at)
+        return;
+    uint64_t rel = at > p->start_ns ? at - p->start_ns : 1;
+    uint64_t *due = &p->timer_deadline[PARTITION_TIMER_DISKS];
+    if (!*due || rel < *due)
+        *due = rel;
+}
+
+/* ---- the block driver: pieces run by the disk's worker item ------------------------------ */
+
+static void work_run(struct work_item *w);
+
+/* Disk's lock held. */
+static void kick_work(struct partition_disk *d)
+{
+    if (d->scheduled || !d->started || d->dying)
+        return;
+    d->scheduled = true;
+    int rc = worker_submit(&d->work);
+    if (rc != WORK_OK) {
+        d->scheduled = false;
+        kprintf("atoll: %s: disk %s: %s\n", d->part->name, d->path, work_queue_error(rc));
+    }
+}
+
+static bool drv_start(struct block_device *b, struct block_request *r)
+{
+    struct partition_disk *d = b->driver;
+    if (r == d->granted)
+        d->granted = NULL;
+    r->next = NULL;
+    if (d->started_tail)
+        d->started_tail->next = r;
+    else
+        d->started = r;
+    d->started_tail = r;
+    kick_work(d);
+    return true;
+}
+
+static void drv_poll(struct block_device *b)
+{
+    struct partition_disk *d = b->driver;
+    struct block_request *r = d->finished;
+    if (r) {
+        d->finished = NULL;
+        block_complete(b, r, d->finished_status);
+    }
+}
+
+static const struct block_driver_ops driver_ops = { drv_start, drv_poll };
+
+static uint64_t data_bytes(const struct partition_disk *d, const struct block_request *r)
+{
+    return r->op == BLOCK_READ || r->op == BLOCK_WRITE ? (uint64_t)r->count * d->sector : 0;
+}
+
+/* The block layer asks before it starts r; it may ask again about the same head. */
+static bool throttle(void *ctx, enum block_class cls, const struct block_request *r)
 {
     struct partition_disk *d = ctx;
-    uint64_t f = spin_lock_irqsave(&pool_lock);
-    enum vblk_status st = VBLK_OK;
-    for (uint64_t pos = 0; pos < io->length && st == VBLK_OK; pos += BOUNCE_BYTES) {
-        size_t n = io->length - pos < BOUNCE_BYTES ? (size_t)(io->length - pos) : BOUNCE_BYTES;
-        if (disk_read(d, io->offset + pos, d->bounce, n) != 0 ||
-            !vblk_io_to_guest(io, pos, d->bounce, n))
-            st = VBLK_IOERR;
+    (void)cls;
+    if (r == d->granted)
+        return true;
+    uint64_t now = time_ns(), bytes = data_bytes(d, r);
+    if (!rate_limit_take(&d->limit, bytes, now)) {
+        uint64_t wait = rate_limit_wait_ns(&d->limit, bytes, now);
+        d->retry_ns = now + (wait ? wait : 1000);
+        return false;
     }
-    spin_unlock_irqrestore(&pool_lock, f);
-    return st;
+    d->granted = r;
+    return true;
+}
+
+/* Under the partition's lock, so a reset or the partition's end cannot race it; a page
+ * per hold, so the partition's exits on other CPUs never wait for a whole piece. */
+#define COPY_CHUNK 4096u
+
+static bool guest_copy(struct partition_disk *d, struct disk_piece *pc, size_t len, bool to_guest)
+{
+    struct partition *p = d->part;
+    bool ok = true;
+    for (size_t pos = 0; pos < len && ok; pos += COPY_CHUNK) {
+        size_t n = len - pos < COPY_CHUNK ? len - pos : COPY_CHUNK;
+        uint64_t f = spin_lock_irqsave(&p->lock);
+        ok = p->state != PART_DEAD &&
+             (to_guest ? vblk_io_to_guest(pc->io, pos, d->bounce + pos, n)
+                       : vblk_io_from_guest(pc->io, pos, d->bounce + pos, n));
+        spin_unlock_irqrestore(&p->lock, f);
+    }
+    return ok;
+}
+
+/* One piece, the pool's lock held, interrupts on. */
+static int do_piece(struct partition_disk *d, struct block_request *r)
+{
+    struct disk_piece *pc = r->ctx;
+    uint64_t off = r->lba * d->sector;
+    size_t len = (size_t)r->count * d->sector;
+    switch (r->op) {
+    case BLOCK_READ:
+        return disk_read(d, off, d->bounce, len) == 0 && guest_copy(d, pc, len, true)
+               ? BLOCK_OK : BLOCK_E_IO;
+    case BLOCK_WRITE:
+        return guest_copy(d, pc, len, false) && disk_write(d, off, d->bounce, len) == 0
+               ? BLOCK_OK : BLOCK_E_IO;
+    case BLOCK_FLUSH:
+        return disk_flush(d) == 0 ? BLOCK_OK : BLOCK_E_IO;
+    case BLOCK_TRIM:
+        return disk_trim(d, off, (uint64_t)r->count * d->sector) == 0 ? BLOCK_OK : BLOCK_E_IO;
+    }
+    return BLOCK_E_INVALID;
+}
+
+/* Finished pieces to the device, under the partition's lock (dropped when it is dead);
+ * then the device's next budget of work, here rather than at the vCPU's next entry. */
+static void deliver(struct partition_disk *d, struct disk_piece *done)
+{
+    struct partition *p = d->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool alive = p->state != PART_DEAD && d->dev;
+    for (struct disk_piece *pc = done; pc && alive; pc = pc->next_done)
+        vblk_io_complete(pc->io, pc->status == BLOCK_OK ? VBLK_OK : VBLK_IOERR);
+    if (alive) {
+        arm_retry(d);
+        partition_disks_poll(p, time_ns() - p->start_ns);
+    }
+    bool left = alive && p->timer_deadline[PARTITION_TIMER_DISKS];
+    spin_unlock_irqrestore(&p->lock, f);
+    if (left)
+        kick_timers(p);
+}
+
+/* The last thing a run does: queue the item again while pieces wait. */
+static void end_run(struct partition_disk *d)
+{
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    if (d->started && !d->dying) {
+        int rc = worker_submit(&d->work);
+        if (rc != WORK_OK)
+            d->scheduled = false;
+    } else {
+        d->scheduled = false;
+    }
+    spin_unlock_irqrestore(&d->lock, f);
+}
+
+static void note_piece(struct partition_disk *d, const struct block_request *r)
+{
+    d->pieces++;
+    if (r->op == BLOCK_READ)
+        d->bytes_read += data_bytes(d, r);
+    else if (r->op == BLOCK_WRITE)
+        d->bytes_written += data_bytes(d, r);
+    unsigned me = this_cpu()->index;
+    if (me < 64)
+        d->item_cpus |= 1ull << me;
+}
+
+/* The disk's worker item: one piece (the pool busy: none, and again later). */
+static void work_run(struct work_item *w)
+{
+    struct partition_disk *d = w->arg;
+    if (!pool_trylock())
+        return end_run(d);
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    struct block_request *r = d->dying ? NULL : d->started;
+    if (r && !(d->started = r->next))
+        d->started_tail = NULL;
+    spin_unlock_irqrestore(&d->lock, f);
+    int status = r ? do_piece(d, r) : BLOCK_OK;
+    pool_unlock();
+    if (!r)
+        return end_run(d);
+
+    f = spin_lock_irqsave(&d->lock);
+    note_piece(d, r);
+    d->finished = r;
+    d->finished_status = status;
+    block_poll(&d->blk);            /* completes r, starts what waits */
+    struct disk_piece *done = d->completed;
+    d->completed = NULL;
+    spin_unlock_irqrestore(&d->lock, f);
+    deliver(d, done);
+    end_run(d);
+}
+
+/* block_complete's callback, under the disk's lock: the device hears of it in deliver. */
+static void piece_finished(struct block_request *r, int status)
+{
+    struct disk_piece *pc = r->ctx;
+    struct partition_disk *d = pc->disk;
+    pc->status = status;
+    pc->next_done = d->completed;
+    d->completed = pc;
+}
+
+/* ---- the virtio-blk backend (the partition's lock held, in an exit or a pass) ----------- */
+
+static struct disk_piece *piece_of(struct partition_disk *d, struct vblk_io *io)
+{
+    struct vblk_req *req = (struct vblk_req *)((char *)io - offsetof(struct vblk_req, io));
+    if (!d->dev || req < d->dev->req || req >= d->dev->req + VIRTQ_MAX_SIZE)
+        return NULL;
+    return &d->piece[req - d->dev->req];
+}
+
+static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io,
+                                    enum block_op op)
+{
+    struct disk_piece *pc = piece_of(d, io);
+    uint32_t ss = d->sector;
+    if (!pc || io->offset % ss || io->length % ss ||
+        (op != BLOCK_FLUSH && (io->length == 0 || io->length / ss > UINT32_MAX)) ||
+        ((op == BLOCK_READ || op == BLOCK_WRITE) && io->length > BOUNCE_BYTES))
+        return VBLK_IOERR;
+    pc->io = io;
+    pc->br = (struct block_request){
+        .op = op, .cls = BLOCK_CLASS_GUEST,
+        .lba = op == BLOCK_FLUSH ? 0 : io->offset / ss,
+        .count = op == BLOCK_FLUSH ? 0 : (uint32_t)(io->length / ss),
+        .buf = d->bounce, .done = piece_finished, .ctx = pc,
+    };
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    int rc = d->dying ? BLOCK_E_IO : block_submit(&d->blk, &pc->br);
+    if (rc == BLOCK_OK)
+        block_poll(&d->blk);
+    spin_unlock_irqrestore(&d->lock, f);
+    if (rc != BLOCK_OK)
+        return VBLK_IOERR;
+    arm_retry(d);
+    return VBLK_PENDING;
+}
+
+static enum vblk_status backend_read(void *ctx, struct vblk_io *io)
+{
+    return queue_piece(ctx, io, BLOCK_READ);
 }
 
 static enum vblk_status backend_write(void *ctx, struct vblk_io *io)
 {
-    struct partition_disk *d = ctx;
-    uint64_t f = spin_lock_irqsave(&pool_lock);
-    enum vblk_status st = VBLK_OK;
-    for (uint64_t pos = 0; pos < io->length && st == VBLK_OK; pos += BOUNCE_BYTES) {
-        size_t n = io->length - pos < BOUNCE_BYTES ? (size_t)(io->length - pos) : BOUNCE_BYTES;
-        if (!vblk_io_from_guest(io, pos, d->bounce, n) ||
-            disk_write(d, io->offset + pos, d->bounce, n) != 0)
-            st = VBLK_IOERR;
-    }
-    spin_unlock_irqrestore(&pool_lock, f);
-    return st;
+    return queue_piece(ctx, io, BLOCK_WRITE);
 }
 
 static enum vblk_status backend_flush(void *ctx, struct vblk_io *io)
 {
-    struct partition_disk *d = ctx;
-    struct vhdx_err err;
-    uint64_t f = spin_lock_irqsave(&pool_lock);
-    int rc = d->vhdx ? vhdx_flush(d->vhdx, &err) : fat_flush(&d->file);
-    spin_unlock_irqrestore(&pool_lock, f);
-    return rc == 0 ? VBLK_OK : VBLK_IOERR;
+    return queue_piece(ctx, io, BLOCK_FLUSH);
 }
 
 static enum vblk_status backend_discard(void *ctx, struct vblk_io *io)
 {
     struct partition_disk *d = ctx;
-    struct vhdx_err err;
     if (!d->vhdx)
         return VBLK_OK;         /* a raw file keeps its bytes: discard is only a hint */
-    uint64_t f = spin_lock_irqsave(&pool_lock);
-    int rc = vhdx_trim(d->vhdx, io->offset, io->length, &err);
-    spin_unlock_irqrestore(&pool_lock, f);
-    return rc == 0 ? VBLK_OK : VBLK_IOERR;
+    return queue_piece(d, io, BLOCK_TRIM);
 }
 
 static uint64_t backend_capacity(void *ctx) { return ((struct partition_disk *)ctx)->capacity; }
@@ -99,12 +404,15 @@ static const struct vblk_backend backend = {
     backend_read, backend_write, backend_flush, backend_discard, backend_capacity, backend_sector,
 };
 
+/* ---- set-up and end ------------------------------------------------------------------- */
+
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+/* The pool's lock held. */
 static bool open_disk(struct partition_disk *d, const char *path, char *err, size_t err_size)
 {
     struct fat_vol *v = pool_volume();
@@ -123,8 +431,8 @@ static bool open_disk(struct partition_disk *d, const char *path, char *err, siz
         return d->capacity > 0 || (fmt_snprintf(err, err_size, "disk %s: empty file", path), false);
     }
     struct vhdx_err verr;
-    pool_vhdx_io(&d->file, &d->io);
-    if (vhdx_open(pool_vhdx_env(), &d->io, path, 0, &d->vhdx, &verr) != 0) {
+    pool_vhdx_io(&d->file, &d->vio);
+    if (vhdx_open(pool_vhdx_env(), &d->vio, path, 0, &d->vhdx, &verr) != 0) {
         fmt_snprintf(err, err_size, "disk %s: %s", path, verr.msg);
         d->vhdx = NULL;
         return false;
@@ -136,6 +444,29 @@ static bool open_disk(struct partition_disk *d, const char *path, char *err, siz
     return true;
 }
 
+/* The block layer's view of the file: pieces of GUEST class, throttled when limited. */
+static void init_queue(struct partition_disk *d, uint32_t iops, uint32_t mbps)
+{
+    fmt_snprintf(d->blk.name, sizeof(d->blk.name), "%s.%u", d->part->name, d->part->disk_count);
+    d->blk.sector_size = d->sector;
+    d->blk.sectors = d->capacity / d->sector;
+    d->blk.max_sectors = (uint32_t)((uint64_t)VIRTIO_BLK_MAX_DISCARD_SECTORS * 512 / d->sector);
+    d->blk.ops = &driver_ops;
+    d->blk.driver = d;
+    block_device_init(&d->blk);
+    block_set_limit(&d->blk, BLOCK_CLASS_GUEST, VIRTQ_MAX_SIZE);
+    d->limited = iops || mbps;
+    if (d->limited) {
+        rate_limit_init(&d->limit, iops, (uint64_t)mbps * MIB, time_ns());
+        block_set_throttle(&d->blk, throttle, d);
+    }
+    d->work = (struct work_item){ .fn = work_run, .arg = d, .prio = WORK_HIGH,
+                                  .owner = d->part->id };
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
+        d->piece[i].disk = d;
+}
+
+/* The pool's lock held. */
 static void close_disk(struct partition_disk *d)
 {
     struct vhdx_err err;
@@ -143,13 +474,18 @@ static void close_disk(struct partition_disk *d)
         vhdx_close(d->vhdx, &err);
     else if (d->file.v)
         fat_close(&d->file);
+}
+
+static void free_disk(struct partition_disk *d)
+{
     kfree(d->bounce);
     kfree(d);
 }
 
-bool partition_disks_attach(struct partition *p, const char (*paths)[128], unsigned count,
+bool partition_disks_attach(struct partition *p, const struct partition_spec *spec,
                             char *err, size_t err_size)
 {
+    unsigned count = spec->disk_count;
     if (count == 0)
         return true;
     if (count > PARTITION_MAX_DISKS) {
@@ -163,23 +499,29 @@ bool partition_disks_attach(struct partition *p, const char (*paths)[128], unsig
         return false;
     }
     for (unsigned i = 0; i < count; i++) {
+        const char *path = spec->disks[i];
         struct partition_disk *d = kmalloc(sizeof(*d));
         if (!d || !(d->bounce = kmalloc(BOUNCE_BYTES))) {
             kfree(d);
-            fmt_snprintf(err, err_size, "out of memory for disk %s", paths[i]);
+            fmt_snprintf(err, err_size, "out of memory for disk %s", path);
             return false;
         }
-        uint64_t f = spin_lock_irqsave(&pool_lock);
-        bool ok = open_disk(d, paths[i], err, err_size);
-        spin_unlock_irqrestore(&pool_lock, f);
-        if (!ok) {
+        d->part = p;
+        pool_lock();
+        bool ok = open_disk(d, path, err, err_size);
+        if (!ok)
             close_disk(d);
+        pool_unlock();
+        if (!ok) {
+            free_disk(d);
             return false;
         }
+        init_queue(d, spec->disk_iops ? spec->disk_iops[i] : 0,
+                   spec->disk_mbps ? spec->disk_mbps[i] : 0);
         p->disks[p->disk_count++] = d;
         d->dev = virtio_blk_attach(p->pci, PARTITION_DISK_FIRST_SLOT + i, fabric, &backend, d);
         if (!d->dev) {
-            fmt_snprintf(err, err_size, "disk %s: no virtio-blk device left", paths[i]);
+            fmt_snprintf(err, err_size, "disk %s: no virtio-blk device left", path);
             return false;
         }
         virtio_blk_set_poll_timer(d->dev, PARTITION_TIMER_DISKS);
@@ -193,24 +535,123 @@ void partition_disks_poll(struct partition *p, uint64_t now_ns)
     if (!due || due > now_ns)
         return;
     p->timer_deadline[PARTITION_TIMER_DISKS] = 0;
-    for (unsigned i = 0; i < p->disk_count; i++)
-        if (p->disks[i]->dev)
-            virtio_blk_poll(p->disks[i]->dev);
+    for (unsigned i = 0; i < p->disk_count; i++) {
+        struct partition_disk *d = p->disks[i];
+        if (!d->dev)
+            continue;
+        virtio_blk_poll(d->dev);
+        uint64_t f = spin_lock_irqsave(&d->lock);
+        block_poll(&d->blk);        /* pieces the throttle held back */
+        spin_unlock_irqrestore(&d->lock, f);
+        arm_retry(d);
+    }
+}
+
+/* The item neither queued nor running, and never again. */
+static void stop_work(struct partition_disk *d)
+{
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    d->dying = true;
+    if (d->scheduled && worker_cancel(&d->work))
+        d->scheduled = false;
+    bool running = d->scheduled;
+    spin_unlock_irqrestore(&d->lock, f);
+    while (running) {
+        cpu_relax();
+        f = spin_lock_irqsave(&d->lock);
+        running = d->scheduled;
+        spin_unlock_irqrestore(&d->lock, f);
+    }
+}
+
+static void report(struct partition *p, struct partition_disk *d)
+{
+    char cpus_text[64] = "none";
+    size_t n = 0;
+    for (unsigned c = 0; c < 64 && n < sizeof(cpus_text) - 4; c++)
+        if (d->item_cpus & (1ull << c))
+            n += (size_t)fmt_snprintf(cpus_text + n, sizeof(cpus_text) - n, n ? ",%u" : "%u", c);
+    kprintf("atoll: %s disk %s: %lu pieces (%lu KiB read, %lu KiB written) by worker items on cpus %s%s\n",
+            p->name, d->path, d->pieces, d->bytes_read >> 10, d->bytes_written >> 10, cpus_text,
+            d->limited ? (d->limit.throttled ? ", throttled" : ", never throttled") : "");
 }
 
 void partition_disks_detach(struct partition *p)
 {
+    for (unsigned i = 0; i < p->disk_count; i++)
+        stop_work(p->disks[i]);
     for (unsigned i = 0; i < p->disk_count; i++) {
         struct partition_disk *d = p->disks[i];
-        if (d->dev)
-            virtio_blk_detach(d->dev);
-        uint64_t f = spin_lock_irqsave(&pool_lock);
+        if (d->pieces)
+            report(p, d);
+        uint64_t f = spin_lock_irqsave(&p->lock);
+        struct virtio_blk *dev = d->dev;
+        d->dev = NULL;
+        spin_unlock_irqrestore(&p->lock, f);
+        if (dev)
+            virtio_blk_detach(dev);
+        pool_lock();
         close_disk(d);
-        spin_unlock_irqrestore(&pool_lock, f);
+        pool_unlock();
+        free_disk(d);
         p->disks[i] = NULL;
     }
     p->disk_count = 0;
     if (p->pci)
         pci_host_destroy(p->pci);
     p->pci = NULL;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+static void set_intake(struct partition *p, bool paused)
+{
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    for (unsigned i = 0; i < p->disk_count; i++)
+        if (p->disks[i]->dev)
+            virtio_blk_pause_intake(p->disks[i]->dev, paused);
+    spin_unlock_irqrestore(&p->lock, f);
+}
+
+/* Pieces left to start, started or running, or requests between two pieces. */
+static bool disks_busy(struct partition *p)
+{
+    bool busy = false;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    for (unsigned i = 0; i < p->disk_count; i++) {
+        struct partition_disk *d = p->disks[i];
+        if (!d->dev)
+            continue;
+        virtio_blk_poll(d->dev);    /* next pieces of requests already taken */
+        busy |= virtio_blk_inflight(d->dev) != 0;
+    }
+    spin_unlock_irqrestore(&p->lock, f);
+    return busy;
+}
+
+/* Runs the disk's item here when it is queued; starts throttled pieces when due. */
+static void drive(struct partition_disk *d)
+{
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    block_poll(&d->blk);
+    bool run = d->scheduled && worker_cancel(&d->work);
+    spin_unlock_irqrestore(&d->lock, f);
+    if (run)
+        work_run(&d->work);
+    else
+        cpu_relax();
+}
+
+void partition_disks_quiesce(struct partition *p)
+{
+    set_intake(p, true);
+    while (disks_busy(p))
+        for (unsigned i = 0; i < p->disk_count; i++)
+            drive(p->disks[i]);
+}
+
+void partition_disks_resume(struct partition *p)
+{
+    set_intake(p, false);
+    kick_timers(p);
 }

@@ -1,6 +1,24 @@
 /*
  * A partition's virtio-blk disks: files in the storage pool, VHDX (by the .vhdx ending)
  * or raw, each behind a virtio-blk device on the partition's PCI host bridge.
+ *
+ * Disk I/O never runs in an exit or with interrupts off.  Each disk is a struct
+ * block_device of its own (hv/storage/block.h) with its own lock: the device's backend
+ * turns every piece of a guest request (at most VIRTIO_BLK_PIECE_BYTES) into a
+ * BLOCK_CLASS_GUEST block request on that queue and returns VBLK_PENDING, so the vCPU
+ * goes back to its guest at once.  The disk's driver runs the pieces one at a time in a
+ * worker item (hv/core/worker.h) on whichever CPU runs worker items: an idle one, a
+ * service CPU, or, when none gets to it for a time slice, a busy one between two slices.
+ * The item moves the data between guest RAM and its bounce buffer under the partition's
+ * lock, reads or writes the pool with interrupts on under the pool's lock (one FAT
+ * volume for every disk; never taken in an exit), then completes the piece under the
+ * partition's lock (vblk_io_complete: used ring, MSI-X), starts the device's next budget
+ * of work there and then, and kicks the partition's CPUs when work is left for them.
+ * Lock order: pool, then partition, then disk.  A piece finishing for a dead partition
+ * is dropped; a partition's memory is freed only once its disks' items have stopped.
+ *
+ * Per-disk limits (manifest `iops =`, `mbps =`) are a token bucket (rate_limit.h) the
+ * queue consults before it starts a piece; a throttled piece waits for the disk timer.
  */
 #ifndef ATOLL_HV_CORE_PARTITION_DISKS_H
 #define ATOLL_HV_CORE_PARTITION_DISKS_H
@@ -11,13 +29,30 @@
 #define PARTITION_MAX_DISKS 4
 #define PARTITION_DISK_FIRST_SLOT 3     /* PCI 00:03.0, 00:04.0, ... */
 
-/* Opens every path and attaches a device per disk; false with one line in err. */
-bool partition_disks_attach(struct partition *p, const char (*paths)[128], unsigned count,
+struct partition_spec;
+
+/* Opens every disk the spec names (with its limits) and attaches a device per disk;
+ * false with one line in err.  Interrupts on, not in an exit. */
+bool partition_disks_attach(struct partition *p, const struct partition_spec *spec,
                             char *err, size_t err_size);
 /* Partition's lock held: when PARTITION_TIMER_DISKS is due (now_ns from the partition's
- * start), each disk does its next budget of the work its last notify left. */
+ * start), each disk takes its next budget of work from its ring and starts pieces that
+ * their throttle held back.  Queues work only: no disk I/O. */
 void partition_disks_poll(struct partition *p, uint64_t now_ns);
-/* Flushes and closes the disks (VHDX: marks the log empty); devices and bridge go back. */
+/* Stops the disks' worker items (waits for a running one), drops what they had not
+ * done, flushes and closes the disks (VHDX: marks the log empty); devices and bridge go
+ * back.  Interrupts on, not in an exit, the partition's lock not held. */
 void partition_disks_detach(struct partition *p);
+
+/*
+ * For checkpoints, with the partition's vCPUs paused, interrupts on, not in an exit and
+ * the partition's lock not held.  quiesce finishes every request already taken from a
+ * ring (the remaining pieces of a large one too), takes no new one, and returns when
+ * nothing is in flight: requests still in the avail rings stay there, part of the
+ * virtqueue's state.  It runs the disks' queued items itself, so it needs no other CPU.
+ * resume takes requests from the rings again.
+ */
+void partition_disks_quiesce(struct partition *p);
+void partition_disks_resume(struct partition *p);
 
 #endif

@@ -73,6 +73,7 @@ static struct partition_spec spec_of(uint32_t i)
         .initrd_len = initrd ? initrd->length : 0,
         .cmdline = mp->cmdline,
         .disks = mp->disks, .disk_count = mp->disk_count,
+        .disk_iops = mp->disk_iops, .disk_mbps = mp->disk_mbps,
         .track_writes = mp->track_writes,
         .expect_end = mp->expect_end == END_KILLED ? PART_END_KILLED :
                       mp->expect_end == END_STOPPED ? PART_END_STOPPED : PART_END_EXIT,

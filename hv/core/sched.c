@@ -25,6 +25,7 @@
 struct runqueue {
     spinlock_t lock;
     struct vcpu *running;           /* the vCPU in virt_vcpu_run on this CPU, or NULL */
+    struct vcpu *last;              /* the vCPU that ran last */
     volatile bool yield;            /* a vCPU queued here was woken: give the CPU up */
     struct vcpu *vcpus[RUNQ_MAX];
     unsigned count;
@@ -149,7 +150,30 @@ static void idle(uint64_t next_deadline, uint64_t max_wait)
     uint64_t wait = next_deadline > now ? next_deadline - now : 0;
     if (!next_deadline || wait > max_wait)
         wait = max_wait;
-    lapic_halt_ns(wait);
+    irq_disable();                  /* a submit from now on wakes the halt below */
+    if (worker_idle_begin()) {
+        lapic_halt_ns(wait);
+        worker_idle_end();
+    }
+    irq_enable();
+}
+
+/*
+ * Worker items wait for idle time; where no CPU is ever idle, one that has waited a
+ * whole slice runs now, between two slices, and its time comes out of the next slice.
+ * Only before a vCPU that ran last and is picked again (no other was runnable), so the
+ * item and that shortened slice together keep within one slice the wait of a vCPU that
+ * becomes runnable meanwhile (a timer guest's deadline).
+ */
+static uint64_t run_overdue_item(struct runqueue *rq, struct vcpu *v, uint64_t slice)
+{
+    if (v != rq->last)
+        return slice;
+    uint64_t t0 = time_ns();
+    if (!worker_run_overdue(SCHED_SLICE_NS))
+        return slice;
+    uint64_t spent = time_ns() - t0;
+    return spent + SERVICES_MIN_SLICE_NS < slice ? slice - spent : SERVICES_MIN_SLICE_NS;
 }
 
 static void report_all_ended(void)
@@ -199,9 +223,11 @@ void sched_loop(bool boot_cpu)
                 idle(next, services_wait < IDLE_MAX_NS ? services_wait : IDLE_MAX_NS);
             continue;
         }
+        uint64_t slice = run_overdue_item(rq, v, slice_for(services_wait));
         rq->running = v;
+        rq->last = v;
         rq->yield = false;
-        enum run_result r = virt_vcpu_run(v, slice_for(services_wait));
+        enum run_result r = virt_vcpu_run(v, slice);
         rq->running = NULL;
         if (r == RUN_STOPPED &&
             v->part->state != PART_DEAD)

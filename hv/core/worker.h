@@ -6,8 +6,9 @@
  * partition says `cpus = any` are not placed on them, and each one's scheduler loop runs
  * queued items whenever it has no runnable vCPU (so, on a CPU no partition is pinned to,
  * all the time).  Without the key every CPU is a service CPU, running items in its idle
- * time only.  A submit wakes the service CPUs with an IPI; without service CPUs an item
- * waits for the next CPU to go idle.
+ * time, and, when no item has been taken for a time slice (no CPU is idle), one item
+ * between two slices.  A submit wakes the service CPUs with an IPI; without service CPUs
+ * it wakes one idle CPU.
  *
  * Order, fairness and bounds are worker_queue.h's: a higher priority first, owners take
  * turns within a priority, at most WORKER_QUEUE_CAPACITY items queued.  An item's
@@ -34,6 +35,14 @@ int worker_submit(struct work_item *w);
 bool worker_cancel(struct work_item *w);
 /* The scheduler's idle path: runs one queued item if this CPU serves; true if it did. */
 bool worker_run_pending(void);
+/* Between two slices of a busy CPU: runs one queued item if this CPU serves and none has
+ * been taken for wait_ns (so work makes progress where no CPU is ever idle); true if it
+ * ran one. */
+bool worker_run_overdue(uint64_t wait_ns);
+/* The scheduler is about to halt this CPU, interrupts off: false when it has an item to
+ * run instead; otherwise a submit wakes it (IPI) until worker_idle_end. */
+bool worker_idle_begin(void);
+void worker_idle_end(void);
 /* The service CPUs (bit i = CPU i); 0 when every CPU serves in its idle time. */
 uint64_t worker_service_cpus(void);
 /* CPUs a vCPU with no affinity may use (bit i = CPU i): every CPU but the service CPUs;

@@ -390,7 +390,7 @@ static void process_queue(struct virtio_blk *b, unsigned qi)
     bool more = false;
     b->in_notify = true;
     resume_requests(b, &bg);
-    while (q && q->enabled && !virtio_pci_broken(&b->vp)) {
+    while (!b->intake_paused && q && q->enabled && !virtio_pci_broken(&b->vp)) {
         if (!bg.requests || !budget_left(b, &bg)) {
             more = virtq_has_work(q, b->vp.plat);
             break;
@@ -433,7 +433,15 @@ bool virtio_blk_poll(struct virtio_blk *b)
     b->stalled = false;
     process_queue(b, 0);
     struct virtq *q = virtio_pci_queue(&b->vp, 0);
-    return resume_left(b) || (q && q->enabled && virtq_has_work(q, b->vp.plat));
+    return resume_left(b) ||
+           (!b->intake_paused && q && q->enabled && virtq_has_work(q, b->vp.plat));
+}
+
+void virtio_blk_pause_intake(struct virtio_blk *b, bool paused)
+{
+    b->intake_paused = paused;
+    if (!paused)
+        arm_poll(b);
 }
 
 void virtio_blk_set_poll_timer(struct virtio_blk *b, unsigned timer_id)

@@ -17,8 +17,8 @@
  * requests taken from the ring, VIRTIO_BLK_BUDGET_BYTES of data moved and no new piece
  * once VIRTIO_BLK_BUDGET_NS have passed; reads and writes go to the backend in pieces of
  * at most VIRTIO_BLK_PIECE_BYTES, a large one across several notifies or polls.  A piece
- * is one backend call and costs what the disk costs until disk I/O leaves the exit path
- * (Bochs: 0.7 ms + 0.15 ms per KiB of a raw file, 80 ms for any VHDX write).  What is left
+ * is one backend call (an asynchronous backend only queues it: hv/core/partition_disks.h;
+ * the next piece of a request goes to the backend once the last one completed).  What is left
  * (requests in the ring, the rest of a request) is not forgotten: the device arms its
  * poll timer (virtio_blk_set_poll_timer) for now, and its owner calls virtio_blk_poll()
  * when that timer is due, at the vCPU's next entry or the CPU's next scheduling pass.
@@ -133,6 +133,7 @@ struct virtio_blk {
     struct vblk_req req[VIRTQ_MAX_SIZE];
     unsigned inflight;
     bool in_notify, irq_pending, stalled;
+    bool intake_paused;             /* virtio_blk_pause_intake: no new request from the ring */
     unsigned poll_timer;            /* timer id for virtio_blk_poll, or VIRTIO_BLK_NO_TIMER */
     struct virtio_blk_stats stats;
     bool in_use;
@@ -160,6 +161,11 @@ unsigned virtio_blk_inflight(const struct virtio_blk *b);
 void virtio_blk_set_poll_timer(struct virtio_blk *b, unsigned timer_id);
 /* Does the next budget of work left over; true when some is still left. */
 bool virtio_blk_poll(struct virtio_blk *b);
+/* paused: notifies and polls go on with the pieces of requests already taken but take
+ * no new one from the ring (a checkpoint waits for virtio_blk_inflight() to reach 0);
+ * the ring stays as the driver left it.  Unpaused: the ring is looked at again (the poll
+ * timer is armed).  A device reset keeps the setting. */
+void virtio_blk_pause_intake(struct virtio_blk *b, bool paused);
 
 /* Backend side of a request. */
 void vblk_io_complete(struct vblk_io *io, enum vblk_status status);

@@ -61,6 +61,26 @@ static const char good[] =
     "on web prints \"READY # 1\" => snapshot web-snap  # comment\n"
     "on t_1 prints \"x\" => stop\n";
 
+/* `iops` and `mbps` limit the disk line above them; a disk without them has none. */
+static void disk_limits_test(void **state)
+{
+    assert_int_equal(parse("[partition a]\nmemory = 16M\nimage = a.bin\nboot = flat\n"
+                           "disk = virtio-blk:one.vhdx\niops = 500\nmbps = 20\n"
+                           "disk = virtio-blk:two.img\n"
+                           "disk = virtio-blk:three.img\nmbps = 1\n"
+                           "disk = virtio-blk:four.img\niops = 1000000\nmbps = 100000\n"), 0);
+    const struct manifest_partition *a = &m.partitions[0];
+    assert_int_equal(a->disk_count, 4);
+    assert_int_equal(a->disk_iops[0], 500);
+    assert_int_equal(a->disk_mbps[0], 20);
+    assert_int_equal(a->disk_iops[1], 0);
+    assert_int_equal(a->disk_mbps[1], 0);
+    assert_int_equal(a->disk_iops[2], 0);
+    assert_int_equal(a->disk_mbps[2], 1);
+    assert_int_equal(a->disk_iops[3], 1000000);
+    assert_int_equal(a->disk_mbps[3], 100000);
+}
+
 static void good_manifest_test(void **state)
 {
     assert_int_equal(parse(good), 0);
@@ -265,6 +285,15 @@ static const struct bad_case bad_cases[] = {
     { PART "disk=virtio-blk:a\ndisk=virtio-blk:a\ndisk=virtio-blk:a\ndisk=virtio-blk:a\n"
            "disk=virtio-blk:a\ndisk=virtio-blk:a\ndisk=virtio-blk:a\ndisk=virtio-blk:a\n"
            "disk=virtio-blk:a\n", "atoll.cfg:13: disk: more than 8 disks" },
+    { PART "iops = 100\n", "atoll.cfg:5: iops: no disk line above it (it limits the disk declared just before)" },
+    { PART "mbps = 4\ndisk = virtio-blk:a\n", "atoll.cfg:5: mbps: no disk line above it (it limits the disk declared just before)" },
+    { PART "disk = virtio-blk:a\niops = 0\n", "atoll.cfg:6: iops: '0' is not a whole number from 1 to 1000000 (operations per second; leave the key out for no limit)" },
+    { PART "disk = virtio-blk:a\niops = 1000001\n", "atoll.cfg:6: iops: '1000001' is not a whole number from 1 to 1000000 (operations per second; leave the key out for no limit)" },
+    { PART "disk = virtio-blk:a\nmbps = 2.5\n", "atoll.cfg:6: mbps: '2.5' is not a whole number from 1 to 100000 (MiB per second; leave the key out for no limit)" },
+    { PART "disk = virtio-blk:a\nmbps = 100001\n", "atoll.cfg:6: mbps: '100001' is not a whole number from 1 to 100000 (MiB per second; leave the key out for no limit)" },
+    { PART "disk = virtio-blk:a\nmbps = -1\n", "atoll.cfg:6: mbps: '-1' is not a whole number from 1 to 100000 (MiB per second; leave the key out for no limit)" },
+    { PART "disk = virtio-blk:a\nmbps =\n", "atoll.cfg:6: mbps: '' is not a whole number from 1 to 100000 (MiB per second; leave the key out for no limit)" },
+    { PART "disk = virtio-blk:a\niops = 5\niops = 6\n", "atoll.cfg:7: iops: set twice for disk virtio-blk:a" },
     { PART "[partition v1]\nmemory=1M\nimage=v\nboot=flat\nrole=video-service\n"
            "[partition v2]\nmemory=1M\nimage=v\nboot=flat\nrole=video-service\n",
       "atoll.cfg:14: role: a second video-service partition (the first is 'v1')" },
@@ -395,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_manifest_test),
+        cmocka_unit_test(disk_limits_test),
         cmocka_unit_test(defaults_test),
         cmocka_unit_test(expect_test),
         cmocka_unit_test(on_reset_test),
