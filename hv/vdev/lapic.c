@@ -183,6 +183,7 @@ static void timer_rearm_after_fire(struct vlapic *l, uint64_t t)
 static void timer_stop(struct vlapic *l)
 {
     l->timer_running = false;
+    l->timer_tick_due_ns = 0;
     l->tsc_deadline = 0;
     timer_rearm(l, now(l));
 }
@@ -210,8 +211,11 @@ static void timer_fire(struct vlapic *l, uint64_t t)
 {
     l->stats.timer_fires++;
     uint32_t lvt = l->lvt[VLAPIC_LVT_TIMER];
-    if (!(lvt & LVT_MASKED))
+    if (!(lvt & LVT_MASKED)) {
         accept_vector(l, (uint8_t)lvt, false);
+        if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && !l->timer_tick_due_ns)
+            l->timer_tick_due_ns = l->timer_next_ns;
+    }
     if (timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)
         l->tsc_deadline = 0;
     else if (timer_mode(l) != VLAPIC_TIMER_PERIODIC)
@@ -232,6 +236,7 @@ static void write_initial_count(struct vlapic *l, uint32_t v)
     if (timer_mode(l) == VLAPIC_TIMER_TSC_DEADLINE)
         return;
     l->timer_initial = v;
+    l->timer_tick_due_ns = 0;
     l->timer_start_ns = now(l);
     l->timer_running = v != 0;
     timer_rearm(l, l->timer_start_ns);
@@ -325,12 +330,34 @@ int vlapic_pending_vector(struct vlapic *l)
     return v;
 }
 
+/*
+ * The vCPU takes a periodic tick a tenth of a period or more after it was due (its
+ * partition did not hold the CPU when the device fired it on time): as for a tick the
+ * device itself fired late, the count restarts now, so the guest never sees the next
+ * tick come sooner than most of a period after this one.
+ */
+static void periodic_taken(struct vlapic *l, uint8_t vector)
+{
+    uint64_t due = l->timer_tick_due_ns;
+    if (!due || vector != (uint8_t)l->lvt[VLAPIC_LVT_TIMER])
+        return;
+    l->timer_tick_due_ns = 0;
+    if (timer_mode(l) != VLAPIC_TIMER_PERIODIC || !l->timer_running || !l->timer_initial)
+        return;
+    uint64_t t = now(l);
+    if (t > due && t - due >= timer_period_ns(l) / 10) {
+        l->timer_start_ns = t;
+        timer_rearm(l, t);
+    }
+}
+
 bool vlapic_accept(struct vlapic *l, uint8_t vector)
 {
     if (!test_bit(l->irr, vector))
         return false;
     clear_bit(l->irr, vector);
     set_bit(l->isr, vector);
+    periodic_taken(l, vector);
     return true;
 }
 
@@ -729,12 +756,13 @@ static const struct state_field vlapic_fields[] = {
     STATE_U64(struct vlapic, tsc_deadline, 1),
     STATE_U32(struct vlapic, nmi_pending, 1), STATE_BOOL(struct vlapic, nmi_blocked, 1),
     STATE_BOOL(struct vlapic, extint_pending, 1),
+    STATE_U64(struct vlapic, timer_tick_due_ns, 2),
 };
 
 /* The u32 arrays (LVT, IRR, ISR, TMR) travel as their byte image: little-endian, as on
  * every host Atoll runs on (x86-64). */
 static const struct state_desc vlapic_desc =
-    STATE_DESC("lapic", STATE_ID('L', 'A', 'P', 'C'), 1, 1, vlapic_fields);
+    STATE_DESC("lapic", STATE_ID('L', 'A', 'P', 'C'), 2, 1, vlapic_fields);
 
 struct state_kind vlapic_state_kind(void)
 {

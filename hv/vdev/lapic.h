@@ -80,6 +80,7 @@ struct vlapic {
     uint32_t timer_initial, dcr;
     bool timer_running;            /* one-shot/periodic counting */
     uint64_t timer_start_ns, timer_next_ns;
+    uint64_t timer_tick_due_ns;     /* a periodic tick in the IRR: when it was due (0: none) */
     uint64_t tsc_deadline;
     unsigned nmi_pending;           /* NMIs accepted, not yet injected */
     bool nmi_blocked;               /* one is being handled (until the guest's IRET) */

@@ -199,6 +199,31 @@ static void test_timer_periodic_coalesces_missed_ticks(void **state)
     assert_true(vlapic_timer_deadline(l) - c->f.now_ns >= 1000000);
 }
 
+/* A tick the device fired on time but the vCPU took late (its partition did not hold the
+ * CPU): the count restarts when it is taken, so the next tick is a whole period after it. */
+static void test_timer_periodic_taken_late_restarts(void **state)
+{
+    struct ctx *c = *state;
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
+    wr(c, 0, 0x3e0, 0xb);                              /* divide by 1 */
+    wr(c, 0, 0x320, 0x20045);                          /* periodic, vector 0x45 */
+    wr(c, 0, 0x380, 1000000);                          /* 1 ms, started at 1000 */
+    c->f.now_ns = 1001000;                             /* on time */
+    platform_devices_tick(&c->pd);
+    assert_int_equal(vlapic_timer_deadline(l), 2001000);
+    c->f.now_ns = 1001000 + 50000;                     /* taken 5% late: the grid holds */
+    inject(c, 0, 0x45);
+    wr(c, 0, 0xb0, 0);
+    assert_int_equal(vlapic_timer_deadline(l), 2001000);
+    c->f.now_ns = 2001000;
+    platform_devices_tick(&c->pd);
+    c->f.now_ns = 2001000 + 400000;                    /* taken 40% late: restarts now */
+    inject(c, 0, 0x45);
+    wr(c, 0, 0xb0, 0);
+    assert_int_equal(vlapic_timer_deadline(l), 2401000 + 1000000);
+    assert_int_equal(l->stats.timer_fires, 2);
+}
+
 static void test_timer_tsc_deadline(void **state)
 {
     struct ctx *c = *state;
@@ -418,6 +443,7 @@ int main(void)
         cmocka_unit_test_setup(test_timer_one_shot, setup),
         cmocka_unit_test_setup(test_timer_periodic_and_masked, setup),
         cmocka_unit_test_setup(test_timer_periodic_coalesces_missed_ticks, setup),
+        cmocka_unit_test_setup(test_timer_periodic_taken_late_restarts, setup),
         cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
         cmocka_unit_test_setup(test_ipis_and_startup, setup),
         cmocka_unit_test_setup(test_x2apic_msr_rules, setup),
