@@ -86,6 +86,10 @@ struct vcpu_state {
     uint64_t mtrr_def_type;
     uint64_t mtrr_fixed[11];            /* 0x250, 0x258, 0x259, 0x268-0x26f */
     uint64_t tsc_adjust;                /* IA32_TSC_ADJUST; tsc_offset already includes it */
+    /* PAE paging (CR0.PG, CR4.PAE, not long mode): the four PDPTEs the CPU loaded at the
+     * last MOV to CR3, which a guest sees until it reloads CR3; zero in other modes.
+     * Since version 2. */
+    uint64_t pdpte[4];
 };
 
 #endif

@@ -179,6 +179,22 @@ static bool valid_pat(uint64_t pat)
     return true;
 }
 
+static bool pae_paging(const struct vcpu_state *s)
+{
+    return (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA);
+}
+
+/* Present PDPTEs have bits 2:1 and 8:5 clear (the width check is the host's). */
+static const char *check_pdptes(const struct vcpu_state *s)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t e = s->pdpte[i];
+        if (!pae_paging(s) ? e != 0 : ((e & 1) && (e & 0x1e6)))
+            return "PDPTE";
+    }
+    return NULL;
+}
+
 static const char *check_control(const struct vcpu_state *s)
 {
     bool pg = s->cr0 & CR0_PG, lma = s->efer & EFER_LMA;
@@ -191,6 +207,9 @@ static const char *check_control(const struct vcpu_state *s)
         return "EFER";
     if (s->dr6 >> 32 || s->dr7 >> 32)
         return "DR6 or DR7";
+    const char *bad = check_pdptes(s);
+    if (bad)
+        return bad;
     if (s->debugctl)
         return "DEBUGCTL (guests cannot set it)";
     if (!valid_pat(s->pat))
@@ -334,6 +353,9 @@ const char *vcpu_state_not_offered(const struct vcpu_state *s, const struct vcpu
         return "CR4 bits";
     if (o->phys_addr_bits < 64 && (s->cr3 >> o->phys_addr_bits))
         return "CR3 beyond the physical address width";
+    for (unsigned i = 0; i < 4; i++)
+        if (o->phys_addr_bits < 64 && (s->pdpte[i] & 1) && (s->pdpte[i] >> o->phys_addr_bits))
+            return "PDPTE beyond the physical address width";
     if (o->xcr0_offered ? !xcr0_value_valid(s->xcr0, o->xcr0_offered) : s->xcr0 != XCR0_X87)
         return "XCR0 components";
     if (s->xsave_size > o->xsave_size)

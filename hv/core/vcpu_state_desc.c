@@ -43,7 +43,7 @@ static const struct state_field vcpu_fields[] = {
     STATE_BOOL(struct vcpu_state, sipi_pending, 1), STATE_U8(struct vcpu_state, sipi_vector, 1),
     STATE_U64(struct vcpu_state, misc_enable, 2), STATE_U64(struct vcpu_state, spec_ctrl, 2),
     STATE_U64(struct vcpu_state, mtrr_def_type, 2), STATE_BYTES(struct vcpu_state, mtrr_fixed, 2),
-    STATE_U64(struct vcpu_state, tsc_adjust, 2),
+    STATE_U64(struct vcpu_state, tsc_adjust, 2), STATE_BYTES(struct vcpu_state, pdpte, 2),
 };
 
 /* Version 1 also carried IA32_TSC_DEADLINE, which is the local APIC's; no build wrote

@@ -84,6 +84,8 @@ SPOIL(lstar, x->lstar = 0x0000900000000000ull)
 SPOIL(kgs, x->kernel_gs_base = 1ull << 62)
 SPOIL(tsc_aux, x->tsc_aux = 1ull << 32)
 SPOIL(fmask, x->fmask = 1ull << 32)
+SPOIL(pdpte_long, x->pdpte[2] = 0x1001)
+SPOIL(pdpte_reserved, { x->efer = 0; x->pdpte[0] = 0x1003; })
 SPOIL(gdtr, x->gdtr_limit = 0x10000)
 SPOIL(idtr, x->idtr_base = 1ull << 50)
 SPOIL(rip, x->rip = 0x0000800000000000ull)
@@ -157,7 +159,7 @@ static const struct spoil spoils[] = {
     S(efer_lma_no_pg, "EFER"), S(dr6_high, "DR6"), S(dr7_high, "DR7"),
     S(debugctl, "DEBUGCTL"), S(pat, "PAT"), S(sysenter, "SYSENTER"),
     S(sysenter_cs, "SYSENTER"), S(lstar, "SYSCALL"), S(kgs, "SYSCALL"), S(tsc_aux, "SYSCALL"),
-    S(fmask, "SYSCALL"), S(gdtr, "GDTR"), S(idtr, "GDTR"), S(rip, "RIP"),
+    S(fmask, "SYSCALL"), S(pdpte_long, "PDPTE"), S(pdpte_reserved, "PDPTE"), S(gdtr, "GDTR"), S(idtr, "GDTR"), S(rip, "RIP"),
     S(rip_compat, "RIP"), S(rflags_fixed, "RFLAGS"), S(rflags_reserved, "RFLAGS"),
     S(rflags_high, "RFLAGS"), S(rflags_vm_long, "RFLAGS"), S(intr_bits, "interruptibility"),
     S(intr_both, "interruptibility"), S(intr_sti_no_if, "interruptibility"),
@@ -229,6 +231,13 @@ static void offered_test(void **state)
     vcpu_state_sample(&s);
     s.cr3 = 1ull << 40;
     expect_not_offered(&o, "CR3");
+    vcpu_state_sample(&s);
+    s.efer = 0;                                             /* PAE paging */
+    s.rip = 0x100000;
+    s.seg[VSEG_CS].attributes = 0xc09b;
+    s.pdpte[1] = (1ull << 45) | 1;
+    assert_null(vcpu_state_impossible(&s));
+    expect_not_offered(&o, "PDPTE");
     vcpu_state_sample(&s);
     s.xcr0 = 0x207;                                         /* PKRU: not offered here */
     expect_not_offered(&o, "XCR0");
