@@ -185,9 +185,13 @@ static const char *refusal(struct vcpu *v, const struct vcpu_state *s, struct vc
         .xsave_size = vmx_of(v)->xsave_size, .mxcsr_mask = c->mxcsr_mask,
         .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
     };
-    bad = vcpu_state_not_offered(s, &offer);
-    if (bad)
-        return bad;
+    return vcpu_state_not_offered(s, &offer);
+}
+
+/* The partition's CPUID view reads the guest's CR4 (OSXSAVE, OSPKE): v's VMCS must be
+ * current, though none of the MSRs depends on those bits. */
+static const char *msr_refusal(struct vcpu *v, const struct vcpu_state *s, struct vcpu_msrs *msrs)
+{
     memset(msrs, 0, sizeof(*msrs));
     return vcpu_state_msrs_apply(s, &(struct msr_guest){ partition_view, v, msrs, rdtsc() });
 }
@@ -299,6 +303,13 @@ bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, un
     struct vmx_acquired a;
     if (!vmx_vcpu_acquire(v, &a)) {
         fmt_snprintf(err, err_size, "vcpu%u: its VMCS could not be made current", v->index);
+        return false;
+    }
+    const char *msr = msr_refusal(v, s, &msrs);
+    if (msr) {
+        vmx_vcpu_release(v, &a);
+        fmt_snprintf(err, err_size, "vcpu%u: state refused: %s not allowed by the partition's "
+                     "CPUID", v->index, msr);
         return false;
     }
     bool ok = write_vmcs(v, s);

@@ -44,10 +44,14 @@ void vmx_xstate_probe(struct vmx_cpu *c)
     c->xcr0_offered = host_xsave() ? xcr0_offered(xcr0_cpu_supported(host_cpuid)) : 0;
     c->xsave_size = c->xcr0_offered ? xsave_area_size(c->xcr0_offered, host_cpuid)
                                     : FXSAVE_AREA_SIZE;
-    uint8_t fxsave_image[FXSAVE_AREA_SIZE] __attribute__((aligned(16)));
-    __asm__ volatile("fxsave64 %0" : "=m"(fxsave_image));
-    uint32_t mask;
-    memcpy(&mask, fxsave_image + LEGACY_MXCSR_MASK, sizeof(mask));
+    /* FXSAVE wants 16-byte alignment, which the kernel's stack does not promise */
+    uint8_t *image = kmem_alloc_pages(1);
+    uint32_t mask = 0;
+    if (image) {
+        __asm__ volatile("fxsave64 (%0)" : : "r"(image) : "memory");
+        memcpy(&mask, image + LEGACY_MXCSR_MASK, sizeof(mask));
+        kmem_free_pages(image, 1);
+    }
     c->mxcsr_mask = mask ? mask : MXCSR_MASK_DEFAULT;
     /* The exception table is what keeps a guest's value from being fatal: it must catch
      * a refused XSETBV (XCR0 = 0 is always refused, and changes nothing). */
