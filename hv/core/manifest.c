@@ -486,6 +486,19 @@ static int part_track_writes(struct parser *ps, const char *key, struct str v)
     return 0;
 }
 
+/* `no`, `yes` (every exit) or N: every Nth VM exit. */
+static int part_vcpu_state_roundtrip(struct parser *ps, const char *key, struct str v)
+{
+    uint64_t n;
+    if (eq(v, "no") || eq(v, "yes"))
+        n = eq(v, "yes");
+    else if (!parse_uint(v, MANIFEST_MAX_ROUNDTRIP_EVERY, &n) || n == 0)
+        return fail(ps, key, "'%.*s' is not yes, no or a number of exits from 1 to %d",
+                    (int)v.n, v.p, MANIFEST_MAX_ROUNDTRIP_EVERY);
+    ps->part->vcpu_state_roundtrip = (uint32_t)n;
+    return 0;
+}
+
 /* `exit`, `exit N`, `killed` or `stopped`. */
 static int part_expect(struct parser *ps, const char *key, struct str v)
 {
@@ -582,6 +595,7 @@ static const struct key_def partition_keys[] = {
     { "expect", part_expect, false },
     { "unassigned", part_unassigned, false },
     { "on-reset", part_on_reset, false },
+    { "vcpu-state-roundtrip", part_vcpu_state_roundtrip, false },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -26,6 +26,7 @@
 #define MANIFEST_MAX_IOPS        1000000    /* disk `iops`: operations per second */
 #define MANIFEST_MAX_MBPS        100000     /* disk `mbps`: MiB per second */
 #define MANIFEST_MAX_TRACK_PAGES 512    /* track-writes: pages per group, up to 2 MiB */
+#define MANIFEST_MAX_ROUNDTRIP_EVERY 1000000
 #define MANIFEST_MIN_MEMORY      (1ull << 20)
 #define MANIFEST_MAX_MEMORY      (64ull << 30)
 #define MANIFEST_ERR_LEN         192    /* enough for any message the parser writes */
@@ -83,6 +84,7 @@ struct manifest_partition {
     uint32_t expect_status;             /* with END_EXIT */
     enum manifest_unassigned unassigned;
     enum manifest_on_reset on_reset;    /* default ON_RESET_END */
+    uint32_t vcpu_state_roundtrip;      /* debug: every Nth VM exit; 0: off */
 };
 
 struct manifest_rule {

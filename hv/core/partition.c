@@ -260,6 +260,7 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     strlcpy(p->name, spec->name, sizeof(p->name));
     p->unassigned_kill = spec->unassigned_kill;
     p->restart_on_reset = spec->restart_on_reset;
+    p->vcpu_state_roundtrip = spec->vcpu_state_roundtrip;
     p->manifest_index = spec->manifest_index;
     p->id = partition_count + 1;
     p->vcpu_count = spec->vcpus;

@@ -65,6 +65,8 @@ struct partition {
     unsigned manifest_index;        /* its [partition] section, for a restart */
     uint8_t nvram[128];             /* CMOS bytes kept across a restart */
     bool unassigned_kill;           /* an access outside RAM and devices ends it */
+    unsigned vcpu_state_roundtrip;  /* debug: every Nth exit a vCPU's state is saved,
+                                     * streamed, scrubbed and restored; 0: never */
 };
 
 extern struct partition *partitions[];

@@ -1,6 +1,7 @@
 #include "hv/core/vcpu_state_desc.h"
 
 #include <string.h>
+#include "hv/core/vcpu_state_check.h"
 #include "hv/lib/format.h"
 
 static const struct state_field segment_fields[] = {
@@ -31,7 +32,7 @@ static const struct state_field vcpu_fields[] = {
     STATE_U64(struct vcpu_state, star, 1), STATE_U64(struct vcpu_state, lstar, 1),
     STATE_U64(struct vcpu_state, cstar, 1), STATE_U64(struct vcpu_state, fmask, 1),
     STATE_U64(struct vcpu_state, kernel_gs_base, 1), STATE_U64(struct vcpu_state, tsc_aux, 1),
-    STATE_U64(struct vcpu_state, tsc_offset, 1), STATE_U64(struct vcpu_state, tsc_deadline, 1),
+    STATE_U64(struct vcpu_state, tsc_offset, 1),
     STATE_U64(struct vcpu_state, xcr0, 1), STATE_U32(struct vcpu_state, xsave_size, 1),
     STATE_BYTES(struct vcpu_state, xsave, 1),
     STATE_STRUCTS(struct vcpu_state, event, struct vcpu_event, event_fields, 1),
@@ -40,46 +41,19 @@ static const struct state_field vcpu_fields[] = {
     STATE_U32(struct vcpu_state, run_state, 1),
     STATE_BOOL(struct vcpu_state, halted_irqs_off, 1),
     STATE_BOOL(struct vcpu_state, sipi_pending, 1), STATE_U8(struct vcpu_state, sipi_vector, 1),
+    STATE_U64(struct vcpu_state, misc_enable, 2), STATE_U64(struct vcpu_state, spec_ctrl, 2),
+    STATE_U64(struct vcpu_state, mtrr_def_type, 2), STATE_BYTES(struct vcpu_state, mtrr_fixed, 2),
+    STATE_U64(struct vcpu_state, tsc_adjust, 2), STATE_BYTES(struct vcpu_state, pdpte, 2),
 };
 
+/* Version 1 also carried IA32_TSC_DEADLINE, which is the local APIC's; no build wrote
+ * it (there was no backend yet), so version 2 is the oldest one loaded. */
 const struct state_desc vcpu_state_desc =
-    STATE_DESC("vcpu", STATE_ID('V', 'C', 'P', 'U'), 1, 1, vcpu_fields);
+    STATE_DESC("vcpu", STATE_ID('V', 'C', 'P', 'U'), 2, 2, vcpu_fields);
 
 bool vcpu_state_save(struct state_writer *w, unsigned index, const struct vcpu_state *s)
 {
     return index <= 0xffff && state_save(w, &vcpu_state_desc, (uint16_t)index, s);
-}
-
-static bool canonical(uint64_t a)
-{
-    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-/* What the architecture forbids outright; the backend still checks what its hardware
- * refuses (VM entry's own guest-state checks), and a refusal there ends the partition. */
-static const char *implausible(const struct vcpu_state *s)
-{
-    if (s->run_state > VCPU_RS_WAIT_SIPI)
-        return "run state";
-    if (s->xsave_size > VCPU_STATE_XSAVE_MAX || (s->xsave_size && s->xsave_size < 512))
-        return "XSAVE area size";
-    if (!(s->xcr0 & 1))
-        return "XCR0 without x87";
-    if (s->interruptibility & ~0xfu)
-        return "interruptibility";
-    if (s->event.valid && (s->event.type > 7 || s->event.type == 1 || s->event.instr_len > 15))
-        return "pending event";
-    if (s->cr0 >> 32 || s->cr4 >> 32 || s->dr6 >> 32 || s->dr7 >> 32)
-        return "control or debug register";
-    if (!canonical(s->rip) || !canonical(s->gdtr_base) || !canonical(s->idtr_base) ||
-        !canonical(s->kernel_gs_base) || !canonical(s->lstar) || !canonical(s->cstar))
-        return "non-canonical address";
-    for (unsigned i = 0; i < VSEG_COUNT; i++)
-        if (s->seg[i].attributes & ~0x1f0ffu || !canonical(s->seg[i].base))
-            return "segment";
-    if (!(s->rflags & 2) || s->rflags >> 22)
-        return "RFLAGS";
-    return NULL;
 }
 
 int vcpu_state_load(const struct state_section *sec, struct vcpu_state *out, char *err,
@@ -88,7 +62,7 @@ int vcpu_state_load(const struct state_section *sec, struct vcpu_state *out, cha
     memset(out, 0, sizeof(*out));
     if (state_load(sec, &vcpu_state_desc, out, err, err_size))
         return -1;
-    const char *bad = implausible(out);
+    const char *bad = vcpu_state_impossible(out);
     if (bad) {
         fmt_snprintf(err, err_size, "state: vcpu %u: impossible %s", sec->instance, bad);
         return -1;

@@ -74,9 +74,17 @@ void virt_flush_partition(struct partition *p);
 /* State capture (hv/core/vcpu_state.h).  Save reads everything a guest can observe of v
  * (registers, the allowed MSRs, XSAVE area, TSC offset, the event in flight,
  * interruptibility, NMI blocking, activity state); only while v is paused, that is on no
- * CPU and not runnable until resumed.  Restore loads s into a vCPU created by
- * virt_vcpu_init and not yet run; it refuses (false, one line in err) a state the
- * hardware cannot enter or that the partition was not offered (XCR0 bits, CR4 bits). */
+ * CPU and not runnable until resumed; false for a stopped vCPU.  Restore loads s into a
+ * vCPU created by virt_vcpu_init and not yet run; it refuses (false, one line in err) a
+ * state the hardware cannot enter or that the partition was not offered (the rules of
+ * hv/core/vcpu_state_check.h: CR0/CR4/EFER consistency, CR4 and XCR0 bits, XSAVE image
+ * and size, segments, the pending event, MSR values the partition's CPUID view refuses).
+ * Both may be called on any CPU with interrupts on, but not from a vCPU's exit handling
+ * (a hypercall): the CPU that last ran v is asked (an IPI) to put its guest context and
+ * VMCS aside, and the caller's CPU briefly makes v's VMCS its current one.  Neither
+ * touches the devices: the LAPIC carries the TSC deadline and pending interrupts and
+ * NMIs.  A state saved on one host and restored at another time keeps tsc_offset as it
+ * was: moving the guest's TSC on is the caller's decision. */
 struct vcpu_state;
 bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s);
 bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);

@@ -18,6 +18,7 @@ struct vmx_cpu {
     struct vcpu *loaded;            /* whose VMCS is current (and active) on this CPU */
     uint64_t xcr0_offered;          /* XCR0 components guests may enable (xcr0_policy.h) */
     uint32_t xsave_size;            /* bytes of an XSAVE area holding all of them */
+    uint32_t mxcsr_mask;            /* MXCSR bits FXRSTOR and XRSTOR accept */
 };
 
 struct vmx_partition {
@@ -44,6 +45,9 @@ struct vmx_vcpu {
     uint64_t xcr0;
     uint64_t tsc_deadline;
     uint64_t tsc_offset;            /* what VMCS64_TSC_OFFSET holds */
+    unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip (vmx_vcpu_state.c) */
+    uint64_t roundtrips;
+    struct vmx_roundtrip *roundtrip;    /* its buffers, from the first one on */
     unsigned host_cpu;              /* 1 + index of the CPU whose host state is in the VMCS */
     volatile unsigned active_cpu;   /* 1 + index of the CPU where the VMCS is active, or 0 */
 };
@@ -84,6 +88,20 @@ void vmx_xstate_free(struct vmx_vcpu *x);
 bool vmx_xstate_save(struct vmx_vcpu *x);
 bool vmx_xstate_restore(struct vmx_vcpu *x);
 bool vmx_xstate_set_xcr0(struct vmx_vcpu *x, uint64_t value);
+
+/* vmx_vcpu.c: a paused vCPU's VMCS made current on this CPU, for state capture */
+struct vmx_acquired {
+    uint64_t irq_flags;
+    struct vcpu *previous;          /* current here before, current again after */
+};
+bool vmx_vcpu_acquire(struct vcpu *v, struct vmx_acquired *a);
+bool vmx_vcpu_release(struct vcpu *v, const struct vmx_acquired *a);
+
+/* vmx_vcpu_state.c: the debug round trip (manifest vcpu-state-roundtrip) on v's own CPU,
+ * between two exits, v put aside (no CPU's current vCPU); false: v's partition has ended,
+ * saying why. */
+bool vmx_state_roundtrip(struct vcpu *v);
+void vmx_roundtrip_free(struct vmx_vcpu *x);
 
 /* vmx_guest_state.c */
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);

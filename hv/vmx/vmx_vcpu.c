@@ -304,6 +304,10 @@ void virt_vcpu_destroy(struct vcpu *v)
     } else if (x->vmcs) {
         kmem_free_pages(x->vmcs, 1);
     }
+    if (x->roundtrips)
+        kprintf("atoll: %s vcpu%u: %lu vCPU state round trips (saved, streamed, scrubbed, "
+                "restored, read back the same)\n", v->part->name, v->index, x->roundtrips);
+    vmx_roundtrip_free(x);
     vmx_xstate_free(x);
     kfree(x);
     v->arch = NULL;
@@ -399,6 +403,57 @@ static bool make_current(struct vcpu *v)
     return true;
 }
 
+/* ---- a paused vCPU's VMCS, for state capture ---------------------------------------- */
+
+static void put_aside_if_loaded(void *arg)
+{
+    struct vcpu *v = arg;
+    if (vmx_this_cpu()->loaded == v)
+        put_current(true);
+}
+
+/* The CPU that last ran v still holds its VMCS and guest context (switching is lazy):
+ * that CPU saves and clears them (an IPI).  Then whatever vCPU is current here is put
+ * aside too, and v's VMCS is made current here alone, with interrupts off until
+ * vmx_vcpu_release. */
+bool vmx_vcpu_acquire(struct vcpu *v, struct vmx_acquired *a)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    unsigned active = __atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE);
+    if (active && active - 1 != this_cpu()->index &&
+        !ipi_call(active - 1, put_aside_if_loaded, v, VMCLEAR_TIMEOUT_NS))
+        return false;
+    a->irq_flags = irq_save();
+    a->previous = vmx_this_cpu()->loaded;
+    put_current(true);
+    if (__atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE) || !vmcs_load(x->vmcs_phys)) {
+        vmx_vcpu_release(v, a);
+        return false;
+    }
+    __atomic_store_n(&x->active_cpu, this_cpu()->index + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* v's VMCS goes back to memory; the vCPU that was current here before (v itself when
+ * its own run loop asked) is current again.  False when the CPU refused that vCPU's
+ * extended state: its partition has ended. */
+bool vmx_vcpu_release(struct vcpu *v, const struct vmx_acquired *a)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    if (__atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE) == this_cpu()->index + 1) {
+        vmcs_clear(x->vmcs_phys);
+        vmcs_made_inactive(x);
+    }
+    bool ok = true;
+    if (a->previous && !make_current(a->previous)) {
+        partition_kill(a->previous->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
+                       a->previous->index, vmx_of(a->previous)->xcr0);
+        ok = false;
+    }
+    irq_restore(a->irq_flags);
+    return ok;
+}
+
 /* ---- running ---------------------------------------------------------------------- */
 
 static uint32_t preemption_ticks(uint64_t ns)
@@ -471,6 +526,18 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         irq_enable();
         switch (vmx_handle_exit(v)) {
         case EXIT_RESUME:
+            if (v->part->vcpu_state_roundtrip && ++x->exits_since_roundtrip >=
+                v->part->vcpu_state_roundtrip) {
+                x->exits_since_roundtrip = 0;
+                put_current(true);          /* as if paused: everything in memory */
+                if (!vmx_state_roundtrip(v))
+                    return RUN_STOPPED;
+                if (!make_current(v)) {
+                    partition_kill(v->part, "vcpu%u: the CPU refused its restored extended "
+                                   "state (XCR0 %#lx)", v->index, x->xcr0);
+                    return RUN_STOPPED;
+                }
+            }
             break;
         case EXIT_TO_SCHEDULER:
             return RUN_YIELD;

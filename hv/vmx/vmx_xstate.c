@@ -24,6 +24,8 @@
 #define FXSAVE_AREA_SIZE    512u
 #define LEGACY_FCW          0       /* x87 control word */
 #define LEGACY_MXCSR        24
+#define LEGACY_MXCSR_MASK   28
+#define MXCSR_MASK_DEFAULT  0xffbf  /* an FXSAVE image with MXCSR_MASK 0 means this */
 #define FCW_INIT            0x037f
 #define MXCSR_INIT          0x1f80
 
@@ -42,6 +44,15 @@ void vmx_xstate_probe(struct vmx_cpu *c)
     c->xcr0_offered = host_xsave() ? xcr0_offered(xcr0_cpu_supported(host_cpuid)) : 0;
     c->xsave_size = c->xcr0_offered ? xsave_area_size(c->xcr0_offered, host_cpuid)
                                     : FXSAVE_AREA_SIZE;
+    /* FXSAVE wants 16-byte alignment, which the kernel's stack does not promise */
+    uint8_t *image = kmem_alloc_pages(1);
+    uint32_t mask = 0;
+    if (image) {
+        __asm__ volatile("fxsave64 (%0)" : : "r"(image) : "memory");
+        memcpy(&mask, image + LEGACY_MXCSR_MASK, sizeof(mask));
+        kmem_free_pages(image, 1);
+    }
+    c->mxcsr_mask = mask ? mask : MXCSR_MASK_DEFAULT;
     /* The exception table is what keeps a guest's value from being fatal: it must catch
      * a refused XSETBV (XCR0 = 0 is always refused, and changes nothing). */
     if (c->xcr0_offered && this_cpu()->index == 0 && xsetbv_checked(0) != 13)

@@ -186,6 +186,19 @@ static void on_reset_test(void **state)
     assert_int_equal(m.partitions[0].on_reset, ON_RESET_RESTART);
 }
 
+static void vcpu_state_roundtrip_test(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\n"), 0);
+    assert_int_equal(m.partitions[0].vcpu_state_roundtrip, 0);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nvcpu-state-roundtrip = yes\n"), 0);
+    assert_int_equal(m.partitions[0].vcpu_state_roundtrip, 1);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nvcpu-state-roundtrip = no\n"), 0);
+    assert_int_equal(m.partitions[0].vcpu_state_roundtrip, 0);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nvcpu-state-roundtrip = 7\n"), 0);
+    assert_int_equal(m.partitions[0].vcpu_state_roundtrip, 7);
+}
+
 static void expect_test(void **state)
 {
     (void)state;
@@ -328,6 +341,8 @@ static const struct bad_case bad_cases[] = {
     { PART "track-writes = 24\n", "atoll.cfg:5: track-writes: '24' is not a power of two from 1 to 512 (pages per group)" },
     { PART "track-writes = 1024\n", "atoll.cfg:5: track-writes: '1024' is not a power of two from 1 to 512 (pages per group)" },
     { PART "unassigned = panic\n", "atoll.cfg:5: unassigned: 'panic' is not one of: ignore, kill" },
+    { PART "vcpu-state-roundtrip = 0\n", "atoll.cfg:5: vcpu-state-roundtrip: '0' is not yes, no or a number of exits from 1 to 1000000" },
+    { PART "vcpu-state-roundtrip = 1000001\n", "atoll.cfg:5: vcpu-state-roundtrip: '1000001' is not yes, no or a number of exits from 1 to 1000000" },
     /* script */
     { PART "[script]\nwhen a prints \"x\" => stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },
     { PART "[script]\non a says \"x\" => stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },
@@ -428,6 +443,7 @@ int main(void)
         cmocka_unit_test(defaults_test),
         cmocka_unit_test(expect_test),
         cmocka_unit_test(on_reset_test),
+        cmocka_unit_test(vcpu_state_roundtrip_test),
         cmocka_unit_test(bad_manifests_test),
         cmocka_unit_test(limits_test),
         cmocka_unit_test(check_modules_test),

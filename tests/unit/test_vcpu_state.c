@@ -8,42 +8,13 @@
 #include <cmocka.h>
 
 #include "hv/core/vcpu_state_desc.h"
+#include "tests/unit/vcpu_state_sample.h"
 
 static struct vcpu_state in, out;
 static uint8_t stream[64 * 1024];
 static char err[STATE_ERR_LEN];
 
-static void sample(struct vcpu_state *s)
-{
-    memset(s, 0, sizeof(*s));
-    for (unsigned i = 0; i < 16; i++)
-        s->gpr[i] = 0x1111111111111111ull * i;
-    s->rip = 0xffffffff81000000ull;
-    s->rflags = 0x246;
-    for (unsigned i = 0; i < VSEG_COUNT; i++)
-        s->seg[i] = (struct vcpu_segment){ (uint16_t)(i * 8), 0xfffff, 0xa09b, i * 0x1000ull };
-    s->cr0 = 0x80050033;
-    s->cr3 = 0x1234000;
-    s->cr4 = 0x3406e0;
-    s->cr2 = 0xdeadbeef000;
-    s->dr[3] = 0x4000;
-    s->dr6 = 0xffff0ff0;
-    s->dr7 = 0x400;
-    s->efer = 0xd01;
-    s->pat = 0x0007040600070406ull;
-    s->lstar = 0xffffffff81a00000ull;
-    s->tsc_offset = (uint64_t)-123456789;
-    s->tsc_deadline = 42;
-    s->xcr0 = 0xe7;
-    s->xsave_size = 2688;
-    for (unsigned i = 0; i < s->xsave_size; i++)
-        s->xsave[i] = (uint8_t)(i * 13);
-    s->event = (struct vcpu_event){ true, 14, 3, true, 2, 0 };
-    s->interruptibility = 1;
-    s->run_state = VCPU_RS_HALTED;
-    s->halted_irqs_off = true;
-    s->sipi_vector = 0x9a;
-}
+static void sample(struct vcpu_state *s) { vcpu_state_sample(s); }
 
 static int save_and_load(const struct vcpu_state *s, struct vcpu_state *o)
 {
@@ -75,6 +46,27 @@ static void round_trip_test(void **state)
     assert_int_equal(out.run_state, VCPU_RS_HALTED);
     assert_true(out.halted_irqs_off);
     assert_int_equal(out.sipi_vector, 0x9a);
+    assert_int_equal(out.mtrr_fixed[1], 0x0505050505050505ull);
+    assert_int_equal(out.tsc_adjust, 77);
+    assert_memory_equal(&in, &out, sizeof(in));
+}
+
+/* Version 1 (with IA32_TSC_DEADLINE, never written by a build) is not loaded. */
+static void version_1_refused_test(void **state)
+{
+    (void)state;
+    struct state_writer w;
+    state_writer_init(&w, stream, sizeof(stream));
+    assert_true(state_begin(&w, vcpu_state_desc.id, 0, 1, 0));
+    assert_true(state_end(&w));
+    assert_true(state_writer_finish(&w));
+    struct state_kind kind = state_desc_kind(&vcpu_state_desc);
+    struct state_reader r;
+    struct state_section sec;
+    bool refused = state_reader_open(&r, stream, w.pos, &kind, 1) != 0 ||
+                   state_reader_next(&r, &sec) != 1 ||
+                   vcpu_state_load(&sec, &out, err, sizeof(err)) == -1;
+    assert_true(refused);
 }
 
 static void refused(void (*spoil)(struct vcpu_state *), const char *why)
@@ -93,18 +85,20 @@ static void bad_run(struct vcpu_state *s) { s->run_state = (enum vcpu_run_state)
 static void bad_seg(struct vcpu_state *s) { s->seg[VSEG_SS].attributes = 1u << 20; }
 static void bad_rflags(struct vcpu_state *s) { s->rflags = 0; }
 static void bad_cr4(struct vcpu_state *s) { s->cr4 = 1ull << 40; }
+static void bad_ss(struct vcpu_state *s) { s->seg[VSEG_SS].attributes = 0xc09b; }
 
 static void refusals_test(void **state)
 {
     (void)state;
-    refused(bad_rip, "non-canonical");
+    refused(bad_rip, "RIP");
     refused(bad_xsave, "XSAVE");
     refused(bad_xcr0, "XCR0");
     refused(bad_event, "pending event");
     refused(bad_run, "run state");
     refused(bad_seg, "segment");
+    refused(bad_ss, "SS");
     refused(bad_rflags, "RFLAGS");
-    refused(bad_cr4, "control or debug register");
+    refused(bad_cr4, "CR4");
 }
 
 int main(void)
@@ -112,6 +106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_test),
         cmocka_unit_test(refusals_test),
+        cmocka_unit_test(version_1_refused_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

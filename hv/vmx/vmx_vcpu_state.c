@@ -1,0 +1,440 @@
+/*
+ * virt_vcpu_save / virt_vcpu_restore on VT-x: the vendor-neutral struct vcpu_state
+ * (hv/core/vcpu_state.h) from and into a vCPU that is on no CPU.
+ *
+ * Where each piece lives between two runs of a vCPU:
+ *   - the VMCS: RSP, RIP, RFLAGS, segments, GDTR/IDTR, CR0/CR4 (register, guest/host mask
+ *     and read shadow: the guest sees the shadow's bits where the mask is set), CR3, DR7,
+ *     EFER, PAT, DEBUGCTL, SYSENTER_*, PDPTEs, interruptibility, pending debug exceptions;
+ *   - struct vcpu: the other general registers, the scheduler's state (running, halted,
+ *     wait-for-SIPI), a SIPI to take, the MSR policy's values and the TSC offset;
+ *   - struct vmx_vcpu: the event to inject next (an exception the hypervisor raised, or
+ *     the IDT-vectoring event a VM exit interrupted, re-queued right after the exit), and
+ *     what VT-x does not switch: CR2, DR0-DR3, DR6, STAR, LSTAR, CSTAR, FMASK,
+ *     KERNEL_GS_BASE, TSC_AUX, XCR0 and the XSAVE area.  These are in memory only once
+ *     the CPU that last ran the vCPU has put it aside (vmx_vcpu_acquire sees to that).
+ * The VMX-preemption timer, interrupt- and NMI-window exiting and the host state are
+ * recomputed before every entry; the LAPIC (TSC deadline, pending NMIs and interrupts)
+ * is a device's state.
+ */
+#include <string.h>
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/cpu.h"
+#include "hv/core/cpuid_policy.h"
+#include "hv/core/msr_policy.h"
+#include "hv/core/partition.h"
+#include "hv/core/vcpu_state_check.h"
+#include "hv/core/vcpu_state_desc.h"
+#include "hv/core/virt.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+
+#define CR4_VMXE (1ull << 13)
+#define CR0_PG   (1ull << 31)
+#define CR4_PAE  (1ull << 5)
+#define EFER_LMA (1ull << 10)
+#define INTR_INFO_TYPE_SHIFT 8
+#define INTERRUPTIBILITY_KEPT (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI)
+
+static void partition_view(void *ctx, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out)
+{
+    cpuid_policy(ctx, leaf, subleaf, out);
+}
+
+static struct cpuid_result host_cpuid(uint32_t leaf, uint32_t subleaf)
+{
+    struct cpuid_regs r = cpuid(leaf, subleaf);
+    return (struct cpuid_result){ r.eax, r.ebx, r.ecx, r.edx };
+}
+
+static unsigned phys_addr_bits(void)
+{
+    if (cpuid(0x80000000u, 0).eax < 0x80000008u)
+        return 36;
+    return cpuid(0x80000008u, 0).eax & 0xff;
+}
+
+static bool soft_event(uint32_t type)
+{
+    return type == 4 || type == 5 || type == 6;
+}
+
+/* ---- save --------------------------------------------------------------------------- */
+
+static void read_segments(struct vcpu_state *s)
+{
+    /* ES CS SS DS FS GS LDTR TR are consecutive in each field group, as VSEG_* are. */
+    for (unsigned i = 0; i < VSEG_COUNT; i++) {
+        s->seg[i].selector = vmcs_read16((enum vmcs16)(VMCS16_GUEST_ES_SEL + 2 * i));
+        s->seg[i].base = vmcs_readn((enum vmcsn)(VMCSN_GUEST_ES_BASE + 2 * i));
+        s->seg[i].limit = vmcs_read32((enum vmcs32)(VMCS32_GUEST_ES_LIMIT + 2 * i));
+        s->seg[i].attributes =
+            vcpu_seg_attr_from_vmx(vmcs_read32((enum vmcs32)(VMCS32_GUEST_ES_AR + 2 * i)));
+    }
+    s->gdtr_base = vmcs_readn(VMCSN_GUEST_GDTR_BASE);
+    s->gdtr_limit = vmcs_read32(VMCS32_GUEST_GDTR_LIMIT);
+    s->idtr_base = vmcs_readn(VMCSN_GUEST_IDTR_BASE);
+    s->idtr_limit = vmcs_read32(VMCS32_GUEST_IDTR_LIMIT);
+}
+
+static void read_event(const struct vmx_vcpu *x, struct vcpu_event *e)
+{
+    uint32_t info = x->entry_intr_info, error = x->entry_intr_error, len = x->entry_instr_len;
+    if (!(info & INTR_INFO_VALID)) {        /* written for this entry, not yet entered */
+        info = vmcs_read32(VMCS32_ENTRY_INTR_INFO);
+        error = vmcs_read32(VMCS32_ENTRY_EXCEPTION_ERROR);
+        len = vmcs_read32(VMCS32_ENTRY_INSTR_LEN);
+    }
+    if (!(info & INTR_INFO_VALID))
+        return;
+    uint32_t type = (info & INTR_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+    e->valid = true;
+    e->vector = (uint8_t)info;
+    e->type = (uint8_t)type;
+    e->has_error = info & INTR_INFO_ERROR_CODE;
+    e->error = e->has_error ? error : 0;
+    e->instr_len = soft_event(type) ? len : 0;
+}
+
+static void read_vmcs(struct vcpu *v, struct vcpu_state *s)
+{
+    s->gpr[RSP] = vmcs_readn(VMCSN_GUEST_RSP);
+    s->rip = vmcs_readn(VMCSN_GUEST_RIP);
+    s->rflags = vmcs_readn(VMCSN_GUEST_RFLAGS);
+    read_segments(s);
+    s->cr0 = vcpu_visible_cr(vmcs_readn(VMCSN_GUEST_CR0), vmcs_readn(VMCSN_CR0_MASK),
+                             vmcs_readn(VMCSN_CR0_SHADOW));
+    s->cr4 = vcpu_visible_cr(vmcs_readn(VMCSN_GUEST_CR4), vmcs_readn(VMCSN_CR4_MASK),
+                             vmcs_readn(VMCSN_CR4_SHADOW));
+    s->cr3 = vmcs_readn(VMCSN_GUEST_CR3);
+    s->dr7 = vmcs_readn(VMCSN_GUEST_DR7);
+    s->efer = vmcs_read64(VMCS64_GUEST_EFER);
+    s->pat = vmcs_read64(VMCS64_GUEST_PAT);
+    s->debugctl = vmcs_read64(VMCS64_GUEST_DEBUGCTL);
+    s->sysenter_cs = vmcs_read32(VMCS32_GUEST_SYSENTER_CS);
+    s->sysenter_esp = vmcs_readn(VMCSN_GUEST_SYSENTER_ESP);
+    s->sysenter_eip = vmcs_readn(VMCSN_GUEST_SYSENTER_EIP);
+    if ((s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA))
+        for (unsigned i = 0; i < 4; i++)
+            s->pdpte[i] = vmcs_read64((enum vmcs64)(VMCS64_GUEST_PDPTE0 + 2 * i));
+    s->interruptibility = vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_KEPT;
+    s->pending_debug = vmcs_readn(VMCSN_GUEST_PENDING_DBG);
+    read_event(vmx_of(v), &s->event);
+}
+
+static bool read_software(struct vcpu *v, struct vcpu_state *s)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    for (unsigned i = 0; i < 16; i++)
+        if (i != RSP)
+            s->gpr[i] = v->gpr[i];
+    s->cr2 = x->cr2;
+    memcpy(s->dr, x->dr, sizeof(s->dr));
+    s->dr6 = x->dr6;
+    s->star = x->msr_star;
+    s->lstar = x->msr_lstar;
+    s->cstar = x->msr_cstar;
+    s->fmask = x->msr_fmask;
+    s->kernel_gs_base = x->msr_kernel_gs;
+    s->tsc_aux = x->msr_tsc_aux;
+    struct vcpu_msrs copy = v->msrs;        /* a vCPU without MSR exits gets reset values */
+    vcpu_state_msrs_capture(s, &(struct msr_guest){ partition_view, v, &copy, 0 });
+    if (x->xsave_size > VCPU_STATE_XSAVE_MAX)
+        return false;
+    s->xcr0 = x->xcr0;
+    s->xsave_size = x->xsave_size;
+    memcpy(s->xsave, x->xsave_area, x->xsave_size);
+    switch (v->state) {
+    case VCPU_RUNNABLE: s->run_state = VCPU_RS_RUNNING; break;
+    case VCPU_HALTED: s->run_state = VCPU_RS_HALTED; break;
+    case VCPU_WAIT_SIPI: s->run_state = VCPU_RS_WAIT_SIPI; break;
+    default: return false;
+    }
+    /* on_hlt notes IF before it knows whether the vCPU halts at all */
+    s->halted_irqs_off = s->run_state == VCPU_RS_HALTED && v->halted_irqs_off;
+    s->sipi_pending = v->sipi_pending;
+    s->sipi_vector = v->sipi_vector;
+    return true;
+}
+
+bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (!v->arch || v->state == VCPU_STOPPED)
+        return false;
+    struct vmx_acquired a;
+    if (!vmx_vcpu_acquire(v, &a))
+        return false;
+    read_vmcs(v, s);
+    bool ok = read_software(v, s);
+    return vmx_vcpu_release(v, &a) && ok;
+}
+
+/* ---- restore ------------------------------------------------------------------------ */
+
+static const char *refusal(struct vcpu *v, const struct vcpu_state *s, struct vcpu_msrs *msrs)
+{
+    const struct vmx_cpu *c = vmx_this_cpu();
+    const char *bad = vcpu_state_impossible(s);
+    if (bad)
+        return bad;
+    struct vcpu_state_offer offer = {
+        .cr4_allowed = c->caps.cr4_fixed1 & ~CR4_VMXE, .xcr0_offered = c->xcr0_offered,
+        .xsave_size = vmx_of(v)->xsave_size, .mxcsr_mask = c->mxcsr_mask,
+        .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
+    };
+    return vcpu_state_not_offered(s, &offer);
+}
+
+/* The partition's CPUID view reads the guest's CR4 (OSXSAVE, OSPKE): v's VMCS must be
+ * current, though none of the MSRs depends on those bits. */
+static const char *msr_refusal(struct vcpu *v, const struct vcpu_state *s, struct vcpu_msrs *msrs)
+{
+    memset(msrs, 0, sizeof(*msrs));
+    return vcpu_state_msrs_apply(s, &(struct msr_guest){ partition_view, v, msrs, rdtsc() });
+}
+
+static bool write_segments(const struct vcpu_state *s)
+{
+    bool ok = true;
+    for (unsigned i = 0; i < VSEG_COUNT; i++) {
+        ok &= vmcs_write16((enum vmcs16)(VMCS16_GUEST_ES_SEL + 2 * i), s->seg[i].selector);
+        ok &= vmcs_writen((enum vmcsn)(VMCSN_GUEST_ES_BASE + 2 * i), s->seg[i].base);
+        ok &= vmcs_write32((enum vmcs32)(VMCS32_GUEST_ES_LIMIT + 2 * i), s->seg[i].limit);
+        ok &= vmcs_write32((enum vmcs32)(VMCS32_GUEST_ES_AR + 2 * i),
+                           vcpu_seg_attr_to_vmx(s->seg[i].attributes));
+    }
+    ok &= vmcs_writen(VMCSN_GUEST_GDTR_BASE, s->gdtr_base);
+    ok &= vmcs_write32(VMCS32_GUEST_GDTR_LIMIT, s->gdtr_limit);
+    ok &= vmcs_writen(VMCSN_GUEST_IDTR_BASE, s->idtr_base);
+    ok &= vmcs_write32(VMCS32_GUEST_IDTR_LIMIT, s->idtr_limit);
+    return ok;
+}
+
+/* CR4, then CR0 as MOV to CR0 would set them: vmx_set_guest_cr0 makes EFER.LMA and the
+ * IA-32e entry control follow CR0.PG and EFER.LME, as the checks required s to have. */
+static bool write_control(struct vcpu *v, const struct vcpu_state *s)
+{
+    bool ok = vmcs_write64(VMCS64_GUEST_EFER, s->efer & ~EFER_LMA);
+    ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS,
+                       vmcs_read32(VMCS32_ENTRY_CONTROLS) & ~ENTRY_GUEST_LONG_MODE);
+    ok &= vmcs_writen(VMCSN_GUEST_CR0, 0);
+    ok &= vmx_set_guest_cr4(v, s->cr4);
+    ok &= vmx_set_guest_cr0(v, s->cr0);
+    ok &= vmcs_read64(VMCS64_GUEST_EFER) == s->efer;
+    ok &= vmcs_writen(VMCSN_GUEST_CR3, s->cr3);
+    for (unsigned i = 0; i < 4; i++)
+        ok &= vmcs_write64((enum vmcs64)(VMCS64_GUEST_PDPTE0 + 2 * i), s->pdpte[i]);
+    ok &= vmcs_writen(VMCSN_GUEST_DR7, s->dr7);
+    ok &= vmcs_write64(VMCS64_GUEST_PAT, s->pat);
+    ok &= vmcs_write64(VMCS64_GUEST_DEBUGCTL, s->debugctl);
+    ok &= vmcs_write32(VMCS32_GUEST_SYSENTER_CS, (uint32_t)s->sysenter_cs);
+    ok &= vmcs_writen(VMCSN_GUEST_SYSENTER_ESP, s->sysenter_esp);
+    ok &= vmcs_writen(VMCSN_GUEST_SYSENTER_EIP, s->sysenter_eip);
+    return ok;
+}
+
+static bool write_vmcs(struct vcpu *v, const struct vcpu_state *s)
+{
+    bool ok = write_control(v, s) && write_segments(s);
+    ok &= vmcs_writen(VMCSN_GUEST_RSP, s->gpr[RSP]);
+    ok &= vmcs_writen(VMCSN_GUEST_RIP, s->rip);
+    ok &= vmcs_writen(VMCSN_GUEST_RFLAGS, s->rflags);
+    ok &= vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY, s->interruptibility);
+    ok &= vmcs_writen(VMCSN_GUEST_PENDING_DBG, s->pending_debug);
+    ok &= vmcs_write32(VMCS32_GUEST_ACTIVITY_STATE, 0);    /* HLT is the scheduler's */
+    ok &= vmcs_write32(VMCS32_ENTRY_INTR_INFO, 0);
+    ok &= vmcs_write64(VMCS64_TSC_OFFSET, s->tsc_offset);
+    return ok;
+}
+
+static void set_sched_state(struct vcpu *v, enum vcpu_run_state rs)
+{
+    enum vcpu_sched_state want = rs == VCPU_RS_HALTED ? VCPU_HALTED :
+                                 rs == VCPU_RS_WAIT_SIPI ? VCPU_WAIT_SIPI : VCPU_RUNNABLE;
+    enum vcpu_sched_state now = v->state;
+    /* unchanged: not written, so a wake-up from another CPU meanwhile is not undone */
+    if (now != want)
+        __atomic_compare_exchange_n(&v->state, &now, want, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+}
+
+static void write_software(struct vcpu *v, const struct vcpu_state *s,
+                           const struct vcpu_msrs *msrs)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    memcpy(v->gpr, s->gpr, sizeof(v->gpr));
+    x->cr2 = s->cr2;
+    memcpy(x->dr, s->dr, sizeof(x->dr));
+    x->dr6 = s->dr6;
+    x->msr_star = s->star;
+    x->msr_lstar = s->lstar;
+    x->msr_cstar = s->cstar;
+    x->msr_fmask = s->fmask;
+    x->msr_kernel_gs = s->kernel_gs_base;
+    x->msr_tsc_aux = s->tsc_aux;
+    v->msrs = *msrs;
+    x->tsc_offset = s->tsc_offset;
+    x->xcr0 = s->xcr0;
+    memcpy(x->xsave_area, s->xsave, s->xsave_size);
+    memset(x->xsave_area + s->xsave_size, 0, x->xsave_size - s->xsave_size);
+    const struct vcpu_event *e = &s->event;
+    x->entry_intr_info = e->valid ? INTR_INFO_VALID | (uint32_t)e->type << INTR_INFO_TYPE_SHIFT |
+                                    e->vector | (e->has_error ? INTR_INFO_ERROR_CODE : 0) : 0;
+    x->entry_intr_error = e->error;
+    x->entry_instr_len = e->instr_len;
+    v->halted_irqs_off = s->halted_irqs_off;
+    v->sipi_vector = s->sipi_vector;
+    if (v->sipi_pending != s->sipi_pending)
+        v->sipi_pending = s->sipi_pending;
+    set_sched_state(v, s->run_state);
+}
+
+bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
+{
+    struct vcpu_msrs msrs;
+    const char *bad = refusal(v, s, &msrs);
+    if (bad) {
+        fmt_snprintf(err, err_size, "vcpu%u: state refused: %s", v->index, bad);
+        return false;
+    }
+    struct vmx_acquired a;
+    if (!vmx_vcpu_acquire(v, &a)) {
+        fmt_snprintf(err, err_size, "vcpu%u: its VMCS could not be made current", v->index);
+        return false;
+    }
+    const char *msr = msr_refusal(v, s, &msrs);
+    if (msr) {
+        vmx_vcpu_release(v, &a);
+        fmt_snprintf(err, err_size, "vcpu%u: state refused: %s not allowed by the partition's "
+                     "CPUID", v->index, msr);
+        return false;
+    }
+    bool ok = write_vmcs(v, s);
+    write_software(v, s, &msrs);
+    if (!vmx_vcpu_release(v, &a) || !ok) {
+        fmt_snprintf(err, err_size, "vcpu%u: the VMCS refused the state", v->index);
+        return false;
+    }
+    return true;
+}
+
+/* ---- the debug round trip (manifest vcpu-state-roundtrip) ----------------------------- */
+
+struct vmx_roundtrip {
+    struct vcpu_state saved, loaded, again;
+    uint8_t stream[sizeof(struct vcpu_state) + 1024];
+};
+
+#define ROUNDTRIP_PAGES ((sizeof(struct vmx_roundtrip) + 4095) / 4096)
+
+void vmx_roundtrip_free(struct vmx_vcpu *x)
+{
+    if (x->roundtrip)
+        kmem_free_pages(x->roundtrip, ROUNDTRIP_PAGES);
+    x->roundtrip = NULL;
+}
+
+#define POISON 0xdeadbeefdeadbeefull
+
+/* Everything restore must write, overwritten with values that fail loudly if it does
+ * not: a VM entry that fails, an XRSTOR that faults, a guest that sees garbage. */
+static bool scrub(struct vcpu *v)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    struct vmx_acquired a;
+    if (!vmx_vcpu_acquire(v, &a))
+        return false;
+    for (unsigned i = 0; i < VSEG_COUNT; i++) {
+        vmcs_write16((enum vmcs16)(VMCS16_GUEST_ES_SEL + 2 * i), 0xdead);
+        vmcs_writen((enum vmcsn)(VMCSN_GUEST_ES_BASE + 2 * i), POISON);
+        vmcs_write32((enum vmcs32)(VMCS32_GUEST_ES_LIMIT + 2 * i), 0xdead);
+        vmcs_write32((enum vmcs32)(VMCS32_GUEST_ES_AR + 2 * i), 0xffff);
+    }
+    static const enum vmcsn natural[] = {
+        VMCSN_GUEST_GDTR_BASE, VMCSN_GUEST_IDTR_BASE, VMCSN_GUEST_CR0, VMCSN_GUEST_CR3,
+        VMCSN_GUEST_CR4, VMCSN_CR0_SHADOW, VMCSN_CR4_SHADOW, VMCSN_GUEST_DR7, VMCSN_GUEST_RSP,
+        VMCSN_GUEST_RIP, VMCSN_GUEST_RFLAGS, VMCSN_GUEST_PENDING_DBG,
+        VMCSN_GUEST_SYSENTER_ESP, VMCSN_GUEST_SYSENTER_EIP,
+    };
+    for (unsigned i = 0; i < sizeof(natural) / sizeof(natural[0]); i++)
+        vmcs_writen(natural[i], POISON);
+    static const enum vmcs64 wide[] = {
+        VMCS64_GUEST_EFER, VMCS64_GUEST_PAT, VMCS64_GUEST_DEBUGCTL, VMCS64_TSC_OFFSET,
+        VMCS64_GUEST_PDPTE0, VMCS64_GUEST_PDPTE1, VMCS64_GUEST_PDPTE2, VMCS64_GUEST_PDPTE3,
+    };
+    for (unsigned i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+        vmcs_write64(wide[i], POISON);
+    vmcs_write32(VMCS32_GUEST_GDTR_LIMIT, 0xdead);
+    vmcs_write32(VMCS32_GUEST_IDTR_LIMIT, 0xdead);
+    vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY, 0x1f);
+    vmcs_write32(VMCS32_GUEST_SYSENTER_CS, 0xdead);
+    vmcs_write32(VMCS32_ENTRY_CONTROLS, vmcs_read32(VMCS32_ENTRY_CONTROLS) ^ ENTRY_GUEST_LONG_MODE);
+    memset(v->gpr, 0xa5, sizeof(v->gpr));
+    memset(&v->msrs, 0xa5, sizeof(v->msrs));
+    x->cr2 = x->dr6 = x->msr_star = x->msr_lstar = x->msr_cstar = x->msr_fmask = POISON;
+    x->msr_kernel_gs = x->msr_tsc_aux = x->xcr0 = x->tsc_offset = POISON;
+    for (unsigned i = 0; i < 4; i++)
+        x->dr[i] = POISON;
+    memset(x->xsave_area, 0xa5, x->xsave_size);
+    x->cr0_shadow = x->cr4_shadow = POISON;
+    x->entry_intr_info = INTR_INFO_VALID | (7u << INTR_INFO_TYPE_SHIFT) | 0xff;
+    x->entry_intr_error = x->entry_instr_len = 0xdead;
+    v->halted_irqs_off = true;
+    v->sipi_vector = 0xa5;
+    return vmx_vcpu_release(v, &a);
+}
+
+/* One round trip of v on its own CPU, its VMCS current: save, write the VCPU section,
+ * scrub, read the section, restore, and save again to compare. */
+static const char *roundtrip(struct vcpu *v, struct vmx_roundtrip *r, char *err, size_t err_size)
+{
+    if (!virt_vcpu_save(v, &r->saved))
+        return "save failed";
+    struct state_writer w;
+    state_writer_init(&w, r->stream, sizeof(r->stream));
+    if (!vcpu_state_save(&w, v->index, &r->saved) || !state_writer_finish(&w))
+        return "the VCPU section did not fit";
+    if (!scrub(v))
+        return "scrubbing failed";
+    struct state_kind kind = state_desc_kind(&vcpu_state_desc);
+    struct state_reader rd;
+    struct state_section sec;
+    if (state_reader_open(&rd, r->stream, w.pos, &kind, 1) != 0 ||
+        state_reader_next(&rd, &sec) != 1 ||
+        vcpu_state_load(&sec, &r->loaded, err, err_size) != 0 ||
+        !virt_vcpu_restore(v, &r->loaded, err, (unsigned)err_size))
+        return err[0] ? err : "the VCPU section did not read back";
+    if (!virt_vcpu_save(v, &r->again))
+        return "save after restore failed";
+    const char *field = vcpu_state_first_difference(&r->saved, &r->again);
+    if (field) {
+        fmt_snprintf(err, err_size, "%s differs after the round trip", field);
+        return err;
+    }
+    return NULL;
+}
+
+bool vmx_state_roundtrip(struct vcpu *v)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    if (v->part->state == PART_DEAD)
+        return false;
+    if (!x->roundtrip)
+        x->roundtrip = kmem_alloc_pages(ROUNDTRIP_PAGES);
+    if (!x->roundtrip) {
+        partition_kill(v->part, "vcpu%u: no memory for the vCPU state round trip", v->index);
+        return false;
+    }
+    char err[STATE_ERR_LEN] = "";
+    const char *bad = roundtrip(v, x->roundtrip, err, sizeof(err));
+    if (bad) {
+        partition_kill(v->part, "vcpu%u: vCPU state round trip %lu: %s", v->index,
+                       x->roundtrips + 1, bad);
+        return false;
+    }
+    x->roundtrips++;
+    return v->part->state != PART_DEAD;
+}
