@@ -23,6 +23,7 @@ static uint8_t sum(const void *p, uint32_t len)
 
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint64_t read_pm_timer(void *port) { return inl(*(const uint16_t *)port); }
 
 static const uint8_t *scan(uintptr_t from, uintptr_t to)
 {
@@ -82,12 +83,10 @@ static void pm_timer_rate(const uint8_t *fadt)
     uint32_t mask = ext ? 0xffffffffu : 0xffffffu;
     uint32_t first = inl(port);
     report((first & ~mask) == 0, "PM timer reads fit %s bits (%#x)", ext ? "32" : "24", first);
-    uint64_t hz = tsc_hz();
-    uint32_t t0 = inl(port) & mask;
-    uint64_t c0 = rdtsc();
+    uint64_t hz = tsc_hz(), c0, c1;
+    uint32_t t0 = (uint32_t)tsc_paired_read(read_pm_timer, &port, &c0) & mask;
     udelay(50000);
-    uint32_t t1 = inl(port) & mask;
-    uint64_t c1 = rdtsc();
+    uint32_t t1 = (uint32_t)tsc_paired_read(read_pm_timer, &port, &c1) & mask;
     uint64_t ticks = (uint32_t)(t1 - t0) & mask;
     uint64_t rate = ticks * hz / (c1 - c0);
     report(rate > PM_TIMER_HZ * 95 / 100 && rate < PM_TIMER_HZ * 105 / 100,
