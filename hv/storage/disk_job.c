@@ -426,7 +426,7 @@ int disk_job_start(const struct disk_job_params *p, struct disk_job **out,
     j->p = *p;
     j->env = *env;
     j->disk_size = p->src ? p->src->disk_size : p->src_raw_size;
-    j->lss = p->src ? p->src->lss : 512;
+    j->lss = p->src ? p->src->lss : p->raw_sector_size ? p->raw_sector_size : 512;
     j->units = (uint32_t)((j->disk_size + DISK_JOB_UNIT - 1) / DISK_JOB_UNIT);
     j->ready_dirty = p->ready_dirty_units ? p->ready_dirty_units : 16;
     if (p->op == DISK_JOB_MERGE)

@@ -49,6 +49,7 @@ struct disk_job_params {
     struct vhdx *src;
     const struct vhdx_io *src_raw;
     uint64_t src_raw_size;
+    uint32_t raw_sector_size;   /* a raw source's logical sector size; 0: 512 */
     /* Copy-like jobs: the new image's storage (empty unless resume) and its name. */
     const struct vhdx_io *dst;
     const char *dst_name;
