@@ -8,3 +8,6 @@ VHDX_HEADERS += hv/storage/disk_job.h hv/storage/dedup_index.h
 UNIT_TESTS += test_disk_job
 test_disk_job_SRCS := tests/unit/test_disk_job.c tests/unit/test_vhdx_mem_io.c $(VHDX_HOST_SRCS)
 test_disk_job_LIBS := -lbearssl
+
+FUZZ_TARGETS += fuzz_disk_job
+fuzz_disk_job_SRCS := tests/fuzz/fuzz_disk_job.c tests/unit/test_vhdx_mem_io.c $(VHDX_HOST_SRCS)

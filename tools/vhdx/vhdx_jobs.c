@@ -331,6 +331,13 @@ static int copy_like(const struct job_opts *o, enum disk_job_op op, const char *
     struct disk_job *j;
     double t0 = now();
     rc = disk_job_start(&p, &j, &err);
+    if (rc && p.resume && rc != VHDX_E_NOMEM) {
+        /* The cut came before the new image was whole enough to reopen: start afresh. */
+        vhdx_file_close(&c.dst_io);
+        p.resume = false;
+        rc = vhdx_file_open(tmp, true, true, &c.dst_io);
+        rc = rc < 0 ? VHDX_E_IO : disk_job_start(&p, &j, &err);
+    }
     if (rc) {
         release(&c);
         unlink(tmp);
