@@ -2,4 +2,4 @@
 TEST_STEPS += test-disk-jobs
 .PHONY: test-disk-jobs
 test-disk-jobs: $(BUILD)/tools/vhdx
-	$(Q)tests/storage/run-disk-jobs 14
+	$(Q)tests/storage/run-disk-jobs 8
