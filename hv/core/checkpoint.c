@@ -21,6 +21,8 @@
 #define STREAM_BASE_BYTES (64u << 10)          /* header and the devices of the partition */
 #define STREAM_DEVICE_BYTES_PER_VCPU (4u << 10) /* a LAPIC's and such, per vCPU */
 
+_Static_assert(CHECKPOINT_TIMERS == PARTITION_MAX_TIMERS, "the header carries the timer table");
+
 /* What lies between the capture and the restore, all in the hypervisor's memory. */
 struct capture {
     struct partition_pause at;
@@ -86,6 +88,7 @@ static bool write_stream(struct partition *p, struct capture *c, uint32_t crc, c
     c->h.guest_ns = c->at.guest_ns;
     c->h.ram_crc32c = crc;
     c->h.device_count = p->bus.state_count;
+    memcpy(c->h.timer_deadline, p->timer_deadline, sizeof(c->h.timer_deadline));
     checkpoint_header_save(&w, &c->h);
     struct vcpu_state *s = kmalloc(sizeof(*s));
     if (!s) {
@@ -218,6 +221,10 @@ static bool restore(struct partition *q, struct capture *c, uint32_t *crc_after,
     }
     if (!restore_devices(q, r, err, err_size))
         return false;
+    /* What the devices had asked for, as they stood; the disks look at their rings again. */
+    memcpy(q->timer_deadline, h.timer_deadline, sizeof(q->timer_deadline));
+    if (q->disk_count)
+        q->timer_deadline[PARTITION_TIMER_DISKS] = 1;
     for (unsigned i = 0; i < q->vcpu_count; i++) {
         struct vcpu *v = q->vcpus[i];
         char why[STATE_ERR_LEN];
@@ -269,6 +276,24 @@ static struct partition *replace(struct partition *p, struct capture *c, char *e
     return fresh;
 }
 
+/* "2 running", "1 running, 1 halted": where the vCPUs were at the pause. */
+static void vcpu_states(const struct partition *p, char *out, size_t size)
+{
+    static const char *const names[] = { [VCPU_RUNNABLE] = "running", [VCPU_HALTED] = "halted",
+                                         [VCPU_WAIT_SIPI] = "waiting for SIPI" };
+    static const enum vcpu_sched_state order[] = { VCPU_RUNNABLE, VCPU_HALTED, VCPU_WAIT_SIPI };
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned k = 0; k < 3; k++) {
+        unsigned count = 0;
+        for (unsigned i = 0; i < p->vcpu_count; i++)
+            count += p->vcpus[i]->state == order[k];
+        if (count && n < size)
+            n += (size_t)fmt_snprintf(out + n, size - n, "%s%u %s", n ? ", " : "", count,
+                                      names[order[k]]);
+    }
+}
+
 static enum checkpoint_result lost(char *msg, size_t msg_size, const char *name, const char *err)
 {
     kprintf("checkpoint: %s: restore refused: %s; the partition has ended\n", name, err);
@@ -306,12 +331,13 @@ enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size
         kprintf("%s\n", msg);
         return CHECKPOINT_REFUSED;
     }
-    char paused[200];
+    char paused[200], states[64];
+    vcpu_states(p, states, sizeof(states));
     fmt_snprintf(paused, sizeof(paused), "paused at guest time %lu.%06lu s, RAM %lu MiB crc32c "
-                 "0x%08x, %u vCPU%s, %u devices, stream %zu bytes", c->h.guest_ns / 1000000000,
-                 c->h.guest_ns / 1000 % 1000000, c->h.ram_bytes >> 20, c->h.ram_crc32c,
-                 c->h.vcpu_count, c->h.vcpu_count == 1 ? "" : "s", c->h.device_count,
-                 c->stream_len);
+                 "0x%08x, %u vCPU%s (%s), %u devices, stream %zu bytes",
+                 c->h.guest_ns / 1000000000, c->h.guest_ns / 1000 % 1000000,
+                 c->h.ram_bytes >> 20, c->h.ram_crc32c, c->h.vcpu_count,
+                 c->h.vcpu_count == 1 ? "" : "s", states, c->h.device_count, c->stream_len);
     kprintf("checkpoint: %s: %s\n", name, paused);
     struct partition *fresh = replace(p, c, err, sizeof(err));
     if (!fresh) {

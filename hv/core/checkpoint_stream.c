@@ -12,6 +12,7 @@ static const struct state_field header_fields[] = {
     STATE_U64(struct checkpoint_header, guest_ns, 1),
     STATE_U32(struct checkpoint_header, ram_crc32c, 1),
     STATE_U32(struct checkpoint_header, device_count, 1),
+    STATE_BYTES(struct checkpoint_header, timer_deadline, 1),
 };
 
 static const struct state_desc header_desc =

@@ -18,6 +18,7 @@
 #define CHECKPOINT_MAX_VCPUS 64
 #define CHECKPOINT_MAX_RAM (3ull << 30)
 #define CHECKPOINT_MAX_DEVICE_KINDS (STATE_MAX_KINDS - 2)
+#define CHECKPOINT_TIMERS 67                /* the partition's timer table (PARTITION_MAX_TIMERS) */
 
 struct checkpoint_header {
     char name[CHECKPOINT_NAME_LEN];     /* NUL-terminated, the manifest's rule */
@@ -26,6 +27,8 @@ struct checkpoint_header {
     uint64_t guest_ns;                  /* the partition's guest time at the pause */
     uint32_t ram_crc32c;                /* of the RAM, guest-physical 0 up */
     uint32_t device_count;              /* device models whose sections follow */
+    uint64_t timer_deadline[CHECKPOINT_TIMERS];   /* guest ns the devices asked to be
+                                                   * called at, 0: none */
 };
 
 /* The header section; false when the writer failed. */
