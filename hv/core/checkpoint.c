@@ -36,6 +36,22 @@ struct capture {
     uint64_t exits_total[PARTITION_MAX_VCPUS];
 };
 
+/* What the restored partition's clocks go on from, kept past the capture's freeing. */
+struct resume_point {
+    struct partition_pause at;
+    uint64_t tsc_offset[PARTITION_MAX_VCPUS];   /* each vCPU's at the pause */
+};
+
+/* The guest's clocks go on from the pause: guest time by the time base, each TSC by its
+ * offset, moved back by the host TSC that went by since.  Called again just before q
+ * runs, so that nothing the hypervisor did meanwhile (freeing the capture, say) counts. */
+static void set_clocks(struct partition *q, const struct resume_point *rp)
+{
+    uint64_t elapsed = partition_resume_clock(q, &rp->at);
+    for (unsigned i = 0; i < q->vcpu_count; i++)
+        q->vcpus[i]->msrs.tsc_offset = rp->tsc_offset[i] - elapsed;
+}
+
 static void capture_free(struct capture *c)
 {
     if (c->stream)
@@ -184,8 +200,8 @@ static bool restore_devices(struct partition *q, struct state_reader r, char *er
 }
 
 /* q: created for the restore, not started.  RAM, then clocks, devices, vCPUs. */
-static bool restore(struct partition *q, struct capture *c, uint32_t *crc_after, char *err,
-                    size_t err_size)
+static bool restore(struct partition *q, struct capture *c, struct resume_point *rp,
+                    uint32_t *crc_after, char *err, size_t err_size)
 {
     struct state_kind kinds[CHECKPOINT_MAX_DEVICE_KINDS];
     unsigned nk = vdev_bus_state_kinds(&q->bus, kinds, CHECKPOINT_MAX_DEVICE_KINDS);
@@ -211,14 +227,13 @@ static bool restore(struct partition *q, struct capture *c, uint32_t *crc_after,
                      *crc_after, h.ram_crc32c);
         return false;
     }
-    /* The guest's clocks go on from the pause: guest time by the time base, each TSC by
-     * its offset, moved back by the host TSC that went by meanwhile. */
-    struct partition_pause at = { h.guest_ns, c->at.host_tsc };
-    uint64_t elapsed = partition_resume_clock(q, &at);
-    for (unsigned i = 0; i < q->vcpu_count; i++) {
-        c->vcpu[i]->tsc_offset -= elapsed;
-        q->vcpus[i]->msrs.tsc_offset = c->vcpu[i]->tsc_offset;
-    }
+    /* The devices and vCPUs are restored with the clocks as they will go on. */
+    rp->at = (struct partition_pause){ h.guest_ns, c->at.host_tsc };
+    for (unsigned i = 0; i < q->vcpu_count; i++)
+        rp->tsc_offset[i] = c->vcpu[i]->tsc_offset;
+    set_clocks(q, rp);
+    for (unsigned i = 0; i < q->vcpu_count; i++)
+        c->vcpu[i]->tsc_offset = q->vcpus[i]->msrs.tsc_offset;
     if (!restore_devices(q, r, err, err_size))
         return false;
     /* What the devices had asked for, as they stood; the disks look at their rings again. */
@@ -325,10 +340,11 @@ enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size
     }
     partition_console_flush(p, true);
     if (!capture(p, c, err, sizeof(err))) {
-        partition_resume(p, &c->at);
-        capture_free(c);
+        struct partition_pause at = c->at;
+        capture_free(c);        /* first: the guest's clocks stand still meanwhile */
         fmt_snprintf(msg, msg_size, "checkpoint: %s: %s; resumed", name, err);
         kprintf("%s\n", msg);
+        partition_resume(p, &at);
         return CHECKPOINT_REFUSED;
     }
     char paused[200], states[64];
@@ -345,18 +361,24 @@ enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size
         return lost(msg, msg_size, name, err);
     }
     uint32_t crc = 0;
-    if (!restore(fresh, c, &crc, err, sizeof(err))) {
+    struct resume_point *rp = kmalloc(sizeof(*rp));
+    if (!rp)
+        fmt_snprintf(err, sizeof(err), "out of memory");
+    if (!rp || !restore(fresh, c, rp, &crc, err, sizeof(err))) {
+        kfree(rp);
         capture_free(c);
         partition_kill(fresh, "checkpoint: restore refused: %s", err);
         return lost(msg, msg_size, name, err);
     }
     uint32_t before = c->h.ram_crc32c;
     capture_free(c);
+    kprintf("checkpoint: %s: restored, RAM crc32c 0x%08x (%s), resumed\n", name, crc,
+            crc == before ? "equal" : "DIFFERENT");
+    set_clocks(fresh, rp);
+    kfree(rp);
     __atomic_store_n(&fresh->state, PART_RUNNING, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < fresh->vcpu_count; i++)
         sched_nudge(fresh->vcpus[i]);
-    kprintf("checkpoint: %s: restored, RAM crc32c 0x%08x (%s), resumed\n", name, crc,
-            crc == before ? "equal" : "DIFFERENT");
     fmt_snprintf(msg, msg_size, "%s: %s; restored, RAM crc32c 0x%08x (equal), resumed", name,
                  paused, crc);
     return CHECKPOINT_DONE;
