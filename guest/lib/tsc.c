@@ -20,24 +20,38 @@ static uint16_t pit_read(void)
     return (uint16_t)(lo | (hi << 8));
 }
 
-/* Channel 0 in mode 2 counting down from 65536; counts elapsed PIT ticks across wraps. */
+/*
+ * Channel 0 in mode 2 counting down from 65536 (one wrap is 55 ms); counts elapsed PIT
+ * ticks across wraps against the TSC.  A vCPU that loses its CPU between two reads for a
+ * whole wrap or more would lose those ticks and read a TSC rate too high (seen 1.3x-5x
+ * under contention), so a step whose TSC delta is far above the usual cost of one read
+ * (GAP_FACTOR times the smallest step seen) counts neither its TSC nor its PIT ticks.
+ */
+#define GAP_FACTOR 32u
 static bool measure(void)
 {
     outb(PIT_CMD, 0x34);
     outb(PIT_CH0, 0);
     outb(PIT_CH0, 0);
     uint16_t prev = pit_read();
-    uint64_t t0 = rdtsc();
+    uint64_t prev_tsc = rdtsc(), tsc_used = 0, min_step = ~0ull;
     uint32_t elapsed = 0;
     for (int i = 0; i < MAX_READS && elapsed < PIT_SAMPLE; i++) {
         uint16_t now = pit_read();
-        elapsed += (uint16_t)(prev - now);
+        uint64_t t = rdtsc(), step = t - prev_tsc;
+        uint16_t ticks = (uint16_t)(prev - now);
         prev = now;
+        prev_tsc = t;
+        if (step && step < min_step)
+            min_step = step;
+        if (i >= 8 && step > min_step * GAP_FACTOR)
+            continue;                   /* off the CPU meanwhile: a wrap may be lost */
+        elapsed += ticks;
+        tsc_used += step;
     }
-    uint64_t t1 = rdtsc();
     if (elapsed < PIT_SAMPLE)
         return false;
-    hz = (t1 - t0) * PIT_HZ / elapsed;
+    hz = tsc_used * PIT_HZ / elapsed;
     return hz != 0;
 }
 

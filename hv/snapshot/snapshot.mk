@@ -3,7 +3,7 @@ SNAPSHOT_SRCS := hv/snapshot/snap_policy.c hv/snapshot/snap_codec.c hv/snapshot/
 
 UNIT_TESTS += test_snap_policy test_snap_codec
 test_snap_policy_SRCS := tests/unit/test_snap_policy.c hv/snapshot/snap_policy.c
-test_snap_codec_SRCS := tests/unit/test_snap_codec.c $(SNAPSHOT_SRCS)
+test_snap_codec_SRCS := tests/unit/test_snap_codec.c tests/unit/snap_codec_state.c $(SNAPSHOT_SRCS)
 test_snap_codec_LIBS := -llz4
 
 FUZZ_TARGETS += fuzz_snap_decode
@@ -26,8 +26,8 @@ $(BUILD)/bench/run-snapshot-bench: $(SNAPSHOT_BENCH) $(BUILD)/guest/linux/vmlinu
 bench: $(BUILD)/bench/run-snapshot-bench
 
 UNIT_TESTS += test_snap_file
-test_snap_file_SRCS := tests/unit/test_snap_file.c hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) \
-	hv/lib/crc32c.c hv/lib/format.c
+test_snap_file_SRCS := tests/unit/test_snap_file.c tests/unit/snap_codec_state.c \
+	hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) hv/lib/crc32c.c hv/lib/format.c
 test_snap_file_LIBS := -llz4
 
 FUZZ_TARGETS += fuzz_snap_file

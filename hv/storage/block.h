@@ -3,7 +3,18 @@
  * callbacks, a bounded queue per disk shared fairly by several users (weighted round-robin
  * over request classes, with a throttle hook), and a synchronous helper for boot-time use.
  * Portable: drivers plug in through struct block_driver_ops, memory through block_phys_map.
- * Not thread-safe: one CPU drives a disk (submit and poll from the same context).
+ *
+ * Concurrency, per device.  With a lock (block_set_lock: the caller's spinlock behind two
+ * hooks), any CPU may submit to and poll a disk at once: block_submit, block_poll and the
+ * block_set_* calls take the lock, and the driver's start() and poll() only ever run under
+ * it, so a driver's per-disk state needs no lock of its own (disks that share hardware,
+ * two ATA disks on one channel, must share one lock).  Without a lock, one CPU drives the
+ * disk (submit and poll from one context), as at boot.
+ * block_complete() may be called from anywhere (the driver's start() or poll(), a worker
+ * task, an interrupt): it only hands the request back on a lock-free list.  The `done`
+ * callbacks run from block_poll, on whichever CPU polls, after the lock is dropped: a
+ * callback may submit (its own next request) and poll.  The registry (block_register,
+ * block_find, block_first) is for boot time, before other CPUs use it.
  */
 #ifndef ATOLL_HV_STORAGE_BLOCK_H
 #define ATOLL_HV_STORAGE_BLOCK_H
@@ -48,9 +59,10 @@ struct block_request {
     const uint64_t *pages;
     uint32_t page_count;
     uint32_t page_offset;
-    block_done_fn done;        /* called once, from block_poll */
+    block_done_fn done;        /* called once, from block_poll, without the device lock */
     void *ctx;
-    /* owned by the block layer and the driver */
+    /* owned by the block layer; from start() until block_complete() the driver may use
+     * next (to keep its own list) and driver_tag */
     int status;
     uint64_t submit_ns;
     struct block_request *next;
@@ -62,11 +74,18 @@ struct block_device;
 struct block_driver_ops {
     /* Starts r on the hardware; false when the hardware has no room now (retried later). */
     bool (*start)(struct block_device *d, struct block_request *r);
-    /* Reaps finished hardware work, calling block_complete() for each request. */
+    /* Reaps finished hardware work, calling block_complete() for each request; NULL when
+     * requests finish elsewhere (a worker task calls block_complete). */
     void (*poll)(struct block_device *d);
 };
 
-/* Decides whether a class may dispatch now (e.g. a rate limit); NULL: always. */
+/*
+ * Decides whether r, the head of class cls, may dispatch now (e.g. a rate limit); NULL:
+ * always.  Asked under the device lock, when it is the class's turn; once it says yes it
+ * is not asked again about r (so it may take r's cost, as rate_limit_take does).  A class
+ * it holds back waits until the next block_poll, which asks again; until then the class
+ * is in block_device.held.
+ */
 typedef bool (*block_throttle_fn)(void *ctx, enum block_class cls, const struct block_request *r);
 
 struct block_class_queue {
@@ -75,7 +94,15 @@ struct block_class_queue {
     uint32_t limit;           /* bound on queued requests */
     uint32_t weight;          /* sectors of credit per round (flush/trim count as 1) */
     int64_t credit;
+    const struct block_request *admitted;   /* head the throttle has let through */
     uint64_t dispatched, sectors;
+    uint64_t throttled;       /* times the throttle held the class back */
+};
+
+/* The caller's lock for one device: lock returns what unlock gets back (interrupt flags). */
+struct block_lock_ops {
+    uint64_t (*lock)(void *lock);
+    void (*unlock)(void *lock, uint64_t token);
 };
 
 struct block_device {
@@ -93,6 +120,10 @@ struct block_device {
     void *throttle_ctx;
     uint64_t completed, errors, flushes;
     struct block_device *next_dev;
+    const struct block_lock_ops *lock_ops;  /* NULL: one CPU drives the disk */
+    void *lock;
+    struct block_request *finished;         /* completed, callbacks not yet run (atomic) */
+    uint32_t held;              /* classes (bit per class) the throttle held at the last poll */
 };
 
 /* Translates a physical address for the portable code (phys_to_virt; identity on hosts). */
@@ -109,19 +140,30 @@ struct block_device *block_first(void);
 void block_set_weight(struct block_device *d, enum block_class cls, uint32_t weight);
 void block_set_limit(struct block_device *d, enum block_class cls, uint32_t limit);
 void block_set_throttle(struct block_device *d, block_throttle_fn fn, void *ctx);
+/* Makes d safe to drive from several CPUs (see the top); set before it is shared. */
+void block_set_lock(struct block_device *d, const struct block_lock_ops *ops, void *lock);
 
-/* Queues r; 0 or a negative status (it is then not queued and `done` is not called). */
+/* Queues r (it starts at a block_poll); 0 or a negative status (it is then not queued and
+ * `done` is not called). */
 int block_submit(struct block_device *d, struct block_request *r);
-/* Reaps completions and dispatches queued work; returns requests still outstanding. */
+/* Reaps completions, dispatches queued work, then runs the callbacks of what finished;
+ * returns requests still queued or in flight (after those callbacks, counting what they
+ * submitted). */
 uint32_t block_poll(struct block_device *d);
-/* For drivers: r has finished with status. */
+/* Starts what is queued, as block_poll does, without reaping or running callbacks: for a
+ * submitter that wants its request on the hardware now and leaves completions to whoever
+ * polls (a vCPU that submits, a worker that completes).  Returns what block_poll would. */
+uint32_t block_kick(struct block_device *d);
+/* For drivers, from any context: r has finished with status (its callback runs at the next
+ * block_poll).  From start(), r must then be accepted (start returns true). */
 void block_complete(struct block_device *d, struct block_request *r, int status);
 
 /* Copies between a request's data and a flat buffer (byte offset into the request). */
 void block_req_copy_out(const struct block_request *r, size_t off, void *dst, size_t len);
 void block_req_copy_in(const struct block_request *r, size_t off, const void *src, size_t len);
 
-/* Synchronous helper: submits and polls until done (boot-time code and the pool). */
+/* Synchronous helper: submits and polls until done (boot-time code and the pool); other
+ * users' callbacks may run inside it. */
 int block_rw_sync(struct block_device *d, enum block_op op, uint64_t lba, uint32_t count,
                   void *buf);
 

@@ -1,4 +1,6 @@
 #include "hv/vdev/acpi_pm.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #define PM1_STS 0
 #define PM1_EN  2
@@ -94,8 +96,56 @@ static bool pm_write(void *dev, uint16_t port, unsigned size, uint32_t value)
     return true;
 }
 
+static bool acpi_pm_register_state(struct acpi_pm *pm, struct vdev_bus *bus);
+
 bool acpi_pm_register(struct acpi_pm *pm, struct vdev_bus *bus)
 {
     struct vdev_port_range r = { pm->base, PM_REGS_LEN, pm_read, pm_write, pm };
-    return vdev_bus_add_ports(bus, &r);
+    return vdev_bus_add_ports(bus, &r) && acpi_pm_register_state(pm, bus);
+}
+
+/* ---- reset, save and restore (section 'ACPM') ---------------------------------------- */
+
+static const struct state_field acpi_pm_fields[] = {
+    STATE_U16(struct acpi_pm, status, 1), STATE_U16(struct acpi_pm, enable, 1),
+    STATE_U16(struct acpi_pm, control, 1), STATE_U64(struct acpi_pm, timer_msb_epoch, 1),
+};
+
+static const struct state_desc acpi_pm_desc =
+    STATE_DESC("acpi_pm", STATE_ID('A', 'C', 'P', 'M'), 1, 1, acpi_pm_fields);
+
+static void acpi_pm_state_reset(void *dev)
+{
+    struct acpi_pm *pm = dev;
+    acpi_pm_init(pm, pm->plat, pm->base);
+}
+
+static bool acpi_pm_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &acpi_pm_desc, 0, dev);
+}
+
+static int acpi_pm_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct acpi_pm *pm = dev;
+    struct acpi_pm t = *pm;
+    if (state_load(s, &acpi_pm_desc, &t, err, n))
+        return -1;
+    if ((t.status & ~STS_TMR) || !(t.control & CNT_SCI_EN) || (t.control & CNT_SLP_EN)) {
+        fmt_snprintf(err, n, "state: 'acpi_pm' instance %u: PM1 status 0x%x or control 0x%x "
+                     "holds bits no write leaves", s->instance, t.status, t.control);
+        return -1;
+    }
+    *pm = t;
+    return 0;
+}
+
+static bool acpi_pm_register_state(struct acpi_pm *pm, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "acpi_pm", .kind = state_desc_kind(&acpi_pm_desc), .dev = pm,
+        .reset = acpi_pm_state_reset, .save = acpi_pm_state_save,
+        .restore = acpi_pm_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

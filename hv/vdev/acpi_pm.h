@@ -27,6 +27,9 @@ struct acpi_pm {
 uint64_t acpi_pm_timer_ticks(const struct acpi_pm *pm);
 
 void acpi_pm_init(struct acpi_pm *pm, const struct vdev_platform *plat, uint16_t base);
+/* Registers the ports and the state operations (section 'ACPM': PM1 status, enable and
+ * control, the PM timer's bit-31 epoch in guest time); the partition creates the device
+ * itself, so its registration on the bus comes with the ports. */
 bool acpi_pm_register(struct acpi_pm *pm, struct vdev_bus *bus);
 
 #endif

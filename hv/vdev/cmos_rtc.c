@@ -259,3 +259,28 @@ int vrtc_restore(struct vrtc *r, const struct state_section *s, char *err, size_
     *r = t;
     return 0;
 }
+
+static void vrtc_state_reset(void *dev)
+{
+    struct vrtc *r = dev;
+    vrtc_init(r, r->plat);
+}
+
+static bool vrtc_state_save(void *dev, struct state_writer *w)
+{
+    return vrtc_save(dev, w, 0);
+}
+
+static int vrtc_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    return vrtc_restore(dev, s, err, n);
+}
+
+bool vrtc_register_state(struct vrtc *r, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "cmos", .kind = vrtc_state_kind(), .dev = r,
+        .reset = vrtc_state_reset, .save = vrtc_state_save, .restore = vrtc_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
+}

@@ -33,5 +33,7 @@ bool vrtc_nmi_masked(const struct vrtc *r);
 struct state_kind vrtc_state_kind(void);
 bool vrtc_save(const struct vrtc *r, struct state_writer *w, uint16_t instance);
 int vrtc_restore(struct vrtc *r, const struct state_section *s, char *err, size_t err_size);
+/* The same, registered on bus; reset is power-on (NVRAM cleared). */
+bool vrtc_register_state(struct vrtc *r, struct vdev_bus *bus);
 
 #endif

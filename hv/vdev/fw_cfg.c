@@ -1,5 +1,7 @@
 /* fw_cfg: the few items unmodified test kernels read to learn CPUs and RAM. */
 #include "hv/vdev/fw_cfg.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -59,4 +61,45 @@ bool fw_cfg_register(struct fw_cfg *f, struct vdev_bus *bus)
         .dev = f,
     };
     return vdev_bus_add_ports(bus, &r);
+}
+
+/* ---- reset, save and restore (section 'FWCF') ---------------------------------------- */
+
+static const struct state_field fw_cfg_fields[] = {
+    STATE_U16(struct fw_cfg, selector, 1), STATE_U32(struct fw_cfg, offset, 1),
+};
+
+static const struct state_desc fw_cfg_desc =
+    STATE_DESC("fw_cfg", STATE_ID('F', 'W', 'C', 'F'), 1, 1, fw_cfg_fields);
+
+static void fw_cfg_state_reset(void *dev)
+{
+    struct fw_cfg *f = dev;
+    fw_cfg_init(f, f->plat);
+}
+
+static bool fw_cfg_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &fw_cfg_desc, 0, dev);
+}
+
+/* Any selector and offset is one the guest could have set (unknown items read as 0). */
+static int fw_cfg_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct fw_cfg *f = dev;
+    struct fw_cfg t = *f;
+    if (state_load(s, &fw_cfg_desc, &t, err, n))
+        return -1;
+    *f = t;
+    return 0;
+}
+
+bool fw_cfg_register_state(struct fw_cfg *f, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "fw_cfg", .kind = state_desc_kind(&fw_cfg_desc), .dev = f,
+        .reset = fw_cfg_state_reset, .save = fw_cfg_state_save,
+        .restore = fw_cfg_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

@@ -27,6 +27,8 @@ struct fw_cfg {
 };
 
 void fw_cfg_init(struct fw_cfg *f, const struct vdev_platform *plat);
+/* Reset, save and restore on bus (section 'FWCF': selector and read offset). */
+bool fw_cfg_register_state(struct fw_cfg *f, struct vdev_bus *bus);
 bool fw_cfg_register(struct fw_cfg *f, struct vdev_bus *bus);
 /* Byte `offset` of item `key` (0 past its end or for an unknown key). */
 uint8_t fw_cfg_item_byte(const struct fw_cfg *f, uint16_t key, uint32_t offset);

@@ -1,5 +1,7 @@
 /* HPET: main counter, three comparators, legacy replacement and IOAPIC routing. */
 #include "hv/vdev/hpet.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -332,4 +334,91 @@ bool vhpet_register(struct vhpet *h, struct vdev_bus *bus)
 {
     struct vdev_mmio_range r = { h->base, VHPET_MMIO_SIZE, vhpet_mmio_read, vhpet_mmio_write, h };
     return vdev_bus_add_mmio(bus, &r);
+}
+
+/* ---- reset, save and restore (section 'HPET') ---------------------------------------- */
+
+static const struct state_field vhpet_timer_fields[] = {
+    STATE_U64(struct vhpet_timer, config, 1), STATE_U64(struct vhpet_timer, cmp, 1),
+    STATE_U64(struct vhpet_timer, period, 1), STATE_U64(struct vhpet_timer, due, 1),
+    STATE_BOOL(struct vhpet_timer, armed, 1), STATE_BOOL(struct vhpet_timer, line, 1),
+};
+
+static const struct state_field vhpet_fields[] = {
+    STATE_U64(struct vhpet, config, 1), STATE_U64(struct vhpet, isr, 1),
+    STATE_U64(struct vhpet, counter_at, 1), STATE_U64(struct vhpet, ns_at, 1),
+    STATE_STRUCTS(struct vhpet, t, struct vhpet_timer, vhpet_timer_fields, 1),
+};
+
+static const struct state_desc vhpet_desc =
+    STATE_DESC("hpet", STATE_ID('H', 'P', 'E', 'T'), 1, 1, vhpet_fields);
+
+static void release_all(struct vhpet *h)
+{
+    for (unsigned i = 0; i < VHPET_TIMERS; i++)
+        release(h, i, line_of(h, i));
+}
+
+static void vhpet_state_reset(void *dev)
+{
+    struct vhpet *h = dev;
+    release_all(h);
+    vhpet_init(h, h->plat, h->timer_id, h->base);
+    rearm(h);
+}
+
+static bool vhpet_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &vhpet_desc, 0, dev);
+}
+
+static const char *vhpet_invalid(const struct vhpet *h, unsigned *bad)
+{
+    *bad = 0;
+    if (h->config & ~(GEN_ENABLE | GEN_LEG_RT))
+        return "reserved GEN_CONF bits set";
+    if (h->isr & ~((1ull << VHPET_TIMERS) - 1))
+        return "interrupt status of a timer that does not exist";
+    for (*bad = 0; *bad < VHPET_TIMERS; (*bad)++) {
+        const struct vhpet_timer *t = &h->t[*bad];
+        if (t->config & ~TN_WRITABLE)
+            return "reserved Tn_CONF bits set";
+        if ((t->config & TN_32BIT) && ((t->cmp | t->period) >> 32))
+            return "32-bit timer with a comparator or period above 32 bits";
+        if (t->line && !level_mode(h, *bad))
+            return "line held by a timer that is not level-triggered";
+        if (t->armed && (!running(h) || !(t->config & TN_INT_ENB)))
+            return "armed while the counter is halted or its interrupt is off";
+    }
+    return NULL;
+}
+
+static int vhpet_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct vhpet *h = dev;
+    struct vhpet t = *h;
+    if (state_load(s, &vhpet_desc, &t, err, n))
+        return -1;
+    unsigned bad;
+    const char *why = vhpet_invalid(&t, &bad);
+    if (why) {
+        fmt_snprintf(err, n, "state: 'hpet' instance %u: timer %u: %s", s->instance, bad, why);
+        return -1;
+    }
+    release_all(h);
+    *h = t;
+    for (unsigned i = 0; i < VHPET_TIMERS; i++)
+        if (h->t[i].line)
+            drive(h, line_of(h, i), true);
+    rearm(h);
+    return 0;
+}
+
+bool vhpet_register_state(struct vhpet *h, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "hpet", .kind = state_desc_kind(&vhpet_desc), .dev = h,
+        .reset = vhpet_state_reset, .save = vhpet_state_save, .restore = vhpet_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

@@ -62,6 +62,9 @@ static inline bool vhpet_legacy_replacement(const struct vhpet *h)
 void vhpet_init(struct vhpet *h, const struct vdev_platform *plat, unsigned timer_id,
                 uint64_t base);
 bool vhpet_register(struct vhpet *h, struct vdev_bus *bus);
+/* Reset, save and restore on bus (section 'HPET': configuration, status, the counter's
+ * reckoning in guest time, each comparator and its next match). */
+bool vhpet_register_state(struct vhpet *h, struct vdev_bus *bus);
 /* Fires every comparator that is due and re-arms the platform timer. */
 void vhpet_tick(struct vhpet *h);
 

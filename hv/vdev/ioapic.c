@@ -1,6 +1,8 @@
 /* I/O APIC: redirection table, edge/level pins, Remote IRR, MSI out. */
 #include "hv/vdev/ioapic.h"
 #include "hv/vdev/vdev_util.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -149,4 +151,74 @@ bool vioapic_register(struct vioapic *io, struct vdev_bus *bus)
         .write = vioapic_mmio_write, .dev = io,
     };
     return vdev_bus_add_mmio(bus, &r);
+}
+
+/* ---- reset, save and restore (section 'IOAP') ---------------------------------------- */
+
+static const struct state_field vioapic_fields[] = {
+    STATE_U32(struct vioapic, id, 1), STATE_U8(struct vioapic, regsel, 1),
+    STATE_BYTES(struct vioapic, rte, 1),
+    STATE_U32(struct vioapic, level, 1), STATE_U32(struct vioapic, irr, 1),
+};
+
+static const struct state_desc vioapic_desc =
+    STATE_DESC("ioapic", STATE_ID('I', 'O', 'A', 'P'), 1, 1, vioapic_fields);
+
+static void vioapic_state_reset(void *dev)
+{
+    struct vioapic *io = dev;
+    vioapic_init(io, io->plat, io->base);
+}
+
+static bool vioapic_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &vioapic_desc, 0, dev);
+}
+
+static const char *vioapic_invalid(const struct vioapic *t, unsigned *pin)
+{
+    uint32_t pins = (1u << VIOAPIC_PINS) - 1;
+    if (t->id > 0xf)
+        return "ID above 15";
+    if ((t->level | t->irr) & ~pins)
+        return "line state beyond pin 23";
+    for (*pin = 0; *pin < VIOAPIC_PINS; (*pin)++) {
+        uint64_t e = t->rte[*pin];
+        if (e & ~(RTE_WRITABLE | VIOAPIC_RTE_REMOTE_IRR))
+            return "reserved redirection bits set";
+        if ((e & VIOAPIC_RTE_REMOTE_IRR) && !(e & VIOAPIC_RTE_LEVEL))
+            return "Remote IRR on an edge-triggered entry";
+    }
+    *pin = 0;
+    return NULL;
+}
+
+static int vioapic_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct vioapic *io = dev;
+    struct vioapic t = *io;
+    if (state_load(s, &vioapic_desc, &t, err, n))
+        return -1;
+    /* The byte image of the table is host order: the stream is little-endian and so is
+     * every host Atoll runs on (x86-64). */
+    unsigned pin = 0;
+    const char *why = vioapic_invalid(&t, &pin);
+    if (why) {
+        fmt_snprintf(err, n, "state: 'ioapic' instance %u: pin %u: %s", s->instance, pin, why);
+        return -1;
+    }
+    *io = t;
+    for (unsigned i = 0; i < VIOAPIC_PINS; i++)
+        service(io, i);     /* what an unmasked pin still owes goes out now */
+    return 0;
+}
+
+bool vioapic_register_state(struct vioapic *io, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "ioapic", .kind = state_desc_kind(&vioapic_desc), .dev = io,
+        .reset = vioapic_state_reset, .save = vioapic_state_save,
+        .restore = vioapic_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

@@ -31,6 +31,8 @@ struct vioapic {
 
 void vioapic_init(struct vioapic *io, const struct vdev_platform *plat, uint64_t base);
 bool vioapic_register(struct vioapic *io, struct vdev_bus *bus);
+/* Reset, save and restore on bus (section 'IOAP': ID, IOREGSEL, table, pin levels). */
+bool vioapic_register_state(struct vioapic *io, struct vdev_bus *bus);
 void vioapic_set_irq(struct vioapic *io, unsigned pin, bool level);
 /* EOI broadcast from a LAPIC for vector. */
 void vioapic_eoi(struct vioapic *io, uint8_t vector);

@@ -1,6 +1,8 @@
 /* Local APIC model: registers, priorities, IPIs, timer (one-shot, periodic, TSC-deadline). */
 #include "hv/vdev/lapic.h"
 #include "hv/vdev/vdev_util.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -708,4 +710,86 @@ enum vlapic_msr_result vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t
     if (!vlapic_x2apic_mode(l))
         return VLAPIC_MSR_GP;
     return write_x2apic(l, msr - VLAPIC_MSR_X2APIC_FIRST, value) == W_OK ? VLAPIC_MSR_OK : VLAPIC_MSR_GP;
+}
+
+/* ---- save and restore (section 'LAPC', one per vCPU) ---------------------------------- */
+
+static const struct state_field vlapic_fields[] = {
+    STATE_U32(struct vlapic, id, 1), STATE_U64(struct vlapic, apic_base, 1),
+    STATE_U32(struct vlapic, tpr, 1), STATE_U32(struct vlapic, ldr, 1),
+    STATE_U32(struct vlapic, dfr, 1), STATE_U32(struct vlapic, svr, 1),
+    STATE_U32(struct vlapic, esr, 1), STATE_U32(struct vlapic, esr_pending, 1),
+    STATE_U32(struct vlapic, icr_lo, 1), STATE_U32(struct vlapic, icr_hi, 1),
+    STATE_BYTES(struct vlapic, lvt, 1),
+    STATE_BYTES(struct vlapic, irr, 1), STATE_BYTES(struct vlapic, isr, 1),
+    STATE_BYTES(struct vlapic, tmr, 1),
+    STATE_U32(struct vlapic, timer_initial, 1), STATE_U32(struct vlapic, dcr, 1),
+    STATE_BOOL(struct vlapic, timer_running, 1),
+    STATE_U64(struct vlapic, timer_start_ns, 1), STATE_U64(struct vlapic, timer_next_ns, 1),
+    STATE_U64(struct vlapic, tsc_deadline, 1),
+    STATE_U32(struct vlapic, nmi_pending, 1), STATE_BOOL(struct vlapic, nmi_blocked, 1),
+    STATE_BOOL(struct vlapic, extint_pending, 1),
+};
+
+/* The u32 arrays (LVT, IRR, ISR, TMR) travel as their byte image: little-endian, as on
+ * every host Atoll runs on (x86-64). */
+static const struct state_desc vlapic_desc =
+    STATE_DESC("lapic", STATE_ID('L', 'A', 'P', 'C'), 1, 1, vlapic_fields);
+
+struct state_kind vlapic_state_kind(void)
+{
+    return state_desc_kind(&vlapic_desc);
+}
+
+bool vlapic_save(const struct vlapic *l, struct state_writer *w, uint16_t instance)
+{
+    return state_save(w, &vlapic_desc, instance, l);
+}
+
+/* What the register writes, the MSR writes and deliveries can leave in a LAPIC. */
+static const char *vlapic_invalid(const struct vlapic *t, const struct vlapic *now)
+{
+    uint64_t reserved = 0x2ffull | ~((1ull << now->phys_bits) - 1);
+    if (t->id != now->id)
+        return "APIC ID differs from this vCPU's";
+    if ((t->apic_base & reserved) || (t->apic_base & VLAPIC_BASE_BSP) !=
+        (now->apic_base & VLAPIC_BASE_BSP))
+        return "IA32_APIC_BASE reserved or BSP bit differs";
+    if ((t->apic_base & VLAPIC_BASE_EXTD) && !(t->apic_base & VLAPIC_BASE_EN))
+        return "x2APIC mode while disabled";
+    if (vlapic_x2apic_mode(t) && t->ldr != x2apic_ldr(t->id))
+        return "x2APIC logical ID does not follow the APIC ID";
+    if ((t->tpr & ~0xffu) || (t->svr & ~0x3ffu) || (t->dcr & ~0xbu))
+        return "reserved TPR, SVR or divide configuration bits set";
+    for (unsigned i = 0; i < VLAPIC_LVT_COUNT; i++) {
+        if (t->lvt[i] & ~lvt_writable[i])
+            return "reserved LVT bits set";
+        if (!sw_enabled(t) && !(t->lvt[i] & LVT_MASKED))
+            return "LVT entry unmasked while software-disabled";
+    }
+    if ((t->irr[0] | t->isr[0] | t->tmr[0]) & 0xffffu)
+        return "vector below 16 requested or in service";
+    if (t->nmi_pending > 2)
+        return "more than two NMIs latched";
+    return NULL;
+}
+
+int vlapic_restore(struct vlapic *l, const struct state_section *s, char *err, size_t err_size)
+{
+    struct vlapic t = *l;
+    if (state_load(s, &vlapic_desc, &t, err, err_size))
+        return -1;
+    const char *why = vlapic_invalid(&t, l);
+    if (why) {
+        fmt_snprintf(err, err_size, "state: 'lapic' instance %u: %s", s->instance, why);
+        return -1;
+    }
+    *l = t;
+    /* The saved deadline as it stood, not one recomputed from a TSC the vCPU's own
+     * restore may not have set yet. */
+    if (l->plat->timer_arm)
+        l->plat->timer_arm(l->plat->ctx, l->timer_id, l->timer_next_ns);
+    if (vlapic_pending_vector(l) >= 0 || l->nmi_pending || l->extint_pending)
+        kick(l);
+    return 0;
 }

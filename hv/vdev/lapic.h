@@ -127,6 +127,16 @@ uint8_t vlapic_ppr(const struct vlapic *l);
 uint8_t vlapic_get_cr8(const struct vlapic *l);
 void vlapic_set_cr8(struct vlapic *l, uint8_t cr8);
 
+/* Save and restore (section 'LAPC', instance = vCPU index): registers, IRR/ISR/TMR,
+ * the timer (initial count, start and next deadline in guest time, TSC deadline in guest
+ * TSC ticks), latched NMIs, NMI blocking, a pending ExtINT.  INIT and SIPI are not
+ * latched here (the VT-x layer's vCPU state holds wait-for-SIPI).  Restore refuses state
+ * no LAPIC can be in (another APIC ID included), re-arms the saved deadline and kicks the
+ * vCPU when something is pending. */
+struct state_kind vlapic_state_kind(void);
+bool vlapic_save(const struct vlapic *l, struct state_writer *w, uint16_t instance);
+int vlapic_restore(struct vlapic *l, const struct state_section *s, char *err, size_t err_size);
+
 /* Next timer expiry in platform ns, 0 when none. */
 uint64_t vlapic_timer_deadline(const struct vlapic *l);
 /* Fires the timer if due and re-arms plat->timer_arm. */

@@ -1,6 +1,8 @@
 /* PCI host bridge: mechanism #1 config space, BARs decoded in the host's windows, MSI-X. */
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/vdev_util.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -248,6 +250,7 @@ uint8_t pci_function_add_cap(struct pci_function *fn, uint8_t id, const void *bo
     if (off + 2 + len + 3 >= 256)
         fn->cap_next = 0;
     cfg_put(fn, PCI_STATUS, 2, cfg_get(fn, PCI_STATUS, 2) | PCI_STATUS_CAPS);
+    memcpy(fn->cfg_poweron, fn->cfg, sizeof(fn->cfg));
     return (uint8_t)off;
 }
 
@@ -335,6 +338,7 @@ struct pci_function *pci_host_add_function(struct pci_host *host, unsigned slot,
         return NULL;
     for (unsigned v = 0; v < desc->msix_vectors; v++)
         fn->msix[v].ctrl = 1;
+    memcpy(fn->cfg_poweron, fn->cfg, sizeof(fn->cfg));
     fn->present = true;
     return fn;
 }
@@ -350,6 +354,7 @@ static void host_bridge_setup(struct pci_host *host)
     header_setup(fn, &bridge);
     wmask_put(fn, PCI_COMMAND, 2, 0);
     cfg_put(fn, PCI_COMMAND, 2, PCI_CMD_MEMORY | PCI_CMD_MASTER);
+    memcpy(fn->cfg_poweron, fn->cfg, sizeof(fn->cfg));
     fn->present = true;
 }
 
@@ -500,6 +505,157 @@ static bool window64_write(void *dev, uint64_t off, unsigned size, uint64_t valu
     return pci_host_mmio(dev, PCI_MMIO64_BASE + off, size, true, &value);
 }
 
+/* ---- reset, save and restore (sections 'PCIH' and 'PCIF') ---------------------------- */
+
+static const struct state_field host_fields[] = {
+    STATE_U32(struct pci_host, cfg_addr, 1),
+};
+
+static const struct state_desc host_desc =
+    STATE_DESC("pci-host", STATE_ID('P', 'C', 'I', 'H'), 1, 1, host_fields);
+
+static const struct state_field msix_entry_fields[] = {
+    STATE_U32(struct pci_msix_entry, addr_lo, 1), STATE_U32(struct pci_msix_entry, addr_hi, 1),
+    STATE_U32(struct pci_msix_entry, data, 1), STATE_U32(struct pci_msix_entry, ctrl, 1),
+};
+
+static const struct state_field function_fields[] = {
+    STATE_BYTES(struct pci_function, cfg, 1),
+    STATE_BOOL(struct pci_function, intx_level, 1),
+    STATE_STRUCTS(struct pci_function, msix, struct pci_msix_entry, msix_entry_fields, 1),
+    STATE_U64(struct pci_function, msix_pending, 1),
+};
+
+static const struct state_desc function_desc =
+    STATE_DESC("pci-function", STATE_ID('P', 'C', 'I', 'F'), 1, 1, function_fields);
+
+static void host_state_reset(void *dev)
+{
+    struct pci_host *h = dev;
+    h->cfg_addr = 0;
+}
+
+static bool host_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &host_desc, 0, dev);
+}
+
+static int host_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct pci_host *h = dev;
+    struct pci_host *t = h;
+    uint32_t old = h->cfg_addr;
+    if (state_load(s, &host_desc, t, err, n)) {
+        h->cfg_addr = old;
+        return -1;
+    }
+    if (h->cfg_addr & ~0x80fffffcu) {
+        fmt_snprintf(err, n, "state: 'pci-host' instance %u: CONFIG_ADDRESS 0x%x has bits no "
+                     "write leaves", s->instance, h->cfg_addr);
+        h->cfg_addr = old;
+        return -1;
+    }
+    return 0;
+}
+
+static void functions_state_reset(void *dev)
+{
+    struct pci_host *h = dev;
+    for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+        struct pci_function *fn = &h->fn[slot];
+        if (!fn->present)
+            continue;
+        memcpy(fn->cfg, fn->cfg_poweron, sizeof(fn->cfg));
+        memset(fn->msix, 0, sizeof(fn->msix));
+        for (unsigned v = 0; v < fn->desc.msix_vectors; v++)
+            fn->msix[v].ctrl = 1;
+        fn->msix_pending = 0;
+        fn->intx_level = false;
+        intx_update(fn);
+    }
+}
+
+static bool functions_state_save(void *dev, struct state_writer *w)
+{
+    struct pci_host *h = dev;
+    for (unsigned slot = 0; slot < PCI_SLOTS; slot++)
+        if (h->fn[slot].present && !state_save(w, &function_desc, (uint16_t)slot, &h->fn[slot]))
+            return false;
+    return true;
+}
+
+/* What the guest's configuration writes, the device's INTx and the MSI-X table writes can
+ * leave in fn (the one in this slot here): its read-only bytes are this device's. */
+static const char *function_invalid(const struct pci_function *t, const struct pci_function *fn,
+                                    unsigned *at)
+{
+    for (*at = 0; *at < 256; (*at)++) {
+        bool status = *at == PCI_STATUS || *at == PCI_STATUS + 1u;
+        if (!fn->wmask[*at] && !status && t->cfg[*at] != fn->cfg[*at])
+            return "read-only configuration byte differs (another device in this slot?)";
+    }
+    *at = PCI_STATUS;
+    uint16_t st = (uint16_t)cfg_get(t, PCI_STATUS, 2), now = (uint16_t)cfg_get(fn, PCI_STATUS, 2);
+    if ((st & ~PCI_STATUS_INTX) != (now & ~PCI_STATUS_INTX))
+        return "status register differs";
+    if (fn->slot == HOST_BRIDGE_SLOT ? t->intx_level || (st & PCI_STATUS_INTX)
+                                     : !(st & PCI_STATUS_INTX) != !t->intx_level)
+        return "INTx status does not follow the INTx level";
+    for (unsigned v = 0; v < PCI_MSIX_MAX_VECTORS; v++) {
+        *at = v;
+        const struct pci_msix_entry *e = &t->msix[v];
+        if (v >= fn->desc.msix_vectors && (e->addr_lo | e->addr_hi | e->data | e->ctrl))
+            return "MSI-X entry beyond the table";
+        if (e->ctrl & ~1u)
+            return "MSI-X vector control has reserved bits set";
+    }
+    *at = 0;
+    if (fn->desc.msix_vectors < 64 && (t->msix_pending >> fn->desc.msix_vectors))
+        return "MSI-X pending bit beyond the table";
+    return NULL;
+}
+
+static int functions_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct pci_host *h = dev;
+    if (s->instance >= PCI_SLOTS || !h->fn[s->instance].present) {
+        fmt_snprintf(err, n, "state: 'pci-function' instance %u: no function in slot %u here",
+                     s->instance, s->instance);
+        return -1;
+    }
+    struct pci_function *fn = &h->fn[s->instance];
+    struct pci_function t;
+    memcpy(&t, fn, sizeof(t));
+    if (state_load(s, &function_desc, &t, err, n))
+        return -1;
+    unsigned at;
+    const char *why = function_invalid(&t, fn, &at);
+    if (why) {
+        fmt_snprintf(err, n, "state: 'pci-function' instance %u: %s (0x%x)", s->instance, why, at);
+        return -1;
+    }
+    memcpy(fn->cfg, t.cfg, sizeof(fn->cfg));
+    memcpy(fn->msix, t.msix, sizeof(fn->msix));
+    fn->msix_pending = t.msix_pending;
+    fn->intx_level = t.intx_level;
+    intx_update(fn);
+    return 0;
+}
+
+static bool register_state(struct pci_host *host, struct vdev_bus *bus)
+{
+    struct vdev_state_ops h = {
+        .name = "pci-host", .kind = state_desc_kind(&host_desc), .dev = host,
+        .reset = host_state_reset, .save = host_state_save, .restore = host_state_restore,
+    };
+    struct vdev_state_ops f = {
+        .name = "pci-function", .kind = state_desc_kind(&function_desc), .dev = host,
+        .reset = functions_state_reset, .save = functions_state_save,
+        .restore = functions_state_restore,
+    };
+    return vdev_bus_add_state(bus, &h) && vdev_bus_add_state(bus, &f);
+}
+
 /* ---- creation ------------------------------------------------------------------------- */
 
 bool pci_host_init(struct pci_host *host, struct vdev_bus *bus, const struct vdev_platform *plat)
@@ -531,7 +687,8 @@ bool pci_host_init(struct pci_host *host, struct vdev_bus *bus, const struct vde
     };
     return vdev_bus_add_ports(bus, &addr_port) && vdev_bus_add_ports(bus, &ports) &&
            vdev_bus_add_mmio(bus, &w32) &&
-           vdev_bus_add_mmio(bus, &w64);
+           vdev_bus_add_mmio(bus, &w64) &&
+           register_state(host, bus);
 }
 
 struct pci_host *pci_host_create(struct vdev_bus *bus, const struct vdev_platform *plat)

@@ -112,6 +112,7 @@ struct pci_function {
     struct pci_function_desc desc;
     uint8_t cfg[256];
     uint8_t wmask[256];
+    uint8_t cfg_poweron[256];   /* cfg as the host and device built it (reset) */
     uint8_t cap_next;           /* where the next capability goes */
     uint8_t cap_last;           /* offset of the last capability (0: none) */
     uint8_t msix_cap;           /* offset of the MSI-X capability (0: none) */
@@ -134,9 +135,13 @@ struct pci_host {
     bool in_use;
 };
 
-/* Initialises a caller-owned host and registers its ports and windows on bus.  False
- * when the bus refuses a range.  plat must be the partition's interrupt fabric
- * (platform_devices_platform()). */
+/* Initialises a caller-owned host and registers its ports and windows on bus, and its
+ * reset, save and restore: section 'PCIH' (the 0xcf8 address register) and 'PCIF', one
+ * per present function (instance = slot: its 256 configuration bytes, BARs included, the
+ * INTx level, the MSI-X table and PBA).  Restore refuses a function whose read-only
+ * bytes differ from the one in that slot here (another device), and re-drives INTx.
+ * False when the bus refuses a range or a registration.  plat must be the partition's
+ * interrupt fabric (platform_devices_platform()). */
 bool pci_host_init(struct pci_host *host, struct vdev_bus *bus, const struct vdev_platform *plat);
 /* Same, with storage from a static pool of PCI_HOST_POOL; NULL when full or refused. */
 struct pci_host *pci_host_create(struct vdev_bus *bus, const struct vdev_platform *plat);

@@ -1,5 +1,7 @@
 /* 8259A PIC pair: ICW/OCW programming, priorities, IRR/ISR, EOI, edge/level lines. */
 #include "hv/vdev/pic8259.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -305,4 +307,77 @@ bool vpic_register(struct vpic *p, struct vdev_bus *bus)
             return false;
     }
     return true;
+}
+
+/* ---- reset, save and restore (section 'PIC8') ---------------------------------------- */
+
+static const struct state_field vpic_chip_fields[] = {
+    STATE_U8(struct vpic_chip, irr, 1), STATE_U8(struct vpic_chip, isr, 1),
+    STATE_U8(struct vpic_chip, imr, 1), STATE_U8(struct vpic_chip, last_level, 1),
+    STATE_U8(struct vpic_chip, elcr, 1), STATE_U8(struct vpic_chip, elcr_mask, 1),
+    STATE_U8(struct vpic_chip, vector_base, 1), STATE_U8(struct vpic_chip, priority_add, 1),
+    STATE_U8(struct vpic_chip, init_state, 1),
+    STATE_BOOL(struct vpic_chip, init4, 1), STATE_BOOL(struct vpic_chip, single_mode, 1),
+    STATE_BOOL(struct vpic_chip, auto_eoi, 1), STATE_BOOL(struct vpic_chip, rotate_on_auto_eoi, 1),
+    STATE_BOOL(struct vpic_chip, special_mask, 1),
+    STATE_BOOL(struct vpic_chip, special_fully_nested, 1),
+    STATE_BOOL(struct vpic_chip, poll, 1), STATE_BOOL(struct vpic_chip, read_isr, 1),
+};
+
+static const struct state_field vpic_fields[] = {
+    STATE_STRUCTS(struct vpic, chip, struct vpic_chip, vpic_chip_fields, 1),
+};
+
+static const struct state_desc vpic_desc =
+    STATE_DESC("pic", STATE_ID('P', 'I', 'C', '8'), 1, 1, vpic_fields);
+
+static void vpic_state_reset(void *dev)
+{
+    struct vpic *p = dev;
+    vpic_init(p, p->intr_changed, p->ctx);
+}
+
+static bool vpic_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &vpic_desc, 0, dev);
+}
+
+static const char *chip_invalid(const struct vpic_chip *c, const struct vpic_chip *now)
+{
+    if (c->elcr_mask != now->elcr_mask || (c->elcr & ~c->elcr_mask))
+        return "edge/level control names a line that is always edge-triggered";
+    if (c->vector_base & 7)
+        return "vector base not a multiple of 8";
+    if (c->priority_add > 7 || c->init_state > 3)
+        return "priority rotation or initialisation step out of range";
+    return NULL;
+}
+
+static int vpic_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct vpic *p = dev;
+    struct vpic t = *p;
+    if (state_load(s, &vpic_desc, &t, err, n))
+        return -1;
+    for (unsigned i = 0; i < 2; i++) {
+        const char *why = chip_invalid(&t.chip[i], &p->chip[i]);
+        if (why) {
+            fmt_snprintf(err, n, "state: 'pic' instance %u: %s: %s", s->instance,
+                         i ? "slave" : "master", why);
+            return -1;
+        }
+    }
+    t.output = p->output;
+    *p = t;
+    update(p);          /* the INTR output as the restored requests say */
+    return 0;
+}
+
+bool vpic_register_state(struct vpic *p, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "pic", .kind = state_desc_kind(&vpic_desc), .dev = p,
+        .reset = vpic_state_reset, .save = vpic_state_save, .restore = vpic_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

@@ -34,6 +34,8 @@ struct vpic {
 void vpic_init(struct vpic *p, void (*intr_changed)(void *ctx, bool level), void *ctx);
 /* Registers 0x20-0x21, 0xa0-0xa1 and 0x4d0-0x4d1. */
 bool vpic_register(struct vpic *p, struct vdev_bus *bus);
+/* Reset, save and restore of both chips on bus (section 'PIC8'). */
+bool vpic_register_state(struct vpic *p, struct vdev_bus *bus);
 /* Drive ISA line irq (0-15). */
 void vpic_set_irq(struct vpic *p, unsigned irq, bool level);
 bool vpic_output(const struct vpic *p);

@@ -427,3 +427,30 @@ int vpit_restore(struct vpit *p, const struct state_section *s, char *err, size_
         p->plat->timer_arm(p->plat->ctx, p->timer_id, p->irq_next_ns);
     return 0;
 }
+
+static void vpit_state_reset(void *dev)
+{
+    struct vpit *p = dev;
+    vpit_init(p, p->plat, p->timer_id, p->irq);
+    if (p->plat->timer_arm)
+        p->plat->timer_arm(p->plat->ctx, p->timer_id, 0);
+}
+
+static bool vpit_state_save(void *dev, struct state_writer *w)
+{
+    return vpit_save(dev, w, 0);
+}
+
+static int vpit_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    return vpit_restore(dev, s, err, n);
+}
+
+bool vpit_register_state(struct vpit *p, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "pit", .kind = vpit_state_kind(), .dev = p,
+        .reset = vpit_state_reset, .save = vpit_state_save, .restore = vpit_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
+}

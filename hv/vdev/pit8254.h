@@ -55,6 +55,8 @@ bool vpit_out(struct vpit *p, unsigned ch);
 struct state_kind vpit_state_kind(void);
 bool vpit_save(const struct vpit *p, struct state_writer *w, uint16_t instance);
 int vpit_restore(struct vpit *p, const struct state_section *s, char *err, size_t err_size);
+/* The same, registered on bus; reset is power-on with the IRQ 0 timer cancelled. */
+bool vpit_register_state(struct vpit *p, struct vdev_bus *bus);
 
 bool vpit_port_read(void *dev, uint16_t port, unsigned size, uint32_t *value);
 bool vpit_port_write(void *dev, uint16_t port, unsigned size, uint32_t value);

@@ -1,5 +1,6 @@
 /* Wiring of one partition's standard devices and its interrupt fabric. */
 #include "hv/vdev/platform_devices.h"
+#include "hv/lib/format.h"
 
 #include <string.h>
 
@@ -249,6 +250,56 @@ static void virtual_wire(struct vlapic *l)
     vlapic_mmio_write(l, 0x360, 4, 0x400);
 }
 
+static void lapics_power_on(struct platform_devices *pd)
+{
+    struct vlapic_ops ops = {
+        .ctx = pd, .send_ipi = on_lapic_ipi, .eoi = on_lapic_eoi, .kick = on_lapic_kick,
+    };
+    for (unsigned i = 0; i < pd->vcpu_count; i++)
+        vlapic_init(&pd->lapic[i], &pd->inner, &ops, i, i, PLATFORM_TIMER_LAPIC(i), i == 0);
+    virtual_wire(&pd->lapic[0]);
+}
+
+/* ---- the LAPICs' state: one registration, a section per vCPU ------------------------ */
+
+static void lapics_state_reset(void *dev)
+{
+    lapics_power_on(dev);
+}
+
+static bool lapics_state_save(void *dev, struct state_writer *w)
+{
+    struct platform_devices *pd = dev;
+    for (unsigned i = 0; i < pd->vcpu_count; i++)
+        if (!vlapic_save(&pd->lapic[i], w, (uint16_t)i))
+            return false;
+    return true;
+}
+
+static int lapics_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct platform_devices *pd = dev;
+    if (s->instance >= pd->vcpu_count) {
+        fmt_snprintf(err, n, "state: 'lapic' instance %u: this partition has %u vCPUs",
+                     s->instance, pd->vcpu_count);
+        return -1;
+    }
+    return vlapic_restore(&pd->lapic[s->instance], s, err, n);
+}
+
+static bool register_lapic_state(struct platform_devices *pd)
+{
+    struct vdev_state_ops ops = {
+        .name = "lapic", .kind = vlapic_state_kind(), .dev = pd,
+        .reset = lapics_state_reset, .save = lapics_state_save,
+        .restore = lapics_state_restore,
+    };
+    return vdev_bus_add_state(pd->bus, &ops);
+}
+
+/* Ranges, then state operations (in this order the bus resets, saves and restores them:
+ * the interrupt controllers before the LAPICs, whose restore may kick a vCPU).  The
+ * debug-exit port holds no state. */
 static bool register_all(struct platform_devices *pd)
 {
     return vuart_register(&pd->uart, pd->bus) &&
@@ -259,7 +310,16 @@ static bool register_all(struct platform_devices *pd)
            vrtc_register(&pd->rtc, pd->bus) &&
            vioapic_register(&pd->ioapic, pd->bus) &&
            vhpet_register(&pd->hpet, pd->bus) &&
-           reset_ctl_register(&pd->reset, pd->bus);
+           reset_ctl_register(&pd->reset, pd->bus) &&
+           vuart_register_state(&pd->uart, pd->bus) &&
+           fw_cfg_register_state(&pd->fw_cfg, pd->bus) &&
+           vpic_register_state(&pd->pic, pd->bus) &&
+           vpit_register_state(&pd->pit, pd->bus) &&
+           vrtc_register_state(&pd->rtc, pd->bus) &&
+           vioapic_register_state(&pd->ioapic, pd->bus) &&
+           vhpet_register_state(&pd->hpet, pd->bus) &&
+           reset_ctl_register_state(&pd->reset, pd->bus) &&
+           register_lapic_state(pd);
 }
 
 bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
@@ -281,12 +341,7 @@ bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
     vioapic_init(&pd->ioapic, &pd->inner, VIOAPIC_DEFAULT_BASE);
     vhpet_init(&pd->hpet, &pd->hpet_plat, PLATFORM_TIMER_HPET, VHPET_DEFAULT_BASE);
     reset_ctl_init(&pd->reset, &pd->inner);
-    struct vlapic_ops ops = {
-        .ctx = pd, .send_ipi = on_lapic_ipi, .eoi = on_lapic_eoi, .kick = on_lapic_kick,
-    };
-    for (unsigned i = 0; i < pd->vcpu_count; i++)
-        vlapic_init(&pd->lapic[i], &pd->inner, &ops, i, i, PLATFORM_TIMER_LAPIC(i), i == 0);
-    virtual_wire(&pd->lapic[0]);
+    lapics_power_on(pd);
     return register_all(pd);
 }
 

@@ -75,8 +75,10 @@ struct platform_devices {
     struct platform_stats stats;
 };
 
-/* Creates the devices and registers them on bus.  False (nothing usable) when
- * plat->vcpu_count is 0 or above PLATFORM_MAX_VCPUS, or the bus refuses a range. */
+/* Creates the devices and registers them on bus: their ranges and their reset, save and
+ * restore (vdev_bus_add_state; sections UART, FWCF, PIC8, PITC, CMOS, IOAP, HPET, RSTC and
+ * LAPC per vCPU, hv/state/STREAM.md).  False (nothing usable) when plat->vcpu_count is 0
+ * or above PLATFORM_MAX_VCPUS, or the bus refuses a range or a registration. */
 bool platform_devices_init(struct platform_devices *pd, struct vdev_bus *bus,
                            const struct vdev_platform *plat);
 /* The platform to hand to any further device of this partition. */

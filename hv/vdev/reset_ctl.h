@@ -25,6 +25,8 @@ struct reset_ctl {
 };
 
 void reset_ctl_init(struct reset_ctl *r, const struct vdev_platform *plat);
+/* Reset, save and restore on bus (section 'RSTC': port 0x92 and 0xCF9 as written). */
+bool reset_ctl_register_state(struct reset_ctl *r, struct vdev_bus *bus);
 bool reset_ctl_register(struct reset_ctl *r, struct vdev_bus *bus);
 
 #endif

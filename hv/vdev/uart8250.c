@@ -1,5 +1,7 @@
 /* 8250/16550A UART model: registers, loopback, interrupt identification. */
 #include "hv/vdev/uart8250.h"
+#include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -254,4 +256,76 @@ bool vuart_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
             write_reg(u, reg, (uint8_t)(value >> (8 * i)));
     }
     return true;
+}
+
+/* ---- reset, save and restore (section 'UART') ---------------------------------------- */
+
+static const struct state_field vuart_fields[] = {
+    STATE_U8(struct vuart, ier, 1), STATE_U8(struct vuart, lcr, 1),
+    STATE_U8(struct vuart, mcr, 1), STATE_U8(struct vuart, lsr_err, 1),
+    STATE_U8(struct vuart, msr, 1), STATE_U8(struct vuart, scr, 1),
+    STATE_U8(struct vuart, fcr, 1), STATE_U16(struct vuart, divisor, 1),
+    STATE_BOOL(struct vuart, thr_pending, 1),
+    STATE_BYTES(struct vuart, rx, 1),
+    STATE_U32(struct vuart, rx_head, 1), STATE_U32(struct vuart, rx_count, 1),
+};
+
+static const struct state_desc vuart_desc =
+    STATE_DESC("uart", STATE_ID('U', 'A', 'R', 'T'), 1, 1, vuart_fields);
+
+/* Drives the line to what the registers say, from what it held before. */
+static void redrive(struct vuart *u, bool held)
+{
+    u->irq_level = held;
+    update_irq(u);
+}
+
+static void vuart_state_reset(void *dev)
+{
+    struct vuart *u = dev;
+    bool held = u->irq_level;
+    vuart_init(u, u->plat, u->base, u->irq);
+    redrive(u, held);
+}
+
+static bool vuart_state_save(void *dev, struct state_writer *w)
+{
+    return state_save(w, &vuart_desc, 0, dev);
+}
+
+static const char *vuart_invalid(const struct vuart *t)
+{
+    if ((t->ier & ~0x0fu) || (t->mcr & ~0x1fu) || (t->fcr & ~0xc9u) || (t->lsr_err & ~LSR_ERRS))
+        return "reserved register bits set";
+    if ((t->msr & 0xf0u) != modem_lines(t))
+        return "modem status does not follow the modem control register";
+    if (t->rx_head >= VUART_RX_QUEUE || t->rx_count > VUART_RX_QUEUE)
+        return "receive queue position out of range";
+    return NULL;
+}
+
+static int vuart_state_restore(void *dev, const struct state_section *s, char *err, size_t n)
+{
+    struct vuart *u = dev;
+    struct vuart t = *u;
+    if (state_load(s, &vuart_desc, &t, err, n))
+        return -1;
+    const char *why = vuart_invalid(&t);
+    if (why) {
+        fmt_snprintf(err, n, "state: 'uart' instance %u: %s", s->instance, why);
+        return -1;
+    }
+    bool held = u->irq_level;
+    *u = t;
+    redrive(u, held);
+    return 0;
+}
+
+bool vuart_register_state(struct vuart *u, struct vdev_bus *bus)
+{
+    struct vdev_state_ops ops = {
+        .name = "uart", .kind = state_desc_kind(&vuart_desc), .dev = u,
+        .reset = vuart_state_reset, .save = vuart_state_save, .restore = vuart_state_restore,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

@@ -32,6 +32,8 @@ void vuart_init(struct vuart *u, const struct vdev_platform *plat, uint16_t base
                    unsigned irq);
 /* Registers ports base..base+7. */
 bool vuart_register(struct vuart *u, struct vdev_bus *bus);
+/* Reset, save and restore on bus (section 'UART': registers, divisor, receive queue). */
+bool vuart_register_state(struct vuart *u, struct vdev_bus *bus);
 /* Queues input bytes for the guest; returns how many fit. */
 size_t vuart_input(struct vuart *u, const void *buf, size_t len);
 /* Current divisor latch (baud = 115200 / divisor). */

@@ -90,9 +90,14 @@ struct vdev_state_ops {
     const char *name;               /* "pit", "lapic", ... for messages */
     struct state_kind kind;         /* section id and the versions restore reads */
     void *dev;
-    void (*reset)(void *dev);
+    void (*reset)(void *dev);       /* may be NULL: nothing of its own to reset */
     bool (*save)(void *dev, struct state_writer *w);
     int (*restore)(void *dev, const struct state_section *s, char *err, size_t err_size);
+    /* Several devices of one kind (a virtio-blk per PCI slot) each register under the
+     * same id with per_instance set: each saves and restores only `instance`.  Without
+     * it a registration owns every instance of its id (the LAPIC's, one per vCPU). */
+    bool per_instance;
+    uint16_t instance;
 };
 #define VDEV_MAX_STATE_OPS 24
 
@@ -143,8 +148,20 @@ void vdev_bus_io(struct vdev_bus *bus, uint16_t port, unsigned size, bool write,
  * counted as unclaimed: reads yield all-ones, writes are dropped, and it returns true. */
 bool vdev_bus_mmio(struct vdev_bus *bus, uint64_t gpa, unsigned size, bool write, uint64_t *value);
 
-/* Registers a device's state operations; false when its section id is already taken or
- * the table is full. */
+/*
+ * Registers a device's state operations; false when its section id is already taken (by
+ * a registration that owns every instance, or by one for the same instance) or the table
+ * is full.
+ *
+ * Preconditions of reset, save and restore: the caller holds the partition's device lock
+ * and no vCPU runs; save needs the devices quiescent (virtio-blk refuses while a request
+ * is in flight: drain the disks first).  Restore expects the devices reset first
+ * (vdev_bus_reset_state) and the partition's guest clock (now_ns) already continuing
+ * from the saved moment: devices re-arm their timers at the saved guest-time deadlines
+ * and re-drive the interrupt lines they hold.  A section that is missing from a stream
+ * leaves its device in the reset state.  Sections go out grouped by id in registration
+ * order, the instances of one id in increasing order, as the reader requires.
+ */
 bool vdev_bus_add_state(struct vdev_bus *bus, const struct vdev_state_ops *ops);
 /* Every registered device to its power-on state, in registration order. */
 void vdev_bus_reset_state(struct vdev_bus *bus);
@@ -152,8 +169,10 @@ void vdev_bus_reset_state(struct vdev_bus *bus);
 bool vdev_bus_save_state(struct vdev_bus *bus, struct state_writer *w);
 /* The kinds of every registered device, for a reader's table; returns how many (<= max). */
 unsigned vdev_bus_state_kinds(const struct vdev_bus *bus, struct state_kind *out, unsigned max);
-/* Hands s to the device registered for its id: 0 taken, -1 refused (err), 1 no device
- * here has that id (the caller decides: another layer's section, or a refusal). */
+/* Hands s to the device registered for its id (and instance, for per_instance ones):
+ * 0 taken, -1 refused (err; also an instance of a per_instance id that nothing here
+ * owns), 1 no device here has that id (the caller decides: another layer's section, or a
+ * refusal). */
 int vdev_bus_restore_section(struct vdev_bus *bus, const struct state_section *s, char *err,
                              size_t err_size);
 

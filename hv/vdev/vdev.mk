@@ -6,11 +6,12 @@ VDEV_SRCS := hv/vdev/vdev_bus.c hv/vdev/uart8250.c hv/vdev/debug_exit.c hv/vdev/
              hv/vdev/reset_ctl.c
 KERNEL_SRCS += $(VDEV_SRCS)
 
-VDEV_TEST_FAKE := tests/unit/test_vdev_fake.c
+# Every device saves and restores through hv/state (state.mk, read before this fragment).
+VDEV_TEST_FAKE := tests/unit/test_vdev_fake.c $(STATE_HOST_SRCS)
 
 UNIT_TESTS += test_vdev_bus test_vdev_uart test_vdev_misc test_vdev_pic test_vdev_pit \
               test_vdev_lapic test_vdev_ioapic test_vdev_platform
-test_vdev_bus_SRCS  := tests/unit/test_vdev_bus.c hv/vdev/vdev_bus.c
+test_vdev_bus_SRCS  := tests/unit/test_vdev_bus.c hv/vdev/vdev_bus.c $(STATE_HOST_SRCS)
 test_vdev_uart_SRCS := tests/unit/test_vdev_uart.c $(VDEV_TEST_FAKE) hv/vdev/uart8250.c hv/vdev/vdev_bus.c
 test_vdev_misc_SRCS := tests/unit/test_vdev_misc.c $(VDEV_TEST_FAKE) hv/vdev/debug_exit.c \
                        hv/vdev/fw_cfg.c hv/vdev/vdev_bus.c

@@ -1,6 +1,7 @@
 /* The partition's device bus: port and MMIO range tables, dispatch, unclaimed counters. */
 #include "hv/vdev/vdev.h"
 #include "hv/vdev/vdev_util.h"
+#include "hv/lib/format.h"
 
 #include <string.h>
 
@@ -148,4 +149,120 @@ enum vdev_unassigned_report vdev_bus_unassigned(struct vdev_bus *bus, uint64_t g
     bus->unassigned[bus->unassigned_count++] = (struct vdev_unassigned_range){ page, page };
     return bus->unassigned_count == VDEV_MAX_UNASSIGNED_RANGES ? VDEV_UNASSIGNED_LAST_REPORT
                                                                : VDEV_UNASSIGNED_REPORT;
+}
+
+/* ---- reset, save and restore --------------------------------------------------------- */
+
+bool vdev_bus_add_state(struct vdev_bus *bus, const struct vdev_state_ops *ops)
+{
+    if (bus->state_count >= VDEV_MAX_STATE_OPS || !ops->save || !ops->restore)
+        return false;
+    for (unsigned i = 0; i < bus->state_count; i++) {
+        const struct vdev_state_ops *o = &bus->state_ops[i];
+        if (o->kind.id != ops->kind.id)
+            continue;
+        if (!o->per_instance || !ops->per_instance || o->instance == ops->instance)
+            return false;
+        if (o->kind.min_version != ops->kind.min_version ||
+            o->kind.max_version != ops->kind.max_version)
+            return false;
+    }
+    bus->state_ops[bus->state_count++] = *ops;
+    return true;
+}
+
+void vdev_bus_reset_state(struct vdev_bus *bus)
+{
+    for (unsigned i = 0; i < bus->state_count; i++)
+        if (bus->state_ops[i].reset)
+            bus->state_ops[i].reset(bus->state_ops[i].dev);
+}
+
+static bool id_seen_before(const struct vdev_bus *bus, unsigned i)
+{
+    for (unsigned j = 0; j < i; j++)
+        if (bus->state_ops[j].kind.id == bus->state_ops[i].kind.id)
+            return true;
+    return false;
+}
+
+/* The per_instance registration of id with the smallest instance above `after` (any
+ * instance when first); NULL when none is left. */
+static const struct vdev_state_ops *next_instance(const struct vdev_bus *bus, uint32_t id,
+                                                  bool first, uint16_t after)
+{
+    const struct vdev_state_ops *best = NULL;
+    for (unsigned i = 0; i < bus->state_count; i++) {
+        const struct vdev_state_ops *o = &bus->state_ops[i];
+        if (o->kind.id != id || (!first && o->instance <= after))
+            continue;
+        if (!best || o->instance < best->instance)
+            best = o;
+    }
+    return best;
+}
+
+static bool save_failed(struct state_writer *w, const struct vdev_state_ops *o)
+{
+    if (!w->failed) {
+        w->failed = true;
+        fmt_snprintf(w->err, sizeof(w->err), "state: device '%s' could not be saved", o->name);
+    }
+    return false;
+}
+
+bool vdev_bus_save_state(struct vdev_bus *bus, struct state_writer *w)
+{
+    for (unsigned i = 0; i < bus->state_count; i++) {
+        const struct vdev_state_ops *o = &bus->state_ops[i];
+        if (id_seen_before(bus, i))
+            continue;
+        if (!o->per_instance) {
+            if (!o->save(o->dev, w) || w->failed)
+                return save_failed(w, o);
+            continue;
+        }
+        for (const struct vdev_state_ops *n = next_instance(bus, o->kind.id, true, 0); n;
+             n = next_instance(bus, o->kind.id, false, n->instance))
+            if (!n->save(n->dev, w) || w->failed)
+                return save_failed(w, n);
+    }
+    return !w->failed;
+}
+
+unsigned vdev_bus_state_kinds(const struct vdev_bus *bus, struct state_kind *out, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < bus->state_count && n < max; i++)
+        if (!id_seen_before(bus, i))
+            out[n++] = bus->state_ops[i].kind;
+    return n;
+}
+
+int vdev_bus_restore_section(struct vdev_bus *bus, const struct state_section *s, char *err,
+                             size_t err_size)
+{
+    bool id_known = false;
+    for (unsigned i = 0; i < bus->state_count; i++) {
+        struct vdev_state_ops *o = &bus->state_ops[i];
+        if (o->kind.id != s->id)
+            continue;
+        id_known = true;
+        if (o->per_instance && o->instance != s->instance)
+            continue;
+        if (s->version < o->kind.min_version || s->version > o->kind.max_version) {
+            fmt_snprintf(err, err_size, "state: '%s' version %u not understood (this build "
+                         "reads %u-%u)", o->name, s->version, o->kind.min_version,
+                         o->kind.max_version);
+            return -1;
+        }
+        return o->restore(o->dev, s, err, err_size) == 0 ? 0 : -1;
+    }
+    if (!id_known)
+        return 1;
+    char name[5];
+    state_id_name(s->id, name);
+    fmt_snprintf(err, err_size, "state: section '%s' instance %u: no such device here", name,
+                 s->instance);
+    return -1;
 }

@@ -1,6 +1,7 @@
 /* virtio 1.x modern PCI transport: capabilities, common config, status, ISR, notify. */
 #include "hv/vdev/virtio_pci.h"
 #include "hv/lib/format.h"
+#include "hv/state/state_desc.h"
 
 #include <string.h>
 
@@ -501,4 +502,123 @@ bool virtio_pci_init(struct virtio_pci *vp, struct pci_host *host, unsigned slot
     device_reset(vp);
     vp->stats.resets = 0;
     return true;
+}
+
+/* ---- reset, save and restore (section 'VPCI', one per device) ------------------------- */
+
+static const struct state_field virtq_fields[] = {
+    STATE_U16(struct virtq, size, 1), STATE_U16(struct virtq, msix_vector, 1),
+    STATE_BOOL(struct virtq, enabled, 1),
+    STATE_BOOL(struct virtq, event_idx, 1), STATE_BOOL(struct virtq, indirect, 1),
+    STATE_U64(struct virtq, desc, 1), STATE_U64(struct virtq, avail, 1),
+    STATE_U64(struct virtq, used, 1),
+    STATE_U16(struct virtq, last_avail, 1), STATE_U16(struct virtq, used_idx, 1),
+    STATE_U16(struct virtq, signalled_used, 1),
+};
+
+static const struct state_field virtio_pci_fields[] = {
+    STATE_U32(struct virtio_pci, dfselect, 1), STATE_U32(struct virtio_pci, gfselect, 1),
+    STATE_U64(struct virtio_pci, driver_features, 1),
+    STATE_U8(struct virtio_pci, status, 1), STATE_U8(struct virtio_pci, config_generation, 1),
+    STATE_U8(struct virtio_pci, isr, 1), STATE_U16(struct virtio_pci, config_msix, 1),
+    STATE_U16(struct virtio_pci, queue_select, 1),
+    STATE_STRUCTS(struct virtio_pci, queues, struct virtq, virtq_fields, 1),
+};
+
+static const struct state_desc virtio_pci_desc =
+    STATE_DESC("virtio-pci", STATE_ID('V', 'P', 'C', 'I'), 1, 1, virtio_pci_fields);
+
+#define STATUS_KNOWN (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
+                      VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK | \
+                      VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+static bool vector_ok(const struct virtio_pci *vp, uint16_t v)
+{
+    return v == PCI_MSIX_NO_VECTOR || v < vp->fn->desc.msix_vectors;
+}
+
+static const char *queue_invalid(const struct virtio_pci *t, unsigned q)
+{
+    const struct virtq *vq = &t->queues[q];
+    if (q >= t->ops->num_queues) {
+        struct virtq fresh;
+        virtq_reset(&fresh, t->ops->queue_max);
+        return memcmp(vq, &fresh, sizeof(fresh)) ? "a queue the device does not have is set"
+                                                 : NULL;
+    }
+    if (!vq->size || (vq->size & (vq->size - 1)) || vq->size > t->ops->queue_max)
+        return "queue size not a power of two up to the device's maximum";
+    if (!vector_ok(t, vq->msix_vector))
+        return "queue MSI-X vector beyond the table";
+    if (vq->enabled && virtq_check_layout(vq))
+        return virtq_check_layout(vq);
+    bool ok = virtio_pci_driver_ok(t);
+    uint64_t f = virtio_pci_features(t);
+    if (vq->event_idx != (ok && (f & VIRTIO_F_EVENT_IDX)) ||
+        vq->indirect != (ok && (f & VIRTIO_F_INDIRECT_DESC)))
+        return "queue features differ from those negotiated";
+    return NULL;
+}
+
+/* What the driver's writes and the device can leave in the transport. */
+static const char *transport_invalid(const struct virtio_pci *t, unsigned *q)
+{
+    *q = 0;
+    if (t->status & ~STATUS_KNOWN)
+        return "unknown device status bits";
+    if ((t->status & VIRTIO_STATUS_FEATURES_OK) && !features_acceptable(t))
+        return "FEATURES_OK with features the device does not offer or without VERSION_1";
+    if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_FEATURES_OK))
+        return "DRIVER_OK without FEATURES_OK";
+    if (t->isr & ~3u)
+        return "unknown ISR bits";
+    if (!vector_ok(t, t->config_msix))
+        return "configuration MSI-X vector beyond the table";
+    for (*q = 0; *q < VIRTIO_PCI_MAX_QUEUES; (*q)++) {
+        const char *why = queue_invalid(t, *q);
+        if (why)
+            return why;
+    }
+    *q = 0;
+    return NULL;
+}
+
+static void virtio_pci_state_reset(void *dev)
+{
+    device_reset(dev);
+}
+
+static bool virtio_pci_state_save(void *dev, struct state_writer *w)
+{
+    struct virtio_pci *vp = dev;
+    return state_save(w, &virtio_pci_desc, vp->state_instance, vp);
+}
+
+static int virtio_pci_state_restore(void *dev, const struct state_section *s, char *err,
+                                    size_t n)
+{
+    struct virtio_pci *vp = dev;
+    struct virtio_pci t = *vp;
+    if (state_load(s, &virtio_pci_desc, &t, err, n))
+        return -1;
+    unsigned q;
+    const char *why = transport_invalid(&t, &q);
+    if (why) {
+        fmt_snprintf(err, n, "state: 'virtio-pci' instance %u: queue %u: %s", s->instance, q,
+                     why);
+        return -1;
+    }
+    *vp = t;
+    return 0;
+}
+
+bool virtio_pci_register_state(struct virtio_pci *vp, struct vdev_bus *bus, uint16_t instance)
+{
+    vp->state_instance = instance;
+    struct vdev_state_ops ops = {
+        .name = "virtio-pci", .kind = state_desc_kind(&virtio_pci_desc), .dev = vp, .reset = virtio_pci_state_reset,
+        .save = virtio_pci_state_save, .restore = virtio_pci_state_restore,
+        .per_instance = true, .instance = instance,
+    };
+    return vdev_bus_add_state(bus, &ops);
 }

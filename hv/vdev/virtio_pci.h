@@ -118,6 +118,7 @@ struct virtio_pci {
     uint64_t log_window_ns;
     unsigned log_lines;
     struct virtio_pci_stats stats;
+    uint16_t state_instance;        /* its 'VPCI' section's instance */
 };
 
 /* Puts the transport for device dev in slot of host.  False when the slot or the
@@ -125,6 +126,19 @@ struct virtio_pci {
 bool virtio_pci_init(struct virtio_pci *vp, struct pci_host *host, unsigned slot,
                      const struct vdev_platform *plat, const struct virtio_device_ops *ops,
                      void *dev);
+
+/* Reset, save and restore of the transport on bus: section 'VPCI' with this instance
+ * (use the PCI slot): feature selectors, the driver's features, device status, ISR,
+ * configuration generation and MSI-X vector, queue select, and per queue its size,
+ * vector, enable, negotiated features, ring addresses and indices (last_avail_idx, the
+ * used index, the used index last signalled).  The PCI configuration space and MSI-X
+ * table are the host's ('PCIF').  Restore refuses states the driver's writes cannot
+ * reach (DRIVER_OK without FEATURES_OK, features not offered, a queue size that is not a
+ * power of two up to the maximum, a misaligned or wrapping ring of an enabled queue);
+ * ring addresses outside guest RAM are refused at use (the device needs a reset).  The
+ * device type's own state is the device type's (virtio_blk_register_state).  Reset is a
+ * driver's reset (status 0), which also resets the device type. */
+bool virtio_pci_register_state(struct virtio_pci *vp, struct vdev_bus *bus, uint16_t instance);
 
 /* Features both sides agreed on (valid once FEATURES_OK is set). */
 uint64_t virtio_pci_features(const struct virtio_pci *vp);

@@ -16,5 +16,5 @@ FUZZ_TARGETS += fuzz_guest_walk
 fuzz_guest_walk_SRCS := tests/fuzz/fuzz_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
 
 FUZZ_TARGETS += fuzz_ept
-fuzz_ept_SRCS := tests/fuzz/fuzz_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c
+fuzz_ept_SRCS := tests/fuzz/fuzz_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c hv/core/guest_mem.c
 fuzz_ept_CFLAGS := -iquote tests/unit/fake_kmem

@@ -16,17 +16,6 @@ static struct guest_chunk chunks[3];
 static uint64_t split_pages[512], tail_pages[512];
 static struct guest_mem mem = { RAM_SIZE, 3, chunks };
 
-uint64_t guest_mem_hpa(const struct guest_mem *m, uint64_t gpa)
-{
-    if (gpa >= m->size)
-        return 0;
-    const struct guest_chunk *c = &m->chunks[gpa / GUEST_CHUNK_SIZE];
-    uint64_t off = gpa % GUEST_CHUNK_SIZE;
-    if (c->hpa)
-        return c->hpa + (off & ~(GUEST_PAGE_SIZE - 1));
-    return c->pages ? c->pages[off / GUEST_PAGE_SIZE] : 0;
-}
-
 static uint64_t take(const uint8_t **p, const uint8_t *end, unsigned bytes)
 {
     uint64_t v = 0;

@@ -1,5 +1,7 @@
 /* The block layer with a fake driver: validation, bounded queues, weighted fairness between
- * classes, the throttle hook, completion callbacks, page-list buffers and the sync helper. */
+ * classes, the throttle hook, completion callbacks, page-list buffers and the sync helper;
+ * the lock hooks, completions from start() and from other threads. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +205,379 @@ static void test_pages_and_sync(void **state)
     free(b);
 }
 
+/* A rate limit that takes a token each time it says yes (as rate_limit_take does): each
+ * request costs one token, even when the hardware is full when the token is taken. */
+static unsigned tokens, throttle_asks;
+static bool token_throttle(void *ctx, enum block_class cls, const struct block_request *r)
+{
+    throttle_asks++;
+    if (!tokens)
+        return false;
+    tokens--;
+    return true;
+}
+
+static void test_throttle_charges_once(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512];
+    static struct block_request r[6];
+    setup(&d);
+    block_set_throttle(&d, token_throttle, NULL);
+    tokens = 6;
+    throttle_asks = 0;
+    completions = 0;
+    for (int i = 0; i < 6; i++) {
+        r[i] = (struct block_request){ .op = BLOCK_READ, .cls = BLOCK_CLASS_GUEST, .lba = (uint64_t)i,
+                                       .count = 1, .buf = buf, .done = count_done };
+        assert_int_equal(block_submit(&d, &r[i]), BLOCK_OK);
+    }
+    /* the hardware takes 2 at a time: the third is let through, then refused by the
+     * hardware, and must not pay again at the next poll */
+    for (int i = 0; i < 20 && block_poll(&d); i++)
+        ;
+    assert_int_equal(completions, 6);
+    assert_int_equal(tokens, 0);
+    assert_int_equal(throttle_asks, 6);
+}
+
+/* A held class is asked once per poll (no spinning inside dispatch), is marked held, and
+ * goes at the first poll after the throttle lets it. */
+static void test_throttle_held_until_next_poll(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512];
+    struct block_request bg = { .op = BLOCK_WRITE, .cls = BLOCK_CLASS_BACKGROUND, .count = 1,
+                                .buf = buf, .done = count_done };
+    setup(&d);
+    block_set_throttle(&d, token_throttle, NULL);
+    tokens = 0;
+    throttle_asks = 0;
+    completions = 0;
+    assert_int_equal(block_submit(&d, &bg), BLOCK_OK);
+    for (unsigned i = 1; i <= 5; i++) {
+        assert_int_equal(block_poll(&d), 1);
+        assert_int_equal(throttle_asks, i);
+        assert_int_equal(d.held, 1u << BLOCK_CLASS_BACKGROUND);
+    }
+    assert_int_equal(d.q[BLOCK_CLASS_BACKGROUND].throttled, 5);
+    tokens = 1;
+    block_poll(&d);                          /* started */
+    assert_int_equal(d.held, 0);
+    assert_int_equal(block_poll(&d), 0);     /* reaped and called back */
+    assert_int_equal(completions, 1);
+}
+
+/* Requests of one class leave in order, also when the hardware refuses some at first. */
+static void test_fifo_when_hardware_full(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512];
+    static struct block_request r[7];
+    setup(&d);
+    order_n = 0;
+    completions = 0;
+    for (int i = 0; i < 7; i++) {
+        r[i] = (struct block_request){ .op = BLOCK_READ, .cls = BLOCK_CLASS_GUEST, .lba = (uint64_t)i,
+                                       .count = 1, .buf = buf, .done = count_done };
+        assert_int_equal(block_submit(&d, &r[i]), BLOCK_OK);
+    }
+    static uint64_t seen[7];
+    unsigned n = 0;
+    while (block_poll(&d))
+        for (int i = 0; i < HW_DEPTH; i++)
+            if (hw[i] && n < 7)
+                seen[n++] = hw[i]->lba;
+    assert_int_equal(completions, 7);
+    assert_int_equal(n, 7);
+    for (unsigned i = 0; i < 7; i++)
+        assert_int_equal(seen[i], i);
+}
+
+/* ---- lock hooks, completion from start() and from elsewhere -------------------------- */
+
+static bool locked;
+static unsigned lock_calls;
+static uint64_t test_lock(void *l)
+{
+    assert_false(locked);                   /* never taken twice (no recursion) */
+    locked = true;
+    lock_calls++;
+    return 0x1234;
+}
+static void test_unlock(void *l, uint64_t token)
+{
+    assert_true(locked);
+    assert_int_equal(token, 0x1234);
+    locked = false;
+}
+static const struct block_lock_ops test_lock_ops = { test_lock, test_unlock };
+
+/* A driver that finishes every request inside start (as ATA and NVMe do for TRIM), with
+ * an error for writes beyond LBA 1000. */
+static bool in_start;
+static bool sync_start(struct block_device *d, struct block_request *r)
+{
+    assert_true(locked);
+    in_start = true;
+    block_complete(d, r, r->op == BLOCK_WRITE && r->lba >= 1000 ? BLOCK_E_IO : BLOCK_OK);
+    in_start = false;
+    return true;
+}
+static void no_poll(struct block_device *d) { fail_msg("poll with nothing in flight"); }
+static const struct block_driver_ops sync_ops = { sync_start, no_poll };
+
+static struct block_device *chain_dev;
+static unsigned chain_left, chain_errors;
+/* Each completion submits the next request and polls (a chain of dependent I/O). */
+static void chain_done(struct block_request *r, int status)
+{
+    assert_false(locked);
+    assert_false(in_start);
+    completions++;
+    chain_errors += status != BLOCK_OK;
+    if (!chain_left)
+        return;
+    chain_left--;
+    r->lba += 100;
+    assert_int_equal(block_submit(chain_dev, r), BLOCK_OK);
+    block_poll(chain_dev);
+}
+
+static void test_complete_from_start(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512];
+    setup(&d);
+    d.ops = &sync_ops;
+    block_set_lock(&d, &test_lock_ops, NULL);
+    lock_calls = 0;
+    completions = 0;
+    chain_errors = 0;
+    chain_dev = &d;
+    chain_left = 20;
+    struct block_request r = { .op = BLOCK_WRITE, .cls = BLOCK_CLASS_GUEST, .lba = 0, .count = 1,
+                               .buf = buf, .done = chain_done };
+    assert_int_equal(block_submit(&d, &r), BLOCK_OK);
+    while (block_poll(&d))
+        ;
+    assert_int_equal(completions, 21);
+    /* LBAs 1000..2000 fail: 11 of the 21 writes */
+    assert_int_equal(chain_errors, 11);
+    assert_int_equal(d.errors, 11);
+    assert_int_equal(d.completed, 21);
+    assert_int_equal(d.inflight, 0);
+    assert_false(locked);
+    assert_true(lock_calls > 0);
+    /* the sync helper sees the driver's error */
+    assert_int_equal(block_rw_sync(&d, BLOCK_WRITE, 1500, 1, buf), BLOCK_E_IO);
+    assert_int_equal(block_rw_sync(&d, BLOCK_WRITE, 15, 1, buf), BLOCK_OK);
+}
+
+/* The fake driver again, with the lock: start and poll run under it, callbacks outside. */
+static bool checked_start(struct block_device *d, struct block_request *r)
+{
+    assert_true(locked);
+    return fake_start(d, r);
+}
+static void checked_poll(struct block_device *d)
+{
+    assert_true(locked);
+    fake_poll(d);
+}
+static const struct block_driver_ops checked_ops = { checked_start, checked_poll };
+
+static void unlocked_done(struct block_request *r, int status)
+{
+    assert_false(locked);
+    completions++;
+}
+
+static void test_lock_held_for_driver_only(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512 * 16];
+    static struct block_request r[10];
+    setup(&d);
+    d.ops = &checked_ops;
+    block_set_lock(&d, &test_lock_ops, NULL);
+    completions = 0;
+    for (int i = 0; i < 10; i++) {
+        r[i] = (struct block_request){ .op = BLOCK_READ, .cls = (enum block_class)(i % BLOCK_CLASSES),
+                                       .lba = (uint64_t)i, .count = 1, .buf = buf,
+                                       .done = unlocked_done };
+        assert_int_equal(block_submit(&d, &r[i]), BLOCK_OK);
+    }
+    block_set_weight(&d, BLOCK_CLASS_GUEST, 4);
+    while (block_poll(&d))
+        assert_false(locked);
+    assert_int_equal(completions, 10);
+    assert_int_equal(block_rw_sync(&d, BLOCK_READ, 0, 16, buf), BLOCK_OK);
+    assert_false(locked);
+}
+
+/* block_kick starts queued work at once and leaves the callbacks to the next poll. */
+static struct block_request *handed;
+static bool handoff_start(struct block_device *d, struct block_request *r)
+{
+    assert_true(locked);
+    if (handed)
+        return false;
+    handed = r;
+    return true;
+}
+static const struct block_driver_ops handoff_ops = { handoff_start, NULL };
+
+static void test_kick(void **state)
+{
+    struct block_device d;
+    static uint8_t buf[512];
+    setup(&d);
+    d.ops = &handoff_ops;
+    block_set_lock(&d, &test_lock_ops, NULL);
+    handed = NULL;
+    completions = 0;
+    struct block_request a = { .op = BLOCK_READ, .cls = BLOCK_CLASS_GUEST, .count = 1, .buf = buf,
+                               .done = unlocked_done };
+    struct block_request b = a;
+    assert_int_equal(block_submit(&d, &a), BLOCK_OK);
+    assert_int_equal(block_submit(&d, &b), BLOCK_OK);
+    assert_int_equal(block_kick(&d), 2);     /* a started, b waits for room */
+    assert_ptr_equal(handed, &a);
+    block_complete(&d, &a, BLOCK_OK);        /* the "worker" finishes a */
+    handed = NULL;
+    assert_int_equal(block_kick(&d), 2);     /* b starts; a is not called back here */
+    assert_ptr_equal(handed, &b);
+    assert_int_equal(completions, 0);
+    assert_int_equal(block_poll(&d), 1);     /* a's callback runs, b still out */
+    assert_int_equal(completions, 1);
+    block_complete(&d, &b, BLOCK_OK);
+    assert_int_equal(block_poll(&d), 0);
+    assert_int_equal(completions, 2);
+    assert_false(locked);
+}
+
+/*
+ * Threads: submitters on several CPUs, each also polling; the "hardware" is a worker thread
+ * that finishes requests in its own time and calls block_complete (driver poll is NULL).
+ * Every request is called back exactly once and the counters add up.
+ */
+#define SUBMITTERS 4
+#define PER_SUBMITTER 3000
+
+static pthread_mutex_t dev_mutex = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t mutex_lock(void *l) { pthread_mutex_lock(l); return 0; }
+static void mutex_unlock(void *l, uint64_t t) { pthread_mutex_unlock(l); }
+static const struct block_lock_ops mutex_ops = { mutex_lock, mutex_unlock };
+
+static pthread_mutex_t worker_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct block_request *worker_list;
+static bool worker_stop;
+static struct block_device thread_dev;
+
+static bool worker_start(struct block_device *d, struct block_request *r)
+{
+    pthread_mutex_lock(&worker_mutex);
+    struct block_request **p = &worker_list;   /* the driver owns r->next until it completes r */
+    r->next = NULL;
+    while (*p)
+        p = &(*p)->next;
+    *p = r;
+    pthread_mutex_unlock(&worker_mutex);
+    return true;
+}
+static const struct block_driver_ops worker_ops = { worker_start, NULL };
+
+static void *worker_main(void *arg)
+{
+    for (;;) {
+        pthread_mutex_lock(&worker_mutex);
+        struct block_request *r = worker_list;
+        if (r)
+            worker_list = r->next;
+        bool stop = worker_stop;
+        pthread_mutex_unlock(&worker_mutex);
+        if (r) {
+            memset(r->buf, (int)(r->lba & 0xff), 512);
+            block_complete(&thread_dev, r, BLOCK_OK);
+        } else if (stop) {
+            return NULL;
+        }
+    }
+}
+
+struct submitter {
+    struct block_request r[8];
+    uint8_t buf[8][512];
+    unsigned done_count[8];
+    unsigned completed, bad;
+};
+
+static void thread_done(struct block_request *r, int status)
+{
+    struct submitter *s = r->ctx;
+    unsigned i = (unsigned)(r - s->r);
+    const uint8_t *b = r->buf;
+    if (status != BLOCK_OK || b[0] != (uint8_t)(r->lba & 0xff) || b[511] != b[0])
+        __atomic_add_fetch(&s->bad, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->completed, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->done_count[i], 1, __ATOMIC_RELEASE);   /* r is free again */
+}
+
+static void *submitter_main(void *arg)
+{
+    struct submitter *s = arg;
+    unsigned issued = 0, slot_busy[8] = { 0 };
+    while (__atomic_load_n(&s->completed, __ATOMIC_ACQUIRE) < PER_SUBMITTER) {
+        for (unsigned i = 0; i < 8 && issued < PER_SUBMITTER; i++) {
+            if (slot_busy[i] != __atomic_load_n(&s->done_count[i], __ATOMIC_ACQUIRE))
+                continue;                        /* still in flight */
+            s->r[i] = (struct block_request){ .op = BLOCK_READ, .cls = (enum block_class)(issued % 3),
+                                              .lba = issued % DISK_SECTORS, .count = 1,
+                                              .buf = s->buf[i], .done = thread_done, .ctx = s };
+            int rc = block_submit(&thread_dev, &s->r[i]);
+            if (rc == BLOCK_E_BUSY)
+                break;
+            if (rc != BLOCK_OK)
+                __atomic_add_fetch(&s->bad, 1, __ATOMIC_RELAXED);
+            slot_busy[i]++;
+            issued++;
+        }
+        block_kick(&thread_dev);
+        block_poll(&thread_dev);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    setup(&thread_dev);
+    thread_dev.ops = &worker_ops;
+    block_set_lock(&thread_dev, &mutex_ops, &dev_mutex);
+    worker_stop = false;
+    pthread_t worker, sub[SUBMITTERS];
+    static struct submitter s[SUBMITTERS];
+    memset(s, 0, sizeof(s));
+    assert_int_equal(pthread_create(&worker, NULL, worker_main, NULL), 0);
+    for (int i = 0; i < SUBMITTERS; i++)
+        assert_int_equal(pthread_create(&sub[i], NULL, submitter_main, &s[i]), 0);
+    for (int i = 0; i < SUBMITTERS; i++)
+        pthread_join(sub[i], NULL);
+    pthread_mutex_lock(&worker_mutex);
+    worker_stop = true;
+    pthread_mutex_unlock(&worker_mutex);
+    pthread_join(worker, NULL);
+    unsigned total = 0;
+    for (int i = 0; i < SUBMITTERS; i++) {
+        assert_int_equal(s[i].completed, PER_SUBMITTER);
+        assert_int_equal(s[i].bad, 0);
+        total += s[i].completed;
+    }
+    assert_int_equal(thread_dev.completed, total);
+    assert_int_equal(thread_dev.inflight, 0);
+    assert_int_equal(block_poll(&thread_dev), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +586,13 @@ int main(void)
         cmocka_unit_test(test_weighted_fairness),
         cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_pages_and_sync),
+        cmocka_unit_test(test_throttle_charges_once),
+        cmocka_unit_test(test_throttle_held_until_next_poll),
+        cmocka_unit_test(test_fifo_when_hardware_full),
+        cmocka_unit_test(test_complete_from_start),
+        cmocka_unit_test(test_lock_held_for_driver_only),
+        cmocka_unit_test(test_kick),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,18 +25,6 @@ static uint64_t split_pages[512], tail_pages[512];
 static struct guest_mem mem = { RAM_SIZE, 4, chunks };
 static struct ept e;
 
-/* The real one is in guest_mem.c, which needs the whole kmem. */
-uint64_t guest_mem_hpa(const struct guest_mem *m, uint64_t gpa)
-{
-    if (gpa >= m->size)
-        return 0;
-    const struct guest_chunk *c = &m->chunks[gpa / GUEST_CHUNK_SIZE];
-    uint64_t off = gpa % GUEST_CHUNK_SIZE;
-    if (c->hpa)
-        return c->hpa + (off & ~(GUEST_PAGE_SIZE - 1));
-    return c->pages ? c->pages[off / GUEST_PAGE_SIZE] : 0;
-}
-
 /* Where the RAM at gpa lives on the host. */
 static uint64_t ram_hpa(uint64_t gpa) { return guest_mem_hpa(&mem, gpa) | (gpa & 0xfff); }
 

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/unit/snap_codec_state.h"
 #include "hv/snapshot/snap_codec.h"
 #include "hv/snapshot/snap_pipeline.h"
 
 static uint8_t src[SNAP_BLOCK_SIZE], out[SNAP_ENCODED_MAX], back[SNAP_BLOCK_SIZE];
-static void *state;
 
 static void fill_text(uint8_t *p, size_t n, unsigned seed)
 {
@@ -29,20 +29,6 @@ static void fill_random(uint8_t *p, size_t n, uint64_t seed)
     }
 }
 
-static int setup(void **s)
-{
-    (void)s;
-    state = aligned_alloc(64, (snap_codec_state_size() + 63) / 64 * 64);
-    return state ? 0 : -1;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    free(state);
-    return 0;
-}
-
 static void round_trip_test(void **s)
 {
     (void)s;
@@ -52,7 +38,7 @@ static void round_trip_test(void **s)
     uint32_t last = UINT32_MAX;
     for (enum snap_level l = SNAP_STORE; l < SNAP_LEVELS; l++) {
         struct snap_encoded e;
-        snap_encode(state, l, src, out, &e);
+        snap_encode(codec_state, l, src, out, &e);
         assert_int_equal(e.zero_mask, (1u << 2) | (1u << 9));
         assert_int_equal(e.raw_len, 14 * SNAP_PAGE_SIZE);
         assert_int_equal(e.level, l);
@@ -64,7 +50,7 @@ static void round_trip_test(void **s)
             assert_true(e.len <= last);                 /* harder never writes more here */
         last = e.len;
         memset(back, 0xaa, sizeof(back));
-        assert_int_equal(snap_decode(state, &e, out, back), 0);
+        assert_int_equal(snap_decode(codec_state, &e, out, back), 0);
         assert_memory_equal(back, src, sizeof(src));
     }
 }
@@ -74,17 +60,17 @@ static void zero_and_random_test(void **s)
     (void)s;
     struct snap_encoded e;
     memset(src, 0, sizeof(src));
-    snap_encode(state, SNAP_LZ4HC_9, src, out, &e);
+    snap_encode(codec_state, SNAP_LZ4HC_9, src, out, &e);
     assert_int_equal(e.zero_mask, 0xffff);
     assert_int_equal(e.len, 0);
     memset(back, 0xaa, sizeof(back));
-    assert_int_equal(snap_decode(state, &e, out, back), 0);
+    assert_int_equal(snap_decode(codec_state, &e, out, back), 0);
     assert_memory_equal(back, src, sizeof(src));
     fill_random(src, sizeof(src), 7);           /* incompressible: stored whatever the level */
-    snap_encode(state, SNAP_LZ4HC_9, src, out, &e);
+    snap_encode(codec_state, SNAP_LZ4HC_9, src, out, &e);
     assert_int_equal(e.level, SNAP_STORE);
     assert_int_equal(e.len, SNAP_BLOCK_SIZE);
-    assert_int_equal(snap_decode(state, &e, out, back), 0);
+    assert_int_equal(snap_decode(codec_state, &e, out, back), 0);
     assert_memory_equal(back, src, sizeof(src));
 }
 
@@ -93,24 +79,24 @@ static void corrupt_test(void **s)
     (void)s;
     struct snap_encoded e, bad;
     fill_text(src, sizeof(src), 5);
-    snap_encode(state, SNAP_LZ4, src, out, &e);
+    snap_encode(codec_state, SNAP_LZ4, src, out, &e);
     bad = e;
     bad.zero_mask = 1;                          /* the mask and the data disagree */
-    assert_int_equal(snap_decode(state, &bad, out, back), -1);
+    assert_int_equal(snap_decode(codec_state, &bad, out, back), -1);
     bad = e;
     bad.len = e.len - 1;                        /* truncated */
-    assert_int_equal(snap_decode(state, &bad, out, back), -1);
+    assert_int_equal(snap_decode(codec_state, &bad, out, back), -1);
     bad = e;
     bad.len = SNAP_ENCODED_MAX + 1;
-    assert_int_equal(snap_decode(state, &bad, out, back), -1);
+    assert_int_equal(snap_decode(codec_state, &bad, out, back), -1);
     bad = e;
     bad.level = SNAP_LEVELS;
-    assert_int_equal(snap_decode(state, &bad, out, back), -1);
+    assert_int_equal(snap_decode(codec_state, &bad, out, back), -1);
     bad = e;
     bad.level = SNAP_STORE;                     /* stored length must be the raw length */
-    assert_int_equal(snap_decode(state, &bad, out, back), -1);
+    assert_int_equal(snap_decode(codec_state, &bad, out, back), -1);
     out[0] ^= 0xff;                             /* garbled data never decodes silently wrong */
-    int r = snap_decode(state, &e, out, back);
+    int r = snap_decode(codec_state, &e, out, back);
     assert_true(r == -1 || memcmp(back, src, sizeof(src)) != 0 || r == 0);
 }
 
@@ -128,7 +114,7 @@ static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, co
     (void)ctx;
     assert_true(index < RAM_BLOCKS);
     seen[index]++;
-    assert_int_equal(snap_decode(state, e, data, back), 0);
+    assert_int_equal(snap_decode(codec_state, e, data, back), 0);
     assert_memory_equal(back, ram + index * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE);
     queued_bytes = index * 1000 / RAM_BLOCKS;   /* filling steadily: every band */
     return index != 1000;
@@ -144,8 +130,8 @@ static void pipeline_test(void **s)
     snap_scan_init(&scan, ram, sizeof(ram) + 100);      /* a partial block is not a block */
     struct snap_sink sink = { NULL, 1000, sink_queued, sink_put };
     static uint8_t out2[SNAP_ENCODED_MAX];
-    struct snap_worker w[2] = { { .codec_state = state, .out = out },
-                                { .codec_state = state, .out = out2 } };
+    struct snap_worker w[2] = { { .codec_state = codec_state, .out = out },
+                                { .codec_state = codec_state, .out = out2 } };
     snap_policy_init(&w[0].policy, SNAP_LZ4);
     snap_policy_init(&w[1].policy, SNAP_STORE);
     snap_worker_run(&w[0], &scan, &sink);       /* one after the other: they share state */
@@ -169,5 +155,5 @@ int main(void)
         cmocka_unit_test(corrupt_test),
         cmocka_unit_test(pipeline_test),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, codec_state_setup, codec_state_teardown);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/unit/snap_codec_state.h"
 #include "hv/lib/crc32c.h"
 #include "hv/snapshot/snap_file.h"
 
@@ -17,7 +18,6 @@
 static uint8_t file[FILE_CAP], ram[BLOCKS * SNAP_BLOCK_SIZE], out[SNAP_ENCODED_MAX];
 static uint8_t buf[SNAP_ENCODED_MAX], back[SNAP_BLOCK_SIZE];
 static uint64_t file_size;
-static void *state;
 static char err[SNAP_ERR_LEN];
 
 static int mem_read(void *ctx, uint64_t off, void *b, size_t len)
@@ -66,27 +66,14 @@ static void write_snapshot(void)
     snap_writer_init(&w, &w_io, sizeof(ram), "demo", index);
     for (int i = BLOCKS - 1; i >= 0; i--) {
         struct snap_encoded e;
-        snap_encode(state, (enum snap_level)(i % SNAP_LEVELS), ram + i * SNAP_BLOCK_SIZE, out, &e);
+        snap_encode(codec_state, (enum snap_level)(i % SNAP_LEVELS), ram + i * SNAP_BLOCK_SIZE, out,
+                    &e);
         assert_true(snap_writer_block(&w, (uint32_t)i, &e, out));
     }
     struct snap_disk_id disk = { "disks/root.vhdx", { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
     static const char manifest[] = "[partition demo]\nmemory = 512K\n";
     assert_true(snap_writer_finish(&w, "STATE", 5, manifest, sizeof(manifest) - 1, &disk, 1,
                                    1234, crc32c(0, ram, sizeof(ram))));
-}
-
-static int setup(void **s)
-{
-    (void)s;
-    state = aligned_alloc(64, (snap_codec_state_size() + 63) / 64 * 64);
-    return state ? 0 : -1;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    free(state);
-    return 0;
 }
 
 static void round_trip_test(void **s)
@@ -103,7 +90,7 @@ static void round_trip_test(void **s)
     assert_memory_equal(file + h.state_offset, "STATE", 5);
     uint32_t crc = 0;
     for (uint32_t i = 0; i < BLOCKS; i++) {
-        assert_int_equal(snap_read_block(&r, &h, i, state, buf, back, err, sizeof(err)), 0);
+        assert_int_equal(snap_read_block(&r, &h, i, codec_state, buf, back, err, sizeof(err)), 0);
         assert_memory_equal(back, ram + i * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE);
         crc = crc32c(crc, back, SNAP_BLOCK_SIZE);
     }
@@ -176,10 +163,10 @@ static void block_refusals_test(void **s)
     assert_int_equal(snap_read_header(&r, &h, err, sizeof(err)), 0);
     assert_int_equal(snap_read_entry(&r, &h, 1, &e, err, sizeof(err)), 0);
     file[e.offset + SNAP_RECORD_BYTES + 10] ^= 0x40;        /* data damaged */
-    assert_int_equal(snap_read_block(&r, &h, 1, state, buf, back, err, sizeof(err)), -1);
+    assert_int_equal(snap_read_block(&r, &h, 1, codec_state, buf, back, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "checksum"));
     file[e.offset + 4] ^= 1;                                /* record names another block */
-    assert_int_equal(snap_read_block(&r, &h, 1, state, buf, back, err, sizeof(err)), -1);
+    assert_int_equal(snap_read_block(&r, &h, 1, codec_state, buf, back, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "record does not match"));
     uint8_t *entry = file + h.index_offset + 2 * SNAP_INDEX_ENTRY_BYTES;
     entry[18] = SNAP_LEVELS;                                /* an unknown level */
@@ -217,5 +204,5 @@ int main(void)
         cmocka_unit_test(block_refusals_test),
         cmocka_unit_test(writer_refusals_test),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, codec_state_setup, codec_state_teardown);
 }

@@ -40,9 +40,10 @@ test_guest_walk_SRCS := tests/unit/test_guest_walk.c tests/unit/guest_mem_flat.c
 UNIT_TESTS += test_msr_policy
 test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/msr_policy.c hv/core/cpuid_policy.c hv/core/xcr0_policy.c
 
-# hv/vmx/ept.c with a fake frame allocator in place of hv/mm/kmem.h.
+# hv/vmx/ept.c (and guest_mem.c's translation) with a fake frame allocator in place of
+# hv/mm/kmem.h.
 UNIT_TESTS += test_ept
-test_ept_SRCS := tests/unit/test_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c
+test_ept_SRCS := tests/unit/test_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c hv/core/guest_mem.c
 test_ept_CFLAGS := -iquote tests/unit/fake_kmem
 
 UNIT_TESTS += test_cpuid_policy

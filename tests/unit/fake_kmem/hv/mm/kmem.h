@@ -3,6 +3,8 @@
  * allocator (hv/vmx/ept.c): a test builds that code with `-iquote tests/unit/fake_kmem`,
  * and tests/unit/fake_kmem.c gives it a small pool of pages whose "physical" addresses are
  * not their host addresses, a budget to run out of, and a count of pages not given back.
+ * kmalloc/kfree and the aligned allocator are there so hv/core/guest_mem.c links (for its
+ * real guest_mem_hpa): the pool has no 2 MiB runs to give.
  */
 #ifndef ATOLL_TESTS_UNIT_FAKE_KMEM_H
 #define ATOLL_TESTS_UNIT_FAKE_KMEM_H
@@ -16,6 +18,9 @@ void *phys_to_virt(uint64_t phys);
 uint64_t virt_to_phys(const void *va);
 void *kmem_alloc_pages(size_t count);       /* count = 1 only */
 void kmem_free_pages(void *va, size_t count);
+void *kmem_alloc_pages_aligned(size_t count, size_t align_pages, uint64_t max_phys); /* NULL */
+void *kmalloc(size_t size);     /* zeroed */
+void kfree(void *p);
 
 void fake_kmem_reset(void);
 /* Allocations that succeed from now on; -1: no limit. */
