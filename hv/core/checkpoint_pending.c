@@ -1,5 +1,5 @@
 /*
- * TEMPORARY, until the parts land (vcpucap, devstate, asyncdisk): weak stand-ins that make
+ * TEMPORARY, until the parts land (vcpucap, asyncdisk): weak stand-ins that make
  * a checkpoint refuse its capture (the partition resumes unharmed), so pause, resume and
  * the verb can run before then.  Each is replaced by the real one when it links.
  */
@@ -9,7 +9,6 @@
 #include "hv/core/checkpoint_pending.h"
 #include "hv/core/partition.h"
 #include "hv/core/virt.h"
-#include "hv/vdev/vdev.h"
 
 __attribute__((weak)) bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s)
 {
@@ -20,26 +19,6 @@ __attribute__((weak)) bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_s
                                              char *err, unsigned err_size)
 {
     return false;
-}
-
-__attribute__((weak)) void vdev_bus_reset_state(struct vdev_bus *bus) { }
-
-__attribute__((weak)) bool vdev_bus_save_state(struct vdev_bus *bus, struct state_writer *w)
-{
-    return false;
-}
-
-__attribute__((weak)) unsigned vdev_bus_state_kinds(const struct vdev_bus *bus,
-                                                    struct state_kind *out, unsigned max)
-{
-    return 0;
-}
-
-__attribute__((weak)) int vdev_bus_restore_section(struct vdev_bus *bus,
-                                                   const struct state_section *s, char *err,
-                                                   size_t err_size)
-{
-    return 1;
 }
 
 __attribute__((weak)) void partition_disks_quiesce(struct partition *p) { }
