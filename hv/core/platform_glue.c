@@ -152,8 +152,8 @@ int partition_pending_vector(struct vcpu *v)
     return any ? intr.vector : -1;
 }
 
-/* Without the lock: called before every VM entry, and an NMI that arrives just after the
- * look is not lost, since its sender kicks the vCPU into another entry. */
+/* Without the lock (HLT, the scheduler): an NMI that arrives just after the look is not
+ * lost, since its sender kicks or wakes the vCPU. */
 bool partition_nmi_pending(struct vcpu *v)
 {
     return platform_devices_nmi_pending(v->part->devices, v->index);
@@ -165,28 +165,57 @@ bool partition_apic_enabled(struct vcpu *v)
     return l && vlapic_hw_enabled(l);
 }
 
-void partition_nmi_unblocked(struct vcpu *v)
+/* ---- the event for the next entry (exit_event.h), under the lock ---------------------- */
+
+struct locked_controllers {
+    struct platform_devices *pd;
+    unsigned vcpu;
+    struct platform_intr intr;      /* what pending_vector last found */
+};
+
+static void src_nmi_unblocked(void *ctx)
 {
-    platform_devices_nmi_unblocked(v->part->devices, v->index);
+    struct locked_controllers *c = ctx;
+    platform_devices_nmi_unblocked(c->pd, c->vcpu);
 }
 
-bool partition_take_nmi(struct vcpu *v)
+static bool src_nmi_pending(void *ctx)
 {
-    struct partition *p = v->part;
-    uint64_t f = spin_lock_irqsave(&p->lock);
-    bool taken = platform_devices_take_nmi(p->devices, v->index);
-    spin_unlock_irqrestore(&p->lock, f);
-    return taken;
+    struct locked_controllers *c = ctx;
+    return platform_devices_nmi_pending(c->pd, c->vcpu);
 }
 
-void partition_ack_vector(struct vcpu *v, uint8_t vector)
+static bool src_take_nmi(void *ctx)
+{
+    struct locked_controllers *c = ctx;
+    return platform_devices_take_nmi(c->pd, c->vcpu);
+}
+
+static int src_pending_vector(void *ctx)
+{
+    struct locked_controllers *c = ctx;
+    return platform_devices_pending(c->pd, c->vcpu, &c->intr) ? c->intr.vector : -1;
+}
+
+static void src_ack(void *ctx, uint8_t vector)
+{
+    struct locked_controllers *c = ctx;
+    if (c->intr.vector == vector)
+        platform_devices_ack(c->pd, c->vcpu, &c->intr);
+}
+
+bool vcpu_next_event(struct vcpu *v, const struct event_windows *w, struct pending_event *out)
 {
     struct partition *p = v->part;
-    struct platform_intr intr;
+    struct locked_controllers c = { .pd = p->devices, .vcpu = v->index };
+    const struct event_source s = {
+        .ctx = &c, .nmi_unblocked = src_nmi_unblocked, .nmi_pending = src_nmi_pending,
+        .take_nmi = src_take_nmi, .pending_vector = src_pending_vector, .ack = src_ack,
+    };
     uint64_t f = spin_lock_irqsave(&p->lock);
-    if (platform_devices_pending(p->devices, v->index, &intr) && intr.vector == vector)
-        platform_devices_ack(p->devices, v->index, &intr);
+    bool any = event_next(&s, w, out);
     spin_unlock_irqrestore(&p->lock, f);
+    return any;
 }
 
 void partition_set_tpr(struct vcpu *v, uint64_t cr8)

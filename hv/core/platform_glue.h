@@ -7,6 +7,7 @@
 #define ATOLL_HV_CORE_PLATFORM_GLUE_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "hv/core/exit_event.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_console.h"
 
@@ -20,14 +21,14 @@ int partition_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
 
 /* Highest-priority interrupt vector waiting for v, or -1. */
 int partition_pending_vector(struct vcpu *v);
-void partition_ack_vector(struct vcpu *v, uint8_t vector);
-/* An NMI waits for v (its LAPIC got one); take consumes it when the VT-x layer injects. */
+/* An NMI waits for v (its LAPIC got one). */
 bool partition_nmi_pending(struct vcpu *v);
-bool partition_take_nmi(struct vcpu *v);
+/* The event v takes at its next entry and the windows to watch (exit_event.h): one look at
+ * its interrupt controllers under the partition's lock; an NMI or vector it returns is
+ * taken from its controller. */
+bool vcpu_next_event(struct vcpu *v, const struct event_windows *w, struct pending_event *out);
 /* IA32_APIC_BASE.EN of the vCPU's local APIC (CPUID.1:EDX.APIC follows it). */
 bool partition_apic_enabled(struct vcpu *v);
-/* The guest's NMI blocking is clear again (it has left its handler). */
-void partition_nmi_unblocked(struct vcpu *v);
 void partition_set_tpr(struct vcpu *v, uint64_t cr8);
 uint64_t partition_get_tpr(struct vcpu *v);
 

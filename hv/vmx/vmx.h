@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/exit_cr.h"
 #include "hv/core/vcpu.h"
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"
@@ -75,7 +76,6 @@ void vmx_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
 void vmx_skip_instruction(void);
 void vmx_requeue_idt_vectoring(struct vcpu *v);
 void vmx_inject_pending(struct vcpu *v);
-bool vmx_interrupt_pending(struct vcpu *v);
 
 /* vmx_xstate.c: extended state and XCR0 (false: the CPU refused the guest's state) */
 void vmx_xstate_probe(struct vmx_cpu *c);
@@ -87,6 +87,13 @@ bool vmx_xstate_set_xcr0(struct vmx_vcpu *x, uint64_t value);
 
 /* vmx_guest_state.c */
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);
+/* Loads the GUEST_CTL_* parts of ctl, values the rules of hv/core/exit_cr.h accepted. */
+bool vmx_load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *ctl);
+/* The guest's CR0, CR4 and EFER as it reads them. */
+struct guest_ctl vmx_guest_ctl(void);
+/* The CR4 bits a guest may set: what VMX operation allows, less CR4.VMXE. */
+uint64_t vmx_cr4_offered(void);
+/* The rules, then vmx_load_guest_ctl (false: the rules refuse, or a VMWRITE failed). */
 bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value);
 bool vmx_set_guest_cr4(struct vcpu *v, uint64_t value);
 

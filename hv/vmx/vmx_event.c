@@ -121,13 +121,6 @@ void vmx_requeue_idt_vectoring(struct vcpu *v)
                           type == INTR_TYPE_PRIV_SW_EXC) ? vmcs_read32(VMCS32_EXIT_INSTR_LEN) : 0;
 }
 
-static bool guest_interruptible(void)
-{
-    return (vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_IF) &&
-           !(vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) &
-             (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
 /* The processor-based controls are cached: this runs before every entry. */
 static void set_window(struct vcpu *v, uint32_t control, bool on)
 {
@@ -139,58 +132,36 @@ static void set_window(struct vcpu *v, uint32_t control, bool on)
     }
 }
 
-static void set_interrupt_window(struct vcpu *v, bool on) { set_window(v, PROC_INTR_WINDOW, on); }
-
-bool vmx_interrupt_pending(struct vcpu *v)
-{
-    return vmx_of(v)->entry_intr_info || partition_pending_vector(v) >= 0 ||
-           partition_nmi_pending(v);
-}
-
-/* An NMI goes first when the guest can take one; otherwise the NMI window is watched. */
-static bool inject_nmi(struct vcpu *v)
+/* What the guest can take now, from RFLAGS.IF and its interruptibility.  An event already
+ * queued (re-queued or raised by the exit) goes alone: both windows count as closed. */
+static struct event_windows windows(void)
 {
     uint32_t blocking = vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY);
-    if (!(blocking & INTERRUPTIBILITY_NMI))
-        partition_nmi_unblocked(v);
-    bool allowed = !(blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS |
-                                 INTERRUPTIBILITY_NMI));
-    bool pending = partition_nmi_pending(v);
-    if (pending && allowed && partition_take_nmi(v)) {
-        vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2u);
-        set_window(v, PROC_NMI_WINDOW, partition_nmi_pending(v));
-        set_interrupt_window(v, partition_pending_vector(v) >= 0);
-        return true;
-    }
-    set_window(v, PROC_NMI_WINDOW, pending);
-    return false;
+    bool shadow = blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+    return (struct event_windows){
+        .irq_open = (vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_IF) && !shadow,
+        .nmi_open = !shadow && !(blocking & INTERRUPTIBILITY_NMI),
+        .nmi_unblocked = !(blocking & INTERRUPTIBILITY_NMI),
+    };
 }
 
 void vmx_inject_pending(struct vcpu *v)
 {
     struct vmx_vcpu *x = vmx_of(v);
+    struct event_windows w = { false, false, false };
     if (x->entry_intr_info) {
         vmcs_write32(VMCS32_ENTRY_INTR_INFO, x->entry_intr_info);
         if (x->entry_intr_info & INTR_INFO_ERROR_CODE)
             vmcs_write32(VMCS32_ENTRY_EXCEPTION_ERROR, x->entry_intr_error);
         vmcs_write32(VMCS32_ENTRY_INSTR_LEN, x->entry_instr_len);
         x->entry_intr_info = 0;
-        set_interrupt_window(v, partition_pending_vector(v) >= 0);
-        set_window(v, PROC_NMI_WINDOW, partition_nmi_pending(v));
-        return;
+    } else {
+        w = windows();
     }
-    if (inject_nmi(v))
-        return;
-    int vector = partition_pending_vector(v);
-    if (vector < 0) {
-        set_interrupt_window(v, false);
-        return;
-    }
-    if (!guest_interruptible()) {
-        set_interrupt_window(v, true);
-        return;
-    }
-    partition_ack_vector(v, (uint8_t)vector);
-    vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vector);
-    set_interrupt_window(v, partition_pending_vector(v) >= 0);
+    struct pending_event ev;
+    if (vcpu_next_event(v, &w, &ev))
+        vmcs_write32(VMCS32_ENTRY_INTR_INFO, INTR_INFO_VALID | ev.vector |
+                     (ev.kind == PENDING_NMI ? INTR_TYPE_NMI : INTR_TYPE_EXT_INTR));
+    set_window(v, PROC_NMI_WINDOW, ev.nmi_window);
+    set_window(v, PROC_INTR_WINDOW, ev.irq_window);
 }

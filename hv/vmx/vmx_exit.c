@@ -1,25 +1,25 @@
 /*
  * VM-exit dispatch: one handler per basic exit reason, each returning what the run loop
- * does next.  An exit nobody handles ends only its partition, with the reason,
- * qualification and guest RIP in one line.
+ * does next.  The exits that mean something to the guest (CPUID, MSRs, CR access, XSETBV,
+ * HLT, I/O, EPT violations) are decoded into the core's struct exit_info, decided by
+ * exit_handle (hv/core/exit.h) and its effects loaded here; the rest are VT-x's own.  An
+ * exit nobody handles ends only its partition, with the reason, qualification and guest
+ * RIP in one line.
  */
 #include <string.h>
-#include "hv/arch/x86/cpu.h"
-#include "hv/core/cpuid_policy.h"
 #include "hv/core/emulate.h"
+#include "hv/core/exit.h"
 #include "hv/core/hypercall.h"
-#include "hv/core/msr_policy.h"
 #include "hv/core/partition.h"
-#include "hv/core/platform_glue.h"
-#include "hv/core/xcr0_policy.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 
 #define EXIT_REASON_COUNT 70
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define EFER_SCE (1ull << 0)
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_VM (1ull << 17)
+#define CS_AR_L (1u << 13)
+#define CS_AR_D (1u << 14)
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v, uint64_t qual);
 
@@ -94,40 +94,6 @@ static enum exit_action on_nmi_window(struct vcpu *v, uint64_t qual)
     return EXIT_RESUME;
 }
 
-static enum exit_action on_cpuid(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_CPUID);
-    struct cpuid_result r;
-    cpuid_policy(v, (uint32_t)v->gpr[RAX], (uint32_t)v->gpr[RCX], &r);
-    v->gpr[RAX] = r.eax;
-    v->gpr[RBX] = r.ebx;
-    v->gpr[RCX] = r.ecx;
-    v->gpr[RDX] = r.edx;
-    vmx_skip_instruction();
-    return EXIT_RESUME;
-}
-
-static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_HLT);
-    vmx_skip_instruction();
-    v->halted_irqs_off = !(vmcs_readn(VMCSN_GUEST_RFLAGS) & (1ull << 9));
-    if ((!v->halted_irqs_off && vmx_interrupt_pending(v)) || vmx_of(v)->entry_intr_info ||
-        partition_nmi_pending(v))
-        return EXIT_RESUME;
-    /* An INIT that came meanwhile (wait-for-SIPI) outranks the halt: keep that state. */
-    enum vcpu_sched_state was = VCPU_RUNNABLE;
-    if (!__atomic_compare_exchange_n(&v->state, &was, VCPU_HALTED, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
-        return EXIT_HALT;
-    if (v->halted_irqs_off && partition_stuck(v->part)) {
-        partition_kill(v->part, "every vCPU halted with interrupts disabled (rip %#lx)",
-                       vmcs_readn(VMCSN_GUEST_RIP));
-        return EXIT_STOP;
-    }
-    return EXIT_HALT;
-}
-
 static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_HYPERCALL);
@@ -135,58 +101,6 @@ static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
     hypercall_dispatch(v);
     return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
 }
-
-static uint64_t *gpr_ref(struct vcpu *v, unsigned reg, uint64_t *rsp_tmp)
-{
-    if (reg == RSP) {
-        *rsp_tmp = vmcs_readn(VMCSN_GUEST_RSP);
-        return rsp_tmp;
-    }
-    return &v->gpr[reg];
-}
-
-static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_CR);
-    struct vmx_vcpu *x = vmx_of(v);
-    unsigned cr = qual & 0xf, type = (qual >> 4) & 3, reg = (qual >> 8) & 0xf;
-    uint64_t rsp_tmp, *r = gpr_ref(v, reg, &rsp_tmp);
-    bool ok = true;
-    switch (type) {
-    case 0:     /* MOV to CR */
-        if (cr == 0)
-            ok = vmx_set_guest_cr0(v, *r);
-        else if (cr == 4)
-            ok = vmx_set_guest_cr4(v, *r);
-        else if (cr == 8)
-            partition_set_tpr(v, *r & 0xf);
-        else
-            return unhandled(v, qual);
-        break;
-    case 1:     /* MOV from CR (only CR8 exits) */
-        *r = cr == 8 ? partition_get_tpr(v) : 0;
-        if (reg == RSP)
-            vmcs_writen(VMCSN_GUEST_RSP, rsp_tmp);
-        break;
-    case 2:     /* CLTS */
-        ok = vmx_set_guest_cr0(v, x->cr0_shadow & ~(1ull << 3));
-        break;
-    default:    /* LMSW: low four bits, PE cannot be cleared */
-        ok = vmx_set_guest_cr0(v, (x->cr0_shadow & ~0xeull) | ((qual >> 16) & 0xf) |
-                                  (x->cr0_shadow & 1));
-        break;
-    }
-    if (!ok) {
-        vmx_queue_exception(v, 13, true, 0);
-        return EXIT_RESUME;
-    }
-    vmx_skip_instruction();
-    return EXIT_RESUME;
-}
-
-#define RFLAGS_VM (1ull << 17)
-#define CS_AR_L (1u << 13)
-#define CS_AR_D (1u << 14)
 
 /* The vCPU as the instruction emulator sees it: RSP from the VMCS, not the gpr[] slot. */
 static void load_emulation_state(struct vcpu *v, struct mmio_cpu *c, struct guest_paging *pg)
@@ -238,67 +152,144 @@ static enum exit_action emulate(struct vcpu *v, const struct mmio_exit *e)
     return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
 }
 
-static enum exit_action on_io(struct vcpu *v, uint64_t qual)
+/* ---- exits the core decides: decode, exit_handle, load the effects -------------------- */
+
+static uint64_t read_gpr(struct vcpu *v, unsigned reg)
 {
-    vcpu_count_exit(v, EXIT_IO);
-    unsigned size = (qual & 7) + 1;
-    bool in = qual & 8, string = qual & 16;
-    uint16_t port = (uint16_t)(qual >> 16);
-    if (string)
-        return emulate(v, &(struct mmio_exit){ .string_io = true });
-    if (size != 1 && size != 2 && size != 4)
-        return unhandled(v, qual);
-    uint32_t value = in ? 0 : (uint32_t)v->gpr[RAX];
-    partition_io(v, port, size, !in, &value);
-    if (in) {
-        uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
-        v->gpr[RAX] = size == 4 ? value : (v->gpr[RAX] & ~mask) | (value & mask);
-    }
-    vmx_skip_instruction();
-    return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
+    return reg == RSP ? vmcs_readn(VMCSN_GUEST_RSP) : v->gpr[reg];
 }
 
-static bool efer_write(struct vcpu *v, uint64_t value)
+static void write_gpr(struct vcpu *v, unsigned reg, uint64_t value)
 {
-    if (value & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
-        return false;
-    uint64_t old = vmcs_read64(VMCS64_GUEST_EFER);
-    value = (value & ~EFER_LMA) | (old & EFER_LMA);     /* LMA follows CR0.PG */
-    if ((old & EFER_LMA) && !(value & EFER_LME))
-        return false;
-    return vmcs_write64(VMCS64_GUEST_EFER, value);
+    if (reg == RSP)
+        vmcs_writen(VMCSN_GUEST_RSP, value);
+    else
+        v->gpr[reg] = value;
+}
+
+static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, uint64_t qual)
+{
+    return (struct exit_info){
+        .kind = kind, .vcpu = v->index, .rip = vmcs_readn(VMCSN_GUEST_RIP),
+        .instr_len = vmcs_read32(VMCS32_EXIT_INSTR_LEN), .raw = qual,
+        .event_queued = vmx_of(v)->entry_intr_info != 0,
+    };
+}
+
+static enum exit_action load_effects(struct vcpu *v, const struct exit_info *e,
+                                     const struct exit_effects *fx)
+{
+    switch (fx->verdict) {
+    case VERDICT_UNHANDLED:
+        return unhandled(v, e->raw);
+    case VERDICT_EMULATE:
+        return emulate(v, &(struct mmio_exit){ .string_io = e->kind == EXIT_IS_IO,
+                                               .gpa = e->kind == EXIT_IS_MMIO ? e->mmio.gpa : 0 });
+    default:
+        break;
+    }
+    for (unsigned r = 0; r < 16; r++)
+        if (fx->gpr_written & (1u << r))
+            write_gpr(v, r, fx->gpr[r]);
+    bool loaded = !fx->ctl_written || vmx_load_guest_ctl(v, fx->ctl_written, &fx->ctl);
+    if (fx->xcr0_written && !vmx_xstate_set_xcr0(vmx_of(v), fx->xcr0)) {
+        partition_kill(v->part, "vcpu%u: the CPU refused XCR0 %#lx that passed every check (rip %#lx)",
+                       v->index, fx->xcr0, e->rip);
+        return EXIT_STOP;
+    }
+    if (!loaded)
+        vmx_queue_exception(v, VECTOR_GP, true, 0);
+    else if (fx->exception.valid)
+        vmx_queue_exception(v, fx->exception.vector, fx->exception.has_error, fx->exception.error);
+    else if (fx->complete)
+        vmx_skip_instruction();
+    switch (fx->verdict) {
+    case VERDICT_HALT: return EXIT_HALT;
+    case VERDICT_STOP: return EXIT_STOP;
+    default: return EXIT_RESUME;
+    }
+}
+
+static enum exit_action decided(struct vcpu *v, struct exit_info *e)
+{
+    struct exit_effects fx;
+    exit_handle(v, e, &fx);
+    return load_effects(v, e, &fx);
+}
+
+static enum exit_action on_cpuid(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_CPUID, qual);
+    e.cpuid.leaf = (uint32_t)v->gpr[RAX];
+    e.cpuid.subleaf = (uint32_t)v->gpr[RCX];
+    return decided(v, &e);
+}
+
+static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_HLT, qual);
+    uint64_t rflags = vmcs_readn(VMCSN_GUEST_RFLAGS);
+    e.hlt.irqs_enabled = rflags & RFLAGS_IF;
+    e.hlt.single_step = rflags & RFLAGS_TF;
+    return decided(v, &e);
+}
+
+/* The qualification: CR number, access type, register (SDM Vol. 3, Table 28-3). */
+static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
+{
+    static const enum cr_access access[4] = { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+    struct exit_info e = decoded(v, EXIT_IS_CR, qual);
+    e.cr.number = qual & 0xf;
+    e.cr.access = access[(qual >> 4) & 3];
+    e.cr.gpr = (qual >> 8) & 0xf;
+    e.cr.value = e.cr.access == CR_LMSW ? (qual >> 16) & 0xffff
+                 : e.cr.access == CR_MOV_TO ? read_gpr(v, e.cr.gpr) : 0;
+    e.cr.now = vmx_guest_ctl();
+    e.cr.cr4_offered = vmx_cr4_offered();
+    return decided(v, &e);
 }
 
 static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
 {
-    vcpu_count_exit(v, EXIT_MSR);
-    uint32_t msr = (uint32_t)v->gpr[RCX];
-    uint64_t value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
-    bool ok;
-    if (msr == MSR_EFER) {
-        if (write)
-            ok = efer_write(v, value);
-        else {
-            value = vmcs_read64(VMCS64_GUEST_EFER);
-            ok = true;
-        }
-    } else {
-        ok = write ? msr_policy_write(v, msr, value) : msr_policy_read(v, msr, &value);
-    }
-    if (!ok) {
-        vmx_queue_exception(v, 13, true, 0);
-        return EXIT_RESUME;
-    }
-    if (!write) {
-        v->gpr[RAX] = (uint32_t)value;
-        v->gpr[RDX] = value >> 32;
-    }
-    vmx_skip_instruction();
-    return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
+    struct exit_info e = decoded(v, write ? EXIT_IS_MSR_WRITE : EXIT_IS_MSR_READ, qual);
+    e.msr.index = (uint32_t)v->gpr[RCX];
+    e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
+    e.msr.efer = vmcs_read64(VMCS64_GUEST_EFER);
+    return decided(v, &e);
 }
 
 static enum exit_action on_rdmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, false); }
 static enum exit_action on_wrmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, true); }
+
+static unsigned guest_cpl(void)
+{
+    if (vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_VM)
+        return 3;
+    return (vmcs_read32(VMCS32_GUEST_SS_AR) >> 5) & 3;     /* SS.DPL is the CPL */
+}
+
+static enum exit_action on_xsetbv(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_XSETBV, qual);
+    e.xsetbv.xcr = (uint32_t)v->gpr[RCX];
+    e.xsetbv.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
+    e.xsetbv.cpl = guest_cpl();
+    e.xsetbv.osxsave = vmcs_readn(VMCSN_GUEST_CR4) & CR4_OSXSAVE;
+    e.xsetbv.offered = vmx_this_cpu()->xcr0_offered;
+    return decided(v, &e);
+}
+
+/* The qualification: size - 1, direction, string, REP, port (SDM Vol. 3, Table 28-5). */
+static enum exit_action on_io(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_IO, qual);
+    e.io.size = (uint8_t)((qual & 7) + 1);
+    e.io.in = qual & 8;
+    e.io.string = qual & 16;
+    e.io.port = (uint16_t)(qual >> 16);
+    e.io.rax = v->gpr[RAX];
+    return decided(v, &e);
+}
 
 #define EPT_QUAL_WRITE          (1ull << 1)     /* the access was a data write */
 #define EPT_QUAL_FETCH          (1ull << 2)     /* an instruction fetch */
@@ -308,33 +299,17 @@ static enum exit_action on_wrmsr(struct vcpu *v, uint64_t qual) { return on_msr(
 
 static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
 {
-    uint64_t gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
     /* The exit interrupted an IRET that had unblocked NMIs: the IRET runs again, so NMIs
      * must stay blocked until it completes (virtual NMIs, SDM "NMI unblocking due to IRET"). */
     if (qual & EPT_QUAL_NMI_UNBLOCKED)
         vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
                      vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
-    if (guest_mem_contains(&v->part->mem, gpa, 1)) {
-        vcpu_count_exit(v, EXIT_EPT);
-        if ((qual & EPT_QUAL_WRITE) && partition_write_fault(v, gpa))
-            return EXIT_RESUME;
-        partition_kill(v->part, "vcpu%u: unexpected EPT violation at gpa %#lx (qualification %#lx)",
-                       v->index, gpa, qual);
-        return EXIT_STOP;
-    }
-    vcpu_count_exit(v, EXIT_MMIO);
-    /* Code, page tables or an event's IDT or stack outside RAM: no instruction at RIP made
-     * the access, so there is nothing to emulate. */
-    bool fetch = qual & EPT_QUAL_FETCH;
-    bool table = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
-    bool event = vmx_of(v)->entry_intr_info;            /* re-queued: it was being delivered */
-    if (fetch || table || event) {
-        partition_kill(v->part, "vcpu%u: %s at gpa %#lx, outside its memory (rip %#lx)", v->index,
-                       fetch ? "instruction fetch" : table ? "page-table access" : "event delivery",
-                       gpa, vmcs_readn(VMCSN_GUEST_RIP));
-        return EXIT_STOP;
-    }
-    return emulate(v, &(struct mmio_exit){ .gpa = gpa });
+    struct exit_info e = decoded(v, EXIT_IS_MMIO, qual);
+    e.mmio.gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
+    e.mmio.write = qual & EPT_QUAL_WRITE;
+    e.mmio.fetch = qual & EPT_QUAL_FETCH;
+    e.mmio.table = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
+    return decided(v, &e);
 }
 
 static enum exit_action on_ept_misconfig(struct vcpu *v, uint64_t qual)
@@ -349,42 +324,6 @@ static enum exit_action on_preemption_timer(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_PREEMPT);
     return EXIT_RESUME;     /* the run loop checks the slice and the device timers */
-}
-
-#define CR4_OSXSAVE (1ull << 18)
-#define RFLAGS_VM   (1ull << 17)
-
-static unsigned guest_cpl(void)
-{
-    if (vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_VM)
-        return 3;
-    return (vmcs_read32(VMCS32_GUEST_SS_AR) >> 5) & 3;     /* SS.DPL is the CPL */
-}
-
-/* The SDM's every rule (xcr0_policy.c) before the host's own XSETBV takes the value. */
-static enum exit_action on_xsetbv(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_XSETBV);
-    uint64_t value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
-    bool osxsave = vmcs_readn(VMCSN_GUEST_CR4) & CR4_OSXSAVE;
-    switch (xsetbv_check((uint32_t)v->gpr[RCX], value, guest_cpl(), osxsave,
-                         vmx_this_cpu()->xcr0_offered)) {
-    case XSETBV_UD:
-        vmx_queue_exception(v, 6, false, 0);
-        return EXIT_RESUME;
-    case XSETBV_GP:
-        vmx_queue_exception(v, 13, true, 0);
-        return EXIT_RESUME;
-    case XSETBV_OK:
-        break;
-    }
-    if (!vmx_xstate_set_xcr0(vmx_of(v), value)) {
-        partition_kill(v->part, "vcpu%u: the CPU refused XCR0 %#lx that passed every check (rip %#lx)",
-                       v->index, value, vmcs_readn(VMCSN_GUEST_RIP));
-        return EXIT_STOP;
-    }
-    vmx_skip_instruction();
-    return EXIT_RESUME;
 }
 
 static enum exit_action skip_instruction(struct vcpu *v, uint64_t qual)

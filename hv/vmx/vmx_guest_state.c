@@ -1,17 +1,10 @@
 /* Guest control registers and controls as VT-x needs them. */
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
+#include "hv/core/exit_cr.h"
 #include "hv/core/virt.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_NE (1ull << 5)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
 #define CR4_VMXE (1ull << 13)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
 
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want)
 {
@@ -19,49 +12,70 @@ uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want)
     return (want | must) & may;
 }
 
-/* The guest sees `value` (the read shadow); the CPU runs with the bits VMX requires. */
-bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value)
+uint64_t vmx_cr4_offered(void)
+{
+    return vmx_this_cpu()->caps.cr4_fixed1 & ~CR4_VMXE;
+}
+
+/* The guest sees ctl (the read shadows); the CPU runs with the bits VMX requires, and in
+ * long mode exactly while EFER.LMA is set.  The values passed the rules of exit_cr.h. */
+bool vmx_load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *ctl)
 {
     struct vmx_vcpu *x = vmx_of(v);
     const struct vmx_caps *caps = &vmx_this_cpu()->caps;
-    if (((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD)) ||
-        (value >> 32))
-        return false;
-    uint64_t fixed0 = caps->cr0_fixed0 & ~(CR0_PE | CR0_PG);   /* unrestricted guest */
-    uint64_t real = (value | fixed0) & caps->cr0_fixed1;
-    uint64_t efer = vmcs_read64(VMCS64_GUEST_EFER);
-    uint32_t entry = vmcs_read32(VMCS32_ENTRY_CONTROLS);
-    bool was_paging = vmcs_readn(VMCSN_GUEST_CR0) & CR0_PG;
-    if ((value & CR0_PG) && !was_paging && (efer & EFER_LME)) {
-        if (!(vmcs_readn(VMCSN_GUEST_CR4) & CR4_PAE))
-            return false;
-        efer |= EFER_LMA;
-        entry |= ENTRY_GUEST_LONG_MODE;
-    } else if (!(value & CR0_PG) && was_paging) {
-        efer &= ~EFER_LMA;
-        entry &= ~ENTRY_GUEST_LONG_MODE;
+    bool ok = true;
+    if (which & GUEST_CTL_CR4) {
+        x->cr4_shadow = ctl->cr4;
+        ok &= vmcs_writen(VMCSN_GUEST_CR4, (ctl->cr4 | caps->cr4_fixed0) & caps->cr4_fixed1);
+        ok &= vmcs_writen(VMCSN_CR4_SHADOW, ctl->cr4);
     }
-    x->cr0_shadow = value;
-    bool ok = vmcs_writen(VMCSN_GUEST_CR0, real);
-    ok &= vmcs_writen(VMCSN_CR0_SHADOW, value);
-    ok &= vmcs_write64(VMCS64_GUEST_EFER, efer);
-    ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, entry);
+    if (which & GUEST_CTL_CR0) {
+        uint64_t fixed0 = caps->cr0_fixed0 & ~(CR0_PE | CR0_PG);   /* unrestricted guest */
+        x->cr0_shadow = ctl->cr0;
+        ok &= vmcs_writen(VMCSN_GUEST_CR0, (ctl->cr0 | fixed0) & caps->cr0_fixed1);
+        ok &= vmcs_writen(VMCSN_CR0_SHADOW, ctl->cr0);
+    }
+    if (which & GUEST_CTL_EFER) {
+        uint32_t entry = vmcs_read32(VMCS32_ENTRY_CONTROLS);
+        uint32_t want = (ctl->efer & EFER_LMA) ? entry | ENTRY_GUEST_LONG_MODE
+                                               : entry & ~ENTRY_GUEST_LONG_MODE;
+        ok &= vmcs_write64(VMCS64_GUEST_EFER, ctl->efer);
+        if (want != entry)
+            ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, want);
+    }
     return ok;
+}
+
+/* What the guest reads: its own bits from the registers, the bits the hypervisor owns (the
+ * guest/host masks) from the read shadows. */
+struct guest_ctl vmx_guest_ctl(void)
+{
+    uint64_t cr0_mask = vmcs_readn(VMCSN_CR0_MASK), cr4_mask = vmcs_readn(VMCSN_CR4_MASK);
+    return (struct guest_ctl){
+        (vmcs_readn(VMCSN_GUEST_CR0) & ~cr0_mask) | (vmcs_readn(VMCSN_CR0_SHADOW) & cr0_mask),
+        (vmcs_readn(VMCSN_GUEST_CR4) & ~cr4_mask) | (vmcs_readn(VMCSN_CR4_SHADOW) & cr4_mask),
+        vmcs_read64(VMCS64_GUEST_EFER),
+    };
+}
+
+static struct guest_ctl loaded_ctl(void)
+{
+    return (struct guest_ctl){ vmcs_readn(VMCSN_GUEST_CR0), vmcs_readn(VMCSN_GUEST_CR4),
+                               vmcs_read64(VMCS64_GUEST_EFER) };
+}
+
+bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value)
+{
+    struct guest_ctl now = loaded_ctl(), next;
+    return guest_cr0_write(&now, value, &next) &&
+           vmx_load_guest_ctl(v, GUEST_CTL_CR0 | GUEST_CTL_EFER, &next);
 }
 
 bool vmx_set_guest_cr4(struct vcpu *v, uint64_t value)
 {
-    struct vmx_vcpu *x = vmx_of(v);
-    const struct vmx_caps *caps = &vmx_this_cpu()->caps;
-    uint64_t allowed = caps->cr4_fixed1 & ~CR4_VMXE;
-    if (value & ~allowed)
-        return false;
-    if ((vmcs_read64(VMCS64_GUEST_EFER) & EFER_LMA) && !(value & CR4_PAE))
-        return false;
-    x->cr4_shadow = value;
-    bool ok = vmcs_writen(VMCSN_GUEST_CR4, (value | caps->cr4_fixed0) & caps->cr4_fixed1);
-    ok &= vmcs_writen(VMCSN_CR4_SHADOW, value);
-    return ok;
+    struct guest_ctl now = loaded_ctl(), next;
+    return guest_cr4_write(&now, value, vmx_cr4_offered(), &next) &&
+           vmx_load_guest_ctl(v, GUEST_CTL_CR4, &next);
 }
 
 void virt_get_paging(struct vcpu *v, struct guest_paging *pg)
