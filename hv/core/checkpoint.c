@@ -270,10 +270,19 @@ static struct partition *replace(struct partition *p, struct capture *c, char *e
         fmt_snprintf(err, err_size, "it ended while it was captured");
         return NULL;
     }
+    /* A CPU that never lets its vCPU go is given up on; once all are let go, the last one
+     * frees the partition (scrubbing its RAM takes seconds under an emulator) and that
+     * always ends. */
+    unsigned released = p->released;
     uint64_t give_up = time_ns() + RELEASE_TIMEOUT_NS;
-    while (!p->finished) {
+    for (;;) {
         sched_reap_here();
-        if (time_ns() > give_up) {
+        if (p->finished)
+            break;
+        if (p->released != released) {
+            released = p->released;
+            give_up = time_ns() + RELEASE_TIMEOUT_NS;
+        } else if (released < p->vcpu_count && time_ns() > give_up) {
             fmt_snprintf(err, err_size, "its vCPUs were not released");
             partition_checkpoint_lost(p, "checkpoint: its vCPUs were not released");
             return NULL;
