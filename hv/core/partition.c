@@ -98,6 +98,26 @@ void partition_stop(struct partition *p, const char *fmt, ...)
     va_end(ap);
 }
 
+bool partition_end_for_checkpoint(struct partition *p)
+{
+    p->checkpointing = true;
+    if (end_once(p))
+        return true;
+    p->checkpointing = false;
+    return false;
+}
+
+void partition_checkpoint_lost(struct partition *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(p->end_reason, sizeof(p->end_reason), fmt, ap);
+    va_end(ap);
+    p->ended = PART_END_KILLED;
+    p->checkpointing = false;
+    kprintf("atoll: partition %s killed: %s\n", p->name, p->end_reason);
+}
+
 void partition_exit(struct partition *p, int status)
 {
     if (!end_once(p))
@@ -120,7 +140,8 @@ void partition_release_vcpu(struct vcpu *v)
     if (!last)
         return;
     partition_console_end(p);
-    print_exit_counts(p);
+    if (!p->checkpointing)
+        print_exit_counts(p);
     partition_writes_end(p);
     channel_partition_gone(p);
     partition_disks_detach(p);
@@ -182,7 +203,8 @@ struct partition *partition_find(const char *name)
 bool all_partitions_ended(void)
 {
     for (unsigned i = 0; i < partition_count; i++)
-        if (!partitions[i]->finished || partitions[i]->restart_requested)
+        if (!partitions[i]->finished || partitions[i]->restart_requested ||
+            partitions[i]->checkpointing)
             return false;
     return true;
 }
@@ -285,8 +307,8 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     if (spec->boot == PARTITION_BOOT_LINUX && !p->pci &&
         !(p->pci = pci_host_create(&p->bus, platform_devices_platform(p->devices))))
         return fail(p, err, err_size, "no PCI host bridge left");
-    struct vcpu_start st;
-    if (load_image(p, spec, &st, err, err_size) != 0)
+    struct vcpu_start st = { .mode = START_REAL_MODE };
+    if (!spec->restoring && load_image(p, spec, &st, err, err_size) != 0)
         return fail(p, err, err_size, NULL);
     for (unsigned i = 0; i < p->vcpu_count; i++) {
         struct vcpu *v = kmalloc(sizeof(*v));

@@ -16,7 +16,9 @@
 #define PARTITION_MAX_TIMERS 67      /* PLATFORM_TIMER_COUNT, then PARTITION_TIMER_DISKS */
 #define PARTITION_TIMER_DISKS 66     /* virtio-blk work left over by a notify */
 
-enum partition_state { PART_CREATED, PART_RUNNING, PART_DEAD };
+/* PART_PAUSED: its vCPUs are on no CPU and not picked, its device timers do not fire
+ * (hv/core/partition_pause.h). */
+enum partition_state { PART_CREATED, PART_RUNNING, PART_PAUSED, PART_DEAD };
 /* How a partition ended (or is expected to): its own exit, killed for what it did, or
  * stopped from outside (the script, the control server). */
 enum partition_end { PART_END_NONE = END_KIND_NONE, PART_END_EXIT = END_KIND_EXIT,
@@ -67,6 +69,8 @@ struct partition {
     bool unassigned_kill;           /* an access outside RAM and devices ends it */
     unsigned vcpu_state_roundtrip;  /* debug: every Nth exit a vCPU's state is saved,
                                      * streamed, scrubbed and restored; 0: never */
+    bool checkpointing;             /* ended quietly by a checkpoint: its successor takes
+                                     * its place (hv/core/checkpoint.h); no verdict */
 };
 
 extern struct partition *partitions[];
@@ -77,6 +81,13 @@ extern unsigned partition_count;
 void partition_kill(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ended from outside (the script, the control server), not for anything it did. */
 void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ended by a checkpoint that restores it into a new partition: no line, no exit counts,
+ * no verdict; all_partitions_ended waits for the successor.  False when p had ended. */
+bool partition_end_for_checkpoint(struct partition *p);
+/* A checkpoint could not put a successor in p's place: p ended quietly, now it counts as
+ * killed for this reason (one line, as partition_kill prints). */
+void partition_checkpoint_lost(struct partition *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Normal end with a status (debug-exit port, HC_EXIT). */
 void partition_exit(struct partition *p, int status);
 /* Every partition ended as its manifest expects; otherwise false with the first that did

@@ -32,12 +32,18 @@ struct partition_spec {
     unsigned vcpu_state_roundtrip;  /* manifest `vcpu-state-roundtrip` */
     unsigned manifest_index;
     const uint8_t *nvram;       /* 128 CMOS bytes to start with (a restart), or NULL */
+    bool restoring;             /* a checkpoint restores RAM, devices and vCPUs into it:
+                                 * no image is loaded */
 };
 
 /* NULL with one line in err when anything is wrong; nothing is left allocated then.
  * Called on the boot CPU before scheduling starts. */
 struct partition *partition_create(const struct partition_spec *spec, char *err, size_t err_size);
 void partition_start(struct partition *p);
+/* For a checkpoint (hv/core/checkpoint.c), from the boot CPU: a partition as old's
+ * manifest section makes it, with nothing loaded (spec.restoring), not started.  In run.c. */
+struct partition *partition_create_restoring(const struct partition *old, char *err,
+                                             size_t err_size);
 /* old has finished; fresh (just created, the last in the table) takes its place and id. */
 void partition_replace(struct partition *old, struct partition *fresh);
 void partition_release_vcpu(struct vcpu *v);

@@ -1,4 +1,5 @@
 #include "hv/core/partition_disks.h"
+#include "hv/vdev/virtio_blk_state.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -525,6 +526,11 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
             return false;
         }
         virtio_blk_set_poll_timer(d->dev, PARTITION_TIMER_DISKS);
+        if (!virtio_blk_register_state(d->dev, &p->bus,
+                                       (uint16_t)(PARTITION_DISK_FIRST_SLOT + i))) {
+            fmt_snprintf(err, err_size, "disk %s: its state cannot be registered", path);
+            return false;
+        }
     }
     return true;
 }

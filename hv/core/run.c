@@ -126,6 +126,14 @@ void partition_restarts_poll(void)
     }
 }
 
+struct partition *partition_create_restoring(const struct partition *old, char *why,
+                                             size_t why_size)
+{
+    struct partition_spec spec = spec_of(old->manifest_index);
+    spec.restoring = true;
+    return partition_create(&spec, why, why_size);
+}
+
 void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool partitions_usable)
 {
     bool ok = read_manifest(bi, cfg->manifest);

@@ -176,6 +176,24 @@ static uint64_t run_overdue_item(struct runqueue *rq, struct vcpu *v, uint64_t s
     return spent + SERVICES_MIN_SLICE_NS < slice ? slice - spent : SERVICES_MIN_SLICE_NS;
 }
 
+bool sched_vcpu_on_cpu(const struct vcpu *v)
+{
+    return __atomic_load_n(&runqueues[v->pcpu].running, __ATOMIC_SEQ_CST) == v;
+}
+
+void sched_nudge(struct vcpu *v)
+{
+    __atomic_store_n(&runqueues[v->pcpu].yield, true, __ATOMIC_SEQ_CST);
+    virt_vcpu_kick(v);
+    if (v->pcpu != this_cpu()->index && cpus[v->pcpu])
+        lapic_send_ipi(cpus[v->pcpu]->apic_id, VEC_IPI_KICK);
+}
+
+void sched_reap_here(void)
+{
+    reap(&runqueues[this_cpu()->index]);
+}
+
 static void report_all_ended(void)
 {
     static bool reported;
@@ -224,11 +242,16 @@ void sched_loop(bool boot_cpu)
             continue;
         }
         uint64_t slice = run_overdue_item(rq, v, slice_for(services_wait));
-        rq->running = v;
+        __atomic_store_n(&rq->running, v, __ATOMIC_SEQ_CST);
         rq->last = v;
         rq->yield = false;
+        /* A pause (partition_pause.c) may have begun since pick: it sees running or we see it. */
+        if (__atomic_load_n(&v->part->state, __ATOMIC_SEQ_CST) != PART_RUNNING) {
+            __atomic_store_n(&rq->running, NULL, __ATOMIC_SEQ_CST);
+            continue;
+        }
         enum run_result r = virt_vcpu_run(v, slice);
-        rq->running = NULL;
+        __atomic_store_n(&rq->running, NULL, __ATOMIC_SEQ_CST);
         if (r == RUN_STOPPED &&
             v->part->state != PART_DEAD)
             v->state = VCPU_STOPPED;

@@ -20,6 +20,13 @@ void sched_wake(struct vcpu *v);
  * from the running one), so the running vCPU should give the CPU up now rather than at
  * the end of its slice.  Clears the request. */
 bool sched_should_yield(void);
+/* For a pause (hv/core/partition_pause.h): v is in virt_vcpu_run on its CPU now. */
+bool sched_vcpu_on_cpu(const struct vcpu *v);
+/* Gets the attention of v's CPU without changing v's state: a vCPU running there gives
+ * the CPU up after its next exit (the IPI forces one), an idle CPU looks again. */
+void sched_nudge(struct vcpu *v);
+/* Releases this CPU's vCPUs of ended partitions now (the boot CPU waiting for one). */
+void sched_reap_here(void);
 /* This CPU's scheduling loop; the boot CPU also watches for the end of all work. */
 __attribute__((noreturn)) void sched_loop(bool boot_cpu);
 /* Per CPU, once, before sched_loop. */

@@ -4,7 +4,8 @@
 
 #include "hv/lib/format.h"
 
-static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop" };
+static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop",
+                                             [SCRIPT_CHECKPOINT] = "checkpoint" };
 
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size)
@@ -20,10 +21,10 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                 a = k;
         if (a < 0) {
             fmt_snprintf(err, err_size, "%s:%u: script: '%s' is not available in this build "
-                     "(start and stop are)", file, r->line, r->action);
+                     "(start, stop and checkpoint are)", file, r->line, r->action);
             return -1;
         }
-        const char *target = r->args[0] ? r->args : a == SCRIPT_STOP ? r->partition : NULL;
+        const char *target = r->args[0] ? r->args : a != SCRIPT_START ? r->partition : NULL;
         if (!target) {
             fmt_snprintf(err, err_size, "%s:%u: script: start needs the name of the partition "
                      "to start", file, r->line);

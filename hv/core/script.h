@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "hv/core/manifest.h"
 
-enum script_action { SCRIPT_START, SCRIPT_STOP };
+enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT };
 
 struct script {
     const struct manifest_rule *rules;
@@ -23,7 +23,7 @@ struct script {
 };
 
 /* Checks every rule's action against what this build can do and resolves its target
- * partition (ARGS, or the rule's own partition when ARGS is empty for stop).  0, or -1 with
+ * partition (ARGS, or the rule's own partition when ARGS is empty for stop and checkpoint).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);

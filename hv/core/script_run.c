@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hv/arch/x86/console.h"
+#include "hv/core/checkpoint.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/script.h"
 #include "hv/arch/x86/spinlock.h"
@@ -54,6 +55,11 @@ static void carry_out(uint32_t rule)
             kprintf("atoll: script %s:%u: cannot stop %s: it is not running\n", manifest_file,
                     r->line, name);
         break;
+    case SCRIPT_CHECKPOINT: {
+        char msg[256];
+        checkpoint_partition(p, msg, sizeof(msg));     /* prints what happened */
+        break;
+    }
     }
 }
 

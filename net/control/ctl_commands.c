@@ -146,6 +146,28 @@ static uint16_t cmd_op_status(void *ctx, const struct ctl_request *req,
     return CTL_OK;
 }
 
+static uint16_t cmd_checkpoint(void *ctx, const struct ctl_request *req,
+                               struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    char name[CTL_NAME_MAX + 1];
+    if (!c->ops->checkpoint)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = name_arg(req, name, msg);
+    if (st != CTL_OK)
+        return st;
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->checkpoint(c->hv, name, c->checkpoint_msg, sizeof c->checkpoint_msg);
+    c->checkpoint_msg[sizeof c->checkpoint_msg - 1] = '\0';
+    if (st == CTL_OK)
+        ctl_put_str(w, CTL_TAG_TEXT, c->checkpoint_msg);
+    else if (st == CTL_ERR_NOT_FOUND)
+        *msg = explain(c, "no partition named '", name, "'");
+    else if (c->checkpoint_msg[0])
+        *msg = c->checkpoint_msg;
+    return st;
+}
+
 int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
                           const struct ctl_hv_ops *ops, void *hv)
 {
@@ -159,5 +181,6 @@ int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
     rc |= ctl_server_register(srv, CTL_MSG_STOP, cmd_stop, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_LOG, cmd_log, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_OP_STATUS, cmd_op_status, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_CHECKPOINT, cmd_checkpoint, cmds);
     return rc ? -1 : 0;
 }

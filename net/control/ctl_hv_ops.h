@@ -43,6 +43,11 @@ struct ctl_hv_ops {
     size_t (*log_tail)(void *ctx, char *buf, size_t max);
     /* Optional (NULL: CTL_ERR_UNSUPPORTED). */
     uint16_t (*op_progress)(void *ctx, uint32_t op, struct ctl_op_progress *out);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Checkpoints partition name (pause, capture,
+     * destroy, restore, resume) before it returns; one line in msg saying what happened,
+     * on success and on failure (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running;
+     * CTL_ERR_BUSY: not captured, the partition resumed; CTL_ERR_INTERNAL: it ended). */
+    uint16_t (*checkpoint)(void *ctx, const char *name, char *msg, size_t msg_size);
 };
 
 #endif

@@ -37,6 +37,7 @@ enum ctl_msg_type {
     CTL_MSG_STOP      = 0x0004, /* NAME -> [OP_ID] */
     CTL_MSG_LOG       = 0x0005, /* [MAX_BYTES] -> TEXT */
     CTL_MSG_OP_STATUS = 0x0006, /* OP_ID -> DONE TOTAL OP_STATE [MESSAGE] */
+    CTL_MSG_CHECKPOINT = 0x0007, /* NAME -> TEXT (the round trip, done when it replies) */
     CTL_MSG_SNAPSHOT_FIRST  = 0x0100, CTL_MSG_SNAPSHOT_LAST  = 0x01ff,
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,

@@ -39,4 +39,5 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .start = kernel_partition_start,
     .stop = kernel_partition_stop,
     .log_tail = hv_log_tail,
+    .checkpoint = kernel_partition_checkpoint,
 };

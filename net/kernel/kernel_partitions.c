@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "hv/core/checkpoint.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_create.h"
 
@@ -14,7 +15,8 @@ static uint8_t state_of(const struct partition *p)
 {
     switch (p->state) {
     case PART_CREATED: return CTL_PART_STOPPED;
-    case PART_RUNNING: return CTL_PART_RUNNING;
+    case PART_RUNNING:
+    case PART_PAUSED:  return CTL_PART_RUNNING;
     default:           return p->finished ? CTL_PART_STOPPED : CTL_PART_STOPPING;
     }
 }
@@ -55,4 +57,17 @@ uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
     partition_stop(p, "by the control server");
     *op = 0;
     return CTL_OK;
+}
+
+uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, size_t msg_size)
+{
+    struct partition *p = partition_find(name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    switch (checkpoint_partition(p, msg, msg_size)) {
+    case CHECKPOINT_DONE:        return CTL_OK;
+    case CHECKPOINT_NOT_RUNNING: return CTL_ERR_BAD_STATE;
+    case CHECKPOINT_REFUSED:     return CTL_ERR_BUSY;
+    default:                     return CTL_ERR_INTERNAL;
+    }
 }

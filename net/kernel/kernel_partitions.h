@@ -12,5 +12,6 @@ uint32_t kernel_partition_count(void);
 bool kernel_partition_at(void *ctx, size_t index, struct ctl_partition_info *out);
 uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op);
 uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op);
+uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, size_t msg_size);
 
 #endif

@@ -17,3 +17,8 @@ uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
 {
     return CTL_ERR_NOT_FOUND;
 }
+
+uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}

@@ -127,6 +127,24 @@ static uint16_t fake_op_progress(void *ctx, uint32_t op, struct ctl_op_progress 
     return CTL_OK;
 }
 
+/* Only the replies: a running partition goes round, others are refused. */
+static uint16_t fake_checkpoint(void *ctx, const char *name, char *msg, size_t msg_size)
+{
+    struct fake_hv *hv = ctx;
+    struct ctl_partition_info *p = find(hv, name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != CTL_PART_RUNNING) {
+        fmt_snprintf(msg, msg_size, "checkpoint: %s: not running", name);
+        return CTL_ERR_BAD_STATE;
+    }
+    log_line(hv, "checkpoint", name);
+    fmt_snprintf(msg, msg_size, "%s: paused at guest time 1.000000 s, RAM %u MiB crc32c 0x1234abcd, "
+             "%u vCPUs, 9 devices, stream 40000 bytes; restored, RAM crc32c 0x1234abcd "
+             "(equal), resumed", name, (unsigned)(p->memory >> 20), (unsigned)p->vcpus);
+    return CTL_OK;
+}
+
 const struct ctl_hv_ops fake_hv_ops = {
     .status = fake_status,
     .partition_at = fake_partition_at,
@@ -134,4 +152,5 @@ const struct ctl_hv_ops fake_hv_ops = {
     .stop = fake_stop,
     .log_tail = fake_log_tail,
     .op_progress = fake_op_progress,
+    .checkpoint = fake_checkpoint,
 };

@@ -10,6 +10,7 @@
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/machine.h"
 #include "hv/core/manifest.h"
+#include "hv/core/partition_create.h"
 #include "hv/core/run.h"
 #include "hv/mm/kmem.h"
 #include "net/kernel/net_service.h"
@@ -47,4 +48,11 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
 /* run.c's other entry point: this kernel creates no partitions, so none restarts. */
 void partition_restarts_poll(void)
 {
+}
+
+/* Nor is any checkpointed. */
+struct partition *partition_create_restoring(const struct partition *old, char *err,
+                                             size_t err_size)
+{
+    return NULL;
 }

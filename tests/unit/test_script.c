@@ -72,7 +72,7 @@ static void actions_not_built_are_refused(void **state)
     assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
                           "on a prints \"READY\" => snapshot a s1\n"), -1);
     assert_string_equal(err, "atoll.cfg:12: script: 'snapshot' is not available in this "
-                             "build (start and stop are)");
+                             "build (start, stop and checkpoint are)");
 }
 
 static void targets_are_checked(void **state)

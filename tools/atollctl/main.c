@@ -186,6 +186,38 @@ static int lifecycle(struct args *a, struct client *c, uint16_t type, const char
 static int cmd_start(struct args *a, struct client *c) { return lifecycle(a, c, CTL_MSG_START, "start"); }
 static int cmd_stop(struct args *a, struct client *c) { return lifecycle(a, c, CTL_MSG_STOP, "stop"); }
 
+/* The server replies once the round trip is over: the partition runs again, restored. */
+static int cmd_checkpoint(struct args *a, struct client *c)
+{
+    uint8_t p[64];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    struct ctl_tlv t;
+    char text[CTL_MAX_REPLY_PAYLOAD + 1] = "";
+    if (!ctl_name_valid(a->pos[0], strlen(a->pos[0]))) {
+        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n",
+                     a->pos[0]);
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_NAME, a->pos[0]);
+    int rc = call(c, CTL_MSG_CHECKPOINT, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TEXT, &t)) {
+        memcpy(text, t.value, t.len);
+        text[t.len] = '\0';
+    }
+    if (a->json) {
+        printf("{\"partition\":\"%s\",\"result\":\"checkpoint\",\"message\":", a->pos[0]);
+        render_json_string(stdout, text);
+        printf("}\n");
+    } else {
+        printf("checkpoint %s\n", text);
+    }
+    return EXIT_OK;
+}
+
 static int cmd_wait(struct args *a, struct client *c)
 {
     char *end;
@@ -215,6 +247,11 @@ static const struct command commands[] = {
     { "stop", "stop NAME [--no-wait]", "Stops partition NAME.", 1, true, cmd_stop },
     { "log", "log [--bytes N]", "Prints the newest N bytes (default 4096) of the host log.", 0,
       true, cmd_log },
+    { "checkpoint", "checkpoint NAME",
+      "Pauses partition NAME, captures its RAM, vCPUs and devices into the host's memory,\n"
+      "destroys it, restores it into a new partition and resumes it; prints the RAM's\n"
+      "CRC-32C before and after.  Slow for large partitions: raise --timeout.", 1, true,
+      cmd_checkpoint },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait },
 };

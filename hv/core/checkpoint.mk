@@ -1,0 +1,12 @@
+# The checkpoint round trip (hv/core/checkpoint.h): pause, capture, destroy, restore, resume.
+KERNEL_SRCS += hv/core/partition_pause.c hv/core/checkpoint.c hv/core/checkpoint_stream.c
+
+UNIT_TESTS += test_checkpoint_stream
+test_checkpoint_stream_SRCS := tests/unit/test_checkpoint_stream.c hv/core/checkpoint_stream.c \
+	hv/core/vcpu_state_desc.c hv/state/state_stream.c hv/state/state_desc.c hv/lib/crc32c.c \
+	hv/lib/format.c
+
+FUZZ_TARGETS += fuzz_checkpoint_stream
+fuzz_checkpoint_stream_SRCS := tests/fuzz/fuzz_checkpoint_stream.c hv/core/checkpoint_stream.c \
+	hv/core/vcpu_state_desc.c hv/state/state_stream.c hv/state/state_desc.c hv/lib/crc32c.c \
+	hv/lib/format.c
