@@ -8,7 +8,7 @@ KERNEL_SRCS += \
 	hv/arch/x86/platform.c \
 	hv/mm/frame_alloc.c hv/mm/kmem.c \
 	hv/lib/string.c hv/lib/format.c hv/lib/bitmap.c hv/lib/log_ring.c hv/lib/cmdline.c \
-	hv/core/main.c hv/arch/x86/console.c hv/core/boot_config.c hv/core/run.c \
+	hv/core/main.c hv/arch/x86/console.c hv/core/config/boot_config.c hv/core/run.c \
 	drivers/acpi/acpi_tables.c \
 	 \
 	hv/vmx/vmx_caps.c \

@@ -1,6 +1,6 @@
 /*
  * Finds the files a manifest asks the loader to load: the values of every `image`,
- * `initrd` and `identity-key` key (hv/core/manifest.md).  Deliberately shallow: sections,
+ * `initrd` and `identity-key` key (hv/core/config/manifest.md).  Deliberately shallow: sections,
  * other keys and values are the hypervisor's to validate.  A value that is not a valid
  * module name is skipped here so that the hypervisor reports it with file, line and key.
  * Portable: no EFI or hardware header.

@@ -1,7 +1,7 @@
 #include "hv/core/channel.h"
 
 #include "hv/core/hypercall_abi.h"
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 #include "hv/arch/x86/spinlock.h"

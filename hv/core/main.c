@@ -16,7 +16,7 @@
 #include "hv/arch/x86/platform.h"
 #include "hv/arch/x86/smp.h"
 #include "hv/arch/x86/tsc.h"
-#include "hv/core/boot_config.h"
+#include "hv/core/config/boot_config.h"
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/machine.h"
 #include "hv/core/run.h"

@@ -6,7 +6,7 @@
 #include "hv/core/channel.h"
 #include "hv/arch/x86/console.h"
 #include "hv/core/end_verdict.h"
-#include "hv/core/loader.h"
+#include "hv/core/loader/loader.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/partition_writes.h"

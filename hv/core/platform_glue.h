@@ -7,7 +7,7 @@
 #define ATOLL_HV_CORE_PLATFORM_GLUE_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "hv/core/exit_event.h"
+#include "hv/core/exit/exit_event.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_console.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/machine.h"
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/sched.h"
 #include "hv/core/script_run.h"

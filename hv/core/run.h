@@ -3,7 +3,7 @@
 #define ATOLL_HV_CORE_RUN_H
 #include <stdbool.h>
 #include "boot/bootinfo.h"
-#include "hv/core/boot_config.h"
+#include "hv/core/config/boot_config.h"
 
 __attribute__((noreturn)) void hv_run(const struct boot_info *bi, const struct boot_config *cfg,
                                       bool partitions_usable);

@@ -5,7 +5,7 @@
 #include "hv/arch/x86/console.h"
 #include "hv/core/checkpoint.h"
 #include "hv/core/partition_create.h"
-#include "hv/core/script.h"
+#include "hv/core/config/script.h"
 #include "hv/arch/x86/spinlock.h"
 
 static struct script script;

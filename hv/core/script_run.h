@@ -1,5 +1,5 @@
 /*
- * The manifest's [script] at run time (the rules themselves: hv/core/script.h).  Console
+ * The manifest's [script] at run time (the rules themselves: hv/core/config/script.h).  Console
  * lines from every partition's vCPUs are fed in under one lock; the actions they trigger
  * run later on the boot CPU, from the scheduler loop, where starting and stopping
  * partitions is safe (the control server does it from there too).
@@ -7,7 +7,7 @@
 #ifndef ATOLL_HV_CORE_SCRIPT_RUN_H
 #define ATOLL_HV_CORE_SCRIPT_RUN_H
 #include <stddef.h>
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 #include "hv/core/partition.h"
 
 /* Before any partition starts.  0, or -1 with "FILE:LINE: script: ..." in err. */

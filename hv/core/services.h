@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "boot/bootinfo.h"
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 
 #define SERVICES_NONE UINT64_MAX
 

@@ -3,7 +3,7 @@
 KERNEL_SRCS += hv/core/vcpu_state_desc.c hv/core/vcpu_state_check.c
 # hv/state's and hv/core's sources by name: this fragment is read before hv/state/state.mk.
 VCPU_STATE_HOST_SRCS = hv/core/vcpu_state_desc.c hv/core/vcpu_state_check.c \
-	hv/core/msr_policy.c hv/core/xcr0_policy.c \
+	hv/core/exit/msr_policy.c hv/core/exit/xcr0_policy.c \
 	hv/state/state_stream.c hv/state/state_desc.c hv/lib/crc32c.c hv/lib/format.c
 
 UNIT_TESTS += test_vcpu_state test_vcpu_state_check

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "hv/core/vcpu_state_desc.h"
-#include "hv/core/xcr0_policy.h"
+#include "hv/core/exit/xcr0_policy.h"
 
 #define CR0_PE      (1ull << 0)
 #define CR0_NW      (1ull << 29)

@@ -8,8 +8,8 @@
 #ifndef ATOLL_HV_CORE_VCPU_STATE_CHECK_H
 #define ATOLL_HV_CORE_VCPU_STATE_CHECK_H
 #include <stdint.h>
-#include "hv/core/cpuid_policy.h"
-#include "hv/core/msr_policy.h"
+#include "hv/core/exit/cpuid_policy.h"
+#include "hv/core/exit/msr_policy.h"
 #include "hv/core/vcpu_state.h"
 
 /* VMX's access-rights field <-> the neutral segment attributes (same bit positions): an

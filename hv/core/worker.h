@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 #include "hv/core/worker_queue.h"
 
 #define WORKER_QUEUE_CAPACITY 256

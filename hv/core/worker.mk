@@ -5,9 +5,9 @@ UNIT_TESTS += test_worker_queue
 test_worker_queue_SRCS := tests/unit/test_worker_queue.c hv/core/worker_queue.c
 
 UNIT_TESTS += test_manifest_service_cpus
-test_manifest_service_cpus_SRCS := tests/unit/test_manifest_service_cpus.c hv/core/manifest.c \
+test_manifest_service_cpus_SRCS := tests/unit/test_manifest_service_cpus.c hv/core/config/manifest.c \
 	hv/lib/format.c
 
 UNIT_TESTS += test_worker_boot_word
-test_worker_boot_word_SRCS := tests/unit/test_worker_boot_word.c hv/core/boot_config.c \
+test_worker_boot_word_SRCS := tests/unit/test_worker_boot_word.c hv/core/config/boot_config.c \
 	hv/lib/cmdline.c hv/lib/format.c

@@ -1,7 +1,7 @@
 /*
  * The hypervisor's command line (GRUB's multiboot2 line, or atoll.cmdline): words
  * separated by blanks, each `KEY` or `KEY=VALUE`.  The one tokenizer every layer reads its
- * own words with (hv/core/boot_config.c, the storage pool, net/kernel/net_options.c).
+ * own words with (hv/core/config/boot_config.c, the storage pool, net/kernel/net_options.c).
  * Portable.
  */
 #ifndef ATOLL_HV_LIB_CMDLINE_H

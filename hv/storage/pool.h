@@ -6,7 +6,7 @@
 #ifndef ATOLL_HV_STORAGE_POOL_H
 #define ATOLL_HV_STORAGE_POOL_H
 #include "boot/bootinfo.h"
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/vhdx.h"
 

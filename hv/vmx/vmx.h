@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
-#include "hv/core/exit_cr.h"
+#include "hv/core/exit/exit_cr.h"
 #include "hv/core/vcpu.h"
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"
@@ -105,7 +105,7 @@ void vmx_roundtrip_free(struct vmx_vcpu *x);
 
 /* vmx_guest_state.c */
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);
-/* Loads the GUEST_CTL_* parts of ctl, values the rules of hv/core/exit_cr.h accepted. */
+/* Loads the GUEST_CTL_* parts of ctl, values the rules of hv/core/exit/exit_cr.h accepted. */
 bool vmx_load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *ctl);
 /* The guest's CR0, CR4 and EFER as it reads them. */
 struct guest_ctl vmx_guest_ctl(void);

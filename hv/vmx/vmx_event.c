@@ -2,7 +2,7 @@
  * from the partition's interrupt controllers, with NMI- and interrupt-window exiting.  NMIs
  * are virtual NMIs: the processor blocks further ones from delivery until the guest's
  * IRET, so one waits in the vLAPIC (one in service, one latched) meanwhile. */
-#include "hv/core/mmio.h"
+#include "hv/core/exit/mmio.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/vmx/vmcs.h"

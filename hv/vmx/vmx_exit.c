@@ -2,13 +2,13 @@
  * VM-exit dispatch: one handler per basic exit reason, each returning what the run loop
  * does next.  The exits that mean something to the guest (CPUID, MSRs, CR access, XSETBV,
  * HLT, I/O, EPT violations) are decoded into the core's struct exit_info, decided by
- * exit_handle (hv/core/exit.h) and its effects loaded here; the rest are VT-x's own.  An
+ * exit_handle (hv/core/exit/exit.h) and its effects loaded here; the rest are VT-x's own.  An
  * exit nobody handles ends only its partition, with the reason, qualification and guest
  * RIP in one line.
  */
 #include <string.h>
-#include "hv/core/emulate.h"
-#include "hv/core/exit.h"
+#include "hv/core/exit/emulate.h"
+#include "hv/core/exit/exit.h"
 #include "hv/core/hypercall.h"
 #include "hv/core/partition.h"
 #include "hv/vmx/vmcs.h"

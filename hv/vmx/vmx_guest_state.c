@@ -1,7 +1,7 @@
 /* Guest control registers and controls as VT-x needs them. */
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
-#include "hv/core/exit_cr.h"
+#include "hv/core/exit/exit_cr.h"
 #include "hv/core/virt.h"
 
 #define CR4_VMXE (1ull << 13)

@@ -20,8 +20,8 @@
 #include <string.h>
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/cpu.h"
-#include "hv/core/cpuid_policy.h"
-#include "hv/core/msr_policy.h"
+#include "hv/core/exit/cpuid_policy.h"
+#include "hv/core/exit/msr_policy.h"
 #include "hv/core/partition.h"
 #include "hv/core/vcpu_state_check.h"
 #include "hv/core/vcpu_state_desc.h"

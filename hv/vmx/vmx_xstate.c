@@ -16,7 +16,7 @@
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/exception.h"
 #include "hv/arch/x86/percpu.h"
-#include "hv/core/xcr0_policy.h"
+#include "hv/core/exit/xcr0_policy.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmx.h"
 

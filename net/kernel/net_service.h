@@ -6,7 +6,7 @@
 #define ATOLL_NET_KERNEL_NET_SERVICE_H
 #include <stdint.h>
 #include "boot/bootinfo.h"
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 
 /* Once, on the boot CPU, after the partitions exist: finds the NIC, brings up lwIP
  * (static or DHCP as the manifest says) and the control server.  Prints what it did, or

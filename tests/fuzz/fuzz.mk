@@ -4,10 +4,10 @@ FUZZ_TARGETS += fuzz_mb2
 fuzz_mb2_SRCS := tests/fuzz/fuzz_mb2.c boot/mb2/mb2_parse.c hv/lib/format.c
 
 FUZZ_TARGETS += fuzz_manifest
-fuzz_manifest_SRCS := tests/fuzz/fuzz_manifest.c hv/core/manifest.c hv/lib/format.c
+fuzz_manifest_SRCS := tests/fuzz/fuzz_manifest.c hv/core/config/manifest.c hv/lib/format.c
 
 FUZZ_TARGETS += fuzz_script
-fuzz_script_SRCS := tests/fuzz/fuzz_script.c hv/core/script.c hv/core/manifest.c hv/lib/format.c
+fuzz_script_SRCS := tests/fuzz/fuzz_script.c hv/core/config/script.c hv/core/config/manifest.c hv/lib/format.c
 
 FUZZ_TARGETS += fuzz_acpi
 fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/acpi_tables.c hv/lib/format.c

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/core/exit.h"
-#include "hv/core/exit_event.h"
+#include "hv/core/exit/exit.h"
+#include "hv/core/exit/exit_event.h"
 
 static const uint8_t *in;
 static size_t left;

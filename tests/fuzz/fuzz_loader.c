@@ -2,7 +2,7 @@
  * small fake partition, which refuses every write outside its RAM. */
 #include <stdint.h>
 #include <string.h>
-#include "hv/core/loader.h"
+#include "hv/core/loader/loader.h"
 
 #define RAM (8u << 20)
 static uint8_t ram[RAM];

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/core/loader.h"
+#include "hv/core/loader/loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

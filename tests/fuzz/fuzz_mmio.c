@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/core/mmio.h"
+#include "hv/core/exit/mmio.h"
 
 struct input {
     const uint8_t *code;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/core/script.h"
+#include "hv/core/config/script.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

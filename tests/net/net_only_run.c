@@ -9,7 +9,7 @@
 #include "hv/arch/x86/lapic.h"
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/machine.h"
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/run.h"
 #include "hv/mm/kmem.h"

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "drivers/acpi/acpi_tables.h"
-#include "hv/core/acpi_build.h"
+#include "hv/core/loader/acpi_build.h"
 
 #define BASE 0xe0000ull
 

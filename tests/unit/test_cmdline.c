@@ -1,11 +1,11 @@
-/* The command-line tokenizer and the core's words (hv/lib/cmdline.c, hv/core/boot_config.c). */
+/* The command-line tokenizer and the core's words (hv/lib/cmdline.c, hv/core/config/boot_config.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/boot_config.h"
+#include "hv/core/config/boot_config.h"
 #include "hv/lib/cmdline.h"
 
 static void tokens_test(void **state)

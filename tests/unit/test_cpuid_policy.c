@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/cpuid_policy.h"
+#include "hv/core/exit/cpuid_policy.h"
 #include "hv/core/hypercall_abi.h"
 
 static struct cpuid_result host_leaf[0x20], host_ext[0x10];

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/cpuid_policy.h"
-#include "hv/core/xcr0_policy.h"
+#include "hv/core/exit/cpuid_policy.h"
+#include "hv/core/exit/xcr0_policy.h"
 
 #define CPU_XCR0 (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512 | XCR0_PKRU | XCR0_AMX)
 #define AMX_LEAF7_EDX ((1u << 22) | (1u << 24) | (1u << 25))

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/exit.h"
+#include "hv/core/exit/exit.h"
 
 #define CR0_ET (1ull << 4)
 #define CR0_NE (1ull << 5)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/exit_event.h"
+#include "hv/core/exit/exit_event.h"
 
 /* A LAPIC/PIC pair reduced to what the order depends on. */
 static struct {

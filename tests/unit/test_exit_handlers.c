@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/exit.h"
-#include "hv/core/xcr0_policy.h"
+#include "hv/core/exit/exit.h"
+#include "hv/core/exit/xcr0_policy.h"
 
 #define MSR_EFER 0xc0000080u
 

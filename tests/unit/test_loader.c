@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "drivers/acpi/acpi_tables.h"
-#include "hv/core/loader_common.h"
+#include "hv/core/loader/loader_common.h"
 
 #define RAM (8u << 20)
 static uint8_t ram[RAM];

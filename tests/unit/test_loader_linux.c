@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/loader.h"
+#include "hv/core/loader/loader.h"
 
 #define RAM (64ull << 20)
 #define KERNEL_AT 0x1000000ull

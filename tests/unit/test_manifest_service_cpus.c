@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/manifest.h"
+#include "hv/core/config/manifest.h"
 
 static struct manifest m;
 static char err[MANIFEST_ERR_LEN];

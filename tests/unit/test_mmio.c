@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/mmio.h"
+#include "hv/core/exit/mmio.h"
 
 #define CODE     0x1000ull          /* linear address of the instruction */
 #define RAM      0x100000ull        /* linear [RAM, RAM + RAM_SIZE) is RAM */

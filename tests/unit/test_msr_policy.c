@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/msr_policy.h"
+#include "hv/core/exit/msr_policy.h"
 
 /* ---- a fake host CPU, seen through cpuid_filter -------------------------------------- */
 static struct cpuid_result host_leaf[0x20], host_ext[0x10];

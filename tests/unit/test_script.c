@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/script.h"
+#include "hv/core/config/script.h"
 
 static struct manifest m;
 static struct script s;

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "hv/core/vcpu_state_check.h"
-#include "hv/core/xcr0_policy.h"
+#include "hv/core/exit/xcr0_policy.h"
 #include "tests/unit/vcpu_state_sample.h"
 
 static struct vcpu_state s, t;

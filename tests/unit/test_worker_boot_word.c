@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "hv/core/boot_config.h"
+#include "hv/core/config/boot_config.h"
 
 static void test_word_sets_the_flag(void **state)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hv/core/xcr0_policy.h"
+#include "hv/core/exit/xcr0_policy.h"
 
 #define ALL_CPU (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_MPX | XCR0_AVX512 | XCR0_PKRU | XCR0_AMX)
 #define BASE    (XCR0_X87 | XCR0_SSE)

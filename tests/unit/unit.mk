@@ -14,10 +14,10 @@ UNIT_TESTS += test_mb2_parse
 test_mb2_parse_SRCS := tests/unit/test_mb2_parse.c boot/mb2/mb2_parse.c hv/lib/format.c
 
 UNIT_TESTS += test_manifest
-test_manifest_SRCS := tests/unit/test_manifest.c hv/core/manifest.c hv/lib/format.c
+test_manifest_SRCS := tests/unit/test_manifest.c hv/core/config/manifest.c hv/lib/format.c
 
 UNIT_TESTS += test_script
-test_script_SRCS := tests/unit/test_script.c hv/core/script.c hv/core/manifest.c hv/lib/format.c
+test_script_SRCS := tests/unit/test_script.c hv/core/config/script.c hv/core/config/manifest.c hv/lib/format.c
 
 UNIT_TESTS += test_console_ring
 test_console_ring_SRCS := tests/unit/test_console_ring.c hv/core/console_ring.c
@@ -32,13 +32,13 @@ UNIT_TESTS += test_end_verdict
 test_end_verdict_SRCS := tests/unit/test_end_verdict.c hv/core/end_verdict.c hv/lib/format.c
 
 UNIT_TESTS += test_cmdline
-test_cmdline_SRCS := tests/unit/test_cmdline.c hv/lib/cmdline.c hv/core/boot_config.c hv/lib/format.c
+test_cmdline_SRCS := tests/unit/test_cmdline.c hv/lib/cmdline.c hv/core/config/boot_config.c hv/lib/format.c
 
 UNIT_TESTS += test_guest_walk
 test_guest_walk_SRCS := tests/unit/test_guest_walk.c tests/unit/guest_mem_flat.c hv/core/guest_walk.c
 
 UNIT_TESTS += test_msr_policy
-test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/msr_policy.c hv/core/cpuid_policy.c hv/core/xcr0_policy.c
+test_msr_policy_SRCS := tests/unit/test_msr_policy.c hv/core/exit/msr_policy.c hv/core/exit/cpuid_policy.c hv/core/exit/xcr0_policy.c
 
 # hv/vmx/ept.c (and guest_mem.c's translation) with a fake frame allocator in place of
 # hv/mm/kmem.h.
@@ -47,4 +47,4 @@ test_ept_SRCS := tests/unit/test_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c hv/co
 test_ept_CFLAGS := -iquote tests/unit/fake_kmem
 
 UNIT_TESTS += test_cpuid_policy
-test_cpuid_policy_SRCS := tests/unit/test_cpuid_policy.c hv/core/cpuid_policy.c hv/core/xcr0_policy.c
+test_cpuid_policy_SRCS := tests/unit/test_cpuid_policy.c hv/core/exit/cpuid_policy.c hv/core/exit/xcr0_policy.c

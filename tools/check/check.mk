@@ -3,12 +3,12 @@
 HOST_TOOLS += $(BUILD)/tools/atoll
 
 ATOLL_CHECK_SRCS := tools/check/main.c tools/check/check_manifest.c tools/check/check_hardware.c \
-	hv/core/manifest.c hv/core/script.c hv/core/loader_flat.c hv/core/loader_multiboot.c \
-	hv/core/loader_elf64.c hv/core/loader_linux.c hv/core/loader_common.c hv/core/loader_acpi.c \
-	hv/core/acpi_build.c \
+	hv/core/config/manifest.c hv/core/config/script.c hv/core/loader/loader_flat.c hv/core/loader/loader_multiboot.c \
+	hv/core/loader/loader_elf64.c hv/core/loader/loader_linux.c hv/core/loader/loader_common.c hv/core/loader/loader_acpi.c \
+	hv/core/loader/acpi_build.c \
 	hv/lib/format.c
 
-$(BUILD)/tools/atoll: $(ATOLL_CHECK_SRCS) tools/check/check.h hv/core/manifest.h hv/core/loader.h
+$(BUILD)/tools/atoll: $(ATOLL_CHECK_SRCS) tools/check/check.h hv/core/config/manifest.h hv/core/loader/loader.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(ATOLL_CHECK_SRCS)

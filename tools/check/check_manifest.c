@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "hv/core/loader.h"
-#include "hv/core/manifest.h"
-#include "hv/core/script.h"
+#include "hv/core/loader/loader.h"
+#include "hv/core/config/manifest.h"
+#include "hv/core/config/script.h"
 #include "tools/check/check.h"
 
 #define MAX_DIRS 16

@@ -10,7 +10,7 @@
 # build/boot/efi/BOOTX64.EFI). At the root: atoll.elf (-k), atoll.cfg (-m: the manifest,
 # whatever its own name), atoll.cmdline (the one line -c gives; none when empty) and every
 # other FILE given, or every file inside a DIR given, under its own name. Each file the
-# manifest names by `image`, `initrd` or `identity-key` (hv/core/manifest.md) and that is
+# manifest names by `image`, `initrd` or `identity-key` (hv/core/config/manifest.md) and that is
 # not given is looked up in the -d directories in order, then build/guest/tests/,
 # build/guest/linux/ and the manifest's own directory; a file found nowhere is left out with
 # a warning, so that the loader's own error line can be tested.

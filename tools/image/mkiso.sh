@@ -6,7 +6,7 @@
 # The ISO holds /boot/atoll.elf, the manifest under its own name (so that the hypervisor's
 # errors name it: `bad1.cfg:3: ...`; `manifest=NAME` is added to the command line unless it
 # is atoll.cfg, the default, or CMDLINE names one) and every file the manifest
-# names by an `image`, `initrd` or `identity-key` key (hv/core/manifest.md), each loaded by
+# names by an `image`, `initrd` or `identity-key` key (hv/core/config/manifest.md), each loaded by
 # one `module2 /boot/FILE FILE` line. Files are looked up in the -d directories in the order
 # given, then build/guest/tests/, build/guest/linux/ and the manifest's own directory.
 # A file found nowhere is left out with a warning, so that the hypervisor's own check of the

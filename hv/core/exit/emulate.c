@@ -1,0 +1,117 @@
+#include "hv/core/exit/emulate.h"
+
+#include "hv/arch/x86/console.h"
+#include "hv/core/guest_walk.h"
+#include "hv/core/partition.h"
+#include "hv/core/partition_writes.h"
+#include "hv/core/platform_glue.h"
+
+struct emulation {
+    struct vcpu *v;
+    const struct guest_paging *pg;
+    uint64_t rip;
+};
+
+static size_t fetch(void *ctx, uint64_t linear, uint8_t *buf, size_t len)
+{
+    struct emulation *em = ctx;
+    while (len && !guest_read_linear(&em->v->part->mem, em->pg, linear, buf, len))
+        len = len > 4096 - (linear & 0xfff) ? 4096 - (linear & 0xfff) : 0;
+    return len;
+}
+
+static enum mmio_access_result unassigned(struct emulation *em, uint64_t gpa, bool write,
+                                          uint64_t *value)
+{
+    struct vcpu *v = em->v;
+    struct partition *p = v->part;
+    if (p->unassigned_kill) {
+        partition_kill(p, "vcpu%u: access outside its memory at gpa %#lx (rip %#lx)",
+                       v->index, gpa, em->rip);
+        return MMIO_ACCESS_STOP;
+    }
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    enum vdev_unassigned_report report = vdev_bus_unassigned(&p->bus, gpa, write);
+    spin_unlock_irqrestore(&p->lock, f);
+    if (report != VDEV_UNASSIGNED_QUIET)
+        kprintf("atoll: %s: vcpu%u: unassigned guest-physical %#lx %s (rip %#lx): reads are "
+                "all-ones, writes dropped%s\n", p->name, v->index, gpa, write ? "write" : "read",
+                em->rip, report == VDEV_UNASSIGNED_LAST_REPORT ? "; further ranges not reported" : "");
+    if (!write)
+        *value = ~0ull;
+    return MMIO_ACCESS_OK;
+}
+
+static enum mmio_access_result phys(void *ctx, uint64_t gpa, unsigned size, bool write,
+                                    uint64_t *value)
+{
+    struct emulation *em = ctx;
+    if (partition_mmio(em->v, gpa, size, write, value))
+        return em->v->part->state == PART_DEAD ? MMIO_ACCESS_STOP : MMIO_ACCESS_OK;
+    return unassigned(em, gpa, write, value);
+}
+
+/* size bytes at gpa, all in one guest page. */
+static enum mmio_access_result phys_or_ram(struct emulation *em, uint64_t gpa, unsigned size,
+                                           bool write, uint64_t *value)
+{
+    struct partition *p = em->v->part;
+    if (!guest_mem_contains(&p->mem, gpa, size))
+        return phys(em, gpa, size, write, value);
+    if (!write) {
+        *value = 0;
+        guest_mem_read(&p->mem, gpa, value, size);
+    } else if (guest_mem_write(&p->mem, gpa, value, size)) {
+        partition_writes_note(p, gpa, size);
+    }
+    return MMIO_ACCESS_OK;
+}
+
+/* An element that straddles two guest pages goes a byte at a time. */
+static enum mmio_access_result linear(void *ctx, uint64_t linear, unsigned size, bool write,
+                                      uint64_t *value)
+{
+    struct emulation *em = ctx;
+    const struct guest_mem *m = &em->v->part->mem;
+    uint64_t gpa;
+    if ((linear & 0xfff) + size <= 4096) {
+        if (!guest_linear_to_phys(m, em->pg, linear, &gpa))
+            return MMIO_ACCESS_UNMAPPED;
+        return phys_or_ram(em, gpa, size, write, value);
+    }
+    uint64_t result = 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t byte = write ? (*value >> (8 * i)) & 0xff : 0;
+        if (!guest_linear_to_phys(m, em->pg, linear + i, &gpa))
+            return MMIO_ACCESS_UNMAPPED;
+        enum mmio_access_result r = phys_or_ram(em, gpa, 1, write, &byte);
+        if (r != MMIO_ACCESS_OK)
+            return r;
+        result |= (byte & 0xff) << (8 * i);
+    }
+    if (!write)
+        *value = result;
+    return MMIO_ACCESS_OK;
+}
+
+static void io(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *value)
+{
+    struct emulation *em = ctx;
+    partition_io(em->v, port, size, write, value);
+}
+
+enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct guest_paging *pg,
+                              const struct mmio_exit *e, struct mmio_outcome *out)
+{
+    struct emulation em = { .v = v, .pg = pg, .rip = c->rip };
+    const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io };
+    enum mmio_result r = mmio_emulate(c, &ops, e, out);
+    if (v->part->state != PART_DEAD && (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED))
+        return r;
+    if (r == MMIO_UNSUPPORTED)
+        partition_kill(v->part, "vcpu%u: cannot emulate the %s at %s %#lx (rip %#lx)", v->index,
+                       e->string_io ? "string I/O" : "MMIO access",
+                       e->string_io ? "port" : "gpa", e->string_io ? c->gpr[RDX] & 0xffff : e->gpa,
+                       c->rip);
+    return r == MMIO_UNSUPPORTED ? r : MMIO_STOP;
+}

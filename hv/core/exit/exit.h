@@ -1,0 +1,162 @@
+/*
+ * A VM exit, vendor-neutral.  The backend (hv/vmx) decodes what the hardware reports into
+ * struct exit_info, the core decides (exit_decide) and answers with struct exit_effects:
+ * the verdict and the register and control-register state to load, as data.  The backend
+ * applies them and owns nothing of the meaning: which MSR, CR or XCR0 value is legal, what
+ * an I/O port or MMIO address reaches, when HLT sleeps.
+ *
+ * exit_decide is portable and host-tested: what it needs of the partition comes through
+ * struct exit_env.  exit_handle (exit_vcpu.c, kernel only) supplies that for a running
+ * vCPU, counts the exit and carries out the partition-level effects (halting, ending the
+ * partition with the handler's line).
+ */
+#ifndef ATOLL_HV_CORE_EXIT_H
+#define ATOLL_HV_CORE_EXIT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/core/exit/cpuid_policy.h"
+#include "hv/core/exit/exit_cr.h"
+#include "hv/core/vcpu.h"
+
+/* What exited; the backend keeps exits that mean nothing outside it (host NMIs, its own
+ * misconfiguration, window and timer exits). */
+enum exit_info_kind {
+    EXIT_IS_CPUID,
+    EXIT_IS_MSR_READ,
+    EXIT_IS_MSR_WRITE,
+    EXIT_IS_CR,             /* MOV to or from a CR, CLTS, LMSW */
+    EXIT_IS_XSETBV,
+    EXIT_IS_HLT,
+    EXIT_IS_IO,
+    EXIT_IS_MMIO,           /* a guest-physical access the second-level tables do not allow */
+    EXIT_IS_KIND_COUNT,
+};
+
+enum cr_access { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+
+struct exit_info {
+    enum exit_info_kind kind;
+    unsigned vcpu;                  /* its index, for the lines that end a partition */
+    uint64_t rip;                   /* of the exiting instruction */
+    uint32_t instr_len;
+    uint64_t raw;                   /* the backend's own word for it (VT-x: the qualification) */
+    bool event_queued;              /* an event waits for the next entry (re-queued or raised) */
+    union {
+        struct { uint32_t leaf, subleaf; } cpuid;
+        struct {
+            uint32_t index;
+            uint64_t value;         /* EXIT_IS_MSR_WRITE: EDX:EAX */
+            uint64_t efer;          /* the guest's EFER now */
+        } msr;
+        struct {
+            unsigned number;        /* 0, 3, 4, 8 */
+            enum cr_access access;
+            unsigned gpr;           /* MOV: the general register (enum gpr) */
+            uint64_t value;         /* MOV to: the register's value; LMSW: its source */
+            struct guest_ctl now;   /* as the guest sees them */
+            uint64_t cr4_offered;   /* CR4 bits the guest may set */
+        } cr;
+        struct {
+            uint32_t xcr;           /* ECX */
+            uint64_t value;         /* EDX:EAX */
+            unsigned cpl;
+            bool osxsave;           /* CR4.OSXSAVE */
+            uint64_t offered;       /* XCR0 components the guest may enable */
+        } xsetbv;
+        struct {
+            bool irqs_enabled;      /* RFLAGS.IF */
+            bool single_step;       /* RFLAGS.TF: completing it queues a #DB trap */
+        } hlt;
+        struct {
+            uint16_t port;
+            uint8_t size;           /* 1, 2, 4 (anything else is not an I/O instruction) */
+            bool in;
+            bool string;            /* INS/OUTS: emulated */
+            uint64_t rax;
+        } io;
+        struct {
+            uint64_t gpa;
+            bool write;             /* a data write */
+            bool fetch;             /* an instruction fetch */
+            bool table;             /* a page-table access of a guest-linear translation */
+        } mmio;
+    };
+};
+
+enum exit_verdict {
+    VERDICT_RESUME,
+    VERDICT_HALT,                   /* HLT with nothing pending: sleep until something is */
+    VERDICT_STOP,                   /* the partition ended (kill_line says why) */
+    VERDICT_EMULATE,                /* the instruction at RIP is emulated (vcpu_emulate) */
+    VERDICT_UNHANDLED,              /* nothing the core knows: the backend ends the partition */
+};
+
+struct exit_exception {
+    bool valid;
+    uint8_t vector;
+    bool has_error;
+    uint32_t error;
+};
+
+#define EXIT_KILL_LINE 160
+
+struct exit_effects {
+    enum exit_verdict verdict;
+    enum exit_kind count;           /* the counter this exit adds to */
+    bool complete;                  /* the instruction completed: RIP moves past it */
+    struct exit_exception exception;    /* raised instead of completing */
+    uint16_t gpr_written;           /* bit per enum gpr: gpr[] holds its new value */
+    uint64_t gpr[16];
+    unsigned ctl_written;           /* GUEST_CTL_*: these of ctl are to be loaded */
+    struct guest_ctl ctl;           /* guest-visible values */
+    bool xcr0_written;
+    uint64_t xcr0;
+    bool halted_irqs_off;           /* EXIT_IS_HLT: halted with RFLAGS.IF clear */
+    char kill_line[EXIT_KILL_LINE]; /* VERDICT_STOP */
+};
+
+/* The partition as the handlers reach it. */
+struct exit_env {
+    void *ctx;
+    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out);
+    /* False: the guest gets #GP. */
+    bool (*msr_read)(void *ctx, uint32_t msr, uint64_t *value);
+    bool (*msr_write)(void *ctx, uint32_t msr, uint64_t value);
+    void (*io)(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *value);
+    void (*set_tpr)(void *ctx, uint64_t cr8);
+    uint64_t (*get_tpr)(void *ctx);
+    bool (*interrupt_pending)(void *ctx);       /* a vector waits in its controllers */
+    bool (*nmi_pending)(void *ctx);
+    bool (*in_ram)(void *ctx, uint64_t gpa);
+    /* A write to a page dirty tracking made read-only: true when handled. */
+    bool (*write_fault)(void *ctx, uint64_t gpa);
+};
+
+/* Fills fx (zeroed first) with what the exit does; always a valid verdict. */
+void exit_decide(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+
+/* The handlers, one per kind (exit_decide dispatches). */
+void exit_cpuid(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_msr(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_cr(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_xsetbv(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_hlt(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_io(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_mmio(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+
+/* Effect helpers for the handlers. */
+void exit_set_gpr(struct exit_effects *fx, enum gpr reg, uint64_t value);
+void exit_raise(struct exit_effects *fx, uint8_t vector, bool has_error, uint32_t error);
+void exit_kill(struct exit_effects *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+
+#ifdef ATOLL_KERNEL
+/* exit_decide for a running vCPU, then what falls to the partition: HLT's sleep (or the
+ * end of a partition whose every vCPU halted with interrupts off), a kill line carried
+ * out, the exit counted; a partition that ended meanwhile turns RESUME into STOP. */
+void exit_handle(struct vcpu *v, const struct exit_info *e, struct exit_effects *fx);
+#endif
+
+#endif
