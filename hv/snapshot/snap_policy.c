@@ -5,7 +5,6 @@
 #define LEARN_SHIFT      2          /* moving averages weigh a new block 1/4 */
 #define PAYS_PERCENT     97         /* a rung must write at most 97% of the rung below it */
 #define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
-#define RETRY_PICKS      128        /* a skipped rung is forgotten, so re-tried, this often */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
 
@@ -155,7 +154,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
         return p->level = p->lowest;
     uint64_t queued = q->capacity ? q->queued : 0;
     measure_drain(p, q);
-    if (++p->picks % RETRY_PICKS == 0) {
+    if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
         for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++)
             if (!(paying & (1u << r))) {

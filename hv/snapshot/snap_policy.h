@@ -43,6 +43,10 @@ struct snap_queue_view {
     uint64_t now_ns;            /* a monotonic clock (0: no clock; no rates are measured) */
 };
 
+/* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
+ * that the rung is tried again (RAM further on may compress where this did not). */
+#define SNAP_POLICY_RETRY_PICKS 128
+
 struct snap_policy {
     enum snap_level level;
     enum snap_level lowest, highest;    /* the rungs it may use */

@@ -70,6 +70,7 @@ struct vdisk {
     uint64_t queued_bytes, drained_bytes, started_blocks, half_blocks;
     double first_rate, second_rate;
     double busy_until;                  /* when the disk finishes the last block it took */
+    double idle;                        /* seconds the disk waited for a block */
     double t0;
     uint32_t header;                    /* bytes added to every block on disk */
 };
@@ -134,7 +135,7 @@ static uint64_t sink_now_ns(void *ctx)
 
 /* Per thread: the worker it runs and its trace, for sink_put to record the block. */
 struct trace_rec {
-    float t_ms, queued_kib, encode_us, cpu_us;
+    float t_ms, queued_kib, encode_us, cpu_us, idle_us;
     uint8_t worker, tried, used;
     uint32_t raw, len;
 };
@@ -167,10 +168,11 @@ static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, co
     vdisk_retire(d, now);
     if (self && self->trace && self->traced < self->trace_cap)
         self->trace[self->traced++] = (struct trace_rec){
-            (float)((now - d->t0) * 1e3), (float)d->queued_bytes / 1024.0f,
-            (float)self->w.last_ns / 1e3f, (float)((cpu - self->cpu_mark) * 1e6),
-            (uint8_t)self->id, (uint8_t)self->w.last_tried, (uint8_t)e->level, e->raw_len,
-            e->len };
+            .t_ms = (float)((now - d->t0) * 1e3), .queued_kib = (float)d->queued_bytes / 1024.0f,
+            .encode_us = (float)self->w.last_ns / 1e3f,
+            .cpu_us = (float)((cpu - self->cpu_mark) * 1e6), .worker = (uint8_t)self->id,
+            .tried = (uint8_t)self->w.last_tried, .used = (uint8_t)e->level,
+            .raw = e->raw_len, .len = e->len };
     while (d->queued_bytes + len > QUEUE_CAPACITY && d->count) {
         /* sleep until the oldest blocks that make room have finished */
         uint64_t freed = 0;
@@ -186,6 +188,9 @@ static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, co
     }
     double rate = d->started_blocks < d->half_blocks ? d->first_rate : d->second_rate;
     double start = now > d->busy_until ? now : d->busy_until;
+    d->idle += start - d->busy_until;
+    if (self && self->trace && self->traced)
+        self->trace[self->traced - 1].idle_us = (float)((start - d->busy_until) * 1e6);
     d->busy_until = start + len / rate;
     d->ring[(d->head + d->count) % d->ring_cap] = (struct pending){ d->busy_until, len };
     d->count++;
@@ -200,7 +205,7 @@ static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, co
 /* ---- one run ---- */
 
 struct run_result {
-    double seconds;
+    double seconds, idle;
     uint64_t written, zero_pages, data_blocks;
     uint64_t at_level[SNAP_LEVELS], tried[SNAP_LEVELS];
     double cpu_at[SNAP_LEVELS];
@@ -242,14 +247,14 @@ static void write_trace(const char *config, struct worker_arg *args, unsigned wo
         fprintf(stderr, "snapshot-bench: %s: %s\n", path, strerror(errno));
         return;
     }
-    fprintf(f, "t_ms,worker,queued_kib,tried,used,raw,len,encode_us,cpu_us\n");
+    fprintf(f, "t_ms,worker,queued_kib,tried,used,raw,len,encode_us,cpu_us,disk_idle_us\n");
     for (unsigned w = 0; w < workers; w++)
         for (uint64_t i = 0; i < args[w].traced; i++) {
             const struct trace_rec *r = &args[w].trace[i];
-            fprintf(f, "%.3f,%u,%.0f,%s,%s,%u,%u,%.1f,%.1f\n", r->t_ms, r->worker, r->queued_kib,
-                    snap_level_name((enum snap_level)r->tried),
+            fprintf(f, "%.3f,%u,%.0f,%s,%s,%u,%u,%.1f,%.1f,%.1f\n", r->t_ms, r->worker,
+                    r->queued_kib, snap_level_name((enum snap_level)r->tried),
                     snap_level_name((enum snap_level)r->used), r->raw, r->len, r->encode_us,
-                    r->cpu_us);
+                    r->cpu_us, r->idle_us);
         }
     fclose(f);
 }
@@ -305,6 +310,7 @@ static struct run_result run_once(const uint8_t *ram, uint64_t size, const struc
         }
     }
     r.seconds = d.busy_until - d.t0;
+    r.idle = d.idle;
     r.written = d.queued_bytes + d.drained_bytes;
     if (trace_name)
         write_trace(trace_name, args, workers);
@@ -443,9 +449,10 @@ static void report(struct config *c, unsigned rounds, FILE *csv)
                                   n ? " " : "", snap_level_name((enum snap_level)l),
                                   a->cpu_at[l] * 1e3, a->cpu_at[l] * 1e6 / (double)a->tried[l]);
     printf("  %s: adaptive chose %s; CPU ms by level %s; written %.1f%% of RAM (best fixed "
-           "%.1f%%, copy 100%%); zero pages %.1f%%; vs copy %.2fx\n", c->label, mix, cpu,
+           "%.1f%%, copy 100%%); disk idle %.1f ms (best fixed %.1f); zero pages %.1f%%; "
+           "vs copy %.2fx\n", c->label, mix, cpu,
            100.0 * (double)a->written / (double)c->size,
-           100.0 * (double)b->written / (double)c->size,
+           100.0 * (double)b->written / (double)c->size, a->idle * 1e3, b->idle * 1e3,
            100.0 * (double)a->zero_pages * SNAP_PAGE_SIZE / (double)c->size,
            st[WAY_ADAPTIVE].median / st[WAY_COPY].median);
     if (csv)
