@@ -88,14 +88,15 @@ static unsigned paying_rungs(const struct snap_policy *p)
 }
 
 /* Wall time of a whole block at rung r: measured, or scaled from a measured rung below by
- * the prior; 0 when nothing is known. */
+ * the prior and doubled (how long a rung takes depends on the data, and its first block
+ * must not starve the disk); 0 when nothing is known. */
 static uint64_t block_ns(const struct snap_policy *p, unsigned r)
 {
     if (p->ns_per_kib[r])
         return (uint64_t)p->ns_per_kib[r] * BLOCK_KIB;
     for (unsigned b = r; b-- > 0;)
         if (p->ns_per_kib[b])
-            return (uint64_t)p->ns_per_kib[b] * BLOCK_KIB * prior_cost[r] / prior_cost[b];
+            return (uint64_t)p->ns_per_kib[b] * BLOCK_KIB * 2 * prior_cost[r] / prior_cost[b];
     return 0;
 }
 

@@ -1,25 +1,26 @@
 /*
  * How hard a snapshot compression worker compresses its next block, decided from the
- * write queue it feeds (the seed's idea): a queue that fills means the disk is the
- * bottleneck, so spend CPU to write fewer bytes; a queue that drains means the CPU is, so
- * compress less.  The reasoning and the measurements behind each rule are in SNAPSHOT.md
- * ("The level policy").  In short, before every block:
+ * write queue it feeds (the seed's idea): a deep queue means the disk is the bottleneck,
+ * so spend CPU to write fewer bytes; an empty queue means the CPU is, so compress less.
+ * The reasoning and the measurements behind each rule are in SNAPSHOT.md ("The level
+ * policy").  Before every block:
  *
- *  - the queue steers: above its target depth (half the queue) and not falling, the
- *    worker steps one rung up; below the target and not rising, one rung down; within
- *    `hysteresis_pct` of the target it keeps its rung; an empty queue (the disk waits for
- *    us) drops straight to the fastest rung;
- *  - a rung is used only while it pays: each worker learns, from the blocks it encoded,
- *    the wall time and the output size of every rung (wall time, so a worker that waits
- *    for a CPU sees its compression slow down); a rung that writes barely fewer bytes
- *    than the rung below it is skipped (incompressible RAM stays stored, LZ4HC 9 is
- *    skipped where it gains nothing over LZ4HC 3), and a rung above one that saves
- *    nothing is not tried;
- *  - a rung is used only while the disk has work in hand: its block must take at most
- *    half the time the disk needs to write what is queued (queued bytes over the drain
- *    rate the policy measures), so that a slow rung on a fast disk cannot starve it.
+ *  - the queue's depth picks a band, one per rung, emptiest band fastest; the worker
+ *    keeps its band while the depth stays within `hysteresis_pct` of it, and moves only
+ *    the way the queue moves (a queue still filling, as from empty at the start, does not
+ *    lower the band; one already draining does not raise it);
+ *  - the band's rung is used only if it pays: each worker learns, from the blocks it
+ *    encoded, each rung's output size and wall time (wall time, so that a worker waiting
+ *    for a CPU sees compression get dearer).  A rung writing less than 3% fewer bytes than
+ *    the rung below is skipped (incompressible RAM is stored; LZ4HC 9 is skipped where it
+ *    gains nothing over LZ4HC 3); an untried rung is tried only just above a rung that
+ *    compresses;
+ *  - and only if the disk has the work in hand: the rung's block must take at most half
+ *    the time the disk needs to write what is queued (queued bytes over the drain rate
+ *    the policy measures), so that a slow rung on a fast disk cannot leave it idle.
  *
- * Each worker keeps its own policy.  Portable.
+ * A band whose rung does not qualify falls to the next rung below that does.  Each worker
+ * keeps its own policy.  Portable.
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
 #define ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
@@ -62,13 +63,13 @@ struct snap_policy {
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
 };
 
-/* Starts at `start`, free to use the whole ladder, target half the queue, hysteresis 5%. */
+/* Starts at `start` (its band), free to use the whole ladder, hysteresis 5%. */
 void snap_policy_init(struct snap_policy *p, enum snap_level start);
 /* A policy that never moves: the fixed-level baselines of the bench. */
 void snap_policy_fixed(struct snap_policy *p, enum snap_level level);
 /* The level for the next block. */
 enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_view *q);
-/* The same from the depth alone (no clock, no drain rate): the queue steers, learned
+/* The same from the depth alone (no clock, no drain rate): no work-in-hand limit; learned
  * sizes still skip rungs that do not pay. */
 enum snap_level snap_policy_next(struct snap_policy *p, uint64_t queued, uint64_t capacity);
 /* What the block just encoded at `tried` cost: its non-zero bytes in, bytes out (the raw

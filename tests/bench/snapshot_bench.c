@@ -381,8 +381,9 @@ static struct stats stats_of(const double *v, unsigned n)
 
 static const char *way_name(unsigned way)
 {
-    return way == WAY_ADAPTIVE ? "adaptive" : way == WAY_COPY ? "copy"
-                                                             : snap_level_name((enum snap_level)way);
+    if (way == WAY_ADAPTIVE)
+        return "adaptive";
+    return way == WAY_COPY ? "copy" : snap_level_name((enum snap_level)way);
 }
 
 static void level_mix(char *out, size_t cap, const uint64_t *at, uint64_t blocks)
