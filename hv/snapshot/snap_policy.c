@@ -3,7 +3,7 @@
 #include <stdbool.h>
 
 #define LEARN_SHIFT      2          /* moving averages weigh a new block 1/4 */
-#define PAYS_PERCENT     97         /* a rung must write at most 97% of the rung below it */
+#define PAYS_PERCENT     99         /* a rung must write at most 99% of the rung below it */
 #define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
@@ -134,7 +134,8 @@ static void measure_drain(struct snap_policy *p, const struct snap_queue_view *q
 /* The band of the queue's depth, one per rung from lowest to highest, emptiest first.
  * The current band is kept while the depth stays within the hysteresis of it, and while
  * the queue moves the other way: a queue still filling (as it does from empty at the
- * start) does not lower the band, nor does one already draining raise it. */
+ * start) does not lower the band, nor does one already draining raise it.  The empty
+ * queue the first block sees says nothing yet: the starting band is kept. */
 static unsigned depth_band(struct snap_policy *p, uint64_t queued, uint64_t capacity)
 {
     unsigned rungs = (unsigned)(p->highest - p->lowest) + 1;
@@ -143,7 +144,9 @@ static unsigned depth_band(struct snap_policy *p, uint64_t queued, uint64_t capa
     unsigned current = p->band < rungs ? p->band : band;
     uint64_t lo = current * 10000ull / rungs, hi = (current + 1) * 10000ull / rungs;
     uint64_t h = p->hysteresis_pct * 100ull;
-    if ((bp + h < lo && queued <= p->last_queued) || (bp > hi + h && queued >= p->last_queued))
+    bool first = p->picks == 1 && !queued;      /* empty because nothing was put yet */
+    if (!first && ((bp + h < lo && queued <= p->last_queued) ||
+                   (bp > hi + h && queued >= p->last_queued)))
         current = band;
     p->last_queued = queued;
     return p->band = current;

@@ -11,10 +11,9 @@
  *    lower the band; one already draining does not raise it);
  *  - the band's rung is used only if it pays: each worker learns, from the blocks it
  *    encoded, each rung's output size and wall time (wall time, so that a worker waiting
- *    for a CPU sees compression get dearer).  A rung writing less than 3% fewer bytes than
- *    the rung below is skipped (incompressible RAM is stored; LZ4HC 9 is skipped where it
- *    gains nothing over LZ4HC 3); an untried rung is tried only just above a rung that
- *    compresses;
+ *    for a CPU sees compression get dearer).  A rung writing less than 1% fewer bytes than
+ *    the rung below is skipped (incompressible RAM is stored); an untried rung is tried
+ *    only just above a rung that compresses;
  *  - and only if the disk has the work in hand: the rung's block must take at most half
  *    the time the disk needs to write what is queued (queued bytes over the drain rate
  *    the policy measures), so that a slow rung on a fast disk cannot leave it idle.
