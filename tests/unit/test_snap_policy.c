@@ -241,6 +241,7 @@ static void fixed_and_edges_test(void **state)
     p.highest = SNAP_LZ4HC_3;
     p.band = 1;
     teach(&p, compressible, NULL);
+    assert_int_equal(snap_policy_next(&p, 0, 90), SNAP_LZ4);         /* the start: kept */
     assert_int_equal(snap_policy_next(&p, 0, 90), SNAP_LZ4_FAST);
     assert_int_equal(snap_policy_next(&p, 90, 90), SNAP_LZ4HC_3);
     assert_string_equal(snap_level_name(SNAP_LZ4HC_9), "lz4hc-9");
