@@ -20,18 +20,30 @@ void snap_worker_run(struct snap_worker *w, struct snap_scan *scan, const struct
 {
     uint64_t i;
     while (!w->failed && snap_scan_take(scan, &i)) {
-        enum snap_level level = snap_policy_next(&w->policy, sink->queued(sink->ctx),
-                                                 sink->capacity);
+        struct snap_queue_view q = {
+            .queued = sink->queued(sink->ctx),
+            .capacity = sink->capacity,
+            .drained = sink->drained ? sink->drained(sink->ctx) : 0,
+            .now_ns = sink->now_ns ? sink->now_ns(sink->ctx) : 0,
+        };
+        enum snap_level level = snap_policy_pick(&w->policy, &q);
         struct snap_encoded e;
         snap_encode(w->codec_state, level, scan->ram + i * SNAP_BLOCK_SIZE, w->out, &e);
+        uint64_t ns = q.now_ns ? sink->now_ns(sink->ctx) - q.now_ns : 0;
+        snap_policy_learn(&w->policy, level, e.raw_len, e.len, ns);
         w->blocks++;
         w->raw_bytes += e.raw_len;
         w->encoded_bytes += e.len;
         w->zero_pages += (unsigned)__builtin_popcount(e.zero_mask);
-        if (e.raw_len)
+        if (e.raw_len) {
             w->at_level[e.level]++;
-        else
+            w->tried[level]++;
+            w->ns_at[level] += ns;
+        } else {
             w->zero_blocks++;
+        }
+        w->last_tried = level;
+        w->last_ns = ns;
         if (!sink->put(sink->ctx, i, &e, w->out))
             w->failed = true;
     }

@@ -1,9 +1,10 @@
 /*
  * The snapshot pipeline without its threads: a scanner hands out RAM blocks in order, and
  * each compression worker (a worker task in the kernel, a thread on the host) takes the
- * next block, asks its policy for a level from the sink's queue depth, encodes the block
- * and puts it on the sink (the SNAPSHOT class write queue in the kernel, a simulated disk
- * in the bench).  Workers share nothing but the scanner's counter.  Portable.
+ * next block, asks its policy for a level from what it sees of the sink's queue (depth,
+ * bytes written so far, the time), encodes the block, tells the policy what that cost and
+ * puts the block on the sink (the SNAPSHOT class write queue in the kernel, a simulated
+ * disk in the bench).  Workers share nothing but the scanner's counter.  Portable.
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_PIPELINE_H
 #define ATOLL_HV_SNAPSHOT_SNAP_PIPELINE_H
@@ -25,6 +26,10 @@ struct snap_sink {
     /* Takes a copy of the block (or waits until there is room); false on a write error,
      * which stops the worker. */
     bool (*put)(void *ctx, uint64_t index, const struct snap_encoded *e, const uint8_t *data);
+    /* Optional (NULL: the policy steers by the depth alone): bytes the disk has written
+     * since the snapshot began, and a monotonic clock in nanoseconds. */
+    uint64_t (*drained)(void *ctx);
+    uint64_t (*now_ns)(void *ctx);
 };
 
 struct snap_worker {
@@ -33,7 +38,11 @@ struct snap_worker {
     uint8_t *out;               /* SNAP_ENCODED_MAX bytes */
     uint64_t blocks, raw_bytes, encoded_bytes, zero_pages;
     uint64_t at_level[SNAP_LEVELS];     /* blocks with data, by the level actually used */
+    uint64_t tried[SNAP_LEVELS];        /* blocks with data, by the level the policy chose */
+    uint64_t ns_at[SNAP_LEVELS];        /* wall time encoding them, by the level chosen */
     uint64_t zero_blocks;               /* blocks of zero pages only: nothing to encode */
+    enum snap_level last_tried;         /* the level chosen for the block last put */
+    uint64_t last_ns;                   /* and the wall time it took (0 without a clock) */
     bool failed;
 };
 

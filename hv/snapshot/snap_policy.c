@@ -1,10 +1,24 @@
 #include "hv/snapshot/snap_policy.h"
 
+#include <stdbool.h>
+
+#define LEARN_SHIFT      2          /* moving averages weigh a new block 1/4 */
+#define PAYS_PERCENT     99         /* a rung must write at most 99% of the rung below it */
+#define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
+#define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
+#define MAX_QUEUED       (1ull << 43)
+
+/* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
+ * for a rung not yet measured: scaled from the nearest measured rung below it. */
+static const uint8_t prior_cost[SNAP_LEVELS] = { 1, 4, 7, 30, 65 };
+
 void snap_policy_init(struct snap_policy *p, enum snap_level start)
 {
+    *p = (struct snap_policy){ 0 };
     p->lowest = SNAP_STORE;
     p->highest = SNAP_LZ4HC_9;
     p->level = start < SNAP_LEVELS ? start : SNAP_LZ4;
+    p->band = (unsigned)p->level;
     p->hysteresis_pct = 5;
 }
 
@@ -26,20 +40,144 @@ static uint64_t fill_bp(uint64_t queued, uint64_t capacity)
     return queued / (capacity / 10000);     /* capacity > queued > 2^64 / 10^4 */
 }
 
-enum snap_level snap_policy_next(struct snap_policy *p, uint64_t queued, uint64_t capacity)
+static uint64_t average(uint64_t old, uint64_t now)
+{
+    return old ? old - (old >> LEARN_SHIFT) + (now >> LEARN_SHIFT) : now;
+}
+
+void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t raw_len,
+                       uint32_t out_len, uint64_t ns)
+{
+    if (!raw_len || (unsigned)tried >= SNAP_LEVELS)
+        return;
+    uint64_t permille = (uint64_t)(out_len < raw_len ? out_len : raw_len) * 1000 / raw_len;
+    permille = average(p->out_permille[tried], permille ? permille : 1);
+    p->out_permille[tried] = (uint16_t)(permille ? permille : 1);
+    if (ns) {
+        uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
+        per_kib = average(p->ns_per_kib[tried], per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
+        p->ns_per_kib[tried] = (uint32_t)(per_kib ? per_kib : 1);
+    }
+}
+
+static unsigned permille_or_all(const struct snap_policy *p, unsigned r)
+{
+    return p->out_permille[r] ? p->out_permille[r] : 1000;
+}
+
+/* The rungs that pay, as a bit mask: the lowest always; above it, a measured rung that
+ * writes at most PAYS_PERCENT of the last rung that pays, and an unmeasured rung (to be
+ * tried) only directly above a rung that pays and was measured to compress (or stores). */
+static unsigned paying_rungs(const struct snap_policy *p)
+{
+    unsigned prev = p->lowest, mask = 1u << prev;
+    for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++) {
+        unsigned base = permille_or_all(p, prev);
+        bool pays;
+        if (p->out_permille[r])
+            pays = p->out_permille[r] * 100u <= base * PAYS_PERCENT;
+        else
+            pays = r - 1 == prev && (prev == SNAP_STORE ||
+                                     (p->out_permille[prev] && base * 100u < 1000u * PAYS_PERCENT));
+        if (pays) {
+            mask |= 1u << r;
+            prev = r;
+        }
+    }
+    return mask;
+}
+
+/* Wall time of a whole block at rung r: measured, or scaled from a measured rung below by
+ * the prior and doubled (how long a rung takes depends on the data, and its first block
+ * must not starve the disk); 0 when nothing is known. */
+static uint64_t block_ns(const struct snap_policy *p, unsigned r)
+{
+    if (p->ns_per_kib[r])
+        return (uint64_t)p->ns_per_kib[r] * BLOCK_KIB;
+    for (unsigned b = r; b-- > 0;)
+        if (p->ns_per_kib[b])
+            return (uint64_t)p->ns_per_kib[b] * BLOCK_KIB * 2 * prior_cost[r] / prior_cost[b];
+    return 0;
+}
+
+/* Whether a block at rung r ends, at most, half way through the disk's work in hand. */
+static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
+{
+    if (p->drain_bps < 1000)
+        return true;                /* the disk's speed is not known: the queue alone steers */
+    uint64_t in_hand_ns = (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 /
+                          (p->drain_bps / 1000);
+    return 2 * block_ns(p, r) <= in_hand_ns;
+}
+
+/* The drain rate over windows of MIN_WINDOW_NS or more in which the queue was never seen
+ * empty at a block (the disk had work throughout, so it wrote at its own speed). */
+static void measure_drain(struct snap_policy *p, const struct snap_queue_view *q)
+{
+    if (!q->now_ns || !q->drained)
+        return;
+    if (!p->last_ns || q->now_ns < p->last_ns || q->drained < p->last_drained || !q->queued) {
+        p->last_ns = q->queued ? q->now_ns : 0;         /* an empty queue restarts the window */
+        p->last_drained = q->drained;
+        return;
+    }
+    uint64_t dt = q->now_ns - p->last_ns;
+    if (dt < MIN_WINDOW_NS)
+        return;
+    uint64_t bytes = q->drained - p->last_drained;
+    uint64_t rate = (bytes < MAX_QUEUED ? bytes : MAX_QUEUED) * 1000000 / (dt / 1000);
+    p->drain_bps = p->drain_bps ? (p->drain_bps + rate) / 2 : rate;
+    p->last_ns = q->now_ns;
+    p->last_drained = q->drained;
+}
+
+/* The band of the queue's depth, one per rung from lowest to highest, emptiest first.
+ * The current band is kept while the depth stays within the hysteresis of it, and while
+ * the queue moves the other way: a queue still filling (as it does from empty at the
+ * start) does not lower the band, nor does one already draining raise it.  The empty
+ * queue the first block sees says nothing yet: the starting band is kept. */
+static unsigned depth_band(struct snap_policy *p, uint64_t queued, uint64_t capacity)
 {
     unsigned rungs = (unsigned)(p->highest - p->lowest) + 1;
     uint64_t bp = fill_bp(queued, capacity);
     unsigned band = (unsigned)(bp * rungs / 10001);
-    unsigned current = (unsigned)(p->level - p->lowest);
-    if (band != current) {
-        /* the current band widened by the hysteresis on both sides */
-        uint64_t lo = current * 10000ull / rungs, hi = (current + 1) * 10000ull / rungs;
-        uint64_t h = p->hysteresis_pct * 100ull;
-        if (bp + h < lo || bp > hi + h)
-            p->level = (enum snap_level)(p->lowest + band);
+    unsigned current = p->band < rungs ? p->band : band;
+    uint64_t lo = current * 10000ull / rungs, hi = (current + 1) * 10000ull / rungs;
+    uint64_t h = p->hysteresis_pct * 100ull;
+    bool first = p->picks == 1 && !queued;      /* empty because nothing was put yet */
+    if (!first && ((bp + h < lo && queued <= p->last_queued) ||
+                   (bp > hi + h && queued >= p->last_queued)))
+        current = band;
+    p->last_queued = queued;
+    return p->band = current;
+}
+
+enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_view *q)
+{
+    if (p->lowest == p->highest)
+        return p->level = p->lowest;
+    uint64_t queued = q->capacity ? q->queued : 0;
+    measure_drain(p, q);
+    if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
+        unsigned paying = paying_rungs(p);
+        for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++)
+            if (!(paying & (1u << r))) {
+                p->out_permille[r] = 0;
+                break;
+            }
     }
+    unsigned mask = paying_rungs(p);
+    unsigned r = p->lowest + depth_band(p, queued, q->capacity);
+    while (r > (unsigned)p->lowest && (!(mask & (1u << r)) || !affordable(p, r, queued)))
+        r--;
+    p->level = (enum snap_level)r;
     return p->level;
+}
+
+enum snap_level snap_policy_next(struct snap_policy *p, uint64_t queued, uint64_t capacity)
+{
+    return snap_policy_pick(p, &(struct snap_queue_view){ .queued = queued,
+                                                          .capacity = capacity });
 }
 
 const char *snap_level_name(enum snap_level l)

@@ -1,13 +1,25 @@
 /*
  * How hard a snapshot compression worker compresses its next block, decided from the
- * depth of the write queue it feeds (the seed's idea): a deep queue means the disk is the
- * bottleneck, so spend CPU to write fewer bytes; an empty queue means the CPU is, so
- * compress less.  The queue's depth is cut into one band per rung of the ladder, emptiest
- * band fastest; a worker takes the rung of the band the depth is in, and keeps its rung
- * while the depth stays within `hysteresis_pct` of its band, so a queue hovering at a
- * band's edge does not flip the level every block.  Where the disk and the workers are
- * matched the queue settles at a depth whose two neighbouring rungs balance them.  Each
- * worker keeps its own policy and asks before every block.  Portable.
+ * write queue it feeds (the seed's idea): a deep queue means the disk is the bottleneck,
+ * so spend CPU to write fewer bytes; an empty queue means the CPU is, so compress less.
+ * The reasoning and the measurements behind each rule are in SNAPSHOT.md ("The level
+ * policy").  Before every block:
+ *
+ *  - the queue's depth picks a band, one per rung, emptiest band fastest; the worker
+ *    keeps its band while the depth stays within `hysteresis_pct` of it, and moves only
+ *    the way the queue moves (a queue still filling, as from empty at the start, does not
+ *    lower the band; one already draining does not raise it);
+ *  - the band's rung is used only if it pays: each worker learns, from the blocks it
+ *    encoded, each rung's output size and wall time (wall time, so that a worker waiting
+ *    for a CPU sees compression get dearer).  A rung writing less than 1% fewer bytes than
+ *    the rung below is skipped (incompressible RAM is stored); an untried rung is tried
+ *    only just above a rung that compresses;
+ *  - and only if the disk has the work in hand: the rung's block must take at most half
+ *    the time the disk needs to write what is queued (queued bytes over the drain rate
+ *    the policy measures), so that a slow rung on a fast disk cannot leave it idle.
+ *
+ * A band whose rung does not qualify falls to the next rung below that does.  Each worker
+ * keeps its own policy.  Portable.
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
 #define ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
@@ -23,19 +35,47 @@ enum snap_level {
     SNAP_LEVELS
 };
 
+/* What a worker sees of the write queue before a block. */
+struct snap_queue_view {
+    uint64_t queued;            /* bytes waiting to be written */
+    uint64_t capacity;          /* bytes the queue holds (0: treated as empty) */
+    uint64_t drained;           /* bytes written since the snapshot began (0: not known) */
+    uint64_t now_ns;            /* a monotonic clock (0: no clock; no rates are measured) */
+};
+
+/* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
+ * that the rung is tried again (RAM further on may compress where this did not). */
+#define SNAP_POLICY_RETRY_PICKS 128
+
 struct snap_policy {
     enum snap_level level;
     enum snap_level lowest, highest;    /* the rungs it may use */
-    unsigned hysteresis_pct;            /* of the queue's capacity, around the current band */
+    unsigned hysteresis_pct;            /* of the capacity, around the current band */
+    unsigned band;                      /* the depth's band: rung lowest + band, if it pays */
+    uint64_t last_queued;               /* the depth at the previous block: the trend */
+    /* the drain rate, measured between blocks while the queue was not empty */
+    uint64_t last_ns, last_drained;
+    uint64_t drain_bps;                 /* bytes per second; 0 until measured */
+    /* learned per rung from this worker's blocks (moving averages; 0: not yet seen) */
+    uint32_t ns_per_kib[SNAP_LEVELS];   /* wall time per KiB of non-zero input */
+    uint16_t out_permille[SNAP_LEVELS]; /* bytes out per 1000 in */
+    uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
 };
 
-/* Starts at `start`, free to use the whole ladder, hysteresis 5% of the queue. */
+/* Starts at `start` (its band), free to use the whole ladder, hysteresis 5%. */
 void snap_policy_init(struct snap_policy *p, enum snap_level start);
 /* A policy that never moves: the fixed-level baselines of the bench. */
 void snap_policy_fixed(struct snap_policy *p, enum snap_level level);
-/* The level for the next block, given the bytes waiting to be written and the queue's
- * capacity in bytes (0: treated as empty). */
+/* The level for the next block. */
+enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_view *q);
+/* The same from the depth alone (no clock, no drain rate): no work-in-hand limit; learned
+ * sizes still skip rungs that do not pay. */
 enum snap_level snap_policy_next(struct snap_policy *p, uint64_t queued, uint64_t capacity);
+/* What the block just encoded at `tried` cost: its non-zero bytes in, bytes out (the raw
+ * length when the level did not shrink it and it was stored), and the wall time of the
+ * encoding (0: not measured).  Blocks of zero pages only teach nothing: pass raw_len 0. */
+void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t raw_len,
+                       uint32_t out_len, uint64_t ns);
 
 const char *snap_level_name(enum snap_level l);
 

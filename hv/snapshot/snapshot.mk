@@ -34,3 +34,9 @@ FUZZ_TARGETS += fuzz_snap_file
 fuzz_snap_file_SRCS := tests/fuzz/fuzz_snap_file.c hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) \
 	hv/lib/crc32c.c hv/lib/format.c
 fuzz_snap_file_LIBS := -llz4
+
+# A worker against a scripted sink: what the policy is shown and taught, counters, failure.
+UNIT_TESTS += test_snap_pipeline
+test_snap_pipeline_SRCS += tests/unit/test_snap_pipeline.c tests/unit/snap_codec_state.c \
+	$(SNAPSHOT_SRCS)
+test_snap_pipeline_LIBS += -llz4

@@ -1,17 +1,32 @@
 /*
  * RAM snapshot pipeline bench (issue: RAM snapshots, "Measured"): real threads run the
  * portable pipeline (hv/snapshot) into a simulated disk that writes at a set rate, and the
- * time until the last byte is durable is compared between the adaptive policy and every
- * fixed level, same run, same RAM image.
+ * time until the last byte is durable is compared between the adaptive policy, every
+ * fixed level and a plain copy of RAM to the same disk.
  *
- * usage: snapshot-bench [--quick] [--csv FILE] VMLINUX INITRD_GZ
+ * usage: snapshot-bench [--quick] [--rounds N] [--only TEXT] [--csv FILE] [--trace DIR]
+ *                       VMLINUX INITRD_GZ
  *
  * Images: "linux" is a stand-in for a booted Debian partition until snapshots exist to
  * take a real RAM image from (Debian's vmlinux and its unpacked initramfs, the rest of
  * 64 MiB zero pages); "random" is 32 MiB that does not compress.  Disks: 2000 MB/s, 100
- * MB/s, and one that drops from 2000 to 100 MB/s when half the blocks are written.
- * Each row: ours = adaptive seconds to durable, anchor = the best fixed level's, ratio =
- * ours / anchor (lower is better; below 1 the adaptive policy beat every fixed level).
+ * MB/s, and one that drops from 2000 to 100 MB/s when half the blocks have been written.
+ * Workers: 1, 2, 4 (on a 2-core machine 4 oversubscribe it).
+ *
+ * The disk is virtual: a block put on the queue is given the time the disk would finish
+ * it (after the blocks before it, at the rate of the moment), and it counts in the queue's
+ * depth until then; a worker finding the queue full sleeps until enough has finished.  No
+ * thread stands for the disk, so the disk needs no CPU (a real one does its own DMA), and
+ * time to durable is the finish time of the last block.
+ *
+ * The ways (the adaptive policy, each fixed level, the plain copy) run interleaved: each
+ * round runs every way once per configuration, in an order rotated each round, and the
+ * rows give medians over the rounds, so that other processes on the machine slow all
+ * ways alike.  Each row: ours = the adaptive policy's median ms to durable, anchor = the
+ * best fixed level's median, ratio = ours / anchor (below 1: adaptive beat every fixed
+ * level).  Notes under the table give, per row, every way's median, the spread, the level
+ * mix the adaptive workers chose, the CPU time per level, the bytes written and the share
+ * of zero pages.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,39 +36,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "hv/snapshot/snap_pipeline.h"
 
 #define QUEUE_CAPACITY (4u << 20)       /* bytes the simulated write queue holds */
+#define BLOCK_HEADER   16u              /* a block record's header on disk */
 #define MB 1000000.0
+#define MAX_WORKERS 8
+#define MAX_ROUNDS 31
+#define WAY_ADAPTIVE SNAP_LEVELS
+#define WAY_COPY (SNAP_LEVELS + 1)
+#define WAYS (SNAP_LEVELS + 2)
 
 struct disk_spec {
-    const char *name;
+    const char *name;                   /* MB/s */
     double first_rate, second_rate;     /* bytes per second, before and after half */
 };
 
-struct queued_block {
+/* ---- the virtual disk ---- */
+
+struct pending {
+    double done_at;
     uint32_t len;
-    double arrival;
 };
 
-struct sim_disk {
+struct vdisk {
     pthread_mutex_t lock;
-    pthread_cond_t room, work;
-    struct queued_block *ring;
+    struct pending *ring;               /* blocks not finished, oldest first */
     unsigned ring_cap, head, count;
-    uint64_t queued_bytes, written_bytes, written_blocks, half_blocks;
+    uint64_t queued_bytes, drained_bytes, started_blocks, half_blocks;
     double first_rate, second_rate;
-    double busy_until;                  /* when the disk finishes what it has taken */
-    bool done_producing;
-    double durable_at;
+    double busy_until;                  /* when the disk finishes the last block it took */
+    double idle;                        /* seconds the disk waited for a block */
+    double t0;
+    uint32_t header;                    /* bytes added to every block on disk */
 };
 
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -64,138 +96,245 @@ static void sleep_until(double t)
         ;
 }
 
-static uint64_t sink_queued(void *ctx)
+/* Drops the blocks finished by `now`; called with the lock held. */
+static void vdisk_retire(struct vdisk *d, double now)
 {
-    struct sim_disk *d = ctx;
-    return __atomic_load_n(&d->queued_bytes, __ATOMIC_RELAXED);
-}
-
-static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, const uint8_t *data)
-{
-    (void)index;
-    (void)data;                         /* the simulated disk needs only the length */
-    struct sim_disk *d = ctx;
-    uint32_t len = e->len + 16;         /* a block header on disk */
-    pthread_mutex_lock(&d->lock);
-    while (d->queued_bytes + len > QUEUE_CAPACITY && d->count)
-        pthread_cond_wait(&d->room, &d->lock);
-    d->ring[(d->head + d->count) % d->ring_cap] = (struct queued_block){ len, now_s() };
-    d->count++;
-    __atomic_store_n(&d->queued_bytes, d->queued_bytes + len, __ATOMIC_RELAXED);
-    pthread_cond_signal(&d->work);
-    pthread_mutex_unlock(&d->lock);
-    return true;
-}
-
-/* The disk: each block takes len / rate after it arrives and the disk is free; the block
- * stays queued (counted in the depth the workers read) until the disk is done with it. */
-static void *disk_thread(void *arg)
-{
-    struct sim_disk *d = arg;
-    pthread_mutex_lock(&d->lock);
-    for (;;) {
-        while (!d->count && !d->done_producing)
-            pthread_cond_wait(&d->work, &d->lock);
-        if (!d->count)
-            break;
-        struct queued_block b = d->ring[d->head];
-        double rate = d->written_blocks < d->half_blocks ? d->first_rate : d->second_rate;
-        double start = b.arrival > d->busy_until ? b.arrival : d->busy_until;
-        d->busy_until = start + b.len / rate;
-        pthread_mutex_unlock(&d->lock);
-        sleep_until(d->busy_until);
-        pthread_mutex_lock(&d->lock);
+    while (d->count && d->ring[d->head].done_at <= now) {
+        d->queued_bytes -= d->ring[d->head].len;
+        d->drained_bytes += d->ring[d->head].len;
         d->head = (d->head + 1) % d->ring_cap;
         d->count--;
-        d->written_bytes += b.len;
-        d->written_blocks++;
-        __atomic_store_n(&d->queued_bytes, d->queued_bytes - b.len, __ATOMIC_RELAXED);
-        pthread_cond_broadcast(&d->room);
     }
-    d->durable_at = d->busy_until;
-    pthread_mutex_unlock(&d->lock);
-    return NULL;
 }
 
-struct run_result {
-    double seconds;
-    uint64_t written, zero_pages, blocks, data_blocks;
-    uint64_t at_level[SNAP_LEVELS];
+static uint64_t sink_queued(void *ctx)
+{
+    struct vdisk *d = ctx;
+    pthread_mutex_lock(&d->lock);
+    vdisk_retire(d, now_s());
+    uint64_t q = d->queued_bytes;
+    pthread_mutex_unlock(&d->lock);
+    return q;
+}
+
+static uint64_t sink_drained(void *ctx)
+{
+    struct vdisk *d = ctx;
+    pthread_mutex_lock(&d->lock);
+    vdisk_retire(d, now_s());
+    uint64_t n = d->drained_bytes;
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+static uint64_t sink_now_ns(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)(now_s() * 1e9);
+}
+
+/* Per thread: the worker it runs and its trace, for sink_put to record the block. */
+struct trace_rec {
+    float t_ms, queued_kib, encode_us, cpu_us, idle_us;
+    uint8_t worker, tried, used;
+    uint32_t raw, len;
 };
 
 struct worker_arg {
     struct snap_worker w;
     struct snap_scan *scan;
     struct snap_sink *sink;
+    unsigned id;
+    bool copy;                          /* the plain copy: every block raw, zero pages too */
+    double cpu_mark;                    /* thread CPU time at the last put */
+    double cpu_at[SNAP_LEVELS];         /* thread CPU seconds by the level chosen */
+    struct trace_rec *trace;            /* NULL: not traced */
+    uint64_t traced, trace_cap;
 };
+
+static __thread struct worker_arg *self;
+
+static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, const uint8_t *data)
+{
+    (void)index;
+    (void)data;                         /* the virtual disk needs only the length */
+    struct vdisk *d = ctx;
+    uint32_t len = e->len + d->header;
+    double cpu = thread_cpu_s();
+    if (self && e->raw_len && !self->copy)
+        self->cpu_at[self->w.last_tried] += cpu - self->cpu_mark;
+    pthread_mutex_lock(&d->lock);
+    double now = now_s();
+    vdisk_retire(d, now);
+    if (self && self->trace && self->traced < self->trace_cap)
+        self->trace[self->traced++] = (struct trace_rec){
+            .t_ms = (float)((now - d->t0) * 1e3), .queued_kib = (float)d->queued_bytes / 1024.0f,
+            .encode_us = (float)self->w.last_ns / 1e3f,
+            .cpu_us = (float)((cpu - self->cpu_mark) * 1e6), .worker = (uint8_t)self->id,
+            .tried = (uint8_t)self->w.last_tried, .used = (uint8_t)e->level,
+            .raw = e->raw_len, .len = e->len };
+    while (d->queued_bytes + len > QUEUE_CAPACITY && d->count) {
+        /* sleep until the oldest blocks that make room have finished */
+        uint64_t freed = 0;
+        unsigned i = 0;
+        while (i < d->count - 1 && d->queued_bytes - freed + len > QUEUE_CAPACITY)
+            freed += d->ring[(d->head + i++) % d->ring_cap].len;
+        double until = d->ring[(d->head + i) % d->ring_cap].done_at;
+        pthread_mutex_unlock(&d->lock);
+        sleep_until(until);
+        pthread_mutex_lock(&d->lock);
+        now = now_s();
+        vdisk_retire(d, now);
+    }
+    double rate = d->started_blocks < d->half_blocks ? d->first_rate : d->second_rate;
+    double start = now > d->busy_until ? now : d->busy_until;
+    d->idle += start - d->busy_until;
+    if (self && self->trace && self->traced)
+        self->trace[self->traced - 1].idle_us = (float)((start - d->busy_until) * 1e6);
+    d->busy_until = start + len / rate;
+    d->ring[(d->head + d->count) % d->ring_cap] = (struct pending){ d->busy_until, len };
+    d->count++;
+    d->started_blocks++;
+    d->queued_bytes += len;
+    pthread_mutex_unlock(&d->lock);
+    if (self)
+        self->cpu_mark = thread_cpu_s();
+    return true;
+}
+
+/* ---- one run ---- */
+
+struct run_result {
+    double seconds, idle;
+    uint64_t written, zero_pages, data_blocks;
+    uint64_t at_level[SNAP_LEVELS], tried[SNAP_LEVELS];
+    double cpu_at[SNAP_LEVELS];
+};
+
+static void copy_worker(struct worker_arg *a)
+{
+    uint64_t i;
+    struct snap_encoded e = { .level = SNAP_STORE, .raw_len = SNAP_BLOCK_SIZE,
+                              .len = SNAP_BLOCK_SIZE };
+    while (snap_scan_take(a->scan, &i)) {
+        memcpy(a->w.out, a->scan->ram + i * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE);
+        a->sink->put(a->sink->ctx, i, &e, a->w.out);
+        a->w.blocks++;
+    }
+}
 
 static void *worker_thread(void *arg)
 {
     struct worker_arg *a = arg;
-    snap_worker_run(&a->w, a->scan, a->sink);
+    self = a;
+    a->cpu_mark = thread_cpu_s();
+    if (a->copy)
+        copy_worker(a);
+    else
+        snap_worker_run(&a->w, a->scan, a->sink);
+    self = NULL;
     return NULL;
 }
 
-/* adaptive: level < 0; otherwise that fixed level. */
-static struct run_result run_once(const uint8_t *ram, uint64_t size, const struct disk_spec *ds,
-                                  unsigned workers, int level)
+static const char *trace_dir;
+
+static void write_trace(const char *config, struct worker_arg *args, unsigned workers)
 {
-    struct sim_disk d = { .first_rate = ds->first_rate, .second_rate = ds->second_rate,
-                          .half_blocks = size / SNAP_BLOCK_SIZE / 2, .ring_cap = 4096 };
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s.csv", trace_dir, config);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "snapshot-bench: %s: %s\n", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "t_ms,worker,queued_kib,tried,used,raw,len,encode_us,cpu_us,disk_idle_us\n");
+    for (unsigned w = 0; w < workers; w++)
+        for (uint64_t i = 0; i < args[w].traced; i++) {
+            const struct trace_rec *r = &args[w].trace[i];
+            fprintf(f, "%.3f,%u,%.0f,%s,%s,%u,%u,%.1f,%.1f,%.1f\n", r->t_ms, r->worker,
+                    r->queued_kib, snap_level_name((enum snap_level)r->tried),
+                    snap_level_name((enum snap_level)r->used), r->raw, r->len, r->encode_us,
+                    r->cpu_us, r->idle_us);
+        }
+    fclose(f);
+}
+
+/* way: a fixed level, WAY_ADAPTIVE or WAY_COPY; trace_name: write a trace under it. */
+static struct run_result run_once(const uint8_t *ram, uint64_t size, const struct disk_spec *ds,
+                                  unsigned workers, unsigned way, const char *trace_name)
+{
+    uint64_t blocks = size / SNAP_BLOCK_SIZE;
+    struct vdisk d = { .first_rate = ds->first_rate, .second_rate = ds->second_rate,
+                       .half_blocks = blocks / 2, .ring_cap = (unsigned)blocks + 1,
+                       .header = way == WAY_COPY ? 0 : BLOCK_HEADER };
     pthread_mutex_init(&d.lock, NULL);
-    pthread_cond_init(&d.room, NULL);
-    pthread_cond_init(&d.work, NULL);
     d.ring = calloc(d.ring_cap, sizeof(*d.ring));
     struct snap_scan scan;
     snap_scan_init(&scan, ram, size);
-    struct snap_sink sink = { &d, QUEUE_CAPACITY, sink_queued, sink_put };
-    struct worker_arg args[8];
-    pthread_t disk, th[8];
-    double t0 = now_s();
-    d.busy_until = t0;
-    pthread_create(&disk, NULL, disk_thread, &d);
+    struct snap_sink sink = { .ctx = &d, .capacity = QUEUE_CAPACITY, .queued = sink_queued,
+                              .put = sink_put, .drained = sink_drained, .now_ns = sink_now_ns };
+    struct worker_arg args[MAX_WORKERS];
+    pthread_t th[MAX_WORKERS];
     for (unsigned i = 0; i < workers; i++) {
         memset(&args[i], 0, sizeof(args[i]));
         args[i].scan = &scan;
         args[i].sink = &sink;
+        args[i].id = i;
+        args[i].copy = way == WAY_COPY;
         args[i].w.codec_state = aligned_alloc(64, (snap_codec_state_size() + 63) / 64 * 64);
         args[i].w.out = malloc(SNAP_ENCODED_MAX);
-        if (level < 0)
+        memset(args[i].w.out, 0, SNAP_ENCODED_MAX);
+        if (way == WAY_ADAPTIVE)
             snap_policy_init(&args[i].w.policy, SNAP_LZ4);
         else
-            snap_policy_fixed(&args[i].w.policy, (enum snap_level)level);
-        pthread_create(&th[i], NULL, worker_thread, &args[i]);
+            snap_policy_fixed(&args[i].w.policy, way < SNAP_LEVELS ? (enum snap_level)way
+                                                                   : SNAP_STORE);
+        if (trace_name) {
+            args[i].trace_cap = blocks;
+            args[i].trace = calloc(blocks, sizeof(*args[i].trace));
+        }
     }
+    d.t0 = now_s();
+    d.busy_until = d.t0;
+    for (unsigned i = 0; i < workers; i++)
+        pthread_create(&th[i], NULL, worker_thread, &args[i]);
     struct run_result r = { 0 };
     for (unsigned i = 0; i < workers; i++) {
         pthread_join(th[i], NULL);
         r.zero_pages += args[i].w.zero_pages;
-        r.blocks += args[i].w.blocks;
         r.data_blocks += args[i].w.blocks - args[i].w.zero_blocks;
-        for (unsigned l = 0; l < SNAP_LEVELS; l++)
+        for (unsigned l = 0; l < SNAP_LEVELS; l++) {
             r.at_level[l] += args[i].w.at_level[l];
+            r.tried[l] += args[i].w.tried[l];
+            r.cpu_at[l] += args[i].cpu_at[l];
+        }
+    }
+    r.seconds = d.busy_until - d.t0;
+    r.idle = d.idle;
+    r.written = d.queued_bytes + d.drained_bytes;
+    if (trace_name)
+        write_trace(trace_name, args, workers);
+    for (unsigned i = 0; i < workers; i++) {
         free(args[i].w.codec_state);
         free(args[i].w.out);
+        free(args[i].trace);
     }
-    pthread_mutex_lock(&d.lock);
-    d.done_producing = true;
-    pthread_cond_signal(&d.work);
-    pthread_mutex_unlock(&d.lock);
-    pthread_join(disk, NULL);
-    r.seconds = d.durable_at - t0;
-    r.written = d.written_bytes;
     free(d.ring);
+    pthread_mutex_destroy(&d.lock);
     return r;
 }
 
+/* ---- images ---- */
+
 static uint8_t *load_linux_image(const char *vmlinux, const char *initrd, uint64_t size)
 {
-    uint8_t *ram = calloc(1, size);
+    uint8_t *ram = malloc(size);
     FILE *f = fopen(vmlinux, "rb");
     if (!ram || !f) {
         fprintf(stderr, "snapshot-bench: cannot read %s\n", vmlinux);
         exit(2);
     }
+    memset(ram, 0, size);               /* real pages, as a guest's zero pages are */
     size_t n = fread(ram, 1, size / 2, f);
     fclose(f);
     n = (n + 4095) & ~(size_t)4095;
@@ -220,29 +359,142 @@ static uint8_t *random_image(uint64_t size)
     return ram;
 }
 
+/* ---- statistics and output ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct stats {
+    double median, min, max;
+};
+
+static struct stats stats_of(const double *v, unsigned n)
+{
+    double s[MAX_ROUNDS];
+    memcpy(s, v, n * sizeof(*v));
+    qsort(s, n, sizeof(*s), cmp_double);
+    return (struct stats){ n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1] };
+}
+
+static const char *way_name(unsigned way)
+{
+    if (way == WAY_ADAPTIVE)
+        return "adaptive";
+    return way == WAY_COPY ? "copy" : snap_level_name((enum snap_level)way);
+}
+
 static void level_mix(char *out, size_t cap, const uint64_t *at, uint64_t blocks)
 {
     size_t used = 0;
     out[0] = 0;
-    for (unsigned l = 0; l < SNAP_LEVELS; l++)
+    for (unsigned l = 0; l < SNAP_LEVELS && used < cap; l++)
         if (at[l])
-            used += (size_t)snprintf(out + used, cap - used, "%s%s %.0f%%", used ? ", " : "",
+            used += (size_t)snprintf(out + used, cap - used, "%s%s %.0f%%", used ? " " : "",
                                      snap_level_name((enum snap_level)l),
-                                     100.0 * (double)at[l] / (double)blocks);
+                                     100.0 * (double)at[l] / (double)(blocks ? blocks : 1));
 }
+
+struct config {
+    const char *image;
+    const uint8_t *ram;
+    uint64_t size;
+    const struct disk_spec *disk;
+    unsigned workers;
+    char name[64], label[64];           /* the row's name; a short label for notes, files */
+    struct run_result r[MAX_ROUNDS][WAYS];
+};
+
+static void report(struct config *c, unsigned rounds, FILE *csv)
+{
+    double secs[WAYS][MAX_ROUNDS];
+    struct stats st[WAYS];
+    for (unsigned w = 0; w < WAYS; w++) {
+        for (unsigned k = 0; k < rounds; k++)
+            secs[w][k] = c->r[k][w].seconds;
+        st[w] = stats_of(secs[w], rounds);
+    }
+    unsigned best = 0;
+    for (unsigned w = 1; w < SNAP_LEVELS; w++)
+        if (st[w].median < st[best].median)
+            best = w;
+    /* the adaptive run closest to the median stands for the level mix and CPU */
+    unsigned mid = 0;
+    for (unsigned k = 1; k < rounds; k++)
+        if (secs[WAY_ADAPTIVE][k] == st[WAY_ADAPTIVE].median ||
+            (secs[WAY_ADAPTIVE][k] - st[WAY_ADAPTIVE].median) *
+                    (secs[WAY_ADAPTIVE][k] - st[WAY_ADAPTIVE].median) <
+                (secs[WAY_ADAPTIVE][mid] - st[WAY_ADAPTIVE].median) *
+                    (secs[WAY_ADAPTIVE][mid] - st[WAY_ADAPTIVE].median))
+            mid = k;
+    const struct run_result *a = &c->r[mid][WAY_ADAPTIVE], *b = &c->r[mid][best];
+    printf("%-44s %10.2f ms %10.2f ms %8.3fx\n", c->name, st[WAY_ADAPTIVE].median * 1e3,
+           st[best].median * 1e3, st[WAY_ADAPTIVE].median / st[best].median);
+    char line[512];
+    size_t n = (size_t)snprintf(line, sizeof(line), "  %s: ms median (min-max of %u):", c->label,
+                                rounds);
+    for (unsigned w = 0; w < WAYS && n < sizeof(line); w++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " %s%s %.1f (%.1f-%.1f)",
+                              w == best ? "*" : "", way_name(w), st[w].median * 1e3,
+                              st[w].min * 1e3, st[w].max * 1e3);
+    puts(line);
+    char mix[160], cpu[200];
+    level_mix(mix, sizeof(mix), a->tried, a->data_blocks);
+    n = 0;
+    cpu[0] = 0;
+    for (unsigned l = 0; l < SNAP_LEVELS && n < sizeof(cpu); l++)
+        if (a->tried[l])
+            n += (size_t)snprintf(cpu + n, sizeof(cpu) - n, "%s%s %.1f (%.0f us/block)",
+                                  n ? " " : "", snap_level_name((enum snap_level)l),
+                                  a->cpu_at[l] * 1e3, a->cpu_at[l] * 1e6 / (double)a->tried[l]);
+    printf("  %s: adaptive chose %s; CPU ms by level %s; written %.1f%% of RAM (best fixed "
+           "%.1f%%, copy 100%%); disk idle %.1f ms (best fixed %.1f); zero pages %.1f%%; "
+           "vs copy %.2fx\n", c->label, mix, cpu,
+           100.0 * (double)a->written / (double)c->size,
+           100.0 * (double)b->written / (double)c->size, a->idle * 1e3, b->idle * 1e3,
+           100.0 * (double)a->zero_pages * SNAP_PAGE_SIZE / (double)c->size,
+           st[WAY_ADAPTIVE].median / st[WAY_COPY].median);
+    if (csv)
+        for (unsigned w = 0; w < WAYS; w++) {
+            const struct run_result *r = &c->r[mid][w];
+            fprintf(csv, "%s,%s,%u,%s,%.5f,%.5f,%.5f,%llu,%llu,%llu\n", c->image, c->disk->name,
+                    c->workers, way_name(w), st[w].median, st[w].min, st[w].max,
+                    (unsigned long long)r->written, (unsigned long long)c->size,
+                    (unsigned long long)r->zero_pages);
+        }
+    fflush(stdout);
+}
+
+static const char usage[] =
+    "usage: snapshot-bench [--quick] [--rounds N] [--only TEXT] [--csv FILE] [--trace DIR] "
+    "VMLINUX INITRD_GZ\n";
 
 int main(int argc, char **argv)
 {
     bool quick = false;
-    const char *csv_path = NULL;
+    unsigned rounds = 3;
+    const char *csv_path = NULL, *only = NULL;
     int a = 1;
     for (; a < argc && argv[a][0] == '-'; a++) {
-        if (!strcmp(argv[a], "--quick"))
+        if (!strcmp(argv[a], "--quick")) {
             quick = true;
-        else if (!strcmp(argv[a], "--csv") && a + 1 < argc)
+        } else if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
+            rounds = (unsigned)atoi(argv[++a]);
+            if (rounds < 1 || rounds > MAX_ROUNDS) {
+                fprintf(stderr, "snapshot-bench: --rounds takes 1 to %u\n", MAX_ROUNDS);
+                return 2;
+            }
+        } else if (!strcmp(argv[a], "--only") && a + 1 < argc) {
+            only = argv[++a];
+        } else if (!strcmp(argv[a], "--csv") && a + 1 < argc) {
             csv_path = argv[++a];
-        else if (!strcmp(argv[a], "--help")) {
-            printf("usage: snapshot-bench [--quick] [--csv FILE] VMLINUX INITRD_GZ\n");
+        } else if (!strcmp(argv[a], "--trace") && a + 1 < argc) {
+            trace_dir = argv[++a];
+            mkdir(trace_dir, 0777);
+        } else if (!strcmp(argv[a], "--help")) {
+            fputs(usage, stdout);
             return 0;
         } else {
             fprintf(stderr, "snapshot-bench: unknown option %s (try --help)\n", argv[a]);
@@ -250,67 +502,60 @@ int main(int argc, char **argv)
         }
     }
     if (argc - a != 2) {
-        fprintf(stderr, "usage: snapshot-bench [--quick] [--csv FILE] VMLINUX INITRD_GZ\n");
+        fputs(usage, stderr);
         return 2;
     }
+    if (quick)
+        rounds = 1;
+    prctl(PR_SET_TIMERSLACK, 1UL);      /* wake the workers when the disk makes room */
     struct { const char *name; uint8_t *ram; uint64_t size; } images[] = {
         { "linux", load_linux_image(argv[a], argv[a + 1], 64ull << 20), 64ull << 20 },
         { "random", random_image(32ull << 20), 32ull << 20 },
     };
     static const struct disk_spec disks[] = {
-        { "2000MB/s", 2000 * MB, 2000 * MB },
-        { "100MB/s", 100 * MB, 100 * MB },
-        { "2000->100MB/s", 2000 * MB, 100 * MB },
+        { "2000", 2000 * MB, 2000 * MB },
+        { "100", 100 * MB, 100 * MB },
+        { "2000->100", 2000 * MB, 100 * MB },
     };
     static const unsigned worker_counts[] = { 1, 2, 4 };
-    FILE *csv = csv_path ? fopen(csv_path, "w") : NULL;
-    if (csv)
-        fprintf(csv, "image,disk,workers,policy,seconds,bytes_written,ram_bytes,zero_pages\n");
-    for (size_t im = 0; im < sizeof(images) / sizeof(images[0]); im++) {
-        for (size_t di = 0; di < sizeof(disks) / sizeof(disks[0]); di++) {
-            for (size_t wi = 0; wi < (quick ? 1 : 3); wi++) {
-                unsigned workers = worker_counts[wi];
-                struct run_result fixed[SNAP_LEVELS], adaptive;
-                int best = 0;
-                for (int l = 0; l < SNAP_LEVELS; l++) {
-                    fixed[l] = run_once(images[im].ram, images[im].size, &disks[di], workers,
-                                        l);
-                    if (fixed[l].seconds < fixed[best].seconds)
-                        best = l;
-                }
-                adaptive = run_once(images[im].ram, images[im].size, &disks[di], workers, -1);
-                char name[64], mix[160];
-                snprintf(name, sizeof(name), "snapshot %s, %s, %u worker%s (s)",
-                         images[im].name, disks[di].name, workers, workers > 1 ? "s" : "");
-                level_mix(mix, sizeof(mix), adaptive.at_level, adaptive.data_blocks);
-                printf("%-44s %16.3f %16.3f %7.2fx\n", name, adaptive.seconds,
-                       fixed[best].seconds, adaptive.seconds / fixed[best].seconds);
-                printf("  best fixed %s; fixed:", snap_level_name((enum snap_level)best));
-                for (int l = 0; l < SNAP_LEVELS; l++)
-                    printf(" %s %.3f", snap_level_name((enum snap_level)l), fixed[l].seconds);
-                printf("\n  adaptive mix (blocks with data): %s; written %.1f%% of RAM (best fixed %.1f%%); zero "
-                       "pages %.1f%%; plain copy of RAM at this disk's rate %.3f s\n", mix,
-                       100.0 * (double)adaptive.written / (double)images[im].size,
-                       100.0 * (double)fixed[best].written / (double)images[im].size,
-                       100.0 * (double)adaptive.zero_pages * SNAP_PAGE_SIZE /
-                           (double)images[im].size,
-                       (double)images[im].size / disks[di].first_rate * 0.5 +
-                       (double)images[im].size / disks[di].second_rate * 0.5);
-                if (csv) {
-                    for (int l = 0; l <= SNAP_LEVELS; l++) {
-                        const struct run_result *r = l < SNAP_LEVELS ? &fixed[l] : &adaptive;
-                        fprintf(csv, "%s,%s,%u,%s,%.4f,%llu,%llu,%llu\n", images[im].name,
-                                disks[di].name, workers,
-                                l < SNAP_LEVELS ? snap_level_name((enum snap_level)l) : "adaptive",
-                                r->seconds, (unsigned long long)r->written,
-                                (unsigned long long)images[im].size,
-                                (unsigned long long)r->zero_pages);
-                    }
-                }
-                fflush(stdout);
+    enum { NCONFIGS = 2 * 3 * 3 };
+    static struct config configs[NCONFIGS];
+    unsigned nc = 0;
+    for (size_t im = 0; im < 2; im++)
+        for (size_t di = 0; di < 3; di++)
+            for (size_t wi = 0; wi < (quick ? 1u : 3u); wi++) {
+                struct config *c = &configs[nc];
+                memset(c, 0, sizeof(*c));
+                c->image = images[im].name;
+                c->ram = images[im].ram;
+                c->size = images[im].size;
+                c->disk = &disks[di];
+                c->workers = worker_counts[wi];
+                snprintf(c->name, sizeof(c->name), "snap time %s %sMBps %u worker%s",
+                         c->image, c->disk->name, c->workers, c->workers > 1 ? "s" : "");
+                snprintf(c->label, sizeof(c->label), "%s-%s-%uw", c->image,
+                         di == 2 ? "2000to100" : c->disk->name, c->workers);
+                if (!only || strstr(c->name, only) || strstr(c->label, only))
+                    nc++;
+            }
+    for (unsigned k = 0; k < rounds; k++)
+        for (unsigned i = 0; i < nc; i++) {
+            struct config *c = &configs[i];
+            for (unsigned j = 0; j < WAYS; j++) {
+                unsigned way = (j + k + i) % WAYS;      /* no way always runs first */
+                c->r[k][way] = run_once(c->ram, c->size, c->disk, c->workers, way,
+                                        trace_dir && k == 0 && way == WAY_ADAPTIVE ? c->label
+                                                                                   : NULL);
             }
         }
-    }
+    FILE *csv = csv_path ? fopen(csv_path, "w") : NULL;
+    if (csv)
+        fprintf(csv, "image,disk_mbps,workers,way,seconds_median,seconds_min,seconds_max,"
+                     "bytes_written,ram_bytes,zero_pages\n");
+    for (unsigned i = 0; i < nc; i++)
+        report(&configs[i], rounds, csv);
+    printf("  (ms to durable; %u rounds, ways interleaved; * = best fixed level; copy = every "
+           "RAM block written raw, zero pages too)\n", rounds);
     if (csv)
         fclose(csv);
     return 0;

@@ -128,7 +128,7 @@ static void pipeline_test(void **s)
     fill_random(ram + 9 * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE, 3);
     struct snap_scan scan;
     snap_scan_init(&scan, ram, sizeof(ram) + 100);      /* a partial block is not a block */
-    struct snap_sink sink = { NULL, 1000, sink_queued, sink_put };
+    struct snap_sink sink = { .capacity = 1000, .queued = sink_queued, .put = sink_put };
     static uint8_t out2[SNAP_ENCODED_MAX];
     struct snap_worker w[2] = { { .codec_state = codec_state, .out = out },
                                 { .codec_state = codec_state, .out = out2 } };

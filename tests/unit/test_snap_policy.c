@@ -1,4 +1,7 @@
-/* The snapshot compression policy: the write queue's depth picks a rung, with hysteresis. */
+/* The snapshot compression policy: the write queue's depth picks a band, with hysteresis
+ * and only in the direction the queue moves; a band's rung is used only if it pays (its
+ * learned output is smaller enough than the rung below) and the disk has the work in hand
+ * to cover its learned block time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,12 +10,29 @@
 
 #include "hv/snapshot/snap_policy.h"
 
+#define RAW 65536u
+
+/* Teaches p one block per rung: output permille (0: not taught) and wall time in us. */
+static void teach(struct snap_policy *p, const unsigned permille[SNAP_LEVELS],
+                  const unsigned us[SNAP_LEVELS])
+{
+    for (unsigned l = 0; l < SNAP_LEVELS; l++)
+        if (permille[l])
+            snap_policy_learn(p, (enum snap_level)l, RAW, RAW * permille[l] / 1000,
+                              us ? us[l] * 1000ull : 0);
+}
+
+static const unsigned compressible[SNAP_LEVELS] = { 1000, 600, 520, 470, 400 };
+static const unsigned block_us[SNAP_LEVELS] = { 10, 60, 120, 600, 1400 };
+
 static void bands_test(void **state)
 {
     (void)state;
     struct snap_policy p;
     snap_policy_init(&p, SNAP_LZ4);
-    /* five rungs, five bands of 20% each */
+    teach(&p, compressible, NULL);
+    /* five rungs, five bands of 20% each; each move goes the way the queue moves */
+    assert_int_equal(snap_policy_next(&p, 0, 100), SNAP_LZ4);    /* the start: nothing put */
     assert_int_equal(snap_policy_next(&p, 0, 100), SNAP_STORE);
     assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4HC_9);
     assert_int_equal(snap_policy_next(&p, 200, 100), SNAP_LZ4HC_9);     /* overfull */
@@ -27,12 +47,163 @@ static void hysteresis_test(void **state)
     (void)state;
     struct snap_policy p;
     snap_policy_init(&p, SNAP_LZ4);             /* band 40-60% */
+    teach(&p, compressible, NULL);
     assert_int_equal(snap_policy_next(&p, 62, 100), SNAP_LZ4);      /* within 5% above */
     assert_int_equal(snap_policy_next(&p, 36, 100), SNAP_LZ4);      /* within 5% below */
     assert_int_equal(snap_policy_next(&p, 65, 100), SNAP_LZ4);      /* the edge itself */
     assert_int_equal(snap_policy_next(&p, 66, 100), SNAP_LZ4HC_3);  /* beyond it */
     assert_int_equal(snap_policy_next(&p, 58, 100), SNAP_LZ4HC_3);  /* band 60-80% + 5% */
     assert_int_equal(snap_policy_next(&p, 54, 100), SNAP_LZ4);
+}
+
+static void trend_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, NULL);
+    /* a queue filling from empty (the start) keeps the band while it fills */
+    assert_int_equal(snap_policy_next(&p, 10, 100), SNAP_LZ4);
+    assert_int_equal(snap_policy_next(&p, 25, 100), SNAP_LZ4);
+    assert_int_equal(snap_policy_next(&p, 25, 100), SNAP_LZ4_FAST);  /* steady: follows */
+    assert_int_equal(snap_policy_next(&p, 10, 100), SNAP_STORE);     /* falling: follows */
+    /* a queue draining keeps a band it is still above */
+    assert_int_equal(snap_policy_next(&p, 90, 100), SNAP_LZ4HC_9);
+    assert_int_equal(snap_policy_next(&p, 50, 100), SNAP_LZ4);
+    p.last_queued = 90;
+    assert_int_equal(snap_policy_next(&p, 80, 100), SNAP_LZ4);       /* above, but falling */
+    assert_int_equal(snap_policy_next(&p, 85, 100), SNAP_LZ4HC_9);   /* rising again */
+}
+
+static void incompressible_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    snap_policy_init(&p, SNAP_LZ4);
+    /* nothing learned: only the rung above storing is tried, one rung at a time */
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4_FAST);
+    /* it saved nothing: storing is all that pays, whatever the depth, and the rungs
+     * above it are not tried */
+    snap_policy_learn(&p, SNAP_LZ4_FAST, RAW, RAW, 0);
+    for (unsigned i = 1; i < SNAP_POLICY_RETRY_PICKS - 1; i++)
+        assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_STORE);
+    /* until it is forgotten, to be tried again */
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4_FAST);
+    assert_int_equal(p.out_permille[SNAP_LZ4_FAST], 0);
+    /* a block that did not shrink is stored, and counts as saving nothing */
+    snap_policy_learn(&p, SNAP_LZ4_FAST, RAW, RAW, 0);
+    assert_int_equal(p.out_permille[SNAP_LZ4_FAST], 1000);
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_STORE);
+}
+
+static void paying_rungs_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    /* rungs are tried one above the last that compresses */
+    snap_policy_init(&p, SNAP_LZ4);
+    snap_policy_learn(&p, SNAP_LZ4_FAST, RAW, RAW / 2, 0);
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW * 45 / 100, 0);
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4HC_3);
+    /* LZ4HC 9 writing nearly as much as LZ4HC 3 (less than 1% fewer bytes) is skipped */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 470, 467 }, NULL);
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4HC_3);
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 470, 463 }, NULL);
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4HC_9);
+    /* a rung that does not pay hands its band to the rung below that does */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 600, 470, 400 }, NULL);
+    assert_int_equal(snap_policy_next(&p, 50, 100), SNAP_LZ4_FAST);
+    assert_int_equal(snap_policy_next(&p, 70, 100), SNAP_LZ4HC_3);  /* vs LZ4 fast */
+}
+
+static void learn_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    snap_policy_init(&p, SNAP_LZ4);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 64000);
+    assert_int_equal(p.out_permille[SNAP_LZ4], 500);
+    assert_int_equal(p.ns_per_kib[SNAP_LZ4], 1000);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW, 128000);      /* a moving average, 1/4 new */
+    assert_int_equal(p.out_permille[SNAP_LZ4], 625);
+    assert_int_equal(p.ns_per_kib[SNAP_LZ4], 1250);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, 2 * RAW, 0);       /* no clock: time kept */
+    assert_int_equal(p.ns_per_kib[SNAP_LZ4], 1250);
+    assert_int_equal(p.out_permille[SNAP_LZ4], 719);        /* more out than in counts 1000 */
+    snap_policy_learn(&p, SNAP_LZ4HC_9, RAW, 0, 1);         /* nothing out is still known */
+    assert_int_equal(p.out_permille[SNAP_LZ4HC_9], 1);
+    snap_policy_learn(&p, SNAP_LZ4HC_3, 0, 0, 5000);        /* zero pages only: nothing */
+    snap_policy_learn(&p, SNAP_LEVELS, RAW, 1, 5000);
+    assert_int_equal(p.out_permille[SNAP_LZ4HC_3], 0);
+    assert_int_equal(p.ns_per_kib[SNAP_LZ4HC_3], 0);
+    snap_policy_learn(&p, SNAP_STORE, 4096, 4096, UINT64_MAX);     /* no overflow */
+    assert_int_equal(p.ns_per_kib[SNAP_STORE], UINT32_MAX);
+}
+
+/* Two blocks' views `dt_us` apart, the disk writing `mbps` MB/s between them, the queue at
+ * `queued` bytes of a 4 MiB queue; returns the level of the second. */
+static enum snap_level after_drain(struct snap_policy *p, unsigned mbps, uint64_t queued,
+                                   uint64_t dt_us)
+{
+    struct snap_queue_view q = { queued, 4u << 20, 1000, 1000000 };
+    snap_policy_pick(p, &q);
+    q.drained += mbps * dt_us;
+    q.now_ns += dt_us * 1000;
+    return snap_policy_pick(p, &q);
+}
+
+static void work_in_hand_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    /* a full 4 MiB queue on a 2000 MB/s disk holds 2.1 ms: LZ4HC 9's 1.4 ms block would
+     * end past half of it, LZ4HC 3's 0.6 ms block does not */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 2000, 4u << 20, 1000), SNAP_LZ4HC_3);
+    assert_true(p.drain_bps > 1900000000ull && p.drain_bps < 2100000000ull);
+    /* on a 100 MB/s disk it holds 42 ms */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 100, 4u << 20, 1000), SNAP_LZ4HC_9);
+    /* a rung not yet timed is costed from the rung below it by the prior, doubled: LZ4 at
+     * 200 us makes LZ4HC 3 1.7 ms, more than half of what a full queue holds at 2000 MB/s */
+    static const unsigned slow_lz4_us[SNAP_LEVELS] = { 10, 60, 200, 0, 0 };
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 0, 0 }, slow_lz4_us);
+    assert_int_equal(after_drain(&p, 2000, 4u << 20, 1000), SNAP_LZ4);
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 0, 0 }, slow_lz4_us);
+    assert_int_equal(after_drain(&p, 100, 4u << 20, 1000), SNAP_LZ4HC_3);
+    /* a window shorter than 100 us, or with an empty queue at its start, measures nothing */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 2000, 4u << 20, 50), SNAP_LZ4HC_9);
+    assert_int_equal(p.drain_bps, 0);
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 2000, 0, 1000), SNAP_STORE);
+    assert_int_equal(p.drain_bps, 0);
+    /* the rate follows a disk that slows down */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 2000, 4u << 20, 1000), SNAP_LZ4HC_3);
+    struct snap_queue_view q = { 4u << 20, 4u << 20, 1000 + 2000 * 1000, 2000000 };
+    for (unsigned i = 0; i < 4; i++) {
+        q.drained += 100 * 1000;
+        q.now_ns += 1000000;
+        snap_policy_pick(&p, &q);
+    }
+    assert_int_equal(p.level, SNAP_LZ4HC_9);
+    /* no clock, no drained count: the queue alone steers */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    q = (struct snap_queue_view){ .queued = 4u << 20, .capacity = 4u << 20 };
+    assert_int_equal(snap_policy_pick(&p, &q), SNAP_LZ4HC_9);
 }
 
 static void fixed_and_edges_test(void **state)
@@ -42,16 +213,35 @@ static void fixed_and_edges_test(void **state)
     snap_policy_fixed(&p, SNAP_LZ4HC_3);
     assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_LZ4HC_3);
     assert_int_equal(snap_policy_next(&p, 0, 100), SNAP_LZ4HC_3);
+    snap_policy_learn(&p, SNAP_LZ4HC_3, RAW, RAW, 1);       /* saves nothing: still fixed */
+    assert_int_equal(snap_policy_next(&p, 50, 100), SNAP_LZ4HC_3);
+    snap_policy_fixed(&p, SNAP_STORE);
+    assert_int_equal(snap_policy_next(&p, 100, 100), SNAP_STORE);
     snap_policy_init(&p, SNAP_LZ4);
-    assert_int_equal(snap_policy_next(&p, 5, 0), SNAP_STORE);          /* no capacity: empty */
+    assert_int_equal(snap_policy_next(&p, 5, 0), SNAP_LZ4_FAST);       /* no capacity: empty */
+    assert_int_equal(snap_policy_next(&p, 5, 0), SNAP_STORE);
     snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, NULL);
     assert_int_equal(snap_policy_next(&p, UINT64_MAX, UINT64_MAX - 1), SNAP_LZ4HC_9);
     snap_policy_init(&p, SNAP_STORE);
+    teach(&p, compressible, NULL);
     assert_int_equal(snap_policy_next(&p, UINT64_MAX / 2, UINT64_MAX), SNAP_LZ4);  /* 50% */
+    struct snap_queue_view huge = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
+    snap_policy_pick(&p, &huge);                /* no overflow anywhere (UBSan) */
+    huge.now_ns = 1;                            /* a clock going back restarts the window */
+    snap_policy_pick(&p, &huge);
+    huge.now_ns = 100001;                       /* all of 2^64 bytes in 100 us */
+    huge.drained = UINT64_MAX;
+    p.last_drained = 1;
+    snap_policy_pick(&p, &huge);
+    assert_true(p.drain_bps > 0);
     snap_policy_init(&p, SNAP_LEVELS);
     assert_int_equal(p.level, SNAP_LZ4);
     p.lowest = SNAP_LZ4_FAST;                   /* a narrowed ladder: three bands */
     p.highest = SNAP_LZ4HC_3;
+    p.band = 1;
+    teach(&p, compressible, NULL);
+    assert_int_equal(snap_policy_next(&p, 0, 90), SNAP_LZ4);         /* the start: kept */
     assert_int_equal(snap_policy_next(&p, 0, 90), SNAP_LZ4_FAST);
     assert_int_equal(snap_policy_next(&p, 90, 90), SNAP_LZ4HC_3);
     assert_string_equal(snap_level_name(SNAP_LZ4HC_9), "lz4hc-9");
@@ -63,6 +253,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bands_test),
         cmocka_unit_test(hysteresis_test),
+        cmocka_unit_test(trend_test),
+        cmocka_unit_test(incompressible_test),
+        cmocka_unit_test(paying_rungs_test),
+        cmocka_unit_test(learn_test),
+        cmocka_unit_test(work_in_hand_test),
         cmocka_unit_test(fixed_and_edges_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
