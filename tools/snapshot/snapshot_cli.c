@@ -219,6 +219,10 @@ static int decode_all(const char *path, FILE *out)
     char err[SNAP_ERR_LEN];
     uint32_t crc = 0;
     unsigned bad = 0;
+    if (snap_verify_regions(&io, &h, buf, sizeof(buf), err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        bad++;
+    }
     for (uint32_t i = 0; i < h.block_count; i++) {
         if (snap_read_block(&io, &h, i, state, buf, block, err, sizeof(err))) {
             if (bad++ < 10)
