@@ -10,10 +10,12 @@
 
 #include <string.h>
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/tsc.h"
 #include "hv/core/checkpoint.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/run.h"
+#include "hv/core/sched.h"
 #include "hv/core/snapshot_pool.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
@@ -25,6 +27,9 @@
 #include "hv/storage/vhdx.h"
 
 #define BLOCK_PAGES (SNAP_BLOCK_SIZE / 4096)
+/* A partition that has ended lets its vCPUs go within a time slice; freeing its RAM takes
+ * seconds under an emulator. */
+#define ENDED_TIMEOUT_NS 10000000000ull
 
 struct restore {
     struct snapshot_pool_file pf;
@@ -201,6 +206,30 @@ static bool load_ram(struct restore *r, struct partition *q, char *err, size_t e
     return true;
 }
 
+/* Partitions that have ended (a `snapshot ... stop` just before, say) are let go: their
+ * disks are closed, their names free.  False when one is not let go in time. */
+static bool wait_for_ended(char *err, size_t err_size)
+{
+    uint64_t give_up = time_ns() + ENDED_TIMEOUT_NS;
+    for (;;) {
+        struct partition *busy = NULL;
+        for (unsigned i = 0; i < partition_count && !busy; i++) {
+            struct partition *p = partitions[i];
+            if (p && p->state == PART_DEAD && !p->finished && !p->checkpointing)
+                busy = p;
+        }
+        if (!busy)
+            return true;
+        if (time_ns() > give_up) {
+            fmt_snprintf(err, err_size, "partition %s has ended but is not let go yet",
+                         busy->name);
+            return false;
+        }
+        sched_reap_here();
+        udelay(100);
+    }
+}
+
 static enum snapshot_result refused(char *msg, size_t msg_size, const char *file,
                                     const char *err)
 {
@@ -229,6 +258,10 @@ enum snapshot_result snapshot_restore(const char *file, const char *as_name, cha
         if (r)
             restore_free(r);
         return refused(msg, msg_size, file, "out of memory");
+    }
+    if (!wait_for_ended(err, sizeof(err))) {
+        restore_free(r);
+        return refused(msg, msg_size, file, err);
     }
     if (!check_file(r, file, err, sizeof(err))) {
         bool missing = !r->pf.open;
