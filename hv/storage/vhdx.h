@@ -140,9 +140,19 @@ int vhdx_check(struct vhdx *d, struct vhdx_check_report *rep, struct vhdx_err *e
 /* The same, each problem passed to opts->note; opts->repair needs an image opened writable. */
 int vhdx_check_ex(struct vhdx *d, const struct vhdx_check_opts *opts,
                   struct vhdx_check_report *rep, struct vhdx_err *err);
-/* Copies every sector the child holds into its parent (opened with VHDX_OPEN_PARENT_RW). */
+/*
+ * Copies every sector the child holds into its parent (the child opened writable, the
+ * parent with VHDX_OPEN_PARENT_RW).  Crash-safe and resumable (see vhdx_merge.c): a cut
+ * leaves the chain whole, and merging again finishes the job.
+ */
 int vhdx_merge_into_parent(struct vhdx *child, vhdx_progress_fn progress, void *ctx,
                            struct vhdx_err *err);
+/* The same in pieces: begin once (or to resume), then merge ranges, then flush the parent. */
+int vhdx_merge_begin(struct vhdx *child, struct vhdx_err *err);
+int vhdx_merge_range(struct vhdx *child, uint64_t off, uint64_t len, uint8_t *buf_1mib,
+                     uint64_t *copied, struct vhdx_err *err);
+/* Whether an earlier merge of this child into its parent was cut short. */
+bool vhdx_merge_in_progress(const struct vhdx *child);
 
 const char *vhdx_status_name(int code);
 

@@ -10,3 +10,6 @@ $(BLOCK_BENCH): tests/bench/block_bench.c hv/storage/block.c hv/storage/block.h
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/block_bench.c hv/storage/block.c
 
 tools: $(BLOCK_BENCH)
+
+# Disk jobs (copy, convert) vs qemu-img convert on the same files; dedup bytes not written.
+BENCHES += tests/bench/disk-jobs-bench

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tools/vhdx/vhdx_file.h"
+#include "tools/vhdx/vhdx_jobs.h"
 
 struct command {
     const char *name;
@@ -330,139 +331,6 @@ static int cmd_child(int argc, char **argv)
     return 0;
 }
 
-static bool is_vhdx_file(const char *path)
-{
-    char sig[8] = { 0 };
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return false;
-    bool yes = read(fd, sig, 8) == 8 && !memcmp(sig, "vhdxfile", 8);
-    close(fd);
-    return yes;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
-#define COPY_CHUNK (1u << 20)
-
-static int raw_to_vhdx(const char *in, const char *out, struct geom_opts *o)
-{
-    struct vhdx_err err;
-    int fd = open(in, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        fprintf(stderr, "vhdx convert: %s: %s\n", in, strerror(errno));
-        return 1;
-    }
-    o->p.disk_size = (uint64_t)st.st_size;
-    struct vhdx *d;
-    struct vhdx_io io;
-    uint8_t *buf = malloc(COPY_CHUNK);
-    int rc = create_file(out, &o->p, true, &err) || vhdx_host_open(out, 0, &d, &io, &err);
-    if (rc) {
-        close(fd);
-        free(buf);
-        return fail(&err);
-    }
-    for (uint64_t off = 0; !rc && off < o->p.disk_size; off += COPY_CHUNK) {
-        size_t n = o->p.disk_size - off < COPY_CHUNK ? o->p.disk_size - off : COPY_CHUNK;
-        if (pread(fd, buf, n, (off_t)off) != (ssize_t)n) {
-            snprintf(err.msg, sizeof(err.msg), "%s: short read", in);
-            rc = 1;
-        } else if (!all_zero(buf, n)) {
-            rc = vhdx_write(d, off, buf, n, &err);
-        }
-    }
-    close(fd);
-    free(buf);
-    if (vhdx_host_close(d, &io, rc ? NULL : &err) && !rc)
-        rc = 1;
-    return rc ? fail(&err) : 0;
-}
-
-static int vhdx_to_raw(const char *in, const char *out)
-{
-    struct vhdx_err err;
-    struct vhdx *d;
-    struct vhdx_io io;
-    if (vhdx_host_open(in, VHDX_OPEN_READ_ONLY, &d, &io, &err))
-        return fail(&err);
-    struct vhdx_info info;
-    vhdx_get_info(d, &info);
-    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || ftruncate(fd, (off_t)info.disk_size) < 0) {
-        fprintf(stderr, "vhdx convert: %s: %s\n", out, strerror(errno));
-        vhdx_host_close(d, &io, NULL);
-        return 1;
-    }
-    uint8_t *buf = malloc(COPY_CHUNK);
-    int rc = 0;
-    for (uint64_t off = 0; !rc && off < info.disk_size; off += COPY_CHUNK) {
-        size_t n = info.disk_size - off < COPY_CHUNK ? info.disk_size - off : COPY_CHUNK;
-        rc = vhdx_read(d, off, buf, n, &err);
-        if (!rc && !all_zero(buf, n) && pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
-            snprintf(err.msg, sizeof(err.msg), "%s: write failed", out);
-            rc = 1;
-        }
-    }
-    free(buf);
-    close(fd);
-    vhdx_host_close(d, &io, NULL);
-    return rc ? fail(&err) : 0;
-}
-
-static int cmd_convert(int argc, char **argv)
-{
-    OPTS(2, 2);
-    const char *to = o.to ? o.to : (is_vhdx_file(pos[0]) ? "raw" : "vhdx");
-    if (!strcmp(to, "vhdx"))
-        return raw_to_vhdx(pos[0], pos[1], &o);
-    if (!strcmp(to, "raw"))
-        return vhdx_to_raw(pos[0], pos[1]);
-    return usage_error("--to must be vhdx or raw, not '%s'", to);
-}
-
-static void merge_progress(void *ctx, uint32_t block, uint32_t blocks)
-{
-    if (*(bool *)ctx) {
-        printf("MERGED %u/%u\n", block + 1, blocks);
-        fflush(stdout);
-    }
-}
-
-static int cmd_merge(int argc, char **argv)
-{
-    OPTS(1, 1);
-    struct vhdx *d;
-    struct vhdx_io io;
-    struct vhdx_err err;
-    if (vhdx_host_open(pos[0], VHDX_OPEN_READ_ONLY | VHDX_OPEN_PARENT_RW, &d, &io, &err))
-        return fail(&err);
-    struct vhdx_info info;
-    vhdx_get_info(d, &info);
-    if (!info.has_parent) {
-        vhdx_host_close(d, &io, NULL);
-        fprintf(stderr, "vhdx merge: %s is not a differencing disk\n", pos[0]);
-        return 1;
-    }
-    int rc = vhdx_merge_into_parent(d, merge_progress, &o.progress, &err);
-    if (rc) {
-        vhdx_host_close(d, &io, NULL);
-        return fail(&err);
-    }
-    if (vhdx_host_close(d, &io, &err))
-        return fail(&err);
-    printf("merged %s into %s (%s is now stale: its parent changed)\n", pos[0], info.parent_name,
-           pos[0]);
-    return 0;
-}
-
 static int read_range(struct vhdx *d, uint64_t off, uint8_t *buf, size_t len, uint32_t lss,
                       struct vhdx_err *err)
 {
@@ -610,13 +478,33 @@ static const struct command commands[] = {
       "Create CHILD, a differencing disk whose parent_linkage is PARENT's DataWriteGuid. An "
       "existing CHILD is replaced only with --force.",
       cmd_child },
-    { "convert", "IN OUT [--to vhdx|raw] [--block-size N] [--sector-size N]",
-      "Convert a raw image to a dynamic VHDX or back (default: the other format); OUT is "
-      "replaced.",
-      cmd_convert },
-    { "merge", "CHILD [--progress]",
-      "Copy every sector CHILD holds into its parent. The parent's DataWriteGuid changes, so "
-      "CHILD and any sibling become stale.", cmd_merge },
+    { "copy", "SRC DST [--format vhdx|fixed|raw] [--block-size N] [--base FILE] [--resume] "
+              "[--budget N] [--json] [--bar|--no-bar]",
+      "Copy a disk's content into a new image DST (dynamic VHDX unless --format), written "
+      "as DST.tmp and renamed into place once durable: a cut leaves the old DST or the new "
+      "one. --base FILE: DST becomes a differencing disk of FILE (a copy of the parent "
+      "already at the destination) and units FILE already holds (SHA-256 index) are not "
+      "written. --resume: continue a DST.tmp a cut run left. A progress bar goes to stderr "
+      "(on a terminal or with --bar); --json prints the result (bytes read, written, zero, "
+      "already at the destination). Exit status: 0 done, 1 failed, 2 usage, 3 interrupted.",
+      vhdx_cmd_copy },
+    { "convert", "IN OUT [--to vhdx|fixed|raw] [--block-size N] [--sector-size N] [--resume] "
+                 "[--json] [--bar]",
+      "Convert between raw, dynamic VHDX and fixed VHDX (default: raw for a VHDX input, "
+      "dynamic VHDX for a raw one), written as OUT.tmp and renamed into place. Options and "
+      "exit statuses as copy.", vhdx_cmd_convert },
+    { "compact", "FILE [--out FILE2] [--resume] [--json] [--bar]",
+      "Rewrite FILE without unused or all-zero payload blocks (trimmed blocks included); a "
+      "differencing disk stays one, on the same parent. The new image replaces FILE by a "
+      "rename once durable (or goes to FILE2).", vhdx_cmd_compact },
+    { "defrag", "FILE [--out FILE2] [--resume] [--json] [--bar]",
+      "Rewrite FILE with its payload blocks in BAT order (allocated blocks stay allocated); "
+      "replaced by a rename once durable.", vhdx_cmd_defrag },
+    { "merge", "CHILD [--progress] [--json] [--bar]",
+      "Copy every sector CHILD holds into its parent, in place and crash-safe: CHILD's "
+      "locator gains parent_linkage2, the parent's DataWriteGuid changes (siblings become "
+      "stale), then the data moves. A cut leaves the chain whole; merging again finishes. "
+      "--progress prints 'MERGED n/N' as each block is durable.", vhdx_cmd_merge },
     { "read", "FILE OFFSET LENGTH [--out FILE]",
       "Write LENGTH bytes of the virtual disk from OFFSET to stdout or FILE.", cmd_read },
     { "write", "FILE OFFSET (--in FILE [--length N] | --fill BYTE --length N)",

@@ -13,6 +13,30 @@ struct file_ctx {
     int fd;
 };
 
+/* Power-cut trials (tests/storage/run-disk-jobs): with VHDX_CUT_AFTER=N in the environment
+ * the process dies (as if killed) at the (N+1)th write, resize or switch of any file; with
+ * VHDX_CUT_COUNT set it reports how many there were at exit. */
+static unsigned long cut_events;
+static long cut_after = -2;
+
+static void cut_report(void)
+{
+    fprintf(stderr, "cut-points %lu\n", cut_events);
+}
+
+void vhdx_file_cut_point(void)
+{
+    if (cut_after == -2) {
+        const char *s = getenv("VHDX_CUT_AFTER");
+        cut_after = s ? strtol(s, NULL, 0) : -1;
+        if (getenv("VHDX_CUT_COUNT"))
+            atexit(cut_report);
+    }
+    if (cut_after >= 0 && cut_events >= (unsigned long)cut_after)
+        _exit(86);
+    cut_events++;
+}
+
 static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
     int fd = ((struct file_ctx *)ctx)->fd;
@@ -32,6 +56,7 @@ static int file_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
     int fd = ((struct file_ctx *)ctx)->fd;
     const char *p = buf;
+    vhdx_file_cut_point();
     while (len) {
         ssize_t n = pwrite(fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
@@ -56,6 +81,7 @@ static uint64_t file_size(void *ctx)
 
 static int file_resize(void *ctx, uint64_t size)
 {
+    vhdx_file_cut_point();
     return ftruncate(((struct file_ctx *)ctx)->fd, (off_t)size) < 0 ? -errno : 0;
 }
 

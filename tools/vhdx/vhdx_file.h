@@ -15,6 +15,8 @@ void vhdx_file_close(struct vhdx_io *io);
 /* Opens an image file and the VHDX on it; on failure prints nothing, fills err. */
 int vhdx_host_open(const char *path, unsigned flags, struct vhdx **d, struct vhdx_io *io,
                    struct vhdx_err *err);
+/* Counts one write-like event; dies there when VHDX_CUT_AFTER says so (power-cut trials). */
+void vhdx_file_cut_point(void);
 int vhdx_host_close(struct vhdx *d, struct vhdx_io *io, struct vhdx_err *err);
 
 #endif
