@@ -34,6 +34,11 @@ struct capture {
     struct vcpu_state *vcpu[PARTITION_MAX_VCPUS];   /* the restore's, loaded from the stream */
     uint64_t exits[PARTITION_MAX_VCPUS][EXIT_KIND_COUNT];
     uint64_t exits_total[PARTITION_MAX_VCPUS];
+    /* A snapshot's restore (checkpoint_restore_stream): RAM is loaded already, the
+     * partition may have another name, and the TSCs go on from guest_tsc0 (vCPU 0's guest
+     * TSC at the pause) whatever the host TSC did since. */
+    bool from_snapshot;
+    uint64_t guest_tsc0;
 };
 
 /* What the restored partition's clocks go on from, kept past the capture's freeing. */
@@ -210,7 +215,8 @@ static bool restore(struct partition *q, struct capture *c, struct resume_point 
                                err_size))
         return false;
     struct state_reader r = c->reader.r;
-    if (strcmp(h.name, q->name) || h.vcpu_count != q->vcpu_count || h.ram_bytes != q->mem.size ||
+    if ((!c->from_snapshot && strcmp(h.name, q->name)) || h.vcpu_count != q->vcpu_count ||
+        h.ram_bytes != q->mem.size ||
         h.device_count != q->bus.state_count) {
         fmt_snprintf(err, err_size, "the capture is of %s (%u vCPUs, %lu MiB, %u devices), the "
                      "new partition is %s (%u, %lu MiB, %u)", h.name, h.vcpu_count,
@@ -220,7 +226,15 @@ static bool restore(struct partition *q, struct capture *c, struct resume_point 
     }
     if (!load_vcpus(r, c, err, err_size))
         return false;
-    copy_ram(&q->mem, &c->ram);
+    if (c->from_snapshot) {
+        /* Each vCPU's guest TSC at the pause is guest_tsc0 - offset0 + its offset; from
+         * c->at.host_tsc (now) it goes on from there. */
+        uint64_t host_at_pause = c->guest_tsc0 - c->vcpu[0]->tsc_offset;
+        for (unsigned i = 0; i < q->vcpu_count; i++)
+            c->vcpu[i]->tsc_offset += host_at_pause - c->at.host_tsc;
+    } else {
+        copy_ram(&q->mem, &c->ram);
+    }
     *crc_after = ram_crc(&q->mem);
     if (*crc_after != h.ram_crc32c) {
         fmt_snprintf(err, err_size, "its RAM's CRC-32C is %#x after the copy, %#x in the capture",
@@ -391,4 +405,71 @@ enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size
     fmt_snprintf(msg, msg_size, "%s: %s; restored, RAM crc32c 0x%08x (equal), resumed", name,
                  paused, crc);
     return CHECKPOINT_DONE;
+}
+
+/* ---- for snapshots ----------------------------------------------------------------------- */
+
+bool checkpoint_save_stream(struct partition *p, const struct partition_pause *at,
+                            uint32_t ram_crc, struct checkpoint_saved *out, char *err,
+                            size_t err_size)
+{
+    struct capture *c = kmalloc(sizeof(*c));
+    if (!c) {
+        fmt_snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    c->at = *at;
+    c->stream_pages = (stream_bytes(p) + 4095) / 4096;
+    c->stream = kmem_alloc_pages(c->stream_pages);
+    bool ok = c->stream != NULL;
+    if (!ok)
+        fmt_snprintf(err, err_size, "out of memory for its state stream");
+    ok = ok && write_stream(p, c, ram_crc, err, err_size);
+    if (ok) {
+        out->stream = c->stream;
+        out->pages = c->stream_pages;
+        out->len = c->stream_len;
+        out->guest_ns = c->h.guest_ns;
+        out->device_count = c->h.device_count;
+        c->stream = NULL;
+    }
+    capture_free(c);
+    return ok;
+}
+
+void checkpoint_saved_free(struct checkpoint_saved *s)
+{
+    if (s->stream)
+        kmem_free_pages(s->stream, s->pages);
+    s->stream = NULL;
+}
+
+bool checkpoint_restore_stream(struct partition *q, const void *stream, size_t len,
+                               uint64_t guest_tsc0, uint32_t *ram_crc, char *err,
+                               size_t err_size)
+{
+    struct capture *c = kmalloc(sizeof(*c));
+    struct resume_point *rp = kmalloc(sizeof(*rp));
+    if (!c || !rp) {
+        kfree(c);
+        kfree(rp);
+        fmt_snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    c->from_snapshot = true;
+    c->guest_tsc0 = guest_tsc0;
+    c->at.host_tsc = rdtsc();
+    c->stream = (uint8_t *)stream;      /* the caller's: not freed here */
+    c->stream_len = len;
+    bool ok = restore(q, c, rp, ram_crc, err, err_size);
+    c->stream = NULL;
+    capture_free(c);
+    if (ok) {
+        set_clocks(q, rp);
+        __atomic_store_n(&q->state, PART_RUNNING, __ATOMIC_SEQ_CST);
+        for (unsigned i = 0; i < q->vcpu_count; i++)
+            sched_nudge(q->vcpus[i]);
+    }
+    kfree(rp);
+    return ok;
 }

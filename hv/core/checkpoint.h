@@ -14,7 +14,9 @@
  */
 #ifndef ATOLL_HV_CORE_CHECKPOINT_H
 #define ATOLL_HV_CORE_CHECKPOINT_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "hv/core/partition.h"
 
 enum checkpoint_result {
@@ -26,5 +28,30 @@ enum checkpoint_result {
 
 /* Prints its lines; what happened, in one line, in msg either way. */
 enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size_t msg_size);
+
+/* ---- for RAM snapshots (hv/core/snapshot.h) ------------------------------------------------
+ * The same state stream, written to a file beside the RAM and read back later. */
+struct partition_pause;
+
+struct checkpoint_saved {
+    uint8_t *stream;            /* `pages` pages; checkpoint_saved_free gives them back */
+    size_t pages, len;
+    uint64_t guest_ns;          /* guest time at the pause */
+    unsigned device_count;
+};
+
+/* p paused at `at`, its RAM's CRC-32C ram_crc: its vCPUs and devices as a checkpoint
+ * stream.  False with one line in err (nothing kept). */
+bool checkpoint_save_stream(struct partition *p, const struct partition_pause *at,
+                            uint32_t ram_crc, struct checkpoint_saved *out, char *err,
+                            size_t err_size);
+void checkpoint_saved_free(struct checkpoint_saved *s);
+/* q: created with spec.restoring (any name), not started, its RAM already loaded.  The
+ * stream's vCPUs and devices go into q, its clocks go on from the pause (guest_tsc0: vCPU
+ * 0's guest TSC then) and q runs.  *ram_crc: q's RAM's CRC-32C, checked against the
+ * stream's.  False with one line in err: q is not started then (the caller ends it). */
+bool checkpoint_restore_stream(struct partition *q, const void *stream, size_t len,
+                               uint64_t guest_tsc0, uint32_t *ram_crc, char *err,
+                               size_t err_size);
 
 #endif

@@ -86,6 +86,27 @@ static void pool_unlock(void)
     __atomic_store_n(&pool_busy, false, __ATOMIC_RELEASE);
 }
 
+void partition_pool_lock(void) { pool_lock(); }
+void partition_pool_unlock(void) { pool_unlock(); }
+
+bool partition_disk_identity(struct partition *p, unsigned i, char *path, size_t path_size,
+                             uint8_t data_write_guid[16])
+{
+    if (i >= p->disk_count || !p->disks[i])
+        return false;
+    struct partition_disk *d = p->disks[i];
+    strlcpy(path, d->path, path_size);
+    memset(data_write_guid, 0, 16);
+    if (d->vhdx) {
+        struct vhdx_info info;
+        pool_lock();
+        vhdx_get_info(d->vhdx, &info);
+        pool_unlock();
+        memcpy(data_write_guid, info.data_write_guid.b, 16);
+    }
+    return true;
+}
+
 /* ---- the file ---------------------------------------------------------------------------- */
 
 static int disk_read(struct partition_disk *d, uint64_t off, void *buf, size_t len)

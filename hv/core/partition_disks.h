@@ -24,6 +24,7 @@
 #define ATOLL_HV_CORE_PARTITION_DISKS_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "hv/core/partition.h"
 
 #define PARTITION_MAX_DISKS 4
@@ -54,5 +55,14 @@ void partition_disks_detach(struct partition *p);
  */
 void partition_disks_quiesce(struct partition *p);
 void partition_disks_resume(struct partition *p);
+
+/* The pool's lock, for its other users (snapshot files): the disks' lock order applies
+ * (pool, then partition, then disk); interrupts on, never in an exit. */
+void partition_pool_lock(void);
+void partition_pool_unlock(void);
+/* Disk i of p (attached, p not ending): its pool path and its VHDX's DataWriteGuid now
+ * (all zero for a raw file).  False when p has no disk i.  Takes the pool's lock. */
+bool partition_disk_identity(struct partition *p, unsigned i, char *path, size_t path_size,
+                             uint8_t data_write_guid[16]);
 
 #endif

@@ -14,10 +14,16 @@
 #include "hv/core/script_run.h"
 #include "hv/core/services.h"
 #include "hv/core/worker.h"
+#include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 
 static struct manifest manifest;
 static char err[256];
+static const char *manifest_text;       /* the module's bytes, for section texts */
+static size_t manifest_len;
+/* Sections added by restores (partition_create_from_section), by manifest index. */
+static char *restored_text[MANIFEST_MAX_PARTITIONS];
+static size_t restored_len[MANIFEST_MAX_PARTITIONS];
 
 static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
 {
@@ -34,6 +40,8 @@ static bool read_manifest(const struct boot_info *bi, const char *file)
         kprintf("atoll: manifest '%s' was not loaded; no partition starts\n", file);
         return false;
     }
+    manifest_text = phys_to_virt(m->base);
+    manifest_len = m->length;
     if (manifest_parse(&manifest, phys_to_virt(m->base), m->length, file, err, sizeof(err)) ||
         manifest_check_modules(&manifest, bi->modules, bi->module_count, file, err, sizeof(err)) ||
         manifest_check_memory(&manifest, kmem_free_bytes(), file, err, sizeof(err)) ||
@@ -61,13 +69,14 @@ static const struct boot_info *boot_info;
 static struct partition_spec spec_of(uint32_t i)
 {
     const struct manifest_partition *mp = &manifest.partitions[i];
+    /* A restored section's image may not be loaded: it is needed only to boot anew. */
     const struct boot_module *image = find_module(boot_info, mp->image);
     const struct boot_module *initrd = mp->initrd[0] ? find_module(boot_info, mp->initrd) : NULL;
     return (struct partition_spec){
         .name = mp->name, .memory = mp->memory, .vcpus = mp->vcpus,
         .cpu_mask = mp->cpus_any ? 0 : mp->cpus[0],
         .boot = boot_of(mp->boot),
-        .image = phys_to_virt(image->base), .image_len = image->length,
+        .image = image ? phys_to_virt(image->base) : NULL, .image_len = image ? image->length : 0,
         .image_name = mp->image,
         .initrd = initrd ? phys_to_virt(initrd->base) : NULL,
         .initrd_len = initrd ? initrd->length : 0,
@@ -153,4 +162,82 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
     if (!ok)
         machine_finish(false, "manifest");
     sched_loop(true);
+}
+
+/* ---- sections as text, for snapshots ----------------------------------------------------- */
+
+static bool is_section_header(const char *line, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return i < n && line[i] == '[';
+}
+
+size_t manifest_section_text(unsigned index, char *out, size_t size)
+{
+    if (index >= manifest.partition_count || !size)
+        return 0;
+    const char *text = restored_text[index] ? restored_text[index] : manifest_text;
+    size_t len = restored_text[index] ? restored_len[index] : manifest_len;
+    uint32_t first = restored_text[index] ? 1 : manifest.partitions[index].line;
+    size_t n = 0;
+    uint32_t line = 1;
+    for (size_t at = 0; at < len;) {
+        size_t end = at;
+        while (end < len && text[end] != '\n')
+            end++;
+        if (line > first && is_section_header(text + at, end - at))
+            break;
+        if (line >= first) {
+            size_t k = end - at + 1;
+            if (n + k >= size)
+                return 0;
+            memcpy(out + n, text + at, end - at);
+            out[n + k - 1] = '\n';
+            n += k;
+        }
+        at = end + 1;
+        line++;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+struct partition *partition_create_from_section(const char *text, size_t len, const char *name,
+                                                char *why, size_t why_size)
+{
+    static struct manifest one;
+    if (manifest_parse(&one, text, len, "(snapshot)", why, why_size))
+        return NULL;
+    if (one.partition_count != 1 || one.rule_count) {
+        fmt_snprintf(why, why_size, "the snapshot's manifest section holds %u partitions",
+                     one.partition_count);
+        return NULL;
+    }
+    if (manifest.partition_count >= MANIFEST_MAX_PARTITIONS) {
+        fmt_snprintf(why, why_size, "no room for another manifest section (at most %d)",
+                     MANIFEST_MAX_PARTITIONS);
+        return NULL;
+    }
+    char *copy = kmalloc(len + 1);
+    if (!copy) {
+        fmt_snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, text, len);
+    unsigned i = manifest.partition_count;
+    manifest.partitions[i] = one.partitions[0];
+    strlcpy(manifest.partitions[i].name, name, sizeof(manifest.partitions[i].name));
+    struct partition_spec spec = spec_of(i);
+    spec.restoring = true;
+    struct partition *p = partition_create(&spec, why, why_size);
+    if (!p) {
+        kfree(copy);
+        return NULL;
+    }
+    restored_text[i] = copy;
+    restored_len[i] = len;
+    manifest.partition_count++;
+    return p;
 }

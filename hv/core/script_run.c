@@ -6,6 +6,7 @@
 #include "hv/core/checkpoint.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/config/script.h"
+#include "hv/core/snapshot.h"
 #include "hv/arch/x86/spinlock.h"
 
 static struct script script;
@@ -34,8 +35,19 @@ static void carry_out(uint32_t rule)
 {
     const struct manifest_rule *r = &script.rules[rule];
     const char *name = script.targets[rule];
+    char msg[320];
+    if (script.actions[rule] == SCRIPT_RESTORE) {
+        kprintf("atoll: script %s:%u: restore %s%s%s\n", manifest_file, r->line,
+                script.files[rule], name[0] ? " as " : "", name);
+        snapshot_restore(script.files[rule], name, msg, sizeof(msg));   /* prints its line */
+        return;
+    }
     struct partition *p = partition_find(name);
-    kprintf("atoll: script %s:%u: %s %s\n", manifest_file, r->line, r->action, name);
+    if (script.actions[rule] == SCRIPT_SNAPSHOT)
+        kprintf("atoll: script %s:%u: snapshot %s %s%s\n", manifest_file, r->line, name,
+                script.files[rule], script.stop[rule] ? " stop" : "");
+    else
+        kprintf("atoll: script %s:%u: %s %s\n", manifest_file, r->line, r->action, name);
     if (!p) {           /* not created: the manifest was refused before partitions existed */
         kprintf("atoll: script %s:%u: there is no partition %s\n", manifest_file, r->line, name);
         return;
@@ -55,11 +67,14 @@ static void carry_out(uint32_t rule)
             kprintf("atoll: script %s:%u: cannot stop %s: it is not running\n", manifest_file,
                     r->line, name);
         break;
-    case SCRIPT_CHECKPOINT: {
-        char msg[256];
+    case SCRIPT_CHECKPOINT:
         checkpoint_partition(p, msg, sizeof(msg));     /* prints what happened */
         break;
-    }
+    case SCRIPT_SNAPSHOT:
+        snapshot_partition(p, script.files[rule], script.stop[rule], msg, sizeof(msg));
+        break;
+    case SCRIPT_RESTORE:
+        break;
     }
 }
 

@@ -78,7 +78,7 @@ void snap_encode(void *state, enum snap_level level, const uint8_t *src, uint8_t
 int snap_decode(void *state, const struct snap_encoded *e, const uint8_t *data, uint8_t *dst)
 {
     struct codec_state *s = state;
-    unsigned zeros = (unsigned)__builtin_popcount(e->zero_mask);
+    unsigned zeros = snap_mask_pages(e->zero_mask);
     uint32_t expect = (SNAP_BLOCK_PAGES - zeros) * SNAP_PAGE_SIZE;
     if (e->raw_len != expect || e->len > SNAP_ENCODED_MAX || (unsigned)e->level >= SNAP_LEVELS)
         return -1;

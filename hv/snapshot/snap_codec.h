@@ -18,6 +18,15 @@
 /* Encoded data never exceeds this (stored blocks are the raw non-zero pages). */
 #define SNAP_ENCODED_MAX SNAP_BLOCK_SIZE
 
+/* Pages a zero mask stands for (no __builtin_popcount: the kernel has no libgcc). */
+static inline unsigned snap_mask_pages(uint16_t mask)
+{
+    unsigned n = 0;
+    for (; mask; mask &= (uint16_t)(mask - 1))
+        n++;
+    return n;
+}
+
 /* A worker's scratch state for the compressors: snap_codec_state_size() bytes, 8-aligned. */
 size_t snap_codec_state_size(void);
 

@@ -115,8 +115,10 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
     struct snap_header *h = &w->h;
     h->index_offset = w->next;
     uint8_t entry[SNAP_INDEX_ENTRY_BYTES];
+    h->index_crc = 0;
     for (uint32_t i = 0; i < h->block_count; i++) {
         encode_entry(entry, &w->index[i]);
+        h->index_crc = crc32c(h->index_crc, entry, sizeof(entry));
         if (!write_at(w, h->index_offset + (uint64_t)i * SNAP_INDEX_ENTRY_BYTES, entry,
                       sizeof(entry)))
             return false;
@@ -129,6 +131,9 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
     h->disk_count = disk_count;
     h->guest_tsc = guest_tsc;
     h->ram_crc = ram_crc;
+    h->state_crc = crc32c(0, state, state_len);
+    h->manifest_crc = crc32c(0, manifest, manifest_len);
+    h->disks_crc = 0;
     if (!write_at(w, h->state_offset, state, state_len) ||
         !write_at(w, h->manifest_offset, manifest, manifest_len))
         return false;
@@ -136,6 +141,7 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
         uint8_t d[SNAP_DISK_BYTES] = { 0 };
         memcpy(d, disks[i].path, strnlen(disks[i].path, sizeof(disks[i].path) - 1));
         memcpy(d + 128, disks[i].data_write_guid, 16);
+        h->disks_crc = crc32c(h->disks_crc, d, sizeof(d));
         if (!write_at(w, h->disks_offset + (uint64_t)i * SNAP_DISK_BYTES, d, sizeof(d)))
             return false;
     }
@@ -157,6 +163,10 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
     memcpy(hdr + 96, h->name, strnlen(h->name, 31));
     put64(hdr + 128, h->guest_tsc);
     put32(hdr + 136, h->ram_crc);
+    put32(hdr + 144, h->index_crc);
+    put32(hdr + 148, h->state_crc);
+    put32(hdr + 152, h->manifest_crc);
+    put32(hdr + 156, h->disks_crc);
     put32(hdr + SNAP_HEADER_BYTES - 4, crc32c(0, hdr, SNAP_HEADER_BYTES - 4));
     return write_at(w, 0, hdr, sizeof(hdr));
 }
@@ -197,8 +207,8 @@ int snap_read_header(const struct snap_io *io, struct snap_header *h, char *err,
     for (unsigned i = 92; i < 96; i++)
         if (hdr[i])
             return fail(err, err_size, "snapshot: reserved header bytes are not zero");
-    for (unsigned i = 144; i < SNAP_HEADER_BYTES - 4; i++)
-        if (hdr[i])
+    for (unsigned i = 140; i < SNAP_HEADER_BYTES - 4; i++)
+        if (hdr[i] && (i < 144 || i >= 160))
             return fail(err, err_size, "snapshot: reserved header bytes are not zero");
     memset(h, 0, sizeof(*h));
     h->ram_size = le64(hdr + 16);
@@ -214,6 +224,10 @@ int snap_read_header(const struct snap_io *io, struct snap_header *h, char *err,
     memcpy(h->name, hdr + 96, 31);
     h->guest_tsc = le64(hdr + 128);
     h->ram_crc = le32(hdr + 136);
+    h->index_crc = le32(hdr + 144);
+    h->state_crc = le32(hdr + 148);
+    h->manifest_crc = le32(hdr + 152);
+    h->disks_crc = le32(hdr + 156);
     if (le32(hdr + 24) != SNAP_BLOCK_SIZE || !h->ram_size || h->ram_size > SNAP_MAX_RAM ||
         h->ram_size % SNAP_BLOCK_SIZE || h->block_count != h->ram_size / SNAP_BLOCK_SIZE ||
         index_len != (uint64_t)h->block_count * SNAP_INDEX_ENTRY_BYTES)
@@ -261,7 +275,7 @@ int snap_read_entry(const struct snap_io *io, const struct snap_header *h, uint3
     bool reserved_zero = !p[19];
     for (unsigned i = 24; i < SNAP_INDEX_ENTRY_BYTES; i++)
         reserved_zero &= !p[i];
-    unsigned zeros = (unsigned)__builtin_popcount(e->zero_mask);
+    unsigned zeros = snap_mask_pages(e->zero_mask);
     if (!reserved_zero || e->level >= SNAP_LEVELS || e->len > SNAP_ENCODED_MAX ||
         e->raw_len != (SNAP_BLOCK_PAGES - zeros) * SNAP_PAGE_SIZE ||
         (e->level == SNAP_STORE && e->len != e->raw_len) || (!e->len) != (!e->offset) ||
@@ -307,5 +321,32 @@ int snap_read_disk(const struct snap_io *io, const struct snap_header *h, unsign
         return fail(err, err_size, "snapshot: disk %u's path is not terminated", i);
     memcpy(d->path, p, sizeof(d->path));
     memcpy(d->data_write_guid, p + 128, 16);
+    return 0;
+}
+
+int snap_verify_regions(const struct snap_io *io, const struct snap_header *h, uint8_t *buf,
+                        size_t buf_size, char *err, size_t err_size)
+{
+    struct { uint64_t off, len; uint32_t crc; const char *what; } r[4] = {
+        { h->index_offset, (uint64_t)h->block_count * SNAP_INDEX_ENTRY_BYTES, h->index_crc,
+          "block index" },
+        { h->state_offset, h->state_len, h->state_crc, "state" },
+        { h->manifest_offset, h->manifest_len, h->manifest_crc, "manifest section" },
+        { h->disks_offset, (uint64_t)h->disk_count * SNAP_DISK_BYTES, h->disks_crc,
+          "disk list" },
+    };
+    for (unsigned i = 0; i < 4; i++) {
+        uint32_t crc = 0;
+        for (uint64_t at = 0; at < r[i].len;) {
+            size_t n = r[i].len - at < buf_size ? (size_t)(r[i].len - at) : buf_size;
+            if (io->read(io->ctx, r[i].off + at, buf, n) < 0)
+                return fail(err, err_size, "snapshot: cannot read the %s", r[i].what);
+            crc = crc32c(crc, buf, n);
+            at += n;
+        }
+        if (crc != r[i].crc)
+            return fail(err, err_size, "snapshot: the %s fails its checksum (%08x, expected "
+                        "%08x)", r[i].what, crc, r[i].crc);
+    }
     return 0;
 }

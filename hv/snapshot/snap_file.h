@@ -52,6 +52,7 @@ struct snap_header {
     char name[32];
     uint64_t guest_tsc;
     uint32_t ram_crc;
+    uint32_t index_crc, state_crc, manifest_crc, disks_crc;    /* CRC-32C of each region */
 };
 
 /* ---- writing -------------------------------------------------------------------------- */
@@ -89,6 +90,10 @@ int snap_read_entry(const struct snap_io *io, const struct snap_header *h, uint3
  * codec_state as for snap_decode. */
 int snap_read_block(const struct snap_io *io, const struct snap_header *h, uint32_t number,
                     void *codec_state, uint8_t *buf, uint8_t *dst, char *err, size_t err_size);
+/* The CRC-32C of the index, state, manifest and disk list against the header's, read
+ * through buf (any size).  0, or -1 with one line in err. */
+int snap_verify_regions(const struct snap_io *io, const struct snap_header *h, uint8_t *buf,
+                        size_t buf_size, char *err, size_t err_size);
 int snap_read_disk(const struct snap_io *io, const struct snap_header *h, unsigned i,
                    struct snap_disk_id *d, char *err, size_t err_size);
 

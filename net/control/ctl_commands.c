@@ -168,6 +168,81 @@ static uint16_t cmd_checkpoint(void *ctx, const struct ctl_request *req,
     return st;
 }
 
+#define CTL_FILE_MAX 119u          /* a pool path, as the hypervisor takes it */
+
+static uint16_t file_arg(const struct ctl_request *req, char file[CTL_FILE_MAX + 1],
+                         const char **msg)
+{
+    struct ctl_tlv t;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_FILE, &t) || !t.len ||
+        !ctl_tlv_text(&t, file, CTL_FILE_MAX + 1)) {
+        *msg = "missing or bad FILE (a pool path of at most 119 bytes)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    return CTL_OK;
+}
+
+/* The reply of a command that answers in one line: TEXT when it worked, else MESSAGE. */
+static uint16_t line_reply(struct ctl_commands *c, uint16_t st, struct ctl_tlv_writer *w,
+                           const char **msg)
+{
+    c->checkpoint_msg[sizeof c->checkpoint_msg - 1] = '\0';
+    if (st == CTL_OK)
+        ctl_put_str(w, CTL_TAG_TEXT, c->checkpoint_msg);
+    else if (c->checkpoint_msg[0])
+        *msg = c->checkpoint_msg;
+    return st;
+}
+
+static uint16_t cmd_snapshot(void *ctx, const struct ctl_request *req,
+                             struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    char name[CTL_NAME_MAX + 1], file[CTL_FILE_MAX + 1];
+    struct ctl_tlv t;
+    uint8_t stop = 0;
+    if (!c->ops->snapshot)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = name_arg(req, name, msg);
+    if (st == CTL_OK)
+        st = file_arg(req, file, msg);
+    if (st != CTL_OK)
+        return st;
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_STOP, &t) &&
+        (!ctl_tlv_u8(&t, &stop) || stop > 1)) {
+        *msg = "bad STOP (0 or 1)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->snapshot(c->hv, name, file, stop == 1, c->checkpoint_msg,
+                          sizeof c->checkpoint_msg);
+    if (st == CTL_ERR_NOT_FOUND && !c->checkpoint_msg[0]) {
+        *msg = explain(c, "no partition named '", name, "'");
+        return st;
+    }
+    return line_reply(c, st, w, msg);
+}
+
+static uint16_t cmd_restore(void *ctx, const struct ctl_request *req,
+                            struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    char name[CTL_NAME_MAX + 1] = "", file[CTL_FILE_MAX + 1];
+    struct ctl_tlv t;
+    if (!c->ops->restore)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = file_arg(req, file, msg);
+    if (st != CTL_OK)
+        return st;
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_NAME, &t) && !ctl_tlv_name(&t, name)) {
+        *msg = "bad partition name (1-31 of a-z 0-9 _ -, as in the manifest)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->restore(c->hv, file, name, c->checkpoint_msg, sizeof c->checkpoint_msg);
+    return line_reply(c, st, w, msg);
+}
+
 int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
                           const struct ctl_hv_ops *ops, void *hv)
 {
@@ -182,5 +257,7 @@ int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
     rc |= ctl_server_register(srv, CTL_MSG_LOG, cmd_log, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_OP_STATUS, cmd_op_status, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_CHECKPOINT, cmd_checkpoint, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_SNAPSHOT, cmd_snapshot, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_RESTORE, cmd_restore, cmds);
     return rc ? -1 : 0;
 }

@@ -1,4 +1,5 @@
-/* The built-in control commands: status, list, start, stop, log, op-status, checkpoint. */
+/* The built-in control commands: status, list, start, stop, log, op-status, checkpoint,
+ * snapshot, restore. */
 #ifndef ATOLL_NET_CONTROL_CTL_COMMANDS_H
 #define ATOLL_NET_CONTROL_CTL_COMMANDS_H
 #include "net/control/ctl_hv_ops.h"
@@ -14,7 +15,7 @@ struct ctl_commands {
     const struct ctl_server *srv;   /* for connection counters in status */
     char log_buf[CTL_LOG_MAX_BYTES];
     char msg_buf[96];
-    char checkpoint_msg[256];
+    char checkpoint_msg[320];       /* and snapshot's, restore's */
 };
 
 /* Registers every built-in handler on srv; cmds must outlive the server.  0 or -1. */

@@ -48,6 +48,17 @@ struct ctl_hv_ops {
      * on success and on failure (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running;
      * CTL_ERR_BUSY: not captured, the partition resumed; CTL_ERR_INTERNAL: it ended). */
     uint16_t (*checkpoint)(void *ctx, const char *name, char *msg, size_t msg_size);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Snapshots partition name into pool file `file`
+     * (pause, write, resume or stop) before it returns; one line in msg either way
+     * (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running; CTL_ERR_BUSY: not written, the
+     * partition resumed; CTL_ERR_INTERNAL: it ended). */
+    uint16_t (*snapshot)(void *ctx, const char *name, const char *file, bool stop, char *msg,
+                         size_t msg_size);
+    /* Optional.  Restores pool file `file` into a new partition (named as_name, or "" for
+     * the name in the file); one line in msg either way (CTL_ERR_NOT_FOUND: no such file;
+     * CTL_ERR_BUSY: refused, nothing restored; CTL_ERR_INTERNAL: the new partition ended). */
+    uint16_t (*restore)(void *ctx, const char *file, const char *as_name, char *msg,
+                        size_t msg_size);
 };
 
 #endif

@@ -39,6 +39,8 @@ enum ctl_msg_type {
     CTL_MSG_OP_STATUS = 0x0006, /* OP_ID -> DONE TOTAL OP_STATE [MESSAGE] */
     CTL_MSG_CHECKPOINT = 0x0007, /* NAME -> TEXT (the round trip, done when it replies) */
     CTL_MSG_SNAPSHOT_FIRST  = 0x0100, CTL_MSG_SNAPSHOT_LAST  = 0x01ff,
+    CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] -> TEXT (written, done when it replies) */
+    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     CTL_MSG_TYPE_MAX        = 0x7fff,
@@ -68,6 +70,8 @@ enum ctl_tag {
     CTL_TAG_OP_STATE    = 21, /* u8, enum ctl_op_state */
     CTL_TAG_PARTITIONS  = 22, /* u32 */
     CTL_TAG_HOSTNAME    = 23, /* text */
+    CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
+    CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
 };
 
 enum ctl_status {

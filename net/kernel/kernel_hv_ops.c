@@ -40,4 +40,6 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .stop = kernel_partition_stop,
     .log_tail = hv_log_tail,
     .checkpoint = kernel_partition_checkpoint,
+    .snapshot = kernel_partition_snapshot,
+    .restore = kernel_partition_restore,
 };

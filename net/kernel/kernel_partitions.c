@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hv/core/checkpoint.h"
+#include "hv/core/snapshot.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_create.h"
 
@@ -45,6 +46,32 @@ uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op)
     partition_start(p);
     *op = 0;
     return CTL_OK;
+}
+
+static uint16_t snapshot_status(enum snapshot_result r)
+{
+    switch (r) {
+    case SNAPSHOT_DONE:        return CTL_OK;
+    case SNAPSHOT_NOT_RUNNING: return CTL_ERR_BAD_STATE;
+    case SNAPSHOT_REFUSED:     return CTL_ERR_BUSY;
+    default:                   return CTL_ERR_INTERNAL;
+    }
+}
+
+uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file, bool stop,
+                                   char *msg, size_t msg_size)
+{
+    struct partition *p = partition_find(name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    return snapshot_status(snapshot_partition(p, file, stop, msg, msg_size));
+}
+
+uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_name, char *msg,
+                                  size_t msg_size)
+{
+    enum snapshot_result r = snapshot_restore(file, as_name, msg, msg_size);
+    return r == SNAPSHOT_NOT_RUNNING ? CTL_ERR_NOT_FOUND : snapshot_status(r);
 }
 
 uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)

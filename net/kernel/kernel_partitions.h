@@ -13,5 +13,9 @@ bool kernel_partition_at(void *ctx, size_t index, struct ctl_partition_info *out
 uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op);
 uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op);
 uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, size_t msg_size);
+uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file, bool stop,
+                                   char *msg, size_t msg_size);
+uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_name, char *msg,
+                                  size_t msg_size);
 
 #endif

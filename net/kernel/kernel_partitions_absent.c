@@ -22,3 +22,15 @@ uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, siz
 {
     return CTL_ERR_NOT_FOUND;
 }
+
+uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file, bool stop,
+                                   char *msg, size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}
+
+uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_name, char *msg,
+                                  size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     char err[SNAP_ERR_LEN];
     if (snap_read_header(&io, &h, err, sizeof(err)))
         return 0;
+    snap_verify_regions(&io, &h, buf, 4096, err, sizeof(err));
     for (uint32_t i = 0; i < h.block_count && i < 64; i++)
         snap_read_block(&io, &h, i, state, buf, block, err, sizeof(err));
     for (unsigned i = 0; i < h.disk_count; i++) {

@@ -145,6 +145,43 @@ static uint16_t fake_checkpoint(void *ctx, const char *name, char *msg, size_t m
     return CTL_OK;
 }
 
+/* Only the replies: a running partition is written to any file, and "timer.snp" restores. */
+static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, bool stop,
+                              char *msg, size_t msg_size)
+{
+    struct fake_hv *hv = ctx;
+    struct ctl_partition_info *p = find(hv, name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != CTL_PART_RUNNING) {
+        fmt_snprintf(msg, msg_size, "snapshot: %s: %s: not running", name, file);
+        return CTL_ERR_BAD_STATE;
+    }
+    log_line(hv, "snapshot", name);
+    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: RAM %u MiB crc32c 0x1234abcd, zero pages 90%%, "
+                 "written 1000000 bytes (0.1%% of RAM), levels {lz4 10}, paused 12 ms%s", name,
+                 file, (unsigned)(p->memory >> 20), stop ? ", stopped" : "");
+    if (stop)
+        p->state = CTL_PART_STOPPED;
+    return CTL_OK;
+}
+
+static uint16_t fake_restore(void *ctx, const char *file, const char *as_name, char *msg,
+                             size_t msg_size)
+{
+    (void)ctx;
+    if (strcmp(file, "timer.snp"))
+        return CTL_ERR_NOT_FOUND;
+    if (!strcmp(as_name, "vsp")) {
+        fmt_snprintf(msg, msg_size, "restore: %s: refused: partition vsp exists and has not "
+                     "ended; nothing restored", file);
+        return CTL_ERR_BUSY;
+    }
+    fmt_snprintf(msg, msg_size, "restore: %s: %s: RAM crc32c 0x1234abcd (equal to the "
+                 "snapshot's)", as_name[0] ? as_name : "timer", file);
+    return CTL_OK;
+}
+
 const struct ctl_hv_ops fake_hv_ops = {
     .status = fake_status,
     .partition_at = fake_partition_at,
@@ -153,4 +190,6 @@ const struct ctl_hv_ops fake_hv_ops = {
     .log_tail = fake_log_tail,
     .op_progress = fake_op_progress,
     .checkpoint = fake_checkpoint,
+    .snapshot = fake_snapshot,
+    .restore = fake_restore,
 };

@@ -335,8 +335,8 @@ static void registration_and_overflow(void **state)
     assert_int_equal(ctl_server_register(&f->srv, CTL_MSG_STATUS, big_handler, NULL), -1);
     assert_int_equal(ctl_server_register(&f->srv, 0, big_handler, NULL), -1);
     assert_int_equal(ctl_server_register(&f->srv, 0x8001, big_handler, NULL), -1);
-    assert_int_equal(ctl_server_register(&f->srv, CTL_MSG_SNAPSHOT_FIRST, big_handler, NULL), 0);
-    feed(&f->ms, CTL_MSG_SNAPSHOT_FIRST, 14, NULL, 0);
+    assert_int_equal(ctl_server_register(&f->srv, CTL_MSG_SNAPSHOT_LAST, big_handler, NULL), 0);
+    feed(&f->ms, CTL_MSG_SNAPSHOT_LAST, 14, NULL, 0);
     feed(&f->ms, CTL_MSG_STATUS, 15, NULL, 0);
     run(f, 1);
     assert_int_equal(reply(&f->ms, 0, &h, &p), CTL_ERR_INTERNAL);

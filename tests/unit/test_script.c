@@ -70,9 +70,41 @@ static void actions_not_built_are_refused(void **state)
 {
     (void)state;
     assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
-                          "on a prints \"READY\" => snapshot a s1\n"), -1);
-    assert_string_equal(err, "atoll.cfg:12: script: 'snapshot' is not available in this "
-                             "build (start, stop and checkpoint are)");
+                          "on a prints \"READY\" => migrate a host2\n"), -1);
+    assert_string_equal(err, "atoll.cfg:12: script: 'migrate' is not available in this "
+                             "build (start, stop, checkpoint, snapshot and restore are)");
+}
+
+static void snapshot_and_restore_take_files(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\n"
+                          "on a prints \"x\" => snapshot a snaps/a.snp\n"
+                          "on a prints \"y\" => snapshot b b.snp stop\n"
+                          "on a prints \"z\" => restore snaps/a.snp as a2\n"
+                          "on a prints \"w\" => snapshot a2 a2.snp\n"
+                          "on a prints \"v\" => restore b.snp\n"), 0);
+    assert_int_equal(s.actions[0], SCRIPT_SNAPSHOT);
+    assert_string_equal(s.targets[0], "a");
+    assert_string_equal(s.files[0], "snaps/a.snp");
+    assert_false(s.stop[0]);
+    assert_true(s.stop[1]);
+    assert_int_equal(s.actions[2], SCRIPT_RESTORE);
+    assert_string_equal(s.files[2], "snaps/a.snp");
+    assert_string_equal(s.targets[2], "a2");
+    assert_string_equal(s.targets[3], "a2");        /* a partition a restore makes */
+    assert_string_equal(s.targets[4], "");          /* the name in the file */
+    static const char *const bad[] = {
+        "snapshot a", "snapshot a f.snp later", "snapshot c f.snp", "snapshot a2 f.snp",
+        "restore", "restore f.snp as", "restore f.snp to b", "restore f.snp as b c",
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), PARTS "[script]\non a prints \"x\" => %s\n", bad[i]);
+        assert_int_equal(load(text), -1);
+        if (!strstr(err, "atoll.cfg:11: script: "))
+            fail_msg("%s: %s", bad[i], err);
+    }
 }
 
 static void targets_are_checked(void **state)
@@ -100,6 +132,7 @@ int main(void)
         cmocka_unit_test(rules_run_in_order_once_each),
         cmocka_unit_test(feed_respects_its_bound_and_length),
         cmocka_unit_test(actions_not_built_are_refused),
+        cmocka_unit_test(snapshot_and_restore_take_files),
         cmocka_unit_test(targets_are_checked),
         cmocka_unit_test(no_script_runs_nothing),
     };

@@ -181,6 +181,27 @@ static void block_refusals_test(void **s)
     assert_int_equal(snap_read_entry(&r, &h, BLOCKS, &e, err, sizeof(err)), -1);
 }
 
+/* Every region's CRC-32C is in the header: a damaged byte in any is named. */
+static void region_refusals_test(void **s)
+{
+    (void)s;
+    static const char *const what[] = { "block index", "state", "manifest section",
+                                        "disk list" };
+    for (unsigned k = 0; k < 4; k++) {
+        write_snapshot();
+        struct snap_io r = io();
+        struct snap_header h;
+        assert_int_equal(snap_read_header(&r, &h, err, sizeof(err)), 0);
+        assert_int_equal(snap_verify_regions(&r, &h, buf, 7, err, sizeof(err)), 0);
+        uint64_t at[] = { h.index_offset + 3 * SNAP_INDEX_ENTRY_BYTES + 27, h.state_offset + 2,
+                          h.manifest_offset + 5, h.disks_offset + 130 };
+        file[at[k]] ^= 0x10;
+        assert_int_equal(snap_verify_regions(&r, &h, buf, sizeof(buf), err, sizeof(err)), -1);
+        assert_non_null(strstr(err, what[k]));
+        assert_non_null(strstr(err, "checksum"));
+    }
+}
+
 static void writer_refusals_test(void **s)
 {
     (void)s;
@@ -202,6 +223,7 @@ int main(void)
         cmocka_unit_test(round_trip_test),
         cmocka_unit_test(header_refusals_test),
         cmocka_unit_test(block_refusals_test),
+        cmocka_unit_test(region_refusals_test),
         cmocka_unit_test(writer_refusals_test),
     };
     return cmocka_run_group_tests(tests, codec_state_setup, codec_state_teardown);

@@ -30,6 +30,7 @@ struct command {
     int nargs;
     bool remote;
     int (*run)(struct args *a, struct client *c);
+    int optional;               /* positional arguments it may take beyond nargs */
 };
 
 static const struct command *find_command(const char *name);
@@ -218,6 +219,98 @@ static int cmd_checkpoint(struct args *a, struct client *c)
     return EXIT_OK;
 }
 
+/* The reply's TEXT (the hypervisor's one line), printed as is or as JSON. */
+static int line_result(struct args *a, const struct client_reply *r, const char *verb,
+                       const char *name, const char *file)
+{
+    struct ctl_tlv t;
+    char text[CTL_MAX_REPLY_PAYLOAD + 1] = "";
+    if (ctl_tlv_find(r->payload, r->length, CTL_TAG_TEXT, &t)) {
+        memcpy(text, t.value, t.len);
+        text[t.len] = '\0';
+    }
+    if (a->json) {
+        printf("{\"partition\":");
+        render_json_string(stdout, name);
+        printf(",\"file\":");
+        render_json_string(stdout, file);
+        printf(",\"result\":\"%s\",\"message\":", verb);
+        render_json_string(stdout, text);
+        printf("}\n");
+    } else {
+        printf("%s\n", text);
+    }
+    return EXIT_OK;
+}
+
+static bool file_valid(const char *f)
+{
+    size_t n = strlen(f);
+    if (!n || n > 119)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (f[i] < 0x21 || f[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* The server replies once the file is written (and renamed) or refused. */
+static int cmd_snapshot(struct args *a, struct client *c)
+{
+    uint8_t p[256];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    const char *name = a->pos[0], *file = a->pos[1];
+    bool stop = a->npos == 3;
+    if (!ctl_name_valid(name, strlen(name))) {
+        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+        return EXIT_USAGE;
+    }
+    if (!file_valid(file) || (stop && strcmp(a->pos[2], "stop"))) {
+        report_error("usage: snapshot NAME FILE [stop] (FILE: a pool path, 1-119 bytes)\n");
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_NAME, name);
+    ctl_put_str(&w, CTL_TAG_FILE, file);
+    if (stop)
+        ctl_put_u8(&w, CTL_TAG_STOP, 1);
+    if (!a->json)
+        fprintf(stderr, "snapshot %s -> %s: paused, writing...\n", name, file);
+    int rc = call(c, CTL_MSG_SNAPSHOT, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    return line_result(a, &r, "snapshot", name, file);
+}
+
+/* The server replies once the partition runs, restored, or the file was refused. */
+static int cmd_restore(struct args *a, struct client *c)
+{
+    uint8_t p[256];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    const char *file = a->pos[0], *name = a->npos == 3 ? a->pos[2] : "";
+    if (!file_valid(file) || a->npos == 2 || (a->npos == 3 && strcmp(a->pos[1], "as"))) {
+        report_error("usage: restore FILE [as NEWNAME] (FILE: a pool path, 1-119 bytes)\n");
+        return EXIT_USAGE;
+    }
+    if (name[0] && !ctl_name_valid(name, strlen(name))) {
+        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_FILE, file);
+    if (name[0])
+        ctl_put_str(&w, CTL_TAG_NAME, name);
+    if (!a->json)
+        fprintf(stderr, "restore %s%s%s: checking the file, loading...\n", file,
+                name[0] ? " as " : "", name);
+    int rc = call(c, CTL_MSG_RESTORE, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    return line_result(a, &r, "restore", name, file);
+}
+
 static int cmd_wait(struct args *a, struct client *c)
 {
     char *end;
@@ -233,27 +326,37 @@ static const struct command commands[] = {
     { "keygen", "keygen FILE [--force]",
       "Creates a new ECDSA P-256 identity key in FILE (PEM, mode 0600) from the OS entropy\n"
       "source and prints its fingerprint: give that to the hosts that must allow you.", 1, false,
-      cmd_keygen },
+      cmd_keygen, 0 },
     { "fingerprint", "fingerprint FILE", "Prints the fingerprint of the key in FILE.", 1, false,
-      cmd_fingerprint },
+      cmd_fingerprint, 0 },
     { "cert", "cert FILE",
-      "Prints the self-signed certificate (PEM) that carries FILE's key in TLS.", 1, false, cmd_cert },
+      "Prints the self-signed certificate (PEM) that carries FILE's key in TLS.", 1, false, cmd_cert, 0 },
     { "status", "status", "Shows the host: version, uptime, memory, VT-x, partitions.", 0, true,
-      cmd_status },
-    { "list", "list", "Lists partitions: name, state, vCPUs, memory.", 0, true, cmd_list },
+      cmd_status, 0 },
+    { "list", "list", "Lists partitions: name, state, vCPUs, memory.", 0, true, cmd_list, 0 },
     { "start", "start NAME [--no-wait]",
       "Starts partition NAME; follows the operation with a progress bar unless --no-wait.", 1,
-      true, cmd_start },
-    { "stop", "stop NAME [--no-wait]", "Stops partition NAME.", 1, true, cmd_stop },
+      true, cmd_start, 0 },
+    { "stop", "stop NAME [--no-wait]", "Stops partition NAME.", 1, true, cmd_stop, 0 },
     { "log", "log [--bytes N]", "Prints the newest N bytes (default 4096) of the host log.", 0,
-      true, cmd_log },
+      true, cmd_log, 0 },
     { "checkpoint", "checkpoint NAME",
       "Pauses partition NAME, captures its RAM, vCPUs and devices into the host's memory,\n"
       "destroys it, restores it into a new partition and resumes it; prints the RAM's\n"
       "CRC-32C before and after.  Slow for large partitions: raise --timeout.", 1, true,
-      cmd_checkpoint },
+      cmd_checkpoint, 0 },
+    { "snapshot", "snapshot NAME FILE [stop]",
+      "Pauses partition NAME and writes a snapshot of it (RAM compressed, vCPUs, devices,\n"
+      "its manifest section, its disks' identity) to FILE in the host's storage pool, then\n"
+      "resumes it (or stops it: `stop`); prints the hypervisor's line (RAM CRC-32C, zero\n"
+      "pages, bytes written, levels, pause).  Slow for large partitions: raise --timeout.",
+      2, true, cmd_snapshot, 1 },
+    { "restore", "restore FILE [as NEWNAME]",
+      "Checks snapshot FILE in the pool (every checksum, its disks unchanged) and restores it\n"
+      "into a new partition (named NEWNAME, or as in the file), which runs on from the\n"
+      "snapshot; prints the RAM's CRC-32C.", 1, true, cmd_restore, 2 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
-      cmd_wait },
+      cmd_wait, 0 },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -397,7 +500,7 @@ static int run(int argc, char **argv)
         printf("usage: atollctl [OPTIONS] %s\n\n%s\n", cmd->synopsis, cmd->help);
         return EXIT_OK;
     }
-    if (a.npos != cmd->nargs) {
+    if (a.npos < cmd->nargs || a.npos > cmd->nargs + cmd->optional) {
         report_error("usage: atollctl %s\n", cmd->synopsis);
         return EXIT_USAGE;
     }

@@ -122,10 +122,12 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* As the hypervisor prints GUIDs (hv/lib/guid.h): Data1-3 little-endian on disk. */
 static void print_guid(FILE *out, const uint8_t *g)
 {
+    static const unsigned order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
     for (unsigned i = 0; i < 16; i++)
-        fprintf(out, "%02x%s", g[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
+        fprintf(out, "%02x%s", g[order[i]], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
 }
 
 static int cmd_info(const char *path, bool json)
@@ -219,6 +221,10 @@ static int decode_all(const char *path, FILE *out)
     char err[SNAP_ERR_LEN];
     uint32_t crc = 0;
     unsigned bad = 0;
+    if (snap_verify_regions(&io, &h, buf, sizeof(buf), err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        bad++;
+    }
     for (uint32_t i = 0; i < h.block_count; i++) {
         if (snap_read_block(&io, &h, i, state, buf, block, err, sizeof(err))) {
             if (bad++ < 10)

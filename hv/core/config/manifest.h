@@ -1,6 +1,6 @@
 /*
  * The manifest (atoll.cfg): parsed and validated into fixed-size structures, no allocation.
- * The format is specified in hv/core/manifest.md.  Every error is one line,
+ * The format is specified in hv/core/config/manifest.md.  Every error is one line,
  * "FILE:LINE: KEY: what is wrong", and parsing stops at the first one.  Portable.
  */
 #ifndef ATOLL_HV_CORE_MANIFEST_H

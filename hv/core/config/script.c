@@ -5,7 +5,81 @@
 #include "hv/lib/format.h"
 
 static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop",
-                                             [SCRIPT_CHECKPOINT] = "checkpoint" };
+                                             [SCRIPT_CHECKPOINT] = "checkpoint",
+                                             [SCRIPT_SNAPSHOT] = "snapshot",
+                                             [SCRIPT_RESTORE] = "restore" };
+
+/* The next blank-separated word of *s into out (size bytes); its length, 0 at the end or
+ * when it does not fit. */
+static size_t next_word(const char **s, char *out, size_t size)
+{
+    const char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = 0;
+    while (p[n] && p[n] != ' ' && p[n] != '\t')
+        n++;
+    *s = p + n;
+    if (!n || n >= size)
+        return 0;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+static bool restores_as(const struct manifest *m, uint32_t before, const char *name)
+{
+    for (uint32_t i = 0; i < before; i++) {
+        const char *a = m->rules[i].args;
+        char w[MANIFEST_TEXT_LEN];
+        if (strcmp(m->rules[i].action, "restore") || !next_word(&a, w, sizeof(w)))
+            continue;
+        if (next_word(&a, w, sizeof(w)) && !strcmp(w, "as") && next_word(&a, w, sizeof(w)) &&
+            !strcmp(w, name))
+            return true;
+    }
+    return false;
+}
+
+/* snapshot NAME FILE [stop] and restore FILE [as NEWNAME]: the words into s's rule i. */
+static int file_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
+                     char *err, size_t err_size)
+{
+    const struct manifest_rule *r = &m->rules[i];
+    const char *a = r->args;
+    char w[4][MANIFEST_TEXT_LEN];
+    unsigned n = 0;
+    while (n < 4 && next_word(&a, w[n], sizeof(w[n])))
+        n++;
+    char extra[2];
+    bool more = next_word(&a, extra, sizeof(extra)) || *a;
+    if (s->actions[i] == SCRIPT_SNAPSHOT) {
+        if (n < 2 || n > 3 || more || (n == 3 && strcmp(w[2], "stop"))) {
+            fmt_snprintf(err, err_size, "%s:%u: script: expected: snapshot NAME FILE [stop]",
+                         file, r->line);
+            return -1;
+        }
+        if (strlen(w[0]) >= MANIFEST_NAME_LEN ||
+            (!manifest_find_partition(m, w[0]) && !restores_as(m, i, w[0]))) {
+            fmt_snprintf(err, err_size, "%s:%u: script: snapshot: no partition is named '%s'",
+                         file, r->line, w[0]);
+            return -1;
+        }
+        memcpy(s->targets[i], w[0], strlen(w[0]) + 1);
+        memcpy(s->files[i], w[1], strlen(w[1]) + 1);
+        s->stop[i] = n == 3;
+        return 0;
+    }
+    if (n != 1 && (n != 3 || strcmp(w[1], "as") || more || strlen(w[2]) >= MANIFEST_NAME_LEN)) {
+        fmt_snprintf(err, err_size, "%s:%u: script: expected: restore FILE [as NEWNAME]", file,
+                     r->line);
+        return -1;
+    }
+    memcpy(s->files[i], w[0], strlen(w[0]) + 1);
+    if (n == 3)
+        memcpy(s->targets[i], w[2], strlen(w[2]) + 1);
+    return 0;
+}
 
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size)
@@ -21,8 +95,15 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                 a = k;
         if (a < 0) {
             fmt_snprintf(err, err_size, "%s:%u: script: '%s' is not available in this build "
-                     "(start, stop and checkpoint are)", file, r->line, r->action);
+                     "(start, stop, checkpoint, snapshot and restore are)", file, r->line,
+                     r->action);
             return -1;
+        }
+        if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE) {
+            s->actions[i] = (enum script_action)a;
+            if (file_args(s, m, i, file, err, err_size))
+                return -1;
+            continue;
         }
         const char *target = r->args[0] ? r->args : a != SCRIPT_START ? r->partition : NULL;
         if (!target) {

@@ -8,22 +8,30 @@
  */
 #ifndef ATOLL_HV_CORE_SCRIPT_H
 #define ATOLL_HV_CORE_SCRIPT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "hv/core/config/manifest.h"
 
-enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT };
+enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT, SCRIPT_SNAPSHOT,
+                     SCRIPT_RESTORE };
 
 struct script {
     const struct manifest_rule *rules;
     uint32_t count;
     uint32_t next;                      /* the armed rule; count when all have run */
     enum script_action actions[MANIFEST_MAX_RULES];
-    char targets[MANIFEST_MAX_RULES][MANIFEST_NAME_LEN];   /* the partition each acts on */
+    char targets[MANIFEST_MAX_RULES][MANIFEST_NAME_LEN];   /* the partition each acts on;
+                                                            * a restore's new name or "" */
+    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file */
+    bool stop[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE stop */
 };
 
 /* Checks every rule's action against what this build can do and resolves its target
- * partition (ARGS, or the rule's own partition when ARGS is empty for stop and checkpoint).  0, or -1 with
+ * partition (ARGS, or the rule's own partition when ARGS is empty for stop and checkpoint).
+ * `snapshot NAME FILE [stop]` names a partition of the manifest (or one an earlier rule
+ * restores) and a pool file; `restore FILE [as NEWNAME]` a pool file and the name the
+ * restored partition takes (none: the name in the file).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);
