@@ -380,7 +380,10 @@ static int cmd_create(const char *raw, const char *path, const char *name, const
         crc = crc32c(crc, block, sizeof(block));
         struct snap_encoded e;
         /* no write queue here: the policy sees it half full and keeps its level */
-        snap_encode(state, snap_policy_next(&policy, 1, 2), block, out, &e);
+        enum snap_level pick = snap_policy_next(&policy, 1, 2);
+        snap_encode(state, pick, block, out, &e);
+        /* what the level paid (sizes only: the tool has no disk to race) */
+        snap_policy_learn(&policy, pick, e.raw_len, e.len, 0);
         snap_writer_block(&w, i, &e, out);
         progress("create", i + 1, blocks);
     }
