@@ -56,3 +56,18 @@ struct partition *partition_create_restoring(const struct partition *old, char *
 {
     return NULL;
 }
+
+/* Nor is any snapshotted or restored: no manifest sections to give. */
+size_t manifest_section_text(unsigned index, char *out, size_t size)
+{
+    if (size)
+        out[0] = '\0';
+    return 0;
+}
+
+struct partition *partition_create_from_section(const char *text, size_t len, const char *name,
+                                                char *why, size_t why_size)
+{
+    strlcpy(why, "this kernel runs no partitions", why_size);
+    return NULL;
+}
