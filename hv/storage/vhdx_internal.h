@@ -110,6 +110,10 @@ void vhdx_bat_set(struct vhdx *d, uint32_t index, uint64_t entry, struct vhdx_tx
 int vhdx_bitmap_get(struct vhdx *d, uint32_t chunk, uint8_t **out, struct vhdx_err *err);
 int vhdx_alloc_space(struct vhdx *d, uint64_t size, uint64_t *off, struct vhdx_err *err);
 bool vhdx_state_valid(const struct vhdx *d, unsigned state);
+/* A parent locator (VHDX type) in loc from n key/value pairs, skipping empty values, with
+ * room for n entries before the strings (UTF-16LE); returns its length in bytes. */
+uint32_t vhdx_put_locator(uint8_t *loc, const char *const *keys, const char *const *vals,
+                          unsigned n);
 
 
 #endif

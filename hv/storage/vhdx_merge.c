@@ -17,41 +17,16 @@
 
 #define MERGE_CHUNK (1024u * 1024u)
 
-static uint32_t put_utf16(uint8_t *p, const char *s)
-{
-    uint32_t n = 0;
-    for (; s[n]; n++)
-        vhdx_put16(p + 2 * n, (uint8_t)s[n]);
-    return 2 * n;
-}
-
 /* A parent locator with both linkages and the child's paths; returns its length. */
 static uint32_t build_locator2(const struct vhdx *c, const struct guid *g2, uint8_t *loc)
 {
     char l1[GUID_STR_LEN + 1], l2[GUID_STR_LEN + 1];
     guid_format(&c->parent_linkage, l1);
     guid_format(g2, l2);
-    const char *keys[4] = { "parent_linkage", "parent_linkage2", "relative_path",
-                            "absolute_win32_path" };
+    static const char *const keys[4] = { "parent_linkage", "parent_linkage2", "relative_path",
+                                         "absolute_win32_path" };
     const char *vals[4] = { l1, l2, c->parent_rel, c->parent_abs };
-    memcpy(loc, vhdx_guid_locator_type_vhdx.b, 16);
-    uint16_t count = 0;
-    uint32_t pos = 20 + 12 * 4;
-    for (int i = 0; i < 4; i++) {
-        if (!vals[i][0])
-            continue;
-        uint8_t *e = loc + 20 + 12 * count++;
-        vhdx_put32(e, pos);
-        uint32_t kl = put_utf16(loc + pos, keys[i]);
-        pos += kl;
-        vhdx_put32(e + 4, pos);
-        uint32_t vl = put_utf16(loc + pos, vals[i]);
-        pos += vl;
-        vhdx_put16(e + 8, (uint16_t)kl);
-        vhdx_put16(e + 10, (uint16_t)vl);
-    }
-    vhdx_put16(loc + 18, count);
-    return pos;
+    return vhdx_put_locator(loc, keys, vals, 4);
 }
 
 /* Rewrites the child's metadata region with parent_linkage2 = g2, atomically via its log. */

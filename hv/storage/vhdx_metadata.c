@@ -226,17 +226,13 @@ static void put_entry(uint8_t *tbl, unsigned i, const struct guid *id, uint32_t 
     vhdx_put32(e + 24, flags);
 }
 
-static uint32_t build_locator(uint8_t *loc, const struct guid *linkage, const char *rel,
-                              const char *abs)
+uint32_t vhdx_put_locator(uint8_t *loc, const char *const *keys, const char *const *vals,
+                          unsigned n)
 {
-    const char *keys[3] = { "parent_linkage", "relative_path", "absolute_win32_path" };
-    char link[GUID_STR_LEN + 1];
-    guid_format(linkage, link);
-    const char *vals[3] = { link, rel, abs };
     memcpy(loc, vhdx_guid_locator_type_vhdx.b, 16);
     uint16_t count = 0;
-    uint32_t pos = 20 + 12 * 3;
-    for (int i = 0; i < 3; i++) {
+    uint32_t pos = 20 + 12 * n;
+    for (unsigned i = 0; i < n; i++) {
         if (!vals[i] || !vals[i][0])
             continue;
         uint8_t *e = loc + 20 + 12 * count++;
@@ -251,6 +247,17 @@ static uint32_t build_locator(uint8_t *loc, const struct guid *linkage, const ch
     }
     vhdx_put16(loc + 18, count);
     return pos;
+}
+
+static uint32_t build_locator(uint8_t *loc, const struct guid *linkage, const char *rel,
+                              const char *abs)
+{
+    static const char *const keys[3] = { "parent_linkage", "relative_path",
+                                         "absolute_win32_path" };
+    char link[GUID_STR_LEN + 1];
+    guid_format(linkage, link);
+    const char *vals[3] = { link, rel, abs };
+    return vhdx_put_locator(loc, keys, vals, 3);
 }
 
 /* Lays out the table and items in region (zeroed, region_len bytes); returns bytes used. */
