@@ -40,3 +40,7 @@ UNIT_TESTS += test_snap_pipeline
 test_snap_pipeline_SRCS += tests/unit/test_snap_pipeline.c tests/unit/snap_codec_state.c \
 	$(SNAPSHOT_SRCS)
 test_snap_pipeline_LIBS += -llz4
+
+# The live snapshot's pass rule.
+UNIT_TESTS += test_snap_passes
+test_snap_passes_SRCS += tests/unit/test_snap_passes.c hv/snapshot/snap_passes.c
