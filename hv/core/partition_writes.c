@@ -16,6 +16,7 @@ struct partition_writes {
     struct write_track track;
     uint64_t last_pass_ns;
     bool ended;                         /* the partition's page tables are going away */
+    bool held;                          /* a live snapshot takes the passes: no periodic one */
     uint64_t bits[];
 };
 
@@ -29,14 +30,16 @@ bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, 
         return false;
     }
     write_track_init(&w->track, p->mem.size, group_pages, w->bits);
+    w->last_pass_ns = time_ns();
+    /* Before the protection: a running partition's first write fault must find it. */
+    __atomic_store_n(&p->writes, w, __ATOMIC_RELEASE);
     if (!virt_set_ram_writable(p, 0, p->mem.size, false)) {
-        kfree(w);
+        virt_set_ram_writable(p, 0, p->mem.size, true);
+        __atomic_store_n(&p->writes, NULL, __ATOMIC_RELEASE);
         fmt_snprintf(err, err_size, "partition %s: cannot write-protect its memory", p->name);
-        return false;
+        return false;       /* w not freed: a fault on another CPU may hold it */
     }
     virt_flush_partition(p);
-    w->last_pass_ns = time_ns();
-    p->writes = w;
     return true;
 }
 
@@ -99,10 +102,21 @@ void partition_writes_poll(void)
     uint64_t now = time_ns();
     for (unsigned i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];
-        if (p && p->writes && p->state == PART_RUNNING &&
+        if (p && p->writes && p->state == PART_RUNNING && !p->writes->held &&
             now - p->writes->last_pass_ns >= PARTITION_WRITES_PASS_MS * 1000000ull)
             partition_writes_pass(p, NULL);
     }
+}
+
+uint32_t partition_writes_group_pages(const struct partition *p)
+{
+    return p->writes ? 1u << (p->writes->track.group_shift - 12) : 0;
+}
+
+void partition_writes_hold(struct partition *p, bool held)
+{
+    if (p->writes)
+        p->writes->held = held;
 }
 
 void partition_writes_end(struct partition *p)

@@ -44,8 +44,9 @@ static void carry_out(uint32_t rule)
     }
     struct partition *p = partition_find(name);
     if (script.actions[rule] == SCRIPT_SNAPSHOT)
-        kprintf("atoll: script %s:%u: snapshot %s %s%s\n", manifest_file, r->line, name,
-                script.files[rule], script.stop[rule] ? " stop" : "");
+        kprintf("atoll: script %s:%u: snapshot %s %s%s%s\n", manifest_file, r->line, name,
+                script.files[rule], script.live[rule] ? " live" : "",
+                script.stop[rule] ? " stop" : "");
     else
         kprintf("atoll: script %s:%u: %s %s\n", manifest_file, r->line, r->action, name);
     if (!p) {           /* not created: the manifest was refused before partitions existed */
@@ -70,9 +71,12 @@ static void carry_out(uint32_t rule)
     case SCRIPT_CHECKPOINT:
         checkpoint_partition(p, msg, sizeof(msg));     /* prints what happened */
         break;
-    case SCRIPT_SNAPSHOT:
-        snapshot_partition(p, script.files[rule], script.stop[rule], msg, sizeof(msg));
+    case SCRIPT_SNAPSHOT: {
+        uint32_t id;            /* the job prints its line when it ends */
+        snapshot_partition(p, script.files[rule], script.stop[rule], script.live[rule], &id,
+                           msg, sizeof(msg));
         break;
+    }
     case SCRIPT_RESTORE:
         break;
     }
@@ -80,7 +84,8 @@ static void carry_out(uint32_t rule)
 
 void script_run_poll(void)
 {
-    while (carried_out < __atomic_load_n(&triggered_count, __ATOMIC_ACQUIRE)) {
+    /* An action waits for the snapshot before it: a restore must find the file complete. */
+    while (!snapshot_busy() && carried_out < __atomic_load_n(&triggered_count, __ATOMIC_ACQUIRE)) {
         uint64_t f = spin_lock_irqsave(&lock);
         uint32_t rule = triggered[carried_out++];
         spin_unlock_irqrestore(&lock, f);

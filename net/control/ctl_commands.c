@@ -143,6 +143,18 @@ static uint16_t cmd_op_status(void *ctx, const struct ctl_request *req,
     ctl_put_u8(w, CTL_TAG_OP_STATE, p.state);
     if (p.message[0])
         ctl_put_str(w, CTL_TAG_MESSAGE, p.message);
+    p.levels[sizeof p.levels - 1] = '\0';
+    p.text[sizeof p.text - 1] = '\0';
+    if (p.rate)
+        ctl_put_u64(w, CTL_TAG_RATE, p.rate);
+    if (p.passes)
+        ctl_put_u32(w, CTL_TAG_PASSES, p.passes);
+    if (p.levels[0])
+        ctl_put_str(w, CTL_TAG_LEVEL_MIX, p.levels);
+    if (p.state != CTL_OP_RUNNING && p.text[0]) {
+        ctl_put_u16(w, CTL_TAG_RESULT, p.result);
+        ctl_put_str(w, CTL_TAG_TEXT, p.text);
+    }
     return CTL_OK;
 }
 
@@ -200,7 +212,8 @@ static uint16_t cmd_snapshot(void *ctx, const struct ctl_request *req,
     struct ctl_commands *c = ctx;
     char name[CTL_NAME_MAX + 1], file[CTL_FILE_MAX + 1];
     struct ctl_tlv t;
-    uint8_t stop = 0;
+    uint8_t stop = 0, live = 0;
+    uint32_t op = 0;
     if (!c->ops->snapshot)
         return CTL_ERR_UNSUPPORTED;
     uint16_t st = name_arg(req, name, msg);
@@ -213,9 +226,16 @@ static uint16_t cmd_snapshot(void *ctx, const struct ctl_request *req,
         *msg = "bad STOP (0 or 1)";
         return CTL_ERR_BAD_ARGUMENT;
     }
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_LIVE, &t) &&
+        (!ctl_tlv_u8(&t, &live) || live > 1)) {
+        *msg = "bad LIVE (0 or 1)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
     c->checkpoint_msg[0] = '\0';
-    st = c->ops->snapshot(c->hv, name, file, stop == 1, c->checkpoint_msg,
+    st = c->ops->snapshot(c->hv, name, file, stop == 1, live == 1, &op, c->checkpoint_msg,
                           sizeof c->checkpoint_msg);
+    if (st == CTL_OK && op)
+        ctl_put_u32(w, CTL_TAG_OP_ID, op);
     if (st == CTL_ERR_NOT_FOUND && !c->checkpoint_msg[0]) {
         *msg = explain(c, "no partition named '", name, "'");
         return st;

@@ -29,6 +29,12 @@ struct ctl_op_progress {
     uint64_t done, total;
     uint8_t state;          /* enum ctl_op_state */
     char message[64];
+    /* A snapshot's (sent when set: a rate or passes of 0 and an empty text are not). */
+    uint64_t rate;          /* bytes a second */
+    uint32_t passes;
+    char levels[96];
+    uint16_t result;        /* enum ctl_status, once ended */
+    char text[320];         /* once ended: the hypervisor's line */
 };
 
 /* Operations return enum ctl_status values.  start/stop may hand back an operation id
@@ -49,11 +55,12 @@ struct ctl_hv_ops {
      * CTL_ERR_BUSY: not captured, the partition resumed; CTL_ERR_INTERNAL: it ended). */
     uint16_t (*checkpoint)(void *ctx, const char *name, char *msg, size_t msg_size);
     /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Snapshots partition name into pool file `file`
-     * (pause, write, resume or stop) before it returns; one line in msg either way
-     * (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running; CTL_ERR_BUSY: not written, the
-     * partition resumed; CTL_ERR_INTERNAL: it ended). */
-    uint16_t (*snapshot)(void *ctx, const char *name, const char *file, bool stop, char *msg,
-                         size_t msg_size);
+     * (stopped: pause, write, resume or stop; live: write while it runs, then pause for the
+     * rest); one line in msg either way (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running;
+     * CTL_ERR_BUSY: not written, the partition resumed; CTL_ERR_INTERNAL: it ended).  *op
+     * nonzero: begun, op_progress follows it to its end (its result and line). */
+    uint16_t (*snapshot)(void *ctx, const char *name, const char *file, bool stop, bool live,
+                         uint32_t *op, char *msg, size_t msg_size);
     /* Optional.  Restores pool file `file` into a new partition (named as_name, or "" for
      * the name in the file); one line in msg either way (CTL_ERR_NOT_FOUND: no such file;
      * CTL_ERR_BUSY: refused, nothing restored; CTL_ERR_INTERNAL: the new partition ended). */

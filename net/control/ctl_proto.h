@@ -39,7 +39,10 @@ enum ctl_msg_type {
     CTL_MSG_OP_STATUS = 0x0006, /* OP_ID -> DONE TOTAL OP_STATE [MESSAGE] */
     CTL_MSG_CHECKPOINT = 0x0007, /* NAME -> TEXT (the round trip, done when it replies) */
     CTL_MSG_SNAPSHOT_FIRST  = 0x0100, CTL_MSG_SNAPSHOT_LAST  = 0x01ff,
-    CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] -> TEXT (written, done when it replies) */
+    CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] [LIVE] -> OP_ID TEXT (begun; OP_STATUS
+                                 * follows it: DONE/TOTAL RAM bytes, RATE, LEVEL_MIX, PASSES,
+                                 * and once it ended RESULT and the hypervisor's line in TEXT),
+                                 * or TEXT alone (refused at once, or done: no OP_ID) */
     CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
@@ -72,6 +75,13 @@ enum ctl_tag {
     CTL_TAG_HOSTNAME    = 23, /* text */
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
+    /* Snapshot progress (0x0100-0x01ff: the snapshot subsystem's, like its messages). */
+    CTL_TAG_LIVE        = 0x0100, /* u8: 1 = a live snapshot (the partition keeps running) */
+    CTL_TAG_LEVEL_MIX   = 0x0101, /* text: "store 3, lz4 120", blocks written at each level */
+    CTL_TAG_RATE        = 0x0102, /* u64: bytes of RAM a second, since the operation began */
+    CTL_TAG_PASSES      = 0x0103, /* u32: a live snapshot's re-save passes so far */
+    CTL_TAG_RESULT      = 0x0104, /* u16, enum ctl_status: what an ended operation came to
+                                   * (OP_STATE FAILED: why; TEXT has its line) */
 };
 
 enum ctl_status {

@@ -39,6 +39,7 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .start = kernel_partition_start,
     .stop = kernel_partition_stop,
     .log_tail = hv_log_tail,
+    .op_progress = kernel_partition_op_progress,
     .checkpoint = kernel_partition_checkpoint,
     .snapshot = kernel_partition_snapshot,
     .restore = kernel_partition_restore,

@@ -80,6 +80,7 @@ static uint32_t new_op(struct fake_hv *hv)
     uint32_t id = hv->next_op++;
     hv->ops[id % FAKE_HV_OPS].start_ms = hv->now_ms;
     hv->ops[id % FAKE_HV_OPS].used = 1;
+    hv->ops[id % FAKE_HV_OPS].snapshot = 0;
     return id;
 }
 
@@ -124,6 +125,19 @@ static uint16_t fake_op_progress(void *ctx, uint32_t op, struct ctl_op_progress 
     out->total = 1000;
     out->done = elapsed >= hv->op_duration_ms ? 1000 : elapsed * 1000 / hv->op_duration_ms;
     out->state = out->done == out->total ? CTL_OP_DONE : CTL_OP_RUNNING;
+    if (hv->ops[op % FAKE_HV_OPS].snapshot) {
+        uint64_t bytes = hv->ops[op % FAKE_HV_OPS].bytes;
+        out->total = bytes;
+        out->done = bytes / 1000 * out->done;
+        out->rate = 400u << 20;
+        out->passes = hv->ops[op % FAKE_HV_OPS].live ? 2 : 0;
+        fmt_snprintf(out->levels, sizeof out->levels, "store %u, lz4 %u",
+                     (unsigned)(out->done >> 24), (unsigned)(out->done >> 20));
+        if (out->state == CTL_OP_DONE) {
+            out->result = CTL_OK;
+            fmt_snprintf(out->text, sizeof out->text, "%s", hv->ops[op % FAKE_HV_OPS].line);
+        }
+    }
     return CTL_OK;
 }
 
@@ -147,7 +161,7 @@ static uint16_t fake_checkpoint(void *ctx, const char *name, char *msg, size_t m
 
 /* Only the replies: a running partition is written to any file, and "timer.snp" restores. */
 static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, bool stop,
-                              char *msg, size_t msg_size)
+                              bool live, uint32_t *op, char *msg, size_t msg_size)
 {
     struct fake_hv *hv = ctx;
     struct ctl_partition_info *p = find(hv, name);
@@ -158,11 +172,25 @@ static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, boo
         return CTL_ERR_BAD_STATE;
     }
     log_line(hv, "snapshot", name);
-    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: RAM %u MiB crc32c 0x1234abcd, zero pages 90%%, "
-                 "written 1000000 bytes (0.1%% of RAM), levels {lz4 10}, paused 12 ms%s", name,
-                 file, (unsigned)(p->memory >> 20), stop ? ", stopped" : "");
+    char line[200];
+    fmt_snprintf(line, sizeof line, "snapshot: %s: %s: RAM %u MiB crc32c 0x1234abcd, zero pages "
+                 "90%%, written 1000000 bytes (0.1%% of RAM), levels {lz4 10}, %s%s", name, file,
+                 (unsigned)(p->memory >> 20), live ? "live: 2 passes re-saved 64 pages, paused "
+                 "16 pages 2000000 TSC ticks (1 ms)" : "paused 12 ms", stop ? ", stopped" : "");
     if (stop)
         p->state = CTL_PART_STOPPED;
+    /* With operations that take time (hostd --op-ms): begun, the line once it is done. */
+    *op = new_op(hv);
+    if (!*op) {
+        fmt_snprintf(msg, msg_size, "%s", line);
+        return CTL_OK;
+    }
+    hv->ops[*op % FAKE_HV_OPS].snapshot = 1;
+    hv->ops[*op % FAKE_HV_OPS].live = live;
+    hv->ops[*op % FAKE_HV_OPS].bytes = p->memory;
+    fmt_snprintf(hv->ops[*op % FAKE_HV_OPS].line, sizeof hv->ops[0].line, "%s", line);
+    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s, writing %u MiB of RAM", name, file,
+                 live ? "live" : "paused", (unsigned)(p->memory >> 20));
     return CTL_OK;
 }
 

@@ -14,7 +14,12 @@ struct fake_hv {
     size_t count;
     uint64_t now_ms;             /* the caller advances it */
     uint64_t op_duration_ms;     /* 0: start/stop finish at once */
-    struct { uint64_t start_ms; uint8_t used; } ops[FAKE_HV_OPS];
+    struct {
+        uint64_t start_ms; uint8_t used;
+        uint8_t snapshot, live;     /* a snapshot's: progress in RAM bytes, then its line */
+        uint64_t bytes;
+        char line[200];
+    } ops[FAKE_HV_OPS];
     uint32_t next_op;
     char log[2048];
     size_t log_len;

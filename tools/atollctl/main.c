@@ -16,7 +16,7 @@
 
 struct args {
     struct client_opts opts;
-    bool json, help, version, force, no_wait;
+    bool json, help, version, force, no_wait, live;
     uint32_t bytes;
     const char *cmd;
     const char *pos[4];
@@ -254,7 +254,82 @@ static bool file_valid(const char *f)
     return true;
 }
 
-/* The server replies once the file is written (and renamed) or refused. */
+static void tlv_text(const struct client_reply *r, uint16_t tag, char *out, size_t cap)
+{
+    struct ctl_tlv t;
+    out[0] = '\0';
+    if (ctl_tlv_find(r->payload, r->length, tag, &t)) {
+        size_t n = t.len < cap - 1 ? t.len : cap - 1;
+        memcpy(out, t.value, n);
+        out[n] = '\0';
+    }
+}
+
+/* Follows snapshot operation op to its end: a bar with the RAM done, the rate, the level
+ * mix and the passes; then the hypervisor's line (or, under --json, one object). */
+static int wait_snapshot(struct args *a, struct client *c, uint32_t op, const char *name,
+                         const char *file)
+{
+    uint8_t p[16];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    struct progress bar;
+    char label[256], levels[128], text[CTL_MAX_REPLY_PAYLOAD + 1];
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_u32(&w, CTL_TAG_OP_ID, op);
+    label[0] = '\0';
+    if (!a->json)
+        progress_begin(&bar, stderr, label);
+    for (;;) {
+        int rc = call(c, CTL_MSG_OP_STATUS, p, w.len, &r);
+        if (rc != EXIT_OK)
+            return rc;
+        struct ctl_tlv t;
+        uint64_t done = 0, total = 0, rate = 0;
+        uint32_t passes = 0;
+        uint16_t result = CTL_OK;
+        uint8_t st = CTL_OP_RUNNING;
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_DONE, &t)) ctl_tlv_u64(&t, &done);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TOTAL, &t)) ctl_tlv_u64(&t, &total);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_OP_STATE, &t)) ctl_tlv_u8(&t, &st);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_RATE, &t)) ctl_tlv_u64(&t, &rate);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_PASSES, &t)) ctl_tlv_u32(&t, &passes);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_RESULT, &t)) ctl_tlv_u16(&t, &result);
+        tlv_text(&r, CTL_TAG_LEVEL_MIX, levels, sizeof levels);
+        tlv_text(&r, CTL_TAG_TEXT, text, sizeof text);
+        if (!a->json) {
+            snprintf(label, sizeof label, "snapshot %s: %.1f of %.1f MiB, %.1f MB/s, {%s}%s%.0u",
+                     name, done / 1048576.0, total / 1048576.0, rate / 1e6, levels,
+                     passes ? ", re-save pass " : "", passes);
+            progress_update(&bar, done, total);
+        }
+        if (st == CTL_OP_RUNNING) {
+            usleep(100 * 1000);
+            continue;
+        }
+        bool ok = st == CTL_OP_DONE && result == CTL_OK;
+        if (a->json) {
+            printf("{\"partition\":");
+            render_json_string(stdout, name);
+            printf(",\"file\":");
+            render_json_string(stdout, file);
+            printf(",\"result\":\"snapshot\",\"op\":%u,\"state\":\"%s\",\"status\":%u,"
+                   "\"done\":%" PRIu64 ",\"total\":%" PRIu64 ",\"bytes_per_s\":%" PRIu64
+                   ",\"passes\":%u,\"levels\":", op, ok ? "done" : "failed", result, done,
+                   total, rate, passes);
+            render_json_string(stdout, levels);
+            printf(",\"message\":");
+            render_json_string(stdout, text);
+            printf("}\n");
+        } else {
+            progress_end(&bar, NULL);
+            printf("%s\n", text[0] ? text : ok ? "snapshot done" : "snapshot failed");
+        }
+        return ok ? EXIT_OK : EXIT_COMMAND;
+    }
+}
+
+/* The server replies at once: begun (an operation to follow), or refused. */
 static int cmd_snapshot(struct args *a, struct client *c)
 {
     uint8_t p[256];
@@ -275,12 +350,25 @@ static int cmd_snapshot(struct args *a, struct client *c)
     ctl_put_str(&w, CTL_TAG_FILE, file);
     if (stop)
         ctl_put_u8(&w, CTL_TAG_STOP, 1);
-    if (!a->json)
-        fprintf(stderr, "snapshot %s -> %s: paused, writing...\n", name, file);
+    if (a->live)
+        ctl_put_u8(&w, CTL_TAG_LIVE, 1);
     int rc = call(c, CTL_MSG_SNAPSHOT, p, w.len, &r);
     if (rc != EXIT_OK)
         return rc;
-    return line_result(a, &r, "snapshot", name, file);
+    struct ctl_tlv t;
+    uint32_t op = 0;
+    if (ctl_tlv_find(r.payload, r.length, CTL_TAG_OP_ID, &t))
+        ctl_tlv_u32(&t, &op);
+    if (!op)
+        return line_result(a, &r, "snapshot", name, file);
+    if (a->no_wait) {
+        if (a->json)
+            printf("{\"partition\":\"%s\",\"result\":\"snapshot\",\"op\":%u}\n", name, op);
+        else
+            printf("snapshot %s (in progress: operation %u)\n", name, op);
+        return EXIT_OK;
+    }
+    return wait_snapshot(a, c, op, name, file);
 }
 
 /* The server replies once the partition runs, restored, or the file was refused. */
@@ -345,11 +433,14 @@ static const struct command commands[] = {
       "destroys it, restores it into a new partition and resumes it; prints the RAM's\n"
       "CRC-32C before and after.  Slow for large partitions: raise --timeout.", 1, true,
       cmd_checkpoint, 0 },
-    { "snapshot", "snapshot NAME FILE [stop]",
+    { "snapshot", "snapshot NAME FILE [stop] [--live] [--no-wait]",
       "Pauses partition NAME and writes a snapshot of it (RAM compressed, vCPUs, devices,\n"
       "its manifest section, its disks' identity) to FILE in the host's storage pool, then\n"
-      "resumes it (or stops it: `stop`); prints the hypervisor's line (RAM CRC-32C, zero\n"
-      "pages, bytes written, levels, pause).  Slow for large partitions: raise --timeout.",
+      "resumes it (or stops it: `stop`).  --live: it keeps running while its RAM is written\n"
+      "and pauses only for the pages written meanwhile.  Shows a progress bar (RAM done,\n"
+      "MB/s, level mix, re-save passes) on stderr unless --no-wait, then prints the\n"
+      "hypervisor's line (RAM CRC-32C, zero pages, bytes written, levels, pause); exit 1\n"
+      "when it was refused or failed.",
       2, true, cmd_snapshot, 1 },
     { "restore", "restore FILE [as NEWNAME]",
       "Checks snapshot FILE in the pool (every checksum, its disks unchanged) and restores it\n"
@@ -429,6 +520,7 @@ static bool parse_option(struct args *a, int argc, char **argv, int *i)
     else if (!strcmp(o, "--version")) a->version = true;
     else if (!strcmp(o, "--force")) a->force = true;
     else if (!strcmp(o, "--no-wait")) a->no_wait = true;
+    else if (!strcmp(o, "--live")) a->live = true;
     else if (!strcmp(o, "--host")) return take_value(argc, argv, i, &a->opts.host);
     else if (!strcmp(o, "--key")) return take_value(argc, argv, i, &a->opts.key_path);
     else if (!strcmp(o, "--server-key")) return take_value(argc, argv, i, &a->opts.server_key);

@@ -41,7 +41,7 @@ static bool restores_as(const struct manifest *m, uint32_t before, const char *n
     return false;
 }
 
-/* snapshot NAME FILE [stop] and restore FILE [as NEWNAME]: the words into s's rule i. */
+/* snapshot NAME FILE [live] [stop] and restore FILE [as NEWNAME]: the words into s's rule i. */
 static int file_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
                      char *err, size_t err_size)
 {
@@ -54,9 +54,16 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
     char extra[2];
     bool more = next_word(&a, extra, sizeof(extra)) || *a;
     if (s->actions[i] == SCRIPT_SNAPSHOT) {
-        if (n < 2 || n > 3 || more || (n == 3 && strcmp(w[2], "stop"))) {
-            fmt_snprintf(err, err_size, "%s:%u: script: expected: snapshot NAME FILE [stop]",
-                         file, r->line);
+        bool stop = false, live = false, bad = n < 2 || more;
+        for (unsigned k = 2; k < n && !bad; k++) {
+            bool *opt = !strcmp(w[k], "stop") ? &stop : !strcmp(w[k], "live") ? &live : NULL;
+            bad = !opt || *opt;
+            if (opt)
+                *opt = true;
+        }
+        if (bad) {
+            fmt_snprintf(err, err_size, "%s:%u: script: expected: snapshot NAME FILE [live] "
+                         "[stop]", file, r->line);
             return -1;
         }
         if (strlen(w[0]) >= MANIFEST_NAME_LEN ||
@@ -67,7 +74,8 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
         }
         memcpy(s->targets[i], w[0], strlen(w[0]) + 1);
         memcpy(s->files[i], w[1], strlen(w[1]) + 1);
-        s->stop[i] = n == 3;
+        s->stop[i] = stop;
+        s->live[i] = live;
         return 0;
     }
     if (n != 1 && (n != 3 || strcmp(w[1], "as") || more || strlen(w[2]) >= MANIFEST_NAME_LEN)) {
