@@ -81,6 +81,7 @@ static uint32_t new_op(struct fake_hv *hv)
     hv->ops[id % FAKE_HV_OPS].start_ms = hv->now_ms;
     hv->ops[id % FAKE_HV_OPS].used = 1;
     hv->ops[id % FAKE_HV_OPS].snapshot = 0;
+    hv->ops[id % FAKE_HV_OPS].fails = 0;
     return id;
 }
 
@@ -128,12 +129,17 @@ static uint16_t fake_op_progress(void *ctx, uint32_t op, struct ctl_op_progress 
     if (hv->ops[op % FAKE_HV_OPS].snapshot) {
         uint64_t bytes = hv->ops[op % FAKE_HV_OPS].bytes;
         out->total = bytes;
-        out->done = bytes / 1000 * out->done;
+        out->done = out->done == 1000 ? bytes : bytes / 1000 * out->done;
         out->rate = 400u << 20;
         out->passes = hv->ops[op % FAKE_HV_OPS].live ? 2 : 0;
         fmt_snprintf(out->levels, sizeof out->levels, "store %u, lz4 %u",
                      (unsigned)(out->done >> 24), (unsigned)(out->done >> 20));
-        if (out->state == CTL_OP_DONE) {
+        if (out->state == CTL_OP_DONE && hv->ops[op % FAKE_HV_OPS].fails) {
+            out->state = CTL_OP_FAILED;
+            out->result = CTL_ERR_BUSY;
+            fmt_snprintf(out->text, sizeof out->text, "snapshot: linux: full.snp: refused: "
+                         "the pool is full; resumed");
+        } else if (out->state == CTL_OP_DONE) {
             out->result = CTL_OK;
             fmt_snprintf(out->text, sizeof out->text, "%s", hv->ops[op % FAKE_HV_OPS].line);
         }
@@ -172,7 +178,7 @@ static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, boo
         return CTL_ERR_BAD_STATE;
     }
     log_line(hv, "snapshot", name);
-    char line[200];
+    char line[320];
     fmt_snprintf(line, sizeof line, "snapshot: %s: %s: RAM %u MiB crc32c 0x1234abcd, zero pages "
                  "90%%, written 1000000 bytes (0.1%% of RAM), levels {lz4 10}, %s%s", name, file,
                  (unsigned)(p->memory >> 20), live ? "live: 2 passes re-saved 64 pages, paused "
@@ -187,6 +193,7 @@ static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, boo
     }
     hv->ops[*op % FAKE_HV_OPS].snapshot = 1;
     hv->ops[*op % FAKE_HV_OPS].live = live;
+    hv->ops[*op % FAKE_HV_OPS].fails = !strcmp(file, "full.snp");
     hv->ops[*op % FAKE_HV_OPS].bytes = p->memory;
     fmt_snprintf(hv->ops[*op % FAKE_HV_OPS].line, sizeof hv->ops[0].line, "%s", line);
     fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s, writing %u MiB of RAM", name, file,

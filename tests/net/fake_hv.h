@@ -17,8 +17,9 @@ struct fake_hv {
     struct {
         uint64_t start_ms; uint8_t used;
         uint8_t snapshot, live;     /* a snapshot's: progress in RAM bytes, then its line */
+        uint8_t fails;              /* it ends refused (file "full.snp": the pool is full) */
         uint64_t bytes;
-        char line[200];
+        char line[320];
     } ops[FAKE_HV_OPS];
     uint32_t next_op;
     char log[2048];

@@ -308,15 +308,17 @@ static int wait_snapshot(struct args *a, struct client *c, uint32_t op, const ch
             continue;
         }
         bool ok = st == CTL_OP_DONE && result == CTL_OK;
-        if (a->json) {
+        if (!ok && a->json) {     /* one error object (report_exit), the line its message */
+            report_error("%s", text[0] ? text : "snapshot failed");
+        } else if (a->json) {
             printf("{\"partition\":");
             render_json_string(stdout, name);
             printf(",\"file\":");
             render_json_string(stdout, file);
             printf(",\"result\":\"snapshot\",\"op\":%u,\"state\":\"%s\",\"status\":%u,"
                    "\"done\":%" PRIu64 ",\"total\":%" PRIu64 ",\"bytes_per_s\":%" PRIu64
-                   ",\"passes\":%u,\"levels\":", op, ok ? "done" : "failed", result, done,
-                   total, rate, passes);
+                   ",\"passes\":%u,\"levels\":", op, "done", result, done, total, rate,
+                   passes);
             render_json_string(stdout, levels);
             printf(",\"message\":");
             render_json_string(stdout, text);
@@ -324,6 +326,7 @@ static int wait_snapshot(struct args *a, struct client *c, uint32_t op, const ch
         } else {
             progress_end(&bar, NULL);
             printf("%s\n", text[0] ? text : ok ? "snapshot done" : "snapshot failed");
+            fflush(stdout);
         }
         return ok ? EXIT_OK : EXIT_COMMAND;
     }
