@@ -70,6 +70,7 @@ struct save {
     char name[PARTITION_NAME_LEN], file[SNAPSHOT_PATH_LEN];
     bool stop, live;
     bool paused, created;       /* p paused by us; the pool file exists */
+    bool resumed;               /* live: p runs again while the file is finished */
     struct partition_pause at;
     struct snap_io io;
     struct snap_writer w;
@@ -417,7 +418,7 @@ static enum snapshot_result fail(struct save *s, const char *why, char *msg, siz
     if (s->paused && !ended)
         partition_resume(s->p, &s->at);
     fmt_snprintf(line, sizeof(line), "snapshot: %s: %s: refused: %s; %s", s->name, s->file, why,
-                 ended ? "it ended" : s->paused ? "resumed" : "it kept running");
+                 ended ? "it ended" : s->paused || s->resumed ? "resumed" : "it kept running");
     return end_job(s, ended ? SNAPSHOT_LOST : SNAPSHOT_REFUSED, line, msg, msg_size);
 }
 
@@ -444,19 +445,29 @@ static enum snapshot_result finish(struct save *s)
     struct checkpoint_saved st = { 0 };
     if (!checkpoint_save_stream(p, &s->at, crc, &st, err, sizeof(err)))
         return fail(s, err, NULL, 0);
+    uint64_t guest_tsc0 = s->at.host_tsc + p->vcpus[0]->msrs.tsc_offset;
+    uint64_t paused_tsc = rdtsc() - s->at.host_tsc;
+    uint64_t paused_ms = (time_ns() - s->pause_ns) / 1000000;
+    if (s->live && !s->stop) {
+        /* Everything the file holds of p is captured: a live partition runs on while the
+         * rest is written (a stopped snapshot's pause is all of it, as it always was). */
+        partition_resume(p, &s->at);
+        s->paused = false;
+        s->resumed = true;
+    }
     if (s->live) {
         s->w.h.flags = SNAP_FLAG_LIVE;
         s->w.h.live_passes = s->passes;
         s->w.h.resaved_blocks = (uint32_t)s->resaved;
     }
-    uint64_t guest_tsc0 = s->at.host_tsc + p->vcpus[0]->msrs.tsc_offset;
+    size_t state_len = st.len;
     bool ok = snap_writer_finish(&s->w, st.stream, st.len, manifest, manifest_len, disks,
                                  disk_count, guest_tsc0, crc);
     checkpoint_saved_free(&st);
     if (!ok)
         return fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
     s->written_data = s->w.next + (uint64_t)s->w.h.block_count * SNAP_INDEX_ENTRY_BYTES +
-                      st.len + manifest_len + (uint64_t)disk_count * SNAP_DISK_BYTES;
+                      state_len + manifest_len + (uint64_t)disk_count * SNAP_DISK_BYTES;
     s->created = false;         /* committed or removed by the commit */
     if (!snapshot_pool_commit(&pool_file, err, sizeof(err)))
         return fail(s, err, NULL, 0);
@@ -467,8 +478,8 @@ static enum snapshot_result finish(struct save *s)
     level_mix(s, levels, sizeof(levels));
     uint64_t pages = p->mem.size / 4096;
     uint64_t permille = s->written_data * 1000 / p->mem.size;
-    uint64_t paused_tsc = rdtsc() - s->at.host_tsc;
-    uint64_t paused_ms = (time_ns() - s->pause_ns) / 1000000;
+    if (!s->live)
+        paused_ms = (time_ns() - s->pause_ns) / 1000000;    /* the whole of it */
     if (s->live)
         fmt_snprintf(pause, sizeof(pause), "live: %u passes re-saved %lu pages, paused %lu pages "
                      "%lu TSC ticks (%lu ms)", s->passes, s->resaved * BLOCK_PAGES,
@@ -479,11 +490,17 @@ static enum snapshot_result finish(struct save *s)
                  "%lu%%, written %lu bytes (%lu.%lu%% of RAM), levels {%s}, %s%s", s->name,
                  s->file, p->mem.size >> 20, crc, zero_pages * 100 / pages, s->written_data,
                  permille / 10, permille % 10, levels, pause, s->stop ? ", stopped" : "");
-    if (s->stop)
-        partition_stop(p, "after its snapshot to %s", s->file);
-    else
-        partition_resume(p, &s->at);
-    return end_job(s, SNAPSHOT_DONE, line, NULL, 0);
+    /* The line first, then the partition's own (stopped, or nothing when it resumes). */
+    struct partition_pause at = s->at;
+    char file[SNAPSHOT_PATH_LEN];
+    bool stop = s->stop, resumed = s->resumed;
+    strlcpy(file, s->file, sizeof(file));
+    end_job(s, SNAPSHOT_DONE, line, NULL, 0);
+    if (stop)
+        partition_stop(p, "after its snapshot to %s", file);
+    else if (!resumed)
+        partition_resume(p, &at);
+    return SNAPSHOT_DONE;
 }
 
 /* The live copy is over: pause, and the blocks written since the last harvest. */
@@ -524,7 +541,14 @@ void snapshot_poll(void)
     }
     uint64_t last_pass = s->pass_blocks;
     uint64_t dirty = harvest(s);
-    if (snap_passes_next(s->passes, dirty, last_pass) == SNAP_PASS_AGAIN) {
+    enum snap_pass_next next = snap_passes_next(s->passes, dirty, last_pass);
+    struct snapshot_progress pr;
+    fill_progress(s, &pr);
+    kprintf("snapshot: %s: %s: %s %u done (%lu KiB of %lu, %lu KB/s, levels {%s}): %lu "
+            "blocks written meanwhile, %s\n", s->name, s->file, s->passes ? "pass" : "copy",
+            s->passes, pr.done >> 10, pr.total >> 10, pr.bytes_per_s / 1000, pr.levels, dirty,
+            next == SNAP_PASS_AGAIN ? "saving them again" : "pausing");
+    if (next == SNAP_PASS_AGAIN) {
         s->passes++;
         s->resaved += dirty;
         begin_pass(s, dirty);
