@@ -555,10 +555,16 @@ void snapshot_poll(void)
         hand_out(s);            /* queued items keep the boot CPU from idling */
         return;
     }
-    if (!pause_for_last_pass(s, err, sizeof(err)))
+    if (!pause_for_last_pass(s, err, sizeof(err))) {
         fail(s, err, NULL, 0);
+        return;
+    }
+    /* The paused pass at once, in one go: the guest waits for nothing else. */
+    pass_step(s, UINT64_MAX);
+    if (s->w.failed)
+        fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
     else
-        hand_out(s);
+        finish(s);
 }
 
 bool snapshot_busy(void)
