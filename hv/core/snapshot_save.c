@@ -13,8 +13,10 @@
  * and saves every block in one pass.  A live one arms the write tracking in groups of one
  * block (or takes the manifest's, holding its periodic passes), harvests once, copies
  * every block while the guest runs, then re-saves what each harvest says was written
- * until snap_passes.h says pause; paused, it harvests a last time and saves those blocks,
- * so the file's latest copy of every block is RAM as it stood at the pause.
+ * until snap_passes.h says pause; paused, it harvests a last time and copies those blocks
+ * aside (or, without the memory for that, saves them there and then), takes RAM's CRC-32C
+ * and the vCPUs and devices, and lets the partition run while it writes the rest, so the
+ * file's latest copy of every block is RAM as it stood at the pause.
  */
 #include "hv/core/snapshot.h"
 
@@ -48,6 +50,7 @@ enum slot_state { SLOT_FREE, SLOT_ENCODING, SLOT_READY };
 struct slot {
     volatile enum slot_state state;
     uint32_t block;
+    uint32_t nth;               /* its place in the pass (the stash's index) */
     struct snap_encoded e;
     uint8_t *data;              /* SNAP_ENCODED_MAX bytes */
 };
@@ -71,6 +74,16 @@ struct save {
     bool stop, live;
     bool paused, created;       /* p paused by us; the pool file exists */
     bool resumed;               /* live: p runs again while the file is finished */
+    bool captured;              /* RAM's CRC, vCPUs and devices taken at the pause */
+    uint8_t *stash;             /* the paused pass's blocks, copied, when memory allows */
+    size_t stash_pages;
+    struct checkpoint_saved st; /* once captured, with the disks' identity and the section */
+    struct snap_disk_id disks[SNAP_MAX_DISKS];
+    unsigned disk_count;
+    size_t manifest_len;
+    uint32_t crc;
+    uint64_t guest_tsc0, paused_tsc, paused_ms;
+    uint32_t handed;            /* blocks of this pass handed out */
     struct partition_pause at;
     struct snap_io io;
     struct snap_writer w;
@@ -121,7 +134,9 @@ static void encode_item(struct work_item *w)
                                              (uint64_t)SLOTS * SNAP_BLOCK_SIZE);
     uint64_t gpa = (uint64_t)sl->block * SNAP_BLOCK_SIZE;
     const uint8_t *src;
-    if (s->paused) {
+    if (s->stash) {
+        src = s->stash + (uint64_t)sl->nth * SNAP_BLOCK_SIZE;
+    } else if (s->paused) {
         src = block_bytes(&s->p->mem, gpa, k->gather);
     } else {            /* the guest may write it meanwhile: encode one consistent copy */
         for (unsigned i = 0; i < BLOCK_PAGES; i++)
@@ -137,6 +152,7 @@ static void encode_item(struct work_item *w)
 /* ---- set-up ------------------------------------------------------------------------- */
 
 static struct snapshot_pool_file pool_file;     /* one job at a time */
+static char manifest[SNAP_MAX_MANIFEST];        /* its partition's section, at the capture */
 static struct save *job;
 static uint32_t next_id = 1;
 static struct snapshot_progress ended_job;           /* the last job, once it ended */
@@ -157,6 +173,10 @@ static void save_free(struct save *s)
         kmem_free_pages(s->index, s->index_pages);
     if (s->todo)
         kmem_free_pages(s->todo, s->bitmap_pages);
+    if (s->stash)
+        kmem_free_pages(s->stash, s->stash_pages);
+    if (s->captured)
+        checkpoint_saved_free(&s->st);
     kfree(s);
 }
 
@@ -245,6 +265,7 @@ static void hand_out(struct save *s)
             return;
         sl->state = SLOT_ENCODING;
         sl->block = block;
+        sl->nth = s->handed++;
         k->slot = sl;
         k->busy = true;
         if (worker_submit(&k->item) != WORK_OK)
@@ -327,6 +348,7 @@ static bool pass_step(struct save *s, uint64_t deadline)
 static void begin_pass(struct save *s, uint64_t blocks)
 {
     s->cursor = 0;
+    s->handed = 0;
     s->pass_left = s->pass_blocks = (uint32_t)blocks;
 }
 
@@ -422,52 +444,60 @@ static enum snapshot_result fail(struct save *s, const char *why, char *msg, siz
     return end_job(s, ended ? SNAPSHOT_LOST : SNAPSHOT_REFUSED, line, msg, msg_size);
 }
 
-/* Every block is in and p is paused: the state, the rest of the file, the rename. */
-static enum snapshot_result finish(struct save *s)
+/* p paused, its last written blocks in the pass (saved, or stashed): RAM's CRC-32C, the
+ * vCPUs and devices.  A live partition then runs on while the rest is written.  False
+ * when the job failed (ended). */
+static bool capture(struct save *s)
 {
     struct partition *p = s->p;
-    char err[200], line[320];
-    static char manifest[SNAP_MAX_MANIFEST];
-    size_t manifest_len = manifest_section_text(p->manifest_index, manifest, sizeof(manifest));
-    if (!manifest_len) {
+    char err[200];
+    s->manifest_len = manifest_section_text(p->manifest_index, manifest, sizeof(manifest));
+    if (!s->manifest_len) {
         fmt_snprintf(err, sizeof(err), "its manifest section is missing or longer than %u "
                      "bytes", SNAP_MAX_MANIFEST);
-        return fail(s, err, NULL, 0);
+        fail(s, err, NULL, 0);
+        return false;
     }
-    struct snap_disk_id disks[SNAP_MAX_DISKS];
-    unsigned disk_count = 0;
-    memset(disks, 0, sizeof(disks));
-    for (unsigned i = 0; i < p->disk_count && disk_count < SNAP_MAX_DISKS; i++)
-        if (partition_disk_identity(p, i, disks[disk_count].path, sizeof(disks[0].path),
-                                    disks[disk_count].data_write_guid))
-            disk_count++;
-    uint32_t crc = ram_crc(&p->mem);
-    struct checkpoint_saved st = { 0 };
-    if (!checkpoint_save_stream(p, &s->at, crc, &st, err, sizeof(err)))
-        return fail(s, err, NULL, 0);
-    uint64_t guest_tsc0 = s->at.host_tsc + p->vcpus[0]->msrs.tsc_offset;
-    uint64_t paused_tsc = rdtsc() - s->at.host_tsc;
-    uint64_t paused_ms = (time_ns() - s->pause_ns) / 1000000;
+    memset(s->disks, 0, sizeof(s->disks));
+    for (unsigned i = 0; i < p->disk_count && s->disk_count < SNAP_MAX_DISKS; i++)
+        if (partition_disk_identity(p, i, s->disks[s->disk_count].path,
+                                    sizeof(s->disks[0].path),
+                                    s->disks[s->disk_count].data_write_guid))
+            s->disk_count++;
+    s->crc = ram_crc(&p->mem);
+    if (!checkpoint_save_stream(p, &s->at, s->crc, &s->st, err, sizeof(err))) {
+        fail(s, err, NULL, 0);
+        return false;
+    }
+    s->captured = true;
+    s->guest_tsc0 = s->at.host_tsc + p->vcpus[0]->msrs.tsc_offset;
+    s->paused_tsc = rdtsc() - s->at.host_tsc;
+    s->paused_ms = (time_ns() - s->pause_ns) / 1000000;
     if (s->live && !s->stop) {
-        /* Everything the file holds of p is captured: a live partition runs on while the
-         * rest is written (a stopped snapshot's pause is all of it, as it always was). */
+        /* Everything the file holds of p is taken: a live partition runs on while the rest
+         * is written (a stopped snapshot's pause is all of it, as it always was). */
         partition_resume(p, &s->at);
         s->paused = false;
         s->resumed = true;
     }
+    return true;
+}
+
+/* Every block is in and p captured: the rest of the file, the rename, the line. */
+static enum snapshot_result complete(struct save *s)
+{
+    struct partition *p = s->p;
+    char err[200], line[320];
     if (s->live) {
         s->w.h.flags = SNAP_FLAG_LIVE;
         s->w.h.live_passes = s->passes;
         s->w.h.resaved_blocks = (uint32_t)s->resaved;
     }
-    size_t state_len = st.len;
-    bool ok = snap_writer_finish(&s->w, st.stream, st.len, manifest, manifest_len, disks,
-                                 disk_count, guest_tsc0, crc);
-    checkpoint_saved_free(&st);
-    if (!ok)
+    if (!snap_writer_finish(&s->w, s->st.stream, s->st.len, manifest, s->manifest_len,
+                            s->disks, s->disk_count, s->guest_tsc0, s->crc))
         return fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
     s->written_data = s->w.next + (uint64_t)s->w.h.block_count * SNAP_INDEX_ENTRY_BYTES +
-                      state_len + manifest_len + (uint64_t)disk_count * SNAP_DISK_BYTES;
+                      s->st.len + s->manifest_len + (uint64_t)s->disk_count * SNAP_DISK_BYTES;
     s->created = false;         /* committed or removed by the commit */
     if (!snapshot_pool_commit(&pool_file, err, sizeof(err)))
         return fail(s, err, NULL, 0);
@@ -478,17 +508,16 @@ static enum snapshot_result finish(struct save *s)
     level_mix(s, levels, sizeof(levels));
     uint64_t pages = p->mem.size / 4096;
     uint64_t permille = s->written_data * 1000 / p->mem.size;
-    if (!s->live)
-        paused_ms = (time_ns() - s->pause_ns) / 1000000;    /* the whole of it */
     if (s->live)
         fmt_snprintf(pause, sizeof(pause), "live: %u passes re-saved %lu pages, paused %lu pages "
                      "%lu TSC ticks (%lu ms)", s->passes, s->resaved * BLOCK_PAGES,
-                     s->paused_blocks * BLOCK_PAGES, paused_tsc, paused_ms);
+                     s->paused_blocks * BLOCK_PAGES, s->paused_tsc, s->paused_ms);
     else
-        fmt_snprintf(pause, sizeof(pause), "paused %lu ms", paused_ms);
+        fmt_snprintf(pause, sizeof(pause), "paused %lu ms",
+                     (time_ns() - s->pause_ns) / 1000000);     /* the whole of it */
     fmt_snprintf(line, sizeof(line), "snapshot: %s: %s: RAM %lu MiB crc32c 0x%08x, zero pages "
                  "%lu%%, written %lu bytes (%lu.%lu%% of RAM), levels {%s}, %s%s", s->name,
-                 s->file, p->mem.size >> 20, crc, zero_pages * 100 / pages, s->written_data,
+                 s->file, p->mem.size >> 20, s->crc, zero_pages * 100 / pages, s->written_data,
                  permille / 10, permille % 10, levels, pause, s->stop ? ", stopped" : "");
     /* The line first, then the partition's own (stopped, or nothing when it resumes). */
     struct partition_pause at = s->at;
@@ -503,6 +532,25 @@ static enum snapshot_result finish(struct save *s)
     return SNAPSHOT_DONE;
 }
 
+/* The blocks written since the last harvest, copied while p is paused, when the memory for
+ * them can be had: encoding and writing them then waits for nothing. */
+static void stash_blocks(struct save *s, uint64_t blocks)
+{
+    if (!blocks)
+        return;
+    s->stash_pages = blocks * BLOCK_PAGES;
+    s->stash = kmem_alloc_pages(s->stash_pages);
+    if (!s->stash)
+        return;
+    uint64_t n = 0;
+    for (uint32_t b = 0; b < s->w.h.block_count; b++)
+        if (s->todo[b / 64] & (1ull << (b % 64)))
+            for (unsigned i = 0; i < BLOCK_PAGES; i++, n++)
+                memcpy(s->stash + n * 4096,
+                       guest_mem_ptr(&s->p->mem, (uint64_t)b * SNAP_BLOCK_SIZE + i * 4096ull),
+                       4096);
+}
+
 /* The live copy is over: pause, and the blocks written since the last harvest. */
 static bool pause_for_last_pass(struct save *s, char *err, size_t err_size)
 {
@@ -514,6 +562,7 @@ static bool pause_for_last_pass(struct save *s, char *err, size_t err_size)
     s->paused_blocks = harvest(s);
     s->resaved += s->paused_blocks;
     begin_pass(s, s->paused_blocks);
+    stash_blocks(s, s->paused_blocks);
     return true;
 }
 
@@ -524,8 +573,9 @@ void snapshot_poll(void)
         return;
     struct partition *p = s->p;
     char err[200];
-    if (p->state == PART_DEAD || p->finished ||
-        (!s->paused && p->state != PART_RUNNING)) {
+    /* Once captured, what is left comes from the stash and the capture, not from p's RAM. */
+    if (!s->captured && (p->state == PART_DEAD || p->finished ||
+                         (!s->paused && p->state != PART_RUNNING))) {
         fail(s, "the partition ended or was paused during its snapshot", NULL, 0);
         return;
     }
@@ -535,8 +585,13 @@ void snapshot_poll(void)
         fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
         return;
     }
-    if (s->paused) {
-        finish(s);
+    if (s->captured) {
+        complete(s);
+        return;
+    }
+    if (s->paused) {            /* a stopped snapshot's one pass */
+        if (capture(s))
+            complete(s);
         return;
     }
     uint64_t last_pass = s->pass_blocks;
@@ -559,12 +614,15 @@ void snapshot_poll(void)
         fail(s, err, NULL, 0);
         return;
     }
-    /* The paused pass at once, in one go: the guest waits for nothing else. */
-    pass_step(s, UINT64_MAX);
-    if (s->w.failed)
-        fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
-    else
-        finish(s);
+    if (!s->stash) {            /* no memory to stash them: saved paused, in one go */
+        pass_step(s, UINT64_MAX);
+        if (s->w.failed) {
+            fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
+            return;
+        }
+    }
+    if (capture(s))
+        hand_out(s);            /* the stashed pass, p running again; complete() after it */
 }
 
 bool snapshot_busy(void)
