@@ -25,7 +25,7 @@
 #define MIB (1ull << 20)
 #define DISK_DEPTH 8                /* pieces of one disk in transfer at once */
 #define ORDER_GRAIN 4096u           /* overlap is judged in these (the largest pool sector) */
-#define POLL_NS 50000ull            /* an item waits this long for its transfers at most */
+#define POLL_NS 1000000ull          /* an item polls its transfers this long at most */
 
 _Static_assert(VIRTIO_BLK_PIECE_BYTES <= BOUNCE_BYTES, "one piece fits the bounce buffer");
 
