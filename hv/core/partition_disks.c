@@ -24,7 +24,6 @@
 #define BOUNCE_BYTES VIRTIO_BLK_PIECE_BYTES
 #define MIB (1ull << 20)
 #define DISK_DEPTH 8                /* pieces of one disk in transfer at once */
-#define ORDER_GRAIN 4096u           /* overlap is judged in these (the largest pool sector) */
 #define POLL_NS 1000000ull          /* an item polls its transfers this long at most */
 
 _Static_assert(VIRTIO_BLK_PIECE_BYTES <= BOUNCE_BYTES, "one piece fits the bounce buffer");
@@ -44,8 +43,7 @@ struct disk_slot {
     struct pool_io io;
     struct partition_disk *disk;
     struct block_request *r;    /* the piece (the disk's lock); NULL: free */
-    uint64_t from, to;          /* the bytes it touches, rounded out to ORDER_GRAIN */
-    bool writes;                /* a write, trim or flush: waits for what overlaps it */
+    struct pool_io_range range; /* what it touches, for the order of overlapping pieces */
     int status;
     uint8_t *bounce;
     struct disk_slot *next;
@@ -366,12 +364,8 @@ static void transfer_done(struct pool_io *x)
 /* Disk's lock held: a free slot for r if it may start beside the pieces in transfer. */
 static struct disk_slot *claim_slot(struct partition_disk *d, struct block_request *r)
 {
-    uint64_t from = 0, to = UINT64_MAX;
-    bool writes = r->op != BLOCK_READ;
-    if (r->op != BLOCK_FLUSH) {
-        from = r->lba * d->sector / ORDER_GRAIN * ORDER_GRAIN;
-        to = ((r->lba + r->count) * d->sector + ORDER_GRAIN - 1) / ORDER_GRAIN * ORDER_GRAIN;
-    }
+    struct pool_io_range g;
+    pool_io_range(&g, r->op, r->lba * d->sector, (uint64_t)r->count * d->sector);
     struct disk_slot *free = NULL;
     for (unsigned i = 0; i < DISK_DEPTH; i++) {
         struct disk_slot *s = &d->slot[i];
@@ -379,7 +373,7 @@ static struct disk_slot *claim_slot(struct partition_disk *d, struct block_reque
             free = free ? free : s;
             continue;
         }
-        if ((writes || s->writes) && from < s->to && s->from < to)
+        if (pool_io_ranges_conflict(&s->range, &g))
             return NULL;
     }
     if (!free)
@@ -387,9 +381,7 @@ static struct disk_slot *claim_slot(struct partition_disk *d, struct block_reque
     if (!(d->started = r->next))
         d->started_tail = NULL;
     free->r = r;
-    free->from = from;
-    free->to = to;
-    free->writes = writes;
+    free->range = g;
     free->status = BLOCK_OK;
     if (++d->busy > d->max_busy)
         d->max_busy = d->busy;

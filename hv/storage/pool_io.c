@@ -63,6 +63,24 @@ int pool_io_map(struct pool_io *x, const struct block_window *w, struct fat_file
     return BLOCK_OK;
 }
 
+void pool_io_range(struct pool_io_range *g, enum block_op op, uint64_t off, uint64_t len)
+{
+    g->writes = op != BLOCK_READ;
+    if (op == BLOCK_FLUSH || off > UINT64_MAX - POOL_IO_ORDER_GRAIN ||
+        len > UINT64_MAX - POOL_IO_ORDER_GRAIN - off) {
+        g->from = 0;
+        g->to = UINT64_MAX;
+        return;
+    }
+    g->from = off / POOL_IO_ORDER_GRAIN * POOL_IO_ORDER_GRAIN;
+    g->to = (off + len + POOL_IO_ORDER_GRAIN - 1) / POOL_IO_ORDER_GRAIN * POOL_IO_ORDER_GRAIN;
+}
+
+bool pool_io_ranges_conflict(const struct pool_io_range *a, const struct pool_io_range *b)
+{
+    return (a->writes || b->writes) && a->from < b->to && b->from < a->to;
+}
+
 static void finish_one(struct pool_io *x)
 {
     if (__atomic_sub_fetch(&x->pending, 1, __ATOMIC_ACQ_REL) == 0)

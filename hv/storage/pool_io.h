@@ -48,4 +48,20 @@ int pool_io_map(struct pool_io *x, const struct block_window *w, struct fat_file
  * whoever polls the device (block_poll), or from here. */
 void pool_io_start(struct pool_io *x, pool_io_done_fn done, void *ctx);
 
+/*
+ * Order between transfers of one disk: a request waits for one in transfer when both touch
+ * a 4 KiB unit (the largest pool sector, so a read-modify-write of a shared sector is
+ * covered too) and either writes (a write or a trim); a flush waits for everything.
+ */
+#define POOL_IO_ORDER_GRAIN 4096u
+
+struct pool_io_range {
+    uint64_t from, to;          /* bytes, rounded out to POOL_IO_ORDER_GRAIN */
+    bool writes;
+};
+
+void pool_io_range(struct pool_io_range *g, enum block_op op, uint64_t off, uint64_t len);
+/* Whether the later of two must wait for the earlier. */
+bool pool_io_ranges_conflict(const struct pool_io_range *a, const struct pool_io_range *b);
+
 #endif

@@ -301,12 +301,40 @@ static void test_vhdx_spans(void **state)
     free(sync);
 }
 
+/* ---- order between transfers of one disk -------------------------------------------------- */
+
+static bool waits(enum block_op first, uint64_t off1, uint64_t len1, enum block_op later,
+                  uint64_t off2, uint64_t len2)
+{
+    struct pool_io_range a, b;
+    pool_io_range(&a, first, off1, len1);
+    pool_io_range(&b, later, off2, len2);
+    return pool_io_ranges_conflict(&a, &b);
+}
+
+static void test_order(void **state)
+{
+    assert_false(waits(BLOCK_READ, 0, 8192, BLOCK_READ, 4096, 8192));     /* reads share */
+    assert_true(waits(BLOCK_WRITE, 0, 8192, BLOCK_READ, 4096, 512));
+    assert_true(waits(BLOCK_READ, 4096, 512, BLOCK_WRITE, 0, 8192));
+    assert_true(waits(BLOCK_WRITE, 0, 8192, BLOCK_WRITE, 8192 - 512, 512));
+    assert_false(waits(BLOCK_WRITE, 0, 8192, BLOCK_WRITE, 8192, 512));    /* they touch only */
+    /* 512-byte pieces in one 4 KiB sector of the pool: a read-modify-write shares it */
+    assert_true(waits(BLOCK_WRITE, 512, 512, BLOCK_WRITE, 1024, 512));
+    assert_false(waits(BLOCK_WRITE, 512, 512, BLOCK_READ, 4096, 512));
+    assert_true(waits(BLOCK_TRIM, 1 << 20, 1 << 20, BLOCK_READ, (1 << 20) + 4096, 4096));
+    /* a flush waits for everything and everything for it */
+    assert_true(waits(BLOCK_READ, 1 << 30, 4096, BLOCK_FLUSH, 0, 0));
+    assert_true(waits(BLOCK_FLUSH, 0, 0, BLOCK_READ, 1 << 30, 4096));
+    assert_true(waits(BLOCK_WRITE, UINT64_MAX - 100, 50, BLOCK_READ, UINT64_MAX - 4000, 512));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fresh, release)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = { T(test_map_fragmented), T(test_queued_file),
-                                        T(test_vhdx_spans) };
+                                        T(test_vhdx_spans), cmocka_unit_test(test_order) };
     return cmocka_run_group_tests_name("pool_io, 512-byte sectors", tests, make_512, drop_image) |
            cmocka_run_group_tests_name("pool_io, 4096-byte sectors", tests, make_4096, drop_image);
 }
