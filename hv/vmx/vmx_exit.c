@@ -333,6 +333,11 @@ static enum exit_action on_exception_nmi(struct vcpu *v, uint64_t qual)
         __asm__ volatile("int $2");
         return EXIT_RESUME;
     }
+    /* A fault in an IRET that had unblocked NMIs: the IRET runs again, NMIs stay blocked
+     * until it completes (as for EPT violations below). */
+    if (info & INTR_INFO_NMI_UNBLOCKED)
+        vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
+                     vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
     struct exit_info e = decoded(v, EXIT_IS_EXCEPTION, qual);
     e.exception.vector = info & 0xff;
     e.exception.has_error = info & INTR_INFO_ERROR_CODE;
