@@ -19,8 +19,10 @@
 #include "hv/core/exit/mmio.h"
 #include "hv/core/vcpu.h"
 
-/* What exited; the backend keeps exits that mean nothing outside it (host NMIs, its own
- * misconfiguration, window and timer exits). */
+/* What exited; the backend keeps exits that mean nothing outside it (host interrupts and
+ * NMIs, a failed entry, window and timer exits).  A backend for another vendor decodes its
+ * own exit codes into these same kinds (AMD: IOIO with its REP and address-size bits,
+ * VMMCALL, SHUTDOWN, the exception intercepts, NPF). */
 enum exit_info_kind {
     EXIT_IS_CPUID,
     EXIT_IS_MSR_READ,
