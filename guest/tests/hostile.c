@@ -2,9 +2,8 @@
  * A hostile guest: junk hypercalls, wild MSR reads and writes, IN/OUT on every port, bad
  * CR0/CR4/CR3 values, VMX, SMX and other instructions it does not have, and at last a
  * triple fault (an empty IDT and a fault).  Whatever it does, only this partition may
- * suffer.  Its own survival is checked along the way; the
- * result line comes before the triple fault, which the scenario expects the hypervisor to
- * report.  `no-triple-fault` on the command line ends it through the exit port instead;
+ * suffer.  Its own survival is checked along the way; the result line comes before the
+ * triple fault, which the scenario expects the hypervisor to report.  `no-triple-fault` on the command line ends it through the exit port instead;
  * `check-cr` runs the CR checks without Atoll too (on a faithful CPU model such as Bochs);
  * `no-ports` leaves the port sweep out (bare Bochs panics on junk in its own device models).
  */
