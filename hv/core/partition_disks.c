@@ -753,10 +753,9 @@ static void report(struct partition *p, struct partition_disk *d)
     for (unsigned c = 0; c < 64 && n < sizeof(cpus_text) - 4; c++)
         if (d->item_cpus & (1ull << c))
             n += (size_t)fmt_snprintf(cpus_text + n, sizeof(cpus_text) - n, n ? ",%u" : "%u", c);
-    kprintf("atoll: %s disk %s: %lu pieces (%lu KiB read, %lu KiB written) by worker items on cpus %s%s, at most %u in transfer at once\n",
+    kprintf("atoll: %s disk %s: %lu pieces (%lu KiB read, %lu KiB written) by worker items on cpus %s, at most %u in transfer at once%s\n",
             p->name, d->path, d->pieces, d->bytes_read >> 10, d->bytes_written >> 10, cpus_text,
-            d->limited ? (d->limit.throttled ? ", throttled" : ", never throttled") : "",
-            d->max_busy);
+            d->max_busy, rate_limit_note(d->limited ? &d->limit : NULL).text);
 }
 
 void partition_disks_detach(struct partition *p)

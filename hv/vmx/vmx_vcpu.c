@@ -101,7 +101,7 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write32(VMCS32_PROC_CONTROLS2, proc2);
     ok &= vmcs_write32(VMCS32_EXIT_CONTROLS, exit);
     ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, entry);
-    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, 1u << 18);     /* #MC */
+    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, (1u << 18) | (1u << 17));  /* #MC, #AC */
     ok &= vmcs_write32(VMCS32_PF_ERROR_MASK, 0);
     ok &= vmcs_write32(VMCS32_PF_ERROR_MATCH, 0);
     ok &= vmcs_write32(VMCS32_CR3_TARGET_COUNT, 0);
