@@ -1,0 +1,301 @@
+/*
+ * Lazy restore (hv/core/snapshot_lazy.h).  Locks: `load` (a ticket lock held with
+ * interrupts on, across the file read) serialises every load, the loader's and the
+ * hypervisor accesses'; `lock` (interrupts off, short) guards the block map, the parked
+ * vCPUs and the loader's state.  load before lock.
+ */
+#include "hv/core/snapshot_lazy.h"
+
+#include <string.h>
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/spinlock.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/guest_mem.h"
+#include "hv/core/sched.h"
+#include "hv/core/vcpu.h"
+#include "hv/core/virt.h"
+#include "hv/core/worker.h"
+#include "hv/lib/crc32c.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+#include "hv/snapshot/snap_codec.h"
+#include "hv/snapshot/snap_lazy.h"
+
+#define NOT_WAITING UINT32_MAX
+
+struct guest_mem_lazy {
+    struct partition *part;
+    struct restore_file *r;         /* NULL once the load is over */
+    char file[SNAPSHOT_PATH_LEN];
+    spinlock_t load;
+    spinlock_t lock;
+    struct snap_lazy_map map;
+    void *map_mem;
+    size_t map_pages;
+    uint32_t waiting[PARTITION_MAX_VCPUS];  /* the block each parked vCPU waits for */
+    struct work_item work;
+    bool active;                    /* the loader is queued or running */
+    bool ending;                    /* p is going: the loader stops */
+    bool failed;                    /* a block did not load: p is ending */
+    bool over;                      /* every block in (or failed): r freed */
+    char err[200];
+    uint64_t began_ns, started_ns, first_ns, done_ns;
+    uint64_t faults, parks;
+};
+
+static uint64_t us_since(uint64_t t0, uint64_t t) { return t > t0 ? (t - t0) / 1000 : 0; }
+
+/* Wakes every vCPU parked on block b; lock held. */
+static void wake_waiters(struct guest_mem_lazy *l, uint32_t b)
+{
+    struct partition *p = l->part;
+    for (unsigned i = 0; i < p->vcpu_count; i++) {
+        if (l->waiting[i] != b)
+            continue;
+        l->waiting[i] = NOT_WAITING;
+        struct vcpu *v = p->vcpus[i];
+        enum vcpu_sched_state was = VCPU_PARKED;
+        if (__atomic_compare_exchange_n(&v->state, &was, VCPU_RUNNABLE, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            if (!l->first_ns)
+                l->first_ns = time_ns();
+            sched_wake(v);
+        }
+    }
+}
+
+/* Loads block b (load held): read, checked and decoded from the file, into RAM, then
+ * present.  False with l->err. */
+static bool load_block(struct guest_mem_lazy *l, uint32_t b, enum snap_lazy_cause cause)
+{
+    struct restore_file *r = l->r;
+    struct partition *p = l->part;
+    char err[SNAP_ERR_LEN];
+    uint64_t gpa = (uint64_t)b * SNAP_BLOCK_SIZE;
+    if (snap_read_block(&r->io, &r->h, b, r->codec, r->buf, r->block, err, sizeof(err))) {
+        fmt_snprintf(l->err, sizeof(l->err), "%s", err);
+        return false;
+    }
+    if (!guest_mem_fill(&p->mem, gpa, r->block, SNAP_BLOCK_SIZE) ||
+        !virt_set_ram_present(p, gpa, SNAP_BLOCK_SIZE, true)) {
+        fmt_snprintf(l->err, sizeof(l->err), "block %u cannot be mapped", b);
+        return false;
+    }
+    uint32_t crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    snap_lazy_done(&l->map, b, cause, crc);
+    wake_waiters(l, b);
+    spin_unlock_irqrestore(&l->lock, f);
+    return true;
+}
+
+/* The partition loses itself, in one line; parked vCPUs see it ended. */
+static void lose(struct guest_mem_lazy *l)
+{
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    bool first = !l->failed;
+    l->failed = true;
+    spin_unlock_irqrestore(&l->lock, f);
+    if (first)
+        partition_kill(l->part, "lazy restore from %s: %s", l->file, l->err);
+}
+
+static void release_file(struct guest_mem_lazy *l)
+{
+    if (l->r)
+        restore_file_free(l->r);
+    l->r = NULL;
+}
+
+static void report(struct guest_mem_lazy *l)
+{
+    struct partition *p = l->part;
+    uint32_t crc = snap_lazy_ram_crc(&l->map, SNAP_BLOCK_SIZE);
+    uint32_t want = l->r->h.ram_crc;
+    kprintf("restore: %s: %s: RAM crc32c 0x%08x (%s)\n", p->name, l->file, crc,
+            crc == want ? "equal to the snapshot's" : "DIFFERENT from the snapshot's");
+    kprintf("atoll: restore %s: lazy: vCPUs started after %lu us, first guest instruction "
+            "after %lu us (its first fault served), fully loaded after %lu us; %u blocks by "
+            "fault, %u by the worker, %u by hypervisor access; %lu faults (host time from "
+            "the restore command)\n", p->name, us_since(l->began_ns, l->started_ns),
+            us_since(l->began_ns, l->first_ns ? l->first_ns : l->started_ns),
+            us_since(l->began_ns, l->done_ns), l->map.by[SNAP_LAZY_BY_FAULT],
+            l->map.by[SNAP_LAZY_BY_WORKER], l->map.by[SNAP_LAZY_BY_ACCESS], l->faults);
+}
+
+/* The loader: one block a run, then again until all are in. */
+static void loader_run(struct work_item *w)
+{
+    struct guest_mem_lazy *l = w->arg;
+    bool more = false;
+    if (!l->ending && !l->failed && l->r && l->part->state != PART_DEAD) {
+        spin_lock(&l->load);
+        uint32_t b;
+        bool wanted = false;
+        uint64_t f = spin_lock_irqsave(&l->lock);
+        bool any = snap_lazy_next(&l->map, &b, &wanted);
+        spin_unlock_irqrestore(&l->lock, f);
+        bool ok = !any || load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT : SNAP_LAZY_BY_WORKER);
+        f = spin_lock_irqsave(&l->lock);
+        bool complete = snap_lazy_complete(&l->map);
+        spin_unlock_irqrestore(&l->lock, f);
+        spin_unlock(&l->load);
+        if (!ok) {
+            lose(l);
+        } else if (complete) {
+            l->done_ns = time_ns();
+            report(l);
+            spin_lock(&l->load);
+            release_file(l);
+            l->over = true;
+            spin_unlock(&l->load);
+        } else {
+            more = true;
+        }
+    }
+    if (more) {
+        int rc = worker_submit(w);
+        if (rc == WORK_OK)
+            return;
+        fmt_snprintf(l->err, sizeof(l->err), "the loader cannot queue its next block (%s)",
+                     work_queue_error(rc));
+        lose(l);
+    }
+    __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
+}
+
+/* guest_mem's hook: the hypervisor touches [gpa, gpa + len). */
+static void need(struct guest_mem_lazy *l, uint64_t gpa, uint64_t len)
+{
+    if (__atomic_load_n(&l->over, __ATOMIC_ACQUIRE) || !len)
+        return;
+    uint32_t first = (uint32_t)(gpa / SNAP_BLOCK_SIZE);
+    uint32_t last = (uint32_t)((gpa + len - 1) / SNAP_BLOCK_SIZE);
+    for (uint32_t b = first; b <= last; b++) {
+        uint64_t f = spin_lock_irqsave(&l->lock);
+        bool in = snap_lazy_loaded(&l->map, b) || l->failed;
+        spin_unlock_irqrestore(&l->lock, f);
+        if (in)
+            continue;
+        spin_lock(&l->load);
+        f = spin_lock_irqsave(&l->lock);
+        in = snap_lazy_loaded(&l->map, b) || l->failed;
+        spin_unlock_irqrestore(&l->lock, f);
+        bool ok = in || !l->r || load_block(l, b, SNAP_LAZY_BY_ACCESS);
+        spin_unlock(&l->load);
+        if (!ok) {
+            lose(l);
+            return;
+        }
+    }
+}
+
+enum snapshot_lazy_fault snapshot_lazy_fault(struct vcpu *v, uint64_t gpa)
+{
+    struct partition *p = v->part;
+    struct guest_mem_lazy *l = p->mem.lazy;
+    if (!l || !guest_mem_contains(&p->mem, gpa, 1))
+        return LAZY_NOT_MINE;
+    uint32_t b = (uint32_t)(gpa / SNAP_BLOCK_SIZE);
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    enum snapshot_lazy_fault r;
+    l->faults++;
+    if (l->failed) {
+        r = LAZY_LOST;
+    } else if (snap_lazy_loaded(&l->map, b)) {
+        r = LAZY_RETRY;
+    } else {
+        snap_lazy_want(&l->map, b);
+        enum vcpu_sched_state was = VCPU_RUNNABLE;
+        r = LAZY_RETRY;             /* not runnable (an INIT came): the run loop sees it */
+        if (__atomic_compare_exchange_n(&v->state, &was, VCPU_PARKED, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            l->waiting[v->index] = b;
+            l->parks++;
+            r = LAZY_PARKED;
+        }
+    }
+    spin_unlock_irqrestore(&l->lock, f);
+    return r;
+}
+
+bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *file,
+                       uint64_t began_ns, char *err, size_t err_size)
+{
+    struct guest_mem_lazy *l = kmalloc(sizeof(*l));
+    if (!l) {
+        restore_file_free(r);
+        fmt_snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    memset(l, 0, sizeof(*l));
+    l->part = q;
+    l->r = r;
+    l->began_ns = began_ns;
+    strlcpy(l->file, file, sizeof(l->file));
+    for (unsigned i = 0; i < PARTITION_MAX_VCPUS; i++)
+        l->waiting[i] = NOT_WAITING;
+    l->map_pages = (snap_lazy_map_bytes(r->h.block_count) + 4095) / 4096;
+    l->map_mem = l->map_pages ? kmem_alloc_pages(l->map_pages) : NULL;
+    if (!l->map_mem || !snap_lazy_map_init(&l->map, r->h.block_count, l->map_mem) ||
+        (uint64_t)r->h.block_count * SNAP_BLOCK_SIZE != q->mem.size) {
+        fmt_snprintf(err, err_size, l->map_mem ? "its RAM (%lu MiB) is not the new "
+                     "partition's (%lu MiB)" : "out of memory for its block map",
+                     (unsigned long)(r->h.ram_size >> 20), (unsigned long)(q->mem.size >> 20));
+        goto fail;
+    }
+    if (!virt_set_ram_present(q, 0, q->mem.size, false)) {
+        fmt_snprintf(err, err_size, "cannot make its RAM absent (out of page-table frames?)");
+        goto fail;
+    }
+    l->work = (struct work_item){ .fn = loader_run, .arg = l, .prio = WORK_HIGH,
+                                  .owner = q->id };
+    q->mem.need = need;
+    __atomic_store_n(&q->mem.lazy, l, __ATOMIC_RELEASE);
+    return true;
+fail:
+    if (l->map_mem)
+        kmem_free_pages(l->map_mem, l->map_pages);
+    restore_file_free(r);
+    kfree(l);
+    return false;
+}
+
+bool snapshot_lazy_start(struct partition *q, char *err, size_t err_size)
+{
+    struct guest_mem_lazy *l = q->mem.lazy;
+    if (!l)
+        return false;
+    l->started_ns = time_ns();
+    __atomic_store_n(&l->active, true, __ATOMIC_RELEASE);
+    int rc = worker_submit(&l->work);
+    if (rc != WORK_OK) {
+        __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
+        fmt_snprintf(err, err_size, "the loader cannot start (%s)", work_queue_error(rc));
+        return false;
+    }
+    return true;
+}
+
+void snapshot_lazy_end(struct partition *p)
+{
+    struct guest_mem_lazy *l = p->mem.lazy;
+    if (!l)
+        return;
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    l->ending = true;
+    spin_unlock_irqrestore(&l->lock, f);
+    if (worker_cancel(&l->work))
+        __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&l->active, __ATOMIC_ACQUIRE))
+        cpu_relax();
+    __atomic_store_n(&p->mem.lazy, NULL, __ATOMIC_RELEASE);
+    if (!l->over && !l->failed)
+        kprintf("atoll: restore %s: lazy: ended with %u of %u blocks loaded\n", p->name,
+                l->map.loaded, l->map.block_count);
+    spin_lock(&l->load);        /* a hypervisor access still loading finishes first */
+    release_file(l);
+    spin_unlock(&l->load);
+    kmem_free_pages(l->map_mem, l->map_pages);
+    kfree(l);
+}
