@@ -131,8 +131,11 @@ bool guest_mem_fill(const struct guest_mem *m, uint64_t gpa, const void *buf, si
         size_t n = GUEST_PAGE_SIZE - (gpa & (GUEST_PAGE_SIZE - 1));
         if (n > len)
             n = len;
-        memcpy(ptr_of(m, gpa), in, n);
-        in += n, gpa += n, len -= n;
+        if (in)
+            memcpy(ptr_of(m, gpa), in, n), in += n;
+        else
+            memset(ptr_of(m, gpa), 0, n);
+        gpa += n, len -= n;
     }
     return true;
 }

@@ -43,7 +43,8 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa);
 bool guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, size_t len);
 bool guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len);
 bool guest_mem_contains(const struct guest_mem *m, uint64_t gpa, uint64_t len);
-/* Writes RAM whether or not it is there yet: the lazy loader's own path in. */
+/* Writes RAM (zeros where buf is NULL) whether or not it is there yet: the lazy loader's
+ * own path in. */
 bool guest_mem_fill(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len);
 
 #endif

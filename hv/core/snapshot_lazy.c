@@ -22,10 +22,18 @@
 #include "hv/snapshot/snap_lazy.h"
 
 #define NOT_WAITING UINT32_MAX
+/* Blocks of zero pages only need no read or decode: a loader run goes on with them while
+ * it has run less than this (a worker item is kept short: on a CPU with no idle time it
+ * runs between two of a vCPU's slices). */
+#define LOADER_RUN_NS 200000ull
 
 struct guest_mem_lazy {
     struct partition *part;
     struct restore_file *r;         /* NULL once the load is over */
+    struct snap_io io;              /* r's file, with its block index served from memory */
+    uint8_t *index;                 /* the index region, read once (checked by CRC before) */
+    size_t index_pages;
+    uint32_t zero_crc;              /* CRC-32C of a block of zeros */
     char file[SNAPSHOT_PATH_LEN];
     spinlock_t load;
     spinlock_t lock;
@@ -41,9 +49,32 @@ struct guest_mem_lazy {
     char err[200];
     uint64_t began_ns, started_ns, first_ns, done_ns;
     uint64_t faults, parks;
+    uint64_t load_ns;               /* spent loading blocks, all of them together */
 };
 
 static uint64_t us_since(uint64_t t0, uint64_t t) { return t > t0 ? (t - t0) / 1000 : 0; }
+
+static int read_cached_index(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    struct guest_mem_lazy *l = ctx;
+    const struct snap_header *h = &l->r->h;
+    uint64_t index_len = (uint64_t)h->block_count * SNAP_INDEX_ENTRY_BYTES;
+    if (off >= h->index_offset && len <= index_len && off - h->index_offset <= index_len - len) {
+        memcpy(buf, l->index + (off - h->index_offset), len);
+        return 0;
+    }
+    return l->r->io.read(l->r->io.ctx, off, buf, len);
+}
+
+/* The index entry of block b says it holds zero pages only (checked as snap_read_entry
+ * checks it; the record is not read). */
+static bool zero_block(struct guest_mem_lazy *l, uint32_t b)
+{
+    struct snap_index_entry e;
+    char err[SNAP_ERR_LEN];
+    return !snap_read_entry(&l->io, &l->r->h, b, &e, err, sizeof(err)) && !e.len &&
+           e.zero_mask == 0xffff;
+}
 
 /* Wakes every vCPU parked on block b; lock held. */
 static void wake_waiters(struct guest_mem_lazy *l, uint32_t b)
@@ -72,18 +103,24 @@ static bool load_block(struct guest_mem_lazy *l, uint32_t b, enum snap_lazy_caus
     struct partition *p = l->part;
     char err[SNAP_ERR_LEN];
     uint64_t gpa = (uint64_t)b * SNAP_BLOCK_SIZE;
-    if (snap_read_block(&r->io, &r->h, b, r->codec, r->buf, r->block, err, sizeof(err))) {
-        fmt_snprintf(l->err, sizeof(l->err), "%s", err);
-        return false;
+    uint64_t t0 = time_ns();
+    bool zeros = zero_block(l, b);
+    uint32_t crc = l->zero_crc;
+    if (!zeros) {
+        if (snap_read_block(&l->io, &r->h, b, r->codec, r->buf, r->block, err, sizeof(err))) {
+            fmt_snprintf(l->err, sizeof(l->err), "%s", err);
+            return false;
+        }
+        crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
     }
-    if (!guest_mem_fill(&p->mem, gpa, r->block, SNAP_BLOCK_SIZE) ||
+    if (!guest_mem_fill(&p->mem, gpa, zeros ? NULL : r->block, SNAP_BLOCK_SIZE) ||
         !virt_set_ram_present(p, gpa, SNAP_BLOCK_SIZE, true)) {
         fmt_snprintf(l->err, sizeof(l->err), "block %u cannot be mapped", b);
         return false;
     }
-    uint32_t crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
     uint64_t f = spin_lock_irqsave(&l->lock);
     snap_lazy_done(&l->map, b, cause, crc);
+    l->load_ns += time_ns() - t0;
     wake_waiters(l, b);
     spin_unlock_irqrestore(&l->lock, f);
     return true;
@@ -105,6 +142,9 @@ static void release_file(struct guest_mem_lazy *l)
     if (l->r)
         restore_file_free(l->r);
     l->r = NULL;
+    if (l->index)
+        kmem_free_pages(l->index, l->index_pages);
+    l->index = NULL;
 }
 
 static void report(struct guest_mem_lazy *l)
@@ -116,11 +156,13 @@ static void report(struct guest_mem_lazy *l)
             crc == want ? "equal to the snapshot's" : "DIFFERENT from the snapshot's");
     kprintf("atoll: restore %s: lazy: vCPUs started after %lu us, first guest instruction "
             "after %lu us (its first fault served), fully loaded after %lu us; %u blocks by "
-            "fault, %u by the worker, %u by hypervisor access; %lu faults (host time from "
-            "the restore command)\n", p->name, us_since(l->began_ns, l->started_ns),
+            "fault, %u by the worker, %u by hypervisor access; %lu faults; loading took %lu "
+            "us (host time from the restore command)\n", p->name,
+            us_since(l->began_ns, l->started_ns),
             us_since(l->began_ns, l->first_ns ? l->first_ns : l->started_ns),
             us_since(l->began_ns, l->done_ns), l->map.by[SNAP_LAZY_BY_FAULT],
-            l->map.by[SNAP_LAZY_BY_WORKER], l->map.by[SNAP_LAZY_BY_ACCESS], l->faults);
+            l->map.by[SNAP_LAZY_BY_WORKER], l->map.by[SNAP_LAZY_BY_ACCESS], l->faults,
+            l->load_ns / 1000);
 }
 
 /* The loader: one block a run, then again until all are in. */
@@ -130,13 +172,23 @@ static void loader_run(struct work_item *w)
     bool more = false;
     if (!l->ending && !l->failed && l->r && l->part->state != PART_DEAD) {
         spin_lock(&l->load);
-        uint32_t b;
-        bool wanted = false;
+        bool ok = true;
+        /* One block read from the file, or blocks of zeros for up to LOADER_RUN_NS. */
+        uint64_t t0 = time_ns();
+        for (bool first = true; ok && (first || time_ns() - t0 < LOADER_RUN_NS); first = false) {
+            uint32_t b;
+            bool wanted = false;
+            uint64_t f = spin_lock_irqsave(&l->lock);
+            bool any = snap_lazy_next(&l->map, &b, &wanted);
+            spin_unlock_irqrestore(&l->lock, f);
+            if (!any)
+                break;
+            bool zeros = zero_block(l, b);
+            ok = load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT : SNAP_LAZY_BY_WORKER);
+            if (!zeros)
+                break;
+        }
         uint64_t f = spin_lock_irqsave(&l->lock);
-        bool any = snap_lazy_next(&l->map, &b, &wanted);
-        spin_unlock_irqrestore(&l->lock, f);
-        bool ok = !any || load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT : SNAP_LAZY_BY_WORKER);
-        f = spin_lock_irqsave(&l->lock);
         bool complete = snap_lazy_complete(&l->map);
         spin_unlock_irqrestore(&l->lock, f);
         spin_unlock(&l->load);
@@ -244,6 +296,19 @@ bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *
                      (unsigned long)(r->h.ram_size >> 20), (unsigned long)(q->mem.size >> 20));
         goto fail;
     }
+    uint64_t index_len = (uint64_t)r->h.block_count * SNAP_INDEX_ENTRY_BYTES;
+    l->index_pages = (index_len + 4095) / 4096;
+    l->index = kmem_alloc_pages(l->index_pages);
+    if (!l->index || r->io.read(r->io.ctx, r->h.index_offset, l->index, index_len) ||
+        crc32c(0, l->index, index_len) != r->h.index_crc) {
+        fmt_snprintf(err, err_size, "cannot read its block index again");
+        goto fail;
+    }
+    l->io = r->io;
+    l->io.ctx = l;
+    l->io.read = read_cached_index;
+    memset(r->block, 0, SNAP_BLOCK_SIZE);
+    l->zero_crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
     if (!virt_set_ram_present(q, 0, q->mem.size, false)) {
         fmt_snprintf(err, err_size, "cannot make its RAM absent (out of page-table frames?)");
         goto fail;
@@ -256,7 +321,7 @@ bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *
 fail:
     if (l->map_mem)
         kmem_free_pages(l->map_mem, l->map_pages);
-    restore_file_free(r);
+    release_file(l);
     kfree(l);
     return false;
 }
@@ -291,8 +356,12 @@ void snapshot_lazy_end(struct partition *p)
         cpu_relax();
     __atomic_store_n(&p->mem.lazy, NULL, __ATOMIC_RELEASE);
     if (!l->over && !l->failed)
-        kprintf("atoll: restore %s: lazy: ended with %u of %u blocks loaded\n", p->name,
-                l->map.loaded, l->map.block_count);
+        kprintf("atoll: restore %s: lazy: ended with %u of %u blocks loaded (%u by fault, "
+                "%u by the worker, %u by hypervisor access) after %lu us, loading took %lu "
+                "us\n", p->name, l->map.loaded, l->map.block_count,
+                l->map.by[SNAP_LAZY_BY_FAULT], l->map.by[SNAP_LAZY_BY_WORKER],
+                l->map.by[SNAP_LAZY_BY_ACCESS], us_since(l->began_ns, time_ns()),
+                l->load_ns / 1000);
     spin_lock(&l->load);        /* a hypervisor access still loading finishes first */
     release_file(l);
     spin_unlock(&l->load);
