@@ -22,10 +22,6 @@
 #include "hv/snapshot/snap_lazy.h"
 
 #define NOT_WAITING UINT32_MAX
-/* Blocks of zero pages only need no read or decode: a loader run goes on with them while
- * it has run less than this (a worker item is kept short: on a CPU with no idle time it
- * runs between two of a vCPU's slices). */
-#define LOADER_RUN_NS 200000ull
 
 struct guest_mem_lazy {
     struct partition *part;
@@ -104,16 +100,12 @@ static bool load_block(struct guest_mem_lazy *l, uint32_t b, enum snap_lazy_caus
     char err[SNAP_ERR_LEN];
     uint64_t gpa = (uint64_t)b * SNAP_BLOCK_SIZE;
     uint64_t t0 = time_ns();
-    bool zeros = zero_block(l, b);
-    uint32_t crc = l->zero_crc;
-    if (!zeros) {
-        if (snap_read_block(&l->io, &r->h, b, r->codec, r->buf, r->block, err, sizeof(err))) {
-            fmt_snprintf(l->err, sizeof(l->err), "%s", err);
-            return false;
-        }
-        crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
+    if (snap_read_block(&l->io, &r->h, b, r->codec, r->buf, r->block, err, sizeof(err))) {
+        fmt_snprintf(l->err, sizeof(l->err), "%s", err);
+        return false;
     }
-    if (!guest_mem_fill(&p->mem, gpa, zeros ? NULL : r->block, SNAP_BLOCK_SIZE) ||
+    uint32_t crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
+    if (!guest_mem_fill(&p->mem, gpa, r->block, SNAP_BLOCK_SIZE) ||
         !virt_set_ram_present(p, gpa, SNAP_BLOCK_SIZE, true)) {
         fmt_snprintf(l->err, sizeof(l->err), "block %u cannot be mapped", b);
         return false;
@@ -156,13 +148,14 @@ static void report(struct guest_mem_lazy *l)
             crc == want ? "equal to the snapshot's" : "DIFFERENT from the snapshot's");
     kprintf("atoll: restore %s: lazy: vCPUs started after %lu us, first guest instruction "
             "after %lu us (its first fault served), fully loaded after %lu us; %u blocks by "
-            "fault, %u by the worker, %u by hypervisor access; %lu faults; loading took %lu "
-            "us (host time from the restore command)\n", p->name,
+            "fault, %u by the worker, %u by hypervisor access, %u of zero pages there from the "
+            "start; %lu faults; loading took %lu us (host time from the restore command)\n",
+            p->name,
             us_since(l->began_ns, l->started_ns),
             us_since(l->began_ns, l->first_ns ? l->first_ns : l->started_ns),
             us_since(l->began_ns, l->done_ns), l->map.by[SNAP_LAZY_BY_FAULT],
-            l->map.by[SNAP_LAZY_BY_WORKER], l->map.by[SNAP_LAZY_BY_ACCESS], l->faults,
-            l->load_ns / 1000);
+            l->map.by[SNAP_LAZY_BY_WORKER], l->map.by[SNAP_LAZY_BY_ACCESS],
+            l->map.by[SNAP_LAZY_ZERO], l->faults, l->load_ns / 1000);
 }
 
 /* The loader: one block a run, then again until all are in. */
@@ -172,23 +165,13 @@ static void loader_run(struct work_item *w)
     bool more = false;
     if (!l->ending && !l->failed && l->r && l->part->state != PART_DEAD) {
         spin_lock(&l->load);
-        bool ok = true;
-        /* One block read from the file, or blocks of zeros for up to LOADER_RUN_NS. */
-        uint64_t t0 = time_ns();
-        for (bool first = true; ok && (first || time_ns() - t0 < LOADER_RUN_NS); first = false) {
-            uint32_t b;
-            bool wanted = false;
-            uint64_t f = spin_lock_irqsave(&l->lock);
-            bool any = snap_lazy_next(&l->map, &b, &wanted);
-            spin_unlock_irqrestore(&l->lock, f);
-            if (!any)
-                break;
-            bool zeros = zero_block(l, b);
-            ok = load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT : SNAP_LAZY_BY_WORKER);
-            if (!zeros)
-                break;
-        }
+        uint32_t b;
+        bool wanted = false;
         uint64_t f = spin_lock_irqsave(&l->lock);
+        bool any = snap_lazy_next(&l->map, &b, &wanted);
+        spin_unlock_irqrestore(&l->lock, f);
+        bool ok = !any || load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT : SNAP_LAZY_BY_WORKER);
+        f = spin_lock_irqsave(&l->lock);
         bool complete = snap_lazy_complete(&l->map);
         spin_unlock_irqrestore(&l->lock, f);
         spin_unlock(&l->load);
@@ -309,9 +292,18 @@ bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *
     l->io.read = read_cached_index;
     memset(r->block, 0, SNAP_BLOCK_SIZE);
     l->zero_crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
-    if (!virt_set_ram_present(q, 0, q->mem.size, false)) {
-        fmt_snprintf(err, err_size, "cannot make its RAM absent (out of page-table frames?)");
-        goto fail;
+    /* q's RAM is as guest_mem_alloc left it, zero (kmem zeroes the frames it hands out and
+     * a restoring partition has no image loaded): a block of zero pages is there already.
+     * Every other block is made absent. */
+    for (uint32_t b = 0; b < r->h.block_count; b++) {
+        if (zero_block(l, b)) {
+            snap_lazy_done(&l->map, b, SNAP_LAZY_ZERO, l->zero_crc);
+        } else if (!virt_set_ram_present(q, (uint64_t)b * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE,
+                                         false)) {
+            fmt_snprintf(err, err_size, "cannot make its RAM absent (out of page-table "
+                         "frames?)");
+            goto fail;
+        }
     }
     l->work = (struct work_item){ .fn = loader_run, .arg = l, .prio = WORK_HIGH,
                                   .owner = q->id };

@@ -308,11 +308,12 @@ static enum snapshot_result restore(const char *file, const char *as_name, bool 
     }
     if (old)
         partition_replace(old, q);
-    if (lazy && !q->disk_count)
+    if (lazy && !q->disk_count && !q->writes)
         return start_lazily(q, r, file, began, msg, msg_size);
     if (lazy)
-        kprintf("atoll: restore %s: lazy: it has disks, whose DMA may reach any page: its RAM "
-                "is loaded before it runs\n", name);
+        kprintf("atoll: restore %s: lazy: %s: its RAM is loaded before it runs\n", name,
+                q->disk_count ? "it has disks, whose DMA may reach any page"
+                              : "its writes are tracked, which needs every page there");
     uint32_t crc = 0;
     if (!load_ram(r, q, err, sizeof(err)) ||
         !checkpoint_restore_stream(q, r->state, r->h.state_len, r->h.guest_tsc, &crc, err,

@@ -17,6 +17,7 @@ enum snap_lazy_cause {
     SNAP_LAZY_BY_FAULT,     /* a vCPU's access to it faulted */
     SNAP_LAZY_BY_WORKER,    /* the background loader's turn in RAM order */
     SNAP_LAZY_BY_ACCESS,    /* the hypervisor read or wrote it (a device, a hypercall) */
+    SNAP_LAZY_ZERO,         /* zero pages only: nothing to read, there from the start */
     SNAP_LAZY_CAUSES,
 };
 
