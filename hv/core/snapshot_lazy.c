@@ -39,9 +39,14 @@ struct guest_mem_lazy {
     uint32_t waiting[PARTITION_MAX_VCPUS];  /* the block each parked vCPU waits for */
     struct work_item work;
     bool active;                    /* the loader is queued or running */
-    bool ending;                    /* p is going: the loader stops */
+    bool detached;                  /* p has gone: the loader only checks the rest of the
+                                     * file (for the RAM CRC-32C), then frees all this */
     bool failed;                    /* a block did not load: p is ending */
     bool over;                      /* every block in (or failed): r freed */
+    bool end_frees;                 /* snapshot_lazy_end frees l once the loader is idle */
+    char name[PARTITION_NAME_LEN];
+    uint64_t ended_ns;
+    uint32_t loaded_at_end;
     char err[200];
     uint64_t began_ns, started_ns, first_ns, done_ns;
     uint64_t faults, parks;
@@ -139,64 +144,110 @@ static void release_file(struct guest_mem_lazy *l)
     l->index = NULL;
 }
 
+/* Every block in: the RAM's CRC-32C from theirs against the snapshot's, and the times. */
 static void report(struct guest_mem_lazy *l)
 {
-    struct partition *p = l->part;
     uint32_t crc = snap_lazy_ram_crc(&l->map, SNAP_BLOCK_SIZE);
     uint32_t want = l->r->h.ram_crc;
-    kprintf("restore: %s: %s: RAM crc32c 0x%08x (%s)\n", p->name, l->file, crc,
+    kprintf("restore: %s: %s: RAM crc32c 0x%08x (%s)\n", l->name, l->file, crc,
             crc == want ? "equal to the snapshot's" : "DIFFERENT from the snapshot's");
+    char end[96] = "";
+    if (l->detached)
+        fmt_snprintf(end, sizeof(end), ", the partition ended after %lu us with %u loaded, "
+                     "the rest checked in the file", us_since(l->began_ns, l->ended_ns),
+                     l->loaded_at_end);
     kprintf("atoll: restore %s: lazy: vCPUs started after %lu us, first guest instruction "
-            "after %lu us (its first fault served), fully loaded after %lu us; %u blocks by "
+            "after %lu us (its first fault served), fully loaded after %lu us%s; %u blocks by "
             "fault, %u by the worker, %u by hypervisor access, %u of zero pages there from the "
             "start; %lu faults; loading took %lu us (host time from the restore command)\n",
-            p->name,
-            us_since(l->began_ns, l->started_ns),
+            l->name, us_since(l->began_ns, l->started_ns),
             us_since(l->began_ns, l->first_ns ? l->first_ns : l->started_ns),
-            us_since(l->began_ns, l->done_ns), l->map.by[SNAP_LAZY_BY_FAULT],
+            us_since(l->began_ns, l->done_ns), end, l->map.by[SNAP_LAZY_BY_FAULT],
             l->map.by[SNAP_LAZY_BY_WORKER], l->map.by[SNAP_LAZY_BY_ACCESS],
             l->map.by[SNAP_LAZY_ZERO], l->faults, l->load_ns / 1000);
 }
 
-/* The loader: one block a run, then again until all are in. */
+/* After p has gone: block b read, checked and decoded, into nothing but its CRC-32C. */
+static bool check_block(struct guest_mem_lazy *l, uint32_t b)
+{
+    struct restore_file *r = l->r;
+    char err[SNAP_ERR_LEN];
+    uint64_t t0 = time_ns();
+    if (snap_read_block(&l->io, &r->h, b, r->codec, r->buf, r->block, err, sizeof(err))) {
+        fmt_snprintf(l->err, sizeof(l->err), "%s", err);
+        return false;
+    }
+    uint32_t crc = crc32c(0, r->block, SNAP_BLOCK_SIZE);
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    snap_lazy_done(&l->map, b, SNAP_LAZY_BY_WORKER, crc);
+    l->load_ns += time_ns() - t0;
+    spin_unlock_irqrestore(&l->lock, f);
+    return true;
+}
+
+static void free_lazy(struct guest_mem_lazy *l)
+{
+    release_file(l);
+    kmem_free_pages(l->map_mem, l->map_pages);
+    kfree(l);
+}
+
+/* The loader: one block a run, then again until all are in.  Once p has gone (detached)
+ * it goes on reading and checking the rest of the file, for the RAM's CRC-32C, and then
+ * frees everything. */
 static void loader_run(struct work_item *w)
 {
     struct guest_mem_lazy *l = w->arg;
-    bool more = false;
-    if (!l->ending && !l->failed && l->r && l->part->state != PART_DEAD) {
-        spin_lock(&l->load);
-        uint32_t b;
-        bool wanted = false;
-        uint64_t f = spin_lock_irqsave(&l->lock);
-        bool any = snap_lazy_next(&l->map, &b, &wanted);
-        spin_unlock_irqrestore(&l->lock, f);
-        bool ok = !any || load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT : SNAP_LAZY_BY_WORKER);
-        f = spin_lock_irqsave(&l->lock);
-        bool complete = snap_lazy_complete(&l->map);
-        spin_unlock_irqrestore(&l->lock, f);
+    spin_lock(&l->load);
+    bool detached = l->detached;        /* set under the load lock: stable in this run */
+    if (!detached && (l->failed || l->part->state == PART_DEAD)) {
+        /* p is ending: snapshot_lazy_end starts the loader again, detached */
+        __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
         spin_unlock(&l->load);
-        if (!ok) {
-            lose(l);
-        } else if (complete) {
-            l->done_ns = time_ns();
-            report(l);
-            spin_lock(&l->load);
-            release_file(l);
-            l->over = true;
-            spin_unlock(&l->load);
-        } else {
-            more = true;
-        }
+        return;
     }
-    if (more) {
-        int rc = worker_submit(w);
-        if (rc == WORK_OK)
-            return;
+    uint32_t b;
+    bool wanted = false;
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    bool any = snap_lazy_next(&l->map, &b, &wanted);
+    spin_unlock_irqrestore(&l->lock, f);
+    bool ok = !any || (detached ? check_block(l, b)
+                                : load_block(l, b, wanted ? SNAP_LAZY_BY_FAULT
+                                                          : SNAP_LAZY_BY_WORKER));
+    f = spin_lock_irqsave(&l->lock);
+    bool complete = snap_lazy_complete(&l->map);
+    spin_unlock_irqrestore(&l->lock, f);
+    if (ok && complete) {
+        l->done_ns = time_ns();
+        report(l);
+        release_file(l);
+        __atomic_store_n(&l->over, true, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&l->load);
+    int rc = WORK_OK;
+    if (ok && !complete && (rc = worker_submit(w)) == WORK_OK)
+        return;
+    if (ok && !complete)
         fmt_snprintf(l->err, sizeof(l->err), "the loader cannot queue its next block (%s)",
                      work_queue_error(rc));
-        lose(l);
+    if (detached) {                     /* nobody else holds l now */
+        if (!ok || !complete)
+            kprintf("atoll: restore %s: lazy: after its end, %s: %s\n", l->name, l->file,
+                    l->err);
+        free_lazy(l);
+        return;
     }
-    __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
+    if (!ok || !complete)
+        lose(l);
+    /* p may have gone since this run began: unless snapshot_lazy_end saw the load over and
+     * waits to free l, this run is the last to hold it. */
+    f = spin_lock_irqsave(&l->lock);
+    bool last = l->detached && !l->end_frees;
+    if (!last)
+        __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&l->lock, f);
+    if (last)
+        free_lazy(l);
 }
 
 /* guest_mem's hook: the hypervisor touches [gpa, gpa + len). */
@@ -268,6 +319,7 @@ bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *
     l->r = r;
     l->began_ns = began_ns;
     strlcpy(l->file, file, sizeof(l->file));
+    strlcpy(l->name, q->name, sizeof(l->name));
     for (unsigned i = 0; i < PARTITION_MAX_VCPUS; i++)
         l->waiting[i] = NOT_WAITING;
     l->map_pages = (snap_lazy_map_bytes(r->h.block_count) + 4095) / 4096;
@@ -334,29 +386,40 @@ bool snapshot_lazy_start(struct partition *q, char *err, size_t err_size)
     return true;
 }
 
+/* Under the load lock no block is being written into p's RAM, and after it none is: the
+ * loader, running or queued, goes on detached (checking the rest of the file for the RAM's
+ * CRC-32C) and frees l itself; one that has stopped is started again for that. */
 void snapshot_lazy_end(struct partition *p)
 {
     struct guest_mem_lazy *l = p->mem.lazy;
     if (!l)
         return;
-    uint64_t f = spin_lock_irqsave(&l->lock);
-    l->ending = true;
-    spin_unlock_irqrestore(&l->lock, f);
-    if (worker_cancel(&l->work))
-        __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
-    while (__atomic_load_n(&l->active, __ATOMIC_ACQUIRE))
-        cpu_relax();
+    spin_lock(&l->load);
     __atomic_store_n(&p->mem.lazy, NULL, __ATOMIC_RELEASE);
-    if (!l->over && !l->failed)
-        kprintf("atoll: restore %s: lazy: ended with %u of %u blocks loaded (%u by fault, "
-                "%u by the worker, %u by hypervisor access) after %lu us, loading took %lu "
-                "us\n", p->name, l->map.loaded, l->map.block_count,
-                l->map.by[SNAP_LAZY_BY_FAULT], l->map.by[SNAP_LAZY_BY_WORKER],
-                l->map.by[SNAP_LAZY_BY_ACCESS], us_since(l->began_ns, time_ns()),
-                l->load_ns / 1000);
-    spin_lock(&l->load);        /* a hypervisor access still loading finishes first */
-    release_file(l);
+    uint64_t f = spin_lock_irqsave(&l->lock);
+    bool finished = __atomic_load_n(&l->over, __ATOMIC_ACQUIRE) || l->failed;
+    bool restart = !finished && !__atomic_load_n(&l->active, __ATOMIC_ACQUIRE);
+    l->detached = true;
+    l->end_frees = finished;
+    l->ended_ns = time_ns();
+    l->loaded_at_end = l->map.loaded;
+    if (restart)
+        __atomic_store_n(&l->active, true, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&l->lock, f);
     spin_unlock(&l->load);
-    kmem_free_pages(l->map_mem, l->map_pages);
-    kfree(l);
+    if (finished) {
+        while (__atomic_load_n(&l->active, __ATOMIC_ACQUIRE))    /* its last run returns */
+            cpu_relax();
+        free_lazy(l);
+        return;
+    }
+    if (restart) {
+        int rc = worker_submit(&l->work);
+        if (rc != WORK_OK) {
+            kprintf("atoll: restore %s: lazy: ended with %u of %u blocks loaded; the rest is "
+                    "not checked (%s)\n", l->name, l->map.loaded, l->map.block_count,
+                    work_queue_error(rc));
+            free_lazy(l);
+        }
+    }
 }
