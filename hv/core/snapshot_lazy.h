@@ -46,10 +46,15 @@ struct restore_file {
 };
 void restore_file_free(struct restore_file *r);
 
+/* When the restore began, had checked the file, had created the partition (time_ns). */
+struct restore_times {
+    uint64_t began, checked, created;
+};
+
 /* q created, not started, no RAM loaded: makes all of it absent and takes r (freed when
  * the load ends, or here on failure).  False with one line in err. */
 bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *file,
-                       uint64_t began_ns, char *err, size_t err_size);
+                       const struct restore_times *times, char *err, size_t err_size);
 /* q's vCPUs and devices are restored and it runs: the loader starts.  False with one line
  * in err (the caller ends q). */
 bool snapshot_lazy_start(struct partition *q, char *err, size_t err_size);
