@@ -16,8 +16,10 @@
  *    missing there and then, under the same load lock as the loader (so a block is never
  *    loaded twice).  Disk I/O in a caller's context: guest_mem's rule says it is not for a
  *    caller that holds the pool's lock.  A partition with disks is not started lazily at
- *    all: virtio DMA reaches any page and completes under the pool's lock, so its RAM is
- *    loaded before it runs (the restore says so).
+ *    all: virtio DMA reaches any page, and the disk path copies to and from guest memory
+ *    under the partition's lock (and, for a piece done without the queue, the pool's),
+ *    where a load would take the pool's lock out of order; so its RAM is loaded before it
+ *    runs (the restore says so).
  *  - A block that fails its checks or does not decode ends the partition, in one line;
  *    the hypervisor and the other partitions carry on.
  *
