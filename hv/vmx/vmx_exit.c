@@ -10,6 +10,7 @@
 #include "hv/core/exit/emulate.h"
 #include "hv/core/exit/exit.h"
 #include "hv/core/partition.h"
+#include "hv/core/snapshot_lazy.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 
@@ -272,6 +273,22 @@ static enum exit_action on_io(struct vcpu *v, uint64_t qual)
 #define EPT_QUAL_LINEAR_VALID   (1ull << 7)     /* a guest-linear address was translated */
 #define EPT_QUAL_TRANSLATED     (1ull << 8)     /* ... and this was its access, not a table's */
 #define EPT_QUAL_NMI_UNBLOCKED  (1ull << 12)    /* during an IRET that unblocked NMIs */
+#define EPT_QUAL_ENTRY_RWX      (7ull << 3)     /* the entry's read, write, execute bits */
+
+/* A lazy restore's absent page (hv/core/snapshot_lazy.h): its own hook, before the rest. */
+static bool lazy_page(struct vcpu *v, uint64_t qual, enum exit_action *action)
+{
+    if (qual & EPT_QUAL_ENTRY_RWX)
+        return false;
+    switch (snapshot_lazy_fault(v, vmcs_read64(VMCS64_GUEST_PHYS_ADDR))) {
+    case LAZY_NOT_MINE: return false;
+    case LAZY_RETRY: *action = EXIT_RESUME; break;
+    case LAZY_PARKED: *action = EXIT_HALT; break;
+    case LAZY_LOST: *action = EXIT_STOP; break;
+    }
+    vcpu_count_exit(v, EXIT_EPT);
+    return true;
+}
 
 static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
 {
@@ -280,6 +297,9 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
     if (qual & EPT_QUAL_NMI_UNBLOCKED)
         vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
                      vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    enum exit_action lazy = EXIT_RESUME;
+    if (lazy_page(v, qual, &lazy))
+        return lazy;
     struct exit_info e = decoded(v, EXIT_IS_MMIO, qual);
     e.mmio.gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
     e.mmio.write = qual & EPT_QUAL_WRITE;

@@ -592,6 +592,17 @@ bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool
     return ok;
 }
 
+bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present)
+{
+    struct vmx_partition *x = p->arch;
+    if (!x || !guest_mem_contains(&p->mem, gpa, len))
+        return false;
+    uint64_t f = spin_lock_irqsave(&x->ept_lock);
+    bool ok = ept_set_permissions(&x->ept, gpa, len, present ? EPT_RWX : 0);
+    spin_unlock_irqrestore(&x->ept_lock, f);
+    return ok;
+}
+
 #define FLUSH_ACK_TIMEOUT_NS 1000000000ull
 
 /* A vCPU still in guest mode is kicked out (its next entry flushes); one that does not
