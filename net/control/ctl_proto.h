@@ -43,7 +43,7 @@ enum ctl_msg_type {
                                  * follows it: DONE/TOTAL RAM bytes, RATE, LEVEL_MIX, PASSES,
                                  * and once it ended RESULT and the hypervisor's line in TEXT),
                                  * or TEXT alone (refused at once, or done: no OP_ID) */
-    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
+    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] [LAZY] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     CTL_MSG_TYPE_MAX        = 0x7fff,
@@ -75,6 +75,7 @@ enum ctl_tag {
     CTL_TAG_HOSTNAME    = 23, /* text */
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
+    CTL_TAG_LAZY        = 26, /* u8: 1 = restore lazily (runs before its RAM is loaded) */
     /* Snapshot progress (0x0100-0x01ff: the snapshot subsystem's, like its messages). */
     CTL_TAG_LIVE        = 0x0100, /* u8: 1 = a live snapshot (the partition keeps running) */
     CTL_TAG_LEVEL_MIX   = 0x0101, /* text: "store 3, lz4 120", blocks written at each level */

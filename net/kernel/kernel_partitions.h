@@ -19,5 +19,7 @@ uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file
 uint16_t kernel_partition_op_progress(void *ctx, uint32_t op, struct ctl_op_progress *out);
 uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_name, char *msg,
                                   size_t msg_size);
+uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *as_name,
+                                       char *msg, size_t msg_size);
 
 #endif

@@ -84,8 +84,10 @@ static void snapshot_and_restore_take_files(void **state)
                           "on a prints \"z\" => restore snaps/a.snp as a2\n"
                           "on a prints \"w\" => snapshot a2 a2.snp\n"
                           "on a prints \"v\" => restore b.snp\n"
-                          "on a prints \"u\" => snapshot a l.snp live\n"
-                          "on a prints \"t\" => snapshot b m.snp stop live\n"), 0);
+                          "on a prints \"u\" => restore a.snp as a3 lazy\n"
+                          "on a prints \"t\" => restore b.snp lazy\n"
+                          "on a prints \"s\" => snapshot a l.snp live\n"
+                          "on a prints \"r\" => snapshot b m.snp stop live\n"), 0);
     assert_int_equal(s.actions[0], SCRIPT_SNAPSHOT);
     assert_string_equal(s.targets[0], "a");
     assert_string_equal(s.files[0], "snaps/a.snp");
@@ -93,19 +95,30 @@ static void snapshot_and_restore_take_files(void **state)
     assert_true(s.stop[1]);
     assert_false(s.live[0]);
     assert_false(s.live[1]);
-    assert_true(s.live[5]);
-    assert_false(s.stop[5]);
-    assert_true(s.live[6]);
-    assert_true(s.stop[6]);
+    assert_false(s.live[5]);
+    assert_true(s.live[7]);
+    assert_false(s.stop[7]);
+    assert_true(s.live[8]);
+    assert_true(s.stop[8]);
     assert_int_equal(s.actions[2], SCRIPT_RESTORE);
     assert_string_equal(s.files[2], "snaps/a.snp");
     assert_string_equal(s.targets[2], "a2");
     assert_string_equal(s.targets[3], "a2");        /* a partition a restore makes */
     assert_string_equal(s.targets[4], "");          /* the name in the file */
+    assert_false(s.lazy[2]);
+    assert_false(s.lazy[4]);
+    assert_true(s.lazy[5]);
+    assert_string_equal(s.files[5], "a.snp");
+    assert_string_equal(s.targets[5], "a3");
+    assert_true(s.lazy[6]);
+    assert_string_equal(s.files[6], "b.snp");
+    assert_string_equal(s.targets[6], "");
     static const char *const bad[] = {
         "snapshot a", "snapshot a f.snp later", "snapshot a f.snp live live",
         "snapshot a f.snp stop stop", "snapshot a f.snp live stop x", "snapshot c f.snp", "snapshot a2 f.snp",
         "restore", "restore f.snp as", "restore f.snp to b", "restore f.snp as b c",
+        "restore f.snp as lazy", "restore f.snp lazy now", "restore f.snp as b lazy c",
+        "restore f.snp lazy lazy",
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[256];
