@@ -1,7 +1,8 @@
 /*
  * RAM snapshots of partitions into files in the storage pool (format:
  * hv/snapshot/SNAPSHOT.md), and restores from them.  From the boot CPU's loop (the
- * [script]'s `snapshot` and `restore`, the control server's commands), synchronously.
+ * [script]'s `snapshot` and `restore`, the control server's commands): a restore
+ * synchronously, a snapshot as a job (below).
  *
  * A snapshot pauses the partition (partition_pause.h), writes its RAM in 64 KiB blocks
  * that worker items compress (one item per block, each picking its level from the depth
@@ -14,13 +15,14 @@
  *
  * A live snapshot keeps the partition running while it writes RAM: the write tracking
  * (partition_writes.h) catches the pages written meanwhile, which are saved again in short
- * passes until snap_passes.h says pause; paused, the last written blocks, the vCPUs and the
- * devices are saved.  Its line says, instead of "paused T ms":
+ * passes until snap_passes.h says pause; paused, the last written blocks are copied aside,
+ * RAM's CRC-32C is taken and the vCPUs and devices are captured, and the partition runs
+ * again while the rest is written.  Its line says, instead of "paused T ms":
  *
  *   live: K passes re-saved P pages, paused Q pages T TSC ticks (M ms)
  *
- * (P: pages saved again, the paused pass's included; Q: pages saved paused; T: the pause in
- * TSC ticks, which the guest's TSC does not see.)  The RAM CRC-32C is RAM's at the pause.
+ * (P: pages saved again, the paused pass's included; Q: pages copied paused; T: the pause
+ * in TSC ticks, which the guest's TSC does not see.)  The RAM CRC-32C is RAM's at the pause.
  *
  * Either kind is a job: snapshot_partition checks, begins (pauses a stopped one) and
  * returns SNAPSHOT_STARTED; snapshot_poll, from the boot CPU's loop, advances it a slice
