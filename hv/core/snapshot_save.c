@@ -444,9 +444,9 @@ static enum snapshot_result fail(struct save *s, const char *why, char *msg, siz
     return end_job(s, ended ? SNAPSHOT_LOST : SNAPSHOT_REFUSED, line, msg, msg_size);
 }
 
-/* p paused, its last written blocks in the pass (saved, or stashed): RAM's CRC-32C, the
- * vCPUs and devices.  A live partition then runs on while the rest is written.  False
- * when the job failed (ended). */
+/* Right after the pause (the device models' timers are saved against the time they are
+ * taken): RAM's CRC-32C, the vCPUs and devices, the disks' identity, the manifest section.
+ * False when the job failed (ended). */
 static bool capture(struct save *s)
 {
     struct partition *p = s->p;
@@ -471,16 +471,21 @@ static bool capture(struct save *s)
     }
     s->captured = true;
     s->guest_tsc0 = s->at.host_tsc + p->vcpus[0]->msrs.tsc_offset;
+    return true;
+}
+
+/* Live, captured, its last blocks stashed or written: the pause is over, and a live
+ * partition runs on while the rest is written (a stopped snapshot's pause is all of it,
+ * as it always was; with `stop` it stays paused until it is stopped). */
+static void end_live_pause(struct save *s)
+{
     s->paused_tsc = rdtsc() - s->at.host_tsc;
     s->paused_ms = (time_ns() - s->pause_ns) / 1000000;
-    if (s->live && !s->stop) {
-        /* Everything the file holds of p is taken: a live partition runs on while the rest
-         * is written (a stopped snapshot's pause is all of it, as it always was). */
-        partition_resume(p, &s->at);
+    if (!s->stop) {
+        partition_resume(s->p, &s->at);
         s->paused = false;
         s->resumed = true;
     }
-    return true;
 }
 
 /* Every block is in and p captured: the rest of the file, the rename, the line. */
@@ -585,13 +590,8 @@ void snapshot_poll(void)
         fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
         return;
     }
-    if (s->captured) {
+    if (s->captured) {          /* a stopped snapshot's one pass, or the last one */
         complete(s);
-        return;
-    }
-    if (s->paused) {            /* a stopped snapshot's one pass */
-        if (capture(s))
-            complete(s);
         return;
     }
     uint64_t last_pass = s->pass_blocks;
@@ -614,6 +614,8 @@ void snapshot_poll(void)
         fail(s, err, NULL, 0);
         return;
     }
+    if (!capture(s))
+        return;
     if (!s->stash) {            /* no memory to stash them: saved paused, in one go */
         pass_step(s, UINT64_MAX);
         if (s->w.failed) {
@@ -621,8 +623,8 @@ void snapshot_poll(void)
             return;
         }
     }
-    if (capture(s))
-        hand_out(s);            /* the stashed pass, p running again; complete() after it */
+    end_live_pause(s);
+    hand_out(s);                /* the stashed pass, p running again; complete() after it */
 }
 
 bool snapshot_busy(void)
@@ -707,6 +709,10 @@ enum snapshot_result snapshot_partition(struct partition *p, const char *file, b
         }
         s->paused = true;
         partition_console_flush(p, true);
+        if (!capture(s)) {      /* it printed why and resumed p */
+            fmt_snprintf(msg, msg_size, "%s", ended_job.line);
+            return ended_job.result;
+        }
     }
     if (!snapshot_pool_create(&pool_file, file, &s->io, err, sizeof(err)))
         return fail(s, err, msg, msg_size);
