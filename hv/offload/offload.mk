@@ -10,3 +10,12 @@ test_offload_token_LIBS := -lbearssl
 
 FUZZ_TARGETS += fuzz_offload_token
 fuzz_offload_token_SRCS := tests/fuzz/fuzz_offload_token.c $(OFFLOAD_TOKEN_SRCS)
+
+# The provider and its pool objects; host-tested on a FAT32 pool in memory with VHDX disks.
+OFFLOAD_SRCS := hv/offload/offload.c hv/offload/offload_pool.c
+KERNEL_SRCS += $(OFFLOAD_SRCS)
+
+UNIT_TESTS += test_offload
+test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c $(OFFLOAD_SRCS) \
+	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
+test_offload_LIBS := -lbearssl
