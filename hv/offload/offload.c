@@ -363,6 +363,10 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
         return fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
                     "%s: offsets must be whole sectors of the source and destination disks",
                     c->dst_name);
+    if (done < len)
+        fail(c->msg, c->msg_size, OFFLOAD_OK,
+             "stopped after %llu of %llu bytes: the rest does not fill whole sectors of %s",
+             (unsigned long long)done, (unsigned long long)len, c->dst_name);
     return OFFLOAD_OK;
 }
 
@@ -372,6 +376,8 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
                   uint64_t *written, char *msg, size_t msg_size)
 {
     *written = 0;
+    if (msg && msg_size)
+        msg[0] = '\0';
     struct token t;
     int trc = token_decode(token, token_len, p->issuer, p->pf.mac, p->pf.sec_ctx,
                            p->pf.now_ms(p->pf.sec_ctx), &t);

@@ -19,3 +19,9 @@ UNIT_TESTS += test_offload
 test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c $(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
 test_offload_LIBS := -lbearssl
+
+# The provider behind the control server; the host daemon (atoll-control-hostd --pool)
+# runs the real provider on a pool image through tests/net/fake_offload.c.
+KERNEL_SRCS += hv/offload/offload_ctl.c
+OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
+	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS)

@@ -287,6 +287,7 @@ static void file_to_disk_partial_test(void **state)
     /* a disk takes whole sectors: 512 of the 1000 bytes */
     assert_int_equal(owrite(f, tok, 0, 1000, TOKEN_RANGE_DISK, "d.vhdx", 0, &written), OFFLOAD_OK);
     assert_int_equal(written, 512);
+    assert_string_equal(f->msg, "stopped after 512 of 1000 bytes: the rest does not fill whole sectors of d.vhdx");
     read_disk(f, "d.vhdx", 0, got, 1024);
     for (size_t i = 0; i < 512; i++)
         assert_int_equal(got[i], pat(i, 4));
