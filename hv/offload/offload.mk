@@ -25,3 +25,11 @@ test_offload_LIBS := -lbearssl
 KERNEL_SRCS += hv/offload/offload_ctl.c
 OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS)
+
+# `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl
+# (tests/net/run-kernel-offload-tests, about 30 s); part of `make test`.
+TEST_STEPS += test-offload-kernel
+.PHONY: test-offload-kernel
+test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
+	$(Q)tests/net/run-kernel-offload-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+		$(BUILD)/tools/vhdx $(BUILD)/net/offload-kernel-test
