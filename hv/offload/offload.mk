@@ -33,3 +33,8 @@ TEST_STEPS += test-offload-kernel
 test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
 	$(Q)tests/net/run-kernel-offload-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
 		$(BUILD)/tools/vhdx $(BUILD)/net/offload-kernel-test
+
+# The offload control commands with stub ops (argument decoding, refusals, replies).
+UNIT_TESTS += test_ctl_offload
+test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
+	hv/lib/format.c
