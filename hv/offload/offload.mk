@@ -38,3 +38,13 @@ test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/v
 UNIT_TESTS += test_ctl_offload
 test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
 	hv/lib/format.c
+
+# Grants: the initiator's introduction of two providers (hv/offload/grant.h); the format
+# and the source provider's checks, tested with real ECDSA keys.  No transport yet.
+KERNEL_SRCS += hv/offload/grant.c
+UNIT_TESTS += test_offload_grant
+test_offload_grant_SRCS = tests/unit/test_offload_grant.c hv/offload/grant.c $(NET_TLS_SRCS)
+test_offload_grant_LIBS := -lbearssl
+
+FUZZ_TARGETS += fuzz_offload_grant
+fuzz_offload_grant_SRCS := tests/fuzz/fuzz_offload_grant.c hv/offload/grant.c
