@@ -335,8 +335,6 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
 {
     uint64_t done = 0;
     while (done < len) {
-        if (done == 0 && (token_off % c->dst.granule || dst_off % c->dst.granule))
-            break;
         uint32_t i;
         uint64_t sofs, left;
         locate(c->t, token_off + done, &i, &sofs, &left);
@@ -345,8 +343,9 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
             n = left;
         if (n > OFFLOAD_CHUNK)
             n = OFFLOAD_CHUNK;
+        /* lengths in whole sectors of both (powers of two: the larger is a multiple) */
         uint32_t g = c->dst.granule > c->src[i].granule ? c->dst.granule : c->src[i].granule;
-        if (sofs % g || (dst_off + done) % g)
+        if (sofs % c->src[i].granule || (dst_off + done) % c->dst.granule)
             break; /* a file range's end left the copy off a sector boundary */
         n -= n % g;
         if (n == 0)

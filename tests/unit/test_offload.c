@@ -293,10 +293,19 @@ static void file_to_disk_partial_test(void **state)
         assert_int_equal(got[i], pat(i, 4));
     for (size_t i = 512; i < 1024; i++)
         assert_int_equal(got[i], pat(i, 5));
-    /* nothing whole to write: refused */
-    assert_int_equal(owrite(f, tok, 100, 900, TOKEN_RANGE_DISK, "d.vhdx", 0, &written),
+    /* from an unaligned place in the file: one whole sector */
+    assert_int_equal(owrite(f, tok, 100, 900, TOKEN_RANGE_DISK, "d.vhdx", 1024, &written),
+                     OFFLOAD_OK);
+    assert_int_equal(written, 512);
+    read_disk(f, "d.vhdx", 1024, got, 512);
+    for (size_t i = 0; i < 512; i++)
+        assert_int_equal(got[i], pat(100 + i, 4));
+    /* nothing whole to write, or a destination off a sector boundary: refused */
+    assert_int_equal(owrite(f, tok, 600, 400, TOKEN_RANGE_DISK, "d.vhdx", 0, &written),
                      OFFLOAD_E_INVALID);
     assert_int_equal(written, 0);
+    assert_int_equal(owrite(f, tok, 0, 512, TOKEN_RANGE_DISK, "d.vhdx", 100, &written),
+                     OFFLOAD_E_INVALID);
 }
 
 static void multi_range_read_test(void **state)
