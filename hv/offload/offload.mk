@@ -48,3 +48,7 @@ test_offload_grant_LIBS := -lbearssl
 
 FUZZ_TARGETS += fuzz_offload_grant
 fuzz_offload_grant_SRCS := tests/fuzz/fuzz_offload_grant.c hv/offload/grant.c
+
+FUZZ_TARGETS += fuzz_ctl_offload
+fuzz_ctl_offload_SRCS = tests/fuzz/fuzz_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
+	hv/lib/format.c
