@@ -299,7 +299,8 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
                         c->p->obj[c->t->range[i].object].name);
     }
     if (zero && run >= n) {
-        offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
+        if (c->dst_name)
+            offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
         if (d->punch(d->h, dofs, n))
             return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
         c->p->stats.bytes_punched += n;
@@ -311,9 +312,11 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
     int rc = still_valid(c); /* after the read: what was read is the data as at issue */
     if (rc)
         return rc;
-    offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
+    if (c->dst_name)
+        offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
     if (d->write(d->h, dofs, c->buf, n))
-        return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
+        return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed",
+                    c->dst_name ? c->dst_name : "the receiving provider");
     c->p->stats.bytes_copied += n;
     return OFFLOAD_OK;
 }
@@ -369,6 +372,54 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
     return OFFLOAD_OK;
 }
 
+/* Writes [token_off, +len) of t's data to dst (opened here by name) or to sink (dst NULL). */
+static int run_copy(struct offload_provider *p, const struct token *t, uint64_t token_off,
+                    uint64_t len, uint8_t dst_kind, const char *dst, uint64_t dst_off,
+                    const struct offload_io *sink, offload_progress_fn progress,
+                    void *progress_ctx, uint64_t *written, char *msg, size_t msg_size)
+{
+    if (token_off >= t->total)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "offset %llu is past the token's %llu bytes",
+                    (unsigned long long)token_off, (unsigned long long)t->total);
+    if (len > t->total - token_off)
+        len = t->total - token_off;
+    if (dst_off + len < dst_off)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "destination range overflows");
+    struct copy c = { .p = p, .t = t, .id = t->id, .dst_kind = dst_kind, .dst_name = dst,
+                      .msg = msg, .msg_size = msg_size };
+    int rc = still_valid(&c);
+    if (!rc && dst)
+        rc = check_overlap(&c, dst_off, len);
+    if (!rc)
+        rc = open_sources(&c);
+    bool dst_open = false;
+    if (!rc && dst) {
+        rc = p->pf.open(p->pf.io_ctx, dst_kind, dst, true, &c.dst, msg, msg_size);
+        dst_open = rc == OFFLOAD_OK;
+    } else if (!rc) {
+        c.dst = *sink;
+    }
+    if (!rc && dst && dst_kind == TOKEN_RANGE_DISK && dst_off + len > c.dst.size)
+        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: the range ends past the disk's %llu bytes",
+                  dst, (unsigned long long)c.dst.size);
+    if (!rc && !(c.buf = p->pf.alloc(p->pf.io_ctx, OFFLOAD_CHUNK)))
+        rc = fail(msg, msg_size, OFFLOAD_E_NOMEM, "no memory for the copy buffer");
+    if (!rc)
+        rc = copy_all(&c, token_off, len, dst_off, progress, progress_ctx, written);
+    if (dst_open) {
+        if (c.dst.flush(c.dst.h) && !rc)
+            rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", dst);
+        p->pf.close(p->pf.io_ctx, &c.dst);
+    }
+    for (uint32_t i = 0; i < t->count; i++)
+        if (c.src_open[i])
+            p->pf.close(p->pf.io_ctx, &c.src[i]);
+    if (c.buf)
+        p->pf.free(p->pf.io_ctx, c.buf);
+    p->stats.writes += rc == OFFLOAD_OK;
+    return rc;
+}
+
 int offload_write(struct offload_provider *p, const uint8_t *token, size_t token_len,
                   uint64_t token_off, uint64_t len, uint8_t dst_kind, const char *dst,
                   uint64_t dst_off, offload_progress_fn progress, void *progress_ctx,
@@ -384,43 +435,68 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
         return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
     if (!name_valid(dst) || (dst_kind != TOKEN_RANGE_FILE && dst_kind != TOKEN_RANGE_DISK))
         return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
-    if (token_off >= t.total)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "offset %llu is past the token's %llu bytes",
-                    (unsigned long long)token_off, (unsigned long long)t.total);
-    if (len > t.total - token_off)
-        len = t.total - token_off;
-    if (dst_off + len < dst_off)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "destination range overflows");
-    struct copy c = { .p = p, .t = &t, .id = t.id, .dst_kind = dst_kind, .dst_name = dst,
-                      .msg = msg, .msg_size = msg_size };
-    int rc = still_valid(&c);
-    if (!rc)
-        rc = check_overlap(&c, dst_off, len);
-    if (!rc)
-        rc = open_sources(&c);
-    bool dst_open = false;
-    if (!rc) {
-        rc = p->pf.open(p->pf.io_ctx, dst_kind, dst, true, &c.dst, msg, msg_size);
-        dst_open = rc == OFFLOAD_OK;
-    }
-    if (!rc && dst_kind == TOKEN_RANGE_DISK && dst_off + len > c.dst.size)
-        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: the range ends past the disk's %llu bytes",
-                  dst, (unsigned long long)c.dst.size);
-    if (!rc && !(c.buf = p->pf.alloc(p->pf.io_ctx, OFFLOAD_CHUNK)))
-        rc = fail(msg, msg_size, OFFLOAD_E_NOMEM, "no memory for the copy buffer");
-    if (!rc)
-        rc = copy_all(&c, token_off, len, dst_off, progress, progress_ctx, written);
-    if (dst_open) {
-        if (c.dst.flush(c.dst.h) && !rc)
-            rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", dst);
-        p->pf.close(p->pf.io_ctx, &c.dst);
-    }
-    for (uint32_t i = 0; i < t.count; i++)
-        if (c.src_open[i])
-            p->pf.close(p->pf.io_ctx, &c.src[i]);
-    if (c.buf)
-        p->pf.free(p->pf.io_ctx, c.buf);
-    p->stats.writes += rc == OFFLOAD_OK;
+    return run_copy(p, &t, token_off, len, dst_kind, dst, dst_off, NULL, progress,
+                    progress_ctx, written, msg, msg_size);
+}
+
+int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,
+                  size_t grant_len, const uint8_t peer[GRANT_FP_LEN], uint64_t token_off,
+                  uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
+                  size_t msg_size)
+{
+    *sent = 0;
+    if (msg && msg_size)
+        msg[0] = '\0';
+    struct grant g;
+    int grc = grant_check(k, grant, grant_len, peer, p->pf.now_ms(p->pf.sec_ctx), &g);
+    if (grc)
+        return fail(msg, msg_size, OFFLOAD_E_GRANT, "%s", grant_status_text(grc));
+    struct token t;
+    int trc = token_decode(g.token, TOKEN_SIZE, p->issuer, p->pf.mac, p->pf.sec_ctx,
+                           p->pf.now_ms(p->pf.sec_ctx), &t);
+    if (trc)
+        return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
+    return run_copy(p, &t, token_off, len, 0, NULL, 0, sink, NULL, NULL, sent, msg, msg_size);
+}
+
+/* ---- the receiving provider ------------------------------------------------------- */
+
+static int receiver_write(void *h, uint64_t pos, const void *buf, size_t len)
+{
+    struct offload_receiver *r = h;
+    if (r->off + pos < r->off)
+        return -1;
+    offload_note_write(r->p, r->kind, r->name, r->off + pos, len);
+    if (r->io.write(r->io.h, r->off + pos, buf, len))
+        return -1;
+    r->received += len;
+    return 0;
+}
+
+int offload_receive_open(struct offload_receiver *r, struct offload_provider *p, uint8_t kind,
+                         const char *name, uint64_t off, struct offload_io *sink, char *msg,
+                         size_t msg_size)
+{
+    memset(r, 0, sizeof(*r));
+    if (!name_valid(name) || (kind != TOKEN_RANGE_FILE && kind != TOKEN_RANGE_DISK))
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
+    int rc = p->pf.open(p->pf.io_ctx, kind, name, true, &r->io, msg, msg_size);
+    if (rc)
+        return rc;
+    r->p = p, r->kind = kind, r->off = off;
+    memcpy(r->name, name, strlen(name) + 1);
+    memset(sink, 0, sizeof(*sink));
+    sink->h = r;
+    sink->size = UINT64_MAX;
+    sink->granule = r->io.granule;
+    sink->write = receiver_write;
+    return OFFLOAD_OK;
+}
+
+int offload_receive_close(struct offload_receiver *r)
+{
+    int rc = r->io.flush(r->io.h) ? OFFLOAD_E_IO : OFFLOAD_OK;
+    r->p->pf.close(r->p->pf.io_ctx, &r->io);
     return rc;
 }
 
@@ -435,6 +511,7 @@ const char *offload_status_name(int status)
     case OFFLOAD_E_REVOKED:   return "token no longer valid";
     case OFFLOAD_E_BUSY:      return "busy";
     case OFFLOAD_E_NOMEM:     return "out of memory";
+    case OFFLOAD_E_GRANT:     return "grant refused";
     default:                  return "unknown";
     }
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv/offload/grant.h"
 #include "hv/offload/token.h"
 
 #define OFFLOAD_NAME_MAX     255u
@@ -38,6 +39,7 @@ enum offload_status {
     OFFLOAD_E_REVOKED = -5,   /* the data changed since issue: token no longer valid */
     OFFLOAD_E_BUSY = -6,      /* too many live tokens or objects */
     OFFLOAD_E_NOMEM = -7,
+    OFFLOAD_E_GRANT = -8,     /* a grant refused (msg says which check) */
 };
 
 /* An open file or disk.  Offsets and lengths of a disk are multiples of granule. */
@@ -130,6 +132,33 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
                   uint64_t token_off, uint64_t len, uint8_t dst_kind, const char *dst,
                   uint64_t dst_off, offload_progress_fn progress, void *progress_ctx,
                   uint64_t *written, char *msg, size_t msg_size);
+/*
+ * Between two providers (hv/offload/grant.h), the source provider A's side: checks the
+ * grant that peer (authenticated as `peer` over TLS) presents, then the token inside as
+ * offload_write does, and hands bytes [token_off, token_off + len) of the token's data to
+ * sink->write(sink->h, pos, ...) (pos from 0) piece by piece, with the same immutability
+ * checks.  *sent may be short as *written is.  No transport is built yet: a test joins A's
+ * sink to B's receiver directly.
+ */
+int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,
+                  size_t grant_len, const uint8_t peer[GRANT_FP_LEN], uint64_t token_off,
+                  uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
+                  size_t msg_size);
+
+/* The destination provider B's side: a file or disk opened for pieces arriving from A,
+ * written at off + pos through the write hook; sink is what A's offload_serve writes to. */
+struct offload_receiver {
+    struct offload_provider *p;
+    struct offload_io io;
+    uint8_t kind;
+    char name[OFFLOAD_NAME_MAX + 1];
+    uint64_t off, received;
+};
+int offload_receive_open(struct offload_receiver *r, struct offload_provider *p, uint8_t kind,
+                         const char *name, uint64_t off, struct offload_io *sink, char *msg,
+                         size_t msg_size);
+int offload_receive_close(struct offload_receiver *r);
+
 /*
  * The write hook: every writer of a pool file or disk calls it before changing
  * [off, off+len) of it (len UINT64_MAX: all of it, e.g. truncated or removed).  A write to

@@ -12,7 +12,7 @@ FUZZ_TARGETS += fuzz_offload_token
 fuzz_offload_token_SRCS := tests/fuzz/fuzz_offload_token.c $(OFFLOAD_TOKEN_SRCS)
 
 # The provider and its pool objects; host-tested on a FAT32 pool in memory with VHDX disks.
-OFFLOAD_SRCS := hv/offload/offload.c hv/offload/offload_pool.c
+OFFLOAD_SRCS := hv/offload/offload.c hv/offload/offload_pool.c hv/offload/grant.c
 KERNEL_SRCS += $(OFFLOAD_SRCS)
 
 UNIT_TESTS += test_offload
@@ -41,7 +41,6 @@ test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/
 
 # Grants: the initiator's introduction of two providers (hv/offload/grant.h); the format
 # and the source provider's checks, tested with real ECDSA keys.  No transport yet.
-KERNEL_SRCS += hv/offload/grant.c
 UNIT_TESTS += test_offload_grant
 test_offload_grant_SRCS = tests/unit/test_offload_grant.c hv/offload/grant.c $(NET_TLS_SRCS)
 test_offload_grant_LIBS := -lbearssl
@@ -52,3 +51,10 @@ fuzz_offload_grant_SRCS := tests/fuzz/fuzz_offload_grant.c hv/offload/grant.c
 FUZZ_TARGETS += fuzz_ctl_offload
 fuzz_ctl_offload_SRCS = tests/fuzz/fuzz_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
 	hv/lib/format.c
+
+# Two providers joined in memory through a grant (no transport yet).
+UNIT_TESTS += test_offload_peer
+test_offload_peer_SRCS = tests/unit/test_offload_peer.c tests/unit/test_block_mem.c \
+	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
+	hv/lib/format.c $(NET_TLS_SRCS)
+test_offload_peer_LIBS := -lbearssl

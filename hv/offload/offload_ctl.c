@@ -29,6 +29,7 @@ uint16_t offload_ctl_status(int st)
     case OFFLOAD_E_TOKEN:     return CTL_ERR_BAD_ARGUMENT;
     case OFFLOAD_E_REVOKED:   return CTL_ERR_BAD_STATE;
     case OFFLOAD_E_BUSY:      return CTL_ERR_BUSY;
+    case OFFLOAD_E_GRANT:     return CTL_ERR_BAD_ARGUMENT;
     default:                  return CTL_ERR_INTERNAL;
     }
 }
