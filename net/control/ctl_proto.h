@@ -42,7 +42,7 @@ enum ctl_msg_type {
     CTL_MSG_CHECKPOINT = 0x0007, /* NAME -> TEXT (the round trip, done when it replies) */
     CTL_MSG_SNAPSHOT_FIRST  = 0x0100, CTL_MSG_SNAPSHOT_LAST  = 0x01ff,
     CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] -> TEXT (written, done when it replies) */
-    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
+    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] [LAZY] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     /* offload (hv/offload/TOKEN.md): FILE [OBJ_KIND] [OFFSET] [LENGTH] [LIFETIME_MS]
@@ -78,6 +78,7 @@ enum ctl_tag {
     CTL_TAG_HOSTNAME    = 23, /* text */
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
+    CTL_TAG_LAZY        = 26, /* u8: 1 = restore lazily (runs before its RAM is loaded) */
     /* offload's tags, numbered in its message range */
     CTL_TAG_TOKEN        = 0x0300, /* CTL_OFFLOAD_TOKEN_SIZE bytes, opaque to the client */
     CTL_TAG_OBJ_KIND     = 0x0301, /* u8: 1 = pool file (default), 2 = a VHDX's contents */

@@ -43,6 +43,7 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .checkpoint = kernel_partition_checkpoint,
     .snapshot = kernel_partition_snapshot,
     .restore = kernel_partition_restore,
+    .restore_lazy = kernel_partition_restore_lazy,
     .offload_read = offload_ctl_read,
     .offload_write = offload_ctl_write,
 };
