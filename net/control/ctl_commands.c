@@ -1,5 +1,6 @@
 /* The built-in control commands: each decodes its request, calls the hypervisor, encodes. */
 #include "net/control/ctl_commands.h"
+#include "net/control/ctl_offload.h"
 #include <string.h>
 
 static uint16_t cmd_status(void *ctx, const struct ctl_request *req,
@@ -288,5 +289,6 @@ int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
     rc |= ctl_server_register(srv, CTL_MSG_CHECKPOINT, cmd_checkpoint, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_SNAPSHOT, cmd_snapshot, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_RESTORE, cmd_restore, cmds);
+    rc |= ctl_offload_register(srv, cmds);
     return rc ? -1 : 0;
 }

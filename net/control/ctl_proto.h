@@ -28,6 +28,8 @@
 #define CTL_REPLY_BIT             0x8000u
 #define CTL_NAME_MAX              31u   /* partition names: [a-z0-9_-], 1..31 bytes (the manifest's rule) */
 #define CTL_DEFAULT_PORT          7400u
+#define CTL_OFFLOAD_TOKEN_SIZE    512u  /* hv/offload/token.h TOKEN_SIZE */
+#define CTL_OFFLOAD_FILE_MAX      255u  /* a pool path in an offload request */
 
 /* Request types.  Ranges are reserved for the subsystems that add commands later. */
 enum ctl_msg_type {
@@ -46,6 +48,10 @@ enum ctl_msg_type {
     CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] [LAZY] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
+    /* offload (hv/offload/TOKEN.md): FILE [OBJ_KIND] [OFFSET] [LENGTH] [LIFETIME_MS]
+     * -> TOKEN COVERED;  TOKEN FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] -> WRITTEN */
+    CTL_MSG_OFFLOAD_READ    = 0x0300,
+    CTL_MSG_OFFLOAD_WRITE   = 0x0301,
     CTL_MSG_TYPE_MAX        = 0x7fff,
 };
 
@@ -83,6 +89,15 @@ enum ctl_tag {
     CTL_TAG_PASSES      = 0x0103, /* u32: a live snapshot's re-save passes so far */
     CTL_TAG_RESULT      = 0x0104, /* u16, enum ctl_status: what an ended operation came to
                                    * (OP_STATE FAILED: why; TEXT has its line) */
+    /* offload's tags, numbered in its message range */
+    CTL_TAG_TOKEN        = 0x0300, /* CTL_OFFLOAD_TOKEN_SIZE bytes, opaque to the client */
+    CTL_TAG_OBJ_KIND     = 0x0301, /* u8: 1 = pool file (default), 2 = a VHDX's contents */
+    CTL_TAG_OFFSET       = 0x0302, /* u64 bytes into the file or disk */
+    CTL_TAG_LENGTH       = 0x0303, /* u64 bytes; absent: to the end */
+    CTL_TAG_LIFETIME_MS  = 0x0304, /* u32; absent: the provider's longest */
+    CTL_TAG_COVERED      = 0x0305, /* u64 bytes the token stands for */
+    CTL_TAG_TOKEN_OFFSET = 0x0306, /* u64 bytes into the token's data */
+    CTL_TAG_WRITTEN      = 0x0307, /* u64 bytes written */
 };
 
 enum ctl_status {

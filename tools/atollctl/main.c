@@ -8,6 +8,7 @@
 #include "net/control/ctl_codec.h"
 #include "tools/atollctl/client.h"
 #include "tools/atollctl/host_io.h"
+#include "tools/atollctl/offload.h"
 #include "tools/atollctl/report.h"
 #include "tools/atollctl/progress.h"
 #include "tools/atollctl/render.h"
@@ -416,6 +417,11 @@ static int cmd_wait(struct args *a, struct client *c)
     return wait_op(a, c, (uint32_t)op, a->pos[0]);
 }
 
+static int cmd_offload(struct args *a, struct client *c)
+{
+    return offload_command(a->npos, a->pos, a->json, c);
+}
+
 static const struct command commands[] = {
     { "keygen", "keygen FILE [--force]",
       "Creates a new ECDSA P-256 identity key in FILE (PEM, mode 0600) from the OS entropy\n"
@@ -457,6 +463,7 @@ static const struct command commands[] = {
       1, true, cmd_restore, 2 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
+    { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 1 },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
