@@ -1,5 +1,7 @@
 #include "hv/core/partition_writes.h"
 
+#include <string.h>
+
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
 #include "hv/arch/x86/console.h"
@@ -16,6 +18,7 @@ struct partition_writes {
     struct write_track track;
     uint64_t last_pass_ns;
     bool ended;                         /* the partition's page tables are going away */
+    bool held;                          /* a migration takes the passes: none from the poll */
     uint64_t bits[];
 };
 
@@ -99,10 +102,27 @@ void partition_writes_poll(void)
     uint64_t now = time_ns();
     for (unsigned i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];
-        if (p && p->writes && p->state == PART_RUNNING &&
+        if (p && p->writes && p->state == PART_RUNNING && !p->writes->held &&
             now - p->writes->last_pass_ns >= PARTITION_WRITES_PASS_MS * 1000000ull)
             partition_writes_pass(p, NULL);
     }
+}
+
+void partition_writes_hold(struct partition *p, bool held)
+{
+    if (p->writes)
+        __atomic_store_n(&p->writes->held, held, __ATOMIC_SEQ_CST);
+}
+
+void partition_writes_stats(struct partition *p, struct write_track *out)
+{
+    struct partition_writes *w = p->writes;
+    memset(out, 0, sizeof(*out));
+    if (!w)
+        return;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    *out = w->track;
+    spin_unlock_irqrestore(&w->lock, f);
 }
 
 void partition_writes_end(struct partition *p)

@@ -26,6 +26,12 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out);
 void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len);
 /* Boot CPU, from the scheduler loop: the passes that are due. */
 void partition_writes_poll(void);
+/* held: the poll's passes stop (a live migration harvests the written groups itself and
+ * must see every one); false: they go on. */
+void partition_writes_hold(struct partition *p, bool held);
+/* A copy of the tracker's counters (zero when p is not tracked). */
+struct write_track;
+void partition_writes_stats(struct partition *p, struct write_track *out);
 /* When the partition is released, before its page tables go: no pass runs after this;
  * prints what the passes saw.  The tracking's memory stays (a few KiB per GiB of RAM). */
 void partition_writes_end(struct partition *p);

@@ -116,4 +116,8 @@ size_t mig_batch_encode(void *codec, unsigned level, const uint32_t *pfn, uint32
 int mig_batch_decode(void *codec, const uint8_t *p, uint32_t len, uint64_t ram_pages,
                      struct mig_batch *b, uint8_t *dst, char *err, size_t err_size);
 
+/* "A.B.C.D" or "A.B.C.D:PORT" (PORT 1..65535; MIG_DEFAULT_PORT when absent): *ip in host
+ * byte order.  False when it is anything else. */
+bool mig_parse_host(const char *s, uint32_t *ip, uint16_t *port);
+
 #endif

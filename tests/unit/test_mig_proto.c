@@ -208,6 +208,23 @@ static void batch_hostile_test(void **state)
                                       sizeof(err)), -1);
 }
 
+static void host_test(void **state)
+{
+    uint32_t ip;
+    uint16_t port;
+    assert_true(mig_parse_host("10.0.3.2", &ip, &port));
+    assert_int_equal(ip, 0x0a000302);
+    assert_int_equal(port, MIG_DEFAULT_PORT);
+    assert_true(mig_parse_host("192.168.1.255:9000", &ip, &port));
+    assert_int_equal(ip, 0xc0a801ff);
+    assert_int_equal(port, 9000);
+    static const char *const bad[] = { "", "10.0.3", "10.0.3.2.1", "10.0.3.256", "host-b",
+                                       "10.0.3.2:", "10.0.3.2:0", "10.0.3.2:65536",
+                                       "10..3.2", "1000.0.3.2", "10.0.3.2 ", "10.0.3.2:80x" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(mig_parse_host(bad[i], &ip, &port));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +233,7 @@ int main(void)
         cmocka_unit_test(reply_round_state_test),
         cmocka_unit_test(batch_test),
         cmocka_unit_test(batch_hostile_test),
+        cmocka_unit_test(host_test),
     };
     return cmocka_run_group_tests(tests, codec_state_setup, codec_state_teardown);
 }
