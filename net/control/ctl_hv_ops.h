@@ -31,6 +31,14 @@ struct ctl_op_progress {
     char message[64];
 };
 
+struct ctl_migrate_status {
+    bool active;
+    char stage[16];
+    uint32_t round;
+    uint64_t pages_sent, ram_pages, pages_left, dirty_pages, wire_bytes, link_bps;
+    char last[160];         /* the migration's last line */
+};
+
 /* Operations return enum ctl_status values.  start/stop may hand back an operation id
  * (*op, nonzero) when the work continues after the reply; 0 when already finished. */
 struct ctl_hv_ops {
@@ -59,6 +67,13 @@ struct ctl_hv_ops {
      * CTL_ERR_BUSY: refused, nothing restored; CTL_ERR_INTERNAL: the new partition ended). */
     uint16_t (*restore)(void *ctx, const char *file, const char *as_name, char *msg,
                         size_t msg_size);
+    /* Optional.  Starts a live migration of partition name to host (A.B.C.D[:PORT]); it goes
+     * on after the reply (migrate_status follows it).  One line in msg either way
+     * (CTL_ERR_NOT_FOUND; CTL_ERR_BUSY: not started). */
+    uint16_t (*migrate)(void *ctx, const char *name, const char *host, char *msg,
+                        size_t msg_size);
+    /* Optional.  The migration under way, or the last one's last line. */
+    uint16_t (*migrate_status)(void *ctx, struct ctl_migrate_status *out);
 };
 
 #endif

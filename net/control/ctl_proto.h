@@ -42,6 +42,9 @@ enum ctl_msg_type {
     CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] -> TEXT (written, done when it replies) */
     CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
+    CTL_MSG_MIGRATE   = 0x0200, /* NAME HOST -> TEXT (started; it goes on after the reply) */
+    CTL_MSG_MIGRATE_STATUS = 0x0201, /* -> ACTIVE STAGE ROUND DONE TOTAL PAGES_LEFT DIRTY
+                                      *    WIRE_BYTES LINK_BPS TEXT (the last line) */
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     CTL_MSG_TYPE_MAX        = 0x7fff,
 };
@@ -72,6 +75,14 @@ enum ctl_tag {
     CTL_TAG_HOSTNAME    = 23, /* text */
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
+    CTL_TAG_HOST        = 26, /* text: A.B.C.D[:PORT], a migration's target */
+    CTL_TAG_ACTIVE      = 27, /* u8: 1 while a migration runs */
+    CTL_TAG_STAGE       = 28, /* text: a migration's stage */
+    CTL_TAG_ROUND       = 29, /* u32: a migration's pre-copy round */
+    CTL_TAG_PAGES_LEFT  = 30, /* u64: pages left in the round */
+    CTL_TAG_DIRTY       = 31, /* u64: pages the last round left dirty */
+    CTL_TAG_WIRE_BYTES  = 32, /* u64: bytes sent so far */
+    CTL_TAG_LINK_BPS    = 33, /* u64: measured link rate, bytes per second */
 };
 
 enum ctl_status {

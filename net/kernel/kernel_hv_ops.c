@@ -42,4 +42,6 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .checkpoint = kernel_partition_checkpoint,
     .snapshot = kernel_partition_snapshot,
     .restore = kernel_partition_restore,
+    .migrate = kernel_partition_migrate,
+    .migrate_status = kernel_migrate_status,
 };
