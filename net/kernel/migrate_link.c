@@ -37,10 +37,15 @@ static void l_why(void *v, char *out, size_t size)
     else if (e >= BR_ERR_RECV_FATAL_ALERT)
         fmt_snprintf(out, size, "the peer sent TLS alert %d (it does not pin this host's "
                      "key?)", e - BR_ERR_RECV_FATAL_ALERT);
+    else if (e == BR_ERR_X509_NOT_TRUSTED)
+        fmt_snprintf(out, size, "the peer's key is not pinned here (TLS error %d)", e);
     else if (e)
         fmt_snprintf(out, size, "TLS error %d", e);
     else if (s->tcp.failed)
         fmt_snprintf(out, size, "the TCP connection was reset or refused");
+    else if (s->tcp.eof && !s->tls.handshake_done)
+        fmt_snprintf(out, size, "the peer closed it during the TLS handshake (does it pin "
+                     "this host's key?)");
     else if (s->tcp.eof)
         fmt_snprintf(out, size, "the peer closed it");
     else
