@@ -1,5 +1,6 @@
 /* The built-in control commands: each decodes its request, calls the hypervisor, encodes. */
 #include "net/control/ctl_commands.h"
+#include "net/control/ctl_offload.h"
 #include <string.h>
 
 static uint16_t cmd_status(void *ctx, const struct ctl_request *req,
@@ -238,8 +239,17 @@ static uint16_t cmd_restore(void *ctx, const struct ctl_request *req,
         *msg = "bad partition name (1-31 of a-z 0-9 _ -, as in the manifest)";
         return CTL_ERR_BAD_ARGUMENT;
     }
+    uint8_t lazy = 0;
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_LAZY, &t) &&
+        (!ctl_tlv_u8(&t, &lazy) || lazy > 1)) {
+        *msg = "bad LAZY (0 or 1)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    if (lazy && !c->ops->restore_lazy)
+        return CTL_ERR_UNSUPPORTED;
     c->checkpoint_msg[0] = '\0';
-    st = c->ops->restore(c->hv, file, name, c->checkpoint_msg, sizeof c->checkpoint_msg);
+    st = (lazy ? c->ops->restore_lazy : c->ops->restore)(c->hv, file, name, c->checkpoint_msg,
+                                                         sizeof c->checkpoint_msg);
     return line_reply(c, st, w, msg);
 }
 
@@ -314,5 +324,6 @@ int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
     rc |= ctl_server_register(srv, CTL_MSG_RESTORE, cmd_restore, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_MIGRATE, cmd_migrate, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_MIGRATE_STATUS, cmd_migrate_status, cmds);
+    rc |= ctl_offload_register(srv, cmds);
     return rc ? -1 : 0;
 }

@@ -39,6 +39,13 @@ struct ctl_migrate_status {
     char last[160];         /* the migration's last line */
 };
 
+/* A file or disk range of an offload request; kind 1 = pool file, 2 = a VHDX's contents. */
+struct ctl_offload_range {
+    uint8_t kind;
+    char file[CTL_OFFLOAD_FILE_MAX + 1];
+    uint64_t offset, length;    /* length UINT64_MAX: to the end */
+};
+
 /* Operations return enum ctl_status values.  start/stop may hand back an operation id
  * (*op, nonzero) when the work continues after the reply; 0 when already finished. */
 struct ctl_hv_ops {
@@ -67,6 +74,22 @@ struct ctl_hv_ops {
      * CTL_ERR_BUSY: refused, nothing restored; CTL_ERR_INTERNAL: the new partition ended). */
     uint16_t (*restore)(void *ctx, const char *file, const char *as_name, char *msg,
                         size_t msg_size);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  The same, lazily: the partition runs before its
+     * RAM is loaded (hv/core/snapshot_lazy.h); msg says it runs, and the hypervisor's log
+     * gets the RAM's CRC-32C and the timings once the last block is in. */
+    uint16_t (*restore_lazy)(void *ctx, const char *file, const char *as_name, char *msg,
+                             size_t msg_size);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Offload read: a token for src (cut at the end
+     * of the file or disk; *covered says how much); lifetime_ms 0: the longest allowed. */
+    uint16_t (*offload_read)(void *ctx, const struct ctl_offload_range *src, uint32_t lifetime_ms,
+                             uint8_t token[CTL_OFFLOAD_TOKEN_SIZE], uint64_t *covered,
+                             char *msg, size_t msg_size);
+    /* Optional.  Offload write of token bytes [token_offset, +length) to dst at dst->offset
+     * (dst->length unused); *written may be short, msg says why (also on failure). */
+    uint16_t (*offload_write)(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
+                              uint64_t token_offset, uint64_t length,
+                              const struct ctl_offload_range *dst, uint64_t *written,
+                              char *msg, size_t msg_size);
     /* Optional.  Starts a live migration of partition name to host (A.B.C.D[:PORT]); it goes
      * on after the reply (migrate_status follows it).  One line in msg either way
      * (CTL_ERR_NOT_FOUND; CTL_ERR_BUSY: not started). */

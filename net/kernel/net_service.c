@@ -15,6 +15,7 @@
 #include "net/kernel/hw_entropy.h"
 #include "hv/core/migrate.h"
 #include "net/kernel/kernel_hv_ops.h"
+#include "net/kernel/kernel_offload.h"
 #include "net/kernel/migrate_link.h"
 #include "net/kernel/net_options.h"
 #include "net/kernel/net_sink.h"
@@ -101,6 +102,7 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
                                      .message_timeout_ms = 10000 };
     ctl_server_init(&server, &cfg);
     ctl_commands_register(&server, &commands, &kernel_hv_ops, NULL);
+    kernel_offload_start(identity.fingerprint);
     uint16_t port = hv->control_port ? hv->control_port : 7400;
     if (!control_listener_start(&server, &identity, allowed, hv->client_count, port)) {
         kprintf("control: not started: cannot listen on TCP port %u\n", port);
