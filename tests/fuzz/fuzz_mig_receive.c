@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (h.type) {
         case MIG_MSG_HELLO:
             if (!mig_hello_decode(p, h.length, &hello, err, sizeof(err)) &&
-                (hello.name[MIG_NAME_LEN - 1] || !hello.manifest_len))
+                (strnlen(hello.name, MIG_NAME_LEN) == MIG_NAME_LEN || !hello.manifest_len))
                 abort();
             break;
         case MIG_MSG_READY:
