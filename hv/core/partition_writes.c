@@ -1,5 +1,7 @@
 #include "hv/core/partition_writes.h"
 
+#include <string.h>
+
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
 #include "hv/arch/x86/console.h"
@@ -16,7 +18,8 @@ struct partition_writes {
     struct write_track track;
     uint64_t last_pass_ns;
     bool ended;                         /* the partition's page tables are going away */
-    bool held;                          /* a live snapshot takes the passes: no periodic one */
+    bool held;                          /* a live snapshot or a migration takes the passes:
+                                         * none from the poll */
     uint64_t bits[];
 };
 
@@ -116,7 +119,18 @@ uint32_t partition_writes_group_pages(const struct partition *p)
 void partition_writes_hold(struct partition *p, bool held)
 {
     if (p->writes)
-        p->writes->held = held;
+        __atomic_store_n(&p->writes->held, held, __ATOMIC_SEQ_CST);
+}
+
+void partition_writes_stats(struct partition *p, struct write_track *out)
+{
+    struct partition_writes *w = p->writes;
+    memset(out, 0, sizeof(*out));
+    if (!w)
+        return;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    *out = w->track;
+    spin_unlock_irqrestore(&w->lock, f);
 }
 
 void partition_writes_end(struct partition *p)

@@ -27,11 +27,14 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out);
 void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len);
 /* Pages per group; 0 when p's writes are not tracked. */
 uint32_t partition_writes_group_pages(const struct partition *p);
-/* Boot CPU: held, no periodic pass runs (a live snapshot's own passes must see every
- * write since the last of them). */
+/* held: no periodic pass runs (a live snapshot or a live migration harvests the written
+ * groups itself and must see every write since its last pass); false: they go on. */
 void partition_writes_hold(struct partition *p, bool held);
 /* Boot CPU, from the scheduler loop: the passes that are due (none while held). */
 void partition_writes_poll(void);
+/* A copy of the tracker's counters (zero when p is not tracked). */
+struct write_track;
+void partition_writes_stats(struct partition *p, struct write_track *out);
 /* When the partition is released, before its page tables go: no pass runs after this;
  * prints what the passes saw.  The tracking's memory stays (a few KiB per GiB of RAM). */
 void partition_writes_end(struct partition *p);

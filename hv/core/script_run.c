@@ -4,6 +4,7 @@
 
 #include "hv/arch/x86/console.h"
 #include "hv/core/checkpoint.h"
+#include "hv/core/migrate.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/config/script.h"
 #include "hv/core/snapshot.h"
@@ -47,8 +48,8 @@ static void carry_out(uint32_t rule)
         return;
     }
     struct partition *p = partition_find(name);
-    if (script.actions[rule] == SCRIPT_SNAPSHOT)
-        kprintf("atoll: script %s:%u: snapshot %s %s%s%s\n", manifest_file, r->line, name,
+    if (script.actions[rule] == SCRIPT_SNAPSHOT || script.actions[rule] == SCRIPT_MIGRATE)
+        kprintf("atoll: script %s:%u: %s %s %s%s%s\n", manifest_file, r->line, r->action, name,
                 script.files[rule], script.live[rule] ? " live" : "",
                 script.stop[rule] ? " stop" : "");
     else
@@ -81,6 +82,9 @@ static void carry_out(uint32_t rule)
                            msg, sizeof(msg));
         break;
     }
+    case SCRIPT_MIGRATE:
+        migrate_start(p, script.files[rule], msg, sizeof(msg));    /* prints what happens */
+        break;
     case SCRIPT_RESTORE:
         break;
     }

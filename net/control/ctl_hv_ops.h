@@ -37,6 +37,14 @@ struct ctl_op_progress {
     char text[320];         /* once ended: the hypervisor's line */
 };
 
+struct ctl_migrate_status {
+    bool active;
+    char stage[16];
+    uint32_t round;
+    uint64_t pages_sent, ram_pages, pages_left, dirty_pages, wire_bytes, link_bps;
+    char last[160];         /* the migration's last line */
+};
+
 /* A file or disk range of an offload request; kind 1 = pool file, 2 = a VHDX's contents. */
 struct ctl_offload_range {
     uint8_t kind;
@@ -89,6 +97,13 @@ struct ctl_hv_ops {
                               uint64_t token_offset, uint64_t length,
                               const struct ctl_offload_range *dst, uint64_t *written,
                               char *msg, size_t msg_size);
+    /* Optional.  Starts a live migration of partition name to host (A.B.C.D[:PORT]); it goes
+     * on after the reply (migrate_status follows it).  One line in msg either way
+     * (CTL_ERR_NOT_FOUND; CTL_ERR_BUSY: not started). */
+    uint16_t (*migrate)(void *ctx, const char *name, const char *host, char *msg,
+                        size_t msg_size);
+    /* Optional.  The migration under way, or the last one's last line. */
+    uint16_t (*migrate_status)(void *ctx, struct ctl_migrate_status *out);
 };
 
 #endif

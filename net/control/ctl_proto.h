@@ -47,6 +47,9 @@ enum ctl_msg_type {
                                  * or TEXT alone (refused at once, or done: no OP_ID) */
     CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] [LAZY] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
+    CTL_MSG_MIGRATE   = 0x0200, /* NAME HOST -> TEXT (started; it goes on after the reply) */
+    CTL_MSG_MIGRATE_STATUS = 0x0201, /* -> ACTIVE STAGE ROUND DONE TOTAL PAGES_LEFT DIRTY
+                                      *    WIRE_BYTES LINK_BPS TEXT (the last line) */
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     /* offload (hv/offload/TOKEN.md): FILE [OBJ_KIND] [OFFSET] [LENGTH] [LIFETIME_MS]
      * -> TOKEN COVERED;  TOKEN FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] -> WRITTEN */
@@ -98,6 +101,15 @@ enum ctl_tag {
     CTL_TAG_COVERED      = 0x0305, /* u64 bytes the token stands for */
     CTL_TAG_TOKEN_OFFSET = 0x0306, /* u64 bytes into the token's data */
     CTL_TAG_WRITTEN      = 0x0307, /* u64 bytes written */
+    /* migration's tags, numbered in its message range */
+    CTL_TAG_HOST        = 0x0200, /* text: A.B.C.D[:PORT], a migration's target */
+    CTL_TAG_ACTIVE      = 0x0201, /* u8: 1 while a migration runs */
+    CTL_TAG_STAGE       = 0x0202, /* text: a migration's stage */
+    CTL_TAG_ROUND       = 0x0203, /* u32: a migration's pre-copy round */
+    CTL_TAG_PAGES_LEFT  = 0x0204, /* u64: pages left in the round */
+    CTL_TAG_DIRTY       = 0x0205, /* u64: pages the last round left dirty */
+    CTL_TAG_WIRE_BYTES  = 0x0206, /* u64: bytes sent so far */
+    CTL_TAG_LINK_BPS    = 0x0207, /* u64: measured link rate, bytes per second */
 };
 
 enum ctl_status {

@@ -47,4 +47,6 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .restore_lazy = kernel_partition_restore_lazy,
     .offload_read = offload_ctl_read,
     .offload_write = offload_ctl_write,
+    .migrate = kernel_partition_migrate,
+    .migrate_status = kernel_migrate_status,
 };

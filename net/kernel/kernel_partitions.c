@@ -4,6 +4,7 @@
 
 #include "hv/core/checkpoint.h"
 #include "hv/lib/format.h"
+#include "hv/core/migrate.h"
 #include "hv/core/snapshot.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_create.h"
@@ -127,4 +128,32 @@ uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, siz
     case CHECKPOINT_REFUSED:     return CTL_ERR_BUSY;
     default:                     return CTL_ERR_INTERNAL;
     }
+}
+
+uint16_t kernel_partition_migrate(void *ctx, const char *name, const char *host, char *msg,
+                                  size_t msg_size)
+{
+    struct partition *p = partition_find(name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != PART_RUNNING)
+        return CTL_ERR_BAD_STATE;
+    return migrate_start(p, host, msg, msg_size) ? CTL_OK : CTL_ERR_BUSY;
+}
+
+uint16_t kernel_migrate_status(void *ctx, struct ctl_migrate_status *out)
+{
+    struct migrate_progress m;
+    migrate_get_progress(&m);
+    out->active = m.active;
+    strlcpy(out->stage, m.stage, sizeof(out->stage));
+    out->round = m.round;
+    out->pages_sent = m.pages_sent;
+    out->ram_pages = m.ram_pages;
+    out->pages_left = m.pages_left;
+    out->dirty_pages = m.dirty_pages;
+    out->wire_bytes = m.wire_bytes;
+    out->link_bps = m.link_bps;
+    strlcpy(out->last, m.last, sizeof(out->last));
+    return CTL_OK;
 }

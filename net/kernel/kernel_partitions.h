@@ -21,5 +21,8 @@ uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_na
                                   size_t msg_size);
 uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *as_name,
                                        char *msg, size_t msg_size);
+uint16_t kernel_partition_migrate(void *ctx, const char *name, const char *host, char *msg,
+                                  size_t msg_size);
+uint16_t kernel_migrate_status(void *ctx, struct ctl_migrate_status *out);
 
 #endif

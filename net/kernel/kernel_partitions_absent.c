@@ -45,3 +45,14 @@ uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *
 {
     return CTL_ERR_NOT_FOUND;
 }
+
+uint16_t kernel_partition_migrate(void *ctx, const char *name, const char *host, char *msg,
+                                  size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}
+
+uint16_t kernel_migrate_status(void *ctx, struct ctl_migrate_status *out)
+{
+    return CTL_ERR_UNSUPPORTED;
+}

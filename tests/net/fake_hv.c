@@ -217,6 +217,64 @@ static uint16_t fake_restore(void *ctx, const char *file, const char *as_name, c
     return CTL_OK;
 }
 
+static uint16_t fake_migrate(void *ctx, const char *name, const char *host, char *msg,
+                             size_t msg_size)
+{
+    struct fake_hv *hv = ctx;
+    struct ctl_partition_info *p = find(hv, name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != CTL_PART_RUNNING || hv->mig.active) {
+        fmt_snprintf(msg, msg_size, "migrate: %s: to %s: refused: %s", name, host,
+                     hv->mig.active ? "a migration is under way" : "it is not running");
+        return CTL_ERR_BUSY;
+    }
+    memset(&hv->mig, 0, sizeof hv->mig);
+    hv->mig.active = true;
+    hv->mig.refused = !strcmp(host, "10.9.9.9");
+    hv->mig.start_ms = hv->now_ms;
+    copy_str(hv->mig.name, name, sizeof hv->mig.name);
+    copy_str(hv->mig.host, host, sizeof hv->mig.host);
+    fmt_snprintf(msg, msg_size, "migrate: %s: to %s: started", name, host);
+    copy_str(hv->mig.last, msg, sizeof hv->mig.last);
+    log_line(hv, "migrate", name);
+    return CTL_OK;
+}
+
+static uint16_t fake_migrate_status(void *ctx, struct ctl_migrate_status *out)
+{
+    struct fake_hv *hv = ctx;
+    uint64_t total = hv->op_duration_ms ? hv->op_duration_ms : 1;
+    uint64_t elapsed = hv->now_ms - hv->mig.start_ms;
+    if (hv->mig.active && elapsed >= total) {
+        hv->mig.active = false;
+        struct ctl_partition_info *p = find(hv, hv->mig.name);
+        if (hv->mig.refused) {
+            fmt_snprintf(hv->mig.last, sizeof hv->mig.last, "migrate: %s: to %s: refused: the "
+                         "peer sent TLS alert 42 (it does not pin this host's key?); still "
+                         "running here", hv->mig.name, hv->mig.host);
+        } else {
+            fmt_snprintf(hv->mig.last, sizeof hv->mig.last, "migrate: %s: to %s: done: the "
+                         "target resumed it, RAM crc32c 0x1234abcd (equal); stopped here",
+                         hv->mig.name, hv->mig.host);
+            if (p)
+                p->state = CTL_PART_STOPPED;
+        }
+    }
+    out->active = hv->mig.active;
+    fmt_snprintf(out->stage, sizeof out->stage, "%s", !out->active ? "idle"
+                 : elapsed * 4 < total * 3 ? "pre-copy" : "stop-and-copy");
+    out->ram_pages = 131072;
+    out->round = out->active ? (uint32_t)(elapsed * 4 / total) : 0;
+    out->pages_sent = out->active ? out->ram_pages * elapsed / total : 0;
+    out->pages_left = out->active ? out->ram_pages - out->pages_sent : 0;
+    out->dirty_pages = out->active ? 1000 >> out->round : 0;
+    out->wire_bytes = out->pages_sent * 1024;
+    out->link_bps = 12500000;
+    copy_str(out->last, hv->mig.last, sizeof out->last);
+    return CTL_OK;
+}
+
 static uint16_t fake_restore_lazy(void *ctx, const char *file, const char *as_name, char *msg,
                                   size_t msg_size)
 {
@@ -239,4 +297,6 @@ const struct ctl_hv_ops fake_hv_ops = {
     .snapshot = fake_snapshot,
     .restore = fake_restore,
     .restore_lazy = fake_restore_lazy,
+    .migrate = fake_migrate,
+    .migrate_status = fake_migrate_status,
 };

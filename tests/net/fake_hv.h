@@ -24,6 +24,10 @@ struct fake_hv {
     uint32_t next_op;
     char log[2048];
     size_t log_len;
+    /* a migration: three rounds over op_duration_ms (or at once), then done; to host
+     * 10.9.9.9 it is refused */
+    struct { bool active, refused; uint64_t start_ms; char name[CTL_NAME_MAX + 1];
+             char host[24]; char last[160]; } mig;
 };
 
 void fake_hv_init(struct fake_hv *hv);

@@ -406,6 +406,113 @@ static int cmd_restore(struct args *a, struct client *c)
     return line_result(a, &r, "restore", name, file);
 }
 
+struct migrate_view {
+    uint8_t active;
+    char stage[16], last[161];
+    uint32_t round;
+    uint64_t sent, total, left, dirty, wire, link_bps;
+};
+
+static void get_text(const struct client_reply *r, uint16_t tag, char *out, size_t cap)
+{
+    struct ctl_tlv t;
+    out[0] = '\0';
+    if (ctl_tlv_find(r->payload, r->length, tag, &t))
+        ctl_tlv_text(&t, out, cap);
+}
+
+static void get_u64(const struct client_reply *r, uint16_t tag, uint64_t *v)
+{
+    struct ctl_tlv t;
+    *v = 0;
+    if (ctl_tlv_find(r->payload, r->length, tag, &t))
+        ctl_tlv_u64(&t, v);
+}
+
+static void migrate_view_of(const struct client_reply *r, struct migrate_view *m)
+{
+    struct ctl_tlv t;
+    memset(m, 0, sizeof *m);
+    if (ctl_tlv_find(r->payload, r->length, CTL_TAG_ACTIVE, &t))
+        ctl_tlv_u8(&t, &m->active);
+    if (ctl_tlv_find(r->payload, r->length, CTL_TAG_ROUND, &t))
+        ctl_tlv_u32(&t, &m->round);
+    get_text(r, CTL_TAG_STAGE, m->stage, sizeof m->stage);
+    get_text(r, CTL_TAG_TEXT, m->last, sizeof m->last);
+    get_u64(r, CTL_TAG_DONE, &m->sent);
+    get_u64(r, CTL_TAG_TOTAL, &m->total);
+    get_u64(r, CTL_TAG_PAGES_LEFT, &m->left);
+    get_u64(r, CTL_TAG_DIRTY, &m->dirty);
+    get_u64(r, CTL_TAG_WIRE_BYTES, &m->wire);
+    get_u64(r, CTL_TAG_LINK_BPS, &m->link_bps);
+}
+
+/* Starts the migration, then follows it (migrate-status) until it ends: a progress line
+ * on stderr (round, pages left, dirty pages, link rate), the hypervisor's last line on
+ * stdout (or one JSON object).  Exit 0 when the target resumed the partition. */
+static int cmd_migrate(struct args *a, struct client *c)
+{
+    uint8_t p[128];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    const char *name = a->pos[0], *host = a->pos[1];
+    if (!ctl_name_valid(name, strlen(name))) {
+        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+        return EXIT_USAGE;
+    }
+    if (!*host || strlen(host) > 23) {
+        report_error("usage: migrate NAME HOST (HOST: A.B.C.D[:PORT] of the target host)\n");
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_NAME, name);
+    ctl_put_str(&w, CTL_TAG_HOST, host);
+    int rc = call(c, CTL_MSG_MIGRATE, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (a->no_wait)
+        return line_result(a, &r, "migrate", name, host);
+    bool tty = !a->json && isatty(fileno(stderr));
+    uint32_t shown_round = UINT32_MAX;
+    struct migrate_view m;
+    for (;;) {
+        rc = call(c, CTL_MSG_MIGRATE_STATUS, NULL, 0, &r);
+        if (rc != EXIT_OK)
+            return rc;
+        migrate_view_of(&r, &m);
+        if (!m.active)
+            break;
+        if (!a->json && (tty || m.round != shown_round)) {
+            char bar[64];
+            progress_format(bar, sizeof bar, m.total - m.left, m.total, 20);
+            fprintf(stderr, "%smigrate %s -> %s: %-13s round %u %s pages left %" PRIu64
+                    ", dirty %" PRIu64 ", link %" PRIu64 " KB/s%s", tty ? "\r" : "", name, host,
+                    m.stage, m.round, bar, m.left, m.dirty, m.link_bps / 1000, tty ? "" : "\n");
+            fflush(stderr);
+            shown_round = m.round;
+        }
+        usleep(200 * 1000);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    if (!strstr(m.last, ": done: ")) {       /* refused: the partition runs on at the source */
+        report_error("%s\n", m.last);
+        return EXIT_COMMAND;
+    }
+    if (a->json) {
+        printf("{\"partition\":");
+        render_json_string(stdout, name);
+        printf(",\"host\":");
+        render_json_string(stdout, host);
+        printf(",\"result\":\"done\",\"message\":");
+        render_json_string(stdout, m.last);
+        printf("}\n");
+    } else {
+        printf("%s\n", m.last);
+    }
+    return EXIT_OK;
+}
+
 static int cmd_wait(struct args *a, struct client *c)
 {
     char *end;
@@ -461,6 +568,14 @@ static const struct command commands[] = {
       "loaded (blocks load as it touches them, a worker loads the rest; each block is checked\n"
       "as it loads); the hypervisor logs the RAM's CRC-32C and the timings once all are in.",
       1, true, cmd_restore, 2 },
+    { "migrate", "migrate NAME HOST [--no-wait]",
+      "Migrates running partition NAME live to the Atoll host HOST (A.B.C.D[:PORT], the\n"
+      "target's migration port, default 7403) over a pinned TLS connection: pre-copy rounds,\n"
+      "then stop-and-copy; the source stops its copy only when the target has resumed it.\n"
+      "Shows round, pages left, dirty pages and link rate; prints the hypervisor's last line.\n"
+      "Exit 0 when the target resumed it; 1 when refused (the partition runs on here; under\n"
+      "--json the error object carries the hypervisor's line).", 2,
+      true, cmd_migrate, 0 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
     { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 1 },

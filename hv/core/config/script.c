@@ -7,7 +7,8 @@
 static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop",
                                              [SCRIPT_CHECKPOINT] = "checkpoint",
                                              [SCRIPT_SNAPSHOT] = "snapshot",
-                                             [SCRIPT_RESTORE] = "restore" };
+                                             [SCRIPT_RESTORE] = "restore",
+                                             [SCRIPT_MIGRATE] = "migrate" };
 
 /* The next blank-separated word of *s into out (size bytes); its length, 0 at the end or
  * when it does not fit. */
@@ -41,8 +42,8 @@ static bool restores_as(const struct manifest *m, uint32_t before, const char *n
     return false;
 }
 
-/* snapshot NAME FILE [live] [stop] and restore FILE [as NEWNAME] [lazy]: the words into
- * s's rule i. */
+/* snapshot NAME FILE [live] [stop], restore FILE [as NEWNAME] [lazy] and migrate NAME HOST:
+ * the words into s's rule i. */
 static int file_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
                      char *err, size_t err_size)
 {
@@ -54,6 +55,22 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
         n++;
     char extra[2];
     bool more = next_word(&a, extra, sizeof(extra)) || *a;
+    if (s->actions[i] == SCRIPT_MIGRATE) {
+        if (n != 2 || more) {
+            fmt_snprintf(err, err_size, "%s:%u: script: expected: migrate NAME HOST", file,
+                         r->line);
+            return -1;
+        }
+        if (strlen(w[0]) >= MANIFEST_NAME_LEN ||
+            (!manifest_find_partition(m, w[0]) && !restores_as(m, i, w[0]))) {
+            fmt_snprintf(err, err_size, "%s:%u: script: migrate: no partition is named '%s'",
+                         file, r->line, w[0]);
+            return -1;
+        }
+        memcpy(s->targets[i], w[0], strlen(w[0]) + 1);
+        memcpy(s->files[i], w[1], strlen(w[1]) + 1);
+        return 0;
+    }
     if (s->actions[i] == SCRIPT_SNAPSHOT) {
         bool stop = false, live = false, bad = n < 2 || more;
         for (unsigned k = 2; k < n && !bad; k++) {
@@ -108,11 +125,11 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                 a = k;
         if (a < 0) {
             fmt_snprintf(err, err_size, "%s:%u: script: '%s' is not available in this build "
-                     "(start, stop, checkpoint, snapshot and restore are)", file, r->line,
+                     "(start, stop, checkpoint, snapshot, restore and migrate are)", file, r->line,
                      r->action);
             return -1;
         }
-        if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE) {
+        if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE || a == SCRIPT_MIGRATE) {
             s->actions[i] = (enum script_action)a;
             if (file_args(s, m, i, file, err, err_size))
                 return -1;

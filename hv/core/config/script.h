@@ -14,7 +14,7 @@
 #include "hv/core/config/manifest.h"
 
 enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT, SCRIPT_SNAPSHOT,
-                     SCRIPT_RESTORE };
+                     SCRIPT_RESTORE, SCRIPT_MIGRATE };
 
 struct script {
     const struct manifest_rule *rules;
@@ -23,7 +23,8 @@ struct script {
     enum script_action actions[MANIFEST_MAX_RULES];
     char targets[MANIFEST_MAX_RULES][MANIFEST_NAME_LEN];   /* the partition each acts on;
                                                             * a restore's new name or "" */
-    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file */
+    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file;
+                                                            * migrate: the host */
     bool stop[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE stop */
     bool live[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE live */
     bool lazy[MANIFEST_MAX_RULES];                          /* restore FILE ... lazy */
@@ -34,7 +35,8 @@ struct script {
  * `snapshot NAME FILE [live] [stop]` names a partition of the manifest (or one an earlier
  * rule restores) and a pool file; `restore FILE [as NEWNAME] [lazy]` a pool file, the name
  * the restored partition takes (none: the name in the file) and whether it starts before
- * its RAM is loaded (hv/core/snapshot_lazy.h).  0, or -1 with
+ * its RAM is loaded (hv/core/snapshot_lazy.h); `migrate NAME HOST` a partition and the
+ * host to move it to (A.B.C.D[:PORT]).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);
