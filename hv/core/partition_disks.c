@@ -10,6 +10,7 @@
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/disk_ops.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/worker.h"
 #include "hv/lib/format.h"
@@ -41,6 +42,7 @@ struct partition_disk {
     struct fat_file file;
     struct vhdx_io vio;
     struct vhdx *vhdx;          /* NULL: a raw file */
+    struct disk_job *job;       /* a live job on it (disk_ops.c): writes mark it; pool lock */
     uint64_t capacity;
     uint32_t sector;
     struct virtio_blk *dev;
@@ -258,6 +260,8 @@ static bool guest_copy(struct partition_disk *d, struct disk_piece *pc, size_t l
 /* One piece, the pool's lock held, interrupts on. */
 static int do_piece(struct partition_disk *d, struct block_request *r)
 {
+    if (r->cls == BLOCK_CLASS_BACKGROUND)
+        return disk_ops_run_step(r);
     struct disk_piece *pc = r->ctx;
     uint64_t off = r->lba * d->sector;
     size_t len = (size_t)r->count * d->sector;
@@ -333,6 +337,9 @@ static void work_run(struct work_item *w)
         d->started_tail = NULL;
     spin_unlock_irqrestore(&d->lock, f);
     int status = r ? do_piece(d, r) : BLOCK_OK;
+    if (r && status == BLOCK_OK && r->cls == BLOCK_CLASS_GUEST &&
+        (r->op == BLOCK_WRITE || r->op == BLOCK_TRIM))
+        disk_job_note_write(d->job, r->lba * d->sector, (uint64_t)r->count * d->sector);
     pool_unlock();
     if (!r)
         return end_run(d);
@@ -435,7 +442,8 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* The pool's lock held. */
-static bool open_disk(struct partition_disk *d, const char *path, char *err, size_t err_size)
+static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_flags,
+                      char *err, size_t err_size)
 {
     struct fat_vol *v = pool_volume();
     strlcpy(d->path, path, sizeof(d->path));
@@ -454,7 +462,7 @@ static bool open_disk(struct partition_disk *d, const char *path, char *err, siz
     }
     struct vhdx_err verr;
     pool_vhdx_io(&d->file, &d->vio);
-    if (vhdx_open(pool_vhdx_env(), &d->vio, path, 0, &d->vhdx, &verr) != 0) {
+    if (vhdx_open(pool_vhdx_env(), &d->vio, path, vhdx_flags, &d->vhdx, &verr) != 0) {
         fmt_snprintf(err, err_size, "disk %s: %s", path, verr.msg);
         d->vhdx = NULL;
         return false;
@@ -496,6 +504,8 @@ static void close_disk(struct partition_disk *d)
         vhdx_close(d->vhdx, &err);
     else if (d->file.v)
         fat_close(&d->file);
+    d->vhdx = NULL;
+    d->file.v = NULL;
 }
 
 static void free_disk(struct partition_disk *d)
@@ -530,7 +540,7 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
         }
         d->part = p;
         pool_lock();
-        bool ok = open_disk(d, path, err, err_size);
+        bool ok = open_disk(d, path, 0, err, err_size);
         if (!ok)
             close_disk(d);
         pool_unlock();
@@ -607,6 +617,7 @@ void partition_disks_detach(struct partition *p)
 {
     for (unsigned i = 0; i < p->disk_count; i++)
         stop_work(p->disks[i]);
+    disk_ops_partition_gone(p);
     for (unsigned i = 0; i < p->disk_count; i++) {
         struct partition_disk *d = p->disks[i];
         if (d->pieces)
@@ -681,4 +692,68 @@ void partition_disks_resume(struct partition *p)
 {
     set_intake(p, false);
     kick_timers(p);
+}
+
+/* ---- live disk operations (hv/core/disk_ops.c) ----------------------------------------- */
+
+int partition_disk_find(struct partition *p, const char *path)
+{
+    for (unsigned i = 0; i < p->disk_count; i++)
+        if (p->disks[i] && !strcmp(p->disks[i]->path, path))
+            return (int)i;
+    return -1;
+}
+
+struct vhdx *partition_disk_vhdx(struct partition *p, unsigned i)
+{
+    return i < p->disk_count ? p->disks[i]->vhdx : NULL;
+}
+
+void partition_disk_set_job(struct partition *p, unsigned i, struct disk_job *job)
+{
+    if (i < p->disk_count)
+        p->disks[i]->job = job;
+}
+
+int partition_disk_submit_background(struct partition *p, unsigned i, struct block_request *r)
+{
+    if (i >= p->disk_count)
+        return BLOCK_E_INVALID;
+    struct partition_disk *d = p->disks[i];
+    r->cls = BLOCK_CLASS_BACKGROUND;
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    int rc = d->dying ? BLOCK_E_IO : block_submit(&d->blk, r);
+    if (rc == BLOCK_OK)
+        block_poll(&d->blk);
+    spin_unlock_irqrestore(&d->lock, f);
+    return rc;
+}
+
+bool partition_disk_switch_file(struct partition *p, unsigned i, const char *path,
+                                unsigned vhdx_flags, char *err, size_t err_size)
+{
+    if (i >= p->disk_count)
+        return false;
+    struct partition_disk *d = p->disks[i];
+    uint64_t capacity = d->capacity;
+    uint32_t sector = d->sector;
+    close_disk(d);
+    if (!path)
+        return true;
+    if (open_disk(d, path, vhdx_flags, err, err_size) && d->capacity == capacity &&
+        d->sector == sector)
+        return true;
+    if (d->vhdx || d->file.v)
+        fmt_snprintf(err, err_size, "disk %s: its size or sector size differs", path);
+    close_disk(d);
+    return false;
+}
+
+void partition_disk_fail(struct partition *p, unsigned i)
+{
+    if (i < p->disk_count) {
+        uint64_t f = spin_lock_irqsave(&p->disks[i]->lock);
+        p->disks[i]->dying = true;
+        spin_unlock_irqrestore(&p->disks[i]->lock, f);
+    }
 }

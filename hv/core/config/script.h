@@ -14,7 +14,7 @@
 #include "hv/core/config/manifest.h"
 
 enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT, SCRIPT_SNAPSHOT,
-                     SCRIPT_RESTORE };
+                     SCRIPT_RESTORE, SCRIPT_DISK };
 
 struct script {
     const struct manifest_rule *rules;
@@ -23,7 +23,8 @@ struct script {
     enum script_action actions[MANIFEST_MAX_RULES];
     char targets[MANIFEST_MAX_RULES][MANIFEST_NAME_LEN];   /* the partition each acts on;
                                                             * a restore's new name or "" */
-    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file */
+    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file;
+                                                            * disk: its words (checked) */
     bool stop[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE stop */
 };
 
@@ -31,7 +32,9 @@ struct script {
  * partition (ARGS, or the rule's own partition when ARGS is empty for stop and checkpoint).
  * `snapshot NAME FILE [stop]` names a partition of the manifest (or one an earlier rule
  * restores) and a pool file; `restore FILE [as NEWNAME]` a pool file and the name the
- * restored partition takes (none: the name in the file).  0, or -1 with
+ * restored partition takes (none: the name in the file); `disk PARTITION DISK VERB ...`
+ * a live disk operation (hv/storage/disk_op_request.h) on a partition of the manifest (or
+ * `-` for delete).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);
