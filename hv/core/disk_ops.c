@@ -451,9 +451,9 @@ static void finish_op(struct disk_op *o)
                  "units, guest I/O held %lu us%s%s", (unsigned long)(o->pr.done / MIB),
                  (unsigned long)elapsed_ms(o), o->pr.passes, o->pr.dirty_marked,
                  (unsigned long)held_us,
-                 disk_op_verb_switches(o->req.verb) ? "; the disk is now " : "",
-                 disk_op_verb_switches(o->req.verb)
-                     ? (o->req.dst[0] ? o->req.dst : "its new image") : "");
+                 !disk_op_verb_switches(o->req.verb) ? ""
+                 : o->req.dst[0] ? "; the disk is now " : "; the disk is now its new image",
+                 o->req.dst[0] && disk_op_verb_switches(o->req.verb) ? o->req.dst : "");
     end_op(o, DISK_OP_DONE, "%s", done);
 }
 
@@ -465,6 +465,9 @@ static void start_queued(struct partition *p, unsigned disk)
     if (!o || o->state != DISK_OP_QUEUED)
         return;
     char err[120];
+    uint8_t guid[16];
+    /* The disk may have moved under an earlier job: this one acts on its file now. */
+    partition_disk_identity(p, disk, o->req.disk, sizeof(o->req.disk), guid);
     partition_pool_lock();
     bool ok = o->req.dst[0] && (file_exists(o->req.dst) || attached_anywhere(o->req.dst))
               ? (fmt_snprintf(err, sizeof(err), "%s already exists", o->req.dst), false)

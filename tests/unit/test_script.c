@@ -72,7 +72,7 @@ static void actions_not_built_are_refused(void **state)
     assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
                           "on a prints \"READY\" => migrate a host2\n"), -1);
     assert_string_equal(err, "atoll.cfg:12: script: 'migrate' is not available in this "
-                             "build (start, stop, checkpoint, snapshot and restore are)");
+                             "build (start, stop, checkpoint, snapshot, restore and disk are)");
 }
 
 static void snapshot_and_restore_take_files(void **state)
