@@ -3,7 +3,8 @@
 #   KERNEL_SRCS += $(NET_CONTROL_SRCS) $(NET_TLS_SRCS)
 # once BearSSL is built freestanding into KERNEL_LIBS.
 
-NET_CONTROL_SRCS := net/control/ctl_codec.c net/control/ctl_server.c net/control/ctl_commands.c
+NET_CONTROL_SRCS := net/control/ctl_codec.c net/control/ctl_server.c net/control/ctl_commands.c \
+	net/control/ctl_disk.c
 NET_TLS_SRCS     := net/tls/tls_identity.c net/tls/tls_selfcert.c net/tls/tls_pin.c \
                     net/tls/tls_conn.c
 NET_HEADERS      := $(wildcard net/control/*.h net/tls/*.h tests/net/*.h)

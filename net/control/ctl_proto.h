@@ -43,6 +43,10 @@ enum ctl_msg_type {
     CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
+    CTL_MSG_DISK_FIRST      = 0x0400, CTL_MSG_DISK_LAST      = 0x04ff,   /* net/control/ctl_disk.h */
+    CTL_MSG_DISK      = 0x0400, /* TEXT (PARTITION DISK VERB ...) -> TEXT [OP_ID] */
+    CTL_MSG_DISK_JOBS = 0x0401, /* [OP_ID] -> DISK_JOB* (each: OP_ID TEXT JOB_STATE DONE TOTAL
+                                 * ELAPSED_MS [ETA_MS] PASSES RECOPIED [MESSAGE]) */
     CTL_MSG_TYPE_MAX        = 0x7fff,
 };
 
@@ -72,6 +76,13 @@ enum ctl_tag {
     CTL_TAG_HOSTNAME    = 23, /* text */
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
+    /* Live disk operations (0x0400..0x04ff, as their message types). */
+    CTL_TAG_DISK_JOB    = 0x0400, /* container: one job of CTL_MSG_DISK_JOBS */
+    CTL_TAG_JOB_STATE   = 0x0401, /* text: queued running paused done failed cancelled */
+    CTL_TAG_ELAPSED_MS  = 0x0402, /* u64 */
+    CTL_TAG_ETA_MS      = 0x0403, /* u64; absent: unknown */
+    CTL_TAG_PASSES      = 0x0404, /* u32 */
+    CTL_TAG_RECOPIED    = 0x0405, /* u32: units the guest wrote after the job passed them */
 };
 
 enum ctl_status {

@@ -13,6 +13,7 @@
 #include "net/control/ctl_commands.h"
 #include "net/kernel/control_listener.h"
 #include "net/kernel/hw_entropy.h"
+#include "net/kernel/kernel_disk_ops.h"
 #include "net/kernel/kernel_hv_ops.h"
 #include "net/kernel/net_options.h"
 #include "net/kernel/net_sink.h"
@@ -32,6 +33,7 @@ static struct netif netif;
 static struct tls_identity identity;
 static struct ctl_server server;
 static struct ctl_commands commands;
+static struct ctl_disk_commands disk_commands;
 static struct net_options options;
 static bool running, control_up, address_shown;
 static uint32_t last_link_check;
@@ -98,6 +100,7 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
                                      .message_timeout_ms = 10000 };
     ctl_server_init(&server, &cfg);
     ctl_commands_register(&server, &commands, &kernel_hv_ops, NULL);
+    ctl_disk_register(&server, &disk_commands, &kernel_disk_ops, NULL);
     uint16_t port = hv->control_port ? hv->control_port : 7400;
     if (!control_listener_start(&server, &identity, allowed, hv->client_count, port)) {
         kprintf("control: not started: cannot listen on TCP port %u\n", port);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "net/control/ctl_codec.h"
 #include "tools/atollctl/client.h"
+#include "tools/atollctl/disk_cmd.h"
 #include "tools/atollctl/host_io.h"
 #include "tools/atollctl/report.h"
 #include "tools/atollctl/progress.h"
@@ -19,7 +20,7 @@ struct args {
     bool json, help, version, force, no_wait;
     uint32_t bytes;
     const char *cmd;
-    const char *pos[4];
+    const char *pos[8];
     int npos;
 };
 
@@ -322,6 +323,11 @@ static int cmd_wait(struct args *a, struct client *c)
     return wait_op(a, c, (uint32_t)op, a->pos[0]);
 }
 
+static int cmd_disk(struct args *a, struct client *c)
+{
+    return disk_command(c, a->pos, a->npos, a->json, a->no_wait);
+}
+
 static const struct command commands[] = {
     { "keygen", "keygen FILE [--force]",
       "Creates a new ECDSA P-256 identity key in FILE (PEM, mode 0600) from the OS entropy\n"
@@ -355,6 +361,14 @@ static const struct command commands[] = {
       "Checks snapshot FILE in the pool (every checksum, its disks unchanged) and restores it\n"
       "into a new partition (named NEWNAME, or as in the file), which runs on from the\n"
       "snapshot; prints the RAM's CRC-32C.", 1, true, cmd_restore, 2 },
+    { "disk", "disk PARTITION DISK VERB [ARGS...] [--no-wait] | disk jobs [ID]",
+      "A live operation on a disk a running partition has attached, while its guest keeps\n"
+      "doing I/O: copy DST [dynamic|fixed|raw], move DST [FORMAT], convert DST FORMAT,\n"
+      "compact, defrag (each may end in mbps=N iops=N: the job's throttle), pause, resume,\n"
+      "cancel; `- FILE delete` removes a pool file no partition has attached.  A job is\n"
+      "followed with a progress bar (ETA, units re-copied after guest writes) until it ends,\n"
+      "unless --no-wait.  `disk jobs [ID]` lists the jobs and their progress.", 1, true,
+      cmd_disk, 7 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
 };
@@ -465,7 +479,7 @@ static bool parse_args(struct args *a, int argc, char **argv)
                 return false;
         } else if (!a->cmd) {
             a->cmd = argv[i];
-        } else if (a->npos < 4) {
+        } else if (a->npos < 8) {
             a->pos[a->npos++] = argv[i];
         } else {
             report_error("too many arguments\n");
