@@ -10,6 +10,8 @@ NET_TLS_SRCS     := net/tls/tls_identity.c net/tls/tls_selfcert.c net/tls/tls_pi
 NET_HEADERS      := $(wildcard net/control/*.h net/tls/*.h tests/net/*.h)
 
 UNIT_TESTS += test_ctl_codec test_ctl_server test_tls_conn
+UNIT_TESTS += test_ctl_disk
+test_ctl_disk_SRCS := tests/unit/test_ctl_disk.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c hv/lib/format.c
 test_ctl_codec_SRCS  := tests/unit/test_ctl_codec.c $(NET_CONTROL_SRCS)
 test_ctl_server_SRCS := tests/unit/test_ctl_server.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c hv/lib/format.c
 test_tls_conn_SRCS   := tests/unit/test_tls_conn.c $(NET_TLS_SRCS)

@@ -1,6 +1,6 @@
 /*
- * A write-and-verify workload for live disk operations: 64 numbered blocks of 16 KiB,
- * 256 KiB apart (so every MiB of a 16 MiB disk is written each round), each written with
+ * A write-and-verify workload for live disk operations: 32 numbered blocks of 16 KiB,
+ * 256 KiB apart (so every MiB of an 8 MiB disk is written each round), each written with
  * the pattern of (block, round), read back and compared, then a flush; the round is
  * printed ("disk_live: round R verified") so the manifest's [script] can start jobs on the
  * disk while the rounds go on.  After the last round every block is read back once more.
@@ -12,7 +12,7 @@
 DEFINE_TEST("disk_live");
 
 #define BLOCK_BYTES  (16u << 10)
-#define BLOCKS       64u
+#define BLOCKS       32u
 #define STRIDE_BYTES (256u << 10)
 #define LIVE_MAGIC   0x4c495645u     /* "LIVE" */
 

@@ -16,3 +16,7 @@ fuzz_disk_job_SRCS := tests/fuzz/fuzz_disk_job.c tests/unit/test_vhdx_mem_io.c $
 UNIT_TESTS += test_disk_op_request
 test_disk_op_request_SRCS := tests/unit/test_disk_op_request.c hv/storage/disk_op_request.c \
 	hv/lib/format.c
+
+FUZZ_TARGETS += fuzz_disk_op_request
+fuzz_disk_op_request_SRCS := tests/fuzz/fuzz_disk_op_request.c hv/storage/disk_op_request.c \
+	hv/lib/format.c
