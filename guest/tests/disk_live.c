@@ -1,6 +1,6 @@
 /*
- * A write-and-verify workload for live disk operations: 8 numbered blocks of 16 KiB,
- * 1 MiB apart (so every MiB of an 8 MiB disk is written each round), each written with
+ * A write-and-verify workload for live disk operations: 4 numbered blocks of 16 KiB,
+ * 1 MiB apart (so every MiB of a 4 MiB disk is written each round), each written with
  * the pattern of (block, round), read back and compared, then a flush; the round is
  * printed ("disk_live: round R verified") so the manifest's [script] can start jobs on the
  * disk while the rounds go on.  After the last round every block is read back once more.
@@ -14,7 +14,7 @@
 DEFINE_TEST("disk_live");
 
 #define BLOCK_BYTES  (16u << 10)
-#define BLOCKS       8u
+#define BLOCKS       4u
 #define STRIDE_BYTES (1u << 20)
 #define QUEUE_VECTOR  0x51
 #define CONFIG_VECTOR 0x52
