@@ -337,7 +337,6 @@ static uint64_t next_step(struct disk_op *o)
     uint64_t now = time_ns();
     if (o->limited && !rate_limit_take(&o->rl, DISK_JOB_UNIT, now)) {
         uint64_t w = rate_limit_wait_ns(&o->rl, DISK_JOB_UNIT, now);
-        o->rl.throttled++;
         return w ? w : 1000;
     }
     struct vhdx *src = partition_disk_vhdx(o->part, o->disk);

@@ -17,6 +17,7 @@
 #include "net/control/ctl_commands.h"
 #include "net/control/ctl_server.h"
 #include "net/tls/tls_conn.h"
+#include "tests/net/fake_disk.h"
 #include "tests/net/fake_hv.h"
 #include "tools/atollctl/host_io.h"
 
@@ -35,6 +36,7 @@ static size_t allowed_count;
 static struct host_conn pool[CTL_MAX_CONNECTIONS];
 static struct ctl_server server;
 static struct ctl_commands commands;
+static struct ctl_disk_commands disk_commands;
 static struct fake_hv hv;
 static volatile sig_atomic_t stop_requested;
 
@@ -206,6 +208,7 @@ int main(int argc, char **argv)
     hv.op_duration_ms = op_ms;
     hv.now_ms = now_ms();
     ctl_commands_register(&server, &commands, &fake_hv_ops, &hv);
+    ctl_disk_register(&server, &disk_commands, &fake_disk_ops, NULL);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     char hex[TLS_FP_HEX_SIZE];
