@@ -4,6 +4,7 @@
 
 #include "hv/arch/x86/console.h"
 #include "hv/core/checkpoint.h"
+#include "hv/core/disk_ops.h"
 #include "hv/core/migrate.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/config/script.h"
@@ -47,6 +48,13 @@ static void carry_out(uint32_t rule)
             snapshot_restore(script.files[rule], name, msg, sizeof(msg));
         return;
     }
+    if (script.actions[rule] == SCRIPT_DISK) {
+        struct disk_op_request req;
+        kprintf("atoll: script %s:%u: disk %s\n", manifest_file, r->line, script.files[rule]);
+        if (disk_op_parse(script.files[rule], &req, msg, sizeof(msg)) == 0)
+            disk_ops_request(&req, NULL, msg, sizeof(msg));    /* prints its line */
+        return;
+    }
     struct partition *p = partition_find(name);
     if (script.actions[rule] == SCRIPT_SNAPSHOT || script.actions[rule] == SCRIPT_MIGRATE)
         kprintf("atoll: script %s:%u: %s %s %s%s%s\n", manifest_file, r->line, r->action, name,
@@ -86,6 +94,7 @@ static void carry_out(uint32_t rule)
         migrate_start(p, script.files[rule], msg, sizeof(msg));    /* prints what happens */
         break;
     case SCRIPT_RESTORE:
+    case SCRIPT_DISK:
         break;
     }
 }

@@ -55,6 +55,10 @@ enum ctl_msg_type {
      * -> TOKEN COVERED;  TOKEN FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] -> WRITTEN */
     CTL_MSG_OFFLOAD_READ    = 0x0300,
     CTL_MSG_OFFLOAD_WRITE   = 0x0301,
+    CTL_MSG_DISK_FIRST      = 0x0400, CTL_MSG_DISK_LAST      = 0x04ff,   /* net/control/ctl_disk.h */
+    CTL_MSG_DISK      = 0x0400, /* TEXT (PARTITION DISK VERB ...) -> TEXT [OP_ID] */
+    CTL_MSG_DISK_JOBS = 0x0401, /* [OP_ID] -> DISK_JOB* (each: OP_ID TEXT JOB_STATE DONE TOTAL
+                                 * ELAPSED_MS [ETA_MS] PASSES RECOPIED [MESSAGE]) */
     CTL_MSG_TYPE_MAX        = 0x7fff,
 };
 
@@ -110,6 +114,13 @@ enum ctl_tag {
     CTL_TAG_DIRTY       = 0x0205, /* u64: pages the last round left dirty */
     CTL_TAG_WIRE_BYTES  = 0x0206, /* u64: bytes sent so far */
     CTL_TAG_LINK_BPS    = 0x0207, /* u64: measured link rate, bytes per second */
+    /* Live disk operations (0x0400..0x04ff, as their message types). */
+    CTL_TAG_DISK_JOB    = 0x0400, /* container: one job of CTL_MSG_DISK_JOBS */
+    CTL_TAG_JOB_STATE   = 0x0401, /* text: queued running paused done failed cancelled */
+    CTL_TAG_ELAPSED_MS  = 0x0402, /* u64 */
+    CTL_TAG_ETA_MS      = 0x0403, /* u64; absent: unknown */
+    CTL_TAG_JOB_PASSES  = 0x0404, /* u32: a disk job's passes */
+    CTL_TAG_RECOPIED    = 0x0405, /* u32: units the guest wrote after the job passed them */
 };
 
 enum ctl_status {

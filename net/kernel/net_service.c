@@ -14,6 +14,7 @@
 #include "net/kernel/control_listener.h"
 #include "net/kernel/hw_entropy.h"
 #include "hv/core/migrate.h"
+#include "net/kernel/kernel_disk_ops.h"
 #include "net/kernel/kernel_hv_ops.h"
 #include "net/kernel/kernel_offload.h"
 #include "net/kernel/migrate_link.h"
@@ -36,6 +37,7 @@ static struct netif netif;
 static struct tls_identity identity;
 static struct ctl_server server;
 static struct ctl_commands commands;
+static struct ctl_disk_commands disk_commands;
 static struct net_options options;
 static bool running, control_up, address_shown;
 static uint32_t last_link_check;
@@ -103,6 +105,7 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
     ctl_server_init(&server, &cfg);
     ctl_commands_register(&server, &commands, &kernel_hv_ops, NULL);
     kernel_offload_start(identity.fingerprint);
+    ctl_disk_register(&server, &disk_commands, &kernel_disk_ops, NULL);
     uint16_t port = hv->control_port ? hv->control_port : 7400;
     if (!control_listener_start(&server, &identity, allowed, hv->client_count, port)) {
         kprintf("control: not started: cannot listen on TCP port %u\n", port);

@@ -72,7 +72,7 @@ static void actions_not_built_are_refused(void **state)
     assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
                           "on a prints \"READY\" => compare a b\n"), -1);
     assert_string_equal(err, "atoll.cfg:12: script: 'compare' is not available in this "
-                             "build (start, stop, checkpoint, snapshot, restore and migrate are)");
+                             "build (start, stop, checkpoint, snapshot, restore, migrate and disk are)");
 }
 
 static void migrate_takes_a_partition_and_a_host(void **state)

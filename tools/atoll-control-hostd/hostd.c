@@ -17,6 +17,7 @@
 #include "net/control/ctl_commands.h"
 #include "net/control/ctl_server.h"
 #include "net/tls/tls_conn.h"
+#include "tests/net/fake_disk.h"
 #include "tests/net/fake_hv.h"
 #include "tests/net/fake_offload.h"
 #include "tools/atollctl/host_io.h"
@@ -36,6 +37,7 @@ static size_t allowed_count;
 static struct host_conn pool[CTL_MAX_CONNECTIONS];
 static struct ctl_server server;
 static struct ctl_commands commands;
+static struct ctl_disk_commands disk_commands;
 static struct fake_hv hv;
 static volatile sig_atomic_t stop_requested;
 
@@ -212,6 +214,7 @@ int main(int argc, char **argv)
     if (pool_image && !fake_offload_attach(&ops, pool_image, identity.fingerprint))
         return 1;
     ctl_commands_register(&server, &commands, &ops, &hv);
+    ctl_disk_register(&server, &disk_commands, &fake_disk_ops, NULL);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     char hex[TLS_FP_HEX_SIZE];

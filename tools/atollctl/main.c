@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "net/control/ctl_codec.h"
 #include "tools/atollctl/client.h"
+#include "tools/atollctl/disk_cmd.h"
 #include "tools/atollctl/host_io.h"
 #include "tools/atollctl/offload.h"
 #include "tools/atollctl/report.h"
@@ -20,7 +21,7 @@ struct args {
     bool json, help, version, force, no_wait, live, lazy;
     uint32_t bytes;
     const char *cmd;
-    const char *pos[4];
+    const char *pos[8];
     int npos;
 };
 
@@ -529,6 +530,11 @@ static int cmd_offload(struct args *a, struct client *c)
     return offload_command(a->npos, a->pos, a->json, c);
 }
 
+static int cmd_disk(struct args *a, struct client *c)
+{
+    return disk_command(c, a->pos, a->npos, a->json, a->no_wait);
+}
+
 static const struct command commands[] = {
     { "keygen", "keygen FILE [--force]",
       "Creates a new ECDSA P-256 identity key in FILE (PEM, mode 0600) from the OS entropy\n"
@@ -576,6 +582,14 @@ static const struct command commands[] = {
       "Exit 0 when the target resumed it; 1 when refused (the partition runs on here; under\n"
       "--json the error object carries the hypervisor's line).", 2,
       true, cmd_migrate, 0 },
+    { "disk", "disk PARTITION DISK VERB [ARGS...] [--no-wait] | disk jobs [ID]",
+      "A live operation on a disk a running partition has attached, while its guest keeps\n"
+      "doing I/O: copy DST [dynamic|fixed|raw], move DST [FORMAT], convert DST FORMAT,\n"
+      "compact, defrag (each may end in mbps=N iops=N: the job's throttle), pause, resume,\n"
+      "cancel; `- FILE delete` removes a pool file no partition has attached.  A job is\n"
+      "followed with a progress bar (ETA, units re-copied after guest writes) until it ends,\n"
+      "unless --no-wait.  `disk jobs [ID]` lists the jobs and their progress.", 1, true,
+      cmd_disk, 7 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
     { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 1 },
@@ -689,7 +703,7 @@ static bool parse_args(struct args *a, int argc, char **argv)
                 return false;
         } else if (!a->cmd) {
             a->cmd = argv[i];
-        } else if (a->npos < 4) {
+        } else if (a->npos < 8) {
             a->pos[a->npos++] = argv[i];
         } else {
             report_error("too many arguments\n");

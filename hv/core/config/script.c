@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/storage/disk_op_request.h"
 
 static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop",
                                              [SCRIPT_CHECKPOINT] = "checkpoint",
                                              [SCRIPT_SNAPSHOT] = "snapshot",
                                              [SCRIPT_RESTORE] = "restore",
-                                             [SCRIPT_MIGRATE] = "migrate" };
+                                             [SCRIPT_MIGRATE] = "migrate",
+                                             [SCRIPT_DISK] = "disk" };
 
 /* The next blank-separated word of *s into out (size bytes); its length, 0 at the end or
  * when it does not fit. */
@@ -111,6 +113,28 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
     return 0;
 }
 
+/* disk PARTITION DISK VERB ...: checked now, carried out by the kernel (disk_ops.c). */
+static int disk_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
+                     char *err, size_t err_size)
+{
+    const struct manifest_rule *r = &m->rules[i];
+    struct disk_op_request req;
+    char why[160];
+    if (disk_op_parse(r->args, &req, why, sizeof(why))) {
+        fmt_snprintf(err, err_size, "%s:%u: script: %s", file, r->line, why);
+        return -1;
+    }
+    if (req.partition[0] && !manifest_find_partition(m, req.partition) &&
+        !restores_as(m, i, req.partition)) {
+        fmt_snprintf(err, err_size, "%s:%u: script: disk: no partition is named '%s'", file,
+                     r->line, req.partition);
+        return -1;
+    }
+    memcpy(s->targets[i], req.partition, strlen(req.partition) + 1);
+    memcpy(s->files[i], r->args, strlen(r->args) + 1);
+    return 0;
+}
+
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size)
 {
@@ -125,13 +149,19 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                 a = k;
         if (a < 0) {
             fmt_snprintf(err, err_size, "%s:%u: script: '%s' is not available in this build "
-                     "(start, stop, checkpoint, snapshot, restore and migrate are)", file, r->line,
+                     "(start, stop, checkpoint, snapshot, restore, migrate and disk are)", file, r->line,
                      r->action);
             return -1;
         }
         if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE || a == SCRIPT_MIGRATE) {
             s->actions[i] = (enum script_action)a;
             if (file_args(s, m, i, file, err, err_size))
+                return -1;
+            continue;
+        }
+        if (a == SCRIPT_DISK) {
+            s->actions[i] = SCRIPT_DISK;
+            if (disk_args(s, m, i, file, err, err_size))
                 return -1;
             continue;
         }
