@@ -204,6 +204,15 @@ static void src_ack(void *ctx, uint8_t vector)
         platform_devices_ack(c->pd, c->vcpu, &c->intr);
 }
 
+bool vcpu_untake_interrupt(struct vcpu *v, uint8_t vector)
+{
+    struct partition *p = v->part;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    bool back = platform_devices_untake(p->devices, v->index, vector);
+    spin_unlock_irqrestore(&p->lock, f);
+    return back;
+}
+
 bool vcpu_next_event(struct vcpu *v, const struct event_windows *w, struct pending_event *out)
 {
     struct partition *p = v->part;

@@ -27,6 +27,11 @@ bool partition_nmi_pending(struct vcpu *v);
  * its interrupt controllers under the partition's lock; an NMI or vector it returns is
  * taken from its controller. */
 bool vcpu_next_event(struct vcpu *v, const struct event_windows *w, struct pending_event *out);
+/* The external interrupt v was injected last was not delivered (an exit cut its delivery
+ * short) and v now waits, for longer than an exit, before it can be: it goes back to its
+ * LAPIC, pending, so that it is taken (and a periodic tick counted late) when v is
+ * entered again.  False when it was not the LAPIC's (the caller injects it again). */
+bool vcpu_untake_interrupt(struct vcpu *v, uint8_t vector);
 /* IA32_APIC_BASE.EN of the vCPU's local APIC (CPUID.1:EDX.APIC follows it). */
 bool partition_apic_enabled(struct vcpu *v);
 void partition_set_tpr(struct vcpu *v, uint64_t cr8);

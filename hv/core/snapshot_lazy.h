@@ -6,7 +6,10 @@
  *
  *  - A vCPU's access to an absent page exits to snapshot_lazy_fault: the vCPU is parked
  *    (VCPU_PARKED, picked by no CPU) and the page's block is queued for the loader, ahead
- *    of the rest.  Two vCPUs on one block both wait for the one load.
+ *    of the rest.  Two vCPUs on one block both wait for the one load.  An interrupt whose
+ *    delivery the fault cut short goes back to its LAPIC, pending, and is taken when the
+ *    vCPU runs again: a periodic tick delivered after the wait counts as late, and its
+ *    count restarts then (hv/vdev/lapic.c), not at the injection that did not deliver it.
  *  - The loader is one worker item (worker.h) that loads one block a run, reading and
  *    decoding it from the file (never in an exit), filling RAM, making the block present
  *    and waking the vCPUs that wait for it; then it queues itself again: faulted blocks

@@ -342,6 +342,7 @@ static void periodic_taken(struct vlapic *l, uint8_t vector)
     if (!due || vector != (uint8_t)l->lvt[VLAPIC_LVT_TIMER])
         return;
     l->timer_tick_due_ns = 0;
+    l->taken_tick_due_ns = due;
     if (timer_mode(l) != VLAPIC_TIMER_PERIODIC || !l->timer_running || !l->timer_initial)
         return;
     uint64_t t = now(l);
@@ -357,7 +358,23 @@ bool vlapic_accept(struct vlapic *l, uint8_t vector)
         return false;
     clear_bit(l->irr, vector);
     set_bit(l->isr, vector);
+    l->taken = true;
+    l->taken_vector = vector;
+    l->taken_tick_due_ns = 0;
     periodic_taken(l, vector);
+    return true;
+}
+
+bool vlapic_untake(struct vlapic *l, uint8_t vector)
+{
+    if (!l->taken || l->taken_vector != vector || highest_bit(l->isr) != vector)
+        return false;
+    l->taken = false;
+    clear_bit(l->isr, vector);
+    set_bit(l->irr, vector);
+    uint64_t due = l->taken_tick_due_ns;
+    if (due && (!l->timer_tick_due_ns || due < l->timer_tick_due_ns))
+        l->timer_tick_due_ns = due;
     return true;
 }
 
@@ -478,6 +495,7 @@ static void reset_registers(struct vlapic *l)
     l->nmi_pending = 0;
     l->nmi_blocked = false;
     l->extint_pending = false;
+    l->taken = false;
     timer_stop(l);
 }
 
@@ -813,6 +831,7 @@ int vlapic_restore(struct vlapic *l, const struct state_section *s, char *err, s
         return -1;
     }
     *l = t;
+    l->taken = false;
     /* The saved deadline as it stood, not one recomputed from a TSC the vCPU's own
      * restore may not have set yet. */
     if (l->plat->timer_arm)

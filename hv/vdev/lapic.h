@@ -81,6 +81,9 @@ struct vlapic {
     bool timer_running;            /* one-shot/periodic counting */
     uint64_t timer_start_ns, timer_next_ns;
     uint64_t timer_tick_due_ns;     /* a periodic tick in the IRR: when it was due (0: none) */
+    bool taken;                     /* taken_vector is the vector vlapic_accept took last */
+    uint8_t taken_vector;
+    uint64_t taken_tick_due_ns;     /* the periodic tick it was, when it was due (0: none) */
     uint64_t tsc_deadline;
     unsigned nmi_pending;           /* NMIs accepted, not yet injected */
     bool nmi_blocked;               /* one is being handled (until the guest's IRET) */
@@ -115,6 +118,12 @@ bool vlapic_match_dest(const struct vlapic *l, uint32_t dest, bool logical, bool
 int vlapic_pending_vector(struct vlapic *l);
 /* The VT-x layer injected vector: IRR -> ISR.  False if it was not pending. */
 bool vlapic_accept(struct vlapic *l, uint8_t vector);
+/* The vector vlapic_accept took last was not delivered, and the vCPU waits before it can
+ * be (its delivery touched a page not there yet): ISR -> IRR, as if never taken.  A
+ * periodic tick keeps when it was due, so that when it is taken it counts as late as it
+ * is.  False (nothing changed) if vector is not the one taken last, or not the highest in
+ * service. */
+bool vlapic_untake(struct vlapic *l, uint8_t vector);
 /* An NMI is pending (and is consumed by this call). */
 bool vlapic_take_nmi(struct vlapic *l);
 /* The backend saw the guest leave its NMI handler (NMI blocking clear). */

@@ -436,11 +436,18 @@ uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
         return intr->vector;
     if (intr->source == PLATFORM_INTR_PIC) {
         l->extint_pending = false;
+        l->taken = false;           /* the vector taken last is the PIC's */
         return vpic_ack(&pd->pic);
     }
     if (intr->source == PLATFORM_INTR_LAPIC)
         vlapic_accept(l, intr->vector);
     return intr->vector;
+}
+
+bool platform_devices_untake(struct platform_devices *pd, unsigned vcpu, uint8_t vector)
+{
+    struct vlapic *l = platform_devices_lapic(pd, vcpu);
+    return l && vlapic_untake(l, vector);
 }
 
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu)

@@ -107,6 +107,9 @@ bool platform_devices_pending(struct platform_devices *pd, unsigned vcpu,
  * Returns the vector actually acknowledged. */
 uint8_t platform_devices_ack(struct platform_devices *pd, unsigned vcpu,
                              const struct platform_intr *intr);
+/* The vector vcpu was injected last (its LAPIC's) was not delivered and waits: pending
+ * again, as if never acknowledged (vlapic_untake).  False when it was not the LAPIC's. */
+bool platform_devices_untake(struct platform_devices *pd, unsigned vcpu, uint8_t vector);
 /* An NMI is pending for vcpu (consumed). */
 bool platform_devices_take_nmi(struct platform_devices *pd, unsigned vcpu);
 /* The CMOS bytes (128; the clock's time bytes are computed, the rest kept) out and in:

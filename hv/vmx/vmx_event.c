@@ -121,6 +121,20 @@ void vmx_requeue_idt_vectoring(struct vcpu *v)
                           type == INTR_TYPE_PRIV_SW_EXC) ? vmcs_read32(VMCS32_EXIT_INSTR_LEN) : 0;
 }
 
+/*
+ * The LAPIC took the interrupt when it was injected, but its delivery was cut short and
+ * the vCPU now waits: it is taken again when delivered, so that a periodic timer tick
+ * delivered late counts as late (hv/vdev/lapic.c) rather than as taken on time.
+ */
+void vmx_untake_requeued(struct vcpu *v)
+{
+    struct vmx_vcpu *x = vmx_of(v);
+    uint32_t info = x->entry_intr_info;
+    if ((info & INTR_INFO_VALID) && (info & INTR_TYPE_MASK) == INTR_TYPE_EXT_INTR &&
+        vcpu_untake_interrupt(v, (uint8_t)info))
+        x->entry_intr_info = 0;
+}
+
 /* The processor-based controls are cached: this runs before every entry. */
 static void set_window(struct vcpu *v, uint32_t control, bool on)
 {

@@ -283,7 +283,10 @@ static bool lazy_page(struct vcpu *v, uint64_t qual, enum exit_action *action)
     switch (snapshot_lazy_fault(v, vmcs_read64(VMCS64_GUEST_PHYS_ADDR))) {
     case LAZY_NOT_MINE: return false;
     case LAZY_RETRY: *action = EXIT_RESUME; break;
-    case LAZY_PARKED: *action = EXIT_HALT; break;
+    case LAZY_PARKED:
+        vmx_untake_requeued(v);
+        *action = EXIT_HALT;
+        break;
     case LAZY_LOST: *action = EXIT_STOP; break;
     }
     vcpu_count_exit(v, EXIT_EPT);

@@ -224,6 +224,60 @@ static void test_timer_periodic_taken_late_restarts(void **state)
     assert_int_equal(l->stats.timer_fires, 2);
 }
 
+/* A tick injected on time whose delivery is cut short (the vCPU parked on a page not
+ * loaded yet) goes back to the IRR; delivered after the wait, it is taken late and the
+ * count restarts then, not at the injection that did not deliver it. */
+static void test_timer_periodic_untaken_tick_taken_late_restarts(void **state)
+{
+    struct ctx *c = *state;
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
+    wr(c, 0, 0x3e0, 0xb);                              /* divide by 1 */
+    wr(c, 0, 0x320, 0x20045);                          /* periodic, vector 0x45 */
+    wr(c, 0, 0x380, 1000000);                          /* 1 ms, started at 1000 */
+    c->f.now_ns = 1001000;
+    platform_devices_tick(&c->pd);
+    inject(c, 0, 0x45);                                /* on time: the grid holds */
+    assert_int_equal(vlapic_timer_deadline(l), 2001000);
+    assert_false(platform_devices_untake(&c->pd, 0, 0x46));    /* not the one taken */
+    assert_true(platform_devices_untake(&c->pd, 0, 0x45));
+    assert_int_equal(rd(c, 0, 0x120), 0);              /* ISR 0x45 clear */
+    assert_int_equal(rd(c, 0, 0x220), 1u << 5);        /* IRR 0x45 set */
+    assert_false(platform_devices_untake(&c->pd, 0, 0x45));    /* once */
+    c->f.now_ns = 1001000 + 700000;                    /* delivered 70% late */
+    struct platform_intr in;
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(in.vector, 0x45);
+    inject(c, 0, 0x45);
+    assert_int_equal(vlapic_timer_deadline(l), 1701000 + 1000000);
+    wr(c, 0, 0xb0, 0);
+    /* Untaken after a tick that fired while it waited, the older due stands. */
+    c->f.now_ns = 2701000;
+    platform_devices_tick(&c->pd);
+    c->f.now_ns = 2701000 + 10000;
+    inject(c, 0, 0x45);
+    c->f.now_ns = 3701000;
+    platform_devices_tick(&c->pd);                     /* fires while the vCPU waits */
+    assert_true(platform_devices_untake(&c->pd, 0, 0x45));
+    c->f.now_ns = 3701000 + 20000;                     /* 1% after the newer tick's due */
+    inject(c, 0, 0x45);
+    assert_int_equal(vlapic_timer_deadline(l), 3721000 + 1000000);
+}
+
+/* An interrupt the PIC gave is not the LAPIC's to take back. */
+static void test_untake_after_pic_refused(void **state)
+{
+    struct ctx *c = *state;
+    wr(c, 0, 0x320, 0x20045);
+    c->f.now_ns = 0;
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
+    vlapic_deliver(l, VLAPIC_DM_FIXED, 0x45, false);
+    inject(c, 0, 0x45);
+    struct platform_intr pic = { PLATFORM_INTR_PIC, 0x45 };
+    platform_devices_ack(&c->pd, 0, &pic);
+    assert_false(platform_devices_untake(&c->pd, 0, 0x45));
+    assert_int_equal(rd(c, 0, 0x120), 1u << 5);        /* 0x45 still in service */
+}
+
 static void test_timer_tsc_deadline(void **state)
 {
     struct ctx *c = *state;
@@ -444,6 +498,8 @@ int main(void)
         cmocka_unit_test_setup(test_timer_periodic_and_masked, setup),
         cmocka_unit_test_setup(test_timer_periodic_coalesces_missed_ticks, setup),
         cmocka_unit_test_setup(test_timer_periodic_taken_late_restarts, setup),
+        cmocka_unit_test_setup(test_timer_periodic_untaken_tick_taken_late_restarts, setup),
+        cmocka_unit_test_setup(test_untake_after_pic_refused, setup),
         cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
         cmocka_unit_test_setup(test_ipis_and_startup, setup),
         cmocka_unit_test_setup(test_x2apic_msr_rules, setup),
