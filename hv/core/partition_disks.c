@@ -18,6 +18,7 @@
 #include "hv/storage/block.h"
 #include "hv/storage/pool.h"
 #include "hv/storage/pool_io.h"
+#include "hv/storage/pool_write_observer.h"
 #include "hv/storage/rate_limit.h"
 #include "hv/vdev/platform_devices.h"
 #include "hv/vdev/virtio_blk.h"
@@ -392,6 +393,16 @@ static struct disk_slot *claim_slot(struct partition_disk *d, struct block_reque
     return free;
 }
 
+/* Whoever watches the pool (offload tokens) is told of a guest write or trim before its
+ * data changes, and again when it has landed: a token issued while it was in transfer
+ * must not outlive it. */
+static void note_observers(struct partition_disk *d, const struct block_request *r)
+{
+    if (r->cls == BLOCK_CLASS_GUEST && (r->op == BLOCK_WRITE || r->op == BLOCK_TRIM))
+        pool_write_note(d->vhdx ? POOL_WRITE_DISK : POOL_WRITE_FILE, d->path,
+                        r->lba * d->sector, (uint64_t)r->count * d->sector);
+}
+
 /* Takes what may start: mapped transfers are queued on the pool disk, the rest is done
  * here under the pool's lock (busy: another time). */
 static void start_pieces(struct partition_disk *d)
@@ -407,6 +418,7 @@ static void start_pieces(struct partition_disk *d)
         if (!s)
             break;
         struct block_request *r = s->r;
+        note_observers(d, r);
         if (w && r->cls == BLOCK_CLASS_GUEST && (r->op == BLOCK_READ || r->op == BLOCK_WRITE) &&
             pool_io_map(&s->io, w, &d->file, d->vhdx, r->op, BLOCK_CLASS_GUEST,
                         r->lba * d->sector, r->count * d->sector, s->bounce) == BLOCK_OK) {
@@ -459,6 +471,7 @@ static bool finish_pieces(struct partition_disk *d)
         if (s->status == BLOCK_OK && r->cls == BLOCK_CLASS_GUEST &&
             (r->op == BLOCK_WRITE || r->op == BLOCK_TRIM))
             note_job_write(d, r);
+        note_observers(d, r);
         f = spin_lock_irqsave(&d->lock);
         note_piece(d, r);
         block_complete(&d->blk, r, s->status);
@@ -609,6 +622,8 @@ static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_
         d->capacity = d->file.size & ~511ull;
         return d->capacity > 0 || (fmt_snprintf(err, err_size, "disk %s: empty file", path), false);
     }
+    if (!(vhdx_flags & VHDX_OPEN_READ_ONLY))   /* opening it writable rewrites its header */
+        pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);
     struct vhdx_err verr;
     pool_vhdx_io(&d->file, &d->vio);
     if (vhdx_open(pool_vhdx_env(), &d->vio, path, vhdx_flags, &d->vhdx, &verr) != 0) {

@@ -47,20 +47,36 @@ void offload_init(struct offload_provider *p, const struct offload_platform *pf,
 
 /* ---- live tokens and objects ------------------------------------------------------- */
 
+static void table_lock(struct offload_provider *p)
+{
+    if (p->pf.lock)
+        p->pf.lock(p->pf.sec_ctx);
+}
+
+static void table_unlock(struct offload_provider *p)
+{
+    if (p->pf.unlock)
+        p->pf.unlock(p->pf.sec_ctx);
+}
+
+/* The table's lock held. */
 static void drop_dead(struct offload_provider *p)
 {
     uint64_t now = p->pf.now_ms(p->pf.sec_ctx);
     for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
-        if (p->live[i].used && (p->live[i].revoked || now >= p->live[i].t.expiry_ms))
+        if (p->live[i].used && !p->live[i].pending &&
+            (p->live[i].revoked || now >= p->live[i].t.expiry_ms))
             p->live[i].used = false;
 }
 
 uint32_t offload_live_count(struct offload_provider *p)
 {
+    table_lock(p);
     drop_dead(p);
     uint32_t n = 0;
     for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
-        n += p->live[i].used;
+        n += p->live[i].used && !p->live[i].pending;
+    table_unlock(p);
     return n;
 }
 
@@ -95,10 +111,11 @@ static int object_number(struct offload_provider *p, uint8_t kind, const char *n
     return free_slot;
 }
 
+/* The table's lock held. */
 static struct offload_live *live_find(struct offload_provider *p, const uint8_t *id)
 {
     for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
-        if (p->live[i].used && memcmp(p->live[i].t.id, id, TOKEN_ID_LEN) == 0)
+        if (p->live[i].used && !p->live[i].pending && memcmp(p->live[i].t.id, id, TOKEN_ID_LEN) == 0)
             return &p->live[i];
     return NULL;
 }
@@ -106,6 +123,7 @@ static struct offload_live *live_find(struct offload_provider *p, const uint8_t 
 void offload_note_write(struct offload_provider *p, uint8_t kind, const char *name,
                         uint64_t off, uint64_t len)
 {
+    table_lock(p);
     for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++) {
         struct offload_live *l = &p->live[i];
         for (uint32_t r = 0; l->used && !l->revoked && r < l->t.count; r++) {
@@ -117,10 +135,11 @@ void offload_note_write(struct offload_provider *p, uint8_t kind, const char *na
             bool hit = x->kind != kind || overlaps(tr->offset, tr->length, off, len);
             if (hit) {
                 l->revoked = true;
-                p->stats.revoked++;
+                p->stats.revoked += !l->pending;
             }
         }
     }
+    table_unlock(p);
 }
 
 /* ---- offload read ------------------------------------------------------------------ */
@@ -159,6 +178,37 @@ static int issue_range(struct offload_provider *p, const struct offload_src *s,
     return OFFLOAD_OK;
 }
 
+/* The table's lock held: a free slot holding srcs as asked, pending, so that a write
+ * noted while the ranges are measured revokes it; NULL with msg when none or objects full. */
+static struct offload_live *reserve(struct offload_provider *p, const struct offload_src *srcs,
+                                    uint32_t n, char *msg, size_t msg_size)
+{
+    drop_dead(p);
+    struct offload_live *slot = NULL;
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX && !slot; i++)
+        if (!p->live[i].used)
+            slot = &p->live[i];
+    if (!slot)
+        return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u tokens live: wait for some to expire",
+                    OFFLOAD_LIVE_MAX), NULL;
+    memset(&slot->t, 0, sizeof(slot->t));
+    slot->used = slot->pending = true;
+    slot->revoked = false;
+    for (uint32_t i = 0; i < n; i++) {
+        int o = object_number(p, srcs[i].kind, srcs[i].name);
+        if (o < 0) {
+            slot->used = slot->pending = false;
+            return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u files and disks have live tokens",
+                        OFFLOAD_OBJECTS_MAX), NULL;
+        }
+        slot->t.range[i] = (struct token_range){ .kind = srcs[i].kind, .object = (uint32_t)o,
+                                                 .offset = srcs[i].offset,
+                                                 .length = srcs[i].length };
+        slot->t.count = i + 1;
+    }
+    return slot;
+}
+
 int offload_read(struct offload_provider *p, const struct offload_src *srcs, uint32_t n,
                  uint64_t lifetime_ms, uint8_t token[TOKEN_SIZE], uint64_t *covered,
                  char *msg, size_t msg_size)
@@ -168,16 +218,6 @@ int offload_read(struct offload_provider *p, const struct offload_src *srcs, uin
         return fail(msg, msg_size, OFFLOAD_E_INVALID, "no range to read");
     if (n > TOKEN_RANGES_MAX)
         n = TOKEN_RANGES_MAX;
-    drop_dead(p);
-    struct offload_live *slot = NULL;
-    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX && !slot; i++)
-        if (!p->live[i].used)
-            slot = &p->live[i];
-    if (!slot)
-        return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u tokens live: wait for some to expire",
-                    OFFLOAD_LIVE_MAX);
-    struct token t;
-    memset(&t, 0, sizeof(t));
     for (uint32_t i = 0; i < n; i++) {
         const struct offload_src *s = &srcs[i];
         if (!name_valid(s->name) || (s->kind != TOKEN_RANGE_FILE && s->kind != TOKEN_RANGE_DISK))
@@ -185,40 +225,55 @@ int offload_read(struct offload_provider *p, const struct offload_src *srcs, uin
         if (s->length == 0 || s->offset + s->length < s->offset)
             return fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: empty or overflowing range",
                         s->name);
+    }
+    table_lock(p);
+    struct offload_live *slot = reserve(p, srcs, n, msg, msg_size);
+    table_unlock(p);
+    if (!slot)
+        return OFFLOAD_E_BUSY;
+    struct token t;
+    memset(&t, 0, sizeof(t));
+    int rc = OFFLOAD_OK;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        const struct offload_src *s = &srcs[i];
         struct token_range r;
         memset(&r, 0, sizeof(r));
-        int rc = issue_range(p, s, &r, msg, msg_size);
-        if (rc)
-            return rc;
-        if (r.length == 0)
+        rc = issue_range(p, s, &r, msg, msg_size);
+        if (rc || r.length == 0)
             break;
-        int o = object_number(p, s->kind, s->name);
-        if (o < 0)
-            return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u files and disks have live tokens",
-                        OFFLOAD_OBJECTS_MAX);
-        r.object = (uint32_t)o;
-        r.generation = p->obj[o].epoch;
+        r.object = slot->t.range[i].object;
+        r.generation = p->obj[r.object].epoch;
         t.range[t.count++] = r;
         t.total += r.length;
         if (r.length < s->length)
             break; /* cut at the end: later ranges would not follow on */
     }
-    if (t.count == 0)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: offset %llu is at or past the end",
-                    srcs[0].name, (unsigned long long)srcs[0].offset);
+    if (!rc && t.count == 0)
+        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: offset %llu is at or past the end",
+                  srcs[0].name, (unsigned long long)srcs[0].offset);
     if (lifetime_ms == 0 || lifetime_ms > OFFLOAD_LIFETIME_MAX)
         lifetime_ms = OFFLOAD_LIFETIME_MAX;
     memcpy(t.issuer, p->issuer, TOKEN_ISSUER_LEN);
     p->pf.random(p->pf.sec_ctx, t.id, TOKEN_ID_LEN);
     t.expiry_ms = p->pf.now_ms(p->pf.sec_ctx) + lifetime_ms;
-    if (token_encode(&t, p->pf.mac, p->pf.sec_ctx, token) != TOKEN_OK)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "token could not be encoded");
-    slot->used = true;
-    slot->revoked = false;
-    slot->t = t;
-    p->stats.issued++;
-    *covered = t.total;
-    return OFFLOAD_OK;
+    if (!rc && token_encode(&t, p->pf.mac, p->pf.sec_ctx, token) != TOKEN_OK)
+        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "token could not be encoded");
+    table_lock(p);
+    if (!rc && slot->revoked) /* a writer noted a change while the ranges were measured */
+        rc = fail(msg, msg_size, OFFLOAD_E_REVOKED,
+                  "the data changed while the token was issued: ask again");
+    slot->pending = false;
+    slot->used = rc == OFFLOAD_OK;
+    if (!rc) {
+        slot->t = t;
+        p->stats.issued++;
+    }
+    table_unlock(p);
+    if (rc)
+        memset(token, 0, TOKEN_SIZE);
+    else
+        *covered = t.total;
+    return rc;
 }
 
 /* ---- offload write ----------------------------------------------------------------- */
@@ -240,11 +295,15 @@ struct copy {
 /* Whether the token is still live: not revoked and not expired. */
 static int still_valid(struct copy *c)
 {
+    table_lock(c->p);
     struct offload_live *l = live_find(c->p, c->id);
-    if (!l || l->revoked)
+    bool revoked = !l || l->revoked;
+    bool expired = l && c->p->pf.now_ms(c->p->pf.sec_ctx) >= l->t.expiry_ms;
+    table_unlock(c->p);
+    if (revoked)
         return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
                     "token no longer valid: its data changed since issue");
-    if (c->p->pf.now_ms(c->p->pf.sec_ctx) >= l->t.expiry_ms)
+    if (expired)
         return fail(c->msg, c->msg_size, OFFLOAD_E_TOKEN, "token expired");
     return OFFLOAD_OK;
 }
@@ -299,6 +358,9 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
                         c->p->obj[c->t->range[i].object].name);
     }
     if (zero && run >= n) {
+        int rc = still_valid(c); /* after the map was read, as after a read */
+        if (rc)
+            return rc;
         if (c->dst_name)
             offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
         if (d->punch(d->h, dofs, n))

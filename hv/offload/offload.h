@@ -70,6 +70,12 @@ struct offload_platform {
     token_mac_fn mac;                            /* HMAC-SHA256 under the host secret */
     void (*random)(void *sec_ctx, void *buf, size_t len);
     uint64_t (*now_ms)(void *sec_ctx);
+    /* Optional (NULL: single-threaded): a lock around the live-token table, for writers
+     * that call offload_note_write from other CPUs; never held across a call to open,
+     * close or an offload_io (they take the pool's lock, which writers hold when they
+     * note: pool lock, then this). */
+    void (*lock)(void *sec_ctx);
+    void (*unlock)(void *sec_ctx);
 };
 
 /* One range of an offload read. */
@@ -94,6 +100,7 @@ struct offload_object {
 
 struct offload_live {
     bool used, revoked;
+    bool pending; /* offload_read is issuing it: writes revoke it, expiry does not free it */
     struct token t;
 };
 

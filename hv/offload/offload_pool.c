@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/storage/pool_write_observer.h"
 
 struct pool_obj {
     struct fat_file f;
@@ -143,4 +144,21 @@ void offload_pool_platform(struct offload_pool *pool, struct offload_platform *p
     pf->close = pool_close;
     pf->alloc = pool_alloc;
     pf->free = pool_free;
+}
+
+static void observed(void *ctx, enum pool_write_what what, const char *path, uint64_t off,
+                     uint64_t len)
+{
+    offload_note_write(ctx, what == POOL_WRITE_DISK ? TOKEN_RANGE_DISK : TOKEN_RANGE_FILE, path,
+                       off, len);
+}
+
+int offload_pool_observe(struct offload_provider *p)
+{
+    return pool_write_observer_add(observed, p);
+}
+
+void offload_pool_unobserve(struct offload_provider *p)
+{
+    pool_write_observer_remove(observed, p);
 }

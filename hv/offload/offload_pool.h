@@ -19,4 +19,12 @@ struct offload_pool {
  * sec half (mac, random, now_ms). */
 void offload_pool_platform(struct offload_pool *pool, struct offload_platform *pf);
 
+/*
+ * Registers p with the pool's write observers (hv/storage/pool_write_observer.h): every
+ * writer that notes a write there revokes p's tokens it touches (offload_note_write).
+ * 0, or -1 when the observer table is full.  Unregister before p goes.
+ */
+int offload_pool_observe(struct offload_provider *p);
+void offload_pool_unobserve(struct offload_provider *p);
+
 #endif

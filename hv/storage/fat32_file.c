@@ -5,6 +5,7 @@
  * is written only after its data (fat_flush).
  */
 #include "hv/storage/fat32_internal.h"
+#include "hv/storage/pool_write_observer.h"
 
 #include <string.h>
 
@@ -56,6 +57,8 @@ int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_fil
         f->first_cluster = v->root_cluster;
         return FAT_OK;
     }
+    if (flags & FAT_O_TRUNC)
+        pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);
     rc = fat_dir_lookup(v, dir, name, len, &fd);
     if (rc == FAT_E_NOT_FOUND && (flags & FAT_O_CREATE))
         return create(v, dir, name, len, f);

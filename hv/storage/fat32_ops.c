@@ -1,5 +1,6 @@
 /* FAT32 namespace operations: stat, mkdir, unlink, rename, list. */
 #include "hv/storage/fat32_internal.h"
+#include "hv/storage/pool_write_observer.h"
 
 #include <string.h>
 
@@ -98,6 +99,7 @@ int fat_unlink(struct fat_vol *v, const char *path)
 {
     struct fat_found f;
     bool root, empty;
+    pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);
     uint32_t dir;
     const char *name;
     size_t len;
@@ -174,6 +176,8 @@ int fat_rename(struct fat_vol *v, const char *from, const char *to)
     struct fat_found src, dst;
     struct fat_slot slot;
     bool root, within = false;
+    pool_write_note(POOL_WRITE_FILE, from, 0, POOL_WRITE_ALL);
+    pool_write_note(POOL_WRITE_FILE, to, 0, POOL_WRITE_ALL);
     uint32_t from_dir, to_dir;
     const char *name, *to_name;
     size_t len, to_len;

@@ -5,7 +5,7 @@
 BLOCK_SRCS := hv/storage/block.c
 GPT_SRCS   := hv/storage/gpt.c hv/lib/guid.c
 FAT32_SRCS := hv/storage/fat32.c hv/storage/fat32_dir.c hv/storage/fat32_file.c \
-	hv/storage/fat32_ops.c
+	hv/storage/fat32_ops.c hv/storage/pool_write_observer.c
 
 KERNEL_SRCS += $(BLOCK_SRCS) hv/storage/gpt.c $(FAT32_SRCS) \
 	$(wildcard drivers/ata/ata.c drivers/ata/ata_bmdma.c drivers/nvme/nvme.c hv/storage/pool_service.c \
@@ -51,3 +51,9 @@ KERNEL_SRCS += $(POOL_IO_SRCS)
 UNIT_TESTS += test_pool_io
 test_pool_io_SRCS = tests/unit/test_pool_io.c $(POOL_IO_SRCS) \
 	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)
+
+# Observers of writes to pool files and disks (the offload provider's invalidation); in
+# FAT32_SRCS, since fat_open(TRUNC), fat_unlink and fat_rename tell them.
+UNIT_TESTS += test_pool_write_observer
+test_pool_write_observer_SRCS = tests/unit/test_pool_write_observer.c tests/unit/test_block_mem.c \
+	$(FAT32_SRCS) $(BLOCK_SRCS) hv/lib/format.c

@@ -14,6 +14,7 @@
 #include <bearssl.h>
 
 #include "hv/offload/offload_pool.h"
+#include "hv/storage/pool_write_observer.h"
 #include "tests/unit/test_block_mem.h"
 
 #define MIB (1024u * 1024u)
@@ -116,6 +117,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
+    offload_pool_unobserve(&f->p);
     free(f->data);
     free(f);
     return 0;
@@ -496,6 +498,120 @@ static void live_table_full_test(void **state)
     assert_int_equal(offload_live_count(&f->p), 1);
 }
 
+/* ---- the pool's write observers (hv/storage/pool_write_observer.h) ------------------- */
+
+static bool usable(struct fx *f, const uint8_t *tok)
+{
+    uint64_t written;
+    return owrite(f, tok, 0, 512, TOKEN_RANGE_FILE, "probe.bin", 0, &written) == OFFLOAD_OK;
+}
+
+/* Replacing, truncating or removing a file through FAT32 revokes its tokens. */
+static void observer_fat_replace_revokes_test(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(offload_pool_observe(&f->p), 0);
+    put_file(f, "t.bin", 8192, 1);
+    put_file(f, "r.bin", 8192, 2);
+    put_file(f, "u.bin", 8192, 3);
+    uint8_t t1[TOKEN_SIZE], t2[TOKEN_SIZE], t3[TOKEN_SIZE];
+    uint64_t covered;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "t.bin", 0, 4096, t1, &covered), OFFLOAD_OK);
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "r.bin", 0, 4096, t2, &covered), OFFLOAD_OK);
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "u.bin", 0, 4096, t3, &covered), OFFLOAD_OK);
+    struct fat_file ff;
+    assert_int_equal(fat_open(&f->v, "t.bin", 0, &ff), FAT_OK); /* opened, not changed */
+    fat_close(&ff);
+    assert_true(usable(f, t1));
+    assert_int_equal(fat_open(&f->v, "/T.BIN", FAT_O_TRUNC, &ff), FAT_OK);
+    fat_close(&ff);
+    assert_false(usable(f, t1));
+    assert_true(usable(f, t2));
+    assert_int_equal(fat_rename(&f->v, "r.bin", "moved.bin"), FAT_OK); /* r.bin is gone */
+    assert_false(usable(f, t2));
+    assert_true(usable(f, t3));
+    assert_int_equal(fat_unlink(&f->v, "u.bin"), FAT_OK);
+    assert_false(usable(f, t3));
+    assert_int_equal(f->p.stats.revoked, 3);
+}
+
+/* A guest write or trim of an attached disk, as the partitions' disk path notes it:
+ * only tokens over the range it touches go, and a plain-file token on the image too. */
+static void observer_guest_disk_write_revokes_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "g.vhdx", 1);
+    assert_int_equal(offload_pool_observe(&f->p), 0);
+    uint8_t lo[TOKEN_SIZE], hi[TOKEN_SIZE], raw[TOKEN_SIZE];
+    uint64_t covered;
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "g.vhdx", 0, MIB, lo, &covered), OFFLOAD_OK);
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "g.vhdx", 3 * MIB, MIB, hi, &covered), OFFLOAD_OK);
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "g.vhdx", 0, 4096, raw, &covered), OFFLOAD_OK);
+    pool_write_note(POOL_WRITE_DISK, "G.VHDX", 3 * MIB + 512, 4096);
+    assert_true(usable(f, lo));
+    assert_false(usable(f, hi));
+    assert_false(usable(f, raw)); /* the image's bytes change with its contents */
+    pool_write_note(POOL_WRITE_DISK, "other.vhdx", 0, MIB);
+    assert_true(usable(f, lo));
+    pool_write_note(POOL_WRITE_DISK, "/g.vhdx", MIB - 512, 512);
+    assert_false(usable(f, lo));
+}
+
+/* A guest write to the range after the first piece of an offload write: it stops there. */
+static void guest_write_midway(void *ctx, uint64_t done, uint64_t total)
+{
+    struct racer *r = ctx;
+    (void)total, (void)done;
+    if (r->calls++ == 0)
+        pool_write_note(POOL_WRITE_DISK, "m.vhdx", 3 * MIB, 4096);
+}
+
+static void observer_guest_write_during_copy_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "m.vhdx", 7);
+    assert_int_equal(offload_pool_observe(&f->p), 0);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written = 0;
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "m.vhdx", 0, 4 * MIB, tok, &covered), OFFLOAD_OK);
+    struct racer r = { f, 0 };
+    int rc = offload_write(&f->p, tok, TOKEN_SIZE, 0, 4 * MIB, TOKEN_RANGE_FILE, "mcopy.bin", 0,
+                           guest_write_midway, &r, &written, f->msg, sizeof(f->msg));
+    assert_int_equal(rc, OFFLOAD_E_REVOKED);
+    assert_int_equal(written, MIB);
+    assert_string_equal(f->msg, "token no longer valid: its data changed since issue");
+}
+
+/* A write noted while offload_read measures its ranges: no token is issued. */
+static int (*inner_open)(void *, uint8_t, const char *, bool, struct offload_io *, char *, size_t);
+
+static int open_then_write(void *ctx, uint8_t kind, const char *name, bool writable,
+                           struct offload_io *io, char *msg, size_t msg_size)
+{
+    int rc = inner_open(ctx, kind, name, writable, io, msg, msg_size);
+    pool_write_note(POOL_WRITE_FILE, name, 0, 1);
+    return rc;
+}
+
+static void observer_write_during_issue_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "i.bin", 8192, 1);
+    assert_int_equal(offload_pool_observe(&f->p), 0);
+    inner_open = f->p.pf.open;
+    f->p.pf.open = open_then_write;
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered = 1;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "i.bin", 0, 4096, tok, &covered),
+                     OFFLOAD_E_REVOKED);
+    assert_int_equal(covered, 0);
+    assert_string_equal(f->msg, "the data changed while the token was issued: ask again");
+    assert_int_equal(offload_live_count(&f->p), 0);
+    f->p.pf.open = inner_open;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "i.bin", 0, 4096, tok, &covered), OFFLOAD_OK);
+    assert_int_equal(offload_live_count(&f->p), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -511,6 +627,10 @@ int main(void)
         T(write_during_copy_never_mixes_test),
         T(refusals_test),
         T(live_table_full_test),
+        T(observer_fat_replace_revokes_test),
+        T(observer_guest_disk_write_revokes_test),
+        T(observer_guest_write_during_copy_test),
+        T(observer_write_during_issue_test),
     };
     return cmocka_run_group_tests(tests, make_image, drop_image);
 }
