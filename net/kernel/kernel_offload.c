@@ -1,9 +1,12 @@
 /*
  * The kernel's offload provider: pool files and VHDX images of the storage pool, each call
  * into the pool under the pool's lock (one 1 MiB piece at a time, so partitions' disk I/O
- * interleaves with a long copy).  Files a partition has attached as disks are refused as
- * source and destination: their writes do not go through offload_note_write yet, and a
- * second writable open of a VHDX behind a running partition would corrupt it.
+ * interleaves with a long copy).  It observes the pool's writes (pool_write_observer.h):
+ * the partitions' guest writes and trims, and FAT32's replace, rename and remove, revoke
+ * the tokens they touch.  A disk a partition has attached may be an offload source: it is
+ * read through the partition's own open VHDX (a second open would refuse its live log),
+ * and a guest write to the range revokes the token.  It may not be a destination: the
+ * guest owns its disk's contents, and a second writable open would corrupt the image.
  */
 #include "net/kernel/kernel_offload.h"
 
@@ -11,6 +14,7 @@
 
 #include <bearssl.h>
 
+#include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/partition.h"
 #include "hv/core/partition_disks.h"
@@ -28,9 +32,22 @@ static struct offload_pool pool;
 static struct offload_provider provider;
 static struct offload_platform inner; /* offload_pool's, wrapped below */
 
+static spinlock_t table = SPINLOCK_INIT;     /* the live-token table: pool lock, then this */
+static uint64_t table_flags;
+
 struct locked_io {
     struct offload_io in;
+    /* A disk attached to a partition, read through its open VHDX, found again by name at
+     * each call (the partition may have detached or switched it meanwhile). */
+    bool shared;
+    char part[CTL_NAME_MAX + 1];
+    char path[160];
+    unsigned disk;
+    struct vhdx *vhdx;
 };
+
+static void table_lock(void *ctx) { table_flags = spin_lock_irqsave(&table); }
+static void table_unlock(void *ctx) { spin_unlock_irqrestore(&table, table_flags); }
 
 static void hmac(void *ctx, const void *data, size_t len, uint8_t out[TOKEN_MAC_LEN])
 {
@@ -64,22 +81,77 @@ static bool same_path(const char *a, const char *b)
     return lower(*a) == lower(*b);
 }
 
-/* Whether a partition has `name` attached as a disk (takes the pool's lock itself). */
-static bool attached(const char *name, char *who, size_t who_size)
+/* Whether a partition has `name` attached as a disk: which, its disk index and the path
+ * as it spelled it (takes the pool's lock itself). */
+static bool attached(const char *name, struct locked_io *l)
 {
     struct ctl_partition_info info;
     for (size_t i = 0; kernel_partition_at(NULL, i, &info); i++) {
         struct partition *p = partition_find(info.name);
         for (unsigned d = 0; p && d < PARTITION_MAX_DISKS; d++) {
-            char path[160];
             uint8_t guid[16];
-            if (partition_disk_identity(p, d, path, sizeof path, guid) && same_path(path, name)) {
-                strlcpy(who, info.name, who_size);
+            if (partition_disk_identity(p, d, l->path, sizeof l->path, guid) &&
+                same_path(l->path, name)) {
+                strlcpy(l->part, info.name, sizeof l->part);
+                l->disk = d;
                 return true;
             }
         }
     }
     return false;
+}
+
+/* The pool's lock held: the attached disk's open VHDX, if it is still the one opened. */
+static struct vhdx *shared_vhdx(struct locked_io *l)
+{
+    struct partition *p = partition_find(l->part);
+    if (!p || partition_disk_find(p, l->path) != (int)l->disk)
+        return NULL;
+    struct vhdx *v = partition_disk_vhdx(p, l->disk);
+    return l->vhdx && v != l->vhdx ? NULL : v;
+}
+
+static int s_read(void *h, uint64_t off, void *buf, size_t len)
+{
+    partition_pool_lock();
+    struct vhdx *v = shared_vhdx(h);
+    int rc = v && vhdx_read(v, off, buf, len, NULL) == VHDX_OK ? 0 : -1;
+    partition_pool_unlock();
+    return rc;
+}
+
+static int s_write(void *h, uint64_t off, const void *buf, size_t len) { return -1; }
+static int s_flush(void *h) { return 0; }
+
+static int s_zero_extent(void *h, uint64_t off, uint64_t len, bool *zero, uint64_t *run)
+{
+    partition_pool_lock();
+    struct vhdx *v = shared_vhdx(h);
+    bool present = true;
+    int rc = v && vhdx_layer_extent(v, off, len, &present, run, NULL) == VHDX_OK ? 0 : -1;
+    *zero = !rc && !present && !vhdx_parent(v);
+    partition_pool_unlock();
+    return rc;
+}
+
+/* The pool's lock held: io over the attached disk's own VHDX; false when it is raw. */
+static bool open_shared(struct locked_io *l, struct offload_io *io)
+{
+    struct vhdx *v = shared_vhdx(l);
+    if (!v)
+        return false;
+    struct vhdx_info info;
+    vhdx_get_info(v, &info);
+    l->vhdx = v;
+    l->shared = true;
+    memset(io, 0, sizeof(*io));
+    io->h = l;
+    io->size = info.disk_size;
+    io->granule = info.logical_sector_size;
+    io->data_write_guid = info.data_write_guid;
+    io->read = s_read, io->write = s_write, io->flush = s_flush;
+    io->zero_extent = s_zero_extent;
+    return true;
 }
 
 static int l_read(void *h, uint64_t off, void *buf, size_t len)
@@ -130,15 +202,22 @@ static int l_punch(void *h, uint64_t off, uint64_t len)
 static int k_open(void *ctx, uint8_t kind, const char *name, bool writable,
                   struct offload_io *io, char *msg, size_t msg_size)
 {
-    char who[CTL_NAME_MAX + 1];
-    if (attached(name, who, sizeof who)) {
-        fmt_snprintf(msg, msg_size, "%s: attached to partition %s as a disk", name, who);
-        return OFFLOAD_E_BUSY;
-    }
     struct locked_io *l = kmalloc(sizeof *l);
     if (!l)
         return fmt_snprintf(msg, msg_size, "out of memory"), OFFLOAD_E_NOMEM;
+    memset(l, 0, sizeof(*l));
+    bool in_use = attached(name, l);
+    if (in_use && writable) {
+        fmt_snprintf(msg, msg_size, "%s: attached to partition %s as a disk: its guest owns "
+                     "its contents", name, l->part);
+        kfree(l);
+        return OFFLOAD_E_BUSY;
+    }
     partition_pool_lock();
+    if (in_use && kind == TOKEN_RANGE_DISK && open_shared(l, io)) {
+        partition_pool_unlock();
+        return OFFLOAD_OK;
+    }
     int rc = inner.open(inner.io_ctx, kind, name, writable, &l->in, msg, msg_size);
     partition_pool_unlock();
     if (rc) {
@@ -156,9 +235,11 @@ static int k_open(void *ctx, uint8_t kind, const char *name, bool writable,
 static void k_close(void *ctx, struct offload_io *io)
 {
     struct locked_io *l = io->h;
-    partition_pool_lock();
-    inner.close(inner.io_ctx, &l->in);
-    partition_pool_unlock();
+    if (!l->shared) {
+        partition_pool_lock();
+        inner.close(inner.io_ctx, &l->in);
+        partition_pool_unlock();
+    }
     kfree(l);
 }
 
@@ -175,7 +256,11 @@ static struct offload_provider *make_provider(void)
     pf.mac = hmac;
     pf.random = random_bytes;
     pf.now_ms = now_ms;
+    pf.lock = table_lock;
+    pf.unlock = table_unlock;
     offload_init(&provider, &pf, issuer_id);
+    if (offload_pool_observe(&provider) != 0)
+        return NULL;    /* unobserved, tokens could outlive their data: none at all */
     return &provider;
 }
 
