@@ -88,6 +88,7 @@ bool fake_offload_attach(struct ctl_hv_ops *ops, const char *image, const uint8_
     struct offload_platform pf = { .mac = hmac, .random = urandom, .now_ms = now_ms };
     offload_pool_platform(&pool, &pf);
     offload_init(&provider, &pf, issuer);
+    offload_pool_observe(&provider);   /* files replaced or removed revoke their tokens */
     offload_ctl_attach(&provider);
     offload_ctl_ops(ops);
     return true;
@@ -97,6 +98,7 @@ void fake_offload_detach(void)
 {
     if (fd < 0)
         return;
+    offload_pool_unobserve(&provider);
     fat_sync(&vol);
     offload_ctl_attach(NULL);
     close(fd);
