@@ -99,10 +99,10 @@ int fat_unlink(struct fat_vol *v, const char *path)
 {
     struct fat_found f;
     bool root, empty;
-    pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);
     uint32_t dir;
     const char *name;
     size_t len;
+    pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);     /* before it goes */
     int rc = fat_resolve_parent(v, path, &dir, &name, &len);
     if (!rc)
         rc = fat_resolve(v, path, &f, &root);
@@ -176,11 +176,11 @@ int fat_rename(struct fat_vol *v, const char *from, const char *to)
     struct fat_found src, dst;
     struct fat_slot slot;
     bool root, within = false;
-    pool_write_note(POOL_WRITE_FILE, from, 0, POOL_WRITE_ALL);
-    pool_write_note(POOL_WRITE_FILE, to, 0, POOL_WRITE_ALL);
     uint32_t from_dir, to_dir;
     const char *name, *to_name;
     size_t len, to_len;
+    pool_write_note(POOL_WRITE_FILE, from, 0, POOL_WRITE_ALL);     /* no longer at that name */
+    pool_write_note(POOL_WRITE_FILE, to, 0, POOL_WRITE_ALL);
     int rc = fat_resolve_parent(v, from, &from_dir, &name, &len);
     if (!rc)
         rc = fat_resolve(v, from, &src, &root);
