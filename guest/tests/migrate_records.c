@@ -8,9 +8,6 @@
  * since the last one) and prints
  *   PASS: tick N: records intact (seq S, scattered K, hot H)
  * A migrated guest must not notice: its records arrive intact and its clock goes on.
- * `work-us=N` (0) adds N microseconds of computation (calibrated at boot, a count of loop
- * turns, not a clock) after each round of writes: a writer whose dirty rate follows the CPU
- * time it gets, so that a migration's throttle slows it down.
  */
 #include "guest/lib/guest.h"
 
@@ -42,13 +39,6 @@ static uint64_t check_of(uint32_t gen, uint32_t index, uint64_t where)
     return x * 0xbf58476d1ce4e5b9ull;
 }
 
-/* Computation that takes the same number of instructions however the CPU time comes. */
-static void spin(uint64_t turns)
-{
-    for (uint64_t i = 0; i < turns; i++)
-        __asm__ volatile("" ::: "memory");
-}
-
 static uint32_t scatter_slot(uint32_t i)     /* a permutation of 0..SCATTER_PAGES-1 */
 {
     return (i * 97u + 13u) % SCATTER_PAGES;
@@ -58,15 +48,6 @@ void test_main(void)
 {
     uint64_t seconds = cmdline_u64("seconds", 30), tick_ms = cmdline_u64("tick-ms", 500);
     uint64_t seq_bytes = cmdline_u64("seq-kib", 512) << 10;
-    uint64_t work_us = cmdline_u64("work-us", 0), work_turns = 0;
-    if (work_us) {
-        uint64_t c0 = rdtsc();
-        spin(1000000);
-        uint64_t ns = (rdtsc() - c0) * 1000000000ull / tsc_hz();
-        work_turns = ns ? 1000000ull * 1000 * work_us / ns : 0;
-        printf("migrate_records: work %lu us = %lu loop turns\n", (unsigned long)work_us,
-               (unsigned long)work_turns);
-    }
     uint64_t seq_base = (image_end() + 0xfffff) & ~0xfffffull;
     uint64_t scatter_base = seq_base + ((seq_bytes + 0xfffff) & ~0xfffffull);
     uint64_t hot = scatter_base + SCATTER_SPAN;
@@ -117,7 +98,6 @@ void test_main(void)
         hot_n++;
         hot_page[0] = hot_n;
         hot_page[1] = ~hot_n;
-        spin(work_turns);
         if (ticks == seen)
             continue;
         cli();
