@@ -163,10 +163,10 @@ static bool setup(struct partition *p, char *err, size_t err_size)
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
     memset(src.hashes, 0, src.hash_alloc * 4096);
+    uint32_t start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages
+                                                           : MIG_GROUP_MAX_PAGES;
     for (size_t i = 0; i < src.region_count; i++)
-        src.regions[i] = (struct region){ .group_pages = (uint8_t)(src.group_pages < MIG_GROUP_MAX_PAGES
-                                                                   ? src.group_pages
-                                                                   : MIG_GROUP_MAX_PAGES) };
+        src.regions[i] = (struct region){ .group_pages = (uint8_t)start };
     src.group_words = write_track_words(p->mem.size, src.group_pages);
     src.bitmap_pages = (src.group_words * 8 + 4095) / 4096;
     src.groups = kmem_alloc_pages(src.bitmap_pages);
