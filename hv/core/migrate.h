@@ -5,7 +5,9 @@
  * (migrate_poll), so the partition keeps running during pre-copy:
  *
  *   round 0 sends all of RAM (zero pages as a bit), each later round the groups its
- *   writes opened (write tracking, hv/core/partition_writes.h); when a round's dirty set
+ *   writes opened (write tracking, hv/core/partition_writes.h), its vCPUs throttled more
+ *   each round it dirties pages as fast as the link sends them (hv/migrate/mig_converge.h,
+ *   sched_throttle); when a round's dirty set
  *   is at most MIGRATE_STOP_PAGES or MIGRATE_MAX_ROUNDS have run: stop-and-copy (pause,
  *   the last pages, vCPU and device state, its manifest section); the target creates the
  *   partition, restores it, resumes it and acknowledges; only then does the source stop
@@ -14,6 +16,9 @@
  *
  * Lines (source):
  *   migrate: NAME: to HOST: round R: sent P pages (Z zero), dirty D pages, faults F, groups of G pages, wire B bytes, lz4 L of N batches
+ *   migrate: NAME: to HOST: round R: faults F, pages sent P, sent unchanged U, throttle T% (next N%), group sizes decided by region 1:a 2:b 4:c 8:d 16:e 32:f 64:g
+ *   migrate: NAME: to HOST: converged after round R: dirty D pages, at most 64
+ *   migrate: NAME: to HOST: did not converge: round limit (8 rounds), dirty D pages, above 64
  *   migrate: NAME: to HOST: stop-and-copy: paused, RAM crc32c 0x..., last P pages, state S bytes
  *   migrate: NAME: to HOST: done: the target resumed it, RAM crc32c 0x... (equal); stopped here
  *   migrate: NAME: to HOST: refused: WHY; still running here

@@ -14,10 +14,12 @@
 #include "hv/core/partition_pause.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
+#include "hv/core/sched.h"
 #include "hv/core/write_track.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
 #include "hv/migrate/mig_choice.h"
+#include "hv/migrate/mig_converge.h"
 #include "hv/mm/kmem.h"
 #include "hv/snapshot/snap_codec.h"
 
@@ -45,7 +47,13 @@ struct source {
     bool round_told;                    /* the ROUND message of this round is queued */
     uint32_t round;
     /* this round */
-    uint64_t r_sent, r_zero, r_wire0, r_faults0, r_batches, r_lz4, r_dirty;
+    uint64_t r_sent, r_zero, r_wire0, r_faults0, r_batches, r_lz4, r_dirty, r_unchanged;
+    /* convergence (mig_converge.h) */
+    uint64_t *hashes;                   /* per page: the hash of what was last sent, 0 never */
+    size_t hash_alloc;                  /* pages of memory */
+    struct region *regions;
+    size_t region_count, region_alloc;
+    uint32_t throttle;                  /* level of the round under way */
     /* all rounds */
     uint64_t sent_total;
     bool paused;
@@ -54,7 +62,13 @@ struct source {
     struct mig_choice choice;
     bool measuring;                     /* a PAGES message is being sent */
     uint64_t queued_ns, queued_len;
-    char last[160];
+    char last[256];
+};
+
+/* A 2 MiB region: its decided group size and what its pages did this round. */
+struct region {
+    uint32_t sent, unchanged;
+    uint8_t group_pages;
 };
 
 static struct source src;
@@ -90,8 +104,15 @@ static void release(void)
         kmem_free_pages(src.groups, src.bitmap_pages);
     if (src.more)
         kmem_free_pages(src.more, src.bitmap_pages);
+    if (src.hashes)
+        kmem_free_pages(src.hashes, src.hash_alloc);
+    if (src.regions)
+        kmem_free_pages(src.regions, src.region_alloc);
+    sched_throttle(NULL, 0);
     src.codec = src.gather = NULL;
     src.groups = src.more = NULL;
+    src.hashes = NULL;
+    src.regions = NULL;
     src.stage = S_IDLE;
     src.p = NULL;
 }
@@ -120,7 +141,12 @@ static bool setup(struct partition *p, char *err, size_t err_size)
     src.codec_pages = (snap_codec_state_size() + 4095) / 4096;
     src.codec = kmem_alloc_pages(src.codec_pages);
     src.gather = kmem_alloc_pages(MIG_BATCH_PAGES);
-    if (!src.codec || !src.gather) {
+    src.hash_alloc = (src.ram_pages * sizeof(uint64_t) + 4095) / 4096;
+    src.hashes = kmem_alloc_pages(src.hash_alloc);
+    src.region_count = (src.ram_pages + MIG_REGION_PAGES - 1) / MIG_REGION_PAGES;
+    src.region_alloc = (src.region_count * sizeof(struct region) + 4095) / 4096;
+    src.regions = kmem_alloc_pages(src.region_alloc);
+    if (!src.codec || !src.gather || !src.hashes || !src.regions) {
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
@@ -136,6 +162,11 @@ static bool setup(struct partition *p, char *err, size_t err_size)
     struct write_track t;
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
+    memset(src.hashes, 0, src.hash_alloc * 4096);
+    uint32_t start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages
+                                                           : MIG_GROUP_MAX_PAGES;
+    for (size_t i = 0; i < src.region_count; i++)
+        src.regions[i] = (struct region){ .group_pages = (uint8_t)start };
     src.group_words = write_track_words(p->mem.size, src.group_pages);
     src.bitmap_pages = (src.group_words * 8 + 4095) / 4096;
     src.groups = kmem_alloc_pages(src.bitmap_pages);
@@ -155,7 +186,9 @@ static void begin_round(uint32_t round)
     src.round = round;
     src.cursor = 0;
     src.round_told = false;
-    src.r_sent = src.r_zero = src.r_batches = src.r_lz4 = 0;
+    src.r_sent = src.r_zero = src.r_batches = src.r_lz4 = src.r_unchanged = 0;
+    for (size_t i = 0; i < src.region_count; i++)
+        src.regions[i].sent = src.regions[i].unchanged = 0;
     src.r_wire0 = src.ch.wire_bytes;
     src.r_faults0 = t.faults;
 }
@@ -182,9 +215,17 @@ static bool queue_batch(void)
     uint32_t n = next_pages(pfn);
     if (!n)
         return false;
-    for (uint32_t i = 0; i < n; i++)
-        memcpy(src.gather + i * MIG_PAGE_SIZE,
-               guest_mem_ptr(&src.p->mem, (uint64_t)pfn[i] * MIG_PAGE_SIZE), MIG_PAGE_SIZE);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *page = src.gather + i * MIG_PAGE_SIZE;
+        memcpy(page, guest_mem_ptr(&src.p->mem, (uint64_t)pfn[i] * MIG_PAGE_SIZE), MIG_PAGE_SIZE);
+        /* counted only: a page is sent even when its hash says it is unchanged, so that a
+         * collision can never lose a write */
+        bool same = mig_page_sent(&src.hashes[pfn[i]], page);
+        struct region *r = &src.regions[pfn[i] / MIG_REGION_PAGES];
+        r->sent++;
+        r->unchanged += same;
+        src.r_unchanged += same;
+    }
     bool lz4 = mig_choice_compress(&src.choice);
     struct mig_batch b;
     uint64_t t0 = time_ns();
@@ -231,6 +272,39 @@ static void report_round(void)
     say("migrate: %s: to %s: %s", d);
 }
 
+/* Each region's group size for the next round, from this round's written groups and the
+ * pages it sent; counts of regions by size into sizes (1, 2, 4 .. 64 pages). */
+static void decide_groups(uint32_t sizes[7])
+{
+    memset(sizes, 0, 7 * sizeof(uint32_t));
+    uint64_t group_count = (src.ram_pages + src.group_pages - 1) / src.group_pages;
+    for (size_t i = 0; i < src.region_count; i++) {
+        struct region *reg = &src.regions[i];
+        struct mig_region_round r;
+        mig_region_scan(src.groups, group_count, src.group_pages, i * MIG_REGION_PAGES, &r);
+        r.sent = reg->sent;
+        r.unchanged = reg->unchanged;
+        reg->group_pages = (uint8_t)mig_group_next(reg->group_pages, &r);
+        sizes[mig_group_index(reg->group_pages)]++;
+    }
+}
+
+static void report_convergence(uint32_t next_throttle)
+{
+    struct write_track t;
+    partition_writes_stats(src.p, &t);
+    uint32_t sizes[7];
+    decide_groups(sizes);
+    uint32_t now = mig_throttle_permille(src.throttle), next = mig_throttle_permille(next_throttle);
+    char d[240];
+    fmt_snprintf(d, sizeof(d), "round %u: faults %lu, pages sent %lu, sent unchanged %lu, "
+                 "throttle %u.%u%% (next %u.%u%%), group sizes decided by region "
+                 "1:%u 2:%u 4:%u 8:%u 16:%u 32:%u 64:%u", src.round, t.faults - src.r_faults0,
+                 src.r_sent, src.r_unchanged, now / 10, now % 10, next / 10, next % 10,
+                 sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5], sizes[6]);
+    say("migrate: %s: to %s: %s", d);
+}
+
 static uint32_t ram_crc(const struct guest_mem *m)
 {
     uint32_t crc = 0;
@@ -245,13 +319,27 @@ static bool end_round(char *err, size_t err_size)
     src.all = false;
     src.r_dirty = harvest(false);
     report_round();
-    if (src.r_dirty > MIGRATE_STOP_PAGES && src.round + 1 < MIGRATE_MAX_ROUNDS) {
+    bool more = src.r_dirty > MIGRATE_STOP_PAGES && src.round + 1 < MIGRATE_MAX_ROUNDS;
+    uint32_t next = more ? mig_throttle_next(src.throttle, src.r_dirty, src.r_sent) : 0;
+    report_convergence(next);
+    if (more) {
+        src.throttle = next;
+        sched_throttle(src.p, mig_throttle_permille(next));
         begin_round(src.round + 1);
         return true;
     }
+    char d[160];
+    if (src.r_dirty <= MIGRATE_STOP_PAGES)
+        fmt_snprintf(d, sizeof(d), "converged after round %u: dirty %lu pages, at most %u",
+                     src.round, src.r_dirty, MIGRATE_STOP_PAGES);
+    else
+        fmt_snprintf(d, sizeof(d), "did not converge: round limit (%u rounds), dirty %lu "
+                     "pages, above %u", MIGRATE_MAX_ROUNDS, src.r_dirty, MIGRATE_STOP_PAGES);
+    say("migrate: %s: to %s: %s", d);
     if (!partition_pause(src.p, &src.at, err, err_size))
         return false;
     src.paused = true;
+    sched_throttle(NULL, 0);            /* paused now: the throttle has done its work */
     partition_console_flush(src.p, true);
     harvest(true);
     begin_round(src.round + 1);

@@ -31,9 +31,31 @@ struct runqueue {
     struct vcpu *vcpus[RUNQ_MAX];
     unsigned count;
     unsigned next;
+    uint64_t throttled_until;       /* the throttled partition's vCPUs wait until then */
+    bool held;                      /* pick passed one of them over for that */
 };
 
 static struct runqueue runqueues[MAX_CPUS];
+
+static struct {
+    const struct partition *part;
+    uint32_t permille;
+} throttle;
+
+void sched_throttle(const struct partition *p, uint32_t permille)
+{
+    if (permille > 999)
+        permille = 999;
+    __atomic_store_n(&throttle.permille, p ? permille : 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&throttle.part, permille ? p : NULL, __ATOMIC_SEQ_CST);
+}
+
+static uint32_t throttle_of(const struct vcpu *v)
+{
+    if (__atomic_load_n(&throttle.part, __ATOMIC_SEQ_CST) != v->part)
+        return 0;
+    return __atomic_load_n(&throttle.permille, __ATOMIC_SEQ_CST);
+}
 
 static void on_kick(struct trap_frame *f) { lapic_eoi(); }
 /* An NMI that arrived while a guest ran is re-raised here; the hypervisor uses none. */
@@ -114,10 +136,15 @@ static void reap(struct runqueue *rq)
 
 static struct vcpu *pick(struct runqueue *rq)
 {
+    rq->held = false;
     for (unsigned n = 0; n < rq->count; n++) {
         struct vcpu *v = rq->vcpus[(rq->next + n) % rq->count];
         if (v->part->state != PART_RUNNING)
             continue;
+        if (throttle_of(v) && time_ns() < rq->throttled_until) {
+            rq->held = true;
+            continue;
+        }
         if (v->state == VCPU_HALTED &&
             ((!v->halted_irqs_off && partition_pending_vector(v) >= 0) || partition_nmi_pending(v)))
             v->state = VCPU_RUNNABLE;
@@ -239,6 +266,8 @@ void sched_loop(bool boot_cpu)
         if (!v) {
             if (worker_run_pending())   /* a work item ran: look at the vCPUs again */
                 continue;
+            if (rq->held && (!next || rq->throttled_until < next))
+                next = rq->throttled_until;
             if (services_wait)      /* 0: a service is moving data, poll it again now */
                 idle(next, services_wait < IDLE_MAX_NS ? services_wait : IDLE_MAX_NS);
             continue;
@@ -252,8 +281,14 @@ void sched_loop(bool boot_cpu)
             __atomic_store_n(&rq->running, NULL, __ATOMIC_SEQ_CST);
             continue;
         }
+        uint64_t t0 = time_ns();
         enum run_result r = virt_vcpu_run(v, slice);
         __atomic_store_n(&rq->running, NULL, __ATOMIC_SEQ_CST);
+        uint32_t held = throttle_of(v);
+        if (held) {
+            uint64_t now = time_ns();
+            rq->throttled_until = now + (now - t0) * held / (1000 - held);
+        }
         if (r == RUN_STOPPED &&
             v->part->state != PART_DEAD)
             v->state = VCPU_STOPPED;

@@ -27,6 +27,13 @@ bool sched_vcpu_on_cpu(const struct vcpu *v);
 void sched_nudge(struct vcpu *v);
 /* Releases this CPU's vCPUs of ended partitions now (the boot CPU waiting for one). */
 void sched_reap_here(void);
+/* Live migration's throttle (hv/migrate/mig_converge.h): p's vCPUs get (1000 - permille)
+ * thousandths of the CPU they would have had: after running for t, one waits
+ * t * permille / (1000 - permille) before it is picked again.  permille 0 or p NULL: off.
+ * One partition at a time; off unless a migration sets it. */
+struct partition;
+void sched_throttle(const struct partition *p, uint32_t permille);
+
 /* This CPU's scheduling loop; the boot CPU also watches for the end of all work. */
 __attribute__((noreturn)) void sched_loop(bool boot_cpu);
 /* Per CPU, once, before sched_loop. */

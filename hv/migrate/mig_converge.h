@@ -1,0 +1,61 @@
+/*
+ * What makes pre-copy converge, decided per round from what the last round measured
+ * (portable, integer only; hv/core/migrate_source.c applies the decisions):
+ *  - the throttle: when the guest dirties pages faster than the link sends them, its vCPUs
+ *    are given a smaller share of their CPU (a duty cycle, hv/core/sched.h), one or two
+ *    steps per round, capped; off again when the migration ends, however it ends;
+ *  - a 64-bit hash of each page as last sent, to count the pages sent again unchanged;
+ *  - a page-group size per 2 MiB region: doubled where neighbouring groups are written
+ *    together (a sequential writer), halved where more than half of the pages sent as
+ *    dirty were unchanged (a group too wide for a scattered writer), from 1 to 64 pages.
+ */
+#ifndef ATOLL_HV_MIGRATE_MIG_CONVERGE_H
+#define ATOLL_HV_MIGRATE_MIG_CONVERGE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- throttle ---- */
+#define MIG_THROTTLE_LEVELS 8u          /* level 0 (off) .. 7 (the cap) */
+/* Share of the CPU taken from the vCPUs at a level, per mille: 0, 250, 500, 750, 875, 938,
+ * 969, 990 (level 7 and above: 990). */
+uint32_t mig_throttle_permille(uint32_t level);
+/* The level for the next round, from the pages the guest dirtied during the round and the
+ * pages the link sent in it (same time, so their ratio is the dirty rate over the link
+ * rate): up two levels when the guest dirtied at least as much as was sent, one when it
+ * dirtied at least half of it, unchanged below that; never above the cap. */
+uint32_t mig_throttle_next(uint32_t level, uint64_t dirty_pages, uint64_t sent_pages);
+
+/* ---- pages sent unchanged ---- */
+/* A 64-bit hash of a 4 KiB page: for each 8-byte word w, h = rotl(h ^ w, 29) * K (K the
+ * 64-bit golden-ratio constant), then a final avalanche (the murmur3 fmix64); never 0,
+ * so 0 can mean "never sent".  Not cryptographic: used to count, never to skip a page. */
+uint64_t mig_page_hash(const void *page);
+/* The page is being sent: true when it equals what was last sent for it (by hash); the
+ * slot then holds the new hash. */
+bool mig_page_sent(uint64_t *slot, const void *page);
+
+/* ---- group sizes per region ---- */
+#define MIG_REGION_PAGES    512u        /* 2 MiB */
+#define MIG_GROUP_MIN_PAGES 1u
+#define MIG_GROUP_MAX_PAGES 64u
+
+/* What one region saw in a round, at the tracking granularity. */
+struct mig_region_round {
+    uint32_t written;                   /* written groups */
+    uint32_t neighbours;                /* written groups whose predecessor was written too */
+    uint32_t sent, unchanged;           /* pages sent as dirty, of them unchanged */
+};
+
+/* The region's group size for the next round: halved (not below 1) when more than half
+ * of the pages sent were unchanged; otherwise doubled (not above 64) when at least two
+ * groups were written and most of them follow a written neighbour; otherwise kept. */
+uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r);
+/* Fills r from a round's written-group bitmap (group_pages each) for the region starting at
+ * page first (a multiple of MIG_REGION_PAGES); sent and unchanged are left to the caller. */
+void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
+                     uint64_t first, struct mig_region_round *r);
+/* Index (0 for 1 page .. 6 for 64 pages) of a power-of-two group size, for histograms. */
+unsigned mig_group_index(uint32_t group_pages);
+
+#endif

@@ -1,0 +1,145 @@
+/* Pre-copy convergence decisions: the throttle steps, the page hash that counts pages sent
+ * unchanged, and the per-region group-size rule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hv/migrate/mig_converge.h"
+
+static void throttle_levels_test(void **state)
+{
+    static const uint32_t want[] = { 0, 250, 500, 750, 875, 938, 969, 990, 990, 990 };
+    for (uint32_t l = 0; l < 10; l++)
+        assert_int_equal(mig_throttle_permille(l), want[l]);
+}
+
+static void throttle_steps_test(void **state)
+{
+    /* dirtying slower than half the link: no step */
+    assert_int_equal(mig_throttle_next(0, 1200, 4096), 0);
+    assert_int_equal(mig_throttle_next(3, 10, 1000), 3);
+    /* at least half: one step; at least as fast as the link: two */
+    assert_int_equal(mig_throttle_next(0, 500, 1000), 1);
+    assert_int_equal(mig_throttle_next(0, 499, 1000), 0);
+    assert_int_equal(mig_throttle_next(0, 1000, 1000), 2);
+    assert_int_equal(mig_throttle_next(2, 5000, 1000), 4);
+    /* capped */
+    assert_int_equal(mig_throttle_next(6, 1200, 1200), MIG_THROTTLE_LEVELS - 1);
+    assert_int_equal(mig_throttle_next(7, 1200, 1200), MIG_THROTTLE_LEVELS - 1);
+    /* nothing dirtied, nothing sent: no step (no division, no surprise) */
+    assert_int_equal(mig_throttle_next(1, 0, 0), 1);
+    assert_int_equal(mig_throttle_next(1, 5, 0), 3);
+    /* a guest that always dirties as much as is sent reaches the cap within 4 rounds */
+    uint32_t l = 0;
+    for (int r = 0; r < 4; r++)
+        l = mig_throttle_next(l, 1200, 1200);
+    assert_int_equal(mig_throttle_permille(l), 990);
+}
+
+static uint8_t page_a[4096] __attribute__((aligned(8))), page_b[4096] __attribute__((aligned(8)));
+
+static void hash_test(void **state)
+{
+    memset(page_a, 0, sizeof(page_a));
+    memcpy(page_b, page_a, sizeof(page_b));
+    assert_int_not_equal(mig_page_hash(page_a), 0);
+    assert_true(mig_page_hash(page_a) == mig_page_hash(page_b));
+    /* every single-bit change anywhere in the page changes the hash */
+    uint64_t h0 = mig_page_hash(page_a);
+    for (unsigned bit = 0; bit < 4096 * 8; bit += 61) {
+        page_b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        assert_true(mig_page_hash(page_b) != h0);
+        page_b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    /* two words swapped change it too (order matters) */
+    page_b[0] = 1;
+    page_b[8] = 2;
+    uint64_t h1 = mig_page_hash(page_b);
+    page_b[0] = 2;
+    page_b[8] = 1;
+    assert_true(mig_page_hash(page_b) != h1);
+}
+
+static void sent_unchanged_test(void **state)
+{
+    uint64_t slot = 0;                  /* never sent */
+    memset(page_a, 0x5a, sizeof(page_a));
+    assert_false(mig_page_sent(&slot, page_a));
+    assert_true(mig_page_sent(&slot, page_a));
+    page_a[4095] ^= 1;
+    assert_false(mig_page_sent(&slot, page_a));
+    assert_true(mig_page_sent(&slot, page_a));
+    /* an all-zero page sent first is not "unchanged" (0 is never a hash) */
+    uint64_t z = 0;
+    memset(page_b, 0, sizeof(page_b));
+    assert_false(mig_page_sent(&z, page_b));
+    assert_true(mig_page_sent(&z, page_b));
+}
+
+static void group_rule_test(void **state)
+{
+    /* sequential writer: neighbours written together grow the group, up to 64 */
+    struct mig_region_round seq = { .written = 8, .neighbours = 7, .sent = 128, .unchanged = 0 };
+    assert_int_equal(mig_group_next(16, &seq), 32);
+    assert_int_equal(mig_group_next(32, &seq), 64);
+    assert_int_equal(mig_group_next(64, &seq), 64);
+    /* scattered writer: more than half the pages sent unchanged shrinks it, down to 1 */
+    struct mig_region_round sc = { .written = 8, .neighbours = 0, .sent = 128, .unchanged = 96 };
+    assert_int_equal(mig_group_next(16, &sc), 8);
+    assert_int_equal(mig_group_next(1, &sc), 1);
+    /* exactly half unchanged: not more than half, no shrink */
+    sc.unchanged = 64;
+    assert_int_equal(mig_group_next(16, &sc), 16);
+    /* shrinking wins over growing */
+    seq.unchanged = 100;
+    assert_int_equal(mig_group_next(16, &seq), 8);
+    /* one group written, or nothing: kept */
+    struct mig_region_round one = { .written = 1, .neighbours = 0, .sent = 16 };
+    assert_int_equal(mig_group_next(4, &one), 4);
+    struct mig_region_round none = { 0 };
+    assert_int_equal(mig_group_next(4, &none), 4);
+    /* out-of-range sizes are brought into 1..64 first */
+    assert_int_equal(mig_group_next(0, &none), 1);
+    assert_int_equal(mig_group_next(512, &none), 64);
+}
+
+static void region_scan_test(void **state)
+{
+    /* 4 MiB in groups of 16 pages: 64 groups, two regions of 32 groups */
+    uint64_t w[1] = { 0 };
+    struct mig_region_round r;
+    w[0] = 0xffull;                     /* groups 0..7: a run in region 0 */
+    mig_region_scan(w, 64, 16, 0, &r);
+    assert_int_equal(r.written, 8);
+    assert_int_equal(r.neighbours, 7);
+    mig_region_scan(w, 64, 16, 512, &r);
+    assert_int_equal(r.written, 0);
+    w[0] = 0x5555ull << 32;             /* every other group in region 1 */
+    mig_region_scan(w, 64, 16, 512, &r);
+    assert_int_equal(r.written, 8);
+    assert_int_equal(r.neighbours, 0);
+    /* a group wider than a region: the region's one group */
+    w[0] = 1;
+    mig_region_scan(w, 1, 1024, 512, &r);
+    assert_int_equal(r.written, 1);
+    /* the last region is clipped to the groups there are */
+    w[0] = 1ull << 2;
+    mig_region_scan(w, 3, 256, 512, &r);
+    assert_int_equal(r.written, 1);
+    assert_int_equal(mig_group_index(1), 0);
+    assert_int_equal(mig_group_index(16), 4);
+    assert_int_equal(mig_group_index(64), 6);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(throttle_levels_test), cmocka_unit_test(throttle_steps_test),
+        cmocka_unit_test(hash_test),            cmocka_unit_test(sent_unchanged_test),
+        cmocka_unit_test(group_rule_test),      cmocka_unit_test(region_scan_test),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
