@@ -27,6 +27,7 @@
 #include "hv/snapshot/snap_codec.h"
 #include "hv/snapshot/snap_file.h"
 #include "hv/snapshot/snap_policy.h"
+#include "hv/storage/pool.h"
 
 #define SLOTS 8                 /* the write queue: SLOTS blocks of encoded data */
 #define MAX_WORKERS 4
@@ -60,7 +61,9 @@ struct save {
     struct encoder enc[MAX_WORKERS];
     unsigned encoders;
     uint64_t queued;            /* encoded bytes in READY slots (atomic) */
+    struct snapshot_pool_file *pf;  /* the file being written (NULL before it is created) */
     uint64_t zero_pages, written_data;
+    uint64_t class_bytes, class_requests;   /* of it, written as SNAPSHOT-class requests */
     uint64_t at_level[SNAP_LEVELS];
     struct snap_index_entry *index;
     size_t index_pages;
@@ -88,12 +91,22 @@ static void encode_item(struct work_item *w)
     struct encoder *k = w->arg;
     struct save *s = k->s;
     struct slot *sl = k->slot;
-    enum snap_level level = snap_policy_next(&k->policy,
-                                             __atomic_load_n(&s->queued, __ATOMIC_RELAXED),
-                                             (uint64_t)SLOTS * SNAP_BLOCK_SIZE);
+    /* The write queue: blocks encoded and not yet handed to the file, and the file's bytes
+     * on the pool disk's SNAPSHOT class queue or in flight (snapshot_pool.h). */
+    struct snapshot_pool_file *pf = __atomic_load_n(&s->pf, __ATOMIC_ACQUIRE);
+    struct snap_queue_view q = {
+        .queued = __atomic_load_n(&s->queued, __ATOMIC_RELAXED) +
+                  (pf ? snapshot_pool_queued(pf) : 0),
+        .capacity = (uint64_t)SLOTS * SNAP_BLOCK_SIZE +
+                    (uint64_t)SNAPSHOT_WRITE_CHUNKS * SNAPSHOT_GATHER_BYTES,
+        .drained = pf ? snapshot_pool_drained(pf) : 0,
+        .now_ns = time_ns(),
+    };
+    enum snap_level level = snap_policy_pick(&k->policy, &q);
     const uint8_t *src = block_bytes(&s->p->mem, (uint64_t)sl->block * SNAP_BLOCK_SIZE,
                                      k->gather);
     snap_encode(k->codec, level, src, sl->data, &sl->e);
+    snap_policy_learn(&k->policy, level, sl->e.raw_len, sl->e.len, time_ns() - q.now_ns);
     __atomic_add_fetch(&s->queued, sl->e.len, __ATOMIC_RELAXED);
     __atomic_store_n(&sl->state, SLOT_READY, __ATOMIC_RELEASE);
     __atomic_store_n(&k->busy, false, __ATOMIC_RELEASE);   /* k is the writer's again */
@@ -220,6 +233,7 @@ static bool write_blocks(struct save *s, struct snap_writer *w)
             written++;
             did = true;
         }
+        snapshot_pool_poll(s->pf);      /* the disk's finished SNAPSHOT requests */
         if (!did && !run_own_item(s))
             cpu_relax();
     }
@@ -278,6 +292,7 @@ static bool write_file(struct partition *p, const char *file, const struct parti
     }
     struct snap_writer w;
     snap_writer_init(&w, &io, p->mem.size, p->name, s->index);
+    __atomic_store_n(&s->pf, &pf, __ATOMIC_RELEASE);
     bool ok = !w.failed && write_blocks(s, &w);
     uint64_t guest_tsc0 = at->host_tsc + p->vcpus[0]->msrs.tsc_offset;
     ok = ok && snap_writer_finish(&w, st.stream, st.len, manifest, manifest_len, disks,
@@ -290,6 +305,8 @@ static bool write_file(struct partition *p, const char *file, const struct parti
     }
     s->written_data = w.next + (uint64_t)w.h.block_count * SNAP_INDEX_ENTRY_BYTES + st.len +
                       manifest_len + (uint64_t)disk_count * SNAP_DISK_BYTES;
+    s->class_bytes = pf.async_bytes;
+    s->class_requests = pf.async_requests;
     return snapshot_pool_commit(&pf, err, err_size);
 }
 
@@ -349,8 +366,10 @@ enum snapshot_result snapshot_partition(struct partition *p, const char *file, b
                  "written %lu bytes (%lu.%lu%% of RAM), levels {%s}, paused %lu ms%s", name,
                  file, p->mem.size >> 20, crc, s->zero_pages * 100 / pages, s->written_data,
                  permille / 10, permille % 10, levels, paused_ms, stop ? ", stopped" : "");
-    save_free(s);
     kprintf("%s\n", msg);
+    kprintf("snapshot: %s: %s: %lu bytes as %lu SNAPSHOT-class requests on %s\n", name, file,
+            s->class_bytes, s->class_requests, pool_disk_name());
+    save_free(s);
     if (stop)
         partition_stop(p, "after its snapshot to %s", file);
     else

@@ -21,6 +21,13 @@ static struct block_device *pool_dev;
 struct fat_vol *pool_volume(void) { return pool_dev ? &pool : NULL; }
 const char *pool_disk_name(void) { return pool_dev ? pool_dev->name : ""; }
 
+struct block_device *pool_block_device(uint64_t *volume_start)
+{
+    if (pool_dev)
+        *volume_start = pool_window.start;
+    return pool_dev;
+}
+
 static void *map_phys(uint64_t phys) { return phys_to_virt(phys); }
 
 /* Mounts the pool on d if d has one; prints why not when d looks like it should. */
