@@ -24,6 +24,11 @@
 #define SNAPSHOT_GATHER_BYTES (256u << 10)
 #define SNAPSHOT_WRITE_CHUNKS 8
 #define SNAPSHOT_CHUNK_REQUESTS 32      /* block requests one chunk may take */
+/* The SNAPSHOT class's weight on the pool's disk (sectors of credit a round): half the
+ * BACKGROUND class's, the class of every other pool file's I/O (the guests' VHDX files
+ * among it, through the pool's synchronous window), so that while both wait the guests get
+ * two thirds of the disk; alone, a class takes all of it. */
+#define SNAPSHOT_CLASS_WEIGHT 4
 
 struct snapshot_pool_file;
 

@@ -7,6 +7,7 @@
 #define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
+#define FLOOR_BLOCKS     8          /* a rung is a floor when the queue holds 8 of its blocks */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
  * for a rung not yet measured: scaled from the nearest measured rung below it. */
@@ -100,14 +101,35 @@ static uint64_t block_ns(const struct snap_policy *p, unsigned r)
     return 0;
 }
 
+/* The time the disk needs to write what is queued; 0 while its speed is not known. */
+static uint64_t in_hand_ns(const struct snap_policy *p, uint64_t queued)
+{
+    if (p->drain_bps < 1000)
+        return 0;
+    return (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 / (p->drain_bps / 1000);
+}
+
 /* Whether a block at rung r ends, at most, half way through the disk's work in hand. */
 static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
 {
     if (p->drain_bps < 1000)
         return true;                /* the disk's speed is not known: the queue alone steers */
-    uint64_t in_hand_ns = (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 /
-                          (p->drain_bps / 1000);
-    return 2 * block_ns(p, r) <= in_hand_ns;
+    return 2 * block_ns(p, r) <= in_hand_ns(p, queued);
+}
+
+/* The highest paying rung of which the disk's work in hand covers FLOOR_BLOCKS blocks (a
+ * rung not yet timed does not count): below it the band's rung would leave the disk idle
+ * for nothing, since a worker at it finishes long before the queue runs dry.  The lowest
+ * rung while the disk's speed is not known. */
+static unsigned time_floor(const struct snap_policy *p, unsigned paying, uint64_t queued)
+{
+    uint64_t in_hand = in_hand_ns(p, queued);
+    unsigned floor = p->lowest;
+    for (unsigned r = p->lowest + 1u; in_hand && r <= (unsigned)p->highest; r++)
+        if ((paying & (1u << r)) && p->ns_per_kib[r] &&
+            FLOOR_BLOCKS * block_ns(p, r) <= in_hand)
+            floor = r;
+    return floor;
 }
 
 /* The drain rate over windows of MIN_WINDOW_NS or more in which the queue was never seen
@@ -168,6 +190,9 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     }
     unsigned mask = paying_rungs(p);
     unsigned r = p->lowest + depth_band(p, queued, q->capacity);
+    unsigned floor = time_floor(p, mask, queued);
+    if (r < floor)
+        r = floor;
     while (r > (unsigned)p->lowest && (!(mask & (1u << r)) || !affordable(p, r, queued)))
         r--;
     p->level = (enum snap_level)r;

@@ -1,7 +1,8 @@
 /* The snapshot compression policy: the write queue's depth picks a band, with hysteresis
  * and only in the direction the queue moves; a band's rung is used only if it pays (its
  * learned output is smaller enough than the rung below) and the disk has the work in hand
- * to cover its learned block time. */
+ * to cover its learned block time; a rung whose blocks the work in hand covers 8 times
+ * over is a floor under the band. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +207,34 @@ static void work_in_hand_test(void **state)
     assert_int_equal(snap_policy_pick(&p, &q), SNAP_LZ4HC_9);
 }
 
+static void time_floor_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    uint64_t fifth = (4u << 20) / 5 + 1000;     /* the queue 20% full: LZ4 fast's band */
+    /* on a 100 MB/s disk it holds 8.4 ms: 8 LZ4HC 3 blocks (600 us) fit, 8 LZ4HC 9 blocks
+     * (1.4 ms) do not; LZ4HC 3 is the floor */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4HC_3);
+    /* on a 2000 MB/s disk it holds 0.42 ms, not 8 blocks of any compressing rung: the band */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 2000, fifth, 1000), SNAP_LZ4_FAST);
+    /* a rung not timed yet, or one that does not pay, is no floor */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, NULL);
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4_FAST);
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 520, 520 }, block_us);
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4);
+    /* the disk's speed not known: the band alone */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(snap_policy_next(&p, fifth, 4u << 20), SNAP_LZ4);
+    assert_int_equal(snap_policy_next(&p, fifth, 4u << 20), SNAP_LZ4_FAST);
+}
+
 static void fixed_and_edges_test(void **state)
 {
     (void)state;
@@ -258,6 +287,7 @@ int main(void)
         cmocka_unit_test(paying_rungs_test),
         cmocka_unit_test(learn_test),
         cmocka_unit_test(work_in_hand_test),
+        cmocka_unit_test(time_floor_test),
         cmocka_unit_test(fixed_and_edges_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
