@@ -117,18 +117,24 @@ static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
     return 2 * block_ns(p, r) <= in_hand_ns(p, queued);
 }
 
-/* The highest paying rung of which the disk's work in hand covers FLOOR_BLOCKS blocks (a
- * rung not yet timed does not count): below it the band's rung would leave the disk idle
- * for nothing, since a worker at it finishes long before the queue runs dry.  The lowest
- * rung while the disk's speed is not known. */
+/* The highest paying rung that keeps the disk fed by this worker alone: its learned output
+ * per block, over its learned block time, at least the disk's drain rate, and its block
+ * time covered FLOOR_BLOCKS times by the work in hand (a rung not yet timed does not
+ * count).  Below it the band's rung would only write more bytes: however many workers
+ * there are, the disk does not wait for them.  The lowest rung while the disk's speed is
+ * not known. */
 static unsigned time_floor(const struct snap_policy *p, unsigned paying, uint64_t queued)
 {
     uint64_t in_hand = in_hand_ns(p, queued);
     unsigned floor = p->lowest;
-    for (unsigned r = p->lowest + 1u; in_hand && r <= (unsigned)p->highest; r++)
-        if ((paying & (1u << r)) && p->ns_per_kib[r] &&
-            FLOOR_BLOCKS * block_ns(p, r) <= in_hand)
+    for (unsigned r = p->lowest + 1u; in_hand && r <= (unsigned)p->highest; r++) {
+        uint64_t ns = block_ns(p, r);
+        if (!(paying & (1u << r)) || !p->ns_per_kib[r] || FLOOR_BLOCKS * ns > in_hand)
+            continue;
+        uint64_t out = (uint64_t)permille_or_all(p, r) * BLOCK_KIB * 1024 / 1000;
+        if (out * 1000000000ull / ns >= p->drain_bps)
             floor = r;
+    }
     return floor;
 }
 

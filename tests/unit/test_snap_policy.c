@@ -212,22 +212,31 @@ static void time_floor_test(void **state)
     (void)state;
     struct snap_policy p;
     uint64_t fifth = (4u << 20) / 5 + 1000;     /* the queue 20% full: LZ4 fast's band */
-    /* on a 100 MB/s disk it holds 8.4 ms: 8 LZ4HC 3 blocks (600 us) fit, 8 LZ4HC 9 blocks
-     * (1.4 ms) do not; LZ4HC 3 is the floor */
+    /* on a 100 MB/s disk it holds 8.4 ms, 8 blocks of LZ4 (120 us) or of LZ4HC 3 (600 us);
+     * one worker at LZ4 writes 280 MB/s, at LZ4HC 3 51 MB/s: LZ4 keeps the disk fed alone
+     * and is the floor */
     snap_policy_init(&p, SNAP_LZ4);
     teach(&p, compressible, block_us);
-    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4HC_3);
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4);
+    /* on a 20 MB/s disk (42 ms) LZ4HC 3 does too, LZ4HC 9 (19 MB/s) does not */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 20, fifth, 1000), SNAP_LZ4HC_3);
     /* on a 2000 MB/s disk it holds 0.42 ms, not 8 blocks of any compressing rung: the band */
     snap_policy_init(&p, SNAP_LZ4);
     teach(&p, compressible, block_us);
     assert_int_equal(after_drain(&p, 2000, fifth, 1000), SNAP_LZ4_FAST);
-    /* a rung not timed yet, or one that does not pay, is no floor */
+    /* a rung not yet timed, or one that does not pay, is no floor */
     snap_policy_init(&p, SNAP_LZ4);
     teach(&p, compressible, NULL);
     assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4_FAST);
     snap_policy_init(&p, SNAP_LZ4);
-    teach(&p, (const unsigned[]){ 1000, 600, 520, 520, 520 }, block_us);
-    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 470, 400 }, (const unsigned[]){ 10, 60, 0, 0, 0 });
+    assert_int_equal(after_drain(&p, 20, fifth, 1000), SNAP_LZ4_FAST);
+    /* nor one whose blocks take so long that one worker cannot keep up with the disk */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, (const unsigned[]){ 10, 60, 400, 600, 1400 });
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4_FAST);
     /* the disk's speed not known: the band alone */
     snap_policy_init(&p, SNAP_LZ4);
     teach(&p, compressible, block_us);
