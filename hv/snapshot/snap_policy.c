@@ -7,6 +7,7 @@
 #define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
+#define OUTLIER_TIMES    2          /* a block's time counts at most twice the average */
 #define FLOOR_BLOCKS     8          /* a rung is a floor when the queue holds 8 of its blocks */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
@@ -56,7 +57,10 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
     p->out_permille[tried] = (uint16_t)(permille ? permille : 1);
     if (ns) {
         uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
-        per_kib = average(p->ns_per_kib[tried], per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
+        uint64_t old = p->ns_per_kib[tried];
+        if (old && per_kib > OUTLIER_TIMES * old)
+            per_kib = OUTLIER_TIMES * old;  /* a worker descheduled mid-block: not the rung */
+        per_kib = average(old, per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
         p->ns_per_kib[tried] = (uint32_t)(per_kib ? per_kib : 1);
     }
 }
