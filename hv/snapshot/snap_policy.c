@@ -47,22 +47,39 @@ static uint64_t average(uint64_t old, uint64_t now)
     return old ? old - (old >> LEARN_SHIFT) + (now >> LEARN_SHIFT) : now;
 }
 
+/* A moving average of time per KiB; one sample counts at most OUTLIER_TIMES the average. */
+static void learn_time(uint32_t *avg, uint64_t ns, uint32_t raw_len)
+{
+    uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
+    uint64_t old = *avg;
+    if (old && per_kib > OUTLIER_TIMES * old)
+        per_kib = OUTLIER_TIMES * old;      /* a worker descheduled mid-block: not the rung */
+    per_kib = average(old, per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
+    *avg = (uint32_t)(per_kib ? per_kib : 1);
+}
+
 void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t raw_len,
                        uint32_t out_len, uint64_t ns)
 {
     if (!raw_len || (unsigned)tried >= SNAP_LEVELS)
         return;
+    p->last_raw = raw_len;
+    p->last_tried = (uint8_t)tried;
     uint64_t permille = (uint64_t)(out_len < raw_len ? out_len : raw_len) * 1000 / raw_len;
     permille = average(p->out_permille[tried], permille ? permille : 1);
     p->out_permille[tried] = (uint16_t)(permille ? permille : 1);
-    if (ns) {
-        uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
-        uint64_t old = p->ns_per_kib[tried];
-        if (old && per_kib > OUTLIER_TIMES * old)
-            per_kib = OUTLIER_TIMES * old;  /* a worker descheduled mid-block: not the rung */
-        per_kib = average(old, per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
-        p->ns_per_kib[tried] = (uint32_t)(per_kib ? per_kib : 1);
-    }
+    if (ns)
+        learn_time(&p->ns_per_kib[tried], ns, raw_len);
+}
+
+/* The turn of the block learned last: the time from its pick to this one. */
+static void learn_cycle(struct snap_policy *p, uint64_t now_ns)
+{
+    if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns &&
+        p->last_tried < SNAP_LEVELS)
+        learn_time(&p->cycle_ns_per_kib[p->last_tried], now_ns - p->last_pick_ns, p->last_raw);
+    p->last_pick_ns = now_ns;
+    p->last_raw = 0;
 }
 
 static unsigned permille_or_all(const struct snap_policy *p, unsigned r)
@@ -135,8 +152,10 @@ static unsigned time_floor(const struct snap_policy *p, unsigned paying, uint64_
         uint64_t ns = block_ns(p, r);
         if (!(paying & (1u << r)) || !p->ns_per_kib[r] || FLOOR_BLOCKS * ns > in_hand)
             continue;
+        /* the worker's rate at r: per its blocks' whole turns where known */
+        uint64_t turn = p->cycle_ns_per_kib[r] ? (uint64_t)p->cycle_ns_per_kib[r] * BLOCK_KIB : ns;
         uint64_t out = (uint64_t)permille_or_all(p, r) * BLOCK_KIB * 1024 / 1000;
-        if (out * 1000000000ull / ns >= p->drain_bps)
+        if (out * 1000000000ull / (turn > ns ? turn : ns) >= p->drain_bps)
             floor = r;
     }
     return floor;
@@ -190,6 +209,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
         return p->level = p->lowest;
     uint64_t queued = q->capacity ? q->queued : 0;
     measure_drain(p, q);
+    learn_cycle(p, q->now_ns);
     if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
         for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++)
