@@ -80,6 +80,15 @@ static void rep_io(void)
     report(n == 0 && d == sig + 4 && !memcmp(sig, "QEMU", 4),
            "REP INSB read fw_cfg's signature '%s' (RCX %lu)", sig, n);
 
+    /* A zero count under the address size: with 32-bit addresses (0x67) ECX counts, not
+     * RCX, and nothing moves: fw_cfg's data stays at its first byte. */
+    n = 0xffffffff00000000ull;
+    outw(0x510, FWCFG_SIGNATURE);
+    __asm__ volatile("cld; .byte 0x67; rep insb" : "+D"(d), "+c"(n) : "d"(0x511) : "memory");
+    uint8_t first = inb(0x511);
+    report(n == 0xffffffff00000000ull && d == sig + 4 && !sig[4] && first == 'Q',
+           "REP INSB with ECX 0 (RCX %#lx) moved nothing; fw_cfg still gave '%c'", n, first);
+
     static const uint16_t words[2] = { FWCFG_SIGNATURE, FWCFG_SIGNATURE };
     const uint16_t *w = words;
     n = 1;

@@ -1,9 +1,9 @@
 /*
  * A hostile guest: junk hypercalls, wild MSR reads and writes, IN/OUT on every port, bad
- * CR0/CR4/CR3 values, and at last a triple fault (an empty IDT and a fault).  Whatever it
- * does, only this partition may suffer.  Its own survival is checked along the way; the
- * result line comes before the triple fault, which the scenario expects the hypervisor to
- * report.  `no-triple-fault` on the command line ends it through the exit port instead;
+ * CR0/CR4/CR3 values, VMX, SMX and other instructions it does not have, and at last a
+ * triple fault (an empty IDT and a fault).  Whatever it does, only this partition may
+ * suffer.  Its own survival is checked along the way; the result line comes before the
+ * triple fault, which the scenario expects the hypervisor to report.  `no-triple-fault` on the command line ends it through the exit port instead;
  * `check-cr` runs the CR checks without Atoll too (on a faithful CPU model such as Bochs);
  * `no-ports` leaves the port sweep out (bare Bochs panics on junk in its own device models).
  */
@@ -170,6 +170,111 @@ static void bad_control_registers(bool atoll)
            "CR0, CR3 and CR4 unchanged");
 }
 
+/* ---- instructions that always exit ---------------------------------------------------- */
+
+#define FAULT_VEC register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT
+
+static int vmread_fault(void)
+{
+    FAULT_VEC;
+    uint64_t out = 0;
+    __asm__ volatile(SAFE_INSN("vmread %2, %1") : "+r"(vec), "+r"(out) : "r"(0ull) : "memory");
+    return (int)vec;
+}
+
+static uint64_t vmx_region[512] __attribute__((aligned(4096)));
+
+static int vmxon_fault(void)
+{
+    FAULT_VEC;
+    uint64_t pa = (uintptr_t)vmx_region;
+    __asm__ volatile(SAFE_INSN("vmxon %1") : "+r"(vec) : "m"(pa) : "memory");
+    return (int)vec;
+}
+
+static int vmclear_fault(void)
+{
+    FAULT_VEC;
+    uint64_t pa = (uintptr_t)vmx_region;
+    __asm__ volatile(SAFE_INSN("vmclear %1") : "+r"(vec) : "m"(pa) : "memory");
+    return (int)vec;
+}
+
+static int invept_fault(void)
+{
+    FAULT_VEC;
+    uint64_t desc[2] = { 0, 0 };
+    __asm__ volatile(SAFE_INSN("invept %1, %2") : "+r"(vec) : "m"(desc), "r"(2ull) : "memory");
+    return (int)vec;
+}
+
+static int getsec_fault(void)
+{
+    FAULT_VEC;
+    uint32_t eax = 0, ebx = 0;
+    __asm__ volatile(SAFE_INSN("getsec") : "+r"(vec), "+a"(eax), "=b"(ebx) : : "rcx", "memory");
+    return (int)vec;
+}
+
+static int rdpmc_fault(void)
+{
+    FAULT_VEC;
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile(SAFE_INSN("rdpmc") : "+r"(vec), "+a"(lo), "+d"(hi) : "c"(0) : "memory");
+    return (int)vec;
+}
+
+static int monitor_fault(void)
+{
+    FAULT_VEC;
+    __asm__ volatile(SAFE_INSN("monitor") : "+r"(vec) : "a"(vmx_region), "c"(0), "d"(0) : "memory");
+    return (int)vec;
+}
+
+static int mwait_fault(void)
+{
+    FAULT_VEC;
+    __asm__ volatile(SAFE_INSN("mwait") : "+r"(vec) : "a"(0), "c"(0) : "memory");
+    return (int)vec;
+}
+
+static int cache_flushes_fault(void)
+{
+    FAULT_VEC;
+    __asm__ volatile(SAFE_INSN("wbinvd") : "+r"(vec) : : "memory");
+    if (vec != (uint64_t)NO_FAULT)
+        return (int)vec;
+    __asm__ volatile(SAFE_INSN("invd") : "+r"(vec) : : "memory");
+    return (int)vec;
+}
+
+/* No nested virtualization, no SMX: #UD, as on a CPU without VMX operation.  RDPMC (#GP:
+ * no counters), MONITOR and MWAIT (#UD: CPUID does not offer them) are Atoll's policy;
+ * QEMU's TCG answers them otherwise. */
+static void missing_instructions(bool atoll)
+{
+    static const struct { const char *name; int (*run)(void); int want; } cases[] = {
+        { "VMREAD", vmread_fault, VEC_UD }, { "VMXON", vmxon_fault, VEC_UD },
+        { "VMCLEAR", vmclear_fault, VEC_UD }, { "INVEPT", invept_fault, VEC_UD },
+        { "GETSEC", getsec_fault, VEC_UD }, { "WBINVD and INVD", cache_flushes_fault, NO_FAULT },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int got = cases[i].run();
+        report(got == cases[i].want, "%s: %s (got %d)", cases[i].name,
+               cases[i].want == NO_FAULT ? "no fault" : "#UD", got);
+    }
+    if (!atoll) {
+        report_skip("RDPMC, MONITOR and MWAIT (Atoll's policy; not under Atoll)");
+        return;
+    }
+    int got = rdpmc_fault();
+    report(got == VEC_GP, "RDPMC: #GP (got %d)", got);
+    got = monitor_fault();
+    report(got == VEC_UD, "MONITOR: #UD (got %d)", got);
+    got = mwait_fault();
+    report(got == VEC_UD, "MWAIT: #UD (got %d)", got);
+}
+
 void test_main(void)
 {
     bool atoll = atoll_present();
@@ -181,6 +286,7 @@ void test_main(void)
     else
         every_port();
     bad_control_registers(atoll || cmdline_has("check-cr"));
+    missing_instructions(atoll);
     if (cmdline_has("no-triple-fault"))
         return;
     printf("hostile: triple fault next (empty IDT, then #UD)\n");

@@ -11,7 +11,7 @@ GUEST_TESTS += xsetbv_hostile spin
 GUEST_TESTS += emulate
 GUEST_TESTS += acpi hpet reset hlt_nmi_wake
 GUEST_TESTS += tsc_adjust
-GUEST_TESTS += console_flood virtio_flood
+GUEST_TESTS += console_flood virtio_flood virtio_rate
 GUEST_TESTS += channel_flood
 GUEST_TESTS += apic_modes ipi_pingpong
 # Linked at 0x8000 by guest/lib/guest_low.ld: build/guest/tests/NAME.low.elf.

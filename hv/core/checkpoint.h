@@ -49,7 +49,8 @@ void checkpoint_saved_free(struct checkpoint_saved *s);
 /* q: created with spec.restoring (any name), not started, its RAM already loaded.  The
  * stream's vCPUs and devices go into q, its clocks go on from the pause (guest_tsc0: vCPU
  * 0's guest TSC then) and q runs.  *ram_crc: q's RAM's CRC-32C, checked against the
- * stream's.  False with one line in err: q is not started then (the caller ends it). */
+ * stream's; ram_crc NULL: q's RAM is loaded lazily, not checked here.  False with one line
+ * in err: q is not started then (the caller ends it). */
 bool checkpoint_restore_stream(struct partition *q, const void *stream, size_t len,
                                uint64_t guest_tsc0, uint32_t *ram_crc, char *err,
                                size_t err_size);

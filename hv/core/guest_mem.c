@@ -63,7 +63,14 @@ void guest_mem_free(struct guest_mem *m)
     memset(m, 0, sizeof(*m));
 }
 
-uint64_t guest_mem_hpa(const struct guest_mem *m, uint64_t gpa)
+static void need(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    struct guest_mem_lazy *lazy = m->lazy;
+    if (lazy && gpa < m->size)
+        m->need(lazy, gpa, len < m->size - gpa ? len : m->size - gpa);
+}
+
+static uint64_t hpa_of(const struct guest_mem *m, uint64_t gpa)
 {
     if (gpa >= m->size)
         return 0;
@@ -74,10 +81,24 @@ uint64_t guest_mem_hpa(const struct guest_mem *m, uint64_t gpa)
     return c->pages ? c->pages[off / GUEST_PAGE_SIZE] : 0;
 }
 
+static void *ptr_of(const struct guest_mem *m, uint64_t gpa)
+{
+    uint64_t hpa = hpa_of(m, gpa);
+    return hpa ? (uint8_t *)phys_to_virt(hpa) + (gpa & (GUEST_PAGE_SIZE - 1)) : NULL;
+}
+
+/* Whoever asks for a frame may read or write it, or hand it to another partition: the
+ * page must be there. */
+uint64_t guest_mem_hpa(const struct guest_mem *m, uint64_t gpa)
+{
+    need(m, gpa & ~(GUEST_PAGE_SIZE - 1), GUEST_PAGE_SIZE);
+    return hpa_of(m, gpa);
+}
+
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa)
 {
-    uint64_t hpa = guest_mem_hpa(m, gpa);
-    return hpa ? (uint8_t *)phys_to_virt(hpa) + (gpa & (GUEST_PAGE_SIZE - 1)) : NULL;
+    need(m, gpa & ~(GUEST_PAGE_SIZE - 1), GUEST_PAGE_SIZE);
+    return ptr_of(m, gpa);
 }
 
 bool guest_mem_contains(const struct guest_mem *m, uint64_t gpa, uint64_t len)
@@ -89,18 +110,19 @@ bool guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, size_t l
 {
     if (!guest_mem_contains(m, gpa, len))
         return false;
+    need(m, gpa, len);
     uint8_t *out = buf;
     while (len) {
         size_t n = GUEST_PAGE_SIZE - (gpa & (GUEST_PAGE_SIZE - 1));
         if (n > len)
             n = len;
-        memcpy(out, guest_mem_ptr(m, gpa), n);
+        memcpy(out, ptr_of(m, gpa), n);
         out += n, gpa += n, len -= n;
     }
     return true;
 }
 
-bool guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len)
+bool guest_mem_fill(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len)
 {
     if (!guest_mem_contains(m, gpa, len))
         return false;
@@ -109,8 +131,19 @@ bool guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, s
         size_t n = GUEST_PAGE_SIZE - (gpa & (GUEST_PAGE_SIZE - 1));
         if (n > len)
             n = len;
-        memcpy(guest_mem_ptr(m, gpa), in, n);
-        in += n, gpa += n, len -= n;
+        if (in)
+            memcpy(ptr_of(m, gpa), in, n), in += n;
+        else
+            memset(ptr_of(m, gpa), 0, n);
+        gpa += n, len -= n;
     }
     return true;
+}
+
+bool guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len)
+{
+    if (!guest_mem_contains(m, gpa, len))
+        return false;
+    need(m, gpa, len);      /* a partial write must not be overwritten by the load after */
+    return guest_mem_fill(m, gpa, buf, len);
 }

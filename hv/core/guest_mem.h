@@ -17,10 +17,18 @@ struct guest_chunk {
     uint64_t *pages;        /* when split: 512 host-physical 4 KiB frames */
 };
 
+/* RAM not all there yet (a lazy restore, hv/core/snapshot_lazy.h): before the hypervisor
+ * touches guest memory, need(lazy, gpa, len) brings in what is missing of the range (it may
+ * read a file and spin, so it is not for a caller that holds the pool's lock). */
+struct guest_mem_lazy;
+typedef void (*guest_mem_need_fn)(struct guest_mem_lazy *lazy, uint64_t gpa, uint64_t len);
+
 struct guest_mem {
     uint64_t size;          /* bytes, multiple of 4 KiB */
     size_t chunk_count;
     struct guest_chunk *chunks;
+    struct guest_mem_lazy *volatile lazy;   /* NULL: all of RAM is there */
+    guest_mem_need_fn need;
 };
 
 /* Returns false (and frees what it took) when the frames are not there. */
@@ -35,5 +43,8 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa);
 bool guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, size_t len);
 bool guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len);
 bool guest_mem_contains(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+/* Writes RAM (zeros where buf is NULL) whether or not it is there yet: the lazy loader's
+ * own path in. */
+bool guest_mem_fill(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len);
 
 #endif

@@ -27,15 +27,12 @@ static int64_t console_write_hc(struct vcpu *v, uint64_t gpa, uint64_t len)
     return (int64_t)len;
 }
 
-void hypercall_dispatch(struct vcpu *v)
+int64_t hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t arg[4])
 {
-    uint64_t nr = v->gpr[RAX], a0 = v->gpr[RDI], a1 = v->gpr[RSI];
-    const uint64_t arg[4] = { a0, a1, v->gpr[RDX], v->gpr[R10] };
+    uint64_t a0 = arg[0], a1 = arg[1];
     int64_t result = hypercall_check_args(nr, arg, v->part->mem.size);
-    if (result < 0) {
-        v->gpr[RAX] = (uint64_t)result;
-        return;
-    }
+    if (result < 0)
+        return result;
     switch (nr) {
     case HC_VERSION:
         result = HC_ABI_VERSION;
@@ -54,10 +51,10 @@ void hypercall_dispatch(struct vcpu *v)
         result = 0;
         break;
     case HC_CHANNEL_GRANT:
-        result = channel_grant(v->part, a0, a1, v->gpr[RDX], v->gpr[R10]);
+        result = channel_grant(v->part, a0, a1, arg[2], arg[3]);
         break;
     case HC_CHANNEL_MAP:
-        result = channel_map(v->part, a0, a1, v->gpr[RDX]);
+        result = channel_map(v->part, a0, a1, arg[2]);
         break;
     case HC_CHANNEL_NOTIFY:
         result = channel_notify(v->part, a0);
@@ -72,5 +69,5 @@ void hypercall_dispatch(struct vcpu *v)
         result = -HC_ENOSYS;
         break;
     }
-    v->gpr[RAX] = (uint64_t)result;
+    return result;
 }

@@ -12,6 +12,7 @@
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
+#include "hv/core/snapshot_lazy.h"
 #include "hv/core/virt.h"
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/platform_devices.h"
@@ -143,6 +144,7 @@ void partition_release_vcpu(struct vcpu *v)
     if (!p->checkpointing)
         print_exit_counts(p);
     partition_writes_end(p);
+    snapshot_lazy_end(p);
     channel_partition_gone(p);
     partition_disks_detach(p);
     virt_partition_destroy(p);

@@ -16,12 +16,15 @@
 #include "hv/mm/kmem.h"
 #include "hv/storage/block.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/pool_io.h"
 #include "hv/storage/rate_limit.h"
 #include "hv/vdev/platform_devices.h"
 #include "hv/vdev/virtio_blk.h"
 
-#define BOUNCE_BYTES (64u << 10)
+#define BOUNCE_BYTES VIRTIO_BLK_PIECE_BYTES
 #define MIB (1ull << 20)
+#define DISK_DEPTH 8                /* pieces of one disk in transfer at once */
+#define POLL_NS 1000000ull          /* an item polls its transfers this long at most */
 
 _Static_assert(VIRTIO_BLK_PIECE_BYTES <= BOUNCE_BYTES, "one piece fits the bounce buffer");
 
@@ -35,6 +38,17 @@ struct disk_piece {
     struct disk_piece *next_done;
 };
 
+/* A piece in transfer: mapped and queued on the pool disk, or done under the pool's lock. */
+struct disk_slot {
+    struct pool_io io;
+    struct partition_disk *disk;
+    struct block_request *r;    /* the piece (the disk's lock); NULL: free */
+    struct pool_io_range range; /* what it touches, for the order of overlapping pieces */
+    int status;
+    uint8_t *bounce;
+    struct disk_slot *next;
+};
+
 struct partition_disk {
     char path[128];
     struct partition *part;
@@ -44,13 +58,13 @@ struct partition_disk {
     uint64_t capacity;
     uint32_t sector;
     struct virtio_blk *dev;
-    uint8_t *bounce;            /* the running item's: one piece at a time */
 
     spinlock_t lock;            /* everything below */
     struct block_device blk;
     struct block_request *started, *started_tail;  /* the driver's, in order */
-    struct block_request *finished;                 /* done by the item, to complete */
-    int finished_status;
+    struct disk_slot slot[DISK_DEPTH];
+    unsigned busy, max_busy;                        /* slots holding a piece */
+    struct disk_slot *transferred;                  /* to finish and complete */
     struct disk_piece *completed;                   /* to hand to the device */
     struct work_item work;
     bool scheduled;             /* work is queued or running: it requeues itself */
@@ -170,14 +184,29 @@ static void arm_retry(struct partition_disk *d)
         *due = rel;
 }
 
-/* ---- the block driver: pieces run by the disk's worker item ------------------------------ */
+/* ---- the block driver: pieces run by the disk's worker item ------------------------------
+ * The item takes started pieces (in order) into slots while their ranges allow: two that
+ * overlap, one of them writing, never run at once, and a flush waits for everything before
+ * it.  Under the pool's lock it maps each read or write to pool disk LBAs (pool_io.h); what
+ * does not map (an allocating VHDX write, a parent's data, a fragmented range), a flush
+ * and a trim it does there and then, as one synchronous step.  With the lock dropped it
+ * queues the mapped transfers on the pool disk and polls it; a finished transfer puts its
+ * slot on `transferred`, and the next run (on whichever CPU polled) copies reads to the
+ * guest and completes the pieces.  The item requeues itself while slots are busy: it is
+ * the disk's polling worker. */
 
 static void work_run(struct work_item *w);
 
 /* Disk's lock held. */
+static bool has_work(const struct partition_disk *d)
+{
+    return d->started || d->busy || d->transferred;
+}
+
+/* Disk's lock held. */
 static void kick_work(struct partition_disk *d)
 {
-    if (d->scheduled || !d->started || d->dying)
+    if (d->scheduled || !has_work(d) || d->dying)
         return;
     d->scheduled = true;
     int rc = worker_submit(&d->work);
@@ -202,17 +231,8 @@ static bool drv_start(struct block_device *b, struct block_request *r)
     return true;
 }
 
-static void drv_poll(struct block_device *b)
-{
-    struct partition_disk *d = b->driver;
-    struct block_request *r = d->finished;
-    if (r) {
-        d->finished = NULL;
-        block_complete(b, r, d->finished_status);
-    }
-}
-
-static const struct block_driver_ops driver_ops = { drv_start, drv_poll };
+/* Pieces finish through block_complete from the item (finish_pieces). */
+static const struct block_driver_ops driver_ops = { drv_start, NULL };
 
 static uint64_t data_bytes(const struct partition_disk *d, const struct block_request *r)
 {
@@ -240,33 +260,34 @@ static bool throttle(void *ctx, enum block_class cls, const struct block_request
  * per hold, so the partition's exits on other CPUs never wait for a whole piece. */
 #define COPY_CHUNK 4096u
 
-static bool guest_copy(struct partition_disk *d, struct disk_piece *pc, size_t len, bool to_guest)
+static bool guest_copy(struct partition_disk *d, struct disk_slot *s, size_t len, bool to_guest)
 {
     struct partition *p = d->part;
+    struct disk_piece *pc = s->r->ctx;
     bool ok = true;
     for (size_t pos = 0; pos < len && ok; pos += COPY_CHUNK) {
         size_t n = len - pos < COPY_CHUNK ? len - pos : COPY_CHUNK;
         uint64_t f = spin_lock_irqsave(&p->lock);
         ok = p->state != PART_DEAD &&
-             (to_guest ? vblk_io_to_guest(pc->io, pos, d->bounce + pos, n)
-                       : vblk_io_from_guest(pc->io, pos, d->bounce + pos, n));
+             (to_guest ? vblk_io_to_guest(pc->io, pos, s->bounce + pos, n)
+                       : vblk_io_from_guest(pc->io, pos, s->bounce + pos, n));
         spin_unlock_irqrestore(&p->lock, f);
     }
     return ok;
 }
 
-/* One piece, the pool's lock held, interrupts on. */
-static int do_piece(struct partition_disk *d, struct block_request *r)
+/* A piece done without the queue, the pool's lock held, interrupts on; a read's data stays
+ * in the bounce buffer for finish_pieces. */
+static int sync_piece(struct partition_disk *d, struct disk_slot *s)
 {
-    struct disk_piece *pc = r->ctx;
+    struct block_request *r = s->r;
     uint64_t off = r->lba * d->sector;
     size_t len = (size_t)r->count * d->sector;
     switch (r->op) {
     case BLOCK_READ:
-        return disk_read(d, off, d->bounce, len) == 0 && guest_copy(d, pc, len, true)
-               ? BLOCK_OK : BLOCK_E_IO;
+        return disk_read(d, off, s->bounce, len) == 0 ? BLOCK_OK : BLOCK_E_IO;
     case BLOCK_WRITE:
-        return guest_copy(d, pc, len, false) && disk_write(d, off, d->bounce, len) == 0
+        return guest_copy(d, s, len, false) && disk_write(d, off, s->bounce, len) == 0
                ? BLOCK_OK : BLOCK_E_IO;
     case BLOCK_FLUSH:
         return disk_flush(d) == 0 ? BLOCK_OK : BLOCK_E_IO;
@@ -295,11 +316,12 @@ static void deliver(struct partition_disk *d, struct disk_piece *done)
         kick_timers(p);
 }
 
-/* The last thing a run does: queue the item again while pieces wait. */
+/* The last thing a run does: queue the item again while pieces wait or are in transfer
+ * (dying: only until the transfers are over; partition_disks_detach runs it then). */
 static void end_run(struct partition_disk *d)
 {
     uint64_t f = spin_lock_irqsave(&d->lock);
-    if (d->started && !d->dying) {
+    if ((d->started && !d->dying) || d->busy || d->transferred) {
         int rc = worker_submit(&d->work);
         if (rc != WORK_OK)
             d->scheduled = false;
@@ -321,31 +343,146 @@ static void note_piece(struct partition_disk *d, const struct block_request *r)
         d->item_cpus |= 1ull << me;
 }
 
-/* The disk's worker item: one piece (the pool busy: none, and again later). */
-static void work_run(struct work_item *w)
+/* A slot's transfer is over (any CPU, no lock held): the item finishes it. */
+static void transferred(struct disk_slot *s)
 {
-    struct partition_disk *d = w->arg;
-    if (!pool_trylock())
-        return end_run(d);
+    struct partition_disk *d = s->disk;
     uint64_t f = spin_lock_irqsave(&d->lock);
-    struct block_request *r = d->dying ? NULL : d->started;
-    if (r && !(d->started = r->next))
-        d->started_tail = NULL;
+    s->next = d->transferred;
+    d->transferred = s;
+    kick_work(d);
     spin_unlock_irqrestore(&d->lock, f);
-    int status = r ? do_piece(d, r) : BLOCK_OK;
-    pool_unlock();
-    if (!r)
-        return end_run(d);
+}
 
+static void transfer_done(struct pool_io *x)
+{
+    struct disk_slot *s = x->ctx;
+    s->status = x->status;
+    transferred(s);
+}
+
+/* Disk's lock held: a free slot for r if it may start beside the pieces in transfer. */
+static struct disk_slot *claim_slot(struct partition_disk *d, struct block_request *r)
+{
+    struct pool_io_range g;
+    pool_io_range(&g, r->op, r->lba * d->sector, (uint64_t)r->count * d->sector);
+    struct disk_slot *free = NULL;
+    for (unsigned i = 0; i < DISK_DEPTH; i++) {
+        struct disk_slot *s = &d->slot[i];
+        if (!s->r) {
+            free = free ? free : s;
+            continue;
+        }
+        if (pool_io_ranges_conflict(&s->range, &g))
+            return NULL;
+    }
+    if (!free)
+        return NULL;
+    if (!(d->started = r->next))
+        d->started_tail = NULL;
+    free->r = r;
+    free->range = g;
+    free->status = BLOCK_OK;
+    if (++d->busy > d->max_busy)
+        d->max_busy = d->busy;
+    return free;
+}
+
+/* Takes what may start: mapped transfers are queued on the pool disk, the rest is done
+ * here under the pool's lock (busy: another time). */
+static void start_pieces(struct partition_disk *d)
+{
+    const struct block_window *w = pool_disk_window();
+    struct disk_slot *go = NULL;
+    if (!pool_trylock())
+        return;
+    for (;;) {
+        uint64_t f = spin_lock_irqsave(&d->lock);
+        struct disk_slot *s = d->started && !d->dying ? claim_slot(d, d->started) : NULL;
+        spin_unlock_irqrestore(&d->lock, f);
+        if (!s)
+            break;
+        struct block_request *r = s->r;
+        if (w && (r->op == BLOCK_READ || r->op == BLOCK_WRITE) &&
+            pool_io_map(&s->io, w, &d->file, d->vhdx, r->op, BLOCK_CLASS_GUEST,
+                        r->lba * d->sector, r->count * d->sector, s->bounce) == BLOCK_OK) {
+            s->next = go;
+            go = s;
+            continue;
+        }
+        s->status = sync_piece(d, s);
+        transferred(s);
+    }
+    pool_unlock();
+    while (go) {
+        struct disk_slot *s = go;
+        go = s->next;
+        if (s->r->op == BLOCK_WRITE && !guest_copy(d, s, s->r->count * d->sector, false)) {
+            s->status = BLOCK_E_IO;
+            transferred(s);
+            continue;
+        }
+        pool_io_start(&s->io, transfer_done, s);
+    }
+}
+
+/* Completes the pieces whose transfers are over; true if there were any. */
+static bool finish_pieces(struct partition_disk *d)
+{
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    struct disk_slot *s = d->transferred;
+    d->transferred = NULL;
+    spin_unlock_irqrestore(&d->lock, f);
+    if (!s)
+        return false;
+    while (s) {
+        struct disk_slot *next = s->next;
+        struct block_request *r = s->r;
+        if (s->status == BLOCK_OK && r->op == BLOCK_READ &&
+            !guest_copy(d, s, (size_t)r->count * d->sector, true))
+            s->status = BLOCK_E_IO;
+        f = spin_lock_irqsave(&d->lock);
+        note_piece(d, r);
+        block_complete(&d->blk, r, s->status);
+        s->r = NULL;
+        d->busy--;
+        spin_unlock_irqrestore(&d->lock, f);
+        s = next;
+    }
     f = spin_lock_irqsave(&d->lock);
-    note_piece(d, r);
-    d->finished = r;
-    d->finished_status = status;
-    block_poll(&d->blk);            /* completes r, starts what waits */
+    block_poll(&d->blk);            /* runs piece_finished for them, starts what waits */
     struct disk_piece *done = d->completed;
     d->completed = NULL;
     spin_unlock_irqrestore(&d->lock, f);
     deliver(d, done);
+    return true;
+}
+
+static bool in_transfer(struct partition_disk *d)
+{
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    bool busy = d->busy != 0;
+    spin_unlock_irqrestore(&d->lock, f);
+    return busy;
+}
+
+/* The disk's worker item: finishes, starts, and polls the pool disk a little while its
+ * transfers run (they may also finish on another disk's item, which polls the same disk). */
+static void work_run(struct work_item *w)
+{
+    struct partition_disk *d = w->arg;
+    const struct block_window *pw = pool_disk_window();
+    finish_pieces(d);
+    start_pieces(d);
+    uint64_t until = time_ns() + POLL_NS;
+    while (pw && in_transfer(d) && time_ns() <= until) {
+        block_poll(pw->dev);
+        if (finish_pieces(d))
+            start_pieces(d);
+        else
+            cpu_relax();
+    }
+    finish_pieces(d);
     end_run(d);
 }
 
@@ -383,7 +520,8 @@ static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io
         .op = op, .cls = BLOCK_CLASS_GUEST,
         .lba = op == BLOCK_FLUSH ? 0 : io->offset / ss,
         .count = op == BLOCK_FLUSH ? 0 : (uint32_t)(io->length / ss),
-        .buf = d->bounce, .done = piece_finished, .ctx = pc,
+        .buf = d->slot[0].bounce,   /* the queue checks there is one; a slot's carries it */
+        .done = piece_finished, .ctx = pc,
     };
     uint64_t f = spin_lock_irqsave(&d->lock);
     int rc = d->dying ? BLOCK_E_IO : block_submit(&d->blk, &pc->br);
@@ -486,6 +624,8 @@ static void init_queue(struct partition_disk *d, uint32_t iops, uint32_t mbps)
                                   .owner = d->part->id };
     for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
         d->piece[i].disk = d;
+    for (unsigned i = 0; i < DISK_DEPTH; i++)
+        d->slot[i].disk = d;
 }
 
 /* The pool's lock held. */
@@ -500,8 +640,17 @@ static void close_disk(struct partition_disk *d)
 
 static void free_disk(struct partition_disk *d)
 {
-    kfree(d->bounce);
+    for (unsigned i = 0; i < DISK_DEPTH; i++)
+        kfree(d->slot[i].bounce);
     kfree(d);
+}
+
+static bool alloc_bounces(struct partition_disk *d)
+{
+    for (unsigned i = 0; i < DISK_DEPTH; i++)
+        if (!(d->slot[i].bounce = kmalloc(BOUNCE_BYTES)))
+            return false;
+    return true;
 }
 
 bool partition_disks_attach(struct partition *p, const struct partition_spec *spec,
@@ -523,8 +672,9 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
     for (unsigned i = 0; i < count; i++) {
         const char *path = spec->disks[i];
         struct partition_disk *d = kmalloc(sizeof(*d));
-        if (!d || !(d->bounce = kmalloc(BOUNCE_BYTES))) {
-            kfree(d);
+        if (!d || !alloc_bounces(d)) {
+            if (d)
+                free_disk(d);
             fmt_snprintf(err, err_size, "out of memory for disk %s", path);
             return false;
         }
@@ -574,20 +724,25 @@ void partition_disks_poll(struct partition *p, uint64_t now_ns)
     }
 }
 
-/* The item neither queued nor running, and never again. */
+/* The item neither queued nor running, and never again; transfers in flight are waited
+ * for (the item runs here while they last, so no other CPU is needed). */
 static void stop_work(struct partition_disk *d)
 {
-    uint64_t f = spin_lock_irqsave(&d->lock);
-    d->dying = true;
-    if (d->scheduled && worker_cancel(&d->work))
-        d->scheduled = false;
-    bool running = d->scheduled;
-    spin_unlock_irqrestore(&d->lock, f);
-    while (running) {
-        cpu_relax();
-        f = spin_lock_irqsave(&d->lock);
-        running = d->scheduled;
+    for (;;) {
+        uint64_t f = spin_lock_irqsave(&d->lock);
+        d->dying = true;
+        bool run = false, running = d->scheduled;
+        if (d->scheduled && worker_cancel(&d->work))
+            run = true;             /* still `scheduled`: it is ours to run */
+        else if (!d->scheduled && (d->busy || d->transferred))
+            run = d->scheduled = true;
         spin_unlock_irqrestore(&d->lock, f);
+        if (run)
+            work_run(&d->work);
+        else if (running)
+            cpu_relax();
+        else
+            return;
     }
 }
 
@@ -598,17 +753,19 @@ static void report(struct partition *p, struct partition_disk *d)
     for (unsigned c = 0; c < 64 && n < sizeof(cpus_text) - 4; c++)
         if (d->item_cpus & (1ull << c))
             n += (size_t)fmt_snprintf(cpus_text + n, sizeof(cpus_text) - n, n ? ",%u" : "%u", c);
-    kprintf("atoll: %s disk %s: %lu pieces (%lu KiB read, %lu KiB written) by worker items on cpus %s%s\n",
+    kprintf("atoll: %s disk %s: %lu pieces (%lu KiB read, %lu KiB written) by worker items on cpus %s, at most %u in transfer at once%s\n",
             p->name, d->path, d->pieces, d->bytes_read >> 10, d->bytes_written >> 10, cpus_text,
-            d->limited ? (d->limit.throttled ? ", throttled" : ", never throttled") : "");
+            d->max_busy, rate_limit_note(d->limited ? &d->limit : NULL).text);
 }
 
 void partition_disks_detach(struct partition *p)
 {
     for (unsigned i = 0; i < p->disk_count; i++)
         stop_work(p->disks[i]);
+    bool used = false;
     for (unsigned i = 0; i < p->disk_count; i++) {
         struct partition_disk *d = p->disks[i];
+        used |= d->pieces != 0;
         if (d->pieces)
             report(p, d);
         uint64_t f = spin_lock_irqsave(&p->lock);
@@ -624,6 +781,8 @@ void partition_disks_detach(struct partition *p)
         p->disks[i] = NULL;
     }
     p->disk_count = 0;
+    if (used)
+        pool_disk_report();
     if (p->pci)
         pci_host_destroy(p->pci);
     p->pci = NULL;

@@ -6,16 +6,28 @@
  * block_device of its own (hv/storage/block.h) with its own lock: the device's backend
  * turns every piece of a guest request (at most VIRTIO_BLK_PIECE_BYTES) into a
  * BLOCK_CLASS_GUEST block request on that queue and returns VBLK_PENDING, so the vCPU
- * goes back to its guest at once.  The disk's driver runs the pieces one at a time in a
- * worker item (hv/core/worker.h) on whichever CPU runs worker items: an idle one, a
- * service CPU, or, when none gets to it for a time slice, a busy one between two slices.
- * The item moves the data between guest RAM and its bounce buffer under the partition's
- * lock, reads or writes the pool with interrupts on under the pool's lock (one FAT
- * volume for every disk; never taken in an exit), then completes the piece under the
- * partition's lock (vblk_io_complete: used ring, MSI-X), starts the device's next budget
- * of work there and then, and kicks the partition's CPUs when work is left for them.
- * Lock order: pool, then partition, then disk.  A piece finishing for a dead partition
- * is dropped; a partition's memory is freed only once its disks' items have stopped.
+ * goes back to its guest at once.  The disk's driver runs the pieces in a worker item
+ * (hv/core/worker.h) on whichever CPU runs worker items: an idle one, a service CPU, or,
+ * when none gets to it for a time slice, a busy one between two slices.  Up to 8 pieces of
+ * a disk are in transfer at once, in order where it matters: two whose ranges (rounded out
+ * to 4 KiB) overlap, one of them writing or trimming, never run together, and a flush
+ * waits for all before it.  Under the pool's lock (one FAT volume for every disk; never
+ * taken in an exit) the item maps a read or write to the pool disk's LBAs (VHDX BAT, FAT
+ * chain: hv/storage/pool_io.h); what does not map (a write that allocates, a parent's
+ * data, a fragmented range), a flush and a trim it does there as one synchronous step,
+ * as before.  With the lock dropped it copies a write's data from guest RAM (under the
+ * partition's lock) and queues the transfer on the pool disk, whose own lock lets every
+ * disk's item submit and poll it: several transfers of several disks are outstanding on
+ * the device at once.  The item polls the pool disk while its transfers run and requeues
+ * itself until they end (it is the disk's polling worker); a finished piece's read data
+ * goes to guest RAM, and the piece completes under the partition's lock
+ * (vblk_io_complete: used ring, MSI-X), which starts the device's next budget of work
+ * there and then and kicks the partition's CPUs when work is left for them.
+ * Lock order: pool, then partition, then disk; the pool disk's lock is taken under none
+ * of them but the pool's.  A piece finishing for a dead partition is dropped; a
+ * partition's memory is freed only once its disks' items have stopped and their
+ * transfers ended.  The pool's lock does not cover data in transfer: whatever changes a
+ * disk's mapping from outside (a live merge) quiesces the disk first.
  *
  * Per-disk limits (manifest `iops =`, `mbps =`) are a token bucket (rate_limit.h) the
  * queue consults before it starts a piece; a throttled piece waits for the disk timer.

@@ -37,9 +37,13 @@ static void carry_out(uint32_t rule)
     const char *name = script.targets[rule];
     char msg[320];
     if (script.actions[rule] == SCRIPT_RESTORE) {
-        kprintf("atoll: script %s:%u: restore %s%s%s\n", manifest_file, r->line,
-                script.files[rule], name[0] ? " as " : "", name);
-        snapshot_restore(script.files[rule], name, msg, sizeof(msg));   /* prints its line */
+        kprintf("atoll: script %s:%u: restore %s%s%s%s\n", manifest_file, r->line,
+                script.files[rule], name[0] ? " as " : "", name,
+                script.lazy[rule] ? " lazy" : "");
+        if (script.lazy[rule])          /* each prints its line */
+            snapshot_restore_lazy(script.files[rule], name, msg, sizeof(msg));
+        else
+            snapshot_restore(script.files[rule], name, msg, sizeof(msg));
         return;
     }
     struct partition *p = partition_find(name);

@@ -41,5 +41,14 @@ enum snapshot_result snapshot_partition(struct partition *p, const char *file, b
 /* as_name NULL or "": the name in the file. */
 enum snapshot_result snapshot_restore(const char *file, const char *as_name, char *msg,
                                       size_t msg_size);
+/* The same, lazily (hv/core/snapshot_lazy.h): the blocks are not read before it runs, and
+ * the RAM CRC-32C line comes once the last is loaded, with the timings:
+ *   restore: NAME: FILE: lazy: running, RAM loading (N blocks)
+ *   ...
+ *   restore: NAME: FILE: RAM crc32c 0x... (equal to the snapshot's)
+ *   atoll: restore NAME: lazy: vCPUs started after S us, first guest instruction after X us ...
+ * A full restore prints "atoll: restore NAME: full: first guest instruction after X us ...". */
+enum snapshot_result snapshot_restore_lazy(const char *file, const char *as_name, char *msg,
+                                           size_t msg_size);
 
 #endif

@@ -16,6 +16,7 @@
 #include "hv/core/partition_disks.h"
 #include "hv/core/run.h"
 #include "hv/core/sched.h"
+#include "hv/core/snapshot_lazy.h"
 #include "hv/core/snapshot_pool.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
@@ -31,19 +32,7 @@
  * seconds under an emulator. */
 #define ENDED_TIMEOUT_NS 10000000000ull
 
-struct restore {
-    struct snapshot_pool_file pf;
-    struct snap_io io;
-    struct snap_header h;
-    void *codec;
-    size_t codec_pages;
-    uint8_t *buf, *block;       /* SNAP_ENCODED_MAX, SNAP_BLOCK_SIZE */
-    uint8_t *state;
-    size_t state_pages;
-    char manifest[SNAP_MAX_MANIFEST + 1];
-};
-
-static void restore_free(struct restore *r)
+void restore_file_free(struct restore_file *r)
 {
     if (r->codec)
         kmem_free_pages(r->codec, r->codec_pages);
@@ -70,7 +59,7 @@ static bool name_valid(const char *s)
 }
 
 /* Every block read, checked and decoded; the RAM they make has the header's CRC-32C. */
-static bool check_blocks(struct restore *r, char *err, size_t err_size)
+static bool check_blocks(struct restore_file *r, char *err, size_t err_size)
 {
     uint32_t crc = 0;
     for (uint32_t i = 0; i < r->h.block_count; i++) {
@@ -135,7 +124,7 @@ static int disk_guid_now(const char *path, uint8_t guid[16], struct partition **
     return rc ? -1 : 0;
 }
 
-static bool check_disks(struct restore *r, char *err, size_t err_size)
+static bool check_disks(struct restore_file *r, char *err, size_t err_size)
 {
     for (unsigned i = 0; i < r->h.disk_count; i++) {
         struct snap_disk_id d;
@@ -164,13 +153,15 @@ static bool check_disks(struct restore *r, char *err, size_t err_size)
     return true;
 }
 
-/* The file read and checked as a whole, and its manifest section and state in memory. */
-static bool check_file(struct restore *r, const char *file, char *err, size_t err_size)
+/* The file read and checked as a whole (lazily: all but its blocks, which are checked as
+ * they are loaded), and its manifest section and state in memory. */
+static bool check_file(struct restore_file *r, const char *file, bool lazy, char *err,
+                       size_t err_size)
 {
     if (!snapshot_pool_open(&r->pf, file, &r->io, err, err_size) ||
         snap_read_header(&r->io, &r->h, err, err_size) ||
         snap_verify_regions(&r->io, &r->h, r->buf, SNAP_ENCODED_MAX, err, err_size) ||
-        !check_blocks(r, err, err_size) || !check_disks(r, err, err_size))
+        (!lazy && !check_blocks(r, err, err_size)) || !check_disks(r, err, err_size))
         return false;
     if (!r->h.state_len || !r->h.manifest_len) {
         fmt_snprintf(err, err_size, "it holds no %s (a RAM image only?)",
@@ -193,7 +184,7 @@ static bool check_file(struct restore *r, const char *file, char *err, size_t er
 }
 
 /* The blocks decoded into q's RAM (checked already; checked again as they are read). */
-static bool load_ram(struct restore *r, struct partition *q, char *err, size_t err_size)
+static bool load_ram(struct restore_file *r, struct partition *q, char *err, size_t err_size)
 {
     for (uint32_t i = 0; i < r->h.block_count; i++) {
         if (snap_read_block(&r->io, &r->h, i, r->codec, r->buf, r->block, err, err_size))
@@ -238,8 +229,40 @@ static enum snapshot_result refused(char *msg, size_t msg_size, const char *file
     return SNAPSHOT_REFUSED;
 }
 
-enum snapshot_result snapshot_restore(const char *file, const char *as_name, char *msg,
-                                      size_t msg_size)
+static enum snapshot_result lost(struct partition *q, const char *file, const char *err,
+                                 char *msg, size_t msg_size)
+{
+    partition_kill(q, "restore from %s refused: %s", file, err);
+    fmt_snprintf(msg, msg_size, "restore: %s: %s: refused: %s; the new partition has ended",
+                 q->name, file, err);
+    kprintf("%s\n", msg);
+    return SNAPSHOT_LOST;
+}
+
+/* q's RAM absent, its vCPUs and devices restored: it runs while its RAM comes in. */
+static enum snapshot_result start_lazily(struct partition *q, struct restore_file *r,
+                                         const char *file, const struct restore_times *times,
+                                         char *msg,
+                                         size_t msg_size)
+{
+    char err[240];
+    uint32_t blocks = r->h.block_count;
+    if (!snapshot_lazy_arm(q, r, file, times, err, sizeof(err)))     /* takes r */
+        return lost(q, file, err, msg, msg_size);
+    bool ok = checkpoint_restore_stream(q, r->state, r->h.state_len, r->h.guest_tsc, NULL,
+                                        err, sizeof(err));
+    kmem_free_pages(r->state, r->state_pages);
+    r->state = NULL;
+    if (!ok || !snapshot_lazy_start(q, err, sizeof(err)))     /* r may be gone after */
+        return lost(q, file, err, msg, msg_size);
+    fmt_snprintf(msg, msg_size, "restore: %s: %s: lazy: running, RAM loading (%u blocks)",
+                 q->name, file, blocks);
+    kprintf("%s\n", msg);
+    return SNAPSHOT_DONE;
+}
+
+static enum snapshot_result restore(const char *file, const char *as_name, bool lazy,
+                                    char *msg, size_t msg_size)
 {
     char err[240];
     if (!snapshot_path_valid(file))
@@ -247,7 +270,7 @@ enum snapshot_result snapshot_restore(const char *file, const char *as_name, cha
     if (as_name && as_name[0] && !name_valid(as_name))
         return refused(msg, msg_size, file, "the new name is not a partition name ([a-z0-9_-], "
                        "1 to 31 bytes)");
-    struct restore *r = kmalloc(sizeof(*r));
+    struct restore_file *r = kmalloc(sizeof(*r));
     if (r) {
         r->codec_pages = (snap_codec_state_size() + 4095) / 4096;
         r->codec = kmem_alloc_pages(r->codec_pages);
@@ -256,50 +279,74 @@ enum snapshot_result snapshot_restore(const char *file, const char *as_name, cha
     }
     if (!r || !r->codec || !r->buf || !r->block) {
         if (r)
-            restore_free(r);
+            restore_file_free(r);
         return refused(msg, msg_size, file, "out of memory");
     }
     if (!wait_for_ended(err, sizeof(err))) {
-        restore_free(r);
+        restore_file_free(r);
         return refused(msg, msg_size, file, err);
     }
-    if (!check_file(r, file, err, sizeof(err))) {
+    uint64_t began = time_ns(), checked, created;
+    if (!check_file(r, file, lazy, err, sizeof(err))) {
         bool missing = !r->pf.open;
-        restore_free(r);
+        restore_file_free(r);
         refused(msg, msg_size, file, err);
         return missing ? SNAPSHOT_NOT_RUNNING : SNAPSHOT_REFUSED;
     }
+    checked = time_ns();
     char name[PARTITION_NAME_LEN];
     strlcpy(name, as_name && as_name[0] ? as_name : r->h.name, sizeof(name));
     struct partition *old = partition_find(name);
     if (old && !old->finished) {
-        restore_free(r);
+        restore_file_free(r);
         fmt_snprintf(err, sizeof(err), "partition %s exists and has not ended", name);
         return refused(msg, msg_size, file, err);
     }
     struct partition *q = partition_create_from_section(r->manifest, r->h.manifest_len, name,
                                                         err, sizeof(err));
     if (!q) {
-        restore_free(r);
+        restore_file_free(r);
         return refused(msg, msg_size, file, err);
     }
     if (old)
         partition_replace(old, q);
+    created = time_ns();
+    const struct restore_times times = { began, checked, created };
+    if (lazy && !q->disk_count && !q->writes)
+        return start_lazily(q, r, file, &times, msg, msg_size);
+    if (lazy)
+        kprintf("atoll: restore %s: lazy: %s: its RAM is loaded before it runs\n", name,
+                q->disk_count ? "it has disks, whose DMA may reach any page"
+                              : "its writes are tracked, which needs every page there");
     uint32_t crc = 0;
     if (!load_ram(r, q, err, sizeof(err)) ||
         !checkpoint_restore_stream(q, r->state, r->h.state_len, r->h.guest_tsc, &crc, err,
                                    sizeof(err))) {
-        restore_free(r);
-        partition_kill(q, "restore from %s refused: %s", file, err);
-        fmt_snprintf(msg, msg_size, "restore: %s: %s: refused: %s; the new partition has ended",
-                     name, file, err);
-        kprintf("%s\n", msg);
-        return SNAPSHOT_LOST;
+        restore_file_free(r);
+        return lost(q, file, err, msg, msg_size);
     }
+    uint64_t running = time_ns();
     uint32_t want = r->h.ram_crc;
-    restore_free(r);
+    restore_file_free(r);
     fmt_snprintf(msg, msg_size, "restore: %s: %s: RAM crc32c 0x%08x (%s)", name, file, crc,
                  crc == want ? "equal to the snapshot's" : "DIFFERENT from the snapshot's");
     kprintf("%s\n", msg);
+    kprintf("atoll: restore %s: full: first guest instruction after %lu us (the file checked, "
+            "every block read and decoded, in %lu us; the partition created in %lu us; its RAM "
+            "loaded and checked and its state restored in %lu us; host time from the restore "
+            "command)\n", name, (running - began) / 1000, (checked - began) / 1000,
+            (created - checked) / 1000, (running - created) / 1000);
     return SNAPSHOT_DONE;
+}
+
+enum snapshot_result snapshot_restore(const char *file, const char *as_name, char *msg,
+                                      size_t msg_size)
+{
+    return restore(file, as_name, false, msg, msg_size);
+}
+
+enum snapshot_result snapshot_restore_lazy(const char *file, const char *as_name, char *msg,
+                                           size_t msg_size)
+{
+    return restore(file, as_name, true, msg, msg_size);
 }

@@ -15,6 +15,8 @@ enum vcpu_sched_state {
     VCPU_RUNNABLE,
     VCPU_HALTED,            /* HLT: sleeps until an interrupt is pending */
     VCPU_STOPPED,           /* its partition ended */
+    VCPU_PARKED,            /* waits for the hypervisor (a lazily restored block of RAM):
+                             * picked by no CPU until whoever parked it makes it runnable */
 };
 
 /* Vendor-neutral exit kinds, counted per vCPU. */

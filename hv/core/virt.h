@@ -66,6 +66,10 @@ void virt_unmap_foreign(struct partition *p, uint64_t gpa);
  * a store to a page made read-only exits to partition_write_fault.  Taking permission
  * away needs virt_flush_partition before it is certain; giving it back does not. */
 bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
+/* Presence of p's RAM in [gpa, gpa+len) (whole 4 KiB pages), for a lazy restore: an
+ * access to a page made absent exits as an EPT violation whose entry has no permissions
+ * (snapshot_lazy_fault).  Making pages absent needs virt_flush_partition once p has run. */
+bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);
 /* Every vCPU of p drops its cached guest-physical translations before it runs again;
  * returns once none can still use a stale one, or with p ended (killed) when a vCPU never
  * came out of guest mode to do so. */

@@ -59,3 +59,14 @@ UNIT_TESTS += test_snap_pipeline
 test_snap_pipeline_SRCS += tests/unit/test_snap_pipeline.c tests/unit/snap_codec_state.c \
 	$(SNAPSHOT_SRCS)
 test_snap_pipeline_LIBS += -llz4
+
+# A lazy restore's block bookkeeping and the CRC-32C of RAM from its blocks.
+UNIT_TESTS += test_snap_lazy
+test_snap_lazy_SRCS += tests/unit/test_snap_lazy.c hv/snapshot/snap_lazy.c hv/lib/crc32c.c
+
+# The lazy restore's reading of a real file: fault-then-RAM order, bit-exact, damage met late.
+UNIT_TESTS += test_snap_lazy_file
+test_snap_lazy_file_SRCS += tests/unit/test_snap_lazy_file.c tests/unit/snap_codec_state.c \
+	hv/snapshot/snap_lazy.c hv/snapshot/snap_file.c $(SNAPSHOT_SRCS) hv/lib/crc32c.c \
+	hv/lib/format.c
+test_snap_lazy_file_LIBS += -llz4

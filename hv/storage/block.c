@@ -24,7 +24,7 @@ void block_device_init(struct block_device *d)
         d->q[c].limit = default_limit[c];
     }
     d->rr = 0;
-    d->inflight = 0;
+    d->inflight = d->max_inflight = 0;
     d->throttle = NULL;
     d->throttle_ctx = NULL;
     d->completed = d->errors = d->flushes = 0;
@@ -200,6 +200,8 @@ static bool start_head(struct block_device *d, unsigned c)
         q->queued++;
         return false;
     }
+    if (d->inflight > d->max_inflight)
+        d->max_inflight = d->inflight;
     q->admitted = NULL;
     q->credit -= cost;
     q->dispatched++;

@@ -116,6 +116,7 @@ struct block_device {
     struct block_class_queue q[BLOCK_CLASSES];
     unsigned rr;                /* class whose turn it is */
     uint32_t inflight;
+    uint32_t max_inflight;      /* the most requests the driver has held at once */
     block_throttle_fn throttle;
     void *throttle_ctx;
     uint64_t completed, errors, flushes;

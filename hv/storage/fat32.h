@@ -104,6 +104,19 @@ long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len);
 int fat_place(struct fat_file *f, uint64_t off, size_t len, uint64_t *lba, uint32_t *sectors);
 /* Extends (new bytes read as zero) or shortens the file. */
 int fat_truncate(struct fat_file *f, uint64_t size);
+/* A run of volume sectors (relative to the volume's block_io window). */
+struct fat_extent {
+    uint64_t lba;
+    uint32_t sectors;
+};
+/*
+ * Where [off, off + len) of f lies on the volume: at most max runs (adjacent clusters
+ * merged) into out, their number into *count.  Allocates and writes nothing, so the runs
+ * stay valid until the file shrinks or goes.  FAT_E_INVALID when the range is not whole
+ * volume sectors inside the file's size, or needs more than max runs.
+ */
+int fat_map(struct fat_file *f, uint64_t off, uint64_t len, struct fat_extent *out,
+            unsigned max, unsigned *count);
 /* Writes the directory entry (size, first cluster, time) and syncs the volume. */
 int fat_flush(struct fat_file *f);
 int fat_close(struct fat_file *f);

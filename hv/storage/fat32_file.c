@@ -188,6 +188,38 @@ static int transfer(struct fat_file *f, uint64_t off, uint8_t *buf, size_t len, 
     return FAT_OK;
 }
 
+int fat_map(struct fat_file *f, uint64_t off, uint64_t len, struct fat_extent *out,
+            unsigned max, unsigned *count)
+{
+    struct fat_vol *v = f->v;
+    *count = 0;
+    if (f->is_dir || !len || off % v->sector || len % v->sector || off > f->size ||
+        len > f->size - off)
+        return FAT_E_INVALID;
+    unsigned n = 0;
+    while (len) {
+        uint32_t c, in = (uint32_t)(off % v->clus_bytes);
+        int rc = cluster_at(f, (uint32_t)(off / v->clus_bytes), false, &c);
+        if (rc)
+            return rc;
+        uint64_t run = v->clus_bytes - in < len ? v->clus_bytes - in : len;
+        uint64_t lba = fat_cluster_sector(v, c) + in / v->sector;
+        uint32_t secs = (uint32_t)(run / v->sector);
+        if (n && out[n - 1].lba + out[n - 1].sectors == lba &&
+            out[n - 1].sectors <= UINT32_MAX - secs) {
+            out[n - 1].sectors += secs;
+        } else {
+            if (n == max)
+                return FAT_E_INVALID;
+            out[n++] = (struct fat_extent){ lba, secs };
+        }
+        off += run;
+        len -= run;
+    }
+    *count = n;
+    return FAT_OK;
+}
+
 long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len)
 {
     if (f->is_dir)

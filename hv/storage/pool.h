@@ -17,6 +17,12 @@ void storage_service_start(const struct manifest_hypervisor *hv, const struct bo
 /* The mounted pool, or NULL; the name of the disk it is on. */
 struct fat_vol *pool_volume(void);
 const char *pool_disk_name(void);
+/* The pool's window on its disk, for queued transfers (pool_io.h); NULL without a pool.
+ * The disk takes submissions and polls from any CPU (its lock keeps interrupts on, so
+ * PIO moves data with them on; never call into it holding a lock that turns them off). */
+const struct block_window *pool_disk_window(void);
+/* One line for the end of a run: the pool disk's requests and the most it held at once. */
+void pool_disk_report(void);
 
 /* The disk the pool is on and the sector of it where the pool's volume starts (fat_place's
  * sectors are the volume's): for a writer that submits its own requests in its own class

@@ -10,6 +10,7 @@
 #include "drivers/nvme/nvme.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/spinlock.h"
 #include "hv/lib/cmdline.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/gpt.h"
@@ -20,6 +21,32 @@ static struct block_device *pool_dev;
 
 struct fat_vol *pool_volume(void) { return pool_dev ? &pool : NULL; }
 const char *pool_disk_name(void) { return pool_dev ? pool_dev->name : ""; }
+const struct block_window *pool_disk_window(void) { return pool_dev ? &pool_window : NULL; }
+
+void pool_disk_report(void)
+{
+    if (pool_dev)
+        kprintf("atoll: %s: %lu requests, %lu errors, at most %u commands outstanding\n",
+                pool_dev->name, (unsigned long)pool_dev->completed,
+                (unsigned long)pool_dev->errors, pool_dev->max_inflight);
+}
+
+/* The pool disk's lock: a plain spinlock, interrupts stay on (see pool.h). */
+static spinlock_t pool_dev_lock = SPINLOCK_INIT;
+
+static uint64_t dev_lock(void *l)
+{
+    spin_lock(l);
+    return 0;
+}
+
+static void dev_unlock(void *l, uint64_t token)
+{
+    (void)token;
+    spin_unlock(l);
+}
+
+static const struct block_lock_ops dev_lock_ops = { dev_lock, dev_unlock };
 
 struct block_device *pool_block_device(uint64_t *volume_start)
 {
@@ -58,6 +85,7 @@ static bool try_disk(struct block_device *d)
         kprintf("storage: %s: a boot volume (has /EFI), not a pool\n", d->name);
         return false;
     }
+    block_set_lock(d, &dev_lock_ops, &pool_dev_lock);
     pool_dev = d;
     return true;
 }

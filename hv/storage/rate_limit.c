@@ -1,4 +1,5 @@
 #include "hv/storage/rate_limit.h"
+#include <stddef.h>
 
 #define NS_PER_S   1000000000ull
 #define OP_UNIT    1000000ull           /* op_tokens per operation */
@@ -11,6 +12,8 @@ void rate_limit_init(struct rate_limit *rl, uint64_t iops, uint64_t bytes_per_s,
     rl->byte_tokens = bytes_per_s;
     rl->last_ns = now_ns;
     rl->throttled = 0;
+    rl->delayed = 0;
+    rl->waiting = false;
 }
 
 /* rate per second * elapsed_ns (below a second), without overflow: with rate = q s + r,
@@ -54,8 +57,12 @@ bool rate_limit_take(struct rate_limit *rl, uint64_t bytes, uint64_t now_ns)
     bool bytes_ok = !rl->bytes_per_s || rl->byte_tokens >= byte_cost(rl, bytes);
     if (!ops_ok || !bytes_ok) {
         rl->throttled++;
+        if (!rl->waiting)
+            rl->delayed++;
+        rl->waiting = true;
         return false;
     }
+    rl->waiting = false;
     if (rl->iops)
         rl->op_tokens -= OP_UNIT;
     if (rl->bytes_per_s)
@@ -85,4 +92,34 @@ uint64_t rate_limit_wait_ns(const struct rate_limit *rl, uint64_t bytes, uint64_
         wait = w > wait ? w : wait;
     }
     return wait;
+}
+
+static size_t put(char *out, size_t at, size_t cap, const char *s)
+{
+    while (*s && at + 1 < cap)
+        out[at++] = *s++;
+    out[at] = 0;
+    return at;
+}
+
+struct rate_limit_note rate_limit_note(const struct rate_limit *rl)
+{
+    struct rate_limit_note n = { "" };
+    if (!rl)
+        return n;
+    if (!rl->delayed) {
+        put(n.text, 0, sizeof(n.text), ", never throttled");
+        return n;
+    }
+    char digits[21];
+    unsigned i = sizeof(digits) - 1;
+    digits[i] = 0;
+    uint64_t v = rl->delayed;
+    do
+        digits[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    size_t at = put(n.text, 0, sizeof(n.text), ", throttled: ");
+    at = put(n.text, at, sizeof(n.text), digits + i);
+    put(n.text, at, sizeof(n.text), rl->delayed == 1 ? " request delayed" : " requests delayed");
+    return n;
 }

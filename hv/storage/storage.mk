@@ -43,3 +43,11 @@ test-pool-host: $(POOL_TOOL)
 KERNEL_SRCS += hv/storage/rate_limit.c
 UNIT_TESTS += test_rate_limit
 test_rate_limit_SRCS := tests/unit/test_rate_limit.c hv/storage/rate_limit.c
+
+# Queued transfers to pool files: the offset -> LBA mapping (FAT chains, VHDX BATs) and
+# the block requests it becomes.
+POOL_IO_SRCS := hv/storage/pool_io.c hv/storage/vhdx_map.c
+KERNEL_SRCS += $(POOL_IO_SRCS)
+UNIT_TESTS += test_pool_io
+test_pool_io_SRCS = tests/unit/test_pool_io.c $(POOL_IO_SRCS) \
+	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)

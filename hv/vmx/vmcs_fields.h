@@ -135,6 +135,7 @@ enum vmcsn {
 /* Interruption information (entry, exit, IDT vectoring) */
 #define INTR_INFO_VALID        (1u << 31)
 #define INTR_INFO_ERROR_CODE   (1u << 11)
+#define INTR_INFO_NMI_UNBLOCKED (1u << 12)  /* exit information: NMI unblocking due to IRET */
 #define INTR_TYPE_EXT_INTR     (0u << 8)
 #define INTR_TYPE_NMI          (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)

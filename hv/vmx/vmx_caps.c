@@ -48,6 +48,7 @@ void vmx_caps_read(struct vmx_caps *c)
     uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
     c->vmcs_revision = basic & 0x7fffffff;
     c->true_ctls = basic & (1ull << 55);
+    c->io_instr_info = basic & (1ull << 54);
     c->pinbased = rdmsr(c->true_ctls ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED);
     c->procbased = rdmsr(c->true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED);
     c->exit = rdmsr(c->true_ctls ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT);

@@ -12,6 +12,7 @@ struct vmx_caps {
     bool preemption_timer;
     bool virtual_nmis;          /* virtual NMIs with NMI-window exiting */
     bool true_ctls;
+    bool io_instr_info;         /* INS/OUTS exits report their address size */
     uint32_t vmcs_revision;
     uint64_t pinbased, procbased, procbased2, exit, entry;  /* allowed 0/1 settings */
     uint64_t ept_vpid_cap, misc;

@@ -1,16 +1,16 @@
 /*
- * VM-exit dispatch: one handler per basic exit reason, each returning what the run loop
- * does next.  The exits that mean something to the guest (CPUID, MSRs, CR access, XSETBV,
- * HLT, I/O, EPT violations) are decoded into the core's struct exit_info, decided by
- * exit_handle (hv/core/exit/exit.h) and its effects loaded here; the rest are VT-x's own.  An
- * exit nobody handles ends only its partition, with the reason, qualification and guest
- * RIP in one line.
+ * VM-exit dispatch: one decoder per basic exit reason.  Every exit that means something to
+ * the guest or its partition is decoded into the core's struct exit_info, decided by
+ * exit_handle (hv/core/exit/exit.h) and its effects applied here; what stays here is VT-x's
+ * own: host interrupts and NMIs, interrupt and NMI windows, the preemption timer, and the
+ * NMI blocking an EPT violation during IRET leaves.  An exit nobody handles ends only its
+ * partition, with the reason by name, qualification and guest RIP in one line.
  */
 #include <string.h>
 #include "hv/core/exit/emulate.h"
 #include "hv/core/exit/exit.h"
-#include "hv/core/hypercall.h"
 #include "hv/core/partition.h"
+#include "hv/core/snapshot_lazy.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 
@@ -39,47 +39,25 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [57] = "RDRAND", [58] = "INVPCID", [61] = "RDSEED", [63] = "XSAVES", [64] = "XRSTORS",
 };
 
-static enum exit_action unhandled(struct vcpu *v, uint64_t qual)
+static enum exit_action kill_unhandled(struct vcpu *v, uint64_t qual)
 {
     uint32_t reason = vmcs_read32(VMCS32_EXIT_REASON) & 0xffff;
     const char *name = reason < EXIT_REASON_COUNT && reason_names[reason] ? reason_names[reason] : "unknown";
-    vcpu_count_exit(v, EXIT_OTHER);
     partition_kill(v->part, "vcpu%u: unhandled exit %u (%s), qualification %#lx, rip %#lx",
                    v->index, reason, name, qual, vmcs_readn(VMCSN_GUEST_RIP));
     return EXIT_STOP;
 }
 
-static enum exit_action inject_ud(struct vcpu *v, uint64_t qual)
+static enum exit_action unhandled(struct vcpu *v, uint64_t qual)
 {
-    vcpu_count_exit(v, EXIT_EXCEPTION);
-    vmx_queue_exception(v, 6, false, 0);
-    return EXIT_RESUME;
-}
-
-static enum exit_action on_exception_nmi(struct vcpu *v, uint64_t qual)
-{
-    uint32_t info = vmcs_read32(VMCS32_EXIT_INTR_INFO);
-    vcpu_count_exit(v, EXIT_EXCEPTION);
-    if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
-        __asm__ volatile("int $2");
-        return EXIT_RESUME;
-    }
-    partition_kill(v->part, "vcpu%u: machine check or unexpected exception %u at rip %#lx",
-                   v->index, info & 0xff, vmcs_readn(VMCSN_GUEST_RIP));
-    return EXIT_STOP;
+    vcpu_count_exit(v, EXIT_OTHER);
+    return kill_unhandled(v, qual);
 }
 
 static enum exit_action on_extint(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_EXTINT);
     return v->kick ? EXIT_TO_SCHEDULER : EXIT_RESUME;
-}
-
-static enum exit_action on_triple_fault(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_TRIPLE_FAULT);
-    partition_kill(v->part, "vcpu%u: triple fault at rip %#lx", v->index, vmcs_readn(VMCSN_GUEST_RIP));
-    return EXIT_STOP;
 }
 
 static enum exit_action on_interrupt_window(struct vcpu *v, uint64_t qual)
@@ -92,14 +70,6 @@ static enum exit_action on_nmi_window(struct vcpu *v, uint64_t qual)
 {
     vcpu_count_exit(v, EXIT_INTR_WINDOW);
     return EXIT_RESUME;
-}
-
-static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_HYPERCALL);
-    vmx_skip_instruction();
-    hypercall_dispatch(v);
-    return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
 }
 
 /* The vCPU as the instruction emulator sees it: RSP from the VMCS, not the gpr[] slot. */
@@ -172,6 +142,7 @@ static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, uint64
     return (struct exit_info){
         .kind = kind, .vcpu = v->index, .rip = vmcs_readn(VMCSN_GUEST_RIP),
         .instr_len = vmcs_read32(VMCS32_EXIT_INSTR_LEN), .raw = qual,
+        .real_mode = !(vmcs_readn(VMCSN_GUEST_CR0) & 1),
         .event_queued = vmx_of(v)->entry_intr_info != 0,
     };
 }
@@ -181,10 +152,9 @@ static enum exit_action load_effects(struct vcpu *v, const struct exit_info *e,
 {
     switch (fx->verdict) {
     case VERDICT_UNHANDLED:
-        return unhandled(v, e->raw);
+        return kill_unhandled(v, e->raw);
     case VERDICT_EMULATE:
-        return emulate(v, &(struct mmio_exit){ .string_io = e->kind == EXIT_IS_IO,
-                                               .gpa = e->kind == EXIT_IS_MMIO ? e->mmio.gpa : 0 });
+        return emulate(v, &fx->emulate);
     default:
         break;
     }
@@ -286,8 +256,15 @@ static enum exit_action on_io(struct vcpu *v, uint64_t qual)
     e.io.size = (uint8_t)((qual & 7) + 1);
     e.io.in = qual & 8;
     e.io.string = qual & 16;
+    e.io.rep = qual & 32;
     e.io.port = (uint16_t)(qual >> 16);
     e.io.rax = v->gpr[RAX];
+    e.io.rcx = v->gpr[RCX];
+    /* The instruction information's address size (SDM Vol. 3, Table 28-8), where reported. */
+    if (e.io.string && vmx_this_cpu()->caps.io_instr_info) {
+        unsigned as = (vmcs_read32(VMCS32_EXIT_INSTR_INFO) >> 7) & 7;
+        e.io.addr_size = as <= 2 ? (uint8_t)(2u << as) : 0xff;
+    }
     return decided(v, &e);
 }
 
@@ -296,6 +273,22 @@ static enum exit_action on_io(struct vcpu *v, uint64_t qual)
 #define EPT_QUAL_LINEAR_VALID   (1ull << 7)     /* a guest-linear address was translated */
 #define EPT_QUAL_TRANSLATED     (1ull << 8)     /* ... and this was its access, not a table's */
 #define EPT_QUAL_NMI_UNBLOCKED  (1ull << 12)    /* during an IRET that unblocked NMIs */
+#define EPT_QUAL_ENTRY_RWX      (7ull << 3)     /* the entry's read, write, execute bits */
+
+/* A lazy restore's absent page (hv/core/snapshot_lazy.h): its own hook, before the rest. */
+static bool lazy_page(struct vcpu *v, uint64_t qual, enum exit_action *action)
+{
+    if (qual & EPT_QUAL_ENTRY_RWX)
+        return false;
+    switch (snapshot_lazy_fault(v, vmcs_read64(VMCS64_GUEST_PHYS_ADDR))) {
+    case LAZY_NOT_MINE: return false;
+    case LAZY_RETRY: *action = EXIT_RESUME; break;
+    case LAZY_PARKED: *action = EXIT_HALT; break;
+    case LAZY_LOST: *action = EXIT_STOP; break;
+    }
+    vcpu_count_exit(v, EXIT_EPT);
+    return true;
+}
 
 static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
 {
@@ -304,6 +297,9 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
     if (qual & EPT_QUAL_NMI_UNBLOCKED)
         vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
                      vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    enum exit_action lazy = EXIT_RESUME;
+    if (lazy_page(v, qual, &lazy))
+        return lazy;
     struct exit_info e = decoded(v, EXIT_IS_MMIO, qual);
     e.mmio.gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
     e.mmio.write = qual & EPT_QUAL_WRITE;
@@ -314,11 +310,79 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
 
 static enum exit_action on_ept_misconfig(struct vcpu *v, uint64_t qual)
 {
-    vcpu_count_exit(v, EXIT_EPT);
-    partition_kill(v->part, "vcpu%u: EPT misconfiguration at gpa %#lx", v->index,
-                   vmcs_read64(VMCS64_GUEST_PHYS_ADDR));
-    return EXIT_STOP;
+    struct exit_info e = decoded(v, EXIT_IS_TABLES_BROKEN, qual);
+    e.mmio.gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
+    return decided(v, &e);
 }
+
+static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_VMCALL, qual);
+    e.vmcall.nr = v->gpr[RAX];
+    e.vmcall.arg[0] = v->gpr[RDI];
+    e.vmcall.arg[1] = v->gpr[RSI];
+    e.vmcall.arg[2] = v->gpr[RDX];
+    e.vmcall.arg[3] = v->gpr[R10];
+    return decided(v, &e);
+}
+
+static enum exit_action on_triple_fault(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_SHUTDOWN, qual);
+    return decided(v, &e);
+}
+
+static enum exit_action on_init(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_INIT, qual);
+    return decided(v, &e);
+}
+
+static enum exit_action on_sipi(struct vcpu *v, uint64_t qual)
+{
+    struct exit_info e = decoded(v, EXIT_IS_SIPI, qual);
+    return decided(v, &e);
+}
+
+/* Host NMIs are the host's: handled here, as if they had not hit the guest. */
+static enum exit_action on_exception_nmi(struct vcpu *v, uint64_t qual)
+{
+    uint32_t info = vmcs_read32(VMCS32_EXIT_INTR_INFO);
+    if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+        vcpu_count_exit(v, EXIT_EXCEPTION);
+        __asm__ volatile("int $2");
+        return EXIT_RESUME;
+    }
+    /* A fault in an IRET that had unblocked NMIs: the IRET runs again, NMIs stay blocked
+     * until it completes (as for EPT violations below). */
+    if (info & INTR_INFO_NMI_UNBLOCKED)
+        vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
+                     vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    struct exit_info e = decoded(v, EXIT_IS_EXCEPTION, qual);
+    e.exception.vector = info & 0xff;
+    e.exception.has_error = info & INTR_INFO_ERROR_CODE;
+    e.exception.error = e.exception.has_error ? vmcs_read32(VMCS32_EXIT_INTR_ERROR) : 0;
+    return decided(v, &e);
+}
+
+static enum exit_action instruction(struct vcpu *v, uint64_t qual, enum exit_instruction which)
+{
+    struct exit_info e = decoded(v, EXIT_IS_INSTRUCTION, qual);
+    e.instruction.which = which;
+    return decided(v, &e);
+}
+
+static enum exit_action on_vmx_instruction(struct vcpu *v, uint64_t qual)
+{
+    return instruction(v, qual, INSTR_VIRTUALIZATION);
+}
+
+static enum exit_action on_getsec(struct vcpu *v, uint64_t qual) { return instruction(v, qual, INSTR_GETSEC); }
+static enum exit_action on_monitor(struct vcpu *v, uint64_t qual) { return instruction(v, qual, INSTR_MONITOR); }
+static enum exit_action on_mwait(struct vcpu *v, uint64_t qual) { return instruction(v, qual, INSTR_MWAIT); }
+static enum exit_action on_rdpmc(struct vcpu *v, uint64_t qual) { return instruction(v, qual, INSTR_RDPMC); }
+static enum exit_action on_invd(struct vcpu *v, uint64_t qual) { return instruction(v, qual, INSTR_INVD); }
+static enum exit_action on_wbinvd(struct vcpu *v, uint64_t qual) { return instruction(v, qual, INSTR_WBINVD); }
 
 static enum exit_action on_preemption_timer(struct vcpu *v, uint64_t qual)
 {
@@ -326,37 +390,17 @@ static enum exit_action on_preemption_timer(struct vcpu *v, uint64_t qual)
     return EXIT_RESUME;     /* the run loop checks the slice and the device timers */
 }
 
-static enum exit_action skip_instruction(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_OTHER);
-    vmx_skip_instruction();
-    return EXIT_RESUME;
-}
-
-static enum exit_action inject_gp(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_EXCEPTION);
-    vmx_queue_exception(v, 13, true, 0);
-    return EXIT_RESUME;
-}
-
-static enum exit_action on_init(struct vcpu *v, uint64_t qual)
-{
-    vcpu_count_exit(v, EXIT_INIT_SIPI);
-    return EXIT_RESUME;
-}
-
 static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [0] = on_exception_nmi, [1] = on_extint, [2] = on_triple_fault, [3] = on_init,
-    [7] = on_interrupt_window, [8] = on_nmi_window, [10] = on_cpuid, [11] = inject_ud,
-    [12] = on_hlt,
-    [13] = skip_instruction, [15] = inject_gp, [18] = on_vmcall,
-    [19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud, [23] = inject_ud,
-    [24] = inject_ud, [25] = inject_ud, [26] = inject_ud, [27] = inject_ud,
-    [28] = on_cr_access, [30] = on_io, [31] = on_rdmsr, [32] = on_wrmsr,
-    [36] = inject_ud, [39] = inject_ud, [48] = on_ept_violation, [49] = on_ept_misconfig,
-    [50] = inject_ud, [52] = on_preemption_timer, [53] = inject_ud, [54] = skip_instruction,
-    [55] = on_xsetbv,
+    [4] = on_sipi, [7] = on_interrupt_window, [8] = on_nmi_window, [10] = on_cpuid,
+    [11] = on_getsec, [12] = on_hlt, [13] = on_invd, [15] = on_rdpmc, [18] = on_vmcall,
+    [19] = on_vmx_instruction, [20] = on_vmx_instruction, [21] = on_vmx_instruction,
+    [22] = on_vmx_instruction, [23] = on_vmx_instruction, [24] = on_vmx_instruction,
+    [25] = on_vmx_instruction, [26] = on_vmx_instruction, [27] = on_vmx_instruction,
+    [28] = on_cr_access, [30] = on_io, [31] = on_rdmsr, [32] = on_wrmsr, [36] = on_mwait,
+    [39] = on_monitor, [48] = on_ept_violation, [49] = on_ept_misconfig,
+    [50] = on_vmx_instruction, [52] = on_preemption_timer, [53] = on_vmx_instruction,
+    [54] = on_wbinvd, [55] = on_xsetbv,
 };
 
 enum exit_action vmx_handle_exit(struct vcpu *v)

@@ -101,7 +101,7 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write32(VMCS32_PROC_CONTROLS2, proc2);
     ok &= vmcs_write32(VMCS32_EXIT_CONTROLS, exit);
     ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, entry);
-    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, 1u << 18);     /* #MC */
+    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, (1u << 18) | (1u << 17));  /* #MC, #AC */
     ok &= vmcs_write32(VMCS32_PF_ERROR_MASK, 0);
     ok &= vmcs_write32(VMCS32_PF_ERROR_MATCH, 0);
     ok &= vmcs_write32(VMCS32_CR3_TARGET_COUNT, 0);
@@ -588,6 +588,17 @@ bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool
         return false;
     uint64_t f = spin_lock_irqsave(&x->ept_lock);
     bool ok = ept_set_permissions(&x->ept, gpa, len, writable ? EPT_RWX : EPT_READ | EPT_EXEC);
+    spin_unlock_irqrestore(&x->ept_lock, f);
+    return ok;
+}
+
+bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present)
+{
+    struct vmx_partition *x = p->arch;
+    if (!x || !guest_mem_contains(&p->mem, gpa, len))
+        return false;
+    uint64_t f = spin_lock_irqsave(&x->ept_lock);
+    bool ok = ept_set_permissions(&x->ept, gpa, len, present ? EPT_RWX : 0);
     spin_unlock_irqrestore(&x->ept_lock, f);
     return ok;
 }

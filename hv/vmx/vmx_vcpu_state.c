@@ -147,7 +147,9 @@ static bool read_software(struct vcpu *v, struct vcpu_state *s)
     s->xsave_size = x->xsave_size;
     memcpy(s->xsave, x->xsave_area, x->xsave_size);
     switch (v->state) {
-    case VCPU_RUNNABLE: s->run_state = VCPU_RS_RUNNING; break;
+    case VCPU_RUNNABLE:
+    case VCPU_PARKED:       /* its access faults again where it stands */
+        s->run_state = VCPU_RS_RUNNING; break;
     case VCPU_HALTED: s->run_state = VCPU_RS_HALTED; break;
     case VCPU_WAIT_SIPI: s->run_state = VCPU_RS_WAIT_SIPI; break;
     default: return false;

@@ -238,8 +238,17 @@ static uint16_t cmd_restore(void *ctx, const struct ctl_request *req,
         *msg = "bad partition name (1-31 of a-z 0-9 _ -, as in the manifest)";
         return CTL_ERR_BAD_ARGUMENT;
     }
+    uint8_t lazy = 0;
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_LAZY, &t) &&
+        (!ctl_tlv_u8(&t, &lazy) || lazy > 1)) {
+        *msg = "bad LAZY (0 or 1)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    if (lazy && !c->ops->restore_lazy)
+        return CTL_ERR_UNSUPPORTED;
     c->checkpoint_msg[0] = '\0';
-    st = c->ops->restore(c->hv, file, name, c->checkpoint_msg, sizeof c->checkpoint_msg);
+    st = (lazy ? c->ops->restore_lazy : c->ops->restore)(c->hv, file, name, c->checkpoint_msg,
+                                                         sizeof c->checkpoint_msg);
     return line_reply(c, st, w, msg);
 }
 

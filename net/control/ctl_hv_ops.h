@@ -59,6 +59,11 @@ struct ctl_hv_ops {
      * CTL_ERR_BUSY: refused, nothing restored; CTL_ERR_INTERNAL: the new partition ended). */
     uint16_t (*restore)(void *ctx, const char *file, const char *as_name, char *msg,
                         size_t msg_size);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  The same, lazily: the partition runs before its
+     * RAM is loaded (hv/core/snapshot_lazy.h); msg says it runs, and the hypervisor's log
+     * gets the RAM's CRC-32C and the timings once the last block is in. */
+    uint16_t (*restore_lazy)(void *ctx, const char *file, const char *as_name, char *msg,
+                             size_t msg_size);
 };
 
 #endif

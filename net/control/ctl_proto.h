@@ -40,7 +40,7 @@ enum ctl_msg_type {
     CTL_MSG_CHECKPOINT = 0x0007, /* NAME -> TEXT (the round trip, done when it replies) */
     CTL_MSG_SNAPSHOT_FIRST  = 0x0100, CTL_MSG_SNAPSHOT_LAST  = 0x01ff,
     CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] -> TEXT (written, done when it replies) */
-    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] -> TEXT (restored and running, or refused) */
+    CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] [LAZY] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     CTL_MSG_TYPE_MAX        = 0x7fff,
@@ -72,6 +72,7 @@ enum ctl_tag {
     CTL_TAG_HOSTNAME    = 23, /* text */
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
+    CTL_TAG_LAZY        = 26, /* u8: 1 = restore lazily (runs before its RAM is loaded) */
 };
 
 enum ctl_status {

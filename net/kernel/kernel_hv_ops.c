@@ -42,4 +42,5 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .checkpoint = kernel_partition_checkpoint,
     .snapshot = kernel_partition_snapshot,
     .restore = kernel_partition_restore,
+    .restore_lazy = kernel_partition_restore_lazy,
 };

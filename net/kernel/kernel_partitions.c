@@ -74,6 +74,13 @@ uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_na
     return r == SNAPSHOT_NOT_RUNNING ? CTL_ERR_NOT_FOUND : snapshot_status(r);
 }
 
+uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *as_name,
+                                       char *msg, size_t msg_size)
+{
+    enum snapshot_result r = snapshot_restore_lazy(file, as_name, msg, msg_size);
+    return r == SNAPSHOT_NOT_RUNNING ? CTL_ERR_NOT_FOUND : snapshot_status(r);
+}
+
 uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op)
 {
     struct partition *p = partition_find(name);

@@ -17,5 +17,7 @@ uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file
                                    char *msg, size_t msg_size);
 uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_name, char *msg,
                                   size_t msg_size);
+uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *as_name,
+                                       char *msg, size_t msg_size);
 
 #endif

@@ -34,3 +34,9 @@ uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_na
 {
     return CTL_ERR_NOT_FOUND;
 }
+
+uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *as_name,
+                                       char *msg, size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}

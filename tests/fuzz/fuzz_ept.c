@@ -14,7 +14,7 @@
 
 static struct guest_chunk chunks[3];
 static uint64_t split_pages[512], tail_pages[512];
-static struct guest_mem mem = { RAM_SIZE, 3, chunks };
+static struct guest_mem mem = { .size = RAM_SIZE, .chunk_count = 3, .chunks = chunks };
 
 static uint64_t take(const uint8_t **p, const uint8_t *end, unsigned bytes)
 {

@@ -54,10 +54,16 @@ static uint64_t get_tpr(void *ctx) { (void)ctx; return take(1) & 15; }
 static bool flag(void *ctx) { (void)ctx; return take(1) & 1; }
 static bool gpa_flag(void *ctx, uint64_t gpa) { (void)ctx; (void)gpa; return take(1) & 1; }
 
+static int64_t hypercall(void *ctx, uint64_t nr, const uint64_t arg[HYPERCALL_ARGS])
+{
+    (void)ctx; (void)nr; (void)arg;
+    return (int64_t)take(8);
+}
+
 static const struct exit_env env = {
     .cpuid = cpuid, .msr_read = msr_read, .msr_write = msr_write, .io = io,
     .set_tpr = set_tpr, .get_tpr = get_tpr, .interrupt_pending = flag, .nmi_pending = flag,
-    .in_ram = gpa_flag, .write_fault = gpa_flag,
+    .in_ram = gpa_flag, .write_fault = gpa_flag, .hypercall = hypercall,
 };
 
 static void check_effects(const struct exit_info *e, const struct exit_effects *fx)
@@ -90,6 +96,15 @@ static void check_effects(const struct exit_info *e, const struct exit_effects *
         abort();                                /* long mode entered without LME or PAE */
     if (fx->xcr0_written && !(fx->xcr0 & 1))
         abort();                                /* x87 stays set */
+    /* VM entry takes an error code only in protected mode, only for #DF, #TS, #NP, #SS,
+     * #GP, #PF and #AC (SDM Vol. 3, "Checks on VM-Entry Control Fields"). */
+    if (fx->exception.valid && fx->exception.has_error &&
+        (e->real_mode || !((1u << fx->exception.vector) & 0x27d00u)))
+        abort();
+    if (fx->verdict == VERDICT_EMULATE && fx->emulate.string_io &&
+        (e->kind != EXIT_IS_IO || (fx->emulate.io_size != 1 && fx->emulate.io_size != 2 &&
+                                   fx->emulate.io_size != 4)))
+        abort();
 }
 
 static void one_exit(void)
@@ -102,6 +117,7 @@ static void one_exit(void)
     e.instr_len = (uint32_t)take(1);
     e.raw = take(8);
     e.event_queued = take(1) & 1;
+    e.real_mode = take(1) & 1;
     uint8_t bits = (uint8_t)take(1);
     switch (e.kind) {
     case EXIT_IS_CPUID: e.cpuid.leaf = (uint32_t)take(4); e.cpuid.subleaf = (uint32_t)take(4); break;
@@ -132,14 +148,34 @@ static void one_exit(void)
         e.io.size = (uint8_t)take(1);
         e.io.in = bits & 1;
         e.io.string = bits & 2;
+        e.io.rep = bits & 4;
+        e.io.addr_size = (uint8_t)take(1);
         e.io.rax = take(8);
+        e.io.rcx = take(8);
         break;
+    case EXIT_IS_TABLES_BROKEN:
     case EXIT_IS_MMIO:
         e.mmio.gpa = take(8);
         e.mmio.write = bits & 1;
         e.mmio.fetch = bits & 2;
         e.mmio.table = bits & 4;
         break;
+    case EXIT_IS_VMCALL:
+        e.vmcall.nr = take(8);
+        for (unsigned i = 0; i < HYPERCALL_ARGS; i++)
+            e.vmcall.arg[i] = take(8);
+        break;
+    case EXIT_IS_EXCEPTION:
+        e.exception.vector = (uint8_t)take(1);
+        e.exception.has_error = bits & 1;
+        e.exception.error = (uint32_t)take(4);
+        break;
+    case EXIT_IS_INSTRUCTION:
+        e.instruction.which = (enum exit_instruction)(take(1) % (INSTR_COUNT + 1));
+        break;
+    case EXIT_IS_SHUTDOWN:
+    case EXIT_IS_INIT:
+    case EXIT_IS_SIPI:
     case EXIT_IS_KIND_COUNT: break;
     }
     struct exit_effects fx;

@@ -28,6 +28,10 @@ static void exercise(struct fat_vol *v)
     fat_list(v, "/", visit, &n);
     if (fat_open(v, "/POOL.BIN", 0, &f) == FAT_OK && !f.is_dir) {
         fat_read(&f, 0, buf, sizeof(buf));
+        struct fat_extent ext[8];
+        unsigned runs;
+        if (f.size >= v->sector)
+            fat_map(&f, 0, f.size / v->sector * v->sector, ext, 8, &runs);
         fat_write(&f, 100, buf, 5000);
         fat_truncate(&f, 700);
         fat_close(&f);

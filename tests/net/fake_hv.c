@@ -182,6 +182,17 @@ static uint16_t fake_restore(void *ctx, const char *file, const char *as_name, c
     return CTL_OK;
 }
 
+static uint16_t fake_restore_lazy(void *ctx, const char *file, const char *as_name, char *msg,
+                                  size_t msg_size)
+{
+    (void)ctx;
+    if (strcmp(file, "timer.snp"))
+        return CTL_ERR_NOT_FOUND;
+    fmt_snprintf(msg, msg_size, "restore: %s: %s: lazy: running, RAM loading (512 blocks)",
+                 as_name[0] ? as_name : "timer", file);
+    return CTL_OK;
+}
+
 const struct ctl_hv_ops fake_hv_ops = {
     .status = fake_status,
     .partition_at = fake_partition_at,
@@ -192,4 +203,5 @@ const struct ctl_hv_ops fake_hv_ops = {
     .checkpoint = fake_checkpoint,
     .snapshot = fake_snapshot,
     .restore = fake_restore,
+    .restore_lazy = fake_restore_lazy,
 };

@@ -22,7 +22,7 @@
 
 static struct guest_chunk chunks[4];
 static uint64_t split_pages[512], tail_pages[512];
-static struct guest_mem mem = { RAM_SIZE, 4, chunks };
+static struct guest_mem mem = { .size = RAM_SIZE, .chunk_count = 4, .chunks = chunks };
 static struct ept e;
 
 /* Where the RAM at gpa lives on the host. */

@@ -353,7 +353,21 @@ static const struct bad_case bad_cases[] = {
     { PART "[script]\non a prints \"x\" => explode\n", "atoll.cfg:6: script: 'explode' is not one of: snapshot, restore, migrate, stop, start, compare, checkpoint" },
     { PART "[script]\non A prints \"x\" => stop\n", "atoll.cfg:6: script: 'A' is not a partition name" },
     { PART "[script]\non b prints \"x\" => stop\n", "atoll.cfg:6: script: no partition 'b'" },
+    /* a restore's new name counts only after the rule that makes it */
+    { PART "[script]\non b prints \"x\" => stop\non a prints \"y\" => restore f.snp as b\n",
+      "atoll.cfg:6: script: no partition 'b'" },
+    { PART "[script]\non a prints \"y\" => restore f.snp\non b prints \"x\" => stop\n",
+      "atoll.cfg:7: script: no partition 'b'" },
 };
+
+/* A rule may watch a partition an earlier rule restores under a new name. */
+static void restored_partition_rules_test(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(PART "[script]\non a prints \"x\" => restore f.snp as b lazy\n"
+                                "on b prints \"y\" => restore f.snp as c\n"
+                                "on c prints \"z\" => stop c\n"), 0);
+}
 
 static void bad_manifests_test(void **state)
 {
@@ -445,6 +459,7 @@ int main(void)
         cmocka_unit_test(on_reset_test),
         cmocka_unit_test(vcpu_state_roundtrip_test),
         cmocka_unit_test(bad_manifests_test),
+        cmocka_unit_test(restored_partition_rules_test),
         cmocka_unit_test(limits_test),
         cmocka_unit_test(check_modules_test),
         cmocka_unit_test(check_memory_test),

@@ -466,6 +466,28 @@ static void test_rep_outs_and_ins(void **state)
     assert_int_equal(f.io_out[6], 'o');
 }
 
+/* The exit said OUTSB; another vCPU rewrote the bytes at RIP to INSB, or to OUTSW: not the
+ * instruction that exited, so nothing is emulated. */
+static void test_string_io_must_be_the_instruction_that_exited(void **state)
+{
+    (void)state;
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    struct mmio_exit outsb = { .string_io = true, .io_in = false, .io_size = 1 };
+    c.gpr[RSI] = RAM;
+    c.gpr[RDI] = RAM;
+    c.gpr[RDX] = 0x3f8;
+    CODE_BYTES(0x6c);                               /* insb */
+    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_UNSUPPORTED);
+    CODE_BYTES(0x66, 0x6f);                         /* outsw */
+    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_UNSUPPORTED);
+    assert_int_equal(f.io_writes, 0);
+    assert_int_equal(c.gpr[RSI], RAM);
+    CODE_BYTES(0x6e);                               /* outsb: the one that exited */
+    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_DONE);
+    assert_int_equal(f.io_writes, 1);
+}
+
 static void test_string_address_size(void **state)
 {
     struct mmio_cpu c = cpu64();
@@ -601,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup(test_rep_movs_device_to_ram_backwards, setup),
         cmocka_unit_test_setup(test_movs_ram_to_device_and_lods, setup),
         cmocka_unit_test_setup(test_rep_outs_and_ins, setup),
+        cmocka_unit_test_setup(test_string_io_must_be_the_instruction_that_exited, setup),
         cmocka_unit_test_setup(test_string_address_size, setup),
         cmocka_unit_test_setup(test_single_step_runs_one_iteration, setup),
         cmocka_unit_test_setup(test_refused_and_stopped, setup),

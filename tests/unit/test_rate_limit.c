@@ -30,15 +30,35 @@ static void iops_test(void **state)
         taken++;
     assert_int_equal(taken, 100);              /* one second's burst */
     assert_int_equal(rl.throttled, 1);
+    assert_int_equal(rl.delayed, 1);
     assert_int_equal(rate_limit_wait_ns(&rl, 4096, 0), 10 * MS);
     assert_false(rate_limit_take(&rl, 4096, 9 * MS));
+    assert_int_equal(rl.throttled, 2);
+    assert_int_equal(rl.delayed, 1);            /* the same request, asked about again */
     assert_true(rate_limit_take(&rl, 4096, 10 * MS));
+    assert_false(rate_limit_take(&rl, 4096, 10 * MS));
+    assert_int_equal(rl.delayed, 2);            /* the next one */
+    assert_string_equal(rate_limit_note(&rl).text, ", throttled: 2 requests delayed");
     /* over 10 s at the limit's pace, about 100 a second */
     taken = 0;
     for (uint64_t t = 10 * MS; t < 10 * S + 10 * MS; t += MS)
         while (rate_limit_take(&rl, 4096, t))
             taken++;
     assert_in_range(taken, 999, 1001);
+}
+
+static void note_test(void **state)
+{
+    (void)state;
+    struct rate_limit rl;
+    assert_string_equal(rate_limit_note(NULL).text, "");
+    rate_limit_init(&rl, 1, 0, 0);
+    assert_string_equal(rate_limit_note(&rl).text, ", never throttled");
+    assert_true(rate_limit_take(&rl, 0, 0));
+    assert_false(rate_limit_take(&rl, 0, 0));
+    assert_string_equal(rate_limit_note(&rl).text, ", throttled: 1 request delayed");
+    rl.delayed = UINT64_MAX;
+    assert_string_equal(rate_limit_note(&rl).text, ", throttled: 18446744073709551615 requests delayed");
 }
 
 static void bytes_test(void **state)
@@ -74,6 +94,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unlimited_test),
         cmocka_unit_test(iops_test),
+        cmocka_unit_test(note_test),
         cmocka_unit_test(bytes_test),
         cmocka_unit_test(clock_test),
     };

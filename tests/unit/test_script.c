@@ -83,7 +83,9 @@ static void snapshot_and_restore_take_files(void **state)
                           "on a prints \"y\" => snapshot b b.snp stop\n"
                           "on a prints \"z\" => restore snaps/a.snp as a2\n"
                           "on a prints \"w\" => snapshot a2 a2.snp\n"
-                          "on a prints \"v\" => restore b.snp\n"), 0);
+                          "on a prints \"v\" => restore b.snp\n"
+                          "on a prints \"u\" => restore a.snp as a3 lazy\n"
+                          "on a prints \"t\" => restore b.snp lazy\n"), 0);
     assert_int_equal(s.actions[0], SCRIPT_SNAPSHOT);
     assert_string_equal(s.targets[0], "a");
     assert_string_equal(s.files[0], "snaps/a.snp");
@@ -94,9 +96,19 @@ static void snapshot_and_restore_take_files(void **state)
     assert_string_equal(s.targets[2], "a2");
     assert_string_equal(s.targets[3], "a2");        /* a partition a restore makes */
     assert_string_equal(s.targets[4], "");          /* the name in the file */
+    assert_false(s.lazy[2]);
+    assert_false(s.lazy[4]);
+    assert_true(s.lazy[5]);
+    assert_string_equal(s.files[5], "a.snp");
+    assert_string_equal(s.targets[5], "a3");
+    assert_true(s.lazy[6]);
+    assert_string_equal(s.files[6], "b.snp");
+    assert_string_equal(s.targets[6], "");
     static const char *const bad[] = {
         "snapshot a", "snapshot a f.snp later", "snapshot c f.snp", "snapshot a2 f.snp",
         "restore", "restore f.snp as", "restore f.snp to b", "restore f.snp as b c",
+        "restore f.snp as lazy", "restore f.snp lazy now", "restore f.snp as b lazy c",
+        "restore f.snp lazy lazy",
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[256];

@@ -16,7 +16,7 @@
 
 struct args {
     struct client_opts opts;
-    bool json, help, version, force, no_wait;
+    bool json, help, version, force, no_wait, lazy;
     uint32_t bytes;
     const char *cmd;
     const char *pos[4];
@@ -291,7 +291,8 @@ static int cmd_restore(struct args *a, struct client *c)
     struct client_reply r;
     const char *file = a->pos[0], *name = a->npos == 3 ? a->pos[2] : "";
     if (!file_valid(file) || a->npos == 2 || (a->npos == 3 && strcmp(a->pos[1], "as"))) {
-        report_error("usage: restore FILE [as NEWNAME] (FILE: a pool path, 1-119 bytes)\n");
+        report_error("usage: restore FILE [as NEWNAME] [--lazy] (FILE: a pool path, 1-119 "
+                     "bytes)\n");
         return EXIT_USAGE;
     }
     if (name[0] && !ctl_name_valid(name, strlen(name))) {
@@ -302,9 +303,11 @@ static int cmd_restore(struct args *a, struct client *c)
     ctl_put_str(&w, CTL_TAG_FILE, file);
     if (name[0])
         ctl_put_str(&w, CTL_TAG_NAME, name);
+    if (a->lazy)
+        ctl_put_u8(&w, CTL_TAG_LAZY, 1);
     if (!a->json)
-        fprintf(stderr, "restore %s%s%s: checking the file, loading...\n", file,
-                name[0] ? " as " : "", name);
+        fprintf(stderr, "restore %s%s%s: checking the file, %s...\n", file,
+                name[0] ? " as " : "", name, a->lazy ? "starting it lazily" : "loading");
     int rc = call(c, CTL_MSG_RESTORE, p, w.len, &r);
     if (rc != EXIT_OK)
         return rc;
@@ -351,10 +354,13 @@ static const struct command commands[] = {
       "resumes it (or stops it: `stop`); prints the hypervisor's line (RAM CRC-32C, zero\n"
       "pages, bytes written, levels, pause).  Slow for large partitions: raise --timeout.",
       2, true, cmd_snapshot, 1 },
-    { "restore", "restore FILE [as NEWNAME]",
+    { "restore", "restore FILE [as NEWNAME] [--lazy]",
       "Checks snapshot FILE in the pool (every checksum, its disks unchanged) and restores it\n"
       "into a new partition (named NEWNAME, or as in the file), which runs on from the\n"
-      "snapshot; prints the RAM's CRC-32C.", 1, true, cmd_restore, 2 },
+      "snapshot; prints the RAM's CRC-32C.  --lazy: the partition runs before its RAM is\n"
+      "loaded (blocks load as it touches them, a worker loads the rest; each block is checked\n"
+      "as it loads); the hypervisor logs the RAM's CRC-32C and the timings once all are in.",
+      1, true, cmd_restore, 2 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
 };
@@ -429,6 +435,7 @@ static bool parse_option(struct args *a, int argc, char **argv, int *i)
     else if (!strcmp(o, "--version")) a->version = true;
     else if (!strcmp(o, "--force")) a->force = true;
     else if (!strcmp(o, "--no-wait")) a->no_wait = true;
+    else if (!strcmp(o, "--lazy")) a->lazy = true;
     else if (!strcmp(o, "--host")) return take_value(argc, argv, i, &a->opts.host);
     else if (!strcmp(o, "--key")) return take_value(argc, argv, i, &a->opts.key_path);
     else if (!strcmp(o, "--server-key")) return take_value(argc, argv, i, &a->opts.server_key);

@@ -923,10 +923,26 @@ static int check_roles(struct parser *ps)
     return 0;
 }
 
+/* An earlier rule restores a snapshot as this partition ("restore FILE as NAME ..."). */
+static bool restored_before(const struct manifest *m, uint32_t before, const char *name)
+{
+    for (uint32_t i = 0; i < before; i++) {
+        struct str rest = { m->rules[i].args, strlen(m->rules[i].args) };
+        if (strcmp(m->rules[i].action, "restore") || !next_word(&rest).n ||
+            !eq(next_word(&rest), "as"))
+            continue;
+        struct str as = next_word(&rest);
+        if (as.n && as.n == strlen(name) && !memcmp(as.p, name, as.n))
+            return true;
+    }
+    return false;
+}
+
 static int check_rules(struct parser *ps)
 {
     for (uint32_t i = 0; i < ps->m->rule_count; i++)
-        if (!manifest_find_partition(ps->m, ps->m->rules[i].partition))
+        if (!manifest_find_partition(ps->m, ps->m->rules[i].partition) &&
+            !restored_before(ps->m, i, ps->m->rules[i].partition))
             return fail_line(ps, ps->m->rules[i].line, "script", "no partition '%s'",
                              ps->m->rules[i].partition);
     return 0;

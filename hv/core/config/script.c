@@ -41,7 +41,8 @@ static bool restores_as(const struct manifest *m, uint32_t before, const char *n
     return false;
 }
 
-/* snapshot NAME FILE [stop] and restore FILE [as NEWNAME]: the words into s's rule i. */
+/* snapshot NAME FILE [stop] and restore FILE [as NEWNAME] [lazy]: the words into s's
+ * rule i. */
 static int file_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
                      char *err, size_t err_size)
 {
@@ -70,14 +71,18 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
         s->stop[i] = n == 3;
         return 0;
     }
-    if (n != 1 && (n != 3 || strcmp(w[1], "as") || more || strlen(w[2]) >= MANIFEST_NAME_LEN)) {
-        fmt_snprintf(err, err_size, "%s:%u: script: expected: restore FILE [as NEWNAME]", file,
-                     r->line);
+    bool lazy = n >= 2 && !strcmp(w[n - 1], "lazy");
+    unsigned words = lazy ? n - 1 : n;
+    if (more || (words != 1 && (words != 3 || strcmp(w[1], "as") ||
+                                strlen(w[2]) >= MANIFEST_NAME_LEN))) {
+        fmt_snprintf(err, err_size, "%s:%u: script: expected: restore FILE [as NEWNAME] [lazy]",
+                     file, r->line);
         return -1;
     }
     memcpy(s->files[i], w[0], strlen(w[0]) + 1);
-    if (n == 3)
+    if (words == 3)
         memcpy(s->targets[i], w[2], strlen(w[2]) + 1);
+    s->lazy[i] = lazy;
     return 0;
 }
 

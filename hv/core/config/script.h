@@ -25,13 +25,15 @@ struct script {
                                                             * a restore's new name or "" */
     char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file */
     bool stop[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE stop */
+    bool lazy[MANIFEST_MAX_RULES];                          /* restore FILE ... lazy */
 };
 
 /* Checks every rule's action against what this build can do and resolves its target
  * partition (ARGS, or the rule's own partition when ARGS is empty for stop and checkpoint).
  * `snapshot NAME FILE [stop]` names a partition of the manifest (or one an earlier rule
- * restores) and a pool file; `restore FILE [as NEWNAME]` a pool file and the name the
- * restored partition takes (none: the name in the file).  0, or -1 with
+ * restores) and a pool file; `restore FILE [as NEWNAME] [lazy]` a pool file, the name the
+ * restored partition takes (none: the name in the file) and whether it starts before its
+ * RAM is loaded (hv/core/snapshot_lazy.h).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);

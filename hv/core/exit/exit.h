@@ -16,10 +16,13 @@
 #include <stdint.h>
 #include "hv/core/exit/cpuid_policy.h"
 #include "hv/core/exit/exit_cr.h"
+#include "hv/core/exit/mmio.h"
 #include "hv/core/vcpu.h"
 
-/* What exited; the backend keeps exits that mean nothing outside it (host NMIs, its own
- * misconfiguration, window and timer exits). */
+/* What exited; the backend keeps exits that mean nothing outside it (host interrupts and
+ * NMIs, a failed entry, window and timer exits).  A backend for another vendor decodes its
+ * own exit codes into these same kinds (AMD: IOIO with its REP and address-size bits,
+ * VMMCALL, SHUTDOWN, the exception intercepts, NPF). */
 enum exit_info_kind {
     EXIT_IS_CPUID,
     EXIT_IS_MSR_READ,
@@ -29,10 +32,32 @@ enum exit_info_kind {
     EXIT_IS_HLT,
     EXIT_IS_IO,
     EXIT_IS_MMIO,           /* a guest-physical access the second-level tables do not allow */
+    EXIT_IS_VMCALL,         /* a hypercall (VT-x VMCALL, AMD VMMCALL) */
+    EXIT_IS_SHUTDOWN,       /* a triple fault: the processor would shut down */
+    EXIT_IS_EXCEPTION,      /* an exception of the guest's that the backend intercepts */
+    EXIT_IS_INIT,           /* an INIT signal reached the physical CPU */
+    EXIT_IS_SIPI,           /* a start-up IPI reached a CPU waiting for one */
+    EXIT_IS_INSTRUCTION,    /* an instruction that always exits (enum exit_instruction) */
+    EXIT_IS_TABLES_BROKEN,  /* the second-level tables are malformed (VT-x: EPT misconfig) */
     EXIT_IS_KIND_COUNT,
 };
 
 enum cr_access { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+
+/* Instructions that exit unconditionally (or by the backend's choice) and that the
+ * partition either does not have or that do nothing in it. */
+enum exit_instruction {
+    INSTR_VIRTUALIZATION,   /* VMX or SVM instructions: no nested virtualization */
+    INSTR_GETSEC,
+    INSTR_MONITOR,
+    INSTR_MWAIT,
+    INSTR_RDPMC,            /* no performance counters are offered */
+    INSTR_INVD,
+    INSTR_WBINVD,           /* caches are the host's business */
+    INSTR_COUNT,
+};
+
+#define HYPERCALL_ARGS 4
 
 struct exit_info {
     enum exit_info_kind kind;
@@ -40,6 +65,7 @@ struct exit_info {
     uint64_t rip;                   /* of the exiting instruction */
     uint32_t instr_len;
     uint64_t raw;                   /* the backend's own word for it (VT-x: the qualification) */
+    bool real_mode;                 /* CR0.PE clear: exceptions deliver no error code */
     bool event_queued;              /* an event waits for the next entry (re-queued or raised) */
     union {
         struct { uint32_t leaf, subleaf; } cpuid;
@@ -72,14 +98,29 @@ struct exit_info {
             uint8_t size;           /* 1, 2, 4 (anything else is not an I/O instruction) */
             bool in;
             bool string;            /* INS/OUTS: emulated */
+            bool rep;               /* string: a REP prefix, count in RCX */
+            uint8_t addr_size;      /* string: 2, 4 or 8 bytes of RCX/RSI/RDI; 0 unknown */
             uint64_t rax;
+            uint64_t rcx;           /* string: the count, before the address size masks it */
         } io;
         struct {
             uint64_t gpa;
             bool write;             /* a data write */
             bool fetch;             /* an instruction fetch */
             bool table;             /* a page-table access of a guest-linear translation */
-        } mmio;
+        } mmio;                     /* also EXIT_IS_TABLES_BROKEN: gpa */
+        struct {
+            uint64_t nr;            /* RAX */
+            uint64_t arg[HYPERCALL_ARGS];   /* RDI, RSI, RDX, R10 (hypercall_abi.h) */
+        } vmcall;
+        struct {
+            uint8_t vector;
+            bool has_error;
+            uint32_t error;
+        } exception;
+        struct {
+            enum exit_instruction which;
+        } instruction;
     };
 };
 
@@ -112,6 +153,7 @@ struct exit_effects {
     bool xcr0_written;
     uint64_t xcr0;
     bool halted_irqs_off;           /* EXIT_IS_HLT: halted with RFLAGS.IF clear */
+    struct mmio_exit emulate;       /* VERDICT_EMULATE: what the emulator is to find at RIP */
     char kill_line[EXIT_KILL_LINE]; /* VERDICT_STOP */
 };
 
@@ -130,6 +172,8 @@ struct exit_env {
     bool (*in_ram)(void *ctx, uint64_t gpa);
     /* A write to a page dirty tracking made read-only: true when handled. */
     bool (*write_fault)(void *ctx, uint64_t gpa);
+    /* The call's result, for RAX; the arguments are the guest's, unchecked. */
+    int64_t (*hypercall)(void *ctx, uint64_t nr, const uint64_t arg[HYPERCALL_ARGS]);
 };
 
 /* Fills fx (zeroed first) with what the exit does; always a valid verdict. */
@@ -143,14 +187,22 @@ void exit_xsetbv(const struct exit_env *env, const struct exit_info *e, struct e
 void exit_hlt(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
 void exit_io(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
 void exit_mmio(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_vmcall(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_exception(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+/* SHUTDOWN, INIT, SIPI and TABLES_BROKEN: the vCPU's or the partition's life */
+void exit_lifecycle(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
+void exit_instruction(const struct exit_env *env, const struct exit_info *e, struct exit_effects *fx);
 
 /* Effect helpers for the handlers. */
 void exit_set_gpr(struct exit_effects *fx, enum gpr reg, uint64_t value);
 void exit_raise(struct exit_effects *fx, uint8_t vector, bool has_error, uint32_t error);
 void exit_kill(struct exit_effects *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+#define VECTOR_DB 1
 #define VECTOR_UD 6
 #define VECTOR_GP 13
+#define VECTOR_AC 17
+#define VECTOR_MC 18
 
 #ifdef ATOLL_KERNEL
 /* exit_decide for a running vCPU, then what falls to the partition: HLT's sleep (or the

@@ -62,16 +62,29 @@ void exit_decide(const struct exit_env *env, const struct exit_info *e, struct e
 {
     memset(fx, 0, sizeof(*fx));
     switch (e->kind) {
-    case EXIT_IS_CPUID: exit_cpuid(env, e, fx); return;
+    case EXIT_IS_CPUID: exit_cpuid(env, e, fx); break;
     case EXIT_IS_MSR_READ:
-    case EXIT_IS_MSR_WRITE: exit_msr(env, e, fx); return;
-    case EXIT_IS_CR: exit_cr(env, e, fx); return;
-    case EXIT_IS_XSETBV: exit_xsetbv(env, e, fx); return;
-    case EXIT_IS_HLT: exit_hlt(env, e, fx); return;
-    case EXIT_IS_IO: exit_io(env, e, fx); return;
-    case EXIT_IS_MMIO: exit_mmio(env, e, fx); return;
-    case EXIT_IS_KIND_COUNT: break;
+    case EXIT_IS_MSR_WRITE: exit_msr(env, e, fx); break;
+    case EXIT_IS_CR: exit_cr(env, e, fx); break;
+    case EXIT_IS_XSETBV: exit_xsetbv(env, e, fx); break;
+    case EXIT_IS_HLT: exit_hlt(env, e, fx); break;
+    case EXIT_IS_IO: exit_io(env, e, fx); break;
+    case EXIT_IS_MMIO: exit_mmio(env, e, fx); break;
+    case EXIT_IS_VMCALL: exit_vmcall(env, e, fx); break;
+    case EXIT_IS_EXCEPTION: exit_exception(env, e, fx); break;
+    case EXIT_IS_INSTRUCTION: exit_instruction(env, e, fx); break;
+    case EXIT_IS_SHUTDOWN:
+    case EXIT_IS_INIT:
+    case EXIT_IS_SIPI:
+    case EXIT_IS_TABLES_BROKEN: exit_lifecycle(env, e, fx); break;
+    default:
+        fx->count = EXIT_OTHER;
+        fx->verdict = VERDICT_UNHANDLED;
+        return;
     }
-    fx->count = EXIT_OTHER;
-    fx->verdict = VERDICT_UNHANDLED;
+    /* Real mode delivers no error code (and VM entry refuses one there). */
+    if (fx->exception.valid && e->real_mode) {
+        fx->exception.has_error = false;
+        fx->exception.error = 0;
+    }
 }

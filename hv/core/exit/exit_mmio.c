@@ -24,4 +24,5 @@ void exit_mmio(const struct exit_env *env, const struct exit_info *e, struct exi
         return;
     }
     fx->verdict = VERDICT_EMULATE;
+    fx->emulate = (struct mmio_exit){ .gpa = gpa };
 }

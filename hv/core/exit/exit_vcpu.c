@@ -2,6 +2,7 @@
  * fall to the partition rather than to the backend. */
 #include "hv/core/exit/exit.h"
 #include "hv/core/exit/msr_policy.h"
+#include "hv/core/hypercall.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 
@@ -38,6 +39,11 @@ static bool env_in_ram(void *ctx, uint64_t gpa)
 
 static bool env_write_fault(void *ctx, uint64_t gpa) { return partition_write_fault(ctx, gpa); }
 
+static int64_t env_hypercall(void *ctx, uint64_t nr, const uint64_t arg[HYPERCALL_ARGS])
+{
+    return hypercall_dispatch(ctx, nr, arg);
+}
+
 /* An INIT that came meanwhile (wait-for-SIPI) outranks the halt: that state stays. */
 static enum exit_verdict halt(struct vcpu *v, const struct exit_info *e, struct exit_effects *fx)
 {
@@ -59,7 +65,7 @@ void exit_handle(struct vcpu *v, const struct exit_info *e, struct exit_effects 
         .ctx = v, .cpuid = env_cpuid, .msr_read = env_msr_read, .msr_write = env_msr_write,
         .io = env_io, .set_tpr = env_set_tpr, .get_tpr = env_get_tpr,
         .interrupt_pending = env_interrupt_pending, .nmi_pending = env_nmi_pending,
-        .in_ram = env_in_ram, .write_fault = env_write_fault,
+        .in_ram = env_in_ram, .write_fault = env_write_fault, .hypercall = env_hypercall,
     };
     exit_decide(&env, e, fx);
     vcpu_count_exit(v, fx->count);

@@ -456,6 +456,9 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     if (string_kind_of(&in, &kind)) {
         if (e->string_io && kind != STR_INS && kind != STR_OUTS)
             return MMIO_UNSUPPORTED;
+        if (e->string_io && e->io_size &&
+            ((kind == STR_INS) != e->io_in || in.d.operand_width / 8 != e->io_size))
+            return MMIO_UNSUPPORTED;
         return emulate_string(c, ops, &in, kind, out);
     }
     if (e->string_io)

@@ -74,6 +74,10 @@ struct mmio_ops {
 struct mmio_exit {
     bool string_io;             /* a string I/O exit (else an MMIO exit at gpa) */
     uint64_t gpa;
+    /* string_io: what the exit reported (io_size 0: not checked).  An instruction at RIP
+     * that is not that one (rewritten meanwhile by another vCPU) is MMIO_UNSUPPORTED. */
+    bool io_in;
+    uint8_t io_size;
 };
 
 enum mmio_result {
