@@ -256,10 +256,10 @@ bool snapshot_pool_create(struct snapshot_pool_file *pf, const char *path, struc
         }
     }
     pf->gather = pf->chunk[0].buf;
-    pf->dev = pool_block_device(&pf->volume_start);
+    const struct block_window *w = pool_disk_window();
+    pf->dev = w ? w->dev : NULL;
+    pf->volume_start = w ? w->start : 0;
     partition_pool_lock();
-    if (pf->dev)        /* guests' pool files go as BACKGROUND requests: they come first */
-        block_set_weight(pf->dev, BLOCK_CLASS_SNAPSHOT, SNAPSHOT_CLASS_WEIGHT);
     int rc = fat_open(v, pf->tmp, FAT_O_CREATE | FAT_O_TRUNC, &pf->f);
     if (rc)
         fmt_snprintf(err, err_size, "cannot create %s in the pool: %s", pf->tmp, v->err[0] ?

@@ -9,7 +9,9 @@
  * flight while the writer goes on, and the bytes they hold are the write queue whose depth
  * the compression policy reads (snapshot_pool_queued).  Whatever is not a whole chunk at a
  * sector (the file's tail, the header written last) is written synchronously through the
- * file system once every chunk has landed.
+ * file system once every chunk has landed.  The guests' transfers to their pool files are
+ * GUEST requests on the same disk (pool_io.h), which the block layer weighs twice the
+ * SNAPSHOT class (64 to 32 sectors a round): while both wait, guests get two thirds.
  */
 #ifndef ATOLL_HV_CORE_SNAPSHOT_POOL_H
 #define ATOLL_HV_CORE_SNAPSHOT_POOL_H
@@ -24,11 +26,6 @@
 #define SNAPSHOT_GATHER_BYTES (256u << 10)
 #define SNAPSHOT_WRITE_CHUNKS 8
 #define SNAPSHOT_CHUNK_REQUESTS 32      /* block requests one chunk may take */
-/* The SNAPSHOT class's weight on the pool's disk (sectors of credit a round): half the
- * BACKGROUND class's, the class of every other pool file's I/O (the guests' VHDX files
- * among it, through the pool's synchronous window), so that while both wait the guests get
- * two thirds of the disk; alone, a class takes all of it. */
-#define SNAPSHOT_CLASS_WEIGHT 4
 
 struct snapshot_pool_file;
 

@@ -24,12 +24,6 @@ const struct block_window *pool_disk_window(void);
 /* One line for the end of a run: the pool disk's requests and the most it held at once. */
 void pool_disk_report(void);
 
-/* The disk the pool is on and the sector of it where the pool's volume starts (fat_place's
- * sectors are the volume's): for a writer that submits its own requests in its own class
- * (the snapshot writer, BLOCK_CLASS_SNAPSHOT), under partition_pool_lock like every other
- * use of the pool.  NULL when no pool is mounted. */
-struct block_device *pool_block_device(uint64_t *volume_start);
-
 /* VHDX images as pool files: the byte-addressed view of an open file, and the platform. */
 void pool_vhdx_io(struct fat_file *f, struct vhdx_io *io);
 const struct vhdx_env *pool_vhdx_env(void);

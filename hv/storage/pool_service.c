@@ -48,13 +48,6 @@ static void dev_unlock(void *l, uint64_t token)
 
 static const struct block_lock_ops dev_lock_ops = { dev_lock, dev_unlock };
 
-struct block_device *pool_block_device(uint64_t *volume_start)
-{
-    if (pool_dev)
-        *volume_start = pool_window.start;
-    return pool_dev;
-}
-
 static void *map_phys(uint64_t phys) { return phys_to_virt(phys); }
 
 /* Mounts the pool on d if d has one; prints why not when d looks like it should. */
