@@ -7,7 +7,7 @@
 #define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
-#define OUTLIER_TIMES    2          /* a block's time counts at most twice the average */
+#define OUTLIER_TIMES    2          /* a turn counts at most twice the average */
 #define FLOOR_BLOCKS     8          /* a rung is a floor when the queue holds 8 of its blocks */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
@@ -47,13 +47,14 @@ static uint64_t average(uint64_t old, uint64_t now)
     return old ? old - (old >> LEARN_SHIFT) + (now >> LEARN_SHIFT) : now;
 }
 
-/* A moving average of time per KiB; one sample counts at most OUTLIER_TIMES the average. */
-static void learn_time(uint32_t *avg, uint64_t ns, uint32_t raw_len)
+/* A moving average of time per KiB; with `capped`, one sample counts at most OUTLIER_TIMES
+ * the average (a worker descheduled mid-turn says little about the rung). */
+static void learn_time(uint32_t *avg, uint64_t ns, uint32_t raw_len, bool capped)
 {
     uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
     uint64_t old = *avg;
-    if (old && per_kib > OUTLIER_TIMES * old)
-        per_kib = OUTLIER_TIMES * old;      /* a worker descheduled mid-block: not the rung */
+    if (capped && old && per_kib > OUTLIER_TIMES * old)
+        per_kib = OUTLIER_TIMES * old;
     per_kib = average(old, per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
     *avg = (uint32_t)(per_kib ? per_kib : 1);
 }
@@ -69,7 +70,7 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
     permille = average(p->out_permille[tried], permille ? permille : 1);
     p->out_permille[tried] = (uint16_t)(permille ? permille : 1);
     if (ns)
-        learn_time(&p->ns_per_kib[tried], ns, raw_len);
+        learn_time(&p->ns_per_kib[tried], ns, raw_len, false);
 }
 
 /* The turn of the block learned last: the time from its pick to this one. */
@@ -77,7 +78,8 @@ static void learn_cycle(struct snap_policy *p, uint64_t now_ns)
 {
     if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns &&
         p->last_tried < SNAP_LEVELS)
-        learn_time(&p->cycle_ns_per_kib[p->last_tried], now_ns - p->last_pick_ns, p->last_raw);
+        learn_time(&p->cycle_ns_per_kib[p->last_tried], now_ns - p->last_pick_ns, p->last_raw,
+                   true);
     p->last_pick_ns = now_ns;
     p->last_raw = 0;
 }
