@@ -3,12 +3,16 @@
 #   KERNEL_SRCS += $(NET_CONTROL_SRCS) $(NET_TLS_SRCS)
 # once BearSSL is built freestanding into KERNEL_LIBS.
 
-NET_CONTROL_SRCS := net/control/ctl_codec.c net/control/ctl_server.c net/control/ctl_commands.c
+NET_CONTROL_SRCS := net/control/ctl_codec.c net/control/ctl_server.c net/control/ctl_commands.c \
+	net/control/ctl_offload.c \
+	net/control/ctl_disk.c
 NET_TLS_SRCS     := net/tls/tls_identity.c net/tls/tls_selfcert.c net/tls/tls_pin.c \
                     net/tls/tls_conn.c
 NET_HEADERS      := $(wildcard net/control/*.h net/tls/*.h tests/net/*.h)
 
 UNIT_TESTS += test_ctl_codec test_ctl_server test_tls_conn
+UNIT_TESTS += test_ctl_disk
+test_ctl_disk_SRCS := tests/unit/test_ctl_disk.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c hv/lib/format.c
 test_ctl_codec_SRCS  := tests/unit/test_ctl_codec.c $(NET_CONTROL_SRCS)
 test_ctl_server_SRCS := tests/unit/test_ctl_server.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c hv/lib/format.c
 test_tls_conn_SRCS   := tests/unit/test_tls_conn.c $(NET_TLS_SRCS)

@@ -12,8 +12,11 @@ GUEST_TESTS += emulate
 GUEST_TESTS += acpi hpet reset hlt_nmi_wake
 GUEST_TESTS += tsc_adjust
 GUEST_TESTS += console_flood virtio_flood virtio_rate
+GUEST_TESTS += disk_live
 GUEST_TESTS += channel_flood
 GUEST_TESTS += apic_modes ipi_pingpong
+GUEST_TESTS += smp_dirty
+GUEST_TESTS += migrate_records
 # Linked at 0x8000 by guest/lib/guest_low.ld: build/guest/tests/NAME.low.elf.
 GUEST_LOW_TESTS := low_image
 GUEST_FLAT_TESTS := hello acpi

@@ -23,3 +23,4 @@ UNIT_TESTS += test_loader
 test_loader_SRCS := tests/unit/test_loader.c hv/core/loader/loader_flat.c hv/core/loader/loader_multiboot.c \
 	hv/core/loader/loader_elf64.c hv/core/loader/loader_common.c hv/core/loader/loader_acpi.c hv/core/loader/acpi_build.c \
 	drivers/acpi/acpi_tables.c hv/lib/format.c
+KERNEL_SRCS += hv/core/disk_ops.c

@@ -10,6 +10,7 @@
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/disk_ops.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/worker.h"
 #include "hv/lib/format.h"
@@ -55,6 +56,7 @@ struct partition_disk {
     struct fat_file file;
     struct vhdx_io vio;
     struct vhdx *vhdx;          /* NULL: a raw file */
+    struct disk_job *job;       /* a live job on it (disk_ops.c): writes mark it; pool lock */
     uint64_t capacity;
     uint32_t sector;
     struct virtio_blk *dev;
@@ -281,6 +283,8 @@ static bool guest_copy(struct partition_disk *d, struct disk_slot *s, size_t len
 static int sync_piece(struct partition_disk *d, struct disk_slot *s)
 {
     struct block_request *r = s->r;
+    if (r->cls == BLOCK_CLASS_BACKGROUND)
+        return disk_ops_run_step(r);
     uint64_t off = r->lba * d->sector;
     size_t len = (size_t)r->count * d->sector;
     switch (r->op) {
@@ -403,7 +407,7 @@ static void start_pieces(struct partition_disk *d)
         if (!s)
             break;
         struct block_request *r = s->r;
-        if (w && (r->op == BLOCK_READ || r->op == BLOCK_WRITE) &&
+        if (w && r->cls == BLOCK_CLASS_GUEST && (r->op == BLOCK_READ || r->op == BLOCK_WRITE) &&
             pool_io_map(&s->io, w, &d->file, d->vhdx, r->op, BLOCK_CLASS_GUEST,
                         r->lba * d->sector, r->count * d->sector, s->bounce) == BLOCK_OK) {
             s->next = go;
@@ -426,6 +430,17 @@ static void start_pieces(struct partition_disk *d)
     }
 }
 
+/* A guest write or trim has landed: a live job on the disk copies its units again if it
+ * has passed them (disk_job_note_write, under the pool's lock like the job's steps). */
+static void note_job_write(struct partition_disk *d, const struct block_request *r)
+{
+    if (!__atomic_load_n(&d->job, __ATOMIC_ACQUIRE))
+        return;     /* none, or one set after this write landed: its first pass reads it */
+    pool_lock();
+    disk_job_note_write(d->job, r->lba * d->sector, (uint64_t)r->count * d->sector);
+    pool_unlock();
+}
+
 /* Completes the pieces whose transfers are over; true if there were any. */
 static bool finish_pieces(struct partition_disk *d)
 {
@@ -438,9 +453,12 @@ static bool finish_pieces(struct partition_disk *d)
     while (s) {
         struct disk_slot *next = s->next;
         struct block_request *r = s->r;
-        if (s->status == BLOCK_OK && r->op == BLOCK_READ &&
+        if (s->status == BLOCK_OK && r->cls == BLOCK_CLASS_GUEST && r->op == BLOCK_READ &&
             !guest_copy(d, s, (size_t)r->count * d->sector, true))
             s->status = BLOCK_E_IO;
+        if (s->status == BLOCK_OK && r->cls == BLOCK_CLASS_GUEST &&
+            (r->op == BLOCK_WRITE || r->op == BLOCK_TRIM))
+            note_job_write(d, r);
         f = spin_lock_irqsave(&d->lock);
         note_piece(d, r);
         block_complete(&d->blk, r, s->status);
@@ -573,7 +591,8 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* The pool's lock held. */
-static bool open_disk(struct partition_disk *d, const char *path, char *err, size_t err_size)
+static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_flags,
+                      char *err, size_t err_size)
 {
     struct fat_vol *v = pool_volume();
     strlcpy(d->path, path, sizeof(d->path));
@@ -592,7 +611,7 @@ static bool open_disk(struct partition_disk *d, const char *path, char *err, siz
     }
     struct vhdx_err verr;
     pool_vhdx_io(&d->file, &d->vio);
-    if (vhdx_open(pool_vhdx_env(), &d->vio, path, 0, &d->vhdx, &verr) != 0) {
+    if (vhdx_open(pool_vhdx_env(), &d->vio, path, vhdx_flags, &d->vhdx, &verr) != 0) {
         fmt_snprintf(err, err_size, "disk %s: %s", path, verr.msg);
         d->vhdx = NULL;
         return false;
@@ -636,6 +655,8 @@ static void close_disk(struct partition_disk *d)
         vhdx_close(d->vhdx, &err);
     else if (d->file.v)
         fat_close(&d->file);
+    d->vhdx = NULL;
+    d->file.v = NULL;
 }
 
 static void free_disk(struct partition_disk *d)
@@ -680,7 +701,7 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
         }
         d->part = p;
         pool_lock();
-        bool ok = open_disk(d, path, err, err_size);
+        bool ok = open_disk(d, path, 0, err, err_size);
         if (!ok)
             close_disk(d);
         pool_unlock();
@@ -762,6 +783,7 @@ void partition_disks_detach(struct partition *p)
 {
     for (unsigned i = 0; i < p->disk_count; i++)
         stop_work(p->disks[i]);
+    disk_ops_partition_gone(p);
     bool used = false;
     for (unsigned i = 0; i < p->disk_count; i++) {
         struct partition_disk *d = p->disks[i];
@@ -840,4 +862,68 @@ void partition_disks_resume(struct partition *p)
 {
     set_intake(p, false);
     kick_timers(p);
+}
+
+/* ---- live disk operations (hv/core/disk_ops.c) ----------------------------------------- */
+
+int partition_disk_find(struct partition *p, const char *path)
+{
+    for (unsigned i = 0; i < p->disk_count; i++)
+        if (p->disks[i] && !strcmp(p->disks[i]->path, path))
+            return (int)i;
+    return -1;
+}
+
+struct vhdx *partition_disk_vhdx(struct partition *p, unsigned i)
+{
+    return i < p->disk_count ? p->disks[i]->vhdx : NULL;
+}
+
+void partition_disk_set_job(struct partition *p, unsigned i, struct disk_job *job)
+{
+    if (i < p->disk_count)
+        __atomic_store_n(&p->disks[i]->job, job, __ATOMIC_RELEASE);
+}
+
+int partition_disk_submit_background(struct partition *p, unsigned i, struct block_request *r)
+{
+    if (i >= p->disk_count)
+        return BLOCK_E_INVALID;
+    struct partition_disk *d = p->disks[i];
+    r->cls = BLOCK_CLASS_BACKGROUND;
+    uint64_t f = spin_lock_irqsave(&d->lock);
+    int rc = d->dying ? BLOCK_E_IO : block_submit(&d->blk, r);
+    if (rc == BLOCK_OK)
+        block_poll(&d->blk);
+    spin_unlock_irqrestore(&d->lock, f);
+    return rc;
+}
+
+bool partition_disk_switch_file(struct partition *p, unsigned i, const char *path,
+                                unsigned vhdx_flags, char *err, size_t err_size)
+{
+    if (i >= p->disk_count)
+        return false;
+    struct partition_disk *d = p->disks[i];
+    uint64_t capacity = d->capacity;
+    uint32_t sector = d->sector;
+    close_disk(d);
+    if (!path)
+        return true;
+    if (open_disk(d, path, vhdx_flags, err, err_size) && d->capacity == capacity &&
+        d->sector == sector)
+        return true;
+    if (d->vhdx || d->file.v)
+        fmt_snprintf(err, err_size, "disk %s: its size or sector size differs", path);
+    close_disk(d);
+    return false;
+}
+
+void partition_disk_fail(struct partition *p, unsigned i)
+{
+    if (i < p->disk_count) {
+        uint64_t f = spin_lock_irqsave(&p->disks[i]->lock);
+        p->disks[i]->dying = true;
+        spin_unlock_irqrestore(&p->disks[i]->lock, f);
+    }
 }

@@ -77,4 +77,27 @@ void partition_pool_unlock(void);
 bool partition_disk_identity(struct partition *p, unsigned i, char *path, size_t path_size,
                              uint8_t data_write_guid[16]);
 
+/*
+ * Live disk operations (hv/core/disk_ops.c).  Their job's steps are BACKGROUND-class block
+ * requests on the disk's queue, run by its worker item between guest pieces under the
+ * pool's lock (disk_ops_run_step); every guest write or trim that completes there marks
+ * the disk's job (disk_job_note_write).  Index i is the disk's place in the manifest.
+ */
+struct block_request;
+struct disk_job;
+/* The index of p's disk at pool path `path`, or -1. */
+int partition_disk_find(struct partition *p, const char *path);
+/* The pool's lock held: disk i's open VHDX (NULL: raw), and the job its writes mark. */
+struct vhdx *partition_disk_vhdx(struct partition *p, unsigned i);
+void partition_disk_set_job(struct partition *p, unsigned i, struct disk_job *job);
+/* Queues r on disk i in the BACKGROUND class and starts what may start; a block status. */
+int partition_disk_submit_background(struct partition *p, unsigned i, struct block_request *r);
+/* The pool's lock held, p paused: disk i closes its file and opens `path` (flags for a
+ * VHDX: vhdx_open's) of the same size; path NULL: closes only.  False with err: the disk
+ * then has no file (call again with the old path, or partition_disk_fail). */
+bool partition_disk_switch_file(struct partition *p, unsigned i, const char *path,
+                                unsigned vhdx_flags, char *err, size_t err_size);
+/* Disk i serves no more requests (its file could not be reopened). */
+void partition_disk_fail(struct partition *p, unsigned i);
+
 #endif

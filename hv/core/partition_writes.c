@@ -1,5 +1,7 @@
 #include "hv/core/partition_writes.h"
 
+#include <string.h>
+
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
 #include "hv/arch/x86/console.h"
@@ -16,6 +18,8 @@ struct partition_writes {
     struct write_track track;
     uint64_t last_pass_ns;
     bool ended;                         /* the partition's page tables are going away */
+    bool held;                          /* a live snapshot or a migration takes the passes:
+                                         * none from the poll */
     uint64_t bits[];
 };
 
@@ -29,14 +33,16 @@ bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, 
         return false;
     }
     write_track_init(&w->track, p->mem.size, group_pages, w->bits);
+    w->last_pass_ns = time_ns();
+    /* Before the protection: a running partition's first write fault must find it. */
+    __atomic_store_n(&p->writes, w, __ATOMIC_RELEASE);
     if (!virt_set_ram_writable(p, 0, p->mem.size, false)) {
-        kfree(w);
+        virt_set_ram_writable(p, 0, p->mem.size, true);
+        __atomic_store_n(&p->writes, NULL, __ATOMIC_RELEASE);
         fmt_snprintf(err, err_size, "partition %s: cannot write-protect its memory", p->name);
-        return false;
+        return false;       /* w not freed: a fault on another CPU may hold it */
     }
     virt_flush_partition(p);
-    w->last_pass_ns = time_ns();
-    p->writes = w;
     return true;
 }
 
@@ -99,10 +105,32 @@ void partition_writes_poll(void)
     uint64_t now = time_ns();
     for (unsigned i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];
-        if (p && p->writes && p->state == PART_RUNNING &&
+        if (p && p->writes && p->state == PART_RUNNING && !p->writes->held &&
             now - p->writes->last_pass_ns >= PARTITION_WRITES_PASS_MS * 1000000ull)
             partition_writes_pass(p, NULL);
     }
+}
+
+uint32_t partition_writes_group_pages(const struct partition *p)
+{
+    return p->writes ? 1u << (p->writes->track.group_shift - 12) : 0;
+}
+
+void partition_writes_hold(struct partition *p, bool held)
+{
+    if (p->writes)
+        __atomic_store_n(&p->writes->held, held, __ATOMIC_SEQ_CST);
+}
+
+void partition_writes_stats(struct partition *p, struct write_track *out)
+{
+    struct partition_writes *w = p->writes;
+    memset(out, 0, sizeof(*out));
+    if (!w)
+        return;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    *out = w->track;
+    spin_unlock_irqrestore(&w->lock, f);
 }
 
 void partition_writes_end(struct partition *p)

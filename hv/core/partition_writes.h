@@ -16,7 +16,8 @@
 
 #define PARTITION_WRITES_PASS_MS 100
 
-/* Before the partition first runs.  False with one line in err. */
+/* Before the partition first runs, or while it runs (a live snapshot arms it then).  False
+ * with one line in err. */
 bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, size_t err_size);
 /* One pass: the written groups into out (when not NULL; as many words as
  * write_track_words says), protected again and certain to fault on their next write when
@@ -24,8 +25,16 @@ bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, 
 uint64_t partition_writes_pass(struct partition *p, uint64_t *out);
 /* The hypervisor wrote [gpa, gpa+len) of p's RAM on the guest's behalf. */
 void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len);
-/* Boot CPU, from the scheduler loop: the passes that are due. */
+/* Pages per group; 0 when p's writes are not tracked. */
+uint32_t partition_writes_group_pages(const struct partition *p);
+/* held: no periodic pass runs (a live snapshot or a live migration harvests the written
+ * groups itself and must see every write since its last pass); false: they go on. */
+void partition_writes_hold(struct partition *p, bool held);
+/* Boot CPU, from the scheduler loop: the passes that are due (none while held). */
 void partition_writes_poll(void);
+/* A copy of the tracker's counters (zero when p is not tracked). */
+struct write_track;
+void partition_writes_stats(struct partition *p, struct write_track *out);
 /* When the partition is released, before its page tables go: no pass runs after this;
  * prints what the passes saw.  The tracking's memory stays (a few KiB per GiB of RAM). */
 void partition_writes_end(struct partition *p);

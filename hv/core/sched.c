@@ -4,6 +4,7 @@
 #include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
 #include "hv/core/script_run.h"
+#include "hv/core/snapshot.h"
 #include "hv/core/services.h"
 #include "hv/core/worker.h"
 
@@ -224,6 +225,7 @@ void sched_loop(bool boot_cpu)
         if (boot_cpu) {
             script_run_poll();
             partition_writes_poll();
+            snapshot_poll();
             partition_restarts_poll();
         }
         if (boot_cpu && all_partitions_ended())

@@ -4,6 +4,8 @@
 
 #include "hv/arch/x86/console.h"
 #include "hv/core/checkpoint.h"
+#include "hv/core/disk_ops.h"
+#include "hv/core/migrate.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/config/script.h"
 #include "hv/core/snapshot.h"
@@ -46,10 +48,18 @@ static void carry_out(uint32_t rule)
             snapshot_restore(script.files[rule], name, msg, sizeof(msg));
         return;
     }
+    if (script.actions[rule] == SCRIPT_DISK) {
+        struct disk_op_request req;
+        kprintf("atoll: script %s:%u: disk %s\n", manifest_file, r->line, script.files[rule]);
+        if (disk_op_parse(script.files[rule], &req, msg, sizeof(msg)) == 0)
+            disk_ops_request(&req, NULL, msg, sizeof(msg));    /* prints its line */
+        return;
+    }
     struct partition *p = partition_find(name);
-    if (script.actions[rule] == SCRIPT_SNAPSHOT)
-        kprintf("atoll: script %s:%u: snapshot %s %s%s\n", manifest_file, r->line, name,
-                script.files[rule], script.stop[rule] ? " stop" : "");
+    if (script.actions[rule] == SCRIPT_SNAPSHOT || script.actions[rule] == SCRIPT_MIGRATE)
+        kprintf("atoll: script %s:%u: %s %s %s%s%s\n", manifest_file, r->line, r->action, name,
+                script.files[rule], script.live[rule] ? " live" : "",
+                script.stop[rule] ? " stop" : "");
     else
         kprintf("atoll: script %s:%u: %s %s\n", manifest_file, r->line, r->action, name);
     if (!p) {           /* not created: the manifest was refused before partitions existed */
@@ -74,17 +84,25 @@ static void carry_out(uint32_t rule)
     case SCRIPT_CHECKPOINT:
         checkpoint_partition(p, msg, sizeof(msg));     /* prints what happened */
         break;
-    case SCRIPT_SNAPSHOT:
-        snapshot_partition(p, script.files[rule], script.stop[rule], msg, sizeof(msg));
+    case SCRIPT_SNAPSHOT: {
+        uint32_t id;            /* the job prints its line when it ends */
+        snapshot_partition(p, script.files[rule], script.stop[rule], script.live[rule], &id,
+                           msg, sizeof(msg));
+        break;
+    }
+    case SCRIPT_MIGRATE:
+        migrate_start(p, script.files[rule], msg, sizeof(msg));    /* prints what happens */
         break;
     case SCRIPT_RESTORE:
+    case SCRIPT_DISK:
         break;
     }
 }
 
 void script_run_poll(void)
 {
-    while (carried_out < __atomic_load_n(&triggered_count, __ATOMIC_ACQUIRE)) {
+    /* An action waits for the snapshot before it: a restore must find the file complete. */
+    while (!snapshot_busy() && carried_out < __atomic_load_n(&triggered_count, __ATOMIC_ACQUIRE)) {
         uint64_t f = spin_lock_irqsave(&lock);
         uint32_t rule = triggered[carried_out++];
         spin_unlock_irqrestore(&lock, f);

@@ -1,11 +1,22 @@
 /*
- * Saving a paused partition's RAM into a snapshot file (hv/core/snapshot.h).  The boot
- * CPU is the writer: it hands each free slot of the write queue to a worker item with the
- * next RAM block, and writes the slots the items filled to the pool file in the order
- * they finish.  An item encodes one block at the level its policy picks from the bytes
- * waiting in the queue (snap_policy.h), so a slow pool makes the items compress harder.
- * The writer runs a queued item itself when it has nothing to write, so one CPU is
- * enough; other CPUs take items in their idle time (hv/core/worker.h).
+ * Saving a partition's RAM into a snapshot file (hv/core/snapshot.h).  The boot CPU is
+ * the writer: it hands each free slot of the write queue to a worker item with the next
+ * RAM block of the pass, and writes the slots the items filled to the pool file in the
+ * order they finish.  An item encodes one block at the level its policy picks from the
+ * bytes waiting in the queue (snap_policy.h), so a slow pool makes the items compress
+ * harder.  The writer runs a queued item itself when it has nothing to write, so one CPU
+ * is enough; other CPUs take items in their idle time (hv/core/worker.h).
+ *
+ * The save is a job that snapshot_poll advances a slice at a time from the boot CPU's
+ * loop, so the services (the control server's progress queries) and, for a live
+ * snapshot, the partition's vCPUs run between slices.  A stopped snapshot pauses first
+ * and saves every block in one pass.  A live one arms the write tracking in groups of one
+ * block (or takes the manifest's, holding its periodic passes), harvests once, copies
+ * every block while the guest runs, then re-saves what each harvest says was written
+ * until snap_passes.h says pause; paused, it harvests a last time and copies those blocks
+ * aside (or, without the memory for that, saves them there and then), takes RAM's CRC-32C
+ * and the vCPUs and devices, and lets the partition run while it writes the rest, so the
+ * file's latest copy of every block is RAM as it stood at the pause.
  */
 #include "hv/core/snapshot.h"
 
@@ -18,6 +29,7 @@
 #include "hv/core/partition_console.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/partition_pause.h"
+#include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
 #include "hv/core/snapshot_pool.h"
 #include "hv/core/worker.h"
@@ -26,6 +38,7 @@
 #include "hv/mm/kmem.h"
 #include "hv/snapshot/snap_codec.h"
 #include "hv/snapshot/snap_file.h"
+#include "hv/snapshot/snap_passes.h"
 #include "hv/snapshot/snap_policy.h"
 #include "hv/storage/pool.h"
 
@@ -38,6 +51,7 @@ enum slot_state { SLOT_FREE, SLOT_ENCODING, SLOT_READY };
 struct slot {
     volatile enum slot_state state;
     uint32_t block;
+    uint32_t nth;               /* its place in the pass (the stash's index) */
     struct snap_encoded e;
     uint8_t *data;              /* SNAP_ENCODED_MAX bytes */
 };
@@ -57,16 +71,43 @@ struct encoder {
 
 struct save {
     struct partition *p;
+    char name[PARTITION_NAME_LEN], file[SNAPSHOT_PATH_LEN];
+    bool stop, live;
+    bool paused, created;       /* p paused by us; the pool file exists */
+    bool resumed;               /* live: p runs again while the file is finished */
+    bool captured;              /* RAM's CRC, vCPUs and devices taken at the pause */
+    uint8_t *stash;             /* the paused pass's blocks, copied, when memory allows */
+    size_t stash_pages;
+    struct checkpoint_saved st; /* once captured, with the disks' identity and the section */
+    struct snap_disk_id disks[SNAP_MAX_DISKS];
+    unsigned disk_count;
+    size_t manifest_len;
+    uint32_t crc;
+    uint64_t guest_tsc0, paused_tsc, paused_ms;
+    uint32_t handed;            /* blocks of this pass handed out */
+    struct partition_pause at;
+    struct snap_io io;
+    struct snap_writer w;
     struct slot slot[SLOTS];
     struct encoder enc[MAX_WORKERS];
     unsigned encoders;
     uint64_t queued;            /* encoded bytes in READY slots (atomic) */
     struct snapshot_pool_file *pf;  /* the file being written (NULL before it is created) */
-    uint64_t zero_pages, written_data;
+    uint64_t written_data;
     uint64_t class_bytes, class_requests;   /* of it, written as SNAPSHOT-class requests */
     uint64_t at_level[SNAP_LEVELS];
     struct snap_index_entry *index;
     size_t index_pages;
+    /* The pass: the blocks still to hand out (a bit each), and those not yet written. */
+    uint64_t *todo, *dirty;     /* block bitmaps; dirty: a harvest, in groups */
+    size_t todo_words, dirty_words, bitmap_pages;
+    uint32_t cursor, pass_left, pass_blocks;
+    uint32_t passes;            /* re-save passes run while the guest ran */
+    uint64_t resaved;           /* blocks saved again (live passes and the paused one) */
+    uint64_t paused_blocks;     /* blocks the paused pass saved */
+    uint64_t done_bytes;        /* RAM bytes of the blocks written, copies included */
+    uint64_t t0, pause_ns;      /* when it began; when it paused p (the pause it reports) */
+    uint32_t id;
 };
 
 /* ---- the items ---------------------------------------------------------------------- */
@@ -103,8 +144,17 @@ static void encode_item(struct work_item *w)
         .now_ns = time_ns(),
     };
     enum snap_level level = snap_policy_pick(&k->policy, &q);
-    const uint8_t *src = block_bytes(&s->p->mem, (uint64_t)sl->block * SNAP_BLOCK_SIZE,
-                                     k->gather);
+    uint64_t gpa = (uint64_t)sl->block * SNAP_BLOCK_SIZE;
+    const uint8_t *src;
+    if (s->stash) {
+        src = s->stash + (uint64_t)sl->nth * SNAP_BLOCK_SIZE;
+    } else if (s->paused) {
+        src = block_bytes(&s->p->mem, gpa, k->gather);
+    } else {            /* the guest may write it meanwhile: encode one consistent copy */
+        for (unsigned i = 0; i < BLOCK_PAGES; i++)
+            memcpy(k->gather + i * 4096, guest_mem_ptr(&s->p->mem, gpa + i * 4096ull), 4096);
+        src = k->gather;
+    }
     snap_encode(k->codec, level, src, sl->data, &sl->e);
     snap_policy_learn(&k->policy, level, sl->e.raw_len, sl->e.len, time_ns() - q.now_ns);
     __atomic_add_fetch(&s->queued, sl->e.len, __ATOMIC_RELAXED);
@@ -113,6 +163,12 @@ static void encode_item(struct work_item *w)
 }
 
 /* ---- set-up ------------------------------------------------------------------------- */
+
+static struct snapshot_pool_file pool_file;     /* one job at a time */
+static char manifest[SNAP_MAX_MANIFEST];        /* its partition's section, at the capture */
+static struct save *job;
+static uint32_t next_id = 1;
+static struct snapshot_progress ended_job;           /* the last job, once it ended */
 
 static void save_free(struct save *s)
 {
@@ -128,6 +184,12 @@ static void save_free(struct save *s)
     }
     if (s->index)
         kmem_free_pages(s->index, s->index_pages);
+    if (s->todo)
+        kmem_free_pages(s->todo, s->bitmap_pages);
+    if (s->stash)
+        kmem_free_pages(s->stash, s->stash_pages);
+    if (s->captured)
+        checkpoint_saved_free(&s->st);
     kfree(s);
 }
 
@@ -136,11 +198,19 @@ static struct save *save_alloc(struct partition *p)
     struct save *s = kmalloc(sizeof(*s));
     if (!s)
         return NULL;
+    memset(s, 0, sizeof(*s));
     s->p = p;
     uint64_t blocks = p->mem.size / SNAP_BLOCK_SIZE;
     s->index_pages = (blocks * sizeof(struct snap_index_entry) + 4095) / 4096;
     s->index = kmem_alloc_pages(s->index_pages);
-    bool ok = s->index != NULL;
+    /* dirty: groups of one page at the finest, so up to 16 words per block word */
+    s->todo_words = (blocks + 63) / 64;
+    s->dirty_words = (p->mem.size / 4096 + 63) / 64;
+    s->bitmap_pages = ((s->todo_words + s->dirty_words) * 8 + 4095) / 4096;
+    s->todo = kmem_alloc_pages(s->bitmap_pages);
+    bool ok = s->index && s->todo;
+    if (ok)
+        s->dirty = s->todo + s->todo_words;
     for (unsigned i = 0; i < SLOTS && ok; i++)
         ok = (s->slot[i].data = kmem_alloc_pages(BLOCK_PAGES)) != NULL;
     s->encoders = cpu_count < MAX_WORKERS ? (cpu_count ? cpu_count : 1) : MAX_WORKERS;
@@ -172,18 +242,43 @@ static struct slot *free_slot(struct save *s)
     return NULL;
 }
 
-/* Gives idle encoders the next blocks while slots are free. */
-static void hand_out(struct save *s, uint32_t *next, uint32_t blocks)
+/* The pass's next block to hand out (its bit cleared), or false when none is left. */
+static bool next_block(struct save *s, uint32_t *block)
 {
-    for (unsigned i = 0; i < s->encoders && *next < blocks; i++) {
+    uint32_t blocks = s->w.h.block_count;
+    while (s->cursor < blocks) {
+        uint32_t b = s->cursor;
+        uint64_t word = s->todo[b / 64] >> (b % 64);
+        if (!word) {
+            s->cursor = (b / 64 + 1) * 64;
+            continue;
+        }
+        b += (uint32_t)__builtin_ctzll(word);
+        if (b >= blocks)
+            break;
+        s->todo[b / 64] &= ~(1ull << (b % 64));
+        s->cursor = b + 1;
+        *block = b;
+        return true;
+    }
+    s->cursor = blocks;
+    return false;
+}
+
+/* Gives idle encoders the pass's next blocks while slots are free. */
+static void hand_out(struct save *s)
+{
+    for (unsigned i = 0; i < s->encoders; i++) {
         struct encoder *k = &s->enc[i];
         if (__atomic_load_n(&k->busy, __ATOMIC_ACQUIRE))
             continue;
         struct slot *sl = free_slot(s);
-        if (!sl)
+        uint32_t block;
+        if (!sl || !next_block(s, &block))
             return;
         sl->state = SLOT_ENCODING;
-        sl->block = (*next)++;
+        sl->block = block;
+        sl->nth = s->handed++;
         k->slot = sl;
         k->busy = true;
         if (worker_submit(&k->item) != WORK_OK)
@@ -212,35 +307,87 @@ static bool encoders_idle(struct save *s)
     return true;
 }
 
-/* Every block encoded and written (or a write failed: false, w->err says why); no item
- * of s is queued or running when it returns. */
-static bool write_blocks(struct save *s, struct snap_writer *w)
+/* No item of s queued or running when it returns.  ram_gone: the partition's memory is
+ * freed, so a queued item is cancelled, not run. */
+static void wait_encoders(struct save *s, bool ram_gone)
 {
-    uint32_t blocks = w->h.block_count, next = 0, written = 0;
-    while (written < blocks && !w->failed) {
-        hand_out(s, &next, blocks);
-        bool did = false;
-        for (unsigned i = 0; i < SLOTS; i++) {
-            struct slot *sl = &s->slot[i];
-            if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) != SLOT_READY)
-                continue;
-            snap_writer_block(w, sl->block, &sl->e, sl->data);
-            s->zero_pages += snap_mask_pages(sl->e.zero_mask);
-            if (sl->e.raw_len)
-                s->at_level[sl->e.level]++;
-            __atomic_sub_fetch(&s->queued, sl->e.len, __ATOMIC_RELAXED);
-            __atomic_store_n(&sl->state, SLOT_FREE, __ATOMIC_RELEASE);
-            written++;
-            did = true;
-        }
-        snapshot_pool_poll(s->pf);      /* the disk's finished SNAPSHOT requests */
-        if (!did && !run_own_item(s))
-            cpu_relax();
+    for (unsigned i = 0; ram_gone && i < s->encoders; i++) {
+        struct encoder *k = &s->enc[i];
+        if (__atomic_load_n(&k->busy, __ATOMIC_ACQUIRE) && worker_cancel(&k->item))
+            __atomic_store_n(&k->busy, false, __ATOMIC_RELEASE);
     }
     while (!encoders_idle(s))
         if (!run_own_item(s))
             cpu_relax();
-    return !w->failed;
+}
+
+/* Writes the slots the items filled: true if it wrote any. */
+static bool drain(struct save *s)
+{
+    bool did = false;
+    for (unsigned i = 0; i < SLOTS; i++) {
+        struct slot *sl = &s->slot[i];
+        if (__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) != SLOT_READY)
+            continue;
+        snap_writer_block(&s->w, sl->block, &sl->e, sl->data);
+        if (sl->e.raw_len)
+            s->at_level[sl->e.level]++;
+        s->done_bytes += SNAP_BLOCK_SIZE;
+        s->pass_left--;
+        __atomic_sub_fetch(&s->queued, sl->e.len, __ATOMIC_RELAXED);
+        __atomic_store_n(&sl->state, SLOT_FREE, __ATOMIC_RELEASE);
+        did = true;
+    }
+    return did;
+}
+
+/* Works on the pass until it is written (true; or a write failed: s->w.failed) or the
+ * deadline passes (false; items may still be queued or running). */
+static bool pass_step(struct save *s, uint64_t deadline)
+{
+    while (!s->w.failed) {
+        hand_out(s);
+        bool did = drain(s);
+        if (!s->pass_left && encoders_idle(s))
+            return true;
+        if (time_ns() >= deadline)
+            return false;
+        snapshot_pool_poll(&pool_file);     /* the disk's finished SNAPSHOT requests */
+        if (!did && !run_own_item(s))
+            cpu_relax();
+    }
+    return true;
+}
+
+static void begin_pass(struct save *s, uint64_t blocks)
+{
+    s->cursor = 0;
+    s->handed = 0;
+    s->pass_left = s->pass_blocks = (uint32_t)blocks;
+}
+
+/* The blocks written since the last harvest join todo; returns how many todo holds. */
+static uint64_t harvest(struct save *s)
+{
+    struct partition *p = s->p;
+    uint32_t gp = partition_writes_group_pages(p);
+    if (!gp)
+        return 0;
+    memset(s->dirty, 0, s->dirty_words * 8);
+    partition_writes_pass(p, s->dirty);
+    uint64_t groups = (p->mem.size / 4096 + gp - 1) / gp;
+    for (uint64_t g = 0; g < groups; g++) {
+        if (!(s->dirty[g / 64] & (1ull << (g % 64))))
+            continue;
+        uint64_t first = g * gp / BLOCK_PAGES, last = ((g + 1) * gp - 1) / BLOCK_PAGES;
+        for (uint64_t b = first; b <= last && b < s->w.h.block_count; b++)
+            s->todo[b / 64] |= 1ull << (b % 64);
+    }
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->todo_words; i++)
+        for (uint64_t v = s->todo[i]; v; v &= v - 1)       /* no libgcc popcount here */
+            n++;
+    return n;
 }
 
 static uint32_t ram_crc(const struct guest_mem *m)
@@ -262,117 +409,348 @@ static void level_mix(const struct save *s, char *out, size_t size)
                                       snap_level_name((enum snap_level)l), s->at_level[l]);
 }
 
-/* The whole file, p paused.  False with one line in err (the temporary file removed). */
-static bool write_file(struct partition *p, const char *file, const struct partition_pause *at,
-                       struct save *s, uint32_t *crc, char *err, size_t err_size)
+static void fill_progress(const struct save *s, struct snapshot_progress *out)
 {
-    static char manifest[SNAP_MAX_MANIFEST];
-    size_t manifest_len = manifest_section_text(p->manifest_index, manifest, sizeof(manifest));
-    if (!manifest_len) {
-        fmt_snprintf(err, err_size, "its manifest section is missing or longer than %u bytes",
-                     SNAP_MAX_MANIFEST);
+    memset(out, 0, sizeof(*out));
+    out->id = s->id;
+    out->state = SNAPSHOT_RUNNING;
+    out->done = s->done_bytes;
+    out->total = s->p->mem.size + s->resaved * SNAP_BLOCK_SIZE;
+    uint64_t us = (time_ns() - s->t0) / 1000;
+    out->bytes_per_s = us ? s->done_bytes * 1000000 / us : 0;
+    out->passes = s->passes;
+    out->paused = s->paused;
+    level_mix(s, out->levels, sizeof(out->levels));
+}
+
+/* ---- the job ------------------------------------------------------------------------ */
+
+/* Ends the job: its line printed, in the last job's progress and in msg. */
+static enum snapshot_result end_job(struct save *s, enum snapshot_result r, const char *line,
+                                    char *msg, size_t msg_size)
+{
+    kprintf("%s\n", line);
+    if (msg)
+        fmt_snprintf(msg, msg_size, "%s", line);
+    fill_progress(s, &ended_job);
+    ended_job.state = r == SNAPSHOT_DONE ? SNAPSHOT_ENDED_DONE : SNAPSHOT_ENDED_FAILED;
+    ended_job.result = r;
+    fmt_snprintf(ended_job.line, sizeof(ended_job.line), "%s", line);
+    if (s->live)
+        partition_writes_hold(s->p, false);
+    save_free(s);
+    job = NULL;
+    return r;
+}
+
+/* Refused after it began: the file removed, p resumed (when we paused it and it lives). */
+static enum snapshot_result fail(struct save *s, const char *why, char *msg, size_t msg_size)
+{
+    char line[320];
+    bool ended = s->p->state == PART_DEAD || s->p->finished;
+    wait_encoders(s, s->p->finished);
+    if (s->created)
+        snapshot_pool_abort(&pool_file);
+    if (s->paused && !ended)
+        partition_resume(s->p, &s->at);
+    fmt_snprintf(line, sizeof(line), "snapshot: %s: %s: refused: %s; %s", s->name, s->file, why,
+                 ended ? "it ended" : s->paused || s->resumed ? "resumed" : "it kept running");
+    return end_job(s, ended ? SNAPSHOT_LOST : SNAPSHOT_REFUSED, line, msg, msg_size);
+}
+
+/* Right after the pause (the device models' timers are saved against the time they are
+ * taken): RAM's CRC-32C, the vCPUs and devices, the disks' identity, the manifest section.
+ * False when the job failed (ended). */
+static bool capture(struct save *s)
+{
+    struct partition *p = s->p;
+    char err[200];
+    s->manifest_len = manifest_section_text(p->manifest_index, manifest, sizeof(manifest));
+    if (!s->manifest_len) {
+        fmt_snprintf(err, sizeof(err), "its manifest section is missing or longer than %u "
+                     "bytes", SNAP_MAX_MANIFEST);
+        fail(s, err, NULL, 0);
         return false;
     }
-    struct snap_disk_id disks[SNAP_MAX_DISKS];
-    unsigned disk_count = 0;
-    memset(disks, 0, sizeof(disks));
-    for (unsigned i = 0; i < p->disk_count && disk_count < SNAP_MAX_DISKS; i++)
-        if (partition_disk_identity(p, i, disks[disk_count].path, sizeof(disks[0].path),
-                                    disks[disk_count].data_write_guid))
-            disk_count++;
-    *crc = ram_crc(&p->mem);
-    struct checkpoint_saved st = { 0 };
-    if (!checkpoint_save_stream(p, at, *crc, &st, err, err_size))
-        return false;
-    static struct snapshot_pool_file pf;
-    struct snap_io io;
-    if (!snapshot_pool_create(&pf, file, &io, err, err_size)) {
-        checkpoint_saved_free(&st);
+    memset(s->disks, 0, sizeof(s->disks));
+    for (unsigned i = 0; i < p->disk_count && s->disk_count < SNAP_MAX_DISKS; i++)
+        if (partition_disk_identity(p, i, s->disks[s->disk_count].path,
+                                    sizeof(s->disks[0].path),
+                                    s->disks[s->disk_count].data_write_guid))
+            s->disk_count++;
+    s->crc = ram_crc(&p->mem);
+    if (!checkpoint_save_stream(p, &s->at, s->crc, &s->st, err, sizeof(err))) {
+        fail(s, err, NULL, 0);
         return false;
     }
-    struct snap_writer w;
-    snap_writer_init(&w, &io, p->mem.size, p->name, s->index);
-    __atomic_store_n(&s->pf, &pf, __ATOMIC_RELEASE);
-    bool ok = !w.failed && write_blocks(s, &w);
-    uint64_t guest_tsc0 = at->host_tsc + p->vcpus[0]->msrs.tsc_offset;
-    ok = ok && snap_writer_finish(&w, st.stream, st.len, manifest, manifest_len, disks,
-                                  disk_count, guest_tsc0, *crc);
-    checkpoint_saved_free(&st);
-    if (!ok) {
-        fmt_snprintf(err, err_size, "%s", pf.failed ? pf.err : w.err);
-        snapshot_pool_abort(&pf);
-        return false;
+    s->captured = true;
+    s->guest_tsc0 = s->at.host_tsc + p->vcpus[0]->msrs.tsc_offset;
+    return true;
+}
+
+/* Live, captured, its last blocks stashed or written: the pause is over, and a live
+ * partition runs on while the rest is written (a stopped snapshot's pause is all of it,
+ * as it always was; with `stop` it stays paused until it is stopped). */
+static void end_live_pause(struct save *s)
+{
+    s->paused_tsc = rdtsc() - s->at.host_tsc;
+    s->paused_ms = (time_ns() - s->pause_ns) / 1000000;
+    if (!s->stop) {
+        partition_resume(s->p, &s->at);
+        s->paused = false;
+        s->resumed = true;
     }
-    s->written_data = w.next + (uint64_t)w.h.block_count * SNAP_INDEX_ENTRY_BYTES + st.len +
-                      manifest_len + (uint64_t)disk_count * SNAP_DISK_BYTES;
-    s->class_bytes = pf.async_bytes;
-    s->class_requests = pf.async_requests;
-    return snapshot_pool_commit(&pf, err, err_size);
+}
+
+/* Every block is in and p captured: the rest of the file, the rename, the line. */
+static enum snapshot_result complete(struct save *s)
+{
+    struct partition *p = s->p;
+    char err[200], line[320];
+    if (s->live) {
+        s->w.h.flags = SNAP_FLAG_LIVE;
+        s->w.h.live_passes = s->passes;
+        s->w.h.resaved_blocks = (uint32_t)s->resaved;
+    }
+    if (!snap_writer_finish(&s->w, s->st.stream, s->st.len, manifest, s->manifest_len,
+                            s->disks, s->disk_count, s->guest_tsc0, s->crc))
+        return fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
+    s->written_data = s->w.next + (uint64_t)s->w.h.block_count * SNAP_INDEX_ENTRY_BYTES +
+                      s->st.len + s->manifest_len + (uint64_t)s->disk_count * SNAP_DISK_BYTES;
+    s->created = false;         /* committed or removed by the commit */
+    s->class_bytes = pool_file.async_bytes;
+    s->class_requests = pool_file.async_requests;
+    if (!snapshot_pool_commit(&pool_file, err, sizeof(err)))
+        return fail(s, err, NULL, 0);
+    uint64_t zero_pages = 0;
+    for (uint32_t b = 0; b < s->w.h.block_count; b++)
+        zero_pages += snap_mask_pages(s->index[b].zero_mask);
+    char levels[96], pause[160];
+    level_mix(s, levels, sizeof(levels));
+    uint64_t pages = p->mem.size / 4096;
+    uint64_t permille = s->written_data * 1000 / p->mem.size;
+    if (s->live)
+        fmt_snprintf(pause, sizeof(pause), "live: %u passes re-saved %lu pages, paused %lu pages "
+                     "%lu TSC ticks (%lu ms)", s->passes, s->resaved * BLOCK_PAGES,
+                     s->paused_blocks * BLOCK_PAGES, s->paused_tsc, s->paused_ms);
+    else
+        fmt_snprintf(pause, sizeof(pause), "paused %lu ms",
+                     (time_ns() - s->pause_ns) / 1000000);     /* the whole of it */
+    fmt_snprintf(line, sizeof(line), "snapshot: %s: %s: RAM %lu MiB crc32c 0x%08x, zero pages "
+                 "%lu%%, written %lu bytes (%lu.%lu%% of RAM), levels {%s}, %s%s", s->name,
+                 s->file, p->mem.size >> 20, s->crc, zero_pages * 100 / pages, s->written_data,
+                 permille / 10, permille % 10, levels, pause, s->stop ? ", stopped" : "");
+    /* The line first, then the partition's own (stopped, or nothing when it resumes). */
+    struct partition_pause at = s->at;
+    char file[SNAPSHOT_PATH_LEN];
+    bool stop = s->stop, resumed = s->resumed;
+    strlcpy(file, s->file, sizeof(file));
+    char class_line[160];
+    fmt_snprintf(class_line, sizeof(class_line), "snapshot: %s: %s: %lu bytes as %lu "
+                 "SNAPSHOT-class requests on %s", s->name, s->file, s->class_bytes,
+                 s->class_requests, pool_disk_name());
+    end_job(s, SNAPSHOT_DONE, line, NULL, 0);
+    kprintf("%s\n", class_line);
+    if (stop)
+        partition_stop(p, "after its snapshot to %s", file);
+    else if (!resumed)
+        partition_resume(p, &at);
+    return SNAPSHOT_DONE;
+}
+
+/* The blocks written since the last harvest, copied while p is paused, when the memory for
+ * them can be had: encoding and writing them then waits for nothing. */
+static void stash_blocks(struct save *s, uint64_t blocks)
+{
+    if (!blocks)
+        return;
+    s->stash_pages = blocks * BLOCK_PAGES;
+    s->stash = kmem_alloc_pages(s->stash_pages);
+    if (!s->stash)
+        return;
+    uint64_t n = 0;
+    for (uint32_t b = 0; b < s->w.h.block_count; b++)
+        if (s->todo[b / 64] & (1ull << (b % 64)))
+            for (unsigned i = 0; i < BLOCK_PAGES; i++, n++)
+                memcpy(s->stash + n * 4096,
+                       guest_mem_ptr(&s->p->mem, (uint64_t)b * SNAP_BLOCK_SIZE + i * 4096ull),
+                       4096);
+}
+
+/* The live copy is over: pause, and the blocks written since the last harvest. */
+static bool pause_for_last_pass(struct save *s, char *err, size_t err_size)
+{
+    s->pause_ns = time_ns();
+    if (!partition_pause(s->p, &s->at, err, err_size))
+        return false;
+    s->paused = true;
+    partition_console_flush(s->p, true);
+    s->paused_blocks = harvest(s);
+    s->resaved += s->paused_blocks;
+    begin_pass(s, s->paused_blocks);
+    stash_blocks(s, s->paused_blocks);
+    return true;
+}
+
+void snapshot_poll(void)
+{
+    struct save *s = job;
+    if (!s)
+        return;
+    struct partition *p = s->p;
+    char err[200];
+    /* Once captured, what is left comes from the stash and the capture, not from p's RAM. */
+    if (!s->captured && (p->state == PART_DEAD || p->finished ||
+                         (!s->paused && p->state != PART_RUNNING))) {
+        fail(s, "the partition ended or was paused during its snapshot", NULL, 0);
+        return;
+    }
+    if (!pass_step(s, time_ns() + SNAPSHOT_SLICE_NS))
+        return;
+    if (s->w.failed) {
+        fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
+        return;
+    }
+    if (s->captured) {          /* a stopped snapshot's one pass, or the last one */
+        complete(s);
+        return;
+    }
+    uint64_t last_pass = s->pass_blocks;
+    uint64_t dirty = harvest(s);
+    enum snap_pass_next next = snap_passes_next(s->passes, dirty, last_pass);
+    struct snapshot_progress pr;
+    fill_progress(s, &pr);
+    kprintf("snapshot: %s: %s: %s %u done (%lu KiB of %lu, %lu KB/s, levels {%s}): %lu "
+            "blocks written meanwhile, %s\n", s->name, s->file, s->passes ? "pass" : "copy",
+            s->passes, pr.done >> 10, pr.total >> 10, pr.bytes_per_s / 1000, pr.levels, dirty,
+            next == SNAP_PASS_AGAIN ? "saving them again" : "pausing");
+    if (next == SNAP_PASS_AGAIN) {
+        s->passes++;
+        s->resaved += dirty;
+        begin_pass(s, dirty);
+        hand_out(s);            /* queued items keep the boot CPU from idling */
+        return;
+    }
+    if (!pause_for_last_pass(s, err, sizeof(err))) {
+        fail(s, err, NULL, 0);
+        return;
+    }
+    if (!capture(s))
+        return;
+    if (!s->stash) {            /* no memory to stash them: saved paused, in one go */
+        pass_step(s, UINT64_MAX);
+        if (s->w.failed) {
+            fail(s, pool_file.failed ? pool_file.err : s->w.err, NULL, 0);
+            return;
+        }
+    }
+    end_live_pause(s);
+    hand_out(s);                /* the stashed pass, p running again; complete() after it */
+}
+
+bool snapshot_busy(void)
+{
+    return job != NULL;
+}
+
+bool snapshot_progress(uint32_t id, struct snapshot_progress *out)
+{
+    if (job && job->id == id) {
+        fill_progress(job, out);
+        return true;
+    }
+    if (ended_job.id && ended_job.id == id) {
+        *out = ended_job;
+        return true;
+    }
+    return false;
+}
+
+static enum snapshot_result refuse(enum snapshot_result r, const char *msg)
+{
+    kprintf("%s\n", msg);
+    return r;
 }
 
 enum snapshot_result snapshot_partition(struct partition *p, const char *file, bool stop,
-                                        char *msg, size_t msg_size)
+                                        bool live, uint32_t *id, char *msg, size_t msg_size)
 {
     char name[PARTITION_NAME_LEN], err[200];
     strlcpy(name, p->name, sizeof(name));
+    *id = 0;
     if (!snapshot_path_valid(file)) {
         fmt_snprintf(msg, msg_size, "snapshot: %s: '%s' is not a file name the pool takes "
                      "([A-Za-z0-9._/-], not ending in .part)", name, file);
-        kprintf("%s\n", msg);
-        return SNAPSHOT_REFUSED;
+        return refuse(SNAPSHOT_REFUSED, msg);
     }
     if (p->state != PART_RUNNING) {
         fmt_snprintf(msg, msg_size, "snapshot: %s: %s: not running", name, file);
-        kprintf("%s\n", msg);
-        return SNAPSHOT_NOT_RUNNING;
+        return refuse(SNAPSHOT_NOT_RUNNING, msg);
+    }
+    if (job) {
+        fmt_snprintf(msg, msg_size, "snapshot: %s: %s: refused: the snapshot of %s is in "
+                     "progress", name, file, job->name);
+        return refuse(SNAPSHOT_REFUSED, msg);
     }
     if (p->mem.size % SNAP_BLOCK_SIZE) {
         fmt_snprintf(msg, msg_size, "snapshot: %s: %s: refused: its RAM is not a multiple of "
                      "64 KiB", name, file);
-        kprintf("%s\n", msg);
-        return SNAPSHOT_REFUSED;
+        return refuse(SNAPSHOT_REFUSED, msg);
     }
     struct save *s = save_alloc(p);
     if (!s) {
         fmt_snprintf(msg, msg_size, "snapshot: %s: %s: refused: out of memory; not paused",
                      name, file);
-        kprintf("%s\n", msg);
-        return SNAPSHOT_REFUSED;
+        return refuse(SNAPSHOT_REFUSED, msg);
     }
-    struct partition_pause at;
-    uint64_t t0 = time_ns();
-    if (!partition_pause(p, &at, err, sizeof(err))) {
-        save_free(s);
-        fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s", name, file, err);
-        kprintf("%s\n", msg);
-        return p->state == PART_DEAD ? SNAPSHOT_LOST : SNAPSHOT_NOT_RUNNING;
+    strlcpy(s->name, name, sizeof(s->name));
+    strlcpy(s->file, file, sizeof(s->file));
+    s->stop = stop;
+    s->live = live;
+    s->id = next_id++;
+    s->t0 = s->pause_ns = time_ns();
+    job = s;
+    if (live) {
+        if (!partition_writes_group_pages(p) &&
+            !partition_writes_arm(p, BLOCK_PAGES, err, sizeof(err)))
+            return fail(s, err, msg, msg_size);
+        partition_writes_hold(p, true);
+    } else {
+        if (!partition_pause(p, &s->at, err, sizeof(err))) {
+            fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s", name, file, err);
+            kprintf("%s\n", msg);
+            enum snapshot_result r = p->state == PART_DEAD ? SNAPSHOT_LOST : SNAPSHOT_NOT_RUNNING;
+            fill_progress(s, &ended_job);
+            ended_job.state = SNAPSHOT_ENDED_FAILED;
+            ended_job.result = r;
+            fmt_snprintf(ended_job.line, sizeof(ended_job.line), "%s", msg);
+            save_free(s);
+            job = NULL;
+            return r;
+        }
+        s->paused = true;
+        partition_console_flush(p, true);
+        if (!capture(s)) {      /* it printed why and resumed p */
+            fmt_snprintf(msg, msg_size, "%s", ended_job.line);
+            return ended_job.result;
+        }
     }
-    partition_console_flush(p, true);
-    uint32_t crc = 0;
-    bool ok = write_file(p, file, &at, s, &crc, err, sizeof(err));
-    uint64_t paused_ms = (time_ns() - t0) / 1000000;
-    if (!ok) {
-        save_free(s);
-        partition_resume(p, &at);
-        fmt_snprintf(msg, msg_size, "snapshot: %s: %s: refused: %s; resumed", name, file, err);
-        kprintf("%s\n", msg);
-        return SNAPSHOT_REFUSED;
-    }
-    char levels[96];
-    level_mix(s, levels, sizeof(levels));
-    uint64_t pages = p->mem.size / 4096;
-    uint64_t permille = s->written_data * 1000 / p->mem.size;
-    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: RAM %lu MiB crc32c 0x%08x, zero pages %lu%%, "
-                 "written %lu bytes (%lu.%lu%% of RAM), levels {%s}, paused %lu ms%s", name,
-                 file, p->mem.size >> 20, crc, s->zero_pages * 100 / pages, s->written_data,
-                 permille / 10, permille % 10, levels, paused_ms, stop ? ", stopped" : "");
-    kprintf("%s\n", msg);
-    kprintf("snapshot: %s: %s: %lu bytes as %lu SNAPSHOT-class requests on %s\n", name, file,
-            s->class_bytes, s->class_requests, pool_disk_name());
-    save_free(s);
-    if (stop)
-        partition_stop(p, "after its snapshot to %s", file);
-    else
-        partition_resume(p, &at);
-    return SNAPSHOT_DONE;
+    if (!snapshot_pool_create(&pool_file, file, &s->io, err, sizeof(err)))
+        return fail(s, err, msg, msg_size);
+    __atomic_store_n(&s->pf, &pool_file, __ATOMIC_RELEASE);
+    s->created = true;
+    snap_writer_init(&s->w, &s->io, p->mem.size, name, s->index);
+    if (s->w.failed)
+        return fail(s, s->w.err, msg, msg_size);
+    if (live)
+        harvest(s);             /* every write from now on is seen: the copy begins after */
+    memset(s->todo, 0, s->todo_words * 8);
+    for (uint32_t b = 0; b < s->w.h.block_count; b++)
+        s->todo[b / 64] |= 1ull << (b % 64);
+    begin_pass(s, s->w.h.block_count);
+    hand_out(s);
+    *id = s->id;
+    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s, writing %lu MiB of RAM", name, file,
+                 live ? "live" : "paused", p->mem.size >> 20);
+    return SNAPSHOT_STARTED;
 }

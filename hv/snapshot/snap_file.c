@@ -149,6 +149,7 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, SNAP_FILE_MAGIC, 8);
     put32(hdr + 8, SNAP_FILE_VERSION);
+    put32(hdr + 12, h->flags);
     put64(hdr + 16, h->ram_size);
     put32(hdr + 24, SNAP_BLOCK_SIZE);
     put32(hdr + 28, h->block_count);
@@ -167,6 +168,8 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
     put32(hdr + 148, h->state_crc);
     put32(hdr + 152, h->manifest_crc);
     put32(hdr + 156, h->disks_crc);
+    put32(hdr + 160, h->live_passes);
+    put32(hdr + 164, h->resaved_blocks);
     put32(hdr + SNAP_HEADER_BYTES - 4, crc32c(0, hdr, SNAP_HEADER_BYTES - 4));
     return write_at(w, 0, hdr, sizeof(hdr));
 }
@@ -200,15 +203,17 @@ int snap_read_header(const struct snap_io *io, struct snap_header *h, char *err,
     if (want != got)
         return fail(err, err_size, "snapshot: header checksum %08x, expected %08x: damaged or "
                     "never completed", got, want);
-    if (le32(hdr + 8) != SNAP_FILE_VERSION || le32(hdr + 12))
+    uint32_t version = le32(hdr + 8), flags = le32(hdr + 12);
+    if (version < 1 || version > SNAP_FILE_VERSION ||
+        flags & ~(version >= 2 ? SNAP_FLAG_LIVE : 0u))
         return fail(err, err_size, "snapshot: format version %u flags %#x not understood "
-                    "(this build reads version %u)", le32(hdr + 8), le32(hdr + 12),
-                    SNAP_FILE_VERSION);
+                    "(this build reads versions 1 to %u)", version, flags, SNAP_FILE_VERSION);
+    unsigned reserved_from = version >= 2 ? 168 : 160;
     for (unsigned i = 92; i < 96; i++)
         if (hdr[i])
             return fail(err, err_size, "snapshot: reserved header bytes are not zero");
     for (unsigned i = 140; i < SNAP_HEADER_BYTES - 4; i++)
-        if (hdr[i] && (i < 144 || i >= 160))
+        if (hdr[i] && (i < 144 || i >= reserved_from))
             return fail(err, err_size, "snapshot: reserved header bytes are not zero");
     memset(h, 0, sizeof(*h));
     h->ram_size = le64(hdr + 16);
@@ -228,6 +233,12 @@ int snap_read_header(const struct snap_io *io, struct snap_header *h, char *err,
     h->state_crc = le32(hdr + 148);
     h->manifest_crc = le32(hdr + 152);
     h->disks_crc = le32(hdr + 156);
+    h->version = version;
+    h->flags = flags;
+    h->live_passes = le32(hdr + 160);
+    h->resaved_blocks = le32(hdr + 164);
+    if (!(flags & SNAP_FLAG_LIVE) && (h->live_passes || h->resaved_blocks))
+        return fail(err, err_size, "snapshot: re-save counts in a snapshot not taken live");
     if (le32(hdr + 24) != SNAP_BLOCK_SIZE || !h->ram_size || h->ram_size > SNAP_MAX_RAM ||
         h->ram_size % SNAP_BLOCK_SIZE || h->block_count != h->ram_size / SNAP_BLOCK_SIZE ||
         index_len != (uint64_t)h->block_count * SNAP_INDEX_ENTRY_BYTES)

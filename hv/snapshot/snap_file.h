@@ -12,7 +12,8 @@
 #include "hv/snapshot/snap_codec.h"
 
 #define SNAP_FILE_MAGIC       "ATSNAP\r\n"
-#define SNAP_FILE_VERSION     1u
+#define SNAP_FILE_VERSION     2u     /* reads 1 and 2 */
+#define SNAP_FLAG_LIVE        1u     /* blocks re-saved: the index names each one's latest copy */
 #define SNAP_HEADER_BYTES     4096u
 #define SNAP_RECORD_BYTES     16u
 #define SNAP_INDEX_ENTRY_BYTES 32u
@@ -53,6 +54,9 @@ struct snap_header {
     uint64_t guest_tsc;
     uint32_t ram_crc;
     uint32_t index_crc, state_crc, manifest_crc, disks_crc;    /* CRC-32C of each region */
+    uint32_t version, flags;            /* flags: SNAP_FLAG_LIVE */
+    uint32_t live_passes;               /* re-save passes while the guest ran (live) */
+    uint32_t resaved_blocks;            /* block copies superseded by a later one (live) */
 };
 
 /* ---- writing -------------------------------------------------------------------------- */
@@ -69,7 +73,10 @@ struct snap_writer {
 /* index must hold ram_size / SNAP_BLOCK_SIZE entries. */
 void snap_writer_init(struct snap_writer *w, const struct snap_io *io, uint64_t ram_size,
                       const char *name, struct snap_index_entry *index);
-/* One block, as the pipeline encoded it.  Not thread-safe: the caller serialises. */
+/* One block, as the pipeline encoded it.  Not thread-safe: the caller serialises.  A block
+ * written again (a live snapshot's re-save) gets a new record; the index names the latest,
+ * and the caller says so in h.flags (SNAP_FLAG_LIVE), h.live_passes and h.resaved_blocks
+ * before snap_writer_finish. */
 bool snap_writer_block(struct snap_writer *w, uint32_t number, const struct snap_encoded *e,
                        const uint8_t *data);
 /* The index, state, manifest and disks, then the header last.  Every block must be in. */

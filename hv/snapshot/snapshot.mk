@@ -60,6 +60,10 @@ test_snap_pipeline_SRCS += tests/unit/test_snap_pipeline.c tests/unit/snap_codec
 	$(SNAPSHOT_SRCS)
 test_snap_pipeline_LIBS += -llz4
 
+# The live snapshot's pass rule.
+UNIT_TESTS += test_snap_passes
+test_snap_passes_SRCS += tests/unit/test_snap_passes.c hv/snapshot/snap_passes.c
+
 # A lazy restore's block bookkeeping and the CRC-32C of RAM from its blocks.
 UNIT_TESTS += test_snap_lazy
 test_snap_lazy_SRCS += tests/unit/test_snap_lazy.c hv/snapshot/snap_lazy.c hv/lib/crc32c.c

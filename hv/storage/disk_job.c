@@ -296,6 +296,7 @@ void disk_job_note_write(struct disk_job *j, uint64_t off, uint64_t len)
         if (!dirty_get(j, (uint32_t)u)) {
             j->dirty[u >> 3] |= (uint8_t)(1u << (u & 7));
             j->pr.dirty_units++;
+            j->pr.dirty_marked++;
             uint64_t uoff = u * DISK_JOB_UNIT;
             j->pr.total += j->disk_size - uoff < DISK_JOB_UNIT ? j->disk_size - uoff
                                                                 : DISK_JOB_UNIT;

@@ -80,6 +80,7 @@ struct disk_job_progress {
     uint64_t bytes_zero;       /* units not written because they read as zero */
     uint64_t bytes_dedup;      /* units not written because the destination holds them */
     uint32_t dirty_units;      /* passed units written since: copied again */
+    uint32_t dirty_marked;     /* every such mark since the start: the units re-copied */
     uint32_t passes;           /* 1 + re-copy passes started */
 };
 

@@ -1,5 +1,6 @@
 /* The built-in control commands: each decodes its request, calls the hypervisor, encodes. */
 #include "net/control/ctl_commands.h"
+#include "net/control/ctl_offload.h"
 #include <string.h>
 
 static uint16_t cmd_status(void *ctx, const struct ctl_request *req,
@@ -143,6 +144,18 @@ static uint16_t cmd_op_status(void *ctx, const struct ctl_request *req,
     ctl_put_u8(w, CTL_TAG_OP_STATE, p.state);
     if (p.message[0])
         ctl_put_str(w, CTL_TAG_MESSAGE, p.message);
+    p.levels[sizeof p.levels - 1] = '\0';
+    p.text[sizeof p.text - 1] = '\0';
+    if (p.rate)
+        ctl_put_u64(w, CTL_TAG_RATE, p.rate);
+    if (p.passes)
+        ctl_put_u32(w, CTL_TAG_PASSES, p.passes);
+    if (p.levels[0])
+        ctl_put_str(w, CTL_TAG_LEVEL_MIX, p.levels);
+    if (p.state != CTL_OP_RUNNING && p.text[0]) {
+        ctl_put_u16(w, CTL_TAG_RESULT, p.result);
+        ctl_put_str(w, CTL_TAG_TEXT, p.text);
+    }
     return CTL_OK;
 }
 
@@ -200,7 +213,8 @@ static uint16_t cmd_snapshot(void *ctx, const struct ctl_request *req,
     struct ctl_commands *c = ctx;
     char name[CTL_NAME_MAX + 1], file[CTL_FILE_MAX + 1];
     struct ctl_tlv t;
-    uint8_t stop = 0;
+    uint8_t stop = 0, live = 0;
+    uint32_t op = 0;
     if (!c->ops->snapshot)
         return CTL_ERR_UNSUPPORTED;
     uint16_t st = name_arg(req, name, msg);
@@ -213,9 +227,16 @@ static uint16_t cmd_snapshot(void *ctx, const struct ctl_request *req,
         *msg = "bad STOP (0 or 1)";
         return CTL_ERR_BAD_ARGUMENT;
     }
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_LIVE, &t) &&
+        (!ctl_tlv_u8(&t, &live) || live > 1)) {
+        *msg = "bad LIVE (0 or 1)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
     c->checkpoint_msg[0] = '\0';
-    st = c->ops->snapshot(c->hv, name, file, stop == 1, c->checkpoint_msg,
+    st = c->ops->snapshot(c->hv, name, file, stop == 1, live == 1, &op, c->checkpoint_msg,
                           sizeof c->checkpoint_msg);
+    if (st == CTL_OK && op)
+        ctl_put_u32(w, CTL_TAG_OP_ID, op);
     if (st == CTL_ERR_NOT_FOUND && !c->checkpoint_msg[0]) {
         *msg = explain(c, "no partition named '", name, "'");
         return st;
@@ -252,6 +273,59 @@ static uint16_t cmd_restore(void *ctx, const struct ctl_request *req,
     return line_reply(c, st, w, msg);
 }
 
+#define CTL_HOST_MAX 23u           /* A.B.C.D:PORT */
+
+static uint16_t cmd_migrate(void *ctx, const struct ctl_request *req,
+                            struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    char name[CTL_NAME_MAX + 1], host[CTL_HOST_MAX + 1];
+    struct ctl_tlv t;
+    if (!c->ops->migrate)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = name_arg(req, name, msg);
+    if (st != CTL_OK)
+        return st;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_HOST, &t) || !t.len ||
+        !ctl_tlv_text(&t, host, sizeof host)) {
+        *msg = "missing or bad HOST (A.B.C.D[:PORT])";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->migrate(c->hv, name, host, c->checkpoint_msg, sizeof c->checkpoint_msg);
+    if (st == CTL_ERR_NOT_FOUND && !c->checkpoint_msg[0]) {
+        *msg = explain(c, "no partition named '", name, "'");
+        return st;
+    }
+    return line_reply(c, st, w, msg);
+}
+
+static uint16_t cmd_migrate_status(void *ctx, const struct ctl_request *req,
+                                   struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_migrate_status m;
+    if (!c->ops->migrate_status)
+        return CTL_ERR_UNSUPPORTED;
+    memset(&m, 0, sizeof m);
+    uint16_t st = c->ops->migrate_status(c->hv, &m);
+    if (st != CTL_OK)
+        return st;
+    m.stage[sizeof m.stage - 1] = '\0';
+    m.last[sizeof m.last - 1] = '\0';
+    ctl_put_u8(w, CTL_TAG_ACTIVE, m.active ? 1 : 0);
+    ctl_put_str(w, CTL_TAG_STAGE, m.stage);
+    ctl_put_u32(w, CTL_TAG_ROUND, m.round);
+    ctl_put_u64(w, CTL_TAG_DONE, m.pages_sent);
+    ctl_put_u64(w, CTL_TAG_TOTAL, m.ram_pages);
+    ctl_put_u64(w, CTL_TAG_PAGES_LEFT, m.pages_left);
+    ctl_put_u64(w, CTL_TAG_DIRTY, m.dirty_pages);
+    ctl_put_u64(w, CTL_TAG_WIRE_BYTES, m.wire_bytes);
+    ctl_put_u64(w, CTL_TAG_LINK_BPS, m.link_bps);
+    ctl_put_str(w, CTL_TAG_TEXT, m.last);
+    return CTL_OK;
+}
+
 int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
                           const struct ctl_hv_ops *ops, void *hv)
 {
@@ -268,5 +342,8 @@ int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
     rc |= ctl_server_register(srv, CTL_MSG_CHECKPOINT, cmd_checkpoint, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_SNAPSHOT, cmd_snapshot, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_RESTORE, cmd_restore, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_MIGRATE, cmd_migrate, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_MIGRATE_STATUS, cmd_migrate_status, cmds);
+    rc |= ctl_offload_register(srv, cmds);
     return rc ? -1 : 0;
 }

@@ -29,6 +29,27 @@ struct ctl_op_progress {
     uint64_t done, total;
     uint8_t state;          /* enum ctl_op_state */
     char message[64];
+    /* A snapshot's (sent when set: a rate or passes of 0 and an empty text are not). */
+    uint64_t rate;          /* bytes a second */
+    uint32_t passes;
+    char levels[96];
+    uint16_t result;        /* enum ctl_status, once ended */
+    char text[320];         /* once ended: the hypervisor's line */
+};
+
+struct ctl_migrate_status {
+    bool active;
+    char stage[16];
+    uint32_t round;
+    uint64_t pages_sent, ram_pages, pages_left, dirty_pages, wire_bytes, link_bps;
+    char last[160];         /* the migration's last line */
+};
+
+/* A file or disk range of an offload request; kind 1 = pool file, 2 = a VHDX's contents. */
+struct ctl_offload_range {
+    uint8_t kind;
+    char file[CTL_OFFLOAD_FILE_MAX + 1];
+    uint64_t offset, length;    /* length UINT64_MAX: to the end */
 };
 
 /* Operations return enum ctl_status values.  start/stop may hand back an operation id
@@ -49,11 +70,12 @@ struct ctl_hv_ops {
      * CTL_ERR_BUSY: not captured, the partition resumed; CTL_ERR_INTERNAL: it ended). */
     uint16_t (*checkpoint)(void *ctx, const char *name, char *msg, size_t msg_size);
     /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Snapshots partition name into pool file `file`
-     * (pause, write, resume or stop) before it returns; one line in msg either way
-     * (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running; CTL_ERR_BUSY: not written, the
-     * partition resumed; CTL_ERR_INTERNAL: it ended). */
-    uint16_t (*snapshot)(void *ctx, const char *name, const char *file, bool stop, char *msg,
-                         size_t msg_size);
+     * (stopped: pause, write, resume or stop; live: write while it runs, then pause for the
+     * rest); one line in msg either way (CTL_ERR_NOT_FOUND, CTL_ERR_BAD_STATE: not running;
+     * CTL_ERR_BUSY: not written, the partition resumed; CTL_ERR_INTERNAL: it ended).  *op
+     * nonzero: begun, op_progress follows it to its end (its result and line). */
+    uint16_t (*snapshot)(void *ctx, const char *name, const char *file, bool stop, bool live,
+                         uint32_t *op, char *msg, size_t msg_size);
     /* Optional.  Restores pool file `file` into a new partition (named as_name, or "" for
      * the name in the file); one line in msg either way (CTL_ERR_NOT_FOUND: no such file;
      * CTL_ERR_BUSY: refused, nothing restored; CTL_ERR_INTERNAL: the new partition ended). */
@@ -64,6 +86,24 @@ struct ctl_hv_ops {
      * gets the RAM's CRC-32C and the timings once the last block is in. */
     uint16_t (*restore_lazy)(void *ctx, const char *file, const char *as_name, char *msg,
                              size_t msg_size);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Offload read: a token for src (cut at the end
+     * of the file or disk; *covered says how much); lifetime_ms 0: the longest allowed. */
+    uint16_t (*offload_read)(void *ctx, const struct ctl_offload_range *src, uint32_t lifetime_ms,
+                             uint8_t token[CTL_OFFLOAD_TOKEN_SIZE], uint64_t *covered,
+                             char *msg, size_t msg_size);
+    /* Optional.  Offload write of token bytes [token_offset, +length) to dst at dst->offset
+     * (dst->length unused); *written may be short, msg says why (also on failure). */
+    uint16_t (*offload_write)(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
+                              uint64_t token_offset, uint64_t length,
+                              const struct ctl_offload_range *dst, uint64_t *written,
+                              char *msg, size_t msg_size);
+    /* Optional.  Starts a live migration of partition name to host (A.B.C.D[:PORT]); it goes
+     * on after the reply (migrate_status follows it).  One line in msg either way
+     * (CTL_ERR_NOT_FOUND; CTL_ERR_BUSY: not started). */
+    uint16_t (*migrate)(void *ctx, const char *name, const char *host, char *msg,
+                        size_t msg_size);
+    /* Optional.  The migration under way, or the last one's last line. */
+    uint16_t (*migrate_status)(void *ctx, struct ctl_migrate_status *out);
 };
 
 #endif

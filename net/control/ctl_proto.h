@@ -28,6 +28,8 @@
 #define CTL_REPLY_BIT             0x8000u
 #define CTL_NAME_MAX              31u   /* partition names: [a-z0-9_-], 1..31 bytes (the manifest's rule) */
 #define CTL_DEFAULT_PORT          7400u
+#define CTL_OFFLOAD_TOKEN_SIZE    512u  /* hv/offload/token.h TOKEN_SIZE */
+#define CTL_OFFLOAD_FILE_MAX      255u  /* a pool path in an offload request */
 
 /* Request types.  Ranges are reserved for the subsystems that add commands later. */
 enum ctl_msg_type {
@@ -39,10 +41,24 @@ enum ctl_msg_type {
     CTL_MSG_OP_STATUS = 0x0006, /* OP_ID -> DONE TOTAL OP_STATE [MESSAGE] */
     CTL_MSG_CHECKPOINT = 0x0007, /* NAME -> TEXT (the round trip, done when it replies) */
     CTL_MSG_SNAPSHOT_FIRST  = 0x0100, CTL_MSG_SNAPSHOT_LAST  = 0x01ff,
-    CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] -> TEXT (written, done when it replies) */
+    CTL_MSG_SNAPSHOT  = 0x0100, /* NAME FILE [STOP] [LIVE] -> OP_ID TEXT (begun; OP_STATUS
+                                 * follows it: DONE/TOTAL RAM bytes, RATE, LEVEL_MIX, PASSES,
+                                 * and once it ended RESULT and the hypervisor's line in TEXT),
+                                 * or TEXT alone (refused at once, or done: no OP_ID) */
     CTL_MSG_RESTORE   = 0x0101, /* FILE [NAME] [LAZY] -> TEXT (restored and running, or refused) */
     CTL_MSG_MIGRATE_FIRST   = 0x0200, CTL_MSG_MIGRATE_LAST   = 0x02ff,
+    CTL_MSG_MIGRATE   = 0x0200, /* NAME HOST -> TEXT (started; it goes on after the reply) */
+    CTL_MSG_MIGRATE_STATUS = 0x0201, /* -> ACTIVE STAGE ROUND DONE TOTAL PAGES_LEFT DIRTY
+                                      *    WIRE_BYTES LINK_BPS TEXT (the last line) */
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
+    /* offload (hv/offload/TOKEN.md): FILE [OBJ_KIND] [OFFSET] [LENGTH] [LIFETIME_MS]
+     * -> TOKEN COVERED;  TOKEN FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] -> WRITTEN */
+    CTL_MSG_OFFLOAD_READ    = 0x0300,
+    CTL_MSG_OFFLOAD_WRITE   = 0x0301,
+    CTL_MSG_DISK_FIRST      = 0x0400, CTL_MSG_DISK_LAST      = 0x04ff,   /* net/control/ctl_disk.h */
+    CTL_MSG_DISK      = 0x0400, /* TEXT (PARTITION DISK VERB ...) -> TEXT [OP_ID] */
+    CTL_MSG_DISK_JOBS = 0x0401, /* [OP_ID] -> DISK_JOB* (each: OP_ID TEXT JOB_STATE DONE TOTAL
+                                 * ELAPSED_MS [ETA_MS] PASSES RECOPIED [MESSAGE]) */
     CTL_MSG_TYPE_MAX        = 0x7fff,
 };
 
@@ -73,6 +89,38 @@ enum ctl_tag {
     CTL_TAG_FILE        = 24, /* text: a file in the storage pool */
     CTL_TAG_STOP        = 25, /* u8: 1 = stop the partition after its snapshot */
     CTL_TAG_LAZY        = 26, /* u8: 1 = restore lazily (runs before its RAM is loaded) */
+    /* Snapshot progress (0x0100-0x01ff: the snapshot subsystem's, like its messages). */
+    CTL_TAG_LIVE        = 0x0100, /* u8: 1 = a live snapshot (the partition keeps running) */
+    CTL_TAG_LEVEL_MIX   = 0x0101, /* text: "store 3, lz4 120", blocks written at each level */
+    CTL_TAG_RATE        = 0x0102, /* u64: bytes of RAM a second, since the operation began */
+    CTL_TAG_PASSES      = 0x0103, /* u32: a live snapshot's re-save passes so far */
+    CTL_TAG_RESULT      = 0x0104, /* u16, enum ctl_status: what an ended operation came to
+                                   * (OP_STATE FAILED: why; TEXT has its line) */
+    /* offload's tags, numbered in its message range */
+    CTL_TAG_TOKEN        = 0x0300, /* CTL_OFFLOAD_TOKEN_SIZE bytes, opaque to the client */
+    CTL_TAG_OBJ_KIND     = 0x0301, /* u8: 1 = pool file (default), 2 = a VHDX's contents */
+    CTL_TAG_OFFSET       = 0x0302, /* u64 bytes into the file or disk */
+    CTL_TAG_LENGTH       = 0x0303, /* u64 bytes; absent: to the end */
+    CTL_TAG_LIFETIME_MS  = 0x0304, /* u32; absent: the provider's longest */
+    CTL_TAG_COVERED      = 0x0305, /* u64 bytes the token stands for */
+    CTL_TAG_TOKEN_OFFSET = 0x0306, /* u64 bytes into the token's data */
+    CTL_TAG_WRITTEN      = 0x0307, /* u64 bytes written */
+    /* migration's tags, numbered in its message range */
+    CTL_TAG_HOST        = 0x0200, /* text: A.B.C.D[:PORT], a migration's target */
+    CTL_TAG_ACTIVE      = 0x0201, /* u8: 1 while a migration runs */
+    CTL_TAG_STAGE       = 0x0202, /* text: a migration's stage */
+    CTL_TAG_ROUND       = 0x0203, /* u32: a migration's pre-copy round */
+    CTL_TAG_PAGES_LEFT  = 0x0204, /* u64: pages left in the round */
+    CTL_TAG_DIRTY       = 0x0205, /* u64: pages the last round left dirty */
+    CTL_TAG_WIRE_BYTES  = 0x0206, /* u64: bytes sent so far */
+    CTL_TAG_LINK_BPS    = 0x0207, /* u64: measured link rate, bytes per second */
+    /* Live disk operations (0x0400..0x04ff, as their message types). */
+    CTL_TAG_DISK_JOB    = 0x0400, /* container: one job of CTL_MSG_DISK_JOBS */
+    CTL_TAG_JOB_STATE   = 0x0401, /* text: queued running paused done failed cancelled */
+    CTL_TAG_ELAPSED_MS  = 0x0402, /* u64 */
+    CTL_TAG_ETA_MS      = 0x0403, /* u64; absent: unknown */
+    CTL_TAG_JOB_PASSES  = 0x0404, /* u32: a disk job's passes */
+    CTL_TAG_RECOPIED    = 0x0405, /* u32: units the guest wrote after the job passed them */
 };
 
 enum ctl_status {

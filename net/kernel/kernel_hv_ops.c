@@ -6,6 +6,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/mm/kmem.h"
 #include "net/kernel/kernel_partitions.h"
+#include "hv/offload/offload_ctl.h"
 #include "hv/lib/log_ring.h"
 
 static char hostname[32] = "atoll";
@@ -39,8 +40,13 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .start = kernel_partition_start,
     .stop = kernel_partition_stop,
     .log_tail = hv_log_tail,
+    .op_progress = kernel_partition_op_progress,
     .checkpoint = kernel_partition_checkpoint,
     .snapshot = kernel_partition_snapshot,
     .restore = kernel_partition_restore,
     .restore_lazy = kernel_partition_restore_lazy,
+    .offload_read = offload_ctl_read,
+    .offload_write = offload_ctl_write,
+    .migrate = kernel_partition_migrate,
+    .migrate_status = kernel_migrate_status,
 };

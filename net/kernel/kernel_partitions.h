@@ -14,10 +14,15 @@ uint16_t kernel_partition_start(void *ctx, const char *name, uint32_t *op);
 uint16_t kernel_partition_stop(void *ctx, const char *name, uint32_t *op);
 uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, size_t msg_size);
 uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file, bool stop,
-                                   char *msg, size_t msg_size);
+                                   bool live, uint32_t *op, char *msg, size_t msg_size);
+/* The snapshot operations' progress (ctl_hv_ops.op_progress). */
+uint16_t kernel_partition_op_progress(void *ctx, uint32_t op, struct ctl_op_progress *out);
 uint16_t kernel_partition_restore(void *ctx, const char *file, const char *as_name, char *msg,
                                   size_t msg_size);
 uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *as_name,
                                        char *msg, size_t msg_size);
+uint16_t kernel_partition_migrate(void *ctx, const char *name, const char *host, char *msg,
+                                  size_t msg_size);
+uint16_t kernel_migrate_status(void *ctx, struct ctl_migrate_status *out);
 
 #endif

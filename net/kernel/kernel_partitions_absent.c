@@ -24,7 +24,12 @@ uint16_t kernel_partition_checkpoint(void *ctx, const char *name, char *msg, siz
 }
 
 uint16_t kernel_partition_snapshot(void *ctx, const char *name, const char *file, bool stop,
-                                   char *msg, size_t msg_size)
+                                   bool live, uint32_t *op, char *msg, size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}
+
+uint16_t kernel_partition_op_progress(void *ctx, uint32_t op, struct ctl_op_progress *out)
 {
     return CTL_ERR_NOT_FOUND;
 }
@@ -39,4 +44,15 @@ uint16_t kernel_partition_restore_lazy(void *ctx, const char *file, const char *
                                        char *msg, size_t msg_size)
 {
     return CTL_ERR_NOT_FOUND;
+}
+
+uint16_t kernel_partition_migrate(void *ctx, const char *name, const char *host, char *msg,
+                                  size_t msg_size)
+{
+    return CTL_ERR_NOT_FOUND;
+}
+
+uint16_t kernel_migrate_status(void *ctx, struct ctl_migrate_status *out)
+{
+    return CTL_ERR_UNSUPPORTED;
 }

@@ -13,7 +13,11 @@
 #include "net/control/ctl_commands.h"
 #include "net/kernel/control_listener.h"
 #include "net/kernel/hw_entropy.h"
+#include "hv/core/migrate.h"
+#include "net/kernel/kernel_disk_ops.h"
 #include "net/kernel/kernel_hv_ops.h"
+#include "net/kernel/kernel_offload.h"
+#include "net/kernel/migrate_link.h"
 #include "net/kernel/net_options.h"
 #include "net/kernel/net_sink.h"
 #include "net/kernel/peer_probe.h"
@@ -26,12 +30,14 @@
 #define POLL_BUSY_NS     50000ull
 #define POLL_QUIET_NS    2000000ull
 #define BUSY_WINDOW_NS   20000000ull
+#define MIGRATE_POLL_NS  1000000ull
 
 static struct e1000 nic;
 static struct netif netif;
 static struct tls_identity identity;
 static struct ctl_server server;
 static struct ctl_commands commands;
+static struct ctl_disk_commands disk_commands;
 static struct net_options options;
 static bool running, control_up, address_shown;
 static uint32_t last_link_check;
@@ -98,6 +104,8 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
                                      .message_timeout_ms = 10000 };
     ctl_server_init(&server, &cfg);
     ctl_commands_register(&server, &commands, &kernel_hv_ops, NULL);
+    kernel_offload_start(identity.fingerprint);
+    ctl_disk_register(&server, &disk_commands, &kernel_disk_ops, NULL);
     uint16_t port = hv->control_port ? hv->control_port : 7400;
     if (!control_listener_start(&server, &identity, allowed, hv->client_count, port)) {
         kprintf("control: not started: cannot listen on TCP port %u\n", port);
@@ -109,6 +117,12 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
     kprintf("control: listening on port %u, key fingerprint %s\n", port, hex);
     if (!hv->client_count)
         kprintf("control: no control-clients in the manifest: every client is refused\n");
+    if (migrate_link_start(&identity, allowed, hv->client_count, port + MIGRATE_PORT_OFFSET))
+        kprintf("migrate: listening on port %u for the hosts in control-clients\n",
+                port + MIGRATE_PORT_OFFSET);
+    else
+        kprintf("migrate: not started: cannot listen on TCP port %u\n",
+                port + MIGRATE_PORT_OFFSET);
 }
 
 static bool start_interface(const struct manifest_hypervisor *hv)
@@ -174,7 +188,10 @@ uint64_t net_service_poll(void)
         ctl_server_poll(&server, time_ns() / 1000000);
     peer_probe_poll();
     net_sink_poll();
+    bool migrating = migrate_poll();
     uint64_t now_ns = time_ns();
+    if (migrating)          /* moves a share of the data each poll; the guest runs between */
+        return MIGRATE_POLL_NS;
     if (received || nic.stats.tx_frames != tx_before) {
         last_traffic_ns = now_ns;
         return 0;

@@ -7,7 +7,7 @@ FUZZ_TARGETS += fuzz_manifest
 fuzz_manifest_SRCS := tests/fuzz/fuzz_manifest.c hv/core/config/manifest.c hv/lib/format.c
 
 FUZZ_TARGETS += fuzz_script
-fuzz_script_SRCS := tests/fuzz/fuzz_script.c hv/core/config/script.c hv/core/config/manifest.c hv/lib/format.c
+fuzz_script_SRCS := tests/fuzz/fuzz_script.c hv/core/config/script.c hv/storage/disk_op_request.c hv/core/config/manifest.c hv/lib/format.c
 
 FUZZ_TARGETS += fuzz_acpi
 fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/acpi_tables.c hv/lib/format.c

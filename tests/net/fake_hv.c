@@ -80,6 +80,8 @@ static uint32_t new_op(struct fake_hv *hv)
     uint32_t id = hv->next_op++;
     hv->ops[id % FAKE_HV_OPS].start_ms = hv->now_ms;
     hv->ops[id % FAKE_HV_OPS].used = 1;
+    hv->ops[id % FAKE_HV_OPS].snapshot = 0;
+    hv->ops[id % FAKE_HV_OPS].fails = 0;
     return id;
 }
 
@@ -124,6 +126,24 @@ static uint16_t fake_op_progress(void *ctx, uint32_t op, struct ctl_op_progress 
     out->total = 1000;
     out->done = elapsed >= hv->op_duration_ms ? 1000 : elapsed * 1000 / hv->op_duration_ms;
     out->state = out->done == out->total ? CTL_OP_DONE : CTL_OP_RUNNING;
+    if (hv->ops[op % FAKE_HV_OPS].snapshot) {
+        uint64_t bytes = hv->ops[op % FAKE_HV_OPS].bytes;
+        out->total = bytes;
+        out->done = out->done == 1000 ? bytes : bytes / 1000 * out->done;
+        out->rate = 400u << 20;
+        out->passes = hv->ops[op % FAKE_HV_OPS].live ? 2 : 0;
+        fmt_snprintf(out->levels, sizeof out->levels, "store %u, lz4 %u",
+                     (unsigned)(out->done >> 24), (unsigned)(out->done >> 20));
+        if (out->state == CTL_OP_DONE && hv->ops[op % FAKE_HV_OPS].fails) {
+            out->state = CTL_OP_FAILED;
+            out->result = CTL_ERR_BUSY;
+            fmt_snprintf(out->text, sizeof out->text, "snapshot: linux: full.snp: refused: "
+                         "the pool is full; resumed");
+        } else if (out->state == CTL_OP_DONE) {
+            out->result = CTL_OK;
+            fmt_snprintf(out->text, sizeof out->text, "%s", hv->ops[op % FAKE_HV_OPS].line);
+        }
+    }
     return CTL_OK;
 }
 
@@ -147,7 +167,7 @@ static uint16_t fake_checkpoint(void *ctx, const char *name, char *msg, size_t m
 
 /* Only the replies: a running partition is written to any file, and "timer.snp" restores. */
 static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, bool stop,
-                              char *msg, size_t msg_size)
+                              bool live, uint32_t *op, char *msg, size_t msg_size)
 {
     struct fake_hv *hv = ctx;
     struct ctl_partition_info *p = find(hv, name);
@@ -158,11 +178,26 @@ static uint16_t fake_snapshot(void *ctx, const char *name, const char *file, boo
         return CTL_ERR_BAD_STATE;
     }
     log_line(hv, "snapshot", name);
-    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: RAM %u MiB crc32c 0x1234abcd, zero pages 90%%, "
-                 "written 1000000 bytes (0.1%% of RAM), levels {lz4 10}, paused 12 ms%s", name,
-                 file, (unsigned)(p->memory >> 20), stop ? ", stopped" : "");
+    char line[320];
+    fmt_snprintf(line, sizeof line, "snapshot: %s: %s: RAM %u MiB crc32c 0x1234abcd, zero pages "
+                 "90%%, written 1000000 bytes (0.1%% of RAM), levels {lz4 10}, %s%s", name, file,
+                 (unsigned)(p->memory >> 20), live ? "live: 2 passes re-saved 64 pages, paused "
+                 "16 pages 2000000 TSC ticks (1 ms)" : "paused 12 ms", stop ? ", stopped" : "");
     if (stop)
         p->state = CTL_PART_STOPPED;
+    /* With operations that take time (hostd --op-ms): begun, the line once it is done. */
+    *op = new_op(hv);
+    if (!*op) {
+        fmt_snprintf(msg, msg_size, "%s", line);
+        return CTL_OK;
+    }
+    hv->ops[*op % FAKE_HV_OPS].snapshot = 1;
+    hv->ops[*op % FAKE_HV_OPS].live = live;
+    hv->ops[*op % FAKE_HV_OPS].fails = !strcmp(file, "full.snp");
+    hv->ops[*op % FAKE_HV_OPS].bytes = p->memory;
+    fmt_snprintf(hv->ops[*op % FAKE_HV_OPS].line, sizeof hv->ops[0].line, "%s", line);
+    fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s, writing %u MiB of RAM", name, file,
+                 live ? "live" : "paused", (unsigned)(p->memory >> 20));
     return CTL_OK;
 }
 
@@ -179,6 +214,64 @@ static uint16_t fake_restore(void *ctx, const char *file, const char *as_name, c
     }
     fmt_snprintf(msg, msg_size, "restore: %s: %s: RAM crc32c 0x1234abcd (equal to the "
                  "snapshot's)", as_name[0] ? as_name : "timer", file);
+    return CTL_OK;
+}
+
+static uint16_t fake_migrate(void *ctx, const char *name, const char *host, char *msg,
+                             size_t msg_size)
+{
+    struct fake_hv *hv = ctx;
+    struct ctl_partition_info *p = find(hv, name);
+    if (!p)
+        return CTL_ERR_NOT_FOUND;
+    if (p->state != CTL_PART_RUNNING || hv->mig.active) {
+        fmt_snprintf(msg, msg_size, "migrate: %s: to %s: refused: %s", name, host,
+                     hv->mig.active ? "a migration is under way" : "it is not running");
+        return CTL_ERR_BUSY;
+    }
+    memset(&hv->mig, 0, sizeof hv->mig);
+    hv->mig.active = true;
+    hv->mig.refused = !strcmp(host, "10.9.9.9");
+    hv->mig.start_ms = hv->now_ms;
+    copy_str(hv->mig.name, name, sizeof hv->mig.name);
+    copy_str(hv->mig.host, host, sizeof hv->mig.host);
+    fmt_snprintf(msg, msg_size, "migrate: %s: to %s: started", name, host);
+    copy_str(hv->mig.last, msg, sizeof hv->mig.last);
+    log_line(hv, "migrate", name);
+    return CTL_OK;
+}
+
+static uint16_t fake_migrate_status(void *ctx, struct ctl_migrate_status *out)
+{
+    struct fake_hv *hv = ctx;
+    uint64_t total = hv->op_duration_ms ? hv->op_duration_ms : 1;
+    uint64_t elapsed = hv->now_ms - hv->mig.start_ms;
+    if (hv->mig.active && elapsed >= total) {
+        hv->mig.active = false;
+        struct ctl_partition_info *p = find(hv, hv->mig.name);
+        if (hv->mig.refused) {
+            fmt_snprintf(hv->mig.last, sizeof hv->mig.last, "migrate: %s: to %s: refused: the "
+                         "peer sent TLS alert 42 (it does not pin this host's key?); still "
+                         "running here", hv->mig.name, hv->mig.host);
+        } else {
+            fmt_snprintf(hv->mig.last, sizeof hv->mig.last, "migrate: %s: to %s: done: the "
+                         "target resumed it, RAM crc32c 0x1234abcd (equal); stopped here",
+                         hv->mig.name, hv->mig.host);
+            if (p)
+                p->state = CTL_PART_STOPPED;
+        }
+    }
+    out->active = hv->mig.active;
+    fmt_snprintf(out->stage, sizeof out->stage, "%s", !out->active ? "idle"
+                 : elapsed * 4 < total * 3 ? "pre-copy" : "stop-and-copy");
+    out->ram_pages = 131072;
+    out->round = out->active ? (uint32_t)(elapsed * 4 / total) : 0;
+    out->pages_sent = out->active ? out->ram_pages * elapsed / total : 0;
+    out->pages_left = out->active ? out->ram_pages - out->pages_sent : 0;
+    out->dirty_pages = out->active ? 1000 >> out->round : 0;
+    out->wire_bytes = out->pages_sent * 1024;
+    out->link_bps = 12500000;
+    copy_str(out->last, hv->mig.last, sizeof out->last);
     return CTL_OK;
 }
 
@@ -204,4 +297,6 @@ const struct ctl_hv_ops fake_hv_ops = {
     .snapshot = fake_snapshot,
     .restore = fake_restore,
     .restore_lazy = fake_restore_lazy,
+    .migrate = fake_migrate,
+    .migrate_status = fake_migrate_status,
 };

@@ -14,10 +14,20 @@ struct fake_hv {
     size_t count;
     uint64_t now_ms;             /* the caller advances it */
     uint64_t op_duration_ms;     /* 0: start/stop finish at once */
-    struct { uint64_t start_ms; uint8_t used; } ops[FAKE_HV_OPS];
+    struct {
+        uint64_t start_ms; uint8_t used;
+        uint8_t snapshot, live;     /* a snapshot's: progress in RAM bytes, then its line */
+        uint8_t fails;              /* it ends refused (file "full.snp": the pool is full) */
+        uint64_t bytes;
+        char line[320];
+    } ops[FAKE_HV_OPS];
     uint32_t next_op;
     char log[2048];
     size_t log_len;
+    /* a migration: three rounds over op_duration_ms (or at once), then done; to host
+     * 10.9.9.9 it is refused */
+    struct { bool active, refused; uint64_t start_ms; char name[CTL_NAME_MAX + 1];
+             char host[24]; char last[160]; } mig;
 };
 
 void fake_hv_init(struct fake_hv *hv);

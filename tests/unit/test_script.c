@@ -70,9 +70,29 @@ static void actions_not_built_are_refused(void **state)
 {
     (void)state;
     assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
-                          "on a prints \"READY\" => migrate a host2\n"), -1);
-    assert_string_equal(err, "atoll.cfg:12: script: 'migrate' is not available in this "
-                             "build (start, stop, checkpoint, snapshot and restore are)");
+                          "on a prints \"READY\" => compare a b\n"), -1);
+    assert_string_equal(err, "atoll.cfg:12: script: 'compare' is not available in this "
+                             "build (start, stop, checkpoint, snapshot, restore, migrate and disk are)");
+}
+
+static void migrate_takes_a_partition_and_a_host(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\n"
+                          "on a prints \"x\" => migrate a 10.0.3.2\n"
+                          "on a prints \"y\" => migrate b 10.0.3.2:7500\n"), 0);
+    assert_int_equal(s.actions[0], SCRIPT_MIGRATE);
+    assert_string_equal(s.targets[0], "a");
+    assert_string_equal(s.files[0], "10.0.3.2");
+    assert_int_equal(s.actions[1], SCRIPT_MIGRATE);
+    assert_string_equal(s.targets[1], "b");
+    assert_string_equal(s.files[1], "10.0.3.2:7500");
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => migrate a\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: expected: migrate NAME HOST");
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => migrate a h extra\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: expected: migrate NAME HOST");
+    assert_int_equal(load(PARTS "[script]\non a prints \"x\" => migrate zz 10.0.3.2\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: migrate: no partition is named 'zz'");
 }
 
 static void snapshot_and_restore_take_files(void **state)
@@ -85,12 +105,21 @@ static void snapshot_and_restore_take_files(void **state)
                           "on a prints \"w\" => snapshot a2 a2.snp\n"
                           "on a prints \"v\" => restore b.snp\n"
                           "on a prints \"u\" => restore a.snp as a3 lazy\n"
-                          "on a prints \"t\" => restore b.snp lazy\n"), 0);
+                          "on a prints \"t\" => restore b.snp lazy\n"
+                          "on a prints \"s\" => snapshot a l.snp live\n"
+                          "on a prints \"r\" => snapshot b m.snp stop live\n"), 0);
     assert_int_equal(s.actions[0], SCRIPT_SNAPSHOT);
     assert_string_equal(s.targets[0], "a");
     assert_string_equal(s.files[0], "snaps/a.snp");
     assert_false(s.stop[0]);
     assert_true(s.stop[1]);
+    assert_false(s.live[0]);
+    assert_false(s.live[1]);
+    assert_false(s.live[5]);
+    assert_true(s.live[7]);
+    assert_false(s.stop[7]);
+    assert_true(s.live[8]);
+    assert_true(s.stop[8]);
     assert_int_equal(s.actions[2], SCRIPT_RESTORE);
     assert_string_equal(s.files[2], "snaps/a.snp");
     assert_string_equal(s.targets[2], "a2");
@@ -105,7 +134,8 @@ static void snapshot_and_restore_take_files(void **state)
     assert_string_equal(s.files[6], "b.snp");
     assert_string_equal(s.targets[6], "");
     static const char *const bad[] = {
-        "snapshot a", "snapshot a f.snp later", "snapshot c f.snp", "snapshot a2 f.snp",
+        "snapshot a", "snapshot a f.snp later", "snapshot a f.snp live live",
+        "snapshot a f.snp stop stop", "snapshot a f.snp live stop x", "snapshot c f.snp", "snapshot a2 f.snp",
         "restore", "restore f.snp as", "restore f.snp to b", "restore f.snp as b c",
         "restore f.snp as lazy", "restore f.snp lazy now", "restore f.snp as b lazy c",
         "restore f.snp lazy lazy",
@@ -144,6 +174,7 @@ int main(void)
         cmocka_unit_test(rules_run_in_order_once_each),
         cmocka_unit_test(feed_respects_its_bound_and_length),
         cmocka_unit_test(actions_not_built_are_refused),
+        cmocka_unit_test(migrate_takes_a_partition_and_a_host),
         cmocka_unit_test(snapshot_and_restore_take_files),
         cmocka_unit_test(targets_are_checked),
         cmocka_unit_test(no_script_runs_nothing),

@@ -114,6 +114,55 @@ static void expect_header_refused(const char *why)
     assert_non_null(strstr(err, why));
 }
 
+/* A live snapshot: blocks 2 and 5 saved, changed, saved again (5 as zero pages); the reader
+ * gets the latest copy of each, and the header says how many copies were superseded. */
+static void resaved_blocks_test(void **s)
+{
+    (void)s;
+    for (size_t i = 0; i < sizeof(ram); i++)
+        ram[i] = (uint8_t)(i * 7 + i / 4096);
+    memset(file, 0, sizeof(file));
+    file_size = 0;
+    struct snap_io w_io = io();
+    static struct snap_index_entry index[BLOCKS];
+    struct snap_writer w;
+    struct snap_encoded e;
+    snap_writer_init(&w, &w_io, sizeof(ram), "live", index);
+    for (uint32_t i = 0; i < BLOCKS; i++) {
+        snap_encode(codec_state, SNAP_LZ4, ram + i * SNAP_BLOCK_SIZE, out, &e);
+        assert_true(snap_writer_block(&w, i, &e, out));
+    }
+    memset(ram + 2 * SNAP_BLOCK_SIZE + 100, 0x5a, 3000);        /* written during the save */
+    memset(ram + 5 * SNAP_BLOCK_SIZE, 0, SNAP_BLOCK_SIZE);
+    snap_encode(codec_state, SNAP_STORE, ram + 2 * SNAP_BLOCK_SIZE, out, &e);
+    assert_true(snap_writer_block(&w, 2, &e, out));
+    snap_encode(codec_state, SNAP_LZ4, ram + 5 * SNAP_BLOCK_SIZE, out, &e);
+    assert_true(snap_writer_block(&w, 5, &e, out));
+    w.h.flags = SNAP_FLAG_LIVE;
+    w.h.live_passes = 1;
+    w.h.resaved_blocks = 2;
+    assert_true(snap_writer_finish(&w, "S", 1, "[partition live]\n", 17, NULL, 0, 1,
+                                   crc32c(0, ram, sizeof(ram))));
+    struct snap_io r = io();
+    struct snap_header h;
+    assert_int_equal(snap_read_header(&r, &h, err, sizeof(err)), 0);
+    assert_int_equal(h.version, SNAP_FILE_VERSION);
+    assert_int_equal(h.flags, SNAP_FLAG_LIVE);
+    assert_int_equal(h.live_passes, 1);
+    assert_int_equal(h.resaved_blocks, 2);
+    uint32_t crc = 0;
+    for (uint32_t i = 0; i < BLOCKS; i++) {
+        assert_int_equal(snap_read_block(&r, &h, i, codec_state, buf, back, err, sizeof(err)), 0);
+        assert_memory_equal(back, ram + i * SNAP_BLOCK_SIZE, SNAP_BLOCK_SIZE);
+        crc = crc32c(crc, back, SNAP_BLOCK_SIZE);
+    }
+    assert_int_equal(crc, h.ram_crc);
+    /* Re-save counts in a file that does not say it was taken live: refused. */
+    file[12] = 0;
+    fix_header_crc();
+    expect_header_refused("not taken live");
+}
+
 static void header_refusals_test(void **s)
 {
     (void)s;
@@ -124,9 +173,13 @@ static void header_refusals_test(void **s)
     file[200] ^= 1;                                 /* never completed, or damaged */
     expect_header_refused("header checksum");
     write_snapshot();
-    file[8] = 2;
+    file[8] = 3;
     fix_header_crc();
-    expect_header_refused("format version 2");
+    expect_header_refused("format version 3");
+    write_snapshot();
+    file[12] = 2;                                   /* an unknown flag */
+    fix_header_crc();
+    expect_header_refused("flags 0x2");
     write_snapshot();
     file[300] = 1;
     fix_header_crc();
@@ -222,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_test),
         cmocka_unit_test(header_refusals_test),
+        cmocka_unit_test(resaved_blocks_test),
         cmocka_unit_test(block_refusals_test),
         cmocka_unit_test(region_refusals_test),
         cmocka_unit_test(writer_refusals_test),

@@ -17,7 +17,7 @@ UNIT_TESTS += test_manifest
 test_manifest_SRCS := tests/unit/test_manifest.c hv/core/config/manifest.c hv/lib/format.c
 
 UNIT_TESTS += test_script
-test_script_SRCS := tests/unit/test_script.c hv/core/config/script.c hv/core/config/manifest.c hv/lib/format.c
+test_script_SRCS := tests/unit/test_script.c hv/core/config/script.c hv/storage/disk_op_request.c hv/core/config/manifest.c hv/lib/format.c
 
 UNIT_TESTS += test_console_ring
 test_console_ring_SRCS := tests/unit/test_console_ring.c hv/core/console_ring.c

@@ -17,7 +17,9 @@
 #include "net/control/ctl_commands.h"
 #include "net/control/ctl_server.h"
 #include "net/tls/tls_conn.h"
+#include "tests/net/fake_disk.h"
 #include "tests/net/fake_hv.h"
+#include "tests/net/fake_offload.h"
 #include "tools/atollctl/host_io.h"
 
 #define PROG "atoll-control-hostd"
@@ -35,6 +37,7 @@ static size_t allowed_count;
 static struct host_conn pool[CTL_MAX_CONNECTIONS];
 static struct ctl_server server;
 static struct ctl_commands commands;
+static struct ctl_disk_commands disk_commands;
 static struct fake_hv hv;
 static volatile sig_atomic_t stop_requested;
 
@@ -170,13 +173,14 @@ static void on_signal(int sig) { stop_requested = 1; }
 static int usage(void)
 {
     fprintf(stderr, "usage: " PROG " --listen HOST:PORT --key FILE --allow FINGERPRINT...\n"
-                    "        [--op-ms N] [--idle-ms N] [--message-ms N]\n");
+                    "        [--op-ms N] [--idle-ms N] [--message-ms N] [--pool IMAGE]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *listen_addr = NULL, *key = NULL;
+    const char *listen_addr = NULL, *key = NULL, *pool_image = NULL;
+    static struct ctl_hv_ops ops;
     struct ctl_server_config cfg = { 0 };
     uint64_t op_ms = 1500;
     for (int i = 1; i < argc; i++) {
@@ -186,6 +190,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--listen")) listen_addr = v;
         else if (!strcmp(a, "--key")) key = v;
         else if (!strcmp(a, "--allow")) { if (!add_allowed(v)) return 2; }
+        else if (!strcmp(a, "--pool")) pool_image = v;
         else if (!strcmp(a, "--op-ms")) op_ms = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--idle-ms")) cfg.idle_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--message-ms")) cfg.message_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
@@ -205,7 +210,11 @@ int main(int argc, char **argv)
     fake_hv_init(&hv);
     hv.op_duration_ms = op_ms;
     hv.now_ms = now_ms();
-    ctl_commands_register(&server, &commands, &fake_hv_ops, &hv);
+    ops = fake_hv_ops;
+    if (pool_image && !fake_offload_attach(&ops, pool_image, identity.fingerprint))
+        return 1;
+    ctl_commands_register(&server, &commands, &ops, &hv);
+    ctl_disk_register(&server, &disk_commands, &fake_disk_ops, NULL);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     char hex[TLS_FP_HEX_SIZE];
@@ -219,6 +228,7 @@ int main(int argc, char **argv)
            (unsigned long long)server.stats.accepted, (unsigned long long)server.stats.requests,
            (unsigned long long)server.stats.errors, server.stats.active);
     close(lfd);
+    fake_offload_detach();
     tls_identity_wipe(&identity);
     return 0;
 }

@@ -3,10 +3,11 @@
 
 ATOLLCTL_SRCS := tools/atollctl/main.c tools/atollctl/client.c tools/atollctl/render.c tools/atollctl/report.c \
                  tools/atollctl/progress.c tools/atollctl/host_io.c net/control/ctl_codec.c \
+                 tools/atollctl/offload.c tools/atollctl/disk_cmd.c \
                  $(NET_TLS_SRCS)
-HOSTD_SRCS := tools/atoll-control-hostd/hostd.c tools/atollctl/host_io.c $(NET_CONTROL_SRCS) \
-              $(NET_TLS_SRCS) tests/net/fake_hv.c hv/lib/format.c
-ATOLLCTL_HEADERS := $(wildcard tools/atollctl/*.h net/control/*.h net/tls/*.h tests/net/*.h)
+HOSTD_SRCS := tools/atoll-control-hostd/hostd.c tools/atollctl/host_io.c $(NET_CONTROL_SRCS) tests/net/fake_disk.c \
+              $(NET_TLS_SRCS) tests/net/fake_hv.c hv/lib/format.c $(OFFLOAD_HOSTD_SRCS)
+ATOLLCTL_HEADERS := $(wildcard tools/atollctl/*.h net/control/*.h net/tls/*.h tests/net/*.h hv/offload/*.h)
 
 HOST_TOOLS += $(BUILD)/tools/atollctl $(BUILD)/tools/atoll-control-hostd
 
@@ -28,5 +29,5 @@ $(BUILD)/net/atoll-control-hostd-asan: $(HOSTD_SRCS) $(ATOLLCTL_HEADERS) | $(DEP
 
 TEST_STEPS += test-control
 .PHONY: test-control
-test-control: $(BUILD)/tools/atollctl $(BUILD)/net/atoll-control-hostd-asan
+test-control: $(BUILD)/tools/atollctl $(BUILD)/net/atoll-control-hostd-asan $(BUILD)/tools/vhdx
 	$(Q)tests/net/run-control-tests $(BUILD)/tools/atollctl $(BUILD)/net/atoll-control-hostd-asan $(BUILD)/net/control-test

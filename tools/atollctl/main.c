@@ -7,7 +7,9 @@
 #include <unistd.h>
 #include "net/control/ctl_codec.h"
 #include "tools/atollctl/client.h"
+#include "tools/atollctl/disk_cmd.h"
 #include "tools/atollctl/host_io.h"
+#include "tools/atollctl/offload.h"
 #include "tools/atollctl/report.h"
 #include "tools/atollctl/progress.h"
 #include "tools/atollctl/render.h"
@@ -16,10 +18,10 @@
 
 struct args {
     struct client_opts opts;
-    bool json, help, version, force, no_wait, lazy;
+    bool json, help, version, force, no_wait, live, lazy;
     uint32_t bytes;
     const char *cmd;
-    const char *pos[4];
+    const char *pos[8];
     int npos;
 };
 
@@ -254,7 +256,85 @@ static bool file_valid(const char *f)
     return true;
 }
 
-/* The server replies once the file is written (and renamed) or refused. */
+static void tlv_text(const struct client_reply *r, uint16_t tag, char *out, size_t cap)
+{
+    struct ctl_tlv t;
+    out[0] = '\0';
+    if (ctl_tlv_find(r->payload, r->length, tag, &t)) {
+        size_t n = t.len < cap - 1 ? t.len : cap - 1;
+        memcpy(out, t.value, n);
+        out[n] = '\0';
+    }
+}
+
+/* Follows snapshot operation op to its end: a bar with the RAM done, the rate, the level
+ * mix and the passes; then the hypervisor's line (or, under --json, one object). */
+static int wait_snapshot(struct args *a, struct client *c, uint32_t op, const char *name,
+                         const char *file)
+{
+    uint8_t p[16];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    struct progress bar;
+    char label[256], levels[128], text[CTL_MAX_REPLY_PAYLOAD + 1];
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_u32(&w, CTL_TAG_OP_ID, op);
+    label[0] = '\0';
+    if (!a->json)
+        progress_begin(&bar, stderr, label);
+    for (;;) {
+        int rc = call(c, CTL_MSG_OP_STATUS, p, w.len, &r);
+        if (rc != EXIT_OK)
+            return rc;
+        struct ctl_tlv t;
+        uint64_t done = 0, total = 0, rate = 0;
+        uint32_t passes = 0;
+        uint16_t result = CTL_OK;
+        uint8_t st = CTL_OP_RUNNING;
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_DONE, &t)) ctl_tlv_u64(&t, &done);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TOTAL, &t)) ctl_tlv_u64(&t, &total);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_OP_STATE, &t)) ctl_tlv_u8(&t, &st);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_RATE, &t)) ctl_tlv_u64(&t, &rate);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_PASSES, &t)) ctl_tlv_u32(&t, &passes);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_RESULT, &t)) ctl_tlv_u16(&t, &result);
+        tlv_text(&r, CTL_TAG_LEVEL_MIX, levels, sizeof levels);
+        tlv_text(&r, CTL_TAG_TEXT, text, sizeof text);
+        if (!a->json) {
+            snprintf(label, sizeof label, "snapshot %s: %.1f of %.1f MiB, %.1f MB/s, {%s}%s%.0u",
+                     name, done / 1048576.0, total / 1048576.0, rate / 1e6, levels,
+                     passes ? ", re-save pass " : "", passes);
+            progress_update(&bar, done, total);
+        }
+        if (st == CTL_OP_RUNNING) {
+            usleep(100 * 1000);
+            continue;
+        }
+        bool ok = st == CTL_OP_DONE && result == CTL_OK;
+        if (!ok && a->json) {     /* one error object (report_exit), the line its message */
+            report_error("%s", text[0] ? text : "snapshot failed");
+        } else if (a->json) {
+            printf("{\"partition\":");
+            render_json_string(stdout, name);
+            printf(",\"file\":");
+            render_json_string(stdout, file);
+            printf(",\"result\":\"snapshot\",\"op\":%u,\"state\":\"%s\",\"status\":%u,"
+                   "\"done\":%" PRIu64 ",\"total\":%" PRIu64 ",\"bytes_per_s\":%" PRIu64
+                   ",\"passes\":%u,\"levels\":", op, "done", result, done, total, rate,
+                   passes);
+            render_json_string(stdout, levels);
+            printf(",\"message\":");
+            render_json_string(stdout, text);
+            printf("}\n");
+        } else {
+            progress_end(&bar, NULL);
+            printf("%s\n", text[0] ? text : ok ? "snapshot done" : "snapshot failed");
+            fflush(stdout);
+        }
+        return ok ? EXIT_OK : EXIT_COMMAND;
+    }
+}
+
+/* The server replies at once: begun (an operation to follow), or refused. */
 static int cmd_snapshot(struct args *a, struct client *c)
 {
     uint8_t p[256];
@@ -275,12 +355,25 @@ static int cmd_snapshot(struct args *a, struct client *c)
     ctl_put_str(&w, CTL_TAG_FILE, file);
     if (stop)
         ctl_put_u8(&w, CTL_TAG_STOP, 1);
-    if (!a->json)
-        fprintf(stderr, "snapshot %s -> %s: paused, writing...\n", name, file);
+    if (a->live)
+        ctl_put_u8(&w, CTL_TAG_LIVE, 1);
     int rc = call(c, CTL_MSG_SNAPSHOT, p, w.len, &r);
     if (rc != EXIT_OK)
         return rc;
-    return line_result(a, &r, "snapshot", name, file);
+    struct ctl_tlv t;
+    uint32_t op = 0;
+    if (ctl_tlv_find(r.payload, r.length, CTL_TAG_OP_ID, &t))
+        ctl_tlv_u32(&t, &op);
+    if (!op)
+        return line_result(a, &r, "snapshot", name, file);
+    if (a->no_wait) {
+        if (a->json)
+            printf("{\"partition\":\"%s\",\"result\":\"snapshot\",\"op\":%u}\n", name, op);
+        else
+            printf("snapshot %s (in progress: operation %u)\n", name, op);
+        return EXIT_OK;
+    }
+    return wait_snapshot(a, c, op, name, file);
 }
 
 /* The server replies once the partition runs, restored, or the file was refused. */
@@ -314,6 +407,113 @@ static int cmd_restore(struct args *a, struct client *c)
     return line_result(a, &r, "restore", name, file);
 }
 
+struct migrate_view {
+    uint8_t active;
+    char stage[16], last[161];
+    uint32_t round;
+    uint64_t sent, total, left, dirty, wire, link_bps;
+};
+
+static void get_text(const struct client_reply *r, uint16_t tag, char *out, size_t cap)
+{
+    struct ctl_tlv t;
+    out[0] = '\0';
+    if (ctl_tlv_find(r->payload, r->length, tag, &t))
+        ctl_tlv_text(&t, out, cap);
+}
+
+static void get_u64(const struct client_reply *r, uint16_t tag, uint64_t *v)
+{
+    struct ctl_tlv t;
+    *v = 0;
+    if (ctl_tlv_find(r->payload, r->length, tag, &t))
+        ctl_tlv_u64(&t, v);
+}
+
+static void migrate_view_of(const struct client_reply *r, struct migrate_view *m)
+{
+    struct ctl_tlv t;
+    memset(m, 0, sizeof *m);
+    if (ctl_tlv_find(r->payload, r->length, CTL_TAG_ACTIVE, &t))
+        ctl_tlv_u8(&t, &m->active);
+    if (ctl_tlv_find(r->payload, r->length, CTL_TAG_ROUND, &t))
+        ctl_tlv_u32(&t, &m->round);
+    get_text(r, CTL_TAG_STAGE, m->stage, sizeof m->stage);
+    get_text(r, CTL_TAG_TEXT, m->last, sizeof m->last);
+    get_u64(r, CTL_TAG_DONE, &m->sent);
+    get_u64(r, CTL_TAG_TOTAL, &m->total);
+    get_u64(r, CTL_TAG_PAGES_LEFT, &m->left);
+    get_u64(r, CTL_TAG_DIRTY, &m->dirty);
+    get_u64(r, CTL_TAG_WIRE_BYTES, &m->wire);
+    get_u64(r, CTL_TAG_LINK_BPS, &m->link_bps);
+}
+
+/* Starts the migration, then follows it (migrate-status) until it ends: a progress line
+ * on stderr (round, pages left, dirty pages, link rate), the hypervisor's last line on
+ * stdout (or one JSON object).  Exit 0 when the target resumed the partition. */
+static int cmd_migrate(struct args *a, struct client *c)
+{
+    uint8_t p[128];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    const char *name = a->pos[0], *host = a->pos[1];
+    if (!ctl_name_valid(name, strlen(name))) {
+        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+        return EXIT_USAGE;
+    }
+    if (!*host || strlen(host) > 23) {
+        report_error("usage: migrate NAME HOST (HOST: A.B.C.D[:PORT] of the target host)\n");
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_NAME, name);
+    ctl_put_str(&w, CTL_TAG_HOST, host);
+    int rc = call(c, CTL_MSG_MIGRATE, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (a->no_wait)
+        return line_result(a, &r, "migrate", name, host);
+    bool tty = !a->json && isatty(fileno(stderr));
+    uint32_t shown_round = UINT32_MAX;
+    struct migrate_view m;
+    for (;;) {
+        rc = call(c, CTL_MSG_MIGRATE_STATUS, NULL, 0, &r);
+        if (rc != EXIT_OK)
+            return rc;
+        migrate_view_of(&r, &m);
+        if (!m.active)
+            break;
+        if (!a->json && (tty || m.round != shown_round)) {
+            char bar[64];
+            progress_format(bar, sizeof bar, m.total - m.left, m.total, 20);
+            fprintf(stderr, "%smigrate %s -> %s: %-13s round %u %s pages left %" PRIu64
+                    ", dirty %" PRIu64 ", link %" PRIu64 " KB/s%s", tty ? "\r" : "", name, host,
+                    m.stage, m.round, bar, m.left, m.dirty, m.link_bps / 1000, tty ? "" : "\n");
+            fflush(stderr);
+            shown_round = m.round;
+        }
+        usleep(200 * 1000);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    if (!strstr(m.last, ": done: ")) {       /* refused: the partition runs on at the source */
+        report_error("%s\n", m.last);
+        return EXIT_COMMAND;
+    }
+    if (a->json) {
+        printf("{\"partition\":");
+        render_json_string(stdout, name);
+        printf(",\"host\":");
+        render_json_string(stdout, host);
+        printf(",\"result\":\"done\",\"message\":");
+        render_json_string(stdout, m.last);
+        printf("}\n");
+    } else {
+        printf("%s\n", m.last);
+    }
+    return EXIT_OK;
+}
+
 static int cmd_wait(struct args *a, struct client *c)
 {
     char *end;
@@ -323,6 +523,16 @@ static int cmd_wait(struct args *a, struct client *c)
         return EXIT_USAGE;
     }
     return wait_op(a, c, (uint32_t)op, a->pos[0]);
+}
+
+static int cmd_offload(struct args *a, struct client *c)
+{
+    return offload_command(a->npos, a->pos, a->json, c);
+}
+
+static int cmd_disk(struct args *a, struct client *c)
+{
+    return disk_command(c, a->pos, a->npos, a->json, a->no_wait);
 }
 
 static const struct command commands[] = {
@@ -348,11 +558,14 @@ static const struct command commands[] = {
       "destroys it, restores it into a new partition and resumes it; prints the RAM's\n"
       "CRC-32C before and after.  Slow for large partitions: raise --timeout.", 1, true,
       cmd_checkpoint, 0 },
-    { "snapshot", "snapshot NAME FILE [stop]",
+    { "snapshot", "snapshot NAME FILE [stop] [--live] [--no-wait]",
       "Pauses partition NAME and writes a snapshot of it (RAM compressed, vCPUs, devices,\n"
       "its manifest section, its disks' identity) to FILE in the host's storage pool, then\n"
-      "resumes it (or stops it: `stop`); prints the hypervisor's line (RAM CRC-32C, zero\n"
-      "pages, bytes written, levels, pause).  Slow for large partitions: raise --timeout.",
+      "resumes it (or stops it: `stop`).  --live: it keeps running while its RAM is written\n"
+      "and pauses only for the pages written meanwhile.  Shows a progress bar (RAM done,\n"
+      "MB/s, level mix, re-save passes) on stderr unless --no-wait, then prints the\n"
+      "hypervisor's line (RAM CRC-32C, zero pages, bytes written, levels, pause); exit 1\n"
+      "when it was refused or failed.",
       2, true, cmd_snapshot, 1 },
     { "restore", "restore FILE [as NEWNAME] [--lazy]",
       "Checks snapshot FILE in the pool (every checksum, its disks unchanged) and restores it\n"
@@ -361,8 +574,25 @@ static const struct command commands[] = {
       "loaded (blocks load as it touches them, a worker loads the rest; each block is checked\n"
       "as it loads); the hypervisor logs the RAM's CRC-32C and the timings once all are in.",
       1, true, cmd_restore, 2 },
+    { "migrate", "migrate NAME HOST [--no-wait]",
+      "Migrates running partition NAME live to the Atoll host HOST (A.B.C.D[:PORT], the\n"
+      "target's migration port, default 7403) over a pinned TLS connection: pre-copy rounds,\n"
+      "then stop-and-copy; the source stops its copy only when the target has resumed it.\n"
+      "Shows round, pages left, dirty pages and link rate; prints the hypervisor's last line.\n"
+      "Exit 0 when the target resumed it; 1 when refused (the partition runs on here; under\n"
+      "--json the error object carries the hypervisor's line).", 2,
+      true, cmd_migrate, 0 },
+    { "disk", "disk PARTITION DISK VERB [ARGS...] [--no-wait] | disk jobs [ID]",
+      "A live operation on a disk a running partition has attached, while its guest keeps\n"
+      "doing I/O: copy DST [dynamic|fixed|raw], move DST [FORMAT], convert DST FORMAT,\n"
+      "compact, defrag (each may end in mbps=N iops=N: the job's throttle), pause, resume,\n"
+      "cancel; `- FILE delete` removes a pool file no partition has attached.  A job is\n"
+      "followed with a progress bar (ETA, units re-copied after guest writes) until it ends,\n"
+      "unless --no-wait.  `disk jobs [ID]` lists the jobs and their progress.", 1, true,
+      cmd_disk, 7 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
+    { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 1 },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -435,6 +665,7 @@ static bool parse_option(struct args *a, int argc, char **argv, int *i)
     else if (!strcmp(o, "--version")) a->version = true;
     else if (!strcmp(o, "--force")) a->force = true;
     else if (!strcmp(o, "--no-wait")) a->no_wait = true;
+    else if (!strcmp(o, "--live")) a->live = true;
     else if (!strcmp(o, "--lazy")) a->lazy = true;
     else if (!strcmp(o, "--host")) return take_value(argc, argv, i, &a->opts.host);
     else if (!strcmp(o, "--key")) return take_value(argc, argv, i, &a->opts.key_path);
@@ -472,7 +703,7 @@ static bool parse_args(struct args *a, int argc, char **argv)
                 return false;
         } else if (!a->cmd) {
             a->cmd = argv[i];
-        } else if (a->npos < 4) {
+        } else if (a->npos < 8) {
             a->pos[a->npos++] = argv[i];
         } else {
             report_error("too many arguments\n");

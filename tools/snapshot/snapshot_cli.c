@@ -162,10 +162,12 @@ static int cmd_info(const char *path, bool json)
         printf(", \"ram_bytes\": %llu, \"blocks\": %u, "
                "\"zero_blocks\": %llu, \"zero_pages\": %llu, \"encoded_bytes\": %llu, "
                "\"ram_crc32c\": \"%08x\", \"guest_tsc\": %llu, \"state_bytes\": %llu, "
+               "\"version\": %u, \"live\": %s, \"live_passes\": %u, \"resaved_blocks\": %u, "
                "\"levels\": {", (unsigned long long)h.ram_size, h.block_count,
                (unsigned long long)zero_blocks, (unsigned long long)zero_pages,
                (unsigned long long)encoded, h.ram_crc, (unsigned long long)h.guest_tsc,
-               (unsigned long long)h.state_len);
+               (unsigned long long)h.state_len, h.version,
+               h.flags & SNAP_FLAG_LIVE ? "true" : "false", h.live_passes, h.resaved_blocks);
         for (unsigned l = 0; l < SNAP_LEVELS; l++)
             printf("%s\"%s\": %llu", l ? ", " : "", snap_level_name((enum snap_level)l),
                    (unsigned long long)at[l]);
@@ -177,6 +179,9 @@ static int cmd_info(const char *path, bool json)
                (unsigned long long)zero_blocks, (unsigned long long)encoded,
                100.0 * (double)encoded / (double)h.ram_size, h.ram_crc,
                (unsigned long long)h.guest_tsc, (unsigned long long)h.state_len);
+        if (h.flags & SNAP_FLAG_LIVE)
+            printf("taken live: %u re-save passes, %u block copies superseded by later ones\n",
+                   h.live_passes, h.resaved_blocks);
         printf("levels:");
         for (unsigned l = 0; l < SNAP_LEVELS; l++)
             printf(" %s %llu", snap_level_name((enum snap_level)l), (unsigned long long)at[l]);

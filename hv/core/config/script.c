@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/storage/disk_op_request.h"
 
 static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_STOP] = "stop",
                                              [SCRIPT_CHECKPOINT] = "checkpoint",
                                              [SCRIPT_SNAPSHOT] = "snapshot",
-                                             [SCRIPT_RESTORE] = "restore" };
+                                             [SCRIPT_RESTORE] = "restore",
+                                             [SCRIPT_MIGRATE] = "migrate",
+                                             [SCRIPT_DISK] = "disk" };
 
 /* The next blank-separated word of *s into out (size bytes); its length, 0 at the end or
  * when it does not fit. */
@@ -41,8 +44,8 @@ static bool restores_as(const struct manifest *m, uint32_t before, const char *n
     return false;
 }
 
-/* snapshot NAME FILE [stop] and restore FILE [as NEWNAME] [lazy]: the words into s's
- * rule i. */
+/* snapshot NAME FILE [live] [stop], restore FILE [as NEWNAME] [lazy] and migrate NAME HOST:
+ * the words into s's rule i. */
 static int file_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
                      char *err, size_t err_size)
 {
@@ -54,10 +57,33 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
         n++;
     char extra[2];
     bool more = next_word(&a, extra, sizeof(extra)) || *a;
+    if (s->actions[i] == SCRIPT_MIGRATE) {
+        if (n != 2 || more) {
+            fmt_snprintf(err, err_size, "%s:%u: script: expected: migrate NAME HOST", file,
+                         r->line);
+            return -1;
+        }
+        if (strlen(w[0]) >= MANIFEST_NAME_LEN ||
+            (!manifest_find_partition(m, w[0]) && !restores_as(m, i, w[0]))) {
+            fmt_snprintf(err, err_size, "%s:%u: script: migrate: no partition is named '%s'",
+                         file, r->line, w[0]);
+            return -1;
+        }
+        memcpy(s->targets[i], w[0], strlen(w[0]) + 1);
+        memcpy(s->files[i], w[1], strlen(w[1]) + 1);
+        return 0;
+    }
     if (s->actions[i] == SCRIPT_SNAPSHOT) {
-        if (n < 2 || n > 3 || more || (n == 3 && strcmp(w[2], "stop"))) {
-            fmt_snprintf(err, err_size, "%s:%u: script: expected: snapshot NAME FILE [stop]",
-                         file, r->line);
+        bool stop = false, live = false, bad = n < 2 || more;
+        for (unsigned k = 2; k < n && !bad; k++) {
+            bool *opt = !strcmp(w[k], "stop") ? &stop : !strcmp(w[k], "live") ? &live : NULL;
+            bad = !opt || *opt;
+            if (opt)
+                *opt = true;
+        }
+        if (bad) {
+            fmt_snprintf(err, err_size, "%s:%u: script: expected: snapshot NAME FILE [live] "
+                         "[stop]", file, r->line);
             return -1;
         }
         if (strlen(w[0]) >= MANIFEST_NAME_LEN ||
@@ -68,7 +94,8 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
         }
         memcpy(s->targets[i], w[0], strlen(w[0]) + 1);
         memcpy(s->files[i], w[1], strlen(w[1]) + 1);
-        s->stop[i] = n == 3;
+        s->stop[i] = stop;
+        s->live[i] = live;
         return 0;
     }
     bool lazy = n >= 2 && !strcmp(w[n - 1], "lazy");
@@ -86,6 +113,28 @@ static int file_args(struct script *s, const struct manifest *m, uint32_t i, con
     return 0;
 }
 
+/* disk PARTITION DISK VERB ...: checked now, carried out by the kernel (disk_ops.c). */
+static int disk_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
+                     char *err, size_t err_size)
+{
+    const struct manifest_rule *r = &m->rules[i];
+    struct disk_op_request req;
+    char why[160];
+    if (disk_op_parse(r->args, &req, why, sizeof(why))) {
+        fmt_snprintf(err, err_size, "%s:%u: script: %s", file, r->line, why);
+        return -1;
+    }
+    if (req.partition[0] && !manifest_find_partition(m, req.partition) &&
+        !restores_as(m, i, req.partition)) {
+        fmt_snprintf(err, err_size, "%s:%u: script: disk: no partition is named '%s'", file,
+                     r->line, req.partition);
+        return -1;
+    }
+    memcpy(s->targets[i], req.partition, strlen(req.partition) + 1);
+    memcpy(s->files[i], r->args, strlen(r->args) + 1);
+    return 0;
+}
+
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size)
 {
@@ -100,13 +149,19 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                 a = k;
         if (a < 0) {
             fmt_snprintf(err, err_size, "%s:%u: script: '%s' is not available in this build "
-                     "(start, stop, checkpoint, snapshot and restore are)", file, r->line,
+                     "(start, stop, checkpoint, snapshot, restore, migrate and disk are)", file, r->line,
                      r->action);
             return -1;
         }
-        if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE) {
+        if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE || a == SCRIPT_MIGRATE) {
             s->actions[i] = (enum script_action)a;
             if (file_args(s, m, i, file, err, err_size))
+                return -1;
+            continue;
+        }
+        if (a == SCRIPT_DISK) {
+            s->actions[i] = SCRIPT_DISK;
+            if (disk_args(s, m, i, file, err, err_size))
                 return -1;
             continue;
         }

@@ -14,7 +14,7 @@
 #include "hv/core/config/manifest.h"
 
 enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT, SCRIPT_SNAPSHOT,
-                     SCRIPT_RESTORE };
+                     SCRIPT_RESTORE, SCRIPT_MIGRATE, SCRIPT_DISK };
 
 struct script {
     const struct manifest_rule *rules;
@@ -23,17 +23,23 @@ struct script {
     enum script_action actions[MANIFEST_MAX_RULES];
     char targets[MANIFEST_MAX_RULES][MANIFEST_NAME_LEN];   /* the partition each acts on;
                                                             * a restore's new name or "" */
-    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file */
+    char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file;
+                                                            * migrate: the host;
+                                                            * disk: its words (checked) */
     bool stop[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE stop */
+    bool live[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE live */
     bool lazy[MANIFEST_MAX_RULES];                          /* restore FILE ... lazy */
 };
 
 /* Checks every rule's action against what this build can do and resolves its target
  * partition (ARGS, or the rule's own partition when ARGS is empty for stop and checkpoint).
- * `snapshot NAME FILE [stop]` names a partition of the manifest (or one an earlier rule
- * restores) and a pool file; `restore FILE [as NEWNAME] [lazy]` a pool file, the name the
- * restored partition takes (none: the name in the file) and whether it starts before its
- * RAM is loaded (hv/core/snapshot_lazy.h).  0, or -1 with
+ * `snapshot NAME FILE [live] [stop]` names a partition of the manifest (or one an earlier
+ * rule restores) and a pool file; `restore FILE [as NEWNAME] [lazy]` a pool file, the name
+ * the restored partition takes (none: the name in the file) and whether it starts before
+ * its RAM is loaded (hv/core/snapshot_lazy.h); `migrate NAME HOST` a partition and the
+ * host to move it to (A.B.C.D[:PORT]); `disk PARTITION DISK VERB ...` a live disk
+ * operation (hv/storage/disk_op_request.h) on a partition of the manifest (or `-` for
+ * delete).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);

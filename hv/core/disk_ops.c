@@ -1,0 +1,566 @@
+/* Live disk operations on attached disks (see disk_ops.h and hv/storage/disk_jobs.md). */
+#include "hv/core/disk_ops.h"
+
+#include <string.h>
+
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/partition_disks.h"
+#include "hv/core/partition_pause.h"
+#include "hv/core/services.h"
+#include "hv/lib/format.h"
+#include "hv/storage/block.h"
+#include "hv/storage/pool.h"
+#include "hv/storage/rate_limit.h"
+
+#define MIB (1ull << 20)
+#define TMP_SUFFIX ".tmp"
+
+struct disk_op {
+    bool used;
+    uint32_t id;
+    struct disk_op_request req;
+    enum disk_op_state state;
+    struct partition *part;
+    unsigned disk;
+    uint64_t seq;                   /* start order: the newest is listed first */
+
+    /* Under the pool's lock (the step runs there too). */
+    struct disk_job *job;
+    struct fat_file dst_file;
+    struct vhdx_io dst_io;
+    char tmp[DISK_OP_PATH_LEN + sizeof(TMP_SUFFIX)];
+    int step_rc;                    /* the last step: a disk_job state or a vhdx status */
+    char step_err[120];
+
+    struct block_request br;        /* the step in the disk's BACKGROUND queue */
+    bool inflight;                  /* atomic: br is queued or running */
+    bool switch_wait;               /* the partition could not be paused: try again */
+    struct rate_limit rl;
+    bool limited;
+    uint64_t start_ns, end_ns;
+    struct disk_job_progress pr;    /* at the last step */
+    char msg[160];
+};
+
+static struct disk_op ops[DISK_OPS_MAX];
+static uint32_t next_id = 1;
+static uint64_t next_seq = 1;
+static uint8_t step_token;          /* a step request's buffer: never read or written */
+
+static const char *const state_names[] = {
+    [DISK_OP_QUEUED] = "queued", [DISK_OP_RUNNING] = "running", [DISK_OP_PAUSED] = "paused",
+    [DISK_OP_DONE] = "done", [DISK_OP_FAILED] = "failed", [DISK_OP_CANCELLED] = "cancelled",
+};
+
+const char *disk_op_state_name(enum disk_op_state s)
+{
+    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+static bool active(const struct disk_op *o)
+{
+    return o->used && (o->state == DISK_OP_QUEUED || o->state == DISK_OP_RUNNING ||
+                       o->state == DISK_OP_PAUSED);
+}
+
+static struct partition *find_partition(const char *name)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i] && partitions[i]->state != PART_DEAD &&
+            !strcmp(partitions[i]->name, name))
+            return partitions[i];
+    return NULL;
+}
+
+/* The disk's job that is not over (running, paused or queued), oldest first. */
+static struct disk_op *disk_job_of(struct partition *p, unsigned disk, bool queued_too)
+{
+    struct disk_op *best = NULL;
+    for (unsigned i = 0; i < DISK_OPS_MAX; i++) {
+        struct disk_op *o = &ops[i];
+        if (active(o) && o->part == p && o->disk == disk &&
+            (queued_too || o->state != DISK_OP_QUEUED) && (!best || o->seq < best->seq))
+            best = o;
+    }
+    return best;
+}
+
+static bool file_exists(const char *path)
+{
+    struct fat_stat st;
+    return fat_stat(pool_volume(), path, &st) == 0;
+}
+
+static uint64_t elapsed_ms(const struct disk_op *o)
+{
+    uint64_t end = o->end_ns ? o->end_ns : time_ns();
+    return o->start_ns && end > o->start_ns ? (end - o->start_ns) / 1000000 : 0;
+}
+
+/* Says how a job ended, in one line. */
+static void end_op(struct disk_op *o, enum disk_op_state st, const char *fmt, const char *why)
+{
+    o->state = st;
+    o->end_ns = time_ns();
+    fmt_snprintf(o->msg, sizeof(o->msg), fmt, why);
+    kprintf("disk: %s %s %s #%u: %s\n", o->req.partition, o->req.disk,
+            disk_op_verb_name(o->req.verb), o->id, o->msg);
+}
+
+/* The pool's lock held: the job and its temporary file go (cancel, failure, an end). */
+static void discard_job(struct disk_op *o)
+{
+    if (o->job) {
+        if (o->state != DISK_OP_QUEUED && o->part->state != PART_DEAD)
+            partition_disk_set_job(o->part, o->disk, NULL);
+        disk_job_free(o->job);
+        o->job = NULL;
+    }
+    if (o->dst_file.v)
+        fat_close(&o->dst_file);
+    if (o->tmp[0] && file_exists(o->tmp))
+        fat_unlink(pool_volume(), o->tmp);
+    fat_sync(pool_volume());
+}
+
+/* The pool's lock held: opens the temporary file and starts the job on disk o->disk. */
+static bool begin_job(struct disk_op *o, char *err, size_t err_size)
+{
+    struct fat_vol *v = pool_volume();
+    struct vhdx *src = partition_disk_vhdx(o->part, o->disk);
+    if (!src) {
+        fmt_snprintf(err, err_size, "%s is not an open VHDX", o->req.disk);
+        return false;
+    }
+    const char *base = o->req.verb == DISK_VERB_COMPACT || o->req.verb == DISK_VERB_DEFRAG
+                       ? o->req.disk : o->req.dst;
+    fmt_snprintf(o->tmp, sizeof(o->tmp), "%s" TMP_SUFFIX, base);
+    if (file_exists(o->tmp))
+        fat_unlink(v, o->tmp);      /* a cut job's leftover: the disk it was for is whole */
+    if (fat_open(v, o->tmp, FAT_O_CREATE | FAT_O_TRUNC, &o->dst_file) != 0) {
+        fmt_snprintf(err, err_size, "cannot create %s: %s", o->tmp, v->err[0] ? v->err : "?");
+        o->tmp[0] = '\0';
+        return false;
+    }
+    pool_vhdx_io(&o->dst_file, &o->dst_io);
+    struct disk_job_params jp = {
+        .op = disk_op_job_op(o->req.verb), .src = src, .dst = &o->dst_io, .dst_name = o->tmp,
+        .format = disk_op_verb_is_job(o->req.verb) && o->req.dst[0] ? o->req.format
+                                                                     : DISK_FORMAT_VHDX,
+        .ready_dirty_units = 2,
+    };
+    struct vhdx_err verr;
+    if (disk_job_start(&jp, &o->job, &verr) != 0) {
+        fmt_snprintf(err, err_size, "%s", verr.msg);
+        discard_job(o);
+        return false;
+    }
+    partition_disk_set_job(o->part, o->disk, o->job);
+    o->state = DISK_OP_RUNNING;
+    o->start_ns = time_ns();
+    disk_job_get_progress(o->job, &o->pr);
+    return true;
+}
+
+void disk_ops_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
+{
+    (void)hv;
+    (void)bi;
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static struct disk_op *new_op(void)
+{
+    struct disk_op *o = NULL;
+    for (unsigned i = 0; i < DISK_OPS_MAX; i++) {
+        if (!ops[i].used)
+            return &ops[i];
+        if (!active(&ops[i]) && (!o || ops[i].seq < o->seq))
+            o = &ops[i];        /* the oldest ended one makes room */
+    }
+    return o;
+}
+
+static bool refuse(char *msg, size_t msg_size, const struct disk_op_request *r, const char *fmt,
+                   const char *arg)
+{
+    char why[120];
+    fmt_snprintf(why, sizeof(why), fmt, arg);
+    fmt_snprintf(msg, msg_size, "disk: %s %s %s: refused: %s", r->partition[0] ? r->partition
+                 : "-", r->disk, disk_op_verb_name(r->verb), why);
+    kprintf("%s\n", msg);
+    return false;
+}
+
+static bool attached_anywhere(const char *path)
+{
+    for (unsigned i = 0; i < partition_count; i++)
+        if (partitions[i] && partitions[i]->state != PART_DEAD &&
+            partition_disk_find(partitions[i], path) >= 0)
+            return true;
+    return false;
+}
+
+static bool delete_file(const struct disk_op_request *r, char *msg, size_t msg_size)
+{
+    if (!pool_volume())
+        return refuse(msg, msg_size, r, "%s", "no storage pool is mounted");
+    if (attached_anywhere(r->disk))
+        return refuse(msg, msg_size, r, "%s", "a partition has it attached");
+    partition_pool_lock();
+    int rc = file_exists(r->disk) ? fat_unlink(pool_volume(), r->disk) : 1;
+    if (rc == 0)
+        fat_sync(pool_volume());
+    partition_pool_unlock();
+    if (rc)
+        return refuse(msg, msg_size, r, "%s", rc == 1 ? "no such file in the pool"
+                                              : "the pool refused to remove it");
+    fmt_snprintf(msg, msg_size, "disk: - %s delete: removed", r->disk);
+    kprintf("%s\n", msg);
+    return true;
+}
+
+static bool control_job(struct disk_op *o, enum disk_op_verb verb, char *msg, size_t msg_size)
+{
+    partition_pool_lock();
+    if (verb == DISK_VERB_CANCEL) {
+        if (o->state != DISK_OP_QUEUED && o->job)
+            disk_job_cancel(o->job);    /* the step in flight, if any, sees it */
+        if (!__atomic_load_n(&o->inflight, __ATOMIC_ACQUIRE)) {
+            discard_job(o);
+            end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
+        }
+    } else if (verb == DISK_VERB_PAUSE && o->state == DISK_OP_RUNNING) {
+        disk_job_pause(o->job);
+        o->state = DISK_OP_PAUSED;
+    } else if (verb == DISK_VERB_RESUME && o->state == DISK_OP_PAUSED) {
+        disk_job_resume(o->job);
+        o->state = DISK_OP_RUNNING;
+    }
+    partition_pool_unlock();
+    fmt_snprintf(msg, msg_size, "disk: %s %s %s #%u: %s", o->req.partition, o->req.disk,
+                 disk_op_verb_name(verb), o->id,
+                 verb == DISK_VERB_CANCEL && active(o) ? "cancelling" : disk_op_state_name(o->state));
+    kprintf("%s\n", msg);
+    return true;
+}
+
+bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
+                      size_t msg_size)
+{
+    if (id)
+        *id = 0;
+    if (r->verb == DISK_VERB_DELETE)
+        return delete_file(r, msg, msg_size);
+    struct partition *p = find_partition(r->partition);
+    if (!p)
+        return refuse(msg, msg_size, r, "no running partition is named '%s'", r->partition);
+    int disk = partition_disk_find(p, r->disk);
+    if (disk < 0)
+        return refuse(msg, msg_size, r, "%s", "the partition has no such disk");
+    struct disk_op *cur = disk_job_of(p, (unsigned)disk, true);
+    if (!disk_op_verb_is_job(r->verb)) {
+        if (!cur)
+            return refuse(msg, msg_size, r, "%s", "no job runs on that disk");
+        return control_job(cur, r->verb, msg, msg_size);
+    }
+    if (r->verb == DISK_VERB_MERGE)
+        return refuse(msg, msg_size, r, "%s", "merge needs the chain's parent opened, and the "
+                      "pool does not open differencing disks yet");
+    if (r->dst[0] && (attached_anywhere(r->dst) || file_exists(r->dst)))
+        return refuse(msg, msg_size, r, "%s already exists in the pool", r->dst);
+    struct disk_op *o = new_op();
+    if (!o)
+        return refuse(msg, msg_size, r, "%s", "too many jobs running");
+    memset(o, 0, sizeof(*o));
+    o->used = true;
+    o->id = next_id++;
+    o->seq = next_seq++;
+    o->req = *r;
+    o->part = p;
+    o->disk = (unsigned)disk;
+    o->state = DISK_OP_QUEUED;
+    o->limited = r->mbps || r->iops;
+    rate_limit_init(&o->rl, r->iops, (uint64_t)r->mbps * MIB, time_ns());
+    if (cur) {
+        fmt_snprintf(o->msg, sizeof(o->msg), "queued behind #%u", cur->id);
+    } else {
+        char err[120];
+        partition_pool_lock();
+        bool ok = begin_job(o, err, sizeof(err));
+        partition_pool_unlock();
+        if (!ok) {
+            o->used = false;
+            return refuse(msg, msg_size, r, "%s", err);
+        }
+        fmt_snprintf(o->msg, sizeof(o->msg), "started");
+    }
+    if (id)
+        *id = o->id;
+    fmt_snprintf(msg, msg_size, "disk: %s %s %s%s%s #%u: %s%s", r->partition, r->disk,
+                 disk_op_verb_name(r->verb), r->dst[0] ? " " : "", r->dst, o->id, o->msg,
+                 o->limited ? " (throttled)" : "");
+    kprintf("%s\n", msg);
+    return true;
+}
+
+/* ---- steps: the disk's worker item ---------------------------------------------------- */
+
+int disk_ops_run_step(struct block_request *r)
+{
+    struct disk_op *o = r->ctx;
+    struct vhdx_err err;
+    err.msg[0] = '\0';
+    int rc = o->job ? disk_job_step(o->job, DISK_JOB_UNIT, &err) : DISK_JOB_CANCELLED;
+    o->step_rc = rc;
+    if (rc < 0)
+        fmt_snprintf(o->step_err, sizeof(o->step_err), "%s", err.msg);
+    if (o->job)
+        disk_job_get_progress(o->job, &o->pr);
+    return BLOCK_OK;
+}
+
+/* block_complete's callback, under the disk's lock: the boot CPU's poll takes it on. */
+static void step_done(struct block_request *r, int status)
+{
+    struct disk_op *o = r->ctx;
+    if (status != BLOCK_OK && o->step_rc >= 0)
+        o->step_rc = -1000;
+    __atomic_store_n(&o->inflight, false, __ATOMIC_RELEASE);
+}
+
+/* The pool's lock held: queues the job's next step when its bucket allows; the wait. */
+static uint64_t next_step(struct disk_op *o)
+{
+    uint64_t now = time_ns();
+    if (o->limited && !rate_limit_take(&o->rl, DISK_JOB_UNIT, now)) {
+        uint64_t w = rate_limit_wait_ns(&o->rl, DISK_JOB_UNIT, now);
+        return w ? w : 1000;
+    }
+    struct vhdx *src = partition_disk_vhdx(o->part, o->disk);
+    struct vhdx_info info = { .logical_sector_size = 512, .disk_size = DISK_JOB_UNIT };
+    if (src)
+        vhdx_get_info(src, &info);
+    uint64_t bytes = info.disk_size < DISK_JOB_UNIT ? info.disk_size : DISK_JOB_UNIT;
+    o->br = (struct block_request){      /* its size is the class's cost: one unit */
+        .op = BLOCK_READ, .cls = BLOCK_CLASS_BACKGROUND, .lba = 0,
+        .count = (uint32_t)(bytes / info.logical_sector_size), .buf = &step_token,
+        .done = step_done, .ctx = o,
+    };
+    __atomic_store_n(&o->inflight, true, __ATOMIC_RELEASE);
+    int rc = partition_disk_submit_background(o->part, o->disk, &o->br);
+    if (rc == BLOCK_E_BUSY) {
+        __atomic_store_n(&o->inflight, false, __ATOMIC_RELEASE);
+        return 1000000;
+    }
+    if (rc != BLOCK_OK) {
+        __atomic_store_n(&o->inflight, false, __ATOMIC_RELEASE);
+        o->step_rc = -1000;
+        fmt_snprintf(o->step_err, sizeof(o->step_err), "the disk refused the step (%d)", rc);
+    }
+    return 0;
+}
+
+/* ---- the switch --------------------------------------------------------------------- */
+
+static const char *switch_files(struct disk_op *o, char *err, size_t err_size)
+{
+    struct fat_vol *v = pool_volume();
+    struct partition *p = o->part;
+    enum disk_op_verb verb = o->req.verb;
+    if (verb == DISK_VERB_COPY) {
+        if (fat_rename(v, o->tmp, o->req.dst))
+            return "renaming the copy";
+        o->tmp[0] = '\0';
+        return NULL;
+    }
+    bool in_place = verb == DISK_VERB_COMPACT || verb == DISK_VERB_DEFRAG;
+    const char *to = in_place ? o->req.disk : o->req.dst;
+    partition_disk_set_job(p, o->disk, NULL);
+    partition_disk_switch_file(p, o->disk, NULL, 0, err, err_size);     /* closes */
+    if (in_place) {
+        /* The new image is whole under TMP before the old goes: a cut between the unlink
+         * and the rename leaves only DISK.tmp, which `vhdx check` accepts and a rename
+         * restores (disk_jobs.md). */
+        if (fat_unlink(v, o->req.disk) || fat_rename(v, o->tmp, o->req.disk))
+            return "replacing the disk by its new image";
+    } else if (fat_rename(v, o->tmp, o->req.dst)) {
+        partition_disk_switch_file(p, o->disk, o->req.disk, 0, err, err_size);
+        return "renaming the new image";
+    }
+    o->tmp[0] = '\0';
+    fat_sync(v);
+    if (!partition_disk_switch_file(p, o->disk, to, 0, err, err_size)) {
+        if (in_place || !partition_disk_switch_file(p, o->disk, o->req.disk, 0, err, err_size))
+            partition_disk_fail(p, o->disk);
+        return "opening the new image";
+    }
+    if (!in_place && fat_unlink(v, o->req.disk))
+        return "removing the old disk (the partition uses the new one)";
+    return NULL;
+}
+
+/* Boot CPU: the partition paused (its disks quiesced), the rest of the dirt copied, the
+ * result made durable, the disk switched. */
+static void finish_op(struct disk_op *o)
+{
+    struct partition_pause at;
+    char err[160];
+    if (!partition_pause(o->part, &at, err, sizeof(err))) {
+        o->switch_wait = true;      /* paused by someone else, or ending: later */
+        return;
+    }
+    o->switch_wait = false;
+    uint64_t t0 = time_ns();
+    partition_pool_lock();
+    struct vhdx_err verr;
+    verr.msg[0] = '\0';
+    int rc = o->job ? disk_job_finish(o->job, &verr) : -1;
+    if (o->job)
+        disk_job_get_progress(o->job, &o->pr);
+    const char *failed = NULL;
+    err[0] = '\0';
+    if (rc != DISK_JOB_DONE) {
+        failed = "finishing";
+        fmt_snprintf(err, sizeof(err), "%s", verr.msg);
+    } else {
+        fat_close(&o->dst_file);
+        failed = switch_files(o, err, sizeof(err));
+    }
+    if (failed) {
+        discard_job(o);
+        char why[200];
+        fmt_snprintf(why, sizeof(why), "%s: %s", failed, err[0] ? err : "the pool refused");
+        end_op(o, DISK_OP_FAILED, "failed %s", why);
+    } else {
+        partition_disk_set_job(o->part, o->disk, NULL);
+        disk_job_free(o->job);
+        o->job = NULL;
+        fat_sync(pool_volume());
+    }
+    partition_pool_unlock();
+    uint64_t held_us = (time_ns() - t0) / 1000;
+    partition_resume(o->part, &at);
+    if (failed)
+        return;
+    char done[160];
+    fmt_snprintf(done, sizeof(done), "done: %lu MiB in %lu ms, %u passes, re-copied %u dirty "
+                 "units, guest I/O held %lu us%s%s", (unsigned long)(o->pr.done / MIB),
+                 (unsigned long)elapsed_ms(o), o->pr.passes, o->pr.dirty_marked,
+                 (unsigned long)held_us,
+                 !disk_op_verb_switches(o->req.verb) ? ""
+                 : o->req.dst[0] ? "; the disk is now " : "; the disk is now its new image",
+                 o->req.dst[0] && disk_op_verb_switches(o->req.verb) ? o->req.dst : "");
+    end_op(o, DISK_OP_DONE, "%s", done);
+}
+
+/* ---- the poll --------------------------------------------------------------------------- */
+
+static void start_queued(struct partition *p, unsigned disk)
+{
+    struct disk_op *o = disk_job_of(p, disk, true);
+    if (!o || o->state != DISK_OP_QUEUED)
+        return;
+    char err[120];
+    uint8_t guid[16];
+    /* The disk may have moved under an earlier job: this one acts on its file now. */
+    partition_disk_identity(p, disk, o->req.disk, sizeof(o->req.disk), guid);
+    partition_pool_lock();
+    bool ok = o->req.dst[0] && (file_exists(o->req.dst) || attached_anywhere(o->req.dst))
+              ? (fmt_snprintf(err, sizeof(err), "%s already exists", o->req.dst), false)
+              : begin_job(o, err, sizeof(err));
+    partition_pool_unlock();
+    if (ok)
+        kprintf("disk: %s %s %s #%u: started\n", o->req.partition, o->req.disk,
+                disk_op_verb_name(o->req.verb), o->id);
+    else
+        end_op(o, DISK_OP_FAILED, "refused: %s", err);
+}
+
+uint64_t disk_ops_poll(void)
+{
+    uint64_t wait = SERVICES_NONE;
+    for (unsigned i = 0; i < DISK_OPS_MAX; i++) {
+        struct disk_op *o = &ops[i];
+        if (!active(o) || o->state == DISK_OP_QUEUED ||
+            __atomic_load_n(&o->inflight, __ATOMIC_ACQUIRE))
+            continue;
+        partition_pool_lock();
+        uint64_t w = SERVICES_NONE;
+        bool finish = false;
+        if (!active(o)) {
+            /* ended meanwhile (the partition went) */
+        } else if (o->step_rc < 0) {
+            discard_job(o);
+            end_op(o, DISK_OP_FAILED, "failed: %s", o->step_err[0] ? o->step_err : "I/O error");
+        } else if (o->step_rc == DISK_JOB_CANCELLED) {
+            discard_job(o);
+            end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
+        } else if (o->state == DISK_OP_PAUSED) {
+            w = 50000000;
+        } else if (o->step_rc == DISK_JOB_READY) {
+            finish = true;
+        } else {
+            w = next_step(o);
+        }
+        partition_pool_unlock();
+        if (finish) {
+            finish_op(o);
+            w = o->switch_wait ? 1000000 : 0;
+        }
+        if (!active(o) && o->part->state != PART_DEAD)
+            start_queued(o->part, o->disk);
+        wait = w < wait ? w : wait;
+    }
+    return wait;
+}
+
+/* ---- the partition's end, and listing ------------------------------------------------- */
+
+void disk_ops_partition_gone(struct partition *p)
+{
+    partition_pool_lock();
+    for (unsigned i = 0; i < DISK_OPS_MAX; i++) {
+        struct disk_op *o = &ops[i];
+        if (!active(o) || o->part != p)
+            continue;
+        if (o->job)
+            disk_job_cancel(o->job);
+        partition_disk_set_job(p, o->disk, NULL);
+        discard_job(o);
+        __atomic_store_n(&o->inflight, false, __ATOMIC_RELEASE);
+        end_op(o, DISK_OP_FAILED, "%s", "the partition ended; the disk is unchanged");
+    }
+    partition_pool_unlock();
+}
+
+unsigned disk_ops_list(uint32_t id, struct disk_op_status *out, unsigned max)
+{
+    unsigned n = 0;
+    uint64_t after = UINT64_MAX;
+    partition_pool_lock();
+    while (n < max) {
+        struct disk_op *best = NULL;
+        for (unsigned i = 0; i < DISK_OPS_MAX; i++)
+            if (ops[i].used && ops[i].seq < after && (!id || ops[i].id == id) &&
+                (!best || ops[i].seq > best->seq))
+                best = &ops[i];
+        if (!best)
+            break;
+        after = best->seq;
+        struct disk_op_status *s = &out[n++];
+        s->id = best->id;
+        s->req = best->req;
+        s->state = best->state;
+        s->pr = best->pr;
+        s->elapsed_ms = elapsed_ms(best);
+        s->eta_ms = best->state == DISK_OP_DONE ? 0
+                    : disk_op_eta_ms(best->pr.done, best->pr.total, s->elapsed_ms);
+        s->throttled = best->rl.throttled;
+        memcpy(s->msg, best->msg, sizeof(s->msg));
+    }
+    partition_pool_unlock();
+    return n;
+}

@@ -1,0 +1,469 @@
+/*
+ * The source half of a live migration (hv/core/migrate.h): a state machine the network
+ * poll moves on, a few milliseconds at a time, so the partition keeps running while its
+ * RAM is copied.  One migration at a time.
+ */
+#include "hv/core/migrate.h"
+
+#include <string.h>
+#include "hv/arch/x86/console.h"
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/checkpoint.h"
+#include "hv/core/migrate_chan.h"
+#include "hv/core/partition_console.h"
+#include "hv/core/partition_pause.h"
+#include "hv/core/partition_writes.h"
+#include "hv/core/run.h"
+#include "hv/core/write_track.h"
+#include "hv/lib/crc32c.h"
+#include "hv/lib/format.h"
+#include "hv/migrate/mig_choice.h"
+#include "hv/mm/kmem.h"
+#include "hv/snapshot/snap_codec.h"
+
+#define POLL_BUDGET_NS 1000000ull
+#define MANIFEST_MAX   4096u
+
+enum stage { S_IDLE, S_READY, S_ROUNDS, S_STOP_COPY, S_DONE_WAIT };
+
+static const char *const stage_names[] = { "idle", "connecting", "pre-copy", "stop-and-copy",
+                                           "resuming" };
+
+struct source {
+    enum stage stage;
+    struct partition *p;
+    char name[PARTITION_NAME_LEN], host[24];
+    struct mig_chan ch;
+    void *codec;
+    size_t codec_pages;
+    uint8_t *gather;                    /* MIG_BATCH_PAGES pages */
+    uint64_t *groups, *more;            /* written groups: this round's, a later pass's */
+    size_t group_words, bitmap_pages;
+    uint32_t group_pages;
+    uint64_t ram_pages, cursor;
+    bool all;                           /* round 0: every page */
+    bool round_told;                    /* the ROUND message of this round is queued */
+    uint32_t round;
+    /* this round */
+    uint64_t r_sent, r_zero, r_wire0, r_faults0, r_batches, r_lz4, r_dirty;
+    /* all rounds */
+    uint64_t sent_total;
+    bool paused;
+    struct partition_pause at;
+    uint32_t ram_crc;
+    struct mig_choice choice;
+    bool measuring;                     /* a PAGES message is being sent */
+    uint64_t queued_ns, queued_len;
+    char last[160];
+};
+
+static struct source src;
+const struct migrate_transport *migrate_transport;
+
+void migrate_set_transport(const struct migrate_transport *t)
+{
+    migrate_transport = t;
+}
+
+static uint64_t popcount64(uint64_t x)
+{
+    uint64_t n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+static void say(const char *fmt, const char *detail)
+{
+    fmt_snprintf(src.last, sizeof(src.last), fmt, src.name, src.host, detail);
+    kprintf("%s\n", src.last);
+}
+
+static void release(void)
+{
+    mig_chan_close(&src.ch);
+    if (src.codec)
+        kmem_free_pages(src.codec, src.codec_pages);
+    if (src.gather)
+        kmem_free_pages(src.gather, MIG_BATCH_PAGES);
+    if (src.groups)
+        kmem_free_pages(src.groups, src.bitmap_pages);
+    if (src.more)
+        kmem_free_pages(src.more, src.bitmap_pages);
+    src.codec = src.gather = NULL;
+    src.groups = src.more = NULL;
+    src.stage = S_IDLE;
+    src.p = NULL;
+}
+
+/* Before the acknowledgement: the source goes on as if nothing had happened. */
+static void fail(const char *why)
+{
+    struct partition *p = src.p;
+    bool alive = p && p->state != PART_DEAD;
+    if (alive)
+        partition_writes_hold(p, false);
+    if (src.paused && alive)
+        partition_resume(p, &src.at);
+    src.paused = false;
+    char line[200];
+    fmt_snprintf(line, sizeof(line), "%s; %s", why, alive ? "still running here"
+                                                          : "it has ended here meanwhile");
+    say("migrate: %s: to %s: refused: %s", line);
+    release();
+}
+
+static bool setup(struct partition *p, char *err, size_t err_size)
+{
+    src.p = p;
+    src.ram_pages = p->mem.size / MIG_PAGE_SIZE;
+    src.codec_pages = (snap_codec_state_size() + 4095) / 4096;
+    src.codec = kmem_alloc_pages(src.codec_pages);
+    src.gather = kmem_alloc_pages(MIG_BATCH_PAGES);
+    if (!src.codec || !src.gather) {
+        fmt_snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    if (!p->writes) {                   /* arm tracking, paused so that no write escapes */
+        struct partition_pause at;
+        if (!partition_pause(p, &at, err, err_size))
+            return false;
+        bool ok = partition_writes_arm(p, MIGRATE_GROUP_PAGES, err, err_size);
+        partition_resume(p, &at);
+        if (!ok)
+            return false;
+    }
+    struct write_track t;
+    partition_writes_stats(p, &t);
+    src.group_pages = 1u << (t.group_shift - 12);
+    src.group_words = write_track_words(p->mem.size, src.group_pages);
+    src.bitmap_pages = (src.group_words * 8 + 4095) / 4096;
+    src.groups = kmem_alloc_pages(src.bitmap_pages);
+    src.more = kmem_alloc_pages(src.bitmap_pages);
+    if (!src.groups || !src.more || !src.group_words) {
+        fmt_snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    partition_writes_hold(p, true);
+    return true;
+}
+
+static void begin_round(uint32_t round)
+{
+    struct write_track t;
+    partition_writes_stats(src.p, &t);
+    src.round = round;
+    src.cursor = 0;
+    src.round_told = false;
+    src.r_sent = src.r_zero = src.r_batches = src.r_lz4 = 0;
+    src.r_wire0 = src.ch.wire_bytes;
+    src.r_faults0 = t.faults;
+}
+
+/* Up to MIG_BATCH_PAGES pages of this round from the cursor on: their numbers into pfn. */
+static uint32_t next_pages(uint32_t *pfn)
+{
+    uint32_t n = 0;
+    while (n < MIG_BATCH_PAGES && src.cursor < src.ram_pages) {
+        uint64_t g = src.cursor / src.group_pages;
+        if (src.all || (src.groups[g / 64] >> (g % 64) & 1)) {
+            pfn[n++] = (uint32_t)src.cursor++;
+        } else {
+            src.cursor = (g + 1) * src.group_pages;
+        }
+    }
+    return n;
+}
+
+/* Queues the next batch of this round; false when the round has no pages left. */
+static bool queue_batch(void)
+{
+    uint32_t pfn[MIG_BATCH_PAGES];
+    uint32_t n = next_pages(pfn);
+    if (!n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(src.gather + i * MIG_PAGE_SIZE,
+               guest_mem_ptr(&src.p->mem, (uint64_t)pfn[i] * MIG_PAGE_SIZE), MIG_PAGE_SIZE);
+    bool lz4 = mig_choice_compress(&src.choice);
+    struct mig_batch b;
+    uint64_t t0 = time_ns();
+    size_t len = mig_batch_encode(src.codec, lz4 ? SNAP_LZ4 : SNAP_STORE, pfn, n, src.gather,
+                                  mig_chan_payload(&src.ch), &b);
+    if (lz4 && b.raw_len)
+        mig_choice_codec(&src.choice, b.raw_len, b.data_len, time_ns() - t0);
+    mig_chan_queue(&src.ch, MIG_MSG_PAGES, (uint32_t)len);
+    src.measuring = true;
+    src.queued_ns = time_ns();
+    src.queued_len = MIG_HEADER_SIZE + len;
+    src.r_sent += n;
+    src.r_zero += snap_mask_pages(b.zero_mask);
+    src.r_batches++;
+    src.r_lz4 += b.level != SNAP_STORE;
+    src.sent_total += n;
+    return true;
+}
+
+/* The written groups since the last pass into src.groups (or ORed in); dirty pages. */
+static uint64_t harvest(bool accumulate)
+{
+    uint64_t *out = accumulate ? src.more : src.groups;
+    partition_writes_pass(src.p, out);
+    uint64_t groups = 0;
+    for (size_t i = 0; i < src.group_words; i++) {
+        if (accumulate)
+            src.groups[i] |= src.more[i];
+        groups += popcount64(src.groups[i]);
+    }
+    uint64_t pages = groups * src.group_pages;
+    return pages < src.ram_pages ? pages : src.ram_pages;
+}
+
+static void report_round(void)
+{
+    struct write_track t;
+    partition_writes_stats(src.p, &t);
+    char d[200];
+    fmt_snprintf(d, sizeof(d), "round %u: sent %lu pages (%lu zero), dirty %lu pages, faults "
+                 "%lu, groups of %u pages, wire %lu bytes, lz4 %lu of %lu batches", src.round,
+                 src.r_sent, src.r_zero, src.r_dirty, t.faults - src.r_faults0,
+                 src.group_pages, src.ch.wire_bytes - src.r_wire0, src.r_lz4, src.r_batches);
+    say("migrate: %s: to %s: %s", d);
+}
+
+static uint32_t ram_crc(const struct guest_mem *m)
+{
+    uint32_t crc = 0;
+    for (uint64_t gpa = 0; gpa < m->size; gpa += MIG_PAGE_SIZE)
+        crc = crc32c(crc, guest_mem_ptr(m, gpa), MIG_PAGE_SIZE);
+    return crc;
+}
+
+/* The round's pages are all queued: report it, then another round or stop-and-copy. */
+static bool end_round(char *err, size_t err_size)
+{
+    src.all = false;
+    src.r_dirty = harvest(false);
+    report_round();
+    if (src.r_dirty > MIGRATE_STOP_PAGES && src.round + 1 < MIGRATE_MAX_ROUNDS) {
+        begin_round(src.round + 1);
+        return true;
+    }
+    if (!partition_pause(src.p, &src.at, err, err_size))
+        return false;
+    src.paused = true;
+    partition_console_flush(src.p, true);
+    harvest(true);
+    begin_round(src.round + 1);
+    src.stage = S_STOP_COPY;
+    return true;
+}
+
+/* The last pages are queued: the state follows. */
+static bool queue_state(char *err, size_t err_size)
+{
+    struct partition *p = src.p;
+    src.ram_crc = ram_crc(&p->mem);
+    struct checkpoint_saved st = { 0 };
+    if (!checkpoint_save_stream(p, &src.at, src.ram_crc, &st, err, err_size))
+        return false;
+    struct mig_state ms = { .guest_tsc0 = src.at.host_tsc + p->vcpus[0]->msrs.tsc_offset,
+                            .ram_crc = src.ram_crc, .stream = st.stream,
+                            .stream_len = (uint32_t)st.len };
+    size_t len = st.len < MIG_MAX_PAYLOAD ? mig_state_encode(&ms, mig_chan_payload(&src.ch),
+                                                             src.ch.tx_cap - MIG_HEADER_SIZE)
+                                          : 0;
+    checkpoint_saved_free(&st);
+    if (!len) {
+        fmt_snprintf(err, err_size, "its state stream (%lu bytes) is too large", st.len);
+        return false;
+    }
+    char d[160];
+    fmt_snprintf(d, sizeof(d), "stop-and-copy: paused, RAM crc32c 0x%08x, last %lu pages, "
+                 "state %lu bytes", src.ram_crc, src.r_sent, (unsigned long)len);
+    say("migrate: %s: to %s: %s", d);
+    mig_chan_queue(&src.ch, MIG_MSG_STATE, (uint32_t)len);
+    src.stage = S_DONE_WAIT;
+    return true;
+}
+
+static bool queue_hello(struct partition *p, char *err, size_t err_size)
+{
+    static char manifest[MANIFEST_MAX];
+    size_t mlen = manifest_section_text(p->manifest_index, manifest, sizeof(manifest));
+    if (!mlen) {
+        fmt_snprintf(err, err_size, "its manifest section is missing or too long");
+        return false;
+    }
+    struct mig_hello h = { .version = MIG_VERSION, .ram_bytes = p->mem.size,
+                           .vcpus = p->vcpu_count, .manifest = manifest,
+                           .manifest_len = (uint32_t)mlen };
+    strlcpy(h.name, p->name, sizeof(h.name));
+    size_t len = mig_hello_encode(&h, mig_chan_payload(&src.ch), src.ch.tx_cap - MIG_HEADER_SIZE);
+    mig_chan_queue(&src.ch, MIG_MSG_HELLO, (uint32_t)len);
+    return len != 0;
+}
+
+bool migrate_start(struct partition *p, const char *host, char *msg, size_t msg_size)
+{
+    uint32_t ip;
+    uint16_t port;
+    char err[160];
+    if (src.stage != S_IDLE) {
+        fmt_snprintf(msg, msg_size, "migrate: %s: refused: partition %s is migrating now",
+                     p->name, src.name);
+        kprintf("%s\n", msg);
+        return false;
+    }
+    memset(&src, 0, sizeof(src));
+    src.p = p;
+    strlcpy(src.name, p->name, sizeof(src.name));
+    strlcpy(src.host, host, sizeof(src.host));
+    const char *why = NULL;
+    if (p->state != PART_RUNNING)
+        why = "it is not running";
+    else if (!mig_parse_host(host, &ip, &port))
+        why = "the host is not A.B.C.D[:PORT]";
+    else if (!migrate_transport)
+        why = "the network service is not up";
+    if (why) {
+        fmt_snprintf(msg, msg_size, "migrate: %s: to %s: refused: %s", p->name, host, why);
+        kprintf("%s\n", msg);
+        return false;
+    }
+    void *s = migrate_transport->connect(ip, port, err, sizeof(err));
+    bool ok = s && mig_chan_open(&src.ch, migrate_transport, s, MIG_MAX_PAYLOAD, 512);
+    if (s && !ok) {
+        migrate_transport->close(s);
+        fmt_snprintf(err, sizeof(err), "out of memory");
+    }
+    ok = ok && setup(p, err, sizeof(err)) && queue_hello(p, err, sizeof(err));
+    if (!ok) {
+        fail(err);
+        fmt_snprintf(msg, msg_size, "%s", src.last);
+        return false;
+    }
+    mig_choice_init(&src.choice);
+    src.stage = S_READY;
+    fmt_snprintf(msg, msg_size, "migrate: %s: to %s: started", src.name, src.host);
+    kprintf("%s\n", msg);
+    strlcpy(src.last, msg, sizeof(src.last));
+    return true;
+}
+
+/* One step: 1 go on, 0 wait for the link, -1 failed (err). */
+static int step(char *err, size_t err_size)
+{
+    int s = mig_chan_send(&src.ch, err, err_size);
+    if (s < 0)
+        return -1;
+    if (s == 0)
+        return 0;
+    if (src.measuring) {
+        mig_choice_link(&src.choice, src.queued_len, time_ns() - src.queued_ns);
+        src.measuring = false;
+    }
+    struct mig_header h;
+    const uint8_t *pl;
+    struct mig_reply r;
+    int got;
+    switch (src.stage) {
+    case S_READY:
+    case S_DONE_WAIT:
+        got = mig_chan_recv(&src.ch, &h, &pl, err, err_size);
+        if (got <= 0)
+            return got;
+        if (h.type != (src.stage == S_READY ? MIG_MSG_READY : MIG_MSG_DONE) ||
+            mig_reply_decode(pl, h.length, &r, err, err_size)) {
+            if (h.type != MIG_MSG_READY && h.type != MIG_MSG_DONE)
+                fmt_snprintf(err, err_size, "the target sent message type %u", h.type);
+            return -1;
+        }
+        mig_chan_consume(&src.ch);
+        if (r.status != MIG_OK) {
+            fmt_snprintf(err, err_size, "the target says: %s", r.text);
+            return -1;
+        }
+        if (src.stage == S_READY) {
+            begin_round(0);
+            src.all = true;
+            harvest(false);             /* round 0 sends everything written before it */
+            src.stage = S_ROUNDS;
+            return 1;
+        }
+        src.paused = false;
+        char d[200];
+        fmt_snprintf(d, sizeof(d), "done: the target resumed it, RAM crc32c 0x%08x (%s); "
+                     "stopped here", r.ram_crc, r.ram_crc == src.ram_crc ? "equal" : "DIFFERENT");
+        say("migrate: %s: to %s: %s", d);
+        partition_stop(src.p, "migrated to %s", src.host);
+        release();
+        return 0;
+    case S_ROUNDS:
+    case S_STOP_COPY:
+        if (queue_batch())
+            return 1;
+        if (!src.round_told) {
+            size_t n = mig_round_encode(src.round, (uint32_t)src.r_sent,
+                                        mig_chan_payload(&src.ch), 8);
+            mig_chan_queue(&src.ch, MIG_MSG_ROUND, (uint32_t)n);
+            src.round_told = true;
+            return 1;
+        }
+        if (src.stage == S_ROUNDS)
+            return end_round(err, err_size) ? 1 : -1;
+        return queue_state(err, err_size) ? 1 : -1;
+    default:
+        return 0;
+    }
+}
+
+bool migrate_source_poll(void)
+{
+    if (src.stage == S_IDLE)
+        return false;
+    char err[200];
+    if (src.p->state == PART_DEAD) {
+        fail("the partition ended during the migration");
+        return false;
+    }
+    uint64_t end = time_ns() + POLL_BUDGET_NS;
+    int r;
+    do {
+        r = step(err, sizeof(err));
+    } while (r > 0 && time_ns() < end);
+    if (r < 0) {
+        fail(err);
+        return false;
+    }
+    if (src.stage != S_IDLE && mig_chan_stalled(&src.ch)) {
+        fail("the link has moved nothing for 60 s");
+        return false;
+    }
+    return src.stage != S_IDLE;
+}
+
+void migrate_get_progress(struct migrate_progress *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->active = src.stage != S_IDLE;
+    strlcpy(out->stage, stage_names[src.stage], sizeof(out->stage));
+    strlcpy(out->last, src.last, sizeof(out->last));
+    if (!out->active)
+        return;
+    out->round = src.round;
+    out->ram_pages = src.ram_pages;
+    out->pages_sent = src.sent_total;
+    out->dirty_pages = src.r_dirty;
+    out->pages_left = src.cursor < src.ram_pages ? src.ram_pages - src.cursor : 0;
+    out->wire_bytes = src.ch.wire_bytes;
+    out->link_bps = src.choice.link_ns ? src.choice.link_bytes * 1000000000ull /
+                                         src.choice.link_ns : 0;
+}
+
+bool migrate_poll(void)
+{
+    bool a = migrate_source_poll();
+    bool b = migrate_target_poll();
+    return a || b;
+}

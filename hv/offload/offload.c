@@ -1,0 +1,517 @@
+/* The offload provider: live tokens, objects, offload read and write (hv/offload/offload.h). */
+#include "hv/offload/offload.h"
+
+#include <string.h>
+
+#include "hv/lib/format.h"
+
+#define ALL UINT64_MAX
+
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && size)
+        fmt_vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+
+/* Pool names compare as FAT does: case-insensitively, a leading '/' or not. */
+static bool same_name(const char *a, const char *b)
+{
+    a += *a == '/', b += *b == '/';
+    for (; *a && lower(*a) == lower(*b); a++, b++)
+        ;
+    return lower(*a) == lower(*b);
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    uint64_t aend = alen > ALL - a ? ALL : a + alen, bend = blen > ALL - b ? ALL : b + blen;
+    return a < bend && b < aend;
+}
+
+void offload_init(struct offload_provider *p, const struct offload_platform *pf,
+                  const uint8_t issuer[TOKEN_ISSUER_LEN])
+{
+    memset(p, 0, sizeof(*p));
+    p->pf = *pf;
+    memcpy(p->issuer, issuer, TOKEN_ISSUER_LEN);
+}
+
+/* ---- live tokens and objects ------------------------------------------------------- */
+
+static void drop_dead(struct offload_provider *p)
+{
+    uint64_t now = p->pf.now_ms(p->pf.sec_ctx);
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
+        if (p->live[i].used && (p->live[i].revoked || now >= p->live[i].t.expiry_ms))
+            p->live[i].used = false;
+}
+
+uint32_t offload_live_count(struct offload_provider *p)
+{
+    drop_dead(p);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
+        n += p->live[i].used;
+    return n;
+}
+
+static bool object_referenced(const struct offload_provider *p, uint32_t o)
+{
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
+        for (uint32_t r = 0; p->live[i].used && r < p->live[i].t.count; r++)
+            if (p->live[i].t.range[r].object == o)
+                return true;
+    return false;
+}
+
+/* The object number of (kind, name), taking a free slot when new; -1 when all are taken. */
+static int object_number(struct offload_provider *p, uint8_t kind, const char *name)
+{
+    int free_slot = -1;
+    for (uint32_t o = 0; o < OFFLOAD_OBJECTS_MAX; o++) {
+        struct offload_object *x = &p->obj[o];
+        if (x->used && x->kind == kind && same_name(x->name, name))
+            return (int)o;
+        if (free_slot < 0 && (!x->used || !object_referenced(p, o)))
+            free_slot = (int)o;
+    }
+    if (free_slot >= 0) {
+        struct offload_object *x = &p->obj[free_slot];
+        x->used = true;
+        x->kind = kind;
+        x->epoch++;
+        size_t n = strlen(name);
+        memcpy(x->name, name, n + 1);
+    }
+    return free_slot;
+}
+
+static struct offload_live *live_find(struct offload_provider *p, const uint8_t *id)
+{
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
+        if (p->live[i].used && memcmp(p->live[i].t.id, id, TOKEN_ID_LEN) == 0)
+            return &p->live[i];
+    return NULL;
+}
+
+void offload_note_write(struct offload_provider *p, uint8_t kind, const char *name,
+                        uint64_t off, uint64_t len)
+{
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++) {
+        struct offload_live *l = &p->live[i];
+        for (uint32_t r = 0; l->used && !l->revoked && r < l->t.count; r++) {
+            const struct token_range *tr = &l->t.range[r];
+            const struct offload_object *x = &p->obj[tr->object];
+            if (!same_name(x->name, name))
+                continue;
+            /* the other kind on the same name: the image file under a disk, or the reverse */
+            bool hit = x->kind != kind || overlaps(tr->offset, tr->length, off, len);
+            if (hit) {
+                l->revoked = true;
+                p->stats.revoked++;
+            }
+        }
+    }
+}
+
+/* ---- offload read ------------------------------------------------------------------ */
+
+static bool name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n > 0 && n <= OFFLOAD_NAME_MAX;
+}
+
+/* Opens src and fills range r with what of it can be represented; 0 bytes: past the end. */
+static int issue_range(struct offload_provider *p, const struct offload_src *s,
+                       struct token_range *r, char *msg, size_t msg_size)
+{
+    struct offload_io io;
+    int rc = p->pf.open(p->pf.io_ctx, s->kind, s->name, false, &io, msg, msg_size);
+    if (rc)
+        return rc;
+    uint64_t len = s->length;
+    if (s->offset >= io.size)
+        len = 0;
+    else if (len > io.size - s->offset)
+        len = io.size - s->offset;
+    if (s->offset % io.granule) {
+        p->pf.close(p->pf.io_ctx, &io);
+        return fail(msg, msg_size, OFFLOAD_E_INVALID,
+                    "%s: offset %llu is not a multiple of the sector size %u", s->name,
+                    (unsigned long long)s->offset, io.granule);
+    }
+    len -= len % io.granule;
+    r->length = len;
+    r->offset = s->offset;
+    r->kind = s->kind;
+    r->data_write_guid = io.data_write_guid;
+    p->pf.close(p->pf.io_ctx, &io);
+    return OFFLOAD_OK;
+}
+
+int offload_read(struct offload_provider *p, const struct offload_src *srcs, uint32_t n,
+                 uint64_t lifetime_ms, uint8_t token[TOKEN_SIZE], uint64_t *covered,
+                 char *msg, size_t msg_size)
+{
+    *covered = 0;
+    if (n == 0)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "no range to read");
+    if (n > TOKEN_RANGES_MAX)
+        n = TOKEN_RANGES_MAX;
+    drop_dead(p);
+    struct offload_live *slot = NULL;
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX && !slot; i++)
+        if (!p->live[i].used)
+            slot = &p->live[i];
+    if (!slot)
+        return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u tokens live: wait for some to expire",
+                    OFFLOAD_LIVE_MAX);
+    struct token t;
+    memset(&t, 0, sizeof(t));
+    for (uint32_t i = 0; i < n; i++) {
+        const struct offload_src *s = &srcs[i];
+        if (!name_valid(s->name) || (s->kind != TOKEN_RANGE_FILE && s->kind != TOKEN_RANGE_DISK))
+            return fail(msg, msg_size, OFFLOAD_E_INVALID, "range %u: bad kind or name", i);
+        if (s->length == 0 || s->offset + s->length < s->offset)
+            return fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: empty or overflowing range",
+                        s->name);
+        struct token_range r;
+        memset(&r, 0, sizeof(r));
+        int rc = issue_range(p, s, &r, msg, msg_size);
+        if (rc)
+            return rc;
+        if (r.length == 0)
+            break;
+        int o = object_number(p, s->kind, s->name);
+        if (o < 0)
+            return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u files and disks have live tokens",
+                        OFFLOAD_OBJECTS_MAX);
+        r.object = (uint32_t)o;
+        r.generation = p->obj[o].epoch;
+        t.range[t.count++] = r;
+        t.total += r.length;
+        if (r.length < s->length)
+            break; /* cut at the end: later ranges would not follow on */
+    }
+    if (t.count == 0)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: offset %llu is at or past the end",
+                    srcs[0].name, (unsigned long long)srcs[0].offset);
+    if (lifetime_ms == 0 || lifetime_ms > OFFLOAD_LIFETIME_MAX)
+        lifetime_ms = OFFLOAD_LIFETIME_MAX;
+    memcpy(t.issuer, p->issuer, TOKEN_ISSUER_LEN);
+    p->pf.random(p->pf.sec_ctx, t.id, TOKEN_ID_LEN);
+    t.expiry_ms = p->pf.now_ms(p->pf.sec_ctx) + lifetime_ms;
+    if (token_encode(&t, p->pf.mac, p->pf.sec_ctx, token) != TOKEN_OK)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "token could not be encoded");
+    slot->used = true;
+    slot->revoked = false;
+    slot->t = t;
+    p->stats.issued++;
+    *covered = t.total;
+    return OFFLOAD_OK;
+}
+
+/* ---- offload write ----------------------------------------------------------------- */
+
+struct copy {
+    struct offload_provider *p;
+    const struct token *t;
+    const uint8_t *id;
+    struct offload_io src[TOKEN_RANGES_MAX];
+    bool src_open[TOKEN_RANGES_MAX];
+    struct offload_io dst;
+    uint8_t dst_kind;
+    const char *dst_name;
+    uint8_t *buf;
+    char *msg;
+    size_t msg_size;
+};
+
+/* Whether the token is still live: not revoked and not expired. */
+static int still_valid(struct copy *c)
+{
+    struct offload_live *l = live_find(c->p, c->id);
+    if (!l || l->revoked)
+        return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
+                    "token no longer valid: its data changed since issue");
+    if (c->p->pf.now_ms(c->p->pf.sec_ctx) >= l->t.expiry_ms)
+        return fail(c->msg, c->msg_size, OFFLOAD_E_TOKEN, "token expired");
+    return OFFLOAD_OK;
+}
+
+static int open_sources(struct copy *c)
+{
+    for (uint32_t i = 0; i < c->t->count; i++) {
+        const struct token_range *r = &c->t->range[i];
+        const struct offload_object *x = &c->p->obj[r->object % OFFLOAD_OBJECTS_MAX];
+        if (r->object >= OFFLOAD_OBJECTS_MAX || !x->used || x->epoch != r->generation ||
+            x->kind != r->kind)
+            return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
+                        "token no longer valid: its file is no longer tracked");
+        int rc = c->p->pf.open(c->p->pf.io_ctx, r->kind, x->name, false, &c->src[i], c->msg,
+                               c->msg_size);
+        if (rc)
+            return rc;
+        c->src_open[i] = true;
+        /* changed by a writer that did not call the hook (another open of the disk) */
+        if (!guid_eq(&c->src[i].data_write_guid, &r->data_write_guid) ||
+            r->offset + r->length > c->src[i].size)
+            return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
+                        "token no longer valid: %s changed since issue", x->name);
+    }
+    return OFFLOAD_OK;
+}
+
+static int check_overlap(struct copy *c, uint64_t dst_off, uint64_t len)
+{
+    for (uint32_t i = 0; i < c->t->count; i++) {
+        const struct token_range *r = &c->t->range[i];
+        const struct offload_object *x = &c->p->obj[r->object];
+        if (!same_name(x->name, c->dst_name))
+            continue;
+        if (x->kind != c->dst_kind || overlaps(r->offset, r->length, dst_off, len))
+            return fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
+                        "%s: the destination overlaps the token's data", c->dst_name);
+    }
+    return OFFLOAD_OK;
+}
+
+/* Copies one piece: src range i at sofs, n bytes, to dofs. */
+static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, uint32_t n)
+{
+    struct offload_io *s = &c->src[i], *d = &c->dst;
+    bool zero = false;
+    uint64_t run = n;
+    if (s->zero_extent && d->punch) {
+        int rc = s->zero_extent(s->h, sofs, n, &zero, &run);
+        if (rc)
+            return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: reading its map failed",
+                        c->p->obj[c->t->range[i].object].name);
+    }
+    if (zero && run >= n) {
+        if (c->dst_name)
+            offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
+        if (d->punch(d->h, dofs, n))
+            return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
+        c->p->stats.bytes_punched += n;
+        return OFFLOAD_OK;
+    }
+    if (s->read(s->h, sofs, c->buf, n))
+        return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: reading failed",
+                    c->p->obj[c->t->range[i].object].name);
+    int rc = still_valid(c); /* after the read: what was read is the data as at issue */
+    if (rc)
+        return rc;
+    if (c->dst_name)
+        offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
+    if (d->write(d->h, dofs, c->buf, n))
+        return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed",
+                    c->dst_name ? c->dst_name : "the receiving provider");
+    c->p->stats.bytes_copied += n;
+    return OFFLOAD_OK;
+}
+
+/* The piece at token position pos: range index, source offset, bytes left in that range. */
+static void locate(const struct token *t, uint64_t pos, uint32_t *i, uint64_t *sofs,
+                   uint64_t *left)
+{
+    uint32_t k = 0;
+    while (pos >= t->range[k].length)
+        pos -= t->range[k++].length;
+    *i = k;
+    *sofs = t->range[k].offset + pos;
+    *left = t->range[k].length - pos;
+}
+
+static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t dst_off,
+                    offload_progress_fn progress, void *pctx, uint64_t *written)
+{
+    uint64_t done = 0;
+    while (done < len) {
+        uint32_t i;
+        uint64_t sofs, left;
+        locate(c->t, token_off + done, &i, &sofs, &left);
+        uint64_t n = len - done;
+        if (n > left)
+            n = left;
+        if (n > OFFLOAD_CHUNK)
+            n = OFFLOAD_CHUNK;
+        /* lengths in whole sectors of both (powers of two: the larger is a multiple) */
+        uint32_t g = c->dst.granule > c->src[i].granule ? c->dst.granule : c->src[i].granule;
+        if (sofs % c->src[i].granule || (dst_off + done) % c->dst.granule)
+            break; /* a file range's end left the copy off a sector boundary */
+        n -= n % g;
+        if (n == 0)
+            break;
+        int rc = copy_piece(c, i, sofs, dst_off + done, (uint32_t)n);
+        if (rc)
+            return rc;
+        done += n;
+        *written = done;
+        if (progress)
+            progress(pctx, done, len);
+    }
+    if (done == 0)
+        return fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
+                    "%s: offsets must be whole sectors of the source and destination disks",
+                    c->dst_name);
+    if (done < len)
+        fail(c->msg, c->msg_size, OFFLOAD_OK,
+             "stopped after %llu of %llu bytes: the rest does not fill whole sectors of %s",
+             (unsigned long long)done, (unsigned long long)len, c->dst_name);
+    return OFFLOAD_OK;
+}
+
+/* Writes [token_off, +len) of t's data to dst (opened here by name) or to sink (dst NULL). */
+static int run_copy(struct offload_provider *p, const struct token *t, uint64_t token_off,
+                    uint64_t len, uint8_t dst_kind, const char *dst, uint64_t dst_off,
+                    const struct offload_io *sink, offload_progress_fn progress,
+                    void *progress_ctx, uint64_t *written, char *msg, size_t msg_size)
+{
+    if (token_off >= t->total)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "offset %llu is past the token's %llu bytes",
+                    (unsigned long long)token_off, (unsigned long long)t->total);
+    if (len > t->total - token_off)
+        len = t->total - token_off;
+    if (dst_off + len < dst_off)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "destination range overflows");
+    struct copy c = { .p = p, .t = t, .id = t->id, .dst_kind = dst_kind, .dst_name = dst,
+                      .msg = msg, .msg_size = msg_size };
+    int rc = still_valid(&c);
+    if (!rc && dst)
+        rc = check_overlap(&c, dst_off, len);
+    if (!rc)
+        rc = open_sources(&c);
+    bool dst_open = false;
+    if (!rc && dst) {
+        rc = p->pf.open(p->pf.io_ctx, dst_kind, dst, true, &c.dst, msg, msg_size);
+        dst_open = rc == OFFLOAD_OK;
+    } else if (!rc) {
+        c.dst = *sink;
+    }
+    if (!rc && dst && dst_kind == TOKEN_RANGE_DISK && dst_off + len > c.dst.size)
+        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: the range ends past the disk's %llu bytes",
+                  dst, (unsigned long long)c.dst.size);
+    if (!rc && !(c.buf = p->pf.alloc(p->pf.io_ctx, OFFLOAD_CHUNK)))
+        rc = fail(msg, msg_size, OFFLOAD_E_NOMEM, "no memory for the copy buffer");
+    if (!rc)
+        rc = copy_all(&c, token_off, len, dst_off, progress, progress_ctx, written);
+    if (dst_open) {
+        if (c.dst.flush(c.dst.h) && !rc)
+            rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", dst);
+        p->pf.close(p->pf.io_ctx, &c.dst);
+    }
+    for (uint32_t i = 0; i < t->count; i++)
+        if (c.src_open[i])
+            p->pf.close(p->pf.io_ctx, &c.src[i]);
+    if (c.buf)
+        p->pf.free(p->pf.io_ctx, c.buf);
+    p->stats.writes += rc == OFFLOAD_OK;
+    return rc;
+}
+
+int offload_write(struct offload_provider *p, const uint8_t *token, size_t token_len,
+                  uint64_t token_off, uint64_t len, uint8_t dst_kind, const char *dst,
+                  uint64_t dst_off, offload_progress_fn progress, void *progress_ctx,
+                  uint64_t *written, char *msg, size_t msg_size)
+{
+    *written = 0;
+    if (msg && msg_size)
+        msg[0] = '\0';
+    struct token t;
+    int trc = token_decode(token, token_len, p->issuer, p->pf.mac, p->pf.sec_ctx,
+                           p->pf.now_ms(p->pf.sec_ctx), &t);
+    if (trc)
+        return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
+    if (!name_valid(dst) || (dst_kind != TOKEN_RANGE_FILE && dst_kind != TOKEN_RANGE_DISK))
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
+    return run_copy(p, &t, token_off, len, dst_kind, dst, dst_off, NULL, progress,
+                    progress_ctx, written, msg, msg_size);
+}
+
+int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,
+                  size_t grant_len, const uint8_t peer[GRANT_FP_LEN], uint64_t token_off,
+                  uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
+                  size_t msg_size)
+{
+    *sent = 0;
+    if (msg && msg_size)
+        msg[0] = '\0';
+    struct grant g;
+    int grc = grant_check(k, grant, grant_len, peer, p->pf.now_ms(p->pf.sec_ctx), &g);
+    if (grc)
+        return fail(msg, msg_size, OFFLOAD_E_GRANT, "%s", grant_status_text(grc));
+    struct token t;
+    int trc = token_decode(g.token, TOKEN_SIZE, p->issuer, p->pf.mac, p->pf.sec_ctx,
+                           p->pf.now_ms(p->pf.sec_ctx), &t);
+    if (trc)
+        return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
+    return run_copy(p, &t, token_off, len, 0, NULL, 0, sink, NULL, NULL, sent, msg, msg_size);
+}
+
+/* ---- the receiving provider ------------------------------------------------------- */
+
+static int receiver_write(void *h, uint64_t pos, const void *buf, size_t len)
+{
+    struct offload_receiver *r = h;
+    if (r->off + pos < r->off)
+        return -1;
+    offload_note_write(r->p, r->kind, r->name, r->off + pos, len);
+    if (r->io.write(r->io.h, r->off + pos, buf, len))
+        return -1;
+    r->received += len;
+    return 0;
+}
+
+int offload_receive_open(struct offload_receiver *r, struct offload_provider *p, uint8_t kind,
+                         const char *name, uint64_t off, struct offload_io *sink, char *msg,
+                         size_t msg_size)
+{
+    memset(r, 0, sizeof(*r));
+    if (!name_valid(name) || (kind != TOKEN_RANGE_FILE && kind != TOKEN_RANGE_DISK))
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
+    int rc = p->pf.open(p->pf.io_ctx, kind, name, true, &r->io, msg, msg_size);
+    if (rc)
+        return rc;
+    r->p = p, r->kind = kind, r->off = off;
+    memcpy(r->name, name, strlen(name) + 1);
+    memset(sink, 0, sizeof(*sink));
+    sink->h = r;
+    sink->size = UINT64_MAX;
+    sink->granule = r->io.granule;
+    sink->write = receiver_write;
+    return OFFLOAD_OK;
+}
+
+int offload_receive_close(struct offload_receiver *r)
+{
+    int rc = r->io.flush(r->io.h) ? OFFLOAD_E_IO : OFFLOAD_OK;
+    r->p->pf.close(r->p->pf.io_ctx, &r->io);
+    return rc;
+}
+
+const char *offload_status_name(int status)
+{
+    switch (status) {
+    case OFFLOAD_OK:          return "ok";
+    case OFFLOAD_E_INVALID:   return "invalid argument";
+    case OFFLOAD_E_NOT_FOUND: return "not found";
+    case OFFLOAD_E_IO:        return "I/O error";
+    case OFFLOAD_E_TOKEN:     return "token refused";
+    case OFFLOAD_E_REVOKED:   return "token no longer valid";
+    case OFFLOAD_E_BUSY:      return "busy";
+    case OFFLOAD_E_NOMEM:     return "out of memory";
+    case OFFLOAD_E_GRANT:     return "grant refused";
+    default:                  return "unknown";
+    }
+}

@@ -1,0 +1,60 @@
+# Token-based copy offload (hv/offload/TOKEN.md): tokens, the provider, their tests.
+# Before hv/storage/*.mk alphabetically: recursive `=` for anything naming its variables.
+OFFLOAD_TOKEN_SRCS := hv/offload/token.c hv/lib/guid.c
+
+KERNEL_SRCS += hv/offload/token.c
+
+UNIT_TESTS += test_offload_token
+test_offload_token_SRCS := tests/unit/test_offload_token.c $(OFFLOAD_TOKEN_SRCS)
+test_offload_token_LIBS := -lbearssl
+
+FUZZ_TARGETS += fuzz_offload_token
+fuzz_offload_token_SRCS := tests/fuzz/fuzz_offload_token.c $(OFFLOAD_TOKEN_SRCS)
+
+# The provider and its pool objects; host-tested on a FAT32 pool in memory with VHDX disks.
+OFFLOAD_SRCS := hv/offload/offload.c hv/offload/offload_pool.c hv/offload/grant.c
+KERNEL_SRCS += $(OFFLOAD_SRCS)
+
+UNIT_TESTS += test_offload
+test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c $(OFFLOAD_SRCS) \
+	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
+test_offload_LIBS := -lbearssl
+
+# The provider behind the control server; the host daemon (atoll-control-hostd --pool)
+# runs the real provider on a pool image through tests/net/fake_offload.c.
+KERNEL_SRCS += hv/offload/offload_ctl.c
+OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
+	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS)
+
+# `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl
+# (tests/net/run-kernel-offload-tests, about 30 s); part of `make test`.
+TEST_STEPS += test-offload-kernel
+.PHONY: test-offload-kernel
+test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
+	$(Q)tests/net/run-kernel-offload-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+		$(BUILD)/tools/vhdx $(BUILD)/net/offload-kernel-test
+
+# The offload control commands with stub ops (argument decoding, refusals, replies).
+UNIT_TESTS += test_ctl_offload
+test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
+	hv/lib/format.c
+
+# Grants: the initiator's introduction of two providers (hv/offload/grant.h); the format
+# and the source provider's checks, tested with real ECDSA keys.  No transport yet.
+UNIT_TESTS += test_offload_grant
+test_offload_grant_SRCS = tests/unit/test_offload_grant.c hv/offload/grant.c $(NET_TLS_SRCS)
+test_offload_grant_LIBS := -lbearssl
+
+FUZZ_TARGETS += fuzz_offload_grant
+fuzz_offload_grant_SRCS := tests/fuzz/fuzz_offload_grant.c hv/offload/grant.c
+
+FUZZ_TARGETS += fuzz_ctl_offload
+fuzz_ctl_offload_SRCS = tests/fuzz/fuzz_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
+	hv/lib/format.c
+
+# Two providers joined in memory through a grant (no transport yet).
+UNIT_TESTS += test_offload_peer
+test_offload_peer_SRCS = tests/unit/test_offload_peer.c tests/unit/test_block_mem.c \
+	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
+	hv/lib/format.c $(NET_TLS_SRCS)
+test_offload_peer_LIBS := -lbearssl

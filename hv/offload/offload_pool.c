@@ -1,0 +1,146 @@
+/* Files and VHDX disks of the FAT32 pool as offload objects (hv/offload/offload_pool.h). */
+#include "hv/offload/offload_pool.h"
+
+#include <string.h>
+
+#include "hv/lib/format.h"
+
+struct pool_obj {
+    struct fat_file f;
+    struct vhdx_io vio;
+    struct vhdx *d;
+};
+
+static int file_read(void *h, uint64_t off, void *buf, size_t len)
+{
+    return fat_read(h, off, buf, len) == (long)len ? 0 : -1;
+}
+
+static int file_write(void *h, uint64_t off, const void *buf, size_t len)
+{
+    return fat_write(h, off, buf, len) == (long)len ? 0 : -1;
+}
+
+static int file_flush(void *h) { return fat_flush(h) ? -1 : 0; }
+static uint64_t file_size(void *h) { return ((struct fat_file *)h)->size; }
+static int file_resize(void *h, uint64_t size) { return fat_truncate(h, size) ? -1 : 0; }
+
+static int obj_file_read(void *h, uint64_t off, void *buf, size_t len)
+{
+    return file_read(&((struct pool_obj *)h)->f, off, buf, len);
+}
+
+static int obj_file_write(void *h, uint64_t off, const void *buf, size_t len)
+{
+    return file_write(&((struct pool_obj *)h)->f, off, buf, len);
+}
+
+static int obj_file_flush(void *h) { return file_flush(&((struct pool_obj *)h)->f); }
+
+static int disk_read(void *h, uint64_t off, void *buf, size_t len)
+{
+    return vhdx_read(((struct pool_obj *)h)->d, off, buf, len, NULL) ? -1 : 0;
+}
+
+static int disk_write(void *h, uint64_t off, const void *buf, size_t len)
+{
+    return vhdx_write(((struct pool_obj *)h)->d, off, buf, len, NULL) ? -1 : 0;
+}
+
+static int disk_flush(void *h) { return vhdx_flush(((struct pool_obj *)h)->d, NULL) ? -1 : 0; }
+
+/* Zero by metadata: not present in a disk without a parent (a differencing disk's absent
+ * blocks are its parent's data). */
+static int disk_zero_extent(void *h, uint64_t off, uint64_t len, bool *zero, uint64_t *run)
+{
+    struct vhdx *d = ((struct pool_obj *)h)->d;
+    bool present;
+    if (vhdx_layer_extent(d, off, len, &present, run, NULL))
+        return -1;
+    *zero = !present && !vhdx_parent(d);
+    return 0;
+}
+
+static int disk_punch(void *h, uint64_t off, uint64_t len)
+{
+    return vhdx_trim(((struct pool_obj *)h)->d, off, len, NULL) ? -1 : 0;
+}
+
+static int pool_open(void *ctx, uint8_t kind, const char *name, bool writable,
+                     struct offload_io *io, char *msg, size_t msg_size)
+{
+    struct offload_pool *pool = ctx;
+    struct pool_obj *o = pool->env->alloc(pool->env->ctx, sizeof(*o));
+    if (!o)
+        return fmt_snprintf(msg, msg_size, "out of memory"), OFFLOAD_E_NOMEM;
+    unsigned flags = writable && kind == TOKEN_RANGE_FILE ? FAT_O_CREATE : 0;
+    int rc = fat_open(pool->vol, name, flags, &o->f);
+    if (rc == FAT_OK && o->f.is_dir) {
+        fat_close(&o->f);
+        rc = FAT_E_IS_DIR;
+    }
+    if (rc != FAT_OK) {
+        pool->env->free(pool->env->ctx, o);
+        fmt_snprintf(msg, msg_size, "%s: %s", name, fat_status_name(rc));
+        return rc == FAT_E_NOT_FOUND ? OFFLOAD_E_NOT_FOUND
+             : rc == FAT_E_IO ? OFFLOAD_E_IO : OFFLOAD_E_INVALID;
+    }
+    memset(io, 0, sizeof(*io));
+    io->h = o;
+    if (kind == TOKEN_RANGE_FILE) {
+        io->size = o->f.size;
+        io->granule = 1;
+        io->read = obj_file_read, io->write = obj_file_write, io->flush = obj_file_flush;
+        return OFFLOAD_OK;
+    }
+    o->vio = (struct vhdx_io){ .ctx = &o->f, .read = file_read, .write = file_write,
+                               .flush = file_flush, .size = file_size, .resize = file_resize };
+    struct vhdx_err err;
+    rc = vhdx_open(pool->env, &o->vio, name, writable ? 0 : VHDX_OPEN_READ_ONLY, &o->d, &err);
+    if (rc) {
+        fat_close(&o->f);
+        pool->env->free(pool->env->ctx, o);
+        fmt_snprintf(msg, msg_size, "%s", err.msg);
+        return rc == VHDX_E_IO ? OFFLOAD_E_IO : rc == VHDX_E_NOMEM ? OFFLOAD_E_NOMEM
+                                                                   : OFFLOAD_E_INVALID;
+    }
+    struct vhdx_info info;
+    vhdx_get_info(o->d, &info);
+    io->size = info.disk_size;
+    io->granule = info.logical_sector_size;
+    io->data_write_guid = info.data_write_guid;
+    io->read = disk_read, io->write = disk_write, io->flush = disk_flush;
+    io->zero_extent = disk_zero_extent, io->punch = disk_punch;
+    return OFFLOAD_OK;
+}
+
+static void pool_close(void *ctx, struct offload_io *io)
+{
+    struct offload_pool *pool = ctx;
+    struct pool_obj *o = io->h;
+    if (o->d)
+        vhdx_close(o->d, NULL);
+    fat_close(&o->f);
+    pool->env->free(pool->env->ctx, o);
+}
+
+static void *pool_alloc(void *ctx, size_t size)
+{
+    const struct vhdx_env *env = ((struct offload_pool *)ctx)->env;
+    return env->alloc(env->ctx, size);
+}
+
+static void pool_free(void *ctx, void *p)
+{
+    const struct vhdx_env *env = ((struct offload_pool *)ctx)->env;
+    env->free(env->ctx, p);
+}
+
+void offload_pool_platform(struct offload_pool *pool, struct offload_platform *pf)
+{
+    pf->io_ctx = pool;
+    pf->open = pool_open;
+    pf->close = pool_close;
+    pf->alloc = pool_alloc;
+    pf->free = pool_free;
+}

@@ -1,0 +1,57 @@
+/*
+ * A live disk operation as asked for (the [script]'s `disk` verb, the control protocol's
+ * disk commands, `atollctl disk`): which disk of which partition, what to do, and the job's
+ * throttle; and the progress arithmetic the kernel and atollctl share.  Portable, no
+ * allocation; parsing bounds every field (the words come from the manifest or the wire).
+ *
+ *   PARTITION DISK copy DST [FORMAT] [mbps=N] [iops=N]    a copy; the disk stays
+ *   PARTITION DISK move DST [FORMAT] [mbps=N] [iops=N]    a copy, then the disk is DST
+ *   PARTITION DISK convert DST FORMAT [mbps=N] [iops=N]   a move that changes the format
+ *   PARTITION DISK compact|defrag [mbps=N] [iops=N]       in place (a new file, renamed)
+ *   PARTITION DISK merge [mbps=N] [iops=N]                the child into its parent
+ *   PARTITION DISK pause|resume|cancel                    the disk's running job
+ *   - DISK delete                                         a disk no partition has attached
+ *
+ * FORMAT: dynamic | fixed | raw; without one, DST's ending says (.vhdx: dynamic, else raw).
+ */
+#ifndef ATOLL_HV_STORAGE_DISK_OP_REQUEST_H
+#define ATOLL_HV_STORAGE_DISK_OP_REQUEST_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv/storage/disk_job.h"
+
+#define DISK_OP_NAME_LEN 32   /* a partition name and its NUL */
+#define DISK_OP_PATH_LEN 112  /* a pool path and its NUL (the tmp name adds ".tmp") */
+
+enum disk_op_verb {
+    DISK_VERB_COPY, DISK_VERB_MOVE, DISK_VERB_CONVERT, DISK_VERB_COMPACT, DISK_VERB_DEFRAG,
+    DISK_VERB_MERGE, DISK_VERB_PAUSE, DISK_VERB_RESUME, DISK_VERB_CANCEL, DISK_VERB_DELETE,
+    DISK_VERBS
+};
+
+struct disk_op_request {
+    char partition[DISK_OP_NAME_LEN];   /* "" for delete */
+    char disk[DISK_OP_PATH_LEN];
+    enum disk_op_verb verb;
+    char dst[DISK_OP_PATH_LEN];         /* copy, move, convert */
+    enum disk_job_format format;
+    uint32_t mbps, iops;                /* 0: no limit */
+};
+
+/* Parses "PARTITION DISK VERB ARGS..." into r: 0, or -1 with one line in err. */
+int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_t err_size);
+const char *disk_op_verb_name(enum disk_op_verb v);
+/* Verbs that start a job (the others act on one or on a file). */
+bool disk_op_verb_is_job(enum disk_op_verb v);
+/* The job a verb runs. */
+enum disk_job_op disk_op_job_op(enum disk_op_verb v);
+/* Whether the disk switches to the job's result (move, convert, compact, defrag, merge). */
+bool disk_op_verb_switches(enum disk_op_verb v);
+/* Per mille of the work done (total grows with re-copies, so it can go back). */
+uint32_t disk_op_permille(uint64_t done, uint64_t total);
+/* Milliseconds left at the rate so far (done bytes in elapsed_ms); UINT64_MAX: unknown. */
+uint64_t disk_op_eta_ms(uint64_t done, uint64_t total, uint64_t elapsed_ms);
+
+#endif

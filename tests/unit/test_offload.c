@@ -1,0 +1,516 @@
+/* The offload provider (hv/offload/offload.c) on a FAT32 pool in memory with files and VHDX
+ * disks (hv/offload/offload_pool.c): read and write, what shortens them, every refusal,
+ * and immutability when the source is written before and during an offload write. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <bearssl.h>
+
+#include "hv/offload/offload_pool.h"
+#include "tests/unit/test_block_mem.h"
+
+#define MIB (1024u * 1024u)
+#define IMG_MIB 96
+
+static uint8_t *pristine;
+static uint64_t img_bytes;
+
+static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
+static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
+static void env_guid(void *ctx, struct guid *out)
+{
+    static uint32_t n;
+    (void)ctx;
+    memset(out, 0, sizeof(*out));
+    n++;
+    memcpy(out->b, &n, sizeof(n));
+    out->b[15] = 0x77;
+}
+static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid };
+
+struct sec { uint8_t key[32]; uint64_t now; uint32_t ids; };
+
+static void hmac(void *ctx, const void *data, size_t len, uint8_t out[TOKEN_MAC_LEN])
+{
+    struct sec *s = ctx;
+    br_hmac_key_context kc;
+    br_hmac_context hc;
+    br_hmac_key_init(&kc, &br_sha256_vtable, s->key, sizeof(s->key));
+    br_hmac_init(&hc, &kc, 0);
+    br_hmac_update(&hc, data, len);
+    br_hmac_out(&hc, out);
+}
+static void rnd(void *ctx, void *buf, size_t len)
+{
+    struct sec *s = ctx;
+    memset(buf, 0, len);
+    s->ids++;
+    memcpy(buf, &s->ids, len < 4 ? len : 4);
+}
+static uint64_t now_ms(void *ctx) { return ((struct sec *)ctx)->now; }
+
+static const uint8_t issuer[TOKEN_ISSUER_LEN] = { 0x01, 0x02 };
+
+struct fx {
+    uint8_t *data;
+    struct mem_disk m;
+    struct block_io io;
+    struct fat_vol v;
+    struct offload_pool pool;
+    struct sec sec;
+    struct offload_provider p;
+    char msg[256];
+};
+
+static int make_image(void **state)
+{
+    (void)state;
+    char path[64], cmd[160];
+    snprintf(path, sizeof(path), "/tmp/atoll-offload-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(path);
+    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOL -C %s %d >/dev/null 2>&1",
+             path, IMG_MIB * 1024);
+    if (system(cmd) != 0)
+        return -1;
+    pristine = mem_disk_load(path, &img_bytes);
+    unlink(path);
+    return pristine ? 0 : -1;
+}
+
+static int drop_image(void **state)
+{
+    (void)state;
+    free(pristine);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->data = malloc(img_bytes);
+    memcpy(f->data, pristine, img_bytes);
+    mem_disk_init(&f->m, f->data, img_bytes, 512, &f->io);
+    if (fat_mount(&f->v, &f->io) != FAT_OK)
+        return -1;
+    f->pool = (struct offload_pool){ &f->v, &env };
+    f->sec.key[0] = 0x42;
+    f->sec.now = 1000;
+    struct offload_platform pf = { .sec_ctx = &f->sec, .mac = hmac, .random = rnd, .now_ms = now_ms };
+    offload_pool_platform(&f->pool, &pf);
+    offload_init(&f->p, &pf, issuer);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    free(f->data);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers: pool files and disks, patterns ---------------------------------------- */
+
+static uint8_t pat(uint64_t i, uint8_t seed) { return (uint8_t)(i * 7 + seed + (i >> 9)); }
+
+static void fill(uint8_t *b, uint64_t base, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] = pat(base + i, seed);
+}
+
+static void put_file(struct fx *f, const char *name, size_t size, uint8_t seed)
+{
+    struct fat_file ff;
+    assert_int_equal(fat_open(&f->v, name, FAT_O_CREATE | FAT_O_TRUNC, &ff), FAT_OK);
+    uint8_t *b = malloc(size);
+    fill(b, 0, size, seed);
+    assert_int_equal(fat_write(&ff, 0, b, size), (long)size);
+    assert_int_equal(fat_close(&ff), FAT_OK);
+    free(b);
+}
+
+static uint8_t *get_file(struct fx *f, const char *name, size_t *size)
+{
+    struct fat_file ff;
+    assert_int_equal(fat_open(&f->v, name, 0, &ff), FAT_OK);
+    *size = ff.size;
+    uint8_t *b = malloc(ff.size + 1);
+    assert_int_equal(fat_read(&ff, 0, b, ff.size), (long)ff.size);
+    fat_close(&ff);
+    return b;
+}
+
+struct disk { struct fat_file ff; struct vhdx_io io; struct vhdx *d; };
+
+static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
+static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
+static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
+static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
+static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
+
+static void disk_open(struct fx *f, const char *name, bool create, struct disk *k)
+{
+    assert_int_equal(fat_open(&f->v, name, create ? FAT_O_CREATE | FAT_O_TRUNC : 0, &k->ff), FAT_OK);
+    k->io = (struct vhdx_io){ &k->ff, f_read, f_write, f_flush, f_size, f_resize };
+    struct vhdx_err err;
+    if (create) {
+        struct vhdx_create_params cp = { .disk_size = 32 * MIB, .block_size = MIB };
+        assert_int_equal(vhdx_create(&env, &k->io, &cp, &err), VHDX_OK);
+    }
+    assert_int_equal(vhdx_open(&env, &k->io, name, 0, &k->d, &err), VHDX_OK);
+}
+
+static void disk_close(struct disk *k)
+{
+    assert_int_equal(vhdx_close(k->d, NULL), VHDX_OK);
+    fat_close(&k->ff);
+}
+
+/* A 32 MiB disk with data in MiB 0, 1 and 3 (2 and 4.. absent). */
+static void put_disk(struct fx *f, const char *name, uint8_t seed)
+{
+    struct disk k;
+    disk_open(f, name, true, &k);
+    uint8_t *b = malloc(MIB);
+    for (uint64_t m = 0; m < 4; m++) {
+        if (m == 2)
+            continue;
+        fill(b, m * MIB, MIB, seed);
+        assert_int_equal(vhdx_write(k.d, m * MIB, b, MIB, NULL), VHDX_OK);
+    }
+    free(b);
+    disk_close(&k);
+}
+
+static void read_disk(struct fx *f, const char *name, uint64_t off, uint8_t *b, size_t n)
+{
+    struct disk k;
+    disk_open(f, name, false, &k);
+    assert_int_equal(vhdx_read(k.d, off, b, n, NULL), VHDX_OK);
+    disk_close(&k);
+}
+
+static int oread(struct fx *f, uint8_t kind, const char *name, uint64_t off, uint64_t len,
+                 uint8_t *tok, uint64_t *covered)
+{
+    struct offload_src s = { kind, name, off, len };
+    return offload_read(&f->p, &s, 1, 0, tok, covered, f->msg, sizeof(f->msg));
+}
+
+static int owrite(struct fx *f, const uint8_t *tok, uint64_t toff, uint64_t len, uint8_t kind,
+                  const char *dst, uint64_t doff, uint64_t *written)
+{
+    return offload_write(&f->p, tok, TOKEN_SIZE, toff, len, kind, dst, doff, NULL, NULL,
+                         written, f->msg, sizeof(f->msg));
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void file_copy_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "src.bin", 3 * MIB + 100, 1);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    /* asked past the end: covered up to the end */
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "src.bin", 0, 10 * MIB, tok, &covered), OFFLOAD_OK);
+    assert_int_equal(covered, 3 * MIB + 100);
+    assert_int_equal(owrite(f, tok, 0, UINT64_MAX, TOKEN_RANGE_FILE, "dir-less-dst.bin", 0, &written),
+                     OFFLOAD_OK);
+    assert_int_equal(written, 3 * MIB + 100);
+    size_t n;
+    uint8_t *a = get_file(f, "src.bin", &n), *b = get_file(f, "DIR-LESS-DST.BIN", &n);
+    assert_int_equal(n, 3 * MIB + 100);
+    assert_memory_equal(a, b, n);
+    free(a), free(b);
+    /* part of it, at an offset of the destination */
+    assert_int_equal(owrite(f, tok, 1000, 5000, TOKEN_RANGE_FILE, "part.bin", 77, &written),
+                     OFFLOAD_OK);
+    assert_int_equal(written, 5000);
+    b = get_file(f, "part.bin", &n);
+    assert_int_equal(n, 5077);
+    for (size_t i = 0; i < 5000; i++)
+        assert_int_equal(b[77 + i], pat(1000 + i, 1));
+    free(b);
+    assert_int_equal(f->p.stats.bytes_punched, 0);
+}
+
+static void disk_copy_shares_absent_blocks_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "a.vhdx", 3);
+    put_disk(f, "b.vhdx", 9);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "a.vhdx", 0, 6 * MIB + 100, tok, &covered), OFFLOAD_OK);
+    assert_int_equal(covered, 6 * MIB); /* whole sectors only */
+    assert_int_equal(owrite(f, tok, 0, UINT64_MAX, TOKEN_RANGE_DISK, "b.vhdx", 8 * MIB, &written),
+                     OFFLOAD_OK);
+    assert_int_equal(written, 6 * MIB);
+    /* absent blocks 2, 4, 5 were made zero in b by metadata, not copied */
+    assert_int_equal(f->p.stats.bytes_copied, 3 * MIB);
+    assert_int_equal(f->p.stats.bytes_punched, 3 * MIB);
+    uint8_t *got = malloc(6 * MIB), *want = calloc(1, 6 * MIB);
+    for (uint64_t m = 0; m < 4; m++)
+        if (m != 2)
+            fill(want + m * MIB, m * MIB, MIB, 3);
+    read_disk(f, "b.vhdx", 8 * MIB, got, 6 * MIB);
+    assert_memory_equal(got, want, 6 * MIB);
+    /* b's own data before the copied range is untouched */
+    read_disk(f, "b.vhdx", 0, got, MIB);
+    fill(want, 0, MIB, 9);
+    assert_memory_equal(got, want, MIB);
+    free(got), free(want);
+}
+
+static void file_to_disk_partial_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "d.vhdx", 5);
+    put_file(f, "odd.bin", 1000, 4);
+    uint8_t tok[TOKEN_SIZE], got[1024];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "odd.bin", 0, 1000, tok, &covered), OFFLOAD_OK);
+    /* a disk takes whole sectors: 512 of the 1000 bytes */
+    assert_int_equal(owrite(f, tok, 0, 1000, TOKEN_RANGE_DISK, "d.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(written, 512);
+    assert_string_equal(f->msg, "stopped after 512 of 1000 bytes: the rest does not fill whole sectors of d.vhdx");
+    read_disk(f, "d.vhdx", 0, got, 1024);
+    for (size_t i = 0; i < 512; i++)
+        assert_int_equal(got[i], pat(i, 4));
+    for (size_t i = 512; i < 1024; i++)
+        assert_int_equal(got[i], pat(i, 5));
+    /* from an unaligned place in the file: one whole sector */
+    assert_int_equal(owrite(f, tok, 100, 900, TOKEN_RANGE_DISK, "d.vhdx", 1024, &written),
+                     OFFLOAD_OK);
+    assert_int_equal(written, 512);
+    read_disk(f, "d.vhdx", 1024, got, 512);
+    for (size_t i = 0; i < 512; i++)
+        assert_int_equal(got[i], pat(100 + i, 4));
+    /* nothing whole to write, or a destination off a sector boundary: refused */
+    assert_int_equal(owrite(f, tok, 600, 400, TOKEN_RANGE_DISK, "d.vhdx", 0, &written),
+                     OFFLOAD_E_INVALID);
+    assert_int_equal(written, 0);
+    assert_int_equal(owrite(f, tok, 0, 512, TOKEN_RANGE_DISK, "d.vhdx", 100, &written),
+                     OFFLOAD_E_INVALID);
+}
+
+static void multi_range_read_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "x.bin", 4096, 1);
+    put_file(f, "y.bin", 4096, 2);
+    struct offload_src s[10];
+    for (int i = 0; i < 10; i++)
+        s[i] = (struct offload_src){ TOKEN_RANGE_FILE, i % 2 ? "y.bin" : "x.bin", 0, 100 };
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    /* ten ranges asked: the token holds eight */
+    assert_int_equal(offload_read(&f->p, s, 10, 0, tok, &covered, f->msg, sizeof(f->msg)), OFFLOAD_OK);
+    assert_int_equal(covered, 800);
+    /* a range cut at the end of its file ends the token there */
+    s[1].offset = 4000;
+    assert_int_equal(offload_read(&f->p, s, 3, 0, tok, &covered, f->msg, sizeof(f->msg)), OFFLOAD_OK);
+    assert_int_equal(covered, 196);
+    assert_int_equal(owrite(f, tok, 0, UINT64_MAX, TOKEN_RANGE_FILE, "xy.bin", 0, &written), OFFLOAD_OK);
+    size_t n;
+    uint8_t *b = get_file(f, "xy.bin", &n);
+    assert_int_equal(n, 196);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(b[i], pat(i, 1));
+    for (size_t i = 0; i < 96; i++)
+        assert_int_equal(b[100 + i], pat(4000 + i, 2));
+    free(b);
+}
+
+static void write_before_use_revokes_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "s.bin", 8192, 1);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "s.bin", 1024, 2048, tok, &covered), OFFLOAD_OK);
+    /* a write outside the range leaves the token valid */
+    offload_note_write(&f->p, TOKEN_RANGE_FILE, "S.BIN", 4096, 10);
+    offload_note_write(&f->p, TOKEN_RANGE_FILE, "other.bin", 0, UINT64_MAX);
+    assert_int_equal(owrite(f, tok, 0, 10, TOKEN_RANGE_FILE, "t.bin", 0, &written), OFFLOAD_OK);
+    /* one byte inside it revokes it */
+    offload_note_write(&f->p, TOKEN_RANGE_FILE, "/s.bin", 3071, 1);
+    assert_int_equal(owrite(f, tok, 0, 10, TOKEN_RANGE_FILE, "t.bin", 0, &written), OFFLOAD_E_REVOKED);
+    assert_int_equal(written, 0);
+    assert_string_equal(f->msg, "token no longer valid: its data changed since issue");
+    assert_int_equal(f->p.stats.revoked, 1);
+}
+
+static void image_file_write_revokes_disk_token_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "i.vhdx", 1);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "i.vhdx", 0, MIB, tok, &covered), OFFLOAD_OK);
+    offload_note_write(&f->p, TOKEN_RANGE_FILE, "i.vhdx", 0, 1);
+    assert_int_equal(owrite(f, tok, 0, MIB, TOKEN_RANGE_FILE, "o.bin", 0, &written), OFFLOAD_E_REVOKED);
+}
+
+/* A writer that opened the disk itself and never called the hook still changes its
+ * DataWriteGuid: the token is refused. */
+static void unhooked_disk_write_detected_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "u.vhdx", 1);
+    uint8_t tok[TOKEN_SIZE], b[512] = { 0 };
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "u.vhdx", 0, MIB, tok, &covered), OFFLOAD_OK);
+    struct disk k;
+    disk_open(f, "u.vhdx", false, &k);
+    assert_int_equal(vhdx_write(k.d, 20 * MIB, b, sizeof(b), NULL), VHDX_OK);
+    disk_close(&k);
+    assert_int_equal(owrite(f, tok, 0, MIB, TOKEN_RANGE_FILE, "o.bin", 0, &written), OFFLOAD_E_REVOKED);
+    assert_string_equal(f->msg, "token no longer valid: u.vhdx changed since issue");
+}
+
+struct racer { struct fx *f; int calls; };
+
+/* After the first piece lands, someone writes the source's last MiB (hook, then write). */
+static void write_source_midway(void *ctx, uint64_t done, uint64_t total)
+{
+    struct racer *r = ctx;
+    (void)total;
+    if (r->calls++ != 0)
+        return;
+    assert_int_equal(done, MIB);
+    offload_note_write(&r->f->p, TOKEN_RANGE_FILE, "big.bin", 3 * MIB, MIB);
+    struct fat_file ff;
+    uint8_t *b = calloc(1, MIB);
+    assert_int_equal(fat_open(&r->f->v, "big.bin", 0, &ff), FAT_OK);
+    assert_int_equal(fat_write(&ff, 3 * MIB, b, MIB), (long)MIB);
+    fat_close(&ff);
+    free(b);
+}
+
+static void write_during_copy_never_mixes_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "big.bin", 4 * MIB, 6);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "big.bin", 0, 4 * MIB, tok, &covered), OFFLOAD_OK);
+    struct racer r = { f, 0 };
+    int rc = offload_write(&f->p, tok, TOKEN_SIZE, 0, 4 * MIB, TOKEN_RANGE_FILE, "copy.bin", 0,
+                           write_source_midway, &r, &written, f->msg, sizeof(f->msg));
+    assert_int_equal(rc, OFFLOAD_E_REVOKED);
+    assert_int_equal(written, MIB); /* what was written is the data as at issue */
+    size_t n;
+    uint8_t *b = get_file(f, "copy.bin", &n);
+    assert_int_equal(n, MIB);
+    for (size_t i = 0; i < MIB; i++)
+        if (b[i] != pat(i, 6))
+            fail_msg("byte %zu differs", i);
+    free(b);
+    /* and the token stays refused */
+    assert_int_equal(owrite(f, tok, 0, MIB, TOKEN_RANGE_FILE, "copy2.bin", 0, &written),
+                     OFFLOAD_E_REVOKED);
+}
+
+static void refusals_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "r.bin", 4096, 1);
+    uint8_t tok[TOKEN_SIZE], bad[TOKEN_SIZE];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "missing.bin", 0, 1, tok, &covered), OFFLOAD_E_NOT_FOUND);
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "r.bin", 4096, 1, tok, &covered), OFFLOAD_E_INVALID);
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "r.bin", 1, 0, tok, &covered), OFFLOAD_E_INVALID);
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "r.bin", 10, UINT64_MAX, tok, &covered), OFFLOAD_E_INVALID);
+    assert_int_equal(oread(f, 3, "r.bin", 0, 1, tok, &covered), OFFLOAD_E_INVALID);
+    put_disk(f, "al.vhdx", 1);
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "al.vhdx", 100, 512, tok, &covered), OFFLOAD_E_INVALID);
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "r.bin", 0, 512, tok, &covered), OFFLOAD_E_INVALID);
+
+    assert_int_equal(oread(f, TOKEN_RANGE_FILE, "r.bin", 0, 4096, tok, &covered), OFFLOAD_OK);
+    /* forged */
+    memcpy(bad, tok, TOKEN_SIZE);
+    bad[100] ^= 1;
+    assert_int_equal(owrite(f, bad, 0, 1, TOKEN_RANGE_FILE, "o.bin", 0, &written), OFFLOAD_E_TOKEN);
+    assert_string_equal(f->msg, "token authenticator does not match (forged or damaged)");
+    /* truncated */
+    assert_int_equal(offload_write(&f->p, tok, TOKEN_SIZE - 1, 0, 1, TOKEN_RANGE_FILE, "o.bin", 0,
+                                   NULL, NULL, &written, f->msg, sizeof(f->msg)), OFFLOAD_E_TOKEN);
+    /* another provider's */
+    struct offload_provider other;
+    struct offload_platform pf = f->p.pf;
+    const uint8_t other_id[TOKEN_ISSUER_LEN] = { 0x99 };
+    offload_init(&other, &pf, other_id);
+    assert_int_equal(offload_write(&other, tok, TOKEN_SIZE, 0, 1, TOKEN_RANGE_FILE, "o.bin", 0,
+                                   NULL, NULL, &written, f->msg, sizeof(f->msg)), OFFLOAD_E_TOKEN);
+    assert_string_equal(f->msg, "token issued by another provider");
+    /* same issuer id and secret, but the token is not live there (e.g. after a restart) */
+    offload_init(&other, &pf, issuer);
+    assert_int_equal(offload_write(&other, tok, TOKEN_SIZE, 0, 1, TOKEN_RANGE_FILE, "o.bin", 0,
+                                   NULL, NULL, &written, f->msg, sizeof(f->msg)), OFFLOAD_E_REVOKED);
+    /* past its end; onto itself */
+    assert_int_equal(owrite(f, tok, 4096, 1, TOKEN_RANGE_FILE, "o.bin", 0, &written), OFFLOAD_E_INVALID);
+    assert_int_equal(owrite(f, tok, 0, 10, TOKEN_RANGE_FILE, "R.bin", 4000, &written), OFFLOAD_E_INVALID);
+    assert_string_equal(f->msg, "R.bin: the destination overlaps the token's data");
+    /* the same file past the range is fine */
+    assert_int_equal(owrite(f, tok, 0, 10, TOKEN_RANGE_FILE, "r.bin", 4096, &written), OFFLOAD_OK);
+    /* a disk destination too small */
+    assert_int_equal(owrite(f, tok, 0, 4096, TOKEN_RANGE_DISK, "al.vhdx", 32 * MIB - 512, &written),
+                     OFFLOAD_E_INVALID);
+    /* expired */
+    f->sec.now += OFFLOAD_LIFETIME_MAX;
+    assert_int_equal(owrite(f, tok, 0, 1, TOKEN_RANGE_FILE, "o.bin", 0, &written), OFFLOAD_E_TOKEN);
+    assert_string_equal(f->msg, "token expired");
+    assert_int_equal(offload_live_count(&f->p), 0);
+}
+
+static void live_table_full_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "l.bin", 100, 1);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered;
+    struct offload_src s = { TOKEN_RANGE_FILE, "l.bin", 0, 100 };
+    for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++)
+        assert_int_equal(offload_read(&f->p, &s, 1, 500, tok, &covered, f->msg, sizeof(f->msg)),
+                         OFFLOAD_OK);
+    assert_int_equal(offload_read(&f->p, &s, 1, 500, tok, &covered, f->msg, sizeof(f->msg)),
+                     OFFLOAD_E_BUSY);
+    f->sec.now += 500; /* all expire */
+    assert_int_equal(offload_read(&f->p, &s, 1, 500, tok, &covered, f->msg, sizeof(f->msg)),
+                     OFFLOAD_OK);
+    assert_int_equal(offload_live_count(&f->p), 1);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(file_copy_test),
+        T(disk_copy_shares_absent_blocks_test),
+        T(file_to_disk_partial_test),
+        T(multi_range_read_test),
+        T(write_before_use_revokes_test),
+        T(image_file_write_revokes_disk_token_test),
+        T(unhooked_disk_write_detected_test),
+        T(write_during_copy_never_mixes_test),
+        T(refusals_test),
+        T(live_table_full_test),
+    };
+    return cmocka_run_group_tests(tests, make_image, drop_image);
+}

@@ -1,0 +1,325 @@
+/* `atollctl offload`: offload read, write and copy through the control protocol. */
+#include "tools/atollctl/offload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/atollctl/progress.h"
+#include "tools/atollctl/render.h"
+#include "tools/atollctl/report.h"
+
+#define STEP (64ull << 20) /* bytes per write request: the progress bar's grain */
+#define TOKEN_TOTAL_AT 72  /* the token's total length field (hv/offload/TOKEN.md) */
+
+struct where {
+    uint8_t kind;        /* 1 file, 2 disk */
+    char path[CTL_OFFLOAD_FILE_MAX + 1];
+    uint64_t offset, length; /* length UINT64_MAX: to the end */
+    bool has_length;
+};
+
+static bool parse_size(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0, mul = 1;
+    if (n && (s[n - 1] == 'K' || s[n - 1] == 'M' || s[n - 1] == 'G')) {
+        mul = s[n - 1] == 'K' ? 1ull << 10 : s[n - 1] == 'M' ? 1ull << 20 : 1ull << 30;
+        n--;
+    }
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+/* "[disk:]PATH[@OFFSET[+LENGTH]]"; allow_length: whether +LENGTH may appear. */
+static bool parse_where(const char *s, bool allow_length, struct where *w)
+{
+    memset(w, 0, sizeof *w);
+    w->kind = 1;
+    w->length = UINT64_MAX;
+    if (!strncmp(s, "disk:", 5))
+        w->kind = 2, s += 5;
+    else if (!strncmp(s, "file:", 5))
+        s += 5;
+    const char *at = strchr(s, '@');
+    size_t plen = at ? (size_t)(at - s) : strlen(s);
+    if (!plen || plen > CTL_OFFLOAD_FILE_MAX)
+        return false;
+    for (size_t i = 0; i < plen; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
+    memcpy(w->path, s, plen);
+    if (!at)
+        return true;
+    const char *plus = strchr(at + 1, '+');
+    size_t olen = plus ? (size_t)(plus - at - 1) : strlen(at + 1);
+    if (!parse_size(at + 1, olen, &w->offset))
+        return false;
+    if (!plus)
+        return true;
+    w->has_length = true;
+    return allow_length && parse_size(plus + 1, strlen(plus + 1), &w->length) && w->length;
+}
+
+static int call(struct client *c, uint16_t type, const void *p, size_t n, struct client_reply *r)
+{
+    int rc = client_call(c, type, p, n, r);
+    return rc == EXIT_OK ? client_report_status(c, r) : rc;
+}
+
+static const char *kind_name(uint8_t kind) { return kind == 2 ? "disk" : "file"; }
+
+static int do_read(struct client *c, const struct where *src, uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
+                   uint64_t *covered)
+{
+    uint8_t p[512];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    struct ctl_tlv t;
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_FILE, src->path);
+    ctl_put_u8(&w, CTL_TAG_OBJ_KIND, src->kind);
+    ctl_put_u64(&w, CTL_TAG_OFFSET, src->offset);
+    if (src->has_length)
+        ctl_put_u64(&w, CTL_TAG_LENGTH, src->length);
+    int rc = call(c, CTL_MSG_OFFLOAD_READ, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!ctl_tlv_find(r.payload, r.length, CTL_TAG_TOKEN, &t) || t.len != CTL_OFFLOAD_TOKEN_SIZE ||
+        (memcpy(token, t.value, t.len), !ctl_tlv_find(r.payload, r.length, CTL_TAG_COVERED, &t)) ||
+        !ctl_tlv_u64(&t, covered)) {
+        report_error("protocol: the offload read reply has no token or length\n");
+        return EXIT_PROTOCOL;
+    }
+    return EXIT_OK;
+}
+
+static uint64_t token_total(const uint8_t *token)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | token[TOKEN_TOTAL_AT + i];
+    return v;
+}
+
+/* Writes [toff, toff+len) of the token's data into dst, STEP bytes a request. */
+static int do_write(struct client *c, const uint8_t *token, uint64_t toff, uint64_t len,
+                    const struct where *dst, bool json, uint64_t *written, char *why, size_t why_size)
+{
+    struct progress bar;
+    char label[CTL_OFFLOAD_FILE_MAX + 16];
+    snprintf(label, sizeof label, "offload -> %s", dst->path);
+    if (!json)
+        progress_begin(&bar, stderr, label);
+    *written = 0;
+    why[0] = '\0';
+    int rc = EXIT_OK;
+    while (*written < len) {
+        uint8_t p[1024];
+        struct ctl_tlv_writer w;
+        struct client_reply r;
+        struct ctl_tlv t;
+        uint64_t ask = len - *written < STEP ? len - *written : STEP, got = 0;
+        ctl_tlv_writer_init(&w, p, sizeof p);
+        ctl_put_bytes(&w, CTL_TAG_TOKEN, token, CTL_OFFLOAD_TOKEN_SIZE);
+        ctl_put_str(&w, CTL_TAG_FILE, dst->path);
+        ctl_put_u8(&w, CTL_TAG_OBJ_KIND, dst->kind);
+        ctl_put_u64(&w, CTL_TAG_OFFSET, dst->offset + *written);
+        ctl_put_u64(&w, CTL_TAG_TOKEN_OFFSET, toff + *written);
+        ctl_put_u64(&w, CTL_TAG_LENGTH, ask);
+        rc = call(c, CTL_MSG_OFFLOAD_WRITE, p, w.len, &r);
+        if (rc != EXIT_OK)
+            break;
+        if (!ctl_tlv_find(r.payload, r.length, CTL_TAG_WRITTEN, &t) || !ctl_tlv_u64(&t, &got) ||
+            got > ask) {
+            report_error("protocol: the offload write reply has no written length\n");
+            rc = EXIT_PROTOCOL;
+            break;
+        }
+        *written += got;
+        if (!json)
+            progress_update(&bar, *written, len);
+        if (got < ask) {
+            if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TEXT, &t))
+                ctl_tlv_text(&t, why, why_size);
+            break;
+        }
+    }
+    if (!json)
+        progress_end(&bar, rc != EXIT_OK ? "failed" : *written < len ? "short" : "done");
+    if (rc == EXIT_OK && *written < len) {
+        report_error("wrote %" PRIu64 " of %" PRIu64 " bytes: %s\n", *written, len,
+                     why[0] ? why : "the provider stopped short");
+        rc = EXIT_COMMAND;
+    }
+    return rc;
+}
+
+static void json_where(const char *key, const struct where *w)
+{
+    printf("\"%s\":{\"kind\":\"%s\",\"path\":", key, kind_name(w->kind));
+    render_json_string(stdout, w->path);
+    printf(",\"offset\":%" PRIu64 "}", w->offset);
+}
+
+static void print_write(bool json, const char *verb, const struct where *src,
+                        const struct where *dst, uint64_t asked, uint64_t covered,
+                        uint64_t written, const char *why)
+{
+    if (!json) {
+        printf("%s: %" PRIu64 " bytes into %s %s at %" PRIu64 "\n", verb, written,
+               kind_name(dst->kind), dst->path, dst->offset);
+        return;
+    }
+    printf("{\"result\":\"%s\",", verb);
+    if (src) {
+        json_where("source", src);
+        printf(",\"requested\":");
+        if (asked == UINT64_MAX) printf("null,"); else printf("%" PRIu64 ",", asked);
+        printf("\"covered\":%" PRIu64 ",", covered);
+    }
+    json_where("destination", dst);
+    printf(",\"written\":%" PRIu64 ",\"complete\":%s,\"message\":", written,
+           written == covered ? "true" : "false");
+    render_json_string(stdout, why);
+    printf("}\n");
+}
+
+static bool save_token(const char *path, const uint8_t *token)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool ok = fd >= 0 && write(fd, token, CTL_OFFLOAD_TOKEN_SIZE) == CTL_OFFLOAD_TOKEN_SIZE;
+    if (fd >= 0 && close(fd))
+        ok = false;
+    if (!ok)
+        report_error("%s: cannot write the token: %s\n", path, strerror(errno));
+    return ok;
+}
+
+static bool load_token(const char *path, uint8_t *token)
+{
+    uint8_t extra;
+    int fd = open(path, O_RDONLY);
+    bool ok = fd >= 0 && read(fd, token, CTL_OFFLOAD_TOKEN_SIZE) == CTL_OFFLOAD_TOKEN_SIZE &&
+              read(fd, &extra, 1) == 0 && !memcmp(token, "ATOLLTOK", 8);
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        report_error("%s: not a token file (512 bytes starting ATOLLTOK expected)\n", path);
+    return ok;
+}
+
+static int cmd_read(const char *const *pos, bool json, struct client *c)
+{
+    struct where src;
+    uint8_t token[CTL_OFFLOAD_TOKEN_SIZE];
+    uint64_t covered;
+    if (!parse_where(pos[1], true, &src)) {
+        report_error("bad source '%s' ([disk:]PATH[@OFFSET[+LENGTH]])\n", pos[1]);
+        return EXIT_USAGE;
+    }
+    int rc = do_read(c, &src, token, &covered);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!save_token(pos[2], token))
+        return EXIT_LOCAL;
+    if (json) {
+        printf("{\"result\":\"read\",");
+        json_where("source", &src);
+        printf(",\"requested\":");
+        if (src.has_length) printf("%" PRIu64, src.length); else printf("null");
+        printf(",\"covered\":%" PRIu64 ",\"token\":", covered);
+        render_json_string(stdout, pos[2]);
+        printf("}\n");
+    } else {
+        printf("token %s: %" PRIu64 " bytes of %s %s from %" PRIu64 "%s\n", pos[2], covered,
+               kind_name(src.kind), src.path, src.offset,
+               src.has_length && covered < src.length ? " (less than asked)" : "");
+    }
+    return EXIT_OK;
+}
+
+static int cmd_write(int npos, const char *const *pos, bool json, struct client *c)
+{
+    struct where dst;
+    uint8_t token[CTL_OFFLOAD_TOKEN_SIZE];
+    if (!parse_where(pos[2], false, &dst)) {
+        report_error("usage: atollctl offload write TOKENFILE [disk:]PATH[@OFFSET] [TOKENOFF[+LEN]]\n");
+        return EXIT_USAGE;
+    }
+    uint64_t toff = 0, len = UINT64_MAX;
+    if (npos == 4) {
+        const char *plus = strchr(pos[3], '+');
+        size_t olen = plus ? (size_t)(plus - pos[3]) : strlen(pos[3]);
+        if (!parse_size(pos[3], olen, &toff) ||
+            (plus && (!parse_size(plus + 1, strlen(plus + 1), &len) || !len))) {
+            report_error("bad token range '%s' (TOKENOFF[+LEN])\n", pos[3]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!load_token(pos[1], token))
+        return EXIT_LOCAL;
+    uint64_t total = token_total(token);
+    if (toff >= total) {
+        report_error("offset %" PRIu64 " is past the token's %" PRIu64 " bytes\n", toff, total);
+        return EXIT_USAGE;
+    }
+    if (len > total - toff)
+        len = total - toff;
+    uint64_t written;
+    char why[256];
+    int rc = do_write(c, token, toff, len, &dst, json, &written, why, sizeof why);
+    if (rc == EXIT_OK)
+        print_write(json, "write", NULL, &dst, len, len, written, why);
+    return rc;
+}
+
+static int cmd_copy(const char *const *pos, bool json, struct client *c)
+{
+    struct where src, dst;
+    uint8_t token[CTL_OFFLOAD_TOKEN_SIZE];
+    uint64_t covered, written;
+    char why[256];
+    if (!parse_where(pos[1], true, &src) || !parse_where(pos[2], false, &dst)) {
+        report_error("usage: atollctl offload copy [disk:]PATH[@OFFSET[+LENGTH]] [disk:]PATH[@OFFSET]\n");
+        return EXIT_USAGE;
+    }
+    int rc = do_read(c, &src, token, &covered);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = do_write(c, token, 0, covered, &dst, json, &written, why, sizeof why);
+    if (rc == EXIT_OK && src.has_length && covered < src.length) {
+        report_error("copied %" PRIu64 " of %" PRIu64 " bytes: the source holds no more\n",
+                     written, src.length);
+        rc = EXIT_COMMAND;
+    }
+    if (rc == EXIT_OK)
+        print_write(json, "copy", &src, &dst, src.has_length ? src.length : UINT64_MAX, covered,
+                    written, why);
+    return rc;
+}
+
+int offload_command(int npos, const char *const *pos, bool json, struct client *c)
+{
+    if (!strcmp(pos[0], "read") && npos == 3)
+        return cmd_read(pos, json, c);
+    if (!strcmp(pos[0], "write") && (npos == 3 || npos == 4))
+        return cmd_write(npos, pos, json, c);
+    if (!strcmp(pos[0], "copy") && npos == 3)
+        return cmd_copy(pos, json, c);
+    report_error("usage: atollctl offload read SRC TOKENFILE | write TOKENFILE DST [TOKENOFF[+LEN]]"
+                 " | copy SRC DST\n");
+    return EXIT_USAGE;
+}

@@ -1,0 +1,20 @@
+/* `atollctl offload read|write|copy`: token-based copies inside one host (hv/offload/TOKEN.md). */
+#ifndef ATOLL_TOOLS_ATOLLCTL_OFFLOAD_H
+#define ATOLL_TOOLS_ATOLLCTL_OFFLOAD_H
+#include <stdbool.h>
+#include "tools/atollctl/client.h"
+
+#define OFFLOAD_SYNOPSIS "offload read|write|copy ..."
+#define OFFLOAD_HELP \
+    "offload read SRC TOKENFILE      a token for SRC, saved to TOKENFILE (mode 0600)\n" \
+    "offload write TOKENFILE DST [TOKENOFF[+LEN]]   the token's data into DST\n" \
+    "offload copy SRC DST            both: the data never passes through atollctl\n" \
+    "SRC: [disk:]PATH[@OFFSET[+LENGTH]], DST: [disk:]PATH[@OFFSET]: a pool file, or with\n" \
+    "disk: the contents of a VHDX in the pool; sizes take K, M, G.  The token may cover less\n" \
+    "than asked (end of file, whole sectors): read says how much.  write and copy show a\n" \
+    "progress bar, and exit 1 when fewer bytes were written than the token covers."
+
+/* pos[0] is read, write or copy; npos counts it. */
+int offload_command(int npos, const char *const *pos, bool json, struct client *c);
+
+#endif
