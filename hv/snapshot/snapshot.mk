@@ -20,7 +20,7 @@ $(SNAPSHOT_BENCH): tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) $(wildcard hv/s
 # Real memory for the bench: the RAM of Debian's kernel at its shell, writing files, from
 # the snapshot the scenario bochs-grub-snapshot-linux-disk keeps (build/bench/debian-linux.snp,
 # tests/snapshot/check-linux-snapshot).  When that snapshot is missing the rule runs the
-# scenario once: Bochs boots Debian's kernel, 15 to 25 minutes on 2 shared cores.  If it
+# scenario once: Bochs boots Debian's kernel, 30 to 60 minutes on 2 shared cores.  If it
 # cannot be made, debian-ram.failed says so and later runs do not try again (remove it to
 # retry); the bench then says in one line that it measures the random image only.
 DEBIAN_SNAPSHOT := $(BUILD)/bench/debian-linux.snp
@@ -28,7 +28,7 @@ DEBIAN_RAM := $(BUILD)/bench/debian-ram.img
 $(DEBIAN_RAM): $(wildcard $(DEBIAN_SNAPSHOT)) | all $(BUILD)/tools/snapshot
 	@mkdir -p $(@D)
 	$(Q)if [ ! -s $(DEBIAN_SNAPSHOT) ] && [ ! -e $(BUILD)/bench/debian-ram.failed ]; then \
-	    echo "  SCENARIO bochs-grub-snapshot-linux-disk (no $(DEBIAN_SNAPSHOT) yet: 15-25 minutes)"; \
+	    echo "  SCENARIO bochs-grub-snapshot-linux-disk (no $(DEBIAN_SNAPSHOT) yet: 30-60 minutes)"; \
 	    tests/system/run -j1 bochs-grub-snapshot-linux-disk >$(BUILD)/bench/debian-snapshot.log 2>&1 || \
 	        { tail -3 $(BUILD)/bench/debian-snapshot.log; touch $(BUILD)/bench/debian-ram.failed; }; \
 	fi
