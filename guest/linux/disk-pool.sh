@@ -1,12 +1,13 @@
 #!/bin/sh
-# disk-pool.sh make|check WORK: the host side of the Linux disk scenario.
+# disk-pool.sh make|check WORK [POOL_MIB]: the host side of the Linux disk scenario.
 #   make  WORK: WORK/linux.raw (mkdisk.sh) -> WORK/linux.vhdx (tools/vhdx convert) ->
 #               copied as /linux.vhdx into a fresh pool disk WORK/pool.img
-#               (tests/storage/pool-mkimage), for `disk = virtio-blk:/linux.vhdx`
+#               (tests/storage/pool-mkimage, POOL_MIB MiB, 96 by default), for
+#               `disk = virtio-blk:/linux.vhdx`
 #   check WORK: copies /linux.vhdx back out of the pool and runs checkdisk.sh on it
 #               (qemu-img check, convert to raw, e2fsck -fn, debugfs contents)
 set -eu
-cmd=$1 work=$2
+cmd=$1 work=$2 pool_mib=${3:-96}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 vhdx=$root/build/tools/vhdx
 case $cmd in
@@ -14,7 +15,7 @@ make)
     "$root/guest/linux/mkdisk.sh" "$work/linux.raw" 32
     rm -f "$work/linux.vhdx"
     "$vhdx" convert "$work/linux.raw" "$work/linux.vhdx" --to vhdx
-    offset=$("$root/tests/storage/pool-mkimage" "$work/pool.img" 96)
+    offset=$("$root/tests/storage/pool-mkimage" "$work/pool.img" "$pool_mib")
     mcopy -i "$work/pool.img@@$offset" "$work/linux.vhdx" ::/linux.vhdx
     echo "$offset" > "$work/pool.offset" ;;
 check)
@@ -23,5 +24,5 @@ check)
     mcopy -i "$work/pool.img@@$offset" ::/linux.vhdx "$work/linux-after.vhdx"
     "$root/guest/linux/checkdisk.sh" "$work/linux-after.vhdx" ;;
 *)
-    echo "usage: disk-pool.sh make|check WORK" >&2; exit 2 ;;
+    echo "usage: disk-pool.sh make|check WORK [POOL_MIB]" >&2; exit 2 ;;
 esac

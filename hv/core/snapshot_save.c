@@ -40,6 +40,7 @@
 #include "hv/snapshot/snap_file.h"
 #include "hv/snapshot/snap_passes.h"
 #include "hv/snapshot/snap_policy.h"
+#include "hv/storage/pool.h"
 
 #define SLOTS 8                 /* the write queue: SLOTS blocks of encoded data */
 #define MAX_WORKERS 4
@@ -91,7 +92,9 @@ struct save {
     struct encoder enc[MAX_WORKERS];
     unsigned encoders;
     uint64_t queued;            /* encoded bytes in READY slots (atomic) */
+    struct snapshot_pool_file *pf;  /* the file being written (NULL before it is created) */
     uint64_t written_data;
+    uint64_t class_bytes, class_requests;   /* of it, written as SNAPSHOT-class requests */
     uint64_t at_level[SNAP_LEVELS];
     struct snap_index_entry *index;
     size_t index_pages;
@@ -129,9 +132,18 @@ static void encode_item(struct work_item *w)
     struct encoder *k = w->arg;
     struct save *s = k->s;
     struct slot *sl = k->slot;
-    enum snap_level level = snap_policy_next(&k->policy,
-                                             __atomic_load_n(&s->queued, __ATOMIC_RELAXED),
-                                             (uint64_t)SLOTS * SNAP_BLOCK_SIZE);
+    /* The write queue: blocks encoded and not yet handed to the file, and the file's bytes
+     * on the pool disk's SNAPSHOT class queue or in flight (snapshot_pool.h). */
+    struct snapshot_pool_file *pf = __atomic_load_n(&s->pf, __ATOMIC_ACQUIRE);
+    struct snap_queue_view q = {
+        .queued = __atomic_load_n(&s->queued, __ATOMIC_RELAXED) +
+                  (pf ? snapshot_pool_queued(pf) : 0),
+        .capacity = (uint64_t)SLOTS * SNAP_BLOCK_SIZE +
+                    (uint64_t)SNAPSHOT_WRITE_CHUNKS * SNAPSHOT_GATHER_BYTES,
+        .drained = pf ? snapshot_pool_drained(pf) : 0,
+        .now_ns = time_ns(),
+    };
+    enum snap_level level = snap_policy_pick(&k->policy, &q);
     uint64_t gpa = (uint64_t)sl->block * SNAP_BLOCK_SIZE;
     const uint8_t *src;
     if (s->stash) {
@@ -144,6 +156,7 @@ static void encode_item(struct work_item *w)
         src = k->gather;
     }
     snap_encode(k->codec, level, src, sl->data, &sl->e);
+    snap_policy_learn(&k->policy, level, sl->e.raw_len, sl->e.len, time_ns() - q.now_ns);
     __atomic_add_fetch(&s->queued, sl->e.len, __ATOMIC_RELAXED);
     __atomic_store_n(&sl->state, SLOT_READY, __ATOMIC_RELEASE);
     __atomic_store_n(&k->busy, false, __ATOMIC_RELEASE);   /* k is the writer's again */
@@ -339,6 +352,7 @@ static bool pass_step(struct save *s, uint64_t deadline)
             return true;
         if (time_ns() >= deadline)
             return false;
+        snapshot_pool_poll(&pool_file);     /* the disk's finished SNAPSHOT requests */
         if (!did && !run_own_item(s))
             cpu_relax();
     }
@@ -504,6 +518,8 @@ static enum snapshot_result complete(struct save *s)
     s->written_data = s->w.next + (uint64_t)s->w.h.block_count * SNAP_INDEX_ENTRY_BYTES +
                       s->st.len + s->manifest_len + (uint64_t)s->disk_count * SNAP_DISK_BYTES;
     s->created = false;         /* committed or removed by the commit */
+    s->class_bytes = pool_file.async_bytes;
+    s->class_requests = pool_file.async_requests;
     if (!snapshot_pool_commit(&pool_file, err, sizeof(err)))
         return fail(s, err, NULL, 0);
     uint64_t zero_pages = 0;
@@ -529,7 +545,12 @@ static enum snapshot_result complete(struct save *s)
     char file[SNAPSHOT_PATH_LEN];
     bool stop = s->stop, resumed = s->resumed;
     strlcpy(file, s->file, sizeof(file));
+    char class_line[160];
+    fmt_snprintf(class_line, sizeof(class_line), "snapshot: %s: %s: %lu bytes as %lu "
+                 "SNAPSHOT-class requests on %s", s->name, s->file, s->class_bytes,
+                 s->class_requests, pool_disk_name());
     end_job(s, SNAPSHOT_DONE, line, NULL, 0);
+    kprintf("%s\n", class_line);
     if (stop)
         partition_stop(p, "after its snapshot to %s", file);
     else if (!resumed)
@@ -716,6 +737,7 @@ enum snapshot_result snapshot_partition(struct partition *p, const char *file, b
     }
     if (!snapshot_pool_create(&pool_file, file, &s->io, err, sizeof(err)))
         return fail(s, err, msg, msg_size);
+    __atomic_store_n(&s->pf, &pool_file, __ATOMIC_RELEASE);
     s->created = true;
     snap_writer_init(&s->w, &s->io, p->mem.size, name, s->index);
     if (s->w.failed)

@@ -7,6 +7,8 @@
 #define MIN_WINDOW_NS    100000ull  /* drain rate measured over 100 us at least */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
+#define OUTLIER_TIMES    2          /* a turn counts at most twice the average */
+#define FLOOR_BLOCKS     8          /* a rung is a floor when the queue holds 8 of its blocks */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
  * for a rung not yet measured: scaled from the nearest measured rung below it. */
@@ -45,19 +47,41 @@ static uint64_t average(uint64_t old, uint64_t now)
     return old ? old - (old >> LEARN_SHIFT) + (now >> LEARN_SHIFT) : now;
 }
 
+/* A moving average of time per KiB; with `capped`, one sample counts at most OUTLIER_TIMES
+ * the average (a worker descheduled mid-turn says little about the rung). */
+static void learn_time(uint32_t *avg, uint64_t ns, uint32_t raw_len, bool capped)
+{
+    uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
+    uint64_t old = *avg;
+    if (capped && old && per_kib > OUTLIER_TIMES * old)
+        per_kib = OUTLIER_TIMES * old;
+    per_kib = average(old, per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
+    *avg = (uint32_t)(per_kib ? per_kib : 1);
+}
+
 void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t raw_len,
                        uint32_t out_len, uint64_t ns)
 {
     if (!raw_len || (unsigned)tried >= SNAP_LEVELS)
         return;
+    p->last_raw = raw_len;
+    p->last_tried = (uint8_t)tried;
     uint64_t permille = (uint64_t)(out_len < raw_len ? out_len : raw_len) * 1000 / raw_len;
     permille = average(p->out_permille[tried], permille ? permille : 1);
     p->out_permille[tried] = (uint16_t)(permille ? permille : 1);
-    if (ns) {
-        uint64_t per_kib = ns < UINT64_MAX / 1024 ? ns * 1024 / raw_len : UINT32_MAX;
-        per_kib = average(p->ns_per_kib[tried], per_kib < UINT32_MAX ? per_kib : UINT32_MAX);
-        p->ns_per_kib[tried] = (uint32_t)(per_kib ? per_kib : 1);
-    }
+    if (ns)
+        learn_time(&p->ns_per_kib[tried], ns, raw_len, false);
+}
+
+/* The turn of the block learned last: the time from its pick to this one. */
+static void learn_cycle(struct snap_policy *p, uint64_t now_ns)
+{
+    if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns &&
+        p->last_tried < SNAP_LEVELS)
+        learn_time(&p->cycle_ns_per_kib[p->last_tried], now_ns - p->last_pick_ns, p->last_raw,
+                   true);
+    p->last_pick_ns = now_ns;
+    p->last_raw = 0;
 }
 
 static unsigned permille_or_all(const struct snap_policy *p, unsigned r)
@@ -100,14 +124,43 @@ static uint64_t block_ns(const struct snap_policy *p, unsigned r)
     return 0;
 }
 
+/* The time the disk needs to write what is queued; 0 while its speed is not known. */
+static uint64_t in_hand_ns(const struct snap_policy *p, uint64_t queued)
+{
+    if (p->drain_bps < 1000)
+        return 0;
+    return (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 / (p->drain_bps / 1000);
+}
+
 /* Whether a block at rung r ends, at most, half way through the disk's work in hand. */
 static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
 {
     if (p->drain_bps < 1000)
         return true;                /* the disk's speed is not known: the queue alone steers */
-    uint64_t in_hand_ns = (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 /
-                          (p->drain_bps / 1000);
-    return 2 * block_ns(p, r) <= in_hand_ns;
+    return 2 * block_ns(p, r) <= in_hand_ns(p, queued);
+}
+
+/* The highest paying rung that keeps the disk fed by this worker alone: its learned output
+ * per block, over its learned block time, at least the disk's drain rate, and its block
+ * time covered FLOOR_BLOCKS times by the work in hand (a rung not yet timed does not
+ * count).  Below it the band's rung would only write more bytes: however many workers
+ * there are, the disk does not wait for them.  The lowest rung while the disk's speed is
+ * not known. */
+static unsigned time_floor(const struct snap_policy *p, unsigned paying, uint64_t queued)
+{
+    uint64_t in_hand = in_hand_ns(p, queued);
+    unsigned floor = p->lowest;
+    for (unsigned r = p->lowest + 1u; in_hand && r <= (unsigned)p->highest; r++) {
+        uint64_t ns = block_ns(p, r);
+        if (!(paying & (1u << r)) || !p->ns_per_kib[r] || FLOOR_BLOCKS * ns > in_hand)
+            continue;
+        /* the worker's rate at r: per its blocks' whole turns where known */
+        uint64_t turn = p->cycle_ns_per_kib[r] ? (uint64_t)p->cycle_ns_per_kib[r] * BLOCK_KIB : ns;
+        uint64_t out = (uint64_t)permille_or_all(p, r) * BLOCK_KIB * 1024 / 1000;
+        if (out * 1000000000ull / (turn > ns ? turn : ns) >= p->drain_bps)
+            floor = r;
+    }
+    return floor;
 }
 
 /* The drain rate over windows of MIN_WINDOW_NS or more in which the queue was never seen
@@ -158,6 +211,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
         return p->level = p->lowest;
     uint64_t queued = q->capacity ? q->queued : 0;
     measure_drain(p, q);
+    learn_cycle(p, q->now_ns);
     if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
         for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++)
@@ -168,6 +222,9 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     }
     unsigned mask = paying_rungs(p);
     unsigned r = p->lowest + depth_band(p, queued, q->capacity);
+    unsigned floor = time_floor(p, mask, queued);
+    if (r < floor)
+        r = floor;
     while (r > (unsigned)p->lowest && (!(mask & (1u << r)) || !affordable(p, r, queued)))
         r--;
     p->level = (enum snap_level)r;

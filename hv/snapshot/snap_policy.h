@@ -59,6 +59,12 @@ struct snap_policy {
     /* learned per rung from this worker's blocks (moving averages; 0: not yet seen) */
     uint32_t ns_per_kib[SNAP_LEVELS];   /* wall time per KiB of non-zero input */
     uint16_t out_permille[SNAP_LEVELS]; /* bytes out per 1000 in */
+    /* time per KiB of non-zero input from one pick to the next (the block's whole turn:
+     * encoding, putting, and any time the worker did not run), by the rung picked */
+    uint32_t cycle_ns_per_kib[SNAP_LEVELS];
+    uint64_t last_pick_ns;              /* the clock at the previous pick (0: none) */
+    uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
+    uint8_t last_tried;                 /* and the rung it was encoded at */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
 };
 

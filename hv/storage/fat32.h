@@ -94,6 +94,14 @@ int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_fil
 long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len);
 /* Returns bytes written or a negative status; writing past the end extends (gap reads 0). */
 long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len);
+/* For a writer that writes a file's bytes itself, as whole sectors of its own requests
+ * (the snapshot writer, through the block layer's SNAPSHOT class): makes [off, off + len)
+ * part of the file as fat_write would (the chain grown, the size set, a gap before off
+ * zeroed) without writing those bytes, and gives the volume sector where off lies and how
+ * many sectors from there lie one after another on the disk (the rest of the range from
+ * that, rounded up to a sector; a later call places the rest).  off: a multiple of the
+ * sector size.  The bytes read as whatever the sectors hold until the writer writes them. */
+int fat_place(struct fat_file *f, uint64_t off, size_t len, uint64_t *lba, uint32_t *sectors);
 /* Extends (new bytes read as zero) or shortens the file. */
 int fat_truncate(struct fat_file *f, uint64_t size);
 /* A run of volume sectors (relative to the volume's block_io window). */

@@ -271,6 +271,48 @@ long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len)
     return (long)len;
 }
 
+int fat_place(struct fat_file *f, uint64_t off, size_t len, uint64_t *lba, uint32_t *sectors)
+{
+    struct fat_vol *v = f->v;
+    if (f->is_dir)
+        return fat_fail(v, FAT_E_IS_DIR, "fat32: write to a directory");
+    if (!len || off % v->sector)
+        return fat_fail(v, FAT_E_INVALID, "fat32: placing %lu bytes at %lu: not at a sector",
+                        (unsigned long)len, (unsigned long)off);
+    if (off > FAT_MAX_SIZE || len > FAT_MAX_SIZE - off)
+        return fat_fail(v, FAT_E_TOO_BIG, "fat32: file would exceed 4 GiB - 1");
+    uint32_t c;
+    int rc = cluster_at(f, (uint32_t)((off + len - 1) / v->clus_bytes), true, &c);
+    if (!rc && off > f->size)
+        rc = write_zeros(f, f->size, off);
+    if (!rc)
+        rc = cluster_at(f, (uint32_t)(off / v->clus_bytes), false, &c);
+    if (rc)
+        return rc;
+    uint32_t in = (uint32_t)(off % v->clus_bytes);
+    size_t want = (len + v->sector - 1) / v->sector;
+    size_t secs = (v->clus_bytes - in) / v->sector;
+    if (secs >= want)
+        secs = want;
+    else
+        secs += contiguous_sectors(f, c, off + secs * v->sector, want - secs, false);
+    if (secs < want && secs * v->sector < len && (want - secs) < v->sec_per_clus) {
+        /* the range ends inside the next cluster: take it too if it follows on disk */
+        uint32_t next;
+        uint64_t at = off + secs * v->sector;
+        if (!cluster_at(f, (uint32_t)(at / v->clus_bytes), false, &next) &&
+            next == c + (uint32_t)((secs * v->sector + in) / v->clus_bytes))
+            secs = want;
+    }
+    *lba = fat_cluster_sector(v, c) + in / v->sector;
+    *sectors = (uint32_t)secs;
+    if (off + len > f->size) {
+        f->size = (uint32_t)(off + len);
+        f->dirty = true;
+    }
+    return FAT_OK;
+}
+
 static int write_dirent(struct fat_file *f)
 {
     struct fat_vol *v = f->v;

@@ -140,6 +140,47 @@ static void test_write_read(void **state)
     done(fx);
 }
 
+/* A writer placing its own sectors (fat_place), as the snapshot writer does: chunks at
+ * sector but not cluster boundaries, written straight to the disk at the sectors placed,
+ * then a tail by fat_write; the file reads back as written and the volume is clean. */
+static void test_place(void **state)
+{
+    struct fixture *fx = fresh();
+    static uint8_t buf[3 * 65536 + 4096 + 100], back[65536 * 5];
+    pattern(buf, sizeof(buf), 9);
+    struct fat_file f;
+    assert_int_equal(fat_open(&fx->v, "/SNAP.PART", FAT_O_CREATE, &f), FAT_OK);
+    assert_int_equal(fat_write(&f, 0, buf, 4096), 4096);  /* a header, written first */
+    uint64_t lba;
+    uint32_t secs;
+    assert_int_equal(fat_place(&f, 100, 4096, &lba, &secs), FAT_E_INVALID);
+    for (uint64_t off = 4096; off < 4096 + 3 * 65536;) {
+        size_t left = 4096 + 3 * 65536 - off;
+        assert_int_equal(fat_place(&f, off, left, &lba, &secs), FAT_OK);
+        assert_true(secs > 0 && (size_t)secs * sector <= left);
+        assert_true(f.size >= off + left);
+        memcpy(fx->data + lba * sector, buf + off, (size_t)secs * sector);
+        off += (uint64_t)secs * sector;
+    }
+    assert_int_equal(fat_write(&f, 4096 + 3 * 65536, buf + 4096 + 3 * 65536, 100), 100);
+    /* placing past the end zeroes the gap, as a write there would */
+    assert_int_equal(fat_place(&f, 65536 * 5, 512 * 8, &lba, &secs), FAT_OK);
+    assert_int_equal(f.size, 65536 * 5 + 512 * 8);
+    assert_int_equal(fat_read(&f, sizeof(buf), back, 65536 * 5 - sizeof(buf)),
+                     (long)(65536 * 5 - sizeof(buf)));
+    for (size_t i = 0; i < 65536 * 5 - sizeof(buf); i++)
+        assert_int_equal(back[i], 0);
+    assert_int_equal(fat_truncate(&f, sizeof(buf)), FAT_OK);
+    assert_int_equal(fat_close(&f), FAT_OK);
+    assert_int_equal(fat_open(&fx->v, "/snap.part", 0, &f), FAT_OK);
+    assert_int_equal(f.size, sizeof(buf));
+    assert_int_equal(fat_read(&f, 0, back, sizeof(back)), sizeof(buf));
+    assert_memory_equal(buf, back, sizeof(buf));
+    assert_int_equal(fat_close(&f), FAT_OK);
+    assert_int_equal(fsck(fx), 0);
+    done(fx);
+}
+
 struct names {
     char seen[16][64];
     int n;
@@ -368,6 +409,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mount),
         cmocka_unit_test(test_write_read),
+        cmocka_unit_test(test_place),
         cmocka_unit_test(test_long_names_and_dirs),
         cmocka_unit_test(test_rename_unlink),
         cmocka_unit_test(test_truncate),

@@ -1,7 +1,8 @@
 /* The snapshot compression policy: the write queue's depth picks a band, with hysteresis
  * and only in the direction the queue moves; a band's rung is used only if it pays (its
  * learned output is smaller enough than the rung below) and the disk has the work in hand
- * to cover its learned block time. */
+ * to cover its learned block time; a rung whose blocks the work in hand covers 8 times
+ * over is a floor under the band. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +207,65 @@ static void work_in_hand_test(void **state)
     assert_int_equal(snap_policy_pick(&p, &q), SNAP_LZ4HC_9);
 }
 
+static void time_floor_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    uint64_t fifth = (4u << 20) / 5 + 1000;     /* the queue 20% full: LZ4 fast's band */
+    /* on a 100 MB/s disk it holds 8.4 ms, 8 blocks of LZ4 (120 us) or of LZ4HC 3 (600 us);
+     * one worker at LZ4 writes 280 MB/s, at LZ4HC 3 51 MB/s: LZ4 keeps the disk fed alone
+     * and is the floor */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4);
+    /* on a 20 MB/s disk (42 ms) LZ4HC 3 does too, LZ4HC 9 (19 MB/s) does not */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 20, fifth, 1000), SNAP_LZ4HC_3);
+    /* on a 2000 MB/s disk it holds 0.42 ms, not 8 blocks of any compressing rung: the band */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(after_drain(&p, 2000, fifth, 1000), SNAP_LZ4_FAST);
+    /* a rung not yet timed, or one that does not pay, is no floor */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, NULL);
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4_FAST);
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, (const unsigned[]){ 1000, 600, 520, 470, 400 }, (const unsigned[]){ 10, 60, 0, 0, 0 });
+    assert_int_equal(after_drain(&p, 20, fifth, 1000), SNAP_LZ4_FAST);
+    /* nor one whose blocks take so long that one worker cannot keep up with the disk */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, (const unsigned[]){ 10, 60, 400, 600, 1400 });
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4_FAST);
+    /* the rate is per the blocks' whole turns, pick to pick, where known: a worker whose
+     * LZ4 blocks take 120 us to encode but 400 us a turn (it waits for a CPU) writes
+     * 85 MB/s, not enough */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    p.cycle_ns_per_kib[SNAP_LZ4] = 400000 / 64;
+    assert_int_equal(after_drain(&p, 100, fifth, 1000), SNAP_LZ4_FAST);
+    /* a turn is learned from one pick to the next, for the rung of the block between */
+    snap_policy_init(&p, SNAP_LZ4);
+    struct snap_queue_view at = { 0, 4u << 20, 0, 1000000 };
+    snap_policy_pick(&p, &at);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 100000);
+    at.now_ns += 300000;
+    snap_policy_pick(&p, &at);
+    assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4], 300000 / 64);
+    at.now_ns += 300000;                        /* no block learned in between: nothing */
+    snap_policy_pick(&p, &at);
+    assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4], 300000 / 64);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 100000);
+    at.now_ns += 300000000;                     /* a turn 1000 times longer counts twice */
+    snap_policy_pick(&p, &at);
+    assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4], 300000 / 64 * 5 / 4 + 1);
+    /* the disk's speed not known: the band alone */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, compressible, block_us);
+    assert_int_equal(snap_policy_next(&p, fifth, 4u << 20), SNAP_LZ4);
+    assert_int_equal(snap_policy_next(&p, fifth, 4u << 20), SNAP_LZ4_FAST);
+}
+
 static void fixed_and_edges_test(void **state)
 {
     (void)state;
@@ -258,6 +318,7 @@ int main(void)
         cmocka_unit_test(paying_rungs_test),
         cmocka_unit_test(learn_test),
         cmocka_unit_test(work_in_hand_test),
+        cmocka_unit_test(time_floor_test),
         cmocka_unit_test(fixed_and_edges_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
