@@ -445,11 +445,14 @@ static void single_step(void)
                      : "+a"(a), "=b"(b), "+c"(c), "=d"(d), "=r"(after) : "r"(ss) : "memory");
     expect_step("MOV SS then CPUID", after, false);
 
-    /* HLT woken by the LAPIC timer. */
+    /* HLT woken by the LAPIC timer.  The tick must come after the HLT: one taken between
+     * STI and HLT (TF's POPF ends STI's shadow) leaves the HLT nothing to wake it, so the
+     * one-shot is long (50 ms at 1 GHz) beside the few instructions in between, which a
+     * loaded host running QEMU's vCPU thread late must still not outlast. */
     irq_set_handler(VEC_TIMER, on_timer);
     reset_db();
     timer_ticks = 0;
-    lapic_timer_oneshot(VEC_TIMER, 2000000);
+    lapic_timer_oneshot(VEC_TIMER, 50000000);
     __asm__ volatile("sti\n" SET_TF "hlt\n1: leaq 1b(%%rip), %0" : "=r"(after) : : "memory");
     uint64_t t0 = rdtsc();
     while (!timer_ticks && rdtsc() - t0 < tsc_hz())
