@@ -60,8 +60,8 @@ void trap_dispatch(struct trap_frame *f)
     irq_handler_fn fn = handlers[f->vector & 0xff];
     if (fn)
         fn(f);
-    else if (f->vector < VEC_FIRST_IRQ && !exception_fixup(f))
-        exception_fatal(f);
-    else
+    else if (f->vector >= VEC_FIRST_IRQ)
         exception_unexpected_irq(f);
+    else if (!exception_fixup(f))       /* a fixed-up fault (an MSR probe's #GP) says nothing */
+        exception_fatal(f);
 }
