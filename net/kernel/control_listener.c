@@ -1,6 +1,7 @@
 #include "net/kernel/control_listener.h"
 
 #include "lwip/tcp.h"
+#include "net/kernel/tcp_stream.h"
 #include "net/kernel/tls_session.h"
 
 static struct ctl_server *server;
@@ -72,16 +73,5 @@ bool control_listener_start(struct ctl_server *srv, const struct tls_identity *i
     identity = id;
     allowed_keys = allowed;
     allowed_count = count;
-    struct tcp_pcb *pcb = tcp_new();
-    if (!pcb)
-        return false;
-    if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
-        tcp_close(pcb);
-        return false;
-    }
-    struct tcp_pcb *lpcb = tcp_listen(pcb);
-    if (!lpcb)
-        return false;
-    tcp_accept(lpcb, on_accept);
-    return true;
+    return tcp_stream_listen(port, on_accept);
 }

@@ -6,6 +6,7 @@
 #include "hv/mm/kmem.h"
 #include "lwip/tcp.h"
 #include "net/kernel/hw_entropy.h"
+#include "net/kernel/tcp_stream.h"
 #include "net/kernel/tls_session.h"
 
 static const struct tls_identity *identity;
@@ -114,17 +115,8 @@ bool migrate_link_start(const struct tls_identity *id, const uint8_t (*pinned)[T
     identity = id;
     pinned_keys = pinned;
     pinned_count = count;
-    struct tcp_pcb *pcb = tcp_new();
-    if (!pcb)
+    if (!tcp_stream_listen(port, on_accept))
         return false;
-    if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
-        tcp_close(pcb);
-        return false;
-    }
-    struct tcp_pcb *lpcb = tcp_listen(pcb);
-    if (!lpcb)
-        return false;
-    tcp_accept(lpcb, on_accept);
     migrate_set_transport(&transport);
     return true;
 }

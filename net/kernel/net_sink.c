@@ -3,6 +3,7 @@
 #include "hv/arch/x86/console.h"
 #include "lwip/stats.h"
 #include "net/kernel/net_options.h"
+#include "net/kernel/tcp_stream.h"
 #include "net/kernel/tls_session.h"
 
 static const struct tls_identity *identity;
@@ -37,25 +38,13 @@ static err_t accept_tls(void *arg, struct tcp_pcb *pcb, err_t err)
     return secure ? ERR_OK : ERR_ABRT;
 }
 
-static bool listen_on(u16_t port, tcp_accept_fn fn)
-{
-    struct tcp_pcb *pcb = tcp_new();
-    if (!pcb || tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK)
-        return false;
-    struct tcp_pcb *l = tcp_listen(pcb);
-    if (!l)
-        return false;
-    tcp_accept(l, fn);
-    return true;
-}
-
 void net_sink_start(const struct tls_identity *id, const uint8_t (*allowed)[TLS_FP_SIZE],
                     size_t count)
 {
     identity = id;
     allowed_keys = allowed;
     allowed_count = count;
-    if (listen_on(NET_SINK_PLAIN_PORT, accept_plain) && listen_on(NET_SINK_TLS_PORT, accept_tls))
+    if (tcp_stream_listen(NET_SINK_PLAIN_PORT, accept_plain) && tcp_stream_listen(NET_SINK_TLS_PORT, accept_tls))
         kprintf("net: bench sinks on ports %u (plain) and %u (TLS)\n", NET_SINK_PLAIN_PORT,
                 NET_SINK_TLS_PORT);
     else

@@ -51,6 +51,22 @@ void tcp_stream_attach(struct tcp_stream *s, struct tcp_pcb *pcb)
     tcp_nagle_disable(pcb);
 }
 
+bool tcp_stream_listen(u16_t port, tcp_accept_fn fn)
+{
+    struct tcp_pcb *pcb = tcp_new();
+    if (!pcb)
+        return false;
+    if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
+        tcp_close(pcb);
+        return false;
+    }
+    struct tcp_pcb *lpcb = tcp_listen(pcb);
+    if (!lpcb)
+        return false;
+    tcp_accept(lpcb, fn);
+    return true;
+}
+
 bool tcp_stream_connect(struct tcp_stream *s, const ip_addr_t *ip, u16_t port)
 {
     memset(s, 0, sizeof(*s));

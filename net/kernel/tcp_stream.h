@@ -20,6 +20,9 @@ struct tcp_stream {
 
 /* Takes an accepted (or connecting) pcb: sets its callbacks to feed this stream. */
 void tcp_stream_attach(struct tcp_stream *s, struct tcp_pcb *pcb);
+/* A listening pcb on port (any address) whose connections go to fn.  false: no pcb, or
+ * the port is taken. */
+bool tcp_stream_listen(u16_t port, tcp_accept_fn fn);
 /* Opens a connection; tcp_stream_connected() says when it is up.  false: no pcb. */
 bool tcp_stream_connect(struct tcp_stream *s, const ip_addr_t *ip, u16_t port);
 /* >0 bytes moved, 0 would block, TLS_IO_EOF / TLS_IO_ERROR. */
