@@ -34,6 +34,15 @@ test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/v
 	$(Q)tests/net/run-kernel-offload-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
 		$(BUILD)/tools/vhdx $(BUILD)/net/offload-kernel-test
 
+# `make test-offload-peer`: two kernels under QEMU TCG that never exchanged keys; atollctl
+# grants B a token of A, B pulls it from A's offload link (tests/net/run-kernel-offload-peer-
+# tests: the copy, the bytes through atollctl, every refusal); part of `make test`.
+TEST_STEPS += test-offload-peer
+.PHONY: test-offload-peer
+test-offload-peer: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
+	$(Q)tests/net/run-kernel-offload-peer-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+		$(BUILD)/tools/vhdx $(BUILD)/net/offload-peer-test
+
 # The offload control commands with stub ops (argument decoding, refusals, replies).
 UNIT_TESTS += test_ctl_offload
 test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
