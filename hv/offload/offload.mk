@@ -67,3 +67,23 @@ test_offload_peer_SRCS = tests/unit/test_offload_peer.c tests/unit/test_block_me
 	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
 	hv/lib/format.c $(NET_TLS_SRCS)
 test_offload_peer_LIBS := -lbearssl
+
+# `make bench`: offload copy inside one pool against a client-mediated copy, same run
+# (tests/bench/offload_bench.c; about a minute a run, most of it the anchor).
+OFFLOAD_BENCH := $(BUILD)/bench/offload-bench
+BENCHES += $(BUILD)/bench/run-offload-bench
+$(OFFLOAD_BENCH): tests/bench/offload_bench.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
+		$(VHDX_CORE_SRCS) $(wildcard hv/offload/*.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c $(OFFLOAD_SRCS) \
+		hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c -lbearssl
+
+$(BUILD)/bench/run-offload-bench: $(OFFLOAD_BENCH) $(BUILD)/tools/vhdx
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nexec %s %s %s %s\n' "$(abspath tests/bench/offload-bench)" \
+		"$(abspath $(OFFLOAD_BENCH))" "$(abspath $(BUILD)/tools/vhdx)" \
+		"$(abspath $(BUILD)/bench/offload-work)" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-offload-bench
