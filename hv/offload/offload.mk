@@ -61,7 +61,15 @@ FUZZ_TARGETS += fuzz_ctl_offload
 fuzz_ctl_offload_SRCS = tests/fuzz/fuzz_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
 	hv/lib/format.c
 
-# Two providers joined in memory through a grant (no transport yet).
+# The offload link's wire format (net/kernel/offload_link.c): B's request, A's frames.
+KERNEL_SRCS += hv/offload/offload_wire.c
+UNIT_TESTS += test_offload_wire
+test_offload_wire_SRCS := tests/unit/test_offload_wire.c hv/offload/offload_wire.c
+
+FUZZ_TARGETS += fuzz_offload_wire
+fuzz_offload_wire_SRCS := tests/fuzz/fuzz_offload_wire.c hv/offload/offload_wire.c
+
+# Two providers joined in memory through a grant (the link's two halves, without TLS).
 UNIT_TESTS += test_offload_peer
 test_offload_peer_SRCS = tests/unit/test_offload_peer.c tests/unit/test_block_mem.c \
 	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \

@@ -10,30 +10,31 @@
 #include "hv/mm/kmem.h"
 #include "hv/offload/grant.h"
 #include "hv/offload/offload_ctl.h"
+#include "hv/offload/offload_wire.h"
 #include "lwip/tcp.h"
 #include "net/kernel/kernel_offload.h"
 #include "net/kernel/tcp_stream.h"
 #include "net/kernel/tls_session.h"
 
-#define REQ_SIZE      800u
-#define FRAME_HEADER  16u
-#define TEXT_MAX      200u
+#define REQ_SIZE      OFFLOAD_WIRE_REQUEST_SIZE
+#define FRAME_HEADER  OFFLOAD_WIRE_HEADER
+#define TEXT_MAX      OFFLOAD_WIRE_TEXT_MAX
 #define BUF_SIZE      (FRAME_HEADER + OFFLOAD_CHUNK + FRAME_HEADER + TEXT_MAX)
 #define BUF_PAGES     ((BUF_SIZE + 4095) / 4096)
 #define SERVES_MAX    2
 #define STALL_MS      30000u  /* no progress for this long: the link is given up */
 
-static const uint8_t req_magic[8] = { 'A', 'T', 'O', 'L', 'L', 'O', 'F', 'R' };
 static const struct tls_identity *identity;
 
 static uint64_t now_ms(void) { return time_ns() / 1000000; }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)), put16(p + 2, (uint16_t)v); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)), put32(p + 4, (uint32_t)v); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
 
 /* Writes what it can of buf[*off, len); 1 all written and flushed, 0 pending, -1 failed. */
 static int send_some(struct tls_session *s, const uint8_t *buf, size_t len, size_t *off)
@@ -111,11 +112,7 @@ static void queue_end(struct serve *v, int status, const char *text)
     if (n > TEXT_MAX)
         n = TEXT_MAX;
     uint8_t *e = v->buf + v->tx_len;
-    memset(e, 0, FRAME_HEADER);
-    e[0] = 'E';
-    e[1] = (uint8_t)-status;
-    put16(e + 2, (uint16_t)n);
-    put64(e + 8, v->sent);
+    offload_wire_end_header(e, status, n, v->sent);
     memcpy(e + FRAME_HEADER, text, n);
     v->tx_len += FRAME_HEADER + n;
     v->ending = true;
@@ -127,19 +124,18 @@ static void serve_begin(struct serve *v)
     char msg[TEXT_MAX];
     struct offload_provider *p = kernel_offload_provider();
     const uint8_t *peer = tls_conn_peer_key(&v->s->tls);
+    struct offload_wire_request req;
     v->tx_len = v->tx_off = 0;
-    v->off = get64(v->req + 8 + GRANT_SIZE);
-    v->len = get64(v->req + 16 + GRANT_SIZE);
-    v->granule = get32(v->req + 24 + GRANT_SIZE);
     int rc;
-    if (memcmp(v->req, req_magic, sizeof req_magic) || !v->granule || v->granule > 4096 ||
-        (v->granule & (v->granule - 1)) || !peer)
+    if (!offload_wire_request_decode(v->req, REQ_SIZE, &req) || !peer) {
         rc = OFFLOAD_E_INVALID, fmt_snprintf(msg, sizeof msg, "not an offload link request");
-    else if (!p)
+    } else if (!p) {
         rc = OFFLOAD_E_NOT_FOUND, fmt_snprintf(msg, sizeof msg, "no storage pool on this host");
-    else
-        rc = offload_serve_begin(p, kernel_offload_grants(), v->req + 8, GRANT_SIZE, peer,
+    } else {
+        v->off = req.token_offset, v->len = req.length, v->granule = req.granule;
+        rc = offload_serve_begin(p, kernel_offload_grants(), req.grant, GRANT_SIZE, peer,
                                  &v->t, msg, sizeof msg);
+    }
     if (rc == OFFLOAD_OK && v->off >= v->t.total)
         rc = OFFLOAD_E_INVALID, fmt_snprintf(msg, sizeof msg, "offset %llu is past the token's "
                                              "%llu bytes", (unsigned long long)v->off,
@@ -171,9 +167,7 @@ static void serve_next(struct serve *v)
     int rc = offload_serve_range(kernel_offload_provider(), &v->t, v->off + v->sent, ask, &sink,
                                  &got, msg, sizeof msg);
     if (got) {
-        memset(v->buf, 0, FRAME_HEADER);
-        v->buf[0] = 'D';
-        put32(v->buf + 4, (uint32_t)got);
+        offload_wire_data_header(v->buf, (uint32_t)got);
         v->tx_len = FRAME_HEADER + (size_t)got;
         v->sent += got;
     }
@@ -254,6 +248,7 @@ static struct {
     size_t req_off;
     uint8_t hdr[FRAME_HEADER];
     size_t hdr_len;
+    struct offload_wire_frame frame;
     uint8_t *buf;
     size_t want, got;
     uint64_t received, total, last_ms;
@@ -353,12 +348,10 @@ uint16_t offload_link_pull(void *ctx, const uint8_t grant[CTL_OFFLOAD_GRANT_SIZE
     pull.s = s;
     pull.buf = buf;
     strlcpy(pull.host, host, sizeof pull.host);
-    memcpy(pull.req, req_magic, sizeof req_magic);
-    memcpy(pull.req + 8, grant, GRANT_SIZE);
-    put64(pull.req + 8 + GRANT_SIZE, token_offset);
-    put64(pull.req + 16 + GRANT_SIZE, length);
-    put32(pull.req + 24 + GRANT_SIZE, pull.sink.granule);
-    put32(pull.req + 28 + GRANT_SIZE, 0);
+    struct offload_wire_request req = { .token_offset = token_offset, .length = length,
+                                        .granule = pull.sink.granule };
+    memcpy(req.grant, grant, GRANT_SIZE);
+    offload_wire_request_encode(&req, pull.req);
     pull.req_off = pull.hdr_len = pull.want = pull.got = 0;
     pull.received = 0;
     pull.total = length;
@@ -394,7 +387,7 @@ static void pull_link_failed(void)
 /* A frame's text or data is in: writes the data, or ends the pull; false when it ended. */
 static bool pull_frame(void)
 {
-    if (pull.hdr[0] == 'D') {
+    if (pull.frame.type == OFFLOAD_WIRE_DATA) {
         if (!pull.sink.write(pull.sink.h, pull.received, pull.buf, pull.want)) {
             pull.received += pull.want;
             return true;
@@ -406,10 +399,9 @@ static bool pull_frame(void)
     char text[TEXT_MAX + 1];
     memcpy(text, pull.buf, pull.want);
     text[pull.want] = '\0';
-    int status = -(int)pull.hdr[1];
-    if (status != OFFLOAD_OK)
-        pull_end(offload_ctl_status(status), "refused by %s after %llu bytes: %s", pull.host,
-                 (unsigned long long)pull.received, text);
+    if (pull.frame.status != OFFLOAD_OK)
+        pull_end(offload_ctl_status(pull.frame.status), "refused by %s after %llu bytes: %s",
+                 pull.host, (unsigned long long)pull.received, text);
     else
         pull_end(CTL_OK, "pulled %llu of %llu bytes from %s into %s%s%s",
                  (unsigned long long)pull.received, (unsigned long long)pull.total, pull.host,
@@ -421,11 +413,9 @@ static bool pull_frame(void)
 static bool header_ok(void)
 {
     pull.got = 0;
-    pull.want = pull.hdr[0] == 'D' ? get32(pull.hdr + 4) : get16(pull.hdr + 2);
-    if (pull.hdr[0] == 'D')
-        return pull.want && pull.want <= OFFLOAD_CHUNK &&
-               pull.received + pull.want <= pull.total;
-    return pull.hdr[0] == 'E' && pull.want <= TEXT_MAX;
+    bool ok = offload_wire_frame_decode(pull.hdr, pull.received, pull.total, &pull.frame);
+    pull.want = pull.frame.length;
+    return ok;
 }
 
 static void pull_poll(void)
