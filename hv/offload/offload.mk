@@ -49,7 +49,7 @@ test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/
 	hv/lib/format.c
 
 # Grants: the initiator's introduction of two providers (hv/offload/grant.h); the format
-# and the source provider's checks, tested with real ECDSA keys.  No transport yet.
+# and the source provider's checks, tested with real ECDSA keys.  The transport: net/kernel/offload_link.c.
 UNIT_TESTS += test_offload_grant
 test_offload_grant_SRCS = tests/unit/test_offload_grant.c hv/offload/grant.c $(NET_TLS_SRCS)
 test_offload_grant_LIBS := -lbearssl
