@@ -26,22 +26,15 @@ KERNEL_SRCS += hv/offload/offload_ctl.c
 OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS)
 
-# `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl
-# (tests/net/run-kernel-offload-tests, about 30 s); part of `make test`.
+# `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl,
+# inside one host and between two that never exchanged keys (atollctl grants B a token of
+# A, B pulls it from A's offload link; every refusal, the bytes through atollctl):
+# tests/net/run-kernel-offload-tests, about 45 s; part of `make test`.
 TEST_STEPS += test-offload-kernel
 .PHONY: test-offload-kernel
 test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
 	$(Q)tests/net/run-kernel-offload-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
 		$(BUILD)/tools/vhdx $(BUILD)/net/offload-kernel-test
-
-# `make test-offload-peer`: two kernels under QEMU TCG that never exchanged keys; atollctl
-# grants B a token of A, B pulls it from A's offload link (tests/net/run-kernel-offload-peer-
-# tests: the copy, the bytes through atollctl, every refusal); part of `make test`.
-TEST_STEPS += test-offload-peer
-.PHONY: test-offload-peer
-test-offload-peer: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
-	$(Q)tests/net/run-kernel-offload-peer-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
-		$(BUILD)/tools/vhdx $(BUILD)/net/offload-peer-test
 
 # The offload control commands with stub ops (argument decoding, refusals, replies).
 UNIT_TESTS += test_ctl_offload
