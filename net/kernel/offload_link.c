@@ -23,6 +23,7 @@
 #define BUF_PAGES     ((BUF_SIZE + 4095) / 4096)
 #define SERVES_MAX    2
 #define STALL_MS      30000u  /* no progress for this long: the link is given up */
+#define REQUEST_MS    10000u  /* from accept to a whole request (TLS handshake included) */
 
 static const struct tls_identity *identity;
 
@@ -78,9 +79,12 @@ struct serve {
     struct token t;
     uint64_t off, len, sent;
     uint32_t granule;
-    uint8_t *buf;             /* one 'D' frame and the 'E' frame after it */
+    uint8_t *buf;             /* one 'D' frame and the 'E' frame after it: `small` until
+                                 a grant is accepted (a stranger's connection holds no MiB) */
+    bool big;
+    uint8_t small[FRAME_HEADER + TEXT_MAX];
     size_t tx_len, tx_off;
-    uint64_t last_ms;
+    uint64_t accepted_ms, last_ms;
 };
 
 static struct serve serves[SERVES_MAX];
@@ -88,7 +92,7 @@ static struct serve serves[SERVES_MAX];
 static void serve_free(struct serve *v)
 {
     tls_session_free(v->s);
-    if (v->buf)
+    if (v->big)
         kmem_free_pages(v->buf, BUF_PAGES);
     memset(v, 0, sizeof(*v));
 }
@@ -145,6 +149,13 @@ static void serve_begin(struct serve *v)
         queue_end(v, rc, msg);
         return;
     }
+    uint8_t *big = kmem_alloc_pages(BUF_PAGES);
+    if (!big) {
+        queue_end(v, OFFLOAD_E_NOMEM, "out of memory for the transfer: try again later");
+        return;
+    }
+    v->buf = big;
+    v->big = true;
     if (v->len > v->t.total - v->off)
         v->len = v->t.total - v->off;
     v->begun = true;
@@ -198,7 +209,8 @@ static void serve_poll(struct serve *v)
         if (r == 1)
             serve_next(v);
     }
-    if (r < 0 || now_ms() - v->last_ms > STALL_MS)
+    bool late = !v->begun && !v->ending && now_ms() - v->accepted_ms > REQUEST_MS;
+    if (r < 0 || late || now_ms() - v->last_ms > STALL_MS)
         serve_free(v);
 }
 
@@ -210,23 +222,20 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     for (int i = 0; i < SERVES_MAX && !v; i++)
         if (!serves[i].used)
             v = &serves[i];
-    uint8_t *buf = v ? kmem_alloc_pages(BUF_PAGES) : NULL;
-    if (!buf) {
-        tcp_abort(pcb);
+    if (!v) {
+        tcp_abort(pcb);         /* both slots busy: refused, the served ones go on */
         return ERR_ABRT;
     }
     /* Any key: grant_check compares it with the grant's destination. */
     struct tls_session *s = tls_session_accept(pcb, identity, NULL, 0);
-    if (!s) {
-        kmem_free_pages(buf, BUF_PAGES);
+    if (!s)
         return ERR_ABRT;
-    }
     s->tls.pin.any = true;
     memset(v, 0, sizeof(*v));
     v->used = true;
     v->s = s;
-    v->buf = buf;
-    v->last_ms = now_ms();
+    v->buf = v->small;
+    v->accepted_ms = v->last_ms = now_ms();
     return ERR_OK;
 }
 
