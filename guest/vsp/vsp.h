@@ -21,7 +21,8 @@
 #include "guest/vsp/vsp_err.h"
 #include "guest/vsp/vsp_timebank.h"
 
-#define VSP_MAX_CLIENTS 8u
+#define VSP_MAX_CLIENTS VSP_TIMEBANK_MAX
+#define VSP_QUEUE_BUFFERS 64u          /* submitted buffers a client may have queued */
 #define VSP_QUEUE_BYTES 65536u          /* submitted, not yet executed bytes per client */
 
 struct vsp_config {
@@ -35,10 +36,10 @@ struct vsp_client {
     bool present;
     struct vsp_context ctx;             /* surfaces, shaders, overlays, fences, error */
     uint8_t queue[VSP_QUEUE_BYTES];     /* copies of submitted buffers, back to back */
-    uint32_t queue_head, queue_tail;    /* executed up to head; submitted up to tail */
-    uint32_t buffer_end;                /* end of the buffer being executed */
-    uint32_t buffer_ends[64];           /* ends of the buffers queued after it */
-    uint32_t buffers_queued;
+    uint32_t tail;                      /* bytes of queue in use */
+    struct { uint32_t start, end; } buffer[VSP_QUEUE_BUFFERS];     /* buffer[0] runs */
+    uint32_t buffers;
+    uint32_t offset;                    /* executed up to here in buffer[0] */
 };
 
 struct vsp {
