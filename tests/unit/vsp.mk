@@ -4,3 +4,6 @@ test_vsp_shader_SRCS = tests/unit/test_vsp_shader.c $(VSP_SRCS)
 
 UNIT_TESTS += test_vsp_proxy
 test_vsp_proxy_SRCS = tests/unit/test_vsp_proxy.c tests/unit/vsp_cmdbuf.c $(VSP_SRCS)
+
+UNIT_TESTS += test_vsp_timebank
+test_vsp_timebank_SRCS = tests/unit/test_vsp_timebank.c tests/unit/vsp_cmdbuf.c $(VSP_SRCS)
