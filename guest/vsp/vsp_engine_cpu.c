@@ -1,6 +1,8 @@
 /* The engine on the VSP's CPU. */
 #include "guest/vsp/vsp_engine.h"
 
+#include "guest/vsp/vsp_builtin.h"
+
 #include <string.h>
 
 static bool cpu_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, uint32_t argb,
@@ -41,8 +43,87 @@ static bool cpu_blit(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
     return true;
 }
 
+static inline int32_t add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+static inline int32_t mul(int32_t a, int32_t b) { return (int32_t)((uint32_t)a * (uint32_t)b); }
+static inline int32_t clamp255(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
+static inline int32_t div255(int32_t v)
+{
+    v = add(v, 0x80);
+    return add(v, v >> 8) >> 8;
+}
+
+/* A built-in shader (vsp_builtin.c) run natively: the same operations on the same
+ * integers as its instructions, so the same pixels (test_vsp_shader checks); returns
+ * false when the pixel is discarded. */
+static bool builtin_pixel(uint32_t bits, const struct vsp_shader_env *e, int32_t x, int32_t y,
+                          int32_t r1[4])
+{
+    const int32_t (*u)[4] = e->uniform;
+    int32_t sx = add((int32_t)(uint32_t)(uint64_t)(((int64_t)x * u[0][0]) >> 8), u[1][0]);
+    int32_t sy = add((int32_t)(uint32_t)(uint64_t)(((int64_t)y * u[0][1]) >> 8), u[1][1]);
+    int32_t r3[4];
+    if (bits & VSP_BUILTIN_BILINEAR)
+        vsp_tex_bilinear(&e->tex[0], sx, sy, r3);
+    else
+        vsp_tex_nearest(&e->tex[0], sx >> 8, sy >> 8, r3);
+    if (bits & VSP_BUILTIN_YUV) {
+        int32_t yuv[3] = { add(r3[0], u[2][0]), add(r3[1], u[2][1]), add(r3[2], u[2][2]) };
+        for (unsigned l = 0; l < 4; l++) {
+            int32_t v = add(add(mul(yuv[0], u[3][l]), mul(yuv[1], u[4][l])), mul(yuv[2], u[5][l]));
+            r3[l] = add(clamp255(v >> 16), u[6][l]);
+        }
+    }
+    if (bits & VSP_BUILTIN_KEY_SRC) {
+        if (r3[0] == u[7][0] && r3[1] == u[7][1] && r3[2] == u[7][2])
+            return false;
+    } else if (bits & VSP_BUILTIN_KEY_DST) {
+        if (!(r1[0] == u[7][0] && r1[1] == u[7][1] && r1[2] == u[7][2]))
+            return false;
+    }
+    if (bits & VSP_BUILTIN_BLEND) {
+        for (unsigned l = 0; l < 4; l++)
+            r3[l] = div255(mul(r3[l], u[7][3]));
+        int32_t inv = add(255, -r3[3]);
+        for (unsigned l = 0; l < 4; l++)
+            r1[l] = clamp255(add(r3[l], div255(mul(r1[l], inv))));
+    } else {
+        for (unsigned l = 0; l < 4; l++)
+            r1[l] = clamp255(r3[l]);
+    }
+    return true;
+}
+
+static uint32_t kil_cost(const struct vsp_shader *sh)
+{
+    for (uint32_t i = 0; i < sh->count; i++)
+        if (sh->insn[i].op == VSP_OP_KIL)
+            return i + 1;
+    return sh->cost;
+}
+
 static bool cpu_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
 {
+    if (d->shader->builtin >= 0) {
+        const struct vgpu_rect *r = &d->rect;
+        uint32_t bits = (uint32_t)d->shader->builtin, cost = d->shader->cost;
+        uint32_t killed_cost = kil_cost(d->shader);
+        for (; pos->row < r->h; pos->row++, pos->col = 0) {
+            uint32_t y = r->y + pos->row;
+            for (; pos->col < r->w; pos->col++) {
+                if (*budget <= 0)
+                    return false;
+                uint32_t x = r->x + pos->col;
+                int32_t px[4];
+                vsp_texel(d->dst, x, y, px);
+                bool drawn = builtin_pixel(bits, &d->env, d->origin_x + (int32_t)pos->col,
+                                           d->origin_y + (int32_t)pos->row, px);
+                if (drawn)
+                    vsp_store_rgb(d->dst, x, y, px);
+                *budget -= 1 + (int64_t)(drawn ? cost : killed_cost);
+            }
+        }
+        return true;
+    }
     const struct vgpu_rect *r = &d->rect;
     for (; pos->row < r->h; pos->row++, pos->col = 0) {
         uint32_t y = r->y + pos->row;
