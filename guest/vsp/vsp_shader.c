@@ -165,13 +165,6 @@ static inline int32_t clampi(int32_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-void vsp_tex_nearest(const struct vsp_texture *t, int32_t x, int32_t y, int32_t out[4])
-{
-    uint32_t cx = (uint32_t)clampi(x, 0, (int32_t)t->w - 1);
-    uint32_t cy = (uint32_t)clampi(y, 0, (int32_t)t->h - 1);
-    vsp_texel(t->s, t->x + cx, t->y + cy, out);
-}
-
 void vsp_tex_bilinear(const struct vsp_texture *t, int32_t fx, int32_t fy, int32_t out[4])
 {
     int32_t x0 = fx >> 8, y0 = fy >> 8;

@@ -97,7 +97,12 @@ struct vsp_shader_env {
 };
 
 /* Texture reads as TEX and TEXB do them (for engines that run a shader natively). */
-void vsp_tex_nearest(const struct vsp_texture *t, int32_t x, int32_t y, int32_t out[4]);
+static inline void vsp_tex_nearest(const struct vsp_texture *t, int32_t x, int32_t y, int32_t out[4])
+{
+    uint32_t cx = (uint32_t)(x < 0 ? 0 : x >= (int32_t)t->w ? (int32_t)t->w - 1 : x);
+    uint32_t cy = (uint32_t)(y < 0 ? 0 : y >= (int32_t)t->h ? (int32_t)t->h - 1 : y);
+    vsp_texel(t->s, t->x + cx, t->y + cy, out);
+}
 void vsp_tex_bilinear(const struct vsp_texture *t, int32_t fx, int32_t fy, int32_t out[4]);
 
 /* Runs a verified shader for the pixel at (x, y); px: the destination pixel in, the
