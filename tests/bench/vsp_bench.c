@@ -107,7 +107,7 @@ static void bench_compose(void)
     /* a clock's worth of text on the desktop changes: the platform reports its rows */
     struct vsp_screen_rect text = { 1700, 10, 200, 24 };
     double small = compose_ms(&fb, &text, 1, false, &tiles);
-    row("vsp compose 1080p, text damage: ms", small, full);
+    row("vsp compose text damage vs all: cost us", small * 1e3, full * 1e3);
     row("vsp compose text damage: tiles vs all", tiles, full_tiles);
     /* a video frame arrives: write tracking saw the overlay's whole surface written */
     double video = 1e9;
@@ -118,7 +118,7 @@ static void bench_compose(void)
         t = now() - t;
         video = t < video ? t : video;
     }
-    row("vsp compose 1080p, video frame damage: ms", video * 1e3, full);
+    row("vsp compose video damage vs all: cost us", video * 1e6, full * 1e3);
     row("vsp compose video damage: tiles vs all", tiles, full_tiles);
 }
 
@@ -152,7 +152,7 @@ static void bench_shares(void)
     }
     for (unsigned i = 0; i < 3; i++) {
         char name[64];
-        snprintf(name, sizeof(name), "vsp time bank share, weight %u of 1:2:4 (%%)", 1u << i);
+        snprintf(name, sizeof(name), "vsp bank share vs weight, %u of 1:2:4 (%%)", 1u << i);
         row(name, vsp_timebank_share_ppm(&v.bank, (uint32_t)c[i]) / 1e4,
             vsp_timebank_weight_ppm(&v.bank, (uint32_t)c[i]) / 1e4);
     }
