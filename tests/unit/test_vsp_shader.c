@@ -361,7 +361,7 @@ static void native_builtins_match_the_interpreter(void **state)
             continue;
         interp = native;
         interp.builtin = -1;
-        for (unsigned round = 0; round < 8; round++) {
+        for (unsigned round = 0; round < 12; round++) {
             struct vsp_surface src = { .live = true, .format = formats[round % 4], .w = 16, .h = 12,
                                        .stride = 64, .pix = src_pix };
             for (unsigned i = 0; i < sizeof(src_pix); i++)
@@ -374,7 +374,16 @@ static void native_builtins_match_the_interpreter(void **state)
             b.pix = b_pix;
             struct vsp_draw da = { .dst = &a, .rect = { 1, 2, 22, 17 }, .shader = &native,
                                    .env.tex[0] = { &src, 2, 1, 13, 10 }, .origin_x = -3, .origin_y = 5 };
-            if (round < 4)
+            if (round >= 8) {                   /* 1:1 inside the window: the engine's row path */
+                da.rect = (struct vgpu_rect){ 1 + round % 3, 2, 12 - round % 3, 9 };
+                da.origin_x = (int32_t)(round % 2);
+                da.origin_y = 1;
+                vsp_builtin_uniforms(da.env.uniform, 13, 10, 13, 10, bits & 1, round & 1,
+                                     rnd() & 0xffffff, (uint8_t)(round == 9 ? 255 : rnd()));
+                if (round == 10)                /* a key that matches */
+                    for (unsigned l = 0; l < 3; l++)
+                        da.env.uniform[7][l] = src_pix[64 * 2 + 4 * 3 + 2 - l];
+            } else if (round < 4)
                 vsp_builtin_uniforms(da.env.uniform, 13, 10, 22 + round * 7, 17 + round, bits & 1,
                                      round & 1, rnd() & 0xffffff, (uint8_t)rnd());
             else
@@ -389,14 +398,24 @@ static void native_builtins_match_the_interpreter(void **state)
             db.shader = &interp;
             struct vsp_pos pa = { 0, 0 }, pb = { 0, 0 };
             int64_t ba = INT64_MAX / 2, bb = INT64_MAX / 2;
-            assert_true(vsp_cpu_engine.draw(&da, &pa, &ba));
+            if (round == 11) {                  /* cut into slices of 37 units: same stops */
+                int64_t used = 0;
+                for (bool done = false; !done;) {
+                    int64_t slice = 37;
+                    done = vsp_cpu_engine.draw(&da, &pa, &slice);
+                    used += 37 - slice;
+                }
+                ba -= used;
+            } else {
+                assert_true(vsp_cpu_engine.draw(&da, &pa, &ba));
+            }
             assert_true(vsp_cpu_engine.draw(&db, &pb, &bb));
             assert_memory_equal(a_pix, b_pix, sizeof(a_pix));
             assert_true(ba == bb);
             compared++;
         }
     }
-    assert_int_equal(compared, 24 * 8);
+    assert_int_equal(compared, 24 * 12);
 }
 
 int main(void)
