@@ -36,6 +36,8 @@
                                            service's surface window */
 #define HC_VGPU_DAMAGE          0x0026  /* (client id, handle, gpa) -> pages written since
                                            the last call; a bitmap of them there */
+#define HC_VGPU_CONNECT         0x0027  /* (channel handle) -> 0; the client's command ring,
+                                           granted to the video-service partition */
 
 #define HC_ABI_VERSION 1
 

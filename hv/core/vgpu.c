@@ -3,6 +3,7 @@
 #include <string.h>
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/channel.h"
 #include "hv/core/display.h"
 #include "hv/core/hypercall_abi.h"
 #include "hv/core/partition_writes.h"
@@ -19,6 +20,7 @@ struct vgpu_client {
     size_t words;
     uint64_t *written;              /* groups written, not yet handed to a surface */
     uint64_t *pass;                 /* one tracking pass */
+    uint32_t ring;                  /* channel handle of its command ring (HC_VGPU_CONNECT) */
     uint64_t shares, damage_calls, pages_damaged, pages_asked;
 };
 
@@ -123,7 +125,8 @@ static int64_t clients_hc(struct partition *p, uint64_t gpa, uint64_t max)
         if (!c->p || c->p->state == PART_DEAD)
             continue;
         if ((uint64_t)n < max) {
-            struct vgpu_client_info info = { .id = c->p->id, .weight = c->weight };
+            struct vgpu_client_info info = { .id = c->p->id, .weight = c->weight,
+                                             .ring = c->ring };
             strlcpy(info.name, c->p->name, sizeof(info.name));
             uint64_t at = gpa + (uint64_t)n * sizeof(info);
             if (!guest_mem_write(&p->mem, at, &info, sizeof(info)))
@@ -195,6 +198,14 @@ int64_t vgpu_hypercall(struct partition *p, uint64_t nr, const uint64_t arg[4])
     case HC_VGPU_SERVICE: {
         struct partition *s = live_service();
         r = !me ? -HC_EPERM : !s ? -HC_ENOENT : (int64_t)((uint64_t)me->weight << 32 | s->id);
+        break;
+    }
+    case HC_VGPU_CONNECT: {
+        struct partition *s = live_service();
+        r = !me ? -HC_EPERM : !s ? -HC_ENOENT :
+            !channel_grant_is(arg[0], p->id, s->id) ? -HC_EINVAL : 0;
+        if (r == 0)
+            me->ring = (uint32_t)arg[0];
         break;
     }
     case HC_VGPU_CLIENTS:

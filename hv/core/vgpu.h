@@ -22,7 +22,7 @@ bool vgpu_partition_attach(struct partition *p, bool service, bool client, uint3
  * for the service, its mappings are forgotten and the display freed.  Before p's memory
  * and page tables go. */
 void vgpu_partition_gone(struct partition *p);
-/* HC_DISPLAY_INFO .. HC_VGPU_DAMAGE, arguments checked by vgpu_check_args. */
+/* HC_DISPLAY_INFO .. HC_VGPU_CONNECT, arguments checked by vgpu_check_args. */
 int64_t vgpu_hypercall(struct partition *p, uint64_t nr, const uint64_t arg[4]);
 
 #endif

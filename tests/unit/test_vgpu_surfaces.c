@@ -63,6 +63,8 @@ static void args_are_checked(void **state)
     assert_int_equal(check(HC_VGPU_DAMAGE, 1, 1, 0x1000), 0);
     assert_int_equal(check(HC_VGPU_DAMAGE, 1, 1, RAM), -HC_EFAULT);
     assert_int_equal(check(HC_VGPU_DAMAGE, 1, 0, 0), -HC_ENOENT);
+    assert_int_equal(check(HC_VGPU_CONNECT, 1, 0, 0), 0);
+    assert_int_equal(check(HC_VGPU_CONNECT, 0, 0, 0), -HC_ENOENT);
     assert_int_equal(check(0x2f, 0, 0, 0), -HC_ENOSYS);
 }
 
