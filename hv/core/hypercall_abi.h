@@ -32,7 +32,7 @@
                                            there; only the video-service partition */
 #define HC_VGPU_SURFACE_SHARE   0x0023  /* (gpa, pages) -> surface handle; a client's RAM */
 #define HC_VGPU_SURFACE_UNSHARE 0x0024  /* (handle) -> 0; unmapped from the service */
-#define HC_VGPU_SURFACE_MAP     0x0025  /* (client id, handle, gpa) -> 0; read-only in the
+#define HC_VGPU_SURFACE_MAP     0x0025  /* (client id, handle, gpa) -> 0; into the
                                            service's surface window */
 #define HC_VGPU_DAMAGE          0x0026  /* (client id, handle, gpa) -> pages written since
                                            the last call; a bitmap of them there */

@@ -2,7 +2,8 @@
  * The virtual GPU's transport in the hypervisor (docs/vgpu.md): clients (`vgpu = yes`)
  * reach the video-service partition through channels (hv/core/channel.h) for their
  * command rings and doorbells, and share surfaces of their own RAM, which the service maps
- * read-only and whose damage it learns from the client's write tracking.  The bookkeeping
+ * (the engine draws into them) and whose damage from the client's own stores it learns
+ * from the client's write tracking (its own drawing it knows).  The bookkeeping
  * and argument checks are hv/core/vgpu_surfaces.c; this file adds the lock, the page
  * tables, the write tracking and the partitions.
  */

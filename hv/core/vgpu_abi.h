@@ -10,7 +10,8 @@
 
 /* The framebuffer, in the video-service partition only, at this guest-physical address. */
 #define VGPU_DISPLAY_GPA         0x300000000ull        /* 12 GiB */
-/* Client surfaces are mapped (read-only) by the service in [8 GiB, 12 GiB). */
+/* Client surfaces are mapped (writable: the engine draws into them) by the service in
+ * [8 GiB, 12 GiB). */
 #define VGPU_SURFACE_WINDOW      0x200000000ull
 #define VGPU_SURFACE_WINDOW_END  0x300000000ull
 #define VGPU_PAGE_SIZE           4096ull
