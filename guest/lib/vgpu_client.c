@@ -92,10 +92,14 @@ bool vgpu_client_wait_fence(const struct vgpu_client *c, uint64_t value, uint64_
     return vgpu_client_fence_done(c) >= value;
 }
 
-void vgpu_client_close(struct vgpu_client *c)
+bool vgpu_client_close(struct vgpu_client *c, uint64_t ms)
 {
     __atomic_store_n(&c->ring->closed, 1, __ATOMIC_RELEASE);
     hypercall(HC_CHANNEL_NOTIFY, (uint64_t)c->ring_handle, 0, 0, 0);
+    uint64_t end = rdtsc() + ms * (tsc_hz() / 1000);
+    while (!__atomic_load_n(&c->ring->finished, __ATOMIC_ACQUIRE) && rdtsc() < end)
+        pause();
+    return __atomic_load_n(&c->ring->finished, __ATOMIC_ACQUIRE);
 }
 
 static uint64_t surface_pd[512] __attribute__((aligned(4096)));

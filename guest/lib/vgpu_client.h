@@ -34,8 +34,9 @@ int64_t vgpu_client_submit(struct vgpu_client *c, const void *cmds, uint32_t byt
 uint64_t vgpu_client_fence_done(const struct vgpu_client *c);
 /* Waits until fence_done >= value, or ms pass: whether it got there. */
 bool vgpu_client_wait_fence(const struct vgpu_client *c, uint64_t value, uint64_t ms);
-/* Nothing more will come; rings the doorbell. */
-void vgpu_client_close(struct vgpu_client *c);
+/* Nothing more will come: rings the doorbell and waits up to ms for the service to have
+ * handled everything (after which the ring may go): whether it did. */
+bool vgpu_client_close(struct vgpu_client *c, uint64_t ms);
 
 /* Maps [8 GiB, 9 GiB) and [12 GiB, 13 GiB) of guest-physical identity in the boot page
  * tables (2 MiB pages): the surface window and the display, for the service; a client

@@ -193,3 +193,11 @@ void vgpu_service_tell(struct vgpu_service_client *sc, uint64_t fence_done, uint
     __atomic_store_n(&r->fence_done, fence_done, __ATOMIC_RELEASE);
     hypercall(HC_CHANNEL_NOTIFY, sc->info.ring, 0, 0, 0);
 }
+
+void vgpu_service_finish(struct vgpu_service_client *sc)
+{
+    if (!sc->connected)
+        return;
+    __atomic_store_n(&sc->ring->finished, 1, __ATOMIC_RELEASE);
+    hypercall(HC_CHANNEL_NOTIFY, sc->info.ring, 0, 0, 0);
+}

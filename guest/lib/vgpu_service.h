@@ -54,6 +54,8 @@ uint8_t *vgpu_service_ram(const struct vgpu_service_client *sc, uint64_t gpa, ui
  * written pages.  Returns the pages written, or -HC_E*. */
 int64_t vgpu_service_damage(struct vgpu_service_client *sc,
                             void (*fn)(void *ctx, uint64_t gpa, uint64_t len), void *ctx);
+/* The client closed its ring and everything in it was handled: tells it so (it may end). */
+void vgpu_service_finish(struct vgpu_service_client *sc);
 /* Tells the client: fence_done, and the last refusal (code 0: none); rings its doorbell
  * when anything changed. */
 void vgpu_service_tell(struct vgpu_service_client *sc, uint64_t fence_done, uint32_t errors,

@@ -99,5 +99,5 @@ void test_main(void)
     submit(&b);
     report(vgpu_client_wait_fence(&c, fence, 60000), "stripe written with plain stores, fence %lu done",
            fence);
-    vgpu_client_close(&c);
+    report(vgpu_client_close(&c, 60000), "ring closed; the service handled everything in it");
 }

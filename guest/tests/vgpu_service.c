@@ -24,6 +24,7 @@ static struct vgpu_service_client sc[MAX_CLIENTS];
 static struct vsp_client_ram ram[MAX_CLIENTS];
 static int eid[MAX_CLIENTS];
 static bool done[MAX_CLIENTS];
+static unsigned left;                           /* clients not done */
 static uint32_t pending[MAX_CLIENTS];           /* a record vsp_submit had no room for */
 static uint64_t busy_used[MAX_CLIENTS];
 static uint64_t damaged_pages;
@@ -71,6 +72,7 @@ static void feed(unsigned i)
                    sc[i].info.name, why);
             vsp_client_remove(&vsp, eid[i]);
             done[i] = true;
+            left--;
             return;
         }
         enum vsp_err e = vsp_submit(&vsp, eid[i], payload, bytes);
@@ -143,7 +145,7 @@ void test_main(void)
     }
 
     int64_t in_period = 0;
-    unsigned left = count;
+    left = count;
     uint64_t frames = 0;
     end = rdtsc() + 600000 * (tsc_hz() / 1000);
     while (left && rdtsc() < end) {
@@ -185,6 +187,7 @@ void test_main(void)
                    "client %s: the stripe it wrote with plain stores reached the screen through "
                    "write-tracking damage (pixel %#x)", sc[i].info.name, stripe);
             vsp_client_remove(&vsp, eid[i]);
+            vgpu_service_finish(&sc[i]);
             done[i] = true;
             left--;
         }

@@ -47,7 +47,8 @@ struct vgpu_client_info {       /* HC_VGPU_CLIENTS, one per client, in manifest 
  * aligned and never wrapping (a VGPU_REC_PAD record fills the end of the area when the
  * next one does not fit).  The client writes records and then head; the service reads
  * them, then tail.  The client rings the doorbell (HC_CHANNEL_NOTIFY) after a head
- * change, the service after fence_done or error changes.
+ * change, the service after fence_done or error changes.  A client that is done sets
+ * closed and waits for finished before it ends.
  */
 #define VGPU_RING_MAGIC    0x52555047u      /* "GPUR" */
 #define VGPU_RING_VERSION  1u
@@ -55,14 +56,15 @@ struct vgpu_client_info {       /* HC_VGPU_CLIENTS, one per client, in manifest 
 struct vgpu_ring {
     uint32_t magic, version;
     uint32_t data_bytes;        /* the data area: (pages - 1) * 4096 */
-    uint32_t closed;            /* client: nothing more will come */
+    volatile uint32_t closed;   /* client: nothing more will come */
     volatile uint64_t head;     /* client: bytes written into the data area, ever */
     volatile uint64_t tail;     /* service: bytes consumed, ever */
     volatile uint64_t fence_done;   /* service: the last fence value completed */
     volatile uint32_t errors;   /* service: commands refused so far */
     volatile uint32_t error;    /* service: the last refusal's code (guest/vsp/vsp_err.h) */
     volatile uint32_t error_offset;     /* its command's offset in its buffer */
-    uint32_t reserved;
+    volatile uint32_t finished; /* service: closed, and every record handled: the
+                                   client may end (its ring goes with it) */
     char error_text[96];        /* service: the last refusal in words, NUL-terminated */
 };
 
