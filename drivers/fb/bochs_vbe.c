@@ -32,13 +32,17 @@ static uint16_t dispi_read(enum dispi_index i)
     return inw(DISPI_DATA);
 }
 
-struct scan { struct pci_device dev; bool found; };
+struct scan { struct pci_device dev; bool found; bool other_display; };
+
+#define PCI_CLASS_DISPLAY 0x03
 
 static bool is_bochs_vga(const struct pci_device *d, void *ctx)
 {
     struct scan *s = ctx;
-    if (d->vendor != BOCHS_VBE_VENDOR || d->device != BOCHS_VBE_DEVICE)
+    if (d->vendor != BOCHS_VBE_VENDOR || d->device != BOCHS_VBE_DEVICE) {
+        s->other_display |= d->class_code == PCI_CLASS_DISPLAY;
         return false;
+    }
     s->dev = *d;
     s->found = true;
     return true;
@@ -51,6 +55,13 @@ bool bochs_vbe_setup(uint32_t width, uint32_t height, struct boot_framebuffer *o
     pci_scan(is_bochs_vga, &s);
     *found = (struct bochs_vbe_found){ .pci = s.found, .bus = s.dev.bus, .dev = s.dev.dev,
                                        .fn = s.dev.fn };
+    /* Ports 0x1ce/0x1cf are another adapter's on real machines (ATI's extended VGA
+     * registers): probed only where no other display controller is on the bus. */
+    if (!s.found && s.other_display) {
+        fmt_snprintf(why, why_size, "no Bochs VBE adapter (another display controller is on "
+                     "the PCI bus; its framebuffer needs UEFI GOP or a GRUB graphics mode)");
+        return false;
+    }
     /* Ask for the newest interface; the adapter answers with the one it has. */
     dispi_write(DISPI_ID, DISPI_ID5);
     uint16_t id = dispi_read(DISPI_ID);

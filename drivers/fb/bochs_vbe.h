@@ -4,7 +4,8 @@
  * index/data ports 0x1ce/0x1cf.  Under GRUB nothing sets a graphics mode for the
  * hypervisor; this driver does, so that both boot paths have a framebuffer to give the
  * video service partition.  Without the PCI function (Bochs's ISA VGA) the DISPI ports
- * still answer and the framebuffer is at the fixed VBE_DISPI_LFB_PHYSICAL_ADDRESS.
+ * still answer and the framebuffer is at the fixed VBE_DISPI_LFB_PHYSICAL_ADDRESS; they
+ * are probed only when no other PCI display controller is there.
  */
 #ifndef ATOLL_DRIVERS_FB_BOCHS_VBE_H
 #define ATOLL_DRIVERS_FB_BOCHS_VBE_H
