@@ -4,7 +4,10 @@
  * command ring, shares a window surface of its RAM, fills and presents it, has a bad
  * command refused to it alone, saturates the engine with fills (the shares are the
  * service's to report), then writes a stripe into the surface with its own stores and
- * only fences: the service must learn of it from write tracking.
+ * only fences: the service must learn of it from write tracking.  With the command-line
+ * word `hostile` it tries what a client may not (service-only calls, surfaces outside its
+ * RAM, another client's ring), then writes a record no client writes: the service drops
+ * its context alone.
  */
 #include "guest/lib/guest.h"
 #include "guest/lib/vgpu_client.h"
@@ -20,6 +23,38 @@ static uint8_t ring[VGPU_RING_PAGES * 4096] __attribute__((aligned(4096)));
 static uint32_t pixels[VGPU_TEST_W * VGPU_TEST_H] __attribute__((aligned(4096)));
 static uint8_t cmds[4096];
 static struct vgpu_client c;
+
+static void hostile(void)
+{
+    static uint8_t bitmap[256];
+    static struct vgpu_client_info info[4];
+    uint64_t ram = boot.ram_size;
+    int64_t r = hypercall(HC_VGPU_SURFACE_SHARE, ram, 4, 0, 0);
+    report(r == -HC_EFAULT, "a surface outside its RAM is refused (%ld)", r);
+    r = hypercall(HC_VGPU_SURFACE_SHARE, (uintptr_t)pixels + 8, 4, 0, 0);
+    report(r == -HC_EINVAL, "an unaligned surface is refused (%ld)", r);
+    r = hypercall(HC_VGPU_SURFACE_SHARE, (uintptr_t)pixels, VGPU_SURFACE_MAX_PAGES + 1, 0, 0);
+    report(r == -HC_EINVAL, "a surface above the size limit is refused (%ld)", r);
+    r = hypercall(HC_VGPU_CONNECT, 17, 0, 0, 0);
+    report(r == -HC_EINVAL, "another client's ring (channel 17) cannot be passed off as its own (%ld)", r);
+    r = hypercall(HC_VGPU_CLIENTS, (uintptr_t)info, 4, 0, 0);
+    report(r == -HC_EPERM, "the service's client list is refused to a client (%ld)", r);
+    r = hypercall(HC_VGPU_SURFACE_MAP, 2, 1, VGPU_SURFACE_WINDOW, 0);
+    report(r == -HC_EPERM, "mapping another client's surface is refused (%ld)", r);
+    r = hypercall(HC_VGPU_DAMAGE, 2, 1, (uintptr_t)bitmap, 0);
+    report(r == -HC_EPERM, "another client's damage is refused (%ld)", r);
+    /* A record of a kind no client writes, then wait for the service to have read it. */
+    struct vgpu_record junk = { 99, 8 };
+    uint32_t at = (uint32_t)(c.head % c.ring->data_bytes);
+    memcpy(c.data + at, &junk, sizeof(junk));
+    c.head += sizeof(junk) + 8;
+    __atomic_store_n(&c.ring->head, c.head, __ATOMIC_RELEASE);
+    hypercall(HC_CHANNEL_NOTIFY, (uint64_t)c.ring_handle, 0, 0, 0);
+    uint64_t end = rdtsc() + 60000 * (tsc_hz() / 1000);
+    while (__atomic_load_n(&c.ring->tail, __ATOMIC_ACQUIRE) != c.head && rdtsc() < end)
+        pause();
+    report(c.ring->tail == c.head, "the service read the junk record");
+}
 
 static void submit(const struct vgpu_cmdbuf *b)
 {
@@ -51,6 +86,12 @@ void test_main(void)
     int64_t h = vgpu_client_share(&c, pixels, sizeof(pixels));
     report(h > 0, "window surface shared (handle %ld, %u pages)", h,
            (unsigned)((sizeof(pixels) + 4095) / 4096));
+    r = hypercall(HC_VGPU_SURFACE_SHARE, (uintptr_t)pixels + 4096, 1, 0, 0);
+    report(r == -HC_EINVAL, "a surface overlapping its first is refused (%ld)", r);
+    if (cmdline_has("hostile")) {
+        hostile();
+        return;
+    }
 
     uint32_t colour = vgpu_test_colour(id);
     struct vgpu_cmdbuf b;
