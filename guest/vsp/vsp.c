@@ -106,6 +106,8 @@ static void run_client(struct vsp_client *c, int64_t *budget)
 int64_t vsp_run(struct vsp *v, int64_t units)
 {
     int64_t used = 0;
+    if (units <= 0)
+        return 0;
     while (used < units) {
         uint32_t ready = 0;
         for (unsigned i = 0; i < VSP_MAX_CLIENTS; i++)

@@ -80,7 +80,10 @@ bool vsp_builtin_shader(uint32_t bits, struct vsp_shader *out)
     }
     emit(&p, VSP_OP_END, 0, 0, 0, 0);
     int32_t bad;
-    return vsp_shader_verify_insns(p.insn, p.n, out, &bad) == VSP_V_OK;
+    if (vsp_shader_verify_insns(p.insn, p.n, out, &bad) != VSP_V_OK)
+        return false;
+    out->builtin = (int32_t)bits;
+    return true;
 }
 
 /* 16.16 coefficients: BT.601 as pixman's YUY2 fetcher has them, BT.709 likewise scaled. */

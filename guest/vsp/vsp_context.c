@@ -314,9 +314,11 @@ static enum vsp_err overlay_set(struct vsp_context *c, const struct vsp_cmd *cmd
     return VSP_OK;
 }
 
-static enum vsp_err shader_upload(struct vsp_context *c, const struct vsp_cmd *cmd)
+static enum vsp_err shader_upload(struct vsp_context *c, const struct vsp_cmd *cmd,
+                                  int64_t *budget)
 {
     int32_t bad;
+    *budget -= cmd->u.shader.count;             /* verifying costs per instruction */
     enum vsp_verify_err v = vsp_shader_verify(cmd->u.shader.insns, cmd->u.shader.count,
                                               &c->scratch, &bad);
     if (v != VSP_V_OK) {
@@ -347,7 +349,7 @@ static enum vsp_err run(struct vsp_context *c, const struct vsp_engine_ops *eng,
         damage_overlay(c, &c->overlay[cmd->u.overlay_destroy.overlay]);
         c->overlay[cmd->u.overlay_destroy.overlay].live = false;
         return VSP_OK;
-    default: return shader_upload(c, cmd);
+    default: return shader_upload(c, cmd, budget);
     }
 }
 

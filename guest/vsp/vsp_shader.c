@@ -135,6 +135,7 @@ enum vsp_verify_err vsp_shader_verify_insns(const struct vgpu_insn *insn, uint32
     out->count = (uint16_t)count;
     out->cost = (uint32_t)cost;
     out->textures = textures;
+    out->builtin = -1;
     out->live = true;
     return VSP_V_OK;
 }
@@ -164,22 +165,15 @@ static inline int32_t clampi(int32_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void tex_nearest(const struct vsp_texture *t, int32_t x, int32_t y, int32_t out[4])
-{
-    uint32_t cx = (uint32_t)clampi(x, 0, (int32_t)t->w - 1);
-    uint32_t cy = (uint32_t)clampi(y, 0, (int32_t)t->h - 1);
-    vsp_texel(t->s, t->x + cx, t->y + cy, out);
-}
-
-static void tex_bilinear(const struct vsp_texture *t, int32_t fx, int32_t fy, int32_t out[4])
+void vsp_tex_bilinear(const struct vsp_texture *t, int32_t fx, int32_t fy, int32_t out[4])
 {
     int32_t x0 = fx >> 8, y0 = fy >> 8;
     int32_t wx = fx & 0xff, wy = fy & 0xff;
     int32_t a[4], b[4], c[4], d[4];
-    tex_nearest(t, x0, y0, a);
-    tex_nearest(t, x0 + 1, y0, b);
-    tex_nearest(t, x0, y0 + 1, c);
-    tex_nearest(t, x0 + 1, y0 + 1, d);
+    vsp_tex_nearest(t, x0, y0, a);
+    vsp_tex_nearest(t, x0 + 1, y0, b);
+    vsp_tex_nearest(t, x0, y0 + 1, c);
+    vsp_tex_nearest(t, x0 + 1, y0 + 1, d);
     for (unsigned l = 0; l < 4; l++) {
         int32_t top = a[l] * (256 - wx) + b[l] * wx;
         int32_t bot = c[l] * (256 - wx) + d[l] * wx;
@@ -231,8 +225,8 @@ uint32_t vsp_shader_run(const struct vsp_shader *sh, const struct vsp_shader_env
         case VSP_OP_SEQ: for (unsigned l = 0; l < 4; l++) t[l] = a[l] == b[l]; break;
         case VSP_OP_SEL: for (unsigned l = 0; l < 4; l++) t[l] = d[l] ? a[l] : b[l]; break;
         case VSP_OP_SWZ: for (unsigned l = 0; l < 4; l++) t[l] = a[(in->imm >> (2 * l)) & 3]; break;
-        case VSP_OP_TEX: tex_nearest(&env->tex[in->imm], a[0], a[1], t); break;
-        case VSP_OP_TEXB: tex_bilinear(&env->tex[in->imm], a[0], a[1], t); break;
+        case VSP_OP_TEX: vsp_tex_nearest(&env->tex[in->imm], a[0], a[1], t); break;
+        case VSP_OP_TEXB: vsp_tex_bilinear(&env->tex[in->imm], a[0], a[1], t); break;
         case VSP_OP_KIL: {
             bool all = true;
             for (unsigned l = 0; l < 4; l++)

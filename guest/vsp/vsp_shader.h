@@ -71,6 +71,7 @@ struct vsp_shader {
     uint16_t count;
     uint8_t textures;               /* bit t: samples texture t */
     uint32_t cost;                  /* worst instructions per pixel */
+    int32_t builtin;                /* the VSP's own (vsp_builtin.c): its bits; else -1 */
     struct vgpu_insn insn[VSP_SHADER_MAX_INSNS];
     uint16_t loop_end[VSP_SHADER_MAX_INSNS];   /* LOOP: index of its ENDL */
 };
@@ -94,6 +95,15 @@ struct vsp_shader_env {
     struct vsp_texture tex[4];
     int32_t uniform[8][4];
 };
+
+/* Texture reads as TEX and TEXB do them (for engines that run a shader natively). */
+static inline void vsp_tex_nearest(const struct vsp_texture *t, int32_t x, int32_t y, int32_t out[4])
+{
+    uint32_t cx = (uint32_t)(x < 0 ? 0 : x >= (int32_t)t->w ? (int32_t)t->w - 1 : x);
+    uint32_t cy = (uint32_t)(y < 0 ? 0 : y >= (int32_t)t->h ? (int32_t)t->h - 1 : y);
+    vsp_texel(t->s, t->x + cx, t->y + cy, out);
+}
+void vsp_tex_bilinear(const struct vsp_texture *t, int32_t fx, int32_t fy, int32_t out[4]);
 
 /* Runs a verified shader for the pixel at (x, y); px: the destination pixel in, the
  * result out.  Returns the instructions executed; *killed when a KIL discarded it. */

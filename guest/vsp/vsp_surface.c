@@ -36,36 +36,3 @@ bool vsp_rect_inside(const struct vsp_surface *s, uint32_t x, uint32_t y, uint32
 {
     return w && h && (uint64_t)x + w <= s->w && (uint64_t)y + h <= s->h;
 }
-
-void vsp_texel(const struct vsp_surface *s, uint32_t x, uint32_t y, int32_t out[4])
-{
-    const uint8_t *row = s->pix + (uint64_t)y * s->stride;
-    switch (s->format) {
-    case VGPU_FMT_XRGB8888:
-    case VGPU_FMT_ARGB8888: {
-        const uint8_t *p = row + (uint64_t)x * 4;
-        out[0] = p[2];
-        out[1] = p[1];
-        out[2] = p[0];
-        out[3] = s->format == VGPU_FMT_ARGB8888 ? p[3] : 255;
-        return;
-    }
-    case VGPU_FMT_YUY2: {
-        const uint8_t *p = row + (uint64_t)(x >> 1) * 4;
-        out[0] = p[(x & 1) * 2];
-        out[1] = p[1];
-        out[2] = p[3];
-        out[3] = 255;
-        return;
-    }
-    default: {                  /* NV12 */
-        const uint8_t *uv = s->pix + (uint64_t)s->stride * s->h +
-                            (uint64_t)(y >> 1) * s->stride + (x & ~1u);
-        out[0] = row[x];
-        out[1] = uv[0];
-        out[2] = uv[1];
-        out[3] = 255;
-        return;
-    }
-    }
-}

@@ -28,7 +28,38 @@ bool vsp_format_is_opaque(uint32_t format);     /* alpha always 255 */
 bool vsp_rect_inside(const struct vsp_surface *s, uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 
 /* The texel at (x, y), which must be inside the surface. */
-void vsp_texel(const struct vsp_surface *s, uint32_t x, uint32_t y, int32_t out[4]);
+static inline void vsp_texel(const struct vsp_surface *s, uint32_t x, uint32_t y, int32_t out[4])
+{
+    const uint8_t *row = s->pix + (uint64_t)y * s->stride;
+    switch (s->format) {
+    case VGPU_FMT_XRGB8888:
+    case VGPU_FMT_ARGB8888: {
+        const uint8_t *p = row + (uint64_t)x * 4;
+        out[0] = p[2];
+        out[1] = p[1];
+        out[2] = p[0];
+        out[3] = s->format == VGPU_FMT_ARGB8888 ? p[3] : 255;
+        return;
+    }
+    case VGPU_FMT_YUY2: {
+        const uint8_t *p = row + (uint64_t)(x >> 1) * 4;
+        out[0] = p[(x & 1) * 2];
+        out[1] = p[1];
+        out[2] = p[3];
+        out[3] = 255;
+        return;
+    }
+    default: {                  /* NV12 */
+        const uint8_t *uv = s->pix + (uint64_t)s->stride * s->h +
+                            (uint64_t)(y >> 1) * s->stride + (x & ~1u);
+        out[0] = row[x];
+        out[1] = uv[0];
+        out[2] = uv[1];
+        out[3] = 255;
+        return;
+    }
+    }
+}
 /* Stores lanes R G B A (each 0..255) at (x, y) of an RGB surface. */
 static inline void vsp_store_rgb(const struct vsp_surface *s, uint32_t x, uint32_t y,
                                  const int32_t c[4])

@@ -32,7 +32,11 @@ bool vsp_timebank_add(struct vsp_timebank *tb, uint32_t id, uint32_t weight)
     if (id >= VSP_TIMEBANK_MAX || weight == 0 || weight > VSP_MAX_WEIGHT)
         return false;
     tb->bank[id] = (struct vsp_bank){ .present = true, .weight = weight };
-    tb->bank[id].balance = refill_of(tb, id);
+    for (uint32_t i = 0; i < VSP_TIMEBANK_MAX; i++) {      /* the shares shrank: so do the caps */
+        int64_t cap = refill_of(tb, i);
+        if (tb->bank[i].present && (i == id || tb->bank[i].balance > cap))
+            tb->bank[i].balance = cap;
+    }
     return true;
 }
 

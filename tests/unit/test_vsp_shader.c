@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "guest/vsp/vsp_builtin.h"
+#include "guest/vsp/vsp_engine.h"
 #include "guest/vsp/vsp_shader.h"
 
 #define I(op, d, a, b, imm) ((struct vgpu_insn){ VSP_OP_##op, d, a, b, imm })
@@ -337,6 +338,86 @@ static void builtin_blend_key_and_scale(void **state)
     }
 }
 
+static uint32_t rng = 12345;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+/* The engine runs built-in shaders natively: pixel for pixel and unit for unit what the
+ * interpreter gives, for every built-in, every source format, sane and hostile uniforms. */
+static void native_builtins_match_the_interpreter(void **state)
+{
+    (void)state;
+    static uint8_t src_pix[64 * 18], a_pix[24 * 20 * 4], b_pix[24 * 20 * 4];
+    const uint16_t formats[4] = { VGPU_FMT_XRGB8888, VGPU_FMT_ARGB8888, VGPU_FMT_YUY2, VGPU_FMT_NV12 };
+    unsigned compared = 0;
+    for (uint32_t bits = 0; bits <= VSP_BUILTIN_BITS; bits++) {
+        struct vsp_shader native, interp;
+        if (!vsp_builtin_shader(bits, &native))
+            continue;
+        interp = native;
+        interp.builtin = -1;
+        for (unsigned round = 0; round < 12; round++) {
+            struct vsp_surface src = { .live = true, .format = formats[round % 4], .w = 16, .h = 12,
+                                       .stride = 64, .pix = src_pix };
+            for (unsigned i = 0; i < sizeof(src_pix); i++)
+                src_pix[i] = (uint8_t)rnd();
+            for (unsigned i = 0; i < sizeof(a_pix); i++)
+                a_pix[i] = b_pix[i] = (uint8_t)(round & 1 ? rnd() : (i % 4 == 3 ? 255 : rnd() % 3 * 127));
+            struct vsp_surface a = { .live = true, .format = round & 2 ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888,
+                                     .w = 24, .h = 20, .stride = 96, .pix = a_pix };
+            struct vsp_surface b = a;
+            b.pix = b_pix;
+            struct vsp_draw da = { .dst = &a, .rect = { 1, 2, 22, 17 }, .shader = &native,
+                                   .env.tex[0] = { &src, 2, 1, 13, 10 }, .origin_x = -3, .origin_y = 5 };
+            if (round >= 8) {                   /* 1:1 inside the window: the engine's row path */
+                da.rect = (struct vgpu_rect){ 1 + round % 3, 2, 12 - round % 3, 9 };
+                da.origin_x = (int32_t)(round % 2);
+                da.origin_y = 1;
+                vsp_builtin_uniforms(da.env.uniform, 13, 10, 13, 10, bits & 1, round & 1,
+                                     rnd() & 0xffffff, (uint8_t)(round == 9 ? 255 : rnd()));
+                if (round == 10)                /* a key that matches */
+                    for (unsigned l = 0; l < 3; l++)
+                        da.env.uniform[7][l] = src_pix[64 * 2 + 4 * 3 + 2 - l];
+            } else if (round < 4)
+                vsp_builtin_uniforms(da.env.uniform, 13, 10, 22 + round * 7, 17 + round, bits & 1,
+                                     round & 1, rnd() & 0xffffff, (uint8_t)rnd());
+            else
+                for (unsigned i = 0; i < 8; i++)
+                    for (unsigned l = 0; l < 4; l++)
+                        da.env.uniform[i][l] = (int32_t)(round == 4 ? rnd() : rnd() % 600 - 300);
+            if (round == 5)                      /* a key that matches: keys get exercised */
+                for (unsigned l = 0; l < 3; l++)
+                    da.env.uniform[7][l] = src_pix[2 - l];
+            struct vsp_draw db = da;
+            db.dst = &b;
+            db.shader = &interp;
+            struct vsp_pos pa = { 0, 0 }, pb = { 0, 0 };
+            int64_t ba = INT64_MAX / 2, bb = INT64_MAX / 2;
+            if (round == 11) {                  /* cut into slices of 37 units: same stops */
+                int64_t used = 0;
+                for (bool done = false; !done;) {
+                    int64_t slice = 37;
+                    done = vsp_cpu_engine.draw(&da, &pa, &slice);
+                    used += 37 - slice;
+                }
+                ba -= used;
+            } else {
+                assert_true(vsp_cpu_engine.draw(&da, &pa, &ba));
+            }
+            assert_true(vsp_cpu_engine.draw(&db, &pb, &bb));
+            assert_memory_equal(a_pix, b_pix, sizeof(a_pix));
+            assert_true(ba == bb);
+            compared++;
+        }
+    }
+    assert_int_equal(compared, 24 * 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +428,7 @@ int main(void)
         cmocka_unit_test(textures_clamp_to_their_window),
         cmocka_unit_test(builtin_yuv_to_rgb_matches_the_formula),
         cmocka_unit_test(builtin_blend_key_and_scale),
+        cmocka_unit_test(native_builtins_match_the_interpreter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
