@@ -41,6 +41,7 @@ struct snap_queue_view {
     uint64_t capacity;          /* bytes the queue holds (0: treated as empty) */
     uint64_t drained;           /* bytes written since the snapshot began (0: not known) */
     uint64_t now_ns;            /* a monotonic clock (0: no clock; no rates are measured) */
+    unsigned workers;           /* workers putting blocks on the queue, this one too (0: 1) */
 };
 
 /* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
@@ -66,6 +67,8 @@ struct snap_policy {
     uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
     uint8_t last_tried;                 /* and the rung it was encoded at */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
+    uint64_t out_bytes;                 /* bytes this worker's blocks came to, so far */
+    uint32_t learned;                   /* blocks with data learned from, so far */
 };
 
 /* Starts at `start` (its band), free to use the whole ladder, hysteresis 5%. */
