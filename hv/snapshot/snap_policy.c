@@ -11,7 +11,7 @@
 #define AFFORD_TURNS     8          /* a rung above the floor: the work in hand covers 8 turns */
 #define FLOOR_TURNS      2          /* the floor: while the work in hand covers 2 of its turns */
 #define FULL_BLOCKS      2
-#define START_BLOCKS     4          /* blocks put before an empty queue counts (see below) */          /* a queue this many blocks from full may have made a
+#define START_BLOCKS     2          /* blocks put before an empty queue counts (see below) */          /* a queue this many blocks from full may have made a
                                        worker wait for room */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
@@ -24,6 +24,7 @@ void snap_policy_init(struct snap_policy *p, enum snap_level start)
     p->lowest = SNAP_STORE;
     p->highest = SNAP_LZ4HC_9;
     p->level = start < SNAP_LEVELS ? start : SNAP_LZ4;
+    p->start = p->level;
     p->band = (unsigned)p->level;
     p->hysteresis_pct = 5;
 }
@@ -70,7 +71,6 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
         return;
     p->last_raw = raw_len;
     p->last_tried = (uint8_t)tried;
-    p->out_bytes += out_len < raw_len ? out_len : raw_len;
     p->learned++;
     uint64_t permille = (uint64_t)(out_len < raw_len ? out_len : raw_len) * 1000 / raw_len;
     permille = average(p->out_permille[tried], permille ? permille : 1);
@@ -217,11 +217,8 @@ static unsigned depth_band(struct snap_policy *p, uint64_t queued, uint64_t capa
     uint64_t h = p->hysteresis_pct * 100ull;
     /* empty because nothing was put yet (the first block), or too little for the disk to
      * have caught up with it: while the disk's speed is not measured, an empty queue says
-     * something only once this worker has put START_BLOCKS blocks with data or a block's
-     * worth of bytes */
-    bool unproven = !queued && (p->picks == 1 ||
-                                (!p->drain_bps && p->learned < START_BLOCKS &&
-                                 p->out_bytes < BLOCK_KIB * 1024));
+     * something only once this worker has put START_BLOCKS blocks with data */
+    bool unproven = !queued && (p->picks == 1 || (!p->drain_bps && p->learned < START_BLOCKS));
     if (!unproven && ((bp + h < lo && queued <= p->last_queued) ||
                    (bp > hi + h && queued >= p->last_queued)))
         current = band;
@@ -247,6 +244,12 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     }
     unsigned mask = paying_rungs(p);
     unsigned r = p->lowest + depth_band(p, queued, q->capacity);
+    /* with a clock, nothing above the starting rung until the disk's speed is measured:
+     * a queue filled at the start by fast rungs says nothing yet of the disk, and a slow
+     * rung then may starve a fast one */
+    unsigned start = p->start > p->lowest ? p->start : p->lowest;
+    if (q->now_ns && p->drain_bps < 1000 && r > start)
+        r = start;
     unsigned floor = time_floor(p, mask, workers, queued);
     if (r < floor)
         r = floor;

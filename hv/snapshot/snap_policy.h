@@ -50,6 +50,8 @@ struct snap_queue_view {
 
 struct snap_policy {
     enum snap_level level;
+    enum snap_level start;              /* the starting rung: the highest before the disk's
+                                           speed is measured, where there is a clock */
     enum snap_level lowest, highest;    /* the rungs it may use */
     unsigned hysteresis_pct;            /* of the capacity, around the current band */
     unsigned band;                      /* the depth's band: rung lowest + band, if it pays */
@@ -67,7 +69,6 @@ struct snap_policy {
     uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
     uint8_t last_tried;                 /* and the rung it was encoded at */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
-    uint64_t out_bytes;                 /* bytes this worker's blocks came to, so far */
     uint32_t learned;                   /* blocks with data learned from, so far */
 };
 
