@@ -8,15 +8,21 @@
  *  - the queue's depth picks a band, one per rung, emptiest band fastest; the worker
  *    keeps its band while the depth stays within `hysteresis_pct` of it, and moves only
  *    the way the queue moves (a queue still filling, as from empty at the start, does not
- *    lower the band; one already draining does not raise it);
+ *    lower the band; one already draining does not raise it); at the start an empty queue
+ *    counts only once this worker has put 2 blocks, and with a clock nothing above the
+ *    starting rung is used until the disk's speed is measured;
  *  - the band's rung is used only if it pays: each worker learns, from the blocks it
  *    encoded, each rung's output size and wall time (wall time, so that a worker waiting
  *    for a CPU sees compression get dearer).  A rung writing less than 1% fewer bytes than
  *    the rung below is skipped (incompressible RAM is stored); an untried rung is tried
  *    only just above a rung that compresses;
- *  - and only if the disk has the work in hand: the rung's block must take at most half
- *    the time the disk needs to write what is queued (queued bytes over the drain rate
- *    the policy measures), so that a slow rung on a fast disk cannot leave it idle.
+ *  - and, above the floor, only if the disk has the work in hand: what is queued (over the
+ *    drain rate the policy measures) must cover 8 of the rung's turns (a block's time from
+ *    one pick to the next), so that a slow rung on a fast disk cannot leave it idle;
+ *  - the floor: the highest paying rung at which all the workers together (the view's
+ *    worker count, each at this worker's learned output over its learned turn) write at
+ *    least as fast as the disk drains, while 2 of its turns are in hand.  Below it a rung
+ *    would only write more bytes.
  *
  * A band whose rung does not qualify falls to the next rung below that does.  Each worker
  * keeps its own policy.  Portable.

@@ -23,13 +23,19 @@
  * time to durable is the finish time of the last block.
  *
  * The ways (the adaptive policy, each fixed level, the plain copy) run interleaved: each
- * round runs every way once per configuration, in an order rotated each round, and the
- * rows give medians over the rounds, so that other processes on the machine slow all
- * ways alike.  Each row: ours = the adaptive policy's median ms to durable, anchor = the
- * best fixed level's median, ratio = ours / anchor (below 1: adaptive beat every fixed
- * level).  Notes under the table give, per row, every way's median, the spread, the level
- * mix the adaptive workers chose, the CPU time per level, the bytes written and the share
- * of zero pages.
+ * round (7 by default) runs every way once per configuration, in an order rotated each
+ * round, and the rows give medians over the rounds, so that other processes on the
+ * machine slow all ways alike.  After 2 rounds a way whose fastest run is over twice the
+ * slowest run of the best fixed level so far runs no more (it cannot be the anchor; the
+ * LZ4HC levels take seconds where the others take milliseconds).  Each row: ours = the
+ * adaptive policy's median ms to durable, anchor = the best fixed level's median, ratio =
+ * ours / anchor (below 1: adaptive beat every fixed level).  Notes under the table give,
+ * per row, every way's median, spread and number of runs, the bytes each way wrote, the
+ * queue's mean depth and the disk's idle time by tenth of the blocks put (the adaptive run
+ * and the best fixed level's run closest to their medians), the level mix the adaptive
+ * workers chose, the CPU time per level, the share of zero pages and the time against the
+ * plain copy.  The workers' count is in the sink, so the policy knows how many feed the
+ * queue.
  */
 #define _GNU_SOURCE
 #include <errno.h>
