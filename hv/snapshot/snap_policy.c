@@ -158,13 +158,13 @@ static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
     return AFFORD_TURNS * turn_ns(p, r) <= in_hand_ns(p, queued);
 }
 
-/* The highest paying rung that keeps the disk fed: at it the `workers` workers together
- * (each at this worker's learned output per block over its learned turn) write at least
- * as fast as the disk drains (a rung not yet timed does not count), and the work in hand
- * covers FLOOR_TURNS of its turns (the rates are estimates: a floor that does not keep
- * the disk fed lets the queue run dry, and then it is no floor).  Below it a rung would
- * only write more bytes: the disk does not wait for the workers.  The lowest rung while
- * the disk's speed is not known. */
+/* The highest paying timed rung at which the `workers` workers together (each at this
+ * worker's learned output per block over its learned turn) write at least as fast as the
+ * disk drains, or whose fewer bytes save the disk at least the worker time its longer
+ * turns cost; and whose FLOOR_TURNS turns the work in hand covers (the rates are
+ * estimates: a floor that does not keep the disk fed lets the queue run dry, and then it
+ * is no floor).  Below it a rung would only write more bytes than the disk can afford.
+ * The lowest rung while the disk's speed is not known. */
 static unsigned time_floor(const struct snap_policy *p, unsigned paying, unsigned workers,
                            uint64_t queued)
 {
@@ -175,7 +175,17 @@ static unsigned time_floor(const struct snap_policy *p, unsigned paying, unsigne
             continue;
         /* a worker's rate at r: per its blocks' whole turns where known */
         uint64_t out = (uint64_t)permille_or_all(p, r) * BLOCK_KIB * 1024 / 1000;
-        if (workers * (out * 1000000000ull / turn_ns(p, r)) >= p->drain_bps)
+        uint64_t turn = turn_ns(p, r);
+        if (workers * (out * 1000000000ull / turn) >= p->drain_bps) {
+            floor = r;
+            continue;
+        }
+        /* or the exchange pays: the disk time r's fewer bytes save (over the drain rate)
+         * is at least the worker time its longer turns cost (shared by the workers) */
+        uint64_t out_floor = (uint64_t)permille_or_all(p, floor) * BLOCK_KIB * 1024 / 1000;
+        uint64_t turn_floor = turn_ns(p, floor);
+        uint64_t saved_ns = out_floor > out ? (out_floor - out) * 1000000000ull / p->drain_bps : 0;
+        if (turn <= turn_floor || saved_ns * workers >= turn - turn_floor)
             floor = r;
     }
     return floor;

@@ -21,8 +21,10 @@
  *    one pick to the next), so that a slow rung on a fast disk cannot leave it idle;
  *  - the floor: the highest paying rung at which all the workers together (the view's
  *    worker count, each at this worker's learned output over its learned turn) write at
- *    least as fast as the disk drains, while 2 of its turns are in hand.  Below it a rung
- *    would only write more bytes.
+ *    least as fast as the disk drains, or at which the disk time its fewer bytes save
+ *    (over the floor below it) is at least the worker time its longer turns cost (over
+ *    the worker count), while 2 of its turns are in hand.  Below it a rung would only
+ *    write more bytes, or cost more disk time than it saves the workers.
  *
  * A band whose rung does not qualify falls to the next rung below that does.  Each worker
  * keeps its own policy.  Portable.

@@ -329,6 +329,36 @@ static void workers_floor_test(void **state)
     assert_int_equal(after_drain_w(&p, 2000, (4u << 20) / 10 * 9, 1000, 1), SNAP_LZ4);
 }
 
+static void exchange_floor_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    uint64_t twentieth = (4u << 20) / 20;      /* storing's band; 2.1 ms at 100 MB/s */
+    /* one worker, LZ4 fast writing 43% in 300 us a block: 94 MB/s, short of a 100 MB/s
+     * disk, but the 37 KB it saves a block are 373 us of that disk's time, more than the
+     * 290 us of worker time it costs over storing: LZ4 fast is the floor */
+    static const unsigned dense[SNAP_LEVELS] = { 1000, 430, 378, 0, 0 };
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, dense, (const unsigned[]){ 10, 300, 1000, 0, 0 });
+    assert_int_equal(after_drain(&p, 100, twentieth, 1000), SNAP_LZ4_FAST);
+    /* at 400 us a block it costs more worker time (390 us) than it saves the disk */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, dense, (const unsigned[]){ 10, 400, 1000, 0, 0 });
+    assert_int_equal(after_drain(&p, 100, twentieth, 1000), SNAP_STORE);
+    /* at 700 us a block (40 MB/s a worker, 80 for two) the worker time is shared: alone
+     * it costs 690 us, more than the 373 us saved; for each of two workers 345 us, less */
+    for (unsigned w = 1; w <= 2; w++) {
+        snap_policy_init(&p, SNAP_LZ4);
+        teach(&p, dense, (const unsigned[]){ 10, 700, 1000, 0, 0 });
+        assert_int_equal(after_drain_w(&p, 100, twentieth, 1000, w),
+                         w == 1 ? SNAP_STORE : SNAP_LZ4_FAST);
+    }
+    /* on a 2000 MB/s disk the same bytes are 19 us of its time: storing */
+    snap_policy_init(&p, SNAP_LZ4);
+    teach(&p, dense, (const unsigned[]){ 10, 300, 1000, 0, 0 });
+    assert_int_equal(after_drain(&p, 2000, twentieth * 10, 1000), SNAP_STORE);
+}
+
 static void start_test(void **state)
 {
     (void)state;
@@ -422,6 +452,7 @@ int main(void)
         cmocka_unit_test(work_in_hand_test),
         cmocka_unit_test(time_floor_test),
         cmocka_unit_test(workers_floor_test),
+        cmocka_unit_test(exchange_floor_test),
         cmocka_unit_test(start_test),
         cmocka_unit_test(fixed_and_edges_test),
     };
