@@ -204,10 +204,15 @@ bool migrate_target_poll(void)
         r = step(err, sizeof(err));
     } while (r > 0 && ++n < 64);
     if (r < 0 || (tgt.stage != T_IDLE && mig_chan_stalled(&tgt.ch))) {
-        if (tgt.stage == T_ACK && tgt.resumed) {        /* resumed: it stays */
-            kprintf("migrate: incoming %s from %s: the acknowledgement was not delivered "
-                    "(%s); running here\n", tgt.name, tgt.peer, r < 0 ? err : "stalled");
-            release();
+        /* Resumed but the acknowledgement did not all go out: the source cannot have it and
+         * goes on with its own copy, so this one ends (refuse kills it) rather than run
+         * twice. */
+        if (tgt.stage == T_ACK && tgt.resumed) {
+            char why[240];
+            fmt_snprintf(why, sizeof(why), "its acknowledgement was not delivered (%s)",
+                         r < 0 ? err : "the link has moved nothing for 60 s");
+            tgt.resumed = false;
+            refuse(why);
             return false;
         }
         refuse(r < 0 ? err : "the link has moved nothing for 60 s");
