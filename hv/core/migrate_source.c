@@ -11,6 +11,7 @@
 #include "hv/core/checkpoint.h"
 #include "hv/core/migrate_chan.h"
 #include "hv/core/partition_console.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/partition_pause.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
@@ -57,6 +58,8 @@ struct source {
     /* all rounds */
     uint64_t sent_total;
     bool paused;
+    bool cancelled;                     /* its disks' requests in flight were cancelled */
+    unsigned cancelled_count;
     struct partition_pause at;
     uint32_t ram_crc;
     struct mig_choice choice;
@@ -125,11 +128,18 @@ static void fail(const char *why)
     if (alive)
         partition_writes_hold(p, false);
     if (src.paused && alive)
-        partition_resume(p, &src.at);
+        partition_resume(p, &src.at);   /* its disks start the cancelled requests again */
+    else if (src.cancelled && alive)
+        partition_disks_resume(p);
     src.paused = false;
-    char line[200];
-    fmt_snprintf(line, sizeof(line), "%s; %s", why, alive ? "still running here"
-                                                          : "it has ended here meanwhile");
+    char restarted[64] = "";
+    if (src.cancelled_count && alive)
+        fmt_snprintf(restarted, sizeof(restarted), " (its %u cancelled disk request%s start "
+                     "again)", src.cancelled_count, src.cancelled_count == 1 ? "" : "s");
+    char line[240];
+    fmt_snprintf(line, sizeof(line), "%s; %s%s", why, alive ? "still running here"
+                                                            : "it has ended here meanwhile",
+                 restarted);
     say("migrate: %s: to %s: refused: %s", line);
     release();
 }
@@ -336,6 +346,11 @@ static bool end_round(char *err, size_t err_size)
         fmt_snprintf(d, sizeof(d), "did not converge: round limit (%u rounds), dirty %lu "
                      "pages, above %u", MIGRATE_MAX_ROUNDS, src.r_dirty, MIGRATE_STOP_PAGES);
     say("migrate: %s: to %s: %s", d);
+    /* Disk requests in flight are cancelled, not waited for: the target starts them again
+     * from the state (virtio_blk_cancel); the pause then waits only for pieces already at
+     * the pool disk. */
+    src.cancelled = true;
+    src.cancelled_count = partition_disks_cancel(src.p);
     if (!partition_pause(src.p, &src.at, err, err_size))
         return false;
     src.paused = true;
@@ -369,6 +384,10 @@ static bool queue_state(char *err, size_t err_size)
     char d[160];
     fmt_snprintf(d, sizeof(d), "stop-and-copy: paused, RAM crc32c 0x%08x, last %lu pages, "
                  "state %lu bytes", src.ram_crc, src.r_sent, (unsigned long)len);
+    say("migrate: %s: to %s: %s", d);
+    fmt_snprintf(d, sizeof(d), "stop-and-copy: %u disk request%s in flight cancelled here, "
+                 "for the target to start again", src.cancelled_count,
+                 src.cancelled_count == 1 ? "" : "s");
     say("migrate: %s: to %s: %s", d);
     mig_chan_queue(&src.ch, MIG_MSG_STATE, (uint32_t)len);
     src.stage = S_DONE_WAIT;

@@ -100,7 +100,7 @@ static void assert_source_as_before(const char *why)
     assert_null(fh.throttled);
     char line[300];
     snprintf(line, sizeof(line), "migrate: records: to 10.0.3.2: refused: %s", why);
-    if (!fake_log_has(line) || !fake_log_has("; still running here\n"))
+    if (!fake_log_has(line) || !fake_log_has("; still running here"))
         fail_msg("no line \"%s...; still running here\" in:\n%s", line, fh.log);
     /* the guest keeps running there */
     uint32_t v = guest_value;
@@ -124,6 +124,7 @@ static void assert_target_kept_nothing(const char *why)
 
 static void migrates_and_stops_the_source_only_after_done(void **state)
 {
+    source()->disk_inflight = 3;
     start();
     assert_true(run(NULL, 20000));
     struct fake_part *s = source(), *t = target();
@@ -137,6 +138,13 @@ static void migrates_and_stops_the_source_only_after_done(void **state)
     assert_int_equal(s->resumes, 0);
     assert_true(fake_log_has("(equal); stopped here\n"));
     assert_true(fake_log_has("(equal to the source's), resumed\n"));
+    /* disk requests in flight: cancelled at stop-and-copy, started again on the target */
+    assert_true(fake_log_has("stop-and-copy: 3 disk requests in flight cancelled here, for "
+                             "the target to start again\n"));
+    assert_true(fake_log_has("migrate: incoming records from 10.0.3.1: 3 disk requests "
+                             "cancelled on the source, started again here\n"));
+    assert_int_equal(t->disk_to_reissue, 3);
+    assert_int_equal(s->disk_reissued, 0);
     assert_true(fake_log_has("round 1: sent "));
     assert_true(fake_log_has("converged after round "));
     assert_true(s->throttle_seen_max > 0);      /* the guest outran the link at first */
@@ -170,10 +178,16 @@ static void cut_in_stop_and_copy(void)
 
 static void link_cut_in_stop_and_copy_resumes_the_source(void **state)
 {
+    source()->disk_inflight = 2;
     start();
     assert_true(run(cut_in_stop_and_copy, 20000));
     assert_int_equal(source()->pauses, 1);
     assert_int_equal(source()->resumes, 1);
+    /* the disk requests it cancelled start again here, once each */
+    assert_int_equal(source()->disk_reissued, 2);
+    assert_int_equal(source()->disk_cancelled, 0);
+    assert_true(fake_log_has("; still running here (its 2 cancelled disk requests start "
+                             "again)\n"));
     assert_source_as_before("the link was closed");
     assert_target_kept_nothing("the link was closed");
     assert_idle_and_freed();

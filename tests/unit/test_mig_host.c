@@ -10,6 +10,7 @@
 #include "hv/core/checkpoint.h"
 #include "hv/core/partition_console.h"
 #include "hv/core/partition_create.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/partition_pause.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
@@ -191,9 +192,32 @@ bool partition_pause(struct partition *p, struct partition_pause *at, char *err,
     return true;
 }
 
+/* Disk requests in flight: cancel moves them to a list, resume starts them again. */
+unsigned partition_disks_cancel(struct partition *p)
+{
+    struct fake_part *f = fake_of(p);
+    f->disk_cancelled += f->disk_inflight;
+    f->disk_inflight = 0;
+    return f->disk_cancelled;
+}
+
+void partition_disks_resume(struct partition *p)
+{
+    struct fake_part *f = fake_of(p);
+    f->disk_reissued += f->disk_cancelled;
+    f->disk_inflight += f->disk_cancelled;
+    f->disk_cancelled = 0;
+}
+
+unsigned partition_disks_reissue_pending(struct partition *p)
+{
+    return fake_of(p)->disk_to_reissue;
+}
+
 void partition_resume(struct partition *p, const struct partition_pause *at)
 {
     struct fake_part *f = fake_of(p);
+    partition_disks_resume(p);
     if (p->state == PART_PAUSED)
         p->state = PART_RUNNING;
     f->paused = false;
@@ -319,6 +343,7 @@ bool checkpoint_save_stream(struct partition *p, const struct partition_pause *a
     for (size_t i = 0; i < out->len; i++)
         out->stream[i] = (uint8_t)(i * 7 + 1);
     memcpy(out->stream, &ram_crc, sizeof(ram_crc));
+    memcpy(out->stream + 4, &fake_of(p)->disk_cancelled, 4);   /* the devices' lists */
     return true;
 }
 
@@ -334,7 +359,7 @@ bool checkpoint_restore_stream(struct partition *q, const void *stream, size_t l
 {
     const uint8_t *s = stream;
     fh.stream_checked = len == STREAM_LEN;
-    for (size_t i = 4; i < len && fh.stream_checked; i++)
+    for (size_t i = 8; i < len && fh.stream_checked; i++)
         fh.stream_checked = s[i] == (uint8_t)(i * 7 + 1);
     if (fh.restore_fails) {
         fmt_snprintf(err, err_size, "device 2 (virtio-blk): its state is malformed");
@@ -344,6 +369,7 @@ bool checkpoint_restore_stream(struct partition *q, const void *stream, size_t l
     for (uint64_t gpa = 0; gpa < q->mem.size; gpa += 4096)
         crc = crc32c(crc, guest_mem_ptr(&q->mem, gpa), 4096);
     *ram_crc = crc;
+    memcpy(&fake_of(q)->disk_to_reissue, s + 4, 4);
     q->state = PART_RUNNING;
     return true;
 }

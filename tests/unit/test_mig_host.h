@@ -20,6 +20,10 @@ struct fake_part {
     uint64_t dirty[64];             /* written groups since the last pass */
     uint64_t faults;
     uint32_t throttle_seen_max;
+    unsigned disk_inflight;         /* requests its disks have in flight (the test sets it) */
+    unsigned disk_cancelled;        /* cancelled, not yet started again */
+    unsigned disk_reissued;         /* started again here */
+    unsigned disk_to_reissue;       /* the target: listed in the restored state */
 };
 
 enum { FAKE_SOURCE, FAKE_TARGET, FAKE_CLASH, FAKE_PARTS };
