@@ -36,7 +36,9 @@
 
 #define MIGRATE_STOP_PAGES   64u     /* dirty pages small enough to stop and copy */
 #define MIGRATE_MAX_ROUNDS   8u
-#define MIGRATE_GROUP_PAGES  16u     /* write-tracking groups when the manifest arms none */
+#define MIGRATE_GROUP_PAGES  16u     /* a fault opens this many pages at first, when the
+                                      * manifest arms no tracking (then tracked per page,
+                                      * so that a region's group can shrink to 1 page) */
 #define MIGRATE_IDLE_NS      60000000000ull  /* no progress for this long: the link is dead */
 
 /* A byte stream to or from another host (a pinned TLS connection: net/kernel/migrate_link.c).

@@ -109,8 +109,12 @@ static void release(void)
         kmem_free_pages(src.more, src.bitmap_pages);
     if (src.hashes)
         kmem_free_pages(src.hashes, src.hash_alloc);
-    if (src.regions)
+    if (src.regions) {
+        if (src.p && src.p->writes)     /* faults open the tracking's own groups again */
+            for (size_t i = 0; i < src.region_count; i++)
+                partition_writes_set_region_pages(src.p, i, src.group_pages);
         kmem_free_pages(src.regions, src.region_alloc);
+    }
     sched_throttle(NULL, 0);
     src.codec = src.gather = NULL;
     src.groups = src.more = NULL;
@@ -160,23 +164,27 @@ static bool setup(struct partition *p, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
+    uint32_t start = 0;
     if (!p->writes) {                   /* arm tracking, paused so that no write escapes */
         struct partition_pause at;
         if (!partition_pause(p, &at, err, err_size))
             return false;
-        bool ok = partition_writes_arm(p, MIGRATE_GROUP_PAGES, err, err_size);
+        bool ok = partition_writes_arm(p, 1, err, err_size);
         partition_resume(p, &at);
         if (!ok)
             return false;
+        start = MIGRATE_GROUP_PAGES;
     }
     struct write_track t;
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
     memset(src.hashes, 0, src.hash_alloc * 4096);
-    uint32_t start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages
-                                                           : MIG_GROUP_MAX_PAGES;
-    for (size_t i = 0; i < src.region_count; i++)
+    if (start < src.group_pages)        /* the manifest's groups: where the regions start */
+        start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages : MIG_GROUP_MAX_PAGES;
+    for (size_t i = 0; i < src.region_count; i++) {
         src.regions[i] = (struct region){ .group_pages = (uint8_t)start };
+        partition_writes_set_region_pages(p, i, start);
+    }
     src.group_words = write_track_words(p->mem.size, src.group_pages);
     src.bitmap_pages = (src.group_words * 8 + 4095) / 4096;
     src.groups = kmem_alloc_pages(src.bitmap_pages);
@@ -282,8 +290,10 @@ static void report_round(void)
     say("migrate: %s: to %s: %s", d);
 }
 
-/* Each region's group size for the next round, from this round's written groups and the
- * pages it sent; counts of regions by size into sizes (1, 2, 4 .. 64 pages). */
+/* Each region's group size for the next round, from this round's written groups (seen
+ * at the region's group size) and the pages it sent, applied to write tracking: its next
+ * faults open that many pages (never fewer than the tracking's own groups).  Counts of
+ * regions by size into sizes (1, 2, 4 .. 64 pages). */
 static void decide_groups(uint32_t sizes[7])
 {
     memset(sizes, 0, 7 * sizeof(uint32_t));
@@ -291,10 +301,16 @@ static void decide_groups(uint32_t sizes[7])
     for (size_t i = 0; i < src.region_count; i++) {
         struct region *reg = &src.regions[i];
         struct mig_region_round r;
-        mig_region_scan(src.groups, group_count, src.group_pages, i * MIG_REGION_PAGES, &r);
+        mig_region_scan_at(src.groups, group_count, src.group_pages, reg->group_pages,
+                           i * MIG_REGION_PAGES, &r);
         r.sent = reg->sent;
         r.unchanged = reg->unchanged;
-        reg->group_pages = (uint8_t)mig_group_next(reg->group_pages, &r);
+        uint32_t next = mig_group_next(reg->group_pages, &r);
+        if (next < src.group_pages)
+            next = src.group_pages;
+        if (next != reg->group_pages)
+            partition_writes_set_region_pages(src.p, i, next);
+        reg->group_pages = (uint8_t)next;
         sizes[mig_group_index(reg->group_pages)]++;
     }
 }

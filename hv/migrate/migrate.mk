@@ -3,7 +3,7 @@
 MIGRATE_SRCS := hv/migrate/mig_proto.c hv/migrate/mig_choice.c hv/migrate/mig_converge.c
 
 UNIT_TESTS += test_mig_proto test_mig_choice test_mig_converge test_mig_failures \
-	test_mig_vblk_reissue
+	test_mig_vblk_reissue test_mig_groups
 test_mig_proto_SRCS := tests/unit/test_mig_proto.c tests/unit/snap_codec_state.c \
 	hv/migrate/mig_proto.c hv/snapshot/snap_codec.c hv/snapshot/snap_policy.c \
 	hv/lib/crc32c.c hv/lib/format.c
@@ -17,6 +17,8 @@ test_mig_failures_SRCS := tests/unit/test_mig_failures.c tests/unit/test_mig_hos
 	hv/lib/crc32c.c hv/lib/format.c
 test_mig_failures_CFLAGS := -include tests/unit/test_mig_strlcpy.h
 test_mig_failures_LIBS := -llz4
+# Page groups per region: write tracking's per-region fault size driven by the rule.
+test_mig_groups_SRCS := tests/unit/test_mig_groups.c hv/core/write_track.c hv/migrate/mig_converge.c
 # virtio-blk requests in flight cancelled at stop-and-copy, started again after the move
 # (`=`: VIRTIO_TEST_SRCS is defined in a later fragment, hv/vdev/virtio.mk).
 test_mig_vblk_reissue_SRCS = tests/unit/test_mig_vblk_reissue.c $(VIRTIO_TEST_SRCS)

@@ -168,12 +168,17 @@ void fake_guest_write(uint64_t pfn, uint32_t value)
     if (f->paused || f->p.state != PART_RUNNING)
         return;
     memcpy(f->ram + pfn * 4096, &value, sizeof(value));
-    uint32_t gp = f->armed ? f->group_pages : 1;
-    uint64_t g = pfn / gp;
-    if (f->armed && !(f->dirty[g / 64] >> (g % 64) & 1)) {
-        f->dirty[g / 64] |= 1ull << (g % 64);
-        f->faults++;
-    }
+    if (!f->armed)
+        return;
+    uint64_t g = pfn / f->group_pages;
+    if (f->dirty[g / 64] >> (g % 64) & 1)
+        return;                                     /* open: no fault */
+    f->faults++;
+    uint32_t open = f->region_pages[pfn / 512] > f->group_pages ? f->region_pages[pfn / 512]
+                                                                : f->group_pages;
+    uint64_t first = pfn / open * open;
+    for (uint64_t q = first; q < first + open && q < f->p.mem.size / 4096; q += f->group_pages)
+        f->dirty[q / f->group_pages / 64] |= 1ull << (q / f->group_pages % 64);
 }
 
 bool partition_pause(struct partition *p, struct partition_pause *at, char *err,
@@ -245,6 +250,16 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out)
         f->dirty[i] = 0;
     }
     return n;
+}
+
+bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uint32_t pages)
+{
+    struct fake_part *f = fake_of(p);
+    if (!f->armed || region >= 16 || region * 512 * 4096 >= p->mem.size ||
+        pages < f->group_pages || (pages & (pages - 1)) || pages > 512)
+        return false;
+    f->region_pages[region] = pages;
+    return true;
 }
 
 void partition_writes_hold(struct partition *p, bool held)

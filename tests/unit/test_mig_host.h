@@ -18,6 +18,7 @@ struct fake_part {
     bool paused, held, armed;
     uint32_t group_pages;
     uint64_t dirty[64];             /* written groups since the last pass */
+    uint32_t region_pages[16];      /* what a fault opens, per 2 MiB region (0: a group) */
     uint64_t faults;
     uint32_t throttle_seen_max;
     unsigned disk_inflight;         /* requests its disks have in flight (the test sets it) */
