@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/lib/hex.h"
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_PARTITION, SEC_SCRIPT };
 
@@ -110,7 +111,7 @@ static bool path_char(char c)
 
 static bool hex_char(char c)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return hex_digit_value(c) >= 0;
 }
 
 /* Decimal digits only, value <= max. */
