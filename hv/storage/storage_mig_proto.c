@@ -257,3 +257,34 @@ int smig_parent_held(const struct smig_hello *h,
             return (int)i;
     return -1;
 }
+
+static bool number(const char **s, unsigned max_digits, uint32_t max, uint32_t *out)
+{
+    uint32_t n = 0;
+    unsigned digits = 0;
+    while (**s >= '0' && **s <= '9' && digits <= max_digits) {
+        n = n * 10 + (uint32_t)(*(*s)++ - '0');
+        digits++;
+    }
+    *out = n;
+    return digits && digits <= max_digits && n <= max;
+}
+
+bool smig_parse_host(const char *s, uint16_t default_port, uint32_t *ip, uint16_t *port)
+{
+    uint32_t v = 0, n, p = default_port;
+    for (int part = 0; part < 4; part++) {
+        if (!number(&s, 3, 255, &n))
+            return false;
+        v = v << 8 | n;
+        if (part < 3 && *s++ != '.')
+            return false;
+    }
+    if (*s == ':' && (s++, !number(&s, 5, 65535, &p) || !p))
+        return false;
+    if (*s)
+        return false;
+    *ip = v;
+    *port = (uint16_t)p;
+    return true;
+}

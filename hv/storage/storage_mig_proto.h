@@ -34,7 +34,8 @@
 #define SMIG_MAX_PARENTS  4u
 #define SMIG_HELLO_SIZE   (32u + SMIG_NAME_LEN + SMIG_MAX_PARENTS * (16u + SMIG_NAME_LEN))
 #define SMIG_REPLY_SIZE   (24u + SMIG_TEXT_LEN)
-#define SMIG_PORT_OFFSET  4u            /* control port + 4: 7404 by default */
+#define SMIG_PORT_OFFSET  4u            /* control port + 4 */
+#define SMIG_DEFAULT_PORT 7404u
 #define SMIG_MAX_DISK     (1ull << 42)  /* 4 TiB */
 
 enum smig_msg_type {
@@ -132,6 +133,9 @@ void smig_abort_decode(const uint8_t *in, uint32_t len, char *out, size_t out_si
 int smig_parent_held(const struct smig_hello *h,
                      bool (*holds)(void *ctx, const char *name, const struct guid *g),
                      void *ctx);
+/* "A.B.C.D" or "A.B.C.D:PORT" (PORT 1..65535; default_port when absent): *ip in host byte
+ * order.  False when it is anything else. */
+bool smig_parse_host(const char *s, uint16_t default_port, uint32_t *ip, uint16_t *port);
 /* A pool path a HELLO may name: printable, no blanks, no "..", not a directory. */
 bool smig_path_ok(const char *s);
 

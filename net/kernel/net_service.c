@@ -20,6 +20,8 @@
 #include "net/kernel/migrate_link.h"
 #include "net/kernel/net_options.h"
 #include "net/kernel/net_sink.h"
+#include "hv/core/storage_migrate.h"
+#include "net/kernel/storage_mig_link.h"
 #include "net/kernel/peer_probe.h"
 #include "net/lwip/e1000_netif.h"
 
@@ -123,6 +125,12 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
     else
         kprintf("migrate: not started: cannot listen on TCP port %u\n",
                 port + MIGRATE_PORT_OFFSET);
+    if (storage_mig_link_start(&identity, allowed, hv->client_count, port + SMIG_PORT_OFFSET))
+        kprintf("storage-migrate: listening on port %u for the hosts in control-clients\n",
+                port + SMIG_PORT_OFFSET);
+    else
+        kprintf("storage-migrate: not started: cannot listen on TCP port %u\n",
+                port + SMIG_PORT_OFFSET);
 }
 
 static bool start_interface(const struct manifest_hypervisor *hv)
@@ -189,6 +197,7 @@ uint64_t net_service_poll(void)
     peer_probe_poll();
     net_sink_poll();
     bool migrating = migrate_poll();
+    migrating |= storage_migrate_poll();
     uint64_t now_ns = time_ns();
     if (migrating)          /* moves a share of the data each poll; the guest runs between */
         return MIGRATE_POLL_NS;
