@@ -17,6 +17,10 @@
 #include "hv/storage/rate_limit.h"
 
 #define MIB (1ull << 20)
+/* A storage migration whose guest keeps more than 2 units dirty stops re-copying after
+ * this many passes: the rest is staged with the partition paused (as live migration's
+ * round limit). */
+#define DISK_OPS_MIGRATE_PASSES 8u
 #define TMP_SUFFIX ".tmp"
 
 struct disk_op {
@@ -49,6 +53,9 @@ struct disk_op {
     bool migrate;
     bool committing;                /* the last units staged, COMMIT going out */
     uint64_t held_us;
+    bool final_pause;               /* paused for the last dirty units */
+    struct partition_pause at;
+    uint64_t pause_ns;
     bool crc_set;
     uint32_t crc;                   /* the disk's CRC-32C at the final pause (verify) */
 };
@@ -126,6 +133,7 @@ static void discard_job(struct disk_op *o)
     if (o->migrate && o->state != DISK_OP_QUEUED) {
         storage_migrate_close("the source's job ended (cancelled or failed)");
         o->committing = false;
+        o->final_pause = false;     /* (only a dead partition's: see control_job) */
     }
     if (o->job) {
         if (o->state != DISK_OP_QUEUED && o->part->state != PART_DEAD)
@@ -278,7 +286,8 @@ static bool control_job(struct disk_op *o, enum disk_op_verb verb, char *msg, si
     if (verb == DISK_VERB_CANCEL) {
         if (o->state != DISK_OP_QUEUED && o->job)
             disk_job_cancel(o->job);    /* the step in flight, if any, sees it */
-        if (!__atomic_load_n(&o->inflight, __ATOMIC_ACQUIRE)) {
+        /* In a migration's final pause the poll resumes the partition first. */
+        if (!__atomic_load_n(&o->inflight, __ATOMIC_ACQUIRE) && !o->final_pause) {
             discard_job(o);
             end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
         }
@@ -544,26 +553,40 @@ static bool disk_crc(struct vhdx *d, uint32_t *crc, struct vhdx_err *err)
 }
 
 /*
- * Boot CPU, every staged unit sent: the partition paused (its disks quiesced), the last
- * dirty units staged (they fit the ring, else the job goes on), the disk's CRC-32C taken
- * (verify), the partition resumed; COMMIT follows the last unit.  The disk stays here.
+ * Boot CPU, every staged unit sent: the partition is paused (its disks quiesced) and stays
+ * paused across polls while the last dirty units are staged as the ring empties (the
+ * disk's worker is idle: the steps run here, under the pool's lock); then the disk's
+ * CRC-32C (verify), the partition resumed, COMMIT after the last unit.  The disk stays.
  */
 static void finish_migrate(struct disk_op *o)
 {
-    struct partition_pause at;
-    char err[160];
-    if (!partition_pause(o->part, &at, err, sizeof(err))) {
-        o->switch_wait = true;
-        return;
+    if (!o->final_pause) {
+        char err[160];
+        if (!partition_pause(o->part, &o->at, err, sizeof(err))) {
+            o->switch_wait = true;
+            return;
+        }
+        o->switch_wait = false;
+        o->final_pause = true;
+        o->pause_ns = time_ns();
     }
-    o->switch_wait = false;
-    uint64_t t0 = time_ns();
     partition_pool_lock();
     struct vhdx_err verr;
     verr.msg[0] = '\0';
+    int rc = DISK_JOB_RUNNING;
     disk_job_get_progress(o->job, &o->pr);
-    bool fits = o->pr.dirty_units + 1 < storage_migrate_room();
-    int rc = fits ? disk_job_finish(o->job, &verr) : DISK_JOB_RUNNING;
+    while (o->pr.dirty_units && storage_migrate_room() >= 2 &&
+           (rc == DISK_JOB_RUNNING || rc == DISK_JOB_READY)) {
+        rc = disk_job_step(o->job, DISK_JOB_UNIT, &verr);
+        disk_job_get_progress(o->job, &o->pr);
+    }
+    char link[160];
+    if (storage_migrate_state(link, sizeof(link)) == SMIG_SRC_FAILED) {
+        rc = -1;
+        strlcpy(verr.msg, link, sizeof(verr.msg));
+    }
+    if ((rc == DISK_JOB_RUNNING || rc == DISK_JOB_READY) && !o->pr.dirty_units)
+        rc = disk_job_finish(o->job, &verr);
     if (rc == DISK_JOB_DONE && o->req.verify)
         o->crc_set = disk_crc(partition_disk_vhdx(o->part, o->disk), &o->crc, &verr);
     if (rc == DISK_JOB_DONE && o->req.verify && !o->crc_set)
@@ -573,10 +596,13 @@ static void finish_migrate(struct disk_op *o)
         partition_disk_set_job(o->part, o->disk, NULL);
     }
     partition_pool_unlock();
-    o->held_us = (time_ns() - t0) / 1000;
-    partition_resume(o->part, &at);
-    if (rc == DISK_JOB_RUNNING) {   /* more dirt than the ring holds: another round */
-        o->step_rc = DISK_JOB_RUNNING;
+    if (rc == DISK_JOB_RUNNING || rc == DISK_JOB_READY)
+        return;                     /* more units than the ring holds now: next poll */
+    o->final_pause = false;
+    o->held_us = (time_ns() - o->pause_ns) / 1000;
+    partition_resume(o->part, &o->at);
+    if (rc == DISK_JOB_PAUSED || rc == DISK_JOB_CANCELLED) {
+        o->step_rc = rc;            /* the poll goes on as for any step */
         return;
     }
     partition_pool_lock();
@@ -591,9 +617,9 @@ static void finish_migrate(struct disk_op *o)
     }
     partition_pool_unlock();
     if (o->committing)
-        kprintf("disk: %s %s migrate #%u: the last units staged (guest I/O held %lu us)%s; "
-                "committing on %s\n", o->req.partition, o->req.disk, o->id,
-                (unsigned long)o->held_us, o->crc_set ? ", disk crc32c" : "", o->req.host);
+        kprintf("disk: %s %s migrate #%u: the last units staged after %u passes (guest I/O "
+                "held %lu us); committing on %s\n", o->req.partition, o->req.disk, o->id,
+                o->pr.passes, (unsigned long)o->held_us, o->req.host);
 }
 
 /* The pool's lock held: waits for the target's DONE; how long the poll may wait. */
@@ -678,10 +704,14 @@ uint64_t disk_ops_poll(void)
             end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
         } else if (o->state == DISK_OP_PAUSED) {
             w = 50000000;
-        } else if (o->step_rc == DISK_JOB_READY && o->migrate &&
-                   storage_migrate_room() < STORAGE_MIGRATE_SLOTS) {
+        } else if (o->final_pause) {
+            finish = true;
+        } else if ((o->step_rc == DISK_JOB_READY || (o->migrate &&
+                    o->step_rc == DISK_JOB_RUNNING && o->pr.passes > DISK_OPS_MIGRATE_PASSES))
+                   && o->migrate && storage_migrate_room() < STORAGE_MIGRATE_SLOTS) {
             w = 1000000;                /* the staged units go out before the pause */
-        } else if (o->step_rc == DISK_JOB_READY) {
+        } else if (o->step_rc == DISK_JOB_READY || (o->migrate &&
+                   o->step_rc == DISK_JOB_RUNNING && o->pr.passes > DISK_OPS_MIGRATE_PASSES)) {
             finish = true;
         } else {
             w = next_step(o);

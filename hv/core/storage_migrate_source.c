@@ -14,7 +14,7 @@
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
-#define SLOT_BYTES (SMIG_HEADER_SIZE + SMIG_MAX_PAYLOAD)
+#define SLOT_BYTES (SMIG_UNIT + 16u * (SMIG_HEADER_SIZE + SMIG_DATA_HEADER))
 #define SLOT_PAGES ((SLOT_BYTES + 4095) / 4096)
 #define CTL_BYTES 4096u
 
@@ -42,6 +42,8 @@ static struct source {
 
 /* ---- the job's target: stages units ------------------------------------------------- */
 
+#define CHUNK (64u * 1024u)    /* zero runs inside a unit go as ZERO, at this grain */
+
 static bool all_zero(const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -50,27 +52,53 @@ static bool all_zero(const uint8_t *b, size_t n)
     return true;
 }
 
+/* One DATA message (bytes, or ZERO) at m; its framed size. */
+static size_t stage_message(uint8_t *m, uint64_t off, const uint8_t *bytes, uint32_t len,
+                            bool zero)
+{
+    uint32_t pl = smig_data_head_encode(m + SMIG_HEADER_SIZE, off, len, zero ? SMIG_DATA_ZERO : 0);
+    if (!zero)
+        memcpy(m + SMIG_HEADER_SIZE + SMIG_DATA_HEADER, bytes, len);
+    smig_header_encode(m, SMIG_MSG_DATA, m + SMIG_HEADER_SIZE, pl);
+    if (zero)
+        src.st.zero_bytes += len;
+    else
+        src.st.data_bytes += len;
+    return SMIG_HEADER_SIZE + pl;
+}
+
+/*
+ * The job writes a unit (at most SMIG_UNIT bytes): it becomes one slot of DATA messages,
+ * runs of all-zero 64 KiB chunks as ZERO, the rest as bytes (at most 16 messages: their
+ * headers fit the slot's last page).
+ */
 static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
     (void)ctx;
     uint32_t head = __atomic_load_n(&src.head, __ATOMIC_ACQUIRE);
     uint32_t tail = src.tail;
-    if (__atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) != SMIG_SRC_STREAM || tail - head >= STORAGE_MIGRATE_SLOTS || !len ||
-        len > SMIG_UNIT || off % src.p.sector_size || len % src.p.sector_size ||
-        off > src.p.disk_size || len > src.p.disk_size - off)
+    if (__atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) != SMIG_SRC_STREAM ||
+        tail - head >= STORAGE_MIGRATE_SLOTS || !len || len > SMIG_UNIT ||
+        off % src.p.sector_size || len % src.p.sector_size || off > src.p.disk_size ||
+        len > src.p.disk_size - off)
         return -1;
+    const uint8_t *b = buf;
     uint8_t *m = src.slot[tail % STORAGE_MIGRATE_SLOTS].buf;
-    bool zero = all_zero(buf, len);
-    uint32_t pl = smig_data_head_encode(m + SMIG_HEADER_SIZE, off, (uint32_t)len,
-                                        zero ? SMIG_DATA_ZERO : 0);
-    if (!zero)
-        memcpy(m + SMIG_HEADER_SIZE + SMIG_DATA_HEADER, buf, len);
-    smig_header_encode(m, SMIG_MSG_DATA, m + SMIG_HEADER_SIZE, pl);
-    src.slot[tail % STORAGE_MIGRATE_SLOTS].len = SMIG_HEADER_SIZE + pl;
-    if (zero)
-        src.st.zero_bytes += len;
-    else
-        src.st.data_bytes += len;
+    size_t used = 0, at = 0;
+    while (at < len) {
+        size_t k = len - at < CHUNK ? len - at : CHUNK;
+        bool zero = all_zero(b + at, k);
+        size_t run = k;
+        while (at + run < len) {            /* the run of chunks alike */
+            size_t k2 = len - at - run < CHUNK ? len - at - run : CHUNK;
+            if (all_zero(b + at + run, k2) != zero)
+                break;
+            run += k2;
+        }
+        used += stage_message(m + used, off + at, b + at, (uint32_t)run, zero);
+        at += run;
+    }
+    src.slot[tail % STORAGE_MIGRATE_SLOTS].len = (uint32_t)used;
     __atomic_store_n(&src.tail, tail + 1, __ATOMIC_RELEASE);
     return 0;
 }
