@@ -692,6 +692,12 @@ uint64_t disk_ops_poll(void)
             /* ended meanwhile (the partition went) */
         } else if (o->committing) {
             w = migrate_committing(o);
+        } else if (o->migrate && !o->final_pause &&
+                   storage_migrate_state(NULL, 0) == SMIG_SRC_FAILED) {
+            char link[160];
+            storage_migrate_state(link, sizeof(link));
+            discard_job(o);
+            end_op(o, DISK_OP_FAILED, "failed: %s", link);
         } else if (o->step_rc < 0) {
             char link[160];
             if (o->migrate && storage_migrate_state(link, sizeof(link)) == SMIG_SRC_FAILED)
