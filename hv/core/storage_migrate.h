@@ -10,7 +10,7 @@
  * durable under its name and acknowledges; the disk stays here (the "before a live
  * migration" mode: the machine moves later, or not at all).
  *
- * The target half takes one disk at a time on TCP port control-port + 4 (7404 by default;
+ * The target half takes one disk at a time on TCP port control-port + 5 (7405 by default;
  * net/kernel/storage_mig_link.c) and writes a new dynamic VHDX NAME.tmp in its pool,
  * renamed to NAME only once COMMIT has been applied and flushed.  A link cut, an ABORT or a
  * failed write discards NAME.tmp: a partial copy is never resumed (the source starts over).

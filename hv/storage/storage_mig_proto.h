@@ -34,8 +34,8 @@
 #define SMIG_MAX_PARENTS  4u
 #define SMIG_HELLO_SIZE   (32u + SMIG_NAME_LEN + SMIG_MAX_PARENTS * (16u + SMIG_NAME_LEN))
 #define SMIG_REPLY_SIZE   (24u + SMIG_TEXT_LEN)
-#define SMIG_PORT_OFFSET  4u            /* control port + 4 */
-#define SMIG_DEFAULT_PORT 7404u
+#define SMIG_PORT_OFFSET  5u            /* control port + 5 */
+#define SMIG_DEFAULT_PORT 7405u
 #define SMIG_MAX_DISK     (1ull << 42)  /* 4 TiB */
 
 enum smig_msg_type {

@@ -1,6 +1,6 @@
 /*
  * The network side of storage migration (hv/core/storage_migrate.h): this host's listener
- * for incoming disks on TCP port control-port + 4 (7404 by default).  It takes only keys the
+ * for incoming disks on TCP port control-port + 5 (7405 by default).  It takes only keys the
  * manifest pins (`control-clients`); outgoing connections and the stream itself are the
  * live-migration link's pinned TLS transport (migrate_transport), to port + 4.
  */

@@ -182,15 +182,15 @@ static void test_parse_host(void **state)
     (void)state;
     uint32_t ip;
     uint16_t port;
-    assert_true(smig_parse_host("10.0.3.2", 7404, &ip, &port));
+    assert_true(smig_parse_host("10.0.3.2", 7405, &ip, &port));
     assert_int_equal(ip, 0x0a000302);
-    assert_int_equal(port, 7404);
-    assert_true(smig_parse_host("1.2.3.4:9", 7404, &ip, &port));
+    assert_int_equal(port, 7405);
+    assert_true(smig_parse_host("1.2.3.4:9", 7405, &ip, &port));
     assert_int_equal(port, 9);
     const char *bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4:", "1.2.3.4:0",
                           "1.2.3.4:65536", "1.2.3.4:1x", "a.b.c.d", "1.2.3.0004" };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_false(smig_parse_host(bad[i], 7404, &ip, &port));
+        assert_false(smig_parse_host(bad[i], 7405, &ip, &port));
 }
 
 int main(void)
