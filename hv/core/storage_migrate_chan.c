@@ -62,6 +62,16 @@ int smig_chan_send(struct smig_chan *c, const uint8_t *buf, size_t len, size_t *
     return *off >= len ? 1 : 0;
 }
 
+int smig_chan_flush(struct smig_chan *c, char *err, size_t err_size)
+{
+    int f = c->t->flush(c->s);
+    if (f < 0) {
+        failed(c, f, err, err_size);
+        return -1;
+    }
+    return f ? 1 : 0;
+}
+
 int smig_chan_recv(struct smig_chan *c, struct smig_header *h, const uint8_t **payload,
                    char *err, size_t err_size)
 {

@@ -28,6 +28,10 @@ void smig_chan_close(struct smig_chan *c);
 /* Sends buf[*off, len): 1 all out, 0 pending, -1 failed (err). */
 int smig_chan_send(struct smig_chan *c, const uint8_t *buf, size_t len, size_t *off, char *err,
                    size_t err_size);
+/* Pushes what TLS still buffers: 1 all out, 0 pending, -1 failed (err).  Every poll calls
+ * it: a message whose last record is still buffered when nothing else follows would
+ * otherwise never leave. */
+int smig_chan_flush(struct smig_chan *c, char *err, size_t err_size);
 /* 1: a whole, checked message (*h, *payload) until smig_chan_consume; 0 pending; -1 the
  * stream ended or the message is malformed (err). */
 int smig_chan_recv(struct smig_chan *c, struct smig_header *h, const uint8_t **payload,

@@ -340,6 +340,8 @@ bool storage_migrate_source_poll(void)
     err[0] = '\0';
     int rc = send_due(err, sizeof(err));
     if (rc >= 0)
+        rc = smig_chan_flush(&src.ch, err, sizeof(err));
+    if (rc >= 0)
         rc = receive(err, sizeof(err));
     if (rc < 0)
         fail("%s", err);

@@ -269,6 +269,9 @@ static int step(char *err, size_t err_size)
         if (s <= 0)
             return s;
     }
+    int f = smig_chan_flush(&tgt.ch, err, err_size);
+    if (f < 0 || (f == 0 && tgt.stage == T_REPLY))
+        return f;
     if (tgt.stage == T_REPLY) {         /* DONE or the refusal is out: the link closes */
         if (tgt.keep)
             release();
