@@ -183,8 +183,8 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     }
     memset(&src, 0, sizeof(src));
     src.p = *p;
-    strlcpy(src.host, p->host, sizeof(src.host));
-    strlcpy(src.name, p->name, sizeof(src.name));
+    fmt_snprintf(src.host, sizeof(src.host), "%s", p->host);
+    fmt_snprintf(src.name, sizeof(src.name), "%s", p->name);
     src.p.host = src.host;
     src.p.name = src.name;
     src.io = (struct vhdx_io){ .read = io_read, .write = io_write, .flush = io_flush,
@@ -208,7 +208,7 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     struct smig_hello h = { .version = SMIG_VERSION, .flags = p->verify ? SMIG_HELLO_VERIFY : 0,
                             .disk_size = p->disk_size, .sector_size = p->sector_size,
                             .block_size = p->block_size };
-    strlcpy(h.name, p->name, sizeof(h.name));
+    fmt_snprintf(h.name, sizeof(h.name), "%s", p->name);
     size_t n = smig_hello_encode(&h, src.ctl + SMIG_HEADER_SIZE, CTL_BYTES - SMIG_HEADER_SIZE);
     smig_header_encode(src.ctl, SMIG_MSG_HELLO, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
     src.ctl_len = SMIG_HEADER_SIZE + n;
@@ -240,7 +240,7 @@ void storage_migrate_close(const char *why)
 enum storage_migrate_state storage_migrate_state(char *msg, size_t msg_size)
 {
     if (msg && msg_size)
-        strlcpy(msg, src.msg, msg_size);
+        fmt_snprintf(msg, msg_size, "%s", src.msg);
     return src.stage;
 }
 

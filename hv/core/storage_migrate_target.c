@@ -87,7 +87,7 @@ bool storage_migrate_target_accept(void *stream, const char *peer)
     if (tgt.stage != T_IDLE || !migrate_transport)
         return false;
     memset(&tgt, 0, sizeof(tgt));
-    strlcpy(tgt.peer, peer, sizeof(tgt.peer));
+    fmt_snprintf(tgt.peer, sizeof(tgt.peer), "%s", peer);
     tgt.tx = kmem_alloc_pages(1);
     if (!tgt.tx || !smig_chan_open(&tgt.ch, migrate_transport, stream, SMIG_MAX_PAYLOAD)) {
         release();
@@ -102,7 +102,7 @@ static void reply(uint16_t type, uint32_t status, uint32_t crc, const char *text
 {
     struct smig_reply r = { .status = status, .crc = crc, .parent_held = -1,
                             .bytes = tgt.written };
-    strlcpy(r.text, text, sizeof(r.text));
+    fmt_snprintf(r.text, sizeof(r.text), "%s", text);
     size_t n = smig_reply_encode(&r, tgt.tx + SMIG_HEADER_SIZE, 4096 - SMIG_HEADER_SIZE);
     smig_header_encode(tgt.tx, type, tgt.tx + SMIG_HEADER_SIZE, (uint32_t)n);
     tgt.tx_len = SMIG_HEADER_SIZE + n;
@@ -287,7 +287,7 @@ static int step(char *err, size_t err_size)
     bool ok = true;
     if (tgt.stage == T_HELLO && h.type == SMIG_MSG_HELLO) {
         if (!on_hello(pl, h.length, err, err_size)) {   /* refused: say so, then close */
-            strlcpy(tgt.refusal, err, sizeof(tgt.refusal));
+            fmt_snprintf(tgt.refusal, sizeof(tgt.refusal), "%s", err);
             reply(SMIG_MSG_READY, SMIG_REFUSED, 0, err);
             tgt.stage = T_REPLY;
         }
@@ -308,7 +308,7 @@ static int step(char *err, size_t err_size)
     }
     smig_chan_consume(&tgt.ch);
     if (!ok && tgt.stage == T_DATA) {   /* tell the source why, then discard */
-        strlcpy(tgt.refusal, err, sizeof(tgt.refusal));
+        fmt_snprintf(tgt.refusal, sizeof(tgt.refusal), "%s", err);
         reply(SMIG_MSG_DONE, SMIG_FAILED, 0, err);
         tgt.stage = T_REPLY;
         return 1;

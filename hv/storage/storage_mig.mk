@@ -11,3 +11,11 @@ test_storage_mig_proto_SRCS := tests/unit/test_storage_mig_proto.c $(STORAGE_MIG
 FUZZ_TARGETS += fuzz_storage_mig_proto
 fuzz_storage_mig_proto_SRCS := tests/fuzz/fuzz_storage_mig_proto.c $(STORAGE_MIG_SRCS) \
 	hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c
+
+# Both kernel halves in one process over an in-memory pipe, the target's pool a FAT32 image
+# (recursive: VHDX_HOST_SRCS comes from vhdx.mk, read later).
+UNIT_TESTS += test_storage_migrate
+test_storage_migrate_SRCS = tests/unit/test_storage_migrate.c tests/unit/test_block_mem.c \
+	hv/core/storage_migrate_source.c hv/core/storage_migrate_target.c \
+	hv/core/storage_migrate_chan.c hv/storage/rate_limit.c $(STORAGE_MIG_SRCS) \
+	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)
