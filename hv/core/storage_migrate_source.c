@@ -14,7 +14,8 @@
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
-#define SLOT_BYTES (SMIG_UNIT + 16u * (SMIG_HEADER_SIZE + SMIG_DATA_HEADER))
+#define CHUNK (16u * 1024u)    /* zero runs inside a unit go as ZERO, at this grain */
+#define SLOT_BYTES (SMIG_UNIT + (SMIG_UNIT / CHUNK) * (SMIG_HEADER_SIZE + SMIG_DATA_HEADER))
 #define SLOT_PAGES ((SLOT_BYTES + 4095) / 4096)
 #define CTL_BYTES 4096u
 
@@ -42,8 +43,6 @@ static struct source {
 
 /* ---- the job's target: stages units ------------------------------------------------- */
 
-#define CHUNK (64u * 1024u)    /* zero runs inside a unit go as ZERO, at this grain */
-
 static bool all_zero(const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -69,8 +68,7 @@ static size_t stage_message(uint8_t *m, uint64_t off, const uint8_t *bytes, uint
 
 /*
  * The job writes a unit (at most SMIG_UNIT bytes): it becomes one slot of DATA messages,
- * runs of all-zero 64 KiB chunks as ZERO, the rest as bytes (at most 16 messages: their
- * headers fit the slot's last page).
+ * runs of all-zero 16 KiB chunks as ZERO, the rest as bytes (at most 64 messages).
  */
 static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
