@@ -8,12 +8,19 @@
 #include "hv/core/partition_disks.h"
 #include "hv/core/partition_pause.h"
 #include "hv/core/services.h"
+#include "hv/core/storage_migrate.h"
+#include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
 #include "hv/storage/block.h"
 #include "hv/storage/pool.h"
 #include "hv/storage/rate_limit.h"
 
 #define MIB (1ull << 20)
+/* A storage migration whose guest keeps more than 2 units dirty stops re-copying after
+ * this many passes: the rest is staged with the partition paused (as live migration's
+ * round limit). */
+#define DISK_OPS_MIGRATE_PASSES 8u
 #define TMP_SUFFIX ".tmp"
 
 struct disk_op {
@@ -41,6 +48,16 @@ struct disk_op {
     uint64_t start_ns, end_ns;
     struct disk_job_progress pr;    /* at the last step */
     char msg[160];
+
+    /* migrate: the job's target is the storage migration's staging ring */
+    bool migrate;
+    bool committing;                /* the last units staged, COMMIT going out */
+    uint64_t held_us;
+    bool final_pause;               /* paused for the last dirty units */
+    struct partition_pause at;
+    uint64_t pause_ns;
+    bool crc_set;
+    uint32_t crc;                   /* the disk's CRC-32C at the final pause (verify) */
 };
 
 static struct disk_op ops[DISK_OPS_MAX];
@@ -101,16 +118,23 @@ static uint64_t elapsed_ms(const struct disk_op *o)
 /* Says how a job ended, in one line. */
 static void end_op(struct disk_op *o, enum disk_op_state st, const char *fmt, const char *why)
 {
+    char line[360];
     o->state = st;
     o->end_ns = time_ns();
-    fmt_snprintf(o->msg, sizeof(o->msg), fmt, why);
+    fmt_snprintf(line, sizeof(line), fmt, why);
+    strlcpy(o->msg, line, sizeof(o->msg));
     kprintf("disk: %s %s %s #%u: %s\n", o->req.partition, o->req.disk,
-            disk_op_verb_name(o->req.verb), o->id, o->msg);
+            disk_op_verb_name(o->req.verb), o->id, line);
 }
 
 /* The pool's lock held: the job and its temporary file go (cancel, failure, an end). */
 static void discard_job(struct disk_op *o)
 {
+    if (o->migrate && o->state != DISK_OP_QUEUED) {
+        storage_migrate_close("the source's job ended (cancelled or failed)");
+        o->committing = false;
+        o->final_pause = false;     /* (only a dead partition's: see control_job) */
+    }
     if (o->job) {
         if (o->state != DISK_OP_QUEUED && o->part->state != PART_DEAD)
             partition_disk_set_job(o->part, o->disk, NULL);
@@ -124,6 +148,38 @@ static void discard_job(struct disk_op *o)
     fat_sync(pool_volume());
 }
 
+/* The pool's lock held: connects to the target host and starts a raw copy into the
+ * storage migration's staging ring. */
+static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t err_size)
+{
+    struct vhdx_info info;
+    vhdx_get_info(src, &info);
+    struct storage_migrate_params mp = {
+        .host = o->req.host, .name = o->req.dst, .disk_size = info.disk_size,
+        .sector_size = info.logical_sector_size, .block_size = info.block_size,
+        .verify = o->req.verify, .link_mbps = o->req.link_mbps,
+    };
+    if (!storage_migrate_open(&mp, err, err_size))
+        return false;
+    o->migrate = true;
+    struct disk_job_params jp = {
+        .op = DISK_JOB_COPY, .src = src, .dst = storage_migrate_io(), .dst_name = o->req.host,
+        .format = DISK_FORMAT_RAW, .ready_dirty_units = 2,
+    };
+    struct vhdx_err verr;
+    if (disk_job_start(&jp, &o->job, &verr) != 0) {
+        fmt_snprintf(err, err_size, "%s", verr.msg);
+        storage_migrate_close(verr.msg);
+        o->migrate = false;
+        return false;
+    }
+    partition_disk_set_job(o->part, o->disk, o->job);
+    o->state = DISK_OP_RUNNING;
+    o->start_ns = time_ns();
+    disk_job_get_progress(o->job, &o->pr);
+    return true;
+}
+
 /* The pool's lock held: opens the temporary file and starts the job on disk o->disk. */
 static bool begin_job(struct disk_op *o, char *err, size_t err_size)
 {
@@ -133,6 +189,8 @@ static bool begin_job(struct disk_op *o, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "%s is not an open VHDX", o->req.disk);
         return false;
     }
+    if (o->req.verb == DISK_VERB_MIGRATE)
+        return begin_migrate(o, src, err, err_size);
     const char *base = o->req.verb == DISK_VERB_COMPACT || o->req.verb == DISK_VERB_DEFRAG
                        ? o->req.disk : o->req.dst;
     fmt_snprintf(o->tmp, sizeof(o->tmp), "%s" TMP_SUFFIX, base);
@@ -228,7 +286,8 @@ static bool control_job(struct disk_op *o, enum disk_op_verb verb, char *msg, si
     if (verb == DISK_VERB_CANCEL) {
         if (o->state != DISK_OP_QUEUED && o->job)
             disk_job_cancel(o->job);    /* the step in flight, if any, sees it */
-        if (!__atomic_load_n(&o->inflight, __ATOMIC_ACQUIRE)) {
+        /* In a migration's final pause the poll resumes the partition first. */
+        if (!__atomic_load_n(&o->inflight, __ATOMIC_ACQUIRE) && !o->final_pause) {
             discard_job(o);
             end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
         }
@@ -269,7 +328,8 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
     if (r->verb == DISK_VERB_MERGE)
         return refuse(msg, msg_size, r, "%s", "merge needs the chain's parent opened, and the "
                       "pool does not open differencing disks yet");
-    if (r->dst[0] && (attached_anywhere(r->dst) || file_exists(r->dst)))
+    if (r->dst[0] && r->verb != DISK_VERB_MIGRATE &&
+        (attached_anywhere(r->dst) || file_exists(r->dst)))
         return refuse(msg, msg_size, r, "%s already exists in the pool", r->dst);
     struct disk_op *o = new_op();
     if (!o)
@@ -299,9 +359,11 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
     }
     if (id)
         *id = o->id;
-    fmt_snprintf(msg, msg_size, "disk: %s %s %s%s%s #%u: %s%s", r->partition, r->disk,
-                 disk_op_verb_name(r->verb), r->dst[0] ? " " : "", r->dst, o->id, o->msg,
-                 o->limited ? " (throttled)" : "");
+    char to[DISK_OP_HOST_LEN + 4];
+    fmt_snprintf(to, sizeof(to), "%s%s", r->host, r->host[0] ? " " : "");
+    fmt_snprintf(msg, msg_size, "disk: %s %s %s%s%s%s #%u: %s%s", r->partition, r->disk,
+                 disk_op_verb_name(r->verb), r->dst[0] ? " " : "", to, r->dst, o->id, o->msg,
+                 o->limited || r->link_mbps ? " (throttled)" : "");
     kprintf("%s\n", msg);
     return true;
 }
@@ -335,6 +397,15 @@ static void step_done(struct block_request *r, int status)
 static uint64_t next_step(struct disk_op *o)
 {
     uint64_t now = time_ns();
+    if (o->migrate) {
+        /* A step stages at most two units (a short last unit and one more). */
+        if (storage_migrate_state(o->step_err, sizeof(o->step_err)) == SMIG_SRC_FAILED) {
+            o->step_rc = -1000;
+            return 0;
+        }
+        if (storage_migrate_room() < 2)
+            return 1000000;
+    }
     if (o->limited && !rate_limit_take(&o->rl, DISK_JOB_UNIT, now)) {
         uint64_t w = rate_limit_wait_ns(&o->rl, DISK_JOB_UNIT, now);
         return w ? w : 1000;
@@ -456,6 +527,133 @@ static void finish_op(struct disk_op *o)
     end_op(o, DISK_OP_DONE, "%s", done);
 }
 
+/* ---- storage migration's end ---------------------------------------------------------- */
+
+/* The pool's lock held, the partition paused: the disk's CRC-32C, unit by unit. */
+static bool disk_crc(struct vhdx *d, uint32_t *crc, struct vhdx_err *err)
+{
+    uint8_t *buf = kmem_alloc_pages(DISK_JOB_UNIT / 4096);
+    if (!buf) {
+        fmt_snprintf(err->msg, sizeof(err->msg), "out of memory for the disk's CRC");
+        return false;
+    }
+    struct vhdx_info info;
+    vhdx_get_info(d, &info);
+    *crc = 0;
+    bool ok = true;
+    for (uint64_t off = 0; ok && off < info.disk_size; off += DISK_JOB_UNIT) {
+        size_t n = info.disk_size - off < DISK_JOB_UNIT ? (size_t)(info.disk_size - off)
+                                                         : DISK_JOB_UNIT;
+        ok = vhdx_read(d, off, buf, n, err) == 0;
+        if (ok)
+            *crc = crc32c(*crc, buf, n);
+    }
+    kmem_free_pages(buf, DISK_JOB_UNIT / 4096);
+    return ok;
+}
+
+/*
+ * Boot CPU, every staged unit sent: the partition is paused (its disks quiesced) and stays
+ * paused across polls while the last dirty units are staged as the ring empties (the
+ * disk's worker is idle: the steps run here, under the pool's lock); then the disk's
+ * CRC-32C (verify), the partition resumed, COMMIT after the last unit.  The disk stays.
+ */
+static void finish_migrate(struct disk_op *o)
+{
+    if (!o->final_pause) {
+        char err[160];
+        if (!partition_pause(o->part, &o->at, err, sizeof(err))) {
+            o->switch_wait = true;
+            return;
+        }
+        o->switch_wait = false;
+        o->final_pause = true;
+        o->pause_ns = time_ns();
+    }
+    partition_pool_lock();
+    struct vhdx_err verr;
+    verr.msg[0] = '\0';
+    int rc = DISK_JOB_RUNNING;
+    disk_job_get_progress(o->job, &o->pr);
+    while (o->pr.dirty_units && storage_migrate_room() >= 2 &&
+           (rc == DISK_JOB_RUNNING || rc == DISK_JOB_READY)) {
+        rc = disk_job_step(o->job, DISK_JOB_UNIT, &verr);
+        disk_job_get_progress(o->job, &o->pr);
+    }
+    char link[160];
+    if (storage_migrate_state(link, sizeof(link)) == SMIG_SRC_FAILED) {
+        rc = -1;
+        strlcpy(verr.msg, link, sizeof(verr.msg));
+    }
+    if ((rc == DISK_JOB_RUNNING || rc == DISK_JOB_READY) && !o->pr.dirty_units)
+        rc = disk_job_finish(o->job, &verr);
+    if (rc == DISK_JOB_DONE && o->req.verify)
+        o->crc_set = disk_crc(partition_disk_vhdx(o->part, o->disk), &o->crc, &verr);
+    if (rc == DISK_JOB_DONE && o->req.verify && !o->crc_set)
+        rc = -1;
+    if (rc == DISK_JOB_DONE || rc < 0) {
+        disk_job_get_progress(o->job, &o->pr);
+        partition_disk_set_job(o->part, o->disk, NULL);
+    }
+    partition_pool_unlock();
+    if (rc == DISK_JOB_RUNNING || rc == DISK_JOB_READY)
+        return;                     /* more units than the ring holds now: next poll */
+    o->final_pause = false;
+    o->held_us = (time_ns() - o->pause_ns) / 1000;
+    partition_resume(o->part, &o->at);
+    if (rc == DISK_JOB_PAUSED || rc == DISK_JOB_CANCELLED) {
+        o->step_rc = rc;            /* the poll goes on as for any step */
+        return;
+    }
+    partition_pool_lock();
+    if (rc != DISK_JOB_DONE) {
+        discard_job(o);
+        end_op(o, DISK_OP_FAILED, "failed finishing: %s", verr.msg[0] ? verr.msg : "?");
+    } else {
+        disk_job_free(o->job);
+        o->job = NULL;
+        storage_migrate_commit(o->crc_set, o->crc);
+        o->committing = true;
+    }
+    partition_pool_unlock();
+    if (o->committing)
+        kprintf("disk: %s %s migrate #%u: the last units staged after %u passes (guest I/O "
+                "held %lu us); committing on %s\n", o->req.partition, o->req.disk, o->id,
+                o->pr.passes, (unsigned long)o->held_us, o->req.host);
+}
+
+/* The pool's lock held: waits for the target's DONE; how long the poll may wait. */
+static uint64_t migrate_committing(struct disk_op *o)
+{
+    char m[160];
+    enum storage_migrate_state st = storage_migrate_state(m, sizeof(m));
+    if (st == SMIG_SRC_FAILED) {
+        discard_job(o);
+        end_op(o, DISK_OP_FAILED, "failed: %s", m);
+        return SERVICES_NONE;
+    }
+    if (st != SMIG_SRC_DONE)
+        return 1000000;
+    struct storage_migrate_stats ms;
+    storage_migrate_get_stats(&ms);
+    storage_migrate_close("");
+    o->committing = false;
+    char crc[80] = "";
+    if (o->crc_set)
+        fmt_snprintf(crc, sizeof(crc), ", crc32c 0x%08x (%s)", ms.target_crc,
+                     ms.target_crc == o->crc ? "equal on both hosts" : "DIFFERENT on the target");
+    char done[300];
+    fmt_snprintf(done, sizeof(done), "done: %lu MiB in %lu ms, %u passes, re-copied %u dirty "
+                 "units, guest I/O held %lu us; %s holds %s: sent %lu MiB of data and %lu MiB "
+                 "as zero, wire %lu bytes, link throttled %lu times%s",
+                 (unsigned long)(o->pr.done / MIB), (unsigned long)elapsed_ms(o), o->pr.passes,
+                 o->pr.dirty_marked, (unsigned long)o->held_us, o->req.host, o->req.dst,
+                 (unsigned long)(ms.data_bytes / MIB), (unsigned long)(ms.zero_bytes / MIB),
+                 (unsigned long)ms.wire_bytes, (unsigned long)ms.link_throttled, crc);
+    end_op(o, o->crc_set && ms.target_crc != o->crc ? DISK_OP_FAILED : DISK_OP_DONE, "%s", done);
+    return SERVICES_NONE;
+}
+
 /* ---- the poll --------------------------------------------------------------------------- */
 
 static void start_queued(struct partition *p, unsigned disk)
@@ -492,7 +690,19 @@ uint64_t disk_ops_poll(void)
         bool finish = false;
         if (!active(o)) {
             /* ended meanwhile (the partition went) */
+        } else if (o->committing) {
+            w = migrate_committing(o);
+        } else if (o->migrate && !o->final_pause &&
+                   storage_migrate_state(NULL, 0) == SMIG_SRC_FAILED) {
+            char link[160];
+            storage_migrate_state(link, sizeof(link));
+            discard_job(o);
+            end_op(o, DISK_OP_FAILED, "failed: %s", link);
         } else if (o->step_rc < 0) {
+            char link[160];
+            if (o->migrate && storage_migrate_state(link, sizeof(link)) == SMIG_SRC_FAILED)
+                strlcpy(o->step_err, link, sizeof(o->step_err));   /* the cause, not the job's
+                                                                     * refused write */
             discard_job(o);
             end_op(o, DISK_OP_FAILED, "failed: %s", o->step_err[0] ? o->step_err : "I/O error");
         } else if (o->step_rc == DISK_JOB_CANCELLED) {
@@ -500,13 +710,23 @@ uint64_t disk_ops_poll(void)
             end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
         } else if (o->state == DISK_OP_PAUSED) {
             w = 50000000;
-        } else if (o->step_rc == DISK_JOB_READY) {
+        } else if (o->final_pause) {
+            finish = true;
+        } else if ((o->step_rc == DISK_JOB_READY || (o->migrate &&
+                    o->step_rc == DISK_JOB_RUNNING && o->pr.passes > DISK_OPS_MIGRATE_PASSES))
+                   && o->migrate && storage_migrate_room() < STORAGE_MIGRATE_SLOTS) {
+            w = 1000000;                /* the staged units go out before the pause */
+        } else if (o->step_rc == DISK_JOB_READY || (o->migrate &&
+                   o->step_rc == DISK_JOB_RUNNING && o->pr.passes > DISK_OPS_MIGRATE_PASSES)) {
             finish = true;
         } else {
             w = next_step(o);
         }
         partition_pool_unlock();
-        if (finish) {
+        if (finish && o->migrate) {
+            finish_migrate(o);
+            w = o->switch_wait ? 1000000 : 0;
+        } else if (finish) {
             finish_op(o);
             w = o->switch_wait ? 1000000 : 0;
         }

@@ -8,6 +8,8 @@
  * the dirt), switches the disk to the result (ordered write-then-rename) and resumes it.
  * Each job has a token bucket (mbps=, iops=) and can be paused, resumed and cancelled;
  * delete removes a pool file no partition has attached.  Design: hv/storage/disk_jobs.md.
+ * `migrate HOST` is a copy whose target is another host's pool (hv/core/storage_migrate.h,
+ * hv/storage/storage_migration.md): the disk stays, the last units go in a pause.
  */
 #ifndef ATOLL_HV_CORE_DISK_OPS_H
 #define ATOLL_HV_CORE_DISK_OPS_H

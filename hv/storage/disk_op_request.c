@@ -8,7 +8,7 @@
 static const char *const verb_names[DISK_VERBS] = {
     [DISK_VERB_COPY] = "copy", [DISK_VERB_MOVE] = "move", [DISK_VERB_CONVERT] = "convert",
     [DISK_VERB_COMPACT] = "compact", [DISK_VERB_DEFRAG] = "defrag", [DISK_VERB_MERGE] = "merge",
-    [DISK_VERB_PAUSE] = "pause", [DISK_VERB_RESUME] = "resume", [DISK_VERB_CANCEL] = "cancel",
+    [DISK_VERB_MIGRATE] = "migrate",    [DISK_VERB_PAUSE] = "pause", [DISK_VERB_RESUME] = "resume", [DISK_VERB_CANCEL] = "cancel",
     [DISK_VERB_DELETE] = "delete",
 };
 
@@ -19,7 +19,7 @@ const char *disk_op_verb_name(enum disk_op_verb v)
 
 bool disk_op_verb_is_job(enum disk_op_verb v)
 {
-    return v <= DISK_VERB_MERGE;
+    return v <= DISK_VERB_MIGRATE;
 }
 
 enum disk_job_op disk_op_job_op(enum disk_op_verb v)
@@ -35,7 +35,7 @@ enum disk_job_op disk_op_job_op(enum disk_op_verb v)
 
 bool disk_op_verb_switches(enum disk_op_verb v)
 {
-    return disk_op_verb_is_job(v) && v != DISK_VERB_COPY;
+    return disk_op_verb_is_job(v) && v != DISK_VERB_COPY && v != DISK_VERB_MIGRATE;
 }
 
 /* The next blank-separated word into out; its length, 0 at the end, -1 when too long. */
@@ -80,6 +80,19 @@ static bool name_ok(const char *s)
     return s[0] != '\0';
 }
 
+/* A.B.C.D[:PORT] in shape (the kernel parses it for real). */
+static bool host_ok(const char *s)
+{
+    unsigned dots = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c == '.')
+            dots++;
+        else if (!((*c >= '0' && *c <= '9') || *c == ':'))
+            return false;
+    }
+    return dots == 3 && s[0] >= '0' && s[0] <= '9';
+}
+
 static bool parse_u32(const char *s, uint32_t *out)
 {
     uint64_t v = 0;
@@ -117,7 +130,7 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
         return fail(err, err_size, "expected a pool file after the partition", NULL);
     if (word(&s, verb, sizeof(verb)) <= 0)
         return fail(err, err_size, "expected copy, move, convert, compact, defrag, merge, "
-                    "pause, resume, cancel or delete", NULL);
+                    "migrate, pause, resume, cancel or delete", NULL);
     r->verb = DISK_VERBS;
     for (unsigned v = 0; v < DISK_VERBS; v++)
         if (!strcmp(verb, verb_names[v]))
@@ -139,6 +152,20 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
         r->format = ends_with(r->dst, ".vhdx") ? DISK_FORMAT_VHDX : DISK_FORMAT_RAW;
     }
     int n;
+    if (r->verb == DISK_VERB_MIGRATE) {
+        if (word(&s, r->host, sizeof(r->host)) <= 0 || !host_ok(r->host))
+            return fail(err, err_size, "expected a host A.B.C.D[:PORT] after migrate", NULL);
+        const char *save = s;
+        n = word(&s, r->dst, sizeof(r->dst));
+        if (n < 0 || (n > 0 && (strchr(r->dst, '=') || !strcmp(r->dst, "verify")))) {
+            r->dst[0] = '\0';
+            s = save;
+        } else if (n > 0 && !path_ok(r->dst)) {
+            return fail(err, err_size, "a bad destination file", r->dst);
+        }
+        if (!r->dst[0])
+            memcpy(r->dst, r->disk, sizeof(r->dst));
+    }
     while ((n = word(&s, w, sizeof(w))) != 0) {
         if (n < 0)
             return fail(err, err_size, "argument too long", NULL);
@@ -154,12 +181,22 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
             continue;
         if (job && !strncmp(w, "iops=", 5) && parse_u32(w + 5, &r->iops))
             continue;
+        bool mig = r->verb == DISK_VERB_MIGRATE;
+        if (mig && !strncmp(w, "link-mbps=", 10) && parse_u32(w + 10, &r->link_mbps))
+            continue;
+        if (mig && !strcmp(w, "verify") && !r->verify) {
+            r->verify = true;
+            continue;
+        }
         return fail(err, err_size, "unexpected argument", w);
     }
     if (r->verb == DISK_VERB_CONVERT && !has_format)
         return fail(err, err_size, "convert needs a format: dynamic, fixed or raw", NULL);
     if (needs_dst && (r->format == DISK_FORMAT_RAW) == ends_with(r->dst, ".vhdx"))
         return fail(err, err_size, "a VHDX destination ends in .vhdx, a raw one does not:",
+                    r->dst);
+    if (r->verb == DISK_VERB_MIGRATE && !ends_with(r->dst, ".vhdx"))
+        return fail(err, err_size, "a migrated disk lands as a VHDX; its name ends in .vhdx:",
                     r->dst);
     if (disk_op_verb_is_job(r->verb) && !ends_with(r->disk, ".vhdx"))
         return fail(err, err_size, "live jobs run on VHDX disks; not on", r->disk);

@@ -9,6 +9,9 @@
  *   PARTITION DISK convert DST FORMAT [mbps=N] [iops=N]   a move that changes the format
  *   PARTITION DISK compact|defrag [mbps=N] [iops=N]       in place (a new file, renamed)
  *   PARTITION DISK merge [mbps=N] [iops=N]                the child into its parent
+ *   PARTITION DISK migrate HOST[:PORT] [DST] [verify] [mbps=N] [iops=N] [link-mbps=N]
+ *                                    a copy to DST (default: DISK) in HOST's pool; the disk
+ *                                    stays (hv/storage/storage_migration.md)
  *   PARTITION DISK pause|resume|cancel                    the disk's running job
  *   - DISK delete                                         a disk no partition has attached
  *
@@ -24,10 +27,11 @@
 
 #define DISK_OP_NAME_LEN 32   /* a partition name and its NUL */
 #define DISK_OP_PATH_LEN 112  /* a pool path and its NUL (the tmp name adds ".tmp") */
+#define DISK_OP_HOST_LEN 24   /* "A.B.C.D:PORT" and its NUL */
 
 enum disk_op_verb {
     DISK_VERB_COPY, DISK_VERB_MOVE, DISK_VERB_CONVERT, DISK_VERB_COMPACT, DISK_VERB_DEFRAG,
-    DISK_VERB_MERGE, DISK_VERB_PAUSE, DISK_VERB_RESUME, DISK_VERB_CANCEL, DISK_VERB_DELETE,
+    DISK_VERB_MERGE, DISK_VERB_MIGRATE, DISK_VERB_PAUSE, DISK_VERB_RESUME, DISK_VERB_CANCEL, DISK_VERB_DELETE,
     DISK_VERBS
 };
 
@@ -35,9 +39,12 @@ struct disk_op_request {
     char partition[DISK_OP_NAME_LEN];   /* "" for delete */
     char disk[DISK_OP_PATH_LEN];
     enum disk_op_verb verb;
-    char dst[DISK_OP_PATH_LEN];         /* copy, move, convert */
+    char dst[DISK_OP_PATH_LEN];         /* copy, move, convert; migrate: on the host */
     enum disk_job_format format;
     uint32_t mbps, iops;                /* 0: no limit */
+    char host[DISK_OP_HOST_LEN];        /* migrate */
+    uint32_t link_mbps;                 /* migrate: the link's limit; 0: none */
+    bool verify;                        /* migrate: both ends' CRC-32C of the disk compared */
 };
 
 /* Parses "PARTITION DISK VERB ARGS..." into r: 0, or -1 with one line in err. */

@@ -21,6 +21,8 @@
 #include "net/kernel/net_options.h"
 #include "net/kernel/offload_link.h"
 #include "net/kernel/net_sink.h"
+#include "hv/core/storage_migrate.h"
+#include "net/kernel/storage_mig_link.h"
 #include "net/kernel/peer_probe.h"
 #include "net/lwip/e1000_netif.h"
 
@@ -127,6 +129,12 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
     if (offload_link_start(&identity, port + OFFLOAD_LINK_PORT_OFFSET))
         kprintf("offload: link listening on port %u for grants\n",
                 port + OFFLOAD_LINK_PORT_OFFSET);
+    if (storage_mig_link_start(&identity, allowed, hv->client_count, port + SMIG_PORT_OFFSET))
+        kprintf("storage-migrate: listening on port %u for the hosts in control-clients\n",
+                port + SMIG_PORT_OFFSET);
+    else
+        kprintf("storage-migrate: not started: cannot listen on TCP port %u\n",
+                port + SMIG_PORT_OFFSET);
 }
 
 static bool start_interface(const struct manifest_hypervisor *hv)
@@ -195,6 +203,7 @@ uint64_t net_service_poll(void)
     bool migrating = migrate_poll();
     if (offload_link_poll()) /* a grant served or a pull under way: keep polling closely */
         last_traffic_ns = time_ns();
+    migrating |= storage_migrate_poll();
     uint64_t now_ns = time_ns();
     if (migrating)          /* moves a share of the data each poll; the guest runs between */
         return MIGRATE_POLL_NS;

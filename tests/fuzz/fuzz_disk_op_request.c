@@ -22,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strnlen(r.partition, sizeof(r.partition)) == sizeof(r.partition) ||
             strnlen(r.disk, sizeof(r.disk)) == sizeof(r.disk) ||
             strnlen(r.dst, sizeof(r.dst)) == sizeof(r.dst) || r.verb >= DISK_VERBS ||
+            strnlen(r.host, sizeof(r.host)) == sizeof(r.host) ||
+            (r.verb == DISK_VERB_MIGRATE && (!r.host[0] || !r.dst[0])) ||
             r.format > DISK_FORMAT_RAW || !r.disk[0])
             abort();
     } else if (!memchr(err, 0, sizeof(err))) {

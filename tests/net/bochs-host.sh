@@ -3,7 +3,9 @@
 #   make_iso NAME MANIFEST CMDLINE [KERNEL] -> $work/NAME.iso (modules looked up in $work)
 #   start_hub                         -> bxhub on 2 ports from a free UDP base ($hub_base)
 #   boot NAME HUBPORT MAC             -> Bochs in the background on bxhub port HUBPORT (0, 1);
-#                                        console $work/NAME.console, log $work/NAME.bochs.log
+#                                        console $work/NAME.console, log $work/NAME.bochs.log;
+#                                        $work/NAME.disk.img, when there, as its ATA disk;
+#                                        $work/NAME.cpus, when there, its CPU count (else 1)
 #   wait_line NAME REGEX SECONDS      -> 0 once a console line matches; 1 at the deadline or
 #                                        as soon as that host's Bochs has ended
 #   stop_all                          -> kills every Bochs and bxhub these helpers started
@@ -53,7 +55,7 @@ write_bochsrc() {   # NAME HUBPORT MAC
     cat >"$work/$1.bochsrc" <<EOF
 display_library: term
 megs: 256
-cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=1
+cpu: model=corei7_skylake_x, count=$(cat "$work/$1.cpus" 2>/dev/null || echo 1), ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=1
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=$work/$1.iso, status=inserted
@@ -71,6 +73,9 @@ speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 magic_break: enabled=1
 EOF
+    # A pool disk for this host when the test made one ($work/NAME.disk.img).
+    [ -f "$work/$1.disk.img" ] && echo "ata0-slave: type=disk, path=$work/$1.disk.img, mode=flat" \
+        >>"$work/$1.bochsrc"
     printf 'continue\nquit\n' >"$work/bochs.rc"
 }
 

@@ -53,6 +53,37 @@ static void test_jobs(void **state)
     assert_int_equal(disk_op_job_op(req.verb), DISK_JOB_MERGE);
 }
 
+static void test_migrate(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2"), 0);
+    assert_int_equal(req.verb, DISK_VERB_MIGRATE);
+    assert_string_equal(req.host, "10.0.3.2");
+    assert_string_equal(req.dst, "io.vhdx");            /* the same name on the target */
+    assert_false(req.verify);
+    assert_true(disk_op_verb_is_job(req.verb));
+    assert_false(disk_op_verb_switches(req.verb));      /* the disk stays */
+    assert_int_equal(disk_op_job_op(req.verb), DISK_JOB_COPY);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2:7999 there/io2.vhdx verify mbps=4 "
+                           "link-mbps=2 iops=9"), 0);
+    assert_string_equal(req.host, "10.0.3.2:7999");
+    assert_string_equal(req.dst, "there/io2.vhdx");
+    assert_true(req.verify);
+    assert_int_equal(req.mbps, 4);
+    assert_int_equal(req.link_mbps, 2);
+    assert_int_equal(req.iops, 9);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 verify link-mbps=1"), 0);
+    assert_string_equal(req.dst, "io.vhdx");
+    assert_true(req.verify);
+    assert_int_equal(req.link_mbps, 1);
+    assert_int_equal(parse("live io.vhdx migrate"), -1);
+    assert_int_equal(parse("live io.vhdx migrate host.example"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 out.raw"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 ../x.vhdx"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 verify verify"), -1);
+    assert_int_equal(parse("live io.vhdx copy c.vhdx link-mbps=3"), -1);   /* migrate only */
+}
+
 static void test_control_and_delete(void **state)
 {
     (void)state;
@@ -128,7 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jobs),
-        cmocka_unit_test(test_control_and_delete),
+        cmocka_unit_test(test_migrate), cmocka_unit_test(test_control_and_delete),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_progress),
     };

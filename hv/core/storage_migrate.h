@@ -1,0 +1,82 @@
+/*
+ * Background storage migration of an attached disk to another Atoll host (protocol:
+ * hv/storage/storage_mig_proto.h, design: hv/storage/storage_migration.md), from the boot
+ * CPU.  The source half is a live disk job (hv/core/disk_ops.c, verb `migrate`): a raw copy
+ * job whose target is this module's staging ring (storage_migrate_io), so the job's steps
+ * (BACKGROUND-class block requests, the job's own token bucket) read the disk and guest
+ * writes to units already sent mark them to be sent again; the network poll sends the
+ * staged units over a pinned TLS connection under a second token bucket (the link's).
+ * At the end the partition is paused for the last dirty units, the target makes its copy
+ * durable under its name and acknowledges; the disk stays here (the "before a live
+ * migration" mode: the machine moves later, or not at all).
+ *
+ * The target half takes one disk at a time on TCP port control-port + 5 (7405 by default;
+ * net/kernel/storage_mig_link.c) and writes a new dynamic VHDX NAME.tmp in its pool,
+ * renamed to NAME only once COMMIT has been applied and flushed.  A link cut, an ABORT or a
+ * failed write discards NAME.tmp: a partial copy is never resumed (the source starts over).
+ *
+ * Lines (target):
+ *   storage-migrate: incoming NAME from PEER: S MiB, block B MiB: accepted
+ *   storage-migrate: incoming NAME from PEER: committed: W MiB written, Z MiB zero[, crc32c 0x...]
+ *   storage-migrate: incoming NAME from PEER: discarded: WHY
+ */
+#ifndef ATOLL_HV_CORE_STORAGE_MIGRATE_H
+#define ATOLL_HV_CORE_STORAGE_MIGRATE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vhdx_io;
+
+#define STORAGE_MIGRATE_SLOTS 4u   /* staged units (1 MiB each) between the job and the link */
+
+struct storage_migrate_params {
+    const char *host;           /* "A.B.C.D[:PORT]" */
+    const char *name;           /* the pool path on the target */
+    uint64_t disk_size;
+    uint32_t sector_size, block_size;
+    bool verify;                /* the target reports its copy's CRC-32C */
+    uint32_t link_mbps;         /* 0: the link is not throttled */
+};
+
+enum storage_migrate_state {
+    SMIG_SRC_IDLE,
+    SMIG_SRC_HELLO,             /* connecting, HELLO going out, READY awaited */
+    SMIG_SRC_STREAM,            /* the target accepted: units go out as staged */
+    SMIG_SRC_COMMIT,            /* COMMIT queued or sent, DONE awaited */
+    SMIG_SRC_DONE,
+    SMIG_SRC_FAILED,
+};
+
+struct storage_migrate_stats {
+    uint64_t data_bytes;        /* DATA sent with bytes */
+    uint64_t zero_bytes;        /* DATA sent as ZERO */
+    uint64_t wire_bytes;        /* every byte written to the link */
+    uint64_t link_throttled;    /* times the link's bucket held a unit back */
+    uint32_t target_crc;        /* DONE's, with verify */
+    uint64_t target_bytes;
+};
+
+/* Starts the one outgoing migration: connects and sends HELLO.  False with one line in err
+ * (one already runs, no transport, a bad host). */
+bool storage_migrate_open(const struct storage_migrate_params *p, char *err, size_t err_size);
+/* The job's target: writes stage DATA messages (the caller keeps room, see _room). */
+const struct vhdx_io *storage_migrate_io(void);
+/* Free staging slots while streaming; 0 before READY and after a failure. */
+unsigned storage_migrate_room(void);
+/* The state; for DONE and FAILED a line in msg. */
+enum storage_migrate_state storage_migrate_state(char *msg, size_t msg_size);
+/* Every staged unit sent: send COMMIT (crc: the source disk's, when has_crc). */
+void storage_migrate_commit(bool has_crc, uint32_t crc);
+void storage_migrate_get_stats(struct storage_migrate_stats *out);
+/* Ends the outgoing migration (ABORT first when the target has not committed). */
+void storage_migrate_close(const char *why);
+
+/* A connection from a source (its key pinned here); false when one runs already. */
+bool storage_migrate_target_accept(void *stream, const char *peer);
+/* The network poll (boot CPU): moves both halves on.  True while one is active. */
+bool storage_migrate_poll(void);
+bool storage_migrate_source_poll(void);
+bool storage_migrate_target_poll(void);
+
+#endif

@@ -1,0 +1,119 @@
+#include "hv/core/storage_migrate_chan.h"
+
+#include <string.h>
+#include "hv/arch/x86/tsc.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+
+bool smig_chan_open(struct smig_chan *c, const struct migrate_transport *t, void *s,
+                    size_t rx_payload)
+{
+    memset(c, 0, sizeof(*c));
+    c->t = t;
+    c->rx_pages = (SMIG_HEADER_SIZE + rx_payload + 4095) / 4096;
+    c->rx = kmem_alloc_pages(c->rx_pages);
+    c->rx_cap = SMIG_HEADER_SIZE + rx_payload;
+    c->last_progress_ns = time_ns();
+    if (!c->rx)
+        return false;
+    c->s = s;
+    return true;
+}
+
+void smig_chan_close(struct smig_chan *c)
+{
+    if (c->s && c->t)
+        c->t->close(c->s);
+    c->s = NULL;
+    if (c->rx)
+        kmem_free_pages(c->rx, c->rx_pages);
+    c->rx = NULL;
+}
+
+static void failed(struct smig_chan *c, long rc, char *err, size_t err_size)
+{
+    char why[96] = "";
+    if (c->t->why)
+        c->t->why(c->s, why, sizeof(why));
+    fmt_snprintf(err, err_size, "the link %s%s%s", rc == -1 ? "was closed" : "failed",
+                 why[0] ? ": " : "", why);
+}
+
+int smig_chan_send(struct smig_chan *c, const uint8_t *buf, size_t len, size_t *off, char *err,
+                   size_t err_size)
+{
+    while (*off < len) {
+        long w = c->t->write(c->s, buf + *off, len - *off);
+        if (w < 0) {
+            failed(c, w, err, err_size);
+            return -1;
+        }
+        if (w == 0)
+            break;
+        *off += (size_t)w;
+        c->wire_bytes += (uint64_t)w;
+        c->last_progress_ns = time_ns();
+    }
+    int f = c->t->flush(c->s);
+    if (f < 0) {
+        failed(c, f, err, err_size);
+        return -1;
+    }
+    return *off >= len ? 1 : 0;
+}
+
+int smig_chan_flush(struct smig_chan *c, char *err, size_t err_size)
+{
+    int f = c->t->flush(c->s);
+    if (f < 0) {
+        failed(c, f, err, err_size);
+        return -1;
+    }
+    return f ? 1 : 0;
+}
+
+int smig_chan_recv(struct smig_chan *c, struct smig_header *h, const uint8_t **payload,
+                   char *err, size_t err_size)
+{
+    for (;;) {
+        size_t want = SMIG_HEADER_SIZE;
+        if (c->rx_len >= SMIG_HEADER_SIZE) {
+            if (smig_header_decode(c->rx, h, err, err_size))
+                return -1;
+            if (SMIG_HEADER_SIZE + (size_t)h->length > c->rx_cap) {
+                fmt_snprintf(err, err_size, "a message of %u bytes (at most %lu here)",
+                             h->length, (unsigned long)(c->rx_cap - SMIG_HEADER_SIZE));
+                return -1;
+            }
+            want = SMIG_HEADER_SIZE + h->length;
+            if (c->rx_len == want) {
+                if (!smig_payload_ok(h, c->rx + SMIG_HEADER_SIZE)) {
+                    fmt_snprintf(err, err_size, "a message of type %u fails its CRC-32C",
+                                 h->type);
+                    return -1;
+                }
+                *payload = c->rx + SMIG_HEADER_SIZE;
+                return 1;
+            }
+        }
+        long r = c->t->read(c->s, c->rx + c->rx_len, want - c->rx_len);
+        if (r < 0) {
+            failed(c, r, err, err_size);
+            return -1;
+        }
+        if (r == 0)
+            return 0;
+        c->rx_len += (size_t)r;
+        c->last_progress_ns = time_ns();
+    }
+}
+
+void smig_chan_consume(struct smig_chan *c)
+{
+    c->rx_len = 0;
+}
+
+bool smig_chan_stalled(const struct smig_chan *c)
+{
+    return time_ns() - c->last_progress_ns > MIGRATE_IDLE_NS;
+}

@@ -1,0 +1,356 @@
+/*
+ * The source half of a storage migration (hv/core/storage_migrate.h): a staging ring the
+ * disk job writes units into (the disk's worker, the pool's lock held) and the network poll
+ * sends from (the boot CPU).  One producer, one consumer: head and tail are atomics.
+ */
+#include "hv/core/storage_migrate.h"
+
+#include <string.h>
+#include "hv/arch/x86/tsc.h"
+#include "hv/core/storage_migrate_chan.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+#include "hv/storage/rate_limit.h"
+#include "hv/storage/vhdx.h"
+
+#define MIB (1ull << 20)
+#define CHUNK (16u * 1024u)    /* zero runs inside a unit go as ZERO, at this grain */
+#define SLOT_BYTES (SMIG_UNIT + (SMIG_UNIT / CHUNK) * (SMIG_HEADER_SIZE + SMIG_DATA_HEADER))
+#define SLOT_PAGES ((SLOT_BYTES + 4095) / 4096)
+#define CTL_BYTES 4096u
+
+static struct source {
+    enum storage_migrate_state stage;
+    struct smig_chan ch;
+    struct storage_migrate_params p;
+    char host[32], name[SMIG_NAME_LEN];
+    uint8_t *ctl;                       /* HELLO, COMMIT or ABORT going out */
+    size_t ctl_len, ctl_off;
+    struct {
+        uint8_t *buf;
+        uint32_t len;
+    } slot[STORAGE_MIGRATE_SLOTS];
+    uint32_t head, tail;                /* atomics: the consumer's and the producer's */
+    size_t slot_off;                    /* of the head slot, being sent */
+    bool slot_paid;                     /* the link's bucket has let the head slot go */
+    bool commit_wanted, commit_sent;
+    struct smig_commit commit;
+    struct rate_limit rl;
+    struct storage_migrate_stats st;
+    struct vhdx_io io;
+    char msg[200];
+} src;
+
+/* ---- the job's target: stages units ------------------------------------------------- */
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+/* One DATA message (bytes, or ZERO) at m; its framed size. */
+static size_t stage_message(uint8_t *m, uint64_t off, const uint8_t *bytes, uint32_t len,
+                            bool zero)
+{
+    uint32_t pl = smig_data_head_encode(m + SMIG_HEADER_SIZE, off, len, zero ? SMIG_DATA_ZERO : 0);
+    if (!zero)
+        memcpy(m + SMIG_HEADER_SIZE + SMIG_DATA_HEADER, bytes, len);
+    smig_header_encode(m, SMIG_MSG_DATA, m + SMIG_HEADER_SIZE, pl);
+    if (zero)
+        src.st.zero_bytes += len;
+    else
+        src.st.data_bytes += len;
+    return SMIG_HEADER_SIZE + pl;
+}
+
+/*
+ * The job writes a unit (at most SMIG_UNIT bytes): it becomes one slot of DATA messages,
+ * runs of all-zero 16 KiB chunks as ZERO, the rest as bytes (at most 64 messages).
+ */
+static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    (void)ctx;
+    uint32_t head = __atomic_load_n(&src.head, __ATOMIC_ACQUIRE);
+    uint32_t tail = src.tail;
+    if (__atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) != SMIG_SRC_STREAM ||
+        tail - head >= STORAGE_MIGRATE_SLOTS || !len || len > SMIG_UNIT ||
+        off % src.p.sector_size || len % src.p.sector_size || off > src.p.disk_size ||
+        len > src.p.disk_size - off)
+        return -1;
+    const uint8_t *b = buf;
+    uint8_t *m = src.slot[tail % STORAGE_MIGRATE_SLOTS].buf;
+    size_t used = 0, at = 0;
+    while (at < len) {
+        size_t k = len - at < CHUNK ? len - at : CHUNK;
+        bool zero = all_zero(b + at, k);
+        size_t run = k;
+        while (at + run < len) {            /* the run of chunks alike */
+            size_t k2 = len - at - run < CHUNK ? len - at - run : CHUNK;
+            if (all_zero(b + at + run, k2) != zero)
+                break;
+            run += k2;
+        }
+        used += stage_message(m + used, off + at, b + at, (uint32_t)run, zero);
+        at += run;
+    }
+    src.slot[tail % STORAGE_MIGRATE_SLOTS].len = (uint32_t)used;
+    __atomic_store_n(&src.tail, tail + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static int io_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    (void)ctx, (void)off, (void)buf, (void)len;
+    return -1;      /* the target is not read back (no resume over the link) */
+}
+
+static int io_flush(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) == SMIG_SRC_FAILED ? -1 : 0;
+}
+
+static uint64_t io_size(void *ctx)
+{
+    (void)ctx;
+    return src.p.disk_size;
+}
+
+static int io_resize(void *ctx, uint64_t size)
+{
+    (void)ctx;
+    return size == 0 || size == src.p.disk_size ? 0 : -1;
+}
+
+const struct vhdx_io *storage_migrate_io(void)
+{
+    return &src.io;
+}
+
+unsigned storage_migrate_room(void)
+{
+    if (src.stage != SMIG_SRC_STREAM || src.commit_wanted)
+        return 0;
+    uint32_t used = __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE) -
+                    __atomic_load_n(&src.head, __ATOMIC_ACQUIRE);
+    return STORAGE_MIGRATE_SLOTS - used;
+}
+
+/* ---- opening and closing ------------------------------------------------------------- */
+
+static void release(void)
+{
+    smig_chan_close(&src.ch);
+    for (unsigned i = 0; i < STORAGE_MIGRATE_SLOTS; i++)
+        if (src.slot[i].buf)
+            kmem_free_pages(src.slot[i].buf, SLOT_PAGES);
+    if (src.ctl)
+        kmem_free_pages(src.ctl, 1);
+    memset(src.slot, 0, sizeof(src.slot));
+    src.ctl = NULL;
+}
+
+static void fail(const char *fmt, const char *why)
+{
+    if (src.stage == SMIG_SRC_DONE || src.stage == SMIG_SRC_FAILED)
+        return;
+    fmt_snprintf(src.msg, sizeof(src.msg), fmt, why);
+    src.st.wire_bytes = src.ch.wire_bytes;
+    __atomic_store_n(&src.stage, SMIG_SRC_FAILED, __ATOMIC_RELEASE);
+    smig_chan_close(&src.ch);   /* the buffers stay until close: a step may be staging */
+}
+
+bool storage_migrate_open(const struct storage_migrate_params *p, char *err, size_t err_size)
+{
+    uint32_t ip;
+    uint16_t port;
+    if (src.stage != SMIG_SRC_IDLE) {
+        fmt_snprintf(err, err_size, "a storage migration to %s is under way", src.host);
+        return false;
+    }
+    if (!smig_parse_host(p->host, SMIG_DEFAULT_PORT, &ip, &port)) {
+        fmt_snprintf(err, err_size, "the host is not A.B.C.D[:PORT]");
+        return false;
+    }
+    if (!migrate_transport) {
+        fmt_snprintf(err, err_size, "no network link to other hosts (control not started)");
+        return false;
+    }
+    memset(&src, 0, sizeof(src));
+    src.p = *p;
+    fmt_snprintf(src.host, sizeof(src.host), "%s", p->host);
+    fmt_snprintf(src.name, sizeof(src.name), "%s", p->name);
+    src.p.host = src.host;
+    src.p.name = src.name;
+    src.io = (struct vhdx_io){ .read = io_read, .write = io_write, .flush = io_flush,
+                               .size = io_size, .resize = io_resize };
+    rate_limit_init(&src.rl, 0, (uint64_t)p->link_mbps * MIB, time_ns());
+    src.ctl = kmem_alloc_pages(1);
+    bool mem = src.ctl != NULL;
+    for (unsigned i = 0; i < STORAGE_MIGRATE_SLOTS && mem; i++)
+        mem = (src.slot[i].buf = kmem_alloc_pages(SLOT_PAGES)) != NULL;
+    void *s = mem ? migrate_transport->connect(ip, port, err, err_size) : NULL;
+    if (!mem)
+        fmt_snprintf(err, err_size, "out of memory for the staging buffers");
+    if (!s || !smig_chan_open(&src.ch, migrate_transport, s, SMIG_REPLY_SIZE)) {
+        if (s && mem)
+            migrate_transport->close(s);
+        release();
+        if (s)
+            fmt_snprintf(err, err_size, "out of memory for the link");
+        return false;
+    }
+    struct smig_hello h = { .version = SMIG_VERSION, .flags = p->verify ? SMIG_HELLO_VERIFY : 0,
+                            .disk_size = p->disk_size, .sector_size = p->sector_size,
+                            .block_size = p->block_size };
+    fmt_snprintf(h.name, sizeof(h.name), "%s", p->name);
+    size_t n = smig_hello_encode(&h, src.ctl + SMIG_HEADER_SIZE, CTL_BYTES - SMIG_HEADER_SIZE);
+    smig_header_encode(src.ctl, SMIG_MSG_HELLO, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
+    src.ctl_len = SMIG_HEADER_SIZE + n;
+    src.stage = SMIG_SRC_HELLO;
+    return true;
+}
+
+void storage_migrate_commit(bool has_crc, uint32_t crc)
+{
+    src.commit = (struct smig_commit){ .flags = has_crc ? SMIG_COMMIT_CRC : 0, .crc = crc,
+                                       .bytes = src.st.data_bytes + src.st.zero_bytes };
+    src.commit_wanted = true;
+}
+
+void storage_migrate_close(const char *why)
+{
+    if (src.ch.s && src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED && src.ctl) {
+        /* ABORT as far as the link takes it now; the target discards either way. */
+        size_t n = smig_abort_encode(why, src.ctl + SMIG_HEADER_SIZE, CTL_BYTES - SMIG_HEADER_SIZE);
+        smig_header_encode(src.ctl, SMIG_MSG_ABORT, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
+        size_t off = 0;
+        char err[80];
+        smig_chan_send(&src.ch, src.ctl, SMIG_HEADER_SIZE + n, &off, err, sizeof(err));
+    }
+    release();
+    src.stage = SMIG_SRC_IDLE;
+}
+
+enum storage_migrate_state storage_migrate_state(char *msg, size_t msg_size)
+{
+    if (msg && msg_size)
+        fmt_snprintf(msg, msg_size, "%s", src.msg);
+    return src.stage;
+}
+
+void storage_migrate_get_stats(struct storage_migrate_stats *out)
+{
+    *out = src.st;
+    if (src.ch.s)
+        out->wire_bytes = src.ch.wire_bytes;
+    out->link_throttled = src.rl.throttled;
+}
+
+/* ---- the network poll ----------------------------------------------------------------- */
+
+/* The target's READY or DONE, or its failure in the middle. 1 go on, 0 wait, -1 failed. */
+static int receive(char *err, size_t err_size)
+{
+    struct smig_header h;
+    const uint8_t *pl;
+    int got = smig_chan_recv(&src.ch, &h, &pl, err, err_size);
+    if (got <= 0)
+        return got;
+    struct smig_reply r;
+    int rc = smig_reply_decode(pl, h.length, &r, err, err_size);
+    smig_chan_consume(&src.ch);
+    if (rc)
+        return -1;
+    bool ready = h.type == SMIG_MSG_READY && src.stage == SMIG_SRC_HELLO;
+    bool done = h.type == SMIG_MSG_DONE && src.stage != SMIG_SRC_HELLO;
+    if (!ready && !done) {
+        fmt_snprintf(err, err_size, "the target sent message type %u out of turn", h.type);
+        return -1;
+    }
+    if (r.status != SMIG_OK) {
+        fmt_snprintf(err, err_size, "the target %s: %s",
+                     r.status == SMIG_REFUSED ? "refused it" : "failed", r.text);
+        return -1;
+    }
+    if (ready) {
+        src.stage = SMIG_SRC_STREAM;
+        return 1;
+    }
+    if (src.stage != SMIG_SRC_COMMIT || !src.commit_sent) {
+        fmt_snprintf(err, err_size, "the target said done before the commit");
+        return -1;
+    }
+    src.st.target_crc = r.crc;
+    src.st.target_bytes = r.bytes;
+    src.st.wire_bytes = src.ch.wire_bytes;
+    fmt_snprintf(src.msg, sizeof(src.msg), "%s", r.text);
+    src.stage = SMIG_SRC_DONE;
+    smig_chan_close(&src.ch);
+    return 0;
+}
+
+/* Sends what is due: HELLO, staged units (the link's bucket allowing), then COMMIT. */
+static int send_due(char *err, size_t err_size)
+{
+    if (src.ctl_off < src.ctl_len)
+        return smig_chan_send(&src.ch, src.ctl, src.ctl_len, &src.ctl_off, err, err_size);
+    if (src.stage == SMIG_SRC_STREAM || src.stage == SMIG_SRC_COMMIT) {
+        uint32_t head = src.head;
+        while (head != __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE)) {
+            unsigned i = head % STORAGE_MIGRATE_SLOTS;
+            if (!src.slot_paid && src.p.link_mbps &&
+                !rate_limit_take(&src.rl, src.slot[i].len, time_ns()))
+                return 0;
+            src.slot_paid = true;
+            int s = smig_chan_send(&src.ch, src.slot[i].buf, src.slot[i].len, &src.slot_off,
+                                   err, err_size);
+            if (s <= 0)
+                return s;
+            src.slot_off = 0;
+            src.slot_paid = false;
+            __atomic_store_n(&src.head, ++head, __ATOMIC_RELEASE);
+        }
+        if (src.commit_wanted && !src.commit_sent) {
+            size_t n = smig_commit_encode(&src.commit, src.ctl + SMIG_HEADER_SIZE,
+                                          CTL_BYTES - SMIG_HEADER_SIZE);
+            smig_header_encode(src.ctl, SMIG_MSG_COMMIT, src.ctl + SMIG_HEADER_SIZE,
+                               (uint32_t)n);
+            src.ctl_len = SMIG_HEADER_SIZE + n;
+            src.ctl_off = 0;
+            src.commit_sent = true;
+            src.stage = SMIG_SRC_COMMIT;
+            return smig_chan_send(&src.ch, src.ctl, src.ctl_len, &src.ctl_off, err, err_size);
+        }
+    }
+    return 1;
+}
+
+bool storage_migrate_source_poll(void)
+{
+    if (src.stage == SMIG_SRC_IDLE || src.stage == SMIG_SRC_DONE ||
+        src.stage == SMIG_SRC_FAILED)
+        return false;
+    char err[160];
+    err[0] = '\0';
+    int rc = send_due(err, sizeof(err));
+    if (rc >= 0)
+        rc = smig_chan_flush(&src.ch, err, sizeof(err));
+    if (rc >= 0)
+        rc = receive(err, sizeof(err));
+    if (rc < 0)
+        fail("%s", err);
+    else if (src.stage != SMIG_SRC_DONE && smig_chan_stalled(&src.ch))
+        fail("%s", "the link moved nothing for 60 s");
+    return src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED;
+}
+
+bool storage_migrate_poll(void)
+{
+    bool a = storage_migrate_source_poll();
+    bool b = storage_migrate_target_poll();
+    return a || b;
+}

@@ -1,0 +1,21 @@
+# Background storage migration: the portable protocol (hv/storage/storage_mig_proto.c),
+# host-tested and fuzzed; the kernel's source and target are hv/core/storage_migrate_*.c
+# (hv/core/storage_migrate.mk), the listener net/kernel/storage_mig_link.c.
+STORAGE_MIG_SRCS := hv/storage/storage_mig_proto.c
+KERNEL_SRCS += $(STORAGE_MIG_SRCS)
+
+UNIT_TESTS += test_storage_mig_proto
+test_storage_mig_proto_SRCS := tests/unit/test_storage_mig_proto.c $(STORAGE_MIG_SRCS) \
+	hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c
+
+FUZZ_TARGETS += fuzz_storage_mig_proto
+fuzz_storage_mig_proto_SRCS := tests/fuzz/fuzz_storage_mig_proto.c $(STORAGE_MIG_SRCS) \
+	hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c
+
+# Both kernel halves in one process over an in-memory pipe, the target's pool a FAT32 image
+# (recursive: VHDX_HOST_SRCS comes from vhdx.mk, read later).
+UNIT_TESTS += test_storage_migrate
+test_storage_migrate_SRCS = tests/unit/test_storage_migrate.c tests/unit/test_block_mem.c \
+	hv/core/storage_migrate_source.c hv/core/storage_migrate_target.c \
+	hv/core/storage_migrate_chan.c hv/storage/rate_limit.c $(STORAGE_MIG_SRCS) \
+	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)

@@ -1,0 +1,12 @@
+# `make test-net-storage-migrate`: background storage migration between two Atoll hosts under
+# Bochs joined by bxhub, each with a pool disk (tests/net/run-bochs-storage-migrate-test): a
+# disk the disk_live guest writes moves from host A's pool to host B's while the guest runs,
+# then a second pair has its link cut mid-way.  Minutes on 2 shared cores, so it runs in
+# `make test-long`.  Ends "storage-migrate-bochs: N passed, N failed".
+.PHONY: test-net-storage-migrate
+test-net-storage-migrate: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)/tests/disk_live.elf \
+		$(BUILD)/tools/vhdx
+	$(Q)tests/net/run-bochs-storage-migrate-test $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+	    $(GUEST_OUT)/tests/disk_live.elf $(BUILD)/tools/vhdx tests/storage/pool-mkimage \
+	    $(BUILD)/net/storage-migrate-test
+test-long: test-net-storage-migrate
