@@ -107,7 +107,7 @@ static void setup_controls(struct vcpu *v)
     c->n_cr3 = xp->npt.ncr3;
 }
 
-static uint16_t attrib(uint32_t vmx_ar) { return (uint16_t)((vmx_ar & 0xff) | ((vmx_ar >> 4) & 0xf00)); }
+static uint16_t attrib(uint32_t ar) { return (uint16_t)((ar & 0xff) | ((ar >> 4) & 0xf00)); }
 
 static void setup_guest_state(struct vcpu *v, const struct vcpu_start *st)
 {
