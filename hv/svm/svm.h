@@ -40,11 +40,23 @@ struct svm_vcpu {
     uint64_t dr[4];
     uint64_t tsc_deadline;
     uint64_t tsc_offset;            /* what the VMCB holds */
+    unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip */
+    uint64_t roundtrips;
+    struct svm_roundtrip *roundtrip;
     unsigned last_cpu;              /* 1 + the CPU it last ran on, 0 before its first run */
 };
 
 static inline struct svm_vcpu *svm_of(struct vcpu *v) { return v->arch; }
 struct svm_cpu *svm_this_cpu(void);
+
+/* svm_vcpu.c: v's extended state and DR0-DR3 are in memory, on no CPU's registers (v is
+ * paused); false when the CPU holding them did not answer. */
+bool svm_vcpu_put_aside(struct vcpu *v);
+
+/* svm_vcpu_state.c: the debug round trip (manifest vcpu-state-roundtrip) between two
+ * exits; false: v's partition has ended, saying why. */
+bool svm_state_roundtrip(struct vcpu *v);
+void svm_roundtrip_free(struct svm_vcpu *x);
 
 /* svm_entry.S: VMLOAD, VMRUN, VMSAVE of the guest's VMCB with gpr[] in the registers
  * (RAX and RSP live in the VMCB). */

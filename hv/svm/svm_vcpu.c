@@ -209,6 +209,10 @@ void svm_vcpu_destroy(struct vcpu *v)
         }
     if (x->vmcb)
         kmem_free_pages(x->vmcb, 1);
+    if (x->roundtrips)
+        kprintf("atoll: %s vcpu%u: %lu vCPU state round trips (saved, streamed, scrubbed, "
+                "restored, read back the same)\n", v->part->name, v->index, x->roundtrips);
+    svm_roundtrip_free(x);
     svm_xstate_free(x);
     kfree(x);
     v->arch = NULL;
@@ -237,6 +241,35 @@ static void restore_debug(const struct svm_vcpu *x)
     __asm__ volatile("mov %0, %%db1" : : "r"(x->dr[1]));
     __asm__ volatile("mov %0, %%db2" : : "r"(x->dr[2]));
     __asm__ volatile("mov %0, %%db3" : : "r"(x->dr[3]));
+}
+
+/* On the CPU whose registers hold v's extended state and DR0-DR3 (an IPI from another):
+ * they go to memory, for state capture. */
+static void put_aside_if_loaded(void *arg)
+{
+    struct svm_cpu *c = svm_this_cpu();
+    struct vcpu *v = arg;
+    if (!c || c->loaded != v)
+        return;
+    uint64_t f = irq_save();
+    save_debug(svm_of(v));
+    if (!svm_xstate_save(svm_of(v)))
+        partition_kill(v->part, "vcpu%u: the CPU refused to save its extended state", v->index);
+    c->loaded = NULL;
+    irq_restore(f);
+}
+
+bool svm_vcpu_put_aside(struct vcpu *v)
+{
+    for (unsigned i = 0; i < cpu_count; i++) {
+        if (!cpus[i] || !cpus[i]->virt || ((struct svm_cpu *)cpus[i]->virt)->loaded != v)
+            continue;
+        if (i == this_cpu()->index)
+            put_aside_if_loaded(v);
+        else if (!ipi_call(i, put_aside_if_loaded, v, DROP_TIMEOUT_NS))
+            return false;
+    }
+    return true;
 }
 
 static bool make_current(struct vcpu *v)
@@ -324,6 +357,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         __atomic_store_n(&v->in_guest, false, __ATOMIC_SEQ_CST);
         vmcb->ctl.tlb_control = TLB_CONTROL_NOTHING;
         v->gpr[RAX] = vmcb->save.rax;
+        vmcb->ctl.event_inj = 0;
         if (vmcb->ctl.exit_code == SVM_EXIT_INVALID) {
             irq_enable();
             partition_kill(v->part, "vcpu%u: VMRUN refused the guest state (rip %#lx, cr0 %#lx, "
@@ -336,6 +370,17 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         irq_enable();
         switch (svm_handle_exit(v)) {
         case SVM_RESUME:
+            if (v->part->vcpu_state_roundtrip && ++x->exits_since_roundtrip >=
+                v->part->vcpu_state_roundtrip) {
+                x->exits_since_roundtrip = 0;
+                if (!svm_state_roundtrip(v))
+                    return RUN_STOPPED;
+                if (!make_current(v)) {
+                    partition_kill(v->part, "vcpu%u: the CPU refused its restored extended "
+                                   "state (XCR0 %#lx)", v->index, x->xcr0);
+                    return RUN_STOPPED;
+                }
+            }
             break;
         case SVM_TO_SCHEDULER:
             return RUN_YIELD;
@@ -440,22 +485,4 @@ void svm_flush_partition(struct partition *p)
             cpu_relax();
         }
     }
-}
-
-/* ---- state capture: not yet on SVM ------------------------------------------------------ */
-
-bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s)
-{
-    (void)s;
-    kprintf("svm: %s vcpu%u: vCPU state capture is not implemented on SVM yet\n",
-            v->part->name, v->index);
-    return false;
-}
-
-bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
-{
-    (void)v;
-    (void)s;
-    fmt_snprintf(err, err_size, "vCPU state restore is not implemented on SVM yet");
-    return false;
 }
