@@ -62,7 +62,7 @@ static uint64_t cr4_offered(void)
 
 /* SVM's segment attributes (access byte, then AVL L D/B G) in VMX's access-rights layout
  * (hv/core/vcpu_state.h); a data segment that is not present is an unusable one. */
-static uint32_t vmx_layout(uint16_t a, bool data)
+static uint32_t neutral_attributes(uint16_t a, bool data)
 {
     uint32_t ar = (a & 0xffu) | ((uint32_t)(a & 0xf00u) << 4);
     if (data && !(a & ATTRIB_P))
@@ -70,7 +70,7 @@ static uint32_t vmx_layout(uint16_t a, bool data)
     return vcpu_seg_attr_from_vmx(ar);
 }
 
-static uint16_t svm_layout(uint32_t attributes)
+static uint16_t svm_attributes(uint32_t attributes)
 {
     uint32_t ar = vcpu_seg_attr_to_vmx(attributes);
     if (ar & VSEG_ATTR_UNUSABLE)
@@ -115,7 +115,7 @@ bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s)
     for (unsigned i = 0; i < VSEG_COUNT; i++) {
         const struct vmcb_seg *g = segment(b, i);
         s->seg[i] = (struct vcpu_segment){ g->sel, g->limit,
-                                           vmx_layout(g->attrib, i != VSEG_CS && i < VSEG_LDTR),
+                                           neutral_attributes(g->attrib, i != VSEG_CS && i < VSEG_LDTR),
                                            g->base };
     }
     s->gdtr_base = b->gdtr.base;
@@ -225,7 +225,7 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     b->rflags = s->rflags;
     for (unsigned i = 0; i < VSEG_COUNT; i++) {
         struct vmcb_seg *g = segment(b, i);
-        *g = (struct vmcb_seg){ s->seg[i].selector, svm_layout(s->seg[i].attributes),
+        *g = (struct vmcb_seg){ s->seg[i].selector, svm_attributes(s->seg[i].attributes),
                                 s->seg[i].limit, s->seg[i].base };
     }
     b->cpl = (uint8_t)((s->seg[VSEG_SS].attributes & VSEG_ATTR_DPL) >> 5);
