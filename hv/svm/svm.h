@@ -56,6 +56,8 @@ bool svm_vcpu_put_aside(struct vcpu *v);
 /* svm_vcpu_state.c: the debug round trip (manifest vcpu-state-roundtrip) between two
  * exits; false: v's partition has ended, saying why. */
 bool svm_state_roundtrip(struct vcpu *v);
+/* The CR4 bits a guest may set: those this CPU implements. */
+uint64_t svm_cr4_offered(void);
 void svm_roundtrip_free(struct svm_vcpu *x);
 
 /* svm_entry.S: VMLOAD, VMRUN, VMSAVE of the guest's VMCB with gpr[] in the registers

@@ -114,9 +114,14 @@ static struct exit_info decoded_instruction(struct vcpu *v, enum exit_info_kind 
     return decoded(v, kind, svm_instruction_length(v));
 }
 
+/* CR0 and CR4 as the rules of hv/core/exit/exit_cr.h made them (EFER.LMA following CR0.PG
+ * and EFER.LME); the guest's TLB goes, as MOV to CR0 or CR4 would flush it. */
 static bool load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *ctl)
 {
     struct vmcb_save *s = &vmcb_of(v)->save;
+    if (which & (GUEST_CTL_CR0 | GUEST_CTL_CR4))
+        vmcb_of(v)->ctl.tlb_control = svm_this_cpu()->caps.flush_by_asid ? TLB_CONTROL_FLUSH_ASID
+                                                                        : TLB_CONTROL_FLUSH_ALL;
     if (which & GUEST_CTL_CR0)
         s->cr0 = ctl->cr0;
     if (which & GUEST_CTL_CR4)
@@ -302,33 +307,48 @@ static enum svm_action on_exception(struct vcpu *v, uint8_t vector)
     return decided(v, &e);
 }
 
-/* MOV to or from CR8 without decode assists: [prefixes] [REX] 0f 20/22 modrm, where
- * LOCK or REX.R selects CR8 and r/m (with REX.B) the general register. */
-static enum svm_action on_cr8(struct vcpu *v, bool write)
+/* A control-register access without decode assists, from its bytes: [prefixes] [REX]
+ * 0f 20/22 modrm (MOV from/to CRn; LOCK or REX.R selects CR8), 0f 06 (CLTS), 0f 01 /6
+ * with a register operand (LMSW).  LMSW from memory is not decoded. */
+static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
 {
+    struct vmcb *vb = vmcb_of(v);
     uint8_t b[15];
     unsigned got = svm_fetch_instruction(v, b, sizeof(b)), i = 0;
-    bool lock = false, long_mode = (vmcb_of(v)->save.efer & EFER_LMA) &&
-                                   (vmcb_of(v)->save.cs.attrib & ATTRIB_L);
+    bool lock = false, long_mode = (vb->save.efer & EFER_LMA) && (vb->save.cs.attrib & ATTRIB_L);
     uint8_t rex = 0;
     while (i < got && (b[i] == 0xf0 || b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2e ||
                        b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
         lock |= b[i++] == 0xf0;
     if (long_mode && i < got && (b[i] & 0xf0) == 0x40)
         rex = b[i++];
-    if (i + 3 > got || b[i] != 0x0f || b[i + 1] != (write ? 0x22 : 0x20))
+    if (i + 2 > got || b[i] != 0x0f)
         return kill_unhandled(v);
-    uint8_t modrm = b[i + 2];
-    unsigned cr = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0) | (lock ? 8 : 0);
-    if (cr != 8)
+    struct exit_info e = decoded(v, EXIT_IS_CR, 0);
+    e.cr.number = number;
+    e.cr.now = guest_ctl_of(vb);
+    e.cr.cr4_offered = svm_cr4_offered();
+    uint8_t op = b[i + 1];
+    if (op == 0x06 && write && number == 0) {
+        e.cr.access = CR_CLTS;
+        e.instr_len = i + 2;
+    } else if (i + 3 <= got && op == 0x01 && ((b[i + 2] >> 3) & 7) == 6 && (b[i + 2] >> 6) == 3 &&
+               write && number == 0) {
+        e.cr.access = CR_LMSW;
+        e.cr.value = read_gpr(v, (b[i + 2] & 7) | ((rex & 1) ? 8 : 0)) & 0xffff;
+        e.instr_len = i + 3;
+    } else if (i + 3 <= got && op == (write ? 0x22 : 0x20)) {
+        uint8_t modrm = b[i + 2];
+        unsigned cr = ((modrm >> 3) & 7) | ((rex & 4) || lock ? 8 : 0);
+        if (cr != number)
+            return kill_unhandled(v);
+        e.cr.access = write ? CR_MOV_TO : CR_MOV_FROM;
+        e.cr.gpr = (modrm & 7) | ((rex & 1) ? 8 : 0);
+        e.cr.value = write ? read_gpr(v, e.cr.gpr) : 0;
+        e.instr_len = i + 3;
+    } else {
         return kill_unhandled(v);
-    struct exit_info e = decoded(v, EXIT_IS_CR, i + 3);
-    e.cr.number = 8;
-    e.cr.access = write ? CR_MOV_TO : CR_MOV_FROM;
-    e.cr.gpr = (modrm & 7) | ((rex & 1) ? 8 : 0);
-    e.cr.value = write ? read_gpr(v, e.cr.gpr) : 0;
-    e.cr.now = guest_ctl_of(vmcb_of(v));
-    e.cr.cr4_offered = 0;
+    }
     return decided(v, &e);
 }
 
@@ -349,6 +369,8 @@ enum svm_action svm_handle_exit(struct vcpu *v)
 {
     struct svm_vcpu *x = svm_of(v);
     uint64_t code = x->vmcb->ctl.exit_code;
+    if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
+        code = SVM_EXIT_INVALID;
     if (code >= SVM_EXIT_EXCEPTION && code < SVM_EXIT_EXCEPTION + 32)
         return on_exception(v, (uint8_t)(code - SVM_EXIT_EXCEPTION));
     switch (code) {
@@ -365,8 +387,10 @@ enum svm_action svm_handle_exit(struct vcpu *v)
         x->nmi_blocked = false;
         vcpu_count_exit(v, EXIT_INTR_WINDOW);
         return SVM_RESUME;
-    case SVM_EXIT_CR_READ + 8: return on_cr8(v, false);
-    case SVM_EXIT_CR_WRITE + 8: return on_cr8(v, true);
+    case SVM_EXIT_CR_READ + 8: return on_cr(v, 8, false);
+    case SVM_EXIT_CR_WRITE + 0: return on_cr(v, 0, true);
+    case SVM_EXIT_CR_WRITE + 4: return on_cr(v, 4, true);
+    case SVM_EXIT_CR_WRITE + 8: return on_cr(v, 8, true);
     case SVM_EXIT_CPUID: return on_cpuid(v);
     case SVM_EXIT_HLT: return on_hlt(v);
     case SVM_EXIT_MSR: return on_msr(v);

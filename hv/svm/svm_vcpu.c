@@ -88,7 +88,8 @@ static void setup_controls(struct vcpu *v)
     struct svm_vcpu *x = svm_of(v);
     struct svm_partition *xp = v->part->arch;
     struct vmcb_control *c = &x->vmcb->ctl;
-    c->intercept_cr = (1u << 8) | (1u << 24);      /* CR8: the TPR is the vLAPIC's */
+    /* CR0 and CR4 writes by the core's rules; CR8 both ways: the TPR is the vLAPIC's. */
+    c->intercept_cr = (1u << 8) | (1u << 16) | (1u << 20) | (1u << 24);
     c->intercept_exceptions = (1u << VECTOR_AC) | (1u << VECTOR_MC) | (1u << VECTOR_UD);
     c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_INIT | INTERCEPT_CPUID |
                          INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN |
@@ -358,7 +359,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         vmcb->ctl.tlb_control = TLB_CONTROL_NOTHING;
         v->gpr[RAX] = vmcb->save.rax;
         vmcb->ctl.event_inj = 0;
-        if (vmcb->ctl.exit_code == SVM_EXIT_INVALID) {
+        if ((uint32_t)vmcb->ctl.exit_code == (uint32_t)SVM_EXIT_INVALID) {
             irq_enable();
             partition_kill(v->part, "vcpu%u: VMRUN refused the guest state (rip %#lx, cr0 %#lx, "
                            "cr4 %#lx, efer %#lx)", v->index, vmcb->save.rip, vmcb->save.cr0,

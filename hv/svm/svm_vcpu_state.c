@@ -46,7 +46,7 @@ static unsigned phys_addr_bits(void)
 }
 
 /* The CR4 bits this CPU implements (what MOV to CR4 under SVM accepts). */
-static uint64_t cr4_offered(void)
+uint64_t svm_cr4_offered(void)
 {
     uint64_t cr4 = 0x7ff;   /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT */
     struct cpuid_regs one = cpuid(1, 0), seven = cpuid(7, 0);
@@ -196,7 +196,7 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     const char *bad = vcpu_state_impossible(s);
     if (!bad) {
         struct vcpu_state_offer offer = {
-            .cr4_allowed = cr4_offered(), .xcr0_offered = c->xcr0_offered,
+            .cr4_allowed = svm_cr4_offered(), .xcr0_offered = c->xcr0_offered,
             .xsave_size = x->xsave_size, .mxcsr_mask = c->mxcsr_mask,
             .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
         };
