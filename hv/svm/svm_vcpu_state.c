@@ -61,12 +61,19 @@ uint64_t svm_cr4_offered(void)
 }
 
 /* SVM's segment attributes (access byte, then AVL L D/B G) in VMX's access-rights layout
- * (hv/core/vcpu_state.h); a data segment that is not present is an unusable one. */
-static uint32_t neutral_attributes(uint16_t a, bool data)
+ * (hv/core/vcpu_state.h), as VT-x would hold them: a segment other than CS and TR that is
+ * not present is an unusable one, a loaded code or data segment is marked accessed and a
+ * loaded TSS busy (the processor sets those bits in the descriptor as it loads it; SVM
+ * may keep the register's copy without them). */
+static uint32_t neutral_attributes(uint16_t a, unsigned seg)
 {
     uint32_t ar = (a & 0xffu) | ((uint32_t)(a & 0xf00u) << 4);
-    if (data && !(a & ATTRIB_P))
+    if (seg != VSEG_CS && seg != VSEG_TR && !(a & ATTRIB_P))
         ar |= VSEG_ATTR_UNUSABLE;
+    else if (ar & VSEG_ATTR_S)
+        ar |= 1;
+    else if (seg == VSEG_TR && ((ar & VSEG_ATTR_TYPE) == 9 || (ar & VSEG_ATTR_TYPE) == 1))
+        ar |= 2;
     return vcpu_seg_attr_from_vmx(ar);
 }
 
@@ -115,7 +122,7 @@ bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s)
     for (unsigned i = 0; i < VSEG_COUNT; i++) {
         const struct vmcb_seg *g = segment(b, i);
         s->seg[i] = (struct vcpu_segment){ g->sel, g->limit,
-                                           neutral_attributes(g->attrib, i != VSEG_CS && i < VSEG_LDTR),
+                                           neutral_attributes(g->attrib, i),
                                            g->base };
     }
     s->gdtr_base = b->gdtr.base;
