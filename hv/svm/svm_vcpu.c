@@ -308,6 +308,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
     struct svm_cpu *c = svm_this_cpu();
     struct vmcb *vmcb = x->vmcb;
     uint64_t end = time_ns() + slice_ns;
+    uint64_t armed = 0;             /* the host timer's deadline, once this loop set it */
     if (!make_current(v)) {
         partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
                        v->index, x->xcr0);
@@ -339,8 +340,13 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         uint64_t until = partition_next_deadline(v->part);
         if (!until || until > end)
             until = end;
-        /* No preemption timer on AMD: the host's LAPIC timer ends the guest's stay. */
-        lapic_timer_oneshot_ns(until > now ? until - now : 1);
+        /* No preemption timer on AMD: the host's LAPIC timer ends the guest's stay.  It
+         * is armed again only for a new deadline (each write is an exit of its own where
+         * Atoll itself runs nested). */
+        if (until != armed || until <= now) {
+            lapic_timer_oneshot_ns(until > now ? until - now : 1);
+            armed = until;
+        }
         v->kick = false;
         vmcb->save.rax = v->gpr[RAX];
         irq_disable();
