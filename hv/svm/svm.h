@@ -33,7 +33,9 @@ struct svm_vcpu {
     uint64_t vmcb_phys;
     uint32_t asid;
     uint64_t event_inj;             /* the event for the next entry, 0 if none */
-    bool nmi_blocked;               /* an NMI was injected and its IRET not yet seen */
+    bool nmi_blocked;               /* an NMI was injected and its IRET not yet completed */
+    bool iret_seen;                 /* the IRET exited: blocking ends once RIP moves on */
+    uint64_t iret_rip;
     uint8_t *xsave_area;
     uint32_t xsave_size;
     uint64_t xcr0;

@@ -2,7 +2,7 @@
  * the core raises, NMIs and interrupts from the partition's interrupt controllers in the
  * core's order (hv/core/exit/exit_event.h).  The interrupt window is a virtual interrupt
  * (V_IRQ) with the VINTR intercept; NMI blocking is tracked here, from the injection of an
- * NMI to the guest's next IRET (intercepted meanwhile). */
+ * NMI to the completion of the guest's next IRET (intercepted meanwhile). */
 #include "hv/core/exit/exit_event.h"
 #include "hv/core/exit/mmio.h"
 #include "hv/core/partition.h"
@@ -103,6 +103,11 @@ void svm_inject_pending(struct vcpu *v)
     struct vmcb_control *c = &x->vmcb->ctl;
     struct event_windows w = { false, false, false };
     c->event_inj = 0;
+    /* The IRET that exited has run once RIP moved: NMIs are unblocked after it. */
+    if (x->iret_seen && x->vmcb->save.rip != x->iret_rip) {
+        x->nmi_blocked = false;
+        x->iret_seen = false;
+    }
     if (x->event_inj) {
         c->event_inj = x->event_inj;
         if ((x->event_inj & EVENT_TYPE_MASK) == EVENT_TYPE_NMI)
@@ -120,11 +125,14 @@ void svm_inject_pending(struct vcpu *v)
     }
     c->int_ctl &= ~(V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR);
     c->intercept_misc1 &= ~INTERCEPT_VINTR;
-    if (ev.irq_window) {
+    /* Waiting for the IRET to complete: where it runs with interrupts disabled, the first
+     * boundary with them enabled after it (IRET restores IF) exits; else the next exit. */
+    bool after_iret = x->iret_seen && ev.nmi_window && !(x->vmcb->save.rflags & RFLAGS_IF);
+    if (ev.irq_window || after_iret) {
         c->int_ctl |= V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR;
         c->intercept_misc1 |= INTERCEPT_VINTR;
     }
-    if (x->nmi_blocked)
+    if (x->nmi_blocked && !x->iret_seen)
         c->intercept_misc1 |= INTERCEPT_IRET;
     else
         c->intercept_misc1 &= ~INTERCEPT_IRET;

@@ -384,7 +384,8 @@ enum svm_action svm_handle_exit(struct vcpu *v)
         vcpu_count_exit(v, EXIT_INTR_WINDOW);
         return SVM_RESUME;
     case SVM_EXIT_IRET:                 /* the guest leaves its NMI handler */
-        x->nmi_blocked = false;
+        x->iret_seen = true;
+        x->iret_rip = x->vmcb->save.rip;
         vcpu_count_exit(v, EXIT_INTR_WINDOW);
         return SVM_RESUME;
     case SVM_EXIT_CR_READ + 8: return on_cr(v, 8, false);

@@ -318,7 +318,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         struct vcpu_start st = { .mode = START_REAL_MODE, .cs_selector = (uint16_t)(v->sipi_vector << 8) };
         setup_guest_state(v, &st);
         x->event_inj = 0;
-        x->nmi_blocked = false;
+        x->nmi_blocked = x->iret_seen = false;
         v->sipi_pending = false;
     }
     if (x->last_cpu != this_cpu()->index + 1) {

@@ -266,6 +266,7 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     x->vmcb->ctl.event_inj = 0;
     x->vmcb->ctl.int_shadow = (s->interruptibility & 3) ? 1 : 0;
     x->nmi_blocked = s->interruptibility & INTERRUPTIBILITY_NMI;
+    x->iret_seen = false;
     x->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
     v->halted_irqs_off = s->halted_irqs_off;
     v->sipi_vector = s->sipi_vector;
