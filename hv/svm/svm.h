@@ -16,6 +16,8 @@ struct svm_cpu {
     void *host_vmcb;                /* VMSAVE/VMLOAD of the host's FS, GS, TR, syscall MSRs */
     uint64_t hsave_phys, host_vmcb_phys;
     struct vcpu *loaded;            /* whose extended state and DR0-3 are in the registers */
+    uint32_t next_asid;             /* the next ASID to hand out in this generation */
+    uint64_t asid_generation;       /* a new one flushes every ASID's translations here */
     uint64_t xcr0_offered;          /* XCR0 components guests may enable (xcr0_policy.h) */
     uint32_t xsave_size;
     uint32_t mxcsr_mask;
@@ -31,7 +33,9 @@ struct svm_partition {
 struct svm_vcpu {
     struct vmcb *vmcb;
     uint64_t vmcb_phys;
-    uint32_t asid;
+    uint32_t asid;                  /* on asid_cpu, valid in its asid_generation */
+    unsigned asid_cpu;              /* 1 + the CPU that handed it out */
+    uint64_t asid_generation;
     uint64_t event_inj;             /* the event for the next entry, 0 if none */
     bool nmi_blocked;               /* an NMI was injected and its IRET not yet completed */
     bool iret_seen;                 /* the IRET exited: blocking ends once RIP moves on */
@@ -45,7 +49,6 @@ struct svm_vcpu {
     unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip */
     uint64_t roundtrips;
     struct svm_roundtrip *roundtrip;
-    unsigned last_cpu;              /* 1 + the CPU it last ran on, 0 before its first run */
 };
 
 static inline struct svm_vcpu *svm_of(struct vcpu *v) { return v->arch; }

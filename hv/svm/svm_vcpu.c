@@ -26,8 +26,6 @@
 #define VECTOR_MC 18
 #define VECTOR_UD 6
 
-static uint32_t next_asid = 1;
-
 /* ---- per partition: NPT, I/O and MSR permission maps --------------------------------- */
 
 /* Two bits per MSR (read, write) in three 2 KiB blocks (APM Vol. 2, 15.11). */
@@ -101,7 +99,6 @@ static void setup_controls(struct vcpu *v)
     c->iopm_base_pa = virt_to_phys(xp->iopm);
     c->msrpm_base_pa = virt_to_phys(xp->msrpm);
     c->tsc_offset = x->tsc_offset;
-    c->asid = x->asid;
     c->tlb_control = TLB_CONTROL_FLUSH_ALL;
     c->int_ctl = V_INTR_MASKING;
     c->np_enable = 1;
@@ -179,8 +176,6 @@ bool svm_vcpu_init(struct vcpu *v, const struct vcpu_start *st)
         return false;
     memset(x->vmcb, 0, 4096);
     x->vmcb_phys = virt_to_phys(x->vmcb);
-    uint32_t asids = svm_this_cpu()->caps.asids;
-    x->asid = 1 + (__atomic_fetch_add(&next_asid, 1, __ATOMIC_RELAXED) - 1) % (asids - 1);
     setup_controls(v);
     setup_guest_state(v, st);
     return true;
@@ -297,6 +292,28 @@ static bool make_current(struct vcpu *v)
 
 /* ---- running ---------------------------------------------------------------------- */
 
+/*
+ * ASIDs are handed out per CPU as vCPUs come to run there, never shared by two vCPUs in
+ * one generation: a vCPU that ran elsewhere, or before this CPU started a new generation,
+ * gets a fresh one, whose translations this CPU cannot hold.  When the CPU runs out, a new
+ * generation starts and that entry flushes every ASID's translations.
+ */
+static void assign_asid(struct svm_vcpu *x, struct svm_cpu *c)
+{
+    unsigned cpu = this_cpu()->index + 1;
+    if (x->asid_cpu == cpu && x->asid_generation == c->asid_generation && x->asid)
+        return;
+    if (!c->next_asid || c->next_asid >= c->caps.asids) {
+        c->asid_generation++;
+        c->next_asid = 1;
+        x->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    }
+    x->asid = c->next_asid++;
+    x->asid_cpu = cpu;
+    x->asid_generation = c->asid_generation;
+    x->vmcb->ctl.asid = x->asid;
+}
+
 static inline void clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 static inline void stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
 static inline void vmsave(uint64_t pa) { __asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
@@ -321,10 +338,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         x->nmi_blocked = x->iret_seen = false;
         v->sipi_pending = false;
     }
-    if (x->last_cpu != this_cpu()->index + 1) {
-        vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
-        x->last_cpu = this_cpu()->index + 1;
-    }
+    assign_asid(x, c);
     for (;;) {
         if (v->state == VCPU_WAIT_SIPI)
             return RUN_HALTED;
