@@ -314,6 +314,13 @@ static void assign_asid(struct svm_vcpu *x, struct svm_cpu *c)
     x->vmcb->ctl.asid = x->asid;
 }
 
+static inline uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static inline void clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 static inline void stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
 static inline void vmsave(uint64_t pa) { __asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
@@ -379,6 +386,10 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         vmcb->ctl.tlb_control = TLB_CONTROL_NOTHING;
         v->gpr[RAX] = vmcb->save.rax;
         vmcb->ctl.event_inj = 0;
+        /* XCR0 is not switched by VMRUN: where XSETBV is not intercepted after all (QEMU's
+         * TCG runs it in the guest), the guest's value is the register's. */
+        if (c->xcr0_offered)
+            x->xcr0 = xgetbv0();
         if ((uint32_t)vmcb->ctl.exit_code == (uint32_t)SVM_EXIT_INVALID) {
             irq_enable();
             partition_kill(v->part, "vcpu%u: VMRUN refused the guest state (rip %#lx, cr0 %#lx, "
