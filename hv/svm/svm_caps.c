@@ -1,9 +1,10 @@
-/* The capability probe and its report: one line per CPU, one line naming what the first
- * unusable CPU lacks. */
-#include "hv/arch/x86/console.h"
+#include "hv/svm/svm_caps.h"
+
+#include <stddef.h>
+
+#ifdef ATOLL_KERNEL
 #include "hv/arch/x86/cpu.h"
-#include "hv/arch/x86/percpu.h"
-#include "hv/svm/svm.h"
+#endif
 
 #define MSR_VM_CR           0xc0010114u
 #define VM_CR_SVMDIS        (1ull << 4)
@@ -14,6 +15,7 @@
 #define SVM_FEATURE_NRIPS   (1u << 3)
 #define SVM_FEATURE_FLUSH_BY_ASID (1u << 6)
 
+#ifdef ATOLL_KERNEL
 void svm_caps_read(struct svm_caps *c)
 {
     *c = (struct svm_caps){ 0 };
@@ -32,6 +34,7 @@ void svm_caps_read(struct svm_caps *c)
     c->flush_by_asid = f.edx & SVM_FEATURE_FLUSH_BY_ASID;
     c->asids = f.ebx;
 }
+#endif
 
 const char *svm_caps_missing(const struct svm_caps *c)
 {
@@ -46,31 +49,4 @@ const char *svm_caps_missing(const struct svm_caps *c)
     if (!c->long_mode)
         return "long mode";
     return NULL;
-}
-
-static struct svm_caps caps[MAX_CPUS];
-
-bool svm_cpu_probe(unsigned cpu)
-{
-    svm_caps_read(&caps[cpu]);
-    return svm_caps_missing(&caps[cpu]) == NULL;
-}
-
-static const char *yes_no(bool b) { return b ? "yes" : "no"; }
-
-bool svm_report(unsigned count)
-{
-    const char *missing = NULL;
-    unsigned first = 0;
-    for (unsigned i = 0; i < count; i++)
-        if (!missing && (missing = svm_caps_missing(&caps[i])))
-            first = i;
-    for (unsigned i = 0; i < count; i++)
-        kprintf("cpu%u: svm npt=%s nrips=%s asid=%u\n", i, yes_no(caps[i].npt),
-                yes_no(caps[i].nrips), caps[i].asids);
-    if (missing && first)
-        kprintf("atoll: SVM here lacks %s (from cpu%u on); partitions disabled\n", missing, first);
-    else if (missing)
-        kprintf("atoll: SVM here lacks %s; partitions disabled\n", missing);
-    return missing == NULL;
 }

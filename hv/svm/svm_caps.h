@@ -17,7 +17,7 @@ struct svm_caps {
 void svm_caps_read(struct svm_caps *c);
 /* The first thing a partition needs that this CPU lacks, in words for "SVM here lacks
  * ...", or NULL: SVM not disabled by the firmware, nested paging, at least one guest
- * ASID, long mode. */
+ * ASID, long mode.  Portable: host-tested on the capability values. */
 const char *svm_caps_missing(const struct svm_caps *c);
 
 #endif
