@@ -332,7 +332,6 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
     struct svm_cpu *c = svm_this_cpu();
     struct vmcb *vmcb = x->vmcb;
     uint64_t end = time_ns() + slice_ns;
-    uint64_t armed = 0;             /* the host timer's deadline, once this loop set it */
     if (!make_current(v)) {
         partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
                        v->index, x->xcr0);
@@ -361,13 +360,10 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         uint64_t until = partition_next_deadline(v->part);
         if (!until || until > end)
             until = end;
-        /* No preemption timer on AMD: the host's LAPIC timer ends the guest's stay.  It
-         * is armed again only for a new deadline (each write is an exit of its own where
-         * Atoll itself runs nested). */
-        if (until != armed || until <= now) {
-            lapic_timer_oneshot_ns(until > now ? until - now : 1);
-            armed = until;
-        }
+        /* No preemption timer on AMD: the host's LAPIC timer ends the guest's stay.  (Its
+         * interrupt may also have been taken in the host since the last entry: it is armed
+         * before every entry.) */
+        lapic_timer_oneshot_ns(until > now ? until - now : 1);
         v->kick = false;
         vmcb->save.rax = v->gpr[RAX];
         irq_disable();
