@@ -12,3 +12,12 @@ test_svm_caps_SRCS := tests/unit/test_svm_caps.c hv/svm/svm_caps.c
 UNIT_TESTS += test_npt
 test_npt_SRCS := tests/unit/test_npt.c tests/unit/fake_kmem.c hv/svm/npt.c hv/core/guest_mem.c
 test_npt_CFLAGS := -iquote tests/unit/fake_kmem
+
+# `make test-svm`: the Bochs scenarios that pass under QEMU+SVM too, run there
+# (tests/system/run --on-svm); not part of `make test`, whose CI budget is spent.
+SVM_SCENARIOS ?= bochs-grub-hello bochs-grub-1cpu bochs-grub-4cpu bochs-grub-smp \
+	bochs-grub-apic-modes bochs-grub-boot-methods bochs-grub-channel bochs-grub-channel-track \
+	bochs-grub-cpuid_msr bochs-grub-emulate bochs-grub-vcpu-roundtrip bochs-grub-checkpoint-smp
+.PHONY: test-svm
+test-svm: kernel guests
+	$(Q)tests/system/run -j$(SYSTEM_JOBS) --on-svm $(SVM_SCENARIOS)
