@@ -60,6 +60,15 @@ unsigned svm_instruction_length(struct vcpu *v)
     enum mmio_cpu_mode mode = mode_of(&x->vmcb->save);
     uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
     unsigned got = svm_fetch_instruction(v, bytes, sizeof(bytes));
+    /* The instructions that exit most, without prefixes: no decoder needed. */
+    if (got >= 1 && bytes[0] == 0xf4)                               /* HLT */
+        return 1;
+    if (got >= 2 && bytes[0] == 0x0f && (bytes[1] == 0xa2 || bytes[1] == 0x30 ||
+                                         bytes[1] == 0x32))         /* CPUID, WRMSR, RDMSR */
+        return 2;
+    if (got >= 3 && bytes[0] == 0x0f && bytes[1] == 0x01 &&
+        (bytes[2] == 0xd9 || bytes[2] == 0xd1 || bytes[2] == 0xc1)) /* VMMCALL, XSETBV, VMCALL */
+        return 3;
     ZydisDecoder dec;
     ZydisDecodedInstruction d;
     if (!got || !ZYAN_SUCCESS(ZydisDecoderInit(&dec, modes[mode], widths[mode])) ||
