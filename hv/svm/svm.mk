@@ -15,9 +15,16 @@ test_npt_CFLAGS := -iquote tests/unit/fake_kmem
 
 # `make test-svm`: the Bochs scenarios that pass under QEMU+SVM too, run there
 # (tests/system/run --on-svm); not part of `make test`, whose CI budget is spent.
-SVM_SCENARIOS ?= bochs-grub-hello bochs-grub-1cpu bochs-grub-4cpu bochs-grub-smp \
-	bochs-grub-apic-modes bochs-grub-boot-methods bochs-grub-channel bochs-grub-channel-track \
-	bochs-grub-cpuid_msr bochs-grub-emulate bochs-grub-vcpu-roundtrip bochs-grub-checkpoint-smp
+SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub-apic-modes \
+	bochs-grub-boot-methods bochs-grub-channel bochs-grub-channel-hostile bochs-grub-channel-track \
+	bochs-grub-checkpoint-smp bochs-grub-cpuid_msr bochs-grub-emulate bochs-grub-hello \
+	bochs-grub-hypercall bochs-grub-ipi-pingpong bochs-grub-isolation bochs-grub-lowmem-reset \
+	bochs-grub-missing-module bochs-grub-nmi bochs-grub-regs-isolation bochs-grub-reset-restart \
+	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-lazy \
+	bochs-grub-snapshot-live-ends bochs-grub-snapshot-refuse bochs-grub-snapshot-smp-lazy \
+	bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
+	bochs-grub-two-cpus-disk-io bochs-grub-vcpu-roundtrip bochs-grub-virtio bochs-grub-worker \
+	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello
 .PHONY: test-svm
 test-svm: kernel guests
 	$(Q)tests/system/run -j$(SYSTEM_JOBS) --on-svm $(SVM_SCENARIOS)
