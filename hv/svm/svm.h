@@ -44,6 +44,7 @@ struct svm_vcpu {
     uint32_t xsave_size;
     uint64_t xcr0;
     uint64_t dr[4];
+    uint64_t tsc_aux;               /* IA32_TSC_AUX: neither VMRUN nor VMSAVE switches it */
     uint64_t tsc_deadline;
     uint64_t tsc_offset;            /* what the VMCB holds */
     unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip */

@@ -55,10 +55,11 @@ bool svm_partition_init(struct partition *p)
         return false;
     memset(x->iopm, 0xff, 3 * 4096);
     memset(x->msrpm, 0xff, 2 * 4096);
-    /* Those the VMCB holds (VMLOAD/VMSAVE and the state save area). */
+    /* Those the VMCB holds (VMLOAD/VMSAVE and the state save area), and TSC_AUX. */
     static const uint32_t passthrough[] = {
         MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
         MSR_FMASK, MSR_IA32_PAT, 0x174, 0x175, 0x176, /* SYSENTER_* */
+        MSR_TSC_AUX,        /* switched with the vCPU's extended state */
     };
     for (size_t i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
         msr_passthrough(x->msrpm, passthrough[i]);
@@ -221,10 +222,11 @@ void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
     v->state = VCPU_RUNNABLE;
 }
 
-/* ---- whose extended state is in this CPU's registers ----------------------------------- */
+/* ---- whose extended state, DR0-DR3 and TSC_AUX are in this CPU's registers --------- */
 
 static void save_debug(struct svm_vcpu *x)
 {
+    x->tsc_aux = rdmsr(MSR_TSC_AUX);
     __asm__ volatile("mov %%db0, %0" : "=r"(x->dr[0]));
     __asm__ volatile("mov %%db1, %0" : "=r"(x->dr[1]));
     __asm__ volatile("mov %%db2, %0" : "=r"(x->dr[2]));
@@ -233,6 +235,7 @@ static void save_debug(struct svm_vcpu *x)
 
 static void restore_debug(const struct svm_vcpu *x)
 {
+    wrmsr(MSR_TSC_AUX, x->tsc_aux);
     __asm__ volatile("mov %0, %%db0" : : "r"(x->dr[0]));
     __asm__ volatile("mov %0, %%db1" : : "r"(x->dr[1]));
     __asm__ volatile("mov %0, %%db2" : : "r"(x->dr[2]));

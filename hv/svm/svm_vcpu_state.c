@@ -7,7 +7,8 @@
  * VMSAVE keeps: STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, SYSENTER_*), its control area
  * (TSC offset, the interrupt shadow); struct vcpu (the other general registers, the
  * scheduler's state, the MSR policy's values); struct svm_vcpu (the event to inject next,
- * NMI blocking, DR0-DR3, XCR0 and the XSAVE area, in memory once svm_vcpu_put_aside ran).
+ * NMI blocking, DR0-DR3, TSC_AUX, XCR0 and the XSAVE area, in memory once
+ * svm_vcpu_put_aside ran).
  * SVM has no pending debug exceptions nor PDPTE registers to carry: they stay zero.
  */
 #include <string.h>
@@ -147,6 +148,7 @@ bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s)
     s->cstar = b->cstar;
     s->fmask = b->sfmask;
     s->kernel_gs_base = b->kernel_gs_base;
+    s->tsc_aux = x->tsc_aux;
     s->tsc_offset = x->tsc_offset;
     struct vcpu_msrs copy = v->msrs;
     vcpu_state_msrs_capture(s, &(struct msr_guest){ partition_view, v, &copy, 0 });
@@ -256,6 +258,7 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     b->cstar = s->cstar;
     b->sfmask = s->fmask;
     b->kernel_gs_base = s->kernel_gs_base;
+    x->tsc_aux = s->tsc_aux;
     v->msrs = msrs;
     x->tsc_offset = s->tsc_offset;
     x->vmcb->ctl.tsc_offset = s->tsc_offset;
@@ -309,7 +312,7 @@ static void scrub(struct vcpu *v)
     memset(&v->msrs, 0xa5, sizeof(v->msrs));
     for (unsigned i = 0; i < 4; i++)
         x->dr[i] = POISON;
-    x->xcr0 = x->tsc_offset = POISON;
+    x->xcr0 = x->tsc_offset = x->tsc_aux = POISON;
     memset(x->xsave_area, 0xa5, x->xsave_size);
     x->event_inj = EVENT_VALID | (7ull << 8) | 0xff;
     x->vmcb->ctl.int_shadow = 1;
