@@ -23,7 +23,7 @@ SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub
 	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-lazy \
 	bochs-grub-snapshot-live-ends bochs-grub-snapshot-refuse bochs-grub-snapshot-smp-lazy \
 	bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
-	bochs-grub-two-cpus-disk-io bochs-grub-vcpu-roundtrip bochs-grub-verdict bochs-grub-virtio \
+	bochs-grub-two-cpus-disk-io bochs-grub-verdict bochs-grub-virtio \
 	bochs-grub-virtio-rate bochs-grub-worker \
 	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello
 .PHONY: test-svm
