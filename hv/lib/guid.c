@@ -1,4 +1,5 @@
 #include "hv/lib/guid.h"
+#include "hv/lib/hex.h"
 
 #include <string.h>
 
@@ -50,17 +51,6 @@ void guid_format(const struct guid *g, char *out)
     *p = 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool guid_parse(const char *s, size_t len, struct guid *out)
 {
     if (len == GUID_STR_LEN) {
@@ -72,7 +62,7 @@ bool guid_parse(const char *s, size_t len, struct guid *out)
     if (len != GUID_STR_LEN - 2)
         return false;
     for (int i = 0; i < 16; i++) {
-        int hi = hexval(s[0]), lo = hexval(s[1]);
+        int hi = hex_digit_value(s[0]), lo = hex_digit_value(s[1]);
         if (hi < 0 || lo < 0)
             return false;
         out->b[text_order[i]] = (uint8_t)(hi << 4 | lo);

@@ -8,8 +8,8 @@
  * authenticated with, is within its lifetime and was not seen before.  A then checks the
  * token inside as any token of its own (hv/offload/token.h).
  *
- * This module is the format and those checks; the TLS session and the transfer are not
- * built yet.  Portable: hashing, fingerprints and ECDSA come through struct grant_crypto.
+ * This module is the format and those checks; the TLS session and the transfer are the
+ * offload link (net/kernel/offload_link.h).  Portable: hashing, fingerprints and ECDSA come through struct grant_crypto.
  * Layout: hv/offload/TOKEN.md.
  */
 #ifndef ATOLL_HV_OFFLOAD_GRANT_H

@@ -501,24 +501,42 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
                     progress_ctx, written, msg, msg_size);
 }
 
-int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,
-                  size_t grant_len, const uint8_t peer[GRANT_FP_LEN], uint64_t token_off,
-                  uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
-                  size_t msg_size)
+int offload_serve_begin(struct offload_provider *p, struct grant_checker *k,
+                        const uint8_t *grant, size_t grant_len, const uint8_t peer[GRANT_FP_LEN],
+                        struct token *t, char *msg, size_t msg_size)
 {
-    *sent = 0;
     if (msg && msg_size)
         msg[0] = '\0';
     struct grant g;
     int grc = grant_check(k, grant, grant_len, peer, p->pf.now_ms(p->pf.sec_ctx), &g);
     if (grc)
         return fail(msg, msg_size, OFFLOAD_E_GRANT, "%s", grant_status_text(grc));
-    struct token t;
     int trc = token_decode(g.token, TOKEN_SIZE, p->issuer, p->pf.mac, p->pf.sec_ctx,
-                           p->pf.now_ms(p->pf.sec_ctx), &t);
+                           p->pf.now_ms(p->pf.sec_ctx), t);
     if (trc)
         return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
-    return run_copy(p, &t, token_off, len, 0, NULL, 0, sink, NULL, NULL, sent, msg, msg_size);
+    return OFFLOAD_OK;
+}
+
+int offload_serve_range(struct offload_provider *p, const struct token *t, uint64_t token_off,
+                        uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
+                        size_t msg_size)
+{
+    *sent = 0;
+    if (msg && msg_size)
+        msg[0] = '\0';
+    return run_copy(p, t, token_off, len, 0, NULL, 0, sink, NULL, NULL, sent, msg, msg_size);
+}
+
+int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,
+                  size_t grant_len, const uint8_t peer[GRANT_FP_LEN], uint64_t token_off,
+                  uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
+                  size_t msg_size)
+{
+    *sent = 0;
+    struct token t;
+    int rc = offload_serve_begin(p, k, grant, grant_len, peer, &t, msg, msg_size);
+    return rc ? rc : offload_serve_range(p, &t, token_off, len, sink, sent, msg, msg_size);
 }
 
 /* ---- the receiving provider ------------------------------------------------------- */

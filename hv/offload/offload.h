@@ -144,13 +144,24 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
  * grant that peer (authenticated as `peer` over TLS) presents, then the token inside as
  * offload_write does, and hands bytes [token_off, token_off + len) of the token's data to
  * sink->write(sink->h, pos, ...) (pos from 0) piece by piece, with the same immutability
- * checks.  *sent may be short as *written is.  No transport is built yet: a test joins A's
- * sink to B's receiver directly.
+ * checks.  *sent may be short as *written is.  It is offload_serve_begin, then
+ * offload_serve_range once.
  */
 int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,
                   size_t grant_len, const uint8_t peer[GRANT_FP_LEN], uint64_t token_off,
                   uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
                   size_t msg_size);
+
+/* The same in steps, for a transport that sends a piece before it asks for the next
+ * (net/kernel/offload_link.c): begin checks the grant (once: it remembers the nonce) and
+ * the token inside, filling *t; each range call then checks the token's liveness again
+ * and hands bytes [token_off, +len) of its data to the sink. */
+int offload_serve_begin(struct offload_provider *p, struct grant_checker *k,
+                        const uint8_t *grant, size_t grant_len, const uint8_t peer[GRANT_FP_LEN],
+                        struct token *t, char *msg, size_t msg_size);
+int offload_serve_range(struct offload_provider *p, const struct token *t, uint64_t token_off,
+                        uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
+                        size_t msg_size);
 
 /* The destination provider B's side: a file or disk opened for pieces arriving from A,
  * written at off + pos through the write hook; sink is what A's offload_serve writes to. */

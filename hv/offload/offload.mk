@@ -26,8 +26,10 @@ KERNEL_SRCS += hv/offload/offload_ctl.c
 OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS)
 
-# `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl
-# (tests/net/run-kernel-offload-tests, about 30 s); part of `make test`.
+# `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl,
+# inside one host and between two that never exchanged keys (atollctl grants B a token of
+# A, B pulls it from A's offload link; every refusal, the bytes through atollctl):
+# tests/net/run-kernel-offload-tests, about 45 s; part of `make test`.
 TEST_STEPS += test-offload-kernel
 .PHONY: test-offload-kernel
 test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
@@ -40,7 +42,7 @@ test_ctl_offload_SRCS = tests/unit/test_ctl_offload.c $(NET_CONTROL_SRCS) tests/
 	hv/lib/format.c
 
 # Grants: the initiator's introduction of two providers (hv/offload/grant.h); the format
-# and the source provider's checks, tested with real ECDSA keys.  No transport yet.
+# and the source provider's checks, tested with real ECDSA keys.  The transport: net/kernel/offload_link.c.
 UNIT_TESTS += test_offload_grant
 test_offload_grant_SRCS = tests/unit/test_offload_grant.c hv/offload/grant.c $(NET_TLS_SRCS)
 test_offload_grant_LIBS := -lbearssl
@@ -52,9 +54,37 @@ FUZZ_TARGETS += fuzz_ctl_offload
 fuzz_ctl_offload_SRCS = tests/fuzz/fuzz_ctl_offload.c $(NET_CONTROL_SRCS) tests/net/fake_hv.c \
 	hv/lib/format.c
 
-# Two providers joined in memory through a grant (no transport yet).
+# The offload link's wire format (net/kernel/offload_link.c): B's request, A's frames.
+KERNEL_SRCS += hv/offload/offload_wire.c
+UNIT_TESTS += test_offload_wire
+test_offload_wire_SRCS := tests/unit/test_offload_wire.c hv/offload/offload_wire.c
+
+FUZZ_TARGETS += fuzz_offload_wire
+fuzz_offload_wire_SRCS := tests/fuzz/fuzz_offload_wire.c hv/offload/offload_wire.c
+
+# Two providers joined in memory through a grant (the link's two halves, without TLS).
 UNIT_TESTS += test_offload_peer
 test_offload_peer_SRCS = tests/unit/test_offload_peer.c tests/unit/test_block_mem.c \
 	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
 	hv/lib/format.c $(NET_TLS_SRCS)
 test_offload_peer_LIBS := -lbearssl
+
+# `make bench`: offload copy inside one pool against a client-mediated copy, same run
+# (tests/bench/offload_bench.c; about a minute a run, most of it the anchor).
+OFFLOAD_BENCH := $(BUILD)/bench/offload-bench
+BENCHES += $(BUILD)/bench/run-offload-bench
+$(OFFLOAD_BENCH): tests/bench/offload_bench.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
+		$(VHDX_CORE_SRCS) $(wildcard hv/offload/*.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c $(OFFLOAD_SRCS) \
+		hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c -lbearssl
+
+$(BUILD)/bench/run-offload-bench: $(OFFLOAD_BENCH) $(BUILD)/tools/vhdx
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nexec %s %s %s %s\n' "$(abspath tests/bench/offload-bench)" \
+		"$(abspath $(OFFLOAD_BENCH))" "$(abspath $(BUILD)/tools/vhdx)" \
+		"$(abspath $(BUILD)/bench/offload-work)" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-offload-bench

@@ -52,6 +52,14 @@ struct ctl_offload_range {
     uint64_t offset, length;    /* length UINT64_MAX: to the end */
 };
 
+/* The pull of a token from another host (CTL_MSG_OFFLOAD_PULL), under way or the last. */
+struct ctl_offload_pull_status {
+    bool active;
+    uint64_t received, total;   /* bytes written into the destination; bytes asked */
+    uint16_t result;            /* enum ctl_status once it ended */
+    char last[200];             /* its last line */
+};
+
 /* Operations return enum ctl_status values.  start/stop may hand back an operation id
  * (*op, nonzero) when the work continues after the reply; 0 when already finished. */
 struct ctl_hv_ops {
@@ -97,6 +105,13 @@ struct ctl_hv_ops {
                               uint64_t token_offset, uint64_t length,
                               const struct ctl_offload_range *dst, uint64_t *written,
                               char *msg, size_t msg_size);
+    /* Optional.  Starts pulling bytes [token_offset, +length) of the token in grant from
+     * the source provider's offload link at host (A.B.C.D[:PORT]) into dst; it goes on
+     * after the reply (offload_pull_status follows it).  One line in msg either way. */
+    uint16_t (*offload_pull)(void *ctx, const uint8_t grant[CTL_OFFLOAD_GRANT_SIZE],
+                             const char *host, uint64_t token_offset, uint64_t length,
+                             const struct ctl_offload_range *dst, char *msg, size_t msg_size);
+    uint16_t (*offload_pull_status)(void *ctx, struct ctl_offload_pull_status *out);
     /* Optional.  Starts a live migration of partition name to host (A.B.C.D[:PORT]); it goes
      * on after the reply (migrate_status follows it).  One line in msg either way
      * (CTL_ERR_NOT_FOUND; CTL_ERR_BUSY: not started). */

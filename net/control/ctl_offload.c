@@ -105,9 +105,69 @@ static uint16_t cmd_offload_write(void *ctx, const struct ctl_request *req,
     return CTL_OK;
 }
 
+static uint16_t cmd_offload_pull(void *ctx, const struct ctl_request *req,
+                                 struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_offload_range dst;
+    struct ctl_tlv t;
+    char host[32];
+    uint64_t token_off = 0;
+    if (!c->ops->offload_pull)
+        return CTL_ERR_UNSUPPORTED;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_GRANT, &t) ||
+        t.len != CTL_OFFLOAD_GRANT_SIZE) {
+        *msg = "missing GRANT, or not 768 bytes";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    const uint8_t *grant = t.value;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_HOST, &t) || !t.len ||
+        !ctl_tlv_text(&t, host, sizeof host)) {
+        *msg = "missing or bad HOST (A.B.C.D[:PORT] of the source's offload link)";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    uint16_t st = range_arg(req, &dst, msg);
+    if (st != CTL_OK)
+        return st;
+    if (!opt_u64(req, CTL_TAG_TOKEN_OFFSET, &token_off)) {
+        *msg = "TOKEN_OFFSET must be a u64";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->offload_pull(c->hv, grant, host, token_off, dst.length, &dst, c->checkpoint_msg,
+                              sizeof c->checkpoint_msg);
+    if (st != CTL_OK)
+        return failed(c, st, msg);
+    c->checkpoint_msg[sizeof c->checkpoint_msg - 1] = '\0';
+    ctl_put_str(w, CTL_TAG_TEXT, c->checkpoint_msg);
+    return CTL_OK;
+}
+
+static uint16_t cmd_offload_pull_status(void *ctx, const struct ctl_request *req,
+                                        struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_offload_pull_status s;
+    if (!c->ops->offload_pull_status)
+        return CTL_ERR_UNSUPPORTED;
+    memset(&s, 0, sizeof s);
+    uint16_t st = c->ops->offload_pull_status(c->hv, &s);
+    if (st != CTL_OK)
+        return st;
+    s.last[sizeof s.last - 1] = '\0';
+    ctl_put_u8(w, CTL_TAG_ACTIVE, s.active);
+    ctl_put_u64(w, CTL_TAG_DONE, s.received);
+    ctl_put_u64(w, CTL_TAG_TOTAL, s.total);
+    ctl_put_u16(w, CTL_TAG_RESULT, s.result);
+    ctl_put_str(w, CTL_TAG_TEXT, s.last);
+    return CTL_OK;
+}
+
 int ctl_offload_register(struct ctl_server *srv, struct ctl_commands *cmds)
 {
     int rc = ctl_server_register(srv, CTL_MSG_OFFLOAD_READ, cmd_offload_read, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_WRITE, cmd_offload_write, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_PULL, cmd_offload_pull, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_PULL_STATUS, cmd_offload_pull_status, cmds);
     return rc;
 }

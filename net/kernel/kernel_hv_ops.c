@@ -7,6 +7,7 @@
 #include "hv/mm/kmem.h"
 #include "net/kernel/kernel_partitions.h"
 #include "hv/offload/offload_ctl.h"
+#include "net/kernel/offload_link.h"
 #include "hv/lib/log_ring.h"
 
 static char hostname[32] = "atoll";
@@ -47,6 +48,8 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .restore_lazy = kernel_partition_restore_lazy,
     .offload_read = offload_ctl_read,
     .offload_write = offload_ctl_write,
+    .offload_pull = offload_link_pull,
+    .offload_pull_status = offload_link_pull_status,
     .migrate = kernel_partition_migrate,
     .migrate_status = kernel_migrate_status,
 };

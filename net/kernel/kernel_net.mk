@@ -7,7 +7,7 @@ NET_KERNEL_SRCS := drivers/pci/pci.c drivers/e1000/e1000.c \
     net/kernel/net_service.c net/kernel/net_options.c net/kernel/hw_entropy.c \
     net/kernel/tcp_stream.c net/kernel/tls_session.c \
     net/kernel/control_listener.c net/kernel/kernel_hv_ops.c net/kernel/peer_probe.c \
-    net/kernel/net_sink.c net/kernel/kernel_offload.c net/kernel/migrate_link.c net/kernel/kernel_disk_ops.c \
+    net/kernel/net_sink.c net/kernel/kernel_offload.c net/kernel/offload_link.c net/kernel/migrate_link.c net/kernel/kernel_disk_ops.c \
     $(wildcard net/control/*.c net/tls/*.c)
 
 # Partitions as the control server sees them: the real table once the kernel links

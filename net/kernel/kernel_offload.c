@@ -25,12 +25,17 @@
 #include "hv/storage/pool.h"
 #include "net/kernel/hw_entropy.h"
 #include "net/kernel/kernel_partitions.h"
+#include "net/tls/tls_identity.h"
 
 static uint8_t issuer_id[TOKEN_ISSUER_LEN];
 static uint8_t secret[32];
 static struct offload_pool pool;
 static struct offload_provider provider;
 static struct offload_platform inner; /* offload_pool's, wrapped below */
+
+static struct grant_checker checker; /* grants other hosts present (offload_link.c) */
+static const uint8_t (*initiators)[TLS_FP_SIZE]; /* control-clients: who may sign grants */
+static size_t initiator_count;
 
 static spinlock_t table = SPINLOCK_INIT;     /* the live-token table: pool lock, then this */
 static uint64_t table_flags;
@@ -245,6 +250,9 @@ static void k_close(void *ctx, struct offload_io *io)
 
 static struct offload_provider *make_provider(void)
 {
+    static bool made;
+    if (made)
+        return &provider;
     struct fat_vol *v = pool_volume();
     if (!v || hw_entropy_fill(NULL, secret, sizeof secret) != 0)
         return NULL;
@@ -261,11 +269,60 @@ static struct offload_provider *make_provider(void)
     offload_init(&provider, &pf, issuer_id);
     if (offload_pool_observe(&provider) != 0)
         return NULL;    /* unobserved, tokens could outlive their data: none at all */
+    made = true;
     return &provider;
 }
 
-void kernel_offload_start(const uint8_t issuer[32])
+struct offload_provider *kernel_offload_provider(void)
+{
+    return make_provider();
+}
+
+/* ---- grants: BearSSL's SHA-256 and ECDSA P-256, the manifest's control-clients ---- */
+
+static void g_sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
+{
+    br_sha256_context sc;
+    br_sha256_init(&sc);
+    br_sha256_update(&sc, data, len);
+    br_sha256_out(&sc, out);
+}
+
+static void g_fingerprint(void *ctx, const uint8_t key[GRANT_KEY_LEN], uint8_t fp[GRANT_FP_LEN])
+{
+    tls_fingerprint_of_point(key, fp);
+}
+
+static bool g_verify(void *ctx, const uint8_t key[GRANT_KEY_LEN], const uint8_t hash[32],
+                     const uint8_t sig[GRANT_SIG_LEN])
+{
+    br_ec_public_key pk = { BR_EC_secp256r1, (unsigned char *)key, GRANT_KEY_LEN };
+    return br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, 32, &pk, sig, GRANT_SIG_LEN) == 1;
+}
+
+static const struct grant_crypto grant_crypto = { NULL, g_sha256, g_fingerprint, g_verify, NULL };
+
+static bool g_trusted(void *ctx, const uint8_t fp[GRANT_FP_LEN])
+{
+    for (size_t i = 0; i < initiator_count; i++)
+        if (!memcmp(initiators[i], fp, GRANT_FP_LEN))
+            return true;
+    return false;
+}
+
+struct grant_checker *kernel_offload_grants(void)
+{
+    return &checker;
+}
+
+void kernel_offload_start(const uint8_t issuer[32], const uint8_t (*trusted)[32], size_t count)
 {
     memcpy(issuer_id, issuer, sizeof issuer_id);
+    initiators = trusted;
+    initiator_count = count;
+    memset(&checker, 0, sizeof checker);
+    memcpy(checker.self, issuer, GRANT_FP_LEN);
+    checker.crypto = &grant_crypto;
+    checker.trusted = g_trusted;
     offload_ctl_attach_lazy(make_provider);
 }

@@ -19,6 +19,7 @@
 #include "net/kernel/kernel_offload.h"
 #include "net/kernel/migrate_link.h"
 #include "net/kernel/net_options.h"
+#include "net/kernel/offload_link.h"
 #include "net/kernel/net_sink.h"
 #include "net/kernel/peer_probe.h"
 #include "net/lwip/e1000_netif.h"
@@ -104,7 +105,7 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
                                      .message_timeout_ms = 10000 };
     ctl_server_init(&server, &cfg);
     ctl_commands_register(&server, &commands, &kernel_hv_ops, NULL);
-    kernel_offload_start(identity.fingerprint);
+    kernel_offload_start(identity.fingerprint, allowed, hv->client_count);
     ctl_disk_register(&server, &disk_commands, &kernel_disk_ops, NULL);
     uint16_t port = hv->control_port ? hv->control_port : 7400;
     if (!control_listener_start(&server, &identity, allowed, hv->client_count, port)) {
@@ -123,6 +124,9 @@ static void start_control(const struct manifest_hypervisor *hv, const struct boo
     else
         kprintf("migrate: not started: cannot listen on TCP port %u\n",
                 port + MIGRATE_PORT_OFFSET);
+    if (offload_link_start(&identity, port + OFFLOAD_LINK_PORT_OFFSET))
+        kprintf("offload: link listening on port %u for grants\n",
+                port + OFFLOAD_LINK_PORT_OFFSET);
 }
 
 static bool start_interface(const struct manifest_hypervisor *hv)
@@ -189,6 +193,8 @@ uint64_t net_service_poll(void)
     peer_probe_poll();
     net_sink_poll();
     bool migrating = migrate_poll();
+    if (offload_link_poll()) /* a grant served or a pull under way: keep polling closely */
+        last_traffic_ns = time_ns();
     uint64_t now_ns = time_ns();
     if (migrating)          /* moves a share of the data each poll; the guest runs between */
         return MIGRATE_POLL_NS;

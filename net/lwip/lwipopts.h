@@ -19,7 +19,7 @@
 #define MEM_SIZE                (256 * 1024)
 #define MEMP_NUM_PBUF           64
 #define MEMP_NUM_TCP_PCB        16
-#define MEMP_NUM_TCP_PCB_LISTEN 4
+#define MEMP_NUM_TCP_PCB_LISTEN 6
 #define MEMP_NUM_TCP_SEG        128
 #define PBUF_POOL_SIZE          128
 

@@ -1,6 +1,7 @@
 /* ECDSA P-256 identities: generation from an entropy source, loading, PEM, fingerprints. */
 #include "net/tls/tls_identity.h"
 #include <string.h>
+#include "hv/lib/hex.h"
 #include "net/tls/tls_selfcert.h"
 
 #define SEED_BYTES 48
@@ -25,17 +26,6 @@ void tls_fingerprint_hex(const uint8_t fp[TLS_FP_SIZE], char out[TLS_FP_HEX_SIZE
     out[2 * TLS_FP_SIZE] = '\0';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int tls_fingerprint_parse(const char *s, uint8_t fp[TLS_FP_SIZE])
 {
     int n = 0, hi = -1;
@@ -44,7 +34,7 @@ int tls_fingerprint_parse(const char *s, uint8_t fp[TLS_FP_SIZE])
     for (; *s; s++) {
         if (*s == ':')
             continue;
-        int d = hex_digit(*s);
+        int d = hex_digit_value(*s);
         if (d < 0 || n == TLS_FP_SIZE)
             return -1;
         if (hi < 0) {

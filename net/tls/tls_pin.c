@@ -45,6 +45,7 @@ static void pin_end_cert(const br_x509_class **ctx)
     tls_fingerprint_of_point(pin->point, pin->fingerprint);
     pin->seen = true;
     pin->err = BR_ERR_X509_NOT_TRUSTED;
+    pin->trusted = pin->any;
     for (size_t i = 0; i < pin->allowed_count; i++)
         if (memcmp(pin->allowed[i], pin->fingerprint, TLS_FP_SIZE) == 0)
             pin->trusted = true;

@@ -21,7 +21,9 @@ struct tls_pin {
     unsigned cert_index;
     int err;
     bool seen;                       /* a P-256 key was presented: `fingerprint` is valid */
-    bool trusted;                    /* ... and it is on the allow list */
+    bool trusted;                    /* ... and it is on the allow list (or any is set) */
+    bool any;                        /* accept every P-256 key: the caller judges the
+                                        fingerprint itself (net/kernel/offload_link.c) */
     uint8_t point[65];
     uint8_t fingerprint[TLS_FP_SIZE];
     br_x509_pkey pkey;

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the offload control commands (net/control/ctl_offload.c) fed hostile
- * arguments.  The first input byte picks read or write; the rest is the request's payload,
+ * arguments.  The first input byte picks read, write, pull or pull status; the rest is the request's payload,
  * framed in a valid header so the effort goes into the TLV arguments.  The stub ops check
  * what the handlers pass on (a terminated path, a known kind), and the reply must be one
  * well-formed message.
@@ -72,6 +72,26 @@ static uint16_t stub_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE
     return dst->offset & 2 ? CTL_ERR_BAD_STATE : CTL_OK;
 }
 
+static uint16_t stub_pull(void *ctx, const uint8_t grant[CTL_OFFLOAD_GRANT_SIZE],
+                          const char *host, uint64_t token_offset, uint64_t length,
+                          const struct ctl_offload_range *dst, char *msg, size_t msg_size)
+{
+    (void)ctx, (void)grant, (void)token_offset, (void)length;
+    check_range(dst);
+    if (!host[0] || !memchr(host, 0, 32))
+        abort();
+    if (dst->offset & 1)
+        memset(msg, 'x', msg_size - 1);
+    return dst->offset & 2 ? CTL_ERR_BUSY : CTL_OK;
+}
+
+static uint16_t stub_pull_status(void *ctx, struct ctl_offload_pull_status *out)
+{
+    (void)ctx;
+    memset(out->last, 'y', sizeof out->last); /* not terminated: the command must cope */
+    return CTL_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct ctl_server srv;
@@ -86,8 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ops = fake_hv_ops;
     ops.offload_read = stub_read;
     ops.offload_write = stub_write;
+    ops.offload_pull = stub_pull;
+    ops.offload_pull_status = stub_pull_status;
     ctl_commands_register(&srv, &cmds, &ops, &hv);
-    uint16_t type = data[0] & 1 ? CTL_MSG_OFFLOAD_WRITE : CTL_MSG_OFFLOAD_READ;
+    static const uint16_t types[4] = { CTL_MSG_OFFLOAD_READ, CTL_MSG_OFFLOAD_WRITE,
+                                       CTL_MSG_OFFLOAD_PULL, CTL_MSG_OFFLOAD_PULL_STATUS };
+    uint16_t type = types[data[0] & 3];
     in_len = ctl_message_build(in, sizeof in, type, 1, data + 1, size - 1);
     in_off = 0;
     out_len = 0;

@@ -48,6 +48,8 @@ static struct {
     uint32_t lifetime;
     uint64_t token_offset, length;
     uint8_t token[CTL_OFFLOAD_TOKEN_SIZE];
+    uint8_t grant[CTL_OFFLOAD_GRANT_SIZE];
+    char host[32];
     uint16_t answer;
     const char *msg;
 } seen;
@@ -82,6 +84,31 @@ static uint16_t stub_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE
     return seen.answer;
 }
 
+static uint16_t stub_pull(void *ctx, const uint8_t grant[CTL_OFFLOAD_GRANT_SIZE],
+                          const char *host, uint64_t token_offset, uint64_t length,
+                          const struct ctl_offload_range *dst, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    memcpy(seen.grant, grant, CTL_OFFLOAD_GRANT_SIZE);
+    strncpy(seen.host, host, sizeof seen.host - 1);
+    seen.token_offset = token_offset;
+    seen.length = length;
+    seen.range = *dst;
+    if (seen.msg)
+        strncpy(msg, seen.msg, msg_size - 1);
+    return seen.answer;
+}
+
+static uint16_t stub_pull_status(void *ctx, struct ctl_offload_pull_status *out)
+{
+    (void)ctx;
+    out->active = false;
+    out->received = out->total = 3000000;
+    out->result = CTL_OK;
+    strcpy(out->last, "pulled 3000000 of 3000000 bytes");
+    return CTL_OK;
+}
+
 struct fixture {
     struct ctl_server srv;
     struct ctl_commands cmds;
@@ -98,7 +125,8 @@ static int setup_with(void **state, bool offload)
     fake_hv_init(&f->hv);
     f->ops = fake_hv_ops;
     if (offload)
-        f->ops.offload_read = stub_read, f->ops.offload_write = stub_write;
+        f->ops.offload_read = stub_read, f->ops.offload_write = stub_write,
+        f->ops.offload_pull = stub_pull, f->ops.offload_pull_status = stub_pull_status;
     assert_int_equal(ctl_commands_register(&f->srv, &f->cmds, &f->ops, &f->hv), 0);
     assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms), 0);
     memset(&seen, 0, sizeof seen);
@@ -145,6 +173,8 @@ static void unsupported_without_ops(void **state)
     uint32_t n;
     assert_int_equal(ask(f, CTL_MSG_OFFLOAD_READ, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
     assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL_STATUS, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
     assert_false(f->ms.closed);
 }
 
@@ -258,6 +288,54 @@ static void write_refusals(void **state)
     assert_false(f->ms.closed);
 }
 
+static void pull_request_and_status(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t a[2048], grant[CTL_OFFLOAD_GRANT_SIZE];
+    struct ctl_tlv_writer w;
+    const uint8_t *p;
+    uint32_t n;
+    struct ctl_tlv t;
+    uint64_t v;
+    uint8_t active;
+    for (size_t i = 0; i < sizeof grant; i++)
+        grant[i] = (uint8_t)(i * 3);
+    /* refusals: no grant, a short one, no host */
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL, NULL, 0, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "missing GRANT, or not 768 bytes");
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_bytes(&w, CTL_TAG_GRANT, grant, sizeof grant - 1);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "missing GRANT, or not 768 bytes");
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_bytes(&w, CTL_TAG_GRANT, grant, sizeof grant);
+    ctl_put_str(&w, CTL_TAG_FILE, "got.bin");
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "missing or bad HOST (A.B.C.D[:PORT] of the source's offload link)");
+    /* the whole request reaches the op */
+    ctl_put_str(&w, CTL_TAG_HOST, "10.0.2.2:7404");
+    ctl_put_u8(&w, CTL_TAG_OBJ_KIND, 2);
+    ctl_put_u64(&w, CTL_TAG_OFFSET, 512);
+    ctl_put_u64(&w, CTL_TAG_TOKEN_OFFSET, 4096);
+    seen.msg = "pulling 3000000 bytes from 10.0.2.2:7404 into got.bin";
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL, a, w.len, &p, &n), CTL_OK);
+    assert_memory_equal(seen.grant, grant, sizeof grant);
+    assert_string_equal(seen.host, "10.0.2.2:7404");
+    assert_string_equal(seen.range.file, "got.bin");
+    assert_int_equal(seen.range.kind, 2);
+    assert_int_equal(seen.range.offset, 512);
+    assert_int_equal(seen.token_offset, 4096);
+    assert_true(seen.length == UINT64_MAX);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_TEXT, &t));
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL_STATUS, NULL, 0, &p, &n), CTL_OK);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_ACTIVE, &t) && ctl_tlv_u8(&t, &active));
+    assert_int_equal(active, 0);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_DONE, &t) && ctl_tlv_u64(&t, &v));
+    assert_int_equal(v, 3000000);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_RESULT, &t));
+    assert_false(f->ms.closed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_refusals_keep_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(write_request, setup, teardown),
         cmocka_unit_test_setup_teardown(write_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(pull_request_and_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

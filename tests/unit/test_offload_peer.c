@@ -329,6 +329,57 @@ static void source_written_test(void **state)
     assert_int_equal(sent, 0);
 }
 
+/* In steps, as the offload link serves (begin once, then a range per piece): the grant is
+ * remembered at begin; a write to the source between two pieces stops the next one, so B
+ * holds only whole pieces of the data as at issue. */
+static void stepwise_test(void **state)
+{
+    (void)state;
+    uint8_t tok[TOKEN_SIZE], grant[GRANT_SIZE];
+    uint64_t sent, total = 0;
+    char msg[200];
+    struct token t;
+    put_file(ha, "p.bin", 3 * MIB);
+    token_from(ha, "p.bin", tok);
+    grant_for(grant, tok, &initiator, &id_a, &id_b, 9, ha->now + 1000);
+    assert_int_equal(offload_serve_begin(&ha->p, &ha->k, grant, GRANT_SIZE, id_b.fingerprint,
+                                         &t, msg, sizeof msg), OFFLOAD_OK);
+    assert_int_equal(t.total, 3 * MIB);
+    assert_int_equal(offload_serve_begin(&ha->p, &ha->k, grant, GRANT_SIZE, id_b.fingerprint,
+                                         &t, msg, sizeof msg), OFFLOAD_E_GRANT);
+    assert_string_equal(msg, "grant replayed");
+    struct offload_receiver r;
+    struct offload_io sink;
+    assert_int_equal(offload_receive_open(&r, &hb->p, TOKEN_RANGE_FILE, "q.bin", 0, &sink, msg,
+                                          sizeof msg), OFFLOAD_OK);
+    for (int i = 0; i < 2; i++) {
+        /* each piece lands at its place: the sink's position is from 0 per range call */
+        struct offload_receiver *rr = sink.h;
+        uint64_t base = rr->off;
+        rr->off = base + total;
+        assert_int_equal(offload_serve_range(&ha->p, &t, total, MIB, &sink, &sent, msg,
+                                             sizeof msg), OFFLOAD_OK);
+        rr->off = base;
+        assert_int_equal(sent, MIB);
+        total += sent;
+    }
+    offload_note_write(&ha->p, TOKEN_RANGE_FILE, "p.bin", 3 * MIB - 1, 1);
+    assert_int_equal(offload_serve_range(&ha->p, &t, total, MIB, &sink, &sent, msg, sizeof msg),
+                     OFFLOAD_E_REVOKED);
+    assert_int_equal(sent, 0);
+    assert_int_equal(offload_receive_close(&r), OFFLOAD_OK);
+    struct fat_file ff;
+    assert_int_equal(fat_open(&hb->v, "q.bin", 0, &ff), FAT_OK);
+    assert_int_equal(ff.size, 2 * MIB);
+    uint8_t *b = malloc(ff.size);
+    assert_int_equal(fat_read(&ff, 0, b, ff.size), (long)ff.size);
+    for (size_t i = 0; i < ff.size; i++)
+        if (b[i] != pat(i))
+            fail_msg("byte %zu differs", i);
+    free(b);
+    fat_close(&ff);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -337,6 +388,7 @@ int main(void)
         T(a_to_b_test),
         T(refusals_test),
         T(source_written_test),
+        T(stepwise_test),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,32 +13,13 @@
 #include "hv/snapshot/snap_file.h"
 
 #define BLOCKS 8
-#define FILE_CAP (SNAP_HEADER_BYTES + BLOCKS * (SNAP_RECORD_BYTES + SNAP_BLOCK_SIZE) + 65536)
+#define SNAP_MEM_FILE_CAP \
+    (SNAP_HEADER_BYTES + BLOCKS * (SNAP_RECORD_BYTES + SNAP_BLOCK_SIZE) + 65536)
+#include "tests/unit/snap_mem_file.h"
 
-static uint8_t file[FILE_CAP], ram[BLOCKS * SNAP_BLOCK_SIZE], out[SNAP_ENCODED_MAX];
+static uint8_t ram[BLOCKS * SNAP_BLOCK_SIZE], out[SNAP_ENCODED_MAX];
 static uint8_t buf[SNAP_ENCODED_MAX], back[SNAP_BLOCK_SIZE];
-static uint64_t file_size;
 static char err[SNAP_ERR_LEN];
-
-static int mem_read(void *ctx, uint64_t off, void *b, size_t len)
-{
-    (void)ctx;
-    if (off > file_size || len > file_size - off)
-        return -1;
-    memcpy(b, file + off, len);
-    return 0;
-}
-
-static int mem_write(void *ctx, uint64_t off, const void *b, size_t len)
-{
-    (void)ctx;
-    if (off > FILE_CAP || len > FILE_CAP - off)
-        return -1;
-    memcpy(file + off, b, len);
-    if (off + len > file_size)
-        file_size = off + len;
-    return 0;
-}
 
 static struct snap_io io(void)
 {

@@ -16,33 +16,14 @@
 #include "hv/snapshot/snap_lazy.h"
 
 #define BLOCKS 12
-#define FILE_CAP (SNAP_HEADER_BYTES + BLOCKS * (SNAP_RECORD_BYTES + SNAP_BLOCK_SIZE) + 65536)
+#define SNAP_MEM_FILE_CAP \
+    (SNAP_HEADER_BYTES + BLOCKS * (SNAP_RECORD_BYTES + SNAP_BLOCK_SIZE) + 65536)
+#include "tests/unit/snap_mem_file.h"
 
-static uint8_t file[FILE_CAP], ram[BLOCKS * SNAP_BLOCK_SIZE], loaded[BLOCKS * SNAP_BLOCK_SIZE];
+static uint8_t ram[BLOCKS * SNAP_BLOCK_SIZE], loaded[BLOCKS * SNAP_BLOCK_SIZE];
 static uint8_t out[SNAP_ENCODED_MAX], buf[SNAP_ENCODED_MAX];
-static uint64_t file_size;
 static uint32_t map_mem[1024];
 static char err[SNAP_ERR_LEN];
-
-static int mem_read(void *ctx, uint64_t off, void *b, size_t len)
-{
-    (void)ctx;
-    if (off > file_size || len > file_size - off)
-        return -1;
-    memcpy(b, file + off, len);
-    return 0;
-}
-
-static int mem_write(void *ctx, uint64_t off, const void *b, size_t len)
-{
-    (void)ctx;
-    if (off > FILE_CAP || len > FILE_CAP - off)
-        return -1;
-    memcpy(file + off, b, len);
-    if (off + len > file_size)
-        file_size = off + len;
-    return 0;
-}
 
 /* RAM with text, zero blocks (2, 7, 8) and a half-zero block, written out of order. */
 static void write_snapshot(void)

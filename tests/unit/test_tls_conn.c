@@ -214,6 +214,20 @@ static void unknown_client_refused(void **state)
     assert_memory_equal(d->server.pin.fingerprint, d->stranger_id.fingerprint, 32);
 }
 
+/* pin.any (the offload link's listener): any key is let in, and the peer key it shows is
+ * the one it authenticated with, for the caller to judge. */
+static void any_key_admitted(void **state)
+{
+    struct duo *d = *state;
+    int cr, sr;
+    duo_start(d, &d->stranger_id, d->server_fp);
+    d->server.pin.any = true;
+    duo_handshake(d, &cr, &sr);
+    assert_int_equal(cr, 1);
+    assert_int_equal(sr, 1);
+    assert_memory_equal(tls_conn_peer_key(&d->server), d->stranger_id.fingerprint, 32);
+}
+
 static void wrong_server_pin_refused(void **state)
 {
     struct duo *d = *state;
@@ -241,7 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keygen_pem_round_trip), cmocka_unit_test(entropy_refusal),
         cmocka_unit_test(bad_keys), cmocka_unit_test(fingerprint_parse),
-        D(handshake_and_data), D(unknown_client_refused), D(wrong_server_pin_refused),
+        D(handshake_and_data), D(unknown_client_refused), D(any_key_admitted), D(wrong_server_pin_refused),
         D(conn_needs_entropy),
     };
     return cmocka_run_group_tests_name("tls_conn", tests, NULL, NULL);

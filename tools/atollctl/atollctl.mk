@@ -3,7 +3,7 @@
 
 ATOLLCTL_SRCS := tools/atollctl/main.c tools/atollctl/client.c tools/atollctl/render.c tools/atollctl/report.c \
                  tools/atollctl/progress.c tools/atollctl/host_io.c net/control/ctl_codec.c \
-                 tools/atollctl/offload.c tools/atollctl/disk_cmd.c \
+                 tools/atollctl/offload.c tools/atollctl/disk_cmd.c hv/offload/grant.c \
                  $(NET_TLS_SRCS)
 HOSTD_SRCS := tools/atoll-control-hostd/hostd.c tools/atollctl/host_io.c $(NET_CONTROL_SRCS) tests/net/fake_disk.c \
               $(NET_TLS_SRCS) tests/net/fake_hv.c hv/lib/format.c $(OFFLOAD_HOSTD_SRCS)

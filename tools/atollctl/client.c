@@ -169,6 +169,7 @@ static int send_all(struct client *c, const uint8_t *p, size_t n)
         if (w <= 0)
             return io_error(c, w ? w : TLS_IO_ERROR, "sending to");
         p += w, n -= (size_t)w;
+        c->app_bytes += (uint64_t)w;
     }
     int f = tls_conn_flush(&c->tls);
     return f == 1 ? EXIT_OK : io_error(c, f ? f : TLS_IO_ERROR, "sending to");
@@ -181,6 +182,7 @@ static int recv_all(struct client *c, uint8_t *p, size_t n)
         if (r <= 0)
             return io_error(c, r ? r : TLS_IO_ERROR, "waiting for a reply from");
         p += r, n -= (size_t)r;
+        c->app_bytes += (uint64_t)r;
     }
     return EXIT_OK;
 }

@@ -29,6 +29,7 @@ struct client {
     struct tls_identity id;
     uint8_t pin[1][TLS_FP_SIZE];
     struct tls_conn tls;
+    uint64_t app_bytes;          /* control messages sent and received (requests, replies) */
     uint8_t reply[CTL_HEADER_SIZE + CTL_MAX_REPLY_PAYLOAD];
 };
 

@@ -592,7 +592,7 @@ static const struct command commands[] = {
       cmd_disk, 7 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
-    { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 1 },
+    { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 2 },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

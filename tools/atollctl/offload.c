@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bearssl.h>
+
+#include "hv/offload/grant.h"
+#include "tools/atollctl/host_io.h"
 #include "tools/atollctl/progress.h"
 #include "tools/atollctl/render.h"
 #include "tools/atollctl/report.h"
@@ -311,8 +315,216 @@ static int cmd_copy(const char *const *pos, bool json, struct client *c)
     return rc;
 }
 
+/* ---- between two hosts: the grant (signed here) and the pull (done by B) ---------- */
+
+static void sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
+{
+    (void)ctx;
+    br_sha256_context sc;
+    br_sha256_init(&sc);
+    br_sha256_update(&sc, data, len);
+    br_sha256_out(&sc, out);
+}
+
+static bool sign(void *ctx, const uint8_t hash[32], uint8_t sig[GRANT_SIG_LEN])
+{
+    const struct tls_identity *id = ctx;
+    return br_ecdsa_i31_sign_raw(&br_ec_p256_m31, &br_sha256_vtable, hash, &id->key, sig) ==
+           GRANT_SIG_LEN;
+}
+
+static bool save_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
+    if (fd >= 0 && close(fd))
+        ok = false;
+    if (!ok)
+        report_error("%s: cannot write: %s\n", path, strerror(errno));
+    return ok;
+}
+
+/* The server's uptime (its clock: a grant's expiry is on the source provider's clock). */
+static int server_clock(struct client *c, uint64_t *now_ms)
+{
+    struct client_reply r;
+    struct ctl_tlv t;
+    int rc = call(c, CTL_MSG_STATUS, NULL, 0, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!ctl_tlv_find(r.payload, r.length, CTL_TAG_UPTIME_MS, &t) || !ctl_tlv_u64(&t, now_ms)) {
+        report_error("protocol: the status reply has no uptime\n");
+        return EXIT_PROTOCOL;
+    }
+    return EXIT_OK;
+}
+
+/* grant TOKENFILE DEST_KEY GRANTFILE [LIFETIME_MS]: the connected host is the source A. */
+static int cmd_grant(int npos, const char *const *pos, bool json, struct client *c)
+{
+    struct grant g;
+    unsigned long lifetime = 60000;
+    char *end = NULL;
+    memset(&g, 0, sizeof g);
+    if (npos == 5 && ((lifetime = strtoul(pos[4], &end, 10)), !*pos[4] || *end)) {
+        report_error("bad lifetime '%s' (milliseconds)\n", pos[4]);
+        return EXIT_USAGE;
+    }
+    if (tls_fingerprint_parse(pos[2], g.destination) != 0) {
+        report_error("bad destination key '%s' (64 hex digits: the fingerprint host B's "
+                     "console prints)\n", pos[2]);
+        return EXIT_USAGE;
+    }
+    if (!load_token(pos[1], g.token))
+        return EXIT_LOCAL;
+    uint64_t now;
+    int rc = server_clock(c, &now);
+    if (rc != EXIT_OK)
+        return rc;
+    const uint8_t *source = c->tls.pin.seen ? c->tls.pin.fingerprint : NULL;
+    if (!source || host_entropy(NULL, g.nonce, sizeof g.nonce) != 0) {
+        report_error("no source key or no entropy for the nonce\n");
+        return EXIT_LOCAL;
+    }
+    memcpy(g.initiator, c->id.public, GRANT_KEY_LEN);
+    memcpy(g.source, source, GRANT_FP_LEN);
+    g.expiry_ms = now + lifetime;
+    struct grant_crypto crypto = { &c->id, sha256, NULL, NULL, sign };
+    uint8_t out[GRANT_SIZE];
+    if (grant_encode(&g, &crypto, out) != GRANT_OK) {
+        report_error("the grant could not be signed\n");
+        return EXIT_LOCAL;
+    }
+    if (!save_file(pos[3], out, sizeof out))
+        return EXIT_LOCAL;
+    char src_hex[TLS_FP_HEX_SIZE], dst_hex[TLS_FP_HEX_SIZE];
+    tls_fingerprint_hex(g.source, src_hex);
+    tls_fingerprint_hex(g.destination, dst_hex);
+    if (json)
+        printf("{\"result\":\"grant\",\"grant\":\"%s\",\"source\":\"%s\",\"destination\":"
+               "\"%s\",\"expiry_ms\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n", pos[3], src_hex,
+               dst_hex, g.expiry_ms, token_total(g.token));
+    else
+        printf("grant %s: %" PRIu64 " bytes from %.16s... to %.16s..., valid %lu ms\n", pos[3],
+               token_total(g.token), src_hex, dst_hex, lifetime);
+    return EXIT_OK;
+}
+
+static bool load_grant(const char *path, uint8_t *grant)
+{
+    uint8_t extra;
+    int fd = open(path, O_RDONLY);
+    bool ok = fd >= 0 && read(fd, grant, GRANT_SIZE) == GRANT_SIZE && read(fd, &extra, 1) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        report_error("%s: not a grant file (768 bytes expected)\n", path);
+    return ok;
+}
+
+static int pull_status(struct client *c, bool *active, uint64_t *done, uint64_t *total,
+                       uint16_t *result, char *text, size_t text_size)
+{
+    struct client_reply r;
+    struct ctl_tlv t;
+    uint8_t a = 0;
+    int rc = call(c, CTL_MSG_OFFLOAD_PULL_STATUS, NULL, 0, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!ctl_tlv_find(r.payload, r.length, CTL_TAG_ACTIVE, &t) || !ctl_tlv_u8(&t, &a) ||
+        !ctl_tlv_find(r.payload, r.length, CTL_TAG_DONE, &t) || !ctl_tlv_u64(&t, done) ||
+        !ctl_tlv_find(r.payload, r.length, CTL_TAG_TOTAL, &t) || !ctl_tlv_u64(&t, total) ||
+        !ctl_tlv_find(r.payload, r.length, CTL_TAG_RESULT, &t) || !ctl_tlv_u16(&t, result) ||
+        !ctl_tlv_find(r.payload, r.length, CTL_TAG_TEXT, &t) || !ctl_tlv_text(&t, text, text_size)) {
+        report_error("protocol: the pull status reply is incomplete\n");
+        return EXIT_PROTOCOL;
+    }
+    *active = a;
+    return EXIT_OK;
+}
+
+/* pull GRANTFILE SOURCE_LINK DST [TOKENOFF[+LEN]]: the connected host is the destination B. */
+static int cmd_pull(int npos, const char *const *pos, bool json, struct client *c)
+{
+    struct where dst;
+    uint8_t grant[GRANT_SIZE];
+    uint64_t toff = 0, len = UINT64_MAX;
+    if (!parse_where(pos[3], false, &dst)) {
+        report_error("usage: atollctl offload pull GRANTFILE A.B.C.D[:PORT] [disk:]PATH[@OFFSET] "
+                     "[TOKENOFF[+LEN]]\n");
+        return EXIT_USAGE;
+    }
+    if (npos == 5) {
+        const char *plus = strchr(pos[4], '+');
+        size_t olen = plus ? (size_t)(plus - pos[4]) : strlen(pos[4]);
+        if (!parse_size(pos[4], olen, &toff) ||
+            (plus && (!parse_size(plus + 1, strlen(plus + 1), &len) || !len))) {
+            report_error("bad token range '%s' (TOKENOFF[+LEN])\n", pos[4]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!load_grant(pos[1], grant))
+        return EXIT_LOCAL;
+    uint8_t p[2048];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_bytes(&w, CTL_TAG_GRANT, grant, GRANT_SIZE);
+    ctl_put_str(&w, CTL_TAG_HOST, pos[2]);
+    ctl_put_str(&w, CTL_TAG_FILE, dst.path);
+    ctl_put_u8(&w, CTL_TAG_OBJ_KIND, dst.kind);
+    ctl_put_u64(&w, CTL_TAG_OFFSET, dst.offset);
+    ctl_put_u64(&w, CTL_TAG_TOKEN_OFFSET, toff);
+    if (len != UINT64_MAX)
+        ctl_put_u64(&w, CTL_TAG_LENGTH, len);
+    int rc = call(c, CTL_MSG_OFFLOAD_PULL, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    struct progress bar;
+    char label[CTL_OFFLOAD_FILE_MAX + 16], text[256] = "";
+    snprintf(label, sizeof label, "pull -> %s", dst.path);
+    if (!json)
+        progress_begin(&bar, stderr, label);
+    bool active = true;
+    uint64_t done = 0, total = 0;
+    uint16_t result = CTL_OK;
+    while (rc == EXIT_OK && active) {
+        rc = pull_status(c, &active, &done, &total, &result, text, sizeof text);
+        if (rc == EXIT_OK && !json)
+            progress_update(&bar, done, total);
+        if (rc == EXIT_OK && active)
+            usleep(100000);
+    }
+    bool complete = rc == EXIT_OK && result == CTL_OK && done == total;
+    if (!json)
+        progress_end(&bar, rc != EXIT_OK || result != CTL_OK ? "failed" : complete ? "done" : "short");
+    if (rc != EXIT_OK)
+        return rc;
+    if (json) {
+        printf("{\"result\":\"pull\",");
+        json_where("destination", &dst);
+        printf(",\"written\":%" PRIu64 ",\"total\":%" PRIu64 ",\"complete\":%s,"
+               "\"initiator_bytes\":%" PRIu64 ",\"message\":", done, total,
+               complete ? "true" : "false", c->app_bytes);
+        render_json_string(stdout, text);
+        printf("}\n");
+    } else {
+        printf("%s\ninitiator: %" PRIu64 " bytes of control messages, no payload\n", text,
+               c->app_bytes);
+    }
+    if (!complete) {
+        report_error("%s\n", text);
+        return EXIT_COMMAND;
+    }
+    return EXIT_OK;
+}
+
 int offload_command(int npos, const char *const *pos, bool json, struct client *c)
 {
+    if (!strcmp(pos[0], "grant") && (npos == 4 || npos == 5))
+        return cmd_grant(npos, pos, json, c);
+    if (!strcmp(pos[0], "pull") && (npos == 4 || npos == 5))
+        return cmd_pull(npos, pos, json, c);
     if (!strcmp(pos[0], "read") && npos == 3)
         return cmd_read(pos, json, c);
     if (!strcmp(pos[0], "write") && (npos == 3 || npos == 4))
@@ -320,6 +532,7 @@ int offload_command(int npos, const char *const *pos, bool json, struct client *
     if (!strcmp(pos[0], "copy") && npos == 3)
         return cmd_copy(pos, json, c);
     report_error("usage: atollctl offload read SRC TOKENFILE | write TOKENFILE DST [TOKENOFF[+LEN]]"
-                 " | copy SRC DST\n");
+                 " | copy SRC DST | grant TOKENFILE DEST_KEY GRANTFILE [LIFETIME_MS]"
+                 " | pull GRANTFILE A.B.C.D[:PORT] DST [TOKENOFF[+LEN]]\n");
     return EXIT_USAGE;
 }

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include "tools/atollctl/client.h"
 
-#define OFFLOAD_SYNOPSIS "offload read|write|copy ..."
+#define OFFLOAD_SYNOPSIS "offload read|write|copy|grant|pull ..."
 #define OFFLOAD_HELP \
     "offload read SRC TOKENFILE      a token for SRC, saved to TOKENFILE (mode 0600)\n" \
     "offload write TOKENFILE DST [TOKENOFF[+LEN]]   the token's data into DST\n" \
@@ -12,7 +12,15 @@
     "SRC: [disk:]PATH[@OFFSET[+LENGTH]], DST: [disk:]PATH[@OFFSET]: a pool file, or with\n" \
     "disk: the contents of a VHDX in the pool; sizes take K, M, G.  The token may cover less\n" \
     "than asked (end of file, whole sectors): read says how much.  write and copy show a\n" \
-    "progress bar, and exit 1 when fewer bytes were written than the token covers."
+    "progress bar, and exit 1 when fewer bytes were written than the token covers.\n" \
+    "Between two hosts that never exchanged keys (both pin this client's key):\n" \
+    "offload grant TOKENFILE DEST_KEY GRANTFILE [LIFETIME_MS]   (--host: the source A, which\n" \
+    "                                issued the token) signs a grant naming A's key, DEST_KEY\n" \
+    "                                (host B's fingerprint), the token, an expiry (default 60 s)\n" \
+    "offload pull GRANTFILE A.B.C.D[:PORT] DST [TOKENOFF[+LEN]]   (--host: B) B connects to A's\n" \
+    "                                offload link (A's control port + 4), shows the grant and\n" \
+    "                                writes the data into DST; the data never passes through\n" \
+    "                                atollctl (it prints the bytes it moved: control messages)"
 
 /* pos[0] is read, write or copy; npos counts it. */
 int offload_command(int npos, const char *const *pos, bool json, struct client *c);
