@@ -6,6 +6,7 @@
 #include "hv/arch/x86/spinlock.h"
 #include "hv/core/exit/exit_cr.h"
 #include "hv/core/vcpu.h"
+#include "hv/core/virt.h"
 #include "hv/vmx/ept.h"
 #include "hv/vmx/vmx_caps.h"
 
@@ -117,5 +118,25 @@ uint64_t vmx_cr4_offered(void);
 /* The rules, then vmx_load_guest_ctl (false: the rules refuse, or a VMWRITE failed). */
 bool vmx_set_guest_cr0(struct vcpu *v, uint64_t value);
 bool vmx_set_guest_cr4(struct vcpu *v, uint64_t value);
+
+/* hv/core/virt.h as this backend implements it (vmx_backend.c lists them for hv/core/virt.c). */
+bool vtx_cpu_probe(unsigned cpu);
+bool vtx_report(unsigned count);
+bool vtx_cpu_enable(void);
+bool vtx_partition_init(struct partition *p);
+void vtx_partition_destroy(struct partition *p);
+bool vtx_vcpu_init(struct vcpu *v, const struct vcpu_start *start);
+void vtx_vcpu_destroy(struct vcpu *v);
+void vtx_vcpu_sipi(struct vcpu *v, uint8_t vector);
+enum run_result vtx_vcpu_run(struct vcpu *v, uint64_t slice_ns);
+void vtx_get_paging(struct vcpu *v, struct guest_paging *pg);
+bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+void vtx_unmap_foreign(struct partition *p, uint64_t gpa);
+bool vtx_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
+bool vtx_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);
+void vtx_flush_partition(struct partition *p);
+bool vtx_vcpu_save(struct vcpu *v, struct vcpu_state *s);
+bool vtx_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+void vtx_vcpu_kick(struct vcpu *v);
 
 #endif

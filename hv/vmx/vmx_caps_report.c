@@ -3,11 +3,12 @@
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/core/virt.h"
+#include "hv/vmx/vmx.h"
 #include "hv/vmx/vmx_caps.h"
 
 static struct vmx_caps caps[MAX_CPUS];
 
-bool virt_cpu_probe(unsigned cpu)
+bool vtx_cpu_probe(unsigned cpu)
 {
     vmx_caps_read(&caps[cpu]);
     return vmx_caps_usable(&caps[cpu]);
@@ -15,7 +16,7 @@ bool virt_cpu_probe(unsigned cpu)
 
 static const char *yes_no(bool b) { return b ? "yes" : "no"; }
 
-bool virt_report(unsigned count)
+bool vtx_report(unsigned count)
 {
     bool any_vmx = false;
     const char *missing = NULL;

@@ -35,7 +35,7 @@ static void enable_guest_fpu_features(void)
     write_cr0(read_cr0() & ~((1ull << 3) | (1ull << 2)));     /* TS, EM off */
 }
 
-bool virt_cpu_enable(void)
+bool vtx_cpu_enable(void)
 {
     struct percpu *p = this_cpu();
     struct vmx_cpu *c = kmalloc(sizeof(*c));

@@ -78,7 +78,7 @@ bool vmx_set_guest_cr4(struct vcpu *v, uint64_t value)
            vmx_load_guest_ctl(v, GUEST_CTL_CR4, &next);
 }
 
-void virt_get_paging(struct vcpu *v, struct guest_paging *pg)
+void vtx_get_paging(struct vcpu *v, struct guest_paging *pg)
 {
     uint32_t cs_ar = vmcs_read32(VMCS32_GUEST_CS_AR);
     pg->cr0 = vmcs_readn(VMCSN_GUEST_CR0);

@@ -37,7 +37,7 @@ static void msr_passthrough(uint8_t *bitmap, uint32_t msr)
     bitmap[2048 + base + bit / 8] &= ~(1u << (bit % 8));    /* writes */
 }
 
-bool virt_partition_init(struct partition *p)
+bool vtx_partition_init(struct partition *p)
 {
     struct vmx_partition *x = kmalloc(sizeof(*x));
     if (!x)
@@ -59,7 +59,7 @@ bool virt_partition_init(struct partition *p)
     return true;
 }
 
-void virt_partition_destroy(struct partition *p)
+void vtx_partition_destroy(struct partition *p)
 {
     struct vmx_partition *x = p->arch;
     if (!x)
@@ -251,7 +251,7 @@ static void vmcs_made_inactive(struct vmx_vcpu *x)
     __atomic_store_n(&x->active_cpu, 0, __ATOMIC_RELEASE);
 }
 
-bool virt_vcpu_init(struct vcpu *v, const struct vcpu_start *st)
+bool vtx_vcpu_init(struct vcpu *v, const struct vcpu_start *st)
 {
     struct vmx_vcpu *x = kmalloc(sizeof(*x));
     if (!x)
@@ -288,7 +288,7 @@ static void clear_if_loaded(void *arg)
 
 #define VMCLEAR_TIMEOUT_NS 1000000000ull
 
-void virt_vcpu_destroy(struct vcpu *v)
+void vtx_vcpu_destroy(struct vcpu *v)
 {
     struct vmx_vcpu *x = v->arch;
     if (!x)
@@ -313,7 +313,7 @@ void virt_vcpu_destroy(struct vcpu *v)
     v->arch = NULL;
 }
 
-void virt_vcpu_sipi(struct vcpu *v, uint8_t vector)
+void vtx_vcpu_sipi(struct vcpu *v, uint8_t vector)
 {
     v->sipi_vector = vector;
     v->sipi_pending = true;
@@ -477,7 +477,7 @@ static void report_entry_failure(struct vcpu *v, int rc)
                        reason & 0xffff, vmcs_readn(VMCSN_EXIT_QUALIFICATION));
 }
 
-enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
+enum run_result vtx_vcpu_run(struct vcpu *v, uint64_t slice_ns)
 {
     struct vmx_vcpu *x = vmx_of(v);
     uint64_t end = time_ns() + slice_ns;
@@ -555,12 +555,12 @@ enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns)
     }
 }
 
-void virt_vcpu_kick(struct vcpu *v)
+void vtx_vcpu_kick(struct vcpu *v)
 {
     v->kick = true;
 }
 
-bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
+bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
 {
     struct vmx_partition *x = p->arch;
     if (!x)
@@ -571,7 +571,7 @@ bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writ
     return ok;
 }
 
-void virt_unmap_foreign(struct partition *p, uint64_t gpa)
+void vtx_unmap_foreign(struct partition *p, uint64_t gpa)
 {
     struct vmx_partition *x = p->arch;
     if (!x)
@@ -581,7 +581,7 @@ void virt_unmap_foreign(struct partition *p, uint64_t gpa)
     spin_unlock_irqrestore(&x->ept_lock, f);
 }
 
-bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable)
+bool vtx_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable)
 {
     struct vmx_partition *x = p->arch;
     if (!x || !guest_mem_contains(&p->mem, gpa, len))
@@ -592,7 +592,7 @@ bool virt_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool
     return ok;
 }
 
-bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present)
+bool vtx_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present)
 {
     struct vmx_partition *x = p->arch;
     if (!x || !guest_mem_contains(&p->mem, gpa, len))
@@ -607,7 +607,7 @@ bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool 
 
 /* A vCPU still in guest mode is kicked out (its next entry flushes); one that does not
  * come out within the timeout may keep stale translations, so its partition ends. */
-void virt_flush_partition(struct partition *p)
+void vtx_flush_partition(struct partition *p)
 {
     for (unsigned i = 0; i < p->vcpu_count; i++)
         __atomic_store_n(&p->vcpus[i]->flush_ept, true, __ATOMIC_SEQ_CST);

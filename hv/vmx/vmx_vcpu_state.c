@@ -161,7 +161,7 @@ static bool read_software(struct vcpu *v, struct vcpu_state *s)
     return true;
 }
 
-bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s)
+bool vtx_vcpu_save(struct vcpu *v, struct vcpu_state *s)
 {
     memset(s, 0, sizeof(*s));
     if (!v->arch || v->state == VCPU_STOPPED)
@@ -294,7 +294,7 @@ static void write_software(struct vcpu *v, const struct vcpu_state *s,
     set_sched_state(v, s->run_state);
 }
 
-bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
+bool vtx_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
 {
     struct vcpu_msrs msrs;
     const char *bad = refusal(v, s, &msrs);

@@ -1,0 +1,122 @@
+/* AMD SVM backend internals shared by the files of hv/svm. */
+#ifndef ATOLL_HV_SVM_SVM_H
+#define ATOLL_HV_SVM_SVM_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/arch/x86/spinlock.h"
+#include "hv/core/vcpu.h"
+#include "hv/core/virt.h"
+#include "hv/svm/npt.h"
+#include "hv/svm/svm_caps.h"
+#include "hv/svm/vmcb.h"
+
+struct svm_cpu {
+    struct svm_caps caps;
+    void *hsave;                    /* VM_HSAVE_PA: where VMRUN keeps the host's state */
+    void *host_vmcb;                /* VMSAVE/VMLOAD of the host's FS, GS, TR, syscall MSRs */
+    uint64_t hsave_phys, host_vmcb_phys;
+    struct vcpu *loaded;            /* whose extended state and DR0-3 are in the registers */
+    uint32_t next_asid;             /* the next ASID to hand out in this generation */
+    uint64_t asid_generation;       /* a new one flushes every ASID's translations here */
+    uint64_t xcr0_offered;          /* XCR0 components guests may enable (xcr0_policy.h) */
+    uint32_t xsave_size;
+    uint32_t mxcsr_mask;
+};
+
+struct svm_partition {
+    struct npt npt;
+    spinlock_t npt_lock;
+    uint8_t *iopm;                  /* 3 pages, one bit per port */
+    uint8_t *msrpm;                 /* 2 pages, a read and a write bit per MSR */
+};
+
+struct svm_vcpu {
+    struct vmcb *vmcb;
+    uint64_t vmcb_phys;
+    uint32_t asid;                  /* on asid_cpu, valid in its asid_generation */
+    unsigned asid_cpu;              /* 1 + the CPU that handed it out */
+    uint64_t asid_generation;
+    uint64_t event_inj;             /* the event for the next entry, 0 if none */
+    bool nmi_blocked;               /* an NMI was injected and its IRET not yet completed */
+    bool iret_seen;                 /* the IRET exited: blocking ends once RIP moves on */
+    uint64_t iret_rip;
+    uint8_t *xsave_area;
+    uint32_t xsave_size;
+    uint64_t xcr0;
+    uint64_t dr[4];
+    uint64_t tsc_aux;               /* IA32_TSC_AUX: neither VMRUN nor VMSAVE switches it */
+    uint64_t tsc_deadline;
+    uint64_t tsc_offset;            /* what the VMCB holds */
+    unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip */
+    uint64_t roundtrips;
+    struct svm_roundtrip *roundtrip;
+};
+
+static inline struct svm_vcpu *svm_of(struct vcpu *v) { return v->arch; }
+struct svm_cpu *svm_this_cpu(void);
+
+/* svm_vcpu.c: v's extended state and DR0-DR3 are in memory, on no CPU's registers (v is
+ * paused); false when the CPU holding them did not answer. */
+bool svm_vcpu_put_aside(struct vcpu *v);
+
+/* svm_vcpu_state.c: the debug round trip (manifest vcpu-state-roundtrip) between two
+ * exits; false: v's partition has ended, saying why. */
+bool svm_state_roundtrip(struct vcpu *v);
+/* The CR4 bits a guest may set: those this CPU implements. */
+uint64_t svm_cr4_offered(void);
+void svm_roundtrip_free(struct svm_vcpu *x);
+
+/* svm_entry.S: VMLOAD, VMRUN, VMSAVE of the guest's VMCB with gpr[] in the registers
+ * (RAX and RSP live in the VMCB). */
+void svm_enter(uint64_t *gpr, uint64_t vmcb_phys);
+
+/* svm_exit.c */
+enum svm_action { SVM_RESUME, SVM_TO_SCHEDULER, SVM_HALT, SVM_STOP };
+enum svm_action svm_handle_exit(struct vcpu *v);
+
+/* svm_event.c */
+void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+/* RIP moves len bytes past the instruction (wrapping as the code segment says), the
+ * interrupt shadow ends, and a single-stepping guest gets its #DB trap. */
+void svm_complete_instruction(struct vcpu *v, uint32_t len);
+void svm_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
+/* An event whose delivery the exit interrupted is delivered again. */
+void svm_requeue_interrupted(struct vcpu *v);
+void svm_untake_requeued(struct vcpu *v);
+void svm_inject_pending(struct vcpu *v);
+
+/* svm_decode.c: the length of the instruction at the guest's CS:RIP (next RIP where the CPU
+ * reports it, else decoded with Zydis); 0 when it cannot be read or decoded. */
+unsigned svm_instruction_length(struct vcpu *v);
+/* Up to len bytes of the instruction at CS:RIP; how many could be read. */
+unsigned svm_fetch_instruction(struct vcpu *v, uint8_t *buf, unsigned len);
+
+/* svm_xstate.c */
+void svm_xstate_probe(struct svm_cpu *c);
+bool svm_xstate_init(struct svm_vcpu *x);
+void svm_xstate_free(struct svm_vcpu *x);
+bool svm_xstate_save(struct svm_vcpu *x);
+bool svm_xstate_restore(struct svm_vcpu *x);
+bool svm_xstate_set_xcr0(struct svm_vcpu *x, uint64_t value);
+
+/* hv/core/virt.h as this backend implements it (svm_backend.c). */
+bool svm_cpu_probe(unsigned cpu);
+bool svm_report(unsigned count);
+bool svm_cpu_enable(void);
+bool svm_partition_init(struct partition *p);
+void svm_partition_destroy(struct partition *p);
+bool svm_vcpu_init(struct vcpu *v, const struct vcpu_start *start);
+void svm_vcpu_destroy(struct vcpu *v);
+void svm_vcpu_sipi(struct vcpu *v, uint8_t vector);
+enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns);
+void svm_get_paging(struct vcpu *v, struct guest_paging *pg);
+bool svm_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+void svm_unmap_foreign(struct partition *p, uint64_t gpa);
+bool svm_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
+bool svm_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);
+void svm_flush_partition(struct partition *p);
+bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s);
+bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+void svm_vcpu_kick(struct vcpu *v);
+
+#endif

@@ -1,0 +1,31 @@
+# The AMD SVM backend (hv/core/virt.c picks it on a CPU with SVM and no VMX).
+KERNEL_SRCS += hv/svm/svm_backend.c hv/svm/svm_caps.c hv/svm/svm_caps_report.c hv/svm/svm_cpu.c hv/svm/svm_vcpu.c \
+	hv/svm/svm_entry.S hv/svm/svm_exit.c hv/svm/svm_event.c hv/svm/svm_decode.c \
+	hv/svm/svm_xstate.c hv/svm/svm_vcpu_state.c hv/svm/npt.c
+
+build/k/hv/svm/svm_decode.o: KCFLAGS += $(THIRD_PARTY_INC_ZYDIS)
+
+UNIT_TESTS += test_svm_caps
+test_svm_caps_SRCS := tests/unit/test_svm_caps.c hv/svm/svm_caps.c
+
+# hv/svm/npt.c with the fake frame allocator (as test_ept).
+UNIT_TESTS += test_npt
+test_npt_SRCS := tests/unit/test_npt.c tests/unit/fake_kmem.c hv/svm/npt.c hv/core/guest_mem.c
+test_npt_CFLAGS := -iquote tests/unit/fake_kmem
+
+# `make test-svm`: the Bochs scenarios that pass under QEMU+SVM too, run there
+# (tests/system/run --on-svm); not part of `make test`, whose CI budget is spent.
+SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub-apic-modes \
+	bochs-grub-boot-methods bochs-grub-channel bochs-grub-channel-hostile bochs-grub-channel-track \
+	bochs-grub-checkpoint-smp bochs-grub-cpuid_msr bochs-grub-emulate bochs-grub-hello \
+	bochs-grub-hypercall bochs-grub-ipi-pingpong bochs-grub-isolation bochs-grub-lowmem-reset \
+	bochs-grub-missing-module bochs-grub-nmi bochs-grub-regs-isolation bochs-grub-reset-restart \
+	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-lazy \
+	bochs-grub-snapshot-live-ends bochs-grub-snapshot-refuse bochs-grub-snapshot-smp-lazy \
+	bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
+	bochs-grub-two-cpus-disk-io bochs-grub-verdict bochs-grub-virtio \
+	bochs-grub-virtio-rate bochs-grub-worker \
+	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello
+.PHONY: test-svm
+test-svm: kernel guests
+	$(Q)tests/system/run -j$(SYSTEM_JOBS) --on-svm $(SVM_SCENARIOS)

@@ -1,0 +1,139 @@
+/* Event injection through EVENTINJ: events whose delivery an exit cut short, exceptions
+ * the core raises, NMIs and interrupts from the partition's interrupt controllers in the
+ * core's order (hv/core/exit/exit_event.h).  The interrupt window is a virtual interrupt
+ * (V_IRQ) with the VINTR intercept; NMI blocking is tracked here, from the injection of an
+ * NMI to the completion of the guest's next IRET (intercepted meanwhile). */
+#include "hv/core/exit/exit_event.h"
+#include "hv/core/exit/mmio.h"
+#include "hv/core/partition.h"
+#include "hv/core/platform_glue.h"
+#include "hv/svm/svm.h"
+
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
+#define DR6_BS (1ull << 14)
+#define EFER_LMA (1ull << 10)
+#define ATTRIB_L (1u << 9)
+#define ATTRIB_D (1u << 10)
+#define VECTOR_DB 1
+#define VECTOR_BP 3
+#define VECTOR_OF 4
+#define VECTOR_PF 14
+#define PF_ERROR_WRITE (1u << 1)
+#define PF_ERROR_USER  (1u << 2)
+
+/* Fault-class exceptions, as hv/vmx lists them: their handler's IRET must find RF set. */
+#define FAULT_VECTORS ((1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10) | (1u << 11) | \
+                       (1u << 12) | (1u << 13) | (1u << 14) | (1u << 16) | (1u << 17) | \
+                       (1u << 19) | (1u << 20) | (1u << 21))
+
+void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+    struct svm_vcpu *x = svm_of(v);
+    x->event_inj = EVENT_VALID | EVENT_TYPE_EXCEPTION | vector |
+                   (has_error ? EVENT_ERROR_VALID | ((uint64_t)error << 32) : 0);
+    if (vector < 32 && (FAULT_VECTORS & (1u << vector)))
+        x->vmcb->save.rflags |= RFLAGS_RF;
+}
+
+void svm_complete_instruction(struct vcpu *v, uint32_t len)
+{
+    struct svm_vcpu *x = svm_of(v);
+    struct vmcb_save *s = &x->vmcb->save;
+    enum mmio_cpu_mode mode = mmio_cpu_mode_of(s->cr0 & 1, s->efer & EFER_LMA,
+                                               s->rflags & RFLAGS_VM, s->cs.attrib & ATTRIB_L,
+                                               s->cs.attrib & ATTRIB_D);
+    s->rip = mmio_next_rip(mode, s->rip, len);
+    x->vmcb->ctl.int_shadow &= ~1ull;
+    if (len && (s->rflags & RFLAGS_RF))
+        s->rflags &= ~RFLAGS_RF;
+    if ((s->rflags & RFLAGS_TF) && !x->event_inj) {
+        s->dr6 |= DR6_BS;
+        svm_queue_exception(v, VECTOR_DB, false, 0);
+    }
+}
+
+void svm_queue_page_fault(struct vcpu *v, uint64_t linear, bool write)
+{
+    struct vmcb_save *s = &svm_of(v)->vmcb->save;
+    s->cr2 = linear;
+    svm_queue_exception(v, VECTOR_PF, true,
+                        (write ? PF_ERROR_WRITE : 0) | (s->cpl == 3 ? PF_ERROR_USER : 0));
+}
+
+/* A software interrupt or INT3/INTO is not delivered again: RIP is still on the
+ * instruction, which runs again (there is no next RIP to inject it with everywhere). */
+void svm_requeue_interrupted(struct vcpu *v)
+{
+    struct svm_vcpu *x = svm_of(v);
+    uint64_t info = x->vmcb->ctl.exit_int_info;
+    if (!(info & EVENT_VALID))
+        return;
+    uint64_t type = info & EVENT_TYPE_MASK;
+    uint8_t vector = (uint8_t)info;
+    if (type == EVENT_TYPE_SOFT_INT ||
+        (type == EVENT_TYPE_EXCEPTION && (vector == VECTOR_BP || vector == VECTOR_OF)))
+        return;
+    x->event_inj = info;
+}
+
+void svm_untake_requeued(struct vcpu *v)
+{
+    struct svm_vcpu *x = svm_of(v);
+    if ((x->event_inj & EVENT_VALID) && (x->event_inj & EVENT_TYPE_MASK) == EVENT_TYPE_INTR &&
+        vcpu_untake_interrupt(v, (uint8_t)x->event_inj))
+        x->event_inj = 0;
+}
+
+static struct event_windows windows(const struct svm_vcpu *x)
+{
+    bool shadow = x->vmcb->ctl.int_shadow & 1;
+    return (struct event_windows){
+        .irq_open = (x->vmcb->save.rflags & RFLAGS_IF) && !shadow,
+        .nmi_open = !shadow && !x->nmi_blocked,
+        .nmi_unblocked = !x->nmi_blocked,
+    };
+}
+
+void svm_inject_pending(struct vcpu *v)
+{
+    struct svm_vcpu *x = svm_of(v);
+    struct vmcb_control *c = &x->vmcb->ctl;
+    struct event_windows w = { false, false, false };
+    c->event_inj = 0;
+    /* The IRET that exited has run once RIP moved: NMIs are unblocked after it. */
+    if (x->iret_seen && x->vmcb->save.rip != x->iret_rip) {
+        x->nmi_blocked = false;
+        x->iret_seen = false;
+    }
+    if (x->event_inj) {
+        c->event_inj = x->event_inj;
+        if ((x->event_inj & EVENT_TYPE_MASK) == EVENT_TYPE_NMI)
+            x->nmi_blocked = true;
+        x->event_inj = 0;
+    } else {
+        w = windows(x);
+    }
+    struct pending_event ev;
+    if (vcpu_next_event(v, &w, &ev)) {
+        c->event_inj = EVENT_VALID | ev.vector |
+                       (ev.kind == PENDING_NMI ? EVENT_TYPE_NMI : EVENT_TYPE_INTR);
+        if (ev.kind == PENDING_NMI)
+            x->nmi_blocked = true;
+    }
+    c->int_ctl &= ~(V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR);
+    c->intercept_misc1 &= ~INTERCEPT_VINTR;
+    /* Waiting for the IRET to complete: where it runs with interrupts disabled, the first
+     * boundary with them enabled after it (IRET restores IF) exits; else the next exit. */
+    bool after_iret = x->iret_seen && ev.nmi_window && !(x->vmcb->save.rflags & RFLAGS_IF);
+    if (ev.irq_window || after_iret) {
+        c->int_ctl |= V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR;
+        c->intercept_misc1 |= INTERCEPT_VINTR;
+    }
+    if (x->nmi_blocked && !x->iret_seen)
+        c->intercept_misc1 |= INTERCEPT_IRET;
+    else
+        c->intercept_misc1 &= ~INTERCEPT_IRET;
+}

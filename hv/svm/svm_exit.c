@@ -1,0 +1,416 @@
+/*
+ * #VMEXIT dispatch: every exit that means something to the guest or its partition is
+ * decoded into the core's struct exit_info, decided by exit_handle (hv/core/exit/exit.h)
+ * and its effects applied here.  What stays here is SVM's own: host interrupts and NMIs,
+ * the virtual-interrupt window, the IRET that ends NMI blocking, and the instruction
+ * lengths the CPU does not report without NRIPS.  VMCALL, Intel's hypercall instruction,
+ * raises #UD on AMD: the #UD intercept takes it as a hypercall too, so one guest binary
+ * runs under both backends.
+ */
+#include <string.h>
+#include "hv/core/exit/emulate.h"
+#include "hv/core/exit/exit.h"
+#include "hv/core/partition.h"
+#include "hv/core/snapshot_lazy.h"
+#include "hv/svm/svm.h"
+
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_VM (1ull << 17)
+#define EFER_SVME (1ull << 12)
+#define EFER_LMA (1ull << 10)
+#define CR4_OSXSAVE (1ull << 18)
+#define ATTRIB_L (1u << 9)
+#define ATTRIB_D (1u << 10)
+
+static struct vmcb *vmcb_of(struct vcpu *v) { return svm_of(v)->vmcb; }
+
+static enum svm_action kill_unhandled(struct vcpu *v)
+{
+    struct vmcb *b = vmcb_of(v);
+    partition_kill(v->part, "vcpu%u: unhandled #VMEXIT %#lx, exitinfo1 %#lx, exitinfo2 %#lx, rip %#lx",
+                   v->index, b->ctl.exit_code, b->ctl.exit_info1, b->ctl.exit_info2, b->save.rip);
+    return SVM_STOP;
+}
+
+static struct guest_ctl guest_ctl_of(const struct vmcb *b)
+{
+    return (struct guest_ctl){ b->save.cr0, b->save.cr4, b->save.efer & ~EFER_SVME };
+}
+
+/* ---- emulation --------------------------------------------------------------------- */
+
+static void load_emulation_state(struct vcpu *v, struct mmio_cpu *c, struct guest_paging *pg)
+{
+    const struct vmcb_save *s = &vmcb_of(v)->save;
+    memcpy(c->gpr, v->gpr, sizeof(c->gpr));
+    c->gpr[RSP] = s->rsp;
+    c->rip = s->rip;
+    c->rflags = s->rflags;
+    c->seg_base[MMIO_SEG_ES] = s->es.base;
+    c->seg_base[MMIO_SEG_CS] = s->cs.base;
+    c->seg_base[MMIO_SEG_SS] = s->ss.base;
+    c->seg_base[MMIO_SEG_DS] = s->ds.base;
+    c->seg_base[MMIO_SEG_FS] = s->fs.base;
+    c->seg_base[MMIO_SEG_GS] = s->gs.base;
+    svm_get_paging(v, pg);
+    c->mode = mmio_cpu_mode_of(pg->cr0 & 1, pg->efer & EFER_LMA, c->rflags & RFLAGS_VM,
+                               s->cs.attrib & ATTRIB_L, s->cs.attrib & ATTRIB_D);
+}
+
+static void store_emulation_state(struct vcpu *v, const struct mmio_cpu *c)
+{
+    struct vmcb_save *s = &vmcb_of(v)->save;
+    memcpy(v->gpr, c->gpr, sizeof(v->gpr));
+    s->rsp = c->gpr[RSP];
+    s->rflags = c->rflags;
+}
+
+static enum svm_action emulate(struct vcpu *v, const struct mmio_exit *e)
+{
+    struct mmio_cpu c;
+    struct guest_paging pg;
+    struct mmio_outcome out;
+    load_emulation_state(v, &c, &pg);
+    enum mmio_result r = vcpu_emulate(v, &c, &pg, e, &out);
+    if (r != MMIO_DONE && r != MMIO_AGAIN && r != MMIO_UNMAPPED)
+        return SVM_STOP;
+    store_emulation_state(v, &c);
+    if (r == MMIO_UNMAPPED)
+        svm_queue_page_fault(v, out.linear, out.write);
+    else
+        svm_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
+    return v->part->state == PART_DEAD ? SVM_STOP : SVM_RESUME;
+}
+
+/* ---- exits the core decides ------------------------------------------------------------ */
+
+static uint64_t read_gpr(struct vcpu *v, unsigned reg)
+{
+    return reg == RSP ? vmcb_of(v)->save.rsp : v->gpr[reg];
+}
+
+static void write_gpr(struct vcpu *v, unsigned reg, uint64_t value)
+{
+    if (reg == RSP)
+        vmcb_of(v)->save.rsp = value;
+    else
+        v->gpr[reg] = value;
+}
+
+static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, unsigned len)
+{
+    struct vmcb *b = vmcb_of(v);
+    return (struct exit_info){
+        .kind = kind, .vcpu = v->index, .rip = b->save.rip, .instr_len = len,
+        .raw = b->ctl.exit_info1, .real_mode = !(b->save.cr0 & 1),
+        .event_queued = svm_of(v)->event_inj != 0,
+    };
+}
+
+/* An exit of an instruction the core may complete: its length, decoded now. */
+static struct exit_info decoded_instruction(struct vcpu *v, enum exit_info_kind kind)
+{
+    return decoded(v, kind, svm_instruction_length(v));
+}
+
+/* CR0 and CR4 as the rules of hv/core/exit/exit_cr.h made them (EFER.LMA following CR0.PG
+ * and EFER.LME); the guest's TLB goes, as MOV to CR0 or CR4 would flush it. */
+static bool load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ctl *ctl)
+{
+    struct vmcb_save *s = &vmcb_of(v)->save;
+    if (which & (GUEST_CTL_CR0 | GUEST_CTL_CR4))
+        vmcb_of(v)->ctl.tlb_control = svm_this_cpu()->caps.flush_by_asid ? TLB_CONTROL_FLUSH_ASID
+                                                                        : TLB_CONTROL_FLUSH_ALL;
+    if (which & GUEST_CTL_CR0)
+        s->cr0 = ctl->cr0;
+    if (which & GUEST_CTL_CR4)
+        s->cr4 = ctl->cr4;
+    if (which & GUEST_CTL_EFER)
+        s->efer = ctl->efer | EFER_SVME;
+    return true;
+}
+
+static enum svm_action load_effects(struct vcpu *v, const struct exit_info *e,
+                                    const struct exit_effects *fx)
+{
+    switch (fx->verdict) {
+    case VERDICT_UNHANDLED:
+        return kill_unhandled(v);
+    case VERDICT_EMULATE:
+        return emulate(v, &fx->emulate);
+    default:
+        break;
+    }
+    for (unsigned r = 0; r < 16; r++)
+        if (fx->gpr_written & (1u << r))
+            write_gpr(v, r, fx->gpr[r]);
+    if (fx->ctl_written)
+        load_guest_ctl(v, fx->ctl_written, &fx->ctl);
+    if (fx->xcr0_written && !svm_xstate_set_xcr0(svm_of(v), fx->xcr0)) {
+        partition_kill(v->part, "vcpu%u: the CPU refused XCR0 %#lx that passed every check (rip %#lx)",
+                       v->index, fx->xcr0, e->rip);
+        return SVM_STOP;
+    }
+    if (fx->exception.valid) {
+        svm_queue_exception(v, fx->exception.vector, fx->exception.has_error, fx->exception.error);
+    } else if (fx->complete) {
+        if (!e->instr_len) {
+            partition_kill(v->part, "vcpu%u: the instruction at rip %#lx could not be decoded "
+                           "to step past it", v->index, e->rip);
+            return SVM_STOP;
+        }
+        svm_complete_instruction(v, e->instr_len);
+    }
+    switch (fx->verdict) {
+    case VERDICT_HALT: return SVM_HALT;
+    case VERDICT_STOP: return SVM_STOP;
+    default: return SVM_RESUME;
+    }
+}
+
+static enum svm_action decided(struct vcpu *v, struct exit_info *e)
+{
+    struct exit_effects fx;
+    exit_handle(v, e, &fx);
+    return load_effects(v, e, &fx);
+}
+
+static enum svm_action on_cpuid(struct vcpu *v)
+{
+    struct exit_info e = decoded_instruction(v, EXIT_IS_CPUID);
+    e.cpuid.leaf = (uint32_t)v->gpr[RAX];
+    e.cpuid.subleaf = (uint32_t)v->gpr[RCX];
+    return decided(v, &e);
+}
+
+static enum svm_action on_hlt(struct vcpu *v)
+{
+    struct exit_info e = decoded_instruction(v, EXIT_IS_HLT);
+    uint64_t rflags = vmcb_of(v)->save.rflags;
+    e.hlt.irqs_enabled = rflags & RFLAGS_IF;
+    e.hlt.single_step = rflags & RFLAGS_TF;
+    return decided(v, &e);
+}
+
+static enum svm_action on_msr(struct vcpu *v)
+{
+    bool write = vmcb_of(v)->ctl.exit_info1 & 1;
+    struct exit_info e = decoded_instruction(v, write ? EXIT_IS_MSR_WRITE : EXIT_IS_MSR_READ);
+    e.msr.index = (uint32_t)v->gpr[RCX];
+    e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
+    e.msr.efer = vmcb_of(v)->save.efer & ~EFER_SVME;
+    return decided(v, &e);
+}
+
+static enum svm_action on_xsetbv(struct vcpu *v)
+{
+    struct vmcb *b = vmcb_of(v);
+    struct exit_info e = decoded_instruction(v, EXIT_IS_XSETBV);
+    e.xsetbv.xcr = (uint32_t)v->gpr[RCX];
+    e.xsetbv.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
+    e.xsetbv.cpl = (b->save.rflags & RFLAGS_VM) ? 3 : b->save.cpl;
+    e.xsetbv.osxsave = b->save.cr4 & CR4_OSXSAVE;
+    e.xsetbv.offered = svm_this_cpu()->xcr0_offered;
+    return decided(v, &e);
+}
+
+/* EXITINFO1: IN, string, REP, size, address size, port (APM Vol. 2, 15.10.2); EXITINFO2
+ * is the next RIP. */
+static enum svm_action on_io(struct vcpu *v)
+{
+    struct vmcb *b = vmcb_of(v);
+    uint64_t info = b->ctl.exit_info1;
+    uint64_t len = b->ctl.exit_info2 - b->save.rip;
+    struct exit_info e = decoded(v, EXIT_IS_IO, len && len <= 15 ? (unsigned)len
+                                                                 : svm_instruction_length(v));
+    e.io.in = info & 1;
+    e.io.string = info & 4;
+    e.io.rep = info & 8;
+    e.io.size = (info & 0x10) ? 1 : (info & 0x20) ? 2 : (info & 0x40) ? 4 : 0;
+    e.io.addr_size = (info & 0x80) ? 2 : (info & 0x100) ? 4 : (info & 0x200) ? 8 : 0;
+    e.io.port = (uint16_t)(info >> 16);
+    e.io.rax = v->gpr[RAX];
+    e.io.rcx = v->gpr[RCX];
+    return decided(v, &e);
+}
+
+#define NPF_PRESENT     (1ull << 0)
+#define NPF_WRITE       (1ull << 1)
+#define NPF_FETCH       (1ull << 4)
+#define NPF_TABLE_WALK  (1ull << 33)
+
+static bool lazy_page(struct vcpu *v, uint64_t gpa, enum svm_action *action)
+{
+    switch (snapshot_lazy_fault(v, gpa)) {
+    case LAZY_NOT_MINE: return false;
+    case LAZY_RETRY: *action = SVM_RESUME; break;
+    case LAZY_PARKED:
+        svm_untake_requeued(v);
+        *action = SVM_HALT;
+        break;
+    case LAZY_LOST: *action = SVM_STOP; break;
+    }
+    vcpu_count_exit(v, EXIT_EPT);
+    return true;
+}
+
+static enum svm_action on_npf(struct vcpu *v)
+{
+    struct vmcb *b = vmcb_of(v);
+    uint64_t info = b->ctl.exit_info1, gpa = b->ctl.exit_info2;
+    enum svm_action lazy = SVM_RESUME;
+    if (!(info & NPF_PRESENT) && lazy_page(v, gpa, &lazy))
+        return lazy;
+    struct exit_info e = decoded(v, EXIT_IS_MMIO, 0);
+    e.mmio.gpa = gpa;
+    e.mmio.write = info & NPF_WRITE;
+    e.mmio.fetch = info & NPF_FETCH;
+    e.mmio.table = info & NPF_TABLE_WALK;
+    return decided(v, &e);
+}
+
+static enum svm_action hypercall(struct vcpu *v, unsigned len)
+{
+    struct exit_info e = decoded(v, EXIT_IS_VMCALL, len);
+    e.vmcall.nr = v->gpr[RAX];
+    e.vmcall.arg[0] = v->gpr[RDI];
+    e.vmcall.arg[1] = v->gpr[RSI];
+    e.vmcall.arg[2] = v->gpr[RDX];
+    e.vmcall.arg[3] = v->gpr[R10];
+    return decided(v, &e);
+}
+
+#define VECTOR_UD_SVM 6
+
+/* #UD: Intel's VMCALL (0f 01 c1) is the guest's hypercall as well; anything else is the
+ * guest's own #UD, given back. */
+static enum svm_action on_ud(struct vcpu *v)
+{
+    uint8_t b[3];
+    if (svm_fetch_instruction(v, b, 3) == 3 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1)
+        return hypercall(v, 3);
+    vcpu_count_exit(v, EXIT_EXCEPTION);
+    svm_queue_exception(v, VECTOR_UD_SVM, false, 0);
+    return SVM_RESUME;
+}
+
+static enum svm_action on_exception(struct vcpu *v, uint8_t vector)
+{
+    if (vector == VECTOR_UD_SVM)
+        return on_ud(v);
+    struct vmcb *b = vmcb_of(v);
+    struct exit_info e = decoded(v, EXIT_IS_EXCEPTION, 0);
+    e.exception.vector = vector;
+    e.exception.has_error = vector == VECTOR_AC;
+    e.exception.error = (uint32_t)b->ctl.exit_info1;
+    return decided(v, &e);
+}
+
+/* A control-register access without decode assists, from its bytes: [prefixes] [REX]
+ * 0f 20/22 modrm (MOV from/to CRn; LOCK or REX.R selects CR8), 0f 06 (CLTS), 0f 01 /6
+ * with a register operand (LMSW).  LMSW from memory is not decoded. */
+static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
+{
+    struct vmcb *vb = vmcb_of(v);
+    uint8_t b[15];
+    unsigned got = svm_fetch_instruction(v, b, sizeof(b)), i = 0;
+    bool lock = false, long_mode = (vb->save.efer & EFER_LMA) && (vb->save.cs.attrib & ATTRIB_L);
+    uint8_t rex = 0;
+    while (i < got && (b[i] == 0xf0 || b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2e ||
+                       b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
+        lock |= b[i++] == 0xf0;
+    if (long_mode && i < got && (b[i] & 0xf0) == 0x40)
+        rex = b[i++];
+    if (i + 2 > got || b[i] != 0x0f)
+        return kill_unhandled(v);
+    struct exit_info e = decoded(v, EXIT_IS_CR, 0);
+    e.cr.number = number;
+    e.cr.now = guest_ctl_of(vb);
+    e.cr.cr4_offered = svm_cr4_offered();
+    uint8_t op = b[i + 1];
+    if (op == 0x06 && write && number == 0) {
+        e.cr.access = CR_CLTS;
+        e.instr_len = i + 2;
+    } else if (i + 3 <= got && op == 0x01 && ((b[i + 2] >> 3) & 7) == 6 && (b[i + 2] >> 6) == 3 &&
+               write && number == 0) {
+        e.cr.access = CR_LMSW;
+        e.cr.value = read_gpr(v, (b[i + 2] & 7) | ((rex & 1) ? 8 : 0)) & 0xffff;
+        e.instr_len = i + 3;
+    } else if (i + 3 <= got && op == (write ? 0x22 : 0x20)) {
+        uint8_t modrm = b[i + 2];
+        unsigned cr = ((modrm >> 3) & 7) | ((rex & 4) || lock ? 8 : 0);
+        if (cr != number)
+            return kill_unhandled(v);
+        e.cr.access = write ? CR_MOV_TO : CR_MOV_FROM;
+        e.cr.gpr = (modrm & 7) | ((rex & 1) ? 8 : 0);
+        e.cr.value = write ? read_gpr(v, e.cr.gpr) : 0;
+        e.instr_len = i + 3;
+    } else {
+        return kill_unhandled(v);
+    }
+    return decided(v, &e);
+}
+
+static enum svm_action instruction(struct vcpu *v, enum exit_instruction which)
+{
+    struct exit_info e = decoded_instruction(v, EXIT_IS_INSTRUCTION);
+    e.instruction.which = which;
+    return decided(v, &e);
+}
+
+static enum svm_action lifecycle(struct vcpu *v, enum exit_info_kind kind)
+{
+    struct exit_info e = decoded(v, kind, 0);
+    return decided(v, &e);
+}
+
+enum svm_action svm_handle_exit(struct vcpu *v)
+{
+    struct svm_vcpu *x = svm_of(v);
+    uint64_t code = x->vmcb->ctl.exit_code;
+    if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
+        code = SVM_EXIT_INVALID;
+    if (code >= SVM_EXIT_EXCEPTION && code < SVM_EXIT_EXCEPTION + 32)
+        return on_exception(v, (uint8_t)(code - SVM_EXIT_EXCEPTION));
+    switch (code) {
+    case SVM_EXIT_INTR:
+        vcpu_count_exit(v, EXIT_EXTINT);
+        return v->kick ? SVM_TO_SCHEDULER : SVM_RESUME;
+    case SVM_EXIT_NMI:                  /* the host's: taken when GIF was set again */
+        vcpu_count_exit(v, EXIT_EXCEPTION);
+        return SVM_RESUME;
+    case SVM_EXIT_VINTR:
+        vcpu_count_exit(v, EXIT_INTR_WINDOW);
+        return SVM_RESUME;
+    case SVM_EXIT_IRET:                 /* the guest leaves its NMI handler */
+        x->iret_seen = true;
+        x->iret_rip = x->vmcb->save.rip;
+        vcpu_count_exit(v, EXIT_INTR_WINDOW);
+        return SVM_RESUME;
+    case SVM_EXIT_CR_READ + 8: return on_cr(v, 8, false);
+    case SVM_EXIT_CR_WRITE + 0: return on_cr(v, 0, true);
+    case SVM_EXIT_CR_WRITE + 4: return on_cr(v, 4, true);
+    case SVM_EXIT_CR_WRITE + 8: return on_cr(v, 8, true);
+    case SVM_EXIT_CPUID: return on_cpuid(v);
+    case SVM_EXIT_HLT: return on_hlt(v);
+    case SVM_EXIT_MSR: return on_msr(v);
+    case SVM_EXIT_IOIO: return on_io(v);
+    case SVM_EXIT_XSETBV: return on_xsetbv(v);
+    case SVM_EXIT_NPF: return on_npf(v);
+    case SVM_EXIT_VMMCALL: return hypercall(v, svm_instruction_length(v));
+    case SVM_EXIT_SHUTDOWN: return lifecycle(v, EXIT_IS_SHUTDOWN);
+    case SVM_EXIT_INIT: return lifecycle(v, EXIT_IS_INIT);
+    case SVM_EXIT_INVD: return instruction(v, INSTR_INVD);
+    case SVM_EXIT_WBINVD: return instruction(v, INSTR_WBINVD);
+    case SVM_EXIT_RDPMC: return instruction(v, INSTR_RDPMC);
+    case SVM_EXIT_MONITOR: return instruction(v, INSTR_MONITOR);
+    case SVM_EXIT_MWAIT: return instruction(v, INSTR_MWAIT);
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMRUN + 2: case SVM_EXIT_VMRUN + 3:
+    case SVM_EXIT_VMRUN + 4: case SVM_EXIT_VMRUN + 5: case SVM_EXIT_SKINIT:
+        return instruction(v, INSTR_VIRTUALIZATION);
+    default:
+        vcpu_count_exit(v, EXIT_OTHER);
+        return kill_unhandled(v);
+    }
+}

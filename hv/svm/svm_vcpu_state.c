@@ -1,0 +1,371 @@
+/*
+ * virt_vcpu_save / virt_vcpu_restore on SVM: the vendor-neutral struct vcpu_state
+ * (hv/core/vcpu_state.h) from and into a paused vCPU.
+ *
+ * Where each piece lives between two runs: the VMCB's state save area (RSP, RIP, RFLAGS,
+ * segments, descriptor tables, CR0/CR2/CR3/CR4, DR6/DR7, EFER, PAT, DEBUGCTL, and what
+ * VMSAVE keeps: STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, SYSENTER_*), its control area
+ * (TSC offset, the interrupt shadow); struct vcpu (the other general registers, the
+ * scheduler's state, the MSR policy's values); struct svm_vcpu (the event to inject next,
+ * NMI blocking, DR0-DR3, TSC_AUX, XCR0 and the XSAVE area, in memory once
+ * svm_vcpu_put_aside ran).
+ * SVM has no pending debug exceptions nor PDPTE registers to carry: they stay zero.
+ */
+#include <string.h>
+#include "hv/arch/x86/cpu.h"
+#include "hv/core/exit/cpuid_policy.h"
+#include "hv/core/exit/msr_policy.h"
+#include "hv/core/partition.h"
+#include "hv/core/vcpu_state.h"
+#include "hv/core/vcpu_state_check.h"
+#include "hv/core/vcpu_state_desc.h"
+#include "hv/lib/format.h"
+#include "hv/mm/kmem.h"
+#include "hv/svm/svm.h"
+
+#define EFER_SVME (1ull << 12)
+#define INTERRUPTIBILITY_STI 1u
+#define INTERRUPTIBILITY_NMI 8u
+#define ATTRIB_P (1u << 7)
+
+static void partition_view(void *ctx, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out)
+{
+    cpuid_policy(ctx, leaf, subleaf, out);
+}
+
+static struct cpuid_result host_cpuid(uint32_t leaf, uint32_t subleaf)
+{
+    struct cpuid_regs r = cpuid(leaf, subleaf);
+    return (struct cpuid_result){ r.eax, r.ebx, r.ecx, r.edx };
+}
+
+static unsigned phys_addr_bits(void)
+{
+    if (cpuid(0x80000000u, 0).eax < 0x80000008u)
+        return 36;
+    return cpuid(0x80000008u, 0).eax & 0xff;
+}
+
+/* The CR4 bits this CPU implements (what MOV to CR4 under SVM accepts). */
+uint64_t svm_cr4_offered(void)
+{
+    uint64_t cr4 = 0x7ff;   /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT */
+    struct cpuid_regs one = cpuid(1, 0), seven = cpuid(7, 0);
+    if (seven.ecx & (1u << 2)) cr4 |= 1ull << 11;          /* UMIP */
+    if (seven.ebx & (1u << 0)) cr4 |= 1ull << 16;          /* FSGSBASE */
+    if (one.ecx & (1u << 17)) cr4 |= 1ull << 17;           /* PCIDE */
+    if (one.ecx & (1u << 26)) cr4 |= 1ull << 18;           /* OSXSAVE */
+    if (seven.ebx & (1u << 7)) cr4 |= 1ull << 20;          /* SMEP */
+    if (seven.ebx & (1u << 20)) cr4 |= 1ull << 21;         /* SMAP */
+    if (seven.ecx & (1u << 3)) cr4 |= 1ull << 22;          /* PKE */
+    return cr4;
+}
+
+/* SVM's segment attributes (access byte, then AVL L D/B G) in VMX's access-rights layout
+ * (hv/core/vcpu_state.h), as VT-x would hold them: a segment other than CS and TR that is
+ * not present is an unusable one, a loaded code or data segment is marked accessed and a
+ * loaded TSS busy (the processor sets those bits in the descriptor as it loads it; SVM
+ * may keep the register's copy without them). */
+static uint32_t neutral_attributes(uint16_t a, unsigned seg)
+{
+    uint32_t ar = (a & 0xffu) | ((uint32_t)(a & 0xf00u) << 4);
+    if (seg != VSEG_CS && seg != VSEG_TR && !(a & ATTRIB_P))
+        ar |= VSEG_ATTR_UNUSABLE;
+    else if (ar & VSEG_ATTR_S)
+        ar |= 1;
+    else if (seg == VSEG_TR && ((ar & VSEG_ATTR_TYPE) == 9 || (ar & VSEG_ATTR_TYPE) == 1))
+        ar |= 2;
+    return vcpu_seg_attr_from_vmx(ar);
+}
+
+static uint16_t svm_attributes(uint32_t attributes)
+{
+    uint32_t ar = vcpu_seg_attr_to_vmx(attributes);
+    if (ar & VSEG_ATTR_UNUSABLE)
+        ar &= VSEG_ATTR_DPL;
+    return (uint16_t)((ar & 0xffu) | ((ar >> 4) & 0xf00u));
+}
+
+static struct vmcb_seg *segment(struct vmcb_save *s, unsigned i)
+{
+    struct vmcb_seg *order[VSEG_COUNT] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+                                           &s->ldtr, &s->tr };
+    return order[i];
+}
+
+/* ---- save ----------------------------------------------------------------------------- */
+
+static void read_event(const struct svm_vcpu *x, struct vcpu_event *e)
+{
+    uint64_t inj = x->event_inj;
+    if (!(inj & EVENT_VALID))
+        return;
+    uint8_t type = (uint8_t)((inj & EVENT_TYPE_MASK) >> 8);
+    e->valid = true;
+    e->vector = (uint8_t)inj;
+    e->type = type;
+    e->has_error = inj & EVENT_ERROR_VALID;
+    e->error = e->has_error ? (uint32_t)(inj >> 32) & 0xffff : 0;
+    e->instr_len = 0;
+}
+
+bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s)
+{
+    memset(s, 0, sizeof(*s));
+    struct svm_vcpu *x = v->arch;
+    if (!x || v->state == VCPU_STOPPED || !svm_vcpu_put_aside(v))
+        return false;
+    struct vmcb_save *b = &x->vmcb->save;
+    memcpy(s->gpr, v->gpr, sizeof(s->gpr));
+    s->gpr[RSP] = b->rsp;
+    s->rip = b->rip;
+    s->rflags = b->rflags;
+    for (unsigned i = 0; i < VSEG_COUNT; i++) {
+        const struct vmcb_seg *g = segment(b, i);
+        s->seg[i] = (struct vcpu_segment){ g->sel, g->limit,
+                                           neutral_attributes(g->attrib, i),
+                                           g->base };
+    }
+    s->gdtr_base = b->gdtr.base;
+    s->gdtr_limit = b->gdtr.limit;
+    s->idtr_base = b->idtr.base;
+    s->idtr_limit = b->idtr.limit;
+    s->cr0 = b->cr0;
+    s->cr2 = b->cr2;
+    s->cr3 = b->cr3;
+    s->cr4 = b->cr4;
+    memcpy(s->dr, x->dr, sizeof(s->dr));
+    s->dr6 = b->dr6;
+    s->dr7 = b->dr7;
+    s->efer = b->efer & ~EFER_SVME;
+    s->pat = b->g_pat;
+    s->debugctl = b->dbgctl;
+    s->sysenter_cs = b->sysenter_cs;
+    s->sysenter_esp = b->sysenter_esp;
+    s->sysenter_eip = b->sysenter_eip;
+    s->star = b->star;
+    s->lstar = b->lstar;
+    s->cstar = b->cstar;
+    s->fmask = b->sfmask;
+    s->kernel_gs_base = b->kernel_gs_base;
+    s->tsc_aux = x->tsc_aux;
+    s->tsc_offset = x->tsc_offset;
+    struct vcpu_msrs copy = v->msrs;
+    vcpu_state_msrs_capture(s, &(struct msr_guest){ partition_view, v, &copy, 0 });
+    if (x->xsave_size > VCPU_STATE_XSAVE_MAX)
+        return false;
+    s->xcr0 = x->xcr0;
+    s->xsave_size = x->xsave_size;
+    memcpy(s->xsave, x->xsave_area, x->xsave_size);
+    read_event(x, &s->event);
+    s->interruptibility = ((x->vmcb->ctl.int_shadow & 1) ? INTERRUPTIBILITY_STI : 0) |
+                          (x->nmi_blocked ? INTERRUPTIBILITY_NMI : 0);
+    switch (v->state) {
+    case VCPU_RUNNABLE:
+    case VCPU_PARKED:
+        s->run_state = VCPU_RS_RUNNING; break;
+    case VCPU_HALTED: s->run_state = VCPU_RS_HALTED; break;
+    case VCPU_WAIT_SIPI: s->run_state = VCPU_RS_WAIT_SIPI; break;
+    default: return false;
+    }
+    s->halted_irqs_off = s->run_state == VCPU_RS_HALTED && v->halted_irqs_off;
+    s->sipi_pending = v->sipi_pending;
+    s->sipi_vector = v->sipi_vector;
+    return true;
+}
+
+/* ---- restore -------------------------------------------------------------------------- */
+
+static void set_sched_state(struct vcpu *v, enum vcpu_run_state rs)
+{
+    enum vcpu_sched_state want = rs == VCPU_RS_HALTED ? VCPU_HALTED :
+                                 rs == VCPU_RS_WAIT_SIPI ? VCPU_WAIT_SIPI : VCPU_RUNNABLE;
+    enum vcpu_sched_state now = v->state;
+    if (now != want)
+        __atomic_compare_exchange_n(&v->state, &now, want, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+}
+
+static uint64_t event_of(const struct vcpu_event *e)
+{
+    if (!e->valid)
+        return 0;
+    /* Software exceptions (types 5, 6) are hardware-class on SVM; a software interrupt
+     * keeps its type. */
+    uint64_t type = e->type == 4 ? EVENT_TYPE_SOFT_INT : e->type >= 5 ? EVENT_TYPE_EXCEPTION
+                                                                      : (uint64_t)e->type << 8;
+    return EVENT_VALID | type | e->vector |
+           (e->has_error ? EVENT_ERROR_VALID | ((uint64_t)e->error << 32) : 0);
+}
+
+bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
+{
+    struct svm_vcpu *x = v->arch;
+    const struct svm_cpu *c = svm_this_cpu();
+    const char *bad = vcpu_state_impossible(s);
+    if (!bad) {
+        struct vcpu_state_offer offer = {
+            .cr4_allowed = svm_cr4_offered(), .xcr0_offered = c->xcr0_offered,
+            .xsave_size = x->xsave_size, .mxcsr_mask = c->mxcsr_mask,
+            .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
+        };
+        bad = vcpu_state_not_offered(s, &offer);
+    }
+    if (bad) {
+        fmt_snprintf(err, err_size, "vcpu%u: state refused: %s", v->index, bad);
+        return false;
+    }
+    struct vcpu_msrs msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    const char *msr = vcpu_state_msrs_apply(s, &(struct msr_guest){ partition_view, v, &msrs, rdtsc() });
+    if (msr) {
+        fmt_snprintf(err, err_size, "vcpu%u: state refused: %s not allowed by the partition's "
+                     "CPUID", v->index, msr);
+        return false;
+    }
+    if (!svm_vcpu_put_aside(v)) {
+        fmt_snprintf(err, err_size, "vcpu%u: the CPU that last ran it did not answer", v->index);
+        return false;
+    }
+    struct vmcb_save *b = &x->vmcb->save;
+    memcpy(v->gpr, s->gpr, sizeof(v->gpr));
+    b->rsp = s->gpr[RSP];
+    b->rip = s->rip;
+    b->rflags = s->rflags;
+    for (unsigned i = 0; i < VSEG_COUNT; i++) {
+        struct vmcb_seg *g = segment(b, i);
+        *g = (struct vmcb_seg){ s->seg[i].selector, svm_attributes(s->seg[i].attributes),
+                                s->seg[i].limit, s->seg[i].base };
+    }
+    b->cpl = (uint8_t)((s->seg[VSEG_SS].attributes & VSEG_ATTR_DPL) >> 5);
+    b->gdtr = (struct vmcb_seg){ 0, 0, s->gdtr_limit, s->gdtr_base };
+    b->idtr = (struct vmcb_seg){ 0, 0, s->idtr_limit, s->idtr_base };
+    b->cr0 = s->cr0;
+    b->cr2 = s->cr2;
+    b->cr3 = s->cr3;
+    b->cr4 = s->cr4;
+    memcpy(x->dr, s->dr, sizeof(x->dr));
+    b->dr6 = s->dr6;
+    b->dr7 = s->dr7;
+    b->efer = s->efer | EFER_SVME;
+    b->g_pat = s->pat;
+    b->dbgctl = s->debugctl;
+    b->sysenter_cs = s->sysenter_cs;
+    b->sysenter_esp = s->sysenter_esp;
+    b->sysenter_eip = s->sysenter_eip;
+    b->star = s->star;
+    b->lstar = s->lstar;
+    b->cstar = s->cstar;
+    b->sfmask = s->fmask;
+    b->kernel_gs_base = s->kernel_gs_base;
+    x->tsc_aux = s->tsc_aux;
+    v->msrs = msrs;
+    x->tsc_offset = s->tsc_offset;
+    x->vmcb->ctl.tsc_offset = s->tsc_offset;
+    x->xcr0 = s->xcr0;
+    memcpy(x->xsave_area, s->xsave, s->xsave_size);
+    memset(x->xsave_area + s->xsave_size, 0, x->xsave_size - s->xsave_size);
+    x->event_inj = event_of(&s->event);
+    x->vmcb->ctl.event_inj = 0;
+    x->vmcb->ctl.int_shadow = (s->interruptibility & 3) ? 1 : 0;
+    x->nmi_blocked = s->interruptibility & INTERRUPTIBILITY_NMI;
+    x->iret_seen = false;
+    x->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    v->halted_irqs_off = s->halted_irqs_off;
+    v->sipi_vector = s->sipi_vector;
+    if (v->sipi_pending != s->sipi_pending)
+        v->sipi_pending = s->sipi_pending;
+    set_sched_state(v, s->run_state);
+    return true;
+}
+
+/* ---- the debug round trip (manifest vcpu-state-roundtrip) -------------------------------- */
+
+struct svm_roundtrip {
+    struct vcpu_state saved, loaded, again;
+    uint8_t stream[sizeof(struct vcpu_state) + 1024];
+};
+
+#define ROUNDTRIP_PAGES ((sizeof(struct svm_roundtrip) + 4095) / 4096)
+#define POISON 0xdeadbeefdeadbeefull
+
+void svm_roundtrip_free(struct svm_vcpu *x)
+{
+    if (x->roundtrip)
+        kmem_free_pages(x->roundtrip, ROUNDTRIP_PAGES);
+    x->roundtrip = NULL;
+}
+
+/* Everything restore must write, overwritten with values that fail loudly if it does not. */
+static void scrub(struct vcpu *v)
+{
+    struct svm_vcpu *x = svm_of(v);
+    struct vmcb_save *b = &x->vmcb->save;
+    for (unsigned i = 0; i < VSEG_COUNT; i++)
+        *segment(b, i) = (struct vmcb_seg){ 0xdead, 0xfff, 0xdead, POISON };
+    b->gdtr = b->idtr = (struct vmcb_seg){ 0, 0, 0xdead, POISON };
+    b->cr0 = b->cr2 = b->cr3 = b->cr4 = b->dr6 = b->dr7 = b->efer = b->g_pat = POISON;
+    b->rsp = b->rip = b->rflags = b->dbgctl = POISON;
+    b->sysenter_cs = b->sysenter_esp = b->sysenter_eip = POISON;
+    b->star = b->lstar = b->cstar = b->sfmask = b->kernel_gs_base = POISON;
+    memset(v->gpr, 0xa5, sizeof(v->gpr));
+    memset(&v->msrs, 0xa5, sizeof(v->msrs));
+    for (unsigned i = 0; i < 4; i++)
+        x->dr[i] = POISON;
+    x->xcr0 = x->tsc_offset = x->tsc_aux = POISON;
+    memset(x->xsave_area, 0xa5, x->xsave_size);
+    x->event_inj = EVENT_VALID | (7ull << 8) | 0xff;
+    x->vmcb->ctl.int_shadow = 1;
+    x->nmi_blocked = true;
+    v->halted_irqs_off = true;
+    v->sipi_vector = 0xa5;
+}
+
+static const char *roundtrip(struct vcpu *v, struct svm_roundtrip *r, char *err, size_t err_size)
+{
+    if (!svm_vcpu_save(v, &r->saved))
+        return "save failed";
+    struct state_writer w;
+    state_writer_init(&w, r->stream, sizeof(r->stream));
+    if (!vcpu_state_save(&w, v->index, &r->saved) || !state_writer_finish(&w))
+        return "the VCPU section did not fit";
+    scrub(v);
+    struct state_kind kind = state_desc_kind(&vcpu_state_desc);
+    struct state_reader rd;
+    struct state_section sec;
+    if (state_reader_open(&rd, r->stream, w.pos, &kind, 1) != 0 ||
+        state_reader_next(&rd, &sec) != 1 ||
+        vcpu_state_load(&sec, &r->loaded, err, err_size) != 0 ||
+        !svm_vcpu_restore(v, &r->loaded, err, (unsigned)err_size))
+        return err[0] ? err : "the VCPU section did not read back";
+    if (!svm_vcpu_save(v, &r->again))
+        return "save after restore failed";
+    const char *field = vcpu_state_first_difference(&r->saved, &r->again);
+    if (field) {
+        fmt_snprintf(err, err_size, "%s differs after the round trip", field);
+        return err;
+    }
+    return NULL;
+}
+
+bool svm_state_roundtrip(struct vcpu *v)
+{
+    struct svm_vcpu *x = svm_of(v);
+    if (v->part->state == PART_DEAD)
+        return false;
+    if (!x->roundtrip)
+        x->roundtrip = kmem_alloc_pages(ROUNDTRIP_PAGES);
+    if (!x->roundtrip) {
+        partition_kill(v->part, "vcpu%u: no memory for the vCPU state round trip", v->index);
+        return false;
+    }
+    char err[STATE_ERR_LEN] = "";
+    const char *bad = roundtrip(v, x->roundtrip, err, sizeof(err));
+    if (bad) {
+        partition_kill(v->part, "vcpu%u: vCPU state round trip %lu: %s", v->index,
+                       x->roundtrips + 1, bad);
+        return false;
+    }
+    x->roundtrips++;
+    return v->part->state != PART_DEAD;
+}
