@@ -16,6 +16,8 @@ test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c $(VIRTIO_TEST_SRCS)
 
 FUZZ_TARGETS += fuzz_virtio_blk fuzz_virtio_blk_copy
 fuzz_virtio_blk_copy_SRCS := tests/fuzz/fuzz_virtio_blk_copy.c hv/vdev/virtio_blk_copy.c
+FUZZ_TARGETS += fuzz_virtio_blk_copy_device
+fuzz_virtio_blk_copy_device_SRCS := tests/fuzz/fuzz_virtio_blk_copy_device.c $(VIRTIO_TEST_SRCS)
 fuzz_virtio_blk_SRCS := tests/fuzz/fuzz_virtio_blk.c $(VIRTIO_TEST_SRCS)
 
 # Arbitrary sections into every device's restore (platform devices, PCI host, virtio-pci,
