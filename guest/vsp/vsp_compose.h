@@ -1,0 +1,67 @@
+/*
+ * The compositor: the screen is cut into 64 x 64 tiles; damage marks tiles, and a compose
+ * rebuilds only the marked ones, each in a private tile buffer (background, then every
+ * layer by z), copied to the framebuffer once.  Layers are the clients' presented windows
+ * (copied, or blended when they carry alpha) and overlays (drawn by their pixel shaders);
+ * all go through the engine, so a GPU engine would compose too.
+ */
+#ifndef ATOLL_GUEST_VSP_VSP_COMPOSE_H
+#define ATOLL_GUEST_VSP_VSP_COMPOSE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest/vsp/vsp_engine.h"
+
+#define VSP_TILE 64u
+#define VSP_MAX_SCREEN_W 4096u
+#define VSP_MAX_SCREEN_H 4096u
+
+struct vsp_screen_rect {
+    int32_t x, y;
+    uint32_t w, h;
+};
+
+/* 32 bits per pixel, bytes B G R X. */
+struct vsp_fb {
+    uint8_t *base;
+    uint32_t width, height, pitch;
+};
+
+struct vsp_layer {
+    int16_t z;
+    uint8_t client, order;              /* ties of z: by client, then order */
+    const struct vsp_surface *surface;
+    struct vgpu_rect src;               /* the part of the surface shown */
+    struct vsp_screen_rect dst;         /* where, at which size */
+    const struct vsp_shader *shader;    /* NULL: a 1:1 copy of an RGB surface */
+    const int32_t (*uniform)[4];        /* the shader's eight uniforms */
+};
+
+struct vsp_compose_stats {
+    uint64_t composes;
+    uint64_t tiles_recomposed;          /* summed over composes */
+    uint64_t tiles_offered;             /* tiles on the screen, summed over composes */
+    uint32_t last_recomposed, tiles_total;
+};
+
+struct vsp_compositor {
+    uint32_t w, h, tiles_x, tiles_y;
+    uint32_t background;                /* 0x00RRGGBB */
+    const struct vsp_engine_ops *engine;
+    uint64_t dirty[VSP_MAX_SCREEN_H / VSP_TILE];    /* bit tx of row ty */
+    struct vsp_compose_stats stats;
+    uint8_t tile[VSP_TILE * VSP_TILE * 4];
+};
+
+bool vsp_compose_init(struct vsp_compositor *c, uint32_t w, uint32_t h, uint32_t background,
+                      const struct vsp_engine_ops *engine);
+/* Marks the tiles r touches (clipped to the screen). */
+void vsp_compose_damage(struct vsp_compositor *c, const struct vsp_screen_rect *r);
+void vsp_compose_damage_all(struct vsp_compositor *c);
+/* Rebuilds the marked tiles from the layers (any order: sorted here, in place) into fb
+ * and clears the marks.  Returns the tiles rebuilt. */
+uint32_t vsp_compose_tiles(struct vsp_compositor *c, const struct vsp_fb *fb,
+                           struct vsp_layer *layers, size_t n);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * The rendering engine: what executes validated drawing work.  Here it is the VSP's CPU
+ * (vsp_cpu_engine); a real GPU would implement the same three operations.  Each takes
+ * arguments the proxy has already checked (surfaces live, rectangles inside them, shader
+ * verified, textures bound), does work while *budget is positive, subtracts the units it
+ * used (one per pixel written, plus the shader instructions run) and returns true once
+ * the operation is complete.  *pos (zero at the start) carries the progress, so an
+ * operation cut at a slice's end resumes in the next slice where it stopped.
+ */
+#ifndef ATOLL_GUEST_VSP_VSP_ENGINE_H
+#define ATOLL_GUEST_VSP_VSP_ENGINE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/vsp/vsp_shader.h"
+#include "guest/vsp/vsp_surface.h"
+
+struct vsp_pos {
+    uint32_t row, col;
+};
+
+struct vsp_draw {
+    const struct vsp_surface *dst;
+    struct vgpu_rect rect;              /* inside dst */
+    const struct vsp_shader *shader;
+    struct vsp_shader_env env;
+    int32_t origin_x, origin_y;         /* R0 of the rect's top-left pixel */
+};
+
+struct vsp_engine_ops {
+    bool (*fill)(const struct vsp_surface *dst, const struct vgpu_rect *r, uint32_t argb,
+                 struct vsp_pos *pos, int64_t *budget);
+    /* src and dst both RGB; they may be the same surface, overlapping */
+    bool (*blit)(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
+                 const struct vsp_surface *src, const struct vgpu_rect *sr,
+                 struct vsp_pos *pos, int64_t *budget);
+    bool (*draw)(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget);
+};
+
+extern const struct vsp_engine_ops vsp_cpu_engine;
+
+#endif

@@ -1,0 +1,11 @@
+# The vGPU proxy: damage-tile composing vs full recompose, time-bank shares vs weights, and
+# the engine's overlay shaders vs pixman (host, same run).
+VSP_BENCH := $(BUILD)/bench/vsp-bench
+BENCHES += $(VSP_BENCH)
+$(VSP_BENCH): tests/bench/vsp_bench.c tests/unit/vsp_cmdbuf.c $(VSP_SRCS) $(wildcard guest/vsp/*.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) $(shell pkg-config --cflags pixman-1) -o $@ \
+		tests/bench/vsp_bench.c tests/unit/vsp_cmdbuf.c $(VSP_SRCS) $(shell pkg-config --libs pixman-1)
+
+tools: $(VSP_BENCH)

@@ -1,0 +1,434 @@
+/* The pixel-shader ISA: every refusal of the verifier, every instruction of the
+ * interpreter, and the built-in overlay shaders against formulas written out here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "guest/vsp/vsp_builtin.h"
+#include "guest/vsp/vsp_engine.h"
+#include "guest/vsp/vsp_shader.h"
+
+#define I(op, d, a, b, imm) ((struct vgpu_insn){ VSP_OP_##op, d, a, b, imm })
+
+static struct vsp_shader sh;
+
+static enum vsp_verify_err verify(const struct vgpu_insn *p, uint32_t n, int32_t *bad)
+{
+    return vsp_shader_verify_insns(p, n, &sh, bad);
+}
+
+static void expect_refused(const struct vgpu_insn *p, uint32_t n, enum vsp_verify_err why,
+                           int32_t at)
+{
+    int32_t bad = 99;
+    assert_int_equal(verify(p, n, &bad), why);
+    assert_int_equal(bad, at);
+    assert_false(sh.live);
+}
+
+static void verifier_refuses_each_fault(void **state)
+{
+    (void)state;
+    struct vgpu_insn end = I(END, 0, 0, 0, 0);
+    expect_refused(&end, 0, VSP_V_EMPTY, -1);
+    static struct vgpu_insn many[VSP_SHADER_MAX_INSNS + 1];
+    expect_refused(many, VSP_SHADER_MAX_INSNS + 1, VSP_V_EMPTY, -1);
+
+    struct vgpu_insn bad_op[] = { I(MOV, 1, 0, 0, 0), { VSP_OP_COUNT, 0, 0, 0, 0 }, end };
+    expect_refused(bad_op, 3, VSP_V_BAD_OP, 1);
+    struct vgpu_insn bad_reg[] = { I(ADD, 1, 16, 0, 0), end };
+    expect_refused(bad_reg, 2, VSP_V_BAD_REG, 0);
+    struct vgpu_insn bad_dst[] = { I(MOV, 200, 0, 0, 0), end };
+    expect_refused(bad_dst, 2, VSP_V_BAD_REG, 0);
+    struct vgpu_insn unused[] = { I(MOV, 1, 2, 3, 0), end };        /* MOV has no b */
+    expect_refused(unused, 2, VSP_V_UNUSED_FIELD, 0);
+    struct vgpu_insn end_fields[] = { I(END, 1, 0, 0, 0) };
+    expect_refused(end_fields, 1, VSP_V_UNUSED_FIELD, 0);
+
+    struct vgpu_insn imms[][2] = {
+        { I(SHR, 1, 1, 0, 32), end },      /* shift above 31 */
+        { I(SHL, 1, 1, 0, -1), end },
+        { I(MULSHR, 1, 1, 1, 63), end },
+        { I(LDU, 1, 0, 0, 8), end },       /* uniform above 7 */
+        { I(TEX, 1, 0, 0, 4), end },       /* texture above 3 */
+        { I(TEXB, 1, 0, 0, -1), end },
+        { I(SWZ, 1, 0, 0, 256), end },
+        { I(KIL, 0, 1, 0, 0), end },       /* no lane */
+        { I(KIL, 0, 1, 0, 32 | 1), end },  /* unknown bit */
+        { I(ADD, 1, 1, 1, 5), end },       /* imm unused */
+        { I(END, 0, 0, 0, 1), end },
+    };
+    for (unsigned i = 0; i < sizeof(imms) / sizeof(imms[0]); i++)
+        expect_refused(imms[i], 2, VSP_V_BAD_IMM, 0);
+
+    struct vgpu_insn loop0[] = { I(LOOP, 0, 0, 0, 0), I(ENDL, 0, 0, 0, 0), end };
+    expect_refused(loop0, 3, VSP_V_BAD_IMM, 0);        /* count out of range is an imm fault */
+    struct vgpu_insn loop_big[] = { I(LOOP, 0, 0, 0, 257), I(ENDL, 0, 0, 0, 0), end };
+    expect_refused(loop_big, 3, VSP_V_BAD_IMM, 0);
+    struct vgpu_insn stray_endl[] = { I(ENDL, 0, 0, 0, 0), end };
+    expect_refused(stray_endl, 2, VSP_V_BAD_LOOP, 0);
+    struct vgpu_insn open_loop[] = { I(LOOP, 0, 0, 0, 2), I(MOV, 1, 1, 0, 0), I(END, 0, 0, 0, 0) };
+    expect_refused(open_loop, 3, VSP_V_NO_END, 2);     /* END inside the loop */
+    struct vgpu_insn deep[] = {
+        I(LOOP, 0, 0, 0, 2), I(LOOP, 0, 0, 0, 2), I(LOOP, 0, 0, 0, 2), I(LOOP, 0, 0, 0, 2),
+        I(LOOP, 0, 0, 0, 2), end };
+    expect_refused(deep, 6, VSP_V_BAD_LOOP, 4);
+    struct vgpu_insn no_end[] = { I(MOV, 1, 1, 0, 0) };
+    expect_refused(no_end, 1, VSP_V_NO_END, -1);
+    struct vgpu_insn early_end[] = { end, I(MOV, 1, 1, 0, 0), end };
+    expect_refused(early_end, 3, VSP_V_NO_END, 0);
+    /* 256 x 256 iterations of one instruction: an "endless" shader */
+    struct vgpu_insn costly[] = { I(LOOP, 0, 0, 0, 256), I(LOOP, 0, 0, 0, 256),
+                                  I(ADDI, 2, 2, 0, 1), I(ENDL, 0, 0, 0, 0), I(ENDL, 0, 0, 0, 0), end };
+    int32_t bad;
+    assert_int_equal(verify(costly, 6, &bad), VSP_V_TOO_COSTLY);
+    assert_true(bad >= 2 && bad <= 4);
+    /* the same from bytes, as a client uploads it */
+    uint8_t bytes[8] = { VSP_OP_LDU, 1, 0, 0, 9, 0, 0, 0 };
+    assert_int_equal(vsp_shader_verify(bytes, 1, &sh, &bad), VSP_V_BAD_IMM);
+    assert_int_equal(bad, 0);
+    assert_string_equal(vsp_verify_err_name(VSP_V_TOO_COSTLY), "more than 4096 instructions per pixel");
+}
+
+static struct vsp_shader_env env;
+
+/* Runs p at (x, y) over the destination px; returns the executed count. */
+static uint32_t run(const struct vgpu_insn *p, uint32_t n, int32_t x, int32_t y, int32_t px[4],
+                    bool *killed)
+{
+    int32_t bad;
+    assert_int_equal(verify(p, n, &bad), VSP_V_OK);
+    return vsp_shader_run(&sh, &env, x, y, px, killed);
+}
+
+/* R2 = a (LDI), R3 = b (LDI), op into R4, R1 = R4 + 100: the lanes of one result. */
+static int32_t binop(uint8_t op, int32_t a, int32_t b, int32_t imm)
+{
+    struct vgpu_insn p[] = {
+        I(LDI, 2, 0, 0, a), I(LDI, 3, 0, 0, b), { op, 4, 2, 3, imm }, I(ADDI, 1, 4, 0, 100),
+        I(END, 0, 0, 0, 0) };
+    int32_t px[4] = { 0, 0, 0, 0 };
+    bool killed;
+    assert_int_equal(run(p, 5, 0, 0, px, &killed), 5);
+    assert_false(killed);
+    return px[0] - 100;
+}
+
+static void every_instruction_computes(void **state)
+{
+    (void)state;
+    assert_int_equal(binop(VSP_OP_ADD, 30, 12, 0), 42);
+    assert_int_equal(binop(VSP_OP_SUB, 30, 42, 0), -12);
+    assert_int_equal(binop(VSP_OP_MUL, 7, -6, 0), -42);
+    assert_int_equal(binop(VSP_OP_MULSHR, 1 << 20, 3 << 16, 32), 3 * 16);   /* 64-bit product */
+    assert_int_equal(binop(VSP_OP_MIN, -5, 9, 0), -5);
+    assert_int_equal(binop(VSP_OP_MAX, -5, 9, 0), 9);
+    assert_int_equal(binop(VSP_OP_AND, 0x3c, 0x0f, 0), 0x0c);
+    assert_int_equal(binop(VSP_OP_SLT, 3, 4, 0), 1);
+    assert_int_equal(binop(VSP_OP_SLT, 4, 4, 0), 0);
+    assert_int_equal(binop(VSP_OP_SEQ, 4, 4, 0), 1);
+    assert_int_equal(binop(VSP_OP_SEQ, 4, 5, 0), 0);
+    /* wrapping, not undefined */
+    assert_int_equal(binop(VSP_OP_ADD, INT32_MAX, INT32_MAX - 100 + 100, 0) + 2 - 2,
+                     (int32_t)((uint32_t)INT32_MAX * 2));
+
+    int32_t px[4];
+    bool killed;
+    struct vgpu_insn shifts[] = { I(LDI, 2, 0, 0, -64), I(SHR, 2, 2, 0, 3), I(ADDI, 1, 2, 0, 50),
+                                  I(LDI, 3, 0, 0, 3), I(SHL, 3, 3, 0, 4), I(ADD, 1, 1, 3, 0),
+                                  I(END, 0, 0, 0, 0) };
+    run(shifts, 7, 0, 0, px, &killed);
+    assert_int_equal(px[0], -8 + 50 + 48);             /* arithmetic right shift */
+
+    /* MOV, LDU, SWZ, SEL lane by lane; R0 holds the coordinates */
+    env.uniform[5][0] = 10; env.uniform[5][1] = 20; env.uniform[5][2] = 30; env.uniform[5][3] = 40;
+    struct vgpu_insn lanes[] = { I(LDU, 2, 0, 0, 5), I(SWZ, 1, 2, 0, 0x1b) /* w z y x */,
+                                 I(END, 0, 0, 0, 0) };
+    run(lanes, 3, 0, 0, px, &killed);
+    assert_int_equal(px[0], 40); assert_int_equal(px[1], 30);
+    assert_int_equal(px[2], 20); assert_int_equal(px[3], 10);
+    struct vgpu_insn coords[] = { I(MOV, 1, 0, 0, 0), I(END, 0, 0, 0, 0) };
+    run(coords, 2, 17, 23, px, &killed);
+    assert_int_equal(px[0], 17); assert_int_equal(px[1], 23);
+    /* SEL: lanes where d is nonzero take a, the others b */
+    env.uniform[0][0] = 1; env.uniform[0][1] = 0; env.uniform[0][2] = 5; env.uniform[0][3] = 0;
+    struct vgpu_insn sel[] = { I(LDI, 2, 0, 0, 11), I(LDI, 3, 0, 0, 22), I(LDU, 1, 0, 0, 0),
+                               I(SEL, 1, 2, 3, 0), I(END, 0, 0, 0, 0) };
+    run(sel, 5, 0, 0, px, &killed);
+    assert_int_equal(px[0], 11); assert_int_equal(px[1], 22);
+    assert_int_equal(px[2], 11); assert_int_equal(px[3], 22);
+    /* the result is clamped to 0..255; a shader that does nothing keeps the destination */
+    struct vgpu_insn clamp[] = { I(LDI, 1, 0, 0, 1000), I(LDI, 2, 0, 0, -3), I(SWZ, 2, 2, 0, 0),
+                                 I(END, 0, 0, 0, 0) };
+    run(clamp, 4, 0, 0, px, &killed);
+    assert_int_equal(px[0], 255);
+    struct vgpu_insn nothing[] = { I(END, 0, 0, 0, 0) };
+    int32_t keep[4] = { 1, 2, 3, 4 };
+    run(nothing, 1, 0, 0, keep, &killed);
+    assert_int_equal(keep[2], 3);
+}
+
+static void kil_discards_by_lanes(void **state)
+{
+    (void)state;
+    int32_t px[4] = { 9, 9, 9, 9 };
+    bool killed;
+    env.uniform[1][0] = 1; env.uniform[1][1] = 1; env.uniform[1][2] = 0; env.uniform[1][3] = 1;
+    struct vgpu_insn all_xy[] = { I(LDU, 2, 0, 0, 1), I(KIL, 0, 2, 0, 0x3), I(LDI, 1, 0, 0, 0),
+                                  I(END, 0, 0, 0, 0) };
+    assert_int_equal(run(all_xy, 4, 0, 0, px, &killed), 2);
+    assert_true(killed);
+    assert_int_equal(px[0], 9);                         /* left alone */
+    struct vgpu_insn all_xyz[] = { I(LDU, 2, 0, 0, 1), I(KIL, 0, 2, 0, 0x7), I(END, 0, 0, 0, 0) };
+    run(all_xyz, 3, 0, 0, px, &killed);
+    assert_false(killed);
+    struct vgpu_insn unless[] = { I(LDU, 2, 0, 0, 1), I(KIL, 0, 2, 0, 0x7 | VSP_KIL_UNLESS),
+                                  I(END, 0, 0, 0, 0) };
+    run(unless, 3, 0, 0, px, &killed);
+    assert_true(killed);
+}
+
+static void loops_run_their_count(void **state)
+{
+    (void)state;
+    int32_t px[4] = { 0, 0, 0, 0 };
+    bool killed;
+    struct vgpu_insn p[] = { I(LDI, 1, 0, 0, 0), I(LOOP, 0, 0, 0, 5), I(LOOP, 0, 0, 0, 7),
+                             I(ADDI, 1, 1, 0, 1), I(ENDL, 0, 0, 0, 0), I(ADDI, 1, 1, 0, 10),
+                             I(ENDL, 0, 0, 0, 0), I(END, 0, 0, 0, 0) };
+    uint32_t ran = run(p, 8, 0, 0, px, &killed);
+    assert_int_equal(px[0], 5 * 7 + 5 * 10 > 255 ? 255 : 5 * 7 + 5 * 10);
+    assert_int_equal(px[0], 85);
+    /* the verifier's worst cost is exactly what ran when nothing discards */
+    assert_int_equal(sh.cost, ran);
+    assert_int_equal(ran, 1 + 1 + 5 * (1 + 7 * 2 + 1 + 1) + 1);
+}
+
+static uint8_t texels[4 * 4 * 4];
+static struct vsp_surface tex_surface = { .live = true, .format = VGPU_FMT_XRGB8888, .w = 4,
+                                          .h = 4, .stride = 16, .pix = texels };
+
+static void textures_clamp_to_their_window(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 16; i++) {           /* R = 10 * x, G = 10 * y */
+        texels[4 * i + 2] = (uint8_t)(10 * (i % 4));
+        texels[4 * i + 1] = (uint8_t)(10 * (i / 4));
+        texels[4 * i + 0] = 0;
+    }
+    env.tex[2] = (struct vsp_texture){ &tex_surface, 1, 1, 2, 2 };   /* texels (1..2, 1..2) */
+    int32_t px[4];
+    bool killed;
+    struct vgpu_insn p[] = { I(TEX, 1, 0, 0, 2), I(END, 0, 0, 0, 0) };
+    run(p, 2, 0, 0, px, &killed);
+    assert_int_equal(px[0], 10); assert_int_equal(px[1], 10); assert_int_equal(px[3], 255);
+    run(p, 2, -100, 100, px, &killed);                  /* clamped to the window */
+    assert_int_equal(px[0], 10); assert_int_equal(px[1], 20);
+    run(p, 2, 1, 0, px, &killed);
+    assert_int_equal(px[0], 20);
+    assert_int_equal(sh.textures, 1u << 2);
+    /* bilinear half way between window texels (0,0) and (1,0) in 24.8 */
+    struct vgpu_insn b[] = { I(TEXB, 1, 0, 0, 2), I(END, 0, 0, 0, 0) };
+    run(b, 2, 128, 0, px, &killed);
+    assert_int_equal(px[0], 15); assert_int_equal(px[1], 10);
+    run(b, 2, 64, 128, px, &killed);                    /* a quarter across, half down */
+    assert_int_equal(px[0], 13); assert_int_equal(px[1], 15);
+    run(b, 2, 10000, -10000, px, &killed);              /* far outside: the corner texel */
+    assert_int_equal(px[0], 20); assert_int_equal(px[1], 10);
+}
+
+/* pixman's BT.601 YUV to RGB (its YUY2 fetcher), written out for comparison. */
+static uint8_t clamp8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+static void ref_601(int32_t y, int32_t u, int32_t v, int32_t out[3])
+{
+    y -= 16; u -= 128; v -= 128;
+    out[0] = clamp8((0x012b27 * y + 0x019a2e * v) >> 16);
+    out[1] = clamp8((0x012b27 * y - 0x00d0f2 * v - 0x00647e * u) >> 16);
+    out[2] = clamp8((0x012b27 * y + 0x0206a2 * u) >> 16);
+}
+
+static void builtin_yuv_to_rgb_matches_the_formula(void **state)
+{
+    (void)state;
+    static uint8_t yuy2[8 * 2 * 2];                     /* 8 x 2, YUY2 */
+    static struct vsp_surface s = { .live = true, .format = VGPU_FMT_YUY2, .w = 8, .h = 2,
+                                    .stride = 16, .pix = yuy2 };
+    for (unsigned i = 0; i < sizeof(yuy2); i++)
+        yuy2[i] = (uint8_t)(i * 37 + 11);
+    assert_true(vsp_builtin_shader(VSP_BUILTIN_YUV, &sh));
+    struct vsp_shader_env e = { .tex[0] = { &s, 0, 0, 8, 2 } };
+    vsp_builtin_uniforms(e.uniform, 8, 2, 8, 2, false, false, 0, 255);
+    for (int32_t y = 0; y < 2; y++)
+        for (int32_t x = 0; x < 8; x++) {
+            int32_t px[4] = { 0 }, t[4], want[3];
+            bool killed;
+            vsp_shader_run(&sh, &e, x, y, px, &killed);
+            vsp_texel(&s, (uint32_t)x, (uint32_t)y, t);
+            ref_601(t[0], t[1], t[2], want);
+            assert_int_equal(px[0], want[0]);
+            assert_int_equal(px[1], want[1]);
+            assert_int_equal(px[2], want[2]);
+            assert_int_equal(px[3], 255);
+        }
+    /* BT.709 gives other colours for the same chroma */
+    struct vsp_shader s709;
+    int32_t a[4] = { 0 }, b[4] = { 0 };
+    bool killed;
+    assert_true(vsp_builtin_shader(VSP_BUILTIN_YUV, &s709));
+    vsp_shader_run(&sh, &e, 1, 0, a, &killed);
+    vsp_builtin_uniforms(e.uniform, 8, 2, 8, 2, false, true, 0, 255);
+    vsp_shader_run(&s709, &e, 1, 0, b, &killed);
+    assert_true(a[0] != b[0] || a[1] != b[1] || a[2] != b[2]);
+    assert_false(vsp_builtin_shader(VSP_BUILTIN_KEY_SRC | VSP_BUILTIN_KEY_DST, &sh));
+    assert_false(vsp_builtin_shader(0x20, &sh));
+}
+
+static void builtin_blend_key_and_scale(void **state)
+{
+    (void)state;
+    static uint8_t argb[2 * 2 * 4] = {
+        0x00, 0x00, 0x80, 0x80,  0x10, 0x20, 0x30, 0xff,     /* premultiplied red half alpha */
+        0x00, 0x00, 0x00, 0x00,  0x01, 0x02, 0x03, 0x40 };
+    static struct vsp_surface s = { .live = true, .format = VGPU_FMT_ARGB8888, .w = 2, .h = 2,
+                                    .stride = 8, .pix = argb };
+    struct vsp_shader_env e = { .tex[0] = { &s, 0, 0, 2, 2 } };
+    bool killed;
+    /* OVER at alpha 255: d = s + d * (255 - sa) / 255, rounded as pixman does */
+    assert_true(vsp_builtin_shader(VSP_BUILTIN_BLEND, &sh));
+    vsp_builtin_uniforms(e.uniform, 2, 2, 2, 2, false, false, 0, 255);
+    int32_t px[4] = { 100, 200, 50, 255 };
+    vsp_shader_run(&sh, &e, 0, 0, px, &killed);
+    assert_int_equal(px[0], 0x80 + (100 * 127 + 127) / 255);
+    assert_int_equal(px[1], (200 * 127 + 127) / 255);
+    assert_int_equal(px[3], 255);
+    /* global alpha 0: the destination stays */
+    vsp_builtin_uniforms(e.uniform, 2, 2, 2, 2, false, false, 0, 0);
+    int32_t px2[4] = { 100, 200, 50, 255 };
+    vsp_shader_run(&sh, &e, 1, 0, px2, &killed);
+    assert_int_equal(px2[0], 100); assert_int_equal(px2[1], 200); assert_int_equal(px2[2], 50);
+    /* source colour key 0x302010 (texel (1,0)) discards exactly that texel */
+    assert_true(vsp_builtin_shader(VSP_BUILTIN_KEY_SRC, &sh));
+    vsp_builtin_uniforms(e.uniform, 2, 2, 2, 2, false, false, 0x302010, 255);
+    vsp_shader_run(&sh, &e, 1, 0, px, &killed);
+    assert_true(killed);
+    vsp_shader_run(&sh, &e, 0, 0, px, &killed);
+    assert_false(killed);
+    /* destination key: draws only where the destination is the key */
+    assert_true(vsp_builtin_shader(VSP_BUILTIN_KEY_DST, &sh));
+    vsp_builtin_uniforms(e.uniform, 2, 2, 2, 2, false, false, 0x0000ff, 255);
+    int32_t blue[4] = { 0, 0, 255, 255 }, red[4] = { 255, 0, 0, 255 };
+    vsp_shader_run(&sh, &e, 1, 0, blue, &killed);
+    assert_false(killed);
+    assert_int_equal(blue[0], 0x30);
+    vsp_shader_run(&sh, &e, 1, 0, red, &killed);
+    assert_true(killed);
+    /* nearest 2x upscale: destination (0..1, y) shows texel 0, (2..3, y) texel 1 */
+    assert_true(vsp_builtin_shader(0, &sh));
+    vsp_builtin_uniforms(e.uniform, 2, 2, 4, 4, false, false, 0, 255);
+    for (int32_t x = 0; x < 4; x++) {
+        int32_t p[4] = { 0 }, t[4];
+        vsp_shader_run(&sh, &e, x, 3, p, &killed);
+        vsp_texel(&s, (uint32_t)x / 2, 1, t);
+        assert_int_equal(p[0], t[0]);
+        assert_int_equal(p[2], t[2]);
+    }
+}
+
+static uint32_t rng = 12345;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+/* The engine runs built-in shaders natively: pixel for pixel and unit for unit what the
+ * interpreter gives, for every built-in, every source format, sane and hostile uniforms. */
+static void native_builtins_match_the_interpreter(void **state)
+{
+    (void)state;
+    static uint8_t src_pix[64 * 18], a_pix[24 * 20 * 4], b_pix[24 * 20 * 4];
+    const uint16_t formats[4] = { VGPU_FMT_XRGB8888, VGPU_FMT_ARGB8888, VGPU_FMT_YUY2, VGPU_FMT_NV12 };
+    unsigned compared = 0;
+    for (uint32_t bits = 0; bits <= VSP_BUILTIN_BITS; bits++) {
+        struct vsp_shader native, interp;
+        if (!vsp_builtin_shader(bits, &native))
+            continue;
+        interp = native;
+        interp.builtin = -1;
+        for (unsigned round = 0; round < 12; round++) {
+            struct vsp_surface src = { .live = true, .format = formats[round % 4], .w = 16, .h = 12,
+                                       .stride = 64, .pix = src_pix };
+            for (unsigned i = 0; i < sizeof(src_pix); i++)
+                src_pix[i] = (uint8_t)rnd();
+            for (unsigned i = 0; i < sizeof(a_pix); i++)
+                a_pix[i] = b_pix[i] = (uint8_t)(round & 1 ? rnd() : (i % 4 == 3 ? 255 : rnd() % 3 * 127));
+            struct vsp_surface a = { .live = true, .format = round & 2 ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888,
+                                     .w = 24, .h = 20, .stride = 96, .pix = a_pix };
+            struct vsp_surface b = a;
+            b.pix = b_pix;
+            struct vsp_draw da = { .dst = &a, .rect = { 1, 2, 22, 17 }, .shader = &native,
+                                   .env.tex[0] = { &src, 2, 1, 13, 10 }, .origin_x = -3, .origin_y = 5 };
+            if (round >= 8) {                   /* 1:1 inside the window: the engine's row path */
+                da.rect = (struct vgpu_rect){ 1 + round % 3, 2, 12 - round % 3, 9 };
+                da.origin_x = (int32_t)(round % 2);
+                da.origin_y = 1;
+                vsp_builtin_uniforms(da.env.uniform, 13, 10, 13, 10, bits & 1, round & 1,
+                                     rnd() & 0xffffff, (uint8_t)(round == 9 ? 255 : rnd()));
+                if (round == 10)                /* a key that matches */
+                    for (unsigned l = 0; l < 3; l++)
+                        da.env.uniform[7][l] = src_pix[64 * 2 + 4 * 3 + 2 - l];
+            } else if (round < 4)
+                vsp_builtin_uniforms(da.env.uniform, 13, 10, 22 + round * 7, 17 + round, bits & 1,
+                                     round & 1, rnd() & 0xffffff, (uint8_t)rnd());
+            else
+                for (unsigned i = 0; i < 8; i++)
+                    for (unsigned l = 0; l < 4; l++)
+                        da.env.uniform[i][l] = (int32_t)(round == 4 ? rnd() : rnd() % 600 - 300);
+            if (round == 5)                      /* a key that matches: keys get exercised */
+                for (unsigned l = 0; l < 3; l++)
+                    da.env.uniform[7][l] = src_pix[2 - l];
+            struct vsp_draw db = da;
+            db.dst = &b;
+            db.shader = &interp;
+            struct vsp_pos pa = { 0, 0 }, pb = { 0, 0 };
+            int64_t ba = INT64_MAX / 2, bb = INT64_MAX / 2;
+            if (round == 11) {                  /* cut into slices of 37 units: same stops */
+                int64_t used = 0;
+                for (bool done = false; !done;) {
+                    int64_t slice = 37;
+                    done = vsp_cpu_engine.draw(&da, &pa, &slice);
+                    used += 37 - slice;
+                }
+                ba -= used;
+            } else {
+                assert_true(vsp_cpu_engine.draw(&da, &pa, &ba));
+            }
+            assert_true(vsp_cpu_engine.draw(&db, &pb, &bb));
+            assert_memory_equal(a_pix, b_pix, sizeof(a_pix));
+            assert_true(ba == bb);
+            compared++;
+        }
+    }
+    assert_int_equal(compared, 24 * 12);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(verifier_refuses_each_fault),
+        cmocka_unit_test(every_instruction_computes),
+        cmocka_unit_test(kil_discards_by_lanes),
+        cmocka_unit_test(loops_run_their_count),
+        cmocka_unit_test(textures_clamp_to_their_window),
+        cmocka_unit_test(builtin_yuv_to_rgb_matches_the_formula),
+        cmocka_unit_test(builtin_blend_key_and_scale),
+        cmocka_unit_test(native_builtins_match_the_interpreter),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
