@@ -12,6 +12,7 @@ GUEST_TESTS += emulate
 GUEST_TESTS += acpi hpet reset hlt_nmi_wake
 GUEST_TESTS += tsc_adjust
 GUEST_TESTS += console_flood virtio_flood virtio_rate
+GUEST_TESTS += virtio_copy
 GUEST_TESTS += disk_live
 GUEST_TESTS += channel_flood
 GUEST_TESTS += apic_modes ipi_pingpong

@@ -36,6 +36,8 @@ struct disk_piece {
     struct block_request br;
     struct vblk_io *io;
     struct partition_disk *disk;
+    struct partition_disk *copy_from;   /* a copy piece (a write): its data's disk */
+    uint64_t copy_offset;
     int status;
     struct disk_piece *next_done;
 };
@@ -279,8 +281,15 @@ static bool guest_copy(struct partition_disk *d, struct disk_slot *s, size_t len
     return ok;
 }
 
+static struct disk_piece *copy_piece(const struct block_request *r)
+{
+    struct disk_piece *pc = r->cls == BLOCK_CLASS_GUEST && r->op == BLOCK_WRITE ? r->ctx : NULL;
+    return pc && pc->copy_from ? pc : NULL;
+}
+
 /* A piece done without the queue, the pool's lock held, interrupts on; a read's data stays
- * in the bounce buffer for finish_pieces. */
+ * in the bounce buffer for finish_pieces; a copy piece's data comes from its source disk
+ * into the host's bounce buffer, never the guest's memory. */
 static int sync_piece(struct partition_disk *d, struct disk_slot *s)
 {
     struct block_request *r = s->r;
@@ -292,6 +301,10 @@ static int sync_piece(struct partition_disk *d, struct disk_slot *s)
     case BLOCK_READ:
         return disk_read(d, off, s->bounce, len) == 0 ? BLOCK_OK : BLOCK_E_IO;
     case BLOCK_WRITE:
+        if (copy_piece(r))
+            return disk_read(copy_piece(r)->copy_from, copy_piece(r)->copy_offset, s->bounce,
+                             len) == 0 && disk_write(d, off, s->bounce, len) == 0
+                   ? BLOCK_OK : BLOCK_E_IO;
         return guest_copy(d, s, len, false) && disk_write(d, off, s->bounce, len) == 0
                ? BLOCK_OK : BLOCK_E_IO;
     case BLOCK_FLUSH:
@@ -420,6 +433,7 @@ static void start_pieces(struct partition_disk *d)
         struct block_request *r = s->r;
         note_observers(d, r);
         if (w && r->cls == BLOCK_CLASS_GUEST && (r->op == BLOCK_READ || r->op == BLOCK_WRITE) &&
+            !copy_piece(r) &&
             pool_io_map(&s->io, w, &d->file, d->vhdx, r->op, BLOCK_CLASS_GUEST,
                         r->lba * d->sector, r->count * d->sector, s->bounce) == BLOCK_OK) {
             s->next = go;
@@ -537,8 +551,8 @@ static struct disk_piece *piece_of(struct partition_disk *d, struct vblk_io *io)
     return &d->piece[req - d->dev->req];
 }
 
-static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io,
-                                    enum block_op op)
+static enum vblk_status queue_piece_from(struct partition_disk *d, struct vblk_io *io,
+                                         enum block_op op, struct partition_disk *from)
 {
     struct disk_piece *pc = piece_of(d, io);
     uint32_t ss = d->sector;
@@ -547,6 +561,8 @@ static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io
         ((op == BLOCK_READ || op == BLOCK_WRITE) && io->length > BOUNCE_BYTES))
         return VBLK_IOERR;
     pc->io = io;
+    pc->copy_from = from;
+    pc->copy_offset = io->source_offset;
     pc->br = (struct block_request){
         .op = op, .cls = BLOCK_CLASS_GUEST,
         .lba = op == BLOCK_FLUSH ? 0 : io->offset / ss,
@@ -563,6 +579,12 @@ static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io
         return VBLK_IOERR;
     arm_retry(d);
     return VBLK_PENDING;
+}
+
+static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io,
+                                    enum block_op op)
+{
+    return queue_piece_from(d, io, op, NULL);
 }
 
 static enum vblk_status backend_read(void *ctx, struct vblk_io *io)
@@ -592,7 +614,42 @@ static uint64_t backend_capacity(void *ctx) { return ((struct partition_disk *)c
 static uint32_t backend_sector(void *ctx) { return ((struct partition_disk *)ctx)->sector; }
 
 static const struct vblk_backend backend = {
-    backend_read, backend_write, backend_flush, backend_discard, backend_capacity, backend_sector,
+    .read = backend_read, .write = backend_write, .flush = backend_flush,
+    .discard = backend_discard, .capacity = backend_capacity, .sector_size = backend_sector,
+};
+
+/* Atoll's copy extension between the partition's disks (hv/vdev/virtio_blk_copy.h): a copy
+ * piece is a write of the destination whose data the item reads from the source disk
+ * under the pool's lock, so it is throttled, ordered and noted as a guest write. */
+static struct partition_disk *disk_number(struct partition_disk *d, uint32_t i)
+{
+    return i < d->part->disk_count ? d->part->disks[i] : NULL;
+}
+
+static const char *backend_copy_check(void *ctx, const struct vblk_copy *c, uint64_t dst_sector)
+{
+    struct partition_disk *d = ctx, *src = disk_number(d, c->source_disk);
+    uint32_t self = 0;
+    while (self < d->part->disk_count && d->part->disks[self] != d)
+        self++;
+    struct vblk_copy_disk dg = { d->capacity, d->sector }, sg;
+    if (src)
+        sg = (struct vblk_copy_disk){ src->capacity, src->sector };
+    return vblk_copy_check(c, self, dst_sector, &dg, true, src ? &sg : NULL);
+}
+
+static enum vblk_status backend_copy(void *ctx, struct vblk_io *io)
+{
+    struct partition_disk *d = ctx, *src = disk_number(d, io->source_disk);
+    if (!src || io->source_offset > src->capacity || io->length > src->capacity - io->source_offset)
+        return VBLK_IOERR;
+    return queue_piece_from(d, io, BLOCK_WRITE, src);
+}
+
+static const struct vblk_backend backend_with_copy = {
+    .read = backend_read, .write = backend_write, .flush = backend_flush,
+    .discard = backend_discard, .capacity = backend_capacity, .sector_size = backend_sector,
+    .copy_check = backend_copy_check, .copy = backend_copy,
 };
 
 /* ---- set-up and end ------------------------------------------------------------------- */
@@ -727,7 +784,8 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
         init_queue(d, spec->disk_iops ? spec->disk_iops[i] : 0,
                    spec->disk_mbps ? spec->disk_mbps[i] : 0);
         p->disks[p->disk_count++] = d;
-        d->dev = virtio_blk_attach(p->pci, PARTITION_DISK_FIRST_SLOT + i, fabric, &backend, d);
+        d->dev = virtio_blk_attach(p->pci, PARTITION_DISK_FIRST_SLOT + i, fabric,
+                                   count >= 2 ? &backend_with_copy : &backend, d);
         if (!d->dev) {
             fmt_snprintf(err, err_size, "disk %s: no virtio-blk device left", path);
             return false;

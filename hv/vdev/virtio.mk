@@ -2,18 +2,22 @@
 # unit-tested on the host, fuzzed).  Wiring into partitions is hv/core's.
 
 VIRTIO_SRCS := hv/vdev/pci_host.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c \
-               hv/vdev/virtio_blk.c hv/vdev/vblk_ram.c hv/vdev/virtio_blk_state.c
+               hv/vdev/virtio_blk.c hv/vdev/virtio_blk_copy.c hv/vdev/vblk_ram.c hv/vdev/virtio_blk_state.c
 KERNEL_SRCS += $(VIRTIO_SRCS)
 
 VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) tests/unit/test_virtio_guest.c tests/unit/test_vdev_fake.c \
                     hv/vdev/vdev_bus.c $(STATE_HOST_SRCS)
 
-UNIT_TESTS += test_virtio_pci test_virtio_blk test_virtio_state
+UNIT_TESTS += test_virtio_pci test_virtio_blk test_virtio_state test_virtio_blk_copy
+test_virtio_blk_copy_SRCS := tests/unit/test_virtio_blk_copy.c $(VIRTIO_TEST_SRCS)
 test_virtio_state_SRCS := tests/unit/test_virtio_state.c $(VIRTIO_TEST_SRCS)
 test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c $(VIRTIO_TEST_SRCS)
 test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c $(VIRTIO_TEST_SRCS)
 
-FUZZ_TARGETS += fuzz_virtio_blk
+FUZZ_TARGETS += fuzz_virtio_blk fuzz_virtio_blk_copy
+fuzz_virtio_blk_copy_SRCS := tests/fuzz/fuzz_virtio_blk_copy.c hv/vdev/virtio_blk_copy.c
+FUZZ_TARGETS += fuzz_virtio_blk_copy_device
+fuzz_virtio_blk_copy_device_SRCS := tests/fuzz/fuzz_virtio_blk_copy_device.c $(VIRTIO_TEST_SRCS)
 fuzz_virtio_blk_SRCS := tests/fuzz/fuzz_virtio_blk.c $(VIRTIO_TEST_SRCS)
 
 # Arbitrary sections into every device's restore (platform devices, PCI host, virtio-pci,

@@ -7,6 +7,7 @@
 #define SECTOR 512u
 #define HEADER_BYTES 16u
 #define DISCARD_RANGE_BYTES 16u
+#define TYPE_COPY 0xfe              /* r->type of VIRTIO_BLK_T_ATOLL_COPY */
 
 static struct virtio_blk pool[VIRTIO_BLK_POOL];
 
@@ -175,6 +176,8 @@ static void submit_pieces(struct virtio_blk *b, struct vblk_req *r, struct budge
         r->resume = false;
         r->io.offset = r->offset + r->done;
         r->io.length = n;
+        r->io.source_offset = r->source_offset + r->done;
+        r->io.source_disk = r->source_disk;
         enum vblk_status st = r->op(b->backend_ctx, &r->io);
         if (st == VBLK_PENDING)
             return;
@@ -213,6 +216,9 @@ static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, 
     } else if (r->type == VIRTIO_BLK_T_OUT) {
         b->stats.writes++;
         b->stats.bytes_written += bytes;
+    } else if (r->type == TYPE_COPY) {
+        b->stats.copies++;
+        b->stats.bytes_copied += bytes;
     } else {
         b->stats.discards++;
         return submit(b, r, op);        /* no data moves: one piece */
@@ -283,6 +289,30 @@ static void do_discard(struct virtio_blk *b, struct vblk_req *r, struct budget *
     start_io(b, r, sector, count * SECTOR, b->backend->discard, bg);
 }
 
+/* Atoll's copy extension: checked whole here and by the backend, then moved in pieces
+ * like a write whose data comes from another disk instead of the guest. */
+static void do_copy(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, struct budget *bg)
+{
+    const struct virtq_chain *c = &r->chain;
+    uint8_t seg[VIRTIO_BLK_COPY_SEG_BYTES];
+    struct vblk_copy cp;
+    if (!b->backend->copy || !(virtio_pci_features(&b->vp) & VIRTIO_BLK_F_ATOLL_COPY))
+        return fail(b, r, VBLK_UNSUPP, "copy not negotiated");
+    if (c->in_bytes != 1 || c->out_bytes != HEADER_BYTES + VIRTIO_BLK_COPY_SEG_BYTES)
+        return fail(b, r, VBLK_IOERR, "copy request must carry exactly one 24-byte segment");
+    if (!virtq_chain_read(c, b->vp.plat, HEADER_BYTES, seg, sizeof(seg)))
+        return fail(b, r, VBLK_IOERR, "copy segment outside guest RAM");
+    const char *why = vblk_copy_decode(seg, sizeof(seg), &cp);
+    if (!why)
+        why = b->backend->copy_check(b->backend_ctx, &cp, sector);
+    if (why)
+        return fail(b, r, VBLK_IOERR, why);
+    r->type = TYPE_COPY;
+    r->source_disk = cp.source_disk;
+    r->source_offset = cp.source_sector * SECTOR;
+    start_io(b, r, sector, cp.sectors * SECTOR, b->backend->copy, bg);
+}
+
 static void dispatch(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
 {
     const struct virtq_chain *c = &r->chain;
@@ -302,6 +332,7 @@ static void dispatch(struct virtio_blk *b, struct vblk_req *r, struct budget *bg
     case VIRTIO_BLK_T_FLUSH: return do_flush(b, r);
     case VIRTIO_BLK_T_GET_ID: return do_get_id(b, r);
     case VIRTIO_BLK_T_DISCARD: return do_discard(b, r, bg);
+    case VIRTIO_BLK_T_ATOLL_COPY: return do_copy(b, r, sector, bg);
     default: return fail(b, r, VBLK_UNSUPP, "unknown request type");
     }
 }
@@ -318,6 +349,7 @@ static void start_request(struct virtio_blk *b, struct vblk_req *r, unsigned qi,
     r->written = 0;
     r->resume = false;
     r->length = r->done = 0;
+    r->source_offset = r->source_disk = 0;
     r->io = (struct vblk_io){ .dev = b, .reset_count = b->vp.reset_count };
     if (r->chain.in_bytes == 0) {
         virtio_pci_needs_reset(&b->vp, "request %u has no device-writable status byte",
@@ -562,6 +594,8 @@ static uint64_t device_features(const struct vblk_backend *be)
         f |= VIRTIO_BLK_F_RO;
     if (be->discard)
         f |= VIRTIO_BLK_F_DISCARD;
+    if (be->copy && be->copy_check)
+        f |= VIRTIO_BLK_F_ATOLL_COPY;
     return f;
 }
 

@@ -37,6 +37,7 @@
 
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/vdev.h"
+#include "hv/vdev/virtio_blk_copy.h"
 #include "hv/vdev/virtio_pci.h"
 #include "hv/vdev/virtqueue.h"
 
@@ -82,6 +83,8 @@ struct virtio_blk;
 /* One backend operation: byte offset and length on the disk (aligned to its sector). */
 struct vblk_io {
     uint64_t offset, length;
+    uint64_t source_offset;         /* a copy piece: its source, bytes on source_disk */
+    uint32_t source_disk;
     /* the device's own */
     struct virtio_blk *dev;
     uint32_t reset_count;
@@ -101,12 +104,19 @@ struct vblk_backend {
     enum vblk_status (*discard)(void *ctx, struct vblk_io *io);
     uint64_t (*capacity)(void *ctx);        /* bytes, a multiple of sector_size */
     uint32_t (*sector_size)(void *ctx);     /* 512 or 4096 */
+    /* Atoll's copy extension (virtio_blk_copy.h), offered when both are set: copy_check
+     * says why a whole copy to dst_sector is refused (NULL: it may go), then copy moves
+     * each piece (io->source_*) inside the host; guest memory is never touched. */
+    const char *(*copy_check)(void *ctx, const struct vblk_copy *c, uint64_t dst_sector);
+    enum vblk_status (*copy)(void *ctx, struct vblk_io *io);
 };
 
 struct vblk_req {
     struct vblk_io io;              /* the piece at the backend now */
     enum vblk_status (*op)(void *ctx, struct vblk_io *io);
     uint64_t offset, length, done;  /* the whole read or write: bytes, bytes moved */
+    uint64_t source_offset;         /* the whole copy's source */
+    uint32_t source_disk;
     bool busy;
     bool resume;                    /* a piece is done, the next waits for a budget */
     bool cancelled;                 /* virtio_blk_cancel: its completion is dropped */
@@ -118,8 +128,8 @@ struct vblk_req {
 };
 
 struct virtio_blk_stats {
-    uint64_t reads, writes, flushes, discards, get_ids;
-    uint64_t bytes_read, bytes_written;
+    uint64_t reads, writes, flushes, discards, get_ids, copies;
+    uint64_t bytes_read, bytes_written, bytes_copied;
     uint64_t ioerr, unsupp, stale_completions;
     uint64_t budget_stops;          /* notifies and polls that left work for later */
     uint64_t cancelled, reissued;   /* virtio_blk_cancel, and started again from its list */

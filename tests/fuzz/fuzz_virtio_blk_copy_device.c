@@ -1,0 +1,157 @@
+/*
+ * Hostile copy requests of Atoll's virtio-blk extension against the device
+ * (hv/vdev/virtio_blk.c do_copy) with a backend over two RAM disks: fuzzed header sector,
+ * segment, chain shape (segment length, direction, split in two descriptors, extra
+ * descriptors) and negotiated features.  Every request must end (inflight 0) with status
+ * OK, IOERR or UNSUPP, and guest RAM must be unchanged except the status byte and the used
+ * ring: no copy ever moves data through guest memory.
+ *
+ * Input: 1 flag byte, 8 bytes header sector, 24 bytes segment, 1 byte chain shape.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/vdev/virtio_blk_copy.h"
+#include "tests/unit/test_virtio_guest.h"
+
+#define DISK (64u << 10)
+
+struct two_disks {
+    struct vblk_ram dst;        /* first: vblk_ram_backend's ops take it as their ctx */
+    uint8_t src[DISK];
+};
+
+static enum vblk_status two_read(void *ctx, struct vblk_io *io) { return vblk_ram_backend.read(ctx, io); }
+static enum vblk_status two_write(void *ctx, struct vblk_io *io) { return vblk_ram_backend.write(ctx, io); }
+static uint64_t two_capacity(void *ctx) { return vblk_ram_backend.capacity(ctx); }
+static uint32_t two_sector(void *ctx) { return vblk_ram_backend.sector_size(ctx); }
+
+static const char *two_check(void *ctx, const struct vblk_copy *c, uint64_t dst_sector)
+{
+    struct two_disks *t = ctx;
+    struct vblk_copy_disk d = { t->dst.bytes, t->dst.sector_size };
+    return vblk_copy_check(c, 1, dst_sector, &d, true, c->source_disk <= 1 ? &d : NULL);
+}
+
+static enum vblk_status two_copy(void *ctx, struct vblk_io *io)
+{
+    struct two_disks *t = ctx;
+    const uint8_t *from = io->source_disk == 0 ? t->src : t->dst.data;
+    if (io->source_offset > DISK || io->length > DISK - io->source_offset ||
+        io->offset > DISK || io->length > DISK - io->offset)
+        abort();                /* the checks let a piece outside a disk through */
+    memmove(t->dst.data + io->offset, from + io->source_offset, io->length);
+    return VBLK_OK;
+}
+
+static const struct vblk_backend two_backend = {
+    .read = two_read, .write = two_write, .capacity = two_capacity, .sector_size = two_sector,
+    .copy_check = two_check, .copy = two_copy,
+};
+
+static bool gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    struct tguest *g = ctx;
+    if (gpa > TG_RAM_SIZE || len > TG_RAM_SIZE - gpa)
+        return false;
+    memcpy(buf, g->ram + gpa, len);
+    return true;
+}
+
+static bool gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    struct tguest *g = ctx;
+    if (gpa > TG_RAM_SIZE || len > TG_RAM_SIZE - gpa)
+        return false;
+    memcpy(g->ram + gpa, buf, len);
+    return true;
+}
+
+static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes && *n; i++, (*p)++, (*n)--)
+        v |= (uint64_t)**p << (8 * i);
+    return v;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct two_disks t;
+    static uint8_t before[TG_RAM_SIZE];
+    const uint8_t *p = data;
+    size_t n = size;
+    uint8_t flags = (uint8_t)take(&p, &n, 1);
+    uint64_t sector = take(&p, &n, 8);
+    uint8_t seg[24] = { 0 };
+    for (unsigned i = 0; i < 24; i++)
+        seg[i] = (uint8_t)take(&p, &n, 1);
+    uint8_t shape = (uint8_t)take(&p, &n, 1);
+    if (flags & 4)              /* small sector numbers reach the disks' insides */
+        sector %= 2 * DISK / 512, seg[8] %= 2 * DISK / 512, memset(seg + 9, 0, 7),
+        memset(seg + 17, 0, 7);
+
+    struct tguest *g = calloc(1, sizeof(*g));
+    fake_platform_init(&g->f);
+    g->ram = calloc(1, TG_RAM_SIZE);
+    g->disk_data = calloc(1, DISK);
+    g->f.plat.ram_bytes = TG_RAM_SIZE;
+    g->f.plat.gpa_read = gpa_read;
+    g->f.plat.gpa_write = gpa_write;
+    vdev_bus_init(&g->bus);
+    if (!pci_host_init(&g->host, &g->bus, &g->f.plat))
+        abort();
+    memset(&t, 0, sizeof(t));
+    vblk_ram_init(&t.dst, g->disk_data, DISK, flags & 1 ? 4096 : 512);
+    if (!virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, &two_backend, &t))
+        abort();
+    tg_enable_pci(g);
+    tg_driver_init(g, flags & 2 ? VIRTIO_BLK_F_ATOLL_COPY : 0, 16, false);
+
+    /* header, then the segment in one or two descriptors, maybe device-writable, maybe
+     * followed by another buffer, then the status byte */
+    uint8_t hdr[16] = { 0 };
+    uint32_t type = VIRTIO_BLK_T_ATOLL_COPY;
+    memcpy(hdr, &type, 4);
+    memcpy(hdr + 8, &sector, 8);
+    memcpy(g->ram + TG_HDR, hdr, 16);
+    memcpy(g->ram + TG_DATA, seg, 24);
+    uint32_t seg_len = shape & 1 ? 24 : shape % 32;
+    uint16_t seg_flags = shape & 32 ? VIRTQ_DESC_F_WRITE : 0;
+    struct tg_seg s[5] = { { TG_HDR, 16, 0 } };
+    unsigned k = 1;
+    if (shape & 64 && seg_len > 1) {
+        s[k++] = (struct tg_seg){ TG_DATA, seg_len / 2, seg_flags };
+        s[k++] = (struct tg_seg){ TG_DATA + seg_len / 2, seg_len - seg_len / 2, seg_flags };
+    } else if (seg_len) {
+        s[k++] = (struct tg_seg){ TG_DATA, seg_len, seg_flags };
+    }
+    if (shape & 128)
+        s[k++] = (struct tg_seg){ TG_DATA + 4096, 512, shape & 2 ? VIRTQ_DESC_F_WRITE : 0 };
+    s[k++] = (struct tg_seg){ TG_STATUS, 1, VIRTQ_DESC_F_WRITE };
+    tg_put_chain(g, 0, s, k);
+    tg_avail(g, 0);
+    memcpy(before, g->ram, TG_RAM_SIZE);
+    tg_notify(g);
+    for (unsigned i = 0; i < 100000 && virtio_blk_poll(&g->blk); i++)
+        ;
+    if (virtio_blk_inflight(&g->blk) != 0)
+        abort();
+    uint16_t head;
+    uint32_t len;
+    if (tg_used(g, &head, &len)) {
+        uint8_t st = g->ram[TG_STATUS];
+        if (st > VIRTIO_BLK_S_UNSUPP || len != 1)
+            abort();
+        if (st == VIRTIO_BLK_S_OK && !(flags & 2))
+            abort();            /* a copy without the feature negotiated */
+    }
+    /* only the status byte and the used ring may have changed */
+    before[TG_STATUS] = g->ram[TG_STATUS];
+    memcpy(before + TG_USED, g->ram + TG_USED, 4096);
+    if (memcmp(before, g->ram, TG_RAM_SIZE) != 0)
+        abort();
+    tg_free(g);
+    return 0;
+}
