@@ -27,6 +27,8 @@
 #define POLL_BUDGET_NS 1000000ull
 #define MANIFEST_MAX   4096u
 
+static const char MIGRATION[] = "a migration";  /* collects the written pages */
+
 enum stage { S_IDLE, S_READY, S_ROUNDS, S_STOP_COPY, S_DONE_WAIT };
 
 static const char *const stage_names[] = { "idle", "connecting", "pre-copy", "stop-and-copy",
@@ -130,7 +132,7 @@ static void fail(const char *why)
     struct partition *p = src.p;
     bool alive = p && p->state != PART_DEAD;
     if (alive)
-        partition_writes_hold(p, false);
+        partition_writes_unclaim(p, MIGRATION);
     if (src.paused && alive)
         partition_resume(p, &src.at);   /* its disks start the cancelled requests again */
     else if (src.cancelled && alive)
@@ -193,8 +195,7 @@ static bool setup(struct partition *p, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
-    partition_writes_hold(p, true);
-    return true;
+    return partition_writes_claim(p, MIGRATION, err, err_size);
 }
 
 static void begin_round(uint32_t round)

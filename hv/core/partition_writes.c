@@ -18,8 +18,8 @@ struct partition_writes {
     struct write_track track;
     uint64_t last_pass_ns;
     bool ended;                         /* the partition's page tables are going away */
-    bool held;                          /* a live snapshot or a migration takes the passes:
-                                         * none from the poll */
+    const char *holder;                 /* who takes the passes (a live snapshot, a
+                                         * migration, the vGPU's damage): none from the poll */
     uint64_t bits[];
 };
 
@@ -108,7 +108,7 @@ void partition_writes_poll(void)
     uint64_t now = time_ns();
     for (unsigned i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];
-        if (p && p->writes && p->state == PART_RUNNING && !p->writes->held &&
+        if (p && p->writes && p->state == PART_RUNNING && !__atomic_load_n(&p->writes->holder, __ATOMIC_ACQUIRE) &&
             now - p->writes->last_pass_ns >= PARTITION_WRITES_PASS_MS * 1000000ull)
             partition_writes_pass(p, NULL);
     }
@@ -130,10 +130,26 @@ bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uin
     return ok;
 }
 
-void partition_writes_hold(struct partition *p, bool held)
+bool partition_writes_claim(struct partition *p, const char *who, char *err, size_t err_size)
 {
+    const char *none = NULL;
+    if (!p->writes) {
+        fmt_snprintf(err, err_size, "its writes are not tracked");
+        return false;
+    }
+    if (__atomic_compare_exchange_n(&p->writes->holder, &none, who, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+        return true;
+    fmt_snprintf(err, err_size, "its written pages are collected by %s", none);
+    return false;
+}
+
+void partition_writes_unclaim(struct partition *p, const char *who)
+{
+    const char *mine = who;
     if (p->writes)
-        __atomic_store_n(&p->writes->held, held, __ATOMIC_SEQ_CST);
+        __atomic_compare_exchange_n(&p->writes->holder, &mine, NULL, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
 }
 
 void partition_writes_stats(struct partition *p, struct write_track *out)

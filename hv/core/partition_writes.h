@@ -31,10 +31,15 @@ uint32_t partition_writes_group_pages(const struct partition *p);
  * group size to 512; write_track_set_region_pages): a live migration's group size per
  * region.  False when p is not tracked or the size is not one of those. */
 bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uint32_t pages);
-/* held: no periodic pass runs (a live snapshot or a live migration harvests the written
- * groups itself and must see every write since its last pass); false: they go on. */
-void partition_writes_hold(struct partition *p, bool held);
-/* Boot CPU, from the scheduler loop: the passes that are due (none while held). */
+/* One collector at a time takes the passes (a live snapshot, a live migration or the vGPU's
+ * damage queries harvest the written groups themselves and must each see every write since
+ * their last pass), and no periodic pass runs meanwhile.  `who` names it in a line ("a
+ * migration") and is compared by address.  False with one line in err when another holds
+ * them or p's writes are not tracked. */
+bool partition_writes_claim(struct partition *p, const char *who, char *err, size_t err_size);
+/* The periodic passes go on, if `who` was the collector (anyone else's claim stays). */
+void partition_writes_unclaim(struct partition *p, const char *who);
+/* Boot CPU, from the scheduler loop: the passes that are due (none while claimed). */
 void partition_writes_poll(void);
 /* A copy of the tracker's counters (zero when p is not tracked). */
 struct write_track;

@@ -46,6 +46,8 @@
 #define MAX_WORKERS 4
 #define BLOCK_PAGES (SNAP_BLOCK_SIZE / 4096)
 
+static const char LIVE_SNAPSHOT[] = "a live snapshot";  /* collects the written pages */
+
 enum slot_state { SLOT_FREE, SLOT_ENCODING, SLOT_READY };
 
 struct slot {
@@ -142,6 +144,7 @@ static void encode_item(struct work_item *w)
                     (uint64_t)SNAPSHOT_WRITE_CHUNKS * SNAPSHOT_GATHER_BYTES,
         .drained = pf ? snapshot_pool_drained(pf) : 0,
         .now_ns = time_ns(),
+        .workers = s->encoders,
     };
     enum snap_level level = snap_policy_pick(&k->policy, &q);
     uint64_t gpa = (uint64_t)sl->block * SNAP_BLOCK_SIZE;
@@ -437,7 +440,7 @@ static enum snapshot_result end_job(struct save *s, enum snapshot_result r, cons
     ended_job.result = r;
     fmt_snprintf(ended_job.line, sizeof(ended_job.line), "%s", line);
     if (s->live)
-        partition_writes_hold(s->p, false);
+        partition_writes_unclaim(s->p, LIVE_SNAPSHOT);
     save_free(s);
     job = NULL;
     return r;
@@ -714,7 +717,8 @@ enum snapshot_result snapshot_partition(struct partition *p, const char *file, b
         if (!partition_writes_group_pages(p) &&
             !partition_writes_arm(p, BLOCK_PAGES, err, sizeof(err)))
             return fail(s, err, msg, msg_size);
-        partition_writes_hold(p, true);
+        if (!partition_writes_claim(p, LIVE_SNAPSHOT, err, sizeof(err)))
+            return fail(s, err, msg, msg_size);
     } else {
         if (!partition_pause(p, &s->at, err, sizeof(err))) {
             fmt_snprintf(msg, msg_size, "snapshot: %s: %s: %s", name, file, err);

@@ -27,6 +27,7 @@ struct vgpu_client {
 /* Taken before the channels' lock (a tracking pass takes it), a write tracker's and the
  * EPT's.  A partition's end clears its entries under it, before its memory goes. */
 static spinlock_t lock = SPINLOCK_INIT;
+static const char VGPU_DAMAGE[] = "the video service's damage queries";
 static struct vgpu_surfaces table;
 static struct vgpu_client clients[VGPU_MAX_CLIENTS];
 
@@ -62,7 +63,8 @@ bool vgpu_partition_attach(struct partition *p, bool service, bool client, uint3
     if (!partition_writes_group_pages(p) && !partition_writes_arm(p, 1, err, err_size))
         return false;
     /* The damage queries take the passes; none may be dropped by the periodic one. */
-    partition_writes_hold(p, true);
+    if (!partition_writes_claim(p, VGPU_DAMAGE, err, err_size))
+        return false;
     uint32_t group_pages = partition_writes_group_pages(p);
     size_t words = write_track_words(p->mem.size, group_pages);
     uint64_t f = spin_lock_irqsave(&lock);

@@ -262,9 +262,21 @@ bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uin
     return true;
 }
 
-void partition_writes_hold(struct partition *p, bool held)
+bool partition_writes_claim(struct partition *p, const char *who, char *err, size_t err_size)
 {
-    fake_of(p)->held = held;
+    (void)who;
+    if (fake_of(p)->held) {
+        snprintf(err, err_size, "its written pages are collected by another");
+        return false;
+    }
+    fake_of(p)->held = true;
+    return true;
+}
+
+void partition_writes_unclaim(struct partition *p, const char *who)
+{
+    (void)who;
+    fake_of(p)->held = false;
 }
 
 void partition_writes_stats(struct partition *p, struct write_track *out)
