@@ -125,3 +125,68 @@ AVX2 uint32_t vsp_row_store_avx2(uint8_t *p, bool xrgb, uint32_t n, const struct
     return i;
 }
 #endif
+
+#if VSP_ROW_AVX2
+/* The whole pipeline for the commonest overlays, straight from bytes to bytes. */
+
+AVX2 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or,
+                                int32_t key, int mode)
+{
+    uint32_t kept = 0, i = 0;
+    const __m256i aor = k((int32_t)alpha_or), rgb = k(0xffffff), kv = k(key);
+    for (; i + 8 <= n; i += 8) {
+        __m256i s = _mm256_loadu_si256((const __m256i *)(src + 4 * i));
+        __m256i *dp = (__m256i *)(dst + 4 * i);
+        __m256i out = _mm256_or_si256(s, aor);
+        if (mode == 0) {
+            _mm256_storeu_si256(dp, out);
+            kept += 8;
+            continue;
+        }
+        __m256i d = _mm256_loadu_si256(dp);
+        __m256i hit = _mm256_cmpeq_epi32(_mm256_and_si256(mode == 1 ? s : d, rgb), kv);
+        uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(hit));
+        if (mode == 1) {                /* source key: hits stay as they were */
+            _mm256_storeu_si256(dp, _mm256_blendv_epi8(out, d, hit));
+            kept += 8 - (uint32_t)__builtin_popcount(m);
+        } else {                        /* destination key: only hits are drawn */
+            _mm256_storeu_si256(dp, _mm256_blendv_epi8(d, out, hit));
+            kept += (uint32_t)__builtin_popcount(m);
+        }
+    }
+    return kept;
+}
+
+/* x * 255-division of 16-bit lanes holding at most 255 * 255, as div255 rounds. */
+AVX2 static inline __m256i div255_16(__m256i x)
+{
+    return _mm256_mulhi_epu16(_mm256_add_epi16(x, _mm256_set1_epi16(0x80)), _mm256_set1_epi16(257));
+}
+
+AVX2 static inline __m256i over_16(__m256i s, __m256i d, __m256i ga, bool scale)
+{
+    if (scale)
+        s = div255_16(_mm256_mullo_epi16(s, ga));
+    __m256i a = _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(s, 0xff), 0xff);
+    __m256i inv = _mm256_sub_epi16(_mm256_set1_epi16(255), a);
+    return _mm256_add_epi16(s, div255_16(_mm256_mullo_epi16(d, inv)));
+}
+
+AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,
+                                uint32_t dst_or, uint32_t ga)
+{
+    uint32_t i = 0;
+    const __m256i sor = k((int32_t)src_or), dor = k((int32_t)dst_or), z = _mm256_setzero_si256();
+    const __m256i g = _mm256_set1_epi16((short)ga);
+    bool scale = ga != 255;
+    for (; i + 8 <= n; i += 8) {
+        __m256i s = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
+        __m256i *dp = (__m256i *)(dst + 4 * i);
+        __m256i d = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
+        __m256i lo = over_16(_mm256_unpacklo_epi8(s, z), _mm256_unpacklo_epi8(d, z), g, scale);
+        __m256i hi = over_16(_mm256_unpackhi_epi8(s, z), _mm256_unpackhi_epi8(d, z), g, scale);
+        _mm256_storeu_si256(dp, _mm256_or_si256(_mm256_packus_epi16(lo, hi), dor));
+    }
+    return i;
+}
+#endif

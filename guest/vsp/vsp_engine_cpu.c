@@ -287,6 +287,70 @@ static uint32_t store_row(const struct vsp_surface *dst, uint32_t x, uint32_t y,
     return kept;
 }
 
+/* Pixels [0, n) of row oy from ox (at x, y in the destination) by the row stages;
+ * returns how many were discarded. */
+static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
+                           uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
+{
+    const struct vsp_texture *t = &d->env.tex[0];
+    struct vsp_row row;
+    if (one)
+        load_row(t->s, t->x + (uint32_t)ox, t->y + (uint32_t)oy, n, row.s, simd);
+    else
+        sample_scaled(bits & VSP_BUILTIN_BILINEAR, t, d->env.uniform, ox, oy, n, row.s);
+    if (bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST))
+        load_row(d->dst, x, y, n, row.d, simd);
+#if VSP_ROW_AVX2
+    if (simd)
+        vsp_row_math_avx2(bits, d->env.uniform, &row, n);
+    else
+#endif
+        math_scalar(bits, d->env.uniform, &row, n);
+    return n - store_row(d->dst, x, y, n, &row, simd);
+}
+
+enum whole { WHOLE_NONE, WHOLE_COPY, WHOLE_OVER };
+
+/* Which whole-pipeline SIMD row a 1:1 draw from an RGB source can take. */
+static enum whole whole_kind(const struct vsp_draw *d, uint32_t bits)
+{
+    if (!vsp_format_is_rgb(d->env.tex[0].s->format))
+        return WHOLE_NONE;
+    if (bits == 0 || bits == VSP_BUILTIN_KEY_SRC || bits == VSP_BUILTIN_KEY_DST)
+        return WHOLE_COPY;
+    uint32_t ga = (uint32_t)d->env.uniform[7][3];
+    return bits == VSP_BUILTIN_BLEND && ga <= 255 ? WHOLE_OVER : WHOLE_NONE;
+}
+
+#if VSP_ROW_AVX2
+/* Whole groups of 8 of n pixels by a whole pipeline; returns how many it did, *killed
+ * the discarded among them. */
+static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bits, uint32_t x,
+                          uint32_t y, int32_t ox, int32_t oy, uint32_t n, uint32_t *killed)
+{
+    const struct vsp_texture *t = &d->env.tex[0];
+    const int32_t (*u)[4] = d->env.uniform;
+    uint8_t *dp = d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4;
+    const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride +
+                        (uint64_t)(t->x + (uint32_t)ox) * 4;
+    bool src_x = t->s->format == VGPU_FMT_XRGB8888, dst_x = d->dst->format == VGPU_FMT_XRGB8888;
+    uint32_t done = n & ~7u;
+    *killed = 0;
+    if (kind == WHOLE_OVER) {
+        vsp_row_over_avx2(dp, sp, done, src_x ? 0xff000000u : 0, dst_x ? 0xff000000u : 0,
+                          (uint32_t)u[7][3]);
+        return done;
+    }
+    bool key_ok = u[7][0] >= 0 && u[7][0] <= 255 && u[7][1] >= 0 && u[7][1] <= 255 &&
+                  u[7][2] >= 0 && u[7][2] <= 255;   /* else no pixel is the key */
+    int32_t key = key_ok ? u[7][0] << 16 | u[7][1] << 8 | u[7][2] : -1;
+    int mode = bits == VSP_BUILTIN_KEY_SRC ? 1 : bits == VSP_BUILTIN_KEY_DST ? 2 : 0;
+    uint32_t kept = vsp_row_copy_avx2(dp, sp, done, src_x || dst_x ? 0xff000000u : 0, key, mode);
+    *killed = done - kept;
+    return done;
+}
+#endif
+
 /* A built-in shader (vsp_builtin.c) run natively, a row chunk at a time: the same
  * operations on the same integers as its instructions, so the same pixels and units
  * (test_vsp_shader checks); the budget is checked per chunk, the chunk cut to the pixels
@@ -294,13 +358,11 @@ static uint32_t store_row(const struct vsp_surface *dst, uint32_t x, uint32_t y,
 static bool draw_builtin(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
 {
     const struct vgpu_rect *r = &d->rect;
-    const struct vsp_texture *t = &d->env.tex[0];
     uint32_t bits = (uint32_t)d->shader->builtin, cost = d->shader->cost;
     uint32_t killed_cost = kil_cost(d->shader);
     bool one = one_to_one(d), simd = use_simd();
-    bool reads_dst = bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST);
+    enum whole whole = simd && one ? whole_kind(d, bits) : WHOLE_NONE;
     uint64_t per = 1 + (uint64_t)cost;
-    struct vsp_row row;
     for (; pos->row < r->h; pos->row++, pos->col = 0) {
         uint32_t y = r->y + pos->row;
         int32_t oy = add(d->origin_y, (int32_t)pos->row);
@@ -310,24 +372,17 @@ static bool draw_builtin(const struct vsp_draw *d, struct vsp_pos *pos, int64_t 
             uint64_t n = ((uint64_t)*budget + per - 1) / per;
             if (n > r->w - pos->col)
                 n = r->w - pos->col;
-            if (n > VSP_ROW_CHUNK)
+            if (n > VSP_ROW_CHUNK && whole == WHOLE_NONE)
                 n = VSP_ROW_CHUNK;
-            uint32_t x = r->x + pos->col;
+            uint32_t x = r->x + pos->col, done = 0, killed = 0;
             int32_t ox = add(d->origin_x, (int32_t)pos->col);
-            if (one)
-                load_row(t->s, t->x + (uint32_t)ox, t->y + (uint32_t)oy, (uint32_t)n, row.s, simd);
-            else
-                sample_scaled(bits & VSP_BUILTIN_BILINEAR, t, d->env.uniform, ox, oy, (uint32_t)n,
-                              row.s);
-            if (reads_dst)
-                load_row(d->dst, x, y, (uint32_t)n, row.d, simd);
 #if VSP_ROW_AVX2
-            if (simd)
-                vsp_row_math_avx2(bits, d->env.uniform, &row, (uint32_t)n);
-            else
+            if (whole != WHOLE_NONE)
+                done = row_whole(d, whole, bits, x, y, ox, oy, (uint32_t)n, &killed);
 #endif
-                math_scalar(bits, d->env.uniform, &row, (uint32_t)n);
-            uint32_t killed = (uint32_t)n - store_row(d->dst, x, y, (uint32_t)n, &row, simd);
+            if (done < n)
+                killed += row_stages(d, bits, one, simd, x + done, y, add(ox, (int32_t)done), oy,
+                                     (uint32_t)n - done);
             *budget -= (int64_t)(n * per) - (int64_t)killed * (cost - killed_cost);
             pos->col += (uint32_t)n;
         }
