@@ -189,4 +189,58 @@ AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, ui
     }
     return i;
 }
+
+AVX2 uint32_t vsp_row_yuy2_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, const int32_t (*u)[4],
+                                bool argb)
+{
+    uint32_t i = 0;
+    const __m128i ys = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i us = _mm_setr_epi8(1, 1, 5, 5, 9, 9, 13, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i vs = _mm_setr_epi8(3, 3, 7, 7, 11, 11, 15, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    __m256i cy[4], cu[4], cv[4], off[4];
+    for (unsigned l = 0; l < 4; l++) {
+        cy[l] = k(u[3][l]);
+        cu[l] = k(u[4][l]);
+        cv[l] = k(u[5][l]);
+        off[l] = k(u[6][l]);
+    }
+    const __m256i by = k(u[2][0]), bu = k(u[2][1]), bv = k(u[2][2]);
+    unsigned lanes = argb ? 4 : 3;
+    for (; i + 8 <= n; i += 8) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(src + 2 * i));
+        __m256i y = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, ys)), by);
+        __m256i cb = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, us)), bu);
+        __m256i cr = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, vs)), bv);
+        __m256i c[4];
+        c[3] = k((int32_t)0xff);
+        for (unsigned l = 0; l < lanes; l++) {
+            __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(y, cy[l]),
+                                                          _mm256_mullo_epi32(cb, cu[l])),
+                                         _mm256_mullo_epi32(cr, cv[l]));
+            c[l] = clamp255(_mm256_add_epi32(clamp255(_mm256_srai_epi32(v, 16)), off[l]));
+        }
+        __m256i px = _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32(c[0], 16), _mm256_slli_epi32(c[1], 8)),
+                                     _mm256_or_si256(c[2], _mm256_slli_epi32(c[3], 24)));
+        _mm256_storeu_si256((__m256i *)(dst + 4 * i), px);
+    }
+    return i;
+}
+
+AVX2 void vsp_row_bilinear_avx2(const struct vsp_quad *q, int32_t wy, uint32_t n,
+                                int32_t (*planes)[VSP_ROW_CHUNK])
+{
+    const __m256i w256 = k(256), vy = k(wy), iy = k(256 - wy), half = k(32768);
+    for (uint32_t i = 0; i < n; i += 8) {
+        __m256i wx = ld(q->wx + i), ix = _mm256_sub_epi32(w256, wx);
+        for (unsigned l = 0; l < 4; l++) {
+            __m256i top = _mm256_add_epi32(_mm256_mullo_epi32(ld(q->t[0][l] + i), ix),
+                                           _mm256_mullo_epi32(ld(q->t[1][l] + i), wx));
+            __m256i bot = _mm256_add_epi32(_mm256_mullo_epi32(ld(q->t[2][l] + i), ix),
+                                           _mm256_mullo_epi32(ld(q->t[3][l] + i), wx));
+            __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(top, iy),
+                                                          _mm256_mullo_epi32(bot, vy)), half);
+            st(planes[l] + i, _mm256_srai_epi32(v, 16));
+        }
+    }
+}
 #endif

@@ -196,10 +196,41 @@ static inline int32_t source_pos(int32_t o, int32_t step, int32_t start)
     return add((int32_t)(uint32_t)(uint64_t)(((int64_t)o * step) >> 8), start);
 }
 
+/* vsp_texel with the rows found: row is the texel's row, uv its NV12 chroma row. */
+static inline void texel_in_rows(uint16_t fmt, const uint8_t *row, const uint8_t *uv, uint32_t x,
+                                 int32_t out[4])
+{
+    switch (fmt) {
+    case VGPU_FMT_XRGB8888:
+    case VGPU_FMT_ARGB8888: {
+        const uint8_t *p = row + (uint64_t)x * 4;
+        out[0] = p[2];
+        out[1] = p[1];
+        out[2] = p[0];
+        out[3] = fmt == VGPU_FMT_ARGB8888 ? p[3] : 255;
+        return;
+    }
+    case VGPU_FMT_YUY2: {
+        const uint8_t *p = row + (uint64_t)(x >> 1) * 4;
+        out[0] = p[(x & 1) * 2];
+        out[1] = p[1];
+        out[2] = p[3];
+        out[3] = 255;
+        return;
+    }
+    default:
+        out[0] = row[x];
+        out[1] = uv[x & ~1u];
+        out[2] = uv[(x & ~1u) + 1];
+        out[3] = 255;
+        return;
+    }
+}
+
 /* TEX or TEXB at the scaled positions of pixels ox.. of row oy, fmt the constant format. */
 static inline void sample_scaled_fmt(uint16_t fmt, bool bilinear, const struct vsp_texture *t,
                                      const int32_t (*u)[4], int32_t ox, int32_t oy, uint32_t n,
-                                     int32_t (*planes)[VSP_ROW_CHUNK])
+                                     int32_t (*planes)[VSP_ROW_CHUNK], bool simd)
 {
     struct vsp_surface f = *t->s;
     f.format = fmt;
@@ -216,29 +247,46 @@ static inline void sample_scaled_fmt(uint16_t fmt, bool bilinear, const struct v
     }
     int32_t y0 = fy >> 8, wy = fy & 0xff;
     uint32_t ty0 = t->y + clamp_to(y0, t->h), ty1 = t->y + clamp_to(y0 + 1, t->h);
+    const uint8_t *row0 = f.pix + (uint64_t)ty0 * f.stride, *row1 = f.pix + (uint64_t)ty1 * f.stride;
+    const uint8_t *uv = f.pix + (uint64_t)f.stride * f.h;       /* NV12's chroma */
+    const uint8_t *uv0 = uv + (uint64_t)(ty0 >> 1) * f.stride, *uv1 = uv + (uint64_t)(ty1 >> 1) * f.stride;
+    struct vsp_quad q;
     for (uint32_t i = 0; i < n; i++) {
         int32_t fx = source_pos(add(ox, (int32_t)i), u[0][0], u[1][0]);
-        int32_t x0 = fx >> 8, wx = fx & 0xff;
-        uint32_t tx0 = t->x + clamp_to(x0, t->w), tx1 = t->x + clamp_to(x0 + 1, t->w);
-        int32_t a[4], b[4], c[4], e[4];
-        vsp_texel(&f, tx0, ty0, a);
-        vsp_texel(&f, tx1, ty0, b);
-        vsp_texel(&f, tx0, ty1, c);
-        vsp_texel(&f, tx1, ty1, e);
-        for (unsigned l = 0; l < 4; l++) {
-            int32_t top = a[l] * (256 - wx) + b[l] * wx;
-            int32_t bot = c[l] * (256 - wx) + e[l] * wx;
+        uint32_t tx0 = t->x + clamp_to(fx >> 8, t->w), tx1 = t->x + clamp_to((fx >> 8) + 1, t->w);
+        int32_t v[4];
+        q.wx[i] = fx & 0xff;
+        texel_in_rows(fmt, row0, uv0, tx0, v);
+        put(q.t[0], i, v);
+        texel_in_rows(fmt, row0, uv0, tx1, v);
+        put(q.t[1], i, v);
+        texel_in_rows(fmt, row1, uv1, tx0, v);
+        put(q.t[2], i, v);
+        texel_in_rows(fmt, row1, uv1, tx1, v);
+        put(q.t[3], i, v);
+    }
+#if VSP_ROW_AVX2
+    if (simd) {
+        vsp_row_bilinear_avx2(&q, wy, n, planes);
+        return;
+    }
+#endif
+    for (uint32_t l = 0; l < 4; l++)
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t wx = q.wx[i];
+            int32_t top = q.t[0][l][i] * (256 - wx) + q.t[1][l][i] * wx;
+            int32_t bot = q.t[2][l][i] * (256 - wx) + q.t[3][l][i] * wx;
             planes[l][i] = (top * (256 - wy) + bot * wy + 32768) >> 16;
         }
-    }
 }
 
 static void sample_scaled(bool bilinear, const struct vsp_texture *t, const int32_t (*u)[4],
-                          int32_t ox, int32_t oy, uint32_t n, int32_t (*planes)[VSP_ROW_CHUNK])
+                          int32_t ox, int32_t oy, uint32_t n, int32_t (*planes)[VSP_ROW_CHUNK],
+                          bool simd)
 {
     switch (t->s->format) {
-#define SAMPLE(F) bilinear ? sample_scaled_fmt(F, true, t, u, ox, oy, n, planes) \
-                           : sample_scaled_fmt(F, false, t, u, ox, oy, n, planes)
+#define SAMPLE(F) bilinear ? sample_scaled_fmt(F, true, t, u, ox, oy, n, planes, simd) \
+                           : sample_scaled_fmt(F, false, t, u, ox, oy, n, planes, simd)
     case VGPU_FMT_XRGB8888: SAMPLE(VGPU_FMT_XRGB8888); break;
     case VGPU_FMT_ARGB8888: SAMPLE(VGPU_FMT_ARGB8888); break;
     case VGPU_FMT_YUY2: SAMPLE(VGPU_FMT_YUY2); break;
@@ -289,15 +337,15 @@ static uint32_t store_row(const struct vsp_surface *dst, uint32_t x, uint32_t y,
 
 /* Pixels [0, n) of row oy from ox (at x, y in the destination) by the row stages;
  * returns how many were discarded. */
-static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
-                           uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
+static uint32_t row_chunk(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
+                          uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
 {
     const struct vsp_texture *t = &d->env.tex[0];
     struct vsp_row row;
     if (one)
         load_row(t->s, t->x + (uint32_t)ox, t->y + (uint32_t)oy, n, row.s, simd);
     else
-        sample_scaled(bits & VSP_BUILTIN_BILINEAR, t, d->env.uniform, ox, oy, n, row.s);
+        sample_scaled(bits & VSP_BUILTIN_BILINEAR, t, d->env.uniform, ox, oy, n, row.s, simd);
     if (bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST))
         load_row(d->dst, x, y, n, row.d, simd);
 #if VSP_ROW_AVX2
@@ -309,11 +357,23 @@ static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bo
     return n - store_row(d->dst, x, y, n, &row, simd);
 }
 
-enum whole { WHOLE_NONE, WHOLE_COPY, WHOLE_OVER };
+static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
+                           uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
+{
+    uint32_t killed = 0;
+    for (uint32_t i = 0; i < n; i += VSP_ROW_CHUNK)
+        killed += row_chunk(d, bits, one, simd, x + i, y, add(ox, (int32_t)i), oy,
+                            n - i < VSP_ROW_CHUNK ? n - i : VSP_ROW_CHUNK);
+    return killed;
+}
+
+enum whole { WHOLE_NONE, WHOLE_COPY, WHOLE_OVER, WHOLE_YUY2 };
 
 /* Which whole-pipeline SIMD row a 1:1 draw from an RGB source can take. */
 static enum whole whole_kind(const struct vsp_draw *d, uint32_t bits)
 {
+    if (d->env.tex[0].s->format == VGPU_FMT_YUY2)
+        return bits == VSP_BUILTIN_YUV ? WHOLE_YUY2 : WHOLE_NONE;
     if (!vsp_format_is_rgb(d->env.tex[0].s->format))
         return WHOLE_NONE;
     if (bits == 0 || bits == VSP_BUILTIN_KEY_SRC || bits == VSP_BUILTIN_KEY_DST)
@@ -331,11 +391,18 @@ static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bi
     const struct vsp_texture *t = &d->env.tex[0];
     const int32_t (*u)[4] = d->env.uniform;
     uint8_t *dp = d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4;
-    const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride +
-                        (uint64_t)(t->x + (uint32_t)ox) * 4;
+    uint32_t tx = t->x + (uint32_t)ox;
+    const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride;
     bool src_x = t->s->format == VGPU_FMT_XRGB8888, dst_x = d->dst->format == VGPU_FMT_XRGB8888;
     uint32_t done = n & ~7u;
     *killed = 0;
+    if (kind == WHOLE_YUY2) {           /* from a pixel pair's first: else by the stages */
+        if (tx & 1)
+            return 0;
+        vsp_row_yuy2_avx2(dp, sp + (uint64_t)tx * 2, done, u, !dst_x);
+        return done;
+    }
+    sp += (uint64_t)tx * 4;
     if (kind == WHOLE_OVER) {
         vsp_row_over_avx2(dp, sp, done, src_x ? 0xff000000u : 0, dst_x ? 0xff000000u : 0,
                           (uint32_t)u[7][3]);

@@ -25,7 +25,17 @@ struct vsp_row {
     uint8_t keep[VSP_ROW_CHUNK / 8];    /* bit i % 8 of byte i / 8: pixel i is stored */
 };
 
+/* The four texels of each pixel's bilinear sample (top left, top right, bottom left,
+ * bottom right), lane planes each, and the horizontal weights (0..255). */
+struct vsp_quad {
+    int32_t t[4][4][VSP_ROW_CHUNK];
+    int32_t wx[VSP_ROW_CHUNK];
+};
+
 #if VSP_ROW_AVX2
+/* TEXB's weighting of q's texels (0..255 each) with vertical weight wy into planes. */
+void vsp_row_bilinear_avx2(const struct vsp_quad *q, int32_t wy, uint32_t n,
+                           int32_t (*planes)[VSP_ROW_CHUNK]);
 bool vsp_row_avx2_usable(void);
 /* The built-in arithmetic of bits over pixels [0, n) (whole groups of 8 past n are
  * computed too, on whatever the planes hold, and ignored). */
@@ -47,6 +57,9 @@ uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_
                            int32_t key, int mode);
 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,
                            uint32_t dst_or, uint32_t ga);
+/* YUY2 (src at a pixel pair's first) to RGB by the YUV built-in without key or blend. */
+uint32_t vsp_row_yuy2_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, const int32_t (*u)[4],
+                           bool argb);
 #endif
 
 #endif
