@@ -143,16 +143,17 @@ AVX2 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, ui
             kept += 8;
             continue;
         }
-        __m256i d = _mm256_loadu_si256(dp);
-        __m256i hit = _mm256_cmpeq_epi32(_mm256_and_si256(mode == 1 ? s : d, rgb), kv);
+        __m256i hit = _mm256_cmpeq_epi32(_mm256_and_si256(mode == 1 ? s : _mm256_loadu_si256(dp), rgb), kv);
         uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(hit));
         if (mode == 1) {                /* source key: hits stay as they were */
-            _mm256_storeu_si256(dp, _mm256_blendv_epi8(out, d, hit));
-            kept += 8 - (uint32_t)__builtin_popcount(m);
-        } else {                        /* destination key: only hits are drawn */
-            _mm256_storeu_si256(dp, _mm256_blendv_epi8(d, out, hit));
-            kept += (uint32_t)__builtin_popcount(m);
+            m ^= 0xff;
+            hit = _mm256_xor_si256(hit, k(-1));
         }
+        kept += (uint32_t)__builtin_popcount(m);
+        if (m == 0xff)
+            _mm256_storeu_si256(dp, out);
+        else if (m)
+            _mm256_maskstore_epi32((int *)dp, hit, out);
     }
     return kept;
 }
