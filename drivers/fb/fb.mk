@@ -3,7 +3,7 @@
 FONT_DIR  := $(BUILD)/third_party/font
 FONT_FILE := Lat15-VGA16.psf
 
-KERNEL_SRCS += drivers/fb/fb_console.c drivers/fb/psf_font.c
+KERNEL_SRCS += drivers/fb/fb_console.c drivers/fb/psf_font.c drivers/fb/bochs_vbe.c
 KERNEL_EXTRA_OBJS += $(BUILD)/k/drivers/fb/console_font.o
 
 $(FONT_DIR)/console_font.psf:

@@ -12,6 +12,7 @@ extern const uint8_t _binary_console_font_psf_start[], _binary_console_font_psf_
 
 static struct {
     bool active;
+    volatile bool aside;            /* a partition owns the framebuffer */
     uint8_t *base;
     uint32_t pitch, width, height;
     unsigned cols, rows, x, y;
@@ -71,7 +72,7 @@ static void newline(void)
 
 void fb_console_write(const char *s, size_t n)
 {
-    if (!con.active)
+    if (!con.active || con.aside)
         return;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = (uint8_t)s[i];
@@ -85,6 +86,19 @@ void fb_console_write(const char *s, size_t n)
             draw(con.x++, con.y, c);
         }
     }
+}
+
+bool fb_console_step_aside(bool aside)
+{
+    if (!con.active)
+        return false;
+    if (!aside) {
+        for (uint32_t y = 0; y < con.height; y++)
+            memset(con.base + (size_t)y * con.pitch, 0, (size_t)con.width * 4);
+        con.x = con.y = 0;
+    }
+    __atomic_store_n(&con.aside, aside, __ATOMIC_SEQ_CST);
+    return true;
 }
 
 void fb_console_size(unsigned *cols, unsigned *rows)

@@ -8,6 +8,10 @@
 /* False when there is no usable framebuffer or font; the console then stays serial-only. */
 bool fb_console_init(const struct boot_framebuffer *fb);
 void fb_console_write(const char *s, size_t n);
+/* aside: the framebuffer belongs to a partition now (the video service); nothing more is
+ * drawn until it comes back, which clears the screen and starts again at the top.
+ * Returns whether the console was drawing on it. */
+bool fb_console_step_aside(bool aside);
 /* Columns and rows, 0 when not active. */
 void fb_console_size(unsigned *cols, unsigned *rows);
 

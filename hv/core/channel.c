@@ -74,6 +74,21 @@ int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint6
     return r;
 }
 
+bool channel_grant_is(uint64_t handle, unsigned owner, unsigned peer)
+{
+    if (owner == 0 || owner > CHANNEL_PARTITIONS || handle == 0 || handle > CHANNEL_HANDLE_MAX)
+        return false;
+    uint64_t f = spin_lock_irqsave(&lock);
+    bool is = false;
+    const struct channel_grant *row = table.slot[owner - 1];
+    for (unsigned i = 0; i < CHANNEL_GRANTS_PER_PARTITION; i++)
+        if (row[i].used && !row[i].peer_gone && row[i].owner == owner && row[i].peer == peer &&
+            (uint64_t)(owner - 1) * CHANNEL_GRANTS_PER_PARTITION + i + 1 == handle)
+            is = true;
+    spin_unlock_irqrestore(&lock, f);
+    return is;
+}
+
 void channel_shared_ranges(struct partition *owner,
                            void (*fn)(void *ctx, uint64_t gpa, uint64_t len), void *ctx)
 {

@@ -21,6 +21,10 @@ int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint6
 int64_t channel_notify(struct partition *from, uint64_t handle);
 int64_t channel_revoke(struct partition *owner, uint64_t handle);
 
+/* Whether handle is a grant from partition owner to partition peer (the vGPU's command
+ * ring, hv/core/vgpu.c). */
+bool channel_grant_is(uint64_t handle, unsigned owner, unsigned peer);
+
 /* For write tracking: fn(ctx, gpa, len) for each range of owner's RAM that a peer has
  * mapped now.  The peer writes it through its own page tables, which the owner's tracking
  * does not see; a range is also marked written when it is unmapped. */

@@ -7,10 +7,11 @@ test_channel_grants_SRCS := tests/unit/test_channel_grants.c hv/core/channel_gra
 
 UNIT_TESTS += test_hypercall_args
 test_hypercall_args_SRCS := tests/unit/test_hypercall_args.c hv/core/hypercall_args.c \
-	hv/core/channel_grants.c
+	hv/core/channel_grants.c hv/core/vgpu_surfaces.c
 
 FUZZ_TARGETS += fuzz_hypercall
-fuzz_hypercall_SRCS := tests/fuzz/fuzz_hypercall.c hv/core/hypercall_args.c hv/core/channel_grants.c
+fuzz_hypercall_SRCS := tests/fuzz/fuzz_hypercall.c hv/core/hypercall_args.c hv/core/channel_grants.c \
+	hv/core/vgpu_surfaces.c
 
 UNIT_TESTS += test_channel
 test_channel_SRCS := tests/unit/test_channel.c hv/core/channel.c hv/core/channel_grants.c

@@ -5,6 +5,7 @@
 #include "hv/core/hypercall_abi.h"
 #include "hv/core/hypercall_args.h"
 #include "hv/core/partition.h"
+#include "hv/core/vgpu.h"
 
 #define CONSOLE_WRITE_MAX 4096
 
@@ -64,6 +65,9 @@ int64_t hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t arg[4])
         break;
     case HC_TIME_NS:
         result = (int64_t)(time_ns() - v->part->start_ns);
+        break;
+    case HC_DISPLAY_INFO ... HC_VGPU_CONNECT:
+        result = vgpu_hypercall(v->part, nr, arg);
         break;
     default:
         result = -HC_ENOSYS;

@@ -23,6 +23,21 @@
                                       window, clear of the caller's other mappings */
 #define HC_CHANNEL_NOTIFY  0x0012  /* (handle) -> 0; raises the other side's vector */
 #define HC_CHANNEL_REVOKE  0x0013  /* (handle) -> 0; the owner takes the pages back */
+/* The display and the virtual GPU's transport (hv/core/vgpu_abi.h, docs/vgpu.md). */
+#define HC_DISPLAY_INFO         0x0020  /* (gpa) -> 0; struct vgpu_display there; only the
+                                           video-service partition, others -HC_EPERM */
+#define HC_VGPU_SERVICE         0x0021  /* () -> (weight << 32) | video-service partition id;
+                                           only vGPU clients */
+#define HC_VGPU_CLIENTS         0x0022  /* (gpa, max) -> clients; struct vgpu_client_info[]
+                                           there; only the video-service partition */
+#define HC_VGPU_SURFACE_SHARE   0x0023  /* (gpa, pages) -> surface handle; a client's RAM */
+#define HC_VGPU_SURFACE_UNSHARE 0x0024  /* (handle) -> 0; unmapped from the service */
+#define HC_VGPU_SURFACE_MAP     0x0025  /* (client id, handle, gpa) -> 0; into the
+                                           service's surface window */
+#define HC_VGPU_DAMAGE          0x0026  /* (client id, handle, gpa) -> pages written since
+                                           the last call; a bitmap of them there */
+#define HC_VGPU_CONNECT         0x0027  /* (channel handle) -> 0; the client's command ring,
+                                           granted to the video-service partition */
 
 #define HC_ABI_VERSION 1
 

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include "hv/core/channel_grants.h"
 #include "hv/core/hypercall_abi.h"
+#include "hv/core/vgpu_surfaces.h"
 
 /* [gpa, gpa + len) inside [0, ram_size), with no sum that can wrap. */
 static bool in_ram(uint64_t gpa, uint64_t len, uint64_t ram_size)
@@ -32,6 +33,8 @@ int64_t hypercall_check_args(uint64_t nr, const uint64_t arg[4], uint64_t ram_si
     case HC_CHANNEL_NOTIFY:     /* (handle) */
     case HC_CHANNEL_REVOKE:
         return arg[0] == 0 || arg[0] > CHANNEL_HANDLE_MAX ? -HC_ENOENT : 0;
+    case HC_DISPLAY_INFO ... HC_VGPU_CONNECT:
+        return vgpu_check_args(nr, arg, ram_size);
     default:
         return -HC_ENOSYS;
     }

@@ -19,6 +19,7 @@
 #include "hv/core/config/boot_config.h"
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/machine.h"
+#include "hv/core/display.h"
 #include "hv/core/run.h"
 #include "hv/core/sched.h"
 #include "hv/core/virt.h"
@@ -137,6 +138,7 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     legacy_pic_disable();
     paging_init(top_of_memory(bi));
     bi = loader == BOOT_LOADER_EFI ? phys_to_virt(info_phys) : bi;
+    display_init(&bi->fb);
     if (fb_console_init(&bi->fb)) {
         console_add_sink(&fb_ops, NULL);
         unsigned cols, rows;

@@ -13,6 +13,7 @@
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
 #include "hv/core/snapshot_lazy.h"
+#include "hv/core/vgpu.h"
 #include "hv/core/virt.h"
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/platform_devices.h"
@@ -146,6 +147,7 @@ void partition_release_vcpu(struct vcpu *v)
     partition_writes_end(p);
     snapshot_lazy_end(p);
     channel_partition_gone(p);
+    vgpu_partition_gone(p);
     partition_disks_detach(p);
     virt_partition_destroy(p);
     partition_devices_destroy(p);
@@ -260,6 +262,7 @@ static struct partition *fail(struct partition *p, char *err, size_t err_size, c
             virt_vcpu_destroy(p->vcpus[i]);
             kfree(p->vcpus[i]);
         }
+    vgpu_partition_gone(p);
     virt_partition_destroy(p);
     partition_disks_detach(p);
     partition_devices_destroy(p);
@@ -324,6 +327,9 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
             return fail(p, err, err_size, "cannot set up its vCPUs");
     }
     if (spec->track_writes && !partition_writes_arm(p, spec->track_writes, err, err_size))
+        return fail(p, err, err_size, NULL);
+    if (!vgpu_partition_attach(p, spec->video_service, spec->vgpu_client, spec->vgpu_weight,
+                               err, err_size))
         return fail(p, err, err_size, NULL);
     for (unsigned i = 0; i < p->vcpu_count; i++)
         if (!sched_add(p->vcpus[i], spec->cpu_mask))

@@ -25,6 +25,9 @@ struct partition_spec {
     const uint32_t *disk_iops;  /* per disk: operations per second, 0 = no limit; or NULL */
     const uint32_t *disk_mbps;  /* per disk: MiB per second, 0 = no limit; or NULL */
     uint32_t track_writes;      /* pages per write-tracking group; 0: off */
+    bool video_service;         /* manifest `role = video-service`: owns the display */
+    bool vgpu_client;           /* manifest `vgpu = yes` */
+    uint32_t vgpu_weight;       /* manifest `vgpu-weight` */
     enum partition_end expect_end;  /* how the test verdict expects it to end */
     int expect_status;
     bool unassigned_kill;       /* manifest `unassigned = kill` */

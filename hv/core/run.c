@@ -9,6 +9,7 @@
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/machine.h"
 #include "hv/core/config/manifest.h"
+#include "hv/core/display.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/sched.h"
 #include "hv/core/script_run.h"
@@ -84,6 +85,8 @@ static struct partition_spec spec_of(uint32_t i)
         .disks = mp->disks, .disk_count = mp->disk_count,
         .disk_iops = mp->disk_iops, .disk_mbps = mp->disk_mbps,
         .track_writes = mp->track_writes,
+        .video_service = mp->role == ROLE_VIDEO_SERVICE,
+        .vgpu_client = mp->vgpu, .vgpu_weight = mp->vgpu_weight,
         .expect_end = mp->expect_end == END_KILLED ? PART_END_KILLED :
                       mp->expect_end == END_STOPPED ? PART_END_STOPPED : PART_END_EXIT,
         .expect_status = (int)mp->expect_status,
@@ -152,6 +155,9 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
     services_start(ok ? &manifest.hv : NULL, bi);
     worker_init(ok ? &manifest.hv : NULL);
     boot_info = bi;
+    for (uint32_t i = 0; ok && i < manifest.partition_count; i++)
+        if (manifest.partitions[i].role == ROLE_VIDEO_SERVICE)
+            display_prepare(manifest.partitions[i].name);
     if (ok && partitions_usable)
         ok = create_partitions();
     if (cfg->worker_selftest)

@@ -119,6 +119,7 @@ static void good_manifest_test(void **state)
     assert_int_equal(web->console, CONSOLE_SERIAL);
     assert_int_equal(web->role, ROLE_GUEST);
     assert_true(web->vgpu);
+    assert_int_equal(web->vgpu_weight, 1);
     assert_true(web->autostart);
 
     const struct manifest_partition *vsp = manifest_find_partition(&m, "vsp");
@@ -171,6 +172,10 @@ static void defaults_test(void **state)
     assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\ntrack-writes = 1\n"), 0);
     assert_int_equal(m.partitions[0].track_writes, 1);
     assert_int_equal(m.partitions[0].unassigned, UNASSIGNED_IGNORE);
+    assert_int_equal(parse("[partition v]\nmemory = 1M\nimage=a\nboot=flat\nrole = video-service\n"
+                           "[partition c]\nmemory = 1M\nimage=a\nboot=flat\nvgpu = yes\nvgpu-weight = 1000\n"), 0);
+    assert_int_equal(m.partitions[0].role, ROLE_VIDEO_SERVICE);
+    assert_int_equal(m.partitions[1].vgpu_weight, 1000);
     assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\nunassigned = kill\n"), 0);
     assert_int_equal(m.partitions[0].unassigned, UNASSIGNED_KILL);
 }
@@ -312,6 +317,9 @@ static const struct bad_case bad_cases[] = {
       "atoll.cfg:14: role: a second video-service partition (the first is 'v1')" },
     { PART "vgpu = yes\n", "atoll.cfg:5: vgpu: no partition has role = video-service" },
     { PART "role = video-service\nvgpu = yes\n", "atoll.cfg:6: vgpu: the video-service partition cannot be a vGPU client" },
+    { PART "vgpu-weight = 0\n", "atoll.cfg:5: vgpu-weight: '0' is not a number from 1 to 1000" },
+    { PART "vgpu-weight = 1001\n", "atoll.cfg:5: vgpu-weight: '1001' is not a number from 1 to 1000" },
+    { PART "vgpu-weight = 2\n", "atoll.cfg:5: vgpu-weight: only a vGPU client (vgpu = yes) has a weight" },
     /* hypervisor */
     { "[hypervisor]\nexit-when-done = maybe\n", "atoll.cfg:2: exit-when-done: 'maybe' is not one of: no, yes" },
     { "[hypervisor]\nlog-level = trace\n", "atoll.cfg:2: log-level: 'trace' is not one of: error, warn, info, debug" },

@@ -22,6 +22,7 @@ struct parser {
     uint32_t hv_line, script_line;
     uint32_t key_line[MAX_KEYS];        /* where each key of the current section was set */
     uint32_t role_line[MANIFEST_MAX_PARTITIONS], vgpu_line[MANIFEST_MAX_PARTITIONS];
+    uint32_t vgpu_weight_line[MANIFEST_MAX_PARTITIONS];
 };
 
 /* A slice of the manifest text. */
@@ -477,6 +478,17 @@ static int part_vgpu(struct parser *ps, const char *key, struct str v)
     return value_bool(ps, key, v, &ps->part->vgpu);
 }
 
+static int part_vgpu_weight(struct parser *ps, const char *key, struct str v)
+{
+    uint64_t n;
+    if (!parse_uint(v, MANIFEST_MAX_VGPU_WEIGHT, &n) || n == 0)
+        return fail(ps, key, "'%.*s' is not a number from 1 to %d", (int)v.n, v.p,
+                    MANIFEST_MAX_VGPU_WEIGHT);
+    ps->vgpu_weight_line[ps->m->partition_count - 1] = ps->line;
+    ps->part->vgpu_weight = (uint32_t)n;
+    return 0;
+}
+
 static int part_track_writes(struct parser *ps, const char *key, struct str v)
 {
     uint64_t n;
@@ -592,6 +604,7 @@ static const struct key_def partition_keys[] = {
     { "disk", part_disk, true },      { "iops", part_iops, true },
     { "mbps", part_mbps, true },      { "net", part_net, false },
     { "role", part_role, false },     { "vgpu", part_vgpu, false },
+    { "vgpu-weight", part_vgpu_weight, false },
     { "autostart", part_autostart, false }, { "track-writes", part_track_writes, false },
     { "expect", part_expect, false },
     { "unassigned", part_unassigned, false },
@@ -741,6 +754,7 @@ static void partition_defaults(struct manifest_partition *p, uint32_t line)
     p->vcpus = 1;
     p->cpus_any = true;
     p->autostart = true;
+    p->vgpu_weight = 1;
     p->expect_end = END_EXIT;
     p->expect_status = 1;
 }
@@ -912,6 +926,9 @@ static int check_roles(struct parser *ps)
         vsp = (int)i;
     }
     for (uint32_t i = 0; i < m->partition_count; i++) {
+        if (ps->vgpu_weight_line[i] && !m->partitions[i].vgpu)
+            return fail_line(ps, ps->vgpu_weight_line[i], "vgpu-weight",
+                             "only a vGPU client (vgpu = yes) has a weight");
         if (!m->partitions[i].vgpu)
             continue;
         if (vsp < 0)

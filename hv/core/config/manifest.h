@@ -27,6 +27,7 @@
 #define MANIFEST_MAX_MBPS        100000     /* disk `mbps`: MiB per second */
 #define MANIFEST_MAX_TRACK_PAGES 512    /* track-writes: pages per group, up to 2 MiB */
 #define MANIFEST_MAX_ROUNDTRIP_EVERY 1000000
+#define MANIFEST_MAX_VGPU_WEIGHT 1000   /* vgpu-weight: a client's share of engine time */
 #define MANIFEST_MIN_MEMORY      (1ull << 20)
 #define MANIFEST_MAX_MEMORY      (64ull << 30)
 #define MANIFEST_ERR_LEN         192    /* enough for any message the parser writes */
@@ -78,6 +79,7 @@ struct manifest_partition {
     uint32_t disk_mbps[MANIFEST_MAX_DISKS];     /* `mbps` (MiB/s) after it; 0: no limit */
     enum manifest_role role;
     bool vgpu;
+    uint32_t vgpu_weight;               /* with vgpu: 1..MANIFEST_MAX_VGPU_WEIGHT, default 1 */
     bool autostart;
     uint32_t track_writes;              /* pages per write-tracking group; 0: off */
     enum manifest_end expect_end;       /* default END_EXIT with status 1 */

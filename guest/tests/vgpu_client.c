@@ -1,0 +1,144 @@
+/*
+ * A vGPU client (run with vgpu_service; manifest vgpu.cfg): may not have the framebuffer
+ * (HC_DISPLAY_INFO refused, its guest-physical address reads all-ones), connects its
+ * command ring, shares a window surface of its RAM, fills and presents it, has a bad
+ * command refused to it alone, saturates the engine with fills (the shares are the
+ * service's to report), then writes a stripe into the surface with its own stores and
+ * only fences: the service must learn of it from write tracking.  With the command-line
+ * word `hostile` it tries what a client may not (service-only calls, surfaces outside its
+ * RAM, another client's ring), then writes a record no client writes: the service drops
+ * its context alone.
+ */
+#include "guest/lib/guest.h"
+#include "guest/lib/vgpu_client.h"
+#include "guest/lib/vgpu_cmdbuf.h"
+#include "guest/tests/vgpu_test.h"
+
+DEFINE_TEST("vgpu_client");
+
+#define BUSY_BUFFERS_PER_WEIGHT 24      /* buffers of fills, times the weight */
+#define FILLS_PER_BUFFER 8
+
+static uint8_t ring[VGPU_RING_PAGES * 4096] __attribute__((aligned(4096)));
+static uint32_t pixels[VGPU_TEST_W * VGPU_TEST_H] __attribute__((aligned(4096)));
+static uint8_t cmds[4096];
+static struct vgpu_client c;
+
+static void hostile(void)
+{
+    static uint8_t bitmap[256];
+    static struct vgpu_client_info info[4];
+    uint64_t ram = boot.ram_size;
+    int64_t r = hypercall(HC_VGPU_SURFACE_SHARE, ram, 4, 0, 0);
+    report(r == -HC_EFAULT, "a surface outside its RAM is refused (%ld)", r);
+    r = hypercall(HC_VGPU_SURFACE_SHARE, (uintptr_t)pixels + 8, 4, 0, 0);
+    report(r == -HC_EINVAL, "an unaligned surface is refused (%ld)", r);
+    r = hypercall(HC_VGPU_SURFACE_SHARE, (uintptr_t)pixels, VGPU_SURFACE_MAX_PAGES + 1, 0, 0);
+    report(r == -HC_EINVAL, "a surface above the size limit is refused (%ld)", r);
+    r = hypercall(HC_VGPU_CONNECT, 17, 0, 0, 0);
+    report(r == -HC_EINVAL, "another client's ring (channel 17) cannot be passed off as its own (%ld)", r);
+    r = hypercall(HC_VGPU_CLIENTS, (uintptr_t)info, 4, 0, 0);
+    report(r == -HC_EPERM, "the service's client list is refused to a client (%ld)", r);
+    r = hypercall(HC_VGPU_SURFACE_MAP, 2, 1, VGPU_SURFACE_WINDOW, 0);
+    report(r == -HC_EPERM, "mapping another client's surface is refused (%ld)", r);
+    r = hypercall(HC_VGPU_DAMAGE, 2, 1, (uintptr_t)bitmap, 0);
+    report(r == -HC_EPERM, "another client's damage is refused (%ld)", r);
+    /* A record of a kind no client writes, then wait for the service to have read it. */
+    struct vgpu_record junk = { 99, 8 };
+    uint32_t at = (uint32_t)(c.head % c.ring->data_bytes);
+    memcpy(c.data + at, &junk, sizeof(junk));
+    c.head += sizeof(junk) + 8;
+    __atomic_store_n(&c.ring->head, c.head, __ATOMIC_RELEASE);
+    hypercall(HC_CHANNEL_NOTIFY, (uint64_t)c.ring_handle, 0, 0, 0);
+    uint64_t end = rdtsc() + 60000 * (tsc_hz() / 1000);
+    while (__atomic_load_n(&c.ring->tail, __ATOMIC_ACQUIRE) != c.head && rdtsc() < end)
+        pause();
+    report(c.ring->tail == c.head, "the service read the junk record");
+}
+
+static void submit(const struct vgpu_cmdbuf *b)
+{
+    int64_t r;
+    while ((r = vgpu_client_submit(&c, b->buf, b->len)) == -HC_ENOSPC)
+        pause();
+    if (r)
+        report_fatal("submit: %ld", r);
+}
+
+void test_main(void)
+{
+    if (!atoll_present()) {
+        report_skip("vgpu (not under Atoll)");
+        return;
+    }
+    uint32_t id = (uint32_t)hypercall(HC_PARTITION_INFO, 0, 0, 0, 0);
+    static struct vgpu_display d;
+    int64_t r = hypercall(HC_DISPLAY_INFO, (uintptr_t)&d, 0, 0, 0);
+    report(r == -HC_EPERM, "HC_DISPLAY_INFO refused to a client (%ld)", r);
+    vgpu_windows_map();
+    uint32_t v = *(volatile uint32_t *)(uintptr_t)VGPU_DISPLAY_GPA;
+    report(v == 0xffffffffu, "the framebuffer's address reads all-ones here (%#x): not mapped", v);
+
+    r = vgpu_client_open(&c, ring, VGPU_TEST_CLIENT_VEC);
+    if (!report(r == 0, "connected to the video service (partition %u), weight %u (%ld)",
+                c.service_id, c.weight, r))
+        return;
+    int64_t h = vgpu_client_share(&c, pixels, sizeof(pixels));
+    report(h > 0, "window surface shared (handle %ld, %u pages)", h,
+           (unsigned)((sizeof(pixels) + 4095) / 4096));
+    r = hypercall(HC_VGPU_SURFACE_SHARE, (uintptr_t)pixels + 4096, 1, 0, 0);
+    report(r == -HC_EINVAL, "a surface overlapping its first is refused (%ld)", r);
+    if (cmdline_has("hostile")) {
+        hostile();
+        return;
+    }
+
+    uint32_t colour = vgpu_test_colour(id);
+    struct vgpu_cmdbuf b;
+    vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
+    vgpu_cmd_surface_create(&b, 0, VGPU_FMT_XRGB8888, VGPU_TEST_W, VGPU_TEST_H, VGPU_TEST_W * 4,
+                            (uintptr_t)pixels);
+    vgpu_cmd_fill(&b, 0, 0, 0, VGPU_TEST_W, VGPU_TEST_H, 0xff000000u | colour);
+    vgpu_cmd_present(&b, 0, (int16_t)id, vgpu_test_x(id), VGPU_TEST_Y, 0, 0, 0, 0);
+    vgpu_cmd_fence(&b, 1);
+    submit(&b);
+    report(vgpu_client_wait_fence(&c, 1, 60000), "first frame presented (fence 1)");
+    report((pixels[5 * VGPU_TEST_W + 5] & 0xffffff) == colour,
+           "the engine drew into the surface in this partition's RAM (%#x)", pixels[5 * VGPU_TEST_W + 5]);
+
+    /* A command the service refuses: this client's buffer only. */
+    vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
+    vgpu_cmd_fill(&b, 9, 0, 0, 8, 8, 0xffffffffu);
+    vgpu_cmd_fence(&b, 2);
+    submit(&b);
+    vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
+    vgpu_cmd_fence(&b, 2);
+    submit(&b);
+    report(vgpu_client_wait_fence(&c, 2, 60000) && c.ring->errors >= 1,
+           "a fill of a surface that does not exist was refused to this client: \"%s\" at offset %u",
+           c.ring->error_text, c.ring->error_offset);
+
+    /* Saturate: fills into a scratch part of the window, weight times as many buffers. */
+    uint64_t fence = 2;
+    for (unsigned i = 0; i < BUSY_BUFFERS_PER_WEIGHT * c.weight; i++) {
+        vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
+        for (unsigned k = 0; k < FILLS_PER_BUFFER; k++)
+            vgpu_cmd_fill(&b, 0, 0, 0, VGPU_TEST_W, 64, 0xff000000u | (colour ^ (k & 1 ? 0x101010 : 0)));
+        vgpu_cmd_fill(&b, 0, 0, 0, VGPU_TEST_W, VGPU_TEST_H, 0xff000000u | colour);
+        vgpu_cmd_fence(&b, ++fence);
+        submit(&b);
+    }
+    report(vgpu_client_wait_fence(&c, fence, 120000), "%u buffers of fills ran (fence %lu)",
+           BUSY_BUFFERS_PER_WEIGHT * c.weight, fence);
+
+    /* Its own stores into the surface, and no command saying so. */
+    for (unsigned y = VGPU_TEST_STRIPE_Y; y < VGPU_TEST_STRIPE_Y + 8; y++)
+        for (unsigned x = 0; x < VGPU_TEST_W; x++)
+            pixels[y * VGPU_TEST_W + x] = VGPU_TEST_MARKER;
+    vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
+    vgpu_cmd_fence(&b, ++fence);
+    submit(&b);
+    report(vgpu_client_wait_fence(&c, fence, 60000), "stripe written with plain stores, fence %lu done",
+           fence);
+    report(vgpu_client_close(&c, 60000), "ring closed; the service handled everything in it");
+}

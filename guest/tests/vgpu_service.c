@@ -1,0 +1,225 @@
+/*
+ * The video service partition's test guest (manifest vgpu.cfg, with vgpu_client as the
+ * clients): owns the display, maps each client's command ring and surfaces, runs their
+ * command buffers on the portable proxy (guest/vsp) with the time bank, feeds it damage
+ * from the clients' write tracking, composes frames into the framebuffer, and reports:
+ * the display, each client's share of engine time while all were busy against its
+ * weight's, the tiles recomposed against those offered, and, from the framebuffer itself,
+ * that each client's window and the stripe it wrote with plain stores reached the screen.
+ */
+#include "guest/lib/guest.h"
+#include "guest/lib/vgpu_service.h"
+#include "guest/tests/vgpu_test.h"
+#include "guest/vsp/vsp.h"
+
+DEFINE_TEST("vgpu_service");
+
+#define PERIOD_UNITS 400000
+#define SLICE_UNITS  40000
+#define RUN_UNITS    (PERIOD_UNITS / 8)
+#define MAX_CLIENTS  4
+
+static struct vsp vsp;
+static struct vgpu_service_client sc[MAX_CLIENTS];
+static struct vsp_client_ram ram[MAX_CLIENTS];
+static int eid[MAX_CLIENTS];
+static bool done[MAX_CLIENTS];
+static bool dropped[MAX_CLIENTS];               /* its ring broke the contract */
+static unsigned left;                           /* clients not done */
+static uint32_t pending[MAX_CLIENTS];           /* a record vsp_submit had no room for */
+static uint64_t busy_used[MAX_CLIENTS];
+static uint64_t damaged_pages;
+static volatile unsigned doorbells;
+
+static void on_doorbell(struct irq_frame *f)
+{
+    doorbells++;
+    lapic_eoi();
+}
+
+static uint8_t *map_ram(void *ctx, uint64_t gpa, uint64_t len)
+{
+    return vgpu_service_ram(ctx, gpa, len);
+}
+
+static void damage(void *ctx, uint64_t gpa, uint64_t len)
+{
+    vsp_damage_gpa(&vsp, *(int *)ctx, gpa, len);
+}
+
+static uint32_t fb_pixel(const struct vgpu_display *d, int32_t x, int32_t y)
+{
+    return *(volatile uint32_t *)(uintptr_t)(d->gpa + (uint64_t)y * d->pitch + (uint64_t)x * 4) &
+           0xffffff;
+}
+
+/* Hands the client's records to the proxy until its queue is full or the ring empty. */
+static void feed(unsigned i)
+{
+    for (;;) {
+        if (pending[i]) {
+            if (vsp_submit(&vsp, eid[i], sc[i].record, pending[i]) == VSP_E_QUEUE_FULL)
+                return;
+            pending[i] = 0;
+        }
+        uint32_t kind, bytes;
+        const uint8_t *payload;
+        char why[128];
+        enum vgpu_next n = vgpu_service_next(&sc[i], &kind, &payload, &bytes, why, sizeof(why));
+        if (n == VGPU_NEXT_NONE)
+            return;
+        if (n == VGPU_NEXT_BROKEN) {
+            printf("client %s: its ring is broken (%s): its context is dropped\n",
+                   sc[i].info.name, why);
+            vsp_client_remove(&vsp, eid[i]);
+            dropped[i] = done[i] = true;
+            left--;
+            return;
+        }
+        enum vsp_err e = vsp_submit(&vsp, eid[i], payload, bytes);
+        if (e == VSP_E_QUEUE_FULL)
+            pending[i] = bytes;
+        else if (e != VSP_OK)
+            printf("client %s: a buffer of %u bytes refused: %s\n", sc[i].info.name, bytes,
+                   vsp_err_name(e));
+    }
+}
+
+static void tell(unsigned i)
+{
+    const struct vsp_client_error *e = vsp_client_last_error(&vsp, eid[i]);
+    vgpu_service_tell(&sc[i], vsp_fence_completed(&vsp, eid[i]), (uint32_t)e->refusals, e->err,
+                      e->offset, e->err ? vsp_err_name(e->err) : "");
+}
+
+static bool finished(unsigned i)
+{
+    return sc[i].ring->closed && __atomic_load_n(&sc[i].ring->head, __ATOMIC_ACQUIRE) == sc[i].tail &&
+           !pending[i] && !vsp_client_busy(&vsp, eid[i]);
+}
+
+void test_main(void)
+{
+    if (!atoll_present()) {
+        report_skip("vgpu service (not under Atoll)");
+        return;
+    }
+    irq_set_handler(VGPU_SERVICE_RING_VECTOR, on_doorbell);
+    sti();
+    static struct vgpu_display d;
+    int64_t r = vgpu_service_display(&d);
+    if (!report(r == 0 && d.gpa == VGPU_DISPLAY_GPA && d.width && d.height,
+                "display %ux%u, pitch %u, format %u, mapped at %#lx (%ld)", d.width, d.height,
+                d.pitch, d.format, d.gpa, r))
+        return;
+    struct vsp_fb fb = { (uint8_t *)(uintptr_t)d.gpa, d.width, d.height, d.pitch };
+    struct vsp_config cfg = { .screen_w = d.width, .screen_h = d.height, .background = 0x202020,
+                              .period_units = PERIOD_UNITS, .slice_units = SLICE_UNITS };
+    if (!report(vsp_init(&vsp, &cfg), "proxy set up for the screen"))
+        return;
+
+    /* Every client connects its ring first. */
+    static struct vgpu_client_info info[MAX_CLIENTS];
+    int64_t n = 0;
+    bool all = false;
+    uint64_t end = rdtsc() + 60000 * (tsc_hz() / 1000);
+    while (!all && rdtsc() < end) {
+        n = vgpu_service_clients(info, MAX_CLIENTS);
+        all = n > 0 && n <= MAX_CLIENTS;
+        for (int64_t i = 0; all && i < n; i++)
+            all = info[i].ring != 0;
+        if (!all)
+            udelay(2000);
+    }
+    if (!report(all, "%ld clients connected their command rings", n))
+        return;
+    unsigned count = (unsigned)n;
+    uint32_t weight_sum = 0;
+    for (unsigned i = 0; i < count; i++) {
+        sc[i].info = info[i];
+        weight_sum += info[i].weight;
+        r = vgpu_service_connect(&sc[i], i);
+        ram[i] = (struct vsp_client_ram){ .ctx = &sc[i], .map = map_ram };
+        eid[i] = r == 0 ? vsp_client_add(&vsp, info[i].weight, &ram[i]) : -1;
+        report(r == 0 && eid[i] >= 0, "client %s (partition %u, weight %u): ring %u mapped",
+               info[i].name, info[i].id, info[i].weight, info[i].ring);
+    }
+
+    int64_t in_period = 0;
+    left = count;
+    uint64_t frames = 0;
+    end = rdtsc() + 600000 * (tsc_hz() / 1000);
+    while (left && rdtsc() < end) {
+        bool all_busy = true;
+        uint64_t before[MAX_CLIENTS];
+        for (unsigned i = 0; i < count; i++) {
+            if (!done[i])
+                feed(i);
+            all_busy &= dropped[i] || (!done[i] && vsp_client_busy(&vsp, eid[i]));
+            before[i] = vsp.bank.bank[eid[i]].used;
+        }
+        int64_t used = vsp_run(&vsp, RUN_UNITS);
+        for (unsigned i = 0; all_busy && i < count; i++)
+            if (!dropped[i])
+                busy_used[i] += vsp.bank.bank[eid[i]].used - before[i];
+        in_period += used;
+        if (used < RUN_UNITS || in_period >= PERIOD_UNITS) {
+            vsp_period(&vsp);
+            in_period = 0;
+        }
+        for (unsigned i = 0; i < count; i++) {
+            int64_t pages = done[i] ? 0 : vgpu_service_damage(&sc[i], damage, &eid[i]);
+            if (pages > 0)
+                damaged_pages += (uint64_t)pages;
+        }
+        if (vsp_compose(&vsp, &fb, NULL, 0))
+            frames++;
+        for (unsigned i = 0; i < count; i++) {
+            if (done[i])
+                continue;
+            tell(i);
+            if (!finished(i))
+                continue;
+            int32_t x = vgpu_test_x(sc[i].info.id);
+            uint32_t body = fb_pixel(&d, x + 80, VGPU_TEST_Y + 20);
+            uint32_t stripe = fb_pixel(&d, x + 80, VGPU_TEST_Y + VGPU_TEST_STRIPE_Y + 2);
+            report(body == vgpu_test_colour(sc[i].info.id),
+                   "client %s: its window is on the screen (pixel %#x)", sc[i].info.name, body);
+            report(stripe == (VGPU_TEST_MARKER & 0xffffff),
+                   "client %s: the stripe it wrote with plain stores reached the screen through "
+                   "write-tracking damage (pixel %#x)", sc[i].info.name, stripe);
+            vsp_client_remove(&vsp, eid[i]);
+            vgpu_service_finish(&sc[i]);
+            done[i] = true;
+            left--;
+        }
+        if (!left)
+            break;
+    }
+    report(!left, "every client finished (%lu frames composed, %u doorbells)", frames, doorbells);
+    uint64_t busy_sum = 0;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < count; i++) {
+        busy_sum += busy_used[i];
+        if (dropped[i]) {
+            weight_sum -= info[i].weight;
+            printf("client %s: its context was dropped; the others went on\n", info[i].name);
+        } else {
+            kept++;
+        }
+    }
+    report(kept >= 2, "%u clients kept to the contract", kept);
+    for (unsigned i = 0; i < count && busy_sum; i++) {
+        if (dropped[i])
+            continue;
+        uint64_t share = busy_used[i] * 1000 / busy_sum, want = info[i].weight * 1000ull / weight_sum;
+        uint64_t off = share > want ? share - want : want - share;
+        report(off * 20 <= want, "client %s: %lu.%lu%% of the engine while all were busy, its weight's "
+               "share %lu.%lu%%", info[i].name, share / 10, share % 10, want / 10, want % 10);
+    }
+    report(busy_sum > 0, "%lu engine units ran while every client had work", busy_sum);
+    const struct vsp_compose_stats *st = &vsp.comp.stats;
+    report(st->tiles_recomposed > 0 && st->tiles_recomposed < st->tiles_offered,
+           "tiles recomposed: %lu of %lu offered in %lu composes (damage from %lu written pages)",
+           st->tiles_recomposed, st->tiles_offered, st->composes, damaged_pages);
+}
