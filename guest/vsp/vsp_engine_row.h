@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VSP_ROW_CHUNK 64u
+#define VSP_ROW_CHUNK 32u
 
 #if defined(__x86_64__) && defined(__SSE2__) && !defined(ATOLL_GUEST)
 #define VSP_ROW_AVX2 1
