@@ -164,12 +164,9 @@ AVX2 static inline __m256i div255_16(__m256i x)
     return _mm256_mulhi_epu16(_mm256_add_epi16(x, _mm256_set1_epi16(0x80)), _mm256_set1_epi16(257));
 }
 
-AVX2 static inline __m256i over_16(__m256i s, __m256i d, __m256i ga, bool scale)
+/* s OVER d in 16-bit lanes, inv the lanes' 255 - alpha of s. */
+AVX2 static inline __m256i over_16(__m256i s, __m256i d, __m256i inv)
 {
-    if (scale)
-        s = div255_16(_mm256_mullo_epi16(s, ga));
-    __m256i a = _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(s, 0xff), 0xff);
-    __m256i inv = _mm256_sub_epi16(_mm256_set1_epi16(255), a);
     return _mm256_add_epi16(s, div255_16(_mm256_mullo_epi16(d, inv)));
 }
 
@@ -178,14 +175,23 @@ AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, ui
 {
     uint32_t i = 0;
     const __m256i sor = k((int32_t)src_or), dor = k((int32_t)dst_or), z = _mm256_setzero_si256();
-    const __m256i g = _mm256_set1_epi16((short)ga);
+    const __m256i g = _mm256_set1_epi16((short)ga), ones = k(-1);
+    const __m256i alpha = _mm256_setr_epi8(3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15,
+                                           3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15);
     bool scale = ga != 255;
     for (; i + 8 <= n; i += 8) {
         __m256i s = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
         __m256i *dp = (__m256i *)(dst + 4 * i);
         __m256i d = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
-        __m256i lo = over_16(_mm256_unpacklo_epi8(s, z), _mm256_unpacklo_epi8(d, z), g, scale);
-        __m256i hi = over_16(_mm256_unpackhi_epi8(s, z), _mm256_unpackhi_epi8(d, z), g, scale);
+        __m256i slo = _mm256_unpacklo_epi8(s, z), shi = _mm256_unpackhi_epi8(s, z);
+        if (scale) {                    /* times ga / 255, then the alphas of that */
+            slo = div255_16(_mm256_mullo_epi16(slo, g));
+            shi = div255_16(_mm256_mullo_epi16(shi, g));
+            s = _mm256_packus_epi16(slo, shi);
+        }
+        __m256i inv = _mm256_xor_si256(_mm256_shuffle_epi8(s, alpha), ones);
+        __m256i lo = over_16(slo, _mm256_unpacklo_epi8(d, z), _mm256_unpacklo_epi8(inv, z));
+        __m256i hi = over_16(shi, _mm256_unpackhi_epi8(d, z), _mm256_unpackhi_epi8(inv, z));
         _mm256_storeu_si256(dp, _mm256_or_si256(_mm256_packus_epi16(lo, hi), dor));
     }
     return i;
