@@ -357,10 +357,52 @@ static uint32_t row_chunk(const struct vsp_draw *d, uint32_t bits, bool one, boo
     return n - store_row(d->dst, x, y, n, &row, simd);
 }
 
+/* n pixels of row y from column x, texels from (tx, ty) of the window on: the 1:1 case
+ * without SIMD (the guest's), straight from texel to pixel with the formats constant (one
+ * copy per format pair, the switches folded). */
+static inline void row_1to1(uint32_t bits, uint16_t sfmt, uint16_t dfmt, const struct vsp_draw *d,
+                            uint32_t x, uint32_t y, uint32_t tx, uint32_t ty, uint32_t n,
+                            uint32_t *killed)
+{
+    struct vsp_surface src = *d->env.tex[0].s, dst = *d->dst;
+    src.format = sfmt;
+    dst.format = dfmt;
+    tx += d->env.tex[0].x;
+    ty += d->env.tex[0].y;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t r1[4], r3[4];
+        vsp_texel(&src, tx + i, ty, r3);
+        vsp_texel(&dst, x + i, y, r1);
+        if (builtin_math(bits, d->env.uniform, r3, r1))
+            vsp_store_rgb(&dst, x + i, y, r1);
+        else
+            (*killed)++;
+    }
+}
+
+static void row_any(uint32_t bits, const struct vsp_draw *d, uint32_t x, uint32_t y, uint32_t tx,
+                    uint32_t ty, uint32_t n, uint32_t *killed)
+{
+    bool argb = d->dst->format == VGPU_FMT_ARGB8888;
+    switch (d->env.tex[0].s->format) {
+#define ROW(F) argb ? row_1to1(bits, F, VGPU_FMT_ARGB8888, d, x, y, tx, ty, n, killed) \
+                    : row_1to1(bits, F, VGPU_FMT_XRGB8888, d, x, y, tx, ty, n, killed)
+    case VGPU_FMT_XRGB8888: ROW(VGPU_FMT_XRGB8888); break;
+    case VGPU_FMT_ARGB8888: ROW(VGPU_FMT_ARGB8888); break;
+    case VGPU_FMT_YUY2: ROW(VGPU_FMT_YUY2); break;
+    default: ROW(VGPU_FMT_NV12); break;
+#undef ROW
+    }
+}
+
 static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
                            uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
 {
     uint32_t killed = 0;
+    if (one && !simd) {
+        row_any(bits, d, x, y, (uint32_t)ox, (uint32_t)oy, n, &killed);
+        return killed;
+    }
     for (uint32_t i = 0; i < n; i += VSP_ROW_CHUNK)
         killed += row_chunk(d, bits, one, simd, x + i, y, add(ox, (int32_t)i), oy,
                             n - i < VSP_ROW_CHUNK ? n - i : VSP_ROW_CHUNK);
