@@ -38,5 +38,8 @@ struct vsp_engine_ops {
 };
 
 extern const struct vsp_engine_ops vsp_cpu_engine;
+/* Whether the CPU engine may use the host's SIMD (AVX2, found by CPUID) where it has it;
+ * on by default.  Either way the pixels and units are the same (tests compare). */
+void vsp_cpu_engine_use_simd(bool on);
 
 #endif

@@ -2,6 +2,7 @@
 #include "guest/vsp/vsp_engine.h"
 
 #include "guest/vsp/vsp_builtin.h"
+#include "guest/vsp/vsp_engine_row.h"
 
 #include <string.h>
 
@@ -85,21 +86,12 @@ static inline bool builtin_math(uint32_t bits, const int32_t (*u)[4], int32_t r3
     return true;
 }
 
-/* A built-in shader (vsp_builtin.c) run natively: the same operations on the same
- * integers as its instructions, so the same pixels (test_vsp_shader checks); returns
- * false when the pixel is discarded. */
-static bool builtin_pixel(uint32_t bits, const struct vsp_shader_env *e, int32_t x, int32_t y,
-                          int32_t r1[4])
+static uint32_t kil_cost(const struct vsp_shader *sh)
 {
-    const int32_t (*u)[4] = e->uniform;
-    int32_t sx = add((int32_t)(uint32_t)(uint64_t)(((int64_t)x * u[0][0]) >> 8), u[1][0]);
-    int32_t sy = add((int32_t)(uint32_t)(uint64_t)(((int64_t)y * u[0][1]) >> 8), u[1][1]);
-    int32_t r3[4];
-    if (bits & VSP_BUILTIN_BILINEAR)
-        vsp_tex_bilinear(&e->tex[0], sx, sy, r3);
-    else
-        vsp_tex_nearest(&e->tex[0], sx >> 8, sy >> 8, r3);
-    return builtin_math(bits, u, r3, r1);
+    for (uint32_t i = 0; i < sh->count; i++)
+        if (sh->insn[i].op == VSP_OP_KIL)
+            return i + 1;
+    return sh->cost;
 }
 
 /* Whether a nearest built-in maps the rectangle's pixels 1:1 onto texels inside the
@@ -114,8 +106,260 @@ static bool one_to_one(const struct vsp_draw *d)
            (int64_t)d->origin_x + d->rect.w <= t->w && (int64_t)d->origin_y + d->rect.h <= t->h;
 }
 
+static bool simd_allowed = true;
+
+void vsp_cpu_engine_use_simd(bool on)
+{
+    simd_allowed = on;
+}
+
+static bool use_simd(void)
+{
+#if VSP_ROW_AVX2
+    static int usable = -1;
+    if (usable < 0)
+        usable = vsp_row_avx2_usable();
+    return simd_allowed && usable;
+#else
+    return false;
+#endif
+}
+
+static inline void put(int32_t (*planes)[VSP_ROW_CHUNK], uint32_t i, const int32_t v[4])
+{
+    for (unsigned l = 0; l < 4; l++)
+        planes[l][i] = v[l];
+}
+
+/* Texels [from, n) of row ty from column tx of surface s, its format the constant fmt (one
+ * copy per format: the switch in vsp_texel folds). */
+static inline void texels(uint16_t fmt, const struct vsp_surface *s, uint32_t tx, uint32_t ty,
+                          uint32_t from, uint32_t n, int32_t (*planes)[VSP_ROW_CHUNK])
+{
+    struct vsp_surface f = *s;
+    f.format = fmt;
+    for (uint32_t i = from; i < n; i++) {
+        int32_t v[4];
+        vsp_texel(&f, tx + i, ty, v);
+        put(planes, i, v);
+    }
+}
+
+/* n texels from (tx, ty) of surface s, which holds them all. */
+static void load_row(const struct vsp_surface *s, uint32_t tx, uint32_t ty, uint32_t n,
+                     int32_t (*planes)[VSP_ROW_CHUNK], bool simd)
+{
+    uint32_t done = 0;
+    const uint8_t *row = s->pix + (uint64_t)ty * s->stride;
+    switch (s->format) {
+    case VGPU_FMT_XRGB8888:
+    case VGPU_FMT_ARGB8888:
+#if VSP_ROW_AVX2
+        if (simd)
+            done = vsp_row_load_rgb_avx2(row + (uint64_t)tx * 4, s->format == VGPU_FMT_ARGB8888, n,
+                                         planes);
+#endif
+        if (s->format == VGPU_FMT_XRGB8888)
+            texels(VGPU_FMT_XRGB8888, s, tx, ty, done, n, planes);
+        else
+            texels(VGPU_FMT_ARGB8888, s, tx, ty, done, n, planes);
+        return;
+    case VGPU_FMT_YUY2:
+#if VSP_ROW_AVX2
+        if (simd) {
+            if (tx & 1)
+                texels(VGPU_FMT_YUY2, s, tx, ty, 0, done = 1, planes);
+            uint32_t more = vsp_row_load_yuy2_avx2(row + (uint64_t)(tx + done) * 2, n - done,
+                                                   (int32_t(*)[VSP_ROW_CHUNK]) & planes[0][done]);
+            (void)more;
+            done += more;
+        }
+#endif
+        texels(VGPU_FMT_YUY2, s, tx, ty, done, n, planes);
+        return;
+    default:
+        texels(VGPU_FMT_NV12, s, tx, ty, 0, n, planes);
+        return;
+    }
+    (void)row;
+}
+
+static inline uint32_t clamp_to(int32_t v, uint32_t size)
+{
+    return (uint32_t)(v < 0 ? 0 : v >= (int32_t)size ? (int32_t)size - 1 : v);
+}
+
+/* Source coordinate (24.8) of position o along an axis: o * step (16.16) >> 8 + start,
+ * with the instructions' wrapping. */
+static inline int32_t source_pos(int32_t o, int32_t step, int32_t start)
+{
+    return add((int32_t)(uint32_t)(uint64_t)(((int64_t)o * step) >> 8), start);
+}
+
+/* vsp_texel with the rows found: row is the texel's row, uv its NV12 chroma row. */
+static inline void texel_in_rows(uint16_t fmt, const uint8_t *row, const uint8_t *uv, uint32_t x,
+                                 int32_t out[4])
+{
+    switch (fmt) {
+    case VGPU_FMT_XRGB8888:
+    case VGPU_FMT_ARGB8888: {
+        const uint8_t *p = row + (uint64_t)x * 4;
+        out[0] = p[2];
+        out[1] = p[1];
+        out[2] = p[0];
+        out[3] = fmt == VGPU_FMT_ARGB8888 ? p[3] : 255;
+        return;
+    }
+    case VGPU_FMT_YUY2: {
+        const uint8_t *p = row + (uint64_t)(x >> 1) * 4;
+        out[0] = p[(x & 1) * 2];
+        out[1] = p[1];
+        out[2] = p[3];
+        out[3] = 255;
+        return;
+    }
+    default:
+        out[0] = row[x];
+        out[1] = uv[x & ~1u];
+        out[2] = uv[(x & ~1u) + 1];
+        out[3] = 255;
+        return;
+    }
+}
+
+/* TEX or TEXB at the scaled positions of pixels ox.. of row oy, fmt the constant format. */
+static inline void sample_scaled_fmt(uint16_t fmt, bool bilinear, const struct vsp_texture *t,
+                                     const int32_t (*u)[4], int32_t ox, int32_t oy, uint32_t n,
+                                     int32_t (*planes)[VSP_ROW_CHUNK], bool simd)
+{
+    struct vsp_surface f = *t->s;
+    f.format = fmt;
+    int32_t fy = source_pos(oy, u[0][1], u[1][1]);
+    if (!bilinear) {
+        uint32_t ty = t->y + clamp_to(fy >> 8, t->h);
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t v[4];
+            int32_t fx = source_pos(add(ox, (int32_t)i), u[0][0], u[1][0]);
+            vsp_texel(&f, t->x + clamp_to(fx >> 8, t->w), ty, v);
+            put(planes, i, v);
+        }
+        return;
+    }
+    int32_t y0 = fy >> 8, wy = fy & 0xff;
+    uint32_t ty0 = t->y + clamp_to(y0, t->h), ty1 = t->y + clamp_to(y0 + 1, t->h);
+    const uint8_t *row0 = f.pix + (uint64_t)ty0 * f.stride, *row1 = f.pix + (uint64_t)ty1 * f.stride;
+    const uint8_t *uv = f.pix + (uint64_t)f.stride * f.h;       /* NV12's chroma */
+    const uint8_t *uv0 = uv + (uint64_t)(ty0 >> 1) * f.stride, *uv1 = uv + (uint64_t)(ty1 >> 1) * f.stride;
+    struct vsp_quad q;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t fx = source_pos(add(ox, (int32_t)i), u[0][0], u[1][0]);
+        uint32_t tx0 = t->x + clamp_to(fx >> 8, t->w), tx1 = t->x + clamp_to((fx >> 8) + 1, t->w);
+        int32_t v[4];
+        q.wx[i] = fx & 0xff;
+        texel_in_rows(fmt, row0, uv0, tx0, v);
+        put(q.t[0], i, v);
+        texel_in_rows(fmt, row0, uv0, tx1, v);
+        put(q.t[1], i, v);
+        texel_in_rows(fmt, row1, uv1, tx0, v);
+        put(q.t[2], i, v);
+        texel_in_rows(fmt, row1, uv1, tx1, v);
+        put(q.t[3], i, v);
+    }
+#if VSP_ROW_AVX2
+    if (simd) {
+        vsp_row_bilinear_avx2(&q, wy, n, planes);
+        return;
+    }
+#endif
+    for (uint32_t l = 0; l < 4; l++)
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t wx = q.wx[i];
+            int32_t top = q.t[0][l][i] * (256 - wx) + q.t[1][l][i] * wx;
+            int32_t bot = q.t[2][l][i] * (256 - wx) + q.t[3][l][i] * wx;
+            planes[l][i] = (top * (256 - wy) + bot * wy + 32768) >> 16;
+        }
+}
+
+static void sample_scaled(bool bilinear, const struct vsp_texture *t, const int32_t (*u)[4],
+                          int32_t ox, int32_t oy, uint32_t n, int32_t (*planes)[VSP_ROW_CHUNK],
+                          bool simd)
+{
+    switch (t->s->format) {
+#define SAMPLE(F) bilinear ? sample_scaled_fmt(F, true, t, u, ox, oy, n, planes, simd) \
+                           : sample_scaled_fmt(F, false, t, u, ox, oy, n, planes, simd)
+    case VGPU_FMT_XRGB8888: SAMPLE(VGPU_FMT_XRGB8888); break;
+    case VGPU_FMT_ARGB8888: SAMPLE(VGPU_FMT_ARGB8888); break;
+    case VGPU_FMT_YUY2: SAMPLE(VGPU_FMT_YUY2); break;
+    default: SAMPLE(VGPU_FMT_NV12); break;
+#undef SAMPLE
+    }
+}
+
+/* The reference arithmetic over the planes, pixel by pixel. */
+static void math_scalar(uint32_t bits, const int32_t (*u)[4], struct vsp_row *r, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t r3[4], r1[4];
+        for (unsigned l = 0; l < 4; l++) {
+            r3[l] = r->s[l][i];
+            r1[l] = r->d[l][i];
+        }
+        if (i % 8 == 0)
+            r->keep[i / 8] = 0;
+        if (builtin_math(bits, u, r3, r1)) {
+            r->keep[i / 8] |= (uint8_t)(1u << (i % 8));
+            put(r->d, i, r1);
+        }
+    }
+}
+
+/* Stores the kept pixels; returns how many. */
+static uint32_t store_row(const struct vsp_surface *dst, uint32_t x, uint32_t y, uint32_t n,
+                          const struct vsp_row *r, bool simd)
+{
+    uint32_t i = 0, kept = 0;
+#if VSP_ROW_AVX2
+    if (simd)
+        i = vsp_row_store_avx2(dst->pix + (uint64_t)y * dst->stride + (uint64_t)x * 4,
+                               dst->format == VGPU_FMT_XRGB8888, n, r);
+#endif
+    for (uint32_t j = 0; j < i / 8; j++)
+        kept += (uint32_t)__builtin_popcount(r->keep[j]);
+    for (; i < n; i++) {
+        if (!(r->keep[i / 8] >> (i % 8) & 1))
+            continue;
+        int32_t v[4] = { r->d[0][i], r->d[1][i], r->d[2][i], r->d[3][i] };
+        vsp_store_rgb(dst, x + i, y, v);
+        kept++;
+    }
+    return kept;
+}
+
+/* Pixels [0, n) of row oy from ox (at x, y in the destination) by the row stages;
+ * returns how many were discarded. */
+static uint32_t row_chunk(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
+                          uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
+{
+    const struct vsp_texture *t = &d->env.tex[0];
+    struct vsp_row row;
+    if (one)
+        load_row(t->s, t->x + (uint32_t)ox, t->y + (uint32_t)oy, n, row.s, simd);
+    else
+        sample_scaled(bits & VSP_BUILTIN_BILINEAR, t, d->env.uniform, ox, oy, n, row.s, simd);
+    if (bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST))
+        load_row(d->dst, x, y, n, row.d, simd);
+#if VSP_ROW_AVX2
+    if (simd)
+        vsp_row_math_avx2(bits, d->env.uniform, &row, n);
+    else
+#endif
+        math_scalar(bits, d->env.uniform, &row, n);
+    return n - store_row(d->dst, x, y, n, &row, simd);
+}
+
 /* n pixels of row y from column x, texels from (tx, ty) of the window on: the 1:1 case
- * with the formats constant (one copy per format pair, the switches folded). */
+ * without SIMD (the guest's), straight from texel to pixel with the formats constant (one
+ * copy per format pair, the switches folded). */
 static inline void row_1to1(uint32_t bits, uint16_t sfmt, uint16_t dfmt, const struct vsp_draw *d,
                             uint32_t x, uint32_t y, uint32_t tx, uint32_t ty, uint32_t n,
                             uint32_t *killed)
@@ -151,54 +395,114 @@ static void row_any(uint32_t bits, const struct vsp_draw *d, uint32_t x, uint32_
     }
 }
 
-static uint32_t kil_cost(const struct vsp_shader *sh)
+static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bool simd,
+                           uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
 {
-    for (uint32_t i = 0; i < sh->count; i++)
-        if (sh->insn[i].op == VSP_OP_KIL)
-            return i + 1;
-    return sh->cost;
+    uint32_t killed = 0;
+    if (one && !simd) {
+        row_any(bits, d, x, y, (uint32_t)ox, (uint32_t)oy, n, &killed);
+        return killed;
+    }
+    for (uint32_t i = 0; i < n; i += VSP_ROW_CHUNK)
+        killed += row_chunk(d, bits, one, simd, x + i, y, add(ox, (int32_t)i), oy,
+                            n - i < VSP_ROW_CHUNK ? n - i : VSP_ROW_CHUNK);
+    return killed;
+}
+
+enum whole { WHOLE_NONE, WHOLE_COPY, WHOLE_OVER, WHOLE_YUY2 };
+
+/* Which whole-pipeline SIMD row a 1:1 draw from an RGB source can take. */
+static enum whole whole_kind(const struct vsp_draw *d, uint32_t bits)
+{
+    if (d->env.tex[0].s->format == VGPU_FMT_YUY2)
+        return bits == VSP_BUILTIN_YUV ? WHOLE_YUY2 : WHOLE_NONE;
+    if (!vsp_format_is_rgb(d->env.tex[0].s->format))
+        return WHOLE_NONE;
+    if (bits == 0 || bits == VSP_BUILTIN_KEY_SRC || bits == VSP_BUILTIN_KEY_DST)
+        return WHOLE_COPY;
+    uint32_t ga = (uint32_t)d->env.uniform[7][3];
+    return bits == VSP_BUILTIN_BLEND && ga <= 255 ? WHOLE_OVER : WHOLE_NONE;
+}
+
+#if VSP_ROW_AVX2
+/* Whole groups of 8 of n pixels by a whole pipeline; returns how many it did, *killed
+ * the discarded among them. */
+static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bits, uint32_t x,
+                          uint32_t y, int32_t ox, int32_t oy, uint32_t n, uint32_t *killed)
+{
+    const struct vsp_texture *t = &d->env.tex[0];
+    const int32_t (*u)[4] = d->env.uniform;
+    uint8_t *dp = d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4;
+    uint32_t tx = t->x + (uint32_t)ox;
+    const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride;
+    bool src_x = t->s->format == VGPU_FMT_XRGB8888, dst_x = d->dst->format == VGPU_FMT_XRGB8888;
+    uint32_t done = n & ~7u;
+    *killed = 0;
+    if (kind == WHOLE_YUY2) {           /* from a pixel pair's first: else by the stages */
+        if (tx & 1)
+            return 0;
+        vsp_row_yuy2_avx2(dp, sp + (uint64_t)tx * 2, done, u, !dst_x);
+        return done;
+    }
+    sp += (uint64_t)tx * 4;
+    if (kind == WHOLE_OVER) {
+        vsp_row_over_avx2(dp, sp, done, src_x ? 0xff000000u : 0, dst_x ? 0xff000000u : 0,
+                          (uint32_t)u[7][3]);
+        return done;
+    }
+    bool key_ok = u[7][0] >= 0 && u[7][0] <= 255 && u[7][1] >= 0 && u[7][1] <= 255 &&
+                  u[7][2] >= 0 && u[7][2] <= 255;   /* else no pixel is the key */
+    int32_t key = key_ok ? u[7][0] << 16 | u[7][1] << 8 | u[7][2] : -1;
+    int mode = bits == VSP_BUILTIN_KEY_SRC ? 1 : bits == VSP_BUILTIN_KEY_DST ? 2 : 0;
+    uint32_t kept = vsp_row_copy_avx2(dp, sp, done, src_x || dst_x ? 0xff000000u : 0, key, mode);
+    *killed = done - kept;
+    return done;
+}
+#endif
+
+/* A built-in shader (vsp_builtin.c) run natively, a row chunk at a time: the same
+ * operations on the same integers as its instructions, so the same pixels and units
+ * (test_vsp_shader checks); the budget is checked per chunk, the chunk cut to the pixels
+ * the per-pixel check would have run. */
+static bool draw_builtin(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
+{
+    const struct vgpu_rect *r = &d->rect;
+    uint32_t bits = (uint32_t)d->shader->builtin, cost = d->shader->cost;
+    uint32_t killed_cost = kil_cost(d->shader);
+    bool one = one_to_one(d), simd = use_simd();
+    enum whole whole = simd && one ? whole_kind(d, bits) : WHOLE_NONE;
+    uint64_t per = 1 + (uint64_t)cost;
+    for (; pos->row < r->h; pos->row++, pos->col = 0) {
+        uint32_t y = r->y + pos->row;
+        int32_t oy = add(d->origin_y, (int32_t)pos->row);
+        while (pos->col < r->w) {
+            if (*budget <= 0)
+                return false;
+            uint64_t n = ((uint64_t)*budget + per - 1) / per;
+            if (n > r->w - pos->col)
+                n = r->w - pos->col;
+            if (n > VSP_ROW_CHUNK && whole == WHOLE_NONE)
+                n = VSP_ROW_CHUNK;
+            uint32_t x = r->x + pos->col, done = 0, killed = 0;
+            int32_t ox = add(d->origin_x, (int32_t)pos->col);
+#if VSP_ROW_AVX2
+            if (whole != WHOLE_NONE)
+                done = row_whole(d, whole, bits, x, y, ox, oy, (uint32_t)n, &killed);
+#endif
+            if (done < n)
+                killed += row_stages(d, bits, one, simd, x + done, y, add(ox, (int32_t)done), oy,
+                                     (uint32_t)n - done);
+            *budget -= (int64_t)(n * per) - (int64_t)killed * (cost - killed_cost);
+            pos->col += (uint32_t)n;
+        }
+    }
+    return true;
 }
 
 static bool cpu_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
 {
-    if (d->shader->builtin >= 0) {
-        const struct vgpu_rect *r = &d->rect;
-        uint32_t bits = (uint32_t)d->shader->builtin, cost = d->shader->cost;
-        uint32_t killed_cost = kil_cost(d->shader);
-        bool fast = one_to_one(d);
-        for (; pos->row < r->h; pos->row++, pos->col = 0) {
-            uint32_t y = r->y + pos->row;
-            if (fast) {                 /* as many pixels as the per-pixel check would run */
-                while (pos->col < r->w) {
-                    if (*budget <= 0)
-                        return false;
-                    uint64_t per = 1 + (uint64_t)cost;
-                    uint64_t n = ((uint64_t)*budget + per - 1) / per;
-                    if (n > r->w - pos->col)
-                        n = r->w - pos->col;
-                    uint32_t killed = 0;
-                    row_any(bits, d, r->x + pos->col, y, (uint32_t)d->origin_x + pos->col,
-                            (uint32_t)d->origin_y + pos->row, (uint32_t)n, &killed);
-                    *budget -= (int64_t)(n * per) - (int64_t)killed * (cost - killed_cost);
-                    pos->col += (uint32_t)n;
-                }
-                continue;
-            }
-            for (; pos->col < r->w; pos->col++) {
-                if (*budget <= 0)
-                    return false;
-                uint32_t x = r->x + pos->col;
-                int32_t px[4];
-                vsp_texel(d->dst, x, y, px);
-                bool drawn = builtin_pixel(bits, &d->env, d->origin_x + (int32_t)pos->col,
-                                           d->origin_y + (int32_t)pos->row, px);
-                if (drawn)
-                    vsp_store_rgb(d->dst, x, y, px);
-                *budget -= 1 + (int64_t)(drawn ? cost : killed_cost);
-            }
-        }
-        return true;
-    }
+    if (d->shader->builtin >= 0)
+        return draw_builtin(d, pos, budget);
     const struct vgpu_rect *r = &d->rect;
     for (; pos->row < r->h; pos->row++, pos->col = 0) {
         uint32_t y = r->y + pos->row;

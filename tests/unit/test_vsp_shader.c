@@ -418,6 +418,81 @@ static void native_builtins_match_the_interpreter(void **state)
     assert_int_equal(compared, 24 * 12);
 }
 
+/* The engine's SIMD rows (AVX2 where the host has it) against its scalar rows and the
+ * interpreter: rows wider than a chunk, odd starts and widths (the SIMD groups of 8 and
+ * the scalar tails, YUY2 pairs split), every built-in and source format, 1:1 and scaled,
+ * whole and cut into slices. */
+static void simd_rows_match_scalar_rows(void **state)
+{
+    (void)state;
+    enum { SW = 150, SH = 7, DW = 141, DH = 6 };
+    static uint8_t src_pix[SW * 4 * SH * 2], pix[3][DW * 4 * DH];
+    const uint16_t formats[4] = { VGPU_FMT_XRGB8888, VGPU_FMT_ARGB8888, VGPU_FMT_YUY2, VGPU_FMT_NV12 };
+    unsigned compared = 0;
+    for (uint32_t bits = 0; bits <= VSP_BUILTIN_BITS; bits++) {
+        struct vsp_shader native, interp;
+        if (!vsp_builtin_shader(bits, &native))
+            continue;
+        interp = native;
+        interp.builtin = -1;
+        for (unsigned round = 0; round < 16; round++) {
+            bool odd = round >> 2 & 1, argb = (round >> 1 & 1) ^ odd;
+            struct vsp_surface src = { .live = true, .format = formats[round % 4], .w = SW, .h = SH,
+                                       .stride = SW * 4, .pix = src_pix };
+            for (unsigned i = 0; i < sizeof(src_pix); i++)
+                src_pix[i] = (uint8_t)rnd();
+            for (unsigned i = 0; i < sizeof(pix[0]); i++)
+                pix[0][i] = pix[1][i] = pix[2][i] = (uint8_t)(i % 4 == 3 && !argb ? 255 : rnd() % 3 * 127);
+            struct vsp_surface dst[3];
+            for (unsigned k = 0; k < 3; k++)
+                dst[k] = (struct vsp_surface){ .live = true, .w = DW, .h = DH, .stride = DW * 4, .pix = pix[k],
+                                               .format = argb ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888 };
+            bool scaled = round >> 3 || (bits & 1);
+            uint32_t tw = scaled ? 97 : 140, th = scaled ? 5 : 6;
+            struct vsp_draw d = { .dst = &dst[0], .rect = { 1, 0, 139 - odd, 6 }, .shader = &native,
+                                  .env.tex[0] = { &src, 3, 1, tw, th }, .origin_x = odd, .origin_y = 0 };
+            vsp_builtin_uniforms(d.env.uniform, tw, th, bits & 1 ? 131 : scaled ? 131 : 140,
+                                 scaled ? 6 : 6, bits & 1, odd, 0, (uint8_t)(odd ? 255 : rnd()));
+            uint8_t *kp = src.format == VGPU_FMT_YUY2 || src.format == VGPU_FMT_NV12 ? NULL
+                          : src_pix + SW * 4 * 1 + 4 * 20;
+            for (unsigned l = 0; l < 3; l++)        /* a key that matches here and there */
+                d.env.uniform[7][l] = kp ? kp[2 - l] : (int32_t)(rnd() % 256);
+            if (kp)
+                for (unsigned i = 0; i < SW * SH; i += 7)
+                    memcpy(src_pix + 4 * i, kp, 3);
+            if (bits & VSP_BUILTIN_KEY_DST)
+                for (unsigned i = 0; i < DW * DH; i += 3)
+                    for (unsigned k = 0; k < 3; k++)
+                        for (unsigned l = 0; l < 3; l++)
+                            pix[k][4 * i + l] = (uint8_t)d.env.uniform[7][2 - l];
+            int64_t budget[3];
+            for (unsigned k = 0; k < 3; k++) {
+                struct vsp_draw dk = d;
+                dk.dst = &dst[k];
+                dk.shader = k == 2 ? &interp : &native;
+                vsp_cpu_engine_use_simd(k == 0);
+                struct vsp_pos pos = { 0, 0 };
+                budget[k] = INT64_MAX / 2;
+                if (round == 6 || round == 15) {  /* cut into slices of 1000 units */
+                    for (bool done = false; !done;) {
+                        int64_t slice = 1000;
+                        done = vsp_cpu_engine.draw(&dk, &pos, &slice);
+                        budget[k] -= 1000 - slice;
+                    }
+                } else {
+                    assert_true(vsp_cpu_engine.draw(&dk, &pos, &budget[k]));
+                }
+            }
+            vsp_cpu_engine_use_simd(true);
+            assert_memory_equal(pix[0], pix[2], sizeof(pix[0]));
+            assert_memory_equal(pix[1], pix[2], sizeof(pix[0]));
+            assert_true(budget[0] == budget[2] && budget[1] == budget[2]);
+            compared++;
+        }
+    }
+    assert_int_equal(compared, 24 * 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +504,7 @@ int main(void)
         cmocka_unit_test(builtin_yuv_to_rgb_matches_the_formula),
         cmocka_unit_test(builtin_blend_key_and_scale),
         cmocka_unit_test(native_builtins_match_the_interpreter),
+        cmocka_unit_test(simd_rows_match_scalar_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,253 @@
+/* The AVX2 form of the engine's row stages (vsp_engine_row.h); host builds only. */
+#include "guest/vsp/vsp_engine_row.h"
+
+#if VSP_ROW_AVX2
+#include <immintrin.h>
+
+#include "guest/vsp/vsp_builtin.h"
+
+#define AVX2 __attribute__((target("avx2")))
+
+bool vsp_row_avx2_usable(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+
+AVX2 static inline __m256i ld(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+AVX2 static inline void st(int32_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
+AVX2 static inline __m256i k(int32_t v) { return _mm256_set1_epi32(v); }
+AVX2 static inline __m256i clamp255(__m256i v)
+{
+    return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), k(255));
+}
+AVX2 static inline __m256i div255(__m256i v)
+{
+    v = _mm256_add_epi32(v, k(0x80));
+    return _mm256_srai_epi32(_mm256_add_epi32(v, _mm256_srai_epi32(v, 8)), 8);
+}
+
+AVX2 void vsp_row_math_avx2(uint32_t bits, const int32_t (*u)[4], struct vsp_row *r, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i += 8) {
+        __m256i s[4], d[4];
+        for (unsigned l = 0; l < 4; l++)
+            s[l] = ld(r->s[l] + i);
+        if (bits & VSP_BUILTIN_YUV) {
+            __m256i y = _mm256_add_epi32(s[0], k(u[2][0]));
+            __m256i cu = _mm256_add_epi32(s[1], k(u[2][1]));
+            __m256i cv = _mm256_add_epi32(s[2], k(u[2][2]));
+            for (unsigned l = 0; l < 4; l++) {
+                __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(y, k(u[3][l])),
+                                                              _mm256_mullo_epi32(cu, k(u[4][l]))),
+                                             _mm256_mullo_epi32(cv, k(u[5][l])));
+                s[l] = _mm256_add_epi32(clamp255(_mm256_srai_epi32(v, 16)), k(u[6][l]));
+            }
+        }
+        uint32_t keep = 0xff;
+        if (bits & (VSP_BUILTIN_KEY_SRC | VSP_BUILTIN_KEY_DST)) {
+            __m256i m = _mm256_set1_epi32(-1);
+            for (unsigned l = 0; l < 3; l++) {
+                __m256i v = bits & VSP_BUILTIN_KEY_SRC ? s[l] : ld(r->d[l] + i);
+                m = _mm256_and_si256(m, _mm256_cmpeq_epi32(v, k(u[7][l])));
+            }
+            keep = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(m));
+            if (bits & VSP_BUILTIN_KEY_SRC)
+                keep ^= 0xff;
+        }
+        r->keep[i / 8] = (uint8_t)keep;
+        if (bits & VSP_BUILTIN_BLEND) {
+            for (unsigned l = 0; l < 4; l++)
+                s[l] = div255(_mm256_mullo_epi32(s[l], k(u[7][3])));
+            __m256i inv = _mm256_sub_epi32(k(255), s[3]);
+            for (unsigned l = 0; l < 4; l++)
+                d[l] = clamp255(_mm256_add_epi32(s[l], div255(_mm256_mullo_epi32(ld(r->d[l] + i), inv))));
+        } else {
+            for (unsigned l = 0; l < 4; l++)
+                d[l] = clamp255(s[l]);
+        }
+        for (unsigned l = 0; l < 4; l++)
+            st(r->d[l] + i, d[l]);
+    }
+}
+
+AVX2 uint32_t vsp_row_load_rgb_avx2(const uint8_t *p, bool argb, uint32_t n,
+                                    int32_t (*planes)[VSP_ROW_CHUNK])
+{
+    uint32_t i = 0;
+    const __m256i ff = k(0xff);
+    for (; i + 8 <= n; i += 8) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * i));
+        st(planes[0] + i, _mm256_and_si256(_mm256_srli_epi32(v, 16), ff));
+        st(planes[1] + i, _mm256_and_si256(_mm256_srli_epi32(v, 8), ff));
+        st(planes[2] + i, _mm256_and_si256(v, ff));
+        st(planes[3] + i, argb ? _mm256_srli_epi32(v, 24) : ff);
+    }
+    return i;
+}
+
+AVX2 uint32_t vsp_row_load_yuy2_avx2(const uint8_t *p, uint32_t n, int32_t (*planes)[VSP_ROW_CHUNK])
+{
+    uint32_t i = 0;
+    const __m128i ys = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i us = _mm_setr_epi8(1, 1, 5, 5, 9, 9, 13, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i vs = _mm_setr_epi8(3, 3, 7, 7, 11, 11, 15, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    for (; i + 8 <= n; i += 8) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(p + 2 * i));
+        st(planes[0] + i, _mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, ys)));
+        st(planes[1] + i, _mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, us)));
+        st(planes[2] + i, _mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, vs)));
+        st(planes[3] + i, k(255));
+    }
+    return i;
+}
+
+AVX2 uint32_t vsp_row_store_avx2(uint8_t *p, bool xrgb, uint32_t n, const struct vsp_row *r)
+{
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint32_t keep = r->keep[i / 8];
+        if (!keep)
+            continue;
+        __m256i a = xrgb ? k((int32_t)0xff000000u) : _mm256_slli_epi32(ld(r->d[3] + i), 24);
+        __m256i v = _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32(ld(r->d[0] + i), 16),
+                                                    _mm256_slli_epi32(ld(r->d[1] + i), 8)),
+                                    _mm256_or_si256(ld(r->d[2] + i), a));
+        if (keep == 0xff) {
+            _mm256_storeu_si256((__m256i *)(p + 4 * i), v);
+        } else {
+            uint32_t lanes[8];
+            _mm256_storeu_si256((__m256i *)lanes, v);
+            for (unsigned j = 0; j < 8; j++)
+                if (keep >> j & 1)
+                    __builtin_memcpy(p + 4 * (i + j), &lanes[j], 4);
+        }
+    }
+    return i;
+}
+#endif
+
+#if VSP_ROW_AVX2
+/* The whole pipeline for the commonest overlays, straight from bytes to bytes. */
+
+AVX2 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or,
+                                int32_t key, int mode)
+{
+    uint32_t kept = 0, i = 0;
+    const __m256i aor = k((int32_t)alpha_or), rgb = k(0xffffff), kv = k(key);
+    for (; i + 8 <= n; i += 8) {
+        __m256i s = _mm256_loadu_si256((const __m256i *)(src + 4 * i));
+        __m256i *dp = (__m256i *)(dst + 4 * i);
+        __m256i out = _mm256_or_si256(s, aor);
+        if (mode == 0) {
+            _mm256_storeu_si256(dp, out);
+            kept += 8;
+            continue;
+        }
+        __m256i hit = _mm256_cmpeq_epi32(_mm256_and_si256(mode == 1 ? s : _mm256_loadu_si256(dp), rgb), kv);
+        uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(hit));
+        if (mode == 1) {                /* source key: hits stay as they were */
+            m ^= 0xff;
+            hit = _mm256_xor_si256(hit, k(-1));
+        }
+        kept += (uint32_t)__builtin_popcount(m);
+        if (m == 0xff)
+            _mm256_storeu_si256(dp, out);
+        else if (m)
+            _mm256_maskstore_epi32((int *)dp, hit, out);
+    }
+    return kept;
+}
+
+/* x * 255-division of 16-bit lanes holding at most 255 * 255, as div255 rounds. */
+AVX2 static inline __m256i div255_16(__m256i x)
+{
+    return _mm256_mulhi_epu16(_mm256_add_epi16(x, _mm256_set1_epi16(0x80)), _mm256_set1_epi16(257));
+}
+
+/* s OVER d in 16-bit lanes, inv the lanes' 255 - alpha of s. */
+AVX2 static inline __m256i over_16(__m256i s, __m256i d, __m256i inv)
+{
+    return _mm256_add_epi16(s, div255_16(_mm256_mullo_epi16(d, inv)));
+}
+
+AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,
+                                uint32_t dst_or, uint32_t ga)
+{
+    uint32_t i = 0;
+    const __m256i sor = k((int32_t)src_or), dor = k((int32_t)dst_or), z = _mm256_setzero_si256();
+    const __m256i g = _mm256_set1_epi16((short)ga), ones = k(-1);
+    const __m256i alpha = _mm256_setr_epi8(3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15,
+                                           3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15);
+    bool scale = ga != 255;
+    for (; i + 8 <= n; i += 8) {
+        __m256i s = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
+        __m256i *dp = (__m256i *)(dst + 4 * i);
+        __m256i d = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
+        __m256i slo = _mm256_unpacklo_epi8(s, z), shi = _mm256_unpackhi_epi8(s, z);
+        if (scale) {                    /* times ga / 255, then the alphas of that */
+            slo = div255_16(_mm256_mullo_epi16(slo, g));
+            shi = div255_16(_mm256_mullo_epi16(shi, g));
+            s = _mm256_packus_epi16(slo, shi);
+        }
+        __m256i inv = _mm256_xor_si256(_mm256_shuffle_epi8(s, alpha), ones);
+        __m256i lo = over_16(slo, _mm256_unpacklo_epi8(d, z), _mm256_unpacklo_epi8(inv, z));
+        __m256i hi = over_16(shi, _mm256_unpackhi_epi8(d, z), _mm256_unpackhi_epi8(inv, z));
+        _mm256_storeu_si256(dp, _mm256_or_si256(_mm256_packus_epi16(lo, hi), dor));
+    }
+    return i;
+}
+
+AVX2 uint32_t vsp_row_yuy2_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, const int32_t (*u)[4],
+                                bool argb)
+{
+    uint32_t i = 0;
+    const __m128i ys = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i us = _mm_setr_epi8(1, 1, 5, 5, 9, 9, 13, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i vs = _mm_setr_epi8(3, 3, 7, 7, 11, 11, 15, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    __m256i cy[4], cu[4], cv[4], off[4];
+    for (unsigned l = 0; l < 4; l++) {
+        cy[l] = k(u[3][l]);
+        cu[l] = k(u[4][l]);
+        cv[l] = k(u[5][l]);
+        off[l] = k(u[6][l]);
+    }
+    const __m256i by = k(u[2][0]), bu = k(u[2][1]), bv = k(u[2][2]);
+    unsigned lanes = argb ? 4 : 3;
+    for (; i + 8 <= n; i += 8) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(src + 2 * i));
+        __m256i y = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, ys)), by);
+        __m256i cb = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, us)), bu);
+        __m256i cr = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(q, vs)), bv);
+        __m256i c[4];
+        c[3] = k((int32_t)0xff);
+        for (unsigned l = 0; l < lanes; l++) {
+            __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(y, cy[l]),
+                                                          _mm256_mullo_epi32(cb, cu[l])),
+                                         _mm256_mullo_epi32(cr, cv[l]));
+            c[l] = clamp255(_mm256_add_epi32(clamp255(_mm256_srai_epi32(v, 16)), off[l]));
+        }
+        __m256i px = _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32(c[0], 16), _mm256_slli_epi32(c[1], 8)),
+                                     _mm256_or_si256(c[2], _mm256_slli_epi32(c[3], 24)));
+        _mm256_storeu_si256((__m256i *)(dst + 4 * i), px);
+    }
+    return i;
+}
+
+AVX2 void vsp_row_bilinear_avx2(const struct vsp_quad *q, int32_t wy, uint32_t n,
+                                int32_t (*planes)[VSP_ROW_CHUNK])
+{
+    const __m256i w256 = k(256), vy = k(wy), iy = k(256 - wy), half = k(32768);
+    for (uint32_t i = 0; i < n; i += 8) {
+        __m256i wx = ld(q->wx + i), ix = _mm256_sub_epi32(w256, wx);
+        for (unsigned l = 0; l < 4; l++) {
+            __m256i top = _mm256_add_epi32(_mm256_mullo_epi32(ld(q->t[0][l] + i), ix),
+                                           _mm256_mullo_epi32(ld(q->t[1][l] + i), wx));
+            __m256i bot = _mm256_add_epi32(_mm256_mullo_epi32(ld(q->t[2][l] + i), ix),
+                                           _mm256_mullo_epi32(ld(q->t[3][l] + i), wx));
+            __m256i v = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(top, iy),
+                                                          _mm256_mullo_epi32(bot, vy)), half);
+            st(planes[l] + i, _mm256_srai_epi32(v, 16));
+        }
+    }
+}
+#endif
