@@ -131,9 +131,10 @@ static size_t raw_read(struct raw_reader *r, uint8_t *out, size_t cap)
             continue;
         }
         const uint8_t *px = r->img->pixels + (size_t)r->row * r->img->pitch + 4 * (size_t)(r->col - 1);
-        out[n++] = px[2];
+        bool rgb = r->img->order == PNG_RGBX;
+        out[n++] = px[rgb ? 0 : 2];
         out[n++] = px[1];
-        out[n++] = px[0];
+        out[n++] = px[rgb ? 2 : 0];
         if (r->col++ == r->img->width) {
             r->col = 0;
             r->row++;
@@ -145,7 +146,7 @@ static size_t raw_read(struct raw_reader *r, uint8_t *out, size_t cap)
 int png_write(const struct png_image *img, png_sink sink, void *ctx)
 {
     if (!img || !img->pixels || !dims_ok(img->width, img->height) ||
-        img->pitch / 4 < img->width)
+        img->pitch / 4 < img->width || (img->order != PNG_BGRX && img->order != PNG_RGBX))
         return -1;
     static const uint8_t signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
     struct chunk_out o = { sink, ctx, 0 };

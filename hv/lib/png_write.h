@@ -1,5 +1,5 @@
 /*
- * A PNG writer for 32-bpp framebuffers (bytes B G R X), portable and allocation-free.
+ * A PNG writer for 32-bpp framebuffers (bytes B G R X, or R G B X), portable and allocation-free.
  * The file is 8-bit RGB, filter 0 on every row, and its zlib stream is stored (type 0)
  * deflate blocks: no compression, so no tables and no buffer beyond the stack, and the
  * size is known before the first byte (png_size).  Every decoder reads it.
@@ -11,10 +11,13 @@
 
 #define PNG_MAX_DIM 16384u
 
+enum png_byte_order { PNG_BGRX = 0, PNG_RGBX = 1 };
+
 struct png_image {
-    const uint8_t *pixels;      /* row 0 first, 4 bytes a pixel: B G R X */
+    const uint8_t *pixels;      /* row 0 first, 4 bytes a pixel in `order` */
     uint32_t width, height;     /* 1..PNG_MAX_DIM */
     uint32_t pitch;             /* bytes from one row to the next, >= 4 * width */
+    enum png_byte_order order;
 };
 
 /* Takes the next len bytes of the file; nonzero stops the writer, which returns it. */

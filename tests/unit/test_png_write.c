@@ -77,21 +77,22 @@ static void decode_and_compare(const uint8_t *f, size_t n, const struct png_imag
         assert_int_equal(raw[y * row], 0);
         for (uint32_t x = 0; x < img->width; x++) {
             const uint8_t *px = img->pixels + y * img->pitch + 4 * x, *q = raw + y * row + 1 + 3 * x;
-            assert_int_equal(q[0], px[2]);
+            bool rgb = img->order == PNG_RGBX;
+            assert_int_equal(q[0], px[rgb ? 0 : 2]);
             assert_int_equal(q[1], px[1]);
-            assert_int_equal(q[2], px[0]);
+            assert_int_equal(q[2], px[rgb ? 2 : 0]);
         }
     }
     free(raw);
     free(z);
 }
 
-static void roundtrip(uint32_t w, uint32_t h, uint32_t pitch)
+static void roundtrip_order(uint32_t w, uint32_t h, uint32_t pitch, enum png_byte_order order)
 {
     uint8_t *px = malloc((size_t)pitch * h);
     for (size_t i = 0; i < (size_t)pitch * h; i++)
         px[i] = (uint8_t)(i * 2654435761u >> 13);
-    struct png_image img = { px, w, h, pitch };
+    struct png_image img = { px, w, h, pitch, order };
     uint64_t size = png_size(w, h);
     struct buf b = { malloc(size), 0, size, 0, 0 };
     assert_int_equal(png_write(&img, to_buf, &b), 0);
@@ -101,12 +102,19 @@ static void roundtrip(uint32_t w, uint32_t h, uint32_t pitch)
     free(px);
 }
 
+static void roundtrip(uint32_t w, uint32_t h, uint32_t pitch)
+{
+    roundtrip_order(w, h, pitch, PNG_BGRX);
+}
+
 static void one_pixel(void **s) { (void)s; roundtrip(1, 1, 4); }
 static void odd_sizes_and_pitch(void **s) { (void)s; roundtrip(37, 13, 37 * 4 + 12); }
 /* 1024 x 768: 36 stored blocks, the last one short; rows cross block boundaries. */
 static void screen_sized(void **s) { (void)s; roundtrip(1024, 768, 4096); }
 /* A raw stream of exactly one full stored block: 771 rows of (1 + 3 * 28) = 65535 bytes. */
 static void exactly_one_block(void **s) { (void)s; roundtrip(28, 771, 28 * 4); }
+
+static void rgbx_order(void **s) { (void)s; roundtrip_order(33, 7, 33 * 4, PNG_RGBX); }
 
 static void check_values(void **s)
 {
@@ -124,12 +132,15 @@ static void refuses_bad_images(void **s)
     (void)s;
     uint8_t px[16] = { 0 };
     struct buf b = { NULL, 0, 0, 0, 0 };
-    struct png_image zero_w = { px, 0, 1, 4 }, narrow_pitch = { px, 2, 1, 4 },
-                     huge = { px, PNG_MAX_DIM + 1, 1, 4 * (PNG_MAX_DIM + 1) }, none = { NULL, 1, 1, 4 };
+    struct png_image zero_w = { px, 0, 1, 4, PNG_BGRX }, narrow_pitch = { px, 2, 1, 4, PNG_BGRX },
+                     huge = { px, PNG_MAX_DIM + 1, 1, 4 * (PNG_MAX_DIM + 1), PNG_BGRX },
+                     none = { NULL, 1, 1, 4, PNG_BGRX },
+                     bad_order = { px, 1, 1, 4, (enum png_byte_order)2 };
     assert_int_equal(png_write(&zero_w, to_buf, &b), -1);
     assert_int_equal(png_write(&narrow_pitch, to_buf, &b), -1);
     assert_int_equal(png_write(&huge, to_buf, &b), -1);
     assert_int_equal(png_write(&none, to_buf, &b), -1);
+    assert_int_equal(png_write(&bad_order, to_buf, &b), -1);
     assert_int_equal(b.n, 0);
     assert_int_equal(png_size(0, 5), 0);
     assert_int_equal(png_size(5, PNG_MAX_DIM + 1), 0);
@@ -139,7 +150,7 @@ static void sink_error_stops_writer(void **s)
 {
     (void)s;
     static uint8_t px[64 * 64 * 4];
-    struct png_image img = { px, 64, 64, 256 };
+    struct png_image img = { px, 64, 64, 256, PNG_BGRX };
     for (size_t after = 1; after < 12; after++) {
         struct buf b = { malloc(png_size(64, 64)), 0, png_size(64, 64), after, 0 };
         assert_int_equal(png_write(&img, to_buf, &b), 7);
@@ -156,6 +167,7 @@ int main(void)
         cmocka_unit_test(odd_sizes_and_pitch),
         cmocka_unit_test(screen_sized),
         cmocka_unit_test(exactly_one_block),
+        cmocka_unit_test(rgbx_order),
         cmocka_unit_test(refuses_bad_images),
         cmocka_unit_test(sink_error_stops_writer),
     };

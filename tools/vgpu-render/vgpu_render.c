@@ -181,7 +181,7 @@ static int to_file(void *ctx, const void *p, size_t len)
 static void write_png(const char *path, const uint32_t *px, uint32_t w, uint32_t h)
 {
     FILE *f = fopen(path, "wb");
-    struct png_image img = { (const uint8_t *)px, w, h, w * 4 };
+    struct png_image img = { (const uint8_t *)px, w, h, w * 4, PNG_BGRX };
     if (!f || png_write(&img, to_file, f) || fclose(f)) {
         fprintf(stderr, "vgpu-render: cannot write %s\n", path);
         exit(2);
