@@ -17,3 +17,6 @@ TEST_STEPS += test-vgpu-render
 .PHONY: test-vgpu-render
 test-vgpu-render: $(BUILD)/tools/vgpu-render
 	$(Q)tools/vgpu-render/test-vgpu-render $(BUILD)/tools/vgpu-render $(BUILD)/vgpu-render-test
+
+# bochs-grub-vgpu compares its captured frame with this tool (tests/system/check-vgpu-frame).
+test-system test-long: $(BUILD)/tools/vgpu-render
