@@ -9,7 +9,8 @@
  *   each round it dirties pages as fast as the link sends them (hv/migrate/mig_converge.h,
  *   sched_throttle); when a round's dirty set
  *   is at most MIGRATE_STOP_PAGES or MIGRATE_MAX_ROUNDS have run: stop-and-copy (pause,
- *   the last pages, vCPU and device state, its manifest section); the target creates the
+ *   the last pages, vCPU and device state with the disk requests in flight cancelled
+ *   (hv/migrate/MIGRATE.md), its manifest section); the target creates the
  *   partition, restores it, resumes it and acknowledges; only then does the source stop
  *   its copy.  Any failure before that acknowledgement resumes the source as it was, and
  *   the target ends what it had created.
@@ -20,11 +21,13 @@
  *   migrate: NAME: to HOST: converged after round R: dirty D pages, at most 64
  *   migrate: NAME: to HOST: did not converge: round limit (8 rounds), dirty D pages, above 64
  *   migrate: NAME: to HOST: stop-and-copy: paused, RAM crc32c 0x..., last P pages, state S bytes
+ *   migrate: NAME: to HOST: stop-and-copy: N disk requests in flight cancelled here, for the target to start again
  *   migrate: NAME: to HOST: done: the target resumed it, RAM crc32c 0x... (equal); stopped here
- *   migrate: NAME: to HOST: refused: WHY; still running here
+ *   migrate: NAME: to HOST: refused: WHY; still running here[ (its N cancelled disk requests start again)]
  * Lines (target):
  *   migrate: incoming NAME from PEER: R MiB, V vCPUs: accepted
- *   migrate: incoming NAME from PEER: restored, RAM crc32c 0x... (equal to the source's), resumed
+ *   migrate: incoming NAME from PEER: restored after R rounds, P pages, RAM crc32c 0x... (equal to the source's), resumed
+ *   migrate: incoming NAME from PEER: N disk requests cancelled on the source, started again here
  *   migrate: incoming from PEER: refused: WHY; nothing kept
  */
 #ifndef ATOLL_HV_CORE_MIGRATE_H
@@ -36,7 +39,9 @@
 
 #define MIGRATE_STOP_PAGES   64u     /* dirty pages small enough to stop and copy */
 #define MIGRATE_MAX_ROUNDS   8u
-#define MIGRATE_GROUP_PAGES  16u     /* write-tracking groups when the manifest arms none */
+#define MIGRATE_GROUP_PAGES  16u     /* a fault opens this many pages at first, when the
+                                      * manifest arms no tracking (then tracked per page,
+                                      * so that a region's group can shrink to 1 page) */
 #define MIGRATE_IDLE_NS      60000000000ull  /* no progress for this long: the link is dead */
 
 /* A byte stream to or from another host (a pinned TLS connection: net/kernel/migrate_link.c).

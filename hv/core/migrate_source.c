@@ -11,6 +11,7 @@
 #include "hv/core/checkpoint.h"
 #include "hv/core/migrate_chan.h"
 #include "hv/core/partition_console.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/partition_pause.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
@@ -57,6 +58,8 @@ struct source {
     /* all rounds */
     uint64_t sent_total;
     bool paused;
+    bool cancelled;                     /* its disks' requests in flight were cancelled */
+    unsigned cancelled_count;
     struct partition_pause at;
     uint32_t ram_crc;
     struct mig_choice choice;
@@ -106,8 +109,12 @@ static void release(void)
         kmem_free_pages(src.more, src.bitmap_pages);
     if (src.hashes)
         kmem_free_pages(src.hashes, src.hash_alloc);
-    if (src.regions)
+    if (src.regions) {
+        if (src.p && src.p->writes)     /* faults open the tracking's own groups again */
+            for (size_t i = 0; i < src.region_count; i++)
+                partition_writes_set_region_pages(src.p, i, src.group_pages);
         kmem_free_pages(src.regions, src.region_alloc);
+    }
     sched_throttle(NULL, 0);
     src.codec = src.gather = NULL;
     src.groups = src.more = NULL;
@@ -125,11 +132,18 @@ static void fail(const char *why)
     if (alive)
         partition_writes_hold(p, false);
     if (src.paused && alive)
-        partition_resume(p, &src.at);
+        partition_resume(p, &src.at);   /* its disks start the cancelled requests again */
+    else if (src.cancelled && alive)
+        partition_disks_resume(p);
     src.paused = false;
-    char line[200];
-    fmt_snprintf(line, sizeof(line), "%s; %s", why, alive ? "still running here"
-                                                          : "it has ended here meanwhile");
+    char restarted[64] = "";
+    if (src.cancelled_count && alive)
+        fmt_snprintf(restarted, sizeof(restarted), " (its %u cancelled disk request%s start "
+                     "again)", src.cancelled_count, src.cancelled_count == 1 ? "" : "s");
+    char line[240];
+    fmt_snprintf(line, sizeof(line), "%s; %s%s", why, alive ? "still running here"
+                                                            : "it has ended here meanwhile",
+                 restarted);
     say("migrate: %s: to %s: refused: %s", line);
     release();
 }
@@ -150,23 +164,27 @@ static bool setup(struct partition *p, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
+    uint32_t start = 0;
     if (!p->writes) {                   /* arm tracking, paused so that no write escapes */
         struct partition_pause at;
         if (!partition_pause(p, &at, err, err_size))
             return false;
-        bool ok = partition_writes_arm(p, MIGRATE_GROUP_PAGES, err, err_size);
+        bool ok = partition_writes_arm(p, 1, err, err_size);
         partition_resume(p, &at);
         if (!ok)
             return false;
+        start = MIGRATE_GROUP_PAGES;
     }
     struct write_track t;
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
     memset(src.hashes, 0, src.hash_alloc * 4096);
-    uint32_t start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages
-                                                           : MIG_GROUP_MAX_PAGES;
-    for (size_t i = 0; i < src.region_count; i++)
+    if (start < src.group_pages)        /* the manifest's groups: where the regions start */
+        start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages : MIG_GROUP_MAX_PAGES;
+    for (size_t i = 0; i < src.region_count; i++) {
         src.regions[i] = (struct region){ .group_pages = (uint8_t)start };
+        partition_writes_set_region_pages(p, i, start);
+    }
     src.group_words = write_track_words(p->mem.size, src.group_pages);
     src.bitmap_pages = (src.group_words * 8 + 4095) / 4096;
     src.groups = kmem_alloc_pages(src.bitmap_pages);
@@ -272,8 +290,10 @@ static void report_round(void)
     say("migrate: %s: to %s: %s", d);
 }
 
-/* Each region's group size for the next round, from this round's written groups and the
- * pages it sent; counts of regions by size into sizes (1, 2, 4 .. 64 pages). */
+/* Each region's group size for the next round, from this round's written groups (seen
+ * at the region's group size) and the pages it sent, applied to write tracking: its next
+ * faults open that many pages (never fewer than the tracking's own groups).  Counts of
+ * regions by size into sizes (1, 2, 4 .. 64 pages). */
 static void decide_groups(uint32_t sizes[7])
 {
     memset(sizes, 0, 7 * sizeof(uint32_t));
@@ -281,10 +301,16 @@ static void decide_groups(uint32_t sizes[7])
     for (size_t i = 0; i < src.region_count; i++) {
         struct region *reg = &src.regions[i];
         struct mig_region_round r;
-        mig_region_scan(src.groups, group_count, src.group_pages, i * MIG_REGION_PAGES, &r);
+        mig_region_scan_at(src.groups, group_count, src.group_pages, reg->group_pages,
+                           i * MIG_REGION_PAGES, &r);
         r.sent = reg->sent;
         r.unchanged = reg->unchanged;
-        reg->group_pages = (uint8_t)mig_group_next(reg->group_pages, &r);
+        uint32_t next = mig_group_next(reg->group_pages, &r);
+        if (next < src.group_pages)
+            next = src.group_pages;
+        if (next != reg->group_pages)
+            partition_writes_set_region_pages(src.p, i, next);
+        reg->group_pages = (uint8_t)next;
         sizes[mig_group_index(reg->group_pages)]++;
     }
 }
@@ -336,6 +362,11 @@ static bool end_round(char *err, size_t err_size)
         fmt_snprintf(d, sizeof(d), "did not converge: round limit (%u rounds), dirty %lu "
                      "pages, above %u", MIGRATE_MAX_ROUNDS, src.r_dirty, MIGRATE_STOP_PAGES);
     say("migrate: %s: to %s: %s", d);
+    /* Disk requests in flight are cancelled, not waited for: the target starts them again
+     * from the state (virtio_blk_cancel); the pause then waits only for pieces already at
+     * the pool disk. */
+    src.cancelled = true;
+    src.cancelled_count = partition_disks_cancel(src.p);
     if (!partition_pause(src.p, &src.at, err, err_size))
         return false;
     src.paused = true;
@@ -369,6 +400,10 @@ static bool queue_state(char *err, size_t err_size)
     char d[160];
     fmt_snprintf(d, sizeof(d), "stop-and-copy: paused, RAM crc32c 0x%08x, last %lu pages, "
                  "state %lu bytes", src.ram_crc, src.r_sent, (unsigned long)len);
+    say("migrate: %s: to %s: %s", d);
+    fmt_snprintf(d, sizeof(d), "stop-and-copy: %u disk request%s in flight cancelled here, "
+                 "for the target to start again", src.cancelled_count,
+                 src.cancelled_count == 1 ? "" : "s");
     say("migrate: %s: to %s: %s", d);
     mig_chan_queue(&src.ch, MIG_MSG_STATE, (uint32_t)len);
     src.stage = S_DONE_WAIT;

@@ -12,6 +12,7 @@
 #include "hv/core/checkpoint.h"
 #include "hv/core/migrate_chan.h"
 #include "hv/core/partition_create.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/run.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
@@ -141,9 +142,12 @@ static bool on_state(const uint8_t *pl, uint32_t len, char *err, size_t err_size
                                    err_size))
         return false;
     tgt.resumed = true;
+    unsigned again = partition_disks_reissue_pending(tgt.q);
     kprintf("migrate: incoming %s from %s: restored after %u rounds, %lu pages, RAM crc32c "
             "0x%08x (%s the source's), resumed\n", tgt.name, tgt.peer, tgt.rounds,
             tgt.received, crc, crc == st.ram_crc ? "equal to" : "DIFFERENT from");
+    kprintf("migrate: incoming %s from %s: %u disk request%s cancelled on the source, "
+            "started again here\n", tgt.name, tgt.peer, again, again == 1 ? "" : "s");
     reply(MIG_MSG_DONE, MIG_OK, crc, "resumed");
     tgt.stage = T_ACK;
     return true;
@@ -204,10 +208,15 @@ bool migrate_target_poll(void)
         r = step(err, sizeof(err));
     } while (r > 0 && ++n < 64);
     if (r < 0 || (tgt.stage != T_IDLE && mig_chan_stalled(&tgt.ch))) {
-        if (tgt.stage == T_ACK && tgt.resumed) {        /* resumed: it stays */
-            kprintf("migrate: incoming %s from %s: the acknowledgement was not delivered "
-                    "(%s); running here\n", tgt.name, tgt.peer, r < 0 ? err : "stalled");
-            release();
+        /* Resumed but the acknowledgement did not all go out: the source cannot have it and
+         * goes on with its own copy, so this one ends (refuse kills it) rather than run
+         * twice. */
+        if (tgt.stage == T_ACK && tgt.resumed) {
+            char why[240];
+            fmt_snprintf(why, sizeof(why), "its acknowledgement was not delivered (%s)",
+                         r < 0 ? err : "the link has moved nothing for 60 s");
+            tgt.resumed = false;
+            refuse(why);
             return false;
         }
         refuse(r < 0 ? err : "the link has moved nothing for 60 s");

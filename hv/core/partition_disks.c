@@ -873,6 +873,28 @@ void partition_disks_quiesce(struct partition *p)
             drive(p->disks[i]);
 }
 
+unsigned partition_disks_cancel(struct partition *p)
+{
+    unsigned n = 0;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    for (unsigned i = 0; i < p->disk_count; i++)
+        if (p->disks[i]->dev)
+            n += virtio_blk_cancel(p->disks[i]->dev);
+    spin_unlock_irqrestore(&p->lock, f);
+    return n;
+}
+
+unsigned partition_disks_reissue_pending(struct partition *p)
+{
+    unsigned n = 0;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    for (unsigned i = 0; i < p->disk_count; i++)
+        if (p->disks[i]->dev)
+            n += p->disks[i]->dev->reissue_count + (unsigned)p->disks[i]->dev->stats.reissued;
+    spin_unlock_irqrestore(&p->lock, f);
+    return n;
+}
+
 void partition_disks_resume(struct partition *p)
 {
     set_intake(p, false);

@@ -67,6 +67,15 @@ void partition_disks_detach(struct partition *p);
  */
 void partition_disks_quiesce(struct partition *p);
 void partition_disks_resume(struct partition *p);
+/* A live migration's stop-and-copy, just before its pause (vCPUs running): every disk
+ * takes no new request and cancels those it took (virtio_blk_cancel): the pause's quiesce
+ * then waits only for pieces already at the pool disk, whose results are dropped.  The
+ * cancelled requests start again at resume (the migration failed) or, carried in the
+ * state, on the target.  Returns how many were cancelled. */
+unsigned partition_disks_cancel(struct partition *p);
+/* A partition restored from a migration's state: how many requests it listed to start
+ * again (those waiting and those started since). */
+unsigned partition_disks_reissue_pending(struct partition *p);
 
 /* The pool's lock, for its other users (snapshot files): the disks' lock order applies
  * (pool, then partition, then disk); interrupts on, never in an exit. */

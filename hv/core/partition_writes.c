@@ -26,13 +26,16 @@ struct partition_writes {
 bool partition_writes_arm(struct partition *p, uint32_t group_pages, char *err, size_t err_size)
 {
     size_t words = write_track_words(p->mem.size, group_pages);
-    struct partition_writes *w = words ? kmalloc(sizeof(*w) + words * sizeof(uint64_t)) : NULL;
+    size_t regions = write_track_regions(p->mem.size);
+    struct partition_writes *w =
+        words ? kmalloc(sizeof(*w) + words * sizeof(uint64_t) + regions) : NULL;
     if (!w) {
         fmt_snprintf(err, err_size, "partition %s: cannot track writes in groups of %u pages",
                      p->name, group_pages);
         return false;
     }
     write_track_init(&w->track, p->mem.size, group_pages, w->bits);
+    write_track_use_regions(&w->track, (uint8_t *)(w->bits + words));
     w->last_pass_ns = time_ns();
     /* Before the protection: a running partition's first write fault must find it. */
     __atomic_store_n(&p->writes, w, __ATOMIC_RELEASE);
@@ -114,6 +117,17 @@ void partition_writes_poll(void)
 uint32_t partition_writes_group_pages(const struct partition *p)
 {
     return p->writes ? 1u << (p->writes->track.group_shift - 12) : 0;
+}
+
+bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uint32_t pages)
+{
+    struct partition_writes *w = p->writes;
+    if (!w)
+        return false;
+    uint64_t f = spin_lock_irqsave(&w->lock);
+    bool ok = write_track_set_region_pages(&w->track, region, pages);
+    spin_unlock_irqrestore(&w->lock, f);
+    return ok;
 }
 
 void partition_writes_hold(struct partition *p, bool held)

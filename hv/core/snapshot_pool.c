@@ -209,11 +209,21 @@ uint64_t snapshot_pool_poll(struct snapshot_pool_file *pf)
     return snapshot_pool_queued(pf);
 }
 
+/* Chain steps from cursor f to the cluster of off: forward from it, or from the start. */
+static uint64_t walk_steps(const struct fat_file *f, uint64_t off)
+{
+    uint64_t idx = off / f->v->clus_bytes;
+    return f->pos_cluster && f->pos_index <= idx ? idx - f->pos_index : idx;
+}
+
 static int pool_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
     struct snapshot_pool_file *pf = ctx;
     partition_pool_lock();
-    long n = fat_read(&pf->f, off, buf, len);
+    uint64_t a = walk_steps(&pf->f, off), b = walk_steps(&pf->cursor2, off);
+    bool second = b < a || (b == a && !pf->cursor2_last);
+    pf->cursor2_last = second;
+    long n = fat_read(second ? &pf->cursor2 : &pf->f, off, buf, len);
     partition_pool_unlock();
     return n == (long)len ? 0 : -1;
 }
@@ -344,6 +354,7 @@ bool snapshot_pool_open(struct snapshot_pool_file *pf, const char *path, struct 
         return false;
     }
     pf->open = true;
+    pf->cursor2 = pf->f;
     *io = (struct snap_io){ pf, pf->f.size, pool_read, NULL };
     return true;
 }

@@ -38,6 +38,12 @@ struct snapshot_chunk {
 
 struct snapshot_pool_file {
     struct fat_file f;
+    /* Opened for reading: f and a copy of it are two cursors in its cluster chain, which a
+     * read moves forward from the nearer one (a FAT chain is walked only forward, from its
+     * first cluster or a cursor): a restore reads the block index near the file's end and
+     * each block's data in turn, and with one cursor each read walked from the start. */
+    struct fat_file cursor2;
+    bool cursor2_last;          /* cursor2 moved last (the other is reset first) */
     bool open;
     char path[SNAPSHOT_PATH_LEN], tmp[SNAPSHOT_PATH_LEN + 8];
     uint8_t *gather;            /* the current chunk's buffer: bytes not yet written */

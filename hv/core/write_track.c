@@ -53,16 +53,44 @@ static bool mark(struct write_track *t, uint64_t g)
     return true;
 }
 
+size_t write_track_regions(uint64_t ram_size)
+{
+    return (size_t)((ram_size + (1ull << WRITE_TRACK_REGION_SHIFT) - 1) >>
+                    WRITE_TRACK_REGION_SHIFT);
+}
+
+void write_track_use_regions(struct write_track *t, uint8_t *shifts)
+{
+    t->region_count = write_track_regions(t->ram_size);
+    memset(shifts, (int)t->group_shift, t->region_count);
+    t->region_shift = shifts;
+}
+
+bool write_track_set_region_pages(struct write_track *t, uint64_t region, uint32_t pages)
+{
+    if (!t->region_shift || region >= t->region_count || !pages || (pages & (pages - 1)) ||
+        pages > WRITE_TRACK_MAX_GROUP_PAGES)
+        return false;
+    unsigned shift = PAGE_SHIFT + log2_of(pages);
+    if (shift < t->group_shift)
+        return false;
+    t->region_shift[region] = (uint8_t)shift;
+    return true;
+}
+
 bool write_track_fault(struct write_track *t, uint64_t gpa, uint64_t *base, uint64_t *len)
 {
     if (gpa >= t->ram_size)
         return false;
-    uint64_t g = gpa >> t->group_shift;
+    unsigned shift = t->region_shift ? t->region_shift[gpa >> WRITE_TRACK_REGION_SHIFT]
+                                     : t->group_shift;
     t->faults++;
-    mark(t, g);
-    *base = g << t->group_shift;
-    uint64_t end = *base + (1ull << t->group_shift);
-    *len = (end < t->ram_size ? end : t->ram_size) - *base;
+    *base = gpa >> shift << shift;
+    uint64_t end = *base + (1ull << shift);
+    end = end < t->ram_size ? end : t->ram_size;
+    *len = end - *base;
+    for (uint64_t g = *base >> t->group_shift; g <= (end - 1) >> t->group_shift; g++)
+        mark(t, g);
     return true;
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define WRITE_TRACK_MAX_GROUP_PAGES 512u        /* 2 MiB */
+#define WRITE_TRACK_REGION_SHIFT    21u         /* per-region fault sizes: 2 MiB regions */
 
 struct write_track {
     uint64_t ram_size;                  /* bytes, a multiple of 4 KiB */
@@ -26,6 +27,11 @@ struct write_track {
     uint64_t passes;                    /* harvests */
     uint64_t harvested;                 /* groups handed over, all passes together */
     uint64_t most_in_a_pass;
+    /* Per 2 MiB region, when not NULL: log2 of the bytes a write fault there opens and
+     * marks (a power of two from the group size to 2 MiB), e.g. a live migration's
+     * page-group sizes per region; NULL: every fault opens one group. */
+    uint8_t *region_shift;
+    uint64_t region_count;
 };
 
 /* 64-bit words the written bitmap needs; 0 when the arguments are invalid. */
@@ -34,8 +40,18 @@ size_t write_track_words(uint64_t ram_size, uint32_t group_pages);
  * write_track_words says, cleared here.  Returns false on invalid arguments. */
 bool write_track_init(struct write_track *t, uint64_t ram_size, uint32_t group_pages,
                       uint64_t *words);
-/* The guest wrote to gpa, which was protected: marks its group written and returns the
- * group's range (base, len) for the caller to open.  False when gpa is outside RAM. */
+/* Bytes of region shifts write_track_use_regions needs (one per 2 MiB region). */
+size_t write_track_regions(uint64_t ram_size);
+/* Per-region fault sizes in shifts (write_track_regions bytes, the caller's), every region
+ * at the group size for a start. */
+void write_track_use_regions(struct write_track *t, uint8_t *shifts);
+/* A fault in region r opens (and marks written) `pages` pages around it, aligned: a power
+ * of two from the group size to WRITE_TRACK_MAX_GROUP_PAGES.  False (nothing changed) for
+ * another size, a region outside RAM or no region shifts. */
+bool write_track_set_region_pages(struct write_track *t, uint64_t region, uint32_t pages);
+/* The guest wrote to gpa, which was protected: marks its group written (every group of
+ * its region's fault size, when it has one) and returns the range (base, len) for the
+ * caller to open.  False when gpa is outside RAM. */
 bool write_track_fault(struct write_track *t, uint64_t gpa, uint64_t *base, uint64_t *len);
 /* Something other than the guest's own stores (a device model, a hypercall) wrote
  * the range [gpa, gpa + len): marks those groups written, clipped to RAM; opens nothing. */

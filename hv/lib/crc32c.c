@@ -1,6 +1,7 @@
 #include "hv/lib/crc32c.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #define CRC32C_POLY 0x82F63B78u
 
@@ -27,7 +28,7 @@ static uint32_t load_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint32_t crc32c(uint32_t crc, const void *data, size_t len)
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     if (!table_ready)
@@ -45,3 +46,44 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t len)
         crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
     return ~crc;
 }
+
+#if defined(__x86_64__)
+/* SSE4.2's CRC32 instruction computes this very CRC, eight bytes an instruction: under an
+ * emulator, where every instruction costs alike, that is about thirty times fewer than the
+ * tables take.  It works on general registers, so no SSE state is touched. */
+static int insn_state;      /* 0: not asked yet, 1: the CPU has it, -1: it does not */
+
+static bool have_crc32_insn(void)
+{
+    if (!insn_state) {
+        uint32_t eax = 1, ebx, ecx = 0, edx;
+        __asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+        insn_state = (ecx & (1u << 20)) ? 1 : -1;
+    }
+    return insn_state > 0;
+}
+
+static uint32_t crc32c_insn(uint32_t crc, const uint8_t *p, size_t len)
+{
+    uint64_t c = ~crc;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        __asm__("crc32q %1, %0" : "+r"(c) : "rm"(v));
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; len; p++, len--)
+        __asm__("crc32b %1, %0" : "+r"(c32) : "rm"(*p));
+    return ~c32;
+}
+
+uint32_t crc32c(uint32_t crc, const void *data, size_t len)
+{
+    return have_crc32_insn() ? crc32c_insn(crc, data, len) : crc32c_sw(crc, data, len);
+}
+#else
+uint32_t crc32c(uint32_t crc, const void *data, size_t len)
+{
+    return crc32c_sw(crc, data, len);
+}
+#endif

@@ -6,5 +6,7 @@
 
 /* Continues a running CRC: start with crc = 0; crc32c(0, "123456789", 9) == 0xE3069283. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
+/* The same from tables alone (what crc32c uses on a CPU without SSE4.2's CRC32). */
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 #endif

@@ -49,7 +49,7 @@ uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r)
         group_pages = MIG_GROUP_MIN_PAGES;
     if (group_pages > MIG_GROUP_MAX_PAGES)
         group_pages = MIG_GROUP_MAX_PAGES;
-    if (r->sent && (uint64_t)r->unchanged * 2 > r->sent)
+    if (r->sent && (uint64_t)r->unchanged * 2 >= r->sent)
         return group_pages > MIG_GROUP_MIN_PAGES ? group_pages / 2 : group_pages;
     if (r->written >= 2 && (uint64_t)r->neighbours * 2 >= r->written)
         return group_pages < MIG_GROUP_MAX_PAGES ? group_pages * 2 : group_pages;
@@ -70,6 +70,29 @@ void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t gro
     bool prev = false;
     for (uint64_t g = g0; g < g1; g++) {
         bool w = written[g / 64] >> (g % 64) & 1;
+        r->written += w;
+        r->neighbours += w && prev;
+        prev = w;
+    }
+}
+
+void mig_region_scan_at(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
+                        uint32_t scan_pages, uint64_t first, struct mig_region_round *r)
+{
+    if (scan_pages <= group_pages || scan_pages % group_pages || scan_pages > MIG_REGION_PAGES) {
+        mig_region_scan(written, group_count, group_pages, first, r);
+        return;
+    }
+    r->written = r->neighbours = 0;
+    uint32_t k = scan_pages / group_pages;
+    uint64_t g0 = first / group_pages, g1 = (first + MIG_REGION_PAGES) / group_pages;
+    if (g1 > group_count)
+        g1 = group_count;
+    bool prev = false;
+    for (uint64_t c = g0; c < g1; c += k) {
+        bool w = false;
+        for (uint64_t g = c; g < c + k && g < g1 && !w; g++)
+            w = written[g / 64] >> (g % 64) & 1;
         r->written += w;
         r->neighbours += w && prev;
         prev = w;

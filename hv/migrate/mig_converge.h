@@ -6,7 +6,7 @@
  *    steps per round, capped; off again when the migration ends, however it ends;
  *  - a 64-bit hash of each page as last sent, to count the pages sent again unchanged;
  *  - a page-group size per 2 MiB region: doubled where neighbouring groups are written
- *    together (a sequential writer), halved where more than half of the pages sent as
+ *    together (a sequential writer), halved where at least half of the pages sent as
  *    dirty were unchanged (a group too wide for a scattered writer), from 1 to 64 pages.
  */
 #ifndef ATOLL_HV_MIGRATE_MIG_CONVERGE_H
@@ -47,7 +47,7 @@ struct mig_region_round {
     uint32_t sent, unchanged;           /* pages sent as dirty, of them unchanged */
 };
 
-/* The region's group size for the next round: halved (not below 1) when more than half
+/* The region's group size for the next round: halved (not below 1) when at least half
  * of the pages sent were unchanged; otherwise doubled (not above 64) when at least two
  * groups were written and most of them follow a written neighbour; otherwise kept. */
 uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r);
@@ -55,6 +55,12 @@ uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r);
  * page first (a multiple of MIG_REGION_PAGES); sent and unchanged are left to the caller. */
 void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
                      uint64_t first, struct mig_region_round *r);
+/* The same at a coarser size: the region's groups of scan_pages (a multiple of
+ * group_pages, at most a region), each written when any of its tracking groups is (the
+ * region's faults open scan_pages at a time, so its tracking groups come in runs).
+ * scan_pages not above group_pages, or not a multiple of it: as mig_region_scan. */
+void mig_region_scan_at(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
+                        uint32_t scan_pages, uint64_t first, struct mig_region_round *r);
 /* Index (0 for 1 page .. 6 for 64 pages) of a power-of-two group size, for histograms. */
 unsigned mig_group_index(uint32_t group_pages);
 

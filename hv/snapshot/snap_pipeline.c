@@ -25,6 +25,7 @@ void snap_worker_run(struct snap_worker *w, struct snap_scan *scan, const struct
             .capacity = sink->capacity,
             .drained = sink->drained ? sink->drained(sink->ctx) : 0,
             .now_ns = sink->now_ns ? sink->now_ns(sink->ctx) : 0,
+            .workers = sink->workers,
         };
         enum snap_level level = snap_policy_pick(&w->policy, &q);
         struct snap_encoded e;

@@ -30,6 +30,7 @@ struct snap_sink {
      * since the snapshot began, and a monotonic clock in nanoseconds. */
     uint64_t (*drained)(void *ctx);
     uint64_t (*now_ns)(void *ctx);
+    unsigned workers;           /* workers putting blocks on it (0: one) */
 };
 
 struct snap_worker {

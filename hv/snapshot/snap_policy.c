@@ -8,7 +8,11 @@
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
 #define MAX_QUEUED       (1ull << 43)
 #define OUTLIER_TIMES    2          /* a turn counts at most twice the average */
-#define FLOOR_BLOCKS     8          /* a rung is a floor when the queue holds 8 of its blocks */
+#define AFFORD_TURNS     8          /* a rung above the floor: the work in hand covers 8 turns */
+#define FLOOR_TURNS      2          /* the floor: while the work in hand covers 2 of its turns */
+#define FULL_BLOCKS      2
+#define START_BLOCKS     2          /* blocks put before an empty queue counts (see below) */          /* a queue this many blocks from full may have made a
+                                       worker wait for room */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
  * for a rung not yet measured: scaled from the nearest measured rung below it. */
@@ -20,6 +24,7 @@ void snap_policy_init(struct snap_policy *p, enum snap_level start)
     p->lowest = SNAP_STORE;
     p->highest = SNAP_LZ4HC_9;
     p->level = start < SNAP_LEVELS ? start : SNAP_LZ4;
+    p->start = p->level;
     p->band = (unsigned)p->level;
     p->hysteresis_pct = 5;
 }
@@ -66,6 +71,7 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
         return;
     p->last_raw = raw_len;
     p->last_tried = (uint8_t)tried;
+    p->learned++;
     uint64_t permille = (uint64_t)(out_len < raw_len ? out_len : raw_len) * 1000 / raw_len;
     permille = average(p->out_permille[tried], permille ? permille : 1);
     p->out_permille[tried] = (uint16_t)(permille ? permille : 1);
@@ -73,10 +79,14 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
         learn_time(&p->ns_per_kib[tried], ns, raw_len, false);
 }
 
-/* The turn of the block learned last: the time from its pick to this one. */
-static void learn_cycle(struct snap_policy *p, uint64_t now_ns)
+/* The turn of the block learned last: the time from its pick to this one; not learned
+ * when the queue is within FULL_BLOCKS blocks of full, where putting the block may have
+ * waited for the disk to make room (that time is the disk's, not the rung's). */
+static void learn_cycle(struct snap_policy *p, uint64_t now_ns, uint64_t queued,
+                        uint64_t capacity)
 {
-    if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns &&
+    bool full = capacity && queued + FULL_BLOCKS * BLOCK_KIB * 1024ull > capacity;
+    if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns && !full &&
         p->last_tried < SNAP_LEVELS)
         learn_time(&p->cycle_ns_per_kib[p->last_tried], now_ns - p->last_pick_ns, p->last_raw,
                    true);
@@ -132,32 +142,50 @@ static uint64_t in_hand_ns(const struct snap_policy *p, uint64_t queued)
     return (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 / (p->drain_bps / 1000);
 }
 
-/* Whether a block at rung r ends, at most, half way through the disk's work in hand. */
+/* A block's whole turn at rung r, pick to pick, where learned; at least its encoding. */
+static uint64_t turn_ns(const struct snap_policy *p, unsigned r)
+{
+    uint64_t ns = block_ns(p, r);
+    uint64_t turn = (uint64_t)p->cycle_ns_per_kib[r] * BLOCK_KIB;
+    return turn > ns ? turn : ns;
+}
+
+/* Whether the disk's work in hand covers AFFORD_TURNS turns at rung r. */
 static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
 {
     if (p->drain_bps < 1000)
         return true;                /* the disk's speed is not known: the queue alone steers */
-    return 2 * block_ns(p, r) <= in_hand_ns(p, queued);
+    return AFFORD_TURNS * turn_ns(p, r) <= in_hand_ns(p, queued);
 }
 
-/* The highest paying rung that keeps the disk fed by this worker alone: its learned output
- * per block, over its learned block time, at least the disk's drain rate, and its block
- * time covered FLOOR_BLOCKS times by the work in hand (a rung not yet timed does not
- * count).  Below it the band's rung would only write more bytes: however many workers
- * there are, the disk does not wait for them.  The lowest rung while the disk's speed is
- * not known. */
-static unsigned time_floor(const struct snap_policy *p, unsigned paying, uint64_t queued)
+/* The highest paying timed rung at which the `workers` workers together (each at this
+ * worker's learned output per block over its learned turn) write at least as fast as the
+ * disk drains, or whose fewer bytes save the disk at least the worker time its longer
+ * turns cost; and whose FLOOR_TURNS turns the work in hand covers (the rates are
+ * estimates: a floor that does not keep the disk fed lets the queue run dry, and then it
+ * is no floor).  Below it a rung would only write more bytes than the disk can afford.
+ * The lowest rung while the disk's speed is not known. */
+static unsigned time_floor(const struct snap_policy *p, unsigned paying, unsigned workers,
+                           uint64_t queued)
 {
     uint64_t in_hand = in_hand_ns(p, queued);
     unsigned floor = p->lowest;
     for (unsigned r = p->lowest + 1u; in_hand && r <= (unsigned)p->highest; r++) {
-        uint64_t ns = block_ns(p, r);
-        if (!(paying & (1u << r)) || !p->ns_per_kib[r] || FLOOR_BLOCKS * ns > in_hand)
+        if (!(paying & (1u << r)) || !p->ns_per_kib[r] || FLOOR_TURNS * turn_ns(p, r) > in_hand)
             continue;
-        /* the worker's rate at r: per its blocks' whole turns where known */
-        uint64_t turn = p->cycle_ns_per_kib[r] ? (uint64_t)p->cycle_ns_per_kib[r] * BLOCK_KIB : ns;
+        /* a worker's rate at r: per its blocks' whole turns where known */
         uint64_t out = (uint64_t)permille_or_all(p, r) * BLOCK_KIB * 1024 / 1000;
-        if (out * 1000000000ull / (turn > ns ? turn : ns) >= p->drain_bps)
+        uint64_t turn = turn_ns(p, r);
+        if (workers * (out * 1000000000ull / turn) >= p->drain_bps) {
+            floor = r;
+            continue;
+        }
+        /* or the exchange pays: the disk time r's fewer bytes save (over the drain rate)
+         * is at least the worker time its longer turns cost (shared by the workers) */
+        uint64_t out_floor = (uint64_t)permille_or_all(p, floor) * BLOCK_KIB * 1024 / 1000;
+        uint64_t turn_floor = turn_ns(p, floor);
+        uint64_t saved_ns = out_floor > out ? (out_floor - out) * 1000000000ull / p->drain_bps : 0;
+        if (turn <= turn_floor || saved_ns * workers >= turn - turn_floor)
             floor = r;
     }
     return floor;
@@ -197,8 +225,11 @@ static unsigned depth_band(struct snap_policy *p, uint64_t queued, uint64_t capa
     unsigned current = p->band < rungs ? p->band : band;
     uint64_t lo = current * 10000ull / rungs, hi = (current + 1) * 10000ull / rungs;
     uint64_t h = p->hysteresis_pct * 100ull;
-    bool first = p->picks == 1 && !queued;      /* empty because nothing was put yet */
-    if (!first && ((bp + h < lo && queued <= p->last_queued) ||
+    /* empty because nothing was put yet (the first block), or too little for the disk to
+     * have caught up with it: while the disk's speed is not measured, an empty queue says
+     * something only once this worker has put START_BLOCKS blocks with data */
+    bool unproven = !queued && (p->picks == 1 || (!p->drain_bps && p->learned < START_BLOCKS));
+    if (!unproven && ((bp + h < lo && queued <= p->last_queued) ||
                    (bp > hi + h && queued >= p->last_queued)))
         current = band;
     p->last_queued = queued;
@@ -210,8 +241,9 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     if (p->lowest == p->highest)
         return p->level = p->lowest;
     uint64_t queued = q->capacity ? q->queued : 0;
+    unsigned workers = q->workers ? q->workers : 1;
     measure_drain(p, q);
-    learn_cycle(p, q->now_ns);
+    learn_cycle(p, q->now_ns, queued, q->capacity);
     if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
         for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++)
@@ -222,10 +254,17 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     }
     unsigned mask = paying_rungs(p);
     unsigned r = p->lowest + depth_band(p, queued, q->capacity);
-    unsigned floor = time_floor(p, mask, queued);
+    /* with a clock, nothing above the starting rung until the disk's speed is measured:
+     * a queue filled at the start by fast rungs says nothing yet of the disk, and a slow
+     * rung then may starve a fast one */
+    unsigned start = p->start > p->lowest ? p->start : p->lowest;
+    if (q->now_ns && p->drain_bps < 1000 && r > start)
+        r = start;
+    unsigned floor = time_floor(p, mask, workers, queued);
     if (r < floor)
         r = floor;
-    while (r > (unsigned)p->lowest && (!(mask & (1u << r)) || !affordable(p, r, queued)))
+    /* the floor keeps the disk fed whatever the depth: only rungs above it must be afforded */
+    while (r > floor && (!(mask & (1u << r)) || !affordable(p, r, queued)))
         r--;
     p->level = (enum snap_level)r;
     return p->level;

@@ -8,15 +8,23 @@
  *  - the queue's depth picks a band, one per rung, emptiest band fastest; the worker
  *    keeps its band while the depth stays within `hysteresis_pct` of it, and moves only
  *    the way the queue moves (a queue still filling, as from empty at the start, does not
- *    lower the band; one already draining does not raise it);
+ *    lower the band; one already draining does not raise it); at the start an empty queue
+ *    counts only once this worker has put 2 blocks, and with a clock nothing above the
+ *    starting rung is used until the disk's speed is measured;
  *  - the band's rung is used only if it pays: each worker learns, from the blocks it
  *    encoded, each rung's output size and wall time (wall time, so that a worker waiting
  *    for a CPU sees compression get dearer).  A rung writing less than 1% fewer bytes than
  *    the rung below is skipped (incompressible RAM is stored); an untried rung is tried
  *    only just above a rung that compresses;
- *  - and only if the disk has the work in hand: the rung's block must take at most half
- *    the time the disk needs to write what is queued (queued bytes over the drain rate
- *    the policy measures), so that a slow rung on a fast disk cannot leave it idle.
+ *  - and, above the floor, only if the disk has the work in hand: what is queued (over the
+ *    drain rate the policy measures) must cover 8 of the rung's turns (a block's time from
+ *    one pick to the next), so that a slow rung on a fast disk cannot leave it idle;
+ *  - the floor: the highest paying rung at which all the workers together (the view's
+ *    worker count, each at this worker's learned output over its learned turn) write at
+ *    least as fast as the disk drains, or at which the disk time its fewer bytes save
+ *    (over the floor below it) is at least the worker time its longer turns cost (over
+ *    the worker count), while 2 of its turns are in hand.  Below it a rung would only
+ *    write more bytes, or cost more disk time than it saves the workers.
  *
  * A band whose rung does not qualify falls to the next rung below that does.  Each worker
  * keeps its own policy.  Portable.
@@ -41,6 +49,7 @@ struct snap_queue_view {
     uint64_t capacity;          /* bytes the queue holds (0: treated as empty) */
     uint64_t drained;           /* bytes written since the snapshot began (0: not known) */
     uint64_t now_ns;            /* a monotonic clock (0: no clock; no rates are measured) */
+    unsigned workers;           /* workers putting blocks on the queue, this one too (0: 1) */
 };
 
 /* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
@@ -49,6 +58,8 @@ struct snap_queue_view {
 
 struct snap_policy {
     enum snap_level level;
+    enum snap_level start;              /* the starting rung: the highest before the disk's
+                                           speed is measured, where there is a clock */
     enum snap_level lowest, highest;    /* the rungs it may use */
     unsigned hysteresis_pct;            /* of the capacity, around the current band */
     unsigned band;                      /* the depth's band: rung lowest + band, if it pays */
@@ -66,6 +77,7 @@ struct snap_policy {
     uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
     uint8_t last_tried;                 /* and the rung it was encoded at */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
+    uint32_t learned;                   /* blocks with data learned from, so far */
 };
 
 /* Starts at `start` (its band), free to use the whole ladder, hysteresis 5%. */

@@ -248,6 +248,24 @@ static int write_zeros(struct fat_file *f, uint64_t from, uint64_t to)
     return FAT_OK;
 }
 
+/* The chain grown through [off, off + len) and a gap after the size zeroed; the cursor is
+ * then put back where it stood if that was at or before off's cluster (growing appends, so
+ * the chain up to there is unchanged): a writer going forward walks the chain once, not
+ * from its start at every write. */
+static int extend(struct fat_file *f, uint64_t off, size_t len)
+{
+    uint32_t idx = (uint32_t)(off / f->v->clus_bytes);
+    uint32_t keep_index = f->pos_index, keep_cluster = f->pos_cluster, c;
+    int rc = cluster_at(f, (uint32_t)((off + len - 1) / f->v->clus_bytes), true, &c);
+    if (!rc && off > f->size)
+        rc = write_zeros(f, f->size, off);
+    if (!rc && keep_cluster && keep_index <= idx && f->pos_index > idx) {
+        f->pos_index = keep_index;
+        f->pos_cluster = keep_cluster;
+    }
+    return rc;
+}
+
 long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len)
 {
     if (f->is_dir)
@@ -256,10 +274,7 @@ long fat_write(struct fat_file *f, uint64_t off, const void *buf, size_t len)
         return fat_fail(f->v, FAT_E_TOO_BIG, "fat32: file would exceed 4 GiB - 1");
     if (!len)
         return 0;
-    uint32_t c;
-    int rc = cluster_at(f, (uint32_t)((off + len - 1) / f->v->clus_bytes), true, &c);
-    if (!rc && off > f->size)
-        rc = write_zeros(f, f->size, off);
+    int rc = extend(f, off, len);
     if (!rc)
         rc = transfer(f, off, (uint8_t *)buf, len, true);
     if (rc)
@@ -282,9 +297,7 @@ int fat_place(struct fat_file *f, uint64_t off, size_t len, uint64_t *lba, uint3
     if (off > FAT_MAX_SIZE || len > FAT_MAX_SIZE - off)
         return fat_fail(v, FAT_E_TOO_BIG, "fat32: file would exceed 4 GiB - 1");
     uint32_t c;
-    int rc = cluster_at(f, (uint32_t)((off + len - 1) / v->clus_bytes), true, &c);
-    if (!rc && off > f->size)
-        rc = write_zeros(f, f->size, off);
+    int rc = extend(f, off, len);
     if (!rc)
         rc = cluster_at(f, (uint32_t)(off / v->clus_bytes), false, &c);
     if (rc)
@@ -306,6 +319,9 @@ int fat_place(struct fat_file *f, uint64_t off, size_t len, uint64_t *lba, uint3
     }
     *lba = fat_cluster_sector(v, c) + in / v->sector;
     *sectors = (uint32_t)secs;
+    /* the caller may write less than placed: its next place starts at or after off */
+    f->pos_index = (uint32_t)(off / v->clus_bytes);
+    f->pos_cluster = c;
     if (off + len > f->size) {
         f->size = (uint32_t)(off + len);
         f->dirty = true;

@@ -28,7 +28,7 @@ static struct vblk_req *req_of(struct vblk_io *io)
 
 static bool stale(const struct vblk_req *r)
 {
-    return !r->busy || r->io.reset_count != r->io.dev->vp.reset_count;
+    return !r->busy || r->cancelled || r->io.reset_count != r->io.dev->vp.reset_count;
 }
 
 static uint64_t le(const uint8_t *p, unsigned n)
@@ -310,6 +310,8 @@ static void start_request(struct virtio_blk *b, struct vblk_req *r, unsigned qi,
                           struct budget *bg)
 {
     r->busy = true;
+    r->cancelled = false;
+    r->seq = b->next_seq++;
     b->inflight++;
     r->queue = (uint16_t)qi;
     r->type = 0xff;
@@ -382,7 +384,62 @@ static bool resume_left(const struct virtio_blk *b)
     return false;
 }
 
-/* One budget of work: pieces left over, then new requests from the ring. */
+unsigned virtio_blk_cancel(struct virtio_blk *b)
+{
+    b->intake_paused = true;
+    unsigned n = 0;
+    for (;;) {                          /* the oldest not yet cancelled, until none is left */
+        struct vblk_req *oldest = NULL;
+        for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++) {
+            struct vblk_req *r = &b->req[i];
+            if (!stale(r) && (!oldest || (int32_t)(r->seq - oldest->seq) < 0))
+                oldest = r;
+        }
+        if (!oldest || b->reissue_count >= VIRTQ_MAX_SIZE)
+            break;
+        b->reissue[b->reissue_count++] = oldest->chain.head;
+        oldest->cancelled = true;
+        if (oldest->resume) {           /* between two pieces: nothing at the backend */
+            oldest->resume = false;
+            release(b, oldest);
+        }
+        n++;
+    }
+    b->stats.cancelled += n;
+    return n;
+}
+
+/* Requests cancelled in flight start again, oldest first, before the ring's next ones. */
+static void reissue_requests(struct virtio_blk *b, struct virtq *q, struct budget *bg,
+                             bool *more)
+{
+    while (b->reissue_count && !b->intake_paused && q && q->enabled &&
+           !virtio_pci_broken(&b->vp)) {
+        if (!bg->requests || !budget_left(b, bg)) {
+            *more = true;
+            return;
+        }
+        struct vblk_req *r = free_req(b);
+        if (!r) {
+            b->stalled = true;
+            return;
+        }
+        uint16_t head = b->reissue[0];
+        b->reissue_count--;
+        memmove(b->reissue, b->reissue + 1, b->reissue_count * sizeof(b->reissue[0]));
+        const char *why;
+        if (virtq_walk(q, b->vp.plat, head, &r->chain, &why) == VIRTQ_BROKEN) {
+            virtio_pci_needs_reset(&b->vp, "request %u started again: %s", head, why);
+            return;
+        }
+        bg->requests--;
+        b->stats.reissued++;
+        start_request(b, r, 0, bg);
+    }
+}
+
+/* One budget of work: pieces left over, requests cancelled earlier, then new requests
+ * from the ring. */
 static void process_queue(struct virtio_blk *b, unsigned qi)
 {
     struct virtq *q = virtio_pci_queue(&b->vp, qi);
@@ -390,7 +447,9 @@ static void process_queue(struct virtio_blk *b, unsigned qi)
     bool more = false;
     b->in_notify = true;
     resume_requests(b, &bg);
-    while (!b->intake_paused && q && q->enabled && !virtio_pci_broken(&b->vp)) {
+    reissue_requests(b, q, &bg, &more);
+    while (!more && !b->reissue_count && !b->intake_paused && q && q->enabled &&
+           !virtio_pci_broken(&b->vp)) {
         if (!bg.requests || !budget_left(b, &bg)) {
             more = virtq_has_work(q, b->vp.plat);
             break;
@@ -434,7 +493,8 @@ bool virtio_blk_poll(struct virtio_blk *b)
     process_queue(b, 0);
     struct virtq *q = virtio_pci_queue(&b->vp, 0);
     return resume_left(b) ||
-           (!b->intake_paused && q && q->enabled && virtq_has_work(q, b->vp.plat));
+           (!b->intake_paused && q && q->enabled &&
+            (b->reissue_count || virtq_has_work(q, b->vp.plat)));
 }
 
 void virtio_blk_pause_intake(struct virtio_blk *b, bool paused)
@@ -466,6 +526,7 @@ static void reset_cb(void *dev)
     struct virtio_blk *b = dev;
     b->irq_pending = false;
     b->stalled = false;
+    b->reissue_count = 0;               /* dropped, as requests in flight at a reset are */
     drop_resumable(b);
 }
 

@@ -109,6 +109,8 @@ struct vblk_req {
     uint64_t offset, length, done;  /* the whole read or write: bytes, bytes moved */
     bool busy;
     bool resume;                    /* a piece is done, the next waits for a budget */
+    bool cancelled;                 /* virtio_blk_cancel: its completion is dropped */
+    uint32_t seq;                   /* order taken from the ring */
     uint8_t type;
     uint16_t queue;
     uint32_t written;               /* device-writable data bytes on success */
@@ -120,6 +122,7 @@ struct virtio_blk_stats {
     uint64_t bytes_read, bytes_written;
     uint64_t ioerr, unsupp, stale_completions;
     uint64_t budget_stops;          /* notifies and polls that left work for later */
+    uint64_t cancelled, reissued;   /* virtio_blk_cancel, and started again from its list */
 };
 
 struct virtio_blk {
@@ -135,6 +138,12 @@ struct virtio_blk {
     bool in_notify, irq_pending, stalled;
     bool intake_paused;             /* virtio_blk_pause_intake: no new request from the ring */
     unsigned poll_timer;            /* timer id for virtio_blk_poll, or VIRTIO_BLK_NO_TIMER */
+    /* Heads of requests cancelled in flight (virtio_blk_cancel), in the order they were
+     * taken: started again, before the ring's next entries, once intake is on; saved with
+     * the device's state, so a live migration's target starts them. */
+    uint16_t reissue[VIRTQ_MAX_SIZE];
+    uint16_t reissue_count;
+    uint32_t next_seq;
     struct virtio_blk_stats stats;
     bool in_use;
 };
@@ -166,6 +175,17 @@ bool virtio_blk_poll(struct virtio_blk *b);
  * the ring stays as the driver left it.  Unpaused: the ring is looked at again (the poll
  * timer is armed).  A device reset keeps the setting. */
 void virtio_blk_pause_intake(struct virtio_blk *b, bool paused);
+
+/* A live migration's stop-and-copy: intake off (as virtio_blk_pause_intake) and every
+ * request taken from the ring and not completed is cancelled: its completion and its
+ * data never reach the guest (a read's data is not copied in, a write's not copied out
+ * once cancelled), a request between two pieces is dropped now, one with a piece at the
+ * backend once that piece ends (virtio_blk_inflight() counts it until then).  Their heads
+ * go to the reissue list, and the request starts again from its first byte once intake is
+ * on (here, when the migration fails; on the target, after the state's restore).  Reads,
+ * writes of the same guest data, flushes and discards done again are not seen by the
+ * guest.  Returns how many were cancelled. */
+unsigned virtio_blk_cancel(struct virtio_blk *b);
 
 /* Backend side of a request. */
 void vblk_io_complete(struct vblk_io *io, enum vblk_status status);

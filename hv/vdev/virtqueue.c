@@ -156,6 +156,17 @@ static const char *walk_chain(const struct virtq *q, const struct vdev_platform 
     }
 }
 
+enum virtq_pop_result virtq_walk(const struct virtq *q, const struct vdev_platform *p,
+                                 uint16_t head, struct virtq_chain *chain, const char **why)
+{
+    chain->head = head;
+    chain->nsegs = 0;
+    chain->in_bytes = chain->out_bytes = 0;
+    chain->error = NULL;
+    *why = walk_chain(q, p, chain);
+    return *why ? VIRTQ_BROKEN : VIRTQ_CHAIN;
+}
+
 enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
                                 struct virtq_chain *chain, const char **why)
 {
@@ -175,12 +186,7 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
         *why = "avail ring outside guest RAM";
         return VIRTQ_BROKEN;
     }
-    chain->head = head;
-    chain->nsegs = 0;
-    chain->in_bytes = chain->out_bytes = 0;
-    chain->error = NULL;
-    *why = walk_chain(q, p, chain);
-    if (*why)
+    if (virtq_walk(q, p, head, chain, why) == VIRTQ_BROKEN)
         return VIRTQ_BROKEN;
     q->last_avail++;
     if (q->event_idx && !write16(p, q->used + 4 + 8ull * q->size, q->last_avail)) {

@@ -63,6 +63,10 @@ const char *virtq_check_layout(const struct virtq *q);
 /* Takes the next available chain.  On VIRTQ_BROKEN, *why says what was wrong. */
 enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
                                 struct virtq_chain *chain, const char **why);
+/* Walks the chain at descriptor `head` (taken from the avail ring earlier: a request
+ * started again) without touching the avail ring.  VIRTQ_CHAIN or VIRTQ_BROKEN (*why). */
+enum virtq_pop_result virtq_walk(const struct virtq *q, const struct vdev_platform *p,
+                                 uint16_t head, struct virtq_chain *chain, const char **why);
 /* Whether an avail entry is waiting (false also when the ring cannot be read). */
 bool virtq_has_work(const struct virtq *q, const struct vdev_platform *p);
 /* Returns chain head to the driver with len bytes written; false when the used ring

@@ -13,3 +13,22 @@ tools: $(BLOCK_BENCH)
 
 # Disk jobs (copy, convert) vs qemu-img convert on the same files; dedup bytes not written.
 BENCHES += tests/bench/disk-jobs-bench
+
+# Live migration (issue 13): write faults with per-region page groups vs per-page
+# protection, and the per-batch compression choice vs raw and always-LZ4, same data, same run.
+MIG_BENCH := $(BUILD)/bench/mig-bench
+MIG_BENCH_SRCS = tests/bench/mig_bench.c hv/core/write_track.c $(MIGRATE_SRCS) \
+	hv/snapshot/snap_codec.c hv/snapshot/snap_policy.c hv/lib/crc32c.c hv/lib/format.c
+BENCHES += $(BUILD)/bench/run-mig-bench
+$(MIG_BENCH): $(MIG_BENCH_SRCS)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(MIG_BENCH_SRCS) -llz4
+
+# run-benches calls each entry with no arguments: the binary image is the kernel and a guest.
+$(BUILD)/bench/run-mig-bench: $(MIG_BENCH) $(BUILD)/atoll.elf
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nexec %s %s %s\n' "$(abspath $(MIG_BENCH))" "$(abspath $(BUILD)/atoll.elf)" "$(abspath $(GUEST_OUT)/tests/migrate_records.elf)" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-mig-bench

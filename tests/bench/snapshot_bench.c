@@ -23,13 +23,19 @@
  * time to durable is the finish time of the last block.
  *
  * The ways (the adaptive policy, each fixed level, the plain copy) run interleaved: each
- * round runs every way once per configuration, in an order rotated each round, and the
- * rows give medians over the rounds, so that other processes on the machine slow all
- * ways alike.  Each row: ours = the adaptive policy's median ms to durable, anchor = the
- * best fixed level's median, ratio = ours / anchor (below 1: adaptive beat every fixed
- * level).  Notes under the table give, per row, every way's median, the spread, the level
- * mix the adaptive workers chose, the CPU time per level, the bytes written and the share
- * of zero pages.
+ * round (7 by default) runs every way once per configuration, in an order rotated each
+ * round, and the rows give medians over the rounds, so that other processes on the
+ * machine slow all ways alike.  After 2 rounds a way whose fastest run is over twice the
+ * slowest run of the best fixed level so far runs no more (it cannot be the anchor; the
+ * LZ4HC levels take seconds where the others take milliseconds).  Each row: ours = the
+ * adaptive policy's median ms to durable, anchor = the best fixed level's median, ratio =
+ * ours / anchor (below 1: adaptive beat every fixed level).  Notes under the table give,
+ * per row, every way's median, spread and number of runs, the bytes each way wrote, the
+ * queue's mean depth and the disk's idle time by tenth of the blocks put (the adaptive run
+ * and the best fixed level's run closest to their medians), the level mix the adaptive
+ * workers chose, the CPU time per level, the share of zero pages and the time against the
+ * plain copy.  The workers' count is in the sink, so the policy knows how many feed the
+ * queue.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +59,9 @@
 #define WAY_ADAPTIVE SNAP_LEVELS
 #define WAY_COPY (SNAP_LEVELS + 1)
 #define WAYS (SNAP_LEVELS + 2)
+#define PROFILE 10                      /* the depth profile: tenths of the blocks put */
+#define PRUNE_AFTER 2                   /* rounds every way runs */
+#define PRUNE_FACTOR 2.0
 
 struct disk_spec {
     const char *name;                   /* MB/s */
@@ -76,6 +85,9 @@ struct vdisk {
     double idle;                        /* seconds the disk waited for a block */
     double t0;
     uint32_t header;                    /* bytes added to every block on disk */
+    uint64_t blocks;                    /* the image's blocks: for the profile's tenths */
+    double depth_sum[PROFILE], idle_at[PROFILE];    /* by tenth of the blocks put */
+    unsigned depth_n[PROFILE];
 };
 
 static double now_s(void)
@@ -192,6 +204,11 @@ static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, co
     double rate = d->started_blocks < d->half_blocks ? d->first_rate : d->second_rate;
     double start = now > d->busy_until ? now : d->busy_until;
     d->idle += start - d->busy_until;
+    unsigned tenth = (unsigned)(d->started_blocks * PROFILE / (d->blocks ? d->blocks : 1));
+    tenth = tenth < PROFILE ? tenth : PROFILE - 1;
+    d->depth_sum[tenth] += (double)d->queued_bytes;
+    d->depth_n[tenth]++;
+    d->idle_at[tenth] += start - d->busy_until;
     if (self && self->trace && self->traced)
         self->trace[self->traced - 1].idle_us = (float)((start - d->busy_until) * 1e6);
     d->busy_until = start + len / rate;
@@ -208,7 +225,9 @@ static bool sink_put(void *ctx, uint64_t index, const struct snap_encoded *e, co
 /* ---- one run ---- */
 
 struct run_result {
+    bool ran;
     double seconds, idle;
+    double depth_pct[PROFILE], idle_ms[PROFILE];    /* the queue's mean fill, disk idle */
     uint64_t written, zero_pages, data_blocks;
     uint64_t at_level[SNAP_LEVELS], tried[SNAP_LEVELS];
     double cpu_at[SNAP_LEVELS];
@@ -269,13 +288,15 @@ static struct run_result run_once(const uint8_t *ram, uint64_t size, const struc
     uint64_t blocks = size / SNAP_BLOCK_SIZE;
     struct vdisk d = { .first_rate = ds->first_rate, .second_rate = ds->second_rate,
                        .half_blocks = blocks / 2, .ring_cap = (unsigned)blocks + 1,
+                       .blocks = blocks,
                        .header = way == WAY_COPY ? 0 : BLOCK_HEADER };
     pthread_mutex_init(&d.lock, NULL);
     d.ring = calloc(d.ring_cap, sizeof(*d.ring));
     struct snap_scan scan;
     snap_scan_init(&scan, ram, size);
     struct snap_sink sink = { .ctx = &d, .capacity = QUEUE_CAPACITY, .queued = sink_queued,
-                              .put = sink_put, .drained = sink_drained, .now_ns = sink_now_ns };
+                              .put = sink_put, .drained = sink_drained, .now_ns = sink_now_ns,
+                              .workers = workers };
     struct worker_arg args[MAX_WORKERS];
     pthread_t th[MAX_WORKERS];
     for (unsigned i = 0; i < workers; i++) {
@@ -301,7 +322,7 @@ static struct run_result run_once(const uint8_t *ram, uint64_t size, const struc
     d.busy_until = d.t0;
     for (unsigned i = 0; i < workers; i++)
         pthread_create(&th[i], NULL, worker_thread, &args[i]);
-    struct run_result r = { 0 };
+    struct run_result r = { .ran = true };
     for (unsigned i = 0; i < workers; i++) {
         pthread_join(th[i], NULL);
         r.zero_pages += args[i].w.zero_pages;
@@ -311,6 +332,10 @@ static struct run_result run_once(const uint8_t *ram, uint64_t size, const struc
             r.tried[l] += args[i].w.tried[l];
             r.cpu_at[l] += args[i].cpu_at[l];
         }
+    }
+    for (unsigned t = 0; t < PROFILE; t++) {
+        r.depth_pct[t] = d.depth_n[t] ? 100.0 * d.depth_sum[t] / d.depth_n[t] / QUEUE_CAPACITY : 0;
+        r.idle_ms[t] = d.idle_at[t] * 1e3;
     }
     r.seconds = d.busy_until - d.t0;
     r.idle = d.idle;
@@ -419,38 +444,80 @@ struct config {
     struct run_result r[MAX_ROUNDS][WAYS];
 };
 
+/* The rounds a way ran in (a way pruned after PRUNE_AFTER rounds ran fewer), their times. */
+static unsigned way_seconds(const struct config *c, unsigned way, unsigned rounds, double *secs)
+{
+    unsigned n = 0;
+    for (unsigned k = 0; k < rounds; k++)
+        if (c->r[k][way].ran)
+            secs[n++] = c->r[k][way].seconds;
+    return n;
+}
+
+/* The round whose run of `way` is closest to the median: it stands for that way's mix,
+ * bytes, CPU and profile. */
+static unsigned median_round(const struct config *c, unsigned way, unsigned rounds, double median)
+{
+    unsigned mid = 0;
+    double best = -1;
+    for (unsigned k = 0; k < rounds; k++) {
+        double dist = c->r[k][way].seconds - median;
+        if (c->r[k][way].ran && (best < 0 || dist * dist < best)) {
+            best = dist * dist;
+            mid = k;
+        }
+    }
+    return mid;
+}
+
+/* Whether `way` (a fixed level or the copy) has lost so clearly that it need not run again:
+ * after PRUNE_AFTER rounds, its fastest run is PRUNE_FACTOR times the slowest run of the
+ * fixed level with the best median so far.  It then cannot be the anchor. */
+static bool pruned(const struct config *c, unsigned way, unsigned rounds_done)
+{
+    if (way == WAY_ADAPTIVE || rounds_done < PRUNE_AFTER)
+        return false;
+    double secs[MAX_ROUNDS];
+    unsigned best = WAYS;
+    double best_median = 0, best_max = 0;
+    for (unsigned w = 0; w < SNAP_LEVELS; w++) {
+        unsigned n = way_seconds(c, w, rounds_done, secs);
+        struct stats st = stats_of(secs, n);
+        if (best == WAYS || st.median < best_median) {
+            best = w;
+            best_median = st.median;
+            best_max = st.max;
+        }
+    }
+    unsigned n = way_seconds(c, way, rounds_done, secs);
+    return way != best && stats_of(secs, n).min > PRUNE_FACTOR * best_max;
+}
+
 static void report(struct config *c, unsigned rounds, FILE *csv)
 {
     double secs[WAYS][MAX_ROUNDS];
     struct stats st[WAYS];
+    unsigned runs[WAYS];
     for (unsigned w = 0; w < WAYS; w++) {
-        for (unsigned k = 0; k < rounds; k++)
-            secs[w][k] = c->r[k][w].seconds;
-        st[w] = stats_of(secs[w], rounds);
+        runs[w] = way_seconds(c, w, rounds, secs[w]);
+        st[w] = stats_of(secs[w], runs[w]);
     }
     unsigned best = 0;
     for (unsigned w = 1; w < SNAP_LEVELS; w++)
         if (st[w].median < st[best].median)
             best = w;
     /* the adaptive run closest to the median stands for the level mix and CPU */
-    unsigned mid = 0;
-    for (unsigned k = 1; k < rounds; k++)
-        if (secs[WAY_ADAPTIVE][k] == st[WAY_ADAPTIVE].median ||
-            (secs[WAY_ADAPTIVE][k] - st[WAY_ADAPTIVE].median) *
-                    (secs[WAY_ADAPTIVE][k] - st[WAY_ADAPTIVE].median) <
-                (secs[WAY_ADAPTIVE][mid] - st[WAY_ADAPTIVE].median) *
-                    (secs[WAY_ADAPTIVE][mid] - st[WAY_ADAPTIVE].median))
-            mid = k;
-    const struct run_result *a = &c->r[mid][WAY_ADAPTIVE], *b = &c->r[mid][best];
+    unsigned mid = median_round(c, WAY_ADAPTIVE, rounds, st[WAY_ADAPTIVE].median);
+    const struct run_result *a = &c->r[mid][WAY_ADAPTIVE];
+    const struct run_result *b = &c->r[median_round(c, best, rounds, st[best].median)][best];
     printf("%-44s %10.2f ms %10.2f ms %8.3fx\n", c->name, st[WAY_ADAPTIVE].median * 1e3,
            st[best].median * 1e3, st[WAY_ADAPTIVE].median / st[best].median);
     char line[512];
-    size_t n = (size_t)snprintf(line, sizeof(line), "  %s: ms median (min-max of %u):", c->label,
-                                rounds);
+    size_t n = (size_t)snprintf(line, sizeof(line), "  %s: ms median (min-max, runs):", c->label);
     for (unsigned w = 0; w < WAYS && n < sizeof(line); w++)
-        n += (size_t)snprintf(line + n, sizeof(line) - n, " %s%s %.1f (%.1f-%.1f)",
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " %s%s %.1f (%.1f-%.1f, %u)",
                               w == best ? "*" : "", way_name(w), st[w].median * 1e3,
-                              st[w].min * 1e3, st[w].max * 1e3);
+                              st[w].min * 1e3, st[w].max * 1e3, runs[w]);
     puts(line);
     n = (size_t)snprintf(line, sizeof(line), "  %s: adaptive / each way:", c->label);
     for (unsigned w = 0; w < WAYS && n < sizeof(line); w++)
@@ -460,8 +527,20 @@ static void report(struct config *c, unsigned rounds, FILE *csv)
     n += (size_t)snprintf(line + n, sizeof(line) - n, "; written / RAM:");
     for (unsigned w = 0; w < WAYS && n < sizeof(line); w++)
         n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %.1f%%", way_name(w),
-                              100.0 * (double)c->r[mid][w].written / (double)c->size);
+                              100.0 * (double)c->r[median_round(c, w, rounds, st[w].median)][w]
+                                          .written / (double)c->size);
     puts(line);
+    for (unsigned pass = 0; pass < 2; pass++) {
+        const struct run_result *r = pass ? b : a;
+        n = (size_t)snprintf(line, sizeof(line), "  %s: %s by tenth of the blocks: queue %% full",
+                             c->label, pass ? way_name(best) : "adaptive");
+        for (unsigned t = 0; t < PROFILE && n < sizeof(line); t++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, " %.0f", r->depth_pct[t]);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "; disk idle ms");
+        for (unsigned t = 0; t < PROFILE && n < sizeof(line); t++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, " %.1f", r->idle_ms[t]);
+        puts(line);
+    }
     char mix[160], cpu[200];
     level_mix(mix, sizeof(mix), a->tried, a->data_blocks);
     n = 0;
@@ -480,7 +559,7 @@ static void report(struct config *c, unsigned rounds, FILE *csv)
            st[WAY_ADAPTIVE].median / st[WAY_COPY].median);
     if (csv)
         for (unsigned w = 0; w < WAYS; w++) {
-            const struct run_result *r = &c->r[mid][w];
+            const struct run_result *r = &c->r[median_round(c, w, rounds, st[w].median)][w];
             fprintf(csv, "%s,%s,%u,%s,%.5f,%.5f,%.5f,%llu,%llu,%llu\n", c->image, c->disk->name,
                     c->workers, way_name(w), st[w].median, st[w].min, st[w].max,
                     (unsigned long long)r->written, (unsigned long long)c->size,
@@ -496,7 +575,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     bool quick = false;
-    unsigned rounds = 3;
+    unsigned rounds = 7;
     const char *csv_path = NULL, *only = NULL;
     int a = 1;
     for (; a < argc && argv[a][0] == '-'; a++) {
@@ -572,6 +651,8 @@ int main(int argc, char **argv)
             struct config *c = &configs[i];
             for (unsigned j = 0; j < WAYS; j++) {
                 unsigned way = (j + k + i) % WAYS;      /* no way always runs first */
+                if (pruned(c, way, k))
+                    continue;
                 c->r[k][way] = run_once(c->ram, c->size, c->disk, c->workers, way,
                                         trace_dir && k == 0 && way == WAY_ADAPTIVE ? c->label
                                                                                    : NULL);
@@ -583,8 +664,10 @@ int main(int argc, char **argv)
                      "bytes_written,ram_bytes,zero_pages\n");
     for (unsigned i = 0; i < nc; i++)
         report(&configs[i], rounds, csv);
-    printf("  (ms to durable; %u rounds, ways interleaved; * = best fixed level; copy = every "
-           "RAM block written raw, zero pages too)\n", rounds);
+    printf("  (ms to durable; %u rounds, ways interleaved; a way whose fastest run is over "
+           "%.1f times the best fixed level's slowest after %u rounds runs no more; * = best "
+           "fixed level; copy = every RAM block written raw, zero pages too)\n", rounds,
+           PRUNE_FACTOR, PRUNE_AFTER);
     if (csv)
         fclose(csv);
     return 0;

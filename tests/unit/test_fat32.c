@@ -181,6 +181,68 @@ static void test_place(void **state)
     done(fx);
 }
 
+/* A long file written forward, as the snapshot writer writes: chunks placed request by
+ * request (64 KiB at most, as the ATA disk takes them), then fat_write's.  The second
+ * quarter of the file costs no more disk reads than the first, nor the fourth than the
+ * third: the chain is walked forward, not from its start at each write (which read every
+ * FAT sector before the write position, each time). */
+enum { FWD_FILE = 16 << 20, FWD_CHUNK = 256 << 10, FWD_REQUEST = 64 << 10 };
+
+static void place_forward(struct fixture *fx, struct fat_file *f, uint64_t from, uint64_t to,
+                          const uint8_t *buf)
+{
+    for (uint64_t off = from; off < to; off += FWD_CHUNK)
+        for (uint64_t at = off; at < off + FWD_CHUNK;) {
+            uint64_t lba;
+            uint32_t secs;
+            assert_int_equal(fat_place(f, at, off + FWD_CHUNK - at, &lba, &secs), FAT_OK);
+            if (secs > FWD_REQUEST / sector)
+                secs = FWD_REQUEST / sector;
+            memcpy(fx->data + lba * sector, buf + (at - off), (size_t)secs * sector);
+            at += (uint64_t)secs * sector;
+        }
+}
+
+static void write_forward(struct fat_file *f, uint64_t from, uint64_t to, const uint8_t *buf)
+{
+    for (uint64_t off = from; off < to; off += FWD_REQUEST)
+        assert_int_equal(fat_write(f, off, buf + off % FWD_CHUNK, FWD_REQUEST), FWD_REQUEST);
+}
+
+static void test_forward_writes_walk_once(void **state)
+{
+    struct fixture *fx = fresh();
+    static uint8_t buf[FWD_CHUNK], back[FWD_CHUNK];
+    pattern(buf, sizeof(buf), 5);
+    struct fat_file f;
+    assert_int_equal(fat_open(&fx->v, "/FORWARD.PART", FAT_O_CREATE, &f), FAT_OK);
+    uint64_t reads[5] = { fx->m.reads };
+    for (unsigned q = 0; q < 4; q++) {
+        uint64_t from = (uint64_t)q * FWD_FILE / 4, to = from + FWD_FILE / 4;
+        if (q < 2)
+            place_forward(fx, &f, from, to, buf);
+        else
+            write_forward(&f, from, to, buf);
+        reads[q + 1] = fx->m.reads;
+    }
+    print_message("%u-byte sectors: disk reads per quarter of a %u MiB file: placed %lu, %lu; "
+                  "written %lu, %lu\n", sector, FWD_FILE >> 20,
+                  (unsigned long)(reads[1] - reads[0]), (unsigned long)(reads[2] - reads[1]),
+                  (unsigned long)(reads[3] - reads[2]), (unsigned long)(reads[4] - reads[3]));
+    assert_true(reads[2] - reads[1] <= reads[1] - reads[0] + 4);
+    assert_true(reads[4] - reads[3] <= reads[3] - reads[2] + 4);
+    assert_int_equal(fat_close(&f), FAT_OK);
+    assert_int_equal(fat_open(&fx->v, "/forward.part", 0, &f), FAT_OK);
+    assert_int_equal(f.size, FWD_FILE);
+    for (uint64_t off = 0; off < FWD_FILE; off += FWD_CHUNK) {
+        assert_int_equal(fat_read(&f, off, back, FWD_CHUNK), FWD_CHUNK);
+        assert_memory_equal(back, buf, FWD_CHUNK);
+    }
+    assert_int_equal(fat_close(&f), FAT_OK);
+    assert_int_equal(fsck(fx), 0);
+    done(fx);
+}
+
 struct names {
     char seen[16][64];
     int n;
@@ -410,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_mount),
         cmocka_unit_test(test_write_read),
         cmocka_unit_test(test_place),
+        cmocka_unit_test(test_forward_writes_walk_once),
         cmocka_unit_test(test_long_names_and_dirs),
         cmocka_unit_test(test_rename_unlink),
         cmocka_unit_test(test_truncate),

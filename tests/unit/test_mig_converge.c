@@ -86,12 +86,17 @@ static void group_rule_test(void **state)
     assert_int_equal(mig_group_next(16, &seq), 32);
     assert_int_equal(mig_group_next(32, &seq), 64);
     assert_int_equal(mig_group_next(64, &seq), 64);
-    /* scattered writer: more than half the pages sent unchanged shrinks it, down to 1 */
+    /* scattered writer: half the pages sent unchanged or more shrinks it, down to 1 */
     struct mig_region_round sc = { .written = 8, .neighbours = 0, .sent = 128, .unchanged = 96 };
     assert_int_equal(mig_group_next(16, &sc), 8);
     assert_int_equal(mig_group_next(1, &sc), 1);
-    /* exactly half unchanged: not more than half, no shrink */
+    /* exactly half unchanged shrinks (a one-page record in groups of 2 gets to 1) */
     sc.unchanged = 64;
+    assert_int_equal(mig_group_next(16, &sc), 8);
+    struct mig_region_round pair = { .written = 8, .neighbours = 0, .sent = 16, .unchanged = 8 };
+    assert_int_equal(mig_group_next(2, &pair), 1);
+    /* just under half: kept */
+    sc.unchanged = 63;
     assert_int_equal(mig_group_next(16, &sc), 16);
     /* shrinking wins over growing */
     seq.unchanged = 100;

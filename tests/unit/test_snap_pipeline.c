@@ -85,7 +85,7 @@ static void compressible_slow_disk_test(void **s)
     memset(ram + 7 * SNAP_BLOCK_SIZE + SNAP_PAGE_SIZE, 0, SNAP_PAGE_SIZE);   /* a zero page */
     /* a full queue on a 100 MB/s disk: 12000 bytes drained per 120 us between blocks */
     struct script sc = { .queued = 4u << 20, .step_ns = 60000, .drain_per_block = 12000 };
-    struct snap_sink sink = { &sc, 4u << 20, s_queued, s_put, s_drained, s_now };
+    struct snap_sink sink = { &sc, 4u << 20, s_queued, s_put, s_drained, s_now, 1 };
     struct snap_scan scan;
     struct snap_worker w;
     snap_scan_init(&scan, ram, sizeof(ram));
@@ -138,20 +138,22 @@ static void empty_queue_and_failure_test(void **s)
 {
     (void)s;
     fill_text(ram, sizeof(ram));
-    /* an empty queue: the disk waits, so blocks are stored (after the first, tried at the
-     * starting band's rung that may be tried, LZ4 fast) */
-    struct script sc = { .queued = 0, .step_ns = 1000, .fail_at = 5 };
-    struct snap_sink sink = { &sc, 1000, s_queued, s_put, s_drained, s_now };
+    /* an empty queue: the disk waits, so blocks are stored, once the worker has put 2
+     * blocks at the starting band (the first at the rung that may be tried, LZ4 fast) and
+     * the queue is still empty */
+    struct script sc = { .queued = 0, .step_ns = 1000, .fail_at = 8 };
+    struct snap_sink sink = { &sc, 1000, s_queued, s_put, s_drained, s_now, 1 };
     struct snap_scan scan;
     struct snap_worker w;
     snap_scan_init(&scan, ram, sizeof(ram));
     worker(&w, SNAP_LZ4);
     snap_worker_run(&w, &scan, &sink);
     assert_true(w.failed);                      /* the fifth put failed: the worker stopped */
-    assert_int_equal(w.blocks, 5);
-    assert_int_equal(sc.puts, 5);
+    assert_int_equal(w.blocks, 8);
+    assert_int_equal(sc.puts, 8);
     assert_int_equal(w.tried[SNAP_LZ4_FAST], 1);
-    assert_int_equal(w.tried[SNAP_STORE], 4);
+    assert_int_equal(w.tried[SNAP_LZ4], 1);
+    assert_int_equal(w.tried[SNAP_STORE], 6);
     assert_int_equal(w.last_tried, SNAP_STORE);
 }
 

@@ -1,0 +1,296 @@
+/*
+ * Live migration's two pre-copy claims, host-level, each against its baseline in the same
+ * run (issue 13, "Measured"):
+ *
+ *  1. Page groups: write faults per MiB a sequential writer dirties, with the migration's
+ *     per-region groups (write_track_set_region_pages driven by mig_group_next, as
+ *     hv/core/migrate_source.c drives them, starting at 16 pages) against per-page
+ *     protection (one fault per page), same writes.  A second region holds scattered
+ *     one-page records; the note gives the share of pages sent that were unchanged (by the
+ *     sender's hash) and the group sizes the regions ended at.
+ *  2. Compression: effective throughput (guest bytes over encode time plus wire time) of
+ *     the per-batch choice (mig_choice.h) against sending raw and against always LZ4, on
+ *     the same pages encoded as PAGES batches (mig_batch_encode: the real wire format), for
+ *     a binary image (the files given: the hypervisor and guest ELFs, repeated) and a
+ *     random one, over simulated links of 100 Mbit/s, 1 Gbit/s and 10 Gbit/s (the wire
+ *     time is bytes / rate; the encode time is measured, in this thread's CPU time).  Notes: bytes on the wire per
+ *     guest byte, how often the choice compressed.
+ *
+ * What it does not measure: a real network, TLS, the guest's exits (a fault here is a
+ * call, its cost is the count), the target's decode.
+ *
+ * Prints `NAME OURS ANCHOR RATIO` rows for tools/build/run-benches.
+ *   mig-bench [FILE...]
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hv/core/write_track.h"
+#include "hv/migrate/mig_choice.h"
+#include "hv/migrate/mig_converge.h"
+#include "hv/migrate/mig_proto.h"
+#include "hv/snapshot/snap_codec.h"
+
+#define PAGE 4096u
+
+/* This thread's CPU time: the encode is CPU work, and on a shared host the wall clock
+ * charges it with whatever else ran meanwhile. */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- 1. page groups ---------------------------------------------------------------------- */
+#define G_RAM     (32ull << 20)         /* 16 regions */
+#define G_PAGES   (G_RAM / PAGE)
+#define G_REGIONS (G_RAM >> 21)
+#define SEQ_PAGES 2048u                 /* the sequential writer's buffer: 8 MiB, regions 0-3 */
+#define REC_FIRST (8u * 512u)           /* scattered records: region 8, every 64th page */
+#define REC_COUNT 8u
+
+struct tracker {
+    struct write_track t;
+    uint64_t words[G_PAGES / 64];
+    uint8_t shifts[G_REGIONS];
+    uint32_t group[G_REGIONS];
+    uint64_t faults;
+};
+
+static uint8_t g_ram[G_PAGES][PAGE / 64];       /* the first 64 bytes of each page vary */
+static uint64_t g_hash[G_PAGES];
+
+static void tracker_init(struct tracker *k, uint32_t start)
+{
+    memset(k, 0, sizeof(*k));
+    write_track_init(&k->t, G_RAM, 1, k->words);
+    write_track_use_regions(&k->t, k->shifts);
+    for (unsigned r = 0; r < G_REGIONS; r++) {
+        k->group[r] = start;
+        write_track_set_region_pages(&k->t, r, start);
+    }
+}
+
+static void protect_none(void *ctx, uint64_t base, uint64_t len)
+{
+    (void)ctx;
+    (void)base;
+    (void)len;
+}
+
+static void guest_write(struct tracker *k, uint64_t pfn, uint32_t v)
+{
+    memcpy(g_ram[pfn], &v, sizeof(v));
+    if (k->words[pfn / 64] >> (pfn % 64) & 1)
+        return;                                 /* open: no fault */
+    uint64_t base, len;
+    write_track_fault(&k->t, pfn * PAGE, &base, &len);
+    k->faults++;
+}
+
+/* Harvest and "send": hashes what is sent; adapt: each region's next group size. */
+static void end_round(struct tracker *k, bool adapt, uint64_t *sent, uint64_t *unchanged)
+{
+    static uint64_t out[G_PAGES / 64];
+    static uint8_t page[PAGE];
+    write_track_harvest(&k->t, out, protect_none, NULL);
+    uint32_t rs[G_REGIONS] = { 0 }, ru[G_REGIONS] = { 0 };
+    for (uint64_t p = 0; p < G_PAGES; p++) {
+        if (!(out[p / 64] >> (p % 64) & 1))
+            continue;
+        memcpy(page, g_ram[p], sizeof(g_ram[p]));
+        bool same = mig_page_sent(&g_hash[p], page);
+        rs[p / 512]++;
+        ru[p / 512] += same;
+        *sent += 1;
+        *unchanged += same;
+    }
+    for (unsigned r = 0; adapt && r < G_REGIONS; r++) {
+        struct mig_region_round rr;
+        mig_region_scan_at(out, G_PAGES, 1, k->group[r], (uint64_t)r * 512, &rr);
+        rr.sent = rs[r];
+        rr.unchanged = ru[r];
+        k->group[r] = mig_group_next(k->group[r], &rr);
+        write_track_set_region_pages(&k->t, r, k->group[r]);
+    }
+}
+
+static uint32_t value = 1;
+
+static void one_round(struct tracker *k)
+{
+    for (uint64_t p = 0; p < SEQ_PAGES; p++)
+        guest_write(k, p, value++);
+    for (uint64_t i = 0; i < REC_COUNT; i++)
+        guest_write(k, REC_FIRST + i * 64, value++);
+}
+
+static void bench_groups(void)
+{
+    static struct tracker grouped, paged;
+    const unsigned rounds = 8;
+    uint64_t sent = 0, unchanged = 0, junk = 0, junk2 = 0;
+    /* per page: tracking per page, no region sizes */
+    tracker_init(&paged, 1);
+    memset(g_hash, 0, sizeof(g_hash));
+    for (unsigned r = 0; r < rounds; r++) {
+        one_round(&paged);
+        end_round(&paged, false, &junk, &junk2);
+    }
+    /* groups: the regions start at 16 pages and adapt each round */
+    tracker_init(&grouped, 16);
+    memset(g_hash, 0, sizeof(g_hash));
+    for (unsigned r = 0; r < rounds; r++) {
+        one_round(&grouped);
+        uint64_t s0 = sent, u0 = unchanged;
+        end_round(&grouped, true, &sent, &unchanged);
+        if (r == 0) {                           /* round 0: everything is new */
+            sent = s0;
+            unchanged = u0;
+        }
+    }
+    double mib = (double)rounds * (SEQ_PAGES + REC_COUNT) * PAGE / (1 << 20);
+    double ours = (double)grouped.faults / mib, anchor = (double)paged.faults / mib;
+    printf("%-44s %16.2f %16.2f %8.3f\n", "mig write faults per MiB cost: groups/page", ours,
+           anchor, ours / anchor);
+    unsigned sizes[7] = { 0 };
+    for (unsigned r = 0; r < G_REGIONS; r++)
+        sizes[mig_group_index(grouped.group[r])]++;
+    printf(" mig-bench: %u rounds of a sequential writer (8 MiB) and 8 scattered one-page "
+           "records: %llu faults with groups, %llu per page (%.1fx fewer; goal >= 8x); sent "
+           "unchanged %.1f%% of %llu pages after round 0 (goal <= 10%%); regions by group size "
+           "1:%u 2:%u 4:%u 8:%u 16:%u 32:%u 64:%u (writer's regions %u pages, records' %u)\n",
+           rounds, (unsigned long long)grouped.faults, (unsigned long long)paged.faults,
+           anchor / ours, sent ? 100.0 * (double)unchanged / (double)sent : 0.0,
+           (unsigned long long)sent, sizes[0], sizes[1], sizes[2], sizes[3], sizes[4],
+           sizes[5], sizes[6], grouped.group[0], grouped.group[REC_FIRST / 512]);
+}
+
+/* ---- 2. compression ------------------------------------------------------------------------ */
+#define C_BYTES (16ull << 20)
+#define C_PAGES (C_BYTES / PAGE)
+
+enum mode { RAW, LZ4, CHOICE };
+
+struct result {
+    uint64_t wire, encode_ns, lz4_batches, batches, chose_lz4;
+    double seconds;
+};
+
+static void *codec;
+static uint8_t gather[MIG_BATCH_PAGES * PAGE], out[MIG_BATCH_MAX];
+
+static struct result send_image(const uint8_t *img, enum mode m, uint64_t link_bps)
+{
+    struct result r = { 0 };
+    struct mig_choice c;
+    mig_choice_init(&c);
+    uint32_t pfn[MIG_BATCH_PAGES];
+    double wire_s = 0;
+    for (uint64_t p = 0; p < C_PAGES; p += MIG_BATCH_PAGES) {
+        for (uint32_t i = 0; i < MIG_BATCH_PAGES; i++)
+            pfn[i] = (uint32_t)(p + i);
+        bool lz4 = m == LZ4 || (m == CHOICE && mig_choice_compress(&c));
+        uint64_t t0 = now_ns();
+        memcpy(gather, img + p * PAGE, sizeof(gather));     /* as queue_batch gathers */
+        struct mig_batch b;
+        size_t len = mig_batch_encode(codec, lz4 ? SNAP_LZ4 : SNAP_STORE, pfn,
+                                      MIG_BATCH_PAGES, gather, out, &b);
+        uint64_t ns = now_ns() - t0;
+        uint64_t wire = MIG_HEADER_SIZE + len;
+        if (m == CHOICE) {
+            if (lz4 && b.raw_len)
+                mig_choice_codec(&c, b.raw_len, b.data_len, ns);
+            mig_choice_link(&c, wire, wire * 1000000000ull / link_bps);
+        }
+        r.encode_ns += ns;
+        r.wire += wire;
+        r.batches++;
+        r.lz4_batches += b.level != SNAP_STORE;
+        wire_s += (double)wire / (double)link_bps;
+    }
+    r.seconds = wire_s + (double)r.encode_ns / 1e9;
+    r.chose_lz4 = m == CHOICE ? c.chose_lz4 : m == LZ4 ? r.batches : 0;
+    return r;
+}
+
+static void bench_compression(const char *label, const uint8_t *img)
+{
+    static const struct { const char *name; uint64_t bps; } links[] = {
+        { "100Mb", 12500000ull }, { "1Gb", 125000000ull }, { "10Gb", 1250000000ull },
+    };
+    for (unsigned l = 0; l < sizeof(links) / sizeof(links[0]); l++) {
+        struct result raw = send_image(img, RAW, links[l].bps);
+        struct result lz4 = send_image(img, LZ4, links[l].bps);
+        struct result ch = send_image(img, CHOICE, links[l].bps);
+        double mib = (double)C_BYTES / (1 << 20);
+        double t_raw = mib / raw.seconds, t_lz4 = mib / lz4.seconds, t_ch = mib / ch.seconds;
+        char name[64];
+        snprintf(name, sizeof(name), "mig %s %s choice MiB/s vs raw", label, links[l].name);
+        printf("%-44s %12.1f MiB/s %12.1f MiB/s %8.3f\n", name, t_ch, t_raw, t_ch / t_raw);
+        snprintf(name, sizeof(name), "mig %s %s choice MiB/s vs lz4", label, links[l].name);
+        printf("%-44s %12.1f MiB/s %12.1f MiB/s %8.3f\n", name, t_ch, t_lz4, t_ch / t_lz4);
+        printf(" mig-bench: %s image over %s: wire/RAM raw %.3f, lz4 %.3f, choice %.3f; the "
+               "choice chose LZ4 for %llu of %llu batches (%llu went out compressed); LZ4 %.0f "
+               "MiB/s\n", label, links[l].name, (double)raw.wire / C_BYTES,
+               (double)lz4.wire / C_BYTES, (double)ch.wire / C_BYTES,
+               (unsigned long long)ch.chose_lz4, (unsigned long long)ch.batches,
+               (unsigned long long)ch.lz4_batches,
+               lz4.encode_ns ? mib / ((double)lz4.encode_ns / 1e9) : 0.0);
+    }
+}
+
+static uint8_t *binary_image(int argc, char **argv)
+{
+    uint8_t *img = calloc(1, C_BYTES);
+    size_t at = 0;
+    for (int round = 0; img && at < C_BYTES && argc > 1; round++) {
+        size_t before = at;
+        for (int i = 1; i < argc && at < C_BYTES; i++) {
+            FILE *f = fopen(argv[i], "rb");
+            if (!f)
+                continue;
+            size_t n = fread(img + at, 1, C_BYTES - at, f);
+            at += n;
+            fclose(f);
+        }
+        if (at == before)
+            break;
+    }
+    if (at < C_BYTES && img) {
+        fprintf(stderr, "mig-bench: no binary image (give files)\n");
+        free(img);
+        return NULL;
+    }
+    return img;
+}
+
+int main(int argc, char **argv)
+{
+    codec = aligned_alloc(64, (snap_codec_state_size() + 63) / 64 * 64);
+    uint8_t *rnd = malloc(C_BYTES);
+    if (!codec || !rnd)
+        return 1;
+    bench_groups();
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t i = 0; i < C_BYTES / 8; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        memcpy(rnd + i * 8, &x, 8);
+    }
+    uint8_t *bin = binary_image(argc, argv);
+    if (bin)
+        bench_compression("binary", bin);
+    bench_compression("random", rnd);
+    printf(" mig-bench: throughput = guest bytes / (measured encode time + wire bytes / link "
+           "rate), one CPU doing both, as mig_choice.h models it; 16 MiB per image\n");
+    free(bin);
+    free(rnd);
+    free(codec);
+    return bin ? 0 : 1;
+}
