@@ -13,11 +13,11 @@
 #include "guest/lib/vgpu_client.h"
 #include "guest/lib/vgpu_cmdbuf.h"
 #include "guest/tests/vgpu_test.h"
+#include "guest/tests/vgpu_test_scene.h"
 
 DEFINE_TEST("vgpu_client");
 
 #define BUSY_BUFFERS_PER_WEIGHT 24      /* buffers of fills, times the weight */
-#define FILLS_PER_BUFFER 8
 
 static uint8_t ring[VGPU_RING_PAGES * 4096] __attribute__((aligned(4096)));
 static uint32_t pixels[VGPU_TEST_W * VGPU_TEST_H] __attribute__((aligned(4096)));
@@ -96,11 +96,7 @@ void test_main(void)
     uint32_t colour = vgpu_test_colour(id);
     struct vgpu_cmdbuf b;
     vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
-    vgpu_cmd_surface_create(&b, 0, VGPU_FMT_XRGB8888, VGPU_TEST_W, VGPU_TEST_H, VGPU_TEST_W * 4,
-                            (uintptr_t)pixels);
-    vgpu_cmd_fill(&b, 0, 0, 0, VGPU_TEST_W, VGPU_TEST_H, 0xff000000u | colour);
-    vgpu_cmd_present(&b, 0, (int16_t)id, vgpu_test_x(id), VGPU_TEST_Y, 0, 0, 0, 0);
-    vgpu_cmd_fence(&b, 1);
+    vgpu_scene_first(&b, id, (uintptr_t)pixels, 1);
     submit(&b);
     report(vgpu_client_wait_fence(&c, 1, 60000), "first frame presented (fence 1)");
     report((pixels[5 * VGPU_TEST_W + 5] & 0xffffff) == colour,
@@ -122,19 +118,14 @@ void test_main(void)
     uint64_t fence = 2;
     for (unsigned i = 0; i < BUSY_BUFFERS_PER_WEIGHT * c.weight; i++) {
         vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
-        for (unsigned k = 0; k < FILLS_PER_BUFFER; k++)
-            vgpu_cmd_fill(&b, 0, 0, 0, VGPU_TEST_W, 64, 0xff000000u | (colour ^ (k & 1 ? 0x101010 : 0)));
-        vgpu_cmd_fill(&b, 0, 0, 0, VGPU_TEST_W, VGPU_TEST_H, 0xff000000u | colour);
-        vgpu_cmd_fence(&b, ++fence);
+        vgpu_scene_busy(&b, id, ++fence);
         submit(&b);
     }
     report(vgpu_client_wait_fence(&c, fence, 120000), "%u buffers of fills ran (fence %lu)",
            BUSY_BUFFERS_PER_WEIGHT * c.weight, fence);
 
     /* Its own stores into the surface, and no command saying so. */
-    for (unsigned y = VGPU_TEST_STRIPE_Y; y < VGPU_TEST_STRIPE_Y + 8; y++)
-        for (unsigned x = 0; x < VGPU_TEST_W; x++)
-            pixels[y * VGPU_TEST_W + x] = VGPU_TEST_MARKER;
+    vgpu_scene_stripe(pixels);
     vgpu_cmdbuf_init(&b, cmds, sizeof(cmds));
     vgpu_cmd_fence(&b, ++fence);
     submit(&b);

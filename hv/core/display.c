@@ -57,6 +57,11 @@ void display_prepare(const char *service)
                 fb.height, fb.base, service);
 }
 
+struct boot_framebuffer display_framebuffer(void)
+{
+    return fb;
+}
+
 struct partition *display_owner(void)
 {
     return __atomic_load_n(&owner, __ATOMIC_ACQUIRE);

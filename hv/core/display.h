@@ -22,6 +22,8 @@ void display_prepare(const char *service);
 /* At the creation of the video-service partition: maps the framebuffer into p.  False
  * with one line in err when another partition owns the display. */
 bool display_claim(struct partition *p, char *err, size_t err_size);
+/* The framebuffer (format BOOT_FB_NONE when there is none). */
+struct boot_framebuffer display_framebuffer(void);
 /* The owner, or NULL. */
 struct partition *display_owner(void);
 /* p is ending (before its page tables go): when it owns the display, it is free again. */

@@ -5,6 +5,7 @@
 #include "hv/arch/x86/console.h"
 #include "hv/core/checkpoint.h"
 #include "hv/core/disk_ops.h"
+#include "hv/core/display_capture.h"
 #include "hv/core/migrate.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/config/script.h"
@@ -55,6 +56,11 @@ static void carry_out(uint32_t rule)
             disk_ops_request(&req, NULL, msg, sizeof(msg));    /* prints its line */
         return;
     }
+    if (script.actions[rule] == SCRIPT_CAPTURE) {
+        kprintf("atoll: script %s:%u: capture %s\n", manifest_file, r->line, script.files[rule]);
+        display_capture(script.files[rule], msg, sizeof(msg));     /* prints its line */
+        return;
+    }
     struct partition *p = partition_find(name);
     if (script.actions[rule] == SCRIPT_SNAPSHOT || script.actions[rule] == SCRIPT_MIGRATE)
         kprintf("atoll: script %s:%u: %s %s %s%s%s\n", manifest_file, r->line, r->action, name,
@@ -95,6 +101,7 @@ static void carry_out(uint32_t rule)
         break;
     case SCRIPT_RESTORE:
     case SCRIPT_DISK:
+    case SCRIPT_CAPTURE:
         break;
     }
 }

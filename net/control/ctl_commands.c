@@ -273,6 +273,21 @@ static uint16_t cmd_restore(void *ctx, const struct ctl_request *req,
     return line_reply(c, st, w, msg);
 }
 
+static uint16_t cmd_capture(void *ctx, const struct ctl_request *req,
+                            struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    char file[CTL_FILE_MAX + 1];
+    if (!c->ops->capture)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = file_arg(req, file, msg);
+    if (st != CTL_OK)
+        return st;
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->capture(c->hv, file, c->checkpoint_msg, sizeof c->checkpoint_msg);
+    return line_reply(c, st, w, msg);
+}
+
 #define CTL_HOST_MAX 23u           /* A.B.C.D:PORT */
 
 static uint16_t cmd_migrate(void *ctx, const struct ctl_request *req,
@@ -343,6 +358,7 @@ int ctl_commands_register(struct ctl_server *srv, struct ctl_commands *cmds,
     rc |= ctl_server_register(srv, CTL_MSG_SNAPSHOT, cmd_snapshot, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_RESTORE, cmd_restore, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_MIGRATE, cmd_migrate, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_CAPTURE, cmd_capture, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_MIGRATE_STATUS, cmd_migrate_status, cmds);
     rc |= ctl_offload_register(srv, cmds);
     return rc ? -1 : 0;

@@ -94,6 +94,10 @@ struct ctl_hv_ops {
      * gets the RAM's CRC-32C and the timings once the last block is in. */
     uint16_t (*restore_lazy)(void *ctx, const char *file, const char *as_name, char *msg,
                              size_t msg_size);
+    /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Writes the display's framebuffer to pool file
+     * `file` as PNG; one line in msg either way (CTL_ERR_NOT_FOUND: no framebuffer;
+     * CTL_ERR_INTERNAL: not written). */
+    uint16_t (*capture)(void *ctx, const char *file, char *msg, size_t msg_size);
     /* Optional (NULL: CTL_ERR_UNSUPPORTED).  Offload read: a token for src (cut at the end
      * of the file or disk; *covered says how much); lifetime_ms 0: the longest allowed. */
     uint16_t (*offload_read)(void *ctx, const struct ctl_offload_range *src, uint32_t lifetime_ms,

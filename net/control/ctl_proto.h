@@ -65,6 +65,9 @@ enum ctl_msg_type {
     CTL_MSG_DISK      = 0x0400, /* TEXT (PARTITION DISK VERB ...) -> TEXT [OP_ID] */
     CTL_MSG_DISK_JOBS = 0x0401, /* [OP_ID] -> DISK_JOB* (each: OP_ID TEXT JOB_STATE DONE TOTAL
                                  * ELAPSED_MS [ETA_MS] PASSES RECOPIED [MESSAGE]) */
+    CTL_MSG_CAPTURE_FIRST   = 0x0500, CTL_MSG_CAPTURE_LAST   = 0x05ff,
+    CTL_MSG_CAPTURE   = 0x0500, /* FILE -> TEXT (the display's framebuffer written to the pool
+                                 * as PNG: hv/core/display_capture.h), or refused */
     CTL_MSG_TYPE_MAX        = 0x7fff,
 };
 

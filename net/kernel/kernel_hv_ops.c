@@ -4,6 +4,8 @@
 
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/display.h"
+#include "hv/core/display_capture.h"
 #include "hv/mm/kmem.h"
 #include "net/kernel/kernel_partitions.h"
 #include "hv/offload/offload_ctl.h"
@@ -35,6 +37,15 @@ static size_t hv_log_tail(void *ctx, char *buf, size_t max)
     return log_ring_tail(buf, max);
 }
 
+static uint16_t hv_capture(void *ctx, const char *file, char *msg, size_t msg_size)
+{
+    if (display_framebuffer().format == BOOT_FB_NONE) {
+        strlcpy(msg, "there is no framebuffer", msg_size);
+        return CTL_ERR_NOT_FOUND;
+    }
+    return display_capture(file, msg, msg_size) ? CTL_OK : CTL_ERR_INTERNAL;
+}
+
 const struct ctl_hv_ops kernel_hv_ops = {
     .status = hv_status,
     .partition_at = kernel_partition_at,
@@ -52,4 +63,5 @@ const struct ctl_hv_ops kernel_hv_ops = {
     .offload_pull_status = offload_link_pull_status,
     .migrate = kernel_partition_migrate,
     .migrate_status = kernel_migrate_status,
+    .capture = hv_capture,
 };

@@ -217,6 +217,18 @@ static uint16_t fake_restore(void *ctx, const char *file, const char *as_name, c
     return CTL_OK;
 }
 
+/* The host's display: 640x480; "full.png" finds the pool full. */
+static uint16_t fake_capture(void *ctx, const char *file, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    if (!strcmp(file, "full.png")) {
+        fmt_snprintf(msg, msg_size, "atoll: capture: %s failed: writing to the pool failed", file);
+        return CTL_ERR_INTERNAL;
+    }
+    fmt_snprintf(msg, msg_size, "atoll: capture: %s: 640x480 PNG, 923065 bytes", file);
+    return CTL_OK;
+}
+
 static uint16_t fake_migrate(void *ctx, const char *name, const char *host, char *msg,
                              size_t msg_size)
 {
@@ -297,6 +309,7 @@ const struct ctl_hv_ops fake_hv_ops = {
     .snapshot = fake_snapshot,
     .restore = fake_restore,
     .restore_lazy = fake_restore_lazy,
+    .capture = fake_capture,
     .migrate = fake_migrate,
     .migrate_status = fake_migrate_status,
 };

@@ -358,7 +358,7 @@ static const struct bad_case bad_cases[] = {
     { PART "[script]\non a prints \"x\" stop\n", "atoll.cfg:6: script: expected: on PARTITION prints \"TEXT\" => ACTION [ARGS]" },
     { PART "[script]\non a prints \"x => stop\n", "atoll.cfg:6: script: unterminated quote" },
     { PART "[script]\non a prints \"\" => stop\n", "atoll.cfg:6: script: text must be 1 to 127 bytes" },
-    { PART "[script]\non a prints \"x\" => explode\n", "atoll.cfg:6: script: 'explode' is not one of: snapshot, restore, migrate, stop, start, compare, checkpoint, disk" },
+    { PART "[script]\non a prints \"x\" => explode\n", "atoll.cfg:6: script: 'explode' is not one of: snapshot, restore, migrate, stop, start, compare, checkpoint, disk, capture" },
     { PART "[script]\non A prints \"x\" => stop\n", "atoll.cfg:6: script: 'A' is not a partition name" },
     { PART "[script]\non b prints \"x\" => stop\n", "atoll.cfg:6: script: no partition 'b'" },
     /* a restore's new name counts only after the rule that makes it */

@@ -72,7 +72,19 @@ static void actions_not_built_are_refused(void **state)
     assert_int_equal(load(PARTS "[script]\non a prints \"x\" => stop\n"
                           "on a prints \"READY\" => compare a b\n"), -1);
     assert_string_equal(err, "atoll.cfg:12: script: 'compare' is not available in this "
-                             "build (start, stop, checkpoint, snapshot, restore, migrate and disk are)");
+                             "build (start, stop, checkpoint, snapshot, restore, migrate, disk and capture are)");
+}
+
+static void capture_takes_one_file(void **state)
+{
+    (void)state;
+    assert_int_equal(load(PARTS "[script]\non a prints \"drawn\" => capture frames/one.png\n"), 0);
+    assert_int_equal(s.actions[0], SCRIPT_CAPTURE);
+    assert_string_equal(s.files[0], "frames/one.png");
+    assert_int_equal(load(PARTS "[script]\non a prints \"drawn\" => capture\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: expected: capture FILE");
+    assert_int_equal(load(PARTS "[script]\non a prints \"drawn\" => capture a.png b.png\n"), -1);
+    assert_string_equal(err, "atoll.cfg:11: script: expected: capture FILE");
 }
 
 static void migrate_takes_a_partition_and_a_host(void **state)
@@ -174,6 +186,7 @@ int main(void)
         cmocka_unit_test(rules_run_in_order_once_each),
         cmocka_unit_test(feed_respects_its_bound_and_length),
         cmocka_unit_test(actions_not_built_are_refused),
+        cmocka_unit_test(capture_takes_one_file),
         cmocka_unit_test(migrate_takes_a_partition_and_a_host),
         cmocka_unit_test(snapshot_and_restore_take_files),
         cmocka_unit_test(targets_are_checked),

@@ -407,6 +407,25 @@ static int cmd_restore(struct args *a, struct client *c)
     return line_result(a, &r, "restore", name, file);
 }
 
+/* The server replies once the PNG is in the pool, or with why it is not. */
+static int cmd_capture(struct args *a, struct client *c)
+{
+    uint8_t p[256];
+    struct ctl_tlv_writer w;
+    struct client_reply r;
+    const char *file = a->pos[0];
+    if (!file_valid(file)) {
+        report_error("usage: capture FILE (FILE: a pool path, 1-119 bytes)\n");
+        return EXIT_USAGE;
+    }
+    ctl_tlv_writer_init(&w, p, sizeof p);
+    ctl_put_str(&w, CTL_TAG_FILE, file);
+    int rc = call(c, CTL_MSG_CAPTURE, p, w.len, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    return line_result(a, &r, "capture", "", file);
+}
+
 struct migrate_view {
     uint8_t active;
     char stage[16], last[161];
@@ -591,6 +610,10 @@ static const struct command commands[] = {
       "followed with a progress bar (ETA, units re-copied after guest writes) until it ends,\n"
       "unless --no-wait.  `disk jobs [ID]` lists the jobs and their progress.", 1, true,
       cmd_disk, 7 },
+    { "capture", "capture FILE",
+      "Writes the display's framebuffer (the video-service partition's screen) to FILE in\n"
+      "the host's storage pool as PNG; prints the hypervisor's line (size, bytes).", 1, true,
+      cmd_capture, 0 },
     { "wait", "wait OPID", "Follows a long operation with a progress bar until it ends.", 1, true,
       cmd_wait, 0 },
     { "offload", OFFLOAD_SYNOPSIS, OFFLOAD_HELP, 3, true, cmd_offload, 2 },

@@ -829,7 +829,7 @@ static int rule_syntax(struct parser *ps)
 static int script_line(struct parser *ps, struct str line)
 {
     static const char *const actions[] = { "snapshot", "restore", "migrate", "stop", "start",
-                                           "compare", "checkpoint", "disk" };
+                                           "compare", "checkpoint", "disk", "capture" };
     struct manifest *m = ps->m;
     struct str rest = line, text;
     if (m->rule_count == MANIFEST_MAX_RULES)

@@ -10,7 +10,8 @@ static const char *const action_names[] = { [SCRIPT_START] = "start", [SCRIPT_ST
                                              [SCRIPT_SNAPSHOT] = "snapshot",
                                              [SCRIPT_RESTORE] = "restore",
                                              [SCRIPT_MIGRATE] = "migrate",
-                                             [SCRIPT_DISK] = "disk" };
+                                             [SCRIPT_DISK] = "disk",
+                                             [SCRIPT_CAPTURE] = "capture" };
 
 /* The next blank-separated word of *s into out (size bytes); its length, 0 at the end or
  * when it does not fit. */
@@ -135,6 +136,21 @@ static int disk_args(struct script *s, const struct manifest *m, uint32_t i, con
     return 0;
 }
 
+/* capture FILE: one word, the pool file (the kernel checks its characters). */
+static int capture_args(struct script *s, const struct manifest *m, uint32_t i, const char *file,
+                        char *err, size_t err_size)
+{
+    const struct manifest_rule *r = &m->rules[i];
+    const char *a = r->args;
+    char w[MANIFEST_TEXT_LEN], extra[MANIFEST_TEXT_LEN];
+    if (!next_word(&a, w, sizeof(w)) || next_word(&a, extra, sizeof(extra))) {
+        fmt_snprintf(err, err_size, "%s:%u: script: expected: capture FILE", file, r->line);
+        return -1;
+    }
+    memcpy(s->files[i], w, strlen(w) + 1);
+    return 0;
+}
+
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size)
 {
@@ -149,13 +165,19 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
                 a = k;
         if (a < 0) {
             fmt_snprintf(err, err_size, "%s:%u: script: '%s' is not available in this build "
-                     "(start, stop, checkpoint, snapshot, restore, migrate and disk are)", file, r->line,
+                     "(start, stop, checkpoint, snapshot, restore, migrate, disk and capture are)", file, r->line,
                      r->action);
             return -1;
         }
         if (a == SCRIPT_SNAPSHOT || a == SCRIPT_RESTORE || a == SCRIPT_MIGRATE) {
             s->actions[i] = (enum script_action)a;
             if (file_args(s, m, i, file, err, err_size))
+                return -1;
+            continue;
+        }
+        if (a == SCRIPT_CAPTURE) {
+            s->actions[i] = SCRIPT_CAPTURE;
+            if (capture_args(s, m, i, file, err, err_size))
                 return -1;
             continue;
         }

@@ -14,7 +14,7 @@
 #include "hv/core/config/manifest.h"
 
 enum script_action { SCRIPT_START, SCRIPT_STOP, SCRIPT_CHECKPOINT, SCRIPT_SNAPSHOT,
-                     SCRIPT_RESTORE, SCRIPT_MIGRATE, SCRIPT_DISK };
+                     SCRIPT_RESTORE, SCRIPT_MIGRATE, SCRIPT_DISK, SCRIPT_CAPTURE };
 
 struct script {
     const struct manifest_rule *rules;
@@ -25,7 +25,8 @@ struct script {
                                                             * a restore's new name or "" */
     char files[MANIFEST_MAX_RULES][MANIFEST_TEXT_LEN];     /* snapshot and restore: the file;
                                                             * migrate: the host;
-                                                            * disk: its words (checked) */
+                                                            * disk: its words (checked);
+                                                            * capture: the PNG file */
     bool stop[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE stop */
     bool live[MANIFEST_MAX_RULES];                          /* snapshot NAME FILE live */
     bool lazy[MANIFEST_MAX_RULES];                          /* restore FILE ... lazy */
@@ -39,7 +40,8 @@ struct script {
  * its RAM is loaded (hv/core/snapshot_lazy.h); `migrate NAME HOST` a partition and the
  * host to move it to (A.B.C.D[:PORT]); `disk PARTITION DISK VERB ...` a live disk
  * operation (hv/storage/disk_op_request.h) on a partition of the manifest (or `-` for
- * delete).  0, or -1 with
+ * delete); `capture FILE` a pool file for a PNG of the display's framebuffer
+ * (hv/core/display_capture.h).  0, or -1 with
  * "FILE:LINE: script: ..." in err. */
 int script_init(struct script *s, const struct manifest *m, const char *file, char *err,
                 size_t err_size);
