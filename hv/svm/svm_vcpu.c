@@ -387,7 +387,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         vmcb->ctl.event_inj = 0;
         /* XCR0 is not switched by VMRUN: where XSETBV is not intercepted after all (QEMU's
          * TCG runs it in the guest), the guest's value is the register's. */
-        if (c->xcr0_offered)
+        if (c->xs.xcr0_offered)
             x->xcr0 = xgetbv0();
         if ((uint32_t)vmcb->ctl.exit_code == (uint32_t)SVM_EXIT_INVALID) {
             irq_enable();

@@ -205,8 +205,8 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     const char *bad = vcpu_state_impossible(s);
     if (!bad) {
         struct vcpu_state_offer offer = {
-            .cr4_allowed = svm_cr4_offered(), .xcr0_offered = c->xcr0_offered,
-            .xsave_size = x->xsave_size, .mxcsr_mask = c->mxcsr_mask,
+            .cr4_allowed = svm_cr4_offered(), .xcr0_offered = c->xs.xcr0_offered,
+            .xsave_size = x->xsave_size, .mxcsr_mask = c->xs.mxcsr_mask,
             .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
         };
         bad = vcpu_state_not_offered(s, &offer);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
 #include "hv/core/exit/exit_cr.h"
+#include "hv/core/guest_xstate.h"
 #include "hv/core/vcpu.h"
 #include "hv/core/virt.h"
 #include "hv/vmx/ept.h"
@@ -17,9 +18,7 @@ struct vmx_cpu {
     struct vmx_caps caps;
     void *vmxon_region;
     struct vcpu *loaded;            /* whose VMCS is current (and active) on this CPU */
-    uint64_t xcr0_offered;          /* XCR0 components guests may enable (xcr0_policy.h) */
-    uint32_t xsave_size;            /* bytes of an XSAVE area holding all of them */
-    uint32_t mxcsr_mask;            /* MXCSR bits FXRSTOR and XRSTOR accept */
+    struct guest_xstate_cpu xs;     /* the extended state guests may have here */
 };
 
 struct vmx_partition {

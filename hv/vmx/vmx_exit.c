@@ -245,7 +245,7 @@ static enum exit_action on_xsetbv(struct vcpu *v, uint64_t qual)
     e.xsetbv.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.xsetbv.cpl = guest_cpl();
     e.xsetbv.osxsave = vmcs_readn(VMCSN_GUEST_CR4) & CR4_OSXSAVE;
-    e.xsetbv.offered = vmx_this_cpu()->xcr0_offered;
+    e.xsetbv.offered = vmx_this_cpu()->xs.xcr0_offered;
     return decided(v, &e);
 }
 

@@ -183,8 +183,8 @@ static const char *refusal(struct vcpu *v, const struct vcpu_state *s, struct vc
     if (bad)
         return bad;
     struct vcpu_state_offer offer = {
-        .cr4_allowed = c->caps.cr4_fixed1 & ~CR4_VMXE, .xcr0_offered = c->xcr0_offered,
-        .xsave_size = vmx_of(v)->xsave_size, .mxcsr_mask = c->mxcsr_mask,
+        .cr4_allowed = c->caps.cr4_fixed1 & ~CR4_VMXE, .xcr0_offered = c->xs.xcr0_offered,
+        .xsave_size = vmx_of(v)->xsave_size, .mxcsr_mask = c->xs.mxcsr_mask,
         .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
     };
     return vcpu_state_not_offered(s, &offer);
