@@ -87,8 +87,10 @@ $(BUILD)/unit/$(1): $$($(1)_SRCS) | $(DEPS_STAMP)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
+# The slowest binaries start first so that the others fill the remaining CPUs.
+UNIT_SLOW = $(patsubst %,$(BUILD)/unit/%,test_vhdx test_fat32 test_disk_job test_offload)
 test-unit: $(UNIT_BINS)
-	$(Q)tools/build/run-unit-tests $(UNIT_BINS)
+	$(Q)tools/build/run-unit-tests $(filter $(UNIT_SLOW),$(UNIT_BINS)) $(filter-out $(UNIT_SLOW),$(UNIT_BINS))
 
 # ---- fuzz targets (libFuzzer) -----------------------------------------------------------
 FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))

@@ -176,6 +176,16 @@ int64_t vgpu_service_damage(struct vgpu_service_client *sc,
     return total;
 }
 
+int64_t vgpu_service_frame_begin(void)
+{
+    return hypercall(HC_DISPLAY_FRAME, 1, 0, 0, 0);
+}
+
+void vgpu_service_frame_end(void)
+{
+    hypercall(HC_DISPLAY_FRAME, 2, 0, 0, 0);
+}
+
 void vgpu_service_tell(struct vgpu_service_client *sc, uint64_t fence_done, uint32_t errors,
                        uint32_t error, uint32_t error_offset, const char *text)
 {

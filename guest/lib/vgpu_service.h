@@ -54,6 +54,11 @@ uint8_t *vgpu_service_ram(const struct vgpu_service_client *sc, uint64_t gpa, ui
  * written pages.  Returns the pages written, or -HC_E*. */
 int64_t vgpu_service_damage(struct vgpu_service_client *sc,
                             void (*fn)(void *ctx, uint64_t gpa, uint64_t len), void *ctx);
+/* Brackets one compose into the display (HC_DISPLAY_FRAME), so that a capture reads only
+ * completed frames: begin returns 0, or -HC_EBUSY while a capture reads (compose on the
+ * next round); end after the compose. */
+int64_t vgpu_service_frame_begin(void);
+void vgpu_service_frame_end(void);
 /* The client closed its ring and everything in it was handled: tells it so (it may end). */
 void vgpu_service_finish(struct vgpu_service_client *sc);
 /* Tells the client: fence_done, and the last refusal (code 0: none); rings its doorbell

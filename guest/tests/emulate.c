@@ -30,6 +30,8 @@ DEFINE_TEST("emulate");
 #define RFLAGS_OF       (1ul << 11)
 #define RFLAGS_RF       (1ul << 16)
 #define DR6_BS          (1ul << 14)
+#define DR6_BD          (1ul << 13)
+#define DR7_GD          (1ul << 13)
 #define VEC_DB          1
 #define VEC_IPI         0x42
 #define VEC_TIMER       0x43
@@ -435,6 +437,37 @@ static void single_step(void)
     report(db_count == 1 && db_rip == at && db_rcx == 2 && (db_dr6 & DR6_BS),
            "TF=1 over REP OUTSB: #DB after one iteration, on the instruction (rip %#lx, want %#lx, "
            "RCX %lu), then it ran to the end (RCX %lu)", db_rip, at, db_rcx, n);
+
+    /* The CPU's own #DBs, which Atoll intercepts and reflects: a step over a plain
+     * instruction, a data breakpoint (DR0, write, 4 bytes), and general detect (DR7.GD: a
+     * MOV DR faults with DR6.BD, and the delivery clears GD, else the handler's own MOV DR6
+     * would fault again). */
+    reset_db();
+    __asm__ volatile(SET_TF "nop\n1: leaq 1b(%%rip), %0" : "=r"(after) : : "memory");
+    expect_step("NOP", after, false);
+
+    reset_db();
+    static volatile uint32_t watched;
+    __asm__ volatile("mov %0, %%dr0" : : "r"((uint64_t)(uintptr_t)&watched));
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x400ul | 1ul | (1ul << 16) | (3ul << 18)));
+    __asm__ volatile("movl $7, (%1)\n1: leaq 1b(%%rip), %0" : "=r"(after) : "r"(&watched) : "memory");
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x400ul));
+    report(db_count == 1 && db_rip == after && (db_dr6 & 1),
+           "a data breakpoint on a write: %u #DB, at rip %#lx (want %#lx), DR6 %#lx",
+           db_count, db_rip, after, db_dr6);
+
+    reset_db();
+    uint64_t dr7_read;
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x400ul | DR7_GD));
+    __asm__ volatile("1: leaq 1b(%%rip), %0\nmov %%dr7, %1" : "=r"(after), "=r"(dr7_read) : : "memory");
+    after += 7;                                     /* the MOV DR, past the LEA */
+    __asm__ volatile("mov %0, %%dr7" : : "r"(0x400ul));
+    if (db_count == 0)          /* QEMU's TCG CPU has no general detect; Bochs and CPUs do */
+        printf("general detect: this CPU raised no #DB for a MOV DR with DR7.GD set\n");
+    else
+        report(db_count == 1 && db_rip == after && (db_dr6 & DR6_BD) && !(dr7_read & DR7_GD),
+           "general detect: %u #DB on the MOV DR (rip %#lx, want %#lx), DR6 %#lx, GD cleared (DR7 %#lx)",
+           db_count, db_rip, after, db_dr6, dr7_read);
 
     /* MOV SS holds the step's #DB until after the next instruction: still one #DB. */
     reset_db();

@@ -4,7 +4,12 @@
  * copy it there (request type 0x41540001, feature bit 23; the data never passes through
  * the guest), reads disk 1 back with normal reads and compares.  Then hostile copies:
  * each fails with IOERR, leaves disk 1 as it was, and the device carries on; without the
- * feature negotiated a copy is UNSUPP.  One device at a time (the driver's rings are one).
+ * feature negotiated a copy is UNSUPP.  Then the token pair: an offload read on disk 0's
+ * device (0x41540002) gives a token for the pattern, an offload write on disk 1's device
+ * (0x41540003) copies it to sector 512; a damaged token, a misaligned token offset and a
+ * token whose range disk 0 was written to since are refused with IOERR.  One device at a
+ * time (the driver's rings are one); tokens outlive a device's reset (they belong to the
+ * partition).
  */
 #include "guest/tests/virtio_drv.h"
 
@@ -25,6 +30,63 @@ struct copy_seg {
     uint64_t source_sector, sectors;
 };
 static struct copy_seg seg __attribute__((aligned(64)));
+
+#define VD_T_OFFLOAD_READ  0x41540002u
+#define VD_T_OFFLOAD_WRITE 0x41540003u
+#define TOKEN_BYTES        512u
+#define OFFLOAD_DST_SECTOR 512u
+#define REVOKE_SECTOR      1024u
+
+static uint64_t read_sectors __attribute__((aligned(64)));
+static uint8_t read_out[TOKEN_BYTES + 8] __attribute__((aligned(64)));
+static struct {
+    uint8_t token[TOKEN_BYTES];
+    uint64_t token_offset, length;
+} write_in __attribute__((aligned(64)));
+static uint64_t write_out __attribute__((aligned(64)));
+
+/* One request: header, a device-readable buffer, a device-writable one, the status. */
+static uint8_t request(struct vd *d, uint32_t type, uint64_t sector, void *in, uint32_t in_len,
+                       void *out, uint32_t out_len)
+{
+    vd_hdr = (struct vd_req_hdr){ type, 0, sector };
+    vd_status_byte = 0xAA;
+    struct vd_seg s[4] = {
+        { (uintptr_t)&vd_hdr, 16, 0 }, { (uintptr_t)in, in_len, 0 },
+        { (uintptr_t)out, out_len, VD_DESC_WRITE },
+        { (uintptr_t)&vd_status_byte, 1, VD_DESC_WRITE },
+    };
+    vd_put_chain(VD_DESC, s, 4);
+    vd_kick(d, 0);
+    int r = vd_wait(d, NULL, VD_TIMEOUT_US);
+    return r > 0 ? vd_status_byte : r < 0 ? 0xFF : 0xEE;
+}
+
+/* An offload read of sectors [sector, +n) on d: the token into tok, *covered its bytes. */
+static uint8_t offload_read(struct vd *d, uint64_t sector, uint64_t n, uint8_t *tok,
+                            uint64_t *covered)
+{
+    read_sectors = n;
+    memset(read_out, 0, sizeof(read_out));
+    uint8_t st = request(d, VD_T_OFFLOAD_READ, sector, &read_sectors, 8, read_out,
+                         sizeof(read_out));
+    memcpy(tok, read_out, TOKEN_BYTES);
+    memcpy(covered, read_out + TOKEN_BYTES, 8);
+    return st;
+}
+
+static uint8_t offload_write(struct vd *d, uint64_t sector, const uint8_t *tok, uint64_t off,
+                             uint64_t len, uint64_t *written)
+{
+    memcpy(write_in.token, tok, TOKEN_BYTES);
+    write_in.token_offset = off;
+    write_in.length = len;
+    write_out = 0;
+    uint8_t st = request(d, VD_T_OFFLOAD_WRITE, sector, &write_in, sizeof(write_in),
+                         &write_out, 8);
+    *written = write_out;
+    return st;
+}
 
 static uint8_t pattern(unsigned i) { return (uint8_t)(i * 29 + (i >> 9) * 3 + 0x41); }
 
@@ -80,6 +142,15 @@ static uint8_t copy(struct vd *d, uint64_t dst_sector, uint32_t src_disk, uint32
 {
     seg = (struct copy_seg){ src_disk, reserved, src_sector, sectors };
     return copy_raw(d, dst_sector, sizeof(seg), 0);
+}
+
+/* The first 512 bytes of the pattern: what disk 1 holds at sector 0 after the good copy. */
+static const uint8_t *pattern_head(void)
+{
+    static uint8_t head[512];
+    for (unsigned i = 0; i < 512; i++)
+        head[i] = pattern(i);
+    return head;
 }
 
 /* Disk d's sectors [sector, +COPY_SECTORS) read with normal reads hold the pattern. */
@@ -161,5 +232,49 @@ void test_main(void)
         return;
     st = copy(&d, 0, 0, 0, SRC_SECTOR, 8);
     report(st == 2, "copy without the feature negotiated: status %u (UNSUPP)", st);
+    close_disk(&d);
+
+    /* the token pair: tokens from disk 0's device, written by disk 1's */
+    static uint8_t tok[TOKEN_BYTES], tok2[TOKEN_BYTES], bad_tok[TOKEN_BYTES];
+    uint64_t covered = 0, covered2 = 0, written = 0;
+    if (!open_disk(&d, 0, VD_F_ATOLL_COPY, &cap0))
+        return;
+    st = offload_read(&d, SRC_SECTOR, COPY_SECTORS, tok, &covered);
+    report(st == 0 && covered == COPY_SECTORS * 512 && !memcmp(tok, "ATOLLTOK", 8),
+           "offload read of disk 0 sectors %u..%u: status %u, a token for %lu bytes",
+           SRC_SECTOR, SRC_SECTOR + COPY_SECTORS - 1, st, (unsigned long)covered);
+    st = offload_read(&d, REVOKE_SECTOR, 8, tok2, &covered2);
+    report(st == 0 && covered2 == 4096, "offload read of disk 0 sectors %u..%u: status %u",
+           REVOKE_SECTOR, REVOKE_SECTOR + 7, st);
+    uint64_t dummy;
+    st = offload_read(&d, cap0, 8, bad_tok, &dummy);
+    report(st == 1, "hostile offload read past the end of disk 0: status %u", st);
+    /* disk 0 written inside the second token's range: that token dies */
+    memset(buf, 0x3c, 512);
+    report(vd_rw(&d, VD_T_OUT, REVOKE_SECTOR + 4, buf, 512, false) == 0,
+           "disk 0 sector %u written (inside the second token's range)", REVOKE_SECTOR + 4);
+    close_disk(&d);
+
+    if (!open_disk(&d, 1, VD_F_ATOLL_COPY, &cap1))
+        return;
+    st = offload_write(&d, OFFLOAD_DST_SECTOR, tok, 0, ~0ull, &written);
+    report(st == 0 && written == covered,
+           "offload write of the token to disk 1 sector %u: status %u, %lu bytes written",
+           OFFLOAD_DST_SECTOR, st, (unsigned long)written);
+    report(holds_pattern(&d, OFFLOAD_DST_SECTOR), "disk 1 sector %u read back: the pattern",
+           OFFLOAD_DST_SECTOR);
+    memcpy(bad_tok, tok, TOKEN_BYTES);
+    bad_tok[100] ^= 1;
+    st = offload_write(&d, 0, bad_tok, 0, 4096, &written);
+    report(st == 1, "hostile offload write of a damaged token: status %u", st);
+    st = offload_write(&d, 0, tok, 100, 4096, &written);
+    report(st == 1, "hostile offload write at a misaligned token offset: status %u", st);
+    st = offload_write(&d, 0, tok2, 0, 4096, &written);
+    report(st == 1, "offload write of a token whose data changed since issue: status %u", st);
+    memset(want, 0x5c, 512);
+    memset(buf, 0, 512);
+    report(vd_rw(&d, VD_T_IN, 0, buf, 512, false) == 0 && memcmp(buf, pattern_head(), 512) == 0 &&
+           !(vd_status(&d) & VD_S_NEEDS_RESET),
+           "3 refused offload writes changed nothing; device running");
     close_disk(&d);
 }

@@ -35,6 +35,7 @@ int vsp_client_add(struct vsp *v, uint32_t weight, const struct vsp_client_ram *
         c->present = true;
         vsp_context_init(&c->ctx, ram, damage_screen, v);
         c->tail = c->buffers = c->offset = 0;
+        c->cuts = 0;
         return (int)i;
     }
     return -1;
@@ -95,8 +96,10 @@ static void run_client(struct vsp_client *c, int64_t *budget)
         enum vsp_exec r = vsp_context_exec(&c->ctx, &vsp_cpu_engine, c->queue + c->buffer[0].start,
                                            c->buffer[0].end - c->buffer[0].start, &off, budget);
         c->offset = (uint32_t)off;
-        if (r == VSP_EXEC_CUT)
+        if (r == VSP_EXEC_CUT) {
+            c->cuts += c->ctx.in_command;
             return;
+        }
         if (r == VSP_EXEC_REFUSED)
             *budget -= VSP_COST_COMMAND;
         pop_buffer(c);
@@ -137,6 +140,12 @@ void vsp_period(struct vsp *v)
 bool vsp_client_busy(const struct vsp *v, int id)
 {
     return client_of((struct vsp *)v, id) && v->client[id].buffers;
+}
+
+uint64_t vsp_client_cuts(const struct vsp *v, int id)
+{
+    const struct vsp_client *c = client_of((struct vsp *)v, id);
+    return c ? c->cuts : 0;
 }
 
 uint64_t vsp_fence_completed(const struct vsp *v, int id)

@@ -40,6 +40,7 @@ struct vsp_client {
     struct { uint32_t start, end; } buffer[VSP_QUEUE_BUFFERS];     /* buffer[0] runs */
     uint32_t buffers;
     uint32_t offset;                    /* executed up to here in buffer[0] */
+    uint64_t cuts;                      /* slices the budget ended inside a command */
 };
 
 struct vsp {
@@ -55,6 +56,8 @@ struct vsp {
 bool vsp_init(struct vsp *v, const struct vsp_config *cfg);
 /* A new client context with its bank weight (1..VSP_MAX_WEIGHT) and RAM: its id, or -1. */
 int vsp_client_add(struct vsp *v, uint32_t weight, const struct vsp_client_ram *ram);
+/* How many of the client's slices the budget ended inside a command. */
+uint64_t vsp_client_cuts(const struct vsp *v, int client);
 /* The client leaves: its windows and overlays go (their screen area is damaged), its bank
  * and queue are dropped. */
 void vsp_client_remove(struct vsp *v, int client);

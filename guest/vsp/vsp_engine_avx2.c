@@ -170,6 +170,18 @@ AVX2 static inline __m256i over_16(__m256i s, __m256i d, __m256i inv)
     return _mm256_add_epi16(s, div255_16(_mm256_mullo_epi16(d, inv)));
 }
 
+/* OVER at global alpha 255 on the bytes where they lie: the even bytes (B, R) and the odd
+ * ones (G, A) of d each in 16-bit lanes, times 255 - alpha of s, divided by 255 as
+ * div255_16 rounds, put back together and added to s with unsigned saturation (the lanes'
+ * clamp to 255).  No unpacking and packing: fewer instructions than over_16's path. */
+AVX2 static inline __m256i over_opaque_ga(__m256i s, __m256i d, __m256i alpha16, __m256i lo8)
+{
+    __m256i inv = _mm256_xor_si256(_mm256_shuffle_epi8(s, alpha16), lo8);    /* 255 - a, twice */
+    __m256i even = div255_16(_mm256_mullo_epi16(_mm256_and_si256(d, lo8), inv));
+    __m256i odd = div255_16(_mm256_mullo_epi16(_mm256_srli_epi16(d, 8), inv));
+    return _mm256_adds_epu8(s, _mm256_or_si256(even, _mm256_slli_epi16(odd, 8)));
+}
+
 AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,
                                 uint32_t dst_or, uint32_t ga)
 {
@@ -178,17 +190,48 @@ AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, ui
     const __m256i g = _mm256_set1_epi16((short)ga), ones = k(-1);
     const __m256i alpha = _mm256_setr_epi8(3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15,
                                            3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15);
-    bool scale = ga != 255;
+    if (ga == 255) {
+        const __m256i alpha16 = _mm256_setr_epi8(3, -1, 3, -1, 7, -1, 7, -1, 11, -1, 11, -1, 15, -1, 15, -1,
+                                                 3, -1, 3, -1, 7, -1, 7, -1, 11, -1, 11, -1, 15, -1, 15, -1);
+        const __m256i lo8 = k(0x00ff00ff);
+        const __m256i rgb = k(0x00ffffff);
+        for (; i + 16 <= n; i += 16) {
+            __m256i s0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
+            __m256i s1 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i + 32)), sor);
+            __m256i *dp = (__m256i *)(dst + 4 * i);
+            /* runs of opaque pixels are copies, runs of clear ones (all zero, as premultiplied
+             * clear pixels are) leave d; the same bytes the arithmetic gives */
+            __m256i both = _mm256_and_si256(s0, s1);
+            if (_mm256_testc_si256(_mm256_or_si256(both, rgb), ones)) {
+                _mm256_storeu_si256(dp, _mm256_or_si256(s0, dor));
+                _mm256_storeu_si256(dp + 1, _mm256_or_si256(s1, dor));
+                continue;
+            }
+            __m256i either = _mm256_or_si256(s0, s1);
+            if (_mm256_testz_si256(either, either) && !dst_or)
+                continue;
+            __m256i d0 = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
+            __m256i d1 = _mm256_or_si256(_mm256_loadu_si256(dp + 1), dor);
+            _mm256_storeu_si256(dp, _mm256_or_si256(over_opaque_ga(s0, d0, alpha16, lo8), dor));
+            _mm256_storeu_si256(dp + 1, _mm256_or_si256(over_opaque_ga(s1, d1, alpha16, lo8), dor));
+        }
+        for (; i + 8 <= n; i += 8) {
+            __m256i s0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
+            __m256i *dp = (__m256i *)(dst + 4 * i);
+            __m256i d0 = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
+            _mm256_storeu_si256(dp, _mm256_or_si256(over_opaque_ga(s0, d0, alpha16, lo8), dor));
+        }
+        return i;
+    }
     for (; i + 8 <= n; i += 8) {
         __m256i s = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
         __m256i *dp = (__m256i *)(dst + 4 * i);
         __m256i d = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
         __m256i slo = _mm256_unpacklo_epi8(s, z), shi = _mm256_unpackhi_epi8(s, z);
-        if (scale) {                    /* times ga / 255, then the alphas of that */
-            slo = div255_16(_mm256_mullo_epi16(slo, g));
-            shi = div255_16(_mm256_mullo_epi16(shi, g));
-            s = _mm256_packus_epi16(slo, shi);
-        }
+        /* times ga / 255, then the alphas of that */
+        slo = div255_16(_mm256_mullo_epi16(slo, g));
+        shi = div255_16(_mm256_mullo_epi16(shi, g));
+        s = _mm256_packus_epi16(slo, shi);
         __m256i inv = _mm256_xor_si256(_mm256_shuffle_epi8(s, alpha), ones);
         __m256i lo = over_16(slo, _mm256_unpacklo_epi8(d, z), _mm256_unpacklo_epi8(inv, z));
         __m256i hi = over_16(shi, _mm256_unpackhi_epi8(d, z), _mm256_unpackhi_epi8(inv, z));

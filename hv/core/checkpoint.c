@@ -361,10 +361,12 @@ enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size
         kprintf("%s\n", msg);
         return p->state == PART_DEAD ? CHECKPOINT_LOST : CHECKPOINT_NOT_RUNNING;
     }
-    partition_console_flush(p, true);
+    struct partition_console_carry line;
+    partition_console_take_partial(p, &line);
     if (!capture(p, c, err, sizeof(err))) {
         struct partition_pause at = c->at;
         capture_free(c);        /* first: the guest's clocks stand still meanwhile */
+        partition_console_give_partial(p, &line);
         fmt_snprintf(msg, msg_size, "checkpoint: %s: %s; resumed", name, err);
         kprintf("%s\n", msg);
         partition_resume(p, &at);
@@ -393,6 +395,7 @@ enum checkpoint_result checkpoint_partition(struct partition *p, char *msg, size
         partition_kill(fresh, "checkpoint: restore refused: %s", err);
         return lost(msg, msg_size, name, err);
     }
+    partition_console_give_partial(fresh, &line);
     uint32_t before = c->h.ram_crc32c;
     capture_free(c);
     kprintf("checkpoint: %s: restored, RAM crc32c 0x%08x (%s), resumed\n", name, crc,

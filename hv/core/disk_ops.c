@@ -14,6 +14,7 @@
 #include "hv/mm/kmem.h"
 #include "hv/storage/block.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/pool_write_observer.h"
 #include "hv/storage/rate_limit.h"
 
 #define MIB (1ull << 20)
@@ -221,6 +222,64 @@ static bool begin_job(struct disk_op *o, char *err, size_t err_size)
     return true;
 }
 
+/*
+ * The pool's lock held, the partition paused (its disks quiesced): the attached child is
+ * reopened with its parent writable and the merge job starts on it.  The child's content
+ * does not change; the parent it will become is remembered as the job's destination.
+ */
+static bool begin_merge_paused(struct disk_op *o, char *err, size_t err_size)
+{
+    struct vhdx *c = partition_disk_vhdx(o->part, o->disk);
+    if (!c) {
+        fmt_snprintf(err, err_size, "%s is not an open VHDX", o->req.disk);
+        return false;
+    }
+    static struct vhdx_info info;   /* the pool's lock */
+    vhdx_get_info(c, &info);
+    if (!info.has_parent || !vhdx_parent(c)) {
+        fmt_snprintf(err, err_size, "%s is not a differencing disk: nothing to merge",
+                     o->req.disk);
+        return false;
+    }
+    strlcpy(o->req.dst, info.parent_name, sizeof(o->req.dst));
+    if (!partition_disk_switch_file(o->part, o->disk, o->req.disk, VHDX_OPEN_PARENT_RW, err,
+                                    err_size)) {
+        char again[120];
+        if (!partition_disk_switch_file(o->part, o->disk, o->req.disk, 0, again, sizeof(again)))
+            partition_disk_fail(o->part, o->disk);
+        return false;
+    }
+    struct disk_job_params jp = {
+        .op = DISK_JOB_MERGE, .src = partition_disk_vhdx(o->part, o->disk),
+        .ready_dirty_units = 2,
+    };
+    struct vhdx_err verr;
+    if (disk_job_start(&jp, &o->job, &verr) != 0) {
+        fmt_snprintf(err, err_size, "%s", verr.msg);
+        return false;               /* the disk stays open with its parent writable */
+    }
+    partition_disk_set_job(o->part, o->disk, o->job);
+    o->state = DISK_OP_RUNNING;
+    o->start_ns = time_ns();
+    disk_job_get_progress(o->job, &o->pr);
+    return true;
+}
+
+/* Boot CPU, no lock: starts job o (a merge pauses the partition to reopen its disk). */
+static bool begin_any(struct disk_op *o, char *err, size_t err_size)
+{
+    struct partition_pause at;
+    bool merge = o->req.verb == DISK_VERB_MERGE;
+    if (merge && !partition_pause(o->part, &at, err, err_size))
+        return false;
+    partition_pool_lock();
+    bool ok = merge ? begin_merge_paused(o, err, err_size) : begin_job(o, err, err_size);
+    partition_pool_unlock();
+    if (merge)
+        partition_resume(o->part, &at);
+    return ok;
+}
+
 void disk_ops_start(const struct manifest_hypervisor *hv, const struct boot_info *bi)
 {
     (void)hv;
@@ -325,9 +384,6 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
             return refuse(msg, msg_size, r, "%s", "no job runs on that disk");
         return control_job(cur, r->verb, msg, msg_size);
     }
-    if (r->verb == DISK_VERB_MERGE)
-        return refuse(msg, msg_size, r, "%s", "merge needs the chain's parent opened, and the "
-                      "pool does not open differencing disks yet");
     if (r->dst[0] && r->verb != DISK_VERB_MIGRATE &&
         (attached_anywhere(r->dst) || file_exists(r->dst)))
         return refuse(msg, msg_size, r, "%s already exists in the pool", r->dst);
@@ -348,9 +404,7 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
         fmt_snprintf(o->msg, sizeof(o->msg), "queued behind #%u", cur->id);
     } else {
         char err[120];
-        partition_pool_lock();
-        bool ok = begin_job(o, err, sizeof(err));
-        partition_pool_unlock();
+        bool ok = begin_any(o, err, sizeof(err));
         if (!ok) {
             o->used = false;
             return refuse(msg, msg_size, r, "%s", err);
@@ -370,11 +424,20 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
 
 /* ---- steps: the disk's worker item ---------------------------------------------------- */
 
+/* The pool's lock held: a merge step or finish is about to change the parent's contents
+ * (the pool's write observers hear it first, as for a guest write). */
+static void note_merge_writes(const struct disk_op *o)
+{
+    if (o->job && o->req.verb == DISK_VERB_MERGE)
+        pool_write_note(POOL_WRITE_DISK, o->req.dst, 0, POOL_WRITE_ALL);
+}
+
 int disk_ops_run_step(struct block_request *r)
 {
     struct disk_op *o = r->ctx;
     struct vhdx_err err;
     err.msg[0] = '\0';
+    note_merge_writes(o);
     int rc = o->job ? disk_job_step(o->job, DISK_JOB_UNIT, &err) : DISK_JOB_CANCELLED;
     o->step_rc = rc;
     if (rc < 0)
@@ -441,6 +504,21 @@ static const char *switch_files(struct disk_op *o, char *err, size_t err_size)
     struct fat_vol *v = pool_volume();
     struct partition *p = o->part;
     enum disk_op_verb verb = o->req.verb;
+    if (verb == DISK_VERB_MERGE) {
+        /* The parent now reads as the chain did; the child is closed with it, the parent
+         * opened in its place, then the child removed (it would read as the parent only
+         * until the parent is written). */
+        partition_disk_set_job(p, o->disk, NULL);
+        if (!partition_disk_switch_file(p, o->disk, o->req.dst, 0, err, err_size)) {
+            char again[120];
+            if (!partition_disk_switch_file(p, o->disk, o->req.disk, 0, again, sizeof(again)))
+                partition_disk_fail(p, o->disk);
+            return "opening the merged parent";
+        }
+        if (fat_unlink(v, o->req.disk))
+            return "removing the merged child (the partition uses its parent)";
+        return NULL;
+    }
     if (verb == DISK_VERB_COPY) {
         if (fat_rename(v, o->tmp, o->req.dst))
             return "renaming the copy";
@@ -488,6 +566,7 @@ static void finish_op(struct disk_op *o)
     partition_pool_lock();
     struct vhdx_err verr;
     verr.msg[0] = '\0';
+    note_merge_writes(o);
     int rc = o->job ? disk_job_finish(o->job, &verr) : -1;
     if (o->job)
         disk_job_get_progress(o->job, &o->pr);
@@ -497,7 +576,8 @@ static void finish_op(struct disk_op *o)
         failed = "finishing";
         fmt_snprintf(err, sizeof(err), "%s", verr.msg);
     } else {
-        fat_close(&o->dst_file);
+        if (o->dst_file.v)
+            fat_close(&o->dst_file);
         failed = switch_files(o, err, sizeof(err));
     }
     if (failed) {
@@ -665,11 +745,9 @@ static void start_queued(struct partition *p, unsigned disk)
     uint8_t guid[16];
     /* The disk may have moved under an earlier job: this one acts on its file now. */
     partition_disk_identity(p, disk, o->req.disk, sizeof(o->req.disk), guid);
-    partition_pool_lock();
     bool ok = o->req.dst[0] && (file_exists(o->req.dst) || attached_anywhere(o->req.dst))
               ? (fmt_snprintf(err, sizeof(err), "%s already exists", o->req.dst), false)
-              : begin_job(o, err, sizeof(err));
-    partition_pool_unlock();
+              : begin_any(o, err, sizeof(err));
     if (ok)
         kprintf("disk: %s %s %s #%u: started\n", o->req.partition, o->req.disk,
                 disk_op_verb_name(o->req.verb), o->id);

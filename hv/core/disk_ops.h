@@ -1,9 +1,10 @@
 /*
- * Live disk operations: copy, move, convert, compact and defrag of a disk a running
- * partition has attached, as jobs (hv/storage/disk_job.h) whose steps are BACKGROUND-class
- * block requests on the disk's queue, run by the disk's worker item between the guest's
- * pieces; the guest keeps reading and writing, and every write it makes to a unit a job
- * has passed marks the unit dirty, to be copied again.  Once a job has little dirt left
+ * Live disk operations: copy, move, convert, compact, defrag and merge (a differencing
+ * disk into its parent) of a disk a running partition has attached, as jobs
+ * (hv/storage/disk_job.h) whose steps are BACKGROUND-class block requests on the disk's
+ * queue, run by the disk's worker item between the guest's pieces; the guest keeps
+ * reading and writing, and every write it makes to a unit a job has passed marks the unit
+ * dirty, to be copied again.  Once a job has little dirt left
  * the boot CPU pauses the partition (its disks quiesced), finishes the job (the rest of
  * the dirt), switches the disk to the result (ordered write-then-rename) and resumes it.
  * Each job has a token bucket (mbps=, iops=) and can be paused, resumed and cancelled;

@@ -3,9 +3,12 @@
 #include "hv/arch/x86/console.h"
 #include "hv/core/display.h"
 #include "hv/core/snapshot_pool.h"
+#include "hv/core/vgpu.h"
 #include "hv/lib/format.h"
 #include "hv/lib/png_write.h"
 #include "hv/mm/kmem.h"
+
+#define CAPTURE_WAIT_NS 500000000ull  /* for the service's compose in progress to end */
 
 struct pool_sink {
     struct snap_io io;
@@ -41,7 +44,13 @@ bool display_capture(const char *path, char *msg, size_t msg_size)
         return say(false, msg, msg_size, path, why);
     struct png_image img = { phys_to_virt(fb.base), fb.width, fb.height, fb.pitch,
                              fb.format == BOOT_FB_RGBX ? PNG_RGBX : PNG_BGRX };
+    if (!vgpu_display_hold(CAPTURE_WAIT_NS)) {
+        snapshot_pool_abort(&pf);
+        return say(false, msg, msg_size, path, "the video service was composing a frame for "
+                   "longer than 500 ms");
+    }
     int rc = png_write(&img, to_pool, &sink);
+    vgpu_display_release();
     if (rc) {
         snapshot_pool_abort(&pf);
         fmt_snprintf(why, sizeof(why), "%s", rc < 0 ? "the framebuffer's geometry is not one a "

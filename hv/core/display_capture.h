@@ -4,8 +4,10 @@
  * renamed to FILE once it is complete (snapshot_pool.h).  The hypervisor reads the
  * framebuffer itself rather than asking the service for a frame: it owns the display, the
  * pixels are what the screen shows, and a service that misbehaves cannot hand it others.
- * A capture while the service composes may catch a frame half drawn: scripts capture
- * after the service says its frame is done.
+ * The capture is of a completed frame: it holds the display between two of the service's
+ * composes (HC_DISPLAY_FRAME, hv/core/vgpu_frame.h), waiting up to 500 ms for one in
+ * progress to end, and the service starts none while the PNG is written.  A service
+ * that does not bracket its composes gets no such guarantee.
  */
 #ifndef ATOLL_HV_CORE_DISPLAY_CAPTURE_H
 #define ATOLL_HV_CORE_DISPLAY_CAPTURE_H

@@ -66,7 +66,7 @@ int64_t hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t arg[4])
     case HC_TIME_NS:
         result = (int64_t)(time_ns() - v->part->start_ns);
         break;
-    case HC_DISPLAY_INFO ... HC_VGPU_CONNECT:
+    case HC_DISPLAY_INFO ... HC_DISPLAY_FRAME:
         result = vgpu_hypercall(v->part, nr, arg);
         break;
     default:

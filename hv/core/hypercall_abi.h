@@ -38,12 +38,15 @@
                                            the last call; a bitmap of them there */
 #define HC_VGPU_CONNECT         0x0027  /* (channel handle) -> 0; the client's command ring,
                                            granted to the video-service partition */
+#define HC_DISPLAY_FRAME        0x0028  /* (1 begin, 2 end) -> 0; the service composes between
+                                           the two; begin: -HC_EBUSY while a capture reads */
 
 #define HC_ABI_VERSION 1
 
 #define HC_EPERM   1   /* not allowed for this partition */
 #define HC_ENOENT  2   /* no such object */
 #define HC_EFAULT  14  /* a guest address or length is outside the partition's memory */
+#define HC_EBUSY   16  /* not now: try again (HC_DISPLAY_FRAME while a capture reads) */
 #define HC_EINVAL  22  /* bad argument */
 #define HC_ENOSPC  28  /* a bounded table is full (e.g. this partition's share of grants) */
 #define HC_ENOSYS  38  /* unknown hypercall number */

@@ -33,7 +33,7 @@ int64_t hypercall_check_args(uint64_t nr, const uint64_t arg[4], uint64_t ram_si
     case HC_CHANNEL_NOTIFY:     /* (handle) */
     case HC_CHANNEL_REVOKE:
         return arg[0] == 0 || arg[0] > CHANNEL_HANDLE_MAX ? -HC_ENOENT : 0;
-    case HC_DISPLAY_INFO ... HC_VGPU_CONNECT:
+    case HC_DISPLAY_INFO ... HC_DISPLAY_FRAME:
         return vgpu_check_args(nr, arg, ram_size);
     default:
         return -HC_ENOSYS;

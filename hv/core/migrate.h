@@ -16,13 +16,17 @@
  *   the target ends what it had created.
  *
  * Lines (source):
- *   migrate: NAME: to HOST: round R: sent P pages (Z zero), dirty D pages, faults F, groups of G pages, wire B bytes, lz4 L of N batches
+ *   migrate: NAME: to HOST: round 0: learning pass after T ms: W pages written, group sizes fitted by region 1:a .. 64:g
+ *   migrate: NAME: to HOST: round R: sent P pages (Z zero; L written again, left to the next round), dirty D pages, faults F, groups of G pages, wire B bytes, batches raw R, lz4-accel A, lz4 L of N
  *   migrate: NAME: to HOST: round R: faults F, pages sent P, sent unchanged U, throttle T% (next N%), group sizes decided by region 1:a 2:b 4:c 8:d 16:e 32:f 64:g
- *   migrate: NAME: to HOST: converged after round R: dirty D pages, at most 64
- *   migrate: NAME: to HOST: did not converge: round limit (8 rounds), dirty D pages, above 64
+ *   migrate: NAME: to HOST: converged after round R: dirty D pages, at most 48
+ *   migrate: NAME: to HOST: did not converge: round limit (8 rounds), dirty D pages, above 48
  *   migrate: NAME: to HOST: stop-and-copy: paused, RAM crc32c 0x..., last P pages, state S bytes
  *   migrate: NAME: to HOST: stop-and-copy: N disk requests in flight cancelled here, for the target to start again
  *   migrate: NAME: to HOST: done: the target resumed it, RAM crc32c 0x... (equal); stopped here
+ *   migrate: NAME: to HOST: downtime: T guest TSC ticks (M ms) from the pause to the acknowledgement, I of them not halted (emulated instructions under Bochs); stop-and-copy P pages after R pre-copy rounds
+ *   migrate: NAME: to HOST: after round 0: S pages sent, U of them unchanged (X%); K pages left to a later round, written again before their turn; F write faults in all
+ *   migrate: NAME: to HOST: codecs chosen: raw R, lz4-accel A, lz4 L of N batches; wire W bytes for G bytes of guest pages (W/G), T KiB/s of guest pages in all
  *   migrate: NAME: to HOST: refused: WHY; still running here[ (its N cancelled disk requests start again)]
  * Lines (target):
  *   migrate: incoming NAME from PEER: R MiB, V vCPUs: accepted
@@ -37,11 +41,13 @@
 #include <stdint.h>
 #include "hv/core/partition.h"
 
-#define MIGRATE_STOP_PAGES   64u     /* dirty pages small enough to stop and copy */
+#define MIGRATE_STOP_PAGES   48u     /* dirty pages small enough to stop and copy (goal:
+                                      * at most 50 in stop-and-copy, as Xen) */
 #define MIGRATE_MAX_ROUNDS   8u
-#define MIGRATE_GROUP_PAGES  16u     /* a fault opens this many pages at first, when the
-                                      * manifest arms no tracking (then tracked per page,
-                                      * so that a region's group can shrink to 1 page) */
+#define MIGRATE_LEARN_NS     100000000ull   /* round 0's learning passes: this often (a
+                                      * region's faults open the tracking's own groups
+                                      * until one fits it: per page when the manifest arms
+                                      * no tracking) */
 #define MIGRATE_IDLE_NS      60000000000ull  /* no progress for this long: the link is dead */
 
 /* A byte stream to or from another host (a pinned TLS connection: net/kernel/migrate_link.c).

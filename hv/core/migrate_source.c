@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/lapic.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/checkpoint.h"
 #include "hv/core/migrate_chan.h"
@@ -49,8 +50,15 @@ struct source {
     bool all;                           /* round 0: every page */
     bool round_told;                    /* the ROUND message of this round is queued */
     uint32_t round;
+    uint64_t round_ns;                  /* when this round began */
+    bool learned;                       /* round 0's first learning pass has run */
+    uint64_t learn_ns;                  /* when round 0's last learning pass ran */
+    bool learn_settled;                 /* a pass fitted no new region: no more till the end */
+    bool carry;                         /* src.groups holds the learning pass's map */
     /* this round */
-    uint64_t r_sent, r_zero, r_wire0, r_faults0, r_batches, r_lz4, r_dirty, r_unchanged;
+    uint64_t r_sent, r_zero, r_wire0, r_faults0, r_batches, r_dirty, r_unchanged;
+    uint64_t r_codec[MIG_CODECS];       /* batches by the codec chosen */
+    uint64_t r_skipped;                 /* pages left for the next round: written again */
     /* convergence (mig_converge.h) */
     uint64_t *hashes;                   /* per page: the hash of what was last sent, 0 never */
     size_t hash_alloc;                  /* pages of memory */
@@ -59,7 +67,14 @@ struct source {
     uint32_t throttle;                  /* level of the round under way */
     /* all rounds */
     uint64_t sent_total;
+    uint64_t later_sent, later_unchanged;   /* after round 0 (stop-and-copy's included) */
+    uint64_t skipped;                   /* pages left to a later round, earlier rounds */
+    uint64_t faults0;                   /* write faults before round 0 */
+    uint64_t start_ns;
+    uint64_t pause_ns, pause_halted;    /* at the stop-and-copy pause */
+    uint64_t last_pages;                /* sent in stop-and-copy */
     bool paused;
+    bool claimed;                       /* the tracking's passes are ours */
     bool cancelled;                     /* its disks' requests in flight were cancelled */
     unsigned cancelled_count;
     struct partition_pause at;
@@ -67,13 +82,14 @@ struct source {
     struct mig_choice choice;
     bool measuring;                     /* a PAGES message is being sent */
     uint64_t queued_ns, queued_len;
-    char last[256];
+    char last[320];
 };
 
 /* A 2 MiB region: its decided group size and what its pages did this round. */
 struct region {
     uint32_t sent, unchanged;
     uint8_t group_pages;
+    bool fitted;                        /* by a learning pass of round 0 */
 };
 
 static struct source src;
@@ -112,7 +128,7 @@ static void release(void)
     if (src.hashes)
         kmem_free_pages(src.hashes, src.hash_alloc);
     if (src.regions) {
-        if (src.p && src.p->writes)     /* faults open the tracking's own groups again */
+        if (src.claimed && src.p->writes)   /* faults open the tracking's own groups again */
             for (size_t i = 0; i < src.region_count; i++)
                 partition_writes_set_region_pages(src.p, i, src.group_pages);
         kmem_free_pages(src.regions, src.region_alloc);
@@ -131,7 +147,7 @@ static void fail(const char *why)
 {
     struct partition *p = src.p;
     bool alive = p && p->state != PART_DEAD;
-    if (alive)
+    if (alive && src.claimed)
         partition_writes_unclaim(p, MIGRATION);
     if (src.paused && alive)
         partition_resume(p, &src.at);   /* its disks start the cancelled requests again */
@@ -166,7 +182,6 @@ static bool setup(struct partition *p, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
-    uint32_t start = 0;
     if (!p->writes) {                   /* arm tracking, paused so that no write escapes */
         struct partition_pause at;
         if (!partition_pause(p, &at, err, err_size))
@@ -175,14 +190,19 @@ static bool setup(struct partition *p, char *err, size_t err_size)
         partition_resume(p, &at);
         if (!ok)
             return false;
-        start = MIGRATE_GROUP_PAGES;
     }
+    /* Claimed before anything of the tracking changes: while a live snapshot or the vGPU
+     * holds it, its region sizes stay as they are. */
+    if (!partition_writes_claim(p, MIGRATION, err, err_size))
+        return false;
+    src.claimed = true;
     struct write_track t;
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
     memset(src.hashes, 0, src.hash_alloc * 4096);
-    if (start < src.group_pages)        /* the manifest's groups: where the regions start */
-        start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages : MIG_GROUP_MAX_PAGES;
+    /* Until round 0's learning pass, faults open the tracking's own groups: its map is
+     * then exact, and each region's group is fitted to it. */
+    uint32_t start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages : MIG_GROUP_MAX_PAGES;
     for (size_t i = 0; i < src.region_count; i++) {
         src.regions[i] = (struct region){ .group_pages = (uint8_t)start };
         partition_writes_set_region_pages(p, i, start);
@@ -195,7 +215,7 @@ static bool setup(struct partition *p, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
-    return partition_writes_claim(p, MIGRATION, err, err_size);
+    return true;
 }
 
 static void begin_round(uint32_t round)
@@ -205,11 +225,30 @@ static void begin_round(uint32_t round)
     src.round = round;
     src.cursor = 0;
     src.round_told = false;
-    src.r_sent = src.r_zero = src.r_batches = src.r_lz4 = src.r_unchanged = 0;
+    src.round_ns = time_ns();
+    src.r_sent = src.r_zero = src.r_batches = src.r_unchanged = 0;
+    memset(src.r_codec, 0, sizeof(src.r_codec));
+    src.skipped += src.r_skipped;
+    src.r_skipped = 0;
     for (size_t i = 0; i < src.region_count; i++)
         src.regions[i].sent = src.regions[i].unchanged = 0;
     src.r_wire0 = src.ch.wire_bytes;
     src.r_faults0 = t.faults;
+}
+
+/* In a pre-copy round, a page written again since this round's pass goes in the next
+ * round (or stop-and-copy) anyway: sent now, it would be sent twice, the second time often
+ * unchanged.  In round 0, so does a page the learning pass saw written. */
+static bool written_again(uint64_t page)
+{
+    if (src.stage != S_ROUNDS)
+        return false;
+    if (src.carry) {
+        uint64_t g = page / src.group_pages;
+        if (src.groups[g / 64] >> (g % 64) & 1)
+            return true;
+    }
+    return partition_writes_written(src.p, page * MIG_PAGE_SIZE);
 }
 
 /* Up to MIG_BATCH_PAGES pages of this round from the cursor on: their numbers into pfn. */
@@ -219,6 +258,11 @@ static uint32_t next_pages(uint32_t *pfn)
     while (n < MIG_BATCH_PAGES && src.cursor < src.ram_pages) {
         uint64_t g = src.cursor / src.group_pages;
         if (src.all || (src.groups[g / 64] >> (g % 64) & 1)) {
+            if (written_again(src.cursor)) {
+                src.r_skipped++;
+                src.cursor++;
+                continue;
+            }
             pfn[n++] = (uint32_t)src.cursor++;
         } else {
             src.cursor = (g + 1) * src.group_pages;
@@ -234,6 +278,7 @@ static bool queue_batch(void)
     uint32_t n = next_pages(pfn);
     if (!n)
         return false;
+    uint64_t before = src.r_unchanged;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *page = src.gather + i * MIG_PAGE_SIZE;
         memcpy(page, guest_mem_ptr(&src.p->mem, (uint64_t)pfn[i] * MIG_PAGE_SIZE), MIG_PAGE_SIZE);
@@ -245,13 +290,17 @@ static bool queue_batch(void)
         r->unchanged += same;
         src.r_unchanged += same;
     }
-    bool lz4 = mig_choice_compress(&src.choice);
+    if (src.round > 0) {
+        src.later_sent += n;
+        src.later_unchanged += src.r_unchanged - before;
+    }
+    enum mig_codec k = mig_choice_next(&src.choice);
     struct mig_batch b;
     uint64_t t0 = time_ns();
-    size_t len = mig_batch_encode(src.codec, lz4 ? SNAP_LZ4 : SNAP_STORE, pfn, n, src.gather,
+    size_t len = mig_batch_encode(src.codec, mig_codec_level(k), pfn, n, src.gather,
                                   mig_chan_payload(&src.ch), &b);
-    if (lz4 && b.raw_len)
-        mig_choice_codec(&src.choice, b.raw_len, b.data_len, time_ns() - t0);
+    if (k != MIG_RAW && b.raw_len)
+        mig_choice_codec(&src.choice, k, b.raw_len, b.data_len, time_ns() - t0);
     mig_chan_queue(&src.ch, MIG_MSG_PAGES, (uint32_t)len);
     src.measuring = true;
     src.queued_ns = time_ns();
@@ -259,7 +308,7 @@ static bool queue_batch(void)
     src.r_sent += n;
     src.r_zero += snap_mask_pages(b.zero_mask);
     src.r_batches++;
-    src.r_lz4 += b.level != SNAP_STORE;
+    src.r_codec[k]++;
     src.sent_total += n;
     return true;
 }
@@ -279,15 +328,69 @@ static uint64_t harvest(bool accumulate)
     return pages < src.ram_pages ? pages : src.ram_pages;
 }
 
+static void sizes_line(char *out, size_t size, const uint32_t sizes[7])
+{
+    fmt_snprintf(out, size, "1:%u 2:%u 4:%u 8:%u 16:%u 32:%u 64:%u", sizes[0], sizes[1],
+                 sizes[2], sizes[3], sizes[4], sizes[5], sizes[6]);
+}
+
+/* Round 0's learning passes, every MIGRATE_LEARN_NS until one fits no new region, and at
+ * its end: a region not fitted
+ * yet still opens the tracking's own groups, so for it the map (src.groups, each pass
+ * adding to it) shows the pages written; one that shows writes is fitted to them
+ * (mig_group_fit) and keeps that size for round 0; one that shows none stays as it is (a
+ * region never written costs nothing).  The map stays in src.groups for round 0's end to
+ * add to (those pages were written, perhaps after round 0 sent them).  The first pass
+ * says what it did. */
+static void learn(void)
+{
+    uint64_t after_ms = (time_ns() - src.round_ns) / 1000000;
+    uint64_t written = harvest(src.carry);
+    uint64_t group_count = (src.ram_pages + src.group_pages - 1) / src.group_pages;
+    uint32_t sizes[7] = { 0 }, fitted_now = 0;
+    for (size_t i = 0; i < src.region_count; i++) {
+        struct region *reg = &src.regions[i];
+        uint32_t fit = reg->fitted ? 0 : mig_group_fit(src.groups, group_count,
+                                                       src.group_pages, i * MIG_REGION_PAGES);
+        if (fit) {
+            if (fit < src.group_pages)
+                fit = src.group_pages;
+            if (fit != reg->group_pages)
+                partition_writes_set_region_pages(src.p, i, fit);
+            reg->group_pages = (uint8_t)fit;
+            reg->fitted = true;
+            fitted_now++;
+        }
+        sizes[mig_group_index(reg->group_pages)]++;
+    }
+    src.carry = true;
+    src.learn_ns = time_ns();
+    /* Each pass protects again what the guest wrote: once one fits nothing new, the
+     * writes have settled and only round 0's end looks again. */
+    if (src.learned && !fitted_now)
+        src.learn_settled = true;
+    if (src.learned)
+        return;
+    src.learned = true;
+    char h[64], d[200];
+    sizes_line(h, sizeof(h), sizes);
+    fmt_snprintf(d, sizeof(d), "round 0: learning pass after %lu ms: %lu pages written, group "
+                 "sizes fitted by region %s", after_ms, written, h);
+    say("migrate: %s: to %s: %s", d);
+}
+
 static void report_round(void)
 {
     struct write_track t;
     partition_writes_stats(src.p, &t);
-    char d[200];
-    fmt_snprintf(d, sizeof(d), "round %u: sent %lu pages (%lu zero), dirty %lu pages, faults "
-                 "%lu, groups of %u pages, wire %lu bytes, lz4 %lu of %lu batches", src.round,
-                 src.r_sent, src.r_zero, src.r_dirty, t.faults - src.r_faults0,
-                 src.group_pages, src.ch.wire_bytes - src.r_wire0, src.r_lz4, src.r_batches);
+    char d[256];
+    fmt_snprintf(d, sizeof(d), "round %u: sent %lu pages (%lu zero; %lu written again, left to "
+                 "the next round), dirty %lu pages, faults %lu, groups of %u pages, wire %lu "
+                 "bytes, batches raw %lu, lz4-accel %lu, lz4 %lu of %lu", src.round, src.r_sent,
+                 src.r_zero, src.r_skipped, src.r_dirty,
+                 t.faults - src.r_faults0, src.group_pages, src.ch.wire_bytes - src.r_wire0,
+                 src.r_codec[MIG_RAW], src.r_codec[MIG_LZ4_ACCEL], src.r_codec[MIG_LZ4],
+                 src.r_batches);
     say("migrate: %s: to %s: %s", d);
 }
 
@@ -298,6 +401,11 @@ static void report_round(void)
 static void decide_groups(uint32_t sizes[7])
 {
     memset(sizes, 0, 7 * sizeof(uint32_t));
+    if (src.round == 0 && src.learned) {    /* its learning pass decided */
+        for (size_t i = 0; i < src.region_count; i++)
+            sizes[mig_group_index(src.regions[i].group_pages)]++;
+        return;
+    }
     uint64_t group_count = (src.ram_pages + src.group_pages - 1) / src.group_pages;
     for (size_t i = 0; i < src.region_count; i++) {
         struct region *reg = &src.regions[i];
@@ -344,7 +452,10 @@ static uint32_t ram_crc(const struct guest_mem *m)
 static bool end_round(char *err, size_t err_size)
 {
     src.all = false;
-    src.r_dirty = harvest(false);
+    if (src.round == 0)
+        learn();
+    src.r_dirty = harvest(src.carry);
+    src.carry = false;
     report_round();
     bool more = src.r_dirty > MIGRATE_STOP_PAGES && src.round + 1 < MIGRATE_MAX_ROUNDS;
     uint32_t next = more ? mig_throttle_next(src.throttle, src.r_dirty, src.r_sent) : 0;
@@ -371,6 +482,8 @@ static bool end_round(char *err, size_t err_size)
     if (!partition_pause(src.p, &src.at, err, err_size))
         return false;
     src.paused = true;
+    src.pause_ns = time_ns();
+    src.pause_halted = lapic_halted_tsc();
     sched_throttle(NULL, 0);            /* paused now: the throttle has done its work */
     partition_console_flush(src.p, true);
     harvest(true);
@@ -383,6 +496,7 @@ static bool end_round(char *err, size_t err_size)
 static bool queue_state(char *err, size_t err_size)
 {
     struct partition *p = src.p;
+    src.last_pages = src.r_sent;
     src.ram_crc = ram_crc(&p->mem);
     struct checkpoint_saved st = { 0 };
     if (!checkpoint_save_stream(p, &src.at, src.ram_crc, &st, err, err_size))
@@ -475,6 +589,41 @@ bool migrate_start(struct partition *p, const char *host, char *msg, size_t msg_
     return true;
 }
 
+/* After the acknowledgement: the downtime, the pages sent again unchanged, the codecs. */
+static void report_done(void)
+{
+    uint64_t ns = time_ns() - src.pause_ns;
+    uint64_t ticks = ns * (tsc_hz() / 1000000) / 1000;
+    uint64_t halted = lapic_halted_tsc() - src.pause_halted;
+    char d[220];
+    fmt_snprintf(d, sizeof(d), "downtime: %lu guest TSC ticks (%lu.%03lu ms) from the pause to "
+                 "the acknowledgement, %lu of them not halted (emulated instructions under "
+                 "Bochs); stop-and-copy %lu pages after %u pre-copy rounds", ticks,
+                 ns / 1000000, ns / 1000 % 1000, ticks > halted ? ticks - halted : 0,
+                 src.last_pages, src.round);
+    say("migrate: %s: to %s: %s", d);
+    uint64_t permille = src.later_sent ? src.later_unchanged * 1000 / src.later_sent : 0;
+    struct write_track t;
+    partition_writes_stats(src.p, &t);
+    fmt_snprintf(d, sizeof(d), "after round 0: %lu pages sent, %lu of them unchanged "
+                 "(%lu.%lu%%); %lu pages left to a later round, written again before their "
+                 "turn; %lu write faults in all", src.later_sent, src.later_unchanged,
+                 permille / 10, permille % 10, src.skipped + src.r_skipped,
+                 t.faults - src.faults0);
+    say("migrate: %s: to %s: %s", d);
+    const uint64_t *c = src.choice.chose;
+    uint64_t all = c[MIG_RAW] + c[MIG_LZ4_ACCEL] + c[MIG_LZ4];
+    uint64_t ram = src.sent_total * MIG_PAGE_SIZE;
+    uint64_t took_ms = (time_ns() - src.start_ns) / 1000000;
+    uint64_t wire_pm = ram ? src.ch.wire_bytes * 1000 / ram : 0;
+    fmt_snprintf(d, sizeof(d), "codecs chosen: raw %lu, lz4-accel %lu, lz4 %lu of %lu batches; "
+                 "wire %lu bytes for %lu bytes of guest pages (%lu.%03lu), %lu KiB/s of guest pages "
+                 "in all", c[MIG_RAW], c[MIG_LZ4_ACCEL], c[MIG_LZ4], all, src.ch.wire_bytes,
+                 ram, wire_pm / 1000, wire_pm % 1000,
+                 took_ms ? ram / 1024 * 1000 / took_ms : 0);
+    say("migrate: %s: to %s: %s", d);
+}
+
 /* One step: 1 go on, 0 wait for the link, -1 failed (err). */
 static int step(char *err, size_t err_size)
 {
@@ -510,6 +659,8 @@ static int step(char *err, size_t err_size)
         }
         if (src.stage == S_READY) {
             begin_round(0);
+            src.start_ns = src.learn_ns = src.round_ns;
+            src.faults0 = src.r_faults0;
             src.all = true;
             harvest(false);             /* round 0 sends everything written before it */
             src.stage = S_ROUNDS;
@@ -520,11 +671,14 @@ static int step(char *err, size_t err_size)
         fmt_snprintf(d, sizeof(d), "done: the target resumed it, RAM crc32c 0x%08x (%s); "
                      "stopped here", r.ram_crc, r.ram_crc == src.ram_crc ? "equal" : "DIFFERENT");
         say("migrate: %s: to %s: %s", d);
+        report_done();
         partition_stop(src.p, "migrated to %s", src.host);
         release();
         return 0;
     case S_ROUNDS:
     case S_STOP_COPY:
+        if (src.round == 0 && !src.learn_settled && time_ns() - src.learn_ns >= MIGRATE_LEARN_NS)
+            learn();
         if (queue_batch())
             return 1;
         if (!src.round_told) {

@@ -1,5 +1,6 @@
 #include "hv/core/partition_console.h"
 
+#include <string.h>
 #include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
@@ -76,6 +77,28 @@ void partition_console_flush(struct partition *p, bool partial)
     drain(p, true);
     if (p->console_len || (!partial && p->console_continued))
         print_line(p, partial);
+    spin_unlock_irqrestore(&p->console_lock, f);
+}
+
+void partition_console_take_partial(struct partition *p, struct partition_console_carry *c)
+{
+    _Static_assert(sizeof(c->line) == sizeof(p->console_line), "a whole line buffer");
+    uint64_t f = spin_lock_irqsave(&p->console_lock);
+    drain(p, true);
+    memcpy(c->line, p->console_line, p->console_len);
+    c->len = p->console_len;
+    c->continued = p->console_continued;
+    p->console_len = 0;
+    p->console_continued = false;
+    spin_unlock_irqrestore(&p->console_lock, f);
+}
+
+void partition_console_give_partial(struct partition *p, const struct partition_console_carry *c)
+{
+    uint64_t f = spin_lock_irqsave(&p->console_lock);
+    memcpy(p->console_line, c->line, c->len);
+    p->console_len = c->len;
+    p->console_continued = c->continued;
     spin_unlock_irqrestore(&p->console_lock, f);
 }
 

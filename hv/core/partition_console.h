@@ -20,6 +20,16 @@ void partition_console_write(void *ctx, const char *buf, size_t len);
 /* Prints what the guest wrote, all of it; partial: the last line goes on later (a shell
  * prompt waiting for input), else it is ended here. */
 void partition_console_flush(struct partition *p, bool partial);
+/* A partition replaced by a copy of itself (a checkpoint): take prints its whole lines and
+ * keeps the line it had begun; give puts that line into the copy (or back), so that the
+ * hypervisor's lines about the replacement do not cut the guest's line in two. */
+struct partition_console_carry {
+    char line[160];
+    unsigned len;
+    bool continued;
+};
+void partition_console_take_partial(struct partition *p, struct partition_console_carry *c);
+void partition_console_give_partial(struct partition *p, const struct partition_console_carry *c);
 /* The partition ends: everything it wrote is printed, later writes are ignored. */
 void partition_console_end(struct partition *p);
 /* Boot CPU, every scheduling pass: moves every partition's output on within the serial

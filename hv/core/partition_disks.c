@@ -12,6 +12,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/disk_ops.h"
 #include "hv/core/partition_create.h"
+#include "hv/core/partition_tokens.h"
 #include "hv/core/worker.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
@@ -63,6 +64,7 @@ struct partition_disk {
     uint64_t capacity;
     uint32_t sector;
     struct virtio_blk *dev;
+    struct vblk_tokens *tokens; /* the partition's guest tokens (disk 0 owns them); NULL: none */
 
     spinlock_t lock;            /* everything below */
     struct block_device blk;
@@ -646,10 +648,21 @@ static enum vblk_status backend_copy(void *ctx, struct vblk_io *io)
     return queue_piece_from(d, io, BLOCK_WRITE, src);
 }
 
+/* The partition's guest tokens (offload read and write), used under the partition's lock
+ * as every request of its devices is. */
+static struct vblk_tokens *backend_tokens(void *ctx, uint32_t *self)
+{
+    struct partition_disk *d = ctx;
+    *self = 0;
+    while (*self < d->part->disk_count && d->part->disks[*self] != d)
+        (*self)++;
+    return d->tokens;
+}
+
 static const struct vblk_backend backend_with_copy = {
     .read = backend_read, .write = backend_write, .flush = backend_flush,
     .discard = backend_discard, .capacity = backend_capacity, .sector_size = backend_sector,
-    .copy_check = backend_copy_check, .copy = backend_copy,
+    .copy_check = backend_copy_check, .copy = backend_copy, .tokens = backend_tokens,
 };
 
 /* ---- set-up and end ------------------------------------------------------------------- */
@@ -658,6 +671,78 @@ static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Pool paths name one file when they differ only in case or a leading '/' (FAT). */
+static bool same_pool_file(const char *a, const char *b)
+{
+    a += *a == '/';
+    b += *b == '/';
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+static struct vhdx_info chain_info;     /* the pool's lock */
+
+/* The pool's lock held: layer k of disk e's chain (0: its own file), its pool path and
+ * whether it is open writable; false past the chain's end. */
+static bool chain_layer(struct partition_disk *e, unsigned k, char *name, size_t size,
+                        bool *writable)
+{
+    strlcpy(name, e->path, size);
+    *writable = true;
+    if (!e->vhdx)
+        return k == 0 && e->file.v;
+    struct vhdx *l = e->vhdx;
+    for (unsigned i = 0; i < k; i++) {
+        struct vhdx *parent = vhdx_parent(l);
+        if (!parent)
+            return false;
+        vhdx_get_info(l, &chain_info);
+        strlcpy(name, chain_info.parent_name, size);
+        l = parent;
+    }
+    vhdx_get_info(l, &chain_info);
+    *writable = !chain_info.read_only;
+    return true;
+}
+
+/*
+ * The pool's lock held: whether a parent in d's chain is open in another attached disk's
+ * chain, or d's own file is a parent there, with either of them writable: a child's parent
+ * must not change under it (a merge writes its parent; a disk attached writable may be
+ * someone's parent).  Read-only sharing (two children of one parent) is fine; two disks
+ * on one file (a partition restarting or restored beside its old self) are not a chain's
+ * business.
+ */
+static bool chain_conflict(struct partition_disk *d, char *err, size_t err_size)
+{
+    char a[128], b[128];
+    bool aw, bw;
+    for (unsigned k = 0; chain_layer(d, k, a, sizeof(a), &aw); k++)
+        for (unsigned i = 0; i < partition_count; i++) {
+            struct partition *q = partitions[i];
+            if (!q || q->state == PART_DEAD)
+                continue;
+            for (unsigned n = 0; n < q->disk_count; n++) {
+                struct partition_disk *e = q->disks[n];
+                if (!e || e == d)
+                    continue;
+                for (unsigned m = 0; chain_layer(e, m, b, sizeof(b), &bw); m++)
+                    if ((k || m) && (aw || bw) && same_pool_file(a, b)) {
+                        fmt_snprintf(err, err_size, "disk %s: %s is open%s in partition "
+                                     "%s's disk %s%s", d->path, a, bw ? " writable" : "",
+                                     q->name, e->path, m ? " (its chain)" : "");
+                        return true;
+                    }
+            }
+        }
+    return false;
 }
 
 /* The pool's lock held. */
@@ -683,11 +768,19 @@ static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_
         pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);
     struct vhdx_err verr;
     pool_vhdx_io(&d->file, &d->vio);
-    if (vhdx_open(pool_vhdx_env(), &d->vio, path, vhdx_flags, &d->vhdx, &verr) != 0) {
+    int rc = vhdx_open(pool_vhdx_env(), &d->vio, path, vhdx_flags, &d->vhdx, &verr);
+    if (rc == VHDX_E_READ_ONLY && !(vhdx_flags & (VHDX_OPEN_READ_ONLY | VHDX_OPEN_PARENT_RW)))
+        /* A differencing disk whose parent has a log to replay (a merge was cut): the
+         * parent opened writable replays it; the chain reads as before. */
+        rc = vhdx_open(pool_vhdx_env(), &d->vio, path, vhdx_flags | VHDX_OPEN_PARENT_RW,
+                       &d->vhdx, &verr);
+    if (rc != 0) {
         fmt_snprintf(err, err_size, "disk %s: %s", path, verr.msg);
         d->vhdx = NULL;
         return false;
     }
+    if (chain_conflict(d, err, err_size))
+        return false;               /* the caller closes it */
     struct vhdx_info info;
     vhdx_get_info(d->vhdx, &info);
     d->capacity = info.disk_size;
@@ -772,12 +865,15 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
             return false;
         }
         d->part = p;
+        d->tokens = i == 0 ? (count >= 2 ? partition_tokens_make() : NULL) : p->disks[0]->tokens;
         pool_lock();
         bool ok = open_disk(d, path, 0, err, err_size);
         if (!ok)
             close_disk(d);
         pool_unlock();
         if (!ok) {
+            if (i == 0)
+                partition_tokens_free(d->tokens);
             free_disk(d);
             return false;
         }
@@ -857,6 +953,7 @@ void partition_disks_detach(struct partition *p)
     for (unsigned i = 0; i < p->disk_count; i++)
         stop_work(p->disks[i]);
     disk_ops_partition_gone(p);
+    struct vblk_tokens *tokens = p->disk_count ? p->disks[0]->tokens : NULL;
     bool used = false;
     for (unsigned i = 0; i < p->disk_count; i++) {
         struct partition_disk *d = p->disks[i];
@@ -876,6 +973,7 @@ void partition_disks_detach(struct partition *p)
         p->disks[i] = NULL;
     }
     p->disk_count = 0;
+    partition_tokens_free(tokens);      /* the devices are gone: nobody uses them now */
     if (used)
         pool_disk_report();
     if (p->pci)

@@ -114,6 +114,15 @@ void partition_writes_poll(void)
     }
 }
 
+bool partition_writes_written(struct partition *p, uint64_t gpa)
+{
+    struct partition_writes *w = p->writes;
+    if (!w || gpa >= w->track.ram_size)
+        return false;
+    uint64_t g = gpa >> w->track.group_shift;
+    return __atomic_load_n(&w->track.written[g / 64], __ATOMIC_RELAXED) >> (g % 64) & 1;
+}
+
 uint32_t partition_writes_group_pages(const struct partition *p)
 {
     return p->writes ? 1u << (p->writes->track.group_shift - 12) : 0;

@@ -39,6 +39,10 @@ bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uin
 bool partition_writes_claim(struct partition *p, const char *who, char *err, size_t err_size);
 /* The periodic passes go on, if `who` was the collector (anyone else's claim stays). */
 void partition_writes_unclaim(struct partition *p, const char *who);
+/* Whether the group holding gpa was written since the last pass (a snapshot of one bit,
+ * without the lock: a write racing with it may be missed, never invented, and only a pass
+ * clears it).  False when p is not tracked. */
+bool partition_writes_written(struct partition *p, uint64_t gpa);
 /* Boot CPU, from the scheduler loop: the passes that are due (none while claimed). */
 void partition_writes_poll(void);
 /* A copy of the tracker's counters (zero when p is not tracked). */

@@ -6,6 +6,7 @@
 #include "hv/core/storage_migrate.h"
 
 #include <string.h>
+#include "hv/arch/x86/console.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/storage_migrate_chan.h"
 #include "hv/lib/format.h"
@@ -33,7 +34,8 @@ static struct source {
     uint32_t head, tail;                /* atomics: the consumer's and the producer's */
     size_t slot_off;                    /* of the head slot, being sent */
     bool slot_paid;                     /* the link's bucket has let the head slot go */
-    bool commit_wanted, commit_sent;
+    bool commit_wanted, commit_sent, commit_out;
+    uint64_t said_ns;                   /* the last "waiting for DONE" line */
     struct smig_commit commit;
     struct rate_limit rl;
     struct storage_migrate_stats st;
@@ -153,11 +155,17 @@ static void release(void)
     src.ctl = NULL;
 }
 
+static void say(const char *what)
+{
+    kprintf("storage-migrate: outgoing %s to %s: %s\n", src.name, src.host, what);
+}
+
 static void fail(const char *fmt, const char *why)
 {
     if (src.stage == SMIG_SRC_DONE || src.stage == SMIG_SRC_FAILED)
         return;
     fmt_snprintf(src.msg, sizeof(src.msg), fmt, why);
+    say(src.msg);
     src.st.wire_bytes = src.ch.wire_bytes;
     __atomic_store_n(&src.stage, SMIG_SRC_FAILED, __ATOMIC_RELEASE);
     smig_chan_close(&src.ch);   /* the buffers stay until close: a step may be staging */
@@ -288,6 +296,9 @@ static int receive(char *err, size_t err_size)
     src.st.target_bytes = r.bytes;
     src.st.wire_bytes = src.ch.wire_bytes;
     fmt_snprintf(src.msg, sizeof(src.msg), "%s", r.text);
+    char d[SMIG_TEXT_LEN + 32];
+    fmt_snprintf(d, sizeof(d), "DONE received: %s", r.text);
+    say(d);
     src.stage = SMIG_SRC_DONE;
     smig_chan_close(&src.ch);
     return 0;
@@ -339,6 +350,24 @@ bool storage_migrate_source_poll(void)
     int rc = send_due(err, sizeof(err));
     if (rc >= 0)
         rc = smig_chan_flush(&src.ch, err, sizeof(err));
+    if (rc > 0 && src.commit_sent && !src.commit_out && src.ctl_off >= src.ctl_len) {
+        src.commit_out = true;      /* the COMMIT's last record has left TLS */
+        src.said_ns = time_ns();
+        char d[96];
+        fmt_snprintf(d, sizeof(d), "COMMIT sent (%lu bytes staged, wire %lu bytes)",
+                     (unsigned long)src.commit.bytes, (unsigned long)src.ch.wire_bytes);
+        say(d);
+    } else if (time_ns() - src.ch.last_progress_ns > 10000000000ull &&
+               time_ns() - src.said_ns > 10000000000ull) {
+        src.said_ns = time_ns();
+        char d[120];
+        fmt_snprintf(d, sizeof(d), "nothing moved for %lu s (%s, %u units staged)",
+                     (unsigned long)((time_ns() - src.ch.last_progress_ns) / 1000000000ull),
+                     src.commit_out ? "waiting for DONE" : src.stage == SMIG_SRC_HELLO
+                     ? "waiting for READY" : "sending",
+                     __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE) - src.head);
+        say(d);
+    }
     if (rc >= 0)
         rc = receive(err, sizeof(err));
     if (rc < 0)

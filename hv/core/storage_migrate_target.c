@@ -192,10 +192,16 @@ static bool on_data(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
         fmt_snprintf(err, err_size, "writing %s: %s", tgt.tmp, verr.msg);
         return false;
     }
+    uint64_t before = tgt.written + tgt.zeroed;
     if (d.bytes)
         tgt.written += d.length;
     else
         tgt.zeroed += d.length;
+    if ((before + d.length) / MIB != before / MIB) {
+        char m[64];
+        fmt_snprintf(m, sizeof(m), "%lu MiB received", (unsigned long)((before + d.length) / MIB));
+        line("", m);
+    }
     return true;
 }
 
@@ -228,19 +234,32 @@ static bool on_commit(const uint8_t *pl, uint32_t len, char *err, size_t err_siz
     verr.msg[0] = '\0';
     uint32_t crc = 0;
     bool verify = tgt.hello.flags & SMIG_HELLO_VERIFY;
+    line("", "COMMIT received");
     partition_pool_lock();
     /* The message is decoded: its buffer is the scratch for the CRC. */
     int rc = verify ? disk_crc(tgt.ch.rx, &crc, &verr) : 0;
+    partition_pool_unlock();
+    line("", rc ? "commit: the CRC failed" : "commit: CRC taken");
+    partition_pool_lock();
     if (!rc)
         rc = vhdx_close(tgt.disk, &verr);
     tgt.disk = NULL;
     bool ok = !rc && fat_close(&tgt.file) == 0;
     tgt.file_open = false;
-    if (ok && (fat_rename(pool_volume(), tgt.tmp, tgt.hello.name) || fat_sync(pool_volume())))
+    partition_pool_unlock();
+    line("", ok ? "commit: closed" : "commit: closing failed");
+    partition_pool_lock();
+    if (ok && fat_rename(pool_volume(), tgt.tmp, tgt.hello.name))
+        ok = false;
+    partition_pool_unlock();
+    line("", ok ? "commit: renamed" : "commit: renaming failed");
+    partition_pool_lock();
+    if (ok && fat_sync(pool_volume()))
         ok = false;
     else if (ok)
         tgt.tmp[0] = '\0';
     partition_pool_unlock();
+    line("", ok ? "commit: synced" : "commit: syncing failed");
     if (!ok) {
         fmt_snprintf(err, err_size, "committing %s: %s", tgt.hello.name,
                      verr.msg[0] ? verr.msg : "the pool refused");
@@ -273,6 +292,8 @@ static int step(char *err, size_t err_size)
     if (f < 0 || (f == 0 && tgt.stage == T_REPLY))
         return f;
     if (tgt.stage == T_REPLY) {         /* DONE or the refusal is out: the link closes */
+        if (tgt.keep)
+            line("", "DONE sent");
         if (tgt.keep)
             release();
         else

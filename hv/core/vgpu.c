@@ -2,6 +2,8 @@
 
 #include <string.h>
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/cpu.h"
+#include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/core/channel.h"
 #include "hv/core/display.h"
@@ -9,6 +11,7 @@
 #include "hv/core/partition_writes.h"
 #include "hv/core/vgpu_surfaces.h"
 #include "hv/core/virt.h"
+#include "hv/core/vgpu_frame.h"
 #include "hv/core/write_track.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
@@ -30,6 +33,7 @@ static spinlock_t lock = SPINLOCK_INIT;
 static const char VGPU_DAMAGE[] = "the video service's damage queries";
 static struct vgpu_surfaces table;
 static struct vgpu_client clients[VGPU_MAX_CLIENTS];
+static struct vgpu_frame frame;             /* the service's composes against captures */
 
 static struct vgpu_client *client_of(const struct partition *p)
 {
@@ -67,19 +71,21 @@ bool vgpu_partition_attach(struct partition *p, bool service, bool client, uint3
         return false;
     uint32_t group_pages = partition_writes_group_pages(p);
     size_t words = write_track_words(p->mem.size, group_pages);
+    /* Allocated before the slot is chosen: two clients attaching at once must not both
+     * take the slot found free while the lock was dropped. */
+    uint64_t *bits = words ? kmalloc(2 * words * sizeof(uint64_t)) : NULL;
     uint64_t f = spin_lock_irqsave(&lock);
-    struct vgpu_client *c = client_of(NULL);
+    struct vgpu_client *c = bits ? client_of(NULL) : NULL;
+    if (c)
+        *c = (struct vgpu_client){ .p = p, .weight = weight, .words = words, .written = bits,
+                                   .pass = bits + words,
+                                   .group_shift = 12 + (unsigned)__builtin_ctz(group_pages) };
     spin_unlock_irqrestore(&lock, f);
-    uint64_t *bits = c && words ? kmalloc(2 * words * sizeof(uint64_t)) : NULL;
-    if (!bits) {
+    if (!c) {
+        kfree(bits);
         fmt_snprintf(err, err_size, "partition %s: no room for another vGPU client", p->name);
         return false;
     }
-    f = spin_lock_irqsave(&lock);
-    *c = (struct vgpu_client){ .p = p, .weight = weight, .words = words, .written = bits,
-                               .pass = bits + words,
-                               .group_shift = 12 + (unsigned)__builtin_ctz(group_pages) };
-    spin_unlock_irqrestore(&lock, f);
     return true;
 }
 
@@ -95,8 +101,11 @@ void vgpu_partition_gone(struct partition *p)
     uint64_t f = spin_lock_irqsave(&lock);
     struct vgpu_client *c = client_of(p);
     bool service = display_owner() == p;
-    if (service)
+    struct vgpu_frame frames = frame;
+    if (service) {
         vgpu_surfaces_forget_mappings(&table);
+        vgpu_frame_reset(&frame);
+    }
     struct vgpu_client was = { 0 };
     if (c) {
         struct vgpu_surface s;
@@ -108,13 +117,18 @@ void vgpu_partition_gone(struct partition *p)
         memset(c, 0, sizeof(*c));
     }
     spin_unlock_irqrestore(&lock, f);
+    if (service && frames.frames)
+        kprintf("atoll: vgpu: the video service composed %lu frames between HC_DISPLAY_FRAME "
+                "calls, %lu of them started late because a capture was reading\n", frames.frames,
+                frames.refused);
     if (service)
         display_release(p);
     if (c)
         kprintf("atoll: vgpu: client %s (weight %u): %lu surfaces shared, %lu damage queries "
                 "reported %lu of %lu pages written\n", p->name, was.weight, was.shares,
                 was.damage_calls, was.pages_damaged, was.pages_asked);
-    /* The bitmaps stay: ended partitions stay in the table too. */
+    /* Every user of the bitmaps holds the lock, and the slot no longer leads to them. */
+    kfree(was.written);
 }
 
 static int64_t clients_hc(struct partition *p, uint64_t gpa, uint64_t max)
@@ -189,10 +203,31 @@ static int64_t damage_hc(struct partition *p, uint64_t id, uint64_t handle, uint
     return n;
 }
 
+bool vgpu_display_hold(uint64_t wait_ns)
+{
+    uint64_t give_up = time_ns() + wait_ns;
+    while (!vgpu_frame_hold(&frame)) {
+        if (time_ns() > give_up)
+            return false;
+        cpu_relax();
+    }
+    return true;
+}
+
+void vgpu_display_release(void)
+{
+    vgpu_frame_release(&frame);
+}
+
 int64_t vgpu_hypercall(struct partition *p, uint64_t nr, const uint64_t arg[4])
 {
     if (nr == HC_DISPLAY_INFO)
         return display_info_hc(p, arg[0]);
+    if (nr == HC_DISPLAY_FRAME) {
+        if (display_owner() != p)
+            return -HC_EPERM;
+        return arg[0] == 1 ? vgpu_frame_begin(&frame) : vgpu_frame_end(&frame);
+    }
     uint64_t f = spin_lock_irqsave(&lock);
     struct vgpu_client *me = client_of(p);
     int64_t r;

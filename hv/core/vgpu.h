@@ -23,7 +23,11 @@ bool vgpu_partition_attach(struct partition *p, bool service, bool client, uint3
  * for the service, its mappings are forgotten and the display freed.  Before p's memory
  * and page tables go. */
 void vgpu_partition_gone(struct partition *p);
-/* HC_DISPLAY_INFO .. HC_VGPU_CONNECT, arguments checked by vgpu_check_args. */
+/* HC_DISPLAY_INFO .. HC_DISPLAY_FRAME, arguments checked by vgpu_check_args. */
 int64_t vgpu_hypercall(struct partition *p, uint64_t nr, const uint64_t arg[4]);
+/* A capture: holds the display between two of the service's frames (hv/core/vgpu_frame.h),
+ * waiting up to wait_ns for a compose in progress to end; false if it did not. */
+bool vgpu_display_hold(uint64_t wait_ns);
+void vgpu_display_release(void);
 
 #endif

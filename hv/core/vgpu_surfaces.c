@@ -20,6 +20,8 @@ int64_t vgpu_check_args(uint64_t nr, const uint64_t arg[4], uint64_t ram_size)
         return in_ram(arg[0], sizeof(struct vgpu_display), ram_size) ? 0 : -HC_EFAULT;
     case HC_VGPU_SERVICE:
         return 0;
+    case HC_DISPLAY_FRAME:          /* (1 begin, 2 end) */
+        return arg[0] == 1 || arg[0] == 2 ? 0 : -HC_EINVAL;
     case HC_VGPU_CONNECT:           /* (channel handle): checked against the channels */
         return arg[0] == 0 || arg[0] > UINT32_MAX ? -HC_ENOENT : 0;
     case HC_VGPU_CLIENTS:           /* (gpa, max) */

@@ -2,9 +2,21 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * The bulk moves 8 bytes an iteration (REP MOVSQ/STOSQ), the ends a byte at a time:
+ * emulators run a REP string instruction one iteration at a time (QEMU's TCG takes 256 MiB
+ * of REP STOSB, a partition's RAM scrubbed as it is freed, in tens of seconds), and on
+ * hardware the two are as fast.
+ */
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
     void *ret = dst;
+    if (n >= 64) {
+        size_t head = (-(uintptr_t)dst) & 7, words = (n - head) / 8;
+        n -= head + words * 8;
+        __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(head) : : "memory");
+        __asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+    }
     __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
     return ret;
 }
@@ -25,6 +37,13 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     void *ret = dst;
+    if (n >= 64) {
+        uint64_t fill = 0x0101010101010101ull * (uint8_t)c;
+        size_t head = (-(uintptr_t)dst) & 7, words = (n - head) / 8;
+        n -= head + words * 8;
+        __asm__ volatile("rep stosb" : "+D"(dst), "+c"(head) : "a"(fill) : "memory");
+        __asm__ volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(fill) : "memory");
+    }
     __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
     return ret;
 }

@@ -49,8 +49,14 @@ uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r)
         group_pages = MIG_GROUP_MIN_PAGES;
     if (group_pages > MIG_GROUP_MAX_PAGES)
         group_pages = MIG_GROUP_MAX_PAGES;
-    if (r->sent && (uint64_t)r->unchanged * 2 >= r->sent)
-        return group_pages > MIG_GROUP_MIN_PAGES ? group_pages / 2 : group_pages;
+    if (r->sent && (uint64_t)r->unchanged * 2 >= r->sent) {
+        uint64_t changed = r->sent > r->unchanged ? r->sent - r->unchanged : 0;
+        uint64_t want = (uint64_t)group_pages * changed / r->sent;
+        uint32_t next = MIG_GROUP_MIN_PAGES;
+        while ((uint64_t)next * 2 <= want && next * 2 <= group_pages / 2)
+            next *= 2;
+        return next;
+    }
     if (r->written >= 2 && (uint64_t)r->neighbours * 2 >= r->written)
         return group_pages < MIG_GROUP_MAX_PAGES ? group_pages * 2 : group_pages;
     return group_pages;
@@ -97,6 +103,39 @@ void mig_region_scan_at(const uint64_t *written, uint64_t group_count, uint32_t 
         r->neighbours += w && prev;
         prev = w;
     }
+}
+
+static bool bit(const uint64_t *w, uint64_t g)
+{
+    return w[g / 64] >> (g % 64) & 1;
+}
+
+uint32_t mig_group_fit(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
+                       uint64_t first)
+{
+    if (!group_pages || group_pages > MIG_GROUP_MAX_PAGES)
+        return 0;
+    uint64_t g0 = first / group_pages, g1 = (first + MIG_REGION_PAGES) / group_pages;
+    if (g1 > group_count)
+        g1 = group_count;
+    uint64_t w = 0;
+    for (uint64_t g = g0; g < g1; g++)
+        w += bit(written, g);
+    if (!w)
+        return 0;
+    for (uint32_t size = MIG_GROUP_MAX_PAGES; size > group_pages; size /= 2) {
+        uint32_t k = size / group_pages;
+        uint64_t touched = 0;
+        for (uint64_t c = g0; c < g1; c += k) {
+            bool any = false;
+            for (uint64_t g = c; g < c + k && g < g1 && !any; g++)
+                any = bit(written, g);
+            touched += any;
+        }
+        if ((touched * k - w) * 8 <= touched * k)
+            return size;
+    }
+    return group_pages;
 }
 
 unsigned mig_group_index(uint32_t group_pages)

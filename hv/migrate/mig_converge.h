@@ -47,10 +47,18 @@ struct mig_region_round {
     uint32_t sent, unchanged;           /* pages sent as dirty, of them unchanged */
 };
 
-/* The region's group size for the next round: halved (not below 1) when at least half
- * of the pages sent were unchanged; otherwise doubled (not above 64) when at least two
- * groups were written and most of them follow a written neighbour; otherwise kept. */
+/* The region's group size for the next round: when at least half of the pages sent were
+ * unchanged, cut to the share of them that changed (group x changed / sent, down to a
+ * power of two; at most half, not below 1); otherwise doubled (not above 64) when at least
+ * two groups were written and most of them follow a written neighbour; otherwise kept. */
 uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r);
+/* The widest group (a power of two, group_pages .. MIG_GROUP_MAX_PAGES) that the writes
+ * in a bitmap of group_pages-page groups fill in the region starting at page first: at
+ * most 1/8 of the pages of its written groups unwritten.  0 when nothing in the region was
+ * written.  For a map taken with the region's faults opening single tracking groups (its
+ * learning pass), where every bit is a real write. */
+uint32_t mig_group_fit(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
+                       uint64_t first);
 /* Fills r from a round's written-group bitmap (group_pages each) for the region starting at
  * page first (a multiple of MIG_REGION_PAGES); sent and unchanged are left to the caller. */
 void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t group_pages,

@@ -345,6 +345,19 @@ static int check_overlap(struct copy *c, uint64_t dst_off, uint64_t len)
     return OFFLOAD_OK;
 }
 
+static bool all_zero(const uint8_t *b, uint32_t n)
+{
+    const uint64_t *w = (const uint64_t *)b; /* the copy buffer: from alloc, 8-byte aligned */
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (w[i / 8])
+            return false;
+    for (; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
 /* Copies one piece: src range i at sofs, n bytes, to dofs. */
 static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, uint32_t n)
 {
@@ -376,6 +389,14 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
         return rc;
     if (c->dst_name)
         offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
+    if (d->punch && all_zero(c->buf, n)) {
+        /* allocated but zero (a block's unwritten rest): trimmed, not written; a
+         * destination block left with no data stays unallocated */
+        if (d->punch(d->h, dofs, n))
+            return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
+        c->p->stats.bytes_zero_read += n;
+        return OFFLOAD_OK;
+    }
     if (d->write(d->h, dofs, c->buf, n))
         return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed",
                     c->dst_name ? c->dst_name : "the receiving provider");
@@ -537,6 +558,68 @@ int offload_serve(struct offload_provider *p, struct grant_checker *k, const uin
     struct token t;
     int rc = offload_serve_begin(p, k, grant, grant_len, peer, &t, msg, msg_size);
     return rc ? rc : offload_serve_range(p, &t, token_off, len, sink, sent, msg, msg_size);
+}
+
+/* ---- plain reads and writes (the client-mediated path) ----------------------------- */
+
+/* Opens name for a plain read or write at [off, +len): a disk's range in whole sectors
+ * (a read's end is cut to them); a write's range inside the disk. */
+static int open_plain(struct offload_provider *p, uint8_t kind, const char *name, bool writable,
+                      uint64_t off, uint64_t len, struct offload_io *io, char *msg,
+                      size_t msg_size)
+{
+    if (msg && msg_size)
+        msg[0] = '\0';
+    if (!name_valid(name) || (kind != TOKEN_RANGE_FILE && kind != TOKEN_RANGE_DISK))
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad kind or name");
+    if (off + len < off)
+        return fail(msg, msg_size, OFFLOAD_E_INVALID, "range overflows");
+    int rc = p->pf.open(p->pf.io_ctx, kind, name, writable, io, msg, msg_size);
+    if (rc)
+        return rc;
+    if (off % io->granule || (writable && len % io->granule))
+        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: not whole %u-byte sectors", name,
+                  io->granule);
+    else if (writable && kind == TOKEN_RANGE_DISK && off + len > io->size)
+        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: the range ends past the disk's %llu bytes",
+                  name, (unsigned long long)io->size);
+    if (rc)
+        p->pf.close(p->pf.io_ctx, io);
+    return rc;
+}
+
+int offload_fetch(struct offload_provider *p, uint8_t kind, const char *name, uint64_t off,
+                  void *buf, size_t len, size_t *got, char *msg, size_t msg_size)
+{
+    struct offload_io io;
+    *got = 0;
+    int rc = open_plain(p, kind, name, false, off, len, &io, msg, msg_size);
+    if (rc)
+        return rc;
+    uint64_t n = off >= io.size ? 0 : io.size - off < len ? io.size - off : len;
+    n -= n % io.granule;
+    if (n && io.read(io.h, off, buf, (size_t)n))
+        rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: reading failed", name);
+    else
+        *got = (size_t)n;
+    p->pf.close(p->pf.io_ctx, &io);
+    return rc;
+}
+
+int offload_store(struct offload_provider *p, uint8_t kind, const char *name, uint64_t off,
+                  const void *buf, size_t len, char *msg, size_t msg_size)
+{
+    struct offload_io io;
+    int rc = open_plain(p, kind, name, true, off, len, &io, msg, msg_size);
+    if (rc)
+        return rc;
+    offload_note_write(p, kind, name, off, len);
+    if (len && io.write(io.h, off, buf, len))
+        rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: writing failed", name);
+    if (io.flush(io.h) && !rc)
+        rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", name);
+    p->pf.close(p->pf.io_ctx, &io);
+    return rc;
 }
 
 /* ---- the receiving provider ------------------------------------------------------- */

@@ -89,6 +89,7 @@ struct offload_stats {
     uint64_t issued, revoked, writes;
     uint64_t bytes_copied;   /* payload read and written */
     uint64_t bytes_punched;  /* made zero by metadata, no payload moved */
+    uint64_t bytes_zero_read;/* read, found all zero, trimmed in the destination: not written */
 };
 
 struct offload_object {
@@ -162,6 +163,19 @@ int offload_serve_begin(struct offload_provider *p, struct grant_checker *k,
 int offload_serve_range(struct offload_provider *p, const struct token *t, uint64_t token_off,
                         uint64_t len, const struct offload_io *sink, uint64_t *sent, char *msg,
                         size_t msg_size);
+
+/*
+ * Plain reads and writes of a pool file or disk, the path a client that copies through
+ * itself takes (CTL_MSG_OFFLOAD_FETCH / _STORE; the two-host bench's anchor).  A fetch
+ * reads up to len bytes at off (cut at the end; a disk's in whole sectors) into buf,
+ * *got saying how many; a store writes len bytes at off (a file is created when missing
+ * and extended; a disk's range must lie inside it, in whole sectors), revoking the live
+ * tokens it touches first, then flushes.
+ */
+int offload_fetch(struct offload_provider *p, uint8_t kind, const char *name, uint64_t off,
+                  void *buf, size_t len, size_t *got, char *msg, size_t msg_size);
+int offload_store(struct offload_provider *p, uint8_t kind, const char *name, uint64_t off,
+                  const void *buf, size_t len, char *msg, size_t msg_size);
 
 /* The destination provider B's side: a file or disk opened for pieces arriving from A,
  * written at off + pos through the write hook; sink is what A's offload_serve writes to. */

@@ -88,3 +88,19 @@ $(BUILD)/bench/run-offload-bench: $(OFFLOAD_BENCH) $(BUILD)/tools/vhdx
 	$(Q)chmod +x $@
 
 tools: $(BUILD)/bench/run-offload-bench
+
+# `make bench-offload-hosts`, also a `make bench` row: offload between two hosts (QEMU TCG)
+# against atollctl copying through itself, same run, with the bytes through the initiator
+# (tests/bench/offload-hosts-bench; about two minutes a run, most of it the two boots).
+BENCHES += $(BUILD)/bench/run-offload-hosts-bench
+$(BUILD)/bench/run-offload-hosts-bench: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nexec %s %s %s %s\n' "$(abspath tests/bench/offload-hosts-bench)" \
+		"$(abspath $(BUILD)/atoll.elf)" "$(abspath $(BUILD)/tools/atollctl)" \
+		"$(abspath $(BUILD)/bench/offload-hosts-work)" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-offload-hosts-bench
+.PHONY: bench-offload-hosts
+bench-offload-hosts: $(BUILD)/bench/run-offload-hosts-bench
+	$(Q)$(BUILD)/bench/run-offload-hosts-bench

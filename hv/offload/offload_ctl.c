@@ -75,8 +75,43 @@ uint16_t offload_ctl_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE
     return offload_ctl_status(rc);
 }
 
+uint16_t offload_ctl_fetch(void *ctx, const struct ctl_offload_range *r, uint8_t *buf,
+                           size_t len, size_t *got, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    *got = 0;
+    struct offload_provider *prov = the_provider();
+    if (!prov) {
+        fmt_snprintf(msg, msg_size, "offload: no storage pool on this host (or no entropy)");
+        return CTL_ERR_UNSUPPORTED;
+    }
+    char why[200] = "";
+    int rc = offload_fetch(prov, r->kind, r->file, r->offset, buf, len, got, why, sizeof why);
+    if (rc)
+        fmt_snprintf(msg, msg_size, "fetch: %s", why);
+    return offload_ctl_status(rc);
+}
+
+uint16_t offload_ctl_store(void *ctx, const struct ctl_offload_range *r, const uint8_t *buf,
+                           size_t len, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    struct offload_provider *prov = the_provider();
+    if (!prov) {
+        fmt_snprintf(msg, msg_size, "offload: no storage pool on this host (or no entropy)");
+        return CTL_ERR_UNSUPPORTED;
+    }
+    char why[200] = "";
+    int rc = offload_store(prov, r->kind, r->file, r->offset, buf, len, why, sizeof why);
+    if (rc)
+        fmt_snprintf(msg, msg_size, "store: %s", why);
+    return offload_ctl_status(rc);
+}
+
 void offload_ctl_ops(struct ctl_hv_ops *ops)
 {
     ops->offload_read = offload_ctl_read;
     ops->offload_write = offload_ctl_write;
+    ops->offload_fetch = offload_ctl_fetch;
+    ops->offload_store = offload_ctl_store;
 }

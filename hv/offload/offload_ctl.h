@@ -20,6 +20,10 @@ uint16_t offload_ctl_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE
                            uint64_t token_offset, uint64_t length,
                            const struct ctl_offload_range *dst, uint64_t *written, char *msg,
                            size_t msg_size);
+uint16_t offload_ctl_fetch(void *ctx, const struct ctl_offload_range *r, uint8_t *buf,
+                           size_t len, size_t *got, char *msg, size_t msg_size);
+uint16_t offload_ctl_store(void *ctx, const struct ctl_offload_range *r, const uint8_t *buf,
+                           size_t len, char *msg, size_t msg_size);
 void offload_ctl_ops(struct ctl_hv_ops *ops);
 /* enum offload_status as enum ctl_status. */
 uint16_t offload_ctl_status(int offload_status);

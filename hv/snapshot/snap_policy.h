@@ -3,31 +3,35 @@
  * write queue it feeds (the seed's idea): a deep queue means the disk is the bottleneck,
  * so spend CPU to write fewer bytes; an empty queue means the CPU is, so compress less.
  * The reasoning and the measurements behind each rule are in SNAPSHOT.md ("The level
- * policy").  Before every block:
+ * policy").  Each worker learns, from its own blocks, each rung's output size and wall
+ * time of encoding, and its stretch: a block's whole turn (pick to pick) over its
+ * encoding, which grows when the workers wait for a CPU.  It measures the disk's speed
+ * over windows in which the disk never ran dry (it drained less than was queued at the
+ * window's start), and the disk's busy share of the last few milliseconds (the bytes it
+ * drained over that speed).  Before every block, with a clock:
  *
- *  - the queue's depth picks a band, one per rung, emptiest band fastest; the worker
- *    keeps its band while the depth stays within `hysteresis_pct` of it, and moves only
- *    the way the queue moves (a queue still filling, as from empty at the start, does not
- *    lower the band; one already draining does not raise it); at the start an empty queue
- *    counts only once this worker has put 2 blocks, and with a clock nothing above the
- *    starting rung is used until the disk's speed is measured;
- *  - the band's rung is used only if it pays: each worker learns, from the blocks it
- *    encoded, each rung's output size and wall time (wall time, so that a worker waiting
- *    for a CPU sees compression get dearer).  A rung writing less than 1% fewer bytes than
- *    the rung below is skipped (incompressible RAM is stored); an untried rung is tried
- *    only just above a rung that compresses;
- *  - and, above the floor, only if the disk has the work in hand: what is queued (over the
- *    drain rate the policy measures) must cover 8 of the rung's turns (a block's time from
- *    one pick to the next), so that a slow rung on a fast disk cannot leave it idle;
- *  - the floor: the highest paying rung at which all the workers together (the view's
- *    worker count, each at this worker's learned output over its learned turn) write at
- *    least as fast as the disk drains, or at which the disk time its fewer bytes save
- *    (over the floor below it) is at least the worker time its longer turns cost (over
- *    the worker count), while 2 of its turns are in hand.  Below it a rung would only
- *    write more bytes, or cost more disk time than it saves the workers.
+ *  - each rung that pays is priced: the disk's time for its bytes, weighed by the queue's
+ *    fill but no more than the disk's busy share, plus the workers' time for its encoding
+ *    (stretched, over the view's worker count), weighed by the rest.  A full queue on a
+ *    disk always busy makes the workers' time free (fewest bytes); an empty queue, or a
+ *    disk the workers leave idle, makes the disk's time free (cheapest encoding).  The
+ *    cheapest rung is used; the current one is kept while it costs at most
+ *    `hysteresis_pct` more.  A rung pays unless it writes less than 1% fewer bytes than the
+ *    rung below (incompressible RAM is stored); an untried rung is tried only just above a
+ *    rung that compresses, and is priced from the rungs known by a prior;
+ *  - a rung above the floor is used only if the disk has the work in hand: what is queued
+ *    must cover 8 of the rung's turns at the disk's speed, so that a slow rung on a fast
+ *    disk cannot leave it idle;
+ *  - the floor, which needs only 2 turns in hand, and is no higher than the priced rung:
+ *    the highest paying rung at which all the workers together write at least as fast as
+ *    the disk drains, or at which the disk time its fewer bytes save is at least the worker
+ *    time its longer turns cost (over the worker count).
  *
- * A band whose rung does not qualify falls to the next rung below that does.  Each worker
- * keeps its own policy.  Portable.
+ * Until the disk's speed is measured: the lowest rung until an eighth of the queue is
+ * filled (enough to measure the disk), then the starting rung.  Without a clock (no rates),
+ * the depth alone picks a band of the queue, one per rung, emptiest band fastest, kept
+ * while the depth is within `hysteresis_pct` of it.  A rung that does not qualify falls to
+ * the next rung below that does.  Each worker keeps its own policy.  Portable.
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
 #define ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
@@ -61,12 +65,15 @@ struct snap_policy {
     enum snap_level start;              /* the starting rung: the highest before the disk's
                                            speed is measured, where there is a clock */
     enum snap_level lowest, highest;    /* the rungs it may use */
-    unsigned hysteresis_pct;            /* of the capacity, around the current band */
-    unsigned band;                      /* the depth's band: rung lowest + band, if it pays */
-    uint64_t last_queued;               /* the depth at the previous block: the trend */
-    /* the drain rate, measured between blocks while the queue was not empty */
-    uint64_t last_ns, last_drained;
+    unsigned hysteresis_pct;            /* per cent more the current rung may cost; without
+                                           a clock, of the capacity around its band */
+    /* the drain rate, measured over windows in which the disk never ran dry: the window's
+     * start, the bytes drained then and the bytes queued then */
+    uint64_t last_ns, last_drained, window_queued;
     uint64_t drain_bps;                 /* bytes per second; 0 until measured */
+    /* the disk's busy time (its drained bytes over drain_bps) and the time, between this
+     * worker's blocks, in sums that forget over a few milliseconds */
+    uint64_t busy_at_ns, busy_drained, busy_ns, window_ns;
     /* learned per rung from this worker's blocks (moving averages; 0: not yet seen) */
     uint32_t ns_per_kib[SNAP_LEVELS];   /* wall time per KiB of non-zero input */
     uint16_t out_permille[SNAP_LEVELS]; /* bytes out per 1000 in */
@@ -76,11 +83,15 @@ struct snap_policy {
     uint64_t last_pick_ns;              /* the clock at the previous pick (0: none) */
     uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
     uint8_t last_tried;                 /* and the rung it was encoded at */
+    uint64_t last_encode_ns;            /* and the wall time of its encoding (0: none) */
+    /* a block's turn over its encoding, per mille (moving average; 0: not yet seen): what
+     * a worker's encoding time really costs when it shares the CPUs */
+    uint32_t stretch_pm;
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
     uint32_t learned;                   /* blocks with data learned from, so far */
 };
 
-/* Starts at `start` (its band), free to use the whole ladder, hysteresis 5%. */
+/* Starts at `start`, free to use the whole ladder, hysteresis 5%. */
 void snap_policy_init(struct snap_policy *p, enum snap_level start);
 /* A policy that never moves: the fixed-level baselines of the bench. */
 void snap_policy_fixed(struct snap_policy *p, enum snap_level level);

@@ -502,6 +502,15 @@ int disk_job_step(struct disk_job *j, uint64_t budget, struct vhdx_err *err)
         return DISK_JOB_DONE;
     if (j->paused)
         return j->pr.state = DISK_JOB_PAUSED;
+    if (!j->begun && j->mode == MODE_MERGE) {
+        /* The merge's start (the child's metadata and the parent's header rewritten) is a
+         * step of its own: the guest waits behind one long step, not a longer one. */
+        int rc = vhdx_merge_begin(j->p.src, err);
+        if (rc)
+            return fail_job(j, rc);
+        j->begun = true;
+        return j->pr.state = DISK_JOB_RUNNING;
+    }
     int rc = run_units(j, budget, err);
     if (rc)
         return fail_job(j, rc);

@@ -237,7 +237,7 @@ long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len)
 
 static int write_zeros(struct fat_file *f, uint64_t from, uint64_t to)
 {
-    static uint8_t zero[4096];
+    static uint8_t zero[64 * 1024]; /* large runs: a new VHDX block is 32 MiB of them */
     while (from < to) {
         size_t n = to - from < sizeof(zero) ? (size_t)(to - from) : sizeof(zero);
         int rc = transfer(f, from, zero, n, true);

@@ -185,6 +185,12 @@ uint32_t smig_data_head_encode(uint8_t out[SMIG_DATA_HEADER], uint64_t offset, u
     return SMIG_DATA_HEADER + (flags & SMIG_DATA_ZERO ? 0 : length);
 }
 
+static bool range_ok(uint64_t offset, uint32_t length, uint64_t disk_size, uint32_t sector_size)
+{
+    return length && length <= SMIG_UNIT && sector_size && !(offset % sector_size) &&
+           !(length % sector_size) && offset <= disk_size && length <= disk_size - offset;
+}
+
 int smig_data_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32_t sector_size,
                      struct smig_data *d, char *err, size_t err_size)
 {
@@ -194,15 +200,39 @@ int smig_data_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32
     d->offset = get64(in);
     d->length = get32(in + 8);
     d->flags = get32(in + 12);
-    if (d->flags & ~SMIG_DATA_ZERO)
+    if (d->flags & ~(SMIG_DATA_ZERO | SMIG_DATA_FETCHED))
         return fail(err, err_size, "a DATA message with unknown flags");
-    if (!d->length || d->length > SMIG_UNIT || !sector_size || d->offset % sector_size ||
-        d->length % sector_size || d->offset > disk_size || d->length > disk_size - d->offset)
+    if (!range_ok(d->offset, d->length, disk_size, sector_size))
         return fail(err, err_size, "a DATA range outside the disk or off its sectors");
     uint32_t want = SMIG_DATA_HEADER + (d->flags & SMIG_DATA_ZERO ? 0 : d->length);
     if (len != want)
         return fail(err, err_size, "a DATA message whose length does not match its range");
     d->bytes = d->flags & SMIG_DATA_ZERO ? NULL : in + SMIG_DATA_HEADER;
+    return 0;
+}
+
+size_t smig_read_encode(const struct smig_read *r, uint8_t *out, size_t cap)
+{
+    if (cap < 16)
+        return 0;
+    put64(out, r->offset);
+    put32(out + 8, r->length);
+    put32(out + 12, 0);
+    return 16;
+}
+
+int smig_read_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32_t sector_size,
+                     struct smig_read *r, char *err, size_t err_size)
+{
+    memset(r, 0, sizeof(*r));
+    if (len != 16)
+        return fail(err, err_size, "a READ of the wrong size");
+    r->offset = get64(in);
+    r->length = get32(in + 8);
+    if (get32(in + 12))
+        return fail(err, err_size, "a READ with reserved bits set");
+    if (!range_ok(r->offset, r->length, disk_size, sector_size))
+        return fail(err, err_size, "a READ range outside the disk or off its sectors");
     return 0;
 }
 

@@ -45,13 +45,15 @@ enum smig_msg_type {
     SMIG_MSG_COMMIT = 4,
     SMIG_MSG_DONE = 5,
     SMIG_MSG_ABORT = 6,
-    SMIG_MSG_MAX = 6,
+    SMIG_MSG_READ = 7,          /* "after" mode, target -> source: a range it needs now */
+    SMIG_MSG_MAX = 7,
 };
 
 enum smig_status { SMIG_OK = 0, SMIG_REFUSED = 1, SMIG_FAILED = 2 };
 
 #define SMIG_HELLO_VERIFY 1u    /* the target reports the CRC-32C of the whole disk at DONE */
 #define SMIG_DATA_ZERO    1u    /* the range reads as zero; no bytes follow */
+#define SMIG_DATA_FETCHED 2u    /* "after" mode: the answer to a READ of that range */
 #define SMIG_COMMIT_CRC   1u    /* COMMIT carries the source disk's CRC-32C */
 
 struct smig_header {
@@ -98,6 +100,12 @@ struct smig_data {
     const uint8_t *bytes;           /* into the payload; NULL for ZERO */
 };
 
+/* READ ("after" mode): one unit-sized range at most, answered by DATA with FETCHED. */
+struct smig_read {
+    uint64_t offset;
+    uint32_t length;
+};
+
 struct smig_commit {
     uint32_t flags, crc;
     uint64_t bytes;                 /* DATA bytes the source sent (ZERO ranges included) */
@@ -116,6 +124,10 @@ uint32_t smig_data_head_encode(uint8_t out[SMIG_DATA_HEADER], uint64_t offset, u
 /* Checks the range against the disk (sector-aligned, inside, at most SMIG_UNIT). */
 int smig_data_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32_t sector_size,
                      struct smig_data *d, char *err, size_t err_size);
+size_t smig_read_encode(const struct smig_read *r, uint8_t *out, size_t cap);
+/* Checks the range as DATA's (sector-aligned, inside the disk, at most SMIG_UNIT). */
+int smig_read_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32_t sector_size,
+                     struct smig_read *r, char *err, size_t err_size);
 size_t smig_commit_encode(const struct smig_commit *c, uint8_t *out, size_t cap);
 int smig_commit_decode(const uint8_t *in, uint32_t len, struct smig_commit *c, char *err,
                        size_t err_size);

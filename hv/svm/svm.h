@@ -36,6 +36,8 @@ struct svm_vcpu {
     unsigned asid_cpu;              /* 1 + the CPU that handed it out */
     uint64_t asid_generation;
     uint64_t event_inj;             /* the event for the next entry, 0 if none */
+    bool virq;                      /* this entry offers virq_vector (taken) by V_IRQ */
+    uint8_t virq_vector;
     bool nmi_blocked;               /* an NMI was injected and its IRET not yet completed */
     bool iret_seen;                 /* the IRET exited: blocking ends once RIP moves on */
     uint64_t iret_rip;
@@ -79,7 +81,8 @@ void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
  * interrupt shadow ends, and a single-stepping guest gets its #DB trap. */
 void svm_complete_instruction(struct vcpu *v, uint32_t len);
 void svm_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
-/* An event whose delivery the exit interrupted is delivered again. */
+/* After an exit: an event whose delivery the exit interrupted is delivered again; an
+ * interrupt offered by V_IRQ and not taken goes back to its controller. */
 void svm_requeue_interrupted(struct vcpu *v);
 void svm_untake_requeued(struct vcpu *v);
 void svm_inject_pending(struct vcpu *v);

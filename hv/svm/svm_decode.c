@@ -23,17 +23,17 @@ unsigned svm_fetch_instruction(struct vcpu *v, uint8_t *buf, unsigned len)
     const struct vmcb_save *s = &svm_of(v)->vmcb->save;
     struct guest_paging pg;
     svm_get_paging(v, &pg);
-    uint64_t linear = s->cs.base + s->rip;
-    if (mode_of(s) != MMIO_MODE_LONG64)
-        linear &= 0xffffffffull;
+    /* Outside 64-bit mode linear addresses wrap at 4 GiB, the instruction's second page too. */
+    uint64_t mask = mode_of(s) == MMIO_MODE_LONG64 ? ~0ull : 0xffffffffull;
+    uint64_t linear = (s->cs.base + s->rip) & mask;
     /* An instruction may end right before a page that is not mapped. */
     unsigned first = (unsigned)(4096 - (linear & 4095));
     if (first >= len)
         return guest_read_linear(&v->part->mem, &pg, linear, buf, len) ? len : 0;
     if (!guest_read_linear(&v->part->mem, &pg, linear, buf, first))
         return 0;
-    return guest_read_linear(&v->part->mem, &pg, linear + first, buf + first, len - first)
-           ? len : first;
+    return guest_read_linear(&v->part->mem, &pg, (linear + first) & mask, buf + first,
+                             len - first) ? len : first;
 }
 
 unsigned svm_instruction_length(struct vcpu *v)

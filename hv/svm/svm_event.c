@@ -1,8 +1,13 @@
-/* Event injection through EVENTINJ: events whose delivery an exit cut short, exceptions
- * the core raises, NMIs and interrupts from the partition's interrupt controllers in the
- * core's order (hv/core/exit/exit_event.h).  The interrupt window is a virtual interrupt
- * (V_IRQ) with the VINTR intercept; NMI blocking is tracked here, from the injection of an
- * NMI to the completion of the guest's next IRET (intercepted meanwhile). */
+/* Event injection: events whose delivery an exit cut short, exceptions the core raises,
+ * NMIs and interrupts from the partition's interrupt controllers in the core's order
+ * (hv/core/exit/exit_event.h).  Exceptions and NMIs go through EVENTINJ; an external
+ * interrupt is offered as a virtual interrupt (V_IRQ with its vector, no VINTR intercept),
+ * which the guest takes at its first boundary with interrupts enabled (they are, or the
+ * core would not have picked it): QEMU 7.2 delivers an EVENTINJ interrupt and leaves it
+ * behind as a pending exception, delivered a second time, IF or not, when its loop next
+ * stops (hv/svm/svm.md).  The interrupt window is V_IRQ with the VINTR intercept; NMI
+ * blocking is tracked here, from the injection of an NMI to the completion of the guest's
+ * next IRET (intercepted meanwhile). */
 #include "hv/core/exit/exit_event.h"
 #include "hv/core/exit/mmio.h"
 #include "hv/core/partition.h"
@@ -69,6 +74,12 @@ void svm_requeue_interrupted(struct vcpu *v)
 {
     struct svm_vcpu *x = svm_of(v);
     uint64_t info = x->vmcb->ctl.exit_int_info;
+    bool offered = x->virq;
+    x->virq = false;
+    if (offered && !(info & EVENT_VALID) && (x->vmcb->ctl.int_ctl & V_IRQ)) {
+        x->vmcb->ctl.int_ctl &= ~V_IRQ;     /* not taken before the exit */
+        vcpu_untake_interrupt(v, x->virq_vector);
+    }
     if (!(info & EVENT_VALID))
         return;
     uint64_t type = info & EVENT_TYPE_MASK;
@@ -76,6 +87,11 @@ void svm_requeue_interrupted(struct vcpu *v)
     if (type == EVENT_TYPE_SOFT_INT ||
         (type == EVENT_TYPE_EXCEPTION && (vector == VECTOR_BP || vector == VECTOR_OF)))
         return;
+    /* QEMU records an external interrupt cut short as an exception (seg_helper.c,
+     * handle_even_inj): no exception has a vector above 31. */
+    if (type == EVENT_TYPE_EXCEPTION && vector >= 32)
+        info = (info & ~(EVENT_TYPE_MASK | EVENT_ERROR_VALID | (0xffffffffull << 32))) |
+               EVENT_TYPE_INTR;
     x->event_inj = info;
 }
 
@@ -123,12 +139,22 @@ void svm_inject_pending(struct vcpu *v)
         if (ev.kind == PENDING_NMI)
             x->nmi_blocked = true;
     }
-    c->int_ctl &= ~(V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR);
+    c->int_ctl &= ~(V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR |
+                    (0xffull << V_INTR_VECTOR_SHIFT));
     c->intercept_misc1 &= ~INTERCEPT_VINTR;
     /* Waiting for the IRET to complete: where it runs with interrupts disabled, the first
      * boundary with them enabled after it (IRET restores IF) exits; else the next exit. */
     bool after_iret = x->iret_seen && ev.nmi_window && !(x->vmcb->save.rflags & RFLAGS_IF);
-    if (ev.irq_window || after_iret) {
+    if ((c->event_inj & EVENT_TYPE_MASK) == EVENT_TYPE_INTR && (c->event_inj & EVENT_VALID) &&
+        !after_iret) {
+        /* A second interrupt that waits is injected at the next exit (the host timer bounds
+         * the stay): V_IRQ carries one interrupt, and VINTR would exit instead of taking it. */
+        x->virq = true;
+        x->virq_vector = (uint8_t)c->event_inj;
+        c->int_ctl |= V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR |
+                      ((uint64_t)x->virq_vector << V_INTR_VECTOR_SHIFT);
+        c->event_inj = 0;
+    } else if (ev.irq_window || after_iret) {
         c->int_ctl |= V_IRQ | (0xfull << V_INTR_PRIO_SHIFT) | V_IGN_TPR;
         c->intercept_misc1 |= INTERCEPT_VINTR;
     }

@@ -282,6 +282,8 @@ static enum svm_action hypercall(struct vcpu *v, unsigned len)
 }
 
 #define VECTOR_UD_SVM 6
+#define DR6_BD (1ull << 13)
+#define DR7_GD (1ull << 13)
 
 /* #UD: Intel's VMCALL (0f 01 c1) is the guest's hypercall as well; anything else is the
  * guest's own #UD, given back. */
@@ -300,6 +302,10 @@ static enum svm_action on_exception(struct vcpu *v, uint8_t vector)
     if (vector == VECTOR_UD_SVM)
         return on_ud(v);
     struct vmcb *b = vmcb_of(v);
+    /* A #DB intercept comes with the VMCB's DR6 already as the delivery sets it; DR7.GD,
+     * which the delivery clears, is cleared here, else the handler's own MOV DR faults. */
+    if (vector == VECTOR_DB && (b->save.dr6 & DR6_BD))
+        b->save.dr7 &= ~DR7_GD;
     struct exit_info e = decoded(v, EXIT_IS_EXCEPTION, 0);
     e.exception.vector = vector;
     e.exception.has_error = vector == VECTOR_AC;

@@ -22,6 +22,7 @@
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define EFER_SVME (1ull << 12)
+#define VECTOR_DB 1
 #define VECTOR_AC 17
 #define VECTOR_MC 18
 #define VECTOR_UD 6
@@ -89,7 +90,10 @@ static void setup_controls(struct vcpu *v)
     struct vmcb_control *c = &x->vmcb->ctl;
     /* CR0 and CR4 writes by the core's rules; CR8 both ways: the TPR is the vLAPIC's. */
     c->intercept_cr = (1u << 8) | (1u << 16) | (1u << 20) | (1u << 24);
-    c->intercept_exceptions = (1u << VECTOR_AC) | (1u << VECTOR_MC) | (1u << VECTOR_UD);
+    /* #AC and #DB: their delivery can raise them again for ever with no exit otherwise
+     * (CVE-2015-5307, CVE-2015-8104); #UD: VMCALL on a guest that uses it. */
+    c->intercept_exceptions = (1u << VECTOR_AC) | (1u << VECTOR_MC) | (1u << VECTOR_UD) |
+                              (1u << VECTOR_DB);
     c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_INIT | INTERCEPT_CPUID |
                          INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN |
                          INTERCEPT_INVD | INTERCEPT_RDPMC;
@@ -353,8 +357,13 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
             return RUN_HALTED;
         if (v->part->state == PART_DEAD || v->state == VCPU_STOPPED)
             return RUN_STOPPED;
-        uint64_t now = time_ns();
-        partition_run_timers(v->part, now);
+        partition_run_timers(v->part, time_ns());
+        v->kick = false;
+        /* From here a kick's IPI or the host timer's interrupt stays pending until VMRUN,
+         * where it ends the guest's stay at once.  (Taken in the host between the arming
+         * and VMRUN, the timer's interrupt was lost: the guest then ran on, past its own
+         * timers' deadlines, until something else made it exit.) */
+        irq_disable();
         svm_inject_pending(v);
         if (v->msrs.tsc_offset != x->tsc_offset) {
             x->tsc_offset = v->msrs.tsc_offset;
@@ -366,10 +375,9 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         /* No preemption timer on AMD: the host's LAPIC timer ends the guest's stay.  (Its
          * interrupt may also have been taken in the host since the last entry: it is armed
          * before every entry.) */
+        uint64_t now = time_ns();
         lapic_timer_oneshot_ns(until > now ? until - now : 1);
-        v->kick = false;
         vmcb->save.rax = v->gpr[RAX];
-        irq_disable();
         clgi();
         __atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
         if (__atomic_exchange_n(&v->flush_ept, false, __ATOMIC_SEQ_CST))

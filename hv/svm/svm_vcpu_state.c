@@ -27,6 +27,7 @@
 #define INTERRUPTIBILITY_STI 1u
 #define INTERRUPTIBILITY_NMI 8u
 #define ATTRIB_P (1u << 7)
+#define TSS_TYPE_BUSY 2u
 
 static void partition_view(void *ctx, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out)
 {
@@ -52,6 +53,7 @@ uint64_t svm_cr4_offered(void)
     uint64_t cr4 = 0x7ff;   /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT */
     struct cpuid_regs one = cpuid(1, 0), seven = cpuid(7, 0);
     if (seven.ecx & (1u << 2)) cr4 |= 1ull << 11;          /* UMIP */
+    if (seven.ecx & (1u << 16)) cr4 |= 1ull << 12;         /* LA57 */
     if (seven.ebx & (1u << 0)) cr4 |= 1ull << 16;          /* FSGSBASE */
     if (one.ecx & (1u << 17)) cr4 |= 1ull << 17;           /* PCIDE */
     if (one.ecx & (1u << 26)) cr4 |= 1ull << 18;           /* OSXSAVE */
@@ -237,6 +239,10 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
         *g = (struct vmcb_seg){ s->seg[i].selector, svm_attributes(s->seg[i].attributes),
                                 s->seg[i].limit, s->seg[i].base };
     }
+    /* TR goes back as an available TSS (save marks it busy again): so LTR leaves it in
+     * QEMU's TCG, whose I/O permission check takes no other type (a ring-3 OUT after
+     * ioperm() got #GP there after a restore); a CPU takes either. */
+    b->tr.attrib &= (uint16_t)~TSS_TYPE_BUSY;
     b->cpl = (uint8_t)((s->seg[VSEG_SS].attributes & VSEG_ATTR_DPL) >> 5);
     b->gdtr = (struct vmcb_seg){ 0, 0, s->gdtr_limit, s->gdtr_base };
     b->idtr = (struct vmcb_seg){ 0, 0, s->idtr_limit, s->idtr_base };

@@ -116,6 +116,7 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 #define V_INTR_PRIO_SHIFT       16
 #define V_IGN_TPR               (1ull << 20)
 #define V_INTR_MASKING          (1ull << 24)
+#define V_INTR_VECTOR_SHIFT     32
 
 /* event_inj and exit_int_info */
 #define EVENT_VALID             (1ull << 31)

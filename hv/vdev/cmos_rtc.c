@@ -36,7 +36,10 @@ static uint64_t platform_time(const struct vrtc *r)
 
 uint64_t vrtc_time(const struct vrtc *r)
 {
-    int64_t t = (int64_t)(platform_time(r) & 0x7fffffffffffull) + r->offset_s;
+    /* offset_s comes from a restored state stream too: the sum must not overflow. */
+    int64_t t;
+    if (__builtin_add_overflow((int64_t)(platform_time(r) & 0x7fffffffffffull), r->offset_s, &t))
+        return r->offset_s < 0 ? 0 : 0x7fffffffffffffffull;
     return t < 0 ? 0 : (uint64_t)t;
 }
 

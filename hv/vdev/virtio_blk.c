@@ -8,6 +8,10 @@
 #define HEADER_BYTES 16u
 #define DISCARD_RANGE_BYTES 16u
 #define TYPE_COPY 0xfe              /* r->type of VIRTIO_BLK_T_ATOLL_COPY */
+#define TYPE_OFFLOAD_WRITE 0xfd     /* of VIRTIO_BLK_T_ATOLL_OFFLOAD_WRITE (a copy) */
+/* The largest chain a request may have: a read or write of VIRTIO_BLK_MAX_REQUEST, its
+ * header and status. */
+#define VIRTIO_BLK_MAX_CHAIN ((uint64_t)VIRTIO_BLK_MAX_REQUEST + HEADER_BYTES + 1)
 
 static struct virtio_blk pool[VIRTIO_BLK_POOL];
 
@@ -65,8 +69,15 @@ static void finish(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st
         st = VBLK_IOERR;
     count_status(b, st);
     uint8_t status = (uint8_t)st;
-    uint32_t len = (st == VBLK_OK ? r->written : 0) + 1;
     const struct vdev_platform *p = b->vp.plat;
+    if (st == VBLK_OK && r->type == TYPE_OFFLOAD_WRITE) {
+        uint8_t n[8];
+        for (unsigned i = 0; i < 8; i++)
+            n[i] = (uint8_t)(r->length >> (8 * i));
+        if (!virtq_chain_write(&r->chain, p, 0, n, sizeof n))
+            st = VBLK_IOERR, status = (uint8_t)st, count_status(b, st);
+    }
+    uint32_t len = (st == VBLK_OK ? r->written : 0) + 1;
     if (!virtq_chain_write(&r->chain, p, r->chain.in_bytes - 1, &status, 1)) {
         virtio_pci_needs_reset(&b->vp, "status byte of request %u outside guest RAM", r->chain.head);
     } else if (!virtq_push(q, p, r->chain.head, len)) {
@@ -166,9 +177,22 @@ static bool budget_left(const struct virtio_blk *b, const struct budget *bg)
 
 /* Pieces of a read or write while the budget lasts, at least one (a whole number of
  * sectors each: every length, piece and budget here is one). */
+static struct vblk_tokens *tokens_of(struct virtio_blk *b, uint32_t *self)
+{
+    *self = 0;
+    return b->backend->tokens ? b->backend->tokens(b->backend_ctx, self) : NULL;
+}
+
 static void submit_pieces(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
 {
     do {
+        uint32_t self;
+        struct vblk_tokens *tk = r->type == TYPE_OFFLOAD_WRITE ? tokens_of(b, &self) : NULL;
+        if (tk && !vblk_tokens_live(tk, r->token_id)) {
+            fail(b, r, VBLK_IOERR, "offload write: token no longer valid part way: its data "
+                 "changed");
+            return;
+        }
         uint64_t n = r->length - r->done;
         n = n < bg->bytes ? n : bg->bytes;
         n = n < VIRTIO_BLK_PIECE_BYTES ? n : VIRTIO_BLK_PIECE_BYTES;
@@ -203,12 +227,18 @@ static const char *range_error(const struct virtio_blk *b, uint64_t sector, uint
 static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, uint64_t bytes,
                      backend_op op, struct budget *bg)
 {
-    const char *why = bytes > VIRTIO_BLK_MAX_REQUEST ? "request larger than 64 MiB"
-                                                     : range_error(b, sector, bytes);
+    /* a discard moves no data: it is bounded by max_discard_sectors (do_discard) */
+    bool moves_data = r->type != VIRTIO_BLK_T_DISCARD;
+    const char *why = moves_data && bytes > VIRTIO_BLK_MAX_REQUEST ? "request larger than 64 MiB"
+                                                                   : range_error(b, sector, bytes);
     if (why)
         return fail(b, r, VBLK_IOERR, why);
     r->io.offset = sector * SECTOR;
     r->io.length = bytes;
+    uint32_t self;
+    struct vblk_tokens *tk = r->type != VIRTIO_BLK_T_IN ? tokens_of(b, &self) : NULL;
+    if (tk)     /* a write, trim or copy here: the guest tokens on its range die first */
+        vblk_tokens_note_write(tk, self, r->io.offset, bytes);
     if (r->type == VIRTIO_BLK_T_IN) {
         r->written = (uint32_t)bytes;
         b->stats.reads++;
@@ -216,7 +246,7 @@ static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, 
     } else if (r->type == VIRTIO_BLK_T_OUT) {
         b->stats.writes++;
         b->stats.bytes_written += bytes;
-    } else if (r->type == TYPE_COPY) {
+    } else if (r->type == TYPE_COPY || r->type == TYPE_OFFLOAD_WRITE) {
         b->stats.copies++;
         b->stats.bytes_copied += bytes;
     } else {
@@ -277,6 +307,8 @@ static void do_discard(struct virtio_blk *b, struct vblk_req *r, struct budget *
     uint8_t range[DISCARD_RANGE_BYTES];
     if (!b->backend->discard)
         return fail(b, r, VBLK_UNSUPP, "discard not offered");
+    if (!b->backend->write)
+        return fail(b, r, VBLK_IOERR, "discard on a read-only disk");
     if (c->in_bytes != 1 || c->out_bytes != HEADER_BYTES + DISCARD_RANGE_BYTES)
         return fail(b, r, VBLK_IOERR, "discard request must carry exactly one range");
     if (!virtq_chain_read(c, b->vp.plat, HEADER_BYTES, range, sizeof(range)))
@@ -298,6 +330,8 @@ static void do_copy(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, s
     struct vblk_copy cp;
     if (!b->backend->copy || !(virtio_pci_features(&b->vp) & VIRTIO_BLK_F_ATOLL_COPY))
         return fail(b, r, VBLK_UNSUPP, "copy not negotiated");
+    if (!b->backend->write)
+        return fail(b, r, VBLK_IOERR, "copy to a read-only disk");
     if (c->in_bytes != 1 || c->out_bytes != HEADER_BYTES + VIRTIO_BLK_COPY_SEG_BYTES)
         return fail(b, r, VBLK_IOERR, "copy request must carry exactly one 24-byte segment");
     if (!virtq_chain_read(c, b->vp.plat, HEADER_BYTES, seg, sizeof(seg)))
@@ -313,12 +347,102 @@ static void do_copy(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, s
     start_io(b, r, sector, cp.sectors * SECTOR, b->backend->copy, bg);
 }
 
+/* The partition's guest tokens when offload is served and negotiated, else NULL. */
+static struct vblk_tokens *offload_tokens(struct virtio_blk *b, uint32_t *self)
+{
+    if (!b->backend->copy || !(virtio_pci_features(&b->vp) & VIRTIO_BLK_F_ATOLL_COPY))
+        return NULL;
+    return tokens_of(b, self);
+}
+
+/* Offload read: a token for sectors of this disk, as they are now, into guest memory; no
+ * data moves. */
+static void do_offload_read(struct virtio_blk *b, struct vblk_req *r, uint64_t sector)
+{
+    const struct virtq_chain *c = &r->chain;
+    uint8_t seg[VBLK_OFFLOAD_READ_SEG], out[VBLK_OFFLOAD_READ_OUT];
+    uint32_t self;
+    struct vblk_tokens *tk = offload_tokens(b, &self);
+    if (!tk)
+        return fail(b, r, VBLK_UNSUPP, "offload not negotiated");
+    if (c->out_bytes != HEADER_BYTES + VBLK_OFFLOAD_READ_SEG ||
+        c->in_bytes != VBLK_OFFLOAD_READ_OUT + 1)
+        return fail(b, r, VBLK_IOERR, "offload read must carry 8 bytes and take 520 and the status");
+    if (!virtq_chain_read(c, b->vp.plat, HEADER_BYTES, seg, sizeof(seg)))
+        return fail(b, r, VBLK_IOERR, "offload read segment outside guest RAM");
+    uint64_t sectors = le(seg, 8);
+    if (sectors == 0 || sectors > VBLK_OFFLOAD_READ_MAX_SECTORS)
+        return fail(b, r, VBLK_IOERR, "offload read of no sectors or more than 2 TiB");
+    if (sector >= b->capacity / SECTOR)
+        return fail(b, r, VBLK_IOERR, "offload read at or beyond the end of the disk");
+    uint64_t bytes = sectors * SECTOR, left = b->capacity - sector * SECTOR;
+    if (bytes > left)
+        bytes = left;                   /* covered: cut at the end */
+    const char *why = range_error(b, sector, bytes);
+    if (!why)
+        why = vblk_tokens_issue(tk, self, sector * SECTOR, bytes, out);
+    if (why)
+        return fail(b, r, VBLK_IOERR, why);
+    for (unsigned i = 0; i < 8; i++)
+        out[TOKEN_SIZE + i] = (uint8_t)(bytes >> (8 * i));
+    if (!virtq_chain_write(c, b->vp.plat, 0, out, sizeof(out))) {
+        vblk_tokens_note_write(tk, self, sector * SECTOR, bytes); /* never seen: dead */
+        return fail(b, r, VBLK_IOERR, "offload read buffer outside guest RAM");
+    }
+    b->stats.offload_reads++;
+    r->written = VBLK_OFFLOAD_READ_OUT;
+    finish(b, r, VBLK_OK);
+}
+
+/* Offload write: a token of this partition's disks, checked, then its data copied to
+ * this disk at `sector` as a copy request's (pieces read from the source inside the host);
+ * the token's liveness is checked again before each piece. */
+static void do_offload_write(struct virtio_blk *b, struct vblk_req *r, uint64_t sector,
+                             struct budget *bg)
+{
+    const struct virtq_chain *c = &r->chain;
+    uint8_t seg[VBLK_OFFLOAD_WRITE_SEG];
+    struct vblk_offload_src src = { 0 };
+    uint32_t self;
+    struct vblk_tokens *tk = offload_tokens(b, &self);
+    if (!tk)
+        return fail(b, r, VBLK_UNSUPP, "offload not negotiated");
+    if (!b->backend->write)
+        return fail(b, r, VBLK_IOERR, "offload write to a read-only disk");
+    if (c->out_bytes != HEADER_BYTES + VBLK_OFFLOAD_WRITE_SEG ||
+        c->in_bytes != VBLK_OFFLOAD_WRITE_OUT + 1)
+        return fail(b, r, VBLK_IOERR, "offload write must carry 528 bytes and take 8 and the status");
+    if (!virtq_chain_read(c, b->vp.plat, HEADER_BYTES, seg, sizeof(seg)))
+        return fail(b, r, VBLK_IOERR, "offload write segment outside guest RAM");
+    uint64_t len = le(seg + TOKEN_SIZE + 8, 8);
+    if (len > VIRTIO_BLK_COPY_MAX_BYTES)
+        len = VIRTIO_BLK_COPY_MAX_BYTES;   /* written says how much: the guest goes on */
+    const char *why = vblk_tokens_redeem(tk, seg, TOKEN_SIZE,
+                                         le(seg + TOKEN_SIZE, 8), len, &src);
+    struct vblk_copy cp = { src.disk, src.offset / SECTOR, src.length / SECTOR };
+    if (!why)
+        why = b->backend->copy_check(b->backend_ctx, &cp, sector);
+    if (why)
+        return fail(b, r, VBLK_IOERR, why);
+    b->stats.offload_writes++;
+    r->type = TYPE_OFFLOAD_WRITE;
+    r->source_disk = cp.source_disk;
+    r->source_offset = src.offset;
+    memcpy(r->token_id, src.id, sizeof r->token_id);
+    r->written = VBLK_OFFLOAD_WRITE_OUT;
+    start_io(b, r, sector, src.length, b->backend->copy, bg);
+}
+
 static void dispatch(struct virtio_blk *b, struct vblk_req *r, struct budget *bg)
 {
     const struct virtq_chain *c = &r->chain;
     uint8_t hdr[HEADER_BYTES];
     if (c->error)
         return fail(b, r, VBLK_IOERR, c->error);
+    /* Before the probe of every page: a chain of 64 segments of 4 GiB would take seconds
+     * of it, under the partition's lock. */
+    if (c->out_bytes > VIRTIO_BLK_MAX_CHAIN || c->in_bytes > VIRTIO_BLK_MAX_CHAIN - c->out_bytes)
+        return fail(b, r, VBLK_IOERR, "request larger than 64 MiB");
     if (!virtq_chain_in_ram(c, b->vp.plat))
         return fail(b, r, VBLK_IOERR, "buffer outside guest RAM");
     if (c->out_bytes < HEADER_BYTES || !virtq_chain_read(c, b->vp.plat, 0, hdr, sizeof(hdr)))
@@ -333,6 +457,8 @@ static void dispatch(struct virtio_blk *b, struct vblk_req *r, struct budget *bg
     case VIRTIO_BLK_T_GET_ID: return do_get_id(b, r);
     case VIRTIO_BLK_T_DISCARD: return do_discard(b, r, bg);
     case VIRTIO_BLK_T_ATOLL_COPY: return do_copy(b, r, sector, bg);
+    case VIRTIO_BLK_T_ATOLL_OFFLOAD_READ: return do_offload_read(b, r, sector);
+    case VIRTIO_BLK_T_ATOLL_OFFLOAD_WRITE: return do_offload_write(b, r, sector, bg);
     default: return fail(b, r, VBLK_UNSUPP, "unknown request type");
     }
 }

@@ -4,7 +4,9 @@
  * raw file, RAM).
  *
  * Every request is checked before the backend sees it: header, direction of every
- * buffer, zero-length or out-of-RAM segments, sector range and alignment.  A bad request
+ * buffer, zero-length or out-of-RAM segments, sector range and alignment; a chain of more
+ * than VIRTIO_BLK_MAX_REQUEST bytes (plus header and status) is refused before its pages
+ * are probed, get-id buffers included; copy and discard need a write op.  A bad request
  * completes with VIRTIO_BLK_S_IOERR (or UNSUPP for an unknown type) and one log line; a
  * request whose status byte cannot be written, or a broken ring, puts the device in
  * NEEDS_RESET.  A request is reported done (status OK, used length covering its data)
@@ -38,6 +40,7 @@
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/vdev.h"
 #include "hv/vdev/virtio_blk_copy.h"
+#include "hv/vdev/virtio_blk_offload.h"
 #include "hv/vdev/virtio_pci.h"
 #include "hv/vdev/virtqueue.h"
 
@@ -109,6 +112,9 @@ struct vblk_backend {
      * each piece (io->source_*) inside the host; guest memory is never touched. */
     const char *(*copy_check)(void *ctx, const struct vblk_copy *c, uint64_t dst_sector);
     enum vblk_status (*copy)(void *ctx, struct vblk_io *io);
+    /* Optional, with copy: the partition's guest tokens (virtio_blk_offload.h) and this
+     * disk's number among its disks; offload read and write are served when it is set. */
+    struct vblk_tokens *(*tokens)(void *ctx, uint32_t *self_disk);
 };
 
 struct vblk_req {
@@ -117,6 +123,7 @@ struct vblk_req {
     uint64_t offset, length, done;  /* the whole read or write: bytes, bytes moved */
     uint64_t source_offset;         /* the whole copy's source */
     uint32_t source_disk;
+    uint8_t token_id[TOKEN_ID_LEN]; /* an offload write: its token, checked at each piece */
     bool busy;
     bool resume;                    /* a piece is done, the next waits for a budget */
     bool cancelled;                 /* virtio_blk_cancel: its completion is dropped */
@@ -128,7 +135,7 @@ struct vblk_req {
 };
 
 struct virtio_blk_stats {
-    uint64_t reads, writes, flushes, discards, get_ids, copies;
+    uint64_t reads, writes, flushes, discards, get_ids, copies, offload_reads, offload_writes;
     uint64_t bytes_read, bytes_written, bytes_copied;
     uint64_t ioerr, unsupp, stale_completions;
     uint64_t budget_stops;          /* notifies and polls that left work for later */

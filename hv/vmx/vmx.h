@@ -79,6 +79,8 @@ void vmx_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
 /* vmx_complete_instruction for the exiting instruction (VM-exit instruction length). */
 void vmx_skip_instruction(void);
 void vmx_requeue_idt_vectoring(struct vcpu *v);
+/* DR6 and DR7.GD as the delivery of the #DB that exited (exit qualification QUAL) sets them. */
+void vmx_debug_exit_state(uint64_t qual);
 /* v waits (parked) before its next entry: an external interrupt re-queued from its LAPIC
  * goes back there, pending, and is taken when v is entered again. */
 void vmx_untake_requeued(struct vcpu *v);

@@ -12,7 +12,10 @@
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_RF (1ull << 16)
 #define RFLAGS_VM (1ull << 17)
+#define DR6_BD (1ull << 13)
 #define DR6_BS (1ull << 14)
+#define DR6_RTM (1ull << 16)
+#define DR7_GD (1ull << 13)
 #define PENDING_DBG_B0_3 0xfull
 #define CS_AR_L (1u << 13)
 #define CS_AR_D (1u << 14)
@@ -65,6 +68,28 @@ static void single_step_trap(struct vcpu *v)
         return;                                     /* an event of the instruction's own */
     write_dr6(read_dr6() | DR6_BS | (pending & PENDING_DBG_B0_3));
     vmx_queue_exception(v, VECTOR_DB, false, 0);
+}
+
+/* A #DB that exits leaves DR6 and DR7.GD as they were (SDM Vol. 3C 27.1): they are set here
+ * as the CPU's delivery would have set them (B0-B3 replaced, BD and BS added, RTM set unless
+ * the exit qualification says the #DB came from a transaction, GD cleared), before the #DB is
+ * injected.  The guest's DR6 is the CPU's while it runs (MOV DR does not exit). */
+void vmx_debug_exit_state(uint64_t qual)
+{
+    uint64_t dr6 = read_dr6() & ~(PENDING_DBG_B0_3 | DR6_RTM);
+    dr6 |= qual & (PENDING_DBG_B0_3 | DR6_BD | DR6_BS);
+    if (!(qual & DR6_RTM))
+        dr6 |= DR6_RTM;
+    write_dr6(dr6);
+    uint64_t dr7 = vmcs_readn(VMCSN_GUEST_DR7);
+    if (dr7 & DR7_GD)
+        vmcs_writen(VMCSN_GUEST_DR7, dr7 & ~DR7_GD);
+    /* A step trap after STI or MOV SS exits with their blocking still recorded, and VM entry
+     * refuses TF=1 under that blocking without a single-step pending (SDM Vol. 3C 26.3.1.5);
+     * the CPU does not set BS for a #DB exit. */
+    if ((vmcs_readn(VMCSN_GUEST_RFLAGS) & RFLAGS_TF) &&
+        (vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)))
+        vmcs_writen(VMCSN_GUEST_PENDING_DBG, vmcs_readn(VMCSN_GUEST_PENDING_DBG) | DR6_BS);
 }
 
 void vmx_complete_instruction(struct vcpu *v, uint32_t len)

@@ -361,6 +361,19 @@ static enum exit_action on_exception_nmi(struct vcpu *v, uint64_t qual)
     if (info & INTR_INFO_NMI_UNBLOCKED)
         vmcs_write32(VMCS32_GUEST_INTERRUPTIBILITY,
                      vmcs_read32(VMCS32_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    if ((info & 0xff) == VECTOR_DB) {
+        /* INT1 (ICEBP) is delivered again as itself, past the instruction; any other #DB
+         * goes to the core with DR6 and DR7 as its delivery leaves them. */
+        if ((info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC) {
+            vcpu_count_exit(v, EXIT_EXCEPTION);
+            struct vmx_vcpu *x = vmx_of(v);
+            x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_PRIV_SW_EXC | VECTOR_DB;
+            x->entry_intr_error = 0;
+            x->entry_instr_len = vmcs_read32(VMCS32_EXIT_INSTR_LEN);
+            return EXIT_RESUME;
+        }
+        vmx_debug_exit_state(qual);
+    }
     struct exit_info e = decoded(v, EXIT_IS_EXCEPTION, qual);
     e.exception.vector = info & 0xff;
     e.exception.has_error = info & INTR_INFO_ERROR_CODE;

@@ -101,7 +101,9 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write32(VMCS32_PROC_CONTROLS2, proc2);
     ok &= vmcs_write32(VMCS32_EXIT_CONTROLS, exit);
     ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS, entry);
-    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, (1u << 18) | (1u << 17));  /* #MC, #AC */
+    /* #MC; #AC and #DB, whose delivery a guest can make raise itself again for ever, with
+     * no exit unless they are intercepted (CVE-2015-5307, CVE-2015-8104). */
+    ok &= vmcs_write32(VMCS32_EXCEPTION_BITMAP, (1u << 18) | (1u << 17) | (1u << 1));
     ok &= vmcs_write32(VMCS32_PF_ERROR_MASK, 0);
     ok &= vmcs_write32(VMCS32_PF_ERROR_MATCH, 0);
     ok &= vmcs_write32(VMCS32_CR3_TARGET_COUNT, 0);

@@ -116,6 +116,13 @@ struct ctl_hv_ops {
                              const char *host, uint64_t token_offset, uint64_t length,
                              const struct ctl_offload_range *dst, char *msg, size_t msg_size);
     uint16_t (*offload_pull_status)(void *ctx, struct ctl_offload_pull_status *out);
+    /* Optional.  Plain read of up to len (<= CTL_OFFLOAD_FETCH_MAX) bytes of r at r->offset
+     * into buf (*got: how many; short at the end), and plain write of buf (len <=
+     * CTL_OFFLOAD_STORE_MAX) at r->offset (r->length unused); one line in msg on failure. */
+    uint16_t (*offload_fetch)(void *ctx, const struct ctl_offload_range *r, uint8_t *buf,
+                              size_t len, size_t *got, char *msg, size_t msg_size);
+    uint16_t (*offload_store)(void *ctx, const struct ctl_offload_range *r, const uint8_t *buf,
+                              size_t len, char *msg, size_t msg_size);
     /* Optional.  Starts a live migration of partition name to host (A.B.C.D[:PORT]); it goes
      * on after the reply (migrate_status follows it).  One line in msg either way
      * (CTL_ERR_NOT_FOUND; CTL_ERR_BUSY: not started). */

@@ -163,11 +163,65 @@ static uint16_t cmd_offload_pull_status(void *ctx, const struct ctl_request *req
     return CTL_OK;
 }
 
+static uint16_t cmd_offload_fetch(void *ctx, const struct ctl_request *req,
+                                  struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_offload_range src;
+    static uint8_t buf[CTL_OFFLOAD_FETCH_MAX]; /* the server runs one command at a time */
+    size_t got = 0;
+    if (!c->ops->offload_fetch)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = range_arg(req, &src, msg);
+    if (st != CTL_OK)
+        return st;
+    if (src.length == UINT64_MAX || src.length > CTL_OFFLOAD_FETCH_MAX) {
+        *msg = "LENGTH must be given, at most 12288";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->offload_fetch(c->hv, &src, buf, (size_t)src.length, &got, c->checkpoint_msg,
+                               sizeof c->checkpoint_msg);
+    if (st != CTL_OK)
+        return failed(c, st, msg);
+    if (got > src.length)
+        return CTL_ERR_INTERNAL;
+    ctl_put_bytes(w, CTL_TAG_DATA, buf, got);
+    return CTL_OK;
+}
+
+static uint16_t cmd_offload_store(void *ctx, const struct ctl_request *req,
+                                  struct ctl_tlv_writer *w, const char **msg)
+{
+    struct ctl_commands *c = ctx;
+    struct ctl_offload_range dst;
+    struct ctl_tlv t;
+    if (!c->ops->offload_store)
+        return CTL_ERR_UNSUPPORTED;
+    uint16_t st = range_arg(req, &dst, msg);
+    if (st != CTL_OK)
+        return st;
+    if (!ctl_tlv_find(req->payload, req->length, CTL_TAG_DATA, &t) ||
+        t.len > CTL_OFFLOAD_STORE_MAX) {
+        *msg = "missing DATA, or over 3584 bytes";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    c->checkpoint_msg[0] = '\0';
+    st = c->ops->offload_store(c->hv, &dst, t.value, t.len, c->checkpoint_msg,
+                               sizeof c->checkpoint_msg);
+    if (st != CTL_OK)
+        return failed(c, st, msg);
+    ctl_put_u64(w, CTL_TAG_WRITTEN, t.len);
+    return CTL_OK;
+}
+
 int ctl_offload_register(struct ctl_server *srv, struct ctl_commands *cmds)
 {
     int rc = ctl_server_register(srv, CTL_MSG_OFFLOAD_READ, cmd_offload_read, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_WRITE, cmd_offload_write, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_PULL, cmd_offload_pull, cmds);
     rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_PULL_STATUS, cmd_offload_pull_status, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_FETCH, cmd_offload_fetch, cmds);
+    rc |= ctl_server_register(srv, CTL_MSG_OFFLOAD_STORE, cmd_offload_store, cmds);
     return rc;
 }

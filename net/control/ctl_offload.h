@@ -1,4 +1,4 @@
-/* The offload control commands (CTL_MSG_OFFLOAD_READ, CTL_MSG_OFFLOAD_WRITE): decode the
+/* The offload control commands (CTL_MSG_OFFLOAD_READ .. CTL_MSG_OFFLOAD_STORE): decode the
  * request, call the hypervisor's offload ops, encode.  Portable; registered by
  * ctl_commands_register with the same ops and context. */
 #ifndef ATOLL_NET_CONTROL_CTL_OFFLOAD_H

@@ -31,6 +31,8 @@
 #define CTL_OFFLOAD_TOKEN_SIZE    512u  /* hv/offload/token.h TOKEN_SIZE */
 #define CTL_OFFLOAD_FILE_MAX      255u  /* a pool path in an offload request */
 #define CTL_OFFLOAD_GRANT_SIZE    768u  /* hv/offload/grant.h GRANT_SIZE */
+#define CTL_OFFLOAD_FETCH_MAX     12288u /* bytes a CTL_MSG_OFFLOAD_FETCH reply carries */
+#define CTL_OFFLOAD_STORE_MAX     3584u  /* bytes a CTL_MSG_OFFLOAD_STORE request carries */
 
 /* Request types.  Ranges are reserved for the subsystems that add commands later. */
 enum ctl_msg_type {
@@ -61,6 +63,11 @@ enum ctl_msg_type {
      * link, into FILE; it goes on after the reply);  -> ACTIVE DONE TOTAL RESULT TEXT */
     CTL_MSG_OFFLOAD_PULL    = 0x0302,
     CTL_MSG_OFFLOAD_PULL_STATUS = 0x0303,
+    /* plain reads and writes, the path of a client that copies through itself:
+     * FILE [OBJ_KIND] [OFFSET] LENGTH -> DATA (at most CTL_OFFLOAD_FETCH_MAX; short at the
+     * end);  FILE [OBJ_KIND] [OFFSET] DATA (at most CTL_OFFLOAD_STORE_MAX) -> WRITTEN */
+    CTL_MSG_OFFLOAD_FETCH   = 0x0304,
+    CTL_MSG_OFFLOAD_STORE   = 0x0305,
     CTL_MSG_DISK_FIRST      = 0x0400, CTL_MSG_DISK_LAST      = 0x04ff,   /* net/control/ctl_disk.h */
     CTL_MSG_DISK      = 0x0400, /* TEXT (PARTITION DISK VERB ...) -> TEXT [OP_ID] */
     CTL_MSG_DISK_JOBS = 0x0401, /* [OP_ID] -> DISK_JOB* (each: OP_ID TEXT JOB_STATE DONE TOTAL
@@ -115,6 +122,7 @@ enum ctl_tag {
     CTL_TAG_TOKEN_OFFSET = 0x0306, /* u64 bytes into the token's data */
     CTL_TAG_WRITTEN      = 0x0307, /* u64 bytes written */
     CTL_TAG_GRANT        = 0x0308, /* CTL_OFFLOAD_GRANT_SIZE bytes (hv/offload/TOKEN.md) */
+    CTL_TAG_DATA         = 0x0309, /* bytes of a file or disk (FETCH, STORE) */
     /* migration's tags, numbered in its message range */
     CTL_TAG_HOST        = 0x0200, /* text: A.B.C.D[:PORT], a migration's target */
     CTL_TAG_ACTIVE      = 0x0201, /* u8: 1 while a migration runs */

@@ -32,3 +32,37 @@ $(BUILD)/bench/run-mig-bench: $(MIG_BENCH) $(BUILD)/atoll.elf
 	$(Q)chmod +x $@
 
 tools: $(BUILD)/bench/run-mig-bench
+
+# Guest request latency while a merge runs (idle, unthrottled, throttled): the kernel's
+# block queue, merge job and token bucket on host files, a simulated guest stream.
+DISK_MERGE_BENCH := $(BUILD)/bench/disk-merge-bench
+DISK_MERGE_BENCH_SRCS = tests/bench/disk_merge_bench.c tools/vhdx/vhdx_file.c \
+	hv/storage/block.c hv/storage/rate_limit.c $(VHDX_HOST_SRCS)
+BENCHES += $(BUILD)/bench/run-disk-merge-bench
+$(DISK_MERGE_BENCH): $(DISK_MERGE_BENCH_SRCS) $(VHDX_HEADERS)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(DISK_MERGE_BENCH_SRCS) -lbearssl
+
+$(BUILD)/bench/run-disk-merge-bench: $(DISK_MERGE_BENCH)
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\n# tmpfs: the figures are the queue and the job, not a disk\nd=/dev/shm; [ -d $$d ] || d=%s\nexec %s $$d/atoll-disk-merge-work "$$@"\n' "$(abspath $(BUILD)/bench)" "$(abspath $(DISK_MERGE_BENCH))" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-disk-merge-bench
+
+# De-duplication on a pool of similar disks: MiB a move sends with the pool's index.
+DEDUP_POOL_BENCH := $(BUILD)/bench/dedup-pool-bench
+DEDUP_POOL_BENCH_SRCS = tests/bench/dedup_pool_bench.c tools/vhdx/vhdx_file.c $(VHDX_HOST_SRCS)
+BENCHES += $(BUILD)/bench/run-dedup-pool-bench
+$(DEDUP_POOL_BENCH): $(DEDUP_POOL_BENCH_SRCS) $(VHDX_HEADERS)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(DEDUP_POOL_BENCH_SRCS) -lbearssl
+
+$(BUILD)/bench/run-dedup-pool-bench: $(DEDUP_POOL_BENCH)
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nd=/dev/shm; [ -d $$d ] || d=%s\nexec %s $$d/atoll-dedup-pool-work\n' "$(abspath $(BUILD)/bench)" "$(abspath $(DEDUP_POOL_BENCH))" >$@
+	$(Q)chmod +x $@
+
+tools: $(BUILD)/bench/run-dedup-pool-bench

@@ -3,18 +3,20 @@
  * run (issue 13, "Measured"):
  *
  *  1. Page groups: write faults per MiB a sequential writer dirties, with the migration's
- *     per-region groups (write_track_set_region_pages driven by mig_group_next, as
- *     hv/core/migrate_source.c drives them, starting at 16 pages) against per-page
+ *     per-region groups (write_track_set_region_pages driven as hv/core/migrate_source.c
+ *     drives them: per page until one of round 0's learning passes, every eighth of it,
+ *     fits a region with mig_group_fit, then mig_group_next each round) against per-page
  *     protection (one fault per page), same writes.  A second region holds scattered
  *     one-page records; the note gives the share of pages sent that were unchanged (by the
  *     sender's hash) and the group sizes the regions ended at.
  *  2. Compression: effective throughput (guest bytes over encode time plus wire time) of
- *     the per-batch choice (mig_choice.h) against sending raw and against always LZ4, on
+ *     the per-batch choice among raw, LZ4 with acceleration and LZ4 (mig_choice.h) against
+ *     sending raw, always LZ4 with acceleration and always LZ4, on
  *     the same pages encoded as PAGES batches (mig_batch_encode: the real wire format), for
  *     a binary image (the files given: the hypervisor and guest ELFs, repeated) and a
  *     random one, over simulated links of 100 Mbit/s, 1 Gbit/s and 10 Gbit/s (the wire
  *     time is bytes / rate; the encode time is measured, in this thread's CPU time).  Notes: bytes on the wire per
- *     guest byte, how often the choice compressed.
+ *     guest byte, how often the choice took each codec.
  *
  * What it does not measure: a real network, TLS, the guest's exits (a fault here is a
  * call, its cost is the count), the target's decode.
@@ -58,6 +60,8 @@ static uint64_t now_ns(void)
 struct tracker {
     struct write_track t;
     uint64_t words[G_PAGES / 64];
+    uint64_t carry[G_PAGES / 64];       /* the learning passes' map, for round 0's end */
+    bool fitted[G_REGIONS];
     uint8_t shifts[G_REGIONS];
     uint32_t group[G_REGIONS];
     uint64_t faults;
@@ -100,6 +104,10 @@ static void end_round(struct tracker *k, bool adapt, uint64_t *sent, uint64_t *u
     static uint64_t out[G_PAGES / 64];
     static uint8_t page[PAGE];
     write_track_harvest(&k->t, out, protect_none, NULL);
+    for (uint64_t w = 0; w < G_PAGES / 64; w++) {
+        out[w] |= k->carry[w];
+        k->carry[w] = 0;
+    }
     uint32_t rs[G_REGIONS] = { 0 }, ru[G_REGIONS] = { 0 };
     for (uint64_t p = 0; p < G_PAGES; p++) {
         if (!(out[p / 64] >> (p % 64) & 1))
@@ -123,12 +131,35 @@ static void end_round(struct tracker *k, bool adapt, uint64_t *sent, uint64_t *u
 
 static uint32_t value = 1;
 
-static void one_round(struct tracker *k)
+/* A learning pass of round 0: the map is per page in the regions not fitted yet; each
+ * that shows writes is fitted to them, the others stay per page. */
+static void learn(struct tracker *k)
 {
-    for (uint64_t p = 0; p < SEQ_PAGES; p++)
+    static uint64_t more[G_PAGES / 64];
+    write_track_harvest(&k->t, more, protect_none, NULL);
+    for (uint64_t w = 0; w < G_PAGES / 64; w++)
+        k->carry[w] |= more[w];
+    for (unsigned r = 0; r < G_REGIONS; r++) {
+        uint32_t fit = k->fitted[r] ? 0 : mig_group_fit(k->carry, G_PAGES, 1, (uint64_t)r * 512);
+        if (fit) {
+            k->group[r] = fit;
+            k->fitted[r] = true;
+            write_track_set_region_pages(&k->t, r, fit);
+        }
+    }
+}
+
+/* The writes of one round: records interleaved with the buffer; learn (when given) at
+ * every eighth of it and at its end (as the source does every 100 ms of round 0). */
+static void one_round(struct tracker *k, bool learn_now)
+{
+    for (uint64_t p = 0; p < SEQ_PAGES; p++) {
         guest_write(k, p, value++);
-    for (uint64_t i = 0; i < REC_COUNT; i++)
-        guest_write(k, REC_FIRST + i * 64, value++);
+        if (p % (SEQ_PAGES / REC_COUNT) == 0)
+            guest_write(k, REC_FIRST + p / (SEQ_PAGES / REC_COUNT) * 64, value++);
+        if (learn_now && p % (SEQ_PAGES / 8) == SEQ_PAGES / 8 - 1)
+            learn(k);
+    }
 }
 
 static void bench_groups(void)
@@ -140,16 +171,16 @@ static void bench_groups(void)
     tracker_init(&paged, 1);
     memset(g_hash, 0, sizeof(g_hash));
     for (unsigned r = 0; r < rounds; r++) {
-        one_round(&paged);
+        one_round(&paged, false);
         end_round(&paged, false, &junk, &junk2);
     }
-    /* groups: the regions start at 16 pages and adapt each round */
-    tracker_init(&grouped, 16);
+    /* groups: per page until round 0's learning pass, then fitted, then adapting */
+    tracker_init(&grouped, 1);
     memset(g_hash, 0, sizeof(g_hash));
     for (unsigned r = 0; r < rounds; r++) {
-        one_round(&grouped);
+        one_round(&grouped, r == 0);
         uint64_t s0 = sent, u0 = unchanged;
-        end_round(&grouped, true, &sent, &unchanged);
+        end_round(&grouped, r > 0, &sent, &unchanged);
         if (r == 0) {                           /* round 0: everything is new */
             sent = s0;
             unchanged = u0;
@@ -176,10 +207,10 @@ static void bench_groups(void)
 #define C_BYTES (16ull << 20)
 #define C_PAGES (C_BYTES / PAGE)
 
-enum mode { RAW, LZ4, CHOICE };
+enum mode { RAW, ACCEL, LZ4, CHOICE };
 
 struct result {
-    uint64_t wire, encode_ns, lz4_batches, batches, chose_lz4;
+    uint64_t wire, encode_ns, batches, chose[MIG_CODECS];
     double seconds;
 };
 
@@ -188,6 +219,8 @@ static uint8_t gather[MIG_BATCH_PAGES * PAGE], out[MIG_BATCH_MAX];
 
 static struct result send_image(const uint8_t *img, enum mode m, uint64_t link_bps)
 {
+    static const enum mig_codec fixed[] = { [RAW] = MIG_RAW, [ACCEL] = MIG_LZ4_ACCEL,
+                                            [LZ4] = MIG_LZ4 };
     struct result r = { 0 };
     struct mig_choice c;
     mig_choice_init(&c);
@@ -196,27 +229,26 @@ static struct result send_image(const uint8_t *img, enum mode m, uint64_t link_b
     for (uint64_t p = 0; p < C_PAGES; p += MIG_BATCH_PAGES) {
         for (uint32_t i = 0; i < MIG_BATCH_PAGES; i++)
             pfn[i] = (uint32_t)(p + i);
-        bool lz4 = m == LZ4 || (m == CHOICE && mig_choice_compress(&c));
+        enum mig_codec k = m == CHOICE ? mig_choice_next(&c) : fixed[m];
         uint64_t t0 = now_ns();
         memcpy(gather, img + p * PAGE, sizeof(gather));     /* as queue_batch gathers */
         struct mig_batch b;
-        size_t len = mig_batch_encode(codec, lz4 ? SNAP_LZ4 : SNAP_STORE, pfn,
-                                      MIG_BATCH_PAGES, gather, out, &b);
+        size_t len = mig_batch_encode(codec, mig_codec_level(k), pfn, MIG_BATCH_PAGES, gather,
+                                      out, &b);
         uint64_t ns = now_ns() - t0;
         uint64_t wire = MIG_HEADER_SIZE + len;
         if (m == CHOICE) {
-            if (lz4 && b.raw_len)
-                mig_choice_codec(&c, b.raw_len, b.data_len, ns);
+            if (k != MIG_RAW && b.raw_len)
+                mig_choice_codec(&c, k, b.raw_len, b.data_len, ns);
             mig_choice_link(&c, wire, wire * 1000000000ull / link_bps);
         }
         r.encode_ns += ns;
         r.wire += wire;
         r.batches++;
-        r.lz4_batches += b.level != SNAP_STORE;
+        r.chose[k]++;
         wire_s += (double)wire / (double)link_bps;
     }
     r.seconds = wire_s + (double)r.encode_ns / 1e9;
-    r.chose_lz4 = m == CHOICE ? c.chose_lz4 : m == LZ4 ? r.batches : 0;
     return r;
 }
 
@@ -227,21 +259,30 @@ static void bench_compression(const char *label, const uint8_t *img)
     };
     for (unsigned l = 0; l < sizeof(links) / sizeof(links[0]); l++) {
         struct result raw = send_image(img, RAW, links[l].bps);
+        struct result acc = send_image(img, ACCEL, links[l].bps);
         struct result lz4 = send_image(img, LZ4, links[l].bps);
         struct result ch = send_image(img, CHOICE, links[l].bps);
         double mib = (double)C_BYTES / (1 << 20);
-        double t_raw = mib / raw.seconds, t_lz4 = mib / lz4.seconds, t_ch = mib / ch.seconds;
+        double t_raw = mib / raw.seconds, t_acc = mib / acc.seconds, t_lz4 = mib / lz4.seconds;
+        double t_ch = mib / ch.seconds;
         char name[64];
         snprintf(name, sizeof(name), "mig %s %s choice MiB/s vs raw", label, links[l].name);
         printf("%-44s %12.1f MiB/s %12.1f MiB/s %8.3f\n", name, t_ch, t_raw, t_ch / t_raw);
+        snprintf(name, sizeof(name), "mig %s %s choice MiB/s vs lz4-accel", label,
+                 links[l].name);
+        printf("%-44s %12.1f MiB/s %12.1f MiB/s %8.3f\n", name, t_ch, t_acc, t_ch / t_acc);
         snprintf(name, sizeof(name), "mig %s %s choice MiB/s vs lz4", label, links[l].name);
         printf("%-44s %12.1f MiB/s %12.1f MiB/s %8.3f\n", name, t_ch, t_lz4, t_ch / t_lz4);
-        printf(" mig-bench: %s image over %s: wire/RAM raw %.3f, lz4 %.3f, choice %.3f; the "
-               "choice chose LZ4 for %llu of %llu batches (%llu went out compressed); LZ4 %.0f "
-               "MiB/s\n", label, links[l].name, (double)raw.wire / C_BYTES,
+        printf(" mig-bench: %s image over %s: wire/RAM raw %.3f, lz4-accel %.3f, lz4 %.3f, "
+               "choice %.3f; the choice took raw %llu, lz4-accel %llu, lz4 %llu of %llu "
+               "batches; effective MiB/s raw %.1f, lz4-accel %.1f, lz4 %.1f, choice %.1f "
+               "(%.2fx raw); codec MiB/s lz4-accel %.0f, lz4 %.0f\n", label, links[l].name,
+               (double)raw.wire / C_BYTES, (double)acc.wire / C_BYTES,
                (double)lz4.wire / C_BYTES, (double)ch.wire / C_BYTES,
-               (unsigned long long)ch.chose_lz4, (unsigned long long)ch.batches,
-               (unsigned long long)ch.lz4_batches,
+               (unsigned long long)ch.chose[MIG_RAW], (unsigned long long)ch.chose[MIG_LZ4_ACCEL],
+               (unsigned long long)ch.chose[MIG_LZ4], (unsigned long long)ch.batches, t_raw,
+               t_acc, t_lz4, t_ch, t_ch / t_raw,
+               acc.encode_ns ? mib / ((double)acc.encode_ns / 1e9) : 0.0,
                lz4.encode_ns ? mib / ((double)lz4.encode_ns / 1e9) : 0.0);
     }
 }

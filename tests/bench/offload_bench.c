@@ -5,8 +5,9 @@
  *
  * Ours: offload_read then offload_write through the real provider (hv/offload/offload.c)
  * on the FAT32 pool image (pread/pwrite): unallocated blocks of the source become ZERO
- * entries of the destination's BAT (no payload), data is copied 1 MiB at a time inside the
- * host.
+ * entries of the destination's BAT (no payload), allocated data that reads as zero is
+ * trimmed in the destination rather than written, the rest is copied 1 MiB at a time
+ * inside the host.
  * Anchor: what a client that copies through itself (read, then write back) costs at the
  * least: the same 1 MiB reads and writes through the same provider's files and disks, and
  * between them the data's trip to the client and back as the control link carries it,
@@ -184,16 +185,19 @@ static void row(const char *name, uint8_t kind, const char *src, const char *our
 {
     uint64_t bytes;
     uint64_t ours = offload_copy(kind, src, ours_dst, &bytes);
-    uint64_t punched = provider.stats.bytes_punched;
+    uint64_t punched = provider.stats.bytes_punched, zero = provider.stats.bytes_zero_read;
+    uint64_t copied = provider.stats.bytes_copied;
     uint64_t anchor = mediated_copy(kind, src, anchor_dst);
     const char *const names[3] = { src, ours_dst, anchor_dst };
     if (!same(kind, names))
         die(name, "a destination differs from the source");
     printf("%-44s %10.1f ms %10.1f ms %8.4f\n", name, ours / 1e6, anchor / 1e6,
            (double)ours / (double)anchor);
-    printf("  %s: %llu MiB, %llu MiB of it made zero by metadata (no payload)\n", name,
-           (unsigned long long)(bytes / MIB), (unsigned long long)(punched / MIB));
-    provider.stats.bytes_punched = 0;
+    printf("  %s: %llu MiB: %llu MiB made zero by metadata (no payload), %llu MiB read and "
+           "found zero (trimmed, not written), %llu MiB read and written\n", name,
+           (unsigned long long)(bytes / MIB), (unsigned long long)(punched / MIB),
+           (unsigned long long)(zero / MIB), (unsigned long long)(copied / MIB));
+    provider.stats = (struct offload_stats){ 0 };
 }
 
 int main(int argc, char **argv)

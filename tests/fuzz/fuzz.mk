@@ -18,3 +18,13 @@ fuzz_guest_walk_SRCS := tests/fuzz/fuzz_guest_walk.c tests/unit/guest_mem_flat.c
 FUZZ_TARGETS += fuzz_ept
 fuzz_ept_SRCS := tests/fuzz/fuzz_ept.c tests/unit/fake_kmem.c hv/vmx/ept.c hv/core/guest_mem.c
 fuzz_ept_CFLAGS := -iquote tests/unit/fake_kmem
+
+# Well-formed seeds for the migration receivers (tests/fuzz/gen_mig_seeds.c); the ones in
+# the corpora came from it.  `make fuzz-seeds-mig` writes them again into the corpora.
+.PHONY: fuzz-seeds-mig
+fuzz-seeds-mig:
+	@mkdir -p $(BUILD)/seedgen tests/fuzz/corpus/fuzz_mig_receive tests/fuzz/corpus/fuzz_storage_mig_proto
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $(BUILD)/seedgen/gen_mig_seeds tests/fuzz/gen_mig_seeds.c \
+		hv/migrate/mig_proto.c hv/snapshot/snap_codec.c hv/storage/storage_mig_proto.c \
+		hv/storage/storage_mig_remote.c hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c -llz4
+	$(Q)$(BUILD)/seedgen/gen_mig_seeds tests/fuzz/corpus/fuzz_mig_receive tests/fuzz/corpus/fuzz_storage_mig_proto

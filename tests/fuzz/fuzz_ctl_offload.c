@@ -92,6 +92,32 @@ static uint16_t stub_pull_status(void *ctx, struct ctl_offload_pull_status *out)
     return CTL_OK;
 }
 
+static uint16_t stub_fetch(void *ctx, const struct ctl_offload_range *r, uint8_t *buf,
+                           size_t len, size_t *got, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    check_range(r);
+    if (len > CTL_OFFLOAD_FETCH_MAX)
+        abort();
+    memset(buf, 'd', len);
+    *got = r->offset & 4 ? len / 2 : len;
+    if (r->offset & 1)
+        memset(msg, 'x', msg_size - 1);
+    return r->offset & 2 ? CTL_ERR_NOT_FOUND : CTL_OK;
+}
+
+static uint16_t stub_store(void *ctx, const struct ctl_offload_range *r, const uint8_t *buf,
+                           size_t len, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    check_range(r);
+    if (len > CTL_OFFLOAD_STORE_MAX || (len && !buf))
+        abort();
+    if (r->offset & 1)
+        memset(msg, 'x', msg_size - 1);
+    return r->offset & 2 ? CTL_ERR_BUSY : CTL_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct ctl_server srv;
@@ -108,10 +134,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ops.offload_write = stub_write;
     ops.offload_pull = stub_pull;
     ops.offload_pull_status = stub_pull_status;
+    ops.offload_fetch = stub_fetch;
+    ops.offload_store = stub_store;
     ctl_commands_register(&srv, &cmds, &ops, &hv);
-    static const uint16_t types[4] = { CTL_MSG_OFFLOAD_READ, CTL_MSG_OFFLOAD_WRITE,
-                                       CTL_MSG_OFFLOAD_PULL, CTL_MSG_OFFLOAD_PULL_STATUS };
-    uint16_t type = types[data[0] & 3];
+    static const uint16_t types[8] = { CTL_MSG_OFFLOAD_READ, CTL_MSG_OFFLOAD_WRITE,
+                                       CTL_MSG_OFFLOAD_PULL, CTL_MSG_OFFLOAD_PULL_STATUS,
+                                       CTL_MSG_OFFLOAD_FETCH, CTL_MSG_OFFLOAD_STORE,
+                                       CTL_MSG_OFFLOAD_FETCH, CTL_MSG_OFFLOAD_STORE };
+    uint16_t type = types[data[0] & 7];
     in_len = ctl_message_build(in, sizeof in, type, 1, data + 1, size - 1);
     in_off = 0;
     out_len = 0;

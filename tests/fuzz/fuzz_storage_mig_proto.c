@@ -52,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)x;
         }
     }
+    struct smig_read rd;
+    if (smig_read_decode(copy, len, disk, 512, &rd, err, sizeof(err)) == 0 &&
+        (rd.offset + rd.length > disk || !rd.length || rd.length > SMIG_UNIT || rd.offset % 512))
+        abort();
     struct smig_commit c;
     smig_commit_decode(copy, len, &c, err, sizeof(err));
     smig_abort_decode(copy, len, text, sizeof(text));

@@ -50,24 +50,6 @@ static const struct vblk_backend two_backend = {
     .copy_check = two_check, .copy = two_copy,
 };
 
-static bool gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-    struct tguest *g = ctx;
-    if (gpa > TG_RAM_SIZE || len > TG_RAM_SIZE - gpa)
-        return false;
-    memcpy(buf, g->ram + gpa, len);
-    return true;
-}
-
-static bool gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-    struct tguest *g = ctx;
-    if (gpa > TG_RAM_SIZE || len > TG_RAM_SIZE - gpa)
-        return false;
-    memcpy(g->ram + gpa, buf, len);
-    return true;
-}
-
 static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
 {
     uint64_t v = 0;
@@ -97,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g->ram = calloc(1, TG_RAM_SIZE);
     g->disk_data = calloc(1, DISK);
     g->f.plat.ram_bytes = TG_RAM_SIZE;
-    g->f.plat.gpa_read = gpa_read;
-    g->f.plat.gpa_write = gpa_write;
+    g->f.plat.gpa_read = tg_gpa_read;
+    g->f.plat.gpa_write = tg_gpa_write;
     vdev_bus_init(&g->bus);
     if (!pci_host_init(&g->host, &g->bus, &g->f.plat))
         abort();

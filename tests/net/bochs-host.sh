@@ -5,15 +5,20 @@
 #   boot NAME HUBPORT MAC             -> Bochs in the background on bxhub port HUBPORT (0, 1);
 #                                        console $work/NAME.console, log $work/NAME.bochs.log;
 #                                        $work/NAME.disk.img, when there, as its ATA disk;
-#                                        $work/NAME.cpus, when there, its CPU count (else 1)
+#                                        $work/NAME.cpus, when there, its CPU count (else 1);
+#                                        $work/NAME.megs, its RAM in MiB (else 256)
 #   wait_line NAME REGEX SECONDS      -> 0 once a console line matches; 1 at the deadline or
 #                                        as soon as that host's Bochs has ended
-#   stop_all                          -> kills every Bochs and bxhub these helpers started
-# Every process runs under `timeout -s KILL`, so none outlives its bound even if this shell
-# is killed itself.  Bochs keeps its clock no faster than the host's (sync=slowdown): the real hypervisor
+#   stop_all                          -> kills every Bochs, bxhub and screen reader these
+#                                        helpers started
+# Every process runs under `timeout -s KILL`, so none outlives its bound, and with a
+# parent-death signal (setpriv --pdeathsig, on the timeout and on the process under it), so
+# none outlives this shell either, even killed with SIGKILL (no trap runs then).  Bochs keeps its clock no faster than the host's (sync=slowdown): the real hypervisor
 # halts when idle, and with sync=none a halted Bochs skips ahead, so the control server's
 # timeouts ran out before the other host's packets arrived.
 emu_pids=()
+# The prefix that ends a process with its parent (see above).
+orphan_kill=(setpriv --pdeathsig KILL)
 declare -gA host_pid
 hub_base=
 
@@ -47,14 +52,15 @@ EOF
 start_hub() {   # SECONDS
     hub_base=$(free_udp_base) || return 1
     [ -n "$hub_base" ] || return 1
-    timeout -s KILL "$1" bxhub -ports=2 -base="$hub_base" >"$work/bxhub.log" 2>&1 </dev/null &
+    "${orphan_kill[@]}" timeout -s KILL "$1" "${orphan_kill[@]}" bxhub -ports=2 -base="$hub_base" \
+        >"$work/bxhub.log" 2>&1 </dev/null &
     emu_pids+=($!)
 }
 
 write_bochsrc() {   # NAME HUBPORT MAC
     cat >"$work/$1.bochsrc" <<EOF
 display_library: term
-megs: 256
+megs: $(cat "$work/$1.megs" 2>/dev/null || echo 256)
 cpu: model=corei7_skylake_x, count=$(cat "$work/$1.cpus" 2>/dev/null || echo 1), ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=1
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
@@ -84,10 +90,42 @@ boot() {   # NAME HUBPORT MAC [SECONDS]
     write_bochsrc "$name" "$2" "$3"
     : >"$work/$name.console"
     rm -f "$work"/*.lock
-    (cd "$work" && TERM=xterm exec timeout -s KILL "${4:-240}" bochs-bin -q -f "$name.bochsrc" \
-        -rc bochs.rc </dev/null >"$work/$name.bochs.out" 2>&1) &
+    (cd "$work" && TERM=xterm exec "${orphan_kill[@]}" timeout -s KILL "${4:-240}" \
+        "${orphan_kill[@]}" bochs-bin -q -f "$name.bochsrc" -rc bochs.rc </dev/null \
+        >"$work/$name.bochs.out" 2>&1) &
     emu_pids+=($!)
     host_pid[$name]=$!
+    drain_screen "$work/$name.bochs.out" "${4:-240}"
+}
+
+# Bochs's term display, given no tty, opens a pty of its own for the screen and says which
+# in its output; nothing reads it, so once the pty's buffer is full Bochs blocks in its next
+# write and the whole host stops (after some minutes of console lines: the migration test's
+# target stopped so, mid-run).  A reader drains it until Bochs closes it, as
+# tests/system/run does (drain_bochs_screen).
+drain_screen() {   # BOCHS_OUT SECONDS
+    "${orphan_kill[@]}" timeout -s KILL "$2" "${orphan_kill[@]}" python3 - "$1" <<'EOF' \
+        >/dev/null 2>&1 &
+import os, re, sys, time
+m = None
+for _ in range(1500):
+    try:
+        with open(sys.argv[1], "rb") as f:
+            m = re.search(rb'Bochs connected to screen "(/dev/pts/\d+)"', f.read())
+    except OSError:
+        pass
+    if m:
+        break
+    time.sleep(0.2)
+if m:
+    try:
+        fd = os.open(m.group(1).decode(), os.O_RDONLY | os.O_NOCTTY)
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+EOF
+    emu_pids+=($!)
 }
 
 running() {   # PID: a child of this shell that has not yet exited (a zombie has)

@@ -109,6 +109,34 @@ static uint16_t stub_pull_status(void *ctx, struct ctl_offload_pull_status *out)
     return CTL_OK;
 }
 
+static uint8_t stored[CTL_OFFLOAD_STORE_MAX + 1];
+static size_t stored_len;
+
+static uint16_t stub_fetch(void *ctx, const struct ctl_offload_range *r, uint8_t *buf,
+                           size_t len, size_t *got, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    seen.range = *r;
+    seen.length = len;
+    *got = len > 100 ? 100 : len; /* the end of the file after 100 bytes */
+    memset(buf, 0x5a, *got);
+    if (seen.msg)
+        strncpy(msg, seen.msg, msg_size - 1);
+    return seen.answer;
+}
+
+static uint16_t stub_store(void *ctx, const struct ctl_offload_range *r, const uint8_t *buf,
+                           size_t len, char *msg, size_t msg_size)
+{
+    (void)ctx;
+    seen.range = *r;
+    memcpy(stored, buf, len);
+    stored_len = len;
+    if (seen.msg)
+        strncpy(msg, seen.msg, msg_size - 1);
+    return seen.answer;
+}
+
 struct fixture {
     struct ctl_server srv;
     struct ctl_commands cmds;
@@ -126,7 +154,8 @@ static int setup_with(void **state, bool offload)
     f->ops = fake_hv_ops;
     if (offload)
         f->ops.offload_read = stub_read, f->ops.offload_write = stub_write,
-        f->ops.offload_pull = stub_pull, f->ops.offload_pull_status = stub_pull_status;
+        f->ops.offload_pull = stub_pull, f->ops.offload_pull_status = stub_pull_status,
+        f->ops.offload_fetch = stub_fetch, f->ops.offload_store = stub_store;
     assert_int_equal(ctl_commands_register(&f->srv, &f->cmds, &f->ops, &f->hv), 0);
     assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms), 0);
     memset(&seen, 0, sizeof seen);
@@ -175,6 +204,8 @@ static void unsupported_without_ops(void **state)
     assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
     assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
     assert_int_equal(ask(f, CTL_MSG_OFFLOAD_PULL_STATUS, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_FETCH, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_STORE, NULL, 0, &p, &n), CTL_ERR_UNSUPPORTED);
     assert_false(f->ms.closed);
 }
 
@@ -264,6 +295,82 @@ static void write_request(void **state)
     assert_true(ctl_tlv_find(p, n, CTL_TAG_TEXT, &t)); /* why it stopped short */
 }
 
+/* The plain path a client copying through itself takes: fetch and store. */
+static void fetch_request_and_refusals(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t a[512];
+    struct ctl_tlv_writer w;
+    const uint8_t *p;
+    uint32_t n;
+    struct ctl_tlv t;
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_str(&w, CTL_TAG_FILE, "src.bin");
+    ctl_put_u64(&w, CTL_TAG_OFFSET, 12288);
+    ctl_put_u64(&w, CTL_TAG_LENGTH, CTL_OFFLOAD_FETCH_MAX);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_FETCH, a, w.len, &p, &n), CTL_OK);
+    assert_string_equal(seen.range.file, "src.bin");
+    assert_int_equal(seen.range.offset, 12288);
+    assert_int_equal(seen.length, CTL_OFFLOAD_FETCH_MAX);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_DATA, &t));
+    assert_int_equal(t.len, 100); /* short: the end */
+    assert_int_equal(t.value[99], 0x5a);
+    /* no LENGTH, or more than a reply carries */
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_str(&w, CTL_TAG_FILE, "src.bin");
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_FETCH, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "LENGTH must be given, at most 12288");
+    ctl_put_u64(&w, CTL_TAG_LENGTH, CTL_OFFLOAD_FETCH_MAX + 1);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_FETCH, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_str(&w, CTL_TAG_FILE, "gone.bin");
+    ctl_put_u64(&w, CTL_TAG_LENGTH, 10);
+    seen.answer = CTL_ERR_NOT_FOUND;
+    seen.msg = "fetch: gone.bin: not found";
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_FETCH, a, w.len, &p, &n), CTL_ERR_NOT_FOUND);
+    message_is(p, n, "fetch: gone.bin: not found");
+    assert_false(f->ms.closed);
+}
+
+static void store_request_and_refusals(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t a[CTL_MAX_REQUEST_PAYLOAD], data[CTL_OFFLOAD_STORE_MAX + 1];
+    struct ctl_tlv_writer w;
+    const uint8_t *p;
+    uint32_t n;
+    struct ctl_tlv t;
+    uint64_t written;
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_str(&w, CTL_TAG_FILE, "disk.vhdx");
+    ctl_put_u8(&w, CTL_TAG_OBJ_KIND, 2);
+    ctl_put_u64(&w, CTL_TAG_OFFSET, 512);
+    ctl_put_bytes(&w, CTL_TAG_DATA, data, CTL_OFFLOAD_STORE_MAX);
+    assert_false(w.overflow);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_STORE, a, w.len, &p, &n), CTL_OK);
+    assert_string_equal(seen.range.file, "disk.vhdx");
+    assert_int_equal(seen.range.kind, 2);
+    assert_int_equal(seen.range.offset, 512);
+    assert_int_equal(stored_len, CTL_OFFLOAD_STORE_MAX);
+    assert_memory_equal(stored, data, CTL_OFFLOAD_STORE_MAX);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_WRITTEN, &t) && ctl_tlv_u64(&t, &written));
+    assert_int_equal(written, CTL_OFFLOAD_STORE_MAX);
+    /* one byte more than allowed; no DATA at all */
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_str(&w, CTL_TAG_FILE, "d");
+    ctl_put_bytes(&w, CTL_TAG_DATA, data, CTL_OFFLOAD_STORE_MAX + 1);
+    stored_len = 0;
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_STORE, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "missing DATA, or over 3584 bytes");
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_str(&w, CTL_TAG_FILE, "d");
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_STORE, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    assert_int_equal(stored_len, 0);
+    assert_false(f->ms.closed);
+}
+
 static void write_refusals(void **state)
 {
     struct fixture *f = *state;
@@ -344,6 +451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_refusals_keep_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(write_request, setup, teardown),
         cmocka_unit_test_setup_teardown(write_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(fetch_request_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_request_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(pull_request_and_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -467,6 +467,88 @@ static void test_merge_with_guest_writes(void **state)
     free(view);
 }
 
+/*
+ * A merge on an attached disk, as hv/core/disk_ops.c runs it: the child attached with its
+ * parent read-only while the guest writes; the job's start reopens it with the parent
+ * writable (the partition paused); guest writes land in the child during the steps, those
+ * behind the job mark units dirty; finish, then the disk switches to the parent, which
+ * reads as the chain did and keeps taking writes (after which the child is stale).  A cut
+ * mid-way (the files as a step's last flush left them) leaves the chain reading as before
+ * when attached again (parent read-only, or writable when its log is to be replayed), and
+ * merging again finishes the job.
+ */
+static void test_live_merge_attached_chain(void **state)
+{
+    struct mem_disk pm, cm, pcut, ccut;
+    uint8_t *view = malloc(SIZE), *cut_view = malloc(SIZE);
+    make_chain(&pm, &cm, view);
+    struct vhdx *c = open_disk(&cm, "c.vhdx", 0);       /* attached: parent read-only */
+    struct vhdx_info info;
+    vhdx_get_info(c, &info);
+    assert_string_equal(info.parent_name, "p.vhdx");
+    put(c, view, 6 * MIB, 4096, 40);
+    expect_view(c, view);
+    assert_int_equal(vhdx_close(c, NULL), VHDX_OK);     /* the switch at the job's start */
+    c = open_disk(&cm, "c.vhdx", VHDX_OPEN_PARENT_RW);
+    struct disk_job_params p = { .op = DISK_JOB_MERGE, .src = c, .ready_dirty_units = 2 };
+    struct disk_job *j = start(&p);
+    struct vhdx_err err;
+    unsigned steps = 0;
+    int st;
+    while ((st = disk_job_step(j, MIB, &err)) == DISK_JOB_RUNNING) {
+        uint64_t off = (uint64_t)(steps * 5 % 16) * MIB + 512 * (steps % 7);
+        if (steps < 20 || steps % 3 == 0) {             /* the guest, slower than the job */
+            put(c, view, off, 4096, 50 + steps);
+            disk_job_note_write(j, off, 4096);
+        }
+        if (++steps == 6) {                             /* power cut here, in a copy */
+            mem_disk_copy(&pcut, &pm), mem_disk_copy(&ccut, &cm);
+            memcpy(cut_view, view, SIZE);
+        }
+        assert_true(steps < 200);
+    }
+    assert_int_equal(st, DISK_JOB_READY);
+    struct disk_job_progress pr;
+    disk_job_get_progress(j, &pr);
+    assert_true(pr.dirty_marked > 0);                   /* writes behind the job re-merged */
+    assert_int_equal(disk_job_finish(j, &err), DISK_JOB_DONE);
+    disk_job_free(j);
+    assert_int_equal(vhdx_close(c, NULL), VHDX_OK);     /* the switch: the disk is p.vhdx */
+    struct vhdx *pp = open_disk(&pm, "p.vhdx", 0);
+    expect_view(pp, view);
+    check_clean(pp);
+    put(pp, view, 2 * MIB, 4096, 77);                   /* the partition goes on, on p */
+    expect_view(pp, view);
+    vhdx_close(pp, NULL);
+    struct vhdx_io cio = mem_disk_io(&cm);
+    assert_int_equal(vhdx_open(&mem_env, &cio, "c.vhdx", 0, &c, &err), VHDX_E_STALE_PARENT);
+
+    /* The cut copy: attach as the pool does (parent read-only, then writable). */
+    mem_env_register_parent("p.vhdx", &pcut);
+    cio = mem_disk_io(&ccut);
+    int rc = vhdx_open(&mem_env, &cio, "c.vhdx", 0, &c, &err);
+    if (rc == VHDX_E_READ_ONLY)                         /* the parent's log to replay */
+        rc = vhdx_open(&mem_env, &cio, "c.vhdx", VHDX_OPEN_PARENT_RW, &c, &err);
+    assert_int_equal(rc, VHDX_OK);
+    assert_true(vhdx_merge_in_progress(c));
+    expect_view(c, cut_view);
+    check_clean(c);
+    vhdx_close(c, NULL);                                /* a merge again: parent writable */
+    c = open_disk(&ccut, "c.vhdx", VHDX_OPEN_PARENT_RW);
+    struct disk_job_params p2 = { .op = DISK_JOB_MERGE, .src = c };
+    j = start(&p2);
+    assert_int_equal(run_job(j, 4 * MIB), DISK_JOB_DONE);
+    disk_job_free(j);
+    vhdx_close(c, NULL);
+    pp = open_disk(&pcut, "p.vhdx", VHDX_OPEN_READ_ONLY);
+    expect_view(pp, cut_view);
+    check_clean(pp);
+    vhdx_close(pp, NULL);
+    mem_disk_free(&pm), mem_disk_free(&cm), mem_disk_free(&pcut), mem_disk_free(&ccut);
+    mem_env_clear_parents();
+    free(view), free(cut_view);
+}
+
 /* Two images behind one power switch: after `left` writes in all, nothing more lands. */
 static long cut_left;
 static struct mem_disk *cut_disks[2];
@@ -699,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_io_error_fails_the_job),
         cmocka_unit_test(test_merge_with_guest_writes),
         cmocka_unit_test(test_merge_cut_at_every_write),
+        cmocka_unit_test(test_live_merge_attached_chain),
         cmocka_unit_test(test_dedup_index),
         cmocka_unit_test(test_copy_child_onto_base),
     };

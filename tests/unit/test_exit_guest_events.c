@@ -107,6 +107,20 @@ static void alignment_check_is_given_back_with_error_code_zero(void **state)
     assert_false(fx.complete);
 }
 
+/* #DB is intercepted (CVE-2015-8104) and given back as the CPU would have delivered it. */
+static void debug_exception_is_given_back(void **state)
+{
+    (void)state;
+    struct exit_effects fx = decide((struct exit_info){
+        .kind = EXIT_IS_EXCEPTION, .exception = { .vector = VECTOR_DB } });
+    assert_int_equal(fx.verdict, VERDICT_RESUME);
+    assert_int_equal(fx.count, EXIT_EXCEPTION);
+    assert_true(fx.exception.valid);
+    assert_int_equal(fx.exception.vector, VECTOR_DB);
+    assert_false(fx.exception.has_error);
+    assert_false(fx.complete);
+}
+
 static void machine_check_ends_the_partition(void **state)
 {
     (void)state;
@@ -121,7 +135,7 @@ static void machine_check_ends_the_partition(void **state)
 static void an_exception_nothing_intercepts_ends_the_partition(void **state)
 {
     (void)state;
-    static const uint8_t vectors[] = { 0, VECTOR_DB, 2, 3, 8, VECTOR_UD, VECTOR_GP, 14, 31, 32, 255 };
+    static const uint8_t vectors[] = { 0, 2, 3, 8, VECTOR_UD, VECTOR_GP, 14, 31, 32, 255 };
     for (unsigned i = 0; i < sizeof(vectors); i++) {
         struct exit_effects fx = decide((struct exit_info){
             .kind = EXIT_IS_EXCEPTION, .exception = { .vector = vectors[i], .has_error = true } });
@@ -302,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup(vmcall_passes_every_argument_and_answers_in_rax, reset),
         cmocka_unit_test_setup(vmcall_in_real_mode_is_still_a_hypercall, reset),
         cmocka_unit_test_setup(alignment_check_is_given_back_with_error_code_zero, reset),
+        cmocka_unit_test_setup(debug_exception_is_given_back, reset),
         cmocka_unit_test_setup(machine_check_ends_the_partition, reset),
         cmocka_unit_test_setup(an_exception_nothing_intercepts_ends_the_partition, reset),
         cmocka_unit_test_setup(real_mode_raises_without_an_error_code, reset),

@@ -86,10 +86,18 @@ static void group_rule_test(void **state)
     assert_int_equal(mig_group_next(16, &seq), 32);
     assert_int_equal(mig_group_next(32, &seq), 64);
     assert_int_equal(mig_group_next(64, &seq), 64);
-    /* scattered writer: half the pages sent unchanged or more shrinks it, down to 1 */
+    /* scattered writer: half the pages sent unchanged or more shrinks it to the share that
+     * changed (a quarter of 16: 4), down to 1 */
     struct mig_region_round sc = { .written = 8, .neighbours = 0, .sent = 128, .unchanged = 96 };
-    assert_int_equal(mig_group_next(16, &sc), 8);
+    assert_int_equal(mig_group_next(16, &sc), 4);
+    assert_int_equal(mig_group_next(4, &sc), 1);
     assert_int_equal(mig_group_next(1, &sc), 1);
+    /* one page in 16 changed: straight to 1 */
+    struct mig_region_round rec = { .written = 8, .neighbours = 0, .sent = 128, .unchanged = 120 };
+    assert_int_equal(mig_group_next(16, &rec), 1);
+    /* nothing changed at all: 1 */
+    rec.unchanged = 128;
+    assert_int_equal(mig_group_next(64, &rec), 1);
     /* exactly half unchanged shrinks (a one-page record in groups of 2 gets to 1) */
     sc.unchanged = 64;
     assert_int_equal(mig_group_next(16, &sc), 8);
@@ -98,9 +106,9 @@ static void group_rule_test(void **state)
     /* just under half: kept */
     sc.unchanged = 63;
     assert_int_equal(mig_group_next(16, &sc), 16);
-    /* shrinking wins over growing */
+    /* shrinking wins over growing (28 of 128 changed: 16 x 28 / 128 = 3.5, so 2) */
     seq.unchanged = 100;
-    assert_int_equal(mig_group_next(16, &seq), 8);
+    assert_int_equal(mig_group_next(16, &seq), 2);
     /* one group written, or nothing: kept */
     struct mig_region_round one = { .written = 1, .neighbours = 0, .sent = 16 };
     assert_int_equal(mig_group_next(4, &one), 4);
@@ -109,6 +117,47 @@ static void group_rule_test(void **state)
     /* out-of-range sizes are brought into 1..64 first */
     assert_int_equal(mig_group_next(0, &none), 1);
     assert_int_equal(mig_group_next(512, &none), 64);
+}
+
+static void set_bits(uint64_t *w, uint64_t from, uint64_t to, uint64_t step)
+{
+    for (uint64_t g = from; g < to; g += step)
+        w[g / 64] |= 1ull << (g % 64);
+}
+
+/* The learning pass's map, one bit a page: the widest group the writes fill. */
+static void group_fit_test(void **state)
+{
+    static uint64_t w[1024 / 64];
+    /* nothing written in the region: 0 (the caller keeps its size) */
+    memset(w, 0, sizeof(w));
+    assert_int_equal(mig_group_fit(w, 1024, 1, 0), 0);
+    /* a sequential buffer of 128 pages: 64 */
+    set_bits(w, 0, 128, 1);
+    assert_int_equal(mig_group_fit(w, 1024, 1, 0), 64);
+    /* one record every 4th page: 1 (a group of 2 would be half unwritten) */
+    memset(w, 0, sizeof(w));
+    set_bits(w, 512, 1024, 4);
+    assert_int_equal(mig_group_fit(w, 1024, 1, 512), 1);
+    assert_int_equal(mig_group_fit(w, 1024, 1, 0), 0);
+    /* pairs of pages every 16: 2 */
+    memset(w, 0, sizeof(w));
+    set_bits(w, 0, 512, 16);
+    set_bits(w, 1, 512, 16);
+    assert_int_equal(mig_group_fit(w, 1024, 1, 0), 2);
+    /* a run of 64 pages from page 8 and a hot page far away: at 8 pages 65 of 72 written
+     * (7/8 or more), at 16 only 65 of 96 */
+    memset(w, 0, sizeof(w));
+    set_bits(w, 8, 72, 1);
+    set_bits(w, 300, 301, 1);
+    assert_int_equal(mig_group_fit(w, 1024, 1, 0), 8);
+    /* a tracking map in groups of 4 pages: never below 4 */
+    memset(w, 0, sizeof(w));
+    set_bits(w, 0, 128, 4);
+    assert_int_equal(mig_group_fit(w, 256, 4, 0), 4);
+    memset(w, 0, sizeof(w));
+    set_bits(w, 0, 32, 1);                      /* 128 pages in groups of 4 */
+    assert_int_equal(mig_group_fit(w, 256, 4, 0), 64);
 }
 
 static void region_scan_test(void **state)
@@ -144,7 +193,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(throttle_levels_test), cmocka_unit_test(throttle_steps_test),
         cmocka_unit_test(hash_test),            cmocka_unit_test(sent_unchanged_test),
-        cmocka_unit_test(group_rule_test),      cmocka_unit_test(region_scan_test),
+        cmocka_unit_test(group_rule_test),
+        cmocka_unit_test(group_fit_test),      cmocka_unit_test(region_scan_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

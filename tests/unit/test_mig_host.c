@@ -43,6 +43,16 @@ uint64_t time_ns(void)
     return fh.now_ns += 1000;
 }
 
+uint64_t tsc_hz(void)
+{
+    return 1000000000ull;               /* one tick a nanosecond */
+}
+
+uint64_t lapic_halted_tsc(void)
+{
+    return fh.now_ns / 4;               /* a quarter of the time halted */
+}
+
 int kprintf(const char *fmt, ...)
 {
     char line[512];
@@ -192,6 +202,8 @@ bool partition_pause(struct partition *p, struct partition_pause *at, char *err,
     p->state = PART_PAUSED;
     f->paused = true;
     f->pauses++;
+    if (fh.cut_at_pause && f == &fh.part[FAKE_SOURCE])
+        fl.fail_after[0] = (int64_t)fl.moved[0] + 4096;     /* amid the last pages */
     at->guest_ns = 777;
     at->host_tsc = 1000000;
     return true;
@@ -250,6 +262,15 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out)
         f->dirty[i] = 0;
     }
     return n;
+}
+
+bool partition_writes_written(struct partition *p, uint64_t gpa)
+{
+    struct fake_part *f = fake_of(p);
+    if (!f->armed || gpa >= p->mem.size)
+        return false;
+    uint64_t g = gpa / 4096 / f->group_pages;
+    return f->dirty[g / 64] >> (g % 64) & 1;
 }
 
 bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uint32_t pages)

@@ -39,6 +39,7 @@ struct fake_host {
     bool clash;                     /* a running partition of the same name on the target */
     bool restore_fails;
     bool save_fails;
+    bool cut_at_pause;              /* the source's link fails 4 KiB after its pause */
     bool stream_checked;            /* set by the fake restore when it saw the saved stream */
     char log[1 << 16];
     size_t log_len;

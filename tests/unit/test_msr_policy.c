@@ -105,6 +105,8 @@ static void tsc(void **state)
     assert_gp_both_ways(0x10);
 }
 
+/* IA32_TSC_ADJUST is emulated whole, so CPUID.7:EBX[1] shows it whatever the host has
+ * (QEMU's TCG CPU has none); only a leaf 7 beyond the maximum hides it. */
 static void tsc_adjust_follows_leaf_7(void **state)
 {
     (void)state;
@@ -113,7 +115,8 @@ static void tsc_adjust_follows_leaf_7(void **state)
     assert_int_equal(v, 0);
     assert_true(wr(0x3b, 0));
     host_leaf[7].ebx = 0;
-    assert_gp_both_ways(0x3b);
+    assert_true(rd(0x3b, &v));
+    assert_true(wr(0x3b, 0));
     host_leaf[7].ebx = L7_EBX_TSC_ADJUST;
     host_leaf[0].eax = 6;                   /* leaf 7 beyond the maximum: not shown */
     assert_gp_both_ways(0x3b);
@@ -326,10 +329,11 @@ static void debugctl(void **state)
 static void nothing_shown_nothing_answers(void **state)
 {
     (void)state;
-    uint32_t gated[] = { 0x10, 0x3b, 0x48, 0x49, 0xfe, 0x10a, 0x179, 0x17a, 0x2ff, 0x250 };
+    uint32_t gated[] = { 0x10, 0x48, 0x49, 0xfe, 0x10a, 0x179, 0x17a, 0x2ff, 0x250 };
     for (unsigned i = 0; i < sizeof(gated) / sizeof(gated[0]); i++)
         assert_gp_both_ways(gated[i]);
     uint64_t v;
+    assert_true(rd(0x3b, &v));              /* TSC_ADJUST: emulated, shown by leaf 7 anyway */
     assert_true(rd(0x3a, &v));              /* these belong to no CPUID feature */
     assert_true(rd(0x8b, &v));
     assert_true(rd(0x1a0, &v));

@@ -278,6 +278,95 @@ static void disk_copy_shares_absent_blocks_test(void **state)
     free(got), free(want);
 }
 
+/* An allocated block that holds zeros is read, found zero and trimmed in the destination,
+ * not written: a destination block that held data reads zero, a fresh one stays absent. */
+static void disk_copy_trims_zero_data_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "a.vhdx", 3);
+    put_disk(f, "b.vhdx", 9);
+    struct disk k;
+    disk_open(f, "a.vhdx", false, &k);
+    uint8_t *z = calloc(1, MIB);
+    assert_int_equal(vhdx_write(k.d, MIB, z, MIB, NULL), VHDX_OK); /* allocated, all zero */
+    disk_close(&k);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "a.vhdx", 0, 4 * MIB, tok, &covered), OFFLOAD_OK);
+    assert_int_equal(owrite(f, tok, 0, UINT64_MAX, TOKEN_RANGE_DISK, "b.vhdx", 0, &written),
+                     OFFLOAD_OK);
+    assert_int_equal(written, 4 * MIB);
+    assert_int_equal(f->p.stats.bytes_copied, 2 * MIB);   /* blocks 0 and 3 */
+    assert_int_equal(f->p.stats.bytes_punched, MIB);      /* block 2: absent */
+    assert_int_equal(f->p.stats.bytes_zero_read, MIB);    /* block 1: zero data */
+    uint8_t *got = malloc(4 * MIB), *want = calloc(1, 4 * MIB);
+    fill(want, 0, MIB, 3);
+    fill(want + 3 * MIB, 3 * MIB, MIB, 3);
+    read_disk(f, "b.vhdx", 0, got, 4 * MIB);
+    assert_memory_equal(got, want, 4 * MIB); /* b's data at 1 MiB is gone */
+    /* into a fresh disk: block 1 is not allocated there */
+    assert_int_equal(owrite(f, tok, MIB, MIB, TOKEN_RANGE_DISK, "fresh.vhdx", 0, &written),
+                     OFFLOAD_E_NOT_FOUND);
+    disk_open(f, "fresh.vhdx", true, &k);
+    disk_close(&k);
+    assert_int_equal(owrite(f, tok, MIB, MIB, TOKEN_RANGE_DISK, "fresh.vhdx", 0, &written),
+                     OFFLOAD_OK);
+    disk_open(f, "fresh.vhdx", false, &k);
+    bool present;
+    uint64_t run;
+    assert_int_equal(vhdx_layer_extent(k.d, 0, MIB, &present, &run, NULL), VHDX_OK);
+    assert_false(present);
+    disk_close(&k);
+    free(z), free(got), free(want);
+}
+
+/* Plain reads and writes (the client-mediated path): a store revokes the tokens it touches. */
+static void fetch_and_store_test(void **state)
+{
+    struct fx *f = *state;
+    put_file(f, "src.bin", 5000, 2);
+    put_disk(f, "d.vhdx", 6);
+    uint8_t buf[8192], tok[TOKEN_SIZE];
+    size_t got;
+    uint64_t covered, written;
+    assert_int_equal(offload_fetch(&f->p, TOKEN_RANGE_FILE, "src.bin", 4000, buf, 4096, &got,
+                                   f->msg, sizeof f->msg), OFFLOAD_OK);
+    assert_int_equal(got, 1000); /* cut at the end */
+    for (size_t i = 0; i < got; i++)
+        assert_int_equal(buf[i], pat(4000 + i, 2));
+    assert_int_equal(offload_fetch(&f->p, TOKEN_RANGE_DISK, "d.vhdx", 3 * MIB, buf, 1000, &got,
+                                   f->msg, sizeof f->msg), OFFLOAD_OK);
+    assert_int_equal(got, 512); /* whole sectors */
+    assert_int_equal(offload_fetch(&f->p, TOKEN_RANGE_DISK, "d.vhdx", 100, buf, 512, &got,
+                                   f->msg, sizeof f->msg), OFFLOAD_E_INVALID);
+    assert_int_equal(offload_fetch(&f->p, TOKEN_RANGE_FILE, "none.bin", 0, buf, 1, &got,
+                                   f->msg, sizeof f->msg), OFFLOAD_E_NOT_FOUND);
+    /* a token on the disk, then a store into its range: the token dies */
+    assert_int_equal(oread(f, TOKEN_RANGE_DISK, "d.vhdx", 0, 2 * MIB, tok, &covered), OFFLOAD_OK);
+    memset(buf, 0xee, sizeof buf);
+    assert_int_equal(offload_store(&f->p, TOKEN_RANGE_DISK, "d.vhdx", MIB, buf, 1024, f->msg,
+                                   sizeof f->msg), OFFLOAD_OK);
+    assert_int_equal(owrite(f, tok, 0, UINT64_MAX, TOKEN_RANGE_FILE, "x.bin", 0, &written),
+                     OFFLOAD_E_REVOKED);
+    read_disk(f, "d.vhdx", MIB, buf, 2048);
+    for (size_t i = 0; i < 1024; i++)
+        assert_int_equal(buf[i], 0xee);
+    for (size_t i = 1024; i < 2048; i++)
+        assert_int_equal(buf[i], pat(MIB + i, 6));
+    /* a disk takes whole sectors inside it; a file is created */
+    assert_int_equal(offload_store(&f->p, TOKEN_RANGE_DISK, "d.vhdx", 0, buf, 100, f->msg,
+                                   sizeof f->msg), OFFLOAD_E_INVALID);
+    assert_int_equal(offload_store(&f->p, TOKEN_RANGE_DISK, "d.vhdx", 32 * MIB, buf, 512, f->msg,
+                                   sizeof f->msg), OFFLOAD_E_INVALID);
+    assert_int_equal(offload_store(&f->p, TOKEN_RANGE_FILE, "new.bin", 10, buf, 100, f->msg,
+                                   sizeof f->msg), OFFLOAD_OK);
+    size_t n;
+    uint8_t *b = get_file(f, "NEW.BIN", &n);
+    assert_int_equal(n, 110);
+    assert_int_equal(b[10], 0xee);
+    free(b);
+}
+
 static void file_to_disk_partial_test(void **state)
 {
     struct fx *f = *state;
@@ -619,6 +708,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(file_copy_test),
         T(disk_copy_shares_absent_blocks_test),
+        T(disk_copy_trims_zero_data_test),
+        T(fetch_and_store_test),
         T(file_to_disk_partial_test),
         T(multi_range_read_test),
         T(write_before_use_revokes_test),

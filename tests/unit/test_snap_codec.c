@@ -132,8 +132,8 @@ static void pipeline_test(void **s)
     static uint8_t out2[SNAP_ENCODED_MAX];
     struct snap_worker w[2] = { { .codec_state = codec_state, .out = out },
                                 { .codec_state = codec_state, .out = out2 } };
-    /* w[0] from the lowest band, so that the filling queue takes it through every band (a
-     * worker starting higher keeps its band while the queue fills from empty) */
+    /* no clock: the depth's band; w[0] from the lowest, the filling queue takes it through
+     * every band */
     snap_policy_init(&w[0].policy, SNAP_STORE);
     snap_policy_init(&w[1].policy, SNAP_STORE);
     snap_worker_run(&w[0], &scan, &sink);       /* one after the other: they share state */

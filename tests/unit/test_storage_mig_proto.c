@@ -140,8 +140,43 @@ static void test_data(void **state)
     assert_int_equal(len, SMIG_DATA_HEADER);
     assert_int_equal(smig_data_decode(msg, len, 4u << 20, 512, &d, err, sizeof(err)), 0);
     assert_null(d.bytes);
-    len = smig_data_head_encode(msg, 0, 512, 2);
+    len = smig_data_head_encode(msg, 0, 512, 4);
     assert_int_equal(smig_data_decode(msg, len, 4u << 20, 512, &d, err, sizeof(err)), -1);
+    len = smig_data_head_encode(msg, 0, 512, SMIG_DATA_FETCHED);
+    assert_int_equal(smig_data_decode(msg, len, 4u << 20, 512, &d, err, sizeof(err)), 0);
+    assert_int_equal(d.flags, SMIG_DATA_FETCHED);
+}
+
+static void test_read(void **state)
+{
+    (void)state;
+    uint8_t msg[32];
+    struct smig_read r = { .offset = 3u << 20, .length = SMIG_UNIT }, got;
+    assert_int_equal(smig_read_encode(&r, msg, 15), 0);
+    size_t len = smig_read_encode(&r, msg, sizeof(msg));
+    assert_int_equal(len, 16);
+    assert_int_equal(smig_read_decode(msg, 16, 4u << 20, 512, &got, err, sizeof(err)), 0);
+    assert_int_equal(got.offset, 3u << 20);
+    assert_int_equal(got.length, SMIG_UNIT);
+    /* hostile: past the end, off the sectors, too long, reserved bits, the wrong size */
+    assert_int_equal(smig_read_decode(msg, 16, (3u << 20) + 512, 512, &got, err, sizeof(err)), -1);
+    assert_int_equal(smig_read_decode(msg, 15, 4u << 20, 512, &got, err, sizeof(err)), -1);
+    r = (struct smig_read){ .offset = 100, .length = 512 };
+    smig_read_encode(&r, msg, sizeof(msg));
+    assert_int_equal(smig_read_decode(msg, 16, 4u << 20, 512, &got, err, sizeof(err)), -1);
+    r = (struct smig_read){ .offset = 0, .length = SMIG_UNIT + 512 };
+    smig_read_encode(&r, msg, sizeof(msg));
+    assert_int_equal(smig_read_decode(msg, 16, 4u << 20, 512, &got, err, sizeof(err)), -1);
+    r = (struct smig_read){ .offset = UINT64_MAX - 511, .length = 512 };
+    smig_read_encode(&r, msg, sizeof(msg));
+    assert_int_equal(smig_read_decode(msg, 16, 4u << 20, 512, &got, err, sizeof(err)), -1);
+    r = (struct smig_read){ .offset = 0, .length = 0 };
+    smig_read_encode(&r, msg, sizeof(msg));
+    assert_int_equal(smig_read_decode(msg, 16, 4u << 20, 512, &got, err, sizeof(err)), -1);
+    r = (struct smig_read){ .offset = 0, .length = 512 };
+    smig_read_encode(&r, msg, sizeof(msg));
+    msg[12] = 1;
+    assert_int_equal(smig_read_decode(msg, 16, 4u << 20, 512, &got, err, sizeof(err)), -1);
 }
 
 /* The target's pool in the identity-seed test: paths and their DataWriteGuids. */
@@ -198,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header), cmocka_unit_test(test_hello),
         cmocka_unit_test(test_reply_commit_abort), cmocka_unit_test(test_data),
+        cmocka_unit_test(test_read),
         cmocka_unit_test(test_parent_held), cmocka_unit_test(test_parse_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

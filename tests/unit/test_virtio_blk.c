@@ -681,6 +681,73 @@ static void attach_pool(void **state)
     tg_free(g);
 }
 
+/* The device offers discards of up to max_discard_sectors (2 GiB): one larger than a
+ * read or write may be (64 MiB) is done, not refused. */
+static void discard_beyond_64_mib(void **state)
+{
+    const uint64_t disk = 80u << 20, bytes = 72u << 20;
+    struct tguest *g = tg_new(disk, 512, false);
+    tg_enable_pci(g);
+    assert_int_equal(tg_driver_init(g, VIRTIO_BLK_F_DISCARD, 16, false), 0x0f);
+    memset(g->disk_data, 0x5a, disk);
+    uint8_t *range = g->ram + TG_DATA;
+    memset(range, 0, 16);
+    range[0] = 8;                                   /* sector 8 */
+    uint32_t count = (uint32_t)(bytes / 512);
+    memcpy(range + 8, &count, 4);
+    assert_int_equal(tg_do(g, VIRTIO_BLK_T_DISCARD, 0, TG_DATA, 16, false), VIRTIO_BLK_S_OK);
+    assert_int_equal(g->disk_data[4095], 0x5a);
+    assert_int_equal(g->disk_data[4096], 0);
+    assert_int_equal(g->disk_data[4096 + bytes - 1], 0);
+    assert_int_equal(g->disk_data[4096 + bytes], 0x5a);
+    tg_free(g);
+}
+
+/* A guest of 64 GiB (reads past the fake's buffer see zeros) whose reads are counted: a
+ * chain of a few 4 GiB segments, all "in RAM", must be refused before the device probes
+ * each page of them (millions of reads, with the partition's lock held and interrupts
+ * off in the hypervisor). */
+static unsigned long big_reads;
+
+static bool big_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    struct tguest *g = ctx;
+    big_reads++;
+    if (gpa >= (64ull << 30) || len > (64ull << 30) - gpa)
+        return false;
+    if (gpa < TG_RAM_SIZE && len <= TG_RAM_SIZE - gpa)
+        memcpy(buf, g->ram + gpa, len);
+    else
+        memset(buf, 0, len);
+    return true;
+}
+
+static void huge_chain_refused_quickly(void **state)
+{
+    struct tguest *g = tg_new(1 << 20, 512, false);
+    tg_enable_pci(g);
+    assert_int_equal(tg_driver_init(g, 0, 16, false), 0x0f);
+    g->f.plat.gpa_read = big_gpa_read;
+    struct tg_seg s[9] = { { TG_HDR, 16, 0 } };
+    for (unsigned i = 1; i <= 7; i++)
+        s[i] = (struct tg_seg){ (uint64_t)i << 33, 0xfffff000u, VIRTQ_DESC_F_WRITE };
+    s[8] = (struct tg_seg){ TG_STATUS, 1, VIRTQ_DESC_F_WRITE };
+    memset(g->ram + TG_HDR, 0, 16);                 /* a read of sector 0 */
+    g->ram[TG_STATUS] = 0xee;
+    tg_put_chain(g, 0, s, 9);
+    tg_avail(g, 0);
+    big_reads = 0;
+    tg_notify(g);
+    uint16_t head;
+    uint32_t len;
+    assert_true(tg_used(g, &head, &len));
+    assert_int_equal(head, 0);
+    assert_int_equal(g->ram[TG_STATUS], VIRTIO_BLK_S_IOERR);
+    assert_true(big_reads < 1000);
+    assert_int_equal(tg_status(g) & 0x40, 0);       /* the device carries on */
+    tg_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +770,8 @@ int main(void)
         cmocka_unit_test(pause_intake_finishes_taken),
         cmocka_unit_test(pieces_cross_segments),
         cmocka_unit_test(attach_pool),
+        cmocka_unit_test(huge_chain_refused_quickly),
+        cmocka_unit_test(discard_beyond_64_mib),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@ static bool ram_ok(uint64_t gpa, size_t len)
     return gpa <= TG_RAM_SIZE && len <= TG_RAM_SIZE - gpa;
 }
 
-static bool tg_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+bool tg_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
     struct tguest *g = ctx;
     if (!ram_ok(gpa, len))
@@ -18,7 +18,7 @@ static bool tg_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len)
     return true;
 }
 
-static bool tg_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+bool tg_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
     struct tguest *g = ctx;
     if (!ram_ok(gpa, len))

@@ -45,6 +45,11 @@ struct tg_seg {
     uint16_t flags;                 /* VIRTQ_DESC_F_WRITE */
 };
 
+/* The guest RAM (g->ram, TG_RAM_SIZE bytes) as the platform's gpa_read/gpa_write, ctx = g:
+ * for tests that build their tguest by hand around another backend. */
+bool tg_gpa_read(void *ctx, uint64_t gpa, void *buf, size_t len);
+bool tg_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len);
+
 /* disk_bytes of RAM disk with the given sector size; calloc'd, freed by tg_free. */
 struct tguest *tg_new(uint64_t disk_bytes, uint32_t sector_size, bool read_only);
 void tg_free(struct tguest *g);

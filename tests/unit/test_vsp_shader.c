@@ -421,7 +421,8 @@ static void native_builtins_match_the_interpreter(void **state)
 /* The engine's SIMD rows (AVX2 where the host has it) against its scalar rows and the
  * interpreter: rows wider than a chunk, odd starts and widths (the SIMD groups of 8 and
  * the scalar tails, YUY2 pairs split), every built-in and source format, 1:1 and scaled,
- * whole and cut into slices. */
+ * whole and cut into slices; ARGB sources with runs of opaque and of clear pixels (OVER's
+ * copy and skip paths). */
 static void simd_rows_match_scalar_rows(void **state)
 {
     (void)state;
@@ -460,6 +461,13 @@ static void simd_rows_match_scalar_rows(void **state)
             if (kp)
                 for (unsigned i = 0; i < SW * SH; i += 7)
                     memcpy(src_pix + 4 * i, kp, 3);
+            if (src.format == VGPU_FMT_ARGB8888 && !(bits & (VSP_BUILTIN_KEY_SRC | VSP_BUILTIN_KEY_DST)))
+                for (unsigned i = 0; i < SW * SH; i++) {
+                    if (i / 40 % 3 == 0)
+                        src_pix[4 * i + 3] = 255;
+                    else if (i / 40 % 3 == 1)
+                        memset(src_pix + 4 * i, 0, 4);
+                }
             if (bits & VSP_BUILTIN_KEY_DST)
                 for (unsigned i = 0; i < DW * DH; i += 3)
                     for (unsigned k = 0; k < 3; k++)

@@ -604,7 +604,8 @@ static const struct command commands[] = {
     { "disk", "disk PARTITION DISK VERB [ARGS...] [--no-wait] | disk jobs [ID]",
       "A live operation on a disk a running partition has attached, while its guest keeps\n"
       "doing I/O: copy DST [dynamic|fixed|raw], move DST [FORMAT], convert DST FORMAT,\n"
-      "compact, defrag (each may end in mbps=N iops=N: the job's throttle), migrate HOST\n"
+      "compact, defrag, merge (a differencing disk into its parent; the disk becomes the\n"
+      "parent) (each may end in mbps=N iops=N: the job's throttle), migrate HOST\n"
       "[DST] [verify] [link-mbps=N] (to another host's pool; the disk stays), pause, resume,\n"
       "cancel; `- FILE delete` removes a pool file no partition has attached.  A job is\n"
       "followed with a progress bar (ETA, units re-copied after guest writes) until it ends,\n"

@@ -244,7 +244,8 @@ static int cmd_read(const char *const *pos, bool json, struct client *c)
         json_where("source", &src);
         printf(",\"requested\":");
         if (src.has_length) printf("%" PRIu64, src.length); else printf("null");
-        printf(",\"covered\":%" PRIu64 ",\"token\":", covered);
+        printf(",\"covered\":%" PRIu64 ",\"initiator_bytes\":%" PRIu64 ",\"token\":", covered,
+               c->app_bytes);
         render_json_string(stdout, pos[2]);
         printf("}\n");
     } else {
@@ -402,8 +403,9 @@ static int cmd_grant(int npos, const char *const *pos, bool json, struct client 
     tls_fingerprint_hex(g.destination, dst_hex);
     if (json)
         printf("{\"result\":\"grant\",\"grant\":\"%s\",\"source\":\"%s\",\"destination\":"
-               "\"%s\",\"expiry_ms\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n", pos[3], src_hex,
-               dst_hex, g.expiry_ms, token_total(g.token));
+               "\"%s\",\"expiry_ms\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"initiator_bytes\":%"
+               PRIu64 "}\n", pos[3], src_hex, dst_hex, g.expiry_ms, token_total(g.token),
+               c->app_bytes);
     else
         printf("grant %s: %" PRIu64 " bytes from %.16s... to %.16s..., valid %lu ms\n", pos[3],
                token_total(g.token), src_hex, dst_hex, lifetime);
@@ -519,8 +521,118 @@ static int cmd_pull(int npos, const char *const *pos, bool json, struct client *
     return EXIT_OK;
 }
 
+static void print_relay(bool json, const char *verb, const struct where *w, uint64_t bytes,
+                        const struct client *c)
+{
+    if (json) {
+        printf("{\"result\":\"%s\",", verb);
+        json_where(verb[0] == 'f' ? "source" : "destination", w);
+        printf(",\"bytes\":%" PRIu64 ",\"initiator_bytes\":%" PRIu64 "}\n", bytes,
+               c->app_bytes);
+    } else {
+        printf("%s: %" PRIu64 " bytes %s %s %s\ninitiator: %" PRIu64 " bytes of control "
+               "messages, the payload among them\n", verb, bytes, verb[0] == 'f' ? "of" : "into",
+               kind_name(w->kind), w->path, c->app_bytes);
+    }
+}
+
+/* fetch SRC LOCALFILE: SRC's bytes through atollctl, CTL_OFFLOAD_FETCH_MAX a request. */
+static int cmd_fetch(const char *const *pos, bool json, struct client *c)
+{
+    struct where src;
+    if (!parse_where(pos[1], true, &src)) {
+        report_error("bad source '%s' ([disk:]PATH[@OFFSET[+LENGTH]])\n", pos[1]);
+        return EXIT_USAGE;
+    }
+    FILE *out = fopen(pos[2], "wb");
+    if (!out) {
+        report_error("%s: %s\n", pos[2], strerror(errno));
+        return EXIT_LOCAL;
+    }
+    uint64_t done = 0;
+    int rc = EXIT_OK;
+    while (rc == EXIT_OK && done < src.length) {
+        uint64_t ask = src.length - done < CTL_OFFLOAD_FETCH_MAX ? src.length - done
+                                                                 : CTL_OFFLOAD_FETCH_MAX;
+        uint8_t p[512];
+        struct ctl_tlv_writer w;
+        struct client_reply r;
+        struct ctl_tlv t;
+        ctl_tlv_writer_init(&w, p, sizeof p);
+        ctl_put_str(&w, CTL_TAG_FILE, src.path);
+        ctl_put_u8(&w, CTL_TAG_OBJ_KIND, src.kind);
+        ctl_put_u64(&w, CTL_TAG_OFFSET, src.offset + done);
+        ctl_put_u64(&w, CTL_TAG_LENGTH, ask);
+        rc = call(c, CTL_MSG_OFFLOAD_FETCH, p, w.len, &r);
+        if (rc != EXIT_OK)
+            break;
+        if (!ctl_tlv_find(r.payload, r.length, CTL_TAG_DATA, &t) || t.len > ask) {
+            report_error("protocol: the fetch reply has no data\n");
+            rc = EXIT_PROTOCOL;
+            break;
+        }
+        if (t.len && fwrite(t.value, 1, t.len, out) != t.len) {
+            report_error("%s: %s\n", pos[2], strerror(errno));
+            rc = EXIT_LOCAL;
+        }
+        done += t.len;
+        if (t.len < ask)
+            break; /* the end */
+    }
+    if (fclose(out) && rc == EXIT_OK) {
+        report_error("%s: %s\n", pos[2], strerror(errno));
+        rc = EXIT_LOCAL;
+    }
+    if (rc == EXIT_OK)
+        print_relay(json, "fetch", &src, done, c);
+    return rc;
+}
+
+/* store LOCALFILE DST: a local file through atollctl, CTL_OFFLOAD_STORE_MAX a request. */
+static int cmd_store(const char *const *pos, bool json, struct client *c)
+{
+    struct where dst;
+    if (!parse_where(pos[2], false, &dst)) {
+        report_error("bad destination '%s' ([disk:]PATH[@OFFSET])\n", pos[2]);
+        return EXIT_USAGE;
+    }
+    FILE *in = fopen(pos[1], "rb");
+    if (!in) {
+        report_error("%s: %s\n", pos[1], strerror(errno));
+        return EXIT_LOCAL;
+    }
+    uint64_t done = 0;
+    int rc = EXIT_OK;
+    uint8_t data[CTL_OFFLOAD_STORE_MAX];
+    size_t n;
+    while (rc == EXIT_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
+        uint8_t p[CTL_MAX_REQUEST_PAYLOAD];
+        struct ctl_tlv_writer w;
+        struct client_reply r;
+        ctl_tlv_writer_init(&w, p, sizeof p);
+        ctl_put_str(&w, CTL_TAG_FILE, dst.path);
+        ctl_put_u8(&w, CTL_TAG_OBJ_KIND, dst.kind);
+        ctl_put_u64(&w, CTL_TAG_OFFSET, dst.offset + done);
+        ctl_put_bytes(&w, CTL_TAG_DATA, data, n);
+        rc = call(c, CTL_MSG_OFFLOAD_STORE, p, w.len, &r);
+        done += rc == EXIT_OK ? n : 0;
+    }
+    if (ferror(in) && rc == EXIT_OK) {
+        report_error("%s: %s\n", pos[1], strerror(errno));
+        rc = EXIT_LOCAL;
+    }
+    fclose(in);
+    if (rc == EXIT_OK)
+        print_relay(json, "store", &dst, done, c);
+    return rc;
+}
+
 int offload_command(int npos, const char *const *pos, bool json, struct client *c)
 {
+    if (!strcmp(pos[0], "fetch") && npos == 3)
+        return cmd_fetch(pos, json, c);
+    if (!strcmp(pos[0], "store") && npos == 3)
+        return cmd_store(pos, json, c);
     if (!strcmp(pos[0], "grant") && (npos == 4 || npos == 5))
         return cmd_grant(npos, pos, json, c);
     if (!strcmp(pos[0], "pull") && (npos == 4 || npos == 5))
@@ -533,6 +645,7 @@ int offload_command(int npos, const char *const *pos, bool json, struct client *
         return cmd_copy(pos, json, c);
     report_error("usage: atollctl offload read SRC TOKENFILE | write TOKENFILE DST [TOKENOFF[+LEN]]"
                  " | copy SRC DST | grant TOKENFILE DEST_KEY GRANTFILE [LIFETIME_MS]"
-                 " | pull GRANTFILE A.B.C.D[:PORT] DST [TOKENOFF[+LEN]]\n");
+                 " | pull GRANTFILE A.B.C.D[:PORT] DST [TOKENOFF[+LEN]]"
+                 " | fetch SRC LOCALFILE | store LOCALFILE DST\n");
     return EXIT_USAGE;
 }

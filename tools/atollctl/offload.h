@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include "tools/atollctl/client.h"
 
-#define OFFLOAD_SYNOPSIS "offload read|write|copy|grant|pull ..."
+#define OFFLOAD_SYNOPSIS "offload read|write|copy|grant|pull|fetch|store ..."
 #define OFFLOAD_HELP \
     "offload read SRC TOKENFILE      a token for SRC, saved to TOKENFILE (mode 0600)\n" \
     "offload write TOKENFILE DST [TOKENOFF[+LEN]]   the token's data into DST\n" \
@@ -20,7 +20,12 @@
     "offload pull GRANTFILE A.B.C.D[:PORT] DST [TOKENOFF[+LEN]]   (--host: B) B connects to A's\n" \
     "                                offload link (A's control port + 4), shows the grant and\n" \
     "                                writes the data into DST; the data never passes through\n" \
-    "                                atollctl (it prints the bytes it moved: control messages)"
+    "                                atollctl (it prints the bytes it moved: control messages)\n" \
+    "The other way, through atollctl itself (plain reads and writes, 12 KiB and 3.5 KiB a\n" \
+    "request; what the offload commands avoid, e.g. to compare with them):\n" \
+    "offload fetch SRC LOCALFILE     SRC's bytes into a file here\n" \
+    "offload store LOCALFILE DST     a file here into DST (a disk: 512-byte sectors)\n" \
+    "                                both print the bytes through atollctl (--json too)"
 
 /* pos[0] is read, write or copy; npos counts it. */
 int offload_command(int npos, const char *const *pos, bool json, struct client *c);

@@ -1,6 +1,7 @@
 #include "tools/vgpu-render/pixman_replay.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guest/vsp/vgpu_cmd.h"
@@ -39,10 +40,12 @@ int pixman_replay_buffer(struct replay_client *c, const uint8_t *buf, size_t len
             memcpy(&s, p, sizeof(s));
             if (s.surface >= REPLAY_SURFACES || c->surface[s.surface])
                 return refuse(err, err_size, at, "bad or used surface id");
-            if (s.format != VGPU_FMT_XRGB8888 || !s.width || !s.height || s.stride < s.width * 4 ||
+            bool yuy2 = s.format == VGPU_FMT_YUY2;
+            if ((s.format != VGPU_FMT_XRGB8888 && !yuy2) || !s.width || !s.height ||
+                s.stride < s.width * (yuy2 ? 2 : 4) || s.stride % 4 || (yuy2 && s.width % 2) ||
                 s.gpa > c->ram_size || (uint64_t)s.stride * s.height > c->ram_size - s.gpa)
-                return refuse(err, err_size, at, "surface not XRGB8888 inside the RAM");
-            c->surface[s.surface] = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)s.width,
+                return refuse(err, err_size, at, "surface not XRGB8888 or YUY2 inside the RAM");
+            c->surface[s.surface] = pixman_image_create_bits(yuy2 ? PIXMAN_yuy2 : PIXMAN_x8r8g8b8, (int)s.width,
                                                              (int)s.height,
                                                              (uint32_t *)(c->ram + s.gpa), (int)s.stride);
             break;
@@ -83,6 +86,27 @@ int pixman_replay_buffer(struct replay_client *c, const uint8_t *buf, size_t len
             c->y = pr.y;
             break;
         }
+        case VGPU_OP_OVERLAY_SET: {
+            struct vgpu_cmd_overlay_set o;
+            if (h.size != sizeof(o))
+                return refuse(err, err_size, at, "bad size");
+            memcpy(&o, p, sizeof(o));
+            pixman_image_t *s = o.surface < REPLAY_SURFACES ? c->surface[o.surface] : NULL;
+            if (o.overlay >= REPLAY_OVERLAYS || !s)
+                return refuse(err, err_size, at, "bad overlay or no such surface");
+            if (o.flags || o.src.x || o.src.y || !o.src.w || !o.src.h || !o.dst_w || !o.dst_h ||
+                o.src.w > (uint32_t)pixman_image_get_width(s) ||
+                o.src.h > (uint32_t)pixman_image_get_height(s) || o.key_mode > VGPU_KEY_SOURCE ||
+                (o.key_mode && (o.alpha != 255 || o.dst_w != o.src.w || o.dst_h != o.src.h ||
+                                pixman_image_get_format(s) != PIXMAN_x8r8g8b8)))
+                return refuse(err, err_size, at, "an overlay option this reference does not draw");
+            c->overlay[o.overlay] = (struct replay_overlay){
+                .live = true, .surface = o.surface, .alpha = o.alpha, .key_mode = o.key_mode,
+                .z = o.z, .key = o.key & 0xffffff, .src_w = o.src.w, .src_h = o.src.h,
+                .x = o.dst_x, .y = o.dst_y, .w = o.dst_w, .h = o.dst_h,
+            };
+            break;
+        }
         case VGPU_OP_FENCE:
             break;
         default:
@@ -93,6 +117,43 @@ int pixman_replay_buffer(struct replay_client *c, const uint8_t *buf, size_t len
     return 0;
 }
 
+/* An overlay: scaled by a pixman transform (nearest), its key as an a8 mask of the source
+ * (0 where the source is the key colour), its global alpha as a solid mask. */
+static void draw_overlay(const struct replay_client *c, const struct replay_overlay *o,
+                         pixman_image_t *screen)
+{
+    pixman_image_t *s = c->surface[o->surface], *mask = NULL;
+    pixman_op_t op = PIXMAN_OP_SRC;
+    uint8_t *bits = NULL;
+    if (o->w != o->src_w || o->h != o->src_h) {
+        pixman_transform_t t;
+        pixman_transform_init_scale(&t, (pixman_fixed_t)((uint64_t)o->src_w * 65536 / o->w),
+                                    (pixman_fixed_t)((uint64_t)o->src_h * 65536 / o->h));
+        pixman_image_set_transform(s, &t);
+        pixman_image_set_filter(s, PIXMAN_FILTER_NEAREST, NULL, 0);
+    }
+    if (o->key_mode == VGPU_KEY_SOURCE) {
+        int stride = (int)((o->w + 3) & ~3u);
+        bits = calloc((size_t)stride * o->h, 1);
+        const uint32_t *px = pixman_image_get_data(s);
+        int pitch = pixman_image_get_stride(s) / 4;
+        for (uint32_t y = 0; y < o->h; y++)
+            for (uint32_t x = 0; x < o->w; x++)
+                bits[y * (uint32_t)stride + x] = (px[y * (uint32_t)pitch + x] & 0xffffff) == o->key ? 0 : 0xff;
+        mask = pixman_image_create_bits(PIXMAN_a8, (int)o->w, (int)o->h, (uint32_t *)bits, stride);
+        op = PIXMAN_OP_OVER;
+    } else if (o->alpha != 255) {
+        pixman_color_t a = { 0, 0, 0, (uint16_t)(o->alpha * 0x101) };
+        mask = pixman_image_create_solid_fill(&a);
+        op = PIXMAN_OP_OVER;
+    }
+    pixman_image_composite32(op, s, mask, screen, 0, 0, 0, 0, o->x, o->y, (int)o->w, (int)o->h);
+    pixman_image_set_transform(s, NULL);
+    if (mask)
+        pixman_image_unref(mask);
+    free(bits);
+}
+
 void pixman_replay_compose(struct replay_client *clients, unsigned n, pixman_image_t *screen,
                            uint32_t background)
 {
@@ -100,16 +161,27 @@ void pixman_replay_compose(struct replay_client *clients, unsigned n, pixman_ima
     pixman_rectangle16_t all = { 0, 0, (uint16_t)pixman_image_get_width(screen),
                                  (uint16_t)pixman_image_get_height(screen) };
     pixman_image_fill_rectangles(PIXMAN_OP_SRC, screen, &bg, 1, &all);
-    bool drawn[64] = { false };
-    for (unsigned k = 0; k < n && k < 64; k++) {
-        int best = -1;
+    /* layer k of client i: 0 the window, 1 + j overlay j */
+    enum { LAYERS = 1 + REPLAY_OVERLAYS };
+    bool drawn[64][LAYERS] = { { false } };
+    for (;;) {
+        int bi = -1, bk = -1, bz = 0;
         for (unsigned i = 0; i < n && i < 64; i++)
-            if (clients[i].shown && !drawn[i] && (best < 0 || clients[i].z < clients[best].z))
-                best = (int)i;
-        if (best < 0)
+            for (int k = 0; k < LAYERS; k++) {
+                const struct replay_client *c = &clients[i];
+                bool live = k ? c->overlay[k - 1].live : c->shown;
+                int z = k ? c->overlay[k - 1].z : c->z;
+                if (live && !drawn[i][k] && (bi < 0 || z < bz))
+                    bi = (int)i, bk = k, bz = z;
+            }
+        if (bi < 0)
             break;
-        drawn[best] = true;
-        struct replay_client *c = &clients[best];
+        drawn[bi][bk] = true;
+        struct replay_client *c = &clients[bi];
+        if (bk) {
+            draw_overlay(c, &c->overlay[bk - 1], screen);
+            continue;
+        }
         pixman_image_t *s = c->surface[c->window];
         pixman_image_composite32(PIXMAN_OP_SRC, s, NULL, screen, 0, 0, 0, 0, c->x, c->y,
                                  pixman_image_get_width(s), pixman_image_get_height(s));

@@ -6,7 +6,10 @@
  * channel, writes either as PNG on request, and compares a captured PNG: pixel-exact
  * against the proxy, within 1 per channel against pixman.
  *
- *   vgpu-render [-s WxH] [-c ID,ID...] [-e ENGINE.png] [-p PIXMAN.png] [CAPTURED.png]
+ *   vgpu-render [-s WxH] [-c ID,ID...] [-o] [-e ENGINE.png] [-p PIXMAN.png] [CAPTURED.png]
+ *
+ * -o: the clients run the overlays scene too (vgpu_client's `overlays`, vgpu-three.cfg):
+ * three source surfaces written by the client's stores and four overlays over its window.
  *
  * Defaults: 640x480 (the Bochs scenario's VBE mode), clients 2,3 (light and heavy in
  * vgpu.cfg; the hostile client presents nothing).  Exit 0: everything compared agrees.
@@ -25,8 +28,9 @@
 #define MAX_CLIENTS 8
 #define BUSY_BUFFERS 24
 #define BACKGROUND 0x202020u                /* vgpu_service's */
-#define RAM_BYTES (VGPU_TEST_W * VGPU_TEST_H * 4)
-#define BUFFERS (2 + BUSY_BUFFERS)
+#define SRC_GPA 81920u                     /* the overlay sources, past the window */
+#define RAM_BYTES (SRC_GPA + VGPU_SCENE_SRC_BYTES)
+#define BUFFERS (3 + BUSY_BUFFERS)
 
 struct scene_client {
     uint32_t id;
@@ -36,6 +40,7 @@ struct scene_client {
 };
 
 static struct vsp vsp;
+static bool overlays;
 
 static uint8_t *map_ram(void *ctx, uint64_t gpa, uint64_t len)
 {
@@ -55,6 +60,7 @@ static void add_buffer(struct scene_client *c, void (*build)(struct vgpu_cmdbuf 
 }
 
 static void first(struct vgpu_cmdbuf *b, struct scene_client *c, uint64_t fence) { vgpu_scene_first(b, c->id, 0, fence); }
+static void with_overlays(struct vgpu_cmdbuf *b, struct scene_client *c, uint64_t fence) { vgpu_scene_overlays(b, c->id, SRC_GPA, fence); }
 static void busy(struct vgpu_cmdbuf *b, struct scene_client *c, uint64_t fence) { vgpu_scene_busy(b, c->id, fence); }
 static void fence_only(struct vgpu_cmdbuf *b, struct scene_client *c, uint64_t fence) { (void)c; vgpu_cmd_fence(b, fence); }
 
@@ -65,6 +71,8 @@ static void build_scene(struct scene_client *c, uint32_t id)
     memset(c, 0, sizeof(*c));
     c->id = id;
     add_buffer(c, first);
+    if (overlays)
+        add_buffer(c, with_overlays);
     for (unsigned i = 0; i < BUSY_BUFFERS; i++)
         add_buffer(c, busy);
     c->before_stripe = c->bufs;
@@ -103,6 +111,7 @@ static void render_engine(struct scene_client *sc, unsigned n, uint32_t w, uint3
     }
     struct vsp_fb fb = { (uint8_t *)fb_px, w, h, w * 4 };
     for (unsigned i = 0; i < n; i++) {
+        vgpu_scene_sources(ram[i] + SRC_GPA, sc[i].id);
         r[i] = (struct vsp_client_ram){ ram[i], map_ram };
         id[i] = vsp_client_add(&vsp, 1, &r[i]);
     }
@@ -136,6 +145,7 @@ static void render_pixman(struct scene_client *sc, unsigned n, uint32_t w, uint3
     char err[160];
     memset(rc, 0, sizeof(rc));
     for (unsigned i = 0; i < n; i++) {
+        vgpu_scene_sources(ram[i] + SRC_GPA, sc[i].id);
         rc[i].ram = ram[i];
         rc[i].ram_size = RAM_BYTES;
         for (unsigned k = 0; k < sc[i].bufs; k++) {
@@ -191,7 +201,7 @@ static void write_png(const char *path, const uint32_t *px, uint32_t w, uint32_t
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: vgpu-render [-s WxH] [-c ID,ID...] [-e ENGINE.png] [-p PIXMAN.png] [CAPTURED.png]\n");
+    fprintf(stderr, "usage: vgpu-render [-s WxH] [-c ID,ID...] [-o] [-e ENGINE.png] [-p PIXMAN.png] [CAPTURED.png]\n");
     exit(2);
 }
 
@@ -216,6 +226,8 @@ int main(int argc, char **argv)
             }
             if (*p)
                 usage();
+        } else if (!strcmp(argv[i], "-o")) {
+            overlays = true;
         } else if (!strcmp(argv[i], "-e") && i + 1 < argc) {
             engine_out = argv[++i];
         } else if (!strcmp(argv[i], "-p") && i + 1 < argc) {

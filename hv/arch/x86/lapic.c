@@ -2,6 +2,7 @@
 
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/idt.h"
+#include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/mm/kmem.h"
 
@@ -80,10 +81,19 @@ void lapic_timer_oneshot_ns(uint64_t ns)
     wr(LAPIC_TIMER_INIT, ticks > 0xffffffffu ? 0xffffffffu : (uint32_t)ticks);
 }
 
+static uint64_t halted_tsc[MAX_CPUS];
+
 void lapic_halt_ns(uint64_t ns)
 {
     irq_disable();
     lapic_timer_oneshot_ns(ns ? ns : 1000);
+    uint64_t t0 = rdtsc();
     __asm__ volatile("sti; hlt; cli" ::: "memory");
+    halted_tsc[this_cpu()->index % MAX_CPUS] += rdtsc() - t0;
     irq_enable();
+}
+
+uint64_t lapic_halted_tsc(void)
+{
+    return halted_tsc[this_cpu()->index % MAX_CPUS];
 }

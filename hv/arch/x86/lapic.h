@@ -16,6 +16,8 @@ void lapic_timer_oneshot_ns(uint64_t ns);
 /* Halts this CPU until an interrupt arrives or ns have passed (at least 1 us); returns
  * with interrupts enabled. */
 void lapic_halt_ns(uint64_t ns);
+/* TSC ticks the calling CPU has spent in lapic_halt_ns (with the interrupts that woke it). */
+uint64_t lapic_halted_tsc(void);
 /* Counts of the timer per millisecond, measured against the PIT. */
 void lapic_timer_calibrate(void);
 

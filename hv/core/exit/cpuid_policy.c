@@ -171,6 +171,7 @@ void cpuid_filter(uint32_t leaf, uint32_t subleaf, unsigned index, unsigned coun
     case 7:
         if (subleaf == 0) {
             out->ebx &= ~((1u << 2) | (1u << 25));                  /* SGX, Intel PT */
+            out->ebx |= 1u << 1;    /* IA32_TSC_ADJUST: msr_policy.c emulates it whole */
             out->ecx &= ~((1u << 5) | (1u << 7) | (1u << 31));      /* WAITPKG, CET_SS, PKS */
             out->edx &= ~((1u << 5) | (1u << 20));                  /* UINTR, CET_IBT */
         }

@@ -12,6 +12,10 @@ void exit_exception(const struct exit_env *env, const struct exit_info *e, struc
     (void)env;
     fx->count = EXIT_EXCEPTION;
     uint8_t vector = e->exception.vector;
+    if (vector == VECTOR_DB) {
+        exit_raise(fx, VECTOR_DB, false, 0);    /* the backend has set DR6 and DR7 for it */
+        return;
+    }
     if (vector == VECTOR_AC) {
         exit_raise(fx, VECTOR_AC, true, 0);     /* #AC's error code is always 0 */
         return;

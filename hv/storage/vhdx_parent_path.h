@@ -1,0 +1,17 @@
+/*
+ * Where a differencing disk's parent lies in a pool (a FAT volume with '/' separators):
+ * from the child's pool path and one of its parent locator's paths.  relative_path is
+ * relative to the child's folder with '\' separators ("." and ".." segments allowed);
+ * absolute_win32_path names a file on a Windows volume, so only its part after the drive
+ * ("C:") is taken, from the pool's root.  Portable.
+ */
+#ifndef ATOLL_HV_STORAGE_VHDX_PARENT_PATH_H
+#define ATOLL_HV_STORAGE_VHDX_PARENT_PATH_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* False when the locator path is empty, climbs above the root, or out is too small. */
+bool vhdx_parent_pool_path(const char *child, const char *locator, bool relative, char *out,
+                           size_t size);
+
+#endif
