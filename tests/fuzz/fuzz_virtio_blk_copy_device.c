@@ -17,39 +17,6 @@
 
 #define DISK (64u << 10)
 
-struct two_disks {
-    struct vblk_ram dst;        /* first: vblk_ram_backend's ops take it as their ctx */
-    uint8_t src[DISK];
-};
-
-static enum vblk_status two_read(void *ctx, struct vblk_io *io) { return vblk_ram_backend.read(ctx, io); }
-static enum vblk_status two_write(void *ctx, struct vblk_io *io) { return vblk_ram_backend.write(ctx, io); }
-static uint64_t two_capacity(void *ctx) { return vblk_ram_backend.capacity(ctx); }
-static uint32_t two_sector(void *ctx) { return vblk_ram_backend.sector_size(ctx); }
-
-static const char *two_check(void *ctx, const struct vblk_copy *c, uint64_t dst_sector)
-{
-    struct two_disks *t = ctx;
-    struct vblk_copy_disk d = { t->dst.bytes, t->dst.sector_size };
-    return vblk_copy_check(c, 1, dst_sector, &d, true, c->source_disk <= 1 ? &d : NULL);
-}
-
-static enum vblk_status two_copy(void *ctx, struct vblk_io *io)
-{
-    struct two_disks *t = ctx;
-    const uint8_t *from = io->source_disk == 0 ? t->src : t->dst.data;
-    if (io->source_offset > DISK || io->length > DISK - io->source_offset ||
-        io->offset > DISK || io->length > DISK - io->offset)
-        abort();                /* the checks let a piece outside a disk through */
-    memmove(t->dst.data + io->offset, from + io->source_offset, io->length);
-    return VBLK_OK;
-}
-
-static const struct vblk_backend two_backend = {
-    .read = two_read, .write = two_write, .capacity = two_capacity, .sector_size = two_sector,
-    .copy_check = two_check, .copy = two_copy,
-};
-
 static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
 {
     uint64_t v = 0;
@@ -60,7 +27,6 @@ static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct two_disks t;
     static uint8_t before[TG_RAM_SIZE];
     const uint8_t *p = data;
     size_t n = size;
@@ -74,21 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sector %= 2 * DISK / 512, seg[8] %= 2 * DISK / 512, memset(seg + 9, 0, 7),
         memset(seg + 17, 0, 7);
 
-    struct tguest *g = calloc(1, sizeof(*g));
-    fake_platform_init(&g->f);
-    g->ram = calloc(1, TG_RAM_SIZE);
-    g->disk_data = calloc(1, DISK);
-    g->f.plat.ram_bytes = TG_RAM_SIZE;
-    g->f.plat.gpa_read = tg_gpa_read;
-    g->f.plat.gpa_write = tg_gpa_write;
-    vdev_bus_init(&g->bus);
-    if (!pci_host_init(&g->host, &g->bus, &g->f.plat))
-        abort();
-    memset(&t, 0, sizeof(t));
-    vblk_ram_init(&t.dst, g->disk_data, DISK, flags & 1 ? 4096 : 512);
-    if (!virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, &two_backend, &t))
-        abort();
-    tg_enable_pci(g);
+    struct tg_two_disks t = { 0 };
+    struct tguest *g = tg_new_two_disks(&t, DISK, flags & 1 ? 4096 : 512, &tg_two_disks_backend);
     tg_driver_init(g, flags & 2 ? VIRTIO_BLK_F_ATOLL_COPY : 0, 16, false);
 
     /* header, then the segment in one or two descriptors, maybe device-writable, maybe
@@ -134,6 +87,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(before + TG_USED, g->ram + TG_USED, 4096);
     if (memcmp(before, g->ram, TG_RAM_SIZE) != 0)
         abort();
-    tg_free(g);
+    tg_free_two_disks(g, &t);
     return 0;
 }

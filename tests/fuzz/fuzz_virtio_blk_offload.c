@@ -23,13 +23,6 @@
 #define DISK (64u << 10)
 #define TG_OUT (TG_DATA + 0x8000u)
 
-struct two_disks {
-    struct vblk_ram dst;        /* first: vblk_ram_backend's ops take it as their ctx */
-    uint8_t src[DISK];
-    struct vblk_tokens tokens;
-    unsigned copies;
-};
-
 static uint8_t key[2][32] = { { 1 }, { 2 } };
 static uint64_t counter;
 
@@ -51,41 +44,6 @@ static void rnd(void *ctx, void *buf, size_t len)
 }
 
 static uint64_t now_ms(void *ctx) { (void)ctx; return 1000; }
-
-static enum vblk_status two_read(void *ctx, struct vblk_io *io) { return vblk_ram_backend.read(ctx, io); }
-static enum vblk_status two_write(void *ctx, struct vblk_io *io) { return vblk_ram_backend.write(ctx, io); }
-static uint64_t two_capacity(void *ctx) { return vblk_ram_backend.capacity(ctx); }
-static uint32_t two_sector(void *ctx) { return vblk_ram_backend.sector_size(ctx); }
-
-static const char *two_check(void *ctx, const struct vblk_copy *c, uint64_t dst_sector)
-{
-    struct two_disks *t = ctx;
-    struct vblk_copy_disk d = { t->dst.bytes, t->dst.sector_size };
-    return vblk_copy_check(c, 1, dst_sector, &d, true, c->source_disk <= 1 ? &d : NULL);
-}
-
-static enum vblk_status two_copy(void *ctx, struct vblk_io *io)
-{
-    struct two_disks *t = ctx;
-    const uint8_t *from = io->source_disk == 0 ? t->src : t->dst.data;
-    if (io->source_offset > DISK || io->length > DISK - io->source_offset ||
-        io->offset > DISK || io->length > DISK - io->offset)
-        abort();                /* a piece outside a disk */
-    memmove(t->dst.data + io->offset, from + io->source_offset, io->length);
-    t->copies++;
-    return VBLK_OK;
-}
-
-static struct vblk_tokens *two_tokens(void *ctx, uint32_t *self)
-{
-    *self = 1;
-    return &((struct two_disks *)ctx)->tokens;
-}
-
-static const struct vblk_backend two_backend = {
-    .read = two_read, .write = two_write, .capacity = two_capacity, .sector_size = two_sector,
-    .copy_check = two_check, .copy = two_copy, .tokens = two_tokens,
-};
 
 static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
 {
@@ -135,7 +93,7 @@ static uint8_t request(struct tguest *g, uint32_t type, uint64_t sector, uint32_
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct two_disks t;
+    static struct vblk_tokens tokens;
     const uint8_t *p = data;
     size_t n = size;
     uint8_t flags = (uint8_t)take(&p, &n, 1);
@@ -147,22 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rsector %= 2 * DISK / 512, rsectors %= 2 * DISK / 512, wsector %= 2 * DISK / 512,
         toff %= 2 * DISK, len %= 2 * DISK;
 
-    struct tguest *g = calloc(1, sizeof(*g));
-    fake_platform_init(&g->f);
-    g->ram = calloc(1, TG_RAM_SIZE);
-    g->disk_data = calloc(1, DISK);
-    g->f.plat.ram_bytes = TG_RAM_SIZE;
-    g->f.plat.gpa_read = tg_gpa_read;
-    g->f.plat.gpa_write = tg_gpa_write;
-    vdev_bus_init(&g->bus);
-    if (!pci_host_init(&g->host, &g->bus, &g->f.plat))
-        abort();
-    memset(&t, 0, sizeof(t));
-    vblk_tokens_init(&t.tokens, hmac, key[0], rnd, now_ms, key[0]);
-    vblk_ram_init(&t.dst, g->disk_data, DISK, flags & 1 ? 4096 : 512);
-    if (!virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, &two_backend, &t))
-        abort();
-    tg_enable_pci(g);
+    vblk_tokens_init(&tokens, hmac, key[0], rnd, now_ms, key[0]);
+    struct tg_two_disks t = { .tokens = &tokens };
+    struct tguest *g = tg_new_two_disks(&t, DISK, flags & 1 ? 4096 : 512, &tg_two_disks_backend);
     tg_driver_init(g, flags & 2 ? VIRTIO_BLK_F_ATOLL_COPY : 0, 16, false);
 
     uint8_t tok[TOKEN_SIZE] = { 0 };
@@ -198,6 +143,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();                /* an altered, foreign or revoked token, or no feature */
     if (st != VIRTIO_BLK_S_OK && t.copies != before && st != VIRTIO_BLK_S_IOERR)
         abort();
-    tg_free(g);
+    tg_free_two_disks(g, &t);
     return 0;
 }

@@ -82,52 +82,6 @@ static void check(void **state)
 
 /* ---- the device: disk 1 (the tguest's RAM disk) with disk 0 (another RAM disk) beside it */
 
-struct two_disks {
-    struct vblk_ram dst;        /* first: vblk_ram_backend's ops take it as their ctx */
-    uint8_t *src;
-    unsigned copies;
-    struct vblk_tokens *tokens; /* set: the offload requests are served */
-};
-
-static enum vblk_status two_read(void *ctx, struct vblk_io *io)
-{
-    return vblk_ram_backend.read(ctx, io);
-}
-
-static enum vblk_status two_write(void *ctx, struct vblk_io *io)
-{
-    return vblk_ram_backend.write(ctx, io);
-}
-
-static uint64_t two_capacity(void *ctx) { return vblk_ram_backend.capacity(ctx); }
-static uint32_t two_sector(void *ctx) { return vblk_ram_backend.sector_size(ctx); }
-
-static const char *two_check(void *ctx, const struct vblk_copy *c, uint64_t dst_sector)
-{
-    struct vblk_copy_disk d = { DISK, 512 };
-    return vblk_copy_check(c, 1, dst_sector, &d, true, c->source_disk <= 1 ? &d : NULL);
-}
-
-static enum vblk_status two_copy(void *ctx, struct vblk_io *io)
-{
-    struct two_disks *t = ctx;
-    const uint8_t *from = io->source_disk == 0 ? t->src : t->dst.data;
-    memmove(t->dst.data + io->offset, from + io->source_offset, io->length);
-    t->copies++;
-    return VBLK_OK;
-}
-
-static struct vblk_tokens *two_tokens(void *ctx, uint32_t *self)
-{
-    *self = 1;
-    return ((struct two_disks *)ctx)->tokens;
-}
-
-static const struct vblk_backend two_backend = {
-    .read = two_read, .write = two_write, .capacity = two_capacity, .sector_size = two_sector,
-    .copy_check = two_check, .copy = two_copy, .tokens = two_tokens,
-};
-
 /* ---- guest tokens: a keyed toy MAC (a different key: a different partition) ----- */
 
 struct keyed { uint8_t key; uint64_t now; uint64_t next; };
@@ -201,23 +155,9 @@ static void tokens_table(void **state)
     assert_true(a.replaced >= 1);
 }
 
-static struct tguest *guest(struct two_disks *t, uint64_t want)
+static struct tguest *guest(struct tg_two_disks *t, uint64_t want)
 {
-    struct tguest *g = calloc(1, sizeof(*g));
-    fake_platform_init(&g->f);
-    g->ram = calloc(1, TG_RAM_SIZE);
-    g->disk_data = calloc(1, DISK);
-    g->f.plat.ram_bytes = TG_RAM_SIZE;
-    g->f.plat.gpa_read = tg_gpa_read;
-    g->f.plat.gpa_write = tg_gpa_write;
-    vdev_bus_init(&g->bus);
-    assert_true(pci_host_init(&g->host, &g->bus, &g->f.plat));
-    vblk_ram_init(&t->dst, g->disk_data, DISK, 512);
-    t->src = calloc(1, DISK);
-    for (unsigned i = 0; i < DISK; i++)
-        t->src[i] = (uint8_t)(i * 13 + (i >> 9));
-    assert_true(virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, &two_backend, t));
-    tg_enable_pci(g);
+    struct tguest *g = tg_new_two_disks(t, DISK, 512, &tg_two_disks_backend);
     assert_int_equal(tg_driver_init(g, want, 16, false), 0x0f);
     return g;
 }
@@ -231,7 +171,7 @@ static uint8_t copy(struct tguest *g, uint64_t dst_sector, uint32_t disk, uint32
 
 static void device_copies(void **state)
 {
-    struct two_disks t = { 0 };
+    struct tg_two_disks t = { 0 };
     struct tguest *g = guest(&t, VIRTIO_BLK_F_ATOLL_COPY);
     assert_true(g->features & VIRTIO_BLK_F_ATOLL_COPY);
     memset(g->ram + TG_DATA + 4096, 0x77, 64 << 10);
@@ -250,13 +190,12 @@ static void device_copies(void **state)
     /* within the disk itself, disjoint */
     assert_int_equal(copy(g, 0, 1, 0, 128, 8), VIRTIO_BLK_S_OK);
     assert_memory_equal(g->disk_data, t.src + 16 * 512, 4096);
-    tg_free(g);
-    free(t.src);
+    tg_free_two_disks(g, &t);
 }
 
 static void device_refuses(void **state)
 {
-    struct two_disks t = { 0 };
+    struct tg_two_disks t = { 0 };
     struct tguest *g = guest(&t, VIRTIO_BLK_F_ATOLL_COPY);
     uint8_t before[512];
     memcpy(before, g->disk_data, 512);
@@ -287,19 +226,17 @@ static void device_refuses(void **state)
     assert_memory_equal(g->disk_data, before, 512);
     assert_int_equal(tg_status(g) & 0x40, 0);   /* no NEEDS_RESET: the device carries on */
     assert_int_equal(copy(g, 0, 0, 0, 0, 1), VIRTIO_BLK_S_OK);
-    tg_free(g);
-    free(t.src);
+    tg_free_two_disks(g, &t);
 }
 
 static void not_negotiated(void **state)
 {
-    struct two_disks t = { 0 };
+    struct tg_two_disks t = { 0 };
     struct tguest *g = guest(&t, 0);
     assert_false(g->features & VIRTIO_BLK_F_ATOLL_COPY);
     assert_int_equal(copy(g, 0, 0, 0, 0, 1), VIRTIO_BLK_S_UNSUPP);
     assert_int_equal(t.copies, 0);
-    tg_free(g);
-    free(t.src);
+    tg_free_two_disks(g, &t);
     /* a backend without the ops does not offer the bit */
     struct tguest *plain = tg_new(DISK, 512, false);
     tg_enable_pci(plain);
@@ -314,32 +251,20 @@ static void not_negotiated(void **state)
  * ops: neither request may change it, the device stays usable. */
 static enum vblk_status ro_discard(void *ctx, struct vblk_io *io)
 {
-    ((struct two_disks *)ctx)->copies++;
+    ((struct tg_two_disks *)ctx)->copies++;
     return VBLK_OK;
 }
 
-static const struct vblk_backend ro_backend = {
-    .read = two_read, .discard = ro_discard, .capacity = two_capacity, .sector_size = two_sector,
-    .copy_check = two_check, .copy = two_copy,
-};
-
 static void read_only_refuses(void **state)
 {
-    struct two_disks t = { 0 };
-    struct tguest *g = calloc(1, sizeof(*g));
-    fake_platform_init(&g->f);
-    g->ram = calloc(1, TG_RAM_SIZE);
-    g->disk_data = calloc(1, DISK);
-    g->f.plat.ram_bytes = TG_RAM_SIZE;
-    g->f.plat.gpa_read = tg_gpa_read;
-    g->f.plat.gpa_write = tg_gpa_write;
-    vdev_bus_init(&g->bus);
-    assert_true(pci_host_init(&g->host, &g->bus, &g->f.plat));
-    vblk_ram_init(&t.dst, g->disk_data, DISK, 512);
-    t.src = calloc(1, DISK);
+    static struct vblk_backend ro_backend;
+    ro_backend = tg_two_disks_backend;
+    ro_backend.write = NULL;
+    ro_backend.tokens = NULL;
+    ro_backend.discard = ro_discard;
+    struct tg_two_disks t = { 0 };
+    struct tguest *g = tg_new_two_disks(&t, DISK, 512, &ro_backend);
     memset(t.src, 0x5a, DISK);
-    assert_true(virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, &ro_backend, &t));
-    tg_enable_pci(g);
     tg_driver_init(g, VIRTIO_BLK_F_ATOLL_COPY | VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_RO, 16,
                    false);
     assert_true(g->features & VIRTIO_BLK_F_RO);
@@ -353,8 +278,7 @@ static void read_only_refuses(void **state)
         assert_int_equal(g->disk_data[i], 0);
     assert_int_equal(tg_status(g) & 0x40, 0);
     assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 0, TG_DATA, 4096, false), VIRTIO_BLK_S_OK);
-    tg_free(g);
-    free(t.src);
+    tg_free_two_disks(g, &t);
 }
 
 /* A request with a device-readable segment of rd bytes at TG_DATA and a device-writable
@@ -421,7 +345,7 @@ static void device_offload(void **state)
     struct keyed k = { 3, 1, 0 };
     struct vblk_tokens tk;
     vblk_tokens_init(&tk, toy_mac, &k, toy_random, toy_now, &k);
-    struct two_disks t = { .tokens = &tk };
+    struct tg_two_disks t = { .tokens = &tk };
     struct tguest *g = guest(&t, VIRTIO_BLK_F_ATOLL_COPY);
     uint8_t tok[TOKEN_SIZE];
     for (unsigned i = 0; i < DISK; i++)
@@ -463,8 +387,7 @@ static void device_offload(void **state)
     assert_int_equal(g->blk.stats.offload_writes, 2);
     assert_int_equal(tg_status(g) & 0x40, 0);
     free(want);
-    tg_free(g);
-    free(t.src);
+    tg_free_two_disks(g, &t);
 }
 
 static void device_offload_refuses(void **state)
@@ -473,7 +396,7 @@ static void device_offload_refuses(void **state)
     struct vblk_tokens tk, tk_other;
     vblk_tokens_init(&tk, toy_mac, &k, toy_random, toy_now, &k);
     vblk_tokens_init(&tk_other, toy_mac, &other, toy_random, toy_now, &other);
-    struct two_disks t = { .tokens = &tk };
+    struct tg_two_disks t = { .tokens = &tk };
     struct tguest *g = guest(&t, VIRTIO_BLK_F_ATOLL_COPY);
     uint8_t tok[TOKEN_SIZE], foreign[TOKEN_SIZE], before[4096];
     memcpy(before, g->disk_data, sizeof before);
@@ -511,20 +434,17 @@ static void device_offload_refuses(void **state)
     assert_memory_equal(g->disk_data, before, sizeof before);
     assert_int_equal(tg_status(g) & 0x40, 0);   /* no NEEDS_RESET */
     assert_int_equal(owrite(g, 0, tok, 0, 4096), VIRTIO_BLK_S_OK);       /* the device goes on */
-    tg_free(g);
-    free(t.src);
+    tg_free_two_disks(g, &t);
     /* without the feature, or without tokens: UNSUPP */
-    struct two_disks t2 = { .tokens = &tk };
+    struct tg_two_disks t2 = { .tokens = &tk };
     g = guest(&t2, 0);
     assert_int_equal(oread(g, 0, 1, NULL), VIRTIO_BLK_S_UNSUPP);
     assert_int_equal(owrite(g, 0, tok, 0, 512), VIRTIO_BLK_S_UNSUPP);
-    tg_free(g);
-    free(t2.src);
-    struct two_disks t3 = { 0 };
+    tg_free_two_disks(g, &t2);
+    struct tg_two_disks t3 = { 0 };
     g = guest(&t3, VIRTIO_BLK_F_ATOLL_COPY);
     assert_int_equal(oread(g, 0, 1, NULL), VIRTIO_BLK_S_UNSUPP);
-    tg_free(g);
-    free(t3.src);
+    tg_free_two_disks(g, &t3);
 }
 
 int main(void)

@@ -1,6 +1,8 @@
 /* The fake guest and driver behind the virtio tests and the fuzz target. */
 #include "tests/unit/test_virtio_guest.h"
 
+#include "hv/vdev/virtio_blk_copy.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +29,8 @@ bool tg_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
     return true;
 }
 
-struct tguest *tg_new(uint64_t disk_bytes, uint32_t sector_size, bool read_only)
+/* Guest RAM, a zeroed disk_data and the bus with its PCI host: no device yet. */
+static struct tguest *tg_alloc(uint64_t disk_bytes)
 {
     struct tguest *g = calloc(1, sizeof(*g));
     fake_platform_init(&g->f);
@@ -39,6 +42,12 @@ struct tguest *tg_new(uint64_t disk_bytes, uint32_t sector_size, bool read_only)
     vdev_bus_init(&g->bus);
     if (!pci_host_init(&g->host, &g->bus, &g->f.plat))
         abort();
+    return g;
+}
+
+struct tguest *tg_new(uint64_t disk_bytes, uint32_t sector_size, bool read_only)
+{
+    struct tguest *g = tg_alloc(disk_bytes);
     vblk_ram_init(&g->disk, g->disk_data, disk_bytes, sector_size);
     const struct vblk_backend *be = read_only ? &vblk_ram_backend_ro : &vblk_ram_backend;
     if (!virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, be, &g->disk))
@@ -51,6 +60,73 @@ void tg_free(struct tguest *g)
     free(g->ram);
     free(g->disk_data);
     free(g);
+}
+
+/* ---- two disks ------------------------------------------------------------------------ */
+
+static enum vblk_status two_read(void *ctx, struct vblk_io *io)
+{
+    return vblk_ram_backend.read(ctx, io);
+}
+
+static enum vblk_status two_write(void *ctx, struct vblk_io *io)
+{
+    return vblk_ram_backend.write(ctx, io);
+}
+
+static uint64_t two_capacity(void *ctx) { return vblk_ram_backend.capacity(ctx); }
+static uint32_t two_sector(void *ctx) { return vblk_ram_backend.sector_size(ctx); }
+
+static const char *two_check(void *ctx, const struct vblk_copy *c, uint64_t dst_sector)
+{
+    struct tg_two_disks *t = ctx;
+    struct vblk_copy_disk d = { t->dst.bytes, t->dst.sector_size };
+    return vblk_copy_check(c, 1, dst_sector, &d, true, c->source_disk <= 1 ? &d : NULL);
+}
+
+static enum vblk_status two_copy(void *ctx, struct vblk_io *io)
+{
+    struct tg_two_disks *t = ctx;
+    uint64_t bytes = t->dst.bytes;
+    const uint8_t *from = io->source_disk == 0 ? t->src : t->dst.data;
+    if (io->source_offset > bytes || io->length > bytes - io->source_offset ||
+        io->offset > bytes || io->length > bytes - io->offset)
+        abort();
+    memmove(t->dst.data + io->offset, from + io->source_offset, io->length);
+    t->copies++;
+    return VBLK_OK;
+}
+
+static struct vblk_tokens *two_tokens(void *ctx, uint32_t *self)
+{
+    *self = 1;
+    return ((struct tg_two_disks *)ctx)->tokens;
+}
+
+const struct vblk_backend tg_two_disks_backend = {
+    .read = two_read, .write = two_write, .capacity = two_capacity, .sector_size = two_sector,
+    .copy_check = two_check, .copy = two_copy, .tokens = two_tokens,
+};
+
+struct tguest *tg_new_two_disks(struct tg_two_disks *t, uint64_t disk_bytes, uint32_t sector_size,
+                                const struct vblk_backend *backend)
+{
+    struct tguest *g = tg_alloc(disk_bytes);
+    vblk_ram_init(&t->dst, g->disk_data, disk_bytes, sector_size);
+    t->src = calloc(1, disk_bytes ? disk_bytes : 1);
+    for (uint64_t i = 0; i < disk_bytes; i++)
+        t->src[i] = (uint8_t)(i * 13 + (i >> 9));
+    if (!virtio_blk_init(&g->blk, &g->host, TG_SLOT, &g->f.plat, backend, t))
+        abort();
+    tg_enable_pci(g);
+    return g;
+}
+
+void tg_free_two_disks(struct tguest *g, struct tg_two_disks *t)
+{
+    tg_free(g);
+    free(t->src);
+    t->src = NULL;
 }
 
 /* ---- config space and MMIO, as a guest does it ----------------------------------------- */

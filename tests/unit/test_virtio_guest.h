@@ -9,6 +9,7 @@
 #include "hv/vdev/pci_host.h"
 #include "hv/vdev/vblk_ram.h"
 #include "hv/vdev/virtio_blk.h"
+#include "hv/vdev/virtio_blk_offload.h"
 #include "tests/unit/test_vdev_fake.h"
 
 #define TG_RAM_SIZE   (1u << 20)
@@ -53,6 +54,22 @@ bool tg_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len);
 /* disk_bytes of RAM disk with the given sector size; calloc'd, freed by tg_free. */
 struct tguest *tg_new(uint64_t disk_bytes, uint32_t sector_size, bool read_only);
 void tg_free(struct tguest *g);
+
+/* Two RAM disks for the copy and offload requests: the device's own (disk 1, g->disk_data,
+ * the one requests write) and a second beside it (disk 0, source only).  A copy piece
+ * outside a disk aborts: the device's checks let it through. */
+struct tg_two_disks {
+    struct vblk_ram dst;            /* first: vblk_ram_backend's ops take it as their ctx */
+    uint8_t *src;                   /* disk 0, dst.bytes long, a known pattern */
+    unsigned copies;                /* copy pieces done */
+    struct vblk_tokens *tokens;     /* set: the offload requests are served, as disk 1 */
+};
+extern const struct vblk_backend tg_two_disks_backend;
+/* A tguest whose virtio-blk is backend (tg_two_disks_backend, or one built from it) over t,
+ * PCI enabled, the driver not yet set up.  Freed by tg_free_two_disks. */
+struct tguest *tg_new_two_disks(struct tg_two_disks *t, uint64_t disk_bytes, uint32_t sector_size,
+                                const struct vblk_backend *backend);
+void tg_free_two_disks(struct tguest *g, struct tg_two_disks *t);
 
 uint32_t tg_cfg_read(struct tguest *g, unsigned slot, unsigned off, unsigned size);
 void tg_cfg_write(struct tguest *g, unsigned slot, unsigned off, unsigned size, uint32_t v);
