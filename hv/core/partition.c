@@ -4,6 +4,7 @@
 #include <string.h>
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/channel.h"
+#include "hv/core/display.h"
 #include "hv/arch/x86/console.h"
 #include "hv/core/end_verdict.h"
 #include "hv/core/loader/loader.h"
@@ -182,6 +183,13 @@ void partition_reset_by_guest(struct partition *p, const char *source)
     partition_stop(p, "reset by the guest (%s); restarting", source);
 }
 
+static void partition_free(struct partition *p)
+{
+    for (unsigned i = 0; i < p->vcpu_count; i++)
+        kfree(p->vcpus[i]);
+    kfree(p);
+}
+
 void partition_replace(struct partition *old, struct partition *fresh)
 {
     for (unsigned i = 0; i < partition_count; i++)
@@ -191,9 +199,55 @@ void partition_replace(struct partition *old, struct partition *fresh)
             fresh->id = old->id;
             break;
         }
-    for (unsigned i = 0; i < old->vcpu_count; i++)
-        kfree(old->vcpus[i]);
-    kfree(old);
+    partition_free(old);
+}
+
+/* An ended partition's verdict, kept when it leaves the table: the first that was not as
+ * its manifest expects. */
+static char left_not_as_expected[200];
+
+struct partition *partition_oldest_ended(const char *keep, int min_manifest_index)
+{
+    for (unsigned i = 0; i < partition_count; i++) {
+        struct partition *p = partitions[i];
+        if (p->finished && !p->restart_requested && !p->checkpointing &&
+            strcmp(p->name, keep) != 0 && (int)p->manifest_index >= min_manifest_index &&
+            display_owner() != p)
+            return p;
+    }
+    return NULL;
+}
+
+void partition_forget(struct partition *p)
+{
+    unsigned i = 0;
+    while (i < partition_count && partitions[i] != p)
+        i++;
+    if (i == partition_count)
+        return;
+    for (; i + 1 < partition_count; i++)
+        partitions[i] = partitions[i + 1];
+    partitions[--partition_count] = NULL;
+    struct end_record want = { (enum end_kind)p->expect_end, p->expect_status, NULL };
+    struct end_record got = { (enum end_kind)p->ended, p->exit_status, p->end_reason };
+    char line[200];
+    if (!end_verdict(p->name, &want, &got, line, sizeof(line)) && !left_not_as_expected[0])
+        strlcpy(left_not_as_expected, line, sizeof(left_not_as_expected));
+    kprintf("atoll: partition %s (ended) leaves the partition table to make room\n", p->name);
+    partition_free(p);
+}
+
+/* The lowest partition id no partition in the table has (ids 1..MAX_PARTITIONS: the
+ * channel grants and the display keep a share per id). */
+static uint64_t free_id(void)
+{
+    for (uint64_t id = 1;; id++) {
+        unsigned i = 0;
+        while (i < partition_count && partitions[i]->id != id)
+            i++;
+        if (i == partition_count)
+            return id;
+    }
 }
 
 struct partition *partition_find(const char *name)
@@ -275,9 +329,13 @@ static struct partition *fail(struct partition *p, char *err, size_t err_size, c
 struct partition *partition_create(const struct partition_spec *spec, char *err, size_t err_size)
 {
     if (partition_count >= MAX_PARTITIONS) {
-        fmt_snprintf(err, err_size, "partition %s: too many partitions (at most %d)",
-                     spec->name, MAX_PARTITIONS);
-        return NULL;
+        struct partition *gone = partition_oldest_ended(spec->name, 0);
+        if (!gone) {
+            fmt_snprintf(err, err_size, "partition %s: too many partitions (at most %d that "
+                         "have not ended)", spec->name, MAX_PARTITIONS);
+            return NULL;
+        }
+        partition_forget(gone);
     }
     struct partition *p = kmalloc(sizeof(*p));
     if (!p) {
@@ -289,7 +347,7 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
     p->restart_on_reset = spec->restart_on_reset;
     p->vcpu_state_roundtrip = spec->vcpu_state_roundtrip;
     p->manifest_index = spec->manifest_index;
-    p->id = partition_count + 1;
+    p->id = free_id();
     p->vcpu_count = spec->vcpus;
     p->state = PART_CREATED;
     p->expect_end = spec->expect_end;
@@ -350,6 +408,11 @@ void partition_start(struct partition *p)
 bool partition_verdict(char *why, size_t why_size)
 {
     bool all = true;
+    if (left_not_as_expected[0]) {
+        kprintf("atoll: not as expected: %s\n", left_not_as_expected);
+        strlcpy(why, left_not_as_expected, why_size);
+        all = false;
+    }
     for (unsigned i = 0; i < partition_count; i++) {
         const struct partition *p = partitions[i];
         struct end_record want = { (enum end_kind)p->expect_end, p->expect_status, NULL };

@@ -94,6 +94,12 @@ void partition_exit(struct partition *p, int status);
  * not, and what happened, in why. */
 bool partition_verdict(char *why, size_t why_size);
 bool all_partitions_ended(void);
+/* Ended partitions stay in the table (listed, with their verdict) until it is full; then
+ * the oldest that ended, is not restarting or being checkpointed, is not named keep and was
+ * made from a manifest section at min_manifest_index or later may leave it.  NULL: none. */
+struct partition *partition_oldest_ended(const char *keep, int min_manifest_index);
+/* p leaves the table and is freed; its verdict is kept for partition_verdict. */
+void partition_forget(struct partition *p);
 /* The partition with this name, or NULL. */
 struct partition *partition_find(const char *name);
 /* No vCPU can ever run again: each is halted with interrupts off, waiting for a SIPI that

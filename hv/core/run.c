@@ -22,7 +22,9 @@ static struct manifest manifest;
 static char err[256];
 static const char *manifest_text;       /* the module's bytes, for section texts */
 static size_t manifest_len;
-/* Sections added by restores (partition_create_from_section), by manifest index. */
+/* The manifest's own sections; those that came with a snapshot or a migration follow, their
+ * texts here (partition_create_from_section), by manifest index. */
+static uint32_t boot_sections;
 static char *restored_text[MANIFEST_MAX_PARTITIONS];
 static size_t restored_len[MANIFEST_MAX_PARTITIONS];
 
@@ -101,6 +103,7 @@ static bool create_partitions(void)
 {
     struct partition *created[MANIFEST_MAX_PARTITIONS];
     unsigned n = 0;
+    boot_sections = manifest.partition_count;
     for (uint32_t i = 0; i < manifest.partition_count; i++) {
         struct partition_spec spec = spec_of(i);
         struct partition *p = partition_create(&spec, err, sizeof(err));
@@ -210,6 +213,20 @@ size_t manifest_section_text(unsigned index, char *out, size_t size)
     return n;
 }
 
+/* A slot for a section that came with a snapshot or a migration: past the manifest's own,
+ * and no partition in the table made from it; -1 if none. */
+static int free_section(void)
+{
+    for (uint32_t i = boot_sections; i < MANIFEST_MAX_PARTITIONS; i++) {
+        bool used = false;
+        for (unsigned k = 0; k < partition_count && !used; k++)
+            used = partitions[k]->manifest_index == i;
+        if (!used)
+            return (int)i;
+    }
+    return -1;
+}
+
 struct partition *partition_create_from_section(const char *text, size_t len, const char *name,
                                                 char *why, size_t why_size)
 {
@@ -221,9 +238,17 @@ struct partition *partition_create_from_section(const char *text, size_t len, co
                      one.partition_count);
         return NULL;
     }
-    if (manifest.partition_count >= MANIFEST_MAX_PARTITIONS) {
-        fmt_snprintf(why, why_size, "no room for another manifest section (at most %d)",
-                     MANIFEST_MAX_PARTITIONS);
+    int slot = free_section();
+    if (slot < 0) {
+        struct partition *gone = partition_oldest_ended(name, (int)boot_sections);
+        if (gone) {
+            slot = (int)gone->manifest_index;
+            partition_forget(gone);
+        }
+    }
+    if (slot < 0) {
+        fmt_snprintf(why, why_size, "no room for another manifest section (at most %d, "
+                     "and no partition made from one has ended)", MANIFEST_MAX_PARTITIONS);
         return NULL;
     }
     char *copy = kmalloc(len + 1);
@@ -232,18 +257,22 @@ struct partition *partition_create_from_section(const char *text, size_t len, co
         return NULL;
     }
     memcpy(copy, text, len);
-    unsigned i = manifest.partition_count;
+    unsigned i = (unsigned)slot;
+    struct manifest_partition was = manifest.partitions[i];
     manifest.partitions[i] = one.partitions[0];
     strlcpy(manifest.partitions[i].name, name, sizeof(manifest.partitions[i].name));
     struct partition_spec spec = spec_of(i);
     spec.restoring = true;
     struct partition *p = partition_create(&spec, why, why_size);
     if (!p) {
+        manifest.partitions[i] = was;
         kfree(copy);
         return NULL;
     }
+    kfree(restored_text[i]);
     restored_text[i] = copy;
     restored_len[i] = len;
-    manifest.partition_count++;
+    if (i >= manifest.partition_count)
+        manifest.partition_count = i + 1;
     return p;
 }

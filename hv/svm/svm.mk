@@ -26,7 +26,7 @@ SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub
 	bochs-grub-lowmem-reset \
 	bochs-grub-missing-module bochs-grub-nmi bochs-grub-regs-isolation bochs-grub-reset-restart \
 	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-refuse \
-	bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
+	bochs-grub-snapshot-many bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
 	bochs-grub-tsc-adjust bochs-grub-two-cpus-disk-io bochs-grub-verdict bochs-grub-virtio \
 	bochs-grub-virtio-rate bochs-grub-worker \
 	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello
