@@ -425,7 +425,7 @@ static enum whole whole_kind(const struct vsp_draw *d, uint32_t bits)
 }
 
 #if VSP_ROW_AVX2
-/* Whole groups of 8 of n pixels by a whole pipeline; returns how many it did, *killed
+/* Whole groups of 8 of n pixels (the copy: all n) by a whole pipeline; returns how many it did, *killed
  * the discarded among them. */
 static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bits, uint32_t x,
                           uint32_t y, int32_t ox, int32_t oy, uint32_t n, uint32_t *killed)
@@ -454,9 +454,9 @@ static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bi
                   u[7][2] >= 0 && u[7][2] <= 255;   /* else no pixel is the key */
     int32_t key = key_ok ? u[7][0] << 16 | u[7][1] << 8 | u[7][2] : -1;
     int mode = bits == VSP_BUILTIN_KEY_SRC ? 1 : bits == VSP_BUILTIN_KEY_DST ? 2 : 0;
-    uint32_t kept = vsp_row_copy_avx2(dp, sp, done, src_x || dst_x ? 0xff000000u : 0, key, mode);
-    *killed = done - kept;
-    return done;
+    uint32_t kept = vsp_row_copy_avx2(dp, sp, n, src_x || dst_x ? 0xff000000u : 0, key, mode);
+    *killed = n - kept;
+    return n;
 }
 #endif
 
