@@ -524,8 +524,9 @@ static void copy_keys_at_every_alignment(void **state)
             for (unsigned wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++, round++) {
                 uint32_t bits = modes[m], off = offsets[o], w = widths[wi];
                 uint32_t x = round % 3 ? rnd() % (DW - w + 1) : 0;
-                struct vsp_surface src = { .live = true, .w = SW, .h = SH, .stride = SW * 4, .pix = src_pix,
-                                           .format = round & 1 ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888 };
+                uint16_t sfmt = round & 1 ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888;
+                struct vsp_surface src = { .live = true, .format = sfmt, .w = SW, .h = SH,
+                                           .stride = SW * 4, .pix = src_pix };
                 for (unsigned i = 0; i < sizeof(src_pix); i++)
                     src_pix[i] = (uint8_t)rnd();
                 for (unsigned i = rnd() % 24; i < SW * SH; i += rnd() % 24)
@@ -557,7 +558,8 @@ static void copy_keys_at_every_alignment(void **state)
                 for (unsigned k = 0; k < 3; k++) {
                     struct vsp_surface dst = { .live = true, .w = DW, .h = DH, .stride = DS,
                                                .pix = pix[k] + GUARD + off,
-                                               .format = round & 2 ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888 };
+                                               .format = round & 2 ? VGPU_FMT_ARGB8888
+                                                                   : VGPU_FMT_XRGB8888 };
                     struct vsp_draw dk = d;
                     dk.dst = &dst;
                     dk.shader = k == 2 ? &interp : &native;
