@@ -411,7 +411,7 @@ static uint32_t row_stages(const struct vsp_draw *d, uint32_t bits, bool one, bo
 
 enum whole { WHOLE_NONE, WHOLE_COPY, WHOLE_OVER, WHOLE_YUY2 };
 
-/* Which whole-pipeline SIMD row a 1:1 draw from an RGB source can take. */
+/* Which whole-row pipeline a 1:1 draw can take: SIMD rows, the copy's also without. */
 static enum whole whole_kind(const struct vsp_draw *d, uint32_t bits)
 {
     if (d->env.tex[0].s->format == VGPU_FMT_YUY2)
@@ -424,11 +424,75 @@ static enum whole whole_kind(const struct vsp_draw *d, uint32_t bits)
     return bits == VSP_BUILTIN_BLEND && ga <= 255 ? WHOLE_OVER : WHOLE_NONE;
 }
 
+/* The copy built-ins as vsp_engine_row.h's copy takes them: the alpha the pixels get, the
+ * key as R G B (-1, which no pixel is, when a lane is outside 0..255) and the mode. */
+struct copy_args {
+    uint32_t alpha_or;
+    int32_t key;
+    int mode;
+};
+
+static struct copy_args copy_args(const struct vsp_draw *d, uint32_t bits)
+{
+    const int32_t (*u)[4] = d->env.uniform;
+    bool key_ok = u[7][0] >= 0 && u[7][0] <= 255 && u[7][1] >= 0 && u[7][1] <= 255 &&
+                  u[7][2] >= 0 && u[7][2] <= 255;
+    bool opaque = d->env.tex[0].s->format == VGPU_FMT_XRGB8888 ||
+                  d->dst->format == VGPU_FMT_XRGB8888;
+    return (struct copy_args){
+        .alpha_or = opaque ? 0xff000000u : 0,
+        .key = key_ok ? u[7][0] << 16 | u[7][1] << 8 | u[7][2] : -1,
+        .mode = bits == VSP_BUILTIN_KEY_SRC ? 1 : bits == VSP_BUILTIN_KEY_DST ? 2 : 0,
+    };
+}
+
+/* The copy without SIMD (the guest's), a pixel a 32-bit word (x86: B G R X from the low
+ * byte up), mode a constant in each copy; returns the pixels drawn. */
+__attribute__((always_inline)) static inline uint32_t
+copy_words(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or, int32_t key,
+           const int mode)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t s, d = 0;
+        memcpy(&s, src + 4 * i, 4);
+        if (mode == 2)
+            memcpy(&d, dst + 4 * i, 4);
+        if (mode && (((mode == 1 ? s : d) & 0xffffff) == (uint32_t)key) == (mode == 1))
+            continue;
+        s |= alpha_or;
+        memcpy(dst + 4 * i, &s, 4);
+        kept++;
+    }
+    return kept;
+}
+
+/* n pixels of row y from column x by a copy built-in, 1:1 from (ox, oy) of the window;
+ * returns how many were discarded. */
+static uint32_t row_copy(const struct vsp_draw *d, const struct copy_args *a, bool simd,
+                         uint32_t x, uint32_t y, int32_t ox, int32_t oy, uint32_t n)
+{
+    const struct vsp_texture *t = &d->env.tex[0];
+    uint8_t *dp = d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4;
+    const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride +
+                        (uint64_t)(t->x + (uint32_t)ox) * 4;
 #if VSP_ROW_AVX2
-/* Whole groups of 8 of n pixels by a whole pipeline; returns how many it did, *killed
- * the discarded among them. */
-static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bits, uint32_t x,
-                          uint32_t y, int32_t ox, int32_t oy, uint32_t n, uint32_t *killed)
+    if (simd)
+        return n - vsp_row_copy_avx2(dp, sp, n, a->alpha_or, a->key, a->mode);
+#endif
+    (void)simd;
+    switch (a->mode) {
+    case 0: return n - copy_words(dp, sp, n, a->alpha_or, a->key, 0);
+    case 1: return n - copy_words(dp, sp, n, a->alpha_or, a->key, 1);
+    default: return n - copy_words(dp, sp, n, a->alpha_or, a->key, 2);
+    }
+}
+
+#if VSP_ROW_AVX2
+/* Whole groups of 8 of n pixels by the OVER or YUY2 pipeline (neither discards); returns
+ * how many it did. */
+static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t x, uint32_t y,
+                          int32_t ox, int32_t oy, uint32_t n)
 {
     const struct vsp_texture *t = &d->env.tex[0];
     const int32_t (*u)[4] = d->env.uniform;
@@ -437,25 +501,14 @@ static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t bi
     const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride;
     bool src_x = t->s->format == VGPU_FMT_XRGB8888, dst_x = d->dst->format == VGPU_FMT_XRGB8888;
     uint32_t done = n & ~7u;
-    *killed = 0;
     if (kind == WHOLE_YUY2) {           /* from a pixel pair's first: else by the stages */
         if (tx & 1)
             return 0;
         vsp_row_yuy2_avx2(dp, sp + (uint64_t)tx * 2, done, u, !dst_x);
         return done;
     }
-    sp += (uint64_t)tx * 4;
-    if (kind == WHOLE_OVER) {
-        vsp_row_over_avx2(dp, sp, done, src_x ? 0xff000000u : 0, dst_x ? 0xff000000u : 0,
-                          (uint32_t)u[7][3]);
-        return done;
-    }
-    bool key_ok = u[7][0] >= 0 && u[7][0] <= 255 && u[7][1] >= 0 && u[7][1] <= 255 &&
-                  u[7][2] >= 0 && u[7][2] <= 255;   /* else no pixel is the key */
-    int32_t key = key_ok ? u[7][0] << 16 | u[7][1] << 8 | u[7][2] : -1;
-    int mode = bits == VSP_BUILTIN_KEY_SRC ? 1 : bits == VSP_BUILTIN_KEY_DST ? 2 : 0;
-    uint32_t kept = vsp_row_copy_avx2(dp, sp, done, src_x || dst_x ? 0xff000000u : 0, key, mode);
-    *killed = done - kept;
+    vsp_row_over_avx2(dp, sp + (uint64_t)tx * 4, done, src_x ? 0xff000000u : 0,
+                      dst_x ? 0xff000000u : 0, (uint32_t)u[7][3]);
     return done;
 }
 #endif
@@ -470,7 +523,10 @@ static bool draw_builtin(const struct vsp_draw *d, struct vsp_pos *pos, int64_t 
     uint32_t bits = (uint32_t)d->shader->builtin, cost = d->shader->cost;
     uint32_t killed_cost = kil_cost(d->shader);
     bool one = one_to_one(d), simd = use_simd();
-    enum whole whole = simd && one ? whole_kind(d, bits) : WHOLE_NONE;
+    enum whole whole = one ? whole_kind(d, bits) : WHOLE_NONE;
+    if (!simd && whole != WHOLE_COPY)
+        whole = WHOLE_NONE;
+    struct copy_args ca = copy_args(d, bits);
     uint64_t per = 1 + (uint64_t)cost;
     for (; pos->row < r->h; pos->row++, pos->col = 0) {
         uint32_t y = r->y + pos->row;
@@ -485,9 +541,13 @@ static bool draw_builtin(const struct vsp_draw *d, struct vsp_pos *pos, int64_t 
                 n = VSP_ROW_CHUNK;
             uint32_t x = r->x + pos->col, done = 0, killed = 0;
             int32_t ox = add(d->origin_x, (int32_t)pos->col);
+            if (whole == WHOLE_COPY) {
+                killed = row_copy(d, &ca, simd, x, y, ox, oy, (uint32_t)n);
+                done = (uint32_t)n;
+            }
 #if VSP_ROW_AVX2
-            if (whole != WHOLE_NONE)
-                done = row_whole(d, whole, bits, x, y, ox, oy, (uint32_t)n, &killed);
+            else if (whole != WHOLE_NONE)
+                done = row_whole(d, whole, x, y, ox, oy, (uint32_t)n);
 #endif
             if (done < n)
                 killed += row_stages(d, bits, one, simd, x + done, y, add(ox, (int32_t)done), oy,

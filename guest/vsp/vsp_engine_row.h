@@ -48,11 +48,12 @@ uint32_t vsp_row_load_yuy2_avx2(const uint8_t *p, uint32_t n, int32_t (*planes)[
 /* Stores the kept pixels of r->d (lanes 0..255) to p; alpha 0xff when xrgb. */
 uint32_t vsp_row_store_avx2(uint8_t *p, bool xrgb, uint32_t n, const struct vsp_row *r);
 
-/* Whole pipelines, 1:1 from 4-byte RGB to 4-byte RGB, for whole groups of 8 of the n
- * pixels (the caller does the rest).  Copy: each pixel becomes src | alpha_or; mode 0
- * always, 1 unless src's R G B are key (source key), 2 only where dst's are (destination
- * key); returns the pixels drawn.  OVER: src | src_or times ga (0..255) / 255, OVER dst
- * | dst_or, then | dst_or; returns the pixels done. */
+/* Whole pipelines, 1:1 from 4-byte RGB to 4-byte RGB.  Copy, all n pixels: each becomes
+ * src | alpha_or; mode 0 always, 1 unless src's R G B are key (source key), 2 only where
+ * dst's are (destination key); a pixel not drawn is neither read (but for mode 2) nor
+ * written; returns the pixels drawn.  OVER, whole groups of 8 of the n pixels (the caller
+ * does the rest): src | src_or times ga (0..255) / 255, OVER dst | dst_or, then | dst_or;
+ * returns the pixels done. */
 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or,
                            int32_t key, int mode);
 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,

@@ -501,6 +501,90 @@ static void simd_rows_match_scalar_rows(void **state)
     assert_int_equal(compared, 24 * 16);
 }
 
+/* The copy built-ins (no key, source key, destination key) by the SIMD rows against the
+ * scalar rows and the interpreter: the destination rows at every offset from a cache line
+ * (whole pixels and odd bytes), widths around the vector and line sizes, runs of keyed
+ * pixels of 1 to 20 starting anywhere (so crossing vectors and lines), keyed pixels with
+ * any X or A byte (the key is R G B only), pixels a bit off the key, a key outside 0..255
+ * that no pixel is, rows cut by slices anywhere; the bytes around the rectangle stay. */
+static void copy_keys_at_every_alignment(void **state)
+{
+    (void)state;
+    enum { SW = 80, SH = 3, DW = 90, DS = DW * 4, DH = 5, GUARD = 64 };
+    static uint8_t src_pix[SW * 4 * SH], pix[3][GUARD + DS * DH + GUARD];
+    const uint32_t widths[] = { 1, 3, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47, 48, 63, 71, 80 };
+    const uint32_t offsets[] = { 0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60,
+                                 1, 2, 3, 6, 33 };
+    const uint32_t modes[3] = { 0, VSP_BUILTIN_KEY_SRC, VSP_BUILTIN_KEY_DST };
+    const uint32_t key = 0x10e020;
+    const uint8_t kb[3] = { key & 0xff, key >> 8 & 0xff, key >> 16 & 0xff };     /* B G R */
+    unsigned compared = 0, round = 0;
+    for (unsigned m = 0; m < 3; m++)
+        for (unsigned o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++)
+            for (unsigned wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++, round++) {
+                uint32_t bits = modes[m], off = offsets[o], w = widths[wi];
+                uint32_t x = round % 3 ? rnd() % (DW - w + 1) : 0;
+                uint16_t sfmt = round & 1 ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888;
+                struct vsp_surface src = { .live = true, .format = sfmt, .w = SW, .h = SH,
+                                           .stride = SW * 4, .pix = src_pix };
+                for (unsigned i = 0; i < sizeof(src_pix); i++)
+                    src_pix[i] = (uint8_t)rnd();
+                for (unsigned i = rnd() % 24; i < SW * SH; i += rnd() % 24)
+                    for (unsigned run = 1 + rnd() % 20; run-- && i < SW * SH; i++) {
+                        memcpy(src_pix + 4 * i, kb, 3);
+                        if (rnd() % 6 == 0)     /* a bit off the key: drawn */
+                            src_pix[4 * i + rnd() % 3] ^= (uint8_t)(1u << rnd() % 8);
+                    }
+                memset(pix[0], 0x5a, sizeof(pix[0]));
+                for (unsigned i = 0; i < DW * DH; i++) {
+                    uint8_t *p = pix[0] + GUARD + off + 4 * i;
+                    for (unsigned b = 0; b < 4; b++)
+                        p[b] = (uint8_t)rnd();
+                    if (bits == VSP_BUILTIN_KEY_DST && rnd() % 3)
+                        memcpy(p, kb, 3);
+                }
+                memcpy(pix[1], pix[0], sizeof(pix[0]));
+                memcpy(pix[2], pix[0], sizeof(pix[0]));
+                struct vsp_shader native, interp;
+                assert_true(vsp_builtin_shader(bits, &native));
+                interp = native;
+                interp.builtin = -1;
+                struct vsp_draw d = { .rect = { x, 1 + round % 2, w, SH }, .shader = &native,
+                                      .env.tex[0] = { &src, rnd() % (SW - w + 1), 0, w, SH } };
+                vsp_builtin_uniforms(d.env.uniform, w, SH, w, SH, false, false, key, 255);
+                if (round % 13 == 5)            /* a key no pixel can be */
+                    d.env.uniform[7][round % 3] = round % 2 ? 256 : -1;
+                int64_t budget[3];
+                for (unsigned k = 0; k < 3; k++) {
+                    struct vsp_surface dst = { .live = true, .w = DW, .h = DH, .stride = DS,
+                                               .pix = pix[k] + GUARD + off,
+                                               .format = round & 2 ? VGPU_FMT_ARGB8888
+                                                                   : VGPU_FMT_XRGB8888 };
+                    struct vsp_draw dk = d;
+                    dk.dst = &dst;
+                    dk.shader = k == 2 ? &interp : &native;
+                    vsp_cpu_engine_use_simd(k == 0);
+                    struct vsp_pos pos = { 0, 0 };
+                    budget[k] = INT64_MAX / 2;
+                    if (round % 4 == 3) {       /* slices of 29 units: rows split anywhere */
+                        for (bool done = false; !done;) {
+                            int64_t slice = 29;
+                            done = vsp_cpu_engine.draw(&dk, &pos, &slice);
+                            budget[k] -= 29 - slice;
+                        }
+                    } else {
+                        assert_true(vsp_cpu_engine.draw(&dk, &pos, &budget[k]));
+                    }
+                }
+                vsp_cpu_engine_use_simd(true);
+                assert_memory_equal(pix[0], pix[2], sizeof(pix[0]));
+                assert_memory_equal(pix[1], pix[2], sizeof(pix[0]));
+                assert_true(budget[0] == budget[2] && budget[1] == budget[2]);
+                compared++;
+            }
+    assert_int_equal(compared, 3 * 21 * 17);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +597,7 @@ int main(void)
         cmocka_unit_test(builtin_blend_key_and_scale),
         cmocka_unit_test(native_builtins_match_the_interpreter),
         cmocka_unit_test(simd_rows_match_scalar_rows),
+        cmocka_unit_test(copy_keys_at_every_alignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
