@@ -289,7 +289,8 @@ static const struct {
 };
 
 #define RELIST_MS 250
-#define HOLD_MS   3000    /* the partition runs this long before `stop`: its guest shows */
+#define HOLD_MS   6000    /* the partition runs this long before `stop`: its guest shows
+                           * (it fills its RAM first: on a loaded host 3 s were too few) */
 
 static enum part_step part_step;
 static uint32_t relist_at_ms;    /* nonzero: (re)send this step's request then */
