@@ -412,8 +412,8 @@ enum svm_action svm_handle_exit(struct vcpu *v)
     case SVM_EXIT_RDPMC: return instruction(v, INSTR_RDPMC);
     case SVM_EXIT_MONITOR: return instruction(v, INSTR_MONITOR);
     case SVM_EXIT_MWAIT: return instruction(v, INSTR_MWAIT);
-    case SVM_EXIT_VMRUN: case SVM_EXIT_VMRUN + 2: case SVM_EXIT_VMRUN + 3:
-    case SVM_EXIT_VMRUN + 4: case SVM_EXIT_VMRUN + 5: case SVM_EXIT_SKINIT:
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+    case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
         return instruction(v, INSTR_VIRTUALIZATION);
     default:
         vcpu_count_exit(v, EXIT_OTHER);
