@@ -80,7 +80,8 @@ void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
 /* RIP moves len bytes past the instruction (wrapping as the code segment says), the
  * interrupt shadow ends, and a single-stepping guest gets its #DB trap. */
 void svm_complete_instruction(struct vcpu *v, uint32_t len);
-void svm_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
+/* A fault of hv/core/guest_walk.h's (#PF with CR2 = linear, or #GP), with its error code. */
+void svm_queue_fault(struct vcpu *v, uint8_t vector, uint32_t error, uint64_t linear);
 /* After an exit: an event whose delivery the exit interrupted is delivered again; an
  * interrupt offered by V_IRQ and not taken goes back to its controller. */
 void svm_requeue_interrupted(struct vcpu *v);

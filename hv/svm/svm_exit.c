@@ -77,7 +77,7 @@ static enum svm_action emulate(struct vcpu *v, const struct mmio_exit *e)
         return SVM_STOP;
     store_emulation_state(v, &c);
     if (r == MMIO_UNMAPPED)
-        svm_queue_page_fault(v, out.linear, out.write);
+        svm_queue_fault(v, out.vector, out.error, out.linear);
     else
         svm_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
     return v->part->state == PART_DEAD ? SVM_STOP : SVM_RESUME;

@@ -457,6 +457,7 @@ void svm_get_paging(struct vcpu *v, struct guest_paging *pg)
     pg->cs_base = s->cs.base;
     pg->cs_long = (s->efer & EFER_LMA_BIT) && (s->cs.attrib & (1u << 9));
     pg->cs_32 = s->cs.attrib & (1u << 10);
+    pg->cpl = s->cpl;
 }
 
 /* ---- NPT changes ---------------------------------------------------------------------- */
