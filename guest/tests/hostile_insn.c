@@ -8,9 +8,10 @@
  * - a fetch from a page that is not mapped: #PF with CR2 there and the fetch's error code
  *   (I/D where EFER.NXE is on);
  * - CPUID through a stale translation of a page unmapped since (no INVLPG), whole or with
- *   its second byte on the unmapped page: the CPU may run it (the translation is cached) or
- *   fault; a hypervisor that must read the bytes (SVM without NRIPS) finds them unmapped and
- *   gives the guest that same #PF, never ends the partition;
+ *   its second byte on the unmapped page: the CPU may run it (the translation is cached),
+ *   then maybe fault on the RET after it, or fault on it; a hypervisor that must read the
+ *   bytes (SVM without NRIPS) finds them unmapped and gives the guest that same #PF on
+ *   CPUID, never ends the partition;
  * - MOV to CR4 through a stale translation of a page now mapped to MOV from CR0: the CPU
  *   may run either; a hypervisor that reads the bytes (SVM without decode assists) finds
  *   them disagreeing with the exit and gives #UD.
@@ -195,10 +196,16 @@ static void stale_cpuid(uint64_t *pd, bool nx, const char *what, uintptr_t at, u
     uint32_t a = 0, b = 0, c = 0, d = 0;
     __asm__ volatile("call *%4" : "+a"(a), "+b"(b), "+c"(c), "+d"(d) : "r"(at) : "memory");
     uint32_t error = nx ? 0x10 : 0;
+    uintptr_t ret = at + 2;                         /* the RET after it, on the same page */
     bool ran = a == want.eax && b == want.ebx && c == want.ecx && d == want.edx;
     if (faults == 0)
         report(ran, "%s: CPUID %s through a stale translation: ran (the CPU's cached "
                "translation)", nx_name(nx), what);
+    else if (fault_rip == ret)
+        report(faults == 1 && ran && fault_cr2 == ret && fault_error == error,
+               "%s: CPUID %s through a stale translation: ran, then the RET after it got "
+               "#PF, CR2 %#lx, error %#lx (want %#x)", nx_name(nx), what, fault_cr2,
+               fault_error, error);
     else
         report(faults == 1 && ran && fault_rip == at && fault_cr2 == fault_at &&
                fault_error == error,
