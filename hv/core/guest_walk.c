@@ -172,8 +172,9 @@ enum guest_walk_result guest_walk_access(const struct guest_mem *m, const struct
 #define PF_RSVD (1u << 3)
 #define PF_ID   (1u << 4)
 
-/* SDM Vol. 3A, 4.7; APM Vol. 2, 8.4.2.  A table outside RAM reads as all-ones on a
- * machine, whose reserved bits are set. */
+/* SDM Vol. 3A, 4.7; APM Vol. 2, 8.4.2.  A table outside RAM is taken as unassigned space,
+ * which reads as all-ones on a machine: reserved bits set.  (The walk does not read device
+ * registers or another partition's pages as tables.) */
 bool guest_walk_fault(enum guest_walk_result r, const struct guest_paging *pg,
                       const struct guest_access *a, struct guest_fault *f)
 {
