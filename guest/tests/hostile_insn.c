@@ -14,7 +14,8 @@
  *   CPUID, never ends the partition;
  * - MOV to CR4 through a stale translation of a page now mapped to MOV from CR0: the CPU
  *   may run either; a hypervisor that reads the bytes (SVM without decode assists) finds
- *   them disagreeing with the exit and gives #UD.
+ *   them disagreeing with the exit and gives #UD;
+ * - LMSW from memory loads the MSW there, and gets #PF (CR2, error 0) where it is not mapped.
  * Each stale case prints which of the outcomes it saw; the scenarios say which their CPU
  * allows.
  */
@@ -260,6 +261,34 @@ static void stale_mov_cr(uint64_t *pd)
                "bytes ran each of %u times (the translation was never stale)", tries);
 }
 
+/* LMSW from memory: the MSW it loads (here CR0's own), and #PF for an operand not mapped. */
+static void lmsw_from_memory(void)
+{
+    uint64_t cr0 = read_cr0();
+    static volatile uint16_t msw;
+    msw = (uint16_t)cr0;
+    FAULT_VEC;
+    __asm__ volatile(SAFE_INSN("lmsw (%1)") : "+r"(vec) : "r"(&msw) : "memory");
+    report(vec == (uint64_t)NO_FAULT && read_cr0() == cr0,
+           "LMSW from memory of CR0's own MSW: CR0 unchanged (fault %d)", (int)vec);
+    uintptr_t unmapped = ALIAS + 3 * PAGE_2M + 0x10;
+    uint64_t *pd = pd_of_alias();
+    pd[3] = 0;
+    invlpg(unmapped);
+    irq_set_handler(VEC_PF, on_pf);
+    fault_watch(&pd[3], CODE_A | PDE_2M, unmapped);
+    *(volatile uint16_t *)(CODE_A + 0x10) = (uint16_t)cr0;
+    uintptr_t at;
+    __asm__ volatile("leaq 1f(%%rip), %0\n1: lmsw (%1)" : "=&r"(at) : "r"(unmapped) : "memory");
+    irq_set_handler(VEC_PF, 0);
+    report(faults == 1 && fault_rip == at && fault_cr2 == unmapped && fault_error == 0 &&
+           read_cr0() == cr0,
+           "LMSW from an unmapped page: #PF at the LMSW, CR2 %#lx, error %#lx, then ran",
+           fault_cr2, fault_error);
+    pd[3] = 0;
+    invlpg(unmapped);
+}
+
 static void stale_translations(void)
 {
     if (image_end() > CODE_A || boot.ram_size < CODE_B + PAGE_2M) {
@@ -287,6 +316,7 @@ static void stale_translations(void)
     wrmsr(MSR_EFER, efer);
     irq_set_handler(VEC_PF, 0);
     stale_mov_cr(pd);
+    lmsw_from_memory();
     pd[0] = pd[1] = 0;
     write_cr3(read_cr3());
 }

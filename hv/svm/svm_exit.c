@@ -347,6 +347,48 @@ static uint64_t cr_source(struct vcpu *v, const struct svm_cr_insn *d)
     return d->form == SVM_CR_LMSW ? value & 0xffff : d->wide ? value : (uint32_t)value;
 }
 
+/* LMSW's 16-bit source in memory, read as the guest reads it (its page tables and access
+ * rights; segment limits are not checked); false: the guest has the fault the read raises,
+ * or the partition ended. */
+static bool lmsw_memory_source(struct vcpu *v, const struct svm_fetch *f, uint64_t *value,
+                               unsigned *length)
+{
+    const struct vmcb_save *s = &vmcb_of(v)->save;
+    struct svm_mem_operand m;
+    if (!svm_lmsw_operand(f->mode, f->bytes, f->got, &m)) {
+        svm_refuse_instruction(v, f, SVM_DECODE_OTHER);
+        return false;
+    }
+    uint64_t gpr[16];
+    memcpy(gpr, v->gpr, sizeof(gpr));
+    gpr[RSP] = s->rsp;
+    const uint64_t seg[6] = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base,
+                              s->gs.base };
+    uint64_t linear = svm_mem_linear(&m, f->mode, gpr, s->rip, seg);
+    struct guest_paging pg;
+    svm_get_paging(v, &pg);
+    struct guest_access a = { .user = s->cpl == 3 };
+    uint8_t bytes[2];
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t at = f->mode == MMIO_MODE_LONG64 ? linear + i : (uint32_t)(linear + i), gpa;
+        struct guest_fault fault;
+        enum guest_walk_result r = guest_translate(&v->part->mem, &pg, at, &a, &gpa);
+        if (guest_walk_fault(r, &pg, &a, &fault)) {
+            vcpu_count_exit(v, EXIT_EXCEPTION);
+            svm_queue_fault(v, fault.vector, fault.error, at);
+            return false;
+        }
+        if (!guest_mem_read(&v->part->mem, gpa, &bytes[i], 1)) {
+            partition_kill(v->part, "vcpu%u: LMSW at rip %#lx reads guest-physical %#lx outside "
+                           "its RAM, which the hypervisor does not read", v->index, s->rip, gpa);
+            return false;
+        }
+    }
+    *value = bytes[0] | (uint64_t)bytes[1] << 8;
+    *length = m.length;
+    return true;
+}
+
 /* A control-register access without decode assists: decoded from one read of its bytes,
  * which must be the access the exit reports (CR number, read or write); bytes that are not
  * get the guest #UD (svm_refuse_instruction). */
@@ -366,10 +408,17 @@ static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
         svm_refuse_instruction(v, &f, r);
         return refused(v);
     }
-    if (d.memory || d.form == SVM_CR_SMSW) {
-        partition_kill(v->part, "vcpu%u: %s at rip %#lx is not emulated", v->index,
-                       d.form == SVM_CR_SMSW ? "SMSW" : "LMSW from memory", vb->save.rip);
+    if (d.form == SVM_CR_SMSW) {    /* CR0 reads are not intercepted */
+        partition_kill(v->part, "vcpu%u: SMSW at rip %#lx is not emulated", v->index,
+                       vb->save.rip);
         return SVM_STOP;
+    }
+    uint64_t source = 0;
+    if (d.memory) {
+        if (!lmsw_memory_source(v, &f, &source, &d.length))
+            return refused(v);
+    } else if (d.form == SVM_CR_LMSW || d.form == SVM_CR_MOV_TO) {
+        source = cr_source(v, &d);
     }
     struct exit_info e = decoded(v, EXIT_IS_CR, d.length);
     e.cr.number = number;
@@ -382,8 +431,7 @@ static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
     case SVM_CR_MOV_FROM: e.cr.access = CR_MOV_FROM; break;
     default: e.cr.access = CR_MOV_TO; break;
     }
-    if (d.form == SVM_CR_LMSW || d.form == SVM_CR_MOV_TO)
-        e.cr.value = cr_source(v, &d);
+    e.cr.value = source;
     return decided(v, &e);
 }
 

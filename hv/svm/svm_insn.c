@@ -35,8 +35,7 @@ static bool is(enum svm_insn want, ZydisMnemonic m)
     }
 }
 
-static enum svm_decoded decode(enum mmio_cpu_mode mode, const uint8_t *b, unsigned got,
-                               enum svm_insn want, unsigned *length)
+static bool decoder_for(enum mmio_cpu_mode mode, ZydisDecoder *dec)
 {
     static const ZydisMachineMode modes[] = {
         [MMIO_MODE_REAL16] = ZYDIS_MACHINE_MODE_REAL_16,
@@ -51,10 +50,16 @@ static enum svm_decoded decode(enum mmio_cpu_mode mode, const uint8_t *b, unsign
         [MMIO_MODE_PROT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_COMPAT16] = ZYDIS_STACK_WIDTH_16,
         [MMIO_MODE_COMPAT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_LONG64] = ZYDIS_STACK_WIDTH_64,
     };
+    return (unsigned)mode <= MMIO_MODE_LONG64 &&
+           ZYAN_SUCCESS(ZydisDecoderInit(dec, modes[mode], widths[mode]));
+}
+
+static enum svm_decoded decode(enum mmio_cpu_mode mode, const uint8_t *b, unsigned got,
+                               enum svm_insn want, unsigned *length)
+{
     ZydisDecoder dec;
     ZydisDecodedInstruction d;
-    if ((unsigned)mode > MMIO_MODE_LONG64 ||
-        !ZYAN_SUCCESS(ZydisDecoderInit(&dec, modes[mode], widths[mode])))
+    if (!decoder_for(mode, &dec))
         return SVM_DECODE_OTHER;
     ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL, b, got, &d);
     if (st == ZYDIS_STATUS_NO_MORE_DATA)
@@ -167,4 +172,63 @@ bool svm_cr_agrees(const struct svm_cr_insn *d, unsigned number, bool write)
     case SVM_CR_SMSW: return !write && number == 0;
     }
     return false;
+}
+
+/* A general register as its number; -1 for none or another kind. */
+static int gpr_number(ZydisRegister r)
+{
+    if (r == ZYDIS_REGISTER_NONE)
+        return -1;
+    if (r == ZYDIS_REGISTER_RIP || r == ZYDIS_REGISTER_EIP || r == ZYDIS_REGISTER_IP)
+        return SVM_BASE_RIP;
+    ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+    if (full < ZYDIS_REGISTER_RAX || full > ZYDIS_REGISTER_R15)
+        return -2;
+    return (int)(full - ZYDIS_REGISTER_RAX);
+}
+
+bool svm_lmsw_operand(enum mmio_cpu_mode mode, const uint8_t *b, unsigned got,
+                      struct svm_mem_operand *m)
+{
+    static const ZydisRegister segs[] = { ZYDIS_REGISTER_ES, ZYDIS_REGISTER_CS, ZYDIS_REGISTER_SS,
+                                          ZYDIS_REGISTER_DS, ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS };
+    ZydisDecoder dec;
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (got > SVM_INSN_MAX)
+        got = SVM_INSN_MAX;
+    if (!decoder_for(mode, &dec) || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, b, got, &d, ops)) ||
+        d.mnemonic != ZYDIS_MNEMONIC_LMSW || !d.operand_count_visible ||
+        ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
+        return false;
+    const ZydisDecodedOperand *op = &ops[0];
+    *m = (struct svm_mem_operand){ .base = gpr_number(op->mem.base),
+                                   .index = gpr_number(op->mem.index), .scale = op->mem.scale,
+                                   .disp = op->mem.disp.has_displacement ? op->mem.disp.value : 0,
+                                   .length = d.length };
+    if (m->base == -2 || m->index == -2 || m->index == SVM_BASE_RIP)
+        return false;
+    m->addr_mask = d.address_width == 16 ? 0xffff : d.address_width == 32 ? 0xffffffffull : ~0ull;
+    for (unsigned i = 0; i < 6; i++)
+        if (op->mem.segment == segs[i]) {
+            m->seg = (enum mmio_seg)i;
+            return true;
+        }
+    return false;
+}
+
+uint64_t svm_mem_linear(const struct svm_mem_operand *m, enum mmio_cpu_mode mode,
+                        const uint64_t gpr[16], uint64_t rip, const uint64_t seg_base[6])
+{
+    uint64_t ea = (uint64_t)m->disp;
+    if (m->base == SVM_BASE_RIP)
+        ea += rip + m->length;
+    else if (m->base >= 0)
+        ea += gpr[m->base];
+    if (m->index >= 0)
+        ea += gpr[m->index] * (m->scale ? m->scale : 1);
+    ea &= m->addr_mask;
+    if (mode == MMIO_MODE_LONG64)
+        return ea + (m->seg == MMIO_SEG_FS || m->seg == MMIO_SEG_GS ? seg_base[m->seg] : 0);
+    return (ea + seg_base[m->seg]) & 0xffffffffull;
 }

@@ -66,4 +66,21 @@ enum svm_decoded svm_cr_decode(enum mmio_cpu_mode mode, const uint8_t *b, unsign
 /* Whether d is what an intercept of CR `number`, written or read, stands for. */
 bool svm_cr_agrees(const struct svm_cr_insn *d, unsigned number, bool write);
 
+/* LMSW's memory operand (svm_cr_decode said `memory`), from the same bytes. */
+#define SVM_BASE_RIP 16
+struct svm_mem_operand {
+    enum mmio_seg seg;
+    int base, index;            /* general registers (0-15), -1 for none; SVM_BASE_RIP */
+    unsigned scale;
+    int64_t disp;
+    uint64_t addr_mask;         /* the address size: 0xffff, 0xffffffff or ~0 */
+    unsigned length;            /* of the whole instruction */
+};
+bool svm_lmsw_operand(enum mmio_cpu_mode mode, const uint8_t *b, unsigned got,
+                      struct svm_mem_operand *m);
+/* Its guest-linear address (in 64-bit mode only FS and GS have a base; elsewhere it wraps
+ * at 4 GiB); RIP-relative from the instruction's end. */
+uint64_t svm_mem_linear(const struct svm_mem_operand *m, enum mmio_cpu_mode mode,
+                        const uint64_t gpr[16], uint64_t rip, const uint64_t seg_base[6]);
+
 #endif

@@ -206,6 +206,39 @@ static void cr_bytes_cut_short(void **state)
     assert_int_equal(d.length, 15);
 }
 
+/* LMSW from memory: the operand's address as the CPU forms it. */
+static void lmsw_memory_operand(void **state)
+{
+    (void)state;
+    struct svm_mem_operand m;
+    uint64_t gpr[16] = { 0 }, seg[6] = { 0x100000, 0, 0x20000, 0x5000, 0x7000000, 0 };
+    assert_true(svm_lmsw_operand(MMIO_MODE_LONG64, BYTES(0x0f, 0x01, 0x30), &m));
+    assert_int_equal(m.length, 3);
+    gpr[0] = 0x1000;                                /* lmsw [rax]: DS's base is not used */
+    assert_int_equal(svm_mem_linear(&m, MMIO_MODE_LONG64, gpr, 0, seg), 0x1000);
+
+    assert_true(svm_lmsw_operand(MMIO_MODE_LONG64, BYTES(0x64, 0x0f, 0x01, 0x34, 0x8b), &m));
+    gpr[3] = 0x100, gpr[1] = 3;                     /* lmsw fs:[rbx+rcx*4] */
+    assert_int_equal(svm_mem_linear(&m, MMIO_MODE_LONG64, gpr, 0, seg), 0x7000000 + 0x100 + 12);
+
+    assert_true(svm_lmsw_operand(MMIO_MODE_LONG64, BYTES(0x0f, 0x01, 0x35, 0x10, 0, 0, 0), &m));
+    assert_int_equal(m.length, 7);                  /* lmsw [rip+0x10]: from the end */
+    assert_int_equal(svm_mem_linear(&m, MMIO_MODE_LONG64, gpr, 0x40000000, seg),
+                     0x40000000 + 7 + 0x10);
+
+    assert_true(svm_lmsw_operand(MMIO_MODE_PROT32, BYTES(0x0f, 0x01, 0x70, 0xfc), &m));
+    gpr[0] = 2;                                     /* lmsw [eax-4]: wraps at 4 GiB */
+    assert_int_equal(svm_mem_linear(&m, MMIO_MODE_PROT32, gpr, 0, seg), 0x5000 - 2);
+
+    assert_true(svm_lmsw_operand(MMIO_MODE_REAL16, BYTES(0x0f, 0x01, 0x32), &m));
+    gpr[5] = 0xfff0, gpr[6] = 0x20;                 /* lmsw [bp+si]: SS, wraps at 64 KiB */
+    assert_int_equal(svm_mem_linear(&m, MMIO_MODE_REAL16, gpr, 0, seg), 0x20010);
+
+    assert_false(svm_lmsw_operand(MMIO_MODE_LONG64, BYTES(0x0f, 0x01, 0x20), &m));  /* SMSW */
+    assert_false(svm_lmsw_operand(MMIO_MODE_LONG64, BYTES(0x0f, 0x01, 0xf0), &m));  /* lmsw ax */
+    assert_false(svm_lmsw_operand(MMIO_MODE_LONG64, BYTES(0x0f, 0x01, 0x34), &m));  /* cut short */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +250,7 @@ int main(void)
         cmocka_unit_test(clts_lmsw_smsw),
         cmocka_unit_test(disagreeing_bytes),
         cmocka_unit_test(cr_bytes_cut_short),
+        cmocka_unit_test(lmsw_memory_operand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
