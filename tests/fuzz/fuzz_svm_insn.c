@@ -31,6 +31,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (unsigned cr = 0; cr < 16; cr++)
             if (svm_cr_agrees(&d, cr, true) && svm_cr_agrees(&d, cr, false))
                 abort();
+        struct svm_mem_operand m;
+        if (d.memory && d.form == SVM_CR_LMSW && svm_lmsw_operand(mode, b, got, &m)) {
+            if (!m.length || m.length > SVM_INSN_MAX || m.length > got || m.base > SVM_BASE_RIP ||
+                m.index > 15 || (unsigned)m.seg > MMIO_SEG_GS)
+                abort();
+            uint64_t gpr[16] = { 0 }, seg[6] = { 0 };
+            uint64_t linear = svm_mem_linear(&m, mode, gpr, ~0ull, seg);
+            if (mode != MMIO_MODE_LONG64 && linear >> 32)
+                abort();
+        }
     }
     if (r == SVM_DECODE_SHORT && got >= SVM_INSN_MAX)
         abort();
