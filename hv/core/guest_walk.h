@@ -5,8 +5,10 @@
  * checked as the CPU checks it: an address that is not canonical, an entry not present, or
  * one with a reserved bit set ends the walk (where the CPU would raise #PF or #GP), and so
  * does a table outside the partition's RAM.  The walk reads at most one entry per level, so
- * tables that point back at themselves cost no more than any others.  Access rights (U/S,
- * R/W, XD) are not checked: callers read the guest's code and data for emulation only.
+ * tables that point back at themselves cost no more than any others.  guest_walk does not
+ * check access rights (U/S, R/W, XD); guest_walk_access does, for an access the guest
+ * itself makes (an emulated instruction's operand or fetch), and guest_walk_fault says
+ * what the CPU would raise for a failed one.
  */
 #ifndef ATOLL_HV_CORE_GUEST_WALK_H
 #define ATOLL_HV_CORE_GUEST_WALK_H
@@ -22,6 +24,21 @@ enum guest_walk_result {
     GUEST_WALK_RESERVED,        /* #PF with RSVD: a reserved bit set in an entry */
     GUEST_WALK_NON_CANONICAL,   /* #GP */
     GUEST_WALK_OUTSIDE_RAM,     /* a table the partition's RAM does not hold */
+    GUEST_WALK_PROTECTION,      /* #PF, P = 1: the access rights forbid it (guest_walk_access) */
+};
+
+/* An access by the guest, as the CPU checks it. */
+struct guest_access {
+    bool write;
+    bool user;                  /* CPL 3 */
+    bool fetch;                 /* an instruction fetch */
+};
+
+/* The exception a failed walk raises: #PF with its error code (CR2 is the linear address),
+ * or #GP(0) for a non-canonical address. */
+struct guest_fault {
+    uint8_t vector;
+    uint32_t error;
 };
 
 /* What the guest's CPU supports, as far as the walk depends on it. */
@@ -34,7 +51,23 @@ enum guest_walk_result guest_walk(const struct guest_mem *m, const struct guest_
                                   const struct guest_walk_cpu *cpu, uint64_t linear,
                                   uint64_t *gpa);
 
-/* The same with this machine's CPU; false for anything but GUEST_WALK_OK. */
+/* The same, and the access rights checked as the CPU checks them for a (SMAP aside). */
+enum guest_walk_result guest_walk_access(const struct guest_mem *m, const struct guest_paging *pg,
+                                         const struct guest_walk_cpu *cpu, uint64_t linear,
+                                         const struct guest_access *a, uint64_t *gpa);
+
+/* False for GUEST_WALK_OK; else true and the fault the CPU raises for a: #PF with P set for
+ * a protection or reserved-bit fault (RSVD too), W and U/S as the access, I/D for a fetch
+ * where no-execute (PAE paging, EFER.NXE) or SMEP is on; #GP(0) for a non-canonical one. */
+bool guest_walk_fault(enum guest_walk_result r, const struct guest_paging *pg,
+                      const struct guest_access *a, struct guest_fault *f);
+
+/* guest_walk_access with this machine's CPU. */
+enum guest_walk_result guest_translate(const struct guest_mem *m, const struct guest_paging *pg,
+                                       uint64_t linear, const struct guest_access *a,
+                                       uint64_t *gpa);
+
+/* guest_walk with this machine's CPU; false for anything but GUEST_WALK_OK. */
 bool guest_linear_to_phys(const struct guest_mem *m, const struct guest_paging *pg,
                           uint64_t linear, uint64_t *gpa);
 /* Reads len bytes at a guest-linear address, page by page; false if any is unmapped. */

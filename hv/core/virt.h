@@ -56,6 +56,7 @@ struct guest_paging {
     uint64_t cs_base;
     bool cs_long;           /* 64-bit code segment */
     bool cs_32;             /* 32-bit default operand size (D bit) */
+    uint8_t cpl;            /* 3: the guest's accesses are user-mode ones */
 };
 void virt_get_paging(struct vcpu *v, struct guest_paging *pg);
 

@@ -4,11 +4,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/exit/mmio.h"
+#include "hv/core/guest_walk.h"
 #include "hv/core/guest_xstate.h"
 #include "hv/core/vcpu.h"
 #include "hv/core/virt.h"
 #include "hv/svm/npt.h"
 #include "hv/svm/svm_caps.h"
+#include "hv/svm/svm_insn.h"
 #include "hv/svm/vmcb.h"
 
 struct svm_cpu {
@@ -80,18 +83,33 @@ void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
 /* RIP moves len bytes past the instruction (wrapping as the code segment says), the
  * interrupt shadow ends, and a single-stepping guest gets its #DB trap. */
 void svm_complete_instruction(struct vcpu *v, uint32_t len);
-void svm_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
+/* A fault of hv/core/guest_walk.h's (#PF with CR2 = linear, or #GP), with its error code. */
+void svm_queue_fault(struct vcpu *v, uint8_t vector, uint32_t error, uint64_t linear);
 /* After an exit: an event whose delivery the exit interrupted is delivered again; an
  * interrupt offered by V_IRQ and not taken goes back to its controller. */
 void svm_requeue_interrupted(struct vcpu *v);
 void svm_untake_requeued(struct vcpu *v);
 void svm_inject_pending(struct vcpu *v);
 
-/* svm_decode.c: the length of the instruction at the guest's CS:RIP (next RIP where the CPU
- * reports it, else decoded with Zydis); 0 when it cannot be read or decoded. */
-unsigned svm_instruction_length(struct vcpu *v);
-/* Up to len bytes of the instruction at CS:RIP; how many could be read. */
-unsigned svm_fetch_instruction(struct vcpu *v, uint8_t *buf, unsigned len);
+/* svm_decode.c: the bytes at the guest's CS:RIP, read once (as the guest fetches them, its
+ * access rights checked), up to the first it may not fetch or that is not in its RAM. */
+struct svm_fetch {
+    uint8_t bytes[SVM_INSN_MAX];
+    unsigned got;
+    enum mmio_cpu_mode mode;
+    bool faulted;                   /* the guest's page tables refuse byte `got`: */
+    uint64_t fault_linear;          /* there, */
+    struct guest_fault fault;       /* with this fault */
+};
+void svm_fetch_instruction(struct vcpu *v, struct svm_fetch *f);
+/* Bytes that are not the instruction the exit reports: where the guest's page tables stop
+ * them, it takes the fault the CPU's fetch raises (#PF with CR2 and the fetch's error code);
+ * where they are another instruction (rewritten, or remapped under a stale translation,
+ * since the CPU ran them), #UD; where they run out of its RAM, the partition ends. */
+void svm_refuse_instruction(struct vcpu *v, const struct svm_fetch *f, enum svm_decoded r);
+/* The length of the instruction at CS:RIP, which the exit says is `want`: next RIP where the
+ * CPU reports it, else from its bytes; 0 when they were refused (svm_refuse_instruction). */
+unsigned svm_instruction_length(struct vcpu *v, enum svm_insn want);
 
 /* svm_xstate.c */
 void svm_xstate_probe(struct svm_cpu *c);

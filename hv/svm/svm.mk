@@ -3,7 +3,16 @@ KERNEL_SRCS += hv/svm/svm_backend.c hv/svm/svm_caps.c hv/svm/svm_caps_report.c h
 	hv/svm/svm_entry.S hv/svm/svm_exit.c hv/svm/svm_event.c hv/svm/svm_decode.c \
 	hv/svm/svm_xstate.c hv/svm/svm_vcpu_state.c hv/svm/npt.c
 
-build/k/hv/svm/svm_decode.o: KCFLAGS += $(THIRD_PARTY_INC_ZYDIS)
+KERNEL_SRCS += hv/svm/svm_insn.c
+build/k/hv/svm/svm_insn.o: KCFLAGS += $(THIRD_PARTY_INC_ZYDIS)
+
+# The intercepted instruction's bytes, decoded and checked against the exit (with Zydis).
+UNIT_TESTS += test_svm_insn
+test_svm_insn_SRCS = tests/unit/test_svm_insn.c hv/svm/svm_insn.c $(ZYDIS_SRCS)
+test_svm_insn_CFLAGS = $(MMIO_HOST_CFLAGS)
+FUZZ_TARGETS += fuzz_svm_insn
+fuzz_svm_insn_SRCS = tests/fuzz/fuzz_svm_insn.c hv/svm/svm_insn.c $(ZYDIS_SRCS)
+fuzz_svm_insn_CFLAGS = $(MMIO_HOST_CFLAGS)
 
 UNIT_TESTS += test_svm_caps
 test_svm_caps_SRCS := tests/unit/test_svm_caps.c hv/svm/svm_caps.c

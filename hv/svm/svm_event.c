@@ -26,8 +26,6 @@
 #define VECTOR_BP 3
 #define VECTOR_OF 4
 #define VECTOR_PF 14
-#define PF_ERROR_WRITE (1u << 1)
-#define PF_ERROR_USER  (1u << 2)
 
 /* Fault-class exceptions, as hv/vmx lists them: their handler's IRET must find RF set. */
 #define FAULT_VECTORS ((1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10) | (1u << 11) | \
@@ -60,12 +58,11 @@ void svm_complete_instruction(struct vcpu *v, uint32_t len)
     }
 }
 
-void svm_queue_page_fault(struct vcpu *v, uint64_t linear, bool write)
+void svm_queue_fault(struct vcpu *v, uint8_t vector, uint32_t error, uint64_t linear)
 {
-    struct vmcb_save *s = &svm_of(v)->vmcb->save;
-    s->cr2 = linear;
-    svm_queue_exception(v, VECTOR_PF, true,
-                        (write ? PF_ERROR_WRITE : 0) | (s->cpl == 3 ? PF_ERROR_USER : 0));
+    if (vector == VECTOR_PF)
+        svm_of(v)->vmcb->save.cr2 = linear;
+    svm_queue_exception(v, vector, true, error);
 }
 
 /* A software interrupt or INT3/INTO is not delivered again: RIP is still on the

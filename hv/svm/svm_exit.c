@@ -77,7 +77,7 @@ static enum svm_action emulate(struct vcpu *v, const struct mmio_exit *e)
         return SVM_STOP;
     store_emulation_state(v, &c);
     if (r == MMIO_UNMAPPED)
-        svm_queue_page_fault(v, out.linear, out.write);
+        svm_queue_fault(v, out.vector, out.error, out.linear);
     else
         svm_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
     return v->part->state == PART_DEAD ? SVM_STOP : SVM_RESUME;
@@ -108,10 +108,20 @@ static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, unsign
     };
 }
 
-/* An exit of an instruction the core may complete: its length, decoded now. */
-static struct exit_info decoded_instruction(struct vcpu *v, enum exit_info_kind kind)
+/* An exit of an instruction the core may complete, with its length; false when its bytes
+ * were refused (the guest has its fault, or the partition ended: see refused). */
+static bool decoded_instruction(struct vcpu *v, enum exit_info_kind kind, enum svm_insn want,
+                                struct exit_info *e)
 {
-    return decoded(v, kind, svm_instruction_length(v));
+    unsigned len = svm_instruction_length(v, want);
+    *e = decoded(v, kind, len);
+    return len != 0;
+}
+
+/* After svm_refuse_instruction: the guest takes its fault, unless the partition ended. */
+static enum svm_action refused(struct vcpu *v)
+{
+    return v->part->state == PART_DEAD ? SVM_STOP : SVM_RESUME;
 }
 
 /* CR0 and CR4 as the rules of hv/core/exit/exit_cr.h made them (EFER.LMA following CR0.PG
@@ -178,7 +188,9 @@ static enum svm_action decided(struct vcpu *v, struct exit_info *e)
 
 static enum svm_action on_cpuid(struct vcpu *v)
 {
-    struct exit_info e = decoded_instruction(v, EXIT_IS_CPUID);
+    struct exit_info e;
+    if (!decoded_instruction(v, EXIT_IS_CPUID, SVM_INSN_CPUID, &e))
+        return refused(v);
     e.cpuid.leaf = (uint32_t)v->gpr[RAX];
     e.cpuid.subleaf = (uint32_t)v->gpr[RCX];
     return decided(v, &e);
@@ -186,7 +198,9 @@ static enum svm_action on_cpuid(struct vcpu *v)
 
 static enum svm_action on_hlt(struct vcpu *v)
 {
-    struct exit_info e = decoded_instruction(v, EXIT_IS_HLT);
+    struct exit_info e;
+    if (!decoded_instruction(v, EXIT_IS_HLT, SVM_INSN_HLT, &e))
+        return refused(v);
     uint64_t rflags = vmcb_of(v)->save.rflags;
     e.hlt.irqs_enabled = rflags & RFLAGS_IF;
     e.hlt.single_step = rflags & RFLAGS_TF;
@@ -196,7 +210,10 @@ static enum svm_action on_hlt(struct vcpu *v)
 static enum svm_action on_msr(struct vcpu *v)
 {
     bool write = vmcb_of(v)->ctl.exit_info1 & 1;
-    struct exit_info e = decoded_instruction(v, write ? EXIT_IS_MSR_WRITE : EXIT_IS_MSR_READ);
+    struct exit_info e;
+    if (!decoded_instruction(v, write ? EXIT_IS_MSR_WRITE : EXIT_IS_MSR_READ,
+                             write ? SVM_INSN_WRMSR : SVM_INSN_RDMSR, &e))
+        return refused(v);
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcb_of(v)->save.efer & ~EFER_SVME;
@@ -206,7 +223,9 @@ static enum svm_action on_msr(struct vcpu *v)
 static enum svm_action on_xsetbv(struct vcpu *v)
 {
     struct vmcb *b = vmcb_of(v);
-    struct exit_info e = decoded_instruction(v, EXIT_IS_XSETBV);
+    struct exit_info e;
+    if (!decoded_instruction(v, EXIT_IS_XSETBV, SVM_INSN_XSETBV, &e))
+        return refused(v);
     e.xsetbv.xcr = (uint32_t)v->gpr[RCX];
     e.xsetbv.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.xsetbv.cpl = (b->save.rflags & RFLAGS_VM) ? 3 : b->save.cpl;
@@ -221,9 +240,17 @@ static enum svm_action on_io(struct vcpu *v)
 {
     struct vmcb *b = vmcb_of(v);
     uint64_t info = b->ctl.exit_info1;
+    /* RIP wraps at the code segment's width (EIP at 4 GiB, IP at 64 KiB). */
     uint64_t len = b->ctl.exit_info2 - b->save.rip;
-    struct exit_info e = decoded(v, EXIT_IS_IO, len && len <= 15 ? (unsigned)len
-                                                                 : svm_instruction_length(v));
+    if (!((b->save.efer & EFER_LMA) && (b->save.cs.attrib & ATTRIB_L)))
+        len = (b->save.cs.attrib & ATTRIB_D) && !(b->save.rflags & RFLAGS_VM) ? (uint32_t)len
+                                                                             : (uint16_t)len;
+    if (!len || len > SVM_INSN_MAX) {
+        partition_kill(v->part, "vcpu%u: IOIO exit with next rip %#lx at rip %#lx", v->index,
+                       b->ctl.exit_info2, b->save.rip);
+        return SVM_STOP;
+    }
+    struct exit_info e = decoded(v, EXIT_IS_IO, (unsigned)len);
     e.io.in = info & 1;
     e.io.string = info & 4;
     e.io.rep = info & 8;
@@ -289,8 +316,9 @@ static enum svm_action hypercall(struct vcpu *v, unsigned len)
  * guest's own #UD, given back. */
 static enum svm_action on_ud(struct vcpu *v)
 {
-    uint8_t b[3];
-    if (svm_fetch_instruction(v, b, 3) == 3 && b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1)
+    struct svm_fetch f;
+    svm_fetch_instruction(v, &f);
+    if (f.got >= 3 && f.bytes[0] == 0x0f && f.bytes[1] == 0x01 && f.bytes[2] == 0xc1)
         return hypercall(v, 3);
     vcpu_count_exit(v, EXIT_EXCEPTION);
     svm_queue_exception(v, VECTOR_UD_SVM, false, 0);
@@ -313,54 +341,109 @@ static enum svm_action on_exception(struct vcpu *v, uint8_t vector)
     return decided(v, &e);
 }
 
-/* A control-register access without decode assists, from its bytes: [prefixes] [REX]
- * 0f 20/22 modrm (MOV from/to CRn; LOCK or REX.R selects CR8), 0f 06 (CLTS), 0f 01 /6
- * with a register operand (LMSW).  LMSW from memory is not decoded. */
+static uint64_t cr_source(struct vcpu *v, const struct svm_cr_insn *d)
+{
+    uint64_t value = read_gpr(v, d->gpr);
+    return d->form == SVM_CR_LMSW ? value & 0xffff : d->wide ? value : (uint32_t)value;
+}
+
+/* LMSW's 16-bit source in memory, read as the guest reads it (its page tables and access
+ * rights; segment limits are not checked); false: the guest has the fault the read raises,
+ * or the partition ended. */
+static bool lmsw_memory_source(struct vcpu *v, const struct svm_fetch *f, uint64_t *value,
+                               unsigned *length)
+{
+    const struct vmcb_save *s = &vmcb_of(v)->save;
+    struct svm_mem_operand m;
+    if (!svm_lmsw_operand(f->mode, f->bytes, f->got, &m)) {
+        svm_refuse_instruction(v, f, SVM_DECODE_OTHER);
+        return false;
+    }
+    uint64_t gpr[16];
+    memcpy(gpr, v->gpr, sizeof(gpr));
+    gpr[RSP] = s->rsp;
+    const uint64_t seg[6] = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base,
+                              s->gs.base };
+    uint64_t linear = svm_mem_linear(&m, f->mode, gpr, s->rip, seg);
+    struct guest_paging pg;
+    svm_get_paging(v, &pg);
+    struct guest_access a = { .user = s->cpl == 3 };
+    uint8_t bytes[2];
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t at = f->mode == MMIO_MODE_LONG64 ? linear + i : (uint32_t)(linear + i), gpa;
+        struct guest_fault fault;
+        enum guest_walk_result r = guest_translate(&v->part->mem, &pg, at, &a, &gpa);
+        if (guest_walk_fault(r, &pg, &a, &fault)) {
+            vcpu_count_exit(v, EXIT_EXCEPTION);
+            svm_queue_fault(v, fault.vector, fault.error, at);
+            return false;
+        }
+        if (!guest_mem_read(&v->part->mem, gpa, &bytes[i], 1)) {
+            partition_kill(v->part, "vcpu%u: LMSW at rip %#lx reads guest-physical %#lx outside "
+                           "its RAM, which the hypervisor does not read", v->index, s->rip, gpa);
+            return false;
+        }
+    }
+    *value = bytes[0] | (uint64_t)bytes[1] << 8;
+    *length = m.length;
+    return true;
+}
+
+/* A control-register access without decode assists: decoded from one read of its bytes,
+ * which must be the access the exit reports (CR number, read or write); bytes that are not
+ * get the guest #UD (svm_refuse_instruction). */
 static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
 {
     struct vmcb *vb = vmcb_of(v);
-    uint8_t b[15];
-    unsigned got = svm_fetch_instruction(v, b, sizeof(b)), i = 0;
-    bool lock = false, long_mode = (vb->save.efer & EFER_LMA) && (vb->save.cs.attrib & ATTRIB_L);
-    uint8_t rex = 0;
-    while (i < got && (b[i] == 0xf0 || b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2e ||
-                       b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
-        lock |= b[i++] == 0xf0;
-    if (long_mode && i < got && (b[i] & 0xf0) == 0x40)
-        rex = b[i++];
-    if (i + 2 > got || b[i] != 0x0f)
-        return kill_unhandled(v);
-    struct exit_info e = decoded(v, EXIT_IS_CR, 0);
+    struct svm_fetch f;
+    struct svm_cr_insn d;
+    svm_fetch_instruction(v, &f);
+    enum svm_decoded r = svm_cr_decode(f.mode, f.bytes, f.got, &d);
+    uint64_t nrip_len = svm_this_cpu()->caps.nrips && vb->ctl.next_rip
+                            ? vb->ctl.next_rip - vb->save.rip : 0;
+    if (r == SVM_DECODED && (!svm_cr_agrees(&d, number, write) ||
+                             (nrip_len && !d.memory && nrip_len != d.length)))
+        r = SVM_DECODE_OTHER;
+    if (r != SVM_DECODED) {
+        svm_refuse_instruction(v, &f, r);
+        return refused(v);
+    }
+    if (d.form == SVM_CR_SMSW) {    /* CR0 reads are not intercepted */
+        partition_kill(v->part, "vcpu%u: SMSW at rip %#lx is not emulated", v->index,
+                       vb->save.rip);
+        return SVM_STOP;
+    }
+    uint64_t source = 0;
+    if (d.memory) {
+        if (!lmsw_memory_source(v, &f, &source, &d.length))
+            return refused(v);
+    } else if (d.form == SVM_CR_LMSW || d.form == SVM_CR_MOV_TO) {
+        source = cr_source(v, &d);
+    }
+    struct exit_info e = decoded(v, EXIT_IS_CR, d.length);
     e.cr.number = number;
     e.cr.now = guest_ctl_of(vb);
     e.cr.cr4_offered = svm_cr4_offered();
-    uint8_t op = b[i + 1];
-    if (op == 0x06 && write && number == 0) {
-        e.cr.access = CR_CLTS;
-        e.instr_len = i + 2;
-    } else if (i + 3 <= got && op == 0x01 && ((b[i + 2] >> 3) & 7) == 6 && (b[i + 2] >> 6) == 3 &&
-               write && number == 0) {
-        e.cr.access = CR_LMSW;
-        e.cr.value = read_gpr(v, (b[i + 2] & 7) | ((rex & 1) ? 8 : 0)) & 0xffff;
-        e.instr_len = i + 3;
-    } else if (i + 3 <= got && op == (write ? 0x22 : 0x20)) {
-        uint8_t modrm = b[i + 2];
-        unsigned cr = ((modrm >> 3) & 7) | ((rex & 4) || lock ? 8 : 0);
-        if (cr != number)
-            return kill_unhandled(v);
-        e.cr.access = write ? CR_MOV_TO : CR_MOV_FROM;
-        e.cr.gpr = (modrm & 7) | ((rex & 1) ? 8 : 0);
-        e.cr.value = write ? read_gpr(v, e.cr.gpr) : 0;
-        e.instr_len = i + 3;
-    } else {
-        return kill_unhandled(v);
+    e.cr.gpr = d.gpr;
+    switch (d.form) {
+    case SVM_CR_CLTS: e.cr.access = CR_CLTS; break;
+    case SVM_CR_LMSW: e.cr.access = CR_LMSW; break;
+    case SVM_CR_MOV_FROM: e.cr.access = CR_MOV_FROM; break;
+    default: e.cr.access = CR_MOV_TO; break;
     }
+    e.cr.value = source;
     return decided(v, &e);
 }
 
+/* Only those the core completes (INVD, WBINVD) need their length: the others raise #UD or
+ * #GP on the instruction. */
 static enum svm_action instruction(struct vcpu *v, enum exit_instruction which)
 {
-    struct exit_info e = decoded_instruction(v, EXIT_IS_INSTRUCTION);
+    struct exit_info e = decoded(v, EXIT_IS_INSTRUCTION, 0);
+    if ((which == INSTR_INVD || which == INSTR_WBINVD) &&
+        !decoded_instruction(v, EXIT_IS_INSTRUCTION,
+                             which == INSTR_INVD ? SVM_INSN_INVD : SVM_INSN_WBINVD, &e))
+        return refused(v);
     e.instruction.which = which;
     return decided(v, &e);
 }
@@ -404,7 +487,10 @@ enum svm_action svm_handle_exit(struct vcpu *v)
     case SVM_EXIT_IOIO: return on_io(v);
     case SVM_EXIT_XSETBV: return on_xsetbv(v);
     case SVM_EXIT_NPF: return on_npf(v);
-    case SVM_EXIT_VMMCALL: return hypercall(v, svm_instruction_length(v));
+    case SVM_EXIT_VMMCALL: {
+        unsigned len = svm_instruction_length(v, SVM_INSN_VMMCALL);
+        return len ? hypercall(v, len) : refused(v);
+    }
     case SVM_EXIT_SHUTDOWN: return lifecycle(v, EXIT_IS_SHUTDOWN);
     case SVM_EXIT_INIT: return lifecycle(v, EXIT_IS_INIT);
     case SVM_EXIT_INVD: return instruction(v, INSTR_INVD);
@@ -412,8 +498,8 @@ enum svm_action svm_handle_exit(struct vcpu *v)
     case SVM_EXIT_RDPMC: return instruction(v, INSTR_RDPMC);
     case SVM_EXIT_MONITOR: return instruction(v, INSTR_MONITOR);
     case SVM_EXIT_MWAIT: return instruction(v, INSTR_MWAIT);
-    case SVM_EXIT_VMRUN: case SVM_EXIT_VMRUN + 2: case SVM_EXIT_VMRUN + 3:
-    case SVM_EXIT_VMRUN + 4: case SVM_EXIT_VMRUN + 5: case SVM_EXIT_SKINIT:
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+    case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
         return instruction(v, INSTR_VIRTUALIZATION);
     default:
         vcpu_count_exit(v, EXIT_OTHER);

@@ -94,9 +94,12 @@ static void setup_controls(struct vcpu *v)
      * (CVE-2015-5307, CVE-2015-8104); #UD: VMCALL on a guest that uses it. */
     c->intercept_exceptions = (1u << VECTOR_AC) | (1u << VECTOR_MC) | (1u << VECTOR_UD) |
                               (1u << VECTOR_DB);
+    /* Every SVM instruction: the guest's EFER.SVME is always set in the VMCB (VMRUN wants
+     * it), so without an intercept the CPU would run them for the guest; INVLPGA takes any
+     * ASID, another partition's or the host's.  They get #UD, as SVM is not offered. */
     c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_INIT | INTERCEPT_CPUID |
                          INTERCEPT_HLT | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN |
-                         INTERCEPT_INVD | INTERCEPT_RDPMC;
+                         INTERCEPT_INVD | INTERCEPT_RDPMC | INTERCEPT_INVLPGA;
     c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
                          INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
                          INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
@@ -454,6 +457,7 @@ void svm_get_paging(struct vcpu *v, struct guest_paging *pg)
     pg->cs_base = s->cs.base;
     pg->cs_long = (s->efer & EFER_LMA_BIT) && (s->cs.attrib & (1u << 9));
     pg->cs_32 = s->cs.attrib & (1u << 10);
+    pg->cpl = s->cpl;
 }
 
 /* ---- NPT changes ---------------------------------------------------------------------- */

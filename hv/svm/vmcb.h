@@ -94,6 +94,7 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 #define INTERCEPT_IRET          (1u << 20)
 #define INTERCEPT_INVD          (1u << 22)
 #define INTERCEPT_HLT           (1u << 24)
+#define INTERCEPT_INVLPGA       (1u << 26)
 #define INTERCEPT_IOIO          (1u << 27)
 #define INTERCEPT_MSR           (1u << 28)
 #define INTERCEPT_SHUTDOWN      (1u << 31)
@@ -146,11 +147,16 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "vmcb");
 #define SVM_EXIT_IRET           0x74
 #define SVM_EXIT_INVD           0x76
 #define SVM_EXIT_HLT            0x78
+#define SVM_EXIT_INVLPGA        0x7a
 #define SVM_EXIT_IOIO           0x7b
 #define SVM_EXIT_MSR            0x7c
 #define SVM_EXIT_SHUTDOWN       0x7f
 #define SVM_EXIT_VMRUN          0x80
 #define SVM_EXIT_VMMCALL        0x81
+#define SVM_EXIT_VMLOAD         0x82
+#define SVM_EXIT_VMSAVE         0x83
+#define SVM_EXIT_STGI           0x84
+#define SVM_EXIT_CLGI           0x85
 #define SVM_EXIT_SKINIT         0x86
 #define SVM_EXIT_WBINVD         0x89
 #define SVM_EXIT_MONITOR        0x8a

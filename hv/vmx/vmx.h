@@ -75,7 +75,8 @@ void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
 void vmx_complete_instruction(struct vcpu *v, uint32_t len);
 /* A #PF for a guest-linear address its page tables do not map (error code: not present,
  * the access's direction, user mode when CPL is 3), CR2 loaded with the address. */
-void vmx_queue_page_fault(struct vcpu *v, uint64_t linear, bool write);
+/* A fault of hv/core/guest_walk.h's (#PF with CR2 = linear, or #GP), with its error code. */
+void vmx_queue_fault(struct vcpu *v, uint8_t vector, uint32_t error, uint64_t linear);
 /* vmx_complete_instruction for the exiting instruction (VM-exit instruction length). */
 void vmx_skip_instruction(void);
 void vmx_requeue_idt_vectoring(struct vcpu *v);

@@ -112,19 +112,15 @@ void vmx_complete_instruction(struct vcpu *v, uint32_t len)
         single_step_trap(v);
 }
 
-#define PF_ERROR_WRITE (1u << 1)
-#define PF_ERROR_USER  (1u << 2)
-#define SS_AR_DPL(ar)  (((ar) >> 5) & 3)
 #define VECTOR_PF 14
 
 /* The guest's CR2 is the CPU's (no VMCS field holds it) and nothing in the hypervisor
  * takes a page fault before the entry. */
-void vmx_queue_page_fault(struct vcpu *v, uint64_t linear, bool write)
+void vmx_queue_fault(struct vcpu *v, uint8_t vector, uint32_t error, uint64_t linear)
 {
-    __asm__ volatile("mov %0, %%cr2" : : "r"(linear) : "memory");
-    uint32_t error = (write ? PF_ERROR_WRITE : 0) |
-                     (SS_AR_DPL(vmcs_read32(VMCS32_GUEST_SS_AR)) == 3 ? PF_ERROR_USER : 0);
-    vmx_queue_exception(v, VECTOR_PF, true, error);
+    if (vector == VECTOR_PF)
+        __asm__ volatile("mov %0, %%cr2" : : "r"(linear) : "memory");
+    vmx_queue_exception(v, vector, true, error);
 }
 
 void vmx_skip_instruction(void)

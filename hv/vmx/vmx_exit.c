@@ -116,7 +116,7 @@ static enum exit_action emulate(struct vcpu *v, const struct mmio_exit *e)
         return EXIT_STOP;
     store_emulation_state(v, &c);
     if (r == MMIO_UNMAPPED)
-        vmx_queue_page_fault(v, out.linear, out.write);
+        vmx_queue_fault(v, out.vector, out.error, out.linear);
     else
         vmx_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
     return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;

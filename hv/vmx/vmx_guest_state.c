@@ -88,4 +88,5 @@ void vtx_get_paging(struct vcpu *v, struct guest_paging *pg)
     pg->cs_base = vmcs_readn(VMCSN_GUEST_CS_BASE);
     pg->cs_long = (pg->efer & EFER_LMA) && (cs_ar & (1u << 13));
     pg->cs_32 = cs_ar & (1u << 14);
+    pg->cpl = (vmcs_read32(VMCS32_GUEST_SS_AR) >> 5) & 3;
 }

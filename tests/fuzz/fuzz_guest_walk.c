@@ -65,6 +65,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool canonical = (uint64_t)((int64_t)(linear << (64 - width)) >> (64 - width)) == linear;
     if (long_mode && !canonical && r != GUEST_WALK_NON_CANONICAL)
         abort();
+    /* With access rights: the same walk, refused only for rights; the fault's error code
+     * says what the access was and P exactly when an entry was there. */
+    struct guest_access a = { .write = mode & 1, .user = (linear >> 5) & 1,
+                              .fetch = (linear >> 6) & 1 };
+    uint64_t gpa2 = 0;
+    enum guest_walk_result r2 = guest_walk_access(&mem, &pg, &cpu, linear, &a, &gpa2);
+    if (r2 != r && !(r == GUEST_WALK_OK && r2 == GUEST_WALK_PROTECTION))
+        abort();
+    if (r2 == GUEST_WALK_OK && gpa2 != gpa)
+        abort();
+    struct guest_fault f;
+    if (guest_walk_fault(r2, &pg, &a, &f) != (r2 != GUEST_WALK_OK))
+        abort();
+    if (r2 != GUEST_WALK_OK && r2 != GUEST_WALK_NON_CANONICAL &&
+        (f.vector != 14 || ((f.error >> 1) & 1) != a.write || ((f.error >> 2) & 1) != a.user ||
+         (f.error & 1) != (r2 != GUEST_WALK_NOT_PRESENT) || (f.error & ~0x1fu) ||
+         (((f.error >> 4) & 1) && !a.fetch)))
+        abort();
     static uint8_t buf[8200];
     guest_read_linear(&mem, &pg, linear, buf, len);
     return 0;

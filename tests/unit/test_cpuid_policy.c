@@ -175,6 +175,25 @@ static void leaf_7_hides_sgx_pt_waitpkg(void **state)
     assert_false((r.edx >> 5) & 1);                  /* UINTR */
 }
 
+/* No nested virtualization on AMD either: SVM, SKINIT, its feature leaf, INVLPGB (which
+ * the VMCB leaves #UD) and MONITORX (intercepted with MONITOR) are not offered. */
+static void no_svm_for_guests(void **state)
+{
+    (void)state;
+    host_ext[0].eax = 0x8000000au;
+    struct cpuid_result r = view(0x80000001u, 0, 0, 1);
+    assert_false(r.ecx & (1u << 2));                 /* SVM */
+    assert_false(r.ecx & (1u << 12));                /* SKINIT */
+    assert_false(r.ecx & (1u << 29));                /* MONITORX */
+    assert_int_equal(r.ecx | (1u << 2) | (1u << 12) | (1u << 29), 0xffffffffu);
+    assert_int_equal(r.edx, 0xffffffffu);            /* RDTSCP (bit 27) among the rest */
+    r = view(0x80000008u, 0, 0, 1);
+    assert_false(r.ebx & (1u << 3));                 /* INVLPGB, TLBSYNC */
+    assert_int_equal(r.ebx | (1u << 3), 0xffffffffu);
+    r = view(0x8000000au, 0, 0, 1);
+    assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup(name, host)
@@ -182,6 +201,7 @@ int main(void)
         T(hypervisor_leaves),
         T(leaf_0_vendor_and_max),
         T(beyond_the_maximum_leaves),
+        T(no_svm_for_guests),
         T(leaf_1_features),
         T(leaf_4_cores),
         T(power_and_pmu_leaves_are_zero),

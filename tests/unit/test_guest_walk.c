@@ -338,6 +338,132 @@ static void reads_cross_pages(void **state)
     assert_int_equal(b[1], 0x22);
 }
 
+/* ---- access rights and the fault the CPU raises ------------------------------------- */
+
+#define US      (1ull << 2)
+#define CR0_WP  (1ull << 16)
+#define CR4_SMEP (1ull << 20)
+
+static enum guest_walk_result access(uint64_t linear, bool write, bool user, bool fetch,
+                                     struct guest_fault *f)
+{
+    uint64_t gpa;
+    struct guest_access a = { .write = write, .user = user, .fetch = fetch };
+    enum guest_walk_result r = guest_walk_access(&mem, &pg, &cpu, linear, &a, &gpa);
+    f->vector = 0xff;
+    f->error = 0xdead;
+    assert_int_equal(guest_walk_fault(r, &pg, &a, f), r != GUEST_WALK_OK);
+    return r;
+}
+
+/* A 4 KiB page with the leaf's own bits; the tables above it allow everything. */
+static void map_4k_leaf(uint64_t linear, uint64_t page, uint64_t bits)
+{
+    put64(entry(PML4, linear, 3), PDPT | P | RW | US);
+    put64(entry(PDPT, linear, 2), PD | P | RW | US);
+    put64(entry(PD, linear, 1), PT | P | RW | US);
+    put64(entry(PT, linear, 0), page | bits);
+}
+
+static void rights_user_supervisor(void **state)
+{
+    (void)state;
+    struct guest_fault f;
+    map_4k_leaf(0x400000, DATA, P | RW);
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_OK);
+    assert_int_equal(access(0x400000, false, true, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.vector, 14);
+    assert_int_equal(f.error, 0x5);                 /* P | U/S */
+    assert_int_equal(access(0x400000, true, true, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x7);                 /* P | W | U/S */
+    /* U/S clear at one upper level is enough. */
+    map_4k_leaf(0x400000, DATA, P | RW | US);
+    assert_int_equal(access(0x400000, false, true, false, &f), GUEST_WALK_OK);
+    put64(entry(PDPT, 0x400000, 2), PD | P | RW);
+    assert_int_equal(access(0x400000, false, true, false, &f), GUEST_WALK_PROTECTION);
+}
+
+static void rights_write_protect(void **state)
+{
+    (void)state;
+    struct guest_fault f;
+    map_4k_leaf(0x400000, DATA, P | US);
+    assert_int_equal(access(0x400000, true, false, false, &f), GUEST_WALK_OK);  /* WP = 0 */
+    assert_int_equal(access(0x400000, true, true, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x7);
+    pg.cr0 |= CR0_WP;
+    assert_int_equal(access(0x400000, true, false, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x3);                 /* P | W */
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_OK);
+}
+
+static void rights_fetch(void **state)
+{
+    (void)state;
+    struct guest_fault f;
+    map_4k_leaf(0x400000, DATA, P | RW | XD);
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_OK);
+    assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x11);                /* P | I/D */
+    /* SMEP: a supervisor fetch from a user page. */
+    map_4k_leaf(0x400000, DATA, P | RW | US);
+    assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_OK);
+    pg.cr4 |= CR4_SMEP;
+    assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x11);
+    assert_int_equal(access(0x400000, false, true, true, &f), GUEST_WALK_OK);
+}
+
+/* I/D only where no-execute (PAE paging with EFER.NXE) or SMEP is on; P clear for a page
+ * that is not there; RSVD with P for a reserved bit. */
+static void fault_error_codes(void **state)
+{
+    (void)state;
+    struct guest_fault f;
+    assert_int_equal(access(0x800000, false, false, true, &f), GUEST_WALK_NOT_PRESENT);
+    assert_int_equal(f.vector, 14);
+    assert_int_equal(f.error, 0x10);
+    assert_int_equal(access(0x800000, false, true, true, &f), GUEST_WALK_NOT_PRESENT);
+    assert_int_equal(f.error, 0x14);
+    assert_int_equal(access(0x800000, true, false, false, &f), GUEST_WALK_NOT_PRESENT);
+    assert_int_equal(f.error, 0x2);
+    pg.efer &= ~EFER_NXE;
+    assert_int_equal(access(0x800000, false, false, true, &f), GUEST_WALK_NOT_PRESENT);
+    assert_int_equal(f.error, 0);
+    pg.cr4 |= CR4_SMEP;
+    assert_int_equal(access(0x800000, false, false, true, &f), GUEST_WALK_NOT_PRESENT);
+    assert_int_equal(f.error, 0x10);
+    pg.cr4 &= ~CR4_SMEP;
+    pg.efer |= EFER_NXE;
+    map_4k_leaf(0x400000, DATA, P | RW | (1ull << 50));     /* beyond MAXPHYADDR 46 */
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_RESERVED);
+    assert_int_equal(f.error, 0x9);                 /* P | RSVD */
+    assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_RESERVED);
+    assert_int_equal(f.error, 0x19);
+    assert_int_equal(access(0x0000800000000000ull, false, false, true, &f),
+                     GUEST_WALK_NON_CANONICAL);
+    assert_int_equal(f.vector, 13);
+    assert_int_equal(f.error, 0);
+    pg.cr3 = RAM_SIZE + 0x1000;                     /* tables outside RAM: all-ones on a CPU */
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_OUTSIDE_RAM);
+    assert_int_equal(f.error, 0x9);
+}
+
+/* 32-bit paging has no XD: I/D stays clear without SMEP. */
+static void fault_error_codes_32bit(void **state)
+{
+    (void)state;
+    struct guest_fault f;
+    pg = (struct guest_paging){ .cr0 = CR0_PG | CR0_PE, .cr3 = PD, .efer = EFER_NXE };
+    put32(PD + (0x400000 >> 22) * 4, (uint32_t)(PT | P | RW));
+    put32(PT, (uint32_t)(DATA | P));
+    assert_int_equal(access(0x400000, false, true, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x5);
+    assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_OK);
+    assert_int_equal(access(0x401000, false, false, true, &f), GUEST_WALK_NOT_PRESENT);
+    assert_int_equal(f.error, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +478,11 @@ int main(void)
         cmocka_unit_test_setup(paging_32bit, reset),
         cmocka_unit_test_setup(paging_pae, reset),
         cmocka_unit_test_setup(reads_cross_pages, reset),
+        cmocka_unit_test_setup(rights_user_supervisor, reset),
+        cmocka_unit_test_setup(rights_write_protect, reset),
+        cmocka_unit_test_setup(rights_fetch, reset),
+        cmocka_unit_test_setup(fault_error_codes, reset),
+        cmocka_unit_test_setup(fault_error_codes_32bit, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

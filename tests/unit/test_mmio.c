@@ -552,9 +552,23 @@ static void test_refused_and_stopped(void **state)
     assert_int_equal(run_io(&c, &out), MMIO_UNSUPPORTED);
     CODE_BYTES(0xab);                               /* stosd on a string I/O exit */
     assert_int_equal(run_io(&c, &out), MMIO_UNSUPPORTED);
-    CODE_BYTES(0x0f);                               /* truncated */
-    assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
+    /* Bytes that end where an unmapped page begins: the fetch faults there (#PF). */
+    CODE_BYTES(0x89);                               /* mov [rax], ecx cut short */
+    assert_int_equal(run(&c, DEV, &out), MMIO_UNMAPPED);
+    assert_true(out.fetch);
+    assert_false(out.write);
+    assert_int_equal(out.linear, CODE + 1);
     c.rip = CODE + 0x100;                           /* nothing mapped at RIP */
+    assert_int_equal(run(&c, DEV, &out), MMIO_UNMAPPED);
+    assert_true(out.fetch);
+    assert_int_equal(out.linear, CODE + 0x100);
+    c.rip = CODE + 0x100;                           /* CS base + EIP wraps at 4 GiB, */
+    c.mode = MMIO_MODE_PROT32;                      /* and so does the fault's address */
+    c.seg_base[MMIO_SEG_CS] = 0xffffff00ull;
+    assert_int_equal(run(&c, DEV, &out), MMIO_UNMAPPED);
+    assert_int_equal(out.linear, CODE + 1);
+    c = cpu64();
+    CODE_BYTES(0x0f, 0x0b, 0x90);                   /* ud2: no instruction emulated here */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
 
     c = cpu64();

@@ -23,7 +23,12 @@
  *   0x1d, 0x1e   zero: AMX tile and TMUL information (AMX is not offered)
  *   0x40000000   max hypervisor leaf 0x40000001, "AtollAtollHv"
  *   0x40000001   EAX = hypercall ABI version
- *   0x80000000+  passed through, except no RDTSCP when VT-x cannot enable it
+ *   0x80000001   ECX: no SVM, SKINIT or MONITORX (no nested virtualization: the SVM
+ *                instructions, INVLPGA among them, and MONITORX/MWAITX get #UD)
+ *   0x80000008   EBX: no INVLPGB/TLBSYNC (#UD in a guest: the VMCB does not enable them)
+ *   0x8000000a   zero: SVM's own features
+ *   0x80000000+  the rest passed through (RDTSCP too: VT-x enables it and SVM runs it with
+ *                the vCPU's TSC_AUX)
  * Anything else in 0x40000000..0x4fffffff and beyond the max leaves: zero.
  */
 #include "hv/core/exit/cpuid_policy.h"
@@ -183,6 +188,15 @@ void cpuid_filter(uint32_t leaf, uint32_t subleaf, unsigned index, unsigned coun
     case 0x1d: case 0x1e:
         if (!(xcr0_offered(xcr0_cpu_supported(host)) & XCR0_AMX))
             memset(out, 0, sizeof(*out));
+        break;
+    case 0x80000001u:
+        out->ecx &= ~((1u << 2) | (1u << 12) | (1u << 29));     /* SVM, SKINIT, MONITORX */
+        break;
+    case 0x80000008u:
+        out->ebx &= ~(1u << 3);                                 /* INVLPGB and TLBSYNC */
+        break;
+    case 0x8000000au:
+        memset(out, 0, sizeof(*out));
         break;
     case 0xb: case 0x1f:
         out->edx = index;

@@ -10,14 +10,37 @@ struct emulation {
     struct vcpu *v;
     const struct guest_paging *pg;
     uint64_t rip;
+    bool faulted;                   /* the guest's own page tables refused the last access */
+    struct guest_fault fault;
 };
 
+/* The guest-physical address of an access the guest makes, checked as the CPU checks it;
+ * false: the fault it raises is noted. */
+static bool translate(struct emulation *em, uint64_t linear, bool write, bool fetch,
+                      uint64_t *gpa)
+{
+    struct guest_access a = { .write = write, .user = em->pg->cpl == 3, .fetch = fetch };
+    enum guest_walk_result r = guest_translate(&em->v->part->mem, em->pg, linear, &a, gpa);
+    em->faulted = guest_walk_fault(r, em->pg, &a, &em->fault);
+    return !em->faulted;
+}
+
+/* Up to the first byte the guest may not fetch (or that is not in its RAM). */
 static size_t fetch(void *ctx, uint64_t linear, uint8_t *buf, size_t len)
 {
     struct emulation *em = ctx;
-    while (len && !guest_read_linear(&em->v->part->mem, em->pg, linear, buf, len))
-        len = len > 4096 - (linear & 0xfff) ? 4096 - (linear & 0xfff) : 0;
-    return len;
+    size_t got = 0;
+    while (got < len) {
+        uint64_t at = linear + got, gpa;
+        size_t n = 4096 - (at & 0xfff);
+        if (n > len - got)
+            n = len - got;
+        if (!translate(em, at, false, true, &gpa) ||
+            !guest_mem_read(&em->v->part->mem, gpa, buf + got, n))
+            break;
+        got += n;
+    }
+    return got;
 }
 
 static enum mmio_access_result unassigned(struct emulation *em, uint64_t gpa, bool write,
@@ -72,17 +95,16 @@ static enum mmio_access_result linear(void *ctx, uint64_t linear, unsigned size,
                                       uint64_t *value)
 {
     struct emulation *em = ctx;
-    const struct guest_mem *m = &em->v->part->mem;
     uint64_t gpa;
     if ((linear & 0xfff) + size <= 4096) {
-        if (!guest_linear_to_phys(m, em->pg, linear, &gpa))
+        if (!translate(em, linear, write, false, &gpa))
             return MMIO_ACCESS_UNMAPPED;
         return phys_or_ram(em, gpa, size, write, value);
     }
     uint64_t result = 0;
     for (unsigned i = 0; i < size; i++) {
         uint64_t byte = write ? (*value >> (8 * i)) & 0xff : 0;
-        if (!guest_linear_to_phys(m, em->pg, linear + i, &gpa))
+        if (!translate(em, linear + i, write, false, &gpa))
             return MMIO_ACCESS_UNMAPPED;
         enum mmio_access_result r = phys_or_ram(em, gpa, 1, write, &byte);
         if (r != MMIO_ACCESS_OK)
@@ -106,6 +128,15 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
     struct emulation em = { .v = v, .pg = pg, .rip = c->rip };
     const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io };
     enum mmio_result r = mmio_emulate(c, &ops, e, out);
+    if (r == MMIO_UNMAPPED && !em.faulted) {
+        partition_kill(v->part, "vcpu%u: the instruction at rip %#lx runs into guest-physical "
+                       "memory outside its RAM (linear %#lx)", v->index, c->rip, out->linear);
+        return MMIO_STOP;
+    }
+    if (r == MMIO_UNMAPPED) {
+        out->vector = em.fault.vector;
+        out->error = em.fault.error;
+    }
     if (v->part->state != PART_DEAD && (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED))
         return r;
     if (r == MMIO_UNSUPPORTED)

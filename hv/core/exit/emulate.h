@@ -13,8 +13,10 @@
 #include "hv/core/vcpu.h"
 #include "hv/core/virt.h"
 
-/* MMIO_DONE, MMIO_AGAIN, MMIO_UNMAPPED (the backend injects the #PF); anything else has
- * ended the partition, with one line. */
+/* MMIO_DONE, MMIO_AGAIN, MMIO_UNMAPPED (the backend raises out->vector with out->error, a
+ * #PF at out->linear or a #GP: the guest's page tables refuse an operand or the
+ * instruction's own bytes, as the CPU would); anything else has ended the partition, with
+ * one line. */
 enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct guest_paging *pg,
                               const struct mmio_exit *e, struct mmio_outcome *out);
 

@@ -41,7 +41,11 @@ static uint64_t size_mask(unsigned bytes)
     return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
 }
 
-static bool decode(const struct mmio_cpu *c, const struct mmio_ops *ops, struct insn *in)
+enum decoded { DECODED, DECODE_SHORT, DECODE_BAD };
+
+/* DECODE_SHORT: the bytes ran out where an unmapped page begins, at *stop. */
+static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops, struct insn *in,
+                           uint64_t *stop)
 {
     static const ZydisMachineMode modes[] = {
         [MMIO_MODE_REAL16] = ZYDIS_MACHINE_MODE_REAL_16,
@@ -57,18 +61,26 @@ static bool decode(const struct mmio_cpu *c, const struct mmio_ops *ops, struct 
         [MMIO_MODE_COMPAT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_LONG64] = ZYDIS_STACK_WIDTH_64,
     };
     if ((unsigned)c->mode > MMIO_MODE_LONG64)
-        return false;
+        return DECODE_BAD;
     uint64_t linear = c->seg_base[MMIO_SEG_CS] + c->rip;
     if (c->mode != MMIO_MODE_LONG64)
         linear &= 0xffffffffull;
     uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
     size_t len = ops->fetch(ops->ctx, linear, bytes, sizeof(bytes));
-    if (!len || len > sizeof(bytes))
-        return false;
+    if (len > sizeof(bytes))
+        return DECODE_BAD;
+    *stop = linear + len;
+    if (c->mode != MMIO_MODE_LONG64)
+        *stop &= 0xffffffffull;
+    if (!len)
+        return DECODE_SHORT;
     ZydisDecoder dec;
     if (!ZYAN_SUCCESS(ZydisDecoderInit(&dec, modes[c->mode], widths[c->mode])))
-        return false;
-    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, len, &in->d, in->ops));
+        return DECODE_BAD;
+    ZyanStatus st = ZydisDecoderDecodeFull(&dec, bytes, len, &in->d, in->ops);
+    if (ZYAN_SUCCESS(st))
+        return DECODED;
+    return st == ZYDIS_STATUS_NO_MORE_DATA && len < sizeof(bytes) ? DECODE_SHORT : DECODE_BAD;
 }
 
 /* ---- registers ------------------------------------------------------------------------ */
@@ -358,6 +370,7 @@ static enum mmio_result linear_access(const struct mmio_ops *ops, uint64_t linea
     if (r == MMIO_ACCESS_UNMAPPED) {
         out->linear = linear;
         out->write = write;
+        out->fetch = false;
     }
     return access_result(r);
 }
@@ -449,8 +462,17 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     out->length = 0;
     out->linear = 0;
     out->write = false;
-    if (!decode(c, ops, &in))
+    out->fetch = false;
+    switch (decode(c, ops, &in, &out->linear)) {
+    case DECODED:
+        break;
+    case DECODE_SHORT:
+        out->fetch = true;
+        return MMIO_UNMAPPED;
+    default:
+        out->linear = 0;
         return MMIO_UNSUPPORTED;
+    }
     out->length = in.d.length;
     enum string_kind kind;
     if (string_kind_of(&in, &kind)) {

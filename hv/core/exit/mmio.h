@@ -85,7 +85,8 @@ enum mmio_result {
     MMIO_AGAIN,                 /* REP count left: RIP stays, registers show the progress */
     MMIO_STOP,                  /* the partition ended during an access */
     MMIO_UNMAPPED,              /* a string operand's guest-linear address is unmapped: the
-                                 * guest takes a #PF there, its registers showing the progress */
+                                 * guest takes a #PF there, its registers showing the progress;
+                                 * or the instruction's own bytes run into an unmapped page */
     MMIO_UNSUPPORTED,           /* not an instruction form emulated here */
 };
 
@@ -93,6 +94,9 @@ struct mmio_outcome {
     unsigned length;            /* of the decoded instruction */
     uint64_t linear;            /* MMIO_UNMAPPED: the address */
     bool write;                 /* MMIO_UNMAPPED: and whether the access was a write */
+    bool fetch;                 /* MMIO_UNMAPPED: or an instruction fetch */
+    uint8_t vector;             /* MMIO_UNMAPPED, from vcpu_emulate: the fault to raise */
+    uint32_t error;             /* and its error code (hv/core/guest_walk.h) */
 };
 
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
