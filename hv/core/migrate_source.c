@@ -394,9 +394,9 @@ static void report_round(void)
     say("migrate: %s: to %s: %s", d);
 }
 
-/* Each region's group size for the next round, from this round's written groups (seen
- * at the region's group size) and the pages it sent, applied to write tracking: its next
- * faults open that many pages (never fewer than the tracking's own groups).  Counts of
+/* Each region's group size for the next round, from the runs of written groups its pass
+ * found and the pages it sent, applied to write tracking: its next faults that continue a
+ * run open up to that many pages (never fewer than the tracking's own groups).  Counts of
  * regions by size into sizes (1, 2, 4 .. 64 pages). */
 static void decide_groups(uint32_t sizes[7])
 {
@@ -410,8 +410,7 @@ static void decide_groups(uint32_t sizes[7])
     for (size_t i = 0; i < src.region_count; i++) {
         struct region *reg = &src.regions[i];
         struct mig_region_round r;
-        mig_region_scan_at(src.groups, group_count, src.group_pages, reg->group_pages,
-                           i * MIG_REGION_PAGES, &r);
+        mig_region_scan(src.groups, group_count, src.group_pages, i * MIG_REGION_PAGES, &r);
         r.sent = reg->sent;
         r.unchanged = reg->unchanged;
         uint32_t next = mig_group_next(reg->group_pages, &r);

@@ -27,9 +27,10 @@ uint64_t partition_writes_pass(struct partition *p, uint64_t *out);
 void partition_writes_note(struct partition *p, uint64_t gpa, uint64_t len);
 /* Pages per group; 0 when p's writes are not tracked. */
 uint32_t partition_writes_group_pages(const struct partition *p);
-/* A write fault in 2 MiB region `region` opens `pages` pages (a power of two from the
- * group size to 512; write_track_set_region_pages): a live migration's group size per
- * region.  False when p is not tracked or the size is not one of those. */
+/* A write fault in 2 MiB region `region` that continues a run opens up to `pages` pages
+ * (a power of two from the group size to 512; write_track_fault says which): a live
+ * migration's group size per region.  False when p is not tracked or the size is not one
+ * of those. */
 bool partition_writes_set_region_pages(struct partition *p, uint64_t region, uint32_t pages);
 /* One collector at a time takes the passes (a live snapshot, a live migration or the vGPU's
  * damage queries harvest the written groups themselves and must each see every write since

@@ -78,6 +78,11 @@ bool write_track_set_region_pages(struct write_track *t, uint64_t region, uint32
     return true;
 }
 
+static bool marked(const struct write_track *t, uint64_t g)
+{
+    return t->written[g / 64] >> (g % 64) & 1;
+}
+
 bool write_track_fault(struct write_track *t, uint64_t gpa, uint64_t *base, uint64_t *len)
 {
     if (gpa >= t->ram_size)
@@ -85,12 +90,25 @@ bool write_track_fault(struct write_track *t, uint64_t gpa, uint64_t *base, uint
     unsigned shift = t->region_shift ? t->region_shift[gpa >> WRITE_TRACK_REGION_SHIFT]
                                      : t->group_shift;
     t->faults++;
-    *base = gpa >> shift << shift;
-    uint64_t end = *base + (1ull << shift);
-    end = end < t->ram_size ? end : t->ram_size;
-    *len = end - *base;
-    for (uint64_t g = *base >> t->group_shift; g <= (end - 1) >> t->group_shift; g++)
-        mark(t, g);
+    uint64_t g = gpa >> t->group_shift, lo = g, hi = g + 1;
+    if (shift > t->group_shift) {
+        /* A writer moving through memory (the group before or after this one written since
+         * the last pass) gets the rest of the region-sized group in its direction; any
+         * other write only its own group. */
+        unsigned k = shift - t->group_shift;
+        bool before = g > 0 && marked(t, g - 1);
+        bool after = g + 1 < t->group_count && marked(t, g + 1);
+        if (before)
+            hi = ((g >> k) + 1) << k;
+        if (after)
+            lo = g >> k << k;
+        hi = hi < t->group_count ? hi : t->group_count;
+    }
+    for (uint64_t m = lo; m < hi; m++)
+        mark(t, m);
+    *base = lo << t->group_shift;
+    uint64_t end = hi << t->group_shift;
+    *len = (end < t->ram_size ? end : t->ram_size) - *base;
     return true;
 }
 

@@ -27,9 +27,9 @@ struct write_track {
     uint64_t passes;                    /* harvests */
     uint64_t harvested;                 /* groups handed over, all passes together */
     uint64_t most_in_a_pass;
-    /* Per 2 MiB region, when not NULL: log2 of the bytes a write fault there opens and
-     * marks (a power of two from the group size to 2 MiB), e.g. a live migration's
-     * page-group sizes per region; NULL: every fault opens one group. */
+    /* Per 2 MiB region, when not NULL: log2 of the bytes a write fault that continues a
+     * run there opens and marks (a power of two from the group size to 2 MiB), e.g. a
+     * live migration's page-group sizes per region; NULL: every fault opens one group. */
     uint8_t *region_shift;
     uint64_t region_count;
 };
@@ -45,13 +45,19 @@ size_t write_track_regions(uint64_t ram_size);
 /* Per-region fault sizes in shifts (write_track_regions bytes, the caller's), every region
  * at the group size for a start. */
 void write_track_use_regions(struct write_track *t, uint8_t *shifts);
-/* A fault in region r opens (and marks written) `pages` pages around it, aligned: a power
- * of two from the group size to WRITE_TRACK_MAX_GROUP_PAGES.  False (nothing changed) for
- * another size, a region outside RAM or no region shifts. */
+/* A fault in region r may open (and mark written) up to `pages` pages, an aligned group of
+ * them (write_track_fault says which part): a power of two from the group size to
+ * WRITE_TRACK_MAX_GROUP_PAGES.  False (nothing changed) for another size, a region outside
+ * RAM or no region shifts. */
 bool write_track_set_region_pages(struct write_track *t, uint64_t region, uint32_t pages);
-/* The guest wrote to gpa, which was protected: marks its group written (every group of
- * its region's fault size, when it has one) and returns the range (base, len) for the
- * caller to open.  False when gpa is outside RAM. */
+/* The guest wrote to gpa, which was protected: marks its group written and returns the
+ * range (base, len) for the caller to open.  Where its region's fault size is wider than a
+ * group, a write that continues a run (the group just before it written since the last
+ * pass) also opens and marks the rest of the aligned region-sized group after it, one
+ * that runs backwards (the group just after it written) the part before it, and one with
+ * both the whole of it: a sequential writer takes one fault per region-sized group, a
+ * scattered one's pages are not opened (and sent) with pages it never writes.  False
+ * when gpa is outside RAM. */
 bool write_track_fault(struct write_track *t, uint64_t gpa, uint64_t *base, uint64_t *len);
 /* Something other than the guest's own stores (a device model, a hypercall) wrote
  * the range [gpa, gpa + len): marks those groups written, clipped to RAM; opens nothing. */

@@ -43,71 +43,73 @@ bool mig_page_sent(uint64_t *slot, const void *page)
     return same;
 }
 
+/* Shrink above 1/16 of the pages sent unchanged; grow only at 1/32 or less (doubling the
+ * group about doubles the pages past the runs' ends). */
+#define SHRINK_ABOVE 16u
+#define GROW_AT_MOST 32u
+/* A group at most 1/4 of the runs' average length: a run stopping anywhere leaves at most
+ * about 1/8 of what it opened unwritten. */
+#define RUN_GROUPS   4u
+
+static uint32_t pow2_at_most(uint64_t v, uint32_t cap)
+{
+    uint32_t p = MIG_GROUP_MIN_PAGES;
+    while ((uint64_t)p * 2 <= v && p * 2 <= cap)
+        p *= 2;
+    return p;
+}
+
 uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r)
 {
     if (group_pages < MIG_GROUP_MIN_PAGES)
         group_pages = MIG_GROUP_MIN_PAGES;
     if (group_pages > MIG_GROUP_MAX_PAGES)
         group_pages = MIG_GROUP_MAX_PAGES;
-    if (r->sent && (uint64_t)r->unchanged * 2 >= r->sent) {
-        uint64_t changed = r->sent > r->unchanged ? r->sent - r->unchanged : 0;
-        uint64_t want = (uint64_t)group_pages * changed / r->sent;
-        uint32_t next = MIG_GROUP_MIN_PAGES;
-        while ((uint64_t)next * 2 <= want && next * 2 <= group_pages / 2)
-            next *= 2;
-        return next;
-    }
-    if (r->written >= 2 && (uint64_t)r->neighbours * 2 >= r->written)
-        return group_pages < MIG_GROUP_MAX_PAGES ? group_pages * 2 : group_pages;
-    return group_pages;
-}
-
-void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
-                     uint64_t first, struct mig_region_round *r)
-{
-    r->written = r->neighbours = 0;
-    if (!group_pages)
-        return;
-    uint64_t g0 = first / group_pages, g1 = (first + MIG_REGION_PAGES) / group_pages;
-    if (g1 == g0)
-        g1 = g0 + 1;                    /* groups wider than a region: the one holding it */
-    if (g1 > group_count)
-        g1 = group_count;
-    bool prev = false;
-    for (uint64_t g = g0; g < g1; g++) {
-        bool w = written[g / 64] >> (g % 64) & 1;
-        r->written += w;
-        r->neighbours += w && prev;
-        prev = w;
-    }
-}
-
-void mig_region_scan_at(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
-                        uint32_t scan_pages, uint64_t first, struct mig_region_round *r)
-{
-    if (scan_pages <= group_pages || scan_pages % group_pages || scan_pages > MIG_REGION_PAGES) {
-        mig_region_scan(written, group_count, group_pages, first, r);
-        return;
-    }
-    r->written = r->neighbours = 0;
-    uint32_t k = scan_pages / group_pages;
-    uint64_t g0 = first / group_pages, g1 = (first + MIG_REGION_PAGES) / group_pages;
-    if (g1 > group_count)
-        g1 = group_count;
-    bool prev = false;
-    for (uint64_t c = g0; c < g1; c += k) {
-        bool w = false;
-        for (uint64_t g = c; g < c + k && g < g1 && !w; g++)
-            w = written[g / 64] >> (g % 64) & 1;
-        r->written += w;
-        r->neighbours += w && prev;
-        prev = w;
-    }
+    uint64_t sent = r->sent, unchanged = r->unchanged < r->sent ? r->unchanged : r->sent;
+    /* the widest group the runs carry (none written: no limit from them) */
+    uint32_t runs_carry = r->runs ? pow2_at_most(r->run_pages / ((uint64_t)r->runs * RUN_GROUPS),
+                                                 MIG_GROUP_MAX_PAGES)
+                                  : MIG_GROUP_MAX_PAGES;
+    uint32_t next = group_pages;
+    if (unchanged * SHRINK_ABOVE > sent)
+        next = pow2_at_most((uint64_t)group_pages * (sent - unchanged) / sent, group_pages / 2);
+    else if (r->runs && runs_carry >= group_pages * 2 && unchanged * GROW_AT_MOST <= sent)
+        next = group_pages * 2;
+    return next < runs_carry ? next : runs_carry;
 }
 
 static bool bit(const uint64_t *w, uint64_t g)
 {
     return w[g / 64] >> (g % 64) & 1;
+}
+
+void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
+                     uint64_t first, struct mig_region_round *r)
+{
+    r->runs = r->run_pages = 0;
+    if (!group_pages)
+        return;
+    uint64_t g0 = first / group_pages, g1 = (first + MIG_REGION_PAGES) / group_pages;
+    if (g1 > group_count)
+        g1 = group_count;
+    uint64_t run = 0;
+    for (uint64_t g = g0; g <= g1; g++) {
+        if (g < g1 && bit(written, g)) {
+            run++;
+            continue;
+        }
+        if (run >= 2) {
+            r->runs++;
+            r->run_pages += (uint32_t)(run * group_pages);
+        }
+        run = 0;
+    }
+}
+
+/* Group g is written and so is a neighbour within [g0, g1): part of a run. */
+static bool in_run(const uint64_t *w, uint64_t g, uint64_t g0, uint64_t g1)
+{
+    return bit(w, g) && ((g > g0 && bit(w, g - 1)) || (g + 1 < g1 && bit(w, g + 1)));
 }
 
 uint32_t mig_group_fit(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
@@ -118,19 +120,23 @@ uint32_t mig_group_fit(const uint64_t *written, uint64_t group_count, uint32_t g
     uint64_t g0 = first / group_pages, g1 = (first + MIG_REGION_PAGES) / group_pages;
     if (g1 > group_count)
         g1 = group_count;
-    uint64_t w = 0;
-    for (uint64_t g = g0; g < g1; g++)
-        w += bit(written, g);
-    if (!w)
+    uint64_t any = 0, w = 0;
+    for (uint64_t g = g0; g < g1; g++) {
+        any += bit(written, g);
+        w += in_run(written, g, g0, g1);
+    }
+    if (!any)
         return 0;
+    if (!w)                             /* isolated writes only: no group opens for them */
+        return group_pages;
     for (uint32_t size = MIG_GROUP_MAX_PAGES; size > group_pages; size /= 2) {
         uint32_t k = size / group_pages;
         uint64_t touched = 0;
         for (uint64_t c = g0; c < g1; c += k) {
-            bool any = false;
-            for (uint64_t g = c; g < c + k && g < g1 && !any; g++)
-                any = bit(written, g);
-            touched += any;
+            bool hit = false;
+            for (uint64_t g = c; g < c + k && g < g1 && !hit; g++)
+                hit = in_run(written, g, g0, g1);
+            touched += hit;
         }
         if ((touched * k - w) * 8 <= touched * k)
             return size;

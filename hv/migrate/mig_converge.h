@@ -5,9 +5,10 @@
  *    are given a smaller share of their CPU (a duty cycle, hv/core/sched.h), one or two
  *    steps per round, capped; off again when the migration ends, however it ends;
  *  - a 64-bit hash of each page as last sent, to count the pages sent again unchanged;
- *  - a page-group size per 2 MiB region: doubled where neighbouring groups are written
- *    together (a sequential writer), halved where at least half of the pages sent as
- *    dirty were unchanged (a group too wide for a scattered writer), from 1 to 64 pages.
+ *  - a page-group size per 2 MiB region, the most a write that continues a run opens:
+ *    doubled where long runs are written (a sequential writer), shrunk where more than
+ *    1/16 of the pages sent as dirty were unchanged (runs stopping short of their groups'
+ *    ends), from 1 to 64 pages.
  */
 #ifndef ATOLL_HV_MIGRATE_MIG_CONVERGE_H
 #define ATOLL_HV_MIGRATE_MIG_CONVERGE_H
@@ -40,35 +41,42 @@ bool mig_page_sent(uint64_t *slot, const void *page);
 #define MIG_GROUP_MIN_PAGES 1u
 #define MIG_GROUP_MAX_PAGES 64u
 
-/* What one region saw in a round, at the tracking granularity. */
+/* What one region saw in a round. */
 struct mig_region_round {
-    uint32_t written;                   /* written groups */
-    uint32_t neighbours;                /* written groups whose predecessor was written too */
+    uint32_t runs;                      /* runs of two or more written tracking groups: a
+                                         * writer moving through memory */
+    uint32_t run_pages;                 /* pages in those runs */
     uint32_t sent, unchanged;           /* pages sent as dirty, of them unchanged */
 };
 
-/* The region's group size for the next round: when at least half of the pages sent were
- * unchanged, cut to the share of them that changed (group x changed / sent, down to a
- * power of two; at most half, not below 1); otherwise doubled (not above 64) when at least
- * two groups were written and most of them follow a written neighbour; otherwise kept. */
+/* The region's group size for the next round (1 .. 64 pages, a power of two).  Write
+ * tracking opens a region's group only to a write that continues a run
+ * (write_track_fault), so what a group too wide costs is the pages past where a run
+ * stopped, sent unchanged:
+ *  - more than 1/16 of the pages sent unchanged: cut to the share of the group that
+ *    changed (group x changed / sent, down to a power of two), at most half;
+ *  - doubled only on sequential evidence: runs written, and at most 1/32 of the pages
+ *    sent unchanged (doubling about doubles the pages past the runs' ends: twice that
+ *    still does not shrink it);
+ *  - never above a quarter of the runs' average length (down to a power of two), so that
+ *    wherever a run stops, little of what it opened goes unwritten; regions with no run
+ *    have no such limit (their writes open one group each);
+ *  - otherwise kept. */
 uint32_t mig_group_next(uint32_t group_pages, const struct mig_region_round *r);
-/* The widest group (a power of two, group_pages .. MIG_GROUP_MAX_PAGES) that the writes
- * in a bitmap of group_pages-page groups fill in the region starting at page first: at
- * most 1/8 of the pages of its written groups unwritten.  0 when nothing in the region was
- * written.  For a map taken with the region's faults opening single tracking groups (its
- * learning pass), where every bit is a real write. */
+/* The widest group (a power of two, group_pages .. MIG_GROUP_MAX_PAGES) that the runs
+ * written in a bitmap of group_pages-page groups fill in the region starting at page
+ * first: at most 1/8 of the pages of the groups they touch unwritten.  Written groups with
+ * no written neighbour are left out (a fault opens no more than its own group for them);
+ * only such: group_pages.  0 when nothing in the region was written.  For a map taken
+ * with the region's faults opening single tracking groups (its learning pass), where
+ * every bit is a real write. */
 uint32_t mig_group_fit(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
                        uint64_t first);
-/* Fills r from a round's written-group bitmap (group_pages each) for the region starting at
- * page first (a multiple of MIG_REGION_PAGES); sent and unchanged are left to the caller. */
+/* Fills r's runs from a round's written-group bitmap (group_pages each) for the region
+ * starting at page first (a multiple of MIG_REGION_PAGES); sent and unchanged are left to
+ * the caller. */
 void mig_region_scan(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
                      uint64_t first, struct mig_region_round *r);
-/* The same at a coarser size: the region's groups of scan_pages (a multiple of
- * group_pages, at most a region), each written when any of its tracking groups is (the
- * region's faults open scan_pages at a time, so its tracking groups come in runs).
- * scan_pages not above group_pages, or not a multiple of it: as mig_region_scan. */
-void mig_region_scan_at(const uint64_t *written, uint64_t group_count, uint32_t group_pages,
-                        uint32_t scan_pages, uint64_t first, struct mig_region_round *r);
 /* Index (0 for 1 page .. 6 for 64 pages) of a power-of-two group size, for histograms. */
 unsigned mig_group_index(uint32_t group_pages);
 

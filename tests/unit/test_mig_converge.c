@@ -81,40 +81,55 @@ static void sent_unchanged_test(void **state)
 
 static void group_rule_test(void **state)
 {
-    /* sequential writer: neighbours written together grow the group, up to 64 */
-    struct mig_region_round seq = { .written = 8, .neighbours = 7, .sent = 128, .unchanged = 0 };
+    /* sequential writer: one run of 512 pages, nothing unchanged: doubles up to 64 */
+    struct mig_region_round seq = { .runs = 1, .run_pages = 512, .sent = 512, .unchanged = 0 };
+    assert_int_equal(mig_group_next(1, &seq), 2);
     assert_int_equal(mig_group_next(16, &seq), 32);
     assert_int_equal(mig_group_next(32, &seq), 64);
     assert_int_equal(mig_group_next(64, &seq), 64);
-    /* scattered writer: half the pages sent unchanged or more shrinks it to the share that
-     * changed (a quarter of 16: 4), down to 1 */
-    struct mig_region_round sc = { .written = 8, .neighbours = 0, .sent = 128, .unchanged = 96 };
+    /* never above a quarter of the runs' average length: 100 pages in 2 runs carry 8 */
+    struct mig_region_round two = { .runs = 2, .run_pages = 100, .sent = 300 };
+    assert_int_equal(mig_group_next(4, &two), 8);
+    assert_int_equal(mig_group_next(8, &two), 8);
+    assert_int_equal(mig_group_next(16, &two), 8);
+    assert_int_equal(mig_group_next(64, &two), 8);
+    /* a short run: to 1 at once (a 6-page run stopping in a 64-page group) */
+    struct mig_region_round shortrun = { .runs = 1, .run_pages = 6, .sent = 70, .unchanged = 2 };
+    assert_int_equal(mig_group_next(64, &shortrun), 1);
+    /* no runs (scattered one-page writes), however many pages: kept */
+    struct mig_region_round sc = { .runs = 0, .run_pages = 0, .sent = 128, .unchanged = 0 };
+    assert_int_equal(mig_group_next(1, &sc), 1);
+    assert_int_equal(mig_group_next(4, &sc), 4);
+    /* more than 1/16 unchanged shrinks to the share that changed, at most half: 96 of 128
+     * unchanged at 16 pages: 4; 1 of 8 at 64: 56 -> 32 */
+    sc.unchanged = 96;
     assert_int_equal(mig_group_next(16, &sc), 4);
     assert_int_equal(mig_group_next(4, &sc), 1);
     assert_int_equal(mig_group_next(1, &sc), 1);
-    /* one page in 16 changed: straight to 1 */
-    struct mig_region_round rec = { .written = 8, .neighbours = 0, .sent = 128, .unchanged = 120 };
-    assert_int_equal(mig_group_next(16, &rec), 1);
-    /* nothing changed at all: 1 */
-    rec.unchanged = 128;
-    assert_int_equal(mig_group_next(64, &rec), 1);
-    /* exactly half unchanged shrinks (a one-page record in groups of 2 gets to 1) */
-    sc.unchanged = 64;
-    assert_int_equal(mig_group_next(16, &sc), 8);
-    struct mig_region_round pair = { .written = 8, .neighbours = 0, .sent = 16, .unchanged = 8 };
-    assert_int_equal(mig_group_next(2, &pair), 1);
-    /* just under half: kept */
-    sc.unchanged = 63;
-    assert_int_equal(mig_group_next(16, &sc), 16);
-    /* shrinking wins over growing (28 of 128 changed: 16 x 28 / 128 = 3.5, so 2) */
+    sc.unchanged = 16;
+    assert_int_equal(mig_group_next(64, &sc), 32);
+    /* exactly 1/16 does not shrink; just above does (at 2 pages: to 1) */
+    struct mig_region_round edge = { .runs = 0, .sent = 160, .unchanged = 10 };
+    assert_int_equal(mig_group_next(2, &edge), 2);
+    edge.unchanged = 11;
+    assert_int_equal(mig_group_next(2, &edge), 1);
+    /* everything unchanged: 1 */
+    sc.unchanged = 128;
+    assert_int_equal(mig_group_next(64, &sc), 1);
+    /* shrinking wins over growing */
     seq.unchanged = 100;
-    assert_int_equal(mig_group_next(16, &seq), 2);
-    /* one group written, or nothing: kept */
-    struct mig_region_round one = { .written = 1, .neighbours = 0, .sent = 16 };
-    assert_int_equal(mig_group_next(4, &one), 4);
+    assert_int_equal(mig_group_next(16, &seq), 8);
+    /* long runs but more than 1/32 unchanged (twice that would shrink it): kept */
+    seq.unchanged = 17;
+    assert_int_equal(mig_group_next(16, &seq), 16);
+    seq.unchanged = 16;
+    assert_int_equal(mig_group_next(16, &seq), 32);
+    /* unchanged above sent (a caller's miscount) is taken as all of it */
+    struct mig_region_round odd = { .runs = 1, .run_pages = 512, .sent = 4, .unchanged = 9 };
+    assert_int_equal(mig_group_next(8, &odd), 1);
+    /* nothing at all: kept; out-of-range sizes are brought into 1..64 first */
     struct mig_region_round none = { 0 };
     assert_int_equal(mig_group_next(4, &none), 4);
-    /* out-of-range sizes are brought into 1..64 first */
     assert_int_equal(mig_group_next(0, &none), 1);
     assert_int_equal(mig_group_next(512, &none), 64);
 }
@@ -135,11 +150,17 @@ static void group_fit_test(void **state)
     /* a sequential buffer of 128 pages: 64 */
     set_bits(w, 0, 128, 1);
     assert_int_equal(mig_group_fit(w, 1024, 1, 0), 64);
-    /* one record every 4th page: 1 (a group of 2 would be half unwritten) */
+    /* one record every 4th page: no runs, so the tracking's own group (1) */
     memset(w, 0, sizeof(w));
     set_bits(w, 512, 1024, 4);
     assert_int_equal(mig_group_fit(w, 1024, 1, 512), 1);
     assert_int_equal(mig_group_fit(w, 1024, 1, 0), 0);
+    /* the records guest's region: a 128-page buffer and, beside it, a record every 4th
+     * page: the buffer's run fits 64, the records open their own page whatever the size */
+    memset(w, 0, sizeof(w));
+    set_bits(w, 0, 128, 1);
+    set_bits(w, 256, 512, 4);
+    assert_int_equal(mig_group_fit(w, 1024, 1, 0), 64);
     /* pairs of pages every 16: 2 */
     memset(w, 0, sizeof(w));
     set_bits(w, 0, 512, 16);
@@ -167,22 +188,37 @@ static void region_scan_test(void **state)
     struct mig_region_round r;
     w[0] = 0xffull;                     /* groups 0..7: a run in region 0 */
     mig_region_scan(w, 64, 16, 0, &r);
-    assert_int_equal(r.written, 8);
-    assert_int_equal(r.neighbours, 7);
+    assert_int_equal(r.runs, 1);
+    assert_int_equal(r.run_pages, 128);
     mig_region_scan(w, 64, 16, 512, &r);
-    assert_int_equal(r.written, 0);
-    w[0] = 0x5555ull << 32;             /* every other group in region 1 */
+    assert_int_equal(r.runs, 0);
+    w[0] = 0x5555ull << 32;             /* every other group in region 1: no run */
     mig_region_scan(w, 64, 16, 512, &r);
-    assert_int_equal(r.written, 8);
-    assert_int_equal(r.neighbours, 0);
-    /* a group wider than a region: the region's one group */
-    w[0] = 1;
-    mig_region_scan(w, 1, 1024, 512, &r);
-    assert_int_equal(r.written, 1);
+    assert_int_equal(r.runs, 0);
+    assert_int_equal(r.run_pages, 0);
+    /* two runs and a single group; a run reaching the region's end counts */
+    w[0] = 0x7ull | 0x30ull << 8 | 1ull << 20 | 0x3ull << 30;
+    mig_region_scan(w, 64, 16, 0, &r);
+    assert_int_equal(r.runs, 3);
+    assert_int_equal(r.run_pages, (3 + 2 + 2) * 16);
+    /* a run across two regions is seen in each, clipped to it */
+    w[0] = 0x3ull << 31;
+    mig_region_scan(w, 64, 16, 0, &r);
+    assert_int_equal(r.runs, 0);
+    mig_region_scan(w, 64, 16, 512, &r);
+    assert_int_equal(r.runs, 0);
+    w[0] = 0xfull << 30;
+    mig_region_scan(w, 64, 16, 512, &r);
+    assert_int_equal(r.runs, 1);
+    assert_int_equal(r.run_pages, 32);
     /* the last region is clipped to the groups there are */
-    w[0] = 1ull << 2;
+    w[0] = 0x3ull << 1;                 /* groups of 256 pages: 2 is region 1's, 3 is not */
     mig_region_scan(w, 3, 256, 512, &r);
-    assert_int_equal(r.written, 1);
+    assert_int_equal(r.runs, 0);
+    w[0] = 0x7ull << 5;                 /* groups of 128 pages: 5 and 6 of region 1, 7 not */
+    mig_region_scan(w, 7, 128, 512, &r);
+    assert_int_equal(r.runs, 1);
+    assert_int_equal(r.run_pages, 256);
     assert_int_equal(mig_group_index(1), 0);
     assert_int_equal(mig_group_index(16), 4);
     assert_int_equal(mig_group_index(64), 6);
