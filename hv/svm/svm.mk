@@ -25,12 +25,13 @@ SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub
 	bochs-grub-hypercall bochs-grub-ipi-pingpong bochs-grub-isolation bochs-grub-linux \
 	bochs-grub-lowmem-reset \
 	bochs-grub-missing-module bochs-grub-nmi bochs-grub-regs-isolation bochs-grub-reset-restart \
-	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-live-ends \
-	bochs-grub-snapshot-lazy bochs-grub-snapshot-refuse bochs-grub-snapshot-smp-lazy \
+	bochs-grub-script bochs-grub-smp bochs-grub-snapshot-full bochs-grub-snapshot-refuse \
 	bochs-grub-snapshot-timer bochs-grub-spin bochs-grub-storage-ata bochs-grub-timer \
 	bochs-grub-tsc-adjust bochs-grub-two-cpus-disk-io bochs-grub-verdict bochs-grub-virtio \
-	bochs-grub-vcpu-roundtrip bochs-grub-virtio-rate bochs-grub-worker \
-	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello
+	bochs-grub-virtio-rate bochs-grub-worker \
+	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello \
+	bochs-grub-snapshot-lazy bochs-grub-snapshot-live-ends bochs-grub-snapshot-smp-lazy \
+	bochs-grub-vcpu-roundtrip
 TEST_STEPS += test-svm
 .PHONY: test-svm
 test-svm: kernel guests
