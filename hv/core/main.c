@@ -161,6 +161,7 @@ void hv_main(uint32_t loader, uint32_t info_phys)
     tsc_calibrate();
     lapic_init();
     bsp->apic_id = lapic_id();
+    __atomic_store_n(&bsp->online, true, __ATOMIC_RELEASE);
     lapic_timer_calibrate();
     probe_virt();
     smp_start(plat.apic_ids, plat.cpu_count, ap_main);

@@ -4,6 +4,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
+#include "hv/core/sched.h"
 #include "hv/core/script_run.h"
 #include "hv/lib/format.h"
 
@@ -24,6 +25,10 @@ void partition_console_write(void *ctx, const char *buf, size_t len)
         return;
     console_ring_put(&p->console_ring, buf, len);
     p->console_last_ns = time_ns();
+    /* The script acts on the line as it is printed, not a time slice later: a guest that
+     * goes on (or ends) meanwhile would meet the action at another point each run. */
+    if (memchr(buf, '\n', len) && script_run_watches(p))
+        sched_poll_soon();
 }
 
 /* Under console_lock. */

@@ -217,6 +217,13 @@ void sched_nudge(struct vcpu *v)
         lapic_send_ipi(cpus[v->pcpu]->apic_id, VEC_IPI_KICK);
 }
 
+void sched_poll_soon(void)
+{
+    __atomic_store_n(&runqueues[0].yield, true, __ATOMIC_SEQ_CST);
+    if (this_cpu()->index != 0 && cpus[0])
+        lapic_send_ipi(cpus[0]->apic_id, VEC_IPI_KICK);
+}
+
 void sched_reap_here(void)
 {
     reap(&runqueues[this_cpu()->index]);
@@ -258,8 +265,10 @@ void sched_loop(bool boot_cpu)
         if (boot_cpu && all_partitions_ended())
             report_all_ended();
         uint64_t services_wait = boot_cpu ? services_poll() : SERVICES_NONE;
-        if (boot_cpu)
+        if (boot_cpu) {
             console_input_poll();
+            script_run_poll();      /* what the consoles' lines just triggered, at once */
+        }
         uint64_t next;
         run_due_timers(rq, &next);
         struct vcpu *v = pick(rq);

@@ -25,6 +25,9 @@ bool sched_vcpu_on_cpu(const struct vcpu *v);
 /* Gets the attention of v's CPU without changing v's state: a vCPU running there gives
  * the CPU up after its next exit (the IPI forces one), an idle CPU looks again. */
 void sched_nudge(struct vcpu *v);
+/* Gets the boot CPU's attention (any CPU, any context): it polls the consoles, the
+ * script and the jobs now, a vCPU running there giving the CPU up after its next exit. */
+void sched_poll_soon(void);
 /* Releases this CPU's vCPUs of ended partitions now (the boot CPU waiting for one). */
 void sched_reap_here(void);
 /* Live migration's throttle (hv/migrate/mig_converge.h): p's vCPUs get (1000 - permille)

@@ -14,6 +14,9 @@
 int script_run_init(const struct manifest *m, const char *file, char *err, size_t err_size);
 /* What partition p printed (a line or part of one); any vCPU, holding p's lock. */
 void script_run_line(struct partition *p, const char *text, size_t len);
+/* Whether the armed rule waits for a line of p: its next line should reach the script
+ * soon (partition_console.c asks the boot CPU to look at once). */
+bool script_run_watches(const struct partition *p);
 /* Boot CPU: carries out the actions triggered since the last call. */
 void script_run_poll(void);
 

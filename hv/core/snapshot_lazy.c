@@ -39,6 +39,7 @@ struct guest_mem_lazy {
     uint32_t waiting[PARTITION_MAX_VCPUS];  /* the block each parked vCPU waits for */
     struct work_item work;
     bool active;                    /* the loader is queued or running */
+    bool deferred;                  /* started, waiting for the first vCPU fault */
     bool detached;                  /* p has gone: the loader only checks the rest of the
                                      * file (for the RAM CRC-32C), then frees all this */
     bool failed;                    /* a block did not load: p is ending */
@@ -305,7 +306,18 @@ enum snapshot_lazy_fault snapshot_lazy_fault(struct vcpu *v, uint64_t gpa)
             r = LAZY_PARKED;
         }
     }
+    bool start = r == LAZY_PARKED && l->deferred;
+    if (start) {
+        l->deferred = false;
+        __atomic_store_n(&l->active, true, __ATOMIC_RELEASE);
+    }
     spin_unlock_irqrestore(&l->lock, f);
+    int rc = start ? worker_submit(&l->work) : WORK_OK;
+    if (rc != WORK_OK) {
+        __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
+        fmt_snprintf(l->err, sizeof(l->err), "the loader cannot start (%s)", work_queue_error(rc));
+        lose(l);
+    }
     return r;
 }
 
@@ -376,13 +388,22 @@ fail:
     return false;
 }
 
+/* The loader begins with the block the first vCPU fault wants: before that fault it could
+ * load the guest's own first blocks ahead of it, and no block would come by a fault. */
 bool snapshot_lazy_start(struct partition *q, char *err, size_t err_size)
 {
     struct guest_mem_lazy *l = q->mem.lazy;
     if (!l)
         return false;
+    uint64_t f = spin_lock_irqsave(&l->lock);
     l->started_ns = time_ns();
-    __atomic_store_n(&l->active, true, __ATOMIC_RELEASE);
+    bool now = l->parks > 0;            /* a vCPU already waits */
+    l->deferred = !now;
+    if (now)
+        __atomic_store_n(&l->active, true, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&l->lock, f);
+    if (!now)
+        return true;
     int rc = worker_submit(&l->work);
     if (rc != WORK_OK) {
         __atomic_store_n(&l->active, false, __ATOMIC_RELEASE);
@@ -406,6 +427,7 @@ void snapshot_lazy_end(struct partition *p)
     bool finished = __atomic_load_n(&l->over, __ATOMIC_ACQUIRE) || l->failed;
     bool restart = !finished && !__atomic_load_n(&l->active, __ATOMIC_ACQUIRE);
     l->detached = true;
+    l->deferred = false;                /* no fault will start it now: restart does */
     l->end_frees = finished;
     l->ended_ns = time_ns();
     l->loaded_at_end = l->map.loaded;

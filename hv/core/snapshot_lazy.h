@@ -60,8 +60,9 @@ struct restore_times {
  * the load ends, or here on failure).  False with one line in err. */
 bool snapshot_lazy_arm(struct partition *q, struct restore_file *r, const char *file,
                        const struct restore_times *times, char *err, size_t err_size);
-/* q's vCPUs and devices are restored and it runs: the loader starts.  False with one line
- * in err (the caller ends q). */
+/* q's vCPUs and devices are restored and it runs: the loader starts with the first block a
+ * vCPU faults on (at once if one already waits).  False with one line in err (the caller
+ * ends q). */
 bool snapshot_lazy_start(struct partition *q, char *err, size_t err_size);
 
 enum snapshot_lazy_fault {

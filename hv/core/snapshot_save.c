@@ -73,6 +73,7 @@ struct encoder {
 
 struct save {
     struct partition *p;
+    uint64_t ram_size;          /* p's, kept: p may end (and its RAM go) once captured */
     char name[PARTITION_NAME_LEN], file[SNAPSHOT_PATH_LEN];
     bool stop, live;
     bool paused, created;       /* p paused by us; the pool file exists */
@@ -203,6 +204,7 @@ static struct save *save_alloc(struct partition *p)
         return NULL;
     memset(s, 0, sizeof(*s));
     s->p = p;
+    s->ram_size = p->mem.size;
     uint64_t blocks = p->mem.size / SNAP_BLOCK_SIZE;
     s->index_pages = (blocks * sizeof(struct snap_index_entry) + 4095) / 4096;
     s->index = kmem_alloc_pages(s->index_pages);
@@ -418,7 +420,7 @@ static void fill_progress(const struct save *s, struct snapshot_progress *out)
     out->id = s->id;
     out->state = SNAPSHOT_RUNNING;
     out->done = s->done_bytes;
-    out->total = s->p->mem.size + s->resaved * SNAP_BLOCK_SIZE;
+    out->total = s->ram_size + s->resaved * SNAP_BLOCK_SIZE;
     uint64_t us = (time_ns() - s->t0) / 1000;
     out->bytes_per_s = us ? s->done_bytes * 1000000 / us : 0;
     out->passes = s->passes;
@@ -530,8 +532,8 @@ static enum snapshot_result complete(struct save *s)
         zero_pages += snap_mask_pages(s->index[b].zero_mask);
     char levels[96], pause[160];
     level_mix(s, levels, sizeof(levels));
-    uint64_t pages = p->mem.size / 4096;
-    uint64_t permille = s->written_data * 1000 / p->mem.size;
+    uint64_t pages = s->ram_size / 4096;
+    uint64_t permille = s->written_data * 1000 / s->ram_size;
     if (s->live)
         fmt_snprintf(pause, sizeof(pause), "live: %u passes re-saved %lu pages, paused %lu pages "
                      "%lu TSC ticks (%lu ms)", s->passes, s->resaved * BLOCK_PAGES,
@@ -541,7 +543,7 @@ static enum snapshot_result complete(struct save *s)
                      (time_ns() - s->pause_ns) / 1000000);     /* the whole of it */
     fmt_snprintf(line, sizeof(line), "snapshot: %s: %s: RAM %lu MiB crc32c 0x%08x, zero pages "
                  "%lu%%, written %lu bytes (%lu.%lu%% of RAM), levels {%s}, %s%s", s->name,
-                 s->file, p->mem.size >> 20, s->crc, zero_pages * 100 / pages, s->written_data,
+                 s->file, s->ram_size >> 20, s->crc, zero_pages * 100 / pages, s->written_data,
                  permille / 10, permille % 10, levels, pause, s->stop ? ", stopped" : "");
     /* The line first, then the partition's own (stopped, or nothing when it resumes). */
     struct partition_pause at = s->at;

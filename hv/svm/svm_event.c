@@ -23,6 +23,7 @@
 #define ATTRIB_L (1u << 9)
 #define ATTRIB_D (1u << 10)
 #define VECTOR_DB 1
+#define VECTOR_NMI 2
 #define VECTOR_BP 3
 #define VECTOR_OF 4
 #define VECTOR_PF 14
@@ -84,11 +85,12 @@ void svm_requeue_interrupted(struct vcpu *v)
     if (type == EVENT_TYPE_SOFT_INT ||
         (type == EVENT_TYPE_EXCEPTION && (vector == VECTOR_BP || vector == VECTOR_OF)))
         return;
-    /* QEMU records an external interrupt cut short as an exception (seg_helper.c,
-     * handle_even_inj): no exception has a vector above 31. */
-    if (type == EVENT_TYPE_EXCEPTION && vector >= 32)
+    /* QEMU records an external interrupt or an NMI cut short as an exception (seg_helper.c,
+     * handle_even_inj), and its VMRUN refuses to inject an exception of vector 2 or above
+     * 30 (svm_helper.c): no exception has a vector above 31, and vector 2 is the NMI. */
+    if (type == EVENT_TYPE_EXCEPTION && (vector >= 32 || vector == VECTOR_NMI))
         info = (info & ~(EVENT_TYPE_MASK | EVENT_ERROR_VALID | (0xffffffffull << 32))) |
-               EVENT_TYPE_INTR;
+               (vector == VECTOR_NMI ? EVENT_TYPE_NMI : EVENT_TYPE_INTR);
     x->event_inj = info;
 }
 

@@ -40,16 +40,21 @@ static void rules_run_in_order_once_each(void **state)
     assert_string_equal(s.targets[0], "b");
     assert_string_equal(s.targets[1], "a");
     assert_string_equal(s.targets[2], "b");         /* stop with no argument: its own */
+    assert_true(script_watches(&s, "a"));
+    assert_false(script_watches(&s, "b"));
     assert_int_equal(feed("b", "TEST RESULT: PASS", ran), 0);   /* rule 1 not armed yet */
     assert_int_equal(feed("a", "not yet", ran), 0);
     assert_int_equal(feed("b", "READY", ran), 0);               /* wrong partition */
     assert_int_equal(feed("a", "all READY now", ran), 1);
     assert_int_equal(ran[0], 0);
+    assert_false(script_watches(&s, "a"));
+    assert_true(script_watches(&s, "b"));
     assert_int_equal(feed("a", "READY", ran), 0);               /* runs once */
     assert_int_equal(feed("b", "xPASSx", ran), 2);              /* both armed in turn */
     assert_int_equal(ran[0], 1);
     assert_int_equal(ran[1], 2);
     assert_int_equal(feed("b", "PASS", ran), 0);
+    assert_false(script_watches(&s, "b"));                      /* all have run */
 }
 
 static void feed_respects_its_bound_and_length(void **state)

@@ -227,3 +227,8 @@ unsigned script_feed(struct script *s, const char *partition, const char *text, 
     }
     return n;
 }
+
+bool script_watches(const struct script *s, const char *partition)
+{
+    return s->next < s->count && !strcmp(s->rules[s->next].partition, partition);
+}

@@ -49,5 +49,7 @@ int script_init(struct script *s, const struct manifest *m, const char *file, ch
  * order, into ran (at most max); returns how many. */
 unsigned script_feed(struct script *s, const char *partition, const char *text, size_t len,
                      uint32_t *ran, unsigned max);
+/* Whether the armed rule waits for a line of that partition. */
+bool script_watches(const struct script *s, const char *partition);
 
 #endif
