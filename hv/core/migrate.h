@@ -86,6 +86,8 @@ bool migrate_target_accept(void *stream, const char *peer);
 /* Boot CPU, from the network poll: moves migrations on.  True while one is active (the
  * caller polls again soon). */
 bool migrate_poll(void);
+/* p is the source of the migration under way (it may have ended meanwhile). */
+bool migrate_sending(const struct partition *p);
 void migrate_get_progress(struct migrate_progress *out);
 
 /* The two halves, for migrate_poll (hv/core/migrate_source.c, migrate_target.c). */

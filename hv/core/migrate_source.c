@@ -720,6 +720,11 @@ bool migrate_source_poll(void)
     return src.stage != S_IDLE;
 }
 
+bool migrate_sending(const struct partition *p)
+{
+    return src.stage != S_IDLE && src.p == p;
+}
+
 void migrate_get_progress(struct migrate_progress *out)
 {
     memset(out, 0, sizeof(*out));

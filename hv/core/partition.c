@@ -8,11 +8,13 @@
 #include "hv/arch/x86/console.h"
 #include "hv/core/end_verdict.h"
 #include "hv/core/loader/loader.h"
+#include "hv/core/migrate.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
+#include "hv/core/snapshot.h"
 #include "hv/core/snapshot_lazy.h"
 #include "hv/core/vgpu.h"
 #include "hv/core/virt.h"
@@ -212,7 +214,7 @@ struct partition *partition_oldest_ended(const char *keep, int min_manifest_inde
         struct partition *p = partitions[i];
         if (p->finished && !p->restart_requested && !p->checkpointing &&
             strcmp(p->name, keep) != 0 && (int)p->manifest_index >= min_manifest_index &&
-            display_owner() != p)
+            display_owner() != p && !snapshot_saving(p) && !migrate_sending(p))
             return p;
     }
     return NULL;

@@ -62,6 +62,8 @@ enum snapshot_result snapshot_partition(struct partition *p, const char *file, b
 void snapshot_poll(void);
 /* A snapshot job is in progress (the [script] waits for it before its next action). */
 bool snapshot_busy(void);
+/* A snapshot of p is being written (p may have ended meanwhile). */
+bool snapshot_saving(const struct partition *p);
 
 enum snapshot_job_state { SNAPSHOT_RUNNING, SNAPSHOT_ENDED_DONE, SNAPSHOT_ENDED_FAILED };
 

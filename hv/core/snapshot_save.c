@@ -658,6 +658,11 @@ bool snapshot_busy(void)
     return job != NULL;
 }
 
+bool snapshot_saving(const struct partition *p)
+{
+    return job && job->p == p;
+}
+
 bool snapshot_progress(uint32_t id, struct snapshot_progress *out)
 {
     if (job && job->id == id) {
