@@ -17,8 +17,8 @@
                                        while fewer blocks than this are queued */
 #define SPEED_BLOCKS     64         /* a worker's speed: sums that forget 1/64 a block */
 #define MIN_SPEED_PM     20         /* and at least 1/50 */
-#define DRY_BLOCKS       2          /* a queue with less than 2 blocks is (about to go) dry */
-#define DRY_BP           2500       /* a quarter of the picks finding it so: the lowest rung */
+#define DRY_HORIZON_NS   4000000ull /* the disk's dry share looks back about 4 ms */
+#define DRY_BP           2500       /* dry a quarter of that: the lowest rung */
 #define STEP             256        /* the effort's unit: a rung is STEP */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
@@ -121,7 +121,7 @@ static void learn_cycle(struct snap_policy *p, uint64_t now_ns, uint64_t queued,
             p->speed_pm = pm < MIN_SPEED_PM ? MIN_SPEED_PM : pm > 1000 ? 1000 : (uint32_t)pm;
         }
         learn_time(&p->cycle_ns_per_kib[p->last_tried], took, p->last_raw,
-                   OUTLIER_TIMES * said / BLOCK_KIB + 1, true);
+                   OUTLIER_TIMES * said / BLOCK_KIB + 1, false);
     }
     p->last_pick_ns = now_ns;
     p->last_raw = 0;
@@ -320,14 +320,22 @@ static uint64_t aimed_bps(const struct snap_policy *p, uint64_t queued, uint64_t
     return d / in_hand * target;    /* in_hand > target * 4 / 5 > 0 */
 }
 
-/* How often the disk has run dry lately, in hundredths of a per cent: the share of this
- * worker's recent picks (a moving average, weight 1/16) that found less than DRY_BLOCKS
- * blocks queued.  The disk is idle exactly while the queue is empty. */
-static uint64_t measure_dry(struct snap_policy *p, uint64_t queued)
+/* How much of the recent past the disk has spent dry, in hundredths of a per cent: the
+ * time since this worker's previous pick counts as dry when this pick finds less than a
+ * block queued, in moving sums that forget at DRY_HORIZON_NS.  Time-weighted, because a
+ * worker that waited for a CPU picks nothing meanwhile, and finds the queue empty after;
+ * without the disk's speed, because an error in it would read as idle time. */
+static uint64_t measure_dry(struct snap_policy *p, uint64_t now_ns, uint64_t queued)
 {
-    uint32_t now = queued < DRY_BLOCKS * (uint64_t)BLOCK_BYTES ? 10000 : 0;
-    p->dry_bp = p->dry_bp - p->dry_bp / 16 + now / 16;
-    return p->dry_bp;
+    if (p->dry_at_ns && now_ns > p->dry_at_ns) {
+        uint64_t dt = now_ns - p->dry_at_ns;
+        dt = dt < 16 * DRY_HORIZON_NS ? dt : 16 * DRY_HORIZON_NS;
+        p->window_ns = p->window_ns * DRY_HORIZON_NS / (DRY_HORIZON_NS + dt) + dt;
+        p->dry_ns = p->dry_ns * DRY_HORIZON_NS / (DRY_HORIZON_NS + dt) +
+                    (queued < BLOCK_BYTES ? dt : 0);
+    }
+    p->dry_at_ns = now_ns;
+    return p->window_ns ? p->dry_ns * 10000 / p->window_ns : 0;
 }
 
 /* Without a clock, the depth alone: one band of the queue per rung, emptiest band fastest,
@@ -350,6 +358,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     uint64_t bp = fill_bp(queued, q->capacity);
     unsigned workers = !q->workers ? 1 : q->workers < 4096 ? q->workers : 4096;
     measure_drain(p, q);
+    uint64_t dry = q->now_ns ? measure_dry(p, q->now_ns, queued) : 0;
     learn_cycle(p, q->now_ns, queued, q->capacity);
     if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
@@ -380,9 +389,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
         n = hull(p, rung, n);
         int64_t e = matched_effort(p, rung, n, workers, aimed_bps(p, queued, q->capacity));
         /* a disk the workers have left dry lately: they are the bottleneck, whatever the
-         * estimates say; the effort falls with the share of picks that found it so, to
-         * none at DRY_BP */
-        uint64_t dry = measure_dry(p, queued);
+         * estimates say; the effort falls with the dry share, to none at DRY_BP */
         e = dry >= DRY_BP ? 0 : e * (int64_t)(DRY_BP - dry) / DRY_BP;
         e = e < 0 ? 0 : e > (int64_t)(n - 1) * STEP ? (int64_t)(n - 1) * STEP : e;
         p->effort = (uint32_t)e;

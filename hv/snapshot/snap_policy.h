@@ -77,7 +77,9 @@ struct snap_policy {
      * (per mille, at most 1000; 0: not measured), from sums */
     uint32_t speed_pm;
     uint64_t said_ns, took_ns;
-    uint32_t dry_bp;                    /* share of recent picks that found the queue dry */
+    /* the time the queue was found (about) dry at this worker's picks, and all the time,
+     * in sums that forget over a few milliseconds, since the pick at dry_at_ns */
+    uint64_t dry_at_ns, dry_ns, window_ns;
     uint32_t effort;                    /* the last effort, in 1/256 of a paying rung */
     uint32_t dither;                    /* the effort's fractions summed, in 1/256 */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
