@@ -317,7 +317,11 @@ static uint64_t aimed_bps(const struct snap_policy *p, uint64_t queued, uint64_t
         return d / 2;
     if (in_hand * 5 <= target * 4)
         return d / 4 * 5;
-    return d / in_hand * target;    /* in_hand > target * 4 / 5 > 0 */
+    while (target > (1ull << 40)) {     /* in_hand > target * 4 / 5 > 0 */
+        target >>= 1;
+        in_hand >>= 1;
+    }
+    return d / 1000 * (target * 1000 / in_hand);
 }
 
 /* How much of the recent past the disk has spent dry, in hundredths of a per cent: the
