@@ -18,7 +18,7 @@
 #define SPEED_BLOCKS     64         /* a worker's speed: sums that forget 1/64 a block */
 #define MIN_SPEED_PM     20         /* and at least 1/50 */
 #define DRY_HORIZON_NS   4000000ull /* the disk's dry share looks back about 4 ms */
-#define DRY_BP           2500       /* dry a quarter of that: the lowest rung */
+#define DRY_AIM          5          /* dry all of that: the workers aim at 5 times its rate */
 #define STEP             256        /* the effort's unit: a rung is STEP */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
@@ -391,10 +391,11 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
             r--;
     } else {
         n = hull(p, rung, n);
-        int64_t e = matched_effort(p, rung, n, workers, aimed_bps(p, queued, q->capacity));
-        /* a disk the workers have left dry lately: they are the bottleneck, whatever the
-         * estimates say; the effort falls with the dry share, to none at DRY_BP */
-        e = dry >= DRY_BP ? 0 : e * (int64_t)(DRY_BP - dry) / DRY_BP;
+        /* a disk the workers have left dry lately waited for them, whatever the estimates
+         * say: they aim higher, at up to DRY_AIM times the rate, with the dry share */
+        uint64_t aim = aimed_bps(p, queued, q->capacity);
+        aim += aim / 10000 * (dry < 10000 ? dry : 10000) * (DRY_AIM - 1);
+        int64_t e = matched_effort(p, rung, n, workers, aim);
         e = e < 0 ? 0 : e > (int64_t)(n - 1) * STEP ? (int64_t)(n - 1) * STEP : e;
         p->effort = (uint32_t)e;
         unsigned i = (unsigned)(e / STEP);
