@@ -18,7 +18,7 @@
 #define SPEED_BLOCKS     64         /* a worker's speed: sums that forget 1/64 a block */
 #define MIN_SPEED_PM     20         /* and at least 1/50 */
 #define DRY_HORIZON_NS   4000000ull /* the disk's dry share looks back about 4 ms */
-#define DRY_AIM          5          /* dry all of that: the workers aim at 5 times its rate */
+#define DRY_AIM          2          /* dry all of that: the workers aim at twice its rate */
 #define STEP             256        /* the effort's unit: a rung is STEP */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used

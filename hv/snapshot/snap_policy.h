@@ -1,23 +1,26 @@
 /*
  * How hard a snapshot compression worker compresses its next block, decided from the
  * write queue it feeds.  The snapshot is done when its last byte is durable: the disk must
- * never wait for the workers, and it should write as few bytes as that allows.  Each worker
- * learns, from its own blocks, each rung's output size, its wall time of encoding and its
- * turn (pick to pick: encoding, putting, and any time the worker did not run); it measures
- * the disk's speed over windows in which the disk never ran dry.  Before every block, with
- * a clock:
+ * never wait for the workers, and should write as few bytes as that allows.  Each worker
+ * learns from its own blocks each rung's output size, its wall time of encoding and its
+ * turn (pick to pick: encoding, putting, any time the worker did not run), and its speed
+ * (what those turns said its blocks would take over what they took, outliers included);
+ * it measures the disk's speed over windows in which the disk never ran dry, and how much
+ * of the last few milliseconds it found the queue dry.  Before every block, with a clock:
  *
- *  - the matched effort: at rung r the workers together write W * out_r / turn_r bytes a
- *    second.  Along the rungs that pay (a rung pays unless it writes less than 1% fewer
- *    bytes than the paying rung below it; an untried rung is tried only just above a rung
- *    that compresses, priced from the rungs known by a prior), the mix of two neighbours
- *    that writes exactly as fast as the disk drains;
- *  - a trim from the queue's fill: half full is the target, a full queue adds a rung, an
- *    empty one takes one away (the estimates are estimates; the queue says how they err);
- *  - the effort's fraction is dithered: a worker at 2.3 uses the third paying rung for 3 of
- *    10 blocks and the second for the rest;
- *  - a rung above the lowest is used only while the disk has the work in hand: what is
- *    queued must cover 4 of the rung's turns at the disk's speed.
+ *  - the aim: the disk's rate, scaled by half the queue (the target) over the work in
+ *    hand, between 1/2 and 5/4 of it, and raised up to twice with the dry share (a disk
+ *    that waited for the workers says they are slower than the estimates);
+ *  - the matched effort: at rung r the workers together write W * out_r / turn_r bytes
+ *    a second.  Along the rungs that pay and lie on the lower convex hull of (turn,
+ *    output), the mix of two neighbours that writes exactly at the aim (a rung pays unless
+ *    it writes less than 1% fewer bytes than the paying rung below it; an untried rung is
+ *    tried only just above a rung that compresses, priced from the known rungs by a
+ *    prior);
+ *  - the effort's fraction is dithered: at 2.3 rungs a worker uses the third paying rung
+ *    for 3 blocks in 10 and the second for the rest;
+ *  - a rung above the lowest only while the disk has the work in hand: what is queued
+ *    covers 4 of the rung's turns at the disk's speed.
  *
  * Until the disk's speed is measured: the lowest rung while fewer than 2 blocks are queued,
  * then the starting rung (or the paying rung below it).  Without a clock (no rates), the
@@ -27,7 +30,6 @@
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
 #define ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
-#include <stdbool.h>
 #include <stdint.h>
 
 /* The ladder, fastest (most bytes written) first. */
@@ -58,8 +60,8 @@ struct snap_policy {
     enum snap_level start;              /* the starting rung: the highest before the disk's
                                            speed is measured, where there is a clock */
     enum snap_level lowest, highest;    /* the rungs it may use */
-    unsigned hysteresis_pct;            /* per cent more the current rung may cost; without
-                                           a clock, of the capacity around its band */
+    unsigned hysteresis_pct;            /* without a clock: per cent of the capacity
+                                           around the current rung's band */
     /* the drain rate, measured over windows in which the disk never ran dry: the window's
      * start, the bytes drained then and the bytes queued then */
     uint64_t last_ns, last_drained, window_queued;

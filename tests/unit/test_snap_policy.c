@@ -1,8 +1,8 @@
 /* The snapshot compression policy.  With a clock: the mix of two neighbouring rungs (on
  * the lower convex hull of turn against output) whose output matches the rate the disk
- * drains, aimed by the work in hand against half the queue, scaled by the workers'
- * measured speed, dithered block by block; a rung only with four of its turns in hand;
- * the lowest rung while the disk has been dry a quarter of the recent time.  Before the
+ * drains, aimed by the work in hand against half the queue and higher while the disk
+ * has been dry, with the workers' measured speed, dithered block by block; a rung only
+ * with four of its turns in hand.  Before the
  * disk's speed is known the lowest rung fills two blocks, then the starting rung.
  * Without a clock, the depth alone picks a band. */
 #include <setjmp.h>
@@ -16,6 +16,7 @@
 #define RAW 65536u
 #define QUEUE (4u << 20)
 #define PICKS 100       /* fewer than SNAP_POLICY_RETRY_PICKS */
+#define STEP_OF(rungs) ((rungs) * 256u)  /* an effort of that many paying rungs */
 
 /* Teaches p one block per rung: output permille (0: not taught) and wall time in us. */
 static void teach(struct snap_policy *p, const unsigned permille[SNAP_LEVELS],
@@ -272,8 +273,9 @@ static void dry_test(void **state)
     (void)state;
     struct snap_policy p;
     /* the queue found empty at every pick, half a millisecond apart: the disk has been
-     * dry, the workers are the bottleneck, every block is stored, though the estimates
-     * (and the queue, once full again) say the disk is slow */
+     * dry 77% of the recent time, waiting for the workers, though the estimates say they
+     * outpace it (and the queue, once half full again, says it is on target).  They aim
+     * at 1.77 times its rate: LZ4 with 14% at LZ4HC 3, where the match was 43% */
     known(&p, 100);
     struct snap_queue_view q = { 0, QUEUE, 1000, 1000000, 1 };
     for (unsigned i = 0; i < 20; i++) {
@@ -281,16 +283,15 @@ static void dry_test(void **state)
         q.now_ns += 500000;
     }
     q.queued = QUEUE / 2;
-    assert_int_equal(snap_policy_pick(&p, &q), SNAP_STORE);
-    /* it forgets over a few milliseconds: the queue kept, the mix comes back (to 43% at
-     * LZ4HC 3 within about 20 picks) */
-    unsigned m[SNAP_LEVELS] = { 0 };
+    snap_policy_pick(&p, &q);
+    assert_in_range(p.effort, STEP_OF(2) + 30, STEP_OF(2) + 40);
+    /* it forgets over a few milliseconds: the queue kept, the matched mix comes back
+     * (2.43 rungs: 43% at LZ4HC 3) */
     for (unsigned i = 0; i < 100; i++) {
         q.now_ns += 500000;
-        m[snap_policy_pick(&p, &q)]++;
+        snap_policy_pick(&p, &q);
     }
-    assert_true(m[SNAP_LZ4HC_3] > 20);
-    assert_true(m[SNAP_STORE] < 20);
+    assert_in_range(p.effort, STEP_OF(2) + 100, STEP_OF(2) + 120);
 }
 
 static void incompressible_test(void **state)
