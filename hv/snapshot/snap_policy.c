@@ -7,15 +7,19 @@
 #define MIN_WINDOW_NS    50000ull   /* drain rate measured over 50 us at least */
 #define MIN_WINDOW_BYTES (128u << 10) /* and 128 KiB (2 blocks: the disk finishes whole ones) */
 #define BLOCK_KIB        64u        /* SNAP_BLOCK_SIZE / 1024 (snap_codec.h) */
+#define BLOCK_BYTES      (BLOCK_KIB * 1024u)
 #define MAX_QUEUED       (1ull << 43)
-#define OUTLIER_TIMES    2          /* a turn counts at most twice the average */
-#define MAX_STRETCH_PM   100000u    /* a turn counts at most 100 times its encoding */
-#define AFFORD_TURNS     8          /* a rung above the floor: the work in hand covers 8 turns */
-#define FLOOR_TURNS      2          /* the floor: while the work in hand covers 2 of its turns */
+#define OUTLIER_TIMES    2          /* a time counts at most twice the average */
+#define AFFORD_TURNS     4          /* a rung above the lowest: the work in hand covers 4 turns */
 #define FULL_BLOCKS      2          /* a queue this many blocks from full may have made a
                                        worker wait for room */
-#define BUSY_HORIZON_NS  4000000ull /* the disk's busy share looks back about 4 ms */
-#define START_FILL       8          /* the start fills an eighth of the queue (see below) */
+#define START_BLOCKS     2          /* before the disk's speed is known: the lowest rung
+                                       while fewer blocks than this are queued */
+#define SPEED_BLOCKS     64         /* a worker's speed: sums that forget 1/64 a block */
+#define MIN_SPEED_PM     20         /* and at least 1/50 */
+#define DRY_HORIZON_NS   4000000ull /* the disk's dry share looks back about 4 ms */
+#define DRY_AIM          2          /* dry all of that: the workers aim at twice its rate */
+#define STEP             256        /* the effort's unit: a rung is STEP */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
  * for a rung not yet measured: scaled from the nearest measured rung below it. */
@@ -82,7 +86,6 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
         return;
     p->last_raw = raw_len;
     p->last_tried = (uint8_t)tried;
-    p->last_encode_ns = ns;
     p->learned++;
     uint64_t permille = (uint64_t)(out_len < raw_len ? out_len : raw_len) * 1000 / raw_len;
     permille = average(p->out_permille[tried], permille ? permille : 1);
@@ -92,24 +95,33 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
                    OUTLIER_TIMES * block_ns(p, tried) / BLOCK_KIB, true);
 }
 
+static uint64_t turn_ns(const struct snap_policy *p, unsigned r);
+static uint64_t raw_turn_ns(const struct snap_policy *p, unsigned r);
+
 /* The turn of the block learned last: the time from its pick to this one; not learned
  * when the queue is within FULL_BLOCKS blocks of full, where putting the block may have
- * waited for the disk to make room (that time is the disk's, not the rung's). */
+ * waited for the disk to make room (that time is the disk's, not the rung's).  Turns are
+ * learned with outliers capped, so that a rung is not priced by a worker descheduled
+ * once; but a worker that shares the CPUs with other work is descheduled often, and gets
+ * less done than its turns say: its speed is what the turns said its blocks would take
+ * over what they took, in sums that forget 1/64 a block. */
 static void learn_cycle(struct snap_policy *p, uint64_t now_ns, uint64_t queued,
                         uint64_t capacity)
 {
-    bool full = capacity && queued + FULL_BLOCKS * BLOCK_KIB * 1024ull > capacity;
+    bool full = capacity && queued + FULL_BLOCKS * (uint64_t)BLOCK_BYTES > capacity;
     if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns && !full &&
         p->last_tried < SNAP_LEVELS) {
-        uint64_t turn = now_ns - p->last_pick_ns;
-        learn_time(&p->cycle_ns_per_kib[p->last_tried], turn, p->last_raw, 0, false);
-        if (p->last_encode_ns && turn < UINT64_MAX / 1000) {
-            uint64_t old = p->stretch_pm, pm = turn * 1000 / p->last_encode_ns;
-            pm = pm < 1000 ? 1000 : pm > MAX_STRETCH_PM ? MAX_STRETCH_PM : pm;
-            if (old && pm > OUTLIER_TIMES * old)
-                pm = OUTLIER_TIMES * old;
-            p->stretch_pm = (uint32_t)average(old, pm);
+        uint64_t took = now_ns - p->last_pick_ns;
+        uint64_t said = raw_turn_ns(p, p->last_tried) * p->last_raw / (BLOCK_KIB * 1024);
+        took = took < (1ull << 40) ? took : 1ull << 40;
+        if (said) {
+            p->said_ns = p->said_ns - p->said_ns / SPEED_BLOCKS + said;
+            p->took_ns = p->took_ns - p->took_ns / SPEED_BLOCKS + took;
+            uint64_t pm = p->said_ns * 1000 / p->took_ns;
+            p->speed_pm = pm < MIN_SPEED_PM ? MIN_SPEED_PM : pm > 1000 ? 1000 : (uint32_t)pm;
         }
+        learn_time(&p->cycle_ns_per_kib[p->last_tried], took, p->last_raw,
+                   OUTLIER_TIMES * said / BLOCK_KIB + 1, false);
     }
     p->last_pick_ns = now_ns;
     p->last_raw = 0;
@@ -142,9 +154,9 @@ static unsigned paying_rungs(const struct snap_policy *p)
     return mask;
 }
 
-/* Wall time of a whole block at rung r: measured; or scaled by the prior from the nearest
- * measured rung below, doubled (how long a rung takes depends on the data, and its first
- * block must not starve the disk), or else above; 0 when nothing is known. */
+/* Wall time of a whole block's encoding at rung r: measured; or scaled by the prior from
+ * the nearest measured rung below, doubled (how long a rung takes depends on the data, and
+ * its first block must not starve the disk), or else above; 0 when nothing is known. */
 static uint64_t block_ns(const struct snap_policy *p, unsigned r)
 {
     if (p->ns_per_kib[r])
@@ -158,112 +170,19 @@ static uint64_t block_ns(const struct snap_policy *p, unsigned r)
     return 0;
 }
 
-/* The time the disk needs to write what is queued; 0 while its speed is not known. */
-static uint64_t in_hand_ns(const struct snap_policy *p, uint64_t queued)
-{
-    if (p->drain_bps < 1000)
-        return 0;
-    return (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 / (p->drain_bps / 1000);
-}
-
 /* A block's whole turn at rung r, pick to pick, where learned; at least its encoding. */
-static uint64_t turn_ns(const struct snap_policy *p, unsigned r)
+static uint64_t raw_turn_ns(const struct snap_policy *p, unsigned r)
 {
     uint64_t ns = block_ns(p, r);
     uint64_t turn = (uint64_t)p->cycle_ns_per_kib[r] * BLOCK_KIB;
     return turn > ns ? turn : ns;
 }
 
-/* Whether the disk's work in hand covers AFFORD_TURNS turns at rung r. */
-static bool affordable(const struct snap_policy *p, unsigned r, uint64_t queued)
+/* The same over the worker's speed: what it takes, descheduling included. */
+static uint64_t turn_ns(const struct snap_policy *p, unsigned r)
 {
-    if (p->drain_bps < 1000)
-        return true;                /* the disk's speed is not known: the queue alone steers */
-    return AFFORD_TURNS * turn_ns(p, r) <= in_hand_ns(p, queued);
-}
-
-/* The highest paying timed rung at which the `workers` workers together (each at this
- * worker's learned output per block over its learned turn) write at least as fast as the
- * disk drains, or whose fewer bytes save the disk at least the worker time its longer
- * turns cost; and whose FLOOR_TURNS turns the work in hand covers (the rates are
- * estimates: a floor that does not keep the disk fed lets the queue run dry, and then it
- * is no floor).  Below it a rung would only write more bytes than the disk can afford.
- * The lowest rung while the disk's speed is not known. */
-static unsigned time_floor(const struct snap_policy *p, unsigned paying, unsigned workers,
-                           uint64_t queued)
-{
-    uint64_t in_hand = in_hand_ns(p, queued);
-    unsigned floor = p->lowest;
-    for (unsigned r = p->lowest + 1u; in_hand && r <= (unsigned)p->highest; r++) {
-        if (!(paying & (1u << r)) || !p->ns_per_kib[r] || !p->out_permille[r] ||
-            FLOOR_TURNS * turn_ns(p, r) > in_hand)
-            continue;
-        /* a worker's rate at r: per its blocks' whole turns where known */
-        uint64_t out = (uint64_t)permille_or_all(p, r) * BLOCK_KIB * 1024 / 1000;
-        uint64_t turn = turn_ns(p, r);
-        if (workers * (out * 1000000000ull / turn) >= p->drain_bps) {
-            floor = r;
-            continue;
-        }
-        /* or the exchange pays: the disk time r's fewer bytes save (over the drain rate)
-         * is at least the worker time its longer turns cost (shared by the workers) */
-        uint64_t out_floor = (uint64_t)permille_or_all(p, floor) * BLOCK_KIB * 1024 / 1000;
-        uint64_t turn_floor = turn_ns(p, floor);
-        uint64_t saved_ns = out_floor > out ? (out_floor - out) * 1000000000ull / p->drain_bps : 0;
-        if (turn <= turn_floor || saved_ns * workers >= turn - turn_floor)
-            floor = r;
-    }
-    return floor;
-}
-
-/* The disk's speed, from windows of MIN_WINDOW_NS and MIN_WINDOW_BYTES or more: the bytes it
- * drained over the time.  Where it drained less than was queued at the window's start, it
- * never ran dry and wrote at its own speed throughout: the rate is its speed (averaged with
- * what was known, so that a disk slowing down is followed).  Otherwise it may have waited
- * for blocks, and the rate is only a bound below its speed. */
-static void measure_drain(struct snap_policy *p, const struct snap_queue_view *q)
-{
-    uint64_t queued = q->capacity ? q->queued : 0;
-    if (!q->now_ns)
-        return;
-    if (!p->last_ns || q->now_ns < p->last_ns || q->drained < p->last_drained) {
-        p->last_ns = q->now_ns;
-        p->last_drained = q->drained;
-        p->window_queued = queued;
-        return;
-    }
-    uint64_t dt = q->now_ns - p->last_ns;
-    uint64_t bytes = q->drained - p->last_drained;
-    if (dt < MIN_WINDOW_NS || bytes < MIN_WINDOW_BYTES)
-        return;
-    uint64_t rate = (bytes < MAX_QUEUED ? bytes : MAX_QUEUED) * 1000000 / (dt / 1000);
-    if (bytes < p->window_queued)
-        p->drain_bps = p->drain_bps ? (p->drain_bps + rate) / 2 : rate;
-    else if (p->drain_bps && rate > p->drain_bps)
-        p->drain_bps = rate;
-    p->last_ns = q->now_ns;
-    p->last_drained = q->drained;
-    p->window_queued = queued;
-}
-
-/* How busy the disk has been lately, in hundredths of a per cent: the bytes it drained
- * between this worker's blocks over its measured speed, against the time, in moving sums
- * that forget at BUSY_HORIZON_NS.  The disk is idle exactly while the queue is empty, so
- * this is the share of the recent past in which the workers kept it fed. */
-static void measure_busy(struct snap_policy *p, const struct snap_queue_view *q)
-{
-    if (p->busy_at_ns && q->now_ns > p->busy_at_ns && q->drained >= p->busy_drained &&
-        p->drain_bps >= 1000) {
-        uint64_t dt = q->now_ns - p->busy_at_ns;
-        dt = dt < 16 * BUSY_HORIZON_NS ? dt : 16 * BUSY_HORIZON_NS;
-        uint64_t bytes = q->drained - p->busy_drained;
-        uint64_t busy = (bytes < MAX_QUEUED ? bytes : MAX_QUEUED) * 1000000 / (p->drain_bps / 1000);
-        busy = busy < dt ? busy : dt;
-        p->window_ns = p->window_ns * BUSY_HORIZON_NS / (BUSY_HORIZON_NS + dt) + dt;
-        p->busy_ns = p->busy_ns * BUSY_HORIZON_NS / (BUSY_HORIZON_NS + dt) + busy;
-    }
-    p->busy_at_ns = q->now_ns;
-    p->busy_drained = q->drained;
+    uint64_t turn = raw_turn_ns(p, r);
+    return p->speed_pm ? turn * 1000 / p->speed_pm : turn;
 }
 
 /* Bytes out per 1000 in at rung r: learned; or from the nearest learned rung by the prior
@@ -285,49 +204,142 @@ static unsigned est_permille(const struct snap_policy *p, unsigned r)
     return prior_out[r];
 }
 
-/* What a KiB of input at rung r costs the snapshot, the disk busy `bp` (hundredths of a
- * per cent) of the time: the disk's time for its bytes weighed by that share, the workers'
- * time for its encoding (shared by `workers`) by the rest.  A disk always busy is the
- * bottleneck (the workers' time is free: they would wait for room on the queue); a disk
- * often idle is not (its time is free: it waits for the workers). */
-static uint64_t cost(const struct snap_policy *p, unsigned r, uint64_t bp, unsigned workers)
+/* The time the disk needs to write what is queued; 0 while its speed is not known. */
+static uint64_t in_hand_ns(const struct snap_policy *p, uint64_t queued)
 {
-    uint64_t disk_ns = est_permille(p, r) * 1024000000ull / p->drain_bps;
-    uint64_t stretch = p->stretch_pm ? p->stretch_pm : 1000;
-    uint64_t cpu_ns = block_ns(p, r) / BLOCK_KIB * stretch / 1000 / workers;
-    return bp * disk_ns + (10000 - bp) * cpu_ns;
+    if (p->drain_bps < 1000)
+        return 0;
+    return (queued < MAX_QUEUED ? queued : MAX_QUEUED) * 1000000 / (p->drain_bps / 1000);
 }
 
-/* The paying rung from `floor` up that costs least at busy share `bp` (the lowest of equals). */
-static unsigned cheapest(const struct snap_policy *p, unsigned paying, unsigned floor,
-                         uint64_t bp, unsigned workers)
+/* The disk's speed, from windows of MIN_WINDOW_NS and MIN_WINDOW_BYTES or more: the bytes it
+ * drained over the time.  Where it drained less than was queued at the window's start, it
+ * never ran dry and wrote at its own speed throughout: the rate is its speed (averaged with
+ * what was known, so that a disk slowing down is followed).  Otherwise it may have waited
+ * for blocks, and the rate is only a bound below its speed: it raises a known speed, and
+ * stands for an unknown one. */
+static void measure_drain(struct snap_policy *p, const struct snap_queue_view *q)
 {
-    unsigned best = floor;
-    uint64_t best_cost = cost(p, floor, bp, workers);
-    for (unsigned r = floor + 1; r <= (unsigned)p->highest; r++) {
-        uint64_t c = (paying & (1u << r)) ? cost(p, r, bp, workers) : UINT64_MAX;
-        if (c < best_cost) {
-            best = r;
-            best_cost = c;
-        }
+    uint64_t queued = q->capacity ? q->queued : 0;
+    if (!q->now_ns)
+        return;
+    if (!p->last_ns || q->now_ns < p->last_ns || q->drained < p->last_drained) {
+        p->last_ns = q->now_ns;
+        p->last_drained = q->drained;
+        p->window_queued = queued;
+        return;
     }
-    return best;
+    uint64_t dt = q->now_ns - p->last_ns;
+    uint64_t bytes = q->drained - p->last_drained;
+    if (dt < MIN_WINDOW_NS || bytes < MIN_WINDOW_BYTES)
+        return;
+    uint64_t rate = (bytes < MAX_QUEUED ? bytes : MAX_QUEUED) * 1000000 / (dt / 1000);
+    if (bytes < p->window_queued)
+        p->drain_bps = p->drain_bps ? (p->drain_bps + rate) / 2 : rate;
+    else if (rate > p->drain_bps)
+        p->drain_bps = rate;
+    p->last_ns = q->now_ns;
+    p->last_drained = q->drained;
+    p->window_queued = queued;
 }
 
-/* The cheapest rung at share `bp`, but the current rung is kept while it costs at most
- * the hysteresis (per cent) more: a share hovering where two rungs cost about the same does
- * not flip the level every block. */
-static unsigned priced_rung(const struct snap_policy *p, unsigned paying, uint64_t bp,
-                            unsigned workers)
+/* A rung's point: its turn in ns and its output in bytes, per KiB of input. */
+static uint64_t turn_per_kib(const struct snap_policy *p, unsigned r)
 {
-    unsigned best = cheapest(p, paying, p->lowest, bp, workers);
-    unsigned cur = (unsigned)p->level;
-    if (cur != best && cur >= (unsigned)p->lowest && cur <= (unsigned)p->highest &&
-        (paying & (1u << cur)) &&
-        cost(p, cur, bp, workers) / (100 + p->hysteresis_pct) <=
-            cost(p, best, bp, workers) / 100)
-        return cur;
-    return best;
+    uint64_t ns = turn_ns(p, r) / BLOCK_KIB;
+    return ns < 1000000000 ? ns : 1000000000;
+}
+
+static uint64_t out_per_kib(const struct snap_policy *p, unsigned r)
+{
+    return est_permille(p, r) * 1024ull / 1000;
+}
+
+/* Keeps of rung[0..n) (the paying rungs, fastest first) those on the lower convex hull of
+ * (turn, output): a rung that saves fewer bytes per ns of turn over the rung before it
+ * than the rung after it saves over it is never part of the best mix (its two neighbours
+ * mixed write as few bytes in less time), nor is a rung slower than a later one that
+ * writes no more.  Returns the new count. */
+static unsigned hull(const struct snap_policy *p, unsigned *rung, unsigned n)
+{
+    unsigned h = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t c = turn_per_kib(p, rung[i]), o = out_per_kib(p, rung[i]);
+        while (h >= 1 && turn_per_kib(p, rung[h - 1]) >= c && out_per_kib(p, rung[h - 1]) >= o)
+            h--;
+        while (h >= 2) {
+            uint64_t c0 = turn_per_kib(p, rung[h - 2]), o0 = out_per_kib(p, rung[h - 2]);
+            uint64_t c1 = turn_per_kib(p, rung[h - 1]), o1 = out_per_kib(p, rung[h - 1]);
+            if (c1 <= c0 || o1 > o0 || c <= c1 || o > o1)
+                break;
+            /* kept while (o0 - o1) / (c1 - c0) >= (o1 - o) / (c - c1) */
+            if ((o0 - o1) * (c - c1) >= (o1 - o) * (c1 - c0))
+                break;
+            h--;
+        }
+        rung[h++] = rung[i];
+    }
+    return h;
+}
+
+/* The effort that matches the workers' output to a disk writing `bps` bytes a second, in
+ * STEPs along `rung[0..n)` (on the hull, fastest first).  At rung r the workers together
+ * write W * out_r / turn_r bytes a second; the surplus s_r = W out_r - D turn_r (per KiB of
+ * input) is positive while they outpace the disk.  The mix of the neighbours a (s_a >= 0)
+ * and b (s_b < 0) with a share s_a / (s_a - s_b) of blocks at b writes exactly as fast as
+ * the disk drains: any more effort and the disk waits for the workers, any less and it
+ * writes bytes it need not. */
+static int64_t matched_effort(const struct snap_policy *p, const unsigned *rung, unsigned n,
+                              unsigned workers, uint64_t bps)
+{
+    uint64_t kbps = bps / 1000 < 1000000000 ? bps / 1000 : 1000000000;
+    int64_t prev = 0;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t s = (int64_t)(workers * out_per_kib(p, rung[i]) * 1000000ull) -
+                    (int64_t)(kbps * turn_per_kib(p, rung[i]));
+        if (s < 0)
+            return i ? (int64_t)(i - 1) * STEP + prev * STEP / (prev - s) : 0;
+        prev = s;
+    }
+    return (int64_t)(n - 1) * STEP;
+}
+
+/* The rate the workers aim at: the disk's, scaled by the target work in hand (half the
+ * queue) over the work in hand.  Twice the target in hand: half the disk's rate (the queue
+ * drains); less than the target: up to 5/4 of it (the queue fills, gently, since the blocks
+ * that fill it are written with less effort).  A queue near empty is the work-in-hand
+ * rule's. */
+static uint64_t aimed_bps(const struct snap_policy *p, uint64_t queued, uint64_t capacity)
+{
+    uint64_t target = in_hand_ns(p, capacity / 2), in_hand = in_hand_ns(p, queued);
+    uint64_t d = p->drain_bps;
+    if (in_hand >= 2 * target)
+        return d / 2;
+    if (in_hand * 5 <= target * 4)
+        return d / 4 * 5;
+    while (target > (1ull << 40)) {     /* in_hand > target * 4 / 5 > 0 */
+        target >>= 1;
+        in_hand >>= 1;
+    }
+    return d / 1000 * (target * 1000 / in_hand);
+}
+
+/* How much of the recent past the disk has spent dry, in hundredths of a per cent: the
+ * time since this worker's previous pick counts as dry when this pick finds less than a
+ * block queued, in moving sums that forget at DRY_HORIZON_NS.  Time-weighted, because a
+ * worker that waited for a CPU picks nothing meanwhile, and finds the queue empty after;
+ * without the disk's speed, because an error in it would read as idle time. */
+static uint64_t measure_dry(struct snap_policy *p, uint64_t now_ns, uint64_t queued)
+{
+    if (p->dry_at_ns && now_ns > p->dry_at_ns) {
+        uint64_t dt = now_ns - p->dry_at_ns;
+        dt = dt < 16 * DRY_HORIZON_NS ? dt : 16 * DRY_HORIZON_NS;
+        p->window_ns = p->window_ns * DRY_HORIZON_NS / (DRY_HORIZON_NS + dt) + dt;
+        p->dry_ns = p->dry_ns * DRY_HORIZON_NS / (DRY_HORIZON_NS + dt) +
+                    (queued < BLOCK_BYTES ? dt : 0);
+    }
+    p->dry_at_ns = now_ns;
+    return p->window_ns ? p->dry_ns * 10000 / p->window_ns : 0;
 }
 
 /* Without a clock, the depth alone: one band of the queue per rung, emptiest band fastest,
@@ -348,10 +360,9 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
         return p->level = p->lowest;
     uint64_t queued = q->capacity ? q->queued : 0;
     uint64_t bp = fill_bp(queued, q->capacity);
-    unsigned workers = q->workers ? q->workers : 1;
+    unsigned workers = !q->workers ? 1 : q->workers < 4096 ? q->workers : 4096;
     measure_drain(p, q);
-    if (q->now_ns)
-        measure_busy(p, q);
+    uint64_t dry = q->now_ns ? measure_dry(p, q->now_ns, queued) : 0;
     learn_cycle(p, q->now_ns, queued, q->capacity);
     if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
@@ -362,25 +373,43 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
             }
     }
     unsigned mask = paying_rungs(p);
-    unsigned start = p->start < p->lowest ? p->lowest : p->start > p->highest ? p->highest
-                                                                                : p->start;
-    unsigned r, floor = p->lowest;
+    unsigned rung[SNAP_LEVELS], n = 0;
+    for (unsigned r = p->lowest; r <= (unsigned)p->highest; r++)
+        if (mask & (1u << r))
+            rung[n++] = r;
+    unsigned r;
     if (!q->now_ns) {
         r = band_rung(p, bp);
-    } else if (p->drain_bps < 1000 || !block_ns(p, start)) {
-        /* the disk's speed (or any rung's time) not known yet: the lowest rung until an
-         * eighth of the queue is filled, enough to measure the disk, then the starting rung */
-        r = queued < q->capacity / START_FILL ? p->lowest : start;
+        while (r > (unsigned)p->lowest && !(mask & (1u << r)))
+            r--;
+    } else if (p->drain_bps < 1000 || !block_ns(p, p->lowest)) {
+        /* the disk's speed (or the lowest rung's time) not known yet: the lowest rung
+         * while the queue holds less than START_BLOCKS blocks (the disk must not wait for
+         * the first ones), then the starting rung or the paying rung below it */
+        r = queued < START_BLOCKS * (uint64_t)BLOCK_BYTES ? p->lowest : p->start;
+        while (r > (unsigned)p->lowest && !(mask & (1u << r)))
+            r--;
     } else {
-        uint64_t busy = p->window_ns ? p->busy_ns * 10000 / p->window_ns : 10000;
-        r = priced_rung(p, mask, bp < busy ? bp : busy, workers);
-        /* the floor's rung needs only FLOOR_TURNS in hand, but not above the priced rung */
-        floor = time_floor(p, mask, workers, queued);
-        floor = floor < r ? floor : r;
+        n = hull(p, rung, n);
+        /* a disk the workers have left dry lately waited for them, whatever the estimates
+         * say: they aim higher, at up to DRY_AIM times the rate, with the dry share */
+        uint64_t aim = aimed_bps(p, queued, q->capacity);
+        aim += aim / 10000 * (dry < 10000 ? dry : 10000) * (DRY_AIM - 1);
+        int64_t e = matched_effort(p, rung, n, workers, aim);
+        e = e < 0 ? 0 : e > (int64_t)(n - 1) * STEP ? (int64_t)(n - 1) * STEP : e;
+        p->effort = (uint32_t)e;
+        unsigned i = (unsigned)(e / STEP);
+        p->dither += (uint32_t)(e % STEP);
+        if (p->dither >= STEP && i + 1 < n) {
+            p->dither -= STEP;
+            i++;
+        }
+        /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns in
+         * hand: a slow rung on a fast disk must not leave it idle */
+        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued))
+            i--;
+        r = rung[i];
     }
-    /* a rung above the floor must pay, and the disk must have the work in hand for it */
-    while (r > floor && (!(mask & (1u << r)) || !affordable(p, r, queued)))
-        r--;
     p->level = (enum snap_level)r;
     return p->level;
 }

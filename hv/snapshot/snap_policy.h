@@ -1,37 +1,32 @@
 /*
  * How hard a snapshot compression worker compresses its next block, decided from the
- * write queue it feeds (the seed's idea): a deep queue means the disk is the bottleneck,
- * so spend CPU to write fewer bytes; an empty queue means the CPU is, so compress less.
- * The reasoning and the measurements behind each rule are in SNAPSHOT.md ("The level
- * policy").  Each worker learns, from its own blocks, each rung's output size and wall
- * time of encoding, and its stretch: a block's whole turn (pick to pick) over its
- * encoding, which grows when the workers wait for a CPU.  It measures the disk's speed
- * over windows in which the disk never ran dry (it drained less than was queued at the
- * window's start), and the disk's busy share of the last few milliseconds (the bytes it
- * drained over that speed).  Before every block, with a clock:
+ * write queue it feeds.  The snapshot is done when its last byte is durable: the disk must
+ * never wait for the workers, and should write as few bytes as that allows.  Each worker
+ * learns from its own blocks each rung's output size, its wall time of encoding and its
+ * turn (pick to pick: encoding, putting, any time the worker did not run), and its speed
+ * (what those turns said its blocks would take over what they took, outliers included);
+ * it measures the disk's speed over windows in which the disk never ran dry, and how much
+ * of the last few milliseconds it found the queue dry.  Before every block, with a clock:
  *
- *  - each rung that pays is priced: the disk's time for its bytes, weighed by the queue's
- *    fill but no more than the disk's busy share, plus the workers' time for its encoding
- *    (stretched, over the view's worker count), weighed by the rest.  A full queue on a
- *    disk always busy makes the workers' time free (fewest bytes); an empty queue, or a
- *    disk the workers leave idle, makes the disk's time free (cheapest encoding).  The
- *    cheapest rung is used; the current one is kept while it costs at most
- *    `hysteresis_pct` more.  A rung pays unless it writes less than 1% fewer bytes than the
- *    rung below (incompressible RAM is stored); an untried rung is tried only just above a
- *    rung that compresses, and is priced from the rungs known by a prior;
- *  - a rung above the floor is used only if the disk has the work in hand: what is queued
- *    must cover 8 of the rung's turns at the disk's speed, so that a slow rung on a fast
- *    disk cannot leave it idle;
- *  - the floor, which needs only 2 turns in hand, and is no higher than the priced rung:
- *    the highest paying rung at which all the workers together write at least as fast as
- *    the disk drains, or at which the disk time its fewer bytes save is at least the worker
- *    time its longer turns cost (over the worker count).
+ *  - the aim: the disk's rate, scaled by half the queue (the target) over the work in
+ *    hand, between 1/2 and 5/4 of it, and raised up to twice with the dry share (a disk
+ *    that waited for the workers says they are slower than the estimates);
+ *  - the matched effort: at rung r the workers together write W * out_r / turn_r bytes
+ *    a second.  Along the rungs that pay and lie on the lower convex hull of (turn,
+ *    output), the mix of two neighbours that writes exactly at the aim (a rung pays unless
+ *    it writes less than 1% fewer bytes than the paying rung below it; an untried rung is
+ *    tried only just above a rung that compresses, priced from the known rungs by a
+ *    prior);
+ *  - the effort's fraction is dithered: at 2.3 rungs a worker uses the third paying rung
+ *    for 3 blocks in 10 and the second for the rest;
+ *  - a rung above the lowest only while the disk has the work in hand: what is queued
+ *    covers 4 of the rung's turns at the disk's speed.
  *
- * Until the disk's speed is measured: the lowest rung until an eighth of the queue is
- * filled (enough to measure the disk), then the starting rung.  Without a clock (no rates),
- * the depth alone picks a band of the queue, one per rung, emptiest band fastest, kept
- * while the depth is within `hysteresis_pct` of it.  A rung that does not qualify falls to
- * the next rung below that does.  Each worker keeps its own policy.  Portable.
+ * Until the disk's speed is measured: the lowest rung while fewer than 2 blocks are queued,
+ * then the starting rung (or the paying rung below it).  Without a clock (no rates), the
+ * depth alone picks a band of the queue, one per rung, emptiest band fastest, kept while
+ * the depth is within `hysteresis_pct` of it.  Each worker keeps its own policy.  Portable.
+ * SNAPSHOT.md ("The level policy") has the reasoning and the measurements.
  */
 #ifndef ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
 #define ATOLL_HV_SNAPSHOT_SNAP_POLICY_H
@@ -65,15 +60,12 @@ struct snap_policy {
     enum snap_level start;              /* the starting rung: the highest before the disk's
                                            speed is measured, where there is a clock */
     enum snap_level lowest, highest;    /* the rungs it may use */
-    unsigned hysteresis_pct;            /* per cent more the current rung may cost; without
-                                           a clock, of the capacity around its band */
+    unsigned hysteresis_pct;            /* without a clock: per cent of the capacity
+                                           around the current rung's band */
     /* the drain rate, measured over windows in which the disk never ran dry: the window's
      * start, the bytes drained then and the bytes queued then */
     uint64_t last_ns, last_drained, window_queued;
     uint64_t drain_bps;                 /* bytes per second; 0 until measured */
-    /* the disk's busy time (its drained bytes over drain_bps) and the time, between this
-     * worker's blocks, in sums that forget over a few milliseconds */
-    uint64_t busy_at_ns, busy_drained, busy_ns, window_ns;
     /* learned per rung from this worker's blocks (moving averages; 0: not yet seen) */
     uint32_t ns_per_kib[SNAP_LEVELS];   /* wall time per KiB of non-zero input */
     uint16_t out_permille[SNAP_LEVELS]; /* bytes out per 1000 in */
@@ -83,10 +75,15 @@ struct snap_policy {
     uint64_t last_pick_ns;              /* the clock at the previous pick (0: none) */
     uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
     uint8_t last_tried;                 /* and the rung it was encoded at */
-    uint64_t last_encode_ns;            /* and the wall time of its encoding (0: none) */
-    /* a block's turn over its encoding, per mille (moving average; 0: not yet seen): what
-     * a worker's encoding time really costs when it shares the CPUs */
-    uint32_t stretch_pm;
+    /* the worker's speed: what its turns said its blocks would take over what they took
+     * (per mille, at most 1000; 0: not measured), from sums */
+    uint32_t speed_pm;
+    uint64_t said_ns, took_ns;
+    /* the time the queue was found (about) dry at this worker's picks, and all the time,
+     * in sums that forget over a few milliseconds, since the pick at dry_at_ns */
+    uint64_t dry_at_ns, dry_ns, window_ns;
+    uint32_t effort;                    /* the last effort, in 1/256 of a paying rung */
+    uint32_t dither;                    /* the effort's fractions summed, in 1/256 */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
     uint32_t learned;                   /* blocks with data learned from, so far */
 };

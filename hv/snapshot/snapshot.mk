@@ -17,6 +17,13 @@ $(SNAPSHOT_BENCH): tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) $(wildcard hv/s
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -pthread -o $@ tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) -llz4
 
+# The image's per-block costs at every level, for the policy's simulation
+# (tests/bench/snapshot-policy-sim POLICY_C COSTS_CSV; not part of make bench).
+$(BUILD)/bench/snapshot-costs: tests/bench/snapshot_costs.c $(SNAPSHOT_SRCS) $(wildcard hv/snapshot/*.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/snapshot_costs.c $(SNAPSHOT_SRCS) -llz4
+
 # Real memory for the bench: the RAM of Debian's kernel at its shell, writing files, from
 # the snapshot the scenario bochs-grub-snapshot-linux-disk keeps (build/bench/debian-linux.snp,
 # tests/snapshot/check-linux-snapshot).  When that snapshot is missing the rule runs the

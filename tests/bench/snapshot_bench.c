@@ -31,7 +31,9 @@
  * LZ4HC levels take seconds where the others take milliseconds).  Each row: ours = the
  * adaptive policy's median ms to durable, anchor = the best fixed level's median, ratio =
  * ours / anchor (below 1: adaptive beat every fixed level).  Notes under the table give,
- * per row, every way's median, spread and number of runs, the bytes each way wrote, the
+ * per row, every way's median, spread and number of runs, the ratio round by round (each
+ * round's adaptive run over the best fixed level's run of the same round: the median of
+ * those, which other work on the machine shifts less), the bytes each way wrote, the
  * queue's mean depth and the disk's idle time by tenth of the blocks put (the adaptive run
  * and the best fixed level's run closest to their medians), the level mix the adaptive
  * workers chose, the CPU time per level, the share of zero pages and the time against the
@@ -535,6 +537,18 @@ static void report(struct config *c, unsigned rounds, FILE *csv)
                               100.0 * (double)c->r[median_round(c, w, rounds, st[w].median)][w]
                                           .written / (double)c->size);
     puts(line);
+    /* the same ratio round by round: each round's adaptive run against the best fixed
+     * level's run of that round (minutes of other work on the machine shift both) */
+    double paired[MAX_ROUNDS];
+    unsigned np = 0;
+    for (unsigned k = 0; k < rounds; k++)
+        if (c->r[k][WAY_ADAPTIVE].ran && c->r[k][best].ran)
+            paired[np++] = c->r[k][WAY_ADAPTIVE].seconds / c->r[k][best].seconds;
+    if (np) {
+        struct stats ps = stats_of(paired, np);
+        printf("  %s: adaptive / %s round by round: median %.3fx (%.3f-%.3f, %u rounds)\n",
+               c->label, way_name(best), ps.median, ps.min, ps.max, np);
+    }
     for (unsigned pass = 0; pass < 2; pass++) {
         const struct run_result *r = pass ? b : a;
         n = (size_t)snprintf(line, sizeof(line), "  %s: %s by tenth of the blocks: queue %% full",

@@ -83,10 +83,9 @@ static void compressible_slow_disk_test(void **s)
     fill_text(ram, sizeof(ram));
     memset(ram + 3 * SNAP_BLOCK_SIZE, 0, SNAP_BLOCK_SIZE);             /* a zero block */
     memset(ram + 7 * SNAP_BLOCK_SIZE + SNAP_PAGE_SIZE, 0, SNAP_PAGE_SIZE);   /* a zero page */
-    /* a full 8 MiB queue on a disk that is always busy: 131072 bytes drained per 1.2 ms
-     * between blocks (109 MB/s, 77 ms in hand), every rung taking 600 us: the fewest bytes
-     * are the cheapest, and the queue holds 8 turns of each */
-    struct script sc = { .queued = 8u << 20, .step_ns = 600000, .drain_per_block = 131072 };
+    /* a full 8 MiB queue on a slow disk: 16384 bytes drained per 1.2 ms between blocks
+     * (13.7 MB/s, measured once 128 KiB have drained), every rung taking 600 us */
+    struct script sc = { .queued = 8u << 20, .step_ns = 600000, .drain_per_block = 16384 };
     struct snap_sink sink = { &sc, 8u << 20, s_queued, s_put, s_drained, s_now, 1 };
     struct snap_scan scan;
     struct snap_worker w;
@@ -102,16 +101,21 @@ static void compressible_slow_disk_test(void **s)
     assert_int_equal(sum(w.at_level), BLOCKS - 1);
     assert_int_equal(sum(w.ns_at), (BLOCKS - 1) * 600000ull);  /* one clock step per encode */
     assert_int_equal(w.last_ns, 600000);
-    /* the policy measured the disk and climbed the ladder one measured rung at a time */
-    assert_int_equal(w.policy.drain_bps, 131072ull * 1000000 / 1200);
-    assert_int_equal(w.policy.busy_ns, w.policy.window_ns);
-    for (unsigned l = SNAP_LZ4_FAST; l <= SNAP_LZ4HC_3; l++) {
-        assert_int_equal(w.tried[l], 1);
-        assert_true(w.policy.out_permille[l] > 0 && w.policy.out_permille[l] < 500);
-        assert_int_equal(w.policy.ns_per_kib[l], 600000ull * 1024 / SNAP_BLOCK_SIZE);
+    /* the policy measured the disk, and tried the rungs one above the last measured to
+     * compress: LZ4 fast, then LZ4.  This text compresses to a few per cent, so at 600 us
+     * a block even LZ4 fast writes only about as fast as the disk drains (half its rate is
+     * the aim, with the queue full): the mix stays at the two fastest compressing rungs,
+     * and at most one block is stored (before storing's own time is measured) */
+    assert_int_equal(w.policy.drain_bps, 131072ull * 1000000 / (8 * 1200));
+    for (unsigned l = SNAP_LZ4_FAST; l <= SNAP_LZ4; l++) {
+        assert_true(w.tried[l] >= 1);
+        assert_true(w.policy.out_permille[l] > 0 && w.policy.out_permille[l] < 100);
+        /* 600 us a block: per KiB of 16 pages, or of 15 (block 7 has a zero page) */
+        assert_in_range(w.policy.ns_per_kib[l], 600000ull * 1024 / SNAP_BLOCK_SIZE,
+                        600000ull * 1024 / (SNAP_BLOCK_SIZE - SNAP_PAGE_SIZE));
     }
-    assert_int_equal(w.tried[SNAP_STORE], 0);
-    assert_int_equal(w.tried[SNAP_LZ4HC_9], BLOCKS - 4);
+    assert_true(w.tried[SNAP_STORE] <= 1);
+    assert_true(w.at_level[SNAP_STORE] <= 1);
 }
 
 static void incompressible_test(void **s)
