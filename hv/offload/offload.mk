@@ -29,6 +29,10 @@ test_offload_clone_SRCS = tests/unit/test_offload_clone.c tests/unit/test_block_
 	hv/lib/format.c
 test_offload_clone_LIBS := -lbearssl
 
+FUZZ_TARGETS += fuzz_pool_clone
+fuzz_pool_clone_SRCS = tests/fuzz/fuzz_pool_clone.c tests/unit/test_block_mem.c \
+	hv/storage/pool_clone.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
+
 # The provider behind the control server; the host daemon (atoll-control-hostd --pool)
 # runs the real provider on a pool image through tests/net/fake_offload.c.
 KERNEL_SRCS += hv/offload/offload_ctl.c

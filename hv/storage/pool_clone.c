@@ -226,8 +226,15 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
             continue;
         struct image im;
         struct vhdx_err err;
-        if (image_open(v, env, name, VHDX_OPEN_NO_PARENT, &im, &err))
-            continue;   /* not an image we can read: not a child anything can open either */
+        int rc = image_open(v, env, name, VHDX_OPEN_NO_PARENT, &im, &err);
+        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM) {
+            found = -1;  /* in use (a live log) or unreadable now: it might be a child */
+            fmt_snprintf(msg, msg_size, "cannot tell whether %s is a child of %s: %s", name,
+                         src, err.msg);
+            break;
+        }
+        if (rc)
+            continue;   /* not an image at all: not a child anything can open either */
         struct vhdx_info info;
         vhdx_get_info(im.d, &info);
         char parent[PATH_MAX_LEN];

@@ -16,6 +16,7 @@
 
 #include "hv/offload/offload_pool.h"
 #include "hv/storage/pool_clone.h"
+#include "hv/storage/pool_write_observer.h"
 #include "hv/storage/vhdx_parent_path.h"
 #include "tests/unit/test_block_mem.h"
 
@@ -420,7 +421,20 @@ static void fsck_no_crosslinks(const uint8_t *data)
     assert_false(crossed);
 }
 
-/* A power cut after every write of the clone; then the mount's recovery: each side holds
+/* The device's write count when the commit (the base's name) began. */
+static int64_t commit_at = -1;
+
+static void see_commit(void *ctx, enum pool_write_what what, const char *path, uint64_t off,
+                       uint64_t len)
+{
+    struct fx *f = ctx;
+    (void)what, (void)off, (void)len;
+    if (strstr(path, "-base-") && commit_at < 0)
+        commit_at = (int64_t)f->m.writes;
+}
+
+/* A power cut after every write of the clone from a little before its commit to its end,
+ * every 8th before (making the two children: a cut there only leaves work files); then the mount's recovery: each side holds
  * either its data before or the source's, the pool has no work file and no cross-link. */
 static void cut_anywhere_test(void **state)
 {
@@ -431,13 +445,23 @@ static void cut_anywhere_test(void **state)
     uint8_t *before = malloc(img_bytes);
     memcpy(before, f->data, img_bytes);
     uint64_t written;
-    uint64_t w0 = f->m.writes;
-    assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
-    uint64_t total = f->m.writes - w0;
-    assert_true(total > 4);
-    fprintf(stderr, "clone: %llu writes\n", (unsigned long long)total);
+    mount(f, true);
+    assert_int_equal(pool_write_observer_add(see_commit, f), 0);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered;
+    struct offload_src s = { TOKEN_RANGE_DISK, "src.vhdx", 0, UINT64_MAX };
+    assert_int_equal(offload_read(&f->p, &s, 1, 0, tok, &covered, f->msg, sizeof f->msg), OFFLOAD_OK);
+    assert_int_equal(offload_write(&f->p, tok, TOKEN_SIZE, 0, covered, TOKEN_RANGE_DISK,
+                                   "dst.vhdx", 0, NULL, NULL, &written, f->msg, sizeof f->msg),
+                     OFFLOAD_OK);
+    pool_write_observer_remove(see_commit, f);
+    assert_true(commit_at >= 0);
+    uint64_t total = f->m.writes, commit = (uint64_t)commit_at;
+    assert_true(commit > 8 && commit < total);
     unsigned before_n = 0, after_n = 0;
     for (uint64_t cut = 0; cut <= total; cut++) {
+        if (cut + 8 < commit && cut % 8)
+            continue;
         memcpy(f->data, before, img_bytes);
         mount(f, true);
         f->m.cut_after = (int64_t)(f->m.writes + cut);
@@ -454,7 +478,7 @@ static void cut_anywhere_test(void **state)
             assert_null(strstr(n.list[i], POOL_CLONE_SUFFIX));
         assert_int_equal(n.n, cloned ? 3 : 2);
         cloned ? after_n++ : before_n++;
-        if (cut % 4 == 0 || cut == total)
+        if (cut + 8 >= commit)
             fsck_no_crosslinks(f->data);
         /* writable after either outcome, each side on its own */
         write_mark(f, "src.vhdx", 0x77);
