@@ -234,7 +234,7 @@ static void row(const char *name, uint8_t kind, const char *src, const char *our
     const char *const names[3] = { src, ours_dst, anchor_dst };
     if (!same(kind, names))
         die(name, "a destination differs from the source");
-    printf("%-44s %10.1f ms %10.1f ms %8.4f\n", name, ours / 1e6, anchor / 1e6,
+    printf("%-52s %10.1f ms %10.1f ms %9.6f\n", name, ours / 1e6, anchor / 1e6,
            (double)ours / (double)anchor);
     printf("  %s: %llu MiB: %llu MiB shared (linked clone, no payload), %llu MiB made zero by "
            "metadata (no payload), %llu MiB read and found zero (trimmed, not written), %llu "

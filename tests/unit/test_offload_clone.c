@@ -282,6 +282,20 @@ static struct names root_names(struct fx *f)
     return n;
 }
 
+/* fsck.fat finds nothing at all to repair. */
+static void fsck_clean(const uint8_t *data)
+{
+    char path[] = "/tmp/atoll-clone-fsck-XXXXXX", cmd[200];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(mem_disk_save(path, data, img_bytes), 0);
+    snprintf(cmd, sizeof cmd, "fsck.fat -n %s >/dev/null 2>&1", path);
+    int rc = system(cmd);
+    unlink(path);
+    assert_int_equal(rc, 0);
+}
+
 /* ---- tests ------------------------------------------------------------------------- */
 
 static void clone_shares_blocks_test(void **state)
@@ -315,6 +329,8 @@ static void clone_shares_blocks_test(void **state)
     assert_true(disk_is(f, "dst.vhdx", 3, 0xbb));
     assert_true(disk_is(f, "src.vhdx", 3, 0xaa));
     assert_true(disk_is(f, base, 3, 0));
+    assert_int_equal(fat_sync(&f->v), FAT_OK);
+    fsck_clean(f->data);    /* no lost cluster, no cross-link: the old destination freed */
 }
 
 static void clone_of_a_clone_test(void **state)
@@ -511,9 +527,45 @@ static void relative_locators_test(void **state)
     assert_true(disk_is(f, "a/b/src.vhdx", 3, 0));
 }
 
+/* The FAT32 primitives of the commit: a second name on one chain, a name dropped alone. */
+static void fat_link_forget_test(void **state)
+{
+    struct fx *f = *state;
+    struct fat_file ff;
+    uint8_t b[5000], r[5000];
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = pat(i, 5);
+    assert_int_equal(fat_open(&f->v, "one.bin", FAT_O_CREATE, &ff), FAT_OK);
+    assert_int_equal(fat_write(&ff, 0, b, sizeof b), (long)sizeof b);
+    assert_int_equal(fat_close(&ff), FAT_OK);
+    assert_int_equal(fat_mkdir(&f->v, "d"), FAT_OK);
+    assert_int_equal(fat_link(&f->v, "one.bin", "d/two.bin"), FAT_OK);
+    struct fat_stat a, c;
+    assert_int_equal(fat_stat(&f->v, "one.bin", &a), FAT_OK);
+    assert_int_equal(fat_stat(&f->v, "d/two.bin", &c), FAT_OK);
+    assert_int_equal(a.first_cluster, c.first_cluster);
+    assert_int_equal(a.size, c.size);
+    /* refused: an existing name, a folder, a missing file */
+    assert_int_equal(fat_link(&f->v, "one.bin", "d/two.bin"), FAT_E_EXISTS);
+    assert_int_equal(fat_link(&f->v, "d", "e"), FAT_E_INVALID);
+    assert_int_equal(fat_link(&f->v, "none.bin", "e"), FAT_E_NOT_FOUND);
+    assert_int_equal(fat_forget(&f->v, "d"), FAT_E_INVALID);
+    uint32_t free_before = f->v.free_count;
+    assert_int_equal(fat_forget(&f->v, "one.bin"), FAT_OK);
+    assert_int_equal(f->v.free_count, free_before);     /* the chain stays */
+    assert_int_equal(fat_stat(&f->v, "one.bin", &a), FAT_E_NOT_FOUND);
+    assert_int_equal(fat_open(&f->v, "d/two.bin", 0, &ff), FAT_OK);
+    assert_int_equal(fat_read(&ff, 0, r, sizeof r), (long)sizeof r);
+    assert_memory_equal(b, r, sizeof b);
+    fat_close(&ff);
+    assert_int_equal(fat_sync(&f->v), FAT_OK);
+    fsck_clean(f->data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(fat_link_forget_test, setup, teardown),
         cmocka_unit_test_setup_teardown(clone_shares_blocks_test, setup, teardown),
         cmocka_unit_test_setup_teardown(clone_of_a_clone_test, setup, teardown),
         cmocka_unit_test_setup_teardown(declines_and_copies_test, setup, teardown),
