@@ -83,7 +83,9 @@ test_offload_peer_SRCS = tests/unit/test_offload_peer.c tests/unit/test_block_me
 test_offload_peer_LIBS := -lbearssl
 
 # `make bench`: offload copy inside one pool against a client-mediated copy, same run
-# (tests/bench/offload_bench.c; about a minute a run, most of it the anchor).
+# (tests/bench/offload_bench.c): rows copied and a row with the blocks shared (a linked
+# clone); 5 to 11 minutes a run on the loaded build machine, most of it the anchors; about
+# 5 GiB of disk in build/bench/offload-work while it runs.
 OFFLOAD_BENCH := $(BUILD)/bench/offload-bench
 BENCHES += $(BUILD)/bench/run-offload-bench
 $(OFFLOAD_BENCH): tests/bench/offload_bench.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
