@@ -455,6 +455,30 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
     return OFFLOAD_OK;
 }
 
+static bool clone_valid(void *ctx) { return still_valid(ctx) == OFFLOAD_OK; }
+
+/*
+ * A whole source disk onto a whole destination disk: offers the platform a clone (its
+ * blocks shared, none moved).  OFFLOAD_CLONE_DECLINED when it is not such a write or the
+ * platform will not; else the clone's status.
+ */
+static int try_clone(struct copy *c, uint64_t token_off, uint64_t len, uint64_t dst_off)
+{
+    const struct token *t = c->t;
+    const struct token_range *r = &t->range[0];
+    if (!c->p->pf.clone || c->dst_kind != TOKEN_RANGE_DISK || t->count != 1 ||
+        r->kind != TOKEN_RANGE_DISK || r->offset != 0 || token_off != 0 || dst_off != 0 ||
+        len != t->total || r->object >= OFFLOAD_OBJECTS_MAX)
+        return OFFLOAD_CLONE_DECLINED;
+    const struct offload_object *x = &c->p->obj[r->object];
+    if (!x->used || x->epoch != r->generation || x->kind != r->kind)
+        return OFFLOAD_CLONE_DECLINED;  /* the copy path says why */
+    struct offload_clone req = { .src = x->name, .dst = c->dst_name, .length = r->length,
+                                 .src_data_write_guid = r->data_write_guid,
+                                 .still_valid = clone_valid, .ctx = c };
+    return c->p->pf.clone(c->p->pf.io_ctx, &req, c->msg, c->msg_size);
+}
+
 /* Writes [token_off, +len) of t's data to dst (opened here by name) or to sink (dst NULL). */
 static int run_copy(struct offload_provider *p, const struct token *t, uint64_t token_off,
                     uint64_t len, uint8_t dst_kind, const char *dst, uint64_t dst_off,
@@ -473,6 +497,21 @@ static int run_copy(struct offload_provider *p, const struct token *t, uint64_t 
     int rc = still_valid(&c);
     if (!rc && dst)
         rc = check_overlap(&c, dst_off, len);
+    if (!rc && dst) {
+        int crc = try_clone(&c, token_off, len, dst_off);
+        if (crc != OFFLOAD_CLONE_DECLINED) {
+            if (crc == OFFLOAD_OK) {
+                *written = len;
+                p->stats.bytes_shared += len;
+                p->stats.writes++;
+                if (progress)
+                    progress(progress_ctx, len, len);
+            }
+            return crc;
+        }
+        if (msg && msg_size)
+            msg[0] = '\0';
+    }
     if (!rc)
         rc = open_sources(&c);
     bool dst_open = false;

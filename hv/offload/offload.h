@@ -42,6 +42,19 @@ enum offload_status {
     OFFLOAD_E_GRANT = -8,     /* a grant refused (msg says which check) */
 };
 
+/* platform clone: not a case for sharing blocks (msg says why); copy instead */
+#define OFFLOAD_CLONE_DECLINED 1
+
+/* An offload write that covers a whole disk with a whole disk: the platform may share the
+ * source's blocks instead of copying them (TOKEN.md, "Block sharing: linked clones"). */
+struct offload_clone {
+    const char *src, *dst;          /* pool names of the source and destination disks */
+    uint64_t length;                /* the token's whole data: the source's disk size */
+    struct guid src_data_write_guid;/* the source as at issue */
+    bool (*still_valid)(void *ctx); /* whether the token still holds (ask before the commit) */
+    void *ctx;
+};
+
 /* An open file or disk.  Offsets and lengths of a disk are multiples of granule. */
 struct offload_io {
     void *h;
@@ -66,6 +79,9 @@ struct offload_platform {
     void (*close)(void *io_ctx, struct offload_io *io);
     void *(*alloc)(void *io_ctx, size_t size);
     void (*free)(void *io_ctx, void *p);
+    /* Optional: makes disk c->dst hold disk c->src's data by sharing its blocks.  OK: done;
+     * OFFLOAD_CLONE_DECLINED: not a case for it (the write copies); else a status. */
+    int (*clone)(void *io_ctx, const struct offload_clone *c, char *msg, size_t msg_size);
     void *sec_ctx;
     token_mac_fn mac;                            /* HMAC-SHA256 under the host secret */
     void (*random)(void *sec_ctx, void *buf, size_t len);
@@ -90,6 +106,7 @@ struct offload_stats {
     uint64_t bytes_copied;   /* payload read and written */
     uint64_t bytes_punched;  /* made zero by metadata, no payload moved */
     uint64_t bytes_zero_read;/* read, found all zero, trimmed in the destination: not written */
+    uint64_t bytes_shared;   /* whole disks cloned: the source's blocks shared, none moved */
 };
 
 struct offload_object {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/storage/pool_clone.h"
 #include "hv/storage/pool_write_observer.h"
 
 struct pool_obj {
@@ -125,6 +126,27 @@ static void pool_close(void *ctx, struct offload_io *io)
     pool->env->free(pool->env->ctx, o);
 }
 
+/* A whole disk onto a whole disk: a linked clone (hv/storage/pool_clone.h). */
+static int pool_clone_disk(void *ctx, const struct offload_clone *c, char *msg, size_t msg_size)
+{
+    struct offload_pool *pool = ctx;
+    struct pool_clone_req r = { .src = c->src, .dst = c->dst, .length = c->length,
+                                .src_data_write_guid = &c->src_data_write_guid,
+                                .still_valid = c->still_valid, .ctx = c->ctx };
+    char why[200];
+    switch (pool_clone(pool->vol, pool->env, &r, why, sizeof why)) {
+    case POOL_CLONE_OK:       return OFFLOAD_OK;
+    case POOL_CLONE_DECLINED: return OFFLOAD_CLONE_DECLINED;
+    case POOL_CLONE_CHANGED:
+        if (msg && msg_size && !msg[0])   /* the token's own check may have said why */
+            fmt_snprintf(msg, msg_size, "token no longer valid: %s", why);
+        return OFFLOAD_E_REVOKED;
+    default:
+        fmt_snprintf(msg, msg_size, "%s", why);
+        return OFFLOAD_E_IO;
+    }
+}
+
 static void *pool_alloc(void *ctx, size_t size)
 {
     const struct vhdx_env *env = ((struct offload_pool *)ctx)->env;
@@ -144,6 +166,7 @@ void offload_pool_platform(struct offload_pool *pool, struct offload_platform *p
     pf->close = pool_close;
     pf->alloc = pool_alloc;
     pf->free = pool_free;
+    pf->clone = pool->share_blocks ? pool_clone_disk : NULL;
 }
 
 static void observed(void *ctx, enum pool_write_what what, const char *path, uint64_t off,

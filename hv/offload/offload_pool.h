@@ -12,7 +12,10 @@
 
 struct offload_pool {
     struct fat_vol *vol;
-    const struct vhdx_env *env;
+    const struct vhdx_env *env;   /* with open_parent, for sources that are clones already */
+    /* An offload write of a whole disk onto a whole disk makes a linked clone (the blocks
+     * shared, hv/storage/pool_clone.h) where it can; false: always copies. */
+    bool share_blocks;
 };
 
 /* Fills the io half of *pf (open, close, alloc, free) with pool's; the caller adds the

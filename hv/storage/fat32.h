@@ -128,6 +128,17 @@ int fat_unlink(struct fat_vol *v, const char *path);
 /* Moves or renames; the target must not exist and the source must not be open. */
 int fat_rename(struct fat_vol *v, const char *from, const char *to);
 
+/*
+ * A crash-safe move for a caller that can recover: fat_link gives a file (not open for
+ * writing) a second name on the same cluster chain, fat_forget drops a name without
+ * freeing its chain.  Between the two, and after a cut between them, two names share one
+ * chain (a cross-link fsck.fat would cut): the caller must forget one before anything
+ * writes either, as its recovery does (hv/storage/pool_clone.c).  fat_rename's order is the
+ * reverse (a cut loses the name, never crosses chains).
+ */
+int fat_link(struct fat_vol *v, const char *from, const char *to);
+int fat_forget(struct fat_vol *v, const char *path);
+
 typedef bool (*fat_list_fn)(void *ctx, const char *name, const struct fat_stat *st);
 /* Calls fn for each entry of the directory (not . and ..); stops when fn returns true. */
 int fat_list(struct fat_vol *v, const char *path, fat_list_fn fn, void *ctx);

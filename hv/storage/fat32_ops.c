@@ -215,6 +215,57 @@ int fat_rename(struct fat_vol *v, const char *from, const char *to)
     return rc ? rc : fat_sync(v);
 }
 
+/* A file's second name: a new entry sharing its chain (see fat32.h). */
+int fat_link(struct fat_vol *v, const char *from, const char *to)
+{
+    struct fat_found src, dst;
+    struct fat_slot slot;
+    bool root;
+    uint32_t from_dir, to_dir;
+    const char *name, *to_name;
+    size_t len, to_len;
+    pool_write_note(POOL_WRITE_FILE, to, 0, POOL_WRITE_ALL);
+    int rc = fat_resolve_parent(v, from, &from_dir, &name, &len);
+    if (!rc)
+        rc = fat_resolve(v, from, &src, &root);
+    if (!rc)
+        rc = fat_resolve_parent(v, to, &to_dir, &to_name, &to_len);
+    if (rc)
+        return rc;
+    if (root || (src.ent[11] & ATTR_DIR) || !to_len)
+        return fat_fail(v, FAT_E_INVALID, "fat32: only a file can have a second name");
+    rc = fat_dir_lookup(v, to_dir, to_name, to_len, &dst);
+    if (rc == FAT_OK)
+        return fat_fail(v, FAT_E_EXISTS, "fat32: '%s' already exists", to);
+    if (rc != FAT_E_NOT_FOUND)
+        return rc;
+    rc = fat_dir_add(v, to_dir, to_name, to_len, src.ent[11], fat_ent_cluster(src.ent),
+                     fat_le32(src.ent + 28), &slot);
+    if (!rc)
+        rc = copy_entry_body(v, &slot, src.ent);
+    return rc ? rc : fat_sync(v);
+}
+
+/* Drops a file's name, keeping its chain (see fat32.h). */
+int fat_forget(struct fat_vol *v, const char *path)
+{
+    struct fat_found f;
+    bool root;
+    uint32_t dir;
+    const char *name;
+    size_t len;
+    pool_write_note(POOL_WRITE_FILE, path, 0, POOL_WRITE_ALL);
+    int rc = fat_resolve_parent(v, path, &dir, &name, &len);
+    if (!rc)
+        rc = fat_resolve(v, path, &f, &root);
+    if (rc)
+        return rc;
+    if (root || (f.ent[11] & ATTR_DIR))
+        return fat_fail(v, FAT_E_INVALID, "fat32: '%s' is not a file", path);
+    rc = fat_dir_remove(v, dir, &f);
+    return rc ? rc : fat_sync(v);
+}
+
 struct list_ctx {
     fat_list_fn fn;
     void *ctx;

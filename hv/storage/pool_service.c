@@ -4,6 +4,7 @@
  * and `ata-pio` keeps ATA disks off bus-master DMA.
  */
 #include "hv/storage/pool.h"
+#include "hv/storage/pool_clone.h"
 
 #include <string.h>
 #include "drivers/ata/ata.h"
@@ -103,6 +104,10 @@ void storage_service_start(const struct manifest_hypervisor *hv, const struct bo
             (unsigned long)(fat_total_bytes(&pool) >> 20),
             (unsigned long)(fat_free_bytes(&pool) >> 20),
             (unsigned long)((time_ns() - t0) / 1000000));
+    int settled = pool_clone_recover(&pool, pool_vhdx_env());
+    if (settled)
+        kprintf("storage: %d linked-clone work file(s) %s\n", settled,
+                settled > 0 ? "settled after a cut" : "could not be settled");
     if (cmdline_has(bi->cmdline, "storage-selftest"))
         pool_selftest(&pool);
 }

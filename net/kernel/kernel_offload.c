@@ -248,6 +248,20 @@ static void k_close(void *ctx, struct offload_io *io)
     kfree(l);
 }
 
+/* A linked clone renames the source's file and replaces the destination's: neither may be
+ * attached to a partition (the copy path then refuses an attached destination). */
+static int k_clone(void *ctx, const struct offload_clone *c, char *msg, size_t msg_size)
+{
+    struct locked_io l;
+    memset(&l, 0, sizeof l);
+    if (attached(c->src, &l) || attached(c->dst, &l))
+        return OFFLOAD_CLONE_DECLINED;
+    partition_pool_lock();
+    int rc = inner.clone(inner.io_ctx, c, msg, msg_size);
+    partition_pool_unlock();
+    return rc;
+}
+
 static struct offload_provider *make_provider(void)
 {
     static bool made;
@@ -256,11 +270,12 @@ static struct offload_provider *make_provider(void)
     struct fat_vol *v = pool_volume();
     if (!v || hw_entropy_fill(NULL, secret, sizeof secret) != 0)
         return NULL;
-    pool = (struct offload_pool){ v, pool_vhdx_env() };
+    pool = (struct offload_pool){ v, pool_vhdx_env(), .share_blocks = true };
     offload_pool_platform(&pool, &inner);
     struct offload_platform pf = inner;
     pf.open = k_open;
     pf.close = k_close;
+    pf.clone = k_clone;
     pf.mac = hmac;
     pf.random = random_bytes;
     pf.now_ms = now_ms;

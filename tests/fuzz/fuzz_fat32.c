@@ -1,7 +1,8 @@
 /*
  * libFuzzer: hostile FAT32 volumes.  The input is a small volume image; it is mounted and
- * then walked, read, written, extended, truncated, renamed and deleted.  Nothing may crash
- * or read outside the image, whatever the boot sector, FAT or directories say.  The disk's
+ * then walked, read, written, extended, truncated, renamed, linked (a second name, then
+ * forgotten) and deleted.  Nothing may crash or read outside the image, whatever the boot
+ * sector, FAT or directories say.  The disk's
  * sector size is what the boot sector claims (bytes 11-12) when that is 512 to 4096 bytes,
  * so both small and large sectors are explored.
  */
@@ -43,6 +44,8 @@ static void exercise(struct fat_vol *v)
     fat_mkdir(v, "/DIR/sub");
     fat_rename(v, "/DIR", "/moved dir");
     fat_list(v, "/moved dir", visit, &n);
+    fat_link(v, "/POOL.BIN", "/second name.bin");
+    fat_forget(v, "/second name.bin");
     fat_unlink(v, "/POOL.BIN");
     fat_unlink(v, "/moved dir/sub");
     fat_sync(v);

@@ -84,7 +84,7 @@ bool fake_offload_attach(struct ctl_hv_ops *ops, const char *image, const uint8_
         return false;
     }
     urandom(NULL, secret, sizeof secret);
-    pool = (struct offload_pool){ &vol, &env };
+    pool = (struct offload_pool){ &vol, &env, false };
     struct offload_platform pf = { .mac = hmac, .random = urandom, .now_ms = now_ms };
     offload_pool_platform(&pool, &pf);
     offload_init(&provider, &pf, issuer);

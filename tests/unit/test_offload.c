@@ -104,7 +104,7 @@ static int setup(void **state)
     mem_disk_init(&f->m, f->data, img_bytes, 512, &f->io);
     if (fat_mount(&f->v, &f->io) != FAT_OK)
         return -1;
-    f->pool = (struct offload_pool){ &f->v, &env };
+    f->pool = (struct offload_pool){ &f->v, &env, false };
     f->sec.key[0] = 0x42;
     f->sec.now = 1000;
     struct offload_platform pf = { .sec_ctx = &f->sec, .mac = hmac, .random = rnd, .now_ms = now_ms };

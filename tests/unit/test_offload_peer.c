@@ -120,7 +120,7 @@ static struct host *host_up(const struct tls_identity *id, uint8_t secret)
     memcpy(h->data, pristine, img_bytes);
     mem_disk_init(&h->m, h->data, img_bytes, 512, &h->io);
     assert_int_equal(fat_mount(&h->v, &h->io), FAT_OK);
-    h->pool = (struct offload_pool){ &h->v, &env };
+    h->pool = (struct offload_pool){ &h->v, &env, false };
     h->secret[0] = secret;
     h->now = 1000;
     struct offload_platform pf = { .sec_ctx = h, .mac = hmac, .random = rnd, .now_ms = now_ms };

@@ -1,0 +1,467 @@
+/*
+ * Linked clones of a pool VHDX (hv/storage/pool_clone.h).  The steps, for source S,
+ * destination D and a fresh base name B beside S:
+ *   1. S~clone and D~clone are made as differencing disks of S as it is (parent_linkage:
+ *      S's DataWriteGuid, locator: B's name), written and flushed;
+ *   2. commit: fat_link(S, B), then fat_forget(S): S's file is now B, unchanged;
+ *   3. for each work file T = NAME~clone: NAME's old file goes (D's), T takes NAME
+ *      (fat_link, then fat_forget).
+ * A cut before B exists leaves S as it was; recovery removes the work files.  A cut after
+ * finds B, and recovery does step 3 for whatever work file is left, recognising each half
+ * done link by the cluster its names share.
+ */
+#include "hv/storage/pool_clone.h"
+
+#include <string.h>
+
+#include "hv/lib/format.h"
+#include "hv/storage/vhdx_parent_path.h"
+
+#define PATH_MAX_LEN 256u
+
+struct image {
+    struct fat_file f;
+    struct vhdx_io io;
+    struct vhdx *d;
+};
+
+static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    return fat_read(ctx, off, buf, len) == (long)len ? 0 : -1;
+}
+
+static int file_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    return fat_write(ctx, off, buf, len) == (long)len ? 0 : -1;
+}
+
+static int file_flush(void *ctx) { return fat_flush(ctx) ? -1 : 0; }
+static uint64_t file_size(void *ctx) { return ((struct fat_file *)ctx)->size; }
+static int file_resize(void *ctx, uint64_t size) { return fat_truncate(ctx, size) ? -1 : 0; }
+
+static void image_io(struct image *im)
+{
+    im->io = (struct vhdx_io){ .ctx = &im->f, .read = file_read, .write = file_write,
+                               .flush = file_flush, .size = file_size, .resize = file_resize };
+}
+
+/* Opens path as a VHDX read-only; VHDX_E_* or FAT_E_NOT_FOUND's VHDX_E_IO. */
+static int image_open(struct fat_vol *v, const struct vhdx_env *env, const char *path,
+                      unsigned flags, struct image *im, struct vhdx_err *err)
+{
+    memset(im, 0, sizeof(*im));
+    int rc = fat_open(v, path, 0, &im->f);
+    if (rc) {
+        fmt_snprintf(err->msg, sizeof err->msg, "%s: %s", path, fat_status_name(rc));
+        return err->code = rc == FAT_E_NOT_FOUND || rc == FAT_E_IS_DIR ? VHDX_E_INVALID
+                                                                        : VHDX_E_IO;
+    }
+    image_io(im);
+    rc = vhdx_open(env, &im->io, path, flags | VHDX_OPEN_READ_ONLY, &im->d, err);
+    if (rc)
+        fat_close(&im->f);
+    return rc;
+}
+
+static void image_close(struct image *im)
+{
+    if (im->d)
+        vhdx_close(im->d, NULL);
+    fat_close(&im->f);
+    im->d = NULL;
+}
+
+/* ---- names ------------------------------------------------------------------------- */
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+
+static bool same_path(const char *a, const char *b)
+{
+    a += *a == '/', b += *b == '/';
+    for (; *a && lower(*a) == lower(*b); a++, b++)
+        ;
+    return lower(*a) == lower(*b);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && same_path(s + n - m, suffix);
+}
+
+/* Bytes of path before its last component (0 for the root's files). */
+static size_t dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) : 0;
+}
+
+/* Length of the component of p at i (up to '/' or the end). */
+static size_t component(const char *p, size_t i, size_t end)
+{
+    size_t j = i;
+    while (j < end && p[j] != '/')
+        j++;
+    return j - i;
+}
+
+/* The locator's relative path from the child's folder to parent, '\\'-separated. */
+static bool relative_path(const char *child, const char *parent, char *out, size_t size)
+{
+    child += *child == '/', parent += *parent == '/';
+    size_t cd = dir_len(child), pd = dir_len(parent), ci = 0, pi = 0;
+    /* skip the folders both share */
+    while (ci < cd && pi < pd) {
+        size_t a = component(child, ci, cd), b = component(parent, pi, pd);
+        bool same = a == b;
+        for (size_t k = 0; same && k < a; k++)
+            same = lower(child[ci + k]) == lower(parent[pi + k]);
+        if (!same)
+            break;
+        ci += a + 1, pi += b + 1;
+    }
+    size_t n = 0;
+    for (; ci < cd; ci += component(child, ci, cd) + 1) {     /* one ".." per folder left */
+        if (n + 3 >= size)
+            return false;
+        memcpy(out + n, "..\\", 3);
+        n += 3;
+    }
+    const char *rest = parent + pi;
+    size_t len = strlen(rest);
+    if (n + len >= size)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        out[n + i] = rest[i] == '/' ? '\\' : rest[i];
+    out[n + len] = '\0';
+    return true;
+}
+
+static bool absolute_path(const char *path, char *out, size_t size)
+{
+    path += *path == '/';
+    size_t len = strlen(path);
+    if (len + 2 > size)
+        return false;
+    out[0] = '\\';
+    for (size_t i = 0; i <= len; i++)
+        out[1 + i] = path[i] == '/' ? '\\' : path[i];
+    return true;
+}
+
+/* The pool path of the parent an image's locator names: relative first. */
+static bool parent_of(struct fat_vol *v, const char *child, const struct vhdx_info *info,
+                      char *out, size_t size, struct fat_stat *st)
+{
+    for (int rel = 1; rel >= 0; rel--) {
+        const char *loc = rel ? info->parent_relative_path : info->parent_absolute_path;
+        if (loc[0] && vhdx_parent_pool_path(child, loc, rel, out, size) &&
+            fat_stat(v, out, st) == FAT_OK && !st->is_dir)
+            return true;
+    }
+    return false;
+}
+
+/* ---- the pool's images ------------------------------------------------------------- */
+
+struct scan {
+    struct fat_vol *v;
+    char (*names)[PATH_MAX_LEN];
+    uint32_t count, cap;
+    const char *suffix;     /* the files to collect */
+    const char *suffix2;
+    char dir[PATH_MAX_LEN];
+    bool full;
+};
+
+static bool collect(void *ctx, const char *name, const struct fat_stat *st)
+{
+    struct scan *s = ctx;
+    if (s->count >= s->cap) {
+        s->full = true;
+        return true;
+    }
+    if (!st->is_dir && !ends_with(name, s->suffix) && !(s->suffix2 && ends_with(name, s->suffix2)))
+        return false;
+    int n = fmt_snprintf(s->names[s->count], PATH_MAX_LEN, "%s%s%s%s", s->dir,
+                         s->dir[0] ? "/" : "", name, st->is_dir ? "/" : "");
+    if (n > 0 && (size_t)n < PATH_MAX_LEN)
+        s->count++;
+    return false;
+}
+
+/* Every file under the root whose name ends in one of the suffixes, folders walked
+ * breadth-first (their names, ending in '/', are dropped once walked). */
+static int scan_pool(struct scan *s)
+{
+    int rc = fat_list(s->v, "/", collect, s);
+    for (uint32_t i = 0; !rc && i < s->count && !s->full; i++) {
+        size_t n = strlen(s->names[i]);
+        if (!n || s->names[i][n - 1] != '/')
+            continue;
+        memcpy(s->dir, s->names[i], n - 1);
+        s->dir[n - 1] = '\0';
+        s->names[i][0] = '\0';
+        rc = fat_list(s->v, s->dir, collect, s);
+    }
+    return s->full ? FAT_E_NOSPC : rc;
+}
+
+/* Whether any image of the pool names src as its parent; -1 when that cannot be told. */
+static int has_children(struct fat_vol *v, const struct vhdx_env *env, const char *src,
+                        char *msg, size_t msg_size)
+{
+    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = ".vhdx",
+                      .suffix2 = ".avhdx" };
+    s.names = env->alloc(env->ctx, sizeof(*s.names) * s.cap);
+    if (!s.names)
+        return fmt_snprintf(msg, msg_size, "out of memory"), -1;
+    int found = scan_pool(&s) ? -1 : 0;
+    if (found)
+        fmt_snprintf(msg, msg_size, "more images in the pool than a clone checks (%u)",
+                     POOL_CLONE_SCAN_MAX);
+    for (uint32_t i = 0; !found && i < s.count; i++) {
+        const char *name = s.names[i];
+        if (!name[0] || name[strlen(name) - 1] == '/' || same_path(name, src))
+            continue;
+        struct image im;
+        struct vhdx_err err;
+        int rc = image_open(v, env, name, VHDX_OPEN_NO_PARENT, &im, &err);
+        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM) {
+            found = -1;  /* in use (a live log) or unreadable now: it might be a child */
+            fmt_snprintf(msg, msg_size, "cannot tell whether %s is a child of %s: %s", name,
+                         src, err.msg);
+            break;
+        }
+        if (rc)
+            continue;   /* not an image at all: not a child anything can open either */
+        struct vhdx_info info;
+        vhdx_get_info(im.d, &info);
+        char parent[PATH_MAX_LEN];
+        struct fat_stat st;
+        if (info.has_parent && parent_of(v, name, &info, parent, sizeof parent, &st) &&
+            same_path(parent, src)) {
+            found = 1;
+            fmt_snprintf(msg, msg_size, "%s is the parent of %s", src, name);
+        }
+        image_close(&im);
+    }
+    env->free(env->ctx, s.names);
+    return found;
+}
+
+/* ---- step 3 and recovery ----------------------------------------------------------- */
+
+/* Puts work file t (NAME~clone) in place, or removes it when its clone never committed. */
+static int settle(struct fat_vol *v, const struct vhdx_env *env, const char *t)
+{
+    char name[PATH_MAX_LEN], parent[PATH_MAX_LEN];
+    size_t n = strlen(t) - strlen(POOL_CLONE_SUFFIX);
+    if (n == 0 || n >= sizeof name)
+        return FAT_E_INVALID;
+    memcpy(name, t, n);
+    name[n] = '\0';
+    struct image im;
+    struct vhdx_err err;
+    int rc = image_open(v, env, t, VHDX_OPEN_NO_PARENT, &im, &err);
+    if (rc == VHDX_E_IO)
+        return FAT_E_IO;
+    bool committed = false;
+    struct fat_stat pst, nst, tst;
+    if (!rc) {
+        struct vhdx_info info;
+        vhdx_get_info(im.d, &info);
+        committed = info.has_parent && parent_of(v, t, &info, parent, sizeof parent, &pst);
+        image_close(&im);
+    }
+    if (!committed)     /* damaged (cut while it was made) or its base never came to be */
+        return fat_unlink(v, t);
+    if ((rc = fat_stat(v, t, &tst)))
+        return rc;
+    rc = fat_stat(v, name, &nst);
+    if (rc == FAT_OK) {
+        if (nst.first_cluster && nst.first_cluster == tst.first_cluster)
+            return fat_forget(v, t);            /* cut after the link: only t's name goes */
+        if (nst.first_cluster && nst.first_cluster == pst.first_cluster)
+            rc = fat_forget(v, name);           /* cut inside the commit: S is B's file */
+        else
+            rc = fat_unlink(v, name);           /* the destination's old file */
+    } else if (rc == FAT_E_NOT_FOUND) {
+        rc = FAT_OK;
+    }
+    if (!rc)
+        rc = fat_link(v, t, name);
+    return rc ? rc : fat_forget(v, t);
+}
+
+int pool_clone_recover(struct fat_vol *v, const struct vhdx_env *env)
+{
+    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = POOL_CLONE_SUFFIX };
+    s.names = env->alloc(env->ctx, sizeof(*s.names) * s.cap);
+    if (!s.names)
+        return FAT_E_NOSPC;
+    int rc = scan_pool(&s), done = 0;
+    for (uint32_t i = 0; !rc && i < s.count; i++) {
+        const char *t = s.names[i];
+        size_t n = strlen(t);
+        if (!n || t[n - 1] == '/')
+            continue;
+        rc = settle(v, env, t);
+        done++;
+    }
+    env->free(env->ctx, s.names);
+    return rc ? rc : done;
+}
+
+/* ---- the clone --------------------------------------------------------------------- */
+
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && size)
+        fmt_vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* Makes work file t a differencing disk of the open source, its locator naming base. */
+static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx *src,
+                      const struct vhdx_info *si, const char *t, const char *base,
+                      char *msg, size_t msg_size)
+{
+    char rel[PATH_MAX_LEN], abs[PATH_MAX_LEN];
+    if (!relative_path(t, base, rel, sizeof rel) || !absolute_path(base, abs, sizeof abs))
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: path too long", t);
+    struct image im;
+    memset(&im, 0, sizeof im);
+    int rc = fat_open(v, t, FAT_O_CREATE | FAT_O_EXCL, &im.f);
+    if (rc)
+        return fail(msg, msg_size, rc == FAT_E_EXISTS ? POOL_CLONE_DECLINED : POOL_CLONE_FAILED,
+                    "%s: %s", t, fat_status_name(rc));
+    image_io(&im);
+    struct vhdx_create_params p = { .physical_sector_size = si->physical_sector_size,
+                                    .parent = src, .parent_relative_path = rel,
+                                    .parent_absolute_path = abs };
+    struct vhdx_err err;
+    rc = vhdx_create(env, &im.io, &p, &err);
+    if (!rc && fat_flush(&im.f))
+        rc = VHDX_E_IO;
+    fat_close(&im.f);
+    if (rc)
+        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", t, err.msg);
+    return POOL_CLONE_OK;
+}
+
+static unsigned depth_of(struct vhdx *d)
+{
+    unsigned n = 0;
+    for (; d; d = vhdx_parent(d))
+        n++;
+    return n;
+}
+
+/* The checks that decide whether the clone may go ahead; src and dst open. */
+static int eligible(struct fat_vol *v, const struct vhdx_env *env, const struct pool_clone_req *r,
+                    struct image *src, struct image *dst, char *msg, size_t msg_size)
+{
+    struct vhdx_info si, di;
+    vhdx_get_info(src->d, &si);
+    vhdx_get_info(dst->d, &di);
+    if (r->src_data_write_guid && !guid_eq(r->src_data_write_guid, &si.data_write_guid))
+        return fail(msg, msg_size, POOL_CLONE_CHANGED, "%s changed since issue", r->src);
+    if (r->length != si.disk_size || di.disk_size != si.disk_size ||
+        di.logical_sector_size != si.logical_sector_size)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED,
+                    "not a whole disk onto a disk of the same size and sector size");
+    if (depth_of(src->d) >= POOL_CLONE_DEPTH_MAX)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: its chain is %u deep already",
+                    r->src, POOL_CLONE_DEPTH_MAX);
+    int kids = has_children(v, env, r->src, msg, msg_size);
+    if (kids)
+        return POOL_CLONE_DECLINED;  /* renaming it would cut its children off */
+    return POOL_CLONE_OK;
+}
+
+/* A fresh base name beside src: "STEM-base-XXXXXXXX.vhdx". */
+static bool base_name(struct fat_vol *v, const struct vhdx_env *env, const char *src, char *out,
+                      size_t size)
+{
+    size_t d = dir_len(src), n = strlen(src);
+    const char *dot = strrchr(src + d, '.');
+    size_t stem = dot ? (size_t)(dot - src) : n;
+    for (int tries = 0; tries < 4; tries++) {
+        struct guid g;
+        env->random_guid(env->ctx, &g);
+        int k = fmt_snprintf(out, size, "%.*s-base-%02x%02x%02x%02x.vhdx", (int)stem, src,
+                             g.b[0], g.b[1], g.b[2], g.b[3]);
+        struct fat_stat st;
+        if (k > 0 && (size_t)k < size && fat_stat(v, out, &st) == FAT_E_NOT_FOUND)
+            return true;
+    }
+    return false;
+}
+
+int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_clone_req *r,
+               char *msg, size_t msg_size)
+{
+    char base[PATH_MAX_LEN], ts[PATH_MAX_LEN], td[PATH_MAX_LEN];
+    if (same_path(r->src, r->dst) || ends_with(r->src, POOL_CLONE_SUFFIX) ||
+        ends_with(r->dst, POOL_CLONE_SUFFIX))
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "not two distinct disks");
+    int a = fmt_snprintf(ts, sizeof ts, "%s%s", r->src, POOL_CLONE_SUFFIX);
+    int b = fmt_snprintf(td, sizeof td, "%s%s", r->dst, POOL_CLONE_SUFFIX);
+    if (a <= 0 || (size_t)a >= sizeof ts || b <= 0 || (size_t)b >= sizeof td)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "name too long for a clone");
+    struct image src, dst;
+    struct vhdx_err err;
+    int rc = image_open(v, env, r->src, 0, &src, &err);
+    if (rc)
+        return fail(msg, msg_size, rc == VHDX_E_IO ? POOL_CLONE_FAILED : POOL_CLONE_DECLINED,
+                    "%s", err.msg);
+    rc = image_open(v, env, r->dst, VHDX_OPEN_NO_PARENT, &dst, &err);
+    if (rc) {
+        image_close(&src);
+        return fail(msg, msg_size, rc == VHDX_E_IO ? POOL_CLONE_FAILED : POOL_CLONE_DECLINED,
+                    "%s", err.msg);
+    }
+    rc = eligible(v, env, r, &src, &dst, msg, msg_size);
+    image_close(&dst);
+    if (!rc && !base_name(v, env, r->src, base, sizeof base))
+        rc = fail(msg, msg_size, POOL_CLONE_DECLINED, "no free name for the base of %s", r->src);
+    struct vhdx_info si;
+    vhdx_get_info(src.d, &si);
+    bool made_s = false, made_d = false;
+    if (!rc) {
+        rc = make_child(v, env, src.d, &si, ts, base, msg, msg_size);
+        made_s = rc == POOL_CLONE_OK;
+    }
+    if (!rc) {
+        rc = make_child(v, env, src.d, &si, td, base, msg, msg_size);
+        made_d = rc == POOL_CLONE_OK;
+    }
+    if (!rc && r->still_valid && !r->still_valid(r->ctx))
+        rc = fail(msg, msg_size, POOL_CLONE_CHANGED, "%s changed since issue", r->src);
+    image_close(&src);   /* a name of an open file must not move */
+    if (!rc) {
+        /* the commit: once B names S's file, the clone happened */
+        rc = fat_link(v, r->src, base);
+        if (rc)
+            rc = fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", base, v->err);
+    }
+    if (rc) {
+        if (made_s)
+            fat_unlink(v, ts);
+        if (made_d)
+            fat_unlink(v, td);
+        return rc;
+    }
+    if (fat_forget(v, r->src) || settle(v, env, ts) || settle(v, env, td))
+        return fail(msg, msg_size, POOL_CLONE_FAILED,
+                    "%s: %s (the clone happened; the pool's next mount finishes it)", r->src,
+                    v->err);
+    return POOL_CLONE_OK;
+}

@@ -1,0 +1,77 @@
+/*
+ * libFuzzer: the linked-clone recovery (hv/storage/pool_clone.c) on hostile pool volumes.
+ * The input is a small FAT32 volume; it is mounted, every `NAME~atoll-clone` in it is
+ * settled (its VHDX opened without its parent, its locator resolved, names linked and
+ * forgotten), then a clone of /a.vhdx onto /b.vhdx is tried.  Nothing may crash or read
+ * outside the image, whatever the directories and the images' headers and locators say.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/storage/pool_clone.h"
+#include "hv/storage/vhdx_parent_path.h"
+#include "tests/unit/test_block_mem.h"
+
+#define DISK_BYTES (4u << 20)
+
+static struct fat_vol v;
+
+static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
+static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
+static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
+static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
+static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
+
+static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
+static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
+static void env_guid(void *ctx, struct guid *out) { (void)ctx; memset(out, 0x42, sizeof(*out)); }
+
+static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
+                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
+{
+    (void)ctx, (void)writable;
+    struct fat_file *f = malloc(sizeof(*f));
+    for (int r = 1; f && r >= 0; r--)
+        if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
+            fat_open(&v, name, 0, f) == FAT_OK) {
+            *io = (struct vhdx_io){ f, f_read, f_write, f_flush, f_size, f_resize };
+            return 0;
+        }
+    free(f);
+    return -1;
+}
+
+static void env_close_parent(void *ctx, struct vhdx_io *io)
+{
+    (void)ctx;
+    if (io->ctx) {
+        fat_close(io->ctx);
+        free(io->ctx);
+    }
+}
+
+static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid,
+                                     .open_parent = env_open_parent,
+                                     .close_parent = env_close_parent };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t *disk;
+    struct mem_disk m;
+    struct block_io io;
+    if (!disk)
+        disk = malloc(DISK_BYTES);
+    if (size > DISK_BYTES)
+        size = DISK_BYTES;
+    memset(disk, 0, DISK_BYTES);
+    memcpy(disk, data, size);
+    mem_disk_init(&m, disk, DISK_BYTES, 512, &io);
+    if (fat_mount(&v, &io) != FAT_OK)
+        return 0;
+    pool_clone_recover(&v, &env);
+    struct pool_clone_req r = { .src = "a.vhdx", .dst = "b.vhdx", .length = 1u << 20 };
+    char msg[200];
+    pool_clone(&v, &env, &r, msg, sizeof msg);
+    return 0;
+}

@@ -1,0 +1,577 @@
+/* Block sharing: an offload write of a whole disk onto a whole disk becomes a linked clone
+ * (hv/storage/pool_clone.c through hv/offload/offload.c) on a FAT32 pool in memory: what
+ * each side reads, later writes of either side, when it declines and copies instead, and
+ * a power cut after every write of the clone, recovered at "mount", checked by fsck.fat. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <bearssl.h>
+
+#include "hv/offload/offload_pool.h"
+#include "hv/storage/pool_clone.h"
+#include "hv/storage/pool_write_observer.h"
+#include "hv/storage/vhdx_parent_path.h"
+#include "tests/unit/test_block_mem.h"
+
+#define MIB (1024u * 1024u)
+#define IMG_MIB 64
+#define DISK (8 * MIB)
+
+static uint8_t *pristine;
+static uint64_t img_bytes;
+static struct fat_vol *cur_vol; /* the volume parents are opened on */
+
+static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
+static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
+static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
+static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
+static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
+
+static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
+static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
+static void env_guid(void *ctx, struct guid *out)
+{
+    static uint32_t n;
+    (void)ctx;
+    memset(out, 0x5a, sizeof(*out));
+    n++;
+    memcpy(out->b, &n, sizeof(n));
+}
+
+/* As the kernel's pool_vhdx.c: the locator's pool file, relative path first. */
+static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
+                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
+{
+    (void)ctx, (void)writable;
+    struct fat_file *f = malloc(sizeof(*f));
+    for (int r = 1; r >= 0; r--)
+        if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
+            fat_open(cur_vol, name, 0, f) == FAT_OK) {
+            *io = (struct vhdx_io){ f, f_read, f_write, f_flush, f_size, f_resize };
+            return 0;
+        }
+    free(f);
+    return -1;
+}
+
+static void env_close_parent(void *ctx, struct vhdx_io *io)
+{
+    (void)ctx;
+    if (io->ctx) {
+        fat_close(io->ctx);
+        free(io->ctx);
+    }
+}
+
+static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid,
+                                     .open_parent = env_open_parent,
+                                     .close_parent = env_close_parent };
+
+struct sec { uint8_t key[32]; uint64_t now; uint32_t ids; };
+
+static void hmac(void *ctx, const void *data, size_t len, uint8_t out[TOKEN_MAC_LEN])
+{
+    struct sec *s = ctx;
+    br_hmac_key_context kc;
+    br_hmac_context hc;
+    br_hmac_key_init(&kc, &br_sha256_vtable, s->key, sizeof(s->key));
+    br_hmac_init(&hc, &kc, 0);
+    br_hmac_update(&hc, data, len);
+    br_hmac_out(&hc, out);
+}
+static void rnd(void *ctx, void *buf, size_t len)
+{
+    struct sec *s = ctx;
+    memset(buf, 0, len);
+    s->ids++;
+    memcpy(buf, &s->ids, len < 4 ? len : 4);
+}
+static uint64_t now_ms(void *ctx) { return ((struct sec *)ctx)->now; }
+
+static const uint8_t issuer[TOKEN_ISSUER_LEN] = { 0x01, 0x02 };
+
+struct fx {
+    uint8_t *data;
+    struct mem_disk m;
+    struct block_io io;
+    struct fat_vol v;
+    struct offload_pool pool;
+    struct sec sec;
+    struct offload_provider p;
+    char msg[256];
+};
+
+static int make_image(void **state)
+{
+    (void)state;
+    char path[64], cmd[160];
+    snprintf(path, sizeof(path), "/tmp/atoll-clone-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(path);
+    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOL -C %s %d >/dev/null 2>&1",
+             path, IMG_MIB * 1024);
+    if (system(cmd) != 0)
+        return -1;
+    pristine = mem_disk_load(path, &img_bytes);
+    unlink(path);
+    return pristine ? 0 : -1;
+}
+
+static int drop_image(void **state)
+{
+    (void)state;
+    free(pristine);
+    return 0;
+}
+
+/* Mounts f->data afresh (after a cut: what landed) and makes the provider. */
+static void mount(struct fx *f, bool share)
+{
+    mem_disk_init(&f->m, f->data, img_bytes, 512, &f->io);
+    assert_int_equal(fat_mount(&f->v, &f->io), FAT_OK);
+    cur_vol = &f->v;
+    f->pool = (struct offload_pool){ &f->v, &env, share };
+    f->sec.key[0] = 0x42;
+    f->sec.now = 1000;
+    struct offload_platform pf = { .sec_ctx = &f->sec, .mac = hmac, .random = rnd, .now_ms = now_ms };
+    offload_pool_platform(&f->pool, &pf);
+    offload_init(&f->p, &pf, issuer);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->data = malloc(img_bytes);
+    memcpy(f->data, pristine, img_bytes);
+    mount(f, true);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    free(f->data);
+    free(f);
+    return 0;
+}
+
+/* ---- disks ------------------------------------------------------------------------- */
+
+static uint8_t pat(uint64_t i, uint8_t seed) { return (uint8_t)(i * 7 + seed + (i >> 9)); }
+
+struct disk { struct fat_file ff; struct vhdx_io io; struct vhdx *d; };
+
+static int disk_open(struct fx *f, const char *name, bool create, struct disk *k)
+{
+    int rc = fat_open(&f->v, name, create ? FAT_O_CREATE | FAT_O_TRUNC : 0, &k->ff);
+    if (rc)
+        return rc;
+    k->io = (struct vhdx_io){ &k->ff, f_read, f_write, f_flush, f_size, f_resize };
+    struct vhdx_err err;
+    if (create) {
+        struct vhdx_create_params cp = { .disk_size = DISK, .block_size = MIB };
+        assert_int_equal(vhdx_create(&env, &k->io, &cp, &err), VHDX_OK);
+    }
+    rc = vhdx_open(&env, &k->io, name, 0, &k->d, &err);
+    if (rc)
+        fat_close(&k->ff);
+    return rc;
+}
+
+static void disk_close(struct disk *k)
+{
+    assert_int_equal(vhdx_close(k->d, NULL), VHDX_OK);
+    fat_close(&k->ff);
+}
+
+/* A disk with data in MiB 0, 1 and 3 (2 and 4.. absent). */
+static void put_disk(struct fx *f, const char *name, uint8_t seed)
+{
+    struct disk k;
+    assert_int_equal(disk_open(f, name, true, &k), 0);
+    uint8_t *b = malloc(MIB);
+    for (uint64_t m = 0; m < 4; m++) {
+        if (m == 2)
+            continue;
+        for (size_t i = 0; i < MIB; i++)
+            b[i] = pat(m * MIB + i, seed);
+        assert_int_equal(vhdx_write(k.d, m * MIB, b, MIB, NULL), VHDX_OK);
+    }
+    free(b);
+    disk_close(&k);
+}
+
+/* Whether disk `name` holds put_disk(seed)'s data, changed at MiB 2 to `mark` if not 0. */
+static bool disk_is(struct fx *f, const char *name, uint8_t seed, uint8_t mark)
+{
+    struct disk k;
+    if (disk_open(f, name, false, &k))
+        return false;
+    uint8_t *b = malloc(DISK);
+    bool ok = vhdx_read(k.d, 0, b, DISK, NULL) == VHDX_OK;
+    for (uint64_t i = 0; ok && i < DISK; i++) {
+        uint64_t m = i / MIB;
+        uint8_t want = m == 2 ? mark : m < 4 ? pat(i, seed) : 0;
+        ok = b[i] == want;
+    }
+    free(b);
+    disk_close(&k);
+    return ok;
+}
+
+static void write_mark(struct fx *f, const char *name, uint8_t mark)
+{
+    struct disk k;
+    assert_int_equal(disk_open(f, name, false, &k), 0);
+    uint8_t *b = malloc(MIB);
+    memset(b, mark, MIB);
+    assert_int_equal(vhdx_write(k.d, 2 * MIB, b, MIB, NULL), VHDX_OK);
+    free(b);
+    disk_close(&k);
+}
+
+static struct vhdx_info info_of(struct fx *f, const char *name)
+{
+    struct disk k;
+    struct vhdx_info i;
+    assert_int_equal(disk_open(f, name, false, &k), 0);
+    vhdx_get_info(k.d, &i);
+    disk_close(&k);
+    return i;
+}
+
+static int copy_disk(struct fx *f, const char *src, const char *dst, uint64_t toff,
+                     uint64_t *written)
+{
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered;
+    struct offload_src s = { TOKEN_RANGE_DISK, src, 0, UINT64_MAX };
+    int rc = offload_read(&f->p, &s, 1, 0, tok, &covered, f->msg, sizeof f->msg);
+    if (rc)
+        return rc;
+    return offload_write(&f->p, tok, TOKEN_SIZE, toff, UINT64_MAX, TOKEN_RANGE_DISK, dst, toff,
+                         NULL, NULL, written, f->msg, sizeof f->msg);
+}
+
+struct names { char list[16][64]; int n; };
+
+static bool add_name(void *ctx, const char *name, const struct fat_stat *st)
+{
+    struct names *n = ctx;
+    (void)st;
+    if (n->n < 16)
+        snprintf(n->list[n->n++], 64, "%s", name);
+    return false;
+}
+
+static struct names root_names(struct fx *f)
+{
+    struct names n = { .n = 0 };
+    assert_int_equal(fat_list(&f->v, "/", add_name, &n), FAT_OK);
+    return n;
+}
+
+/* fsck.fat finds nothing at all to repair. */
+static void fsck_clean(const uint8_t *data)
+{
+    char path[] = "/tmp/atoll-clone-fsck-XXXXXX", cmd[200];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(mem_disk_save(path, data, img_bytes), 0);
+    snprintf(cmd, sizeof cmd, "fsck.fat -n %s >/dev/null 2>&1", path);
+    int rc = system(cmd);
+    unlink(path);
+    assert_int_equal(rc, 0);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void clone_shares_blocks_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "src.vhdx", 3);
+    put_disk(f, "dst.vhdx", 9);
+    uint64_t written;
+    assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(written, DISK);
+    assert_int_equal(f->p.stats.bytes_shared, DISK);
+    assert_int_equal(f->p.stats.bytes_copied + f->p.stats.bytes_punched + f->p.stats.bytes_zero_read, 0);
+    assert_true(disk_is(f, "src.vhdx", 3, 0));
+    assert_true(disk_is(f, "dst.vhdx", 3, 0));
+    /* both are children of one base beside the source, which holds the data */
+    struct vhdx_info s = info_of(f, "src.vhdx"), d = info_of(f, "dst.vhdx");
+    assert_true(s.has_parent && d.has_parent);
+    assert_string_equal(s.parent_name, d.parent_name);
+    assert_int_equal(strncmp(s.parent_name, "src-base-", 9), 0);
+    assert_int_equal(s.blocks_present + d.blocks_present, 0);
+    char base[256];
+    snprintf(base, sizeof base, "%s", s.parent_name);
+    assert_true(disk_is(f, base, 3, 0));
+    struct names n = root_names(f);
+    assert_int_equal(n.n, 3);   /* src, dst, the base: no work file left */
+    /* later writes of either side stay on its side */
+    write_mark(f, "src.vhdx", 0xaa);
+    assert_true(disk_is(f, "src.vhdx", 3, 0xaa));
+    assert_true(disk_is(f, "dst.vhdx", 3, 0));
+    write_mark(f, "dst.vhdx", 0xbb);
+    assert_true(disk_is(f, "dst.vhdx", 3, 0xbb));
+    assert_true(disk_is(f, "src.vhdx", 3, 0xaa));
+    assert_true(disk_is(f, base, 3, 0));
+    assert_int_equal(fat_sync(&f->v), FAT_OK);
+    fsck_clean(f->data);    /* no lost cluster, no cross-link: the old destination freed */
+}
+
+static void clone_of_a_clone_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "src.vhdx", 3);
+    put_disk(f, "d1.vhdx", 9);
+    put_disk(f, "d2.vhdx", 10);
+    assert_int_equal(fat_mkdir(&f->v, "sub"), FAT_OK);
+    put_disk(f, "sub/d3.vhdx", 11);
+    uint64_t written;
+    assert_int_equal(copy_disk(f, "src.vhdx", "d1.vhdx", 0, &written), OFFLOAD_OK);
+    write_mark(f, "src.vhdx", 0x11);
+    /* the source is a child now: its file becomes a second base, a child of the first */
+    assert_int_equal(copy_disk(f, "src.vhdx", "d2.vhdx", 0, &written), OFFLOAD_OK);
+    /* from a child as source, into another folder (a relative locator with ..) */
+    assert_int_equal(copy_disk(f, "d1.vhdx", "sub/d3.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(f->p.stats.bytes_shared, 3 * DISK);
+    assert_int_equal(f->p.stats.bytes_copied, 0);
+    assert_true(disk_is(f, "d1.vhdx", 3, 0));
+    assert_true(disk_is(f, "d2.vhdx", 3, 0x11));
+    assert_true(disk_is(f, "src.vhdx", 3, 0x11));
+    assert_true(disk_is(f, "sub/d3.vhdx", 3, 0));
+    struct vhdx_info i = info_of(f, "sub/d3.vhdx");
+    assert_int_equal(strncmp(i.parent_relative_path, "..\\d1-base-", 11), 0);
+}
+
+static void declines_and_copies_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "src.vhdx", 3);
+    put_disk(f, "dst.vhdx", 9);
+    uint64_t written;
+    /* not from offset 0: a plain copy of the rest */
+    assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", MIB, &written), OFFLOAD_OK);
+    assert_int_equal(written, DISK - MIB);
+    assert_int_equal(f->p.stats.bytes_shared, 0);
+    assert_false(info_of(f, "dst.vhdx").has_parent);
+    /* a destination of another size */
+    struct disk k;
+    assert_int_equal(fat_open(&f->v, "big.vhdx", FAT_O_CREATE, &k.ff), FAT_OK);
+    k.io = (struct vhdx_io){ &k.ff, f_read, f_write, f_flush, f_size, f_resize };
+    struct vhdx_create_params cp = { .disk_size = 2 * DISK, .block_size = MIB };
+    struct vhdx_err err;
+    assert_int_equal(vhdx_create(&env, &k.io, &cp, &err), VHDX_OK);
+    fat_close(&k.ff);
+    assert_int_equal(copy_disk(f, "src.vhdx", "big.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(f->p.stats.bytes_shared, 0);
+    assert_false(info_of(f, "big.vhdx").has_parent);
+    /* a source that is already some image's parent: renaming it would orphan the child */
+    assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(f->p.stats.bytes_shared, DISK);
+    char base[256];
+    snprintf(base, sizeof base, "%s", info_of(f, "src.vhdx").parent_name);
+    put_disk(f, "other.vhdx", 4);
+    assert_int_equal(copy_disk(f, base, "other.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(f->p.stats.bytes_shared, DISK);
+    assert_true(disk_is(f, "other.vhdx", 3, 0));
+    assert_false(info_of(f, "other.vhdx").has_parent);
+    /* and nothing when the pool does not share blocks */
+    mount(f, false);
+    put_disk(f, "x.vhdx", 5);
+    assert_int_equal(copy_disk(f, "x.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
+    assert_int_equal(f->p.stats.bytes_shared, 0);
+    assert_true(disk_is(f, "dst.vhdx", 5, 0));
+}
+
+static void revoked_token_is_not_cloned_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "src.vhdx", 3);
+    put_disk(f, "dst.vhdx", 9);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered, written;
+    struct offload_src s = { TOKEN_RANGE_DISK, "src.vhdx", 0, UINT64_MAX };
+    assert_int_equal(offload_read(&f->p, &s, 1, 0, tok, &covered, f->msg, sizeof f->msg), OFFLOAD_OK);
+    offload_note_write(&f->p, TOKEN_RANGE_DISK, "src.vhdx", 5 * MIB, 512);
+    assert_int_equal(offload_write(&f->p, tok, TOKEN_SIZE, 0, covered, TOKEN_RANGE_DISK,
+                                   "dst.vhdx", 0, NULL, NULL, &written, f->msg, sizeof f->msg),
+                     OFFLOAD_E_REVOKED);
+    assert_int_equal(written, 0);
+    assert_true(disk_is(f, "dst.vhdx", 9, 0));
+    assert_false(info_of(f, "src.vhdx").has_parent);
+    assert_int_equal(root_names(f).n, 2);
+}
+
+/* fsck.fat's verdict on the image: no cross-linked chains (lost ones are a cut's leak). */
+static void fsck_no_crosslinks(const uint8_t *data)
+{
+    char path[] = "/tmp/atoll-clone-fsck-XXXXXX", cmd[200], line[512];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(mem_disk_save(path, data, img_bytes), 0);
+    snprintf(cmd, sizeof cmd, "fsck.fat -n %s 2>&1", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    bool crossed = false;
+    while (fgets(line, sizeof line, p))
+        if (strstr(line, "share") || strstr(line, "cross"))
+            crossed = true, fprintf(stderr, "fsck.fat: %s", line);
+    pclose(p);
+    unlink(path);
+    assert_false(crossed);
+}
+
+/* The device's write count when the commit (the base's name) began. */
+static int64_t commit_at = -1;
+
+static void see_commit(void *ctx, enum pool_write_what what, const char *path, uint64_t off,
+                       uint64_t len)
+{
+    struct fx *f = ctx;
+    (void)what, (void)off, (void)len;
+    if (strstr(path, "-base-") && commit_at < 0)
+        commit_at = (int64_t)f->m.writes;
+}
+
+/* A power cut after every write of the clone from a little before its commit to its end,
+ * every 8th before (making the two children: a cut there only leaves work files); then the mount's recovery: each side holds
+ * either its data before or the source's, the pool has no work file and no cross-link. */
+static void cut_anywhere_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "src.vhdx", 3);
+    put_disk(f, "dst.vhdx", 9);
+    assert_int_equal(fat_sync(&f->v), FAT_OK);
+    uint8_t *before = malloc(img_bytes);
+    memcpy(before, f->data, img_bytes);
+    uint64_t written;
+    mount(f, true);
+    assert_int_equal(pool_write_observer_add(see_commit, f), 0);
+    uint8_t tok[TOKEN_SIZE];
+    uint64_t covered;
+    struct offload_src s = { TOKEN_RANGE_DISK, "src.vhdx", 0, UINT64_MAX };
+    assert_int_equal(offload_read(&f->p, &s, 1, 0, tok, &covered, f->msg, sizeof f->msg), OFFLOAD_OK);
+    assert_int_equal(offload_write(&f->p, tok, TOKEN_SIZE, 0, covered, TOKEN_RANGE_DISK,
+                                   "dst.vhdx", 0, NULL, NULL, &written, f->msg, sizeof f->msg),
+                     OFFLOAD_OK);
+    pool_write_observer_remove(see_commit, f);
+    assert_true(commit_at >= 0);
+    uint64_t total = f->m.writes, commit = (uint64_t)commit_at;
+    assert_true(commit > 8 && commit < total);
+    unsigned before_n = 0, after_n = 0;
+    for (uint64_t cut = 0; cut <= total; cut++) {
+        if (cut + 8 < commit && cut % 8)
+            continue;
+        memcpy(f->data, before, img_bytes);
+        mount(f, true);
+        f->m.cut_after = (int64_t)(f->m.writes + cut);
+        copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written);
+        mount(f, true);     /* the reboot: what landed */
+        int settled = pool_clone_recover(&f->v, &env);
+        assert_true(settled >= 0);
+        assert_true(disk_is(f, "src.vhdx", 3, 0));
+        bool cloned = disk_is(f, "dst.vhdx", 3, 0);
+        assert_true(cloned || disk_is(f, "dst.vhdx", 9, 0));
+        assert_int_equal(info_of(f, "src.vhdx").has_parent, cloned);
+        struct names n = root_names(f);
+        for (int i = 0; i < n.n; i++)
+            assert_null(strstr(n.list[i], POOL_CLONE_SUFFIX));
+        assert_int_equal(n.n, cloned ? 3 : 2);
+        cloned ? after_n++ : before_n++;
+        if (cut + 8 >= commit)
+            fsck_no_crosslinks(f->data);
+        /* writable after either outcome, each side on its own */
+        write_mark(f, "src.vhdx", 0x77);
+        assert_true(disk_is(f, "dst.vhdx", cloned ? 3 : 9, 0));
+    }
+    assert_true(before_n > 0 && after_n > 0);
+    free(before);
+}
+
+static void relative_locators_test(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(fat_mkdir(&f->v, "a"), FAT_OK);
+    assert_int_equal(fat_mkdir(&f->v, "a/b"), FAT_OK);
+    assert_int_equal(fat_mkdir(&f->v, "c"), FAT_OK);
+    put_disk(f, "a/b/src.vhdx", 3);
+    put_disk(f, "c/dst.vhdx", 9);
+    put_disk(f, "top.vhdx", 9);
+    uint64_t written;
+    assert_int_equal(copy_disk(f, "a/b/src.vhdx", "c/dst.vhdx", 0, &written), OFFLOAD_OK);
+    struct vhdx_info i = info_of(f, "c/dst.vhdx");
+    assert_int_equal(strncmp(i.parent_relative_path, "..\\a\\b\\src-base-", 16), 0);
+    assert_int_equal(strncmp(i.parent_absolute_path, "\\a\\b\\src-base-", 14), 0);
+    i = info_of(f, "a/b/src.vhdx");
+    assert_int_equal(strncmp(i.parent_relative_path, "src-base-", 9), 0);
+    assert_int_equal(copy_disk(f, "c/dst.vhdx", "top.vhdx", 0, &written), OFFLOAD_OK);
+    i = info_of(f, "top.vhdx");
+    assert_int_equal(strncmp(i.parent_relative_path, "c\\dst-base-", 11), 0);
+    assert_true(disk_is(f, "top.vhdx", 3, 0));
+    assert_true(disk_is(f, "a/b/src.vhdx", 3, 0));
+}
+
+/* The FAT32 primitives of the commit: a second name on one chain, a name dropped alone. */
+static void fat_link_forget_test(void **state)
+{
+    struct fx *f = *state;
+    struct fat_file ff;
+    uint8_t b[5000], r[5000];
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = pat(i, 5);
+    assert_int_equal(fat_open(&f->v, "one.bin", FAT_O_CREATE, &ff), FAT_OK);
+    assert_int_equal(fat_write(&ff, 0, b, sizeof b), (long)sizeof b);
+    assert_int_equal(fat_close(&ff), FAT_OK);
+    assert_int_equal(fat_mkdir(&f->v, "d"), FAT_OK);
+    assert_int_equal(fat_link(&f->v, "one.bin", "d/two.bin"), FAT_OK);
+    struct fat_stat a, c;
+    assert_int_equal(fat_stat(&f->v, "one.bin", &a), FAT_OK);
+    assert_int_equal(fat_stat(&f->v, "d/two.bin", &c), FAT_OK);
+    assert_int_equal(a.first_cluster, c.first_cluster);
+    assert_int_equal(a.size, c.size);
+    /* refused: an existing name, a folder, a missing file */
+    assert_int_equal(fat_link(&f->v, "one.bin", "d/two.bin"), FAT_E_EXISTS);
+    assert_int_equal(fat_link(&f->v, "d", "e"), FAT_E_INVALID);
+    assert_int_equal(fat_link(&f->v, "none.bin", "e"), FAT_E_NOT_FOUND);
+    assert_int_equal(fat_forget(&f->v, "d"), FAT_E_INVALID);
+    uint32_t free_before = f->v.free_count;
+    assert_int_equal(fat_forget(&f->v, "one.bin"), FAT_OK);
+    assert_int_equal(f->v.free_count, free_before);     /* the chain stays */
+    assert_int_equal(fat_stat(&f->v, "one.bin", &a), FAT_E_NOT_FOUND);
+    assert_int_equal(fat_open(&f->v, "d/two.bin", 0, &ff), FAT_OK);
+    assert_int_equal(fat_read(&ff, 0, r, sizeof r), (long)sizeof r);
+    assert_memory_equal(b, r, sizeof b);
+    fat_close(&ff);
+    assert_int_equal(fat_sync(&f->v), FAT_OK);
+    fsck_clean(f->data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(fat_link_forget_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(clone_shares_blocks_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(clone_of_a_clone_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(declines_and_copies_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(revoked_token_is_not_cloned_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(relative_locators_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(cut_anywhere_test, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, make_image, drop_image);
+}
