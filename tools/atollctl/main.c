@@ -90,36 +90,35 @@ static int call(struct client *c, uint16_t type, const void *p, size_t n, struct
     return rc == EXIT_OK ? client_report_status(c, r) : rc;
 }
 
-static int cmd_status(struct args *a, struct client *c)
+/* A call whose reply the renderer prints as it is (text, or JSON with --json). */
+static int call_and_render(struct args *a, struct client *c, uint16_t type, const void *p,
+                           size_t n, void (*render)(FILE *, const uint8_t *, uint32_t, bool))
 {
     struct client_reply r;
-    int rc = call(c, CTL_MSG_STATUS, NULL, 0, &r);
+    int rc = call(c, type, p, n, &r);
     if (rc == EXIT_OK)
-        render_status(stdout, r.payload, r.length, a->json);
+        render(stdout, r.payload, r.length, a->json);
     return rc;
+}
+
+static int cmd_status(struct args *a, struct client *c)
+{
+    return call_and_render(a, c, CTL_MSG_STATUS, NULL, 0, render_status);
 }
 
 static int cmd_list(struct args *a, struct client *c)
 {
-    struct client_reply r;
-    int rc = call(c, CTL_MSG_LIST, NULL, 0, &r);
-    if (rc == EXIT_OK)
-        render_list(stdout, r.payload, r.length, a->json);
-    return rc;
+    return call_and_render(a, c, CTL_MSG_LIST, NULL, 0, render_list);
 }
 
 static int cmd_log(struct args *a, struct client *c)
 {
     uint8_t p[16];
     struct ctl_tlv_writer w;
-    struct client_reply r;
     ctl_tlv_writer_init(&w, p, sizeof p);
     if (a->bytes)
         ctl_put_u32(&w, CTL_TAG_MAX_BYTES, a->bytes);
-    int rc = call(c, CTL_MSG_LOG, p, w.len, &r);
-    if (rc == EXIT_OK)
-        render_log(stdout, r.payload, r.length, a->json);
-    return rc;
+    return call_and_render(a, c, CTL_MSG_LOG, p, w.len, render_log);
 }
 
 static int wait_op(struct args *a, struct client *c, uint32_t op, const char *label)
