@@ -12,45 +12,10 @@
 #include "hv/storage/vhdx.h"
 #include "hv/storage/vhdx_format.h"
 #include "hv/lib/crc32c.h"
+#include "tests/unit/test_vhdx_disk.h"
 #include "tests/unit/test_vhdx_mem_io.h"
 
 #define MIB (1024u * 1024u)
-
-static void make_disk(struct mem_disk *m, uint64_t size, uint32_t block, uint32_t lss)
-{
-    mem_disk_init(m);
-    struct vhdx_io io = mem_disk_io(m);
-    struct vhdx_create_params p = { .disk_size = size, .block_size = block,
-                                    .logical_sector_size = lss };
-    struct vhdx_err err;
-    int rc = vhdx_create(&mem_env, &io, &p, &err);
-    if (rc)
-        fail_msg("create: %s", err.msg);
-}
-
-static struct vhdx *open_disk(struct mem_disk *m, const char *name, unsigned flags)
-{
-    struct vhdx_io io = mem_disk_io(m);
-    struct vhdx *d;
-    struct vhdx_err err;
-    if (vhdx_open(&mem_env, &io, name, flags, &d, &err))
-        fail_msg("open %s: %s", name, err.msg);
-    return d;
-}
-
-static void fill(uint8_t *buf, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 9)) ^ seed);
-}
-
-static void check_clean(struct vhdx *d)
-{
-    struct vhdx_check_report r;
-    assert_int_equal(vhdx_check(d, &r, NULL), VHDX_OK);
-    if (r.errors)
-        fail_msg("check: %s", r.first_error);
-}
 
 static void test_create_open_geometry(void **state)
 {
