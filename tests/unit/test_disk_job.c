@@ -223,20 +223,6 @@ static void test_defrag_orders_blocks_and_keeps_zero_blocks(void **state)
     free(view);
 }
 
-static void make_child(struct mem_disk *parent, const char *pname, struct mem_disk *child)
-{
-    struct vhdx *p = open_disk(parent, pname, VHDX_OPEN_READ_ONLY);
-    mem_disk_init(child);
-    struct vhdx_io io = mem_disk_io(child);
-    struct vhdx_create_params cp = { .parent = p, .block_size = MIB,
-                                     .parent_relative_path = pname };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &cp, &err))
-        fail_msg("child: %s", err.msg);
-    vhdx_close(p, NULL);
-    mem_env_register_parent(pname, parent);
-}
-
 static void test_compact_plain_and_child(void **state)
 {
     struct mem_disk sm, dm, pm, cm, em;
@@ -264,7 +250,7 @@ static void test_compact_plain_and_child(void **state)
     struct vhdx *pp = open_disk(&pm, "p.vhdx", 0);
     put(pp, NULL, 0, SIZE, 9);
     vhdx_close(pp, NULL);
-    make_child(&pm, "p.vhdx", &cm);
+    make_child(&pm, "p.vhdx", &cm, MIB);
     struct vhdx *c = open_disk(&cm, "c.vhdx", 0);
     put(c, NULL, 2 * MIB, MIB, 0);
     put(c, NULL, 5 * MIB + 512, 1024, 5);
@@ -407,7 +393,7 @@ static void make_chain(struct mem_disk *pm, struct mem_disk *cm, uint8_t *view)
     struct vhdx *p = open_disk(pm, "p.vhdx", 0);
     put(p, NULL, 0, 8 * MIB, 21);
     vhdx_close(p, NULL);
-    make_child(pm, "p.vhdx", cm);
+    make_child(pm, "p.vhdx", cm, MIB);
     struct vhdx *c = open_disk(cm, "c.vhdx", 0);
     put(c, NULL, 3 * MIB + 512, 8192, 33);
     put(c, NULL, 12 * MIB, 2 * MIB, 34);

@@ -111,21 +111,6 @@ static void test_write_guids(void **state)
     mem_disk_free(&m);
 }
 
-static void make_child(struct mem_disk *parent, const char *pname, struct mem_disk *child,
-                       uint32_t block)
-{
-    struct vhdx *p = open_disk(parent, pname, VHDX_OPEN_READ_ONLY);
-    mem_disk_init(child);
-    struct vhdx_io io = mem_disk_io(child);
-    struct vhdx_create_params cp = { .parent = p, .block_size = block,
-                                     .parent_relative_path = pname };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &cp, &err))
-        fail_msg("child: %s", err.msg);
-    vhdx_close(p, NULL);
-    mem_env_register_parent(pname, parent);
-}
-
 static void test_differencing_read_through_and_bitmap(void **state)
 {
     struct mem_disk pm, cm;

@@ -1,6 +1,6 @@
-/* What the VHDX unit tests (test_vhdx, test_disk_job) share: in-memory disks created and
- * opened, any error failing the test; a fill pattern; a check that must find nothing.
- * Include after <cmocka.h>. */
+/* What the VHDX unit tests (test_vhdx, test_disk_job) share: in-memory disks (children
+ * too) created and opened, any error failing the test; a fill pattern; a check that must
+ * find nothing.  Include after <cmocka.h>. */
 #ifndef ATOLL_TESTS_UNIT_TEST_VHDX_DISK_H
 #define ATOLL_TESTS_UNIT_TEST_VHDX_DISK_H
 #include <stddef.h>
@@ -31,7 +31,24 @@ static inline struct vhdx *open_disk(struct mem_disk *m, const char *name, unsig
     return d;
 }
 
-/* Bytes that differ with the seed and along the buffer (not the same in any two sectors). */
+/* A new child of the disk in parent (opened as pname) in child, with the given block size;
+ * the parent registered under pname for the child's opens. */
+static inline void make_child(struct mem_disk *parent, const char *pname, struct mem_disk *child,
+                              uint32_t block)
+{
+    struct vhdx *p = open_disk(parent, pname, VHDX_OPEN_READ_ONLY);
+    mem_disk_init(child);
+    struct vhdx_io io = mem_disk_io(child);
+    struct vhdx_create_params cp = { .parent = p, .block_size = block,
+                                     .parent_relative_path = pname };
+    struct vhdx_err err;
+    if (vhdx_create(&mem_env, &io, &cp, &err))
+        fail_msg("child: %s", err.msg);
+    vhdx_close(p, NULL);
+    mem_env_register_parent(pname, parent);
+}
+
+/* A pattern that changes with the seed and along the buffer. */
 static inline void fill(uint8_t *buf, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++)
