@@ -12,6 +12,7 @@
 #include "hv/state/state_desc.h"
 #include "hv/vdev/acpi_pm.h"
 #include "hv/vdev/platform_devices.h"
+#include "tests/unit/test_bus_state.h"
 #include "tests/unit/test_vdev_fake.h"
 
 #define VCPUS 2
@@ -72,23 +73,6 @@ static size_t save(struct part *p, uint8_t *buf)
     return len;
 }
 
-/* Resets `to`, then hands it every section of buf; returns the first refusal (0 none). */
-static int restore(struct part *to, const uint8_t *buf, size_t len, char *err)
-{
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned n = vdev_bus_state_kinds(&to->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, n), 0);
-    vdev_bus_reset_state(&to->bus);
-    struct state_section s;
-    while (state_reader_next(&r, &s) == 1) {
-        int rc = vdev_bus_restore_section(&to->bus, &s, err, STATE_ERR_LEN);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 /* A checkpoint of `from` continued in a fresh partition at the same guest time. */
 static struct part *move(struct part *from)
 {
@@ -96,7 +80,7 @@ static struct part *move(struct part *from)
     size_t len = save(from, buf);
     struct part *to = part_new(from->f.now_ns);
     char err[STATE_ERR_LEN] = "";
-    int rc = restore(to, buf, len, err);
+    int rc = bus_restore_stream(&to->bus, buf, len, err);
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
