@@ -9,16 +9,23 @@
 #include "hv/storage/vhdx.h"
 #include "tests/unit/test_vhdx_mem_io.h"
 
-/* A new dynamic disk in m; lss 0 takes the default logical sector size. */
-static inline void make_disk(struct mem_disk *m, uint64_t size, uint32_t block, uint32_t lss)
+/* A new disk in m made with p; what names it in the failure. */
+static inline void create_disk(struct mem_disk *m, const struct vhdx_create_params *p,
+                               const char *what)
 {
     mem_disk_init(m);
     struct vhdx_io io = mem_disk_io(m);
+    struct vhdx_err err;
+    if (vhdx_create(&mem_env, &io, p, &err))
+        fail_msg("%s: %s", what, err.msg);
+}
+
+/* A new dynamic disk in m; lss 0 takes the default logical sector size. */
+static inline void make_disk(struct mem_disk *m, uint64_t size, uint32_t block, uint32_t lss)
+{
     struct vhdx_create_params p = { .disk_size = size, .block_size = block,
                                     .logical_sector_size = lss };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &p, &err))
-        fail_msg("create: %s", err.msg);
+    create_disk(m, &p, "create");
 }
 
 static inline struct vhdx *open_disk(struct mem_disk *m, const char *name, unsigned flags)
@@ -37,13 +44,9 @@ static inline void make_child(struct mem_disk *parent, const char *pname, struct
                               uint32_t block)
 {
     struct vhdx *p = open_disk(parent, pname, VHDX_OPEN_READ_ONLY);
-    mem_disk_init(child);
-    struct vhdx_io io = mem_disk_io(child);
     struct vhdx_create_params cp = { .parent = p, .block_size = block,
                                      .parent_relative_path = pname };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &cp, &err))
-        fail_msg("child: %s", err.msg);
+    create_disk(child, &cp, "child");
     vhdx_close(p, NULL);
     mem_env_register_parent(pname, parent);
 }
