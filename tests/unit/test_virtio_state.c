@@ -180,23 +180,8 @@ static void expect_refused(struct tguest *a, uint32_t id, uint16_t instance, con
     size_t len = save(a, buf, true);
     struct tguest *b = fresh();
     size_t n0 = save(b, before, true);
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned nk = vdev_bus_state_kinds(&b->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, nk), 0);
-    struct state_section s;
-    bool seen = false;
-    char err[STATE_ERR_LEN] = "";
-    while (state_reader_next(&r, &s) == 1) {
-        if (s.id != id || s.instance != instance)
-            continue;
-        seen = true;
-        assert_int_equal(vdev_bus_restore_section(&b->bus, &s, err, sizeof(err)), -1);
-        if (!strstr(err, why))
-            print_error("refused with '%s', expected '%s'\n", err, why);
-        assert_non_null(strstr(err, why));
-    }
-    assert_true(seen);
+    char err[STATE_ERR_LEN];
+    bus_expect_refused(&b->bus, buf, len, id, instance, why, err);
     assert_int_equal(save(b, after, true), n0);
     assert_memory_equal(after, before, n0);
     tg_free(b);
