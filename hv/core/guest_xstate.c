@@ -7,6 +7,8 @@
 #include "hv/core/exit/xcr0_policy.h"
 #include "hv/mm/kmem.h"
 
+#define CR4_OSFXSR          (1ull << 9)
+#define CR4_OSXMMEXCPT      (1ull << 10)
 #define CR4_OSXSAVE         (1ull << 18)
 #define FXSAVE_AREA_SIZE    512u
 #define LEGACY_FCW          0       /* x87 control word */
@@ -45,6 +47,15 @@ static int fxrstor_checked(const uint8_t *area)
     register uint64_t vec __asm__("r11") = (uint64_t)EXTABLE_NO_FAULT;
     __asm__ volatile(EXTABLE_INSN("fxrstor64 (%1)") : "+r"(vec) : "r"(area) : "memory");
     return (int)vec;
+}
+
+void guest_xstate_enable(void)
+{
+    uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    if (cpuid(1, 0).ecx & (1u << 26))
+        cr4 |= CR4_OSXSAVE;
+    write_cr4(cr4);
+    write_cr0(read_cr0() & ~((1ull << 3) | (1ull << 2)));     /* TS, EM off */
 }
 
 void guest_xstate_probe(struct guest_xstate_cpu *c)

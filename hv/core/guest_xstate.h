@@ -24,6 +24,10 @@ struct guest_xstate_cpu {
     uint32_t xsave_size;            /* bytes of an area holding all of them (or FXSAVE's) */
     uint32_t mxcsr_mask;            /* MXCSR bits FXRSTOR and XRSTOR accept */
 };
+/* Lets guests use the FPU/SSE/AVX state directly on this CPU (CR4.OSFXSR, OSXMMEXCPT, and
+ * OSXSAVE where CPUID offers XSAVE; CR0.TS and EM clear); the hypervisor never touches it.
+ * Once per CPU at start, before guest_xstate_probe. */
+void guest_xstate_enable(void);
 void guest_xstate_probe(struct guest_xstate_cpu *c);
 
 /* A new vCPU's area of c->xsave_size bytes in the initial configuration (NULL: no memory);

@@ -4,26 +4,14 @@
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/percpu.h"
+#include "hv/core/guest_xstate.h"
 #include "hv/mm/kmem.h"
 #include "hv/svm/svm.h"
 
 #define MSR_VM_HSAVE_PA     0xc0010117u
 #define EFER_SVME           (1ull << 12)
-#define CR4_OSFXSR          (1ull << 9)
-#define CR4_OSXMMEXCPT      (1ull << 10)
-#define CR4_OSXSAVE         (1ull << 18)
 
 struct svm_cpu *svm_this_cpu(void) { return this_cpu()->virt; }
-
-/* Guests use the FPU/SSE/AVX state directly; the hypervisor never touches it. */
-static void enable_guest_fpu_features(void)
-{
-    uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
-    if (cpuid(1, 0).ecx & (1u << 26))
-        cr4 |= CR4_OSXSAVE;
-    write_cr4(cr4);
-    write_cr0(read_cr0() & ~((1ull << 3) | (1ull << 2)));     /* TS, EM off */
-}
 
 bool svm_cpu_enable(void)
 {
@@ -45,7 +33,7 @@ bool svm_cpu_enable(void)
     }
     c->hsave_phys = virt_to_phys(c->hsave);
     c->host_vmcb_phys = virt_to_phys(c->host_vmcb);
-    enable_guest_fpu_features();
+    guest_xstate_enable();
     svm_xstate_probe(c);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     wrmsr(MSR_VM_HSAVE_PA, c->hsave_phys);

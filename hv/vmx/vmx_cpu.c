@@ -3,6 +3,7 @@
 #include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/percpu.h"
 #include "hv/arch/x86/console.h"
+#include "hv/core/guest_xstate.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmx.h"
@@ -10,9 +11,6 @@
 #define FC_LOCK              (1ull << 0)
 #define FC_VMX_OUTSIDE_SMX   (1ull << 2)
 #define CR4_VMXE             (1ull << 13)
-#define CR4_OSFXSR           (1ull << 9)
-#define CR4_OSXMMEXCPT       (1ull << 10)
-#define CR4_OSXSAVE          (1ull << 18)
 
 struct vmx_cpu *vmx_this_cpu(void) { return this_cpu()->virt; }
 
@@ -23,16 +21,6 @@ static bool enable_feature_control(void)
         return fc & FC_VMX_OUTSIDE_SMX;
     wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FC_LOCK | FC_VMX_OUTSIDE_SMX);
     return true;
-}
-
-/* Guests use the FPU/SSE/AVX state directly; the hypervisor never touches it. */
-static void enable_guest_fpu_features(void)
-{
-    uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
-    if (cpuid(1, 0).ecx & (1u << 26))
-        cr4 |= CR4_OSXSAVE;
-    write_cr4(cr4);
-    write_cr0(read_cr0() & ~((1ull << 3) | (1ull << 2)));     /* TS, EM off */
 }
 
 bool vtx_cpu_enable(void)
@@ -53,7 +41,7 @@ bool vtx_cpu_enable(void)
         return false;
     }
     *(uint32_t *)c->vmxon_region = c->caps.vmcs_revision;
-    enable_guest_fpu_features();
+    guest_xstate_enable();
     vmx_xstate_probe(c);
     write_cr0((read_cr0() | c->caps.cr0_fixed0) & c->caps.cr0_fixed1);
     write_cr4((read_cr4() | CR4_VMXE | c->caps.cr4_fixed0) & c->caps.cr4_fixed1);

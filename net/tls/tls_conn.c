@@ -128,18 +128,15 @@ static long ended(const struct tls_conn *c)
     return TLS_IO_ERROR;
 }
 
-long tls_conn_read(struct tls_conn *c, void *buf, size_t len)
+/* Drives the engine until its state shows one of `want` (application data to read, room
+ * to write): 1 then (the handshake is done), 0 when the stream would block, <0 TLS_IO_*. */
+static long run_until_app(struct tls_conn *c, unsigned want)
 {
     for (;;) {
         unsigned st = br_ssl_engine_current_state(c->eng);
-        if (st & BR_SSL_RECVAPP) {
-            size_t avail;
-            unsigned char *p = br_ssl_engine_recvapp_buf(c->eng, &avail);
-            size_t n = avail < len ? avail : len;
-            memcpy(buf, p, n);
-            br_ssl_engine_recvapp_ack(c->eng, n);
+        if (st & want) {
             c->handshake_done = true;
-            return (long)n;
+            return 1;
         }
         int r = (st & BR_SSL_CLOSED) ? -1 : step(c, true);
         if (r < 0)
@@ -149,25 +146,30 @@ long tls_conn_read(struct tls_conn *c, void *buf, size_t len)
     }
 }
 
+long tls_conn_read(struct tls_conn *c, void *buf, size_t len)
+{
+    long r = run_until_app(c, BR_SSL_RECVAPP);
+    if (r != 1)
+        return r;
+    size_t avail;
+    unsigned char *p = br_ssl_engine_recvapp_buf(c->eng, &avail);
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, p, n);
+    br_ssl_engine_recvapp_ack(c->eng, n);
+    return (long)n;
+}
+
 long tls_conn_write(struct tls_conn *c, const void *buf, size_t len)
 {
-    for (;;) {
-        unsigned st = br_ssl_engine_current_state(c->eng);
-        if (st & BR_SSL_SENDAPP) {
-            size_t room;
-            unsigned char *p = br_ssl_engine_sendapp_buf(c->eng, &room);
-            size_t n = room < len ? room : len;
-            memcpy(p, buf, n);
-            br_ssl_engine_sendapp_ack(c->eng, n);
-            c->handshake_done = true;
-            return (long)n;
-        }
-        int r = (st & BR_SSL_CLOSED) ? -1 : step(c, true);
-        if (r < 0)
-            return ended(c);
-        if (r == 0)
-            return 0;
-    }
+    long r = run_until_app(c, BR_SSL_SENDAPP);
+    if (r != 1)
+        return r;
+    size_t room;
+    unsigned char *p = br_ssl_engine_sendapp_buf(c->eng, &room);
+    size_t n = room < len ? room : len;
+    memcpy(p, buf, n);
+    br_ssl_engine_sendapp_ack(c->eng, n);
+    return (long)n;
 }
 
 int tls_conn_flush(struct tls_conn *c)
@@ -187,18 +189,7 @@ int tls_conn_flush(struct tls_conn *c)
 
 int tls_conn_handshake(struct tls_conn *c)
 {
-    for (;;) {
-        unsigned st = br_ssl_engine_current_state(c->eng);
-        if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) {
-            c->handshake_done = true;
-            return 1;
-        }
-        int r = (st & BR_SSL_CLOSED) ? -1 : step(c, true);
-        if (r < 0)
-            return (int)ended(c);
-        if (r == 0)
-            return 0;
-    }
+    return (int)run_until_app(c, BR_SSL_SENDAPP | BR_SSL_RECVAPP);
 }
 
 void tls_conn_close(struct tls_conn *c)

@@ -3,8 +3,8 @@
  * defrag and merge run in small steps over a patched VHDX (a dynamic disk, or a child over
  * a parent), with guest writes noted between steps.  Input: byte 0 picks the image (bit 7),
  * checksum repair after patching (bit 6) and the job (bits 0-2); then patches (u32 offset,
- * u8 length, bytes) as in fuzz_vhdx_open.  Nothing a job reads from the image may make it
- * crash, loop or overrun; errors are fine.
+ * u8 length, bytes) as in fuzz_vhdx_open (tests/fuzz/vhdx_patch.h).  Nothing a job reads
+ * from the image may make it crash, loop or overrun; errors are fine.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "hv/storage/disk_job.h"
 #include "hv/storage/vhdx_internal.h"
+#include "tests/fuzz/vhdx_patch.h"
 #include "tests/unit/test_vhdx_mem_io.h"
 
 #define MIB (1024u * 1024u)
@@ -47,12 +48,6 @@ static void build_templates(void)
     vhdx_write(c, 5 * MIB, buf, sizeof(buf), NULL);
     vhdx_trim(c, 2 * MIB, MIB, NULL);
     vhdx_close(c, NULL);
-}
-
-static void fix_crc(struct mem_disk *m, uint64_t off, uint32_t len)
-{
-    if (off + len <= m->size)
-        vhdx_put32(m->data + off + 4, vhdx_checksum(m->data + off, len, 4));
 }
 
 static void run(struct mem_disk *m, unsigned pick)
@@ -110,26 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct mem_disk m;
     mem_disk_copy(&m, (data[0] & 0x80) ? &child_img : &parent_img);
-    size_t i = 1;
-    while (i + 5 <= size) {
-        uint32_t off = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
-                       (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
-        size_t len = data[i + 4];
-        i += 5;
-        if (len > size - i)
-            len = size - i;
-        off %= (uint32_t)m.size;
-        if (len > m.size - off)
-            len = m.size - off;
-        memcpy(m.data + off, data + i, len);
-        i += len;
-    }
-    if (data[0] & 0x40) {
-        fix_crc(&m, VHDX_HEADER1_OFF, VHDX_HEADER_SIZE);
-        fix_crc(&m, VHDX_HEADER2_OFF, VHDX_HEADER_SIZE);
-        fix_crc(&m, VHDX_REGION1_OFF, VHDX_REGION_SIZE);
-        fix_crc(&m, VHDX_REGION2_OFF, VHDX_REGION_SIZE);
-    }
+    vhdx_patch_apply(&m, data + 1, size - 1);
+    if (data[0] & 0x40)
+        vhdx_patch_fix_header_crcs(&m);
     struct mem_disk parent_copy;
     mem_disk_copy(&parent_copy, &parent_img);
     mem_env_register_parent("parent.vhdx", &parent_copy);

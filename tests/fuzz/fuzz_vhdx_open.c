@@ -12,6 +12,7 @@
 #include "hv/lib/crc32c.h"
 #include "hv/storage/vhdx.h"
 #include "hv/storage/vhdx_internal.h"
+#include "tests/fuzz/vhdx_patch.h"
 #include "tests/unit/test_vhdx_mem_io.h"
 
 #define MIB (1024u * 1024u)
@@ -51,23 +52,14 @@ static void build_templates(void)
     child_img = snap;
 }
 
-static void fix_crc(struct mem_disk *m, uint64_t off, uint32_t len)
-{
-    if (off + len <= m->size)
-        vhdx_put32(m->data + off + 4, vhdx_checksum(m->data + off, len, 4));
-}
-
 static void fix_checksums(struct mem_disk *m)
 {
-    fix_crc(m, VHDX_HEADER1_OFF, VHDX_HEADER_SIZE);
-    fix_crc(m, VHDX_HEADER2_OFF, VHDX_HEADER_SIZE);
-    fix_crc(m, VHDX_REGION1_OFF, VHDX_REGION_SIZE);
-    fix_crc(m, VHDX_REGION2_OFF, VHDX_REGION_SIZE);
+    vhdx_patch_fix_header_crcs(m);
     for (uint64_t pos = MIB; pos < 2 * MIB && pos + 4096 <= m->size; pos += 4096) {
         uint32_t len = vhdx_le32(m->data + pos + 8);
         if (vhdx_le32(m->data + pos) == VHDX_SIG_LOGE && len && len % 4096 == 0 &&
             pos + len <= 2 * MIB)
-            fix_crc(m, pos, len);
+            vhdx_patch_fix_crc(m, pos, len);
     }
 }
 
@@ -104,20 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct mem_disk m;
     mem_disk_copy(&m, (data[0] & 0x80) ? &child_img : &parent_img);
-    size_t i = 1;
-    while (i + 5 <= size) {
-        uint32_t off = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
-                       (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
-        size_t len = data[i + 4];
-        i += 5;
-        if (len > size - i)
-            len = size - i;
-        off %= (uint32_t)m.size;
-        if (len > m.size - off)
-            len = m.size - off;
-        memcpy(m.data + off, data + i, len);
-        i += len;
-    }
+    vhdx_patch_apply(&m, data + 1, size - 1);
     if (data[0] & 0x40)
         fix_checksums(&m);
     /* Patches may break the parent too: keep the registered parent pristine per run. */

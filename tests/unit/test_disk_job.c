@@ -14,6 +14,7 @@
 #include "hv/storage/dedup_index.h"
 #include "hv/storage/disk_job.h"
 #include "hv/storage/vhdx_internal.h"
+#include "tests/unit/test_vhdx_disk.h"
 #include "tests/unit/test_vhdx_mem_io.h"
 
 #define MIB (1024u * 1024u)
@@ -25,32 +26,6 @@ static void sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
     br_sha256_init(&c);
     br_sha256_update(&c, data, len);
     br_sha256_out(&c, out);
-}
-
-static void make_disk(struct mem_disk *m, uint64_t size, uint32_t block)
-{
-    mem_disk_init(m);
-    struct vhdx_io io = mem_disk_io(m);
-    struct vhdx_create_params p = { .disk_size = size, .block_size = block };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &p, &err))
-        fail_msg("create: %s", err.msg);
-}
-
-static struct vhdx *open_disk(struct mem_disk *m, const char *name, unsigned flags)
-{
-    struct vhdx_io io = mem_disk_io(m);
-    struct vhdx *d;
-    struct vhdx_err err;
-    if (vhdx_open(&mem_env, &io, name, flags, &d, &err))
-        fail_msg("open %s: %s", name, err.msg);
-    return d;
-}
-
-static void fill(uint8_t *buf, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 9)) ^ seed);
 }
 
 static void put(struct vhdx *d, uint8_t *view, uint64_t off, size_t n, unsigned seed)
@@ -66,14 +41,6 @@ static void put(struct vhdx *d, uint8_t *view, uint64_t off, size_t n, unsigned 
     free(b);
 }
 
-static void check_clean(struct vhdx *d)
-{
-    struct vhdx_check_report r;
-    assert_int_equal(vhdx_check(d, &r, NULL), VHDX_OK);
-    if (r.errors)
-        fail_msg("check: %s", r.first_error);
-}
-
 static void expect_view(struct vhdx *d, const uint8_t *view)
 {
     uint8_t *r = malloc(SIZE);
@@ -86,7 +53,7 @@ static void expect_view(struct vhdx *d, const uint8_t *view)
  * unit 11 written then trimmed. */
 static struct vhdx *make_source(struct mem_disk *m, uint8_t *view)
 {
-    make_disk(m, SIZE, MIB);
+    make_disk(m, SIZE, MIB, 0);
     memset(view, 0, SIZE);
     struct vhdx *d = open_disk(m, "src.vhdx", 0);
     put(d, view, 1 * MIB, MIB, 1);
@@ -124,14 +91,45 @@ static struct disk_job *start(struct disk_job_params *p)
     return j;
 }
 
+/* A copy's two ends: the source make_source builds (its contents in view) and an empty
+ * destination. */
+struct copy_ends {
+    struct mem_disk sm, dm;
+    struct vhdx_io dio;
+    uint8_t *view;
+    struct vhdx *s;
+};
+
+static void copy_ends_init(struct copy_ends *e)
+{
+    e->view = malloc(SIZE);
+    e->s = make_source(&e->sm, e->view);
+    mem_disk_init(&e->dm);
+    e->dio = mem_disk_io(&e->dm);
+}
+
+static void copy_ends_free(struct copy_ends *e)
+{
+    vhdx_close(e->s, NULL);
+    mem_disk_free(&e->sm), mem_disk_free(&e->dm);
+    free(e->view);
+}
+
+/* The destination, opened as name, reads as the view and checks clean. */
+static void expect_copy(struct copy_ends *e, const char *name)
+{
+    struct vhdx *d = open_disk(&e->dm, name, 0);
+    expect_view(d, e->view);
+    check_clean(d);
+    vhdx_close(d, NULL);
+}
+
 static void test_copy_skips_zero_units(void **state)
 {
-    struct mem_disk sm, dm;
-    uint8_t *view = malloc(SIZE);
-    struct vhdx *s = make_source(&sm, view);
-    mem_disk_init(&dm);
-    struct vhdx_io dio = mem_disk_io(&dm);
-    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = s, .dst = &dio, .dst_name = "dst" };
+    struct copy_ends e;
+    copy_ends_init(&e);
+    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = e.s, .dst = &e.dio,
+                                 .dst_name = "dst" };
     struct disk_job *j = start(&p);
     assert_int_equal(run_job(j, 3 * MIB), DISK_JOB_DONE);
     struct disk_job_progress pr;
@@ -140,15 +138,13 @@ static void test_copy_skips_zero_units(void **state)
     assert_int_equal(pr.bytes_written, 5 * MIB); /* units 1, 3, 4, 5, 9 */
     assert_int_equal(pr.bytes_read, 6 * MIB);    /* and unit 7: allocated zeros */
     disk_job_free(j);
-    struct vhdx *d = open_disk(&dm, "dst", 0);
-    expect_view(d, view);
+    expect_copy(&e, "dst");
+    struct vhdx *d = open_disk(&e.dm, "dst", VHDX_OPEN_READ_ONLY);
     struct vhdx_info info;
     vhdx_get_info(d, &info);
     assert_int_equal(info.blocks_present, 5);
-    check_clean(d);
-    vhdx_close(d, NULL), vhdx_close(s, NULL);
-    mem_disk_free(&sm), mem_disk_free(&dm);
-    free(view);
+    vhdx_close(d, NULL);
+    copy_ends_free(&e);
 }
 
 static void test_convert_fixed_raw_dynamic(void **state)
@@ -202,7 +198,7 @@ static void test_defrag_orders_blocks_and_keeps_zero_blocks(void **state)
 {
     struct mem_disk sm, dm;
     uint8_t *view = malloc(SIZE);
-    make_disk(&sm, SIZE, MIB);
+    make_disk(&sm, SIZE, MIB, 0);
     memset(view, 0, SIZE);
     struct vhdx *s = open_disk(&sm, "src", 0);
     for (int b = 15; b >= 8; b--)
@@ -225,20 +221,6 @@ static void test_defrag_orders_blocks_and_keeps_zero_blocks(void **state)
     vhdx_close(d, NULL), vhdx_close(s, NULL);
     mem_disk_free(&sm), mem_disk_free(&dm);
     free(view);
-}
-
-static void make_child(struct mem_disk *parent, const char *pname, struct mem_disk *child)
-{
-    struct vhdx *p = open_disk(parent, pname, VHDX_OPEN_READ_ONLY);
-    mem_disk_init(child);
-    struct vhdx_io io = mem_disk_io(child);
-    struct vhdx_create_params cp = { .parent = p, .block_size = MIB,
-                                     .parent_relative_path = pname };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &cp, &err))
-        fail_msg("child: %s", err.msg);
-    vhdx_close(p, NULL);
-    mem_env_register_parent(pname, parent);
 }
 
 static void test_compact_plain_and_child(void **state)
@@ -264,11 +246,11 @@ static void test_compact_plain_and_child(void **state)
 
     /* A child: the result is a child of the same parent holding only the child's sectors;
      * a zero run the child wrote still masks the parent. */
-    make_disk(&pm, SIZE, MIB);
+    make_disk(&pm, SIZE, MIB, 0);
     struct vhdx *pp = open_disk(&pm, "p.vhdx", 0);
     put(pp, NULL, 0, SIZE, 9);
     vhdx_close(pp, NULL);
-    make_child(&pm, "p.vhdx", &cm);
+    make_child(&pm, "p.vhdx", &cm, MIB);
     struct vhdx *c = open_disk(&cm, "c.vhdx", 0);
     put(c, NULL, 2 * MIB, MIB, 0);
     put(c, NULL, 5 * MIB + 512, 1024, 5);
@@ -295,12 +277,11 @@ static void test_compact_plain_and_child(void **state)
 
 static void test_guest_writes_during_copy(void **state)
 {
-    struct mem_disk sm, dm;
-    uint8_t *view = malloc(SIZE);
-    struct vhdx *s = make_source(&sm, view);
-    mem_disk_init(&dm);
-    struct vhdx_io dio = mem_disk_io(&dm);
-    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = s, .dst = &dio, .dst_name = "dst",
+    struct copy_ends e;
+    copy_ends_init(&e);
+    struct vhdx *s = e.s;
+    uint8_t *view = e.view;
+    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = s, .dst = &e.dio, .dst_name = "dst",
                                  .ready_dirty_units = 1 };
     struct disk_job *j = start(&p);
     struct vhdx_err err;
@@ -334,32 +315,25 @@ static void test_guest_writes_during_copy(void **state)
     assert_true(pr.passes >= 2);
     assert_int_equal(pr.done, pr.total);
     disk_job_free(j);
-    struct vhdx *d = open_disk(&dm, "dst", 0);
-    expect_view(d, view);
-    check_clean(d);
-    vhdx_close(d, NULL), vhdx_close(s, NULL);
-    mem_disk_free(&sm), mem_disk_free(&dm);
-    free(view);
+    expect_copy(&e, "dst");
+    copy_ends_free(&e);
 }
 
 static void test_pause_resume_cancel(void **state)
 {
-    struct mem_disk sm, dm;
-    uint8_t *view = malloc(SIZE);
-    struct vhdx *s = make_source(&sm, view);
-    mem_disk_init(&dm);
-    struct vhdx_io dio = mem_disk_io(&dm);
-    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = s, .dst = &dio };
+    struct copy_ends e;
+    copy_ends_init(&e);
+    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = e.s, .dst = &e.dio };
     struct disk_job *j = start(&p);
     struct disk_job_progress pr;
     assert_int_equal(disk_job_step(j, MIB, NULL), DISK_JOB_RUNNING);
     disk_job_pause(j);
-    unsigned writes = dm.writes;
+    unsigned writes = e.dm.writes;
     assert_int_equal(disk_job_step(j, MIB, NULL), DISK_JOB_PAUSED);
     disk_job_get_progress(j, &pr);
     assert_int_equal(pr.state, DISK_JOB_PAUSED);
     assert_int_equal(pr.done, MIB);
-    assert_int_equal(dm.writes, writes);
+    assert_int_equal(e.dm.writes, writes);
     disk_job_resume(j);
     assert_int_equal(disk_job_step(j, MIB, NULL), DISK_JOB_RUNNING);
     disk_job_get_progress(j, &pr);
@@ -369,25 +343,21 @@ static void test_pause_resume_cancel(void **state)
     struct vhdx_err err;
     assert_true(disk_job_finish(j, &err) < 0);
     disk_job_free(j);
-    vhdx_close(s, NULL);
-    mem_disk_free(&sm), mem_disk_free(&dm);
-    free(view);
+    copy_ends_free(&e);
 }
 
 static void test_resume_after_cut(void **state)
 {
-    struct mem_disk sm, dm;
-    uint8_t *view = malloc(SIZE);
-    struct vhdx *s = make_source(&sm, view);
-    mem_disk_init(&dm);
-    dm.writes_left = 40; /* the power goes after 40 writes of the copy */
-    struct vhdx_io dio = mem_disk_io(&dm);
-    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = s, .dst = &dio, .dst_name = "dst" };
+    struct copy_ends e;
+    copy_ends_init(&e);
+    e.dm.writes_left = 40; /* the power goes after 40 writes of the copy */
+    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = e.s, .dst = &e.dio,
+                                 .dst_name = "dst" };
     struct disk_job *j = start(&p);
     run_job(j, MIB);
     disk_job_free(j);
     struct disk_job_progress pr;
-    dm.writes_left = -1;
+    e.dm.writes_left = -1;
     p.resume = true;
     j = start(&p);
     run_job(j, MIB);
@@ -395,43 +365,35 @@ static void test_resume_after_cut(void **state)
     assert_true(pr.bytes_dedup > 0);          /* what the cut copy holds is not rewritten */
     assert_true(pr.bytes_written < 5 * MIB);
     disk_job_free(j);
-    struct vhdx *d = open_disk(&dm, "dst", 0);
-    expect_view(d, view);
-    check_clean(d);
-    vhdx_close(d, NULL), vhdx_close(s, NULL);
-    mem_disk_free(&sm), mem_disk_free(&dm);
-    free(view);
+    expect_copy(&e, "dst");
+    copy_ends_free(&e);
 }
 
 static void test_io_error_fails_the_job(void **state)
 {
-    struct mem_disk sm, dm;
-    uint8_t *view = malloc(SIZE);
-    struct vhdx *s = make_source(&sm, view);
-    mem_disk_init(&dm);
-    struct vhdx_io dio = mem_disk_io(&dm);
-    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = s, .dst = &dio, .dst_name = "dst" };
+    struct copy_ends e;
+    copy_ends_init(&e);
+    struct disk_job_params p = { .op = DISK_JOB_COPY, .src = e.s, .dst = &e.dio,
+                                 .dst_name = "dst" };
     struct disk_job *j = start(&p);
-    dm.fail_io = true;
+    e.dm.fail_io = true;
     struct vhdx_err err;
     assert_int_equal(disk_job_step(j, 4 * MIB, &err), VHDX_E_IO);
     assert_non_null(strstr(err.msg, "dst"));
     assert_int_equal(disk_job_step(j, 4 * MIB, &err), DISK_JOB_CANCELLED);
     disk_job_free(j);
-    vhdx_close(s, NULL);
-    mem_disk_free(&sm), mem_disk_free(&dm);
-    free(view);
+    copy_ends_free(&e);
 }
 
 /* ---- merge -------------------------------------------------------------------------- */
 
 static void make_chain(struct mem_disk *pm, struct mem_disk *cm, uint8_t *view)
 {
-    make_disk(pm, SIZE, MIB);
+    make_disk(pm, SIZE, MIB, 0);
     struct vhdx *p = open_disk(pm, "p.vhdx", 0);
     put(p, NULL, 0, 8 * MIB, 21);
     vhdx_close(p, NULL);
-    make_child(pm, "p.vhdx", cm);
+    make_child(pm, "p.vhdx", cm, MIB);
     struct vhdx *c = open_disk(cm, "c.vhdx", 0);
     put(c, NULL, 3 * MIB + 512, 8192, 33);
     put(c, NULL, 12 * MIB, 2 * MIB, 34);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hv/vdev/virtio_blk_state.h"
+#include "tests/unit/test_bus_state.h"
 #include "tests/unit/test_virtio_guest.h"
 
 #define DISK (1u << 20)
@@ -46,45 +47,17 @@ static size_t save(struct tguest *g, uint8_t *buf)
     return state_writer_finish(&w);
 }
 
-static int restore(struct tguest *to, const uint8_t *buf, size_t len, char *err)
-{
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned n = vdev_bus_state_kinds(&to->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, n), 0);
-    vdev_bus_reset_state(&to->bus);
-    struct state_section s;
-    while (state_reader_next(&r, &s) == 1) {
-        int rc = vdev_bus_restore_section(&to->bus, &s, err, STATE_ERR_LEN);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 /* The target: RAM and disk as the source left them at the pause, the device's state. */
 static struct tguest *migrate(struct tguest *a)
 {
     static uint8_t buf[STREAM_CAP];
     size_t len = save(a, buf);
     struct tguest *b = fresh();
-    memcpy(b->ram, a->ram, TG_RAM_SIZE);
-    memcpy(b->disk_data, a->disk_data, DISK);
-    b->qsize = a->qsize;
-    b->avail_idx = a->avail_idx;
-    b->last_used = a->last_used;
-    b->features = a->features;
-    b->f.now_ns = a->f.now_ns;
+    tg_copy_contents(b, a, DISK);
     char err[STATE_ERR_LEN] = "";
-    if (restore(b, buf, len, err))
+    if (bus_restore_stream(&b->bus, buf, len, err))
         fail_msg("restore: %s", err);
     return b;
-}
-
-static void fill(struct tguest *g, uint64_t gpa, uint32_t len, uint8_t seed)
-{
-    for (uint32_t i = 0; i < len; i++)
-        g->ram[gpa + i] = (uint8_t)(seed + i * 7);
 }
 
 static void poll_all(struct tguest *g)
@@ -112,9 +85,9 @@ static unsigned used(struct tguest *g, unsigned seen[16])
 static void three_requests(struct tguest *g)
 {
     g->disk.async = true;
-    fill(g, TG_DATA, 512, 1);
+    tg_fill_ram(g, TG_DATA, 512, 1);
     memset(g->disk_data + 8 * 512, 0x5a, 512);
-    fill(g, TG_DATA + 0x2000, 512, 2);
+    tg_fill_ram(g, TG_DATA + 0x2000, 512, 2);
     tg_request(g, 0, VIRTIO_BLK_T_OUT, 0, TG_DATA, 512, false);
     tg_request(g, 1, VIRTIO_BLK_T_IN, 8, TG_DATA + 0x1000, 512, false);
     tg_request(g, 2, VIRTIO_BLK_T_OUT, 16, TG_DATA + 0x2000, 512, false);
@@ -232,7 +205,7 @@ static void hostile_lists_are_refused(void **state)
     size_t len = save(a, buf);
     struct tguest *b = fresh();
     char err[STATE_ERR_LEN] = "";
-    assert_int_equal(restore(b, buf, len, err), -1);
+    assert_int_equal(bus_restore_stream(&b->bus, buf, len, err), -1);
     assert_non_null(strstr(err, "requests to start again, at most 128"));
     assert_int_equal(b->blk.reissue_count, 0);
     tg_free(b);

@@ -12,6 +12,7 @@
 #include "hv/state/state_desc.h"
 #include "hv/vdev/acpi_pm.h"
 #include "hv/vdev/platform_devices.h"
+#include "tests/unit/test_bus_state.h"
 #include "tests/unit/test_vdev_fake.h"
 
 #define VCPUS 2
@@ -72,23 +73,6 @@ static size_t save(struct part *p, uint8_t *buf)
     return len;
 }
 
-/* Resets `to`, then hands it every section of buf; returns the first refusal (0 none). */
-static int restore(struct part *to, const uint8_t *buf, size_t len, char *err)
-{
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned n = vdev_bus_state_kinds(&to->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, n), 0);
-    vdev_bus_reset_state(&to->bus);
-    struct state_section s;
-    while (state_reader_next(&r, &s) == 1) {
-        int rc = vdev_bus_restore_section(&to->bus, &s, err, STATE_ERR_LEN);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 /* A checkpoint of `from` continued in a fresh partition at the same guest time. */
 static struct part *move(struct part *from)
 {
@@ -96,7 +80,7 @@ static struct part *move(struct part *from)
     size_t len = save(from, buf);
     struct part *to = part_new(from->f.now_ns);
     char err[STATE_ERR_LEN] = "";
-    int rc = restore(to, buf, len, err);
+    int rc = bus_restore_stream(&to->bus, buf, len, err);
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
@@ -491,24 +475,9 @@ static void expect_refused_at(struct part *p, uint32_t id, uint16_t instance, co
     size_t len = save(p, buf);
     struct part *to = part_new(p->f.now_ns);
     size_t n0 = save(to, before);
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned nk = vdev_bus_state_kinds(&to->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, nk), 0);
-    struct state_section s;
-    bool seen = false;
-    char err[STATE_ERR_LEN] = "";
-    while (state_reader_next(&r, &s) == 1) {
-        if (s.id != id || s.instance != instance)
-            continue;
-        seen = true;
-        assert_int_equal(vdev_bus_restore_section(&to->bus, &s, err, sizeof(err)), -1);
-        if (!strstr(err, why))
-            print_error("refused with '%s', expected '%s'\n", err, why);
-        assert_non_null(strstr(err, why));
-        assert_null(strchr(err, '\n'));
-    }
-    assert_true(seen);
+    char err[STATE_ERR_LEN];
+    bus_expect_refused(&to->bus, buf, len, id, instance, why, err);
+    assert_null(strchr(err, '\n'));
     assert_int_equal(save(to, after), n0);
     assert_memory_equal(after, before, n0);
     free(to);

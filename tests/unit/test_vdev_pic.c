@@ -7,6 +7,7 @@
 
 #include "hv/vdev/pic8259.h"
 #include "tests/unit/test_vdev_fake.h"
+#include "tests/unit/test_vdev_port.h"
 
 struct ctx { struct vdev_bus bus; struct vpic pic; unsigned rises; };
 
@@ -28,18 +29,8 @@ static int setup(void **state)
     return 0;
 }
 
-static void out8(struct ctx *c, uint16_t port, uint8_t val)
-{
-    uint32_t v = val;
-    vdev_bus_io(&c->bus, port, 1, true, &v);
-}
-
-static uint8_t in8(struct ctx *c, uint16_t port)
-{
-    uint32_t v = 0;
-    vdev_bus_io(&c->bus, port, 1, false, &v);
-    return (uint8_t)v;
-}
+static void out8(struct ctx *c, uint16_t port, uint8_t val) { port_out8(&c->bus, port, val); }
+static uint8_t in8(struct ctx *c, uint16_t port) { return port_in8(&c->bus, port); }
 
 /* The sequence of Linux's init_8259A(): vectors 0x30 and 0x38, slave on IRQ 2. */
 static void linux_init(struct ctx *c)

@@ -7,6 +7,7 @@
 
 #include "hv/vdev/pit8254.h"
 #include "tests/unit/test_vdev_fake.h"
+#include "tests/unit/test_vdev_port.h"
 
 struct ctx { struct fake_platform f; struct vdev_bus bus; struct vpit pit; };
 
@@ -22,18 +23,8 @@ static int setup(void **state)
     return 0;
 }
 
-static void out8(struct ctx *c, uint16_t port, uint8_t val)
-{
-    uint32_t v = val;
-    vdev_bus_io(&c->bus, port, 1, true, &v);
-}
-
-static uint8_t in8(struct ctx *c, uint16_t port)
-{
-    uint32_t v = 0;
-    vdev_bus_io(&c->bus, port, 1, false, &v);
-    return (uint8_t)v;
-}
+static void out8(struct ctx *c, uint16_t port, uint8_t val) { port_out8(&c->bus, port, val); }
+static uint8_t in8(struct ctx *c, uint16_t port) { return port_in8(&c->bus, port); }
 
 static uint16_t read16(struct ctx *c, uint16_t port)
 {

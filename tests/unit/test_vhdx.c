@@ -12,45 +12,10 @@
 #include "hv/storage/vhdx.h"
 #include "hv/storage/vhdx_format.h"
 #include "hv/lib/crc32c.h"
+#include "tests/unit/test_vhdx_disk.h"
 #include "tests/unit/test_vhdx_mem_io.h"
 
 #define MIB (1024u * 1024u)
-
-static void make_disk(struct mem_disk *m, uint64_t size, uint32_t block, uint32_t lss)
-{
-    mem_disk_init(m);
-    struct vhdx_io io = mem_disk_io(m);
-    struct vhdx_create_params p = { .disk_size = size, .block_size = block,
-                                    .logical_sector_size = lss };
-    struct vhdx_err err;
-    int rc = vhdx_create(&mem_env, &io, &p, &err);
-    if (rc)
-        fail_msg("create: %s", err.msg);
-}
-
-static struct vhdx *open_disk(struct mem_disk *m, const char *name, unsigned flags)
-{
-    struct vhdx_io io = mem_disk_io(m);
-    struct vhdx *d;
-    struct vhdx_err err;
-    if (vhdx_open(&mem_env, &io, name, flags, &d, &err))
-        fail_msg("open %s: %s", name, err.msg);
-    return d;
-}
-
-static void fill(uint8_t *buf, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 9)) ^ seed);
-}
-
-static void check_clean(struct vhdx *d)
-{
-    struct vhdx_check_report r;
-    assert_int_equal(vhdx_check(d, &r, NULL), VHDX_OK);
-    if (r.errors)
-        fail_msg("check: %s", r.first_error);
-}
 
 static void test_create_open_geometry(void **state)
 {
@@ -144,21 +109,6 @@ static void test_write_guids(void **state)
     assert_true(guid_is_zero(&after.log_guid)); /* clean close empties the log */
     vhdx_close(d, NULL);
     mem_disk_free(&m);
-}
-
-static void make_child(struct mem_disk *parent, const char *pname, struct mem_disk *child,
-                       uint32_t block)
-{
-    struct vhdx *p = open_disk(parent, pname, VHDX_OPEN_READ_ONLY);
-    mem_disk_init(child);
-    struct vhdx_io io = mem_disk_io(child);
-    struct vhdx_create_params cp = { .parent = p, .block_size = block,
-                                     .parent_relative_path = pname };
-    struct vhdx_err err;
-    if (vhdx_create(&mem_env, &io, &cp, &err))
-        fail_msg("child: %s", err.msg);
-    vhdx_close(p, NULL);
-    mem_env_register_parent(pname, parent);
 }
 
 static void test_differencing_read_through_and_bitmap(void **state)

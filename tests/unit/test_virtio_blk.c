@@ -23,12 +23,6 @@ static struct tguest *ready(uint32_t sector, uint64_t want, bool msix)
     return g;
 }
 
-static void fill(struct tguest *g, uint64_t gpa, uint32_t len, uint8_t seed)
-{
-    for (uint32_t i = 0; i < len; i++)
-        g->ram[gpa + i] = (uint8_t)(seed + i * 7);
-}
-
 static unsigned lines(const struct tguest *g)
 {
     unsigned n = 0;
@@ -40,7 +34,7 @@ static unsigned lines(const struct tguest *g)
 static void write_read_flush_id(void **state)
 {
     struct tguest *g = ready(512, VIRTIO_BLK_F_FLUSH, true);
-    fill(g, TG_DATA, 4096, 1);
+    tg_fill_ram(g, TG_DATA, 4096, 1);
     assert_int_equal(tg_do(g, VIRTIO_BLK_T_OUT, 8, TG_DATA, 4096, false), VIRTIO_BLK_S_OK);
     assert_memory_equal(g->disk_data + 8 * 512, g->ram + TG_DATA, 4096);
     assert_int_equal(tg_do(g, VIRTIO_BLK_T_IN, 8, TG_DATA + 0x10000, 4096, false), VIRTIO_BLK_S_OK);
@@ -68,7 +62,7 @@ static void indirect_and_event_idx(void **state)
 {
     struct tguest *g = ready(512, VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX, true);
     assert_true(g->blk.vp.queues[0].event_idx);
-    fill(g, TG_DATA, 8192, 3);
+    tg_fill_ram(g, TG_DATA, 8192, 3);
     /* used_event = 0xffff: the driver wants no interrupt yet */
     g->ram[TG_AVAIL + 4 + 2 * 16] = 0xff;
     g->ram[TG_AVAIL + 4 + 2 * 16 + 1] = 0xff;
@@ -339,7 +333,7 @@ static void async_out_of_order(void **state)
 {
     struct tguest *g = ready(512, VIRTIO_F_EVENT_IDX, true);
     g->disk.async = true;
-    fill(g, TG_DATA, 2048, 9);
+    tg_fill_ram(g, TG_DATA, 2048, 9);
     for (unsigned s = 0; s < 3; s++)
         tg_request(g, s, VIRTIO_BLK_T_OUT, s, TG_DATA + 512 * s, 512, false);
     uint16_t h;
@@ -636,7 +630,7 @@ static void pieces_cross_segments(void **state)
     struct tguest *g = ready(512, VIRTIO_F_INDIRECT_DESC, true);
     virtio_blk_set_poll_timer(&g->blk, POLL_TIMER);
     const uint32_t half = 0x9000;                                 /* 36 KiB each */
-    fill(g, TG_DATA, 2 * half, 5);
+    tg_fill_ram(g, TG_DATA, 2 * half, 5);
     uint64_t hdr = TG_HDR;
     memset(g->ram + hdr, 0, 16);
     g->ram[hdr] = VIRTIO_BLK_T_OUT;

@@ -62,6 +62,23 @@ void tg_free(struct tguest *g)
     free(g);
 }
 
+void tg_copy_contents(struct tguest *to, const struct tguest *from, uint64_t disk_bytes)
+{
+    memcpy(to->ram, from->ram, TG_RAM_SIZE);
+    memcpy(to->disk_data, from->disk_data, disk_bytes);
+    to->qsize = from->qsize;
+    to->avail_idx = from->avail_idx;
+    to->last_used = from->last_used;
+    to->features = from->features;
+    to->f.now_ns = from->f.now_ns;
+}
+
+void tg_fill_ram(struct tguest *g, uint64_t gpa, uint32_t len, uint8_t seed)
+{
+    for (uint32_t i = 0; i < len; i++)
+        g->ram[gpa + i] = (uint8_t)(seed + i * 7);
+}
+
 /* ---- two disks ------------------------------------------------------------------------ */
 
 static enum vblk_status two_read(void *ctx, struct vblk_io *io)

@@ -54,6 +54,11 @@ bool tg_gpa_write(void *ctx, uint64_t gpa, const void *buf, size_t len);
 /* disk_bytes of RAM disk with the given sector size; calloc'd, freed by tg_free. */
 struct tguest *tg_new(uint64_t disk_bytes, uint32_t sector_size, bool read_only);
 void tg_free(struct tguest *g);
+/* What travels beside the device's state when a checkpoint or a migration moves `from` to
+ * `to`: the RAM, disk_bytes of disk, the driver's queue state and features, the time. */
+void tg_copy_contents(struct tguest *to, const struct tguest *from, uint64_t disk_bytes);
+/* len bytes of guest RAM at gpa set to a pattern that the seed starts. */
+void tg_fill_ram(struct tguest *g, uint64_t gpa, uint32_t len, uint8_t seed);
 
 /* Two RAM disks for the copy and offload requests: the device's own (disk 1, g->disk_data,
  * the one requests write) and a second beside it (disk 0, source only).  A copy piece

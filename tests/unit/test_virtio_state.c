@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "hv/vdev/virtio_blk_state.h"
+#include "tests/unit/test_bus_state.h"
 #include "tests/unit/test_virtio_guest.h"
 
 #define DISK (1u << 20)
@@ -36,48 +37,20 @@ static size_t save(struct tguest *g, uint8_t *buf, bool expect_ok)
     return state_writer_finish(&w);
 }
 
-static int restore(struct tguest *to, const uint8_t *buf, size_t len, char *err)
-{
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned n = vdev_bus_state_kinds(&to->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, n), 0);
-    vdev_bus_reset_state(&to->bus);
-    struct state_section s;
-    while (state_reader_next(&r, &s) == 1) {
-        int rc = vdev_bus_restore_section(&to->bus, &s, err, STATE_ERR_LEN);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 static struct tguest *move(struct tguest *a)
 {
     static uint8_t buf[STREAM_CAP], again[STREAM_CAP];
     size_t len = save(a, buf, true);
     struct tguest *b = fresh();
-    memcpy(b->ram, a->ram, TG_RAM_SIZE);
-    memcpy(b->disk_data, a->disk_data, DISK);
-    b->qsize = a->qsize;
-    b->avail_idx = a->avail_idx;
-    b->last_used = a->last_used;
-    b->features = a->features;
-    b->f.now_ns = a->f.now_ns;
+    tg_copy_contents(b, a, DISK);
     char err[STATE_ERR_LEN] = "";
-    int rc = restore(b, buf, len, err);
+    int rc = bus_restore_stream(&b->bus, buf, len, err);
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
     assert_int_equal(save(b, again, true), len);
     assert_memory_equal(again, buf, len);
     return b;
-}
-
-static void fill(struct tguest *g, uint64_t gpa, uint32_t len, uint8_t seed)
-{
-    for (uint32_t i = 0; i < len; i++)
-        g->ram[gpa + i] = (uint8_t)(seed + i * 7);
 }
 
 static void same_view(struct tguest *a, struct tguest *b)
@@ -110,7 +83,7 @@ static void test_msix_round_trip(void **state)
     tg_enable_pci(a);
     tg_enable_msix(a);
     assert_int_equal(tg_driver_init(a, VIRTIO_BLK_F_FLUSH, 16, true), 0x0f);
-    fill(a, TG_DATA, 4096, 3);
+    tg_fill_ram(a, TG_DATA, 4096, 3);
     for (unsigned i = 0; i < 5; i++)        /* the ring's indices well away from 0 */
         assert_int_equal(tg_do(a, VIRTIO_BLK_T_OUT, i, TG_DATA, 512, false), VIRTIO_BLK_S_OK);
     tg_mmio_write(a, TG_BAR1 + 0x10 + 12, 4, 1);    /* mask the queue vector: pends */
@@ -207,23 +180,8 @@ static void expect_refused(struct tguest *a, uint32_t id, uint16_t instance, con
     size_t len = save(a, buf, true);
     struct tguest *b = fresh();
     size_t n0 = save(b, before, true);
-    struct state_kind kinds[STATE_MAX_KINDS];
-    unsigned nk = vdev_bus_state_kinds(&b->bus, kinds, STATE_MAX_KINDS);
-    struct state_reader r;
-    assert_int_equal(state_reader_open(&r, buf, len, kinds, nk), 0);
-    struct state_section s;
-    bool seen = false;
-    char err[STATE_ERR_LEN] = "";
-    while (state_reader_next(&r, &s) == 1) {
-        if (s.id != id || s.instance != instance)
-            continue;
-        seen = true;
-        assert_int_equal(vdev_bus_restore_section(&b->bus, &s, err, sizeof(err)), -1);
-        if (!strstr(err, why))
-            print_error("refused with '%s', expected '%s'\n", err, why);
-        assert_non_null(strstr(err, why));
-    }
-    assert_true(seen);
+    char err[STATE_ERR_LEN];
+    bus_expect_refused(&b->bus, buf, len, id, instance, why, err);
     assert_int_equal(save(b, after, true), n0);
     assert_memory_equal(after, before, n0);
     tg_free(b);
@@ -297,7 +255,7 @@ static void test_other_layout_refused(void **state)
     struct tguest *b = tg_new(DISK, 4096, false);   /* 4 KiB sectors, no VBLK registration */
     assert_true(virtio_blk_register_state(&b->blk, &b->bus, TG_SLOT));
     char err[STATE_ERR_LEN] = "";
-    assert_int_equal(restore(b, buf, len, err), -1);
+    assert_int_equal(bus_restore_stream(&b->bus, buf, len, err), -1);
     assert_non_null(strstr(err, "512-byte"));
     tg_free(b);
     b = tg_new(DISK, 512, false);

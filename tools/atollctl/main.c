@@ -84,42 +84,50 @@ static int cmd_cert(struct args *a, struct client *c)
 }
 
 /* ---- remote commands ----------------------------------------------------------------- */
+/* A partition name as the manifest allows it; says what is wrong when it is not. */
+static bool name_ok(const char *name)
+{
+    if (ctl_name_valid(name, strlen(name)))
+        return true;
+    report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+    return false;
+}
+
 static int call(struct client *c, uint16_t type, const void *p, size_t n, struct client_reply *r)
 {
     int rc = client_call(c, type, p, n, r);
     return rc == EXIT_OK ? client_report_status(c, r) : rc;
 }
 
-static int cmd_status(struct args *a, struct client *c)
+/* A call whose reply the renderer prints as it is (text, or JSON with --json). */
+static int call_and_render(struct args *a, struct client *c, uint16_t type, const void *p,
+                           size_t n, void (*render)(FILE *, const uint8_t *, uint32_t, bool))
 {
     struct client_reply r;
-    int rc = call(c, CTL_MSG_STATUS, NULL, 0, &r);
+    int rc = call(c, type, p, n, &r);
     if (rc == EXIT_OK)
-        render_status(stdout, r.payload, r.length, a->json);
+        render(stdout, r.payload, r.length, a->json);
     return rc;
+}
+
+static int cmd_status(struct args *a, struct client *c)
+{
+    return call_and_render(a, c, CTL_MSG_STATUS, NULL, 0, render_status);
 }
 
 static int cmd_list(struct args *a, struct client *c)
 {
-    struct client_reply r;
-    int rc = call(c, CTL_MSG_LIST, NULL, 0, &r);
-    if (rc == EXIT_OK)
-        render_list(stdout, r.payload, r.length, a->json);
-    return rc;
+    return call_and_render(a, c, CTL_MSG_LIST, NULL, 0, render_list);
 }
 
 static int cmd_log(struct args *a, struct client *c)
 {
     uint8_t p[16];
     struct ctl_tlv_writer w;
-    struct client_reply r;
     ctl_tlv_writer_init(&w, p, sizeof p);
     if (a->bytes)
         ctl_put_u32(&w, CTL_TAG_MAX_BYTES, a->bytes);
-    int rc = call(c, CTL_MSG_LOG, p, w.len, &r);
-    if (rc == EXIT_OK)
-        render_log(stdout, r.payload, r.length, a->json);
-    return rc;
+    return call_and_render(a, c, CTL_MSG_LOG, p, w.len, render_log);
 }
 
 static int wait_op(struct args *a, struct client *c, uint32_t op, const char *label)
@@ -162,11 +170,8 @@ static int lifecycle(struct args *a, struct client *c, uint16_t type, const char
     struct client_reply r;
     struct ctl_tlv t;
     uint32_t op = 0;
-    if (!ctl_name_valid(a->pos[0], strlen(a->pos[0]))) {
-        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n",
-                     a->pos[0]);
+    if (!name_ok(a->pos[0]))
         return EXIT_USAGE;
-    }
     ctl_tlv_writer_init(&w, p, sizeof p);
     ctl_put_str(&w, CTL_TAG_NAME, a->pos[0]);
     int rc = call(c, type, p, w.len, &r);
@@ -197,11 +202,8 @@ static int cmd_checkpoint(struct args *a, struct client *c)
     struct client_reply r;
     struct ctl_tlv t;
     char text[CTL_MAX_REPLY_PAYLOAD + 1] = "";
-    if (!ctl_name_valid(a->pos[0], strlen(a->pos[0]))) {
-        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n",
-                     a->pos[0]);
+    if (!name_ok(a->pos[0]))
         return EXIT_USAGE;
-    }
     ctl_tlv_writer_init(&w, p, sizeof p);
     ctl_put_str(&w, CTL_TAG_NAME, a->pos[0]);
     int rc = call(c, CTL_MSG_CHECKPOINT, p, w.len, &r);
@@ -342,10 +344,8 @@ static int cmd_snapshot(struct args *a, struct client *c)
     struct client_reply r;
     const char *name = a->pos[0], *file = a->pos[1];
     bool stop = a->npos == 3;
-    if (!ctl_name_valid(name, strlen(name))) {
-        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+    if (!name_ok(name))
         return EXIT_USAGE;
-    }
     if (!file_valid(file) || (stop && strcmp(a->pos[2], "stop"))) {
         report_error("usage: snapshot NAME FILE [stop] (FILE: a pool path, 1-119 bytes)\n");
         return EXIT_USAGE;
@@ -388,10 +388,8 @@ static int cmd_restore(struct args *a, struct client *c)
                      "bytes)\n");
         return EXIT_USAGE;
     }
-    if (name[0] && !ctl_name_valid(name, strlen(name))) {
-        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+    if (name[0] && !name_ok(name))
         return EXIT_USAGE;
-    }
     ctl_tlv_writer_init(&w, p, sizeof p);
     ctl_put_str(&w, CTL_TAG_FILE, file);
     if (name[0])
@@ -476,10 +474,8 @@ static int cmd_migrate(struct args *a, struct client *c)
     struct ctl_tlv_writer w;
     struct client_reply r;
     const char *name = a->pos[0], *host = a->pos[1];
-    if (!ctl_name_valid(name, strlen(name))) {
-        report_error("bad partition name '%s' (1-31 of a-z 0-9 _ -, as in the manifest)\n", name);
+    if (!name_ok(name))
         return EXIT_USAGE;
-    }
     if (!*host || strlen(host) > 23) {
         report_error("usage: migrate NAME HOST (HOST: A.B.C.D[:PORT] of the target host)\n");
         return EXIT_USAGE;

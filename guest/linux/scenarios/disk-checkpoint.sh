@@ -2,19 +2,7 @@
 # as disk.sh, which checkdisk.sh checks on the host, but after the fourth it says so (the
 # manifest's [script] checkpoints the partition on that line) and writes back what it has
 # while it goes on writing; at the end every file is read back from the disk.
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-         virtio_blk crc16 mbcache jbd2 crc32c_generic ext4; do
-    insmod "/lib/modules/$m.ko"
-done
-for i in 1 2 3 4 5 6 7 8 9 10; do
-    [ -b /dev/vda ] && break
-    sleep 1
-done
-[ -b /dev/vda ] || { echo "disk: no /dev/vda"; exit 1; }
-mkdir -p /mnt
-mount -t ext4 /dev/vda /mnt
-(cd /mnt/host && sha256sum -c SHA256SUMS)
-mkdir -p /mnt/guest
+. /scenarios/disk-mount.sh
 i=0
 while [ $i -lt 8 ]; do
     yes "atoll guest file $i" | head -c $((65536 * (i + 1))) > /mnt/guest/file$i

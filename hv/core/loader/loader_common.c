@@ -36,6 +36,31 @@ int loader_place_segment(const struct guest_image_target *t, const struct loader
     return 0;
 }
 
+int loader_place_segments(const struct guest_image_target *t, const struct loader_input *in,
+                          uint64_t phoff, unsigned phnum, unsigned phentsize, size_t entry_size,
+                          void (*read_entry)(const uint8_t *entry, struct loader_segment *seg),
+                          char *err, size_t err_size)
+{
+    unsigned loaded = 0;
+    for (unsigned i = 0; i < phnum; i++) {
+        uint64_t at = phoff + (uint64_t)i * phentsize;
+        if (phoff > in->image_len || !range_in(at, entry_size, in->image_len))
+            return loader_fail(err, err_size, "%s: program header %u is outside the file",
+                               in->image_name, i);
+        struct loader_segment seg;
+        read_entry(in->image + at, &seg);
+        if (seg.type != 1 || seg.memsz == 0)
+            continue;
+        if (loader_place_segment(t, in, i, seg.offset, seg.filesz, seg.paddr, seg.memsz, err,
+                                 err_size))
+            return -1;
+        loaded++;
+    }
+    if (!loaded)
+        return loader_fail(err, err_size, "%s: no loadable segment", in->image_name);
+    return 0;
+}
+
 bool loader_write_gdt(const struct guest_image_target *t, struct vcpu_start *st)
 {
     static const uint64_t gdt[4] = {

@@ -23,6 +23,21 @@ int loader_place_segment(const struct guest_image_target *t, const struct loader
                          unsigned index, uint64_t offset, uint64_t filesz, uint64_t paddr,
                          uint64_t memsz, char *err, size_t err_size);
 
+/* A program header of either ELF class, as loader_place_segments reads it. */
+struct loader_segment {
+    uint32_t type;
+    uint64_t offset, paddr, filesz, memsz;
+};
+
+/* Places every loadable segment (PT_LOAD, memsz > 0) of the program header table at phoff:
+ * phnum entries phentsize bytes apart, each entry_size bytes in the file that read_entry
+ * decodes.  0, or -1 with the reason (a header outside the file, a segment that does not
+ * fit, no loadable segment). */
+int loader_place_segments(const struct guest_image_target *t, const struct loader_input *in,
+                          uint64_t phoff, unsigned phnum, unsigned phentsize, size_t entry_size,
+                          void (*read_entry)(const uint8_t *entry, struct loader_segment *seg),
+                          char *err, size_t err_size);
+
 /* A GDT with flat 64-bit code (0x08) and data (0x10), plus 32-bit code at 0x18. */
 bool loader_write_gdt(const struct guest_image_target *t, struct vcpu_start *st);
 /* Identity map of the low 4 GiB with 2 MiB pages at LOADER_PAGE_TABLES. */

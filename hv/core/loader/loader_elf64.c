@@ -18,6 +18,14 @@ struct elf64_phdr {
     uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
+static void read_phdr(const uint8_t *entry, struct loader_segment *seg)
+{
+    struct elf64_phdr ph;
+    memcpy(&ph, entry, sizeof(ph));
+    *seg = (struct loader_segment){ .type = ph.type, .offset = ph.offset, .paddr = ph.paddr,
+                                    .filesz = ph.filesz, .memsz = ph.memsz };
+}
+
 int load_elf64(const struct guest_image_target *t, const struct loader_input *in,
                struct vcpu_start *st, char *err, size_t err_size)
 {
@@ -29,22 +37,9 @@ int load_elf64(const struct guest_image_target *t, const struct loader_input *in
         return loader_fail(err, err_size, "%s: not an ELF64 x86-64 image", in->image_name);
     if (eh.phentsize < sizeof(struct elf64_phdr) || eh.phnum == 0 || eh.phnum > 64)
         return loader_fail(err, err_size, "%s: bad program header table", in->image_name);
-    unsigned loaded = 0;
-    for (unsigned i = 0; i < eh.phnum; i++) {
-        struct elf64_phdr ph;
-        uint64_t at = eh.phoff + (uint64_t)i * eh.phentsize;
-        if (eh.phoff > in->image_len || !range_in(at, sizeof(ph), in->image_len))
-            return loader_fail(err, err_size, "%s: program header %u is outside the file",
-                               in->image_name, i);
-        memcpy(&ph, in->image + at, sizeof(ph));
-        if (ph.type != 1 || ph.memsz == 0)
-            continue;
-        if (loader_place_segment(t, in, i, ph.offset, ph.filesz, ph.paddr, ph.memsz, err, err_size))
-            return -1;
-        loaded++;
-    }
-    if (!loaded)
-        return loader_fail(err, err_size, "%s: no loadable segment", in->image_name);
+    if (loader_place_segments(t, in, eh.phoff, eh.phnum, eh.phentsize, sizeof(struct elf64_phdr),
+                              read_phdr, err, err_size))
+        return -1;
     *st = (struct vcpu_start){ .mode = START_LONG_64, .rip = eh.entry, .rsp = LOADER_STACK_TOP };
     if (!loader_write_gdt(t, st) || !loader_write_identity_map(t, &st->cr3))
         return loader_fail(err, err_size, "%s: cannot write the start-up page tables", in->image_name);

@@ -51,26 +51,12 @@ static bool has_multiboot_header(const struct loader_input *in)
     return false;
 }
 
-static int load_segments(const struct guest_image_target *t, const struct loader_input *in,
-                         const struct elf32_ehdr *eh, char *err, size_t err_size)
+static void read_phdr(const uint8_t *entry, struct loader_segment *seg)
 {
-    unsigned loaded = 0;
-    for (unsigned i = 0; i < eh->phnum; i++) {
-        struct elf32_phdr ph;
-        uint64_t at = eh->phoff + (uint64_t)i * eh->phentsize;
-        if (!range_in(at, sizeof(ph), in->image_len))
-            return loader_fail(err, err_size, "%s: program header %u is outside the file",
-                               in->image_name, i);
-        memcpy(&ph, in->image + at, sizeof(ph));
-        if (ph.type != 1 || ph.memsz == 0)
-            continue;
-        if (loader_place_segment(t, in, i, ph.offset, ph.filesz, ph.paddr, ph.memsz, err, err_size))
-            return -1;
-        loaded++;
-    }
-    if (!loaded)
-        return loader_fail(err, err_size, "%s: no loadable segment", in->image_name);
-    return 0;
+    struct elf32_phdr ph;
+    memcpy(&ph, entry, sizeof(ph));
+    *seg = (struct loader_segment){ .type = ph.type, .offset = ph.offset, .paddr = ph.paddr,
+                                    .filesz = ph.filesz, .memsz = ph.memsz };
 }
 
 static bool write_info(const struct guest_image_target *t, const char *cmdline)
@@ -118,7 +104,8 @@ int load_multiboot(const struct guest_image_target *t, const struct loader_input
     if (t->ram_bytes < 0x200000 || t->ram_bytes > 0xffffffffull)
         return loader_fail(err, err_size, "%s: a Multiboot kernel needs 2 MiB to 4 GiB of memory",
                            in->image_name);
-    if (load_segments(t, in, &eh, err, err_size))
+    if (loader_place_segments(t, in, eh.phoff, eh.phnum, eh.phentsize, sizeof(struct elf32_phdr),
+                              read_phdr, err, err_size))
         return -1;
     if (!write_info(t, in->cmdline))
         return loader_fail(err, err_size, "%s: cannot write the Multiboot information", in->image_name);
