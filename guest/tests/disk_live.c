@@ -4,7 +4,9 @@
  * the pattern of (block, round), read back and compared, then a flush; the round is
  * printed ("disk_live: round R verified") so the manifest's [script] can start jobs on the
  * disk while the rounds go on.  After the last round every block is read back once more.
- * `rounds=N` (default 30).  The host checks what the disk's file holds afterwards
+ * `rounds=N` (default 30).  With `carry=1` each block is first read and checked to hold the
+ * round before's pattern (what the disk kept between rounds: after a move to another host,
+ * bytes only the old host had).  The host checks what the disk's file holds afterwards
  * (tests/storage/disk-live-check computes the same pattern).  It waits for each request
  * halted until the queue's MSI-X interrupt (no polling: under an emulator the device's
  * worker gets the time).
@@ -126,9 +128,15 @@ void test_main(void)
                 BLOCKS, STRIDE_BYTES >> 10))
         return;
     uint32_t rounds = (uint32_t)cmdline_u64("rounds", 30);
+    bool carry = cmdline_u64("carry", 0) != 0;
     uint32_t bad = 0, r = 0;
     for (; r < rounds && !bad; r++) {
         for (uint32_t b = 0; b < BLOCKS && !bad; b++) {
+            if (carry && r && !read_matches(&d, b, r - 1)) {
+                printf("disk_live: round %u: block %u does not hold round %u\n", r, b, r - 1);
+                bad = b + 1;
+                break;
+            }
             fill(b, r);
             if (rw(&d, VD_T_OUT, sector_of(b), wbuf, BLOCK_BYTES) != 0 ||
                 !read_matches(&d, b, r))

@@ -816,6 +816,7 @@ static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_
 {
     struct fat_vol *v = pool_volume();
     char tmp[128];
+    bool is_vhdx = ends_with(path, ".vhdx");   /* NAME's: NAME.tmp is what NAME will be */
     if (v && !d->remote && (d->remote = storage_migrate_remote_claim(path, tmp, sizeof(tmp))))
         path = tmp;             /* NAME.tmp: its units come from the source as needed */
     strlcpy(d->path, path, sizeof(d->path));
@@ -828,7 +829,7 @@ static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_
         return false;
     }
     d->sector = 512;
-    if (!ends_with(path, ".vhdx")) {
+    if (!is_vhdx) {
         d->capacity = d->file.size & ~511ull;
         return d->capacity > 0 || (fmt_snprintf(err, err_size, "disk %s: empty file", path), false);
     }
@@ -961,15 +962,15 @@ static const struct smig_remote_ops remote_ops = {
 
 bool partition_disk_attached_anywhere(const char *path)
 {
-    for (unsigned i = 0; i < partition_count; i++) {
+    bool found = false;
+    pool_lock();        /* a disk leaves its partition's array under it, closed (detach) */
+    for (unsigned i = 0; i < partition_count && !found; i++) {
         struct partition *q = partitions[i];
-        if (!q || q->state == PART_DEAD)
-            continue;
-        for (unsigned n = 0; n < q->disk_count; n++)
-            if (q->disks[n] && same_pool_file(q->disks[n]->path, path))
-                return true;
+        for (unsigned n = 0; q && n < q->disk_count && !found; n++)
+            found = q->disks[n] && same_pool_file(q->disks[n]->path, path);
     }
-    return false;
+    pool_unlock();
+    return found;
 }
 
 bool partition_disks_attach(struct partition *p, const struct partition_spec *spec,
@@ -1107,9 +1108,9 @@ void partition_disks_detach(struct partition *p)
             virtio_blk_detach(dev);
         pool_lock();
         close_disk(d);
+        p->disks[i] = NULL;
         pool_unlock();
         free_disk(d);
-        p->disks[i] = NULL;
     }
     p->disk_count = 0;
     partition_tokens_free(tokens);      /* the devices are gone: nobody uses them now */
@@ -1243,10 +1244,10 @@ bool partition_disk_switch_file(struct partition *p, unsigned i, const char *pat
     close_disk(d);
     if (!path)
         return true;
-    if (open_disk(d, path, vhdx_flags, err, err_size) && d->capacity == capacity &&
-        d->sector == sector)
+    bool opened = open_disk(d, path, vhdx_flags, err, err_size);
+    if (opened && d->capacity == capacity && d->sector == sector)
         return true;
-    if (d->vhdx || d->file.v)
+    if (opened)     /* (a failed open has said why) */
         fmt_snprintf(err, err_size, "disk %s: its size or sector size differs", path);
     close_disk(d);
     return false;

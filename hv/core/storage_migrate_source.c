@@ -49,7 +49,7 @@ static struct source {
     struct fat_file file;
     struct vhdx_io file_io;
     struct vhdx *disk;
-    bool waiting_said;
+    bool waiting_said, held_said;
     uint32_t ans_len, ans_off;          /* the answer in slot 0 */
     bool ans_paid;
 } src;
@@ -376,14 +376,21 @@ static int serve(char *err, size_t err_size)
     }
     if (smig_read_decode(pl, h.length, src.p.disk_size, src.p.sector_size, &rd, err, err_size))
         return -1;
+    if (!src.st.reads_served && !src.waiting_said) {
+        char d[80];
+        fmt_snprintf(d, sizeof(d), "the first READ (unit %lu) received",
+                     (unsigned long)(rd.offset / SMIG_UNIT));
+        say(d);
+        src.waiting_said = true;
+    }
     if (!src.disk) {
         if (partition_disk_attached_anywhere(src.path)) {
             /* Its partition still runs here (the live migration has not moved it yet): the
              * READ waits, unread, so no unit leaves before the disk's last write. */
             src.ch.last_progress_ns = time_ns();
-            if (!src.waiting_said)
+            if (!src.held_said)
                 say("a READ waits: a partition here still has the disk");
-            src.waiting_said = true;
+            src.held_said = true;
             return 0;
         }
         partition_pool_lock();

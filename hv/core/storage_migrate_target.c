@@ -44,6 +44,7 @@ struct smig_remote_disk {
     unsigned parked_n;
     bool lost;                          /* the link failed: absent units never come */
     bool guest_ran;                     /* a guest piece came: the machine runs here */
+    bool said_wait;
     /* The pool's lock: */
     bool claimed, bound, released;
     const struct smig_remote_ops *ops;
@@ -192,6 +193,12 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     tgt.after = tgt.hello.flags & SMIG_HELLO_AFTER;
     if (tgt.after && (tgt.hello.flags & SMIG_HELLO_VERIFY)) {
         fmt_snprintf(err, err_size, "verify with after (the guest writes here meanwhile)");
+        return false;
+    }
+    size_t nl = strlen(tgt.hello.name);
+    if (tgt.after && (nl < 5 || strcmp(tgt.hello.name + nl - 5, ".vhdx"))) {
+        /* NAME.tmp is a VHDX, and a partition opens NAME by its ending */
+        fmt_snprintf(err, err_size, "after mode needs a .vhdx name here");
         return false;
     }
     if (tgt.after) {
@@ -513,7 +520,9 @@ static void queue_read(void)
     struct smig_remote_disk *r = &tgt.rd;
     int64_t u = -1;
     rlock(r);
+    bool wanted = false;
     if (r->want_n && r->out_n < OUT_MAX) {
+        wanted = true;
         u = r->want[0];
         memmove(r->want, r->want + 1, --r->want_n * sizeof(r->want[0]));
     } else if (r->out_n < PULL_WINDOW && ((r->bound && r->guest_ran) || tgt.disk)) {
@@ -531,6 +540,12 @@ static void queue_read(void)
     smig_header_encode(tgt.tx, SMIG_MSG_READ, tgt.tx + SMIG_HEADER_SIZE, (uint32_t)n);
     tgt.tx_len = SMIG_HEADER_SIZE + n;
     tgt.tx_off = 0;
+    if (wanted && !r->said_wait) {
+        char d[80];
+        fmt_snprintf(d, sizeof(d), "a guest piece waits for unit %lu: READ sent", (unsigned long)u);
+        line("", d);
+        r->said_wait = true;
+    }
 }
 
 /* Every unit is here: NAME.tmp becomes NAME (the partition's disk switched to it, or this
