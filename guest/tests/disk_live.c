@@ -132,15 +132,28 @@ void test_main(void)
     uint32_t bad = 0, r = 0;
     for (; r < rounds && !bad; r++) {
         for (uint32_t b = 0; b < BLOCKS && !bad; b++) {
-            if (carry && r && !read_matches(&d, b, r - 1)) {
-                printf("disk_live: round %u: block %u does not hold round %u\n", r, b, r - 1);
-                bad = b + 1;
-                break;
+            if (carry && r) {
+                fill(b, r - 1);
+                memset(rbuf, 0, sizeof(rbuf));
+                uint8_t st = rw(&d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES);
+                if (st != 0)
+                    printf("disk_live: round %u: block %u: read failed (status %u)\n", r, b, st);
+                else if (memcmp(rbuf, wbuf, BLOCK_BYTES) != 0)
+                    printf("disk_live: round %u: block %u does not hold round %u\n", r, b, r - 1);
+                if (st != 0 || memcmp(rbuf, wbuf, BLOCK_BYTES) != 0) {
+                    bad = b + 1;
+                    break;
+                }
             }
             fill(b, r);
-            if (rw(&d, VD_T_OUT, sector_of(b), wbuf, BLOCK_BYTES) != 0 ||
-                !read_matches(&d, b, r))
+            uint8_t st = rw(&d, VD_T_OUT, sector_of(b), wbuf, BLOCK_BYTES);
+            if (st != 0) {
+                if (carry)
+                    printf("disk_live: round %u: block %u: write failed (status %u)\n", r, b, st);
                 bad = b + 1;
+            } else if (!read_matches(&d, b, r)) {
+                bad = b + 1;
+            }
         }
         if (!bad && rw(&d, VD_T_FLUSH, 0, NULL, 0) != 0)
             bad = BLOCKS + 1;

@@ -649,6 +649,20 @@ static void remote_dispatch(struct partition_disk *d)
         arm_remote_poll(d);
 }
 
+/* Partition's lock held: the pieces still parked end with an I/O error (a live migration's
+ * cancelled ones are dropped by the device and start again; a checkpoint's pause cannot wait
+ * for units that only the network poll, on the pausing CPU, brings).  How many. */
+static unsigned remote_end_parked(struct partition_disk *d)
+{
+    unsigned n = 0;
+    struct vblk_io *io;
+    while (d->remote && (io = storage_migrate_remote_take(d->remote)) != NULL) {
+        vblk_io_complete(io, VBLK_IOERR);
+        n++;
+    }
+    return n;
+}
+
 static enum vblk_status backend_read(void *ctx, struct vblk_io *io)
 {
     enum vblk_status g = remote_gate(ctx, io, SMIG_OP_READ);
@@ -1142,6 +1156,11 @@ static bool disks_busy(struct partition *p)
         if (!d->dev)
             continue;
         remote_dispatch(d);         /* pieces whose units have come */
+        unsigned failed = remote_end_parked(d);
+        if (failed)
+            kprintf("atoll: %s: disk %s: %u piece%s waiting for units still on the source "
+                    "failed: the pause cannot wait for the link\n", p->name, d->path, failed,
+                    failed == 1 ? "" : "s");
         virtio_blk_poll(d->dev);    /* next pieces of requests already taken */
         busy |= virtio_blk_inflight(d->dev) != 0;
     }
@@ -1175,8 +1194,10 @@ unsigned partition_disks_cancel(struct partition *p)
     unsigned n = 0;
     uint64_t f = spin_lock_irqsave(&p->lock);
     for (unsigned i = 0; i < p->disk_count; i++)
-        if (p->disks[i]->dev)
+        if (p->disks[i]->dev) {
             n += virtio_blk_cancel(p->disks[i]->dev);
+            remote_end_parked(p->disks[i]);     /* dropped as cancelled: started again */
+        }
     spin_unlock_irqrestore(&p->lock, f);
     return n;
 }

@@ -120,6 +120,9 @@ enum smig_gate storage_migrate_remote_gate(struct smig_remote_disk *h, void *io,
 void *storage_migrate_remote_next(struct smig_remote_disk *h, enum smig_gate_op *op, bool *fail);
 /* Pieces are parked. */
 bool storage_migrate_remote_waiting(struct smig_remote_disk *h);
+/* Takes any parked io (NULL: none): a pause cannot wait for the link (the network poll runs
+ * on the CPU that pauses), so its caller ends it (an I/O error; cancelled: started again). */
+void *storage_migrate_remote_take(struct smig_remote_disk *h);
 
 /* A connection from a source (its key pinned here); false when one runs already. */
 bool storage_migrate_target_accept(void *stream, const char *peer);

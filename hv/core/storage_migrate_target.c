@@ -29,6 +29,9 @@ enum stage { T_IDLE, T_HELLO, T_DATA, T_REPLY, T_REMOTE, T_REMOTE_LOST };
 #define PULL_WINDOW 2u      /* of which the background pull uses at most this many */
 #define PARKED_MAX 128u     /* one per virtio-blk request slot (VIRTQ_MAX_SIZE) */
 #define WANT_MAX (2u * PARKED_MAX)  /* a piece touches at most 2 units */
+/* A guest piece waits and no byte has come for this long: the link counts as lost (its
+ * pieces fail) before a guest's own request timeout (disk_live's: 30 s) runs out. */
+#define GUEST_WAIT_NS 20000000000ull
 
 /* The after mode's state: the map, the units to ask for, the pieces waiting. */
 struct smig_remote_disk {
@@ -464,6 +467,14 @@ void *storage_migrate_remote_next(struct smig_remote_disk *h, enum smig_gate_op 
     return io;
 }
 
+void *storage_migrate_remote_take(struct smig_remote_disk *h)
+{
+    rlock(h);
+    void *io = h->parked_n ? h->parked[--h->parked_n].io : NULL;
+    runlock(h);
+    return io;
+}
+
 bool storage_migrate_remote_waiting(struct smig_remote_disk *h)
 {
     return __atomic_load_n(&h->parked_n, __ATOMIC_ACQUIRE) != 0;
@@ -763,7 +774,7 @@ bool storage_migrate_target_poll(void)
         partition_pool_unlock();
         if (gone)
             release();      /* NAME.tmp stays: the guest's writes are in it */
-        return tgt.stage != T_IDLE;
+        return false;       /* nothing to move: no close polling */
     }
     char err[160];
     err[0] = '\0';
@@ -774,7 +785,10 @@ bool storage_migrate_target_poll(void)
     if (tgt.stage == T_IDLE)
         return false;
     bool claimed = tgt.stage == T_REMOTE && tgt.rd.claimed;
-    if (rc < 0)
+    if (rc >= 0 && claimed && storage_migrate_remote_waiting(&tgt.rd) &&
+        time_ns() - tgt.ch.last_progress_ns > GUEST_WAIT_NS)
+        remote_lost("nothing came for 20 s while a guest piece waited");
+    else if (rc < 0)
         claimed ? remote_lost(err) : discard(err);
     else if (smig_chan_stalled(&tgt.ch))
         claimed ? remote_lost("the link moved nothing for 60 s")

@@ -491,9 +491,9 @@ static void test_after_mode(void **state)
                                                  SMIG_OP_READ), SMIG_GATE_WAIT);
     assert_true(storage_migrate_remote_waiting(h));
     /* The source holds the READ back while its partition has the disk, without a stall. */
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 10; i++) {
         storage_migrate_poll();
-        now_ns += 1000000000ull;    /* 30 s: the READ waits, nothing fails */
+        now_ns += 1000000000ull;    /* 10 s: the READ waits, nothing fails */
     }
     assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
     assert_non_null(strstr(console, "a READ waits: a partition here still has the disk"));
@@ -588,6 +588,9 @@ static void test_after_mode_link_cut(void **state)
                      SMIG_GATE_GO);          /* units here go on */
     assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
     assert_true(exists("src.vhdx"));         /* the source's copy is whole */
+    /* A second piece on an absent unit fails at once; one on unit 1 is parked no more. */
+    assert_int_equal(storage_migrate_remote_gate(h, &io3, MIB, 512, SMIG_OP_WRITE),
+                     SMIG_GATE_FAIL);
     /* No second migration while the partition holds the partial file. */
     assert_false(storage_migrate_target_accept(&end_b, "10.0.3.1"));
     pd_close();
@@ -595,7 +598,47 @@ static void test_after_mode_link_cut(void **state)
     storage_migrate_poll();
     assert_true(exists("aft.vhdx.tmp"));     /* kept: the guest's writes here are in it */
     assert_true(storage_migrate_target_accept(&end_b, "10.0.3.1"));
+    cut = true;                              /* that one goes again */
+    storage_migrate_poll();
+    cut = false;
+    fat_unlink(&vol, "aft.vhdx.tmp");
+    fat_unlink(&vol, "src.vhdx");
+}
+
+/* A guest piece waits and nothing comes for 20 s (the source host gone silent): the link
+ * counts as lost before a guest's own timeout; the piece fails. */
+static void test_after_mode_guest_deadline(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = true;            /* the source never answers */
+    assert_true(storage_migrate_open(&after_params, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    struct smig_remote_disk *h = storage_migrate_remote_claim("aft.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    int io = 0;
+    assert_int_equal(storage_migrate_remote_gate(h, &io, 0, 4096, SMIG_OP_READ), SMIG_GATE_WAIT);
+    enum smig_gate_op op;
+    bool fail = false;
+    void *got = NULL;
+    for (int i = 0; i < 25 && !got; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000000ull;
+        got = storage_migrate_remote_next(h, &op, &fail);
+    }
+    assert_ptr_equal(got, &io);
+    assert_true(fail);
+    assert_non_null(strstr(console, "nothing came for 20 s while a guest piece waited"));
+    pd_close();
+    storage_migrate_remote_release(h);
+    storage_migrate_poll();
     storage_migrate_close("");
+    src_attached = false;
     for (int i = 0; i < 10; i++)
         storage_migrate_poll();
     fat_unlink(&vol, "aft.vhdx.tmp");
@@ -608,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_refused_when_it_exists),
         cmocka_unit_test(test_abort_and_cut), cmocka_unit_test(test_after_mode),
         cmocka_unit_test(test_after_mode_link_cut),
+        cmocka_unit_test(test_after_mode_guest_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
