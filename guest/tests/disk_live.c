@@ -95,12 +95,24 @@ static uint64_t sector_of(uint32_t b)
     return (uint64_t)b * STRIDE_BYTES / 512;
 }
 
-static bool read_matches(struct vd *d, uint32_t b, uint32_t r)
+/* Block b holds round r's pattern; `say`: a failure says whether the read failed (its
+ * status) or read other bytes (tests/net/run-svm-storage-after-test tells them apart). */
+static bool read_matches_say(struct vd *d, uint32_t b, uint32_t r, bool say, uint32_t round)
 {
     fill(b, r);
     memset(rbuf, 0, sizeof(rbuf));
-    return rw(d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES) == 0 &&
-           memcmp(rbuf, wbuf, BLOCK_BYTES) == 0;
+    uint8_t st = rw(d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES);
+    bool same = st == 0 && memcmp(rbuf, wbuf, BLOCK_BYTES) == 0;
+    if (say && st != 0)
+        printf("disk_live: round %u: block %u: read failed (status %u)\n", round, b, st);
+    else if (say && !same)
+        printf("disk_live: round %u: block %u does not hold round %u\n", round, b, r);
+    return same;
+}
+
+static bool read_matches(struct vd *d, uint32_t b, uint32_t r)
+{
+    return read_matches_say(d, b, r, false, r);
 }
 
 void test_main(void)
@@ -132,18 +144,9 @@ void test_main(void)
     uint32_t bad = 0, r = 0;
     for (; r < rounds && !bad; r++) {
         for (uint32_t b = 0; b < BLOCKS && !bad; b++) {
-            if (carry && r) {
-                fill(b, r - 1);
-                memset(rbuf, 0, sizeof(rbuf));
-                uint8_t st = rw(&d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES);
-                if (st != 0)
-                    printf("disk_live: round %u: block %u: read failed (status %u)\n", r, b, st);
-                else if (memcmp(rbuf, wbuf, BLOCK_BYTES) != 0)
-                    printf("disk_live: round %u: block %u does not hold round %u\n", r, b, r - 1);
-                if (st != 0 || memcmp(rbuf, wbuf, BLOCK_BYTES) != 0) {
-                    bad = b + 1;
-                    break;
-                }
+            if (carry && r && !read_matches_say(&d, b, r - 1, true, r)) {
+                bad = b + 1;
+                break;
             }
             fill(b, r);
             uint8_t st = rw(&d, VD_T_OUT, sector_of(b), wbuf, BLOCK_BYTES);
@@ -151,7 +154,7 @@ void test_main(void)
                 if (carry)
                     printf("disk_live: round %u: block %u: write failed (status %u)\n", r, b, st);
                 bad = b + 1;
-            } else if (!read_matches(&d, b, r)) {
+            } else if (!read_matches_say(&d, b, r, carry, r)) {
                 bad = b + 1;
             }
         }
