@@ -605,6 +605,53 @@ static void test_after_mode_link_cut(void **state)
     fat_unlink(&vol, "src.vhdx");
 }
 
+/* The partition ends on the target before every unit is there: the migration opens NAME.tmp
+ * itself, pulls the rest into it and commits it alone; the guest's write there survives. */
+static void test_after_mode_partition_ends_first(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = false;
+    assert_true(storage_migrate_open(&after_params, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    struct smig_remote_disk *h = storage_migrate_remote_claim("aft.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    int io = 0;
+    enum smig_gate_op op;
+    bool fail;
+    assert_int_equal(storage_migrate_remote_gate(h, &io, 3 * MIB, 4096, SMIG_OP_WRITE),
+                     SMIG_GATE_WAIT);
+    assert_ptr_equal(poll_next(h, &op, &fail), &io);
+    assert_false(fail);
+    uint8_t w[4096];
+    struct vhdx_err verr;
+    memset(w, 0x5a, sizeof(w));
+    assert_int_equal(vhdx_write(pd.d, 3 * MIB, w, sizeof(w), &verr), 0);
+    memcpy(disk + 3 * MIB, w, sizeof(w));
+    pd_close();                              /* the partition ends: its disk closes */
+    storage_migrate_remote_release(h);
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_non_null(strstr(console, "the partition let it go: the rest is pulled into it here"));
+    assert_non_null(strstr(console, "no partition had it; committed as aft.vhdx"));
+    assert_false(exists("aft.vhdx.tmp"));
+    pd_open("aft.vhdx");
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    pd_close();
+    fat_unlink(&vol, "aft.vhdx");
+    fat_unlink(&vol, "src.vhdx");
+}
+
 /* A guest piece waits and nothing comes for 20 s (the source host gone silent): the link
  * counts as lost before a guest's own timeout; the piece fails. */
 static void test_after_mode_guest_deadline(void **state)
@@ -652,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_abort_and_cut), cmocka_unit_test(test_after_mode),
         cmocka_unit_test(test_after_mode_link_cut),
         cmocka_unit_test(test_after_mode_guest_deadline),
+        cmocka_unit_test(test_after_mode_partition_ends_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
