@@ -4,7 +4,9 @@
  * the pattern of (block, round), read back and compared, then a flush; the round is
  * printed ("disk_live: round R verified") so the manifest's [script] can start jobs on the
  * disk while the rounds go on.  After the last round every block is read back once more.
- * `rounds=N` (default 30).  The host checks what the disk's file holds afterwards
+ * `rounds=N` (default 30).  With `carry=1` each block is first read and checked to hold the
+ * round before's pattern (what the disk kept between rounds: after a move to another host,
+ * bytes only the old host had).  The host checks what the disk's file holds afterwards
  * (tests/storage/disk-live-check computes the same pattern).  It waits for each request
  * halted until the queue's MSI-X interrupt (no polling: under an emulator the device's
  * worker gets the time).
@@ -93,12 +95,24 @@ static uint64_t sector_of(uint32_t b)
     return (uint64_t)b * STRIDE_BYTES / 512;
 }
 
-static bool read_matches(struct vd *d, uint32_t b, uint32_t r)
+/* Block b holds round r's pattern; `say`: a failure says whether the read failed (its
+ * status) or read other bytes (tests/net/run-svm-storage-after-test tells them apart). */
+static bool read_matches_say(struct vd *d, uint32_t b, uint32_t r, bool say, uint32_t round)
 {
     fill(b, r);
     memset(rbuf, 0, sizeof(rbuf));
-    return rw(d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES) == 0 &&
-           memcmp(rbuf, wbuf, BLOCK_BYTES) == 0;
+    uint8_t st = rw(d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES);
+    bool same = st == 0 && memcmp(rbuf, wbuf, BLOCK_BYTES) == 0;
+    if (say && st != 0)
+        printf("disk_live: round %u: block %u: read failed (status %u)\n", round, b, st);
+    else if (say && !same)
+        printf("disk_live: round %u: block %u does not hold round %u\n", round, b, r);
+    return same;
+}
+
+static bool read_matches(struct vd *d, uint32_t b, uint32_t r)
+{
+    return read_matches_say(d, b, r, false, r);
 }
 
 void test_main(void)
@@ -126,13 +140,23 @@ void test_main(void)
                 BLOCKS, STRIDE_BYTES >> 10))
         return;
     uint32_t rounds = (uint32_t)cmdline_u64("rounds", 30);
+    bool carry = cmdline_u64("carry", 0) != 0;
     uint32_t bad = 0, r = 0;
     for (; r < rounds && !bad; r++) {
         for (uint32_t b = 0; b < BLOCKS && !bad; b++) {
-            fill(b, r);
-            if (rw(&d, VD_T_OUT, sector_of(b), wbuf, BLOCK_BYTES) != 0 ||
-                !read_matches(&d, b, r))
+            if (carry && r && !read_matches_say(&d, b, r - 1, true, r)) {
                 bad = b + 1;
+                break;
+            }
+            fill(b, r);
+            uint8_t st = rw(&d, VD_T_OUT, sector_of(b), wbuf, BLOCK_BYTES);
+            if (st != 0) {
+                if (carry)
+                    printf("disk_live: round %u: block %u: write failed (status %u)\n", r, b, st);
+                bad = b + 1;
+            } else if (!read_matches_say(&d, b, r, carry, r)) {
+                bad = b + 1;
+            }
         }
         if (!bad && rw(&d, VD_T_FLUSH, 0, NULL, 0) != 0)
             bad = BLOCKS + 1;

@@ -159,9 +159,17 @@ static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t
         .host = o->req.host, .name = o->req.dst, .disk_size = info.disk_size,
         .sector_size = info.logical_sector_size, .block_size = info.block_size,
         .verify = o->req.verify, .link_mbps = o->req.link_mbps,
+        .after = o->req.after, .path = o->req.disk,
     };
     if (!storage_migrate_open(&mp, err, err_size))
         return false;
+    if (o->req.after) {
+        /* No job here: the storage migration serves the target's READs on its own once the
+         * partition has left this host (storage_migrate_source.c). */
+        o->state = DISK_OP_DONE;
+        o->start_ns = o->end_ns = time_ns();
+        return true;
+    }
     o->migrate = true;
     struct disk_job_params jp = {
         .op = DISK_JOB_COPY, .src = src, .dst = storage_migrate_io(), .dst_name = o->req.host,
@@ -409,7 +417,8 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
             o->used = false;
             return refuse(msg, msg_size, r, "%s", err);
         }
-        fmt_snprintf(o->msg, sizeof(o->msg), "started");
+        fmt_snprintf(o->msg, sizeof(o->msg), "%s", r->after ? "started (after: the target "
+                     "pulls the units; served here once the partition has left)" : "started");
     }
     if (id)
         *id = o->id;

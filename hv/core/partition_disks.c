@@ -12,7 +12,9 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/disk_ops.h"
 #include "hv/core/partition_create.h"
+#include "hv/core/partition_pause.h"
 #include "hv/core/partition_tokens.h"
+#include "hv/core/storage_migrate.h"
 #include "hv/core/worker.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
@@ -61,6 +63,8 @@ struct partition_disk {
     struct vhdx_io vio;
     struct vhdx *vhdx;          /* NULL: a raw file */
     struct disk_job *job;       /* a live job on it (disk_ops.c): writes mark it; pool lock */
+    struct smig_remote_disk *remote;    /* "after" storage migration: units still on the
+                                         * source (storage_migrate.h); partition's lock */
     uint64_t capacity;
     uint32_t sector;
     struct virtio_blk *dev;
@@ -589,14 +593,86 @@ static enum vblk_status queue_piece(struct partition_disk *d, struct vblk_io *io
     return queue_piece_from(d, io, op, NULL);
 }
 
+/* ---- the "after" storage migration's gate (hv/core/storage_migrate.h) -------------------
+ * A disk whose units are still partly on another host asks before each piece: one whose
+ * units are here goes on; one that waits for a fetch is parked there and the disk's poll
+ * timer looks again each millisecond (the vCPU goes back to its guest meanwhile); one whose
+ * units cannot come (the link is gone) fails. */
+#define REMOTE_POLL_NS 1000000ull
+
+static const enum block_op gate_block_op[] = {
+    [SMIG_OP_READ] = BLOCK_READ, [SMIG_OP_WRITE] = BLOCK_WRITE, [SMIG_OP_TRIM] = BLOCK_TRIM,
+};
+
+/* Partition's lock held. */
+static void arm_remote_poll(struct partition_disk *d)
+{
+    struct partition *p = d->part;
+    uint64_t rel = time_ns() - p->start_ns + REMOTE_POLL_NS;
+    uint64_t *due = &p->timer_deadline[PARTITION_TIMER_DISKS];
+    if (!*due || rel < *due)
+        *due = rel;
+}
+
+/* Partition's lock held: VBLK_PENDING when parked, VBLK_IOERR when it fails, VBLK_OK to go. */
+static enum vblk_status remote_gate(struct partition_disk *d, struct vblk_io *io,
+                                    enum smig_gate_op op)
+{
+    if (!d->remote)
+        return VBLK_OK;
+    switch (storage_migrate_remote_gate(d->remote, io, io->offset, io->length, op)) {
+    case SMIG_GATE_GO:
+        return VBLK_OK;
+    case SMIG_GATE_WAIT:
+        arm_remote_poll(d);
+        return VBLK_PENDING;
+    case SMIG_GATE_FAIL:
+        break;
+    }
+    return VBLK_IOERR;
+}
+
+/* Partition's lock held: parked pieces that may go on go on; those that cannot fail. */
+static void remote_dispatch(struct partition_disk *d)
+{
+    if (!d->remote || !d->dev)
+        return;
+    enum smig_gate_op op;
+    bool fail;
+    struct vblk_io *io;
+    while ((io = storage_migrate_remote_next(d->remote, &op, &fail)) != NULL) {
+        enum vblk_status st = fail ? VBLK_IOERR : queue_piece(d, io, gate_block_op[op]);
+        if (st != VBLK_PENDING)
+            vblk_io_complete(io, st);
+    }
+    if (storage_migrate_remote_waiting(d->remote))
+        arm_remote_poll(d);
+}
+
+/* Partition's lock held: the pieces still parked end with an I/O error (a live migration's
+ * cancelled ones are dropped by the device and start again; a checkpoint's pause cannot wait
+ * for units that only the network poll, on the pausing CPU, brings).  How many. */
+static unsigned remote_end_parked(struct partition_disk *d)
+{
+    unsigned n = 0;
+    struct vblk_io *io;
+    while (d->remote && (io = storage_migrate_remote_take(d->remote)) != NULL) {
+        vblk_io_complete(io, VBLK_IOERR);
+        n++;
+    }
+    return n;
+}
+
 static enum vblk_status backend_read(void *ctx, struct vblk_io *io)
 {
-    return queue_piece(ctx, io, BLOCK_READ);
+    enum vblk_status g = remote_gate(ctx, io, SMIG_OP_READ);
+    return g != VBLK_OK ? g : queue_piece(ctx, io, BLOCK_READ);
 }
 
 static enum vblk_status backend_write(void *ctx, struct vblk_io *io)
 {
-    return queue_piece(ctx, io, BLOCK_WRITE);
+    enum vblk_status g = remote_gate(ctx, io, SMIG_OP_WRITE);
+    return g != VBLK_OK ? g : queue_piece(ctx, io, BLOCK_WRITE);
 }
 
 static enum vblk_status backend_flush(void *ctx, struct vblk_io *io)
@@ -609,7 +685,8 @@ static enum vblk_status backend_discard(void *ctx, struct vblk_io *io)
     struct partition_disk *d = ctx;
     if (!d->vhdx)
         return VBLK_OK;         /* a raw file keeps its bytes: discard is only a hint */
-    return queue_piece(d, io, BLOCK_TRIM);
+    enum vblk_status g = remote_gate(d, io, SMIG_OP_TRIM);
+    return g != VBLK_OK ? g : queue_piece(d, io, BLOCK_TRIM);
 }
 
 static uint64_t backend_capacity(void *ctx) { return ((struct partition_disk *)ctx)->capacity; }
@@ -645,6 +722,8 @@ static enum vblk_status backend_copy(void *ctx, struct vblk_io *io)
     struct partition_disk *d = ctx, *src = disk_number(d, io->source_disk);
     if (!src || io->source_offset > src->capacity || io->length > src->capacity - io->source_offset)
         return VBLK_IOERR;
+    if (src->remote || d->remote)
+        return VBLK_IOERR;      /* not while a disk's units are still on another host */
     return queue_piece_from(d, io, BLOCK_WRITE, src);
 }
 
@@ -750,6 +829,10 @@ static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_
                       char *err, size_t err_size)
 {
     struct fat_vol *v = pool_volume();
+    char tmp[128];
+    bool is_vhdx = ends_with(path, ".vhdx");   /* NAME's: NAME.tmp is what NAME will be */
+    if (v && !d->remote && (d->remote = storage_migrate_remote_claim(path, tmp, sizeof(tmp))))
+        path = tmp;             /* NAME.tmp: its units come from the source as needed */
     strlcpy(d->path, path, sizeof(d->path));
     if (!v) {
         fmt_snprintf(err, err_size, "disk %s: no storage pool is mounted", path);
@@ -760,7 +843,7 @@ static bool open_disk(struct partition_disk *d, const char *path, unsigned vhdx_
         return false;
     }
     d->sector = 512;
-    if (!ends_with(path, ".vhdx")) {
+    if (!is_vhdx) {
         d->capacity = d->file.size & ~511ull;
         return d->capacity > 0 || (fmt_snprintf(err, err_size, "disk %s: empty file", path), false);
     }
@@ -816,6 +899,10 @@ static void init_queue(struct partition_disk *d, uint32_t iops, uint32_t mbps)
 static void close_disk(struct partition_disk *d)
 {
     struct vhdx_err err;
+    if (d->remote) {
+        storage_migrate_remote_release(d->remote);
+        d->remote = NULL;
+    }
     if (d->vhdx)
         vhdx_close(d->vhdx, &err);
     else if (d->file.v)
@@ -837,6 +924,67 @@ static bool alloc_bounces(struct partition_disk *d)
         if (!(d->slot[i].bounce = kmalloc(BOUNCE_BYTES)))
             return false;
     return true;
+}
+
+/* ---- the "after" storage migration's side of the disk ---------------------------------- */
+
+/* The pool's lock held: fetched bytes into the disk's file. */
+static int remote_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    return disk_write(ctx, off, buf, len);
+}
+
+static int remote_trim(void *ctx, uint64_t off, uint64_t len)
+{
+    return disk_trim(ctx, off, len);
+}
+
+/* Boot CPU: every unit is here; with the partition paused (its disks quiesced: no piece
+ * waits, all units being present) the disk closes NAME.tmp, which becomes NAME, and
+ * opens NAME. */
+static bool remote_commit(void *ctx, const char *tmp, const char *name, char *err,
+                          size_t err_size)
+{
+    struct partition_disk *d = ctx;
+    struct partition *p = d->part;
+    unsigned i = 0;
+    while (i < p->disk_count && p->disks[i] != d)
+        i++;
+    struct partition_pause at;
+    if (i == p->disk_count || !partition_pause(p, &at, err, err_size))
+        return false;
+    pool_lock();
+    d->remote = NULL;               /* closing is not a release: the module commits it */
+    bool ok = partition_disk_switch_file(p, i, NULL, 0, err, err_size);
+    if (ok && (fat_rename(pool_volume(), tmp, name) || fat_sync(pool_volume()))) {
+        fmt_snprintf(err, err_size, "renaming %s to %s: %s", tmp, name,
+                     pool_volume()->err[0] ? pool_volume()->err : "failed");
+        ok = false;
+    }
+    if (!partition_disk_switch_file(p, i, ok ? name : tmp, 0, err, err_size)) {
+        partition_disk_fail(p, i);
+        ok = false;
+    }
+    pool_unlock();
+    partition_resume(p, &at);
+    return ok;
+}
+
+static const struct smig_remote_ops remote_ops = {
+    .write = remote_write, .trim = remote_trim, .commit = remote_commit,
+};
+
+bool partition_disk_attached_anywhere(const char *path)
+{
+    bool found = false;
+    pool_lock();        /* a disk leaves its partition's array under it, closed (detach) */
+    for (unsigned i = 0; i < partition_count && !found; i++) {
+        struct partition *q = partitions[i];
+        for (unsigned n = 0; q && n < q->disk_count && !found; n++)
+            found = q->disks[n] && same_pool_file(q->disks[n]->path, path);
+    }
+    pool_unlock();
+    return found;
 }
 
 bool partition_disks_attach(struct partition *p, const struct partition_spec *spec,
@@ -877,6 +1025,11 @@ bool partition_disks_attach(struct partition *p, const struct partition_spec *sp
             free_disk(d);
             return false;
         }
+        if (d->remote) {
+            pool_lock();
+            storage_migrate_remote_bind(d->remote, &remote_ops, d);
+            pool_unlock();
+        }
         init_queue(d, spec->disk_iops ? spec->disk_iops[i] : 0,
                    spec->disk_mbps ? spec->disk_mbps[i] : 0);
         p->disks[p->disk_count++] = d;
@@ -906,6 +1059,7 @@ void partition_disks_poll(struct partition *p, uint64_t now_ns)
         struct partition_disk *d = p->disks[i];
         if (!d->dev)
             continue;
+        remote_dispatch(d);
         virtio_blk_poll(d->dev);
         uint64_t f = spin_lock_irqsave(&d->lock);
         block_poll(&d->blk);        /* pieces the throttle held back */
@@ -968,9 +1122,9 @@ void partition_disks_detach(struct partition *p)
             virtio_blk_detach(dev);
         pool_lock();
         close_disk(d);
+        p->disks[i] = NULL;
         pool_unlock();
         free_disk(d);
-        p->disks[i] = NULL;
     }
     p->disk_count = 0;
     partition_tokens_free(tokens);      /* the devices are gone: nobody uses them now */
@@ -1001,6 +1155,12 @@ static bool disks_busy(struct partition *p)
         struct partition_disk *d = p->disks[i];
         if (!d->dev)
             continue;
+        remote_dispatch(d);         /* pieces whose units have come */
+        unsigned failed = remote_end_parked(d);
+        if (failed)
+            kprintf("atoll: %s: disk %s: %u piece%s waiting for units still on the source "
+                    "failed: the pause cannot wait for the link\n", p->name, d->path, failed,
+                    failed == 1 ? "" : "s");
         virtio_blk_poll(d->dev);    /* next pieces of requests already taken */
         busy |= virtio_blk_inflight(d->dev) != 0;
     }
@@ -1034,8 +1194,10 @@ unsigned partition_disks_cancel(struct partition *p)
     unsigned n = 0;
     uint64_t f = spin_lock_irqsave(&p->lock);
     for (unsigned i = 0; i < p->disk_count; i++)
-        if (p->disks[i]->dev)
+        if (p->disks[i]->dev) {
             n += virtio_blk_cancel(p->disks[i]->dev);
+            remote_end_parked(p->disks[i]);     /* dropped as cancelled: started again */
+        }
     spin_unlock_irqrestore(&p->lock, f);
     return n;
 }
@@ -1103,10 +1265,10 @@ bool partition_disk_switch_file(struct partition *p, unsigned i, const char *pat
     close_disk(d);
     if (!path)
         return true;
-    if (open_disk(d, path, vhdx_flags, err, err_size) && d->capacity == capacity &&
-        d->sector == sector)
+    bool opened = open_disk(d, path, vhdx_flags, err, err_size);
+    if (opened && d->capacity == capacity && d->sector == sector)
         return true;
-    if (d->vhdx || d->file.v)
+    if (opened)     /* (a failed open has said why) */
         fmt_snprintf(err, err_size, "disk %s: its size or sector size differs", path);
     close_disk(d);
     return false;

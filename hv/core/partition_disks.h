@@ -106,6 +106,9 @@ int partition_disk_submit_background(struct partition *p, unsigned i, struct blo
  * then has no file (call again with the old path, or partition_disk_fail). */
 bool partition_disk_switch_file(struct partition *p, unsigned i, const char *path,
                                 unsigned vhdx_flags, char *err, size_t err_size);
+/* A partition has a disk open on the pool file `path` (its own file, not a parent's), until
+ * that disk is closed (an ended partition's too).  Takes the pool's lock. */
+bool partition_disk_attached_anywhere(const char *path);
 /* Disk i serves no more requests (its file could not be reopened). */
 void partition_disk_fail(struct partition *p, unsigned i);
 

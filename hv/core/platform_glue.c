@@ -248,7 +248,14 @@ uint64_t partition_next_deadline(struct partition *p)
         if (d && (!best || d < best))
             best = d;
     }
-    return best ? best + p->start_ns : 0;
+    if (!best)
+        return 0;
+    /* A partition restored from a guest older than this host's uptime (a live migration's
+     * target) has its time base before host time 0: a deadline from before then is due now,
+     * not at the wrapped-around end of time (the disks' "look at the rings" deadline of 1
+     * was so, and a request cancelled on the source never started again). */
+    uint64_t at = best + p->start_ns;
+    return (int64_t)at <= 0 ? 1 : at;
 }
 
 void partition_run_timers(struct partition *p, uint64_t now_ns)

@@ -37,6 +37,9 @@ struct storage_migrate_params {
     uint32_t sector_size, block_size;
     bool verify;                /* the target reports its copy's CRC-32C */
     uint32_t link_mbps;         /* 0: the link is not throttled */
+    bool after;                 /* "after" mode: no copy job; the target pulls with READ */
+    const char *path;           /* after: the disk's pool path here (served read-only once
+                                 * no partition here has it attached) */
 };
 
 enum storage_migrate_state {
@@ -44,6 +47,7 @@ enum storage_migrate_state {
     SMIG_SRC_HELLO,             /* connecting, HELLO going out, READY awaited */
     SMIG_SRC_STREAM,            /* the target accepted: units go out as staged */
     SMIG_SRC_COMMIT,            /* COMMIT queued or sent, DONE awaited */
+    SMIG_SRC_SERVE,             /* after mode: READs answered from the pool file, DONE awaited */
     SMIG_SRC_DONE,
     SMIG_SRC_FAILED,
 };
@@ -55,6 +59,7 @@ struct storage_migrate_stats {
     uint64_t link_throttled;    /* times the link's bucket held a unit back */
     uint32_t target_crc;        /* DONE's, with verify */
     uint64_t target_bytes;
+    uint64_t reads_served;      /* after mode: READs answered */
 };
 
 /* Starts the one outgoing migration: connects and sends HELLO.  False with one line in err
@@ -71,6 +76,53 @@ void storage_migrate_commit(bool has_crc, uint32_t crc);
 void storage_migrate_get_stats(struct storage_migrate_stats *out);
 /* Ends the outgoing migration (ABORT first when the target has not committed). */
 void storage_migrate_close(const char *why);
+
+/*
+ * The target's "after" mode (storage_migration.md): an incoming HELLO with SMIG_HELLO_AFTER
+ * makes NAME.tmp (empty) and waits for a partition here to attach NAME; that partition's
+ * disk (hv/core/partition_disks.c) opens NAME.tmp instead and asks the gate before each
+ * piece: a piece whose units are all present goes on locally; one that needs units the
+ * source still holds waits (parked; the disk's poll timer looks again) while READs fetch
+ * them; once the link has failed, a piece that needs an absent unit fails (an I/O error
+ * to the guest, never other data).  Units are pulled in order in the background; the
+ * fetched bytes are written through the partition's own disk (ops), under the pool's lock,
+ * before the unit counts as present.  When every unit is present the partition's disk is
+ * switched to NAME (ops->commit: paused, NAME.tmp closed, renamed, reopened) and DONE goes
+ * to the source.  A partition that ends first leaves NAME.tmp to this module, which pulls
+ * the rest into it and commits it alone.
+ */
+struct smig_remote_disk;
+enum smig_gate { SMIG_GATE_GO, SMIG_GATE_WAIT, SMIG_GATE_FAIL };
+enum smig_gate_op { SMIG_OP_READ, SMIG_OP_WRITE, SMIG_OP_TRIM };
+struct smig_remote_ops {
+    /* The pool's lock held: the partition's disk writes or trims fetched bytes. */
+    int (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
+    int (*trim)(void *ctx, uint64_t off, uint64_t len);
+    /* Boot CPU, no lock held: every unit is present; the disk moves from tmp to name (the
+     * partition paused meanwhile) and asks the gate no more.  False with err. */
+    bool (*commit)(void *ctx, const char *tmp, const char *name, char *err, size_t err_size);
+};
+/* The pool's lock held: path is the name an after-mode migration is pulling and no disk has
+ * claimed it: the handle, with the file to open (NAME.tmp) in open_path.  Else NULL. */
+struct smig_remote_disk *storage_migrate_remote_claim(const char *path, char *open_path,
+                                                      size_t size);
+/* The pool's lock held: the claimed file is open as the partition's disk (ctx for ops). */
+void storage_migrate_remote_bind(struct smig_remote_disk *h, const struct smig_remote_ops *ops,
+                                 void *ctx);
+/* The pool's lock held: the disk closes (its partition ends, or its open failed): no more
+ * gate calls; the module pulls the rest into NAME.tmp itself (or keeps it, the link gone). */
+void storage_migrate_remote_release(struct smig_remote_disk *h);
+/* Any lock but this module's: may a piece of [off, off+len) go on now?  WAIT: it is parked
+ * under io (one per io) until storage_migrate_remote_next hands it back. */
+enum smig_gate storage_migrate_remote_gate(struct smig_remote_disk *h, void *io, uint64_t off,
+                                           uint64_t len, enum smig_gate_op op);
+/* The next parked io that may go on (*fail false) or must fail (*fail true), or NULL. */
+void *storage_migrate_remote_next(struct smig_remote_disk *h, enum smig_gate_op *op, bool *fail);
+/* Pieces are parked. */
+bool storage_migrate_remote_waiting(struct smig_remote_disk *h);
+/* Takes any parked io (NULL: none): a pause cannot wait for the link (the network poll runs
+ * on the CPU that pauses), so its caller ends it (an I/O error; cancelled: started again). */
+void *storage_migrate_remote_take(struct smig_remote_disk *h);
 
 /* A connection from a source (its key pinned here); false when one runs already. */
 bool storage_migrate_target_accept(void *stream, const char *peer);

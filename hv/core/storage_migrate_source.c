@@ -8,9 +8,12 @@
 #include <string.h>
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/partition_disks.h"
 #include "hv/core/storage_migrate_chan.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
+#include "hv/storage/fat32.h"
+#include "hv/storage/pool.h"
 #include "hv/storage/rate_limit.h"
 #include "hv/storage/vhdx.h"
 
@@ -41,6 +44,14 @@ static struct source {
     struct storage_migrate_stats st;
     struct vhdx_io io;
     char msg[200];
+    /* after mode: READs answered from the pool file, opened once no partition has it */
+    char path[SMIG_NAME_LEN];
+    struct fat_file file;
+    struct vhdx_io file_io;
+    struct vhdx *disk;
+    bool waiting_said, held_said;
+    uint32_t ans_len, ans_off;          /* the answer in slot 0 */
+    bool ans_paid;
 } src;
 
 /* ---- the job's target: stages units ------------------------------------------------- */
@@ -143,6 +154,21 @@ unsigned storage_migrate_room(void)
 
 /* ---- opening and closing ------------------------------------------------------------- */
 
+/* After mode: the pool file goes back (the pool's lock taken here). */
+static void close_file(void)
+{
+    if (!src.disk && !src.file.v)
+        return;
+    partition_pool_lock();
+    if (src.disk)
+        vhdx_close(src.disk, NULL);
+    else if (src.file.v)
+        fat_close(&src.file);
+    src.disk = NULL;
+    src.file.v = NULL;
+    partition_pool_unlock();
+}
+
 static void release(void)
 {
     smig_chan_close(&src.ch);
@@ -169,6 +195,11 @@ static void fail(const char *fmt, const char *why)
     src.st.wire_bytes = src.ch.wire_bytes;
     __atomic_store_n(&src.stage, SMIG_SRC_FAILED, __ATOMIC_RELEASE);
     smig_chan_close(&src.ch);   /* the buffers stay until close: a step may be staging */
+    if (src.p.after) {          /* no job owns it: it ends here; the disk stays here whole */
+        close_file();
+        release();
+        src.stage = SMIG_SRC_IDLE;
+    }
 }
 
 bool storage_migrate_open(const struct storage_migrate_params *p, char *err, size_t err_size)
@@ -211,7 +242,12 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
             fmt_snprintf(err, err_size, "out of memory for the link");
         return false;
     }
-    struct smig_hello h = { .version = SMIG_VERSION, .flags = p->verify ? SMIG_HELLO_VERIFY : 0,
+    if (p->after)
+        fmt_snprintf(src.path, sizeof(src.path), "%s", p->path ? p->path : p->name);
+    src.p.path = src.path;
+    struct smig_hello h = { .version = SMIG_VERSION,
+                            .flags = (p->verify ? SMIG_HELLO_VERIFY : 0) |
+                                     (p->after ? SMIG_HELLO_AFTER : 0),
                             .disk_size = p->disk_size, .sector_size = p->sector_size,
                             .block_size = p->block_size };
     fmt_snprintf(h.name, sizeof(h.name), "%s", p->name);
@@ -258,6 +294,176 @@ void storage_migrate_get_stats(struct storage_migrate_stats *out)
     out->link_throttled = src.rl.throttled;
 }
 
+/* ---- after mode: serving READs ---------------------------------------------------------- */
+
+/* The pool's lock held: the pool file read-only (the partition that had it is gone). */
+static bool open_file(char *err, size_t err_size)
+{
+    struct vhdx_err verr;
+    if (!pool_volume() || fat_open(pool_volume(), src.path, 0, &src.file) != 0) {
+        fmt_snprintf(err, err_size, "cannot open %s here", src.path);
+        src.file.v = NULL;
+        return false;
+    }
+    pool_vhdx_io(&src.file, &src.file_io);
+    if (vhdx_open(pool_vhdx_env(), &src.file_io, src.path, VHDX_OPEN_READ_ONLY, &src.disk,
+                  &verr)) {
+        fmt_snprintf(err, err_size, "%s: %s", src.path, verr.msg);
+        fat_close(&src.file);
+        src.file.v = NULL;
+        src.disk = NULL;
+        return false;
+    }
+    struct vhdx_info info;
+    vhdx_get_info(src.disk, &info);
+    if (info.disk_size != src.p.disk_size) {
+        fmt_snprintf(err, err_size, "%s changed size", src.path);
+        return false;
+    }
+    return true;
+}
+
+/* DONE in the after mode. */
+static int serve_done(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    struct smig_reply r;
+    if (smig_reply_decode(pl, len, &r, err, err_size))
+        return -1;
+    if (r.status != SMIG_OK) {
+        fmt_snprintf(err, err_size, "the target failed: %s", r.text);
+        return -1;
+    }
+    src.st.target_bytes = r.bytes;
+    src.st.wire_bytes = src.ch.wire_bytes;
+    src.st.link_throttled = src.rl.throttled;
+    char d[300];
+    fmt_snprintf(d, sizeof(d), "DONE received: %s; served %lu READs (%lu MiB of data, %lu MiB "
+                 "as zero), wire %lu bytes, link throttled %lu times; %s stays here", r.text,
+                 (unsigned long)src.st.reads_served, (unsigned long)(src.st.data_bytes >> 20),
+                 (unsigned long)(src.st.zero_bytes >> 20), (unsigned long)src.ch.wire_bytes,
+                 (unsigned long)src.rl.throttled, src.path);
+    say(d);
+    fmt_snprintf(src.msg, sizeof(src.msg), "%s", r.text);
+    close_file();
+    release();
+    src.stage = SMIG_SRC_IDLE;      /* no job owns it: the next migration may start */
+    return 0;
+}
+
+/* One READ answered into slot 0 (or DONE taken): 1 go on, 0 wait, -1 failed. */
+static int serve(char *err, size_t err_size)
+{
+    if (src.ans_off < src.ans_len)
+        return 0;
+    struct smig_header h;
+    const uint8_t *pl;
+    int got = smig_chan_recv(&src.ch, &h, &pl, err, err_size);
+    if (got <= 0) {
+        if (got == 0)
+            src.ch.last_progress_ns = time_ns();    /* the target asks when it needs */
+        return got;
+    }
+    if (h.type == SMIG_MSG_DONE) {
+        int rc = serve_done(pl, h.length, err, err_size);
+        if (src.ch.rx)
+            smig_chan_consume(&src.ch);
+        return rc;
+    }
+    struct smig_read rd;
+    if (h.type != SMIG_MSG_READ) {
+        fmt_snprintf(err, err_size, "the target sent message type %u out of turn", h.type);
+        return -1;
+    }
+    if (smig_read_decode(pl, h.length, src.p.disk_size, src.p.sector_size, &rd, err, err_size))
+        return -1;
+    if (!src.st.reads_served && !src.waiting_said) {
+        char d[80];
+        fmt_snprintf(d, sizeof(d), "the first READ (unit %lu) received",
+                     (unsigned long)(rd.offset / SMIG_UNIT));
+        say(d);
+        src.waiting_said = true;
+    }
+    if (!src.disk) {
+        if (partition_disk_attached_anywhere(src.path)) {
+            /* Its partition still runs here (the live migration has not moved it yet): the
+             * READ waits, unread, so no unit leaves before the disk's last write. */
+            src.ch.last_progress_ns = time_ns();
+            if (!src.held_said)
+                say("a READ waits: a partition here still has the disk");
+            src.held_said = true;
+            return 0;
+        }
+        partition_pool_lock();
+        bool ok = open_file(err, err_size);
+        partition_pool_unlock();
+        if (!ok)
+            return -1;
+        char d[120];
+        fmt_snprintf(d, sizeof(d), "serving READs from %s (read-only)", src.path);
+        say(d);
+    }
+    uint8_t *m = src.slot[0].buf;
+    uint8_t *bytes = m + SMIG_HEADER_SIZE + SMIG_DATA_HEADER;
+    struct vhdx_err verr;
+    partition_pool_lock();
+    int rc = vhdx_read(src.disk, rd.offset, bytes, rd.length, &verr);
+    partition_pool_unlock();
+    smig_chan_consume(&src.ch);
+    if (rc) {
+        fmt_snprintf(err, err_size, "reading %s: %s", src.path, verr.msg);
+        return -1;
+    }
+    bool zero = all_zero(bytes, rd.length);
+    uint32_t pl_len = smig_data_head_encode(m + SMIG_HEADER_SIZE, rd.offset, rd.length,
+                                            SMIG_DATA_FETCHED | (zero ? SMIG_DATA_ZERO : 0));
+    smig_header_encode(m, SMIG_MSG_DATA, m + SMIG_HEADER_SIZE, pl_len);
+    if (zero)
+        src.st.zero_bytes += rd.length;
+    else
+        src.st.data_bytes += rd.length;
+    src.st.reads_served++;
+    src.ans_len = SMIG_HEADER_SIZE + pl_len;
+    src.ans_off = 0;
+    src.ans_paid = false;
+    return 1;
+}
+
+/* The answer in slot 0 out, the link's bucket allowing: 1 out (or none), 0 pending. */
+static int serve_send(char *err, size_t err_size)
+{
+    if (src.ans_off >= src.ans_len)
+        return 1;
+    if (!src.ans_paid && src.p.link_mbps && !rate_limit_take(&src.rl, src.ans_len, time_ns()))
+        return 0;
+    src.ans_paid = true;
+    size_t off = src.ans_off;
+    int s = smig_chan_send(&src.ch, src.slot[0].buf, src.ans_len, &off, err, err_size);
+    src.ans_off = (uint32_t)off;
+    if (s > 0)
+        src.ans_off = src.ans_len = 0;
+    return s;
+}
+
+/* The after mode's poll: answers go out, READs come in, until DONE. */
+static bool serve_poll(void)
+{
+    char err[160];
+    err[0] = '\0';
+    int rc = 1;
+    for (int i = 0; i < 4 && rc > 0 && src.stage == SMIG_SRC_SERVE; i++) {
+        rc = serve_send(err, sizeof(err));
+        if (rc > 0)
+            rc = serve(err, sizeof(err));
+    }
+    if (rc >= 0 && src.stage == SMIG_SRC_SERVE)
+        rc = smig_chan_flush(&src.ch, err, sizeof(err));
+    if (rc < 0)
+        fail("%s", err);
+    else if (src.stage == SMIG_SRC_SERVE && smig_chan_stalled(&src.ch))
+        fail("%s", "the link moved nothing for 60 s");
+    return src.stage == SMIG_SRC_SERVE;
+}
+
 /* ---- the network poll ----------------------------------------------------------------- */
 
 /* The target's READY or DONE, or its failure in the middle. 1 go on, 0 wait, -1 failed. */
@@ -285,7 +491,13 @@ static int receive(char *err, size_t err_size)
         return -1;
     }
     if (ready) {
-        src.stage = SMIG_SRC_STREAM;
+        src.stage = src.p.after ? SMIG_SRC_SERVE : SMIG_SRC_STREAM;
+        if (src.p.after) {
+            char d[160];
+            fmt_snprintf(d, sizeof(d), "READY: the target pulls it; READs are served from %s "
+                         "once no partition here has it", src.path);
+            say(d);
+        }
         return 1;
     }
     if (src.stage != SMIG_SRC_COMMIT || !src.commit_sent) {
@@ -345,6 +557,8 @@ bool storage_migrate_source_poll(void)
     if (src.stage == SMIG_SRC_IDLE || src.stage == SMIG_SRC_DONE ||
         src.stage == SMIG_SRC_FAILED)
         return false;
+    if (src.stage == SMIG_SRC_SERVE)
+        return serve_poll();
     char err[160];
     err[0] = '\0';
     int rc = send_due(err, sizeof(err));

@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/tsc.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/storage_migrate_chan.h"
 #include "hv/lib/crc32c.h"
@@ -16,12 +17,43 @@
 #include "hv/mm/kmem.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/storage_mig_remote.h"
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
 #define TMP_SUFFIX ".tmp"
 
-enum stage { T_IDLE, T_HELLO, T_DATA, T_REPLY };
+enum stage { T_IDLE, T_HELLO, T_DATA, T_REPLY, T_REMOTE, T_REMOTE_LOST };
+
+#define OUT_MAX 4u          /* READs out at once (guest-needed units may use them all) */
+#define PULL_WINDOW 2u      /* of which the background pull uses at most this many */
+#define PARKED_MAX 128u     /* one per virtio-blk request slot (VIRTQ_MAX_SIZE) */
+#define WANT_MAX (2u * PARKED_MAX)  /* a piece touches at most 2 units */
+/* A guest piece waits and no byte has come for this long: the link counts as lost (its
+ * pieces fail) before a guest's own request timeout (disk_live's: 30 s) runs out. */
+#define GUEST_WAIT_NS 20000000000ull
+
+/* The after mode's state: the map, the units to ask for, the pieces waiting. */
+struct smig_remote_disk {
+    volatile bool lock;                 /* everything here; innermost (no lock taken under it) */
+    struct smig_remote map;
+    uint8_t *map_mem;
+    size_t map_pages;
+    uint32_t want[WANT_MAX];            /* guest-needed units whose READ is still to go */
+    unsigned want_n;
+    uint32_t out[OUT_MAX];              /* READs sent, DATA awaited */
+    unsigned out_n;
+    struct { void *io; uint64_t off, len; enum smig_gate_op op; } parked[PARKED_MAX];
+    unsigned parked_n;
+    bool lost;                          /* the link failed: absent units never come */
+    bool guest_ran;                     /* a guest piece came: the machine runs here */
+    bool said_wait;
+    /* The pool's lock: */
+    bool claimed, bound, released;
+    const struct smig_remote_ops *ops;
+    void *ctx;
+    uint64_t fetched, zeroed, guest_waits;
+};
 
 static struct target {
     enum stage stage;
@@ -38,6 +70,8 @@ static struct target {
     size_t tx_len, tx_off;
     bool keep;                          /* the reply is DONE after a commit */
     char refusal[160];
+    bool after;
+    struct smig_remote_disk rd;
 } tgt;
 
 static void line(const char *what, const char *detail)
@@ -69,6 +103,9 @@ static void release(void)
     if (tgt.tx)
         kmem_free_pages(tgt.tx, 1);
     tgt.tx = NULL;
+    if (tgt.rd.map_mem)
+        kmem_free_pages(tgt.rd.map_mem, tgt.rd.map_pages);
+    tgt.rd.map_mem = NULL;
     tgt.stage = T_IDLE;
 }
 
@@ -156,6 +193,27 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
         fmt_snprintf(err, err_size, "no storage pool is mounted here");
         return false;
     }
+    tgt.after = tgt.hello.flags & SMIG_HELLO_AFTER;
+    if (tgt.after && (tgt.hello.flags & SMIG_HELLO_VERIFY)) {
+        fmt_snprintf(err, err_size, "verify with after (the guest writes here meanwhile)");
+        return false;
+    }
+    size_t nl = strlen(tgt.hello.name);
+    if (tgt.after && (nl < 5 || strcmp(tgt.hello.name + nl - 5, ".vhdx"))) {
+        /* NAME.tmp is a VHDX, and a partition opens NAME by its ending */
+        fmt_snprintf(err, err_size, "after mode needs a .vhdx name here");
+        return false;
+    }
+    if (tgt.after) {
+        struct smig_remote_disk *r = &tgt.rd;
+        r->map_pages = (smig_remote_map_bytes(tgt.hello.disk_size) + 4095) / 4096;
+        r->map_mem = kmem_alloc_pages(r->map_pages);
+        if (!r->map_mem || smig_remote_init(&r->map, tgt.hello.disk_size, r->map_mem,
+                                            r->map_pages * 4096)) {
+            fmt_snprintf(err, err_size, "out of memory for the unit map");
+            return false;
+        }
+    }
     if (tgt.hello.parents) {
         /* The identity seed (smig_parent_held) needs a differencing disk on a parent here,
          * and the pool opens no parents yet. */
@@ -169,12 +227,24 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     partition_pool_unlock();
     if (!ok)
         return false;
-    char d[64];
-    fmt_snprintf(d, sizeof(d), "%lu MiB, block %u MiB: accepted",
-                 (unsigned long)(tgt.hello.disk_size / MIB), tgt.hello.block_size >> 20);
+    char d[120];
+    fmt_snprintf(d, sizeof(d), "%lu MiB, block %u MiB: accepted%s",
+                 (unsigned long)(tgt.hello.disk_size / MIB), tgt.hello.block_size >> 20,
+                 tgt.after ? " (after: a partition here attaches it; absent units come from "
+                 "the source)" : "");
     line("", d);
     reply(SMIG_MSG_READY, SMIG_OK, 0, "accepted");
     tgt.stage = T_DATA;
+    if (tgt.after) {
+        /* The file is the partition's to open: closed here until it has all units. */
+        partition_pool_lock();
+        vhdx_close(tgt.disk, NULL);
+        tgt.disk = NULL;
+        fat_close(&tgt.file);
+        tgt.file_open = false;
+        partition_pool_unlock();
+        tgt.stage = T_REMOTE;
+    }
     return true;
 }
 
@@ -280,6 +350,348 @@ static bool on_commit(const uint8_t *pl, uint32_t len, char *err, size_t err_siz
     return true;
 }
 
+
+/* ---- the after mode ------------------------------------------------------------------ */
+
+static void rlock(struct smig_remote_disk *r)
+{
+    while (__atomic_exchange_n(&r->lock, true, __ATOMIC_ACQUIRE))
+        __builtin_ia32_pause();
+}
+
+static void runlock(struct smig_remote_disk *r)
+{
+    __atomic_store_n(&r->lock, false, __ATOMIC_RELEASE);
+}
+
+static uint64_t unit_bytes(uint32_t u)
+{
+    uint64_t off = (uint64_t)u * SMIG_UNIT;
+    return tgt.hello.disk_size - off < SMIG_UNIT ? tgt.hello.disk_size - off : SMIG_UNIT;
+}
+
+/* Case and a leading '/' aside, the same pool path (FAT). */
+static bool same_path(const char *a, const char *b)
+{
+    a += *a == '/';
+    b += *b == '/';
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+struct smig_remote_disk *storage_migrate_remote_claim(const char *path, char *open_path,
+                                                      size_t size)
+{
+    if (tgt.stage != T_REMOTE || tgt.rd.claimed || !same_path(path, tgt.hello.name))
+        return NULL;
+    tgt.rd.claimed = true;
+    fmt_snprintf(open_path, size, "%s", tgt.tmp);
+    return &tgt.rd;
+}
+
+void storage_migrate_remote_bind(struct smig_remote_disk *h, const struct smig_remote_ops *ops,
+                                 void *ctx)
+{
+    h->ops = ops;
+    h->ctx = ctx;
+    h->bound = true;
+    line("", "a partition here attached it: absent units are pulled from the source");
+}
+
+void storage_migrate_remote_release(struct smig_remote_disk *h)
+{
+    rlock(h);
+    h->parked_n = 0;
+    runlock(h);
+    if (!h->bound)
+        h->claimed = false;         /* its open failed: the next partition may claim it */
+    else
+        h->released = true;
+    h->bound = false;
+    h->ops = NULL;
+    h->ctx = NULL;
+}
+
+/* Every unit [off, off+len) touches: present. */
+static bool all_present(struct smig_remote_disk *r, uint64_t off, uint64_t len)
+{
+    return smig_remote_complete(&r->map) || smig_remote_read_needs(&r->map, off, len) < 0;
+}
+
+enum smig_gate storage_migrate_remote_gate(struct smig_remote_disk *h, void *io, uint64_t off,
+                                           uint64_t len, enum smig_gate_op op)
+{
+    rlock(h);
+    h->guest_ran = true;
+    enum smig_gate g = SMIG_GATE_WAIT;
+    if (all_present(h, off, len)) {
+        g = SMIG_GATE_GO;
+    } else if (h->lost || h->parked_n >= PARKED_MAX) {
+        g = SMIG_GATE_FAIL;
+    } else {
+        /* A write or trim waits too: the unit's other bytes come first, and a fetch that
+         * lands after it would undo it (a piece never covers a whole unit). */
+        for (uint64_t u = off / SMIG_UNIT; u <= (off + len - 1) / SMIG_UNIT; u++)
+            if (smig_remote_request(&h->map, (uint32_t)u) && h->want_n < WANT_MAX)
+                h->want[h->want_n++] = (uint32_t)u;
+        h->parked[h->parked_n].io = io;
+        h->parked[h->parked_n].off = off;
+        h->parked[h->parked_n].len = len;
+        h->parked[h->parked_n].op = op;
+        h->parked_n++;
+        h->guest_waits++;
+    }
+    runlock(h);
+    return g;
+}
+
+void *storage_migrate_remote_next(struct smig_remote_disk *h, enum smig_gate_op *op, bool *fail)
+{
+    void *io = NULL;
+    rlock(h);
+    for (unsigned i = 0; i < h->parked_n && !io; i++) {
+        bool go = all_present(h, h->parked[i].off, h->parked[i].len);
+        if (!go && !h->lost)
+            continue;
+        io = h->parked[i].io;
+        *op = h->parked[i].op;
+        *fail = !go;
+        h->parked[i] = h->parked[--h->parked_n];
+    }
+    runlock(h);
+    return io;
+}
+
+void *storage_migrate_remote_take(struct smig_remote_disk *h)
+{
+    rlock(h);
+    void *io = h->parked_n ? h->parked[--h->parked_n].io : NULL;
+    runlock(h);
+    return io;
+}
+
+bool storage_migrate_remote_waiting(struct smig_remote_disk *h)
+{
+    return __atomic_load_n(&h->parked_n, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* The link is gone with units still absent: they never come; the file stays (the guest's
+ * writes here are in it), pieces that need those units fail. */
+static void remote_lost(const char *why)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    rlock(r);
+    smig_remote_link_lost(&r->map);
+    r->lost = true;
+    r->out_n = r->want_n = 0;
+    runlock(r);
+    smig_chan_close(&tgt.ch);
+    partition_pool_lock();
+    if (tgt.disk)
+        vhdx_close(tgt.disk, NULL);
+    tgt.disk = NULL;
+    if (tgt.file_open)
+        fat_close(&tgt.file);
+    tgt.file_open = false;
+    partition_pool_unlock();
+    char d[240];
+    fmt_snprintf(d, sizeof(d), "%s; %u of %u units here, the rest stays on the source "
+                 "(the guest's reads of them fail); %s kept", why, r->map.present,
+                 r->map.units, tgt.tmp);
+    line("link lost: ", d);
+    tgt.stage = T_REMOTE_LOST;
+}
+
+/* The pool's lock held, no partition has the file: this module pulls into it. */
+static bool open_own(char *err, size_t err_size)
+{
+    struct vhdx_err verr;
+    if (fat_open(pool_volume(), tgt.tmp, 0, &tgt.file) != 0) {
+        fmt_snprintf(err, err_size, "cannot reopen %s", tgt.tmp);
+        return false;
+    }
+    tgt.file_open = true;
+    pool_vhdx_io(&tgt.file, &tgt.io);
+    if (vhdx_open(pool_vhdx_env(), &tgt.io, tgt.tmp, 0, &tgt.disk, &verr)) {
+        fmt_snprintf(err, err_size, "%s: %s", tgt.tmp, verr.msg);
+        return false;
+    }
+    return true;
+}
+
+/* Queues one READ in tx: a unit a guest piece waits for first, else the background pull's
+ * next (only once someone can write what comes). */
+static void queue_read(void)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    int64_t u = -1;
+    rlock(r);
+    bool wanted = false;
+    if (r->want_n && r->out_n < OUT_MAX) {
+        wanted = true;
+        u = r->want[0];
+        memmove(r->want, r->want + 1, --r->want_n * sizeof(r->want[0]));
+    } else if (r->out_n < PULL_WINDOW && ((r->bound && r->guest_ran) || tgt.disk)) {
+        /* Not before the guest runs here: until then its partition may still be writing
+         * the disk on the source (a live migration's pre-copy), which serves nothing. */
+        u = smig_remote_next_pull(&r->map);
+    }
+    if (u >= 0)
+        r->out[r->out_n++] = (uint32_t)u;
+    runlock(r);
+    if (u < 0)
+        return;
+    struct smig_read rd = { .offset = (uint64_t)u * SMIG_UNIT, .length = (uint32_t)unit_bytes((uint32_t)u) };
+    size_t n = smig_read_encode(&rd, tgt.tx + SMIG_HEADER_SIZE, 4096 - SMIG_HEADER_SIZE);
+    smig_header_encode(tgt.tx, SMIG_MSG_READ, tgt.tx + SMIG_HEADER_SIZE, (uint32_t)n);
+    tgt.tx_len = SMIG_HEADER_SIZE + n;
+    tgt.tx_off = 0;
+    if (wanted && !r->said_wait) {
+        char d[80];
+        fmt_snprintf(d, sizeof(d), "a guest piece waits for unit %lu: READ sent", (unsigned long)u);
+        line("", d);
+        r->said_wait = true;
+    }
+}
+
+/* Every unit is here: NAME.tmp becomes NAME (the partition's disk switched to it, or this
+ * module's own handle closed), then DONE. */
+static bool remote_commit(char *err, size_t err_size)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    partition_pool_lock();
+    bool bound = r->bound;
+    const struct smig_remote_ops *ops = r->ops;
+    void *ctx = r->ctx;
+    partition_pool_unlock();
+    bool ok;
+    if (bound) {
+        /* The partition's pause waits for its pieces: none waits on us any more. */
+        ok = ops->commit(ctx, tgt.tmp, tgt.hello.name, err, err_size);
+        partition_pool_lock();
+        if (ok)
+            r->bound = false;
+        partition_pool_unlock();
+    } else {
+        struct vhdx_err verr;
+        verr.msg[0] = '\0';
+        partition_pool_lock();
+        ok = tgt.disk && vhdx_close(tgt.disk, &verr) == 0;
+        tgt.disk = NULL;
+        ok = ok && fat_close(&tgt.file) == 0;
+        tgt.file_open = false;
+        ok = ok && fat_rename(pool_volume(), tgt.tmp, tgt.hello.name) == 0 &&
+             fat_sync(pool_volume()) == 0;
+        partition_pool_unlock();
+        if (!ok)
+            fmt_snprintf(err, err_size, "committing %s: %s", tgt.hello.name,
+                         verr.msg[0] ? verr.msg : "the pool refused");
+    }
+    if (!ok)
+        return false;
+    tgt.tmp[0] = '\0';
+    char d[200];
+    fmt_snprintf(d, sizeof(d), "%lu MiB fetched, %lu MiB zero, %lu guest pieces waited, %s; "
+                 "committed as %s", (unsigned long)(r->fetched / MIB),
+                 (unsigned long)(r->zeroed / MIB), (unsigned long)r->guest_waits,
+                 bound ? "the partition's disk switched to it" : "no partition had it",
+                 tgt.hello.name);
+    line("every unit here: ", d);
+    fmt_snprintf(d, sizeof(d), "committed as %s", tgt.hello.name);
+    tgt.written = r->fetched;
+    reply(SMIG_MSG_DONE, SMIG_OK, 0, d);
+    tgt.keep = true;
+    tgt.stage = T_REPLY;
+    return true;
+}
+
+/* The after mode's turn before a message is read: 1 go on, -1 failed (err). */
+static int remote_turn(char *err, size_t err_size)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    partition_pool_lock();
+    bool own = r->released && !tgt.disk && !smig_remote_complete(&r->map);
+    bool ok = !own || open_own(err, err_size);
+    if (own && ok)
+        line("", "the partition let it go: the rest is pulled into it here");
+    partition_pool_unlock();
+    if (!ok)
+        return -1;
+    rlock(r);
+    bool complete = smig_remote_complete(&r->map) && !r->out_n;
+    bool idle = !r->out_n;
+    runlock(r);
+    if (idle)
+        tgt.ch.last_progress_ns = time_ns();   /* waiting for a partition is not a stall */
+    if (complete && (r->bound || tgt.disk))
+        return remote_commit(err, err_size) ? 1 : -1;
+    if (tgt.tx_off >= tgt.tx_len)
+        queue_read();
+    return 1;
+}
+
+/* DATA with FETCHED: the answer to one of our READs, a whole unit. */
+static bool on_fetched(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    struct smig_data d;
+    if (smig_data_decode(pl, len, tgt.hello.disk_size, tgt.hello.sector_size, &d, err, err_size))
+        return false;
+    uint32_t u = (uint32_t)(d.offset / SMIG_UNIT);
+    unsigned k = 0;
+    rlock(r);
+    while (k < r->out_n && r->out[k] != u)
+        k++;
+    bool asked = k < r->out_n;
+    runlock(r);
+    if (!(d.flags & SMIG_DATA_FETCHED) || d.offset % SMIG_UNIT || d.length != unit_bytes(u) ||
+        !asked) {
+        fmt_snprintf(err, err_size, "a DATA the target did not ask for (offset %lu)",
+                     (unsigned long)d.offset);
+        return false;
+    }
+    struct vhdx_err verr;
+    verr.msg[0] = '\0';
+    partition_pool_lock();
+    int rc;
+    if (r->bound)
+        rc = d.bytes ? r->ops->write(r->ctx, d.offset, d.bytes, d.length)
+                     : r->ops->trim(r->ctx, d.offset, d.length);
+    else if (tgt.disk)
+        rc = d.bytes ? vhdx_write(tgt.disk, d.offset, d.bytes, d.length, &verr)
+                     : vhdx_trim(tgt.disk, d.offset, d.length, &verr);
+    else
+        rc = -1;
+    if (!rc) {
+        /* Present only now that the bytes are in the file: a piece let through reads them. */
+        rlock(r);
+        r->out[k] = r->out[--r->out_n];
+        smig_remote_arrived(&r->map, u);
+        runlock(r);
+    }
+    partition_pool_unlock();
+    if (rc) {
+        fmt_snprintf(err, err_size, "writing %s: %s", tgt.tmp, verr.msg[0] ? verr.msg : "failed");
+        return false;
+    }
+    uint64_t before = r->fetched + r->zeroed;
+    if (d.bytes)
+        r->fetched += d.length;
+    else
+        r->zeroed += d.length;
+    if ((before + d.length) / MIB != before / MIB) {
+        char m[64];
+        fmt_snprintf(m, sizeof(m), "%lu MiB fetched", (unsigned long)((before + d.length) / MIB));
+        line("", m);
+    }
+    return true;
+}
+
 /* One step: 1 go on, 0 wait, -1 failed (err). */
 static int step(char *err, size_t err_size)
 {
@@ -291,6 +703,16 @@ static int step(char *err, size_t err_size)
     int f = smig_chan_flush(&tgt.ch, err, err_size);
     if (f < 0 || (f == 0 && tgt.stage == T_REPLY))
         return f;
+    if (tgt.stage == T_REMOTE) {
+        int t = remote_turn(err, err_size);
+        if (t <= 0 || tgt.stage != T_REMOTE)
+            return t;
+        if (tgt.tx_off < tgt.tx_len) {
+            int s = smig_chan_send(&tgt.ch, tgt.tx, tgt.tx_len, &tgt.tx_off, err, err_size);
+            if (s < 0)
+                return s;
+        }
+    }
     if (tgt.stage == T_REPLY) {         /* DONE or the refusal is out: the link closes */
         if (tgt.keep)
             line("", "DONE sent");
@@ -312,6 +734,8 @@ static int step(char *err, size_t err_size)
             reply(SMIG_MSG_READY, SMIG_REFUSED, 0, err);
             tgt.stage = T_REPLY;
         }
+    } else if (tgt.stage == T_REMOTE && h.type == SMIG_MSG_DATA) {
+        ok = on_fetched(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_DATA) {
         ok = on_data(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_COMMIT) {
@@ -321,7 +745,10 @@ static int step(char *err, size_t err_size)
         smig_abort_decode(pl, h.length, why, sizeof(why));
         fmt_snprintf(text, sizeof(text), "the source aborted: %s", why);
         smig_chan_consume(&tgt.ch);
-        discard(text);
+        if (tgt.stage == T_REMOTE && tgt.rd.claimed)
+            remote_lost(text);
+        else
+            discard(text);
         return 0;
     } else {
         fmt_snprintf(err, err_size, "message type %u out of turn", h.type);
@@ -341,6 +768,14 @@ bool storage_migrate_target_poll(void)
 {
     if (tgt.stage == T_IDLE)
         return false;
+    if (tgt.stage == T_REMOTE_LOST) {
+        partition_pool_lock();
+        bool gone = tgt.rd.released || !tgt.rd.claimed;
+        partition_pool_unlock();
+        if (gone)
+            release();      /* NAME.tmp stays: the guest's writes are in it */
+        return false;       /* nothing to move: no close polling */
+    }
     char err[160];
     err[0] = '\0';
     int rc = 0;
@@ -349,9 +784,14 @@ bool storage_migrate_target_poll(void)
         ;
     if (tgt.stage == T_IDLE)
         return false;
-    if (rc < 0)
-        discard(err);
+    bool claimed = tgt.stage == T_REMOTE && tgt.rd.claimed;
+    if (rc >= 0 && claimed && storage_migrate_remote_waiting(&tgt.rd) &&
+        time_ns() - tgt.ch.last_progress_ns > GUEST_WAIT_NS)
+        remote_lost("nothing came for 20 s while a guest piece waited");
+    else if (rc < 0)
+        claimed ? remote_lost(err) : discard(err);
     else if (smig_chan_stalled(&tgt.ch))
-        discard("the link moved nothing for 60 s");
+        claimed ? remote_lost("the link moved nothing for 60 s")
+                : discard("the link moved nothing for 60 s");
     return tgt.stage != T_IDLE;
 }

@@ -157,7 +157,8 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
             return fail(err, err_size, "expected a host A.B.C.D[:PORT] after migrate", NULL);
         const char *save = s;
         n = word(&s, r->dst, sizeof(r->dst));
-        if (n < 0 || (n > 0 && (strchr(r->dst, '=') || !strcmp(r->dst, "verify")))) {
+        if (n < 0 || (n > 0 && (strchr(r->dst, '=') || !strcmp(r->dst, "verify") ||
+                       !strcmp(r->dst, "after")))) {
             r->dst[0] = '\0';
             s = save;
         } else if (n > 0 && !path_ok(r->dst)) {
@@ -186,6 +187,10 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
             continue;
         if (mig && !strcmp(w, "verify") && !r->verify) {
             r->verify = true;
+            continue;
+        }
+        if (mig && !strcmp(w, "after") && !r->after) {
+            r->after = true;
             continue;
         }
         return fail(err, err_size, "unexpected argument", w);

@@ -9,9 +9,10 @@
  *   PARTITION DISK convert DST FORMAT [mbps=N] [iops=N]   a move that changes the format
  *   PARTITION DISK compact|defrag [mbps=N] [iops=N]       in place (a new file, renamed)
  *   PARTITION DISK merge [mbps=N] [iops=N]                the child into its parent
- *   PARTITION DISK migrate HOST[:PORT] [DST] [verify] [mbps=N] [iops=N] [link-mbps=N]
+ *   PARTITION DISK migrate HOST[:PORT] [DST] [verify|after] [mbps=N] [iops=N] [link-mbps=N]
  *                                    a copy to DST (default: DISK) in HOST's pool; the disk
- *                                    stays (hv/storage/storage_migration.md)
+ *                                    stays (hv/storage/storage_migration.md); `after`: no
+ *                                    copy job, HOST pulls the units (its partition runs there)
  *   PARTITION DISK pause|resume|cancel                    the disk's running job
  *   - DISK delete                                         a disk no partition has attached
  *
@@ -45,6 +46,7 @@ struct disk_op_request {
     char host[DISK_OP_HOST_LEN];        /* migrate */
     uint32_t link_mbps;                 /* migrate: the link's limit; 0: none */
     bool verify;                        /* migrate: both ends' CRC-32C of the disk compared */
+    bool after;                         /* migrate: the "after" mode (the target pulls) */
 };
 
 /* Parses "PARTITION DISK VERB ARGS..." into r: 0, or -1 with one line in err. */

@@ -16,6 +16,10 @@ FUZZ_TARGETS += fuzz_storage_mig_proto
 fuzz_storage_mig_proto_SRCS := tests/fuzz/fuzz_storage_mig_proto.c $(STORAGE_MIG_SRCS) \
 	hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c
 
+# The after mode's unit map under any sequence of operations (a hostile source names any unit).
+FUZZ_TARGETS += fuzz_storage_mig_remote
+fuzz_storage_mig_remote_SRCS := tests/fuzz/fuzz_storage_mig_remote.c hv/storage/storage_mig_remote.c
+
 # Both kernel halves in one process over an in-memory pipe, the target's pool a FAT32 image
 # (recursive: VHDX_HOST_SRCS comes from vhdx.mk, read later).
 UNIT_TESTS += test_storage_migrate

@@ -52,6 +52,9 @@ enum smig_msg_type {
 enum smig_status { SMIG_OK = 0, SMIG_REFUSED = 1, SMIG_FAILED = 2 };
 
 #define SMIG_HELLO_VERIFY 1u    /* the target reports the CRC-32C of the whole disk at DONE */
+#define SMIG_HELLO_AFTER  2u    /* "after" mode: the target pulls units with READ and serves a
+                                 * partition from them meanwhile; the source sends no DATA
+                                 * of its own */
 #define SMIG_DATA_ZERO    1u    /* the range reads as zero; no bytes follow */
 #define SMIG_DATA_FETCHED 2u    /* "after" mode: the answer to a READ of that range */
 #define SMIG_COMMIT_CRC   1u    /* COMMIT carries the source disk's CRC-32C */

@@ -76,6 +76,15 @@ static void test_migrate(void **state)
     assert_string_equal(req.dst, "io.vhdx");
     assert_true(req.verify);
     assert_int_equal(req.link_mbps, 1);
+    assert_false(req.after);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after link-mbps=2"), 0);
+    assert_string_equal(req.dst, "io.vhdx");
+    assert_true(req.after);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 there.vhdx after"), 0);
+    assert_string_equal(req.dst, "there.vhdx");
+    assert_true(req.after);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after after"), -1);
+    assert_int_equal(parse("live io.vhdx after"), -1);
     assert_int_equal(parse("live io.vhdx migrate"), -1);
     assert_int_equal(parse("live io.vhdx migrate host.example"), -1);
     assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 out.raw"), -1);

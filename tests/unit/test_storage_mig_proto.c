@@ -75,6 +75,16 @@ static void test_hello(void **state)
         n = smig_hello_encode(&bad[i], buf, sizeof(buf));
         assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), -1);
     }
+    /* the after mode's flag goes through; an unknown one does not */
+    h = hello();
+    h.flags = SMIG_HELLO_AFTER;
+    n = smig_hello_encode(&h, buf, sizeof(buf));
+    assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), 0);
+    assert_int_equal(g.flags, SMIG_HELLO_AFTER);
+    h.flags = 4;
+    n = smig_hello_encode(&h, buf, sizeof(buf));
+    assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown flags"));
     /* an unterminated name */
     h = hello();
     n = smig_hello_encode(&h, buf, sizeof(buf));

@@ -56,6 +56,9 @@ void *kmalloc(size_t size) { return calloc(1, size); }
 void kfree(void *p) { free(p); }
 void partition_pool_lock(void) {}
 void partition_pool_unlock(void) {}
+/* The after mode's source serves READs only once no partition here has the disk. */
+static bool src_attached;
+bool partition_disk_attached_anywhere(const char *path) { (void)path; return src_attached; }
 
 static struct fat_vol vol;
 static bool vol_mounted;
@@ -362,11 +365,341 @@ static void test_abort_and_cut(void **state)
     assert_false(exists("two.vhdx.tmp"));
 }
 
+/* ---- the after mode ------------------------------------------------------------------- */
+
+/* A VHDX in the pool holding `disk` (the source's file in the after mode). */
+static void make_source_file(const char *name)
+{
+    struct fat_file f;
+    struct vhdx_io io;
+    struct vhdx *d;
+    struct vhdx_err verr;
+    assert_int_equal(fat_open(&vol, name, FAT_O_CREATE | FAT_O_TRUNC, &f), 0);
+    pool_vhdx_io(&f, &io);
+    struct vhdx_create_params cp = { .disk_size = DISK, .logical_sector_size = 512,
+                                     .physical_sector_size = 4096, .block_size = MIB };
+    assert_int_equal(vhdx_create(&env, &io, &cp, &verr), 0);
+    assert_int_equal(vhdx_open(&env, &io, name, 0, &d, &verr), 0);
+    for (unsigned u = 0; u < DISK / MIB; u++)
+        assert_int_equal(vhdx_write(d, (uint64_t)u * MIB, disk + u * MIB, MIB, &verr), 0);
+    assert_int_equal(vhdx_close(d, &verr), 0);
+    assert_int_equal(fat_close(&f), 0);
+}
+
+/* The partition's disk on the target, as hv/core/partition_disks.c keeps it. */
+static struct {
+    struct fat_file f;
+    struct vhdx_io io;
+    struct vhdx *d;
+    unsigned commits;
+} pd;
+
+static void pd_open(const char *name)
+{
+    struct vhdx_err verr;
+    assert_int_equal(fat_open(&vol, name, 0, &pd.f), 0);
+    pool_vhdx_io(&pd.f, &pd.io);
+    assert_int_equal(vhdx_open(&env, &pd.io, name, 0, &pd.d, &verr), 0);
+}
+
+static void pd_close(void)
+{
+    struct vhdx_err verr;
+    assert_int_equal(vhdx_close(pd.d, &verr), 0);
+    fat_close(&pd.f);
+    pd.d = NULL;
+}
+
+static int pd_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    struct vhdx_err verr;
+    assert_ptr_equal(ctx, &pd);
+    return vhdx_write(pd.d, off, buf, len, &verr);
+}
+
+static int pd_trim(void *ctx, uint64_t off, uint64_t len)
+{
+    struct vhdx_err verr;
+    (void)ctx;
+    return vhdx_trim(pd.d, off, len, &verr);
+}
+
+static bool pd_commit(void *ctx, const char *tmp, const char *name, char *err, size_t err_size)
+{
+    (void)ctx, (void)err, (void)err_size;
+    struct vhdx_err verr;
+    assert_int_equal(vhdx_close(pd.d, &verr), 0);   /* as the kernel's disk: no fat_close */
+    pd.d = NULL;
+    assert_int_equal(fat_rename(&vol, tmp, name), 0);
+    pd_open(name);
+    pd.commits++;
+    return true;
+}
+
+static const struct smig_remote_ops pd_ops = { pd_write, pd_trim, pd_commit };
+
+static const struct storage_migrate_params after_params = {
+    .host = "10.0.3.2", .name = "aft.vhdx", .disk_size = DISK, .sector_size = 512,
+    .block_size = MIB, .link_mbps = 8, .after = true, .path = "src.vhdx",
+};
+
+static void fill_after_disk(void)
+{
+    memset(disk, 0, sizeof(disk));
+    for (unsigned i = 0; i < MIB; i++)
+        disk[i] = (uint8_t)(i * 13 + 5);                 /* unit 0 full */
+    for (unsigned i = 0; i < MIB; i++)
+        disk[2 * MIB + i] = (uint8_t)(i ^ (i >> 7));     /* unit 2 full */
+    disk[MIB + 4096] = 0x77;                             /* unit 1: one byte; unit 3 zero */
+}
+
+/* Polls both sides until the parked io comes back (or a bound). */
+static void *poll_next(struct smig_remote_disk *h, enum smig_gate_op *op, bool *fail)
+{
+    for (int i = 0; i < 20000; i++) {
+        void *io = storage_migrate_remote_next(h, op, fail);
+        if (io)
+            return io;
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    return NULL;
+}
+
+static void test_after_mode(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = true;        /* the partition still runs on the source */
+    assert_true(storage_migrate_open(&after_params, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    assert_true(exists("aft.vhdx.tmp"));
+    assert_null(storage_migrate_remote_claim("other.vhdx", tmp, sizeof(tmp)));
+    struct smig_remote_disk *h = storage_migrate_remote_claim("AFT.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    assert_string_equal(tmp, "aft.vhdx.tmp");
+    assert_null(storage_migrate_remote_claim("aft.vhdx", tmp, sizeof(tmp)));   /* once */
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+
+    /* A guest read of unit 2 waits (parked), the vCPU is not held. */
+    int io_read = 1, io_write = 2;
+    assert_int_equal(storage_migrate_remote_gate(h, &io_read, 2 * MIB + 8192, 16384,
+                                                 SMIG_OP_READ), SMIG_GATE_WAIT);
+    assert_true(storage_migrate_remote_waiting(h));
+    /* The source holds the READ back while its partition has the disk, without a stall. */
+    for (int i = 0; i < 10; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000000ull;    /* 10 s: the READ waits, nothing fails */
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
+    assert_non_null(strstr(console, "a READ waits: a partition here still has the disk"));
+    enum smig_gate_op op;
+    bool fail;
+    assert_null(storage_migrate_remote_next(h, &op, &fail));
+    src_attached = false;       /* the partition has left the source */
+
+    void *io = poll_next(h, &op, &fail);
+    assert_ptr_equal(io, &io_read);
+    assert_int_equal(op, SMIG_OP_READ);
+    assert_false(fail);
+    uint8_t got[16384];
+    struct vhdx_err verr;
+    assert_int_equal(vhdx_read(pd.d, 2 * MIB + 8192, got, sizeof(got), &verr), 0);
+    assert_memory_equal(got, disk + 2 * MIB + 8192, sizeof(got));   /* only the source had it */
+
+    /* A write into a unit still on the source waits for its other bytes, then lands. */
+    int64_t wgate = storage_migrate_remote_gate(h, &io_write, MIB, 4096, SMIG_OP_WRITE);
+    if (wgate == SMIG_GATE_WAIT) {
+        io = poll_next(h, &op, &fail);
+        assert_ptr_equal(io, &io_write);
+        assert_int_equal(op, SMIG_OP_WRITE);
+        assert_false(fail);
+    } else {
+        assert_int_equal(wgate, SMIG_GATE_GO);  /* the background pull got there first */
+    }
+    uint8_t w[4096];
+    memset(w, 0xab, sizeof(w));
+    assert_int_equal(vhdx_write(pd.d, MIB, w, sizeof(w), &verr), 0);
+    memcpy(disk + MIB, w, sizeof(w));       /* what the guest's disk holds now */
+
+    /* The background pull brings the rest; the disk becomes aft.vhdx; DONE. */
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_int_equal(pd.commits, 1);
+    assert_false(exists("aft.vhdx.tmp"));
+    assert_true(exists("aft.vhdx"));
+    assert_true(exists("src.vhdx"));        /* the source keeps its copy */
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    assert_non_null(strstr(console, "every unit here: "));
+    assert_non_null(strstr(console, "committed as aft.vhdx"));
+    assert_non_null(strstr(console, "DONE received: committed as aft.vhdx; served "));
+    /* The commit's disk asks the gate no more; a new migration may start. */
+    assert_int_equal(storage_migrate_remote_gate(h, &io_read, 0, 512, SMIG_OP_READ),
+                     SMIG_GATE_GO);
+    pd_close();
+    fat_unlink(&vol, "aft.vhdx");
+    fat_unlink(&vol, "src.vhdx");
+}
+
+static void test_after_mode_link_cut(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = false;
+    struct storage_migrate_params p = after_params;
+    p.link_mbps = 0;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    struct smig_remote_disk *h = storage_migrate_remote_claim("aft.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    int io0 = 0, io3 = 3;
+    assert_int_equal(storage_migrate_remote_gate(h, &io0, 0, 16384, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);
+    enum smig_gate_op op;
+    bool fail;
+    assert_ptr_equal(poll_next(h, &op, &fail), &io0);
+    assert_false(fail);
+    /* Unit 3 waits; the link goes before it comes. */
+    assert_int_equal(storage_migrate_remote_gate(h, &io3, 3 * MIB, 16384, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);
+    cut = true;
+    storage_migrate_poll();
+    cut = false;
+    assert_non_null(strstr(console, "link lost: "));
+    assert_ptr_equal(storage_migrate_remote_next(h, &op, &fail), &io3);
+    assert_true(fail);                       /* an I/O error, never other bytes */
+    assert_int_equal(storage_migrate_remote_gate(h, &io3, 3 * MIB, 512, SMIG_OP_READ),
+                     SMIG_GATE_FAIL);
+    assert_int_equal(storage_migrate_remote_gate(h, &io0, 0, 512, SMIG_OP_READ),
+                     SMIG_GATE_GO);          /* units here go on */
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_true(exists("src.vhdx"));         /* the source's copy is whole */
+    /* A second piece on an absent unit fails at once; one on unit 1 is parked no more. */
+    assert_int_equal(storage_migrate_remote_gate(h, &io3, MIB, 512, SMIG_OP_WRITE),
+                     SMIG_GATE_FAIL);
+    /* No second migration while the partition holds the partial file. */
+    assert_false(storage_migrate_target_accept(&end_b, "10.0.3.1"));
+    pd_close();
+    storage_migrate_remote_release(h);
+    storage_migrate_poll();
+    assert_true(exists("aft.vhdx.tmp"));     /* kept: the guest's writes here are in it */
+    assert_true(storage_migrate_target_accept(&end_b, "10.0.3.1"));
+    cut = true;                              /* that one goes again */
+    storage_migrate_poll();
+    cut = false;
+    fat_unlink(&vol, "aft.vhdx.tmp");
+    fat_unlink(&vol, "src.vhdx");
+}
+
+/* The partition ends on the target before every unit is there: the migration opens NAME.tmp
+ * itself, pulls the rest into it and commits it alone; the guest's write there survives. */
+static void test_after_mode_partition_ends_first(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = false;
+    assert_true(storage_migrate_open(&after_params, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    struct smig_remote_disk *h = storage_migrate_remote_claim("aft.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    int io = 0;
+    enum smig_gate_op op;
+    bool fail;
+    assert_int_equal(storage_migrate_remote_gate(h, &io, 3 * MIB, 4096, SMIG_OP_WRITE),
+                     SMIG_GATE_WAIT);
+    assert_ptr_equal(poll_next(h, &op, &fail), &io);
+    assert_false(fail);
+    uint8_t w[4096];
+    struct vhdx_err verr;
+    memset(w, 0x5a, sizeof(w));
+    assert_int_equal(vhdx_write(pd.d, 3 * MIB, w, sizeof(w), &verr), 0);
+    memcpy(disk + 3 * MIB, w, sizeof(w));
+    pd_close();                              /* the partition ends: its disk closes */
+    storage_migrate_remote_release(h);
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_non_null(strstr(console, "the partition let it go: the rest is pulled into it here"));
+    assert_non_null(strstr(console, "no partition had it; committed as aft.vhdx"));
+    assert_false(exists("aft.vhdx.tmp"));
+    pd_open("aft.vhdx");
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    pd_close();
+    fat_unlink(&vol, "aft.vhdx");
+    fat_unlink(&vol, "src.vhdx");
+}
+
+/* A guest piece waits and nothing comes for 20 s (the source host gone silent): the link
+ * counts as lost before a guest's own timeout; the piece fails. */
+static void test_after_mode_guest_deadline(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = true;            /* the source never answers */
+    assert_true(storage_migrate_open(&after_params, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    struct smig_remote_disk *h = storage_migrate_remote_claim("aft.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    int io = 0;
+    assert_int_equal(storage_migrate_remote_gate(h, &io, 0, 4096, SMIG_OP_READ), SMIG_GATE_WAIT);
+    enum smig_gate_op op;
+    bool fail = false;
+    void *got = NULL;
+    for (int i = 0; i < 25 && !got; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000000ull;
+        got = storage_migrate_remote_next(h, &op, &fail);
+    }
+    assert_ptr_equal(got, &io);
+    assert_true(fail);
+    assert_non_null(strstr(console, "nothing came for 20 s while a guest piece waited"));
+    pd_close();
+    storage_migrate_remote_release(h);
+    storage_migrate_poll();
+    storage_migrate_close("");
+    src_attached = false;
+    for (int i = 0; i < 10; i++)
+        storage_migrate_poll();
+    fat_unlink(&vol, "aft.vhdx.tmp");
+    fat_unlink(&vol, "src.vhdx");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_refused_when_it_exists),
-        cmocka_unit_test(test_abort_and_cut),
+        cmocka_unit_test(test_abort_and_cut), cmocka_unit_test(test_after_mode),
+        cmocka_unit_test(test_after_mode_link_cut),
+        cmocka_unit_test(test_after_mode_guest_deadline),
+        cmocka_unit_test(test_after_mode_partition_ends_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
