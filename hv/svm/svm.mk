@@ -41,7 +41,8 @@ SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub
 	bochs-grub-virtio-rate bochs-grub-worker \
 	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello \
 	bochs-grub-snapshot-lazy bochs-grub-snapshot-live-ends bochs-grub-snapshot-smp-lazy \
-	bochs-grub-vcpu-roundtrip
+	bochs-grub-vcpu-roundtrip \
+	bochs-grub-checkpoint-timer bochs-grub-hostile-insn bochs-grub-storage-ata-pio bochs-grub-virtio-copy
 TEST_STEPS += test-svm
 .PHONY: test-svm
 test-svm: kernel guests
@@ -52,12 +53,10 @@ test-svm: kernel guests
 # hv/svm/svm.md has the table of every Bochs scenario there and why the rest cannot pass
 # (hostile, xsetbv, vcpu-roundtrip-xstate, snapshot-live, disk-live, timer-channel-flood,
 # timer-virtio-io, timer-virtio-flood: QEMU 7.2's icount and TCG).
-SVM_LONG_SCENARIOS ?= bochs-grub-checkpoint-linux-disk bochs-grub-checkpoint-timer \
-	bochs-grub-disk-merge bochs-grub-hostile-insn bochs-grub-linux-2cpu \
+SVM_LONG_SCENARIOS ?= bochs-grub-checkpoint-linux-disk bochs-grub-disk-merge bochs-grub-linux-2cpu \
 	bochs-grub-linux-bzimage bochs-grub-linux-disk bochs-grub-linux-disk-2cpu \
 	bochs-grub-linux-disk-2cpu-track bochs-grub-snapshot-linux-disk bochs-grub-snapshot-many \
-	bochs-grub-snapshot-smp \
-	bochs-grub-storage-ata-pio bochs-grub-vgpu bochs-grub-vgpu-three bochs-grub-virtio-copy
+	bochs-grub-snapshot-smp bochs-grub-timer-console-flood bochs-grub-vgpu bochs-grub-vgpu-three
 test-long: test-svm-long
 .PHONY: test-svm-long
 test-svm-long: kernel guests
