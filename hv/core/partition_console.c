@@ -11,6 +11,10 @@
 /* Guest output stops moving on while the serial queue holds this much, so the
  * hypervisor's own lines (and a partition's last CONSOLE_RING_BYTES) always find room. */
 #define GUEST_BACKLOG_MAX 32768u
+/* One poll moves guest output on for at most this long: where the serial line takes bytes
+ * as fast as they come (QEMU's UART), the queue's room never stops a flood's drain, and
+ * the vCPUs sharing the boot CPU would wait for all of it. */
+#define POLL_DRAIN_NS 1000000ull
 
 void partition_console_init(struct partition *p)
 {
@@ -56,12 +60,13 @@ static void assemble(struct partition *p, const char *buf, size_t len)
     }
 }
 
-/* Under console_lock: moves the ring on, all of it or while the serial queue has room. */
-static void drain(struct partition *p, bool all)
+/* Under console_lock: moves the ring on, all of it or while the serial queue has room
+ * and until (time_ns) is reached. */
+static void drain(struct partition *p, bool all, uint64_t until)
 {
     char buf[128];
     for (;;) {
-        if (!all && console_backlog() >= GUEST_BACKLOG_MAX)
+        if (!all && (console_backlog() >= GUEST_BACKLOG_MAX || time_ns() >= until))
             return;
         uint64_t lost;
         size_t n = console_ring_take(&p->console_ring, buf, sizeof(buf), &lost);
@@ -79,7 +84,7 @@ static void drain(struct partition *p, bool all)
 void partition_console_flush(struct partition *p, bool partial)
 {
     uint64_t f = spin_lock_irqsave(&p->console_lock);
-    drain(p, true);
+    drain(p, true, 0);
     if (p->console_len || (!partial && p->console_continued))
         print_line(p, partial);
     spin_unlock_irqrestore(&p->console_lock, f);
@@ -89,7 +94,7 @@ void partition_console_take_partial(struct partition *p, struct partition_consol
 {
     _Static_assert(sizeof(c->line) == sizeof(p->console_line), "a whole line buffer");
     uint64_t f = spin_lock_irqsave(&p->console_lock);
-    drain(p, true);
+    drain(p, true, 0);
     memcpy(c->line, p->console_line, p->console_len);
     c->len = p->console_len;
     c->continued = p->console_continued;
@@ -114,13 +119,20 @@ void partition_console_end(struct partition *p)
 
 uint64_t partition_consoles_poll(void)
 {
-    for (unsigned i = 0; i < partition_count; i++) {
-        struct partition *p = partitions[i];
+    static unsigned first;          /* a flood first in the table does not starve the rest */
+    uint64_t until = time_ns() + POLL_DRAIN_NS;
+    bool left = false;
+    unsigned count = partition_count;
+    for (unsigned k = 0; k < count; k++) {
+        struct partition *p = partitions[(first + k) % count];
         if (!p || p->state == PART_CREATED || !console_ring_used(&p->console_ring))
             continue;
         uint64_t f = spin_lock_irqsave(&p->console_lock);
-        drain(p, false);
+        drain(p, false, until);
         spin_unlock_irqrestore(&p->console_lock, f);
+        left |= console_ring_used(&p->console_ring) != 0;
     }
-    return console_poll();
+    first = count ? (first + 1) % count : 0;
+    uint64_t wait = console_poll();
+    return left && wait > POLL_DRAIN_NS ? POLL_DRAIN_NS : wait;
 }
