@@ -8,10 +8,10 @@ build/k/hv/svm/svm_insn.o: KCFLAGS += $(THIRD_PARTY_INC_ZYDIS)
 
 # The intercepted instruction's bytes, decoded and checked against the exit (with Zydis).
 UNIT_TESTS += test_svm_insn
-test_svm_insn_SRCS = tests/unit/test_svm_insn.c hv/svm/svm_insn.c $(ZYDIS_SRCS)
+test_svm_insn_SRCS = tests/unit/test_svm_insn.c hv/svm/svm_insn.c hv/core/exit/insn_decoder.c $(ZYDIS_SRCS)
 test_svm_insn_CFLAGS = $(MMIO_HOST_CFLAGS)
 FUZZ_TARGETS += fuzz_svm_insn
-fuzz_svm_insn_SRCS = tests/fuzz/fuzz_svm_insn.c hv/svm/svm_insn.c $(ZYDIS_SRCS)
+fuzz_svm_insn_SRCS = tests/fuzz/fuzz_svm_insn.c hv/svm/svm_insn.c hv/core/exit/insn_decoder.c $(ZYDIS_SRCS)
 fuzz_svm_insn_CFLAGS = $(MMIO_HOST_CFLAGS)
 
 UNIT_TESTS += test_svm_caps

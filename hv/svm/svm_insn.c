@@ -2,6 +2,8 @@
 
 #include <Zydis/Zydis.h>
 
+#include "hv/core/exit/insn_decoder.h"
+
 /* The encodings compilers emit, checked without the decoder. */
 static const struct {
     uint8_t length;
@@ -35,31 +37,12 @@ static bool is(enum svm_insn want, ZydisMnemonic m)
     }
 }
 
-static bool decoder_for(enum mmio_cpu_mode mode, ZydisDecoder *dec)
-{
-    static const ZydisMachineMode modes[] = {
-        [MMIO_MODE_REAL16] = ZYDIS_MACHINE_MODE_REAL_16,
-        [MMIO_MODE_PROT16] = ZYDIS_MACHINE_MODE_LEGACY_16,
-        [MMIO_MODE_PROT32] = ZYDIS_MACHINE_MODE_LEGACY_32,
-        [MMIO_MODE_COMPAT16] = ZYDIS_MACHINE_MODE_LONG_COMPAT_16,
-        [MMIO_MODE_COMPAT32] = ZYDIS_MACHINE_MODE_LONG_COMPAT_32,
-        [MMIO_MODE_LONG64] = ZYDIS_MACHINE_MODE_LONG_64,
-    };
-    static const ZydisStackWidth widths[] = {
-        [MMIO_MODE_REAL16] = ZYDIS_STACK_WIDTH_16, [MMIO_MODE_PROT16] = ZYDIS_STACK_WIDTH_16,
-        [MMIO_MODE_PROT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_COMPAT16] = ZYDIS_STACK_WIDTH_16,
-        [MMIO_MODE_COMPAT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_LONG64] = ZYDIS_STACK_WIDTH_64,
-    };
-    return (unsigned)mode <= MMIO_MODE_LONG64 &&
-           ZYAN_SUCCESS(ZydisDecoderInit(dec, modes[mode], widths[mode]));
-}
-
 static enum svm_decoded decode(enum mmio_cpu_mode mode, const uint8_t *b, unsigned got,
                                enum svm_insn want, unsigned *length)
 {
     ZydisDecoder dec;
     ZydisDecodedInstruction d;
-    if (!decoder_for(mode, &dec))
+    if (!insn_decoder_init(&dec, mode))
         return SVM_DECODE_OTHER;
     ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL, b, got, &d);
     if (st == ZYDIS_STATUS_NO_MORE_DATA)
@@ -197,7 +180,7 @@ bool svm_lmsw_operand(enum mmio_cpu_mode mode, const uint8_t *b, unsigned got,
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
     if (got > SVM_INSN_MAX)
         got = SVM_INSN_MAX;
-    if (!decoder_for(mode, &dec) || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, b, got, &d, ops)) ||
+    if (!insn_decoder_init(&dec, mode) || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, b, got, &d, ops)) ||
         d.mnemonic != ZYDIS_MNEMONIC_LMSW || !d.operand_count_visible ||
         ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
         return false;

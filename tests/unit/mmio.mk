@@ -1,5 +1,5 @@
 # The MMIO and string-instruction emulator (hv/core/exit/mmio.c) with Zydis, built for the host.
-MMIO_HOST_SRCS := hv/core/exit/mmio.c $(ZYDIS_SRCS)
+MMIO_HOST_SRCS := hv/core/exit/mmio.c hv/core/exit/insn_decoder.c $(ZYDIS_SRCS)
 MMIO_HOST_CFLAGS := -I$(ZYDIS_DIR)/include -I$(ZYDIS_DIR)/src -I$(TP_INC) -DZYDIS_STATIC_BUILD \
                     -DZYCORE_STATIC_BUILD -DZYDIS_DISABLE_ENCODER -DZYDIS_DISABLE_FORMATTER
 

@@ -2,6 +2,8 @@
 
 #include <Zydis/Zydis.h>
 
+#include "hv/core/exit/insn_decoder.h"
+
 #define RFLAGS_CF (1ull << 0)
 #define RFLAGS_PF (1ull << 2)
 #define RFLAGS_AF (1ull << 4)
@@ -47,19 +49,6 @@ enum decoded { DECODED, DECODE_SHORT, DECODE_BAD };
 static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops, struct insn *in,
                            uint64_t *stop)
 {
-    static const ZydisMachineMode modes[] = {
-        [MMIO_MODE_REAL16] = ZYDIS_MACHINE_MODE_REAL_16,
-        [MMIO_MODE_PROT16] = ZYDIS_MACHINE_MODE_LEGACY_16,
-        [MMIO_MODE_PROT32] = ZYDIS_MACHINE_MODE_LEGACY_32,
-        [MMIO_MODE_COMPAT16] = ZYDIS_MACHINE_MODE_LONG_COMPAT_16,
-        [MMIO_MODE_COMPAT32] = ZYDIS_MACHINE_MODE_LONG_COMPAT_32,
-        [MMIO_MODE_LONG64] = ZYDIS_MACHINE_MODE_LONG_64,
-    };
-    static const ZydisStackWidth widths[] = {
-        [MMIO_MODE_REAL16] = ZYDIS_STACK_WIDTH_16, [MMIO_MODE_PROT16] = ZYDIS_STACK_WIDTH_16,
-        [MMIO_MODE_PROT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_COMPAT16] = ZYDIS_STACK_WIDTH_16,
-        [MMIO_MODE_COMPAT32] = ZYDIS_STACK_WIDTH_32, [MMIO_MODE_LONG64] = ZYDIS_STACK_WIDTH_64,
-    };
     if ((unsigned)c->mode > MMIO_MODE_LONG64)
         return DECODE_BAD;
     uint64_t linear = c->seg_base[MMIO_SEG_CS] + c->rip;
@@ -75,7 +64,7 @@ static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops,
     if (!len)
         return DECODE_SHORT;
     ZydisDecoder dec;
-    if (!ZYAN_SUCCESS(ZydisDecoderInit(&dec, modes[c->mode], widths[c->mode])))
+    if (!insn_decoder_init(&dec, c->mode))
         return DECODE_BAD;
     ZyanStatus st = ZydisDecoderDecodeFull(&dec, bytes, len, &in->d, in->ops);
     if (ZYAN_SUCCESS(st))
