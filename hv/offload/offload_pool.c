@@ -5,6 +5,7 @@
 
 #include "hv/lib/format.h"
 #include "hv/storage/pool_clone.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_write_observer.h"
 
 struct pool_obj {
@@ -13,31 +14,23 @@ struct pool_obj {
     struct vhdx *d;
 };
 
-static int file_read(void *h, uint64_t off, void *buf, size_t len)
-{
-    return fat_read(h, off, buf, len) == (long)len ? 0 : -1;
-}
-
-static int file_write(void *h, uint64_t off, const void *buf, size_t len)
-{
-    return fat_write(h, off, buf, len) == (long)len ? 0 : -1;
-}
-
-static int file_flush(void *h) { return fat_flush(h) ? -1 : 0; }
-static uint64_t file_size(void *h) { return ((struct fat_file *)h)->size; }
-static int file_resize(void *h, uint64_t size) { return fat_truncate(h, size) ? -1 : 0; }
-
 static int obj_file_read(void *h, uint64_t off, void *buf, size_t len)
 {
-    return file_read(&((struct pool_obj *)h)->f, off, buf, len);
+    struct vhdx_io *io = &((struct pool_obj *)h)->vio;
+    return io->read(io->ctx, off, buf, len);
 }
 
 static int obj_file_write(void *h, uint64_t off, const void *buf, size_t len)
 {
-    return file_write(&((struct pool_obj *)h)->f, off, buf, len);
+    struct vhdx_io *io = &((struct pool_obj *)h)->vio;
+    return io->write(io->ctx, off, buf, len);
 }
 
-static int obj_file_flush(void *h) { return file_flush(&((struct pool_obj *)h)->f); }
+static int obj_file_flush(void *h)
+{
+    struct vhdx_io *io = &((struct pool_obj *)h)->vio;
+    return io->flush(io->ctx);
+}
 
 static int disk_read(void *h, uint64_t off, void *buf, size_t len)
 {
@@ -89,14 +82,13 @@ static int pool_open(void *ctx, uint8_t kind, const char *name, bool writable,
     }
     memset(io, 0, sizeof(*io));
     io->h = o;
+    pool_vhdx_io(&o->f, &o->vio);
     if (kind == TOKEN_RANGE_FILE) {
         io->size = o->f.size;
         io->granule = 1;
         io->read = obj_file_read, io->write = obj_file_write, io->flush = obj_file_flush;
         return OFFLOAD_OK;
     }
-    o->vio = (struct vhdx_io){ .ctx = &o->f, .read = file_read, .write = file_write,
-                               .flush = file_flush, .size = file_size, .resize = file_resize };
     struct vhdx_err err;
     rc = vhdx_open(pool->env, &o->vio, name, writable ? 0 : VHDX_OPEN_READ_ONLY, &o->d, &err);
     if (rc) {

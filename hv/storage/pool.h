@@ -8,6 +8,7 @@
 #include "boot/bootinfo.h"
 #include "hv/core/config/manifest.h"
 #include "hv/storage/fat32.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx.h"
 
 #define POOL_PARTITION_NAME "atoll-pool"
@@ -24,8 +25,8 @@ const struct block_window *pool_disk_window(void);
 /* One line for the end of a run: the pool disk's requests and the most it held at once. */
 void pool_disk_report(void);
 
-/* VHDX images as pool files: the byte-addressed view of an open file, and the platform. */
-void pool_vhdx_io(struct fat_file *f, struct vhdx_io *io);
+/* VHDX images as pool files: the byte-addressed view of an open file (pool_vhdx_io.h), and
+ * the platform. */
 const struct vhdx_env *pool_vhdx_env(void);
 
 /* The `storage-selftest` check; prints one PASS or FAIL line. */

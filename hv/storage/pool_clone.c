@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
 
 #define PATH_MAX_LEN 256u
@@ -24,26 +25,6 @@ struct image {
     struct vhdx_io io;
     struct vhdx *d;
 };
-
-static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    return fat_read(ctx, off, buf, len) == (long)len ? 0 : -1;
-}
-
-static int file_write(void *ctx, uint64_t off, const void *buf, size_t len)
-{
-    return fat_write(ctx, off, buf, len) == (long)len ? 0 : -1;
-}
-
-static int file_flush(void *ctx) { return fat_flush(ctx) ? -1 : 0; }
-static uint64_t file_size(void *ctx) { return ((struct fat_file *)ctx)->size; }
-static int file_resize(void *ctx, uint64_t size) { return fat_truncate(ctx, size) ? -1 : 0; }
-
-static void image_io(struct image *im)
-{
-    im->io = (struct vhdx_io){ .ctx = &im->f, .read = file_read, .write = file_write,
-                               .flush = file_flush, .size = file_size, .resize = file_resize };
-}
 
 /* Opens path as a VHDX read-only; VHDX_E_* or FAT_E_NOT_FOUND's VHDX_E_IO. */
 static int image_open(struct fat_vol *v, const struct vhdx_env *env, const char *path,
@@ -56,7 +37,7 @@ static int image_open(struct fat_vol *v, const struct vhdx_env *env, const char 
         return err->code = rc == FAT_E_NOT_FOUND || rc == FAT_E_IS_DIR ? VHDX_E_INVALID
                                                                         : VHDX_E_IO;
     }
-    image_io(im);
+    pool_vhdx_io(&im->f, &im->io);
     rc = vhdx_open(env, &im->io, path, flags | VHDX_OPEN_READ_ONLY, &im->d, err);
     if (rc)
         fat_close(&im->f);
@@ -342,7 +323,7 @@ static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx
     if (rc)
         return fail(msg, msg_size, rc == FAT_E_EXISTS ? POOL_CLONE_DECLINED : POOL_CLONE_FAILED,
                     "%s: %s", t, fat_status_name(rc));
-    image_io(&im);
+    pool_vhdx_io(&im.f, &im.io);
     struct vhdx_create_params p = { .physical_sector_size = si->physical_sector_size,
                                     .parent = src, .parent_relative_path = rel,
                                     .parent_absolute_path = abs };

@@ -1,36 +1,10 @@
-/* VHDX on the pool: a pool file as struct vhdx_io, and the kernel as struct vhdx_env. */
+/* VHDX on the pool: the kernel as struct vhdx_env (a pool file as struct vhdx_io: pool_vhdx_io.c). */
 #include "hv/storage/pool.h"
 
 #include "hv/arch/x86/cpu.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/pool_write_observer.h"
 #include "hv/storage/vhdx_parent_path.h"
-
-static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    long n = fat_read(ctx, off, buf, len);
-    return n == (long)len ? 0 : -1;
-}
-
-static int file_write(void *ctx, uint64_t off, const void *buf, size_t len)
-{
-    long n = fat_write(ctx, off, buf, len);
-    return n == (long)len ? 0 : -1;
-}
-
-static int file_flush(void *ctx) { return fat_flush(ctx) ? -1 : 0; }
-static uint64_t file_size(void *ctx) { return ((struct fat_file *)ctx)->size; }
-static int file_resize(void *ctx, uint64_t size) { return fat_truncate(ctx, size) ? -1 : 0; }
-
-void pool_vhdx_io(struct fat_file *f, struct vhdx_io *io)
-{
-    io->ctx = f;
-    io->read = file_read;
-    io->write = file_write;
-    io->flush = file_flush;
-    io->size = file_size;
-    io->resize = file_resize;
-}
 
 static void *env_alloc(void *ctx, size_t size) { return kmalloc(size); }  /* zeroed */
 static void env_free(void *ctx, void *p) { kfree(p); }

@@ -5,7 +5,7 @@
 BLOCK_SRCS := hv/storage/block.c
 GPT_SRCS   := hv/storage/gpt.c hv/lib/guid.c
 FAT32_SRCS := hv/storage/fat32.c hv/storage/fat32_dir.c hv/storage/fat32_file.c \
-	hv/storage/fat32_ops.c hv/storage/pool_write_observer.c
+	hv/storage/fat32_ops.c hv/storage/pool_write_observer.c hv/storage/pool_vhdx_io.c
 
 KERNEL_SRCS += $(BLOCK_SRCS) hv/storage/gpt.c $(FAT32_SRCS) \
 	$(wildcard drivers/ata/ata.c drivers/ata/ata_bmdma.c drivers/nvme/nvme.c hv/storage/pool_service.c \

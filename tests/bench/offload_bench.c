@@ -32,6 +32,7 @@
 #include <bearssl.h>
 
 #include "hv/offload/offload_pool.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
 
 #define MIB (1024u * 1024u)
@@ -72,11 +73,6 @@ static void fill_random(void *ctx, void *buf, size_t len)
 
 static void env_guid(void *ctx, struct guid *out) { fill_random(ctx, out->b, sizeof out->b); }
 
-static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
-static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
-static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
 
 /* As the kernel's pool_vhdx.c: a differencing disk's parent is the pool file its locator
  * names (relative path first). */
@@ -88,7 +84,7 @@ static int env_open_parent(void *ctx, const char *child, const char *rel, const 
     for (int r = 1; f && r >= 0; r--)
         if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
             fat_open(&vol, name, 0, f) == FAT_OK) {
-            *io = (struct vhdx_io){ f, f_read, f_write, f_flush, f_size, f_resize };
+            pool_vhdx_io(f, io);
             return 0;
         }
     free(f);

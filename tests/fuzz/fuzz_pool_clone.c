@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hv/storage/pool_clone.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
 #include "tests/unit/test_block_mem.h"
 
@@ -17,11 +18,6 @@
 
 static struct fat_vol v;
 
-static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
-static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
-static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
 
 static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -35,7 +31,7 @@ static int env_open_parent(void *ctx, const char *child, const char *rel, const 
     for (int r = 1; f && r >= 0; r--)
         if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
             fat_open(&v, name, 0, f) == FAT_OK) {
-            *io = (struct vhdx_io){ f, f_read, f_write, f_flush, f_size, f_resize };
+            pool_vhdx_io(f, io);
             return 0;
         }
     free(f);

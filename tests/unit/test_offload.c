@@ -14,6 +14,7 @@
 #include <bearssl.h>
 
 #include "hv/offload/offload_pool.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_write_observer.h"
 #include "tests/unit/test_block_mem.h"
 
@@ -157,16 +158,11 @@ static uint8_t *get_file(struct fx *f, const char *name, size_t *size)
 
 struct disk { struct fat_file ff; struct vhdx_io io; struct vhdx *d; };
 
-static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
-static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
-static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
 
 static void disk_open(struct fx *f, const char *name, bool create, struct disk *k)
 {
     assert_int_equal(fat_open(&f->v, name, create ? FAT_O_CREATE | FAT_O_TRUNC : 0, &k->ff), FAT_OK);
-    k->io = (struct vhdx_io){ &k->ff, f_read, f_write, f_flush, f_size, f_resize };
+    pool_vhdx_io(&k->ff, &k->io);
     struct vhdx_err err;
     if (create) {
         struct vhdx_create_params cp = { .disk_size = 32 * MIB, .block_size = MIB };

@@ -15,6 +15,7 @@
 #include <bearssl.h>
 
 #include "hv/offload/offload_pool.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_clone.h"
 #include "hv/storage/pool_write_observer.h"
 #include "hv/storage/vhdx_parent_path.h"
@@ -28,11 +29,6 @@ static uint8_t *pristine;
 static uint64_t img_bytes;
 static struct fat_vol *cur_vol; /* the volume parents are opened on */
 
-static int f_read(void *h, uint64_t off, void *buf, size_t len) { return fat_read(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_write(void *h, uint64_t off, const void *buf, size_t len) { return fat_write(h, off, buf, len) == (long)len ? 0 : -1; }
-static int f_flush(void *h) { return fat_flush(h) ? -1 : 0; }
-static uint64_t f_size(void *h) { return ((struct fat_file *)h)->size; }
-static int f_resize(void *h, uint64_t s) { return fat_truncate(h, s) ? -1 : 0; }
 
 static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -54,7 +50,7 @@ static int env_open_parent(void *ctx, const char *child, const char *rel, const 
     for (int r = 1; r >= 0; r--)
         if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
             fat_open(cur_vol, name, 0, f) == FAT_OK) {
-            *io = (struct vhdx_io){ f, f_read, f_write, f_flush, f_size, f_resize };
+            pool_vhdx_io(f, io);
             return 0;
         }
     free(f);
@@ -177,7 +173,7 @@ static int disk_open(struct fx *f, const char *name, bool create, struct disk *k
     int rc = fat_open(&f->v, name, create ? FAT_O_CREATE | FAT_O_TRUNC : 0, &k->ff);
     if (rc)
         return rc;
-    k->io = (struct vhdx_io){ &k->ff, f_read, f_write, f_flush, f_size, f_resize };
+    pool_vhdx_io(&k->ff, &k->io);
     struct vhdx_err err;
     if (create) {
         struct vhdx_create_params cp = { .disk_size = DISK, .block_size = MIB };
@@ -372,7 +368,7 @@ static void declines_and_copies_test(void **state)
     /* a destination of another size */
     struct disk k;
     assert_int_equal(fat_open(&f->v, "big.vhdx", FAT_O_CREATE, &k.ff), FAT_OK);
-    k.io = (struct vhdx_io){ &k.ff, f_read, f_write, f_flush, f_size, f_resize };
+    pool_vhdx_io(&k.ff, &k.io);
     struct vhdx_create_params cp = { .disk_size = 2 * DISK, .block_size = MIB };
     struct vhdx_err err;
     assert_int_equal(vhdx_create(&env, &k.io, &cp, &err), VHDX_OK);

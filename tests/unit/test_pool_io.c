@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hv/storage/fat32.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_io.h"
 #include "hv/storage/vhdx_map.h"
 
@@ -227,17 +228,6 @@ static void test_queued_file(void **state)
 
 /* ---- VHDX images on the pool -------------------------------------------------------------- */
 
-static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    return fat_read(ctx, off, buf, len) == (long)len ? 0 : -1;
-}
-static int file_write(void *ctx, uint64_t off, const void *buf, size_t len)
-{
-    return fat_write(ctx, off, buf, len) == (long)len ? 0 : -1;
-}
-static int file_flush(void *ctx) { return fat_flush(ctx) ? -1 : 0; }
-static uint64_t file_size(void *ctx) { return ((struct fat_file *)ctx)->size; }
-static int file_resize(void *ctx, uint64_t size) { return fat_truncate(ctx, size) ? -1 : 0; }
 static void *env_alloc(void *ctx, size_t size) { return calloc(1, size); }
 static void env_free(void *ctx, void *p) { free(p); }
 static void env_guid(void *ctx, struct guid *out)
@@ -251,14 +241,13 @@ static void test_vhdx_spans(void **state)
 {
     struct fat_file f;
     struct vhdx *d;
-    struct vhdx_io vio = { .read = file_read, .write = file_write, .flush = file_flush,
-                           .size = file_size, .resize = file_resize };
+    struct vhdx_io vio;
     struct vhdx_create_params p = { .disk_size = 8u << 20, .block_size = 1u << 20 };
     struct vhdx_span span[4];
     unsigned n;
     const uint32_t mib = 1u << 20;
     assert_int_equal(fat_open(&vol, "/disk.vhdx", FAT_O_CREATE, &f), FAT_OK);
-    vio.ctx = &f;
+    pool_vhdx_io(&f, &vio);
     assert_int_equal(vhdx_create(&env, &vio, &p, NULL), VHDX_OK);
     assert_int_equal(vhdx_open(&env, &vio, "disk.vhdx", 0, &d, NULL), VHDX_OK);
     uint8_t *buf = malloc(4 * PIECE), *back = malloc(4 * PIECE);

@@ -20,6 +20,7 @@
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
 #include "hv/storage/fat32.h"
+#include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx.h"
 #include "tests/unit/test_block_mem.h"
 
@@ -64,21 +65,6 @@ static struct fat_vol vol;
 static bool vol_mounted;
 struct fat_vol *pool_volume(void) { return vol_mounted ? &vol : NULL; }
 
-static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    return fat_read(ctx, off, buf, len) == (long)len ? 0 : -1;
-}
-static int file_write(void *ctx, uint64_t off, const void *buf, size_t len)
-{
-    return fat_write(ctx, off, buf, len) == (long)len ? 0 : -1;
-}
-static int file_flush(void *ctx) { return fat_flush(ctx) ? -1 : 0; }
-static uint64_t file_size(void *ctx) { return ((struct fat_file *)ctx)->size; }
-static int file_resize(void *ctx, uint64_t size) { return fat_truncate(ctx, size) ? -1 : 0; }
-void pool_vhdx_io(struct fat_file *f, struct vhdx_io *io)
-{
-    *io = (struct vhdx_io){ f, file_read, file_write, file_flush, file_size, file_resize };
-}
 static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
 static void env_guid(void *ctx, struct guid *out)
