@@ -752,20 +752,6 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-/* Pool paths name one file when they differ only in case or a leading '/' (FAT). */
-static bool same_pool_file(const char *a, const char *b)
-{
-    a += *a == '/';
-    b += *b == '/';
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
 static struct vhdx_info chain_info;     /* the pool's lock */
 
 /* The pool's lock held: layer k of disk e's chain (0: its own file), its pool path and
@@ -813,7 +799,7 @@ static bool chain_conflict(struct partition_disk *d, char *err, size_t err_size)
                 if (!e || e == d)
                     continue;
                 for (unsigned m = 0; chain_layer(e, m, b, sizeof(b), &bw); m++)
-                    if ((k || m) && (aw || bw) && same_pool_file(a, b)) {
+                    if ((k || m) && (aw || bw) && fat_same_path(a, b)) {
                         fmt_snprintf(err, err_size, "disk %s: %s is open%s in partition "
                                      "%s's disk %s%s", d->path, a, bw ? " writable" : "",
                                      q->name, e->path, m ? " (its chain)" : "");
@@ -981,7 +967,7 @@ bool partition_disk_attached_anywhere(const char *path)
     for (unsigned i = 0; i < partition_count && !found; i++) {
         struct partition *q = partitions[i];
         for (unsigned n = 0; q && n < q->disk_count && !found; n++)
-            found = q->disks[n] && same_pool_file(q->disks[n]->path, path);
+            found = q->disks[n] && fat_same_path(q->disks[n]->path, path);
     }
     pool_unlock();
     return found;

@@ -370,24 +370,10 @@ static uint64_t unit_bytes(uint32_t u)
     return tgt.hello.disk_size - off < SMIG_UNIT ? tgt.hello.disk_size - off : SMIG_UNIT;
 }
 
-/* Case and a leading '/' aside, the same pool path (FAT). */
-static bool same_path(const char *a, const char *b)
-{
-    a += *a == '/';
-    b += *b == '/';
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
 struct smig_remote_disk *storage_migrate_remote_claim(const char *path, char *open_path,
                                                       size_t size)
 {
-    if (tgt.stage != T_REMOTE || tgt.rd.claimed || !same_path(path, tgt.hello.name))
+    if (tgt.stage != T_REMOTE || tgt.rd.claimed || !fat_same_path(path, tgt.hello.name))
         return NULL;
     tgt.rd.claimed = true;
     fmt_snprintf(open_path, size, "%s", tgt.tmp);

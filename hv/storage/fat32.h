@@ -90,6 +90,8 @@ uint64_t fat_free_bytes(const struct fat_vol *v);
 
 /* Paths are '/'-separated from the root; names compare case-insensitively. */
 int fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_file *f);
+/* Two paths that name one file: equal but for ASCII case and a leading '/'. */
+bool fat_same_path(const char *a, const char *b);
 /* Returns bytes read (short at end of file) or a negative status. */
 long fat_read(struct fat_file *f, uint64_t off, void *buf, size_t len);
 /* Returns bytes written or a negative status; writing past the end extends (gap reads 0). */

@@ -64,6 +64,16 @@ static bool name_eq(const char *a, size_t alen, const char *b)
     return i == alen && !b[i];
 }
 
+bool fat_same_path(const char *a, const char *b)
+{
+    a += *a == '/';
+    b += *b == '/';
+    for (; *a && *b; a++, b++)
+        if (upper(*a) != upper(*b))
+            return false;
+    return *a == *b;
+}
+
 static uint8_t short_checksum(const uint8_t *sn)
 {
     uint8_t sum = 0;

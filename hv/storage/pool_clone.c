@@ -56,18 +56,10 @@ static void image_close(struct image *im)
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-static bool same_path(const char *a, const char *b)
-{
-    a += *a == '/', b += *b == '/';
-    for (; *a && lower(*a) == lower(*b); a++, b++)
-        ;
-    return lower(*a) == lower(*b);
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && same_path(s + n - m, suffix);
+    return n >= m && fat_same_path(s + n - m, suffix);
 }
 
 /* Bytes of path before its last component (0 for the root's files). */
@@ -203,7 +195,7 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
                      POOL_CLONE_SCAN_MAX);
     for (uint32_t i = 0; !found && i < s.count; i++) {
         const char *name = s.names[i];
-        if (!name[0] || name[strlen(name) - 1] == '/' || same_path(name, src))
+        if (!name[0] || name[strlen(name) - 1] == '/' || fat_same_path(name, src))
             continue;
         struct image im;
         struct vhdx_err err;
@@ -221,7 +213,7 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
         char parent[PATH_MAX_LEN];
         struct fat_stat st;
         if (info.has_parent && parent_of(v, name, &info, parent, sizeof parent, &st) &&
-            same_path(parent, src)) {
+            fat_same_path(parent, src)) {
             found = 1;
             fmt_snprintf(msg, msg_size, "%s is the parent of %s", src, name);
         }
@@ -390,7 +382,7 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
                char *msg, size_t msg_size)
 {
     char base[PATH_MAX_LEN], ts[PATH_MAX_LEN], td[PATH_MAX_LEN];
-    if (same_path(r->src, r->dst) || ends_with(r->src, POOL_CLONE_SUFFIX) ||
+    if (fat_same_path(r->src, r->dst) || ends_with(r->src, POOL_CLONE_SUFFIX) ||
         ends_with(r->dst, POOL_CLONE_SUFFIX))
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "not two distinct disks");
     int a = fmt_snprintf(ts, sizeof ts, "%s%s", r->src, POOL_CLONE_SUFFIX);
