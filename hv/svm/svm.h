@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/exit/exit_apply.h"
 #include "hv/core/exit/mmio.h"
 #include "hv/core/guest_walk.h"
 #include "hv/core/guest_xstate.h"
@@ -68,8 +69,7 @@ uint64_t svm_cr4_offered(void);
 void svm_enter(uint64_t *gpr, uint64_t vmcb_phys);
 
 /* svm_exit.c */
-enum svm_action { SVM_RESUME, SVM_TO_SCHEDULER, SVM_HALT, SVM_STOP };
-enum svm_action svm_handle_exit(struct vcpu *v);
+enum exit_action svm_handle_exit(struct vcpu *v);
 
 /* svm_event.c */
 void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);

@@ -408,7 +408,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         __asm__ volatile("sti; nop; cli" ::: "memory");    /* host interrupts and NMIs run here */
         irq_enable();
         switch (svm_handle_exit(v)) {
-        case SVM_RESUME:
+        case EXIT_RESUME:
             if (vcpu_state_roundtrip_due(v)) {
                 if (!vcpu_state_roundtrip(v))
                     return RUN_STOPPED;
@@ -419,11 +419,11 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
                 }
             }
             break;
-        case SVM_TO_SCHEDULER:
+        case EXIT_TO_SCHEDULER:
             return RUN_YIELD;
-        case SVM_HALT:
+        case EXIT_HALT:
             return RUN_HALTED;
-        case SVM_STOP:
+        case EXIT_STOP:
             return RUN_STOPPED;
         }
         if (v->kick && time_ns() >= end)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/exit/exit_apply.h"
 #include "hv/core/exit/exit_cr.h"
 #include "hv/core/guest_xstate.h"
 #include "hv/core/vcpu.h"
@@ -58,7 +59,6 @@ int vmx_enter(uint64_t *gpr, int launched);
 extern char vmx_exit_point[];
 
 /* vmx_exit.c */
-enum exit_action { EXIT_RESUME, EXIT_TO_SCHEDULER, EXIT_HALT, EXIT_STOP };
 enum exit_action vmx_handle_exit(struct vcpu *v);
 
 /* vmx_event.c */
