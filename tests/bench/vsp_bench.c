@@ -304,8 +304,8 @@ static void bench_pixman(void)
     double all = read_ms(xrgb, false);
     row("read of the key's source vs pixman key: ms", all, pixman_key);
     /* What a map of the source's runs of unkeyed pixels (cached with the surface) could
-     * save at most on reading: the lines it would skip, here 1 in 4 (the keyed runs laid on
-     * whole lines, which in the rows above, 16 bytes off a line, they are not). */
+     * save at most on reading: the lines it would skip, 1 in 4 were the keyed runs laid on
+     * whole lines (with malloc's buffers off a line, as the note says, none is skipped). */
     row("read of 3 in 4 source lines vs all: ms", read_ms(xrgb, true), all);
 
     uint8_t *argb = ram[1];
