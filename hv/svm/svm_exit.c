@@ -16,6 +16,7 @@
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_VM (1ull << 17)
+#define RFLAGS_AC (1ull << 18)
 #define EFER_SVME (1ull << 12)
 #define EFER_LMA (1ull << 10)
 #define CR4_OSXSAVE (1ull << 18)
@@ -312,7 +313,7 @@ static bool lmsw_memory_source(struct vcpu *v, const struct svm_fetch *f, uint64
     uint64_t linear = svm_mem_linear(&m, f->mode, gpr, s->rip, seg);
     struct guest_paging pg;
     svm_get_paging(v, &pg);
-    struct guest_access a = { .user = s->cpl == 3 };
+    struct guest_access a = { .user = s->cpl == 3, .ac = s->rflags & RFLAGS_AC };
     uint8_t bytes[2];
     for (unsigned i = 0; i < 2; i++) {
         uint64_t at = f->mode == MMIO_MODE_LONG64 ? linear + i : (uint32_t)(linear + i), gpa;
