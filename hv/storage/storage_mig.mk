@@ -1,12 +1,18 @@
 # Background storage migration: the portable protocol (hv/storage/storage_mig_proto.c),
 # host-tested and fuzzed; the kernel's source and target are hv/core/storage_migrate_*.c
 # (hv/core/storage_migrate.mk), the listener net/kernel/storage_mig_link.c.
-STORAGE_MIG_SRCS := hv/storage/storage_mig_proto.c hv/storage/storage_mig_remote.c
+STORAGE_MIG_SRCS := hv/storage/storage_mig_proto.c hv/storage/storage_mig_remote.c \
+	hv/storage/storage_mig_chain.c
 KERNEL_SRCS += $(STORAGE_MIG_SRCS)
 
 UNIT_TESTS += test_storage_mig_proto
 test_storage_mig_proto_SRCS := tests/unit/test_storage_mig_proto.c $(STORAGE_MIG_SRCS) \
 	hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c
+
+# A differencing chain's parents: the target's decision, PARENTS and PFILE, their order.
+UNIT_TESTS += test_storage_mig_chain
+test_storage_mig_chain_SRCS := tests/unit/test_storage_mig_chain.c hv/storage/storage_mig_chain.c \
+	hv/lib/guid.c hv/lib/format.c
 
 # The "after" mode's unit map against a model of the disk.
 UNIT_TESTS += test_storage_mig_remote
