@@ -31,5 +31,6 @@ fuzz_storage_mig_remote_SRCS := tests/fuzz/fuzz_storage_mig_remote.c hv/storage/
 UNIT_TESTS += test_storage_migrate
 test_storage_migrate_SRCS = tests/unit/test_storage_migrate.c tests/unit/test_block_mem.c \
 	hv/core/storage_migrate_source.c hv/core/storage_migrate_target.c \
+	hv/core/storage_migrate_parents.c \
 	hv/core/storage_migrate_chan.c hv/storage/rate_limit.c $(STORAGE_MIG_SRCS) \
 	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)
