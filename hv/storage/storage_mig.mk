@@ -34,3 +34,14 @@ test_storage_migrate_SRCS = tests/unit/test_storage_migrate.c tests/unit/test_bl
 	hv/core/storage_migrate_parents.c \
 	hv/core/storage_migrate_chan.c hv/storage/rate_limit.c $(STORAGE_MIG_SRCS) \
 	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)
+
+# `make bench`: bytes on the wire moving a differencing child whose parent the target holds
+# against the same child with its parent sent whole (the chain), same run, by the kernel's
+# halves in one process (test_storage_migrate's chain tests, SMIG_CHAIN_BENCH=1).
+BENCHES += $(BUILD)/bench/run-storage-chain-bench
+$(BUILD)/bench/run-storage-chain-bench: $(BUILD)/unit/test_storage_migrate
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nSMIG_CHAIN_BENCH=1 %s 2>/dev/null | grep -E "^ ?smig "\n' "$(abspath $(BUILD)/unit/test_storage_migrate)" >$@
+	$(Q)chmod +x $@
+
+bench: $(BUILD)/bench/run-storage-chain-bench

@@ -869,7 +869,7 @@ static void make_chain(void)
 /* Moves child.vhdx from vol_a to vol as disk_ops does (a copy job into the staging ring,
  * units over the parents skipped), to its end or the source's failure. */
 static enum storage_migrate_state migrate_child(char *msg, struct storage_migrate_stats *st,
-                                                struct disk_job_progress *pr)
+                                                struct disk_job_progress *pr, bool chain)
 {
     struct img child;
     struct vhdx_err verr;
@@ -877,14 +877,14 @@ static enum storage_migrate_state migrate_child(char *msg, struct storage_migrat
     struct storage_migrate_params p = params;
     p.name = "child.vhdx";
     p.link_mbps = 0;
-    p.disk = child.d;
+    p.disk = chain ? child.d : NULL;   /* !chain: the flat copy, as before parents were sent */
     assert_true(storage_migrate_open(&p, msg, 200));
     enum storage_migrate_state s = poll_apart_until(SMIG_SRC_STREAM, msg);
     if (s == SMIG_SRC_STREAM) {
         struct disk_job_params jp = { .op = DISK_JOB_COPY, .src = child.d,
                                       .dst = storage_migrate_io(), .dst_name = "10.0.3.2",
                                       .format = DISK_FORMAT_RAW, .ready_dirty_units = 2,
-                                      .parents_at_dst = true };
+                                      .parents_at_dst = chain };
         struct disk_job *j;
         cur_vol = &vol_a;
         assert_int_equal(disk_job_start(&jp, &j, &verr), 0);
@@ -945,7 +945,7 @@ static void test_chain_parent_held(void **state)
     make_chain();
     copy_file("base.vhdx", &vol_a, &vol);            /* the target holds the same parent */
     console[0] = '\0';
-    assert_int_equal(migrate_child(msg, &st, &pr), SMIG_SRC_DONE);
+    assert_int_equal(migrate_child(msg, &st, &pr, true), SMIG_SRC_DONE);
     assert_string_equal(msg, "committed as child.vhdx");
     uint64_t base_size = file_size(&vol_a, "base.vhdx");
     char want[200];
@@ -976,7 +976,7 @@ static void test_chain_parent_sent(void **state)
     assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
     assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
     console[0] = '\0';
-    assert_int_equal(migrate_child(msg, &st, &pr), SMIG_SRC_DONE);
+    assert_int_equal(migrate_child(msg, &st, &pr, true), SMIG_SRC_DONE);
     uint64_t base_size = file_size(&vol_a, "base.vhdx");
     char want[200];
     snprintf(want, sizeof(want), "storage-migrate: outgoing child.vhdx to 10.0.3.2: parent "
@@ -996,7 +996,28 @@ static void test_chain_parent_sent(void **state)
     check_target_child();
     chain_wire_sent = st.wire_bytes;
     assert_true(chain_wire_sent > chain_wire_held + base_size - 4096);
-    chain_flat_bytes = DISK;    /* before: the chain's view, every unit non-zero but one */
+}
+
+/* The flat copy (no parents listed): what a differencing disk's move sent before. */
+static void test_chain_flat(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    console[0] = '\0';
+    assert_int_equal(migrate_child(msg, &st, &pr, false), SMIG_SRC_DONE);
+    assert_null(strstr(console, "parent"));
+    assert_int_equal(st.data_bytes, 3 * MIB);            /* units 0, 1 and 3 */
+    struct img c;
+    img_open(&vol, "child.vhdx", &c);
+    static struct vhdx_info info;
+    vhdx_get_info(c.d, &info);
+    assert_false(info.has_parent);
+    img_close(&c);
+    cur_vol = NULL;
+    chain_flat_bytes = st.wire_bytes;
 }
 
 static void test_chain_parent_differs(void **state)
@@ -1014,7 +1035,7 @@ static void test_chain_parent_differs(void **state)
     img_close(&other);
     uint64_t size_before = file_size(&vol, "base.vhdx");
     console[0] = '\0';
-    assert_int_equal(migrate_child(msg, &st, &pr), SMIG_SRC_FAILED);
+    assert_int_equal(migrate_child(msg, &st, &pr, true), SMIG_SRC_FAILED);
     assert_non_null(strstr(msg, "the target refused it: parent base.vhdx differs here "
                                 "(DataWriteGuid "));
     assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: "
@@ -1035,10 +1056,11 @@ static void test_chain_parent_differs(void **state)
         printf("%-44s %10.1f KiB %10.1f KiB %8.3f\n", "smig child, parent held: KiB sent cost",
                chain_wire_held / 1024.0, chain_wire_sent / 1024.0,
                (double)chain_wire_held / (double)chain_wire_sent);
-        printf(" smig chain: a 4 MiB child (2 MiB its own, 2 MiB read through) on a %lu KiB "
-               "parent: wire bytes with the parent held on the target vs sent whole, same "
-               "run; the flat copy before this (the parent's data in the child) sent %lu KiB "
-               "of units\n", (unsigned long)(file_size(&vol_a, "base.vhdx") >> 10),
+        printf(" smig chain: a 4 MiB child (2 MiB its own layer, 2 MiB read through) on a "
+               "%lu KiB parent file: wire bytes with the parent held on the target vs the "
+               "chain sent (parent file whole, then the child's layer), same run; a flat "
+               "copy (no parents listed, the parent's data inside the child) took %lu KiB\n",
+               (unsigned long)(file_size(&vol_a, "base.vhdx") >> 10),
                (unsigned long)(chain_flat_bytes >> 10));
     }
 }
@@ -1052,7 +1074,7 @@ int main(void)
         cmocka_unit_test(test_after_mode_guest_deadline),
         cmocka_unit_test(test_after_mode_partition_ends_first),
         cmocka_unit_test(test_chain_parent_held), cmocka_unit_test(test_chain_parent_sent),
-        cmocka_unit_test(test_chain_parent_differs),
+        cmocka_unit_test(test_chain_flat), cmocka_unit_test(test_chain_parent_differs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
