@@ -77,31 +77,28 @@ long smig_src_chain_next(struct smig_src_chain *c, uint8_t *m, void (*say)(const
         return 0;
     const char *name = c->name[c->cur];
     uint8_t *bytes = m + SMIG_HEADER_SIZE + SMIG_PFILE_HEADER;
+    /* Opened for each chunk: nothing stays open between polls (a cancel closes the
+     * migration with the pool's lock held). */
+    struct fat_file f;
     partition_pool_lock();
-    if (!c->open) {
-        struct fat_vol *v = pool_volume();
-        if (!v || fat_open(v, name, 0, &c->f) != 0) {
-            partition_pool_unlock();
-            fmt_snprintf(err, err_size, "cannot open parent %s here", name);
-            return -1;
-        }
-        c->open = true;
-        c->off = 0;
-        c->file_size[c->cur] = c->f.size;
-    }
-    uint64_t size = c->f.size;
-    uint64_t n = size - c->off < SMIG_PFILE_CHUNK ? size - c->off : SMIG_PFILE_CHUNK;
-    long got = n ? fat_read(&c->f, c->off, bytes, (size_t)n) : 0;
-    bool last = c->off + n >= size;
-    if (last) {
-        fat_close(&c->f);
-        c->open = false;
-    }
-    partition_pool_unlock();
-    if (!n || got != (long)n) {
-        fmt_snprintf(err, err_size, "reading parent %s failed", name);
+    struct fat_vol *v = pool_volume();
+    if (!v || fat_open(v, name, 0, &f) != 0) {
+        partition_pool_unlock();
+        fmt_snprintf(err, err_size, "cannot open parent %s here", name);
         return -1;
     }
+    if (!c->off)
+        c->file_size[c->cur] = f.size;
+    uint64_t size = c->file_size[c->cur];
+    uint64_t n = size - c->off < SMIG_PFILE_CHUNK ? size - c->off : SMIG_PFILE_CHUNK;
+    long got = n && f.size == size ? fat_read(&f, c->off, bytes, (size_t)n) : -1;
+    fat_close(&f);
+    partition_pool_unlock();
+    if (!n || got != (long)n) {
+        fmt_snprintf(err, err_size, "reading parent %s failed (or it changed)", name);
+        return -1;
+    }
+    bool last = c->off + n >= size;
     uint32_t pl = smig_pfile_head_encode(m + SMIG_HEADER_SIZE, c->off, (uint32_t)c->cur,
                                          last ? SMIG_PFILE_LAST : 0, (uint32_t)n);
     smig_header_encode(m, SMIG_MSG_PFILE, m + SMIG_HEADER_SIZE, pl);
@@ -112,18 +109,9 @@ long smig_src_chain_next(struct smig_src_chain *c, uint8_t *m, void (*say)(const
         fmt_snprintf(d, sizeof(d), "parent %s sent (%lu bytes)", name, (unsigned long)size);
         say(d);
         c->cur = smig_parents_next_to_send(&c->answers, c->cur);
+        c->off = 0;
     }
     return (long)(SMIG_HEADER_SIZE + pl);
-}
-
-void smig_src_chain_close(struct smig_src_chain *c)
-{
-    if (!c->open)
-        return;
-    partition_pool_lock();
-    fat_close(&c->f);
-    partition_pool_unlock();
-    c->open = false;
 }
 
 /* ---- target ------------------------------------------------------------------------- */

@@ -35,8 +35,6 @@ struct smig_src_chain {
     struct smig_parents answers;
     bool answered;
     int cur;                        /* the parent being sent; -1 none left */
-    bool open;
-    struct fat_file f;
     uint64_t off;
     uint64_t sent_bytes, held_bytes;
 };
@@ -50,11 +48,10 @@ void smig_src_chain_answered(struct smig_src_chain *c, const struct smig_parents
 /* Parent files still to go out: the child's units wait. */
 bool smig_src_chain_pending(const struct smig_src_chain *c);
 /* The next PFILE message, framed, into m (SMIG_HEADER_SIZE + SMIG_MAX_PAYLOAD bytes): its
- * length, 0 when none is left, -1 with err (a read failed).  Takes the pool's lock. */
+ * length, 0 when none is left, -1 with err (a read failed, the file changed size).  Takes
+ * the pool's lock; keeps no file open between calls. */
 long smig_src_chain_next(struct smig_src_chain *c, uint8_t *m, void (*say)(const char *line),
                          char *err, size_t err_size);
-/* Closes what is open (takes the pool's lock). */
-void smig_src_chain_close(struct smig_src_chain *c);
 
 /* ---- target ---- */
 struct smig_tgt_chain {

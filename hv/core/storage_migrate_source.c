@@ -177,7 +177,6 @@ static void close_file(void)
 
 static void release(void)
 {
-    smig_src_chain_close(&src.chain);
     smig_chan_close(&src.ch);
     for (unsigned i = 0; i < STORAGE_MIGRATE_SLOTS; i++)
         if (src.slot[i].buf)
