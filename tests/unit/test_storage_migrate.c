@@ -868,14 +868,15 @@ static void make_chain(void)
 
 /* Moves child.vhdx from vol_a to vol as disk_ops does (a copy job into the staging ring,
  * units over the parents skipped), to its end or the source's failure. */
-static enum storage_migrate_state migrate_child(char *msg, struct storage_migrate_stats *st,
-                                                struct disk_job_progress *pr, bool chain)
+static enum storage_migrate_state migrate_disk(const char *name, char *msg,
+                                               struct storage_migrate_stats *st,
+                                               struct disk_job_progress *pr, bool chain)
 {
     struct img child;
     struct vhdx_err verr;
-    img_open(&vol_a, "child.vhdx", &child);
+    img_open(&vol_a, name, &child);
     struct storage_migrate_params p = params;
-    p.name = "child.vhdx";
+    p.name = name;
     p.link_mbps = 0;
     p.disk = chain ? child.d : NULL;   /* !chain: the flat copy, as before parents were sent */
     assert_true(storage_migrate_open(&p, msg, 200));
@@ -913,6 +914,12 @@ static enum storage_migrate_state migrate_child(char *msg, struct storage_migrat
     img_close(&child);
     cur_vol = NULL;
     return s;
+}
+
+static enum storage_migrate_state migrate_child(char *msg, struct storage_migrate_stats *st,
+                                                struct disk_job_progress *pr, bool chain)
+{
+    return migrate_disk("child.vhdx", msg, st, pr, chain);
 }
 
 /* The target's child.vhdx: a child of its base.vhdx, reading the source's whole view. */
@@ -1065,6 +1072,51 @@ static void test_chain_parent_differs(void **state)
     }
 }
 
+/* Two parents: top.vhdx over child.vhdx over base.vhdx; the target holds base only: child.vhdx
+ * is sent (its own chain resolving to the base held there), base is not. */
+static void test_chain_two_levels(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    struct img top;
+    struct vhdx_err verr;
+    make_chain();
+    img_create_child(&vol_a, "top.vhdx", "child.vhdx", &top);
+    memset(chain_view + 3 * MIB + 4096, 0x3c, 8192);
+    assert_int_equal(vhdx_write(top.d, 3 * MIB + 4096, chain_view + 3 * MIB + 4096, 8192,
+                                &verr), 0);
+    img_close(&top);
+    cur_vol = NULL;
+    if (exists("base.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    copy_file("base.vhdx", &vol_a, &vol);
+    console[0] = '\0';
+    assert_int_equal(migrate_disk("top.vhdx", msg, &st, &pr, true), SMIG_SRC_DONE);
+    assert_non_null(strstr(console, "storage-migrate: incoming top.vhdx from 10.0.3.1: parent "
+                                    "child.vhdx not here: the source sends it whole\n"));
+    assert_non_null(strstr(console, "storage-migrate: incoming top.vhdx from 10.0.3.1: parent "
+                                    "base.vhdx held here (same DataWriteGuid): not sent\n"));
+    /* the sent parent came before the child was made on it */
+    assert_true(strstr(console, "parent child.vhdx received whole") <
+                strstr(console, "every parent here"));
+    assert_int_equal(st.parent_bytes, file_size(&vol_a, "child.vhdx"));
+    assert_int_equal(st.parent_held_bytes, file_size(&vol_a, "base.vhdx"));
+    assert_int_equal(st.data_bytes, MIB);               /* unit 3, top's own, as the chain reads */
+    assert_int_equal(pr.bytes_dedup, 3 * MIB);
+    static uint8_t back[DISK];
+    struct img c;
+    img_open(&vol, "top.vhdx", &c);
+    assert_int_equal(vhdx_read(c.d, 0, back, DISK, &verr), 0);
+    assert_memory_equal(back, chain_view, DISK);
+    static struct vhdx_info info;
+    vhdx_get_info(c.d, &info);
+    assert_string_equal(info.parent_name, "child.vhdx");
+    img_close(&c);
+    cur_vol = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1075,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_after_mode_partition_ends_first),
         cmocka_unit_test(test_chain_parent_held), cmocka_unit_test(test_chain_parent_sent),
         cmocka_unit_test(test_chain_flat), cmocka_unit_test(test_chain_parent_differs),
+        cmocka_unit_test(test_chain_two_levels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
