@@ -512,9 +512,10 @@ static int receive(char *err, size_t err_size)
                      r.status == SMIG_REFUSED ? "refused it" : "failed", r.text);
         return -1;
     }
-    if (ready && src.chain.count && !src.chain.answered) {
+    if (ready && src.chain.count &&
+        (!src.chain.answered || r.parent_held != smig_parents_held(&src.chain.answers))) {
         fmt_snprintf(err, err_size, "the target accepted a differencing disk without answering "
-                     "for its parents");
+                     "for its parents (or READY names another parent held)");
         return -1;
     }
     if (ready) {

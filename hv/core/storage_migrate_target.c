@@ -142,7 +142,8 @@ bool storage_migrate_target_accept(void *stream, const char *peer)
 /* Queues READY or DONE; the link closes after it unless streaming goes on. */
 static void reply(uint16_t type, uint32_t status, uint32_t crc, const char *text)
 {
-    struct smig_reply r = { .status = status, .crc = crc, .parent_held = -1,
+    struct smig_reply r = { .status = status, .crc = crc,
+                            .parent_held = smig_parents_held(&tgt.chain.answers),
                             .bytes = tgt.written };
     fmt_snprintf(r.text, sizeof(r.text), "%s", text);
     size_t n = smig_reply_encode(&r, tgt.tx + SMIG_HEADER_SIZE, 4096 - SMIG_HEADER_SIZE);
