@@ -5,8 +5,9 @@
 #      alone) one after the other as fast as it can, each by dd conv=fsync and its folder
 #      synced, keeping every file's SHA-256 in RAM (/tmp, migrated with it); beside it a
 #      streamer rewrites /mnt/stream (512 KiB, generation G's contents) with fsync, again and
-#      again, so that the guest has disk requests in flight most of the time, the pre-copy
-#      and its stop-and-copy included;
+#      again, and a reader reads the host's 1 MiB /mnt/host/big past the page cache
+#      (O_DIRECT) and checks it, again and again, so that the guest has disk requests in
+#      flight most of the time, the pre-copy and its stop-and-copy included;
 #   2. when the word "migrated" comes, both finish what they write and stop, the guest
 #      drops its caches and reads every file back from the disk (on the target, units still
 #      on the source are fetched from there) against the sums it kept;
@@ -60,11 +61,23 @@ streamer() {   # rewrites /mnt/stream until /tmp/stop; its generation and sum in
         echo $g >/tmp/stream.gen
     done
 }
-background() {   # FROM MIN: the writer and the streamer, until /tmp/stop
+reader() {   # reads /mnt/host/big with O_DIRECT until /tmp/stop; the reads in /tmp/reads
+    want=$(grep ' big$' /mnt/host/SHA256SUMS | cut -d' ' -f1)
+    r=$(cat /tmp/reads)
+    while [ ! -e /tmp/stop ]; do
+        got=$(dd if=/mnt/host/big iflag=direct bs=1048576 2>/dev/null | sha256sum | cut -d' ' -f1)
+        r=$((r + 1))
+        echo $r >/tmp/reads
+        [ "$got" = "$want" ] || { echo "disk-migrate: read $r of /host/big (O_DIRECT) gave other bytes"; return 1; }
+    done
+}
+background() {   # FROM MIN: the writer, the streamer and the reader, until /tmp/stop
     writer "$@" &
     w=$!
     streamer &
     s=$!
+    reader &
+    d=$!
 }
 until_word() {   # WORD: reads console lines until one is WORD
     while read -r word; do
@@ -78,11 +91,13 @@ echo "disk-migrate: writing numbered files, each with fsync, until told it runs 
 stream_content 0 | dd of=/mnt/stream bs=65536 conv=fsync 2>/dev/null
 echo "$(stream_content 0 | sha256sum | cut -d' ' -f1)  stream" >/tmp/STREAM
 echo 0 >/tmp/stream.gen
+echo 0 >/tmp/reads
 background 0 0
 until_word migrated
 touch /tmp/stop
 wait $w
 wait $s
+wait $d
 rm /tmp/stop
 before=$(cat /tmp/last)
 echo "disk-migrate: told it runs on the target after file $before"
@@ -92,8 +107,9 @@ until_word end
 touch /tmp/stop
 wait $w
 wait $s
+wait $d
 i=$(cat /tmp/last)
 echo "disk-migrate: told to end after file $i"
 verify "at the end"
 umount /mnt
-echo "disk-migrate: verdict: $i files, $before before the word and $((i - before)) after, stream generation $(cat /tmp/stream.gen), all intact; unmounted"
+echo "disk-migrate: verdict: $i files, $before before the word and $((i - before)) after, stream generation $(cat /tmp/stream.gen), $(cat /tmp/reads) direct reads, all intact; unmounted"
