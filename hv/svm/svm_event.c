@@ -87,8 +87,9 @@ void svm_requeue_interrupted(struct vcpu *v)
         return;
     /* QEMU records an external interrupt or an NMI cut short as an exception (seg_helper.c,
      * handle_even_inj), and its VMRUN refuses to inject an exception of vector 2 or above
-     * 30 (svm_helper.c): no exception has a vector above 31, and vector 2 is the NMI. */
-    if (type == EVENT_TYPE_EXCEPTION && (vector >= 32 || vector == VECTOR_NMI))
+     * 30 (svm_helper.c, `vector >= 31`): no exception has vector 31 or above (31 is
+     * reserved), so such an event was an interrupt, and vector 2 is the NMI. */
+    if (type == EVENT_TYPE_EXCEPTION && (vector >= 31 || vector == VECTOR_NMI))
         info = (info & ~(EVENT_TYPE_MASK | EVENT_ERROR_VALID | (0xffffffffull << 32))) |
                (vector == VECTOR_NMI ? EVENT_TYPE_NMI : EVENT_TYPE_INTR);
     x->event_inj = info;

@@ -378,6 +378,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         uint64_t now = time_ns();
         lapic_timer_oneshot_ns(until > now ? until - now : 1);
         vmcb->save.rax = v->gpr[RAX];
+        uint64_t injected = vmcb->ctl.event_inj;   /* (a CPU's #VMEXIT clears it) */
         clgi();
         __atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
         if (__atomic_exchange_n(&v->flush_ept, false, __ATOMIC_SEQ_CST))
@@ -399,9 +400,14 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
             x->xcr0 = xgetbv0();
         if ((uint32_t)vmcb->ctl.exit_code == (uint32_t)SVM_EXIT_INVALID) {
             irq_enable();
+            /* Every field QEMU's helper_vmrun checks, and the event it was to inject. */
             partition_kill(v->part, "vcpu%u: VMRUN refused the guest state (rip %#lx, cr0 %#lx, "
-                           "cr4 %#lx, efer %#lx)", v->index, vmcb->save.rip, vmcb->save.cr0,
-                           vmcb->save.cr4, vmcb->save.efer);
+                           "cr3 %#lx, cr4 %#lx, efer %#lx, cs attrib %#x, dr6 %#lx, dr7 %#lx, "
+                           "event_inj %#lx, exit_int_info %#lx, int_ctl %#lx, asid %u)",
+                           v->index, vmcb->save.rip, vmcb->save.cr0, vmcb->save.cr3,
+                           vmcb->save.cr4, vmcb->save.efer, vmcb->save.cs.attrib,
+                           vmcb->save.dr6, vmcb->save.dr7, injected, vmcb->ctl.exit_int_info,
+                           vmcb->ctl.int_ctl, vmcb->ctl.asid);
             return RUN_STOPPED;
         }
         svm_requeue_interrupted(v);

@@ -12,3 +12,17 @@ test-net-migrate-svm: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)/te
 	$(Q)tests/net/run-svm-migrate-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
 	    $(GUEST_OUT)/tests/migrate_records.elf $(BUILD)/net/migrate-svm-test
 test-long: test-net-migrate-svm
+
+# `make test-net-migrate-debian`: Debian's kernel writing numbered files with fsync to its
+# virtio disk, migrated live between two QEMU+SVM hosts while it writes, its disk following
+# in storage migration's "after" mode (tests/net/run-svm-migrate-debian-test): on the target
+# the guest reads every file back, writes on, and the target's disk passes qemu-img check,
+# e2fsck -fn and a file-by-file check.  Minutes on 2 shared cores: in `make test-long`.
+# Ends "migrate-debian-svm: N passed, N failed".
+.PHONY: test-net-migrate-debian
+test-net-migrate-debian: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx \
+		$(LINUX_OUT)/vmlinux $(LINUX_OUT)/initrd.gz
+	$(Q)tests/net/run-svm-migrate-debian-test $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+	    $(LINUX_OUT)/vmlinux $(LINUX_OUT)/initrd.gz $(BUILD)/tools/vhdx tests/storage/pool-mkimage \
+	    $(BUILD)/net/migrate-debian-test
+test-long: test-net-migrate-debian
