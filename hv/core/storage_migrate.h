@@ -40,6 +40,9 @@ struct storage_migrate_params {
     bool after;                 /* "after" mode: no copy job; the target pulls with READ */
     const char *path;           /* after: the disk's pool path here (served read-only once
                                  * no partition here has it attached) */
+    bool around;                /* "around" mode: the copy job until the machine moves, then
+                                 * storage_migrate_handover and READs served as after */
+    uint32_t read_mbps;         /* READs served: the source's reads throttled (mbps=); 0 none */
 };
 
 enum storage_migrate_state {
@@ -60,6 +63,7 @@ struct storage_migrate_stats {
     uint32_t target_crc;        /* DONE's, with verify */
     uint64_t target_bytes;
     uint64_t reads_served;      /* after mode: READs answered */
+    uint64_t read_throttled;    /* times read_mbps held a READ back */
 };
 
 /* Starts the one outgoing migration: connects and sends HELLO.  False with one line in err
@@ -74,6 +78,11 @@ enum storage_migrate_state storage_migrate_state(char *msg, size_t msg_size);
 /* Every staged unit sent: send COMMIT (crc: the source disk's, when has_crc). */
 void storage_migrate_commit(bool has_crc, uint32_t crc);
 void storage_migrate_get_stats(struct storage_migrate_stats *out);
+/* Around mode, guest I/O over (the partition has left this host): current has bit u set
+ * for each unit the target's copy holds as it is here (disk_job_current_units); it goes
+ * after the staged units as HANDOVER and the migration serves READs on its own until the
+ * target's DONE (no job owns it any more).  False: not an around migration that streams. */
+bool storage_migrate_handover(const uint8_t *current, uint32_t units);
 /* Ends the outgoing migration (ABORT first when the target has not committed). */
 void storage_migrate_close(const char *why);
 
