@@ -594,9 +594,9 @@ static int send_due(char *err, size_t err_size)
             src.stage = SMIG_SRC_SERVE;
             src.p.after = true;         /* no job owns it from here: as the after mode */
             char d[160];
-            fmt_snprintf(d, sizeof(d), "HANDOVER sent (%lu MiB of data and %lu MiB as zero "
+            fmt_snprintf(d, sizeof(d), "HANDOVER sent (%lu KiB of data and %lu MiB as zero "
                          "copied before); READs are served from %s once no partition here has "
-                         "it", (unsigned long)(src.st.data_bytes / MIB),
+                         "it", (unsigned long)(src.st.data_bytes >> 10),
                          (unsigned long)(src.st.zero_bytes / MIB), src.path);
             say(d);
             return 1;

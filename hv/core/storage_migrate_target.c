@@ -759,9 +759,9 @@ static bool on_handover(const uint8_t *pl, uint32_t len, char *err, size_t err_s
     runlock(r);
     tgt.stage = T_REMOTE;
     char d[200];
-    fmt_snprintf(d, sizeof(d), "HANDOVER: %u of %u units here are current (%lu MiB received, "
+    fmt_snprintf(d, sizeof(d), "HANDOVER: %u of %u units here are current (%lu KiB received, "
                  "%lu MiB as zero), the rest comes from the source; %u guest pieces waited for "
-                 "it", here, r->map.units, (unsigned long)(tgt.written / MIB),
+                 "it", here, r->map.units, (unsigned long)(tgt.written >> 10),
                  (unsigned long)(tgt.zeroed / MIB), parked);
     line("", d);
     return true;
