@@ -599,6 +599,7 @@ static int send_due(char *err, size_t err_size)
                          "it", (unsigned long)(src.st.data_bytes >> 10),
                          (unsigned long)(src.st.zero_bytes / MIB), src.path);
             say(d);
+            src.st.data_bytes = src.st.zero_bytes = 0;  /* from here: what READs served */
             return 1;
         }
         if (src.commit_wanted && !src.commit_sent) {
