@@ -205,7 +205,9 @@ static void fail(const char *fmt, const char *why)
     src.st.wire_bytes = src.ch.wire_bytes;
     __atomic_store_n(&src.stage, SMIG_SRC_FAILED, __ATOMIC_RELEASE);
     smig_chan_close(&src.ch);   /* the buffers stay until close: a step may be staging */
-    if (src.p.after) {          /* no job owns it: it ends here; the disk stays here whole */
+    if (src.p.after || __atomic_load_n(&src.hov_wanted, __ATOMIC_ACQUIRE)) {
+        /* no job owns it (after; around once handed over): it ends here; the disk stays
+         * here whole */
         close_file();
         release();
         src.stage = SMIG_SRC_IDLE;
