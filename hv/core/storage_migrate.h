@@ -8,7 +8,10 @@
  * staged units over a pinned TLS connection under a second token bucket (the link's).
  * At the end the partition is paused for the last dirty units, the target makes its copy
  * durable under its name and acknowledges; the disk stays here (the "before a live
- * migration" mode: the machine moves later, or not at all).
+ * migration" mode: the machine moves later, or not at all).  "After" (below) hands the disk
+ * over with nothing copied; "around" copies as "before" until the partition leaves by a
+ * live migration, then names the units the target holds current (storage_migrate_handover)
+ * and serves the rest as "after".
  *
  * The target half takes one disk at a time on TCP port control-port + 5 (7405 by default;
  * net/kernel/storage_mig_link.c) and writes a new dynamic VHDX NAME.tmp in its pool,
