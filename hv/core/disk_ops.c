@@ -819,6 +819,9 @@ static uint64_t around_turn(struct disk_op *o)
 static bool hand_over(struct disk_op *o)
 {
     if (o->waiting) {
+        enum storage_migrate_state st = storage_migrate_state(NULL, 0);
+        if (st != SMIG_SRC_SERVE)
+            return false;           /* it failed meanwhile: the op fails as for any end */
         o->migrate = false;         /* the storage migration serves on its own */
         end_op(o, DISK_OP_DONE, "%s", "the partition left by a live migration; its disk is "
                "served from here as the target asks");
