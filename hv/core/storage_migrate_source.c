@@ -302,13 +302,20 @@ bool storage_migrate_handover(const uint8_t *current, uint32_t units)
 
 void storage_migrate_close(const char *why)
 {
-    if (src.ch.s && src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED && src.ctl) {
-        /* ABORT as far as the link takes it now; the target discards either way. */
+    /* A message half out (a staged unit, HELLO, an answer) cannot be followed by ABORT's
+     * bytes: the target would read them as the rest of it. */
+    bool mid = src.slot_off || (src.ctl_off && src.ctl_off < src.ctl_len) ||
+               (src.hov_off && src.hov_off < src.hov_len) || src.ans_off < src.ans_len;
+    if (src.ch.s && src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED && src.ctl &&
+        !mid) {
+        /* ABORT as far as the link takes it now; the target discards either way (on
+         * ABORT, or when the link closes). */
         size_t n = smig_abort_encode(why, src.ctl + SMIG_HEADER_SIZE, CTL_BYTES - SMIG_HEADER_SIZE);
         smig_header_encode(src.ctl, SMIG_MSG_ABORT, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
         size_t off = 0;
         char err[80];
-        smig_chan_send(&src.ch, src.ctl, SMIG_HEADER_SIZE + n, &off, err, sizeof(err));
+        if (smig_chan_send(&src.ch, src.ctl, SMIG_HEADER_SIZE + n, &off, err, sizeof(err)) > 0)
+            smig_chan_flush(&src.ch, err, sizeof(err));
     }
     release();
     src.stage = SMIG_SRC_IDLE;
