@@ -5,6 +5,7 @@
 
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/core/migrate.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/partition_pause.h"
 #include "hv/core/services.h"
@@ -23,6 +24,8 @@
  * round limit). */
 #define DISK_OPS_MIGRATE_PASSES 8u
 #define TMP_SUFFIX ".tmp"
+/* after/around: how long the live migration may take to come (wait=S) */
+#define DISK_OPS_LIVE_WAIT_S 600u
 
 struct disk_op {
     bool used;
@@ -59,6 +62,9 @@ struct disk_op {
     uint64_t pause_ns;
     bool crc_set;
     uint32_t crc;                   /* the disk's CRC-32C at the final pause (verify) */
+    /* after/around: the hand-over waits for the partition to leave by a live migration */
+    bool waiting;                   /* after: no job; the op ends when the partition leaves */
+    uint64_t ready_ns;              /* around: the copy first mirrored the disk */
 };
 
 static struct disk_op ops[DISK_OPS_MAX];
@@ -160,17 +166,20 @@ static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t
         .sector_size = info.logical_sector_size, .block_size = info.block_size,
         .verify = o->req.verify, .link_mbps = o->req.link_mbps,
         .after = o->req.after, .path = o->req.disk, .disk = src,
+        .around = o->req.around, .read_mbps = o->req.mbps,
     };
     if (!storage_migrate_open(&mp, err, err_size))
         return false;
+    o->migrate = true;
     if (o->req.after) {
-        /* No job here: the storage migration serves the target's READs on its own once the
-         * partition has left this host (storage_migrate_source.c). */
-        o->state = DISK_OP_DONE;
-        o->start_ns = o->end_ns = time_ns();
+        /* No job here: the op waits for the partition to leave (cancel, wait=); the storage
+         * migration serves the target's READs on its own once it has left this host
+         * (storage_migrate_source.c). */
+        o->waiting = true;
+        o->state = DISK_OP_RUNNING;
+        o->start_ns = time_ns();
         return true;
     }
-    o->migrate = true;
     struct disk_job_params jp = {
         .op = DISK_JOB_COPY, .src = src, .dst = storage_migrate_io(), .dst_name = o->req.host,
         .format = DISK_FORMAT_RAW, .ready_dirty_units = 2,
@@ -350,6 +359,14 @@ static bool delete_file(const struct disk_op_request *r, char *msg, size_t msg_s
 
 static bool control_job(struct disk_op *o, enum disk_op_verb verb, char *msg, size_t msg_size)
 {
+    if (verb == DISK_VERB_CANCEL && (o->waiting || o->req.around) && migrate_sending(o->part)) {
+        /* The target may run the partition on its copy any moment now. */
+        fmt_snprintf(msg, msg_size, "disk: %s %s cancel #%u: refused: a live migration of %s "
+                     "is under way (cancel that first)", o->req.partition, o->req.disk, o->id,
+                     o->req.partition);
+        kprintf("%s\n", msg);
+        return false;
+    }
     partition_pool_lock();
     if (verb == DISK_VERB_CANCEL) {
         if (o->state != DISK_OP_QUEUED && o->job)
@@ -359,10 +376,10 @@ static bool control_job(struct disk_op *o, enum disk_op_verb verb, char *msg, si
             discard_job(o);
             end_op(o, DISK_OP_CANCELLED, "%s", "cancelled; the disk is unchanged");
         }
-    } else if (verb == DISK_VERB_PAUSE && o->state == DISK_OP_RUNNING) {
+    } else if (verb == DISK_VERB_PAUSE && o->state == DISK_OP_RUNNING && o->job) {
         disk_job_pause(o->job);
         o->state = DISK_OP_PAUSED;
-    } else if (verb == DISK_VERB_RESUME && o->state == DISK_OP_PAUSED) {
+    } else if (verb == DISK_VERB_RESUME && o->state == DISK_OP_PAUSED && o->job) {
         disk_job_resume(o->job);
         o->state = DISK_OP_RUNNING;
     }
@@ -419,7 +436,9 @@ bool disk_ops_request(const struct disk_op_request *r, uint32_t *id, char *msg,
             return refuse(msg, msg_size, r, "%s", err);
         }
         fmt_snprintf(o->msg, sizeof(o->msg), "%s", r->after ? "started (after: the target "
-                     "pulls the units; served here once the partition has left)" : "started");
+                     "pulls the units; served here once the partition has left)" : r->around ?
+                     "started (around: copied until the partition leaves, then the target "
+                     "pulls the rest)" : "started");
     }
     if (id)
         *id = o->id;
@@ -749,6 +768,99 @@ static uint64_t migrate_committing(struct disk_op *o)
     return SERVICES_NONE;
 }
 
+/* ---- after and around a live migration ------------------------------------------------- */
+
+/* The pool's lock held: the wait for the live migration (wait=S, since `since`) is over and
+ * none of the partition is under way: the hand-over is called off (ABORT: the target
+ * discards NAME.tmp) and the disk stays here, as it is. */
+static bool live_wait_over(struct disk_op *o, uint64_t since)
+{
+    uint32_t s = o->req.wait_s ? o->req.wait_s : DISK_OPS_LIVE_WAIT_S;
+    if (time_ns() - since < (uint64_t)s * 1000000000ull || migrate_sending(o->part))
+        return false;
+    char why[240];
+    fmt_snprintf(why, sizeof(why), "no live migration of %s came in %u s: called off; the disk "
+                 "stays here, %s discards %s.tmp", o->req.partition, s, o->req.host, o->req.dst);
+    storage_migrate_close(why);
+    o->migrate = false;
+    discard_job(o);
+    end_op(o, DISK_OP_FAILED, "%s", why);
+    return true;
+}
+
+/* The pool's lock held: an after-mode hand-over waits for its partition to leave. */
+static uint64_t after_turn(struct disk_op *o)
+{
+    char m[160];
+    enum storage_migrate_state st = storage_migrate_state(m, sizeof(m));
+    if (st == SMIG_SRC_IDLE || st == SMIG_SRC_FAILED) {     /* it failed (and ended) */
+        o->migrate = false;
+        end_op(o, DISK_OP_FAILED, "failed: %s", m);
+        return SERVICES_NONE;
+    }
+    return live_wait_over(o, o->start_ns) ? SERVICES_NONE : 100000000;
+}
+
+/* The pool's lock held: an around-mode copy has passed the whole disk; it keeps re-sending
+ * what the guest rewrites until the partition leaves (or the wait is over). */
+static uint64_t around_turn(struct disk_op *o)
+{
+    if (!o->ready_ns) {
+        o->ready_ns = time_ns();
+        kprintf("disk: %s %s migrate #%u: the copy has passed the disk (%u passes); re-sending "
+                "what the guest writes until the partition leaves (at most %u s)\n",
+                o->req.partition, o->req.disk, o->id, o->pr.passes,
+                o->req.wait_s ? o->req.wait_s : DISK_OPS_LIVE_WAIT_S);
+    }
+    if (live_wait_over(o, o->ready_ns))
+        return SERVICES_NONE;
+    if (o->job)
+        disk_job_get_progress(o->job, &o->pr);
+    return o->pr.dirty_units ? next_step(o) : 10000000;
+}
+
+/* The pool's lock held, the partition gone by a live migration: an after op ends; an
+ * around copy hands over (the units the target holds current, the rest served from here).
+ * False: not handed over (the op fails as for any partition's end). */
+static bool hand_over(struct disk_op *o)
+{
+    if (o->waiting) {
+        enum storage_migrate_state st = storage_migrate_state(NULL, 0);
+        if (st != SMIG_SRC_SERVE)
+            return false;           /* it failed meanwhile: the op fails as for any end */
+        o->migrate = false;         /* the storage migration serves on its own */
+        end_op(o, DISK_OP_DONE, "%s", "the partition left by a live migration; its disk is "
+               "served from here as the target asks");
+        return true;
+    }
+    struct vhdx *d = partition_disk_vhdx(o->part, o->disk);
+    if (!o->job || !d || o->final_pause || o->committing)
+        return false;
+    struct vhdx_info info;
+    vhdx_get_info(d, &info);
+    uint32_t units = (uint32_t)((info.disk_size + DISK_JOB_UNIT - 1) / DISK_JOB_UNIT);
+    size_t pages = ((size_t)units / 8 + 1 + 4095) / 4096;
+    uint8_t *bm = kmem_alloc_pages(pages);
+    if (!bm)
+        return false;
+    uint32_t cur = disk_job_current_units(o->job, bm);
+    bool ok = storage_migrate_handover(bm, units);
+    kmem_free_pages(bm, pages);
+    if (!ok)
+        return false;
+    disk_job_get_progress(o->job, &o->pr);
+    partition_disk_set_job(o->part, o->disk, NULL);
+    disk_job_free(o->job);
+    o->job = NULL;
+    o->migrate = false;
+    char done[240];
+    fmt_snprintf(done, sizeof(done), "handed over with the partition: %u of %u units current on "
+                 "%s (%u passes, re-copied %u dirty units); the rest is served from here",
+                 cur, units, o->req.host, o->pr.passes, o->pr.dirty_marked);
+    end_op(o, DISK_OP_DONE, "%s", done);
+    return true;
+}
+
 /* ---- the poll --------------------------------------------------------------------------- */
 
 static void start_queued(struct partition *p, unsigned disk)
@@ -783,6 +895,8 @@ uint64_t disk_ops_poll(void)
         bool finish = false;
         if (!active(o)) {
             /* ended meanwhile (the partition went) */
+        } else if (o->waiting) {
+            w = after_turn(o);
         } else if (o->committing) {
             w = migrate_committing(o);
         } else if (o->migrate && !o->final_pause &&
@@ -805,6 +919,8 @@ uint64_t disk_ops_poll(void)
             w = 50000000;
         } else if (o->final_pause) {
             finish = true;
+        } else if (o->req.around && (o->step_rc == DISK_JOB_READY || o->pr.passes > 1)) {
+            w = around_turn(o);
         } else if ((o->step_rc == DISK_JOB_READY || (o->migrate &&
                     o->step_rc == DISK_JOB_RUNNING && o->pr.passes > DISK_OPS_MIGRATE_PASSES))
                    && o->migrate && storage_migrate_room() < STORAGE_MIGRATE_SLOTS) {
@@ -834,11 +950,18 @@ uint64_t disk_ops_poll(void)
 
 void disk_ops_partition_gone(struct partition *p)
 {
+    /* (live migration's source stops it so once the target runs it) */
+    bool moved = p->ended == PART_END_STOPPED && !strncmp(p->end_reason, "migrated to ", 12);
     partition_pool_lock();
     for (unsigned i = 0; i < DISK_OPS_MAX; i++) {
         struct disk_op *o = &ops[i];
         if (!active(o) || o->part != p)
             continue;
+        if (moved && o->migrate && (o->waiting || o->req.around) &&
+            o->state != DISK_OP_QUEUED && hand_over(o)) {
+            __atomic_store_n(&o->inflight, false, __ATOMIC_RELEASE);
+            continue;
+        }
         if (o->job)
             disk_job_cancel(o->job);
         partition_disk_set_job(p, o->disk, NULL);

@@ -10,7 +10,9 @@
  * Each job has a token bucket (mbps=, iops=) and can be paused, resumed and cancelled;
  * delete removes a pool file no partition has attached.  Design: hv/storage/disk_jobs.md.
  * `migrate HOST` is a copy whose target is another host's pool (hv/core/storage_migrate.h,
- * hv/storage/storage_migration.md): the disk stays, the last units go in a pause.
+ * hv/storage/storage_migration.md): the disk stays, the last units go in a pause.  With
+ * `after` or `around` the op waits for the partition to leave by a live migration (cancel,
+ * wait=S) and hands the disk over when it does (disk_ops_partition_gone).
  */
 #ifndef ATOLL_HV_CORE_DISK_OPS_H
 #define ATOLL_HV_CORE_DISK_OPS_H

@@ -8,7 +8,10 @@
  * staged units over a pinned TLS connection under a second token bucket (the link's).
  * At the end the partition is paused for the last dirty units, the target makes its copy
  * durable under its name and acknowledges; the disk stays here (the "before a live
- * migration" mode: the machine moves later, or not at all).
+ * migration" mode: the machine moves later, or not at all).  "After" (below) hands the disk
+ * over with nothing copied; "around" copies as "before" until the partition leaves by a
+ * live migration, then names the units the target holds current (storage_migrate_handover)
+ * and serves the rest as "after".
  *
  * The target half takes one disk at a time on TCP port control-port + 5 (7405 by default;
  * net/kernel/storage_mig_link.c) and writes a new dynamic VHDX NAME.tmp in its pool,
@@ -42,6 +45,9 @@ struct storage_migrate_params {
                                  * no partition here has it attached) */
     struct vhdx *disk;          /* before: the open disk, its parents listed in HELLO and
                                  * sent when the target lacks them (the pool's lock held) */
+    bool around;                /* "around" mode: the copy job until the machine moves, then
+                                 * storage_migrate_handover and READs served as after */
+    uint32_t read_mbps;         /* READs served: the source's reads throttled (mbps=); 0 none */
 };
 
 enum storage_migrate_state {
@@ -64,6 +70,7 @@ struct storage_migrate_stats {
     uint64_t reads_served;      /* after mode: READs answered */
     uint64_t parent_bytes;      /* parent files sent whole (the target lacked them) */
     uint64_t parent_held_bytes; /* parent files not sent: the target holds them */
+    uint64_t read_throttled;    /* times read_mbps held a READ back */
 };
 
 /* Starts the one outgoing migration: connects and sends HELLO.  False with one line in err
@@ -78,6 +85,11 @@ enum storage_migrate_state storage_migrate_state(char *msg, size_t msg_size);
 /* Every staged unit sent: send COMMIT (crc: the source disk's, when has_crc). */
 void storage_migrate_commit(bool has_crc, uint32_t crc);
 void storage_migrate_get_stats(struct storage_migrate_stats *out);
+/* Around mode, guest I/O over (the partition has left this host): current has bit u set
+ * for each unit the target's copy holds as it is here (disk_job_current_units); it goes
+ * after the staged units as HANDOVER and the migration serves READs on its own until the
+ * target's DONE (no job owns it any more).  False: not an around migration that streams. */
+bool storage_migrate_handover(const uint8_t *current, uint32_t units);
 /* Ends the outgoing migration (ABORT first when the target has not committed). */
 void storage_migrate_close(const char *why);
 

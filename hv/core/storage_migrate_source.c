@@ -16,6 +16,7 @@
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool.h"
 #include "hv/storage/rate_limit.h"
+#include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
@@ -57,6 +58,12 @@ static struct source {
     struct smig_src_chain chain;
     uint32_t pf_len, pf_off;
     bool pf_paid;
+    struct rate_limit rrl;              /* read_mbps: the reads READs cost this disk */
+    bool read_held;                     /* the READ waiting now was held back by rrl */
+    /* around mode: HANDOVER, queued by storage_migrate_handover, after the staged units */
+    uint8_t *hov;
+    size_t hov_pages, hov_len, hov_off;
+    bool hov_wanted;                    /* atomic: the producer is the partition's end */
 } src;
 
 /* ---- the job's target: stages units ------------------------------------------------- */
@@ -183,8 +190,11 @@ static void release(void)
             kmem_free_pages(src.slot[i].buf, SLOT_PAGES);
     if (src.ctl)
         kmem_free_pages(src.ctl, 1);
+    if (src.hov)
+        kmem_free_pages(src.hov, src.hov_pages);
     memset(src.slot, 0, sizeof(src.slot));
     src.ctl = NULL;
+    src.hov = NULL;
 }
 
 static void say(const char *what)
@@ -201,7 +211,9 @@ static void fail(const char *fmt, const char *why)
     src.st.wire_bytes = src.ch.wire_bytes;
     __atomic_store_n(&src.stage, SMIG_SRC_FAILED, __ATOMIC_RELEASE);
     smig_chan_close(&src.ch);   /* the buffers stay until close: a step may be staging */
-    if (src.p.after) {          /* no job owns it: it ends here; the disk stays here whole */
+    if (src.p.after || __atomic_load_n(&src.hov_wanted, __ATOMIC_ACQUIRE)) {
+        /* no job owns it (after; around once handed over): it ends here; the disk stays
+         * here whole */
         close_file();
         release();
         src.stage = SMIG_SRC_IDLE;
@@ -233,8 +245,14 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     src.io = (struct vhdx_io){ .read = io_read, .write = io_write, .flush = io_flush,
                                .size = io_size, .resize = io_resize };
     rate_limit_init(&src.rl, 0, (uint64_t)p->link_mbps * MIB, time_ns());
+    rate_limit_init(&src.rrl, 0, (uint64_t)p->read_mbps * MIB, time_ns());
     src.ctl = kmem_alloc_pages(1);
     bool mem = src.ctl != NULL;
+    if (p->around && mem) {
+        uint32_t units = (uint32_t)((p->disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+        src.hov_pages = (SMIG_HEADER_SIZE + smig_handover_size(units) + 4095) / 4096;
+        mem = (src.hov = kmem_alloc_pages(src.hov_pages)) != NULL;
+    }
     for (unsigned i = 0; i < STORAGE_MIGRATE_SLOTS && mem; i++)
         mem = (src.slot[i].buf = kmem_alloc_pages(SLOT_PAGES)) != NULL;
     void *s = mem ? migrate_transport->connect(ip, port, err, err_size) : NULL;
@@ -248,12 +266,13 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
             fmt_snprintf(err, err_size, "out of memory for the link");
         return false;
     }
-    if (p->after)
+    if (p->after || p->around)
         fmt_snprintf(src.path, sizeof(src.path), "%s", p->path ? p->path : p->name);
     src.p.path = src.path;
     struct smig_hello h = { .version = SMIG_VERSION,
                             .flags = (p->verify ? SMIG_HELLO_VERIFY : 0) |
-                                     (p->after ? SMIG_HELLO_AFTER : 0),
+                                     (p->after ? SMIG_HELLO_AFTER : 0) |
+                                     (p->around ? SMIG_HELLO_AROUND : 0),
                             .disk_size = p->disk_size, .sector_size = p->sector_size,
                             .block_size = p->block_size };
     fmt_snprintf(h.name, sizeof(h.name), "%s", p->name);
@@ -275,15 +294,38 @@ void storage_migrate_commit(bool has_crc, uint32_t crc)
     src.commit_wanted = true;
 }
 
+bool storage_migrate_handover(const uint8_t *current, uint32_t units)
+{
+    if (!src.p.around || !src.hov || __atomic_load_n(&src.hov_wanted, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) != SMIG_SRC_STREAM ||
+        (uint64_t)units * SMIG_UNIT < src.p.disk_size ||
+        (uint64_t)(units - 1) * SMIG_UNIT >= src.p.disk_size)
+        return false;
+    size_t n = smig_handover_encode(units, current, src.hov + SMIG_HEADER_SIZE,
+                                    src.hov_pages * 4096 - SMIG_HEADER_SIZE);
+    smig_header_encode(src.hov, SMIG_MSG_HANDOVER, src.hov + SMIG_HEADER_SIZE, (uint32_t)n);
+    src.hov_len = SMIG_HEADER_SIZE + n;
+    src.hov_off = 0;
+    __atomic_store_n(&src.hov_wanted, true, __ATOMIC_RELEASE);
+    return true;
+}
+
 void storage_migrate_close(const char *why)
 {
-    if (src.ch.s && src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED && src.ctl) {
-        /* ABORT as far as the link takes it now; the target discards either way. */
+    /* A message half out (a staged unit, HELLO, an answer) cannot be followed by ABORT's
+     * bytes: the target would read them as the rest of it. */
+    bool mid = src.slot_off || (src.ctl_off && src.ctl_off < src.ctl_len) ||
+               (src.hov_off && src.hov_off < src.hov_len) || src.ans_off < src.ans_len;
+    if (src.ch.s && src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED && src.ctl &&
+        !mid) {
+        /* ABORT as far as the link takes it now; the target discards either way (on
+         * ABORT, or when the link closes). */
         size_t n = smig_abort_encode(why, src.ctl + SMIG_HEADER_SIZE, CTL_BYTES - SMIG_HEADER_SIZE);
         smig_header_encode(src.ctl, SMIG_MSG_ABORT, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
         size_t off = 0;
         char err[80];
-        smig_chan_send(&src.ch, src.ctl, SMIG_HEADER_SIZE + n, &off, err, sizeof(err));
+        if (smig_chan_send(&src.ch, src.ctl, SMIG_HEADER_SIZE + n, &off, err, sizeof(err)) > 0)
+            smig_chan_flush(&src.ch, err, sizeof(err));
     }
     release();
     src.stage = SMIG_SRC_IDLE;
@@ -304,6 +346,7 @@ void storage_migrate_get_stats(struct storage_migrate_stats *out)
     if (src.ch.s)
         out->wire_bytes = src.ch.wire_bytes;
     out->link_throttled = src.rl.throttled;
+    out->read_throttled = src.st.read_throttled;
 }
 
 /* ---- after mode: serving READs ---------------------------------------------------------- */
@@ -349,11 +392,15 @@ static int serve_done(const uint8_t *pl, uint32_t len, char *err, size_t err_siz
     src.st.wire_bytes = src.ch.wire_bytes;
     src.st.link_throttled = src.rl.throttled;
     char d[300];
+    char reads[48] = "";
+    if (src.p.read_mbps)
+        fmt_snprintf(reads, sizeof(reads), ", reads throttled %lu times",
+                     (unsigned long)src.st.read_throttled);
     fmt_snprintf(d, sizeof(d), "DONE received: %s; served %lu READs (%lu MiB of data, %lu MiB "
-                 "as zero), wire %lu bytes, link throttled %lu times; %s stays here", r.text,
+                 "as zero), wire %lu bytes, link throttled %lu times%s; %s stays here", r.text,
                  (unsigned long)src.st.reads_served, (unsigned long)(src.st.data_bytes >> 20),
                  (unsigned long)(src.st.zero_bytes >> 20), (unsigned long)src.ch.wire_bytes,
-                 (unsigned long)src.rl.throttled, src.path);
+                 (unsigned long)src.rl.throttled, reads, src.path);
     say(d);
     fmt_snprintf(src.msg, sizeof(src.msg), "%s", r.text);
     close_file();
@@ -414,6 +461,16 @@ static int serve(char *err, size_t err_size)
         fmt_snprintf(d, sizeof(d), "serving READs from %s (read-only)", src.path);
         say(d);
     }
+    if (src.p.read_mbps && !rate_limit_take(&src.rrl, rd.length, time_ns())) {
+        /* mbps=: this disk's reads for the target are paced as the copy's were; the READ
+         * stays unread meanwhile (the target waits, which is not a stall) */
+        src.ch.last_progress_ns = time_ns();
+        if (!src.read_held)
+            src.st.read_throttled++;
+        src.read_held = true;
+        return 0;
+    }
+    src.read_held = false;
     uint8_t *m = src.slot[0].buf;
     uint8_t *bytes = m + SMIG_HEADER_SIZE + SMIG_DATA_HEADER;
     struct vhdx_err verr;
@@ -597,6 +654,23 @@ static int send_due(char *err, size_t err_size)
             src.slot_paid = false;
             __atomic_store_n(&src.head, ++head, __ATOMIC_RELEASE);
         }
+        if (src.stage == SMIG_SRC_STREAM && __atomic_load_n(&src.hov_wanted, __ATOMIC_ACQUIRE)) {
+            /* Around: every staged unit is out; the machine has left: the target serves
+             * from its copy and asks for the rest. */
+            int s = smig_chan_send(&src.ch, src.hov, src.hov_len, &src.hov_off, err, err_size);
+            if (s <= 0)
+                return s;
+            src.stage = SMIG_SRC_SERVE;
+            src.p.after = true;         /* no job owns it from here: as the after mode */
+            char d[160];
+            fmt_snprintf(d, sizeof(d), "HANDOVER sent (%lu KiB of data and %lu MiB as zero "
+                         "copied before); READs are served from %s once no partition here has "
+                         "it", (unsigned long)(src.st.data_bytes >> 10),
+                         (unsigned long)(src.st.zero_bytes / MIB), src.path);
+            say(d);
+            src.st.data_bytes = src.st.zero_bytes = 0;  /* from here: what READs served */
+            return 1;
+        }
         if (src.commit_wanted && !src.commit_sent) {
             size_t n = smig_commit_encode(&src.commit, src.ctl + SMIG_HEADER_SIZE,
                                           CTL_BYTES - SMIG_HEADER_SIZE);
@@ -622,6 +696,11 @@ bool storage_migrate_source_poll(void)
     char err[160];
     err[0] = '\0';
     int rc = send_due(err, sizeof(err));
+    if (src.stage == SMIG_SRC_SERVE)
+        return serve_poll();
+    if (src.p.around && src.stage == SMIG_SRC_STREAM &&
+        src.head == __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE))
+        src.ch.last_progress_ns = time_ns();    /* waiting for the machine is not a stall */
     if (rc >= 0)
         rc = smig_chan_flush(&src.ch, err, sizeof(err));
     if (rc > 0 && src.commit_sent && !src.commit_out && src.ctl_off >= src.ctl_len) {

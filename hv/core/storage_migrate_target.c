@@ -18,6 +18,7 @@
 #include "hv/mm/kmem.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/storage_mig_remote.h"
 #include "hv/storage/vhdx.h"
 
@@ -47,6 +48,7 @@ struct smig_remote_disk {
     struct { void *io; uint64_t off, len; enum smig_gate_op op; } parked[PARKED_MAX];
     unsigned parked_n;
     bool lost;                          /* the link failed: absent units never come */
+    bool handed;                        /* the map is the disk's (after; around: HANDOVER) */
     bool guest_ran;                     /* a guest piece came: the machine runs here */
     bool said_wait;
     /* The pool's lock: */
@@ -72,6 +74,7 @@ static struct target {
     bool keep;                          /* the reply is DONE after a commit */
     char refusal[160];
     bool after;
+    bool around;                        /* DATA until HANDOVER, then as after */
     struct smig_remote_disk rd;
     struct smig_tgt_chain chain;        /* a differencing disk's parents */
 } tgt;
@@ -217,17 +220,22 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
         return false;
     }
     tgt.after = tgt.hello.flags & SMIG_HELLO_AFTER;
-    if (tgt.after && (tgt.hello.flags & SMIG_HELLO_VERIFY)) {
-        fmt_snprintf(err, err_size, "verify with after (the guest writes here meanwhile)");
+    tgt.around = tgt.hello.flags & SMIG_HELLO_AROUND;
+    bool remote = tgt.after || tgt.around;
+    if (remote && (tgt.hello.flags & SMIG_HELLO_VERIFY)) {
+        fmt_snprintf(err, err_size, "verify with %s (the guest writes here meanwhile)",
+                     tgt.after ? "after" : "around");
         return false;
     }
     size_t nl = strlen(tgt.hello.name);
-    if (tgt.after && (nl < 5 || strcmp(tgt.hello.name + nl - 5, ".vhdx"))) {
+    if (remote && (nl < 5 || strcmp(tgt.hello.name + nl - 5, ".vhdx"))) {
         /* NAME.tmp is a VHDX, and a partition opens NAME by its ending */
-        fmt_snprintf(err, err_size, "after mode needs a .vhdx name here");
+        fmt_snprintf(err, err_size, "%s mode needs a .vhdx name here",
+                     tgt.after ? "after" : "around");
         return false;
     }
-    if (tgt.after) {
+    tgt.rd.handed = tgt.after;
+    if (remote) {
         struct smig_remote_disk *r = &tgt.rd;
         r->map_pages = (smig_remote_map_bytes(tgt.hello.disk_size) + 4095) / 4096;
         r->map_mem = kmem_alloc_pages(r->map_pages);
@@ -237,8 +245,9 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
             return false;
         }
     }
-    if (tgt.hello.parents && tgt.after) {
-        fmt_snprintf(err, err_size, "after mode with a differencing disk (not built)");
+    if (tgt.hello.parents && remote) {
+        fmt_snprintf(err, err_size, "%s mode with a differencing disk (not built)",
+                     tgt.after ? "after" : "around");
         return false;
     }
     partition_pool_lock();
@@ -263,7 +272,8 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     fmt_snprintf(d, sizeof(d), "%lu MiB, block %u MiB: accepted%s",
                  (unsigned long)(tgt.hello.disk_size / MIB), tgt.hello.block_size >> 20,
                  tgt.after ? " (after: a partition here attaches it; absent units come from "
-                 "the source)" : "");
+                 "the source)" : tgt.around ? " (around: copied here until the machine moves, "
+                 "then absent units come from the source)" : "");
     line("", d);
     reply(SMIG_MSG_READY, SMIG_OK, 0, "accepted");
     if (tgt.hello.parents)
@@ -304,19 +314,28 @@ static bool on_pfile(const uint8_t *pl, uint32_t len, char *err, size_t err_size
 static bool on_data(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
 {
     struct smig_data d;
-    if (!tgt.disk) {
+    if (!smig_tgt_chain_ready(&tgt.chain)) {
         fmt_snprintf(err, err_size, "DATA before the parents the disk needs");
         return false;
     }
     if (smig_data_decode(pl, len, tgt.hello.disk_size, tgt.hello.sector_size, &d, err, err_size))
         return false;
     struct vhdx_err verr;
+    verr.msg[0] = '\0';
+    struct smig_remote_disk *r = &tgt.rd;
     partition_pool_lock();
-    int rc = d.bytes ? vhdx_write(tgt.disk, d.offset, d.bytes, d.length, &verr)
+    int rc;
+    if (tgt.disk)
+        rc = d.bytes ? vhdx_write(tgt.disk, d.offset, d.bytes, d.length, &verr)
                      : vhdx_trim(tgt.disk, d.offset, d.length, &verr);
+    else if (tgt.around && r->bound)    /* a partition here opened it: no piece runs yet */
+        rc = d.bytes ? r->ops->write(r->ctx, d.offset, d.bytes, d.length)
+                     : r->ops->trim(r->ctx, d.offset, d.length);
+    else
+        rc = -1;
     partition_pool_unlock();
     if (rc) {
-        fmt_snprintf(err, err_size, "writing %s: %s", tgt.tmp, verr.msg);
+        fmt_snprintf(err, err_size, "writing %s: %s", tgt.tmp, verr.msg[0] ? verr.msg : "failed");
         return false;
     }
     uint64_t before = tgt.written + tgt.zeroed;
@@ -352,7 +371,7 @@ static bool on_commit(const uint8_t *pl, uint32_t len, char *err, size_t err_siz
     struct smig_commit c;
     if (smig_commit_decode(pl, len, &c, err, err_size))
         return false;
-    if (!tgt.disk) {
+    if (!smig_tgt_chain_ready(&tgt.chain)) {
         fmt_snprintf(err, err_size, "COMMIT before the parents the disk needs");
         return false;
     }
@@ -434,8 +453,19 @@ static uint64_t unit_bytes(uint32_t u)
 struct smig_remote_disk *storage_migrate_remote_claim(const char *path, char *open_path,
                                                       size_t size)
 {
-    if (tgt.stage != T_REMOTE || tgt.rd.claimed || !fat_same_path(path, tgt.hello.name))
+    bool around_copy = tgt.stage == T_DATA && tgt.around;
+    if (((tgt.stage != T_REMOTE || tgt.disk) && !around_copy) || tgt.rd.claimed ||
+        !fat_same_path(path, tgt.hello.name))
         return NULL;
+    if (tgt.disk) {
+        /* Around: the copy came in through this module's handle; the partition's disk
+         * takes the file (the copy's DATA goes through it until the hand-over). */
+        vhdx_close(tgt.disk, NULL);
+        tgt.disk = NULL;
+        if (tgt.file_open)
+            fat_close(&tgt.file);
+        tgt.file_open = false;
+    }
     tgt.rd.claimed = true;
     fmt_snprintf(open_path, size, "%s", tgt.tmp);
     return &tgt.rd;
@@ -467,7 +497,16 @@ void storage_migrate_remote_release(struct smig_remote_disk *h)
 /* Every unit [off, off+len) touches: present. */
 static bool all_present(struct smig_remote_disk *r, uint64_t off, uint64_t len)
 {
-    return smig_remote_complete(&r->map) || smig_remote_read_needs(&r->map, off, len) < 0;
+    return r->handed && (smig_remote_complete(&r->map) ||
+                         smig_remote_read_needs(&r->map, off, len) < 0);
+}
+
+/* rlock held: the units [off, off+len) touches go on the want list. */
+static void want_units(struct smig_remote_disk *h, uint64_t off, uint64_t len)
+{
+    for (uint64_t u = off / SMIG_UNIT; u <= (off + len - 1) / SMIG_UNIT; u++)
+        if (smig_remote_request(&h->map, (uint32_t)u) && h->want_n < WANT_MAX)
+            h->want[h->want_n++] = (uint32_t)u;
 }
 
 enum smig_gate storage_migrate_remote_gate(struct smig_remote_disk *h, void *io, uint64_t off,
@@ -482,10 +521,11 @@ enum smig_gate storage_migrate_remote_gate(struct smig_remote_disk *h, void *io,
         g = SMIG_GATE_FAIL;
     } else {
         /* A write or trim waits too: the unit's other bytes come first, and a fetch that
-         * lands after it would undo it (a piece never covers a whole unit). */
-        for (uint64_t u = off / SMIG_UNIT; u <= (off + len - 1) / SMIG_UNIT; u++)
-            if (smig_remote_request(&h->map, (uint32_t)u) && h->want_n < WANT_MAX)
-                h->want[h->want_n++] = (uint32_t)u;
+         * lands after it would undo it (a piece never covers a whole unit).  Around, before
+         * the hand-over, every piece waits and nothing is asked for: the machine may still
+         * be writing on the source. */
+        if (h->handed)
+            want_units(h, off, len);
         h->parked[h->parked_n].io = io;
         h->parked[h->parked_n].off = off;
         h->parked[h->parked_n].len = len;
@@ -739,6 +779,56 @@ static bool on_fetched(const uint8_t *pl, uint32_t len, char *err, size_t err_si
     return true;
 }
 
+/* ---- the around mode ------------------------------------------------------------------ */
+
+/* Around, before the hand-over, ahead of each message: a partition that let the file go
+ * (its live migration failed here) gives it back to the copy; DATA waits while a partition
+ * has claimed the file but not opened it yet.  1 go on, 0 wait, -1 failed (err). */
+static int around_turn(char *err, size_t err_size)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    partition_pool_lock();
+    int rc = 1;
+    if (!tgt.disk && (r->released || !r->claimed)) {
+        rc = open_own(err, err_size) ? 1 : -1;
+        if (rc > 0) {
+            r->claimed = r->released = r->bound = false;
+            line("", "the partition let it go before the hand-over: the copy goes on here");
+        }
+    } else if (r->claimed && !r->bound && !tgt.disk) {
+        rc = 0;
+    }
+    partition_pool_unlock();
+    if (!storage_migrate_remote_waiting(r))
+        tgt.ch.last_progress_ns = time_ns();   /* waiting for the machine is not a stall */
+    return rc;
+}
+
+/* HANDOVER: the machine has left the source; the units it names are current here, every
+ * other one comes by READ as in the after mode. */
+static bool on_handover(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    struct smig_remote_disk *r = &tgt.rd;
+    const uint8_t *current;
+    if (smig_handover_decode(pl, len, r->map.units, &current, err, err_size))
+        return false;
+    rlock(r);
+    uint32_t here = smig_remote_preset(&r->map, current);
+    r->handed = true;
+    for (unsigned i = 0; i < r->parked_n; i++)
+        want_units(r, r->parked[i].off, r->parked[i].len);
+    unsigned parked = r->parked_n;
+    runlock(r);
+    tgt.stage = T_REMOTE;
+    char d[200];
+    fmt_snprintf(d, sizeof(d), "HANDOVER: %u of %u units here are current (%lu KiB received, "
+                 "%lu MiB as zero), the rest comes from the source; %u guest pieces waited for "
+                 "it", here, r->map.units, (unsigned long)(tgt.written >> 10),
+                 (unsigned long)(tgt.zeroed / MIB), parked);
+    line("", d);
+    return true;
+}
+
 /* One step: 1 go on, 0 wait, -1 failed (err). */
 static int step(char *err, size_t err_size)
 {
@@ -759,6 +849,11 @@ static int step(char *err, size_t err_size)
             if (s < 0)
                 return s;
         }
+    }
+    if (tgt.stage == T_DATA && tgt.around) {
+        int t = around_turn(err, err_size);
+        if (t <= 0)
+            return t;
     }
     if (tgt.stage == T_REPLY) {         /* DONE or the refusal is out: the link closes */
         if (tgt.keep)
@@ -787,14 +882,16 @@ static int step(char *err, size_t err_size)
         ok = on_data(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_PFILE) {
         ok = on_pfile(pl, h.length, err, err_size);
-    } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_COMMIT) {
+    } else if (tgt.stage == T_DATA && tgt.around && h.type == SMIG_MSG_HANDOVER) {
+        ok = on_handover(pl, h.length, err, err_size);
+    } else if (tgt.stage == T_DATA && !tgt.around && h.type == SMIG_MSG_COMMIT) {
         ok = on_commit(pl, h.length, err, err_size);
     } else if (h.type == SMIG_MSG_ABORT) {
         char why[SMIG_TEXT_LEN], text[SMIG_TEXT_LEN + 24];
         smig_abort_decode(pl, h.length, why, sizeof(why));
         fmt_snprintf(text, sizeof(text), "the source aborted: %s", why);
         smig_chan_consume(&tgt.ch);
-        if (tgt.stage == T_REMOTE && tgt.rd.claimed)
+        if ((tgt.stage == T_REMOTE || tgt.around) && tgt.rd.claimed)
             remote_lost(text);
         else
             discard(text);
@@ -804,7 +901,7 @@ static int step(char *err, size_t err_size)
         ok = false;
     }
     smig_chan_consume(&tgt.ch);
-    if (!ok && tgt.stage == T_DATA) {   /* tell the source why, then discard */
+    if (!ok && tgt.stage == T_DATA && !tgt.rd.claimed) {   /* tell the source why, then discard */
         fmt_snprintf(tgt.refusal, sizeof(tgt.refusal), "%s", err);
         reply(SMIG_MSG_DONE, SMIG_FAILED, 0, err);
         tgt.stage = T_REPLY;
@@ -833,7 +930,8 @@ bool storage_migrate_target_poll(void)
         ;
     if (tgt.stage == T_IDLE)
         return false;
-    bool claimed = tgt.stage == T_REMOTE && tgt.rd.claimed;
+    bool claimed = (tgt.stage == T_REMOTE || (tgt.stage == T_DATA && tgt.around)) &&
+                   tgt.rd.claimed;
     if (rc >= 0 && claimed && storage_migrate_remote_waiting(&tgt.rd) &&
         time_ns() - tgt.ch.last_progress_ns > GUEST_WAIT_NS)
         remote_lost("nothing came for 20 s while a guest piece waited");

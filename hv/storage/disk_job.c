@@ -322,6 +322,18 @@ void disk_job_note_write(struct disk_job *j, uint64_t off, uint64_t len)
         }
 }
 
+uint32_t disk_job_current_units(const struct disk_job *j, uint8_t *bitmap)
+{
+    uint32_t n = 0;
+    memset(bitmap, 0, (j->units + 7) / 8);
+    for (uint32_t u = 0; u < j->cursor && u < j->units; u++)
+        if (!dirty_get(j, u)) {
+            bitmap[u >> 3] |= (uint8_t)(1u << (u & 7));
+            n++;
+        }
+    return n;
+}
+
 /* The next unit to copy: the first pass in order, then dirty units round-robin. */
 static bool next_unit(struct disk_job *j, uint32_t *u, bool *again)
 {

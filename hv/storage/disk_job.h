@@ -101,6 +101,10 @@ int disk_job_start(const struct disk_job_params *p, struct disk_job **out,
 int disk_job_step(struct disk_job *j, uint64_t budget, struct vhdx_err *err);
 /* A guest write or trim of [off, off+len) on the source, under the disk's lock. */
 void disk_job_note_write(struct disk_job *j, uint64_t off, uint64_t len);
+/* Guest I/O held: bit u of bitmap ((units + 7) / 8 bytes, LSB first) set when the
+ * destination's unit u is current (passed and not written since; a unit read as zero and
+ * not written counts: a new image reads it as zero).  How many are. */
+uint32_t disk_job_current_units(const struct disk_job *j, uint8_t *bitmap);
 /*
  * Under the disk's lock, guest I/O held: copies every unit left (or dirty), flushes and, for
  * copy-like jobs, closes the new image (VHDX log emptied).  Afterwards the caller switches

@@ -158,7 +158,7 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
         const char *save = s;
         n = word(&s, r->dst, sizeof(r->dst));
         if (n < 0 || (n > 0 && (strchr(r->dst, '=') || !strcmp(r->dst, "verify") ||
-                       !strcmp(r->dst, "after")))) {
+                       !strcmp(r->dst, "after") || !strcmp(r->dst, "around")))) {
             r->dst[0] = '\0';
             s = save;
         } else if (n > 0 && !path_ok(r->dst)) {
@@ -189,10 +189,16 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
             r->verify = true;
             continue;
         }
-        if (mig && !strcmp(w, "after") && !r->after) {
+        if (mig && !strcmp(w, "after") && !r->after && !r->around) {
             r->after = true;
             continue;
         }
+        if (mig && !strcmp(w, "around") && !r->after && !r->around) {
+            r->around = true;
+            continue;
+        }
+        if (mig && !strncmp(w, "wait=", 5) && parse_u32(w + 5, &r->wait_s) && r->wait_s)
+            continue;
         return fail(err, err_size, "unexpected argument", w);
     }
     if (r->verb == DISK_VERB_CONVERT && !has_format)
@@ -200,6 +206,12 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
     if (needs_dst && (r->format == DISK_FORMAT_RAW) == ends_with(r->dst, ".vhdx"))
         return fail(err, err_size, "a VHDX destination ends in .vhdx, a raw one does not:",
                     r->dst);
+    if (r->verify && (r->after || r->around))
+        return fail(err, err_size, "verify goes with neither after nor around (the guest "
+                    "writes on the target meanwhile)", NULL);
+    if (r->wait_s && !r->after && !r->around)
+        return fail(err, err_size, "wait= is for after and around (the live migration's wait)",
+                    NULL);
     if (r->verb == DISK_VERB_MIGRATE && !ends_with(r->dst, ".vhdx"))
         return fail(err, err_size, "a migrated disk lands as a VHDX; its name ends in .vhdx:",
                     r->dst);

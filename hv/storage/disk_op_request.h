@@ -9,10 +9,14 @@
  *   PARTITION DISK convert DST FORMAT [mbps=N] [iops=N]   a move that changes the format
  *   PARTITION DISK compact|defrag [mbps=N] [iops=N]       in place (a new file, renamed)
  *   PARTITION DISK merge [mbps=N] [iops=N]                the child into its parent
- *   PARTITION DISK migrate HOST[:PORT] [DST] [verify|after] [mbps=N] [iops=N] [link-mbps=N]
+ *   PARTITION DISK migrate HOST[:PORT] [DST] [verify|after|around] [mbps=N] [iops=N]
+ *                          [link-mbps=N] [wait=S]
  *                                    a copy to DST (default: DISK) in HOST's pool; the disk
  *                                    stays (hv/storage/storage_migration.md); `after`: no
- *                                    copy job, HOST pulls the units (its partition runs there)
+ *                                    copy job, HOST pulls the units (its partition runs there);
+ *                                    `around`: the copy runs until the partition moves, then
+ *                                    HOST pulls the rest; `wait=S`: how long after/around
+ *                                    wait for the live migration (default 600 s)
  *   PARTITION DISK pause|resume|cancel                    the disk's running job
  *   - DISK delete                                         a disk no partition has attached
  *
@@ -47,6 +51,8 @@ struct disk_op_request {
     uint32_t link_mbps;                 /* migrate: the link's limit; 0: none */
     bool verify;                        /* migrate: both ends' CRC-32C of the disk compared */
     bool after;                         /* migrate: the "after" mode (the target pulls) */
+    bool around;                        /* migrate: the "around" mode (copy, then pull) */
+    uint32_t wait_s;                    /* after/around: the live migration's wait; 0: 600 s */
 };
 
 /* Parses "PARTITION DISK VERB ARGS..." into r: 0, or -1 with one line in err. */

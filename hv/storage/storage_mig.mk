@@ -2,7 +2,7 @@
 # host-tested and fuzzed; the kernel's source and target are hv/core/storage_migrate_*.c
 # (hv/core/storage_migrate.mk), the listener net/kernel/storage_mig_link.c.
 STORAGE_MIG_SRCS := hv/storage/storage_mig_proto.c hv/storage/storage_mig_remote.c \
-	hv/storage/storage_mig_chain.c
+	hv/storage/storage_mig_chain.c hv/storage/storage_mig_handover.c
 KERNEL_SRCS += $(STORAGE_MIG_SRCS)
 
 UNIT_TESTS += test_storage_mig_proto

@@ -119,8 +119,11 @@ int smig_hello_decode(const uint8_t *in, uint32_t len, struct smig_hello *h, cha
     h->parents = get32(in + 24);
     if (h->version != SMIG_VERSION)
         return fail(err, err_size, "a HELLO of another protocol version");
-    if (h->flags & ~(SMIG_HELLO_VERIFY | SMIG_HELLO_AFTER) || get32(in + 28))
+    if (h->flags & ~(SMIG_HELLO_VERIFY | SMIG_HELLO_AFTER | SMIG_HELLO_AROUND) ||
+        get32(in + 28))
         return fail(err, err_size, "a HELLO with unknown flags");
+    if ((h->flags & SMIG_HELLO_AFTER) && (h->flags & SMIG_HELLO_AROUND))
+        return fail(err, err_size, "a HELLO both after and around");
     if (h->sector_size != 512 && h->sector_size != 4096)
         return fail(err, err_size, "a HELLO with a sector size other than 512 or 4096");
     if (!h->disk_size || h->disk_size % h->sector_size || h->disk_size > SMIG_MAX_DISK)

@@ -48,7 +48,9 @@ enum smig_msg_type {
     SMIG_MSG_READ = 7,          /* "after" mode, target -> source: a range it needs now */
     SMIG_MSG_PARENTS = 8,       /* a chain's parents: target -> source before READY, and */
     SMIG_MSG_PFILE = 9,         /* source -> target, the needed ones (storage_mig_chain.h) */
-    SMIG_MSG_MAX = 9,
+    SMIG_MSG_HANDOVER = 10,     /* "around" mode, source -> target: the machine moved; the
+                                 * units copied still current (storage_mig_handover.h) */
+    SMIG_MSG_MAX = 10,
 };
 
 enum smig_status { SMIG_OK = 0, SMIG_REFUSED = 1, SMIG_FAILED = 2 };
@@ -57,6 +59,8 @@ enum smig_status { SMIG_OK = 0, SMIG_REFUSED = 1, SMIG_FAILED = 2 };
 #define SMIG_HELLO_AFTER  2u    /* "after" mode: the target pulls units with READ and serves a
                                  * partition from them meanwhile; the source sends no DATA
                                  * of its own */
+#define SMIG_HELLO_AROUND 4u    /* "around" mode: DATA as without a flag until HANDOVER (the
+                                 * machine moved), then READs as in the after mode */
 #define SMIG_DATA_ZERO    1u    /* the range reads as zero; no bytes follow */
 #define SMIG_DATA_FETCHED 2u    /* "after" mode: the answer to a READ of that range */
 #define SMIG_COMMIT_CRC   1u    /* COMMIT carries the source disk's CRC-32C */

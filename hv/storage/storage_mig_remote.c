@@ -128,3 +128,14 @@ bool smig_remote_complete(const struct smig_remote *r)
 {
     return r->units && r->present == r->units;
 }
+
+uint32_t smig_remote_preset(struct smig_remote *r, const uint8_t *current)
+{
+    uint32_t n = 0;
+    for (uint32_t u = 0; u < r->units; u++)
+        if (r->state[u] == SMIG_UNIT_ABSENT && ((current[u >> 3] >> (u & 7)) & 1)) {
+            set(r, u, SMIG_UNIT_PRESENT);
+            n++;
+        }
+    return n;
+}

@@ -49,6 +49,9 @@ int64_t smig_remote_next_pull(struct smig_remote *r);
 bool smig_remote_arrived(struct smig_remote *r, uint32_t u);
 /* The link failed: the READs that were out will not be answered (FETCHING -> ABSENT). */
 void smig_remote_link_lost(struct smig_remote *r);
+/* The around mode's hand-over: each ABSENT unit whose bit is set in current (bit u of byte
+ * u / 8, LSB first: the copy here is current) is PRESENT.  How many became so. */
+uint32_t smig_remote_preset(struct smig_remote *r, const uint8_t *current);
 /* Every unit PRESENT: the source's copy is no longer needed. */
 bool smig_remote_complete(const struct smig_remote *r);
 

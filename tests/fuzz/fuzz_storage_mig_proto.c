@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hv/storage/storage_mig_chain.h"
+#include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/storage_mig_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -126,6 +127,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     struct smig_commit c;
     smig_commit_decode(copy, len, &c, err, sizeof(err));
+    const uint8_t *bm;
+    uint32_t units = len >= 4 ? (uint32_t)(copy[0] | copy[1] << 8) : 1;   /* what it claims */
+    if (smig_handover_decode(copy, len, units, &bm, err, sizeof(err)) == 0) {
+        if (len != smig_handover_size(units) || bm != copy + SMIG_HANDOVER_HEAD)
+            abort();
+        for (uint32_t u = 0; u < units; u++)    /* reads every bit: ASan sees the end */
+            (void)smig_handover_bit(bm, u);
+    }
     smig_abort_decode(copy, len, text, sizeof(text));
     if (!memchr(text, 0, sizeof(text)))
         abort();

@@ -1,6 +1,7 @@
 /* libFuzzer target: the "after" mode's unit map (hv/storage/storage_mig_remote.c) driven by
  * any sequence of guest reads and writes, requests, background pulls, arrivals (whatever
- * unit a hostile source's DATA names) and link losses; after every step the map's counts
+ * unit a hostile source's DATA names), link losses and the around mode's hand-over (any
+ * bitmap); after every step the map's counts
  * agree with its states, and a unit a read was let through on is present. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (smig_remote_init(&r, disk, map, sizeof(map)))
         abort();
     for (size_t i = 4; i + 9 <= size; i += 9) {
-        uint8_t op = data[i] % 7;
+        uint8_t op = data[i] % 8;
         uint64_t off = get32(data + i + 1) % disk, len = get32(data + i + 5) % (disk - off + 1);
         uint32_t u = get32(data + i + 1);       /* any unit number, in range or not */
         switch (op) {
@@ -75,6 +76,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r.fetching)
                 abort();
             break;
+        case 7: {
+            uint8_t bm[8];      /* 64 units at most */
+            uint32_t before = r.present;
+            for (unsigned k = 0; k < sizeof(bm); k++)
+                bm[k] = data[i + 1 + k];
+            uint32_t n = smig_remote_preset(&r, bm);
+            if (r.present != before + n)
+                abort();
+            break;
+        }
         }
         check_counts(&r);
     }

@@ -37,3 +37,16 @@ test-net-storage-chain: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)/
 	    $(GUEST_OUT)/tests/disk_live.elf $(BUILD)/tools/vhdx tests/storage/pool-mkimage \
 	    $(BUILD)/net/storage-chain-test
 test-long: test-net-storage-chain
+
+# `make test-net-storage-around`: the "around" mode with a live migration under QEMU+SVM
+# (tests/net/run-svm-storage-around-test): the copy starts, the partition moves while it is
+# partial, the guest on B reads what only A had and what was copied, the rest follows; and a
+# hand-over whose live migration never comes (wait=), an around copy cancelled.  Minutes:
+# in `make test-long`.  Ends "storage-around-svm: N passed, N failed".
+.PHONY: test-net-storage-around
+test-net-storage-around: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)/tests/disk_live.elf \
+		$(BUILD)/tools/vhdx
+	$(Q)tests/net/run-svm-storage-around-test $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+	    $(GUEST_OUT)/tests/disk_live.elf $(BUILD)/tools/vhdx tests/storage/pool-mkimage \
+	    $(BUILD)/net/storage-around-test
+test-long: test-net-storage-around

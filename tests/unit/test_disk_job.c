@@ -301,6 +301,13 @@ static void test_guest_writes_during_copy(void **state)
     assert_int_equal(pr.dirty_units, 3);
     assert_int_equal(pr.dirty_marked, 3);
     assert_int_equal(pr.total, SIZE + 3 * MIB);
+    /* What the around mode hands over: passed (0..5) and not written since (2, 4, 5). */
+    uint8_t cur[SIZE / MIB / 8 + 1];
+    memset(cur, 0xff, sizeof(cur));
+    assert_int_equal(disk_job_current_units(j, cur), 3);
+    assert_int_equal(cur[0], 0x34);
+    for (unsigned k = 1; k < (SIZE / MIB + 7) / 8; k++)
+        assert_int_equal(cur[k], 0);
     int st;
     while ((st = disk_job_step(j, 4 * MIB, &err)) == DISK_JOB_RUNNING)
         ;

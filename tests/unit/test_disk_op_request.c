@@ -84,6 +84,23 @@ static void test_migrate(void **state)
     assert_string_equal(req.dst, "there.vhdx");
     assert_true(req.after);
     assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after after"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 around mbps=1 wait=30"), 0);
+    assert_string_equal(req.dst, "io.vhdx");
+    assert_true(req.around);
+    assert_false(req.after);
+    assert_int_equal(req.wait_s, 30);
+    assert_int_equal(req.mbps, 1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 there.vhdx around"), 0);
+    assert_string_equal(req.dst, "there.vhdx");
+    assert_int_equal(req.wait_s, 0);                                   /* the default */
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after wait=5"), 0);
+    assert_int_equal(req.wait_s, 5);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 around after"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 around around"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 around verify"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after verify"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 wait=5"), -1);  /* before: no wait */
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 around wait=0"), -1);
     assert_int_equal(parse("live io.vhdx after"), -1);
     assert_int_equal(parse("live io.vhdx migrate"), -1);
     assert_int_equal(parse("live io.vhdx migrate host.example"), -1);

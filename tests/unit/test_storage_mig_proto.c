@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/storage_mig_proto.h"
 
 static char err[160];
@@ -81,7 +82,15 @@ static void test_hello(void **state)
     n = smig_hello_encode(&h, buf, sizeof(buf));
     assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), 0);
     assert_int_equal(g.flags, SMIG_HELLO_AFTER);
-    h.flags = 4;
+    h.flags = SMIG_HELLO_AROUND;
+    n = smig_hello_encode(&h, buf, sizeof(buf));
+    assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), 0);
+    assert_int_equal(g.flags, SMIG_HELLO_AROUND);
+    h.flags = SMIG_HELLO_AROUND | SMIG_HELLO_AFTER;
+    n = smig_hello_encode(&h, buf, sizeof(buf));
+    assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "both after and around"));
+    h.flags = 8;
     n = smig_hello_encode(&h, buf, sizeof(buf));
     assert_int_equal(smig_hello_decode(buf, (uint32_t)n, &g, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "unknown flags"));
@@ -238,10 +247,48 @@ static void test_parse_host(void **state)
         assert_false(smig_parse_host(bad[i], 7405, &ip, &port));
 }
 
+/* The around mode's HANDOVER: the unit count, the size, reserved and spare bits checked. */
+static void test_handover(void **state)
+{
+    (void)state;
+    uint8_t bm[2] = { 0xa5, 0x03 }, out[64];
+    char e[120];
+    const uint8_t *got;
+    assert_int_equal(smig_handover_size(10), SMIG_HANDOVER_HEAD + 2);
+    assert_int_equal(smig_handover_encode(10, bm, out, 9), 0);
+    size_t n = smig_handover_encode(10, bm, out, sizeof(out));
+    assert_int_equal(n, SMIG_HANDOVER_HEAD + 2);
+    assert_int_equal(smig_handover_decode(out, (uint32_t)n, 10, &got, e, sizeof(e)), 0);
+    assert_int_equal(got[0], 0xa5);
+    assert_int_equal(smig_handover_bit(got, 0), 1);
+    assert_int_equal(smig_handover_bit(got, 1), 0);
+    assert_int_equal(smig_handover_bit(got, 9), 1);
+    /* bits past the last unit are cleared by the encoder, refused by the decoder */
+    bm[1] = 0xff;
+    n = smig_handover_encode(10, bm, out, sizeof(out));
+    assert_int_equal(out[n - 1], 0x03);
+    out[n - 1] = 0x07;
+    assert_int_equal(smig_handover_decode(out, (uint32_t)n, 10, &got, e, sizeof(e)), -1);
+    assert_non_null(strstr(e, "past the last unit"));
+    assert_null(got);
+    out[n - 1] = 0x03;
+    assert_int_equal(smig_handover_decode(out, (uint32_t)n, 11, &got, e, sizeof(e)), -1);
+    assert_non_null(strstr(e, "another number of units"));
+    assert_int_equal(smig_handover_decode(out, (uint32_t)n - 1, 10, &got, e, sizeof(e)), -1);
+    assert_int_equal(smig_handover_decode(out, 4, 10, &got, e, sizeof(e)), -1);
+    out[5] = 1;
+    assert_int_equal(smig_handover_decode(out, (uint32_t)n, 10, &got, e, sizeof(e)), -1);
+    assert_non_null(strstr(e, "reserved"));
+    /* a whole number of bytes: no spare bits */
+    n = smig_handover_encode(16, bm, out, sizeof(out));
+    assert_int_equal(smig_handover_decode(out, (uint32_t)n, 16, &got, e, sizeof(e)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header), cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_handover),
         cmocka_unit_test(test_reply_commit_abort), cmocka_unit_test(test_data),
         cmocka_unit_test(test_read),
         cmocka_unit_test(test_parent_held), cmocka_unit_test(test_parse_host),

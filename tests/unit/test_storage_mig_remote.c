@@ -139,10 +139,40 @@ static void test_model(void **state)
     assert_memory_equal(L, T, DISK);
 }
 
+/* The around mode's hand-over: the units named current become present; a unit already
+ * present or being fetched stays as it is; the pull skips the present ones. */
+static void test_preset(void **state)
+{
+    (void)state;
+    struct smig_remote r;
+    uint8_t map[16];
+    uint64_t disk = 10ull * SMIG_UNIT + 512;                 /* 11 units, the last short */
+    assert_int_equal(smig_remote_init(&r, disk, map, sizeof(map)), 0);
+    assert_true(smig_remote_request(&r, 1));                 /* FETCHING: not touched */
+    uint8_t current[2] = { 0x0b, 0x04 };                     /* units 0, 1, 3 and 10 */
+    assert_int_equal(smig_remote_preset(&r, current), 3);
+    assert_int_equal(r.present, 3);
+    assert_int_equal(r.state[1], SMIG_UNIT_FETCHING);
+    assert_int_equal(smig_remote_read_needs(&r, 0, 512), -1);
+    assert_int_equal(smig_remote_read_needs(&r, 3 * SMIG_UNIT, 4096), -1);
+    assert_int_equal(smig_remote_read_needs(&r, 10 * SMIG_UNIT, 512), -1);
+    assert_int_equal(smig_remote_read_needs(&r, 2 * SMIG_UNIT, 512), 2);
+    assert_int_equal(smig_remote_next_pull(&r), 2);
+    assert_int_equal(smig_remote_next_pull(&r), 4);
+    assert_int_equal(smig_remote_preset(&r, current), 0);    /* again: nothing new */
+    uint8_t all[2] = { 0xff, 0x07 };
+    assert_true(smig_remote_arrived(&r, 1));
+    assert_true(smig_remote_arrived(&r, 2));
+    assert_true(smig_remote_arrived(&r, 4));
+    assert_int_equal(smig_remote_preset(&r, all), 5);        /* 5..9 */
+    assert_true(smig_remote_complete(&r));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map), cmocka_unit_test(test_model),
+        cmocka_unit_test(test_preset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1117,6 +1117,86 @@ static void test_chain_two_levels(void **state)
     cur_vol = NULL;
 }
 
+/*
+ * Around mode: units copied before the machine moves land in NAME.tmp (through the
+ * partition's disk once it has opened it), every guest piece waits for the hand-over, which
+ * names the units still current; the rest is fetched (paced by read_mbps) and pulled.
+ */
+static void test_around_mode(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src2.vhdx");
+    src_attached = true;
+    struct storage_migrate_params p = after_params;
+    p.name = "aro.vhdx";
+    p.path = "src2.vhdx";
+    p.after = false;
+    p.around = true;
+    p.read_mbps = 1;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
+    assert_non_null(strstr(console, "accepted (around: "));
+    assert_false(storage_migrate_handover((const uint8_t *)"\x0f", 5));  /* another size */
+    stage_unit(0);
+    stage_unit(1);
+    for (int i = 0; i < 200; i++, now_ns += 1000000)
+        storage_migrate_poll();
+    /* the live migration's target opens the disk: the copy goes on through it */
+    struct smig_remote_disk *h = storage_migrate_remote_claim("aro.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    assert_string_equal(tmp, "aro.vhdx.tmp");
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    stage_unit(2);
+    int io0 = 1, io1 = 2;
+    assert_int_equal(storage_migrate_remote_gate(h, &io0, 4096, 16384, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);      /* present, but not before the hand-over */
+    assert_int_equal(storage_migrate_remote_gate(h, &io1, MIB, 4096, SMIG_OP_WRITE),
+                     SMIG_GATE_WAIT);
+    for (int i = 0; i < 200; i++, now_ns += 1000000)
+        storage_migrate_poll();
+    enum smig_gate_op op;
+    bool fail;
+    assert_null(storage_migrate_remote_next(h, &op, &fail));
+    /* the guest rewrote unit 1 on the source after it was sent (dirty), then the machine
+     * moved: units 0 and 2 are current on the target */
+    for (unsigned i = 0; i < 4096; i++)
+        disk[MIB + 100 * 1024 + i] = (uint8_t)(i + 3);
+    make_source_file("src2.vhdx");
+    uint8_t cur = 0x05;
+    assert_true(storage_migrate_handover(&cur, 4));
+    src_attached = false;
+    void *a = poll_next(h, &op, &fail), *b = poll_next(h, &op, &fail);
+    assert_true((a == &io0 && b == &io1) || (a == &io1 && b == &io0));
+    assert_false(fail);
+    assert_non_null(strstr(console, "HANDOVER: 2 of 4 units here are current"));
+    assert_non_null(strstr(console, "HANDOVER sent ("));
+    struct vhdx_err verr;
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, MIB, all, MIB, &verr), 0);
+    assert_memory_equal(all, disk + MIB, MIB);      /* the rewrite came from the source */
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_false(exists("aro.vhdx.tmp"));
+    assert_true(exists("aro.vhdx"));
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    /* units 1 and 3 were fetched, 0 and 2 not again; 1 MiB/s held the second READ back */
+    assert_non_null(strstr(console, "DONE received: committed as aro.vhdx; served 2 READs"));
+    const char *t = strstr(console, "reads throttled ");
+    assert_non_null(t);
+    assert_true(t[16] >= '1' && t[16] <= '9');
+    pd_close();
+    fat_unlink(&vol, "aro.vhdx");
+    fat_unlink(&vol, "src2.vhdx");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1128,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_chain_parent_held), cmocka_unit_test(test_chain_parent_sent),
         cmocka_unit_test(test_chain_flat), cmocka_unit_test(test_chain_parent_differs),
         cmocka_unit_test(test_chain_two_levels),
+        cmocka_unit_test(test_around_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

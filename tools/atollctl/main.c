@@ -602,7 +602,8 @@ static const struct command commands[] = {
       "doing I/O: copy DST [dynamic|fixed|raw], move DST [FORMAT], convert DST FORMAT,\n"
       "compact, defrag, merge (a differencing disk into its parent; the disk becomes the\n"
       "parent) (each may end in mbps=N iops=N: the job's throttle), migrate HOST\n"
-      "[DST] [verify] [link-mbps=N] (to another host's pool; the disk stays), pause, resume,\n"
+      "[DST] [verify|after|around] [link-mbps=N] [wait=S] (to another host's pool; the disk\n"
+      "stays, or moves with its partition's live migration: after, around), pause, resume,\n"
       "cancel; `- FILE delete` removes a pool file no partition has attached.  A job is\n"
       "followed with a progress bar (ETA, units re-copied after guest writes) until it ends,\n"
       "unless --no-wait.  `disk jobs [ID]` lists the jobs and their progress.", 1, true,
