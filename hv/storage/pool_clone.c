@@ -52,6 +52,19 @@ static void image_close(struct image *im)
     im->d = NULL;
 }
 
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && size)
+        fmt_vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
 /* ---- names ------------------------------------------------------------------------- */
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
@@ -180,9 +193,19 @@ static int scan_pool(struct scan *s)
     return s->full ? FAT_E_NOSPC : rc;
 }
 
-/* Whether any image of the pool names src as its parent; -1 when that cannot be told. */
+/* Whether an image's name: the pool finds its images (a clone's children) by suffix. */
+static bool image_name(const char *path)
+{
+    return ends_with(path, ".vhdx") || ends_with(path, ".avhdx");
+}
+
+/*
+ * Whether any image of the pool names src as its parent; -1 when that cannot be told.
+ * strict (before removing a base): an image that cannot be opened at all may be a child
+ * too; else only one that cannot be read now (in use, a live log) counts so.
+ */
 static int has_children(struct fat_vol *v, const struct vhdx_env *env, const char *src,
-                        char *msg, size_t msg_size)
+                        bool strict, char *msg, size_t msg_size)
 {
     struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = ".vhdx",
                       .suffix2 = ".avhdx" };
@@ -200,7 +223,7 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
         struct image im;
         struct vhdx_err err;
         int rc = image_open(v, env, name, VHDX_OPEN_NO_PARENT, &im, &err);
-        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM) {
+        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM || (rc && strict)) {
             found = -1;  /* in use (a live log) or unreadable now: it might be a child */
             fmt_snprintf(msg, msg_size, "cannot tell whether %s is a child of %s: %s", name,
                          src, err.msg);
@@ -221,6 +244,25 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
     }
     env->free(env->ctx, s.names);
     return found;
+}
+
+static bool is_hex(char c) { return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f'); }
+
+bool pool_clone_is_base(const char *path)
+{
+    static const char tag[] = "-base-";
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    size_t n = strlen(name), tail = sizeof tag - 1 + 8 + 5;    /* -base-XXXXXXXX.vhdx */
+    if (n <= tail || !ends_with(name, ".vhdx"))
+        return false;
+    const char *t = name + n - tail;
+    for (size_t i = 0; i < sizeof tag - 1; i++)
+        if (lower(t[i]) != tag[i])
+            return false;
+    for (size_t i = 0; i < 8; i++)
+        if (!is_hex(t[sizeof tag - 1 + i]))
+            return false;
+    return true;
 }
 
 /* ---- step 3 and recovery ----------------------------------------------------------- */
@@ -267,6 +309,28 @@ static int settle(struct fat_vol *v, const struct vhdx_env *env, const char *t)
     return rc ? rc : fat_forget(v, t);
 }
 
+/* Removes the clone bases no image names (their last child went, and a cut came before
+ * they did); a base that might still have a child stays.  Returns how many went. */
+static int collect_bases(struct fat_vol *v, const struct vhdx_env *env)
+{
+    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = ".vhdx" };
+    s.names = env->alloc(env->ctx, sizeof(*s.names) * s.cap);
+    if (!s.names)
+        return FAT_E_NOSPC;
+    int rc = scan_pool(&s), done = 0;
+    char why[200];
+    for (uint32_t i = 0; !rc && i < s.count; i++) {
+        const char *b = s.names[i];
+        if (!b[0] || b[strlen(b) - 1] == '/' || !pool_clone_is_base(b) ||
+            has_children(v, env, b, true, why, sizeof why) != 0)
+            continue;
+        rc = fat_unlink(v, b);
+        done++;
+    }
+    env->free(env->ctx, s.names);
+    return rc ? rc : done;
+}
+
 int pool_clone_recover(struct fat_vol *v, const struct vhdx_env *env)
 {
     struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = POOL_CLONE_SUFFIX };
@@ -283,23 +347,59 @@ int pool_clone_recover(struct fat_vol *v, const struct vhdx_env *env)
         done++;
     }
     env->free(env->ctx, s.names);
-    return rc ? rc : done;
+    if (rc)
+        return rc;
+    int bases = collect_bases(v, env);     /* after settling: every clone is whole now */
+    return bases < 0 ? bases : done + bases;
+}
+
+/* ---- the pool's delete ------------------------------------------------------------- */
+
+int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char *path,
+                      char *msg, size_t msg_size)
+{
+    struct fat_stat st;
+    int rc = fat_stat(v, path, &st);
+    if (rc == FAT_E_NOT_FOUND || (!rc && st.is_dir))
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s",
+                    rc ? "no such file in the pool" : "a folder, not a file");
+    if (rc)
+        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, fat_status_name(rc));
+    char base[PATH_MAX_LEN] = "", why[200];
+    struct image im;
+    struct vhdx_err err;
+    rc = image_open(v, env, path, VHDX_OPEN_NO_PARENT, &im, &err);
+    if (rc == VHDX_E_IO || rc == VHDX_E_READ_ONLY || rc == VHDX_E_NOMEM)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "cannot tell whether %s is some image's "
+                    "parent: %s", path, err.msg);
+    if (!rc) {  /* an image: not while it is a parent; its own parent may be a base */
+        struct vhdx_info info;
+        struct fat_stat pst;
+        vhdx_get_info(im.d, &info);
+        if (!info.has_parent || !parent_of(v, path, &info, base, sizeof base, &pst) ||
+            !pool_clone_is_base(base))
+            base[0] = '\0';
+        image_close(&im);
+        if (has_children(v, env, path, false, why, sizeof why) != 0)
+            return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s", why);
+    }
+    if ((rc = fat_unlink(v, path)))     /* synced: gone before its base goes */
+        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, v->err);
+    if (!base[0])
+        return fail(msg, msg_size, POOL_CLONE_OK, "removed");
+    int kids = has_children(v, env, base, true, why, sizeof why);
+    if (kids == 1)
+        return fail(msg, msg_size, POOL_CLONE_OK, "removed; its base %s stays (%s)", base, why);
+    if (kids < 0)
+        return fail(msg, msg_size, POOL_CLONE_OK, "removed; its base %s stays for now (%s)",
+                    base, why);
+    if ((rc = fat_unlink(v, base)))
+        return fail(msg, msg_size, POOL_CLONE_FAILED, "removed, but not its base %s, which "
+                    "no image names: %s (the next mount removes it)", base, v->err);
+    return fail(msg, msg_size, POOL_CLONE_OK, "removed, and its base %s (no child left)", base);
 }
 
 /* ---- the clone --------------------------------------------------------------------- */
-
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && size)
-        fmt_vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-    return status;
-}
 
 /* Makes work file t a differencing disk of the open source, its locator naming base. */
 static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx *src,
@@ -353,7 +453,7 @@ static int eligible(struct fat_vol *v, const struct vhdx_env *env, const struct 
     if (depth_of(src->d) >= POOL_CLONE_DEPTH_MAX)
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: its chain is %u deep already",
                     r->src, POOL_CLONE_DEPTH_MAX);
-    int kids = has_children(v, env, r->src, msg, msg_size);
+    int kids = has_children(v, env, r->src, false, msg, msg_size);
     if (kids)
         return POOL_CLONE_DECLINED;  /* renaming it would cut its children off */
     return POOL_CLONE_OK;
@@ -385,6 +485,9 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
     if (fat_same_path(r->src, r->dst) || ends_with(r->src, POOL_CLONE_SUFFIX) ||
         ends_with(r->dst, POOL_CLONE_SUFFIX))
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "not two distinct disks");
+    if (!image_name(r->src) || !image_name(r->dst))
+        return fail(msg, msg_size, POOL_CLONE_DECLINED,
+                    "a clone's disks are named *.vhdx or *.avhdx (the pool finds its children so)");
     int a = fmt_snprintf(ts, sizeof ts, "%s%s", r->src, POOL_CLONE_SUFFIX);
     int b = fmt_snprintf(td, sizeof td, "%s%s", r->dst, POOL_CLONE_SUFFIX);
     if (a <= 0 || (size_t)a >= sizeof ts || b <= 0 || (size_t)b >= sizeof td)
@@ -424,6 +527,8 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
         rc = fat_link(v, r->src, base);
         if (rc)
             rc = fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", base, v->err);
+        else if (r->committed)
+            r->committed(r->ctx, base);
     }
     if (rc) {
         if (made_s)
