@@ -349,11 +349,38 @@ int pool_clone_recover(struct fat_vol *v, const struct vhdx_env *env)
     env->free(env->ctx, s.names);
     if (rc)
         return rc;
-    int bases = collect_bases(v, env);     /* after settling: every clone is whole now */
-    return bases < 0 ? bases : done + bases;
+    /* after settling, every clone is whole; a base whose last child was a base that went
+     * is seen in the next round */
+    for (unsigned round = 0; round < POOL_CLONE_DEPTH_MAX; round++) {
+        int bases = collect_bases(v, env);
+        if (bases <= 0)
+            return bases < 0 ? bases : done;
+        done += bases;
+    }
+    return done;
 }
 
 /* ---- the pool's delete ------------------------------------------------------------- */
+
+/* Opens path as an image: base gets its parent's pool path where that is a clone's base
+ * ("" otherwise).  A VHDX_E_* status (not an image, or not readable now). */
+static int base_of_image(struct fat_vol *v, const struct vhdx_env *env, const char *path,
+                         char *base, size_t size, struct vhdx_err *err)
+{
+    struct image im;
+    base[0] = '\0';
+    int rc = image_open(v, env, path, VHDX_OPEN_NO_PARENT, &im, err);
+    if (rc)
+        return rc;
+    struct vhdx_info info;
+    struct fat_stat st;
+    vhdx_get_info(im.d, &info);
+    if (!info.has_parent || !parent_of(v, path, &info, base, size, &st) ||
+        !pool_clone_is_base(base))
+        base[0] = '\0';
+    image_close(&im);
+    return VHDX_OK;
+}
 
 int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char *path,
                       char *msg, size_t msg_size)
@@ -365,38 +392,36 @@ int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char 
                     rc ? "no such file in the pool" : "a folder, not a file");
     if (rc)
         return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, fat_status_name(rc));
-    char base[PATH_MAX_LEN] = "", why[200];
-    struct image im;
+    char base[PATH_MAX_LEN], next[PATH_MAX_LEN], why[200], gone[2 * PATH_MAX_LEN] = "";
     struct vhdx_err err;
-    rc = image_open(v, env, path, VHDX_OPEN_NO_PARENT, &im, &err);
+    rc = base_of_image(v, env, path, base, sizeof base, &err);
     if (rc == VHDX_E_IO || rc == VHDX_E_READ_ONLY || rc == VHDX_E_NOMEM)
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "cannot tell whether %s is some image's "
                     "parent: %s", path, err.msg);
-    if (!rc) {  /* an image: not while it is a parent; its own parent may be a base */
-        struct vhdx_info info;
-        struct fat_stat pst;
-        vhdx_get_info(im.d, &info);
-        if (!info.has_parent || !parent_of(v, path, &info, base, sizeof base, &pst) ||
-            !pool_clone_is_base(base))
-            base[0] = '\0';
-        image_close(&im);
-        if (has_children(v, env, path, false, why, sizeof why) != 0)
-            return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s", why);
-    }
+    /* an image: not while some image names it as its parent */
+    if (!rc && has_children(v, env, path, false, why, sizeof why) != 0)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s", why);
     if ((rc = fat_unlink(v, path)))     /* synced: gone before its base goes */
         return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, v->err);
-    if (!base[0])
-        return fail(msg, msg_size, POOL_CLONE_OK, "removed");
-    int kids = has_children(v, env, base, true, why, sizeof why);
-    if (kids == 1)
-        return fail(msg, msg_size, POOL_CLONE_OK, "removed; its base %s stays (%s)", base, why);
-    if (kids < 0)
-        return fail(msg, msg_size, POOL_CLONE_OK, "removed; its base %s stays for now (%s)",
-                    base, why);
-    if ((rc = fat_unlink(v, base)))
-        return fail(msg, msg_size, POOL_CLONE_FAILED, "removed, but not its base %s, which "
-                    "no image names: %s (the next mount removes it)", base, v->err);
-    return fail(msg, msg_size, POOL_CLONE_OK, "removed, and its base %s (no child left)", base);
+    /* then each base up the chain that no image names any more, child before parent */
+    for (unsigned depth = 0; base[0] && depth < POOL_CLONE_DEPTH_MAX; depth++) {
+        int kids = has_children(v, env, base, true, why, sizeof why);
+        if (kids)
+            return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s; its base %s stays (%s%s)",
+                        gone[0] ? ", with " : "", gone, base, why,
+                        kids < 0 ? "; the next mount removes it if it has no child" : "");
+        if (base_of_image(v, env, base, next, sizeof next, &err))
+            next[0] = '\0';
+        if ((rc = fat_unlink(v, base)))
+            return fail(msg, msg_size, POOL_CLONE_FAILED, "removed%s%s, but not the base %s, "
+                        "which no image names: %s (the next mount removes it)",
+                        gone[0] ? ", with " : "", gone, base, v->err);
+        size_t n = strlen(gone);
+        fmt_snprintf(gone + n, sizeof gone - n, "%s%s", n ? ", " : "its base ", base);
+        memcpy(base, next, sizeof base);
+    }
+    return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s%s", gone[0] ? ", with " : "", gone,
+                gone[0] ? " (no child left)" : "");
 }
 
 /* ---- the clone --------------------------------------------------------------------- */
