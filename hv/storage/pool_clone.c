@@ -446,11 +446,15 @@ static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx
                                     .parent_absolute_path = abs };
     struct vhdx_err err;
     rc = vhdx_create(env, &im.io, &p, &err);
-    if (!rc && fat_flush(&im.f))
+    if (!rc && fat_flush(&im.f)) {
         rc = VHDX_E_IO;
+        fmt_snprintf(err.msg, sizeof err.msg, "flushing failed");
+    }
     fat_close(&im.f);
-    if (rc)
+    if (rc) {
+        fat_unlink(v, t);   /* not left for the next clone to trip on (or the next mount) */
         return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", t, err.msg);
+    }
     return POOL_CLONE_OK;
 }
 
