@@ -2,8 +2,9 @@
  * Linked clones of a pool VHDX: a copy of a whole disk that moves no payload.  The source's
  * file becomes a frozen base (a new name beside it), and both the source's name and the
  * destination's name become differencing disks of that base, each writing only its own
- * child.  Crash-safe through a commit point and a recovery pass at mount: see
- * hv/offload/TOKEN.md, "Block sharing: linked clones".  Portable: a FAT32 volume and a
+ * child.  The pool's delete removes a base with its last child.  Crash-safe through a
+ * commit point and a recovery pass at mount: see hv/offload/TOKEN.md, "Block sharing:
+ * linked clones".  Portable: a FAT32 volume and a
  * vhdx_env; the caller holds the pool's lock and has checked that no partition has either
  * disk attached.
  */
