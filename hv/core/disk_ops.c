@@ -338,7 +338,8 @@ static bool delete_file(const struct disk_op_request *r, char *msg, size_t msg_s
     /* an image's parent stays; a clone's base goes with its last child */
     char what[240];
     partition_pool_lock();
-    int rc = pool_clone_delete(pool_volume(), pool_vhdx_env(), r->disk, what, sizeof what);
+    int rc = pool_clone_delete(pool_volume(), pool_vhdx_env(), r->disk, attached_anywhere, what,
+                               sizeof what);
     partition_pool_unlock();
     if (rc == POOL_CLONE_DECLINED)
         return refuse(msg, msg_size, r, "%s", what);

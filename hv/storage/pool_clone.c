@@ -383,7 +383,7 @@ static int base_of_image(struct fat_vol *v, const struct vhdx_env *env, const ch
 }
 
 int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char *path,
-                      char *msg, size_t msg_size)
+                      bool (*in_use)(const char *path), char *msg, size_t msg_size)
 {
     struct fat_stat st;
     int rc = fat_stat(v, path, &st);
@@ -406,6 +406,8 @@ int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char 
     /* then each base up the chain that no image names any more, child before parent */
     for (unsigned depth = 0; base[0] && depth < POOL_CLONE_DEPTH_MAX; depth++) {
         int kids = has_children(v, env, base, true, why, sizeof why);
+        if (!kids && in_use && in_use(base))
+            kids = 1, fmt_snprintf(why, sizeof why, "a partition has it attached");
         if (kids)
             return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s; its base %s stays (%s%s)",
                         gone[0] ? ", with " : "", gone, base, why,

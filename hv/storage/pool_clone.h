@@ -66,12 +66,13 @@ bool pool_clone_is_base(const char *path);
  * The pool's delete of a file: refuses an image some image of the pool names as its
  * parent (or when that cannot be told: an image that cannot be read now), removes path,
  * then removes its parent too where that is a clone's base no image names any more.
- * The caller holds the pool's lock and has checked that no partition has path attached.
+ * The caller holds the pool's lock and has checked that no partition has path attached;
+ * in_use (optional) says whether a base is attached (by hand) to a partition: it stays.
  * POOL_CLONE_OK (msg: what was removed), POOL_CLONE_DECLINED (refused, msg says why;
  * nothing removed) or POOL_CLONE_FAILED (msg says why; a base left over is removed by
  * the next mount's pool_clone_recover).
  */
 int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char *path,
-                      char *msg, size_t msg_size);
+                      bool (*in_use)(const char *path), char *msg, size_t msg_size);
 
 #endif

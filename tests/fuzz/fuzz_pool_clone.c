@@ -71,6 +71,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char msg[200];
     pool_clone(&v, &env, &r, msg, sizeof msg);
     /* the pool's delete: its parent checks, then the bases up the chain */
-    pool_clone_delete(&v, &env, size & 1 ? "b.vhdx" : "a.vhdx", msg, sizeof msg);
+    pool_clone_delete(&v, &env, size & 1 ? "b.vhdx" : "a.vhdx", NULL, msg, sizeof msg);
     return 0;
 }

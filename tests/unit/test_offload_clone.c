@@ -698,11 +698,11 @@ static void base_removed_revokes_test(void **state)
     uint64_t written;
     read_token(f, TOKEN_RANGE_DISK, "src.vhdx", 0, MIB, part);
     assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_int_equal(offload_write(&f->p, part, TOKEN_SIZE, 0, MIB, TOKEN_RANGE_FILE, "a.bin",
                                    0, NULL, NULL, &written, f->msg, sizeof f->msg), OFFLOAD_OK);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "dst.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "dst.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_non_null(strstr(f->msg, "no child left"));
     assert_int_equal(offload_write(&f->p, part, TOKEN_SIZE, 0, MIB, TOKEN_RANGE_FILE, "b.bin",
@@ -710,6 +710,8 @@ static void base_removed_revokes_test(void **state)
                      OFFLOAD_E_REVOKED);
     offload_pool_unobserve(&f->p);
 }
+
+static bool base_attached(const char *path) { return pool_clone_is_base(path); }
 
 /* The pool's delete: a parent refused, a child removed, the base with the last child. */
 static void delete_test(void **state)
@@ -728,25 +730,25 @@ static void delete_test(void **state)
     assert_false(pool_clone_is_base("-base-12345678.vhdx"));
     assert_true(pool_clone_is_base("d/A-BASE-0123ABCD.VHDX"));
     /* refused: the base while a child names it; nothing that is not there */
-    assert_int_equal(pool_clone_delete(&f->v, &env, base, f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, base, NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_DECLINED);
     assert_non_null(strstr(f->msg, "is the parent of"));
     assert_true(exists(f, base));
-    assert_int_equal(pool_clone_delete(&f->v, &env, "none.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "none.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_DECLINED);
     assert_string_equal(f->msg, "no such file in the pool");
     assert_int_equal(fat_mkdir(&f->v, "dir"), FAT_OK);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "dir", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "dir", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_DECLINED);
     /* a child: the base stays for the other */
-    assert_int_equal(pool_clone_delete(&f->v, &env, "dst.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "dst.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_non_null(strstr(f->msg, "stays"));
     assert_false(exists(f, "dst.vhdx"));
     assert_true(exists(f, base));
     assert_true(disk_is(f, "src.vhdx", 3, 0));
     /* the last child: the base goes with it */
-    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_non_null(strstr(f->msg, "no child left"));
     assert_false(exists(f, base));
@@ -755,10 +757,10 @@ static void delete_test(void **state)
     assert_int_equal(fat_open(&f->v, "plain.bin", FAT_O_CREATE, &ff), FAT_OK);
     assert_int_equal(fat_write(&ff, 0, "x", 1), 1);
     fat_close(&ff);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "plain.bin", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "plain.bin", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     put_disk(f, "one.vhdx", 4);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "one.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "one.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_string_equal(f->msg, "removed");
     struct names n = root_names(f);
@@ -777,19 +779,33 @@ static void delete_test(void **state)
     assert_int_equal(copy_disk(f, "s.vhdx", "d2.vhdx", 0, &written), OFFLOAD_OK);
     base_of(f, "s.vhdx", b2, sizeof b2);
     assert_string_equal(base_of(f, b2, base, sizeof base), b1);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "s.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "s.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "d1.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "d1.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_true(exists(f, b1));     /* b2 names it */
     assert_true(exists(f, b2));     /* d2 names it */
     assert_true(disk_is(f, "d2.vhdx", 3, 0x21));
     /* the last child: both bases up the chain go, child before parent */
-    assert_int_equal(pool_clone_delete(&f->v, &env, "d2.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "d2.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     assert_false(exists(f, b2));
     assert_false(exists(f, b1));
     assert_non_null(strstr(f->msg, b1));
+    /* a base a partition has attached (by hand) stays */
+    put_disk(f, "p.vhdx", 3);
+    put_disk(f, "q.vhdx", 9);
+    assert_int_equal(copy_disk(f, "p.vhdx", "q.vhdx", 0, &written), OFFLOAD_OK);
+    base_of(f, "p.vhdx", b1, sizeof b1);
+    assert_int_equal(pool_clone_delete(&f->v, &env, "p.vhdx", NULL, f->msg, sizeof f->msg),
+                     POOL_CLONE_OK);
+    assert_int_equal(pool_clone_delete(&f->v, &env, "q.vhdx", base_attached, f->msg,
+                                       sizeof f->msg), POOL_CLONE_OK);
+    assert_non_null(strstr(f->msg, "a partition has it attached"));
+    assert_true(exists(f, b1));
+    assert_int_equal(pool_clone_delete(&f->v, &env, b1, NULL, f->msg, sizeof f->msg),
+                     POOL_CLONE_OK);
+    assert_false(exists(f, b1));
     assert_int_equal(fat_sync(&f->v), FAT_OK);
     fsck_clean(f->data);
 }
@@ -835,7 +851,7 @@ static void delete_cut_anywhere_test(void **state)
     put_disk(f, "dst.vhdx", 9);
     uint64_t written;
     assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
-    assert_int_equal(pool_clone_delete(&f->v, &env, "dst.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "dst.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     char base[256];
     base_of(f, "src.vhdx", base, sizeof base);
@@ -844,7 +860,7 @@ static void delete_cut_anywhere_test(void **state)
     memcpy(before, f->data, img_bytes);
     mount(f, true);
     uint64_t w0 = f->m.writes;
-    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", f->msg, sizeof f->msg),
+    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg),
                      POOL_CLONE_OK);
     uint64_t total = f->m.writes - w0;
     assert_true(total > 2);
@@ -853,7 +869,7 @@ static void delete_cut_anywhere_test(void **state)
         memcpy(f->data, before, img_bytes);
         mount(f, true);
         f->m.cut_after = (int64_t)(f->m.writes + cut);
-        pool_clone_delete(&f->v, &env, "src.vhdx", f->msg, sizeof f->msg);
+        pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg);
         mount(f, true);
         assert_true(pool_clone_recover(&f->v, &env) >= 0);
         bool child = exists(f, "src.vhdx");
