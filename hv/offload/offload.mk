@@ -46,7 +46,8 @@ OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD
 # `make test`.
 TEST_STEPS += test-offload-kernel
 .PHONY: test-offload-kernel
-test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx
+test-offload-kernel: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(BUILD)/tools/vhdx \
+		$(BUILD)/guest/tests/spin.elf
 	$(Q)tests/net/run-kernel-offload-tests $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
 		$(BUILD)/tools/vhdx $(BUILD)/net/offload-kernel-test
 
