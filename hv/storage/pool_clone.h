@@ -4,9 +4,9 @@
  * destination's name become differencing disks of that base, each writing only its own
  * child.  The pool's delete removes a base with its last child.  Crash-safe through a
  * commit point and a recovery pass at mount: see hv/offload/TOKEN.md, "Block sharing:
- * linked clones".  Portable: a FAT32 volume and a
- * vhdx_env; the caller holds the pool's lock and has checked that no partition has either
- * disk attached.
+ * linked clones".  Portable: a FAT32 volume and a vhdx_env; the caller holds the pool's
+ * lock and has checked that no partition has either disk open (the kernel closes an
+ * attached source's disk in a pause, then opens it again).
  */
 #ifndef ATOLL_HV_STORAGE_POOL_CLONE_H
 #define ATOLL_HV_STORAGE_POOL_CLONE_H
