@@ -199,23 +199,37 @@ static bool image_name(const char *path)
     return ends_with(path, ".vhdx") || ends_with(path, ".avhdx");
 }
 
+/* Whether a file begins as a VHDX does ("vhdxfile"): damaged or not, it may be an image. */
+static bool vhdx_signed(struct fat_vol *v, const char *path)
+{
+    struct fat_file f;
+    char sig[8];
+    if (fat_open(v, path, 0, &f) != FAT_OK)
+        return true;    /* unreadable now: it may be */
+    long n = fat_read(&f, 0, sig, sizeof sig);
+    fat_close(&f);
+    return n != (long)sizeof sig || !memcmp(sig, "vhdxfile", sizeof sig);
+}
+
 /*
  * Whether any image of the pool names src as its parent; -1 when that cannot be told.
- * strict (before removing a base): an image that cannot be opened at all may be a child
- * too; else only one that cannot be read now (in use, a live log) counts so.
+ * strict (before removing a base): every file of the pool is looked at, whatever its name
+ * (a child a clone of an older build made under another name), and one that begins as a
+ * VHDX but cannot be opened may be a child too; else only images named so are, and only
+ * one that cannot be read now (in use, a live log) counts as a maybe.
  */
 static int has_children(struct fat_vol *v, const struct vhdx_env *env, const char *src,
                         bool strict, char *msg, size_t msg_size)
 {
-    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = ".vhdx",
+    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = strict ? "" : ".vhdx",
                       .suffix2 = ".avhdx" };
     s.names = env->alloc(env->ctx, sizeof(*s.names) * s.cap);
     if (!s.names)
         return fmt_snprintf(msg, msg_size, "out of memory"), -1;
     int found = scan_pool(&s) ? -1 : 0;
     if (found)
-        fmt_snprintf(msg, msg_size, "more images in the pool than a clone checks (%u)",
-                     POOL_CLONE_SCAN_MAX);
+        fmt_snprintf(msg, msg_size, "more %s in the pool than a clone checks (%u)",
+                     strict ? "files" : "images", POOL_CLONE_SCAN_MAX);
     for (uint32_t i = 0; !found && i < s.count; i++) {
         const char *name = s.names[i];
         if (!name[0] || name[strlen(name) - 1] == '/' || fat_same_path(name, src))
@@ -223,7 +237,8 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
         struct image im;
         struct vhdx_err err;
         int rc = image_open(v, env, name, VHDX_OPEN_NO_PARENT, &im, &err);
-        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM || (rc && strict)) {
+        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM ||
+            (rc && strict && vhdx_signed(v, name))) {
             found = -1;  /* in use (a live log) or unreadable now: it might be a child */
             fmt_snprintf(msg, msg_size, "cannot tell whether %s is a child of %s: %s", name,
                          src, err.msg);

@@ -829,17 +829,42 @@ static void recover_collects_bases_test(void **state)
     assert_int_equal(pool_clone_recover(&f->v, &env), 0);
     assert_true(exists(f, base));
     assert_int_equal(fat_unlink(&f->v, "src.vhdx"), FAT_OK);
-    /* an image that cannot be opened might name it: kept */
+    /* a file that begins as a VHDX but cannot be opened might name it: kept; files that
+     * are no VHDX at all, whatever their names, do not count */
     struct fat_file ff;
-    assert_int_equal(fat_open(&f->v, "junk.vhdx", FAT_O_CREATE, &ff), FAT_OK);
+    assert_int_equal(fat_open(&f->v, "junk.bin", FAT_O_CREATE, &ff), FAT_OK);
+    assert_int_equal(fat_write(&ff, 0, "vhdxfile, damaged", 17), 17);
+    fat_close(&ff);
+    assert_int_equal(fat_open(&f->v, "plain.vhdx", FAT_O_CREATE, &ff), FAT_OK);
     assert_int_equal(fat_write(&ff, 0, "not a vhdx", 10), 10);
     fat_close(&ff);
     assert_int_equal(pool_clone_recover(&f->v, &env), 0);
     assert_true(exists(f, base));
-    assert_int_equal(fat_unlink(&f->v, "junk.vhdx"), FAT_OK);
+    assert_int_equal(fat_unlink(&f->v, "junk.bin"), FAT_OK);
     assert_int_equal(pool_clone_recover(&f->v, &env), 1);
     assert_false(exists(f, base));
     assert_true(disk_is(f, "lone.vhdx", 5, 0));
+}
+
+/* A child under a name the pool's images are not found by (a clone of an older build could
+ * make one): its base stays when its sibling is deleted, and at mount. */
+static void child_of_any_name_keeps_base_test(void **state)
+{
+    struct fx *f = *state;
+    put_disk(f, "src.vhdx", 3);
+    put_disk(f, "dst.vhdx", 9);
+    uint64_t written;
+    assert_int_equal(copy_disk(f, "src.vhdx", "dst.vhdx", 0, &written), OFFLOAD_OK);
+    char base[256];
+    base_of(f, "src.vhdx", base, sizeof base);
+    assert_int_equal(fat_rename(&f->v, "dst.vhdx", "dst.img"), FAT_OK);
+    assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg),
+                     POOL_CLONE_OK);
+    assert_non_null(strstr(f->msg, "is the parent of dst.img"));
+    assert_true(exists(f, base));
+    assert_int_equal(pool_clone_recover(&f->v, &env), 0);
+    assert_true(exists(f, base));
+    assert_true(disk_is(f, "dst.img", 3, 0));
 }
 
 /* A power cut after every write of the delete of a clone's last child, then the mount's
@@ -956,6 +981,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(base_removed_revokes_test, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_test, setup, teardown),
         cmocka_unit_test_setup_teardown(recover_collects_bases_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(child_of_any_name_keeps_base_test, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_cut_anywhere_test, setup, teardown),
     };
     return cmocka_run_group_tests(tests, make_image, drop_image);
