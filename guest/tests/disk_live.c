@@ -6,7 +6,10 @@
  * disk while the rounds go on.  After the last round every block is read back once more.
  * `rounds=N` (default 30).  With `carry=1` each block is first read and checked to hold the
  * round before's pattern (what the disk kept between rounds: after a move to another host,
- * bytes only the old host had).  The host checks what the disk's file holds afterwards
+ * bytes only the old host had).  With `check=1` nothing is written: each block is read and
+ * must hold a whole pattern of some round (the disk as another host left it), and with
+ * `base=R` blocks 4 and 5 (4 and 5 MiB on: a parent's, never written here) hold round R's
+ * (tests/net/run-svm-storage-chain-test).  The host checks what the disk's file holds afterwards
  * (tests/storage/disk-live-check computes the same pattern).  It waits for each request
  * halted until the queue's MSI-X interrupt (no polling: under an emulator the device's
  * worker gets the time).
@@ -115,6 +118,33 @@ static bool read_matches(struct vd *d, uint32_t b, uint32_t r)
     return read_matches_say(d, b, r, false, r);
 }
 
+/* check=1: reads only (see the top). */
+static void check_only(struct vd *d, uint64_t capacity)
+{
+    uint32_t bad = 0, base = (uint32_t)cmdline_u64("base", 0);
+    for (uint32_t b = 0; b < BLOCKS; b++) {
+        memset(rbuf, 0, sizeof(rbuf));
+        uint8_t st = rw(d, VD_T_IN, sector_of(b), rbuf, BLOCK_BYTES);
+        uint32_t r = rbuf[2];
+        fill(b, r);
+        bool whole = st == 0 && memcmp(rbuf, wbuf, BLOCK_BYTES) == 0;
+        if (whole)
+            printf("disk_live: check: block %u holds round %u\n", b, r);
+        else
+            printf("disk_live: check: block %u holds no whole pattern (status %u)\n", b, st);
+        bad += !whole;
+    }
+    for (uint32_t b = BLOCKS; base && b < BLOCKS + 2 && sector_of(b + 1) * 512 <= capacity * 512;
+         b++) {
+        bool same = read_matches(d, b, base);
+        printf("disk_live: check: parent block %u %s round %u\n", b,
+               same ? "holds" : "does not hold", base);
+        bad += !same;
+    }
+    report(!bad, "check: every block a whole pattern%s (%u wrong)",
+           base ? ", the parent's blocks as written into it" : "", bad);
+}
+
 void test_main(void)
 {
     struct vd d;
@@ -139,6 +169,11 @@ void test_main(void)
                 "capacity %lu sectors holds %u blocks %u KiB apart", (unsigned long)capacity,
                 BLOCKS, STRIDE_BYTES >> 10))
         return;
+    if (cmdline_u64("check", 0)) {
+        check_only(&d, capacity);
+        vd_reset(&d);
+        return;
+    }
     uint32_t rounds = (uint32_t)cmdline_u64("rounds", 30);
     bool carry = cmdline_u64("carry", 0) != 0;
     uint32_t bad = 0, r = 0;

@@ -3,7 +3,8 @@
  *  - string I/O: REP OUTSB prints a line on the UART, REP INSB reads fw_cfg's signature;
  *  - string MMIO: REP STOS/MOVS to and from device and unassigned pages, forwards and
  *    backwards (DF), one element and a count large enough to span many exits;
- *  - string operands that cross from one guest page to another mapped elsewhere;
+ *  - string operands that cross from one guest page to another mapped elsewhere, and SMAP
+ *    on them (a CPL 0 read of a user page faults unless EFLAGS.AC is set);
  *  - read-modify-write on a device register (OR, AND, XOR, ADD, SUB) with the flags;
  *  - RSP as the register operand of an MMIO store;
  *  - EIP wraps at 4 GiB after an emulated instruction in 32-bit code;
@@ -223,6 +224,55 @@ static void page_fault_mid_string(void)
            pf_rip, pf_cr2, pf_error, pf_rcx, pf_rdi);
 }
 
+/* SMAP, where the CPU has it: REP OUTSB at CPL 0 from a user page (U/S at every level) is
+ * refused with a #PF (P, a supervisor read) before a byte goes out, and runs with EFLAGS.AC
+ * set (STAC).  The I/O exit comes before the operand is read: the check is the emulator's. */
+#define CR4_SMAP        (1ul << 21)
+#define CPUID_7_SMAP    (1u << 20)
+#define PTE_US          4ul
+
+static void smap_string_io(void)
+{
+    if (!(cpuid(7, 0).ebx & CPUID_7_SMAP)) {
+        report_skip("SMAP: the CPU does not offer it");
+        return;
+    }
+    uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xffful);
+    uint64_t *pdpt = (uint64_t *)(pml4[0] & ~0xffful);
+    uint64_t *pd = (uint64_t *)(pdpt[0] & ~0xffful);
+    uint64_t *pdpte = &pdpt[ALIAS >> 30];          /* the four PDs are contiguous */
+    uint64_t saved_pml4 = pml4[0], saved_pdpte = *pdpte, saved_pd = pd[ALIAS / PAGE_2M];
+    pml4[0] |= PTE_US;
+    *pdpte |= PTE_US;
+    pd[ALIAS / PAGE_2M] = ALIAS_FIRST | 0x83 | PTE_US;
+    static const char text[] = "emulate: REP OUTSB read this line from a user page with AC set\n";
+    memcpy((void *)ALIAS_FIRST, text, sizeof(text) - 1);
+    write_cr3(read_cr3());
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 | CR4_SMAP);
+    irq_set_handler(VEC_PF, on_pf);
+    pfs = 0;
+    const char *p = (const char *)ALIAS;
+    uint64_t n = sizeof(text) - 1;
+    uintptr_t start;
+    __asm__ volatile("leaq 1f(%%rip), %0\n1: cld; rep outsb"
+                     : "=&r"(start), "+S"(p), "+c"(n) : "d"(0x3f8) : "memory");
+    irq_set_handler(VEC_PF, 0);
+    report(pfs == 1 && pf_cr2 == ALIAS && pf_error == 1 && n == sizeof(text) - 1 &&
+           pf_rip == start + 1,
+           "SMAP: REP OUTSB at CPL 0 from a user page: #PF at %#lx (CR2 %#lx, error %#lx), RCX %lu",
+           pf_rip, pf_cr2, pf_error, n);
+    p = (const char *)ALIAS;
+    n = sizeof(text) - 1;
+    __asm__ volatile("stac; cld; rep outsb; clac" : "+S"(p), "+c"(n) : "d"(0x3f8) : "memory");
+    report(n == 0, "SMAP: with EFLAGS.AC set (STAC) the same REP OUTSB runs");
+    write_cr4(cr4);
+    pml4[0] = saved_pml4;
+    *pdpte = saved_pdpte;
+    pd[ALIAS / PAGE_2M] = saved_pd;
+    write_cr3(read_cr3());
+}
+
 static void page_crossing(void)
 {
     if (!alias_pages())
@@ -249,6 +299,7 @@ static void page_crossing(void)
     report(got == version && first_end[-3] == 0 && second[2] == 0,
            "MOVSD from the LAPIC to a dword split across two guest pages (%#x)", got);
     page_fault_mid_string();
+    smap_string_io();
 }
 
 /* ---- EIP wraps in 32-bit code ---------------------------------------------------------- */

@@ -160,7 +160,7 @@ static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t
         .host = o->req.host, .name = o->req.dst, .disk_size = info.disk_size,
         .sector_size = info.logical_sector_size, .block_size = info.block_size,
         .verify = o->req.verify, .link_mbps = o->req.link_mbps,
-        .after = o->req.after, .path = o->req.disk,
+        .after = o->req.after, .path = o->req.disk, .disk = src,
     };
     if (!storage_migrate_open(&mp, err, err_size))
         return false;
@@ -175,6 +175,7 @@ static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t
     struct disk_job_params jp = {
         .op = DISK_JOB_COPY, .src = src, .dst = storage_migrate_io(), .dst_name = o->req.host,
         .format = DISK_FORMAT_RAW, .ready_dirty_units = 2,
+        .parents_at_dst = info.has_parent,  /* sent first, or held there */
     };
     struct vhdx_err verr;
     if (disk_job_start(&jp, &o->job, &verr) != 0) {
@@ -743,6 +744,11 @@ static uint64_t migrate_committing(struct disk_op *o)
                  (unsigned long)(ms.data_bytes / MIB), (unsigned long)(ms.zero_bytes / MIB),
                  (unsigned long)ms.wire_bytes, (unsigned long)ms.link_throttled, crc);
     end_op(o, o->crc_set && ms.target_crc != o->crc ? DISK_OP_FAILED : DISK_OP_DONE, "%s", done);
+    if (ms.parent_bytes || ms.parent_held_bytes)
+        kprintf("disk: %s %s migrate #%u: parents: %lu bytes sent whole, %lu bytes held there "
+                "(not sent); %lu KiB of the disk read through them (not sent)\n",
+                o->req.partition, o->req.disk, o->id, (unsigned long)ms.parent_bytes,
+                (unsigned long)ms.parent_held_bytes, (unsigned long)(o->pr.bytes_dedup >> 10));
     return SERVICES_NONE;
 }
 

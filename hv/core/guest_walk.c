@@ -12,6 +12,7 @@
 #define EFER_NXE  (1ull << 11)
 #define CR0_WP    (1ull << 16)
 #define CR4_SMEP  (1ull << 20)
+#define CR4_SMAP  (1ull << 21)
 #define PTE_P     1ull
 #define PTE_RW    (1ull << 1)
 #define PTE_US    (1ull << 2)
@@ -140,13 +141,15 @@ enum guest_walk_result guest_walk(const struct guest_mem *m, const struct guest_
     return translate(m, pg, cpu, linear, gpa, &r);
 }
 
-/* SDM Vol. 3A, 4.6 (SMAP aside). */
+/* SDM Vol. 3A, 4.6. */
 static bool allowed(const struct guest_paging *pg, const struct guest_access *a,
                     const struct rights *r)
 {
     if (!(pg->cr0 & CR0_PG))
         return true;
     if (a->user && !r->user)
+        return false;
+    if (!a->user && !a->fetch && r->user && (pg->cr4 & CR4_SMAP) && !a->ac)
         return false;
     if (a->write && !r->write && (a->user || (pg->cr0 & CR0_WP)))
         return false;

@@ -32,6 +32,8 @@ struct guest_access {
     bool write;
     bool user;                  /* CPL 3 */
     bool fetch;                 /* an instruction fetch */
+    bool ac;                    /* EFLAGS.AC: with CR4.SMAP, lets a supervisor data access
+                                 * reach a user page (SDM Vol. 3A, 4.6.1) */
 };
 
 /* The exception a failed walk raises: #PF with its error code (CR2 is the linear address),
@@ -51,7 +53,8 @@ enum guest_walk_result guest_walk(const struct guest_mem *m, const struct guest_
                                   const struct guest_walk_cpu *cpu, uint64_t linear,
                                   uint64_t *gpa);
 
-/* The same, and the access rights checked as the CPU checks them for a (SMAP aside). */
+/* The same, and the access rights checked as the CPU checks them for a: U/S, R/W with
+ * CR0.WP, XD, SMEP and SMAP (every emulated access is an explicit one). */
 enum guest_walk_result guest_walk_access(const struct guest_mem *m, const struct guest_paging *pg,
                                          const struct guest_walk_cpu *cpu, uint64_t linear,
                                          const struct guest_access *a, uint64_t *gpa);

@@ -40,6 +40,8 @@ struct storage_migrate_params {
     bool after;                 /* "after" mode: no copy job; the target pulls with READ */
     const char *path;           /* after: the disk's pool path here (served read-only once
                                  * no partition here has it attached) */
+    struct vhdx *disk;          /* before: the open disk, its parents listed in HELLO and
+                                 * sent when the target lacks them (the pool's lock held) */
 };
 
 enum storage_migrate_state {
@@ -60,6 +62,8 @@ struct storage_migrate_stats {
     uint32_t target_crc;        /* DONE's, with verify */
     uint64_t target_bytes;
     uint64_t reads_served;      /* after mode: READs answered */
+    uint64_t parent_bytes;      /* parent files sent whole (the target lacked them) */
+    uint64_t parent_held_bytes; /* parent files not sent: the target holds them */
 };
 
 /* Starts the one outgoing migration: connects and sends HELLO.  False with one line in err

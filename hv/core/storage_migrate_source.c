@@ -10,6 +10,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/storage_migrate_chan.h"
+#include "hv/core/storage_migrate_parents.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/fat32.h"
@@ -52,6 +53,10 @@ static struct source {
     bool waiting_said, held_said;
     uint32_t ans_len, ans_off;          /* the answer in slot 0 */
     bool ans_paid;
+    /* a differencing disk: parent files go out from slot 0 before any unit is staged */
+    struct smig_src_chain chain;
+    uint32_t pf_len, pf_off;
+    bool pf_paid;
 } src;
 
 /* ---- the job's target: stages units ------------------------------------------------- */
@@ -89,7 +94,7 @@ static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
     uint32_t head = __atomic_load_n(&src.head, __ATOMIC_ACQUIRE);
     uint32_t tail = src.tail;
     if (__atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) != SMIG_SRC_STREAM ||
-        tail - head >= STORAGE_MIGRATE_SLOTS || !len || len > SMIG_UNIT ||
+        smig_src_chain_pending(&src.chain) || tail - head >= STORAGE_MIGRATE_SLOTS || !len || len > SMIG_UNIT ||
         off % src.p.sector_size || len % src.p.sector_size || off > src.p.disk_size ||
         len > src.p.disk_size - off)
         return -1;
@@ -145,7 +150,8 @@ const struct vhdx_io *storage_migrate_io(void)
 
 unsigned storage_migrate_room(void)
 {
-    if (src.stage != SMIG_SRC_STREAM || src.commit_wanted)
+    if (src.stage != SMIG_SRC_STREAM || src.commit_wanted || smig_src_chain_pending(&src.chain) ||
+        src.pf_off < src.pf_len)
         return 0;
     uint32_t used = __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE) -
                     __atomic_load_n(&src.head, __ATOMIC_ACQUIRE);
@@ -251,6 +257,10 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
                             .disk_size = p->disk_size, .sector_size = p->sector_size,
                             .block_size = p->block_size };
     fmt_snprintf(h.name, sizeof(h.name), "%s", p->name);
+    if (!p->after && p->disk && !smig_src_chain_list(p->disk, &h, &src.chain, err, err_size)) {
+        release();      /* the link too */
+        return false;
+    }
     size_t n = smig_hello_encode(&h, src.ctl + SMIG_HEADER_SIZE, CTL_BYTES - SMIG_HEADER_SIZE);
     smig_header_encode(src.ctl, SMIG_MSG_HELLO, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
     src.ctl_len = SMIG_HEADER_SIZE + n;
@@ -289,6 +299,8 @@ enum storage_migrate_state storage_migrate_state(char *msg, size_t msg_size)
 void storage_migrate_get_stats(struct storage_migrate_stats *out)
 {
     *out = src.st;
+    out->parent_bytes = src.chain.sent_bytes;
+    out->parent_held_bytes = src.chain.held_bytes;
     if (src.ch.s)
         out->wire_bytes = src.ch.wire_bytes;
     out->link_throttled = src.rl.throttled;
@@ -474,6 +486,16 @@ static int receive(char *err, size_t err_size)
     int got = smig_chan_recv(&src.ch, &h, &pl, err, err_size);
     if (got <= 0)
         return got;
+    if (h.type == SMIG_MSG_PARENTS && src.stage == SMIG_SRC_HELLO && src.chain.count &&
+        !src.chain.answered) {
+        struct smig_parents a;
+        int rc = smig_parents_decode(pl, h.length, src.chain.count, &a, err, err_size);
+        smig_chan_consume(&src.ch);
+        if (rc)
+            return -1;
+        smig_src_chain_answered(&src.chain, &a, say);
+        return 1;
+    }
     struct smig_reply r;
     int rc = smig_reply_decode(pl, h.length, &r, err, err_size);
     smig_chan_consume(&src.ch);
@@ -488,6 +510,12 @@ static int receive(char *err, size_t err_size)
     if (r.status != SMIG_OK) {
         fmt_snprintf(err, err_size, "the target %s: %s",
                      r.status == SMIG_REFUSED ? "refused it" : "failed", r.text);
+        return -1;
+    }
+    if (ready && src.chain.count &&
+        (!src.chain.answered || r.parent_held != smig_parents_held(&src.chain.answers))) {
+        fmt_snprintf(err, err_size, "the target accepted a differencing disk without answering "
+                     "for its parents (or READY names another parent held)");
         return -1;
     }
     if (ready) {
@@ -516,11 +544,43 @@ static int receive(char *err, size_t err_size)
     return 0;
 }
 
+/* A differencing disk's parent files the target lacks, whole, from slot 0 (no unit is staged
+ * meanwhile), the link's bucket allowing: 1 all out, 0 pending, -1 failed. */
+static int send_parents(char *err, size_t err_size)
+{
+    for (;;) {
+        if (src.pf_off >= src.pf_len) {
+            long n = smig_src_chain_next(&src.chain, src.slot[0].buf, say, err, err_size);
+            if (n <= 0)
+                return (int)n < 0 ? -1 : 1;
+            src.pf_len = (uint32_t)n;
+            src.pf_off = 0;
+            src.pf_paid = false;
+            src.st.parent_bytes = src.chain.sent_bytes;
+        }
+        if (!src.pf_paid && src.p.link_mbps &&
+            !rate_limit_take(&src.rl, src.pf_len, time_ns()))
+            return 0;
+        src.pf_paid = true;
+        size_t off = src.pf_off;
+        int s = smig_chan_send(&src.ch, src.slot[0].buf, src.pf_len, &off, err, err_size);
+        src.pf_off = (uint32_t)off;
+        if (s <= 0)
+            return s;
+        src.pf_off = src.pf_len = 0;
+    }
+}
+
 /* Sends what is due: HELLO, staged units (the link's bucket allowing), then COMMIT. */
 static int send_due(char *err, size_t err_size)
 {
     if (src.ctl_off < src.ctl_len)
         return smig_chan_send(&src.ch, src.ctl, src.ctl_len, &src.ctl_off, err, err_size);
+    if (src.stage == SMIG_SRC_STREAM) {
+        int s = send_parents(err, err_size);
+        if (s <= 0)
+            return s;
+    }
     if (src.stage == SMIG_SRC_STREAM || src.stage == SMIG_SRC_COMMIT) {
         uint32_t head = src.head;
         while (head != __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE)) {

@@ -12,6 +12,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/storage_migrate_chan.h"
+#include "hv/core/storage_migrate_parents.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
@@ -72,6 +73,7 @@ static struct target {
     char refusal[160];
     bool after;
     struct smig_remote_disk rd;
+    struct smig_tgt_chain chain;        /* a differencing disk's parents */
 } tgt;
 
 static void line(const char *what, const char *detail)
@@ -79,6 +81,8 @@ static void line(const char *what, const char *detail)
     kprintf("storage-migrate: incoming %s%sfrom %s: %s%s\n", tgt.hello.name,
             tgt.hello.name[0] ? " " : "", tgt.peer, what, detail);
 }
+
+static void say(const char *what) { line("", what); }
 
 /* The pool's lock held: NAME.tmp goes. */
 static void discard_file(void)
@@ -89,6 +93,7 @@ static void discard_file(void)
     if (tgt.file_open)
         fat_close(&tgt.file);
     tgt.file_open = false;
+    smig_tgt_chain_discard(&tgt.chain);
     struct fat_stat st;
     if (tgt.tmp[0] && pool_volume() && fat_stat(pool_volume(), tgt.tmp, &st) == 0) {
         fat_unlink(pool_volume(), tgt.tmp);
@@ -137,13 +142,25 @@ bool storage_migrate_target_accept(void *stream, const char *peer)
 /* Queues READY or DONE; the link closes after it unless streaming goes on. */
 static void reply(uint16_t type, uint32_t status, uint32_t crc, const char *text)
 {
-    struct smig_reply r = { .status = status, .crc = crc, .parent_held = -1,
+    struct smig_reply r = { .status = status, .crc = crc,
+                            .parent_held = smig_parents_held(&tgt.chain.answers),
                             .bytes = tgt.written };
     fmt_snprintf(r.text, sizeof(r.text), "%s", text);
     size_t n = smig_reply_encode(&r, tgt.tx + SMIG_HEADER_SIZE, 4096 - SMIG_HEADER_SIZE);
     smig_header_encode(tgt.tx, type, tgt.tx + SMIG_HEADER_SIZE, (uint32_t)n);
     tgt.tx_len = SMIG_HEADER_SIZE + n;
     tgt.tx_off = 0;
+}
+
+/* PARENTS goes out right before the READY reply queued. */
+static void answers_first(void)
+{
+    uint8_t m[SMIG_HEADER_SIZE + 16];
+    size_t n = smig_parents_encode(&tgt.chain.answers, m + SMIG_HEADER_SIZE, 16);
+    smig_header_encode(m, SMIG_MSG_PARENTS, m + SMIG_HEADER_SIZE, (uint32_t)n);
+    memmove(tgt.tx + SMIG_HEADER_SIZE + n, tgt.tx, tgt.tx_len);
+    memcpy(tgt.tx, m, SMIG_HEADER_SIZE + n);
+    tgt.tx_len += SMIG_HEADER_SIZE + n;
 }
 
 static bool file_exists(const char *path)
@@ -177,8 +194,14 @@ static bool create_file(char *err, size_t err_size)
     cp.physical_sector_size = 4096;
     cp.block_size = h->block_size;
     struct vhdx_err verr;
-    if (vhdx_create(pool_vhdx_env(), &tgt.io, &cp, &verr) ||
-        vhdx_open(pool_vhdx_env(), &tgt.io, tgt.tmp, 0, &tgt.disk, &verr)) {
+    if (h->parents) {   /* a child of the nearest parent, as held or just received here */
+        if (!smig_tgt_chain_create_child(h, h->name, &tgt.io, err, err_size))
+            return false;
+    } else if (vhdx_create(pool_vhdx_env(), &tgt.io, &cp, &verr)) {
+        fmt_snprintf(err, err_size, "%s: %s", tgt.tmp, verr.msg);
+        return false;
+    }
+    if (vhdx_open(pool_vhdx_env(), &tgt.io, tgt.tmp, 0, &tgt.disk, &verr)) {
         fmt_snprintf(err, err_size, "%s: %s", tgt.tmp, verr.msg);
         return false;
     }
@@ -214,14 +237,23 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
             return false;
         }
     }
-    if (tgt.hello.parents) {
-        /* The identity seed (smig_parent_held) needs a differencing disk on a parent here,
-         * and the pool opens no parents yet. */
-        fmt_snprintf(err, err_size, "a differencing disk (the pool here opens no parents)");
+    if (tgt.hello.parents && tgt.after) {
+        fmt_snprintf(err, err_size, "after mode with a differencing disk (not built)");
         return false;
     }
     partition_pool_lock();
-    bool ok = create_file(err, err_size);
+    bool ok = true;
+    if (tgt.hello.parents) {
+        /* The identity seed: parents held here with the same DataWriteGuid are not sent. */
+        if (file_exists(tgt.hello.name)) {
+            fmt_snprintf(err, err_size, "%s exists in the pool here", tgt.hello.name);
+            ok = false;
+        }
+        ok = ok && smig_tgt_chain_decide(&tgt.hello, &tgt.chain, say, err, err_size) == 0;
+    }
+    /* With parents to come the child is made once they are here (on_pfile). */
+    if (ok && smig_tgt_chain_ready(&tgt.chain))
+        ok = create_file(err, err_size);
     if (!ok)
         discard_file();
     partition_pool_unlock();
@@ -234,6 +266,8 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
                  "the source)" : "");
     line("", d);
     reply(SMIG_MSG_READY, SMIG_OK, 0, "accepted");
+    if (tgt.hello.parents)
+        answers_first();
     tgt.stage = T_DATA;
     if (tgt.after) {
         /* The file is the partition's to open: closed here until it has all units. */
@@ -248,9 +282,32 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     return true;
 }
 
+/* A parent file's chunk; with the last parent here, the child is made on it. */
+static bool on_pfile(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    if (!tgt.hello.parents || smig_tgt_chain_ready(&tgt.chain)) {
+        fmt_snprintf(err, err_size, "a parent file nobody asked for");
+        return false;
+    }
+    if (!smig_tgt_chain_take(&tgt.chain, &tgt.hello, pl, len, say, err, err_size))
+        return false;
+    if (!smig_tgt_chain_ready(&tgt.chain))
+        return true;
+    partition_pool_lock();
+    bool ok = create_file(err, err_size);
+    partition_pool_unlock();
+    if (ok)
+        say("every parent here: the disk is made a child of its copy");
+    return ok;
+}
+
 static bool on_data(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
 {
     struct smig_data d;
+    if (!tgt.disk) {
+        fmt_snprintf(err, err_size, "DATA before the parents the disk needs");
+        return false;
+    }
     if (smig_data_decode(pl, len, tgt.hello.disk_size, tgt.hello.sector_size, &d, err, err_size))
         return false;
     struct vhdx_err verr;
@@ -295,6 +352,10 @@ static bool on_commit(const uint8_t *pl, uint32_t len, char *err, size_t err_siz
     struct smig_commit c;
     if (smig_commit_decode(pl, len, &c, err, err_size))
         return false;
+    if (!tgt.disk) {
+        fmt_snprintf(err, err_size, "COMMIT before the parents the disk needs");
+        return false;
+    }
     if (c.bytes != tgt.written + tgt.zeroed) {
         fmt_snprintf(err, err_size, "the source sent %lu bytes, %lu arrived",
                      (unsigned long)c.bytes, (unsigned long)(tgt.written + tgt.zeroed));
@@ -724,6 +785,8 @@ static int step(char *err, size_t err_size)
         ok = on_fetched(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_DATA) {
         ok = on_data(pl, h.length, err, err_size);
+    } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_PFILE) {
+        ok = on_pfile(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_COMMIT) {
         ok = on_commit(pl, h.length, err, err_size);
     } else if (h.type == SMIG_MSG_ABORT) {

@@ -1,4 +1,4 @@
-/* A virtual CPU, vendor-neutral.  hv/vmx (or a later SVM backend) keeps its own state
+/* A virtual CPU, vendor-neutral.  hv/vmx or hv/svm keeps its own state
  * behind `arch`. */
 #ifndef ATOLL_HV_CORE_VCPU_H
 #define ATOLL_HV_CORE_VCPU_H
@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct partition;
+struct vcpu_roundtrip;
 
 /* General registers by x86 encoding number; [4] (RSP) lives in the VMCS between exits. */
 enum gpr { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
@@ -52,6 +53,9 @@ struct vcpu {
     uint64_t exits_total;
     uint64_t slice_ns;
     struct vcpu_msrs msrs;
+    unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip (vcpu_state_roundtrip.c) */
+    uint64_t roundtrips;
+    struct vcpu_roundtrip *roundtrip;   /* its buffers, from the first one on */
 };
 
 static inline void vcpu_count_exit(struct vcpu *v, enum exit_kind k)

@@ -4,6 +4,7 @@
  * neither).  Chosen once, at the first probe, before any other virt_* call.
  */
 #include "hv/arch/x86/cpu.h"
+#include "hv/core/vcpu_state_roundtrip.h"
 #include "hv/core/virt_backend.h"
 
 #define CPUID_1_ECX_VMX        (1u << 5)
@@ -31,7 +32,11 @@ bool virt_cpu_enable(void) { return backend->cpu_enable(); }
 bool virt_partition_init(struct partition *p) { return backend->partition_init(p); }
 void virt_partition_destroy(struct partition *p) { backend->partition_destroy(p); }
 bool virt_vcpu_init(struct vcpu *v, const struct vcpu_start *start) { return backend->vcpu_init(v, start); }
-void virt_vcpu_destroy(struct vcpu *v) { backend->vcpu_destroy(v); }
+void virt_vcpu_destroy(struct vcpu *v)
+{
+    backend->vcpu_destroy(v);
+    vcpu_state_roundtrip_end(v);
+}
 void virt_vcpu_sipi(struct vcpu *v, uint8_t vector) { backend->vcpu_sipi(v, vector); }
 enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns) { return backend->vcpu_run(v, slice_ns); }
 void virt_get_paging(struct vcpu *v, struct guest_paging *pg) { backend->get_paging(v, pg); }
@@ -53,7 +58,6 @@ bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool 
     return backend->set_ram_present(p, gpa, len, present);
 }
 
-void virt_flush_partition(struct partition *p) { backend->flush_partition(p); }
 bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s) { return backend->vcpu_save(v, s); }
 
 bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
@@ -61,4 +65,5 @@ bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, un
     return backend->vcpu_restore(v, s, err, err_size);
 }
 
+bool virt_vcpu_scrub(struct vcpu *v) { return backend->vcpu_scrub(v); }
 void virt_vcpu_kick(struct vcpu *v) { backend->vcpu_kick(v); }

@@ -1,6 +1,6 @@
 /*
  * The one interface between the vendor-neutral core and a hardware virtualisation backend
- * (hv/vmx today; an AMD SVM backend would implement the same functions).
+ * (hv/vmx for Intel VT-x, hv/svm for AMD SVM; hv/core/virt_backend.h).
  */
 #ifndef ATOLL_HV_CORE_VIRT_H
 #define ATOLL_HV_CORE_VIRT_H
@@ -74,7 +74,7 @@ bool virt_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool 
 /* Every vCPU of p drops its cached guest-physical translations before it runs again;
  * returns once none can still use a stale one, or with p ended (killed) when a vCPU never
  * came out of guest mode to do so. */
-void virt_flush_partition(struct partition *p);
+void virt_flush_partition(struct partition *p);      /* vendor-neutral: virt_flush.c */
 
 /* State capture (hv/core/vcpu_state.h).  Save reads everything a guest can observe of v
  * (registers, the allowed MSRs, XSAVE area, TSC offset, the event in flight,
@@ -93,6 +93,10 @@ void virt_flush_partition(struct partition *p);
 struct vcpu_state;
 bool virt_vcpu_save(struct vcpu *v, struct vcpu_state *s);
 bool virt_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+/* For the debug round trip (vcpu_state_roundtrip.h) only: overwrites everything restore
+ * must write with values that fail loudly if it does not (a refused entry, a faulting
+ * XRSTOR, a guest that sees garbage); v paused as for save.  False: it could not. */
+bool virt_vcpu_scrub(struct vcpu *v);
 
 /* Interrupts for a vCPU are pending (from a device or IPI): make sure it notices. */
 void virt_vcpu_kick(struct vcpu *v);

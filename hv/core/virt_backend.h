@@ -22,9 +22,9 @@ struct virt_backend {
     void (*unmap_foreign)(struct partition *p, uint64_t gpa);
     bool (*set_ram_writable)(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
     bool (*set_ram_present)(struct partition *p, uint64_t gpa, uint64_t len, bool present);
-    void (*flush_partition)(struct partition *p);
     bool (*vcpu_save)(struct vcpu *v, struct vcpu_state *s);
     bool (*vcpu_restore)(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+    bool (*vcpu_scrub)(struct vcpu *v);
     void (*vcpu_kick)(struct vcpu *v);
 };
 

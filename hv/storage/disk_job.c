@@ -217,9 +217,28 @@ static int unit_base(struct disk_job *j, uint64_t off, size_t n, bool again,
     return is_zero(j->buf, n) ? out_zero(j, off, n, err) : out_write(j, off, j->buf, n, err);
 }
 
+/* parents_at_dst: the destination reads through to the same parents. */
+static int unit_over_parents(struct disk_job *j, uint64_t off, size_t n, bool again,
+                             struct vhdx_err *err)
+{
+    int rc = VHDX_OK;
+    if (!again && !layer_holds_any(j, off, n, err, &rc)) {
+        j->pr.bytes_dedup += n;
+        return VHDX_OK;
+    }
+    if (!rc)
+        rc = src_read(j, off, j->buf, n, err);
+    j->pr.bytes_read += n;
+    if (rc)
+        return rc;
+    return is_zero(j->buf, n) ? out_zero(j, off, n, err) : out_write(j, off, j->buf, n, err);
+}
+
 static int unit_flat(struct disk_job *j, uint64_t off, size_t n, bool again,
                      struct vhdx_err *err)
 {
+    if (j->p.parents_at_dst && j->p.src && j->p.src->has_parent)
+        return unit_over_parents(j, off, n, again, err);
     enum unit_class cls = j->p.src ? unit_class(j->p.src, off) : UNIT_ALLOCATED;
     int rc = VHDX_OK;
     if (cls == UNIT_ALLOCATED) {

@@ -71,6 +71,11 @@ struct disk_job_params {
     struct dedup_index *dedup;
     uint32_t base_obj;
     uint32_t ready_dirty_units; /* READY once at most this many units are dirty; 0: 16 */
+    /* A copy of a differencing disk whose destination holds its parents (a storage
+     * migration that sent or found them there): on the first pass a unit the source's own
+     * layer does not touch is skipped unread (bytes_dedup); the rest is written whole,
+     * zeros included (the destination's parent may hold other bytes there). */
+    bool parents_at_dst;
 };
 
 struct disk_job_progress {

@@ -67,8 +67,6 @@ static int fail(char *msg, size_t size, int status, const char *fmt, ...)
 
 /* ---- names ------------------------------------------------------------------------- */
 
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -80,59 +78,6 @@ static size_t dir_len(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? (size_t)(slash - path) : 0;
-}
-
-/* Length of the component of p at i (up to '/' or the end). */
-static size_t component(const char *p, size_t i, size_t end)
-{
-    size_t j = i;
-    while (j < end && p[j] != '/')
-        j++;
-    return j - i;
-}
-
-/* The locator's relative path from the child's folder to parent, '\\'-separated. */
-static bool relative_path(const char *child, const char *parent, char *out, size_t size)
-{
-    child += *child == '/', parent += *parent == '/';
-    size_t cd = dir_len(child), pd = dir_len(parent), ci = 0, pi = 0;
-    /* skip the folders both share */
-    while (ci < cd && pi < pd) {
-        size_t a = component(child, ci, cd), b = component(parent, pi, pd);
-        bool same = a == b;
-        for (size_t k = 0; same && k < a; k++)
-            same = lower(child[ci + k]) == lower(parent[pi + k]);
-        if (!same)
-            break;
-        ci += a + 1, pi += b + 1;
-    }
-    size_t n = 0;
-    for (; ci < cd; ci += component(child, ci, cd) + 1) {     /* one ".." per folder left */
-        if (n + 3 >= size)
-            return false;
-        memcpy(out + n, "..\\", 3);
-        n += 3;
-    }
-    const char *rest = parent + pi;
-    size_t len = strlen(rest);
-    if (n + len >= size)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        out[n + i] = rest[i] == '/' ? '\\' : rest[i];
-    out[n + len] = '\0';
-    return true;
-}
-
-static bool absolute_path(const char *path, char *out, size_t size)
-{
-    path += *path == '/';
-    size_t len = strlen(path);
-    if (len + 2 > size)
-        return false;
-    out[0] = '\\';
-    for (size_t i = 0; i <= len; i++)
-        out[1 + i] = path[i] == '/' ? '\\' : path[i];
-    return true;
 }
 
 /* The pool path of the parent an image's locator names: relative first. */
@@ -261,6 +206,7 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
     return found;
 }
 
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 static bool is_hex(char c) { return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f'); }
 
 bool pool_clone_is_base(const char *path)
@@ -449,7 +395,7 @@ static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx
                       char *msg, size_t msg_size)
 {
     char rel[PATH_MAX_LEN], abs[PATH_MAX_LEN];
-    if (!relative_path(t, base, rel, sizeof rel) || !absolute_path(base, abs, sizeof abs))
+    if (!vhdx_parent_locator(t, base, rel, sizeof rel, abs, sizeof abs))
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: path too long", t);
     struct image im;
     memset(&im, 0, sizeof im);

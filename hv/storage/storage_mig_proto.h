@@ -46,7 +46,9 @@ enum smig_msg_type {
     SMIG_MSG_DONE = 5,
     SMIG_MSG_ABORT = 6,
     SMIG_MSG_READ = 7,          /* "after" mode, target -> source: a range it needs now */
-    SMIG_MSG_MAX = 7,
+    SMIG_MSG_PARENTS = 8,       /* a chain's parents: target -> source before READY, and */
+    SMIG_MSG_PFILE = 9,         /* source -> target, the needed ones (storage_mig_chain.h) */
+    SMIG_MSG_MAX = 9,
 };
 
 enum smig_status { SMIG_OK = 0, SMIG_REFUSED = 1, SMIG_FAILED = 2 };

@@ -64,3 +64,73 @@ bool vhdx_parent_pool_path(const char *child, const char *locator, bool relative
         return false;
     return n > 0;
 }
+
+/* ---- the other way: a locator's paths for a parent at a pool path ---------------------- */
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+
+/* Bytes of path before its last component (0 for the root's files). */
+static size_t dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) : 0;
+}
+
+/* Length of the component of p at i (up to '/' or the end). */
+static size_t component(const char *p, size_t i, size_t end)
+{
+    size_t j = i;
+    while (j < end && p[j] != '/')
+        j++;
+    return j - i;
+}
+
+/* The locator's relative path from the child's folder to parent, '\\'-separated. */
+static bool relative_path(const char *child, const char *parent, char *out, size_t size)
+{
+    child += *child == '/', parent += *parent == '/';
+    size_t cd = dir_len(child), pd = dir_len(parent), ci = 0, pi = 0;
+    /* skip the folders both share */
+    while (ci < cd && pi < pd) {
+        size_t a = component(child, ci, cd), b = component(parent, pi, pd);
+        bool same = a == b;
+        for (size_t k = 0; same && k < a; k++)
+            same = lower(child[ci + k]) == lower(parent[pi + k]);
+        if (!same)
+            break;
+        ci += a + 1, pi += b + 1;
+    }
+    size_t n = 0;
+    for (; ci < cd; ci += component(child, ci, cd) + 1) {     /* one ".." per folder left */
+        if (n + 3 >= size)
+            return false;
+        memcpy(out + n, "..\\", 3);
+        n += 3;
+    }
+    const char *rest = parent + pi;
+    size_t len = strlen(rest);
+    if (n + len >= size)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        out[n + i] = rest[i] == '/' ? '\\' : rest[i];
+    out[n + len] = '\0';
+    return true;
+}
+
+static bool absolute_path(const char *path, char *out, size_t size)
+{
+    path += *path == '/';
+    size_t len = strlen(path);
+    if (len + 2 > size)
+        return false;
+    out[0] = '\\';
+    for (size_t i = 0; i <= len; i++)
+        out[1 + i] = path[i] == '/' ? '\\' : path[i];
+    return true;
+}
+
+bool vhdx_parent_locator(const char *child, const char *parent, char *rel, size_t rel_size,
+                         char *abs, size_t abs_size)
+{
+    return relative_path(child, parent, rel, rel_size) && absolute_path(parent, abs, abs_size);
+}

@@ -14,4 +14,10 @@
 bool vhdx_parent_pool_path(const char *child, const char *locator, bool relative, char *out,
                            size_t size);
 
+/* The other way: a child at pool path `child` whose parent is the pool file `parent` gets
+ * these locator paths (relative from the child's folder, and absolute from the pool's
+ * root, both '\\'-separated).  False when either does not fit. */
+bool vhdx_parent_locator(const char *child, const char *parent, char *rel, size_t rel_size,
+                         char *abs, size_t abs_size);
+
 #endif

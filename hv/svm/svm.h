@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/exit/exit_apply.h"
 #include "hv/core/exit/mmio.h"
 #include "hv/core/guest_walk.h"
 #include "hv/core/guest_xstate.h"
@@ -51,9 +52,6 @@ struct svm_vcpu {
     uint64_t tsc_aux;               /* IA32_TSC_AUX: neither VMRUN nor VMSAVE switches it */
     uint64_t tsc_deadline;
     uint64_t tsc_offset;            /* what the VMCB holds */
-    unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip */
-    uint64_t roundtrips;
-    struct svm_roundtrip *roundtrip;
 };
 
 static inline struct svm_vcpu *svm_of(struct vcpu *v) { return v->arch; }
@@ -63,20 +61,15 @@ struct svm_cpu *svm_this_cpu(void);
  * paused); false when the CPU holding them did not answer. */
 bool svm_vcpu_put_aside(struct vcpu *v);
 
-/* svm_vcpu_state.c: the debug round trip (manifest vcpu-state-roundtrip) between two
- * exits; false: v's partition has ended, saying why. */
-bool svm_state_roundtrip(struct vcpu *v);
 /* The CR4 bits a guest may set: those this CPU implements. */
 uint64_t svm_cr4_offered(void);
-void svm_roundtrip_free(struct svm_vcpu *x);
 
 /* svm_entry.S: VMLOAD, VMRUN, VMSAVE of the guest's VMCB with gpr[] in the registers
  * (RAX and RSP live in the VMCB). */
 void svm_enter(uint64_t *gpr, uint64_t vmcb_phys);
 
 /* svm_exit.c */
-enum svm_action { SVM_RESUME, SVM_TO_SCHEDULER, SVM_HALT, SVM_STOP };
-enum svm_action svm_handle_exit(struct vcpu *v);
+enum exit_action svm_handle_exit(struct vcpu *v);
 
 /* svm_event.c */
 void svm_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
@@ -134,9 +127,9 @@ bool svm_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writa
 void svm_unmap_foreign(struct partition *p, uint64_t gpa);
 bool svm_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
 bool svm_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);
-void svm_flush_partition(struct partition *p);
 bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s);
 bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+bool svm_vcpu_scrub(struct vcpu *v);
 void svm_vcpu_kick(struct vcpu *v);
 
 #endif

@@ -8,6 +8,7 @@ const struct virt_backend virt_backend_svm = {
     .vcpu_init = svm_vcpu_init, .vcpu_destroy = svm_vcpu_destroy, .vcpu_sipi = svm_vcpu_sipi,
     .vcpu_run = svm_vcpu_run, .get_paging = svm_get_paging, .map_foreign = svm_map_foreign,
     .unmap_foreign = svm_unmap_foreign, .set_ram_writable = svm_set_ram_writable,
-    .set_ram_present = svm_set_ram_present, .flush_partition = svm_flush_partition,
-    .vcpu_save = svm_vcpu_save, .vcpu_restore = svm_vcpu_restore, .vcpu_kick = svm_vcpu_kick,
+    .set_ram_present = svm_set_ram_present, 
+    .vcpu_save = svm_vcpu_save, .vcpu_restore = svm_vcpu_restore, .vcpu_scrub = svm_vcpu_scrub,
+    .vcpu_kick = svm_vcpu_kick,
 };

@@ -8,8 +8,7 @@
  * runs under both backends.
  */
 #include <string.h>
-#include "hv/core/exit/emulate.h"
-#include "hv/core/exit/exit.h"
+#include "hv/core/exit/exit_apply.h"
 #include "hv/core/partition.h"
 #include "hv/core/snapshot_lazy.h"
 #include "hv/svm/svm.h"
@@ -17,6 +16,7 @@
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_VM (1ull << 17)
+#define RFLAGS_AC (1ull << 18)
 #define EFER_SVME (1ull << 12)
 #define EFER_LMA (1ull << 10)
 #define CR4_OSXSAVE (1ull << 18)
@@ -25,12 +25,12 @@
 
 static struct vmcb *vmcb_of(struct vcpu *v) { return svm_of(v)->vmcb; }
 
-static enum svm_action kill_unhandled(struct vcpu *v)
+static enum exit_action kill_unhandled(struct vcpu *v)
 {
     struct vmcb *b = vmcb_of(v);
     partition_kill(v->part, "vcpu%u: unhandled #VMEXIT %#lx, exitinfo1 %#lx, exitinfo2 %#lx, rip %#lx",
                    v->index, b->ctl.exit_code, b->ctl.exit_info1, b->ctl.exit_info2, b->save.rip);
-    return SVM_STOP;
+    return EXIT_STOP;
 }
 
 static struct guest_ctl guest_ctl_of(const struct vmcb *b)
@@ -66,36 +66,11 @@ static void store_emulation_state(struct vcpu *v, const struct mmio_cpu *c)
     s->rflags = c->rflags;
 }
 
-static enum svm_action emulate(struct vcpu *v, const struct mmio_exit *e)
-{
-    struct mmio_cpu c;
-    struct guest_paging pg;
-    struct mmio_outcome out;
-    load_emulation_state(v, &c, &pg);
-    enum mmio_result r = vcpu_emulate(v, &c, &pg, e, &out);
-    if (r != MMIO_DONE && r != MMIO_AGAIN && r != MMIO_UNMAPPED)
-        return SVM_STOP;
-    store_emulation_state(v, &c);
-    if (r == MMIO_UNMAPPED)
-        svm_queue_fault(v, out.vector, out.error, out.linear);
-    else
-        svm_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
-    return v->part->state == PART_DEAD ? SVM_STOP : SVM_RESUME;
-}
-
 /* ---- exits the core decides ------------------------------------------------------------ */
 
 static uint64_t read_gpr(struct vcpu *v, unsigned reg)
 {
     return reg == RSP ? vmcb_of(v)->save.rsp : v->gpr[reg];
-}
-
-static void write_gpr(struct vcpu *v, unsigned reg, uint64_t value)
-{
-    if (reg == RSP)
-        vmcb_of(v)->save.rsp = value;
-    else
-        v->gpr[reg] = value;
 }
 
 static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, unsigned len)
@@ -119,9 +94,9 @@ static bool decoded_instruction(struct vcpu *v, enum exit_info_kind kind, enum s
 }
 
 /* After svm_refuse_instruction: the guest takes its fault, unless the partition ended. */
-static enum svm_action refused(struct vcpu *v)
+static enum exit_action refused(struct vcpu *v)
 {
-    return v->part->state == PART_DEAD ? SVM_STOP : SVM_RESUME;
+    return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
 }
 
 /* CR0 and CR4 as the rules of hv/core/exit/exit_cr.h made them (EFER.LMA following CR0.PG
@@ -141,62 +116,33 @@ static bool load_guest_ctl(struct vcpu *v, unsigned which, const struct guest_ct
     return true;
 }
 
-static enum svm_action load_effects(struct vcpu *v, const struct exit_info *e,
-                                    const struct exit_effects *fx)
+static void write_rsp(struct vcpu *v, uint64_t value) { vmcb_of(v)->save.rsp = value; }
+
+static bool set_xcr0(struct vcpu *v, uint64_t xcr0) { return svm_xstate_set_xcr0(svm_of(v), xcr0); }
+
+static enum exit_action unhandled_decision(struct vcpu *v, const struct exit_info *e)
 {
-    switch (fx->verdict) {
-    case VERDICT_UNHANDLED:
-        return kill_unhandled(v);
-    case VERDICT_EMULATE:
-        return emulate(v, &fx->emulate);
-    default:
-        break;
-    }
-    for (unsigned r = 0; r < 16; r++)
-        if (fx->gpr_written & (1u << r))
-            write_gpr(v, r, fx->gpr[r]);
-    if (fx->ctl_written)
-        load_guest_ctl(v, fx->ctl_written, &fx->ctl);
-    if (fx->xcr0_written && !svm_xstate_set_xcr0(svm_of(v), fx->xcr0)) {
-        partition_kill(v->part, "vcpu%u: the CPU refused XCR0 %#lx that passed every check (rip %#lx)",
-                       v->index, fx->xcr0, e->rip);
-        return SVM_STOP;
-    }
-    if (fx->exception.valid) {
-        svm_queue_exception(v, fx->exception.vector, fx->exception.has_error, fx->exception.error);
-    } else if (fx->complete) {
-        if (!e->instr_len) {
-            partition_kill(v->part, "vcpu%u: the instruction at rip %#lx could not be decoded "
-                           "to step past it", v->index, e->rip);
-            return SVM_STOP;
-        }
-        svm_complete_instruction(v, e->instr_len);
-    }
-    switch (fx->verdict) {
-    case VERDICT_HALT: return SVM_HALT;
-    case VERDICT_STOP: return SVM_STOP;
-    default: return SVM_RESUME;
-    }
+    return kill_unhandled(v);
 }
 
-static enum svm_action decided(struct vcpu *v, struct exit_info *e)
-{
-    struct exit_effects fx;
-    exit_handle(v, e, &fx);
-    return load_effects(v, e, &fx);
-}
+static const struct exit_target target = {
+    .emulation_load = load_emulation_state, .emulation_store = store_emulation_state,
+    .write_rsp = write_rsp, .load_ctl = load_guest_ctl, .set_xcr0 = set_xcr0,
+    .queue_exception = svm_queue_exception, .queue_fault = svm_queue_fault,
+    .complete_instruction = svm_complete_instruction, .unhandled = unhandled_decision,
+};
 
-static enum svm_action on_cpuid(struct vcpu *v)
+static enum exit_action on_cpuid(struct vcpu *v)
 {
     struct exit_info e;
     if (!decoded_instruction(v, EXIT_IS_CPUID, SVM_INSN_CPUID, &e))
         return refused(v);
     e.cpuid.leaf = (uint32_t)v->gpr[RAX];
     e.cpuid.subleaf = (uint32_t)v->gpr[RCX];
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
-static enum svm_action on_hlt(struct vcpu *v)
+static enum exit_action on_hlt(struct vcpu *v)
 {
     struct exit_info e;
     if (!decoded_instruction(v, EXIT_IS_HLT, SVM_INSN_HLT, &e))
@@ -204,10 +150,10 @@ static enum svm_action on_hlt(struct vcpu *v)
     uint64_t rflags = vmcb_of(v)->save.rflags;
     e.hlt.irqs_enabled = rflags & RFLAGS_IF;
     e.hlt.single_step = rflags & RFLAGS_TF;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
-static enum svm_action on_msr(struct vcpu *v)
+static enum exit_action on_msr(struct vcpu *v)
 {
     bool write = vmcb_of(v)->ctl.exit_info1 & 1;
     struct exit_info e;
@@ -217,10 +163,10 @@ static enum svm_action on_msr(struct vcpu *v)
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcb_of(v)->save.efer & ~EFER_SVME;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
-static enum svm_action on_xsetbv(struct vcpu *v)
+static enum exit_action on_xsetbv(struct vcpu *v)
 {
     struct vmcb *b = vmcb_of(v);
     struct exit_info e;
@@ -231,12 +177,12 @@ static enum svm_action on_xsetbv(struct vcpu *v)
     e.xsetbv.cpl = (b->save.rflags & RFLAGS_VM) ? 3 : b->save.cpl;
     e.xsetbv.osxsave = b->save.cr4 & CR4_OSXSAVE;
     e.xsetbv.offered = svm_this_cpu()->xs.xcr0_offered;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 /* EXITINFO1: IN, string, REP, size, address size, port (APM Vol. 2, 15.10.2); EXITINFO2
  * is the next RIP. */
-static enum svm_action on_io(struct vcpu *v)
+static enum exit_action on_io(struct vcpu *v)
 {
     struct vmcb *b = vmcb_of(v);
     uint64_t info = b->ctl.exit_info1;
@@ -248,7 +194,7 @@ static enum svm_action on_io(struct vcpu *v)
     if (!len || len > SVM_INSN_MAX) {
         partition_kill(v->part, "vcpu%u: IOIO exit with next rip %#lx at rip %#lx", v->index,
                        b->ctl.exit_info2, b->save.rip);
-        return SVM_STOP;
+        return EXIT_STOP;
     }
     struct exit_info e = decoded(v, EXIT_IS_IO, (unsigned)len);
     e.io.in = info & 1;
@@ -259,7 +205,7 @@ static enum svm_action on_io(struct vcpu *v)
     e.io.port = (uint16_t)(info >> 16);
     e.io.rax = v->gpr[RAX];
     e.io.rcx = v->gpr[RCX];
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 #define NPF_PRESENT     (1ull << 0)
@@ -267,26 +213,26 @@ static enum svm_action on_io(struct vcpu *v)
 #define NPF_FETCH       (1ull << 4)
 #define NPF_TABLE_WALK  (1ull << 33)
 
-static bool lazy_page(struct vcpu *v, uint64_t gpa, enum svm_action *action)
+static bool lazy_page(struct vcpu *v, uint64_t gpa, enum exit_action *action)
 {
     switch (snapshot_lazy_fault(v, gpa)) {
     case LAZY_NOT_MINE: return false;
-    case LAZY_RETRY: *action = SVM_RESUME; break;
+    case LAZY_RETRY: *action = EXIT_RESUME; break;
     case LAZY_PARKED:
         svm_untake_requeued(v);
-        *action = SVM_HALT;
+        *action = EXIT_HALT;
         break;
-    case LAZY_LOST: *action = SVM_STOP; break;
+    case LAZY_LOST: *action = EXIT_STOP; break;
     }
     vcpu_count_exit(v, EXIT_EPT);
     return true;
 }
 
-static enum svm_action on_npf(struct vcpu *v)
+static enum exit_action on_npf(struct vcpu *v)
 {
     struct vmcb *b = vmcb_of(v);
     uint64_t info = b->ctl.exit_info1, gpa = b->ctl.exit_info2;
-    enum svm_action lazy = SVM_RESUME;
+    enum exit_action lazy = EXIT_RESUME;
     if (!(info & NPF_PRESENT) && lazy_page(v, gpa, &lazy))
         return lazy;
     struct exit_info e = decoded(v, EXIT_IS_MMIO, 0);
@@ -294,10 +240,10 @@ static enum svm_action on_npf(struct vcpu *v)
     e.mmio.write = info & NPF_WRITE;
     e.mmio.fetch = info & NPF_FETCH;
     e.mmio.table = info & NPF_TABLE_WALK;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
-static enum svm_action hypercall(struct vcpu *v, unsigned len)
+static enum exit_action hypercall(struct vcpu *v, unsigned len)
 {
     struct exit_info e = decoded(v, EXIT_IS_VMCALL, len);
     e.vmcall.nr = v->gpr[RAX];
@@ -305,7 +251,7 @@ static enum svm_action hypercall(struct vcpu *v, unsigned len)
     e.vmcall.arg[1] = v->gpr[RSI];
     e.vmcall.arg[2] = v->gpr[RDX];
     e.vmcall.arg[3] = v->gpr[R10];
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 #define VECTOR_UD_SVM 6
@@ -314,7 +260,7 @@ static enum svm_action hypercall(struct vcpu *v, unsigned len)
 
 /* #UD: Intel's VMCALL (0f 01 c1) is the guest's hypercall as well; anything else is the
  * guest's own #UD, given back. */
-static enum svm_action on_ud(struct vcpu *v)
+static enum exit_action on_ud(struct vcpu *v)
 {
     struct svm_fetch f;
     svm_fetch_instruction(v, &f);
@@ -322,10 +268,10 @@ static enum svm_action on_ud(struct vcpu *v)
         return hypercall(v, 3);
     vcpu_count_exit(v, EXIT_EXCEPTION);
     svm_queue_exception(v, VECTOR_UD_SVM, false, 0);
-    return SVM_RESUME;
+    return EXIT_RESUME;
 }
 
-static enum svm_action on_exception(struct vcpu *v, uint8_t vector)
+static enum exit_action on_exception(struct vcpu *v, uint8_t vector)
 {
     if (vector == VECTOR_UD_SVM)
         return on_ud(v);
@@ -338,7 +284,7 @@ static enum svm_action on_exception(struct vcpu *v, uint8_t vector)
     e.exception.vector = vector;
     e.exception.has_error = vector == VECTOR_AC;
     e.exception.error = (uint32_t)b->ctl.exit_info1;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static uint64_t cr_source(struct vcpu *v, const struct svm_cr_insn *d)
@@ -367,7 +313,7 @@ static bool lmsw_memory_source(struct vcpu *v, const struct svm_fetch *f, uint64
     uint64_t linear = svm_mem_linear(&m, f->mode, gpr, s->rip, seg);
     struct guest_paging pg;
     svm_get_paging(v, &pg);
-    struct guest_access a = { .user = s->cpl == 3 };
+    struct guest_access a = { .user = s->cpl == 3, .ac = s->rflags & RFLAGS_AC };
     uint8_t bytes[2];
     for (unsigned i = 0; i < 2; i++) {
         uint64_t at = f->mode == MMIO_MODE_LONG64 ? linear + i : (uint32_t)(linear + i), gpa;
@@ -392,7 +338,7 @@ static bool lmsw_memory_source(struct vcpu *v, const struct svm_fetch *f, uint64
 /* A control-register access without decode assists: decoded from one read of its bytes,
  * which must be the access the exit reports (CR number, read or write); bytes that are not
  * get the guest #UD (svm_refuse_instruction). */
-static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
+static enum exit_action on_cr(struct vcpu *v, unsigned number, bool write)
 {
     struct vmcb *vb = vmcb_of(v);
     struct svm_fetch f;
@@ -411,7 +357,7 @@ static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
     if (d.form == SVM_CR_SMSW) {    /* CR0 reads are not intercepted */
         partition_kill(v->part, "vcpu%u: SMSW at rip %#lx is not emulated", v->index,
                        vb->save.rip);
-        return SVM_STOP;
+        return EXIT_STOP;
     }
     uint64_t source = 0;
     if (d.memory) {
@@ -432,12 +378,12 @@ static enum svm_action on_cr(struct vcpu *v, unsigned number, bool write)
     default: e.cr.access = CR_MOV_TO; break;
     }
     e.cr.value = source;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 /* Only those the core completes (INVD, WBINVD) need their length: the others raise #UD or
  * #GP on the instruction. */
-static enum svm_action instruction(struct vcpu *v, enum exit_instruction which)
+static enum exit_action instruction(struct vcpu *v, enum exit_instruction which)
 {
     struct exit_info e = decoded(v, EXIT_IS_INSTRUCTION, 0);
     if ((which == INSTR_INVD || which == INSTR_WBINVD) &&
@@ -445,16 +391,16 @@ static enum svm_action instruction(struct vcpu *v, enum exit_instruction which)
                              which == INSTR_INVD ? SVM_INSN_INVD : SVM_INSN_WBINVD, &e))
         return refused(v);
     e.instruction.which = which;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
-static enum svm_action lifecycle(struct vcpu *v, enum exit_info_kind kind)
+static enum exit_action lifecycle(struct vcpu *v, enum exit_info_kind kind)
 {
     struct exit_info e = decoded(v, kind, 0);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
-enum svm_action svm_handle_exit(struct vcpu *v)
+enum exit_action svm_handle_exit(struct vcpu *v)
 {
     struct svm_vcpu *x = svm_of(v);
     uint64_t code = x->vmcb->ctl.exit_code;
@@ -465,18 +411,18 @@ enum svm_action svm_handle_exit(struct vcpu *v)
     switch (code) {
     case SVM_EXIT_INTR:
         vcpu_count_exit(v, EXIT_EXTINT);
-        return v->kick ? SVM_TO_SCHEDULER : SVM_RESUME;
+        return v->kick ? EXIT_TO_SCHEDULER : EXIT_RESUME;
     case SVM_EXIT_NMI:                  /* the host's: taken when GIF was set again */
         vcpu_count_exit(v, EXIT_EXCEPTION);
-        return SVM_RESUME;
+        return EXIT_RESUME;
     case SVM_EXIT_VINTR:
         vcpu_count_exit(v, EXIT_INTR_WINDOW);
-        return SVM_RESUME;
+        return EXIT_RESUME;
     case SVM_EXIT_IRET:                 /* the guest leaves its NMI handler */
         x->iret_seen = true;
         x->iret_rip = x->vmcb->save.rip;
         vcpu_count_exit(v, EXIT_INTR_WINDOW);
-        return SVM_RESUME;
+        return EXIT_RESUME;
     case SVM_EXIT_CR_READ + 8: return on_cr(v, 8, false);
     case SVM_EXIT_CR_WRITE + 0: return on_cr(v, 0, true);
     case SVM_EXIT_CR_WRITE + 4: return on_cr(v, 4, true);

@@ -9,6 +9,7 @@
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
+#include "hv/core/vcpu_state_roundtrip.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/svm/svm.h"
@@ -213,10 +214,6 @@ void svm_vcpu_destroy(struct vcpu *v)
         }
     if (x->vmcb)
         kmem_free_pages(x->vmcb, 1);
-    if (x->roundtrips)
-        kprintf("atoll: %s vcpu%u: %lu vCPU state round trips (saved, streamed, scrubbed, "
-                "restored, read back the same)\n", v->part->name, v->index, x->roundtrips);
-    svm_roundtrip_free(x);
     svm_xstate_free(x);
     kfree(x);
     v->arch = NULL;
@@ -411,11 +408,9 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         __asm__ volatile("sti; nop; cli" ::: "memory");    /* host interrupts and NMIs run here */
         irq_enable();
         switch (svm_handle_exit(v)) {
-        case SVM_RESUME:
-            if (v->part->vcpu_state_roundtrip && ++x->exits_since_roundtrip >=
-                v->part->vcpu_state_roundtrip) {
-                x->exits_since_roundtrip = 0;
-                if (!svm_state_roundtrip(v))
+        case EXIT_RESUME:
+            if (vcpu_state_roundtrip_due(v)) {
+                if (!vcpu_state_roundtrip(v))
                     return RUN_STOPPED;
                 if (!make_current(v)) {
                     partition_kill(v->part, "vcpu%u: the CPU refused its restored extended "
@@ -424,11 +419,11 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
                 }
             }
             break;
-        case SVM_TO_SCHEDULER:
+        case EXIT_TO_SCHEDULER:
             return RUN_YIELD;
-        case SVM_HALT:
+        case EXIT_HALT:
             return RUN_HALTED;
-        case SVM_STOP:
+        case EXIT_STOP:
             return RUN_STOPPED;
         }
         if (v->kick && time_ns() >= end)
@@ -505,27 +500,3 @@ bool svm_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool p
     return ok;
 }
 
-#define FLUSH_ACK_TIMEOUT_NS 1000000000ull
-
-/* As on VT-x: a vCPU in guest mode is kicked out, and its next entry flushes its ASID. */
-void svm_flush_partition(struct partition *p)
-{
-    for (unsigned i = 0; i < p->vcpu_count; i++)
-        __atomic_store_n(&p->vcpus[i]->flush_ept, true, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i < p->vcpu_count; i++) {
-        struct vcpu *v = p->vcpus[i];
-        if (!__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST))
-            continue;
-        sched_wake(v);
-        uint64_t deadline = time_ns() + FLUSH_ACK_TIMEOUT_NS;
-        while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
-               __atomic_load_n(&v->flush_ept, __ATOMIC_SEQ_CST)) {
-            if (time_ns() >= deadline) {
-                partition_kill(p, "vcpu%u did not leave guest mode to flush its nested page "
-                               "translations within 1 s", v->index);
-                return;
-            }
-            cpu_relax();
-        }
-    }
-}

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hv/arch/x86/spinlock.h"
+#include "hv/core/exit/exit_apply.h"
 #include "hv/core/exit/exit_cr.h"
 #include "hv/core/guest_xstate.h"
 #include "hv/core/vcpu.h"
@@ -45,9 +46,6 @@ struct vmx_vcpu {
     uint64_t xcr0;
     uint64_t tsc_deadline;
     uint64_t tsc_offset;            /* what VMCS64_TSC_OFFSET holds */
-    unsigned exits_since_roundtrip; /* manifest vcpu-state-roundtrip (vmx_vcpu_state.c) */
-    uint64_t roundtrips;
-    struct vmx_roundtrip *roundtrip;    /* its buffers, from the first one on */
     unsigned host_cpu;              /* 1 + index of the CPU whose host state is in the VMCS */
     volatile unsigned active_cpu;   /* 1 + index of the CPU where the VMCS is active, or 0 */
 };
@@ -61,7 +59,6 @@ int vmx_enter(uint64_t *gpr, int launched);
 extern char vmx_exit_point[];
 
 /* vmx_exit.c */
-enum exit_action { EXIT_RESUME, EXIT_TO_SCHEDULER, EXIT_HALT, EXIT_STOP };
 enum exit_action vmx_handle_exit(struct vcpu *v);
 
 /* vmx_event.c */
@@ -103,11 +100,6 @@ struct vmx_acquired {
 bool vmx_vcpu_acquire(struct vcpu *v, struct vmx_acquired *a);
 bool vmx_vcpu_release(struct vcpu *v, const struct vmx_acquired *a);
 
-/* vmx_vcpu_state.c: the debug round trip (manifest vcpu-state-roundtrip) on v's own CPU,
- * between two exits, v put aside (no CPU's current vCPU); false: v's partition has ended,
- * saying why. */
-bool vmx_state_roundtrip(struct vcpu *v);
-void vmx_roundtrip_free(struct vmx_vcpu *x);
 
 /* vmx_guest_state.c */
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want);
@@ -136,9 +128,9 @@ bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writa
 void vtx_unmap_foreign(struct partition *p, uint64_t gpa);
 bool vtx_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
 bool vtx_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);
-void vtx_flush_partition(struct partition *p);
 bool vtx_vcpu_save(struct vcpu *v, struct vcpu_state *s);
 bool vtx_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size);
+bool vtx_vcpu_scrub(struct vcpu *v);
 void vtx_vcpu_kick(struct vcpu *v);
 
 #endif

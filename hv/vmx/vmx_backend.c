@@ -8,6 +8,7 @@ const struct virt_backend virt_backend_vtx = {
     .vcpu_init = vtx_vcpu_init, .vcpu_destroy = vtx_vcpu_destroy, .vcpu_sipi = vtx_vcpu_sipi,
     .vcpu_run = vtx_vcpu_run, .get_paging = vtx_get_paging, .map_foreign = vtx_map_foreign,
     .unmap_foreign = vtx_unmap_foreign, .set_ram_writable = vtx_set_ram_writable,
-    .set_ram_present = vtx_set_ram_present, .flush_partition = vtx_flush_partition,
-    .vcpu_save = vtx_vcpu_save, .vcpu_restore = vtx_vcpu_restore, .vcpu_kick = vtx_vcpu_kick,
+    .set_ram_present = vtx_set_ram_present, 
+    .vcpu_save = vtx_vcpu_save, .vcpu_restore = vtx_vcpu_restore, .vcpu_scrub = vtx_vcpu_scrub,
+    .vcpu_kick = vtx_vcpu_kick,
 };

@@ -7,8 +7,7 @@
  * partition, with the reason by name, qualification and guest RIP in one line.
  */
 #include <string.h>
-#include "hv/core/exit/emulate.h"
-#include "hv/core/exit/exit.h"
+#include "hv/core/exit/exit_apply.h"
 #include "hv/core/partition.h"
 #include "hv/core/snapshot_lazy.h"
 #include "hv/vmx/vmcs.h"
@@ -103,38 +102,11 @@ static void store_emulation_state(struct vcpu *v, const struct mmio_cpu *c)
         vmcs_writen(VMCSN_GUEST_RFLAGS, c->rflags);
 }
 
-/* An MMIO access or string I/O, emulated; a REP string instruction with a count left stays
- * on its RIP and runs again. */
-static enum exit_action emulate(struct vcpu *v, const struct mmio_exit *e)
-{
-    struct mmio_cpu c;
-    struct guest_paging pg;
-    struct mmio_outcome out;
-    load_emulation_state(v, &c, &pg);
-    enum mmio_result r = vcpu_emulate(v, &c, &pg, e, &out);
-    if (r != MMIO_DONE && r != MMIO_AGAIN && r != MMIO_UNMAPPED)
-        return EXIT_STOP;
-    store_emulation_state(v, &c);
-    if (r == MMIO_UNMAPPED)
-        vmx_queue_fault(v, out.vector, out.error, out.linear);
-    else
-        vmx_complete_instruction(v, r == MMIO_DONE ? out.length : 0);
-    return v->part->state == PART_DEAD ? EXIT_STOP : EXIT_RESUME;
-}
-
 /* ---- exits the core decides: decode, exit_handle, load the effects -------------------- */
 
 static uint64_t read_gpr(struct vcpu *v, unsigned reg)
 {
     return reg == RSP ? vmcs_readn(VMCSN_GUEST_RSP) : v->gpr[reg];
-}
-
-static void write_gpr(struct vcpu *v, unsigned reg, uint64_t value)
-{
-    if (reg == RSP)
-        vmcs_writen(VMCSN_GUEST_RSP, value);
-    else
-        v->gpr[reg] = value;
 }
 
 static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, uint64_t qual)
@@ -147,52 +119,28 @@ static struct exit_info decoded(struct vcpu *v, enum exit_info_kind kind, uint64
     };
 }
 
-static enum exit_action load_effects(struct vcpu *v, const struct exit_info *e,
-                                     const struct exit_effects *fx)
+static void write_rsp(struct vcpu *v, uint64_t value) { vmcs_writen(VMCSN_GUEST_RSP, value); }
+
+static bool set_xcr0(struct vcpu *v, uint64_t xcr0) { return vmx_xstate_set_xcr0(vmx_of(v), xcr0); }
+
+static enum exit_action unhandled_decision(struct vcpu *v, const struct exit_info *e)
 {
-    switch (fx->verdict) {
-    case VERDICT_UNHANDLED:
-        return kill_unhandled(v, e->raw);
-    case VERDICT_EMULATE:
-        return emulate(v, &fx->emulate);
-    default:
-        break;
-    }
-    for (unsigned r = 0; r < 16; r++)
-        if (fx->gpr_written & (1u << r))
-            write_gpr(v, r, fx->gpr[r]);
-    bool loaded = !fx->ctl_written || vmx_load_guest_ctl(v, fx->ctl_written, &fx->ctl);
-    if (fx->xcr0_written && !vmx_xstate_set_xcr0(vmx_of(v), fx->xcr0)) {
-        partition_kill(v->part, "vcpu%u: the CPU refused XCR0 %#lx that passed every check (rip %#lx)",
-                       v->index, fx->xcr0, e->rip);
-        return EXIT_STOP;
-    }
-    if (!loaded)
-        vmx_queue_exception(v, VECTOR_GP, true, 0);
-    else if (fx->exception.valid)
-        vmx_queue_exception(v, fx->exception.vector, fx->exception.has_error, fx->exception.error);
-    else if (fx->complete)
-        vmx_skip_instruction();
-    switch (fx->verdict) {
-    case VERDICT_HALT: return EXIT_HALT;
-    case VERDICT_STOP: return EXIT_STOP;
-    default: return EXIT_RESUME;
-    }
+    return kill_unhandled(v, e->raw);
 }
 
-static enum exit_action decided(struct vcpu *v, struct exit_info *e)
-{
-    struct exit_effects fx;
-    exit_handle(v, e, &fx);
-    return load_effects(v, e, &fx);
-}
+static const struct exit_target target = {
+    .emulation_load = load_emulation_state, .emulation_store = store_emulation_state,
+    .write_rsp = write_rsp, .load_ctl = vmx_load_guest_ctl, .set_xcr0 = set_xcr0,
+    .queue_exception = vmx_queue_exception, .queue_fault = vmx_queue_fault,
+    .complete_instruction = vmx_complete_instruction, .unhandled = unhandled_decision,
+};
 
 static enum exit_action on_cpuid(struct vcpu *v, uint64_t qual)
 {
     struct exit_info e = decoded(v, EXIT_IS_CPUID, qual);
     e.cpuid.leaf = (uint32_t)v->gpr[RAX];
     e.cpuid.subleaf = (uint32_t)v->gpr[RCX];
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
@@ -201,7 +149,7 @@ static enum exit_action on_hlt(struct vcpu *v, uint64_t qual)
     uint64_t rflags = vmcs_readn(VMCSN_GUEST_RFLAGS);
     e.hlt.irqs_enabled = rflags & RFLAGS_IF;
     e.hlt.single_step = rflags & RFLAGS_TF;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 /* The qualification: CR number, access type, register (SDM Vol. 3, Table 28-3). */
@@ -216,7 +164,7 @@ static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
                  : e.cr.access == CR_MOV_TO ? read_gpr(v, e.cr.gpr) : 0;
     e.cr.now = vmx_guest_ctl();
     e.cr.cr4_offered = vmx_cr4_offered();
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
@@ -225,7 +173,7 @@ static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcs_read64(VMCS64_GUEST_EFER);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_rdmsr(struct vcpu *v, uint64_t qual) { return on_msr(v, qual, false); }
@@ -246,7 +194,7 @@ static enum exit_action on_xsetbv(struct vcpu *v, uint64_t qual)
     e.xsetbv.cpl = guest_cpl();
     e.xsetbv.osxsave = vmcs_readn(VMCSN_GUEST_CR4) & CR4_OSXSAVE;
     e.xsetbv.offered = vmx_this_cpu()->xs.xcr0_offered;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 /* The qualification: size - 1, direction, string, REP, port (SDM Vol. 3, Table 28-5). */
@@ -265,7 +213,7 @@ static enum exit_action on_io(struct vcpu *v, uint64_t qual)
         unsigned as = (vmcs_read32(VMCS32_EXIT_INSTR_INFO) >> 7) & 7;
         e.io.addr_size = as <= 2 ? (uint8_t)(2u << as) : 0xff;
     }
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 #define EPT_QUAL_WRITE          (1ull << 1)     /* the access was a data write */
@@ -308,14 +256,14 @@ static enum exit_action on_ept_violation(struct vcpu *v, uint64_t qual)
     e.mmio.write = qual & EPT_QUAL_WRITE;
     e.mmio.fetch = qual & EPT_QUAL_FETCH;
     e.mmio.table = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_ept_misconfig(struct vcpu *v, uint64_t qual)
 {
     struct exit_info e = decoded(v, EXIT_IS_TABLES_BROKEN, qual);
     e.mmio.gpa = vmcs_read64(VMCS64_GUEST_PHYS_ADDR);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
@@ -326,25 +274,25 @@ static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
     e.vmcall.arg[1] = v->gpr[RSI];
     e.vmcall.arg[2] = v->gpr[RDX];
     e.vmcall.arg[3] = v->gpr[R10];
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_triple_fault(struct vcpu *v, uint64_t qual)
 {
     struct exit_info e = decoded(v, EXIT_IS_SHUTDOWN, qual);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_init(struct vcpu *v, uint64_t qual)
 {
     struct exit_info e = decoded(v, EXIT_IS_INIT, qual);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_sipi(struct vcpu *v, uint64_t qual)
 {
     struct exit_info e = decoded(v, EXIT_IS_SIPI, qual);
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 /* Host NMIs are the host's: handled here, as if they had not hit the guest. */
@@ -378,14 +326,14 @@ static enum exit_action on_exception_nmi(struct vcpu *v, uint64_t qual)
     e.exception.vector = info & 0xff;
     e.exception.has_error = info & INTR_INFO_ERROR_CODE;
     e.exception.error = e.exception.has_error ? vmcs_read32(VMCS32_EXIT_INTR_ERROR) : 0;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action instruction(struct vcpu *v, uint64_t qual, enum exit_instruction which)
 {
     struct exit_info e = decoded(v, EXIT_IS_INSTRUCTION, qual);
     e.instruction.which = which;
-    return decided(v, &e);
+    return exit_apply(&target, v, &e);
 }
 
 static enum exit_action on_vmx_instruction(struct vcpu *v, uint64_t qual)

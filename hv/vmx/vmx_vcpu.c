@@ -8,6 +8,7 @@
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/core/sched.h"
+#include "hv/core/vcpu_state_roundtrip.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmcs.h"
@@ -306,10 +307,6 @@ void vtx_vcpu_destroy(struct vcpu *v)
     } else if (x->vmcs) {
         kmem_free_pages(x->vmcs, 1);
     }
-    if (x->roundtrips)
-        kprintf("atoll: %s vcpu%u: %lu vCPU state round trips (saved, streamed, scrubbed, "
-                "restored, read back the same)\n", v->part->name, v->index, x->roundtrips);
-    vmx_roundtrip_free(x);
     vmx_xstate_free(x);
     kfree(x);
     v->arch = NULL;
@@ -528,11 +525,9 @@ enum run_result vtx_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         irq_enable();
         switch (vmx_handle_exit(v)) {
         case EXIT_RESUME:
-            if (v->part->vcpu_state_roundtrip && ++x->exits_since_roundtrip >=
-                v->part->vcpu_state_roundtrip) {
-                x->exits_since_roundtrip = 0;
+            if (vcpu_state_roundtrip_due(v)) {
                 put_current(true);          /* as if paused: everything in memory */
-                if (!vmx_state_roundtrip(v))
+                if (!vcpu_state_roundtrip(v))
                     return RUN_STOPPED;
                 if (!make_current(v)) {
                     partition_kill(v->part, "vcpu%u: the CPU refused its restored extended "
@@ -605,28 +600,3 @@ bool vtx_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool p
     return ok;
 }
 
-#define FLUSH_ACK_TIMEOUT_NS 1000000000ull
-
-/* A vCPU still in guest mode is kicked out (its next entry flushes); one that does not
- * come out within the timeout may keep stale translations, so its partition ends. */
-void vtx_flush_partition(struct partition *p)
-{
-    for (unsigned i = 0; i < p->vcpu_count; i++)
-        __atomic_store_n(&p->vcpus[i]->flush_ept, true, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i < p->vcpu_count; i++) {
-        struct vcpu *v = p->vcpus[i];
-        if (!__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST))
-            continue;
-        sched_wake(v);
-        uint64_t deadline = time_ns() + FLUSH_ACK_TIMEOUT_NS;
-        while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
-               __atomic_load_n(&v->flush_ept, __ATOMIC_SEQ_CST)) {
-            if (time_ns() >= deadline) {
-                partition_kill(p, "vcpu%u did not leave guest mode to flush its EPT "
-                               "translations within 1 s", v->index);
-                return;
-            }
-            cpu_relax();
-        }
-    }
-}

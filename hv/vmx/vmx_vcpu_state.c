@@ -323,27 +323,13 @@ bool vtx_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     return true;
 }
 
-/* ---- the debug round trip (manifest vcpu-state-roundtrip) ----------------------------- */
-
-struct vmx_roundtrip {
-    struct vcpu_state saved, loaded, again;
-    uint8_t stream[sizeof(struct vcpu_state) + 1024];
-};
-
-#define ROUNDTRIP_PAGES ((sizeof(struct vmx_roundtrip) + 4095) / 4096)
-
-void vmx_roundtrip_free(struct vmx_vcpu *x)
-{
-    if (x->roundtrip)
-        kmem_free_pages(x->roundtrip, ROUNDTRIP_PAGES);
-    x->roundtrip = NULL;
-}
+/* ---- virt_vcpu_scrub, for the debug round trip (hv/core/vcpu_state_roundtrip.c) ---------- */
 
 #define POISON 0xdeadbeefdeadbeefull
 
 /* Everything restore must write, overwritten with values that fail loudly if it does
  * not: a VM entry that fails, an XRSTOR that faults, a guest that sees garbage. */
-static bool scrub(struct vcpu *v)
+bool vtx_vcpu_scrub(struct vcpu *v)
 {
     struct vmx_vcpu *x = vmx_of(v);
     struct vmx_acquired a;
@@ -387,56 +373,4 @@ static bool scrub(struct vcpu *v)
     v->halted_irqs_off = true;
     v->sipi_vector = 0xa5;
     return vmx_vcpu_release(v, &a);
-}
-
-/* One round trip of v on its own CPU, its VMCS current: save, write the VCPU section,
- * scrub, read the section, restore, and save again to compare. */
-static const char *roundtrip(struct vcpu *v, struct vmx_roundtrip *r, char *err, size_t err_size)
-{
-    if (!virt_vcpu_save(v, &r->saved))
-        return "save failed";
-    struct state_writer w;
-    state_writer_init(&w, r->stream, sizeof(r->stream));
-    if (!vcpu_state_save(&w, v->index, &r->saved) || !state_writer_finish(&w))
-        return "the VCPU section did not fit";
-    if (!scrub(v))
-        return "scrubbing failed";
-    struct state_kind kind = state_desc_kind(&vcpu_state_desc);
-    struct state_reader rd;
-    struct state_section sec;
-    if (state_reader_open(&rd, r->stream, w.pos, &kind, 1) != 0 ||
-        state_reader_next(&rd, &sec) != 1 ||
-        vcpu_state_load(&sec, &r->loaded, err, err_size) != 0 ||
-        !virt_vcpu_restore(v, &r->loaded, err, (unsigned)err_size))
-        return err[0] ? err : "the VCPU section did not read back";
-    if (!virt_vcpu_save(v, &r->again))
-        return "save after restore failed";
-    const char *field = vcpu_state_first_difference(&r->saved, &r->again);
-    if (field) {
-        fmt_snprintf(err, err_size, "%s differs after the round trip", field);
-        return err;
-    }
-    return NULL;
-}
-
-bool vmx_state_roundtrip(struct vcpu *v)
-{
-    struct vmx_vcpu *x = vmx_of(v);
-    if (v->part->state == PART_DEAD)
-        return false;
-    if (!x->roundtrip)
-        x->roundtrip = kmem_alloc_pages(ROUNDTRIP_PAGES);
-    if (!x->roundtrip) {
-        partition_kill(v->part, "vcpu%u: no memory for the vCPU state round trip", v->index);
-        return false;
-    }
-    char err[STATE_ERR_LEN] = "";
-    const char *bad = roundtrip(v, x->roundtrip, err, sizeof(err));
-    if (bad) {
-        partition_kill(v->part, "vcpu%u: vCPU state round trip %lu: %s", v->index,
-                       x->roundtrips + 1, bad);
-        return false;
-    }
-    x->roundtrips++;
-    return v->part->state != PART_DEAD;
 }

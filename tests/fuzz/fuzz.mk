@@ -26,5 +26,6 @@ fuzz-seeds-mig:
 	@mkdir -p $(BUILD)/seedgen tests/fuzz/corpus/fuzz_mig_receive tests/fuzz/corpus/fuzz_storage_mig_proto
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $(BUILD)/seedgen/gen_mig_seeds tests/fuzz/gen_mig_seeds.c \
 		hv/migrate/mig_proto.c hv/snapshot/snap_codec.c hv/storage/storage_mig_proto.c \
-		hv/storage/storage_mig_remote.c hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c -llz4
+		hv/storage/storage_mig_remote.c hv/storage/storage_mig_chain.c hv/lib/crc32c.c \
+		hv/lib/guid.c hv/lib/format.c -llz4
 	$(Q)$(BUILD)/seedgen/gen_mig_seeds tests/fuzz/corpus/fuzz_mig_receive tests/fuzz/corpus/fuzz_storage_mig_proto

@@ -1,13 +1,79 @@
 /* libFuzzer target: what a storage-migration target or source receives from its peer
- * (hv/storage/storage_mig_proto.c): the header, then the payload as every message type;
- * accepted messages hold terminated, valid fields and DATA ranges inside the disk. */
+ * (hv/storage/storage_mig_proto.c, storage_mig_chain.c): the header, then the payload as
+ * every message type; accepted messages hold terminated, valid fields and DATA ranges
+ * inside the disk; a HELLO's parent list gets the target's decision (what it finds under
+ * each path taken from the input), PARENTS answers are in order, and PFILE chunks fed to
+ * the target's order check never make a file longer than its limit. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv/storage/storage_mig_chain.h"
 #include "hv/storage/storage_mig_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool same_path(const char *a, const char *b)
+{
+    a += *a == '/';
+    b += *b == '/';
+    for (; *a && *b; a++, b++)
+        if ((*a | 0x20) != (*b | 0x20))
+            return false;
+    return *a == *b;
+}
+
+/* The chain's messages; the answers and the target's order check from the HELLO when one
+ * decoded. */
+static void chain(const uint8_t *in, uint32_t len, const struct smig_hello *hello)
+{
+    char err[160];
+    struct smig_parents p;
+    uint32_t count = len ? in[0] % (SMIG_MAX_PARENTS + 2) : 0;
+    if (smig_parents_decode(in, len, count, &p, err, sizeof(err)) == 0) {
+        int held = smig_parents_held(&p);
+        for (uint32_t i = 0; i < p.count; i++)
+            if ((held < 0 || (int)i < held) != smig_parents_needed(&p, i))
+                abort();        /* needed: exactly those nearer than the held one */
+    }
+    if (hello) {
+        struct smig_parent_probe found[SMIG_MAX_PARENTS];
+        memset(found, 0, sizeof(found));
+        for (uint32_t i = 0; i < SMIG_MAX_PARENTS && i < len; i++)
+            found[i].found = (enum smig_parent_found)(in[i] % 3);
+        if (smig_parents_decide(hello, found, same_path, &p, err, sizeof(err)) == 0) {
+            for (uint32_t i = 0; i < hello->parents; i++)
+                if (found[i].found == SMIG_FOUND_OTHER && smig_parents_needed(&p, i))
+                    abort();    /* another disk under a needed name: never overwritten */
+            uint8_t buf[16];
+            size_t n = smig_parents_encode(&p, buf, sizeof(buf));
+            struct smig_parents q;
+            if (!n || smig_parents_decode(buf, (uint32_t)n, hello->parents, &q, err,
+                                          sizeof(err)) || memcmp(&p, &q, sizeof(p)))
+                abort();
+        }
+    }
+    struct smig_pfile f;
+    if (smig_pfile_decode(in, len, &f, err, sizeof(err)) == 0 &&
+        (f.index >= SMIG_MAX_PARENTS || !f.length || f.length > SMIG_PFILE_CHUNK ||
+         f.bytes != in + SMIG_PFILE_HEADER || f.length + SMIG_PFILE_HEADER != len))
+        abort();
+    /* the payload as a run of chunk heads (offset low byte, index, flags, a length) */
+    struct smig_parents all = { .count = 3, .answer = { 1, 1, 2 } };
+    struct smig_pfile_rx rx;
+    uint64_t disk = 1u << 20;
+    smig_pfile_rx_init(&rx, &all, disk);
+    for (uint32_t i = 0; i + 4 <= len && i < 4096; i += 4) {
+        struct smig_pfile c = { .offset = rx.received + (in[i] & 1 ? in[i] : 0),
+                                .index = in[i + 1] % 4, .flags = in[i + 2] & 1,
+                                .length = 1 + (uint32_t)in[i + 3] * 65536u };
+        int rc = smig_pfile_rx_take(&rx, &c, err, sizeof(err));
+        if (rx.received > smig_parent_file_max(disk))
+            abort();
+        if (rc == 2)
+            smig_pfile_rx_next(&rx);
+    }
+}
 
 static bool any(void *ctx, const char *name, const struct guid *g)
 {
@@ -32,12 +98,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *copy = malloc(len ? len : 1);  /* exact size: ASan sees a read past the end */
     memcpy(copy, pl, len);
     struct smig_hello hello;
-    if (smig_hello_decode(copy, len, &hello, err, sizeof(err)) == 0) {
+    bool hello_ok = smig_hello_decode(copy, len, &hello, err, sizeof(err)) == 0;
+    if (hello_ok) {
         if (!memchr(hello.name, 0, sizeof(hello.name)) || !smig_path_ok(hello.name) ||
             hello.parents > SMIG_MAX_PARENTS || hello.disk_size % hello.sector_size)
             abort();
         smig_parent_held(&hello, any, (void *)(uintptr_t)'a');
     }
+    chain(copy, len, hello_ok ? &hello : NULL);
     struct smig_reply r;
     if (smig_reply_decode(copy, len, &r, err, sizeof(err)) == 0 &&
         (!memchr(r.text, 0, sizeof(r.text)) || r.parent_held < -1))

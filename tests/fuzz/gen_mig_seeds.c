@@ -9,6 +9,7 @@
 
 #include "hv/migrate/mig_proto.h"
 #include "hv/snapshot/snap_codec.h"
+#include "hv/storage/storage_mig_chain.h"
 #include "hv/storage/storage_mig_proto.h"
 
 static void save(const char *dir, const char *name, const uint8_t *b, size_t n)
@@ -142,6 +143,13 @@ static void smig_seeds(const char *dir)
     smig_save(dir, "seed-commit", SMIG_MSG_COMMIT, pay, smig_commit_encode(&c, pay, sizeof(pay)));
     smig_save(dir, "seed-abort", SMIG_MSG_ABORT, pay,
               smig_abort_encode("the target's pool is full", pay, sizeof(pay)));
+    struct smig_parents ps = { .count = 3, .answer = { SMIG_PARENT_NEEDED, SMIG_PARENT_HELD,
+                                                       SMIG_PARENT_BELOW } };
+    smig_save(dir, "seed-parents", SMIG_MSG_PARENTS, pay,
+              smig_parents_encode(&ps, pay, sizeof(pay)));
+    uint32_t pn = smig_pfile_head_encode(pay, 0, 1, SMIG_PFILE_LAST, 512);
+    memset(pay + SMIG_PFILE_HEADER, 0x5a, 512);
+    smig_save(dir, "seed-pfile", SMIG_MSG_PFILE, pay, pn);
 }
 
 int main(int argc, char **argv)

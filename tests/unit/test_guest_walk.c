@@ -343,17 +343,24 @@ static void reads_cross_pages(void **state)
 #define US      (1ull << 2)
 #define CR0_WP  (1ull << 16)
 #define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
 
-static enum guest_walk_result access(uint64_t linear, bool write, bool user, bool fetch,
-                                     struct guest_fault *f)
+static enum guest_walk_result access_ac(uint64_t linear, bool write, bool user, bool fetch,
+                                        bool ac, struct guest_fault *f)
 {
     uint64_t gpa;
-    struct guest_access a = { .write = write, .user = user, .fetch = fetch };
+    struct guest_access a = { .write = write, .user = user, .fetch = fetch, .ac = ac };
     enum guest_walk_result r = guest_walk_access(&mem, &pg, &cpu, linear, &a, &gpa);
     f->vector = 0xff;
     f->error = 0xdead;
     assert_int_equal(guest_walk_fault(r, &pg, &a, f), r != GUEST_WALK_OK);
     return r;
+}
+
+static enum guest_walk_result access(uint64_t linear, bool write, bool user, bool fetch,
+                                     struct guest_fault *f)
+{
+    return access_ac(linear, write, user, fetch, false, f);
 }
 
 /* A 4 KiB page with the leaf's own bits; the tables above it allow everything. */
@@ -412,6 +419,35 @@ static void rights_fetch(void **state)
     assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_PROTECTION);
     assert_int_equal(f.error, 0x11);
     assert_int_equal(access(0x400000, false, true, true, &f), GUEST_WALK_OK);
+}
+
+/* SMAP: a supervisor data access to a user page faults unless EFLAGS.AC is set; fetches
+ * are SMEP's, user accesses and supervisor pages are untouched; with AC, CR0.WP still
+ * decides a write to a read-only page. */
+static void rights_smap(void **state)
+{
+    (void)state;
+    struct guest_fault f;
+    map_4k_leaf(0x400000, DATA, P | RW | US);
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_OK);
+    pg.cr4 |= CR4_SMAP;
+    assert_int_equal(access(0x400000, false, false, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.vector, 14);
+    assert_int_equal(f.error, 0x1);                 /* P */
+    assert_int_equal(access(0x400000, true, false, false, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x3);                 /* P | W */
+    assert_int_equal(access_ac(0x400000, false, false, false, true, &f), GUEST_WALK_OK);
+    assert_int_equal(access_ac(0x400000, true, false, false, true, &f), GUEST_WALK_OK);
+    assert_int_equal(access(0x400000, true, true, false, &f), GUEST_WALK_OK);
+    assert_int_equal(access(0x400000, false, false, true, &f), GUEST_WALK_OK);
+    map_4k_leaf(0x400000, DATA, P | RW);
+    assert_int_equal(access(0x400000, true, false, false, &f), GUEST_WALK_OK);
+    map_4k_leaf(0x400000, DATA, P | US);
+    pg.cr0 |= CR0_WP;
+    assert_int_equal(access_ac(0x400000, true, false, false, true, &f), GUEST_WALK_PROTECTION);
+    assert_int_equal(f.error, 0x3);
+    pg.cr0 &= ~CR0_WP;
+    assert_int_equal(access_ac(0x400000, true, false, false, true, &f), GUEST_WALK_OK);
 }
 
 /* I/D only where no-execute (PAE paging with EFER.NXE) or SMEP is on; P clear for a page
@@ -481,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup(rights_user_supervisor, reset),
         cmocka_unit_test_setup(rights_write_protect, reset),
         cmocka_unit_test_setup(rights_fetch, reset),
+        cmocka_unit_test_setup(rights_smap, reset),
         cmocka_unit_test_setup(fault_error_codes, reset),
         cmocka_unit_test_setup(fault_error_codes_32bit, reset),
     };

@@ -19,9 +19,11 @@
 #include "hv/core/migrate.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/storage/disk_job.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx.h"
+#include "hv/storage/vhdx_parent_path.h"
 #include "tests/unit/test_block_mem.h"
 
 #define MIB (1u << 20)
@@ -63,7 +65,10 @@ bool partition_disk_attached_anywhere(const char *path) { (void)path; return src
 
 static struct fat_vol vol;
 static bool vol_mounted;
-struct fat_vol *pool_volume(void) { return vol_mounted ? &vol : NULL; }
+/* The chain tests give the source a pool of its own: the halves are polled apart, each
+ * with its pool as the pool. */
+static struct fat_vol *cur_vol;
+struct fat_vol *pool_volume(void) { return cur_vol ? cur_vol : vol_mounted ? &vol : NULL; }
 
 static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -73,8 +78,31 @@ static void env_guid(void *ctx, struct guid *out)
     (void)ctx;
     memset(out->b, ++n, sizeof(out->b));
 }
+/* A parent as hv/storage/pool_vhdx.c opens it: the pool file its locator names. */
+static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
+                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
+{
+    (void)ctx, (void)writable;
+    struct fat_file *f = calloc(1, sizeof(*f));
+    for (int relative = 1; relative >= 0; relative--)
+        if (vhdx_parent_pool_path(child, relative ? rel : abs, relative, name, name_size) &&
+            fat_open(pool_volume(), name, 0, f) == 0) {
+            pool_vhdx_io(f, io);
+            return 0;
+        }
+    free(f);
+    return -1;
+}
+static void env_close_parent(void *ctx, struct vhdx_io *io)
+{
+    (void)ctx;
+    fat_close(io->ctx);
+    free(io->ctx);
+    io->ctx = NULL;
+}
 static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free,
-                                     .random_guid = env_guid };
+                                     .random_guid = env_guid, .open_parent = env_open_parent,
+                                     .close_parent = env_close_parent };
 const struct vhdx_env *pool_vhdx_env(void) { return &env; }
 
 /* ---- the link: two byte queues, a window per write ----------------------------------- */
@@ -678,6 +706,417 @@ static void test_after_mode_guest_deadline(void **state)
     fat_unlink(&vol, "src.vhdx");
 }
 
+/* ---- a differencing chain: parents held, sent, or another disk under the name ------------ */
+
+static struct fat_vol vol_a;            /* the source's pool */
+static uint8_t *img_a;
+static struct mem_disk mdisk_a;
+static struct block_io bio_a;
+
+static void mount_source_pool(void)
+{
+    char path[64], cmd[160];
+    snprintf(path, sizeof(path), "/tmp/atoll-smig-a-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOLA -C %s %d >/dev/null 2>&1",
+             path, 64 * 1024);
+    assert_int_equal(system(cmd), 0);
+    uint64_t bytes;
+    free(img_a);
+    img_a = mem_disk_load(path, &bytes);
+    unlink(path);
+    assert_non_null(img_a);
+    mem_disk_init(&mdisk_a, img_a, bytes, 512, &bio_a);
+    assert_int_equal(fat_mount(&vol_a, &bio_a), FAT_OK);
+}
+
+/* A pool file as an open VHDX (its chain opened through env). */
+struct img {
+    struct fat_file f;
+    struct vhdx_io io;
+    struct vhdx *d;
+};
+
+static void img_open(struct fat_vol *v, const char *name, struct img *im)
+{
+    struct vhdx_err verr;
+    cur_vol = v;
+    assert_int_equal(fat_open(v, name, 0, &im->f), 0);
+    pool_vhdx_io(&im->f, &im->io);
+    int rc = vhdx_open(&env, &im->io, name, 0, &im->d, &verr);
+    if (rc)
+        fprintf(stderr, "%s: %s\n", name, verr.msg);
+    assert_int_equal(rc, 0);
+}
+
+static void img_close(struct img *im)
+{
+    assert_int_equal(vhdx_close(im->d, NULL), 0);
+    fat_close(&im->f);
+}
+
+/* name: a new dynamic VHDX on v. */
+static void img_create(struct fat_vol *v, const char *name, struct img *im)
+{
+    struct vhdx_err verr;
+    struct fat_file f;
+    struct vhdx_io io;
+    cur_vol = v;
+    assert_int_equal(fat_open(v, name, FAT_O_CREATE | FAT_O_TRUNC, &f), 0);
+    pool_vhdx_io(&f, &io);
+    struct vhdx_create_params cp = { .disk_size = DISK, .logical_sector_size = 512,
+                                     .physical_sector_size = 4096, .block_size = MIB };
+    assert_int_equal(vhdx_create(&env, &io, &cp, &verr), 0);
+    fat_close(&f);
+    img_open(v, name, im);
+}
+
+/* A differencing child on its parent's pool path. */
+static void img_create_child(struct fat_vol *v, const char *name, const char *pname,
+                             struct img *im)
+{
+    struct img parent;
+    struct vhdx_err verr;
+    char rel[128], abs[128];
+    struct fat_file f;
+    struct vhdx_io io;
+    img_open(v, pname, &parent);
+    assert_true(vhdx_parent_locator(name, pname, rel, sizeof(rel), abs, sizeof(abs)));
+    assert_int_equal(fat_open(v, name, FAT_O_CREATE | FAT_O_TRUNC, &f), 0);
+    pool_vhdx_io(&f, &io);
+    struct vhdx_create_params cp = { .physical_sector_size = 4096, .block_size = MIB,
+                                     .parent = parent.d, .parent_relative_path = rel,
+                                     .parent_absolute_path = abs };
+    assert_int_equal(vhdx_create(&env, &io, &cp, &verr), 0);
+    fat_close(&f);
+    img_close(&parent);
+    img_open(v, name, im);
+}
+
+/* A file's bytes from one pool to another (the target holding the very same parent). */
+static void copy_file(const char *name, struct fat_vol *from, struct fat_vol *to)
+{
+    struct fat_file a, b;
+    static uint8_t buf[64 * 1024];
+    assert_int_equal(fat_open(from, name, 0, &a), 0);
+    assert_int_equal(fat_open(to, name, FAT_O_CREATE | FAT_O_TRUNC, &b), 0);
+    for (uint64_t off = 0; off < a.size; off += sizeof(buf)) {
+        long n = fat_read(&a, off, buf, sizeof(buf));
+        assert_true(n > 0);
+        assert_int_equal(fat_write(&b, off, buf, (size_t)n), n);
+    }
+    fat_close(&a);
+    assert_int_equal(fat_close(&b), 0);
+}
+
+static uint64_t file_size(struct fat_vol *v, const char *name)
+{
+    struct fat_stat st;
+    assert_int_equal(fat_stat(v, name, &st), 0);
+    return st.size;
+}
+
+/* Each half with its own pool. */
+static void poll_apart(void)
+{
+    cur_vol = &vol_a;
+    storage_migrate_source_poll();
+    cur_vol = &vol;
+    storage_migrate_target_poll();
+    cur_vol = &vol_a;
+}
+
+static enum storage_migrate_state poll_apart_until(enum storage_migrate_state want, char *msg)
+{
+    enum storage_migrate_state st = SMIG_SRC_IDLE;
+    for (int i = 0; i < 20000; i++) {
+        poll_apart();
+        st = storage_migrate_state(msg, 200);
+        if (st == want || st == SMIG_SRC_FAILED || (want == SMIG_SRC_STREAM &&
+                                                    st != SMIG_SRC_HELLO &&
+                                                    storage_migrate_room() > 0))
+            break;
+        now_ns += 1000000;
+    }
+    return st;
+}
+
+/* The source's chain on vol_a: base.vhdx (every unit full), child.vhdx over it with a
+ * partial write in unit 1 and unit 2 made zero; units 0 and 3 read through to base. */
+static uint8_t chain_view[DISK];
+static void make_chain(void)
+{
+    struct img base, child;
+    struct vhdx_err verr;
+    mount_source_pool();
+    img_create(&vol_a, "base.vhdx", &base);
+    for (unsigned i = 0; i < DISK; i++)
+        chain_view[i] = (uint8_t)(i * 31 + (i >> 12) + 1);
+    assert_int_equal(vhdx_write(base.d, 0, chain_view, DISK, &verr), 0);
+    img_close(&base);
+    img_create_child(&vol_a, "child.vhdx", "base.vhdx", &child);
+    memset(chain_view + MIB + 128 * 1024, 0xc5, 64 * 1024);
+    assert_int_equal(vhdx_write(child.d, MIB + 128 * 1024, chain_view + MIB + 128 * 1024,
+                                64 * 1024, &verr), 0);
+    memset(chain_view + 2 * MIB, 0, MIB);
+    assert_int_equal(vhdx_trim(child.d, 2 * MIB, MIB, &verr), 0);
+    img_close(&child);
+}
+
+/* Moves child.vhdx from vol_a to vol as disk_ops does (a copy job into the staging ring,
+ * units over the parents skipped), to its end or the source's failure. */
+static enum storage_migrate_state migrate_disk(const char *name, char *msg,
+                                               struct storage_migrate_stats *st,
+                                               struct disk_job_progress *pr, bool chain)
+{
+    struct img child;
+    struct vhdx_err verr;
+    img_open(&vol_a, name, &child);
+    struct storage_migrate_params p = params;
+    p.name = name;
+    p.link_mbps = 0;
+    p.disk = chain ? child.d : NULL;   /* !chain: the flat copy, as before parents were sent */
+    assert_true(storage_migrate_open(&p, msg, 200));
+    enum storage_migrate_state s = poll_apart_until(SMIG_SRC_STREAM, msg);
+    if (s == SMIG_SRC_STREAM) {
+        struct disk_job_params jp = { .op = DISK_JOB_COPY, .src = child.d,
+                                      .dst = storage_migrate_io(), .dst_name = "10.0.3.2",
+                                      .format = DISK_FORMAT_RAW, .ready_dirty_units = 2,
+                                      .parents_at_dst = chain };
+        struct disk_job *j;
+        cur_vol = &vol_a;
+        assert_int_equal(disk_job_start(&jp, &j, &verr), 0);
+        int rc = DISK_JOB_RUNNING;
+        while (rc == DISK_JOB_RUNNING) {
+            for (int i = 0; i < 20000 && storage_migrate_room() < 2; i++) {
+                poll_apart();
+                now_ns += 1000000;
+            }
+            assert_true(storage_migrate_room() >= 2);
+            cur_vol = &vol_a;
+            rc = disk_job_step(j, DISK_JOB_UNIT, &verr);
+        }
+        assert_int_equal(rc, DISK_JOB_READY);
+        assert_int_equal(disk_job_finish(j, &verr), DISK_JOB_DONE);
+        disk_job_get_progress(j, pr);
+        disk_job_free(j);
+        storage_migrate_commit(true, crc32c(0, chain_view, DISK));
+        s = poll_apart_until(SMIG_SRC_DONE, msg);
+    }
+    storage_migrate_get_stats(st);
+    storage_migrate_close("");
+    for (int i = 0; i < 10; i++)
+        poll_apart();
+    cur_vol = &vol_a;
+    img_close(&child);
+    cur_vol = NULL;
+    return s;
+}
+
+static enum storage_migrate_state migrate_child(char *msg, struct storage_migrate_stats *st,
+                                                struct disk_job_progress *pr, bool chain)
+{
+    return migrate_disk("child.vhdx", msg, st, pr, chain);
+}
+
+/* The target's child.vhdx: a child of its base.vhdx, reading the source's whole view. */
+static void check_target_child(void)
+{
+    static uint8_t back[DISK];
+    struct img c;
+    struct vhdx_err verr;
+    img_open(&vol, "child.vhdx", &c);
+    static struct vhdx_info info;
+    vhdx_get_info(c.d, &info);
+    assert_true(info.has_parent);
+    assert_string_equal(info.parent_name, "base.vhdx");
+    assert_string_equal(info.parent_relative_path, "base.vhdx");
+    assert_int_equal(vhdx_read(c.d, 0, back, DISK, &verr), 0);
+    assert_memory_equal(back, chain_view, DISK);
+    img_close(&c);
+    cur_vol = NULL;
+    assert_false(exists("child.vhdx.tmp") || exists("base.vhdx.tmp"));
+}
+
+static uint64_t chain_wire_held, chain_wire_sent, chain_flat_bytes;
+
+static void test_chain_parent_held(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    make_chain();
+    copy_file("base.vhdx", &vol_a, &vol);            /* the target holds the same parent */
+    console[0] = '\0';
+    assert_int_equal(migrate_child(msg, &st, &pr, true), SMIG_SRC_DONE);
+    assert_string_equal(msg, "committed as child.vhdx");
+    uint64_t base_size = file_size(&vol_a, "base.vhdx");
+    char want[200];
+    snprintf(want, sizeof(want), "storage-migrate: outgoing child.vhdx to 10.0.3.2: parent "
+             "base.vhdx held there (same DataWriteGuid): not sent (%lu bytes)\n",
+             (unsigned long)base_size);
+    assert_non_null(strstr(console, want));
+    assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: parent "
+                                    "base.vhdx held here (same DataWriteGuid): not sent\n"));
+    assert_null(strstr(console, "received whole"));
+    assert_int_equal(st.parent_bytes, 0);
+    assert_int_equal(st.parent_held_bytes, base_size);
+    /* only the child's layer: unit 1 whole (bytes), unit 2 (zero); 0 and 3 read through */
+    assert_int_equal(st.data_bytes, MIB);
+    assert_int_equal(st.zero_bytes, MIB);
+    assert_int_equal(pr.bytes_dedup, 2 * MIB);
+    assert_int_equal(st.target_crc, crc32c(0, chain_view, DISK));
+    check_target_child();
+    chain_wire_held = st.wire_bytes;
+}
+
+static void test_chain_parent_sent(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    console[0] = '\0';
+    assert_int_equal(migrate_child(msg, &st, &pr, true), SMIG_SRC_DONE);
+    uint64_t base_size = file_size(&vol_a, "base.vhdx");
+    char want[200];
+    snprintf(want, sizeof(want), "storage-migrate: outgoing child.vhdx to 10.0.3.2: parent "
+             "base.vhdx not there: sent whole first (%lu bytes)\n", (unsigned long)base_size);
+    assert_non_null(strstr(console, want));
+    snprintf(want, sizeof(want), "storage-migrate: incoming child.vhdx from 10.0.3.1: parent "
+             "base.vhdx received whole (%lu bytes), DataWriteGuid checked; kept as a parent\n",
+             (unsigned long)base_size);
+    assert_non_null(strstr(console, want));
+    assert_non_null(strstr(console, "every parent here: the disk is made a child of its copy"));
+    /* the parent before the child's first unit */
+    assert_true(strstr(console, "received whole") < strstr(console, "1 MiB received"));
+    assert_int_equal(st.parent_bytes, base_size);
+    assert_int_equal(st.parent_held_bytes, 0);
+    assert_int_equal(st.data_bytes, MIB);
+    assert_int_equal(file_size(&vol, "base.vhdx"), base_size);
+    check_target_child();
+    chain_wire_sent = st.wire_bytes;
+    assert_true(chain_wire_sent > chain_wire_held + base_size - 4096);
+}
+
+/* The flat copy (no parents listed): what a differencing disk's move sent before. */
+static void test_chain_flat(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    console[0] = '\0';
+    assert_int_equal(migrate_child(msg, &st, &pr, false), SMIG_SRC_DONE);
+    assert_null(strstr(console, "parent"));
+    assert_int_equal(st.data_bytes, 3 * MIB);            /* units 0, 1 and 3 */
+    struct img c;
+    img_open(&vol, "child.vhdx", &c);
+    static struct vhdx_info info;
+    vhdx_get_info(c.d, &info);
+    assert_false(info.has_parent);
+    img_close(&c);
+    cur_vol = NULL;
+    chain_flat_bytes = st.wire_bytes;
+}
+
+static void test_chain_parent_differs(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    struct img other;
+    assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    img_create(&vol, "base.vhdx", &other);     /* same name, another disk */
+    static struct vhdx_info before;
+    vhdx_get_info(other.d, &before);
+    img_close(&other);
+    uint64_t size_before = file_size(&vol, "base.vhdx");
+    console[0] = '\0';
+    assert_int_equal(migrate_child(msg, &st, &pr, true), SMIG_SRC_FAILED);
+    assert_non_null(strstr(msg, "the target refused it: parent base.vhdx differs here "
+                                "(DataWriteGuid "));
+    assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: "
+                                    "refused: parent base.vhdx differs here (DataWriteGuid "));
+    assert_non_null(strstr(console, "): not overwritten\n"));
+    /* nothing moved: the target's base.vhdx is its own still, no child */
+    assert_int_equal(st.parent_bytes, 0);
+    assert_int_equal(st.data_bytes, 0);
+    assert_int_equal(file_size(&vol, "base.vhdx"), size_before);
+    img_open(&vol, "base.vhdx", &other);
+    static struct vhdx_info after;
+    vhdx_get_info(other.d, &after);
+    assert_memory_equal(&after.data_write_guid, &before.data_write_guid, 16);
+    img_close(&other);
+    cur_vol = NULL;
+    assert_false(exists("child.vhdx") || exists("child.vhdx.tmp") || exists("base.vhdx.tmp"));
+    if (getenv("SMIG_CHAIN_BENCH")) {
+        printf("%-44s %10.1f KiB %10.1f KiB %8.3f\n", "smig child, parent held: KiB sent cost",
+               chain_wire_held / 1024.0, chain_wire_sent / 1024.0,
+               (double)chain_wire_held / (double)chain_wire_sent);
+        printf(" smig chain: a 4 MiB child (2 MiB its own layer, 2 MiB read through) on a "
+               "%lu KiB parent file: wire bytes with the parent held on the target vs the "
+               "chain sent (parent file whole, then the child's layer), same run; a flat "
+               "copy (no parents listed, the parent's data inside the child) took %lu KiB\n",
+               (unsigned long)(file_size(&vol_a, "base.vhdx") >> 10),
+               (unsigned long)(chain_flat_bytes >> 10));
+    }
+}
+
+/* Two parents: top.vhdx over child.vhdx over base.vhdx; the target holds base only: child.vhdx
+ * is sent (its own chain resolving to the base held there), base is not. */
+static void test_chain_two_levels(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct storage_migrate_stats st;
+    struct disk_job_progress pr;
+    struct img top;
+    struct vhdx_err verr;
+    make_chain();
+    img_create_child(&vol_a, "top.vhdx", "child.vhdx", &top);
+    memset(chain_view + 3 * MIB + 4096, 0x3c, 8192);
+    assert_int_equal(vhdx_write(top.d, 3 * MIB + 4096, chain_view + 3 * MIB + 4096, 8192,
+                                &verr), 0);
+    img_close(&top);
+    cur_vol = NULL;
+    if (exists("base.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    copy_file("base.vhdx", &vol_a, &vol);
+    console[0] = '\0';
+    assert_int_equal(migrate_disk("top.vhdx", msg, &st, &pr, true), SMIG_SRC_DONE);
+    assert_non_null(strstr(console, "storage-migrate: incoming top.vhdx from 10.0.3.1: parent "
+                                    "child.vhdx not here: the source sends it whole\n"));
+    assert_non_null(strstr(console, "storage-migrate: incoming top.vhdx from 10.0.3.1: parent "
+                                    "base.vhdx held here (same DataWriteGuid): not sent\n"));
+    /* the sent parent came before the child was made on it */
+    assert_true(strstr(console, "parent child.vhdx received whole") <
+                strstr(console, "every parent here"));
+    assert_int_equal(st.parent_bytes, file_size(&vol_a, "child.vhdx"));
+    assert_int_equal(st.parent_held_bytes, file_size(&vol_a, "base.vhdx"));
+    assert_int_equal(st.data_bytes, MIB);               /* unit 3, top's own, as the chain reads */
+    assert_int_equal(pr.bytes_dedup, 3 * MIB);
+    static uint8_t back[DISK];
+    struct img c;
+    img_open(&vol, "top.vhdx", &c);
+    assert_int_equal(vhdx_read(c.d, 0, back, DISK, &verr), 0);
+    assert_memory_equal(back, chain_view, DISK);
+    static struct vhdx_info info;
+    vhdx_get_info(c.d, &info);
+    assert_string_equal(info.parent_name, "child.vhdx");
+    img_close(&c);
+    cur_vol = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +1125,9 @@ int main(void)
         cmocka_unit_test(test_after_mode_link_cut),
         cmocka_unit_test(test_after_mode_guest_deadline),
         cmocka_unit_test(test_after_mode_partition_ends_first),
+        cmocka_unit_test(test_chain_parent_held), cmocka_unit_test(test_chain_parent_sent),
+        cmocka_unit_test(test_chain_flat), cmocka_unit_test(test_chain_parent_differs),
+        cmocka_unit_test(test_chain_two_levels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

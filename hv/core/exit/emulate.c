@@ -6,10 +6,13 @@
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
 
+#define RFLAGS_AC (1ull << 18)
+
 struct emulation {
     struct vcpu *v;
     const struct guest_paging *pg;
     uint64_t rip;
+    bool ac;                        /* EFLAGS.AC, for SMAP */
     bool faulted;                   /* the guest's own page tables refused the last access */
     struct guest_fault fault;
 };
@@ -19,7 +22,8 @@ struct emulation {
 static bool translate(struct emulation *em, uint64_t linear, bool write, bool fetch,
                       uint64_t *gpa)
 {
-    struct guest_access a = { .write = write, .user = em->pg->cpl == 3, .fetch = fetch };
+    struct guest_access a = { .write = write, .user = em->pg->cpl == 3, .fetch = fetch,
+                              .ac = em->ac };
     enum guest_walk_result r = guest_translate(&em->v->part->mem, em->pg, linear, &a, gpa);
     em->faulted = guest_walk_fault(r, em->pg, &a, &em->fault);
     return !em->faulted;
@@ -125,7 +129,7 @@ static void io(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *va
 enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct guest_paging *pg,
                               const struct mmio_exit *e, struct mmio_outcome *out)
 {
-    struct emulation em = { .v = v, .pg = pg, .rip = c->rip };
+    struct emulation em = { .v = v, .pg = pg, .rip = c->rip, .ac = c->rflags & RFLAGS_AC };
     const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io };
     enum mmio_result r = mmio_emulate(c, &ops, e, out);
     if (r == MMIO_UNMAPPED && !em.faulted) {

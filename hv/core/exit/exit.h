@@ -1,9 +1,10 @@
 /*
- * A VM exit, vendor-neutral.  The backend (hv/vmx) decodes what the hardware reports into
- * struct exit_info, the core decides (exit_decide) and answers with struct exit_effects:
- * the verdict and the register and control-register state to load, as data.  The backend
- * applies them and owns nothing of the meaning: which MSR, CR or XCR0 value is legal, what
- * an I/O port or MMIO address reaches, when HLT sleeps.
+ * A VM exit, vendor-neutral.  The backend (hv/vmx, hv/svm) decodes what the hardware
+ * reports into struct exit_info, the core decides (exit_decide) and answers with struct
+ * exit_effects: the verdict and the register and control-register state to load, as data.
+ * exit_apply (exit_apply.h) loads them through the backend's accessors; the backend owns
+ * nothing of the meaning: which MSR, CR or XCR0 value is legal, what an I/O port or MMIO
+ * address reaches, when HLT sleeps.
  *
  * exit_decide is portable and host-tested: what it needs of the partition comes through
  * struct exit_env.  exit_handle (exit_vcpu.c, kernel only) supplies that for a running
