@@ -15,6 +15,7 @@
 #include "hv/mm/kmem.h"
 #include "hv/storage/block.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/pool_clone.h"
 #include "hv/storage/pool_write_observer.h"
 #include "hv/storage/rate_limit.h"
 
@@ -321,7 +322,7 @@ static struct disk_op *new_op(void)
 static bool refuse(char *msg, size_t msg_size, const struct disk_op_request *r, const char *fmt,
                    const char *arg)
 {
-    char why[120];
+    char why[240];
     fmt_snprintf(why, sizeof(why), fmt, arg);
     fmt_snprintf(msg, msg_size, "disk: %s %s %s: refused: %s", r->partition[0] ? r->partition
                  : "-", r->disk, disk_op_verb_name(r->verb), why);
@@ -344,15 +345,17 @@ static bool delete_file(const struct disk_op_request *r, char *msg, size_t msg_s
         return refuse(msg, msg_size, r, "%s", "no storage pool is mounted");
     if (attached_anywhere(r->disk))
         return refuse(msg, msg_size, r, "%s", "a partition has it attached");
+    /* an image's parent stays; a clone's base goes with its last child */
+    char what[240];
     partition_pool_lock();
-    int rc = file_exists(r->disk) ? fat_unlink(pool_volume(), r->disk) : 1;
-    if (rc == 0)
-        fat_sync(pool_volume());
+    int rc = pool_clone_delete(pool_volume(), pool_vhdx_env(), r->disk, attached_anywhere, what,
+                               sizeof what);
     partition_pool_unlock();
+    if (rc == POOL_CLONE_DECLINED)
+        return refuse(msg, msg_size, r, "%s", what);
     if (rc)
-        return refuse(msg, msg_size, r, "%s", rc == 1 ? "no such file in the pool"
-                                              : "the pool refused to remove it");
-    fmt_snprintf(msg, msg_size, "disk: - %s delete: removed", r->disk);
+        return refuse(msg, msg_size, r, "the pool refused to remove it: %s", what);
+    fmt_snprintf(msg, msg_size, "disk: - %s delete: %s", r->disk, what);
     kprintf("%s\n", msg);
     return true;
 }

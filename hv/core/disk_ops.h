@@ -8,7 +8,8 @@
  * the boot CPU pauses the partition (its disks quiesced), finishes the job (the rest of
  * the dirt), switches the disk to the result (ordered write-then-rename) and resumes it.
  * Each job has a token bucket (mbps=, iops=) and can be paused, resumed and cancelled;
- * delete removes a pool file no partition has attached.  Design: hv/storage/disk_jobs.md.
+ * delete removes a pool file no partition has attached (not an image's parent; a clone's
+ * base goes with its last child: hv/storage/pool_clone.h).  Design: hv/storage/disk_jobs.md.
  * `migrate HOST` is a copy whose target is another host's pool (hv/core/storage_migrate.h,
  * hv/storage/storage_migration.md): the disk stays, the last units go in a pause.  With
  * `after` or `around` the op waits for the partition to leave by a live migration (cancel,

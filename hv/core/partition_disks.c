@@ -1226,6 +1226,12 @@ void partition_disk_set_job(struct partition *p, unsigned i, struct disk_job *jo
         __atomic_store_n(&p->disks[i]->job, job, __ATOMIC_RELEASE);
 }
 
+bool partition_disk_has_job(struct partition *p, unsigned i)
+{
+    return i < p->disk_count && p->disks[i] &&
+           (__atomic_load_n(&p->disks[i]->job, __ATOMIC_ACQUIRE) || p->disks[i]->remote);
+}
+
 int partition_disk_submit_background(struct partition *p, unsigned i, struct block_request *r)
 {
     if (i >= p->disk_count)

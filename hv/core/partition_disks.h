@@ -99,6 +99,8 @@ int partition_disk_find(struct partition *p, const char *path);
 /* The pool's lock held: disk i's open VHDX (NULL: raw), and the job its writes mark. */
 struct vhdx *partition_disk_vhdx(struct partition *p, unsigned i);
 void partition_disk_set_job(struct partition *p, unsigned i, struct disk_job *job);
+/* The pool's lock held: whether disk i has a live job or a storage migration's units on it. */
+bool partition_disk_has_job(struct partition *p, unsigned i);
 /* Queues r on disk i in the BACKGROUND class and starts what may start; a block status. */
 int partition_disk_submit_background(struct partition *p, unsigned i, struct block_request *r);
 /* The pool's lock held, p paused: disk i closes its file and opens `path` (flags for a

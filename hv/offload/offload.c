@@ -142,6 +142,30 @@ void offload_note_write(struct offload_provider *p, uint8_t kind, const char *na
     table_unlock(p);
 }
 
+/* The file under name (both kinds) now has the name `to` and keeps no other: the objects
+ * named so follow it, and their tokens with them; a token still being issued for one is
+ * revoked (it measured the file under the old name, or is about to measure the new one). */
+static void rename_objects(struct offload_provider *p, const char *name, const char *to)
+{
+    size_t n = strlen(to);
+    if (n == 0 || n > OFFLOAD_NAME_MAX)
+        return;
+    table_lock(p);
+    for (uint32_t o = 0; o < OFFLOAD_OBJECTS_MAX; o++) {
+        struct offload_object *x = &p->obj[o];
+        if (!x->used || !same_name(x->name, name))
+            continue;
+        memcpy(x->name, to, n + 1);
+        for (uint32_t i = 0; i < OFFLOAD_LIVE_MAX; i++) {
+            struct offload_live *l = &p->live[i];
+            for (uint32_t r = 0; l->used && l->pending && r < l->t.count; r++)
+                if (l->t.range[r].object == o)
+                    l->revoked = true;
+        }
+    }
+    table_unlock(p);
+}
+
 /* ---- offload read ------------------------------------------------------------------ */
 
 static bool name_valid(const char *name)
@@ -457,6 +481,25 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
 
 static bool clone_valid(void *ctx) { return still_valid(ctx) == OFFLOAD_OK; }
 
+struct clone_ctx {
+    struct copy *c;
+    const char *src;
+    char base[OFFLOAD_NAME_MAX + 1];
+};
+
+static bool clone_ctx_valid(void *ctx) { return clone_valid(((struct clone_ctx *)ctx)->c); }
+
+/* The source's data, unchanged, is the base's now: its tokens go on reading it there. */
+static void clone_committed(void *ctx, const char *base)
+{
+    struct clone_ctx *k = ctx;
+    size_t n = strlen(base);
+    if (n > OFFLOAD_NAME_MAX)
+        return;
+    memcpy(k->base, base, n + 1);
+    rename_objects(k->c->p, k->src, base);
+}
+
 /*
  * A whole source disk onto a whole destination disk: offers the platform a clone (its
  * blocks shared, none moved).  OFFLOAD_CLONE_DECLINED when it is not such a write or the
@@ -473,15 +516,25 @@ static int try_clone(struct copy *c, uint64_t token_off, uint64_t len, uint64_t 
     const struct offload_object *x = &c->p->obj[r->object];
     if (!x->used || x->epoch != r->generation || x->kind != r->kind)
         return OFFLOAD_CLONE_DECLINED;  /* the copy path says why */
-    struct offload_clone req = { .src = x->name, .dst = c->dst_name, .length = r->length,
+    /* the object's name changes at the commit: the clone works on its own copy */
+    char src[OFFLOAD_NAME_MAX + 1];
+    memcpy(src, x->name, sizeof src);
+    struct clone_ctx k = { .c = c, .src = src, .base = "" };
+    struct offload_clone req = { .src = src, .dst = c->dst_name, .length = r->length,
                                  .src_data_write_guid = r->data_write_guid,
-                                 .still_valid = clone_valid, .ctx = c };
-    return c->p->pf.clone(c->p->pf.io_ctx, &req, c->msg, c->msg_size);
+                                 .still_valid = clone_ctx_valid, .committed = clone_committed,
+                                 .ctx = &k };
+    int rc = c->p->pf.clone(c->p->pf.io_ctx, &req, c->msg, c->msg_size);
+    if (rc == OFFLOAD_OK)
+        fail(c->msg, c->msg_size, OFFLOAD_OK, "blocks shared: a linked clone of %s, its data "
+             "now in %s", src, k.base[0] ? k.base : "a base");
+    return rc;
 }
 
-/* Writes [token_off, +len) of t's data to dst (opened here by name) or to sink (dst NULL). */
+/* Writes [token_off, +len) of t's data to dst (opened here by name) or to sink (dst NULL);
+ * whole: all of the token instead where that moves no payload. */
 static int run_copy(struct offload_provider *p, const struct token *t, uint64_t token_off,
-                    uint64_t len, uint8_t dst_kind, const char *dst, uint64_t dst_off,
+                    uint64_t len, bool whole, uint8_t dst_kind, const char *dst, uint64_t dst_off,
                     const struct offload_io *sink, offload_progress_fn progress,
                     void *progress_ctx, uint64_t *written, char *msg, size_t msg_size)
 {
@@ -498,14 +551,15 @@ static int run_copy(struct offload_provider *p, const struct token *t, uint64_t 
     if (!rc && dst)
         rc = check_overlap(&c, dst_off, len);
     if (!rc && dst) {
-        int crc = try_clone(&c, token_off, len, dst_off);
+        uint64_t all = whole ? t->total - token_off : len;
+        int crc = try_clone(&c, token_off, all, dst_off);
         if (crc != OFFLOAD_CLONE_DECLINED) {
             if (crc == OFFLOAD_OK) {
-                *written = len;
-                p->stats.bytes_shared += len;
+                *written = all;
+                p->stats.bytes_shared += all;
                 p->stats.writes++;
                 if (progress)
-                    progress(progress_ctx, len, len);
+                    progress(progress_ctx, all, all);
             }
             return crc;
         }
@@ -542,10 +596,10 @@ static int run_copy(struct offload_provider *p, const struct token *t, uint64_t 
     return rc;
 }
 
-int offload_write(struct offload_provider *p, const uint8_t *token, size_t token_len,
-                  uint64_t token_off, uint64_t len, uint8_t dst_kind, const char *dst,
-                  uint64_t dst_off, offload_progress_fn progress, void *progress_ctx,
-                  uint64_t *written, char *msg, size_t msg_size)
+static int write_token(struct offload_provider *p, const uint8_t *token, size_t token_len,
+                       uint64_t token_off, uint64_t len, bool whole, uint8_t dst_kind,
+                       const char *dst, uint64_t dst_off, offload_progress_fn progress,
+                       void *progress_ctx, uint64_t *written, char *msg, size_t msg_size)
 {
     *written = 0;
     if (msg && msg_size)
@@ -557,8 +611,26 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
         return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
     if (!name_valid(dst) || (dst_kind != TOKEN_RANGE_FILE && dst_kind != TOKEN_RANGE_DISK))
         return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
-    return run_copy(p, &t, token_off, len, dst_kind, dst, dst_off, NULL, progress,
+    return run_copy(p, &t, token_off, len, whole, dst_kind, dst, dst_off, NULL, progress,
                     progress_ctx, written, msg, msg_size);
+}
+
+int offload_write(struct offload_provider *p, const uint8_t *token, size_t token_len,
+                  uint64_t token_off, uint64_t len, uint8_t dst_kind, const char *dst,
+                  uint64_t dst_off, offload_progress_fn progress, void *progress_ctx,
+                  uint64_t *written, char *msg, size_t msg_size)
+{
+    return write_token(p, token, token_len, token_off, len, false, dst_kind, dst, dst_off,
+                       progress, progress_ctx, written, msg, msg_size);
+}
+
+int offload_write_whole(struct offload_provider *p, const uint8_t *token, size_t token_len,
+                        uint64_t len, uint8_t dst_kind, const char *dst,
+                        offload_progress_fn progress, void *progress_ctx, uint64_t *written,
+                        char *msg, size_t msg_size)
+{
+    return write_token(p, token, token_len, 0, len, true, dst_kind, dst, 0, progress,
+                       progress_ctx, written, msg, msg_size);
 }
 
 int offload_serve_begin(struct offload_provider *p, struct grant_checker *k,
@@ -585,7 +657,8 @@ int offload_serve_range(struct offload_provider *p, const struct token *t, uint6
     *sent = 0;
     if (msg && msg_size)
         msg[0] = '\0';
-    return run_copy(p, t, token_off, len, 0, NULL, 0, sink, NULL, NULL, sent, msg, msg_size);
+    return run_copy(p, t, token_off, len, false, 0, NULL, 0, sink, NULL, NULL, sent, msg,
+                    msg_size);
 }
 
 int offload_serve(struct offload_provider *p, struct grant_checker *k, const uint8_t *grant,

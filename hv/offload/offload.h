@@ -5,7 +5,9 @@
  *
  * Immutability is by invalidation: the provider keeps a table of live tokens, and every
  * writer of a pool file or disk calls offload_note_write() *before* its data changes; a
- * live token with a range overlapping the write is revoked.  An offload write checks the
+ * live token with a range overlapping the write is revoked.  A linked clone is the one
+ * change that moves data rather than changing it: the source's file, unchanged, becomes a
+ * read-only base under a new name, and the tokens of the source follow it there.  An offload write checks the
  * token after reading each piece and before writing it, so every byte it reports written
  * is the data as it was at issue; when the token was revoked part way, it stops there and
  * says "token no longer valid" with the length written so far.  Design, and why not
@@ -52,6 +54,9 @@ struct offload_clone {
     uint64_t length;                /* the token's whole data: the source's disk size */
     struct guid src_data_write_guid;/* the source as at issue */
     bool (*still_valid)(void *ctx); /* whether the token still holds (ask before the commit) */
+    /* The commit: the source's unchanged file now has the name base too, and src's name is
+     * about to go to a new child.  The provider moves src's tokens to base. */
+    void (*committed)(void *ctx, const char *base);
     void *ctx;
 };
 
@@ -157,6 +162,17 @@ int offload_write(struct offload_provider *p, const uint8_t *token, size_t token
                   uint64_t token_off, uint64_t len, uint8_t dst_kind, const char *dst,
                   uint64_t dst_off, offload_progress_fn progress, void *progress_ctx,
                   uint64_t *written, char *msg, size_t msg_size);
+/*
+ * As offload_write from token offset 0 to destination offset 0, where the caller means to
+ * write the whole token into the whole destination in requests of len bytes (the control
+ * protocol's WHOLE hint): when the provider can write all of it at once without moving
+ * payload (a linked clone), it does, and *written is the token's whole length, more than
+ * len; otherwise it writes [0, len) as offload_write does.
+ */
+int offload_write_whole(struct offload_provider *p, const uint8_t *token, size_t token_len,
+                        uint64_t len, uint8_t dst_kind, const char *dst,
+                        offload_progress_fn progress, void *progress_ctx, uint64_t *written,
+                        char *msg, size_t msg_size);
 /*
  * Between two providers (hv/offload/grant.h), the source provider A's side: checks the
  * grant that peer (authenticated as `peer` over TLS) presents, then the token inside as

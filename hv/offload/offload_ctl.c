@@ -53,7 +53,7 @@ uint16_t offload_ctl_read(void *ctx, const struct ctl_offload_range *src, uint32
 }
 
 uint16_t offload_ctl_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
-                          uint64_t token_offset, uint64_t length,
+                          uint64_t token_offset, uint64_t length, bool whole,
                           const struct ctl_offload_range *dst, uint64_t *written, char *msg,
                           size_t msg_size)
 {
@@ -64,7 +64,10 @@ uint16_t offload_ctl_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE
         return CTL_ERR_UNSUPPORTED;
     }
     char why[200] = "";
-    int rc = offload_write(prov, token, CTL_OFFLOAD_TOKEN_SIZE, token_offset, length,
+    int rc = whole && !token_offset && !dst->offset
+           ? offload_write_whole(prov, token, CTL_OFFLOAD_TOKEN_SIZE, length, dst->kind,
+                                 dst->file, NULL, NULL, written, why, sizeof why)
+           : offload_write(prov, token, CTL_OFFLOAD_TOKEN_SIZE, token_offset, length,
                            dst->kind, dst->file, dst->offset, NULL, NULL, written, why,
                            sizeof why);
     if (rc)

@@ -17,7 +17,7 @@ uint16_t offload_ctl_read(void *ctx, const struct ctl_offload_range *src, uint32
                           uint8_t token[CTL_OFFLOAD_TOKEN_SIZE], uint64_t *covered, char *msg,
                           size_t msg_size);
 uint16_t offload_ctl_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
-                           uint64_t token_offset, uint64_t length,
+                           uint64_t token_offset, uint64_t length, bool whole,
                            const struct ctl_offload_range *dst, uint64_t *written, char *msg,
                            size_t msg_size);
 uint16_t offload_ctl_fetch(void *ctx, const struct ctl_offload_range *r, uint8_t *buf,

@@ -124,7 +124,8 @@ static int pool_clone_disk(void *ctx, const struct offload_clone *c, char *msg, 
     struct offload_pool *pool = ctx;
     struct pool_clone_req r = { .src = c->src, .dst = c->dst, .length = c->length,
                                 .src_data_write_guid = &c->src_data_write_guid,
-                                .still_valid = c->still_valid, .ctx = c->ctx };
+                                .still_valid = c->still_valid, .committed = c->committed,
+                                .ctx = c->ctx };
     char why[200];
     switch (pool_clone(pool->vol, pool->env, &r, why, sizeof why)) {
     case POOL_CLONE_OK:       return OFFLOAD_OK;

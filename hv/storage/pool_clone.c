@@ -52,6 +52,19 @@ static void image_close(struct image *im)
     im->d = NULL;
 }
 
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t size, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && size)
+        fmt_vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
 /* ---- names ------------------------------------------------------------------------- */
 
 static bool ends_with(const char *s, const char *suffix)
@@ -125,19 +138,43 @@ static int scan_pool(struct scan *s)
     return s->full ? FAT_E_NOSPC : rc;
 }
 
-/* Whether any image of the pool names src as its parent; -1 when that cannot be told. */
-static int has_children(struct fat_vol *v, const struct vhdx_env *env, const char *src,
-                        char *msg, size_t msg_size)
+/* Whether an image's name: the pool finds its images (a clone's children) by suffix. */
+static bool image_name(const char *path)
 {
-    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = ".vhdx",
+    return ends_with(path, ".vhdx") || ends_with(path, ".avhdx");
+}
+
+/* Whether a file begins as a VHDX does ("vhdxfile"): damaged or not, it may be an image. */
+static bool vhdx_signed(struct fat_vol *v, const char *path)
+{
+    struct fat_file f;
+    char sig[8];
+    if (fat_open(v, path, 0, &f) != FAT_OK)
+        return true;    /* unreadable now: it may be */
+    long n = fat_read(&f, 0, sig, sizeof sig);
+    fat_close(&f);
+    return n != (long)sizeof sig || !memcmp(sig, "vhdxfile", sizeof sig);
+}
+
+/*
+ * Whether any image of the pool names src as its parent; -1 when that cannot be told.
+ * strict (before removing a base): every file of the pool is looked at, whatever its name
+ * (a child a clone of an older build made under another name), and one that begins as a
+ * VHDX but cannot be opened may be a child too; else only images named so are, and only
+ * one that cannot be read now (in use, a live log) counts as a maybe.
+ */
+static int has_children(struct fat_vol *v, const struct vhdx_env *env, const char *src,
+                        bool strict, char *msg, size_t msg_size)
+{
+    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = strict ? "" : ".vhdx",
                       .suffix2 = ".avhdx" };
     s.names = env->alloc(env->ctx, sizeof(*s.names) * s.cap);
     if (!s.names)
         return fmt_snprintf(msg, msg_size, "out of memory"), -1;
     int found = scan_pool(&s) ? -1 : 0;
     if (found)
-        fmt_snprintf(msg, msg_size, "more images in the pool than a clone checks (%u)",
-                     POOL_CLONE_SCAN_MAX);
+        fmt_snprintf(msg, msg_size, "more %s in the pool than a clone checks (%u)",
+                     strict ? "files" : "images", POOL_CLONE_SCAN_MAX);
     for (uint32_t i = 0; !found && i < s.count; i++) {
         const char *name = s.names[i];
         if (!name[0] || name[strlen(name) - 1] == '/' || fat_same_path(name, src))
@@ -145,7 +182,8 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
         struct image im;
         struct vhdx_err err;
         int rc = image_open(v, env, name, VHDX_OPEN_NO_PARENT, &im, &err);
-        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM) {
+        if (rc == VHDX_E_READ_ONLY || rc == VHDX_E_IO || rc == VHDX_E_NOMEM ||
+            (rc && strict && vhdx_signed(v, name))) {
             found = -1;  /* in use (a live log) or unreadable now: it might be a child */
             fmt_snprintf(msg, msg_size, "cannot tell whether %s is a child of %s: %s", name,
                          src, err.msg);
@@ -166,6 +204,26 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
     }
     env->free(env->ctx, s.names);
     return found;
+}
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+static bool is_hex(char c) { return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f'); }
+
+bool pool_clone_is_base(const char *path)
+{
+    static const char tag[] = "-base-";
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    size_t n = strlen(name), tail = sizeof tag - 1 + 8 + 5;    /* -base-XXXXXXXX.vhdx */
+    if (n <= tail || !ends_with(name, ".vhdx"))
+        return false;
+    const char *t = name + n - tail;
+    for (size_t i = 0; i < sizeof tag - 1; i++)
+        if (lower(t[i]) != tag[i])
+            return false;
+    for (size_t i = 0; i < 8; i++)
+        if (!is_hex(t[sizeof tag - 1 + i]))
+            return false;
+    return true;
 }
 
 /* ---- step 3 and recovery ----------------------------------------------------------- */
@@ -212,6 +270,28 @@ static int settle(struct fat_vol *v, const struct vhdx_env *env, const char *t)
     return rc ? rc : fat_forget(v, t);
 }
 
+/* Removes the clone bases no image names (their last child went, and a cut came before
+ * they did); a base that might still have a child stays.  Returns how many went. */
+static int collect_bases(struct fat_vol *v, const struct vhdx_env *env)
+{
+    struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = ".vhdx" };
+    s.names = env->alloc(env->ctx, sizeof(*s.names) * s.cap);
+    if (!s.names)
+        return FAT_E_NOSPC;
+    int rc = scan_pool(&s), done = 0;
+    char why[200];
+    for (uint32_t i = 0; !rc && i < s.count; i++) {
+        const char *b = s.names[i];
+        if (!b[0] || b[strlen(b) - 1] == '/' || !pool_clone_is_base(b) ||
+            has_children(v, env, b, true, why, sizeof why) != 0)
+            continue;
+        rc = fat_unlink(v, b);
+        done++;
+    }
+    env->free(env->ctx, s.names);
+    return rc ? rc : done;
+}
+
 int pool_clone_recover(struct fat_vol *v, const struct vhdx_env *env)
 {
     struct scan s = { .v = v, .cap = POOL_CLONE_SCAN_MAX, .suffix = POOL_CLONE_SUFFIX };
@@ -228,23 +308,86 @@ int pool_clone_recover(struct fat_vol *v, const struct vhdx_env *env)
         done++;
     }
     env->free(env->ctx, s.names);
-    return rc ? rc : done;
+    if (rc)
+        return rc;
+    /* after settling, every clone is whole; a base whose last child was a base that went
+     * is seen in the next round */
+    for (unsigned round = 0; round < POOL_CLONE_DEPTH_MAX; round++) {
+        int bases = collect_bases(v, env);
+        if (bases <= 0)
+            return bases < 0 ? bases : done;
+        done += bases;
+    }
+    return done;
+}
+
+/* ---- the pool's delete ------------------------------------------------------------- */
+
+/* Opens path as an image: base gets its parent's pool path where that is a clone's base
+ * ("" otherwise).  A VHDX_E_* status (not an image, or not readable now). */
+static int base_of_image(struct fat_vol *v, const struct vhdx_env *env, const char *path,
+                         char *base, size_t size, struct vhdx_err *err)
+{
+    struct image im;
+    base[0] = '\0';
+    int rc = image_open(v, env, path, VHDX_OPEN_NO_PARENT, &im, err);
+    if (rc)
+        return rc;
+    struct vhdx_info info;
+    struct fat_stat st;
+    vhdx_get_info(im.d, &info);
+    if (!info.has_parent || !parent_of(v, path, &info, base, size, &st) ||
+        !pool_clone_is_base(base))
+        base[0] = '\0';
+    image_close(&im);
+    return VHDX_OK;
+}
+
+int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char *path,
+                      bool (*in_use)(const char *path), char *msg, size_t msg_size)
+{
+    struct fat_stat st;
+    int rc = fat_stat(v, path, &st);
+    if (rc == FAT_E_NOT_FOUND || (!rc && st.is_dir))
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s",
+                    rc ? "no such file in the pool" : "a folder, not a file");
+    if (rc)
+        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, fat_status_name(rc));
+    char base[PATH_MAX_LEN], next[PATH_MAX_LEN], why[200], gone[2 * PATH_MAX_LEN] = "";
+    struct vhdx_err err;
+    rc = base_of_image(v, env, path, base, sizeof base, &err);
+    if (rc == VHDX_E_IO || rc == VHDX_E_READ_ONLY || rc == VHDX_E_NOMEM)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "cannot tell whether %s is some image's "
+                    "parent: %s", path, err.msg);
+    /* an image: not while some image names it as its parent */
+    if (!rc && has_children(v, env, path, false, why, sizeof why) != 0)
+        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s", why);
+    if ((rc = fat_unlink(v, path)))     /* synced: gone before its base goes */
+        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, v->err);
+    /* then each base up the chain that no image names any more, child before parent */
+    for (unsigned depth = 0; base[0] && depth < POOL_CLONE_DEPTH_MAX; depth++) {
+        int kids = has_children(v, env, base, true, why, sizeof why);
+        if (!kids && in_use && in_use(base))
+            kids = 1, fmt_snprintf(why, sizeof why, "a partition has it attached");
+        if (kids)
+            return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s; its base %s stays (%s%s)",
+                        gone[0] ? ", with " : "", gone, base, why,
+                        kids < 0 ? "; the next mount removes it if it has no child" : "");
+        if (base_of_image(v, env, base, next, sizeof next, &err))
+            next[0] = '\0';
+        if ((rc = fat_unlink(v, base)))
+            return fail(msg, msg_size, POOL_CLONE_FAILED, "removed%s%s, but not the base %s, "
+                        "which no image names: %s (the next mount removes it)",
+                        gone[0] ? ", with " : "", gone, base, v->err);
+        size_t n = strlen(gone);
+        fmt_snprintf(gone + n, sizeof gone - n, "%s%s", n ? ", " : "its base ", base);
+        memcpy(base, next, sizeof base);
+    }
+    return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s%s", gone[0] ? ", with " : "", gone,
+                gone[0] ? " (no child left)" : "");
 }
 
 /* ---- the clone --------------------------------------------------------------------- */
-
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && size)
-        fmt_vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-    return status;
-}
 
 /* Makes work file t a differencing disk of the open source, its locator naming base. */
 static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx *src,
@@ -266,11 +409,15 @@ static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx
                                     .parent_absolute_path = abs };
     struct vhdx_err err;
     rc = vhdx_create(env, &im.io, &p, &err);
-    if (!rc && fat_flush(&im.f))
+    if (!rc && fat_flush(&im.f)) {
         rc = VHDX_E_IO;
+        fmt_snprintf(err.msg, sizeof err.msg, "flushing failed");
+    }
     fat_close(&im.f);
-    if (rc)
+    if (rc) {
+        fat_unlink(v, t);   /* not left for the next clone to trip on (or the next mount) */
         return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", t, err.msg);
+    }
     return POOL_CLONE_OK;
 }
 
@@ -298,7 +445,7 @@ static int eligible(struct fat_vol *v, const struct vhdx_env *env, const struct 
     if (depth_of(src->d) >= POOL_CLONE_DEPTH_MAX)
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: its chain is %u deep already",
                     r->src, POOL_CLONE_DEPTH_MAX);
-    int kids = has_children(v, env, r->src, msg, msg_size);
+    int kids = has_children(v, env, r->src, false, msg, msg_size);
     if (kids)
         return POOL_CLONE_DECLINED;  /* renaming it would cut its children off */
     return POOL_CLONE_OK;
@@ -330,6 +477,9 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
     if (fat_same_path(r->src, r->dst) || ends_with(r->src, POOL_CLONE_SUFFIX) ||
         ends_with(r->dst, POOL_CLONE_SUFFIX))
         return fail(msg, msg_size, POOL_CLONE_DECLINED, "not two distinct disks");
+    if (!image_name(r->src) || !image_name(r->dst))
+        return fail(msg, msg_size, POOL_CLONE_DECLINED,
+                    "a clone's disks are named *.vhdx or *.avhdx (the pool finds its children so)");
     int a = fmt_snprintf(ts, sizeof ts, "%s%s", r->src, POOL_CLONE_SUFFIX);
     int b = fmt_snprintf(td, sizeof td, "%s%s", r->dst, POOL_CLONE_SUFFIX);
     if (a <= 0 || (size_t)a >= sizeof ts || b <= 0 || (size_t)b >= sizeof td)
@@ -369,6 +519,8 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
         rc = fat_link(v, r->src, base);
         if (rc)
             rc = fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", base, v->err);
+        else if (r->committed)
+            r->committed(r->ctx, base);
     }
     if (rc) {
         if (made_s)

@@ -106,8 +106,9 @@ void storage_service_start(const struct manifest_hypervisor *hv, const struct bo
             (unsigned long)((time_ns() - t0) / 1000000));
     int settled = pool_clone_recover(&pool, pool_vhdx_env());
     if (settled)
-        kprintf("storage: %d linked-clone work file(s) %s\n", settled,
-                settled > 0 ? "settled after a cut" : "could not be settled");
+        kprintf("storage: %d linked-clone file(s) %s\n", settled,
+                settled > 0 ? "settled after a cut (work files, bases left with no child)"
+                            : "could not be settled");
     if (cmdline_has(bi->cmdline, "storage-selftest"))
         pool_selftest(&pool);
 }

@@ -104,9 +104,11 @@ struct ctl_hv_ops {
                              uint8_t token[CTL_OFFLOAD_TOKEN_SIZE], uint64_t *covered,
                              char *msg, size_t msg_size);
     /* Optional.  Offload write of token bytes [token_offset, +length) to dst at dst->offset
-     * (dst->length unused); *written may be short, msg says why (also on failure). */
+     * (dst->length unused); *written may be short, msg says why (also on failure).  whole
+     * (token_offset and dst->offset 0): the client writes the whole token into the whole
+     * destination, so all of it may be written at once (*written up to the token's end). */
     uint16_t (*offload_write)(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
-                              uint64_t token_offset, uint64_t length,
+                              uint64_t token_offset, uint64_t length, bool whole,
                               const struct ctl_offload_range *dst, uint64_t *written,
                               char *msg, size_t msg_size);
     /* Optional.  Starts pulling bytes [token_offset, +length) of the token in grant from

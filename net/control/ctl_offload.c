@@ -93,11 +93,23 @@ static uint16_t cmd_offload_write(void *ctx, const struct ctl_request *req,
         *msg = "TOKEN_OFFSET must be a u64";
         return CTL_ERR_BAD_ARGUMENT;
     }
+    uint8_t whole = 0;
+    if (ctl_tlv_find(req->payload, req->length, CTL_TAG_WHOLE, &t) &&
+        (!ctl_tlv_u8(&t, &whole) || whole > 1)) {
+        *msg = "WHOLE must be a u8, 0 or 1";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
+    if (whole && (token_off || dst.offset)) {
+        *msg = "WHOLE needs TOKEN_OFFSET and OFFSET 0";
+        return CTL_ERR_BAD_ARGUMENT;
+    }
     c->checkpoint_msg[0] = '\0';
-    st = c->ops->offload_write(c->hv, token, token_off, len, &dst, &written, c->checkpoint_msg,
-                               sizeof c->checkpoint_msg);
+    st = c->ops->offload_write(c->hv, token, token_off, len, whole, &dst, &written,
+                               c->checkpoint_msg, sizeof c->checkpoint_msg);
     if (st != CTL_OK)
         return failed(c, st, msg);
+    if (written > len && !whole)
+        return CTL_ERR_INTERNAL;   /* more than asked is only ever a whole write's */
     ctl_put_u64(w, CTL_TAG_WRITTEN, written);
     c->checkpoint_msg[sizeof c->checkpoint_msg - 1] = '\0';
     if (c->checkpoint_msg[0])

@@ -55,7 +55,8 @@ enum ctl_msg_type {
                                       *    WIRE_BYTES LINK_BPS TEXT (the last line) */
     CTL_MSG_OFFLOAD_FIRST   = 0x0300, CTL_MSG_OFFLOAD_LAST   = 0x03ff,
     /* offload (hv/offload/TOKEN.md): FILE [OBJ_KIND] [OFFSET] [LENGTH] [LIFETIME_MS]
-     * -> TOKEN COVERED;  TOKEN FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] -> WRITTEN */
+     * -> TOKEN COVERED;  TOKEN FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] [WHOLE]
+     * -> WRITTEN [TEXT] */
     CTL_MSG_OFFLOAD_READ    = 0x0300,
     CTL_MSG_OFFLOAD_WRITE   = 0x0301,
     /* between two hosts: GRANT HOST FILE [OBJ_KIND] [OFFSET] [TOKEN_OFFSET] [LENGTH] -> TEXT
@@ -123,6 +124,9 @@ enum ctl_tag {
     CTL_TAG_WRITTEN      = 0x0307, /* u64 bytes written */
     CTL_TAG_GRANT        = 0x0308, /* CTL_OFFLOAD_GRANT_SIZE bytes (hv/offload/TOKEN.md) */
     CTL_TAG_DATA         = 0x0309, /* bytes of a file or disk (FETCH, STORE) */
+    CTL_TAG_WHOLE        = 0x030a, /* u8: 1 = this WRITE begins one of the whole token into
+                                    * the whole destination (TOKEN_OFFSET and OFFSET 0): the
+                                    * provider may do all of it at once, WRITTEN > LENGTH */
     /* migration's tags, numbered in its message range */
     CTL_TAG_HOST        = 0x0200, /* text: A.B.C.D[:PORT], a migration's target */
     CTL_TAG_ACTIVE      = 0x0201, /* u8: 1 while a migration runs */

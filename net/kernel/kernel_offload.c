@@ -17,7 +17,9 @@
 #include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/partition.h"
+#include "hv/arch/x86/console.h"
 #include "hv/core/partition_disks.h"
+#include "hv/core/partition_pause.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/offload/offload_ctl.h"
@@ -248,14 +250,52 @@ static void k_close(void *ctx, struct offload_io *io)
     kfree(l);
 }
 
-/* A linked clone renames the source's file and replaces the destination's: neither may be
- * attached to a partition (the copy path then refuses an attached destination). */
+/*
+ * A source a partition has attached (boot CPU, as the control server runs): the partition
+ * is paused (its disks finish what they took), the disk closes its file, the clone is made
+ * (the file becomes the base), and the disk opens its name again: the new child, or the
+ * old file where the clone did not happen.  A disk with a live job is copied instead.
+ */
+static int clone_attached(const struct offload_clone *c, const struct locked_io *l, char *msg,
+                          size_t msg_size)
+{
+    struct partition *p = partition_find(l->part);
+    struct partition_pause at;
+    char err[160];
+    if (!p || !partition_pause(p, &at, err, sizeof err))
+        return OFFLOAD_CLONE_DECLINED;
+    int rc = OFFLOAD_CLONE_DECLINED;
+    partition_pool_lock();
+    if (partition_disk_find(p, l->path) == (int)l->disk && partition_disk_vhdx(p, l->disk) &&
+        !partition_disk_has_job(p, l->disk) &&
+        partition_disk_switch_file(p, l->disk, NULL, 0, err, sizeof err)) {
+        rc = inner.clone(inner.io_ctx, c, msg, msg_size);
+        if (!partition_disk_switch_file(p, l->disk, l->path, 0, err, sizeof err)) {
+            partition_disk_fail(p, l->disk);
+            kprintf("offload: %s: disk %s could not be opened again after its clone: %s\n",
+                    l->part, l->path, err);
+        } else if (rc == OFFLOAD_OK) {
+            kprintf("offload: %s: disk %s cloned while attached; it goes on on the new "
+                    "child\n", l->part, l->path);
+        }
+    }
+    partition_pool_unlock();
+    partition_resume(p, &at);
+    return rc;
+}
+
+/* A linked clone renames the source's file and replaces the destination's: the
+ * destination may not be attached to a partition (the copy path then refuses it); an
+ * attached source is switched to its new child in a pause. */
 static int k_clone(void *ctx, const struct offload_clone *c, char *msg, size_t msg_size)
 {
     struct locked_io l;
     memset(&l, 0, sizeof l);
-    if (attached(c->src, &l) || attached(c->dst, &l))
+    if (attached(c->dst, &l))
         return OFFLOAD_CLONE_DECLINED;
+    memset(&l, 0, sizeof l);
+    if (attached(c->src, &l))
+        return clone_attached(c, &l, msg, msg_size);
     partition_pool_lock();
     int rc = inner.clone(inner.io_ctx, c, msg, msg_size);
     partition_pool_unlock();

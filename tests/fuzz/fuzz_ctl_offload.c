@@ -60,13 +60,15 @@ static uint16_t stub_read(void *ctx, const struct ctl_offload_range *src, uint32
 }
 
 static uint16_t stub_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
-                           uint64_t token_offset, uint64_t length,
+                           uint64_t token_offset, uint64_t length, bool whole,
                            const struct ctl_offload_range *dst, uint64_t *written, char *msg,
                            size_t msg_size)
 {
     (void)ctx, (void)token, (void)token_offset;
     check_range(dst);
-    *written = length;
+    if (whole && (token_offset || dst->offset))
+        abort();    /* the command refuses WHOLE off the start */
+    *written = dst->offset & 4 && length < UINT64_MAX ? length + 1 : length;
     if (dst->offset & 1)
         memset(msg, 'x', msg_size - 1); /* a long line, not terminated by the stub */
     return dst->offset & 2 ? CTL_ERR_BAD_STATE : CTL_OK;

@@ -2,7 +2,8 @@
  * libFuzzer: the linked-clone recovery (hv/storage/pool_clone.c) on hostile pool volumes.
  * The input is a small FAT32 volume; it is mounted, every `NAME~atoll-clone` in it is
  * settled (its VHDX opened without its parent, its locator resolved, names linked and
- * forgotten), then a clone of /a.vhdx onto /b.vhdx is tried.  Nothing may crash or read
+ * forgotten) and bases no image names are removed, then a clone of /a.vhdx onto /b.vhdx
+ * is tried, then the pool's delete of one of them.  Nothing may crash or read
  * outside the image, whatever the directories and the images' headers and locators say.
  */
 #include <stdint.h>
@@ -69,5 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pool_clone_req r = { .src = "a.vhdx", .dst = "b.vhdx", .length = 1u << 20 };
     char msg[200];
     pool_clone(&v, &env, &r, msg, sizeof msg);
+    /* the pool's delete: its parent checks, then the bases up the chain */
+    pool_clone_delete(&v, &env, size & 1 ? "b.vhdx" : "a.vhdx", NULL, msg, sizeof msg);
     return 0;
 }

@@ -46,7 +46,8 @@ static const struct ctl_stream_ops ms_ops = { ms_read, ms_write, ms_flush, ms_pe
 static struct {
     struct ctl_offload_range range;
     uint32_t lifetime;
-    uint64_t token_offset, length;
+    uint64_t token_offset, length, written;
+    bool whole;
     uint8_t token[CTL_OFFLOAD_TOKEN_SIZE];
     uint8_t grant[CTL_OFFLOAD_GRANT_SIZE];
     char host[32];
@@ -69,7 +70,7 @@ static uint16_t stub_read(void *ctx, const struct ctl_offload_range *src, uint32
 }
 
 static uint16_t stub_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE],
-                           uint64_t token_offset, uint64_t length,
+                           uint64_t token_offset, uint64_t length, bool whole,
                            const struct ctl_offload_range *dst, uint64_t *written, char *msg,
                            size_t msg_size)
 {
@@ -77,8 +78,9 @@ static uint16_t stub_write(void *ctx, const uint8_t token[CTL_OFFLOAD_TOKEN_SIZE
     memcpy(seen.token, token, CTL_OFFLOAD_TOKEN_SIZE);
     seen.token_offset = token_offset;
     seen.length = length;
+    seen.whole = whole;
     seen.range = *dst;
-    *written = 4096;
+    *written = seen.written ? seen.written : 4096;
     if (seen.msg)
         strncpy(msg, seen.msg, msg_size - 1);
     return seen.answer;
@@ -395,6 +397,62 @@ static void write_refusals(void **state)
     assert_false(f->ms.closed);
 }
 
+/* WHOLE: the first request of a write of the whole token into the whole destination, which
+ * the provider may answer with all of it written at once. */
+static void whole_write_request_and_refusals(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t a[1024], token[CTL_OFFLOAD_TOKEN_SIZE] = { 7 };
+    struct ctl_tlv_writer w;
+    const uint8_t *p;
+    uint32_t n;
+    struct ctl_tlv t;
+    uint64_t written;
+    ctl_tlv_writer_init(&w, a, sizeof a);
+    ctl_put_bytes(&w, CTL_TAG_TOKEN, token, sizeof token);
+    ctl_put_str(&w, CTL_TAG_FILE, "e.vhdx");
+    ctl_put_u8(&w, CTL_TAG_OBJ_KIND, 2);
+    ctl_put_u64(&w, CTL_TAG_LENGTH, 64u << 20);
+    size_t plain = w.len;
+    ctl_put_u8(&w, CTL_TAG_WHOLE, 1);
+    seen.written = 256u << 20;     /* a clone: the whole token at once */
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, w.len, &p, &n), CTL_OK);
+    assert_true(seen.whole);
+    assert_int_equal(seen.length, 64u << 20);
+    assert_true(ctl_tlv_find(p, n, CTL_TAG_WRITTEN, &t) && ctl_tlv_u64(&t, &written));
+    assert_int_equal(written, 256u << 20);
+    /* more than LENGTH without WHOLE is the provider's fault, not passed on */
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, plain, &p, &n), CTL_ERR_INTERNAL);
+    assert_false(seen.whole);
+    seen.written = 0;
+    /* WHOLE 0 is no hint */
+    w.len = plain;
+    ctl_put_u8(&w, CTL_TAG_WHOLE, 0);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, w.len, &p, &n), CTL_OK);
+    assert_false(seen.whole);
+    /* a value other than 0 or 1, another width */
+    w.len = plain;
+    ctl_put_u8(&w, CTL_TAG_WHOLE, 2);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "WHOLE must be a u8, 0 or 1");
+    w.len = plain;
+    ctl_put_u64(&w, CTL_TAG_WHOLE, 1);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "WHOLE must be a u8, 0 or 1");
+    /* not from the start of the token or of the destination */
+    w.len = plain;
+    ctl_put_u8(&w, CTL_TAG_WHOLE, 1);
+    size_t hinted = w.len;
+    ctl_put_u64(&w, CTL_TAG_TOKEN_OFFSET, 512);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "WHOLE needs TOKEN_OFFSET and OFFSET 0");
+    w.len = hinted;
+    ctl_put_u64(&w, CTL_TAG_OFFSET, 512);
+    assert_int_equal(ask(f, CTL_MSG_OFFLOAD_WRITE, a, w.len, &p, &n), CTL_ERR_BAD_ARGUMENT);
+    message_is(p, n, "WHOLE needs TOKEN_OFFSET and OFFSET 0");
+    assert_false(f->ms.closed);
+}
+
 static void pull_request_and_status(void **state)
 {
     struct fixture *f = *state;
@@ -451,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_refusals_keep_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(write_request, setup, teardown),
         cmocka_unit_test_setup_teardown(write_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(whole_write_request_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(fetch_request_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(store_request_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(pull_request_and_status, setup, teardown),

@@ -118,10 +118,13 @@ static uint64_t token_total(const uint8_t *token)
     return v;
 }
 
-/* Writes [toff, toff+len) of the token's data into dst, STEP bytes a request. */
+/* Writes [toff, toff+len) of the token's data into dst, STEP bytes a request.  When that
+ * is the whole token into the whole destination, the first request says so (WHOLE): the
+ * provider may then write all of it at once (a linked clone, whatever its size). */
 static int do_write(struct client *c, const uint8_t *token, uint64_t toff, uint64_t len,
                     const struct where *dst, bool json, uint64_t *written, char *why, size_t why_size)
 {
+    bool whole = toff == 0 && dst->offset == 0 && len == token_total(token);
     struct progress bar;
     char label[CTL_OFFLOAD_FILE_MAX + 16];
     snprintf(label, sizeof label, "offload -> %s", dst->path);
@@ -143,11 +146,15 @@ static int do_write(struct client *c, const uint8_t *token, uint64_t toff, uint6
         ctl_put_u64(&w, CTL_TAG_OFFSET, dst->offset + *written);
         ctl_put_u64(&w, CTL_TAG_TOKEN_OFFSET, toff + *written);
         ctl_put_u64(&w, CTL_TAG_LENGTH, ask);
+        bool hint = whole && *written == 0;
+        if (hint)
+            ctl_put_u8(&w, CTL_TAG_WHOLE, 1);
         rc = call(c, CTL_MSG_OFFLOAD_WRITE, p, w.len, &r);
         if (rc != EXIT_OK)
             break;
+        /* more than asked only as the answer to WHOLE, and then all of it */
         if (!ctl_tlv_find(r.payload, r.length, CTL_TAG_WRITTEN, &t) || !ctl_tlv_u64(&t, &got) ||
-            got > ask) {
+            (got > ask && !(hint && got == len))) {
             report_error("protocol: the offload write reply has no written length\n");
             rc = EXIT_PROTOCOL;
             break;
@@ -155,11 +162,10 @@ static int do_write(struct client *c, const uint8_t *token, uint64_t toff, uint6
         *written += got;
         if (!json)
             progress_update(&bar, *written, len);
-        if (got < ask) {
-            if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TEXT, &t))
-                ctl_tlv_text(&t, why, why_size);
+        if (ctl_tlv_find(r.payload, r.length, CTL_TAG_TEXT, &t))
+            ctl_tlv_text(&t, why, why_size);
+        if (got < ask)
             break;
-        }
     }
     if (!json)
         progress_end(&bar, rc != EXIT_OK ? "failed" : *written < len ? "short" : "done");
@@ -183,8 +189,9 @@ static void print_write(bool json, const char *verb, const struct where *src,
                         uint64_t written, const char *why)
 {
     if (!json) {
-        printf("%s: %" PRIu64 " bytes into %s %s at %" PRIu64 "\n", verb, written,
-               kind_name(dst->kind), dst->path, dst->offset);
+        printf("%s: %" PRIu64 " bytes into %s %s at %" PRIu64 "%s%s%s\n", verb, written,
+               kind_name(dst->kind), dst->path, dst->offset, why[0] ? " (" : "", why,
+               why[0] ? ")" : "");
         return;
     }
     printf("{\"result\":\"%s\",", verb);
