@@ -1,6 +1,7 @@
 # Live migration: the portable protocol (framing, page batches, the compression decision),
 # host-tested; the kernel's source and target are hv/core/migrate_*.c.
-MIGRATE_SRCS := hv/migrate/mig_proto.c hv/migrate/mig_choice.c hv/migrate/mig_converge.c
+MIGRATE_SRCS := hv/migrate/mig_proto.c hv/migrate/mig_choice.c hv/migrate/mig_converge.c \
+	hv/migrate/mig_learn.c
 
 UNIT_TESTS += test_mig_proto test_mig_choice test_mig_converge test_mig_failures \
 	test_mig_vblk_reissue test_mig_groups
