@@ -442,8 +442,11 @@ static uint32_t ram_crc(const struct guest_mem *m)
 static bool end_round(char *err, size_t err_size)
 {
     src.all = false;
-    if (src.round == 0)
+    if (src.round == 0) {
         learn();
+        mig_learn_end(&src.learning, src.sizes, src.region_count, src.group_pages,
+                      set_region_pages, src.p);
+    }
     src.r_dirty = harvest(src.carry);
     src.carry = false;
     report_round();

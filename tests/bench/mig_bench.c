@@ -4,13 +4,17 @@
  *
  *  1. Page groups: write faults per MiB a sequential writer dirties, with the migration's
  *     per-region groups (write_track_set_region_pages driven as hv/core/migrate_source.c
- *     drives them: per page until one of round 0's learning passes, every eighth of it,
- *     fits a region with mig_group_fit, then mig_group_next each round) against per-page
- *     protection (one fault per page), same writes.  A second region holds scattered
+ *     drives them: per page until one of round 0's learning passes (mig_learn.h, the
+ *     source's code) fits a region or lends it a size, then mig_group_next each round)
+ *     against per-page protection (one fault per page), same writes.  Two rows: with a
+ *     learning pass every eighth of round 0 whatever the passes find, and with round 0 as
+ *     the source runs it (a pass every eighth, standing for MIGRATE_LEARN_NS, only while
+ *     mig_learn_due: once a pass fits and lends nothing new, none till round 0's end).  A second region holds scattered
  *     one-page records; the note gives the share of pages sent that were unchanged (by the
  *     sender's hash) and the group sizes the regions ended at.  1b: the same on the
  *     records guest's layout (its buffer and records share a region) under a throttle:
- *     the buffer's faults both ways (the note: the share sent unchanged, both ways).
+ *     the buffer's faults both ways (the note: the share sent unchanged, both ways), with
+ *     round 0 modelled both ways too.
  *  2. Compression: effective throughput (guest bytes over encode time plus wire time) of
  *     the per-batch choice among raw, LZ4 with acceleration and LZ4 (mig_choice.h) against
  *     sending raw, always LZ4 with acceleration and always LZ4, on
@@ -172,6 +176,8 @@ static void one_round(struct tracker *k, enum learning how)
         if (learn_now(&k->learning, how, p % (SEQ_PAGES / 8) == SEQ_PAGES / 8 - 1,
                       p == SEQ_PAGES - 1))
             learn(k);
+        if (how != LEARN_NONE && p == SEQ_PAGES - 1)
+            mig_learn_end(&k->learning, k->sizes, G_REGIONS, 1, set_region_pages, &k->t);
     }
 }
 
@@ -330,6 +336,8 @@ static void rloops(struct rtracker *k, struct rguest *g, uint32_t loops, enum le
         rwrite(k, R_HOT, 0, g->hot_n, ~g->hot_n);
         if (learn_now(&k->learning, how, i % (R_LOOPS / 8) == R_LOOPS / 8 - 1, i == loops - 1))
             rlearn(k);
+        if (how != LEARN_NONE && i == loops - 1)
+            mig_learn_end(&k->learning, k->sizes, R_REGIONS, 1, set_region_pages, &k->t);
     }
 }
 
