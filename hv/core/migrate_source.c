@@ -204,8 +204,9 @@ static bool setup(struct partition *p, char *err, size_t err_size)
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
     memset(src.hashes, 0, src.hash_alloc * 4096);
-    /* Until round 0's learning pass, faults open the tracking's own groups: its map is
-     * then exact, and each region's group is fitted to it. */
+    /* Until round 0's learning passes fit a region (or lend it a neighbour's size), its
+     * faults open the tracking's own groups: its map is then exact, and its group is
+     * fitted to it (mig_learn.h). */
     mig_learn_init(&src.learning, src.sizes, src.region_count, src.group_pages);
     for (size_t i = 0; i < src.region_count; i++) {
         src.regions[i] = (struct region){ 0 };
