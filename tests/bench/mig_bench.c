@@ -94,7 +94,7 @@ static void tracker_init(struct tracker *k, uint32_t start)
     write_track_use_regions(&k->t, k->shifts);
     mig_learn_init(&k->learning, k->sizes, G_REGIONS, start);
     for (unsigned r = 0; r < G_REGIONS; r++)
-        write_track_set_region_pages(&k->t, r, k->sizes[r].group_pages);
+        write_track_set_region_pages(&k->t, r, start);
 }
 
 static void protect_none(void *ctx, uint64_t base, uint64_t len)
