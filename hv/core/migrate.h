@@ -46,8 +46,8 @@
 #define MIGRATE_MAX_ROUNDS   8u
 #define MIGRATE_LEARN_NS     100000000ull   /* round 0's learning passes: this often (a
                                       * region's faults open the tracking's own groups
-                                      * until one fits it: per page when the manifest arms
-                                      * no tracking) */
+                                      * until one fits it or lends it a size: per page when
+                                      * the manifest arms no tracking; mig_learn.h) */
 #define MIGRATE_IDLE_NS      60000000000ull  /* no progress for this long: the link is dead */
 
 /* A byte stream to or from another host (a pinned TLS connection: net/kernel/migrate_link.c).

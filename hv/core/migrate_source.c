@@ -22,6 +22,7 @@
 #include "hv/lib/format.h"
 #include "hv/migrate/mig_choice.h"
 #include "hv/migrate/mig_converge.h"
+#include "hv/migrate/mig_learn.h"
 #include "hv/mm/kmem.h"
 #include "hv/snapshot/snap_codec.h"
 
@@ -51,9 +52,8 @@ struct source {
     bool round_told;                    /* the ROUND message of this round is queued */
     uint32_t round;
     uint64_t round_ns;                  /* when this round began */
-    bool learned;                       /* round 0's first learning pass has run */
+    struct mig_learn learning;          /* round 0's learning passes (mig_learn.h) */
     uint64_t learn_ns;                  /* when round 0's last learning pass ran */
-    bool learn_settled;                 /* a pass fitted no new region: no more till the end */
     bool carry;                         /* src.groups holds the learning pass's map */
     /* this round */
     uint64_t r_sent, r_zero, r_wire0, r_faults0, r_batches, r_dirty, r_unchanged;
@@ -63,7 +63,8 @@ struct source {
     uint64_t *hashes;                   /* per page: the hash of what was last sent, 0 never */
     size_t hash_alloc;                  /* pages of memory */
     struct region *regions;
-    size_t region_count, region_alloc;
+    struct mig_region_size *sizes;      /* each region's group size */
+    size_t region_count, region_alloc, sizes_alloc;
     uint32_t throttle;                  /* level of the round under way */
     /* all rounds */
     uint64_t sent_total;
@@ -85,11 +86,9 @@ struct source {
     char last[320];
 };
 
-/* A 2 MiB region: its decided group size and what its pages did this round. */
+/* A 2 MiB region: what its pages did this round. */
 struct region {
     uint32_t sent, unchanged;
-    uint8_t group_pages;
-    bool fitted;                        /* by a learning pass of round 0 */
 };
 
 static struct source src;
@@ -133,11 +132,14 @@ static void release(void)
                 partition_writes_set_region_pages(src.p, i, src.group_pages);
         kmem_free_pages(src.regions, src.region_alloc);
     }
+    if (src.sizes)
+        kmem_free_pages(src.sizes, src.sizes_alloc);
     sched_throttle(NULL, 0);
     src.codec = src.gather = NULL;
     src.groups = src.more = NULL;
     src.hashes = NULL;
     src.regions = NULL;
+    src.sizes = NULL;
     src.stage = S_IDLE;
     src.p = NULL;
 }
@@ -178,7 +180,9 @@ static bool setup(struct partition *p, char *err, size_t err_size)
     src.region_count = (src.ram_pages + MIG_REGION_PAGES - 1) / MIG_REGION_PAGES;
     src.region_alloc = (src.region_count * sizeof(struct region) + 4095) / 4096;
     src.regions = kmem_alloc_pages(src.region_alloc);
-    if (!src.codec || !src.gather || !src.hashes || !src.regions) {
+    src.sizes_alloc = (src.region_count * sizeof(struct mig_region_size) + 4095) / 4096;
+    src.sizes = kmem_alloc_pages(src.sizes_alloc);
+    if (!src.codec || !src.gather || !src.hashes || !src.regions || !src.sizes) {
         fmt_snprintf(err, err_size, "out of memory");
         return false;
     }
@@ -200,12 +204,13 @@ static bool setup(struct partition *p, char *err, size_t err_size)
     partition_writes_stats(p, &t);
     src.group_pages = 1u << (t.group_shift - 12);
     memset(src.hashes, 0, src.hash_alloc * 4096);
-    /* Until round 0's learning pass, faults open the tracking's own groups: its map is
-     * then exact, and each region's group is fitted to it. */
-    uint32_t start = src.group_pages < MIG_GROUP_MAX_PAGES ? src.group_pages : MIG_GROUP_MAX_PAGES;
+    /* Until round 0's learning passes fit a region (or lend it a neighbour's size), its
+     * faults open the tracking's own groups: its map is then exact, and its group is
+     * fitted to it (mig_learn.h). */
+    mig_learn_init(&src.learning, src.sizes, src.region_count, src.group_pages);
     for (size_t i = 0; i < src.region_count; i++) {
-        src.regions[i] = (struct region){ .group_pages = (uint8_t)start };
-        partition_writes_set_region_pages(p, i, start);
+        src.regions[i] = (struct region){ 0 };
+        partition_writes_set_region_pages(p, i, src.sizes[i].group_pages);
     }
     src.group_words = write_track_words(p->mem.size, src.group_pages);
     src.bitmap_pages = (src.group_words * 8 + 4095) / 4096;
@@ -334,44 +339,30 @@ static void sizes_line(char *out, size_t size, const uint32_t sizes[7])
                  sizes[2], sizes[3], sizes[4], sizes[5], sizes[6]);
 }
 
-/* Round 0's learning passes, every MIGRATE_LEARN_NS until one fits no new region, and at
- * its end: a region not fitted
- * yet still opens the tracking's own groups, so for it the map (src.groups, each pass
- * adding to it) shows the pages written; one that shows writes is fitted to them
- * (mig_group_fit) and keeps that size for round 0; one that shows none stays as it is (a
- * region never written costs nothing).  The map stays in src.groups for round 0's end to
- * add to (those pages were written, perhaps after round 0 sent them).  The first pass
- * says what it did. */
+static void set_region_pages(void *ctx, size_t region, uint32_t pages)
+{
+    partition_writes_set_region_pages(ctx, region, pages);
+}
+
+/* Round 0's learning passes (mig_learn.h), every MIGRATE_LEARN_NS until they settle, and
+ * one at its end, on the map of round 0 so far (src.groups, each pass adding to it).  The
+ * map stays in src.groups for round 0's end to add to (those pages were written, perhaps
+ * after round 0 sent them).  The first pass says what it did. */
 static void learn(void)
 {
     uint64_t after_ms = (time_ns() - src.round_ns) / 1000000;
     uint64_t written = harvest(src.carry);
     uint64_t group_count = (src.ram_pages + src.group_pages - 1) / src.group_pages;
-    uint32_t sizes[7] = { 0 }, fitted_now = 0;
-    for (size_t i = 0; i < src.region_count; i++) {
-        struct region *reg = &src.regions[i];
-        uint32_t fit = reg->fitted ? 0 : mig_group_fit(src.groups, group_count,
-                                                       src.group_pages, i * MIG_REGION_PAGES);
-        if (fit) {
-            if (fit < src.group_pages)
-                fit = src.group_pages;
-            if (fit != reg->group_pages)
-                partition_writes_set_region_pages(src.p, i, fit);
-            reg->group_pages = (uint8_t)fit;
-            reg->fitted = true;
-            fitted_now++;
-        }
-        sizes[mig_group_index(reg->group_pages)]++;
-    }
+    bool first = !src.learning.passes;
+    mig_learn_pass(&src.learning, src.sizes, src.region_count, src.groups, group_count,
+                   src.group_pages, set_region_pages, src.p);
     src.carry = true;
     src.learn_ns = time_ns();
-    /* Each pass protects again what the guest wrote: once one fits nothing new, the
-     * writes have settled and only round 0's end looks again. */
-    if (src.learned && !fitted_now)
-        src.learn_settled = true;
-    if (src.learned)
+    if (!first)
         return;
-    src.learned = true;
+    uint32_t sizes[7] = { 0 };
+    for (size_t i = 0; i < src.region_count; i++)
+        sizes[mig_group_index(src.sizes[i].group_pages)]++;
     char h[64], d[200];
     sizes_line(h, sizeof(h), sizes);
     fmt_snprintf(d, sizeof(d), "round 0: learning pass after %lu ms: %lu pages written, group "
@@ -401,9 +392,9 @@ static void report_round(void)
 static void decide_groups(uint32_t sizes[7])
 {
     memset(sizes, 0, 7 * sizeof(uint32_t));
-    if (src.round == 0 && src.learned) {    /* its learning pass decided */
+    if (src.round == 0 && src.learning.passes) {    /* its learning passes decided */
         for (size_t i = 0; i < src.region_count; i++)
-            sizes[mig_group_index(src.regions[i].group_pages)]++;
+            sizes[mig_group_index(src.sizes[i].group_pages)]++;
         return;
     }
     uint64_t group_count = (src.ram_pages + src.group_pages - 1) / src.group_pages;
@@ -413,13 +404,14 @@ static void decide_groups(uint32_t sizes[7])
         mig_region_scan(src.groups, group_count, src.group_pages, i * MIG_REGION_PAGES, &r);
         r.sent = reg->sent;
         r.unchanged = reg->unchanged;
-        uint32_t next = mig_group_next(reg->group_pages, &r);
+        struct mig_region_size *size = &src.sizes[i];
+        uint32_t next = mig_group_next(size->group_pages, &r);
         if (next < src.group_pages)
             next = src.group_pages;
-        if (next != reg->group_pages)
+        if (next != size->group_pages)
             partition_writes_set_region_pages(src.p, i, next);
-        reg->group_pages = (uint8_t)next;
-        sizes[mig_group_index(reg->group_pages)]++;
+        size->group_pages = (uint8_t)next;
+        sizes[mig_group_index(size->group_pages)]++;
     }
 }
 
@@ -451,8 +443,11 @@ static uint32_t ram_crc(const struct guest_mem *m)
 static bool end_round(char *err, size_t err_size)
 {
     src.all = false;
-    if (src.round == 0)
+    if (src.round == 0) {
         learn();
+        mig_learn_end(&src.learning, src.sizes, src.region_count, src.group_pages,
+                      set_region_pages, src.p);
+    }
     src.r_dirty = harvest(src.carry);
     src.carry = false;
     report_round();
@@ -676,7 +671,8 @@ static int step(char *err, size_t err_size)
         return 0;
     case S_ROUNDS:
     case S_STOP_COPY:
-        if (src.round == 0 && !src.learn_settled && time_ns() - src.learn_ns >= MIGRATE_LEARN_NS)
+        if (src.round == 0 && mig_learn_due(&src.learning) &&
+            time_ns() - src.learn_ns >= MIGRATE_LEARN_NS)
             learn();
         if (queue_batch())
             return 1;

@@ -4,13 +4,17 @@
  *
  *  1. Page groups: write faults per MiB a sequential writer dirties, with the migration's
  *     per-region groups (write_track_set_region_pages driven as hv/core/migrate_source.c
- *     drives them: per page until one of round 0's learning passes, every eighth of it,
- *     fits a region with mig_group_fit, then mig_group_next each round) against per-page
- *     protection (one fault per page), same writes.  A second region holds scattered
+ *     drives them: per page until one of round 0's learning passes (mig_learn.h, the
+ *     source's code) fits a region or lends it a size, then mig_group_next each round)
+ *     against per-page protection (one fault per page), same writes.  Two rows: with a
+ *     learning pass every eighth of round 0 whatever the passes find, and with round 0 as
+ *     the source runs it (a pass every eighth, standing for MIGRATE_LEARN_NS, only while
+ *     mig_learn_due: once a pass fits and lends nothing new, none till round 0's end).  A second region holds scattered
  *     one-page records; the note gives the share of pages sent that were unchanged (by the
  *     sender's hash) and the group sizes the regions ended at.  1b: the same on the
  *     records guest's layout (its buffer and records share a region) under a throttle:
- *     the buffer's faults both ways (the note: the share sent unchanged, both ways).
+ *     the buffer's faults both ways (the note: the share sent unchanged, both ways), with
+ *     round 0 modelled both ways too.
  *  2. Compression: effective throughput (guest bytes over encode time plus wire time) of
  *     the per-batch choice among raw, LZ4 with acceleration and LZ4 (mig_choice.h) against
  *     sending raw, always LZ4 with acceleration and always LZ4, on
@@ -37,6 +41,7 @@
 #include "hv/core/write_track.h"
 #include "hv/migrate/mig_choice.h"
 #include "hv/migrate/mig_converge.h"
+#include "hv/migrate/mig_learn.h"
 #include "hv/migrate/mig_proto.h"
 #include "hv/snapshot/snap_codec.h"
 
@@ -63,11 +68,21 @@ struct tracker {
     struct write_track t;
     uint64_t words[G_PAGES / 64];
     uint64_t carry[G_PAGES / 64];       /* the learning passes' map, for round 0's end */
-    bool fitted[G_REGIONS];
+    struct mig_learn learning;
+    struct mig_region_size sizes[G_REGIONS];
     uint8_t shifts[G_REGIONS];
-    uint32_t group[G_REGIONS];
     uint64_t faults;
 };
+
+/* How round 0's learning passes are modelled: none (per page), one every eighth of round 0
+ * whatever they fit, or as the source runs them (every eighth while mig_learn_due, one at
+ * round 0's end). */
+enum learning { LEARN_NONE, LEARN_EVERY, LEARN_AS_SOURCE };
+
+static void set_region_pages(void *ctx, size_t region, uint32_t pages)
+{
+    write_track_set_region_pages(ctx, region, pages);
+}
 
 static uint8_t g_ram[G_PAGES][PAGE / 64];       /* the first 64 bytes of each page vary */
 static uint64_t g_hash[G_PAGES];
@@ -77,10 +92,9 @@ static void tracker_init(struct tracker *k, uint32_t start)
     memset(k, 0, sizeof(*k));
     write_track_init(&k->t, G_RAM, 1, k->words);
     write_track_use_regions(&k->t, k->shifts);
-    for (unsigned r = 0; r < G_REGIONS; r++) {
-        k->group[r] = start;
+    mig_learn_init(&k->learning, k->sizes, G_REGIONS, start);
+    for (unsigned r = 0; r < G_REGIONS; r++)
         write_track_set_region_pages(&k->t, r, start);
-    }
 }
 
 static void protect_none(void *ctx, uint64_t base, uint64_t len)
@@ -126,45 +140,49 @@ static void end_round(struct tracker *k, bool adapt, uint64_t *sent, uint64_t *u
         mig_region_scan(out, G_PAGES, 1, (uint64_t)r * 512, &rr);
         rr.sent = rs[r];
         rr.unchanged = ru[r];
-        k->group[r] = mig_group_next(k->group[r], &rr);
-        write_track_set_region_pages(&k->t, r, k->group[r]);
+        k->sizes[r].group_pages = (uint8_t)mig_group_next(k->sizes[r].group_pages, &rr);
+        write_track_set_region_pages(&k->t, r, k->sizes[r].group_pages);
     }
 }
 
 static uint32_t value = 1;
 
-/* A learning pass of round 0: the map is per page in the regions not fitted yet; each
- * that shows writes is fitted to them, the others stay per page. */
+/* A learning pass of round 0 (mig_learn.h, as the source's): the map of round 0 so far. */
 static void learn(struct tracker *k)
 {
     static uint64_t more[G_PAGES / 64];
     write_track_harvest(&k->t, more, protect_none, NULL);
     for (uint64_t w = 0; w < G_PAGES / 64; w++)
         k->carry[w] |= more[w];
-    for (unsigned r = 0; r < G_REGIONS; r++) {
-        uint32_t fit = k->fitted[r] ? 0 : mig_group_fit(k->carry, G_PAGES, 1, (uint64_t)r * 512);
-        if (fit) {
-            k->group[r] = fit;
-            k->fitted[r] = true;
-            write_track_set_region_pages(&k->t, r, fit);
-        }
-    }
+    mig_learn_pass(&k->learning, k->sizes, G_REGIONS, k->carry, G_PAGES, 1, set_region_pages,
+                   &k->t);
 }
 
-/* The writes of one round: records interleaved with the buffer; learn (when given) at
- * every eighth of it and at its end (as the source does every 100 ms of round 0). */
-static void one_round(struct tracker *k, bool learn_now)
+/* A learning pass is due at an eighth of round 0 (MIGRATE_LEARN_NS of it) or at its end. */
+static bool learn_now(struct mig_learn *l, enum learning how, bool eighth, bool end)
+{
+    return how == LEARN_EVERY ? eighth || end
+         : how == LEARN_AS_SOURCE ? end || (eighth && mig_learn_due(l)) : false;
+}
+
+/* The writes of one round: records interleaved with the buffer; learning passes in round
+ * 0 as given, `passes` timed ones over the buffer (the writer's speed against
+ * MIGRATE_LEARN_NS). */
+static void one_round(struct tracker *k, enum learning how, unsigned passes)
 {
     for (uint64_t p = 0; p < SEQ_PAGES; p++) {
         guest_write(k, p, value++);
         if (p % (SEQ_PAGES / REC_COUNT) == 0)
             guest_write(k, REC_FIRST + p / (SEQ_PAGES / REC_COUNT) * 64, value++);
-        if (learn_now && p % (SEQ_PAGES / 8) == SEQ_PAGES / 8 - 1)
+        if (learn_now(&k->learning, how, p % (SEQ_PAGES / passes) == SEQ_PAGES / passes - 1,
+                      p == SEQ_PAGES - 1))
             learn(k);
+        if (how != LEARN_NONE && p == SEQ_PAGES - 1)
+            mig_learn_end(&k->learning, k->sizes, G_REGIONS, 1, set_region_pages, &k->t);
     }
 }
 
-static void bench_groups(void)
+static void bench_groups(enum learning how, unsigned passes, const char *row, const char *what)
 {
     static struct tracker grouped, paged;
     const unsigned rounds = 8;
@@ -173,36 +191,42 @@ static void bench_groups(void)
     tracker_init(&paged, 1);
     memset(g_hash, 0, sizeof(g_hash));
     for (unsigned r = 0; r < rounds; r++) {
-        one_round(&paged, false);
+        one_round(&paged, LEARN_NONE, passes);
         end_round(&paged, false, &junk, &junk2);
     }
-    /* groups: per page until round 0's learning pass, then fitted, then adapting */
+    /* groups: per page until round 0's learning passes fit, then adapting */
     tracker_init(&grouped, 1);
     memset(g_hash, 0, sizeof(g_hash));
+    uint64_t faults0 = 0;
     for (unsigned r = 0; r < rounds; r++) {
-        one_round(&grouped, r == 0);
+        one_round(&grouped, r == 0 ? how : LEARN_NONE, passes);
         uint64_t s0 = sent, u0 = unchanged;
         end_round(&grouped, r > 0, &sent, &unchanged);
         if (r == 0) {                           /* round 0: everything is new */
             sent = s0;
             unchanged = u0;
+            faults0 = grouped.faults;
         }
     }
     double mib = (double)rounds * (SEQ_PAGES + REC_COUNT) * PAGE / (1 << 20);
     double ours = (double)grouped.faults / mib, anchor = (double)paged.faults / mib;
-    printf("%-44s %16.2f %16.2f %8.3f\n", "mig write faults per MiB cost: groups/page", ours,
-           anchor, ours / anchor);
+    printf("%-44s %16.2f %16.2f %8.3f\n", row, ours, anchor, ours / anchor);
     unsigned sizes[7] = { 0 };
     for (unsigned r = 0; r < G_REGIONS; r++)
-        sizes[mig_group_index(grouped.group[r])]++;
-    printf(" mig-bench: %u rounds of a sequential writer (8 MiB) and 8 scattered one-page "
-           "records: %llu faults with groups, %llu per page (%.1fx fewer; goal >= 8x); sent "
+        sizes[mig_group_index(grouped.sizes[r].group_pages)]++;
+    printf(" mig-bench: %s: %u rounds of a sequential writer (8 MiB) and 8 scattered one-page "
+           "records: %llu faults with groups (%llu in round 0, %u learning passes), %llu per "
+           "page (%.1fx fewer; goal >= 8x); sent "
            "unchanged %.1f%% of %llu pages after round 0 (goal <= 10%%); regions by group size "
-           "1:%u 2:%u 4:%u 8:%u 16:%u 32:%u 64:%u (writer's regions %u pages, records' %u)\n",
-           rounds, (unsigned long long)grouped.faults, (unsigned long long)paged.faults,
+           "1:%u 2:%u 4:%u 8:%u 16:%u 32:%u 64:%u (writer's regions %u %u %u %u pages, "
+           "records' %u)\n", what,
+           rounds, (unsigned long long)grouped.faults, (unsigned long long)faults0,
+           grouped.learning.passes, (unsigned long long)paged.faults,
            anchor / ours, sent ? 100.0 * (double)unchanged / (double)sent : 0.0,
            (unsigned long long)sent, sizes[0], sizes[1], sizes[2], sizes[3], sizes[4],
-           sizes[5], sizes[6], grouped.group[0], grouped.group[REC_FIRST / 512]);
+           sizes[5], sizes[6], grouped.sizes[0].group_pages, grouped.sizes[1].group_pages,
+           grouped.sizes[2].group_pages, grouped.sizes[3].group_pages,
+           grouped.sizes[REC_FIRST / 512].group_pages);
 }
 
 /* ---- 1b. the records guest's layout (guest/tests/migrate_records.c, make test-net-migrate) --
@@ -224,9 +248,9 @@ static void bench_groups(void)
 struct rtracker {
     struct write_track t;
     uint64_t words[R_PAGES / 64], carry[R_PAGES / 64];
-    bool fitted[R_REGIONS];
+    struct mig_learn learning;
+    struct mig_region_size sizes[R_REGIONS];
     uint8_t shifts[R_REGIONS];
-    uint32_t group[R_REGIONS];
     uint64_t faults, seq_faults, seq_faults0;   /* seq_faults0: in round 0 */
 };
 
@@ -238,8 +262,7 @@ static void rtracker_init(struct rtracker *k)
     memset(k, 0, sizeof(*k));
     write_track_init(&k->t, R_RAM, 1, k->words);
     write_track_use_regions(&k->t, k->shifts);
-    for (unsigned r = 0; r < R_REGIONS; r++)
-        k->group[r] = 1;
+    mig_learn_init(&k->learning, k->sizes, R_REGIONS, 1);
 }
 
 static void rwrite(struct rtracker *k, uint64_t pfn, uint32_t off, uint64_t a, uint64_t b)
@@ -260,14 +283,8 @@ static void rlearn(struct rtracker *k)          /* as learn */
     write_track_harvest(&k->t, more, protect_none, NULL);
     for (uint64_t w = 0; w < R_PAGES / 64; w++)
         k->carry[w] |= more[w];
-    for (unsigned r = 0; r < R_REGIONS; r++) {
-        uint32_t fit = k->fitted[r] ? 0 : mig_group_fit(k->carry, R_PAGES, 1, (uint64_t)r * 512);
-        if (fit) {
-            k->group[r] = fit;
-            k->fitted[r] = true;
-            write_track_set_region_pages(&k->t, r, fit);
-        }
-    }
+    mig_learn_pass(&k->learning, k->sizes, R_REGIONS, k->carry, R_PAGES, 1, set_region_pages,
+                   &k->t);
 }
 
 static void rend_round(struct rtracker *k, bool adapt, uint64_t *sent, uint64_t *unchanged)
@@ -293,8 +310,8 @@ static void rend_round(struct rtracker *k, bool adapt, uint64_t *sent, uint64_t 
         mig_region_scan(out, R_PAGES, 1, (uint64_t)r * 512, &rr);
         rr.sent = rs[r];
         rr.unchanged = ru[r];
-        k->group[r] = mig_group_next(k->group[r], &rr);
-        write_track_set_region_pages(&k->t, r, k->group[r]);
+        k->sizes[r].group_pages = (uint8_t)mig_group_next(k->sizes[r].group_pages, &rr);
+        write_track_set_region_pages(&k->t, r, k->sizes[r].group_pages);
     }
 }
 
@@ -302,7 +319,7 @@ struct rguest {
     uint64_t seq_pos, seq_gen, scat_n, hot_n;
 };
 
-static void rloops(struct rtracker *k, struct rguest *g, uint32_t loops, bool learn_now)
+static void rloops(struct rtracker *k, struct rguest *g, uint32_t loops, enum learning how)
 {
     for (uint32_t i = 0; i < loops; i++) {
         for (int j = 0; j < 64; j++) {
@@ -318,12 +335,14 @@ static void rloops(struct rtracker *k, struct rguest *g, uint32_t loops, bool le
         g->scat_n++;
         g->hot_n++;
         rwrite(k, R_HOT, 0, g->hot_n, ~g->hot_n);
-        if (learn_now && i % (R_LOOPS / 8) == R_LOOPS / 8 - 1)
+        if (learn_now(&k->learning, how, i % (R_LOOPS / 8) == R_LOOPS / 8 - 1, i == loops - 1))
             rlearn(k);
+        if (how != LEARN_NONE && i == loops - 1)
+            mig_learn_end(&k->learning, k->sizes, R_REGIONS, 1, set_region_pages, &k->t);
     }
 }
 
-static void bench_records(void)
+static void bench_records(enum learning how, const char *row, const char *what)
 {
     static struct rtracker grouped, paged;
     static const uint16_t share[] = { 0, 0, 500, 875, 969, 990, 990, 990 };  /* per mille */
@@ -334,7 +353,7 @@ static void bench_records(void)
     memset(r_ram, 0, sizeof(r_ram));
     memset(r_hash, 0, sizeof(r_hash));
     for (unsigned r = 0; r < rounds; r++) {
-        rloops(&paged, &gp, R_LOOPS * (1000u - share[r]) / 1000u, false);
+        rloops(&paged, &gp, R_LOOPS * (1000u - share[r]) / 1000u, LEARN_NONE);
         uint64_t s0 = psent, u0 = punchanged;
         rend_round(&paged, false, &psent, &punchanged);
         if (r == 0) {
@@ -347,7 +366,8 @@ static void bench_records(void)
     memset(r_ram, 0, sizeof(r_ram));
     memset(r_hash, 0, sizeof(r_hash));
     for (unsigned r = 0; r < rounds; r++) {
-        rloops(&grouped, &gg, R_LOOPS * (1000u - share[r]) / 1000u, r == 0);
+        rloops(&grouped, &gg, R_LOOPS * (1000u - share[r]) / 1000u,
+               r == 0 ? how : LEARN_NONE);
         uint64_t s0 = sent, u0 = unchanged;
         rend_round(&grouped, r > 0, &sent, &unchanged);
         if (r == 0) {
@@ -360,23 +380,24 @@ static void bench_records(void)
                  (double)gg.seq_pos * 16 / (1 << 20);
     double ours = (double)grouped.seq_faults / mib, anchor = (double)paged.seq_faults / mib;
     double pct = sent ? 100.0 * (double)unchanged / (double)sent : 0.0;
-    printf("%-44s %16.2f %16.2f %8.3f\n", "mig records-guest buffer faults/MiB cost", ours,
-           anchor, ours / anchor);
-    printf(" mig-bench: records guest's layout, %u throttled rounds: buffer faults %llu with "
+    printf("%-44s %16.2f %16.2f %8.3f\n", row, ours, anchor, ours / anchor);
+    printf(" mig-bench: %s: records guest's layout (%u learning passes), %u throttled rounds: buffer faults %llu with "
            "groups, %llu per page (%.1fx fewer; after round 0, whose learning passes protect "
            "again what they harvest, %llu vs %llu); all faults %llu vs %llu; sent unchanged "
            "%.1f%% of %llu pages after round 0 (goal <= 10%%; per page %.1f%% of %llu); group "
            "sizes by "
-           "region %u %u %u %u %u %u %u %u\n", rounds, (unsigned long long)grouped.seq_faults,
+           "region %u %u %u %u %u %u %u %u\n", what, grouped.learning.passes, rounds, (unsigned long long)grouped.seq_faults,
            (unsigned long long)paged.seq_faults,
            grouped.seq_faults ? (double)paged.seq_faults / (double)grouped.seq_faults : 0.0,
            (unsigned long long)(grouped.seq_faults - grouped.seq_faults0),
            (unsigned long long)(paged.seq_faults - paged.seq_faults0),
            (unsigned long long)grouped.faults, (unsigned long long)paged.faults, pct,
            (unsigned long long)sent, psent ? 100.0 * (double)punchanged / (double)psent : 0.0,
-           (unsigned long long)psent, grouped.group[0], grouped.group[1], grouped.group[2],
-           grouped.group[3], grouped.group[4], grouped.group[5], grouped.group[6],
-           grouped.group[7]);
+           (unsigned long long)psent, grouped.sizes[0].group_pages,
+           grouped.sizes[1].group_pages, grouped.sizes[2].group_pages,
+           grouped.sizes[3].group_pages, grouped.sizes[4].group_pages,
+           grouped.sizes[5].group_pages, grouped.sizes[6].group_pages,
+           grouped.sizes[7].group_pages);
 }
 
 /* ---- 2. compression ------------------------------------------------------------------------ */
@@ -494,8 +515,16 @@ int main(int argc, char **argv)
     uint8_t *rnd = malloc(C_BYTES);
     if (!codec || !rnd)
         return 1;
-    bench_groups();
-    bench_records();
+    bench_groups(LEARN_EVERY, 8, "mig write faults per MiB cost: groups/page",
+                 "learning every eighth of round 0");
+    bench_groups(LEARN_AS_SOURCE, 8, "mig write faults/MiB cost, round 0 as source",
+                 "round 0 as the source runs it");
+    bench_groups(LEARN_AS_SOURCE, 2, "mig write faults/MiB cost, 4x faster writer",
+                 "round 0 as the source runs it, the writer 4x faster (2 regions a pass)");
+    bench_records(LEARN_EVERY, "mig records-guest buffer faults/MiB cost",
+                  "learning every eighth of round 0");
+    bench_records(LEARN_AS_SOURCE, "mig records buffer faults/MiB cost as source",
+                  "round 0 as the source runs it");
     uint64_t x = 0x9e3779b97f4a7c15ull;
     for (uint64_t i = 0; i < C_BYTES / 8; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
