@@ -4,6 +4,8 @@
 
 #include "guest/vsp/vsp_builtin.h"
 
+_Static_assert(VSP_BAND_BYTES >= 4 * VSP_MAX_SCREEN_W, "a strip holds a screen row");
+
 bool vsp_compose_init(struct vsp_compositor *c, uint32_t w, uint32_t h, uint32_t background,
                       const struct vsp_engine_ops *engine)
 {

@@ -20,7 +20,7 @@
 #define VSP_TILE 64u
 #define VSP_MAX_SCREEN_W 4096u
 #define VSP_MAX_SCREEN_H 4096u
-#define VSP_BAND_BYTES (32u << 10)     /* at least a screen row: 4 * VSP_MAX_SCREEN_W */
+#define VSP_BAND_BYTES (16u << 10)     /* a screen row at least (4 * VSP_MAX_SCREEN_W) */
 
 struct vsp_screen_rect {
     int32_t x, y;
