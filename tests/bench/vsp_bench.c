@@ -1,7 +1,8 @@
 /* vGPU proxy bench (make bench, host): composing a 1080p screen from damage tiles against
- * recomposing all of it; the time bank's shares against the weights 1:2:4; and the engine's
+ * recomposing all of it; the time bank's shares against the weights 1:2:4; the engine's
  * overlay paths against pixman on the same pixels (YUY2 to RGB, NV12 720p scaled to 1080p,
- * colour key, alpha OVER at 1080p). */
+ * colour key, alpha OVER at 1080p); and whole composes of a desktop under each overlay
+ * through the compositor against pixman compositing the same layers. */
 #include <pixman.h>
 #include <stdint.h>
 #include <stdio.h>
