@@ -455,8 +455,8 @@ static void bench_compose_layers(void)
     diff[2] = compose_vs_pixman("vsp compose +NV12 720p->1080p vs pixman: ms", OVER_NV12);
     diff[3] = compose_vs_pixman("vsp compose +colour key 1080p vs pixman: ms", OVER_KEY);
     diff[4] = compose_vs_pixman("vsp compose +alpha OVER 1080p vs pixman: ms", OVER_ALPHA);
-    printf(" vsp-bench: compose rows: vsp_compose of every tile of a 1080p screen (a desktop "
-           "window, XRGB, alone or under one full-screen overlay: YUY2 1:1, NV12 720p bilinear, "
+    printf(" vsp-bench: compose vs pixman rows: vsp_compose of every tile of a 1080p screen "
+           "(a desktop window, XRGB, alone or under one full-screen overlay: YUY2 1:1, NV12 720p bilinear, "
            "XRGB with a source key, ARGB at alpha 255), through the compositor as the VSP runs "
            "it, against pixman compositing what shows of the same layers into a 1080p frame: "
            "the desktop by SRC, then the keyed overlay (as ARGB, keyed pixels clear) or the "
