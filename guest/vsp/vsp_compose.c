@@ -116,7 +116,8 @@ static bool meets(const struct vsp_layer *l, uint32_t x, uint32_t y, uint32_t w,
 static bool hides(const struct vsp_layer *l, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
     if (l->dst.x > (int64_t)x || l->dst.y > (int64_t)y ||
-        (int64_t)l->dst.x + l->dst.w < (int64_t)x + w || (int64_t)l->dst.y + l->dst.h < (int64_t)y + h)
+        (int64_t)l->dst.x + l->dst.w < (int64_t)x + w ||
+        (int64_t)l->dst.y + l->dst.h < (int64_t)y + h)
         return false;
     if (!l->shader)
         return true;

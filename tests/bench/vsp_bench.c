@@ -250,7 +250,8 @@ static double read_ms(const uint8_t *p, bool skip_first)
 #define SW 1280
 #define SH 720
 
-/* The XRGB picture at xrgb gets a quarter of its pixels keyed, in runs of 16; keyed becomes the same picture as ARGB, the keyed pixels clear, the others opaque. */
+/* The XRGB picture at xrgb gets a quarter of its pixels keyed, in runs of 16; keyed becomes
+ * the same picture as ARGB, the keyed pixels clear, the others opaque. */
 static void make_keyed(uint8_t *xrgb, uint8_t *keyed)
 {
     for (uint32_t i = 0; i < (uint32_t)W * H; i++) {
@@ -422,7 +423,8 @@ static unsigned compose_vs_pixman(const char *name, enum layer_kind kind)
         submit(c[1]);
     drain();
     struct vsp_fb fb = { (uint8_t *)frame, W, H, W * 4 };
-    pixman_image_t *desk = pixman_image_create_bits(PIXMAN_x8r8g8b8, W, H, (uint32_t *)ram[0], W * 4);
+    pixman_image_t *desk = pixman_image_create_bits(PIXMAN_x8r8g8b8, W, H, (uint32_t *)ram[0],
+                                                    W * 4);
     pixman_image_t *d = pixman_image_create_bits(PIXMAN_x8r8g8b8, W, H, frame2, W * 4);
     double ours = 1e9, theirs = 1e9;
     for (int i = 0; i < REPEAT; i++) {        /* in turns, so both meet the same load */
@@ -432,7 +434,8 @@ static unsigned compose_vs_pixman(const char *name, enum layer_kind kind)
         t = now() - t;
         ours = t < ours ? t : ours;
         if (tiles != v.comp.stats.tiles_total)
-            fprintf(stderr, "vsp-bench: %u of %u tiles composed\n", tiles, v.comp.stats.tiles_total);
+            fprintf(stderr, "vsp-bench: %u of %u tiles composed\n", tiles,
+                    v.comp.stats.tiles_total);
         t = now();
         if (op != PIXMAN_OP_SRC)        /* an opaque overlay hides the desktop: skipped */
             pixman_image_composite32(PIXMAN_OP_SRC, desk, NULL, d, 0, 0, 0, 0, 0, 0, W, H);

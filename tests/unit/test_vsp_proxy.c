@@ -439,7 +439,8 @@ static void bands_and_tiles_agree(void **state)
     for (int y = 0; y < BH; y++)
         for (int x = 0; x < BW; x++) {
             bool in = x < BW - 9 && y < BH - 30;
-            assert_int_equal(px32(&band_part[y][4 * x]), in ? px32(&band_all[y][4 * x]) : 0xeeeeeeee);
+            assert_int_equal(px32(&band_part[y][4 * x]),
+                             in ? px32(&band_all[y][4 * x]) : 0xeeeeeeee);
         }
 }
 
