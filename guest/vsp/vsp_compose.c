@@ -2,6 +2,10 @@
 
 #include <string.h>
 
+#include "guest/vsp/vsp_builtin.h"
+
+_Static_assert(VSP_BAND_BYTES >= 4 * VSP_MAX_SCREEN_W, "a strip holds a screen row");
+
 bool vsp_compose_init(struct vsp_compositor *c, uint32_t w, uint32_t h, uint32_t background,
                       const struct vsp_engine_ops *engine)
 {
@@ -71,25 +75,25 @@ static void sort_layers(struct vsp_layer *l, size_t n)
     }
 }
 
-static void compose_layer(struct vsp_compositor *c, const struct vsp_surface *tile,
-                          int32_t tx, int32_t ty, const struct vsp_layer *l)
+static void compose_layer(struct vsp_compositor *c, const struct vsp_surface *strip,
+                          int32_t sx, int32_t sy, const struct vsp_layer *l)
 {
     uint32_t x0, x1, y0, y1;
-    if (!clip((int64_t)l->dst.x - tx, l->dst.w, tile->w, &x0, &x1) ||
-        !clip((int64_t)l->dst.y - ty, l->dst.h, tile->h, &y0, &y1))
+    if (!clip((int64_t)l->dst.x - sx, l->dst.w, strip->w, &x0, &x1) ||
+        !clip((int64_t)l->dst.y - sy, l->dst.h, strip->h, &y0, &y1))
         return;
-    /* the part of the layer in this tile, relative to the layer */
-    uint32_t ox = (uint32_t)((int64_t)tx + x0 - l->dst.x);
-    uint32_t oy = (uint32_t)((int64_t)ty + y0 - l->dst.y);
+    /* the part of the layer in this strip (at sx, sy on the screen), relative to the layer */
+    uint32_t ox = (uint32_t)((int64_t)sx + x0 - l->dst.x);
+    uint32_t oy = (uint32_t)((int64_t)sy + y0 - l->dst.y);
     struct vsp_pos pos = { 0, 0 };
     int64_t budget = INT64_MAX;
     if (!l->shader) {
         struct vgpu_rect sr = { l->src.x + ox, l->src.y + oy, x1 - x0, y1 - y0 };
-        c->engine->blit(tile, x0, y0, l->surface, &sr, &pos, &budget);
+        c->engine->blit(strip, x0, y0, l->surface, &sr, &pos, &budget);
         return;
     }
     struct vsp_draw d = {
-        .dst = tile,
+        .dst = strip,
         .rect = { x0, y0, x1 - x0, y1 - y0 },
         .shader = l->shader,
         .env.tex[0] = { l->surface, l->src.x, l->src.y, l->src.w, l->src.h },
@@ -100,29 +104,88 @@ static void compose_layer(struct vsp_compositor *c, const struct vsp_surface *ti
     c->engine->draw(&d, &pos, &budget);
 }
 
-static void compose_tile(struct vsp_compositor *c, const struct vsp_fb *fb, uint32_t tx,
-                         uint32_t ty, const struct vsp_layer *layers, size_t n)
+static bool meets(const struct vsp_layer *l, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
-    int32_t x = (int32_t)(tx * VSP_TILE), y = (int32_t)(ty * VSP_TILE);
-    struct vsp_surface tile = {
-        .live = true, .format = VGPU_FMT_XRGB8888,
-        .w = c->w - (uint32_t)x < VSP_TILE ? c->w - (uint32_t)x : VSP_TILE,
-        .h = c->h - (uint32_t)y < VSP_TILE ? c->h - (uint32_t)y : VSP_TILE,
-        .stride = VSP_TILE * 4, .pix = c->tile,
-    };
-    struct vgpu_rect all = { 0, 0, tile.w, tile.h };
-    struct vsp_pos pos = { 0, 0 };
-    int64_t budget = INT64_MAX;
-    c->engine->fill(&tile, &all, c->background, &pos, &budget);
-    for (size_t i = 0; i < n; i++)
-        compose_layer(c, &tile, x, y, &layers[i]);
-    if ((uint32_t)x >= fb->width || (uint32_t)y >= fb->height)
+    return (int64_t)l->dst.x < (int64_t)x + w && (int64_t)l->dst.x + l->dst.w > x &&
+           (int64_t)l->dst.y < (int64_t)y + h && (int64_t)l->dst.y + l->dst.h > y;
+}
+
+/* Whether layer l sets every pixel of the rectangle, whatever lies below: it covers the
+ * rectangle and draws without key or blending (a copy, or a built-in that never discards
+ * and never reads the destination). */
+static bool hides(const struct vsp_layer *l, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+{
+    if (l->dst.x > (int64_t)x || l->dst.y > (int64_t)y ||
+        (int64_t)l->dst.x + l->dst.w < (int64_t)x + w ||
+        (int64_t)l->dst.y + l->dst.h < (int64_t)y + h)
+        return false;
+    if (!l->shader)
+        return true;
+    int32_t bits = l->shader->builtin;
+    return bits >= 0 && !(bits & (VSP_BUILTIN_KEY_SRC | VSP_BUILTIN_KEY_DST | VSP_BUILTIN_BLEND));
+}
+
+/* Rebuilds screen rows [y, y + h) of columns [x, x + w) and puts them in fb: from the
+ * topmost layer that hides the rest (else the background) up, in the band buffer, copied
+ * to fb; when that layer is all there is to see, straight into fb (it only writes). */
+static void compose_strip(struct vsp_compositor *c, const struct vsp_fb *fb, uint32_t x,
+                          uint32_t y, uint32_t w, uint32_t h, const struct vsp_layer *layers,
+                          size_t n)
+{
+    size_t from = 0;
+    bool hidden = false, above = false;
+    for (size_t i = n; i-- > 0 && !hidden;) {
+        if (!meets(&layers[i], x, y, w, h))
+            continue;
+        if (hides(&layers[i], x, y, w, h)) {
+            from = i;
+            hidden = true;
+        } else {
+            above = true;
+        }
+    }
+    bool inside = x < fb->width && w <= fb->width - x && y < fb->height && h <= fb->height - y;
+    if (hidden && !above && inside) {
+        struct vsp_surface out = {
+            .live = true, .format = VGPU_FMT_XRGB8888, .w = w, .h = h, .stride = fb->pitch,
+            .pix = fb->base + (uint64_t)y * fb->pitch + (uint64_t)x * 4,
+        };
+        compose_layer(c, &out, (int32_t)x, (int32_t)y, &layers[from]);
         return;
-    uint32_t w = fb->width - (uint32_t)x < tile.w ? fb->width - (uint32_t)x : tile.w;
-    uint32_t h = fb->height - (uint32_t)y < tile.h ? fb->height - (uint32_t)y : tile.h;
-    for (uint32_t r = 0; r < h; r++)
-        memcpy(fb->base + (uint64_t)(y + (int32_t)r) * fb->pitch + (uint64_t)x * 4,
-               c->tile + r * VSP_TILE * 4, (size_t)w * 4);
+    }
+    struct vsp_surface band = {
+        .live = true, .format = VGPU_FMT_XRGB8888, .w = w, .h = h, .stride = w * 4,
+        .pix = c->band,
+    };
+    if (!hidden) {
+        struct vgpu_rect all = { 0, 0, w, h };
+        struct vsp_pos pos = { 0, 0 };
+        int64_t budget = INT64_MAX;
+        c->engine->fill(&band, &all, c->background, &pos, &budget);
+    }
+    for (size_t i = from; i < n; i++)
+        compose_layer(c, &band, (int32_t)x, (int32_t)y, &layers[i]);
+    if (x >= fb->width || y >= fb->height)
+        return;
+    uint32_t fw = fb->width - x < w ? fb->width - x : w;
+    uint32_t fh = fb->height - y < h ? fb->height - y : h;
+    for (uint32_t r = 0; r < fh; r++)
+        memcpy(fb->base + (uint64_t)(y + r) * fb->pitch + (uint64_t)x * 4,
+               c->band + (size_t)r * w * 4, (size_t)fw * 4);
+}
+
+/* Tiles [tx0, tx1) of tile row ty, all dirty, as one band: strips of whole rows of the
+ * band, as many as the buffer holds, so that every layer reads its source along rows
+ * (a tile's 64 x 4 bytes per row are too short for the hardware prefetcher). */
+static void compose_run(struct vsp_compositor *c, const struct vsp_fb *fb, uint32_t tx0,
+                        uint32_t tx1, uint32_t ty, const struct vsp_layer *layers, size_t n)
+{
+    uint32_t x = tx0 * VSP_TILE, y = ty * VSP_TILE;
+    uint32_t w = (tx1 * VSP_TILE < c->w ? tx1 * VSP_TILE : c->w) - x;
+    uint32_t h = c->h - y < VSP_TILE ? c->h - y : VSP_TILE;
+    uint32_t rows = VSP_BAND_BYTES / (w * 4);
+    for (uint32_t r = 0; r < h; r += rows)
+        compose_strip(c, fb, x, y + r, w, h - r < rows ? h - r : rows, layers, n);
 }
 
 uint32_t vsp_compose_tiles(struct vsp_compositor *c, const struct vsp_fb *fb,
@@ -131,11 +194,17 @@ uint32_t vsp_compose_tiles(struct vsp_compositor *c, const struct vsp_fb *fb,
     sort_layers(layers, n);
     uint32_t done = 0;
     for (uint32_t ty = 0; ty < c->tiles_y; ty++) {
-        for (uint32_t tx = 0; tx < c->tiles_x; tx++) {
-            if (!(c->dirty[ty] >> tx & 1))
+        for (uint32_t tx = 0; tx < c->tiles_x;) {
+            if (!(c->dirty[ty] >> tx & 1)) {
+                tx++;
                 continue;
-            compose_tile(c, fb, tx, ty, layers, n);
-            done++;
+            }
+            uint32_t end = tx + 1;
+            while (end < c->tiles_x && c->dirty[ty] >> end & 1)
+                end++;
+            compose_run(c, fb, tx, end, ty, layers, n);
+            done += end - tx;
+            tx = end;
         }
         c->dirty[ty] = 0;
     }

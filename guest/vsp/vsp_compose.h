@@ -1,7 +1,11 @@
 /*
  * The compositor: the screen is cut into 64 x 64 tiles; damage marks tiles, and a compose
- * rebuilds only the marked ones, each in a private tile buffer (background, then every
- * layer by z), copied to the framebuffer once.  Layers are the clients' presented windows
+ * rebuilds only the marked ones.  A run of marked tiles side by side in a tile row is
+ * rebuilt as one band, a few whole rows of it at a time, so layers read their sources
+ * along rows: in a private buffer (background, then every layer by z from the topmost
+ * one that hides what lies below), copied to the framebuffer once; where one layer
+ * that only writes hides all else, it draws straight into the framebuffer, each pixel
+ * written once either way.  Layers are the clients' presented windows
  * (copied, or blended when they carry alpha) and overlays (drawn by their pixel shaders);
  * all go through the engine, so a GPU engine would compose too.
  */
@@ -16,6 +20,7 @@
 #define VSP_TILE 64u
 #define VSP_MAX_SCREEN_W 4096u
 #define VSP_MAX_SCREEN_H 4096u
+#define VSP_BAND_BYTES (16u << 10)     /* a screen row at least (4 * VSP_MAX_SCREEN_W) */
 
 struct vsp_screen_rect {
     int32_t x, y;
@@ -51,7 +56,7 @@ struct vsp_compositor {
     const struct vsp_engine_ops *engine;
     uint64_t dirty[VSP_MAX_SCREEN_H / VSP_TILE];    /* bit tx of row ty */
     struct vsp_compose_stats stats;
-    uint8_t tile[VSP_TILE * VSP_TILE * 4];
+    uint8_t band[VSP_BAND_BYTES];       /* the rows being rebuilt (compose_strip) */
 };
 
 bool vsp_compose_init(struct vsp_compositor *c, uint32_t w, uint32_t h, uint32_t background,

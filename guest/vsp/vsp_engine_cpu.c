@@ -11,12 +11,24 @@ static bool cpu_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, u
 {
     uint8_t px[4] = { (uint8_t)argb, (uint8_t)(argb >> 8), (uint8_t)(argb >> 16),
                       dst->format == VGPU_FMT_XRGB8888 ? 0xff : (uint8_t)(argb >> 24) };
+    uint8_t two[8];
+    memcpy(two, px, 4);
+    memcpy(two + 4, px, 4);
+    const uint8_t *first = NULL;        /* the first row this call filled: the others copy it */
     for (; pos->row < r->h; pos->row++) {
         if (*budget <= 0)
             return false;
         uint8_t *p = dst->pix + (uint64_t)(r->y + pos->row) * dst->stride + (uint64_t)r->x * 4;
-        for (uint32_t i = 0; i < r->w; i++)
-            memcpy(p + 4 * i, px, 4);
+        if (first) {
+            memcpy(p, first, (size_t)r->w * 4);
+        } else {
+            uint32_t i = 0;
+            for (; i + 2 <= r->w; i += 2)
+                memcpy(p + 4 * i, two, 8);
+            if (i < r->w)
+                memcpy(p + 4 * i, px, 4);
+            first = p;
+        }
         *budget -= r->w;
     }
     return true;
@@ -369,10 +381,12 @@ static inline void row_1to1(uint32_t bits, uint16_t sfmt, uint16_t dfmt, const s
     dst.format = dfmt;
     tx += d->env.tex[0].x;
     ty += d->env.tex[0].y;
+    bool reads_dst = bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST);
     for (uint32_t i = 0; i < n; i++) {
-        int32_t r1[4], r3[4];
+        int32_t r1[4] = { 0, 0, 0, 0 }, r3[4];
         vsp_texel(&src, tx + i, ty, r3);
-        vsp_texel(&dst, x + i, y, r1);
+        if (reads_dst)          /* else unread: the compositor may draw into the framebuffer */
+            vsp_texel(&dst, x + i, y, r1);
         if (builtin_math(bits, d->env.uniform, r3, r1))
             vsp_store_rgb(&dst, x + i, y, r1);
         else

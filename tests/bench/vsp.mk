@@ -1,5 +1,5 @@
 # The vGPU proxy: damage-tile composing vs full recompose, time-bank shares vs weights, and
-# the engine's overlay shaders vs pixman (host, same run).
+# the engine's overlay shaders and whole composes vs pixman (host, same run).
 VSP_BENCH := $(BUILD)/bench/vsp-bench
 BENCHES += $(VSP_BENCH)
 $(VSP_BENCH): tests/bench/vsp_bench.c tests/unit/vsp_cmdbuf.c $(VSP_SRCS) $(wildcard guest/vsp/*.h)

@@ -370,6 +370,80 @@ static void damage_recomposes_only_its_tiles(void **state)
     assert_int_equal(vsp_submit(&v, c, cb.b, 4), VSP_E_BAD_ID);
 }
 
+/* The compositor rebuilds a run of damaged tiles side by side as one band, and draws a
+ * layer that hides everything else straight into the framebuffer: a screen composed all
+ * at once, tile by tile (a checkerboard of damage: every run one tile) and into a smaller
+ * framebuffer gives the same pixels, and tiles not damaged are left alone. */
+#define BW 200
+#define BH 150
+static uint8_t band_all[BH][BW * 4], band_part[BH][BW * 4];
+
+static void bands_and_tiles_agree(void **state)
+{
+    (void)state;
+    struct vsp_config cfg = { BW, BH, 0x123456, 1000000, 50000 };
+    assert_true(vsp_init(&v, &cfg));
+    uint32_t seed = 7;
+    for (unsigned c = 0; c < 3; c++)
+        for (unsigned i = 0; i < RAM; i++) {
+            seed = seed * 1103515245u + 12345u;
+            ram[c][i] = (uint8_t)(seed >> 16);
+        }
+    for (unsigned i = 0; i < 64 * 64; i += 5)                     /* runs of the key colour */
+        memcpy(&ram[2][0x10000 + 4 * i], "\x30\x20\x10", 3);
+    for (unsigned i = 0; i < 50 * 40; i++)                        /* premultiplied ARGB */
+        for (unsigned k = 0; k < 3; k++)
+            ram[2][0x20000 + 4 * i + k] = (uint8_t)(ram[2][0x20000 + 4 * i + k] *
+                                                    ram[2][0x20000 + 4 * i + 3] / 255);
+    int id[3] = { add(0, 1), add(1, 1), add(2, 1) };
+    cb_surface(&cb, 0, VGPU_FMT_XRGB8888, BW, BH, BW * 4, 0);      /* the desktop */
+    cb_present(&cb, 0, 0, 0, 0, 0, 0, 0, 0);
+    submit(id[0]);
+    cb_surface(&cb, 0, VGPU_FMT_YUY2, 80, 60, 160, 0x40000);        /* opaque, bilinear */
+    cb_overlay(&cb, 0, VGPU_OVERLAY_BILINEAR, 5, 0, 255, 0, 0, 0, 80, 60, 30, 20, 130, 100, 0);
+    submit(id[1]);
+    cb_surface(&cb, 0, VGPU_FMT_XRGB8888, 64, 64, 256, 0x10000);
+    cb_overlay(&cb, 0, 0, 10, 0, 255, VGPU_KEY_SOURCE, 0, 0, 64, 64, -10, 90, 64, 64, 0x102030);
+    cb_surface(&cb, 1, VGPU_FMT_ARGB8888, 50, 40, 200, 0x20000);
+    cb_present(&cb, 1, 12, 150, 120, 0, 0, 0, 0);                 /* beyond the bottom */
+    cb_surface(&cb, 2, VGPU_FMT_NV12, 30, 20, 32, 0x30000);
+    cb_overlay(&cb, 1, 0, 7, 2, 255, 0, 0, 0, 30, 20, 101, 5, 60, 40, 0);
+    cb_overlay(&cb, 2, 0, 8, 0, 100, 0, 3, 5, 40, 30, 60, 60, 40, 30, 0);  /* alpha 100 */
+    submit(id[2]);
+    run_all();
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(vsp_client_last_error(&v, id[i])->err, VSP_OK);
+    struct vsp_fb all = { &band_all[0][0], BW, BH, BW * 4 };
+    assert_int_equal(vsp_compose(&v, &all, NULL, 0), 4 * 3);
+    struct vsp_fb part = { &band_part[0][0], BW, BH, BW * 4 };
+    memset(band_part, 0xee, sizeof(band_part));
+    for (int half = 0; half < 2; half++) {
+        for (int ty = 0; ty < 3; ty++)
+            for (int tx = (ty + half) % 2; tx < 4; tx += 2) {
+                struct vsp_screen_rect r = { tx * 64 + 3, ty * 64 + 5, 1, 1 };
+                vsp_damage_screen(&v, &r);
+            }
+        assert_int_equal(vsp_compose(&v, &part, NULL, 0), 6);
+        for (int y = 0; y < BH; y++)
+            for (int x = 0; x < BW; x++) {
+                bool done = half || (x / 64 + y / 64) % 2 == 0;
+                uint32_t want = done ? px32(&band_all[y][4 * x]) : 0xeeeeeeee;
+                assert_int_equal(px32(&band_part[y][4 * x]), want);
+            }
+    }
+    /* a framebuffer smaller than the screen (its pitch the screen's): only its part */
+    memset(band_part, 0xee, sizeof(band_part));
+    struct vsp_fb small = { &band_part[0][0], BW - 9, BH - 30, BW * 4 };
+    vsp_compose_damage_all(&v.comp);
+    assert_int_equal(vsp_compose(&v, &small, NULL, 0), 4 * 3);
+    for (int y = 0; y < BH; y++)
+        for (int x = 0; x < BW; x++) {
+            bool in = x < BW - 9 && y < BH - 30;
+            assert_int_equal(px32(&band_part[y][4 * x]),
+                             in ? px32(&band_all[y][4 * x]) : 0xeeeeeeee);
+        }
+}
+
 static void nv12_chroma_writes_damage_two_rows_each(void **state)
 {
     (void)state;
@@ -435,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup(budget_cuts_resume_where_they_stopped, setup),
         cmocka_unit_test_setup(three_clients_compose_by_z, setup),
         cmocka_unit_test_setup(damage_recomposes_only_its_tiles, setup),
+        cmocka_unit_test_setup(bands_and_tiles_agree, setup),
         cmocka_unit_test_setup(nv12_chroma_writes_damage_two_rows_each, setup),
         cmocka_unit_test_setup(hostile_client_leaves_others_alone, setup),
     };
