@@ -259,3 +259,13 @@ int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
     return n;
 }
+
+int fmt_fail(char *msg, size_t size, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && size)
+        fmt_vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+    return status;
+}

@@ -21,4 +21,9 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* An error's line into msg (nothing when msg is NULL or size 0), and status returned:
+ * `return fmt_fail(msg, size, -EXAMPLE, "what went wrong");`. */
+int fmt_fail(char *msg, size_t size, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

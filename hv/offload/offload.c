@@ -7,19 +7,6 @@
 
 #define ALL UINT64_MAX
 
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && size)
-        fmt_vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
 /* Pool names compare as FAT does: case-insensitively, a leading '/' or not. */
@@ -189,9 +176,9 @@ static int issue_range(struct offload_provider *p, const struct offload_src *s,
         len = io.size - s->offset;
     if (s->offset % io.granule) {
         p->pf.close(p->pf.io_ctx, &io);
-        return fail(msg, msg_size, OFFLOAD_E_INVALID,
-                    "%s: offset %llu is not a multiple of the sector size %u", s->name,
-                    (unsigned long long)s->offset, io.granule);
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID,
+                        "%s: offset %llu is not a multiple of the sector size %u", s->name,
+                        (unsigned long long)s->offset, io.granule);
     }
     len -= len % io.granule;
     r->length = len;
@@ -213,8 +200,8 @@ static struct offload_live *reserve(struct offload_provider *p, const struct off
         if (!p->live[i].used)
             slot = &p->live[i];
     if (!slot)
-        return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u tokens live: wait for some to expire",
-                    OFFLOAD_LIVE_MAX), NULL;
+        return fmt_fail(msg, msg_size, OFFLOAD_E_BUSY, "%u tokens live: wait for some to expire",
+                        OFFLOAD_LIVE_MAX), NULL;
     memset(&slot->t, 0, sizeof(slot->t));
     slot->used = slot->pending = true;
     slot->revoked = false;
@@ -222,8 +209,8 @@ static struct offload_live *reserve(struct offload_provider *p, const struct off
         int o = object_number(p, srcs[i].kind, srcs[i].name);
         if (o < 0) {
             slot->used = slot->pending = false;
-            return fail(msg, msg_size, OFFLOAD_E_BUSY, "%u files and disks have live tokens",
-                        OFFLOAD_OBJECTS_MAX), NULL;
+            return fmt_fail(msg, msg_size, OFFLOAD_E_BUSY, "%u files and disks have live tokens",
+                            OFFLOAD_OBJECTS_MAX), NULL;
         }
         slot->t.range[i] = (struct token_range){ .kind = srcs[i].kind, .object = (uint32_t)o,
                                                  .offset = srcs[i].offset,
@@ -239,16 +226,16 @@ int offload_read(struct offload_provider *p, const struct offload_src *srcs, uin
 {
     *covered = 0;
     if (n == 0)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "no range to read");
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "no range to read");
     if (n > TOKEN_RANGES_MAX)
         n = TOKEN_RANGES_MAX;
     for (uint32_t i = 0; i < n; i++) {
         const struct offload_src *s = &srcs[i];
         if (!name_valid(s->name) || (s->kind != TOKEN_RANGE_FILE && s->kind != TOKEN_RANGE_DISK))
-            return fail(msg, msg_size, OFFLOAD_E_INVALID, "range %u: bad kind or name", i);
+            return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "range %u: bad kind or name", i);
         if (s->length == 0 || s->offset + s->length < s->offset)
-            return fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: empty or overflowing range",
-                        s->name);
+            return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: empty or overflowing range",
+                            s->name);
     }
     table_lock(p);
     struct offload_live *slot = reserve(p, srcs, n, msg, msg_size);
@@ -273,19 +260,19 @@ int offload_read(struct offload_provider *p, const struct offload_src *srcs, uin
             break; /* cut at the end: later ranges would not follow on */
     }
     if (!rc && t.count == 0)
-        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: offset %llu is at or past the end",
-                  srcs[0].name, (unsigned long long)srcs[0].offset);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: offset %llu is at or past the end",
+                      srcs[0].name, (unsigned long long)srcs[0].offset);
     if (lifetime_ms == 0 || lifetime_ms > OFFLOAD_LIFETIME_MAX)
         lifetime_ms = OFFLOAD_LIFETIME_MAX;
     memcpy(t.issuer, p->issuer, TOKEN_ISSUER_LEN);
     p->pf.random(p->pf.sec_ctx, t.id, TOKEN_ID_LEN);
     t.expiry_ms = p->pf.now_ms(p->pf.sec_ctx) + lifetime_ms;
     if (!rc && token_encode(&t, p->pf.mac, p->pf.sec_ctx, token) != TOKEN_OK)
-        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "token could not be encoded");
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "token could not be encoded");
     table_lock(p);
     if (!rc && slot->revoked) /* a writer noted a change while the ranges were measured */
-        rc = fail(msg, msg_size, OFFLOAD_E_REVOKED,
-                  "the data changed while the token was issued: ask again");
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_REVOKED,
+                      "the data changed while the token was issued: ask again");
     slot->pending = false;
     slot->used = rc == OFFLOAD_OK;
     if (!rc) {
@@ -325,10 +312,10 @@ static int still_valid(struct copy *c)
     bool expired = l && c->p->pf.now_ms(c->p->pf.sec_ctx) >= l->t.expiry_ms;
     table_unlock(c->p);
     if (revoked)
-        return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
-                    "token no longer valid: its data changed since issue");
+        return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
+                        "token no longer valid: its data changed since issue");
     if (expired)
-        return fail(c->msg, c->msg_size, OFFLOAD_E_TOKEN, "token expired");
+        return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_TOKEN, "token expired");
     return OFFLOAD_OK;
 }
 
@@ -339,8 +326,8 @@ static int open_sources(struct copy *c)
         const struct offload_object *x = &c->p->obj[r->object % OFFLOAD_OBJECTS_MAX];
         if (r->object >= OFFLOAD_OBJECTS_MAX || !x->used || x->epoch != r->generation ||
             x->kind != r->kind)
-            return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
-                        "token no longer valid: its file is no longer tracked");
+            return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
+                            "token no longer valid: its file is no longer tracked");
         int rc = c->p->pf.open(c->p->pf.io_ctx, r->kind, x->name, false, &c->src[i], c->msg,
                                c->msg_size);
         if (rc)
@@ -349,8 +336,8 @@ static int open_sources(struct copy *c)
         /* changed by a writer that did not call the hook (another open of the disk) */
         if (!guid_eq(&c->src[i].data_write_guid, &r->data_write_guid) ||
             r->offset + r->length > c->src[i].size)
-            return fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
-                        "token no longer valid: %s changed since issue", x->name);
+            return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_REVOKED,
+                            "token no longer valid: %s changed since issue", x->name);
     }
     return OFFLOAD_OK;
 }
@@ -363,8 +350,8 @@ static int check_overlap(struct copy *c, uint64_t dst_off, uint64_t len)
         if (!same_name(x->name, c->dst_name))
             continue;
         if (x->kind != c->dst_kind || overlaps(r->offset, r->length, dst_off, len))
-            return fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
-                        "%s: the destination overlaps the token's data", c->dst_name);
+            return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
+                            "%s: the destination overlaps the token's data", c->dst_name);
     }
     return OFFLOAD_OK;
 }
@@ -391,8 +378,8 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
     if (s->zero_extent && d->punch) {
         int rc = s->zero_extent(s->h, sofs, n, &zero, &run);
         if (rc)
-            return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: reading its map failed",
-                        c->p->obj[c->t->range[i].object].name);
+            return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: reading its map failed",
+                            c->p->obj[c->t->range[i].object].name);
     }
     if (zero && run >= n) {
         int rc = still_valid(c); /* after the map was read, as after a read */
@@ -401,13 +388,13 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
         if (c->dst_name)
             offload_note_write(c->p, c->dst_kind, c->dst_name, dofs, n);
         if (d->punch(d->h, dofs, n))
-            return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
+            return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
         c->p->stats.bytes_punched += n;
         return OFFLOAD_OK;
     }
     if (s->read(s->h, sofs, c->buf, n))
-        return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: reading failed",
-                    c->p->obj[c->t->range[i].object].name);
+        return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: reading failed",
+                        c->p->obj[c->t->range[i].object].name);
     int rc = still_valid(c); /* after the read: what was read is the data as at issue */
     if (rc)
         return rc;
@@ -417,13 +404,13 @@ static int copy_piece(struct copy *c, uint32_t i, uint64_t sofs, uint64_t dofs, 
         /* allocated but zero (a block's unwritten rest): trimmed, not written; a
          * destination block left with no data stays unallocated */
         if (d->punch(d->h, dofs, n))
-            return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
+            return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed", c->dst_name);
         c->p->stats.bytes_zero_read += n;
         return OFFLOAD_OK;
     }
     if (d->write(d->h, dofs, c->buf, n))
-        return fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed",
-                    c->dst_name ? c->dst_name : "the receiving provider");
+        return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_IO, "%s: writing failed",
+                        c->dst_name ? c->dst_name : "the receiving provider");
     c->p->stats.bytes_copied += n;
     return OFFLOAD_OK;
 }
@@ -469,13 +456,13 @@ static int copy_all(struct copy *c, uint64_t token_off, uint64_t len, uint64_t d
             progress(pctx, done, len);
     }
     if (done == 0)
-        return fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
-                    "%s: offsets must be whole sectors of the source and destination disks",
-                    c->dst_name);
+        return fmt_fail(c->msg, c->msg_size, OFFLOAD_E_INVALID,
+                        "%s: offsets must be whole sectors of the source and destination disks",
+                        c->dst_name);
     if (done < len)
-        fail(c->msg, c->msg_size, OFFLOAD_OK,
-             "stopped after %llu of %llu bytes: the rest does not fill whole sectors of %s",
-             (unsigned long long)done, (unsigned long long)len, c->dst_name);
+        fmt_fail(c->msg, c->msg_size, OFFLOAD_OK,
+                 "stopped after %llu of %llu bytes: the rest does not fill whole sectors of %s",
+                 (unsigned long long)done, (unsigned long long)len, c->dst_name);
     return OFFLOAD_OK;
 }
 
@@ -526,8 +513,8 @@ static int try_clone(struct copy *c, uint64_t token_off, uint64_t len, uint64_t 
                                  .ctx = &k };
     int rc = c->p->pf.clone(c->p->pf.io_ctx, &req, c->msg, c->msg_size);
     if (rc == OFFLOAD_OK)
-        fail(c->msg, c->msg_size, OFFLOAD_OK, "blocks shared: a linked clone of %s, its data "
-             "now in %s", src, k.base[0] ? k.base : "a base");
+        fmt_fail(c->msg, c->msg_size, OFFLOAD_OK, "blocks shared: a linked clone of %s, its data "
+                 "now in %s", src, k.base[0] ? k.base : "a base");
     return rc;
 }
 
@@ -539,12 +526,13 @@ static int run_copy(struct offload_provider *p, const struct token *t, uint64_t 
                     void *progress_ctx, uint64_t *written, char *msg, size_t msg_size)
 {
     if (token_off >= t->total)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "offset %llu is past the token's %llu bytes",
-                    (unsigned long long)token_off, (unsigned long long)t->total);
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID,
+                        "offset %llu is past the token's %llu bytes",
+                        (unsigned long long)token_off, (unsigned long long)t->total);
     if (len > t->total - token_off)
         len = t->total - token_off;
     if (dst_off + len < dst_off)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "destination range overflows");
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "destination range overflows");
     struct copy c = { .p = p, .t = t, .id = t->id, .dst_kind = dst_kind, .dst_name = dst,
                       .msg = msg, .msg_size = msg_size };
     int rc = still_valid(&c);
@@ -576,15 +564,16 @@ static int run_copy(struct offload_provider *p, const struct token *t, uint64_t 
         c.dst = *sink;
     }
     if (!rc && dst && dst_kind == TOKEN_RANGE_DISK && dst_off + len > c.dst.size)
-        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: the range ends past the disk's %llu bytes",
-                  dst, (unsigned long long)c.dst.size);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_INVALID,
+                      "%s: the range ends past the disk's %llu bytes", dst,
+                      (unsigned long long)c.dst.size);
     if (!rc && !(c.buf = p->pf.alloc(p->pf.io_ctx, OFFLOAD_CHUNK)))
-        rc = fail(msg, msg_size, OFFLOAD_E_NOMEM, "no memory for the copy buffer");
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_NOMEM, "no memory for the copy buffer");
     if (!rc)
         rc = copy_all(&c, token_off, len, dst_off, progress, progress_ctx, written);
     if (dst_open) {
         if (c.dst.flush(c.dst.h) && !rc)
-            rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", dst);
+            rc = fmt_fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", dst);
         p->pf.close(p->pf.io_ctx, &c.dst);
     }
     for (uint32_t i = 0; i < t->count; i++)
@@ -608,9 +597,9 @@ static int write_token(struct offload_provider *p, const uint8_t *token, size_t 
     int trc = token_decode(token, token_len, p->issuer, p->pf.mac, p->pf.sec_ctx,
                            p->pf.now_ms(p->pf.sec_ctx), &t);
     if (trc)
-        return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
+        return fmt_fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
     if (!name_valid(dst) || (dst_kind != TOKEN_RANGE_FILE && dst_kind != TOKEN_RANGE_DISK))
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
     return run_copy(p, &t, token_off, len, whole, dst_kind, dst, dst_off, NULL, progress,
                     progress_ctx, written, msg, msg_size);
 }
@@ -642,11 +631,11 @@ int offload_serve_begin(struct offload_provider *p, struct grant_checker *k,
     struct grant g;
     int grc = grant_check(k, grant, grant_len, peer, p->pf.now_ms(p->pf.sec_ctx), &g);
     if (grc)
-        return fail(msg, msg_size, OFFLOAD_E_GRANT, "%s", grant_status_text(grc));
+        return fmt_fail(msg, msg_size, OFFLOAD_E_GRANT, "%s", grant_status_text(grc));
     int trc = token_decode(g.token, TOKEN_SIZE, p->issuer, p->pf.mac, p->pf.sec_ctx,
                            p->pf.now_ms(p->pf.sec_ctx), t);
     if (trc)
-        return fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
+        return fmt_fail(msg, msg_size, OFFLOAD_E_TOKEN, "%s", token_status_text(trc));
     return OFFLOAD_OK;
 }
 
@@ -683,18 +672,19 @@ static int open_plain(struct offload_provider *p, uint8_t kind, const char *name
     if (msg && msg_size)
         msg[0] = '\0';
     if (!name_valid(name) || (kind != TOKEN_RANGE_FILE && kind != TOKEN_RANGE_DISK))
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad kind or name");
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "bad kind or name");
     if (off + len < off)
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "range overflows");
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "range overflows");
     int rc = p->pf.open(p->pf.io_ctx, kind, name, writable, io, msg, msg_size);
     if (rc)
         return rc;
     if (off % io->granule || (writable && len % io->granule))
-        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: not whole %u-byte sectors", name,
-                  io->granule);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: not whole %u-byte sectors", name,
+                      io->granule);
     else if (writable && kind == TOKEN_RANGE_DISK && off + len > io->size)
-        rc = fail(msg, msg_size, OFFLOAD_E_INVALID, "%s: the range ends past the disk's %llu bytes",
-                  name, (unsigned long long)io->size);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_INVALID,
+                      "%s: the range ends past the disk's %llu bytes", name,
+                      (unsigned long long)io->size);
     if (rc)
         p->pf.close(p->pf.io_ctx, io);
     return rc;
@@ -711,7 +701,7 @@ int offload_fetch(struct offload_provider *p, uint8_t kind, const char *name, ui
     uint64_t n = off >= io.size ? 0 : io.size - off < len ? io.size - off : len;
     n -= n % io.granule;
     if (n && io.read(io.h, off, buf, (size_t)n))
-        rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: reading failed", name);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_IO, "%s: reading failed", name);
     else
         *got = (size_t)n;
     p->pf.close(p->pf.io_ctx, &io);
@@ -727,9 +717,9 @@ int offload_store(struct offload_provider *p, uint8_t kind, const char *name, ui
         return rc;
     offload_note_write(p, kind, name, off, len);
     if (len && io.write(io.h, off, buf, len))
-        rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: writing failed", name);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_IO, "%s: writing failed", name);
     if (io.flush(io.h) && !rc)
-        rc = fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", name);
+        rc = fmt_fail(msg, msg_size, OFFLOAD_E_IO, "%s: flushing failed", name);
     p->pf.close(p->pf.io_ctx, &io);
     return rc;
 }
@@ -754,7 +744,7 @@ int offload_receive_open(struct offload_receiver *r, struct offload_provider *p,
 {
     memset(r, 0, sizeof(*r));
     if (!name_valid(name) || (kind != TOKEN_RANGE_FILE && kind != TOKEN_RANGE_DISK))
-        return fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
+        return fmt_fail(msg, msg_size, OFFLOAD_E_INVALID, "bad destination kind or name");
     int rc = p->pf.open(p->pf.io_ctx, kind, name, true, &r->io, msg, msg_size);
     if (rc)
         return rc;

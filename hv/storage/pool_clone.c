@@ -52,19 +52,6 @@ static void image_close(struct image *im)
     im->d = NULL;
 }
 
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t size, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && size)
-        fmt_vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
 /* ---- names ------------------------------------------------------------------------- */
 
 static bool ends_with(const char *s, const char *suffix)
@@ -207,7 +194,10 @@ static int has_children(struct fat_vol *v, const struct vhdx_env *env, const cha
 }
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
-static bool is_hex(char c) { return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f'); }
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f');
+}
 
 bool pool_clone_is_base(const char *path)
 {
@@ -349,42 +339,42 @@ int pool_clone_delete(struct fat_vol *v, const struct vhdx_env *env, const char 
     struct fat_stat st;
     int rc = fat_stat(v, path, &st);
     if (rc == FAT_E_NOT_FOUND || (!rc && st.is_dir))
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s",
-                    rc ? "no such file in the pool" : "a folder, not a file");
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "%s",
+                        rc ? "no such file in the pool" : "a folder, not a file");
     if (rc)
-        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, fat_status_name(rc));
+        return fmt_fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, fat_status_name(rc));
     char base[PATH_MAX_LEN], next[PATH_MAX_LEN], why[200], gone[2 * PATH_MAX_LEN] = "";
     struct vhdx_err err;
     rc = base_of_image(v, env, path, base, sizeof base, &err);
     if (rc == VHDX_E_IO || rc == VHDX_E_READ_ONLY || rc == VHDX_E_NOMEM)
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "cannot tell whether %s is some image's "
-                    "parent: %s", path, err.msg);
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED,
+                        "cannot tell whether %s is some image's parent: %s", path, err.msg);
     /* an image: not while some image names it as its parent */
     if (!rc && has_children(v, env, path, false, why, sizeof why) != 0)
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s", why);
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "%s", why);
     if ((rc = fat_unlink(v, path)))     /* synced: gone before its base goes */
-        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, v->err);
+        return fmt_fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", path, v->err);
     /* then each base up the chain that no image names any more, child before parent */
     for (unsigned depth = 0; base[0] && depth < POOL_CLONE_DEPTH_MAX; depth++) {
         int kids = has_children(v, env, base, true, why, sizeof why);
         if (!kids && in_use && in_use(base))
             kids = 1, fmt_snprintf(why, sizeof why, "a partition has it attached");
         if (kids)
-            return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s; its base %s stays (%s%s)",
-                        gone[0] ? ", with " : "", gone, base, why,
-                        kids < 0 ? "; the next mount removes it if it has no child" : "");
+            return fmt_fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s; its base %s stays (%s%s)",
+                            gone[0] ? ", with " : "", gone, base, why,
+                            kids < 0 ? "; the next mount removes it if it has no child" : "");
         if (base_of_image(v, env, base, next, sizeof next, &err))
             next[0] = '\0';
         if ((rc = fat_unlink(v, base)))
-            return fail(msg, msg_size, POOL_CLONE_FAILED, "removed%s%s, but not the base %s, "
-                        "which no image names: %s (the next mount removes it)",
-                        gone[0] ? ", with " : "", gone, base, v->err);
+            return fmt_fail(msg, msg_size, POOL_CLONE_FAILED, "removed%s%s, but not the base %s, "
+                            "which no image names: %s (the next mount removes it)",
+                            gone[0] ? ", with " : "", gone, base, v->err);
         size_t n = strlen(gone);
         fmt_snprintf(gone + n, sizeof gone - n, "%s%s", n ? ", " : "its base ", base);
         memcpy(base, next, sizeof base);
     }
-    return fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s%s", gone[0] ? ", with " : "", gone,
-                gone[0] ? " (no child left)" : "");
+    return fmt_fail(msg, msg_size, POOL_CLONE_OK, "removed%s%s%s", gone[0] ? ", with " : "", gone,
+                    gone[0] ? " (no child left)" : "");
 }
 
 /* ---- the clone --------------------------------------------------------------------- */
@@ -396,13 +386,13 @@ static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx
 {
     char rel[PATH_MAX_LEN], abs[PATH_MAX_LEN];
     if (!vhdx_parent_locator(t, base, rel, sizeof rel, abs, sizeof abs))
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: path too long", t);
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: path too long", t);
     struct image im;
     memset(&im, 0, sizeof im);
     int rc = fat_open(v, t, FAT_O_CREATE | FAT_O_EXCL, &im.f);
     if (rc)
-        return fail(msg, msg_size, rc == FAT_E_EXISTS ? POOL_CLONE_DECLINED : POOL_CLONE_FAILED,
-                    "%s: %s", t, fat_status_name(rc));
+        return fmt_fail(msg, msg_size, rc == FAT_E_EXISTS ? POOL_CLONE_DECLINED : POOL_CLONE_FAILED,
+                        "%s: %s", t, fat_status_name(rc));
     pool_vhdx_io(&im.f, &im.io);
     struct vhdx_create_params p = { .physical_sector_size = si->physical_sector_size,
                                     .parent = src, .parent_relative_path = rel,
@@ -416,7 +406,7 @@ static int make_child(struct fat_vol *v, const struct vhdx_env *env, struct vhdx
     fat_close(&im.f);
     if (rc) {
         fat_unlink(v, t);   /* not left for the next clone to trip on (or the next mount) */
-        return fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", t, err.msg);
+        return fmt_fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", t, err.msg);
     }
     return POOL_CLONE_OK;
 }
@@ -437,14 +427,14 @@ static int eligible(struct fat_vol *v, const struct vhdx_env *env, const struct 
     vhdx_get_info(src->d, &si);
     vhdx_get_info(dst->d, &di);
     if (r->src_data_write_guid && !guid_eq(r->src_data_write_guid, &si.data_write_guid))
-        return fail(msg, msg_size, POOL_CLONE_CHANGED, "%s changed since issue", r->src);
+        return fmt_fail(msg, msg_size, POOL_CLONE_CHANGED, "%s changed since issue", r->src);
     if (r->length != si.disk_size || di.disk_size != si.disk_size ||
         di.logical_sector_size != si.logical_sector_size)
-        return fail(msg, msg_size, POOL_CLONE_DECLINED,
-                    "not a whole disk onto a disk of the same size and sector size");
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED,
+                        "not a whole disk onto a disk of the same size and sector size");
     if (depth_of(src->d) >= POOL_CLONE_DEPTH_MAX)
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: its chain is %u deep already",
-                    r->src, POOL_CLONE_DEPTH_MAX);
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "%s: its chain is %u deep already",
+                        r->src, POOL_CLONE_DEPTH_MAX);
     int kids = has_children(v, env, r->src, false, msg, msg_size);
     if (kids)
         return POOL_CLONE_DECLINED;  /* renaming it would cut its children off */
@@ -476,30 +466,32 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
     char base[PATH_MAX_LEN], ts[PATH_MAX_LEN], td[PATH_MAX_LEN];
     if (fat_same_path(r->src, r->dst) || ends_with(r->src, POOL_CLONE_SUFFIX) ||
         ends_with(r->dst, POOL_CLONE_SUFFIX))
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "not two distinct disks");
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "not two distinct disks");
     if (!image_name(r->src) || !image_name(r->dst))
-        return fail(msg, msg_size, POOL_CLONE_DECLINED,
-                    "a clone's disks are named *.vhdx or *.avhdx (the pool finds its children so)");
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED,
+                        "a clone's disks are named *.vhdx or *.avhdx "
+                        "(the pool finds its children so)");
     int a = fmt_snprintf(ts, sizeof ts, "%s%s", r->src, POOL_CLONE_SUFFIX);
     int b = fmt_snprintf(td, sizeof td, "%s%s", r->dst, POOL_CLONE_SUFFIX);
     if (a <= 0 || (size_t)a >= sizeof ts || b <= 0 || (size_t)b >= sizeof td)
-        return fail(msg, msg_size, POOL_CLONE_DECLINED, "name too long for a clone");
+        return fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "name too long for a clone");
     struct image src, dst;
     struct vhdx_err err;
     int rc = image_open(v, env, r->src, 0, &src, &err);
     if (rc)
-        return fail(msg, msg_size, rc == VHDX_E_IO ? POOL_CLONE_FAILED : POOL_CLONE_DECLINED,
-                    "%s", err.msg);
+        return fmt_fail(msg, msg_size, rc == VHDX_E_IO ? POOL_CLONE_FAILED : POOL_CLONE_DECLINED,
+                        "%s", err.msg);
     rc = image_open(v, env, r->dst, VHDX_OPEN_NO_PARENT, &dst, &err);
     if (rc) {
         image_close(&src);
-        return fail(msg, msg_size, rc == VHDX_E_IO ? POOL_CLONE_FAILED : POOL_CLONE_DECLINED,
-                    "%s", err.msg);
+        return fmt_fail(msg, msg_size, rc == VHDX_E_IO ? POOL_CLONE_FAILED : POOL_CLONE_DECLINED,
+                        "%s", err.msg);
     }
     rc = eligible(v, env, r, &src, &dst, msg, msg_size);
     image_close(&dst);
     if (!rc && !base_name(v, env, r->src, base, sizeof base))
-        rc = fail(msg, msg_size, POOL_CLONE_DECLINED, "no free name for the base of %s", r->src);
+        rc = fmt_fail(msg, msg_size, POOL_CLONE_DECLINED, "no free name for the base of %s",
+                      r->src);
     struct vhdx_info si;
     vhdx_get_info(src.d, &si);
     bool made_s = false, made_d = false;
@@ -512,13 +504,13 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
         made_d = rc == POOL_CLONE_OK;
     }
     if (!rc && r->still_valid && !r->still_valid(r->ctx))
-        rc = fail(msg, msg_size, POOL_CLONE_CHANGED, "%s changed since issue", r->src);
+        rc = fmt_fail(msg, msg_size, POOL_CLONE_CHANGED, "%s changed since issue", r->src);
     image_close(&src);   /* a name of an open file must not move */
     if (!rc) {
         /* the commit: once B names S's file, the clone happened */
         rc = fat_link(v, r->src, base);
         if (rc)
-            rc = fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", base, v->err);
+            rc = fmt_fail(msg, msg_size, POOL_CLONE_FAILED, "%s: %s", base, v->err);
         else if (r->committed)
             r->committed(r->ctx, base);
     }
@@ -530,8 +522,8 @@ int pool_clone(struct fat_vol *v, const struct vhdx_env *env, const struct pool_
         return rc;
     }
     if (fat_forget(v, r->src) || settle(v, env, ts) || settle(v, env, td))
-        return fail(msg, msg_size, POOL_CLONE_FAILED,
-                    "%s: %s (the clone happened; the pool's next mount finishes it)", r->src,
-                    v->err);
+        return fmt_fail(msg, msg_size, POOL_CLONE_FAILED,
+                        "%s: %s (the clone happened; the pool's next mount finishes it)", r->src,
+                        v->err);
     return POOL_CLONE_OK;
 }

@@ -153,6 +153,18 @@ static void width_limits_test(void **state)
     assert_string_equal(buf, "000000000000000");
 }
 
+/* fmt_fail: the line into msg, the status returned; no msg, no write. */
+static void fail_test(void **state)
+{
+    (void)state;
+    char msg[16];
+    assert_int_equal(fmt_fail(msg, sizeof(msg), -7, "disk %s is gone", "d0"), -7);
+    assert_string_equal(msg, "disk d0 is gone");
+    assert_int_equal(fmt_fail(msg, 4, 3, "%d", 123456), 3);
+    assert_string_equal(msg, "123");
+    assert_int_equal(fmt_fail(NULL, 0, 5, "unused %d", 1), 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +176,7 @@ int main(void)
         cmocka_unit_test(snprintf_truncation_test),
         cmocka_unit_test(sink_test),
         cmocka_unit_test(width_limits_test),
+        cmocka_unit_test(fail_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
