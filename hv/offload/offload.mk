@@ -25,12 +25,14 @@ test_offload_LIBS := -lbearssl
 # power cut after every write of a clone, recovered, judged by fsck.fat.
 UNIT_TESTS += test_offload_clone
 test_offload_clone_SRCS = tests/unit/test_offload_clone.c tests/unit/test_block_mem.c \
+	tests/unit/pool_parent_env.c \
 	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
 	hv/lib/format.c
 test_offload_clone_LIBS := -lbearssl
 
 FUZZ_TARGETS += fuzz_pool_clone
 fuzz_pool_clone_SRCS = tests/fuzz/fuzz_pool_clone.c tests/unit/test_block_mem.c \
+	tests/unit/pool_parent_env.c \
 	hv/storage/pool_clone.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
 
 # The provider behind the control server; the host daemon (atoll-control-hostd --pool)
@@ -90,11 +92,11 @@ test_offload_peer_LIBS := -lbearssl
 # 5 GiB of disk in build/bench/offload-work while it runs.
 OFFLOAD_BENCH := $(BUILD)/bench/offload-bench
 BENCHES += $(BUILD)/bench/run-offload-bench
-$(OFFLOAD_BENCH): tests/bench/offload_bench.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
+$(OFFLOAD_BENCH): tests/bench/offload_bench.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
 		$(VHDX_CORE_SRCS) $(wildcard hv/offload/*.h)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
-	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c $(OFFLOAD_SRCS) \
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) \
 		hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c -lbearssl
 
 $(BUILD)/bench/run-offload-bench: $(OFFLOAD_BENCH) $(BUILD)/tools/vhdx

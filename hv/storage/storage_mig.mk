@@ -30,6 +30,7 @@ fuzz_storage_mig_remote_SRCS := tests/fuzz/fuzz_storage_mig_remote.c hv/storage/
 # (recursive: VHDX_HOST_SRCS comes from vhdx.mk, read later).
 UNIT_TESTS += test_storage_migrate
 test_storage_migrate_SRCS = tests/unit/test_storage_migrate.c tests/unit/test_block_mem.c \
+	tests/unit/pool_parent_env.c \
 	hv/core/storage_migrate_source.c hv/core/storage_migrate_target.c \
 	hv/core/storage_migrate_parents.c \
 	hv/core/storage_migrate_chan.c hv/storage/rate_limit.c $(STORAGE_MIG_SRCS) \

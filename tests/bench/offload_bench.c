@@ -34,6 +34,7 @@
 #include "hv/offload/offload_pool.h"
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
+#include "tests/unit/pool_parent_env.h"
 
 #define MIB (1024u * 1024u)
 
@@ -73,36 +74,12 @@ static void fill_random(void *ctx, void *buf, size_t len)
 
 static void env_guid(void *ctx, struct guid *out) { fill_random(ctx, out->b, sizeof out->b); }
 
-
-/* As the kernel's pool_vhdx.c: a differencing disk's parent is the pool file its locator
- * names (relative path first). */
-static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
-                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
-{
-    (void)ctx, (void)writable;
-    struct fat_file *f = malloc(sizeof(*f));
-    for (int r = 1; f && r >= 0; r--)
-        if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
-            fat_open(&vol, name, 0, f) == FAT_OK) {
-            pool_vhdx_io(f, io);
-            return 0;
-        }
-    free(f);
-    return -1;
-}
-
-static void env_close_parent(void *ctx, struct vhdx_io *io)
-{
-    (void)ctx;
-    if (io->ctx) {
-        fat_close(io->ctx);
-        free(io->ctx);
-    }
-}
+static struct fat_vol *parent_volume(void) { return &vol; }
+static const struct pool_parents parents = { parent_volume };
 
 static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid,
-                                     .open_parent = env_open_parent,
-                                     .close_parent = env_close_parent };
+                                     .ctx = (void *)&parents, .open_parent = pool_parent_open,
+                                     .close_parent = pool_parent_close };
 
 static void hmac(void *ctx, const void *data, size_t len, uint8_t out[TOKEN_MAC_LEN])
 {

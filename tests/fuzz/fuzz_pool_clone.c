@@ -14,6 +14,7 @@
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
 #include "tests/unit/test_block_mem.h"
+#include "tests/unit/pool_parent_env.h"
 
 #define DISK_BYTES (4u << 20)
 
@@ -24,33 +25,12 @@ static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, siz
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
 static void env_guid(void *ctx, struct guid *out) { (void)ctx; memset(out, 0x42, sizeof(*out)); }
 
-static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
-                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
-{
-    (void)ctx, (void)writable;
-    struct fat_file *f = malloc(sizeof(*f));
-    for (int r = 1; f && r >= 0; r--)
-        if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
-            fat_open(&v, name, 0, f) == FAT_OK) {
-            pool_vhdx_io(f, io);
-            return 0;
-        }
-    free(f);
-    return -1;
-}
-
-static void env_close_parent(void *ctx, struct vhdx_io *io)
-{
-    (void)ctx;
-    if (io->ctx) {
-        fat_close(io->ctx);
-        free(io->ctx);
-    }
-}
+static struct fat_vol *parent_volume(void) { return &v; }
+static const struct pool_parents parents = { parent_volume };
 
 static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid,
-                                     .open_parent = env_open_parent,
-                                     .close_parent = env_close_parent };
+                                     .ctx = (void *)&parents, .open_parent = pool_parent_open,
+                                     .close_parent = pool_parent_close };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -20,6 +20,7 @@
 #include "hv/storage/pool_write_observer.h"
 #include "hv/storage/vhdx_parent_path.h"
 #include "tests/unit/test_block_mem.h"
+#include "tests/unit/pool_parent_env.h"
 
 #define MIB (1024u * 1024u)
 #define IMG_MIB 64
@@ -41,34 +42,12 @@ static void env_guid(void *ctx, struct guid *out)
     memcpy(out->b, &n, sizeof(n));
 }
 
-/* As the kernel's pool_vhdx.c: the locator's pool file, relative path first. */
-static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
-                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
-{
-    (void)ctx, (void)writable;
-    struct fat_file *f = malloc(sizeof(*f));
-    for (int r = 1; r >= 0; r--)
-        if (vhdx_parent_pool_path(child, r ? rel : abs, r, name, name_size) &&
-            fat_open(cur_vol, name, 0, f) == FAT_OK) {
-            pool_vhdx_io(f, io);
-            return 0;
-        }
-    free(f);
-    return -1;
-}
-
-static void env_close_parent(void *ctx, struct vhdx_io *io)
-{
-    (void)ctx;
-    if (io->ctx) {
-        fat_close(io->ctx);
-        free(io->ctx);
-    }
-}
+static struct fat_vol *parent_volume(void) { return cur_vol; }
+static const struct pool_parents parents = { parent_volume };
 
 static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid,
-                                     .open_parent = env_open_parent,
-                                     .close_parent = env_close_parent };
+                                     .ctx = (void *)&parents, .open_parent = pool_parent_open,
+                                     .close_parent = pool_parent_close };
 
 struct sec { uint8_t key[32]; uint64_t now; uint32_t ids; };
 

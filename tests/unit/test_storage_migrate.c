@@ -25,6 +25,7 @@
 #include "hv/storage/vhdx.h"
 #include "hv/storage/vhdx_parent_path.h"
 #include "tests/unit/test_block_mem.h"
+#include "tests/unit/pool_parent_env.h"
 
 #define MIB (1u << 20)
 #define DISK (4u * MIB)
@@ -79,30 +80,12 @@ static void env_guid(void *ctx, struct guid *out)
     memset(out->b, ++n, sizeof(out->b));
 }
 /* A parent as hv/storage/pool_vhdx.c opens it: the pool file its locator names. */
-static int env_open_parent(void *ctx, const char *child, const char *rel, const char *abs,
-                           bool writable, struct vhdx_io *io, char *name, size_t name_size)
-{
-    (void)ctx, (void)writable;
-    struct fat_file *f = calloc(1, sizeof(*f));
-    for (int relative = 1; relative >= 0; relative--)
-        if (vhdx_parent_pool_path(child, relative ? rel : abs, relative, name, name_size) &&
-            fat_open(pool_volume(), name, 0, f) == 0) {
-            pool_vhdx_io(f, io);
-            return 0;
-        }
-    free(f);
-    return -1;
-}
-static void env_close_parent(void *ctx, struct vhdx_io *io)
-{
-    (void)ctx;
-    fat_close(io->ctx);
-    free(io->ctx);
-    io->ctx = NULL;
-}
+static struct fat_vol *parent_volume(void) { return pool_volume(); }
+static const struct pool_parents parents = { parent_volume };
+
 static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free,
-                                     .random_guid = env_guid, .open_parent = env_open_parent,
-                                     .close_parent = env_close_parent };
+                                     .random_guid = env_guid, .ctx = (void *)&parents, .open_parent = pool_parent_open,
+                                     .close_parent = pool_parent_close };
 const struct vhdx_env *pool_vhdx_env(void) { return &env; }
 
 /* ---- the link: two byte queues, a window per write ----------------------------------- */
