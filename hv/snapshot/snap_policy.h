@@ -49,6 +49,8 @@ struct snap_queue_view {
     uint64_t drained;           /* bytes written since the snapshot began (0: not known) */
     uint64_t now_ns;            /* a monotonic clock (0: no clock; no rates are measured) */
     unsigned workers;           /* workers putting blocks on the queue, this one too (0: 1) */
+    uint64_t remaining;         /* bytes of RAM still to encode, this block's included
+                                   (0: not known) */
 };
 
 /* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
@@ -86,6 +88,7 @@ struct snap_policy {
     uint32_t dither;                    /* the effort's fractions summed, in 1/256 */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
     uint32_t learned;                   /* blocks with data learned from, so far */
+    uint64_t seen, seen_raw;            /* bytes of RAM this worker took, non-zero of them */
 };
 
 /* Starts at `start`, free to use the whole ladder, hysteresis 5%. */
