@@ -316,6 +316,16 @@ static int64_t matched_effort(const struct snap_policy *p, const unsigned *rung,
     return (int64_t)(n - 1) * STEP;
 }
 
+/* Whether a block at rung r saves more of the disk's time than its turn takes longer than
+ * one at rung `low`: then it is worth the disk's waiting for it. */
+static bool pays_back(const struct snap_policy *p, unsigned r, unsigned low)
+{
+    uint64_t saved = out_per_kib(p, low) > out_per_kib(p, r) ?
+                     out_per_kib(p, low) - out_per_kib(p, r) : 0;
+    uint64_t longer = turn_ns(p, r) > turn_ns(p, low) ? turn_ns(p, r) - turn_ns(p, low) : 0;
+    return longer < in_hand_ns(p, saved * BLOCK_KIB);
+}
+
 /* The bytes the workers keep queued: half the queue; but no more than END_PERCENT of what
  * the rest of RAM will write (its bytes not taken yet, times the share of non-zero RAM
  * this worker has seen, times the output of the rung it used last).  The queue is the
@@ -441,8 +451,10 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
             i++;
         }
         /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns in
-         * hand: a slow rung on a fast disk must not leave it idle */
-        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued))
+         * hand (a slow rung on a fast disk must not leave it idle), or if the disk time
+         * it saves over the lowest is more than the time it makes the disk wait */
+        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued) &&
+               !pays_back(p, rung[i], rung[0]))
             i--;
         r = rung[i];
     }

@@ -116,6 +116,10 @@ static void compressible_slow_disk_test(void **s)
     }
     assert_true(w.tried[SNAP_STORE] <= 1);
     assert_true(w.at_level[SNAP_STORE] <= 1);
+    /* every block taught the policy the share of non-zero RAM (for the RAM left's bytes) */
+    assert_int_equal(w.policy.seen, (uint64_t)BLOCKS * SNAP_BLOCK_SIZE);
+    assert_int_equal(w.policy.seen_raw, (uint64_t)BLOCKS * SNAP_BLOCK_SIZE -
+                                            (SNAP_BLOCK_PAGES + 1) * SNAP_PAGE_SIZE);
 }
 
 static void incompressible_test(void **s)
