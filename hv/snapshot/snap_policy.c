@@ -271,12 +271,15 @@ static uint64_t out_per_kib(const struct snap_policy *p, unsigned r)
  * (turn, output): a rung that saves fewer bytes per ns of turn over the rung before it
  * than the rung after it saves over it is never part of the best mix (its two neighbours
  * mixed write as few bytes in less time), nor is a rung slower than a later one that
- * writes no more.  Returns the new count. */
+ * writes no more, nor one no faster than an earlier one that writes no more.  Returns the
+ * new count. */
 static unsigned hull(const struct snap_policy *p, unsigned *rung, unsigned n)
 {
     unsigned h = 0;
     for (unsigned i = 0; i < n; i++) {
         uint64_t c = turn_per_kib(p, rung[i]), o = out_per_kib(p, rung[i]);
+        if (h >= 1 && turn_per_kib(p, rung[h - 1]) <= c && out_per_kib(p, rung[h - 1]) <= o)
+            continue;           /* no faster than the last kept, and writes no less */
         while (h >= 1 && turn_per_kib(p, rung[h - 1]) >= c && out_per_kib(p, rung[h - 1]) >= o)
             h--;
         while (h >= 2) {

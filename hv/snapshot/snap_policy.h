@@ -63,7 +63,7 @@ struct snap_queue_view {
 
 /* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
  * that the rung is tried again (RAM further on may compress where this did not). */
-#define SNAP_POLICY_RETRY_PICKS 128
+#define SNAP_POLICY_RETRY_PICKS 32
 
 struct snap_policy {
     enum snap_level level;
