@@ -146,6 +146,7 @@ static void encode_item(struct work_item *w)
         .drained = pf ? snapshot_pool_drained(pf) : 0,
         .now_ns = time_ns(),
         .workers = s->encoders,
+        .remaining = (uint64_t)(s->pass_blocks - sl->nth) * SNAP_BLOCK_SIZE,
     };
     enum snap_level level = snap_policy_pick(&k->policy, &q);
     uint64_t gpa = (uint64_t)sl->block * SNAP_BLOCK_SIZE;

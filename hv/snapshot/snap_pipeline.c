@@ -26,6 +26,7 @@ void snap_worker_run(struct snap_worker *w, struct snap_scan *scan, const struct
             .drained = sink->drained ? sink->drained(sink->ctx) : 0,
             .now_ns = sink->now_ns ? sink->now_ns(sink->ctx) : 0,
             .workers = sink->workers,
+            .remaining = (scan->blocks - i) * SNAP_BLOCK_SIZE,
         };
         enum snap_level level = snap_policy_pick(&w->policy, &q);
         struct snap_encoded e;

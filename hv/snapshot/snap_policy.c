@@ -19,6 +19,9 @@
 #define MIN_SPEED_PM     20         /* and at least 1/50 */
 #define DRY_HORIZON_NS   4000000ull /* the disk's dry share looks back about 4 ms */
 #define DRY_AIM          2          /* dry all of that: the workers aim at twice its rate */
+#define BOUND_BLOCKS     2          /* a busy disk wrote at most the drained and 2 blocks */
+#define END_PERCENT      25         /* the queue kept: at most 1/4 of what is left to write */
+#define END_FLOOR        8          /* and at 8 times that, the aim 1/8 of the disk's rate */
 #define STEP             256        /* the effort's unit: a rung is STEP */
 
 /* Relative cost per KiB of each rung on typical RAM (tests/bench: the Linux image), used
@@ -82,6 +85,8 @@ static uint64_t block_ns(const struct snap_policy *p, unsigned r);
 void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t raw_len,
                        uint32_t out_len, uint64_t ns)
 {
+    p->seen += BLOCK_BYTES;
+    p->seen_raw += raw_len < BLOCK_BYTES ? raw_len : BLOCK_BYTES;
     if (!raw_len || (unsigned)tried >= SNAP_LEVELS)
         return;
     p->last_raw = raw_len;
@@ -231,6 +236,13 @@ static void measure_drain(struct snap_policy *p, const struct snap_queue_view *q
     }
     uint64_t dt = q->now_ns - p->last_ns;
     uint64_t bytes = q->drained - p->last_drained;
+    if (p->drain_bps && bytes < p->window_queued && dt >= MIN_WINDOW_NS) {
+        /* the disk was busy all the window: it wrote at most what drained and the block
+         * in hand; a disk slowing down is caught before a whole window drains */
+        uint64_t bound = (bytes + BOUND_BLOCKS * (uint64_t)BLOCK_BYTES) * 1000000 / (dt / 1000);
+        if (bound < p->drain_bps)
+            p->drain_bps = bound;
+    }
     if (dt < MIN_WINDOW_NS || bytes < MIN_WINDOW_BYTES)
         return;
     uint64_t rate = (bytes < MAX_QUEUED ? bytes : MAX_QUEUED) * 1000000 / (dt / 1000);
@@ -259,12 +271,15 @@ static uint64_t out_per_kib(const struct snap_policy *p, unsigned r)
  * (turn, output): a rung that saves fewer bytes per ns of turn over the rung before it
  * than the rung after it saves over it is never part of the best mix (its two neighbours
  * mixed write as few bytes in less time), nor is a rung slower than a later one that
- * writes no more.  Returns the new count. */
+ * writes no more, nor one no faster than an earlier one that writes no more.  Returns the
+ * new count. */
 static unsigned hull(const struct snap_policy *p, unsigned *rung, unsigned n)
 {
     unsigned h = 0;
     for (unsigned i = 0; i < n; i++) {
         uint64_t c = turn_per_kib(p, rung[i]), o = out_per_kib(p, rung[i]);
+        if (h >= 1 && turn_per_kib(p, rung[h - 1]) <= c && out_per_kib(p, rung[h - 1]) <= o)
+            continue;           /* no faster than the last kept, and writes no less */
         while (h >= 1 && turn_per_kib(p, rung[h - 1]) >= c && out_per_kib(p, rung[h - 1]) >= o)
             h--;
         while (h >= 2) {
@@ -304,17 +319,51 @@ static int64_t matched_effort(const struct snap_policy *p, const unsigned *rung,
     return (int64_t)(n - 1) * STEP;
 }
 
-/* The rate the workers aim at: the disk's, scaled by the target work in hand (half the
- * queue) over the work in hand.  Twice the target in hand: half the disk's rate (the queue
- * drains); less than the target: up to 5/4 of it (the queue fills, gently, since the blocks
- * that fill it are written with less effort).  A queue near empty is the work-in-hand
- * rule's. */
-static uint64_t aimed_bps(const struct snap_policy *p, uint64_t queued, uint64_t capacity)
+/* Whether a block at rung r saves more of the disk's time than its turn takes longer than
+ * one at rung `low`: then it is worth the disk's waiting for it. */
+static bool pays_back(const struct snap_policy *p, unsigned r, unsigned low)
 {
-    uint64_t target = in_hand_ns(p, capacity / 2), in_hand = in_hand_ns(p, queued);
-    uint64_t d = p->drain_bps;
-    if (in_hand >= 2 * target)
-        return d / 2;
+    uint64_t saved = out_per_kib(p, low) > out_per_kib(p, r) ?
+                     out_per_kib(p, low) - out_per_kib(p, r) : 0;
+    uint64_t longer = turn_ns(p, r) > turn_ns(p, low) ? turn_ns(p, r) - turn_ns(p, low) : 0;
+    return longer < in_hand_ns(p, saved * BLOCK_KIB);
+}
+
+/* The bytes the workers keep queued: half the queue; but no more than END_PERCENT of what
+ * the rest of RAM will write (its bytes not taken yet, times the share of non-zero RAM
+ * this worker has seen, times the output of the rung it used last).  The queue is the
+ * disk's work in hand against the workers' hiccups, and what is in it when the last block
+ * is put only drains while the CPUs idle: towards the end it is spent, on harder rungs. */
+static uint64_t target_bytes(const struct snap_policy *p, uint64_t capacity, uint64_t remaining,
+                             bool *ending)
+{
+    uint64_t target = capacity / 2;
+    *ending = false;
+    if (!remaining || p->seen < BLOCK_BYTES)
+        return target;
+    uint64_t share_pm = p->seen_raw / (p->seen / 1000);
+    share_pm = share_pm < 1000 ? share_pm : 1000;
+    remaining = remaining < MAX_QUEUED ? remaining : MAX_QUEUED;
+    uint64_t out = remaining / 1000 * share_pm / 1000 * est_permille(p, p->level);
+    uint64_t end = out / 100 * END_PERCENT;
+    *ending = end < target;
+    return *ending ? end : target;
+}
+
+/* The rate the workers aim at: the disk's, scaled by the target work in hand over the work
+ * in hand.  Twice the target in hand: half the disk's rate (the queue drains; towards the
+ * end, down to an eighth, at eight times the target); less than the target: up to 5/4 of
+ * it (the queue fills, gently, since the blocks that fill it are written with less
+ * effort).  A queue near empty is the work-in-hand rule's. */
+static uint64_t aimed_bps(const struct snap_policy *p, const struct snap_queue_view *q,
+                          uint64_t queued)
+{
+    bool ending;
+    uint64_t target = in_hand_ns(p, target_bytes(p, q->capacity, q->remaining, &ending));
+    uint64_t in_hand = in_hand_ns(p, queued);
+    uint64_t d = p->drain_bps, floor = ending ? END_FLOOR : 2;
+    if (in_hand >= floor * target)
+        return d / floor;
     if (in_hand * 5 <= target * 4)
         return d / 4 * 5;
     while (target > (1ull << 40)) {     /* in_hand > target * 4 / 5 > 0 */
@@ -393,7 +442,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
         n = hull(p, rung, n);
         /* a disk the workers have left dry lately waited for them, whatever the estimates
          * say: they aim higher, at up to DRY_AIM times the rate, with the dry share */
-        uint64_t aim = aimed_bps(p, queued, q->capacity);
+        uint64_t aim = aimed_bps(p, q, queued);
         aim += aim / 10000 * (dry < 10000 ? dry : 10000) * (DRY_AIM - 1);
         int64_t e = matched_effort(p, rung, n, workers, aim);
         e = e < 0 ? 0 : e > (int64_t)(n - 1) * STEP ? (int64_t)(n - 1) * STEP : e;
@@ -405,8 +454,10 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
             i++;
         }
         /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns in
-         * hand: a slow rung on a fast disk must not leave it idle */
-        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued))
+         * hand (a slow rung on a fast disk must not leave it idle), or if the disk time
+         * it saves over the lowest is more than the time it makes the disk wait */
+        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued) &&
+               !pays_back(p, rung[i], rung[0]))
             i--;
         r = rung[i];
     }

@@ -5,12 +5,18 @@
  * learns from its own blocks each rung's output size, its wall time of encoding and its
  * turn (pick to pick: encoding, putting, any time the worker did not run), and its speed
  * (what those turns said its blocks would take over what they took, outliers included);
- * it measures the disk's speed over windows in which the disk never ran dry, and how much
- * of the last few milliseconds it found the queue dry.  Before every block, with a clock:
+ * it measures the disk's speed over windows in which the disk never ran dry (and bounds it
+ * at once by what a disk busy since the window began can have written: a disk slowing down
+ * is followed within a block or two), and how much of the last few milliseconds it found
+ * the queue dry.  Before every block, with a clock:
  *
- *  - the aim: the disk's rate, scaled by half the queue (the target) over the work in
- *    hand, between 1/2 and 5/4 of it, and raised up to twice with the dry share (a disk
- *    that waited for the workers says they are slower than the estimates);
+ *  - the aim: the disk's rate, scaled by the target over the work in hand, between 1/2
+ *    and 5/4 of it, and raised up to twice with the dry share (a disk that waited for the
+ *    workers says they are slower than the estimates).  The target is half the queue, but
+ *    towards the end at most a quarter of what the RAM left will write (the view's
+ *    `remaining`, the share of non-zero RAM seen, the last rung's output), the aim then
+ *    down to 1/8 of the disk's rate: what is queued when the last block is put drains
+ *    while the CPUs idle, so the end spends it on harder rungs;
  *  - the matched effort: at rung r the workers together write W * out_r / turn_r bytes
  *    a second.  Along the rungs that pay and lie on the lower convex hull of (turn,
  *    output), the mix of two neighbours that writes exactly at the aim (a rung pays unless
@@ -19,8 +25,10 @@
  *    prior);
  *  - the effort's fraction is dithered: at 2.3 rungs a worker uses the third paying rung
  *    for 3 blocks in 10 and the second for the rest;
- *  - a rung above the lowest only while the disk has the work in hand: what is queued
- *    covers 4 of the rung's turns at the disk's speed.
+ *  - a rung above the lowest only while the disk has the work in hand (what is queued
+ *    covers 4 of the rung's turns at the disk's speed) or the rung pays back the disk's
+ *    waiting for it (it saves more disk time over the lowest rung than its turn is
+ *    longer: LZ4 rather than storing on a slow disk left empty).
  *
  * Until the disk's speed is measured: the lowest rung while fewer than 2 blocks are queued,
  * then the starting rung (or the paying rung below it).  Without a clock (no rates), the
@@ -49,11 +57,13 @@ struct snap_queue_view {
     uint64_t drained;           /* bytes written since the snapshot began (0: not known) */
     uint64_t now_ns;            /* a monotonic clock (0: no clock; no rates are measured) */
     unsigned workers;           /* workers putting blocks on the queue, this one too (0: 1) */
+    uint64_t remaining;         /* bytes of RAM still to encode, this block's included
+                                   (0: not known) */
 };
 
 /* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
  * that the rung is tried again (RAM further on may compress where this did not). */
-#define SNAP_POLICY_RETRY_PICKS 128
+#define SNAP_POLICY_RETRY_PICKS 32
 
 struct snap_policy {
     enum snap_level level;
@@ -86,6 +96,7 @@ struct snap_policy {
     uint32_t dither;                    /* the effort's fractions summed, in 1/256 */
     uint32_t picks;                     /* blocks decided, for re-trying a skipped rung */
     uint32_t learned;                   /* blocks with data learned from, so far */
+    uint64_t seen, seen_raw;            /* bytes of RAM this worker took, non-zero of them */
 };
 
 /* Starts at `start`, free to use the whole ladder, hysteresis 5%. */
