@@ -49,7 +49,7 @@ test_rate_limit_SRCS := tests/unit/test_rate_limit.c hv/storage/rate_limit.c
 POOL_IO_SRCS := hv/storage/pool_io.c hv/storage/vhdx_map.c
 KERNEL_SRCS += $(POOL_IO_SRCS)
 UNIT_TESTS += test_pool_io
-test_pool_io_SRCS = tests/unit/test_pool_io.c $(POOL_IO_SRCS) \
+test_pool_io_SRCS = tests/unit/test_pool_io.c tests/unit/test_block_mem.c $(POOL_IO_SRCS) \
 	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)
 
 # Observers of writes to pool files and disks (the offload provider's invalidation); in

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int mem_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
 {
@@ -65,6 +66,23 @@ uint8_t *mem_disk_load(const char *path, uint64_t *bytes)
     fclose(f);
     *bytes = p ? (uint64_t)n : 0;
     return p;
+}
+
+uint8_t *mem_disk_mkfs_fat(uint32_t sector_size, uint32_t cluster_sectors, const char *label,
+                           unsigned mib, uint64_t *bytes)
+{
+    char path[64], cmd[200];
+    snprintf(path, sizeof(path), "/tmp/atoll-fat-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    unlink(path);
+    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S %u -s %u -n %s -C %s %u >/dev/null 2>&1",
+             sector_size, cluster_sectors, label, path, mib * 1024);
+    uint8_t *img = system(cmd) == 0 ? mem_disk_load(path, bytes) : NULL;
+    unlink(path);
+    return img;
 }
 
 int mem_disk_save(const char *path, const uint8_t *data, uint64_t bytes)

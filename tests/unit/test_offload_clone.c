@@ -12,13 +12,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include <bearssl.h>
-
 #include "hv/offload/offload_pool.h"
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_clone.h"
 #include "hv/storage/pool_write_observer.h"
 #include "hv/storage/vhdx_parent_path.h"
+#include "tests/unit/offload_test_sec.h"
 #include "tests/unit/test_block_mem.h"
 #include "tests/unit/pool_parent_env.h"
 
@@ -49,27 +48,6 @@ static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .rand
                                      .ctx = (void *)&parents, .open_parent = pool_parent_open,
                                      .close_parent = pool_parent_close };
 
-struct sec { uint8_t key[32]; uint64_t now; uint32_t ids; };
-
-static void hmac(void *ctx, const void *data, size_t len, uint8_t out[TOKEN_MAC_LEN])
-{
-    struct sec *s = ctx;
-    br_hmac_key_context kc;
-    br_hmac_context hc;
-    br_hmac_key_init(&kc, &br_sha256_vtable, s->key, sizeof(s->key));
-    br_hmac_init(&hc, &kc, 0);
-    br_hmac_update(&hc, data, len);
-    br_hmac_out(&hc, out);
-}
-static void rnd(void *ctx, void *buf, size_t len)
-{
-    struct sec *s = ctx;
-    memset(buf, 0, len);
-    s->ids++;
-    memcpy(buf, &s->ids, len < 4 ? len : 4);
-}
-static uint64_t now_ms(void *ctx) { return ((struct sec *)ctx)->now; }
-
 static const uint8_t issuer[TOKEN_ISSUER_LEN] = { 0x01, 0x02 };
 
 struct fx {
@@ -78,7 +56,7 @@ struct fx {
     struct block_io io;
     struct fat_vol v;
     struct offload_pool pool;
-    struct sec sec;
+    struct offload_test_sec sec;
     struct offload_provider p;
     char msg[256];
 };
@@ -86,19 +64,7 @@ struct fx {
 static int make_image(void **state)
 {
     (void)state;
-    char path[64], cmd[160];
-    snprintf(path, sizeof(path), "/tmp/atoll-clone-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOL -C %s %d >/dev/null 2>&1",
-             path, IMG_MIB * 1024);
-    if (system(cmd) != 0)
-        return -1;
-    pristine = mem_disk_load(path, &img_bytes);
-    unlink(path);
+    pristine = mem_disk_mkfs_fat(512, 8, "POOL", IMG_MIB, &img_bytes);
     return pristine ? 0 : -1;
 }
 
@@ -118,7 +84,7 @@ static void mount(struct fx *f, bool share)
     f->pool = (struct offload_pool){ &f->v, &env, share };
     f->sec.key[0] = 0x42;
     f->sec.now = 1000;
-    struct offload_platform pf = { .sec_ctx = &f->sec, .mac = hmac, .random = rnd, .now_ms = now_ms };
+    struct offload_platform pf = offload_test_platform(&f->sec);
     offload_pool_platform(&f->pool, &pf);
     offload_init(&f->p, &pf, issuer);
 }

@@ -141,19 +141,7 @@ static void host_down(struct host *h)
 static int group_setup(void **state)
 {
     (void)state;
-    char path[64], cmd[160];
-    snprintf(path, sizeof(path), "/tmp/atoll-offload-peer-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOL -C %s %d >/dev/null 2>&1",
-             path, 64 * 1024);
-    if (system(cmd) != 0)
-        return -1;
-    pristine = mem_disk_load(path, &img_bytes);
-    unlink(path);
+    pristine = mem_disk_mkfs_fat(512, 8, "POOL", 64, &img_bytes);
     uint8_t seed = 1;
     struct tls_identity *ids[] = { &initiator, &stranger, &id_a, &id_b, &id_c };
     for (int i = 0; i < 5; i++)

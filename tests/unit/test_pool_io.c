@@ -16,6 +16,7 @@
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_io.h"
 #include "hv/storage/vhdx_map.h"
+#include "tests/unit/test_block_mem.h"
 
 #define IMG_MIB 40
 #define HW_DEPTH 4
@@ -69,29 +70,9 @@ static struct fat_vol vol;
 
 static int make_image(uint32_t ss)
 {
-    char path[64], cmd[200];
-    snprintf(path, sizeof(path), "/tmp/atoll-poolio-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S %u -s %u -n POOL -C %s %d >/dev/null 2>&1",
-             ss, 4096 / ss, path, IMG_MIB * 1024);
-    if (system(cmd) != 0)
-        return -1;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    img_bytes = (uint64_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    pristine = malloc(img_bytes);
-    size_t got = fread(pristine, 1, img_bytes, f);
-    fclose(f);
-    unlink(path);
+    pristine = mem_disk_mkfs_fat(ss, 4096 / ss, "POOL", IMG_MIB, &img_bytes);
     sector = ss;
-    return got == img_bytes ? 0 : -1;
+    return pristine ? 0 : -1;
 }
 
 static int make_512(void **state) { return make_image(512); }

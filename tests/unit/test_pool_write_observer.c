@@ -69,18 +69,8 @@ static void registry_test(void **state)
 static void fat_ops_tell_observers_test(void **state)
 {
     (void)state;
-    char path[64], cmd[160];
-    snprintf(path, sizeof(path), "/tmp/atoll-pwo-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 1 -n POOL -C %s %d >/dev/null 2>&1",
-             path, 40 * 1024);
-    assert_int_equal(system(cmd), 0);
     uint64_t bytes;
-    uint8_t *img = mem_disk_load(path, &bytes);
-    unlink(path);
+    uint8_t *img = mem_disk_mkfs_fat(512, 1, "POOL", 40, &bytes);
     assert_non_null(img);
     struct mem_disk m;
     struct block_io io;

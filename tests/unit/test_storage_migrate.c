@@ -175,19 +175,7 @@ static uint8_t disk[DISK];            /* what the source's disk holds */
 static int setup(void **state)
 {
     (void)state;
-    char path[64], cmd[160];
-    snprintf(path, sizeof(path), "/tmp/atoll-smig-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOL -C %s %d >/dev/null 2>&1",
-             path, 64 * 1024);
-    if (system(cmd) != 0)
-        return -1;
-    img = mem_disk_load(path, &img_bytes);
-    unlink(path);
+    img = mem_disk_mkfs_fat(512, 8, "POOL", 64, &img_bytes);
     mem_disk_init(&mdisk, img, img_bytes, 512, &bio);
     if (!img || fat_mount(&vol, &bio) != FAT_OK)
         return -1;
@@ -698,19 +686,9 @@ static struct block_io bio_a;
 
 static void mount_source_pool(void)
 {
-    char path[64], cmd[160];
-    snprintf(path, sizeof(path), "/tmp/atoll-smig-a-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "mkfs.fat -F 32 -S 512 -s 8 -n POOLA -C %s %d >/dev/null 2>&1",
-             path, 64 * 1024);
-    assert_int_equal(system(cmd), 0);
     uint64_t bytes;
     free(img_a);
-    img_a = mem_disk_load(path, &bytes);
-    unlink(path);
+    img_a = mem_disk_mkfs_fat(512, 8, "POOLA", 64, &bytes);
     assert_non_null(img_a);
     mem_disk_init(&mdisk_a, img_a, bytes, 512, &bio_a);
     assert_int_equal(fat_mount(&vol_a, &bio_a), FAT_OK);
