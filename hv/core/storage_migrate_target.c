@@ -87,8 +87,8 @@ static void line(const char *what, const char *detail)
 
 static void say(const char *what) { line("", what); }
 
-/* The pool's lock held: NAME.tmp goes. */
-static void discard_file(void)
+/* The pool's lock held: NAME.tmp closed here (kept in the pool). */
+static void close_file(void)
 {
     if (tgt.disk)
         vhdx_close(tgt.disk, NULL);
@@ -96,6 +96,12 @@ static void discard_file(void)
     if (tgt.file_open)
         fat_close(&tgt.file);
     tgt.file_open = false;
+}
+
+/* The pool's lock held: NAME.tmp goes. */
+static void discard_file(void)
+{
+    close_file();
     smig_tgt_chain_discard(&tgt.chain);
     struct fat_stat st;
     if (tgt.tmp[0] && pool_volume() && fat_stat(pool_volume(), tgt.tmp, &st) == 0) {
@@ -282,10 +288,7 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     if (tgt.after) {
         /* The file is the partition's to open: closed here until it has all units. */
         partition_pool_lock();
-        vhdx_close(tgt.disk, NULL);
-        tgt.disk = NULL;
-        fat_close(&tgt.file);
-        tgt.file_open = false;
+        close_file();
         partition_pool_unlock();
         tgt.stage = T_REMOTE;
     }
@@ -460,11 +463,7 @@ struct smig_remote_disk *storage_migrate_remote_claim(const char *path, char *op
     if (tgt.disk) {
         /* Around: the copy came in through this module's handle; the partition's disk
          * takes the file (the copy's DATA goes through it until the hand-over). */
-        vhdx_close(tgt.disk, NULL);
-        tgt.disk = NULL;
-        if (tgt.file_open)
-            fat_close(&tgt.file);
-        tgt.file_open = false;
+        close_file();
     }
     tgt.rd.claimed = true;
     fmt_snprintf(open_path, size, "%s", tgt.tmp);
@@ -579,12 +578,7 @@ static void remote_lost(const char *why)
     runlock(r);
     smig_chan_close(&tgt.ch);
     partition_pool_lock();
-    if (tgt.disk)
-        vhdx_close(tgt.disk, NULL);
-    tgt.disk = NULL;
-    if (tgt.file_open)
-        fat_close(&tgt.file);
-    tgt.file_open = false;
+    close_file();
     partition_pool_unlock();
     char d[240];
     fmt_snprintf(d, sizeof(d), "%s; %u of %u units here, the rest stays on the source "
