@@ -17,7 +17,7 @@ OFFLOAD_SRCS := hv/offload/offload.c hv/offload/offload_pool.c hv/offload/grant.
 KERNEL_SRCS += $(OFFLOAD_SRCS)
 
 UNIT_TESTS += test_offload
-test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c tests/unit/offload_test_sec.c \
+test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c tests/unit/offload_fixture.c \
 	$(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
 test_offload_LIBS := -lbearssl
@@ -26,7 +26,7 @@ test_offload_LIBS := -lbearssl
 # power cut after every write of a clone, recovered, judged by fsck.fat.
 UNIT_TESTS += test_offload_clone
 test_offload_clone_SRCS = tests/unit/test_offload_clone.c tests/unit/test_block_mem.c \
-	tests/unit/pool_parent_env.c tests/unit/offload_test_sec.c \
+	tests/unit/pool_parent_env.c tests/unit/offload_fixture.c \
 	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
 	hv/lib/format.c
 test_offload_clone_LIBS := -lbearssl
