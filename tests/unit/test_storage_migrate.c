@@ -1185,6 +1185,34 @@ static void test_chain_layer_map(void **state)
                                               sizeof(err)), 1);
     assert_int_equal(map[0], 0x01);
     img_close(&child);
+
+    /* One 4 MiB block over the four units: one sector in unit 2 makes the block
+     * PARTIALLY_PRESENT; its sector bitmap, not the block's state, says which units are the
+     * child's.  Trimmed whole, the block is ZERO: every unit the child's (reads zero). */
+    struct img wide, base;
+    char rel[128], abs[128];
+    struct fat_file f;
+    struct vhdx_io io;
+    img_open(&vol_a, "base.vhdx", &base);
+    assert_true(vhdx_parent_locator("wide.vhdx", "base.vhdx", rel, sizeof(rel), abs, sizeof(abs)));
+    assert_int_equal(fat_open(&vol_a, "wide.vhdx", FAT_O_CREATE | FAT_O_TRUNC, &f), 0);
+    pool_vhdx_io(&f, &io);
+    struct vhdx_create_params cp = { .physical_sector_size = 4096, .block_size = 4 * MIB,
+                                     .parent = base.d, .parent_relative_path = rel,
+                                     .parent_absolute_path = abs };
+    assert_int_equal(vhdx_create(&env, &io, &cp, &verr), 0);
+    fat_close(&f);
+    img_close(&base);
+    img_open(&vol_a, "wide.vhdx", &wide);
+    assert_int_equal(smig_src_chain_layer_map(wide.d, DISK, map, err, sizeof(err)), 4);
+    assert_int_equal(map[0], 0x0f);                     /* NOT_PRESENT */
+    assert_int_equal(vhdx_write(wide.d, 2 * MIB + 512, sec, sizeof(sec), &verr), 0);
+    assert_int_equal(smig_src_chain_layer_map(wide.d, DISK, map, err, sizeof(err)), 3);
+    assert_int_equal(map[0], 0x0b);
+    assert_int_equal(vhdx_trim(wide.d, 0, DISK, &verr), 0);
+    assert_int_equal(smig_src_chain_layer_map(wide.d, DISK, map, err, sizeof(err)), 0);
+    assert_int_equal(map[0], 0x00);
+    img_close(&wide);
     cur_vol = NULL;
 }
 
