@@ -488,10 +488,18 @@ void storage_migrate_remote_release(struct smig_remote_disk *h)
     rlock(h);
     h->parked_n = 0;
     runlock(h);
-    if (!h->bound)
+    if (!h->bound) {
         h->claimed = false;         /* its open failed: the next partition may claim it */
-    else
+    } else if (tgt.after && tgt.stage == T_REMOTE && !h->guest_ran && !h->lost) {
+        /* After: no guest piece ever came, so the partition never ran here (its live
+         * migration failed after it opened NAME.tmp): nothing of the guest's is in the file;
+         * it waits for the next partition (or the source's cancel, which discards it). */
+        h->claimed = false;
+        line("", "the partition let it go before its guest ran here (its live migration "
+             "failed?): waiting for a partition again");
+    } else {
         h->released = true;
+    }
     h->bound = false;
     h->ops = NULL;
     h->ctx = NULL;

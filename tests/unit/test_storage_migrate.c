@@ -1453,6 +1453,67 @@ static void test_after_mode_read_throttle(void **state)
     fat_unlink(&vol, "src3.vhdx");
 }
 
+/*
+ * After: the live migration fails once the target's partition has opened NAME.tmp (its
+ * guest never ran there): the partition lets it go, a later live migration may claim it
+ * again; the source calls the hand-over off (cancel, wait=): the target discards NAME.tmp,
+ * the source's file is as it was, no READ was ever answered.
+ */
+static void test_after_mode_live_migration_fails(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    cur_vol = NULL;
+    fill_after_disk();
+    make_source_file("src4.vhdx");
+    src_attached = true;
+    struct storage_migrate_params p = after_params;
+    p.name = "lmf.vhdx";
+    p.path = "src4.vhdx";
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    for (int round = 0; round < 2; round++) {
+        struct smig_remote_disk *h = storage_migrate_remote_claim("lmf.vhdx", tmp, sizeof(tmp));
+        assert_non_null(h);
+        pd_open(tmp);
+        storage_migrate_remote_bind(h, &pd_ops, &pd);
+        for (int i = 0; i < 50; i++, now_ns += 1000000)
+            storage_migrate_poll();
+        /* the live migration fails: the restored partition is destroyed here */
+        pd_close();
+        storage_migrate_remote_release(h);
+        for (int i = 0; i < 50; i++, now_ns += 1000000)
+            storage_migrate_poll();
+        assert_non_null(strstr(console, "storage-migrate: incoming lmf.vhdx from 10.0.3.1: the "
+                                        "partition let it go before its guest ran here"));
+        assert_null(strstr(console, "pulled into it here"));
+        assert_true(exists("lmf.vhdx.tmp"));
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
+    struct storage_migrate_stats st;
+    storage_migrate_get_stats(&st);
+    assert_int_equal(st.reads_served, 0);
+    storage_migrate_close("no live migration of live came in 600 s: called off");
+    for (int i = 0; i < 50; i++, now_ns += 1000000)
+        storage_migrate_poll();
+    assert_non_null(strstr(console, "storage-migrate: incoming lmf.vhdx from 10.0.3.1: "
+                                    "discarded: the source aborted: no live migration"));
+    assert_false(exists("lmf.vhdx.tmp") || exists("lmf.vhdx"));
+    assert_null(strstr(console, "a READ waits"));
+    assert_null(strstr(console, "serving READs from"));
+    struct img src;
+    static uint8_t all[DISK];
+    struct vhdx_err verr;
+    img_open(&vol, "src4.vhdx", &src);
+    assert_int_equal(vhdx_read(src.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    img_close(&src);
+    cur_vol = NULL;
+    fat_unlink(&vol, "src4.vhdx");
+    src_attached = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1468,6 +1529,7 @@ int main(void)
         cmocka_unit_test(test_chain_layer_map), cmocka_unit_test(test_after_chain_parent_held),
         cmocka_unit_test(test_around_chain_parent_sent),
         cmocka_unit_test(test_after_mode_read_throttle),
+        cmocka_unit_test(test_after_mode_live_migration_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
