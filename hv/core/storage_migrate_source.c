@@ -253,7 +253,8 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     bool mem = src.ctl != NULL;
     if ((p->around || p->after) && mem) {
         uint32_t units = (uint32_t)((p->disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
-        src.hov_pages = (SMIG_HEADER_SIZE + smig_handover_size(units) + 4095) / 4096;
+        /* and room for a differencing disk's layer map after it */
+        src.hov_pages = (SMIG_HEADER_SIZE + 2 * smig_handover_size(units) + 4095) / 4096;
         mem = (src.hov = kmem_alloc_pages(src.hov_pages)) != NULL;
     }
     for (unsigned i = 0; i < STORAGE_MIGRATE_SLOTS && mem; i++)
@@ -677,6 +678,48 @@ static int send_parents(char *err, size_t err_size)
     }
 }
 
+/*
+ * Around, a differencing disk, before HANDOVER goes (the machine has left): the units the
+ * child's own layer does not touch now never had anything of its own (a layer only gains
+ * sectors), so the copy never sent them and the target reads them through its copy of the
+ * same parents: current there whether or not the copy's pass had reached them.  They join
+ * HANDOVER's bitmap.  1 done, 0 wait (a partition here still has the file), -1 failed.
+ */
+static int around_layer(char *err, size_t err_size)
+{
+    if (!src.chain.count || src.layer_sent)
+        return 1;
+    if (partition_disk_attached_anywhere(src.path)) {
+        src.ch.last_progress_ns = time_ns();
+        return 0;
+    }
+    uint32_t units = (uint32_t)((src.p.disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+    size_t n = src.hov_len - SMIG_HEADER_SIZE;
+    uint8_t *bits = src.hov + SMIG_HEADER_SIZE + SMIG_HANDOVER_HEAD;
+    uint8_t *map = src.hov + SMIG_HEADER_SIZE + n;     /* the room after the message */
+    partition_pool_lock();
+    bool ok = src.disk || open_file(err, err_size);
+    long here = ok ? smig_src_chain_layer_map(src.disk, src.p.disk_size, map, err, err_size)
+                   : -1;
+    partition_pool_unlock();
+    if (here < 0)
+        return -1;
+    uint32_t before = 0, after = 0;
+    for (uint32_t u = 0; u < units; u++) {
+        before += smig_handover_bit(bits, u);
+        bits[u >> 3] |= map[u >> 3] & (uint8_t)(1u << (u & 7));
+        after += smig_handover_bit(bits, u);
+    }
+    smig_header_encode(src.hov, SMIG_MSG_HANDOVER, src.hov + SMIG_HEADER_SIZE, (uint32_t)n);
+    src.layer_sent = true;
+    char d[200];
+    fmt_snprintf(d, sizeof(d), "the child's own layer leaves %ld of %u units to the parents "
+                 "there: %u units current there, %u of them by the copy", here, units, after,
+                 before);
+    say(d);
+    return 1;
+}
+
 /* Sends what is due: HELLO, staged units (the link's bucket allowing), then COMMIT. */
 static int send_due(char *err, size_t err_size)
 {
@@ -706,6 +749,9 @@ static int send_due(char *err, size_t err_size)
         if (src.stage == SMIG_SRC_STREAM && __atomic_load_n(&src.hov_wanted, __ATOMIC_ACQUIRE)) {
             /* Around: every staged unit is out; the machine has left: the target serves
              * from its copy and asks for the rest. */
+            int l = around_layer(err, err_size);
+            if (l <= 0)
+                return l;
             int s = smig_chan_send(&src.ch, src.hov, src.hov_len, &src.hov_off, err, err_size);
             if (s <= 0)
                 return s;
