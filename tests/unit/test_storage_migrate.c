@@ -1257,9 +1257,8 @@ static struct smig_remote_disk *claim_on_target(const char *name)
  * Before HANDOVER even a piece on unit 0 waits: the source's child may still get sectors
  * there.
  */
-static void test_after_chain_parent_held(void **state)
+static void after_chain(bool held)
 {
-    (void)state;
     char msg[200];
     struct img child;
     struct vhdx_err verr;
@@ -1268,7 +1267,8 @@ static void test_after_chain_parent_held(void **state)
         assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
     if (exists("base.vhdx"))
         assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
-    copy_file("base.vhdx", &vol_a, &vol);
+    if (held)
+        copy_file("base.vhdx", &vol_a, &vol);
     console[0] = '\0';
     img_open(&vol_a, "child.vhdx", &child);
     struct storage_migrate_params p = after_params;
@@ -1280,8 +1280,20 @@ static void test_after_chain_parent_held(void **state)
     assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
     img_close(&child);
     assert_int_equal(poll_apart_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
-    assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: parent "
-                                    "base.vhdx held here (same DataWriteGuid): not sent\n"));
+    if (held) {
+        assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: "
+                                        "parent base.vhdx held here (same DataWriteGuid): not "
+                                        "sent\n"));
+    } else {
+        /* the partition may not claim the disk before its parent is here */
+        char tmp[128];
+        cur_vol = &vol;
+        assert_null(storage_migrate_remote_claim("child.vhdx", tmp, sizeof(tmp)));
+        for (int i = 0; i < 20000 && !strstr(console, "every parent here"); i++, now_ns += 1000000)
+            poll_apart();
+        assert_non_null(strstr(console, "parent base.vhdx received whole"));
+        assert_int_equal(file_size(&vol, "base.vhdx"), file_size(&vol_a, "base.vhdx"));
+    }
     struct smig_remote_disk *h = claim_on_target("child.vhdx");
     int io0 = 1, io1 = 2, io3 = 3;
     assert_int_equal(storage_migrate_remote_gate(h, &io0, 4096, 16384, SMIG_OP_READ),
@@ -1315,12 +1327,25 @@ static void test_after_chain_parent_held(void **state)
     poll_apart_idle(msg);
     assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
     assert_non_null(strstr(console, "DONE received: committed as child.vhdx; served 2 READs"));
-    assert_null(strstr(console, "received whole"));
+    assert_true(held == !strstr(console, "received whole"));
     assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
     assert_memory_equal(all, chain_view, DISK);
     pd_close();
     check_target_child();
     cur_vol = NULL;
+}
+
+static void test_after_chain_parent_held(void **state)
+{
+    (void)state;
+    after_chain(true);
+}
+
+/* After, the parent absent: it goes whole (from the serving side, before HANDOVER). */
+static void test_after_chain_parent_sent(void **state)
+{
+    (void)state;
+    after_chain(false);
 }
 
 /*
@@ -1528,6 +1553,7 @@ int main(void)
         cmocka_unit_test(test_chain_two_levels),
         cmocka_unit_test(test_around_mode),
         cmocka_unit_test(test_chain_layer_map), cmocka_unit_test(test_after_chain_parent_held),
+        cmocka_unit_test(test_after_chain_parent_sent),
         cmocka_unit_test(test_around_chain_parent_sent),
         cmocka_unit_test(test_after_mode_read_throttle),
         cmocka_unit_test(test_after_mode_live_migration_fails),
