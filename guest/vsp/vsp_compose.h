@@ -54,6 +54,7 @@ struct vsp_compositor {
     uint32_t w, h, tiles_x, tiles_y;
     uint32_t background;                /* 0x00RRGGBB */
     const struct vsp_engine_ops *engine;
+    bool fuse;                          /* PLAN_FUSED allowed (the default; tests compare) */
     uint64_t dirty[VSP_MAX_SCREEN_H / VSP_TILE];    /* bit tx of row ty */
     struct vsp_compose_stats stats;
     uint8_t band[VSP_BAND_BYTES];       /* the rows being rebuilt (compose_strip) */
