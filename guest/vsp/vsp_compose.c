@@ -218,6 +218,7 @@ static bool compose_strip(struct vsp_compositor *c, const struct vsp_fb *fb, uin
         return true;
     }
     if (p == PLAN_FUSED) {
+        c->stats.fused++;
         compose_fused(c, fb, x, y, w, h, &layers[from], &layers[top]);
         return true;
     }

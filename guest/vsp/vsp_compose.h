@@ -47,6 +47,7 @@ struct vsp_compose_stats {
     uint64_t composes;
     uint64_t tiles_recomposed;          /* summed over composes */
     uint64_t tiles_offered;             /* tiles on the screen, summed over composes */
+    uint64_t fused;                     /* rectangles built by the fused pass, summed */
     uint32_t last_recomposed, tiles_total;
 };
 
