@@ -193,10 +193,12 @@ static void compose_fused(struct vsp_compositor *c, const struct vsp_fb *fb, uin
                           uint32_t y, uint32_t w, uint32_t h, const struct vsp_layer *below,
                           const struct vsp_layer *top)
 {
-    uint32_t x0, x1, y0, y1;            /* top's part, relative to (x, y); it meets it */
+    uint32_t x0, x1, y0, y1;            /* top's part, relative to (x, y) */
     if (!clip((int64_t)top->dst.x - x, top->dst.w, w, &x0, &x1) ||
-        !clip((int64_t)top->dst.y - y, top->dst.h, h, &y0, &y1))
+        !clip((int64_t)top->dst.y - y, top->dst.h, h, &y0, &y1)) {
+        compose_into_fb(c, fb, x, y, w, h, below, NULL);
         return;
+    }
     compose_into_fb(c, fb, x, y, w, y0, below, NULL);
     compose_into_fb(c, fb, x, y + y1, w, h - y1, below, NULL);
     compose_into_fb(c, fb, x, y + y0, x0, y1 - y0, below, NULL);
