@@ -154,13 +154,20 @@ static inline const struct vsp_surface *below(const struct vsp_draw *d, uint32_t
     return d->under;
 }
 
+/* The bytes of under's pixel standing for destination pixel (x, y); NULL without under. */
+static const uint8_t *under_at(const struct vsp_draw *d, uint32_t x, uint32_t y)
+{
+    if (!d->under)
+        return NULL;
+    const struct vsp_surface *u = below(d, &x, &y);
+    return u->pix + (uint64_t)y * u->stride + (uint64_t)x * 4;
+}
+
 /* Pixels (x, y) .. (x + n - 1, y) of under into dst as they are (d->under set). */
 static void copy_under(const struct vsp_draw *d, uint32_t x, uint32_t y, uint32_t n)
 {
-    uint32_t ux = x, uy = y;
-    const struct vsp_surface *u = below(d, &ux, &uy);
-    memcpy(d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4,
-           u->pix + (uint64_t)uy * u->stride + (uint64_t)ux * 4, (size_t)n * 4);
+    memcpy(d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4, under_at(d, x, y),
+           (size_t)n * 4);
 }
 
 /* Texels [from, n) of row ty from column tx of surface s, its format the constant fmt (one
@@ -526,12 +533,7 @@ static uint32_t row_copy(const struct vsp_draw *d, const struct copy_args *a, bo
     uint8_t *dp = d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4;
     const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride +
                         (uint64_t)(t->x + (uint32_t)ox) * 4;
-    const uint8_t *up = NULL;
-    if (d->under && a->mode) {
-        uint32_t bx = x, by = y;
-        const struct vsp_surface *u = below(d, &bx, &by);
-        up = u->pix + (uint64_t)by * u->stride + (uint64_t)bx * 4;
-    }
+    const uint8_t *up = a->mode ? under_at(d, x, y) : NULL;     /* mode 0 draws every pixel */
 #if VSP_ROW_AVX2
     if (simd)
         return n - vsp_row_copy_avx2(dp, sp, up, n, a->alpha_or, a->key, a->mode);
@@ -566,13 +568,7 @@ static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t x,
         vsp_row_yuy2_avx2(dp, sp + (uint64_t)tx * 2, done, u, !dst_x);
         return done;
     }
-    const uint8_t *up = NULL;
-    if (d->under) {
-        uint32_t bx = x, by = y;
-        const struct vsp_surface *b = below(d, &bx, &by);
-        up = b->pix + (uint64_t)by * b->stride + (uint64_t)bx * 4;
-    }
-    vsp_row_over_avx2(dp, sp + (uint64_t)tx * 4, up, done, src_x ? 0xff000000u : 0,
+    vsp_row_over_avx2(dp, sp + (uint64_t)tx * 4, under_at(d, x, y), done, src_x ? 0xff000000u : 0,
                       dst_x ? 0xff000000u : 0, (uint32_t)u[7][3]);
     return done;
 }
