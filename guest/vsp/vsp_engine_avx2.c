@@ -181,13 +181,11 @@ AVX2 static inline void store_drawn(uint8_t *p, __m256i v, __m256i m, uint32_t m
 
 /* Pixels [i, n) from a cache line's start of dst a line (16 pixels) at a time, mode a
  * constant in each copy, and fused whether under is there (const too): then each line of
- * dst is written whole, from src, from under or from both, and streamed (not read for
- * ownership, not kept in the cache) when dst + 4 * i is a line's start (stream); returns
- * where it stopped (fewer than 16 left) and adds to *kept. */
+ * dst is written whole, from src, from under or from both; returns where it stopped (fewer
+ * than 16 left) and adds to *kept. */
 AVX2 __attribute__((always_inline)) static inline uint32_t
 copy_lines(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t i, uint32_t n,
-           uint32_t alpha_or, int32_t key, const int mode, const bool fused, const bool stream,
-           uint32_t *kept)
+           uint32_t alpha_or, int32_t key, const int mode, const bool fused, uint32_t *kept)
 {
     const __m256i aor = k((int32_t)alpha_or), kv = k(key);
     for (; i + 16 <= n; i += 16) {
@@ -214,18 +212,9 @@ copy_lines(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t i, u
             d0 = _mm256_loadu_si256(bp);
             d1 = _mm256_loadu_si256(bp + 1);
         }
-        s0 = _mm256_blendv_epi8(d0, s0, m0);
-        s1 = _mm256_blendv_epi8(d1, s1, m1);
-        if (stream) {
-            _mm256_stream_si256((__m256i *)dp, s0);
-            _mm256_stream_si256((__m256i *)dp + 1, s1);
-        } else {
-            _mm256_storeu_si256((__m256i *)dp, s0);
-            _mm256_storeu_si256((__m256i *)dp + 1, s1);
-        }
+        _mm256_storeu_si256((__m256i *)dp, _mm256_blendv_epi8(d0, s0, m0));
+        _mm256_storeu_si256((__m256i *)dp + 1, _mm256_blendv_epi8(d1, s1, m1));
     }
-    if (stream)
-        _mm_sfence();           /* the streamed lines before anything after the row */
     return i;
 }
 
@@ -241,19 +230,15 @@ AVX2 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, const uint8_t 
     if (head > n)
         head = n;
     uint32_t kept = copy_part(dst, src, under, head, alpha_or, key, mode), i = head;
-    bool lines = ((uintptr_t)dst + 4 * i) % 64 == 0;
     if (mode == 0)
-        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 0, false, false, &kept);
-    else if (under && lines)
-        i = mode == 1 ? copy_lines(dst, src, under, i, n, alpha_or, key, 1, true, true, &kept)
-                      : copy_lines(dst, src, under, i, n, alpha_or, key, 2, true, true, &kept);
+        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 0, false, &kept);
     else if (under)
-        i = mode == 1 ? copy_lines(dst, src, under, i, n, alpha_or, key, 1, true, false, &kept)
-                      : copy_lines(dst, src, under, i, n, alpha_or, key, 2, true, false, &kept);
+        i = mode == 1 ? copy_lines(dst, src, under, i, n, alpha_or, key, 1, true, &kept)
+                      : copy_lines(dst, src, under, i, n, alpha_or, key, 2, true, &kept);
     else if (mode == 1)
-        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 1, false, false, &kept);
+        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 1, false, &kept);
     else
-        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 2, false, false, &kept);
+        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 2, false, &kept);
     return kept + copy_part(dst + 4 * i, src + 4 * i, under ? under + 4 * i : NULL, n - i,
                             alpha_or, key, mode);
 }
