@@ -163,6 +163,7 @@ static enum exit_action on_msr(struct vcpu *v)
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcb_of(v)->save.efer & ~EFER_SVME;
+    e.msr.cr0 = vmcb_of(v)->save.cr0;
     return exit_apply(&target, v, &e);
 }
 

@@ -173,6 +173,7 @@ static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcs_read64(VMCS64_GUEST_EFER);
+    e.msr.cr0 = vmcs_readn(VMCSN_GUEST_CR0);
     return exit_apply(&target, v, &e);
 }
 

@@ -123,7 +123,7 @@ static bool setup_controls(struct vcpu *v)
      * must read back the values it wrote from the shadow. */
     ok &= vmcs_writen(VMCSN_CR0_MASK, CR0_NE | CR0_CD | CR0_NW | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
                                       ~c->cr0_fixed1);
-    ok &= vmcs_writen(VMCSN_CR4_MASK, CR4_VMXE | c->cr4_fixed0 | ~c->cr4_fixed1);
+    ok &= vmcs_writen(VMCSN_CR4_MASK, CR4_VMXE | c->cr4_fixed0 | ~vmx_cr4_offered());
     return ok;
 }
 

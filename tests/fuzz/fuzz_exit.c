@@ -126,6 +126,7 @@ static void one_exit(void)
         e.msr.index = (bits & 1) ? 0xc0000080u : (uint32_t)take(4);
         e.msr.value = take(8);
         e.msr.efer = take(8);
+        e.msr.cr0 = take(8);
         break;
     case EXIT_IS_CR:
         e.cr.number = bits & 15;

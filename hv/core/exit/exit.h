@@ -74,6 +74,7 @@ struct exit_info {
             uint32_t index;
             uint64_t value;         /* EXIT_IS_MSR_WRITE: EDX:EAX */
             uint64_t efer;          /* the guest's EFER now */
+            uint64_t cr0;           /* and its CR0 (EFER.LME is fixed while CR0.PG is set) */
         } msr;
         struct {
             unsigned number;        /* 0, 3, 4, 8 */
