@@ -160,6 +160,24 @@ static struct exit_info cr_exit(unsigned number, enum cr_access access, uint64_t
                                        .cr4_offered = CR4_PAE | CR4_OSXSAVE } };
 }
 
+static void paging_stays_on_in_64_bit_mode(void **state)
+{
+    (void)state;
+    struct exit_effects fx;
+    struct exit_info e = cr_exit(0, CR_MOV_TO, PROT, long_mode);
+    e.cr.cs_long = true;
+    exit_decide(&env, &e, &fx);
+    assert_true(fx.exception.valid);
+    assert_int_equal(fx.exception.vector, VECTOR_GP);
+    assert_int_equal(fx.ctl_written, 0);
+    assert_false(fx.complete);
+    e.cr.cs_long = false;               /* compatibility mode: leaves long mode */
+    exit_decide(&env, &e, &fx);
+    assert_false(fx.exception.valid);
+    assert_int_equal(fx.ctl.efer, EFER_LME);
+    assert_true(fx.complete);
+}
+
 static void mov_to_cr0_loads_cr0_and_efer_or_raises_gp(void **state)
 {
     (void)state;
@@ -277,6 +295,7 @@ int main(void)
         cmocka_unit_test(cr8_is_the_tpr_both_ways),
         cmocka_unit_test(mov_from_other_crs_reads_zero_and_to_them_is_unhandled),
         cmocka_unit_test(clts_and_lmsw_exits),
+        cmocka_unit_test(paging_stays_on_in_64_bit_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

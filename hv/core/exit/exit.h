@@ -83,6 +83,7 @@ struct exit_info {
             uint64_t value;         /* MOV to: the register's value; LMSW: its source */
             struct guest_ctl now;   /* as the guest sees them */
             uint64_t cr4_offered;   /* CR4 bits the guest may set */
+            bool cs_long;           /* in 64-bit mode (EFER.LMA and CS.L): PG stays set */
         } cr;
         struct {
             uint32_t xcr;           /* ECX */

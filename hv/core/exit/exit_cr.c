@@ -72,6 +72,13 @@ void exit_cr(const struct exit_env *env, const struct exit_info *e, struct exit_
     fx->count = EXIT_CR;
     const struct guest_ctl *now = &e->cr.now;
     bool ok = true;
+    /* 64-bit mode leaves IA-32e mode only through compatibility mode (SDM Vol. 3, 10.8.5.4):
+     * MOV to CR0 clearing PG there is #GP (LMSW and CLTS never clear it). */
+    if (e->cr.number == 0 && e->cr.access == CR_MOV_TO && e->cr.cs_long &&
+        (now->efer & EFER_LMA) && !(e->cr.value & CR0_PG)) {
+        exit_raise(fx, VECTOR_GP, true, 0);
+        return;
+    }
     switch (e->cr.access) {
     case CR_MOV_TO:
         if (e->cr.number == 0)
