@@ -120,6 +120,15 @@ static enum mmio_access_result linear(void *ctx, uint64_t linear, unsigned size,
     return MMIO_ACCESS_OK;
 }
 
+/* size bytes in one guest page (mmio.c splits). */
+static enum mmio_access_result probe(void *ctx, uint64_t linear, unsigned size, bool write)
+{
+    struct emulation *em = ctx;
+    uint64_t gpa;
+    (void)size;
+    return translate(em, linear, write, false, &gpa) ? MMIO_ACCESS_OK : MMIO_ACCESS_UNMAPPED;
+}
+
 static void io(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *value)
 {
     struct emulation *em = ctx;
@@ -130,7 +139,8 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
                               const struct mmio_exit *e, struct mmio_outcome *out)
 {
     struct emulation em = { .v = v, .pg = pg, .rip = c->rip, .ac = c->rflags & RFLAGS_AC };
-    const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io };
+    const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io,
+                                  .probe = probe };
     enum mmio_result r = mmio_emulate(c, &ops, e, out);
     if (r == MMIO_UNMAPPED && !em.faulted) {
         partition_kill(v->part, "vcpu%u: the instruction at rip %#lx runs into guest-physical "
