@@ -177,7 +177,6 @@ static void bad_control_registers(bool atoll)
     bad_cr("CR0 with PG=1 PE=0", write_cr0_safe, cr0 & ~CR0_PE, cr0);
     bad_cr("CR4 with reserved bit 15", write_cr4_safe, cr4 | (1ull << 15), cr4);
     bad_cr("CR4 with bit 63", write_cr4_safe, cr4 | (1ull << 63), cr4);
-    bad_cr("CR3 with bit 52 (beyond MAXPHYADDR)", write_cr3_safe, cr3 | (1ull << 52), cr3);
     bad_cr("CR4.PAE cleared in long mode", write_cr4_safe, cr4 & ~CR4_PAE, cr4);
     bad_cr("CR0.PG cleared in 64-bit mode", write_cr0_safe, cr0 & ~CR0_PG, cr0);
     /* Bits whose feature CPUID does not offer: #GP, as on a CPU without them (under VT-x
@@ -191,6 +190,8 @@ static void bad_control_registers(bool atoll)
            (cr0 ^ CR0_CD) & ~CR0_PG, cr0);
     uint64_t cr8 = read_cr8();
     bad_cr("CR8 with reserved bit 4", write_cr8_safe, cr8 | 0x10, cr8);
+    /* last: QEMU's SVM ends the guest here instead (hv/svm/svm.md) */
+    bad_cr("CR3 with bit 52 (beyond MAXPHYADDR)", write_cr3_safe, cr3 | (1ull << 52), cr3);
     report(read_cr0() == cr0 && read_cr3() == cr3 && read_cr4() == cr4 && read_cr8() == cr8,
            "CR0, CR3, CR4 and CR8 unchanged");
 }

@@ -252,6 +252,7 @@ static enum exit_action hypercall(struct vcpu *v, unsigned len)
     e.vmcall.arg[1] = v->gpr[RSI];
     e.vmcall.arg[2] = v->gpr[RDX];
     e.vmcall.arg[3] = v->gpr[R10];
+    e.vmcall.cpl = (vmcb_of(v)->save.rflags & RFLAGS_VM) ? 3 : vmcb_of(v)->save.cpl;
     return exit_apply(&target, v, &e);
 }
 

@@ -276,6 +276,7 @@ static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
     e.vmcall.arg[1] = v->gpr[RSI];
     e.vmcall.arg[2] = v->gpr[RDX];
     e.vmcall.arg[3] = v->gpr[R10];
+    e.vmcall.cpl = guest_cpl();
     return exit_apply(&target, v, &e);
 }
 

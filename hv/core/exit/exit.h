@@ -115,6 +115,7 @@ struct exit_info {
         struct {
             uint64_t nr;            /* RAX */
             uint64_t arg[HYPERCALL_ARGS];   /* RDI, RSI, RDX, R10 (hypercall_abi.h) */
+            unsigned cpl;           /* VMCALL exits at any CPL: only the kernel's count */
         } vmcall;
         struct {
             uint8_t vector;
