@@ -188,6 +188,17 @@ static void bad_control_registers(bool atoll)
     /* MOV to CR0 that also flips CD exits: the hypervisor must check the whole value */
     bad_cr("CR0 with CD flipped and PG cleared in 64-bit mode", write_cr0_safe,
            (cr0 ^ CR0_CD) & ~CR0_PG, cr0);
+    if (cpuid(1, 0).ecx & (1u << 17)) {             /* PCID */
+        write_cr3(cr3 | 0x8);                       /* PWT: CR3[11:0] not 0 */
+        int fault = write_cr4_safe(cr4 | (1ull << 17));
+        if (fault == NO_FAULT)
+            write_cr4(cr4);
+        write_cr3(cr3);
+        report(fault == VEC_GP, "CR4.PCIDE set while CR3[11:0] is not 0 gets #GP (got %d)",
+               fault);
+    } else {
+        report_skip("CR4.PCIDE with CR3[11:0] not 0: CPUID offers no PCID");
+    }
     uint64_t cr8 = read_cr8();
     bad_cr("CR8 with reserved bit 4", write_cr8_safe, cr8 | 0x10, cr8);
     /* last: QEMU's SVM ends the guest here instead (hv/svm/svm.md) */

@@ -373,6 +373,7 @@ static enum exit_action on_cr(struct vcpu *v, unsigned number, bool write)
     e.cr.now = guest_ctl_of(vb);
     e.cr.cr4_offered = svm_cr4_offered();
     e.cr.cs_long = (vb->save.efer & EFER_LMA) && (vb->save.cs.attrib & ATTRIB_L);
+    e.cr.cr3 = vb->save.cr3;
     e.cr.gpr = d.gpr;
     switch (d.form) {
     case SVM_CR_CLTS: e.cr.access = CR_CLTS; break;

@@ -165,6 +165,7 @@ static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
     e.cr.now = vmx_guest_ctl();
     e.cr.cr4_offered = vmx_cr4_offered();
     e.cr.cs_long = (e.cr.now.efer & EFER_LMA) && (vmcs_read32(VMCS32_GUEST_CS_AR) & (1u << 13));
+    e.cr.cr3 = vmcs_readn(VMCSN_GUEST_CR3);
     return exit_apply(&target, v, &e);
 }
 

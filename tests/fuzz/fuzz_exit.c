@@ -136,6 +136,7 @@ static void one_exit(void)
         e.cr.now = (struct guest_ctl){ take(8), take(8), take(8) };
         e.cr.cr4_offered = take(8);
         e.cr.cs_long = bits & 0x40;
+        e.cr.cr3 = (bits & 0x80) ? take(2) : 0;
         break;
     case EXIT_IS_XSETBV:
         e.xsetbv.xcr = (uint32_t)take(4);

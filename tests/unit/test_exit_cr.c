@@ -178,6 +178,30 @@ static void paging_stays_on_in_64_bit_mode(void **state)
     assert_true(fx.complete);
 }
 
+/* SDM Vol. 2, MOV to CR4: PCIDE goes from 0 to 1 only with CR3[11:0] clear. */
+static void pcide_set_only_with_cr3_low_bits_clear(void **state)
+{
+    (void)state;
+    struct exit_effects fx;
+    struct exit_info e = cr_exit(4, CR_MOV_TO, CR4_PAE | CR4_PCIDE, long_mode);
+    e.cr.cr4_offered |= CR4_PCIDE;
+    e.cr.cr3 = 0x123008;
+    exit_decide(&env, &e, &fx);
+    assert_true(fx.exception.valid);
+    assert_int_equal(fx.exception.vector, VECTOR_GP);
+    assert_int_equal(fx.ctl_written, 0);
+    e.cr.cr3 = 0x123000;
+    exit_decide(&env, &e, &fx);
+    assert_false(fx.exception.valid);
+    assert_int_equal(fx.ctl.cr4, CR4_PAE | CR4_PCIDE);
+    e.cr.now.cr4 = CR4_PAE | CR4_PCIDE;         /* already set: CR3 holds a PCID */
+    e.cr.cr3 = 0x123008;
+    e.cr.value = CR4_PAE | CR4_PCIDE | CR4_OSXSAVE;
+    exit_decide(&env, &e, &fx);
+    assert_false(fx.exception.valid);
+    assert_true(fx.complete);
+}
+
 static void mov_to_cr0_loads_cr0_and_efer_or_raises_gp(void **state)
 {
     (void)state;
@@ -296,6 +320,7 @@ int main(void)
         cmocka_unit_test(mov_from_other_crs_reads_zero_and_to_them_is_unhandled),
         cmocka_unit_test(clts_and_lmsw_exits),
         cmocka_unit_test(paging_stays_on_in_64_bit_mode),
+        cmocka_unit_test(pcide_set_only_with_cr3_low_bits_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

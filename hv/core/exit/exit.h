@@ -84,6 +84,7 @@ struct exit_info {
             struct guest_ctl now;   /* as the guest sees them */
             uint64_t cr4_offered;   /* CR4 bits the guest may set */
             bool cs_long;           /* in 64-bit mode (EFER.LMA and CS.L): PG stays set */
+            uint64_t cr3;           /* CR4.PCIDE is set only while CR3[11:0] is 0 */
         } cr;
         struct {
             uint32_t xcr;           /* ECX */

@@ -79,6 +79,11 @@ void exit_cr(const struct exit_env *env, const struct exit_info *e, struct exit_
         exit_raise(fx, VECTOR_GP, true, 0);
         return;
     }
+    if (e->cr.number == 4 && e->cr.access == CR_MOV_TO && (e->cr.value & ~now->cr4 & CR4_PCIDE) &&
+        (e->cr.cr3 & 0xfff)) {
+        exit_raise(fx, VECTOR_GP, true, 0);
+        return;
+    }
     switch (e->cr.access) {
     case CR_MOV_TO:
         if (e->cr.number == 0)
