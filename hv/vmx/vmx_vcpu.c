@@ -116,6 +116,8 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write64(VMCS64_IO_BITMAP_B, virt_to_phys(xp->io_bitmaps + 4096));
     ok &= vmcs_write64(VMCS64_MSR_BITMAP, virt_to_phys(xp->msr_bitmap));
     ok &= vmcs_write64(VMCS64_EPT_POINTER, xp->ept.eptp);
+    if (proc2 & PROC2_XSAVES)       /* a VMCS field unwritten is undefined (SDM 25.11.3) */
+        ok &= vmcs_write64(VMCS64_XSS_EXITING_BITMAP, 0);
     ok &= vmcs_write16(VMCS16_VPID, vmx_of(v)->vpid);
     ok &= vmcs_write64(VMCS64_VMCS_LINK_POINTER, ~0ull);
     ok &= vmcs_write64(VMCS64_TSC_OFFSET, vmx_of(v)->tsc_offset);
