@@ -185,6 +185,8 @@ static void bad_control_registers(bool atoll)
     bad_cr("CR4.CET (CET not offered)", write_cr4_safe, cr4 | (1ull << 23), cr4);
     bad_cr("CR4.PKS (PKS not offered)", write_cr4_safe, cr4 | (1ull << 24), cr4);
     bad_cr("CR4.UINTR (UINTR not offered)", write_cr4_safe, cr4 | (1ull << 25), cr4);
+    bad_cr("CR4.KL (Key Locker not offered)", write_cr4_safe, cr4 | (1ull << 19), cr4);
+    bad_cr("CR4.FRED (FRED not offered)", write_cr4_safe, cr4 | (1ull << 32), cr4);
     /* MOV to CR0 that also flips CD exits: the hypervisor must check the whole value */
     bad_cr("CR0 with CD flipped and PG cleared in 64-bit mode", write_cr0_safe,
            (cr0 ^ CR0_CD) & ~CR0_PG, cr0);
