@@ -141,6 +141,20 @@ static void every_port(void)
 
 /* ---- control registers ----------------------------------------------------------------- */
 
+static uint64_t read_cr8(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr8, %0" : "=r"(v));
+    return v;
+}
+
+static int write_cr8_safe(uint64_t v)
+{
+    register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT;
+    __asm__ volatile(SAFE_INSN("mov %1, %%cr8") : "+r"(vec) : "r"(v) : "memory");
+    return (int)vec;
+}
+
 static void bad_cr(const char *what, int (*write)(uint64_t), uint64_t bad, uint64_t good)
 {
     int fault = write(bad);
@@ -163,11 +177,36 @@ static void bad_control_registers(bool atoll)
     bad_cr("CR0 with PG=1 PE=0", write_cr0_safe, cr0 & ~CR0_PE, cr0);
     bad_cr("CR4 with reserved bit 15", write_cr4_safe, cr4 | (1ull << 15), cr4);
     bad_cr("CR4 with bit 63", write_cr4_safe, cr4 | (1ull << 63), cr4);
-    bad_cr("CR3 with bit 52 (beyond MAXPHYADDR)", write_cr3_safe, cr3 | (1ull << 52), cr3);
     bad_cr("CR4.PAE cleared in long mode", write_cr4_safe, cr4 & ~CR4_PAE, cr4);
     bad_cr("CR0.PG cleared in 64-bit mode", write_cr0_safe, cr0 & ~CR0_PG, cr0);
-    report(read_cr0() == cr0 && read_cr3() == cr3 && read_cr4() == cr4,
-           "CR0, CR3 and CR4 unchanged");
+    /* Bits whose feature CPUID does not offer: #GP, as on a CPU without them (under VT-x
+     * the CPU may have them, with MSRs the VMCS does not switch). */
+    bad_cr("CR4.SMXE (SMX not offered)", write_cr4_safe, cr4 | (1ull << 14), cr4);
+    bad_cr("CR4.CET (CET not offered)", write_cr4_safe, cr4 | (1ull << 23), cr4);
+    bad_cr("CR4.PKS (PKS not offered)", write_cr4_safe, cr4 | (1ull << 24), cr4);
+    bad_cr("CR4.UINTR (UINTR not offered)", write_cr4_safe, cr4 | (1ull << 25), cr4);
+    bad_cr("CR4.KL (Key Locker not offered)", write_cr4_safe, cr4 | (1ull << 19), cr4);
+    bad_cr("CR4.FRED (FRED not offered)", write_cr4_safe, cr4 | (1ull << 32), cr4);
+    /* MOV to CR0 that also flips CD exits: the hypervisor must check the whole value */
+    bad_cr("CR0 with CD flipped and PG cleared in 64-bit mode", write_cr0_safe,
+           (cr0 ^ CR0_CD) & ~CR0_PG, cr0);
+    if (cpuid(1, 0).ecx & (1u << 17)) {             /* PCID */
+        write_cr3(cr3 | 0x8);                       /* PWT: CR3[11:0] not 0 */
+        int fault = write_cr4_safe(cr4 | (1ull << 17));
+        if (fault == NO_FAULT)
+            write_cr4(cr4);
+        write_cr3(cr3);
+        report(fault == VEC_GP, "CR4.PCIDE set while CR3[11:0] is not 0 gets #GP (got %d)",
+               fault);
+    } else {
+        report_skip("CR4.PCIDE with CR3[11:0] not 0: CPUID offers no PCID");
+    }
+    uint64_t cr8 = read_cr8();
+    bad_cr("CR8 with reserved bit 4", write_cr8_safe, cr8 | 0x10, cr8);
+    /* last: QEMU's SVM ends the guest here instead (hv/svm/svm.md) */
+    bad_cr("CR3 with bit 52 (beyond MAXPHYADDR)", write_cr3_safe, cr3 | (1ull << 52), cr3);
+    report(read_cr0() == cr0 && read_cr3() == cr3 && read_cr4() == cr4 && read_cr8() == cr8,
+           "CR0, CR3, CR4 and CR8 unchanged");
 }
 
 /* ---- instructions that always exit ---------------------------------------------------- */

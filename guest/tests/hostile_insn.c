@@ -15,7 +15,10 @@
  * - MOV to CR4 through a stale translation of a page now mapped to MOV from CR0: the CPU
  *   may run either; a hypervisor that reads the bytes (SVM without decode assists) finds
  *   them disagreeing with the exit and gives #UD;
- * - LMSW from memory loads the MSW there, and gets #PF (CR2, error 0) where it is not mapped.
+ * - LMSW from memory loads the MSW there, and gets #PF (CR2, error 0) where it is not mapped;
+ * - OUTSW and INSW of a word across into an unmapped page get #PF with CR2 that page's
+ *   first byte (the emulator checks both pages before it touches either, and INS its
+ *   destination before it reads the port).
  * Each stale case prints which of the outcomes it saw; the scenarios say which their CPU
  * allows.
  */
@@ -289,6 +292,45 @@ static void lmsw_from_memory(void)
     invlpg(unmapped);
 }
 
+/* OUTSW and INSW whose word straddles into a page that is not mapped (each string I/O is
+ * emulated): #PF with CR2 the first byte of that page, not the word's, as the CPU gives;
+ * retried once the page is mapped, they complete. */
+#define SCRATCH_PORT 0x84               /* nothing there: writes dropped, reads all-ones */
+
+static void string_io_across_pages(void)
+{
+    uint64_t *pd = pd_of_alias();
+    uintptr_t edge = ALIAS + 5 * PAGE_2M;           /* pd[4] mapped, pd[5] not */
+    pd[4] = CODE_A | PDE_2M;
+    pd[5] = 0;
+    write_cr3(read_cr3());
+    irq_set_handler(VEC_PF, on_pf);
+    fault_watch(&pd[5], CODE_B | PDE_2M, edge);
+    uintptr_t at, src = edge - 1;
+    __asm__ volatile("leaq 1f(%%rip), %0\n1: outsw" : "=&r"(at), "+S"(src)
+                     : "d"(SCRATCH_PORT) : "memory");
+    report(faults == 1 && fault_rip == at && fault_cr2 == edge && fault_error == 0 &&
+           src == edge + 1,
+           "OUTSW of a word across into an unmapped page: #PF, CR2 %#lx, error %#lx, then ran",
+           fault_cr2, fault_error);
+    pd[5] = 0;
+    invlpg(edge);
+    *(volatile uint8_t *)(CODE_A + PAGE_2M - 1) = 0;
+    *(volatile uint8_t *)CODE_B = 0;
+    fault_watch(&pd[5], CODE_B | PDE_2M, edge);
+    uintptr_t dst = edge - 1;
+    __asm__ volatile("leaq 1f(%%rip), %0\n1: insw" : "=&r"(at), "+D"(dst)
+                     : "d"(SCRATCH_PORT) : "memory");
+    report(faults == 1 && fault_rip == at && fault_cr2 == edge && fault_error == 2 &&
+           dst == edge + 1 && *(volatile uint8_t *)(CODE_A + PAGE_2M - 1) == 0xff &&
+           *(volatile uint8_t *)CODE_B == 0xff,
+           "INSW of a word across into an unmapped page: #PF, CR2 %#lx, error %#lx, then ran",
+           fault_cr2, fault_error);
+    irq_set_handler(VEC_PF, 0);
+    pd[4] = pd[5] = 0;
+    write_cr3(read_cr3());
+}
+
 static void stale_translations(void)
 {
     if (image_end() > CODE_A || boot.ram_size < CODE_B + PAGE_2M) {
@@ -317,6 +359,7 @@ static void stale_translations(void)
     irq_set_handler(VEC_PF, 0);
     stale_mov_cr(pd);
     lmsw_from_memory();
+    string_io_across_pages();
     pd[0] = pd[1] = 0;
     write_cr3(read_cr3());
 }

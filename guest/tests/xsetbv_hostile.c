@@ -165,13 +165,16 @@ static uint64_t ring0_rsp;
 static volatile uint64_t ring3_vector;
 extern char ring3_back[];
 
+extern char ring3_back_vmcall[];
+static char *volatile ring3_return;
+
 static void back_to_ring0(struct irq_frame *f)
 {
     ring3_vector = f->r11;
     f->cs = 0x08;
     f->ss = 0x10;
     f->rsp = ring0_rsp;
-    f->rip = (uint64_t)(uintptr_t)ring3_back;
+    f->rip = (uint64_t)(uintptr_t)ring3_return;
 }
 
 /* User segments, a TSS for the way back, user-accessible pages and a ring-3 gate. */
@@ -211,6 +214,7 @@ static void prepare_ring3(void)
 static int xsetbv_at_cpl3(uint64_t value)
 {
     register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT;
+    ring3_return = ring3_back;
     __asm__ volatile("movq %%rsp, %[saved]\n"
                      "pushq %[ss]\n"
                      "pushq %[usp]\n"
@@ -230,6 +234,46 @@ static int xsetbv_at_cpl3(uint64_t value)
                        [usp] "r"((uint64_t)(uintptr_t)(ring3_stack + sizeof(ring3_stack)))
                      : "rbx", "memory", "cc");
     return (int)ring3_vector;
+}
+
+/* VMCALL at CPL 3 (HC_EXIT, which would end this partition): RAX after it. */
+static int64_t vmcall_at_cpl3(uint64_t nr, uint64_t arg0)
+{
+    register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT;
+    uint64_t rax = nr;
+    ring3_return = ring3_back_vmcall;
+    __asm__ volatile("movq %%rsp, %[saved]\n"
+                     "pushq %[ss]\n"
+                     "pushq %[usp]\n"
+                     "pushfq\n"
+                     "pushq %[cs]\n"
+                     "leaq 3f(%%rip), %%rbx\n"
+                     "pushq %%rbx\n"
+                     "iretq\n"
+                     "3:\n"
+                     SAFE_INSN("vmcall")
+                     "int %[back]\n"
+                     ".globl ring3_back_vmcall\n"
+                     "ring3_back_vmcall:\n"
+                     : "+r"(vec), "+a"(rax), [saved] "=m"(ring0_rsp)
+                     : "D"(arg0), "S"(0ull), "d"(0ull),
+                       [ss] "i"(SEL_USER_DATA), [cs] "i"(SEL_USER_CODE), [back] "i"(VEC_BACK),
+                       [usp] "r"((uint64_t)(uintptr_t)(ring3_stack + sizeof(ring3_stack)))
+                     : "rbx", "r10", "memory", "cc");
+    return ring3_vector == (uint64_t)NO_FAULT ? (int64_t)rax : -1000 - (int64_t)ring3_vector;
+}
+
+static void hypercall_refused_at_cpl3(void)
+{
+    if (!atoll_present()) {
+        report_skip("VMCALL at CPL 3 (not under Atoll)");
+        return;
+    }
+    int64_t r = vmcall_at_cpl3(HC_EXIT, 0x55);
+    report(r == -HC_EPERM, "VMCALL HC_EXIT at CPL 3: -HC_EPERM, the partition goes on (got %ld)",
+           (long)r);
+    r = vmcall_at_cpl3(HC_VERSION, 0);
+    report(r == -HC_EPERM, "VMCALL HC_VERSION at CPL 3: -HC_EPERM (got %ld)", (long)r);
 }
 
 static void refused_at_cpl3(uint64_t value)
@@ -262,4 +306,5 @@ void test_main(void)
            "XSETBV x87|SSE accepted");
     bad_values(supported);
     refused_at_cpl3(full);
+    hypercall_refused_at_cpl3();
 }

@@ -3,7 +3,8 @@
  *
  *   VMCALL with RAX = number, arguments in RDI, RSI, RDX, R10; result in RAX.
  *   A result >= 0 is success; a negative result is -HC_E*.  Unknown numbers return
- *   -HC_ENOSYS and never fault.  Guest addresses are guest-physical.
+ *   -HC_ENOSYS and never fault.  Guest addresses are guest-physical.  Only CPL 0 calls:
+ *   a VMCALL from CPL 1-3 returns -HC_EPERM and does nothing.
  */
 #ifndef ATOLL_HV_CORE_HYPERCALL_ABI_H
 #define ATOLL_HV_CORE_HYPERCALL_ABI_H
@@ -43,7 +44,7 @@
 
 #define HC_ABI_VERSION 1
 
-#define HC_EPERM   1   /* not allowed for this partition */
+#define HC_EPERM   1   /* not allowed for this partition (or above CPL 0) */
 #define HC_ENOENT  2   /* no such object */
 #define HC_EFAULT  14  /* a guest address or length is outside the partition's memory */
 #define HC_EBUSY   16  /* not now: try again (HC_DISPLAY_FRAME while a capture reads) */

@@ -163,6 +163,7 @@ static enum exit_action on_msr(struct vcpu *v)
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcb_of(v)->save.efer & ~EFER_SVME;
+    e.msr.cr0 = vmcb_of(v)->save.cr0;
     return exit_apply(&target, v, &e);
 }
 
@@ -251,6 +252,7 @@ static enum exit_action hypercall(struct vcpu *v, unsigned len)
     e.vmcall.arg[1] = v->gpr[RSI];
     e.vmcall.arg[2] = v->gpr[RDX];
     e.vmcall.arg[3] = v->gpr[R10];
+    e.vmcall.cpl = (vmcb_of(v)->save.rflags & RFLAGS_VM) ? 3 : vmcb_of(v)->save.cpl;
     return exit_apply(&target, v, &e);
 }
 
@@ -370,6 +372,8 @@ static enum exit_action on_cr(struct vcpu *v, unsigned number, bool write)
     e.cr.number = number;
     e.cr.now = guest_ctl_of(vb);
     e.cr.cr4_offered = svm_cr4_offered();
+    e.cr.cs_long = (vb->save.efer & EFER_LMA) && (vb->save.cs.attrib & ATTRIB_L);
+    e.cr.cr3 = vb->save.cr3;
     e.cr.gpr = d.gpr;
     switch (d.form) {
     case SVM_CR_CLTS: e.cr.access = CR_CLTS; break;

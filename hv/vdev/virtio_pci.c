@@ -390,7 +390,7 @@ static bool pcicfg_target(const struct virtio_pci *vp, uint64_t *off, unsigned *
     uint32_t o = (uint32_t)(c[8] | c[9] << 8 | c[10] << 16 | (uint32_t)c[11] << 24);
     uint32_t l = (uint32_t)(c[12] | c[13] << 8 | c[14] << 16 | (uint32_t)c[15] << 24);
     if (c[4] != VIRTIO_PCI_REGS_BAR || (l != 1 && l != 2 && l != 4) || o % l ||
-        o + l > VIRTIO_PCI_REGS_SIZE)
+        (uint64_t)o + l > VIRTIO_PCI_REGS_SIZE)
         return false;
     *off = o;
     *len = l;

@@ -164,6 +164,8 @@ static enum exit_action on_cr_access(struct vcpu *v, uint64_t qual)
                  : e.cr.access == CR_MOV_TO ? read_gpr(v, e.cr.gpr) : 0;
     e.cr.now = vmx_guest_ctl();
     e.cr.cr4_offered = vmx_cr4_offered();
+    e.cr.cs_long = (e.cr.now.efer & EFER_LMA) && (vmcs_read32(VMCS32_GUEST_CS_AR) & (1u << 13));
+    e.cr.cr3 = vmcs_readn(VMCSN_GUEST_CR3);
     return exit_apply(&target, v, &e);
 }
 
@@ -173,6 +175,7 @@ static enum exit_action on_msr(struct vcpu *v, uint64_t qual, bool write)
     e.msr.index = (uint32_t)v->gpr[RCX];
     e.msr.value = (v->gpr[RDX] << 32) | (uint32_t)v->gpr[RAX];
     e.msr.efer = vmcs_read64(VMCS64_GUEST_EFER);
+    e.msr.cr0 = vmcs_readn(VMCSN_GUEST_CR0);
     return exit_apply(&target, v, &e);
 }
 
@@ -274,6 +277,7 @@ static enum exit_action on_vmcall(struct vcpu *v, uint64_t qual)
     e.vmcall.arg[1] = v->gpr[RSI];
     e.vmcall.arg[2] = v->gpr[RDX];
     e.vmcall.arg[3] = v->gpr[R10];
+    e.vmcall.cpl = guest_cpl();
     return exit_apply(&target, v, &e);
 }
 

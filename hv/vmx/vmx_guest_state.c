@@ -12,9 +12,17 @@ uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want)
     return (want | must) & may;
 }
 
+/* The CR4 bits whose state the partition has: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR
+ * OSXMMEXCPT UMIP LA57 FSGSBASE PCIDE OSXSAVE SMEP SMAP PKE (as svm_cr4_offered), and LASS
+ * and LAM_SUP, which are CR4 alone.  The rest the CPU may have (VMXE, SMXE, Key Locker,
+ * CET, PKS, UINTR, FRED) bring MSRs or state the VMCS does not switch, and CPUID does not
+ * offer them: those are host-owned (the CR4 guest/host mask), so MOV to CR4 setting one
+ * exits and gets #GP, as on a CPU without it. */
+#define CR4_VIRTUALISED 0x18771fffull
+
 uint64_t vmx_cr4_offered(void)
 {
-    return vmx_this_cpu()->caps.cr4_fixed1 & ~CR4_VMXE;
+    return vmx_this_cpu()->caps.cr4_fixed1 & CR4_VIRTUALISED & ~CR4_VMXE;
 }
 
 /* The guest sees ctl (the read shadows); the CPU runs with the bits VMX requires, and in

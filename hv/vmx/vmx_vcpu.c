@@ -116,6 +116,8 @@ static bool setup_controls(struct vcpu *v)
     ok &= vmcs_write64(VMCS64_IO_BITMAP_B, virt_to_phys(xp->io_bitmaps + 4096));
     ok &= vmcs_write64(VMCS64_MSR_BITMAP, virt_to_phys(xp->msr_bitmap));
     ok &= vmcs_write64(VMCS64_EPT_POINTER, xp->ept.eptp);
+    if (proc2 & PROC2_XSAVES)       /* a VMCS field unwritten is undefined (SDM 25.11.3) */
+        ok &= vmcs_write64(VMCS64_XSS_EXITING_BITMAP, 0);
     ok &= vmcs_write16(VMCS16_VPID, vmx_of(v)->vpid);
     ok &= vmcs_write64(VMCS64_VMCS_LINK_POINTER, ~0ull);
     ok &= vmcs_write64(VMCS64_TSC_OFFSET, vmx_of(v)->tsc_offset);
@@ -123,7 +125,7 @@ static bool setup_controls(struct vcpu *v)
      * must read back the values it wrote from the shadow. */
     ok &= vmcs_writen(VMCSN_CR0_MASK, CR0_NE | CR0_CD | CR0_NW | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) |
                                       ~c->cr0_fixed1);
-    ok &= vmcs_writen(VMCSN_CR4_MASK, CR4_VMXE | c->cr4_fixed0 | ~c->cr4_fixed1);
+    ok &= vmcs_writen(VMCSN_CR4_MASK, CR4_VMXE | c->cr4_fixed0 | ~vmx_cr4_offered());
     return ok;
 }
 

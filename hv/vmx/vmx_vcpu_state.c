@@ -158,15 +158,17 @@ static bool write_segments(const struct vcpu_state *s)
 }
 
 /* CR4, then CR0 as MOV to CR0 would set them: vmx_set_guest_cr0 makes EFER.LMA and the
- * IA-32e entry control follow CR0.PG and EFER.LME, as the checks required s to have. */
+ * IA-32e entry control follow CR0.PG and EFER.LME, as the checks required s to have.
+ * CR4.PCIDE (long mode only) and CR4.CET (CR0.WP only) go in after CR0, in a second MOV. */
 static bool write_control(struct vcpu *v, const struct vcpu_state *s)
 {
     bool ok = vmcs_write64(VMCS64_GUEST_EFER, s->efer & ~EFER_LMA);
     ok &= vmcs_write32(VMCS32_ENTRY_CONTROLS,
                        vmcs_read32(VMCS32_ENTRY_CONTROLS) & ~ENTRY_GUEST_LONG_MODE);
     ok &= vmcs_writen(VMCSN_GUEST_CR0, 0);
-    ok &= vmx_set_guest_cr4(v, s->cr4);
+    ok &= vmx_set_guest_cr4(v, s->cr4 & ~(CR4_PCIDE | CR4_CET));
     ok &= vmx_set_guest_cr0(v, s->cr0);
+    ok &= vmx_set_guest_cr4(v, s->cr4);
     ok &= vmcs_read64(VMCS64_GUEST_EFER) == s->efer;
     ok &= vmcs_writen(VMCSN_GUEST_CR3, s->cr3);
     for (unsigned i = 0; i < 4; i++)

@@ -126,6 +126,7 @@ static void one_exit(void)
         e.msr.index = (bits & 1) ? 0xc0000080u : (uint32_t)take(4);
         e.msr.value = take(8);
         e.msr.efer = take(8);
+        e.msr.cr0 = take(8);
         break;
     case EXIT_IS_CR:
         e.cr.number = bits & 15;
@@ -134,6 +135,8 @@ static void one_exit(void)
         e.cr.value = take(8);
         e.cr.now = (struct guest_ctl){ take(8), take(8), take(8) };
         e.cr.cr4_offered = take(8);
+        e.cr.cs_long = bits & 0x40;
+        e.cr.cr3 = (bits & 0x80) ? take(2) : 0;
         break;
     case EXIT_IS_XSETBV:
         e.xsetbv.xcr = (uint32_t)take(4);

@@ -36,6 +36,14 @@ static enum mmio_access_result access(void *ctx, uint64_t addr, unsigned size, b
     return MMIO_ACCESS_OK;
 }
 
+static enum mmio_access_result probe(void *ctx, uint64_t addr, unsigned size, bool write)
+{
+    (void)ctx; (void)write;
+    if (size == 0 || size > 8 || (addr & 0xfff) + size > 4096)
+        abort();                        /* one page a call, never empty */
+    return (addr >> 12) % 7 == 3 ? MMIO_ACCESS_UNMAPPED : MMIO_ACCESS_OK;
+}
+
 static void io(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *value)
 {
     struct input *in = ctx;
@@ -58,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.rflags = ((uint64_t)data[sizeof(c.gpr) + 1] << 8) & 0x0d00;     /* TF, DF, OF */
     c.rip = 0x1000;
     struct input in = { .code = data + head, .code_len = size - head };
-    const struct mmio_ops ops = { .ctx = &in, .fetch = fetch, .linear = access, .phys = access, .io = io };
+    const struct mmio_ops ops = { .ctx = &in, .fetch = fetch, .linear = access, .phys = access, .io = io,
+                                  .probe = probe };
     struct mmio_exit e = { .string_io = data[sizeof(c.gpr) + 1] & 1, .gpa = c.gpr[0] };
     struct mmio_outcome out;
     enum mmio_result r = mmio_emulate(&c, &ops, &e, &out);

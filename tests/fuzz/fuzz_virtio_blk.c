@@ -1,7 +1,7 @@
 /*
  * Random descriptor tables, avail rings, indirect tables and request headers against a
  * virtio-blk device in fake guest memory, interleaved with notifies, asynchronous
- * completions (in and out of order), resets, and raw register writes.
+ * completions (in and out of order), resets, and raw register and MSI-X table accesses.
  *
  * Input: 1 flag byte (indirect, event index, async, MSI-X, 4 KiB sectors), then 256
  * bytes of descriptor table (16 entries), 38 bytes of avail ring, 512 bytes of indirect
@@ -61,7 +61,7 @@ static void op(struct tguest *g, struct input *in, uint64_t want)
 {
     uint8_t code = (uint8_t)take(in, 1);
     static const unsigned sizes[4] = { 1, 2, 4, 8 };
-    switch (code % 10) {
+    switch (code % 12) {
     case 0: tg_notify(g); break;
     case 1: vblk_ram_complete(&g->disk, 1, false); break;
     case 2: vblk_ram_complete(&g->disk, 1, true); break;
@@ -82,6 +82,13 @@ static void op(struct tguest *g, struct input *in, uint64_t want)
     case 7: tg_avail(g, (uint16_t)take(in, 1)); break;
     case 8: g->disk.fail_next = !g->disk.fail_next; break;
     case 9: virtio_blk_poll(&g->blk); break;       /* the disk timer came due */
+    case 10: {                                      /* the MSI-X table and PBA, any width */
+        uint64_t off = take(in, 2) % 0x1000;
+        unsigned size = sizes[take(in, 1) % 4];
+        tg_mmio_write(g, TG_BAR1 + off, size, take(in, 8));
+        break;
+    }
+    case 11: tg_mmio_read(g, TG_BAR1 + take(in, 2) % 0x1000, sizes[take(in, 1) % 4]); break;
     }
 }
 

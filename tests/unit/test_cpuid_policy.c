@@ -173,6 +173,9 @@ static void leaf_7_hides_sgx_pt_waitpkg(void **state)
     assert_false((r.ecx >> 7) & 1);                  /* CET_SS */
     assert_false((r.edx >> 20) & 1);                 /* CET_IBT */
     assert_false((r.edx >> 5) & 1);                  /* UINTR */
+    assert_false((r.ecx >> 23) & 1);                 /* Key Locker: CR4.KL is refused */
+    r = view(7, 1, 0, 1);
+    assert_false((r.eax >> 17) & 1);                 /* FRED: CR4.FRED is refused */
 }
 
 /* No nested virtualization on AMD either: SVM, SKINIT, its feature leaf, INVLPGB (which

@@ -90,6 +90,23 @@ static void vmcall_in_real_mode_is_still_a_hypercall(void **state)
     assert_int_equal(fx.gpr[RAX], 7);
 }
 
+/* VMCALL exits at any CPL: a guest's user program must not end its partition, grant its
+ * kernel's pages to a peer or write the console. */
+static void vmcall_above_cpl0_is_refused_without_the_partition(void **state)
+{
+    (void)state;
+    fake.answer = 0;
+    for (unsigned cpl = 1; cpl < 4; cpl++) {
+        struct exit_effects fx = decide((struct exit_info){
+            .kind = EXIT_IS_VMCALL, .instr_len = 3, .vmcall = { .nr = 4, .cpl = cpl } });
+        assert_int_equal(fake.calls, 0);
+        assert_true(fx.complete);
+        assert_false(fx.exception.valid);
+        assert_int_equal(fx.gpr_written, 1u << RAX);
+        assert_int_equal(fx.gpr[RAX], (uint64_t)-1);    /* -HC_EPERM */
+    }
+}
+
 /* ---- exceptions ------------------------------------------------------------------------- */
 
 static void alignment_check_is_given_back_with_error_code_zero(void **state)
@@ -315,6 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(vmcall_passes_every_argument_and_answers_in_rax, reset),
         cmocka_unit_test_setup(vmcall_in_real_mode_is_still_a_hypercall, reset),
+        cmocka_unit_test_setup(vmcall_above_cpl0_is_refused_without_the_partition, reset),
         cmocka_unit_test_setup(alignment_check_is_given_back_with_error_code_zero, reset),
         cmocka_unit_test_setup(debug_exception_is_given_back, reset),
         cmocka_unit_test_setup(machine_check_ends_the_partition, reset),

@@ -173,6 +173,16 @@ static void efer_by_the_rules_never_by_the_devices(void **state)
     fx = decide((struct exit_info){
         .kind = EXIT_IS_MSR_WRITE, .msr = { .index = MSR_EFER, .value = 1ull << 12 } });
     assert_gp(&fx);
+    /* LME set under 32-bit paging would leave LME != LMA with CR0.PG: a failed VM entry */
+    fx = decide((struct exit_info){
+        .kind = EXIT_IS_MSR_WRITE, .msr = { .index = MSR_EFER, .value = EFER_LME,
+                                            .cr0 = (1ull << 31) | 1 } });
+    assert_gp(&fx);
+    assert_int_equal(fx.ctl_written, 0);
+    fx = decide((struct exit_info){
+        .kind = EXIT_IS_MSR_WRITE, .msr = { .index = MSR_EFER, .value = EFER_LME, .cr0 = 1 } });
+    assert_int_equal(fx.ctl.efer, EFER_LME);
+    assert_true(fx.complete);
     assert_int_equal(fake.calls, 0);
 }
 

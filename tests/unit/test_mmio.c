@@ -36,6 +36,7 @@ struct fake {
     uint8_t io_out[256];
     uint16_t last_port;
     uint32_t io_in_next;
+    unsigned probes;
 };
 
 static struct fake f;
@@ -103,7 +104,19 @@ static void io(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *va
     }
 }
 
-static const struct mmio_ops ops = { .fetch = fetch, .linear = linear, .phys = phys, .io = io };
+static enum mmio_access_result probe(void *ctx, uint64_t lin, unsigned size, bool write)
+{
+    (void)ctx; (void)write;
+    assert_true((lin & 0xfff) + size <= 4096);      /* one page a call */
+    f.probes++;
+    if ((lin >= UNMAPPED && lin < UNMAPPED + 0x1000) ||
+        (lin >= RAM + RAM_SIZE && lin < RAM + RAM_SIZE + 0x1000))
+        return MMIO_ACCESS_UNMAPPED;
+    return MMIO_ACCESS_OK;
+}
+
+static const struct mmio_ops ops = { .fetch = fetch, .linear = linear, .phys = phys, .io = io,
+                                     .probe = probe };
 
 static int setup(void **state)
 {
@@ -488,6 +501,36 @@ static void test_string_io_must_be_the_instruction_that_exited(void **state)
     assert_int_equal(f.io_writes, 1);
 }
 
+/* INS checks its destination before it reads the port (as the CPU does): a #PF there
+ * consumes no input, and RCX/RDI say how far it got. */
+static void test_ins_faults_before_reading_the_port(void **state)
+{
+    (void)state;
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    CODE_BYTES(0x66, 0xf3, 0x6d);                   /* rep insw */
+    c.gpr[RDX] = 0x1f0;
+    c.gpr[RDI] = RAM + RAM_SIZE - 4;
+    c.gpr[RCX] = 3;
+    f.io_in_next = 0x100;
+    assert_int_equal(run_io(&c, &out), MMIO_UNMAPPED);
+    assert_int_equal(f.io_in_next, 0x102);          /* two words read, the third not */
+    assert_int_equal(c.gpr[RCX], 1);
+    assert_int_equal(c.gpr[RDI], RAM + RAM_SIZE);
+    assert_int_equal(out.linear, RAM + RAM_SIZE);
+    assert_true(out.write);
+    assert_false(out.fetch);
+    /* a word across into the unmapped page: CR2 is that page's first byte, nothing read */
+    c = cpu64();
+    CODE_BYTES(0x66, 0x6d);                         /* insw */
+    c.gpr[RDX] = 0x1f0;
+    c.gpr[RDI] = RAM + RAM_SIZE - 1;
+    assert_int_equal(run_io(&c, &out), MMIO_UNMAPPED);
+    assert_int_equal(f.io_in_next, 0x102);
+    assert_int_equal(out.linear, RAM + RAM_SIZE);
+    assert_int_equal(c.gpr[RDI], RAM + RAM_SIZE - 1);
+}
+
 static void test_string_address_size(void **state)
 {
     struct mmio_cpu c = cpu64();
@@ -643,6 +686,7 @@ int main(void)
         cmocka_unit_test_setup(test_refused_and_stopped, setup),
         cmocka_unit_test_setup(test_next_rip_wraps, setup),
         cmocka_unit_test_setup(test_mode_of, setup),
+        cmocka_unit_test_setup(test_ins_faults_before_reading_the_port, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
  *                state, which is not offered); the rest passed through, less the features of
  *                state components not offered (AMX always; see xcr0_policy.h); OSPKE
  *                mirrors the guest's CR4.PKE
- *   7.1          no AMX-FP16, AMX-COMPLEX, APX; no AVX-512 BF16 without AVX-512
+ *                (Key Locker, whose IWKey no VM exit saves, is not offered either)
+ *   7.1          no FRED (its MSRs are not switched); no AMX-FP16, AMX-COMPLEX, APX; no
+ *                AVX-512 BF16 without AVX-512
  *   0xb, 0x1f    one thread per core, cores = vCPUs; x2APIC id = vCPU index
  *   0xd          the components offered (xcr0_policy.h): subleaf 0 EDX:EAX lists them and
  *                ECX is the size of an area holding them all (EBX, the size for the
@@ -177,8 +179,11 @@ void cpuid_filter(uint32_t leaf, uint32_t subleaf, unsigned index, unsigned coun
         if (subleaf == 0) {
             out->ebx &= ~((1u << 2) | (1u << 25));                  /* SGX, Intel PT */
             out->ebx |= 1u << 1;    /* IA32_TSC_ADJUST: msr_policy.c emulates it whole */
-            out->ecx &= ~((1u << 5) | (1u << 7) | (1u << 31));      /* WAITPKG, CET_SS, PKS */
+            out->ecx &= ~((1u << 5) | (1u << 7) | (1u << 23) | (1u << 31)); /* WAITPKG, CET_SS,
+                                                                       Key Locker, PKS */
             out->edx &= ~((1u << 5) | (1u << 20));                  /* UINTR, CET_IBT */
+        } else if (subleaf == 1) {
+            out->eax &= ~(1u << 17);                                /* FRED */
         }
         hide_unoffered_features(leaf, subleaf, xcr0_offered(xcr0_cpu_supported(host)), out);
         break;

@@ -15,6 +15,7 @@ struct emulation {
     bool ac;                        /* EFLAGS.AC, for SMAP */
     bool faulted;                   /* the guest's own page tables refused the last access */
     struct guest_fault fault;
+    uint64_t fault_linear;          /* the byte they refused: CR2 */
 };
 
 /* The guest-physical address of an access the guest makes, checked as the CPU checks it;
@@ -26,6 +27,8 @@ static bool translate(struct emulation *em, uint64_t linear, bool write, bool fe
                               .ac = em->ac };
     enum guest_walk_result r = guest_translate(&em->v->part->mem, em->pg, linear, &a, gpa);
     em->faulted = guest_walk_fault(r, em->pg, &a, &em->fault);
+    if (em->faulted)
+        em->fault_linear = linear;
     return !em->faulted;
 }
 
@@ -94,23 +97,25 @@ static enum mmio_access_result phys_or_ram(struct emulation *em, uint64_t gpa, u
     return MMIO_ACCESS_OK;
 }
 
-/* An element that straddles two guest pages goes a byte at a time. */
+/* An element that straddles two guest pages goes a byte at a time, once both pages are
+ * known to translate: a #PF on the second writes nothing on the first, and its CR2 is the
+ * second page's first byte. */
 static enum mmio_access_result linear(void *ctx, uint64_t linear, unsigned size, bool write,
                                       uint64_t *value)
 {
     struct emulation *em = ctx;
-    uint64_t gpa;
-    if ((linear & 0xfff) + size <= 4096) {
-        if (!translate(em, linear, write, false, &gpa))
-            return MMIO_ACCESS_UNMAPPED;
+    unsigned first = (linear & 0xfff) + size <= 4096 ? size : 4096 - (unsigned)(linear & 0xfff);
+    uint64_t gpa, gpa2 = 0;
+    if (!translate(em, linear, write, false, &gpa) ||
+        (first < size && !translate(em, linear + first, write, false, &gpa2)))
+        return MMIO_ACCESS_UNMAPPED;
+    if (first == size)
         return phys_or_ram(em, gpa, size, write, value);
-    }
     uint64_t result = 0;
     for (unsigned i = 0; i < size; i++) {
         uint64_t byte = write ? (*value >> (8 * i)) & 0xff : 0;
-        if (!translate(em, linear + i, write, false, &gpa))
-            return MMIO_ACCESS_UNMAPPED;
-        enum mmio_access_result r = phys_or_ram(em, gpa, 1, write, &byte);
+        enum mmio_access_result r = phys_or_ram(em, i < first ? gpa + i : gpa2 + (i - first), 1,
+                                                write, &byte);
         if (r != MMIO_ACCESS_OK)
             return r;
         result |= (byte & 0xff) << (8 * i);
@@ -118,6 +123,15 @@ static enum mmio_access_result linear(void *ctx, uint64_t linear, unsigned size,
     if (!write)
         *value = result;
     return MMIO_ACCESS_OK;
+}
+
+/* size bytes in one guest page (mmio.c splits). */
+static enum mmio_access_result probe(void *ctx, uint64_t linear, unsigned size, bool write)
+{
+    struct emulation *em = ctx;
+    uint64_t gpa;
+    (void)size;
+    return translate(em, linear, write, false, &gpa) ? MMIO_ACCESS_OK : MMIO_ACCESS_UNMAPPED;
 }
 
 static void io(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *value)
@@ -130,7 +144,8 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
                               const struct mmio_exit *e, struct mmio_outcome *out)
 {
     struct emulation em = { .v = v, .pg = pg, .rip = c->rip, .ac = c->rflags & RFLAGS_AC };
-    const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io };
+    const struct mmio_ops ops = { .ctx = &em, .fetch = fetch, .linear = linear, .phys = phys, .io = io,
+                                  .probe = probe };
     enum mmio_result r = mmio_emulate(c, &ops, e, out);
     if (r == MMIO_UNMAPPED && !em.faulted) {
         partition_kill(v->part, "vcpu%u: the instruction at rip %#lx runs into guest-physical "
@@ -140,6 +155,7 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
     if (r == MMIO_UNMAPPED) {
         out->vector = em.fault.vector;
         out->error = em.fault.error;
+        out->linear = em.fault_linear;
     }
     if (v->part->state != PART_DEAD && (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED))
         return r;

@@ -74,6 +74,7 @@ struct exit_info {
             uint32_t index;
             uint64_t value;         /* EXIT_IS_MSR_WRITE: EDX:EAX */
             uint64_t efer;          /* the guest's EFER now */
+            uint64_t cr0;           /* and its CR0 (EFER.LME is fixed while CR0.PG is set) */
         } msr;
         struct {
             unsigned number;        /* 0, 3, 4, 8 */
@@ -82,6 +83,8 @@ struct exit_info {
             uint64_t value;         /* MOV to: the register's value; LMSW: its source */
             struct guest_ctl now;   /* as the guest sees them */
             uint64_t cr4_offered;   /* CR4 bits the guest may set */
+            bool cs_long;           /* in 64-bit mode (EFER.LMA and CS.L): PG stays set */
+            uint64_t cr3;           /* CR4.PCIDE is set only while CR3[11:0] is 0 */
         } cr;
         struct {
             uint32_t xcr;           /* ECX */
@@ -113,6 +116,7 @@ struct exit_info {
         struct {
             uint64_t nr;            /* RAX */
             uint64_t arg[HYPERCALL_ARGS];   /* RDI, RSI, RDX, R10 (hypercall_abi.h) */
+            unsigned cpl;           /* VMCALL exits at any CPL: only the kernel's count */
         } vmcall;
         struct {
             uint8_t vector;

@@ -7,8 +7,12 @@ bool guest_cr0_write(const struct guest_ctl *now, uint64_t value, struct guest_c
     if (((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD)) ||
         (value >> 32))
         return false;
-    *next = *now;
     bool was_paging = now->cr0 & CR0_PG;
+    if (was_paging && !(value & CR0_PG) && (now->cr4 & CR4_PCIDE))
+        return false;
+    if (!(value & CR0_WP) && (now->cr4 & CR4_CET))
+        return false;
+    *next = *now;
     if ((value & CR0_PG) && !was_paging && (now->efer & EFER_LME)) {
         if (!(now->cr4 & CR4_PAE))
             return false;
@@ -25,7 +29,12 @@ bool guest_cr4_write(const struct guest_ctl *now, uint64_t value, uint64_t offer
 {
     if (value & ~offered)
         return false;
-    if ((now->efer & EFER_LMA) && !(value & CR4_PAE))
+    bool long_mode = now->efer & EFER_LMA;
+    if (long_mode && (!(value & CR4_PAE) || ((value ^ now->cr4) & CR4_LA57)))
+        return false;
+    if ((value & CR4_PCIDE) && !long_mode)
+        return false;
+    if ((value & CR4_CET) && !(now->cr0 & CR0_WP))
         return false;
     *next = *now;
     next->cr4 = value;
@@ -37,6 +46,8 @@ bool guest_efer_write(const struct guest_ctl *now, uint64_t value, struct guest_
     if (value & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
         return false;
     value = (value & ~EFER_LMA) | (now->efer & EFER_LMA);
+    if ((now->cr0 & CR0_PG) && ((value ^ now->efer) & EFER_LME))
+        return false;
     if ((now->efer & EFER_LMA) && !(value & EFER_LME))
         return false;
     *next = *now;
@@ -61,14 +72,28 @@ void exit_cr(const struct exit_env *env, const struct exit_info *e, struct exit_
     fx->count = EXIT_CR;
     const struct guest_ctl *now = &e->cr.now;
     bool ok = true;
+    /* 64-bit mode leaves IA-32e mode only through compatibility mode (SDM Vol. 3, 10.8.5.4):
+     * MOV to CR0 clearing PG there is #GP (LMSW and CLTS never clear it). */
+    if (e->cr.number == 0 && e->cr.access == CR_MOV_TO && e->cr.cs_long &&
+        (now->efer & EFER_LMA) && !(e->cr.value & CR0_PG)) {
+        exit_raise(fx, VECTOR_GP, true, 0);
+        return;
+    }
+    if (e->cr.number == 4 && e->cr.access == CR_MOV_TO && (e->cr.value & ~now->cr4 & CR4_PCIDE) &&
+        (e->cr.cr3 & 0xfff)) {
+        exit_raise(fx, VECTOR_GP, true, 0);
+        return;
+    }
     switch (e->cr.access) {
     case CR_MOV_TO:
         if (e->cr.number == 0)
             ok = guest_cr0_write(now, e->cr.value, &fx->ctl);
         else if (e->cr.number == 4)
             ok = guest_cr4_write(now, e->cr.value, e->cr.cr4_offered, &fx->ctl);
+        else if (e->cr.number == 8 && !(e->cr.value >> 4))
+            env->set_tpr(env->ctx, e->cr.value);
         else if (e->cr.number == 8)
-            env->set_tpr(env->ctx, e->cr.value & 0xf);
+            ok = false;                 /* CR8's bits 63:4 are reserved */
         else {
             fx->verdict = VERDICT_UNHANDLED;
             return;

@@ -11,11 +11,15 @@
 
 #define CR0_PE   (1ull << 0)
 #define CR0_TS   (1ull << 3)
+#define CR0_WP   (1ull << 16)
 #define CR0_NW   (1ull << 29)
 #define CR0_CD   (1ull << 30)
 #define CR0_PG   (1ull << 31)
 #define CR4_PAE  (1ull << 5)
+#define CR4_LA57 (1ull << 12)
+#define CR4_PCIDE (1ull << 17)
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_CET  (1ull << 23)
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
@@ -32,13 +36,16 @@ struct guest_ctl {
 #define GUEST_CTL_EFER 4u
 
 /* False: #GP.  Otherwise *next is the state after the write: EFER.LMA follows CR0.PG
- * (paging on with EFER.LME enters long mode, which needs CR4.PAE; paging off leaves it). */
+ * (paging on with EFER.LME enters long mode, which needs CR4.PAE; paging off leaves it,
+ * and is refused while CR4.PCIDE is set); CR0.WP stays set while CR4.CET is. */
 bool guest_cr0_write(const struct guest_ctl *now, uint64_t value, struct guest_ctl *next);
-/* offered: the CR4 bits the guest may set; in long mode CR4.PAE stays set. */
+/* offered: the CR4 bits the guest may set; in long mode CR4.PAE stays set and CR4.LA57
+ * cannot change; CR4.PCIDE is set only in long mode, CR4.CET only with CR0.WP (each of
+ * these a failed VM entry, not just a wrong guest, were it let through). */
 bool guest_cr4_write(const struct guest_ctl *now, uint64_t value, uint64_t offered,
                      struct guest_ctl *next);
-/* SCE, LME and NXE are writable (LMA is read-only and follows CR0.PG); LME cannot be
- * cleared while long mode is active. */
+/* SCE, LME and NXE are writable (LMA is read-only and follows CR0.PG); LME cannot change
+ * while paging is on (now->cr0: CR0.PG), so it is never cleared in long mode. */
 bool guest_efer_write(const struct guest_ctl *now, uint64_t value, struct guest_ctl *next);
 
 /* CLTS and LMSW as the CR0 value they write: LMSW loads PE, MP, EM and TS from the low four

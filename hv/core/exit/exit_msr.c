@@ -11,7 +11,7 @@ void exit_msr(const struct exit_env *env, const struct exit_info *e, struct exit
     uint64_t value = e->msr.value;
     bool ok;
     if (e->msr.index == MSR_EFER && write) {
-        struct guest_ctl now = { .efer = e->msr.efer };
+        struct guest_ctl now = { .cr0 = e->msr.cr0, .efer = e->msr.efer };
         ok = guest_efer_write(&now, value, &fx->ctl);
         fx->ctl_written = ok ? GUEST_CTL_EFER : 0;
     } else if (e->msr.index == MSR_EFER) {

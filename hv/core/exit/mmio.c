@@ -364,6 +364,27 @@ static enum mmio_result linear_access(const struct mmio_ops *ops, uint64_t linea
     return access_result(r);
 }
 
+/* The destination's page or pages, each checked without an access (CR2: the first byte
+ * that faults is the first of its page). */
+static enum mmio_result probe_write(const struct mmio_ops *ops, uint64_t linear, unsigned size,
+                                    struct mmio_outcome *out)
+{
+    if (!ops->probe)
+        return MMIO_DONE;
+    unsigned first = (linear & 0xfff) + size > 4096 ? 4096 - (unsigned)(linear & 0xfff) : size;
+    uint64_t part[2] = { linear, linear + first };
+    unsigned len[2] = { first, size - first };
+    for (unsigned i = 0; i < 2 && len[i]; i++) {
+        if (ops->probe(ops->ctx, part[i], len[i], true) == MMIO_ACCESS_UNMAPPED) {
+            out->linear = part[i];
+            out->write = true;
+            out->fetch = false;
+            return MMIO_UNMAPPED;
+        }
+    }
+    return MMIO_DONE;
+}
+
 static enum mmio_result string_step(struct mmio_cpu *c, const struct mmio_ops *ops,
                                     const struct string_op *s, struct mmio_outcome *out)
 {
@@ -389,6 +410,9 @@ static enum mmio_result string_step(struct mmio_cpu *c, const struct mmio_ops *o
             set_gpr(c, RAX, s->size, 0, value & size_mask(s->size));
         break;
     case STR_INS:
+        r = probe_write(ops, dst, s->size, out);
+        if (r != MMIO_DONE)
+            break;
         ops->io(ops->ctx, port, s->size, false, &io_value);
         value = io_value & size_mask(s->size);
         r = linear_access(ops, dst, s->size, true, &value, out);

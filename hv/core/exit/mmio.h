@@ -68,6 +68,12 @@ struct mmio_ops {
                                     uint64_t *value);
     /* A port access (size 1, 2, 4); reads of nothing yield all-ones. */
     void (*io)(void *ctx, uint16_t port, unsigned size, bool write, uint32_t *value);
+    /* Optional: whether the guest's page tables let it access size bytes at a linear
+     * address, all in one page (MMIO_ACCESS_OK or MMIO_ACCESS_UNMAPPED, the fault noted),
+     * touching nothing.
+     * INS checks its destination so before it reads the port, as the CPU does: a page
+     * fault on the destination loses no input. */
+    enum mmio_access_result (*probe)(void *ctx, uint64_t linear, unsigned size, bool write);
 };
 
 /* Why the emulator was called. */
