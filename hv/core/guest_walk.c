@@ -1,18 +1,10 @@
 #include "hv/core/guest_walk.h"
 
+#include "hv/lib/x86_bits.h"
 #ifdef ATOLL_KERNEL
 #include "hv/arch/x86/cpu.h"
 #endif
 
-#define CR0_PG    (1ull << 31)
-#define CR4_PSE   (1ull << 4)
-#define CR4_PAE   (1ull << 5)
-#define CR4_LA57  (1ull << 12)
-#define EFER_LMA  (1ull << 10)
-#define EFER_NXE  (1ull << 11)
-#define CR0_WP    (1ull << 16)
-#define CR4_SMEP  (1ull << 20)
-#define CR4_SMAP  (1ull << 21)
 #define PTE_P     1ull
 #define PTE_RW    (1ull << 1)
 #define PTE_US    (1ull << 2)

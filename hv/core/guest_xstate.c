@@ -6,10 +6,8 @@
 #include "hv/arch/x86/percpu.h"
 #include "hv/core/exit/xcr0_policy.h"
 #include "hv/mm/kmem.h"
+#include "hv/lib/x86_bits.h"
 
-#define CR4_OSFXSR          (1ull << 9)
-#define CR4_OSXMMEXCPT      (1ull << 10)
-#define CR4_OSXSAVE         (1ull << 18)
 #define FXSAVE_AREA_SIZE    512u
 #define LEGACY_FCW          0       /* x87 control word */
 #define LEGACY_MXCSR        24

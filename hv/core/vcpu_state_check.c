@@ -4,22 +4,8 @@
 #include <string.h>
 #include "hv/core/vcpu_state_desc.h"
 #include "hv/core/exit/xcr0_policy.h"
+#include "hv/lib/x86_bits.h"
 
-#define CR0_PE      (1ull << 0)
-#define CR0_NW      (1ull << 29)
-#define CR0_CD      (1ull << 30)
-#define CR0_PG      (1ull << 31)
-#define CR4_PAE     (1ull << 5)
-#define CR4_PCIDE   (1ull << 17)
-#define EFER_SCE    (1ull << 0)
-#define EFER_LME    (1ull << 8)
-#define EFER_LMA    (1ull << 10)
-#define EFER_NXE    (1ull << 11)
-#define RFLAGS_FIXED1   (1ull << 1)
-#define RFLAGS_RESERVED ((1ull << 3) | (1ull << 5) | (1ull << 15) | ~((1ull << 22) - 1))
-#define RFLAGS_TF   (1ull << 8)
-#define RFLAGS_IF   (1ull << 9)
-#define RFLAGS_VM   (1ull << 17)
 #define INTR_STI    (1u << 0)
 #define INTR_MOV_SS (1u << 1)
 #define INTR_NMI    (1u << 3)

@@ -7,9 +7,9 @@
 #include "hv/core/guest_xstate.h"
 #include "hv/mm/kmem.h"
 #include "hv/svm/svm.h"
+#include "hv/lib/x86_bits.h"
 
 #define MSR_VM_HSAVE_PA     0xc0010117u
-#define EFER_SVME           (1ull << 12)
 
 struct svm_cpu *svm_this_cpu(void) { return this_cpu()->virt; }
 

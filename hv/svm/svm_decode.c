@@ -6,9 +6,8 @@
 #include "hv/core/guest_walk.h"
 #include "hv/core/partition.h"
 #include "hv/svm/svm.h"
+#include "hv/lib/x86_bits.h"
 
-#define RFLAGS_VM (1ull << 17)
-#define EFER_LMA (1ull << 10)
 #define ATTRIB_L (1u << 9)
 #define ATTRIB_D (1u << 10)
 #define VECTOR_UD 6

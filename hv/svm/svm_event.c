@@ -13,13 +13,9 @@
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
 #include "hv/svm/svm.h"
+#include "hv/lib/x86_bits.h"
 
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_RF (1ull << 16)
-#define RFLAGS_VM (1ull << 17)
 #define DR6_BS (1ull << 14)
-#define EFER_LMA (1ull << 10)
 #define ATTRIB_L (1u << 9)
 #define ATTRIB_D (1u << 10)
 #define VECTOR_DB 1

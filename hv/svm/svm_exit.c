@@ -12,14 +12,8 @@
 #include "hv/core/partition.h"
 #include "hv/core/snapshot_lazy.h"
 #include "hv/svm/svm.h"
+#include "hv/lib/x86_bits.h"
 
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_VM (1ull << 17)
-#define RFLAGS_AC (1ull << 18)
-#define EFER_SVME (1ull << 12)
-#define EFER_LMA (1ull << 10)
-#define CR4_OSXSAVE (1ull << 18)
 #define ATTRIB_L (1u << 9)
 #define ATTRIB_D (1u << 10)
 

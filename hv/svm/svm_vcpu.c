@@ -13,16 +13,8 @@
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/svm/svm.h"
+#include "hv/lib/x86_bits.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_SVME (1ull << 12)
 #define VECTOR_DB 1
 #define VECTOR_AC 17
 #define VECTOR_MC 18
@@ -446,7 +438,6 @@ void svm_vcpu_kick(struct vcpu *v)
     v->kick = true;
 }
 
-#define EFER_LMA_BIT (1ull << 10)
 
 void svm_get_paging(struct vcpu *v, struct guest_paging *pg)
 {
@@ -456,7 +447,7 @@ void svm_get_paging(struct vcpu *v, struct guest_paging *pg)
     pg->cr4 = s->cr4;
     pg->efer = s->efer & ~EFER_SVME;
     pg->cs_base = s->cs.base;
-    pg->cs_long = (s->efer & EFER_LMA_BIT) && (s->cs.attrib & (1u << 9));
+    pg->cs_long = (s->efer & EFER_LMA) && (s->cs.attrib & (1u << 9));
     pg->cs_32 = s->cs.attrib & (1u << 10);
     pg->cpl = s->cpl;
 }

@@ -21,8 +21,8 @@
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/svm/svm.h"
+#include "hv/lib/x86_bits.h"
 
-#define EFER_SVME (1ull << 12)
 #define INTERRUPTIBILITY_STI 1u
 #define INTERRUPTIBILITY_NMI 8u
 #define ATTRIB_P (1u << 7)

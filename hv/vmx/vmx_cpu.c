@@ -7,10 +7,10 @@
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmx.h"
+#include "hv/lib/x86_bits.h"
 
 #define FC_LOCK              (1ull << 0)
 #define FC_VMX_OUTSIDE_SMX   (1ull << 2)
-#define CR4_VMXE             (1ull << 13)
 
 struct vmx_cpu *vmx_this_cpu(void) { return this_cpu()->virt; }
 

@@ -7,11 +7,8 @@
 #include "hv/core/platform_glue.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
+#include "hv/lib/x86_bits.h"
 
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_RF (1ull << 16)
-#define RFLAGS_VM (1ull << 17)
 #define DR6_BD (1ull << 13)
 #define DR6_BS (1ull << 14)
 #define DR6_RTM (1ull << 16)
@@ -19,7 +16,6 @@
 #define PENDING_DBG_B0_3 0xfull
 #define CS_AR_L (1u << 13)
 #define CS_AR_D (1u << 14)
-#define EFER_LMA (1ull << 10)
 #define VECTOR_DB 1
 
 /* Fault-class exceptions (SDM Vol. 3, Table 6-1): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP,

@@ -12,11 +12,9 @@
 #include "hv/core/snapshot_lazy.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
+#include "hv/lib/x86_bits.h"
 
 #define EXIT_REASON_COUNT 70
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_VM (1ull << 17)
 #define CS_AR_L (1u << 13)
 #define CS_AR_D (1u << 14)
 

@@ -3,8 +3,7 @@
 #include "hv/vmx/vmx.h"
 #include "hv/core/exit/exit_cr.h"
 #include "hv/core/virt.h"
-
-#define CR4_VMXE (1ull << 13)
+#include "hv/lib/x86_bits.h"
 
 uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want)
 {
@@ -13,7 +12,7 @@ uint32_t vmx_adjust_controls(uint64_t cap_msr, uint32_t want)
 }
 
 /* The CR4 bits whose state the partition has: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR
- * OSXMMEXCPT UMIP LA57 FSGSBASE PCIDE OSXSAVE SMEP SMAP PKE (as svm_cr4_offered), and LASS
+ * OSXMMEXCPT UMIP LA57 FSGSBASE PCIDE OSXSAVE SMEP SMAP PKE (as the SVM backend offers), and LASS
  * and LAM_SUP, which are CR4 alone.  The rest the CPU may have (VMXE, SMXE, Key Locker,
  * CET, PKS, UINTR, FRED) bring MSRs or state the VMCS does not switch, and CPUID does not
  * offer them: those are host-owned (the CR4 guest/host mask), so MOV to CR4 setting one

@@ -13,18 +13,7 @@
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
-
-#define CR0_PE (1ull << 0)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_VMXE (1ull << 13)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
+#include "hv/lib/x86_bits.h"
 
 static uint16_t next_vpid = 1;
 

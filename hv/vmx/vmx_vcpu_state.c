@@ -29,11 +29,8 @@
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
+#include "hv/lib/x86_bits.h"
 
-#define CR4_VMXE (1ull << 13)
-#define CR0_PG   (1ull << 31)
-#define CR4_PAE  (1ull << 5)
-#define EFER_LMA (1ull << 10)
 #define INTR_INFO_TYPE_SHIFT 8
 #define INTERRUPTIBILITY_KEPT (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI)
 

@@ -5,8 +5,7 @@
 #include "hv/core/partition.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/platform_glue.h"
-
-#define RFLAGS_AC (1ull << 18)
+#include "hv/lib/x86_bits.h"
 
 struct emulation {
     struct vcpu *v;

@@ -8,22 +8,7 @@
 #define ATOLL_HV_CORE_EXIT_CR_H
 #include <stdbool.h>
 #include <stdint.h>
-
-#define CR0_PE   (1ull << 0)
-#define CR0_TS   (1ull << 3)
-#define CR0_WP   (1ull << 16)
-#define CR0_NW   (1ull << 29)
-#define CR0_CD   (1ull << 30)
-#define CR0_PG   (1ull << 31)
-#define CR4_PAE  (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_PCIDE (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_CET  (1ull << 23)
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
+#include "hv/lib/x86_bits.h"
 
 /* The guest's control registers as it reads them. */
 struct guest_ctl {
