@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         genuine = false;
     }
     if (flags & 16 && genuine) { /* a guest write over the whole disk revokes it */
-        if (request(g, VIRTIO_BLK_T_OUT, 0, 4096, 0) == VIRTIO_BLK_S_OK)
+        if (request(g, VIRTIO_BLK_T_OUT, 0, DISK, 0) == VIRTIO_BLK_S_OK)
             genuine = false;
     }
     memcpy(g->ram + TG_DATA, tok, TOKEN_SIZE);
