@@ -460,10 +460,10 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
             p->dither -= STEP;
             i++;
         }
-        /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns in
-         * hand (a slow rung on a fast disk must not leave it idle), or if the disk time
+        /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns (at
+         * the worker's speed) in hand (a slow rung on a fast disk must not leave it idle), or if the disk time
          * it saves over the lowest is more than the time it makes the disk wait */
-        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued) &&
+        while (i > 0 && AFFORD_TURNS * turn_ns(p, rung[i]) > in_hand_ns(p, queued) &&
                !pays_back(p, rung[i], rung[0]))
             i--;
         r = rung[i];

@@ -28,7 +28,7 @@
  *  - the effort's fraction is dithered: at 2.3 rungs a worker uses the third paying rung
  *    for 3 blocks in 10 and the second for the rest;
  *  - a rung above the lowest only while the disk has the work in hand (what is queued
- *    covers 4 of the rung's turns at the disk's speed) or the rung pays back the disk's
+ *    covers 4 of the rung's turns, over the worker's speed, at the disk's speed) or the rung pays back the disk's
  *    waiting for it (it saves more disk time over the lowest rung than its turn is
  *    longer: LZ4 rather than storing on a slow disk left empty).
  *
