@@ -27,11 +27,13 @@ void snap_worker_run(struct snap_worker *w, struct snap_scan *scan, const struct
             .now_ns = sink->now_ns ? sink->now_ns(sink->ctx) : 0,
             .workers = sink->workers,
             .remaining = (scan->blocks - i) * SNAP_BLOCK_SIZE,
+            .cpu_ns = sink->cpu_ns ? sink->cpu_ns(sink->ctx) : 0,
         };
         enum snap_level level = snap_policy_pick(&w->policy, &q);
         struct snap_encoded e;
         snap_encode(w->codec_state, level, scan->ram + i * SNAP_BLOCK_SIZE, w->out, &e);
-        uint64_t ns = q.now_ns ? sink->now_ns(sink->ctx) - q.now_ns : 0;
+        uint64_t ns = sink->cpu_ns ? sink->cpu_ns(sink->ctx) - q.cpu_ns
+                    : q.now_ns ? sink->now_ns(sink->ctx) - q.now_ns : 0;
         snap_policy_learn(&w->policy, level, e.raw_len, e.len, ns);
         w->blocks++;
         w->raw_bytes += e.raw_len;

@@ -31,6 +31,9 @@ struct snap_sink {
     uint64_t (*drained)(void *ctx);
     uint64_t (*now_ns)(void *ctx);
     unsigned workers;           /* workers putting blocks on it (0: one) */
+    /* Optional (NULL: wall time stands for it): the calling worker's own CPU time in
+     * nanoseconds, which a worker sharing its CPU does not accrue while it waits for it. */
+    uint64_t (*cpu_ns)(void *ctx);
 };
 
 struct snap_worker {
@@ -40,10 +43,11 @@ struct snap_worker {
     uint64_t blocks, raw_bytes, encoded_bytes, zero_pages;
     uint64_t at_level[SNAP_LEVELS];     /* blocks with data, by the level actually used */
     uint64_t tried[SNAP_LEVELS];        /* blocks with data, by the level the policy chose */
-    uint64_t ns_at[SNAP_LEVELS];        /* wall time encoding them, by the level chosen */
+    uint64_t ns_at[SNAP_LEVELS];        /* time encoding them (CPU time where the sink has
+                                           that clock, else wall), by the level chosen */
     uint64_t zero_blocks;               /* blocks of zero pages only: nothing to encode */
     enum snap_level last_tried;         /* the level chosen for the block last put */
-    uint64_t last_ns;                   /* and the wall time it took (0 without a clock) */
+    uint64_t last_ns;                   /* and the time it took (0 without a clock) */
     bool failed;
 };
 

@@ -103,32 +103,39 @@ void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t ra
 static uint64_t turn_ns(const struct snap_policy *p, unsigned r);
 static uint64_t raw_turn_ns(const struct snap_policy *p, unsigned r);
 
-/* The turn of the block learned last: the time from its pick to this one; not learned
- * when the queue is within FULL_BLOCKS blocks of full, where putting the block may have
- * waited for the disk to make room (that time is the disk's, not the rung's).  Turns are
- * learned with outliers capped, so that a rung is not priced by a worker descheduled
- * once; but a worker that shares the CPUs with other work is descheduled often, and gets
- * less done than its turns say: its speed is what the turns said its blocks would take
- * over what they took, in sums that forget 1/64 a block. */
-static void learn_cycle(struct snap_policy *p, uint64_t now_ns, uint64_t queued,
-                        uint64_t capacity)
+/* The turn of the block learned last: the time from its pick to this one.  With the
+ * worker's CPU clock, the CPU time it spent (a worker waiting for a CPU, or for room in
+ * the queue, spends none): the rungs are priced by the work alone.  Without it, the wall
+ * time; not learned when the queue is within FULL_BLOCKS blocks of full, where putting
+ * the block may have waited for the disk to make room (that time is the disk's, not the
+ * rung's).  Turns are learned with outliers capped, so that a rung is not priced by a
+ * worker descheduled once; but a worker that shares the CPUs with other work is
+ * descheduled often, and gets less done than its turns say: its speed is what the turns
+ * said its blocks would take over the wall time they took (the queue not near full), in
+ * sums that forget 1/64 a block. */
+static void learn_cycle(struct snap_policy *p, uint64_t now_ns, uint64_t cpu_ns,
+                        uint64_t queued, uint64_t capacity)
 {
     bool full = capacity && queued + FULL_BLOCKS * (uint64_t)BLOCK_BYTES > capacity;
-    if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns && !full &&
-        p->last_tried < SNAP_LEVELS) {
+    bool cpu = cpu_ns && p->last_pick_cpu && cpu_ns >= p->last_pick_cpu;
+    if (now_ns && p->last_pick_ns && p->last_raw && now_ns > p->last_pick_ns &&
+        (!full || cpu) && p->last_tried < SNAP_LEVELS) {
         uint64_t took = now_ns - p->last_pick_ns;
+        uint64_t turn = cpu ? cpu_ns - p->last_pick_cpu : took;
         uint64_t said = raw_turn_ns(p, p->last_tried) * p->last_raw / (BLOCK_KIB * 1024);
         took = took < (1ull << 40) ? took : 1ull << 40;
-        if (said) {
+        turn = turn < (1ull << 40) ? turn : 1ull << 40;
+        if (said && !full) {
             p->said_ns = p->said_ns - p->said_ns / SPEED_BLOCKS + said;
             p->took_ns = p->took_ns - p->took_ns / SPEED_BLOCKS + took;
             uint64_t pm = p->said_ns * 1000 / p->took_ns;
             p->speed_pm = pm < MIN_SPEED_PM ? MIN_SPEED_PM : pm > 1000 ? 1000 : (uint32_t)pm;
         }
-        learn_time(&p->cycle_ns_per_kib[p->last_tried], took, p->last_raw,
+        learn_time(&p->cycle_ns_per_kib[p->last_tried], turn, p->last_raw,
                    OUTLIER_TIMES * said / BLOCK_KIB + 1, false);
     }
     p->last_pick_ns = now_ns;
+    p->last_pick_cpu = cpu_ns;
     p->last_raw = 0;
 }
 
@@ -159,7 +166,7 @@ static unsigned paying_rungs(const struct snap_policy *p)
     return mask;
 }
 
-/* Wall time of a whole block's encoding at rung r: measured; or scaled by the prior from
+/* The time of a whole block's encoding at rung r: measured; or scaled by the prior from
  * the nearest measured rung below, doubled (how long a rung takes depends on the data, and
  * its first block must not starve the disk), or else above; 0 when nothing is known. */
 static uint64_t block_ns(const struct snap_policy *p, unsigned r)
@@ -412,7 +419,7 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
     unsigned workers = !q->workers ? 1 : q->workers < 4096 ? q->workers : 4096;
     measure_drain(p, q);
     uint64_t dry = q->now_ns ? measure_dry(p, q->now_ns, queued) : 0;
-    learn_cycle(p, q->now_ns, queued, q->capacity);
+    learn_cycle(p, q->now_ns, q->cpu_ns, queued, q->capacity);
     if (++p->picks % SNAP_POLICY_RETRY_PICKS == 0) {
         unsigned paying = paying_rungs(p);
         for (unsigned r = p->lowest + 1u; r <= (unsigned)p->highest; r++)
@@ -453,10 +460,10 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
             p->dither -= STEP;
             i++;
         }
-        /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns in
-         * hand (a slow rung on a fast disk must not leave it idle), or if the disk time
+        /* a rung above the lowest only while the disk has AFFORD_TURNS of its turns (at
+         * the worker's speed) in hand (a slow rung on a fast disk must not leave it idle), or if the disk time
          * it saves over the lowest is more than the time it makes the disk wait */
-        while (i > 0 && AFFORD_TURNS * raw_turn_ns(p, rung[i]) > in_hand_ns(p, queued) &&
+        while (i > 0 && AFFORD_TURNS * turn_ns(p, rung[i]) > in_hand_ns(p, queued) &&
                !pays_back(p, rung[i], rung[0]))
             i--;
         r = rung[i];

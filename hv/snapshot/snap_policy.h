@@ -2,9 +2,11 @@
  * How hard a snapshot compression worker compresses its next block, decided from the
  * write queue it feeds.  The snapshot is done when its last byte is durable: the disk must
  * never wait for the workers, and should write as few bytes as that allows.  Each worker
- * learns from its own blocks each rung's output size, its wall time of encoding and its
- * turn (pick to pick: encoding, putting, any time the worker did not run), and its speed
- * (what those turns said its blocks would take over what they took, outliers included);
+ * learns from its own blocks each rung's output size, its time of encoding and its turn
+ * (pick to pick: encoding, putting), in the worker's CPU time where the pipeline has that
+ * clock (else in wall time, which also holds any time the worker did not run), and its
+ * speed (what those turns said its blocks would take over the wall time they took,
+ * outliers included);
  * it measures the disk's speed over windows in which the disk never ran dry (and bounds it
  * at once by what a disk busy since the window began can have written: a disk slowing down
  * is followed within a block or two), and how much of the last few milliseconds it found
@@ -26,7 +28,7 @@
  *  - the effort's fraction is dithered: at 2.3 rungs a worker uses the third paying rung
  *    for 3 blocks in 10 and the second for the rest;
  *  - a rung above the lowest only while the disk has the work in hand (what is queued
- *    covers 4 of the rung's turns at the disk's speed) or the rung pays back the disk's
+ *    covers 4 of the rung's turns, over the worker's speed, at the disk's speed) or the rung pays back the disk's
  *    waiting for it (it saves more disk time over the lowest rung than its turn is
  *    longer: LZ4 rather than storing on a slow disk left empty).
  *
@@ -59,6 +61,8 @@ struct snap_queue_view {
     unsigned workers;           /* workers putting blocks on the queue, this one too (0: 1) */
     uint64_t remaining;         /* bytes of RAM still to encode, this block's included
                                    (0: not known) */
+    uint64_t cpu_ns;            /* this worker's CPU time (0: not known; the time it ran
+                                   is then taken to be the time that passed) */
 };
 
 /* Every this many blocks a worker forgets what it learned of the lowest rung it skips, so
@@ -77,12 +81,14 @@ struct snap_policy {
     uint64_t last_ns, last_drained, window_queued;
     uint64_t drain_bps;                 /* bytes per second; 0 until measured */
     /* learned per rung from this worker's blocks (moving averages; 0: not yet seen) */
-    uint32_t ns_per_kib[SNAP_LEVELS];   /* wall time per KiB of non-zero input */
+    uint32_t ns_per_kib[SNAP_LEVELS];   /* encoding time per KiB of non-zero input */
     uint16_t out_permille[SNAP_LEVELS]; /* bytes out per 1000 in */
     /* time per KiB of non-zero input from one pick to the next (the block's whole turn:
-     * encoding, putting, and any time the worker did not run), by the rung picked */
+     * encoding and putting; in wall time, without the CPU clock, also any time the worker
+     * did not run), by the rung picked */
     uint32_t cycle_ns_per_kib[SNAP_LEVELS];
     uint64_t last_pick_ns;              /* the clock at the previous pick (0: none) */
+    uint64_t last_pick_cpu;             /* the worker's CPU time then (0: not known) */
     uint32_t last_raw;                  /* that block's non-zero bytes (0: none learned) */
     uint8_t last_tried;                 /* and the rung it was encoded at */
     /* the worker's speed: what its turns said its blocks would take over what they took
@@ -109,8 +115,10 @@ enum snap_level snap_policy_pick(struct snap_policy *p, const struct snap_queue_
  * sizes still skip rungs that do not pay. */
 enum snap_level snap_policy_next(struct snap_policy *p, uint64_t queued, uint64_t capacity);
 /* What the block just encoded at `tried` cost: its non-zero bytes in, bytes out (the raw
- * length when the level did not shrink it and it was stored), and the wall time of the
- * encoding (0: not measured).  Blocks of zero pages only teach nothing: pass raw_len 0. */
+ * length when the level did not shrink it and it was stored), and the time of the
+ * encoding (0: not measured): the worker's CPU time where the pipeline has that clock
+ * (and passes it in the view's cpu_ns), else wall time.  Blocks of zero pages only teach
+ * nothing: pass raw_len 0. */
 void snap_policy_learn(struct snap_policy *p, enum snap_level tried, uint32_t raw_len,
                        uint32_t out_len, uint64_t ns);
 

@@ -38,9 +38,11 @@
  * and the best fixed level's run closest to their medians), the level mix the adaptive
  * workers chose, the CPU time per level, the share of zero pages and the time against the
  * plain copy.  The workers' count is in the sink, so the policy knows how many feed the
- * queue.  With ADAPTIVE_IS_STORE set in the environment the adaptive way runs fixed
- * storing instead: the rows then show the bench's own noise on the fast disk (the anchor
- * there is storing).
+ * queue, and so is each worker thread's CPU clock, by which the policy prices its levels
+ * (with SNAP_WALL_CLOCK set in the environment it is left out, and the policy prices them
+ * by wall time, preemption included).  With ADAPTIVE_IS_STORE set in the environment the
+ * adaptive way runs fixed storing instead: the rows then show the bench's own noise on the
+ * fast disk (the anchor there is storing).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -151,6 +153,15 @@ static uint64_t sink_now_ns(void *ctx)
 {
     (void)ctx;
     return (uint64_t)(now_s() * 1e9);
+}
+
+/* The worker thread's own CPU time: what the policy prices its rungs by. */
+static uint64_t sink_cpu_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Per thread: the worker it runs and its trace, for sink_put to record the block. */
@@ -301,6 +312,7 @@ static struct run_result run_once(const uint8_t *ram, uint64_t size, const struc
     snap_scan_init(&scan, ram, size);
     struct snap_sink sink = { .ctx = &d, .capacity = QUEUE_CAPACITY, .queued = sink_queued,
                               .put = sink_put, .drained = sink_drained, .now_ns = sink_now_ns,
+                              .cpu_ns = getenv("SNAP_WALL_CLOCK") ? NULL : sink_cpu_ns,
                               .workers = workers };
     struct worker_arg args[MAX_WORKERS];
     pthread_t th[MAX_WORKERS];

@@ -18,6 +18,7 @@ static uint8_t ram[BLOCKS * SNAP_BLOCK_SIZE], out[SNAP_ENCODED_MAX], back[SNAP_B
 
 struct script {
     uint64_t queued, now, step_ns, drained, drain_per_block;
+    uint64_t cpu, cpu_step_ns;          /* the worker's CPU clock */
     unsigned puts, fail_at;             /* fail_at: the put that fails (0: none) */
     uint64_t next_index;
 };
@@ -28,6 +29,12 @@ static uint64_t s_now(void *ctx)
 {
     struct script *s = ctx;
     return s->now += s->step_ns;
+}
+
+static uint64_t s_cpu(void *ctx)
+{
+    struct script *s = ctx;
+    return s->cpu += s->cpu_step_ns;
 }
 
 static uint64_t s_drained(void *ctx)
@@ -86,7 +93,7 @@ static void compressible_slow_disk_test(void **s)
     /* a full 8 MiB queue on a slow disk: 16384 bytes drained per 1.2 ms between blocks
      * (13.7 MB/s, measured once 128 KiB have drained), every rung taking 600 us */
     struct script sc = { .queued = 8u << 20, .step_ns = 600000, .drain_per_block = 16384 };
-    struct snap_sink sink = { &sc, 8u << 20, s_queued, s_put, s_drained, s_now, 1 };
+    struct snap_sink sink = { &sc, 8u << 20, s_queued, s_put, s_drained, s_now, 1, NULL };
     struct snap_scan scan;
     struct snap_worker w;
     snap_scan_init(&scan, ram, sizeof(ram));
@@ -122,6 +129,32 @@ static void compressible_slow_disk_test(void **s)
                                             (SNAP_BLOCK_PAGES + 1) * SNAP_PAGE_SIZE);
 }
 
+static void cpu_clock_test(void **s)
+{
+    (void)s;
+    fill_text(ram, sizeof(ram));
+    /* with the worker's CPU clock, the encoding is timed by it (200 us a block, in 600 us
+     * of wall time) and the policy is shown it at every pick */
+    struct script sc = { .queued = 8u << 20, .step_ns = 600000, .drain_per_block = 16384,
+                         .cpu = 7000000, .cpu_step_ns = 200000 };
+    struct snap_sink sink = { &sc, 8u << 20, s_queued, s_put, s_drained, s_now, 1, s_cpu };
+    struct snap_scan scan;
+    struct snap_worker w;
+    snap_scan_init(&scan, ram, sizeof(ram));
+    worker(&w, SNAP_LZ4);
+    snap_worker_run(&w, &scan, &sink);
+    assert_false(w.failed);
+    assert_int_equal(sum(w.tried), BLOCKS);
+    assert_int_equal(sum(w.ns_at), BLOCKS * 200000ull);
+    assert_int_equal(w.last_ns, 200000);
+    for (unsigned l = SNAP_LZ4_FAST; l <= SNAP_LZ4; l++) {
+        assert_true(w.tried[l] >= 1);
+        assert_int_equal(w.policy.ns_per_kib[l], 200000ull * 1024 / SNAP_BLOCK_SIZE);
+    }
+    /* the last pick saw the clock read before the last block's encoding */
+    assert_int_equal(w.policy.last_pick_cpu, sc.cpu - 200000);
+}
+
 static void incompressible_test(void **s)
 {
     (void)s;
@@ -154,7 +187,7 @@ static void empty_queue_and_failure_test(void **s)
     /* an empty queue, the disk's speed not known: the lowest rung fills the queue (and
      * while the disk keeps it empty, the workers are the bottleneck: blocks are stored) */
     struct script sc = { .queued = 0, .step_ns = 1000, .fail_at = 8 };
-    struct snap_sink sink = { &sc, 1000, s_queued, s_put, s_drained, s_now, 1 };
+    struct snap_sink sink = { &sc, 1000, s_queued, s_put, s_drained, s_now, 1, NULL };
     struct snap_scan scan;
     struct snap_worker w;
     snap_scan_init(&scan, ram, sizeof(ram));
@@ -171,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(compressible_slow_disk_test),
+        cmocka_unit_test(cpu_clock_test),
         cmocka_unit_test(incompressible_test),
         cmocka_unit_test(empty_queue_and_failure_test),
     };

@@ -47,7 +47,7 @@ static void known(struct snap_policy *p, unsigned mbps)
 static void mix_left(struct snap_policy *p, uint64_t queued, uint64_t capacity, unsigned workers,
                      uint64_t remaining, unsigned out[SNAP_LEVELS])
 {
-    struct snap_queue_view q = { queued, capacity, 1000, 1000000, workers, remaining };
+    struct snap_queue_view q = { queued, capacity, 1000, 1000000, workers, remaining, 0 };
     for (unsigned l = 0; l < SNAP_LEVELS; l++)
         out[l] = 0;
     for (unsigned i = 0; i < PICKS; i++)
@@ -59,7 +59,7 @@ static void mix_left(struct snap_policy *p, uint64_t queued, uint64_t capacity, 
 static void mix_taught(struct snap_policy *p, uint64_t queued, uint64_t capacity,
                        const unsigned permille[SNAP_LEVELS], unsigned out[SNAP_LEVELS])
 {
-    struct snap_queue_view q = { queued, capacity, 1000, 1000000, 1, 0 };
+    struct snap_queue_view q = { queued, capacity, 1000, 1000000, 1, 0, 0 };
     for (unsigned l = 0; l < SNAP_LEVELS; l++)
         out[l] = 0;
     for (unsigned i = 0; i < PICKS; i++) {
@@ -136,6 +136,13 @@ static void aim_test(void **state)
     mix(&p, 128 << 10, QUEUE, 1, m);
     assert_int_equal(m[SNAP_LZ4HC_3], 0);
     assert_true(m[SNAP_LZ4] > 0);
+    /* the turns in hand are the worker's, at its speed: at a third of a CPU, 4 turns of
+     * LZ4 take 1.44 ms, more than the 1.3 ms in hand, and LZ4 fast (0.72 ms) stands in */
+    known(&p, 100);
+    p.speed_pm = 333;
+    mix(&p, 128 << 10, QUEUE, 1, m);
+    assert_int_equal(m[SNAP_LZ4] + m[SNAP_LZ4HC_3] + m[SNAP_LZ4HC_9], 0);
+    assert_true(m[SNAP_LZ4_FAST] > 0);
     /* on the 2000 MB/s disk the same 128 KiB are 66 us: stored */
     known(&p, 2000);
     mix(&p, 128 << 10, QUEUE, 4, m);
@@ -172,7 +179,7 @@ static void start_test(void **state)
      * disk must not wait for the first), then the starting rung, which falls to the rung
      * that may be tried (LZ4 fast, just above storing) */
     snap_policy_init(&p, SNAP_LZ4);
-    struct snap_queue_view q = { 0, QUEUE, 0, 1000000, 1, 0 };
+    struct snap_queue_view q = { 0, QUEUE, 0, 1000000, 1, 0, 0 };
     assert_int_equal(snap_policy_pick(&p, &q), SNAP_STORE);
     snap_policy_learn(&p, SNAP_STORE, RAW, RAW, 10000);
     q.queued = 2 * RAW - 1;
@@ -203,7 +210,7 @@ static void drain_test(void **state)
     /* a window in which the disk drained less than was queued at its start: it never ran
      * dry, so the rate is its speed */
     snap_policy_init(&p, SNAP_LZ4);
-    struct snap_queue_view q = { 1u << 20, QUEUE, 1000, 1000000, 1, 0 };
+    struct snap_queue_view q = { 1u << 20, QUEUE, 1000, 1000000, 1, 0, 0 };
     snap_policy_pick(&p, &q);
     q.drained += 200000;
     q.now_ns += 100000;                         /* 200 KB in 100 us */
@@ -267,7 +274,7 @@ static void slowing_disk_test(void **state)
      * bytes for a window, but a disk busy all that time wrote at most those and 2 blocks
      * more, 196.6 MB/s, and the workers know it at once */
     known(&p, 2000);
-    struct snap_queue_view q = { 1u << 20, QUEUE, 1000, 1000000, 1, 0 };
+    struct snap_queue_view q = { 1u << 20, QUEUE, 1000, 1000000, 1, 0, 0 };
     snap_policy_pick(&p, &q);
     q.drained += 65536;
     q.now_ns += 1000000;
@@ -332,7 +339,7 @@ static void speed_test(void **state)
     known(&p, 100);
     mix(&p, QUEUE / 2, QUEUE, 1, fast);
     known(&p, 100);
-    struct snap_queue_view q = { QUEUE / 2, QUEUE, 1000, 1000000, 1, 0 };
+    struct snap_queue_view q = { QUEUE / 2, QUEUE, 1000, 1000000, 1, 0, 0 };
     for (unsigned i = 0; i < 8; i++) {
         snap_policy_pick(&p, &q);
         snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 120000);
@@ -365,7 +372,7 @@ static void dry_test(void **state)
      * outpace it (and the queue, once half full again, says it is on target).  They aim
      * at 1.77 times its rate: LZ4 with 14% at LZ4HC 3, where the match was 43% */
     known(&p, 100);
-    struct snap_queue_view q = { 0, QUEUE, 1000, 1000000, 1, 0 };
+    struct snap_queue_view q = { 0, QUEUE, 1000, 1000000, 1, 0, 0 };
     for (unsigned i = 0; i < 20; i++) {
         snap_policy_pick(&p, &q);
         q.now_ns += 500000;
@@ -508,7 +515,7 @@ static void turn_test(void **state)
     struct snap_policy p;
     /* a turn is learned from one pick to the next, for the rung of the block between */
     snap_policy_init(&p, SNAP_LZ4);
-    struct snap_queue_view at = { 0, QUEUE, 0, 1000000, 1, 0 };
+    struct snap_queue_view at = { 0, QUEUE, 0, 1000000, 1, 0, 0 };
     snap_policy_pick(&p, &at);
     snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 100000);
     at.now_ns += 150000;
@@ -538,6 +545,44 @@ static void turn_test(void **state)
     assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4], 2 * 1000 + 1);
 }
 
+static void cpu_clock_test(void **state)
+{
+    (void)state;
+    struct snap_policy p;
+    /* with the worker's CPU clock, a turn is the CPU time from one pick to the next: a
+     * worker that waited 450 us for a CPU prices LZ4 by the 150 us it ran */
+    snap_policy_init(&p, SNAP_LZ4);
+    struct snap_queue_view at = { 0, QUEUE, 0, 1000000, 1, 0, 5000000 };
+    snap_policy_pick(&p, &at);
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 100000);
+    at.now_ns += 600000;
+    at.cpu_ns += 150000;
+    snap_policy_pick(&p, &at);
+    assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4], 150000 / 64);
+    /* and the wall time is in its speed: what the turn said over what it took */
+    uint64_t said = 100000 * 1024 / RAW * 64;   /* the encoding's, before the turn's */
+    assert_int_equal(p.speed_pm, said * 1000 / 600000);
+    /* a turn ending with the queue near full is learned (waiting for room spends no CPU
+     * time), but not its wall time: the speed stays */
+    uint32_t speed = p.speed_pm;
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 100000);
+    at.queued = QUEUE - RAW;
+    at.now_ns += 5000000;
+    at.cpu_ns += 250000;
+    snap_policy_pick(&p, &at);
+    assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4],
+                     150000 / 64 - (150000 / 64 >> 2) + (250000 * 1024 / RAW >> 2));
+    assert_int_equal(p.speed_pm, speed);
+    /* a clock going back (or none) is no turn: the wall time stands for it */
+    snap_policy_learn(&p, SNAP_LZ4, RAW, RAW / 2, 100000);
+    at.queued = 0;
+    at.now_ns += 100000;
+    at.cpu_ns -= 1;
+    uint32_t cycle = p.cycle_ns_per_kib[SNAP_LZ4];
+    snap_policy_pick(&p, &at);
+    assert_int_equal(p.cycle_ns_per_kib[SNAP_LZ4], cycle - (cycle >> 2) + (100000 * 1024 / RAW >> 2));
+}
+
 static void fixed_and_edges_test(void **state)
 {
     (void)state;
@@ -558,7 +603,7 @@ static void fixed_and_edges_test(void **state)
     teach(&p, compressible, NULL);
     assert_int_equal(snap_policy_next(&p, UINT64_MAX / 2, UINT64_MAX), SNAP_LZ4);  /* 50% */
     struct snap_queue_view huge = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT32_MAX,
-                                      UINT64_MAX };
+                                      UINT64_MAX, 0 };
     teach(&p, compressible, (const unsigned[]){ 1, 1, 1, 1, 1 });
     snap_policy_pick(&p, &huge);                /* no overflow anywhere (UBSan) */
     huge.now_ns = 1;                            /* a clock going back restarts the window */
@@ -605,6 +650,7 @@ int main(void)
         cmocka_unit_test(bands_test),
         cmocka_unit_test(learn_test),
         cmocka_unit_test(turn_test),
+        cmocka_unit_test(cpu_clock_test),
         cmocka_unit_test(fixed_and_edges_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
