@@ -48,6 +48,7 @@ struct storage_migrate_params {
     bool around;                /* "around" mode: the copy job until the machine moves, then
                                  * storage_migrate_handover and READs served as after */
     uint32_t read_mbps;         /* READs served: the source's reads throttled (mbps=); 0 none */
+    uint32_t idle_s;            /* idle=: the dead-peer timeout, both ends; 0: 30 s */
 };
 
 enum storage_migrate_state {

@@ -17,6 +17,7 @@
 #include "hv/storage/pool.h"
 #include "hv/storage/rate_limit.h"
 #include "hv/storage/storage_mig_handover.h"
+#include "hv/storage/storage_mig_resume.h"
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
@@ -64,7 +65,11 @@ static struct source {
     uint8_t *hov;
     size_t hov_pages, hov_len, hov_off;
     bool hov_wanted;                    /* atomic: the producer is the partition's end */
+    /* liveness and resume (storage_mig_resume.h) */
+    struct smig_resume_id id;
 } src;
+
+static void identity_first(void);
 
 /* ---- the job's target: stages units ------------------------------------------------- */
 
@@ -284,6 +289,7 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     smig_header_encode(src.ctl, SMIG_MSG_HELLO, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
     src.ctl_len = SMIG_HEADER_SIZE + n;
     src.stage = SMIG_SRC_HELLO;
+    identity_first();
     return true;
 }
 
@@ -728,6 +734,37 @@ bool storage_migrate_source_poll(void)
     else if (src.stage != SMIG_SRC_DONE && smig_chan_stalled(&src.ch))
         fail("%s", "the link moved nothing for 60 s");
     return src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED;
+}
+
+/* ---- liveness and resume ---------------------------------------------------------------- */
+
+/* The migration's identity (its session, the disk's DataWriteGuid, the idle timeout) goes
+ * out before HELLO, which is in ctl. */
+static void identity_first(void)
+{
+    if (guid_is_zero(&src.id.session)) {
+        const struct vhdx_env *env = pool_vhdx_env();
+        if (env && env->random_guid)
+            env->random_guid(env->ctx, &src.id.session);
+        if (guid_is_zero(&src.id.session)) {    /* no generator: the clock and the disk */
+            uint64_t t = time_ns();
+            memcpy(src.id.session.b, &t, sizeof(t));
+            src.id.session.b[15] = 1;
+        }
+        if (src.p.disk) {
+            struct vhdx_info info;
+            vhdx_get_info(src.p.disk, &info);
+            src.id.data_write = info.data_write_guid;
+        }
+    }
+    src.id.idle_s = src.p.idle_s ? src.p.idle_s : SMIG_IDLE_DEFAULT_S;
+    smig_chan_set_idle(&src.ch, src.id.idle_s);
+    uint8_t m[SMIG_HEADER_SIZE + SMIG_RESUME_ID_SIZE];
+    size_t n = smig_resume_id_encode(&src.id, m + SMIG_HEADER_SIZE, SMIG_RESUME_ID_SIZE);
+    smig_header_encode(m, SMIG_MSG_RESUME, m + SMIG_HEADER_SIZE, (uint32_t)n);
+    memmove(src.ctl + sizeof(m), src.ctl, src.ctl_len);
+    memcpy(src.ctl, m, sizeof(m));
+    src.ctl_len += sizeof(m);
 }
 
 bool storage_migrate_poll(void)

@@ -20,6 +20,7 @@
 #include "hv/storage/pool.h"
 #include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/storage_mig_remote.h"
+#include "hv/storage/storage_mig_resume.h"
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
@@ -77,7 +78,12 @@ static struct target {
     bool around;                        /* DATA until HANDOVER, then as after */
     struct smig_remote_disk rd;
     struct smig_tgt_chain chain;        /* a differencing disk's parents */
+    /* liveness and resume (storage_mig_resume.h) */
+    struct smig_resume_id id;
+    bool has_id;
 } tgt;
+
+static bool on_identity(const uint8_t *pl, uint32_t len, char *err, size_t err_size);
 
 static void line(const char *what, const char *detail)
 {
@@ -864,7 +870,9 @@ static int step(char *err, size_t err_size)
     if (got <= 0)
         return got;
     bool ok = true;
-    if (tgt.stage == T_HELLO && h.type == SMIG_MSG_HELLO) {
+    if (tgt.stage == T_HELLO && h.type == SMIG_MSG_RESUME && !tgt.has_id) {
+        ok = on_identity(pl, h.length, err, err_size);
+    } else if (tgt.stage == T_HELLO && h.type == SMIG_MSG_HELLO) {
         if (!on_hello(pl, h.length, err, err_size)) {   /* refused: say so, then close */
             fmt_snprintf(tgt.refusal, sizeof(tgt.refusal), "%s", err);
             reply(SMIG_MSG_READY, SMIG_REFUSED, 0, err);
@@ -935,4 +943,16 @@ bool storage_migrate_target_poll(void)
         claimed ? remote_lost("the link moved nothing for 60 s")
                 : discard("the link moved nothing for 60 s");
     return tgt.stage != T_IDLE;
+}
+
+/* ---- liveness and resume ---------------------------------------------------------------- */
+
+/* The source's identity, before HELLO: its idle timeout is this end's too. */
+static bool on_identity(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    if (smig_resume_id_decode(pl, len, &tgt.id, err, err_size))
+        return false;
+    tgt.has_id = true;
+    smig_chan_set_idle(&tgt.ch, tgt.id.idle_s);
+    return true;
 }

@@ -339,14 +339,18 @@ static void test_abort_and_cut(void **state)
                                     "discarded: the link failed: reset\n"));
     assert_false(exists("two.vhdx.tmp") || exists("two.vhdx"));
 
-    /* a link that moves nothing: both ends give up after MIGRATE_IDLE_NS */
+    /* a link that moves nothing: both ends give up after the idle timeout (nothing came
+     * from the peer, not even a KEEPALIVE) */
     assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
     assert_int_equal(poll_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
     now_ns += MIGRATE_IDLE_NS + 1;
     storage_migrate_poll();
     assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_FAILED);
-    assert_non_null(strstr(msg, "moved nothing for 60 s"));
+    assert_non_null(strstr(msg, "nothing came from the peer for 30 s"));
     storage_migrate_close("failed");
+    /* the source's KEEPALIVE reached the target, but it is no progress */
+    assert_non_null(strstr(console, "storage-migrate: incoming two.vhdx from 10.0.3.1: "
+                                    "discarded: the link moved nothing for 60 s"));
     assert_false(exists("two.vhdx.tmp"));
 }
 
@@ -674,6 +678,50 @@ static void test_after_mode_guest_deadline(void **state)
     for (int i = 0; i < 10; i++)
         storage_migrate_poll();
     fat_unlink(&vol, "aft.vhdx.tmp");
+    fat_unlink(&vol, "src.vhdx");
+}
+
+/* Liveness: an after-mode migration waiting for its live migration moves nothing, yet
+ * KEEPALIVEs hold it up past the idle timeout (idle=6: one a second); the source host
+ * dies (no more polls there): the target gives up within the timeout and discards its
+ * empty copy; the source, polled again alone, gives up on its target. */
+static void test_dead_peer_after_mode(void **state)
+{
+    (void)state;
+    char msg[200];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = true;            /* the partition has not left yet */
+    struct storage_migrate_params p = after_params;
+    p.idle_s = 6;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    for (int i = 0; i < 600; i++) {             /* a minute, nothing but KEEPALIVEs */
+        storage_migrate_poll();
+        now_ns += 100000000ull;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
+    assert_null(strstr(console, "discarded"));
+    assert_true(exists("aft.vhdx.tmp"));
+    int polls = 0;
+    while (polls < 20 && exists("aft.vhdx.tmp")) {   /* the source host is gone */
+        storage_migrate_target_poll();
+        now_ns += 1000000000ull;
+        polls++;
+    }
+    assert_true(polls <= 7);
+    assert_non_null(strstr(console, "storage-migrate: incoming aft.vhdx from 10.0.3.1: "
+                                    "discarded: nothing came from the peer for 6 s (its host or "
+                                    "the link is gone)\n"));
+    for (int i = 0; i < 8 && !strstr(console, "outgoing aft.vhdx to 10.0.3.2: nothing"); i++) {
+        storage_migrate_source_poll();          /* the target's last KEEPALIVE, then silence */
+        now_ns += 1000000000ull;
+    }
+    assert_non_null(strstr(console, "storage-migrate: outgoing aft.vhdx to 10.0.3.2: "
+                                    "nothing came from the peer for 6 s"));
+    storage_migrate_close("");
+    src_attached = false;
     fat_unlink(&vol, "src.vhdx");
 }
 
@@ -1165,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_abort_and_cut), cmocka_unit_test(test_after_mode),
         cmocka_unit_test(test_after_mode_link_cut),
         cmocka_unit_test(test_after_mode_guest_deadline),
+        cmocka_unit_test(test_dead_peer_after_mode),
         cmocka_unit_test(test_after_mode_partition_ends_first),
         cmocka_unit_test(test_chain_parent_held), cmocka_unit_test(test_chain_parent_sent),
         cmocka_unit_test(test_chain_flat), cmocka_unit_test(test_chain_parent_differs),
