@@ -91,6 +91,10 @@ void storage_migrate_get_stats(struct storage_migrate_stats *out);
  * after the staged units as HANDOVER and the migration serves READs on its own until the
  * target's DONE (no job owns it any more).  False: not an around migration that streams. */
 bool storage_migrate_handover(const uint8_t *current, uint32_t units);
+/* The before mode's copy job: units it has passed are marked to be copied again when a cut
+ * link resumes (storage_migration.md, "Liveness and resume").  NULL: none. */
+struct disk_job;
+void storage_migrate_set_job(struct disk_job *j);
 /* Ends the outgoing migration (ABORT first when the target has not committed). */
 void storage_migrate_close(const char *why);
 
