@@ -855,8 +855,9 @@ static void note_staged(uint64_t off, const uint8_t *b, size_t len)
         src.known[u] = crc32c(0, b, len);
 }
 
-/* Backoff between reconnects: 1, 2, 4, 8, then 16 s; tried until twice the idle timeout
- * and 10 s more have passed since the cut (the target needs the idle timeout to notice). */
+/* Backoff between reconnects: 1, 2, 4, 8, then 16 s; tried until three idle timeouts and
+ * 30 s more have passed since the cut (the target needs an idle timeout to notice, and an
+ * attempt whose connection never comes up takes one). */
 static uint64_t backoff_ns(uint32_t attempt)
 {
     uint32_t s = attempt < 5 ? 1u << attempt : 16u;
@@ -865,7 +866,7 @@ static uint64_t backoff_ns(uint32_t attempt)
 
 static uint64_t resume_window_ns(void)
 {
-    return ((uint64_t)src.id.idle_s * 2 + 10) * 1000000000ull;
+    return ((uint64_t)src.id.idle_s * 3 + 30) * 1000000000ull;
 }
 
 /* The link failed (or the peer went silent) while streaming: the guest goes on here, the

@@ -324,7 +324,7 @@ static void test_abort_and_cut(void **state)
     assert_false(exists("two.vhdx.tmp") || exists("two.vhdx"));
 
     /* the link is cut mid-way and stays cut: the source tries again (the guest goes on
-     * there) until twice the idle timeout and 10 s have passed, then fails; the target
+     * there) until three idle timeouts and 30 s have passed, then fails; the target
      * keeps two.vhdx.tmp and its record for a resume */
     assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
     assert_int_equal(poll_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
@@ -346,7 +346,7 @@ static void test_abort_and_cut(void **state)
     assert_int_equal(st, SMIG_SRC_FAILED);
     assert_non_null(strstr(console, "storage-migrate: outgoing two.vhdx to 10.0.3.2: link lost: "
                                     "the link failed: reset; the guest goes on here, "
-                                    "reconnecting in 1 s (attempt 1, until 70 s after the cut)\n"));
+                                    "reconnecting in 1 s (attempt 1, until 120 s after the cut)\n"));
     assert_int_equal(storage_migrate_io()->write(NULL, 0, disk, MIB), -1);
     storage_migrate_close("failed");
     cut = false;
