@@ -15,8 +15,9 @@
  *
  * The target half takes one disk at a time on TCP port control-port + 5 (7405 by default;
  * net/kernel/storage_mig_link.c) and writes a new dynamic VHDX NAME.tmp in its pool,
- * renamed to NAME only once COMMIT has been applied and flushed.  A link cut, an ABORT or a
- * failed write discards NAME.tmp: a partial copy is never resumed (the source starts over).
+ * renamed to NAME only once COMMIT has been applied and flushed.  An ABORT or a failed write
+ * discards NAME.tmp; a link cut in the before mode keeps it for the same migration's
+ * reconnect (storage_migration.md, "Liveness and resume"), any other migration discards it.
  *
  * Lines (target):
  *   storage-migrate: incoming NAME from PEER: S MiB, block B MiB: accepted

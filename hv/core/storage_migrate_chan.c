@@ -15,7 +15,7 @@ bool smig_chan_open(struct smig_chan *c, const struct migrate_transport *t, void
     c->rx = kmem_alloc_pages(c->rx_pages);
     c->rx_cap = SMIG_HEADER_SIZE + rx_payload;
     c->last_progress_ns = time_ns();
-    c->last_rx_ns = c->last_tx_ns = c->last_progress_ns;
+    c->last_rx_ns = c->last_tx_ns = c->last_data_tx_ns = c->last_progress_ns;
     c->ka_off = SMIG_HEADER_SIZE;
     smig_chan_set_idle(c, 0);
     if (!c->rx)
@@ -87,7 +87,7 @@ int smig_chan_send(struct smig_chan *c, const uint8_t *buf, size_t len, size_t *
         *off += (size_t)w;
         c->wire_bytes += (uint64_t)w;
         c->last_progress_ns = time_ns();
-        c->last_tx_ns = c->last_progress_ns;
+        c->last_tx_ns = c->last_data_tx_ns = c->last_progress_ns;
     }
     c->tx_mid = *off && *off < len;
     int f = c->t->flush(c->s);
@@ -154,7 +154,12 @@ int smig_chan_recv(struct smig_chan *c, struct smig_header *h, const uint8_t **p
             return -1;
         }
         if (r == 0) {
-            if (c->idle_ns && time_ns() - c->last_rx_ns > c->idle_ns) {
+            /* The peer's TCP window opening for our data is a sign of life too: a busy peer
+             * (a long write, a slow clock) may send its KEEPALIVE late; a dead one takes
+             * at most a window's worth. */
+            uint64_t heard = c->last_rx_ns > c->last_data_tx_ns ? c->last_rx_ns
+                                                                : c->last_data_tx_ns;
+            if (c->idle_ns && time_ns() - heard > c->idle_ns) {
                 c->link_down = true;
                 fmt_snprintf(err, err_size, "nothing came from the peer for %lu s (its host or "
                              "the link is gone)", (unsigned long)(c->idle_ns / 1000000000ull));

@@ -21,6 +21,7 @@ struct smig_chan {
     /* liveness (storage_mig_resume.h): KEEPALIVE when nothing was sent for keepalive_ns; the
      * peer is gone when nothing came for idle_ns */
     uint64_t last_rx_ns, last_tx_ns, idle_ns, keepalive_ns;
+    uint64_t last_data_tx_ns;       /* a caller's bytes taken by the link (not KEEPALIVE's) */
     uint8_t ka[SMIG_HEADER_SIZE];
     size_t ka_off;                  /* SMIG_HEADER_SIZE: no KEEPALIVE half out */
     bool tx_mid;                    /* a caller's message is half out: nothing may come between */

@@ -855,6 +855,8 @@ static void note_staged(uint64_t off, const uint8_t *b, size_t len)
         src.known[u] = crc32c(0, b, len);
 }
 
+#define SMIG_RESUMES_MAX 16u     /* cuts resumed per migration; the next one fails it */
+
 /* Backoff between reconnects: 1, 2, 4, 8, then 16 s; tried until three idle timeouts and
  * 30 s more have passed since the cut (the target needs an idle timeout to notice, and an
  * attempt whose connection never comes up takes one). */
@@ -875,7 +877,8 @@ static uint64_t resume_window_ns(void)
 static bool cut_resume(const char *why)
 {
     bool streaming = src.stage == SMIG_SRC_STREAM && !src.commit_wanted && !src.commit_sent;
-    if (!src.known || !src.theirs || !resumable() || !(streaming || src.resuming))
+    if (!src.known || !src.theirs || !resumable() || !(streaming || src.resuming) ||
+        src.resumes >= SMIG_RESUMES_MAX)
         return false;
     if (!src.resuming && src.job) {
         struct disk_job_progress pr;

@@ -29,7 +29,7 @@ static int fail(char *err, size_t err_size, const char *what)
 
 uint32_t smig_keepalive_period_s(uint32_t idle_s)
 {
-    return idle_s >= 12 ? idle_s / 6 : idle_s >= 2 ? idle_s / 2 : 1;
+    return idle_s >= 12 ? idle_s / 6 : 1;
 }
 
 int smig_keepalive_decode(uint32_t len, char *err, size_t err_size)

@@ -32,7 +32,7 @@ static void test_keepalive(void **state)
     assert_int_equal(smig_keepalive_period_s(SMIG_IDLE_DEFAULT_S), SMIG_KEEPALIVE_S);
     assert_int_equal(smig_keepalive_period_s(1), 1);
     assert_int_equal(smig_keepalive_period_s(3), 1);
-    assert_int_equal(smig_keepalive_period_s(8), 4);
+    assert_int_equal(smig_keepalive_period_s(8), 1);
     assert_int_equal(smig_keepalive_period_s(600), 100);
 }
 
