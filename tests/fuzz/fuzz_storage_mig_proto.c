@@ -3,7 +3,9 @@
  * every message type; accepted messages hold terminated, valid fields and DATA ranges
  * inside the disk; a HELLO's parent list gets the target's decision (what it finds under
  * each path taken from the input), PARENTS answers are in order, and PFILE chunks fed to
- * the target's order check never make a file longer than its limit. */
+ * the target's order check never make a file longer than its limit; KEEPALIVE, the
+ * resume identity, HELD and the target's resume record (storage_mig_resume.c) decode only
+ * what they may. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
