@@ -180,6 +180,14 @@ void smig_chan_consume(struct smig_chan *c)
     c->rx_len = 0;
 }
 
+void smig_chan_drain(struct smig_chan *c)
+{
+    uint8_t scratch[256];
+    for (int i = 0; c->s && i < 64; i++)
+        if (c->t->read(c->s, scratch, sizeof(scratch)) <= 0)
+            break;
+}
+
 bool smig_chan_stalled(const struct smig_chan *c)
 {
     return time_ns() - c->last_progress_ns > MIGRATE_IDLE_NS;

@@ -53,6 +53,9 @@ int smig_chan_flush(struct smig_chan *c, char *err, size_t err_size);
 int smig_chan_recv(struct smig_chan *c, struct smig_header *h, const uint8_t **payload,
                    char *err, size_t err_size);
 void smig_chan_consume(struct smig_chan *c);
+/* Reads and drops what has come (a KEEPALIVE after our last message) so that closing the
+ * stream ends it cleanly, not with a reset that may take our last message with it. */
+void smig_chan_drain(struct smig_chan *c);
 /* No byte has moved for MIGRATE_IDLE_NS. */
 bool smig_chan_stalled(const struct smig_chan *c);
 

@@ -728,6 +728,7 @@ static int send_due(char *err, size_t err_size)
             src.ctl_off = 0;
             src.commit_sent = true;
             src.stage = SMIG_SRC_COMMIT;
+            src.ch.keepalive_ns = 0;    /* the target closes after DONE: nothing after COMMIT */
             return smig_chan_send(&src.ch, src.ctl, src.ctl_len, &src.ctl_off, err, err_size);
         }
     }

@@ -881,6 +881,7 @@ static int step(char *err, size_t err_size)
             return t;
     }
     if (tgt.stage == T_REPLY) {         /* DONE or the refusal is out: the link closes */
+        smig_chan_drain(&tgt.ch);       /* the source's KEEPALIVEs: a clean close */
         if (tgt.keep)
             line("", "DONE sent");
         if (tgt.keep)
