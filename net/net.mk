@@ -7,7 +7,7 @@ NET_CONTROL_SRCS := net/control/ctl_codec.c net/control/ctl_server.c net/control
 	net/control/ctl_offload.c \
 	net/control/ctl_disk.c
 NET_TLS_SRCS     := net/tls/tls_identity.c net/tls/tls_selfcert.c net/tls/tls_pin.c \
-                    net/tls/tls_conn.c
+                    net/tls/tls_conn.c net/tls/tls_grant.c
 NET_HEADERS      := $(wildcard net/control/*.h net/tls/*.h tests/net/*.h)
 
 UNIT_TESTS += test_ctl_codec test_ctl_server test_tls_conn

@@ -4,8 +4,11 @@
  * rebuilt as one band, a few whole rows of it at a time, so layers read their sources
  * along rows: in a private buffer (background, then every layer by z from the topmost
  * one that hides what lies below), copied to the framebuffer once; where one layer
- * that only writes hides all else, it draws straight into the framebuffer, each pixel
- * written once either way.  Layers are the clients' presented windows
+ * that only writes hides all else, it draws straight into the framebuffer; where a copied
+ * window hides all else but one layer over it (a keyed or blended overlay on a desktop),
+ * the two are drawn in one pass straight into the framebuffer (the overlay reading the
+ * window for what lies below it); each pixel written once either way.  Layers are the
+ * clients' presented windows
  * (copied, or blended when they carry alpha) and overlays (drawn by their pixel shaders);
  * all go through the engine, so a GPU engine would compose too.
  */
@@ -47,6 +50,7 @@ struct vsp_compose_stats {
     uint64_t composes;
     uint64_t tiles_recomposed;          /* summed over composes */
     uint64_t tiles_offered;             /* tiles on the screen, summed over composes */
+    uint64_t fused;                     /* rectangles built by the fused pass, summed */
     uint32_t last_recomposed, tiles_total;
 };
 
@@ -54,6 +58,7 @@ struct vsp_compositor {
     uint32_t w, h, tiles_x, tiles_y;
     uint32_t background;                /* 0x00RRGGBB */
     const struct vsp_engine_ops *engine;
+    bool fuse;                          /* the fused pass allowed (default; tests compare) */
     uint64_t dirty[VSP_MAX_SCREEN_H / VSP_TILE];    /* bit tx of row ty */
     struct vsp_compose_stats stats;
     uint8_t band[VSP_BAND_BYTES];       /* the rows being rebuilt (compose_strip) */

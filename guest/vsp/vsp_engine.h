@@ -25,6 +25,12 @@ struct vsp_draw {
     const struct vsp_shader *shader;
     struct vsp_shader_env env;
     int32_t origin_x, origin_y;         /* R0 of the rect's top-left pixel */
+    /* NULL, or the surface (dst's format) whose pixels stand for dst's before the draw, as
+     * if copied into rect first: rect pixel (col, row) takes the pixel at (under_x + col,
+     * under_y + row) of under where the shader discards it, and reads it as its
+     * destination; dst is then only written, each pixel of rect once.  Units as without. */
+    const struct vsp_surface *under;
+    uint32_t under_x, under_y;
 };
 
 struct vsp_engine_ops {

@@ -148,8 +148,8 @@ AVX2 static inline uint32_t lanes(__m256i m)
 /* Fewer than 16 pixels, by masks: nothing outside [0, n) is read or written.  (Scalar
  * arguments: a call taking vectors would leave the upper halves dirty for the SSE code
  * that runs next, pixman's among it, which then runs at a third of its speed.) */
-AVX2 static uint32_t copy_part(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or,
-                               int32_t key_rgb, int mode)
+AVX2 static uint32_t copy_part(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t n,
+                               uint32_t alpha_or, int32_t key_rgb, int mode)
 {
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i aor = k((int32_t)alpha_or), key = k(key_rgb);
@@ -158,9 +158,13 @@ AVX2 static uint32_t copy_part(uint8_t *dst, const uint8_t *src, uint32_t n, uin
         int *dp = (int *)(dst + 4 * v);
         __m256i in = _mm256_cmpgt_epi32(k((int32_t)(n - v)), iota);
         __m256i s = _mm256_maskload_epi32((const int *)(src + 4 * v), in);
-        __m256i d = mode == 2 ? _mm256_maskload_epi32(dp, in) : s;
+        __m256i u = under ? _mm256_maskload_epi32((const int *)(under + 4 * v), in) : s;
+        __m256i d = mode == 2 ? (under ? u : _mm256_maskload_epi32(dp, in)) : s;
         __m256i m = _mm256_and_si256(in, copy_drawn(s, d, key, mode));
-        _mm256_maskstore_epi32(dp, m, _mm256_or_si256(s, aor));
+        if (under)
+            _mm256_maskstore_epi32(dp, in, _mm256_blendv_epi8(u, _mm256_or_si256(s, aor), m));
+        else
+            _mm256_maskstore_epi32(dp, m, _mm256_or_si256(s, aor));
         kept += (uint32_t)__builtin_popcount(lanes(m));
     }
     return kept;
@@ -176,26 +180,40 @@ AVX2 static inline void store_drawn(uint8_t *p, __m256i v, __m256i m, uint32_t m
 }
 
 /* Pixels [i, n) from a cache line's start of dst a line (16 pixels) at a time, mode a
- * constant in each copy; returns where it stopped (fewer than 16 left) and adds to *kept. */
+ * constant in each copy, and fused whether under is there (const too): then each line of
+ * dst is written whole, from src, from under or from both; returns where it stopped (fewer
+ * than 16 left) and adds to *kept. */
 AVX2 __attribute__((always_inline)) static inline uint32_t
-copy_lines(uint8_t *dst, const uint8_t *src, uint32_t i, uint32_t n, uint32_t alpha_or,
-           int32_t key, const int mode, uint32_t *kept)
+copy_lines(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t i, uint32_t n,
+           uint32_t alpha_or, int32_t key, const int mode, const bool fused, uint32_t *kept)
 {
     const __m256i aor = k((int32_t)alpha_or), kv = k(key);
     for (; i + 16 <= n; i += 16) {
         const __m256i *sp = (const __m256i *)(src + 4 * i);
         uint8_t *dp = dst + 4 * i;
+        const __m256i *bp = (const __m256i *)(fused ? under + 4 * i : dp);
         __m256i s0 = _mm256_loadu_si256(sp), s1 = _mm256_loadu_si256(sp + 1);
         __m256i d0 = s0, d1 = s1;
         if (mode == 2) {
-            d0 = _mm256_loadu_si256((const __m256i *)dp);
-            d1 = _mm256_loadu_si256((const __m256i *)dp + 1);
+            d0 = _mm256_loadu_si256(bp);
+            d1 = _mm256_loadu_si256(bp + 1);
         }
         __m256i m0 = copy_drawn(s0, d0, kv, mode), m1 = copy_drawn(s1, d1, kv, mode);
         uint32_t b0 = lanes(m0), b1 = lanes(m1);
         *kept += (uint32_t)__builtin_popcount(b0 | b1 << 8);
-        store_drawn(dp, _mm256_or_si256(s0, aor), m0, b0);
-        store_drawn(dp + 32, _mm256_or_si256(s1, aor), m1, b1);
+        s0 = _mm256_or_si256(s0, aor);
+        s1 = _mm256_or_si256(s1, aor);
+        if (!fused) {
+            store_drawn(dp, s0, m0, b0);
+            store_drawn(dp + 32, s1, m1, b1);
+            continue;
+        }
+        if (mode != 2) {        /* read whether needed or not: no branch on the key */
+            d0 = _mm256_loadu_si256(bp);
+            d1 = _mm256_loadu_si256(bp + 1);
+        }
+        _mm256_storeu_si256((__m256i *)dp, _mm256_blendv_epi8(d0, s0, m0));
+        _mm256_storeu_si256((__m256i *)dp + 1, _mm256_blendv_epi8(d1, s1, m1));
     }
     return i;
 }
@@ -203,20 +221,26 @@ copy_lines(uint8_t *dst, const uint8_t *src, uint32_t i, uint32_t n, uint32_t al
 /* A cache line of the destination (16 pixels) per step once a head brings dst to one's
  * start: a line with every pixel drawn is written whole (no partial line, no masked
  * store), one with none is not touched; only lines where a key's edge falls are masked. */
-AVX2 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or,
-                                int32_t key, int mode)
+AVX2 uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *under,
+                                uint32_t n, uint32_t alpha_or, int32_t key, int mode)
 {
+    if (mode == 0)
+        under = NULL;                   /* every pixel drawn: nothing shows from under */
     uint32_t head = (uintptr_t)dst & 3 ? 0 : (uint32_t)(-(uintptr_t)dst & 63) / 4;
     if (head > n)
         head = n;
-    uint32_t kept = copy_part(dst, src, head, alpha_or, key, mode), i = head;
+    uint32_t kept = copy_part(dst, src, under, head, alpha_or, key, mode), i = head;
     if (mode == 0)
-        i = copy_lines(dst, src, i, n, alpha_or, key, 0, &kept);
+        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 0, false, &kept);
+    else if (under)
+        i = mode == 1 ? copy_lines(dst, src, under, i, n, alpha_or, key, 1, true, &kept)
+                      : copy_lines(dst, src, under, i, n, alpha_or, key, 2, true, &kept);
     else if (mode == 1)
-        i = copy_lines(dst, src, i, n, alpha_or, key, 1, &kept);
+        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 1, false, &kept);
     else
-        i = copy_lines(dst, src, i, n, alpha_or, key, 2, &kept);
-    return kept + copy_part(dst + 4 * i, src + 4 * i, n - i, alpha_or, key, mode);
+        i = copy_lines(dst, src, NULL, i, n, alpha_or, key, 2, false, &kept);
+    return kept + copy_part(dst + 4 * i, src + 4 * i, under ? under + 4 * i : NULL, n - i,
+                            alpha_or, key, mode);
 }
 
 /* x * 255-division of 16-bit lanes holding at most 255 * 255, as div255 rounds. */
@@ -243,10 +267,11 @@ AVX2 static inline __m256i over_opaque_ga(__m256i s, __m256i d, __m256i alpha16,
     return _mm256_adds_epu8(s, _mm256_or_si256(even, _mm256_slli_epi16(odd, 8)));
 }
 
-AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,
-                                uint32_t dst_or, uint32_t ga)
+AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *under,
+                                uint32_t n, uint32_t src_or, uint32_t dst_or, uint32_t ga)
 {
     uint32_t i = 0;
+    const uint8_t *below = under ? under : dst;
     const __m256i sor = k((int32_t)src_or), dor = k((int32_t)dst_or), z = _mm256_setzero_si256();
     const __m256i g = _mm256_set1_epi16((short)ga), ones = k(-1);
     const __m256i alpha = _mm256_setr_epi8(3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15,
@@ -268,18 +293,24 @@ AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, ui
                 _mm256_storeu_si256(dp + 1, _mm256_or_si256(s1, dor));
                 continue;
             }
+            const __m256i *bp = (const __m256i *)(below + 4 * i);
             __m256i either = _mm256_or_si256(s0, s1);
-            if (_mm256_testz_si256(either, either) && !dst_or)
+            if (_mm256_testz_si256(either, either) && !dst_or) {
+                if (under) {
+                    _mm256_storeu_si256(dp, _mm256_loadu_si256(bp));
+                    _mm256_storeu_si256(dp + 1, _mm256_loadu_si256(bp + 1));
+                }
                 continue;
-            __m256i d0 = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
-            __m256i d1 = _mm256_or_si256(_mm256_loadu_si256(dp + 1), dor);
+            }
+            __m256i d0 = _mm256_or_si256(_mm256_loadu_si256(bp), dor);
+            __m256i d1 = _mm256_or_si256(_mm256_loadu_si256(bp + 1), dor);
             _mm256_storeu_si256(dp, _mm256_or_si256(over_opaque_ga(s0, d0, alpha16, lo8), dor));
             _mm256_storeu_si256(dp + 1, _mm256_or_si256(over_opaque_ga(s1, d1, alpha16, lo8), dor));
         }
         for (; i + 8 <= n; i += 8) {
             __m256i s0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
             __m256i *dp = (__m256i *)(dst + 4 * i);
-            __m256i d0 = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
+            __m256i d0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(below + 4 * i)), dor);
             _mm256_storeu_si256(dp, _mm256_or_si256(over_opaque_ga(s0, d0, alpha16, lo8), dor));
         }
         return i;
@@ -287,7 +318,7 @@ AVX2 uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, ui
     for (; i + 8 <= n; i += 8) {
         __m256i s = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(src + 4 * i)), sor);
         __m256i *dp = (__m256i *)(dst + 4 * i);
-        __m256i d = _mm256_or_si256(_mm256_loadu_si256(dp), dor);
+        __m256i d = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(below + 4 * i)), dor);
         __m256i slo = _mm256_unpacklo_epi8(s, z), shi = _mm256_unpackhi_epi8(s, z);
         /* times ga / 255, then the alphas of that */
         slo = div255_16(_mm256_mullo_epi16(slo, g));

@@ -143,6 +143,33 @@ static inline void put(int32_t (*planes)[VSP_ROW_CHUNK], uint32_t i, const int32
         planes[l][i] = v[l];
 }
 
+/* Where the destination pixel (x, y) of d's rect is read: under's pixel (x, y become its
+ * position there), or dst's own. */
+static inline const struct vsp_surface *below(const struct vsp_draw *d, uint32_t *x, uint32_t *y)
+{
+    if (!d->under)
+        return d->dst;
+    *x = d->under_x + (*x - d->rect.x);
+    *y = d->under_y + (*y - d->rect.y);
+    return d->under;
+}
+
+/* The bytes of under's pixel standing for destination pixel (x, y); NULL without under. */
+static const uint8_t *under_at(const struct vsp_draw *d, uint32_t x, uint32_t y)
+{
+    if (!d->under)
+        return NULL;
+    const struct vsp_surface *u = below(d, &x, &y);
+    return u->pix + (uint64_t)y * u->stride + (uint64_t)x * 4;
+}
+
+/* Pixels (x, y) .. (x + n - 1, y) of under into dst as they are (d->under set). */
+static void copy_under(const struct vsp_draw *d, uint32_t x, uint32_t y, uint32_t n)
+{
+    memcpy(d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4, under_at(d, x, y),
+           (size_t)n * 4);
+}
+
 /* Texels [from, n) of row ty from column tx of surface s, its format the constant fmt (one
  * copy per format: the switch in vsp_texel folds). */
 static inline void texels(uint16_t fmt, const struct vsp_surface *s, uint32_t tx, uint32_t ty,
@@ -358,14 +385,19 @@ static uint32_t row_chunk(const struct vsp_draw *d, uint32_t bits, bool one, boo
         load_row(t->s, t->x + (uint32_t)ox, t->y + (uint32_t)oy, n, row.s, simd);
     else
         sample_scaled(bits & VSP_BUILTIN_BILINEAR, t, d->env.uniform, ox, oy, n, row.s, simd);
-    if (bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST))
-        load_row(d->dst, x, y, n, row.d, simd);
+    if (bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST)) {
+        uint32_t bx = x, by = y;
+        const struct vsp_surface *b = below(d, &bx, &by);
+        load_row(b, bx, by, n, row.d, simd);
+    }
 #if VSP_ROW_AVX2
     if (simd)
         vsp_row_math_avx2(bits, d->env.uniform, &row, n);
     else
 #endif
         math_scalar(bits, d->env.uniform, &row, n);
+    if (d->under && bits & (VSP_BUILTIN_KEY_SRC | VSP_BUILTIN_KEY_DST))
+        copy_under(d, x, y, n);         /* what is discarded shows under; the rest overwrites it */
     return n - store_row(d->dst, x, y, n, &row, simd);
 }
 
@@ -381,16 +413,24 @@ static inline void row_1to1(uint32_t bits, uint16_t sfmt, uint16_t dfmt, const s
     dst.format = dfmt;
     tx += d->env.tex[0].x;
     ty += d->env.tex[0].y;
+    uint32_t bx = x, by = y;
+    struct vsp_surface under = *below(d, &bx, &by);     /* dst, or what stands for it */
+    under.format = dfmt;
+    const uint8_t *up = under.pix + (uint64_t)by * under.stride + (uint64_t)bx * 4;
+    uint8_t *dp = dst.pix + (uint64_t)y * dst.stride + (uint64_t)x * 4;
     bool reads_dst = bits & (VSP_BUILTIN_BLEND | VSP_BUILTIN_KEY_DST);
     for (uint32_t i = 0; i < n; i++) {
         int32_t r1[4] = { 0, 0, 0, 0 }, r3[4];
         vsp_texel(&src, tx + i, ty, r3);
         if (reads_dst)          /* else unread: the compositor may draw into the framebuffer */
-            vsp_texel(&dst, x + i, y, r1);
-        if (builtin_math(bits, d->env.uniform, r3, r1))
+            vsp_texel(&under, bx + i, by, r1);
+        if (builtin_math(bits, d->env.uniform, r3, r1)) {
             vsp_store_rgb(&dst, x + i, y, r1);
-        else
+        } else {
             (*killed)++;
+            if (d->under)
+                memcpy(dp + 4 * i, up + 4 * i, 4);
+        }
     }
 }
 
@@ -463,17 +503,20 @@ static struct copy_args copy_args(const struct vsp_draw *d, uint32_t bits)
 /* The copy without SIMD (the guest's), a pixel a 32-bit word (x86: B G R X from the low
  * byte up), mode a constant in each copy; returns the pixels drawn. */
 __attribute__((always_inline)) static inline uint32_t
-copy_words(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or, int32_t key,
-           const int mode)
+copy_words(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t n, uint32_t alpha_or,
+           int32_t key, const int mode)
 {
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t s, d = 0;
         memcpy(&s, src + 4 * i, 4);
         if (mode == 2)
-            memcpy(&d, dst + 4 * i, 4);
-        if (mode && (((mode == 1 ? s : d) & 0xffffff) == (uint32_t)key) == (mode == 1))
+            memcpy(&d, (under ? under : dst) + 4 * i, 4);
+        if (mode && (((mode == 1 ? s : d) & 0xffffff) == (uint32_t)key) == (mode == 1)) {
+            if (under)
+                memcpy(dst + 4 * i, under + 4 * i, 4);
             continue;
+        }
         s |= alpha_or;
         memcpy(dst + 4 * i, &s, 4);
         kept++;
@@ -490,15 +533,19 @@ static uint32_t row_copy(const struct vsp_draw *d, const struct copy_args *a, bo
     uint8_t *dp = d->dst->pix + (uint64_t)y * d->dst->stride + (uint64_t)x * 4;
     const uint8_t *sp = t->s->pix + (uint64_t)(t->y + (uint32_t)oy) * t->s->stride +
                         (uint64_t)(t->x + (uint32_t)ox) * 4;
+    const uint8_t *up = a->mode ? under_at(d, x, y) : NULL;     /* mode 0 draws every pixel */
 #if VSP_ROW_AVX2
     if (simd)
-        return n - vsp_row_copy_avx2(dp, sp, n, a->alpha_or, a->key, a->mode);
+        return n - vsp_row_copy_avx2(dp, sp, up, n, a->alpha_or, a->key, a->mode);
 #endif
     (void)simd;
+    if (up)             /* one copy each with and without under: its test folds */
+        return n - (a->mode == 1 ? copy_words(dp, sp, up, n, a->alpha_or, a->key, 1)
+                                 : copy_words(dp, sp, up, n, a->alpha_or, a->key, 2));
     switch (a->mode) {
-    case 0: return n - copy_words(dp, sp, n, a->alpha_or, a->key, 0);
-    case 1: return n - copy_words(dp, sp, n, a->alpha_or, a->key, 1);
-    default: return n - copy_words(dp, sp, n, a->alpha_or, a->key, 2);
+    case 0: return n - copy_words(dp, sp, NULL, n, a->alpha_or, a->key, 0);
+    case 1: return n - copy_words(dp, sp, NULL, n, a->alpha_or, a->key, 1);
+    default: return n - copy_words(dp, sp, NULL, n, a->alpha_or, a->key, 2);
     }
 }
 
@@ -521,7 +568,7 @@ static uint32_t row_whole(const struct vsp_draw *d, enum whole kind, uint32_t x,
         vsp_row_yuy2_avx2(dp, sp + (uint64_t)tx * 2, done, u, !dst_x);
         return done;
     }
-    vsp_row_over_avx2(dp, sp + (uint64_t)tx * 4, done, src_x ? 0xff000000u : 0,
+    vsp_row_over_avx2(dp, sp + (uint64_t)tx * 4, under_at(d, x, y), done, src_x ? 0xff000000u : 0,
                       dst_x ? 0xff000000u : 0, (uint32_t)u[7][3]);
     return done;
 }
@@ -583,14 +630,17 @@ static bool cpu_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *bud
         for (; pos->col < r->w; pos->col++) {
             if (*budget <= 0)
                 return false;
-            uint32_t x = r->x + pos->col;
+            uint32_t x = r->x + pos->col, bx = x, by = y;
+            const struct vsp_surface *b = below(d, &bx, &by);
             int32_t px[4];
             bool killed;
-            vsp_texel(d->dst, x, y, px);
+            vsp_texel(b, bx, by, px);
             uint32_t ran = vsp_shader_run(d->shader, &d->env, d->origin_x + (int32_t)pos->col,
                                           d->origin_y + (int32_t)pos->row, px, &killed);
             if (!killed)
                 vsp_store_rgb(d->dst, x, y, px);
+            else if (d->under)
+                copy_under(d, x, y, 1);
             *budget -= 1 + (int64_t)ran;
         }
     }

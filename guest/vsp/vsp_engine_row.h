@@ -53,11 +53,12 @@ uint32_t vsp_row_store_avx2(uint8_t *p, bool xrgb, uint32_t n, const struct vsp_
  * dst's are (destination key); a pixel not drawn is neither read (but for mode 2) nor
  * written; returns the pixels drawn.  OVER, whole groups of 8 of the n pixels (the caller
  * does the rest): src | src_or times ga (0..255) / 255, OVER dst | dst_or, then | dst_or;
- * returns the pixels done. */
-uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t alpha_or,
-                           int32_t key, int mode);
-uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, uint32_t src_or,
-                           uint32_t dst_or, uint32_t ga);
+ * returns the pixels done.  With under (else NULL) both read what lies below from under
+ * instead of dst and write every pixel of dst once: a pixel not drawn gets under's. */
+uint32_t vsp_row_copy_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t n,
+                           uint32_t alpha_or, int32_t key, int mode);
+uint32_t vsp_row_over_avx2(uint8_t *dst, const uint8_t *src, const uint8_t *under, uint32_t n,
+                           uint32_t src_or, uint32_t dst_or, uint32_t ga);
 /* YUY2 (src at a pixel pair's first) to RGB by the YUV built-in without key or blend. */
 uint32_t vsp_row_yuy2_avx2(uint8_t *dst, const uint8_t *src, uint32_t n, const int32_t (*u)[4],
                            bool argb);

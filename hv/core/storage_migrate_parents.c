@@ -114,6 +114,37 @@ long smig_src_chain_next(struct smig_src_chain *c, uint8_t *m, void (*say)(const
     return (long)(SMIG_HEADER_SIZE + pl);
 }
 
+long smig_src_chain_layer_map(struct vhdx *disk, uint64_t disk_size, uint8_t *bitmap,
+                              char *err, size_t err_size)
+{
+    uint32_t units = (uint32_t)((disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+    memset(bitmap, 0, (units + 7) / 8);
+    long n = 0;
+    for (uint32_t u = 0; u < units; u++) {
+        uint64_t off = (uint64_t)u * SMIG_UNIT;
+        uint64_t left = disk_size - off < SMIG_UNIT ? disk_size - off : SMIG_UNIT;
+        bool own = false;
+        while (left && !own) {
+            bool present;
+            uint64_t run;
+            struct vhdx_err verr;
+            if (vhdx_layer_extent(disk, off, left, &present, &run, &verr)) {
+                fmt_snprintf(err, err_size, "the disk's layer map: %s", verr.msg);
+                return -1;
+            }
+            own = present;
+            if (!run)
+                run = left;     /* never loops forever on a hostile bitmap */
+            off += run, left -= run < left ? run : left;
+        }
+        if (!own) {
+            bitmap[u >> 3] |= (uint8_t)(1u << (u & 7));
+            n++;
+        }
+    }
+    return n;
+}
+
 /* ---- target ------------------------------------------------------------------------- */
 
 /* The pool's lock held: path's DataWriteGuid (its header alone); false: no VHDX there. */

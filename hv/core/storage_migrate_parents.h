@@ -53,6 +53,18 @@ bool smig_src_chain_pending(const struct smig_src_chain *c);
 long smig_src_chain_next(struct smig_src_chain *c, uint8_t *m, void (*say)(const char *line),
                          char *err, size_t err_size);
 
+/*
+ * The pool's lock held: bit u of bitmap ((units + 7) / 8 bytes) set when unit u
+ * (SMIG_UNIT bytes) of disk, a differencing VHDX, has nothing in its own layer — every
+ * sector reads through to its parents (BAT state NOT_PRESENT, UNDEFINED or UNMAPPED, or
+ * PARTIALLY_PRESENT with none of the unit's sector bits set): a target holding the same
+ * parents reads it from them.  A unit with any sector of its own (FULLY_PRESENT, ZERO —
+ * which reads zero, not the parent's —, or a sector bit set) is clear.  How many are set,
+ * or -1 with err (a sector bitmap unreadable).
+ */
+long smig_src_chain_layer_map(struct vhdx *disk, uint64_t disk_size, uint8_t *bitmap,
+                              char *err, size_t err_size);
+
 /* ---- target ---- */
 struct smig_tgt_chain {
     struct smig_parents answers;

@@ -67,6 +67,9 @@ static struct source {
     uint8_t *hov;
     size_t hov_pages, hov_len, hov_off;
     bool hov_wanted;                    /* atomic: the producer is the partition's end */
+    /* after mode, a differencing disk: HANDOVER names the units the child's own layer does
+     * not touch (read through the parents there), sent before any READ is answered */
+    bool layer_sent;
     /* liveness and resume (storage_mig_resume.h) */
     struct smig_resume_id id;
     struct smig_hello hello;            /* sent again on a reconnect */
@@ -283,9 +286,10 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     rate_limit_init(&src.rrl, 0, (uint64_t)p->read_mbps * MIB, time_ns());
     src.ctl = kmem_alloc_pages(1);
     bool mem = src.ctl != NULL;
-    if (p->around && mem) {
+    if ((p->around || p->after) && mem) {
         uint32_t units = (uint32_t)((p->disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
-        src.hov_pages = (SMIG_HEADER_SIZE + smig_handover_size(units) + 4095) / 4096;
+        /* and room for a differencing disk's layer map after it */
+        src.hov_pages = (SMIG_HEADER_SIZE + 2 * smig_handover_size(units) + 4095) / 4096;
         mem = (src.hov = kmem_alloc_pages(src.hov_pages)) != NULL;
     }
     for (unsigned i = 0; i < STORAGE_MIGRATE_SLOTS && mem; i++)
@@ -311,7 +315,7 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
                             .disk_size = p->disk_size, .sector_size = p->sector_size,
                             .block_size = p->block_size };
     fmt_snprintf(h.name, sizeof(h.name), "%s", p->name);
-    if (!p->after && p->disk && !smig_src_chain_list(p->disk, &h, &src.chain, err, err_size)) {
+    if (p->disk && !smig_src_chain_list(p->disk, &h, &src.chain, err, err_size)) {
         release();      /* the link too */
         return false;
     }
@@ -553,12 +557,58 @@ static int serve_send(char *err, size_t err_size)
     return s;
 }
 
+static int send_parents(char *err, size_t err_size);
+
+/*
+ * The after mode with a differencing disk, before any READ: the parent files the target
+ * lacks go whole, then (once no partition here has the disk: its last write is in) HANDOVER
+ * names the units the child's own layer does not touch: the target reads those through its
+ * copy of the parents and fetches only the others.  1 done, 0 pending, -1 failed.
+ */
+static int after_chain_turn(char *err, size_t err_size)
+{
+    if (src.p.around || !src.chain.count || src.layer_sent)
+        return 1;
+    int s = send_parents(err, err_size);
+    if (s <= 0)
+        return s;
+    if (!src.hov_len) {
+        if (partition_disk_attached_anywhere(src.path)) {
+            src.ch.last_progress_ns = time_ns();    /* waiting for the machine to leave */
+            return 0;
+        }
+        uint32_t units = (uint32_t)((src.p.disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+        uint8_t *map = src.slot[0].buf;    /* free: the parents are out, no answer yet */
+        partition_pool_lock();
+        bool ok = src.disk || open_file(err, err_size);
+        long here = ok ? smig_src_chain_layer_map(src.disk, src.p.disk_size, map, err,
+                                                  err_size) : -1;
+        partition_pool_unlock();
+        if (here < 0)
+            return -1;
+        size_t n = smig_handover_encode(units, map, src.hov + SMIG_HEADER_SIZE,
+                                        src.hov_pages * 4096 - SMIG_HEADER_SIZE);
+        smig_header_encode(src.hov, SMIG_MSG_HANDOVER, src.hov + SMIG_HEADER_SIZE, (uint32_t)n);
+        src.hov_len = SMIG_HEADER_SIZE + n;
+        src.hov_off = 0;
+        char d[200];
+        fmt_snprintf(d, sizeof(d), "serving READs from %s (read-only); its own layer leaves "
+                     "%ld of %u units to the parents there (not fetched)", src.path, here,
+                     units);
+        say(d);
+    }
+    s = smig_chan_send(&src.ch, src.hov, src.hov_len, &src.hov_off, err, err_size);
+    if (s > 0)
+        src.layer_sent = true;
+    return s;
+}
+
 /* The after mode's poll: answers go out, READs come in, until DONE. */
 static bool serve_poll(void)
 {
     char err[160];
     err[0] = '\0';
-    int rc = 1;
+    int rc = after_chain_turn(err, sizeof(err));
     for (int i = 0; i < 4 && rc > 0 && src.stage == SMIG_SRC_SERVE; i++) {
         rc = serve_send(err, sizeof(err));
         if (rc > 0)
@@ -676,6 +726,48 @@ static int send_parents(char *err, size_t err_size)
     }
 }
 
+/*
+ * Around, a differencing disk, before HANDOVER goes (the machine has left): the units the
+ * child's own layer does not touch now never had anything of its own (a layer only gains
+ * sectors), so the copy never sent them and the target reads them through its copy of the
+ * same parents: current there whether or not the copy's pass had reached them.  They join
+ * HANDOVER's bitmap.  1 done, 0 wait (a partition here still has the file), -1 failed.
+ */
+static int around_layer(char *err, size_t err_size)
+{
+    if (!src.chain.count || src.layer_sent)
+        return 1;
+    if (partition_disk_attached_anywhere(src.path)) {
+        src.ch.last_progress_ns = time_ns();
+        return 0;
+    }
+    uint32_t units = (uint32_t)((src.p.disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+    size_t n = src.hov_len - SMIG_HEADER_SIZE;
+    uint8_t *bits = src.hov + SMIG_HEADER_SIZE + SMIG_HANDOVER_HEAD;
+    uint8_t *map = src.hov + SMIG_HEADER_SIZE + n;     /* the room after the message */
+    partition_pool_lock();
+    bool ok = src.disk || open_file(err, err_size);
+    long here = ok ? smig_src_chain_layer_map(src.disk, src.p.disk_size, map, err, err_size)
+                   : -1;
+    partition_pool_unlock();
+    if (here < 0)
+        return -1;
+    uint32_t before = 0, after = 0;
+    for (uint32_t u = 0; u < units; u++) {
+        before += smig_handover_bit(bits, u);
+        bits[u >> 3] |= map[u >> 3] & (uint8_t)(1u << (u & 7));
+        after += smig_handover_bit(bits, u);
+    }
+    smig_header_encode(src.hov, SMIG_MSG_HANDOVER, src.hov + SMIG_HEADER_SIZE, (uint32_t)n);
+    src.layer_sent = true;
+    char d[200];
+    fmt_snprintf(d, sizeof(d), "the child's own layer leaves %ld of %u units to the parents "
+                 "there: %u units current there, %u of them by the copy", here, units, after,
+                 before);
+    say(d);
+    return 1;
+}
+
 /* Sends what is due: HELLO, staged units (the link's bucket allowing), then COMMIT. */
 static int send_due(char *err, size_t err_size)
 {
@@ -705,6 +797,9 @@ static int send_due(char *err, size_t err_size)
         if (src.stage == SMIG_SRC_STREAM && __atomic_load_n(&src.hov_wanted, __ATOMIC_ACQUIRE)) {
             /* Around: every staged unit is out; the machine has left: the target serves
              * from its copy and asks for the rest. */
+            int l = around_layer(err, err_size);
+            if (l <= 0)
+                return l;
             int s = smig_chan_send(&src.ch, src.hov, src.hov_len, &src.hov_off, err, err_size);
             if (s <= 0)
                 return s;

@@ -244,6 +244,16 @@ static bool create_file(char *err, size_t err_size)
     return record_write(err, err_size);
 }
 
+/* After: the file (made, every parent here) is the partition's to open: closed here until
+ * it has all units. */
+static void after_ready(void)
+{
+    partition_pool_lock();
+    close_file();
+    partition_pool_unlock();
+    tgt.stage = T_REMOTE;
+}
+
 static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
 {
     if (smig_hello_decode(pl, len, &tgt.hello, err, err_size))
@@ -267,7 +277,9 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
                      tgt.after ? "after" : "around");
         return false;
     }
-    tgt.rd.handed = tgt.after;
+    /* After, a differencing disk: the map waits for the source's HANDOVER (the units its
+     * own layer leaves to the parents, which read through them here). */
+    tgt.rd.handed = tgt.after && !tgt.hello.parents;
     if (remote) {
         struct smig_remote_disk *r = &tgt.rd;
         r->map_pages = (smig_remote_map_bytes(tgt.hello.disk_size) + 4095) / 4096;
@@ -277,11 +289,6 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
             fmt_snprintf(err, err_size, "out of memory for the unit map");
             return false;
         }
-    }
-    if (tgt.hello.parents && remote) {
-        fmt_snprintf(err, err_size, "%s mode with a differencing disk (not built)",
-                     tgt.after ? "after" : "around");
-        return false;
     }
     partition_pool_lock();
     bool ok = true;
@@ -312,13 +319,8 @@ static bool on_hello(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     if (tgt.hello.parents)
         answers_first();
     tgt.stage = T_DATA;
-    if (tgt.after) {
-        /* The file is the partition's to open: closed here until it has all units. */
-        partition_pool_lock();
-        close_file();
-        partition_pool_unlock();
-        tgt.stage = T_REMOTE;
-    }
+    if (tgt.after && smig_tgt_chain_ready(&tgt.chain))
+        after_ready();
     return true;
 }
 
@@ -338,6 +340,8 @@ static bool on_pfile(const uint8_t *pl, uint32_t len, char *err, size_t err_size
     partition_pool_unlock();
     if (ok)
         say("every parent here: the disk is made a child of its copy");
+    if (ok && tgt.after)
+        after_ready();
     return ok;
 }
 
@@ -487,8 +491,8 @@ struct smig_remote_disk *storage_migrate_remote_claim(const char *path, char *op
 {
     bool around_copy = tgt.stage == T_DATA && tgt.around;
     if (((tgt.stage != T_REMOTE || tgt.disk) && !around_copy) || tgt.rd.claimed ||
-        !fat_same_path(path, tgt.hello.name))
-        return NULL;
+        !fat_same_path(path, tgt.hello.name) || !smig_tgt_chain_ready(&tgt.chain))
+        return NULL;        /* (a differencing disk: not before its parents are here) */
     if (tgt.disk) {
         /* Around: the copy came in through this module's handle; the partition's disk
          * takes the file (the copy's DATA goes through it until the hand-over). */
@@ -513,10 +517,18 @@ void storage_migrate_remote_release(struct smig_remote_disk *h)
     rlock(h);
     h->parked_n = 0;
     runlock(h);
-    if (!h->bound)
+    if (!h->bound) {
         h->claimed = false;         /* its open failed: the next partition may claim it */
-    else
+    } else if (tgt.after && tgt.stage == T_REMOTE && !h->guest_ran && !h->lost) {
+        /* After: no guest piece ever came, so the partition never ran here (its live
+         * migration failed after it opened NAME.tmp): nothing of the guest's is in the file;
+         * it waits for the next partition (or the source's cancel, which discards it). */
+        h->claimed = false;
+        line("", "the partition let it go before its guest ran here (its live migration "
+             "failed?): waiting for a partition again");
+    } else {
         h->released = true;
+    }
     h->bound = false;
     h->ops = NULL;
     h->ctx = NULL;
@@ -646,7 +658,7 @@ static void queue_read(void)
         wanted = true;
         u = r->want[0];
         memmove(r->want, r->want + 1, --r->want_n * sizeof(r->want[0]));
-    } else if (r->out_n < PULL_WINDOW && ((r->bound && r->guest_ran) || tgt.disk)) {
+    } else if (r->out_n < PULL_WINDOW && r->handed && ((r->bound && r->guest_ran) || tgt.disk)) {
         /* Not before the guest runs here: until then its partition may still be writing
          * the disk on the source (a live migration's pre-copy), which serves nothing. */
         u = smig_remote_next_pull(&r->map);
@@ -810,6 +822,8 @@ static bool on_fetched(const uint8_t *pl, uint32_t len, char *err, size_t err_si
 static int around_turn(char *err, size_t err_size)
 {
     struct smig_remote_disk *r = &tgt.rd;
+    if (!smig_tgt_chain_ready(&tgt.chain))
+        return 1;           /* parent files still coming: no NAME.tmp yet */
     partition_pool_lock();
     int rc = 1;
     if (!tgt.disk && (r->released || !r->claimed)) {
@@ -844,10 +858,17 @@ static bool on_handover(const uint8_t *pl, uint32_t len, char *err, size_t err_s
     runlock(r);
     tgt.stage = T_REMOTE;
     char d[200];
-    fmt_snprintf(d, sizeof(d), "HANDOVER: %u of %u units here are current (%lu KiB received, "
-                 "%lu MiB as zero), the rest comes from the source; %u guest pieces waited for "
-                 "it", here, r->map.units, (unsigned long)(tgt.written >> 10),
-                 (unsigned long)(tgt.zeroed / MIB), parked);
+    if (tgt.after)
+        fmt_snprintf(d, sizeof(d), "HANDOVER: %u of %u units read through the parents here "
+                     "(the source's child has nothing of its own there: not fetched), the rest "
+                     "comes from the source; %u guest pieces waited for it", here,
+                     r->map.units, parked);
+    else
+        fmt_snprintf(d, sizeof(d), "HANDOVER: %u of %u units here are current (%lu KiB "
+                     "received, %lu MiB as zero), the rest comes from the source; %u guest "
+                     "pieces waited for it", here, r->map.units,
+                     (unsigned long)(tgt.written >> 10), (unsigned long)(tgt.zeroed / MIB),
+                     parked);
     line("", d);
     return true;
 }
@@ -911,6 +932,9 @@ static int step(char *err, size_t err_size)
     } else if (tgt.stage == T_DATA && h.type == SMIG_MSG_PFILE) {
         ok = on_pfile(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && tgt.around && h.type == SMIG_MSG_HANDOVER) {
+        ok = on_handover(pl, h.length, err, err_size);
+    } else if (tgt.stage == T_REMOTE && tgt.after && tgt.hello.parents && !tgt.rd.handed &&
+               h.type == SMIG_MSG_HANDOVER) {
         ok = on_handover(pl, h.length, err, err_size);
     } else if (tgt.stage == T_DATA && !tgt.around && h.type == SMIG_MSG_COMMIT) {
         ok = on_commit(pl, h.length, err, err_size);

@@ -1,6 +1,7 @@
 # A vCPU's architectural state in the stream (hv/core/vcpu_state.h) and the rules a state
 # must pass before a backend restores it (vcpu_state_check.c).
-KERNEL_SRCS += hv/core/vcpu_state_desc.c hv/core/vcpu_state_check.c hv/core/vcpu_state_roundtrip.c
+KERNEL_SRCS += hv/core/vcpu_state_desc.c hv/core/vcpu_state_check.c hv/core/vcpu_state_roundtrip.c \
+	hv/core/vcpu_state_core.c
 # hv/state's and hv/core's sources by name: this fragment is read before hv/state/state.mk.
 VCPU_STATE_HOST_SRCS = hv/core/vcpu_state_desc.c hv/core/vcpu_state_check.c \
 	hv/core/exit/msr_policy.c hv/core/exit/xcr0_policy.c \

@@ -17,7 +17,7 @@ OFFLOAD_SRCS := hv/offload/offload.c hv/offload/offload_pool.c hv/offload/grant.
 KERNEL_SRCS += $(OFFLOAD_SRCS)
 
 UNIT_TESTS += test_offload
-test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c tests/unit/offload_test_sec.c \
+test_offload_SRCS = tests/unit/test_offload.c tests/unit/test_block_mem.c tests/unit/offload_fixture.c \
 	$(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c
 test_offload_LIBS := -lbearssl
@@ -26,7 +26,7 @@ test_offload_LIBS := -lbearssl
 # power cut after every write of a clone, recovered, judged by fsck.fat.
 UNIT_TESTS += test_offload_clone
 test_offload_clone_SRCS = tests/unit/test_offload_clone.c tests/unit/test_block_mem.c \
-	tests/unit/pool_parent_env.c tests/unit/offload_test_sec.c \
+	tests/unit/pool_parent_env.c tests/unit/offload_fixture.c \
 	$(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) \
 	hv/lib/format.c
 test_offload_clone_LIBS := -lbearssl
@@ -39,7 +39,7 @@ fuzz_pool_clone_SRCS = tests/fuzz/fuzz_pool_clone.c tests/unit/test_block_mem.c 
 # The provider behind the control server; the host daemon (atoll-control-hostd --pool)
 # runs the real provider on a pool image through tests/net/fake_offload.c.
 KERNEL_SRCS += hv/offload/offload_ctl.c
-OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
+OFFLOAD_HOSTD_SRCS = tests/net/fake_offload.c tests/net/host_pool_file.c hv/offload/offload_ctl.c $(OFFLOAD_SRCS) \
 	hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS)
 
 # `make test-offload-kernel`: the kernel's provider under QEMU TCG, driven by atollctl,
@@ -93,11 +93,11 @@ test_offload_peer_LIBS := -lbearssl
 # 5 GiB of disk in build/bench/offload-work while it runs.
 OFFLOAD_BENCH := $(BUILD)/bench/offload-bench
 BENCHES += $(BUILD)/bench/run-offload-bench
-$(OFFLOAD_BENCH): tests/bench/offload_bench.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
+$(OFFLOAD_BENCH): tests/bench/offload_bench.c tests/net/host_pool_file.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
 		$(VHDX_CORE_SRCS) $(wildcard hv/offload/*.h)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
-	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) \
+	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c tests/net/host_pool_file.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) \
 		hv/offload/token.c $(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_CORE_SRCS) hv/lib/format.c -lbearssl
 
 $(BUILD)/bench/run-offload-bench: $(OFFLOAD_BENCH) $(BUILD)/tools/vhdx

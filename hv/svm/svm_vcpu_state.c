@@ -13,11 +13,10 @@
  */
 #include <string.h>
 #include "hv/arch/x86/cpu.h"
-#include "hv/core/exit/cpuid_policy.h"
-#include "hv/core/exit/msr_policy.h"
 #include "hv/core/partition.h"
 #include "hv/core/vcpu_state.h"
 #include "hv/core/vcpu_state_check.h"
+#include "hv/core/vcpu_state_core.h"
 #include "hv/core/vcpu_state_desc.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
@@ -29,23 +28,7 @@
 #define ATTRIB_P (1u << 7)
 #define TSS_TYPE_BUSY 2u
 
-static void partition_view(void *ctx, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out)
-{
-    cpuid_policy(ctx, leaf, subleaf, out);
-}
-
-static struct cpuid_result host_cpuid(uint32_t leaf, uint32_t subleaf)
-{
-    struct cpuid_regs r = cpuid(leaf, subleaf);
-    return (struct cpuid_result){ r.eax, r.ebx, r.ecx, r.edx };
-}
-
-static unsigned phys_addr_bits(void)
-{
-    if (cpuid(0x80000000u, 0).eax < 0x80000008u)
-        return 36;
-    return cpuid(0x80000008u, 0).eax & 0xff;
-}
+#define xstate_of(x) ((struct vcpu_xstate_copy){ &(x)->xcr0, (x)->xsave_area, (x)->xsave_size })
 
 /* The CR4 bits this CPU implements (what MOV to CR4 under SVM accepts). */
 uint64_t svm_cr4_offered(void)
@@ -152,41 +135,13 @@ bool svm_vcpu_save(struct vcpu *v, struct vcpu_state *s)
     s->kernel_gs_base = b->kernel_gs_base;
     s->tsc_aux = x->tsc_aux;
     s->tsc_offset = x->tsc_offset;
-    struct vcpu_msrs copy = v->msrs;
-    vcpu_state_msrs_capture(s, &(struct msr_guest){ partition_view, v, &copy, 0 });
-    if (x->xsave_size > VCPU_STATE_XSAVE_MAX)
-        return false;
-    s->xcr0 = x->xcr0;
-    s->xsave_size = x->xsave_size;
-    memcpy(s->xsave, x->xsave_area, x->xsave_size);
     read_event(x, &s->event);
     s->interruptibility = ((x->vmcb->ctl.int_shadow & 1) ? INTERRUPTIBILITY_STI : 0) |
                           (x->nmi_blocked ? INTERRUPTIBILITY_NMI : 0);
-    switch (v->state) {
-    case VCPU_RUNNABLE:
-    case VCPU_PARKED:
-        s->run_state = VCPU_RS_RUNNING; break;
-    case VCPU_HALTED: s->run_state = VCPU_RS_HALTED; break;
-    case VCPU_WAIT_SIPI: s->run_state = VCPU_RS_WAIT_SIPI; break;
-    default: return false;
-    }
-    s->halted_irqs_off = s->run_state == VCPU_RS_HALTED && v->halted_irqs_off;
-    s->sipi_pending = v->sipi_pending;
-    s->sipi_vector = v->sipi_vector;
-    return true;
+    return vcpu_state_save_core(v, s, &xstate_of(x));
 }
 
 /* ---- restore -------------------------------------------------------------------------- */
-
-static void set_sched_state(struct vcpu *v, enum vcpu_run_state rs)
-{
-    enum vcpu_sched_state want = rs == VCPU_RS_HALTED ? VCPU_HALTED :
-                                 rs == VCPU_RS_WAIT_SIPI ? VCPU_WAIT_SIPI : VCPU_RUNNABLE;
-    enum vcpu_sched_state now = v->state;
-    if (now != want)
-        __atomic_compare_exchange_n(&v->state, &now, want, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
-}
 
 static uint64_t event_of(const struct vcpu_event *e)
 {
@@ -204,22 +159,13 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
 {
     struct svm_vcpu *x = v->arch;
     const struct svm_cpu *c = svm_this_cpu();
-    const char *bad = vcpu_state_impossible(s);
-    if (!bad) {
-        struct vcpu_state_offer offer = {
-            .cr4_allowed = svm_cr4_offered(), .xcr0_offered = c->xs.xcr0_offered,
-            .xsave_size = x->xsave_size, .mxcsr_mask = c->xs.mxcsr_mask,
-            .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
-        };
-        bad = vcpu_state_not_offered(s, &offer);
-    }
+    const char *bad = vcpu_state_refusal(s, svm_cr4_offered(), &c->xs, &xstate_of(x));
     if (bad) {
         fmt_snprintf(err, err_size, "vcpu%u: state refused: %s", v->index, bad);
         return false;
     }
     struct vcpu_msrs msrs;
-    memset(&msrs, 0, sizeof(msrs));
-    const char *msr = vcpu_state_msrs_apply(s, &(struct msr_guest){ partition_view, v, &msrs, rdtsc() });
+    const char *msr = vcpu_state_msrs_restore(v, s, &msrs);
     if (msr) {
         fmt_snprintf(err, err_size, "vcpu%u: state refused: %s not allowed by the partition's "
                      "CPUID", v->index, msr);
@@ -268,20 +214,13 @@ bool svm_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
     v->msrs = msrs;
     x->tsc_offset = s->tsc_offset;
     x->vmcb->ctl.tsc_offset = s->tsc_offset;
-    x->xcr0 = s->xcr0;
-    memcpy(x->xsave_area, s->xsave, s->xsave_size);
-    memset(x->xsave_area + s->xsave_size, 0, x->xsave_size - s->xsave_size);
     x->event_inj = event_of(&s->event);
     x->vmcb->ctl.event_inj = 0;
     x->vmcb->ctl.int_shadow = (s->interruptibility & 3) ? 1 : 0;
     x->nmi_blocked = s->interruptibility & INTERRUPTIBILITY_NMI;
     x->iret_seen = false;
     x->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
-    v->halted_irqs_off = s->halted_irqs_off;
-    v->sipi_vector = s->sipi_vector;
-    if (v->sipi_pending != s->sipi_pending)
-        v->sipi_pending = s->sipi_pending;
-    set_sched_state(v, s->run_state);
+    vcpu_state_restore_core(v, s, &xstate_of(x));
     return true;
 }
 

@@ -20,10 +20,9 @@
 #include <string.h>
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/cpu.h"
-#include "hv/core/exit/cpuid_policy.h"
-#include "hv/core/exit/msr_policy.h"
 #include "hv/core/partition.h"
 #include "hv/core/vcpu_state_check.h"
+#include "hv/core/vcpu_state_core.h"
 #include "hv/core/vcpu_state_desc.h"
 #include "hv/core/virt.h"
 #include "hv/lib/format.h"
@@ -38,23 +37,7 @@
 #define INTR_INFO_TYPE_SHIFT 8
 #define INTERRUPTIBILITY_KEPT (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI)
 
-static void partition_view(void *ctx, uint32_t leaf, uint32_t subleaf, struct cpuid_result *out)
-{
-    cpuid_policy(ctx, leaf, subleaf, out);
-}
-
-static struct cpuid_result host_cpuid(uint32_t leaf, uint32_t subleaf)
-{
-    struct cpuid_regs r = cpuid(leaf, subleaf);
-    return (struct cpuid_result){ r.eax, r.ebx, r.ecx, r.edx };
-}
-
-static unsigned phys_addr_bits(void)
-{
-    if (cpuid(0x80000000u, 0).eax < 0x80000008u)
-        return 36;
-    return cpuid(0x80000008u, 0).eax & 0xff;
-}
+#define xstate_of(x) ((struct vcpu_xstate_copy){ &(x)->xcr0, (x)->xsave_area, (x)->xsave_size })
 
 static bool soft_event(uint32_t type)
 {
@@ -139,26 +122,7 @@ static bool read_software(struct vcpu *v, struct vcpu_state *s)
     s->fmask = x->msr_fmask;
     s->kernel_gs_base = x->msr_kernel_gs;
     s->tsc_aux = x->msr_tsc_aux;
-    struct vcpu_msrs copy = v->msrs;        /* a vCPU without MSR exits gets reset values */
-    vcpu_state_msrs_capture(s, &(struct msr_guest){ partition_view, v, &copy, 0 });
-    if (x->xsave_size > VCPU_STATE_XSAVE_MAX)
-        return false;
-    s->xcr0 = x->xcr0;
-    s->xsave_size = x->xsave_size;
-    memcpy(s->xsave, x->xsave_area, x->xsave_size);
-    switch (v->state) {
-    case VCPU_RUNNABLE:
-    case VCPU_PARKED:       /* its access faults again where it stands */
-        s->run_state = VCPU_RS_RUNNING; break;
-    case VCPU_HALTED: s->run_state = VCPU_RS_HALTED; break;
-    case VCPU_WAIT_SIPI: s->run_state = VCPU_RS_WAIT_SIPI; break;
-    default: return false;
-    }
-    /* on_hlt notes IF before it knows whether the vCPU halts at all */
-    s->halted_irqs_off = s->run_state == VCPU_RS_HALTED && v->halted_irqs_off;
-    s->sipi_pending = v->sipi_pending;
-    s->sipi_vector = v->sipi_vector;
-    return true;
+    return vcpu_state_save_core(v, s, &xstate_of(x));
 }
 
 bool vtx_vcpu_save(struct vcpu *v, struct vcpu_state *s)
@@ -175,28 +139,6 @@ bool vtx_vcpu_save(struct vcpu *v, struct vcpu_state *s)
 }
 
 /* ---- restore ------------------------------------------------------------------------ */
-
-static const char *refusal(struct vcpu *v, const struct vcpu_state *s, struct vcpu_msrs *msrs)
-{
-    const struct vmx_cpu *c = vmx_this_cpu();
-    const char *bad = vcpu_state_impossible(s);
-    if (bad)
-        return bad;
-    struct vcpu_state_offer offer = {
-        .cr4_allowed = c->caps.cr4_fixed1 & ~CR4_VMXE, .xcr0_offered = c->xs.xcr0_offered,
-        .xsave_size = vmx_of(v)->xsave_size, .mxcsr_mask = c->xs.mxcsr_mask,
-        .phys_addr_bits = phys_addr_bits(), .host = host_cpuid,
-    };
-    return vcpu_state_not_offered(s, &offer);
-}
-
-/* The partition's CPUID view reads the guest's CR4 (OSXSAVE, OSPKE): v's VMCS must be
- * current, though none of the MSRs depends on those bits. */
-static const char *msr_refusal(struct vcpu *v, const struct vcpu_state *s, struct vcpu_msrs *msrs)
-{
-    memset(msrs, 0, sizeof(*msrs));
-    return vcpu_state_msrs_apply(s, &(struct msr_guest){ partition_view, v, msrs, rdtsc() });
-}
 
 static bool write_segments(const struct vcpu_state *s)
 {
@@ -252,17 +194,6 @@ static bool write_vmcs(struct vcpu *v, const struct vcpu_state *s)
     return ok;
 }
 
-static void set_sched_state(struct vcpu *v, enum vcpu_run_state rs)
-{
-    enum vcpu_sched_state want = rs == VCPU_RS_HALTED ? VCPU_HALTED :
-                                 rs == VCPU_RS_WAIT_SIPI ? VCPU_WAIT_SIPI : VCPU_RUNNABLE;
-    enum vcpu_sched_state now = v->state;
-    /* unchanged: not written, so a wake-up from another CPU meanwhile is not undone */
-    if (now != want)
-        __atomic_compare_exchange_n(&v->state, &now, want, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
-}
-
 static void write_software(struct vcpu *v, const struct vcpu_state *s,
                            const struct vcpu_msrs *msrs)
 {
@@ -279,25 +210,20 @@ static void write_software(struct vcpu *v, const struct vcpu_state *s,
     x->msr_tsc_aux = s->tsc_aux;
     v->msrs = *msrs;
     x->tsc_offset = s->tsc_offset;
-    x->xcr0 = s->xcr0;
-    memcpy(x->xsave_area, s->xsave, s->xsave_size);
-    memset(x->xsave_area + s->xsave_size, 0, x->xsave_size - s->xsave_size);
     const struct vcpu_event *e = &s->event;
     x->entry_intr_info = e->valid ? INTR_INFO_VALID | (uint32_t)e->type << INTR_INFO_TYPE_SHIFT |
                                     e->vector | (e->has_error ? INTR_INFO_ERROR_CODE : 0) : 0;
     x->entry_intr_error = e->error;
     x->entry_instr_len = e->instr_len;
-    v->halted_irqs_off = s->halted_irqs_off;
-    v->sipi_vector = s->sipi_vector;
-    if (v->sipi_pending != s->sipi_pending)
-        v->sipi_pending = s->sipi_pending;
-    set_sched_state(v, s->run_state);
+    vcpu_state_restore_core(v, s, &xstate_of(x));
 }
 
 bool vtx_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, unsigned err_size)
 {
     struct vcpu_msrs msrs;
-    const char *bad = refusal(v, s, &msrs);
+    const struct vmx_cpu *c = vmx_this_cpu();
+    const char *bad = vcpu_state_refusal(s, c->caps.cr4_fixed1 & ~CR4_VMXE, &c->xs,
+                                         &xstate_of(vmx_of(v)));
     if (bad) {
         fmt_snprintf(err, err_size, "vcpu%u: state refused: %s", v->index, bad);
         return false;
@@ -307,7 +233,7 @@ bool vtx_vcpu_restore(struct vcpu *v, const struct vcpu_state *s, char *err, uns
         fmt_snprintf(err, err_size, "vcpu%u: its VMCS could not be made current", v->index);
         return false;
     }
-    const char *msr = msr_refusal(v, s, &msrs);
+    const char *msr = vcpu_state_msrs_restore(v, s, &msrs);     /* v's VMCS is current */
     if (msr) {
         vmx_vcpu_release(v, &a);
         fmt_snprintf(err, err_size, "vcpu%u: state refused: %s not allowed by the partition's "

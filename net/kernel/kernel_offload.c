@@ -12,7 +12,6 @@
 
 #include <string.h>
 
-#include <bearssl.h>
 
 #include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
@@ -27,7 +26,7 @@
 #include "hv/storage/pool.h"
 #include "net/kernel/hw_entropy.h"
 #include "net/kernel/kernel_partitions.h"
-#include "net/tls/tls_identity.h"
+#include "net/tls/tls_grant.h"
 
 static uint8_t issuer_id[TOKEN_ISSUER_LEN];
 static uint8_t secret[32];
@@ -333,29 +332,8 @@ struct offload_provider *kernel_offload_provider(void)
     return make_provider();
 }
 
-/* ---- grants: BearSSL's SHA-256 and ECDSA P-256, the manifest's control-clients ---- */
+/* ---- grants: BearSSL's crypto (net/tls/tls_grant.c), the manifest's control-clients ---- */
 
-static void g_sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
-{
-    br_sha256_context sc;
-    br_sha256_init(&sc);
-    br_sha256_update(&sc, data, len);
-    br_sha256_out(&sc, out);
-}
-
-static void g_fingerprint(void *ctx, const uint8_t key[GRANT_KEY_LEN], uint8_t fp[GRANT_FP_LEN])
-{
-    tls_fingerprint_of_point(key, fp);
-}
-
-static bool g_verify(void *ctx, const uint8_t key[GRANT_KEY_LEN], const uint8_t hash[32],
-                     const uint8_t sig[GRANT_SIG_LEN])
-{
-    br_ec_public_key pk = { BR_EC_secp256r1, (unsigned char *)key, GRANT_KEY_LEN };
-    return br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, 32, &pk, sig, GRANT_SIG_LEN) == 1;
-}
-
-static const struct grant_crypto grant_crypto = { NULL, g_sha256, g_fingerprint, g_verify, NULL };
 
 static bool g_trusted(void *ctx, const uint8_t fp[GRANT_FP_LEN])
 {
@@ -377,7 +355,7 @@ void kernel_offload_start(const uint8_t issuer[32], const uint8_t (*trusted)[32]
     initiator_count = count;
     memset(&checker, 0, sizeof checker);
     memcpy(checker.self, issuer, GRANT_FP_LEN);
-    checker.crypto = &grant_crypto;
+    checker.crypto = &tls_grant_verifier;
     checker.trusted = g_trusted;
     offload_ctl_attach_lazy(make_provider);
 }

@@ -34,63 +34,27 @@
 #include "hv/offload/offload_pool.h"
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
+#include "tests/net/host_pool_file.h"
 #include "tests/unit/pool_parent_env.h"
 
 #define MIB (1024u * 1024u)
 
-static int fd = -1;
-static struct fat_vol vol;
+static struct host_pool_file file;
 static struct offload_pool pool;
 static struct offload_provider provider;
 static struct offload_platform pf;
-static uint8_t secret[32];
 
-static int img_read(void *ctx, uint64_t lba, uint32_t count, void *buf)
-{
-    (void)ctx;
-    size_t n = (size_t)count * 512;
-    return pread(fd, buf, n, (off_t)(lba * 512)) == (ssize_t)n ? 0 : BLOCK_E_IO;
-}
-
-static int img_write(void *ctx, uint64_t lba, uint32_t count, const void *buf)
-{
-    (void)ctx;
-    size_t n = (size_t)count * 512;
-    return pwrite(fd, buf, n, (off_t)(lba * 512)) == (ssize_t)n ? 0 : BLOCK_E_IO;
-}
-
-static int img_flush(void *ctx) { (void)ctx; return 0; }
 static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
 
-static void fill_random(void *ctx, void *buf, size_t len)
-{
-    (void)ctx;
-    int r = open("/dev/urandom", O_RDONLY);
-    if (r < 0 || read(r, buf, len) != (ssize_t)len)
-        abort();
-    close(r);
-}
+static void env_guid(void *ctx, struct guid *out) { host_urandom(ctx, out->b, sizeof out->b); }
 
-static void env_guid(void *ctx, struct guid *out) { fill_random(ctx, out->b, sizeof out->b); }
-
-static struct fat_vol *parent_volume(void) { return &vol; }
+static struct fat_vol *parent_volume(void) { return &file.vol; }
 static const struct pool_parents parents = { parent_volume };
 
 static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .random_guid = env_guid,
                                      .ctx = (void *)&parents, .open_parent = pool_parent_open,
                                      .close_parent = pool_parent_close };
-
-static void hmac(void *ctx, const void *data, size_t len, uint8_t out[TOKEN_MAC_LEN])
-{
-    (void)ctx;
-    br_hmac_key_context kc;
-    br_hmac_context hc;
-    br_hmac_key_init(&kc, &br_sha256_vtable, secret, sizeof secret);
-    br_hmac_init(&hc, &kc, 0);
-    br_hmac_update(&hc, data, len);
-    br_hmac_out(&hc, out);
-}
 
 static uint64_t now_ns(void)
 {
@@ -98,8 +62,6 @@ static uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-
-static uint64_t now_ms(void *ctx) { (void)ctx; return now_ns() / 1000000; }
 
 static void die(const char *what, const char *msg)
 {
@@ -223,17 +185,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: offload-bench POOL_IMAGE\n");
         return 2;
     }
-    fd = open(argv[1], O_RDWR);
-    off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
-    if (size < 0 || size % 512)
-        die(argv[1], "cannot open as a pool image");
-    struct block_io io = { .sector_size = 512, .sectors = (uint64_t)size / 512,
-                           .read = img_read, .write = img_write, .flush = img_flush };
-    if (fat_mount(&vol, &io) != FAT_OK)
-        die(argv[1], vol.err);
-    fill_random(NULL, secret, sizeof secret);
-    pool = (struct offload_pool){ &vol, &env, .share_blocks = true };
-    pf = (struct offload_platform){ .mac = hmac, .random = fill_random, .now_ms = now_ms };
+    char why[128];
+    if (!host_pool_file_open(&file, argv[1], false, why, sizeof why))   /* flushes are free */
+        die(argv[1], why);
+    pool = (struct offload_pool){ &file.vol, &env, .share_blocks = true };
+    pf = host_pool_file_platform(&file);
     offload_pool_platform(&pool, &pf);
     static const uint8_t issuer[TOKEN_ISSUER_LEN] = { 1 };
     clone_op = pf.clone;
@@ -251,7 +207,6 @@ int main(int argc, char **argv)
            "(ChaCha20-Poly1305) to the client and back; no network time counted\n");
     printf("  blocks shared: full.vhdx's file became a read-only base, full.vhdx and os.vhdx "
            "its differencing children (the anchor then read full.vhdx through its base)\n");
-    fat_sync(&vol);
-    close(fd);
+    host_pool_file_close(&file);
     return 0;
 }

@@ -28,7 +28,9 @@ test-long: test-net-storage-after
 # `make test-net-storage-chain`: a differencing disk moved between two QEMU+SVM hosts while
 # its guest writes (tests/net/run-svm-storage-chain-test): its parent already on the target
 # (not sent), absent (sent whole first), another disk under the parent's name (refused);
-# the target's guest reads the moved disk by content.  Minutes on 2 shared cores: in
+# after and around a live migration with the parent held (units the child leaves to it
+# never fetched; a cancel refused while the live migration is under way); the target's
+# guest reads the moved disk by content.  Minutes on 2 shared cores: in
 # `make test-long`.  Ends "storage-chain-svm: N passed, N failed".
 .PHONY: test-net-storage-chain
 test-net-storage-chain: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)/tests/disk_live.elf \

@@ -14,14 +14,11 @@
 #include "hv/offload/offload_pool.h"
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/pool_write_observer.h"
-#include "tests/unit/offload_test_sec.h"
-#include "tests/unit/test_block_mem.h"
+#include "tests/unit/offload_fixture.h"
 
 #define MIB (1024u * 1024u)
 #define IMG_MIB 96
 
-static uint8_t *pristine;
-static uint64_t img_bytes;
 
 static void *env_alloc(void *ctx, size_t size) { (void)ctx; return calloc(1, size); }
 static void env_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -38,55 +35,30 @@ static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .rand
 
 static const uint8_t issuer[TOKEN_ISSUER_LEN] = { 0x01, 0x02 };
 
-struct fx {
-    uint8_t *data;
-    struct mem_disk m;
-    struct block_io io;
-    struct fat_vol v;
-    struct offload_pool pool;
-    struct offload_test_sec sec;
-    struct offload_provider p;
-    char msg[256];
-};
-
 static int make_image(void **state)
 {
     (void)state;
-    pristine = mem_disk_mkfs_fat(512, 8, "POOL", IMG_MIB, &img_bytes);
-    return pristine ? 0 : -1;
+    return offload_image_make(IMG_MIB);
 }
 
 static int drop_image(void **state)
 {
     (void)state;
-    free(pristine);
+    offload_image_drop();
     return 0;
 }
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    f->data = malloc(img_bytes);
-    memcpy(f->data, pristine, img_bytes);
-    mem_disk_init(&f->m, f->data, img_bytes, 512, &f->io);
-    if (fat_mount(&f->v, &f->io) != FAT_OK)
-        return -1;
-    f->pool = (struct offload_pool){ &f->v, &env, false };
-    f->sec.key[0] = 0x42;
-    f->sec.now = 1000;
-    struct offload_platform pf = offload_test_platform(&f->sec);
-    offload_pool_platform(&f->pool, &pf);
-    offload_init(&f->p, &pf, issuer);
-    *state = f;
-    return 0;
+    *state = offload_fixture_new(&env, false, issuer);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     offload_pool_unobserve(&f->p);
-    free(f->data);
-    free(f);
+    offload_fixture_free(f);
     return 0;
 }
 
@@ -100,7 +72,7 @@ static void fill(uint8_t *b, uint64_t base, size_t n, uint8_t seed)
         b[i] = pat(base + i, seed);
 }
 
-static void put_file(struct fx *f, const char *name, size_t size, uint8_t seed)
+static void put_file(struct offload_fixture *f, const char *name, size_t size, uint8_t seed)
 {
     struct fat_file ff;
     assert_int_equal(fat_open(&f->v, name, FAT_O_CREATE | FAT_O_TRUNC, &ff), FAT_OK);
@@ -111,7 +83,7 @@ static void put_file(struct fx *f, const char *name, size_t size, uint8_t seed)
     free(b);
 }
 
-static uint8_t *get_file(struct fx *f, const char *name, size_t *size)
+static uint8_t *get_file(struct offload_fixture *f, const char *name, size_t *size)
 {
     struct fat_file ff;
     assert_int_equal(fat_open(&f->v, name, 0, &ff), FAT_OK);
@@ -125,7 +97,7 @@ static uint8_t *get_file(struct fx *f, const char *name, size_t *size)
 struct disk { struct fat_file ff; struct vhdx_io io; struct vhdx *d; };
 
 
-static void disk_open(struct fx *f, const char *name, bool create, struct disk *k)
+static void disk_open(struct offload_fixture *f, const char *name, bool create, struct disk *k)
 {
     assert_int_equal(fat_open(&f->v, name, create ? FAT_O_CREATE | FAT_O_TRUNC : 0, &k->ff), FAT_OK);
     pool_vhdx_io(&k->ff, &k->io);
@@ -144,7 +116,7 @@ static void disk_close(struct disk *k)
 }
 
 /* A 32 MiB disk with data in MiB 0, 1 and 3 (2 and 4.. absent). */
-static void put_disk(struct fx *f, const char *name, uint8_t seed)
+static void put_disk(struct offload_fixture *f, const char *name, uint8_t seed)
 {
     struct disk k;
     disk_open(f, name, true, &k);
@@ -159,7 +131,7 @@ static void put_disk(struct fx *f, const char *name, uint8_t seed)
     disk_close(&k);
 }
 
-static void read_disk(struct fx *f, const char *name, uint64_t off, uint8_t *b, size_t n)
+static void read_disk(struct offload_fixture *f, const char *name, uint64_t off, uint8_t *b, size_t n)
 {
     struct disk k;
     disk_open(f, name, false, &k);
@@ -167,14 +139,14 @@ static void read_disk(struct fx *f, const char *name, uint64_t off, uint8_t *b, 
     disk_close(&k);
 }
 
-static int oread(struct fx *f, uint8_t kind, const char *name, uint64_t off, uint64_t len,
+static int oread(struct offload_fixture *f, uint8_t kind, const char *name, uint64_t off, uint64_t len,
                  uint8_t *tok, uint64_t *covered)
 {
     struct offload_src s = { kind, name, off, len };
     return offload_read(&f->p, &s, 1, 0, tok, covered, f->msg, sizeof(f->msg));
 }
 
-static int owrite(struct fx *f, const uint8_t *tok, uint64_t toff, uint64_t len, uint8_t kind,
+static int owrite(struct offload_fixture *f, const uint8_t *tok, uint64_t toff, uint64_t len, uint8_t kind,
                   const char *dst, uint64_t doff, uint64_t *written)
 {
     return offload_write(&f->p, tok, TOKEN_SIZE, toff, len, kind, dst, doff, NULL, NULL,
@@ -185,7 +157,7 @@ static int owrite(struct fx *f, const uint8_t *tok, uint64_t toff, uint64_t len,
 
 static void file_copy_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "src.bin", 3 * MIB + 100, 1);
     uint8_t tok[TOKEN_SIZE];
     uint64_t covered, written;
@@ -214,7 +186,7 @@ static void file_copy_test(void **state)
 
 static void disk_copy_shares_absent_blocks_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "a.vhdx", 3);
     put_disk(f, "b.vhdx", 9);
     uint8_t tok[TOKEN_SIZE];
@@ -244,7 +216,7 @@ static void disk_copy_shares_absent_blocks_test(void **state)
  * not written: a destination block that held data reads zero, a fresh one stays absent. */
 static void disk_copy_trims_zero_data_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "a.vhdx", 3);
     put_disk(f, "b.vhdx", 9);
     struct disk k;
@@ -285,7 +257,7 @@ static void disk_copy_trims_zero_data_test(void **state)
 /* Plain reads and writes (the client-mediated path): a store revokes the tokens it touches. */
 static void fetch_and_store_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "src.bin", 5000, 2);
     put_disk(f, "d.vhdx", 6);
     uint8_t buf[8192], tok[TOKEN_SIZE];
@@ -331,7 +303,7 @@ static void fetch_and_store_test(void **state)
 
 static void file_to_disk_partial_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "d.vhdx", 5);
     put_file(f, "odd.bin", 1000, 4);
     uint8_t tok[TOKEN_SIZE], got[1024];
@@ -363,7 +335,7 @@ static void file_to_disk_partial_test(void **state)
 
 static void multi_range_read_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "x.bin", 4096, 1);
     put_file(f, "y.bin", 4096, 2);
     struct offload_src s[10];
@@ -391,7 +363,7 @@ static void multi_range_read_test(void **state)
 
 static void write_before_use_revokes_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "s.bin", 8192, 1);
     uint8_t tok[TOKEN_SIZE];
     uint64_t covered, written;
@@ -410,7 +382,7 @@ static void write_before_use_revokes_test(void **state)
 
 static void image_file_write_revokes_disk_token_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "i.vhdx", 1);
     uint8_t tok[TOKEN_SIZE];
     uint64_t covered, written;
@@ -423,7 +395,7 @@ static void image_file_write_revokes_disk_token_test(void **state)
  * DataWriteGuid: the token is refused. */
 static void unhooked_disk_write_detected_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "u.vhdx", 1);
     uint8_t tok[TOKEN_SIZE], b[512] = { 0 };
     uint64_t covered, written;
@@ -436,7 +408,7 @@ static void unhooked_disk_write_detected_test(void **state)
     assert_string_equal(f->msg, "token no longer valid: u.vhdx changed since issue");
 }
 
-struct racer { struct fx *f; int calls; };
+struct racer { struct offload_fixture *f; int calls; };
 
 /* After the first piece lands, someone writes the source's last MiB (hook, then write). */
 static void write_source_midway(void *ctx, uint64_t done, uint64_t total)
@@ -457,7 +429,7 @@ static void write_source_midway(void *ctx, uint64_t done, uint64_t total)
 
 static void write_during_copy_never_mixes_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "big.bin", 4 * MIB, 6);
     uint8_t tok[TOKEN_SIZE];
     uint64_t covered, written;
@@ -481,7 +453,7 @@ static void write_during_copy_never_mixes_test(void **state)
 
 static void refusals_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "r.bin", 4096, 1);
     uint8_t tok[TOKEN_SIZE], bad[TOKEN_SIZE];
     uint64_t covered, written;
@@ -533,7 +505,7 @@ static void refusals_test(void **state)
 
 static void live_table_full_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "l.bin", 100, 1);
     uint8_t tok[TOKEN_SIZE];
     uint64_t covered;
@@ -551,7 +523,7 @@ static void live_table_full_test(void **state)
 
 /* ---- the pool's write observers (hv/storage/pool_write_observer.h) ------------------- */
 
-static bool usable(struct fx *f, const uint8_t *tok)
+static bool usable(struct offload_fixture *f, const uint8_t *tok)
 {
     uint64_t written;
     return owrite(f, tok, 0, 512, TOKEN_RANGE_FILE, "probe.bin", 0, &written) == OFFLOAD_OK;
@@ -560,7 +532,7 @@ static bool usable(struct fx *f, const uint8_t *tok)
 /* Replacing, truncating or removing a file through FAT32 revokes its tokens. */
 static void observer_fat_replace_revokes_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     assert_int_equal(offload_pool_observe(&f->p), 0);
     put_file(f, "t.bin", 8192, 1);
     put_file(f, "r.bin", 8192, 2);
@@ -590,7 +562,7 @@ static void observer_fat_replace_revokes_test(void **state)
  * only tokens over the range it touches go, and a plain-file token on the image too. */
 static void observer_guest_disk_write_revokes_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "g.vhdx", 1);
     assert_int_equal(offload_pool_observe(&f->p), 0);
     uint8_t lo[TOKEN_SIZE], hi[TOKEN_SIZE], raw[TOKEN_SIZE];
@@ -619,7 +591,7 @@ static void guest_write_midway(void *ctx, uint64_t done, uint64_t total)
 
 static void observer_guest_write_during_copy_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "m.vhdx", 7);
     assert_int_equal(offload_pool_observe(&f->p), 0);
     uint8_t tok[TOKEN_SIZE];
@@ -646,7 +618,7 @@ static int open_then_write(void *ctx, uint8_t kind, const char *name, bool writa
 
 static void observer_write_during_issue_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_file(f, "i.bin", 8192, 1);
     assert_int_equal(offload_pool_observe(&f->p), 0);
     inner_open = f->p.pf.open;

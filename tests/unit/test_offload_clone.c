@@ -17,16 +17,13 @@
 #include "hv/storage/pool_clone.h"
 #include "hv/storage/pool_write_observer.h"
 #include "hv/storage/vhdx_parent_path.h"
-#include "tests/unit/offload_test_sec.h"
-#include "tests/unit/test_block_mem.h"
+#include "tests/unit/offload_fixture.h"
 #include "tests/unit/pool_parent_env.h"
 
 #define MIB (1024u * 1024u)
 #define IMG_MIB 64
 #define DISK (8 * MIB)
 
-static uint8_t *pristine;
-static uint64_t img_bytes;
 static struct fat_vol *cur_vol; /* the volume parents are opened on */
 
 
@@ -50,60 +47,38 @@ static const struct vhdx_env env = { .alloc = env_alloc, .free = env_free, .rand
 
 static const uint8_t issuer[TOKEN_ISSUER_LEN] = { 0x01, 0x02 };
 
-struct fx {
-    uint8_t *data;
-    struct mem_disk m;
-    struct block_io io;
-    struct fat_vol v;
-    struct offload_pool pool;
-    struct offload_test_sec sec;
-    struct offload_provider p;
-    char msg[256];
-};
-
 static int make_image(void **state)
 {
     (void)state;
-    pristine = mem_disk_mkfs_fat(512, 8, "POOL", IMG_MIB, &img_bytes);
-    return pristine ? 0 : -1;
+    return offload_image_make(IMG_MIB);
 }
 
 static int drop_image(void **state)
 {
     (void)state;
-    free(pristine);
+    offload_image_drop();
     return 0;
 }
 
-/* Mounts f->data afresh (after a cut: what landed) and makes the provider. */
-static void mount(struct fx *f, bool share)
+static void mount(struct offload_fixture *f, bool share)
 {
-    mem_disk_init(&f->m, f->data, img_bytes, 512, &f->io);
-    assert_int_equal(fat_mount(&f->v, &f->io), FAT_OK);
+    assert_int_equal(offload_fixture_mount(f, &env, share, issuer), 0);
     cur_vol = &f->v;
-    f->pool = (struct offload_pool){ &f->v, &env, share };
-    f->sec.key[0] = 0x42;
-    f->sec.now = 1000;
-    struct offload_platform pf = offload_test_platform(&f->sec);
-    offload_pool_platform(&f->pool, &pf);
-    offload_init(&f->p, &pf, issuer);
 }
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    f->data = malloc(img_bytes);
-    memcpy(f->data, pristine, img_bytes);
-    mount(f, true);
+    struct offload_fixture *f = offload_fixture_new(&env, true, issuer);
+    if (!f)
+        return -1;
+    cur_vol = &f->v;
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    free(f->data);
-    free(f);
+    offload_fixture_free(*state);
     return 0;
 }
 
@@ -113,7 +88,7 @@ static uint8_t pat(uint64_t i, uint8_t seed) { return (uint8_t)(i * 7 + seed + (
 
 struct disk { struct fat_file ff; struct vhdx_io io; struct vhdx *d; };
 
-static int disk_open(struct fx *f, const char *name, bool create, struct disk *k)
+static int disk_open(struct offload_fixture *f, const char *name, bool create, struct disk *k)
 {
     int rc = fat_open(&f->v, name, create ? FAT_O_CREATE | FAT_O_TRUNC : 0, &k->ff);
     if (rc)
@@ -137,7 +112,7 @@ static void disk_close(struct disk *k)
 }
 
 /* A disk with data in MiB 0, 1 and 3 (2 and 4.. absent). */
-static void put_disk(struct fx *f, const char *name, uint8_t seed)
+static void put_disk(struct offload_fixture *f, const char *name, uint8_t seed)
 {
     struct disk k;
     assert_int_equal(disk_open(f, name, true, &k), 0);
@@ -154,7 +129,7 @@ static void put_disk(struct fx *f, const char *name, uint8_t seed)
 }
 
 /* Whether disk `name` holds put_disk(seed)'s data, changed at MiB 2 to `mark` if not 0. */
-static bool disk_is(struct fx *f, const char *name, uint8_t seed, uint8_t mark)
+static bool disk_is(struct offload_fixture *f, const char *name, uint8_t seed, uint8_t mark)
 {
     struct disk k;
     if (disk_open(f, name, false, &k))
@@ -171,7 +146,7 @@ static bool disk_is(struct fx *f, const char *name, uint8_t seed, uint8_t mark)
     return ok;
 }
 
-static void write_mark(struct fx *f, const char *name, uint8_t mark)
+static void write_mark(struct offload_fixture *f, const char *name, uint8_t mark)
 {
     struct disk k;
     assert_int_equal(disk_open(f, name, false, &k), 0);
@@ -182,7 +157,7 @@ static void write_mark(struct fx *f, const char *name, uint8_t mark)
     disk_close(&k);
 }
 
-static struct vhdx_info info_of(struct fx *f, const char *name)
+static struct vhdx_info info_of(struct offload_fixture *f, const char *name)
 {
     struct disk k;
     struct vhdx_info i;
@@ -192,7 +167,7 @@ static struct vhdx_info info_of(struct fx *f, const char *name)
     return i;
 }
 
-static int copy_disk(struct fx *f, const char *src, const char *dst, uint64_t toff,
+static int copy_disk(struct offload_fixture *f, const char *src, const char *dst, uint64_t toff,
                      uint64_t *written)
 {
     uint8_t tok[TOKEN_SIZE];
@@ -206,7 +181,7 @@ static int copy_disk(struct fx *f, const char *src, const char *dst, uint64_t to
 }
 
 
-static void read_token(struct fx *f, uint8_t kind, const char *name, uint64_t off, uint64_t len,
+static void read_token(struct offload_fixture *f, uint8_t kind, const char *name, uint64_t off, uint64_t len,
                        uint8_t tok[TOKEN_SIZE])
 {
     uint64_t covered;
@@ -215,7 +190,7 @@ static void read_token(struct fx *f, uint8_t kind, const char *name, uint64_t of
                      OFFLOAD_OK);
 }
 
-static uint8_t *file_bytes(struct fx *f, const char *name, uint64_t off, size_t len)
+static uint8_t *file_bytes(struct offload_fixture *f, const char *name, uint64_t off, size_t len)
 {
     struct fat_file ff;
     uint8_t *b = malloc(len);
@@ -225,20 +200,20 @@ static uint8_t *file_bytes(struct fx *f, const char *name, uint64_t off, size_t 
     return b;
 }
 
-static char *base_of(struct fx *f, const char *child, char *out, size_t size)
+static char *base_of(struct offload_fixture *f, const char *child, char *out, size_t size)
 {
     snprintf(out, size, "%s", info_of(f, child).parent_name);
     return out;
 }
 
-static bool exists(struct fx *f, const char *name)
+static bool exists(struct offload_fixture *f, const char *name)
 {
     struct fat_stat st;
     return fat_stat(&f->v, name, &st) == FAT_OK;
 }
 
 /* As atollctl copies a disk: the first request of 1 MiB with the WHOLE hint. */
-static int whole_copy(struct fx *f, const char *src, const char *dst, uint64_t *written)
+static int whole_copy(struct offload_fixture *f, const char *src, const char *dst, uint64_t *written)
 {
     uint8_t tok[TOKEN_SIZE];
     uint64_t covered;
@@ -259,7 +234,7 @@ static bool add_name(void *ctx, const char *name, const struct fat_stat *st)
     return false;
 }
 
-static struct names root_names(struct fx *f)
+static struct names root_names(struct offload_fixture *f)
 {
     struct names n = { .n = 0 };
     assert_int_equal(fat_list(&f->v, "/", add_name, &n), FAT_OK);
@@ -273,7 +248,7 @@ static void fsck_clean(const uint8_t *data)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(mem_disk_save(path, data, img_bytes), 0);
+    assert_int_equal(mem_disk_save(path, data, offload_image_bytes), 0);
     snprintf(cmd, sizeof cmd, "fsck.fat -n %s >/dev/null 2>&1", path);
     int rc = system(cmd);
     unlink(path);
@@ -284,7 +259,7 @@ static void fsck_clean(const uint8_t *data)
 
 static void clone_shares_blocks_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     uint64_t written;
@@ -319,7 +294,7 @@ static void clone_shares_blocks_test(void **state)
 
 static void clone_of_a_clone_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "d1.vhdx", 9);
     put_disk(f, "d2.vhdx", 10);
@@ -344,7 +319,7 @@ static void clone_of_a_clone_test(void **state)
 
 static void declines_and_copies_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     uint64_t written;
@@ -384,7 +359,7 @@ static void declines_and_copies_test(void **state)
 
 static void revoked_token_is_not_cloned_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     uint8_t tok[TOKEN_SIZE];
@@ -408,7 +383,7 @@ static void fsck_no_crosslinks(const uint8_t *data)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(mem_disk_save(path, data, img_bytes), 0);
+    assert_int_equal(mem_disk_save(path, data, offload_image_bytes), 0);
     snprintf(cmd, sizeof cmd, "fsck.fat -n %s 2>&1", path);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -427,7 +402,7 @@ static int64_t commit_at = -1;
 static void see_commit(void *ctx, enum pool_write_what what, const char *path, uint64_t off,
                        uint64_t len)
 {
-    struct fx *f = ctx;
+    struct offload_fixture *f = ctx;
     (void)what, (void)off, (void)len;
     if (strstr(path, "-base-") && commit_at < 0)
         commit_at = (int64_t)f->m.writes;
@@ -438,12 +413,12 @@ static void see_commit(void *ctx, enum pool_write_what what, const char *path, u
  * either its data before or the source's, the pool has no work file and no cross-link. */
 static void cut_anywhere_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     assert_int_equal(fat_sync(&f->v), FAT_OK);
-    uint8_t *before = malloc(img_bytes);
-    memcpy(before, f->data, img_bytes);
+    uint8_t *before = malloc(offload_image_bytes);
+    memcpy(before, f->data, offload_image_bytes);
     uint64_t written;
     mount(f, true);
     assert_int_equal(pool_write_observer_add(see_commit, f), 0);
@@ -462,7 +437,7 @@ static void cut_anywhere_test(void **state)
     for (uint64_t cut = 0; cut <= total; cut++) {
         if (cut + 8 < commit && cut % 8)
             continue;
-        memcpy(f->data, before, img_bytes);
+        memcpy(f->data, before, offload_image_bytes);
         mount(f, true);
         f->m.cut_after = (int64_t)(f->m.writes + cut);
         whole_copy(f, "src.vhdx", "dst.vhdx", &written);
@@ -493,7 +468,7 @@ static void cut_anywhere_test(void **state)
  * shorter than the disk (atollctl asks 64 MiB at a time); the clone does all of it. */
 static void whole_write_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     put_disk(f, "d2.vhdx", 10);
@@ -555,7 +530,7 @@ static void whole_write_test(void **state)
  * whatever is written to the source's new child; a write to the base itself revokes. */
 static void tokens_follow_the_base_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     assert_int_equal(offload_pool_observe(&f->p), 0);
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
@@ -635,7 +610,7 @@ static void tokens_follow_the_base_test(void **state)
 /* Tokens of the source outlive its clone until the base goes with the last child. */
 static void base_removed_revokes_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     assert_int_equal(offload_pool_observe(&f->p), 0);
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
@@ -661,7 +636,7 @@ static bool base_attached(const char *path) { return pool_clone_is_base(path); }
 /* The pool's delete: a parent refused, a child removed, the base with the last child. */
 static void delete_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     uint64_t written;
@@ -759,7 +734,7 @@ static void delete_test(void **state)
  * cannot be read), stays; so does any other image without children. */
 static void recover_collects_bases_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     put_disk(f, "lone.vhdx", 5);
@@ -795,7 +770,7 @@ static void recover_collects_bases_test(void **state)
  * make one): its base stays when its sibling is deleted, and at mount. */
 static void child_of_any_name_keeps_base_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     uint64_t written;
@@ -816,7 +791,7 @@ static void child_of_any_name_keeps_base_test(void **state)
  * recovery: the child and its base are both there (the child whole) or both gone. */
 static void delete_cut_anywhere_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     put_disk(f, "src.vhdx", 3);
     put_disk(f, "dst.vhdx", 9);
     uint64_t written;
@@ -826,8 +801,8 @@ static void delete_cut_anywhere_test(void **state)
     char base[256];
     base_of(f, "src.vhdx", base, sizeof base);
     assert_int_equal(fat_sync(&f->v), FAT_OK);
-    uint8_t *before = malloc(img_bytes);
-    memcpy(before, f->data, img_bytes);
+    uint8_t *before = malloc(offload_image_bytes);
+    memcpy(before, f->data, offload_image_bytes);
     mount(f, true);
     uint64_t w0 = f->m.writes;
     assert_int_equal(pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg),
@@ -836,7 +811,7 @@ static void delete_cut_anywhere_test(void **state)
     assert_true(total > 2);
     unsigned kept = 0, gone = 0;
     for (uint64_t cut = 0; cut <= total; cut++) {
-        memcpy(f->data, before, img_bytes);
+        memcpy(f->data, before, offload_image_bytes);
         mount(f, true);
         f->m.cut_after = (int64_t)(f->m.writes + cut);
         pool_clone_delete(&f->v, &env, "src.vhdx", NULL, f->msg, sizeof f->msg);
@@ -855,7 +830,7 @@ static void delete_cut_anywhere_test(void **state)
 
 static void relative_locators_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     assert_int_equal(fat_mkdir(&f->v, "a"), FAT_OK);
     assert_int_equal(fat_mkdir(&f->v, "a/b"), FAT_OK);
     assert_int_equal(fat_mkdir(&f->v, "c"), FAT_OK);
@@ -879,7 +854,7 @@ static void relative_locators_test(void **state)
 /* The FAT32 primitives of the commit: a second name on one chain, a name dropped alone. */
 static void fat_link_forget_test(void **state)
 {
-    struct fx *f = *state;
+    struct offload_fixture *f = *state;
     struct fat_file ff;
     uint8_t b[5000], r[5000];
     for (size_t i = 0; i < sizeof b; i++)

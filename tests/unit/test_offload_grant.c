@@ -8,10 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <bearssl.h>
 
 #include "hv/offload/grant.h"
-#include "net/tls/tls_identity.h"
+#include "net/tls/tls_grant.h"
 
 static struct tls_identity initiator, stranger, a, b, c;
 
@@ -24,37 +23,6 @@ static int det_entropy(void *ctx, void *buf, size_t len)
     return 0;
 }
 
-static void sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
-{
-    (void)ctx;
-    br_sha256_context sc;
-    br_sha256_init(&sc);
-    br_sha256_update(&sc, data, len);
-    br_sha256_out(&sc, out);
-}
-
-static void fingerprint(void *ctx, const uint8_t key[GRANT_KEY_LEN], uint8_t fp[GRANT_FP_LEN])
-{
-    (void)ctx;
-    tls_fingerprint_of_point(key, fp);
-}
-
-static bool verify(void *ctx, const uint8_t key[GRANT_KEY_LEN], const uint8_t hash[32],
-                   const uint8_t sig[GRANT_SIG_LEN])
-{
-    (void)ctx;
-    br_ec_public_key pk = { BR_EC_secp256r1, (unsigned char *)key, GRANT_KEY_LEN };
-    return br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, 32, &pk, sig, GRANT_SIG_LEN) == 1;
-}
-
-static bool sign(void *ctx, const uint8_t hash[32], uint8_t sig[GRANT_SIG_LEN])
-{
-    struct tls_identity *id = ctx;
-    return br_ecdsa_i31_sign_raw(&br_ec_p256_m31, &br_sha256_vtable, hash, &id->key, sig) ==
-           GRANT_SIG_LEN;
-}
-
-static const struct grant_crypto verifier = { NULL, sha256, fingerprint, verify, NULL };
 
 static bool trusts_initiator(void *ctx, const uint8_t fp[GRANT_FP_LEN])
 {
@@ -78,7 +46,7 @@ static struct grant_checker checker_a(void)
     struct grant_checker k;
     memset(&k, 0, sizeof k);
     memcpy(k.self, a.fingerprint, GRANT_FP_LEN);
-    k.crypto = &verifier;
+    k.crypto = &tls_grant_verifier;
     k.trusted = trusts_initiator;
     return k;
 }
@@ -96,9 +64,7 @@ static void make_grant(uint8_t out[GRANT_SIZE], struct tls_identity *by, const u
     g.expiry_ms = expiry;
     memcpy(g.token, "ATOLLTOK", 8);
     g.token[100] = 0x5a;
-    struct grant_crypto signer = verifier;
-    signer.ctx = by;
-    signer.sign = sign;
+    struct grant_crypto signer = tls_grant_signer(by);
     assert_int_equal(grant_encode(&g, &signer, out), GRANT_OK);
 }
 

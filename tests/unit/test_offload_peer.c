@@ -15,7 +15,7 @@
 #include <bearssl.h>
 
 #include "hv/offload/offload_pool.h"
-#include "net/tls/tls_identity.h"
+#include "net/tls/tls_grant.h"
 #include "tests/unit/test_block_mem.h"
 
 #define MIB (1024u * 1024u)
@@ -71,33 +71,6 @@ static void rnd(void *ctx, void *buf, size_t len)
 }
 static uint64_t now_ms(void *ctx) { return ((struct host *)ctx)->now; }
 
-static void sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
-{
-    (void)ctx;
-    br_sha256_context sc;
-    br_sha256_init(&sc);
-    br_sha256_update(&sc, data, len);
-    br_sha256_out(&sc, out);
-}
-static void fingerprint(void *ctx, const uint8_t key[GRANT_KEY_LEN], uint8_t fp[GRANT_FP_LEN])
-{
-    (void)ctx;
-    tls_fingerprint_of_point(key, fp);
-}
-static bool verify(void *ctx, const uint8_t key[GRANT_KEY_LEN], const uint8_t hash[32],
-                   const uint8_t sig[GRANT_SIG_LEN])
-{
-    (void)ctx;
-    br_ec_public_key pk = { BR_EC_secp256r1, (unsigned char *)key, GRANT_KEY_LEN };
-    return br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, 32, &pk, sig, GRANT_SIG_LEN) == 1;
-}
-static bool sign(void *ctx, const uint8_t hash[32], uint8_t sig[GRANT_SIG_LEN])
-{
-    struct tls_identity *id = ctx;
-    return br_ecdsa_i31_sign_raw(&br_ec_p256_m31, &br_sha256_vtable, hash, &id->key, sig) ==
-           GRANT_SIG_LEN;
-}
-static const struct grant_crypto crypto = { NULL, sha256, fingerprint, verify, NULL };
 static bool trusts_initiator(void *ctx, const uint8_t fp[GRANT_FP_LEN])
 {
     (void)ctx;
@@ -127,7 +100,7 @@ static struct host *host_up(const struct tls_identity *id, uint8_t secret)
     offload_pool_platform(&h->pool, &pf);
     offload_init(&h->p, &pf, id->fingerprint);
     memcpy(h->k.self, id->fingerprint, GRANT_FP_LEN);
-    h->k.crypto = &crypto;
+    h->k.crypto = &tls_grant_verifier;
     h->k.trusted = trusts_initiator;
     return h;
 }
@@ -209,9 +182,7 @@ static void grant_for(uint8_t out[GRANT_SIZE], const uint8_t tok[TOKEN_SIZE],
     g.nonce[0] = nonce;
     g.expiry_ms = expiry;
     memcpy(g.token, tok, TOKEN_SIZE);
-    struct grant_crypto signer = crypto;
-    signer.ctx = by;
-    signer.sign = sign;
+    struct grant_crypto signer = tls_grant_signer(by);
     assert_int_equal(grant_encode(&g, &signer, out), GRANT_OK);
 }
 

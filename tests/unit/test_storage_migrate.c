@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "hv/core/storage_migrate.h"
+#include "hv/core/storage_migrate_parents.h"
 #include "hv/core/migrate.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
@@ -1228,6 +1229,387 @@ static void test_around_mode(void **state)
     fat_unlink(&vol, "src2.vhdx");
 }
 
+/* ---- chains after and around a live migration; mbps= on READs ---------------------------- */
+
+/* The source's layer map (make_chain): units 0 and 3 have nothing of the child's own (read
+ * through base), unit 1 is partly the child's (PARTIALLY_PRESENT), unit 2 is ZERO. */
+static void test_chain_layer_map(void **state)
+{
+    (void)state;
+    struct img child;
+    struct vhdx_err verr;
+    char err[120];
+    uint8_t map[1];
+    make_chain();
+    img_open(&vol_a, "child.vhdx", &child);
+    assert_int_equal(smig_src_chain_layer_map(child.d, DISK, map, err, sizeof(err)), 2);
+    assert_int_equal(map[0], 0x09);
+    /* one sector of the child's own in unit 3: unit 3 is no longer the parents' */
+    uint8_t sec[512];
+    memset(sec, 0x5a, sizeof(sec));
+    assert_int_equal(vhdx_write(child.d, 3 * MIB + 1024 * 1023, sec, sizeof(sec), &verr), 0);
+    assert_int_equal(smig_src_chain_layer_map(child.d, DISK, map, err, sizeof(err)), 1);
+    assert_int_equal(map[0], 0x01);
+    /* a disk whose last unit is short: no bit past it */
+    assert_int_equal(smig_src_chain_layer_map(child.d, DISK - 3 * MIB - 512, map, err,
+                                              sizeof(err)), 1);
+    assert_int_equal(map[0], 0x01);
+    img_close(&child);
+
+    /* One 4 MiB block over the four units: one sector in unit 2 makes the block
+     * PARTIALLY_PRESENT; its sector bitmap, not the block's state, says which units are the
+     * child's.  Trimmed whole, the block is ZERO: every unit the child's (reads zero). */
+    struct img wide, base;
+    char rel[128], abs[128];
+    struct fat_file f;
+    struct vhdx_io io;
+    img_open(&vol_a, "base.vhdx", &base);
+    assert_true(vhdx_parent_locator("wide.vhdx", "base.vhdx", rel, sizeof(rel), abs, sizeof(abs)));
+    assert_int_equal(fat_open(&vol_a, "wide.vhdx", FAT_O_CREATE | FAT_O_TRUNC, &f), 0);
+    pool_vhdx_io(&f, &io);
+    struct vhdx_create_params cp = { .physical_sector_size = 4096, .block_size = 4 * MIB,
+                                     .parent = base.d, .parent_relative_path = rel,
+                                     .parent_absolute_path = abs };
+    assert_int_equal(vhdx_create(&env, &io, &cp, &verr), 0);
+    fat_close(&f);
+    img_close(&base);
+    img_open(&vol_a, "wide.vhdx", &wide);
+    assert_int_equal(smig_src_chain_layer_map(wide.d, DISK, map, err, sizeof(err)), 4);
+    assert_int_equal(map[0], 0x0f);                     /* NOT_PRESENT */
+    assert_int_equal(vhdx_write(wide.d, 2 * MIB + 512, sec, sizeof(sec), &verr), 0);
+    assert_int_equal(smig_src_chain_layer_map(wide.d, DISK, map, err, sizeof(err)), 3);
+    assert_int_equal(map[0], 0x0b);
+    assert_int_equal(vhdx_trim(wide.d, 0, DISK, &verr), 0);
+    assert_int_equal(smig_src_chain_layer_map(wide.d, DISK, map, err, sizeof(err)), 0);
+    assert_int_equal(map[0], 0x00);
+    img_close(&wide);
+    cur_vol = NULL;
+}
+
+/* Polls both halves apart until the parked io comes back (or a bound). */
+static void *poll_apart_next(struct smig_remote_disk *h, enum smig_gate_op *op, bool *fail)
+{
+    for (int i = 0; i < 20000; i++) {
+        void *io = storage_migrate_remote_next(h, op, fail);
+        if (io)
+            return io;
+        poll_apart();
+        now_ns += 1000000;
+    }
+    return NULL;
+}
+
+static void poll_apart_idle(char *msg)
+{
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, 200) != SMIG_SRC_IDLE; i++) {
+        poll_apart();
+        now_ns += 1000000;
+    }
+}
+
+/* The partition's disk on the target (vol): NAME.tmp, a child of the target's base. */
+static struct smig_remote_disk *claim_on_target(const char *name)
+{
+    char tmp[128];
+    cur_vol = &vol;
+    struct smig_remote_disk *h = storage_migrate_remote_claim(name, tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    cur_vol = &vol_a;
+    return h;
+}
+
+/*
+ * After, the parent held: base.vhdx is not sent; once the partition has left the source,
+ * HANDOVER names units 0 and 3 (nothing of the child's own: read through the target's base,
+ * never fetched); units 1 (partly the child's) and 2 (ZERO in the child) are fetched whole.
+ * Before HANDOVER even a piece on unit 0 waits: the source's child may still get sectors
+ * there.
+ */
+static void after_chain(bool held)
+{
+    char msg[200];
+    struct img child;
+    struct vhdx_err verr;
+    make_chain();
+    if (exists("child.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    if (exists("base.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    if (held)
+        copy_file("base.vhdx", &vol_a, &vol);
+    console[0] = '\0';
+    img_open(&vol_a, "child.vhdx", &child);
+    struct storage_migrate_params p = after_params;
+    p.name = "child.vhdx";
+    p.path = "child.vhdx";
+    p.link_mbps = 0;
+    p.disk = child.d;
+    src_attached = true;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    img_close(&child);
+    assert_int_equal(poll_apart_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    if (held) {
+        assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: "
+                                        "parent base.vhdx held here (same DataWriteGuid): not "
+                                        "sent\n"));
+    } else {
+        /* the partition may not claim the disk before its parent is here */
+        char tmp[128];
+        cur_vol = &vol;
+        assert_null(storage_migrate_remote_claim("child.vhdx", tmp, sizeof(tmp)));
+        for (int i = 0; i < 20000 && !strstr(console, "every parent here"); i++, now_ns += 1000000)
+            poll_apart();
+        assert_non_null(strstr(console, "parent base.vhdx received whole"));
+        assert_int_equal(file_size(&vol, "base.vhdx"), file_size(&vol_a, "base.vhdx"));
+    }
+    struct smig_remote_disk *h = claim_on_target("child.vhdx");
+    int io0 = 1, io1 = 2, io3 = 3;
+    assert_int_equal(storage_migrate_remote_gate(h, &io0, 4096, 16384, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);
+    for (int i = 0; i < 20; i++, now_ns += 1000000000ull)
+        poll_apart();                       /* 20 s: the source's partition still runs */
+    enum smig_gate_op op;
+    bool fail;
+    assert_null(storage_migrate_remote_next(h, &op, &fail));
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
+    src_attached = false;
+    assert_ptr_equal(poll_apart_next(h, &op, &fail), &io0);
+    assert_false(fail);
+    assert_non_null(strstr(console, "HANDOVER: 2 of 4 units read through the parents here"));
+    assert_non_null(strstr(console, "its own layer leaves 2 of 4 units to the parents there"));
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, 0, all, MIB, &verr), 0);
+    assert_memory_equal(all, chain_view, MIB);      /* from the target's base */
+    /* unit 1 is partly the child's: it waits for the source's bytes */
+    assert_int_equal(storage_migrate_remote_gate(h, &io1, MIB + 120 * 1024, 16384,
+                                                 SMIG_OP_READ), SMIG_GATE_WAIT);
+    assert_ptr_equal(poll_apart_next(h, &op, &fail), &io1);
+    assert_false(fail);
+    assert_int_equal(vhdx_read(pd.d, MIB, all, MIB, &verr), 0);
+    assert_memory_equal(all, chain_view + MIB, MIB);
+    /* unit 3 is the parents': a write goes on at once and stays the target's */
+    assert_int_equal(storage_migrate_remote_gate(h, &io3, 3 * MIB, 4096, SMIG_OP_WRITE),
+                     SMIG_GATE_GO);
+    memset(chain_view + 3 * MIB, 0x99, 4096);
+    assert_int_equal(vhdx_write(pd.d, 3 * MIB, chain_view + 3 * MIB, 4096, &verr), 0);
+    poll_apart_idle(msg);
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_non_null(strstr(console, "DONE received: committed as child.vhdx; served 2 READs"));
+    assert_true(held == !strstr(console, "received whole"));
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, chain_view, DISK);
+    pd_close();
+    check_target_child();
+    cur_vol = NULL;
+}
+
+static void test_after_chain_parent_held(void **state)
+{
+    (void)state;
+    after_chain(true);
+}
+
+/* After, the parent absent: it goes whole (from the serving side, before HANDOVER). */
+static void test_after_chain_parent_sent(void **state)
+{
+    (void)state;
+    after_chain(false);
+}
+
+/*
+ * Around, the parent absent: base.vhdx goes whole before the copy; the copy's pass skips
+ * unit 0 (the child's layer leaves it to base) and sends unit 1, the guest writes unit 0 on
+ * the source meanwhile (dirty), and the partition moves before the pass reaches units 2 and
+ * 3: the job names unit 1 current, the source adds unit 3 (nothing of the child's own: read
+ * through the target's base), so only units 0 and 2 are fetched.
+ */
+static void test_around_chain_parent_sent(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct img child;
+    struct vhdx_err verr;
+    make_chain();
+    assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    console[0] = '\0';
+    img_open(&vol_a, "child.vhdx", &child);
+    struct storage_migrate_params p = after_params;
+    p.name = "child.vhdx";
+    p.path = "child.vhdx";
+    p.link_mbps = 0;
+    p.after = false;
+    p.around = true;
+    p.disk = child.d;
+    src_attached = true;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_apart_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
+    struct disk_job_params jp = { .op = DISK_JOB_COPY, .src = child.d,
+                                  .dst = storage_migrate_io(), .dst_name = "10.0.3.2",
+                                  .format = DISK_FORMAT_RAW, .ready_dirty_units = 2,
+                                  .parents_at_dst = true };
+    struct disk_job *j;
+    cur_vol = &vol_a;
+    assert_int_equal(disk_job_start(&jp, &j, &verr), 0);
+    for (int step = 0; step < 2; step++) {      /* units 0 and 1 */
+        for (int i = 0; i < 20000 && storage_migrate_room() < 2; i++) {
+            poll_apart();
+            now_ns += 1000000;
+        }
+        assert_true(storage_migrate_room() >= 2);
+        cur_vol = &vol_a;
+        assert_int_equal(disk_job_step(j, DISK_JOB_UNIT, &verr), DISK_JOB_RUNNING);
+    }
+    for (int i = 0; i < 200; i++, now_ns += 1000000)
+        poll_apart();
+    assert_true(strstr(console, "received whole") < strstr(console, "1 MiB received"));
+    struct smig_remote_disk *h = claim_on_target("child.vhdx");
+    int io0 = 1, io3 = 2;
+    assert_int_equal(storage_migrate_remote_gate(h, &io3, 3 * MIB, 16384, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);      /* the parents', but not before the hand-over */
+    assert_int_equal(storage_migrate_remote_gate(h, &io0, 8192, 4096, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);
+    /* the guest writes unit 0 on the source before it leaves: the child's own from now */
+    memset(chain_view + 8192, 0x4e, 4096);
+    cur_vol = &vol_a;
+    assert_int_equal(vhdx_write(child.d, 8192, chain_view + 8192, 4096, &verr), 0);
+    disk_job_note_write(j, 8192, 4096);
+    uint8_t cur;
+    assert_int_equal(disk_job_current_units(j, &cur), 1);
+    assert_int_equal(cur, 0x02);
+    disk_job_free(j);
+    img_close(&child);
+    assert_true(storage_migrate_handover(&cur, 4));
+    src_attached = false;
+    enum smig_gate_op op;
+    bool fail;
+    void *a = poll_apart_next(h, &op, &fail), *b = poll_apart_next(h, &op, &fail);
+    assert_true((a == &io0 && b == &io3) || (a == &io3 && b == &io0));
+    assert_false(fail);
+    assert_non_null(strstr(console, "the child's own layer leaves 1 of 4 units to the parents "
+                                    "there: 2 units current there, 1 of them by the copy"));
+    assert_non_null(strstr(console, "HANDOVER: 2 of 4 units here are current"));
+    poll_apart_idle(msg);
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_non_null(strstr(console, "DONE received: committed as child.vhdx; served 2 READs"));
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, chain_view, DISK);
+    pd_close();
+    check_target_child();
+    cur_vol = NULL;
+}
+
+/*
+ * mbps= on READs with a link that never limits (no link-mbps, the pipe takes everything):
+ * 4 units of 1 MiB at 1 MiB/s with a second's burst: the first READ goes, each later one is
+ * held back once by the read bucket, never by the link's; the bytes arrive whole.
+ */
+static void test_after_mode_read_throttle(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    cur_vol = NULL;
+    fill_after_disk();
+    make_source_file("src3.vhdx");
+    src_attached = false;
+    struct storage_migrate_params p = after_params;
+    p.name = "thr.vhdx";
+    p.path = "src3.vhdx";
+    p.link_mbps = 0;
+    p.read_mbps = 1;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    struct smig_remote_disk *h = storage_migrate_remote_claim("thr.vhdx", tmp, sizeof(tmp));
+    assert_non_null(h);
+    pd_open(tmp);
+    storage_migrate_remote_bind(h, &pd_ops, &pd);
+    int io = 1;
+    assert_int_equal(storage_migrate_remote_gate(h, &io, 2 * MIB, 4096, SMIG_OP_READ),
+                     SMIG_GATE_WAIT);       /* the guest runs here: the pull starts */
+    enum smig_gate_op op;
+    bool fail;
+    assert_ptr_equal(poll_next(h, &op, &fail), &io);
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    assert_non_null(strstr(console, "served 4 READs (3 MiB of data, 1 MiB as zero), wire "));
+    assert_non_null(strstr(console, "link throttled 0 times, reads throttled 3 times; "));
+    struct vhdx_err verr;
+    static uint8_t all[DISK];
+    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    pd_close();
+    fat_unlink(&vol, "thr.vhdx");
+    fat_unlink(&vol, "src3.vhdx");
+}
+
+/*
+ * After: the live migration fails once the target's partition has opened NAME.tmp (its
+ * guest never ran there): the partition lets it go, a later live migration may claim it
+ * again; the source calls the hand-over off (cancel, wait=): the target discards NAME.tmp,
+ * the source's file is as it was, no READ was ever answered.
+ */
+static void test_after_mode_live_migration_fails(void **state)
+{
+    (void)state;
+    char msg[200], tmp[128];
+    console[0] = '\0';
+    cur_vol = NULL;
+    fill_after_disk();
+    make_source_file("src4.vhdx");
+    src_attached = true;
+    struct storage_migrate_params p = after_params;
+    p.name = "lmf.vhdx";
+    p.path = "src4.vhdx";
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    for (int round = 0; round < 2; round++) {
+        struct smig_remote_disk *h = storage_migrate_remote_claim("lmf.vhdx", tmp, sizeof(tmp));
+        assert_non_null(h);
+        pd_open(tmp);
+        storage_migrate_remote_bind(h, &pd_ops, &pd);
+        for (int i = 0; i < 50; i++, now_ns += 1000000)
+            storage_migrate_poll();
+        /* the live migration fails: the restored partition is destroyed here */
+        pd_close();
+        storage_migrate_remote_release(h);
+        for (int i = 0; i < 50; i++, now_ns += 1000000)
+            storage_migrate_poll();
+        assert_non_null(strstr(console, "storage-migrate: incoming lmf.vhdx from 10.0.3.1: the "
+                                        "partition let it go before its guest ran here"));
+        assert_null(strstr(console, "pulled into it here"));
+        assert_true(exists("lmf.vhdx.tmp"));
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
+    struct storage_migrate_stats st;
+    storage_migrate_get_stats(&st);
+    assert_int_equal(st.reads_served, 0);
+    storage_migrate_close("no live migration of live came in 600 s: called off");
+    for (int i = 0; i < 50; i++, now_ns += 1000000)
+        storage_migrate_poll();
+    assert_non_null(strstr(console, "storage-migrate: incoming lmf.vhdx from 10.0.3.1: "
+                                    "discarded: the source aborted: no live migration"));
+    assert_false(exists("lmf.vhdx.tmp") || exists("lmf.vhdx"));
+    assert_null(strstr(console, "a READ waits"));
+    assert_null(strstr(console, "serving READs from"));
+    struct img src;
+    static uint8_t all[DISK];
+    struct vhdx_err verr;
+    img_open(&vol, "src4.vhdx", &src);
+    assert_int_equal(vhdx_read(src.d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+    img_close(&src);
+    cur_vol = NULL;
+    fat_unlink(&vol, "src4.vhdx");
+    src_attached = false;
+}
+
 /* Resume (before mode): the real copy job from the source's pool; units 0 and 1 reach the
  * target, the guest rewrites unit 0, unit 2 is staged when the link is cut.  The source
  * reconnects, the target reopens res.vhdx.tmp and sends the CRC of each unit; unit 2 (staged,
@@ -1348,6 +1730,11 @@ int main(void)
         cmocka_unit_test(test_chain_two_levels),
         cmocka_unit_test(test_around_mode),
         cmocka_unit_test(test_resume_before_mode),
+        cmocka_unit_test(test_chain_layer_map), cmocka_unit_test(test_after_chain_parent_held),
+        cmocka_unit_test(test_after_chain_parent_sent),
+        cmocka_unit_test(test_around_chain_parent_sent),
+        cmocka_unit_test(test_after_mode_read_throttle),
+        cmocka_unit_test(test_after_mode_live_migration_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -444,6 +444,128 @@ static void bands_and_tiles_agree(void **state)
         }
 }
 
+/* The fused pass (a copy window that hides a band, and the one keyed or blended layer over
+ * it, drawn in one pass straight into the framebuffer) gives the pixels of the layered
+ * compose (fuse off): source and destination keys with their edges, alpha 255 and below,
+ * ARGB runs opaque and clear, overlays clipped at every screen edge and across bands,
+ * scaled ones (nearest and bilinear, RGB and YUV), a window or an ARGB window as the top
+ * layer, a third layer over the pair (those strips fall back to the buffer), a desktop
+ * that does not cover the screen; with SIMD and without, composed at once and by a
+ * checkerboard of tiles.  Over an opaque overlay (not a copy) nothing is fused. */
+static void fused_pass_matches_the_layered_compose(void **state)
+{
+    (void)state;
+    const uint32_t key = 0x102030;
+    struct vsp_fb all = { &band_all[0][0], BW, BH, BW * 4 };
+    struct vsp_fb part = { &band_part[0][0], BW, BH, BW * 4 };
+    for (unsigned scene = 0; scene < 12; scene++) {
+        struct vsp_config cfg = { BW, BH, 0x123456, 1000000, 50000 };
+        assert_true(vsp_init(&v, &cfg));
+        uint32_t seed = 11 + scene;
+        for (unsigned c = 0; c < 3; c++)
+            for (unsigned i = 0; i < RAM; i++) {
+                seed = seed * 1103515245u + 12345u;
+                ram[c][i] = (uint8_t)(seed >> 16);
+            }
+        for (unsigned c = 0; c < 2; c++)                              /* runs of the key colour */
+            for (unsigned i = 0; i < BW * BH; i += 1 + i % 37)
+                for (unsigned run = i % 23; run-- && i < BW * BH; i++)
+                    memcpy(&ram[c][4 * i], "\x30\x20\x10", 3);
+        for (unsigned i = 0; i < 0x40000 / 4; i++) {                  /* ARGB at 0x80000 */
+            uint8_t *p = &ram[1][0x80000 + 4 * i];
+            if (i / 20 % 3 == 0)
+                p[3] = 255;
+            else if (i / 20 % 3 == 1)
+                memset(p, 0, 4);
+            for (unsigned k = 0; k < 3; k++)
+                p[k] = (uint8_t)(p[k] * p[3] / 255);
+        }
+        int id[2] = { add(0, 1), add(1, 1) };
+        cb_surface(&cb, 0, VGPU_FMT_XRGB8888, BW, BH, BW * 4, 0);      /* the desktop */
+        cb_present(&cb, 0, 0, scene == 9 ? 20 : 0, scene == 9 ? 10 : 0, 0, 0, 0, 0);
+        submit(id[0]);
+        cb_surface(&cb, 0, VGPU_FMT_XRGB8888, BW, BH, BW * 4, 0);      /* keyed RGB */
+        cb_surface(&cb, 1, VGPU_FMT_ARGB8888, 160, 100, 640, 0x80000);
+        cb_surface(&cb, 2, VGPU_FMT_YUY2, 100, 80, 200, 0xc0000);
+        cb_surface(&cb, 3, VGPU_FMT_XRGB8888, 30, 30, 120, 0xd0000);
+        switch (scene) {
+        case 0:         /* source key, clipped left, across two tile rows */
+        case 9:
+            cb_overlay(&cb, 0, 0, 10, 0, 255, VGPU_KEY_SOURCE, 0, 0, 120, 50, -10, 37, 120, 50, key);
+            break;
+        case 1:         /* ARGB OVER, clipped right and bottom */
+            cb_overlay(&cb, 0, 0, 10, 1, 255, 0, 0, 0, 100, 60, 130, 100, 100, 60, 0);
+            break;
+        case 2:         /* RGB at alpha 100, clipped top */
+            cb_overlay(&cb, 0, 0, 10, 0, 100, 0, 3, 5, 150, 100, 7, -20, 150, 100, 0);
+            break;
+        case 3:         /* destination key */
+            cb_overlay(&cb, 0, 0, 10, 0, 255, VGPU_KEY_DEST, 0, 0, BW, BH, 0, 0, BW, BH, key);
+            break;
+        case 4:         /* source key scaled 2x, nearest */
+            cb_overlay(&cb, 0, 0, 10, 0, 255, VGPU_KEY_SOURCE, 10, 10, 60, 40, 33, 71, 120, 80, key);
+            break;
+        case 5:         /* ARGB bilinear 3x over the whole screen, and YUY2 keyed */
+            cb_overlay(&cb, 0, VGPU_OVERLAY_BILINEAR, 10, 1, 255, 0, 0, 0, 70, 50, 0, 0, BW, BH, 0);
+            cb_overlay(&cb, 1, 0, 11, 2, 255, VGPU_KEY_SOURCE, 0, 0, 100, 80, 90, 60, 100, 80, 0x808080);
+            break;
+        case 6:         /* a third layer over the pair: a window on top */
+            cb_overlay(&cb, 0, 0, 10, 0, 255, VGPU_KEY_SOURCE, 0, 0, BW, BH, 0, 0, BW, BH, key);
+            cb_present(&cb, 3, 20, 60, 50, 0, 0, 0, 0);
+            break;
+        case 7:         /* an ARGB window over the desktop */
+            cb_present(&cb, 1, 5, 45, 20, 0, 0, 0, 0);
+            break;
+        case 8:         /* an XRGB window over the desktop: a copy on a copy */
+            cb_present(&cb, 3, 5, 185, 140, 0, 0, 0, 0);
+            break;
+        case 10:        /* an opaque YUY2 overlay hides the desktop: the key over it is not fused */
+            cb_overlay(&cb, 0, 0, 5, 2, 255, 0, 0, 0, 100, 80, 0, 0, BW, BH, 0);
+            cb_overlay(&cb, 1, 0, 10, 0, 255, VGPU_KEY_SOURCE, 0, 0, BW, BH, 0, 0, BW, BH, key);
+            break;
+        default:        /* a keyed and an alpha overlay over the same band: not fused there */
+            cb_overlay(&cb, 0, 0, 10, 0, 255, VGPU_KEY_SOURCE, 0, 0, BW, 60, 0, 0, BW, 60, key);
+            cb_overlay(&cb, 1, 0, 11, 1, 255, 0, 0, 0, 160, 100, 20, 30, 160, 100, 0);
+            break;
+        }
+        submit(id[1]);
+        run_all();
+        for (unsigned i = 0; i < 2; i++)
+            assert_int_equal(vsp_client_last_error(&v, id[i])->err, VSP_OK);
+        v.comp.fuse = false;                                          /* the reference */
+        vsp_compose_damage_all(&v.comp);
+        assert_int_equal(vsp_compose(&v, &all, NULL, 0), 4 * 3);
+        assert_true(v.comp.stats.fused == 0);
+        v.comp.fuse = true;
+        for (int way = 0; way < 3; way++) {
+            vsp_cpu_engine_use_simd(way != 1);
+            memset(band_part, 0xee, sizeof(band_part));
+            if (way < 2) {
+                vsp_compose_damage_all(&v.comp);
+                assert_int_equal(vsp_compose(&v, &part, NULL, 0), 4 * 3);
+            } else {
+                for (int half = 0; half < 2; half++) {
+                    for (int ty = 0; ty < 3; ty++)
+                        for (int tx = (ty + half) % 2; tx < 4; tx += 2) {
+                            struct vsp_screen_rect r = { tx * 64 + 3, ty * 64 + 5, 1, 1 };
+                            vsp_damage_screen(&v, &r);
+                        }
+                    assert_int_equal(vsp_compose(&v, &part, NULL, 0), 6);
+                }
+            }
+            vsp_cpu_engine_use_simd(true);
+            for (int y = 0; y < BH; y++)
+                assert_memory_equal(band_part[y], band_all[y], BW * 4);
+        }
+        if (scene == 10)
+            assert_true(v.comp.stats.fused == 0);
+        else
+            assert_true(v.comp.stats.fused > 0);
+        for (unsigned i = 0; i < 2; i++)
+            vsp_client_remove(&v, id[i]);
+    }
+}
+
 static void nv12_chroma_writes_damage_two_rows_each(void **state)
 {
     (void)state;
@@ -510,6 +632,7 @@ int main(void)
         cmocka_unit_test_setup(three_clients_compose_by_z, setup),
         cmocka_unit_test_setup(damage_recomposes_only_its_tiles, setup),
         cmocka_unit_test_setup(bands_and_tiles_agree, setup),
+        cmocka_unit_test_setup(fused_pass_matches_the_layered_compose, setup),
         cmocka_unit_test_setup(nv12_chroma_writes_damage_two_rows_each, setup),
         cmocka_unit_test_setup(hostile_client_leaves_others_alone, setup),
     };

@@ -585,6 +585,99 @@ static void copy_keys_at_every_alignment(void **state)
     assert_int_equal(compared, 3 * 21 * 17);
 }
 
+/* A draw over an under surface (what the compositor's fused pass asks: dst only written, its
+ * old pixels read from under) gives what copying under's rectangle into dst and drawing
+ * there gives, pixel for pixel and unit for unit: every built-in and source format, 1:1 and
+ * scaled, XRGB and ARGB destinations at odd offsets from a cache line and from under, keyed
+ * runs in the source and in under, ARGB sources with runs of opaque and of clear pixels,
+ * SIMD and scalar rows and the interpreter, whole and cut into slices; the bytes around
+ * the rectangle stay. */
+static void draws_over_under_match_drawn_in_place(void **state)
+{
+    (void)state;
+    enum { SW = 120, SH = 6, DW = 110, DS = DW * 4, DH = 6, GUARD = 64 };
+    static uint8_t src_pix[SW * 4 * SH * 2], under_pix[GUARD + DS * DH + GUARD];
+    static uint8_t pix[4][GUARD + DS * DH + GUARD];
+    const uint16_t formats[4] = { VGPU_FMT_XRGB8888, VGPU_FMT_ARGB8888, VGPU_FMT_YUY2, VGPU_FMT_NV12 };
+    const uint32_t key = 0x10e020;
+    const uint8_t kb[3] = { key & 0xff, key >> 8 & 0xff, key >> 16 & 0xff };     /* B G R */
+    unsigned compared = 0;
+    for (uint32_t bits = 0; bits <= VSP_BUILTIN_BITS; bits++) {
+        struct vsp_shader native, interp;
+        if (!vsp_builtin_shader(bits, &native))
+            continue;
+        interp = native;
+        interp.builtin = -1;
+        for (unsigned round = 0; round < 16; round++) {
+            bool argb = round >> 2 & 1, scaled = round >> 3 || (bits & 1);
+            uint32_t off = (round * 20) % 64, uoff = (round * 36 + 4) % 64, ux = round % 5;
+            struct vsp_surface src = { .live = true, .format = formats[round % 4], .w = SW, .h = SH,
+                                       .stride = SW * 4, .pix = src_pix };
+            for (unsigned i = 0; i < sizeof(src_pix); i++)
+                src_pix[i] = (uint8_t)rnd();
+            bool rgb = src.format == VGPU_FMT_XRGB8888 || src.format == VGPU_FMT_ARGB8888;
+            for (unsigned i = rnd() % 24; rgb && i < SW * SH; i += rnd() % 40)
+                for (unsigned run = 1 + rnd() % 30; run-- && i < SW * SH; i++)
+                    memcpy(src_pix + 4 * i, kb, 3);
+            if (src.format == VGPU_FMT_ARGB8888 && !(bits & (VSP_BUILTIN_KEY_SRC | VSP_BUILTIN_KEY_DST)))
+                for (unsigned i = 0; i < SW * SH; i++) {
+                    if (i / 40 % 3 == 0)
+                        src_pix[4 * i + 3] = 255;
+                    else if (i / 40 % 3 == 1)
+                        memset(src_pix + 4 * i, 0, 4);
+                }
+            for (unsigned i = 0; i < sizeof(under_pix); i++)
+                under_pix[i] = (uint8_t)rnd();
+            for (unsigned i = rnd() % 24; i < DW * DH; i += rnd() % 40)
+                for (unsigned run = 1 + rnd() % 30; run-- && i < DW * DH; i++)
+                    memcpy(under_pix + GUARD + uoff + 4 * i, kb, 3);
+            uint16_t dfmt = argb ? VGPU_FMT_ARGB8888 : VGPU_FMT_XRGB8888;
+            struct vsp_surface under = { .live = true, .format = dfmt, .w = DW, .h = DH,
+                                         .stride = DS, .pix = under_pix + GUARD + uoff };
+            uint32_t tw = scaled ? 70 : 100, th = scaled ? 4 : 5, rw = 100 - round % 3;
+            struct vsp_draw d = { .rect = { 2 + round % 7, 1, rw, 5 }, .shader = &native,
+                                  .env.tex[0] = { &src, 3, 1, tw, th }, .origin_x = (int32_t)(round % 3 == 2),
+                                  .origin_y = 0, .under = &under, .under_x = ux, .under_y = 1 };
+            vsp_builtin_uniforms(d.env.uniform, tw, th, scaled ? 93 : tw, scaled ? 5 : th, bits & 1,
+                                 round & 1, key, (uint8_t)(round & 2 ? 255 : rnd()));
+            int64_t budget[4];
+            for (unsigned k = 0; k < 4; k++) {
+                memset(pix[k], 0x5a, sizeof(pix[k]));
+                struct vsp_surface dst = { .live = true, .format = dfmt, .w = DW, .h = DH,
+                                           .stride = DS, .pix = pix[k] + GUARD + off };
+                struct vsp_draw dk = d;
+                dk.dst = &dst;
+                dk.shader = k >= 2 ? &interp : &native;
+                if (k == 3) {                   /* the reference: under copied in, drawn there */
+                    for (uint32_t r = 0; r < d.rect.h; r++)
+                        memcpy(dst.pix + (d.rect.y + r) * DS + d.rect.x * 4,
+                               under.pix + (d.under_y + r) * DS + d.under_x * 4, d.rect.w * 4);
+                    dk.under = NULL;
+                }
+                vsp_cpu_engine_use_simd(k == 0);
+                struct vsp_pos pos = { 0, 0 };
+                budget[k] = INT64_MAX / 2;
+                if (round % 4 == 3) {           /* slices of 301 units: rows split anywhere */
+                    for (bool done = false; !done;) {
+                        int64_t slice = 301;
+                        done = vsp_cpu_engine.draw(&dk, &pos, &slice);
+                        budget[k] -= 301 - slice;
+                    }
+                } else {
+                    assert_true(vsp_cpu_engine.draw(&dk, &pos, &budget[k]));
+                }
+            }
+            vsp_cpu_engine_use_simd(true);
+            for (unsigned k = 0; k < 3; k++) {
+                assert_memory_equal(pix[k], pix[3], sizeof(pix[0]));
+                assert_true(budget[k] == budget[3]);
+            }
+            compared++;
+        }
+    }
+    assert_int_equal(compared, 24 * 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +691,7 @@ int main(void)
         cmocka_unit_test(native_builtins_match_the_interpreter),
         cmocka_unit_test(simd_rows_match_scalar_rows),
         cmocka_unit_test(copy_keys_at_every_alignment),
+        cmocka_unit_test(draws_over_under_match_drawn_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

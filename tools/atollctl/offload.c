@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <bearssl.h>
 
 #include "hv/offload/grant.h"
+#include "net/tls/tls_grant.h"
 #include "tools/atollctl/host_io.h"
 #include "tools/atollctl/progress.h"
 #include "tools/atollctl/render.h"
@@ -325,22 +325,6 @@ static int cmd_copy(const char *const *pos, bool json, struct client *c)
 
 /* ---- between two hosts: the grant (signed here) and the pull (done by B) ---------- */
 
-static void sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
-{
-    (void)ctx;
-    br_sha256_context sc;
-    br_sha256_init(&sc);
-    br_sha256_update(&sc, data, len);
-    br_sha256_out(&sc, out);
-}
-
-static bool sign(void *ctx, const uint8_t hash[32], uint8_t sig[GRANT_SIG_LEN])
-{
-    const struct tls_identity *id = ctx;
-    return br_ecdsa_i31_sign_raw(&br_ec_p256_m31, &br_sha256_vtable, hash, &id->key, sig) ==
-           GRANT_SIG_LEN;
-}
-
 static bool save_file(const char *path, const void *data, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -397,7 +381,7 @@ static int cmd_grant(int npos, const char *const *pos, bool json, struct client 
     memcpy(g.initiator, c->id.public, GRANT_KEY_LEN);
     memcpy(g.source, source, GRANT_FP_LEN);
     g.expiry_ms = now + lifetime;
-    struct grant_crypto crypto = { &c->id, sha256, NULL, NULL, sign };
+    struct grant_crypto crypto = tls_grant_signer(&c->id);
     uint8_t out[GRANT_SIZE];
     if (grant_encode(&g, &crypto, out) != GRANT_OK) {
         report_error("the grant could not be signed\n");
