@@ -168,6 +168,7 @@ static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t
         .verify = o->req.verify, .link_mbps = o->req.link_mbps,
         .after = o->req.after, .path = o->req.disk, .disk = src,
         .around = o->req.around, .read_mbps = o->req.mbps,
+        .idle_s = o->req.idle_s,
     };
     if (!storage_migrate_open(&mp, err, err_size))
         return false;
@@ -194,6 +195,7 @@ static bool begin_migrate(struct disk_op *o, struct vhdx *src, char *err, size_t
         return false;
     }
     partition_disk_set_job(o->part, o->disk, o->job);
+    storage_migrate_set_job(o->job);
     o->state = DISK_OP_RUNNING;
     o->start_ns = time_ns();
     disk_job_get_progress(o->job, &o->pr);

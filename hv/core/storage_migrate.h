@@ -15,8 +15,9 @@
  *
  * The target half takes one disk at a time on TCP port control-port + 5 (7405 by default;
  * net/kernel/storage_mig_link.c) and writes a new dynamic VHDX NAME.tmp in its pool,
- * renamed to NAME only once COMMIT has been applied and flushed.  A link cut, an ABORT or a
- * failed write discards NAME.tmp: a partial copy is never resumed (the source starts over).
+ * renamed to NAME only once COMMIT has been applied and flushed.  An ABORT or a failed write
+ * discards NAME.tmp; a link cut in the before mode keeps it for the same migration's
+ * reconnect (storage_migration.md, "Liveness and resume"), any other migration discards it.
  *
  * Lines (target):
  *   storage-migrate: incoming NAME from PEER: S MiB, block B MiB: accepted
@@ -48,6 +49,7 @@ struct storage_migrate_params {
     bool around;                /* "around" mode: the copy job until the machine moves, then
                                  * storage_migrate_handover and READs served as after */
     uint32_t read_mbps;         /* READs served: the source's reads throttled (mbps=); 0 none */
+    uint32_t idle_s;            /* idle=: the dead-peer timeout, both ends; 0: 30 s */
 };
 
 enum storage_migrate_state {
@@ -90,6 +92,10 @@ void storage_migrate_get_stats(struct storage_migrate_stats *out);
  * after the staged units as HANDOVER and the migration serves READs on its own until the
  * target's DONE (no job owns it any more).  False: not an around migration that streams. */
 bool storage_migrate_handover(const uint8_t *current, uint32_t units);
+/* The before mode's copy job: units it has passed are marked to be copied again when a cut
+ * link resumes (storage_migration.md, "Liveness and resume").  NULL: none. */
+struct disk_job;
+void storage_migrate_set_job(struct disk_job *j);
 /* Ends the outgoing migration (ABORT first when the target has not committed). */
 void storage_migrate_close(const char *why);
 

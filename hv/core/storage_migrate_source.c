@@ -11,12 +11,15 @@
 #include "hv/core/partition_disks.h"
 #include "hv/core/storage_migrate_chan.h"
 #include "hv/core/storage_migrate_parents.h"
+#include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool.h"
+#include "hv/storage/disk_job.h"
 #include "hv/storage/rate_limit.h"
 #include "hv/storage/storage_mig_handover.h"
+#include "hv/storage/storage_mig_resume.h"
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
@@ -67,7 +70,27 @@ static struct source {
     /* after mode, a differencing disk: HANDOVER names the units the child's own layer does
      * not touch (read through the parents there), sent before any READ is answered */
     bool layer_sent;
+    /* liveness and resume (storage_mig_resume.h) */
+    struct smig_resume_id id;
+    struct smig_hello hello;            /* sent again on a reconnect */
+    struct disk_job *job;               /* the copy (storage_migrate_set_job) */
+    uint32_t units;
+    uint32_t *known, *theirs;           /* per unit: the CRC-32C the job last read; the
+                                         * target's, as HELD says */
+    size_t crc_pages;
+    bool resuming;                      /* the link was cut: reconnecting, HELD and READY due */
+    uint32_t attempts, resumes, held_next;
+    uint64_t cut_ns, retry_ns, resume_wire, bytes_base;
 } src;
+
+static void identity_first(void);
+static bool resumable(void);
+static void note_staged(uint64_t off, const uint8_t *b, size_t len);
+static bool cut_resume(const char *why);
+static bool reconnect_poll(void);
+static int on_held(const uint8_t *pl, uint32_t len, char *err, size_t err_size);
+static int resumed(char *err, size_t err_size);
+static void resume_done_line(void);
 
 /* ---- the job's target: stages units ------------------------------------------------- */
 
@@ -103,6 +126,10 @@ static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
     (void)ctx;
     uint32_t head = __atomic_load_n(&src.head, __ATOMIC_ACQUIRE);
     uint32_t tail = src.tail;
+    if (src.resuming && len && len <= SMIG_UNIT && off < src.p.disk_size) {
+        note_staged(off, buf, len);     /* not sent now: the resume compares it */
+        return 0;
+    }
     if (__atomic_load_n(&src.stage, __ATOMIC_ACQUIRE) != SMIG_SRC_STREAM ||
         smig_src_chain_pending(&src.chain) || tail - head >= STORAGE_MIGRATE_SLOTS || !len || len > SMIG_UNIT ||
         off % src.p.sector_size || len % src.p.sector_size || off > src.p.disk_size ||
@@ -125,6 +152,7 @@ static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
         at += run;
     }
     src.slot[tail % STORAGE_MIGRATE_SLOTS].len = (uint32_t)used;
+    note_staged(off, b, len);
     __atomic_store_n(&src.tail, tail + 1, __ATOMIC_RELEASE);
     return 0;
 }
@@ -195,6 +223,12 @@ static void release(void)
         kmem_free_pages(src.ctl, 1);
     if (src.hov)
         kmem_free_pages(src.hov, src.hov_pages);
+    if (src.known)
+        kmem_free_pages(src.known, src.crc_pages);
+    if (src.theirs)
+        kmem_free_pages(src.theirs, src.crc_pages);
+    src.known = src.theirs = NULL;
+    src.resuming = false;
     memset(src.slot, 0, sizeof(src.slot));
     src.ctl = NULL;
     src.hov = NULL;
@@ -211,6 +245,7 @@ static void fail(const char *fmt, const char *why)
         return;
     fmt_snprintf(src.msg, sizeof(src.msg), fmt, why);
     say(src.msg);
+    src.resuming = false;
     src.st.wire_bytes = src.ch.wire_bytes;
     __atomic_store_n(&src.stage, SMIG_SRC_FAILED, __ATOMIC_RELEASE);
     smig_chan_close(&src.ch);   /* the buffers stay until close: a step may be staging */
@@ -288,14 +323,18 @@ bool storage_migrate_open(const struct storage_migrate_params *p, char *err, siz
     smig_header_encode(src.ctl, SMIG_MSG_HELLO, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
     src.ctl_len = SMIG_HEADER_SIZE + n;
     src.stage = SMIG_SRC_HELLO;
+    src.hello = h;
+    identity_first();
     return true;
 }
 
 void storage_migrate_commit(bool has_crc, uint32_t crc)
 {
     src.commit = (struct smig_commit){ .flags = has_crc ? SMIG_COMMIT_CRC : 0, .crc = crc,
-                                       .bytes = src.st.data_bytes + src.st.zero_bytes };
+                                       .bytes = src.st.data_bytes + src.st.zero_bytes -
+                                                src.bytes_base };
     src.commit_wanted = true;
+    src.job = NULL;     /* freed by the caller */
 }
 
 bool storage_migrate_handover(const uint8_t *current, uint32_t units)
@@ -332,6 +371,7 @@ void storage_migrate_close(const char *why)
             smig_chan_flush(&src.ch, err, sizeof(err));
     }
     release();
+    src.job = NULL;
     src.stage = SMIG_SRC_IDLE;
 }
 
@@ -593,6 +633,11 @@ static int receive(char *err, size_t err_size)
     int got = smig_chan_recv(&src.ch, &h, &pl, err, err_size);
     if (got <= 0)
         return got;
+    if (h.type == SMIG_MSG_RESUME && src.stage == SMIG_SRC_HELLO && src.resuming) {
+        int rc = on_held(pl, h.length, err, err_size);
+        smig_chan_consume(&src.ch);
+        return rc;
+    }
     if (h.type == SMIG_MSG_PARENTS && src.stage == SMIG_SRC_HELLO && src.chain.count &&
         !src.chain.answered) {
         struct smig_parents a;
@@ -625,6 +670,8 @@ static int receive(char *err, size_t err_size)
                      "for its parents (or READY names another parent held)");
         return -1;
     }
+    if (ready && src.resuming && resumed(err, err_size) < 0)
+        return -1;
     if (ready) {
         src.stage = src.p.after ? SMIG_SRC_SERVE : SMIG_SRC_STREAM;
         if (src.p.after) {
@@ -646,6 +693,7 @@ static int receive(char *err, size_t err_size)
     char d[SMIG_TEXT_LEN + 32];
     fmt_snprintf(d, sizeof(d), "DONE received: %s", r.text);
     say(d);
+    resume_done_line();
     src.stage = SMIG_SRC_DONE;
     smig_chan_close(&src.ch);
     return 0;
@@ -775,6 +823,7 @@ static int send_due(char *err, size_t err_size)
             src.ctl_off = 0;
             src.commit_sent = true;
             src.stage = SMIG_SRC_COMMIT;
+            src.ch.keepalive_ns = 0;    /* the target closes after DONE: nothing after COMMIT */
             return smig_chan_send(&src.ch, src.ctl, src.ctl_len, &src.ctl_off, err, err_size);
         }
     }
@@ -788,6 +837,8 @@ bool storage_migrate_source_poll(void)
         return false;
     if (src.stage == SMIG_SRC_SERVE)
         return serve_poll();
+    if (src.resuming && !src.ch.s)
+        return reconnect_poll();
     char err[160];
     err[0] = '\0';
     int rc = send_due(err, sizeof(err));
@@ -818,11 +869,53 @@ bool storage_migrate_source_poll(void)
     }
     if (rc >= 0)
         rc = receive(err, sizeof(err));
-    if (rc < 0)
+    if (rc < 0 && !(src.ch.link_down && cut_resume(err)))
         fail("%s", err);
-    else if (src.stage != SMIG_SRC_DONE && smig_chan_stalled(&src.ch))
+    else if (rc >= 0 && src.stage != SMIG_SRC_DONE && smig_chan_stalled(&src.ch) &&
+             !cut_resume("the link moved nothing for 60 s"))
         fail("%s", "the link moved nothing for 60 s");
     return src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED;
+}
+
+/* ---- liveness and resume ---------------------------------------------------------------- */
+
+/* The migration's identity (its session, the disk's DataWriteGuid, the idle timeout) goes
+ * out before HELLO, which is in ctl. */
+static void identity_first(void)
+{
+    if (guid_is_zero(&src.id.session)) {
+        const struct vhdx_env *env = pool_vhdx_env();
+        if (env && env->random_guid)
+            env->random_guid(env->ctx, &src.id.session);
+        if (guid_is_zero(&src.id.session)) {    /* no generator: the clock and the disk */
+            uint64_t t = time_ns();
+            memcpy(src.id.session.b, &t, sizeof(t));
+            src.id.session.b[15] = 1;
+        }
+        if (src.p.disk) {
+            struct vhdx_info info;
+            vhdx_get_info(src.p.disk, &info);
+            src.id.data_write = info.data_write_guid;
+        }
+    }
+    src.id.idle_s = src.p.idle_s ? src.p.idle_s : SMIG_IDLE_DEFAULT_S;
+    smig_chan_set_idle(&src.ch, src.id.idle_s);
+    if (!src.known && resumable()) {
+        src.units = (uint32_t)((src.p.disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+        src.crc_pages = ((size_t)src.units * 4 + 4095) / 4096;
+        src.known = kmem_alloc_pages(src.crc_pages);
+        src.theirs = kmem_alloc_pages(src.crc_pages);
+        uint32_t zero = smig_zero_crc(SMIG_UNIT);
+        for (uint32_t u = 0; src.known && u < src.units; u++)     /* a new VHDX reads zero */
+            src.known[u] = u + 1 < src.units ? zero
+                                             : smig_zero_crc(smig_unit_len(src.p.disk_size, u));
+    }
+    uint8_t m[SMIG_HEADER_SIZE + SMIG_RESUME_ID_SIZE];
+    size_t n = smig_resume_id_encode(&src.id, m + SMIG_HEADER_SIZE, SMIG_RESUME_ID_SIZE);
+    smig_header_encode(m, SMIG_MSG_RESUME, m + SMIG_HEADER_SIZE, (uint32_t)n);
+    memmove(src.ctl + sizeof(m), src.ctl, src.ctl_len);
+    memcpy(src.ctl, m, sizeof(m));
+    src.ctl_len += sizeof(m);
 }
 
 bool storage_migrate_poll(void)
@@ -830,4 +923,196 @@ bool storage_migrate_poll(void)
     bool a = storage_migrate_source_poll();
     bool b = storage_migrate_target_poll();
     return a || b;
+}
+
+/* A cut link is resumed in the before mode (not after or around: the machine's writes may
+ * be on the target; not a chain: its parents' files go first). */
+static bool resumable(void)
+{
+    return !src.p.after && !src.p.around && !src.chain.count;
+}
+
+void storage_migrate_set_job(struct disk_job *j)
+{
+    src.job = j;
+}
+
+/* The pool's lock held (the job's step): what the job read for the unit at off. */
+static void note_staged(uint64_t off, const uint8_t *b, size_t len)
+{
+    if (!src.known)
+        return;
+    uint32_t u = (uint32_t)(off / SMIG_UNIT);
+    if (u >= src.units)
+        return;
+    if (off % SMIG_UNIT || len != smig_unit_len(src.p.disk_size, u))
+        src.known[u] = ~smig_zero_crc((uint32_t)len);  /* a piece of a unit: sent again */
+    else
+        src.known[u] = crc32c(0, b, len);
+}
+
+#define SMIG_RESUMES_MAX 16u     /* cuts resumed per migration; the next one fails it */
+
+/* Backoff between reconnects: 1, 2, 4, 8, then 16 s; tried until three idle timeouts and
+ * 30 s more have passed since the cut (the target needs an idle timeout to notice, and an
+ * attempt whose connection never comes up takes one). */
+static uint64_t backoff_ns(uint32_t attempt)
+{
+    uint32_t s = attempt < 5 ? 1u << attempt : 16u;
+    return (uint64_t)s * 1000000000ull;
+}
+
+static uint64_t resume_window_ns(void)
+{
+    return ((uint64_t)src.id.idle_s * 3 + 30) * 1000000000ull;
+}
+
+/* The link failed (or the peer went silent) while streaming: the guest goes on here, the
+ * staged units are dropped (the resume compares them), the link is tried again.  False:
+ * not a migration that resumes (the caller fails it). */
+static bool cut_resume(const char *why)
+{
+    bool streaming = src.stage == SMIG_SRC_STREAM && !src.commit_wanted && !src.commit_sent;
+    if (!src.known || !src.theirs || !resumable() || !(streaming || src.resuming) ||
+        src.resumes >= SMIG_RESUMES_MAX)
+        return false;
+    if (!src.resuming && src.job) {
+        struct disk_job_progress pr;
+        disk_job_get_progress(src.job, &pr);
+        if (pr.state == DISK_JOB_READY)
+            return false;   /* the final pause may hold the guest: not for a reconnect */
+    }
+    uint64_t now = time_ns();
+    if (!src.resuming)
+        src.cut_ns = now;
+    if (now - src.cut_ns > resume_window_ns())
+        return false;
+    partition_pool_lock();          /* no step stages meanwhile */
+    __atomic_store_n(&src.stage, SMIG_SRC_HELLO, __ATOMIC_RELEASE);
+    src.resuming = true;
+    __atomic_store_n(&src.head, __atomic_load_n(&src.tail, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+    src.slot_off = 0;
+    src.slot_paid = false;
+    partition_pool_unlock();
+    src.resume_wire = src.ch.wire_bytes;
+    smig_chan_close(&src.ch);
+    src.ctl_len = src.ctl_off = 0;
+    src.retry_ns = now + backoff_ns(src.attempts);
+    char d[300];
+    fmt_snprintf(d, sizeof(d), "link lost: %s; the guest goes on here, reconnecting in %lu s "
+                 "(attempt %u, until %lu s after the cut)", why,
+                 (unsigned long)(backoff_ns(src.attempts) / 1000000000ull), src.attempts + 1,
+                 (unsigned long)(resume_window_ns() / 1000000000ull));
+    say(d);
+    src.attempts++;
+    return true;
+}
+
+/* Reconnecting: the next attempt when due; HELLO (and the identity, RETRY) queued again. */
+static bool reconnect_poll(void)
+{
+    uint64_t now = time_ns();
+    if (now < src.retry_ns)
+        return true;
+    uint32_t ip;
+    uint16_t port;
+    char err[160];
+    err[0] = '\0';
+    void *s = NULL;
+    if (smig_parse_host(src.host, SMIG_DEFAULT_PORT, &ip, &port))
+        s = migrate_transport->connect(ip, port, err, sizeof(err));
+    uint64_t wire = src.resume_wire;
+    if (!s || !smig_chan_open(&src.ch, migrate_transport, s, SMIG_REPLY_SIZE +
+                              SMIG_HELD_SIZE(SMIG_HELD_MAX))) {
+        if (s)
+            migrate_transport->close(s);
+        src.ch.s = NULL;
+        if (now - src.cut_ns > resume_window_ns()) {
+            src.resuming = false;
+            fail("the link is gone and did not come back (%s)", err[0] ? err : "no connection");
+            return false;
+        }
+        src.retry_ns = now + backoff_ns(src.attempts++);
+        return true;
+    }
+    src.ch.wire_bytes = wire;       /* counted across connections */
+    src.resume_wire = wire;
+    size_t n = smig_hello_encode(&src.hello, src.ctl + SMIG_HEADER_SIZE,
+                                 CTL_BYTES - SMIG_HEADER_SIZE);
+    smig_header_encode(src.ctl, SMIG_MSG_HELLO, src.ctl + SMIG_HEADER_SIZE, (uint32_t)n);
+    src.ctl_len = SMIG_HEADER_SIZE + n;
+    src.ctl_off = 0;
+    src.id.flags |= SMIG_RESUME_RETRY;
+    src.id.attempt = src.attempts;
+    src.held_next = 0;
+    identity_first();
+    return true;
+}
+
+/* HELD: the target's CRC of each unit it holds, in order. */
+static int on_held(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    uint32_t count;
+    const uint8_t *crcs;
+    if (smig_held_decode(pl, len, src.units, src.held_next, &count, &crcs, err, err_size))
+        return -1;
+    for (uint32_t i = 0; i < count; i++)
+        src.theirs[src.held_next + i] = smig_held_crc(crcs, i);
+    src.held_next += count;
+    return 1;
+}
+
+/* READY after a reconnect: every unit the job has passed whose CRC differs on the target is
+ * marked to be copied again; the rest stays.  -1: the target answered for part of it. */
+static int resumed(char *err, size_t err_size)
+{
+    if (src.held_next && src.held_next != src.units) {
+        fmt_snprintf(err, err_size, "the target answered for %u of %u units", src.held_next,
+                     src.units);
+        return -1;
+    }
+    bool fresh = !src.held_next;        /* it started over: a new file reads zero */
+    uint32_t zero = smig_zero_crc(SMIG_UNIT);
+    for (uint32_t u = 0; fresh && u < src.units; u++)
+        src.theirs[u] = u + 1 < src.units ? zero
+                                          : smig_zero_crc(smig_unit_len(src.p.disk_size, u));
+    size_t bm_pages = ((size_t)src.units / 8 + 1 + 4095) / 4096;
+    uint8_t *resend = kmem_alloc_pages(bm_pages);
+    if (!resend) {
+        fmt_snprintf(err, err_size, "out of memory for the resume");
+        return -1;
+    }
+    partition_pool_lock();
+    /* units the job has not passed yet go with the first pass (note_write skips them) */
+    uint32_t again = smig_resume_plan(src.units, src.units, src.known, src.theirs, resend);
+    uint32_t same = src.units - again;
+    for (uint32_t u = 0; u < src.units; u++)
+        if (resend[u >> 3] >> (u & 7) & 1)
+            disk_job_note_write(src.job, (uint64_t)u * SMIG_UNIT,
+                                smig_unit_len(src.p.disk_size, u));
+    src.bytes_base = src.st.data_bytes + src.st.zero_bytes;
+    src.resuming = false;
+    partition_pool_unlock();
+    kmem_free_pages(resend, bm_pages);
+    src.resumes++;
+    src.attempts = 0;
+    src.resume_wire = src.ch.wire_bytes;
+    char d[240];
+    fmt_snprintf(d, sizeof(d), "resumed: the target %s; %u of %u units there are as read "
+                 "here, %u differ (those passed are copied again, the rest as the pass goes)",
+                 fresh ? "started over (nothing kept)" : "kept its copy", same, src.units,
+                 again);
+    say(d);
+    return 1;
+}
+
+static void resume_done_line(void)
+{
+    if (!src.resumes)
+        return;
+    char d[200];
+    fmt_snprintf(d, sizeof(d), "after the last resume: wire %lu bytes for a disk of %lu bytes "
+                 "(%u resumes)", (unsigned long)(src.ch.wire_bytes - src.resume_wire),
+                 (unsigned long)src.p.disk_size, src.resumes);
+    say(d);
 }

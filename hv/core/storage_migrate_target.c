@@ -20,6 +20,7 @@
 #include "hv/storage/pool.h"
 #include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/storage_mig_remote.h"
+#include "hv/storage/storage_mig_resume.h"
 #include "hv/storage/vhdx.h"
 
 #define MIB (1ull << 20)
@@ -77,7 +78,23 @@ static struct target {
     bool around;                        /* DATA until HANDOVER, then as after */
     struct smig_remote_disk rd;
     struct smig_tgt_chain chain;        /* a differencing disk's parents */
+    /* liveness and resume (storage_mig_resume.h) */
+    struct smig_resume_id id;
+    bool has_id;
+    bool recorded;                      /* NAME.tmp.smig written: a cut keeps NAME.tmp */
+    bool scanning;                      /* resumed: HELD goes out before READY */
+    uint32_t scan_next, scan_n, units;
+    uint32_t scan_crc[SMIG_HELD_MAX];
+    uint8_t *scan_buf, *held_tx;
+    size_t held_len, held_off;
 } tgt;
+
+static bool on_identity(const uint8_t *pl, uint32_t len, char *err, size_t err_size);
+static int resume_open(char *err, size_t err_size);
+static bool record_write(char *err, size_t err_size);
+static void record_remove(void);
+static int scan_step(char *err, size_t err_size);
+static bool keep_for_resume(const char *why);
 
 static void line(const char *what, const char *detail)
 {
@@ -102,6 +119,7 @@ static void close_file(void)
 static void discard_file(void)
 {
     close_file();
+    record_remove();
     smig_tgt_chain_discard(&tgt.chain);
     struct fat_stat st;
     if (tgt.tmp[0] && pool_volume() && fat_stat(pool_volume(), tgt.tmp, &st) == 0) {
@@ -114,6 +132,12 @@ static void discard_file(void)
 static void release(void)
 {
     smig_chan_close(&tgt.ch);
+    if (tgt.scan_buf)
+        kmem_free_pages(tgt.scan_buf, SMIG_UNIT / 4096);
+    if (tgt.held_tx)
+        kmem_free_pages(tgt.held_tx, 2);
+    tgt.scan_buf = tgt.held_tx = NULL;
+    tgt.scanning = false;
     if (tgt.tx)
         kmem_free_pages(tgt.tx, 1);
     tgt.tx = NULL;
@@ -188,6 +212,9 @@ static bool create_file(char *err, size_t err_size)
         return false;
     }
     fmt_snprintf(tgt.tmp, sizeof(tgt.tmp), "%s" TMP_SUFFIX, h->name);
+    int resume = resume_open(err, err_size);
+    if (resume)
+        return resume > 0;
     if (file_exists(tgt.tmp))
         fat_unlink(v, tgt.tmp);     /* an earlier cut migration's leftover */
     if (fat_open(v, tgt.tmp, FAT_O_CREATE | FAT_O_TRUNC, &tgt.file) != 0) {
@@ -214,7 +241,7 @@ static bool create_file(char *err, size_t err_size)
         fmt_snprintf(err, err_size, "%s: %s", tgt.tmp, verr.msg);
         return false;
     }
-    return true;
+    return record_write(err, err_size);
 }
 
 /* After: the file (made, every parent here) is the partition's to open: closed here until
@@ -414,6 +441,8 @@ static bool on_commit(const uint8_t *pl, uint32_t len, char *err, size_t err_siz
     if (ok && fat_sync(pool_volume()))
         ok = false;
     else if (ok)
+        record_remove();    /* NAME is whole: nothing to resume */
+    if (ok)
         tgt.tmp[0] = '\0';
     partition_pool_unlock();
     line("", ok ? "commit: synced" : "commit: syncing failed");
@@ -847,6 +876,8 @@ static bool on_handover(const uint8_t *pl, uint32_t len, char *err, size_t err_s
 /* One step: 1 go on, 0 wait, -1 failed (err). */
 static int step(char *err, size_t err_size)
 {
+    if (tgt.scanning)
+        return scan_step(err, err_size);
     if (tgt.tx_off < tgt.tx_len) {
         int s = smig_chan_send(&tgt.ch, tgt.tx, tgt.tx_len, &tgt.tx_off, err, err_size);
         if (s <= 0)
@@ -871,6 +902,7 @@ static int step(char *err, size_t err_size)
             return t;
     }
     if (tgt.stage == T_REPLY) {         /* DONE or the refusal is out: the link closes */
+        smig_chan_drain(&tgt.ch);       /* the source's KEEPALIVEs: a clean close */
         if (tgt.keep)
             line("", "DONE sent");
         if (tgt.keep)
@@ -885,7 +917,9 @@ static int step(char *err, size_t err_size)
     if (got <= 0)
         return got;
     bool ok = true;
-    if (tgt.stage == T_HELLO && h.type == SMIG_MSG_HELLO) {
+    if (tgt.stage == T_HELLO && h.type == SMIG_MSG_RESUME && !tgt.has_id) {
+        ok = on_identity(pl, h.length, err, err_size);
+    } else if (tgt.stage == T_HELLO && h.type == SMIG_MSG_HELLO) {
         if (!on_hello(pl, h.length, err, err_size)) {   /* refused: say so, then close */
             fmt_snprintf(tgt.refusal, sizeof(tgt.refusal), "%s", err);
             reply(SMIG_MSG_READY, SMIG_REFUSED, 0, err);
@@ -953,10 +987,224 @@ bool storage_migrate_target_poll(void)
     if (rc >= 0 && claimed && storage_migrate_remote_waiting(&tgt.rd) &&
         time_ns() - tgt.ch.last_progress_ns > GUEST_WAIT_NS)
         remote_lost("nothing came for 20 s while a guest piece waited");
-    else if (rc < 0)
-        claimed ? remote_lost(err) : discard(err);
-    else if (smig_chan_stalled(&tgt.ch))
-        claimed ? remote_lost("the link moved nothing for 60 s")
-                : discard("the link moved nothing for 60 s");
+    else if (rc < 0 && claimed)
+        remote_lost(err);
+    else if (rc < 0 && !(tgt.ch.link_down && keep_for_resume(err)))
+        discard(err);
+    else if (rc >= 0 && smig_chan_stalled(&tgt.ch) && claimed)
+        remote_lost("the link moved nothing for 60 s");
+    else if (rc >= 0 && smig_chan_stalled(&tgt.ch) &&
+             !keep_for_resume("the link moved nothing for 60 s"))
+        discard("the link moved nothing for 60 s");
     return tgt.stage != T_IDLE;
+}
+
+/* ---- liveness and resume ---------------------------------------------------------------- */
+
+/* The source's identity, before HELLO: its idle timeout is this end's too. */
+static bool on_identity(const uint8_t *pl, uint32_t len, char *err, size_t err_size)
+{
+    if (smig_resume_id_decode(pl, len, &tgt.id, err, err_size))
+        return false;
+    tgt.has_id = true;
+    smig_chan_set_idle(&tgt.ch, tgt.id.idle_s);
+    return true;
+}
+
+/* The record's path: NAME.tmp.smig. */
+static void record_path(char *out, size_t size)
+{
+    fmt_snprintf(out, size, "%s" SMIG_RECORD_SUFFIX, tgt.tmp);
+}
+
+/* A before-mode copy of a plain disk from a source that named itself can be resumed. */
+static bool resumable(void)
+{
+    return tgt.has_id && !tgt.after && !tgt.around && !tgt.hello.parents;
+}
+
+/* The pool's lock held, NAME.tmp just made: its record, synced before READY. */
+static bool record_write(char *err, size_t err_size)
+{
+    if (!resumable())
+        return true;
+    struct smig_record r = { .session = tgt.id.session, .data_write = tgt.id.data_write,
+                             .disk_size = tgt.hello.disk_size,
+                             .sector_size = tgt.hello.sector_size,
+                             .block_size = tgt.hello.block_size };
+    fmt_snprintf(r.name, sizeof(r.name), "%s", tgt.hello.name);
+    uint8_t b[SMIG_RECORD_SIZE];
+    size_t n = smig_record_encode(&r, b, sizeof(b));
+    char path[sizeof(tgt.tmp) + 8];
+    record_path(path, sizeof(path));
+    struct fat_file f;
+    bool ok = fat_open(pool_volume(), path, FAT_O_CREATE | FAT_O_TRUNC, &f) == 0;
+    if (ok) {
+        ok = fat_write(&f, 0, b, n) == (long)n;
+        ok = fat_close(&f) == 0 && ok;
+    }
+    /* NAME.tmp's header and the record on the disk before READY */
+    struct vhdx_err verr;
+    ok = ok && vhdx_flush(tgt.disk, &verr) == 0 && fat_sync(pool_volume()) == 0;
+    if (!ok) {
+        fmt_snprintf(err, err_size, "cannot write %s", path);
+        return false;
+    }
+    tgt.recorded = true;
+    return true;
+}
+
+/* The pool's lock held: the record goes (NAME.tmp committed or discarded). */
+static void record_remove(void)
+{
+    char path[sizeof(tgt.tmp) + 8];
+    if (!tgt.tmp[0] || !pool_volume())
+        return;
+    record_path(path, sizeof(path));
+    if (file_exists(path)) {
+        fat_unlink(pool_volume(), path);
+        fat_sync(pool_volume());
+    }
+    tgt.recorded = false;
+}
+
+/* The pool's lock held, NAME absent: NAME.tmp reopened when its record names this
+ * migration (1); 0: start over (a leftover and its record removed, said why); -1 err. */
+static int resume_open(char *err, size_t err_size)
+{
+    if (!resumable())
+        return 0;
+    char path[sizeof(tgt.tmp) + 8], why[96] = "";
+    record_path(path, sizeof(path));
+    bool tmp = file_exists(tgt.tmp), rec = file_exists(path);
+    if (!tmp && !rec)
+        return 0;
+    struct smig_record r;
+    uint8_t b[SMIG_RECORD_SIZE];
+    struct fat_file f;
+    if (!tmp) {
+        fmt_snprintf(why, sizeof(why), "%s is gone", tgt.tmp);
+    } else if (!rec) {
+        fmt_snprintf(why, sizeof(why), "it has no record");
+    } else if (fat_open(pool_volume(), path, 0, &f) != 0) {
+        fmt_snprintf(why, sizeof(why), "its record cannot be opened");
+    } else {
+        long n = fat_read(&f, 0, b, sizeof(b));
+        fat_close(&f);
+        if (n < 0)
+            fmt_snprintf(why, sizeof(why), "its record cannot be read");
+        else if (smig_record_decode(b, (size_t)n, &r, why, sizeof(why)) == 0)
+            smig_record_matches(&r, &tgt.hello, &tgt.id, why, sizeof(why));
+    }
+    if (!why[0]) {
+        struct vhdx_err verr;
+        if (fat_open(pool_volume(), tgt.tmp, 0, &tgt.file) != 0) {
+            fmt_snprintf(why, sizeof(why), "it cannot be opened");
+        } else {
+            tgt.file_open = true;
+            pool_vhdx_io(&tgt.file, &tgt.io);
+            if (vhdx_open(pool_vhdx_env(), &tgt.io, tgt.tmp, 0, &tgt.disk, &verr)) {
+                fmt_snprintf(why, sizeof(why), "%s", verr.msg);
+                fat_close(&tgt.file);
+                tgt.file_open = false;
+                tgt.disk = NULL;
+            }
+        }
+    }
+    if (why[0]) {
+        char d[200];
+        fmt_snprintf(d, sizeof(d), "%s not resumed: %s; discarded, starting over", tgt.tmp, why);
+        say(d);
+        if (tmp)
+            fat_unlink(pool_volume(), tgt.tmp);
+        if (rec)
+            fat_unlink(pool_volume(), path);
+        fat_sync(pool_volume());
+        return 0;
+    }
+    tgt.units = (uint32_t)((tgt.hello.disk_size + SMIG_UNIT - 1) / SMIG_UNIT);
+    tgt.scan_buf = kmem_alloc_pages(SMIG_UNIT / 4096);
+    tgt.held_tx = kmem_alloc_pages(2);
+    if (!tgt.scan_buf || !tgt.held_tx) {
+        fmt_snprintf(err, err_size, "out of memory for the resume");
+        return -1;
+    }
+    tgt.recorded = true;
+    tgt.scanning = true;
+    tgt.scan_next = tgt.scan_n = 0;
+    tgt.held_len = tgt.held_off = 0;
+    char d[160];
+    fmt_snprintf(d, sizeof(d), "resuming %s (attempt %u of the same migration): reading what "
+                 "it holds", tgt.tmp, tgt.id.attempt);
+    say(d);
+    return 1;
+}
+
+/* Resumed, before READY: one unit of NAME.tmp read for its CRC, or HELD going out.  The
+ * step's result. */
+static int scan_step(char *err, size_t err_size)
+{
+    if (tgt.held_off < tgt.held_len) {
+        int s = smig_chan_send(&tgt.ch, tgt.held_tx, tgt.held_len, &tgt.held_off, err, err_size);
+        if (s <= 0)
+            return s;
+        tgt.held_off = tgt.held_len = 0;
+    }
+    if (smig_chan_flush(&tgt.ch, err, err_size) < 0)
+        return -1;
+    if (tgt.scan_next + tgt.scan_n >= tgt.units && !tgt.scan_n) {
+        tgt.scanning = false;       /* every HELD is out: READY follows */
+        char d[96];
+        fmt_snprintf(d, sizeof(d), "resume: the CRC of each of its %u units sent", tgt.units);
+        say(d);
+        return 1;
+    }
+    uint32_t u = tgt.scan_next + tgt.scan_n;
+    if (u < tgt.units) {
+        uint32_t n = smig_unit_len(tgt.hello.disk_size, u);
+        struct vhdx_err verr;
+        partition_pool_lock();
+        int rc = vhdx_read(tgt.disk, (uint64_t)u * SMIG_UNIT, tgt.scan_buf, n, &verr);
+        partition_pool_unlock();
+        if (rc) {
+            fmt_snprintf(err, err_size, "reading %s: %s", tgt.tmp, verr.msg);
+            return -1;
+        }
+        tgt.scan_crc[tgt.scan_n++] = crc32c(0, tgt.scan_buf, n);
+    }
+    if (tgt.scan_n == SMIG_HELD_MAX || tgt.scan_next + tgt.scan_n >= tgt.units) {
+        size_t n = smig_held_encode(tgt.scan_next, tgt.scan_n, tgt.units, tgt.scan_crc,
+                                    tgt.held_tx + SMIG_HEADER_SIZE, 2 * 4096 - SMIG_HEADER_SIZE);
+        smig_header_encode(tgt.held_tx, SMIG_MSG_RESUME, tgt.held_tx + SMIG_HEADER_SIZE,
+                           (uint32_t)n);
+        tgt.held_len = SMIG_HEADER_SIZE + n;
+        tgt.held_off = 0;
+        tgt.scan_next += tgt.scan_n;
+        tgt.scan_n = 0;
+    }
+    return 1;
+}
+
+/* The link is gone mid-way (before mode, recorded): NAME.tmp and its record stay for the
+ * same migration's reconnect; any other migration of NAME discards them.  False: not one
+ * that resumes (the caller discards). */
+static bool keep_for_resume(const char *why)
+{
+    if (!resumable() || !tgt.recorded || tgt.stage != T_DATA || !tgt.tmp[0])
+        return false;
+    struct vhdx_err verr;
+    partition_pool_lock();
+    bool ok = !tgt.disk || vhdx_flush(tgt.disk, &verr) == 0;
+    close_file();
+    ok = ok && fat_sync(pool_volume()) == 0;
+    partition_pool_unlock();
+    if (!ok)
+        return false;
+    char d[240];
+    fmt_snprintf(d, sizeof(d), "%s; %s kept for a resume (%lu KiB received this time): the "
+                 "same migration reconnecting resumes it, any other discards it", why, tgt.tmp,
+                 (unsigned long)((tgt.written + tgt.zeroed) >> 10));
+    line("link lost: ", d);
+    release();
+    return true;
 }

@@ -199,6 +199,9 @@ int disk_op_parse(const char *words, struct disk_op_request *r, char *err, size_
         }
         if (mig && !strncmp(w, "wait=", 5) && parse_u32(w + 5, &r->wait_s) && r->wait_s)
             continue;
+        if (mig && !strncmp(w, "idle=", 5) && parse_u32(w + 5, &r->idle_s) && r->idle_s &&
+            r->idle_s <= 3600)
+            continue;
         return fail(err, err_size, "unexpected argument", w);
     }
     if (r->verb == DISK_VERB_CONVERT && !has_format)

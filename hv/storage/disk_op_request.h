@@ -10,13 +10,15 @@
  *   PARTITION DISK compact|defrag [mbps=N] [iops=N]       in place (a new file, renamed)
  *   PARTITION DISK merge [mbps=N] [iops=N]                the child into its parent
  *   PARTITION DISK migrate HOST[:PORT] [DST] [verify|after|around] [mbps=N] [iops=N]
- *                          [link-mbps=N] [wait=S]
+ *                          [link-mbps=N] [wait=S] [idle=S]
  *                                    a copy to DST (default: DISK) in HOST's pool; the disk
  *                                    stays (hv/storage/storage_migration.md); `after`: no
  *                                    copy job, HOST pulls the units (its partition runs there);
  *                                    `around`: the copy runs until the partition moves, then
  *                                    HOST pulls the rest; `wait=S`: how long after/around
- *                                    wait for the live migration (default 600 s)
+ *                                    wait for the live migration (default 600 s);
+ *                                    `idle=S` (1..3600): nothing heard from the other host
+ *                                    for S s, it counts as gone (default 30 s, both ends)
  *   PARTITION DISK pause|resume|cancel                    the disk's running job
  *   - DISK delete                                         a disk no partition has attached
  *
@@ -53,6 +55,8 @@ struct disk_op_request {
     bool after;                         /* migrate: the "after" mode (the target pulls) */
     bool around;                        /* migrate: the "around" mode (copy, then pull) */
     uint32_t wait_s;                    /* after/around: the live migration's wait; 0: 600 s */
+    uint32_t idle_s;                    /* migrate: nothing heard for this long, the peer is
+                                         * gone (1..3600; 0: 30 s) */
 };
 
 /* Parses "PARTITION DISK VERB ARGS..." into r: 0, or -1 with one line in err. */

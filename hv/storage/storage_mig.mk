@@ -2,7 +2,8 @@
 # host-tested and fuzzed; the kernel's source and target are hv/core/storage_migrate_*.c
 # (hv/core/storage_migrate.mk), the listener net/kernel/storage_mig_link.c.
 STORAGE_MIG_SRCS := hv/storage/storage_mig_proto.c hv/storage/storage_mig_remote.c \
-	hv/storage/storage_mig_chain.c hv/storage/storage_mig_handover.c
+	hv/storage/storage_mig_chain.c hv/storage/storage_mig_handover.c \
+	hv/storage/storage_mig_resume.c
 KERNEL_SRCS += $(STORAGE_MIG_SRCS)
 
 UNIT_TESTS += test_storage_mig_proto
@@ -46,3 +47,8 @@ $(BUILD)/bench/run-storage-chain-bench: $(BUILD)/unit/test_storage_migrate
 	$(Q)chmod +x $@
 
 bench: $(BUILD)/bench/run-storage-chain-bench
+
+# Liveness and resume: KEEPALIVE, the identity, HELD, the resume's decision, the record.
+UNIT_TESTS += test_storage_mig_resume
+test_storage_mig_resume_SRCS := tests/unit/test_storage_mig_resume.c $(STORAGE_MIG_SRCS) \
+	hv/lib/crc32c.c hv/lib/guid.c hv/lib/format.c

@@ -5,6 +5,7 @@
 
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/storage/storage_mig_resume.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
@@ -39,7 +40,8 @@ int smig_header_decode(const uint8_t in[SMIG_HEADER_SIZE], struct smig_header *h
         fmt_snprintf(err, err_size, "not a storage-migration stream (magic 0x%08x)", get32(in));
         return -1;
     }
-    if (!h->type || h->type > SMIG_MSG_MAX || get16(in + 6)) {
+    bool liveness = h->type == SMIG_MSG_KEEPALIVE || h->type == SMIG_MSG_RESUME;
+    if (!h->type || (h->type > SMIG_MSG_MAX && !liveness) || get16(in + 6)) {
         fmt_snprintf(err, err_size, "unknown message type %u", h->type);
         return -1;
     }

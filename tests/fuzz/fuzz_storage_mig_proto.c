@@ -3,7 +3,9 @@
  * every message type; accepted messages hold terminated, valid fields and DATA ranges
  * inside the disk; a HELLO's parent list gets the target's decision (what it finds under
  * each path taken from the input), PARENTS answers are in order, and PFILE chunks fed to
- * the target's order check never make a file longer than its limit. */
+ * the target's order check never make a file longer than its limit; KEEPALIVE, the
+ * resume identity, HELD and the target's resume record (storage_mig_resume.c) decode only
+ * what they may. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "hv/storage/storage_mig_chain.h"
 #include "hv/storage/storage_mig_handover.h"
 #include "hv/storage/storage_mig_proto.h"
+#include "hv/storage/storage_mig_resume.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -82,6 +85,47 @@ static bool any(void *ctx, const char *name, const struct guid *g)
     return name[0] == (char)(uintptr_t)ctx;
 }
 
+/* Liveness and resume: KEEPALIVE, the identity, HELD in order, the target's record. */
+static void resume(const uint8_t *in, uint32_t len, const struct smig_hello *hello)
+{
+    char err[160];
+    if (smig_keepalive_decode(len, err, sizeof(err)) == 0 && len)
+        abort();
+    struct smig_resume_id id;
+    if (smig_resume_id_decode(in, len, &id, err, sizeof(err)) == 0) {
+        if (!id.idle_s || id.idle_s > SMIG_IDLE_MAX_S || id.flags & ~SMIG_RESUME_RETRY)
+            abort();
+        uint8_t b[SMIG_RESUME_ID_SIZE];
+        if (smig_resume_id_encode(&id, b, sizeof(b)) != len || memcmp(b, in, len))
+            abort();
+    }
+    uint32_t units = len >= 12 ? (uint32_t)(in[8] | in[9] << 8 | in[10] << 16) : 1;
+    uint32_t next = len >= 4 ? (uint32_t)(in[0] | in[1] << 8 | in[2] << 16) : 0;
+    uint32_t count;
+    const uint8_t *crcs;
+    if (smig_held_decode(in, len, units, next, &count, &crcs, err, sizeof(err)) == 0) {
+        if (!count || count > SMIG_HELD_MAX || (uint64_t)next + count > units ||
+            len != SMIG_HELD_SIZE(count) || crcs != in + SMIG_HELD_HEAD)
+            abort();
+        (void)smig_held_crc(crcs, count - 1);   /* the last CRC: ASan sees the end */
+    }
+    struct smig_record rec;
+    if (smig_record_decode(in, len, &rec, err, sizeof(err)) == 0) {
+        if (!memchr(rec.name, 0, sizeof(rec.name)))
+            abort();
+        if (hello) {
+            struct smig_resume_id any = { .flags = SMIG_RESUME_RETRY, .session = rec.session,
+                                          .data_write = rec.data_write, .idle_s = 1 };
+            char why[80];
+            bool same = rec.disk_size == hello->disk_size && !strcmp(rec.name, hello->name) &&
+                        rec.sector_size == hello->sector_size &&
+                        rec.block_size == hello->block_size;
+            if (smig_record_matches(&rec, hello, &any, why, sizeof(why)) != same)
+                abort();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[160], text[SMIG_TEXT_LEN];
@@ -89,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct smig_header h;
     if (smig_header_decode(data, &h, err, sizeof(err)) == 0) {
-        if (h.type == 0 || h.type > SMIG_MSG_MAX || h.length > SMIG_MAX_PAYLOAD)
+        bool liveness = h.type == SMIG_MSG_KEEPALIVE || h.type == SMIG_MSG_RESUME;
+        if (h.type == 0 || (h.type > SMIG_MSG_MAX && !liveness) || h.length > SMIG_MAX_PAYLOAD)
             abort();
         if (h.length <= size - SMIG_HEADER_SIZE)
             smig_payload_ok(&h, data + SMIG_HEADER_SIZE);
@@ -107,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         smig_parent_held(&hello, any, (void *)(uintptr_t)'a');
     }
     chain(copy, len, hello_ok ? &hello : NULL);
+    resume(copy, len, hello_ok ? &hello : NULL);
     struct smig_reply r;
     if (smig_reply_decode(copy, len, &r, err, sizeof(err)) == 0 &&
         (!memchr(r.text, 0, sizeof(r.text)) || r.parent_held < -1))

@@ -52,3 +52,16 @@ test-net-storage-around: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)
 	    $(GUEST_OUT)/tests/disk_live.elf $(BUILD)/tools/vhdx tests/storage/pool-mkimage \
 	    $(BUILD)/net/storage-around-test
 test-long: test-net-storage-around
+
+# `make test-net-storage-resume`: liveness and resume under QEMU+SVM
+# (tests/net/run-svm-storage-resume-test): a before-mode copy whose link goes down mid-way
+# and comes back (the target keeps its copy, the source sends the rest), and a source host
+# that dies while the target waits in the after mode (the target gives up within idle=).
+# Minutes: in `make test-long`.  Ends "storage-resume-svm: N passed, N failed".
+.PHONY: test-net-storage-resume
+test-net-storage-resume: $(BUILD)/atoll.elf $(BUILD)/tools/atollctl $(GUEST_OUT)/tests/disk_live.elf \
+		$(BUILD)/tools/vhdx
+	$(Q)tests/net/run-svm-storage-resume-test $(BUILD)/atoll.elf $(BUILD)/tools/atollctl \
+	    $(GUEST_OUT)/tests/disk_live.elf $(BUILD)/tools/vhdx tests/storage/pool-mkimage \
+	    $(BUILD)/net/storage-resume-test
+test-long: test-net-storage-resume

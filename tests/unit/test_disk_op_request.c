@@ -101,6 +101,12 @@ static void test_migrate(void **state)
     assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after verify"), -1);
     assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 wait=5"), -1);  /* before: no wait */
     assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 around wait=0"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 idle=12"), 0);   /* the dead-peer timeout */
+    assert_int_equal(req.idle_s, 12);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 after idle=3600"), 0);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 idle=0"), -1);
+    assert_int_equal(parse("live io.vhdx migrate 10.0.3.2 idle=3601"), -1);
+    assert_int_equal(parse("live io.vhdx copy x.vhdx idle=5"), -1);         /* migrate only */
     assert_int_equal(parse("live io.vhdx after"), -1);
     assert_int_equal(parse("live io.vhdx migrate"), -1);
     assert_int_equal(parse("live io.vhdx migrate host.example"), -1);

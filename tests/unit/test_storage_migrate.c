@@ -324,31 +324,57 @@ static void test_abort_and_cut(void **state)
                                     "discarded: the source aborted: cancelled\n"));
     assert_false(exists("two.vhdx.tmp") || exists("two.vhdx"));
 
-    /* the link is cut mid-way: the source fails, the target discards */
+    /* the link is cut mid-way and stays cut: the source tries again (the guest goes on
+     * there) until three idle timeouts and 30 s have passed, then fails; the target
+     * keeps two.vhdx.tmp and its record for a resume */
     assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
     assert_int_equal(poll_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
     stage_unit(0);
     storage_migrate_poll();
     cut = true;
-    assert_int_equal(poll_until(SMIG_SRC_DONE, msg), SMIG_SRC_FAILED);
-    assert_non_null(strstr(msg, "the link failed: reset"));
-    assert_int_equal(storage_migrate_room(), 0);
+    enum storage_migrate_state st = SMIG_SRC_STREAM;
+    for (int i = 0; i < 200 && st != SMIG_SRC_FAILED; i++) {
+        storage_migrate_poll();
+        st = storage_migrate_state(msg, sizeof(msg));
+        if (i == 0) {
+            assert_int_equal(st, SMIG_SRC_HELLO);       /* reconnecting, not failed */
+            assert_int_equal(storage_migrate_room(), 0);
+            /* a step under way when the link went: the unit is noted, not staged */
+            assert_int_equal(storage_migrate_io()->write(NULL, 0, disk, MIB), 0);
+        }
+        now_ns += 1000000000ull;
+    }
+    assert_int_equal(st, SMIG_SRC_FAILED);
+    assert_non_null(strstr(console, "storage-migrate: outgoing two.vhdx to 10.0.3.2: link lost: "
+                                    "the link failed: reset; the guest goes on here, "
+                                    "reconnecting in 1 s (attempt 1, until 120 s after the cut)\n"));
     assert_int_equal(storage_migrate_io()->write(NULL, 0, disk, MIB), -1);
     storage_migrate_close("failed");
     cut = false;
-    assert_non_null(strstr(console, "storage-migrate: incoming two.vhdx from 10.0.3.1: "
-                                    "discarded: the link failed: reset\n"));
-    assert_false(exists("two.vhdx.tmp") || exists("two.vhdx"));
+    assert_non_null(strstr(console, "storage-migrate: incoming two.vhdx from 10.0.3.1: link lost: "
+                                    "the link failed: reset; two.vhdx.tmp kept for a resume"));
+    assert_true(exists("two.vhdx.tmp") && exists("two.vhdx.tmp.smig"));
+    assert_false(exists("two.vhdx"));
 
-    /* a link that moves nothing: both ends give up after MIGRATE_IDLE_NS */
+    /* another migration of the name discards the kept copy, saying why; a link that then
+     * moves nothing: the source hears nothing for the idle timeout and reconnects; the
+     * target, stalled, keeps its copy; cancelled meanwhile, the source says nothing more */
     assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
     assert_int_equal(poll_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
+    assert_non_null(strstr(console, "storage-migrate: incoming two.vhdx from 10.0.3.1: "
+                                    "two.vhdx.tmp not resumed: a new migration, not a reconnect; "
+                                    "discarded, starting over\n"));
     now_ns += MIGRATE_IDLE_NS + 1;
     storage_migrate_poll();
-    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_FAILED);
-    assert_non_null(strstr(msg, "moved nothing for 60 s"));
-    storage_migrate_close("failed");
-    assert_false(exists("two.vhdx.tmp"));
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_HELLO);
+    assert_non_null(strstr(console, "outgoing two.vhdx to 10.0.3.2: link lost: nothing came "
+                                    "from the peer for 30 s"));
+    assert_non_null(strstr(console, "incoming two.vhdx from 10.0.3.1: link lost: the link moved "
+                                    "nothing for 60 s; two.vhdx.tmp kept for a resume"));
+    storage_migrate_close("cancelled");
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    fat_unlink(&vol, "two.vhdx.tmp");
+    fat_unlink(&vol, "two.vhdx.tmp.smig");
 }
 
 /* ---- the after mode ------------------------------------------------------------------- */
@@ -675,6 +701,50 @@ static void test_after_mode_guest_deadline(void **state)
     for (int i = 0; i < 10; i++)
         storage_migrate_poll();
     fat_unlink(&vol, "aft.vhdx.tmp");
+    fat_unlink(&vol, "src.vhdx");
+}
+
+/* Liveness: an after-mode migration waiting for its live migration moves nothing, yet
+ * KEEPALIVEs hold it up past the idle timeout (idle=6: one a second); the source host
+ * dies (no more polls there): the target gives up within the timeout and discards its
+ * empty copy; the source, polled again alone, gives up on its target. */
+static void test_dead_peer_after_mode(void **state)
+{
+    (void)state;
+    char msg[200];
+    console[0] = '\0';
+    fill_after_disk();
+    make_source_file("src.vhdx");
+    src_attached = true;            /* the partition has not left yet */
+    struct storage_migrate_params p = after_params;
+    p.idle_s = 6;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    assert_int_equal(poll_until(SMIG_SRC_SERVE, msg), SMIG_SRC_SERVE);
+    for (int i = 0; i < 600; i++) {             /* a minute, nothing but KEEPALIVEs */
+        storage_migrate_poll();
+        now_ns += 100000000ull;
+    }
+    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_SERVE);
+    assert_null(strstr(console, "discarded"));
+    assert_true(exists("aft.vhdx.tmp"));
+    int polls = 0;
+    while (polls < 20 && exists("aft.vhdx.tmp")) {   /* the source host is gone */
+        storage_migrate_target_poll();
+        now_ns += 1000000000ull;
+        polls++;
+    }
+    assert_true(polls <= 7);
+    assert_non_null(strstr(console, "storage-migrate: incoming aft.vhdx from 10.0.3.1: "
+                                    "discarded: nothing came from the peer for 6 s (its host or "
+                                    "the link is gone)\n"));
+    for (int i = 0; i < 8 && !strstr(console, "outgoing aft.vhdx to 10.0.3.2: nothing"); i++) {
+        storage_migrate_source_poll();          /* the target's last KEEPALIVE, then silence */
+        now_ns += 1000000000ull;
+    }
+    assert_non_null(strstr(console, "storage-migrate: outgoing aft.vhdx to 10.0.3.2: "
+                                    "nothing came from the peer for 6 s"));
+    storage_migrate_close("");
+    src_attached = false;
     fat_unlink(&vol, "src.vhdx");
 }
 
@@ -1540,6 +1610,112 @@ static void test_after_mode_live_migration_fails(void **state)
     src_attached = false;
 }
 
+/* Resume (before mode): the real copy job from the source's pool; units 0 and 1 reach the
+ * target, the guest rewrites unit 0, unit 2 is staged when the link is cut.  The source
+ * reconnects, the target reopens res.vhdx.tmp and sends the CRC of each unit; unit 2 (staged,
+ * never arrived) is copied again, unit 0 as the guest's write, unit 3 by the first pass;
+ * unit 1 is not sent again.  The target's res.vhdx equals the source's disk. */
+static void test_resume_before_mode(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct img im;
+    struct vhdx_err verr;
+    console[0] = '\0';
+    mount_source_pool();
+    img_create(&vol_a, "res.vhdx", &im);
+    for (unsigned i = 0; i < DISK; i++)
+        chain_view[i] = (uint8_t)(i * 13 + (i >> 14) + 3);
+    assert_int_equal(vhdx_write(im.d, 0, chain_view, DISK, &verr), 0);
+    struct storage_migrate_params p = params;
+    p.name = "res.vhdx";
+    p.link_mbps = 0;
+    p.verify = true;
+    cur_vol = NULL;
+    assert_true(storage_migrate_open(&p, msg, 200));
+    assert_int_equal(poll_apart_until(SMIG_SRC_STREAM, msg), SMIG_SRC_STREAM);
+    struct disk_job_params jp = { .op = DISK_JOB_COPY, .src = im.d, .dst = storage_migrate_io(),
+                                  .dst_name = "10.0.3.2", .format = DISK_FORMAT_RAW,
+                                  .ready_dirty_units = 0 };
+    struct disk_job *j;
+    cur_vol = &vol_a;
+    assert_int_equal(disk_job_start(&jp, &j, &verr), 0);
+    storage_migrate_set_job(j);
+    for (int k = 0; k < 2; k++) {       /* units 0 and 1, delivered */
+        cur_vol = &vol_a;
+        assert_int_equal(disk_job_step(j, DISK_JOB_UNIT, &verr), DISK_JOB_RUNNING);
+        for (int i = 0; i < 200; i++) {
+            poll_apart();
+            now_ns += 1000000;
+        }
+    }
+    assert_non_null(strstr(console, "incoming res.vhdx from 10.0.3.1: 2 MiB received"));
+    memset(chain_view + 4096, 0x77, 4096);      /* the guest rewrites unit 0 */
+    cur_vol = &vol_a;
+    assert_int_equal(vhdx_write(im.d, 4096, chain_view + 4096, 4096, &verr), 0);
+    disk_job_note_write(j, 4096, 4096);
+    assert_int_equal(disk_job_step(j, DISK_JOB_UNIT, &verr), DISK_JOB_RUNNING);  /* unit 2 */
+    cut = true;
+    for (int i = 0; i < 3; i++)
+        poll_apart();
+    cut = false;
+    assert_non_null(strstr(console, "outgoing res.vhdx to 10.0.3.2: link lost: the link failed: "
+                                    "reset; the guest goes on here, reconnecting in 1 s"));
+    assert_non_null(strstr(console, "incoming res.vhdx from 10.0.3.1: link lost: the link failed: "
+                                    "reset; res.vhdx.tmp kept for a resume (2048 KiB received "
+                                    "this time)"));
+    assert_int_equal(storage_migrate_room(), 0);
+    for (int i = 0; i < 400 && !strstr(console, "resumed:"); i++) {
+        poll_apart();
+        now_ns += 10000000;
+    }
+    assert_non_null(strstr(console, "incoming res.vhdx from 10.0.3.1: resuming res.vhdx.tmp "
+                                    "(attempt 1 of the same migration): reading what it holds\n"));
+    assert_non_null(strstr(console, "outgoing res.vhdx to 10.0.3.2: resumed: the target kept its "
+                                    "copy; 3 of 4 units there are as read here, 1 differ"));
+    int rc = DISK_JOB_RUNNING;
+    while (rc == DISK_JOB_RUNNING) {
+        for (int i = 0; i < 20000 && storage_migrate_room() < 2; i++) {
+            poll_apart();
+            now_ns += 1000000;
+        }
+        assert_true(storage_migrate_room() >= 2);
+        cur_vol = &vol_a;
+        rc = disk_job_step(j, DISK_JOB_UNIT, &verr);
+    }
+    assert_int_equal(rc, DISK_JOB_READY);
+    cur_vol = &vol_a;
+    assert_int_equal(disk_job_finish(j, &verr), DISK_JOB_DONE);
+    struct disk_job_progress pr;
+    disk_job_get_progress(j, &pr);
+    disk_job_free(j);
+    storage_migrate_commit(true, crc32c(0, chain_view, DISK));
+    assert_int_equal(poll_apart_until(SMIG_SRC_DONE, msg), SMIG_SRC_DONE);
+    struct storage_migrate_stats st;
+    storage_migrate_get_stats(&st);
+    assert_int_equal(st.target_crc, crc32c(0, chain_view, DISK));
+    const char *after = strstr(console, "after the last resume: wire ");
+    assert_non_null(after);
+    unsigned long wire = strtoul(after + strlen("after the last resume: wire "), NULL, 10);
+    printf(" smig resume: %lu bytes on the wire after the resume, disk %u bytes\n", wire, DISK);
+    assert_true(wire > 3ul * MIB && wire < DISK);   /* units 0, 2 and 3: not unit 1 */
+    storage_migrate_close("");
+    for (int i = 0; i < 10; i++)
+        poll_apart();
+    cur_vol = &vol_a;
+    img_close(&im);
+    cur_vol = NULL;
+    assert_true(exists("res.vhdx"));
+    assert_false(exists("res.vhdx.tmp") || exists("res.vhdx.tmp.smig"));
+    struct img got;
+    static uint8_t back[DISK];
+    img_open(&vol, "res.vhdx", &got);
+    assert_int_equal(vhdx_read(got.d, 0, back, DISK, &verr), 0);
+    assert_memory_equal(back, chain_view, DISK);
+    img_close(&got);
+    cur_vol = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1547,11 +1723,13 @@ int main(void)
         cmocka_unit_test(test_abort_and_cut), cmocka_unit_test(test_after_mode),
         cmocka_unit_test(test_after_mode_link_cut),
         cmocka_unit_test(test_after_mode_guest_deadline),
+        cmocka_unit_test(test_dead_peer_after_mode),
         cmocka_unit_test(test_after_mode_partition_ends_first),
         cmocka_unit_test(test_chain_parent_held), cmocka_unit_test(test_chain_parent_sent),
         cmocka_unit_test(test_chain_flat), cmocka_unit_test(test_chain_parent_differs),
         cmocka_unit_test(test_chain_two_levels),
         cmocka_unit_test(test_around_mode),
+        cmocka_unit_test(test_resume_before_mode),
         cmocka_unit_test(test_chain_layer_map), cmocka_unit_test(test_after_chain_parent_held),
         cmocka_unit_test(test_after_chain_parent_sent),
         cmocka_unit_test(test_around_chain_parent_sent),
