@@ -79,11 +79,27 @@ $(BUILD)/atoll.elf: $(KERNEL_OBJS) $(KERNEL_LIBS) linker.ld
 # ---- host unit tests (cmocka, ASan + UBSan) ---------------------------------------------
 UNIT_BINS = $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
 
+# A test with no flags of its own links objects each source is compiled to once, shared by
+# every such test (build/unit/obj); one with its own flags compiles its sources itself.
+UNIT_OBJ = $(BUILD)/unit/obj
+$(UNIT_OBJ)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_TEST_CFLAGS) -MMD -MP -c $< -o $@
+
 define unit_rule
+ifeq ($$(strip $$($(1)_CFLAGS)),)
+$(BUILD)/unit/$(1): $$(patsubst %.c,$(UNIT_OBJ)/%.o,$$($(1)_SRCS)) | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	$(Q)$(HOSTCC) $(HOST_TEST_CFLAGS) -o $$@ $$(patsubst %.c,$(UNIT_OBJ)/%.o,$$($(1)_SRCS)) \
+		$$($(1)_LIBS) -lcmocka
+else
 $(BUILD)/unit/$(1): $$($(1)_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@echo "  HOSTCC  $$@"
 	$(Q)$(HOSTCC) $(HOST_TEST_CFLAGS) $$($(1)_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS) -lcmocka
+endif
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -96,11 +112,25 @@ test-unit: $(UNIT_BINS)
 FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
 
+# As the unit tests: shared objects (build/fuzz/obj) where a target has no flags of its own.
+FUZZ_OBJ = $(BUILD)/fuzz/obj
+$(FUZZ_OBJ)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
 define fuzz_rule
+ifeq ($$(strip $$($(1)_CFLAGS)),)
+$(BUILD)/fuzz/$(1): $$(patsubst %.c,$(FUZZ_OBJ)/%.o,$$($(1)_SRCS)) | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $$@ $$(patsubst %.c,$(FUZZ_OBJ)/%.o,$$($(1)_SRCS)) $$($(1)_LIBS)
+else
 $(BUILD)/fuzz/$(1): $$($(1)_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@echo "  FUZZCC  $$@"
 	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) $$($(1)_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS)
+endif
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
@@ -125,3 +155,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(KERNEL_OBJS:.o=.d)
+-include $(patsubst %.c,$(UNIT_OBJ)/%.d,$(sort $(foreach t,$(UNIT_TESTS),$($(t)_SRCS))))
+-include $(patsubst %.c,$(FUZZ_OBJ)/%.d,$(sort $(foreach t,$(FUZZ_TARGETS),$($(t)_SRCS))))
