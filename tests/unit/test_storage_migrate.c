@@ -222,6 +222,25 @@ static enum storage_migrate_state poll_until(enum storage_migrate_state want, ch
     return st;
 }
 
+/* Polls, the clock moving 1 ms a turn, until the source is idle again: its migration ended. */
+static void poll_until_idle(char *msg)
+{
+    for (int i = 0; i < 20000 && storage_migrate_state(msg, 200) != SMIG_SRC_IDLE; i++) {
+        storage_migrate_poll();
+        now_ns += 1000000;
+    }
+    assert_int_equal(storage_migrate_state(msg, 200), SMIG_SRC_IDLE);
+}
+
+/* d reads, whole, as what the source's disk holds. */
+static void assert_reads_as_disk(struct vhdx *d)
+{
+    static uint8_t all[DISK];
+    struct vhdx_err verr;
+    assert_int_equal(vhdx_read(d, 0, all, DISK, &verr), 0);
+    assert_memory_equal(all, disk, DISK);
+}
+
 /* The unit at u, as the job writes it: waits for room like disk_ops. */
 static void stage_unit(unsigned u)
 {
@@ -539,18 +558,12 @@ static void test_after_mode(void **state)
     memcpy(disk + MIB, w, sizeof(w));       /* what the guest's disk holds now */
 
     /* The background pull brings the rest; the disk becomes aft.vhdx; DONE. */
-    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
-        storage_migrate_poll();
-        now_ns += 1000000;
-    }
-    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    poll_until_idle(msg);
     assert_int_equal(pd.commits, 1);
     assert_false(exists("aft.vhdx.tmp"));
     assert_true(exists("aft.vhdx"));
     assert_true(exists("src.vhdx"));        /* the source keeps its copy */
-    static uint8_t all[DISK];
-    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
-    assert_memory_equal(all, disk, DISK);
+    assert_reads_as_disk(pd.d);
     assert_non_null(strstr(console, "every unit here: "));
     assert_non_null(strstr(console, "committed as aft.vhdx"));
     assert_non_null(strstr(console, "DONE received: committed as aft.vhdx; served "));
@@ -647,18 +660,12 @@ static void test_after_mode_partition_ends_first(void **state)
     memcpy(disk + 3 * MIB, w, sizeof(w));
     pd_close();                              /* the partition ends: its disk closes */
     storage_migrate_remote_release(h);
-    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
-        storage_migrate_poll();
-        now_ns += 1000000;
-    }
-    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    poll_until_idle(msg);
     assert_non_null(strstr(console, "the partition let it go: the rest is pulled into it here"));
     assert_non_null(strstr(console, "no partition had it; committed as aft.vhdx"));
     assert_false(exists("aft.vhdx.tmp"));
     pd_open("aft.vhdx");
-    static uint8_t all[DISK];
-    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
-    assert_memory_equal(all, disk, DISK);
+    assert_reads_as_disk(pd.d);
     pd_close();
     fat_unlink(&vol, "aft.vhdx");
     fat_unlink(&vol, "src.vhdx");
@@ -1210,11 +1217,7 @@ static void test_around_mode(void **state)
     static uint8_t all[DISK];
     assert_int_equal(vhdx_read(pd.d, MIB, all, MIB, &verr), 0);
     assert_memory_equal(all, disk + MIB, MIB);      /* the rewrite came from the source */
-    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
-        storage_migrate_poll();
-        now_ns += 1000000;
-    }
-    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    poll_until_idle(msg);
     assert_false(exists("aro.vhdx.tmp"));
     assert_true(exists("aro.vhdx"));
     assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
@@ -1533,17 +1536,10 @@ static void test_after_mode_read_throttle(void **state)
     enum smig_gate_op op;
     bool fail;
     assert_ptr_equal(poll_next(h, &op, &fail), &io);
-    for (int i = 0; i < 20000 && storage_migrate_state(msg, sizeof(msg)) != SMIG_SRC_IDLE; i++) {
-        storage_migrate_poll();
-        now_ns += 1000000;
-    }
-    assert_int_equal(storage_migrate_state(msg, sizeof(msg)), SMIG_SRC_IDLE);
+    poll_until_idle(msg);
     assert_non_null(strstr(console, "served 4 READs (3 MiB of data, 1 MiB as zero), wire "));
     assert_non_null(strstr(console, "link throttled 0 times, reads throttled 3 times; "));
-    struct vhdx_err verr;
-    static uint8_t all[DISK];
-    assert_int_equal(vhdx_read(pd.d, 0, all, DISK, &verr), 0);
-    assert_memory_equal(all, disk, DISK);
+    assert_reads_as_disk(pd.d);
     pd_close();
     fat_unlink(&vol, "thr.vhdx");
     fat_unlink(&vol, "src3.vhdx");
