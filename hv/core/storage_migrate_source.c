@@ -355,9 +355,9 @@ bool storage_migrate_handover(const uint8_t *current, uint32_t units)
 
 void storage_migrate_close(const char *why)
 {
-    /* A message half out (a staged unit, HELLO, an answer) cannot be followed by ABORT's
-     * bytes: the target would read them as the rest of it. */
-    bool mid = src.slot_off || (src.ctl_off && src.ctl_off < src.ctl_len) ||
+    /* A message half out (a staged unit, a parent's chunk, HELLO, an answer) cannot be
+     * followed by ABORT's bytes: the target would read them as the rest of it. */
+    bool mid = src.ch.tx_mid || src.slot_off || (src.ctl_off && src.ctl_off < src.ctl_len) ||
                (src.hov_off && src.hov_off < src.hov_len) || src.ans_off < src.ans_len;
     if (src.ch.s && src.stage != SMIG_SRC_DONE && src.stage != SMIG_SRC_FAILED && src.ctl &&
         !mid) {

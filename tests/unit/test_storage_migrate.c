@@ -1712,6 +1712,59 @@ static void test_resume_before_mode(void **state)
     cur_vol = NULL;
 }
 
+/* A cancel while a parent's PFILE is half out on the link: ABORT's bytes cannot follow it
+ * (the target would read them as the rest of the parent), so the source only closes. */
+static void test_cancel_mid_parent_file(void **state)
+{
+    (void)state;
+    char msg[200];
+    struct img child;
+    make_chain();
+    if (exists("child.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    if (exists("base.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    console[0] = '\0';
+    img_open(&vol_a, "child.vhdx", &child);
+    struct storage_migrate_params p = params;
+    p.name = "child.vhdx";
+    p.link_mbps = 0;
+    p.disk = child.d;
+    /* the link takes 256 KiB at a time: a parent's 1 MiB chunks go out in parts */
+    size_t cap = a2b.cap;
+    a2b.cap = 256 * 1024;
+    assert_true(storage_migrate_open(&p, msg, sizeof(msg)));
+    for (int i = 0; i < 2000 && !strstr(console, "sent whole first"); i++) {
+        poll_apart();
+        now_ns += 1000000;
+    }
+    assert_non_null(strstr(console, "parent base.vhdx not there: sent whole first"));
+    cur_vol = &vol_a;
+    for (int i = 0; i < 10 && a2b.len < a2b.cap; i++)
+        storage_migrate_source_poll();
+    assert_int_equal(a2b.len, a2b.cap);         /* the link full in the middle of a PFILE */
+    cur_vol = &vol;
+    storage_migrate_target_poll();              /* the target reads that part */
+    cur_vol = &vol_a;
+    a2b.cap = cap;
+    size_t before = a2b.len;
+    storage_migrate_close("cancelled");
+    assert_int_equal(a2b.len, before);          /* nothing after the half message */
+    for (int i = 0; i < 100; i++) {
+        cur_vol = &vol;
+        storage_migrate_target_poll();
+        now_ns += 1000000000;
+    }
+    cur_vol = &vol_a;
+    img_close(&child);
+    cur_vol = NULL;
+    /* the target hears nothing more and gives up; nothing of it is kept */
+    assert_non_null(strstr(console, "storage-migrate: incoming child.vhdx from 10.0.3.1: "
+                                    "refused: nothing came from the peer for 30 s"));
+    assert_false(exists("child.vhdx") || exists("base.vhdx") || exists("child.vhdx.tmp") ||
+                 exists("base.vhdx.tmp"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1731,6 +1784,7 @@ int main(void)
         cmocka_unit_test(test_around_chain_parent_sent),
         cmocka_unit_test(test_after_mode_read_throttle),
         cmocka_unit_test(test_after_mode_live_migration_fails),
+        cmocka_unit_test(test_cancel_mid_parent_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
