@@ -66,3 +66,17 @@ $(BUILD)/bench/run-dedup-pool-bench: $(DEDUP_POOL_BENCH)
 	$(Q)chmod +x $@
 
 tools: $(BUILD)/bench/run-dedup-pool-bench
+
+# The command lines of the benches above, of the others' binaries and scripts and of the
+# small host tools (--help, --version, an unknown option), and dedup-pool-bench's WORKDIR
+# removed without a shell: a few seconds (tests/bench/test-bench-cli).
+BENCH_CLI_PROGRAMS = $(addprefix $(BUILD)/bench/,block-bench dedup-pool-bench disk-merge-bench \
+	mig-bench offload-bench snapshot-bench vhdx-bench vsp-bench) \
+	$(BUILD)/tools/vgpu-render $(BUILD)/tools/atoll-control-hostd
+BENCH_CLI_SCRIPTS = $(addprefix tests/bench/,offload-bench offload-hosts-bench disk-jobs-bench \
+	qemu-debian-ram snapshot-policy-sim cpuid-exit)
+TEST_STEPS += test-bench-cli
+.PHONY: test-bench-cli
+test-bench-cli: $(BENCH_CLI_PROGRAMS) tests/bench/test-bench-cli
+	$(Q)tests/bench/test-bench-cli $(BUILD)/bench-cli-test $(ATOLL_VERSION) $(BENCH_CLI_PROGRAMS) \
+		$(BENCH_CLI_SCRIPTS)
