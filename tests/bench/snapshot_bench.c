@@ -655,8 +655,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[a], "--trace")) {
             trace_dir = option_value(argc, argv, &a);
             mkdir(trace_dir, 0777);
-        } else {
-            bench_cli_option("snapshot-bench", usage, argv[a]);
+        } else if (!bench_cli_option("snapshot-bench", usage, argv[a])) {
+            break;                      /* "-": DEBIAN_RAM */
         }
     }
     if (argc - a != 1)
