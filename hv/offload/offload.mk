@@ -94,7 +94,7 @@ test_offload_peer_LIBS := -lbearssl
 OFFLOAD_BENCH := $(BUILD)/bench/offload-bench
 BENCHES += $(BUILD)/bench/run-offload-bench
 $(OFFLOAD_BENCH): tests/bench/offload_bench.c tests/net/host_pool_file.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) hv/offload/token.c $(FAT32_SRCS) \
-		$(VHDX_CORE_SRCS) $(wildcard hv/offload/*.h)
+		$(VHDX_CORE_SRCS) $(wildcard hv/offload/*.h) tests/bench/bench_cli.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/offload_bench.c tests/net/host_pool_file.c tests/unit/pool_parent_env.c $(OFFLOAD_SRCS) \

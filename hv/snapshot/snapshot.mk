@@ -12,7 +12,8 @@ fuzz_snap_decode_LIBS := -llz4
 
 # The pipeline against fixed levels on a simulated disk (make bench).
 SNAPSHOT_BENCH := $(BUILD)/bench/snapshot-bench
-$(SNAPSHOT_BENCH): tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) $(wildcard hv/snapshot/*.h)
+$(SNAPSHOT_BENCH): tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) $(wildcard hv/snapshot/*.h) \
+		tests/bench/bench_cli.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -pthread -o $@ tests/bench/snapshot_bench.c $(SNAPSHOT_SRCS) -llz4

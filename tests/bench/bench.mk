@@ -4,7 +4,7 @@ BENCHES += tests/bench/cpuid-exit
 # The block layer at queue depth 1, 8, 32 vs block_rw_sync on a RAM disk, same run.
 BLOCK_BENCH := $(BUILD)/bench/block-bench
 BENCHES += $(BLOCK_BENCH)
-$(BLOCK_BENCH): tests/bench/block_bench.c hv/storage/block.c hv/storage/block.h
+$(BLOCK_BENCH): tests/bench/block_bench.c hv/storage/block.c hv/storage/block.h tests/bench/bench_cli.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/block_bench.c hv/storage/block.c
@@ -20,7 +20,7 @@ MIG_BENCH := $(BUILD)/bench/mig-bench
 MIG_BENCH_SRCS = tests/bench/mig_bench.c hv/core/write_track.c $(MIGRATE_SRCS) \
 	hv/snapshot/snap_codec.c hv/snapshot/snap_policy.c hv/lib/crc32c.c hv/lib/format.c
 BENCHES += $(BUILD)/bench/run-mig-bench
-$(MIG_BENCH): $(MIG_BENCH_SRCS)
+$(MIG_BENCH): $(MIG_BENCH_SRCS) tests/bench/bench_cli.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(MIG_BENCH_SRCS) -llz4
@@ -39,7 +39,7 @@ DISK_MERGE_BENCH := $(BUILD)/bench/disk-merge-bench
 DISK_MERGE_BENCH_SRCS = tests/bench/disk_merge_bench.c tools/vhdx/vhdx_file.c \
 	hv/storage/block.c hv/storage/rate_limit.c $(VHDX_HOST_SRCS)
 BENCHES += $(BUILD)/bench/run-disk-merge-bench
-$(DISK_MERGE_BENCH): $(DISK_MERGE_BENCH_SRCS) $(VHDX_HEADERS)
+$(DISK_MERGE_BENCH): $(DISK_MERGE_BENCH_SRCS) $(VHDX_HEADERS) tests/bench/bench_cli.h tests/bench/bench_dir.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(DISK_MERGE_BENCH_SRCS) -lbearssl
@@ -55,7 +55,7 @@ tools: $(BUILD)/bench/run-disk-merge-bench
 DEDUP_POOL_BENCH := $(BUILD)/bench/dedup-pool-bench
 DEDUP_POOL_BENCH_SRCS = tests/bench/dedup_pool_bench.c tools/vhdx/vhdx_file.c $(VHDX_HOST_SRCS)
 BENCHES += $(BUILD)/bench/run-dedup-pool-bench
-$(DEDUP_POOL_BENCH): $(DEDUP_POOL_BENCH_SRCS) $(VHDX_HEADERS)
+$(DEDUP_POOL_BENCH): $(DEDUP_POOL_BENCH_SRCS) $(VHDX_HEADERS) tests/bench/bench_cli.h tests/bench/bench_dir.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ $(DEDUP_POOL_BENCH_SRCS) -lbearssl
@@ -66,3 +66,17 @@ $(BUILD)/bench/run-dedup-pool-bench: $(DEDUP_POOL_BENCH)
 	$(Q)chmod +x $@
 
 tools: $(BUILD)/bench/run-dedup-pool-bench
+
+# The command lines of the benches above, of the others' binaries and scripts and of the
+# small host tools (--help, --version, an unknown option), and dedup-pool-bench's WORKDIR
+# removed without a shell: a few seconds (tests/bench/test-bench-cli).
+BENCH_CLI_PROGRAMS = $(addprefix $(BUILD)/bench/,block-bench dedup-pool-bench disk-merge-bench \
+	mig-bench offload-bench snapshot-bench vhdx-bench vsp-bench) \
+	$(BUILD)/tools/vgpu-render $(BUILD)/tools/atoll-control-hostd
+BENCH_CLI_SCRIPTS = $(addprefix tests/bench/,offload-bench offload-hosts-bench disk-jobs-bench \
+	qemu-debian-ram snapshot-policy-sim cpuid-exit)
+TEST_STEPS += test-bench-cli
+.PHONY: test-bench-cli
+test-bench-cli: $(BENCH_CLI_PROGRAMS) tests/bench/test-bench-cli
+	$(Q)tests/bench/test-bench-cli $(BUILD)/bench-cli-test $(ATOLL_VERSION) $(BENCH_CLI_PROGRAMS) \
+		$(BENCH_CLI_SCRIPTS)

@@ -12,6 +12,7 @@
  * Prints `NAME OURS ANCHOR RATIO` (MiB sent) and a note (MiB not sent, the index's size).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +22,11 @@
 #include <bearssl.h>
 
 #include "hv/storage/dedup_index.h"
+#include "tests/bench/bench_cli.h"
+#include "tests/bench/bench_dir.h"
 #include "tools/vhdx/vhdx_file.h"
+
+#define NAME "dedup-pool-bench"
 
 #define MIB        (1ull << 20)
 #define DISK_BYTES (64 * MIB)
@@ -44,7 +49,7 @@ static void fill_random(uint8_t *b, size_t n)
 
 static void die(const char *what, const struct vhdx_err *err)
 {
-    fprintf(stderr, "dedup-pool-bench: %s: %s\n", what, err ? err->msg : "failed");
+    fprintf(stderr, NAME ": %s: %s\n", what, err ? err->msg : "failed");
     exit(1);
 }
 
@@ -78,17 +83,38 @@ static bool all_zero(const uint8_t *b, size_t n)
     return true;
 }
 
+static const char usage[] =
+    "usage: dedup-pool-bench WORKDIR\n"
+    "\n"
+    "De-duplication on a pool of similar disks: in WORKDIR, four 64 MiB VHDX disks cloned\n"
+    "from one template and each diverged; vm0 moves to a pool that holds the other three.\n"
+    "Ours: with the pool's SHA-256 index, a 1 MiB unit the pool already holds is not sent.\n"
+    "Anchor: the same move without the index (every non-zero unit sent).  Prints one row,\n"
+    "MiB sent (ours, anchor, ratio), and a note.  WORKDIR is removed (as rm -rf, never the\n"
+    "root, \".\" or \"..\") and made again first, and removed at the end; make bench uses\n"
+    "/dev/shm/atoll-dedup-pool-work.\n"
+    "\n"
+    "  --help     this text\n"
+    "  --version  the version\n";
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: dedup-pool-bench WORKDIR\n");
-        return 2;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!bench_cli_option(NAME, usage, argv[i]) && !dir)
+            dir = argv[i];
+        else
+            bench_cli_usage_error(NAME, usage, "one WORKDIR only");
     }
-    const char *dir = argv[1];
-    char cmd[1100], path[DISKS][600];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", dir, dir);
-    if (system(cmd))
-        die("mkdir", NULL);
+    if (!dir)
+        bench_cli_usage_error(NAME, usage, NULL);
+    if (!bench_dir_removable(dir))
+        bench_cli_usage_error(NAME, usage, "WORKDIR is removed first: not the root, . or ..");
+    char path[DISKS][600];
+    if (bench_dir_remove(dir) || bench_dir_make(dir)) {
+        fprintf(stderr, NAME ": %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
     uint8_t *tmpl = malloc(DISK_BYTES), *buf = malloc(MIB), *w = malloc(256 << 10);
     memset(tmpl, 0, DISK_BYTES);
     for (uint64_t u = 0; u < DISK_BYTES / MIB; u++)        /* 3 MiB of data in every 4 */
@@ -148,6 +174,9 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < DISKS; k++)
         vhdx_host_close(d[k], &io[k], NULL);
     free(tmpl), free(buf), free(w);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) ? 1 : 0;
+    if (bench_dir_remove(dir)) {
+        fprintf(stderr, NAME ": removing %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    return 0;
 }

@@ -25,6 +25,8 @@
  * Prints `NAME OURS ANCHOR RATIO` rows (microseconds; anchor: the idle disk).
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +38,11 @@
 #include "hv/storage/block.h"
 #include "hv/storage/disk_job.h"
 #include "hv/storage/rate_limit.h"
+#include "tests/bench/bench_cli.h"
+#include "tests/bench/bench_dir.h"
 #include "tools/vhdx/vhdx_file.h"
+
+#define NAME "disk-merge-bench"
 
 #define MIB          (1ull << 20)
 #define DISK_BYTES   (256 * MIB)
@@ -64,7 +70,7 @@ static void charge(uint64_t *mark)
 
 static void die(const char *what, const struct vhdx_err *err)
 {
-    fprintf(stderr, "disk-merge-bench: %s: %s\n", what, err ? err->msg : "failed");
+    fprintf(stderr, NAME ": %s: %s\n", what, err ? err->msg : "failed");
     exit(1);
 }
 
@@ -130,6 +136,42 @@ static void make_templates(const char *dir)
     vhdx_close(c, NULL);
     vhdx_file_close(&cio);
     free(buf);
+}
+
+/* IN to OUT as `cp` copies: 4 KiB of zeros left a hole.  0, or -1 with errno. */
+static int copy_sparse(int in, int out)
+{
+    static uint8_t buf[MIB], zero[4096];
+    off_t at = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n <= 0)
+            return n < 0 ? -1 : ftruncate(out, at);
+        ssize_t run = 0;                /* where the blocks not zero since the last hole start */
+        for (ssize_t i = 0; i < n + 4096; i += 4096) {
+            ssize_t end = i < n ? i : n;
+            if (i < n && memcmp(buf + i, zero, (size_t)(n - i < 4096 ? n - i : 4096)))
+                continue;
+            if (end > run && pwrite(out, buf + run, (size_t)(end - run), at + run) != end - run)
+                return -1;
+            run = i + 4096;
+        }
+        at += n;
+    }
+}
+
+/* DIR/t/NAME to DIR/NAME. */
+static void copy_template(const char *dir, const char *name)
+{
+    char from[512], to[512];
+    snprintf(from, sizeof(from), "%s/t/%s", dir, name);
+    snprintf(to, sizeof(to), "%s/%s", dir, name);
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (in < 0 || out < 0 || copy_sparse(in, out) || close(out)) {
+        fprintf(stderr, NAME ": copying %s to %s: %s\n", from, to, strerror(errno));
+        exit(1);
+    }
+    close(in);
 }
 
 /* ---- the disk: its queue, the worker running each request to its end ---------------- */
@@ -246,10 +288,10 @@ static void guest_arrival(struct sim *s, uint64_t arrival, unsigned i)
 static void run(const char *dir, int mbps, uint64_t interval_ns, uint64_t window_ns,
                 struct sim *s, uint64_t *merged_ms)
 {
-    char cmd[1200], cp[512];
-    snprintf(cmd, sizeof(cmd), "cp %s/t/parent.vhdx %s/t/child.vhdx %s/ && sync", dir, dir, dir);
-    if (system(cmd))
-        die("cp", NULL);
+    char cp[512];
+    copy_template(dir, "parent.vhdx");
+    copy_template(dir, "child.vhdx");
+    sync();
     snprintf(cp, sizeof(cp), "%s/child.vhdx", dir);
     struct vhdx_io io;
     struct vhdx_err err;
@@ -333,18 +375,43 @@ static double pct(uint64_t *v, unsigned n, double p)
     return (double)v[k] / 1000.0;
 }
 
+static const char usage[] =
+    "usage: disk-merge-bench WORKDIR [--quick]\n"
+    "\n"
+    "Guest request latency while a merge runs on the guest's disk: the kernel's block queue,\n"
+    "merge job and token bucket on a differencing VHDX in WORKDIR (a 256 MiB disk), a\n"
+    "simulated guest sending 4 KiB requests every millisecond; time is the worker's CPU time.\n"
+    "Rows: p50 and p99 latency with a merge unthrottled and throttled to 4 MiB/s (ours)\n"
+    "against the idle disk (anchor), in microseconds; goal: throttled p99 within 2x of idle.\n"
+    "WORKDIR is removed (as rm -rf, never the root, \".\" or \"..\") and made again first,\n"
+    "and removed at the end; make bench uses /dev/shm/atoll-disk-merge-work.\n"
+    "\n"
+    "  --quick    1 s windows (idle disk, throttled merge) instead of 3 s\n"
+    "  --help     this text\n"
+    "  --version  the version\n";
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: disk-merge-bench WORKDIR [--quick]\n");
-        return 2;
+    const char *dir = NULL;
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            quick = true;
+        else if (!bench_cli_option(NAME, usage, argv[i]) && !dir)
+            dir = argv[i];
+        else
+            bench_cli_usage_error(NAME, usage, "one WORKDIR only");
     }
-    const char *dir = argv[1];
-    bool quick = argc > 2 && !strcmp(argv[2], "--quick");
-    char cmd[1100];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/t", dir, dir);
-    if (system(cmd))
-        die("mkdir", NULL);
+    if (!dir)
+        bench_cli_usage_error(NAME, usage, NULL);
+    if (!bench_dir_removable(dir))
+        bench_cli_usage_error(NAME, usage, "WORKDIR is removed first: not the root, . or ..");
+    char templates[512];
+    snprintf(templates, sizeof(templates), "%s/t", dir);
+    if (bench_dir_remove(dir) || bench_dir_make(templates)) {
+        fprintf(stderr, NAME ": %s: %s\n", templates, strerror(errno));
+        return 1;
+    }
     make_templates(dir);
     const uint64_t interval = 1000000;          /* a guest request a millisecond */
     const uint64_t window = quick ? 1000000000ull : 3000000000ull;
@@ -388,8 +455,9 @@ int main(int argc, char **argv)
            (unsigned long long)(ms[1] / (merges ? merges : 1)),
            (unsigned long long)(held[1] / 1000), throttle_mbps, n[2],
            (unsigned long long)ms[2]);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd))
+    if (bench_dir_remove(dir)) {
+        fprintf(stderr, NAME ": removing %s: %s\n", dir, strerror(errno));
         return 1;
+    }
     return 0;
 }

@@ -34,6 +34,7 @@
 #include "hv/offload/offload_pool.h"
 #include "hv/storage/pool_vhdx_io.h"
 #include "hv/storage/vhdx_parent_path.h"
+#include "tests/bench/bench_cli.h"
 #include "tests/net/host_pool_file.h"
 #include "tests/unit/pool_parent_env.h"
 
@@ -179,15 +180,36 @@ static void row(const char *name, uint8_t kind, const char *src, const char *our
     provider.stats = (struct offload_stats){ 0 };
 }
 
+static const char usage[] =
+    "usage: offload-bench POOL_IMAGE\n"
+    "\n"
+    "Offload copy inside one pool (offload_read, then offload_write through the provider)\n"
+    "against a client-mediated copy (the same reads and writes, the data sealed and opened\n"
+    "with ChaCha20-Poly1305 to the client and back; no network time counted), on a FAT32\n"
+    "pool image holding src.vhdx (1 GiB, 16 MiB of data), full.vhdx (1 GiB of data),\n"
+    "data.bin (64 MiB) and empty 1 GiB destinations {o,m,oc,mc,os,ms}.vhdx, as the script\n"
+    "tests/bench/offload-bench makes it (its usage: BENCH_BINARY VHDX_TOOL WORKDIR).  The\n"
+    "copies write into the image.  Rows in ms (ours, anchor, ratio): the sparse VHDX, the\n"
+    "data file, the full VHDX copied and with its blocks shared (a linked clone); every\n"
+    "destination is compared with its source.\n"
+    "\n"
+    "  --help     this text\n"
+    "  --version  the version\n";
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: offload-bench POOL_IMAGE\n");
-        return 2;
+    const char *image = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!bench_cli_option("offload-bench", usage, argv[i]) && !image)
+            image = argv[i];
+        else
+            bench_cli_usage_error("offload-bench", usage, "one POOL_IMAGE only");
     }
+    if (!image)
+        bench_cli_usage_error("offload-bench", usage, NULL);
     char why[128];
-    if (!host_pool_file_open(&file, argv[1], false, why, sizeof why))   /* flushes are free */
-        die(argv[1], why);
+    if (!host_pool_file_open(&file, image, false, why, sizeof why))     /* flushes are free */
+        die(image, why);
     pool = (struct offload_pool){ &file.vol, &env, .share_blocks = true };
     pf = host_pool_file_platform(&file);
     offload_pool_platform(&pool, &pf);

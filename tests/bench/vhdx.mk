@@ -2,7 +2,8 @@
 VHDX_BENCH := $(BUILD)/bench/vhdx-bench
 BENCHES += $(BUILD)/bench/run-vhdx-bench
 
-$(VHDX_BENCH): tests/bench/vhdx_bench.c tools/vhdx/vhdx_file.c $(VHDX_HOST_SRCS) $(VHDX_HEADERS)
+$(VHDX_BENCH): tests/bench/vhdx_bench.c tools/vhdx/vhdx_file.c $(VHDX_HOST_SRCS) $(VHDX_HEADERS) \
+		tests/bench/bench_cli.h tests/bench/bench_dir.h
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_TOOL_CFLAGS) -o $@ tests/bench/vhdx_bench.c tools/vhdx/vhdx_file.c $(VHDX_HOST_SRCS)

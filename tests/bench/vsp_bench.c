@@ -12,6 +12,7 @@
 
 #include "guest/vsp/vsp.h"
 #include "guest/vsp/vsp_builtin.h"
+#include "tests/bench/bench_cli.h"
 #include "tests/unit/vsp_cmdbuf.h"
 
 #define W 1920
@@ -512,8 +513,24 @@ static void bench_compose_layers(void)
            REPEAT, diff[0], diff[1], diff[2], diff[3], diff[4]);
 }
 
-int main(void)
+static const char usage[] =
+    "usage: vsp-bench\n"
+    "\n"
+    "The vGPU proxy on the host, CPU time: composing a 1080p screen from damage tiles against\n"
+    "recomposing all of it; the time bank's shares against the weights 1:2:4; the engine's\n"
+    "overlay paths against pixman on the same pixels (YUY2 to RGB, NV12 720p scaled to\n"
+    "1080p, colour key, alpha OVER at 1080p); and whole composes of a desktop under each\n"
+    "overlay through the compositor against pixman compositing the same layers.  Rows:\n"
+    "NAME OURS ANCHOR RATIO, and notes.\n"
+    "\n"
+    "  --help     this text\n"
+    "  --version  the version\n";
+
+int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!bench_cli_option("vsp-bench", usage, argv[i]))
+            bench_cli_usage_error("vsp-bench", usage, "takes no arguments, only options");
     for (int i = 0; i < 3; i++)
         ram[i] = malloc(RAM);
     frame = malloc((size_t)W * H * 4);

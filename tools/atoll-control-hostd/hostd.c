@@ -170,11 +170,43 @@ static bool add_allowed(const char *fp)
 
 static void on_signal(int sig) { stop_requested = 1; }
 
-static int usage(void)
+/* Every option but --help and --version takes a value. */
+static bool takes_value(const char *opt)
 {
-    fprintf(stderr, "usage: " PROG " --listen HOST:PORT --key FILE --allow FINGERPRINT...\n"
-                    "        [--op-ms N] [--idle-ms N] [--message-ms N] [--pool IMAGE]\n");
-    return 2;
+    static const char *const opts[] = { "--listen", "--key", "--allow", "--pool", "--op-ms",
+                                        "--idle-ms", "--message-ms" };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (!strcmp(opt, opts[i]))
+            return true;
+    return false;
+}
+
+/* 0 after --help (on stdout), 2 for a usage error (on stderr). */
+static int usage(bool help)
+{
+    fprintf(help ? stdout : stderr,
+            "usage: " PROG " --listen HOST:PORT --key FILE --allow FINGERPRINT...\n"
+            "        [--op-ms N] [--idle-ms N] [--message-ms N] [--pool IMAGE]\n"
+            "       " PROG " --help | --version\n"
+            "\n"
+            "The portable control server (net/control) over TCP and TLS with pinned keys, in\n"
+            "front of a fake hypervisor (three partitions, disks, migrations), for host tests of\n"
+            "atollctl and the protocol.  Prints a line when it listens and one when it stops\n"
+            "(SIGTERM or SIGINT).\n"
+            "\n"
+            "  --listen HOST:PORT      the address to listen on\n"
+            "  --key FILE              the host's key (atollctl keygen FILE)\n"
+            "  --allow FINGERPRINT     a client key let in (64 hex digits; up to 16 --allow)\n"
+            "  --op-ms N               how long the fake's start, stop and migrations take\n"
+            "                          (default 1500; 0: at once)\n"
+            "  --idle-ms N             a connection's idle timeout (default 60000)\n"
+            "  --message-ms N          the handshake's, a message's, a reply's timeout\n"
+            "                          (default 5000)\n"
+            "  --pool IMAGE            offload commands on this FAT32 pool image\n"
+            "\n"
+            "exit status: 0 stopped cleanly, 1 the key, the address or the pool failed,\n"
+            "2 a usage error\n");
+    return help ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -185,8 +217,16 @@ int main(int argc, char **argv)
     uint64_t op_ms = 1500;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            return usage();
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return usage(true);
+        if (!strcmp(a, "--version")) {
+            printf(PROG " (Atoll) %s\n", ATOLL_VERSION);
+            return 0;
+        }
+        if (!takes_value(a) || !v) {
+            fprintf(stderr, PROG ": %s '%s'\n", takes_value(a) ? "no value after" : "unknown option", a);
+            return usage(false);
+        }
         if (!strcmp(a, "--listen")) listen_addr = v;
         else if (!strcmp(a, "--key")) key = v;
         else if (!strcmp(a, "--allow")) { if (!add_allowed(v)) return 2; }
@@ -194,11 +234,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--op-ms")) op_ms = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--idle-ms")) cfg.idle_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--message-ms")) cfg.message_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
-        else return usage();
         i++;
     }
-    if (!listen_addr || !key || !allowed_count)
-        return usage();
+    if (!listen_addr || !key || !allowed_count) {
+        fprintf(stderr, PROG ": --listen, --key and one --allow at least are needed\n");
+        return usage(false);
+    }
     if (!host_load_identity(PROG, key, &identity))
         return 1;
     int lfd = listen_on(listen_addr);

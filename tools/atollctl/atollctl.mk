@@ -25,7 +25,7 @@ $(BUILD)/tools/atoll-control-hostd: $(HOSTD_SRCS) $(ATOLLCTL_HEADERS) | $(DEPS_S
 $(BUILD)/net/atoll-control-hostd-asan: $(HOSTD_SRCS) $(ATOLLCTL_HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
-	$(Q)$(HOSTCC) $(HOST_TEST_CFLAGS) -o $@ $(HOSTD_SRCS) -lbearssl
+	$(Q)$(HOSTCC) $(HOST_TEST_CFLAGS) -DATOLL_VERSION='"$(ATOLL_VERSION)"' -o $@ $(HOSTD_SRCS) -lbearssl
 
 TEST_STEPS += test-control
 .PHONY: test-control

@@ -199,10 +199,29 @@ static void write_png(const char *path, const uint32_t *px, uint32_t w, uint32_t
     printf("wrote %s (%ux%u)\n", path, w, h);
 }
 
-static void usage(void)
+/* Exit 0 after --help (on stdout), 2 for a usage error (on stderr). */
+static void usage(bool help)
 {
-    fprintf(stderr, "usage: vgpu-render [-s WxH] [-c ID,ID...] [-o] [-e ENGINE.png] [-p PIXMAN.png] [CAPTURED.png]\n");
-    exit(2);
+    fprintf(help ? stdout : stderr,
+            "usage: vgpu-render [-s WxH] [-c ID,ID...] [-o] [-e ENGINE.png] [-p PIXMAN.png]\n"
+            "                   [CAPTURED.png]\n"
+            "       vgpu-render --help | --version\n"
+            "\n"
+            "The host's reference for the frames the vGPU test captures: builds the command\n"
+            "buffers the vgpu_client guests send, renders them through the proxy the VSP runs\n"
+            "and through pixman, and checks the two agree within 1 per channel; compares\n"
+            "CAPTURED.png pixel-exact against the proxy and within 1 per channel against pixman.\n"
+            "\n"
+            "  -s WxH         the screen, up to 4096x4096 (default 640x480, the Bochs VBE mode)\n"
+            "  -c ID,ID...    the clients, 2 to 32 (default 2,3: light and heavy in vgpu.cfg)\n"
+            "  -o             the clients run the overlays scene too (vgpu-three.cfg)\n"
+            "  -e ENGINE.png  write the proxy's frame\n"
+            "  -p PIXMAN.png  write pixman's frame\n"
+            "\n"
+            "exit status: 0 everything compared agrees (MATCH), 1 a mismatch or an unreadable\n"
+            "capture, 2 a usage error, a scene the proxy or pixman refuses, or a PNG that\n"
+            "cannot be written\n");
+    exit(help ? 0 : 2);
 }
 
 int main(int argc, char **argv)
@@ -211,21 +230,26 @@ int main(int argc, char **argv)
     unsigned n = 2;
     const char *engine_out = NULL, *pixman_out = NULL, *captured = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(true);
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("vgpu-render (Atoll) %s\n", ATOLL_VERSION);
+            return 0;
+        } else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
             if (sscanf(argv[++i], "%ux%u", &w, &h) != 2 || !w || !h || w > 4096 || h > 4096)
-                usage();
+                usage(false);
         } else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
             char *p = argv[++i];
             for (n = 0; *p && n < MAX_CLIENTS; n++) {
                 char *end;
                 unsigned long v = strtoul(p, &end, 10);
                 if (end == p || v < 2 || v > 32)
-                    usage();
+                    usage(false);
                 ids[n] = (uint32_t)v;
                 p = *end == ',' ? end + 1 : end;
             }
             if (*p)
-                usage();
+                usage(false);
         } else if (!strcmp(argv[i], "-o")) {
             overlays = true;
         } else if (!strcmp(argv[i], "-e") && i + 1 < argc) {
@@ -235,7 +259,7 @@ int main(int argc, char **argv)
         } else if (argv[i][0] != '-' && !captured) {
             captured = argv[i];
         } else {
-            usage();
+            usage(false);
         }
     }
     static struct scene_client sc[MAX_CLIENTS];
