@@ -34,6 +34,8 @@ static bool cpu_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, u
     return true;
 }
 
+static bool use_simd(void);
+
 static bool cpu_blit(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
                      const struct vsp_surface *src, const struct vgpu_rect *sr,
                      struct vsp_pos *pos, int64_t *budget)
@@ -41,12 +43,24 @@ static bool cpu_blit(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
     bool upward = dst == src && dy > sr->y;     /* copy the last row first */
     bool force_x = dst->format == VGPU_FMT_XRGB8888 && src->format != VGPU_FMT_XRGB8888;
     bool force_a = dst->format == VGPU_FMT_ARGB8888 && src->format != VGPU_FMT_ARGB8888;
+#if VSP_ROW_AVX2
+    bool simd = use_simd();
+#endif
     for (; pos->row < sr->h; pos->row++) {
         if (*budget <= 0)
             return false;
         uint32_t row = upward ? sr->h - 1 - pos->row : pos->row;
         uint8_t *d = dst->pix + (uint64_t)(dy + row) * dst->stride + (uint64_t)dx * 4;
         const uint8_t *s = src->pix + (uint64_t)(sr->y + row) * src->stride + (uint64_t)sr->x * 4;
+#if VSP_ROW_AVX2
+        /* a row whose bytes do not overlap its source's (surfaces may share memory): by
+         * vectors, the alpha forced in the same pass */
+        if (simd && (d + (size_t)sr->w * 4 <= s || s + (size_t)sr->w * 4 <= d)) {
+            vsp_row_copy_avx2(d, s, NULL, sr->w, force_x || force_a ? 0xff000000u : 0, -1, 0);
+            *budget -= sr->w;
+            continue;
+        }
+#endif
         memmove(d, s, (size_t)sr->w * 4);
         if (force_x || force_a)
             for (uint32_t i = 0; i < sr->w; i++)
