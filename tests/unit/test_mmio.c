@@ -531,6 +531,32 @@ static void test_ins_faults_before_reading_the_port(void **state)
     assert_int_equal(c.gpr[RDI], RAM + RAM_SIZE - 1);
 }
 
+/* REX.W does not widen INS or OUTS (SDM Vol. 2 INS/OUTS: no 64-bit form; the exit reports
+ * 4 bytes): `rex.WB insd` and `rex.W outsd` move a dword, as the CPU did. */
+static void test_string_io_rex_w_is_a_dword(void **state)
+{
+    (void)state;
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    struct mmio_exit insd = { .string_io = true, .io_in = true, .io_size = 4 };
+    struct mmio_exit outsd = { .string_io = true, .io_in = false, .io_size = 4 };
+    CODE_BYTES(0x49, 0x6d);                         /* rex.WB insd (crashme seed 1) */
+    c.gpr[RDX] = 0x3400;
+    c.gpr[RDI] = RAM + 0x10;
+    f.io_in_next = 0x11223344;
+    assert_int_equal(mmio_emulate(&c, &ops, &insd, &out), MMIO_DONE);
+    assert_int_equal(out.length, 2);
+    assert_memory_equal(f.ram + 0x10, "\x44\x33\x22\x11", 4);
+    assert_int_equal(c.gpr[RDI], RAM + 0x14);
+    assert_int_equal(f.last_port, 0x3400);
+    CODE_BYTES(0x48, 0x6f);                         /* rex.W outsd */
+    c.gpr[RSI] = RAM + 0x10;
+    assert_int_equal(mmio_emulate(&c, &ops, &outsd, &out), MMIO_DONE);
+    assert_int_equal(f.io_writes, 1);
+    assert_int_equal(f.io_out[0], 0x44);
+    assert_int_equal(c.gpr[RSI], RAM + 0x14);
+}
+
 static void test_string_address_size(void **state)
 {
     struct mmio_cpu c = cpu64();
@@ -681,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup(test_movs_ram_to_device_and_lods, setup),
         cmocka_unit_test_setup(test_rep_outs_and_ins, setup),
         cmocka_unit_test_setup(test_string_io_must_be_the_instruction_that_exited, setup),
+        cmocka_unit_test_setup(test_string_io_rex_w_is_a_dword, setup),
         cmocka_unit_test_setup(test_string_address_size, setup),
         cmocka_unit_test_setup(test_single_step_runs_one_iteration, setup),
         cmocka_unit_test_setup(test_refused_and_stopped, setup),

@@ -428,6 +428,13 @@ static enum mmio_result string_step(struct mmio_cpu *c, const struct mmio_ops *o
     return MMIO_DONE;
 }
 
+/* INS and OUTS have no 64-bit form: REX.W, which Zydis reports as a 64-bit operand, is
+ * ignored by the CPU (SDM Vol. 2 INS, OUTS: 8, 16 or 32 bits in 64-bit mode). */
+static unsigned string_io_size(const struct insn *in)
+{
+    return in->d.operand_width == 64 ? 4 : in->d.operand_width / 8;
+}
+
 static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops *ops,
                                        const struct insn *in, enum string_kind kind,
                                        struct mmio_outcome *out)
@@ -441,9 +448,9 @@ static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops
         .dst_base = long_mode ? 0 : c->seg_base[MMIO_SEG_ES],
         .long_mode = long_mode,
     };
+    if (kind == STR_INS || kind == STR_OUTS)
+        s.size = string_io_size(in);
     if (s.size != 1 && s.size != 2 && s.size != 4 && s.size != 8)
-        return MMIO_UNSUPPORTED;
-    if ((kind == STR_INS || kind == STR_OUTS) && s.size == 8)
         return MMIO_UNSUPPORTED;
     bool rep = in->d.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
     if (!rep)
@@ -485,7 +492,7 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
         if (e->string_io && kind != STR_INS && kind != STR_OUTS)
             return MMIO_UNSUPPORTED;
         if (e->string_io && e->io_size &&
-            ((kind == STR_INS) != e->io_in || in.d.operand_width / 8 != e->io_size))
+            ((kind == STR_INS) != e->io_in || string_io_size(&in) != e->io_size))
             return MMIO_UNSUPPORTED;
         return emulate_string(c, ops, &in, kind, out);
     }
