@@ -12,20 +12,19 @@
  * registers, CR0/CR3/CR4/CR8, EFER, APIC_BASE and DR7 are loaded again from saved copies
  * and the next iteration starts.  The random bytes are not filtered: a loop, or HLT with
  * IF=0, is broken by the watchdog, the PIT's IRQ0 routed through the IOAPIC as an NMI
- * every 20 ms (re-armed every 256 iterations in case the bytes stopped it).
+ * every 20 ms (re-armed before every iteration (`rearm=N`: every N) in case the bytes stopped it).
  *
- * The harness runs on its own page tables: RAM and the 0xfe000000-0xffffffff MMIO range,
- * nothing else; only the harness's text and the snippet page are executable (EFER.NXE),
+ * The harness runs on its own page tables: RAM, the IOAPIC's and the LAPIC's pages, nothing
+ * else (a wild access elsewhere is a #PF, not an access the hypervisor must emulate); only the harness's text and the snippet page are executable (EFER.NXE),
  * the text, IDT and page tables read-only (CR0.WP), so that a wild jump or store mostly
  * faults instead of corrupting the harness.  Each scratch page starts with the PML4's
  * first entry, so MOV to CR3 from a scratch register keeps the same mappings.
  *
- * Knobs: `seed=N` (1), `iterations=N` (2000), `progress=N` (500), `trace` (print every
- * iteration's bytes and outcome, to minimise a failing seed), `skip=N` (draw but do not
+ * Knobs: `seed=N` (1), `iterations=N` (2000), `progress=N` (500), `trace` or `trace-from=N`
+ * (print every iteration's bytes and outcome, from iteration N on, to minimise a failing seed), `skip=N` (draw but do not
  * run the first N iterations: reaches iteration N of a seed quickly).
  */
 #include "guest/lib/guest.h"
-#include "hv/lib/format.h"
 
 DEFINE_TEST("crashme");
 
@@ -39,6 +38,7 @@ DEFINE_TEST("crashme");
 #define PIT_HZ         1193182u
 #define PIT_GSI        2
 #define IOAPIC_BASE    0xfec00000ul
+#define LAPIC_BASE     0xfee00000ul
 #define SEL_TSS        0x20
 #define OUTCOME_RETURNED 256
 #define OUTCOMES       257
@@ -85,6 +85,7 @@ static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[4][512] __attribute__((aligned(4096)));
 static uint64_t pt_low[512] __attribute__((aligned(4096)));
+static uint64_t pt_mmio[2][512] __attribute__((aligned(4096)));
 static uint8_t snippet_page[4096] __attribute__((aligned(4096)));
 static uint8_t ist_stacks[3][8192] __attribute__((aligned(4096)));
 
@@ -254,7 +255,7 @@ static bool in_range(uint64_t a, const void *start, const void *end)
     return a >= (uint64_t)(uintptr_t)start && a < (uint64_t)(uintptr_t)end;
 }
 
-/* RAM and 0xfe000000-0xffffffff; harness text and the snippet page executable. */
+/* RAM, the IOAPIC's and the LAPIC's pages; harness text and the snippet page executable. */
 static bool paging_init(uint64_t ram_top, bool nx)
 {
     uint64_t text_end = ((uint64_t)(uintptr_t)__ex_table_end + 4095) & ~4095ull;
@@ -269,15 +270,18 @@ static bool paging_init(uint64_t ram_top, bool nx)
             fl = PTE_P | PTE_RW | a;
         else if (page == (uint64_t)(uintptr_t)idt || in_range(page, pml4, pml4 + 512) ||
                  in_range(page, pdpt, pdpt + 512) || in_range(page, pd, pd + 4) ||
-                 in_range(page, pt_low, pt_low + 512))
+                 in_range(page, pt_low, pt_low + 512) || in_range(page, pt_mmio, pt_mmio + 2))
             fl = PTE_P | a | x;
         pt_low[i] = page | fl;
     }
     pd[0][0] = (uint64_t)(uintptr_t)pt_low | PTE_P | PTE_RW | PTE_A;
     for (uint64_t m = 1; m < ram_top >> 21 && m < 2048; m++)
         pd[m / 512][m % 512] = m << 21 | PTE_P | PTE_RW | PTE_PS | a | x;
-    for (uint64_t m = 2048 - 16; m < 2048; m++)
-        pd[m / 512][m % 512] = m << 21 | PTE_P | PTE_RW | PTE_PS | PTE_PCD | PTE_PWT | a | x;
+    for (int i = 0; i < 2; i++) {
+        uint64_t mmio = i ? LAPIC_BASE : IOAPIC_BASE, m = mmio >> 21;
+        pt_mmio[i][(mmio >> 12) & 511] = mmio | PTE_P | PTE_RW | PTE_PCD | PTE_PWT | a | x;
+        pd[m / 512][m % 512] = (uint64_t)(uintptr_t)pt_mmio[i] | PTE_P | PTE_RW | PTE_A;
+    }
     for (int i = 0; i < 4; i++)
         pdpt[i] = (uint64_t)(uintptr_t)pd[i] | PTE_P | PTE_RW | PTE_A;
     pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_RW | PTE_A;
@@ -326,23 +330,21 @@ static uint64_t run_one(const uint8_t *bytes, unsigned n, const uint64_t *regs)
 
 static void print_counts(const char *what, uint64_t done)
 {
-    char line[1024];
-    size_t len = 0;
-    for (unsigned v = 0; v < 256 && len < sizeof(line) - 40; v++)
+    printf("crashme: %s %lu iterations: returned=%lu", what, done, counts[OUTCOME_RETURNED]);
+    for (unsigned v = 0; v < 256; v++)
         if (counts[v])
-            len += (size_t)fmt_snprintf(line + len, sizeof(line) - len, " %s%s%u=%lu",
-                                    v < 32 ? exception_name(v) : "int", v < 32 ? "/" : "", v,
-                                    counts[v]);
-    line[len] = 0;
-    printf("crashme: %s %lu iterations: returned=%lu%s (nmi outside %lu)\n", what, done,
-           counts[OUTCOME_RETURNED], line, nmis_outside);
+            printf(" %s%s%u=%lu", v < 32 ? exception_name(v) : "int", v < 32 ? "/" : "", v,
+                   counts[v]);
+    printf(" (nmi outside %lu)\n", nmis_outside);
 }
 
 void test_main(void)
 {
     uint64_t seed = cmdline_u64("seed", 1), iterations = cmdline_u64("iterations", 2000);
     uint64_t progress = cmdline_u64("progress", 500), skip = cmdline_u64("skip", 0);
-    bool trace = cmdline_has("trace");
+    uint64_t rearm = cmdline_u64("rearm", 1);
+    rearm = rearm ? rearm : 1;
+    uint64_t trace_from = cmdline_has("trace") ? 0 : cmdline_u64("trace-from", ~0ull);
     printf("crashme: seed=%lu iterations=%lu\n", seed, iterations);
     rng.state = seed ? seed : 1;
 
@@ -368,13 +370,14 @@ void test_main(void)
         unsigned n = draw(bytes, regs);
         if (i < skip)
             continue;
+        bool trace = i >= trace_from;
         if (trace) {
             printf("crashme: %lu:", i);
             for (unsigned k = 0; k < n; k++)
                 printf(" %02x", bytes[k]);
             printf("\n");
         }
-        if ((i & 255) == 0)
+        if (i % rearm == 0)
             watchdog_arm();
         uint64_t outcome = run_one(bytes, n, regs);
         counts[outcome < OUTCOMES ? outcome : OUTCOME_RETURNED]++;
