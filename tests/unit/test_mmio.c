@@ -557,6 +557,35 @@ static void test_string_io_rex_w_is_a_dword(void **state)
     assert_int_equal(c.gpr[RSI], RAM + 0x14);
 }
 
+/* Bytes that are no instruction get the exception the CPU raises before any access:
+ * `lock outsd` (crashme seed 1 under QEMU+SVM, whose TCG took the I/O intercept first) and
+ * `lock mov` are #UD, 16 bytes of prefixes #GP(0); nothing reaches a port or a device. */
+static void test_invalid_bytes_raise_ud_or_gp(void **state)
+{
+    (void)state;
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    struct mmio_exit outsd = { .string_io = true, .io_in = false, .io_size = 4 };
+    CODE_BYTES(0xf0, 0x6f);                         /* lock outsd */
+    c.gpr[RDX] = 0x2110;
+    c.gpr[RSI] = RAM;
+    assert_int_equal(mmio_emulate(&c, &ops, &outsd, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 6);
+    assert_int_equal(f.io_writes, 0);
+    assert_int_equal(c.gpr[RSI], RAM);
+    CODE_BYTES(0xf0, 0x89, 0x07);                   /* lock mov [rdi], eax */
+    c.gpr[RDI] = DEV;
+    assert_int_equal(run(&c, DEV, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 6);
+    assert_int_equal(f.dev_writes, 0);
+    CODE_BYTES(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+               0x66, 0x89, 0x07);                   /* 16 bytes */
+    assert_int_equal(run(&c, DEV, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 13);
+    assert_int_equal(out.error, 0);
+    assert_int_equal(f.dev_writes, 0);
+}
+
 static void test_string_address_size(void **state)
 {
     struct mmio_cpu c = cpu64();
@@ -708,6 +737,7 @@ int main(void)
         cmocka_unit_test_setup(test_rep_outs_and_ins, setup),
         cmocka_unit_test_setup(test_string_io_must_be_the_instruction_that_exited, setup),
         cmocka_unit_test_setup(test_string_io_rex_w_is_a_dword, setup),
+        cmocka_unit_test_setup(test_invalid_bytes_raise_ud_or_gp, setup),
         cmocka_unit_test_setup(test_string_address_size, setup),
         cmocka_unit_test_setup(test_single_step_runs_one_iteration, setup),
         cmocka_unit_test_setup(test_refused_and_stopped, setup),

@@ -36,7 +36,7 @@ static uint64_t size_mask(unsigned bytes)
     return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
 }
 
-enum decoded { DECODED, DECODE_SHORT, DECODE_BAD };
+enum decoded { DECODED, DECODE_SHORT, DECODE_INVALID, DECODE_TOO_LONG, DECODE_BAD };
 
 /* DECODE_SHORT: the bytes ran out where an unmapped page begins, at *stop. */
 static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops, struct insn *in,
@@ -62,7 +62,24 @@ static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops,
     ZyanStatus st = ZydisDecoderDecodeFull(&dec, bytes, len, &in->d, in->ops);
     if (ZYAN_SUCCESS(st))
         return DECODED;
-    return st == ZYDIS_STATUS_NO_MORE_DATA && len < sizeof(bytes) ? DECODE_SHORT : DECODE_BAD;
+    switch (st) {
+    case ZYDIS_STATUS_NO_MORE_DATA:
+        return len < sizeof(bytes) ? DECODE_SHORT : DECODE_TOO_LONG;
+    case ZYDIS_STATUS_INSTRUCTION_TOO_LONG:
+        return DECODE_TOO_LONG;
+    case ZYDIS_STATUS_DECODING_ERROR:
+    case ZYDIS_STATUS_BAD_REGISTER:
+    case ZYDIS_STATUS_ILLEGAL_LOCK:
+    case ZYDIS_STATUS_ILLEGAL_LEGACY_PFX:
+    case ZYDIS_STATUS_ILLEGAL_REX:
+    case ZYDIS_STATUS_INVALID_MAP:
+    case ZYDIS_STATUS_MALFORMED_EVEX:
+    case ZYDIS_STATUS_MALFORMED_MVEX:
+    case ZYDIS_STATUS_INVALID_MASK:
+        return DECODE_INVALID;
+    default:
+        return DECODE_BAD;
+    }
 }
 
 /* ---- registers ------------------------------------------------------------------------ */
@@ -482,6 +499,16 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     case DECODE_SHORT:
         out->fetch = true;
         return MMIO_UNMAPPED;
+    case DECODE_INVALID:
+        out->linear = 0;
+        out->vector = 6;                /* #UD */
+        out->error = 0;
+        return MMIO_INVALID;
+    case DECODE_TOO_LONG:
+        out->linear = 0;
+        out->vector = 13;               /* #GP(0): longer than 15 bytes */
+        out->error = 0;
+        return MMIO_INVALID;
     default:
         out->linear = 0;
         return MMIO_UNSUPPORTED;

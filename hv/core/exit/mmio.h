@@ -94,6 +94,11 @@ enum mmio_result {
                                  * guest takes a #PF there, its registers showing the progress;
                                  * or the instruction's own bytes run into an unmapped page */
     MMIO_UNSUPPORTED,           /* not an instruction form emulated here */
+    MMIO_INVALID,               /* the bytes at RIP are no instruction in this mode (LOCK
+                                 * where it is not allowed, a reserved opcode: `vector` #UD;
+                                 * over 15 bytes: #GP(0)): the guest takes that exception,
+                                 * as the CPU raises it before any access.  QEMU's TCG
+                                 * reaches the intercept of `lock outsd` first. */
 };
 
 struct mmio_outcome {
@@ -101,8 +106,9 @@ struct mmio_outcome {
     uint64_t linear;            /* MMIO_UNMAPPED: the address */
     bool write;                 /* MMIO_UNMAPPED: and whether the access was a write */
     bool fetch;                 /* MMIO_UNMAPPED: or an instruction fetch */
-    uint8_t vector;             /* MMIO_UNMAPPED, from vcpu_emulate: the fault to raise */
-    uint32_t error;             /* and its error code (hv/core/guest_walk.h) */
+    uint8_t vector;             /* MMIO_UNMAPPED, from vcpu_emulate: the fault to raise;
+                                 * MMIO_INVALID: #UD or #GP */
+    uint32_t error;             /* and its error code (hv/core/guest_walk.h; 0 for #GP) */
 };
 
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
