@@ -485,6 +485,15 @@ static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops
 
 /* ---- entry ------------------------------------------------------------------------------ */
 
+/* A string I/O exit whose bytes at RIP are not the INS or OUTS it reports (rewritten or
+ * remapped since the CPU ran them): #UD, as for every instruction read back (DESIGN.md). */
+static enum mmio_result not_the_exiting_instruction(struct mmio_outcome *out)
+{
+    out->vector = 6;
+    out->error = 0;
+    return MMIO_INVALID;
+}
+
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
                               const struct mmio_exit *e, struct mmio_outcome *out)
 {
@@ -516,15 +525,15 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     out->length = in.d.length;
     enum string_kind kind;
     if (string_kind_of(&in, &kind)) {
-        if (e->string_io && kind != STR_INS && kind != STR_OUTS)
-            return MMIO_UNSUPPORTED;
+        if (e->string_io && (kind != STR_INS && kind != STR_OUTS))
+            return not_the_exiting_instruction(out);
         if (e->string_io && e->io_size &&
             ((kind == STR_INS) != e->io_in || string_io_size(&in) != e->io_size))
-            return MMIO_UNSUPPORTED;
+            return not_the_exiting_instruction(out);
         return emulate_string(c, ops, &in, kind, out);
     }
     if (e->string_io)
-        return MMIO_UNSUPPORTED;
+        return not_the_exiting_instruction(out);
     switch (in.d.mnemonic) {
     case ZYDIS_MNEMONIC_INC:
     case ZYDIS_MNEMONIC_DEC:

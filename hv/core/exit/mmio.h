@@ -81,7 +81,7 @@ struct mmio_exit {
     bool string_io;             /* a string I/O exit (else an MMIO exit at gpa) */
     uint64_t gpa;
     /* string_io: what the exit reported (io_size 0: not checked).  An instruction at RIP
-     * that is not that one (rewritten meanwhile by another vCPU) is MMIO_UNSUPPORTED. */
+     * that is not that one (rewritten meanwhile by another vCPU) is MMIO_INVALID, #UD. */
     bool io_in;
     uint8_t io_size;
 };
@@ -96,9 +96,11 @@ enum mmio_result {
     MMIO_UNSUPPORTED,           /* not an instruction form emulated here */
     MMIO_INVALID,               /* the bytes at RIP are no instruction in this mode (LOCK
                                  * where it is not allowed, a reserved opcode: `vector` #UD;
-                                 * over 15 bytes: #GP(0)): the guest takes that exception,
-                                 * as the CPU raises it before any access.  QEMU's TCG
-                                 * reaches the intercept of `lock outsd` first. */
+                                 * over 15 bytes: #GP(0)), or not the INS/OUTS a string I/O
+                                 * exit reports (#UD): the guest takes that exception, and
+                                 * nothing is accessed.  QEMU's TCG reaches the I/O intercept
+                                 * of `lock outsd`, and of `4d 66 6f` (REX.W then 66: the CPU
+                                 * ignores that REX and runs OUTSW) as OUTSD. */
 };
 
 struct mmio_outcome {
