@@ -372,7 +372,7 @@ void test_main(void)
             continue;
         bool trace = i >= trace_from;
         if (trace) {
-            printf("crashme: %lu:", i);
+            printf("crashme: %lu: [rsp]=%#lx:", i, *(volatile uint64_t *)SCRATCH_STACK);
             for (unsigned k = 0; k < n; k++)
                 printf(" %02x", bytes[k]);
             printf("\n");
