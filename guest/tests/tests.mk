@@ -7,7 +7,7 @@
 GUEST_TESTS := hello cpuid_msr hypercall timer smp isolation_a isolation_b hostile cpuid_bench virtio_io virtio_bad channel_owner channel_peer write_track nmi
 GUEST_TESTS += regs_isolation
 GUEST_TESTS += channel_hostile_owner channel_hostile_peer channel_hostile_toucher
-GUEST_TESTS += xsetbv_hostile spin hostile_insn
+GUEST_TESTS += xsetbv_hostile spin hostile_insn crashme
 GUEST_TESTS += emulate
 GUEST_TESTS += acpi hpet reset hlt_nmi_wake
 GUEST_TESTS += tsc_adjust

@@ -479,8 +479,10 @@ static void test_rep_outs_and_ins(void **state)
     assert_int_equal(f.io_out[6], 'o');
 }
 
-/* The exit said OUTSB; another vCPU rewrote the bytes at RIP to INSB, or to OUTSW: not the
- * instruction that exited, so nothing is emulated. */
+/* The exit said OUTSB; another vCPU rewrote the bytes at RIP to INSB, or to OUTSW, or to a
+ * MOV: not the instruction that exited, so nothing is emulated and the guest takes #UD
+ * (was: the partition killed).  So too `4d 66 6f` (REX.W, then 66: the REX is ignored,
+ * OUTSW) where QEMU's TCG exited for OUTSD (crashme seed 42 under QEMU+SVM). */
 static void test_string_io_must_be_the_instruction_that_exited(void **state)
 {
     (void)state;
@@ -491,11 +493,24 @@ static void test_string_io_must_be_the_instruction_that_exited(void **state)
     c.gpr[RDI] = RAM;
     c.gpr[RDX] = 0x3f8;
     CODE_BYTES(0x6c);                               /* insb */
-    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_UNSUPPORTED);
+    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_INVALID);
     CODE_BYTES(0x66, 0x6f);                         /* outsw */
-    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_UNSUPPORTED);
+    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_INVALID);
+    CODE_BYTES(0x89, 0x07);                         /* mov [rdi], eax */
+    assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_INVALID);
+    struct mmio_exit outsd = { .string_io = true, .io_in = false, .io_size = 4 };
+    CODE_BYTES(0x4d, 0x66, 0x6f);                   /* rex.WRB outsw */
+    assert_int_equal(mmio_emulate(&c, &ops, &outsd, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 6);
     assert_int_equal(f.io_writes, 0);
     assert_int_equal(c.gpr[RSI], RAM);
+    struct mmio_exit outsw = { .string_io = true, .io_in = false, .io_size = 2 };
+    assert_int_equal(mmio_emulate(&c, &ops, &outsw, &out), MMIO_DONE);
+    assert_int_equal(out.length, 3);
+    assert_int_equal(f.io_writes, 1);
+    assert_int_equal(c.gpr[RSI], RAM + 2);
+    c.gpr[RSI] = RAM;
+    f.io_writes = 0;
     CODE_BYTES(0x6e);                               /* outsb: the one that exited */
     assert_int_equal(mmio_emulate(&c, &ops, &outsb, &out), MMIO_DONE);
     assert_int_equal(f.io_writes, 1);
@@ -529,6 +544,61 @@ static void test_ins_faults_before_reading_the_port(void **state)
     assert_int_equal(f.io_in_next, 0x102);
     assert_int_equal(out.linear, RAM + RAM_SIZE);
     assert_int_equal(c.gpr[RDI], RAM + RAM_SIZE - 1);
+}
+
+/* REX.W does not widen INS or OUTS (SDM Vol. 2 INS/OUTS: no 64-bit form; the exit reports
+ * 4 bytes): `rex.WB insd` and `rex.W outsd` move a dword, as the CPU did. */
+static void test_string_io_rex_w_is_a_dword(void **state)
+{
+    (void)state;
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    struct mmio_exit insd = { .string_io = true, .io_in = true, .io_size = 4 };
+    struct mmio_exit outsd = { .string_io = true, .io_in = false, .io_size = 4 };
+    CODE_BYTES(0x49, 0x6d);                         /* rex.WB insd (crashme seed 1) */
+    c.gpr[RDX] = 0x3400;
+    c.gpr[RDI] = RAM + 0x10;
+    f.io_in_next = 0x11223344;
+    assert_int_equal(mmio_emulate(&c, &ops, &insd, &out), MMIO_DONE);
+    assert_int_equal(out.length, 2);
+    assert_memory_equal(f.ram + 0x10, "\x44\x33\x22\x11", 4);
+    assert_int_equal(c.gpr[RDI], RAM + 0x14);
+    assert_int_equal(f.last_port, 0x3400);
+    CODE_BYTES(0x48, 0x6f);                         /* rex.W outsd */
+    c.gpr[RSI] = RAM + 0x10;
+    assert_int_equal(mmio_emulate(&c, &ops, &outsd, &out), MMIO_DONE);
+    assert_int_equal(f.io_writes, 1);
+    assert_int_equal(f.io_out[0], 0x44);
+    assert_int_equal(c.gpr[RSI], RAM + 0x14);
+}
+
+/* Bytes that are no instruction get the exception the CPU raises before any access:
+ * `lock outsd` (crashme seed 1 under QEMU+SVM, whose TCG took the I/O intercept first) and
+ * `lock mov` are #UD, 16 bytes of prefixes #GP(0); nothing reaches a port or a device. */
+static void test_invalid_bytes_raise_ud_or_gp(void **state)
+{
+    (void)state;
+    struct mmio_cpu c = cpu64();
+    struct mmio_outcome out;
+    struct mmio_exit outsd = { .string_io = true, .io_in = false, .io_size = 4 };
+    CODE_BYTES(0xf0, 0x6f);                         /* lock outsd */
+    c.gpr[RDX] = 0x2110;
+    c.gpr[RSI] = RAM;
+    assert_int_equal(mmio_emulate(&c, &ops, &outsd, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 6);
+    assert_int_equal(f.io_writes, 0);
+    assert_int_equal(c.gpr[RSI], RAM);
+    CODE_BYTES(0xf0, 0x89, 0x07);                   /* lock mov [rdi], eax */
+    c.gpr[RDI] = DEV;
+    assert_int_equal(run(&c, DEV, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 6);
+    assert_int_equal(f.dev_writes, 0);
+    CODE_BYTES(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+               0x66, 0x89, 0x07);                   /* 16 bytes */
+    assert_int_equal(run(&c, DEV, &out), MMIO_INVALID);
+    assert_int_equal(out.vector, 13);
+    assert_int_equal(out.error, 0);
+    assert_int_equal(f.dev_writes, 0);
 }
 
 static void test_string_address_size(void **state)
@@ -591,10 +661,10 @@ static void test_refused_and_stopped(void **state)
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
     CODE_BYTES(0x0f, 0x11, 0x00);                   /* movups [rax], xmm0 */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
-    CODE_BYTES(0x89, 0x08);                         /* a MOV on a string I/O exit */
-    assert_int_equal(run_io(&c, &out), MMIO_UNSUPPORTED);
+    CODE_BYTES(0x89, 0x08);                         /* a MOV on a string I/O exit: #UD */
+    assert_int_equal(run_io(&c, &out), MMIO_INVALID);
     CODE_BYTES(0xab);                               /* stosd on a string I/O exit */
-    assert_int_equal(run_io(&c, &out), MMIO_UNSUPPORTED);
+    assert_int_equal(run_io(&c, &out), MMIO_INVALID);
     /* Bytes that end where an unmapped page begins: the fetch faults there (#PF). */
     CODE_BYTES(0x89);                               /* mov [rax], ecx cut short */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNMAPPED);
@@ -681,6 +751,8 @@ int main(void)
         cmocka_unit_test_setup(test_movs_ram_to_device_and_lods, setup),
         cmocka_unit_test_setup(test_rep_outs_and_ins, setup),
         cmocka_unit_test_setup(test_string_io_must_be_the_instruction_that_exited, setup),
+        cmocka_unit_test_setup(test_string_io_rex_w_is_a_dword, setup),
+        cmocka_unit_test_setup(test_invalid_bytes_raise_ud_or_gp, setup),
         cmocka_unit_test_setup(test_string_address_size, setup),
         cmocka_unit_test_setup(test_single_step_runs_one_iteration, setup),
         cmocka_unit_test_setup(test_refused_and_stopped, setup),

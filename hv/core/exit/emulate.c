@@ -156,7 +156,8 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
         out->error = em.fault.error;
         out->linear = em.fault_linear;
     }
-    if (v->part->state != PART_DEAD && (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED))
+    if (v->part->state != PART_DEAD &&
+        (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED || r == MMIO_INVALID))
         return r;
     if (r == MMIO_UNSUPPORTED)
         partition_kill(v->part, "vcpu%u: cannot emulate the %s at %s %#lx (rip %#lx)", v->index,

@@ -9,6 +9,10 @@ enum exit_action exit_emulate(const struct exit_target *t, struct vcpu *v, const
     struct mmio_outcome out;
     t->emulation_load(v, &c, &pg);
     enum mmio_result r = vcpu_emulate(v, &c, &pg, e, &out);
+    if (r == MMIO_INVALID) {
+        t->queue_exception(v, out.vector, out.vector == VECTOR_GP, out.error);
+        return EXIT_RESUME;
+    }
     if (r != MMIO_DONE && r != MMIO_AGAIN && r != MMIO_UNMAPPED)
         return EXIT_STOP;
     t->emulation_store(v, &c);

@@ -36,7 +36,7 @@ static uint64_t size_mask(unsigned bytes)
     return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
 }
 
-enum decoded { DECODED, DECODE_SHORT, DECODE_BAD };
+enum decoded { DECODED, DECODE_SHORT, DECODE_INVALID, DECODE_TOO_LONG, DECODE_BAD };
 
 /* DECODE_SHORT: the bytes ran out where an unmapped page begins, at *stop. */
 static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops, struct insn *in,
@@ -62,7 +62,24 @@ static enum decoded decode(const struct mmio_cpu *c, const struct mmio_ops *ops,
     ZyanStatus st = ZydisDecoderDecodeFull(&dec, bytes, len, &in->d, in->ops);
     if (ZYAN_SUCCESS(st))
         return DECODED;
-    return st == ZYDIS_STATUS_NO_MORE_DATA && len < sizeof(bytes) ? DECODE_SHORT : DECODE_BAD;
+    switch (st) {
+    case ZYDIS_STATUS_NO_MORE_DATA:
+        return len < sizeof(bytes) ? DECODE_SHORT : DECODE_TOO_LONG;
+    case ZYDIS_STATUS_INSTRUCTION_TOO_LONG:
+        return DECODE_TOO_LONG;
+    case ZYDIS_STATUS_DECODING_ERROR:
+    case ZYDIS_STATUS_BAD_REGISTER:
+    case ZYDIS_STATUS_ILLEGAL_LOCK:
+    case ZYDIS_STATUS_ILLEGAL_LEGACY_PFX:
+    case ZYDIS_STATUS_ILLEGAL_REX:
+    case ZYDIS_STATUS_INVALID_MAP:
+    case ZYDIS_STATUS_MALFORMED_EVEX:
+    case ZYDIS_STATUS_MALFORMED_MVEX:
+    case ZYDIS_STATUS_INVALID_MASK:
+        return DECODE_INVALID;
+    default:
+        return DECODE_BAD;
+    }
 }
 
 /* ---- registers ------------------------------------------------------------------------ */
@@ -428,6 +445,13 @@ static enum mmio_result string_step(struct mmio_cpu *c, const struct mmio_ops *o
     return MMIO_DONE;
 }
 
+/* INS and OUTS have no 64-bit form: REX.W, which Zydis reports as a 64-bit operand, is
+ * ignored by the CPU (SDM Vol. 2 INS, OUTS: 8, 16 or 32 bits in 64-bit mode). */
+static unsigned string_io_size(const struct insn *in)
+{
+    return in->d.operand_width == 64 ? 4 : in->d.operand_width / 8;
+}
+
 static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops *ops,
                                        const struct insn *in, enum string_kind kind,
                                        struct mmio_outcome *out)
@@ -441,9 +465,9 @@ static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops
         .dst_base = long_mode ? 0 : c->seg_base[MMIO_SEG_ES],
         .long_mode = long_mode,
     };
+    if (kind == STR_INS || kind == STR_OUTS)
+        s.size = string_io_size(in);
     if (s.size != 1 && s.size != 2 && s.size != 4 && s.size != 8)
-        return MMIO_UNSUPPORTED;
-    if ((kind == STR_INS || kind == STR_OUTS) && s.size == 8)
         return MMIO_UNSUPPORTED;
     bool rep = in->d.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
     if (!rep)
@@ -461,6 +485,15 @@ static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops
 
 /* ---- entry ------------------------------------------------------------------------------ */
 
+/* A string I/O exit whose bytes at RIP are not the INS or OUTS it reports (rewritten or
+ * remapped since the CPU ran them): #UD, as for every instruction read back (DESIGN.md). */
+static enum mmio_result not_the_exiting_instruction(struct mmio_outcome *out)
+{
+    out->vector = 6;
+    out->error = 0;
+    return MMIO_INVALID;
+}
+
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
                               const struct mmio_exit *e, struct mmio_outcome *out)
 {
@@ -475,6 +508,16 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     case DECODE_SHORT:
         out->fetch = true;
         return MMIO_UNMAPPED;
+    case DECODE_INVALID:
+        out->linear = 0;
+        out->vector = 6;                /* #UD */
+        out->error = 0;
+        return MMIO_INVALID;
+    case DECODE_TOO_LONG:
+        out->linear = 0;
+        out->vector = 13;               /* #GP(0): longer than 15 bytes */
+        out->error = 0;
+        return MMIO_INVALID;
     default:
         out->linear = 0;
         return MMIO_UNSUPPORTED;
@@ -482,15 +525,15 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     out->length = in.d.length;
     enum string_kind kind;
     if (string_kind_of(&in, &kind)) {
-        if (e->string_io && kind != STR_INS && kind != STR_OUTS)
-            return MMIO_UNSUPPORTED;
+        if (e->string_io && (kind != STR_INS && kind != STR_OUTS))
+            return not_the_exiting_instruction(out);
         if (e->string_io && e->io_size &&
-            ((kind == STR_INS) != e->io_in || in.d.operand_width / 8 != e->io_size))
-            return MMIO_UNSUPPORTED;
+            ((kind == STR_INS) != e->io_in || string_io_size(&in) != e->io_size))
+            return not_the_exiting_instruction(out);
         return emulate_string(c, ops, &in, kind, out);
     }
     if (e->string_io)
-        return MMIO_UNSUPPORTED;
+        return not_the_exiting_instruction(out);
     switch (in.d.mnemonic) {
     case ZYDIS_MNEMONIC_INC:
     case ZYDIS_MNEMONIC_DEC:

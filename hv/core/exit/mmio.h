@@ -81,7 +81,7 @@ struct mmio_exit {
     bool string_io;             /* a string I/O exit (else an MMIO exit at gpa) */
     uint64_t gpa;
     /* string_io: what the exit reported (io_size 0: not checked).  An instruction at RIP
-     * that is not that one (rewritten meanwhile by another vCPU) is MMIO_UNSUPPORTED. */
+     * that is not that one (rewritten meanwhile by another vCPU) is MMIO_INVALID, #UD. */
     bool io_in;
     uint8_t io_size;
 };
@@ -94,6 +94,13 @@ enum mmio_result {
                                  * guest takes a #PF there, its registers showing the progress;
                                  * or the instruction's own bytes run into an unmapped page */
     MMIO_UNSUPPORTED,           /* not an instruction form emulated here */
+    MMIO_INVALID,               /* the bytes at RIP are no instruction in this mode (LOCK
+                                 * where it is not allowed, a reserved opcode: `vector` #UD;
+                                 * over 15 bytes: #GP(0)), or not the INS/OUTS a string I/O
+                                 * exit reports (#UD): the guest takes that exception, and
+                                 * nothing is accessed.  QEMU's TCG reaches the I/O intercept
+                                 * of `lock outsd`, and of `4d 66 6f` (REX.W then 66: the CPU
+                                 * ignores that REX and runs OUTSW) as OUTSD. */
 };
 
 struct mmio_outcome {
@@ -101,8 +108,9 @@ struct mmio_outcome {
     uint64_t linear;            /* MMIO_UNMAPPED: the address */
     bool write;                 /* MMIO_UNMAPPED: and whether the access was a write */
     bool fetch;                 /* MMIO_UNMAPPED: or an instruction fetch */
-    uint8_t vector;             /* MMIO_UNMAPPED, from vcpu_emulate: the fault to raise */
-    uint32_t error;             /* and its error code (hv/core/guest_walk.h) */
+    uint8_t vector;             /* MMIO_UNMAPPED, from vcpu_emulate: the fault to raise;
+                                 * MMIO_INVALID: #UD or #GP */
+    uint32_t error;             /* and its error code (hv/core/guest_walk.h; 0 for #GP) */
 };
 
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
