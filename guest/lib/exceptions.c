@@ -1,25 +1,14 @@
 #include "guest/lib/exceptions.h"
 
 #include "guest/lib/console.h"
+#include "guest/lib/descriptors.h"
 #include "guest/lib/layout.h"
 #include "guest/lib/report.h"
 #include "guest/lib/safe.h"
 #include "guest/lib/x86.h"
 
-struct idt_gate {
-    uint16_t offset_low, selector;
-    uint8_t ist, type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_high, reserved;
-} __attribute__((packed));
-
 struct exc_fixup {
     uint64_t insn, resume;
-};
-
-struct __attribute__((packed)) table_ptr {
-    uint16_t limit;
-    uint64_t base;
 };
 
 extern const char isr_stubs_start[];
@@ -44,13 +33,7 @@ void idt_init(void)
 {
     for (unsigned v = 0; v < 256; v++) {
         uint64_t a = (uint64_t)(uintptr_t)(isr_stubs_start + 16 * v);
-        idt[v] = (struct idt_gate){
-            .offset_low = (uint16_t)a,
-            .selector = SEL_CODE64,
-            .type_attr = 0x8e, /* present, ring 0, 64-bit interrupt gate */
-            .offset_mid = (uint16_t)(a >> 16),
-            .offset_high = (uint32_t)(a >> 32),
-        };
+        idt[v] = idt_interrupt_gate(a, SEL_CODE64, 0);
     }
     idt_load();
 }

@@ -24,6 +24,7 @@
  * (print every iteration's bytes and outcome, from iteration N on, to minimise a failing seed), `skip=N` (draw but do not
  * run the first N iterations: reaches iteration N of a seed quickly).
  */
+#include "guest/lib/descriptors.h"
 #include "guest/lib/guest.h"
 
 DEFINE_TEST("crashme");
@@ -53,27 +54,6 @@ DEFINE_TEST("crashme");
 #define PTE_NX  (1ull << 63)
 #define EFER_NXE (1ull << 11)
 #define CR0_WP  (1ull << 16)
-
-struct __attribute__((packed)) tss64 {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3, iomap_base;
-};
-
-struct __attribute__((packed)) table_ptr {
-    uint16_t limit;
-    uint64_t base;
-};
-
-struct idt_gate {
-    uint16_t offset_low, selector;
-    uint8_t ist, type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_high, reserved;
-} __attribute__((packed));
 
 /* GDT and TSS share a writable page (LTR sets the busy bit). */
 static struct {
@@ -221,24 +201,14 @@ static void tables_init(void)
     desc.gdt[1] = 0x00af9b000000ffffull; /* code64, accessed */
     desc.gdt[2] = 0x00cf93000000ffffull; /* data, accessed */
     desc.gdt[3] = 0x00cf9b000000ffffull; /* code32, accessed */
-    uint64_t base = (uint64_t)(uintptr_t)&desc.tss, limit = sizeof(desc.tss) - 1;
-    desc.gdt[4] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 |
-                  ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
-    desc.gdt[5] = base >> 32;
+    gdt_tss_descriptor(&desc.gdt[4], &desc.tss, sizeof(desc.tss));
     for (int i = 0; i < 3; i++)
         desc.tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][8192 - 64];
     desc.tss.rsp[0] = desc.tss.ist[0];
     desc.tss.iomap_base = sizeof(desc.tss);
     for (unsigned v = 0; v < 256; v++) {
         uint64_t a = (uint64_t)(uintptr_t)(isr_stubs_start + 16 * v);
-        idt[v] = (struct idt_gate){
-            .offset_low = (uint16_t)a,
-            .selector = SEL_CODE64,
-            .ist = v == VEC_NMI || v == 18 ? 2 : v == 8 ? 3 : 1,
-            .type_attr = 0x8e,
-            .offset_mid = (uint16_t)(a >> 16),
-            .offset_high = (uint32_t)(a >> 32),
-        };
+        idt[v] = idt_interrupt_gate(a, SEL_CODE64, v == VEC_NMI || v == 18 ? 2 : v == 8 ? 3 : 1);
         irq_set_handler((uint8_t)v, trap);
     }
     saved.gdtr = (struct table_ptr){ sizeof(desc.gdt) - 1, (uint64_t)(uintptr_t)desc.gdt };
