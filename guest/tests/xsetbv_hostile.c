@@ -13,6 +13,7 @@
  * without AVX; MPX (bits 3 and 4) not both or neither; AMX (bits 17 and 18) not both or
  * neither.  Values naming a component the CPU lacks are refused as reserved bits.
  */
+#include "guest/lib/descriptors.h"
 #include "guest/lib/guest.h"
 
 DEFINE_TEST("xsetbv_hostile");
@@ -144,18 +145,29 @@ static void state_survives(uint64_t xcr0)
 
 /* ---- one XSETBV at CPL 3 ---------------------------------------------------------------- */
 
-struct __attribute__((packed)) tss64 {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1, ist[7], reserved2;
-    uint16_t reserved3, iomap_base;
-};
-
 #define SEL_USER_DATA 0x23      /* GDT index 4, RPL 3 */
 #define SEL_USER_CODE 0x2b      /* index 5 */
 #define SEL_TSS       0x30      /* index 6 (two slots) */
 #define VEC_BACK      0x81      /* ring 3 comes back to ring 0 through this gate */
 #define PTE_US        (1ull << 2)
+
+/* The asm that enters ring 3 at its next instruction on ring3_stack, the caller's RSP kept in
+ * ring0_rsp (operand [saved]; RBX is clobbered), and the way back: INT VEC_BACK, whose
+ * handler (back_to_ring0) resumes ring 0 at label with the vector seen in ring3_vector. */
+#define RING3_ENTER                                                                        \
+    "movq %%rsp, %[saved]\n"                                                               \
+    "pushq %[ss]\n"                                                                        \
+    "pushq %[usp]\n"                                                                       \
+    "pushfq\n"                                                                             \
+    "pushq %[cs]\n"                                                                        \
+    "leaq 3f(%%rip), %%rbx\n"                                                              \
+    "pushq %%rbx\n"                                                                        \
+    "iretq\n"                                                                              \
+    "3:\n"
+#define RING3_LEAVE(label) "int %[back]\n.globl " label "\n" label ":\n"
+#define RING3_OPERANDS                                                                     \
+    [ss] "i"(SEL_USER_DATA), [cs] "i"(SEL_USER_CODE), [back] "i"(VEC_BACK),               \
+    [usp] "r"((uint64_t)(uintptr_t)(ring3_stack + sizeof(ring3_stack)))
 
 static struct tss64 tss __attribute__((aligned(16)));
 static uint64_t gdt3[8] __attribute__((aligned(16)));
@@ -180,15 +192,12 @@ static void back_to_ring0(struct irq_frame *f)
 /* User segments, a TSS for the way back, user-accessible pages and a ring-3 gate. */
 static void prepare_ring3(void)
 {
-    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } gdtr, idtr;
+    struct table_ptr gdtr, idtr;
     __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
     memcpy(gdt3, (const void *)(uintptr_t)gdtr.base, 4 * 8);
     gdt3[4] = 0x00cff2000000ffffull;                /* data, DPL 3 */
     gdt3[5] = 0x00affa000000ffffull;                /* 64-bit code, DPL 3 */
-    uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
-    gdt3[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-              ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
-    gdt3[7] = base >> 32;
+    gdt_tss_descriptor(&gdt3[6], &tss, sizeof(tss));
     tss.rsp[0] = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack));
     tss.iomap_base = sizeof(tss);
     gdtr.base = (uint64_t)(uintptr_t)gdt3;
@@ -215,23 +224,12 @@ static int xsetbv_at_cpl3(uint64_t value)
 {
     register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT;
     ring3_return = ring3_back;
-    __asm__ volatile("movq %%rsp, %[saved]\n"
-                     "pushq %[ss]\n"
-                     "pushq %[usp]\n"
-                     "pushfq\n"
-                     "pushq %[cs]\n"
-                     "leaq 3f(%%rip), %%rbx\n"
-                     "pushq %%rbx\n"
-                     "iretq\n"
-                     "3:\n"
+    __asm__ volatile(RING3_ENTER
                      SAFE_INSN("xsetbv")
-                     "int %[back]\n"
-                     ".globl ring3_back\n"
-                     "ring3_back:\n"
+                     RING3_LEAVE("ring3_back")
                      : "+r"(vec), [saved] "=m"(ring0_rsp)
                      : "c"(0), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)),
-                       [ss] "i"(SEL_USER_DATA), [cs] "i"(SEL_USER_CODE), [back] "i"(VEC_BACK),
-                       [usp] "r"((uint64_t)(uintptr_t)(ring3_stack + sizeof(ring3_stack)))
+                       RING3_OPERANDS
                      : "rbx", "memory", "cc");
     return (int)ring3_vector;
 }
@@ -242,23 +240,12 @@ static int64_t vmcall_at_cpl3(uint64_t nr, uint64_t arg0)
     register uint64_t vec __asm__("r11") = (uint64_t)NO_FAULT;
     uint64_t rax = nr;
     ring3_return = ring3_back_vmcall;
-    __asm__ volatile("movq %%rsp, %[saved]\n"
-                     "pushq %[ss]\n"
-                     "pushq %[usp]\n"
-                     "pushfq\n"
-                     "pushq %[cs]\n"
-                     "leaq 3f(%%rip), %%rbx\n"
-                     "pushq %%rbx\n"
-                     "iretq\n"
-                     "3:\n"
+    __asm__ volatile(RING3_ENTER
                      SAFE_INSN("vmcall")
-                     "int %[back]\n"
-                     ".globl ring3_back_vmcall\n"
-                     "ring3_back_vmcall:\n"
+                     RING3_LEAVE("ring3_back_vmcall")
                      : "+r"(vec), "+a"(rax), [saved] "=m"(ring0_rsp)
                      : "D"(arg0), "S"(0ull), "d"(0ull),
-                       [ss] "i"(SEL_USER_DATA), [cs] "i"(SEL_USER_CODE), [back] "i"(VEC_BACK),
-                       [usp] "r"((uint64_t)(uintptr_t)(ring3_stack + sizeof(ring3_stack)))
+                       RING3_OPERANDS
                      : "rbx", "r10", "memory", "cc");
     return ring3_vector == (uint64_t)NO_FAULT ? (int64_t)rax : -1000 - (int64_t)ring3_vector;
 }
