@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/bench/bench_cli.h"
+
 /* False for "", the root ("/", "//", or any path that resolves to it) and a path whose
  * last component is "." or "..". */
 static inline bool bench_dir_removable(const char *path)
@@ -41,6 +43,17 @@ static inline int bench_dir_remove_one(const char *path, const struct stat *st, 
 {
     int rc = type == FTW_DP || type == FTW_DNR ? rmdir(path) : unlink(path);
     return rc ? errno : 0;
+}
+
+/* A bench's WORKDIR argument (NULL: none given), which the bench removes first: a usage
+ * error (bench_cli_usage_error) when it is missing or bench_dir_removable refuses it. */
+static inline const char *bench_dir_workdir(const char *name, const char *usage, const char *dir)
+{
+    if (!dir)
+        bench_cli_usage_error(name, usage, NULL);
+    if (!bench_dir_removable(dir))
+        bench_cli_usage_error(name, usage, "WORKDIR is removed first: not the root, . or ..");
+    return dir;
 }
 
 /* 0 when PATH is gone (or was never there); -1 with errno when it is refused (EINVAL) or

@@ -106,10 +106,7 @@ int main(int argc, char **argv)
         else
             bench_cli_usage_error(NAME, usage, "one WORKDIR only");
     }
-    if (!dir)
-        bench_cli_usage_error(NAME, usage, NULL);
-    if (!bench_dir_removable(dir))
-        bench_cli_usage_error(NAME, usage, "WORKDIR is removed first: not the root, . or ..");
+    bench_dir_workdir(NAME, usage, dir);
     char path[DISKS][600];
     if (bench_dir_remove(dir) || bench_dir_make(dir)) {
         fprintf(stderr, NAME ": %s: %s\n", dir, strerror(errno));

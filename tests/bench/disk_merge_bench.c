@@ -402,10 +402,7 @@ int main(int argc, char **argv)
         else
             bench_cli_usage_error(NAME, usage, "one WORKDIR only");
     }
-    if (!dir)
-        bench_cli_usage_error(NAME, usage, NULL);
-    if (!bench_dir_removable(dir))
-        bench_cli_usage_error(NAME, usage, "WORKDIR is removed first: not the root, . or ..");
+    bench_dir_workdir(NAME, usage, dir);
     char templates[512];
     snprintf(templates, sizeof(templates), "%s/t", dir);
     if (bench_dir_remove(dir) || bench_dir_make(templates)) {
