@@ -76,6 +76,15 @@ static void worker(struct snap_worker *w, enum snap_level start)
     snap_policy_init(&w->policy, start);
 }
 
+/* One worker from LZ4 over the whole of ram into sink. */
+static void run_over_ram(struct snap_worker *w, const struct snap_sink *sink)
+{
+    struct snap_scan scan;
+    snap_scan_init(&scan, ram, sizeof(ram));
+    worker(w, SNAP_LZ4);
+    snap_worker_run(w, &scan, sink);
+}
+
 static uint64_t sum(const uint64_t *v)
 {
     uint64_t n = 0;
@@ -94,11 +103,8 @@ static void compressible_slow_disk_test(void **s)
      * (13.7 MB/s, measured once 128 KiB have drained), every rung taking 600 us */
     struct script sc = { .queued = 8u << 20, .step_ns = 600000, .drain_per_block = 16384 };
     struct snap_sink sink = { &sc, 8u << 20, s_queued, s_put, s_drained, s_now, 1, NULL };
-    struct snap_scan scan;
     struct snap_worker w;
-    snap_scan_init(&scan, ram, sizeof(ram));
-    worker(&w, SNAP_LZ4);
-    snap_worker_run(&w, &scan, &sink);
+    run_over_ram(&w, &sink);
     assert_false(w.failed);
     assert_int_equal(sc.puts, BLOCKS);
     assert_int_equal(w.blocks, BLOCKS);
@@ -138,11 +144,8 @@ static void cpu_clock_test(void **s)
     struct script sc = { .queued = 8u << 20, .step_ns = 600000, .drain_per_block = 16384,
                          .cpu = 7000000, .cpu_step_ns = 200000 };
     struct snap_sink sink = { &sc, 8u << 20, s_queued, s_put, s_drained, s_now, 1, s_cpu };
-    struct snap_scan scan;
     struct snap_worker w;
-    snap_scan_init(&scan, ram, sizeof(ram));
-    worker(&w, SNAP_LZ4);
-    snap_worker_run(&w, &scan, &sink);
+    run_over_ram(&w, &sink);
     assert_false(w.failed);
     assert_int_equal(sum(w.tried), BLOCKS);
     assert_int_equal(sum(w.ns_at), BLOCKS * 200000ull);
@@ -161,11 +164,8 @@ static void incompressible_test(void **s)
     fill_random(ram, sizeof(ram));
     struct script sc = { .queued = 1000 };
     struct snap_sink sink = { .ctx = &sc, .capacity = 1000, .queued = s_queued, .put = s_put };
-    struct snap_scan scan;
     struct snap_worker w;
-    snap_scan_init(&scan, ram, sizeof(ram));
-    worker(&w, SNAP_LZ4);
-    snap_worker_run(&w, &scan, &sink);
+    run_over_ram(&w, &sink);
     /* one block at LZ4 fast, stored because it did not shrink, taught the policy that the
      * level saves nothing: the rest are stored without trying, but for one try each time
      * the policy forgets it (every SNAP_POLICY_RETRY_PICKS blocks) */
@@ -188,11 +188,8 @@ static void empty_queue_and_failure_test(void **s)
      * while the disk keeps it empty, the workers are the bottleneck: blocks are stored) */
     struct script sc = { .queued = 0, .step_ns = 1000, .fail_at = 8 };
     struct snap_sink sink = { &sc, 1000, s_queued, s_put, s_drained, s_now, 1, NULL };
-    struct snap_scan scan;
     struct snap_worker w;
-    snap_scan_init(&scan, ram, sizeof(ram));
-    worker(&w, SNAP_LZ4);
-    snap_worker_run(&w, &scan, &sink);
+    run_over_ram(&w, &sink);
     assert_true(w.failed);                      /* the eighth put failed: the worker stopped */
     assert_int_equal(w.blocks, 8);
     assert_int_equal(sc.puts, 8);

@@ -905,6 +905,16 @@ static void make_chain(void)
     img_close(&child);
 }
 
+/* make_chain, the target's pool holding neither child.vhdx nor base.vhdx. */
+static void make_chain_target_empty(void)
+{
+    make_chain();
+    if (exists("child.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
+    if (exists("base.vhdx"))
+        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+}
+
 /* Moves child.vhdx from vol_a to vol as disk_ops does (a copy job into the staging ring,
  * units over the parents skipped), to its end or the source's failure. */
 static enum storage_migrate_state migrate_disk(const char *name, char *msg,
@@ -1335,11 +1345,7 @@ static void after_chain(bool held)
     char msg[200];
     struct img child;
     struct vhdx_err verr;
-    make_chain();
-    if (exists("child.vhdx"))
-        assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
-    if (exists("base.vhdx"))
-        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    make_chain_target_empty();
     if (held)
         copy_file("base.vhdx", &vol_a, &vol);
     console[0] = '\0';
@@ -1719,11 +1725,7 @@ static void test_cancel_mid_parent_file(void **state)
     (void)state;
     char msg[200];
     struct img child;
-    make_chain();
-    if (exists("child.vhdx"))
-        assert_int_equal(fat_unlink(&vol, "child.vhdx"), 0);
-    if (exists("base.vhdx"))
-        assert_int_equal(fat_unlink(&vol, "base.vhdx"), 0);
+    make_chain_target_empty();
     console[0] = '\0';
     img_open(&vol_a, "child.vhdx", &child);
     struct storage_migrate_params p = params;
