@@ -32,27 +32,6 @@ int ctl_server_register(struct ctl_server *srv, uint16_t type, ctl_handler_fn fn
     return 0;
 }
 
-int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream)
-{
-    for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
-        struct ctl_conn *c = &srv->conns[i];
-        if (c->state != CTL_CONN_FREE)
-            continue;
-        c->state = CTL_CONN_RECV;
-        c->ops = ops;
-        c->stream = stream;
-        c->close_after_send = false;
-        c->authenticated = false;
-        c->deadline_ms = 0;
-        c->rx_len = c->tx_len = c->tx_off = 0;
-        srv->stats.accepted++;
-        srv->stats.active++;
-        return i;
-    }
-    srv->stats.refused_full++;
-    return -1;
-}
-
 static void conn_close(struct ctl_server *srv, struct ctl_conn *c)
 {
     c->ops->close(c->stream);
@@ -71,6 +50,53 @@ bool ctl_server_key_allowed(const struct ctl_server *srv, const uint8_t *fp)
         if (memcmp(srv->cfg.allowed[i], fp, CTL_FINGERPRINT_SIZE) == 0)
             return true;
     return false;
+}
+
+static bool conn_authenticated(const struct ctl_server *srv, const struct ctl_conn *c)
+{
+    return c->authenticated || ctl_server_key_allowed(srv, c->ops->peer_key(c->stream));
+}
+
+bool ctl_server_make_room(struct ctl_server *srv)
+{
+    struct ctl_conn *oldest = NULL;
+    for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
+        struct ctl_conn *c = &srv->conns[i];
+        if (c->state == CTL_CONN_FREE)
+            return true;
+        if (!conn_authenticated(srv, c) && (!oldest || c->attached < oldest->attached))
+            oldest = c;
+    }
+    if (!oldest)
+        return false;
+    srv->stats.evicted++;
+    conn_close(srv, oldest);
+    return true;
+}
+
+int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream)
+{
+    if (!ctl_server_make_room(srv)) {
+        srv->stats.refused_full++;
+        return -1;
+    }
+    for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
+        struct ctl_conn *c = &srv->conns[i];
+        if (c->state != CTL_CONN_FREE)
+            continue;
+        c->state = CTL_CONN_RECV;
+        c->ops = ops;
+        c->stream = stream;
+        c->close_after_send = false;
+        c->authenticated = false;
+        c->attached = ++srv->attach_count;
+        c->deadline_ms = 0;
+        c->rx_len = c->tx_len = c->tx_off = 0;
+        srv->stats.accepted++;
+        srv->stats.active++;
+        return i;
+    }
+    return -1;   /* not reached: make_room left a slot free */
 }
 
 static void begin_reply(struct ctl_server *srv, struct ctl_conn *c, uint16_t type, size_t len)
@@ -237,11 +263,11 @@ static void conn_advance(struct ctl_server *srv, struct ctl_conn *c)
     }
 }
 
-/* Until the stream shows a peer key, a connection gets only the short message timeout:
- * an unauthenticated peer cannot hold a slot for the idle time. */
+/* Until the stream shows an allowed peer key, a connection gets only the short message
+ * timeout: an unauthenticated peer cannot hold a slot for the idle time. */
 static void note_authentication(struct ctl_server *srv, struct ctl_conn *c)
 {
-    if (c->authenticated || c->state != CTL_CONN_RECV || !c->ops->peer_key(c->stream))
+    if (c->authenticated || c->state != CTL_CONN_RECV || !conn_authenticated(srv, c))
         return;
     c->authenticated = true;
     if (c->rx_len == 0)

@@ -6,6 +6,7 @@
  * Kernel use (one instance, polled from the network task):
  *   ctl_server_init(&srv, &cfg);  ctl_commands_register(&srv, &hv_ops, hv_ctx);
  *   on accept:      ctl_server_attach(&srv, &stream_ops, stream)   (-1: full, close it)
+ *                   (ctl_server_make_room first where the caller's own sessions are limited)
  *   every tick:     ctl_server_poll(&srv, now_ms)
  * The server calls stream_ops->close(stream) exactly once for every attached stream.
  */
@@ -62,7 +63,8 @@ struct ctl_conn {
     const struct ctl_stream_ops *ops;
     void *stream;
     bool close_after_send;
-    bool authenticated;     /* the stream has shown a peer key (TLS handshake done) */
+    bool authenticated;     /* the stream has shown a peer key on the allow list */
+    uint64_t attached;      /* attach order: the oldest unauthenticated one is evicted first */
     uint64_t deadline_ms;   /* 0 until the first poll sets it */
     size_t rx_len;          /* bytes of the current request received */
     size_t tx_len, tx_off;
@@ -78,13 +80,14 @@ struct ctl_handler_slot {
 };
 
 struct ctl_server_stats {
-    uint64_t accepted, refused_full, requests, errors, closed;
+    uint64_t accepted, refused_full, evicted, requests, errors, closed;
     uint32_t active;
 };
 
 struct ctl_server {
     struct ctl_server_config cfg;
     uint64_t now_ms;
+    uint64_t attach_count;
     struct ctl_handler_slot handlers[CTL_MAX_HANDLERS];
     size_t handler_count;
     struct ctl_server_stats stats;
@@ -94,7 +97,12 @@ struct ctl_server {
 void ctl_server_init(struct ctl_server *srv, const struct ctl_server_config *cfg);
 /* 0, or -1 when the type is out of range, already taken or the table is full. */
 int ctl_server_register(struct ctl_server *srv, uint16_t type, ctl_handler_fn fn, void *ctx);
-/* Takes a new stream; returns its slot, or -1 when every slot is busy (the caller closes). */
+/* True when a slot is free for a new stream, if need be by closing the connection attached
+ * longest ago among those whose peer has not yet shown an allowed key: peers that never
+ * finish a handshake cannot keep an allowed client out by holding every slot. */
+bool ctl_server_make_room(struct ctl_server *srv);
+/* Takes a new stream (making room as above); returns its slot, or -1 when every slot holds
+ * an authenticated client (the caller closes the stream). */
 int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream);
 /* Moves every connection forward as far as its stream allows; never blocks. */
 void ctl_server_poll(struct ctl_server *srv, uint64_t now_ms);

@@ -48,8 +48,10 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    if (open_sessions >= CTL_MAX_CONNECTIONS) {
-        tcp_abort(pcb);             /* every slot busy: refused, the server goes on */
+    /* Full: the connection longest in its handshake makes way (ctl_server_make_room); with
+     * every slot an authenticated client's, refused, and the server goes on. */
+    if (open_sessions >= CTL_MAX_CONNECTIONS && !ctl_server_make_room(server)) {
+        tcp_abort(pcb);
         return ERR_ABRT;
     }
     struct tls_session *s = tls_session_accept(pcb, identity, allowed_keys, allowed_count);

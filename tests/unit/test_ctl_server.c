@@ -368,6 +368,72 @@ static void slots_full_and_fifty_in_a_row(void **state)
     assert_int_equal(f->srv.stats.accepted, CTL_MAX_CONNECTIONS + 50);
 }
 
+/* Peers that never finish a handshake, or finish it with a key not on the list, cannot keep
+ * an allowed client out: when every slot is busy the one attached longest ago among them
+ * makes way; authenticated clients are never closed for a newcomer. */
+static void handshake_stragglers_make_way(void **state)
+{
+    struct fixture *f = *state;
+    static struct mem_stream s[CTL_MAX_CONNECTIONS + 3];
+    for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
+        s[i] = (struct mem_stream){ .fp = i == 1 ? bad_fp : NULL };
+        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[i]), i);
+    }
+    ctl_server_poll(&f->srv, 1);
+    /* a newcomer takes the slot of the first straggler, then of the second (bad key) */
+    s[CTL_MAX_CONNECTIONS] = (struct mem_stream){ .fp = good_fp[0] };
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS]), 0);
+    assert_true(s[0].closed);
+    assert_false(s[1].closed || s[2].closed || s[3].closed);
+    s[CTL_MAX_CONNECTIONS + 1] = (struct mem_stream){ .fp = NULL };
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS + 1]), 1);
+    assert_true(s[1].closed);
+    assert_int_equal(f->srv.stats.evicted, 2);
+    /* the allowed client that came in is served and is never the one to make way */
+    feed(&s[CTL_MAX_CONNECTIONS], CTL_MSG_STATUS, 7, NULL, 0);
+    ctl_server_poll(&f->srv, 2);
+    struct ctl_header h;
+    const uint8_t *p;
+    assert_int_equal(reply(&s[CTL_MAX_CONNECTIONS], 0, &h, &p), CTL_OK);
+    for (int k = 0; k < 3; k++) {
+        struct mem_stream *n = &s[CTL_MAX_CONNECTIONS + 2];
+        *n = (struct mem_stream){ .fp = NULL };
+        assert_true(ctl_server_attach(&f->srv, &ms_ops, n) >= 0);
+    }
+    assert_false(s[CTL_MAX_CONNECTIONS].closed);
+    assert_int_equal(f->srv.stats.active, CTL_MAX_CONNECTIONS);
+}
+
+/* Every slot an authenticated client's: the newcomer is refused and nobody is closed. */
+static void authenticated_clients_keep_their_slots(void **state)
+{
+    struct fixture *f = *state;
+    static struct mem_stream s[CTL_MAX_CONNECTIONS + 1];
+    for (int i = 0; i <= CTL_MAX_CONNECTIONS; i++) {
+        s[i] = (struct mem_stream){ .fp = i < CTL_MAX_CONNECTIONS ? good_fp[0] : NULL };
+        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[i]),
+                         i < CTL_MAX_CONNECTIONS ? i : -1);
+    }
+    assert_false(ctl_server_make_room(&f->srv));
+    for (int i = 0; i < CTL_MAX_CONNECTIONS; i++)
+        assert_false(s[i].closed);
+    assert_int_equal(f->srv.stats.evicted, 0);
+    assert_int_equal(f->srv.stats.refused_full, 1);
+}
+
+/* A key the TLS layer let through but the allow list does not hold gets only the short
+ * message timeout, as a handshake in progress does. */
+static void key_not_on_the_list_gets_short_timeout(void **state)
+{
+    struct fixture *f = *state;
+    f->ms.fp = bad_fp;
+    run(f, 1);
+    ctl_server_poll(&f->srv, 50);
+    assert_false(f->ms.closed);
+    ctl_server_poll(&f->srv, 102);
+    assert_true(f->ms.closed);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -378,6 +444,8 @@ int main(void)
         T(idle_timeout_closes_quietly), T(unauthenticated_peer_gets_short_timeout),
         T(unauthenticated_closes), T(no_clients_configured_refuses_everyone), T(byte_at_a_time),
         T(registration_and_overflow), T(slots_full_and_fifty_in_a_row),
+        T(handshake_stragglers_make_way), T(authenticated_clients_keep_their_slots),
+        T(key_not_on_the_list_gets_short_timeout),
     };
     return cmocka_run_group_tests_name("ctl_server", tests, NULL, NULL);
 }

@@ -121,9 +121,10 @@ static void accept_one(int lfd)
     if (fd < 0)
         return;
     struct host_conn *c = NULL;
-    for (int i = 0; i < CTL_MAX_CONNECTIONS && !c; i++)
-        if (!pool[i].used)
-            c = &pool[i];
+    if (ctl_server_make_room(&server))   /* may close a peer still in its handshake */
+        for (int i = 0; i < CTL_MAX_CONNECTIONS && !c; i++)
+            if (!pool[i].used)
+                c = &pool[i];
     if (!c) {
         close(fd);   /* every slot busy: refuse, the server goes on */
         return;
