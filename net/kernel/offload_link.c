@@ -218,12 +218,23 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    struct serve *v = NULL;
-    for (int i = 0; i < SERVES_MAX && !v; i++)
-        if (!serves[i].used)
-            v = &serves[i];
+    struct serve *v = NULL, *waiting = NULL;
+    for (int i = 0; i < SERVES_MAX && !v; i++) {
+        struct serve *w = &serves[i];
+        if (!w->used)
+            v = w;
+        else if (!w->begun && !w->ending && (!waiting || w->accepted_ms < waiting->accepted_ms))
+            waiting = w;
+    }
+    /* Both busy: the one waiting longest for its request (a handshake, or a peer that says
+     * nothing) makes way, so such peers cannot keep a granted one out; both serving: refused,
+     * the served ones go on. */
+    if (!v && waiting) {
+        serve_free(waiting);
+        v = waiting;
+    }
     if (!v) {
-        tcp_abort(pcb);         /* both slots busy: refused, the served ones go on */
+        tcp_abort(pcb);
         return ERR_ABRT;
     }
     /* Any key: grant_check compares it with the grant's destination. */

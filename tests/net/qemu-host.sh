@@ -54,6 +54,20 @@ stop_all() {
     qemu_pids=()
 }
 
+# Opens N TCP connections to 127.0.0.1:PORT that never send a byte, held (by a process
+# stop_all ends) until stall_end; returns once they are open.
+stall_begin() {   # PORT N
+    rm -f stalled
+    python3 -c 'import socket, sys, time
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(int(sys.argv[2]))]
+open("stalled", "w").close()
+time.sleep(60)' "$1" "$2" & staller_pid=$!
+    qemu_pids+=("$staller_pid")
+    for _ in $(seq 50); do [ -e stalled ] && return 0; sleep 0.2; done
+    return 1
+}
+stall_end() { kill "$staller_pid" 2>/dev/null; wait "$staller_pid" 2>/dev/null; }
+
 free_port() {   # [udp]
     python3 -c 'import socket,sys; s=socket.socket(type=socket.SOCK_DGRAM if sys.argv[1:] else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$@"
 }
