@@ -44,8 +44,18 @@ static void s_close(void *s)
 
 static const struct ctl_stream_ops stream_ops = { s_read, s_write, s_flush, s_peer_key, s_close };
 
+static bool take(void *session, const char *peer)
+{
+    (void)peer;
+    if (ctl_server_attach(server, &stream_ops, session) < 0)
+        return false;
+    open_sessions++;
+    return true;
+}
+
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
+    (void)arg;
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
     /* Full: the connection longest in its handshake makes way (ctl_server_make_room); with
@@ -54,18 +64,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
         tcp_abort(pcb);
         return ERR_ABRT;
     }
-    struct tls_session *s = tls_session_accept(pcb, identity, allowed_keys, allowed_count);
-    if (!s)
-        return ERR_ABRT;
-    if (ctl_server_attach(server, &stream_ops, s) < 0) {
-        tcp_arg(pcb, NULL);
-        tcp_abort(pcb);
-        s->tcp.pcb = NULL;
-        tls_session_free(s);
-        return ERR_ABRT;
-    }
-    open_sessions++;
-    return ERR_OK;
+    return tls_session_accept_into(pcb, identity, allowed_keys, allowed_count, take);
 }
 
 bool control_listener_start(struct ctl_server *srv, const struct tls_identity *id,

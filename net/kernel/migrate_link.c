@@ -90,23 +90,10 @@ static const struct migrate_transport transport = {
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
+    (void)arg;
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    char peer[24];
-    const ip_addr_t *r = &pcb->remote_ip;
-    fmt_snprintf(peer, sizeof(peer), "%u.%u.%u.%u", ip4_addr1_16(ip_2_ip4(r)),
-                 ip4_addr2_16(ip_2_ip4(r)), ip4_addr3_16(ip_2_ip4(r)), ip4_addr4_16(ip_2_ip4(r)));
-    struct tls_session *s = tls_session_accept(pcb, identity, pinned_keys, pinned_count);
-    if (!s)
-        return ERR_ABRT;
-    if (!migrate_target_accept(s, peer)) {     /* one migration in at a time */
-        tcp_arg(pcb, NULL);
-        tcp_abort(pcb);
-        s->tcp.pcb = NULL;
-        tls_session_free(s);
-        return ERR_ABRT;
-    }
-    return ERR_OK;
+    return tls_session_accept_into(pcb, identity, pinned_keys, pinned_count, migrate_target_accept);
 }
 
 bool migrate_link_start(const struct tls_identity *id, const uint8_t (*pinned)[TLS_FP_SIZE],

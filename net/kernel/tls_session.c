@@ -1,5 +1,6 @@
 #include "net/kernel/tls_session.h"
 
+#include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "net/kernel/hw_entropy.h"
 
@@ -20,6 +21,27 @@ struct tls_session *tls_session_accept(struct tcp_pcb *pcb, const struct tls_ide
         return NULL;
     }
     return s;
+}
+
+err_t tls_session_accept_into(struct tcp_pcb *pcb, const struct tls_identity *id,
+                              const uint8_t (*allowed)[TLS_FP_SIZE], size_t count,
+                              bool (*take)(void *session, const char *peer))
+{
+    char peer[24];
+    const ip_addr_t *r = &pcb->remote_ip;
+    fmt_snprintf(peer, sizeof(peer), "%u.%u.%u.%u", ip4_addr1_16(ip_2_ip4(r)),
+                 ip4_addr2_16(ip_2_ip4(r)), ip4_addr3_16(ip_2_ip4(r)), ip4_addr4_16(ip_2_ip4(r)));
+    struct tls_session *s = tls_session_accept(pcb, id, allowed, count);
+    if (!s)
+        return ERR_ABRT;
+    if (!take(s, peer)) {
+        tcp_arg(pcb, NULL);
+        tcp_abort(pcb);
+        s->tcp.pcb = NULL;
+        tls_session_free(s);
+        return ERR_ABRT;
+    }
+    return ERR_OK;
 }
 
 struct tls_session *tls_session_connect(const ip_addr_t *ip, u16_t port,

@@ -13,6 +13,12 @@ struct tls_session {
  * out of memory or the TLS engine refuses (the pcb is then aborted: return ERR_ABRT). */
 struct tls_session *tls_session_accept(struct tcp_pcb *pcb, const struct tls_identity *id,
                                        const uint8_t (*allowed)[TLS_FP_SIZE], size_t count);
+/* An accepted pcb's session handed to take(session, peer) with the peer's IPv4 address as
+ * text: ERR_OK once taken; when take refuses (or no session could be made) the pcb is
+ * aborted and ERR_ABRT is what the accept callback returns. */
+err_t tls_session_accept_into(struct tcp_pcb *pcb, const struct tls_identity *id,
+                              const uint8_t (*allowed)[TLS_FP_SIZE], size_t count,
+                              bool (*take)(void *session, const char *peer));
 /* Client side: connects to ip:port; the server must show the key `pinned`. */
 struct tls_session *tls_session_connect(const ip_addr_t *ip, u16_t port,
                                         const struct tls_identity *id,
