@@ -8,7 +8,8 @@ KERNEL_SRCS += \
 	hv/core/loader/loader_acpi.c \
 	hv/vmx/vmcs.c hv/vmx/vmx_cpu.c hv/vmx/vmx_vcpu.c hv/vmx/vmx_entry.S hv/vmx/vmx_exit.c \
 	hv/vmx/vmx_event.c hv/vmx/vmx_guest_state.c hv/vmx/ept.c
-KERNEL_SRCS += hv/core/end_verdict.c hv/core/virt.c hv/core/virt_flush.c hv/core/guest_xstate.c
+KERNEL_SRCS += hv/core/end_verdict.c hv/core/virt.c hv/core/virt_flush.c hv/core/guest_xstate.c \
+	hv/core/vcpu_run.c
 KERNEL_SRCS += hv/core/exit/emulate.c hv/core/exit/exit_apply.c
 KERNEL_LIBS += $(LIB_ZYDIS)
 

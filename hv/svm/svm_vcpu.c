@@ -8,8 +8,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
-#include "hv/core/sched.h"
-#include "hv/core/vcpu_state_roundtrip.h"
+#include "hv/core/vcpu_run.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/svm/svm.h"
@@ -325,17 +324,25 @@ static inline void stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
 static inline void vmsave(uint64_t pa) { __asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
 static inline void vmload(uint64_t pa) { __asm__ volatile("vmload %%rax" : : "a"(pa) : "memory"); }
 
+/* make_current, or v's partition ends saying why. */
+static bool load(struct vcpu *v)
+{
+    if (make_current(v))
+        return true;
+    partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
+                   v->index, svm_of(v)->xcr0);
+    return false;
+}
+
 enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
 {
     struct svm_vcpu *x = svm_of(v);
     struct svm_cpu *c = svm_this_cpu();
     struct vmcb *vmcb = x->vmcb;
     uint64_t end = time_ns() + slice_ns;
-    if (!make_current(v)) {
-        partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
-                       v->index, x->xcr0);
+    enum run_result r;
+    if (!load(v))
         return RUN_STOPPED;
-    }
     if (v->sipi_pending) {
         struct vcpu_start st = { .mode = START_REAL_MODE, .cs_selector = (uint16_t)(v->sipi_vector << 8) };
         setup_guest_state(v, &st);
@@ -344,11 +351,7 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         v->sipi_pending = false;
     }
     assign_asid(x, c);
-    for (;;) {
-        if (v->state == VCPU_WAIT_SIPI)
-            return RUN_HALTED;
-        if (v->part->state == PART_DEAD || v->state == VCPU_STOPPED)
-            return RUN_STOPPED;
+    while (vcpu_run_may_enter(v, &r)) {
         partition_run_timers(v->part, time_ns());
         v->kick = false;
         /* From here a kick's IPI or the host timer's interrupt stays pending until VMRUN,
@@ -405,32 +408,10 @@ enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         svm_requeue_interrupted(v);
         __asm__ volatile("sti; nop; cli" ::: "memory");    /* host interrupts and NMIs run here */
         irq_enable();
-        switch (svm_handle_exit(v)) {
-        case EXIT_RESUME:
-            if (vcpu_state_roundtrip_due(v)) {
-                if (!vcpu_state_roundtrip(v))
-                    return RUN_STOPPED;
-                if (!make_current(v)) {
-                    partition_kill(v->part, "vcpu%u: the CPU refused its restored extended "
-                                   "state (XCR0 %#lx)", v->index, x->xcr0);
-                    return RUN_STOPPED;
-                }
-            }
+        if (!vcpu_run_after_exit(v, svm_handle_exit(v), end, NULL, load, &r))
             break;
-        case EXIT_TO_SCHEDULER:
-            return RUN_YIELD;
-        case EXIT_HALT:
-            return RUN_HALTED;
-        case EXIT_STOP:
-            return RUN_STOPPED;
-        }
-        if (v->kick && time_ns() >= end)
-            return RUN_YIELD;
-        if (sched_should_yield())
-            return RUN_YIELD;
-        if (time_ns() >= end)
-            return RUN_YIELD;
     }
+    return r;
 }
 
 void svm_vcpu_kick(struct vcpu *v)

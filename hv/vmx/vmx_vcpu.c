@@ -7,8 +7,7 @@
 #include "hv/arch/x86/console.h"
 #include "hv/core/partition.h"
 #include "hv/core/platform_glue.h"
-#include "hv/core/sched.h"
-#include "hv/core/vcpu_state_roundtrip.h"
+#include "hv/core/vcpu_run.h"
 #include "hv/core/virt.h"
 #include "hv/mm/kmem.h"
 #include "hv/vmx/vmcs.h"
@@ -393,6 +392,16 @@ static bool make_current(struct vcpu *v)
     return true;
 }
 
+/* make_current, or v's partition ends saying why. */
+static bool load(struct vcpu *v)
+{
+    if (make_current(v))
+        return true;
+    partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
+                   v->index, vmx_of(v)->xcr0);
+    return false;
+}
+
 /* ---- a paused vCPU's VMCS, for state capture ---------------------------------------- */
 
 static void put_aside_if_loaded(void *arg)
@@ -434,12 +443,7 @@ bool vmx_vcpu_release(struct vcpu *v, const struct vmx_acquired *a)
         vmcs_clear(x->vmcs_phys);
         vmcs_made_inactive(x);
     }
-    bool ok = true;
-    if (a->previous && !make_current(a->previous)) {
-        partition_kill(a->previous->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
-                       a->previous->index, vmx_of(a->previous)->xcr0);
-        ok = false;
-    }
+    bool ok = !a->previous || load(a->previous);
     irq_restore(a->irq_flags);
     return ok;
 }
@@ -467,25 +471,25 @@ static void report_entry_failure(struct vcpu *v, int rc)
                        reason & 0xffff, vmcs_readn(VMCSN_EXIT_QUALIFICATION));
 }
 
+/* As if paused, everything in memory (for the debug state round trip). */
+static void put_aside(void)
+{
+    put_current(true);
+}
+
 enum run_result vtx_vcpu_run(struct vcpu *v, uint64_t slice_ns)
 {
     struct vmx_vcpu *x = vmx_of(v);
     uint64_t end = time_ns() + slice_ns;
-    if (!make_current(v)) {
-        partition_kill(v->part, "vcpu%u: the CPU refused its extended state (XCR0 %#lx)",
-                       v->index, x->xcr0);
+    enum run_result r;
+    if (!load(v))
         return RUN_STOPPED;
-    }
     if (v->sipi_pending) {
         struct vcpu_start st = { .mode = START_REAL_MODE, .cs_selector = (uint16_t)(v->sipi_vector << 8) };
         setup_guest_state(v, &st);
         v->sipi_pending = false;
     }
-    for (;;) {
-        if (v->state == VCPU_WAIT_SIPI)     /* INIT from another vCPU */
-            return RUN_HALTED;
-        if (v->part->state == PART_DEAD || v->state == VCPU_STOPPED)
-            return RUN_STOPPED;
+    while (vcpu_run_may_enter(v, &r)) {
         uint64_t now = time_ns();
         partition_run_timers(v->part, now);
         vmx_inject_pending(v);
@@ -514,33 +518,10 @@ enum run_result vtx_vcpu_run(struct vcpu *v, uint64_t slice_ns)
         vmx_requeue_idt_vectoring(v);
         __asm__ volatile("sti; nop; cli" ::: "memory");    /* host interrupts run here */
         irq_enable();
-        switch (vmx_handle_exit(v)) {
-        case EXIT_RESUME:
-            if (vcpu_state_roundtrip_due(v)) {
-                put_current(true);          /* as if paused: everything in memory */
-                if (!vcpu_state_roundtrip(v))
-                    return RUN_STOPPED;
-                if (!make_current(v)) {
-                    partition_kill(v->part, "vcpu%u: the CPU refused its restored extended "
-                                   "state (XCR0 %#lx)", v->index, x->xcr0);
-                    return RUN_STOPPED;
-                }
-            }
+        if (!vcpu_run_after_exit(v, vmx_handle_exit(v), end, put_aside, load, &r))
             break;
-        case EXIT_TO_SCHEDULER:
-            return RUN_YIELD;
-        case EXIT_HALT:
-            return RUN_HALTED;
-        case EXIT_STOP:
-            return RUN_STOPPED;
-        }
-        if (v->kick && time_ns() >= end)
-            return RUN_YIELD;
-        if (sched_should_yield())
-            return RUN_YIELD;
-        if (time_ns() >= end)
-            return RUN_YIELD;
     }
+    return r;
 }
 
 void vtx_vcpu_kick(struct vcpu *v)
