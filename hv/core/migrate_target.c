@@ -67,6 +67,11 @@ static void reply(uint16_t type, uint32_t status, uint32_t crc, const char *text
 
 bool migrate_target_accept(void *stream, const char *peer)
 {
+    /* One migration in at a time; a connection that has sent nothing yet (its TLS handshake
+     * unfinished, or a peer that says nothing) makes way for the newcomer rather than hold
+     * the one slot for MIGRATE_IDLE_NS. */
+    if (tgt.stage == T_HELLO && tgt.ch.rx_len == 0)
+        refuse("another connection came before this one's HELLO");
     if (tgt.stage != T_IDLE || !migrate_transport)
         return false;
     memset(&tgt, 0, sizeof(tgt));

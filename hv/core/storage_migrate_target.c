@@ -159,6 +159,13 @@ static void discard(const char *why)
 
 bool storage_migrate_target_accept(void *stream, const char *peer)
 {
+    /* One disk in at a time; a connection that has sent nothing yet (its TLS handshake
+     * unfinished, or a peer that says nothing) makes way for the newcomer rather than hold
+     * the one slot until its idle timeout.  It has no file here yet. */
+    if (tgt.stage == T_HELLO && tgt.ch.rx_len == 0 && !tgt.ch.keepalives_received) {
+        line("refused: ", "another connection came before this one's HELLO");
+        release();
+    }
     if (tgt.stage != T_IDLE || !migrate_transport)
         return false;
     memset(&tgt, 0, sizeof(tgt));

@@ -455,6 +455,29 @@ static void hostile_state_before_hello_is_refused(void **state)
     assert_target_kept_nothing("message type 5 out of turn");
 }
 
+/* A connection that sends nothing (a handshake never finished) holds the one incoming slot
+ * only until another comes; one that has begun its HELLO keeps it. */
+static void silent_connection_makes_way_for_the_next(void **state)
+{
+    fl.buf[0] = malloc(fl.cap);
+    fl.buf[1] = malloc(fl.cap);
+    assert_true(fake_accept());
+    migrate_poll();                             /* it says nothing */
+    assert_true(fake_accept());                 /* the silent one makes way */
+    assert_true(fl.closed[1]);
+    assert_target_kept_nothing("another connection came before this one's HELLO");
+    fl.closed[1] = false;
+    uint8_t pl[8] = { 0 };
+    put(MIG_MSG_ROUND, pl, sizeof(pl));
+    fl.tail[0] -= 4;                            /* half a message: it has begun */
+    fl.chunk = LINK_STEP;
+    migrate_poll();
+    assert_false(fake_accept());
+    assert_false(fl.closed[1]);
+    fl.closed[0] = true;
+    hostile_run();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup(hostile_page_number_is_refused, setup),
         cmocka_unit_test_setup(hostile_truncated_stream_is_refused, setup),
         cmocka_unit_test_setup(hostile_state_before_hello_is_refused, setup),
+        cmocka_unit_test_setup(silent_connection_makes_way_for_the_next, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

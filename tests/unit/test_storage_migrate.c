@@ -1767,6 +1767,38 @@ static void test_cancel_mid_parent_file(void **state)
                  exists("base.vhdx.tmp"));
 }
 
+/* A connection that sends nothing (a handshake never finished) holds the one incoming slot
+ * only until another comes; one that has begun its HELLO keeps it. */
+static void test_silent_connection_makes_way(void **state)
+{
+    (void)state;
+    static uint8_t nothing[1];
+    static struct queue none = { nothing, 0, sizeof(nothing) }, sink;
+    struct end silent = { &none, &sink, false }, other = { &none, &sink, false };
+    sink.cap = 4096;
+    sink.buf = malloc(sink.cap);
+    console[0] = '\0';
+    a2b.len = b2a.len = 0;
+    end_b.closed = false;
+    assert_true(storage_migrate_target_accept(&silent, "10.0.3.9"));
+    storage_migrate_target_poll();                      /* it says nothing */
+    assert_true(storage_migrate_target_accept(&end_b, "10.0.3.1"));
+    assert_true(silent.closed);
+    assert_non_null(strstr(console, "storage-migrate: incoming from 10.0.3.9: refused: another "
+                                    "connection came before this one's HELLO\n"));
+    static const uint8_t half[4] = { 'A', 'T', 'S', 'M' };
+    memcpy(a2b.buf, half, sizeof(half));                /* part of a header: it has begun */
+    a2b.len = sizeof(half);
+    storage_migrate_target_poll();
+    assert_false(storage_migrate_target_accept(&other, "10.0.3.9"));
+    assert_false(end_b.closed);
+    cut = true;                                         /* that one goes */
+    storage_migrate_target_poll();
+    cut = false;
+    assert_true(end_b.closed);
+    free(sink.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1787,6 +1819,7 @@ int main(void)
         cmocka_unit_test(test_after_mode_read_throttle),
         cmocka_unit_test(test_after_mode_live_migration_fails),
         cmocka_unit_test(test_cancel_mid_parent_file),
+        cmocka_unit_test(test_silent_connection_makes_way),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
