@@ -3,36 +3,31 @@
 #include <string.h>
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/lib/le.h"
 #include "hv/snapshot/snap_codec.h"
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 void mig_header_encode(uint8_t out[MIG_HEADER_SIZE], uint16_t type, const void *payload,
                        uint32_t len)
 {
-    put32(out, MIG_MAGIC);
-    put16(out + 4, type);
-    put16(out + 6, 0);
-    put32(out + 8, len);
-    put32(out + 12, crc32c(0, payload, len));
+    put_le32(out, MIG_MAGIC);
+    put_le16(out + 4, type);
+    put_le16(out + 6, 0);
+    put_le32(out + 8, len);
+    put_le32(out + 12, crc32c(0, payload, len));
 }
 
 int mig_header_decode(const uint8_t in[MIG_HEADER_SIZE], struct mig_header *h, char *err,
                       size_t err_size)
 {
-    h->type = get16(in + 4);
-    h->length = get32(in + 8);
-    h->crc = get32(in + 12);
-    if (get32(in) != MIG_MAGIC) {
-        fmt_snprintf(err, err_size, "not a migration stream (magic 0x%08x)", get32(in));
+    h->type = le16(in + 4);
+    h->length = le32(in + 8);
+    h->crc = le32(in + 12);
+    if (le32(in) != MIG_MAGIC) {
+        fmt_snprintf(err, err_size, "not a migration stream (magic 0x%08x)", le32(in));
         return -1;
     }
-    if (!h->type || h->type > MIG_MSG_MAX || get16(in + 6)) {
+    if (!h->type || h->type > MIG_MSG_MAX || le16(in + 6)) {
         fmt_snprintf(err, err_size, "unknown message type %u", h->type);
         return -1;
     }
@@ -68,9 +63,9 @@ size_t mig_hello_encode(const struct mig_hello *h, uint8_t *out, size_t cap)
     size_t n = MIG_HELLO_FIXED + h->manifest_len;
     if (n > cap || n > MIG_MAX_PAYLOAD)
         return 0;
-    put32(out, h->version);
-    put64(out + 4, h->ram_bytes);
-    put32(out + 12, h->vcpus);
+    put_le32(out, h->version);
+    put_le64(out + 4, h->ram_bytes);
+    put_le32(out + 12, h->vcpus);
     memset(out + 16, 0, MIG_NAME_LEN);
     for (size_t i = 0; i < MIG_NAME_LEN - 1 && h->name[i]; i++)
         out[16 + i] = (uint8_t)h->name[i];
@@ -85,9 +80,9 @@ int mig_hello_decode(const uint8_t *p, uint32_t len, struct mig_hello *h, char *
         fmt_snprintf(err, err_size, "HELLO of %u bytes", len);
         return -1;
     }
-    h->version = get32(p);
-    h->ram_bytes = get64(p + 4);
-    h->vcpus = get32(p + 12);
+    h->version = le32(p);
+    h->ram_bytes = le64(p + 4);
+    h->vcpus = le32(p + 12);
     memcpy(h->name, p + 16, MIG_NAME_LEN);
     h->manifest = (const char *)p + MIG_HELLO_FIXED;
     h->manifest_len = len - MIG_HELLO_FIXED;
@@ -120,8 +115,8 @@ size_t mig_reply_encode(const struct mig_reply *r, uint8_t *out, size_t cap)
     size_t t = strnlen(r->text, sizeof(r->text) - 1);
     if (8 + t > cap)
         return 0;
-    put32(out, r->status);
-    put32(out + 4, r->ram_crc);
+    put_le32(out, r->status);
+    put_le32(out + 4, r->ram_crc);
     memcpy(out + 8, r->text, t);
     return 8 + t;
 }
@@ -133,8 +128,8 @@ int mig_reply_decode(const uint8_t *p, uint32_t len, struct mig_reply *r, char *
         fmt_snprintf(err, err_size, "reply of %u bytes", len);
         return -1;
     }
-    r->status = get32(p);
-    r->ram_crc = get32(p + 4);
+    r->status = le32(p);
+    r->ram_crc = le32(p + 4);
     if (r->status > MIG_FAILED) {
         fmt_snprintf(err, err_size, "reply status %u", r->status);
         return -1;
@@ -149,8 +144,8 @@ size_t mig_round_encode(uint32_t round, uint32_t pages, uint8_t *out, size_t cap
 {
     if (cap < 8)
         return 0;
-    put32(out, round);
-    put32(out + 4, pages);
+    put_le32(out, round);
+    put_le32(out + 4, pages);
     return 8;
 }
 
@@ -158,8 +153,8 @@ int mig_round_decode(const uint8_t *p, uint32_t len, uint32_t *round, uint32_t *
 {
     if (len != 8)
         return -1;
-    *round = get32(p);
-    *pages = get32(p + 4);
+    *round = le32(p);
+    *pages = le32(p + 4);
     return 0;
 }
 
@@ -168,8 +163,8 @@ size_t mig_state_encode(const struct mig_state *s, uint8_t *out, size_t cap)
     size_t n = MIG_STATE_FIXED + (size_t)s->stream_len;
     if (n > cap || n > MIG_MAX_PAYLOAD)
         return 0;
-    put64(out, s->guest_tsc0);
-    put32(out + 8, s->ram_crc);
+    put_le64(out, s->guest_tsc0);
+    put_le32(out + 8, s->ram_crc);
     memcpy(out + MIG_STATE_FIXED, s->stream, s->stream_len);
     return n;
 }
@@ -181,8 +176,8 @@ int mig_state_decode(const uint8_t *p, uint32_t len, struct mig_state *s, char *
         fmt_snprintf(err, err_size, "STATE of %u bytes", len);
         return -1;
     }
-    s->guest_tsc0 = get64(p);
-    s->ram_crc = get32(p + 8);
+    s->guest_tsc0 = le64(p);
+    s->ram_crc = le32(p + 8);
     s->stream = p + MIG_STATE_FIXED;
     s->stream_len = len - MIG_STATE_FIXED;
     return 0;
@@ -205,15 +200,15 @@ size_t mig_batch_encode(void *codec, unsigned level, const uint32_t *pfn, uint32
     b->raw_len = e.raw_len;
     b->data_len = e.len;
     b->data = data;
-    put16(out, (uint16_t)count);
-    put16(out + 2, b->zero_mask);
+    put_le16(out, (uint16_t)count);
+    put_le16(out + 2, b->zero_mask);
     out[4] = b->level;
     out[5] = out[6] = out[7] = 0;
-    put32(out + 8, e.raw_len);
-    put32(out + 12, e.len);
+    put_le32(out + 8, e.raw_len);
+    put_le32(out + 12, e.len);
     for (uint32_t i = 0; i < count; i++) {
         b->pfn[i] = pfn[i];
-        put32(out + MIG_BATCH_HEADER + i * 4u, pfn[i]);
+        put_le32(out + MIG_BATCH_HEADER + i * 4u, pfn[i]);
     }
     return MIG_BATCH_HEADER + count * 4u + e.len;
 }
@@ -225,11 +220,11 @@ int mig_batch_decode(void *codec, const uint8_t *p, uint32_t len, uint64_t ram_p
         fmt_snprintf(err, err_size, "page batch of %u bytes", len);
         return -1;
     }
-    b->count = get16(p);
-    b->zero_mask = get16(p + 2);
+    b->count = le16(p);
+    b->zero_mask = le16(p + 2);
     b->level = p[4];
-    b->raw_len = get32(p + 8);
-    b->data_len = get32(p + 12);
+    b->raw_len = le32(p + 8);
+    b->data_len = le32(p + 12);
     if (!b->count || b->count > MIG_BATCH_PAGES || p[5] || p[6] || p[7] ||
         (b->count < 16 && (b->zero_mask >> b->count))) {
         fmt_snprintf(err, err_size, "page batch header (count %u, mask 0x%04x)", b->count,
@@ -243,7 +238,7 @@ int mig_batch_decode(void *codec, const uint8_t *p, uint32_t len, uint64_t ram_p
         return -1;
     }
     for (uint32_t i = 0; i < b->count; i++) {
-        b->pfn[i] = get32(p + MIG_BATCH_HEADER + i * 4u);
+        b->pfn[i] = le32(p + MIG_BATCH_HEADER + i * 4u);
         if (b->pfn[i] >= ram_pages) {
             fmt_snprintf(err, err_size, "page %u outside RAM of %lu pages", b->pfn[i],
                          (unsigned long)ram_pages);

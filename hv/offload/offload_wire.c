@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/offload/offload.h"
+#include "hv/lib/be.h"
 
 static const uint8_t magic[8] = { 'A', 'T', 'O', 'L', 'L', 'O', 'F', 'R' };
 
@@ -14,35 +15,29 @@ static const uint8_t magic[8] = { 'A', 'T', 'O', 'L', 'L', 'O', 'F', 'R' };
 #define OFF_ZERO    (OFF_GRANULE + 4)
 _Static_assert(OFF_ZERO + 4 == OFFLOAD_WIRE_REQUEST_SIZE, "request layout");
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)), put16(p + 2, (uint16_t)v); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)), put32(p + 4, (uint32_t)v); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
 
 void offload_wire_request_encode(const struct offload_wire_request *r,
                                  uint8_t out[OFFLOAD_WIRE_REQUEST_SIZE])
 {
     memcpy(out, magic, sizeof magic);
     memcpy(out + OFF_GRANT, r->grant, GRANT_SIZE);
-    put64(out + OFF_TOKOFF, r->token_offset);
-    put64(out + OFF_LENGTH, r->length);
-    put32(out + OFF_GRANULE, r->granule);
-    put32(out + OFF_ZERO, 0);
+    put_be64(out + OFF_TOKOFF, r->token_offset);
+    put_be64(out + OFF_LENGTH, r->length);
+    put_be32(out + OFF_GRANULE, r->granule);
+    put_be32(out + OFF_ZERO, 0);
 }
 
 bool offload_wire_request_decode(const uint8_t *buf, size_t len, struct offload_wire_request *r)
 {
     if (len != OFFLOAD_WIRE_REQUEST_SIZE || memcmp(buf, magic, sizeof magic) ||
-        get32(buf + OFF_ZERO) != 0)
+        be32(buf + OFF_ZERO) != 0)
         return false;
-    uint32_t g = get32(buf + OFF_GRANULE);
+    uint32_t g = be32(buf + OFF_GRANULE);
     if (!g || g > 4096 || (g & (g - 1)))
         return false;
     memcpy(r->grant, buf + OFF_GRANT, GRANT_SIZE);
-    r->token_offset = get64(buf + OFF_TOKOFF);
-    r->length = get64(buf + OFF_LENGTH);
+    r->token_offset = be64(buf + OFF_TOKOFF);
+    r->length = be64(buf + OFF_LENGTH);
     r->granule = g;
     return true;
 }
@@ -51,7 +46,7 @@ void offload_wire_data_header(uint8_t out[OFFLOAD_WIRE_HEADER], uint32_t length)
 {
     memset(out, 0, OFFLOAD_WIRE_HEADER);
     out[0] = OFFLOAD_WIRE_DATA;
-    put32(out + 4, length);
+    put_be32(out + 4, length);
 }
 
 void offload_wire_end_header(uint8_t out[OFFLOAD_WIRE_HEADER], int status, size_t text_len,
@@ -60,8 +55,8 @@ void offload_wire_end_header(uint8_t out[OFFLOAD_WIRE_HEADER], int status, size_
     memset(out, 0, OFFLOAD_WIRE_HEADER);
     out[0] = OFFLOAD_WIRE_END;
     out[1] = (uint8_t)-status;
-    put16(out + 2, (uint16_t)(text_len > OFFLOAD_WIRE_TEXT_MAX ? OFFLOAD_WIRE_TEXT_MAX : text_len));
-    put64(out + 8, sent);
+    put_be16(out + 2, (uint16_t)(text_len > OFFLOAD_WIRE_TEXT_MAX ? OFFLOAD_WIRE_TEXT_MAX : text_len));
+    put_be64(out + 8, sent);
 }
 
 bool offload_wire_frame_decode(const uint8_t h[OFFLOAD_WIRE_HEADER], uint64_t received,
@@ -70,14 +65,14 @@ bool offload_wire_frame_decode(const uint8_t h[OFFLOAD_WIRE_HEADER], uint64_t re
     memset(f, 0, sizeof(*f));
     f->type = h[0];
     if (h[0] == OFFLOAD_WIRE_DATA) {
-        f->length = get32(h + 4);
+        f->length = be32(h + 4);
         return f->length && f->length <= OFFLOAD_CHUNK && received <= total &&
                f->length <= total - received;
     }
     if (h[0] != OFFLOAD_WIRE_END)
         return false;
     f->status = -(int)h[1];
-    f->length = get16(h + 2);
-    f->sent = get64(h + 8);
+    f->length = be16(h + 2);
+    f->sent = be64(h + 8);
     return f->length <= OFFLOAD_WIRE_TEXT_MAX && f->status <= 0 && f->status >= OFFLOAD_E_GRANT;
 }

@@ -2,6 +2,7 @@
 #include "hv/offload/token.h"
 
 #include <string.h>
+#include "hv/lib/be.h"
 
 static const uint8_t token_magic[8] = { 'A', 'T', 'O', 'L', 'L', 'T', 'O', 'K' };
 
@@ -19,23 +20,6 @@ static const uint8_t token_magic[8] = { 'A', 'T', 'O', 'L', 'L', 'T', 'O', 'K' }
 
 _Static_assert(OFF_RESERVED <= TOKEN_MAC_OFFSET, "token ranges overlap the MAC");
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -78,20 +62,20 @@ int token_encode(const struct token *t, token_mac_fn mac, void *mac_ctx,
         return TOKEN_E_INVALID;
     memset(out, 0, TOKEN_SIZE);
     memcpy(out + OFF_MAGIC, token_magic, sizeof(token_magic));
-    put16(out + OFF_VERSION, TOKEN_VERSION);
-    put16(out + OFF_COUNT, (uint16_t)t->count);
+    put_be16(out + OFF_VERSION, TOKEN_VERSION);
+    put_be16(out + OFF_COUNT, (uint16_t)t->count);
     memcpy(out + OFF_ISSUER, t->issuer, TOKEN_ISSUER_LEN);
     memcpy(out + OFF_ID, t->id, TOKEN_ID_LEN);
-    put64(out + OFF_EXPIRY, t->expiry_ms);
-    put64(out + OFF_TOTAL, t->total);
+    put_be64(out + OFF_EXPIRY, t->expiry_ms);
+    put_be64(out + OFF_TOTAL, t->total);
     for (uint32_t i = 0; i < t->count; i++) {
         const struct token_range *r = &t->range[i];
         uint8_t *p = out + OFF_RANGES + i * RANGE_SIZE;
         p[0] = r->kind;
-        put32(p + 4, r->object);
-        put64(p + 8, r->offset);
-        put64(p + 16, r->length);
-        put64(p + 24, r->generation);
+        put_be32(p + 4, r->object);
+        put_be64(p + 8, r->offset);
+        put_be64(p + 16, r->length);
+        put_be64(p + 24, r->generation);
         memcpy(p + 32, r->data_write_guid.b, sizeof(r->data_write_guid.b));
     }
     mac(mac_ctx, out, TOKEN_MAC_OFFSET, out + TOKEN_MAC_OFFSET);
@@ -102,15 +86,15 @@ int token_encode(const struct token *t, token_mac_fn mac, void *mac_ctx,
 static bool parse(const uint8_t *buf, struct token *t)
 {
     memset(t, 0, sizeof(*t));
-    if (get32(buf + OFF_FLAGS) != 0 || !all_zero(buf + OFF_RESERVED, TOKEN_MAC_OFFSET - OFF_RESERVED))
+    if (be32(buf + OFF_FLAGS) != 0 || !all_zero(buf + OFF_RESERVED, TOKEN_MAC_OFFSET - OFF_RESERVED))
         return false;
-    t->count = get16(buf + OFF_COUNT);
+    t->count = be16(buf + OFF_COUNT);
     if (t->count == 0 || t->count > TOKEN_RANGES_MAX)
         return false;
     memcpy(t->issuer, buf + OFF_ISSUER, TOKEN_ISSUER_LEN);
     memcpy(t->id, buf + OFF_ID, TOKEN_ID_LEN);
-    t->expiry_ms = get64(buf + OFF_EXPIRY);
-    t->total = get64(buf + OFF_TOTAL);
+    t->expiry_ms = be64(buf + OFF_EXPIRY);
+    t->total = be64(buf + OFF_TOTAL);
     for (uint32_t i = 0; i < TOKEN_RANGES_MAX; i++) {
         const uint8_t *p = buf + OFF_RANGES + i * RANGE_SIZE;
         if (i >= t->count) {
@@ -122,10 +106,10 @@ static bool parse(const uint8_t *buf, struct token *t)
             return false;
         struct token_range *r = &t->range[i];
         r->kind = p[0];
-        r->object = get32(p + 4);
-        r->offset = get64(p + 8);
-        r->length = get64(p + 16);
-        r->generation = get64(p + 24);
+        r->object = be32(p + 4);
+        r->offset = be64(p + 8);
+        r->length = be64(p + 16);
+        r->generation = be64(p + 24);
         memcpy(r->data_write_guid.b, p + 32, sizeof(r->data_write_guid.b));
     }
     return ranges_valid(t);
@@ -138,7 +122,7 @@ int token_decode(const uint8_t *buf, size_t len, const uint8_t issuer[TOKEN_ISSU
         return TOKEN_E_TRUNCATED;
     if (memcmp(buf + OFF_MAGIC, token_magic, sizeof(token_magic)) != 0)
         return TOKEN_E_MAGIC;
-    if (get16(buf + OFF_VERSION) != TOKEN_VERSION)
+    if (be16(buf + OFF_VERSION) != TOKEN_VERSION)
         return TOKEN_E_VERSION;
     if (memcmp(buf + OFF_ISSUER, issuer, TOKEN_ISSUER_LEN) != 0)
         return TOKEN_E_ISSUER;

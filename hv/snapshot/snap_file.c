@@ -6,9 +6,6 @@
 #include "hv/lib/format.h"
 #include "hv/lib/le.h"
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
 
 /* Writes the one-line reason into err; returns -1. */
 static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -77,9 +74,9 @@ bool snap_writer_block(struct snap_writer *w, uint32_t number, const struct snap
         return true;
     uint8_t rec[SNAP_RECORD_BYTES];
     memcpy(rec, "SBLK", 4);
-    put32(rec + 4, number);
-    put32(rec + 8, e->len);
-    put32(rec + 12, x->crc);
+    put_le32(rec + 4, number);
+    put_le32(rec + 8, e->len);
+    put_le32(rec + 12, x->crc);
     x->offset = w->next;
     if (!write_at(w, w->next, rec, sizeof(rec)) ||
         !write_at(w, w->next + SNAP_RECORD_BYTES, data, e->len))
@@ -91,12 +88,12 @@ bool snap_writer_block(struct snap_writer *w, uint32_t number, const struct snap
 static void encode_entry(uint8_t *p, const struct snap_index_entry *x)
 {
     memset(p, 0, SNAP_INDEX_ENTRY_BYTES);
-    put64(p, x->offset);
-    put32(p + 8, x->len);
-    put32(p + 12, x->raw_len);
-    put16(p + 16, x->zero_mask);
+    put_le64(p, x->offset);
+    put_le32(p + 8, x->len);
+    put_le32(p + 12, x->raw_len);
+    put_le16(p + 16, x->zero_mask);
     p[18] = x->level;
-    put32(p + 20, x->crc);
+    put_le32(p + 20, x->crc);
 }
 
 bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_len,
@@ -148,29 +145,29 @@ bool snap_writer_finish(struct snap_writer *w, const void *state, size_t state_l
     static uint8_t hdr[SNAP_HEADER_BYTES];
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, SNAP_FILE_MAGIC, 8);
-    put32(hdr + 8, SNAP_FILE_VERSION);
-    put32(hdr + 12, h->flags);
-    put64(hdr + 16, h->ram_size);
-    put32(hdr + 24, SNAP_BLOCK_SIZE);
-    put32(hdr + 28, h->block_count);
-    put64(hdr + 32, h->index_offset);
-    put64(hdr + 40, (uint64_t)h->block_count * SNAP_INDEX_ENTRY_BYTES);
-    put64(hdr + 48, h->state_offset);
-    put64(hdr + 56, h->state_len);
-    put64(hdr + 64, h->manifest_offset);
-    put64(hdr + 72, h->manifest_len);
-    put64(hdr + 80, h->disks_offset);
-    put32(hdr + 88, h->disk_count);
+    put_le32(hdr + 8, SNAP_FILE_VERSION);
+    put_le32(hdr + 12, h->flags);
+    put_le64(hdr + 16, h->ram_size);
+    put_le32(hdr + 24, SNAP_BLOCK_SIZE);
+    put_le32(hdr + 28, h->block_count);
+    put_le64(hdr + 32, h->index_offset);
+    put_le64(hdr + 40, (uint64_t)h->block_count * SNAP_INDEX_ENTRY_BYTES);
+    put_le64(hdr + 48, h->state_offset);
+    put_le64(hdr + 56, h->state_len);
+    put_le64(hdr + 64, h->manifest_offset);
+    put_le64(hdr + 72, h->manifest_len);
+    put_le64(hdr + 80, h->disks_offset);
+    put_le32(hdr + 88, h->disk_count);
     memcpy(hdr + 96, h->name, strnlen(h->name, 31));
-    put64(hdr + 128, h->guest_tsc);
-    put32(hdr + 136, h->ram_crc);
-    put32(hdr + 144, h->index_crc);
-    put32(hdr + 148, h->state_crc);
-    put32(hdr + 152, h->manifest_crc);
-    put32(hdr + 156, h->disks_crc);
-    put32(hdr + 160, h->live_passes);
-    put32(hdr + 164, h->resaved_blocks);
-    put32(hdr + SNAP_HEADER_BYTES - 4, crc32c(0, hdr, SNAP_HEADER_BYTES - 4));
+    put_le64(hdr + 128, h->guest_tsc);
+    put_le32(hdr + 136, h->ram_crc);
+    put_le32(hdr + 144, h->index_crc);
+    put_le32(hdr + 148, h->state_crc);
+    put_le32(hdr + 152, h->manifest_crc);
+    put_le32(hdr + 156, h->disks_crc);
+    put_le32(hdr + 160, h->live_passes);
+    put_le32(hdr + 164, h->resaved_blocks);
+    put_le32(hdr + SNAP_HEADER_BYTES - 4, crc32c(0, hdr, SNAP_HEADER_BYTES - 4));
     return write_at(w, 0, hdr, sizeof(hdr));
 }
 

@@ -12,8 +12,6 @@ enum { SH_ID = 0, SH_INSTANCE = 4, SH_VERSION = 6, SH_FLAGS = 8, SH_RESERVED = 1
        SH_LENGTH = 12, SH_CRC = 16 };
 #define END_VERSION 1u
 
-static void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put_le32(uint8_t *p, uint32_t v) { put_le16(p, (uint16_t)v); put_le16(p + 2, (uint16_t)(v >> 16)); }
 
 void state_id_name(uint32_t id, char out[5])
 {

@@ -4,18 +4,8 @@
 #include <string.h>
 
 #include "hv/lib/format.h"
+#include "hv/lib/le.h"
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint32_t get32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static int fail(char *err, size_t err_size, const char *what)
 {
@@ -98,8 +88,8 @@ size_t smig_parents_encode(const struct smig_parents *p, uint8_t *out, size_t ca
     uint32_t n = p->count > SMIG_MAX_PARENTS ? SMIG_MAX_PARENTS : p->count;
     if (cap < 8 + n)
         return 0;
-    put32(out, n);
-    put32(out + 4, 0);
+    put_le32(out, n);
+    put_le32(out + 4, 0);
     memcpy(out + 8, p->answer, n);
     return 8 + n;
 }
@@ -110,8 +100,8 @@ int smig_parents_decode(const uint8_t *in, uint32_t len, uint32_t hello_parents,
     memset(p, 0, sizeof(*p));
     if (len < 8)
         return fail(err, err_size, "a PARENTS message too short");
-    uint32_t n = get32(in);
-    if (get32(in + 4) || n != hello_parents || n > SMIG_MAX_PARENTS || len != 8 + n)
+    uint32_t n = le32(in);
+    if (le32(in + 4) || n != hello_parents || n > SMIG_MAX_PARENTS || len != 8 + n)
         return fail(err, err_size, "a PARENTS message that does not answer the HELLO's parents");
     p->count = n;
     /* needed..., then at most one held, then only below */
@@ -132,9 +122,9 @@ int smig_parents_decode(const uint8_t *in, uint32_t len, uint32_t hello_parents,
 uint32_t smig_pfile_head_encode(uint8_t out[SMIG_PFILE_HEADER], uint64_t offset, uint32_t index,
                                 uint32_t flags, uint32_t length)
 {
-    put64(out, offset);
-    put32(out + 8, index);
-    put32(out + 12, flags);
+    put_le64(out, offset);
+    put_le32(out + 8, index);
+    put_le32(out + 12, flags);
     return SMIG_PFILE_HEADER + length;
 }
 
@@ -144,9 +134,9 @@ int smig_pfile_decode(const uint8_t *in, uint32_t len, struct smig_pfile *f, cha
     memset(f, 0, sizeof(*f));
     if (len <= SMIG_PFILE_HEADER || len - SMIG_PFILE_HEADER > SMIG_PFILE_CHUNK)
         return fail(err, err_size, "a PFILE message of a bad length");
-    f->offset = get64(in);
-    f->index = get32(in + 8);
-    f->flags = get32(in + 12);
+    f->offset = le64(in);
+    f->index = le32(in + 8);
+    f->flags = le32(in + 12);
     f->length = len - SMIG_PFILE_HEADER;
     f->bytes = in + SMIG_PFILE_HEADER;
     if (f->flags & ~SMIG_PFILE_LAST)

@@ -3,17 +3,9 @@
 
 #include <string.h>
 #include "hv/lib/format.h"
+#include "hv/lib/le.h"
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 size_t smig_handover_size(uint32_t units)
 {
@@ -25,8 +17,8 @@ size_t smig_handover_encode(uint32_t units, const uint8_t *bitmap, uint8_t *out,
     size_t n = smig_handover_size(units);
     if (cap < n)
         return 0;
-    put32(out, units);
-    put32(out + 4, 0);
+    put_le32(out, units);
+    put_le32(out + 4, 0);
     memcpy(out + SMIG_HANDOVER_HEAD, bitmap, n - SMIG_HANDOVER_HEAD);
     if (units % 8)
         out[n - 1] &= (uint8_t)((1u << (units % 8)) - 1);
@@ -40,9 +32,9 @@ int smig_handover_decode(const uint8_t *in, uint32_t len, uint32_t units,
     const char *why = NULL;
     if (len < SMIG_HANDOVER_HEAD)
         why = "a HANDOVER too short";
-    else if (get32(in) != units)
+    else if (le32(in) != units)
         why = "a HANDOVER for another number of units";
-    else if (get32(in + 4))
+    else if (le32(in + 4))
         why = "a HANDOVER with reserved bits set";
     else if (len != smig_handover_size(units))
         why = "a HANDOVER of the wrong size";

@@ -5,14 +5,9 @@
 
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/lib/le.h"
 #include "hv/storage/storage_mig_resume.h"
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static int fail(char *err, size_t err_size, const char *what)
 {
@@ -23,25 +18,25 @@ static int fail(char *err, size_t err_size, const char *what)
 void smig_header_encode(uint8_t out[SMIG_HEADER_SIZE], uint16_t type, const void *payload,
                         uint32_t len)
 {
-    put32(out, SMIG_MAGIC);
-    put16(out + 4, type);
-    put16(out + 6, 0);
-    put32(out + 8, len);
-    put32(out + 12, crc32c(0, payload, len));
+    put_le32(out, SMIG_MAGIC);
+    put_le16(out + 4, type);
+    put_le16(out + 6, 0);
+    put_le32(out + 8, len);
+    put_le32(out + 12, crc32c(0, payload, len));
 }
 
 int smig_header_decode(const uint8_t in[SMIG_HEADER_SIZE], struct smig_header *h, char *err,
                        size_t err_size)
 {
-    h->type = get16(in + 4);
-    h->length = get32(in + 8);
-    h->crc = get32(in + 12);
-    if (get32(in) != SMIG_MAGIC) {
-        fmt_snprintf(err, err_size, "not a storage-migration stream (magic 0x%08x)", get32(in));
+    h->type = le16(in + 4);
+    h->length = le32(in + 8);
+    h->crc = le32(in + 12);
+    if (le32(in) != SMIG_MAGIC) {
+        fmt_snprintf(err, err_size, "not a storage-migration stream (magic 0x%08x)", le32(in));
         return -1;
     }
     bool liveness = h->type == SMIG_MSG_KEEPALIVE || h->type == SMIG_MSG_RESUME;
-    if (!h->type || (h->type > SMIG_MSG_MAX && !liveness) || get16(in + 6)) {
+    if (!h->type || (h->type > SMIG_MSG_MAX && !liveness) || le16(in + 6)) {
         fmt_snprintf(err, err_size, "unknown message type %u", h->type);
         return -1;
     }
@@ -91,13 +86,13 @@ size_t smig_hello_encode(const struct smig_hello *h, uint8_t *out, size_t cap)
     size_t len = 32 + SMIG_NAME_LEN + parents * (16 + SMIG_NAME_LEN);
     if (cap < len)
         return 0;
-    put32(out, h->version);
-    put32(out + 4, h->flags);
-    put64(out + 8, h->disk_size);
-    put32(out + 16, h->sector_size);
-    put32(out + 20, h->block_size);
-    put32(out + 24, parents);
-    put32(out + 28, 0);
+    put_le32(out, h->version);
+    put_le32(out + 4, h->flags);
+    put_le64(out + 8, h->disk_size);
+    put_le32(out + 16, h->sector_size);
+    put_le32(out + 20, h->block_size);
+    put_le32(out + 24, parents);
+    put_le32(out + 28, 0);
     put_str(out + 32, h->name, SMIG_NAME_LEN);
     uint8_t *p = out + 32 + SMIG_NAME_LEN;
     for (uint32_t i = 0; i < parents; i++, p += 16 + SMIG_NAME_LEN) {
@@ -113,16 +108,16 @@ int smig_hello_decode(const uint8_t *in, uint32_t len, struct smig_hello *h, cha
     memset(h, 0, sizeof(*h));
     if (len < 32 + SMIG_NAME_LEN)
         return fail(err, err_size, "a HELLO too short");
-    h->version = get32(in);
-    h->flags = get32(in + 4);
-    h->disk_size = get64(in + 8);
-    h->sector_size = get32(in + 16);
-    h->block_size = get32(in + 20);
-    h->parents = get32(in + 24);
+    h->version = le32(in);
+    h->flags = le32(in + 4);
+    h->disk_size = le64(in + 8);
+    h->sector_size = le32(in + 16);
+    h->block_size = le32(in + 20);
+    h->parents = le32(in + 24);
     if (h->version != SMIG_VERSION)
         return fail(err, err_size, "a HELLO of another protocol version");
     if (h->flags & ~(SMIG_HELLO_VERIFY | SMIG_HELLO_AFTER | SMIG_HELLO_AROUND) ||
-        get32(in + 28))
+        le32(in + 28))
         return fail(err, err_size, "a HELLO with unknown flags");
     if ((h->flags & SMIG_HELLO_AFTER) && (h->flags & SMIG_HELLO_AROUND))
         return fail(err, err_size, "a HELLO both after and around");
@@ -151,11 +146,11 @@ size_t smig_reply_encode(const struct smig_reply *r, uint8_t *out, size_t cap)
 {
     if (cap < SMIG_REPLY_SIZE)
         return 0;
-    put32(out, r->status);
-    put32(out + 4, r->crc);
-    put32(out + 8, (uint32_t)r->parent_held);
-    put32(out + 12, 0);
-    put64(out + 16, r->bytes);
+    put_le32(out, r->status);
+    put_le32(out + 4, r->crc);
+    put_le32(out + 8, (uint32_t)r->parent_held);
+    put_le32(out + 12, 0);
+    put_le64(out + 16, r->bytes);
     put_str(out + 24, r->text, SMIG_TEXT_LEN);
     return SMIG_REPLY_SIZE;
 }
@@ -166,11 +161,11 @@ int smig_reply_decode(const uint8_t *in, uint32_t len, struct smig_reply *r, cha
     memset(r, 0, sizeof(*r));
     if (len != SMIG_REPLY_SIZE)
         return fail(err, err_size, "a reply of the wrong size");
-    r->status = get32(in);
-    r->crc = get32(in + 4);
-    r->parent_held = (int32_t)get32(in + 8);
-    r->bytes = get64(in + 16);
-    if (r->status > SMIG_FAILED || get32(in + 12) || r->parent_held < -1 ||
+    r->status = le32(in);
+    r->crc = le32(in + 4);
+    r->parent_held = (int32_t)le32(in + 8);
+    r->bytes = le64(in + 16);
+    if (r->status > SMIG_FAILED || le32(in + 12) || r->parent_held < -1 ||
         r->parent_held >= (int32_t)SMIG_MAX_PARENTS)
         return fail(err, err_size, "a malformed reply");
     memcpy(r->text, in + 24, SMIG_TEXT_LEN - 1);
@@ -184,9 +179,9 @@ int smig_reply_decode(const uint8_t *in, uint32_t len, struct smig_reply *r, cha
 uint32_t smig_data_head_encode(uint8_t out[SMIG_DATA_HEADER], uint64_t offset, uint32_t length,
                                uint32_t flags)
 {
-    put64(out, offset);
-    put32(out + 8, length);
-    put32(out + 12, flags);
+    put_le64(out, offset);
+    put_le32(out + 8, length);
+    put_le32(out + 12, flags);
     return SMIG_DATA_HEADER + (flags & SMIG_DATA_ZERO ? 0 : length);
 }
 
@@ -202,9 +197,9 @@ int smig_data_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32
     memset(d, 0, sizeof(*d));
     if (len < SMIG_DATA_HEADER)
         return fail(err, err_size, "a DATA message too short");
-    d->offset = get64(in);
-    d->length = get32(in + 8);
-    d->flags = get32(in + 12);
+    d->offset = le64(in);
+    d->length = le32(in + 8);
+    d->flags = le32(in + 12);
     if (d->flags & ~(SMIG_DATA_ZERO | SMIG_DATA_FETCHED))
         return fail(err, err_size, "a DATA message with unknown flags");
     if (!range_ok(d->offset, d->length, disk_size, sector_size))
@@ -220,9 +215,9 @@ size_t smig_read_encode(const struct smig_read *r, uint8_t *out, size_t cap)
 {
     if (cap < 16)
         return 0;
-    put64(out, r->offset);
-    put32(out + 8, r->length);
-    put32(out + 12, 0);
+    put_le64(out, r->offset);
+    put_le32(out + 8, r->length);
+    put_le32(out + 12, 0);
     return 16;
 }
 
@@ -232,9 +227,9 @@ int smig_read_decode(const uint8_t *in, uint32_t len, uint64_t disk_size, uint32
     memset(r, 0, sizeof(*r));
     if (len != 16)
         return fail(err, err_size, "a READ of the wrong size");
-    r->offset = get64(in);
-    r->length = get32(in + 8);
-    if (get32(in + 12))
+    r->offset = le64(in);
+    r->length = le32(in + 8);
+    if (le32(in + 12))
         return fail(err, err_size, "a READ with reserved bits set");
     if (!range_ok(r->offset, r->length, disk_size, sector_size))
         return fail(err, err_size, "a READ range outside the disk or off its sectors");
@@ -245,9 +240,9 @@ size_t smig_commit_encode(const struct smig_commit *c, uint8_t *out, size_t cap)
 {
     if (cap < 16)
         return 0;
-    put32(out, c->flags);
-    put32(out + 4, c->crc);
-    put64(out + 8, c->bytes);
+    put_le32(out, c->flags);
+    put_le32(out + 4, c->crc);
+    put_le64(out + 8, c->bytes);
     return 16;
 }
 
@@ -257,9 +252,9 @@ int smig_commit_decode(const uint8_t *in, uint32_t len, struct smig_commit *c, c
     memset(c, 0, sizeof(*c));
     if (len != 16)
         return fail(err, err_size, "a COMMIT of the wrong size");
-    c->flags = get32(in);
-    c->crc = get32(in + 4);
-    c->bytes = get64(in + 8);
+    c->flags = le32(in);
+    c->crc = le32(in + 4);
+    c->bytes = le64(in + 8);
     if (c->flags & ~SMIG_COMMIT_CRC)
         return fail(err, err_size, "a COMMIT with unknown flags");
     return 0;

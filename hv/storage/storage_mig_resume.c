@@ -4,22 +4,12 @@
 #include <string.h>
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/lib/le.h"
 
 #define RECORD_MAGIC 0x52535441u   /* "ATSR" */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static int fail(char *err, size_t err_size, const char *what)
 {
@@ -43,10 +33,10 @@ size_t smig_resume_id_encode(const struct smig_resume_id *id, uint8_t *out, size
         return 0;
     memcpy(out, id->session.b, 16);
     memcpy(out + 16, id->data_write.b, 16);
-    put32(out + 32, id->flags);
-    put32(out + 36, id->idle_s);
-    put32(out + 40, id->attempt);
-    put32(out + 44, 0);
+    put_le32(out + 32, id->flags);
+    put_le32(out + 36, id->idle_s);
+    put_le32(out + 40, id->attempt);
+    put_le32(out + 44, 0);
     return SMIG_RESUME_ID_SIZE;
 }
 
@@ -58,10 +48,10 @@ int smig_resume_id_decode(const uint8_t *in, uint32_t len, struct smig_resume_id
         return fail(err, err_size, "a RESUME identity of the wrong size");
     memcpy(id->session.b, in, 16);
     memcpy(id->data_write.b, in + 16, 16);
-    id->flags = get32(in + 32);
-    id->idle_s = get32(in + 36);
-    id->attempt = get32(in + 40);
-    if (id->flags & ~SMIG_RESUME_RETRY || get32(in + 44))
+    id->flags = le32(in + 32);
+    id->idle_s = le32(in + 36);
+    id->attempt = le32(in + 40);
+    if (id->flags & ~SMIG_RESUME_RETRY || le32(in + 44))
         return fail(err, err_size, "a RESUME identity with unknown flags");
     if (!id->idle_s || id->idle_s > SMIG_IDLE_MAX_S)
         return fail(err, err_size, "a RESUME identity with an idle timeout outside 1..3600 s");
@@ -75,12 +65,12 @@ size_t smig_held_encode(uint32_t first, uint32_t count, uint32_t units, const ui
 {
     if (!count || count > SMIG_HELD_MAX || cap < SMIG_HELD_SIZE(count))
         return 0;
-    put32(out, first);
-    put32(out + 4, count);
-    put32(out + 8, units);
-    put32(out + 12, 0);
+    put_le32(out, first);
+    put_le32(out + 4, count);
+    put_le32(out + 8, units);
+    put_le32(out + 12, 0);
     for (uint32_t i = 0; i < count; i++)
-        put32(out + SMIG_HELD_HEAD + 4 * i, crc[i]);
+        put_le32(out + SMIG_HELD_HEAD + 4 * i, crc[i]);
     return SMIG_HELD_SIZE(count);
 }
 
@@ -91,10 +81,10 @@ int smig_held_decode(const uint8_t *in, uint32_t len, uint32_t units, uint32_t n
     *crcs = NULL;
     if (len < SMIG_HELD_HEAD)
         return fail(err, err_size, "a HELD too short");
-    uint32_t first = get32(in), n = get32(in + 4);
-    if (get32(in + 8) != units)
+    uint32_t first = le32(in), n = le32(in + 4);
+    if (le32(in + 8) != units)
         return fail(err, err_size, "a HELD for another number of units");
-    if (get32(in + 12))
+    if (le32(in + 12))
         return fail(err, err_size, "a HELD with reserved bits set");
     if (first != next)
         return fail(err, err_size, "a HELD out of order");
@@ -109,7 +99,7 @@ int smig_held_decode(const uint8_t *in, uint32_t len, uint32_t units, uint32_t n
 
 uint32_t smig_held_crc(const uint8_t *crcs, uint32_t i)
 {
-    return get32(crcs + 4 * (size_t)i);
+    return le32(crcs + 4 * (size_t)i);
 }
 
 uint32_t smig_zero_crc(uint32_t len)
@@ -147,15 +137,15 @@ size_t smig_record_encode(const struct smig_record *r, uint8_t *out, size_t cap)
     if (cap < SMIG_RECORD_SIZE)
         return 0;
     memset(out, 0, SMIG_RECORD_SIZE);
-    put32(out, RECORD_MAGIC);
-    put32(out + 4, 1);
+    put_le32(out, RECORD_MAGIC);
+    put_le32(out + 4, 1);
     memcpy(out + 8, r->session.b, 16);
     memcpy(out + 24, r->data_write.b, 16);
-    put64(out + 40, r->disk_size);
-    put32(out + 48, r->sector_size);
-    put32(out + 52, r->block_size);
+    put_le64(out + 40, r->disk_size);
+    put_le32(out + 48, r->sector_size);
+    put_le32(out + 52, r->block_size);
     memcpy(out + 56, r->name, strnlen(r->name, SMIG_NAME_LEN - 1));
-    put32(out + 56 + SMIG_NAME_LEN, crc32c(0, out, 56 + SMIG_NAME_LEN));
+    put_le32(out + 56 + SMIG_NAME_LEN, crc32c(0, out, 56 + SMIG_NAME_LEN));
     return SMIG_RECORD_SIZE;
 }
 
@@ -165,15 +155,15 @@ int smig_record_decode(const uint8_t *in, size_t len, struct smig_record *r, cha
     memset(r, 0, sizeof(*r));
     if (len != SMIG_RECORD_SIZE)
         return fail(err, err_size, "its record has the wrong size");
-    if (get32(in) != RECORD_MAGIC || get32(in + 4) != 1)
+    if (le32(in) != RECORD_MAGIC || le32(in + 4) != 1)
         return fail(err, err_size, "its record is not one");
-    if (get32(in + 56 + SMIG_NAME_LEN) != crc32c(0, in, 56 + SMIG_NAME_LEN))
+    if (le32(in + 56 + SMIG_NAME_LEN) != crc32c(0, in, 56 + SMIG_NAME_LEN))
         return fail(err, err_size, "its record fails its CRC-32C");
     memcpy(r->session.b, in + 8, 16);
     memcpy(r->data_write.b, in + 24, 16);
-    r->disk_size = get64(in + 40);
-    r->sector_size = get32(in + 48);
-    r->block_size = get32(in + 52);
+    r->disk_size = le64(in + 40);
+    r->sector_size = le32(in + 48);
+    r->block_size = le32(in + 52);
     if (!memchr(in + 56, 0, SMIG_NAME_LEN))
         return fail(err, err_size, "its record has an unterminated name");
     memcpy(r->name, in + 56, SMIG_NAME_LEN);

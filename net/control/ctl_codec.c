@@ -1,29 +1,26 @@
 /* Encoding and validating control messages: the header and TLV records. */
 #include "net/control/ctl_codec.h"
 #include <string.h>
+#include "hv/lib/be.h"
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t get32(const uint8_t *p) { return ((uint32_t)get16(p) << 16) | get16(p + 2); }
 
 void ctl_header_encode(uint8_t out[CTL_HEADER_SIZE], uint16_t type, uint32_t request_id,
                        uint32_t length)
 {
-    put32(out, CTL_MAGIC);
-    put16(out + 4, CTL_VERSION);
-    put16(out + 6, type);
-    put32(out + 8, request_id);
-    put32(out + 12, length);
+    put_be32(out, CTL_MAGIC);
+    put_be16(out + 4, CTL_VERSION);
+    put_be16(out + 6, type);
+    put_be32(out + 8, request_id);
+    put_be32(out + 12, length);
 }
 
 void ctl_header_decode(const uint8_t in[CTL_HEADER_SIZE], struct ctl_header *h)
 {
-    h->magic = get32(in);
-    h->version = get16(in + 4);
-    h->type = get16(in + 6);
-    h->request_id = get32(in + 8);
-    h->length = get32(in + 12);
+    h->magic = be32(in);
+    h->version = be16(in + 4);
+    h->type = be16(in + 6);
+    h->request_id = be32(in + 8);
+    h->length = be32(in + 12);
 }
 
 uint16_t ctl_header_check(const struct ctl_header *h, uint32_t max_payload)
@@ -65,8 +62,8 @@ bool ctl_put_bytes(struct ctl_tlv_writer *w, uint16_t tag, const void *v, size_t
     uint8_t *p = reserve(w, CTL_TLV_HEADER_SIZE + n);
     if (!p)
         return false;
-    put16(p, tag);
-    put16(p + 2, (uint16_t)n);
+    put_be16(p, tag);
+    put_be16(p + 2, (uint16_t)n);
     if (n)
         memcpy(p + CTL_TLV_HEADER_SIZE, v, n);
     return true;
@@ -80,22 +77,22 @@ bool ctl_put_u8(struct ctl_tlv_writer *w, uint16_t tag, uint8_t v)
 bool ctl_put_u16(struct ctl_tlv_writer *w, uint16_t tag, uint16_t v)
 {
     uint8_t b[2];
-    put16(b, v);
+    put_be16(b, v);
     return ctl_put_bytes(w, tag, b, sizeof b);
 }
 
 bool ctl_put_u32(struct ctl_tlv_writer *w, uint16_t tag, uint32_t v)
 {
     uint8_t b[4];
-    put32(b, v);
+    put_be32(b, v);
     return ctl_put_bytes(w, tag, b, sizeof b);
 }
 
 bool ctl_put_u64(struct ctl_tlv_writer *w, uint16_t tag, uint64_t v)
 {
     uint8_t b[8];
-    put32(b, (uint32_t)(v >> 32));
-    put32(b + 4, (uint32_t)v);
+    put_be32(b, (uint32_t)(v >> 32));
+    put_be32(b + 4, (uint32_t)v);
     return ctl_put_bytes(w, tag, b, sizeof b);
 }
 
@@ -109,8 +106,8 @@ size_t ctl_put_open(struct ctl_tlv_writer *w, uint16_t tag)
     size_t mark = w->len;
     uint8_t *p = reserve(w, CTL_TLV_HEADER_SIZE);
     if (p) {
-        put16(p, tag);
-        put16(p + 2, 0);
+        put_be16(p, tag);
+        put_be16(p + 2, 0);
     }
     return mark;
 }
@@ -124,7 +121,7 @@ bool ctl_put_close(struct ctl_tlv_writer *w, size_t mark)
         w->overflow = true;
         return false;
     }
-    put16(w->buf + mark + 2, (uint16_t)n);
+    put_be16(w->buf + mark + 2, (uint16_t)n);
     return true;
 }
 
@@ -140,10 +137,10 @@ int ctl_tlv_next(struct ctl_tlv_reader *r, struct ctl_tlv *t)
         return 0;
     if (r->left < CTL_TLV_HEADER_SIZE)
         return -1;
-    uint16_t len = get16(r->p + 2);
+    uint16_t len = be16(r->p + 2);
     if (len > r->left - CTL_TLV_HEADER_SIZE)
         return -1;
-    t->tag = get16(r->p);
+    t->tag = be16(r->p);
     t->len = len;
     t->value = r->p + CTL_TLV_HEADER_SIZE;
     r->p += CTL_TLV_HEADER_SIZE + len;
@@ -184,7 +181,7 @@ bool ctl_tlv_u16(const struct ctl_tlv *t, uint16_t *v)
 {
     if (t->len != 2)
         return false;
-    *v = get16(t->value);
+    *v = be16(t->value);
     return true;
 }
 
@@ -192,7 +189,7 @@ bool ctl_tlv_u32(const struct ctl_tlv *t, uint32_t *v)
 {
     if (t->len != 4)
         return false;
-    *v = get32(t->value);
+    *v = be32(t->value);
     return true;
 }
 
@@ -200,7 +197,7 @@ bool ctl_tlv_u64(const struct ctl_tlv *t, uint64_t *v)
 {
     if (t->len != 8)
         return false;
-    *v = ((uint64_t)get32(t->value) << 32) | get32(t->value + 4);
+    *v = ((uint64_t)be32(t->value) << 32) | be32(t->value + 4);
     return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include "hv/arch/x86/console.h"
 #include "hv/arch/x86/tsc.h"
+#include "hv/lib/be.h"
 #include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 #include "hv/offload/grant.h"
@@ -29,13 +30,6 @@ static const struct tls_identity *identity;
 
 static uint64_t now_ms(void) { return time_ns() / 1000000; }
 
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* Writes what it can of buf[*off, len); 1 all written and flushed, 0 pending, -1 failed. */
 static int send_some(struct tls_session *s, const uint8_t *buf, size_t len, size_t *off)
@@ -338,7 +332,7 @@ uint16_t offload_link_pull(void *ctx, const uint8_t grant[CTL_OFFLOAD_GRANT_SIZE
         return fmt_snprintf(msg, msg_size, "no storage pool or no host key here"),
                CTL_ERR_UNSUPPORTED;
     /* The token's total, readable by anyone (TOKEN.md): what is asked, at most. */
-    uint64_t total = get64(grant + 172 + 72);
+    uint64_t total = be64(grant + 172 + 72);
     if (token_offset >= total)
         return fmt_snprintf(msg, msg_size, "offset %llu is past the token's %llu bytes",
                             (unsigned long long)token_offset, (unsigned long long)total),
