@@ -1,15 +1,16 @@
 /*
  * Linux, unmodified: either a bzImage entered through the 64-bit boot protocol
- * (Documentation/x86/boot.rst: zero page at RSI, protected-mode kernel at its preferred
- * address, entry at load address + 0x200 on an identity map), or an uncompressed vmlinux
- * entered through its PVH entry point (ELF note XEN_ELFNOTE_PHYS32_ENTRY: 32-bit protected
- * mode, paging off, EBX = hvm_start_info), which skips the kernel's self-decompression.
+ * (Documentation/arch/x86/boot.rst: zero page at RSI, protected-mode kernel at its
+ * preferred address, entry at load address + 0x200 on an identity map; the header parsed
+ * by bzimage.c), or an uncompressed vmlinux entered through its PVH entry point (ELF note
+ * XEN_ELFNOTE_PHYS32_ENTRY: 32-bit protected mode, paging off, EBX = hvm_start_info),
+ * which skips the kernel's self-decompression.
  *
  * Both get the same guest-physical picture: RAM [0, 0x9fc00) and [1 MiB, end), the
  * reserved BIOS range 0x9fc00-0x100000 holding the ACPI tables at LOADER_ACPI_TABLES (the
- * same every partition gets, hv/core/loader/loader_acpi.c), the
- * zero page or start info at LOADER_BOOT_INFO, the command line at LOADER_CMDLINE, and
- * the initrd page-aligned at the top of RAM (below the kernel's initrd_addr_max).
+ * same every partition gets, hv/core/loader/loader_acpi.c), the zero page or start info at
+ * LOADER_BOOT_INFO, the command line at LOADER_CMDLINE, and the initrd page-aligned as high
+ * as RAM and initrd_addr_max allow, outside the kernel.  docs/linux-boot.md is the contract.
  */
 #include <string.h>
 #include "hv/lib/le.h"
