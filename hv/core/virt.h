@@ -23,6 +23,7 @@ struct vcpu_start {
     uint16_t cs_selector;   /* real mode: CS selector (base = selector << 4) */
     uint64_t gdt_base;      /* protected/long: the loader's GDT in guest memory */
     uint16_t gdt_limit;
+    uint16_t code_sel, data_sel;    /* protected/long: CS and DS/ES/SS/FS/GS; 0: 0x08, 0x10 */
     uint64_t rax, rbx, rsi, rdi;
 };
 

@@ -117,12 +117,12 @@ static void setup_guest_state(struct vcpu *v, const struct vcpu_start *st)
         data = (struct vmcb_seg){ 0, attrib(0x93), 0xffff, 0 };
         break;
     case START_PROTECTED_32:
-        code = (struct vmcb_seg){ 0x08, attrib(0xc09b), 0xffffffff, 0 };
-        data = (struct vmcb_seg){ 0x10, attrib(0xc093), 0xffffffff, 0 };
+        code = (struct vmcb_seg){ st->code_sel ? st->code_sel : 0x08, attrib(0xc09b), 0xffffffff, 0 };
+        data = (struct vmcb_seg){ st->data_sel ? st->data_sel : 0x10, attrib(0xc093), 0xffffffff, 0 };
         break;
     default:
-        code = (struct vmcb_seg){ 0x08, attrib(0xa09b), 0xffffffff, 0 };
-        data = (struct vmcb_seg){ 0x10, attrib(0xc093), 0xffffffff, 0 };
+        code = (struct vmcb_seg){ st->code_sel ? st->code_sel : 0x08, attrib(0xa09b), 0xffffffff, 0 };
+        data = (struct vmcb_seg){ st->data_sel ? st->data_sel : 0x10, attrib(0xc093), 0xffffffff, 0 };
         break;
     }
     s->cs = code;

@@ -169,12 +169,12 @@ static bool setup_guest_segments(const struct vcpu_start *st)
         data = (struct segment){ 0, 0, 0xffff, 0x93 };
         break;
     case START_PROTECTED_32:
-        code = (struct segment){ 0x08, 0, 0xffffffff, 0xc09b };
-        data = (struct segment){ 0x10, 0, 0xffffffff, 0xc093 };
+        code = (struct segment){ st->code_sel ? st->code_sel : 0x08, 0, 0xffffffff, 0xc09b };
+        data = (struct segment){ st->data_sel ? st->data_sel : 0x10, 0, 0xffffffff, 0xc093 };
         break;
     default:
-        code = (struct segment){ 0x08, 0, 0xffffffff, 0xa09b };
-        data = (struct segment){ 0x10, 0, 0xffffffff, 0xc093 };
+        code = (struct segment){ st->code_sel ? st->code_sel : 0x08, 0, 0xffffffff, 0xa09b };
+        data = (struct segment){ st->data_sel ? st->data_sel : 0x10, 0, 0xffffffff, 0xc093 };
         break;
     }
     bool ok = write_segment(SEG_CS, &code);

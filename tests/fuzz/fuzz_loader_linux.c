@@ -52,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (load_linux(&t, &in, &st, err, sizeof(err)) == 0) {
         if (st.rip >= t.ram_bytes || (st.mode != START_LONG_64 && st.mode != START_PROTECTED_32))
             abort();
+        if (st.mode == START_LONG_64 &&     /* the 64-bit boot protocol's entry state */
+            (st.code_sel != 0x10 || st.data_sel != 0x18 || st.rsi != LOADER_BOOT_INFO ||
+             st.rip < (1u << 20) + 0x200))
+            abort();
     } else if (strnlen(err, sizeof(err)) == sizeof(err) || strncmp(err, "fuzz: ", 6)) {
         abort();
     }

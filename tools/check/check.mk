@@ -4,7 +4,7 @@ HOST_TOOLS += $(BUILD)/tools/atoll
 
 ATOLL_CHECK_SRCS := tools/check/main.c tools/check/check_manifest.c tools/check/check_hardware.c \
 	hv/core/config/manifest.c hv/core/config/script.c hv/storage/disk_op_request.c hv/core/loader/loader_flat.c hv/core/loader/loader_multiboot.c \
-	hv/core/loader/loader_elf64.c hv/core/loader/loader_linux.c hv/core/loader/loader_common.c hv/core/loader/loader_acpi.c \
+	hv/core/loader/loader_elf64.c hv/core/loader/loader_linux.c hv/core/loader/bzimage.c hv/core/loader/loader_common.c hv/core/loader/loader_acpi.c \
 	hv/core/loader/acpi_build.c \
 	hv/lib/format.c
 
