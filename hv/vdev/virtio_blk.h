@@ -126,6 +126,7 @@ struct vblk_req {
     uint8_t token_id[TOKEN_ID_LEN]; /* an offload write: its token, checked at each piece */
     bool busy;
     bool resume;                    /* a piece is done, the next waits for a budget */
+    bool flushing;                  /* a write-through write's flush is at the backend */
     bool cancelled;                 /* virtio_blk_cancel: its completion is dropped */
     uint32_t seq;                   /* order taken from the ring */
     uint8_t type;
@@ -140,6 +141,7 @@ struct virtio_blk_stats {
     uint64_t ioerr, unsupp, stale_completions;
     uint64_t budget_stops;          /* notifies and polls that left work for later */
     uint64_t cancelled, reissued;   /* virtio_blk_cancel, and started again from its list */
+    uint64_t write_through_flushes; /* flushes after writes: VIRTIO_BLK_F_FLUSH not accepted */
 };
 
 struct virtio_blk {

@@ -73,6 +73,11 @@ bool virtq_has_work(const struct virtq *q, const struct vdev_platform *p)
     return q->enabled && read16(p, q->avail + 2, &idx) && idx != q->last_avail;
 }
 
+void virtq_start(const struct virtq *q, const struct vdev_platform *p)
+{
+    write16(p, q->used, 0);         /* refused outside RAM: the ring is refused at use */
+}
+
 /* ---- chain walking ---------------------------------------------------------------- */
 
 static void chain_error(struct virtq_chain *c, const char *why)
@@ -178,6 +183,7 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
     }
     if (idx == q->last_avail)
         return VIRTQ_EMPTY;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);        /* the ring entry after its index */
     if ((uint16_t)(idx - q->last_avail) > q->size) {
         *why = "avail index moved by more than the queue size";
         return VIRTQ_BROKEN;
@@ -193,6 +199,10 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
         *why = "used ring outside guest RAM";
         return VIRTQ_BROKEN;
     }
+    /* avail_event before the next read of the avail index: a driver that added an entry
+     * and then read the old avail_event would not notify, and the entry would wait. */
+    if (q->event_idx)
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return VIRTQ_CHAIN;
 }
 

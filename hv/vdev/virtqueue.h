@@ -67,6 +67,9 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
  * started again) without touching the avail ring.  VIRTQ_CHAIN or VIRTQ_BROKEN (*why). */
 enum virtq_pop_result virtq_walk(const struct virtq *q, const struct vdev_platform *p,
                                  uint16_t head, struct virtq_chain *chain, const char **why);
+/* At DRIVER_OK: the used ring's flags to 0 (the device never asks for no notifications;
+ * virtio 1.2, 2.7.10.1: the device sets them to 0 or 1). */
+void virtq_start(const struct virtq *q, const struct vdev_platform *p);
 /* Whether an avail entry is waiting (false also when the ring cannot be read). */
 bool virtq_has_work(const struct virtq *q, const struct vdev_platform *p);
 /* Returns chain head to the driver with len bytes written; false when the used ring
