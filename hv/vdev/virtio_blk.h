@@ -10,7 +10,12 @@
  * completes with VIRTIO_BLK_S_IOERR (or UNSUPP for an unknown type) and one log line; a
  * request whose status byte cannot be written, or a broken ring, puts the device in
  * NEEDS_RESET.  A request is reported done (status OK, used length covering its data)
- * only when every byte of it was transferred.
+ * only when every byte of it was transferred; the used length never counts a byte the
+ * device did not write from the first device-writable byte on (a failed read: 0).  When
+ * the driver did not accept VIRTIO_BLK_F_FLUSH (SeaBIOS), a write, copy or offload write
+ * is reported only after the backend's flush (write-through).  A read or write of no
+ * data, a discard of no sectors and a flush carrying data are valid and succeed.
+ * Conformance to virtio 1.2, point by point: docs/virtio.md.
  *
  * Completion may be asynchronous: a backend op returns VBLK_PENDING and later calls
  * vblk_io_complete() under the partition's lock.

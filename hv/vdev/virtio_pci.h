@@ -12,7 +12,8 @@
  * machine (FEATURES_OK only for an acceptable feature set; DRIVER_OK only after it;
  * DEVICE_NEEDS_RESET when the device gives up, with a configuration interrupt), keeps
  * the queue registers and delivers interrupts (MSI-X vector per queue and for config
- * changes; INTx with the ISR otherwise).
+ * changes; INTx with the ISR otherwise; a configuration change sets the ISR's bit 1 in
+ * both cases).  Conformance to virtio 1.2, point by point: docs/virtio.md.
  */
 #ifndef ATOLL_HV_VDEV_VIRTIO_PCI_H
 #define ATOLL_HV_VDEV_VIRTIO_PCI_H

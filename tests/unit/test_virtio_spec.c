@@ -285,7 +285,37 @@ static void config_generation_never_wraps_back(void **state)
     tg_free(g);
 }
 
-/* 2.7.10.1: the device sets the used ring's flags to 0 or 1; at DRIVER_OK it writes 0. */
+/* 5.2.4 / 5.2.5.2: the block configuration's fields at their offsets, padding and the
+ * fields of features not offered 0; a read-only disk offers no discard. */
+static void config_layout(void **state)
+{
+    struct tguest *g = ready(0, false);
+    uint64_t dev = TG_BAR4 + VIRTIO_PCI_DEVICE_OFF;
+    assert_int_equal(tg_mmio_read(g, dev + 0x00, 4), DISK / 512);
+    assert_int_equal(tg_mmio_read(g, dev + 0x08, 4), 0);               /* size_max */
+    assert_int_equal(tg_mmio_read(g, dev + 0x0c, 4), VIRTIO_BLK_SEG_MAX);
+    assert_int_equal(tg_mmio_read(g, dev + 0x14, 4), 512);
+    assert_int_equal(tg_mmio_read(g, dev + 0x20, 1), 0);                /* writeback */
+    assert_int_equal(tg_mmio_read(g, dev + 0x21, 1), 0);                /* unused0 */
+    assert_int_equal(tg_mmio_read(g, dev + 0x22, 2), 1);                /* num_queues */
+    assert_int_equal(tg_mmio_read(g, dev + 0x24, 4), VIRTIO_BLK_MAX_DISCARD_SECTORS);
+    assert_int_equal(tg_mmio_read(g, dev + 0x28, 4), 1);
+    assert_int_equal(tg_mmio_read(g, dev + 0x2c, 4), 1);
+    for (unsigned off = 0x30; off < VIRTIO_BLK_CONFIG_LEN; off += 4)  /* write zeroes, unused1 */
+        assert_int_equal(tg_mmio_read(g, dev + off, 4), 0);
+    tg_free(g);
+    g = tg_new(DISK, 512, true);
+    tg_enable_pci(g);
+    tg_common_write(g, VIRTIO_COMMON_DFSELECT, 4, 0);
+    uint32_t f = (uint32_t)tg_common_read(g, VIRTIO_COMMON_DF, 4);
+    assert_true(f & VIRTIO_BLK_F_RO);
+    assert_false(f & VIRTIO_BLK_F_DISCARD);
+    assert_true(f & VIRTIO_BLK_F_FLUSH);
+    assert_int_equal(tg_mmio_read(g, dev + 0x24, 4), 0);
+    tg_free(g);
+}
+
+/* 2.7.10.2: the device sets the used ring's flags to 0 or 1; at DRIVER_OK it writes 0. */
 static void used_flags_cleared_at_driver_ok(void **state)
 {
     struct tguest *g = ready(0, true);
@@ -330,6 +360,7 @@ int main(void)
         cmocka_unit_test(any_descriptor_layout),
         cmocka_unit_test(config_interrupt_sets_isr),
         cmocka_unit_test(config_generation_never_wraps_back),
+        cmocka_unit_test(config_layout),
         cmocka_unit_test(used_flags_cleared_at_driver_ok),
         cmocka_unit_test(reset_reads_back_zero),
     };
