@@ -90,17 +90,18 @@ void virtio_pci_log(struct virtio_pci *vp, const char *fmt, ...)
 /* ---- interrupts ---------------------------------------------------------------------- */
 
 /* With MSI-X on, the vector (none for NO_VECTOR); else the ISR bit and INTx.  The
- * configuration bit is set in the ISR before either (virtio 1.2, 4.1.4.5.1). */
+ * configuration bit is set in the ISR before either (virtio 1.2, 4.1.4.5.1), and the INTx
+ * level follows the ISR: the host keeps the line low while MSI-X is on and raises it if
+ * the driver turns MSI-X off before reading the ISR. */
 static void interrupt_driver(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector)
 {
-    if (isr_bit == VIRTIO_PCI_ISR_CONFIG)
+    bool msix = pci_function_msix_enabled(vp->fn);
+    if (isr_bit == VIRTIO_PCI_ISR_CONFIG || !msix) {
         vp->isr |= isr_bit;
-    if (pci_function_msix_enabled(vp->fn)) {
-        pci_function_msix_notify(vp->fn, vector);
-        return;
+        pci_function_set_intx(vp->fn, true);
     }
-    vp->isr |= isr_bit;
-    pci_function_set_intx(vp->fn, true);
+    if (msix)
+        pci_function_msix_notify(vp->fn, vector);
 }
 
 void virtio_pci_queue_interrupt(struct virtio_pci *vp, unsigned q)
