@@ -112,6 +112,27 @@ static void layouts(struct vd *d, uint32_t blk, uint64_t capacity)
     ok = run_chain(d, r, 2, &len) && rbuf[blk] == 0 && memcmp(rbuf, wbuf, blk) == 0;
     report(ok && len == blk + 1, "read into one buffer holding data and status: status %u, "
            "used length %u", rbuf[blk], len);
+    /* an indirect table the spec asks no alignment of: 8 bytes into the page */
+    volatile struct vd_desc *t = (volatile struct vd_desc *)((uintptr_t)VD_INDIRECT + 8);
+    struct vd_seg in[] = { { h, 16, 0 }, { (uintptr_t)rbuf, blk, VD_DESC_WRITE },
+                           { st, 1, VD_DESC_WRITE } };
+    memset(rbuf, 0, blk);
+    vd_status_byte = 0xAA;
+    vd_put_chain(t, in, 3);
+    vd_put_desc(VD_DESC, 0, (uintptr_t)t, 48, VD_DESC_INDIRECT, 0);
+    vd_kick(d, 0);
+    ok = (d->features & VD_F_INDIRECT) && vd_wait(d, &len, VD_TIMEOUT_US) == 1 &&
+         vd_status_byte == 0 && memcmp(rbuf, wbuf, blk) == 0;
+    if (d->features & VD_F_INDIRECT)
+        report(ok, "read through an indirect table 8-byte aligned: status %u", vd_status_byte);
+    /* a read of no data (0 is a multiple of 512) and a flush carrying a buffer (SHOULD
+     * NOT, so allowed) both succeed (5.2.6.1) */
+    report(vd_rw(d, VD_T_IN, 0, NULL, 0, false) == 0, "read of no data: OK");
+    vd_hdr = (struct vd_req_hdr){ VD_T_FLUSH, 0, 0 };
+    vd_status_byte = 0xAA;
+    struct vd_seg f[] = { { h, 16, 0 }, { (uintptr_t)wbuf, blk, 0 }, { st, 1, VD_DESC_WRITE } };
+    ok = run_chain(d, f, 3, &len) && vd_status_byte == 0;
+    report(ok, "flush carrying a data buffer: status %u", vd_status_byte);
     if (!atoll_present())
         return;                     /* others may count unwritten bytes (2.7.8.2 allows less) */
     vd_hdr = (struct vd_req_hdr){ VD_T_IN, 0, capacity };
