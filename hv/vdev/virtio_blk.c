@@ -13,6 +13,9 @@
  * header and status. */
 #define VIRTIO_BLK_MAX_CHAIN ((uint64_t)VIRTIO_BLK_MAX_REQUEST + HEADER_BYTES + 1)
 
+_Static_assert((uint64_t)VIRTIO_BLK_SEG_MAX * VIRTIO_BLK_SIZE_MAX <= VIRTIO_BLK_MAX_REQUEST,
+               "seg_max and size_max advertise more than a request may carry");
+
 static struct virtio_blk pool[VIRTIO_BLK_POOL];
 
 typedef enum vblk_status (*backend_op)(void *ctx, struct vblk_io *io);
@@ -729,6 +732,7 @@ static uint32_t config_read_cb(void *dev, unsigned off, unsigned size)
     struct virtio_blk *b = dev;
     uint8_t img[VIRTIO_BLK_CONFIG_LEN] = { 0 };
     put(img, 0x00, 8, b->capacity / SECTOR);
+    put(img, 0x08, 4, VIRTIO_BLK_SIZE_MAX);
     put(img, 0x0c, 4, VIRTIO_BLK_SEG_MAX);
     put(img, 0x14, 4, b->sector_size);
     put(img, 0x22, 2, 1);
@@ -744,8 +748,8 @@ static uint32_t config_read_cb(void *dev, unsigned off, unsigned size)
 
 static uint64_t device_features(const struct vblk_backend *be)
 {
-    uint64_t f = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH |
-                 VIRTIO_BLK_F_MQ;
+    uint64_t f = VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE |
+                 VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_MQ;
     if (!be->write)
         f |= VIRTIO_BLK_F_RO;
     if (be->discard)

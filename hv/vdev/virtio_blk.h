@@ -51,6 +51,7 @@
 
 #define VIRTIO_ID_BLOCK 2
 
+#define VIRTIO_BLK_F_SIZE_MAX (1ull << 1)
 #define VIRTIO_BLK_F_SEG_MAX  (1ull << 2)
 #define VIRTIO_BLK_F_RO       (1ull << 5)
 #define VIRTIO_BLK_F_BLK_SIZE (1ull << 6)
@@ -70,6 +71,9 @@
 
 #define VIRTIO_BLK_ID_BYTES   20
 #define VIRTIO_BLK_SEG_MAX    (VIRTQ_MAX_SEGS - 2)
+/* size_max: with seg_max, what a driver that honours both sends stays under
+ * VIRTIO_BLK_MAX_REQUEST (62 MiB of 64). */
+#define VIRTIO_BLK_SIZE_MAX   (1u << 20)
 #define VIRTIO_BLK_MAX_DISCARD_SECTORS 0x400000u     /* 2 GiB per discard */
 #define VIRTIO_BLK_CONFIG_LEN 0x3c
 #define VIRTIO_BLK_MAX_REQUEST (64u << 20)

@@ -301,7 +301,8 @@ static void config_layout(void **state)
     struct tguest *g = ready(0, false);
     uint64_t dev = TG_BAR4 + VIRTIO_PCI_DEVICE_OFF;
     assert_int_equal(tg_mmio_read(g, dev + 0x00, 4), DISK / 512);
-    assert_int_equal(tg_mmio_read(g, dev + 0x08, 4), 0);               /* size_max */
+    assert_int_equal(tg_mmio_read(g, dev + 0x08, 4), VIRTIO_BLK_SIZE_MAX);
+    assert_true((uint64_t)VIRTIO_BLK_SIZE_MAX * VIRTIO_BLK_SEG_MAX <= VIRTIO_BLK_MAX_REQUEST);
     assert_int_equal(tg_mmio_read(g, dev + 0x0c, 4), VIRTIO_BLK_SEG_MAX);
     assert_int_equal(tg_mmio_read(g, dev + 0x14, 4), 512);
     assert_int_equal(tg_mmio_read(g, dev + 0x20, 1), 0);                /* writeback */
@@ -317,6 +318,7 @@ static void config_layout(void **state)
     tg_enable_pci(g);
     tg_common_write(g, VIRTIO_COMMON_DFSELECT, 4, 0);
     uint32_t f = (uint32_t)tg_common_read(g, VIRTIO_COMMON_DF, 4);
+    assert_true(f & VIRTIO_BLK_F_SIZE_MAX);
     assert_true(f & VIRTIO_BLK_F_RO);
     assert_false(f & VIRTIO_BLK_F_DISCARD);
     assert_true(f & VIRTIO_BLK_F_FLUSH);
