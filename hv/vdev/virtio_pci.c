@@ -90,18 +90,20 @@ void virtio_pci_log(struct virtio_pci *vp, const char *fmt, ...)
 /* ---- interrupts ---------------------------------------------------------------------- */
 
 /* With MSI-X on, the vector (none for NO_VECTOR); else the ISR bit and INTx.  The
- * configuration bit is set in the ISR before either (virtio 1.2, 4.1.4.5.1), and the INTx
- * level follows the ISR: the host keeps the line low while MSI-X is on and raises it if
- * the driver turns MSI-X off before reading the ISR. */
+ * configuration bit is set in the ISR before either (virtio 1.2, 4.1.4.5.1).  Under MSI-X
+ * the INTx level is left alone, as QEMU does: a driver that never reads the ISR there and
+ * turns MSI-X off (a kexec'd kernel's PCI scan) must not find a level interrupt that no
+ * handler clears. */
 static void interrupt_driver(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector)
 {
-    bool msix = pci_function_msix_enabled(vp->fn);
-    if (isr_bit == VIRTIO_PCI_ISR_CONFIG || !msix) {
+    if (isr_bit == VIRTIO_PCI_ISR_CONFIG)
         vp->isr |= isr_bit;
-        pci_function_set_intx(vp->fn, true);
-    }
-    if (msix)
+    if (pci_function_msix_enabled(vp->fn)) {
         pci_function_msix_notify(vp->fn, vector);
+        return;
+    }
+    vp->isr |= isr_bit;
+    pci_function_set_intx(vp->fn, true);
 }
 
 void virtio_pci_queue_interrupt(struct virtio_pci *vp, unsigned q)

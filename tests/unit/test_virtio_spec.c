@@ -246,15 +246,12 @@ static void config_interrupt_sets_isr(void **state)
     msis = g->f.msi_count;
     virtio_blk_capacity_changed(&g->blk);
     assert_int_equal(g->f.msi_count, msis);
-    /* MSI-X turned off with the bit still set: the PCI status and INTx follow the ISR */
-    assert_false(g->f.irq_level[PCI_INTX_GSI(TG_SLOT)]);
+    /* MSI-X turned off with the bit still set and unread: no level interrupt left up
+     * for a handler that is not there (the bit stays for the driver to read) */
     unsigned cap = tg_cfg_read(g, TG_SLOT, PCI_CAP_PTR, 1);
     tg_cfg_write(g, TG_SLOT, cap + 2, 2, 0);
-    assert_true(g->f.irq_level[PCI_INTX_GSI(TG_SLOT)]);
-    assert_true(tg_cfg_read(g, TG_SLOT, PCI_STATUS, 2) & PCI_STATUS_INTX);
-    assert_int_equal(tg_mmio_read(g, TG_BAR4 + VIRTIO_PCI_ISR_OFF, 1), VIRTIO_PCI_ISR_CONFIG);
     assert_false(g->f.irq_level[PCI_INTX_GSI(TG_SLOT)]);
-    assert_false(tg_cfg_read(g, TG_SLOT, PCI_STATUS, 2) & PCI_STATUS_INTX);
+    assert_int_equal(tg_mmio_read(g, TG_BAR4 + VIRTIO_PCI_ISR_OFF, 1), VIRTIO_PCI_ISR_CONFIG);
     tg_free(g);
     /* INTx: ISR bit 1 and the line */
     g = ready(0, false);
