@@ -76,6 +76,10 @@ static void buffers(struct vd *d)
     check(d, "write with a device-writable data buffer", chain(d, wr, 3), false);
     struct vd_seg ro[] = { { HDR, 16, 0 }, { BUF, 512, 0 }, { ST, 1, 0 } };
     check(d, "no device-writable status byte", chain(d, ro, 3), true);
+    header(VD_T_IN, 0);
+    struct vd_seg order[] = { { HDR, 8, 0 }, { BUF, 512, VD_DESC_WRITE }, { HDR + 8, 8, 0 },
+                              { ST, 1, VD_DESC_WRITE } };
+    check(d, "device-readable descriptor after a device-writable one", chain(d, order, 4), true);
 }
 
 static void headers(struct vd *d, uint64_t capacity)
@@ -124,6 +128,10 @@ static void indirect(struct vd *d)
     vd_put_chain(VD_INDIRECT, s, 3);
     vd_put_desc(VD_DESC, 0, (uintptr_t)VD_INDIRECT, 16 * 3, VD_DESC_INDIRECT | VD_DESC_NEXT, 1);
     check(d, "indirect descriptor with NEXT", submit(d, 0), false);
+    vd_put_desc(VD_DESC, 0, (uintptr_t)VD_INDIRECT, 16 * 3 - 8, VD_DESC_INDIRECT, 0);
+    check(d, "indirect table length not a multiple of 16", submit(d, 0), true);
+    vd_put_desc(VD_DESC, 0, (uintptr_t)VD_INDIRECT, 0, VD_DESC_INDIRECT, 0);
+    check(d, "indirect table of length 0", submit(d, 0), true);
     vd_put_desc(VD_DESC, 0, (uintptr_t)VD_INDIRECT, 16 * (d->qsize + 1u), VD_DESC_INDIRECT, 0);
     for (unsigned i = 0; i <= d->qsize; i++)
         vd_put_desc(VD_INDIRECT, i, BUF, 512, VD_DESC_WRITE | VD_DESC_NEXT, (uint16_t)(i + 1));

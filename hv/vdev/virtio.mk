@@ -11,7 +11,8 @@ VIRTIO_HOST_EXTRA_SRCS := hv/offload/token.c hv/lib/guid.c
 VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) $(VIRTIO_HOST_EXTRA_SRCS) tests/unit/test_virtio_guest.c \
                     tests/unit/test_vdev_fake.c hv/vdev/vdev_bus.c $(STATE_HOST_SRCS)
 
-UNIT_TESTS += test_virtio_pci test_virtio_blk test_virtio_state test_virtio_blk_copy
+UNIT_TESTS += test_virtio_pci test_virtio_blk test_virtio_state test_virtio_blk_copy test_virtio_spec
+test_virtio_spec_SRCS := tests/unit/test_virtio_spec.c $(VIRTIO_TEST_SRCS)
 test_virtio_blk_copy_SRCS := tests/unit/test_virtio_blk_copy.c $(VIRTIO_TEST_SRCS)
 test_virtio_state_SRCS := tests/unit/test_virtio_state.c $(VIRTIO_TEST_SRCS)
 test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c $(VIRTIO_TEST_SRCS)

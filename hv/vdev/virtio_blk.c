@@ -13,6 +13,9 @@
  * header and status. */
 #define VIRTIO_BLK_MAX_CHAIN ((uint64_t)VIRTIO_BLK_MAX_REQUEST + HEADER_BYTES + 1)
 
+_Static_assert((uint64_t)VIRTIO_BLK_SEG_MAX * VIRTIO_BLK_SIZE_MAX <= VIRTIO_BLK_MAX_REQUEST,
+               "seg_max and size_max advertise more than a request may carry");
+
 static struct virtio_blk pool[VIRTIO_BLK_POOL];
 
 typedef enum vblk_status (*backend_op)(void *ctx, struct vblk_io *io);
@@ -77,7 +80,10 @@ static void finish(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st
         if (!virtq_chain_write(&r->chain, p, 0, n, sizeof n))
             st = VBLK_IOERR, status = (uint8_t)st, count_status(b, st);
     }
-    uint32_t len = (st == VBLK_OK ? r->written : 0) + 1;
+    /* len: the bytes written from the first device-writable byte on, never more (2.7.8.2);
+     * the status byte, last, counts only when everything before it was written too. */
+    uint32_t data = st == VBLK_OK ? r->written : 0;
+    uint32_t len = (uint64_t)data + 1 == r->chain.in_bytes ? data + 1 : data;
     if (!virtq_chain_write(&r->chain, p, r->chain.in_bytes - 1, &status, 1)) {
         virtio_pci_needs_reset(&b->vp, "status byte of request %u outside guest RAM", r->chain.head);
     } else if (!virtq_push(q, p, r->chain.head, len)) {
@@ -90,14 +96,34 @@ static void finish(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st
         virtio_pci_queue_interrupt(&b->vp, r->queue);
 }
 
-/* A read or write goes on with its next piece (at the next budget), or ends here; any
- * other request ends. */
+/* A request that changes the disk's data, when the driver did not accept
+ * VIRTIO_BLK_F_FLUSH (offered): its completion says the data is on stable storage
+ * (virtio 1.2, 5.2.6.2, the first case of a stable write), so the backend is flushed
+ * before it is reported. */
+static bool write_through(const struct virtio_blk *b, const struct vblk_req *r)
+{
+    return (r->type == VIRTIO_BLK_T_OUT || r->type == TYPE_COPY ||
+            r->type == TYPE_OFFLOAD_WRITE) &&
+           b->backend->flush && !(virtio_pci_features(&b->vp) & VIRTIO_BLK_F_FLUSH);
+}
+
+/* A read or write goes on with its next piece (at the next budget), or ends here, after
+ * the flush a write-through write needs; any other request ends. */
 static void piece_done(struct virtio_blk *b, struct vblk_req *r, enum vblk_status st)
 {
-    if (st == VBLK_OK && !r->io.copy_failed && r->done + r->io.length < r->length) {
+    bool ok = st == VBLK_OK && !r->io.copy_failed;
+    if (ok && !r->flushing && r->done + r->io.length < r->length) {
         r->done += r->io.length;
         r->resume = true;
         return;
+    }
+    if (ok && !r->flushing && write_through(b, r)) {
+        r->flushing = true;
+        b->stats.write_through_flushes++;
+        r->io.offset = r->io.length = 0;
+        st = b->backend->flush(b->backend_ctx, &r->io);
+        if (st == VBLK_PENDING)
+            return;
     }
     finish(b, r, st == VBLK_PENDING ? VBLK_IOERR : st);
 }
@@ -227,6 +253,13 @@ static const char *range_error(const struct virtio_blk *b, uint64_t sector, uint
 static void start_io(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, uint64_t bytes,
                      backend_op op, struct budget *bg)
 {
+    /* No data is a multiple of 512 too (5.2.6.1): nothing to do, at or before the end. */
+    if (bytes == 0 && (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ||
+                       r->type == VIRTIO_BLK_T_DISCARD)) {
+        if (sector > b->capacity / SECTOR)
+            return fail(b, r, VBLK_IOERR, "beyond the end of the disk");
+        return finish(b, r, VBLK_OK);
+    }
     /* a discard moves no data: it is bounded by max_discard_sectors (do_discard) */
     bool moves_data = r->type != VIRTIO_BLK_T_DISCARD;
     const char *why = moves_data && bytes > VIRTIO_BLK_MAX_REQUEST ? "request larger than 64 MiB"
@@ -278,10 +311,9 @@ static void do_write(struct virtio_blk *b, struct vblk_req *r, uint64_t sector, 
     start_io(b, r, sector, c->out_bytes - HEADER_BYTES, b->backend->write, bg);
 }
 
+/* Data beside a flush is ignored: the driver SHOULD NOT send any (5.2.6.1), so it may. */
 static void do_flush(struct virtio_blk *b, struct vblk_req *r)
 {
-    if (r->chain.in_bytes != 1 || r->chain.out_bytes != HEADER_BYTES)
-        return fail(b, r, VBLK_IOERR, "flush request carries data");
     b->stats.flushes++;
     if (!b->backend->flush)
         return finish(b, r, VBLK_OK);
@@ -474,6 +506,7 @@ static void start_request(struct virtio_blk *b, struct vblk_req *r, unsigned qi,
     r->type = 0xff;
     r->written = 0;
     r->resume = false;
+    r->flushing = false;
     r->length = r->done = 0;
     r->source_offset = r->source_disk = 0;
     r->io = (struct vblk_io){ .dev = b, .reset_count = b->vp.reset_count };
@@ -699,6 +732,7 @@ static uint32_t config_read_cb(void *dev, unsigned off, unsigned size)
     struct virtio_blk *b = dev;
     uint8_t img[VIRTIO_BLK_CONFIG_LEN] = { 0 };
     put(img, 0x00, 8, b->capacity / SECTOR);
+    put(img, 0x08, 4, VIRTIO_BLK_SIZE_MAX);
     put(img, 0x0c, 4, VIRTIO_BLK_SEG_MAX);
     put(img, 0x14, 4, b->sector_size);
     put(img, 0x22, 2, 1);
@@ -714,8 +748,8 @@ static uint32_t config_read_cb(void *dev, unsigned off, unsigned size)
 
 static uint64_t device_features(const struct vblk_backend *be)
 {
-    uint64_t f = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH |
-                 VIRTIO_BLK_F_MQ;
+    uint64_t f = VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE |
+                 VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_MQ;
     if (!be->write)
         f |= VIRTIO_BLK_F_RO;
     if (be->discard)

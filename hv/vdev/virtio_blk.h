@@ -10,7 +10,12 @@
  * completes with VIRTIO_BLK_S_IOERR (or UNSUPP for an unknown type) and one log line; a
  * request whose status byte cannot be written, or a broken ring, puts the device in
  * NEEDS_RESET.  A request is reported done (status OK, used length covering its data)
- * only when every byte of it was transferred.
+ * only when every byte of it was transferred; the used length never counts a byte the
+ * device did not write from the first device-writable byte on (a failed read: 0).  When
+ * the driver did not accept VIRTIO_BLK_F_FLUSH (SeaBIOS), a write, copy or offload write
+ * is reported only after the backend's flush (write-through).  A read or write of no
+ * data, a discard of no sectors and a flush carrying data are valid and succeed.
+ * Conformance to virtio 1.2, point by point: docs/virtio.md.
  *
  * Completion may be asynchronous: a backend op returns VBLK_PENDING and later calls
  * vblk_io_complete() under the partition's lock.
@@ -46,6 +51,7 @@
 
 #define VIRTIO_ID_BLOCK 2
 
+#define VIRTIO_BLK_F_SIZE_MAX (1ull << 1)
 #define VIRTIO_BLK_F_SEG_MAX  (1ull << 2)
 #define VIRTIO_BLK_F_RO       (1ull << 5)
 #define VIRTIO_BLK_F_BLK_SIZE (1ull << 6)
@@ -65,6 +71,9 @@
 
 #define VIRTIO_BLK_ID_BYTES   20
 #define VIRTIO_BLK_SEG_MAX    (VIRTQ_MAX_SEGS - 2)
+/* size_max: with seg_max, what a driver that honours both sends stays under
+ * VIRTIO_BLK_MAX_REQUEST (62 MiB of 64). */
+#define VIRTIO_BLK_SIZE_MAX   (1u << 20)
 #define VIRTIO_BLK_MAX_DISCARD_SECTORS 0x400000u     /* 2 GiB per discard */
 #define VIRTIO_BLK_CONFIG_LEN 0x3c
 #define VIRTIO_BLK_MAX_REQUEST (64u << 20)
@@ -126,6 +135,7 @@ struct vblk_req {
     uint8_t token_id[TOKEN_ID_LEN]; /* an offload write: its token, checked at each piece */
     bool busy;
     bool resume;                    /* a piece is done, the next waits for a budget */
+    bool flushing;                  /* a write-through write's flush is at the backend */
     bool cancelled;                 /* virtio_blk_cancel: its completion is dropped */
     uint32_t seq;                   /* order taken from the ring */
     uint8_t type;
@@ -140,6 +150,7 @@ struct virtio_blk_stats {
     uint64_t ioerr, unsupp, stale_completions;
     uint64_t budget_stops;          /* notifies and polls that left work for later */
     uint64_t cancelled, reissued;   /* virtio_blk_cancel, and started again from its list */
+    uint64_t write_through_flushes; /* flushes after writes: VIRTIO_BLK_F_FLUSH not accepted */
 };
 
 struct virtio_blk {

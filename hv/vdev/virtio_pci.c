@@ -89,8 +89,15 @@ void virtio_pci_log(struct virtio_pci *vp, const char *fmt, ...)
 
 /* ---- interrupts ---------------------------------------------------------------------- */
 
+/* With MSI-X on, the vector (none for NO_VECTOR); else the ISR bit and INTx.  The
+ * configuration bit is set in the ISR before either (virtio 1.2, 4.1.4.5.1).  Under MSI-X
+ * the INTx level is left alone, as QEMU does: a driver that never reads the ISR there and
+ * turns MSI-X off (a kexec'd kernel's PCI scan) must not find a level interrupt that no
+ * handler clears. */
 static void interrupt_driver(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector)
 {
+    if (isr_bit == VIRTIO_PCI_ISR_CONFIG)
+        vp->isr |= isr_bit;
     if (pci_function_msix_enabled(vp->fn)) {
         pci_function_msix_notify(vp->fn, vector);
         return;
@@ -105,18 +112,21 @@ void virtio_pci_queue_interrupt(struct virtio_pci *vp, unsigned q)
     if (!vq || !virtq_should_interrupt(vq, vp->plat))
         return;
     vp->stats.queue_irqs++;
-    interrupt_driver(vp, 1, vq->msix_vector);
+    interrupt_driver(vp, VIRTIO_PCI_ISR_QUEUE, vq->msix_vector);
 }
 
 static void config_interrupt(struct virtio_pci *vp)
 {
     vp->stats.config_irqs++;
-    interrupt_driver(vp, 2, vp->config_msix);
+    interrupt_driver(vp, VIRTIO_PCI_ISR_CONFIG, vp->config_msix);
 }
 
+/* config_generation moves when the driver reads the device configuration after a change
+ * (the spec's own scheme, 4.1.4.3.1): a counter bumped per change could wrap back to the
+ * value the driver saw. */
 void virtio_pci_config_changed(struct virtio_pci *vp)
 {
-    vp->config_generation++;
+    vp->config_unread = true;
     if (virtio_pci_driver_ok(vp))
         config_interrupt(vp);
 }
@@ -164,8 +174,11 @@ static void driver_ok(struct virtio_pci *vp)
 {
     uint64_t f = virtio_pci_features(vp);
     for (unsigned q = 0; q < vp->ops->num_queues; q++) {
-        vp->queues[q].event_idx = f & VIRTIO_F_EVENT_IDX;
-        vp->queues[q].indirect = f & VIRTIO_F_INDIRECT_DESC;
+        struct virtq *vq = &vp->queues[q];
+        vq->event_idx = f & VIRTIO_F_EVENT_IDX;
+        vq->indirect = f & VIRTIO_F_INDIRECT_DESC;
+        if (vq->enabled && pci_function_bus_master(vp->fn))
+            virtq_start(vq, vp->plat);
     }
 }
 
@@ -360,6 +373,10 @@ bool virtio_pci_regs_read(void *dev, uint64_t off, unsigned size, uint64_t *valu
         *value = isr_read(vp);
     } else if (off >= VIRTIO_PCI_DEVICE_OFF &&
                off - VIRTIO_PCI_DEVICE_OFF + size <= vp->ops->config_len && size <= 4) {
+        if (vp->config_unread) {
+            vp->config_unread = false;
+            vp->config_generation++;
+        }
         *value = vp->ops->config_read(vp->dev, (unsigned)(off - VIRTIO_PCI_DEVICE_OFF), size);
     }
     return true;

@@ -12,7 +12,8 @@
  * machine (FEATURES_OK only for an acceptable feature set; DRIVER_OK only after it;
  * DEVICE_NEEDS_RESET when the device gives up, with a configuration interrupt), keeps
  * the queue registers and delivers interrupts (MSI-X vector per queue and for config
- * changes; INTx with the ISR otherwise).
+ * changes; INTx with the ISR otherwise; a configuration change sets the ISR's bit 1 in
+ * both cases).  Conformance to virtio 1.2, point by point: docs/virtio.md.
  */
 #ifndef ATOLL_HV_VDEV_VIRTIO_PCI_H
 #define ATOLL_HV_VDEV_VIRTIO_PCI_H
@@ -38,6 +39,9 @@
 #define VIRTIO_F_INDIRECT_DESC (1ull << 28)
 #define VIRTIO_F_EVENT_IDX     (1ull << 29)
 #define VIRTIO_F_VERSION_1     (1ull << 32)
+
+#define VIRTIO_PCI_ISR_QUEUE  0x01
+#define VIRTIO_PCI_ISR_CONFIG 0x02
 
 #define VIRTIO_PCI_CAP_COMMON 1
 #define VIRTIO_PCI_CAP_NOTIFY 2
@@ -109,6 +113,7 @@ struct virtio_pci {
     uint64_t driver_features;
     uint8_t status;
     uint8_t config_generation;
+    bool config_unread;             /* changed since the driver last read it (not saved) */
     uint8_t isr;
     uint16_t config_msix;
     uint16_t queue_select;
@@ -147,7 +152,8 @@ struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned q);
 
 /* The queue has new used entries: interrupt the driver if it wants one. */
 void virtio_pci_queue_interrupt(struct virtio_pci *vp, unsigned q);
-/* Device configuration changed: new generation and a configuration interrupt. */
+/* Device configuration changed: a configuration interrupt, and a new generation from the
+ * driver's next read of the device configuration on. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
 /* The device cannot go on: logs why (one line), sets DEVICE_NEEDS_RESET and raises
  * the configuration interrupt.  Queues stay stopped until the driver resets. */

@@ -73,6 +73,11 @@ bool virtq_has_work(const struct virtq *q, const struct vdev_platform *p)
     return q->enabled && read16(p, q->avail + 2, &idx) && idx != q->last_avail;
 }
 
+void virtq_start(const struct virtq *q, const struct vdev_platform *p)
+{
+    write16(p, q->used, 0);         /* refused outside RAM: the ring is refused at use */
+}
+
 /* ---- chain walking ---------------------------------------------------------------- */
 
 static void chain_error(struct virtq_chain *c, const char *why)
@@ -122,7 +127,9 @@ static const char *enter_indirect(const struct virtq *q, struct walk *w, const s
         return "indirect descriptor with NEXT";
     if (d->len == 0 || d->len % DESC_SIZE || d->len / DESC_SIZE > q->size)
         return "indirect table length invalid";
-    if (d->addr + d->len < d->addr || d->addr % 16)
+    /* no alignment: the spec asks one of the queue's table only (2.7), and Linux's
+     * kmalloc'd tables are 8-byte aligned under slab debugging */
+    if (d->addr + d->len < d->addr)
         return "indirect table address invalid";
     *w = (struct walk){ .table = d->addr, .n = (uint16_t)(d->len / DESC_SIZE), .indirect = true };
     return NULL;
@@ -178,6 +185,7 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
     }
     if (idx == q->last_avail)
         return VIRTQ_EMPTY;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);        /* the ring entry after its index */
     if ((uint16_t)(idx - q->last_avail) > q->size) {
         *why = "avail index moved by more than the queue size";
         return VIRTQ_BROKEN;
@@ -193,6 +201,10 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
         *why = "used ring outside guest RAM";
         return VIRTQ_BROKEN;
     }
+    /* avail_event before the next read of the avail index: a driver that added an entry
+     * and then read the old avail_event would not notify, and the entry would wait. */
+    if (q->event_idx)
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return VIRTQ_CHAIN;
 }
 

@@ -5,10 +5,11 @@
  * virtq_pop() walks one descriptor chain (direct and indirect) into a list of guest
  * segments.  Defects that make the ring untrustworthy (avail index jumping by more than
  * the queue size, head or next out of range, loops or chains longer than the queue,
- * nested or malformed indirect tables, unreadable rings) return VIRTQ_BROKEN: the device
- * must enter NEEDS_RESET.  Defects of one request (zero-length descriptor, device-readable
- * after device-writable, too many segments, wrapping address) keep the chain and set
- * chain->error, so the device can fail just that request.
+ * nested or malformed indirect tables (with NEXT, a length of 0, not a multiple of 16 or
+ * more entries than the queue; any alignment is fine), unreadable rings) return
+ * VIRTQ_BROKEN: the device must enter NEEDS_RESET.  Defects of one request (zero-length
+ * descriptor, device-readable after device-writable, too many segments, wrapping address)
+ * keep the chain and set chain->error, so the device can fail just that request.
  */
 #ifndef ATOLL_HV_VDEV_VIRTQUEUE_H
 #define ATOLL_HV_VDEV_VIRTQUEUE_H
@@ -67,6 +68,9 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct vdev_platform *p,
  * started again) without touching the avail ring.  VIRTQ_CHAIN or VIRTQ_BROKEN (*why). */
 enum virtq_pop_result virtq_walk(const struct virtq *q, const struct vdev_platform *p,
                                  uint16_t head, struct virtq_chain *chain, const char **why);
+/* At DRIVER_OK: the used ring's flags to 0 (the device never asks for no notifications;
+ * virtio 1.2, 2.7.10.2: the device sets them to 0 or 1). */
+void virtq_start(const struct virtq *q, const struct vdev_platform *p);
 /* Whether an avail entry is waiting (false also when the ring cannot be read). */
 bool virtq_has_work(const struct virtq *q, const struct vdev_platform *p);
 /* Returns chain head to the driver with len bytes written; false when the used ring

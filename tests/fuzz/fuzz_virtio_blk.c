@@ -3,7 +3,8 @@
  * virtio-blk device in fake guest memory, interleaved with notifies, asynchronous
  * completions (in and out of order), resets, and raw register and MSI-X table accesses.
  *
- * Input: 1 flag byte (indirect, event index, async, MSI-X, 4 KiB sectors), then 256
+ * Input: 1 flag byte (indirect, event index, async, MSI-X, 4 KiB sectors, ring addresses
+ * in RAM, a poll timer, no VIRTIO_BLK_F_FLUSH: writes then flush the backend), then 256
  * bytes of descriptor table (16 entries), 38 bytes of avail ring, 512 bytes of indirect
  * tables at TG_INDIRECT, 256 bytes of headers at TG_HDR, then operations.  Addresses in
  * descriptors are taken modulo 2 MiB when the flag byte's bit 5 is set, so that half the
@@ -97,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct input in = { data, size };
     uint8_t flags = (uint8_t)take(&in, 1);
     struct tguest *g = tg_new(DISK_BYTES, flags & 16 ? 4096 : 512, false);
-    uint64_t want = VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_DISCARD;
+    uint64_t want = (flags & 128 ? 0 : VIRTIO_BLK_F_FLUSH) | VIRTIO_BLK_F_DISCARD;
     want |= flags & 1 ? VIRTIO_F_INDIRECT_DESC : 0;
     want |= flags & 2 ? VIRTIO_F_EVENT_IDX : 0;
     g->disk.async = flags & 4;

@@ -171,11 +171,12 @@ static void request_errors(void **state)
     /* data that runs off the end of RAM */
     struct tg_seg b[] = { hdr, { TG_RAM_SIZE - 256, 512, VIRTQ_DESC_F_WRITE }, st };
     assert_int_equal(chain(g, b, 3, VIRTIO_BLK_T_IN, 0, &len), VIRTIO_BLK_S_IOERR);
-    /* second segment of a read out of RAM: nothing reported done */
+    /* second segment of a read out of RAM: nothing reported done (not even the status
+     * byte, which is not at the start of the device-writable bytes) */
     struct tg_seg c[] = { hdr, { TG_DATA, 512, VIRTQ_DESC_F_WRITE },
                           { OUT_OF_RAM, 512, VIRTQ_DESC_F_WRITE }, st };
     assert_int_equal(chain(g, c, 4, VIRTIO_BLK_T_IN, 0, &len), VIRTIO_BLK_S_IOERR);
-    assert_int_equal(len, 1);
+    assert_int_equal(len, 0);
     /* direction mismatches */
     struct tg_seg d[] = { hdr, { TG_DATA, 512, 0 }, st };
     assert_int_equal(chain(g, d, 3, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_IOERR);
@@ -199,18 +200,13 @@ static void request_errors(void **state)
     assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, DISK / 512 - 1, NULL), VIRTIO_BLK_S_IOERR);
     assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, ~0ull, NULL), VIRTIO_BLK_S_IOERR);
     assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, ~0ull / 512, NULL), VIRTIO_BLK_S_IOERR);
-    /* read request with no data */
-    struct tg_seg nd[] = { hdr, st };
-    assert_int_equal(chain(g, nd, 2, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_IOERR);
-    /* flush carrying data */
-    assert_int_equal(chain(g, d, 3, VIRTIO_BLK_T_FLUSH, 0, NULL), VIRTIO_BLK_S_IOERR);
     /* backend failure */
     g->disk.fail_next = true;
     assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_IOERR);
     /* still healthy, one log line per refusal */
     assert_int_equal(tg_status(g) & VIRTIO_STATUS_NEEDS_RESET, 0);
     assert_int_equal(chain(g, r, 3, VIRTIO_BLK_T_IN, 0, NULL), VIRTIO_BLK_S_OK);
-    assert_int_equal(lines(g), 5);
+    assert_int_equal(lines(g), 3);
     assert_true(strstr(g->f.console, "beyond the end of the disk") != NULL);
     tg_free(g);
 }
@@ -331,7 +327,7 @@ static void log_is_rate_limited(void **state)
 
 static void async_out_of_order(void **state)
 {
-    struct tguest *g = ready(512, VIRTIO_F_EVENT_IDX, true);
+    struct tguest *g = ready(512, VIRTIO_F_EVENT_IDX | VIRTIO_BLK_F_FLUSH, true);
     g->disk.async = true;
     tg_fill_ram(g, TG_DATA, 2048, 9);
     for (unsigned s = 0; s < 3; s++)
