@@ -40,6 +40,9 @@ static int fill_from_params(const struct vhdx_env *env, const struct vhdx_create
             (l->abs && strlen(l->abs) >= VHDX_PATH_MAX))
             return vhdx_fail(err, VHDX_E_INVALID, "parent path longer than %u characters",
                              VHDX_PATH_MAX - 1);
+        if ((l->rel && !vhdx_utf8_valid(l->rel)) || (l->abs && !vhdx_utf8_valid(l->abs)))
+            return vhdx_fail(err, VHDX_E_INVALID, "parent path is not valid UTF-8 (the "
+                             "locator stores UTF-16)");
     } else {
         env->random_guid(env->ctx, &l->disk_id);
     }

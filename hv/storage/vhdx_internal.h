@@ -50,7 +50,8 @@ struct vhdx {
     bool has_parent, leave_allocated;
     struct guid parent_linkage, parent_linkage2;
     bool has_linkage2;
-    char parent_rel[VHDX_PATH_MAX], parent_abs[VHDX_PATH_MAX];
+    char parent_rel[VHDX_PATH_MAX], parent_abs[VHDX_PATH_MAX], parent_vol[VHDX_PATH_MAX];
+    uint32_t meta_unknown; /* metadata items this module does not know (a merge drops them) */
 
     uint32_t chunk_ratio, payload_blocks, bitmap_blocks, bat_entries;
     uint8_t *bat;       /* raw little-endian BAT, bat_bytes long */
@@ -99,6 +100,15 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
 int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err);
 int vhdx_log_commit(struct vhdx *d, const struct vhdx_txn *t, struct vhdx_err *err);
 void vhdx_txn_add(struct vhdx_txn *t, uint64_t off, const uint8_t *data);
+
+/* vhdx_utf16.c: the parent locator's strings.  UTF-16LE (a trailing NUL dropped) into a
+ * NUL-terminated UTF-8 string of at most size bytes: its length, or one of these. */
+#define VHDX_UTF_INVALID  (-1) /* a NUL inside, a lone surrogate, an odd length */
+#define VHDX_UTF_TOO_LONG (-2)
+int vhdx_utf16_to_utf8(const uint8_t *p, uint32_t bytes, char *out, size_t size);
+bool vhdx_utf8_valid(const char *s);
+/* s (valid UTF-8) as UTF-16LE at p, at most 2 bytes per byte of s; returns bytes written. */
+uint32_t vhdx_utf8_to_utf16(uint8_t *p, const char *s);
 
 /* vhdx_bat.c */
 void vhdx_geometry(struct vhdx *d);

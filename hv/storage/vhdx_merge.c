@@ -23,10 +23,10 @@ static uint32_t build_locator2(const struct vhdx *c, const struct guid *g2, uint
     char l1[GUID_STR_LEN + 1], l2[GUID_STR_LEN + 1];
     guid_format(&c->parent_linkage, l1);
     guid_format(g2, l2);
-    static const char *const keys[4] = { "parent_linkage", "parent_linkage2", "relative_path",
-                                         "absolute_win32_path" };
-    const char *vals[4] = { l1, l2, c->parent_rel, c->parent_abs };
-    return vhdx_put_locator(loc, keys, vals, 4);
+    static const char *const keys[5] = { "parent_linkage", "parent_linkage2", "relative_path",
+                                         "volume_path", "absolute_win32_path" };
+    const char *vals[5] = { l1, l2, c->parent_rel, c->parent_vol, c->parent_abs };
+    return vhdx_put_locator(loc, keys, vals, 5);
 }
 
 /* Rewrites the child's metadata region with parent_linkage2 = g2, atomically via its log. */
@@ -34,6 +34,10 @@ static int set_linkage2(struct vhdx *c, const struct guid *g2, struct vhdx_err *
 {
     if (c->meta_len > 32 * VHDX_MIB)
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: metadata region too large", c->name);
+    if (c->meta_unknown)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: its metadata region holds %u item(s) "
+                         "this module does not know (user metadata?); rewriting the parent "
+                         "locator for the merge would drop them", c->name, c->meta_unknown);
     uint8_t *old = vhdx_alloc(&c->env, c->meta_len), *neu = vhdx_alloc(&c->env, c->meta_len);
     int rc = old && neu ? VHDX_OK : vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", c->name);
     if (!rc)

@@ -53,11 +53,15 @@ static int open_parent(struct vhdx *d, unsigned flags, struct vhdx_err *err)
         return vhdx_fail(err, VHDX_E_NO_PARENT, "%s: differencing disk, but no parent can be "
                          "opened here", d->name);
     bool rw = flags & VHDX_OPEN_PARENT_RW;
+    /* relative_path, then absolute_win32_path, then volume_path (as an absolute path) */
     if (d->env.open_parent(d->env.ctx, d->name, d->parent_rel, d->parent_abs, rw,
-                           &d->parent_io, d->parent_name, sizeof(d->parent_name)) < 0)
+                           &d->parent_io, d->parent_name, sizeof(d->parent_name)) < 0 &&
+        (!d->parent_vol[0] ||
+         d->env.open_parent(d->env.ctx, d->name, "", d->parent_vol, rw, &d->parent_io,
+                            d->parent_name, sizeof(d->parent_name)) < 0))
         return vhdx_fail(err, VHDX_E_NO_PARENT, "%s: cannot open its parent (relative_path "
-                         "'%s', absolute_win32_path '%s')", d->name, d->parent_rel,
-                         d->parent_abs);
+                         "'%s', absolute_win32_path '%s', volume_path '%s')", d->name,
+                         d->parent_rel, d->parent_abs, d->parent_vol);
     d->parent_io_open = true;
     int rc = vhdx_open(&d->env, &d->parent_io, d->parent_name,
                        rw ? 0 : VHDX_OPEN_READ_ONLY, &d->parent, err);
@@ -172,6 +176,7 @@ void vhdx_get_info(const struct vhdx *d, struct vhdx_info *o)
     o->parent_linkage = d->parent_linkage;
     memcpy(o->parent_relative_path, d->parent_rel, sizeof(o->parent_relative_path));
     memcpy(o->parent_absolute_path, d->parent_abs, sizeof(o->parent_absolute_path));
+    memcpy(o->parent_volume_path, d->parent_vol, sizeof(o->parent_volume_path));
     if (d->parent)
         memcpy(o->parent_name, d->parent_name, sizeof(o->parent_name));
 }
