@@ -20,3 +20,7 @@ fuzz_vhdx_open_SRCS := tests/fuzz/fuzz_vhdx_open.c tests/unit/test_vhdx_mem_io.c
 
 FUZZ_TARGETS += fuzz_vhdx_parent_path
 fuzz_vhdx_parent_path_SRCS := tests/fuzz/fuzz_vhdx_parent_path.c hv/storage/vhdx_parent_path.c
+
+# [MS-VHDX] rules on images crafted byte by byte, and the order the module writes in.
+UNIT_TESTS += test_vhdx_spec
+test_vhdx_spec_SRCS := tests/unit/test_vhdx_spec.c tests/unit/test_vhdx_mem_io.c $(VHDX_HOST_SRCS)

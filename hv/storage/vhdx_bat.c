@@ -100,7 +100,7 @@ int vhdx_bat_load(struct vhdx *d, struct vhdx_err *err)
     if (!d->bat || !d->bitmaps)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory for the BAT", d->name);
     int rc = vhdx_pread(d, d->bat_off, d->bat, d->bat_bytes, err);
-    uint64_t size = d->io.size(d->io.ctx);
+    uint64_t size = vhdx_file_size(d);
     for (uint32_t i = 0; !rc && i < d->bat_entries; i++)
         rc = check_entry(d, i, size, err);
     d->file_end = (size + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;

@@ -178,7 +178,7 @@ static int parse_region_table(struct vhdx *d, const uint8_t *buf, struct vhdx_er
 static int check_region(struct vhdx *d, const char *what, uint64_t off, uint32_t len,
                         struct vhdx_err *err)
 {
-    uint64_t size = d->io.size(d->io.ctx);
+    uint64_t size = vhdx_file_size(d);
     if (off < VHDX_MIB || off % VHDX_MIB || len == 0 || len % VHDX_MIB || off > size ||
         len > size - off)
         return vhdx_fail(err, VHDX_E_CORRUPT,

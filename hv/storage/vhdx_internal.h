@@ -31,6 +31,13 @@ struct vhdx_txn {
     } s[VHDX_TXN_MAX];
 };
 
+/* A sector (or zeroed range) a log replayed in memory changed: a read-only open of an
+ * image whose log needs replay sees the file through these. */
+struct vhdx_overlay {
+    uint64_t off, len;
+    uint8_t *data; /* len bytes, or NULL: zeros */
+};
+
 struct vhdx {
     struct vhdx_env env;
     struct vhdx_io io;
@@ -64,6 +71,9 @@ struct vhdx {
     uint32_t log_head;
     bool apply_pending; /* in-place metadata written since the last flush */
     uint32_t replayed;
+    struct vhdx_overlay *overlay; /* read-only replay, in log order (later ones win) */
+    uint32_t overlay_n, overlay_cap;
+    uint64_t overlay_size;        /* the file's size as the replayed log leaves it */
 
     struct vhdx *parent;
     struct vhdx_io parent_io;
@@ -79,6 +89,8 @@ void vhdx_free(const struct vhdx_env *env, void *p);
 int vhdx_pread(struct vhdx *d, uint64_t off, void *buf, size_t len, struct vhdx_err *err);
 int vhdx_pwrite(struct vhdx *d, uint64_t off, const void *buf, size_t len, struct vhdx_err *err);
 int vhdx_sync(struct vhdx *d, struct vhdx_err *err);
+/* The file's size, as a log replayed in memory leaves it. */
+uint64_t vhdx_file_size(const struct vhdx *d);
 uint32_t vhdx_checksum(const uint8_t *buf, size_t len, size_t csum_off);
 bool vhdx_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 
@@ -98,6 +110,9 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
 
 /* vhdx_log.c */
 int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err);
+void vhdx_log_overlay_free(struct vhdx *d);
+/* Applies the in-memory replay to buf, which holds [off, off+len) of the file. */
+void vhdx_log_overlay_apply(const struct vhdx *d, uint64_t off, uint8_t *buf, size_t len);
 int vhdx_log_commit(struct vhdx *d, const struct vhdx_txn *t, struct vhdx_err *err);
 void vhdx_txn_add(struct vhdx_txn *t, uint64_t off, const uint8_t *data);
 

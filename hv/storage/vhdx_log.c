@@ -3,7 +3,9 @@
  * in-place copy of the previous entry is flushed before the next entry is written, so the
  * newest valid entry alone describes what may be missing in place.  Replay (on open)
  * follows the specification: the valid entry with the highest sequence number is the head,
- * its tail starts the active sequence, and every entry of that sequence is applied.
+ * its tail starts the active sequence, and every entry of that sequence is applied; on a
+ * read-only open it is applied in memory (an overlay every read of the file goes through)
+ * and the file is left as it is.
  */
 #include "hv/storage/vhdx_internal.h"
 
@@ -128,15 +130,80 @@ struct replay {
 static int check_target(struct vhdx *d, const struct replay *r, uint64_t off, uint64_t len,
                         struct vhdx_err *err)
 {
-    if (off < VHDX_MIB || off + len < off ||
+    /* The region tables change through the log; the headers (which find it) cannot. */
+    if (off < VHDX_REGION1_OFF || off + len < off ||
         vhdx_ranges_overlap(off, len, d->hdr.log_off, d->hdr.log_len))
-        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes to offset %llu, inside the "
-                         "header section or the log", d->name, (unsigned long long)off);
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes to offset %llu, on the "
+                         "file identifier, the headers or the log", d->name,
+                         (unsigned long long)off);
     if (off + len > r->limit)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes %llu bytes at offset %llu, "
                          "past the file's LastFileOffset %llu", d->name, (unsigned long long)len,
                          (unsigned long long)off, (unsigned long long)r->limit);
     return VHDX_OK;
+}
+
+/* ---- replay in memory (read-only opens) ------------------------------------------- */
+
+void vhdx_log_overlay_free(struct vhdx *d)
+{
+    for (uint32_t i = 0; i < d->overlay_n; i++)
+        vhdx_free(&d->env, d->overlay[i].data);
+    vhdx_free(&d->env, d->overlay);
+    d->overlay = NULL;
+    d->overlay_n = d->overlay_cap = 0;
+}
+
+/* Records what replay would write at off: len bytes of data, or zeros (data NULL). */
+static int overlay_add(struct vhdx *d, uint64_t off, uint64_t len, const uint8_t *data,
+                       struct vhdx_err *err)
+{
+    if (d->overlay_n == d->overlay_cap) {
+        uint32_t cap = d->overlay_cap ? 2 * d->overlay_cap : 64;
+        struct vhdx_overlay *n = vhdx_alloc(&d->env, sizeof(*n) * cap);
+        if (!n)
+            return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+        if (d->overlay_n)
+            memcpy(n, d->overlay, sizeof(*n) * d->overlay_n);
+        vhdx_free(&d->env, d->overlay);
+        d->overlay = n;
+        d->overlay_cap = cap;
+    }
+    struct vhdx_overlay *o = &d->overlay[d->overlay_n];
+    o->off = off, o->len = len, o->data = NULL;
+    if (data) {
+        o->data = vhdx_alloc(&d->env, (size_t)len);
+        if (!o->data)
+            return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+        memcpy(o->data, data, (size_t)len);
+    }
+    d->overlay_n++;
+    return VHDX_OK;
+}
+
+void vhdx_log_overlay_apply(const struct vhdx *d, uint64_t off, uint8_t *buf, size_t len)
+{
+    for (uint32_t i = 0; i < d->overlay_n; i++) {
+        const struct vhdx_overlay *o = &d->overlay[i];
+        if (!vhdx_ranges_overlap(off, len, o->off, o->len))
+            continue;
+        uint64_t from = off > o->off ? off : o->off;
+        uint64_t to = off + len < o->off + o->len ? off + len : o->off + o->len;
+        if (o->data)
+            memcpy(buf + (from - off), o->data + (from - o->off), (size_t)(to - from));
+        else
+            memset(buf + (from - off), 0, (size_t)(to - from));
+    }
+}
+
+/* ---- replay --------------------------------------------------------------------------- */
+
+/* Writes (or, read-only, records) what a descriptor says. */
+static int put_sector(struct vhdx *d, uint64_t off, const uint8_t *sector, struct vhdx_err *err)
+{
+    if (d->read_only)
+        return overlay_add(d, off, VHDX_LOG_SECTOR, sector, err);
+    return vhdx_pwrite(d, off, sector, VHDX_LOG_SECTOR, err);
 }
 
 static int apply_zero(struct vhdx *d, const struct replay *r, uint64_t off, uint64_t len,
@@ -145,6 +212,8 @@ static int apply_zero(struct vhdx *d, const struct replay *r, uint64_t off, uint
     int rc = check_target(d, r, off, len, err);
     /* Past the old end of the file the extension already reads as zeros. */
     uint64_t end = off + len < r->old_size ? off + len : r->old_size;
+    if (!rc && d->read_only)
+        return end > off ? overlay_add(d, off, end - off, NULL, err) : VHDX_OK;
     memset(sector, 0, VHDX_LOG_SECTOR);
     for (uint64_t at = off; !rc && at < end; at += VHDX_LOG_SECTOR)
         rc = vhdx_pwrite(d, at, sector, VHDX_LOG_SECTOR, err);
@@ -163,7 +232,7 @@ static int apply_desc(struct vhdx *d, const struct log_view *v, const struct rep
     memcpy(sector + 8, ds + 8, 4084);
     memcpy(sector + 4092, de + 4, 4);            /* trailing bytes */
     int rc = check_target(d, r, off, VHDX_LOG_SECTOR, err);
-    return rc ? rc : vhdx_pwrite(d, off, sector, VHDX_LOG_SECTOR, err);
+    return rc ? rc : put_sector(d, off, sector, err);
 }
 
 static int apply_entry(struct vhdx *d, const struct log_view *v, const struct replay *r,
@@ -208,10 +277,12 @@ static int prepare_file(struct vhdx *d, const struct log_view *v, uint32_t tail,
     r->limit = size;
     if (last > size) {
         uint64_t want = (last + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;
-        if (want < last || d->io.resize(d->io.ctx, want) < 0)
+        if (want < last || (!d->read_only && d->io.resize(d->io.ctx, want) < 0))
             return vhdx_fail(err, VHDX_E_IO, "%s: cannot extend to the log's LastFileOffset "
                              "%llu", d->name, (unsigned long long)last);
         r->limit = want;
+        if (d->read_only)
+            d->overlay_size = want;
     }
     return VHDX_OK;
 }
@@ -239,9 +310,8 @@ static int replay_found(struct vhdx *d, const struct log_view *v, uint32_t head,
     if (!sequence_complete(v, tail, head, &count))
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: the log's active sequence (head at %u, tail "
                          "at %u) is incomplete", d->name, head, tail);
-    if (d->read_only)
-        return vhdx_fail(err, VHDX_E_READ_ONLY, "%s: the log must be replayed; open the image "
-                         "writable (for example with 'vhdx check')", d->name);
+    if (d->read_only) /* replayed in memory: the file stays as it is */
+        return replay_sequence(d, v, tail, count, err);
     d->log_seq = entry_seq(v, head) + 1;
     /*
      * [MS-VHDX] 2.2.2: a new FileWriteGuid before the first change of the file, log

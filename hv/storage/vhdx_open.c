@@ -12,6 +12,7 @@ static void free_disk(struct vhdx *d)
         for (uint32_t i = 0; i < d->bitmap_blocks; i++)
             vhdx_free(&env, d->bitmaps[i]);
     vhdx_free(&env, d->bitmaps);
+    vhdx_log_overlay_free(d);
     vhdx_free(&env, d->bat);
     vhdx_free(&env, d);
 }
@@ -74,11 +75,12 @@ static int open_parent(struct vhdx *d, unsigned flags, struct vhdx_err *err)
 
 static int open_steps(struct vhdx *d, unsigned flags, struct vhdx_err *err)
 {
+    /* The log may update the region tables: they are read after it is replayed. */
     int rc = vhdx_read_headers(d, err);
     if (!rc)
-        rc = vhdx_read_regions(d, err);
-    if (!rc)
         rc = vhdx_log_replay(d, err);
+    if (!rc)
+        rc = vhdx_read_regions(d, err);
     if (!rc)
         rc = vhdx_read_metadata(d, err);
     if (!rc)
@@ -156,7 +158,7 @@ void vhdx_get_info(const struct vhdx *d, struct vhdx_info *o)
 {
     memset(o, 0, sizeof(*o));
     o->disk_size = d->disk_size;
-    o->file_size = d->io.size(d->io.ctx);
+    o->file_size = vhdx_file_size(d);
     o->block_size = d->block_size;
     o->logical_sector_size = d->lss;
     o->physical_sector_size = d->pss;

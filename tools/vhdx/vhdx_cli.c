@@ -291,8 +291,8 @@ static int cmd_check(int argc, char **argv)
     if (lines.hidden)
         printf("... and %u more\n", lines.hidden);
     printf("%s: log %s, %u blocks checked, %" PRIu64 " bytes unused, %u errors", pos[0],
-           info.log_entries_replayed ? "replayed" : "clean", r.blocks_checked, r.leaked_bytes,
-           r.errors);
+           !info.log_entries_replayed ? "clean" : o.read_only ? "replayed in memory only" : "replayed",
+           r.blocks_checked, r.leaked_bytes, r.errors);
     if (r.repaired)
         printf(", %u repaired", r.repaired);
     printf("\n");
