@@ -334,7 +334,7 @@ int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err)
         return VHDX_OK;
     if (d->hdr.log_len > VHDX_LOG_MAX)
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: log of %u bytes is too large to replay "
-                         "(at most %u)", d->name, d->hdr.log_len, VHDX_LOG_MAX);
+                         "(at most %u MiB)", d->name, d->hdr.log_len, VHDX_LOG_MAX >> 20);
     uint8_t *buf = vhdx_alloc(&d->env, d->hdr.log_len);
     if (!buf)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
