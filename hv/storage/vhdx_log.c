@@ -121,10 +121,11 @@ static bool sequence_complete(const struct log_view *v, uint32_t tail, uint32_t 
     return false;
 }
 
-/* What replay may write: the file as it was (limit) plus what LastFileOffset extended. */
+/* What replay may write: the file as it was plus what LastFileOffset extended. */
 struct replay {
-    uint64_t old_size; /* the file's size before replay: zeros beyond it come free */
-    uint64_t limit;    /* the file's size after extending it to LastFileOffset */
+    uint64_t limit;     /* the file's size after extending it to LastFileOffset */
+    uint64_t dirty_end; /* past it the file reads zeros: its old size, or past the end of
+                           what replay wrote into the extension */
 };
 
 static int check_target(struct vhdx *d, const struct replay *r, uint64_t off, uint64_t len,
@@ -199,8 +200,11 @@ void vhdx_log_overlay_apply(const struct vhdx *d, uint64_t off, uint8_t *buf, si
 /* ---- replay --------------------------------------------------------------------------- */
 
 /* Writes (or, read-only, records) what a descriptor says. */
-static int put_sector(struct vhdx *d, uint64_t off, const uint8_t *sector, struct vhdx_err *err)
+static int put_sector(struct vhdx *d, struct replay *r, uint64_t off, const uint8_t *sector,
+                      struct vhdx_err *err)
 {
+    if (off + VHDX_LOG_SECTOR > r->dirty_end)
+        r->dirty_end = off + VHDX_LOG_SECTOR;
     if (d->read_only)
         return overlay_add(d, off, VHDX_LOG_SECTOR, sector, err);
     return vhdx_pwrite(d, off, sector, VHDX_LOG_SECTOR, err);
@@ -210,8 +214,8 @@ static int apply_zero(struct vhdx *d, const struct replay *r, uint64_t off, uint
                       uint8_t *sector, struct vhdx_err *err)
 {
     int rc = check_target(d, r, off, len, err);
-    /* Past the old end of the file the extension already reads as zeros. */
-    uint64_t end = off + len < r->old_size ? off + len : r->old_size;
+    /* Past dirty_end the file already reads as zeros: a hostile length costs nothing. */
+    uint64_t end = off + len < r->dirty_end ? off + len : r->dirty_end;
     if (!rc && d->read_only)
         return end > off ? overlay_add(d, off, end - off, NULL, err) : VHDX_OK;
     memset(sector, 0, VHDX_LOG_SECTOR);
@@ -220,7 +224,7 @@ static int apply_zero(struct vhdx *d, const struct replay *r, uint64_t off, uint
     return rc;
 }
 
-static int apply_desc(struct vhdx *d, const struct log_view *v, const struct replay *r,
+static int apply_desc(struct vhdx *d, const struct log_view *v, struct replay *r,
                       uint32_t pos, const uint8_t *de, uint32_t *data_idx, uint8_t *sector,
                       struct vhdx_err *err)
 {
@@ -232,10 +236,10 @@ static int apply_desc(struct vhdx *d, const struct log_view *v, const struct rep
     memcpy(sector + 8, ds + 8, 4084);
     memcpy(sector + 4092, de + 4, 4);            /* trailing bytes */
     int rc = check_target(d, r, off, VHDX_LOG_SECTOR, err);
-    return rc ? rc : put_sector(d, off, sector, err);
+    return rc ? rc : put_sector(d, r, off, sector, err);
 }
 
-static int apply_entry(struct vhdx *d, const struct log_view *v, const struct replay *r,
+static int apply_entry(struct vhdx *d, const struct log_view *v, struct replay *r,
                        uint32_t pos, struct vhdx_err *err)
 {
     const uint8_t *h = log_sector(v, pos, 0);
@@ -273,7 +277,7 @@ static int prepare_file(struct vhdx *d, const struct log_view *v, uint32_t tail,
         entry_valid(v, pos, &len);
         pos = (pos + len) % v->len;
     }
-    r->old_size = size;
+    r->dirty_end = size;
     r->limit = size;
     if (last > size) {
         uint64_t want = (last + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;

@@ -664,6 +664,34 @@ static void test_log_two_entries_and_zero_descriptor(void **state)
     mem_disk_free(&m);
 }
 
+static void test_log_zeroes_what_it_wrote_past_the_old_end(void **state)
+{
+    /* Entry 1 grows the file (LastFileOffset), puts block 1 there and writes 0x77 into it;
+     * entry 2 zeroes that sector again: block 1 reads zeros, read-only or not. */
+    struct mem_disk m, c;
+    base_image(&m);
+    uint64_t bat = region(&m, &vhdx_guid_bat_region), end = m.size;
+    uint8_t bat_sector[4096], data[4096];
+    memcpy(bat_sector, m.data + bat, sizeof(bat_sector));
+    vhdx_put64(bat_sector + 8, end | VHDX_PB_FULLY_PRESENT);
+    memset(data, 0x77, sizeof(data));
+    struct desc e1[2] = { { .off = end, .data = data }, { .off = bat, .data = bat_sector } };
+    struct desc e2 = { .zero = true, .off = end, .zero_len = 4096 };
+    uint32_t len1 = put_entry(&m, 0, 1, 0, &log_guid, end, end + MIB, e1, 2);
+    put_entry(&m, len1, 2, 0, &log_guid, end, end + MIB, &e2, 1);
+    for (int rw = 0; rw < 2; rw++) {
+        mem_disk_copy(&c, &m);
+        struct vhdx *d = expect_opens(&c, rw ? 0 : VHDX_OPEN_READ_ONLY);
+        uint8_t buf[4096];
+        assert_int_equal(vhdx_read(d, MIB, buf, sizeof(buf), NULL), VHDX_OK);
+        for (size_t k = 0; k < sizeof(buf); k++)
+            assert_int_equal(buf[k], 0);
+        vhdx_close(d, NULL);
+        mem_disk_free(&c);
+    }
+    mem_disk_free(&m);
+}
+
 static void test_log_other_guid_ignored(void **state)
 {
     struct mem_disk m;
@@ -849,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_parent_locator),
         cmocka_unit_test(test_create_utf8_locator),
         cmocka_unit_test(test_log_two_entries_and_zero_descriptor),
+        cmocka_unit_test(test_log_zeroes_what_it_wrote_past_the_old_end),
         cmocka_unit_test(test_log_other_guid_ignored),
         cmocka_unit_test(test_log_updates_region_table),
         cmocka_unit_test(test_log_refusals),
