@@ -118,7 +118,7 @@ void vhdx_txn_add(struct vhdx_txn *t, uint64_t off, const uint8_t *data);
 
 /* vhdx_utf16.c: the parent locator's strings.  UTF-16LE (a trailing NUL dropped) into a
  * NUL-terminated UTF-8 string of at most size bytes: its length, or one of these. */
-#define VHDX_UTF_INVALID  (-1) /* a NUL inside, a lone surrogate, an odd length */
+#define VHDX_UTF_INVALID  (-1) /* a control character, a lone surrogate, an odd length */
 #define VHDX_UTF_TOO_LONG (-2)
 int vhdx_utf16_to_utf8(const uint8_t *p, uint32_t bytes, char *out, size_t size);
 bool vhdx_utf8_valid(const char *s);

@@ -40,8 +40,8 @@ static int value_utf8(struct vhdx *d, const char *key, const uint8_t *v, uint32_
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: parent locator %s is longer than %u "
                          "bytes of UTF-8", d->name, key, VHDX_PATH_MAX - 1);
     if (n < 0)
-        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator %s is not valid UTF-16",
-                         d->name, key);
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator %s is not valid UTF-16 "
+                         "or holds a control character", d->name, key);
     return VHDX_OK;
 }
 
@@ -231,11 +231,6 @@ int vhdx_read_metadata(struct vhdx *d, struct vhdx_err *err)
 
 /* ---- building a metadata region (create) ------------------------------------------- */
 
-static uint32_t put_utf16(uint8_t *p, const char *s)
-{
-    return vhdx_utf8_to_utf16(p, s);
-}
-
 static void put_entry(uint8_t *tbl, unsigned i, const struct guid *id, uint32_t off,
                       uint32_t len, uint32_t flags)
 {
@@ -257,10 +252,10 @@ uint32_t vhdx_put_locator(uint8_t *loc, const char *const *keys, const char *con
             continue;
         uint8_t *e = loc + 20 + 12 * count++;
         vhdx_put32(e, pos);
-        uint32_t kl = put_utf16(loc + pos, keys[i]);
+        uint32_t kl = vhdx_utf8_to_utf16(loc + pos, keys[i]);
         pos += kl;
         vhdx_put32(e + 4, pos);
-        uint32_t vl = put_utf16(loc + pos, vals[i]);
+        uint32_t vl = vhdx_utf8_to_utf16(loc + pos, vals[i]);
         pos += vl;
         vhdx_put16(e + 8, (uint16_t)kl);
         vhdx_put16(e + 10, (uint16_t)vl);

@@ -31,7 +31,8 @@ int vhdx_utf16_to_utf8(const uint8_t *p, uint32_t bytes, char *out, size_t size)
         bytes -= 2;                     /* a terminating NUL some writers add */
     for (uint32_t i = 0; i < bytes; i += 2) {
         uint32_t c = vhdx_le16(p + i);
-        if (c == 0 || (c >= 0xdc00 && c < 0xe000))
+        /* Control characters (C0, DEL, C1) name no file and would reach a terminal. */
+        if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0xdc00 && c < 0xe000))
             return VHDX_UTF_INVALID;
         if (c >= 0xd800 && c < 0xdc00) {
             uint32_t lo = i + 3 < bytes ? vhdx_le16(p + i + 2) : 0;

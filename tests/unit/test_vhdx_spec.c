@@ -498,6 +498,10 @@ static void test_parent_locator(void **state)
     struct kv bad_utf16[] = { { "parent_linkage", wlink }, { "relative_path", wbad } };
     put_locator(&c, bad_utf16, 2);
     expect_refused(&c, VHDX_E_CORRUPT, "relative_path is not valid UTF-16");
+    static const uint16_t esc[] = { 'a', 0x1b, '[', '2', 'J', 0 }; /* a terminal escape */
+    memcpy(wbad, esc, sizeof(esc));
+    put_locator(&c, bad_utf16, 2);
+    expect_refused(&c, VHDX_E_CORRUPT, "holds a control character");
     struct kv twice[] = { { "parent_linkage", wlink }, { "relative_path", wrel },
                           { "parent_linkage", wlink } };
     put_locator(&c, twice, 3);
