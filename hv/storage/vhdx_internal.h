@@ -58,7 +58,6 @@ struct vhdx {
     struct guid parent_linkage, parent_linkage2;
     bool has_linkage2;
     char parent_rel[VHDX_PATH_MAX], parent_abs[VHDX_PATH_MAX], parent_vol[VHDX_PATH_MAX];
-    uint32_t meta_unknown; /* metadata items this module does not know (a merge drops them) */
 
     uint32_t chunk_ratio, payload_blocks, bitmap_blocks, bat_entries;
     uint8_t *bat;       /* raw little-endian BAT, bat_bytes long */
@@ -124,6 +123,8 @@ int vhdx_utf16_to_utf8(const uint8_t *p, uint32_t bytes, char *out, size_t size)
 bool vhdx_utf8_valid(const char *s);
 /* s (valid UTF-8) as UTF-16LE at p, at most 2 bytes per byte of s; returns bytes written. */
 uint32_t vhdx_utf8_to_utf16(uint8_t *p, const char *s);
+/* Whether the UTF-16LE string at p (bytes long) is exactly `ascii` (a locator key). */
+bool vhdx_utf16_is(const uint8_t *p, uint32_t bytes, const char *ascii);
 
 /* vhdx_bat.c */
 void vhdx_geometry(struct vhdx *d);

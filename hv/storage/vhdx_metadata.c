@@ -20,17 +20,6 @@ static const struct meta_item known_items[] = {
     { &vhdx_guid_parent_locator, M_LOCATOR, 20 },
 };
 
-static bool key_is(const uint8_t *p, uint32_t bytes, const char *key)
-{
-    size_t n = strlen(key);
-    if (bytes != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (vhdx_le16(p + 2 * i) != (uint8_t)key[i])
-            return false;
-    return true;
-}
-
 /* A value as UTF-8 into out (VHDX_PATH_MAX bytes); an error names the key. */
 static int value_utf8(struct vhdx *d, const char *key, const uint8_t *v, uint32_t vlen,
                       char *out, struct vhdx_err *err)
@@ -74,7 +63,7 @@ static int parse_locator_entry(struct vhdx *d, const uint8_t *loc, uint32_t len,
     const uint8_t *k = loc + ko, *v = loc + vo;
     for (unsigned i = 0; i < sizeof(locator_keys) / sizeof(locator_keys[0]); i++) {
         const char *key = locator_keys[i];
-        if (!key_is(k, kl, key))
+        if (!vhdx_utf16_is(k, kl, key))
             continue;
         if (*seen & (1u << i))
             return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator has %s twice", d->name,
@@ -200,7 +189,6 @@ static int parse_entry(struct vhdx *d, const uint8_t *tbl, const uint8_t *e, uns
     if (flags & VHDX_META_IS_REQUIRED)
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: unknown required metadata item %s",
                          d->name, s);
-    d->meta_unknown++;
     return VHDX_OK;
 }
 

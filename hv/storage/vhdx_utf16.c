@@ -98,3 +98,12 @@ uint32_t vhdx_utf8_to_utf16(uint8_t *p, const char *s)
     }
     return n;
 }
+
+bool vhdx_utf16_is(const uint8_t *p, uint32_t bytes, const char *ascii)
+{
+    uint32_t n = 0;
+    for (; ascii[n]; n++)
+        if (2 * n + 2 > bytes || vhdx_le16(p + 2 * n) != (uint8_t)ascii[n])
+            return false;
+    return bytes == 2 * n;
+}

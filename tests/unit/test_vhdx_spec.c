@@ -563,6 +563,72 @@ static void test_create_utf8_locator(void **state)
     mem_env_clear_parents();
 }
 
+static bool locator_has(struct mem_disk *cm, const char *key)
+{
+    uint8_t *loc;
+    meta_entry(cm, &vhdx_guid_parent_locator, &loc);
+    for (unsigned i = 0; i < vhdx_le16(loc + 18); i++) {
+        const uint8_t *e = loc + 20 + 12 * i;
+        if (vhdx_utf16_is(loc + vhdx_le32(e), vhdx_le16(e + 8), key))
+            return true;
+    }
+    return false;
+}
+
+static void test_merge_keeps_foreign_metadata(void **state)
+{
+    /* A child with a user metadata item and a locator key this module does not know (as
+     * another tool may write): the merge adds parent_linkage2 and keeps both. */
+    struct mem_disk pm, cm;
+    base_image(&pm);
+    make_child(&pm, "p.vhdx", &cm, MIB);
+    struct vhdx *c = open_disk(&cm, "c.vhdx", 0);
+    uint8_t w[8192];
+    memset(w, 0x3c, sizeof(w));
+    assert_int_equal(vhdx_write(c, 3 * MIB, w, sizeof(w), NULL), VHDX_OK);
+    struct vhdx_info ci;
+    vhdx_get_info(c, &ci);
+    vhdx_close(c, NULL);
+    char link[GUID_STR_LEN + 1];
+    guid_format(&ci.parent_linkage, link);
+    uint16_t wlink[64], wrel[16], wfut[16];
+    utf16_of(wlink, link);
+    utf16_of(wrel, "p.vhdx");
+    utf16_of(wfut, "kept");
+    struct kv kv[] = { { "parent_linkage", wlink }, { "future_key", wfut },
+                       { "relative_path", wrel } };
+    put_locator(&cm, kv, 3);
+    static const uint8_t user[32] = { 0xde, 0xad, 0xbe, 0xef };
+    add_meta(&cm, &other_guid, VHDX_META_IS_USER | VHDX_META_IS_VDISK, user, sizeof(user));
+    /* The user item right after the locator: the longer locator must move past it. */
+    uint8_t *le = meta_entry(&cm, &vhdx_guid_parent_locator, NULL), *ue, *data;
+    uint32_t after = vhdx_le32(le + 16) + vhdx_le32(le + 20);
+    ue = meta_entry(&cm, &other_guid, &data);
+    uint8_t *tbl = cm.data + region(&cm, &vhdx_guid_metadata_region);
+    memmove(tbl + after, data, sizeof(user));
+    vhdx_put32(ue + 16, after);
+    c = open_disk(&cm, "c.vhdx", VHDX_OPEN_PARENT_RW);
+    assert_int_equal(vhdx_merge_into_parent(c, NULL, NULL, NULL), VHDX_OK);
+    vhdx_close(c, NULL);
+    assert_true(locator_has(&cm, "parent_linkage2"));
+    assert_true(locator_has(&cm, "future_key"));
+    assert_true(locator_has(&cm, "relative_path"));
+    assert_true(vhdx_le32(meta_entry(&cm, &vhdx_guid_parent_locator, NULL) + 16) >= after + 32);
+    meta_entry(&cm, &other_guid, &data);
+    assert_memory_equal(data, user, sizeof(user));
+    c = open_disk(&cm, "c.vhdx", VHDX_OPEN_READ_ONLY);
+    uint8_t r[8192];
+    assert_int_equal(vhdx_read(c, 3 * MIB, r, sizeof(r), NULL), VHDX_OK);
+    assert_memory_equal(r, w, sizeof(r));
+    vhdx_close(c, NULL);
+    struct vhdx *p = open_disk(&pm, "p.vhdx", VHDX_OPEN_READ_ONLY);
+    assert_int_equal(vhdx_read(p, 3 * MIB, r, sizeof(r), NULL), VHDX_OK);
+    assert_memory_equal(r, w, sizeof(r));
+    vhdx_close(p, NULL);
+    mem_disk_free(&pm), mem_disk_free(&cm);
+    mem_env_clear_parents();
+}
+
 /* ---- the log, written here from the specification's layout ------------------------------ */
 
 struct desc {
@@ -880,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_leave_block_allocated),
         cmocka_unit_test(test_parent_locator),
         cmocka_unit_test(test_create_utf8_locator),
+        cmocka_unit_test(test_merge_keeps_foreign_metadata),
         cmocka_unit_test(test_log_two_entries_and_zero_descriptor),
         cmocka_unit_test(test_log_zeroes_what_it_wrote_past_the_old_end),
         cmocka_unit_test(test_log_other_guid_ignored),
