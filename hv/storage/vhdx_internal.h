@@ -107,6 +107,12 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
                            uint32_t lss, uint32_t pss, const struct guid *linkage,
                            const char *rel_path, const char *abs_path);
 
+/* The parent's metadata items marked IsVirtualDisk that vhdx_build_metadata does not
+ * write (user metadata about the virtual disk, which a child carries over), appended to
+ * region past its *used bytes. */
+int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_len,
+                          size_t *used, struct vhdx_err *err);
+
 /* vhdx_log.c */
 int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err);
 void vhdx_log_overlay_free(struct vhdx *d);

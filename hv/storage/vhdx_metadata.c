@@ -298,3 +298,44 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
     (void)region_len;
     return off;
 }
+
+static bool known_system_item(const uint8_t *e)
+{
+    if (vhdx_le32(e + 24) & VHDX_META_IS_USER)
+        return false;
+    for (size_t i = 0; i < sizeof(known_items) / sizeof(known_items[0]); i++)
+        if (!memcmp(e, known_items[i].id->b, 16))
+            return true;
+    return false;
+}
+
+int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_len,
+                          size_t *used, struct vhdx_err *err)
+{
+    if (parent->meta_len > 32 * VHDX_MIB)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: metadata region of %u bytes is too large",
+                         parent->name, parent->meta_len);
+    uint8_t *tbl = vhdx_alloc(&parent->env, parent->meta_len);
+    if (!tbl)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", parent->name);
+    int rc = vhdx_pread(parent, parent->meta_off, tbl, parent->meta_len, err);
+    uint32_t count = rc ? 0 : vhdx_le16(tbl + 10);
+    for (uint32_t i = 0; !rc && i < count && i < VHDX_META_MAX; i++) {
+        const uint8_t *e = tbl + 32 + 32 * i;
+        uint32_t off = vhdx_le32(e + 16), len = vhdx_le32(e + 20), flags = vhdx_le32(e + 24);
+        if (!(flags & VHDX_META_IS_VDISK) || known_system_item(e))
+            continue;
+        unsigned n = vhdx_le16(region + 10);
+        if (n >= VHDX_META_MAX || len > region_len - *used) {
+            rc = vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: its virtual-disk metadata items do "
+                           "not fit in a child's metadata region", parent->name);
+            break;
+        }
+        memcpy(region + *used, tbl + off, len); /* inside the region: checked at open */
+        put_entry(region, n, (const struct guid *)e, len ? (uint32_t)*used : 0, len, flags);
+        vhdx_put16(region + 10, (uint16_t)(n + 1));
+        *used += len;
+    }
+    vhdx_free(&parent->env, tbl);
+    return rc;
+}

@@ -563,6 +563,41 @@ static void test_create_utf8_locator(void **state)
     mem_env_clear_parents();
 }
 
+static bool has_meta(struct mem_disk *m, const struct guid *g)
+{
+    uint8_t *tbl = m->data + region(m, &vhdx_guid_metadata_region);
+    for (unsigned i = 0; i < vhdx_le16(tbl + 10); i++)
+        if (!memcmp(tbl + 32 + 32 * i, g->b, 16))
+            return true;
+    return false;
+}
+
+static void test_child_carries_virtual_disk_metadata(void **state)
+{
+    /* A parent's user item marked IsVirtualDisk belongs to the virtual disk: a child made
+     * from it carries it; an item about the file does not. */
+    struct mem_disk pm, cm;
+    base_image(&pm);
+    static const uint8_t about_disk[24] = { 'd', 'i', 's', 'k' }, about_file[8] = { 'f' };
+    struct guid file_item = other_guid;
+    file_item.b[0] ^= 0xff;
+    add_meta(&pm, &other_guid, VHDX_META_IS_USER | VHDX_META_IS_VDISK, about_disk,
+             sizeof(about_disk));
+    add_meta(&pm, &file_item, VHDX_META_IS_USER, about_file, sizeof(about_file));
+    make_child(&pm, "p.vhdx", &cm, MIB);
+    assert_true(has_meta(&cm, &other_guid));
+    assert_false(has_meta(&cm, &file_item));
+    uint8_t *data;
+    uint8_t *e = meta_entry(&cm, &other_guid, &data);
+    assert_int_equal(vhdx_le32(e + 24), VHDX_META_IS_USER | VHDX_META_IS_VDISK);
+    assert_memory_equal(data, about_disk, sizeof(about_disk));
+    struct vhdx *c = open_disk(&cm, "c.vhdx", VHDX_OPEN_READ_ONLY);
+    check_clean(c);
+    vhdx_close(c, NULL);
+    mem_disk_free(&pm), mem_disk_free(&cm);
+    mem_env_clear_parents();
+}
+
 static bool locator_has(struct mem_disk *cm, const char *key)
 {
     uint8_t *loc;
@@ -947,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_parent_locator),
         cmocka_unit_test(test_create_utf8_locator),
         cmocka_unit_test(test_merge_keeps_foreign_metadata),
+        cmocka_unit_test(test_child_carries_virtual_disk_metadata),
         cmocka_unit_test(test_log_two_entries_and_zero_descriptor),
         cmocka_unit_test(test_log_zeroes_what_it_wrote_past_the_old_end),
         cmocka_unit_test(test_log_other_guid_ignored),
