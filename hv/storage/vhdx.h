@@ -87,6 +87,7 @@ struct vhdx_info {
     struct guid parent_linkage;
     char parent_relative_path[256];
     char parent_absolute_path[256];
+    char parent_volume_path[256];
     char parent_name[256]; /* as opened, empty when no parent was opened */
 };
 

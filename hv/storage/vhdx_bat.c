@@ -10,8 +10,10 @@ void vhdx_geometry(struct vhdx *d)
     d->bitmap_blocks = (d->payload_blocks + d->chunk_ratio - 1) / d->chunk_ratio;
     if (d->has_parent)
         d->bat_entries = d->bitmap_blocks * (d->chunk_ratio + 1);
-    else
+    else if (d->payload_blocks)
         d->bat_entries = d->payload_blocks + (d->payload_blocks - 1) / d->chunk_ratio;
+    else
+        d->bat_entries = 0; /* an empty disk */
 }
 
 uint32_t vhdx_payload_index(const struct vhdx *d, uint32_t block)
@@ -69,6 +71,13 @@ static int check_entry(struct vhdx *d, uint32_t i, uint64_t file_size, struct vh
                     len > file_size - VHDX_BAT_OFFSET(e)))
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: BAT entry %u points at %llu, outside the "
                          "file", d->name, i, (unsigned long long)VHDX_BAT_OFFSET(e));
+    /* A block on the log or a region would let data writes rewrite the image's metadata. */
+    if (present && (vhdx_ranges_overlap(VHDX_BAT_OFFSET(e), len, d->hdr.log_off, d->hdr.log_len) ||
+                    vhdx_ranges_overlap(VHDX_BAT_OFFSET(e), len, d->bat_off, d->bat_len) ||
+                    vhdx_ranges_overlap(VHDX_BAT_OFFSET(e), len, d->meta_off, d->meta_len)))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: BAT entry %u puts a block at %llu, on the "
+                         "log, the BAT or the metadata region", d->name, i,
+                         (unsigned long long)VHDX_BAT_OFFSET(e));
     return VHDX_OK;
 }
 
@@ -77,7 +86,12 @@ int vhdx_bat_load(struct vhdx *d, struct vhdx_err *err)
     vhdx_geometry(d);
     uint64_t bytes = ((uint64_t)d->bat_entries * 8 + VHDX_LOG_SECTOR - 1) / VHDX_LOG_SECTOR *
                      VHDX_LOG_SECTOR;
-    if (bytes > d->bat_len || bytes > VHDX_BAT_MAX)
+    if (bytes > VHDX_BAT_MAX)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: its BAT of %llu MiB (%u entries) is "
+                         "larger than the %u MiB this module holds in memory (a larger block "
+                         "size makes it smaller)", d->name, (unsigned long long)(bytes >> 20),
+                         d->bat_entries, VHDX_BAT_MAX >> 20);
+    if (bytes > d->bat_len)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: BAT region of %u bytes cannot hold %u "
                          "entries", d->name, d->bat_len, d->bat_entries);
     d->bat_bytes = (uint32_t)bytes;
@@ -86,7 +100,7 @@ int vhdx_bat_load(struct vhdx *d, struct vhdx_err *err)
     if (!d->bat || !d->bitmaps)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory for the BAT", d->name);
     int rc = vhdx_pread(d, d->bat_off, d->bat, d->bat_bytes, err);
-    uint64_t size = d->io.size(d->io.ctx);
+    uint64_t size = vhdx_file_size(d);
     for (uint32_t i = 0; !rc && i < d->bat_entries; i++)
         rc = check_entry(d, i, size, err);
     d->file_end = (size + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;

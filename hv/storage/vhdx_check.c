@@ -232,7 +232,7 @@ static void check_partial_bitmaps(struct checker *r)
 static void check_overlaps(struct checker *r, struct extent *x, size_t n)
 {
     struct vhdx *d = r->d;
-    uint64_t size = d->io.size(d->io.ctx), used = 0, end = 0;
+    uint64_t size = vhdx_file_size(d), used = 0, end = 0;
     sort_extents(x, n);
     for (size_t i = 0; i < n; i++) {
         if (x[i].off + x[i].len > size)

@@ -11,6 +11,7 @@ struct layout {
     uint64_t log_off, meta_off, bat_off, file_size;
     struct guid disk_id, linkage;
     bool has_parent;
+    struct vhdx *parent;
     const char *rel, *abs;
 };
 
@@ -24,6 +25,7 @@ static int fill_from_params(const struct vhdx_env *env, const struct vhdx_create
 {
     const struct vhdx *parent = p->parent;
     l->has_parent = parent != NULL;
+    l->parent = p->parent;
     l->disk_size = parent ? parent->disk_size : p->disk_size;
     l->lss = parent ? parent->lss : (p->logical_sector_size ? p->logical_sector_size : 512);
     l->pss = parent ? parent->pss : (p->physical_sector_size ? p->physical_sector_size : 4096);
@@ -40,6 +42,9 @@ static int fill_from_params(const struct vhdx_env *env, const struct vhdx_create
             (l->abs && strlen(l->abs) >= VHDX_PATH_MAX))
             return vhdx_fail(err, VHDX_E_INVALID, "parent path longer than %u characters",
                              VHDX_PATH_MAX - 1);
+        if ((l->rel && !vhdx_utf8_valid(l->rel)) || (l->abs && !vhdx_utf8_valid(l->abs)))
+            return vhdx_fail(err, VHDX_E_INVALID, "parent path is not valid UTF-8 (the "
+                             "locator stores UTF-16)");
     } else {
         env->random_guid(env->ctx, &l->disk_id);
     }
@@ -125,6 +130,11 @@ static int write_all(const struct vhdx_env *env, const struct vhdx_io *io, const
     memset(buf, 0, VHDX_MIB);
     size_t used = vhdx_build_metadata(buf, VHDX_MIB, l->block_size, l->has_parent, l->disk_size,
                                       &l->disk_id, l->lss, l->pss, &l->linkage, l->rel, l->abs);
+    if (!rc && l->parent) {
+        int crc = vhdx_copy_vdisk_items(l->parent, buf, VHDX_MIB, &used, err);
+        if (crc)
+            return crc;
+    }
     rc = rc || io->write(io->ctx, l->meta_off, buf, used) < 0;
     rc = rc || io->flush(io->ctx) < 0;
     return rc ? vhdx_fail(err, VHDX_E_IO, "writing the new image failed") : VHDX_OK;

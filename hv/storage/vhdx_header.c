@@ -153,9 +153,14 @@ static int parse_region_table(struct vhdx *d, const uint8_t *buf, struct vhdx_er
         uint64_t off = vhdx_le64(e + 16);
         uint32_t len = vhdx_le32(e + 24);
         bool required = vhdx_le32(e + 28) & 1;
-        if (guid_eq(&g, &vhdx_guid_bat_region) && !have_bat) {
+        bool bat = guid_eq(&g, &vhdx_guid_bat_region);
+        bool meta = guid_eq(&g, &vhdx_guid_metadata_region);
+        if ((bat && have_bat) || (meta && have_meta))
+            return vhdx_fail(err, VHDX_E_CORRUPT, "%s: region table lists the %s region twice",
+                             d->name, bat ? "BAT" : "metadata");
+        if (bat) {
             d->bat_off = off, d->bat_len = len, have_bat = true;
-        } else if (guid_eq(&g, &vhdx_guid_metadata_region) && !have_meta) {
+        } else if (meta) {
             d->meta_off = off, d->meta_len = len, have_meta = true;
         } else if (required) {
             char s[GUID_STR_LEN + 1];
@@ -173,7 +178,7 @@ static int parse_region_table(struct vhdx *d, const uint8_t *buf, struct vhdx_er
 static int check_region(struct vhdx *d, const char *what, uint64_t off, uint32_t len,
                         struct vhdx_err *err)
 {
-    uint64_t size = d->io.size(d->io.ctx);
+    uint64_t size = vhdx_file_size(d);
     if (off < VHDX_MIB || off % VHDX_MIB || len == 0 || len % VHDX_MIB || off > size ||
         len > size - off)
         return vhdx_fail(err, VHDX_E_CORRUPT,

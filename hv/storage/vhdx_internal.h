@@ -31,6 +31,13 @@ struct vhdx_txn {
     } s[VHDX_TXN_MAX];
 };
 
+/* A sector (or zeroed range) a log replayed in memory changed: a read-only open of an
+ * image whose log needs replay sees the file through these. */
+struct vhdx_overlay {
+    uint64_t off, len;
+    uint8_t *data; /* len bytes, or NULL: zeros */
+};
+
 struct vhdx {
     struct vhdx_env env;
     struct vhdx_io io;
@@ -50,7 +57,7 @@ struct vhdx {
     bool has_parent, leave_allocated;
     struct guid parent_linkage, parent_linkage2;
     bool has_linkage2;
-    char parent_rel[VHDX_PATH_MAX], parent_abs[VHDX_PATH_MAX];
+    char parent_rel[VHDX_PATH_MAX], parent_abs[VHDX_PATH_MAX], parent_vol[VHDX_PATH_MAX];
 
     uint32_t chunk_ratio, payload_blocks, bitmap_blocks, bat_entries;
     uint8_t *bat;       /* raw little-endian BAT, bat_bytes long */
@@ -63,6 +70,9 @@ struct vhdx {
     uint32_t log_head;
     bool apply_pending; /* in-place metadata written since the last flush */
     uint32_t replayed;
+    struct vhdx_overlay *overlay; /* read-only replay, in log order (later ones win) */
+    uint32_t overlay_n, overlay_cap;
+    uint64_t overlay_size;        /* the file's size as the replayed log leaves it */
 
     struct vhdx *parent;
     struct vhdx_io parent_io;
@@ -78,6 +88,8 @@ void vhdx_free(const struct vhdx_env *env, void *p);
 int vhdx_pread(struct vhdx *d, uint64_t off, void *buf, size_t len, struct vhdx_err *err);
 int vhdx_pwrite(struct vhdx *d, uint64_t off, const void *buf, size_t len, struct vhdx_err *err);
 int vhdx_sync(struct vhdx *d, struct vhdx_err *err);
+/* The file's size, as a log replayed in memory leaves it. */
+uint64_t vhdx_file_size(const struct vhdx *d);
 uint32_t vhdx_checksum(const uint8_t *buf, size_t len, size_t csum_off);
 bool vhdx_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 
@@ -95,10 +107,30 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
                            uint32_t lss, uint32_t pss, const struct guid *linkage,
                            const char *rel_path, const char *abs_path);
 
+/* The parent's metadata items marked IsVirtualDisk that vhdx_build_metadata does not
+ * write (user metadata about the virtual disk, which a child carries over), appended to
+ * region past its *used bytes. */
+int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_len,
+                          size_t *used, struct vhdx_err *err);
+
 /* vhdx_log.c */
 int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err);
+void vhdx_log_overlay_free(struct vhdx *d);
+/* Applies the in-memory replay to buf, which holds [off, off+len) of the file. */
+void vhdx_log_overlay_apply(const struct vhdx *d, uint64_t off, uint8_t *buf, size_t len);
 int vhdx_log_commit(struct vhdx *d, const struct vhdx_txn *t, struct vhdx_err *err);
 void vhdx_txn_add(struct vhdx_txn *t, uint64_t off, const uint8_t *data);
+
+/* vhdx_utf16.c: the parent locator's strings.  UTF-16LE (a trailing NUL dropped) into a
+ * NUL-terminated UTF-8 string of at most size bytes: its length, or one of these. */
+#define VHDX_UTF_INVALID  (-1) /* a control character, a lone surrogate, an odd length */
+#define VHDX_UTF_TOO_LONG (-2)
+int vhdx_utf16_to_utf8(const uint8_t *p, uint32_t bytes, char *out, size_t size);
+bool vhdx_utf8_valid(const char *s);
+/* s (valid UTF-8) as UTF-16LE at p, at most 2 bytes per byte of s; returns bytes written. */
+uint32_t vhdx_utf8_to_utf16(uint8_t *p, const char *s);
+/* Whether the UTF-16LE string at p (bytes long) is exactly `ascii` (a locator key). */
+bool vhdx_utf16_is(const uint8_t *p, uint32_t bytes, const char *ascii);
 
 /* vhdx_bat.c */
 void vhdx_geometry(struct vhdx *d);

@@ -3,7 +3,9 @@
  * in-place copy of the previous entry is flushed before the next entry is written, so the
  * newest valid entry alone describes what may be missing in place.  Replay (on open)
  * follows the specification: the valid entry with the highest sequence number is the head,
- * its tail starts the active sequence, and every entry of that sequence is applied.
+ * its tail starts the active sequence, and every entry of that sequence is applied; on a
+ * read-only open it is applied in memory (an overlay every read of the file goes through)
+ * and the file is left as it is.
  */
 #include "hv/storage/vhdx_internal.h"
 
@@ -119,55 +121,172 @@ static bool sequence_complete(const struct log_view *v, uint32_t tail, uint32_t 
     return false;
 }
 
-static int check_target(struct vhdx *d, uint64_t off, uint64_t len, struct vhdx_err *err)
+/* What replay may write: the file as it was plus what LastFileOffset extended. */
+struct replay {
+    uint64_t limit;     /* the file's size after extending it to LastFileOffset */
+    uint64_t dirty_end; /* past it the file reads zeros: its old size, or past the end of
+                           what replay wrote into the extension */
+};
+
+static int check_target(struct vhdx *d, const struct replay *r, uint64_t off, uint64_t len,
+                        struct vhdx_err *err)
 {
-    if (off < VHDX_MIB || vhdx_ranges_overlap(off, len, d->hdr.log_off, d->hdr.log_len) ||
-        off + len < off)
-        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes to offset %llu, inside the "
-                         "header section or the log", d->name, (unsigned long long)off);
+    /* The region tables change through the log; the headers (which find it) cannot. */
+    if (off < VHDX_REGION1_OFF || off + len < off ||
+        vhdx_ranges_overlap(off, len, d->hdr.log_off, d->hdr.log_len))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes to offset %llu, on the "
+                         "file identifier, the headers or the log", d->name,
+                         (unsigned long long)off);
+    if (off + len > r->limit)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry writes %llu bytes at offset %llu, "
+                         "past the file's LastFileOffset %llu", d->name, (unsigned long long)len,
+                         (unsigned long long)off, (unsigned long long)r->limit);
     return VHDX_OK;
 }
 
-static int apply_desc(struct vhdx *d, const struct log_view *v, uint32_t pos,
-                      const uint8_t *de, uint32_t *data_idx, uint8_t *sector,
+/* ---- replay in memory (read-only opens) ------------------------------------------- */
+
+void vhdx_log_overlay_free(struct vhdx *d)
+{
+    for (uint32_t i = 0; i < d->overlay_n; i++)
+        vhdx_free(&d->env, d->overlay[i].data);
+    vhdx_free(&d->env, d->overlay);
+    d->overlay = NULL;
+    d->overlay_n = d->overlay_cap = 0;
+}
+
+/* Records what replay would write at off: len bytes of data, or zeros (data NULL). */
+static int overlay_add(struct vhdx *d, uint64_t off, uint64_t len, const uint8_t *data,
+                       struct vhdx_err *err)
+{
+    if (d->overlay_n == d->overlay_cap) {
+        uint32_t cap = d->overlay_cap ? 2 * d->overlay_cap : 64;
+        struct vhdx_overlay *n = vhdx_alloc(&d->env, sizeof(*n) * cap);
+        if (!n)
+            return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+        if (d->overlay_n)
+            memcpy(n, d->overlay, sizeof(*n) * d->overlay_n);
+        vhdx_free(&d->env, d->overlay);
+        d->overlay = n;
+        d->overlay_cap = cap;
+    }
+    struct vhdx_overlay *o = &d->overlay[d->overlay_n];
+    o->off = off, o->len = len, o->data = NULL;
+    if (data) {
+        o->data = vhdx_alloc(&d->env, (size_t)len);
+        if (!o->data)
+            return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
+        memcpy(o->data, data, (size_t)len);
+    }
+    d->overlay_n++;
+    return VHDX_OK;
+}
+
+void vhdx_log_overlay_apply(const struct vhdx *d, uint64_t off, uint8_t *buf, size_t len)
+{
+    for (uint32_t i = 0; i < d->overlay_n; i++) {
+        const struct vhdx_overlay *o = &d->overlay[i];
+        if (!vhdx_ranges_overlap(off, len, o->off, o->len))
+            continue;
+        uint64_t from = off > o->off ? off : o->off;
+        uint64_t to = off + len < o->off + o->len ? off + len : o->off + o->len;
+        if (o->data)
+            memcpy(buf + (from - off), o->data + (from - o->off), (size_t)(to - from));
+        else
+            memset(buf + (from - off), 0, (size_t)(to - from));
+    }
+}
+
+/* ---- replay --------------------------------------------------------------------------- */
+
+/* Writes (or, read-only, records) what a descriptor says. */
+static int put_sector(struct vhdx *d, struct replay *r, uint64_t off, const uint8_t *sector,
+                      struct vhdx_err *err)
+{
+    if (off + VHDX_LOG_SECTOR > r->dirty_end)
+        r->dirty_end = off + VHDX_LOG_SECTOR;
+    if (d->read_only)
+        return overlay_add(d, off, VHDX_LOG_SECTOR, sector, err);
+    return vhdx_pwrite(d, off, sector, VHDX_LOG_SECTOR, err);
+}
+
+static int apply_zero(struct vhdx *d, const struct replay *r, uint64_t off, uint64_t len,
+                      uint8_t *sector, struct vhdx_err *err)
+{
+    int rc = check_target(d, r, off, len, err);
+    /* Past dirty_end the file already reads as zeros: a hostile length costs nothing. */
+    uint64_t end = off + len < r->dirty_end ? off + len : r->dirty_end;
+    if (!rc && d->read_only)
+        return end > off ? overlay_add(d, off, end - off, NULL, err) : VHDX_OK;
+    memset(sector, 0, VHDX_LOG_SECTOR);
+    for (uint64_t at = off; !rc && at < end; at += VHDX_LOG_SECTOR)
+        rc = vhdx_pwrite(d, at, sector, VHDX_LOG_SECTOR, err);
+    return rc;
+}
+
+static int apply_desc(struct vhdx *d, const struct log_view *v, struct replay *r,
+                      uint32_t pos, const uint8_t *de, uint32_t *data_idx, uint8_t *sector,
                       struct vhdx_err *err)
 {
     uint64_t off = vhdx_le64(de + 16);
-    if (vhdx_le32(de) == VHDX_SIG_ZERO) {
-        uint64_t len = vhdx_le64(de + 8);
-        int rc = check_target(d, off, len, err);
-        memset(sector, 0, VHDX_LOG_SECTOR);
-        for (uint64_t done = 0; !rc && done < len; done += VHDX_LOG_SECTOR)
-            rc = vhdx_pwrite(d, off + done, sector, VHDX_LOG_SECTOR, err);
-        return rc;
-    }
+    if (vhdx_le32(de) == VHDX_SIG_ZERO)
+        return apply_zero(d, r, off, vhdx_le64(de + 8), sector, err);
     const uint8_t *ds = log_sector(v, pos, (*data_idx)++);
     memcpy(sector, de + 8, 8);                   /* leading bytes */
     memcpy(sector + 8, ds + 8, 4084);
     memcpy(sector + 4092, de + 4, 4);            /* trailing bytes */
-    int rc = check_target(d, off, VHDX_LOG_SECTOR, err);
-    return rc ? rc : vhdx_pwrite(d, off, sector, VHDX_LOG_SECTOR, err);
+    int rc = check_target(d, r, off, VHDX_LOG_SECTOR, err);
+    return rc ? rc : put_sector(d, r, off, sector, err);
 }
 
-static int apply_entry(struct vhdx *d, const struct log_view *v, uint32_t pos,
-                       uint64_t *last_off, struct vhdx_err *err)
+static int apply_entry(struct vhdx *d, const struct log_view *v, struct replay *r,
+                       uint32_t pos, struct vhdx_err *err)
 {
     const uint8_t *h = log_sector(v, pos, 0);
     uint32_t ndesc = vhdx_le32(h + VHDX_L_NDESC), data_idx = desc_sectors(ndesc);
-    uint64_t flushed = vhdx_le64(h + VHDX_L_FLUSHED), last = vhdx_le64(h + VHDX_L_LAST);
-    if (flushed > d->io.size(d->io.ctx))
-        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry expects at least %llu bytes but "
-                         "the file has %llu (truncated?)", d->name, (unsigned long long)flushed,
-                         (unsigned long long)d->io.size(d->io.ctx));
-    if (last > *last_off)
-        *last_off = last;
     uint8_t sector[VHDX_LOG_SECTOR];
     for (uint32_t i = 0; i < ndesc; i++) {
         uint32_t at = VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * i;
         const uint8_t *de = log_sector(v, pos, at / VHDX_LOG_SECTOR) + at % VHDX_LOG_SECTOR;
-        int rc = apply_desc(d, v, pos, de, &data_idx, sector, err);
+        int rc = apply_desc(d, v, r, pos, de, &data_idx, sector, err);
         if (rc)
             return rc;
+    }
+    return VHDX_OK;
+}
+
+/*
+ * Every entry's FlushedFileOffset must fit in the file (a shorter file was truncated);
+ * the file grows to the largest LastFileOffset before anything is written, so that a
+ * hostile entry cannot make replay write past what its log entry declared.
+ */
+static int prepare_file(struct vhdx *d, const struct log_view *v, uint32_t tail,
+                        uint32_t count, struct replay *r, struct vhdx_err *err)
+{
+    uint64_t size = d->io.size(d->io.ctx), last = 0;
+    uint32_t pos = tail, len = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *h = log_sector(v, pos, 0);
+        uint64_t flushed = vhdx_le64(h + VHDX_L_FLUSHED), l = vhdx_le64(h + VHDX_L_LAST);
+        if (flushed > size)
+            return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry expects at least %llu bytes "
+                             "but the file has %llu (truncated?)", d->name,
+                             (unsigned long long)flushed, (unsigned long long)size);
+        if (l > last)
+            last = l;
+        entry_valid(v, pos, &len);
+        pos = (pos + len) % v->len;
+    }
+    r->dirty_end = size;
+    r->limit = size;
+    if (last > size) {
+        uint64_t want = (last + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;
+        if (want < last || (!d->read_only && d->io.resize(d->io.ctx, want) < 0))
+            return vhdx_fail(err, VHDX_E_IO, "%s: cannot extend to the log's LastFileOffset "
+                             "%llu", d->name, (unsigned long long)last);
+        r->limit = want;
+        if (d->read_only)
+            d->overlay_size = want;
     }
     return VHDX_OK;
 }
@@ -175,23 +294,17 @@ static int apply_entry(struct vhdx *d, const struct log_view *v, uint32_t pos,
 static int replay_sequence(struct vhdx *d, const struct log_view *v, uint32_t tail,
                            uint32_t count, struct vhdx_err *err)
 {
-    uint64_t last_off = 0;
+    struct replay r;
+    int rc = prepare_file(d, v, tail, count, &r, err);
     uint32_t pos = tail, len = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        int rc = apply_entry(d, v, pos, &last_off, err);
-        if (rc)
-            return rc;
+    for (uint32_t i = 0; !rc && i < count; i++) {
+        rc = apply_entry(d, v, &r, pos, err);
         entry_valid(v, pos, &len);
         pos = (pos + len) % v->len;
     }
-    if (d->io.size(d->io.ctx) < last_off) {
-        uint64_t size = (last_off + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB;
-        if (d->io.resize(d->io.ctx, size) < 0)
-            return vhdx_fail(err, VHDX_E_IO, "%s: cannot extend to %llu bytes", d->name,
-                             (unsigned long long)size);
-    }
-    d->replayed = count;
-    return VHDX_OK;
+    if (!rc)
+        d->replayed = count;
+    return rc;
 }
 
 static int replay_found(struct vhdx *d, const struct log_view *v, uint32_t head,
@@ -201,11 +314,18 @@ static int replay_found(struct vhdx *d, const struct log_view *v, uint32_t head,
     if (!sequence_complete(v, tail, head, &count))
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: the log's active sequence (head at %u, tail "
                          "at %u) is incomplete", d->name, head, tail);
-    if (d->read_only)
-        return vhdx_fail(err, VHDX_E_READ_ONLY, "%s: the log must be replayed; open the image "
-                         "writable (for example with 'vhdx check')", d->name);
+    if (d->read_only) /* replayed in memory: the file stays as it is */
+        return replay_sequence(d, v, tail, count, err);
     d->log_seq = entry_seq(v, head) + 1;
-    int rc = replay_sequence(d, v, tail, count, err);
+    /*
+     * [MS-VHDX] 2.2.2: a new FileWriteGuid before the first change of the file, log
+     * playback included; the LogGuid stays until the log is replayed, so that a cut during
+     * replay leaves the log to be replayed again.
+     */
+    d->env.random_guid(d->env.ctx, &d->hdr.file_write);
+    int rc = vhdx_update_header(d, err);
+    if (!rc)
+        rc = replay_sequence(d, v, tail, count, err);
     if (!rc)
         rc = vhdx_sync(d, err);
     return rc;
@@ -217,8 +337,8 @@ int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err)
     if (guid_is_zero(&d->hdr.log_guid))
         return VHDX_OK;
     if (d->hdr.log_len > VHDX_LOG_MAX)
-        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: log of %u bytes is too large to replay",
-                         d->name, d->hdr.log_len);
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: log of %u bytes is too large to replay "
+                         "(at most %u MiB)", d->name, d->hdr.log_len, VHDX_LOG_MAX >> 20);
     uint8_t *buf = vhdx_alloc(&d->env, d->hdr.log_len);
     if (!buf)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
@@ -231,8 +351,9 @@ int vhdx_log_replay(struct vhdx *d, struct vhdx_err *err)
     vhdx_free(&d->env, buf);
     if (rc || d->read_only)
         return rc;
-    /* Log now empty: a new FileWriteGuid (the file changed) and a zero LogGuid. */
-    d->env.random_guid(d->env.ctx, &d->hdr.file_write);
+    /* Log now empty: a zero LogGuid (and a new FileWriteGuid where replay made none). */
+    if (!found)
+        d->env.random_guid(d->env.ctx, &d->hdr.file_write);
     memset(&d->hdr.log_guid, 0, sizeof(d->hdr.log_guid));
     return vhdx_update_header(d, err);
 }
@@ -301,6 +422,10 @@ int vhdx_log_commit(struct vhdx *d, const struct vhdx_txn *t, struct vhdx_err *e
     if (len > d->hdr.log_len / 2)
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: log of %u bytes is too small for an "
                          "update of %u bytes", d->name, d->hdr.log_len, len);
+    /* FlushedFileOffset and LastFileOffset are whole MiB: so is the file first. */
+    uint64_t size = d->io.size(d->io.ctx);
+    if (size % VHDX_MIB && d->io.resize(d->io.ctx, (size + VHDX_MIB - 1) / VHDX_MIB * VHDX_MIB) < 0)
+        return vhdx_fail(err, VHDX_E_IO, "%s: cannot round the file up to a whole MiB", d->name);
     uint8_t *e = vhdx_alloc(&d->env, len);
     if (!e)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);

@@ -17,16 +17,110 @@
 
 #define MERGE_CHUNK (1024u * 1024u)
 
-/* A parent locator with both linkages and the child's paths; returns its length. */
-static uint32_t build_locator2(const struct vhdx *c, const struct guid *g2, uint8_t *loc)
+#define LOCATOR_MAX (64u * 1024u)
+
+/*
+ * The locator at loc (len bytes, its entries checked at open) with parent_linkage2 = g2:
+ * every other key and value kept as it is (keys this module does not know included).
+ * Returns its length in out, or 0 when it would not fit in LOCATOR_MAX bytes.
+ */
+static uint32_t locator_with_linkage2(const uint8_t *loc, uint32_t len, const struct guid *g2,
+                                      uint8_t *out)
 {
-    char l1[GUID_STR_LEN + 1], l2[GUID_STR_LEN + 1];
-    guid_format(&c->parent_linkage, l1);
-    guid_format(g2, l2);
-    static const char *const keys[4] = { "parent_linkage", "parent_linkage2", "relative_path",
-                                         "absolute_win32_path" };
-    const char *vals[4] = { l1, l2, c->parent_rel, c->parent_abs };
-    return vhdx_put_locator(loc, keys, vals, 4);
+    static const char key2[] = "parent_linkage2";
+    char val2[GUID_STR_LEN + 1];
+    guid_format(g2, val2);
+    uint32_t n = vhdx_le16(loc + 18), keep = 0;
+    uint64_t bytes = 20 + 2 * (sizeof(key2) - 1) + 2 * GUID_STR_LEN;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = loc + 20 + 12 * i;
+        if (vhdx_utf16_is(loc + vhdx_le32(e), vhdx_le16(e + 8), key2))
+            continue;
+        keep++;
+        bytes += 12ull + vhdx_le16(e + 8) + vhdx_le16(e + 10);
+    }
+    bytes += 12;
+    if (bytes > LOCATOR_MAX || keep + 1 > 0xffff)
+        return 0;
+    memcpy(out, loc, 18);                       /* the locator type and reserved field */
+    vhdx_put16(out + 18, (uint16_t)(keep + 1));
+    uint32_t pos = 20 + 12 * (keep + 1), k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = loc + 20 + 12 * i;
+        uint16_t kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
+        if (vhdx_utf16_is(loc + vhdx_le32(e), kl, key2))
+            continue;
+        uint8_t *o = out + 20 + 12 * k++;
+        memcpy(out + pos, loc + vhdx_le32(e), kl);
+        vhdx_put32(o, pos);
+        pos += kl;
+        memcpy(out + pos, loc + vhdx_le32(e + 4), vl);
+        vhdx_put32(o + 4, pos);
+        pos += vl;
+        vhdx_put16(o + 8, kl);
+        vhdx_put16(o + 10, vl);
+    }
+    uint8_t *o = out + 20 + 12 * k;
+    vhdx_put32(o, pos);
+    uint32_t kl = vhdx_utf8_to_utf16(out + pos, key2);
+    pos += kl;
+    vhdx_put32(o + 4, pos);
+    uint32_t vl = vhdx_utf8_to_utf16(out + pos, val2);
+    pos += vl;
+    vhdx_put16(o + 8, (uint16_t)kl);
+    vhdx_put16(o + 10, (uint16_t)vl);
+    (void)len;
+    return pos;
+}
+
+/* Whether [off, off+len) of the metadata region is free of every item but entry `self`. */
+static bool meta_space_free(const uint8_t *tbl, uint32_t self, uint32_t off, uint32_t len)
+{
+    for (uint32_t i = 0; i < vhdx_le16(tbl + 10); i++) {
+        const uint8_t *e = tbl + 32 + 32 * i;
+        if (i != self && vhdx_ranges_overlap(off, len, vhdx_le32(e + 16), vhdx_le32(e + 20)))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Gives the child's parent locator parent_linkage2 = g2 in neu (a copy of its metadata
+ * region): in place when it fits there, else after the last item.  Every other item (user
+ * metadata too) stays where it is.
+ */
+static int put_linkage2(struct vhdx *c, uint8_t *neu, const struct guid *g2, struct vhdx_err *err)
+{
+    uint32_t n = vhdx_le16(neu + 10), self = n, end = VHDX_META_TABLE_SIZE;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = neu + 32 + 32 * i;
+        if (guid_eq((const struct guid *)e, &vhdx_guid_parent_locator) &&
+            !(vhdx_le32(e + 24) & VHDX_META_IS_USER))
+            self = i;
+        if (vhdx_le32(e + 16) + vhdx_le32(e + 20) > end)
+            end = vhdx_le32(e + 16) + vhdx_le32(e + 20);
+    }
+    if (self == n)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: no parent locator to update", c->name);
+    uint8_t *e = neu + 32 + 32 * self, *loc = vhdx_alloc(&c->env, LOCATOR_MAX);
+    if (!loc)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", c->name);
+    uint32_t at = vhdx_le32(e + 16);
+    uint32_t len = locator_with_linkage2(neu + at, vhdx_le32(e + 20), g2, loc);
+    if (len && !(at + len <= c->meta_len && meta_space_free(neu, self, at, len)))
+        at = end;                               /* no room in place: after the last item */
+    int rc = VHDX_OK;
+    if (!len || len > VHDX_META_ITEM_MAX || at > c->meta_len || len > c->meta_len - at) {
+        rc = vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: no room in the metadata region for a "
+                       "parent locator with parent_linkage2", c->name);
+    } else {
+        memset(neu + vhdx_le32(e + 16), 0, vhdx_le32(e + 20));
+        memcpy(neu + at, loc, len);
+        vhdx_put32(e + 16, at);
+        vhdx_put32(e + 20, len);
+    }
+    vhdx_free(&c->env, loc);
+    return rc;
 }
 
 /* Rewrites the child's metadata region with parent_linkage2 = g2, atomically via its log. */
@@ -39,15 +133,8 @@ static int set_linkage2(struct vhdx *c, const struct guid *g2, struct vhdx_err *
     if (!rc)
         rc = vhdx_pread(c, c->meta_off, old, c->meta_len, err);
     if (!rc) {
-        vhdx_build_metadata(neu, c->meta_len, c->block_size, true, c->disk_size, &c->disk_id,
-                            c->lss, c->pss, &c->parent_linkage, c->parent_rel, c->parent_abs);
-        if (c->leave_allocated)
-            vhdx_put32(neu + VHDX_META_TABLE_SIZE + 4,
-                       VHDX_FP_HAS_PARENT | VHDX_FP_LEAVE_ALLOCATED);
-        uint8_t *e = neu + 32 + 32 * (vhdx_le16(neu + 10) - 1); /* the locator is last */
-        uint32_t at = vhdx_le32(e + 16);
-        memset(neu + at, 0, vhdx_le32(e + 20));
-        vhdx_put32(e + 20, build_locator2(c, g2, neu + at));
+        memcpy(neu, old, c->meta_len);
+        rc = put_linkage2(c, neu, g2, err);
     }
     struct vhdx_txn t = { 0 };
     for (uint32_t s = 0; !rc && s < c->meta_len / VHDX_LOG_SECTOR; s++) {

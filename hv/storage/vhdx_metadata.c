@@ -20,41 +20,40 @@ static const struct meta_item known_items[] = {
     { &vhdx_guid_parent_locator, M_LOCATOR, 20 },
 };
 
-/* UTF-16LE to ASCII; anything outside ASCII becomes '?'. */
-static void utf16_to_ascii(const uint8_t *p, uint32_t bytes, char *out, size_t out_size)
+/* A value as UTF-8 into out (VHDX_PATH_MAX bytes); an error names the key. */
+static int value_utf8(struct vhdx *d, const char *key, const uint8_t *v, uint32_t vlen,
+                      char *out, struct vhdx_err *err)
 {
-    size_t n = 0;
-    for (uint32_t i = 0; i + 1 < bytes && n + 1 < out_size; i += 2) {
-        uint16_t c = vhdx_le16(p + i);
-        out[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    out[n] = 0;
-}
-
-static bool key_is(const uint8_t *p, uint32_t bytes, const char *key)
-{
-    size_t n = strlen(key);
-    if (bytes != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (vhdx_le16(p + 2 * i) != (uint8_t)key[i])
-            return false;
-    return true;
-}
-
-static int parse_linkage(struct vhdx *d, const uint8_t *v, uint32_t vlen, struct guid *out,
-                         struct vhdx_err *err)
-{
-    char s[GUID_STR_LEN + 1];
-    utf16_to_ascii(v, vlen, s, sizeof(s));
-    if (vlen > 2 * GUID_STR_LEN || !guid_parse(s, strlen(s), out))
-        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator linkage '%s' is not a GUID",
-                         d->name, s);
+    int n = vhdx_utf16_to_utf8(v, vlen, out, VHDX_PATH_MAX);
+    if (n == VHDX_UTF_TOO_LONG)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: parent locator %s is longer than %u "
+                         "bytes of UTF-8", d->name, key, VHDX_PATH_MAX - 1);
+    if (n < 0)
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator %s is not valid UTF-16 "
+                         "or holds a control character", d->name, key);
     return VHDX_OK;
 }
 
+static int parse_linkage(struct vhdx *d, const char *key, const uint8_t *v, uint32_t vlen,
+                         struct guid *out, struct vhdx_err *err)
+{
+    char s[VHDX_PATH_MAX];
+    int rc = value_utf8(d, key, v, vlen, s, err);
+    if (rc)
+        return rc;
+    if (!guid_parse(s, strlen(s), out))
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator %s '%s' is not a GUID",
+                         d->name, key, s);
+    return VHDX_OK;
+}
+
+enum { K_LINKAGE = 1, K_LINKAGE2 = 2, K_REL = 4, K_VOL = 8, K_ABS = 16 };
+
+static const char *const locator_keys[] = { "parent_linkage", "parent_linkage2", "relative_path",
+                                            "volume_path", "absolute_win32_path" };
+
 static int parse_locator_entry(struct vhdx *d, const uint8_t *loc, uint32_t len,
-                               const uint8_t *e, bool *have_linkage, struct vhdx_err *err)
+                               const uint8_t *e, unsigned *seen, struct vhdx_err *err)
 {
     uint32_t ko = vhdx_le32(e), vo = vhdx_le32(e + 4);
     uint16_t kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
@@ -62,42 +61,52 @@ static int parse_locator_entry(struct vhdx *d, const uint8_t *loc, uint32_t len,
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator entry outside the item",
                          d->name);
     const uint8_t *k = loc + ko, *v = loc + vo;
-    if (key_is(k, kl, "parent_linkage")) {
-        *have_linkage = true;
-        return parse_linkage(d, v, vl, &d->parent_linkage, err);
+    for (unsigned i = 0; i < sizeof(locator_keys) / sizeof(locator_keys[0]); i++) {
+        const char *key = locator_keys[i];
+        if (!vhdx_utf16_is(k, kl, key))
+            continue;
+        if (*seen & (1u << i))
+            return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator has %s twice", d->name,
+                             key);
+        *seen |= 1u << i;
+        switch (1u << i) {
+        case K_LINKAGE: return parse_linkage(d, key, v, vl, &d->parent_linkage, err);
+        case K_LINKAGE2:
+            d->has_linkage2 = true;
+            return parse_linkage(d, key, v, vl, &d->parent_linkage2, err);
+        case K_REL: return value_utf8(d, key, v, vl, d->parent_rel, err);
+        case K_VOL: return value_utf8(d, key, v, vl, d->parent_vol, err);
+        default: return value_utf8(d, key, v, vl, d->parent_abs, err);
+        }
     }
-    if (key_is(k, kl, "parent_linkage2")) {
-        d->has_linkage2 = true;
-        return parse_linkage(d, v, vl, &d->parent_linkage2, err);
-    }
-    if (key_is(k, kl, "relative_path"))
-        utf16_to_ascii(v, vl, d->parent_rel, sizeof(d->parent_rel));
-    else if (key_is(k, kl, "absolute_win32_path"))
-        utf16_to_ascii(v, vl, d->parent_abs, sizeof(d->parent_abs));
-    return VHDX_OK;
+    return VHDX_OK; /* a key of no meaning here: ignored */
 }
 
 static int parse_locator(struct vhdx *d, const uint8_t *loc, uint32_t len, struct vhdx_err *err)
 {
     struct guid type;
     memcpy(type.b, loc, 16);
-    if (!guid_eq(&type, &vhdx_guid_locator_type_vhdx))
-        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: parent is not a VHDX (locator type)",
-                         d->name);
+    if (!guid_eq(&type, &vhdx_guid_locator_type_vhdx)) {
+        char s[GUID_STR_LEN + 1];
+        guid_format(&type, s);
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: parent locator type %s is not the VHDX "
+                         "one (the parent is not a VHDX file)", d->name, s);
+    }
     uint32_t n = vhdx_le16(loc + 18);
     if (20 + 12ull * n > len)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator has %u entries, too many",
                          d->name, n);
-    bool have_linkage = false;
+    unsigned seen = 0;
     for (uint32_t i = 0; i < n; i++) {
-        int rc = parse_locator_entry(d, loc, len, loc + 20 + 12 * i, &have_linkage, err);
+        int rc = parse_locator_entry(d, loc, len, loc + 20 + 12 * i, &seen, err);
         if (rc)
             return rc;
     }
-    if (!have_linkage)
+    if (!(seen & K_LINKAGE))
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator lacks parent_linkage", d->name);
-    if (!d->parent_rel[0] && !d->parent_abs[0])
-        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator names no path", d->name);
+    if (!d->parent_rel[0] && !d->parent_abs[0] && !d->parent_vol[0])
+        return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator names no path (relative_path, "
+                         "volume_path or absolute_win32_path)", d->name);
     return VHDX_OK;
 }
 
@@ -113,8 +122,9 @@ static int parse_item(struct vhdx *d, unsigned bit, const uint8_t *p, uint32_t l
     case M_PARAMS: {
         d->block_size = vhdx_le32(p);
         uint32_t flags = vhdx_le32(p + 4);
-        d->leave_allocated = flags & VHDX_FP_LEAVE_ALLOCATED;
         d->has_parent = flags & VHDX_FP_HAS_PARENT;
+        /* "LeaveBlockAllocated is ignored when HasParent is set" */
+        d->leave_allocated = (flags & VHDX_FP_LEAVE_ALLOCATED) && !d->has_parent;
         if (!is_pow2(d->block_size) || d->block_size < VHDX_MIN_BLOCK ||
             d->block_size > VHDX_MAX_BLOCK)
             return vhdx_fail(err, VHDX_E_CORRUPT, "%s: block size %u is not a power of two "
@@ -141,7 +151,8 @@ static int check_values(struct vhdx *d, unsigned seen, struct vhdx_err *err)
     if (d->pss != 512 && d->pss != 4096)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: physical sector size %u (512 or 4096)",
                          d->name, d->pss);
-    if (d->disk_size == 0 || d->disk_size % d->lss || d->disk_size > VHDX_MAX_DISK_SIZE)
+    /* Zero is a multiple of the sector size: such a disk (qemu-img makes them) is empty. */
+    if (d->disk_size % d->lss || d->disk_size > VHDX_MAX_DISK_SIZE)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: virtual disk size %llu is invalid", d->name,
                          (unsigned long long)d->disk_size);
     if (d->has_parent && !(seen & M_LOCATOR))
@@ -208,14 +219,6 @@ int vhdx_read_metadata(struct vhdx *d, struct vhdx_err *err)
 
 /* ---- building a metadata region (create) ------------------------------------------- */
 
-static uint32_t put_utf16(uint8_t *p, const char *s)
-{
-    uint32_t n = 0;
-    for (; s[n]; n++)
-        vhdx_put16(p + 2 * n, (uint8_t)s[n]);
-    return 2 * n;
-}
-
 static void put_entry(uint8_t *tbl, unsigned i, const struct guid *id, uint32_t off,
                       uint32_t len, uint32_t flags)
 {
@@ -237,10 +240,10 @@ uint32_t vhdx_put_locator(uint8_t *loc, const char *const *keys, const char *con
             continue;
         uint8_t *e = loc + 20 + 12 * count++;
         vhdx_put32(e, pos);
-        uint32_t kl = put_utf16(loc + pos, keys[i]);
+        uint32_t kl = vhdx_utf8_to_utf16(loc + pos, keys[i]);
         pos += kl;
         vhdx_put32(e + 4, pos);
-        uint32_t vl = put_utf16(loc + pos, vals[i]);
+        uint32_t vl = vhdx_utf8_to_utf16(loc + pos, vals[i]);
         pos += vl;
         vhdx_put16(e + 8, (uint16_t)kl);
         vhdx_put16(e + 10, (uint16_t)vl);
@@ -294,4 +297,45 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
     vhdx_put16(region + 10, (uint16_t)n);
     (void)region_len;
     return off;
+}
+
+static bool known_system_item(const uint8_t *e)
+{
+    if (vhdx_le32(e + 24) & VHDX_META_IS_USER)
+        return false;
+    for (size_t i = 0; i < sizeof(known_items) / sizeof(known_items[0]); i++)
+        if (!memcmp(e, known_items[i].id->b, 16))
+            return true;
+    return false;
+}
+
+int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_len,
+                          size_t *used, struct vhdx_err *err)
+{
+    if (parent->meta_len > 32 * VHDX_MIB)
+        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: metadata region of %u bytes is too large",
+                         parent->name, parent->meta_len);
+    uint8_t *tbl = vhdx_alloc(&parent->env, parent->meta_len);
+    if (!tbl)
+        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", parent->name);
+    int rc = vhdx_pread(parent, parent->meta_off, tbl, parent->meta_len, err);
+    uint32_t count = rc ? 0 : vhdx_le16(tbl + 10);
+    for (uint32_t i = 0; !rc && i < count && i < VHDX_META_MAX; i++) {
+        const uint8_t *e = tbl + 32 + 32 * i;
+        uint32_t off = vhdx_le32(e + 16), len = vhdx_le32(e + 20), flags = vhdx_le32(e + 24);
+        if (!(flags & VHDX_META_IS_VDISK) || known_system_item(e))
+            continue;
+        unsigned n = vhdx_le16(region + 10);
+        if (n >= VHDX_META_MAX || len > region_len - *used) {
+            rc = vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: its virtual-disk metadata items do "
+                           "not fit in a child's metadata region", parent->name);
+            break;
+        }
+        memcpy(region + *used, tbl + off, len); /* inside the region: checked at open */
+        put_entry(region, n, (const struct guid *)e, len ? (uint32_t)*used : 0, len, flags);
+        vhdx_put16(region + 10, (uint16_t)(n + 1));
+        *used += len;
+    }
+    vhdx_free(&parent->env, tbl);
+    return rc;
 }

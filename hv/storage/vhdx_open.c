@@ -12,6 +12,7 @@ static void free_disk(struct vhdx *d)
         for (uint32_t i = 0; i < d->bitmap_blocks; i++)
             vhdx_free(&env, d->bitmaps[i]);
     vhdx_free(&env, d->bitmaps);
+    vhdx_log_overlay_free(d);
     vhdx_free(&env, d->bat);
     vhdx_free(&env, d);
 }
@@ -53,11 +54,15 @@ static int open_parent(struct vhdx *d, unsigned flags, struct vhdx_err *err)
         return vhdx_fail(err, VHDX_E_NO_PARENT, "%s: differencing disk, but no parent can be "
                          "opened here", d->name);
     bool rw = flags & VHDX_OPEN_PARENT_RW;
+    /* relative_path, then absolute_win32_path, then volume_path (as an absolute path) */
     if (d->env.open_parent(d->env.ctx, d->name, d->parent_rel, d->parent_abs, rw,
-                           &d->parent_io, d->parent_name, sizeof(d->parent_name)) < 0)
+                           &d->parent_io, d->parent_name, sizeof(d->parent_name)) < 0 &&
+        (!d->parent_vol[0] ||
+         d->env.open_parent(d->env.ctx, d->name, "", d->parent_vol, rw, &d->parent_io,
+                            d->parent_name, sizeof(d->parent_name)) < 0))
         return vhdx_fail(err, VHDX_E_NO_PARENT, "%s: cannot open its parent (relative_path "
-                         "'%s', absolute_win32_path '%s')", d->name, d->parent_rel,
-                         d->parent_abs);
+                         "'%s', absolute_win32_path '%s', volume_path '%s')", d->name,
+                         d->parent_rel, d->parent_abs, d->parent_vol);
     d->parent_io_open = true;
     int rc = vhdx_open(&d->env, &d->parent_io, d->parent_name,
                        rw ? 0 : VHDX_OPEN_READ_ONLY, &d->parent, err);
@@ -70,11 +75,12 @@ static int open_parent(struct vhdx *d, unsigned flags, struct vhdx_err *err)
 
 static int open_steps(struct vhdx *d, unsigned flags, struct vhdx_err *err)
 {
+    /* The log may update the region tables: they are read after it is replayed. */
     int rc = vhdx_read_headers(d, err);
     if (!rc)
-        rc = vhdx_read_regions(d, err);
-    if (!rc)
         rc = vhdx_log_replay(d, err);
+    if (!rc)
+        rc = vhdx_read_regions(d, err);
     if (!rc)
         rc = vhdx_read_metadata(d, err);
     if (!rc)
@@ -152,7 +158,7 @@ void vhdx_get_info(const struct vhdx *d, struct vhdx_info *o)
 {
     memset(o, 0, sizeof(*o));
     o->disk_size = d->disk_size;
-    o->file_size = d->io.size(d->io.ctx);
+    o->file_size = vhdx_file_size(d);
     o->block_size = d->block_size;
     o->logical_sector_size = d->lss;
     o->physical_sector_size = d->pss;
@@ -172,6 +178,7 @@ void vhdx_get_info(const struct vhdx *d, struct vhdx_info *o)
     o->parent_linkage = d->parent_linkage;
     memcpy(o->parent_relative_path, d->parent_rel, sizeof(o->parent_relative_path));
     memcpy(o->parent_absolute_path, d->parent_abs, sizeof(o->parent_absolute_path));
+    memcpy(o->parent_volume_path, d->parent_vol, sizeof(o->parent_volume_path));
     if (d->parent)
         memcpy(o->parent_name, d->parent_name, sizeof(o->parent_name));
 }

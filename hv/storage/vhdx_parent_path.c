@@ -43,6 +43,36 @@ static bool add_path(char *out, size_t size, size_t *n, const char *p, size_t le
     return true;
 }
 
+static bool starts_with(const char *p, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(p, prefix, n) == 0;
+}
+
+/*
+ * Drops what names the volume from an absolute path ("\\?\" or "\\.\", then "C:" or
+ * "Volume{GUID}"): the pool is one volume.  False for a network (UNC) path.
+ */
+static bool strip_volume(const char **p, size_t *len)
+{
+    if (starts_with(*p, *len, "\\\\?\\") || starts_with(*p, *len, "\\\\.\\"))
+        *p += 4, *len -= 4;
+    else if (starts_with(*p, *len, "\\\\"))
+        return false;                       /* \\server\share */
+    if (starts_with(*p, *len, "UNC\\"))
+        return false;
+    if (*len >= 2 && (*p)[1] == ':') {
+        *p += 2, *len -= 2;
+    } else if (starts_with(*p, *len, "Volume{")) {
+        const char *end = memchr(*p, '}', *len);
+        if (!end)
+            return false;
+        *len -= (size_t)(end + 1 - *p);
+        *p = end + 1;
+    }
+    return true;
+}
+
 bool vhdx_parent_pool_path(const char *child, const char *locator, bool relative, char *out,
                            size_t size)
 {
@@ -56,9 +86,8 @@ bool vhdx_parent_pool_path(const char *child, const char *locator, bool relative
         const char *slash = strrchr(child, '/');
         if (slash && !add_path(out, size, &n, child, (size_t)(slash - child)))
             return false;
-    } else if (len >= 2 && locator[1] == ':') {
-        locator += 2;                       /* the drive: the pool is one volume */
-        len -= 2;
+    } else if (!strip_volume(&locator, &len)) {
+        return false;
     }
     if (!add_path(out, size, &n, locator, len))
         return false;

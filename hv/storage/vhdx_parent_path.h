@@ -2,8 +2,9 @@
  * Where a differencing disk's parent lies in a pool (a FAT volume with '/' separators):
  * from the child's pool path and one of its parent locator's paths.  relative_path is
  * relative to the child's folder with '\' separators ("." and ".." segments allowed);
- * absolute_win32_path names a file on a Windows volume, so only its part after the drive
- * ("C:") is taken, from the pool's root.  Portable.
+ * absolute_win32_path and volume_path name a file on a Windows volume, so only their part
+ * after the volume ("C:", "\\?\C:", "\\?\Volume{GUID}") is taken, from the pool's root;
+ * a network path ("\\server\share") is refused.  Portable.
  */
 #ifndef ATOLL_HV_STORAGE_VHDX_PARENT_PATH_H
 #define ATOLL_HV_STORAGE_VHDX_PARENT_PATH_H

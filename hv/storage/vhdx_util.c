@@ -52,11 +52,28 @@ void vhdx_free(const struct vhdx_env *env, void *p)
         env->free(env->ctx, p);
 }
 
+uint64_t vhdx_file_size(const struct vhdx *d)
+{
+    uint64_t size = d->io.size(d->io.ctx);
+    return d->overlay_size > size ? d->overlay_size : size;
+}
+
 int vhdx_pread(struct vhdx *d, uint64_t off, void *buf, size_t len, struct vhdx_err *err)
 {
-    if (d->io.read(d->io.ctx, off, buf, len) < 0)
+    size_t real = len;
+    if (d->overlay_size) {
+        /* Past the real end, up to the replayed LastFileOffset, the file reads as zeros. */
+        uint64_t size = d->io.size(d->io.ctx);
+        if (off + len > size && off + len <= d->overlay_size) {
+            real = off >= size ? 0 : (size_t)(size - off);
+            memset((uint8_t *)buf + real, 0, len - real);
+        }
+    }
+    if (real && d->io.read(d->io.ctx, off, buf, real) < 0)
         return vhdx_fail(err, VHDX_E_IO, "%s: read of %zu bytes at offset %llu failed", d->name,
                          len, (unsigned long long)off);
+    if (d->overlay_n)
+        vhdx_log_overlay_apply(d, off, buf, len);
     return VHDX_OK;
 }
 

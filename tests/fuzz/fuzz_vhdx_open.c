@@ -2,8 +2,9 @@
  * Fuzzes opening, log replay, reading and checking of hostile VHDX images.  A valid image
  * (dynamic parent plus a child whose log still needs replay) is built once; each input is a
  * list of patches (u32 offset, u8 length, bytes) applied to a copy of it.  The first byte
- * picks the image (bit 7) and whether checksums are recomputed after patching (bit 6), so
- * that the parsers behind the CRC checks are reached too.
+ * picks the image (bit 7), whether checksums are recomputed after patching (bit 6), so
+ * that the parsers behind the CRC checks are reached too, and a read-only open (bit 5:
+ * the log replayed in memory, every read through that overlay).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,12 +64,13 @@ static void fix_checksums(struct mem_disk *m)
     }
 }
 
-static void exercise(struct mem_disk *m)
+static void exercise(struct mem_disk *m, bool read_only)
 {
     struct vhdx_io io = mem_disk_io(m);
     struct vhdx *d;
     struct vhdx_err err;
-    if (vhdx_open(&mem_env, &io, "fuzz.vhdx", 0, &d, &err) != VHDX_OK)
+    if (vhdx_open(&mem_env, &io, "fuzz.vhdx", read_only ? VHDX_OPEN_READ_ONLY : 0, &d,
+                  &err) != VHDX_OK)
         return;
     struct vhdx_info info;
     vhdx_get_info(d, &info);
@@ -103,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mem_disk parent_copy;
     mem_disk_copy(&parent_copy, &parent_img);
     mem_env_register_parent("parent.vhdx", &parent_copy);
-    exercise(&m);
+    exercise(&m, data[0] & 0x20);
     mem_disk_free(&parent_copy);
     mem_disk_free(&m);
     return 0;

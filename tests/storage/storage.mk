@@ -14,3 +14,10 @@ test-vhdx-host: $(BUILD)/tools/vhdx $(VHDX_CRASHWRITER)
 # The same with five times the crash trials (make test-long).
 test-long-vhdx: $(BUILD)/tools/vhdx $(VHDX_CRASHWRITER)
 	$(Q)tests/storage/run-vhdx-host 1000
+
+# [MS-VHDX] conformance against qemu-img/qemu-io: their images read byte-exactly, ours and
+# our writes pass qemu-img check and compare, a log qemu left replayed (skips without qemu-img).
+TEST_STEPS += test-vhdx-conformance
+.PHONY: test-vhdx-conformance
+test-vhdx-conformance: $(BUILD)/tools/vhdx
+	$(Q)tests/storage/vhdx-conformance $(BUILD)/tools/vhdx $(BUILD)/storage/conformance

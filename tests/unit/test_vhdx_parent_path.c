@@ -36,6 +36,13 @@ static void test_absolute_from_the_pools_root(void **state)
 {
     expect_path("vm/io.vhdx", "C:\\gold\\base.vhdx", false, "gold/base.vhdx");
     expect_path("vm/io.vhdx", "\\base.vhdx", false, "base.vhdx");
+    /* Win32 file namespace prefixes and volume GUID paths (volume_path): the pool is one
+     * volume, so what names the volume goes. */
+    expect_path("vm/io.vhdx", "\\\\?\\C:\\gold\\base.vhdx", false, "gold/base.vhdx");
+    expect_path("vm/io.vhdx", "\\\\.\\D:\\base.vhdx", false, "base.vhdx");
+    expect_path("vm/io.vhdx",
+                "\\\\?\\Volume{26a21bda-a627-11d7-9931-806e6f6e6963}\\gold\\b.vhdx", false,
+                "gold/b.vhdx");
 }
 
 static void test_refusals(void **state)
@@ -46,6 +53,9 @@ static void test_refusals(void **state)
     expect_refused("io.vhdx", ".", true, 64);                   /* names no file */
     expect_refused("dir/io.vhdx", "base.vhdx", true, 8);        /* too long for out */
     expect_refused("io.vhdx", "C:", false, 64);
+    expect_refused("io.vhdx", "\\\\server\\share\\b.vhdx", false, 64); /* network paths */
+    expect_refused("io.vhdx", "\\\\?\\UNC\\server\\share\\b.vhdx", false, 64);
+    expect_refused("io.vhdx", "\\\\?\\Volume{26a21bda", false, 64);
 }
 
 int main(void)

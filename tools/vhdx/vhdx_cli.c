@@ -217,6 +217,8 @@ static void print_info(const struct vhdx_info *i, bool json)
         print_guid("parent_linkage", &i->parent_linkage, json, false);
         print_str("parent_relative_path", i->parent_relative_path, json);
         print_str("parent_absolute_path", i->parent_absolute_path, json);
+        if (i->parent_volume_path[0])
+            print_str("parent_volume_path", i->parent_volume_path, json);
     }
     print_guid("virtual_disk_id", &i->virtual_disk_id, json, false);
     print_guid("file_write_guid", &i->file_write_guid, json, false);
@@ -289,8 +291,8 @@ static int cmd_check(int argc, char **argv)
     if (lines.hidden)
         printf("... and %u more\n", lines.hidden);
     printf("%s: log %s, %u blocks checked, %" PRIu64 " bytes unused, %u errors", pos[0],
-           info.log_entries_replayed ? "replayed" : "clean", r.blocks_checked, r.leaked_bytes,
-           r.errors);
+           !info.log_entries_replayed ? "clean" : o.read_only ? "replayed in memory only" : "replayed",
+           r.blocks_checked, r.leaked_bytes, r.errors);
     if (r.repaired)
         printf(", %u repaired", r.repaired);
     printf("\n");
