@@ -144,6 +144,13 @@ static void fire(struct vhpet *h, unsigned i, uint64_t now_c)
     /* Missed periods are skipped, not replayed: one interrupt, then the next period. */
     uint64_t late = now_c - t->due;
     uint64_t steps = late / period + 1;
+    if (period < VHPET_MIN_TICK) {  /* the floor: whole periods, VHPET_MIN_TICK or more on */
+        if (late > ~0ull - VHPET_MIN_TICK) {
+            t->armed = false;
+            return;
+        }
+        steps = (late + VHPET_MIN_TICK) / period + 1;
+    }
     if (steps > (~0ull - t->due) / period) {
         t->armed = false;
         return;
