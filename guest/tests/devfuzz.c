@@ -41,7 +41,8 @@
  * the virtio-blk device from reset: a sector written and read back.
  *
  * Knobs: `seed=N` (1), `iterations=N` (4000), `storm-ms=N` (20 per source),
- * `trace` (print each access; the UART is then left out, its loopback would hide them).
+ * `trace` (print each access; the UART is then left out, its loopback would hide them),
+ * `hctrace` (each access through HC_CONSOLE_WRITE: the same draws as without it).
  * Needs 32 MiB (the top 16 are the DMA scratch).
  */
 #include "guest/tests/virtio_drv.h"
@@ -218,8 +219,47 @@ static void mmio_string(uintptr_t a, unsigned size, unsigned n, unsigned kind)
     note((int)fv);
 }
 
+static bool hctrace;
+
+static char *put_str(char *o, const char *x)
+{
+    while (*x)
+        *o++ = *x++;
+    return o;
+}
+
+static char *put_hex(char *o, uint64_t v)
+{
+    int d = 60;
+    while (d > 0 && !((v >> d) & 0xf))
+        d -= 4;
+    for (; d >= 0; d -= 4)
+        *o++ = "0123456789abcdef"[(v >> d) & 0xf];
+    return o;
+}
+
+/* `hctrace`: the trace through HC_CONSOLE_WRITE, which the UART's state cannot hide. */
+static void tr_hc(const char *what, uint64_t a, unsigned size, uint64_t v)
+{
+    char line[96], *o = line;
+    o = put_str(o, "devfuzz: ");
+    o = put_str(o, dev_names[cur]);
+    *o++ = ' ';
+    o = put_str(o, what);
+    *o++ = ' ';
+    o = put_hex(o, a);
+    *o++ = '/';
+    o = put_hex(o, size);
+    *o++ = ' ';
+    o = put_hex(o, v);
+    *o++ = '\n';
+    hypercall(HC_CONSOLE_WRITE, (uintptr_t)line, (uint64_t)(o - line), 0, 0);
+}
+
 static void tr(const char *what, uint64_t a, unsigned size, uint64_t v)
 {
+    if (hctrace)
+        tr_hc(what, a, size, v);
     if (trace)
         printf("devfuzz: %s %s %#lx/%u %#lx\n", dev_names[cur], what, a, size, v);
 }
@@ -1344,6 +1384,7 @@ void test_main(void)
     uint64_t seed = cmdline_u64("seed", 1), iterations = cmdline_u64("iterations", 4000);
     uint64_t storm_ms = cmdline_u64("storm-ms", 20);
     trace = cmdline_has("trace");
+    hctrace = cmdline_has("hctrace") && atoll_present();
     rng.state = seed ? seed : 1;
     printf("devfuzz: seed=%lu iterations=%lu\n", seed, iterations);
     ram_end = boot_ram_end();

@@ -276,6 +276,28 @@ static void test_hpet_level_periodic_through_ioapic(void **state)
     assert_int_equal(in.vector, 0x52);
 }
 
+/* devfuzz: a one-shot comparator one tick after the counter's value at enable. */
+static void test_hpet_one_shot_one_tick_after_enable(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v = 0x1ff;
+    assert_true(platform_devices_mmio(&c->pd, 0, 0xfee000f0, 4, true, &v));
+    c->f.now_ns = 5000000000ull;
+    ioapic_rte(c, 20, 0x52);
+    uint64_t conf = 1u << 2 | 20u << 9, cnt = 0, en = 1;
+    mmio64(c, 0xfed00140, true, &conf);
+    mmio64(c, 0xfed000f0, false, &cnt);
+    uint64_t cmp = cnt + 1;
+    mmio64(c, 0xfed00148, true, &cmp);
+    mmio64(c, 0xfed00010, true, &en);
+    c->f.now_ns += 3000;
+    assert_true(c->f.timers[PLATFORM_TIMER_HPET] <= c->f.now_ns);
+    platform_devices_tick(&c->pd);
+    struct platform_intr in;
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(in.vector, 0x52);
+}
+
 static const char *reset_source;
 
 static void on_reset(void *ctx, const char *source)
@@ -317,6 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_hpet_legacy_replacement_cuts_off_the_pit, setup),
         cmocka_unit_test_setup(test_hpet_level_periodic_through_ioapic, setup),
+        cmocka_unit_test_setup(test_hpet_one_shot_one_tick_after_enable, setup),
         cmocka_unit_test_setup(test_reset_ports_reach_the_partition, setup),
         cmocka_unit_test_setup(test_nmi_source_armed, setup),
         cmocka_unit_test_setup(test_refuses_bad_vcpu_counts, setup),
