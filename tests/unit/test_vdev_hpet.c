@@ -226,6 +226,22 @@ static void test_periodic_tiny_period_floor(void **state)
     assert_int_equal(rd(c, TN_CMP(2), 8), now + 2 * VHPET_MIN_TICK);
 }
 
+/* devfuzz: the main counter written ~0 with timer 0 enabled at its reset comparator ~0.
+ * The counter then read small (wrapped) and never reached the due ~0: the platform timer
+ * stayed in the past, due at every VM entry, and the vCPU ran nothing. */
+static void test_counter_set_at_wrap_fires_and_moves_on(void **state)
+{
+    struct ctx *c = *state;
+    wr(c, TN_CONF(0), 4, INT_ENB | ROUTE(22));
+    wr(c, GEN_CONF, 4, ENABLE);
+    wr(c, MAIN_CNT, 8, ~0ull);
+    assert_true(c->f.timers[TIMER_ID] != 0);
+    c->f.now_ns += 50;                                  /* the counter reads 4 by the tick */
+    vhpet_tick(&c->h);
+    assert_int_equal(c->f.irq_rises[22], 1);
+    assert_true(c->f.timers[TIMER_ID] == 0 || c->f.timers[TIMER_ID] > c->f.now_ns);
+}
+
 static void test_level_holds_until_status_cleared(void **state)
 {
     struct ctx *c = *state;
@@ -292,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup(test_periodic, setup),
         cmocka_unit_test_setup(test_periodic_64bit, setup),
         cmocka_unit_test_setup(test_periodic_tiny_period_floor, setup),
+        cmocka_unit_test_setup(test_counter_set_at_wrap_fires_and_moves_on, setup),
         cmocka_unit_test_setup(test_level_holds_until_status_cleared, setup),
         cmocka_unit_test_setup(test_route_outside_cap_is_dropped, setup),
         cmocka_unit_test_setup(test_legacy_replacement, setup),
