@@ -109,10 +109,14 @@ static unsigned pick_size(void)
     return sizes[rnd(5)];
 }
 
+static void tr(const char *what, uint64_t a, unsigned size, uint64_t v);
+
 static void note(int vec)
 {
-    if (vec != NO_FAULT && vec >= 0 && vec < 32)
+    if (vec != NO_FAULT && vec >= 0 && vec < 32) {
         faults[cur][vec]++;
+        tr("fault", (unsigned)vec, 0, read_cr2());
+    }
 }
 
 /* ---- accesses that may fault, each counted ------------------------------------------- */
@@ -934,10 +938,10 @@ static void vregions(struct vregions *r)
     r->regs = (uintptr_t)b4;
     /* Both inside the PCI window (elsewhere they decode nothing, and the address may be
      * the LAPIC's or the IOAPIC's), and apart. */
-    bool in1 = b1 >= 0xe0000000ull && b1 + 0x1000 <= 0xf0000000ull;
-    bool in4 = b4 >= 0xe0000000ull && b4 + 0x4000 <= 0xf0000000ull;
+    bool in1 = b1 >= 0xe0000000ull && b1 <= 0xf0000000ull - 0x1000;
+    bool in4 = b4 >= 0xe0000000ull && b4 <= 0xf0000000ull - 0x4000;
     r->writes_ok = in1 && in4 && (b1 + 0x1000 <= b4 || b4 + 0x4000 <= b1);
-    r->readable = b4 + 0x4000 <= 0x100000000ull && b1 + 0x1000 <= 0x100000000ull;
+    r->readable = b4 <= 0x100000000ull - 0x4000 && b1 <= 0x100000000ull - 0x1000;
 }
 
 static uint64_t ring_addr(uintptr_t area, uint64_t span, uintptr_t regs)
