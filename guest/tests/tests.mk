@@ -8,6 +8,7 @@ GUEST_TESTS := hello cpuid_msr hypercall timer smp isolation_a isolation_b hosti
 GUEST_TESTS += regs_isolation
 GUEST_TESTS += channel_hostile_owner channel_hostile_peer channel_hostile_toucher
 GUEST_TESTS += xsetbv_hostile spin hostile_insn crashme
+GUEST_TESTS += devfuzz
 GUEST_TESTS += emulate
 GUEST_TESTS += acpi hpet reset hlt_nmi_wake
 GUEST_TESTS += tsc_adjust

@@ -254,8 +254,15 @@ uint64_t partition_next_deadline(struct partition *p)
      * target) has its time base before host time 0: a deadline from before then is due now,
      * not at the wrapped-around end of time (the disks' "look at the rings" deadline of 1
      * was so, and a request cancelled on the source never started again). */
-    uint64_t at = best + p->start_ns;
-    return (int64_t)at <= 0 ? 1 : at;
+    int64_t base = (int64_t)p->start_ns;
+    if (base < 0) {
+        uint64_t back = (uint64_t)-base;
+        return best > back ? best - back : 1;
+    }
+    /* A deadline at the end of time (a TSC deadline or comparator set centuries ahead: the
+     * devices saturate) stays there.  Added to the time base it wrapped around to the
+     * past: due at every entry, the vCPU ran no instruction again (found by devfuzz). */
+    return best > UINT64_MAX - (uint64_t)base ? UINT64_MAX : best + (uint64_t)base;
 }
 
 void partition_run_timers(struct partition *p, uint64_t now_ns)

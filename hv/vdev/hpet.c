@@ -144,6 +144,13 @@ static void fire(struct vhpet *h, unsigned i, uint64_t now_c)
     /* Missed periods are skipped, not replayed: one interrupt, then the next period. */
     uint64_t late = now_c - t->due;
     uint64_t steps = late / period + 1;
+    if (period < VHPET_MIN_TICK) {  /* the floor: whole periods, VHPET_MIN_TICK or more on */
+        if (late > ~0ull - VHPET_MIN_TICK) {
+            t->armed = false;
+            return;
+        }
+        steps = (late + VHPET_MIN_TICK) / period + 1;
+    }
     if (steps > (~0ull - t->due) / period) {
         t->armed = false;
         return;
@@ -158,11 +165,11 @@ static void rearm(struct vhpet *h)
     bool any = false;
     if (running(h))
         for (unsigned i = 0; i < VHPET_TIMERS; i++)
-            if (h->t[i].armed && (!any || h->t[i].due < first))
+            if (h->t[i].armed && (!any || h->t[i].due - h->counter_at < first - h->counter_at))
                 first = h->t[i].due, any = true;
     uint64_t deadline = 0;
     if (any) {
-        uint64_t ticks = first > h->counter_at ? first - h->counter_at : 0;
+        uint64_t ticks = first - h->counter_at;
         if (ticks <= (~0ull - h->ns_at) / NS_PER_TICK)
             deadline = h->ns_at + ticks * NS_PER_TICK;
         if (!deadline && ticks <= (~0ull - h->ns_at) / NS_PER_TICK)
@@ -184,8 +191,10 @@ void vhpet_tick(struct vhpet *h)
 {
     if (running(h)) {
         uint64_t now_c = counter(h);
+        /* From the counter's set point on, modulo 2^64: a guest may set it just short of
+         * its wrap, and a due of ~0 is then reached by a counter that reads small. */
         for (unsigned i = 0; i < VHPET_TIMERS; i++)
-            if (h->t[i].armed && h->t[i].due <= now_c)
+            if (h->t[i].armed && h->t[i].due - h->counter_at <= now_c - h->counter_at)
                 fire(h, i, now_c);
     }
     rearm(h);

@@ -29,7 +29,11 @@
 #define VHPET_ROUTE_CAP    0x00f00800u          /* IOAPIC inputs 11, 20, 21, 22, 23 */
 /* GCAP_ID bits 31:0: revision 1, 3 timers, 64-bit counter, legacy replacement, Intel. */
 #define VHPET_BLOCK_ID     (0x8086u << 16 | 1u << 15 | 1u << 13 | (VHPET_TIMERS - 1) << 8 | 1u)
-#define VHPET_MIN_TICK     100u                 /* 1 us: the smallest period it promises */
+/* The smallest period it promises (the ACPI HPET table's minimum tick) and keeps: a
+ * periodic timer set faster interrupts at most every VHPET_MIN_TICK ticks (50 us, as the
+ * LAPIC's and the PIT's floors), skipping the periods between, so a tiny period cannot
+ * keep the partition's timer due at every VM entry. */
+#define VHPET_MIN_TICK     5000u
 
 struct vhpet_timer {
     uint64_t config;        /* the writable bits of Tn_CONF */

@@ -166,18 +166,24 @@ static void periodic_coalesce(struct vlapic *l, uint64_t t, uint64_t due)
         l->timer_start_ns = t;
 }
 
-/* After a periodic interrupt the next one is at least VLAPIC_MIN_PERIOD_NS away, so a
- * tiny initial count cannot make the partition's timer fire continuously. */
-static void timer_rearm_after_fire(struct vlapic *l, uint64_t t)
+/* Re-arms after a periodic interrupt (fired, or taken late): the next one is at least
+ * VLAPIC_MIN_PERIOD_NS away, so a tiny initial count cannot make the partition's timer
+ * fire continuously. */
+static void timer_rearm_floor(struct vlapic *l, uint64_t t)
 {
-    if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && l->timer_running && l->timer_initial)
-        periodic_coalesce(l, t, l->timer_next_ns);
     l->timer_next_ns = next_expiry(l, t);
     if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && l->timer_next_ns &&
         l->timer_next_ns - t < VLAPIC_MIN_PERIOD_NS)
         l->timer_next_ns = vdev_add_sat(t, VLAPIC_MIN_PERIOD_NS);
     if (l->plat->timer_arm)
         l->plat->timer_arm(l->plat->ctx, l->timer_id, l->timer_next_ns);
+}
+
+static void timer_rearm_after_fire(struct vlapic *l, uint64_t t)
+{
+    if (timer_mode(l) == VLAPIC_TIMER_PERIODIC && l->timer_running && l->timer_initial)
+        periodic_coalesce(l, t, l->timer_next_ns);
+    timer_rearm_floor(l, t);
 }
 
 static void timer_stop(struct vlapic *l)
@@ -348,7 +354,7 @@ static void periodic_taken(struct vlapic *l, uint8_t vector)
     uint64_t t = now(l);
     if (t > due && t - due >= timer_period_ns(l) / 10) {
         l->timer_start_ns = t;
-        timer_rearm(l, t);
+        timer_rearm_floor(l, t);
     }
 }
 

@@ -191,6 +191,57 @@ static void test_periodic_64bit(void **state)
     assert_int_equal(c->f.timers[TIMER_ID], 0);
 }
 
+/* devfuzz: a periodic comparator of 1 tick (10 ns) kept the platform timer due at every VM
+ * entry, so the partition ran its timer tick and nothing else.  Below the minimum tick the
+ * table promises, interrupts come VHPET_MIN_TICK apart, on the period's grid. */
+static void test_periodic_tiny_period_floor(void **state)
+{
+    struct ctx *c = *state;
+    wr(c, GEN_CONF, 4, ENABLE);
+    wr(c, TN_CONF(2), 4, INT_ENB | PERIODIC | VAL_SET | ROUTE(21));
+    uint64_t now = rd(c, MAIN_CNT, 8);
+    wr(c, TN_CMP(2), 8, now + 1);
+    wr(c, TN_CMP(2), 8, 1);
+    uint64_t floor_ns = VHPET_MIN_TICK * (1000000000ull / VHPET_HZ);
+    for (unsigned n = 1; n <= 50; n++) {
+        run_to_deadline(c);
+        assert_int_equal(c->f.irq_rises[21], n);
+        assert_true(c->f.timers[TIMER_ID] >= c->f.now_ns + floor_ns);
+        assert_true(rd(c, TN_CMP(2), 8) >= rd(c, MAIN_CNT, 8) + VHPET_MIN_TICK);
+    }
+    /* 3 ticks: on the grid too, 50 us or more apart */
+    wr(c, TN_CONF(2), 4, INT_ENB | PERIODIC | VAL_SET | ROUTE(21));
+    now = rd(c, MAIN_CNT, 8);
+    wr(c, TN_CMP(2), 8, now + 3);
+    wr(c, TN_CMP(2), 8, 3);
+    run_to_deadline(c);
+    assert_int_equal((rd(c, TN_CMP(2), 8) - now) % 3, 0);
+    assert_true(c->f.timers[TIMER_ID] >= c->f.now_ns + floor_ns);
+    /* at the floor and above: every period, as before */
+    wr(c, TN_CONF(2), 4, INT_ENB | PERIODIC | VAL_SET | ROUTE(21));
+    now = rd(c, MAIN_CNT, 8);
+    wr(c, TN_CMP(2), 8, now + VHPET_MIN_TICK);
+    wr(c, TN_CMP(2), 8, VHPET_MIN_TICK);
+    run_to_deadline(c);
+    assert_int_equal(rd(c, TN_CMP(2), 8), now + 2 * VHPET_MIN_TICK);
+}
+
+/* devfuzz: the main counter written ~0 with timer 0 enabled at its reset comparator ~0.
+ * The counter then read small (wrapped) and never reached the due ~0: the platform timer
+ * stayed in the past, due at every VM entry, and the vCPU ran nothing. */
+static void test_counter_set_at_wrap_fires_and_moves_on(void **state)
+{
+    struct ctx *c = *state;
+    wr(c, TN_CONF(0), 4, INT_ENB | ROUTE(22));
+    wr(c, GEN_CONF, 4, ENABLE);
+    wr(c, MAIN_CNT, 8, ~0ull);
+    assert_true(c->f.timers[TIMER_ID] != 0);
+    c->f.now_ns += 50;                                  /* the counter reads 4 by the tick */
+    vhpet_tick(&c->h);
+    assert_int_equal(c->f.irq_rises[22], 1);
+    assert_true(c->f.timers[TIMER_ID] == 0 || c->f.timers[TIMER_ID] > c->f.now_ns);
+}
+
 static void test_level_holds_until_status_cleared(void **state)
 {
     struct ctx *c = *state;
@@ -256,6 +307,8 @@ int main(void)
         cmocka_unit_test_setup(test_one_shot_32bit_matches_again_after_wrap, setup),
         cmocka_unit_test_setup(test_periodic, setup),
         cmocka_unit_test_setup(test_periodic_64bit, setup),
+        cmocka_unit_test_setup(test_periodic_tiny_period_floor, setup),
+        cmocka_unit_test_setup(test_counter_set_at_wrap_fires_and_moves_on, setup),
         cmocka_unit_test_setup(test_level_holds_until_status_cleared, setup),
         cmocka_unit_test_setup(test_route_outside_cap_is_dropped, setup),
         cmocka_unit_test_setup(test_legacy_replacement, setup),

@@ -224,6 +224,30 @@ static void test_timer_periodic_taken_late_restarts(void **state)
     assert_int_equal(l->stats.timer_fires, 2);
 }
 
+/* devfuzz: periodic with count 1 and divide by 1.  The tick the vCPU takes is always
+ * "late" against a 1 ns period, and the restart at its taking re-armed 1 ns on, past the
+ * floor: the timer was due at every VM entry and no guest instruction ran but the handler. */
+static void test_timer_periodic_count1_taken_keeps_floor(void **state)
+{
+    struct ctx *c = *state;
+    struct vlapic *l = platform_devices_lapic(&c->pd, 0);
+    enable(c, 0);
+    wr(c, 0, 0x3e0, 0xb);
+    wr(c, 0, 0x320, 0x20045);
+    wr(c, 0, 0x380, 1);
+    for (int i = 0; i < 20; i++) {
+        c->f.now_ns = vlapic_timer_deadline(l);
+        platform_devices_tick(&c->pd);
+        assert_int_equal(pending(c, 0), 0x45);
+        c->f.now_ns += 300;                            /* the injection, a little later */
+        inject(c, 0, 0x45);
+        assert_true(vlapic_timer_deadline(l) >= c->f.now_ns + VLAPIC_MIN_PERIOD_NS);
+        wr(c, 0, 0xb0, 0);
+        assert_int_equal(pending(c, 0), -1);
+    }
+    assert_int_equal(l->stats.timer_fires, 20);
+}
+
 /* A tick injected on time whose delivery is cut short (the vCPU parked on a page not
  * loaded yet) goes back to the IRR; delivered after the wait, it is taken late and the
  * count restarts then, not at the injection that did not deliver it. */
@@ -499,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup(test_timer_periodic_coalesces_missed_ticks, setup),
         cmocka_unit_test_setup(test_timer_periodic_taken_late_restarts, setup),
         cmocka_unit_test_setup(test_timer_periodic_untaken_tick_taken_late_restarts, setup),
+        cmocka_unit_test_setup(test_timer_periodic_count1_taken_keeps_floor, setup),
         cmocka_unit_test_setup(test_untake_after_pic_refused, setup),
         cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
         cmocka_unit_test_setup(test_ipis_and_startup, setup),

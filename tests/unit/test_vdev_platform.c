@@ -246,6 +246,58 @@ static void test_hpet_legacy_replacement_cuts_off_the_pit(void **state)
     assert_true(c->pd.ioapic.sent > sent + 1);
 }
 
+/* devfuzz's storm: HPET timer 2 periodic, period 1 tick, level-triggered on GSI 20: the
+ * line is held, each EOI sends again, until the guest clears the status bit. */
+static void test_hpet_level_periodic_through_ioapic(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v = 0x1ff;
+    assert_true(platform_devices_mmio(&c->pd, 0, 0xfee000f0, 4, true, &v));
+    c->f.now_ns = 5000000000ull;
+    uint64_t zero = 0, seven = 7;
+    mmio64(c, 0xfed00010, true, &zero);
+    for (unsigned t = 0; t < 3; t++)
+        mmio64(c, 0xfed00100 + 0x20 * t, true, &zero);
+    mmio64(c, 0xfed00020, true, &seven);
+    ioapic_rte(c, 20, 0x52 | 1u << 15);
+    uint64_t conf = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 6 | 20u << 9, cnt = 0;
+    mmio64(c, 0xfed00140, true, &conf);
+    mmio64(c, 0xfed000f0, false, &cnt);
+    uint64_t cmp = cnt + 1, period = 1, en = 1;
+    mmio64(c, 0xfed00148, true, &cmp);
+    mmio64(c, 0xfed00148, true, &period);
+    mmio64(c, 0xfed00010, true, &en);
+    assert_true(c->f.timers[PLATFORM_TIMER_HPET] != 0);
+    c->f.now_ns += 1000;
+    assert_true(c->f.timers[PLATFORM_TIMER_HPET] <= c->f.now_ns);
+    platform_devices_tick(&c->pd);
+    struct platform_intr in;
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(in.vector, 0x52);
+}
+
+/* devfuzz: a one-shot comparator one tick after the counter's value at enable. */
+static void test_hpet_one_shot_one_tick_after_enable(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v = 0x1ff;
+    assert_true(platform_devices_mmio(&c->pd, 0, 0xfee000f0, 4, true, &v));
+    c->f.now_ns = 5000000000ull;
+    ioapic_rte(c, 20, 0x52);
+    uint64_t conf = 1u << 2 | 20u << 9, cnt = 0, en = 1;
+    mmio64(c, 0xfed00140, true, &conf);
+    mmio64(c, 0xfed000f0, false, &cnt);
+    uint64_t cmp = cnt + 1;
+    mmio64(c, 0xfed00148, true, &cmp);
+    mmio64(c, 0xfed00010, true, &en);
+    c->f.now_ns += 3000;
+    assert_true(c->f.timers[PLATFORM_TIMER_HPET] <= c->f.now_ns);
+    platform_devices_tick(&c->pd);
+    struct platform_intr in;
+    assert_true(platform_devices_pending(&c->pd, 0, &in));
+    assert_int_equal(in.vector, 0x52);
+}
+
 static const char *reset_source;
 
 static void on_reset(void *ctx, const char *source)
@@ -286,6 +338,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_hpet_legacy_replacement_cuts_off_the_pit, setup),
+        cmocka_unit_test_setup(test_hpet_level_periodic_through_ioapic, setup),
+        cmocka_unit_test_setup(test_hpet_one_shot_one_tick_after_enable, setup),
         cmocka_unit_test_setup(test_reset_ports_reach_the_partition, setup),
         cmocka_unit_test_setup(test_nmi_source_armed, setup),
         cmocka_unit_test_setup(test_refuses_bad_vcpu_counts, setup),
