@@ -15,34 +15,58 @@
  * every 20 ms (re-armed before every iteration (`rearm=N`: every N) in case the bytes stopped it).
  *
  * The harness runs on its own page tables: RAM, the IOAPIC's and the LAPIC's pages, nothing
- * else (a wild access elsewhere is a #PF, not an access the hypervisor must emulate); only the harness's text and the snippet page are executable (EFER.NXE),
+ * else (a wild access elsewhere is a #PF, not an access the hypervisor must emulate); only the harness's text and the snippet pages are executable (EFER.NXE),
  * the text, IDT and page tables read-only (CR0.WP), so that a wild jump or store mostly
  * faults instead of corrupting the harness.  Each scratch page starts with the PML4's
  * first entry, so MOV to CR3 from a scratch register keeps the same mappings.
  *
- * Knobs: `seed=N` (1), `iterations=N` (2000), `progress=N` (500), `trace` or `trace-from=N`
- * (print every iteration's bytes and outcome, from iteration N on, to minimise a failing seed), `skip=N` (draw but do not
- * run the first N iterations: reaches iteration N of a seed quickly).
+ * With several vCPUs (all the partition has, or `vcpus=N`) the BSP starts the APs and
+ * every vCPU runs its own stream (seed + APIC ID x 0x9e3779b97f4a7c15; the BSP's is the
+ * one-vCPU stream) with its own GDT, TSS, IST stacks, snippet page and scratch area, to
+ * make the hypervisor handle exits of several vCPUs of one partition at once.  Each
+ * register points, with odds `shared=N` in 16 (4), into a 64 KiB area all vCPUs share
+ * (so one vCPU's random stores land in the pages another's MOV to CR3 made its page
+ * tables) and, with odds `mmio=N` in 256 (1), into the LAPIC's or the IOAPIC's page (an
+ * instruction the hypervisor cannot emulate there ends the partition, its own business).  The
+ * watchdog's NMI goes to every vCPU (IOAPIC destination 0xff; it does not depend on the
+ * LVTs or the TPR, only on APIC_BASE, which is reloaded) and is re-armed by the first
+ * vCPU that has seen no NMI for 4 periods and no re-arm by another.  APs print nothing
+ * (random bytes may INIT an AP at any moment, a console lock included): the BSP reports
+ * each vCPU's counts, and an AP whose count stands still for `stall-ms=N` (3000) of the
+ * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business.
+ *
+ * Knobs: `seed=N` (1), `iterations=N` (2000, per vCPU), `progress=N` (500), `trace` or
+ * `trace-from=N` (print every iteration's bytes and outcome, from iteration N on, to
+ * minimise a failing seed), `skip=N` (draw but do not run the first N iterations: reaches
+ * iteration N of a seed quickly), `rearm=N` (one vCPU), `vcpus=N`, `shared=N`, `mmio=N`,
+ * `stall-ms=N`.
  */
+#include <stddef.h>
+
 #include "guest/lib/descriptors.h"
 #include "guest/lib/guest.h"
+#include "hv/lib/format.h"
 
 DEFINE_TEST("crashme");
 
 #define SCRATCH        0x2000000ul      /* 32 MiB: the partition needs 64 MiB */
-#define SCRATCH_REGS   0x10000ul        /* registers point into [SCRATCH, +64 KiB) */
-#define SCRATCH_SIZE   0x20000ul
-#define SCRATCH_STACK  (SCRATCH + 0x18000ul)
+#define SCRATCH_REGS   0x10000ul        /* registers point into [scratch, +64 KiB) */
+#define SCRATCH_SIZE   0x20000ul        /* one vCPU's, from SCRATCH + index * SCRATCH_SIZE */
+#define STACK_AT       0x18000ul
+#define SHARED         (SCRATCH + MAX_CPUS * SCRATCH_SIZE)  /* SCRATCH_REGS, all vCPUs' */
 #define SNIPPET_AT     0x800u
 #define SLED           16
 #define WATCHDOG_HZ    50u
+#define QUIET_PERIODS  4u
 #define PIT_HZ         1193182u
 #define PIT_GSI        2
 #define IOAPIC_BASE    0xfec00000ul
 #define LAPIC_BASE     0xfee00000ul
+#define BROADCAST      0xffu
 #define SEL_TSS        0x20
 #define OUTCOME_RETURNED 256
 #define OUTCOMES       257
+#define SEED_STEP      0x9e3779b97f4a7c15ull
 
 #define PTE_P   0x1ull
 #define PTE_RW  0x2ull
@@ -54,32 +78,71 @@ DEFINE_TEST("crashme");
 #define PTE_NX  (1ull << 63)
 #define EFER_NXE (1ull << 11)
 #define CR0_WP  (1ull << 16)
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN   (1ull << 11)
 
-/* GDT and TSS share a writable page (LTR sets the busy bit). */
-static struct {
-    uint64_t gdt[6];
-    struct tss64 tss;
-} desc __attribute__((aligned(4096)));
+/* One vCPU's pages: GDT and TSS share a writable page (LTR sets the busy bit); the
+ * snippet page is the only writable executable one. */
+struct cpu_pages {
+    struct {
+        uint64_t gdt[6];
+        struct tss64 tss;
+    } desc __attribute__((aligned(4096)));
+    uint8_t snippet[4096] __attribute__((aligned(4096)));
+    uint8_t ist[3][8192] __attribute__((aligned(4096)));
+};
+
+/* One vCPU's harness state; harness_rsp and in_snippet are at the offsets the assembly
+ * below uses. */
+struct cpu {
+    uint64_t harness_rsp;
+    uint32_t in_snippet;
+    unsigned index;
+    struct rng rng;
+    uint64_t scratch, landing, nmis_outside, last_nmi_tsc, arm_seen, arm_seen_tsc, rearms;
+    struct {
+        uint64_t cr0, cr3, cr4, efer, apic_base;
+        struct table_ptr gdtr;
+    } saved;
+    struct {
+        uint64_t vector, rip, error, cr2;
+    } last;
+    uint64_t counts[OUTCOMES];
+    uint64_t done;          /* iterations run: the BSP watches it move */
+    uint32_t finished;
+};
+_Static_assert(offsetof(struct cpu, harness_rsp) == 0 && offsetof(struct cpu, in_snippet) == 8,
+               "crashme_enter's offsets");
+
+static struct cpu_pages pages[MAX_CPUS] __attribute__((aligned(4096)));
 static struct idt_gate idt[256] __attribute__((aligned(4096)));
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t pd[4][512] __attribute__((aligned(4096)));
 static uint64_t pt_low[512] __attribute__((aligned(4096)));
 static uint64_t pt_mmio[2][512] __attribute__((aligned(4096)));
-static uint8_t snippet_page[4096] __attribute__((aligned(4096)));
-static uint8_t ist_stacks[3][8192] __attribute__((aligned(4096)));
+static struct cpu cpus[MAX_CPUS];
+static struct table_ptr idtr;
+
+/* The run's settings, fixed before any AP starts. */
+static struct {
+    uint64_t seed, iterations, progress, skip, rearm, trace_from, shared, mmio, stall_ms;
+    unsigned n;             /* vCPUs running crashme */
+    bool nx;
+} cfg;
+static uint64_t quiet_tsc, arm_count;
+static uint32_t go;
+static bool started[MAX_CPUS] = { true };
 
 extern const char isr_stubs_start[], __image_start[], __ex_table_end[];
 
-/* Shared with the assembly below. */
-uint64_t crashme_harness_rsp, crashme_entry;
-volatile uint32_t crashme_in_snippet;
 void crashme_resume(void);
-uint64_t crashme_enter(const uint64_t *regs, uint64_t entry);
+uint64_t crashme_enter(const uint64_t *regs, uint64_t entry, struct cpu *c);
 
 /*
- * regs: rax rbx rcx rdx rsi rdi rbp rsp r8..r15.  Returns what the trap handler puts in
- * RAX when it sends the CPU back to crashme_resume with RSP = crashme_harness_rsp.
+ * regs: rax rbx rcx rdx rsi rdi rbp rsp r8..r15.  The entry goes just below the scratch
+ * stack and RET takes it.  Returns what the trap handler puts in RAX when it sends the
+ * CPU back to crashme_resume with RSP = c->harness_rsp.
  */
 __asm__(
     "    .text\n"
@@ -87,32 +150,22 @@ __asm__(
     "crashme_enter:\n"
     "    pushq %rbx\n    pushq %rbp\n    pushq %r12\n    pushq %r13\n    pushq %r14\n    pushq %r15\n"
     "    pushfq\n"
-    "    movq %rsp, crashme_harness_rsp(%rip)\n"
-    "    movq %rsi, crashme_entry(%rip)\n"
-    "    movl $1, crashme_in_snippet(%rip)\n"
+    "    movq %rsp, 0(%rdx)\n"
+    "    movq 56(%rdi), %rax\n"
+    "    movq %rsi, -8(%rax)\n"
+    "    movl $1, 8(%rdx)\n"
     "    movq 0(%rdi), %rax\n    movq 8(%rdi), %rbx\n    movq 16(%rdi), %rcx\n"
     "    movq 24(%rdi), %rdx\n    movq 32(%rdi), %rsi\n    movq 48(%rdi), %rbp\n"
-    "    movq 56(%rdi), %rsp\n    movq 64(%rdi), %r8\n    movq 72(%rdi), %r9\n"
+    "    movq 56(%rdi), %rsp\n    leaq -8(%rsp), %rsp\n"
+    "    movq 64(%rdi), %r8\n    movq 72(%rdi), %r9\n"
     "    movq 80(%rdi), %r10\n    movq 88(%rdi), %r11\n    movq 96(%rdi), %r12\n"
     "    movq 104(%rdi), %r13\n    movq 112(%rdi), %r14\n    movq 120(%rdi), %r15\n"
     "    movq 40(%rdi), %rdi\n"
-    "    jmp *crashme_entry(%rip)\n"
+    "    ret\n"
     "crashme_resume:\n"
     "    popfq\n"
     "    popq %r15\n    popq %r14\n    popq %r13\n    popq %r12\n    popq %rbp\n    popq %rbx\n"
     "    ret\n");
-
-static struct {
-    uint64_t cr0, cr3, cr4, efer, apic_base;
-    struct table_ptr gdtr, idtr;
-} saved;
-
-static struct rng rng;
-static uint64_t counts[OUTCOMES];
-static uint64_t landing, nmis_outside;
-static struct {
-    uint64_t vector, rip, error, cr2;
-} last;
 
 static uint64_t read_dr7(void)
 {
@@ -128,54 +181,79 @@ static uint16_t read_tr(void)
     return v;
 }
 
-static void load_tr(void)
+static void load_tr(struct cpu *c)
 {
-    desc.gdt[SEL_TSS / 8] &= ~(2ull << 40); /* not busy */
+    pages[c->index].desc.gdt[SEL_TSS / 8] &= ~(2ull << 40); /* not busy */
     __asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS) : "memory");
 }
 
-/* Everything the bytes may have changed that the harness depends on. */
-static void restore_state(void)
+/* x2APIC to xAPIC goes through disabled (SDM 11.12.5). */
+static void restore_apic_base(uint64_t want)
 {
-    __asm__ volatile("lgdt %0; lidt %1" : : "m"(saved.gdtr), "m"(saved.idtr) : "memory");
+    uint64_t now = rdmsr(MSR_APIC_BASE);
+    if (now == want)
+        return;
+    if (now & APIC_BASE_EXTD)
+        wrmsr(MSR_APIC_BASE, now & ~(APIC_BASE_EXTD | APIC_BASE_EN));
+    wrmsr(MSR_APIC_BASE, want);
+}
+
+/* Everything the bytes may have changed that the harness depends on. */
+static void restore_state(struct cpu *c)
+{
+    __asm__ volatile("lgdt %0; lidt %1" : : "m"(c->saved.gdtr), "m"(idtr) : "memory");
     __asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %1, %%fs; mov %1, %%gs"
                      : : "r"((uint32_t)SEL_DATA), "r"(0u) : "memory");
     if (read_tr() != SEL_TSS)
-        load_tr();
-    if (read_cr0() != saved.cr0)
-        write_cr0(saved.cr0);
-    if (read_cr4() != saved.cr4)
-        write_cr4(saved.cr4);
-    write_cr3(saved.cr3);
+        load_tr(c);
+    if (read_cr0() != c->saved.cr0)
+        write_cr0(c->saved.cr0);
+    if (read_cr4() != c->saved.cr4)
+        write_cr4(c->saved.cr4);
+    write_cr3(c->saved.cr3);
     __asm__ volatile("mov %0, %%cr8" : : "r"(0ull));
-    if (rdmsr(MSR_EFER) != saved.efer)
-        wrmsr(MSR_EFER, saved.efer);
-    if (rdmsr(MSR_APIC_BASE) != saved.apic_base)
-        wrmsr(MSR_APIC_BASE, saved.apic_base);
+    if (rdmsr(MSR_EFER) != c->saved.efer)
+        wrmsr(MSR_EFER, c->saved.efer);
+    restore_apic_base(c->saved.apic_base);
     if (read_dr7() != 0x400)
         __asm__ volatile("mov %0, %%dr7" : : "r"(0x400ull));
 }
 
+/* Every vector arrives on one of the vCPU's own IST stacks: the frame says whose. */
+static struct cpu *cpu_of(const struct irq_frame *f)
+{
+    uintptr_t a = (uintptr_t)f, base = (uintptr_t)pages;
+    if (a < base || a >= base + sizeof(pages))
+        return NULL;
+    return &cpus[(a - base) / sizeof(pages[0])];
+}
+
 static void trap(struct irq_frame *f)
 {
-    if (!__atomic_exchange_n(&crashme_in_snippet, 0, __ATOMIC_SEQ_CST)) {
+    struct cpu *c = cpu_of(f);
+    if (!c)
+        report_fatal("crashme: %s (vector %lu) on a stack not the harness's: rip=%#lx rsp=%#lx",
+                     exception_name((unsigned)f->vector), f->vector, f->rip, (uint64_t)(uintptr_t)f);
+    if (f->vector == VEC_NMI)
+        c->last_nmi_tsc = rdtsc();
+    if (!__atomic_exchange_n(&c->in_snippet, 0, __ATOMIC_SEQ_CST)) {
         if (f->vector == VEC_NMI || f->vector >= 32) {
-            nmis_outside++;
+            c->nmis_outside++;
             return;
         }
-        report_fatal("crashme: %s (vector %lu) in the harness at rip=%#lx error=%#lx",
-                     exception_name((unsigned)f->vector), f->vector, f->rip, f->error);
+        report_fatal("crashme: %s (vector %lu) in the harness of vCPU %u at rip=%#lx error=%#lx",
+                     exception_name((unsigned)f->vector), f->vector, c->index, f->rip, f->error);
     }
-    restore_state();
-    last.vector = f->vector;
-    last.rip = f->rip;
-    last.error = f->error;
-    last.cr2 = f->vector == VEC_PF ? read_cr2() : 0;
-    f->rax = f->vector == VEC_UD && f->rip == landing ? OUTCOME_RETURNED : f->vector;
+    restore_state(c);
+    c->last.vector = f->vector;
+    c->last.rip = f->rip;
+    c->last.error = f->error;
+    c->last.cr2 = f->vector == VEC_PF ? read_cr2() : 0;
+    f->rax = f->vector == VEC_UD && f->rip == c->landing ? OUTCOME_RETURNED : f->vector;
     f->rip = (uint64_t)(uintptr_t)crashme_resume;
     f->cs = SEL_CODE64;
     f->rflags = 0x2;
-    f->rsp = crashme_harness_rsp;
+    f->rsp = c->harness_rsp;
     f->ss = SEL_DATA;
 }
 
@@ -187,37 +265,69 @@ static void ioapic_write_rte(unsigned pin, uint32_t lo, uint32_t hi)
     mmio_write32(IOAPIC_BASE + 0x10, lo);
 }
 
-static void watchdog_arm(void)
+static void watchdog_arm(uint32_t dest)
 {
-    ioapic_write_rte(PIT_GSI, 4u << 8 /* NMI */, lapic_id() << 24);
+    ioapic_write_rte(PIT_GSI, 4u << 8 /* NMI */, dest << 24);
     uint16_t count = (uint16_t)(PIT_HZ / WATCHDOG_HZ);
     outb(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
     outb(0x40, (uint8_t)count);
     outb(0x40, (uint8_t)(count >> 8));
 }
 
-static void tables_init(void)
+/*
+ * Several vCPUs: re-arming restarts the PIT's period, so it happens only when this vCPU
+ * has seen no NMI and no re-arm for QUIET_PERIODS periods of its own TSC (which its bytes
+ * may have moved: that costs one re-arm at most), and only one vCPU wins each re-arm.
+ * No lock: an AP may be INITed anywhere.
+ */
+static void watchdog_tend(struct cpu *c)
 {
-    desc.gdt[1] = 0x00af9b000000ffffull; /* code64, accessed */
-    desc.gdt[2] = 0x00cf93000000ffffull; /* data, accessed */
-    desc.gdt[3] = 0x00cf9b000000ffffull; /* code32, accessed */
-    gdt_tss_descriptor(&desc.gdt[4], &desc.tss, sizeof(desc.tss));
+    uint64_t now = rdtsc(), n = __atomic_load_n(&arm_count, __ATOMIC_ACQUIRE);
+    if (n != c->arm_seen || now - c->arm_seen_tsc >= ~0ull / 2) {
+        c->arm_seen = n;
+        c->arm_seen_tsc = now;
+        return;
+    }
+    if (now - c->last_nmi_tsc < quiet_tsc || now - c->arm_seen_tsc < quiet_tsc)
+        return;
+    if (__atomic_compare_exchange_n(&arm_count, &n, n + 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        watchdog_arm(BROADCAST);
+        c->rearms++;
+        n++;
+    }
+    c->arm_seen = n;
+    c->arm_seen_tsc = now;
+}
+
+/* This vCPU's GDT, TSS and the shared IDT, loaded. */
+static void cpu_tables_load(struct cpu *c)
+{
+    struct cpu_pages *p = &pages[c->index];
+    p->desc.gdt[1] = 0x00af9b000000ffffull; /* code64, accessed */
+    p->desc.gdt[2] = 0x00cf93000000ffffull; /* data, accessed */
+    p->desc.gdt[3] = 0x00cf9b000000ffffull; /* code32, accessed */
+    gdt_tss_descriptor(&p->desc.gdt[4], &p->desc.tss, sizeof(p->desc.tss));
     for (int i = 0; i < 3; i++)
-        desc.tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][8192 - 64];
-    desc.tss.rsp[0] = desc.tss.ist[0];
-    desc.tss.iomap_base = sizeof(desc.tss);
+        p->desc.tss.ist[i] = (uint64_t)(uintptr_t)&p->ist[i][8192 - 64];
+    p->desc.tss.rsp[0] = p->desc.tss.ist[0];
+    p->desc.tss.iomap_base = sizeof(p->desc.tss);
+    c->saved.gdtr = (struct table_ptr){ sizeof(p->desc.gdt) - 1, (uint64_t)(uintptr_t)p->desc.gdt };
+    __asm__ volatile("lgdt %0; lidt %1" : : "m"(c->saved.gdtr), "m"(idtr) : "memory");
+    __asm__ volatile("pushq %0; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:"
+                     : : "i"(SEL_CODE64) : "rax", "memory");
+    __asm__ volatile("mov %0, %%ss" : : "r"((uint32_t)SEL_DATA));
+    load_tr(c);
+}
+
+static void idt_build(void)
+{
     for (unsigned v = 0; v < 256; v++) {
         uint64_t a = (uint64_t)(uintptr_t)(isr_stubs_start + 16 * v);
         idt[v] = idt_interrupt_gate(a, SEL_CODE64, v == VEC_NMI || v == 18 ? 2 : v == 8 ? 3 : 1);
         irq_set_handler((uint8_t)v, trap);
     }
-    saved.gdtr = (struct table_ptr){ sizeof(desc.gdt) - 1, (uint64_t)(uintptr_t)desc.gdt };
-    saved.idtr = (struct table_ptr){ sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
-    __asm__ volatile("lgdt %0; lidt %1" : : "m"(saved.gdtr), "m"(saved.idtr) : "memory");
-    __asm__ volatile("pushq %0; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:"
-                     : : "i"(SEL_CODE64) : "rax", "memory");
-    __asm__ volatile("mov %0, %%ss" : : "r"((uint32_t)SEL_DATA));
-    load_tr();
+    idtr = (struct table_ptr){ sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 }
 
 static bool in_range(uint64_t a, const void *start, const void *end)
@@ -225,18 +335,30 @@ static bool in_range(uint64_t a, const void *start, const void *end)
     return a >= (uint64_t)(uintptr_t)start && a < (uint64_t)(uintptr_t)end;
 }
 
-/* RAM, the IOAPIC's and the LAPIC's pages; harness text and the snippet page executable. */
-static bool paging_init(uint64_t ram_top, bool nx)
+static bool is_snippet_page(uint64_t page)
+{
+    uint64_t base = (uint64_t)(uintptr_t)pages;
+    return in_range(page, pages, pages + MAX_CPUS) &&
+           (page - base) % sizeof(pages[0]) == offsetof(struct cpu_pages, snippet);
+}
+
+static uint64_t scratch_end(void)
+{
+    return cfg.n > 1 ? SHARED + SCRATCH_REGS : SCRATCH + SCRATCH_SIZE;
+}
+
+/* RAM, the IOAPIC's and the LAPIC's pages; harness text and the snippet pages executable. */
+static bool paging_build(uint64_t ram_top)
 {
     uint64_t text_end = ((uint64_t)(uintptr_t)__ex_table_end + 4095) & ~4095ull;
-    if ((uint64_t)image_end() > 0x200000 || ram_top < SCRATCH + SCRATCH_SIZE)
+    if ((uint64_t)image_end() > 0x200000 || ram_top < scratch_end())
         return false;
-    uint64_t x = nx ? PTE_NX : 0, a = PTE_A | PTE_D;
+    uint64_t x = cfg.nx ? PTE_NX : 0, a = PTE_A | PTE_D;
     for (uint64_t i = 0; i < 512; i++) {
         uint64_t page = i << 12, fl = PTE_P | PTE_RW | a | x;
         if (page >= (uint64_t)(uintptr_t)__image_start && page < text_end)
             fl = PTE_P | a;
-        else if (page == (uint64_t)(uintptr_t)snippet_page)
+        else if (is_snippet_page(page))
             fl = PTE_P | PTE_RW | a;
         else if (page == (uint64_t)(uintptr_t)idt || in_range(page, pml4, pml4 + 512) ||
                  in_range(page, pdpt, pdpt + 512) || in_range(page, pd, pd + 4) ||
@@ -255,110 +377,271 @@ static bool paging_init(uint64_t ram_top, bool nx)
     for (int i = 0; i < 4; i++)
         pdpt[i] = (uint64_t)(uintptr_t)pd[i] | PTE_P | PTE_RW | PTE_A;
     pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_RW | PTE_A;
-    if (nx)
-        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
-    write_cr3((uint64_t)(uintptr_t)pml4);
-    write_cr0(read_cr0() | CR0_WP);
     return true;
 }
 
-static void scratch_init(void)
+/* This vCPU onto the harness's tables, with NXE and WP; what restore_state goes back to. */
+static void cpu_paging_load(struct cpu *c)
 {
-    for (uint64_t *p = (uint64_t *)SCRATCH; p < (uint64_t *)(SCRATCH + SCRATCH_SIZE); p++)
-        *p = rng_next(&rng);
+    if (cfg.nx)
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+    write_cr3((uint64_t)(uintptr_t)pml4);
+    write_cr0(read_cr0() | CR0_WP);
+    c->saved.cr0 = read_cr0();
+    c->saved.cr3 = read_cr3();
+    c->saved.cr4 = read_cr4();
+    c->saved.efer = rdmsr(MSR_EFER);
+    c->saved.apic_base = rdmsr(MSR_APIC_BASE);
+}
+
+static void fill_random(struct rng *r, uint64_t start, uint64_t size)
+{
+    for (uint64_t *p = (uint64_t *)start; p < (uint64_t *)(start + size); p++)
+        *p = rng_next(r);
+}
+
+/* Where one register points: own scratch, the shared area or an APIC page (the odds in
+ * r's top bits, the offset in its low ones: one draw, as with one vCPU). */
+static uint64_t reg_target(const struct cpu *c, uint64_t r)
+{
+    uint64_t off = r & (SCRATCH_REGS - 8);
+    if ((r >> 56) < cfg.mmio)
+        return (r & (1ull << 55)) ? LAPIC_BASE + (off & 0xff0) : IOAPIC_BASE + (off & 0x1f8);
+    if (((r >> 48) & 15) < cfg.shared)
+        return SHARED + off;
+    return c->scratch + off;
 }
 
 /* One iteration's bytes and registers, drawn whether it runs or not (skip=N). */
-static unsigned draw(uint8_t *bytes, uint64_t *regs)
+static unsigned draw(struct cpu *c, uint8_t *bytes, uint64_t *regs)
 {
-    unsigned n = 16 + (unsigned)(rng_next(&rng) % 17);
+    unsigned n = 16 + (unsigned)(rng_next(&c->rng) % 17);
     for (unsigned i = 0; i < n; i += 8) {
-        uint64_t r = rng_next(&rng);
+        uint64_t r = rng_next(&c->rng);
         for (unsigned k = 0; k < 8 && i + k < n; k++)
             bytes[i + k] = (uint8_t)(r >> (8 * k));
     }
     for (int i = 0; i < 16; i++)
-        regs[i] = SCRATCH + (rng_next(&rng) & (SCRATCH_REGS - 8));
-    regs[2] &= 0xfff;        /* RCX: a count, so REP and LOOP end */
-    regs[7] = SCRATCH_STACK; /* RSP */
+        regs[i] = reg_target(c, rng_next(&c->rng));
+    regs[2] &= 0xfff;                  /* RCX: a count, so REP and LOOP end */
+    regs[7] = c->scratch + STACK_AT;   /* RSP */
     return n;
 }
 
-static uint64_t run_one(const uint8_t *bytes, unsigned n, const uint64_t *regs)
+static uint64_t run_one(struct cpu *c, const uint8_t *bytes, unsigned n, const uint64_t *regs)
 {
-    memset(snippet_page, 0xcc, sizeof(snippet_page));
-    memcpy(snippet_page + SNIPPET_AT, bytes, n);
-    memset(snippet_page + SNIPPET_AT + n, 0x90, SLED);
-    uint8_t *ud2 = snippet_page + SNIPPET_AT + n + SLED;
+    uint8_t *page = pages[c->index].snippet;
+    memset(page, 0xcc, sizeof(pages[0].snippet));
+    memcpy(page + SNIPPET_AT, bytes, n);
+    memset(page + SNIPPET_AT + n, 0x90, SLED);
+    uint8_t *ud2 = page + SNIPPET_AT + n + SLED;
     ud2[0] = 0x0f;
     ud2[1] = 0x0b;
-    landing = (uint64_t)(uintptr_t)ud2;
-    for (uint64_t off = 0; off < SCRATCH_REGS; off += 4096)
-        *(volatile uint64_t *)(SCRATCH + off) = pml4[0];
-    return crashme_enter(regs, (uint64_t)(uintptr_t)(snippet_page + SNIPPET_AT));
+    c->landing = (uint64_t)(uintptr_t)ud2;
+    for (uint64_t off = 0; off < SCRATCH_REGS; off += 4096) {
+        *(volatile uint64_t *)(c->scratch + off) = pml4[0];
+        if (cfg.n > 1)
+            *(volatile uint64_t *)(SHARED + off) = pml4[0];
+    }
+    return crashme_enter(regs, (uint64_t)(uintptr_t)(page + SNIPPET_AT), c);
 }
 
-static void print_counts(const char *what, uint64_t done)
+static void print_counts(const struct cpu *c, const char *what, uint64_t done)
 {
-    printf("crashme: %s %lu iterations: returned=%lu", what, done, counts[OUTCOME_RETURNED]);
+    char who[16] = "";
+    if (cfg.n > 1)
+        fmt_snprintf(who, sizeof(who), "cpu %u: ", c->index);
+    printf("crashme: %s%s %lu iterations: returned=%lu", who, what, done,
+           c->counts[OUTCOME_RETURNED]);
     for (unsigned v = 0; v < 256; v++)
-        if (counts[v])
+        if (c->counts[v])
             printf(" %s%s%u=%lu", v < 32 ? exception_name(v) : "int", v < 32 ? "/" : "", v,
-                   counts[v]);
-    printf(" (nmi outside %lu)\n", nmis_outside);
+                   c->counts[v]);
+    printf(" (nmi outside %lu", c->nmis_outside);
+    if (cfg.n > 1)
+        printf(", watchdog re-armed %lu", c->rearms);
+    printf(")\n");
 }
 
-void test_main(void)
+/* The iterations of one vCPU; only the BSP prints (unless tracing). */
+static void run_all(struct cpu *c)
 {
-    uint64_t seed = cmdline_u64("seed", 1), iterations = cmdline_u64("iterations", 2000);
-    uint64_t progress = cmdline_u64("progress", 500), skip = cmdline_u64("skip", 0);
-    uint64_t rearm = cmdline_u64("rearm", 1);
-    rearm = rearm ? rearm : 1;
-    uint64_t trace_from = cmdline_has("trace") ? 0 : cmdline_u64("trace-from", ~0ull);
-    printf("crashme: seed=%lu iterations=%lu\n", seed, iterations);
-    rng.state = seed ? seed : 1;
-
-    tables_init();
-    bool nx = cpu_has(0x80000001, 'd', 20);
-    if (!report(paging_init(boot_ram_end(), nx),
-                "page tables: RAM to %#lx, image below 2 MiB, scratch at %#lx (NX %s)",
-                boot_ram_end(), SCRATCH, nx ? "on" : "not offered"))
-        test_finish();
-    lapic_enable(LAPIC_XAPIC);
-    scratch_init();
-    saved.cr0 = read_cr0();
-    saved.cr3 = read_cr3();
-    saved.cr4 = read_cr4();
-    saved.efer = rdmsr(MSR_EFER);
-    saved.apic_base = rdmsr(MSR_APIC_BASE);
-    cli();
-    watchdog_arm();
-
+    bool bsp = c->index == 0;
     uint8_t bytes[32];
     uint64_t regs[16];
-    for (uint64_t i = 0; i < iterations; i++) {
-        unsigned n = draw(bytes, regs);
-        if (i < skip)
+    for (uint64_t i = 0; i < cfg.iterations; i++) {
+        unsigned n = draw(c, bytes, regs);
+        if (i < cfg.skip)
             continue;
-        bool trace = i >= trace_from;
+        bool trace = i >= cfg.trace_from;
         if (trace) {
-            printf("crashme: %lu: [rsp]=%#lx:", i, *(volatile uint64_t *)SCRATCH_STACK);
+            printf("crashme: %s%lu: [rsp]=%#lx:", bsp ? "" : "ap ", i,
+                   *(volatile uint64_t *)(c->scratch + STACK_AT));
             for (unsigned k = 0; k < n; k++)
                 printf(" %02x", bytes[k]);
             printf("\n");
         }
-        if (i % rearm == 0)
-            watchdog_arm();
-        uint64_t outcome = run_one(bytes, n, regs);
-        counts[outcome < OUTCOMES ? outcome : OUTCOME_RETURNED]++;
+        if (cfg.n == 1 && i % cfg.rearm == 0)
+            watchdog_arm(lapic_id());
+        else if (cfg.n > 1)
+            watchdog_tend(c);
+        uint64_t outcome = run_one(c, bytes, n, regs);
+        c->counts[outcome < OUTCOMES ? outcome : OUTCOME_RETURNED]++;
+        __atomic_store_n(&c->done, i + 1 - cfg.skip, __ATOMIC_RELEASE);
         if (trace)
-            printf("crashme: %lu: %s vector %lu rip=%#lx error=%#lx cr2=%#lx\n", i,
-                   outcome == OUTCOME_RETURNED ? "returned" : "fault", last.vector, last.rip,
-                   last.error, last.cr2);
-        if (progress && (i + 1) % progress == 0)
-            print_counts("after", i + 1);
+            printf("crashme: %s%lu: %s vector %lu rip=%#lx error=%#lx cr2=%#lx\n",
+                   bsp ? "" : "ap ", i, outcome == OUTCOME_RETURNED ? "returned" : "fault",
+                   c->last.vector, c->last.rip, c->last.error, c->last.cr2);
+        if (bsp && cfg.progress && (i + 1) % cfg.progress == 0) {
+            print_counts(c, "after", i + 1);
+            if (cfg.n > 1) {
+                printf("crashme: APs after");
+                for (unsigned k = 1; k < cfg.n; k++)
+                    printf(" %u:%lu", k, __atomic_load_n(&cpus[k].done, __ATOMIC_ACQUIRE));
+                printf("\n");
+            }
+        }
     }
-    print_counts("done:", iterations - skip);
-    report(true, "%lu iterations of seed %lu run, the harness intact", iterations - skip, seed);
+}
+
+static void cpu_init(struct cpu *c, unsigned index)
+{
+    c->index = index;
+    c->rng.state = cfg.seed + index * SEED_STEP;
+    if (!c->rng.state)
+        c->rng.state = 1;
+    c->scratch = SCRATCH + index * SCRATCH_SIZE;
+    c->last_nmi_tsc = c->arm_seen_tsc = rdtsc();
+    cpu_tables_load(c);
+    cpu_paging_load(c);
+    fill_random(&c->rng, c->scratch, SCRATCH_SIZE);
+}
+
+static void ap_main(unsigned index)
+{
+    struct cpu *c = &cpus[index];
+    cli();
+    cpu_init(c, index);
+    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+        pause();
+    run_all(c);
+    __atomic_store_n(&c->finished, 1, __ATOMIC_RELEASE);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+/* The trampoline's page, once every AP is up: a SIPI from random bytes parks there. */
+static void trampoline_park(void)
+{
+    static const uint8_t park[] = { 0xfa, 0xf4, 0xeb, 0xfc }; /* cli; hlt; jmp $-2 */
+    memcpy((void *)TRAMPOLINE_ADDR, park, sizeof(park));
+}
+
+/* APs whose count stands still for stall-ms of the BSP's TSC are left behind. */
+static void wait_aps(bool *stalled)
+{
+    uint64_t seen[MAX_CPUS] = { 0 }, since[MAX_CPUS], stall = cfg.stall_ms * (tsc_hz() / 1000);
+    for (unsigned k = 0; k < MAX_CPUS; k++)
+        since[k] = rdtsc();
+    for (;;) {
+        bool waiting = false;
+        uint64_t now = rdtsc();
+        for (unsigned k = 1; k < cfg.n; k++) {
+            if (!started[k] || stalled[k] || __atomic_load_n(&cpus[k].finished, __ATOMIC_ACQUIRE))
+                continue;
+            uint64_t d = __atomic_load_n(&cpus[k].done, __ATOMIC_ACQUIRE);
+            if (d != seen[k]) {
+                seen[k] = d;
+                since[k] = now;
+            } else if (now - since[k] > stall) {
+                stalled[k] = true;
+                continue;
+            }
+            waiting = true;
+        }
+        if (!waiting)
+            return;
+        watchdog_tend(&cpus[0]);
+        pause();
+    }
+}
+
+static void start_aps(void)
+{
+    for (unsigned k = 1; k < cfg.n; k++)
+        started[k] = report(smp_start_ap(k, k, ap_main), "AP %u started with INIT-SIPI-SIPI", k);
+    trampoline_park();
+}
+
+static void report_smp(void)
+{
+    bool stalled[MAX_CPUS] = { false };
+    wait_aps(stalled);
+    unsigned finished = 0;
+    for (unsigned k = 0; k < cfg.n; k++) {
+        struct cpu *c = &cpus[k];
+        uint64_t done = __atomic_load_n(&c->done, __ATOMIC_ACQUIRE);
+        if (!started[k])
+            continue;
+        if (stalled[k]) {
+            printf("crashme: cpu %u: stalled after %lu of %lu iterations (an INIT from the "
+                   "random bytes, or a hang of its own)\n", k, done, cfg.iterations - cfg.skip);
+            print_counts(c, "stalled:", done);
+        } else {
+            print_counts(c, "done:", done);
+            finished++;
+        }
+    }
+    printf("crashme: %u of %u vCPUs finished their iterations\n", finished, cfg.n);
+}
+
+void test_main(void)
+{
+    cfg.seed = cmdline_u64("seed", 1);
+    cfg.iterations = cmdline_u64("iterations", 2000);
+    cfg.progress = cmdline_u64("progress", 500);
+    cfg.skip = cmdline_u64("skip", 0);
+    cfg.rearm = cmdline_u64("rearm", 1);
+    cfg.rearm = cfg.rearm ? cfg.rearm : 1;
+    cfg.trace_from = cmdline_has("trace") ? 0 : cmdline_u64("trace-from", ~0ull);
+    cfg.stall_ms = cmdline_u64("stall-ms", 3000);
+    uint64_t want = cmdline_u64("vcpus", MAX_CPUS);
+    cfg.n = boot.cpus < MAX_CPUS ? boot.cpus : MAX_CPUS;
+    cfg.n = want && want < cfg.n ? (unsigned)want : cfg.n;
+    cfg.shared = cmdline_u64("shared", cfg.n > 1 ? 4 : 0);
+    cfg.mmio = cmdline_u64("mmio", cfg.n > 1 ? 1 : 0);
+    cfg.nx = cpu_has(0x80000001, 'd', 20);
+    if (cfg.n > 1)
+        printf("crashme: seed=%lu iterations=%lu vcpus=%u\n", cfg.seed, cfg.iterations, cfg.n);
+    else
+        printf("crashme: seed=%lu iterations=%lu\n", cfg.seed, cfg.iterations);
+
+    idt_build();
+    if (!report(paging_build(boot_ram_end()),
+                "page tables: RAM to %#lx, image below 2 MiB, scratch at %#lx (NX %s)",
+                boot_ram_end(), SCRATCH, cfg.nx ? "on" : "not offered"))
+        test_finish();
+    lapic_enable(LAPIC_XAPIC);
+    if (cfg.n > 1)
+        quiet_tsc = QUIET_PERIODS * (tsc_hz() / WATCHDOG_HZ);
+    cli();
+    struct cpu *bsp = &cpus[0];
+    cpu_init(bsp, 0);
+    if (cfg.n > 1) {
+        fill_random(&bsp->rng, SHARED, SCRATCH_REGS);
+        start_aps();
+        watchdog_arm(BROADCAST);
+        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+    } else {
+        watchdog_arm(lapic_id());
+    }
+
+    run_all(bsp);
+    if (cfg.n > 1)
+        report_smp();
+    else
+        print_counts(bsp, "done:", cfg.iterations - cfg.skip);
+    report(true, "%lu iterations of seed %lu run%s, the harness intact", cfg.iterations - cfg.skip,
+           cfg.seed, cfg.n > 1 ? " on every vCPU that was not stopped" : "");
     test_finish();
 }
