@@ -464,10 +464,14 @@ static void print_counts(const struct cpu *c, const char *what, uint64_t done)
     printf(")\n");
 }
 
-/* The iterations of one vCPU; only the BSP prints (unless tracing). */
+/* The iterations of one vCPU; only the BSP prints (unless tracing: then an AP INITed
+ * while it holds the console lock stops every vCPU's printing). */
 static void run_all(struct cpu *c)
 {
     bool bsp = c->index == 0;
+    char who[16] = "";
+    if (cfg.n > 1)
+        fmt_snprintf(who, sizeof(who), "cpu %u: ", c->index);
     uint8_t bytes[32];
     uint64_t regs[16];
     for (uint64_t i = 0; i < cfg.iterations; i++) {
@@ -476,11 +480,11 @@ static void run_all(struct cpu *c)
             continue;
         bool trace = i >= cfg.trace_from;
         if (trace) {
-            printf("crashme: %s%lu: [rsp]=%#lx:", bsp ? "" : "ap ", i,
-                   *(volatile uint64_t *)(c->scratch + STACK_AT));
+            char hex[3 * sizeof(bytes) + 1] = "";
             for (unsigned k = 0; k < n; k++)
-                printf(" %02x", bytes[k]);
-            printf("\n");
+                fmt_snprintf(hex + 3 * k, 4, " %02x", bytes[k]);
+            printf("crashme: %s%lu: [rsp]=%#lx:%s\n", who, i,
+                   *(volatile uint64_t *)(c->scratch + STACK_AT), hex);
         }
         if (cfg.n == 1 && i % cfg.rearm == 0)
             watchdog_arm(lapic_id());
@@ -490,9 +494,8 @@ static void run_all(struct cpu *c)
         c->counts[outcome < OUTCOMES ? outcome : OUTCOME_RETURNED]++;
         __atomic_store_n(&c->done, i + 1 - cfg.skip, __ATOMIC_RELEASE);
         if (trace)
-            printf("crashme: %s%lu: %s vector %lu rip=%#lx error=%#lx cr2=%#lx\n",
-                   bsp ? "" : "ap ", i, outcome == OUTCOME_RETURNED ? "returned" : "fault",
-                   c->last.vector, c->last.rip, c->last.error, c->last.cr2);
+            printf("crashme: %s%lu: %s vector %lu rip=%#lx error=%#lx cr2=%#lx\n", who, i,
+                   outcome == OUTCOME_RETURNED ? "returned" : "fault", c->last.vector, c->last.rip, c->last.error, c->last.cr2);
         if (bsp && cfg.progress && (i + 1) % cfg.progress == 0) {
             print_counts(c, "after", i + 1);
             if (cfg.n > 1) {
