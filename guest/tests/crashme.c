@@ -40,7 +40,8 @@
  * `trace-from=N` (print every iteration's bytes and outcome, from iteration N on, to
  * minimise a failing seed), `skip=N` (draw but do not run the first N iterations: reaches
  * iteration N of a seed quickly), `rearm=N` (one vCPU), `vcpus=N`, `shared=N`, `mmio=N`,
- * `stall-ms=N`.
+ * `stall-ms=N`, `init-ap=K` (halfway through, the BSP sends AP K an INIT, as random bytes
+ * may: that AP must be reported stalled and the rest must finish).
  */
 #include <stddef.h>
 
@@ -127,7 +128,7 @@ static struct table_ptr idtr;
 
 /* The run's settings, fixed before any AP starts. */
 static struct {
-    uint64_t seed, iterations, progress, skip, rearm, trace_from, shared, mmio, stall_ms;
+    uint64_t seed, iterations, progress, skip, rearm, trace_from, shared, mmio, stall_ms, init_ap;
     unsigned n;             /* vCPUs running crashme */
     bool nx;
 } cfg;
@@ -490,6 +491,8 @@ static void run_all(struct cpu *c)
             watchdog_arm(lapic_id());
         else if (cfg.n > 1)
             watchdog_tend(c);
+        if (bsp && cfg.init_ap && i == cfg.iterations / 2)
+            lapic_send_init((uint32_t)cfg.init_ap); /* as random bytes may: the AP stalls */
         uint64_t outcome = run_one(c, bytes, n, regs);
         c->counts[outcome < OUTCOMES ? outcome : OUTCOME_RETURNED]++;
         __atomic_store_n(&c->done, i + 1 - cfg.skip, __ATOMIC_RELEASE);
@@ -609,6 +612,7 @@ void test_main(void)
     cfg.rearm = cfg.rearm ? cfg.rearm : 1;
     cfg.trace_from = cmdline_has("trace") ? 0 : cmdline_u64("trace-from", ~0ull);
     cfg.stall_ms = cmdline_u64("stall-ms", 3000);
+    cfg.init_ap = cmdline_u64("init-ap", 0);
     uint64_t want = cmdline_u64("vcpus", MAX_CPUS);
     cfg.n = boot.cpus < MAX_CPUS ? boot.cpus : MAX_CPUS;
     cfg.n = want && want < cfg.n ? (unsigned)want : cfg.n;
