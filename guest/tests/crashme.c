@@ -34,7 +34,8 @@
  * vCPU that has seen no NMI for 4 periods and no re-arm by another.  APs print nothing
  * (random bytes may INIT an AP at any moment, a console lock included): the BSP reports
  * each vCPU's counts, and an AP whose count stands still for `stall-ms=N` (3000) of the
- * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business.
+ * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business;
+ * finished APs tend the watchdog and report a BSP that stands still (its bytes with it).
  *
  * Knobs: `seed=N` (1), `iterations=N` (2000, per vCPU), `progress=N` (500), `trace` or
  * `trace-from=N` (print every iteration's bytes and outcome, from iteration N on, to
@@ -112,6 +113,8 @@ struct cpu {
     uint64_t counts[OUTCOMES];
     uint64_t done;          /* iterations run: the BSP watches it move */
     uint32_t finished;
+    unsigned cur_n;         /* the iteration running, for a report of a stalled BSP */
+    uint8_t cur_bytes[32];
 };
 _Static_assert(offsetof(struct cpu, harness_rsp) == 0 && offsetof(struct cpu, in_snippet) == 8,
                "crashme_enter's offsets");
@@ -133,7 +136,7 @@ static struct {
     bool nx;
 } cfg;
 static uint64_t quiet_tsc, arm_count;
-static uint32_t go;
+static uint32_t go, bsp_stall_reported;
 static bool started[MAX_CPUS] = { true };
 
 extern const char isr_stubs_start[], __image_start[], __ex_table_end[];
@@ -493,6 +496,8 @@ static void run_all(struct cpu *c)
             watchdog_tend(c);
         if (bsp && cfg.init_ap && i == cfg.iterations / 2)
             lapic_send_init((uint32_t)cfg.init_ap); /* as random bytes may: the AP stalls */
+        c->cur_n = n;
+        memcpy(c->cur_bytes, bytes, n);
         uint64_t outcome = run_one(c, bytes, n, regs);
         c->counts[outcome < OUTCOMES ? outcome : OUTCOME_RETURNED]++;
         __atomic_store_n(&c->done, i + 1 - cfg.skip, __ATOMIC_RELEASE);
@@ -524,6 +529,39 @@ static void cpu_init(struct cpu *c, unsigned index)
     fill_random(&c->rng, c->scratch, SCRATCH_SIZE);
 }
 
+/*
+ * A finished AP keeps the watchdog tended (the BSP may hang in bytes that broke it) and
+ * watches the BSP: one that stands still for stall-ms is reported by the first AP to see
+ * it, with the bytes it runs, and that AP ends the test (nobody else would).
+ */
+static _Noreturn void ap_watch(struct cpu *c)
+{
+    struct cpu *bsp = &cpus[0];
+    uint64_t seen = ~0ull, since = rdtsc(), stall = cfg.stall_ms * (tsc_hz() / 1000);
+    for (;;) {
+        watchdog_tend(c);
+        pause();
+        uint64_t now = rdtsc(), d = __atomic_load_n(&bsp->done, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&bsp->finished, __ATOMIC_ACQUIRE) || d != seen ||
+            now - since >= ~0ull / 2) {
+            seen = d;
+            since = now;
+            continue;
+        }
+        if (now - since < stall || __atomic_exchange_n(&bsp_stall_reported, 1, __ATOMIC_ACQ_REL))
+            continue;
+        char hex[3 * sizeof(bsp->cur_bytes) + 1] = "";
+        for (unsigned k = 0; k < bsp->cur_n && k < sizeof(bsp->cur_bytes); k++)
+            fmt_snprintf(hex + 3 * k, 4, " %02x", bsp->cur_bytes[k]);
+        printf("crashme: cpu 0: stalled after %lu of %lu iterations (seen by cpu %u; its NMIs: "
+               "last %lu ms before, %lu outside the bytes); its bytes:%s\n", d,
+               cfg.iterations - cfg.skip, c->index,
+               (now - bsp->last_nmi_tsc) / (tsc_hz() / 1000), bsp->nmis_outside, hex);
+        print_counts(bsp, "stalled:", d);
+        test_finish();
+    }
+}
+
 static void ap_main(unsigned index)
 {
     struct cpu *c = &cpus[index];
@@ -533,8 +571,7 @@ static void ap_main(unsigned index)
         pause();
     run_all(c);
     __atomic_store_n(&c->finished, 1, __ATOMIC_RELEASE);
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    ap_watch(c);
 }
 
 /* The trampoline's page, once every AP is up: a SIPI from random bytes parks there. */
@@ -645,6 +682,7 @@ void test_main(void)
     }
 
     run_all(bsp);
+    __atomic_store_n(&bsp->finished, 1, __ATOMIC_RELEASE);
     if (cfg.n > 1)
         report_smp();
     else
