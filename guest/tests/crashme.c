@@ -36,6 +36,10 @@
  * each vCPU's counts, and an AP whose count stands still for `stall-ms=N` (3000) of the
  * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business;
  * finished APs tend the watchdog and report a BSP that stands still (its bytes with it).
+ * The counts also say how many traps found RFLAGS.VIF or VIP set, which the bytes cannot
+ * do at CPL 0 (not counted: INT n to a vector with an error code, whose frame is one slot
+ * off): QEMU's TCG leaves them set (with no hypervisor too), and a PUSHF then RET lands
+ * at 0x1000xx, the image's 32-bit entry code: that vCPU's own triple fault.
  *
  * Knobs: `seed=N` (1), `iterations=N` (2000, per vCPU), `progress=N` (500), `trace` or
  * `trace-from=N` (print every iteration's bytes and outcome, from iteration N on, to
@@ -70,6 +74,7 @@ DEFINE_TEST("crashme");
 #define OUTCOME_RETURNED 256
 #define OUTCOMES       257
 #define SEED_STEP      0x9e3779b97f4a7c15ull
+#define RFLAGS_VIF_VIP (3ull << 19)
 
 #define PTE_P   0x1ull
 #define PTE_RW  0x2ull
@@ -103,6 +108,7 @@ struct cpu {
     unsigned index;
     struct rng rng;
     uint64_t scratch, landing, nmis_outside, last_nmi_tsc, arm_seen, arm_seen_tsc, rearms;
+    uint64_t vif_vip, vif_vip_first;    /* traps whose RFLAGS had VIF or VIP, the first's iteration */
     struct {
         uint64_t cr0, cr3, cr4, efer, apic_base;
         struct table_ptr gdtr;
@@ -250,6 +256,9 @@ static void trap(struct irq_frame *f)
                      exception_name((unsigned)f->vector), f->vector, c->index, f->rip, f->error);
     }
     restore_state(c);
+    /* A frame from INT n to a vector with an error code is one slot off: not counted. */
+    if ((f->cs & ~3ull) == SEL_CODE64 && (f->rflags & RFLAGS_VIF_VIP) && !c->vif_vip++)
+        c->vif_vip_first = c->done;
     c->last.vector = f->vector;
     c->last.rip = f->rip;
     c->last.error = f->error;
@@ -462,6 +471,9 @@ static void print_counts(const struct cpu *c, const char *what, uint64_t done)
         if (c->counts[v])
             printf(" %s%s%u=%lu", v < 32 ? exception_name(v) : "int", v < 32 ? "/" : "", v,
                    c->counts[v]);
+    if (c->vif_vip)
+        printf(" VIF/VIP in the RFLAGS of %lu (first in iteration %lu)", c->vif_vip,
+               c->vif_vip_first);
     printf(" (nmi outside %lu", c->nmis_outside);
     if (cfg.n > 1)
         printf(", watchdog re-armed %lu", c->rearms);
