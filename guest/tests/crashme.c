@@ -46,7 +46,8 @@
  * minimise a failing seed), `skip=N` (draw but do not run the first N iterations: reaches
  * iteration N of a seed quickly), `rearm=N` (one vCPU), `vcpus=N`, `shared=N`, `mmio=N`,
  * `stall-ms=N`, `init-ap=K` (halfway through, the BSP sends AP K an INIT, as random bytes
- * may: that AP must be reported stalled and the rest must finish).
+ * may: that AP must be reported stalled and the rest must finish), `bsp-hang` (halfway
+ * through, the BSP spins for good: a finished AP must report it and end the test).
  */
 #include <stddef.h>
 
@@ -137,7 +138,7 @@ static struct table_ptr idtr;
 
 /* The run's settings, fixed before any AP starts. */
 static struct {
-    uint64_t seed, iterations, progress, skip, rearm, trace_from, shared, mmio, stall_ms, init_ap;
+    uint64_t seed, iterations, progress, skip, rearm, trace_from, shared, mmio, stall_ms, init_ap, bsp_hang;
     unsigned n;             /* vCPUs running crashme */
     bool nx;
 } cfg;
@@ -506,6 +507,8 @@ static void run_all(struct cpu *c)
             watchdog_arm(lapic_id());
         else if (cfg.n > 1)
             watchdog_tend(c);
+        while (bsp && cfg.bsp_hang && i == cfg.iterations / 2)
+            pause(); /* as bytes that hang it for good: an AP must report it */
         if (bsp && cfg.init_ap && i == cfg.iterations / 2)
             lapic_send_init((uint32_t)cfg.init_ap); /* as random bytes may: the AP stalls */
         c->cur_n = n;
@@ -662,6 +665,7 @@ void test_main(void)
     cfg.trace_from = cmdline_has("trace") ? 0 : cmdline_u64("trace-from", ~0ull);
     cfg.stall_ms = cmdline_u64("stall-ms", 3000);
     cfg.init_ap = cmdline_u64("init-ap", 0);
+    cfg.bsp_hang = cmdline_has("bsp-hang");
     uint64_t want = cmdline_u64("vcpus", MAX_CPUS);
     cfg.n = boot.cpus < MAX_CPUS ? boot.cpus : MAX_CPUS;
     cfg.n = want && want < cfg.n ? (unsigned)want : cfg.n;
