@@ -70,6 +70,14 @@ DEFINE_TEST("crashme");
 #define PIT_GSI        2
 #define IOAPIC_BASE    0xfec00000ul
 #define LAPIC_BASE     0xfee00000ul
+#define HPET_BASE      0xfed00000ul
+#define HPET_GSI       20
+#define HPET_GEN_CONF  0x010
+#define HPET_MAIN_CNT  0x0f0
+#define HPET_T0_CONF   0x100
+#define HPET_T0_CMP    0x108
+#define HPET_T0_ROUTABLE(conf) ((conf) >> 32 & (1ull << HPET_GSI))
+#define HPET_T0_SETUP  ((uint64_t)HPET_GSI << 9 | 1u << 2 | 1u << 3 | 1u << 6) /* int, periodic, set */
 #define BROADCAST      0xffu
 #define SEL_TSS        0x20
 #define OUTCOME_RETURNED 256
@@ -143,6 +151,7 @@ static struct {
     bool nx;
 } cfg;
 static uint64_t quiet_tsc, arm_count;
+static bool hpet_watchdog;
 static uint32_t go, bsp_stall_reported;
 static bool started[MAX_CPUS] = { true };
 
@@ -290,6 +299,35 @@ static void watchdog_arm(uint32_t dest)
 }
 
 /*
+ * Several vCPUs: the HPET's timer 0 as a second source, programmed once through the
+ * runtime's page tables (the harness's do not map the HPET, so no random bytes reach it):
+ * bytes that write the PIT's ports (OUT to 0x43 is not rare) would otherwise stop the
+ * NMIs while every vCPU soon sits in a HLT with IF=0 that only an NMI ends, and no vCPU
+ * runs to re-arm them.  False when the HPET is absent or cannot route to HPET_GSI.
+ */
+static bool hpet_watchdog_start(void)
+{
+    volatile uint64_t *hpet = (volatile uint64_t *)HPET_BASE;
+    uint64_t cap = hpet[0], conf = hpet[HPET_T0_CONF / 8];
+    if (cap == ~0ull || !(cap >> 32) || !(conf & (1u << 4)) || !HPET_T0_ROUTABLE(conf))
+        return false;
+    uint64_t ticks = 1000000000000000ull / (cap >> 32) / WATCHDOG_HZ;
+    ioapic_write_rte(HPET_GSI, 1u << 16, 0); /* masked until watchdog_arm_all: APs starting */
+    hpet[HPET_T0_CONF / 8] = HPET_T0_SETUP;
+    hpet[HPET_T0_CMP / 8] = hpet[HPET_MAIN_CNT / 8] + ticks;
+    hpet[HPET_T0_CMP / 8] = ticks;
+    hpet[HPET_GEN_CONF / 8] = 1;
+    return true;
+}
+
+static void watchdog_arm_all(void)
+{
+    watchdog_arm(BROADCAST);
+    if (hpet_watchdog)
+        ioapic_write_rte(HPET_GSI, 4u << 8 /* NMI, edge */, BROADCAST << 24);
+}
+
+/*
  * Several vCPUs: re-arming restarts the PIT's period, so it happens only when this vCPU
  * has seen no NMI and no re-arm for QUIET_PERIODS periods of its own TSC (which its bytes
  * may have moved: that costs one re-arm at most), and only one vCPU wins each re-arm.
@@ -307,7 +345,7 @@ static void watchdog_tend(struct cpu *c)
         return;
     if (__atomic_compare_exchange_n(&arm_count, &n, n + 1, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
-        watchdog_arm(BROADCAST);
+        watchdog_arm_all();
         c->rearms++;
         n++;
     }
@@ -683,15 +721,19 @@ void test_main(void)
                 boot_ram_end(), SCRATCH, cfg.nx ? "on" : "not offered"))
         test_finish();
     lapic_enable(LAPIC_XAPIC);
-    if (cfg.n > 1)
+    if (cfg.n > 1) {
         quiet_tsc = QUIET_PERIODS * (tsc_hz() / WATCHDOG_HZ);
+        hpet_watchdog = hpet_watchdog_start();
+        printf("crashme: watchdog: NMIs to every vCPU every %u ms from the PIT%s\n",
+               1000 / WATCHDOG_HZ, hpet_watchdog ? " and the HPET's timer 0 (GSI 20)" : "");
+    }
     cli();
     struct cpu *bsp = &cpus[0];
     cpu_init(bsp, 0);
     if (cfg.n > 1) {
         fill_random(&bsp->rng, SHARED, SCRATCH_REGS);
         start_aps();
-        watchdog_arm(BROADCAST);
+        watchdog_arm_all();
         __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
     } else {
         watchdog_arm(lapic_id());
