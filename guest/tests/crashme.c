@@ -30,8 +30,9 @@
  * instruction form the hypervisor does not emulate there ends the partition: its own
  * business, but it ends most runs within a few hundred iterations).  The
  * watchdog's NMI goes to every vCPU (IOAPIC destination 0xff; it does not depend on the
- * LVTs or the TPR, only on APIC_BASE, which is reloaded) and is re-armed by the first
- * vCPU that has seen no NMI for 4 periods and no re-arm by another.  APs print nothing
+ * LVTs or the TPR, only on APIC_BASE, which is reloaded), from the PIT and from the
+ * HPET's timer 0, and is re-armed by the first vCPU that has seen no NMI for 4 periods
+ * and no re-arm by another.  APs print nothing
  * (random bytes may INIT an AP at any moment, a console lock included): the BSP reports
  * each vCPU's counts, and an AP whose count stands still for `stall-ms=N` (3000) of the
  * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business;
