@@ -168,6 +168,7 @@ uint64_t crashme_enter(const uint64_t *regs, uint64_t entry, struct cpu *c);
  */
 __asm__(
     "    .text\n"
+    "    .balign 4096\n" /* this object's text, and the runtime's after it, above the entry page */
     "    .globl crashme_enter, crashme_resume\n"
     "crashme_enter:\n"
     "    pushq %rbx\n    pushq %rbp\n    pushq %r12\n    pushq %r13\n    pushq %r14\n    pushq %r15\n"
@@ -405,13 +406,21 @@ static uint64_t scratch_end(void)
 static bool paging_build(uint64_t ram_top)
 {
     uint64_t text_end = ((uint64_t)(uintptr_t)__ex_table_end + 4095) & ~4095ull;
+    /* The Multiboot entry's page runs only at boot: not executable, so that a RET to a
+     * pushed RFLAGS (0x1000xx with VIP set, as QEMU leaves it) faults instead of running
+     * the entry code. */
+    uint64_t exec_start = (uint64_t)(uintptr_t)__image_start + 4096;
+    if ((uint64_t)(uintptr_t)crashme_enter < exec_start)
+        exec_start = (uint64_t)(uintptr_t)__image_start;
     if ((uint64_t)image_end() > 0x200000 || ram_top < scratch_end())
         return false;
     uint64_t x = cfg.nx ? PTE_NX : 0, a = PTE_A | PTE_D;
     for (uint64_t i = 0; i < 512; i++) {
         uint64_t page = i << 12, fl = PTE_P | PTE_RW | a | x;
-        if (page >= (uint64_t)(uintptr_t)__image_start && page < text_end)
+        if (page >= exec_start && page < text_end)
             fl = PTE_P | a;
+        else if (page >= (uint64_t)(uintptr_t)__image_start && page < exec_start)
+            fl = PTE_P | a | x;
         else if (is_snippet_page(page))
             fl = PTE_P | PTE_RW | a;
         else if (page == (uint64_t)(uintptr_t)idt || in_range(page, pml4, pml4 + 512) ||
