@@ -40,7 +40,8 @@
  * The counts also say how many traps found RFLAGS.VIF or VIP set, which the bytes cannot
  * do at CPL 0 (not counted: INT n to a vector with an error code, whose frame is one slot
  * off): QEMU's TCG leaves them set (with no hypervisor too), and a PUSHF then RET lands
- * at 0x1000xx, the image's 32-bit entry code: that vCPU's own triple fault.
+ * at 0x1000xx, the page of the image's 32-bit entry code, which the harness's tables
+ * therefore leave not executable.
  *
  * Knobs: `seed=N` (1), `iterations=N` (2000, per vCPU), `progress=N` (500), `trace` or
  * `trace-from=N` (print every iteration's bytes and outcome, from iteration N on, to
