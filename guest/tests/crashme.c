@@ -7,7 +7,7 @@
  * xorshift64*, `seed=N`), a 16-byte NOP sled and UD2 (the landing), then jumps there with
  * every general register pointing into a scratch area (RCX a count below 4096, RSP a
  * scratch stack).  Every one of the 256 vectors is caught on its own stack (IST: 1 for
- * all, 2 for NMI and #MC, 3 for #DF) by the runtime's stubs: #UD at the landing is a
+ * all, 2 for NMI and #MC, 3 for #DF, 4 for #DB) by the runtime's stubs: #UD at the landing is a
  * normal return, anything else is counted by vector.  Then GDT, IDT, TR, segment
  * registers, CR0/CR3/CR4/CR8, EFER, APIC_BASE and DR7 are loaded again from saved copies
  * and the next iteration starts.  The random bytes are not filtered: a loop, or HLT with
@@ -86,6 +86,7 @@ DEFINE_TEST("crashme");
 #define OUTCOMES       257
 #define SEED_STEP      0x9e3779b97f4a7c15ull
 #define RFLAGS_VIF_VIP (3ull << 19)
+#define VEC_DB         1
 
 #define PTE_P   0x1ull
 #define PTE_RW  0x2ull
@@ -108,7 +109,7 @@ struct cpu_pages {
         struct tss64 tss;
     } desc __attribute__((aligned(4096)));
     uint8_t snippet[4096] __attribute__((aligned(4096)));
-    uint8_t ist[3][8192] __attribute__((aligned(4096)));
+    uint8_t ist[4][8192] __attribute__((aligned(4096)));
 };
 
 /* One vCPU's harness state; harness_rsp and in_snippet are at the offsets the assembly
@@ -119,6 +120,7 @@ struct cpu {
     unsigned index;
     struct rng rng;
     uint64_t scratch, landing, nmis_outside, last_nmi_tsc, arm_seen, arm_seen_tsc, rearms;
+    uint64_t harness_db;                /* #DBs the bytes' debug registers raised in the harness */
     uint64_t vif_vip, vif_vip_first;    /* traps whose RFLAGS had VIF or VIP, the first's iteration */
     struct {
         uint64_t cr0, cr3, cr4, efer, apic_base;
@@ -265,6 +267,14 @@ static void trap(struct irq_frame *f)
             c->nmis_outside++;
             return;
         }
+        if (f->vector == VEC_DB) {
+            /* DR7 the bytes wrote: GD faults the harness's own MOV from DR7 (GD is clear
+             * now), or a breakpoint on what it touches.  Its own stack (IST 4), so this
+             * nests safely in another vector's trap. */
+            __asm__ volatile("mov %0, %%dr7" : : "r"(0x400ull));
+            c->harness_db++;
+            return;
+        }
         report_fatal("crashme: %s (vector %lu) in the harness of vCPU %u at rip=%#lx error=%#lx",
                      exception_name((unsigned)f->vector), f->vector, c->index, f->rip, f->error);
     }
@@ -364,7 +374,7 @@ static void cpu_tables_load(struct cpu *c)
     p->desc.gdt[2] = 0x00cf93000000ffffull; /* data, accessed */
     p->desc.gdt[3] = 0x00cf9b000000ffffull; /* code32, accessed */
     gdt_tss_descriptor(&p->desc.gdt[4], &p->desc.tss, sizeof(p->desc.tss));
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         p->desc.tss.ist[i] = (uint64_t)(uintptr_t)&p->ist[i][8192 - 64];
     p->desc.tss.rsp[0] = p->desc.tss.ist[0];
     p->desc.tss.iomap_base = sizeof(p->desc.tss);
@@ -380,7 +390,8 @@ static void idt_build(void)
 {
     for (unsigned v = 0; v < 256; v++) {
         uint64_t a = (uint64_t)(uintptr_t)(isr_stubs_start + 16 * v);
-        idt[v] = idt_interrupt_gate(a, SEL_CODE64, v == VEC_NMI || v == 18 ? 2 : v == 8 ? 3 : 1);
+        uint8_t ist = v == VEC_NMI || v == 18 ? 2 : v == 8 ? 3 : v == VEC_DB ? 4 : 1;
+        idt[v] = idt_interrupt_gate(a, SEL_CODE64, ist);
         irq_set_handler((uint8_t)v, trap);
     }
     idtr = (struct table_ptr){ sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
@@ -525,6 +536,8 @@ static void print_counts(const struct cpu *c, const char *what, uint64_t done)
         printf(" VIF/VIP in the RFLAGS of %lu (first in iteration %lu)", c->vif_vip,
                c->vif_vip_first);
     printf(" (nmi outside %lu", c->nmis_outside);
+    if (c->harness_db)
+        printf(", #DB in the harness %lu", c->harness_db);
     if (cfg.n > 1)
         printf(", watchdog re-armed %lu", c->rearms);
     printf(")\n");
@@ -624,6 +637,16 @@ static _Noreturn void ap_watch(struct cpu *c)
         print_counts(bsp, "stalled:", d);
         test_finish();
     }
+}
+
+/* What the bytes may leave: DR7.GD set, so the harness's MOV from DR7 faults. */
+static void gd_check(struct cpu *c)
+{
+    uint64_t v;
+    __asm__ volatile("mov %1, %%dr7; mov %%dr7, %0" : "=r"(v) : "r"(0x2400ull) : "memory");
+    printf("crashme: DR7.GD then MOV from DR7: %s (DR7 %#lx)\n",
+           c->harness_db ? "#DB in the harness, taken and DR7 cleared" : "no #DB", v);
+    c->harness_db = 0;
 }
 
 static void ap_main(unsigned index)
@@ -741,6 +764,7 @@ void test_main(void)
     cli();
     struct cpu *bsp = &cpus[0];
     cpu_init(bsp, 0);
+    gd_check(bsp);
     if (cfg.n > 1) {
         fill_random(&bsp->rng, SHARED, SCRATCH_REGS);
         start_aps();
