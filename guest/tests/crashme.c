@@ -7,18 +7,22 @@
  * xorshift64*, `seed=N`), a 16-byte NOP sled and UD2 (the landing), then jumps there with
  * every general register pointing into a scratch area (RCX a count below 4096, RSP a
  * scratch stack).  Every one of the 256 vectors is caught on its own stack (IST: 1 for
- * all, 2 for NMI and #MC, 3 for #DF, 4 for #DB) by the runtime's stubs: #UD at the landing is a
- * normal return, anything else is counted by vector.  Then GDT, IDT, TR, segment
- * registers, CR0/CR3/CR4/CR8, EFER, APIC_BASE and DR7 are loaded again from saved copies
- * and the next iteration starts.  The random bytes are not filtered: a loop, or HLT with
- * IF=0, is broken by the watchdog, the PIT's IRQ0 routed through the IOAPIC as an NMI
- * every 20 ms (re-armed before every iteration (`rearm=N`: every N) in case the bytes stopped it).
+ * all, 2 for NMI and #MC, 3 for #DF, 4 for #DB) by the runtime's stubs: #UD at the
+ * landing is a normal return, anything else is counted by vector.  Then GDT, IDT, TR,
+ * segment registers, CR0/CR3/CR4/CR8, EFER, APIC_BASE (from x2APIC through disabled) and
+ * DR7 are loaded again from saved copies and the next iteration starts (a #DB that the
+ * bytes' DR7 raises in the harness, DR7.GD or a breakpoint, clears DR7 and is counted).
+ * The random bytes are not filtered: a loop, or HLT with IF=0, is broken by the
+ * watchdog, the PIT's IRQ0 routed through the IOAPIC as an NMI every 20 ms (re-armed
+ * before every iteration (`rearm=N`: every N) in case the bytes stopped it).
  *
- * The harness runs on its own page tables: RAM, the IOAPIC's and the LAPIC's pages, nothing
- * else (a wild access elsewhere is a #PF, not an access the hypervisor must emulate); only the harness's text and the snippet pages are executable (EFER.NXE),
- * the text, IDT and page tables read-only (CR0.WP), so that a wild jump or store mostly
- * faults instead of corrupting the harness.  Each scratch page starts with the PML4's
- * first entry, so MOV to CR3 from a scratch register keeps the same mappings.
+ * The harness runs on its own page tables: RAM, the IOAPIC's and the LAPIC's pages,
+ * nothing else (a wild access elsewhere is a #PF, not an access the hypervisor must
+ * emulate); only the harness's text (not the boot entry's page) and the snippet pages are
+ * executable (EFER.NXE), the text, IDT and page tables read-only (CR0.WP), so that a wild
+ * jump or store mostly faults instead of corrupting the harness.  Each scratch page
+ * starts with the PML4's first entry, so MOV to CR3 from a scratch register keeps the
+ * same mappings.
  *
  * With several vCPUs (all the partition has, or `vcpus=N`) the BSP starts the APs and
  * every vCPU runs its own stream (seed + APIC ID x 0x9e3779b97f4a7c15; the BSP's is the
@@ -28,12 +32,12 @@
  * (so one vCPU's random stores land in the pages another's MOV to CR3 made its page
  * tables) and, with odds `mmio=N` in 256 (0), into the LAPIC's or the IOAPIC's page (an
  * instruction form the hypervisor does not emulate there ends the partition: its own
- * business, but it ends most runs within a few hundred iterations).  The
- * watchdog's NMI goes to every vCPU (IOAPIC destination 0xff; it does not depend on the
- * LVTs or the TPR, only on APIC_BASE, which is reloaded), from the PIT and from the
- * HPET's timer 0, and is re-armed by the first vCPU that has seen no NMI for 4 periods
- * and no re-arm by another.  APs print nothing
- * (random bytes may INIT an AP at any moment, a console lock included): the BSP reports
+ * business, but it ends most runs within a few hundred iterations).  The watchdog's NMI
+ * goes to every vCPU (IOAPIC destination 0xff; it does not depend on the LVTs or the
+ * TPR, only on APIC_BASE, which is reloaded), from the PIT and from the HPET's timer 0,
+ * and is re-armed by the first vCPU that has seen no NMI for 4 periods and no re-arm by
+ * another.  APs print nothing (random bytes may INIT an AP at any moment, a console lock
+ * included): the BSP reports
  * each vCPU's counts, and an AP whose count stands still for `stall-ms=N` (3000) of the
  * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business;
  * finished APs tend the watchdog and report a BSP that stands still (its bytes with it).
