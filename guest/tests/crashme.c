@@ -37,10 +37,10 @@
  * TPR, only on APIC_BASE, which is reloaded), from the PIT and from the HPET's timer 0,
  * and is re-armed by the first vCPU that has seen no NMI for 4 periods and no re-arm by
  * another.  APs print nothing (random bytes may INIT an AP at any moment, a console lock
- * included): the BSP reports
- * each vCPU's counts, and an AP whose count stands still for `stall-ms=N` (3000) of the
- * BSP's time as stalled (an INIT, or a hang of its own), which is the guest's business;
- * finished APs tend the watchdog and report a BSP that stands still (its bytes with it).
+ * included): the BSP reports each vCPU's counts, and an AP whose count stands still for
+ * `stall-ms=N` (3000) of the BSP's time as stalled (an INIT, or a hang of its own), which
+ * is the guest's business; finished APs tend the watchdog and report a BSP that stands
+ * still (its bytes with it).
  * The counts also say how many traps found RFLAGS.VIF or VIP set, which the bytes cannot
  * do at CPL 0 (not counted: INT n to a vector with an error code, whose frame is one slot
  * off): QEMU's TCG leaves them set (with no hypervisor too), and a PUSHF then RET lands
