@@ -365,6 +365,8 @@ struct partition *partition_create(const struct partition_spec *spec, char *err,
         return fail(p, err, err_size, "cannot create its devices");
     if (spec->nvram)
         platform_devices_set_nvram(p->devices, spec->nvram);
+    if (spec->no_debug_exit)
+        debug_exit_hide(&p->devices->debug_exit);
     char why[160];
     if (!partition_disks_attach(p, spec, why, sizeof(why)))
         return fail(p, err, err_size, why);

@@ -32,6 +32,7 @@ struct partition_spec {
     int expect_status;
     bool unassigned_kill;       /* manifest `unassigned = kill` */
     bool restart_on_reset;      /* manifest `on-reset = restart` */
+    bool no_debug_exit;         /* manifest `debug-exit = no` */
     unsigned vcpu_state_roundtrip;  /* manifest `vcpu-state-roundtrip` */
     unsigned manifest_index;
     const uint8_t *nvram;       /* 128 CMOS bytes to start with (a restart), or NULL */

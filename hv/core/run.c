@@ -94,6 +94,7 @@ static struct partition_spec spec_of(uint32_t i)
         .expect_status = (int)mp->expect_status,
         .unassigned_kill = mp->unassigned == UNASSIGNED_KILL,
         .restart_on_reset = mp->on_reset == ON_RESET_RESTART,
+        .no_debug_exit = !mp->debug_exit,
         .vcpu_state_roundtrip = mp->vcpu_state_roundtrip,
         .manifest_index = i,
     };

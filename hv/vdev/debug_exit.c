@@ -5,6 +5,12 @@ void debug_exit_init(struct debug_exit *d, const struct vdev_platform *plat, uin
 {
     d->plat = plat;
     d->base = base;
+    d->hidden = false;
+}
+
+void debug_exit_hide(struct debug_exit *d)
+{
+    d->hidden = true;
 }
 
 int debug_exit_status(uint32_t v)
@@ -15,6 +21,8 @@ int debug_exit_status(uint32_t v)
 static bool debug_exit_write(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
     struct debug_exit *d = dev;
+    if (d->hidden)
+        return false;
     if (d->plat->partition_exit)
         d->plat->partition_exit(d->plat->ctx, debug_exit_status(value));
     return true;

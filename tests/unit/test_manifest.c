@@ -191,6 +191,19 @@ static void on_reset_test(void **state)
     assert_int_equal(m.partitions[0].on_reset, ON_RESET_RESTART);
 }
 
+static void debug_exit_test(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\n"), 0);
+    assert_true(m.partitions[0].debug_exit);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\ndebug-exit = no\n"
+                           "[partition b]\nmemory = 1M\nimage=a\nboot=flat\n"), 0);
+    assert_false(m.partitions[0].debug_exit);
+    assert_true(m.partitions[1].debug_exit);
+    assert_int_equal(parse("[partition a]\nmemory = 1M\nimage=a\nboot=flat\ndebug-exit = yes\n"), 0);
+    assert_true(m.partitions[0].debug_exit);
+}
+
 static void vcpu_state_roundtrip_test(void **state)
 {
     (void)state;
@@ -297,6 +310,8 @@ static const struct bad_case bad_cases[] = {
     { PART "role = host\n", "atoll.cfg:5: role: 'host' is not one of: guest, video-service" },
     { PART "vgpu = true\n", "atoll.cfg:5: vgpu: 'true' is not one of: no, yes" },
     { PART "autostart = 1\n", "atoll.cfg:5: autostart: '1' is not one of: no, yes" },
+    { PART "debug-exit = off\n", "atoll.cfg:5: debug-exit: 'off' is not one of: no, yes" },
+    { PART "debug-exit = no\ndebug-exit = no\n", "atoll.cfg:6: debug-exit: set twice (first at line 5)" },
     { PART "disk = ide:/a\n", "atoll.cfg:5: disk: 'ide:/a' is not virtio-blk:POOLPATH" },
     { PART "disk = virtio-blk:\n", "atoll.cfg:5: disk: 'virtio-blk:' is not virtio-blk:POOLPATH" },
     { PART "disk = virtio-blk:/a b\n", "atoll.cfg:5: disk: 'virtio-blk:/a b' is not virtio-blk:POOLPATH" },
@@ -466,6 +481,7 @@ int main(void)
         cmocka_unit_test(expect_test),
         cmocka_unit_test(on_reset_test),
         cmocka_unit_test(vcpu_state_roundtrip_test),
+        cmocka_unit_test(debug_exit_test),
         cmocka_unit_test(bad_manifests_test),
         cmocka_unit_test(restored_partition_rules_test),
         cmocka_unit_test(limits_test),

@@ -41,6 +41,28 @@ static void test_debug_exit_statuses(void **state)
     assert_int_equal(f.exit_count, 4);
 }
 
+/* `debug-exit = no`: the port claims nothing, so a write neither ends the partition nor
+ * counts as the device's; reads stay all-ones. */
+static void test_debug_exit_hidden(void **state)
+{
+    struct fake_platform f;
+    struct vdev_bus bus;
+    struct debug_exit d;
+    fake_platform_init(&f);
+    vdev_bus_init(&bus);
+    debug_exit_init(&d, &f.plat, DEBUG_EXIT_PORT);
+    debug_exit_hide(&d);
+    assert_true(debug_exit_register(&d, &bus));
+    uint32_t v = 1;
+    vdev_bus_io(&bus, 0xf4, 4, true, &v);
+    v = 0;
+    vdev_bus_io(&bus, 0xf7, 1, true, &v);
+    assert_int_equal(f.exit_count, 0);
+    assert_int_equal(bus.stats.unclaimed_port_writes, 2);
+    vdev_bus_io(&bus, 0xf4, 2, false, &v);
+    assert_int_equal(v, 0xffff);
+}
+
 static uint64_t read_item(struct vdev_bus *bus, uint16_t key, unsigned len)
 {
     uint32_t v = key;
@@ -90,6 +112,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_debug_exit_statuses),
+        cmocka_unit_test(test_debug_exit_hidden),
         cmocka_unit_test(test_fw_cfg_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

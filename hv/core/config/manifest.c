@@ -557,6 +557,11 @@ static int part_autostart(struct parser *ps, const char *key, struct str v)
     return value_bool(ps, key, v, &ps->part->autostart);
 }
 
+static int part_debug_exit(struct parser *ps, const char *key, struct str v)
+{
+    return value_bool(ps, key, v, &ps->part->debug_exit);
+}
+
 static int part_unassigned(struct parser *ps, const char *key, struct str v)
 {
     static const char *const names[] = { "ignore", "kill" };
@@ -609,6 +614,7 @@ static const struct key_def partition_keys[] = {
     { "expect", part_expect, false },
     { "unassigned", part_unassigned, false },
     { "on-reset", part_on_reset, false },
+    { "debug-exit", part_debug_exit, false },
     { "vcpu-state-roundtrip", part_vcpu_state_roundtrip, false },
 };
 
@@ -754,6 +760,7 @@ static void partition_defaults(struct manifest_partition *p, uint32_t line)
     p->vcpus = 1;
     p->cpus_any = true;
     p->autostart = true;
+    p->debug_exit = true;
     p->vgpu_weight = 1;
     p->expect_end = END_EXIT;
     p->expect_status = 1;

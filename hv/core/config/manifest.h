@@ -86,6 +86,7 @@ struct manifest_partition {
     uint32_t expect_status;             /* with END_EXIT */
     enum manifest_unassigned unassigned;
     enum manifest_on_reset on_reset;    /* default ON_RESET_END */
+    bool debug_exit;                    /* `debug-exit`: port 0xf4 ends it; default yes */
     uint32_t vcpu_state_roundtrip;      /* debug: every Nth VM exit; 0: off */
 };
 
