@@ -133,7 +133,9 @@ void partition_exit(struct partition *p, int status)
     kprintf("[%s] EXIT: STATUS=%d\n", p->name, status);
 }
 
-/* The last vCPU to leave frees the partition's memory (scrubbed) and devices. */
+/* The last vCPU to leave frees the partition's memory (scrubbed) and devices.  The scrub
+ * runs here, on that vCPU's CPU, whose other vCPUs wait for it (the RAM's size over the
+ * memory's bandwidth; about 2 ms per MiB under QEMU's icount). */
 void partition_release_vcpu(struct vcpu *v)
 {
     struct partition *p = v->part;
