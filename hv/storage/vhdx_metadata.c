@@ -192,16 +192,26 @@ static int parse_entry(struct vhdx *d, const uint8_t *tbl, const uint8_t *e, uns
     return VHDX_OK;
 }
 
-int vhdx_read_metadata(struct vhdx *d, struct vhdx_err *err)
+/* Items lie anywhere in the region: it is read whole (at most a few MiB in practice) into
+ * *tbl, which the caller frees when it is not NULL. */
+static int read_metadata_region(struct vhdx *d, uint8_t **tbl, struct vhdx_err *err)
 {
-    /* Items lie anywhere in the region: read it whole (at most a few MiB in practice). */
+    *tbl = NULL;
     if (d->meta_len > 32 * VHDX_MIB)
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: metadata region of %u bytes is too large",
                          d->name, d->meta_len);
-    uint8_t *tbl = vhdx_alloc(&d->env, d->meta_len);
-    if (!tbl)
+    *tbl = vhdx_alloc(&d->env, d->meta_len);
+    if (!*tbl)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", d->name);
-    int rc = vhdx_pread(d, d->meta_off, tbl, d->meta_len, err);
+    return vhdx_pread(d, d->meta_off, *tbl, d->meta_len, err);
+}
+
+int vhdx_read_metadata(struct vhdx *d, struct vhdx_err *err)
+{
+    uint8_t *tbl;
+    int rc = read_metadata_region(d, &tbl, err);
+    if (!tbl)
+        return rc;
     unsigned seen = 0;
     if (!rc && vhdx_le64(tbl) != VHDX_SIG_META)
         rc = vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata table has no 'metadata' signature",
@@ -312,13 +322,10 @@ static bool known_system_item(const uint8_t *e)
 int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_len,
                           size_t *used, struct vhdx_err *err)
 {
-    if (parent->meta_len > 32 * VHDX_MIB)
-        return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: metadata region of %u bytes is too large",
-                         parent->name, parent->meta_len);
-    uint8_t *tbl = vhdx_alloc(&parent->env, parent->meta_len);
+    uint8_t *tbl;
+    int rc = read_metadata_region(parent, &tbl, err);
     if (!tbl)
-        return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", parent->name);
-    int rc = vhdx_pread(parent, parent->meta_off, tbl, parent->meta_len, err);
+        return rc;
     uint32_t count = rc ? 0 : vhdx_le16(tbl + 10);
     for (uint32_t i = 0; !rc && i < count && i < VHDX_META_MAX; i++) {
         const uint8_t *e = tbl + 32 + 32 * i;
