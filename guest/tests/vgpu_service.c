@@ -9,6 +9,7 @@
  * A client that finished stays on the screen until every client has: the last frame,
  * composed once all are done and captured on `every client finished`, holds them all.
  */
+#include "guest/lib/cpu_lanes.h"
 #include "guest/lib/guest.h"
 #include "guest/lib/vgpu_service.h"
 #include "guest/tests/vgpu_test.h"
@@ -21,6 +22,8 @@ DEFINE_TEST("vgpu_service");
 #define SLICE_UNITS  40000
 #define RUN_UNITS    (PERIOD_UNITS / 4)
 #define MAX_CLIENTS  6
+/* A tile row of a 640-pixel screen (64 rows) is shared; a 64x64 tile is not. */
+#define LANE_MIN_PIXELS (16u * 1024)
 
 static struct vsp vsp;
 static struct vgpu_service_client sc[MAX_CLIENTS];
@@ -132,6 +135,12 @@ void test_main(void)
                               .period_units = PERIOD_UNITS, .slice_units = SLICE_UNITS };
     if (!report(vsp_init(&vsp, &cfg), "proxy set up for the screen"))
         return;
+    /* The engine draws on every vCPU of the partition, a band of rows each. */
+    static struct vsp_lanes lanes = { .run = cpu_lanes_run, .min_pixels = LANE_MIN_PIXELS };
+    lanes.count = cpu_lanes_start(boot.cpus);
+    if (lanes.count > 1)
+        vsp_cpu_engine_set_lanes(&lanes);
+    printf("the engine draws on %u of the partition's %u vCPUs\n", lanes.count, boot.cpus);
 
     /* Every client connects its ring first. */
     static struct vgpu_client_info info[MAX_CLIENTS];
@@ -260,4 +269,7 @@ void test_main(void)
     report(st->tiles_recomposed > 0 && st->tiles_recomposed < st->tiles_offered,
            "tiles recomposed: %lu of %lu offered in %lu composes (damage from %lu written pages)",
            st->tiles_recomposed, st->tiles_offered, st->composes, damaged_pages);
+    if (lanes.count > 1)
+        report(cpu_lanes_jobs() > 0, "the engine shared %lu operations among its %u vCPUs",
+               cpu_lanes_jobs(), lanes.count);
 }

@@ -4,7 +4,7 @@
 # will, so that nothing in them needs libc or the FPU.
 VSP_SRCS := guest/vsp/vsp.c guest/vsp/vsp_context.c guest/vsp/vsp_cmd_parse.c \
 	guest/vsp/vsp_shader.c guest/vsp/vsp_builtin.c guest/vsp/vsp_surface.c \
-	guest/vsp/vsp_engine_cpu.c guest/vsp/vsp_engine_avx2.c guest/vsp/vsp_compose.c guest/vsp/vsp_timebank.c \
+	guest/vsp/vsp_engine_cpu.c guest/vsp/vsp_engine_lanes.c guest/vsp/vsp_engine_avx2.c guest/vsp/vsp_compose.c guest/vsp/vsp_timebank.c \
 	guest/vsp/vsp_err.c
 VSP_GUEST_OBJS := $(patsubst %,$(GUEST_OUT)/obj/%.o,$(basename $(VSP_SRCS)))
 

@@ -48,4 +48,22 @@ extern const struct vsp_engine_ops vsp_cpu_engine;
  * on by default.  Either way the pixels and units are the same (tests compare). */
 void vsp_cpu_engine_use_simd(bool on);
 
+/*
+ * The VSP's other CPUs, as lanes the CPU engine splits large operations across
+ * (vsp_engine_lanes.c), as a GPU's cores share a draw.  run(ctx, job, arg) calls
+ * job(arg, lane) once for every lane in 0 .. count - 1, lane 0 on the calling CPU, and
+ * returns once every call has returned.  Jobs share nothing but what they are given.
+ */
+struct vsp_lanes {
+    unsigned count;
+    void (*run)(void *ctx, void (*job)(void *arg, unsigned lane), void *arg);
+    void *ctx;
+    uint32_t min_pixels;        /* smaller operations stay on one CPU; 0: 64 Ki */
+};
+
+/* The lanes the CPU engine may use from now on; NULL (the default): the calling CPU
+ * alone.  Pixels and units are the same either way (tests compare); the caller keeps
+ * *lanes alive while the engine may use it, and sets it while no operation runs. */
+void vsp_cpu_engine_set_lanes(const struct vsp_lanes *lanes);
+
 #endif

@@ -2,11 +2,12 @@
 #include "guest/vsp/vsp_engine.h"
 
 #include "guest/vsp/vsp_builtin.h"
+#include "guest/vsp/vsp_engine_lanes.h"
 #include "guest/vsp/vsp_engine_row.h"
 
 #include <string.h>
 
-static bool cpu_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, uint32_t argb,
+static bool one_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, uint32_t argb,
                      struct vsp_pos *pos, int64_t *budget)
 {
     uint8_t px[4] = { (uint8_t)argb, (uint8_t)(argb >> 8), (uint8_t)(argb >> 16),
@@ -36,7 +37,7 @@ static bool cpu_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, u
 
 static bool use_simd(void);
 
-static bool cpu_blit(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
+static bool one_blit(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
                      const struct vsp_surface *src, const struct vgpu_rect *sr,
                      struct vsp_pos *pos, int64_t *budget)
 {
@@ -634,7 +635,7 @@ static bool draw_builtin(const struct vsp_draw *d, struct vsp_pos *pos, int64_t 
     return true;
 }
 
-static bool cpu_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
+static bool one_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
 {
     if (d->shader->builtin >= 0)
         return draw_builtin(d, pos, budget);
@@ -659,6 +660,33 @@ static bool cpu_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *bud
         }
     }
     return true;
+}
+
+/* The engine on this CPU alone: what each lane runs on its band. */
+static const struct vsp_engine_ops one_cpu = {
+    .fill = one_fill,
+    .blit = one_blit,
+    .draw = one_draw,
+};
+
+static bool cpu_fill(const struct vsp_surface *dst, const struct vgpu_rect *r, uint32_t argb,
+                     struct vsp_pos *pos, int64_t *budget)
+{
+    return vsp_lanes_fill(&one_cpu, dst, r, argb, pos, budget) ||
+           one_fill(dst, r, argb, pos, budget);
+}
+
+static bool cpu_blit(const struct vsp_surface *dst, uint32_t dx, uint32_t dy,
+                     const struct vsp_surface *src, const struct vgpu_rect *sr,
+                     struct vsp_pos *pos, int64_t *budget)
+{
+    return vsp_lanes_blit(&one_cpu, dst, dx, dy, src, sr, pos, budget) ||
+           one_blit(dst, dx, dy, src, sr, pos, budget);
+}
+
+static bool cpu_draw(const struct vsp_draw *d, struct vsp_pos *pos, int64_t *budget)
+{
+    return vsp_lanes_draw(&one_cpu, d, pos, budget) || one_draw(d, pos, budget);
 }
 
 const struct vsp_engine_ops vsp_cpu_engine = {

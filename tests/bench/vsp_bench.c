@@ -9,16 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "guest/vsp/vsp.h"
 #include "guest/vsp/vsp_builtin.h"
 #include "tests/bench/bench_cli.h"
 #include "tests/unit/vsp_cmdbuf.h"
+#include "tests/unit/vsp_host_lanes.h"
 
 #define W 1920
 #define H 1080
 #define RAM (16u << 20)
-#define REPEAT 5        /* overlay rows: best of, ours and pixman alike */
+#define REPEAT (lanes ? 40 : 5)     /* overlay rows: best of, ours and pixman alike (by the
+                                     * wall clock, more: a thread may wait for a CPU) */
 
 static struct vsp v;
 static struct cmdbuf cb;
@@ -30,10 +33,18 @@ static uint8_t *map(void *ctx, uint64_t gpa, uint64_t len)
     return gpa <= RAM && len <= RAM - gpa ? (uint8_t *)ctx + gpa : NULL;
 }
 
+/* How the overlay rows run: each side on one thread timed by its CPU time (the machine
+ * may be shared), or the engine on lanes (and pixman on one thread, or on as many threads
+ * a band each) timed by the wall clock, since lanes' time is the other threads' too. */
+static struct vsp_host_lanes *lanes;        /* NULL: one thread */
+static unsigned lanes_n;
+static bool pixman_bands;
+static clockid_t clock_id = CLOCK_THREAD_CPUTIME_ID;
+
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);   /* CPU time: the machine may be shared */
+    clock_gettime(clock_id, &t);
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
@@ -173,6 +184,7 @@ static double engine_ms(uint32_t bits, struct vsp_surface *src, struct vsp_surfa
     vsp_builtin_uniforms(d.env.uniform, src->w, src->h, W, H, bits & VSP_BUILTIN_BILINEAR,
                          false, key, 255);
     double best = 1e9;
+    vsp_cpu_engine_set_lanes(lanes ? vsp_host_lanes(lanes) : NULL);
     for (int i = 0; i < REPEAT; i++) {
         struct vsp_pos pos = { 0, 0 };
         int64_t budget = INT64_MAX;
@@ -181,7 +193,22 @@ static double engine_ms(uint32_t bits, struct vsp_surface *src, struct vsp_surfa
         t = now() - t;
         best = t < best ? t : best;
     }
+    vsp_cpu_engine_set_lanes(NULL);
     return best * 1e3;
+}
+
+/* pixman on a band of the frame's rows, one band a lane */
+struct pixman_band {
+    pixman_op_t op;
+    pixman_image_t *s, *d;
+    unsigned count;
+};
+
+static void pixman_band(void *arg, unsigned lane)
+{
+    struct pixman_band *b = arg;
+    int y0 = H * (int)lane / (int)b->count, y1 = H * ((int)lane + 1) / (int)b->count;
+    pixman_image_composite32(b->op, b->s, NULL, b->d, 0, y0, 0, 0, 0, y0, W, y1 - y0);
 }
 
 /* pixman composites s (sw x sh, scaled to the screen when smaller, with filter) onto the
@@ -197,9 +224,13 @@ static double pixman_image_ms(pixman_image_t *s, int sw, int sh, pixman_filter_t
         pixman_image_set_filter(s, filter, NULL, 0);
     }
     double best = 1e9;
+    struct pixman_band b = { op, s, d, lanes_n };
     for (int i = 0; i < REPEAT; i++) {
         double t = now();
-        pixman_image_composite32(op, s, NULL, d, 0, 0, 0, 0, 0, 0, W, H);
+        if (pixman_bands)
+            vsp_host_lanes(lanes)->run(lanes, pixman_band, &b);
+        else
+            pixman_image_composite32(op, s, NULL, d, 0, 0, 0, 0, 0, 0, W, H);
         t = now() - t;
         best = t < best ? t : best;
     }
@@ -297,19 +328,33 @@ static void fill_hash(uint8_t *p, size_t n, uint32_t seed)
         p[k] = (uint8_t)((k + seed) * 2654435761u >> 13);
 }
 
+/* The row's name in this mode: one thread each, or "short, N CPUs vs pixman[ on N]" */
+static const char *pixman_row(const char *one, const char *short_name)
+{
+    static char name[64];
+    if (!lanes)
+        return one;
+    if (pixman_bands)
+        snprintf(name, sizeof(name), "%s, %u CPUs vs pixman on %u: ms", short_name, lanes_n,
+                 lanes_n);
+    else
+        snprintf(name, sizeof(name), "%s, %u CPUs vs pixman: ms", short_name, lanes_n);
+    return name;
+}
+
 static void bench_pixman(void)
 {
     struct vsp_surface dst = { true, VGPU_FMT_XRGB8888, W, H, W * 4, 0, (uint64_t)W * H * 4,
                                (uint8_t *)frame };
     struct vsp_surface yuy2 = { true, VGPU_FMT_YUY2, W, H, W * 2, 0, (uint64_t)W * H * 2, ram[0] };
-    row("vsp YUY2 to RGB 1080p vs pixman: ms", engine_ms(VSP_BUILTIN_YUV, &yuy2, &dst, 0),
+    row(pixman_row("vsp YUY2 to RGB 1080p vs pixman: ms", "vsp YUY2"), engine_ms(VSP_BUILTIN_YUV, &yuy2, &dst, 0),
         pixman_ms(PIXMAN_yuy2, ram[0], W * 2, PIXMAN_OP_SRC));
 
     /* NV12 720p scaled bilinear to 1080p, against YV12 (nv12_to_yv12) */
     uint8_t *nv12 = ram[2], *yv12 = ram[2] + (8u << 20);
     nv12_to_yv12(nv12, yv12);
     struct vsp_surface nv = { true, VGPU_FMT_NV12, SW, SH, SW, 0, (uint64_t)SW * SH * 3 / 2, nv12 };
-    row("vsp NV12 720p->1080p bilinear vs pixman: ms",
+    row(pixman_row("vsp NV12 720p->1080p bilinear vs pixman: ms", "vsp NV12 scaled"),
         engine_ms(VSP_BUILTIN_YUV | VSP_BUILTIN_BILINEAR, &nv, &dst, 0),
         pixman_image_ms(pixman_image_create_bits(PIXMAN_yv12, SW, SH, (uint32_t *)yv12, SW),
                         SW, SH, PIXMAN_FILTER_BILINEAR, PIXMAN_OP_SRC));
@@ -321,8 +366,10 @@ static void bench_pixman(void)
     make_keyed(xrgb, keyed);
     struct vsp_surface key = { true, VGPU_FMT_XRGB8888, W, H, W * 4, 0, (uint64_t)W * H * 4, xrgb };
     double pixman_key = pixman_ms(PIXMAN_a8r8g8b8, keyed, W * 4, PIXMAN_OP_OVER);
-    row("vsp colour key 1080p vs pixman OVER: ms", engine_ms(VSP_BUILTIN_KEY_SRC, &key, &dst, KEY),
+    row(pixman_row("vsp colour key 1080p vs pixman OVER: ms", "vsp key"), engine_ms(VSP_BUILTIN_KEY_SRC, &key, &dst, KEY),
         pixman_key);
+    if (lanes)
+        goto alpha;
     /* Near what a key costs: every source pixel read, every one written (the key: 3 in 4). */
     double copy = 1e9;
     for (int i = 0; i < REPEAT; i++) {
@@ -340,10 +387,14 @@ static void bench_pixman(void)
      * whole lines (with malloc's buffers off a line, as the note says, none is skipped). */
     row("read of 3 in 4 source lines vs all: ms", read_ms(xrgb, true), all);
 
+alpha:;
     uint8_t *argb = ram[1];
-    premultiply(argb);
+    static bool premultiplied;
+    if (!premultiplied)
+        premultiply(argb);
+    premultiplied = true;
     struct vsp_surface over = { true, VGPU_FMT_ARGB8888, W, H, W * 4, 0, (uint64_t)W * H * 4, argb };
-    row("vsp alpha OVER 1080p vs pixman: ms", engine_ms(VSP_BUILTIN_BLEND, &over, &dst, 0),
+    row(pixman_row("vsp alpha OVER 1080p vs pixman: ms", "vsp alpha"), engine_ms(VSP_BUILTIN_BLEND, &over, &dst, 0),
         pixman_ms(PIXMAN_a8r8g8b8, argb, W * 4, PIXMAN_OP_OVER));
 }
 
@@ -516,11 +567,13 @@ static void bench_compose_layers(void)
 static const char usage[] =
     "usage: vsp-bench\n"
     "\n"
-    "The vGPU proxy on the host, CPU time: composing a 1080p screen from damage tiles against\n"
-    "recomposing all of it; the time bank's shares against the weights 1:2:4; the engine's\n"
-    "overlay paths against pixman on the same pixels (YUY2 to RGB, NV12 720p scaled to\n"
-    "1080p, colour key, alpha OVER at 1080p); and whole composes of a desktop under each\n"
-    "overlay through the compositor against pixman compositing the same layers.  Rows:\n"
+    "The vGPU proxy on the host, CPU time (wall-clock time where several CPUs draw): composing\n"
+    "a 1080p screen from damage tiles against recomposing all of it; the time bank's shares\n"
+    "against the weights 1:2:4; the engine's overlay paths against pixman on the same pixels\n"
+    "(YUY2 to RGB, NV12 720p scaled to 1080p, colour key, alpha OVER at 1080p); whole\n"
+    "composes of a desktop under each overlay through the compositor against pixman\n"
+    "compositing the same layers; and the overlays again with the engine on up to 4 CPUs\n"
+    "(the machine's) against pixman on one and on as many.  Rows:\n"
     "NAME OURS ANCHOR RATIO, and notes.\n"
     "\n"
     "  --help     this text\n"
@@ -540,6 +593,24 @@ int main(int argc, char **argv)
     bench_compose();
     bench_shares();
     bench_pixman();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    lanes_n = cpus < 2 ? 2 : cpus > 4 ? 4 : (unsigned)cpus;
+    lanes = vsp_host_lanes_start(lanes_n);
+    if (lanes) {
+        clock_id = CLOCK_MONOTONIC;
+        bench_pixman();
+        pixman_bands = true;
+        bench_pixman();
+        pixman_bands = false;
+        vsp_host_lanes_stop(lanes);
+        lanes = NULL;
+        clock_id = CLOCK_THREAD_CPUTIME_ID;
+        printf(" vsp-bench: CPUs rows: the same overlays with the engine on %u lanes (as the VSP "
+               "draws on its vCPUs: each large draw split into bands of rows, one a CPU), against "
+               "pixman on one thread (it has no threads of its own), then against pixman on as "
+               "many threads, a band each: wall-clock time, best of 40, so they need a quiet "
+               "machine with %u CPUs free.\n", lanes_n, lanes_n);
+    }
     uintptr_t off = (uintptr_t)ram[0] & 63;     /* the key's source (bench_pixman) */
     printf(" vsp-bench: compose rows: damage-driven compose against recomposing every tile of "
            "the same scene (3 clients: window, bilinear YUY2 overlay 2x, ARGB window, keyed NV12); "
