@@ -25,7 +25,7 @@ struct dedup_index {
 
 static uint32_t hash_bucket(const struct dedup_index *x, const uint8_t *h)
 {
-    return vhdx_le32(h) & (x->buckets - 1);
+    return le32(h) & (x->buckets - 1);
 }
 
 static uint32_t loc_bucket(const struct dedup_index *x, uint32_t obj, uint32_t unit)

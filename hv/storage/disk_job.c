@@ -392,10 +392,10 @@ static int mark_fixed(const struct vhdx_io *io, struct vhdx_err *err)
     uint8_t e[32], fp[8];
     if (io->read(io->ctx, meta + 32, e, 32) < 0 ||
         !guid_eq((const struct guid *)e, &vhdx_guid_file_parameters) ||
-        io->read(io->ctx, meta + vhdx_le32(e + 16), fp, 8) < 0)
+        io->read(io->ctx, meta + le32(e + 16), fp, 8) < 0)
         return vhdx_fail(err, VHDX_E_IO, "fixed image: file parameters not where expected");
-    vhdx_put32(fp + 4, vhdx_le32(fp + 4) | VHDX_FP_LEAVE_ALLOCATED);
-    if (io->write(io->ctx, meta + vhdx_le32(e + 16), fp, 8) < 0 || io->flush(io->ctx) < 0)
+    put_le32(fp + 4, le32(fp + 4) | VHDX_FP_LEAVE_ALLOCATED);
+    if (io->write(io->ctx, meta + le32(e + 16), fp, 8) < 0 || io->flush(io->ctx) < 0)
         return vhdx_fail(err, VHDX_E_IO, "fixed image: cannot write file parameters");
     return VHDX_OK;
 }

@@ -28,13 +28,13 @@ uint32_t vhdx_bitmap_index(const struct vhdx *d, uint32_t chunk)
 
 uint64_t vhdx_bat_get(const struct vhdx *d, uint32_t index)
 {
-    return vhdx_le64(d->bat + 8ull * index);
+    return le64(d->bat + 8ull * index);
 }
 
 /* Changes the in-memory entry and adds its BAT sector to the transaction. */
 void vhdx_bat_set(struct vhdx *d, uint32_t index, uint64_t entry, struct vhdx_txn *t)
 {
-    vhdx_put64(d->bat + 8ull * index, entry);
+    put_le64(d->bat + 8ull * index, entry);
     uint32_t sector = index * 8 / VHDX_LOG_SECTOR;
     vhdx_txn_add(t, d->bat_off + (uint64_t)sector * VHDX_LOG_SECTOR,
                  d->bat + (uint64_t)sector * VHDX_LOG_SECTOR);

@@ -72,13 +72,13 @@ static const uint64_t region_off[2] = { VHDX_REGION1_OFF, VHDX_REGION2_OFF };
 
 static bool header_valid(const uint8_t *b)
 {
-    return vhdx_le32(b + VHDX_H_SIG) == VHDX_SIG_HEAD &&
-           vhdx_le32(b + VHDX_H_CSUM) == vhdx_checksum(b, VHDX_HEADER_SIZE, VHDX_H_CSUM);
+    return le32(b + VHDX_H_SIG) == VHDX_SIG_HEAD &&
+           le32(b + VHDX_H_CSUM) == vhdx_checksum(b, VHDX_HEADER_SIZE, VHDX_H_CSUM);
 }
 
 static bool region_valid(const uint8_t *b)
 {
-    return vhdx_le32(b) == VHDX_SIG_REGI && vhdx_le32(b + 4) == vhdx_checksum(b, VHDX_REGION_SIZE, 4);
+    return le32(b) == VHDX_SIG_REGI && le32(b + 4) == vhdx_checksum(b, VHDX_REGION_SIZE, 4);
 }
 
 /* The image opened, so one header is good: d->hdr is its content, written again in full
@@ -144,7 +144,7 @@ static void check_metadata_table(struct checker *c, uint8_t *buf)
     struct vhdx_err err;
     if (vhdx_pread(c->d, c->d->meta_off, buf, VHDX_META_TABLE_SIZE, &err))
         problem(c, "%s", err.msg);
-    else if (vhdx_le64(buf) != VHDX_SIG_META)
+    else if (le64(buf) != VHDX_SIG_META)
         problem(c, "%s: metadata table at %llu has no 'metadata' signature", c->d->name,
                 (unsigned long long)c->d->meta_off);
 }

@@ -82,28 +82,28 @@ static void place_regions(struct layout *l)
 static void encode_region_table(const struct layout *l, uint8_t *buf)
 {
     memset(buf, 0, VHDX_REGION_SIZE);
-    vhdx_put32(buf, VHDX_SIG_REGI);
-    vhdx_put32(buf + 8, 2);
+    put_le32(buf, VHDX_SIG_REGI);
+    put_le32(buf + 8, 2);
     uint8_t *e = buf + 16;
     memcpy(e, vhdx_guid_bat_region.b, 16);
-    vhdx_put64(e + 16, l->bat_off);
-    vhdx_put32(e + 24, l->bat_len);
-    vhdx_put32(e + 28, 1);
+    put_le64(e + 16, l->bat_off);
+    put_le32(e + 24, l->bat_len);
+    put_le32(e + 28, 1);
     e += 32;
     memcpy(e, vhdx_guid_metadata_region.b, 16);
-    vhdx_put64(e + 16, l->meta_off);
-    vhdx_put32(e + 24, VHDX_MIB);
-    vhdx_put32(e + 28, 1);
-    vhdx_put32(buf + 4, vhdx_checksum(buf, VHDX_REGION_SIZE, 4));
+    put_le64(e + 16, l->meta_off);
+    put_le32(e + 24, VHDX_MIB);
+    put_le32(e + 28, 1);
+    put_le32(buf + 4, vhdx_checksum(buf, VHDX_REGION_SIZE, 4));
 }
 
 static void encode_file_id(uint8_t *buf)
 {
     static const char creator[] = "Atoll VHDX";
     memset(buf, 0, VHDX_HEADER_SIZE);
-    vhdx_put64(buf, VHDX_SIG_FILE);
+    put_le64(buf, VHDX_SIG_FILE);
     for (size_t i = 0; creator[i]; i++)
-        vhdx_put16(buf + 8 + 2 * i, (uint8_t)creator[i]);
+        put_le16(buf + 8 + 2 * i, (uint8_t)creator[i]);
 }
 
 static int write_all(const struct vhdx_env *env, const struct vhdx_io *io, const struct layout *l,

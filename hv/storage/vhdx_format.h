@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "hv/lib/guid.h"
+#include "hv/lib/le.h"
 
 #define VHDX_KIB 1024u
 #define VHDX_MIB (1024u * 1024u)
@@ -95,33 +96,5 @@ extern const struct guid vhdx_guid_logical_sector;
 extern const struct guid vhdx_guid_physical_sector;
 extern const struct guid vhdx_guid_parent_locator;
 extern const struct guid vhdx_guid_locator_type_vhdx;
-
-static inline uint16_t vhdx_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t vhdx_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t vhdx_le64(const uint8_t *p)
-{
-    return (uint64_t)vhdx_le32(p) | (uint64_t)vhdx_le32(p + 4) << 32;
-}
-static inline void vhdx_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void vhdx_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void vhdx_put64(uint8_t *p, uint64_t v)
-{
-    vhdx_put32(p, (uint32_t)v);
-    vhdx_put32(p + 4, (uint32_t)(v >> 32));
-}
 
 #endif

@@ -9,31 +9,31 @@ static const uint64_t header_off[2] = { VHDX_HEADER1_OFF, VHDX_HEADER2_OFF };
 void vhdx_encode_header(const struct vhdx_header *h, uint8_t *buf)
 {
     memset(buf, 0, VHDX_HEADER_SIZE);
-    vhdx_put32(buf + VHDX_H_SIG, VHDX_SIG_HEAD);
-    vhdx_put64(buf + VHDX_H_SEQ, h->seq);
+    put_le32(buf + VHDX_H_SIG, VHDX_SIG_HEAD);
+    put_le64(buf + VHDX_H_SEQ, h->seq);
     memcpy(buf + VHDX_H_FILE_GUID, h->file_write.b, 16);
     memcpy(buf + VHDX_H_DATA_GUID, h->data_write.b, 16);
     memcpy(buf + VHDX_H_LOG_GUID, h->log_guid.b, 16);
-    vhdx_put16(buf + VHDX_H_LOG_VER, h->log_version);
-    vhdx_put16(buf + VHDX_H_VERSION, h->version);
-    vhdx_put32(buf + VHDX_H_LOG_LEN, h->log_len);
-    vhdx_put64(buf + VHDX_H_LOG_OFF, h->log_off);
-    vhdx_put32(buf + VHDX_H_CSUM, vhdx_checksum(buf, VHDX_HEADER_SIZE, VHDX_H_CSUM));
+    put_le16(buf + VHDX_H_LOG_VER, h->log_version);
+    put_le16(buf + VHDX_H_VERSION, h->version);
+    put_le32(buf + VHDX_H_LOG_LEN, h->log_len);
+    put_le64(buf + VHDX_H_LOG_OFF, h->log_off);
+    put_le32(buf + VHDX_H_CSUM, vhdx_checksum(buf, VHDX_HEADER_SIZE, VHDX_H_CSUM));
 }
 
 static bool decode_header(const uint8_t *buf, struct vhdx_header *h)
 {
-    if (vhdx_le32(buf + VHDX_H_SIG) != VHDX_SIG_HEAD ||
-        vhdx_le32(buf + VHDX_H_CSUM) != vhdx_checksum(buf, VHDX_HEADER_SIZE, VHDX_H_CSUM))
+    if (le32(buf + VHDX_H_SIG) != VHDX_SIG_HEAD ||
+        le32(buf + VHDX_H_CSUM) != vhdx_checksum(buf, VHDX_HEADER_SIZE, VHDX_H_CSUM))
         return false;
-    h->seq = vhdx_le64(buf + VHDX_H_SEQ);
+    h->seq = le64(buf + VHDX_H_SEQ);
     memcpy(h->file_write.b, buf + VHDX_H_FILE_GUID, 16);
     memcpy(h->data_write.b, buf + VHDX_H_DATA_GUID, 16);
     memcpy(h->log_guid.b, buf + VHDX_H_LOG_GUID, 16);
-    h->log_version = vhdx_le16(buf + VHDX_H_LOG_VER);
-    h->version = vhdx_le16(buf + VHDX_H_VERSION);
-    h->log_len = vhdx_le32(buf + VHDX_H_LOG_LEN);
-    h->log_off = vhdx_le64(buf + VHDX_H_LOG_OFF);
+    h->log_version = le16(buf + VHDX_H_LOG_VER);
+    h->version = le16(buf + VHDX_H_VERSION);
+    h->log_len = le32(buf + VHDX_H_LOG_LEN);
+    h->log_off = le64(buf + VHDX_H_LOG_OFF);
     return true;
 }
 
@@ -62,7 +62,7 @@ int vhdx_read_headers(struct vhdx *d, struct vhdx_err *err)
     bool ok[2];
     if (vhdx_pread(d, VHDX_FILE_ID_OFF, buf, 8, err))
         return err->code;
-    if (vhdx_le64(buf) != VHDX_SIG_FILE)
+    if (le64(buf) != VHDX_SIG_FILE)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: not a VHDX file (no 'vhdxfile' signature)",
                          d->name);
     for (int i = 0; i < 2; i++) {
@@ -138,11 +138,11 @@ int vhdx_begin_change(struct vhdx *d, bool visible, struct vhdx_err *err)
 
 static int parse_region_table(struct vhdx *d, const uint8_t *buf, struct vhdx_err *err)
 {
-    if (vhdx_le32(buf) != VHDX_SIG_REGI ||
-        vhdx_le32(buf + 4) != vhdx_checksum(buf, VHDX_REGION_SIZE, 4))
+    if (le32(buf) != VHDX_SIG_REGI ||
+        le32(buf + 4) != vhdx_checksum(buf, VHDX_REGION_SIZE, 4))
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: region table has a bad signature or checksum",
                          d->name);
-    uint32_t n = vhdx_le32(buf + 8);
+    uint32_t n = le32(buf + 8);
     if (n > VHDX_REGION_MAX)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: region table claims %u entries", d->name, n);
     bool have_bat = false, have_meta = false;
@@ -150,9 +150,9 @@ static int parse_region_table(struct vhdx *d, const uint8_t *buf, struct vhdx_er
         const uint8_t *e = buf + 16 + 32 * i;
         struct guid g;
         memcpy(g.b, e, 16);
-        uint64_t off = vhdx_le64(e + 16);
-        uint32_t len = vhdx_le32(e + 24);
-        bool required = vhdx_le32(e + 28) & 1;
+        uint64_t off = le64(e + 16);
+        uint32_t len = le32(e + 24);
+        bool required = le32(e + 28) & 1;
         bool bat = guid_eq(&g, &vhdx_guid_bat_region);
         bool meta = guid_eq(&g, &vhdx_guid_metadata_region);
         if ((bat && have_bat) || (meta && have_meta))

@@ -41,31 +41,31 @@ static uint32_t entry_crc(const struct log_view *v, uint32_t pos, uint32_t secto
 static bool desc_valid(const struct log_view *v, uint32_t pos, const uint8_t *de,
                        uint64_t seq, uint32_t *data_idx, uint32_t sectors)
 {
-    uint32_t sig = vhdx_le32(de);
-    if (vhdx_le64(de + 24) != seq || vhdx_le64(de + 16) % VHDX_LOG_SECTOR)
+    uint32_t sig = le32(de);
+    if (le64(de + 24) != seq || le64(de + 16) % VHDX_LOG_SECTOR)
         return false;
     if (sig == VHDX_SIG_ZERO)
-        return vhdx_le64(de + 8) % VHDX_LOG_SECTOR == 0 && vhdx_le64(de + 8) <= (1ull << 40);
+        return le64(de + 8) % VHDX_LOG_SECTOR == 0 && le64(de + 8) <= (1ull << 40);
     if (sig != VHDX_SIG_DESC || *data_idx >= sectors)
         return false;
     const uint8_t *ds = log_sector(v, pos, (*data_idx)++);
-    return vhdx_le32(ds) == VHDX_SIG_DATA && vhdx_le32(ds + 4) == (uint32_t)(seq >> 32) &&
-           vhdx_le32(ds + 4092) == (uint32_t)seq;
+    return le32(ds) == VHDX_SIG_DATA && le32(ds + 4) == (uint32_t)(seq >> 32) &&
+           le32(ds + 4092) == (uint32_t)seq;
 }
 
 /* Whether a whole, valid entry of this log starts at pos; *len_out its length. */
 static bool entry_valid(const struct log_view *v, uint32_t pos, uint32_t *len_out)
 {
     const uint8_t *h = log_sector(v, pos, 0);
-    uint32_t len = vhdx_le32(h + VHDX_L_LEN), tail = vhdx_le32(h + VHDX_L_TAIL);
-    uint32_t ndesc = vhdx_le32(h + VHDX_L_NDESC);
-    uint64_t seq = vhdx_le64(h + VHDX_L_SEQ);
-    if (vhdx_le32(h) != VHDX_SIG_LOGE || len == 0 || len % VHDX_LOG_SECTOR || len > v->len ||
+    uint32_t len = le32(h + VHDX_L_LEN), tail = le32(h + VHDX_L_TAIL);
+    uint32_t ndesc = le32(h + VHDX_L_NDESC);
+    uint64_t seq = le64(h + VHDX_L_SEQ);
+    if (le32(h) != VHDX_SIG_LOGE || len == 0 || len % VHDX_LOG_SECTOR || len > v->len ||
         tail % VHDX_LOG_SECTOR || tail >= v->len || seq == 0 || ndesc > v->len / 32 ||
         memcmp(h + VHDX_L_GUID, v->guid->b, 16) != 0)
         return false;
     uint32_t sectors = len / VHDX_LOG_SECTOR, dsec = desc_sectors(ndesc);
-    if (dsec > sectors || vhdx_le32(h + VHDX_L_CSUM) != entry_crc(v, pos, sectors))
+    if (dsec > sectors || le32(h + VHDX_L_CSUM) != entry_crc(v, pos, sectors))
         return false;
     uint32_t data_idx = dsec;
     for (uint32_t i = 0; i < ndesc; i++) {
@@ -80,7 +80,7 @@ static bool entry_valid(const struct log_view *v, uint32_t pos, uint32_t *len_ou
 
 static uint64_t entry_seq(const struct log_view *v, uint32_t pos)
 {
-    return vhdx_le64(log_sector(v, pos, 0) + VHDX_L_SEQ);
+    return le64(log_sector(v, pos, 0) + VHDX_L_SEQ);
 }
 
 /* Finds the head (highest valid sequence number); false when the log holds no entry. */
@@ -228,9 +228,9 @@ static int apply_desc(struct vhdx *d, const struct log_view *v, struct replay *r
                       uint32_t pos, const uint8_t *de, uint32_t *data_idx, uint8_t *sector,
                       struct vhdx_err *err)
 {
-    uint64_t off = vhdx_le64(de + 16);
-    if (vhdx_le32(de) == VHDX_SIG_ZERO)
-        return apply_zero(d, r, off, vhdx_le64(de + 8), sector, err);
+    uint64_t off = le64(de + 16);
+    if (le32(de) == VHDX_SIG_ZERO)
+        return apply_zero(d, r, off, le64(de + 8), sector, err);
     const uint8_t *ds = log_sector(v, pos, (*data_idx)++);
     memcpy(sector, de + 8, 8);                   /* leading bytes */
     memcpy(sector + 8, ds + 8, 4084);
@@ -243,7 +243,7 @@ static int apply_entry(struct vhdx *d, const struct log_view *v, struct replay *
                        uint32_t pos, struct vhdx_err *err)
 {
     const uint8_t *h = log_sector(v, pos, 0);
-    uint32_t ndesc = vhdx_le32(h + VHDX_L_NDESC), data_idx = desc_sectors(ndesc);
+    uint32_t ndesc = le32(h + VHDX_L_NDESC), data_idx = desc_sectors(ndesc);
     uint8_t sector[VHDX_LOG_SECTOR];
     for (uint32_t i = 0; i < ndesc; i++) {
         uint32_t at = VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * i;
@@ -267,7 +267,7 @@ static int prepare_file(struct vhdx *d, const struct log_view *v, uint32_t tail,
     uint32_t pos = tail, len = 0;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *h = log_sector(v, pos, 0);
-        uint64_t flushed = vhdx_le64(h + VHDX_L_FLUSHED), l = vhdx_le64(h + VHDX_L_LAST);
+        uint64_t flushed = le64(h + VHDX_L_FLUSHED), l = le64(h + VHDX_L_LAST);
         if (flushed > size)
             return vhdx_fail(err, VHDX_E_CORRUPT, "%s: log entry expects at least %llu bytes "
                              "but the file has %llu (truncated?)", d->name,
@@ -310,7 +310,7 @@ static int replay_sequence(struct vhdx *d, const struct log_view *v, uint32_t ta
 static int replay_found(struct vhdx *d, const struct log_view *v, uint32_t head,
                         struct vhdx_err *err)
 {
-    uint32_t tail = vhdx_le32(log_sector(v, head, 0) + VHDX_L_TAIL), count = 0;
+    uint32_t tail = le32(log_sector(v, head, 0) + VHDX_L_TAIL), count = 0;
     if (!sequence_complete(v, tail, head, &count))
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: the log's active sequence (head at %u, tail "
                          "at %u) is incomplete", d->name, head, tail);
@@ -375,30 +375,30 @@ static void build_entry(struct vhdx *d, const struct vhdx_txn *t, uint8_t *e, ui
     uint32_t dsec = desc_sectors(t->n);
     uint64_t size = d->io.size(d->io.ctx);
     memset(e, 0, len);
-    vhdx_put32(e + VHDX_L_SIG, VHDX_SIG_LOGE);
-    vhdx_put32(e + VHDX_L_LEN, len);
-    vhdx_put32(e + VHDX_L_TAIL, d->log_head);
-    vhdx_put64(e + VHDX_L_SEQ, d->log_seq);
-    vhdx_put32(e + VHDX_L_NDESC, t->n);
+    put_le32(e + VHDX_L_SIG, VHDX_SIG_LOGE);
+    put_le32(e + VHDX_L_LEN, len);
+    put_le32(e + VHDX_L_TAIL, d->log_head);
+    put_le64(e + VHDX_L_SEQ, d->log_seq);
+    put_le32(e + VHDX_L_NDESC, t->n);
     memcpy(e + VHDX_L_GUID, d->hdr.log_guid.b, 16);
-    vhdx_put64(e + VHDX_L_FLUSHED, size);
-    vhdx_put64(e + VHDX_L_LAST, size > d->file_end ? size : d->file_end);
+    put_le64(e + VHDX_L_FLUSHED, size);
+    put_le64(e + VHDX_L_LAST, size > d->file_end ? size : d->file_end);
     for (unsigned i = 0; i < t->n; i++) {
         uint8_t *de = e + VHDX_LOG_HDR_SIZE + VHDX_LOG_DESC_SIZE * i;
         uint8_t *ds = e + (uint64_t)(dsec + i) * VHDX_LOG_SECTOR;
-        vhdx_put32(de, VHDX_SIG_DESC);
+        put_le32(de, VHDX_SIG_DESC);
         memcpy(de + 4, t->s[i].data + 4092, 4);
         memcpy(de + 8, t->s[i].data, 8);
-        vhdx_put64(de + 16, t->s[i].off);
-        vhdx_put64(de + 24, d->log_seq);
-        vhdx_put32(ds, VHDX_SIG_DATA);
-        vhdx_put32(ds + 4, (uint32_t)(d->log_seq >> 32));
+        put_le64(de + 16, t->s[i].off);
+        put_le64(de + 24, d->log_seq);
+        put_le32(ds, VHDX_SIG_DATA);
+        put_le32(ds + 4, (uint32_t)(d->log_seq >> 32));
         memcpy(ds + 8, t->s[i].data + 8, 4084);
-        vhdx_put32(ds + 4092, (uint32_t)d->log_seq);
+        put_le32(ds + 4092, (uint32_t)d->log_seq);
     }
     uint32_t c = vhdx_checksum(e, VHDX_LOG_SECTOR, VHDX_L_CSUM);
     c = crc32c(c, e + VHDX_LOG_SECTOR, len - VHDX_LOG_SECTOR);
-    vhdx_put32(e + VHDX_L_CSUM, c);
+    put_le32(e + VHDX_L_CSUM, c);
 }
 
 static int write_circular(struct vhdx *d, const uint8_t *e, uint32_t len, struct vhdx_err *err)

@@ -30,45 +30,45 @@ static uint32_t locator_with_linkage2(const uint8_t *loc, uint32_t len, const st
     static const char key2[] = "parent_linkage2";
     char val2[GUID_STR_LEN + 1];
     guid_format(g2, val2);
-    uint32_t n = vhdx_le16(loc + 18), keep = 0;
+    uint32_t n = le16(loc + 18), keep = 0;
     uint64_t bytes = 20 + 2 * (sizeof(key2) - 1) + 2 * GUID_STR_LEN;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = loc + 20 + 12 * i;
-        if (vhdx_utf16_is(loc + vhdx_le32(e), vhdx_le16(e + 8), key2))
+        if (vhdx_utf16_is(loc + le32(e), le16(e + 8), key2))
             continue;
         keep++;
-        bytes += 12ull + vhdx_le16(e + 8) + vhdx_le16(e + 10);
+        bytes += 12ull + le16(e + 8) + le16(e + 10);
     }
     bytes += 12;
     if (bytes > LOCATOR_MAX || keep + 1 > 0xffff)
         return 0;
     memcpy(out, loc, 18);                       /* the locator type and reserved field */
-    vhdx_put16(out + 18, (uint16_t)(keep + 1));
+    put_le16(out + 18, (uint16_t)(keep + 1));
     uint32_t pos = 20 + 12 * (keep + 1), k = 0;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = loc + 20 + 12 * i;
-        uint16_t kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
-        if (vhdx_utf16_is(loc + vhdx_le32(e), kl, key2))
+        uint16_t kl = le16(e + 8), vl = le16(e + 10);
+        if (vhdx_utf16_is(loc + le32(e), kl, key2))
             continue;
         uint8_t *o = out + 20 + 12 * k++;
-        memcpy(out + pos, loc + vhdx_le32(e), kl);
-        vhdx_put32(o, pos);
+        memcpy(out + pos, loc + le32(e), kl);
+        put_le32(o, pos);
         pos += kl;
-        memcpy(out + pos, loc + vhdx_le32(e + 4), vl);
-        vhdx_put32(o + 4, pos);
+        memcpy(out + pos, loc + le32(e + 4), vl);
+        put_le32(o + 4, pos);
         pos += vl;
-        vhdx_put16(o + 8, kl);
-        vhdx_put16(o + 10, vl);
+        put_le16(o + 8, kl);
+        put_le16(o + 10, vl);
     }
     uint8_t *o = out + 20 + 12 * k;
-    vhdx_put32(o, pos);
+    put_le32(o, pos);
     uint32_t kl = vhdx_utf8_to_utf16(out + pos, key2);
     pos += kl;
-    vhdx_put32(o + 4, pos);
+    put_le32(o + 4, pos);
     uint32_t vl = vhdx_utf8_to_utf16(out + pos, val2);
     pos += vl;
-    vhdx_put16(o + 8, (uint16_t)kl);
-    vhdx_put16(o + 10, (uint16_t)vl);
+    put_le16(o + 8, (uint16_t)kl);
+    put_le16(o + 10, (uint16_t)vl);
     (void)len;
     return pos;
 }
@@ -76,9 +76,9 @@ static uint32_t locator_with_linkage2(const uint8_t *loc, uint32_t len, const st
 /* Whether [off, off+len) of the metadata region is free of every item but entry `self`. */
 static bool meta_space_free(const uint8_t *tbl, uint32_t self, uint32_t off, uint32_t len)
 {
-    for (uint32_t i = 0; i < vhdx_le16(tbl + 10); i++) {
+    for (uint32_t i = 0; i < le16(tbl + 10); i++) {
         const uint8_t *e = tbl + 32 + 32 * i;
-        if (i != self && vhdx_ranges_overlap(off, len, vhdx_le32(e + 16), vhdx_le32(e + 20)))
+        if (i != self && vhdx_ranges_overlap(off, len, le32(e + 16), le32(e + 20)))
             return false;
     }
     return true;
@@ -91,22 +91,22 @@ static bool meta_space_free(const uint8_t *tbl, uint32_t self, uint32_t off, uin
  */
 static int put_linkage2(struct vhdx *c, uint8_t *neu, const struct guid *g2, struct vhdx_err *err)
 {
-    uint32_t n = vhdx_le16(neu + 10), self = n, end = VHDX_META_TABLE_SIZE;
+    uint32_t n = le16(neu + 10), self = n, end = VHDX_META_TABLE_SIZE;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = neu + 32 + 32 * i;
         if (guid_eq((const struct guid *)e, &vhdx_guid_parent_locator) &&
-            !(vhdx_le32(e + 24) & VHDX_META_IS_USER))
+            !(le32(e + 24) & VHDX_META_IS_USER))
             self = i;
-        if (vhdx_le32(e + 16) + vhdx_le32(e + 20) > end)
-            end = vhdx_le32(e + 16) + vhdx_le32(e + 20);
+        if (le32(e + 16) + le32(e + 20) > end)
+            end = le32(e + 16) + le32(e + 20);
     }
     if (self == n)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: no parent locator to update", c->name);
     uint8_t *e = neu + 32 + 32 * self, *loc = vhdx_alloc(&c->env, LOCATOR_MAX);
     if (!loc)
         return vhdx_fail(err, VHDX_E_NOMEM, "%s: out of memory", c->name);
-    uint32_t at = vhdx_le32(e + 16);
-    uint32_t len = locator_with_linkage2(neu + at, vhdx_le32(e + 20), g2, loc);
+    uint32_t at = le32(e + 16);
+    uint32_t len = locator_with_linkage2(neu + at, le32(e + 20), g2, loc);
     if (len && !(at + len <= c->meta_len && meta_space_free(neu, self, at, len)))
         at = end;                               /* no room in place: after the last item */
     int rc = VHDX_OK;
@@ -114,10 +114,10 @@ static int put_linkage2(struct vhdx *c, uint8_t *neu, const struct guid *g2, str
         rc = vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: no room in the metadata region for a "
                        "parent locator with parent_linkage2", c->name);
     } else {
-        memset(neu + vhdx_le32(e + 16), 0, vhdx_le32(e + 20));
+        memset(neu + le32(e + 16), 0, le32(e + 20));
         memcpy(neu + at, loc, len);
-        vhdx_put32(e + 16, at);
-        vhdx_put32(e + 20, len);
+        put_le32(e + 16, at);
+        put_le32(e + 20, len);
     }
     vhdx_free(&c->env, loc);
     return rc;

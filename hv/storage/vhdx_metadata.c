@@ -55,8 +55,8 @@ static const char *const locator_keys[] = { "parent_linkage", "parent_linkage2",
 static int parse_locator_entry(struct vhdx *d, const uint8_t *loc, uint32_t len,
                                const uint8_t *e, unsigned *seen, struct vhdx_err *err)
 {
-    uint32_t ko = vhdx_le32(e), vo = vhdx_le32(e + 4);
-    uint16_t kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
+    uint32_t ko = le32(e), vo = le32(e + 4);
+    uint16_t kl = le16(e + 8), vl = le16(e + 10);
     if (kl == 0 || vl == 0 || ko > len || kl > len - ko || vo > len || vl > len - vo)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator entry outside the item",
                          d->name);
@@ -92,7 +92,7 @@ static int parse_locator(struct vhdx *d, const uint8_t *loc, uint32_t len, struc
         return vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: parent locator type %s is not the VHDX "
                          "one (the parent is not a VHDX file)", d->name, s);
     }
-    uint32_t n = vhdx_le16(loc + 18);
+    uint32_t n = le16(loc + 18);
     if (20 + 12ull * n > len)
         return vhdx_fail(err, VHDX_E_CORRUPT, "%s: parent locator has %u entries, too many",
                          d->name, n);
@@ -120,8 +120,8 @@ static int parse_item(struct vhdx *d, unsigned bit, const uint8_t *p, uint32_t l
 {
     switch (bit) {
     case M_PARAMS: {
-        d->block_size = vhdx_le32(p);
-        uint32_t flags = vhdx_le32(p + 4);
+        d->block_size = le32(p);
+        uint32_t flags = le32(p + 4);
         d->has_parent = flags & VHDX_FP_HAS_PARENT;
         /* "LeaveBlockAllocated is ignored when HasParent is set" */
         d->leave_allocated = (flags & VHDX_FP_LEAVE_ALLOCATED) && !d->has_parent;
@@ -131,10 +131,10 @@ static int parse_item(struct vhdx *d, unsigned bit, const uint8_t *p, uint32_t l
                              "from 1 MiB to 256 MiB", d->name, d->block_size);
         return VHDX_OK;
     }
-    case M_SIZE: d->disk_size = vhdx_le64(p); return VHDX_OK;
+    case M_SIZE: d->disk_size = le64(p); return VHDX_OK;
     case M_ID: memcpy(d->disk_id.b, p, 16); return VHDX_OK;
-    case M_LSS: d->lss = vhdx_le32(p); return VHDX_OK;
-    case M_PSS: d->pss = vhdx_le32(p); return VHDX_OK;
+    case M_LSS: d->lss = le32(p); return VHDX_OK;
+    case M_PSS: d->pss = le32(p); return VHDX_OK;
     default: return parse_locator(d, p, len, err);
     }
 }
@@ -166,7 +166,7 @@ static int parse_entry(struct vhdx *d, const uint8_t *tbl, const uint8_t *e, uns
 {
     struct guid id;
     memcpy(id.b, e, 16);
-    uint32_t off = vhdx_le32(e + 16), len = vhdx_le32(e + 20), flags = vhdx_le32(e + 24);
+    uint32_t off = le32(e + 16), len = le32(e + 20), flags = le32(e + 24);
     char s[GUID_STR_LEN + 1];
     guid_format(&id, s);
     if ((len == 0) != (off == 0) || (off && off < VHDX_META_TABLE_SIZE) ||
@@ -213,10 +213,10 @@ int vhdx_read_metadata(struct vhdx *d, struct vhdx_err *err)
     if (!tbl)
         return rc;
     unsigned seen = 0;
-    if (!rc && vhdx_le64(tbl) != VHDX_SIG_META)
+    if (!rc && le64(tbl) != VHDX_SIG_META)
         rc = vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata table has no 'metadata' signature",
                        d->name);
-    uint32_t n = rc ? 0 : vhdx_le16(tbl + 10);
+    uint32_t n = rc ? 0 : le16(tbl + 10);
     if (!rc && n > VHDX_META_MAX)
         rc = vhdx_fail(err, VHDX_E_CORRUPT, "%s: metadata table claims %u entries", d->name, n);
     for (uint32_t i = 0; !rc && i < n; i++)
@@ -234,9 +234,9 @@ static void put_entry(uint8_t *tbl, unsigned i, const struct guid *id, uint32_t 
 {
     uint8_t *e = tbl + 32 + 32 * i;
     memcpy(e, id->b, 16);
-    vhdx_put32(e + 16, off);
-    vhdx_put32(e + 20, len);
-    vhdx_put32(e + 24, flags);
+    put_le32(e + 16, off);
+    put_le32(e + 20, len);
+    put_le32(e + 24, flags);
 }
 
 uint32_t vhdx_put_locator(uint8_t *loc, const char *const *keys, const char *const *vals,
@@ -249,16 +249,16 @@ uint32_t vhdx_put_locator(uint8_t *loc, const char *const *keys, const char *con
         if (!vals[i] || !vals[i][0])
             continue;
         uint8_t *e = loc + 20 + 12 * count++;
-        vhdx_put32(e, pos);
+        put_le32(e, pos);
         uint32_t kl = vhdx_utf8_to_utf16(loc + pos, keys[i]);
         pos += kl;
-        vhdx_put32(e + 4, pos);
+        put_le32(e + 4, pos);
         uint32_t vl = vhdx_utf8_to_utf16(loc + pos, vals[i]);
         pos += vl;
-        vhdx_put16(e + 8, (uint16_t)kl);
-        vhdx_put16(e + 10, (uint16_t)vl);
+        put_le16(e + 8, (uint16_t)kl);
+        put_le16(e + 10, (uint16_t)vl);
     }
-    vhdx_put16(loc + 18, count);
+    put_le16(loc + 18, count);
     return pos;
 }
 
@@ -282,21 +282,21 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
     const uint32_t vd = VHDX_META_IS_VDISK | VHDX_META_IS_REQUIRED, req = VHDX_META_IS_REQUIRED;
     uint32_t off = VHDX_META_TABLE_SIZE;
     unsigned n = 0;
-    vhdx_put64(region, VHDX_SIG_META);
-    vhdx_put32(region + off, block_size);
-    vhdx_put32(region + off + 4, has_parent ? VHDX_FP_HAS_PARENT : 0);
+    put_le64(region, VHDX_SIG_META);
+    put_le32(region + off, block_size);
+    put_le32(region + off + 4, has_parent ? VHDX_FP_HAS_PARENT : 0);
     put_entry(region, n++, &vhdx_guid_file_parameters, off, 8, req);
     off += 8;
-    vhdx_put64(region + off, disk_size);
+    put_le64(region + off, disk_size);
     put_entry(region, n++, &vhdx_guid_disk_size, off, 8, vd);
     off += 8;
     memcpy(region + off, disk_id->b, 16);
     put_entry(region, n++, &vhdx_guid_disk_id, off, 16, vd);
     off += 16;
-    vhdx_put32(region + off, lss);
+    put_le32(region + off, lss);
     put_entry(region, n++, &vhdx_guid_logical_sector, off, 4, vd);
     off += 4;
-    vhdx_put32(region + off, pss);
+    put_le32(region + off, pss);
     put_entry(region, n++, &vhdx_guid_physical_sector, off, 4, vd);
     off += 4;
     if (has_parent) {
@@ -304,14 +304,14 @@ size_t vhdx_build_metadata(uint8_t *region, uint32_t region_len, uint32_t block_
         put_entry(region, n++, &vhdx_guid_parent_locator, off, len, req);
         off += len;
     }
-    vhdx_put16(region + 10, (uint16_t)n);
+    put_le16(region + 10, (uint16_t)n);
     (void)region_len;
     return off;
 }
 
 static bool known_system_item(const uint8_t *e)
 {
-    if (vhdx_le32(e + 24) & VHDX_META_IS_USER)
+    if (le32(e + 24) & VHDX_META_IS_USER)
         return false;
     for (size_t i = 0; i < sizeof(known_items) / sizeof(known_items[0]); i++)
         if (!memcmp(e, known_items[i].id->b, 16))
@@ -326,13 +326,13 @@ int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_
     int rc = read_metadata_region(parent, &tbl, err);
     if (!tbl)
         return rc;
-    uint32_t count = rc ? 0 : vhdx_le16(tbl + 10);
+    uint32_t count = rc ? 0 : le16(tbl + 10);
     for (uint32_t i = 0; !rc && i < count && i < VHDX_META_MAX; i++) {
         const uint8_t *e = tbl + 32 + 32 * i;
-        uint32_t off = vhdx_le32(e + 16), len = vhdx_le32(e + 20), flags = vhdx_le32(e + 24);
+        uint32_t off = le32(e + 16), len = le32(e + 20), flags = le32(e + 24);
         if (!(flags & VHDX_META_IS_VDISK) || known_system_item(e))
             continue;
-        unsigned n = vhdx_le16(region + 10);
+        unsigned n = le16(region + 10);
         if (n >= VHDX_META_MAX || len > region_len - *used) {
             rc = vhdx_fail(err, VHDX_E_UNSUPPORTED, "%s: its virtual-disk metadata items do "
                            "not fit in a child's metadata region", parent->name);
@@ -340,7 +340,7 @@ int vhdx_copy_vdisk_items(struct vhdx *parent, uint8_t *region, uint32_t region_
         }
         memcpy(region + *used, tbl + off, len); /* inside the region: checked at open */
         put_entry(region, n, (const struct guid *)e, len ? (uint32_t)*used : 0, len, flags);
-        vhdx_put16(region + 10, (uint16_t)(n + 1));
+        put_le16(region + 10, (uint16_t)(n + 1));
         *used += len;
     }
     vhdx_free(&parent->env, tbl);

@@ -27,15 +27,15 @@ int vhdx_utf16_to_utf8(const uint8_t *p, uint32_t bytes, char *out, size_t size)
     size_t n = 0;
     if (bytes % 2)
         return VHDX_UTF_INVALID;
-    while (bytes >= 2 && vhdx_le16(p + bytes - 2) == 0)
+    while (bytes >= 2 && le16(p + bytes - 2) == 0)
         bytes -= 2;                     /* a terminating NUL some writers add */
     for (uint32_t i = 0; i < bytes; i += 2) {
-        uint32_t c = vhdx_le16(p + i);
+        uint32_t c = le16(p + i);
         /* Control characters (C0, DEL, C1) name no file and would reach a terminal. */
         if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0xdc00 && c < 0xe000))
             return VHDX_UTF_INVALID;
         if (c >= 0xd800 && c < 0xdc00) {
-            uint32_t lo = i + 3 < bytes ? vhdx_le16(p + i + 2) : 0;
+            uint32_t lo = i + 3 < bytes ? le16(p + i + 2) : 0;
             if (lo < 0xdc00 || lo >= 0xe000)
                 return VHDX_UTF_INVALID;
             c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
@@ -88,11 +88,11 @@ uint32_t vhdx_utf8_to_utf16(uint8_t *p, const char *s)
             s++;
         }
         if (c >= 0x10000) {
-            vhdx_put16(p + n, (uint16_t)(0xd800 + ((c - 0x10000) >> 10)));
-            vhdx_put16(p + n + 2, (uint16_t)(0xdc00 + ((c - 0x10000) & 0x3ff)));
+            put_le16(p + n, (uint16_t)(0xd800 + ((c - 0x10000) >> 10)));
+            put_le16(p + n + 2, (uint16_t)(0xdc00 + ((c - 0x10000) & 0x3ff)));
             n += 4;
         } else {
-            vhdx_put16(p + n, (uint16_t)c);
+            put_le16(p + n, (uint16_t)c);
             n += 2;
         }
     }
@@ -103,7 +103,7 @@ bool vhdx_utf16_is(const uint8_t *p, uint32_t bytes, const char *ascii)
 {
     uint32_t n = 0;
     for (; ascii[n]; n++)
-        if (2 * n + 2 > bytes || vhdx_le16(p + 2 * n) != (uint8_t)ascii[n])
+        if (2 * n + 2 > bytes || le16(p + 2 * n) != (uint8_t)ascii[n])
             return false;
     return bytes == 2 * n;
 }

@@ -57,8 +57,8 @@ static void fix_checksums(struct mem_disk *m)
 {
     vhdx_patch_fix_header_crcs(m);
     for (uint64_t pos = MIB; pos < 2 * MIB && pos + 4096 <= m->size; pos += 4096) {
-        uint32_t len = vhdx_le32(m->data + pos + 8);
-        if (vhdx_le32(m->data + pos) == VHDX_SIG_LOGE && len && len % 4096 == 0 &&
+        uint32_t len = le32(m->data + pos + 8);
+        if (le32(m->data + pos) == VHDX_SIG_LOGE && len && len % 4096 == 0 &&
             pos + len <= 2 * MIB)
             vhdx_patch_fix_crc(m, pos, len);
     }

@@ -34,7 +34,7 @@ static inline void vhdx_patch_apply(struct mem_disk *m, const uint8_t *data, siz
 static inline void vhdx_patch_fix_crc(struct mem_disk *m, uint64_t off, uint32_t len)
 {
     if (off + len <= m->size)
-        vhdx_put32(m->data + off + 4, vhdx_checksum(m->data + off, len, 4));
+        put_le32(m->data + off + 4, vhdx_checksum(m->data + off, len, 4));
 }
 
 /* Both headers and both region tables. */

@@ -26,7 +26,7 @@
 
 static void fix_crc(struct mem_disk *m, uint64_t off, uint32_t len)
 {
-    vhdx_put32(m->data + off + 4, vhdx_checksum(m->data + off, len, 4));
+    put_le32(m->data + off + 4, vhdx_checksum(m->data + off, len, 4));
 }
 
 static void fix_all_crcs(struct mem_disk *m)
@@ -41,9 +41,9 @@ static void fix_all_crcs(struct mem_disk *m)
 static uint64_t region(struct mem_disk *m, const struct guid *g)
 {
     const uint8_t *t = m->data + VHDX_REGION1_OFF;
-    for (uint32_t i = 0; i < vhdx_le32(t + 8); i++)
+    for (uint32_t i = 0; i < le32(t + 8); i++)
         if (!memcmp(t + 16 + 32 * i, g->b, 16))
-            return vhdx_le64(t + 16 + 32 * i + 16);
+            return le64(t + 16 + 32 * i + 16);
     fail_msg("no such region");
     return 0;
 }
@@ -54,13 +54,13 @@ static void add_region(struct mem_disk *m, const struct guid *g, uint64_t off, u
 {
     for (uint64_t t = VHDX_REGION1_OFF; t <= VHDX_REGION2_OFF; t += VHDX_REGION2_OFF - VHDX_REGION1_OFF) {
         uint8_t *p = m->data + t;
-        uint32_t n = vhdx_le32(p + 8);
+        uint32_t n = le32(p + 8);
         uint8_t *e = p + 16 + 32 * n;
         memcpy(e, g->b, 16);
-        vhdx_put64(e + 16, off);
-        vhdx_put32(e + 24, len);
-        vhdx_put32(e + 28, required);
-        vhdx_put32(p + 8, n + 1);
+        put_le64(e + 16, off);
+        put_le32(e + 24, len);
+        put_le32(e + 28, required);
+        put_le32(p + 8, n + 1);
     }
     fix_all_crcs(m);
 }
@@ -69,11 +69,11 @@ static void add_region(struct mem_disk *m, const struct guid *g, uint64_t off, u
 static uint8_t *meta_entry(struct mem_disk *m, const struct guid *g, uint8_t **data)
 {
     uint8_t *tbl = m->data + region(m, &vhdx_guid_metadata_region);
-    for (unsigned i = 0; i < vhdx_le16(tbl + 10); i++) {
+    for (unsigned i = 0; i < le16(tbl + 10); i++) {
         uint8_t *e = tbl + 32 + 32 * i;
         if (!memcmp(e, g->b, 16)) {
             if (data)
-                *data = tbl + vhdx_le32(e + 16);
+                *data = tbl + le32(e + 16);
             return e;
         }
     }
@@ -86,25 +86,25 @@ static void add_meta(struct mem_disk *m, const struct guid *g, uint32_t flags, c
                      uint32_t len)
 {
     uint8_t *tbl = m->data + region(m, &vhdx_guid_metadata_region);
-    unsigned n = vhdx_le16(tbl + 10);
+    unsigned n = le16(tbl + 10);
     uint32_t off = 128 * KIB + 4 * KIB * n;
     uint8_t *e = tbl + 32 + 32 * n;
     memcpy(e, g->b, 16);
-    vhdx_put32(e + 16, len ? off : 0);
-    vhdx_put32(e + 20, len);
-    vhdx_put32(e + 24, flags);
+    put_le32(e + 16, len ? off : 0);
+    put_le32(e + 20, len);
+    put_le32(e + 24, flags);
     memcpy(tbl + off, data, len);
-    vhdx_put16(tbl + 10, (uint16_t)(n + 1));
+    put_le16(tbl + 10, (uint16_t)(n + 1));
 }
 
 static uint64_t bat_get(struct mem_disk *m, uint32_t i)
 {
-    return vhdx_le64(m->data + region(m, &vhdx_guid_bat_region) + 8ull * i);
+    return le64(m->data + region(m, &vhdx_guid_bat_region) + 8ull * i);
 }
 
 static void bat_put(struct mem_disk *m, uint32_t i, uint64_t e)
 {
-    vhdx_put64(m->data + region(m, &vhdx_guid_bat_region) + 8ull * i, e);
+    put_le64(m->data + region(m, &vhdx_guid_bat_region) + 8ull * i, e);
 }
 
 static void headers_put_guid(struct mem_disk *m, unsigned off, const struct guid *g)
@@ -161,8 +161,8 @@ static void test_header_choice(void **state)
     base_image(&m);
     /* The header with the higher sequence number is current, whichever copy it is. */
     mem_disk_copy(&c, &m);
-    uint64_t s1 = vhdx_le64(c.data + VHDX_HEADER1_OFF + VHDX_H_SEQ);
-    vhdx_put64(c.data + VHDX_HEADER1_OFF + VHDX_H_SEQ, s1 + 100);
+    uint64_t s1 = le64(c.data + VHDX_HEADER1_OFF + VHDX_H_SEQ);
+    put_le64(c.data + VHDX_HEADER1_OFF + VHDX_H_SEQ, s1 + 100);
     memcpy(c.data + VHDX_HEADER1_OFF + VHDX_H_DATA_GUID, other_guid.b, 16);
     fix_all_crcs(&c);
     struct vhdx *d = expect_opens(&c, VHDX_OPEN_READ_ONLY);
@@ -180,14 +180,14 @@ static void test_header_choice(void **state)
     mem_disk_free(&c);
     /* Version 1 and log version 0 only. */
     mem_disk_copy(&c, &m);
-    vhdx_put16(c.data + VHDX_HEADER1_OFF + VHDX_H_VERSION, 2);
-    vhdx_put16(c.data + VHDX_HEADER2_OFF + VHDX_H_VERSION, 2);
+    put_le16(c.data + VHDX_HEADER1_OFF + VHDX_H_VERSION, 2);
+    put_le16(c.data + VHDX_HEADER2_OFF + VHDX_H_VERSION, 2);
     fix_all_crcs(&c);
     expect_refused(&c, VHDX_E_UNSUPPORTED, "header version 2");
     mem_disk_free(&c);
     mem_disk_copy(&c, &m);
-    vhdx_put16(c.data + VHDX_HEADER1_OFF + VHDX_H_LOG_VER, 1);
-    vhdx_put16(c.data + VHDX_HEADER2_OFF + VHDX_H_LOG_VER, 1);
+    put_le16(c.data + VHDX_HEADER1_OFF + VHDX_H_LOG_VER, 1);
+    put_le16(c.data + VHDX_HEADER2_OFF + VHDX_H_LOG_VER, 1);
     fix_all_crcs(&c);
     expect_refused(&c, VHDX_E_UNSUPPORTED, "log version 1");
     mem_disk_free(&c);
@@ -223,7 +223,7 @@ static void patch_u32(struct mem_disk *m, const struct guid *item, uint32_t v)
 {
     uint8_t *data;
     meta_entry(m, item, &data);
-    vhdx_put32(data, v);
+    put_le32(data, v);
 }
 
 static void test_metadata_items(void **state)
@@ -250,7 +250,7 @@ static void test_metadata_items(void **state)
     mem_disk_copy(&c, &m);
     uint8_t *pe = meta_entry(&c, &vhdx_guid_physical_sector, NULL);
     pe[0] ^= 1;                   /* now an unknown, optional item */
-    vhdx_put32(pe + 24, 0);
+    put_le32(pe + 24, 0);
     expect_refused(&c, VHDX_E_CORRUPT, "a required metadata item is missing");
     mem_disk_free(&c);
     /* Values: sector sizes 512 or 4096, block size a power of two 1-256 MiB, disk size a
@@ -285,7 +285,7 @@ static void test_metadata_items(void **state)
     mem_disk_copy(&c, &m);
     uint8_t *size;
     meta_entry(&c, &vhdx_guid_disk_size, &size);
-    vhdx_put64(size, (64ull << 40) + 512);
+    put_le64(size, (64ull << 40) + 512);
     expect_refused(&c, VHDX_E_CORRUPT, "virtual disk size");
     mem_disk_free(&c);
     mem_disk_free(&m);
@@ -297,7 +297,7 @@ static void test_empty_disk(void **state)
     base_image(&m);
     uint8_t *size;
     meta_entry(&m, &vhdx_guid_disk_size, &size);
-    vhdx_put64(size, 0);
+    put_le64(size, 0);
     bat_put(&m, 0, 0);
     struct vhdx *d = expect_opens(&m, 0);
     struct vhdx_info info;
@@ -318,7 +318,7 @@ static void test_bat_too_large_is_unsupported(void **state)
     base_image(&m);
     uint8_t *size;
     meta_entry(&m, &vhdx_guid_disk_size, &size);
-    vhdx_put64(size, 64ull << 40); /* 64 TiB in 1 MiB blocks: a 512 MiB BAT */
+    put_le64(size, 64ull << 40); /* 64 TiB in 1 MiB blocks: a 512 MiB BAT */
     expect_refused(&m, VHDX_E_UNSUPPORTED, "larger than the 256 MiB");
     mem_disk_free(&m);
 }
@@ -382,7 +382,7 @@ static void test_leave_block_allocated(void **state)
     base_image(&m);
     uint8_t *fp;
     meta_entry(&m, &vhdx_guid_file_parameters, &fp);
-    vhdx_put32(fp + 4, VHDX_FP_LEAVE_ALLOCATED);
+    put_le32(fp + 4, VHDX_FP_LEAVE_ALLOCATED);
     struct vhdx *d = expect_opens(&m, 0);
     assert_int_equal(vhdx_trim(d, 0, MIB, NULL), VHDX_OK);
     struct vhdx_info info;
@@ -400,7 +400,7 @@ static void test_leave_block_allocated(void **state)
     assert_int_equal(vhdx_write(c, 2 * MIB, buf, sizeof(buf), NULL), VHDX_OK);
     vhdx_close(c, NULL);
     meta_entry(&cm, &vhdx_guid_file_parameters, &fp);
-    vhdx_put32(fp + 4, VHDX_FP_HAS_PARENT | VHDX_FP_LEAVE_ALLOCATED);
+    put_le32(fp + 4, VHDX_FP_HAS_PARENT | VHDX_FP_LEAVE_ALLOCATED);
     c = open_disk(&cm, "c.vhdx", 0);
     assert_int_equal(vhdx_trim(c, 2 * MIB, MIB, NULL), VHDX_OK);
     vhdx_get_info(c, &info);
@@ -425,23 +425,23 @@ static void put_locator(struct mem_disk *cm, const struct kv *kv, unsigned n)
     uint8_t *e = meta_entry(cm, &vhdx_guid_parent_locator, &loc);
     memset(loc, 0, 8 * KIB);
     memcpy(loc, vhdx_guid_locator_type_vhdx.b, 16);
-    vhdx_put16(loc + 18, (uint16_t)n);
+    put_le16(loc + 18, (uint16_t)n);
     uint32_t pos = 20 + 12 * n;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *ent = loc + 20 + 12 * i;
         uint32_t kl = 0, vl = 0;
-        vhdx_put32(ent, pos);
+        put_le32(ent, pos);
         for (; kv[i].key[kl]; kl++)
-            vhdx_put16(loc + pos + 2 * kl, (uint8_t)kv[i].key[kl]);
+            put_le16(loc + pos + 2 * kl, (uint8_t)kv[i].key[kl]);
         pos += 2 * kl;
-        vhdx_put32(ent + 4, pos);
+        put_le32(ent + 4, pos);
         for (; kv[i].val[vl]; vl++)
-            vhdx_put16(loc + pos + 2 * vl, kv[i].val[vl]);
+            put_le16(loc + pos + 2 * vl, kv[i].val[vl]);
         pos += 2 * vl;
-        vhdx_put16(ent + 8, (uint16_t)(2 * kl));
-        vhdx_put16(ent + 10, (uint16_t)(2 * vl));
+        put_le16(ent + 8, (uint16_t)(2 * kl));
+        put_le16(ent + 10, (uint16_t)(2 * vl));
     }
-    vhdx_put32(e + 20, pos);
+    put_le32(e + 20, pos);
 }
 
 static void utf16_of(uint16_t *out, const char *ascii)
@@ -546,10 +546,10 @@ static void test_create_utf8_locator(void **state)
     uint8_t *loc;
     meta_entry(&cm, &vhdx_guid_parent_locator, &loc);
     bool found = false;
-    for (unsigned i = 0; i < vhdx_le16(loc + 18); i++) {
+    for (unsigned i = 0; i < le16(loc + 18); i++) {
         const uint8_t *e = loc + 20 + 12 * i;
-        if (vhdx_le16(e + 10) == 2 * 14 && vhdx_le16(loc + vhdx_le32(e + 4) + 2) == 0xf6 &&
-            vhdx_le16(loc + vhdx_le32(e + 4) + 12) == 0x20ac)
+        if (le16(e + 10) == 2 * 14 && le16(loc + le32(e + 4) + 2) == 0xf6 &&
+            le16(loc + le32(e + 4) + 12) == 0x20ac)
             found = true;
     }
     assert_true(found);
@@ -566,7 +566,7 @@ static void test_create_utf8_locator(void **state)
 static bool has_meta(struct mem_disk *m, const struct guid *g)
 {
     uint8_t *tbl = m->data + region(m, &vhdx_guid_metadata_region);
-    for (unsigned i = 0; i < vhdx_le16(tbl + 10); i++)
+    for (unsigned i = 0; i < le16(tbl + 10); i++)
         if (!memcmp(tbl + 32 + 32 * i, g->b, 16))
             return true;
     return false;
@@ -589,7 +589,7 @@ static void test_child_carries_virtual_disk_metadata(void **state)
     assert_false(has_meta(&cm, &file_item));
     uint8_t *data;
     uint8_t *e = meta_entry(&cm, &other_guid, &data);
-    assert_int_equal(vhdx_le32(e + 24), VHDX_META_IS_USER | VHDX_META_IS_VDISK);
+    assert_int_equal(le32(e + 24), VHDX_META_IS_USER | VHDX_META_IS_VDISK);
     assert_memory_equal(data, about_disk, sizeof(about_disk));
     struct vhdx *c = open_disk(&cm, "c.vhdx", VHDX_OPEN_READ_ONLY);
     check_clean(c);
@@ -602,9 +602,9 @@ static bool locator_has(struct mem_disk *cm, const char *key)
 {
     uint8_t *loc;
     meta_entry(cm, &vhdx_guid_parent_locator, &loc);
-    for (unsigned i = 0; i < vhdx_le16(loc + 18); i++) {
+    for (unsigned i = 0; i < le16(loc + 18); i++) {
         const uint8_t *e = loc + 20 + 12 * i;
-        if (vhdx_utf16_is(loc + vhdx_le32(e), vhdx_le16(e + 8), key))
+        if (vhdx_utf16_is(loc + le32(e), le16(e + 8), key))
             return true;
     }
     return false;
@@ -637,18 +637,18 @@ static void test_merge_keeps_foreign_metadata(void **state)
     add_meta(&cm, &other_guid, VHDX_META_IS_USER | VHDX_META_IS_VDISK, user, sizeof(user));
     /* The user item right after the locator: the longer locator must move past it. */
     uint8_t *le = meta_entry(&cm, &vhdx_guid_parent_locator, NULL), *ue, *data;
-    uint32_t after = vhdx_le32(le + 16) + vhdx_le32(le + 20);
+    uint32_t after = le32(le + 16) + le32(le + 20);
     ue = meta_entry(&cm, &other_guid, &data);
     uint8_t *tbl = cm.data + region(&cm, &vhdx_guid_metadata_region);
     memmove(tbl + after, data, sizeof(user));
-    vhdx_put32(ue + 16, after);
+    put_le32(ue + 16, after);
     c = open_disk(&cm, "c.vhdx", VHDX_OPEN_PARENT_RW);
     assert_int_equal(vhdx_merge_into_parent(c, NULL, NULL, NULL), VHDX_OK);
     vhdx_close(c, NULL);
     assert_true(locator_has(&cm, "parent_linkage2"));
     assert_true(locator_has(&cm, "future_key"));
     assert_true(locator_has(&cm, "relative_path"));
-    assert_true(vhdx_le32(meta_entry(&cm, &vhdx_guid_parent_locator, NULL) + 16) >= after + 32);
+    assert_true(le32(meta_entry(&cm, &vhdx_guid_parent_locator, NULL) + 16) >= after + 32);
     meta_entry(&cm, &other_guid, &data);
     assert_memory_equal(data, user, sizeof(user));
     c = open_disk(&cm, "c.vhdx", VHDX_OPEN_READ_ONLY);
@@ -677,40 +677,40 @@ static uint32_t put_entry(struct mem_disk *m, uint32_t pos, uint64_t seq, uint32
                           const struct guid *g, uint64_t flushed, uint64_t last,
                           const struct desc *ds, unsigned n)
 {
-    uint64_t log = vhdx_le64(m->data + VHDX_HEADER1_OFF + VHDX_H_LOG_OFF);
+    uint64_t log = le64(m->data + VHDX_HEADER1_OFF + VHDX_H_LOG_OFF);
     unsigned ndata = 0;
     for (unsigned i = 0; i < n; i++)
         ndata += !ds[i].zero;
     uint32_t dsec = (64 + 32 * n + 4095) / 4096, len = (dsec + ndata) * 4096;
     uint8_t *e = calloc(1, len);
     memcpy(e, "loge", 4);
-    vhdx_put32(e + 8, len);
-    vhdx_put32(e + 12, tail);
-    vhdx_put64(e + 16, seq);
-    vhdx_put32(e + 24, n);
+    put_le32(e + 8, len);
+    put_le32(e + 12, tail);
+    put_le64(e + 16, seq);
+    put_le32(e + 24, n);
     memcpy(e + 32, g->b, 16);
-    vhdx_put64(e + 48, flushed);
-    vhdx_put64(e + 56, last);
+    put_le64(e + 48, flushed);
+    put_le64(e + 56, last);
     unsigned k = 0;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *de = e + 64 + 32 * i;
         if (ds[i].zero) {
             memcpy(de, "zero", 4);
-            vhdx_put64(de + 8, ds[i].zero_len);
+            put_le64(de + 8, ds[i].zero_len);
         } else {
             uint8_t *s = e + 4096 * (dsec + k++);
             memcpy(de, "desc", 4);
             memcpy(de + 4, ds[i].data + 4092, 4);
             memcpy(de + 8, ds[i].data, 8);
             memcpy(s, "data", 4);
-            vhdx_put32(s + 4, (uint32_t)(seq >> 32));
+            put_le32(s + 4, (uint32_t)(seq >> 32));
             memcpy(s + 8, ds[i].data + 8, 4084);
-            vhdx_put32(s + 4092, (uint32_t)seq);
+            put_le32(s + 4092, (uint32_t)seq);
         }
-        vhdx_put64(de + 16, ds[i].off);
-        vhdx_put64(de + 24, seq);
+        put_le64(de + 16, ds[i].off);
+        put_le64(de + 24, seq);
     }
-    vhdx_put32(e + 4, crc32c(0, e, len));
+    put_le32(e + 4, crc32c(0, e, len));
     memcpy(m->data + log + pos, e, len);
     free(e);
     headers_put_guid(m, VHDX_H_LOG_GUID, g);
@@ -728,7 +728,7 @@ static void test_log_two_entries_and_zero_descriptor(void **state)
     /* Entry 1 zeroes the BAT's first sector (block 0 becomes NOT_PRESENT), entry 2 puts
      * block 1 on block 0's old data: after replay block 1 reads 0x5a, block 0 zeros. */
     uint8_t sector[4096] = { 0 };
-    vhdx_put64(sector + 8, bat_get(&m, 0));
+    put_le64(sector + 8, bat_get(&m, 0));
     struct desc d1 = { .zero = true, .off = bat, .zero_len = 4096 };
     struct desc d2 = { .off = bat, .data = sector };
     mem_disk_copy(&c, &m);
@@ -778,7 +778,7 @@ static void test_log_zeroes_what_it_wrote_past_the_old_end(void **state)
     uint64_t bat = region(&m, &vhdx_guid_bat_region), end = m.size;
     uint8_t bat_sector[4096], data[4096];
     memcpy(bat_sector, m.data + bat, sizeof(bat_sector));
-    vhdx_put64(bat_sector + 8, end | VHDX_PB_FULLY_PRESENT);
+    put_le64(bat_sector + 8, end | VHDX_PB_FULLY_PRESENT);
     memset(data, 0x77, sizeof(data));
     struct desc e1[2] = { { .off = end, .data = data }, { .off = bat, .data = bat_sector } };
     struct desc e2 = { .zero = true, .off = end, .zero_len = 4096 };
@@ -956,11 +956,11 @@ static void test_first_write_updates_headers_first(void **state)
     assert_true(ntrace >= 4);
     for (int i = 0; i < 2; i++)
         assert_true(trace[i] == VHDX_HEADER1_OFF || trace[i] == VHDX_HEADER2_OFF);
-    uint64_t log = vhdx_le64(m.data + VHDX_HEADER1_OFF + VHDX_H_LOG_OFF);
-    assert_int_equal(vhdx_le32(m.data + log), VHDX_SIG_LOGE);
-    assert_int_equal(vhdx_le64(m.data + log + VHDX_L_FLUSHED) % MIB, 0);
-    assert_int_equal(vhdx_le64(m.data + log + VHDX_L_LAST) % MIB, 0);
-    assert_true(vhdx_le64(m.data + log + VHDX_L_FLUSHED) <= m.size);
+    uint64_t log = le64(m.data + VHDX_HEADER1_OFF + VHDX_H_LOG_OFF);
+    assert_int_equal(le32(m.data + log), VHDX_SIG_LOGE);
+    assert_int_equal(le64(m.data + log + VHDX_L_FLUSHED) % MIB, 0);
+    assert_int_equal(le64(m.data + log + VHDX_L_LAST) % MIB, 0);
+    assert_true(le64(m.data + log + VHDX_L_FLUSHED) <= m.size);
     struct vhdx_info info;
     vhdx_get_info(d, &info);
     assert_false(guid_eq(&info.data_write_guid, &dw_before));
