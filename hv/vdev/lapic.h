@@ -99,8 +99,10 @@ void vlapic_reset(struct vlapic *l);
 
 bool vlapic_hw_enabled(const struct vlapic *l);
 bool vlapic_x2apic_mode(const struct vlapic *l);
-/* Guest-physical base of the xAPIC page, or 0 when the LAPIC is hardware-disabled.
- * In x2APIC mode the page is still claimed: reads give 0, writes are dropped. */
+/* Guest-physical base of the xAPIC page, or 0 when the LAPIC is hardware-disabled or in
+ * x2APIC mode: the page is then not the LAPIC's (SDM 10.12.2: in x2APIC mode MMIO behaves
+ * as with the APIC globally disabled), and reads of it are all-ones like any unassigned
+ * address. */
 uint64_t vlapic_mmio_base(const struct vlapic *l);
 /* Access at offset within the 4 KiB page; any size/alignment is safe. */
 void vlapic_mmio_read(struct vlapic *l, uint64_t offset, unsigned size, uint64_t *value);
