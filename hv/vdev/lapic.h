@@ -8,7 +8,8 @@
  * sibling LAPICs and hands INIT/SIPI to the VT-x layer); EOIs of level-triggered
  * vectors leave through ops.eoi (to the IOAPIC).  The timer counts a 1 GHz bus clock
  * (VLAPIC_BUS_HZ) through the divider; TSC-deadline values are guest TSC ticks at
- * plat->tsc_hz.  Not thread-safe: the partition serialises calls.
+ * plat->tsc_hz.  Not thread-safe: the partition serialises calls.  apic.md lists the
+ * SDM's rules and what the model does with each.
  */
 #ifndef ATOLL_HV_VDEV_LAPIC_H
 #define ATOLL_HV_VDEV_LAPIC_H
