@@ -1,6 +1,7 @@
 #include "hv/core/platform_glue.h"
 
 #include <string.h>
+#include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/arch/x86/console.h"
 #include "hv/lib/format.h"
@@ -86,6 +87,14 @@ static uint64_t guest_tsc(void *ctx, unsigned vcpu)
 
 /* ---- set-up --------------------------------------------------------------------------- */
 
+/* The guest's MAXPHYADDR: CPUID leaf 0x80000008 passes through (cpuid_policy.c). */
+static unsigned phys_addr_bits(void)
+{
+    if (cpuid(0x80000000u, 0).eax < 0x80000008u)
+        return 36;
+    return cpuid(0x80000008u, 0).eax & 0xff;
+}
+
 bool partition_devices_init(struct partition *p)
 {
     partition_console_init(p);
@@ -96,6 +105,7 @@ bool partition_devices_init(struct partition *p)
         .vcpu_kick = kick, .vcpu_startup = startup, .guest_tsc = guest_tsc,
         .guest_reset = guest_reset,
         .vcpu_count = p->vcpu_count, .ram_bytes = p->mem.size, .tsc_hz = tsc_hz(),
+        .phys_addr_bits = phys_addr_bits(),
     };
     p->devices = kmalloc(sizeof(struct platform_devices));
     p->acpi_pm = kmalloc(sizeof(struct acpi_pm));

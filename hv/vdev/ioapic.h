@@ -3,7 +3,8 @@
  * with the EOI register at offset 0x40).  Each asserted pin sends the MSI its entry
  * describes through plat->msi_send; level-triggered pins set Remote IRR until the
  * LAPIC's EOI broadcast (vioapic_eoi) and are resent while still asserted.  Edge
- * assertions that arrive while the entry is masked are kept and sent on unmask.
+ * assertions that arrive while the entry is masked are lost (datasheet: ignored).
+ * apic.md lists the datasheet's rules and what the model does with each.
  */
 #ifndef ATOLL_HV_VDEV_IOAPIC_H
 #define ATOLL_HV_VDEV_IOAPIC_H

@@ -16,8 +16,16 @@ enum {
 };
 
 #define LVT_MASKED       (1u << 16)
+#define LVT_DELIV_STATUS (1u << 12)    /* read-only, always idle here */
+#define LVT_REMOTE_IRR   (1u << 14)    /* read-only, LINT0/LINT1 only */
+#define SVR_WRITABLE     0x3ffu        /* vector, APIC enable, focus checking */
 #define SVR_ENABLED      (1u << 8)
+#define TPR_WRITABLE     0xffu
+#define DCR_WRITABLE     0xbu          /* bits 0, 1, 3; bit 2 is reserved */
 #define ICR_WRITABLE     0x000ccfffu
+/* x2APIC ICR (SDM Figure 10-28): bits 12 (no delivery status), 13, 17:16 and 31:20 are
+ * reserved; WRMSR with any of them set #GPs (10.12.1.3). */
+#define X2APIC_ICR_RESERVED 0xfff33000ull
 #define ICR_LOGICAL      (1u << 11)
 #define ICR_ASSERT       (1u << 14)
 #define ICR_LEVEL        (1u << 15)
@@ -263,12 +271,18 @@ static void write_tsc_deadline(struct vlapic *l, uint64_t v)
 
 /* ---- interrupts ---------------------------------------------------------------------- */
 
+/*
+ * An error is logged for the next ESR write to latch (SDM 10.5.3).  Only the first error
+ * since that write raises the LVT error interrupt: the write "rearms the APIC error
+ * interrupt triggering mechanism", so until it comes further errors are only logged.
+ */
 static void raise_error(struct vlapic *l, uint32_t bits)
 {
     l->stats.errors++;
+    bool armed = l->esr_pending == 0;
     l->esr_pending |= bits;
     uint32_t lvt = l->lvt[VLAPIC_LVT_ERROR];
-    if (!(lvt & LVT_MASKED) && (lvt & 0xff) >= 16 && sw_enabled(l)) {
+    if (armed && !(lvt & LVT_MASKED) && (lvt & 0xff) >= 16 && sw_enabled(l)) {
         set_bit(l->irr, lvt & 0xff);
         clear_bit(l->tmr, lvt & 0xff);
         kick(l);
@@ -515,7 +529,9 @@ void vlapic_init(struct vlapic *l, const struct vdev_platform *plat, const struc
     l->index = index;
     l->id = apic_id;
     l->timer_id = timer_id;
-    l->phys_bits = 36;
+    /* IA32_APIC_BASE bits from MAXPHYADDR up are reserved (SDM 10.4.4). */
+    unsigned bits = plat->phys_addr_bits;
+    l->phys_bits = bits >= 36 && bits <= 52 ? bits : 36;
     l->apic_base = VLAPIC_DEFAULT_BASE | VLAPIC_BASE_EN | (bsp ? VLAPIC_BASE_BSP : 0);
     reset_registers(l);
 }
@@ -574,7 +590,7 @@ static void write_lvt(struct vlapic *l, unsigned idx, uint32_t v)
 
 static void write_svr(struct vlapic *l, uint32_t v)
 {
-    l->svr = v & 0x3ff;   /* vector, APIC enable, focus checking */
+    l->svr = v & SVR_WRITABLE;
     if (!sw_enabled(l))
         for (unsigned i = 0; i < VLAPIC_LVT_COUNT; i++)
             l->lvt[i] |= LVT_MASKED;
@@ -593,10 +609,10 @@ static enum write_result write_common(struct vlapic *l, unsigned reg, uint32_t v
         return W_OK;
     }
     switch (reg) {
-    case REG_TPR:     l->tpr = v & 0xff; kick(l); return W_OK;
+    case REG_TPR:     l->tpr = v & TPR_WRITABLE; kick(l); return W_OK;
     case REG_SVR:     write_svr(l, v); return W_OK;
     case REG_INITIAL: write_initial_count(l, v); return W_OK;
-    case REG_DCR:     l->dcr = v & 0xb; timer_rearm(l, now(l)); return W_OK;
+    case REG_DCR:     l->dcr = v & DCR_WRITABLE; timer_rearm(l, now(l)); return W_OK;
     default:          return W_ILLEGAL;
     }
 }
@@ -622,9 +638,30 @@ static enum write_result write_xapic(struct vlapic *l, unsigned reg, uint32_t v)
     }
 }
 
+/* Bits a WRMSR may set in an x2APIC register that write_common takes (10.12.1.3: setting
+ * any other #GPs); read-only bits (delivery status, remote IRR) are not reserved and are
+ * ignored.  0 for registers write_common does not take. */
+static uint32_t x2apic_settable(unsigned reg)
+{
+    if (reg >= REG_LVT0 && reg < REG_LVT0 + VLAPIC_LVT_COUNT) {
+        unsigned idx = reg - REG_LVT0;
+        bool lint = idx == VLAPIC_LVT_LINT0 || idx == VLAPIC_LVT_LINT1;
+        return lvt_writable[idx] | LVT_DELIV_STATUS | (lint ? LVT_REMOTE_IRR : 0);
+    }
+    switch (reg) {
+    case REG_TPR:     return TPR_WRITABLE;
+    case REG_SVR:     return SVR_WRITABLE;
+    case REG_INITIAL: return 0xffffffffu;
+    case REG_DCR:     return DCR_WRITABLE;
+    default:          return 0;
+    }
+}
+
 static enum write_result write_x2apic(struct vlapic *l, unsigned reg, uint64_t v)
 {
     if (reg == REG_ICR) {
+        if (v & X2APIC_ICR_RESERVED)
+            return W_GP;
         l->icr_lo = (uint32_t)v & ICR_WRITABLE;
         l->icr_hi = (uint32_t)(v >> 32);
         send_icr(l);
@@ -655,13 +692,15 @@ static enum write_result write_x2apic(struct vlapic *l, unsigned reg, uint64_t v
             accept_vector(l, (uint8_t)v, false);
         return W_OK;
     default:
+        if (v & ~(uint64_t)x2apic_settable(reg))
+            return W_GP;
         return write_common(l, reg, (uint32_t)v) == W_OK ? W_OK : W_GP;
     }
 }
 
 uint64_t vlapic_mmio_base(const struct vlapic *l)
 {
-    if (!vlapic_hw_enabled(l))
+    if (!vlapic_hw_enabled(l) || vlapic_x2apic_mode(l))
         return 0;
     return l->apic_base & ~0xfffull & ((1ull << l->phys_bits) - 1);
 }

@@ -8,7 +8,8 @@
  * sibling LAPICs and hands INIT/SIPI to the VT-x layer); EOIs of level-triggered
  * vectors leave through ops.eoi (to the IOAPIC).  The timer counts a 1 GHz bus clock
  * (VLAPIC_BUS_HZ) through the divider; TSC-deadline values are guest TSC ticks at
- * plat->tsc_hz.  Not thread-safe: the partition serialises calls.
+ * plat->tsc_hz.  Not thread-safe: the partition serialises calls.  apic.md lists the
+ * SDM's rules and what the model does with each.
  */
 #ifndef ATOLL_HV_VDEV_LAPIC_H
 #define ATOLL_HV_VDEV_LAPIC_H
@@ -99,8 +100,10 @@ void vlapic_reset(struct vlapic *l);
 
 bool vlapic_hw_enabled(const struct vlapic *l);
 bool vlapic_x2apic_mode(const struct vlapic *l);
-/* Guest-physical base of the xAPIC page, or 0 when the LAPIC is hardware-disabled.
- * In x2APIC mode the page is still claimed: reads give 0, writes are dropped. */
+/* Guest-physical base of the xAPIC page, or 0 when the LAPIC is hardware-disabled or in
+ * x2APIC mode: the page is then not the LAPIC's (SDM 10.12.2: in x2APIC mode MMIO behaves
+ * as with the APIC globally disabled), and reads of it are all-ones like any unassigned
+ * address. */
 uint64_t vlapic_mmio_base(const struct vlapic *l);
 /* Access at offset within the 4 KiB page; any size/alignment is safe. */
 void vlapic_mmio_read(struct vlapic *l, uint64_t offset, unsigned size, uint64_t *value);

@@ -153,6 +153,7 @@ static void make_inner(struct platform_devices *pd)
         .vcpu_count = pd->outer.vcpu_count,
         .ram_bytes = pd->outer.ram_bytes,
         .tsc_hz = pd->outer.tsc_hz,
+        .phys_addr_bits = pd->outer.phys_addr_bits,
     };
     pd->hpet_plat = pd->inner;
     pd->hpet_plat.irq_set = hpet_irq_set;

@@ -57,6 +57,8 @@ struct vdev_platform {
     unsigned vcpu_count;
     uint64_t ram_bytes;
     uint64_t tsc_hz;    /* guest TSC frequency (TSC-deadline timer); 0 means 1 GHz */
+    unsigned phys_addr_bits;    /* the guest's MAXPHYADDR (CPUID.80000008H:EAX[7:0]);
+                                   0 means 36 */
 };
 
 /* size is 1, 2 or 4 for ports; 1, 2, 4 or 8 for MMIO.  Return false if not claimed. */

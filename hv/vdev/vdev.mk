@@ -21,6 +21,9 @@ test_vdev_lapic_SRCS    := tests/unit/test_vdev_lapic.c $(VDEV_TEST_FAKE) $(VDEV
 test_vdev_ioapic_SRCS   := tests/unit/test_vdev_ioapic.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
 test_vdev_platform_SRCS := tests/unit/test_vdev_platform.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
 
+UNIT_TESTS += test_vdev_apic_spec
+test_vdev_apic_spec_SRCS := tests/unit/test_vdev_apic_spec.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
+
 FUZZ_TARGETS += fuzz_vdev_io
 fuzz_vdev_io_SRCS := tests/fuzz/fuzz_vdev_io.c $(VDEV_TEST_FAKE) $(VDEV_SRCS)
 
