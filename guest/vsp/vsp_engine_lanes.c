@@ -68,7 +68,9 @@ static bool worth_it(const struct vsp_pos *pos, uint32_t w, uint32_t h, uint64_t
         return false;
     if ((uint64_t)w * h < (lanes->min_pixels ? lanes->min_pixels : VSP_LANES_MIN_PIXELS))
         return false;
-    return budget > 0 && (uint64_t)w * h * per <= (uint64_t)budget;
+    uint64_t worst;
+    return budget > 0 && !__builtin_mul_overflow((uint64_t)w * h, per, &worst) &&
+           worst <= (uint64_t)budget;
 }
 
 static bool overlap(const struct vsp_surface *a, const struct vsp_surface *b)

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "guest/vsp/vsp.h"
 #include "guest/vsp/vsp_builtin.h"
 #include "guest/vsp/vsp_engine.h"
 #include "guest/vsp/vsp_engine_lanes.h"
+#include "tests/unit/vsp_cmdbuf.h"
 #include "tests/unit/vsp_host_lanes.h"
 
 enum { SW = 640, SH = 240, DW = 600, DH = 210, DS = DW * 4 + 12 };
@@ -253,6 +255,68 @@ static void more_lanes_than_rows(void **state)
     vsp_host_lanes_stop(many);
 }
 
+/* A whole proxy: a client's large fills and blits run by vsp_run, then a full compose of
+ * a desktop under a scaled YUY2 overlay, a keyed one and one at alpha 128: the same frame,
+ * the same units used and fences, on lanes as on one CPU. */
+enum { CW = 1280, CH = 720, CRAM = 8u << 20 };     /* a tile row: 80 Ki pixels */
+static uint8_t client_ram[CRAM];
+static uint32_t frame[2][CW * CH];
+static struct vsp proxy;
+static struct cmdbuf cb;
+
+static uint8_t *map_client(void *ctx, uint64_t gpa, uint64_t len)
+{
+    return gpa <= CRAM && len <= CRAM - gpa ? (uint8_t *)ctx + gpa : NULL;
+}
+
+static void compose_on(unsigned k, uint64_t *used)
+{
+    rng = 777;
+    fill_random(client_ram, sizeof(client_ram));
+    struct vsp_config cfg = { CW, CH, 0x204060, 1 << 30, 1 << 28 };
+    assert_true(vsp_init(&proxy, &cfg));
+    struct vsp_client_ram r = { client_ram, map_client };
+    int c = vsp_client_add(&proxy, 1, &r);
+    assert_true(c >= 0);
+    cb_reset(&cb);
+    cb_surface(&cb, 0, VGPU_FMT_XRGB8888, CW, CH, CW * 4, 0);
+    cb_fill(&cb, 0, 10, 10, 700, 500, 0xff336699u);
+    cb_surface(&cb, 1, VGPU_FMT_XRGB8888, 400, 300, 1600, 0x400000);
+    cb_blit(&cb, 0, 1, 50, 250, 0, 0, 400, 300);
+    cb_present(&cb, 0, 0, 0, 0, 0, 0, 0, 0);
+    cb_surface(&cb, 2, VGPU_FMT_YUY2, 400, 300, 800, 0x600000);
+    cb_overlay(&cb, 0, 0, 5, 2, 255, 0, 0, 0, 400, 300, 0, 0, CW, CH, 0);
+    cb_overlay(&cb, 1, 0, 6, 1, 255, 1, 0, 0, 400, 300, 100, 100, 400, 300,
+               client_ram[0x400000 + 2] << 16 | client_ram[0x400000 + 1] << 8 |
+                   client_ram[0x400000]);
+    cb_overlay(&cb, 2, 0, 7, 1, 128, 0, 0, 0, 400, 300, 300, 200, 400, 300, 0);
+    cb_fence(&cb, 5);
+    assert_int_equal(vsp_submit(&proxy, c, cb.b, cb.n), VSP_OK);
+    vsp_cpu_engine_set_lanes(k ? vsp_host_lanes(host) : NULL);
+    while (vsp_run(&proxy, 1 << 30) > 0)
+        vsp_period(&proxy);
+    struct vsp_fb fb = { (uint8_t *)frame[k], CW, CH, CW * 4 };
+    assert_int_equal(vsp_compose(&proxy, &fb, NULL, 0), proxy.comp.stats.tiles_total);
+    vsp_cpu_engine_set_lanes(NULL);
+    assert_int_equal(vsp_fence_completed(&proxy, c), 5);
+    assert_int_equal(vsp_client_last_error(&proxy, c)->err, VSP_OK);
+    *used = proxy.bank.bank[c].used;
+}
+
+static void whole_compose_matches_one_cpu(void **state)
+{
+    (void)state;
+    uint64_t used[2];
+    compose_on(0, &used[0]);
+    unsigned long runs = vsp_host_lanes_runs(host);
+    compose_on(1, &used[1]);
+    /* the fill, the blit, and the compositor's passes straight into the frame (tile rows of
+     * 1280 x 64 where one or two layers show; the rest goes through its 16 KiB band) */
+    assert_true(vsp_host_lanes_runs(host) >= runs + 3);
+    assert_memory_equal(frame[0], frame[1], sizeof(frame[0]));
+    assert_true(used[0] == used[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +324,7 @@ int main(void)
         cmocka_unit_test(split_fills_and_blits_match_one_cpu),
         cmocka_unit_test(what_is_not_split_runs_on_one_cpu),
         cmocka_unit_test(more_lanes_than_rows),
+        cmocka_unit_test(whole_compose_matches_one_cpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

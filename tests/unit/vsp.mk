@@ -16,5 +16,6 @@ test_vsp_pixman_LIBS = $(shell pkg-config --libs pixman-1)
 
 # The engine's operations split across lanes (host threads) against one CPU.
 UNIT_TESTS += test_vsp_lanes
-test_vsp_lanes_SRCS = tests/unit/test_vsp_lanes.c tests/unit/vsp_host_lanes.c $(VSP_SRCS)
+test_vsp_lanes_SRCS = tests/unit/test_vsp_lanes.c tests/unit/vsp_host_lanes.c tests/unit/vsp_cmdbuf.c \
+	$(VSP_SRCS)
 test_vsp_lanes_LIBS = -lpthread
