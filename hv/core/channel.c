@@ -59,7 +59,8 @@ int64_t channel_map(struct partition *peer, uint64_t handle, uint64_t gpa, uint6
         const struct partition *owner = partition_by_id(g->owner);
         for (uint32_t i = 0; i < g->pages; i++) {
             uint64_t hpa = guest_mem_hpa(&owner->mem, g->owner_gpa + CHANNEL_PAGE_SIZE * i);
-            if (!hpa || !virt_map_foreign(peer, gpa + CHANNEL_PAGE_SIZE * i, hpa, true)) {
+            if (!hpa || !virt_map_foreign(peer, gpa + CHANNEL_PAGE_SIZE * i, hpa, true,
+                                            VIRT_MEMTYPE_WB)) {
                 for (uint32_t k = 0; k < i; k++)
                     virt_unmap_foreign(peer, gpa + CHANNEL_PAGE_SIZE * k);
                 virt_flush_partition(peer);     /* another vCPU may have used them already */

@@ -85,7 +85,8 @@ bool display_claim(struct partition *p, char *err, size_t err_size)
     }
     uint64_t bytes = mapped_bytes();
     for (uint64_t off = 0; off < bytes; off += VGPU_PAGE_SIZE)
-        if (!virt_map_foreign(p, VGPU_DISPLAY_GPA + off, fb.base + off, true)) {
+        if (!virt_map_foreign(p, VGPU_DISPLAY_GPA + off, fb.base + off, true,
+                              VIRT_MEMTYPE_WC)) {
             for (uint64_t k = 0; k < off; k += VGPU_PAGE_SIZE)
                 virt_unmap_foreign(p, VGPU_DISPLAY_GPA + k);
             __atomic_store_n(&owner, NULL, __ATOMIC_RELEASE);

@@ -165,7 +165,7 @@ static int64_t map_hc(struct partition *p, uint64_t id, uint64_t handle, uint64_
         return r;
     for (uint32_t i = 0; i < s->pages; i++) {
         uint64_t hpa = guest_mem_hpa(&c->p->mem, s->gpa + VGPU_PAGE_SIZE * i);
-        if (!hpa || !virt_map_foreign(p, gpa + VGPU_PAGE_SIZE * i, hpa, true)) {
+        if (!hpa || !virt_map_foreign(p, gpa + VGPU_PAGE_SIZE * i, hpa, true, VIRT_MEMTYPE_WB)) {
             for (uint32_t k = 0; k < i; k++)
                 virt_unmap_foreign(p, gpa + VGPU_PAGE_SIZE * k);
             virt_flush_partition(p);

@@ -41,9 +41,10 @@ void virt_vcpu_sipi(struct vcpu *v, uint8_t vector) { backend->vcpu_sipi(v, vect
 enum run_result virt_vcpu_run(struct vcpu *v, uint64_t slice_ns) { return backend->vcpu_run(v, slice_ns); }
 void virt_get_paging(struct vcpu *v, struct guest_paging *pg) { backend->get_paging(v, pg); }
 
-bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
+bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                      enum virt_memtype type)
 {
-    return backend->map_foreign(p, gpa, hpa, writable);
+    return backend->map_foreign(p, gpa, hpa, writable, type);
 }
 
 void virt_unmap_foreign(struct partition *p, uint64_t gpa) { backend->unmap_foreign(p, gpa); }

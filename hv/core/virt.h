@@ -61,8 +61,13 @@ struct guest_paging {
 };
 void virt_get_paging(struct vcpu *v, struct guest_paging *pg);
 
-/* Channel pages: another partition's frame mapped into p at gpa (outside its RAM). */
-bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+/* How a foreign page is cached: as RAM, or write-combining (a framebuffer: on hardware a
+ * device's memory, which write-back would leave in the caches and read speculatively). */
+enum virt_memtype { VIRT_MEMTYPE_WB, VIRT_MEMTYPE_WC };
+/* Channel pages and the display: another partition's frame, or a device's, mapped into p
+ * at gpa (outside its RAM). */
+bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                      enum virt_memtype type);
 void virt_unmap_foreign(struct partition *p, uint64_t gpa);
 /* Write permission of p's RAM in [gpa, gpa+len) (whole 4 KiB pages), for write tracking:
  * a store to a page made read-only exits to partition_write_fault.  Taking permission

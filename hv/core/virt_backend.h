@@ -18,7 +18,8 @@ struct virt_backend {
     void (*vcpu_sipi)(struct vcpu *v, uint8_t vector);
     enum run_result (*vcpu_run)(struct vcpu *v, uint64_t slice_ns);
     void (*get_paging)(struct vcpu *v, struct guest_paging *pg);
-    bool (*map_foreign)(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+    bool (*map_foreign)(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                        enum virt_memtype type);
     void (*unmap_foreign)(struct partition *p, uint64_t gpa);
     bool (*set_ram_writable)(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
     bool (*set_ram_present)(struct partition *p, uint64_t gpa, uint64_t len, bool present);

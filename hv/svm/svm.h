@@ -123,7 +123,8 @@ void svm_vcpu_destroy(struct vcpu *v);
 void svm_vcpu_sipi(struct vcpu *v, uint8_t vector);
 enum run_result svm_vcpu_run(struct vcpu *v, uint64_t slice_ns);
 void svm_get_paging(struct vcpu *v, struct guest_paging *pg);
-bool svm_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+bool svm_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                     enum virt_memtype type);
 void svm_unmap_foreign(struct partition *p, uint64_t gpa);
 bool svm_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
 bool svm_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);

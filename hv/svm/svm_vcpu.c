@@ -435,8 +435,12 @@ void svm_get_paging(struct vcpu *v, struct guest_paging *pg)
 
 /* ---- NPT changes ---------------------------------------------------------------------- */
 
-bool svm_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
+/* The type is not applied: a write-back NPT entry defers to the host's MTRRs, which make a
+ * framebuffer in the PCI hole uncacheable (WC would need a host PAT entry for it). */
+bool svm_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                     enum virt_memtype type)
 {
+    (void)type;
     struct svm_partition *x = p->arch;
     if (!x)
         return false;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "hv/mm/kmem.h"
 
+#define EPT_MEMTYPE_WC  (1ull << 3)
 #define EPT_MEMTYPE_WB  (6ull << 3)
 #define EPT_LEAF_2M     (1ull << 7)
 #define EPT_ADDR_MASK   0x000ffffffffff000ull
@@ -141,13 +142,15 @@ bool ept_set_permissions(struct ept *e, uint64_t gpa, uint64_t len, unsigned per
     return true;
 }
 
-bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms)
+bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms,
+                  bool write_combining)
 {
     uint64_t *pt = gpa < EPT_GPA_LIMIT ? table_for(e, gpa, 0) : NULL;
     if (!pt || pt[index_at(gpa, 0)])        /* never over RAM or another foreign page */
         return false;
-    pt[index_at(gpa, 0)] = (hpa & EPT_ADDR_MASK) | EPT_MEMTYPE_WB | (perms & EPT_RWX) |
-                           EPT_FOREIGN;
+    pt[index_at(gpa, 0)] = (hpa & EPT_ADDR_MASK) |
+                           (write_combining ? EPT_MEMTYPE_WC : EPT_MEMTYPE_WB) |
+                           (perms & EPT_RWX) | EPT_FOREIGN;
     return true;
 }
 

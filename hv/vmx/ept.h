@@ -26,9 +26,12 @@ void ept_destroy(struct ept *e);
 /* Sets the permissions of every 4 KiB page in [gpa, gpa+len); splits 2 MiB leaves.  False,
  * with no permission changed, when a page is not mapped or a split finds no frame. */
 bool ept_set_permissions(struct ept *e, uint64_t gpa, uint64_t len, unsigned perms);
-/* Maps one 4 KiB page of someone else's memory (a channel grant) at gpa, outside RAM;
- * false where anything is mapped already, beyond 48 bits, or when no frame is left. */
-bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms);
+/* Maps one 4 KiB page of someone else's memory (a channel grant, the framebuffer) at gpa,
+ * outside RAM, write-back or write-combining (the EPT's type stands for the MTRRs', which
+ * EPT does not consult, combined with the guest's PAT); false where anything is mapped
+ * already, beyond 48 bits, or when no frame is left. */
+bool ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, unsigned perms,
+                  bool write_combining);
 /* Removes a page that ept_map_page mapped; RAM is never removed. */
 void ept_unmap_page(struct ept *e, uint64_t gpa);
 /* Host-physical address gpa maps to, or ~0 when not mapped. */

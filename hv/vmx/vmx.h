@@ -124,7 +124,8 @@ void vtx_vcpu_destroy(struct vcpu *v);
 void vtx_vcpu_sipi(struct vcpu *v, uint8_t vector);
 enum run_result vtx_vcpu_run(struct vcpu *v, uint64_t slice_ns);
 void vtx_get_paging(struct vcpu *v, struct guest_paging *pg);
-bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable);
+bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                     enum virt_memtype type);
 void vtx_unmap_foreign(struct partition *p, uint64_t gpa);
 bool vtx_set_ram_writable(struct partition *p, uint64_t gpa, uint64_t len, bool writable);
 bool vtx_set_ram_present(struct partition *p, uint64_t gpa, uint64_t len, bool present);

@@ -529,13 +529,15 @@ void vtx_vcpu_kick(struct vcpu *v)
     v->kick = true;
 }
 
-bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
+bool vtx_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                     enum virt_memtype type)
 {
     struct vmx_partition *x = p->arch;
     if (!x)
         return false;
     uint64_t f = spin_lock_irqsave(&x->ept_lock);
-    bool ok = ept_map_page(&x->ept, gpa, hpa, writable ? EPT_RWX : EPT_READ | EPT_EXEC);
+    bool ok = ept_map_page(&x->ept, gpa, hpa, writable ? EPT_RWX : EPT_READ | EPT_EXEC,
+                           type == VIRT_MEMTYPE_WC);
     spin_unlock_irqrestore(&x->ept_lock, f);
     return ok;
 }

@@ -47,10 +47,12 @@ bool guest_mem_contains(const struct guest_mem *m, uint64_t gpa, uint64_t len)
     return gpa < m->size && len <= m->size - gpa;
 }
 
-bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable)
+bool virt_map_foreign(struct partition *p, uint64_t gpa, uint64_t hpa, bool writable,
+                      enum virt_memtype type)
 {
     struct fake_ept *e = &ept[id_of(p)];
     assert_true(writable);
+    assert_int_equal(type, VIRT_MEMTYPE_WB);            /* another partition's RAM */
     assert_true(e->n < 64);
     e->gpa[e->n] = gpa;
     e->hpa[e->n++] = hpa;

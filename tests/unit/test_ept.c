@@ -199,12 +199,17 @@ static void foreign_pages(void **state)
     (void)state;
     assert_true(ept_build(&e, &mem, true));
     size_t before = fake_kmem_in_use();
-    assert_true(ept_map_page(&e, FOREIGN, 0x9000000ull, EPT_RWX));
-    assert_true(ept_map_page(&e, FOREIGN + 0x1000, 0x9005000ull, EPT_READ | EPT_EXEC));
+    assert_true(ept_map_page(&e, FOREIGN, 0x9000000ull, EPT_RWX, false));
+    assert_true(ept_map_page(&e, FOREIGN + 0x1000, 0x9005000ull, EPT_READ | EPT_EXEC, false));
     assert_int_equal(ept_translate(&e, FOREIGN + 0x10), 0x9000010ull);
     assert_int_equal(ept_translate(&e, FOREIGN + 0x1010), 0x9005010ull);
     int level;
     assert_int_equal(leaf(FOREIGN + 0x1000, &level) & 7, EPT_READ | EPT_EXEC);
+    assert_int_equal(leaf(FOREIGN, &level) >> 3 & 7, 6);           /* write-back */
+    assert_true(ept_map_page(&e, FOREIGN + 0x2000, 0x9007000ull, EPT_RWX, true));
+    assert_int_equal(leaf(FOREIGN + 0x2000, &level) >> 3 & 7, 1);  /* write-combining */
+    assert_int_equal(leaf(FOREIGN + 0x2000, &level) >> 6 & 1, 0);   /* the guest's PAT counts */
+    ept_unmap_page(&e, FOREIGN + 0x2000);
     assert_int_equal(fake_kmem_in_use(), before + 2);   /* a PD and a PT for the window */
     ept_unmap_page(&e, FOREIGN);
     assert_int_equal(ept_translate(&e, FOREIGN), ~0ull);
@@ -220,10 +225,10 @@ static void foreign_pages_stay_out_of_ram(void **state)
 {
     (void)state;
     assert_true(ept_build(&e, &mem, true));
-    assert_false(ept_map_page(&e, 2 * MIB + 0x3000, 0x9000000ull, EPT_RWX));   /* 4 KiB RAM */
-    assert_false(ept_map_page(&e, 0x3000, 0x9000000ull, EPT_RWX));             /* 2 MiB RAM */
-    assert_true(ept_map_page(&e, FOREIGN, 0x9000000ull, EPT_RWX));
-    assert_false(ept_map_page(&e, FOREIGN, 0x9001000ull, EPT_RWX));            /* taken */
+    assert_false(ept_map_page(&e, 2 * MIB + 0x3000, 0x9000000ull, EPT_RWX, false));   /* 4 KiB RAM */
+    assert_false(ept_map_page(&e, 0x3000, 0x9000000ull, EPT_RWX, false));             /* 2 MiB RAM */
+    assert_true(ept_map_page(&e, FOREIGN, 0x9000000ull, EPT_RWX, false));
+    assert_false(ept_map_page(&e, FOREIGN, 0x9001000ull, EPT_RWX, false));            /* taken */
     ept_unmap_page(&e, 2 * MIB + 0x3000);
     ept_unmap_page(&e, 0x3000);
     assert_ram_mapped(EPT_RWX);
@@ -238,8 +243,8 @@ static void addresses_beyond_the_ept(void **state)
 {
     (void)state;
     assert_true(ept_build(&e, &mem, true));
-    assert_false(ept_map_page(&e, (1ull << 48) + FOREIGN, 0x9000000ull, EPT_RWX));
-    assert_false(ept_map_page(&e, 0xfffffffffffff000ull, 0x9000000ull, EPT_RWX));
+    assert_false(ept_map_page(&e, (1ull << 48) + FOREIGN, 0x9000000ull, EPT_RWX, false));
+    assert_false(ept_map_page(&e, 0xfffffffffffff000ull, 0x9000000ull, EPT_RWX, false));
     assert_int_equal(ept_translate(&e, FOREIGN), ~0ull);
     assert_int_equal(ept_translate(&e, 1ull << 48), ~0ull);
     ept_unmap_page(&e, (1ull << 48) + 0x3000);
@@ -255,12 +260,12 @@ static void foreign_map_out_of_frames(void **state)
     for (long budget = 0; budget < 3; budget++) {
         fake_kmem_set_budget(budget);
         assert_false(ept_map_page(&e, FOREIGN + (uint64_t)budget * (1ull << 39), 0x9000000ull,
-                                  EPT_RWX));
+                                  EPT_RWX, false));
         assert_int_equal(ept_translate(&e, FOREIGN + (uint64_t)budget * (1ull << 39)), ~0ull);
         assert_int_equal(fake_kmem_in_use(), before);   /* the tables it made are gone */
     }
     fake_kmem_set_budget(-1);
-    assert_true(ept_map_page(&e, FOREIGN, 0x9000000ull, EPT_RWX));
+    assert_true(ept_map_page(&e, FOREIGN, 0x9000000ull, EPT_RWX, false));
 }
 
 int main(void)
