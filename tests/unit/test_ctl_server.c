@@ -388,7 +388,8 @@ static void handshake_stragglers_make_way(void **state)
     assert_true(s[0].closed);
     assert_false(s[1].closed || s[2].closed || s[3].closed);
     s[CTL_MAX_CONNECTIONS + 1] = (struct mem_stream){ .fp = NULL };
-    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS + 1], CLIENT_IP), 1);
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS + 1],
+                                       CLIENT_IP), 1);
     assert_true(s[1].closed);
     assert_int_equal(f->srv.stats.evicted, 2);
     /* the allowed client that came in is served and is never the one to make way */
