@@ -8,6 +8,7 @@ KERNEL_SRCS += \
 	hv/arch/x86/platform.c \
 	hv/mm/frame_alloc.c hv/mm/kmem.c \
 	hv/lib/string.c hv/lib/format.c hv/lib/bitmap.c hv/lib/log_ring.c hv/lib/cmdline.c \
+	hv/lib/peer_slots.c \
 	hv/core/main.c hv/arch/x86/console.c hv/core/config/boot_config.c hv/core/run.c \
 	drivers/acpi/acpi_tables.c \
 	 \

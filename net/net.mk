@@ -5,7 +5,7 @@
 
 NET_CONTROL_SRCS := net/control/ctl_codec.c net/control/ctl_server.c net/control/ctl_commands.c \
 	net/control/ctl_offload.c \
-	net/control/ctl_disk.c
+	net/control/ctl_disk.c hv/lib/peer_slots.c
 NET_TLS_SRCS     := net/tls/tls_identity.c net/tls/tls_selfcert.c net/tls/tls_pin.c \
                     net/tls/tls_conn.c net/tls/tls_grant.c
 NET_HEADERS      := $(wildcard net/control/*.h net/tls/*.h tests/net/*.h)

@@ -9,12 +9,14 @@
 
 #include <string.h>
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/tsc.h"
 #include "hv/core/checkpoint.h"
 #include "hv/core/migrate_chan.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/partition_disks.h"
 #include "hv/core/run.h"
 #include "hv/lib/format.h"
+#include "hv/lib/peer_slots.h"
 #include "hv/mm/kmem.h"
 #include "hv/snapshot/snap_codec.h"
 
@@ -32,6 +34,8 @@ static struct target {
     uint32_t rounds;
     bool resumed;
     char refusal[160];                  /* sent to the source; the link closes after it */
+    uint32_t addr;                      /* the peer's IPv4 address, and since when it has */
+    uint64_t turn_ms;                   /* waited for its HELLO (hv/lib/peer_slots.h) */
 } tgt;
 
 static void release(void)
@@ -67,15 +71,26 @@ static void reply(uint16_t type, uint32_t status, uint32_t crc, const char *text
 
 bool migrate_target_accept(void *stream, const char *peer)
 {
-    /* One migration in at a time; a connection that has sent nothing yet (its TLS handshake
-     * unfinished, or a peer that says nothing) makes way for the newcomer rather than hold
-     * the one slot for MIGRATE_IDLE_NS. */
-    if (tgt.stage == T_HELLO && tgt.ch.rx_len == 0)
-        refuse("another connection came before this one's HELLO");
-    if (tgt.stage != T_IDLE || !migrate_transport)
+    /* One migration in at a time.  A connection that has sent nothing yet (its TLS handshake
+     * unfinished, or a peer that says nothing) may make way for the newcomer rather than hold
+     * the one slot for MIGRATE_IDLE_NS: its own address's newcomer replaces it at once,
+     * another address's once its turn is over (hv/lib/peer_slots.h), so that neither a
+     * silent peer nor one opening connection after connection keeps another source out. */
+    if (!migrate_transport)
         return false;
+    uint32_t addr = peer_slots_ipv4(peer);
+    bool waiting = tgt.stage == T_HELLO && tgt.ch.rx_len == 0;
+    struct peer_slot held = { tgt.stage != T_IDLE, !waiting, tgt.addr, 0, tgt.turn_ms };
+    struct peer_slots_choice choice = peer_slots_choose(&held, 1, addr, time_ns() / 1000000,
+                                                        PEER_SLOTS_TURN_MS);
+    if (choice.verdict == PEER_SLOT_REFUSE)
+        return false;
+    if (choice.verdict == PEER_SLOT_EVICT)
+        refuse("another connection came before this one's HELLO");
     memset(&tgt, 0, sizeof(tgt));
     strlcpy(tgt.peer, peer, sizeof(tgt.peer));
+    tgt.addr = addr;
+    tgt.turn_ms = choice.turn_ms;
     tgt.codec_pages = (snap_codec_state_size() + 4095) / 4096;
     tgt.codec = kmem_alloc_pages(tgt.codec_pages);
     tgt.pages = kmem_alloc_pages(MIG_BATCH_PAGES);

@@ -15,6 +15,7 @@
 #include "hv/core/storage_migrate_parents.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/lib/peer_slots.h"
 #include "hv/mm/kmem.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool.h"
@@ -87,6 +88,8 @@ static struct target {
     uint32_t scan_crc[SMIG_HELD_MAX];
     uint8_t *scan_buf, *held_tx;
     size_t held_len, held_off;
+    uint32_t addr;                      /* the peer's IPv4 address, and since when it has */
+    uint64_t turn_ms;                   /* waited for its HELLO (hv/lib/peer_slots.h) */
 } tgt;
 
 static bool on_identity(const uint8_t *pl, uint32_t len, char *err, size_t err_size);
@@ -159,17 +162,29 @@ static void discard(const char *why)
 
 bool storage_migrate_target_accept(void *stream, const char *peer)
 {
-    /* One disk in at a time; a connection that has sent nothing yet (its TLS handshake
-     * unfinished, or a peer that says nothing) makes way for the newcomer rather than hold
-     * the one slot until its idle timeout.  It has no file here yet. */
-    if (tgt.stage == T_HELLO && tgt.ch.rx_len == 0 && !tgt.ch.keepalives_received) {
+    /* One disk in at a time.  A connection that has sent nothing yet (its TLS handshake
+     * unfinished, or a peer that says nothing) may make way for the newcomer rather than hold
+     * the one slot until its idle timeout: its own address's newcomer replaces it at once,
+     * another address's once its turn is over (hv/lib/peer_slots.h), so that neither a
+     * silent peer nor one opening connection after connection keeps another source out.
+     * It has no file here yet. */
+    if (!migrate_transport)
+        return false;
+    uint32_t addr = peer_slots_ipv4(peer);
+    bool waiting = tgt.stage == T_HELLO && tgt.ch.rx_len == 0 && !tgt.ch.keepalives_received;
+    struct peer_slot held = { tgt.stage != T_IDLE, !waiting, tgt.addr, 0, tgt.turn_ms };
+    struct peer_slots_choice choice = peer_slots_choose(&held, 1, addr, time_ns() / 1000000,
+                                                        PEER_SLOTS_TURN_MS);
+    if (choice.verdict == PEER_SLOT_REFUSE)
+        return false;
+    if (choice.verdict == PEER_SLOT_EVICT) {
         line("refused: ", "another connection came before this one's HELLO");
         release();
     }
-    if (tgt.stage != T_IDLE || !migrate_transport)
-        return false;
     memset(&tgt, 0, sizeof(tgt));
     fmt_snprintf(tgt.peer, sizeof(tgt.peer), "%s", peer);
+    tgt.addr = addr;
+    tgt.turn_ms = choice.turn_ms;
     tgt.tx = kmem_alloc_pages(1);
     if (!tgt.tx || !smig_chan_open(&tgt.ch, migrate_transport, stream, SMIG_MAX_PAYLOAD)) {
         release();

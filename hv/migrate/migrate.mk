@@ -17,7 +17,7 @@ test_mig_learn_SRCS := tests/unit/test_mig_learn.c hv/migrate/mig_learn.c hv/mig
 test_mig_failures_SRCS := tests/unit/test_mig_failures.c tests/unit/test_mig_host.c \
 	hv/core/migrate_source.c hv/core/migrate_target.c hv/core/migrate_chan.c \
 	hv/core/write_track.c $(MIGRATE_SRCS) hv/snapshot/snap_codec.c hv/snapshot/snap_policy.c \
-	hv/lib/crc32c.c hv/lib/format.c
+	hv/lib/crc32c.c hv/lib/format.c hv/lib/peer_slots.c
 test_mig_failures_CFLAGS := -include tests/unit/test_mig_strlcpy.h
 test_mig_failures_LIBS := -llz4
 # Page groups per region: write tracking's per-region fault size driven by the rule.

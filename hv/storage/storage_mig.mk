@@ -35,7 +35,7 @@ test_storage_migrate_SRCS = tests/unit/test_storage_migrate.c tests/unit/test_bl
 	hv/core/storage_migrate_source.c hv/core/storage_migrate_target.c \
 	hv/core/storage_migrate_parents.c \
 	hv/core/storage_migrate_chan.c hv/storage/rate_limit.c $(STORAGE_MIG_SRCS) \
-	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS)
+	$(FAT32_SRCS) $(BLOCK_SRCS) $(VHDX_HOST_SRCS) hv/lib/peer_slots.c
 
 # `make bench`: bytes on the wire moving a differencing child whose parent the target holds
 # against the same child with its parent sent whole (the chain), same run, by the kernel's

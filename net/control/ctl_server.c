@@ -1,6 +1,7 @@
 /* The control server's per-connection state machine: receive, validate, dispatch, reply. */
 #include "net/control/ctl_server.h"
 #include <string.h>
+#include "hv/lib/peer_slots.h"
 
 #define DEFAULT_IDLE_MS    60000u
 #define DEFAULT_MESSAGE_MS 5000u
@@ -57,29 +58,41 @@ static bool conn_authenticated(const struct ctl_server *srv, const struct ctl_co
     return c->authenticated || ctl_server_key_allowed(srv, c->ops->peer_key(c->stream));
 }
 
-bool ctl_server_make_room(struct ctl_server *srv)
+bool ctl_server_make_room(struct ctl_server *srv, uint32_t peer)
 {
-    struct ctl_conn *oldest = NULL;
+    struct peer_slot view[CTL_MAX_CONNECTIONS];
     for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
-        struct ctl_conn *c = &srv->conns[i];
-        if (c->state == CTL_CONN_FREE)
-            return true;
-        if (!conn_authenticated(srv, c) && (!oldest || c->attached < oldest->attached))
-            oldest = c;
+        const struct ctl_conn *c = &srv->conns[i];
+        bool used = c->state != CTL_CONN_FREE;
+        view[i] = (struct peer_slot){ used, used && conn_authenticated(srv, c), c->peer,
+                                      c->attached, c->turn_ms };
     }
-    if (!oldest)
+    struct peer_slots_choice ch = peer_slots_choose(view, CTL_MAX_CONNECTIONS, peer, srv->now_ms,
+                                                    PEER_SLOTS_TURN_MS);
+    if (ch.verdict == PEER_SLOT_REFUSE)
         return false;
-    srv->stats.evicted++;
-    conn_close(srv, oldest);
+    /* A slot made free for this peer earlier (make_room, then attach) keeps the turn then
+     * chosen: an address replacing its own connection goes on with its turn. */
+    if (ch.verdict == PEER_SLOT_FREE && srv->room.set && srv->room.peer == peer)
+        return true;
+    srv->room.set = true;
+    srv->room.peer = peer;
+    srv->room.turn_ms = ch.turn_ms;
+    if (ch.verdict == PEER_SLOT_EVICT) {
+        srv->stats.evicted++;
+        conn_close(srv, &srv->conns[ch.slot]);
+    }
     return true;
 }
 
-int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream)
+int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream,
+                      uint32_t peer)
 {
-    if (!ctl_server_make_room(srv)) {
+    if (!ctl_server_make_room(srv, peer)) {
         srv->stats.refused_full++;
         return -1;
     }
+    srv->room.set = false;
     for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
         struct ctl_conn *c = &srv->conns[i];
         if (c->state != CTL_CONN_FREE)
@@ -89,7 +102,9 @@ int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, 
         c->stream = stream;
         c->close_after_send = false;
         c->authenticated = false;
+        c->peer = peer;
         c->attached = ++srv->attach_count;
+        c->turn_ms = srv->room.turn_ms;
         c->deadline_ms = 0;
         c->rx_len = c->tx_len = c->tx_off = 0;
         srv->stats.accepted++;

@@ -5,8 +5,9 @@
  *
  * Kernel use (one instance, polled from the network task):
  *   ctl_server_init(&srv, &cfg);  ctl_commands_register(&srv, &hv_ops, hv_ctx);
- *   on accept:      ctl_server_attach(&srv, &stream_ops, stream)   (-1: full, close it)
- *                   (ctl_server_make_room first where the caller's own sessions are limited)
+ *   on accept:      ctl_server_attach(&srv, &stream_ops, stream, peer)   (-1: full, close it)
+ *                   (ctl_server_make_room(&srv, peer) first where the caller's own sessions
+ *                   are limited; peer: the client's IPv4 address, hv/lib/peer_slots.h)
  *   every tick:     ctl_server_poll(&srv, now_ms)
  * The server calls stream_ops->close(stream) exactly once for every attached stream.
  */
@@ -64,7 +65,9 @@ struct ctl_conn {
     void *stream;
     bool close_after_send;
     bool authenticated;     /* the stream has shown a peer key on the allow list */
-    uint64_t attached;      /* attach order: the oldest unauthenticated one is evicted first */
+    uint32_t peer;          /* the client's IPv4 address */
+    uint64_t attached;      /* attach order (peer_slots: the oldest makes way first) */
+    uint64_t turn_ms;       /* since when its address has waited (peer_slots) */
     uint64_t deadline_ms;   /* 0 until the first poll sets it */
     size_t rx_len;          /* bytes of the current request received */
     size_t tx_len, tx_off;
@@ -91,19 +94,24 @@ struct ctl_server {
     struct ctl_handler_slot handlers[CTL_MAX_HANDLERS];
     size_t handler_count;
     struct ctl_server_stats stats;
+    struct { bool set; uint32_t peer; uint64_t turn_ms; } room;  /* made for the next attach */
     struct ctl_conn conns[CTL_MAX_CONNECTIONS];
 };
 
 void ctl_server_init(struct ctl_server *srv, const struct ctl_server_config *cfg);
 /* 0, or -1 when the type is out of range, already taken or the table is full. */
 int ctl_server_register(struct ctl_server *srv, uint16_t type, ctl_handler_fn fn, void *ctx);
-/* True when a slot is free for a new stream, if need be by closing the connection attached
- * longest ago among those whose peer has not yet shown an allowed key: peers that never
- * finish a handshake cannot keep an allowed client out by holding every slot. */
-bool ctl_server_make_room(struct ctl_server *srv);
-/* Takes a new stream (making room as above); returns its slot, or -1 when every slot holds
- * an authenticated client (the caller closes the stream). */
-int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream);
+/* True when a slot is free for a new stream from address peer, if need be by closing a
+ * connection whose peer has not yet shown an allowed key, chosen fairly per address
+ * (hv/lib/peer_slots.h: the address holding the most such slots makes way): peers that never
+ * finish a handshake, or one address opening connection after connection, cannot keep an
+ * allowed client out.  False when every slot is an authenticated client's, or when peer
+ * already holds more than half the slots while another address waits. */
+bool ctl_server_make_room(struct ctl_server *srv, uint32_t peer);
+/* Takes a new stream from address peer (making room as above); returns its slot, or -1 when
+ * there is no room for it (the caller closes the stream). */
+int ctl_server_attach(struct ctl_server *srv, const struct ctl_stream_ops *ops, void *stream,
+                      uint32_t peer);
 /* Moves every connection forward as far as its stream allows; never blocks. */
 void ctl_server_poll(struct ctl_server *srv, uint64_t now_ms);
 /* Closes every connection (shutdown). */

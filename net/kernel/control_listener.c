@@ -1,5 +1,6 @@
 #include "net/kernel/control_listener.h"
 
+#include "hv/lib/peer_slots.h"
 #include "lwip/tcp.h"
 #include "net/kernel/tcp_stream.h"
 #include "net/kernel/tls_session.h"
@@ -46,8 +47,7 @@ static const struct ctl_stream_ops stream_ops = { s_read, s_write, s_flush, s_pe
 
 static bool take(void *session, const char *peer)
 {
-    (void)peer;
-    if (ctl_server_attach(server, &stream_ops, session) < 0)
+    if (ctl_server_attach(server, &stream_ops, session, peer_slots_ipv4(peer)) < 0)
         return false;
     open_sessions++;
     return true;
@@ -58,9 +58,11 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     (void)arg;
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    /* Full: the connection longest in its handshake makes way (ctl_server_make_room); with
-     * every slot an authenticated client's, refused, and the server goes on. */
-    if (open_sessions >= CTL_MAX_CONNECTIONS && !ctl_server_make_room(server)) {
+    /* Full: a connection still in its handshake makes way, chosen fairly per address
+     * (ctl_server_make_room); with every slot an authenticated client's, or this address
+     * holding its share while another waits, refused before any TLS state is made. */
+    uint32_t addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)));
+    if (open_sessions >= CTL_MAX_CONNECTIONS && !ctl_server_make_room(server, addr)) {
         tcp_abort(pcb);
         return ERR_ABRT;
     }

@@ -8,6 +8,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/lib/be.h"
 #include "hv/lib/format.h"
+#include "hv/lib/peer_slots.h"
 #include "hv/mm/kmem.h"
 #include "hv/offload/grant.h"
 #include "hv/offload/offload_ctl.h"
@@ -79,9 +80,12 @@ struct serve {
     uint8_t small[FRAME_HEADER + TEXT_MAX];
     size_t tx_len, tx_off;
     uint64_t accepted_ms, last_ms;
+    uint32_t addr;            /* the peer's IPv4 address (hv/lib/peer_slots.h) */
+    uint64_t order, turn_ms;
 };
 
 static struct serve serves[SERVES_MAX];
+static uint64_t accept_count;
 
 static void serve_free(struct serve *v)
 {
@@ -212,25 +216,26 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    struct serve *v = NULL, *waiting = NULL;
-    for (int i = 0; i < SERVES_MAX && !v; i++) {
-        struct serve *w = &serves[i];
-        if (!w->used)
-            v = w;
-        else if (!w->begun && !w->ending && (!waiting || w->accepted_ms < waiting->accepted_ms))
-            waiting = w;
+    /* Both busy: one still waiting for its request (a handshake, or a peer that says
+     * nothing) makes way, chosen fairly per address (hv/lib/peer_slots.h), so that neither
+     * silent peers nor one address opening connection after connection keeps a granted one
+     * out; both serving: refused, the served ones go on. */
+    struct peer_slot view[SERVES_MAX];
+    for (int i = 0; i < SERVES_MAX; i++) {
+        const struct serve *w = &serves[i];
+        view[i] = (struct peer_slot){ w->used, w->begun || w->ending, w->addr, w->order,
+                                      w->turn_ms };
     }
-    /* Both busy: the one waiting longest for its request (a handshake, or a peer that says
-     * nothing) makes way, so such peers cannot keep a granted one out; both serving: refused,
-     * the served ones go on. */
-    if (!v && waiting) {
-        serve_free(waiting);
-        v = waiting;
-    }
-    if (!v) {
+    uint32_t addr = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)));
+    struct peer_slots_choice choice = peer_slots_choose(view, SERVES_MAX, addr, now_ms(),
+                                                        PEER_SLOTS_TURN_MS);
+    if (choice.verdict == PEER_SLOT_REFUSE) {
         tcp_abort(pcb);
         return ERR_ABRT;
     }
+    struct serve *v = &serves[choice.slot];
+    if (choice.verdict == PEER_SLOT_EVICT)
+        serve_free(v);
     /* Any key: grant_check compares it with the grant's destination. */
     struct tls_session *s = tls_session_accept(pcb, identity, NULL, 0);
     if (!s)
@@ -241,6 +246,9 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     v->s = s;
     v->buf = v->small;
     v->accepted_ms = v->last_ms = now_ms();
+    v->addr = addr;
+    v->order = ++accept_count;
+    v->turn_ms = choice.turn_ms;
     return ERR_OK;
 }
 

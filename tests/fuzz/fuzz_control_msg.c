@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctl_commands_register(&srv, &cmds, &fake_hv_ops, &hv);
     struct fuzz_stream f = { .in = data + 1, .len = size - 1, .chunk = (data[0] & 0x3f) + 1,
                              .eof = data[0] & 0x40 };
-    if (ctl_server_attach(&srv, &ops, &f) != 0)
+    if (ctl_server_attach(&srv, &ops, &f, 0x0a000301) != 0)
         abort();
     for (uint64_t t = 1; t < 5000 && f.closes == 0; t += 7) {
         hv.now_ms = t;

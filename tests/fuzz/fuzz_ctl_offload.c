@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in_len = ctl_message_build(in, sizeof in, type, 1, data + 1, size - 1);
     in_off = 0;
     out_len = 0;
-    if (ctl_server_attach(&srv, &stream, NULL) < 0)
+    if (ctl_server_attach(&srv, &stream, NULL, 0x0a000301) < 0)
         abort();
     ctl_server_poll(&srv, 1);
     struct ctl_header h;

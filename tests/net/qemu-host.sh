@@ -3,6 +3,8 @@
 #   boot NAME CPU NETDEV MAC               -> QEMU in the background; console $work/NAME.console
 #   wait_line NAME REGEX SECONDS           -> 0 once a console line matches
 #   stop_all                               -> kills every QEMU these helpers started
+#   stall_begin/stall_end, flood_begin/flood_end: silent connections held, or opened one
+#   after another; second_source: an address other than loopback to connect from
 # NET_PCAP=DIR in the environment makes each host's QEMU write every frame to DIR/NAME.pcap.
 # NET_PIN=1 runs host a's QEMU on core 0 and host b's on core 1 (with two cores or more):
 # unpinned, the scheduler moving four busy threads over two cores makes one transfer's
@@ -68,8 +70,47 @@ time.sleep(60)' "$1" "$2" & staller_pid=$!
 }
 stall_end() { kill "$staller_pid" 2>/dev/null; wait "$staller_pid" 2>/dev/null; }
 
+# Opens connection after connection to HOST:PORT (one every 10 ms, each silent, the oldest
+# closed past 8 open) until flood_end or 60 s; returns once 20 have been opened.
+flood_begin() {   # HOST PORT
+    rm -f flooding
+    python3 -c 'import socket, sys, time
+held, n, end = [], 0, time.time() + 60
+while time.time() < end:
+    try:
+        held.append(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2))
+    except OSError:
+        pass
+    n += 1
+    if n == 20:
+        open("flooding", "w").close()
+    if len(held) > 8:
+        held.pop(0).close()
+    time.sleep(0.01)' "$1" "$2" & flooder_pid=$!
+    qemu_pids+=("$flooder_pid")
+    for _ in $(seq 50); do [ -e flooding ] && return 0; sleep 0.2; done
+    return 1
+}
+flood_end() { kill "$flooder_pid" 2>/dev/null; wait "$flooder_pid" 2>/dev/null; }
+
+# This machine's own non-loopback IPv4 address, empty when it has none.  QEMU's user network
+# shows a forwarded connection from loopback as coming from 10.0.2.2, but one from this
+# address as coming from it: a second source address for the guest, at no cost.
+second_source() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.connect(("203.0.113.1", 9)); a = s.getsockname()[0]
+except OSError:
+    a = ""
+print("" if a.startswith("127.") or a == "0.0.0.0" else a)'
+}
+
 free_port() {   # [udp]
     python3 -c 'import socket,sys; s=socket.socket(type=socket.SOCK_DGRAM if sys.argv[1:] else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$@"
+}
+free_port_on() {   # ADDRESS
+    python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"
 }
 
 # Two hosts on a socket netdev: B (10.0.3.2) serves control and the bench sinks, A

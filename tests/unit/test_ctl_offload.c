@@ -159,7 +159,7 @@ static int setup_with(void **state, bool offload)
         f->ops.offload_pull = stub_pull, f->ops.offload_pull_status = stub_pull_status,
         f->ops.offload_fetch = stub_fetch, f->ops.offload_store = stub_store;
     assert_int_equal(ctl_commands_register(&f->srv, &f->cmds, &f->ops, &f->hv), 0);
-    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms), 0);
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms, 0x0a000301), 0);
     memset(&seen, 0, sizeof seen);
     *state = f;
     return 0;

@@ -52,6 +52,8 @@ static void ms_close(void *s) { ((struct mem_stream *)s)->closed = true; }
 static const struct ctl_stream_ops ms_ops = { ms_read, ms_write, ms_flush, ms_peer_key, ms_close };
 
 static const uint8_t good_fp[1][32] = { { 1, 2, 3 } };
+#define CLIENT_IP 0x0a000301u   /* 10.0.3.1 */
+#define FLOOD_IP  0x0a000309u   /* 10.0.3.9 */
 static const uint8_t bad_fp[32] = { 9 };
 
 struct fixture {
@@ -115,7 +117,7 @@ static uint16_t reply(struct mem_stream *m, int index, struct ctl_header *h,
 static void run(struct fixture *f, uint64_t now)
 {
     if (!f->srv.conns[0].stream && f->srv.stats.accepted == 0)
-        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms), 0);
+        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms, CLIENT_IP), 0);
     ctl_server_poll(&f->srv, now);
 }
 
@@ -283,7 +285,7 @@ static void unauthenticated_closes(void **state)
     run(f, 1);
     expect_closed_with(f, CTL_ERR_UNAUTHENTICATED);
     f->ms = (struct mem_stream){ .fp = NULL };
-    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms), 0);
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &f->ms, CLIENT_IP), 0);
     feed(&f->ms, CTL_MSG_STATUS, 12, NULL, 0);
     ctl_server_poll(&f->srv, 2);
     expect_closed_with(f, CTL_ERR_UNAUTHENTICATED);
@@ -349,7 +351,7 @@ static void slots_full_and_fifty_in_a_row(void **state)
     static struct mem_stream many[CTL_MAX_CONNECTIONS + 1];
     for (int i = 0; i <= CTL_MAX_CONNECTIONS; i++) {
         many[i] = (struct mem_stream){ .fp = good_fp[0] };
-        int slot = ctl_server_attach(&f->srv, &ms_ops, &many[i]);
+        int slot = ctl_server_attach(&f->srv, &ms_ops, &many[i], CLIENT_IP);
         assert_int_equal(slot, i < CTL_MAX_CONNECTIONS ? i : -1);
     }
     ctl_server_close_all(&f->srv);
@@ -358,7 +360,7 @@ static void slots_full_and_fifty_in_a_row(void **state)
         struct ctl_header h;
         const uint8_t *p;
         f->ms = (struct mem_stream){ .fp = good_fp[0], .eof = true };
-        assert_true(ctl_server_attach(&f->srv, &ms_ops, &f->ms) >= 0);
+        assert_true(ctl_server_attach(&f->srv, &ms_ops, &f->ms, CLIENT_IP) >= 0);
         feed(&f->ms, CTL_MSG_STATUS, (uint32_t)i, NULL, 0);
         ctl_server_poll(&f->srv, (uint64_t)i + 1);
         assert_int_equal(reply(&f->ms, 0, &h, &p), CTL_OK);
@@ -377,16 +379,17 @@ static void handshake_stragglers_make_way(void **state)
     static struct mem_stream s[CTL_MAX_CONNECTIONS + 3];
     for (int i = 0; i < CTL_MAX_CONNECTIONS; i++) {
         s[i] = (struct mem_stream){ .fp = i == 1 ? bad_fp : NULL };
-        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[i]), i);
+        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[i], CLIENT_IP), i);
     }
     ctl_server_poll(&f->srv, 1);
     /* a newcomer takes the slot of the first straggler, then of the second (bad key) */
     s[CTL_MAX_CONNECTIONS] = (struct mem_stream){ .fp = good_fp[0] };
-    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS]), 0);
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS], CLIENT_IP), 0);
     assert_true(s[0].closed);
     assert_false(s[1].closed || s[2].closed || s[3].closed);
     s[CTL_MAX_CONNECTIONS + 1] = (struct mem_stream){ .fp = NULL };
-    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS + 1]), 1);
+    assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[CTL_MAX_CONNECTIONS + 1],
+                                       CLIENT_IP), 1);
     assert_true(s[1].closed);
     assert_int_equal(f->srv.stats.evicted, 2);
     /* the allowed client that came in is served and is never the one to make way */
@@ -398,7 +401,7 @@ static void handshake_stragglers_make_way(void **state)
     for (int k = 0; k < 3; k++) {
         struct mem_stream *n = &s[CTL_MAX_CONNECTIONS + 2];
         *n = (struct mem_stream){ .fp = NULL };
-        assert_true(ctl_server_attach(&f->srv, &ms_ops, n) >= 0);
+        assert_true(ctl_server_attach(&f->srv, &ms_ops, n, CLIENT_IP) >= 0);
     }
     assert_false(s[CTL_MAX_CONNECTIONS].closed);
     assert_int_equal(f->srv.stats.active, CTL_MAX_CONNECTIONS);
@@ -411,14 +414,57 @@ static void authenticated_clients_keep_their_slots(void **state)
     static struct mem_stream s[CTL_MAX_CONNECTIONS + 1];
     for (int i = 0; i <= CTL_MAX_CONNECTIONS; i++) {
         s[i] = (struct mem_stream){ .fp = i < CTL_MAX_CONNECTIONS ? good_fp[0] : NULL };
-        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[i]),
+        assert_int_equal(ctl_server_attach(&f->srv, &ms_ops, &s[i], CLIENT_IP),
                          i < CTL_MAX_CONNECTIONS ? i : -1);
     }
-    assert_false(ctl_server_make_room(&f->srv));
+    assert_false(ctl_server_make_room(&f->srv, CLIENT_IP));
     for (int i = 0; i < CTL_MAX_CONNECTIONS; i++)
         assert_false(s[i].closed);
     assert_int_equal(f->srv.stats.evicted, 0);
     assert_int_equal(f->srv.stats.refused_full, 1);
+}
+
+/* One address opens connection after connection and never finishes a handshake, while a
+ * client from another address is in its own: the flood takes only its own slots (and is
+ * refused once it holds more than half), the client's handshake survives, it is served. */
+static void flood_from_one_address_keeps_no_client_out(void **state)
+{
+    struct fixture *f = *state;
+    static struct mem_stream flood[200], client, late;
+    ctl_server_poll(&f->srv, 1);
+    client = (struct mem_stream){ .fp = NULL };         /* its TLS handshake under way */
+    int slot = ctl_server_attach(&f->srv, &ms_ops, &client, CLIENT_IP);
+    assert_true(slot >= 0);
+    unsigned refused = 0;
+    for (int i = 0; i < 200; i++) {
+        flood[i] = (struct mem_stream){ .fp = NULL };
+        if (ctl_server_attach(&f->srv, &ms_ops, &flood[i], FLOOD_IP) < 0)
+            refused++;
+        ctl_server_poll(&f->srv, 2 + (uint64_t)i / 10);   /* within the message timeout */
+        assert_false(client.closed);
+    }
+    assert_true(refused > 0);
+    assert_int_equal(f->srv.stats.active, CTL_MAX_CONNECTIONS);
+    client.fp = good_fp[0];                             /* the handshake completes */
+    feed(&client, CTL_MSG_STATUS, 5, NULL, 0);
+    ctl_server_poll(&f->srv, 30);
+    struct ctl_header h;
+    const uint8_t *p;
+    assert_int_equal(reply(&client, 0, &h, &p), CTL_OK);
+    assert_int_equal(h.request_id, 5);
+    assert_false(client.closed);
+    /* with the flood holding every other slot, a client from a third address comes in too */
+    late = (struct mem_stream){ .fp = NULL };
+    assert_true(ctl_server_attach(&f->srv, &ms_ops, &late, 0x0a000305u) >= 0);
+    late.fp = good_fp[0];
+    feed(&late, CTL_MSG_STATUS, 6, NULL, 0);
+    for (int i = 0; i < 50; i++) {
+        flood[i] = (struct mem_stream){ .fp = NULL };
+        ctl_server_attach(&f->srv, &ms_ops, &flood[i], FLOOD_IP);
+    }
+    ctl_server_poll(&f->srv, 40);
+    assert_int_equal(reply(&late, 0, &h, &p), CTL_OK);
+    assert_false(late.closed || client.closed);
 }
 
 /* A key the TLS layer let through but the allow list does not hold gets only the short
@@ -445,6 +491,7 @@ int main(void)
         T(unauthenticated_closes), T(no_clients_configured_refuses_everyone), T(byte_at_a_time),
         T(registration_and_overflow), T(slots_full_and_fifty_in_a_row),
         T(handshake_stragglers_make_way), T(authenticated_clients_keep_their_slots),
+        T(flood_from_one_address_keeps_no_client_out),
         T(key_not_on_the_list_gets_short_timeout),
     };
     return cmocka_run_group_tests_name("ctl_server", tests, NULL, NULL);

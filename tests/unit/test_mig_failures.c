@@ -478,6 +478,59 @@ static void silent_connection_makes_way_for_the_next(void **state)
     hostile_run();
 }
 
+static unsigned strangers_refused;
+
+/* Until the target has restored the partition (then its slot is free again). */
+static void stranger_connects(void)
+{
+    if (target()->p.state != PART_RUNNING && !fake_accept_stranger("10.0.3.9"))
+        strangers_refused++;
+}
+
+/* Another address opens connection after connection and never says anything while the
+ * source's own connection is in its handshake: none of them takes the slot, and the
+ * migration goes through with the flood running all along. */
+static void flood_from_another_address_keeps_the_source_in(void **state)
+{
+    start();                                    /* accepted; its HELLO not yet read */
+    strangers_refused = 0;
+    for (int i = 0; i < 100; i++)
+        stranger_connects();
+    assert_false(fl.closed[1]);
+    assert_true(run(stranger_connects, 20000));
+    assert_int_equal(fl.strangers_taken, 0);
+    assert_true(strangers_refused > 100);
+    assert_int_equal(target()->p.state, PART_RUNNING);
+    assert_int_equal(source()->p.state, PART_DEAD);
+    assert_true(fake_log_has("(equal to the source's), resumed\n"));
+    assert_int_equal(fake_kmem_live(), 0);
+}
+
+/* The flood came first: the source gets the slot once the stranger's turn is over (counted
+ * from its first connection, however many it opened since), then keeps it. */
+static void flood_before_the_source_makes_way_after_its_turn(void **state)
+{
+    fl.buf[0] = malloc(fl.cap);
+    fl.buf[1] = malloc(fl.cap);
+    for (int i = 0; i < 50; i++) {
+        assert_true(fake_accept_stranger("10.0.3.9"));   /* replaces its own */
+        fh.now_ns += 10000000ull;
+    }
+    assert_false(fake_accept());                /* its turn goes on */
+    fh.now_ns += 5000000000ull;
+    free(fl.buf[0]);
+    free(fl.buf[1]);
+    fl.buf[0] = fl.buf[1] = NULL;
+    strangers_refused = 0;
+    start();
+    assert_int_equal(fl.strangers_closed, 50);
+    assert_true(run(stranger_connects, 20000));
+    assert_int_equal(fl.strangers_taken, 50);
+    assert_int_equal(target()->p.state, PART_RUNNING);
+    assert_int_equal(source()->p.state, PART_DEAD);
+    assert_int_equal(fake_kmem_live(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +551,8 @@ int main(void)
         cmocka_unit_test_setup(hostile_page_number_is_refused, setup),
         cmocka_unit_test_setup(hostile_truncated_stream_is_refused, setup),
         cmocka_unit_test_setup(hostile_state_before_hello_is_refused, setup),
+        cmocka_unit_test_setup(flood_from_another_address_keeps_the_source_in, setup),
+        cmocka_unit_test_setup(flood_before_the_source_makes_way_after_its_turn, setup),
         cmocka_unit_test_setup(silent_connection_makes_way_for_the_next, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

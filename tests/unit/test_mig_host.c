@@ -423,7 +423,8 @@ bool checkpoint_restore_stream(struct partition *q, const void *stream, size_t l
 }
 
 /* ---- the transport -------------------------------------------------------------------------- */
-static int end_ids[2] = { 0, 1 };
+static int end_ids[3] = { 0, 1, 2 };     /* the source's end, the target's, a stranger's */
+#define STRANGER 2
 
 static void *fake_connect(uint32_t ip, uint16_t port, char *err, size_t err_size)
 {
@@ -446,9 +447,18 @@ bool fake_accept(void)
     return migrate_target_accept(&end_ids[1], "10.0.3.1");
 }
 
+bool fake_accept_stranger(const char *peer)
+{
+    bool taken = migrate_target_accept(&end_ids[STRANGER], peer);
+    fl.strangers_taken += taken;
+    return taken;
+}
+
 static long fake_read(void *s, void *buf, size_t len)
 {
     int side = *(int *)s, from = 1 - side;
+    if (side == STRANGER)
+        return 0;                               /* it never says anything */
     if (fl.failed)
         return fl.fail_code;
     size_t avail = fl.tail[from] - fl.head[from];
@@ -463,6 +473,8 @@ static long fake_read(void *s, void *buf, size_t len)
 static long fake_write(void *s, const void *buf, size_t len)
 {
     int side = *(int *)s;
+    if (side == STRANGER)
+        return (long)len;
     if (fl.failed || fl.closed[1 - side])
         return fl.failed ? fl.fail_code : -1;
     size_t n = len < fl.chunk ? len : fl.chunk;
@@ -498,7 +510,10 @@ static void fake_why(void *s, char *out, size_t size)
 
 static void fake_close(void *s)
 {
-    fl.closed[*(int *)s] = true;
+    if (*(int *)s == STRANGER)
+        fl.strangers_closed++;
+    else
+        fl.closed[*(int *)s] = true;
 }
 
 const struct migrate_transport fake_transport = {

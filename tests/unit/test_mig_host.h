@@ -58,6 +58,7 @@ struct fake_link {
     int64_t corrupt_at[2];          /* flip this byte of the side's stream (-1: none) */
     bool closed[2];
     bool refuse_connect;
+    unsigned strangers_taken, strangers_closed;    /* fake_accept_stranger's connections */
 };
 extern struct fake_link fl;
 extern const struct migrate_transport fake_transport;
@@ -69,5 +70,7 @@ bool fake_log_has(const char *needle);
 size_t fake_kmem_live(void);        /* pages allocated and not freed */
 /* The listener's part: the target takes the connection the source opened. */
 bool fake_accept(void);
+/* A connection from peer that never sends anything (a stranger stalling its handshake). */
+bool fake_accept_stranger(const char *peer);
 
 #endif

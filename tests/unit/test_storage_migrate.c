@@ -20,6 +20,7 @@
 #include "hv/core/migrate.h"
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/lib/peer_slots.h"
 #include "hv/storage/disk_job.h"
 #include "hv/storage/fat32.h"
 #include "hv/storage/pool_vhdx_io.h"
@@ -1768,7 +1769,8 @@ static void test_cancel_mid_parent_file(void **state)
 }
 
 /* A connection that sends nothing (a handshake never finished) holds the one incoming slot
- * only until another comes; one that has begun its HELLO keeps it. */
+ * until another comes from its own address, or from another once its turn is over; one that
+ * has begun its HELLO keeps it. */
 static void test_silent_connection_makes_way(void **state)
 {
     (void)state;
@@ -1782,6 +1784,9 @@ static void test_silent_connection_makes_way(void **state)
     end_b.closed = false;
     assert_true(storage_migrate_target_accept(&silent, "10.0.3.9"));
     storage_migrate_target_poll();                      /* it says nothing */
+    assert_false(storage_migrate_target_accept(&end_b, "10.0.3.1"));   /* its turn goes on */
+    assert_false(silent.closed);
+    now_ns += PEER_SLOTS_TURN_MS * 1000000ull;
     assert_true(storage_migrate_target_accept(&end_b, "10.0.3.1"));
     assert_true(silent.closed);
     assert_non_null(strstr(console, "storage-migrate: incoming from 10.0.3.9: refused: another "
@@ -1790,12 +1795,61 @@ static void test_silent_connection_makes_way(void **state)
     memcpy(a2b.buf, half, sizeof(half));                /* part of a header: it has begun */
     a2b.len = sizeof(half);
     storage_migrate_target_poll();
+    now_ns += 100 * PEER_SLOTS_TURN_MS * 1000000ull;
     assert_false(storage_migrate_target_accept(&other, "10.0.3.9"));
+    assert_false(storage_migrate_target_accept(&other, "10.0.3.1"));
     assert_false(end_b.closed);
     cut = true;                                         /* that one goes */
     storage_migrate_target_poll();
     cut = false;
     assert_true(end_b.closed);
+    free(sink.buf);
+}
+
+/* Another address opens connection after connection and never says anything while the
+ * source's connection is in its handshake: none of them takes the slot, the disk goes
+ * through with the flood running until the commit. */
+static void test_flood_from_another_address(void **state)
+{
+    (void)state;
+    static uint8_t nothing[1];
+    static struct queue none = { nothing, 0, sizeof(nothing) }, sink;
+    struct end stranger = { &none, &sink, false };
+    sink.cap = 4096;
+    sink.buf = malloc(sink.cap);
+    console[0] = '\0';
+    char msg[200];
+    if (exists("io.vhdx"))
+        fat_unlink(&vol, "io.vhdx");
+    for (unsigned i = 0; i < DISK; i++)
+        disk[i] = (uint8_t)(i * 13 + 5);
+    assert_true(storage_migrate_open(&params, msg, sizeof(msg)));   /* accepted, no HELLO yet */
+    unsigned taken = 0;
+    for (int i = 0; i < 100; i++)
+        taken += storage_migrate_target_accept(&stranger, "10.0.3.9");
+    enum storage_migrate_state st = SMIG_SRC_HELLO;
+    for (int i = 0; i < 20000 && st == SMIG_SRC_HELLO; i++) {
+        storage_migrate_poll();
+        taken += storage_migrate_target_accept(&stranger, "10.0.3.9");
+        st = storage_migrate_state(msg, 200);
+        now_ns += 1000000;
+    }
+    assert_int_equal(st, SMIG_SRC_STREAM);
+    for (unsigned u = 0; u < 4; u++) {
+        stage_unit(u);
+        taken += storage_migrate_target_accept(&stranger, "10.0.3.9");
+    }
+    storage_migrate_commit(true, crc32c(0, disk, sizeof(disk)));
+    assert_int_equal(poll_until(SMIG_SRC_DONE, msg), SMIG_SRC_DONE);
+    assert_string_equal(msg, "committed as io.vhdx");
+    assert_int_equal(taken, 0);
+    assert_false(stranger.closed);
+    storage_migrate_close("");
+    for (int i = 0; i < 10; i++)
+        storage_migrate_poll();
+    assert_non_null(strstr(console, "(equal to the source's)"));
+    assert_true(exists("io.vhdx"));
+    fat_unlink(&vol, "io.vhdx");
     free(sink.buf);
 }
 
@@ -1820,6 +1874,7 @@ int main(void)
         cmocka_unit_test(test_after_mode_live_migration_fails),
         cmocka_unit_test(test_cancel_mid_parent_file),
         cmocka_unit_test(test_silent_connection_makes_way),
+        cmocka_unit_test(test_flood_from_another_address),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -48,3 +48,7 @@ test_ept_CFLAGS := -iquote tests/unit/fake_kmem
 
 UNIT_TESTS += test_cpuid_policy
 test_cpuid_policy_SRCS := tests/unit/test_cpuid_policy.c hv/core/exit/cpuid_policy.c hv/core/exit/xcr0_policy.c
+
+# A listener's slots shared fairly between peer addresses (control, offload link, migration).
+UNIT_TESTS += test_peer_slots
+test_peer_slots_SRCS := tests/unit/test_peer_slots.c hv/lib/peer_slots.c

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,13 +116,33 @@ static int listen_on(const char *hostport)
     return fd;
 }
 
+/* The peer's address as the server's fairness counts it: IPv4 (also when v4-mapped), else
+ * the IPv6 address folded to 32 bits. */
+static uint32_t peer_address(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    if (ss->ss_family != AF_INET6)
+        return 0;
+    uint32_t w[4], v = 0;
+    memcpy(w, &((const struct sockaddr_in6 *)ss)->sin6_addr, sizeof w);
+    if (IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)ss)->sin6_addr))
+        return ntohl(w[3]);
+    for (int i = 0; i < 4; i++)
+        v ^= w[i];
+    return v;
+}
+
 static void accept_one(int lfd)
 {
-    int fd = accept(lfd, NULL, NULL);
+    struct sockaddr_storage ss = { 0 };
+    socklen_t len = sizeof ss;
+    int fd = accept(lfd, (struct sockaddr *)&ss, &len);
     if (fd < 0)
         return;
+    uint32_t peer = peer_address(&ss);
     struct host_conn *c = NULL;
-    if (ctl_server_make_room(&server))   /* may close a peer still in its handshake */
+    if (ctl_server_make_room(&server, peer))   /* may close a peer still in its handshake */
         for (int i = 0; i < CTL_MAX_CONNECTIONS && !c; i++)
             if (!pool[i].used)
                 c = &pool[i];
@@ -134,7 +155,7 @@ static void accept_one(int lfd)
     struct tls_raw_io io = host_socket_io(&c->fd);
     int rc = tls_conn_server_init(&c->tls, &identity, (const uint8_t(*)[TLS_FP_SIZE])allowed,
                                   allowed_count, &io, host_entropy, NULL);
-    if (rc != TLS_OK || ctl_server_attach(&server, &stream_ops, c) < 0) {
+    if (rc != TLS_OK || ctl_server_attach(&server, &stream_ops, c, peer) < 0) {
         fprintf(stderr, PROG ": connection refused: %s\n", tls_error_text(rc));
         close(fd);
         return;
