@@ -530,9 +530,10 @@ static enum mmio_result emulate_shift(struct mmio_cpu *c, const struct mmio_ops 
  * set, cleared or flipped; ZF is kept and so are OF, SF, AF and PF (undefined in the SDM).
  * An immediate offset is taken modulo the operand size.  A register offset is a signed
  * index into a bit string based at the operand (SDM Vol. 2 BT, "bit base"): the CPU
- * accesses the operand-sized unit offset DIV size bits away, which may be another device
- * register, RAM or an unmapped page; that unit's guest-linear address is computed from
- * the operand and reached through ops->linear (the exit's address is the unit's too). */
+ * accesses the operand-sized unit holding that bit, offset DIV (8 * size) units from the
+ * operand (negative: before it), which may be another device register, RAM or an unmapped
+ * page; that unit's guest-linear address is computed from the operand and reached through
+ * ops->linear (the exit's address is the unit's too). */
 static enum mmio_result emulate_bit(struct mmio_cpu *c, const struct mmio_ops *ops,
                                     const struct insn *in, uint64_t gpa, struct mmio_outcome *out)
 {
