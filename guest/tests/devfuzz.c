@@ -3,8 +3,9 @@
  * Each iteration picks a device and makes one access (or a short sequence) to its ports,
  * MMIO page or MSRs: valid-looking values and junk, of every width (1, 2, 4, 8 bytes),
  * misaligned and straddling register and page boundaries, through plain MOV, MOVZX/MOVSX,
- * read-modify-write instructions (OR, AND, ADD, XOR, XCHG, INC, NOT, NEG, CMP, TEST) and
- * string instructions (MOVS, STOS, LODS, INS, OUTS):
+ * read-modify-write instructions (OR, AND, ADD, XOR, XCHG, INC, NOT, NEG, CMP, TEST; ADC,
+ * SBB, BT*, XADD, CMPXCHG, SETcc, shifts and rotates, MOVBE or MOVNTI) and string
+ * instructions (MOVS, STOS, LODS, INS, OUTS):
  *
  *   lapic    xAPIC page: every offset, ICR with every delivery mode and shorthand to APIC
  *            IDs inside and outside the partition, LVT junk, timer divide / count 1
@@ -164,11 +165,87 @@ static void mmio_mov_write(uintptr_t a, unsigned size, uint64_t v)
 #define RMW1(insn, sfx)                                                                       \
     __asm__ volatile(SAFE_INSN(insn sfx " (%1)") : "+r"(fv) : "r"(a) : "memory", "cc")
 
+static bool has_movbe;
+
+/* The other forms on 1 or 4 bytes at a: ADC, SBB, BT* (a register offset kept inside the
+ * operand, so that only a's register is touched), XADD, CMPXCHG, SETcc, the shifts and
+ * rotates by 1, CL and imm8, MOVBE (where CPUID offers it) and MOVNTI. */
+static void mmio_rmw_more(uintptr_t a, uint64_t v, bool b)
+{
+    FV;
+    uint64_t acc = v >> 7, off = v & 31;
+    switch (rnd(10)) {
+    case 0: if (b) RMW("adc", "b", "b"); else RMW("adc", "l", "k"); break;
+    case 1: if (b) RMW("sbb", "b", "b"); else RMW("sbb", "l", "k"); break;
+    case 2:
+        switch (rnd(4)) {
+        case 0: __asm__ volatile(SAFE_INSN("btl $5, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        case 1: __asm__ volatile(SAFE_INSN("lock btsl $31, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        case 2: __asm__ volatile(SAFE_INSN("btrl $0, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        default: __asm__ volatile(SAFE_INSN("btcl $39, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        }
+        break;
+    case 3:
+        switch (rnd(4)) {
+        case 0: __asm__ volatile(SAFE_INSN("btl %k1, (%2)") : "+r"(fv) : "r"(off), "r"(a) : "memory", "cc"); break;
+        case 1: __asm__ volatile(SAFE_INSN("btsl %k1, (%2)") : "+r"(fv) : "r"(off), "r"(a) : "memory", "cc"); break;
+        case 2: __asm__ volatile(SAFE_INSN("lock btrl %k1, (%2)") : "+r"(fv) : "r"(off), "r"(a) : "memory", "cc"); break;
+        default: __asm__ volatile(SAFE_INSN("btcl %k1, (%2)") : "+r"(fv) : "r"(off), "r"(a) : "memory", "cc"); break;
+        }
+        break;
+    case 4: if (b) RMW("lock xadd", "b", "b"); else RMW("xadd", "l", "k"); break;
+    case 5:
+        if (b)
+            __asm__ volatile(SAFE_INSN("lock cmpxchgb %b2, (%3)") : "+r"(fv), "+a"(acc) : "r"(v), "r"(a) : "memory", "cc");
+        else
+            __asm__ volatile(SAFE_INSN("cmpxchgl %k2, (%3)") : "+r"(fv), "+a"(acc) : "r"(v), "r"(a) : "memory", "cc");
+        break;
+    case 6:
+        if (v & 1)
+            __asm__ volatile("cmpl $0, %k1\n" SAFE_INSN("setg (%2)") : "+r"(fv) : "r"(v), "r"(a) : "memory", "cc");
+        else
+            __asm__ volatile("stc\n" SAFE_INSN("setc (%1)") : "+r"(fv) : "r"(a) : "memory", "cc");
+        break;
+    case 7:
+        switch (rnd(7)) {
+        case 0: __asm__ volatile(SAFE_INSN("roll %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        case 1: __asm__ volatile(SAFE_INSN("rorb %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        case 2: __asm__ volatile(SAFE_INSN("rcll %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        case 3: __asm__ volatile(SAFE_INSN("rcrb %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        case 4: __asm__ volatile(SAFE_INSN("shll %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        case 5: __asm__ volatile(SAFE_INSN("shrb %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        default: __asm__ volatile(SAFE_INSN("sarl %%cl, (%1)") : "+r"(fv) : "r"(a), "c"(v) : "memory", "cc"); break;
+        }
+        break;
+    case 8:
+        switch (rnd(4)) {
+        case 0: RMW1("shll", ""); break;
+        case 1: __asm__ volatile(SAFE_INSN("rcrl $3, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        case 2: __asm__ volatile(SAFE_INSN("sarb $9, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        default: __asm__ volatile(SAFE_INSN("roll $33, (%1)") : "+r"(fv) : "r"(a) : "memory", "cc"); break;
+        }
+        break;
+    default:
+        if (has_movbe && b)
+            __asm__ volatile(SAFE_INSN("movbel (%2), %k1") : "+r"(fv), "+r"(v) : "r"(a) : "memory");
+        else if (has_movbe)
+            __asm__ volatile(SAFE_INSN("movbel %k1, (%2)") : "+r"(fv) : "r"(v), "r"(a) : "memory");
+        else
+            __asm__ volatile(SAFE_INSN("movnti %k1, (%2)") : "+r"(fv) : "r"(v), "r"(a) : "memory");
+        break;
+    }
+    note((int)fv);
+}
+
 /* A read-modify-write (or compare) of 1 or 4 bytes at a. */
 static void mmio_rmw(uintptr_t a, uint64_t v)
 {
     FV;
     bool b = chance(40);
+    if (chance(50)) {
+        mmio_rmw_more(a, v, b);
+        return;
+    }
     switch (rnd(10)) {
     case 0: if (b) RMW("or", "b", "b"); else RMW("or", "l", "k"); break;
     case 1: if (b) RMW("and", "b", "b"); else RMW("and", "l", "k"); break;
@@ -1410,6 +1487,7 @@ void test_main(void)
         test_finish();
     (void)tsc_hz();                       /* measured against the PIT before the fuzz */
     lapic_enable(LAPIC_XAPIC);
+    has_movbe = cpuid(1, 0).ecx & (1u << 22);
     irq_set_handler(VEC_NMI, on_nmi);
     for (unsigned v = 32; v < 256; v++)
         irq_set_handler((uint8_t)v, on_irq);

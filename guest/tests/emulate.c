@@ -6,6 +6,8 @@
  *  - string operands that cross from one guest page to another mapped elsewhere, and SMAP
  *    on them (a CPL 0 read of a user page faults unless EFLAGS.AC is set);
  *  - read-modify-write on a device register (OR, AND, XOR, ADD, SUB) with the flags;
+ *  - the other forms on device registers: ADC, SBB, BT* (bit offsets reaching other
+ *    registers), XADD, CMPXCHG, CMPXCHG8B, SETcc, MOVBE, MOVNTI, shifts and rotates;
  *  - RSP as the register operand of an MMIO store;
  *  - EIP wraps at 4 GiB after an emulated instruction in 32-bit code;
  *  - single-step (TF=1) over CPUID, OUT, HLT and an MMIO store: one #DB, RIP after it;
@@ -13,7 +15,7 @@
  *    by the emulated store is taken before the next instruction);
  *  - RF in the RFLAGS pushed by an injected #GP (a reserved CR4 bit);
  *  - reads of a guest-physical address outside RAM and every device return all-ones.
- * Command line: `only WORD...` runs just the groups named (rep-io, string-mmio, rmw,
+ * Command line: `only WORD...` runs just the groups named (rep-io, string-mmio, rmw, forms,
  * page-cross, rip-wrap, rsp, single-step, blocking, rf, unassigned); nothing runs them all.
  */
 #include <stdarg.h>
@@ -391,6 +393,110 @@ static void rmw(void)
     *reg = 0;
 }
 
+/* ---- the other forms a driver may aim at a device register -------------------------------- */
+
+#define IOAPIC_BASE     0xfec00000ul
+#define HPET_T0_CMP     0xfed00108ul        /* timer 0's comparator: 64 bits, read back */
+
+#define FLAGS_AFTER(insn, ...)                                                              \
+    ({                                                                                      \
+        uint64_t flags_;                                                                    \
+        __asm__ volatile(insn "; pushfq; popq %0" : "=&r"(flags_) : __VA_ARGS__           \
+                         : "memory", "cc");                                                 \
+        flags_;                                                                             \
+    })
+
+/* ADC and SBB with CF in, BT* with immediates and register offsets reaching other LAPIC
+ * registers (the bit string's unit 0x380 bytes past its base, and one before it), XADD,
+ * CMPXCHG both ways, on the LAPIC timer's initial count; CMPXCHG8B on the HPET's timer 0
+ * comparator; SETcc on the IOAPIC's IOREGSEL (8 bits); MOVBE, MOVNTI, shifts and rotates. */
+static void forms(void)
+{
+    volatile uint32_t *reg = lapic_reg(APIC_TIMER_INIT);
+    *lapic_reg(APIC_LVT_TIMER) = LVT_MASKED | VEC_TIMER;
+    *reg = 0xfffffffe;
+    uint64_t fl = FLAGS_AFTER("stc; adcl %1, (%2)", "r"(1u), "r"(reg));
+    report(*reg == 0 && (fl & RFLAGS_CF) && (fl & RFLAGS_ZF),
+           "ADC with CF in to a device register wraps to 0: CF and ZF (flags %#lx)", fl);
+    *reg = 5;
+    fl = FLAGS_AFTER("stc; sbbl %1, (%2)", "r"(5u), "r"(reg));
+    report(*reg == 0xffffffff && (fl & RFLAGS_CF) && (fl & RFLAGS_SF),
+           "SBB with CF in from a device register borrows: CF and SF (%#x)", *reg);
+
+    *reg = 0;
+    fl = FLAGS_AFTER("btsl $31, (%1); btcl $0, (%1); btrl $31, (%1)", "r"(reg));
+    uint32_t after_imm = *reg;
+    uint64_t fl2 = FLAGS_AFTER("btl $0, (%1)", "r"(reg));
+    report(after_imm == 1 && (fl & RFLAGS_CF) && (fl2 & RFLAGS_CF),
+           "BTS, BTC, BTR and BT with immediates on a device register (%#x)", after_imm);
+    fl = FLAGS_AFTER("lock btsl %1, (%2)", "r"(0x380 * 8 + 7), "r"(lapic_reg(0)));
+    uint32_t after_far = *reg;
+    fl2 = FLAGS_AFTER("btrl %1, (%2)", "r"(-128), "r"(lapic_reg(0x390)));
+    report(after_far == 0x81 && !(fl & RFLAGS_CF) && *reg == 0x80 && (fl2 & RFLAGS_CF),
+           "BTS with a bit offset 0x380 bytes past its operand (%#x), BTR with one before (%#x)",
+           after_far, *reg);
+    fl = FLAGS_AFTER("btl %1, (%2)", "r"(0x380 * 8 + 7), "r"(lapic_reg(0)));
+    report(fl & RFLAGS_CF, "BT with a register offset reads the bit of the register it reaches");
+
+    uint32_t x = 23;
+    *reg = 100;
+    __asm__ volatile("lock xaddl %0, (%1)" : "+r"(x) : "r"(reg) : "memory", "cc");
+    report(*reg == 123 && x == 100, "XADD with a device register (%#x, %#x)", *reg, x);
+    uint32_t equal = 123, differs = 123;
+    __asm__ volatile("lock cmpxchgl %2, (%3); pushfq; popq %1"
+                     : "+a"(equal), "=&r"(fl) : "r"(0x66u), "r"(reg) : "memory", "cc");
+    uint32_t swapped = *reg;
+    __asm__ volatile("lock cmpxchgl %2, (%3); pushfq; popq %1"
+                     : "+a"(differs), "=&r"(fl2) : "r"(0x77u), "r"(reg) : "memory", "cc");
+    report(swapped == 0x66 && (fl & RFLAGS_ZF) && equal == 123 && !(fl2 & RFLAGS_ZF) &&
+           differs == 0x66 && *reg == 0x66,
+           "CMPXCHG with a device register: stored when equal, loaded when not (%#x)", differs);
+
+    volatile uint64_t *cmp = (volatile uint64_t *)HPET_T0_CMP;
+    *cmp = 0x123456789aull;
+    fl = FLAGS_AFTER("lock cmpxchg8b (%5)", "a"(0x3456789au), "d"(0x12u), "b"(0xcdef0123u),
+                     "c"(0xabu), "r"(cmp));
+    report((fl & RFLAGS_ZF) && *cmp == 0xabcdef0123ull,
+           "CMPXCHG8B with the HPET timer 0 comparator (%#lx)", *cmp);
+    *cmp = ~0ull;
+
+    volatile uint8_t *sel = (volatile uint8_t *)IOAPIC_BASE;
+    *sel = 0x10;
+    __asm__ volatile("xorl %%eax, %%eax; sete (%0)" : : "r"(sel) : "eax", "memory", "cc");
+    uint8_t set = *sel;
+    __asm__ volatile("xorl %%eax, %%eax; setne (%0)" : : "r"(sel) : "eax", "memory", "cc");
+    report(set == 1 && *sel == 0, "SETE and SETNE to the IOAPIC's IOREGSEL (1, then %u)", *sel);
+
+    if (cpuid(1, 0).ecx & (1u << 22)) {
+        uint32_t loaded;
+        *reg = 0x11223344;
+        __asm__ volatile("movbel (%1), %0" : "=r"(loaded) : "r"(reg) : "memory");
+        __asm__ volatile("movbel %0, (%1)" : : "r"(0x01020304u), "r"(reg) : "memory");
+        report(loaded == 0x44332211 && *reg == 0x04030201,
+               "MOVBE from and to a device register (%#x, %#x)", loaded, *reg);
+    } else {
+        report_skip("MOVBE: CPUID does not offer it");
+    }
+    __asm__ volatile("movnti %0, (%1)" : : "r"(0x5a5a5a5au), "r"(reg) : "memory");
+    report(*reg == 0x5a5a5a5a, "MOVNTI to a device register (%#x)", *reg);
+
+    *reg = 0x80000001;
+    fl = FLAGS_AFTER("shll $1, (%1)", "r"(reg));
+    bool shl_ok = *reg == 2 && (fl & RFLAGS_CF) && (fl & RFLAGS_OF);
+    fl = FLAGS_AFTER("stc; rcll %%cl, (%2)", "c"(4u), "r"(reg));
+    bool rcl_ok = *reg == 0x28 && !(fl & RFLAGS_CF);
+    fl = FLAGS_AFTER("sarl $4, (%1)", "r"(reg));
+    bool sar_ok = *reg == 2 && (fl & RFLAGS_CF);
+    fl = FLAGS_AFTER("rorl $2, (%1)", "r"(reg));
+    bool ror_ok = *reg == 0x80000000 && (fl & RFLAGS_CF);
+    fl = FLAGS_AFTER("stc; shrl %%cl, (%2)", "c"(32u), "r"(reg));
+    bool zero_ok = *reg == 0x80000000 && (fl & RFLAGS_CF);
+    report(shl_ok && rcl_ok && sar_ok && ror_ok && zero_ok,
+           "SHL, RCL, SAR, ROR of a device register, and SHR by a count that masks to 0 (%d%d%d%d%d)",
+           shl_ok, rcl_ok, sar_ok, ror_ok, zero_ok);
+    *reg = 0;
+}
+
 /* ---- RSP as the register operand -------------------------------------------------------- */
 
 static void rsp_operand(void)
@@ -652,6 +758,8 @@ void test_main(void)
         eip_wraps();
     if (wanted("rmw"))
         rmw();
+    if (wanted("forms"))
+        forms();
     if (wanted("rsp"))
         rsp_operand();
     if (wanted("single-step"))

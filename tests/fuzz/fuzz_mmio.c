@@ -1,6 +1,7 @@
 /* mmio_emulate on hostile instruction bytes, registers and modes: whatever the guest placed
  * at RIP, the emulator decodes at most one instruction, touches memory only through its ops,
- * runs at most MMIO_REP_BUDGET iterations and reports a length within the x86 limit. */
+ * runs at most MMIO_REP_BUDGET iterations, reports a length within the x86 limit, and says
+ * why when it refuses. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,5 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (r == MMIO_DONE && out.length == 0)
         abort();
+    if (r == MMIO_UNSUPPORTED && !out.refused)
+        abort();                        /* the partition's end always says why */
     return 0;
 }

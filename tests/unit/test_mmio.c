@@ -657,10 +657,13 @@ static void test_refused_and_stopped(void **state)
 {
     struct mmio_cpu c = cpu64();
     struct mmio_outcome out;
-    CODE_BYTES(0x0f, 0xab, 0x08);                   /* bts [rax], ecx */
+    CODE_BYTES(0x0f, 0xaf, 0x08);                   /* imul ecx, [rax] */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
+    assert_string_equal(out.insn, "imul");
+    assert_string_equal(out.refused, "not an instruction form emulated here");
     CODE_BYTES(0x0f, 0x11, 0x00);                   /* movups [rax], xmm0 */
     assert_int_equal(run(&c, DEV, &out), MMIO_UNSUPPORTED);
+    assert_non_null(strstr(out.refused, "SSE"));
     CODE_BYTES(0x89, 0x08);                         /* a MOV on a string I/O exit: #UD */
     assert_int_equal(run_io(&c, &out), MMIO_INVALID);
     CODE_BYTES(0xab);                               /* stosd on a string I/O exit */

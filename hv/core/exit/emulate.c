@@ -160,9 +160,10 @@ enum mmio_result vcpu_emulate(struct vcpu *v, struct mmio_cpu *c, const struct g
         (r == MMIO_AGAIN || r == MMIO_DONE || r == MMIO_UNMAPPED || r == MMIO_INVALID))
         return r;
     if (r == MMIO_UNSUPPORTED)
-        partition_kill(v->part, "vcpu%u: cannot emulate the %s at %s %#lx (rip %#lx)", v->index,
-                       e->string_io ? "string I/O" : "MMIO access",
+        partition_kill(v->part, "vcpu%u: cannot emulate the %s at %s %#lx (rip %#lx): %s: %s",
+                       v->index, e->string_io ? "string I/O" : "MMIO access",
                        e->string_io ? "port" : "gpa", e->string_io ? c->gpr[RDX] & 0xffff : e->gpa,
-                       c->rip);
+                       c->rip, out->insn ? out->insn : "?",
+                       out->refused ? out->refused : "not emulated");
     return r == MMIO_UNSUPPORTED ? r : MMIO_STOP;
 }

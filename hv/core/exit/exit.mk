@@ -24,3 +24,6 @@ fuzz_exit_SRCS = tests/fuzz/fuzz_exit.c $(EXIT_HOST_SRCS) hv/core/exit/exit_even
 
 UNIT_TESTS += test_exit_guest_events
 test_exit_guest_events_SRCS = tests/unit/test_exit_guest_events.c $(EXIT_HOST_SRCS)
+
+# The MMIO emulator's arithmetic (with mmio.c in core.mk).
+KERNEL_SRCS += hv/core/exit/mmio_alu.c

@@ -3,9 +3,8 @@
 #include <Zydis/Zydis.h>
 
 #include "hv/core/exit/insn_decoder.h"
+#include "hv/core/exit/mmio_alu.h"
 #include "hv/lib/x86_bits.h"
-
-#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI };
 
@@ -137,62 +136,14 @@ static uint64_t sign_extend(uint64_t v, unsigned bytes)
     return bits >= 64 ? v : (uint64_t)((int64_t)(v << (64 - bits)) >> (64 - bits));
 }
 
-/* ---- arithmetic ----------------------------------------------------------------------- */
-
-enum alu_op { ALU_ADD, ALU_OR, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
-
-static bool alu_of(ZydisMnemonic m, enum alu_op *op)
-{
-    switch (m) {
-    case ZYDIS_MNEMONIC_ADD: *op = ALU_ADD; return true;
-    case ZYDIS_MNEMONIC_OR: *op = ALU_OR; return true;
-    case ZYDIS_MNEMONIC_AND: *op = ALU_AND; return true;
-    case ZYDIS_MNEMONIC_SUB: *op = ALU_SUB; return true;
-    case ZYDIS_MNEMONIC_XOR: *op = ALU_XOR; return true;
-    case ZYDIS_MNEMONIC_CMP: *op = ALU_CMP; return true;
-    case ZYDIS_MNEMONIC_TEST: *op = ALU_TEST; return true;
-    default: return false;
-    }
-}
-
-/* a OP b at size bytes; the arithmetic flags as the CPU sets them (AF cleared by the
- * logical operations, where the SDM leaves it undefined). */
-static uint64_t alu(enum alu_op op, uint64_t a, uint64_t b, unsigned size, uint64_t *rflags)
-{
-    uint64_t mask = size_mask(size), sign = 1ull << (size * 8 - 1), r, f = 0;
-    a &= mask, b &= mask;
-    switch (op) {
-    case ALU_ADD:
-        r = (a + b) & mask;
-        f |= r < a ? RFLAGS_CF : 0;
-        f |= ((a ^ r) & (b ^ r) & sign) ? RFLAGS_OF : 0;
-        f |= ((a ^ b ^ r) & 0x10) ? RFLAGS_AF : 0;
-        break;
-    case ALU_SUB:
-    case ALU_CMP:
-        r = (a - b) & mask;
-        f |= a < b ? RFLAGS_CF : 0;
-        f |= ((a ^ b) & (a ^ r) & sign) ? RFLAGS_OF : 0;
-        f |= ((a ^ b ^ r) & 0x10) ? RFLAGS_AF : 0;
-        break;
-    case ALU_OR: r = a | b; break;
-    case ALU_XOR: r = a ^ b; break;
-    default: r = a & b; break;          /* AND, TEST */
-    }
-    f |= r == 0 ? RFLAGS_ZF : 0;
-    f |= (r & sign) ? RFLAGS_SF : 0;
-    f |= (__builtin_popcountll(r & 0xff) & 1) ? 0 : RFLAGS_PF;
-    *rflags = (*rflags & ~RFLAGS_ARITH) | f;
-    return r;
-}
-
-/* ---- one access at the exit's guest-physical address ------------------------------------ */
+/* ---- accesses ------------------------------------------------------------------------------ */
 
 static enum mmio_result access_result(enum mmio_access_result r)
 {
     return r == MMIO_ACCESS_OK ? MMIO_DONE : r == MMIO_ACCESS_STOP ? MMIO_STOP : MMIO_UNMAPPED;
 }
 
+/* size bytes at the exit's guest-physical address: where the CPU accessed the operand. */
 static enum mmio_result phys(const struct mmio_ops *ops, uint64_t gpa, unsigned size, bool write,
                              uint64_t *value)
 {
@@ -204,6 +155,89 @@ static enum mmio_result phys(const struct mmio_ops *ops, uint64_t gpa, unsigned 
     return r;
 }
 
+static enum mmio_result linear_access(const struct mmio_ops *ops, uint64_t linear, unsigned size,
+                                      bool write, uint64_t *value, struct mmio_outcome *out)
+{
+    if (write)
+        *value &= size_mask(size);
+    enum mmio_access_result r = ops->linear(ops->ctx, linear, size, write, value);
+    if (r == MMIO_ACCESS_UNMAPPED) {
+        out->linear = linear;
+        out->write = write;
+        out->fetch = false;
+    }
+    if (!write)
+        *value &= size_mask(size);
+    return access_result(r);
+}
+
+/* The destination's page or pages, each checked without an access (CR2: the first byte
+ * that faults is the first of its page). */
+static enum mmio_result probe_write(const struct mmio_ops *ops, uint64_t linear, unsigned size,
+                                    struct mmio_outcome *out)
+{
+    if (!ops->probe)
+        return MMIO_DONE;
+    unsigned first = (linear & 0xfff) + size > 4096 ? 4096 - (unsigned)(linear & 0xfff) : size;
+    uint64_t part[2] = { linear, linear + first };
+    unsigned len[2] = { first, size - first };
+    for (unsigned i = 0; i < 2 && len[i]; i++) {
+        if (ops->probe(ops->ctx, part[i], len[i], true) == MMIO_ACCESS_UNMAPPED) {
+            out->linear = part[i];
+            out->write = true;
+            out->fetch = false;
+            return MMIO_UNMAPPED;
+        }
+    }
+    return MMIO_DONE;
+}
+
+static bool segment_of(ZydisRegister r, enum mmio_seg *seg)
+{
+    switch (r) {
+    case ZYDIS_REGISTER_ES: *seg = MMIO_SEG_ES; return true;
+    case ZYDIS_REGISTER_CS: *seg = MMIO_SEG_CS; return true;
+    case ZYDIS_REGISTER_SS: *seg = MMIO_SEG_SS; return true;
+    case ZYDIS_REGISTER_DS: *seg = MMIO_SEG_DS; return true;
+    case ZYDIS_REGISTER_FS: *seg = MMIO_SEG_FS; return true;
+    case ZYDIS_REGISTER_GS: *seg = MMIO_SEG_GS; return true;
+    default: return false;
+    }
+}
+
+/* The guest-linear address of memory operand m moved by delta bytes: base + index * scale +
+ * displacement + delta in the address size, plus the segment's base (in 64-bit mode only
+ * FS's and GS's), as the CPU computes it. */
+static bool operand_linear(const struct mmio_cpu *c, const struct insn *in,
+                           const ZydisDecodedOperand *m, int64_t delta, uint64_t *linear)
+{
+    unsigned index, width, shift;
+    enum mmio_seg seg;
+    uint64_t ea = (uint64_t)m->mem.disp.value + (uint64_t)delta;
+    if (m->mem.base == ZYDIS_REGISTER_RIP || m->mem.base == ZYDIS_REGISTER_EIP)
+        ea += c->rip + in->d.length;
+    else if (m->mem.base != ZYDIS_REGISTER_NONE) {
+        if (!gpr_of(m->mem.base, &index, &width, &shift))
+            return false;
+        ea += c->gpr[index] & size_mask(width);
+    }
+    if (m->mem.index != ZYDIS_REGISTER_NONE) {
+        if (!gpr_of(m->mem.index, &index, &width, &shift))
+            return false;
+        ea += (c->gpr[index] & size_mask(width)) * m->mem.scale;
+    }
+    if (!segment_of(m->mem.segment, &seg))
+        return false;
+    ea &= size_mask(in->d.address_width / 8);
+    if (c->mode == MMIO_MODE_LONG64)
+        *linear = ea + (seg >= MMIO_SEG_FS ? c->seg_base[seg] : 0);
+    else
+        *linear = (ea + c->seg_base[seg]) & 0xffffffffull;
+    return true;
+}
+
+/* ---- loads, stores and read-modify-write at the exit's address ------------------------------ */
+
 static enum mmio_result emulate_mov(struct mmio_cpu *c, const struct mmio_ops *ops,
                                     const struct insn *in, uint64_t gpa)
 {
@@ -211,7 +245,8 @@ static enum mmio_result emulate_mov(struct mmio_cpu *c, const struct mmio_ops *o
     unsigned index, width, shift;
     uint64_t value;
     if (dst->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-        if (in->d.mnemonic != ZYDIS_MNEMONIC_MOV || !read_reg_operand(c, src, &value))
+        if ((in->d.mnemonic != ZYDIS_MNEMONIC_MOV && in->d.mnemonic != ZYDIS_MNEMONIC_MOVNTI) ||
+            !read_reg_operand(c, src, &value))
             return MMIO_UNSUPPORTED;
         return phys(ops, gpa, dst->size / 8, true, &value);
     }
@@ -228,32 +263,86 @@ static enum mmio_result emulate_mov(struct mmio_cpu *c, const struct mmio_ops *o
     return MMIO_DONE;
 }
 
-/* OP mem, reg/imm (the result stored but for CMP and TEST) or OP reg, mem. */
+static uint64_t byte_swap(uint64_t v, unsigned size)
+{
+    if (size == 2)
+        return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+    return size == 4 ? __builtin_bswap32((uint32_t)v) : __builtin_bswap64(v);
+}
+
+/* MOVBE: a load or store with the bytes reversed.  CPUID passes the host's MOVBE bit
+ * through (cpuid_policy.c), so a guest that exits on one runs on a CPU that has it. */
+static enum mmio_result emulate_movbe(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                      const struct insn *in, uint64_t gpa)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    unsigned index, width, shift;
+    uint64_t value;
+    if (dst->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+        if (src->type != ZYDIS_OPERAND_TYPE_REGISTER || !read_reg_operand(c, src, &value))
+            return MMIO_UNSUPPORTED;
+        value = byte_swap(value, dst->size / 8);
+        return phys(ops, gpa, dst->size / 8, true, &value);
+    }
+    if (dst->type != ZYDIS_OPERAND_TYPE_REGISTER || src->type != ZYDIS_OPERAND_TYPE_MEMORY ||
+        !gpr_of(dst->reg.value, &index, &width, &shift) || width != src->size / 8)
+        return MMIO_UNSUPPORTED;
+    enum mmio_result r = phys(ops, gpa, width, false, &value);
+    if (r == MMIO_DONE)
+        set_gpr(c, index, width, shift, byte_swap(value, width));    /* 16 bits: the rest kept */
+    return r;
+}
+
+static bool alu_of(ZydisMnemonic m, enum alu_op *op)
+{
+    switch (m) {
+    case ZYDIS_MNEMONIC_ADD: *op = ALU_ADD; return true;
+    case ZYDIS_MNEMONIC_OR: *op = ALU_OR; return true;
+    case ZYDIS_MNEMONIC_ADC: *op = ALU_ADC; return true;
+    case ZYDIS_MNEMONIC_SBB: *op = ALU_SBB; return true;
+    case ZYDIS_MNEMONIC_AND: *op = ALU_AND; return true;
+    case ZYDIS_MNEMONIC_SUB: *op = ALU_SUB; return true;
+    case ZYDIS_MNEMONIC_XOR: *op = ALU_XOR; return true;
+    case ZYDIS_MNEMONIC_CMP: *op = ALU_CMP; return true;
+    case ZYDIS_MNEMONIC_TEST: *op = ALU_TEST; return true;
+    default: return false;
+    }
+}
+
+/* OP mem, reg/imm (the result stored but for CMP and TEST) or OP reg, mem; RFLAGS change
+ * once the access is made. */
 static enum mmio_result emulate_alu(struct mmio_cpu *c, const struct mmio_ops *ops,
                                     const struct insn *in, enum alu_op op, uint64_t gpa)
 {
     const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    bool stores = op != ALU_CMP && op != ALU_TEST;
     unsigned index, width, shift;
-    uint64_t mem, other;
+    uint64_t mem, other, rflags = c->rflags;
+    enum mmio_result r;
     if (dst->type == ZYDIS_OPERAND_TYPE_MEMORY) {
         unsigned size = dst->size / 8;
         if (!read_reg_operand(c, src, &other))
             return MMIO_UNSUPPORTED;
-        enum mmio_result r = phys(ops, gpa, size, false, &mem);
+        r = phys(ops, gpa, size, false, &mem);
         if (r != MMIO_DONE)
             return r;
-        uint64_t result = alu(op, mem, other, size, &c->rflags);
-        return op == ALU_CMP || op == ALU_TEST ? MMIO_DONE : phys(ops, gpa, size, true, &result);
+        uint64_t result = alu_apply(op, mem, other, size, &rflags);
+        if (stores)
+            r = phys(ops, gpa, size, true, &result);
+    } else {
+        if (src->type != ZYDIS_OPERAND_TYPE_MEMORY || !gpr_of(dst->reg.value, &index, &width, &shift))
+            return MMIO_UNSUPPORTED;
+        r = phys(ops, gpa, width, false, &mem);
+        if (r != MMIO_DONE)
+            return r;
+        uint64_t result = alu_apply(op, (c->gpr[index] >> shift) & size_mask(width), mem, width,
+                                    &rflags);
+        if (stores)
+            set_gpr(c, index, width, shift, result);
     }
-    if (src->type != ZYDIS_OPERAND_TYPE_MEMORY || !gpr_of(dst->reg.value, &index, &width, &shift))
-        return MMIO_UNSUPPORTED;
-    enum mmio_result r = phys(ops, gpa, width, false, &mem);
-    if (r != MMIO_DONE)
-        return r;
-    uint64_t result = alu(op, (c->gpr[index] >> shift) & size_mask(width), mem, width, &c->rflags);
-    if (op != ALU_CMP && op != ALU_TEST)
-        set_gpr(c, index, width, shift, result);
-    return MMIO_DONE;
+    if (r == MMIO_DONE)
+        c->rflags = rflags;
+    return r;
 }
 
 /* INC, DEC, NOT, NEG of a device register (INC and DEC keep CF; NOT changes no flag). */
@@ -264,27 +353,30 @@ static enum mmio_result emulate_unary(struct mmio_cpu *c, const struct mmio_ops 
     if (dst->type != ZYDIS_OPERAND_TYPE_MEMORY)
         return MMIO_UNSUPPORTED;
     unsigned size = dst->size / 8;
-    uint64_t value, result, cf = c->rflags & RFLAGS_CF;
+    uint64_t value, result, rflags = c->rflags;
     enum mmio_result r = phys(ops, gpa, size, false, &value);
     if (r != MMIO_DONE)
         return r;
     switch (in->d.mnemonic) {
     case ZYDIS_MNEMONIC_INC:
-        result = alu(ALU_ADD, value, 1, size, &c->rflags);
-        c->rflags = (c->rflags & ~RFLAGS_CF) | cf;
+        result = alu_apply(ALU_ADD, value, 1, size, &rflags);
+        rflags = (rflags & ~RFLAGS_CF) | (c->rflags & RFLAGS_CF);
         break;
     case ZYDIS_MNEMONIC_DEC:
-        result = alu(ALU_SUB, value, 1, size, &c->rflags);
-        c->rflags = (c->rflags & ~RFLAGS_CF) | cf;
+        result = alu_apply(ALU_SUB, value, 1, size, &rflags);
+        rflags = (rflags & ~RFLAGS_CF) | (c->rflags & RFLAGS_CF);
         break;
     case ZYDIS_MNEMONIC_NEG:
-        result = alu(ALU_SUB, 0, value, size, &c->rflags);
+        result = alu_apply(ALU_SUB, 0, value, size, &rflags);
         break;
     default:                            /* NOT */
         result = ~value;
         break;
     }
-    return phys(ops, gpa, size, true, &result);
+    r = phys(ops, gpa, size, true, &result);
+    if (r == MMIO_DONE)
+        c->rflags = rflags;
+    return r;
 }
 
 /* XCHG of a register with a device register (locked, as XCHG with memory always is). */
@@ -307,6 +399,173 @@ static enum mmio_result emulate_xchg(struct mmio_cpu *c, const struct mmio_ops *
     if (r == MMIO_DONE)
         set_gpr(c, index, width, shift, old);
     return r;
+}
+
+/* XADD mem, reg: the sum stored, the old value to the register, the flags of the ADD. */
+static enum mmio_result emulate_xadd(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                     const struct insn *in, uint64_t gpa)
+{
+    const ZydisDecodedOperand *mem = &in->ops[0], *reg = &in->ops[1];
+    unsigned index, width, shift;
+    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY || reg->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+        !gpr_of(reg->reg.value, &index, &width, &shift) || width != mem->size / 8)
+        return MMIO_UNSUPPORTED;
+    uint64_t old, rflags = c->rflags;
+    enum mmio_result r = phys(ops, gpa, width, false, &old);
+    if (r != MMIO_DONE)
+        return r;
+    uint64_t sum = alu_apply(ALU_ADD, old, (c->gpr[index] >> shift) & size_mask(width), width,
+                             &rflags);
+    r = phys(ops, gpa, width, true, &sum);
+    if (r == MMIO_DONE) {
+        set_gpr(c, index, width, shift, old);
+        c->rflags = rflags;
+    }
+    return r;
+}
+
+/* CMPXCHG mem, reg: the accumulator compared with the device register (the flags of CMP);
+ * equal: reg stored; not: the register's value loaded into the accumulator, and stored back
+ * to it, as the CPU writes the destination either way (SDM Vol. 2 CMPXCHG). */
+static enum mmio_result emulate_cmpxchg(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                        const struct insn *in, uint64_t gpa)
+{
+    const ZydisDecodedOperand *mem = &in->ops[0], *reg = &in->ops[1];
+    unsigned index, width, shift;
+    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY || reg->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+        !gpr_of(reg->reg.value, &index, &width, &shift) || width != mem->size / 8)
+        return MMIO_UNSUPPORTED;
+    uint64_t old, rflags = c->rflags;
+    enum mmio_result r = phys(ops, gpa, width, false, &old);
+    if (r != MMIO_DONE)
+        return r;
+    alu_apply(ALU_CMP, c->gpr[RAX], old, width, &rflags);
+    bool equal = rflags & RFLAGS_ZF;
+    uint64_t store = equal ? (c->gpr[index] >> shift) & size_mask(width) : old;
+    r = phys(ops, gpa, width, true, &store);
+    if (r != MMIO_DONE)
+        return r;
+    c->rflags = rflags;
+    if (!equal)
+        set_gpr(c, RAX, width, 0, old);
+    return MMIO_DONE;
+}
+
+/* CMPXCHG8B: EDX:EAX compared with 8 bytes of the device, one access each way (ZF alone
+ * changes).  CMPXCHG16B is refused: 16 bytes are no one access a device takes (struct
+ * mmio_ops moves at most 8), and two would not be the one atomic access it promises. */
+static enum mmio_result emulate_cmpxchg8b(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                          const struct insn *in, uint64_t gpa)
+{
+    if (in->ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY || in->ops[0].size != 64)
+        return MMIO_UNSUPPORTED;
+    uint64_t old;
+    enum mmio_result r = phys(ops, gpa, 8, false, &old);
+    if (r != MMIO_DONE)
+        return r;
+    uint64_t expected = (c->gpr[RDX] << 32) | (uint32_t)c->gpr[RAX];
+    bool equal = old == expected;
+    uint64_t store = equal ? (c->gpr[RCX] << 32) | (uint32_t)c->gpr[RBX] : old;
+    r = phys(ops, gpa, 8, true, &store);
+    if (r != MMIO_DONE)
+        return r;
+    c->rflags = (c->rflags & ~RFLAGS_ZF) | (equal ? RFLAGS_ZF : 0);
+    if (!equal) {
+        set_gpr(c, RAX, 4, 0, (uint32_t)old);
+        set_gpr(c, RDX, 4, 0, old >> 32);
+    }
+    return MMIO_DONE;
+}
+
+static bool is_setcc(const struct insn *in)
+{
+    return in->d.opcode_map == ZYDIS_OPCODE_MAP_0F && (in->d.opcode & 0xf0) == 0x90;
+}
+
+/* SETcc m8: 1 or 0 stored, no flag changed. */
+static enum mmio_result emulate_setcc(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                      const struct insn *in, uint64_t gpa)
+{
+    if (in->ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY || in->ops[0].size != 8)
+        return MMIO_UNSUPPORTED;
+    uint64_t value = alu_condition(in->d.opcode & 0xf, c->rflags) ? 1 : 0;
+    return phys(ops, gpa, 1, true, &value);
+}
+
+static bool shift_of(ZydisMnemonic m, enum alu_shift *op)
+{
+    switch (m) {
+    case ZYDIS_MNEMONIC_ROL: *op = SHIFT_ROL; return true;
+    case ZYDIS_MNEMONIC_ROR: *op = SHIFT_ROR; return true;
+    case ZYDIS_MNEMONIC_RCL: *op = SHIFT_RCL; return true;
+    case ZYDIS_MNEMONIC_RCR: *op = SHIFT_RCR; return true;
+    case ZYDIS_MNEMONIC_SHL: *op = SHIFT_SHL; return true;
+    case ZYDIS_MNEMONIC_SHR: *op = SHIFT_SHR; return true;
+    case ZYDIS_MNEMONIC_SAR: *op = SHIFT_SAR; return true;
+    default: return false;
+    }
+}
+
+/* A shift or rotate of a device register by 1, CL or imm8.  A count that masks to 0 reads
+ * the register (the access the CPU made) and changes nothing: no store, no flag. */
+static enum mmio_result emulate_shift(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                      const struct insn *in, enum alu_shift op, uint64_t gpa)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    uint64_t value, count, rflags = c->rflags;
+    if (dst->type != ZYDIS_OPERAND_TYPE_MEMORY || !read_reg_operand(c, src, &count))
+        return MMIO_UNSUPPORTED;
+    unsigned size = dst->size / 8;
+    enum mmio_result r = phys(ops, gpa, size, false, &value);
+    if (r != MMIO_DONE || alu_shift_count((unsigned)count, size) == 0)
+        return r;
+    uint64_t result = alu_shift(op, value, (unsigned)count, size, &rflags);
+    r = phys(ops, gpa, size, true, &result);
+    if (r == MMIO_DONE)
+        c->rflags = rflags;
+    return r;
+}
+
+/* BT, BTS, BTR, BTC of a bit of a device register: CF gets the bit, BTS/BTR/BTC store it
+ * set, cleared or flipped; ZF is kept and so are OF, SF, AF and PF (undefined in the SDM).
+ * An immediate offset is taken modulo the operand size.  A register offset is a signed
+ * index into a bit string based at the operand (SDM Vol. 2 BT, "bit base"): the CPU
+ * accesses the operand-sized unit holding that bit, offset DIV (8 * size) units from the
+ * operand (negative: before it), which may be another device register, RAM or an unmapped
+ * page; that unit's guest-linear address is computed from the operand and reached through
+ * ops->linear (the exit's address is the unit's too). */
+static enum mmio_result emulate_bit(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                    const struct insn *in, uint64_t gpa, struct mmio_outcome *out)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    uint64_t offset, value, linear = 0;
+    if (dst->type != ZYDIS_OPERAND_TYPE_MEMORY || !read_reg_operand(c, src, &offset))
+        return MMIO_UNSUPPORTED;
+    unsigned size = dst->size / 8, bits = size * 8;
+    int64_t delta = 0;
+    if (src->type == ZYDIS_OPERAND_TYPE_REGISTER)
+        delta = ((int64_t)sign_extend(offset, size) >> __builtin_ctz(bits)) * (int64_t)size;
+    bool writes = in->d.mnemonic != ZYDIS_MNEMONIC_BT;
+    enum mmio_result r;
+    if (delta == 0)
+        r = phys(ops, gpa, size, false, &value);
+    else if (!operand_linear(c, in, dst, delta, &linear))
+        return MMIO_UNSUPPORTED;
+    else if ((r = writes ? probe_write(ops, linear, size, out) : MMIO_DONE) == MMIO_DONE)
+        r = linear_access(ops, linear, size, false, &value, out);
+    if (r != MMIO_DONE)
+        return r;
+    uint64_t bit = 1ull << (offset & (bits - 1));
+    if (writes) {
+        uint64_t result = in->d.mnemonic == ZYDIS_MNEMONIC_BTS ? value | bit
+                        : in->d.mnemonic == ZYDIS_MNEMONIC_BTR ? value & ~bit : value ^ bit;
+        r = delta == 0 ? phys(ops, gpa, size, true, &result)
+                       : linear_access(ops, linear, size, true, &result, out);
+        if (r != MMIO_DONE)
+            return r;
+    }
+    c->rflags = (c->rflags & ~RFLAGS_CF) | ((value & bit) ? RFLAGS_CF : 0);
+    return MMIO_DONE;
 }
 
 /* ---- string instructions ---------------------------------------------------------------- */
@@ -360,39 +619,6 @@ static void set_addr_reg(struct mmio_cpu *c, const struct string_op *s, unsigned
                          uint64_t value)
 {
     set_gpr(c, index, s->addr_mask == 0xffff ? 2 : s->addr_mask == 0xffffffffull ? 4 : 8, 0, value);
-}
-
-static enum mmio_result linear_access(const struct mmio_ops *ops, uint64_t linear, unsigned size,
-                                      bool write, uint64_t *value, struct mmio_outcome *out)
-{
-    enum mmio_access_result r = ops->linear(ops->ctx, linear, size, write, value);
-    if (r == MMIO_ACCESS_UNMAPPED) {
-        out->linear = linear;
-        out->write = write;
-        out->fetch = false;
-    }
-    return access_result(r);
-}
-
-/* The destination's page or pages, each checked without an access (CR2: the first byte
- * that faults is the first of its page). */
-static enum mmio_result probe_write(const struct mmio_ops *ops, uint64_t linear, unsigned size,
-                                    struct mmio_outcome *out)
-{
-    if (!ops->probe)
-        return MMIO_DONE;
-    unsigned first = (linear & 0xfff) + size > 4096 ? 4096 - (unsigned)(linear & 0xfff) : size;
-    uint64_t part[2] = { linear, linear + first };
-    unsigned len[2] = { first, size - first };
-    for (unsigned i = 0; i < 2 && len[i]; i++) {
-        if (ops->probe(ops->ctx, part[i], len[i], true) == MMIO_ACCESS_UNMAPPED) {
-            out->linear = part[i];
-            out->write = true;
-            out->fetch = false;
-            return MMIO_UNMAPPED;
-        }
-    }
-    return MMIO_DONE;
 }
 
 static enum mmio_result string_step(struct mmio_cpu *c, const struct mmio_ops *ops,
@@ -483,6 +709,86 @@ static enum mmio_result emulate_string(struct mmio_cpu *c, const struct mmio_ops
     return count ? MMIO_AGAIN : MMIO_DONE;
 }
 
+/* ---- one instruction at an MMIO exit ------------------------------------------------------ */
+
+/* Why a decoded instruction is not emulated, for the message that ends the partition. */
+static const char *refusal(const struct insn *in)
+{
+    bool memory = false;
+    for (unsigned i = 0; i < in->d.operand_count; i++) {
+        const ZydisDecodedOperand *op = &in->ops[i];
+        if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.type == ZYDIS_MEMOP_TYPE_MEM)
+            memory = true;
+        if (op->type != ZYDIS_OPERAND_TYPE_REGISTER)
+            continue;
+        switch (ZydisRegisterGetClass(op->reg.value)) {
+        case ZYDIS_REGCLASS_X87: case ZYDIS_REGCLASS_MMX: case ZYDIS_REGCLASS_XMM:
+        case ZYDIS_REGCLASS_YMM: case ZYDIS_REGCLASS_ZMM: case ZYDIS_REGCLASS_TMM:
+        case ZYDIS_REGCLASS_MASK:
+            return "x87, MMX, SSE and AVX register operands are not emulated";
+        default:
+            break;
+        }
+    }
+    if (!memory)
+        return "no memory operand: not the instruction that accessed the device";
+    return "not an instruction form emulated here";
+}
+
+/* The non-string forms: one memory operand, at the exit's guest-physical address. */
+static enum mmio_result emulate_at(struct mmio_cpu *c, const struct mmio_ops *ops,
+                                   const struct insn *in, uint64_t gpa, struct mmio_outcome *out)
+{
+    enum alu_op op;
+    enum alu_shift shift;
+    unsigned operands = in->d.operand_count_visible;
+    if (is_setcc(in))
+        return operands == 1 ? emulate_setcc(c, ops, in, gpa) : MMIO_UNSUPPORTED;
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_INC:
+    case ZYDIS_MNEMONIC_DEC:
+    case ZYDIS_MNEMONIC_NOT:
+    case ZYDIS_MNEMONIC_NEG:
+        return operands == 1 ? emulate_unary(c, ops, in, gpa) : MMIO_UNSUPPORTED;
+    case ZYDIS_MNEMONIC_CMPXCHG8B:
+        return operands == 1 ? emulate_cmpxchg8b(c, ops, in, gpa) : MMIO_UNSUPPORTED;
+    case ZYDIS_MNEMONIC_CMPXCHG16B:
+        out->refused = "CMPXCHG16B: 16 bytes are not one device access";
+        return MMIO_UNSUPPORTED;
+    default:
+        break;
+    }
+    if (operands != 2)
+        return MMIO_UNSUPPORTED;
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_XCHG:
+        return emulate_xchg(c, ops, in, gpa);
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+    case ZYDIS_MNEMONIC_MOVNTI:
+        return emulate_mov(c, ops, in, gpa);
+    case ZYDIS_MNEMONIC_MOVBE:
+        return emulate_movbe(c, ops, in, gpa);
+    case ZYDIS_MNEMONIC_XADD:
+        return emulate_xadd(c, ops, in, gpa);
+    case ZYDIS_MNEMONIC_CMPXCHG:
+        return emulate_cmpxchg(c, ops, in, gpa);
+    case ZYDIS_MNEMONIC_BT:
+    case ZYDIS_MNEMONIC_BTS:
+    case ZYDIS_MNEMONIC_BTR:
+    case ZYDIS_MNEMONIC_BTC:
+        return emulate_bit(c, ops, in, gpa, out);
+    default:
+        if (alu_of(in->d.mnemonic, &op))
+            return emulate_alu(c, ops, in, op, gpa);
+        if (shift_of(in->d.mnemonic, &shift))
+            return emulate_shift(c, ops, in, shift, gpa);
+        return MMIO_UNSUPPORTED;
+    }
+}
+
 /* ---- entry ------------------------------------------------------------------------------ */
 
 /* A string I/O exit whose bytes at RIP are not the INS or OUTS it reports (rewritten or
@@ -502,6 +808,8 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
     out->linear = 0;
     out->write = false;
     out->fetch = false;
+    out->insn = NULL;
+    out->refused = NULL;
     switch (decode(c, ops, &in, &out->linear)) {
     case DECODED:
         break;
@@ -520,9 +828,11 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
         return MMIO_INVALID;
     default:
         out->linear = 0;
+        out->refused = "the bytes at RIP could not be decoded";
         return MMIO_UNSUPPORTED;
     }
     out->length = in.d.length;
+    out->insn = ZydisMnemonicGetString(in.d.mnemonic);
     enum string_kind kind;
     if (string_kind_of(&in, &kind)) {
         if (e->string_io && (kind != STR_INS && kind != STR_OUTS))
@@ -530,33 +840,15 @@ enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
         if (e->string_io && e->io_size &&
             ((kind == STR_INS) != e->io_in || string_io_size(&in) != e->io_size))
             return not_the_exiting_instruction(out);
-        return emulate_string(c, ops, &in, kind, out);
+        enum mmio_result r = emulate_string(c, ops, &in, kind, out);
+        if (r == MMIO_UNSUPPORTED)
+            out->refused = "not a string operand size emulated here";
+        return r;
     }
     if (e->string_io)
         return not_the_exiting_instruction(out);
-    switch (in.d.mnemonic) {
-    case ZYDIS_MNEMONIC_INC:
-    case ZYDIS_MNEMONIC_DEC:
-    case ZYDIS_MNEMONIC_NOT:
-    case ZYDIS_MNEMONIC_NEG:
-        return in.d.operand_count_visible == 1 ? emulate_unary(c, ops, &in, e->gpa) : MMIO_UNSUPPORTED;
-    default:
-        break;
-    }
-    if (in.d.operand_count_visible != 2)
-        return MMIO_UNSUPPORTED;
-    enum alu_op op;
-    switch (in.d.mnemonic) {
-    case ZYDIS_MNEMONIC_XCHG:
-        return emulate_xchg(c, ops, &in, e->gpa);
-    case ZYDIS_MNEMONIC_MOV:
-    case ZYDIS_MNEMONIC_MOVZX:
-    case ZYDIS_MNEMONIC_MOVSX:
-    case ZYDIS_MNEMONIC_MOVSXD:
-        return emulate_mov(c, ops, &in, e->gpa);
-    default:
-        if (alu_of(in.d.mnemonic, &op))
-            return emulate_alu(c, ops, &in, op, e->gpa);
-        return MMIO_UNSUPPORTED;
-    }
+    enum mmio_result r = emulate_at(c, ops, &in, e->gpa, out);
+    if (r == MMIO_UNSUPPORTED && !out->refused)
+        out->refused = refusal(&in);
+    return r;
 }

@@ -1,9 +1,22 @@
 /*
- * Emulating the instruction that touched an emulated device: at an MMIO exit's
- * guest-physical address a load or store (MOV, MOVZX, MOVSX, MOVSXD), a read-modify-write
- * (ADD, OR, AND, SUB, XOR, INC, DEC, NOT, NEG, XCHG; CMP and TEST only read), with the
- * arithmetic flags as the CPU sets them; or a string instruction (MOVS, STOS, LODS, INS,
- * OUTS, with or without REP) from an MMIO or a string I/O exit.
+ * Emulating the instruction that touched an emulated device (Intel SDM Vol. 2 semantics,
+ * flags as the CPU sets them, mmio_alu.h): at an MMIO exit's guest-physical address
+ *  - a load or store: MOV, MOVZX, MOVSX, MOVSXD, MOVNTI, MOVBE (CPUID passes the host's
+ *    MOVBE through, so a guest that runs it has it), SETcc;
+ *  - a read-modify-write: ADD, ADC, SUB, SBB, OR, AND, XOR, INC, DEC, NOT, NEG, XCHG,
+ *    XADD, CMPXCHG, CMPXCHG8B (one 8-byte access each way; the destination written back
+ *    when the comparison fails, as the CPU does), BTS, BTR, BTC, and ROL, ROR, RCL, RCR,
+ *    SHL/SAL, SHR, SAR by 1, CL or imm8 (a count that masks to 0 reads and stores nothing);
+ *    CMP, TEST and BT only read.  BT* with a register offset address a bit string: the
+ *    operand-sized unit offset DIV size away, reached through its guest-linear address;
+ *  - or a string instruction (MOVS, STOS, LODS, INS, OUTS, with or without REP) from an
+ *    MMIO or a string I/O exit.
+ * LOCK where the SDM does not allow it, and a form that needs a memory operand given a
+ * register (CMPXCHG8B, MOVBE), are #UD as on the CPU.  Refused (MMIO_UNSUPPORTED, with
+ * `refused` saying why in the message that ends the partition): x87, MMX, SSE and AVX
+ * accesses (a 64-bit device access from 32-bit code is one of these, or CMPXCHG8B),
+ * CMPXCHG16B (16 bytes are no single device access), forms with no memory operand, and
+ * anything else.
  *
  * Portable: the backend fills struct mmio_cpu from the vCPU (RSP included), supplies the
  * ways to reach instruction bytes, memory and ports in struct mmio_ops, and writes back
@@ -111,6 +124,9 @@ struct mmio_outcome {
     uint8_t vector;             /* MMIO_UNMAPPED, from vcpu_emulate: the fault to raise;
                                  * MMIO_INVALID: #UD or #GP */
     uint32_t error;             /* and its error code (hv/core/guest_walk.h; 0 for #GP) */
+    const char *insn;           /* the decoded instruction's mnemonic (NULL: none decoded) */
+    const char *refused;        /* MMIO_UNSUPPORTED: why, for the message that ends the
+                                 * partition */
 };
 
 enum mmio_result mmio_emulate(struct mmio_cpu *c, const struct mmio_ops *ops,
