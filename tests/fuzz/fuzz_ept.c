@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ept_set_permissions(&e, gpa, take(&p, end, 3), op & 7);
             break;
         case 1:
-            ept_map_page(&e, gpa & ~0xfffull, 0x9000000000ull + (gpa & 0xfffff000ull), op & 7);
+            ept_map_page(&e, gpa & ~0xfffull, 0x9000000000ull + (gpa & 0xfffff000ull), op & 7,
+                         op & 8);
             break;
         default:
             ept_unmap_page(&e, gpa & ~0xfffull);
