@@ -2,15 +2,20 @@
 #include "hv/core/mem_scrub.h"
 
 #include "hv/arch/x86/console.h"
+#include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/worker.h"
 #include "hv/mm/kmem.h"
 
 #define MEM_SCRUB_OWNER 0       /* the hypervisor's own; partitions are 1.. */
+#define PAGE 4096ull
 
 static struct work_item item;
 static bool submit_refused;
+static uint64_t resume_ns;      /* after a run: the item is queued again then (0: not waiting) */
+static uint64_t run_bytes = MEM_SCRUB_MIN_BYTES;
+static unsigned running;        /* CPUs in scrub_item now */
 
 static spinlock_t stats_lock = SPINLOCK_INIT;
 static struct {
@@ -23,16 +28,20 @@ static void submit(void)
         __atomic_store_n(&submit_refused, true, __ATOMIC_SEQ_CST);
 }
 
-static unsigned running;        /* items in scrub_item now */
-
-/* Two CPUs may run the item at once (a submit while it runs queues it again): each takes
- * its own run from the queue, and the one that leaves nothing pending reports the drain. */
-static void scrub_item(struct work_item *w)
+/* The next run's size: what the last full one would have done in MEM_SCRUB_RUN_NS. */
+static void resize(uint64_t done, uint64_t took_ns)
 {
-    (void)w;
-    __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
+    uint64_t n = took_ns ? done * MEM_SCRUB_RUN_NS / took_ns : MEM_SCRUB_MAX_BYTES;
+    n = n < MEM_SCRUB_MIN_BYTES ? MEM_SCRUB_MIN_BYTES : n > MEM_SCRUB_MAX_BYTES ? MEM_SCRUB_MAX_BYTES : n;
+    __atomic_store_n(&run_bytes, n & ~(PAGE - 1), __ATOMIC_RELAXED);
+}
+
+/* One run of at most ask bytes, counted; the bytes done.  The run that leaves nothing
+ * pending prints the line. */
+static uint64_t run_once(uint64_t ask)
+{
     uint64_t t0 = time_ns();
-    uint64_t done = kmem_scrub_step(MEM_SCRUB_STEP_BYTES);
+    uint64_t done = kmem_scrub_step(ask);
     uint64_t t1 = time_ns();
     uint64_t f = spin_lock_irqsave(&stats_lock);
     if (done) {
@@ -52,14 +61,21 @@ static void scrub_item(struct work_item *w)
     if (report)
         kprintf("atoll: memory: scrubbed %lu MiB in %lu runs over %lu ms, the longest %lu us\n",
                 bytes >> 20, runs, (t1 - since) / 1000000, longest / 1000);
+    if (done == ask)
+        resize(done, t1 - t0);
     if (done && !report)
-        submit();
-    __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&resume_ns, t1 + (t1 - t0) + 1, __ATOMIC_SEQ_CST);
+    return done;
 }
 
-bool mem_scrub_busy(void)
+/* Two CPUs may run the item at once (a submit while it runs queues it again): each takes
+ * its own run from the queue. */
+static void scrub_item(struct work_item *w)
 {
-    return __atomic_load_n(&running, __ATOMIC_SEQ_CST) || kmem_scrub_pending_bytes();
+    (void)w;
+    __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
+    run_once(__atomic_load_n(&run_bytes, __ATOMIC_RELAXED));
+    __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
 }
 
 void mem_scrub_init(void)
@@ -71,7 +87,27 @@ void mem_scrub_init(void)
 
 void mem_scrub_poll(void)
 {
+    uint64_t at = __atomic_load_n(&resume_ns, __ATOMIC_SEQ_CST);
+    if (at && time_ns() >= at &&
+        __atomic_compare_exchange_n(&resume_ns, &at, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        submit();
     if (__atomic_load_n(&submit_refused, __ATOMIC_SEQ_CST) &&
         __atomic_exchange_n(&submit_refused, false, __ATOMIC_SEQ_CST))
         submit();
+}
+
+uint64_t mem_scrub_resume_ns(void)
+{
+    return __atomic_load_n(&resume_ns, __ATOMIC_SEQ_CST);
+}
+
+void mem_scrub_drain_now(void)
+{
+    __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
+    while (run_once(MEM_SCRUB_MAX_BYTES) || kmem_scrub_pending_bytes())
+        cpu_relax();        /* what another CPU took comes back within its run */
+    __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&running, __ATOMIC_SEQ_CST))
+        cpu_relax();        /* its line printed */
+    __atomic_store_n(&resume_ns, 0, __ATOMIC_SEQ_CST);
 }
