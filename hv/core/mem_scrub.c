@@ -6,6 +6,7 @@
 #include "hv/arch/x86/spinlock.h"
 #include "hv/arch/x86/tsc.h"
 #include "hv/core/worker.h"
+#include "hv/lib/format.h"
 #include "hv/mm/kmem.h"
 
 #define MEM_SCRUB_OWNER 0       /* the hypervisor's own; partitions are 1.. */
@@ -19,7 +20,8 @@ static unsigned running;        /* CPUs in scrub_item now */
 
 static spinlock_t stats_lock = SPINLOCK_INIT;
 static struct {
-    uint64_t bytes, runs, since_ns, longest_ns;
+    uint64_t bytes, runs, since_ns, longest_ns;     /* longest: of the background runs */
+    uint64_t at_end;                                /* bytes mem_scrub_drain_now did */
 } stats;
 
 static void submit(void)
@@ -38,7 +40,7 @@ static void resize(uint64_t done, uint64_t took_ns)
 
 /* One run of at most ask bytes, counted; the bytes done.  The run that leaves nothing
  * pending prints the line. */
-static uint64_t run_once(uint64_t ask)
+static uint64_t run_once(uint64_t ask, bool at_end)
 {
     uint64_t t0 = time_ns();
     uint64_t done = kmem_scrub_step(ask);
@@ -49,21 +51,28 @@ static uint64_t run_once(uint64_t ask)
             stats.since_ns = t0;
         stats.bytes += done;
         stats.runs++;
-        if (t1 - t0 > stats.longest_ns)
+        if (at_end)
+            stats.at_end += done;
+        else if (t1 - t0 > stats.longest_ns)
             stats.longest_ns = t1 - t0;
     }
     bool report = stats.runs && !kmem_scrub_pending_bytes();
     uint64_t bytes = stats.bytes, runs = stats.runs, since = stats.since_ns;
-    uint64_t longest = stats.longest_ns;
+    uint64_t longest = stats.longest_ns, end_bytes = stats.at_end;
     if (report)
-        stats.bytes = stats.runs = stats.longest_ns = 0;
+        stats.bytes = stats.runs = stats.longest_ns = stats.at_end = 0;
     spin_unlock_irqrestore(&stats_lock, f);
-    if (report)
-        kprintf("atoll: memory: scrubbed %lu MiB in %lu runs over %lu ms, the longest %lu us\n",
-                bytes >> 20, runs, (t1 - since) / 1000000, longest / 1000);
-    if (done == ask)
+    if (report) {
+        char tail[64] = "";
+        if (end_bytes)
+            fmt_snprintf(tail, sizeof(tail), "; %lu KiB of it at the end, at once",
+                         end_bytes >> 10);
+        kprintf("atoll: memory: scrubbed %lu MiB in %lu runs over %lu ms, the longest %lu us%s\n",
+                bytes >> 20, runs, (t1 - since) / 1000000, longest / 1000, tail);
+    }
+    if (!at_end && done == ask)
         resize(done, t1 - t0);
-    if (done && !report)
+    if (!at_end && done && !report)
         __atomic_store_n(&resume_ns, t1 + (t1 - t0) + 1, __ATOMIC_SEQ_CST);
     return done;
 }
@@ -74,7 +83,7 @@ static void scrub_item(struct work_item *w)
 {
     (void)w;
     __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
-    run_once(__atomic_load_n(&run_bytes, __ATOMIC_RELAXED));
+    run_once(__atomic_load_n(&run_bytes, __ATOMIC_RELAXED), false);
     __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -104,7 +113,7 @@ uint64_t mem_scrub_resume_ns(void)
 void mem_scrub_drain_now(void)
 {
     __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
-    while (run_once(MEM_SCRUB_MAX_BYTES) || kmem_scrub_pending_bytes())
+    while (run_once(MEM_SCRUB_MAX_BYTES, true) || kmem_scrub_pending_bytes())
         cpu_relax();        /* what another CPU took comes back within its run */
     __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&running, __ATOMIC_SEQ_CST))
