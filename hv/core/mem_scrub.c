@@ -22,6 +22,7 @@ static spinlock_t stats_lock = SPINLOCK_INIT;
 static struct {
     uint64_t bytes, runs, since_ns, longest_ns;     /* longest: of the background runs */
     uint64_t at_end;                                /* bytes mem_scrub_drain_now did */
+    uint64_t reclaimed_then;    /* kmem_scrub_reclaimed_bytes at the last line */
 } stats;
 
 static void submit(void)
@@ -58,14 +59,22 @@ static uint64_t run_once(uint64_t ask, bool at_end)
     }
     bool report = stats.runs && !kmem_scrub_pending_bytes();
     uint64_t bytes = stats.bytes, runs = stats.runs, since = stats.since_ns;
-    uint64_t longest = stats.longest_ns, end_bytes = stats.at_end;
-    if (report)
+    uint64_t longest = stats.longest_ns, end_bytes = stats.at_end, by_alloc = 0;
+    if (report) {
+        uint64_t reclaimed = kmem_scrub_reclaimed_bytes();
+        by_alloc = reclaimed - stats.reclaimed_then;
+        stats.reclaimed_then = reclaimed;
         stats.bytes = stats.runs = stats.longest_ns = stats.at_end = 0;
+    }
     spin_unlock_irqrestore(&stats_lock, f);
     if (report) {
-        char tail[64] = "";
+        char tail[128] = "";
+        size_t n = 0;
+        if (by_alloc)
+            n += (size_t)fmt_snprintf(tail + n, sizeof(tail) - n, "; %lu KiB more by "
+                                      "allocations that needed it", by_alloc >> 10);
         if (end_bytes)
-            fmt_snprintf(tail, sizeof(tail), "; %lu KiB of it at the end, at once",
+            fmt_snprintf(tail + n, sizeof(tail) - n, "; %lu KiB of it at the end, at once",
                          end_bytes >> 10);
         kprintf("atoll: memory: scrubbed %lu MiB in %lu runs over %lu ms, the longest %lu us%s\n",
                 bytes >> 20, runs, (t1 - since) / 1000000, longest / 1000, tail);

@@ -12,8 +12,9 @@
  * itself first (kmem_alloc_pages).  On a CPU that is never idle the item runs once a time
  * slice (worker.h).  When the queue drains the hypervisor prints one line:
  * `atoll: memory: scrubbed N MiB in S runs over T ms, the longest U us` (U: of the
- * background runs), ending `; K KiB of it at the end, at once` when mem_scrub_drain_now
- * did the rest.
+ * background runs), then `; A KiB more by allocations that needed it` (not among the N
+ * MiB) when allocations scrubbed some themselves, and `; K KiB of it at the end, at once`
+ * when mem_scrub_drain_now did the rest.
  */
 #ifndef ATOLL_HV_CORE_MEM_SCRUB_H
 #define ATOLL_HV_CORE_MEM_SCRUB_H

@@ -1,6 +1,7 @@
 #include "hv/mm/kmem.h"
 
 #include <string.h>
+#include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/mm/frame_alloc.h"
 #include "hv/mm/scrub_queue.h"
@@ -13,6 +14,7 @@ static struct frame_alloc frames;
 static struct scrub_queue scrub;            /* under frames_lock too */
 static spinlock_t frames_lock = SPINLOCK_INIT;
 static void (*scrub_notify)(void);
+static uint64_t reclaimed_bytes;            /* scrubbed by allocations that needed them */
 
 static void *direct_map(uint64_t phys) { return phys_to_virt(phys); }
 
@@ -62,10 +64,11 @@ void *kmem_alloc_pages_aligned(size_t count, size_t align_pages, uint64_t max_ph
             break;
         if (!pending)
             return NULL;
-        if (r.length)
+        if (r.length) {
             scrub_run(r);
-        else
-            __builtin_ia32_pause();
+            __atomic_add_fetch(&reclaimed_bytes, r.length, __ATOMIC_RELAXED);
+        } else
+            cpu_relax();
     }
     void *va = phys_to_virt(phys);
     memset(va, 0, count * FRAME_SIZE);
@@ -122,6 +125,11 @@ uint64_t kmem_scrub_pending_bytes(void)
     uint64_t n = scrub_queue_pending(&scrub);
     spin_unlock_irqrestore(&frames_lock, flags);
     return n;
+}
+
+uint64_t kmem_scrub_reclaimed_bytes(void)
+{
+    return __atomic_load_n(&reclaimed_bytes, __ATOMIC_RELAXED);
 }
 
 void kmem_scrub_set_notify(void (*fn)(void))

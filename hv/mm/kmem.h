@@ -37,6 +37,8 @@ void kmem_free_pages_unscrubbed(void *va, size_t count);
 uint64_t kmem_scrub_step(uint64_t max_bytes);
 /* Queued or being scrubbed. */
 uint64_t kmem_scrub_pending_bytes(void);
+/* Since boot: what allocations that found nothing else free scrubbed themselves. */
+uint64_t kmem_scrub_reclaimed_bytes(void);
 /* fn is called (by whoever freed, no lock held) when pages are queued where none were. */
 void kmem_scrub_set_notify(void (*fn)(void));
 /* A page below 1 MiB (SMP trampoline); returns its physical address or 0. */
