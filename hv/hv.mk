@@ -6,7 +6,7 @@ KERNEL_SRCS += \
 	hv/arch/x86/idt.c hv/arch/x86/exception.c hv/arch/x86/percpu.c hv/arch/x86/paging.c \
 	hv/arch/x86/lapic.c hv/arch/x86/tsc.c hv/arch/x86/smp.c hv/arch/x86/machine.c \
 	hv/arch/x86/platform.c \
-	hv/mm/frame_alloc.c hv/mm/kmem.c \
+	hv/mm/frame_alloc.c hv/mm/kmem.c hv/mm/scrub_queue.c \
 	hv/lib/string.c hv/lib/format.c hv/lib/bitmap.c hv/lib/log_ring.c hv/lib/cmdline.c \
 	hv/lib/peer_slots.c \
 	hv/core/main.c hv/arch/x86/console.c hv/core/config/boot_config.c hv/core/run.c \

@@ -285,8 +285,9 @@ static struct partition *replace(struct partition *p, struct capture *c, char *e
         return NULL;
     }
     /* A CPU that never lets its vCPU go is given up on; once all are let go, the last one
-     * frees the partition (scrubbing its RAM takes seconds under an emulator) and that
-     * always ends. */
+     * frees the partition (its RAM queued for the background scrub, hv/core/mem_scrub.h;
+     * the new partition's allocation scrubs what it needs of it first) and that always
+     * ends. */
     unsigned released = p->released;
     uint64_t give_up = time_ns() + RELEASE_TIMEOUT_NS;
     for (;;) {

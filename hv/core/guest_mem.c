@@ -46,16 +46,17 @@ bool guest_mem_alloc(struct guest_mem *m, uint64_t size)
     return true;
 }
 
+/* The RAM goes to kmem's scrub queue dirty: a worker item scrubs it (hv/core/mem_scrub.h). */
 void guest_mem_free(struct guest_mem *m)
 {
     for (size_t i = 0; m->chunks && i < m->chunk_count; i++) {
         struct guest_chunk *c = &m->chunks[i];
         if (c->hpa) {
-            kmem_free_pages(phys_to_virt(c->hpa), PAGES_PER_CHUNK);
+            kmem_free_pages_unscrubbed(phys_to_virt(c->hpa), PAGES_PER_CHUNK);
         } else if (c->pages) {
             for (size_t p = 0; p < PAGES_PER_CHUNK; p++)
                 if (c->pages[p])
-                    kmem_free_pages(phys_to_virt(c->pages[p]), 1);
+                    kmem_free_pages_unscrubbed(phys_to_virt(c->pages[p]), 1);
             kfree(c->pages);
         }
     }

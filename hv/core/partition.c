@@ -133,9 +133,10 @@ void partition_exit(struct partition *p, int status)
     kprintf("[%s] EXIT: STATUS=%d\n", p->name, status);
 }
 
-/* The last vCPU to leave frees the partition's memory (scrubbed) and devices.  The scrub
- * runs here, on that vCPU's CPU, whose other vCPUs wait for it (the RAM's size over the
- * memory's bandwidth; about 2 ms per MiB under QEMU's icount). */
+/* The last vCPU to leave frees the partition's devices and memory.  The RAM is not
+ * scrubbed here, where that vCPU's CPU and the other vCPUs queued on it would wait for it
+ * (about 2 ms per MiB under QEMU's icount): guest_mem_free queues it dirty and a worker
+ * item scrubs it in bounded runs (hv/core/mem_scrub.h); no one gets a page of it before. */
 void partition_release_vcpu(struct vcpu *v)
 {
     struct partition *p = v->part;

@@ -76,7 +76,8 @@ struct partition {
 extern struct partition *partitions[];
 extern unsigned partition_count;
 
-/* Ends the partition: one line saying why, exit counters, memory scrubbed and freed.
+/* Ends the partition: one line saying why, exit counters, memory freed (its RAM scrubbed
+ * in the background, hv/core/mem_scrub.h).
  * Safe to call from any of its vCPUs; only the first call acts. */
 void partition_kill(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ended from outside (the script, the control server), not for anything it did. */

@@ -10,6 +10,7 @@
 #include "hv/arch/x86/machine.h"
 #include "hv/core/config/manifest.h"
 #include "hv/core/display.h"
+#include "hv/core/mem_scrub.h"
 #include "hv/core/partition_create.h"
 #include "hv/core/sched.h"
 #include "hv/core/script_run.h"
@@ -158,6 +159,7 @@ void hv_run(const struct boot_info *bi, const struct boot_config *cfg, bool part
     /* Services first: partitions' disks live in the storage pool. */
     services_start(ok ? &manifest.hv : NULL, bi);
     worker_init(ok ? &manifest.hv : NULL);
+    mem_scrub_init();
     boot_info = bi;
     for (uint32_t i = 0; ok && i < manifest.partition_count; i++)
         if (manifest.partitions[i].role == ROLE_VIDEO_SERVICE)

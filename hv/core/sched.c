@@ -1,6 +1,7 @@
 #include "hv/core/sched.h"
 
 #include "hv/core/console_input.h"
+#include "hv/core/mem_scrub.h"
 #include "hv/core/partition_writes.h"
 #include "hv/core/run.h"
 #include "hv/core/script_run.h"
@@ -233,6 +234,7 @@ static void report_all_ended(void)
 {
     static bool reported;
     if (machine_test_exit()) {
+        mem_scrub_drain_now();      /* the RAM they left, before the verdict */
         char why[200];
         bool pass = partition_verdict(why, sizeof(why));
         machine_finish(pass, pass ? NULL : why);
@@ -262,6 +264,7 @@ void sched_loop(bool boot_cpu)
             snapshot_poll();
             partition_restarts_poll();
         }
+        mem_scrub_poll();
         if (boot_cpu && all_partitions_ended())
             report_all_ended();
         uint64_t services_wait = boot_cpu ? services_poll() : SERVICES_NONE;
@@ -277,6 +280,9 @@ void sched_loop(bool boot_cpu)
                 continue;
             if (rq->held && (!next || rq->throttled_until < next))
                 next = rq->throttled_until;
+            uint64_t scrub_at = mem_scrub_resume_ns();
+            if (scrub_at && (!next || scrub_at < next))
+                next = scrub_at;
             if (services_wait)      /* 0: a service is moving data, poll it again now */
                 idle(next, services_wait < IDLE_MAX_NS ? services_wait : IDLE_MAX_NS);
             continue;

@@ -1,5 +1,5 @@
 # Worker tasks: work items run by priority on the CPUs that run no vCPU (worker.h).
-KERNEL_SRCS += hv/core/worker_queue.c hv/core/worker.c hv/core/worker_selftest.c
+KERNEL_SRCS += hv/core/worker_queue.c hv/core/worker.c hv/core/worker_selftest.c hv/core/mem_scrub.c
 
 UNIT_TESTS += test_worker_queue
 test_worker_queue_SRCS := tests/unit/test_worker_queue.c hv/core/worker_queue.c

@@ -5,7 +5,7 @@
 /*
  * The bulk moves 8 bytes an iteration (REP MOVSQ/STOSQ), the ends a byte at a time:
  * emulators run a REP string instruction one iteration at a time (QEMU's TCG takes 256 MiB
- * of REP STOSB, a partition's RAM scrubbed as it is freed, in tens of seconds), and on
+ * of REP STOSB, a partition's RAM scrubbed once it is freed, in tens of seconds), and on
  * hardware the two are as fast.
  */
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)

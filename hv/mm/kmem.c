@@ -1,11 +1,20 @@
 #include "hv/mm/kmem.h"
 
 #include <string.h>
+#include "hv/arch/x86/cpu.h"
 #include "hv/arch/x86/spinlock.h"
 #include "hv/mm/frame_alloc.h"
+#include "hv/mm/scrub_queue.h"
+
+/* An allocation that finds no free frames scrubs queued ones at least this much at a time
+ * (a 2 MiB chunk of guest RAM comes back whole). */
+#define RECLAIM_BYTES (2ull << 20)
 
 static struct frame_alloc frames;
+static struct scrub_queue scrub;            /* under frames_lock too */
 static spinlock_t frames_lock = SPINLOCK_INIT;
+static void (*scrub_notify)(void);
+static uint64_t reclaimed_bytes;            /* scrubbed by allocations that needed them */
 
 static void *direct_map(uint64_t phys) { return phys_to_virt(phys); }
 
@@ -22,13 +31,45 @@ const char *kmem_init(const struct boot_info *bi, uint64_t bi_phys)
     return st == FA_OK ? NULL : frame_alloc_strerror(st);
 }
 
+/* Zeroes a run taken from the scrub queue and frees it; the queue stops counting it only
+ * once the allocator does (so free + pending never misses it). */
+static void scrub_run(struct frame_range r)
+{
+    memset(phys_to_virt(r.base), 0, r.length);
+    uint64_t flags = spin_lock_irqsave(&frames_lock);
+    frame_free_pages(&frames, r.base, r.length / FRAME_SIZE);
+    scrub_queue_done(&scrub, r.length);
+    spin_unlock_irqrestore(&frames_lock, flags);
+}
+
+/*
+ * Frames still waiting in the scrub queue count as free, so an allocation that finds none
+ * free scrubs queued ones here and tries again, until it fits or nothing is pending.  Frames
+ * another CPU has taken to scrub come back within its one bounded run: it waits for those.
+ */
 void *kmem_alloc_pages_aligned(size_t count, size_t align_pages, uint64_t max_phys)
 {
-    uint64_t flags = spin_lock_irqsave(&frames_lock);
-    uint64_t phys = frame_alloc_pages(&frames, count, align_pages, max_phys);
-    spin_unlock_irqrestore(&frames_lock, flags);
-    if (!phys)
-        return NULL;
+    uint64_t phys;
+    for (;;) {
+        struct frame_range r = { 0, 0 };
+        bool pending = false;
+        uint64_t flags = spin_lock_irqsave(&frames_lock);
+        phys = frame_alloc_pages(&frames, count, align_pages, max_phys);
+        if (!phys) {
+            uint64_t want = count * FRAME_SIZE > RECLAIM_BYTES ? count * FRAME_SIZE : RECLAIM_BYTES;
+            pending = scrub_queue_take(&scrub, want, &r) || scrub.taken_bytes;
+        }
+        spin_unlock_irqrestore(&frames_lock, flags);
+        if (phys)
+            break;
+        if (!pending)
+            return NULL;
+        if (r.length) {
+            scrub_run(r);
+            __atomic_add_fetch(&reclaimed_bytes, r.length, __ATOMIC_RELAXED);
+        } else
+            cpu_relax();
+    }
     void *va = phys_to_virt(phys);
     memset(va, 0, count * FRAME_SIZE);
     return va;
@@ -49,6 +90,53 @@ void kmem_free_pages(void *va, size_t count)
     spin_unlock_irqrestore(&frames_lock, flags);
 }
 
+void kmem_free_pages_unscrubbed(void *va, size_t count)
+{
+    if (!va || !count)
+        return;
+    uint64_t flags = spin_lock_irqsave(&frames_lock);
+    bool was_empty = !scrub.queued_bytes;
+    bool queued = scrub_queue_push(&scrub, virt_to_phys(va), count * FRAME_SIZE);
+    spin_unlock_irqrestore(&frames_lock, flags);
+    if (!queued) {
+        kmem_free_pages(va, count);         /* the queue is full: scrubbed now, as before */
+        return;
+    }
+    void (*notify)(void) = __atomic_load_n(&scrub_notify, __ATOMIC_ACQUIRE);
+    if (was_empty && notify)
+        notify();
+}
+
+uint64_t kmem_scrub_step(uint64_t max_bytes)
+{
+    struct frame_range r;
+    uint64_t flags = spin_lock_irqsave(&frames_lock);
+    bool took = scrub_queue_take(&scrub, max_bytes, &r);
+    spin_unlock_irqrestore(&frames_lock, flags);
+    if (!took)
+        return 0;
+    scrub_run(r);
+    return r.length;
+}
+
+uint64_t kmem_scrub_pending_bytes(void)
+{
+    uint64_t flags = spin_lock_irqsave(&frames_lock);
+    uint64_t n = scrub_queue_pending(&scrub);
+    spin_unlock_irqrestore(&frames_lock, flags);
+    return n;
+}
+
+uint64_t kmem_scrub_reclaimed_bytes(void)
+{
+    return __atomic_load_n(&reclaimed_bytes, __ATOMIC_RELAXED);
+}
+
+void kmem_scrub_set_notify(void (*fn)(void))
+{
+    __atomic_store_n(&scrub_notify, fn, __ATOMIC_RELEASE);
+}
+
 uint64_t kmem_alloc_low_page(void)
 {
     uint64_t flags = spin_lock_irqsave(&frames_lock);
@@ -57,7 +145,14 @@ uint64_t kmem_alloc_low_page(void)
     return phys;
 }
 
-uint64_t kmem_free_bytes(void) { return frame_alloc_free_bytes(&frames); }
+uint64_t kmem_free_bytes(void)
+{
+    uint64_t flags = spin_lock_irqsave(&frames_lock);
+    uint64_t n = frame_alloc_free_bytes(&frames) + scrub_queue_pending(&scrub);
+    spin_unlock_irqrestore(&frames_lock, flags);
+    return n;
+}
+
 uint64_t kmem_total_bytes(void) { return frame_alloc_total_bytes(&frames); }
 
 /*

@@ -42,7 +42,8 @@ SVM_SCENARIOS ?= bochs-grub-1cpu bochs-grub-4cpu bochs-grub-acpi-hpet bochs-grub
 	bochs-grub-write-track bochs-ovmf-2cpu bochs-ovmf-hello \
 	bochs-grub-snapshot-lazy bochs-grub-snapshot-live-ends bochs-grub-snapshot-smp-lazy \
 	bochs-grub-vcpu-roundtrip \
-	bochs-grub-checkpoint-timer bochs-grub-hostile-insn bochs-grub-storage-ata-pio bochs-grub-virtio-copy
+	bochs-grub-checkpoint-timer bochs-grub-hostile-insn bochs-grub-storage-ata-pio bochs-grub-virtio-copy \
+	bochs-grub-timer-scrub bochs-grub-reset-scrub
 TEST_STEPS += test-svm
 .PHONY: test-svm
 test-svm: kernel guests

@@ -64,6 +64,8 @@ void kmem_free_pages(void *va, size_t count)
     used[i] = false;
 }
 
+void kmem_free_pages_unscrubbed(void *va, size_t count) { kmem_free_pages(va, count); }
+
 void *kmem_alloc_pages_aligned(size_t count, size_t align_pages, uint64_t max_phys)
 {
     return NULL;

@@ -6,6 +6,10 @@ test_bitmap_SRCS := tests/unit/test_bitmap.c hv/lib/bitmap.c
 UNIT_TESTS += test_frame_alloc
 test_frame_alloc_SRCS := tests/unit/test_frame_alloc.c hv/mm/frame_alloc.c hv/lib/bitmap.c
 
+UNIT_TESTS += test_scrub_queue
+test_scrub_queue_SRCS := tests/unit/test_scrub_queue.c hv/mm/scrub_queue.c hv/mm/frame_alloc.c \
+	hv/lib/bitmap.c
+
 UNIT_TESTS += test_format
 test_format_SRCS := tests/unit/test_format.c hv/lib/format.c
 test_format_CFLAGS := -Wno-format

@@ -18,6 +18,7 @@ void *phys_to_virt(uint64_t phys);
 uint64_t virt_to_phys(const void *va);
 void *kmem_alloc_pages(size_t count);       /* count = 1 only */
 void kmem_free_pages(void *va, size_t count);
+void kmem_free_pages_unscrubbed(void *va, size_t count);  /* as kmem_free_pages here */
 void *kmem_alloc_pages_aligned(size_t count, size_t align_pages, uint64_t max_phys); /* NULL */
 void *kmalloc(size_t size);     /* zeroed */
 void kfree(void *p);
