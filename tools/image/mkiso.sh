@@ -101,10 +101,17 @@ done < <(manifest_modules "$manifest")
 } >>"$cfg"
 
 mkdir -p "$(dirname "$out")"
-if ! log=$(grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$stage" 2>&1); then
-    echo "$log" >&2
-    echo "mkiso: error: grub-mkrescue failed" >&2
+# xorriso, under grub-mkrescue, has been seen to die of SIGSEGV now and then on a loaded
+# machine with the same input that works the next time: one more try before failing.
+tries=0
+until log=$(grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$stage" 2>&1); do
     rm -f "$out.tmp"
-    exit 1
-fi
+    tries=$((tries + 1))
+    if [ "$tries" -ge 2 ] || ! printf '%s\n' "$log" | grep -q 'SIG[A-Z]*'; then
+        echo "$log" >&2
+        echo "mkiso: error: grub-mkrescue failed" >&2
+        exit 1
+    fi
+    echo "mkiso: grub-mkrescue's xorriso died of a signal; trying once more" >&2
+done
 mv "$out.tmp" "$out"
