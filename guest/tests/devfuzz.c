@@ -9,7 +9,12 @@
  *   lapic    xAPIC page: every offset, ICR with every delivery mode and shorthand to APIC
  *            IDs inside and outside the partition, LVT junk, timer divide / count 1
  *   x2apic   MSRs 0x800-0x8ff (#GP in xAPIC mode), IA32_APIC_BASE (mode changes, a moved
- *            page), IA32_TSC_DEADLINE
+ *            page), IA32_TSC_DEADLINE; and (`x2=N` % of these iterations) the x2APIC rules
+ *            of hv/vdev/apic.md checked: reserved MSRs (0x800-0x8ff holes, 0x900-0xbff),
+ *            read-only and write-only registers, reserved bits (#GP, nothing changed),
+ *            the ICR, EOI/ESR/SELF IPI values, the LDR; and every legal and illegal
+ *            IA32_APIC_BASE transition with the timer armed and interrupts requested,
+ *            with short IF=1 windows between them (a broken rule FAILs)
  *   ioapic   IOREGSEL junk, redirection entries junk, the EOI register
  *   hpet     comparators of 0, 1 and junk, periodic, 32-bit, level, legacy replacement
  *   pic pit rtc   every command byte, ICW sequences, read-back, every CMOS index
@@ -40,7 +45,8 @@
  * RTC's clock (it sends no interrupts: cmos_rtc.h), fw_cfg's signature, and (with a disk)
  * the virtio-blk device from reset: a sector written and read back.
  *
- * Knobs: `seed=N` (1), `iterations=N` (4000), `storm-ms=N` (20 per source),
+ * Knobs: `seed=N` (1), `iterations=N` (4000), `storm-ms=N` (20 per source), `x2=N` (30),
+ * `favour=MASK` (bit d: the device dev_names[d] is picked 8 times as often; 7: the APICs),
  * `trace` (print each access; the UART is then left out, its loopback would hide them),
  * `hctrace` (each access through HC_CONSOLE_WRITE: the same draws as without it).
  * Needs 32 MiB (the top 16 are the DMA scratch).
