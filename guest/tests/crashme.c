@@ -279,8 +279,15 @@ static void trap(struct irq_frame *f)
             c->harness_db++;
             return;
         }
-        report_fatal("crashme: %s (vector %lu) in the harness of vCPU %u at rip=%#lx error=%#lx",
-                     exception_name((unsigned)f->vector), f->vector, c->index, f->rip, f->error);
+        char hex[3 * sizeof(c->cur_bytes) + 1] = "";
+        for (unsigned k = 0; k < c->cur_n && k < sizeof(c->cur_bytes); k++)
+            fmt_snprintf(hex + 3 * k, 4, " %02x", c->cur_bytes[k]);
+        report_fatal("crashme: %s (vector %lu) in the harness of vCPU %u at rip=%#lx error=%#lx "
+                     "rsp=%#lx cr2=%#lx, after %lu iterations, the last (%s vector %lu rip=%#lx): %s",
+                     exception_name((unsigned)f->vector), f->vector, c->index, f->rip, f->error,
+                     f->rsp, f->vector == VEC_PF ? read_cr2() : 0, c->done,
+                     c->last.vector == OUTCOME_RETURNED ? "returned" : "fault", c->last.vector,
+                     c->last.rip, hex);
     }
     restore_state(c);
     /* A frame from INT n to a vector with an error code is one slot off: not counted. */

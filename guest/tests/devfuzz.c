@@ -10,7 +10,12 @@
  *   lapic    xAPIC page: every offset, ICR with every delivery mode and shorthand to APIC
  *            IDs inside and outside the partition, LVT junk, timer divide / count 1
  *   x2apic   MSRs 0x800-0x8ff (#GP in xAPIC mode), IA32_APIC_BASE (mode changes, a moved
- *            page), IA32_TSC_DEADLINE
+ *            page), IA32_TSC_DEADLINE; and (`x2=N` % of these iterations) the x2APIC rules
+ *            of hv/vdev/apic.md checked: reserved MSRs (0x800-0x8ff holes, 0x900-0xbff),
+ *            read-only and write-only registers, reserved bits (#GP, nothing changed),
+ *            the ICR, EOI/ESR/SELF IPI values, the LDR; and every legal and illegal
+ *            IA32_APIC_BASE transition with the timer armed and interrupts requested,
+ *            with short IF=1 windows between them (a broken rule FAILs)
  *   ioapic   IOREGSEL junk, redirection entries junk, the EOI register
  *   hpet     comparators of 0, 1 and junk, periodic, 32-bit, level, legacy replacement
  *   pic pit rtc   every command byte, ICW sequences, read-back, every CMOS index
@@ -41,7 +46,8 @@
  * RTC's clock (it sends no interrupts: cmos_rtc.h), fw_cfg's signature, and (with a disk)
  * the virtio-blk device from reset: a sector written and read back.
  *
- * Knobs: `seed=N` (1), `iterations=N` (4000), `storm-ms=N` (20 per source),
+ * Knobs: `seed=N` (1), `iterations=N` (4000), `storm-ms=N` (20 per source), `x2=N` (30),
+ * `favour=MASK` (bit d: the device dev_names[d] is picked 8 times as often; 7: the APICs),
  * `trace` (print each access; the UART is then left out, its loopback would hide them),
  * `hctrace` (each access through HC_CONSOLE_WRITE: the same draws as without it).
  * Needs 32 MiB (the top 16 are the DMA scratch).
@@ -75,7 +81,7 @@ static const char *const dev_names[D_COUNT] = {
     "reset", "pci", "virtio",
 };
 /* Draw weights: the stateful devices get most of the accesses. */
-static const unsigned dev_weight[D_COUNT] = { 14, 8, 10, 10, 5, 5, 5, 3, 3, 3, 2, 12, 20 };
+static unsigned dev_weight[D_COUNT] = { 14, 8, 10, 10, 5, 5, 5, 3, 3, 3, 2, 12, 20 };
 
 static struct rng rng;
 static enum dev cur;
@@ -560,8 +566,317 @@ static void op_lapic(void)
     any_access(base + off, size);
 }
 
+static void pic_init(void);
+
+/* ---- the x2APIC MSR space by its rules (SDM 10.12, Table 10-6; hv/vdev/apic.md) ------- */
+
+static unsigned x2_pct;             /* `x2=N`: share of x2apic iterations spent here */
+/* Interrupts an IF=1 window may still take: then TPR 0xf0 shuts it (a periodic timer of
+ * count 1 fires every 50 us, less than an emulated handler takes: nothing else would run). */
+static volatile unsigned window_left;
+static uint64_t windows_shut;
+static uint64_t x2_bad;             /* accesses whose #GP or value broke a rule */
+
+static void x2_rule(bool ok, const char *what, uint32_t msr, uint64_t v)
+{
+    if (ok || !atoll_present())
+        return;
+    if (x2_bad++ < 8)
+        printf("devfuzz: x2APIC rule broken: %s: MSR %#x value %#lx\n", what, msr, v);
+}
+
+static int x2_rd(uint32_t msr, uint64_t *v)
+{
+    *v = 0;
+    accesses[cur]++;
+    int f = rdmsr_safe(msr, v);
+    tr("rdmsr", msr, 8, *v);
+    if (f == VEC_GP)
+        gp_msr++;
+    else
+        note(f);
+    return f;
+}
+
+/* Reserved: the holes of 0x800-0x83f, 0x840-0x8ff, and 0x900-0xbff (not the LAPIC's). */
+static uint32_t x2_reserved_msr(void)
+{
+    static const uint16_t r[] = { 0x800, 0x801, 0x804, 0x805, 0x806, 0x807, 0x809, 0x80c,
+                                  0x80e, 0x82f, 0x831, 0x83a, 0x83b, 0x83c, 0x83d };
+    switch (rnd(3)) {
+    case 0: return r[rnd(sizeof(r) / sizeof(r[0]))];
+    case 1: return 0x840 + (uint32_t)rnd(0xc0);
+    default: return 0x900 + (uint32_t)rnd(0x300);
+    }
+}
+
+static uint32_t x2_readonly_msr(void)
+{
+    static const uint16_t r[] = { 0x802, 0x803, 0x80a, 0x80d, 0x839 };
+    return chance(40) ? 0x810 + (uint32_t)rnd(0x18) : r[rnd(5)];
+}
+
+/* Bits a WRMSR may set: TPR, SVR, the LVT entries (read-only delivery status and remote
+ * IRR included: ignored, not reserved), divide configuration. */
+static uint32_t x2_settable(uint32_t msr)
+{
+    switch (msr) {
+    case 0x808: return 0xff;
+    case 0x80f: return 0x3ff;
+    case 0x832: return 0x000710ff;
+    case 0x833: case 0x834: return 0x000117ff;
+    case 0x835: case 0x836: return 0x0001f7ff;
+    case 0x837: return 0x000110ff;
+    default: return 0xb;                     /* 0x83e */
+    }
+}
+
+/* A value for the ICR that can reach nobody but this vCPU: fixed, to self, vector >= 32. */
+static uint64_t x2_icr_self(void)
+{
+    return (uint64_t)rnd(256) << 32 | 1u << 18 | (uint32_t)rnd(2) << 14 | (32 + rnd(224));
+}
+
+static void x2_rules(void)
+{
+    bool x2 = x2apic_on();
+    uint64_t v, back = 0;
+    uint32_t msr;
+    int f;
+    switch (rnd(9)) {
+    case 0:                                  /* reserved: #GP both ways, in every mode */
+        msr = x2_reserved_msr();
+        f = x2_rd(msr, &v);
+        x2_rule(f == VEC_GP, "reserved MSR read", msr, v);
+        v = junk64();
+        x2_rule(msr_write(msr, v) == VEC_GP, "reserved MSR written", msr, v);
+        return;
+    case 1:                                  /* read-only: WRMSR #GPs */
+        msr = x2_readonly_msr();
+        v = chance(30) ? 0 : junk64();
+        x2_rule(msr_write(msr, v) == VEC_GP, "read-only register written", msr, v);
+        return;
+    case 2:                                  /* write-only: RDMSR #GPs */
+        msr = chance(50) ? 0x80b : 0x83f;
+        f = x2_rd(msr, &v);
+        x2_rule(f == VEC_GP, "write-only register read", msr, v);
+        return;
+    default:
+        break;
+    }
+    if (!x2) {                               /* every x2APIC register #GPs outside the mode */
+        msr = 0x800 + (uint32_t)rnd(0x40);
+        v = junk64();
+        if (chance(50)) {
+            f = x2_rd(msr, &v);
+            x2_rule(f == VEC_GP, "x2APIC register read outside x2APIC mode", msr, v);
+        } else if (msr == 0x830 && ((v & 0x700) == 0x500 || (v & 0x700) == 0x600))
+            return;                          /* the ICR: only what could not INIT us */
+        else
+            x2_rule(msr_write(msr, v) == VEC_GP,
+                    "x2APIC register written outside x2APIC mode", msr, v);
+        return;
+    }
+    static const uint16_t rw[] = { 0x808, 0x80f, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837,
+                                   0x83e };
+    switch (rnd(6)) {
+    case 0:                                  /* settable bits only: taken */
+    case 1: {
+        msr = rw[rnd(sizeof(rw) / 2)];
+        v = rng_next(&rng) & x2_settable(msr);
+        if (msr == 0x80f && chance(80))
+            v |= 0x100;                      /* mostly software-enabled */
+        x2_rule(msr_write(msr, v) == NO_FAULT, "valid write refused", msr, v);
+        if (msr == 0x808 || msr == 0x83e) {
+            f = x2_rd(msr, &back);
+            x2_rule(f == NO_FAULT && back == v, "read back differs", msr, back);
+        }
+        return;
+    }
+    case 2: {                                /* one reserved bit: #GP, nothing changes */
+        msr = rw[rnd(sizeof(rw) / 2)];
+        uint64_t reserved = ~(uint64_t)x2_settable(msr), bit;
+        do
+            bit = 1ull << rnd(64);
+        while (!(reserved & bit));
+        uint64_t before = 0;
+        (void)x2_rd(msr, &before);
+        v = (rng_next(&rng) & x2_settable(msr)) | bit;
+        x2_rule(msr_write(msr, v) == VEC_GP, "reserved bit taken", msr, v);
+        f = x2_rd(msr, &back);
+        x2_rule(f == NO_FAULT && back == before, "refused write changed it", msr, back);
+        return;
+    }
+    case 3: {                                /* the ICR: reserved bits #GP, else read back */
+        v = x2_icr_self();
+        bool bad = chance(50);
+        if (bad)
+            v |= 1ull << (12 + rnd(2)) | (chance(50) ? 1ull << (16 + rnd(2)) : 0) |
+                 (chance(50) ? 1ull << (20 + rnd(12)) : 0);
+        f = msr_write(0x830, v);
+        x2_rule(bad ? f == VEC_GP : f == NO_FAULT, bad ? "ICR reserved bit taken" :
+                "ICR write refused", 0x830, v);
+        if (!bad) {
+            f = x2_rd(0x830, &back);
+            x2_rule(f == NO_FAULT && back == v, "ICR read back differs", 0x830, back);
+        }
+        return;
+    }
+    case 4:                                  /* EOI and ESR take only 0; SELF IPI 8 bits */
+        msr = chance(50) ? 0x80b : 0x828;
+        v = chance(50) ? 0 : junk64();
+        f = msr_write(msr, v);
+        x2_rule(v ? f == VEC_GP : f == NO_FAULT, "EOI/ESR write", msr, v);
+        if (msr == 0x828 && !v) {
+            f = x2_rd(0x828, &back);
+            x2_rule(f == NO_FAULT && !(back >> 8), "ESR reserved bits", msr, back);
+        }
+        return;
+    default: {
+        v = chance(70) ? rnd(256) : junk64();
+        f = msr_write(0x83f, v);
+        x2_rule(v >> 8 ? f == VEC_GP : f == NO_FAULT, "SELF IPI write", 0x83f, v);
+        uint64_t id = 0, ldr = 0;
+        (void)x2_rd(0x802, &id);
+        (void)x2_rd(0x80d, &ldr);
+        x2_rule(ldr == ((id >> 4) << 16 | 1ull << (id & 15)), "LDR not derived from the ID",
+                0x80d, ldr);
+        return;
+    }
+    }
+}
+
+/* The LAPIC's MMIO address in xAPIC mode, if in our page tables. */
+static uintptr_t xapic_page(void)
+{
+    uint64_t b = apic_base_msr();
+    return b >> 32 ? 0 : (uintptr_t)(b & 0xfffff000ul);
+}
+
+/* Arms the timer and leaves interrupts requested (self IPIs, an error), in either mode. */
+static void x2_arm(void)
+{
+    bool x2 = x2apic_on();
+    uintptr_t page = x2 ? 0 : xapic_page();
+    if (!(apic_base_msr() & APIC_BASE_EN) || (!x2 && !page))
+        return;
+    uint32_t vec = 32 + (uint32_t)rnd(224), mode = (uint32_t)rnd(3);
+    uint32_t svr = 0x100 | (uint32_t)rnd(256), lvt = vec | mode << 17 | (chance(20) ? 1u << 16 : 0);
+    uint32_t err = (32 + (uint32_t)rnd(224)) | (chance(20) ? 1u << 16 : 0);
+    uint32_t count = chance(50) ? 1 + (uint32_t)rnd(4) : (uint32_t)rnd(100000);
+    if (x2) {
+        msr_write(0x80f, svr);
+        msr_write(0x83e, rnd(16) & 0xb);
+        msr_write(0x832, lvt);
+        msr_write(0x837, err);
+        msr_write(0x838, count);
+    } else {
+        wr(page + 0xf0, 4, svr);
+        wr(page + 0x3e0, 4, (uint32_t)rnd(16) & 0xb);
+        wr(page + 0x320, 4, lvt);
+        wr(page + 0x370, 4, err);
+        wr(page + 0x380, 4, count);
+    }
+    if (mode == 2)
+        msr_write(MSR_TSC_DEADLINE, chance(30) ? 1 : rdtsc() + rnd(20000));
+    for (unsigned n = (unsigned)rnd(4); n; n--) {   /* requests: vectors, and an illegal one */
+        uint32_t sv = chance(20) ? (uint32_t)rnd(16) : 32 + (uint32_t)rnd(224);
+        if (x2)
+            msr_write(0x83f, sv);
+        else
+            wr(page + 0x300, 4, 1u << 18 | sv);     /* fixed, to self */
+    }
+}
+
+/* After a switch to disabled and back to xAPIC: every register but the ID reset. */
+static void x2_check_reset(void)
+{
+    uintptr_t page = xapic_page();
+    if (page != LAPIC_DEFAULT || (apic_base_msr() & (APIC_BASE_EN | APIC_BASE_EXTD)) != APIC_BASE_EN)
+        return;
+    uint32_t svr = (uint32_t)rd(page + 0xf0, 4), lvt = (uint32_t)rd(page + 0x320, 4);
+    uint32_t irr = 0;
+    for (unsigned i = 0; i < 8; i++)
+        irr |= (uint32_t)rd(page + 0x200 + 0x10 * i, 4);
+    uint32_t count = (uint32_t)rd(page + 0x390, 4);
+    uint64_t dl = msr_read(MSR_TSC_DEADLINE);
+    x2_rule(svr == 0xff && lvt == 1u << 16 && !irr && !count && !dl,
+            "disabled then enabled: registers not reset", MSR_APIC_BASE,
+            (uint64_t)svr << 32 | lvt);
+}
+
+/* Every legal and illegal IA32_APIC_BASE transition (10.12.5) with the timer armed and
+ * interrupts requested; a short IF=1 window between them (TPR 0x10, so that no vector
+ * below 32 the fuzz left in the IOAPIC or MSI-X can arrive; the PIC masked). */
+static void x2_transitions(void)
+{
+    uint64_t b = apic_base_msr(), keep = b & APIC_BASE_BSP;
+    uint64_t base = chance(80) ? LAPIC_DEFAULT : b & 0xfffff000ul;
+    static unsigned maxphy;
+    if (!maxphy) {
+        maxphy = cpuid(0x80000000u, 0).eax >= 0x80000008u ? cpuid(0x80000008u, 0).eax & 0xff : 36;
+        if (maxphy < 36 || maxphy > 52)
+            maxphy = 36;
+    }
+    bool window = chance(30);
+    if (window)
+        pic_init();
+    for (unsigned n = 2 + (unsigned)rnd(5); n; n--) {
+        x2_arm();
+        b = apic_base_msr();
+        bool en = b & APIC_BASE_EN, x2 = en && (b & APIC_BASE_EXTD);
+        uint64_t v;
+        bool legal;
+        switch (rnd(8)) {
+        case 0: v = base | APIC_BASE_EN | APIC_BASE_EXTD | keep; legal = en; break;
+        case 1: v = base | keep; legal = true; break;                 /* disable */
+        case 2: v = base | APIC_BASE_EN | keep; legal = !x2; break;
+        case 3: v = base | APIC_BASE_EXTD | keep; legal = false; break;
+        case 4: v = b | 1ull << rnd(8); legal = false; break;         /* bits 7:0 */
+        case 5: v = b | 1ull << 9; legal = false; break;
+        case 6: v = b | 1ull << (maxphy + rnd(64 - maxphy)); legal = false; break;
+        default: v = b ^ APIC_BASE_EXTD; legal = en && !x2; break;
+        }
+        if (chance(30))
+            msr_write(MSR_TSC_DEADLINE, chance(50) ? 1 : rdtsc() + rnd(5000));
+        int f = msr_write(MSR_APIC_BASE, v);
+        x2_rule(legal ? f == NO_FAULT : f == VEC_GP, legal ? "legal APIC_BASE write refused" :
+                "illegal APIC_BASE write taken", MSR_APIC_BASE, v);
+        if (f == NO_FAULT && en && !(v & APIC_BASE_EN)) {
+            f = x2_rd(0x802, &v);
+            x2_rule(f == VEC_GP, "x2APIC ID read while disabled", 0x802, v);
+            if (chance(50)) {
+                msr_write(MSR_APIC_BASE, base | APIC_BASE_EN | keep);
+                x2_check_reset();
+            }
+        }
+        if (window && (apic_base_msr() & APIC_BASE_EN)) {
+            if (x2apic_on())
+                msr_write(0x808, 0x10);
+            else if (xapic_page() == LAPIC_DEFAULT)      /* not a page moved onto RAM */
+                wr(LAPIC_DEFAULT + 0x80, 4, 0x10);
+            else
+                continue;
+            uint64_t end = rdtsc() + 2000 + rnd(20000);
+            window_left = 32;
+            sti();
+            while (rdtsc() < end)
+                __asm__ volatile("pause");
+            cli();
+            window_left = 0;
+        }
+    }
+}
+
 static void op_x2apic(void)
 {
+    if (x2_pct && chance(x2_pct)) {
+        if (chance(85))
+            x2_rules();
+        else
+            x2_transitions();
+        return;
+    }
     unsigned r = (unsigned)rnd(100);
     if (r < 10) {                        /* IA32_APIC_BASE: modes, a moved page, reserved bits */
         uint64_t cur_v = apic_base_msr(), keep = cur_v & APIC_BASE_BSP, v;
@@ -1194,11 +1509,23 @@ static void storm_mask(void)
     ioapic_rte(20, 1u << 16, 0);
 }
 
+static void window_shut(void)
+{
+    windows_shut++;
+    uint64_t b = apic_base_msr();
+    if ((b & (APIC_BASE_EN | APIC_BASE_EXTD)) == (APIC_BASE_EN | APIC_BASE_EXTD))
+        wrmsr(0x808, 0xf0);
+    else if ((b & APIC_BASE_EN) && (b & ~0xfffull) == LAPIC_DEFAULT)
+        mmio_write32(LAPIC_DEFAULT + 0x80, 0xf0);
+}
+
 static void on_irq(struct irq_frame *f)
 {
     uint64_t n = ++irqs[f->vector & 0xff];
     if (storm_left && --storm_left == 0)
         storm_mask();
+    if (window_left && --window_left == 0)
+        window_shut();
     if (rtc_ack) {
         outb(0x70, 0x0c);
         (void)inb(0x71);
@@ -1480,6 +1807,11 @@ void test_main(void)
     uint64_t storm_ms = cmdline_u64("storm-ms", 20);
     trace = cmdline_has("trace");
     hctrace = cmdline_has("hctrace") && atoll_present();
+    x2_pct = (unsigned)cmdline_u64("x2", 30);
+    uint64_t favour = cmdline_u64("favour", 0);  /* bit d: device d (dev_names) weighs 8 times */
+    for (unsigned d = 0; d < D_COUNT; d++)
+        if (favour >> d & 1)
+            dev_weight[d] *= 8;
     rng.state = seed ? seed : 1;
     printf("devfuzz: seed=%lu iterations=%lu\n", seed, iterations);
     ram_end = boot_ram_end();
@@ -1521,6 +1853,8 @@ void test_main(void)
     printf("\ndevfuzz: seed=%lu total %lu accesses, #GP on MSRs %lu, NMIs %lu (%lu storms "
            "quenched)\n", seed, total, gp_msr, nmis, nmi_quenches);
     report(!other_faults(), "no fault on a device access but #GP on MSRs");
+    report(!x2_bad, "x2APIC MSR rules kept: %lu accesses broke one (%lu IF=1 windows shut)",
+           x2_bad, windows_shut);
     checks();
     report(true, "%lu iterations of seed %lu, the devices usable after", iterations, seed);
     test_finish();
