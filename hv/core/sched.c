@@ -265,7 +265,10 @@ void sched_loop(bool boot_cpu)
             partition_restarts_poll();
         }
         mem_scrub_poll();
-        if (boot_cpu && all_partitions_ended())
+        /* Not over while a snapshot is being written or a script action waits to be carried
+         * out (a restore waits for the snapshot before it, which may end after the
+         * partition it saves). */
+        if (boot_cpu && all_partitions_ended() && !snapshot_busy() && !script_run_waiting())
             report_all_ended();
         uint64_t services_wait = boot_cpu ? services_poll() : SERVICES_NONE;
         if (boot_cpu) {

@@ -111,6 +111,11 @@ static void carry_out(uint32_t rule)
     }
 }
 
+bool script_run_waiting(void)
+{
+    return carried_out < __atomic_load_n(&triggered_count, __ATOMIC_ACQUIRE);
+}
+
 void script_run_poll(void)
 {
     /* An action waits for the snapshot before it: a restore must find the file complete. */

@@ -19,5 +19,7 @@ void script_run_line(struct partition *p, const char *text, size_t len);
 bool script_run_watches(const struct partition *p);
 /* Boot CPU: carries out the actions triggered since the last call. */
 void script_run_poll(void);
+/* Whether an action was triggered and not carried out yet (it may wait for a snapshot). */
+bool script_run_waiting(void);
 
 #endif
