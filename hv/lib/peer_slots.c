@@ -1,6 +1,8 @@
 /* A listener's choice of slot for a newcomer, fair per peer address (hv/lib/peer_slots.h). */
 #include "hv/lib/peer_slots.h"
 
+#include "hv/lib/ipv4.h"
+
 /* What one address holds of the waiting slots. */
 struct tally {
     unsigned waiting;
@@ -66,15 +68,7 @@ struct peer_slots_choice peer_slots_choose(const struct peer_slot *slots, size_t
 
 uint32_t peer_slots_ipv4(const char *text)
 {
-    uint32_t v = 0;
-    for (int part = 0; part < 4; part++) {
-        uint32_t octet = 0;
-        int digits = 0;
-        for (; *text >= '0' && *text <= '9' && digits < 4; text++, digits++)
-            octet = octet * 10 + (uint32_t)(*text - '0');
-        if (!digits || octet > 255 || (part < 3 && *text++ != '.'))
-            return 0;
-        v = v << 8 | octet;
-    }
-    return *text == '\0' ? v : 0;
+    uint32_t v;
+    const char *end = ipv4_parse(text, &v);
+    return end && *end == '\0' ? v : 0;
 }

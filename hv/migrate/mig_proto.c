@@ -3,6 +3,7 @@
 #include <string.h>
 #include "hv/lib/crc32c.h"
 #include "hv/lib/format.h"
+#include "hv/lib/ipv4.h"
 #include "hv/lib/le.h"
 #include "hv/snapshot/snap_codec.h"
 
@@ -260,35 +261,5 @@ int mig_batch_decode(void *codec, const uint8_t *p, uint32_t len, uint64_t ram_p
 
 bool mig_parse_host(const char *s, uint32_t *ip, uint16_t *port)
 {
-    uint32_t v = 0;
-    for (int part = 0; part < 4; part++) {
-        uint32_t n = 0;
-        int digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 4) {
-            n = n * 10 + (uint32_t)(*s++ - '0');
-            digits++;
-        }
-        if (!digits || digits > 3 || n > 255)
-            return false;
-        v = v << 8 | n;
-        if (part < 3 && *s++ != '.')
-            return false;
-    }
-    uint32_t p = MIG_DEFAULT_PORT;
-    if (*s == ':') {
-        s++;
-        p = 0;
-        int digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 6) {
-            p = p * 10 + (uint32_t)(*s++ - '0');
-            digits++;
-        }
-        if (!digits || !p || p > 65535)
-            return false;
-    }
-    if (*s)
-        return false;
-    *ip = v;
-    *port = (uint16_t)p;
-    return true;
+    return ipv4_parse_host(s, MIG_DEFAULT_PORT, ip, port);
 }

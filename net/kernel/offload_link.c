@@ -8,6 +8,7 @@
 #include "hv/arch/x86/tsc.h"
 #include "hv/lib/be.h"
 #include "hv/lib/format.h"
+#include "hv/lib/ipv4.h"
 #include "hv/lib/peer_slots.h"
 #include "hv/mm/kmem.h"
 #include "hv/offload/grant.h"
@@ -278,30 +279,6 @@ static struct {
     char last[200];
 } pull;
 
-static bool parse_host(const char *s, uint32_t *ip, uint16_t *port)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        uint32_t o = 0;
-        int digits = 0;
-        for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
-            o = o * 10 + (uint32_t)(*s - '0');
-        if (!digits || o > 255 || (i < 3 && *s++ != '.'))
-            return false;
-        v = v << 8 | o;
-    }
-    uint32_t p = CTL_DEFAULT_PORT + OFFLOAD_LINK_PORT_OFFSET;
-    if (*s == ':') {
-        p = 0;
-        int digits = 0;
-        for (s++; *s >= '0' && *s <= '9' && digits < 6; s++, digits++)
-            p = p * 10 + (uint32_t)(*s - '0');
-        if (!digits || !p || p > 65535)
-            return false;
-    }
-    *ip = v, *port = (uint16_t)p;
-    return *s == '\0';
-}
 
 static void pull_end(uint16_t result, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -334,7 +311,8 @@ uint16_t offload_link_pull(void *ctx, const uint8_t grant[CTL_OFFLOAD_GRANT_SIZE
     struct offload_provider *p = kernel_offload_provider();
     if (pull.active)
         return fmt_snprintf(msg, msg_size, "a pull from %s is under way", pull.host), CTL_ERR_BUSY;
-    if (!parse_host(host, &ip, &port))
+    if (!ipv4_parse_host(host, CTL_DEFAULT_PORT + OFFLOAD_LINK_PORT_OFFSET,
+                         &ip, &port))
         return fmt_snprintf(msg, msg_size, "%s: not A.B.C.D[:PORT]", host), CTL_ERR_BAD_ARGUMENT;
     if (!p || !identity)
         return fmt_snprintf(msg, msg_size, "no storage pool or no host key here"),
