@@ -379,6 +379,14 @@ static enum mmio_result emulate_unary(struct mmio_cpu *c, const struct mmio_ops 
     return r;
 }
 
+/* A memory operand and a general register of the same width (XCHG, XADD, CMPXCHG). */
+static bool mem_and_reg(const ZydisDecodedOperand *mem, const ZydisDecodedOperand *reg,
+                        unsigned *index, unsigned *width, unsigned *shift)
+{
+    return mem->type == ZYDIS_OPERAND_TYPE_MEMORY && reg->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+           gpr_of(reg->reg.value, index, width, shift) && *width == mem->size / 8;
+}
+
 /* XCHG of a register with a device register (locked, as XCHG with memory always is). */
 static enum mmio_result emulate_xchg(struct mmio_cpu *c, const struct mmio_ops *ops,
                                      const struct insn *in, uint64_t gpa)
@@ -389,8 +397,7 @@ static enum mmio_result emulate_xchg(struct mmio_cpu *c, const struct mmio_ops *
         reg = &in->ops[0];
     }
     unsigned index, width, shift;
-    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY || reg->type != ZYDIS_OPERAND_TYPE_REGISTER ||
-        !gpr_of(reg->reg.value, &index, &width, &shift) || width != mem->size / 8)
+    if (!mem_and_reg(mem, reg, &index, &width, &shift))
         return MMIO_UNSUPPORTED;
     uint64_t old, value = (c->gpr[index] >> shift) & size_mask(width);
     enum mmio_result r = phys(ops, gpa, width, false, &old);
@@ -407,8 +414,7 @@ static enum mmio_result emulate_xadd(struct mmio_cpu *c, const struct mmio_ops *
 {
     const ZydisDecodedOperand *mem = &in->ops[0], *reg = &in->ops[1];
     unsigned index, width, shift;
-    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY || reg->type != ZYDIS_OPERAND_TYPE_REGISTER ||
-        !gpr_of(reg->reg.value, &index, &width, &shift) || width != mem->size / 8)
+    if (!mem_and_reg(mem, reg, &index, &width, &shift))
         return MMIO_UNSUPPORTED;
     uint64_t old, rflags = c->rflags;
     enum mmio_result r = phys(ops, gpa, width, false, &old);
@@ -432,8 +438,7 @@ static enum mmio_result emulate_cmpxchg(struct mmio_cpu *c, const struct mmio_op
 {
     const ZydisDecodedOperand *mem = &in->ops[0], *reg = &in->ops[1];
     unsigned index, width, shift;
-    if (mem->type != ZYDIS_OPERAND_TYPE_MEMORY || reg->type != ZYDIS_OPERAND_TYPE_REGISTER ||
-        !gpr_of(reg->reg.value, &index, &width, &shift) || width != mem->size / 8)
+    if (!mem_and_reg(mem, reg, &index, &width, &shift))
         return MMIO_UNSUPPORTED;
     uint64_t old, rflags = c->rflags;
     enum mmio_result r = phys(ops, gpa, width, false, &old);
